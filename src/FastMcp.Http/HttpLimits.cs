@@ -1,0 +1,26 @@
+namespace FastMcp.Http;
+
+/// <summary>Bounds on what a peer may send; each maps to one rejection reason.</summary>
+public sealed class HttpLimits
+{
+    /// <summary>Request line plus all header lines, including CRLFs (431 beyond).</summary>
+    public int MaxHeadBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Header fields in one head (431 beyond).</summary>
+    public int MaxHeaderCount { get; set; } = 100;
+
+    /// <summary>Request-target length (414 beyond).</summary>
+    public int MaxTargetLength { get; set; } = 8 * 1024;
+
+    /// <summary>Decoded request body (413 beyond).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Upstream response body the gateway holds to inspect (a JSON message or one SSE event).</summary>
+    public long MaxResponseMessageBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Chunk-size line including extensions.</summary>
+    public int MaxChunkLineBytes { get; set; } = 4096;
+
+    /// <summary>Trailer section of a chunked body.</summary>
+    public int MaxTrailerBytes { get; set; } = 4096;
+}
