@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Microsoft.IdentityModel.Tokens;
+
+namespace FastMcp.Identity;
+
+/// <summary>
+/// Keeps one trusted issuer's signing keys current: loaded at start, refreshed periodically, and
+/// refreshed on demand when a token names an unknown kid, at most once per rate-limit window.
+/// Control-plane only: the per-request path reads <see cref="Current"/> and never waits on I/O for known keys.
+/// </summary>
+internal sealed class IssuerKeySource : IDisposable
+{
+    private readonly TrustedIssuerOptions _options;
+    private readonly HttpClient? _http;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _unknownKeyInterval;
+    private readonly SemaphoreSlim _refreshGate = new(1, 1);
+    private readonly ITimer? _periodic;
+    private SigningKeySnapshot _current = SigningKeySnapshot.Empty;
+    private long _lastRefreshTicks;
+
+    public IssuerKeySource(TrustedIssuerOptions options, string audience, HttpClient? http, TimeProvider time, TimeSpan periodicInterval, TimeSpan unknownKeyInterval)
+    {
+        _options = options;
+        Audience = audience;
+        _http = http;
+        _time = time;
+        _unknownKeyInterval = unknownKeyInterval;
+        if (periodicInterval > TimeSpan.Zero)
+            _periodic = time.CreateTimer(static state => _ = ((IssuerKeySource)state!).RefreshQuietlyAsync(), this, periodicInterval, periodicInterval);
+    }
+
+    /// <summary>A source whose keys are fixed (the dev key).</summary>
+    public IssuerKeySource(string issuer, string audience, SecurityKey key, TimeProvider time)
+    {
+        _options = new TrustedIssuerOptions { Issuer = issuer, Discovery = false };
+        Audience = audience;
+        _time = time;
+        _current = new SigningKeySnapshot([key]);
+        IsStatic = true;
+    }
+
+    public string Issuer => _options.Issuer;
+    public string Audience { get; }
+    public bool IsStatic { get; }
+    public SigningKeySnapshot Current => Volatile.Read(ref _current);
+    /// <summary>Last refresh error, kept so operators can see why keys are stale; null after a success.</summary>
+    public string? LastError { get; private set; }
+    public int RefreshCount { get; private set; }
+
+    public async Task LoadAsync(CancellationToken ct)
+    {
+        Volatile.Write(ref _current, await FetchAsync(ct).ConfigureAwait(false));
+        Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
+        RefreshCount++;
+    }
+
+    /// <summary>Refreshes unless one happened within the rate-limit window. Returns true when new keys were loaded.</summary>
+    public async Task<bool> RefreshForUnknownKeyAsync(CancellationToken ct)
+    {
+        if (IsStatic)
+            return false;
+        long observed = Volatile.Read(ref _lastRefreshTicks);
+        if (_time.GetUtcNow().UtcTicks - observed < _unknownKeyInterval.Ticks)
+            return false;
+        await _refreshGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // Someone else refreshed while we waited: use their result instead of fetching again.
+            if (Volatile.Read(ref _lastRefreshTicks) != observed)
+                return true;
+            Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
+            try
+            {
+                Volatile.Write(ref _current, await FetchAsync(ct).ConfigureAwait(false));
+                RefreshCount++;
+                LastError = null;
+                return true;
+            }
+            catch (Exception ex) when (ex is IdentityConfigurationException or HttpRequestException or TaskCanceledException or IOException)
+            {
+                LastError = ex.Message;
+                return false;
+            }
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    private async Task RefreshQuietlyAsync()
+    {
+        await _refreshGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Volatile.Write(ref _current, await FetchAsync(CancellationToken.None).ConfigureAwait(false));
+            Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
+            RefreshCount++;
+            LastError = null;
+        }
+        catch (Exception ex)
+        {
+            // Keep serving with the keys we have; the next tick or an unknown kid tries again.
+            LastError = ex.Message;
+        }
+        finally
+        {
+            _refreshGate.Release();
+        }
+    }
+
+    private async Task<SigningKeySnapshot> FetchAsync(CancellationToken ct)
+    {
+        if (!string.IsNullOrEmpty(_options.JwksFile))
+        {
+            string json;
+            try
+            {
+                json = await File.ReadAllTextAsync(_options.JwksFile, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new IdentityConfigurationException($"issuer '{Issuer}': cannot read jwksFile '{_options.JwksFile}': {ex.Message}", ex);
+            }
+            return SigningKeySnapshot.Parse(json, $"issuer '{Issuer}' jwksFile '{_options.JwksFile}'");
+        }
+        if (_http is null)
+            throw new IdentityConfigurationException($"issuer '{Issuer}': no HTTP client for key discovery");
+        string jwksUri = !string.IsNullOrEmpty(_options.JwksUri) ? _options.JwksUri : await DiscoverJwksUriAsync(ct).ConfigureAwait(false);
+        string jwks = await GetAsync(jwksUri, ct).ConfigureAwait(false);
+        return SigningKeySnapshot.Parse(jwks, $"issuer '{Issuer}' jwks_uri '{jwksUri}'");
+    }
+
+    private async Task<string> DiscoverJwksUriAsync(CancellationToken ct)
+    {
+        string url = Issuer.TrimEnd('/') + "/.well-known/openid-configuration";
+        string json = await GetAsync(url, ct).ConfigureAwait(false);
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            // OIDC Discovery §4.3: the document's issuer must be exactly the one we were configured with.
+            if (!root.TryGetProperty("issuer", out var iss) || iss.ValueKind != JsonValueKind.String || iss.GetString() != Issuer)
+                throw new IdentityConfigurationException($"issuer '{Issuer}': discovery document at {url} names a different issuer");
+            if (!root.TryGetProperty("jwks_uri", out var jwksUri) || jwksUri.ValueKind != JsonValueKind.String)
+                throw new IdentityConfigurationException($"issuer '{Issuer}': discovery document at {url} has no jwks_uri");
+            string value = jwksUri.GetString()!;
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || !IdentityOptions.IsSecureOrLoopback(uri))
+                throw new IdentityConfigurationException($"issuer '{Issuer}': jwks_uri '{value}' must be https (http only on loopback)");
+            return value;
+        }
+        catch (JsonException ex)
+        {
+            throw new IdentityConfigurationException($"issuer '{Issuer}': discovery document at {url} is not JSON: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<string> GetAsync(string url, CancellationToken ct)
+    {
+        using var response = await _http!.GetAsync(url, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+            throw new IdentityConfigurationException($"issuer '{Issuer}': GET {url} answered {(int)response.StatusCode}");
+        return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _periodic?.Dispose();
+        _refreshGate.Dispose();
+    }
+}

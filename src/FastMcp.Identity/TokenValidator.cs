@@ -1,0 +1,276 @@
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace FastMcp.Identity;
+
+/// <summary>
+/// Authenticates requests by their Authorization header. The first sight of a token costs a full
+/// JWT validation (algorithm allow-list, issuer, signature by kid, audience, lifetime); after that
+/// the token is found by SHA-256 in a bounded cache until it expires, synchronously and without allocating.
+/// </summary>
+public sealed class TokenValidator : IAsyncDisposable
+{
+    private static readonly ValueTask<AuthResult> AnonymousResult = new(AuthResult.Success(Principal.Anonymous));
+
+    private readonly IdentityOptions _options;
+    private readonly bool _anonymous;
+    private readonly Dictionary<string, IssuerKeySource> _issuers = new(StringComparer.Ordinal);
+    private readonly VerifiedTokenCache _cache;
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly HttpClient? _http;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _skew;
+    private readonly string[] _algorithms;
+    private readonly string[] _requiredScopes;
+    private readonly string _missingScopeDescription;
+    private DevKey? _devKey;
+
+    private TokenValidator(IdentityOptions options, TimeProvider time, HttpClient? http)
+    {
+        _options = options;
+        _anonymous = options.Mode == IdentityModes.Anonymous;
+        _time = time;
+        _http = http;
+        _skew = TimeSpan.FromSeconds(options.ClockSkewSeconds);
+        _algorithms = options.EffectiveAlgorithms;
+        _requiredScopes = [.. options.RequiredScopes];
+        _missingScopeDescription = "token lacks required scope: " + string.Join(' ', _requiredScopes);
+        _cache = new VerifiedTokenCache(options.CacheSize);
+    }
+
+    /// <summary>Number of verified tokens currently cached.</summary>
+    public int CachedTokenCount => _cache.Count;
+
+    /// <summary>The issuers this validator trusts (dev issuer included in dev mode).</summary>
+    public IReadOnlyCollection<string> TrustedIssuers => _issuers.Keys;
+
+    /// <summary>Number of successful key loads for <paramref name="issuer"/> (initial load included); for diagnostics and tests.</summary>
+    public int KeyRefreshCount(string issuer) => _issuers.TryGetValue(issuer, out var s) ? s.RefreshCount : 0;
+
+    public static Task<TokenValidator> CreateAsync(IdentityOptions options, CancellationToken ct = default) =>
+        CreateAsync(options, TimeProvider.System, null, ct);
+
+    /// <summary>Validates the options, loads the dev key (dev mode) and every issuer's keys (discovery or file).</summary>
+    /// <param name="httpHandler">Transport for discovery and JWKS requests; null uses a default SocketsHttpHandler.</param>
+    public static async Task<TokenValidator> CreateAsync(IdentityOptions options, TimeProvider time, HttpMessageHandler? httpHandler, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        options.Validate();
+        HttpClient? http = null;
+        if (options.Mode != IdentityModes.Anonymous && options.Issuers.Exists(static i => string.IsNullOrEmpty(i.JwksFile)))
+        {
+            http = httpHandler is null ? new HttpClient() : new HttpClient(httpHandler, disposeHandler: false);
+            http.Timeout = TimeSpan.FromSeconds(10);
+            http.MaxResponseContentBufferSize = 1024 * 1024;
+        }
+        var validator = new TokenValidator(options, time, http);
+        try
+        {
+            await validator.LoadKeysAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await validator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        return validator;
+    }
+
+    private async Task LoadKeysAsync(CancellationToken ct)
+    {
+        if (_anonymous)
+            return;
+        var periodic = TimeSpan.FromMinutes(_options.KeyRefreshMinutes);
+        var unknownKey = TimeSpan.FromSeconds(_options.UnknownKeyRefreshSeconds);
+        foreach (var issuer in _options.Issuers)
+        {
+            var source = new IssuerKeySource(issuer, issuer.Audience ?? _options.Resource, _http, _time, periodic, unknownKey);
+            _issuers.Add(issuer.Issuer, source);
+            try
+            {
+                await source.LoadAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                throw new IdentityConfigurationException($"issuer '{issuer.Issuer}': cannot load signing keys: {ex.Message}", ex);
+            }
+        }
+        if (_options.Mode == IdentityModes.Dev)
+        {
+            _devKey = DevKeys.LoadOrCreate(_options.EffectiveDevKeyDirectory);
+            _issuers[DevKeys.Issuer] = new IssuerKeySource(DevKeys.Issuer, DevKeys.Audience, _devKey.SecurityKey, _time);
+        }
+    }
+
+    /// <summary>Authenticates one request from its Authorization header value (bytes as received).
+    /// A cached token completes synchronously without allocating.</summary>
+    public ValueTask<AuthResult> ValidateAsync(ReadOnlyMemory<byte> authorizationHeader, CancellationToken ct = default)
+    {
+        if (_anonymous)
+            return AnonymousResult;
+        var headerSpan = authorizationHeader.Span;
+        var failure = BearerHeader.TryGetToken(headerSpan, out var token);
+        if (failure != AuthFailure.None)
+            return new ValueTask<AuthResult>(AuthResult.Fail(failure, Describe(failure)));
+        var hash = TokenHash.Compute(token);
+        if (_cache.TryGet(hash, out var entry))
+        {
+            if (entry.NotAfter <= _time.GetUtcNow())
+            {
+                _cache.Remove(hash);
+                return new ValueTask<AuthResult>(AuthResult.Fail(AuthFailure.Expired, Describe(AuthFailure.Expired)));
+            }
+            return new ValueTask<AuthResult>(entry.MissingRequiredScope
+                ? AuthResult.MissingScope(entry.Principal, _missingScopeDescription)
+                : AuthResult.Success(entry.Principal));
+        }
+        headerSpan.Overlaps(token, out int offset);
+        return new ValueTask<AuthResult>(ValidateUncachedAsync(authorizationHeader.Slice(offset, token.Length), hash, ct));
+    }
+
+    /// <summary>Drops every cached token (e.g. after an issuer was removed from the configuration).</summary>
+    public void ClearCache()
+    {
+        // Recreating would race with readers; removing entries one by one is safe and rare.
+        _cache.Clear();
+    }
+
+    private async Task<AuthResult> ValidateUncachedAsync(ReadOnlyMemory<byte> tokenBytes, TokenHash hash, CancellationToken ct)
+    {
+        string tokenText = Encoding.ASCII.GetString(tokenBytes.Span);
+        JsonWebToken jwt;
+        try
+        {
+            jwt = new JsonWebToken(tokenText);
+        }
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenMalformedException)
+        {
+            return AuthResult.Fail(AuthFailure.Malformed, "token is not a well-formed JWS");
+        }
+        if (jwt.IsEncrypted)
+            return AuthResult.Fail(AuthFailure.Malformed, "encrypted tokens are not accepted");
+        // Checked before any key lookup: "none" and HMAC never reach signature validation.
+        if (Array.IndexOf(_algorithms, jwt.Alg) < 0)
+            return AuthResult.Fail(AuthFailure.AlgorithmNotAllowed, $"algorithm '{Truncate(jwt.Alg)}' is not allowed");
+        string issuer = jwt.Issuer;
+        if (string.IsNullOrEmpty(issuer) || !_issuers.TryGetValue(issuer, out var source))
+            return AuthResult.Fail(AuthFailure.WrongIssuer, $"issuer '{Truncate(issuer)}' is not trusted");
+
+        SecurityKey[] keys;
+        string kid = jwt.Kid;
+        if (!string.IsNullOrEmpty(kid))
+        {
+            var key = source.Current.Find(kid);
+            if (key is null && await source.RefreshForUnknownKeyAsync(ct).ConfigureAwait(false))
+                key = source.Current.Find(kid);
+            if (key is null)
+                return AuthResult.Fail(AuthFailure.UnknownKey, $"signing key '{Truncate(kid)}' is unknown");
+            keys = [key];
+        }
+        else
+        {
+            keys = source.Current.All;
+            if (keys.Length == 0)
+                return AuthResult.Fail(AuthFailure.UnknownKey, "issuer has no signing keys");
+        }
+
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = source.Issuer,
+            ValidAudiences = source.IsStatic ? [source.Audience, _options.Resource] : [source.Audience],
+            IssuerSigningKeys = keys,
+            TryAllIssuerSigningKeys = true,
+            ValidAlgorithms = _algorithms,
+            ClockSkew = _skew,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            RequireAudience = true,
+            ValidateIssuerSigningKey = false,
+            // Lifetime is checked below against our TimeProvider, after the signature proved the claims genuine.
+            ValidateLifetime = false,
+            LogValidationExceptions = false,
+        };
+        var result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
+        if (!result.IsValid)
+            return MapException(result.Exception);
+
+        if (jwt.ValidTo == DateTime.MinValue)
+            return AuthResult.Fail(AuthFailure.Malformed, "token has no exp claim");
+        var now = _time.GetUtcNow();
+        var expires = new DateTimeOffset(DateTime.SpecifyKind(jwt.ValidTo, DateTimeKind.Utc));
+        if (expires + _skew <= now)
+            return AuthResult.Fail(AuthFailure.Expired, Describe(AuthFailure.Expired));
+        if (jwt.ValidFrom != DateTime.MinValue && new DateTimeOffset(DateTime.SpecifyKind(jwt.ValidFrom, DateTimeKind.Utc)) - _skew > now)
+            return AuthResult.Fail(AuthFailure.NotYetValid, Describe(AuthFailure.NotYetValid));
+
+        Principal? principal;
+        string? error;
+        try
+        {
+            byte[] payload = Base64Url.DecodeFromChars(jwt.EncodedPayload);
+            using var doc = JsonDocument.Parse(payload);
+            principal = ClaimMapper.Map(doc.RootElement, _options.ClaimMapping, expires, out error);
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException)
+        {
+            return AuthResult.Fail(AuthFailure.Malformed, "token payload is not a JSON object");
+        }
+        if (principal is null)
+            return AuthResult.Fail(AuthFailure.Malformed, error ?? "token has no subject");
+
+        bool missingScope = false;
+        foreach (var scope in _requiredScopes)
+            missingScope |= !principal.HasScope(scope);
+        _cache.Add(hash, new VerifiedTokenCache.Entry(principal, expires + _skew, missingScope), now);
+        return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
+    }
+
+    private static AuthResult MapException(Exception? ex) => ex switch
+    {
+        SecurityTokenExpiredException => AuthResult.Fail(AuthFailure.Expired, Describe(AuthFailure.Expired)),
+        SecurityTokenNotYetValidException => AuthResult.Fail(AuthFailure.NotYetValid, Describe(AuthFailure.NotYetValid)),
+        SecurityTokenNoExpirationException => AuthResult.Fail(AuthFailure.Malformed, "token has no exp claim"),
+        SecurityTokenInvalidLifetimeException => AuthResult.Fail(AuthFailure.Malformed, "token lifetime is invalid"),
+        SecurityTokenInvalidIssuerException => AuthResult.Fail(AuthFailure.WrongIssuer, Describe(AuthFailure.WrongIssuer)),
+        SecurityTokenInvalidAudienceException => AuthResult.Fail(AuthFailure.WrongAudience, Describe(AuthFailure.WrongAudience)),
+        SecurityTokenInvalidAlgorithmException => AuthResult.Fail(AuthFailure.AlgorithmNotAllowed, Describe(AuthFailure.AlgorithmNotAllowed)),
+        SecurityTokenSignatureKeyNotFoundException => AuthResult.Fail(AuthFailure.UnknownKey, Describe(AuthFailure.UnknownKey)),
+        SecurityTokenInvalidSignatureException => AuthResult.Fail(AuthFailure.InvalidSignature, Describe(AuthFailure.InvalidSignature)),
+        SecurityTokenMalformedException or ArgumentException => AuthResult.Fail(AuthFailure.Malformed, Describe(AuthFailure.Malformed)),
+        _ => AuthResult.Fail(AuthFailure.InvalidSignature, "token validation failed"),
+    };
+
+    /// <summary>Fixed, attacker-independent text for each failure (safe to put in a response header).</summary>
+    public static string Describe(AuthFailure failure) => failure switch
+    {
+        AuthFailure.None => "ok",
+        AuthFailure.MissingToken => "no bearer token",
+        AuthFailure.MalformedHeader => "Authorization header is not 'Bearer <token>'",
+        AuthFailure.TokenInQuery => "access tokens are not accepted in the query string",
+        AuthFailure.InvalidSignature => "token signature is invalid",
+        AuthFailure.AlgorithmNotAllowed => "token signing algorithm is not allowed",
+        AuthFailure.Expired => "token has expired",
+        AuthFailure.NotYetValid => "token is not yet valid",
+        AuthFailure.WrongIssuer => "token issuer is not trusted",
+        AuthFailure.WrongAudience => "token was not issued for this resource",
+        AuthFailure.UnknownKey => "token signing key is unknown",
+        AuthFailure.InsufficientScope => "token lacks a required scope",
+        AuthFailure.Malformed => "token is malformed",
+        _ => "authentication failed",
+    };
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var source in _issuers.Values)
+            source.Dispose();
+        _http?.Dispose();
+        _devKey?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

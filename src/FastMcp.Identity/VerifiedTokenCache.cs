@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+
+namespace FastMcp.Identity;
+
+/// <summary>
+/// Verified tokens by SHA-256, kept until they expire, bounded in size. A hit is one hash lookup
+/// and allocates nothing; inserting beyond the bound first drops expired entries, then arbitrary ones.
+/// </summary>
+internal sealed class VerifiedTokenCache
+{
+    internal sealed class Entry(Principal principal, DateTimeOffset notAfter, bool missingRequiredScope)
+    {
+        public Principal Principal { get; } = principal;
+        /// <summary>Expiry plus the allowed clock skew.</summary>
+        public DateTimeOffset NotAfter { get; } = notAfter;
+        public bool MissingRequiredScope { get; } = missingRequiredScope;
+    }
+
+    private readonly ConcurrentDictionary<TokenHash, Entry> _entries = new();
+    private readonly int _capacity;
+    private int _count;
+    private readonly Lock _trimLock = new();
+
+    public VerifiedTokenCache(int capacity) => _capacity = capacity;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public bool TryGet(in TokenHash key, out Entry entry) => _entries.TryGetValue(key, out entry!);
+
+    public void Remove(in TokenHash key)
+    {
+        if (_entries.TryRemove(key, out _))
+            Interlocked.Decrement(ref _count);
+    }
+
+    public void Add(in TokenHash key, Entry entry, DateTimeOffset now)
+    {
+        if (Volatile.Read(ref _count) >= _capacity)
+            Trim(now);
+        if (_entries.TryAdd(key, entry))
+            Interlocked.Increment(ref _count);
+        else
+            _entries[key] = entry;
+    }
+
+    public void Clear()
+    {
+        foreach (var pair in _entries)
+            Remove(pair.Key);
+    }
+
+    private void Trim(DateTimeOffset now)
+    {
+        lock (_trimLock)
+        {
+            if (Volatile.Read(ref _count) < _capacity)
+                return;
+            foreach (var pair in _entries)
+                if (pair.Value.NotAfter <= now)
+                    Remove(pair.Key);
+            // Still full of live tokens: drop a quarter; they are re-verified on their next use.
+            int target = _capacity - _capacity / 4;
+            foreach (var pair in _entries)
+            {
+                if (Volatile.Read(ref _count) <= target)
+                    break;
+                Remove(pair.Key);
+            }
+        }
+    }
+}
