@@ -1,0 +1,232 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace FastMcp.Policy;
+
+/// <summary>A compiled argument condition: a pointer and one operator, evaluated over the raw arguments JSON.</summary>
+internal sealed class ArgumentCondition
+{
+    private enum Operator : byte { Equals, In, Regex, Numeric, Exists, ContainsCardNumber }
+
+    // Strings up to this many bytes are decoded on the stack for the regex; longer ones use a pooled buffer.
+    private const int StackDecodeLimit = 512;
+
+    private readonly JsonPointer _pointer;
+    private readonly Operator _op;
+    private readonly byte[][] _literals = [];
+    private readonly double?[] _literalNumbers = [];
+    private readonly Regex? _regex;
+    private readonly double _min = double.NegativeInfinity, _max = double.PositiveInfinity;
+    private readonly bool _minInclusive, _maxInclusive;
+    private readonly bool _expected = true;
+    private readonly bool _negate;
+
+    private ArgumentCondition(JsonPointer pointer, Operator op, bool negate)
+    {
+        _pointer = pointer;
+        _op = op;
+        _negate = negate;
+    }
+
+    private ArgumentCondition(JsonPointer pointer, bool negate, List<string> literals, Operator op) : this(pointer, op, negate)
+    {
+        _literals = new byte[literals.Count][];
+        _literalNumbers = new double?[literals.Count];
+        for (int i = 0; i < literals.Count; i++)
+        {
+            _literals[i] = Encoding.UTF8.GetBytes(literals[i]);
+            _literalNumbers[i] = double.TryParse(literals[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : null;
+        }
+    }
+
+    private ArgumentCondition(JsonPointer pointer, bool negate, Regex regex) : this(pointer, Operator.Regex, negate) => _regex = regex;
+
+    private ArgumentCondition(JsonPointer pointer, bool negate, double min, bool minInclusive, double max, bool maxInclusive) : this(pointer, Operator.Numeric, negate)
+    {
+        _min = min;
+        _minInclusive = minInclusive;
+        _max = max;
+        _maxInclusive = maxInclusive;
+    }
+
+    private ArgumentCondition(JsonPointer pointer, bool negate, Operator op, bool expected) : this(pointer, op, negate) => _expected = expected;
+
+    /// <summary>Compiles one condition; errors name the field relative to the rule (e.g. "arguments[2].regex").</summary>
+    public static ArgumentCondition Compile(ArgumentConditionOptions o, string rule, string field)
+    {
+        var pointer = JsonPointer.Parse(o.Pointer ?? "", out string? pointerError)
+            ?? throw new PolicyException(rule, field + ".pointer", pointerError!);
+        int operators = (o.EqualsValue is not null ? 1 : 0) + (o.In is not null ? 1 : 0) + (o.Regex is not null ? 1 : 0)
+            + (o.Exists is not null ? 1 : 0) + (o.ContainsCardNumber is not null ? 1 : 0)
+            + (o.GreaterThan is not null || o.GreaterThanOrEqual is not null || o.LessThan is not null || o.LessThanOrEqual is not null ? 1 : 0);
+        if (operators != 1)
+            throw new PolicyException(rule, field, operators == 0
+                ? "needs one operator: equals, in, regex, exists, containsCardNumber or a numeric bound"
+                : "sets more than one operator; use one condition per operator");
+        if (o.EqualsValue is not null)
+            return new ArgumentCondition(pointer, o.Negate, [o.EqualsValue], Operator.Equals);
+        if (o.In is not null)
+        {
+            if (o.In.Count == 0)
+                throw new PolicyException(rule, field + ".in", "is empty");
+            if (o.In.Exists(static v => v is null))
+                throw new PolicyException(rule, field + ".in", "contains null");
+            return new ArgumentCondition(pointer, o.Negate, o.In, Operator.In);
+        }
+        if (o.Regex is not null)
+        {
+            try
+            {
+                // NonBacktracking: matching time is linear in the input, whatever the pattern (no ReDoS).
+                var regex = new Regex(o.Regex, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+                return new ArgumentCondition(pointer, o.Negate, regex);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new PolicyException(rule, field + ".regex", $"invalid or unsupported regular expression: {ex.Message}", ex);
+            }
+            catch (NotSupportedException ex)
+            {
+                throw new PolicyException(rule, field + ".regex", $"not supported by the non-backtracking engine: {ex.Message}", ex);
+            }
+        }
+        if (o.Exists is bool exists)
+            return new ArgumentCondition(pointer, o.Negate, Operator.Exists, exists);
+        if (o.ContainsCardNumber is bool card)
+            return new ArgumentCondition(pointer, o.Negate, Operator.ContainsCardNumber, card);
+
+        if (o.GreaterThan is not null && o.GreaterThanOrEqual is not null)
+            throw new PolicyException(rule, field + ".greaterThanOrEqual", "set either greaterThan or greaterThanOrEqual");
+        if (o.LessThan is not null && o.LessThanOrEqual is not null)
+            throw new PolicyException(rule, field + ".lessThanOrEqual", "set either lessThan or lessThanOrEqual");
+        double min = o.GreaterThan ?? o.GreaterThanOrEqual ?? double.NegativeInfinity;
+        double max = o.LessThan ?? o.LessThanOrEqual ?? double.PositiveInfinity;
+        if (double.IsNaN(min) || double.IsNaN(max))
+            throw new PolicyException(rule, field, "numeric bound is NaN");
+        if (min > max)
+            throw new PolicyException(rule, field, $"empty range: lower bound {min} is above upper bound {max}");
+        return new ArgumentCondition(pointer, o.Negate, min, o.GreaterThanOrEqual is not null, max, o.LessThanOrEqual is not null);
+    }
+
+    public string Pointer => _pointer.Text;
+
+    /// <summary>Evaluates over the arguments JSON. Throws <see cref="JsonException"/> on malformed JSON (the engine treats that as a deny).</summary>
+    public bool Evaluate(ReadOnlySpan<byte> arguments)
+    {
+        bool result;
+        if (arguments.IsEmpty)
+        {
+            result = _op == Operator.Exists && !_expected;
+            return result ^ _negate;
+        }
+        var reader = new Utf8JsonReader(arguments, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+        bool located = _pointer.TryLocate(ref reader);
+        if (_op == Operator.Exists)
+            result = located == _expected;
+        else
+            result = located && Test(ref reader, arguments);
+        return result ^ _negate;
+    }
+
+    private bool Test(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
+    {
+        switch (_op)
+        {
+            case Operator.Equals:
+            case Operator.In:
+                for (int i = 0; i < _literals.Length; i++)
+                    if (EqualsLiteral(ref reader, i))
+                        return true;
+                return false;
+            case Operator.Numeric:
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDouble(out double value))
+                    return false;
+                return (_minInclusive ? value >= _min : value > _min) && (_maxInclusive ? value <= _max : value < _max);
+            case Operator.Regex:
+                return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && MatchesRegex(ref reader);
+            case Operator.ContainsCardNumber:
+                return ContainsCard(ref reader, arguments) == _expected;
+            default:
+                return false;
+        }
+    }
+
+    private bool EqualsLiteral(ref Utf8JsonReader reader, int i)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return reader.ValueTextEquals(_literals[i]);
+            case JsonTokenType.Number:
+                // 5, 5.0 and 5e0 are the same number.
+                if (_literalNumbers[i] is double n && reader.TryGetDouble(out double d))
+                    return d == n;
+                return reader.ValueSpan.SequenceEqual(_literals[i]);
+            case JsonTokenType.True:
+            case JsonTokenType.False:
+            case JsonTokenType.Null:
+                return reader.ValueSpan.SequenceEqual(_literals[i]);
+            default:
+                return false;
+        }
+    }
+
+    private bool MatchesRegex(ref Utf8JsonReader reader)
+    {
+        int maxChars = reader.ValueSpan.Length;
+        char[]? rented = null;
+        Span<char> buffer = maxChars <= StackDecodeLimit
+            ? stackalloc char[StackDecodeLimit]
+            : (rented = ArrayPool<char>.Shared.Rent(maxChars));
+        try
+        {
+            int written;
+            if (reader.TokenType == JsonTokenType.String)
+                written = reader.CopyString(buffer);
+            else
+                written = Encoding.UTF8.GetChars(reader.ValueSpan, buffer);
+            return _regex!.IsMatch(buffer[..written]);
+        }
+        finally
+        {
+            if (rented is not null)
+                ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    private static bool ContainsCard(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+            case JsonTokenType.StartArray:
+                // The whole subtree, as raw JSON: a card number anywhere below the pointer counts.
+                int start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                return CardNumberDetector.Contains(arguments[start..(int)reader.BytesConsumed]);
+            case JsonTokenType.Number:
+                return CardNumberDetector.Contains(reader.ValueSpan);
+            case JsonTokenType.String:
+                if (!reader.ValueIsEscaped)
+                    return CardNumberDetector.Contains(reader.ValueSpan);
+                byte[]? rented = null;
+                int length = reader.ValueSpan.Length;
+                Span<byte> buffer = length <= StackDecodeLimit ? stackalloc byte[StackDecodeLimit] : (rented = ArrayPool<byte>.Shared.Rent(length));
+                try
+                {
+                    int written = reader.CopyString(buffer);
+                    return CardNumberDetector.Contains(buffer[..written]);
+                }
+                finally
+                {
+                    if (rented is not null)
+                        ArrayPool<byte>.Shared.Return(rented);
+                }
+            default:
+                return false;
+        }
+    }
+}

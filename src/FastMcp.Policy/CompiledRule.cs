@@ -1,0 +1,118 @@
+using FastMcp.Identity;
+
+namespace FastMcp.Policy;
+
+/// <summary>A rule after compilation: its outcome (public) and its matchers (internal, allocation-free).</summary>
+public sealed class CompiledRule
+{
+    private readonly string[] _subjects, _anyGroups, _allGroups, _scopes, _clients;
+    private readonly Utf8Glob[] _methods, _names;
+    private readonly ArgumentCondition[] _arguments;
+
+    internal CompiledRule(int index, string name, PolicyAction action, string? message, string? maskProfile,
+        string[] approvers, TimeSpan approvalTimeout,
+        string[] subjects, string[] anyGroups, string[] allGroups, string[] scopes, string[] clients,
+        Utf8Glob[] methods, Utf8Glob[] names, ArgumentCondition[] arguments)
+    {
+        Index = index;
+        Name = name;
+        Action = action;
+        Message = message;
+        MaskProfile = maskProfile;
+        Approvers = approvers;
+        ApprovalTimeout = approvalTimeout;
+        _subjects = subjects;
+        _anyGroups = anyGroups;
+        _allGroups = allGroups;
+        _scopes = scopes;
+        _clients = clients;
+        _methods = methods;
+        _names = names;
+        _arguments = arguments;
+        // Built once so a decision never formats a string.
+        DefaultMessage = action switch
+        {
+            PolicyAction.Deny => $"denied by policy rule '{name}'",
+            PolicyAction.RequireApproval => $"approval required by policy rule '{name}'",
+            _ => $"allowed by policy rule '{name}'",
+        };
+    }
+
+    /// <summary>Position in the policy (0-based): earlier rules win.</summary>
+    public int Index { get; }
+    public string Name { get; }
+    public PolicyAction Action { get; }
+    public string? Message { get; }
+    public string? MaskProfile { get; }
+    /// <summary>require_approval: groups whose members may approve (empty: any approver).</summary>
+    public string[] Approvers { get; }
+    /// <summary>require_approval: how long a held call waits before it is denied.</summary>
+    public TimeSpan ApprovalTimeout { get; }
+    public bool HasArgumentConditions => _arguments.Length > 0;
+    internal string DefaultMessage { get; }
+    internal bool HasMethodCondition => _methods.Length > 0;
+    internal bool HasNameCondition => _names.Length > 0;
+    internal Utf8Glob[] MethodPatterns => _methods;
+    internal Utf8Glob[] NamePatterns => _names;
+
+    internal bool MatchesPrincipal(Principal p)
+    {
+        if (_subjects.Length > 0 && Array.IndexOf(_subjects, p.Subject) < 0)
+            return false;
+        if (_clients.Length > 0 && (p.ClientId is null || Array.IndexOf(_clients, p.ClientId) < 0))
+            return false;
+        if (_anyGroups.Length > 0)
+        {
+            bool any = false;
+            foreach (var g in _anyGroups)
+            {
+                if (p.IsInGroup(g))
+                {
+                    any = true;
+                    break;
+                }
+            }
+            if (!any)
+                return false;
+        }
+        foreach (var g in _allGroups)
+            if (!p.IsInGroup(g))
+                return false;
+        foreach (var s in _scopes)
+            if (!p.HasScope(s))
+                return false;
+        return true;
+    }
+
+    internal bool MatchesMethod(ReadOnlySpan<byte> method)
+    {
+        if (_methods.Length == 0)
+            return true;
+        foreach (var glob in _methods)
+            if (glob.IsMatch(method))
+                return true;
+        return false;
+    }
+
+    internal bool MatchesName(ReadOnlySpan<byte> name)
+    {
+        if (_names.Length == 0)
+            return true;
+        if (name.IsEmpty)
+            return false;
+        foreach (var glob in _names)
+            if (glob.IsMatch(name))
+                return true;
+        return false;
+    }
+
+    internal bool MatchesArguments(ReadOnlySpan<byte> arguments)
+    {
+        foreach (var condition in _arguments)
+            if (!condition.Evaluate(arguments))
+                return false;
+        return true;
+    }
+
+    public override string ToString() => $"#{Index} {Name} ({Action})";
+}

@@ -1,0 +1,74 @@
+namespace FastMcp.Policy;
+
+/// <summary>Turns <see cref="PolicyOptions"/> into compiled rules, refusing anything invalid with the rule and field named.</summary>
+internal static class PolicyCompiler
+{
+    public static CompiledRule[] CompileRules(PolicyOptions options)
+    {
+        var rules = new CompiledRule[options.Rules.Count];
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < options.Rules.Count; i++)
+        {
+            var o = options.Rules[i] ?? throw new PolicyException($"rules[{i}]", null, "rule is null");
+            if (string.IsNullOrWhiteSpace(o.Name))
+                throw new PolicyException($"rules[{i}]", "name", "required");
+            string rule = o.Name;
+            if (!names.Add(rule))
+                throw new PolicyException(rule, "name", "another rule has the same name");
+            var action = ParseAction(o.Action, rule, "action");
+            if (o.MaskProfile is not null && string.IsNullOrWhiteSpace(o.MaskProfile))
+                throw new PolicyException(rule, "maskProfile", "is blank");
+            if (action != PolicyAction.RequireApproval && o.Approvers is { Count: > 0 })
+                throw new PolicyException(rule, "approvers", "only applies to require_approval rules");
+            if (action == PolicyAction.RequireApproval && o.ApprovalTimeoutSeconds is < 1 or > 86_400)
+                throw new PolicyException(rule, "approvalTimeoutSeconds", "must be 1..86400");
+
+            var arguments = new ArgumentCondition[o.Arguments?.Count ?? 0];
+            for (int j = 0; j < arguments.Length; j++)
+            {
+                var condition = o.Arguments![j] ?? throw new PolicyException(rule, $"arguments[{j}]", "condition is null");
+                arguments[j] = ArgumentCondition.Compile(condition, rule, $"arguments[{j}]");
+            }
+            rules[i] = new CompiledRule(i, rule, action, o.Message, o.MaskProfile,
+                Strings(o.Approvers, rule, "approvers"), TimeSpan.FromSeconds(o.ApprovalTimeoutSeconds),
+                Strings(o.Subjects, rule, "subjects"), Strings(o.Groups, rule, "groups"), Strings(o.AllGroups, rule, "allGroups"),
+                Strings(o.Scopes, rule, "scopes"), Strings(o.Clients, rule, "clients"),
+                Globs(o.Methods, rule, "methods"), Globs(o.Names, rule, "names"), arguments);
+        }
+        return rules;
+    }
+
+    public static PolicyAction ParseAction(string? text, string? rule, string field) => text switch
+    {
+        "allow" => PolicyAction.Allow,
+        "deny" => PolicyAction.Deny,
+        "require_approval" or "requireApproval" => PolicyAction.RequireApproval,
+        _ => throw new PolicyException(rule, field, $"'{text}' is not one of allow, deny, require_approval"),
+    };
+
+    private static string[] Strings(List<string>? values, string rule, string field)
+    {
+        if (values is null)
+            return [];
+        for (int j = 0; j < values.Count; j++)
+            if (string.IsNullOrWhiteSpace(values[j]))
+                throw new PolicyException(rule, $"{field}[{j}]", "is blank");
+        return [.. values];
+    }
+
+    private static Utf8Glob[] Globs(List<string>? values, string rule, string field)
+    {
+        if (values is null)
+            return [];
+        var globs = new Utf8Glob[values.Count];
+        for (int j = 0; j < values.Count; j++)
+        {
+            if (string.IsNullOrEmpty(values[j]))
+                throw new PolicyException(rule, $"{field}[{j}]", "is empty");
+            globs[j] = Utf8Glob.Parse(values[j], out string? error);
+            if (error is not null)
+                throw new PolicyException(rule, $"{field}[{j}]", error);
+        }
+        return globs;
+    }
+}

@@ -1,0 +1,184 @@
+using System.Text;
+using System.Text.Json;
+using FastMcp.Identity;
+
+namespace FastMcp.Policy;
+
+/// <summary>
+/// A compiled policy: ordered rules, first match wins, default deny. Rules are indexed by method and
+/// name at compile time, so a decision only visits the rules that could apply, in order, and
+/// allocates nothing. Immutable: hot reload compiles a new engine and swaps the reference.
+/// </summary>
+public sealed class PolicyEngine
+{
+    /// <summary>Decides requests whose arguments are not valid JSON: nothing about them can be trusted.</summary>
+    public static readonly CompiledRule MalformedArgumentsRule = new(-1, "(malformed-arguments)", PolicyAction.Deny,
+        "request arguments are not valid JSON", null, [], TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    private sealed class MethodBucket(Utf8KeyTable<int[]> names, int[] otherNames)
+    {
+        /// <summary>Exact name → rules that match this method and that name, decided at compile time.</summary>
+        public Utf8KeyTable<int[]> Names { get; } = names;
+        /// <summary>Rules matching this method whose name condition is absent or a glob: checked at run time.</summary>
+        public int[] OtherNames { get; } = otherNames;
+    }
+
+    private enum Check : byte { None, Name, MethodAndName }
+
+    private readonly CompiledRule[] _rules;
+    private readonly Utf8KeyTable<MethodBucket> _methods;
+    private readonly int[] _otherMethods;
+    private readonly PolicyAction _defaultAction;
+    private readonly string? _defaultMessage;
+
+    private PolicyEngine(CompiledRule[] rules, PolicyAction defaultAction, string? defaultMessage)
+    {
+        _rules = rules;
+        _defaultAction = defaultAction;
+        _defaultMessage = defaultMessage;
+        (_methods, _otherMethods) = BuildIndex(rules);
+    }
+
+    public IReadOnlyList<CompiledRule> Rules => _rules;
+    public PolicyAction DefaultAction => _defaultAction;
+
+    /// <summary>Compiles and validates a policy. Throws <see cref="PolicyException"/> naming the rule and field of the first error.</summary>
+    public static PolicyEngine Compile(PolicyOptions options)
+    {
+        if (options is null)
+            throw new PolicyException(null, null, "no policy");
+        var defaultAction = PolicyCompiler.ParseAction(options.DefaultAction ?? "deny", null, "defaultAction");
+        if (defaultAction == PolicyAction.RequireApproval)
+            throw new PolicyException(null, "defaultAction", "must be allow or deny");
+        var rules = PolicyCompiler.CompileRules(options);
+        return new PolicyEngine(rules, defaultAction, options.DefaultMessage);
+    }
+
+    /// <summary>Decides one request: the first rule whose conditions all hold, else the default.</summary>
+    public PolicyDecision Decide(in PolicyRequest request)
+    {
+        try
+        {
+            if (_methods.TryGetValue(request.Method, out var bucket))
+            {
+                if (!request.Name.IsEmpty && bucket.Names.TryGetValue(request.Name, out var exact))
+                    return First(exact, request, Check.None);
+                return First(bucket.OtherNames, request, Check.Name);
+            }
+            return First(_otherMethods, request, Check.MethodAndName);
+        }
+        catch (JsonException)
+        {
+            return new PolicyDecision(PolicyAction.Deny, MalformedArgumentsRule, null);
+        }
+    }
+
+    private PolicyDecision First(int[] candidates, in PolicyRequest request, Check check)
+    {
+        var principal = request.Principal;
+        foreach (int index in candidates)
+        {
+            var rule = _rules[index];
+            if (check == Check.MethodAndName && !rule.MatchesMethod(request.Method))
+                continue;
+            if (check != Check.None && !rule.MatchesName(request.Name))
+                continue;
+            if (!rule.MatchesPrincipal(principal))
+                continue;
+            if (rule.HasArgumentConditions && !rule.MatchesArguments(request.Arguments))
+                continue;
+            return new PolicyDecision(rule.Action, rule, null);
+        }
+        return new PolicyDecision(_defaultAction, null, _defaultMessage);
+    }
+
+    /// <summary>
+    /// List filtering: may <paramref name="principal"/> call <paramref name="callMethodUtf8"/> (tools/call,
+    /// prompts/get, resources/read) on <paramref name="nameUtf8"/> with at least some arguments? Rules are walked in
+    /// order as for a decision; a rule with argument conditions is "maybe": an allowing one makes the item visible,
+    /// a denying one is passed over (other arguments may reach a later rule). Approval-gated items are visible.
+    /// </summary>
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        int[] candidates;
+        Check check;
+        if (_methods.TryGetValue(callMethodUtf8, out var bucket))
+        {
+            if (!nameUtf8.IsEmpty && bucket.Names.TryGetValue(nameUtf8, out var exact))
+                (candidates, check) = (exact, Check.None);
+            else
+                (candidates, check) = (bucket.OtherNames, Check.Name);
+        }
+        else
+        {
+            (candidates, check) = (_otherMethods, Check.MethodAndName);
+        }
+        foreach (int index in candidates)
+        {
+            var rule = _rules[index];
+            if (check == Check.MethodAndName && !rule.MatchesMethod(callMethodUtf8))
+                continue;
+            if (check != Check.None && !rule.MatchesName(nameUtf8))
+                continue;
+            if (!rule.MatchesPrincipal(principal))
+                continue;
+            if (rule.HasArgumentConditions && rule.Action == PolicyAction.Deny)
+                continue;
+            return rule.Action != PolicyAction.Deny;
+        }
+        return _defaultAction != PolicyAction.Deny;
+    }
+
+    private static (Utf8KeyTable<MethodBucket>, int[]) BuildIndex(CompiledRule[] rules)
+    {
+        var methodKeys = new List<string>(McpMethodNames.Known);
+        var nameKeys = new List<string>();
+        var seenMethods = new HashSet<string>(methodKeys, StringComparer.Ordinal);
+        var seenNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+        {
+            foreach (var glob in rule.MethodPatterns)
+                if (glob.IsExact && seenMethods.Add(glob.Text))
+                    methodKeys.Add(Encoding.UTF8.GetString(glob.Literal));
+            foreach (var glob in rule.NamePatterns)
+                if (glob.IsExact && seenNames.Add(Encoding.UTF8.GetString(glob.Literal)))
+                    nameKeys.Add(Encoding.UTF8.GetString(glob.Literal));
+        }
+
+        var buckets = new List<KeyValuePair<string, MethodBucket>>(methodKeys.Count);
+        var matching = new List<int>();
+        var byName = new List<KeyValuePair<string, int[]>>();
+        var list = new List<int>();
+        foreach (string method in methodKeys)
+        {
+            byte[] methodBytes = Encoding.UTF8.GetBytes(method);
+            matching.Clear();
+            foreach (var rule in rules)
+                if (rule.MatchesMethod(methodBytes))
+                    matching.Add(rule.Index);
+
+            byName.Clear();
+            foreach (string name in nameKeys)
+            {
+                byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+                list.Clear();
+                foreach (int index in matching)
+                    if (rules[index].MatchesName(nameBytes))
+                        list.Add(index);
+                byName.Add(new(name, [.. list]));
+            }
+            list.Clear();
+            foreach (int index in matching)
+                if (!rules[index].HasNameCondition || Array.Exists(rules[index].NamePatterns, static g => !g.IsExact))
+                    list.Add(index);
+            buckets.Add(new(method, new MethodBucket(new Utf8KeyTable<int[]>(byName), [.. list])));
+        }
+
+        list.Clear();
+        foreach (var rule in rules)
+            if (!rule.HasMethodCondition || Array.Exists(rule.MethodPatterns, static g => !g.IsExact))
+                list.Add(rule.Index);
+        return (new Utf8KeyTable<MethodBucket>(buckets), [.. list]);
+    }
+}

@@ -1,0 +1,24 @@
+using FastMcp.Identity;
+
+namespace FastMcp.Policy;
+
+/// <summary>What the policy looks at: who, which MCP method, which tool/prompt/resource, with which arguments.
+/// Spans over the request buffer, so building one copies nothing.</summary>
+public readonly ref struct PolicyRequest
+{
+    /// <param name="nameUtf8">params.name for tools/call and prompts/get, params.uri for resources/read; empty otherwise.</param>
+    /// <param name="argumentsJson">The raw JSON of params.arguments (empty when absent).</param>
+    public PolicyRequest(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> nameUtf8, ReadOnlySpan<byte> argumentsJson)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        Principal = principal;
+        Method = methodUtf8;
+        Name = nameUtf8;
+        Arguments = argumentsJson;
+    }
+
+    public Principal Principal { get; }
+    public ReadOnlySpan<byte> Method { get; }
+    public ReadOnlySpan<byte> Name { get; }
+    public ReadOnlySpan<byte> Arguments { get; }
+}

@@ -1,0 +1,50 @@
+namespace FastMcp.Policy;
+
+/// <summary>
+/// One rule. Every condition that is set must hold for the rule to match (lists are "any of" unless
+/// named otherwise); an unset condition matches everything.
+/// </summary>
+public sealed class RuleOptions
+{
+    /// <summary>Unique name, reported with decisions and in errors.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>"allow", "deny" or "require_approval".</summary>
+    public string Action { get; set; } = "";
+
+    /// <summary>Message returned to the client on deny (and shown to approvers on require_approval).</summary>
+    public string? Message { get; set; }
+
+    /// <summary>Masking profile applied to the exchange when this rule allows it.</summary>
+    public string? MaskProfile { get; set; }
+
+    /// <summary>Subject is one of these (exact or glob).</summary>
+    public List<string> Subjects { get; set; } = [];
+
+    /// <summary>Caller is in at least one of these groups.</summary>
+    public List<string> Groups { get; set; } = [];
+
+    /// <summary>Caller is in every one of these groups.</summary>
+    public List<string> AllGroups { get; set; } = [];
+
+    /// <summary>Caller's token carries every one of these scopes.</summary>
+    public List<string> Scopes { get; set; } = [];
+
+    /// <summary>Client id is one of these (exact or glob).</summary>
+    public List<string> Clients { get; set; } = [];
+
+    /// <summary>MCP method is one of these (exact, or glob such as "tools/*").</summary>
+    public List<string> Methods { get; set; } = [];
+
+    /// <summary>Tool or prompt name, or resource URI, matches one of these globs. A request without a name never matches a rule that sets this.</summary>
+    public List<string> Names { get; set; } = [];
+
+    /// <summary>Conditions on the call's arguments; all must hold.</summary>
+    public List<ArgumentConditionOptions> Arguments { get; set; } = [];
+
+    /// <summary>require_approval: groups whose members may approve (empty: any approver).</summary>
+    public List<string> Approvers { get; set; } = [];
+
+    /// <summary>require_approval: how long the call may wait for a decision before it is denied.</summary>
+    public int ApprovalTimeoutSeconds { get; set; } = 300;
+}
