@@ -1,0 +1,66 @@
+namespace FastMcp.Audit;
+
+/// <summary>
+/// One audit event, filled by the gateway per exchange. Reusable: <see cref="AuditLog.AppendAsync"/>
+/// serializes it before returning, so the caller may <see cref="Reset"/> and refill it.
+/// Payloads must already be masked: the log stores what it is given.
+/// </summary>
+public sealed class AuditEvent
+{
+    public AuditEventType Type;
+    /// <summary>UTC; recorded to the microsecond. Default (unset) means "now".</summary>
+    public DateTime TimestampUtc;
+    public bool Success;
+    public string? Subject;
+    public string[]? Groups;
+    public string? ClientId;
+    public string? ClientAddress;
+    public string? McpClientName;
+    public string? McpClientVersion;
+    public string? Upstream;
+    public string? Method;
+    /// <summary>Tool, prompt or resource the call affects.</summary>
+    public string? Target;
+    public string? SessionId;
+    /// <summary>The JSON-RPC id exactly as it appeared (a JSON string or number token).</summary>
+    public ReadOnlyMemory<byte> JsonRpcIdRaw;
+    public string? Decision;
+    public string? Rule;
+    public string? Approver;
+    public int HttpStatus;
+    /// <summary>Masked request JSON; may be empty.</summary>
+    public ReadOnlyMemory<byte> RequestPayload;
+    /// <summary>Masked response JSON; may be empty.</summary>
+    public ReadOnlyMemory<byte> ResponsePayload;
+    /// <summary>Hex HMAC fingerprints of card numbers seen in the exchange.</summary>
+    public List<string> CardFingerprints = new();
+    public long LatencyMicroseconds;
+    public string? Detail;
+
+    public void Reset()
+    {
+        Type = default;
+        TimestampUtc = default;
+        Success = false;
+        Subject = null;
+        Groups = null;
+        ClientId = null;
+        ClientAddress = null;
+        McpClientName = null;
+        McpClientVersion = null;
+        Upstream = null;
+        Method = null;
+        Target = null;
+        SessionId = null;
+        JsonRpcIdRaw = default;
+        Decision = null;
+        Rule = null;
+        Approver = null;
+        HttpStatus = 0;
+        RequestPayload = default;
+        ResponsePayload = default;
+        CardFingerprints.Clear();
+        LatencyMicroseconds = 0;
+        Detail = null;
+    }
+}

@@ -1,0 +1,18 @@
+namespace FastMcp.Audit;
+
+/// <summary>What an audit record describes. The numeric values are part of the segment format (byte 16 of a record body).</summary>
+public enum AuditEventType : byte
+{
+    McpExchange,
+    Denied,
+    AuthenticationFailed,
+    ApprovalRequested,
+    ApprovalGranted,
+    ApprovalDenied,
+    ApprovalExpired,
+    ConfigurationReloaded,
+    AuditStarted,
+    AuditStopped,
+    AuditOutage,
+    AuditRecovered,
+}

@@ -1,0 +1,56 @@
+namespace FastMcp.Audit;
+
+/// <summary>Audit log settings; a plain settable class so the gateway's source-generated JSON config can bind it.</summary>
+public sealed class AuditOptions
+{
+    /// <summary>Root folder; each chain writes into the sub-folder named after <see cref="ChainId"/>.</summary>
+    public string Directory { get; set; } = "audit";
+    /// <summary>Name of this instance's chain (one chain per gateway replica).</summary>
+    public string ChainId { get; set; } = "fastmcp";
+    /// <summary>PEM ECDSA P-256 private key (PKCS#8) that signs seals and checkpoints.</summary>
+    public string SigningKeyPath { get; set; } = "";
+    public AuditDurability Durability { get; set; } = AuditDurability.Strict;
+    /// <summary>A segment is sealed once its file reaches this size.</summary>
+    public int MaxSegmentBytes { get; set; } = 64 * 1024 * 1024;
+    /// <summary>A segment is sealed once it is this old, so segments ship promptly even at low traffic.</summary>
+    public TimeSpan MaxSegmentAge { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>A signed checkpoint is written at least this often, even when idle.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Batched mode only: the longest a queued record waits before it is written and fsynced (the loss window).</summary>
+    public TimeSpan BatchedFlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often the writer retries after an I/O failure (fail closed until it succeeds).</summary>
+    public TimeSpan OutageRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>zstd level for record frames (1 = fastest).</summary>
+    public int CompressionLevel { get; set; } = 1;
+    /// <summary>Where sealed segments go; null keeps them in <see cref="Directory"/> only.</summary>
+    public ShippingOptions? Shipping { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory)) throw new ArgumentException("Audit.Directory must be set.", nameof(Directory));
+        if (!ChainIdRules.IsValid(ChainId)) throw new ArgumentException("Audit.ChainId must be 1-64 characters of [A-Za-z0-9._-].", nameof(ChainId));
+        if (string.IsNullOrWhiteSpace(SigningKeyPath)) throw new ArgumentException("Audit.SigningKeyPath must be set.", nameof(SigningKeyPath));
+        if (MaxSegmentBytes < 4096) throw new ArgumentException("Audit.MaxSegmentBytes must be at least 4096.", nameof(MaxSegmentBytes));
+        if (MaxSegmentAge <= TimeSpan.Zero) throw new ArgumentException("Audit.MaxSegmentAge must be positive.", nameof(MaxSegmentAge));
+        if (CheckpointInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.CheckpointInterval must be positive.", nameof(CheckpointInterval));
+        if (BatchedFlushInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.BatchedFlushInterval must be positive.", nameof(BatchedFlushInterval));
+        if (OutageRetryInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.OutageRetryInterval must be positive.", nameof(OutageRetryInterval));
+        if (CompressionLevel is < 1 or > 19) throw new ArgumentException("Audit.CompressionLevel must be 1-19.", nameof(CompressionLevel));
+        Shipping?.Validate();
+    }
+}
+
+/// <summary>Chain ids become folder and object-key names, so they are restricted to a safe alphabet.</summary>
+public static class ChainIdRules
+{
+    public static bool IsValid(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > 64 || id is "." or "..") return false;
+        foreach (char c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')) return false;
+        }
+        return true;
+    }
+}

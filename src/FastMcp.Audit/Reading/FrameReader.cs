@@ -1,0 +1,82 @@
+using FastMcp.Audit.Format;
+using ZstdSharp;
+
+namespace FastMcp.Audit.Reading;
+
+/// <summary>Outcome of reading one frame.</summary>
+public enum FrameReadStatus
+{
+    Ok,
+    /// <summary>Clean end of data exactly at a frame boundary.</summary>
+    End,
+    /// <summary>The data ends inside a frame (a torn write, or truncation).</summary>
+    Torn,
+    /// <summary>A frame is complete but malformed (bad magic, bad fields, zstd checksum or size mismatch).</summary>
+    Corrupt,
+}
+
+/// <summary>One frame: its header, where it starts, and its payload (decompressed when zstd; valid until the next read).</summary>
+public readonly record struct Frame(FrameHeader Header, long Offset, int TotalLength, ReadOnlyMemory<byte> Payload);
+
+/// <summary>Walks the frames of one segment held in memory, decompressing record frames into a reused buffer.</summary>
+public sealed class FrameReader : IDisposable
+{
+    private readonly Decompressor _zstd = new();
+    private byte[] _raw = new byte[256 * 1024];
+    private ReadOnlyMemory<byte> _data;
+
+    public int Position { get; private set; }
+
+    public void Reset(ReadOnlyMemory<byte> segment)
+    {
+        _data = segment;
+        Position = 0;
+    }
+
+    public FrameReadStatus Next(out Frame frame, out string? error)
+    {
+        frame = default;
+        error = null;
+        var rest = _data.Span[Position..];
+        if (rest.IsEmpty) return FrameReadStatus.End;
+        if (rest.Length < FrameHeader.Size)
+        {
+            error = "data ends inside a frame header";
+            return FrameReadStatus.Torn;
+        }
+        if (!FrameHeader.TryRead(rest, out var header, out error)) return FrameReadStatus.Corrupt;
+        int total = FrameHeader.Size + header.StoredLength;
+        if (rest.Length < total)
+        {
+            error = $"data ends inside a frame ({rest.Length} of {total} bytes present)";
+            return FrameReadStatus.Torn;
+        }
+        var stored = _data.Slice(Position + FrameHeader.Size, header.StoredLength);
+        ReadOnlyMemory<byte> payload = stored;
+        if (header.Codec == FrameCodec.Zstd)
+        {
+            if (_raw.Length < header.RawLength) _raw = new byte[Math.Max(header.RawLength, _raw.Length * 2)];
+            int n;
+            try
+            {
+                n = _zstd.Unwrap(stored.Span, _raw.AsSpan(0, header.RawLength));
+            }
+            catch (ZstdException e)
+            {
+                error = "zstd payload does not decompress: " + e.Message;
+                return FrameReadStatus.Corrupt;
+            }
+            if (n != header.RawLength)
+            {
+                error = $"zstd payload decompressed to {n} bytes, header says {header.RawLength}";
+                return FrameReadStatus.Corrupt;
+            }
+            payload = _raw.AsMemory(0, n);
+        }
+        frame = new Frame(header, Position, total, payload);
+        Position += total;
+        return FrameReadStatus.Ok;
+    }
+
+    public void Dispose() => _zstd.Dispose();
+}

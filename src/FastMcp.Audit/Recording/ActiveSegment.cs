@@ -1,0 +1,230 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using FastMcp.Audit.Crypto;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
+using FastMcp.Audit.Storage;
+using ZstdSharp;
+using ZstdSharp.Unsafe;
+
+namespace FastMcp.Audit.Recording;
+
+/// <summary>
+/// The one segment file being appended to: frames records (hash-chained, zstd with content checksum),
+/// checkpoints and the seal. Chain state only advances after a frame is fully appended, so a failed
+/// write can be undone by truncating to <see cref="CommittedLength"/>.
+/// </summary>
+internal sealed class ActiveSegment : IDisposable
+{
+    private readonly IAuditFileSystem _fs;
+    private readonly string _directory;
+    private readonly AuditSigner _signer;
+    private readonly Compressor _zstd;
+    private readonly GrowableBuffer _raw = new(256 * 1024);
+    private readonly GrowableBuffer _frame = new(256 * 1024);
+    private readonly byte[] _headerHash;
+    private ChainCursor _cursor = new();
+    private ChainCursor _scratch = new();
+    private IAuditFile? _file;
+
+    public long Index { get; }
+    public SegmentHeader Header { get; }
+    public long CommittedLength { get; private set; }
+    public DateTime CreatedUtc { get; }
+    public long NextSequence => _cursor.NextSequence;
+    public long RecordCount => _cursor.SegmentRecords;
+    public bool Sealed { get; private set; }
+    public string OpenPath => Path.Combine(_directory, SegmentNames.Open(Index));
+    public string SealedPath => Path.Combine(_directory, SegmentNames.Sealed(Index));
+
+    private ActiveSegment(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header, byte[] headerNote)
+    {
+        _fs = fs;
+        _directory = directory;
+        _signer = signer;
+        _zstd = new Compressor(level);
+        _zstd.SetParameter(ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+        Header = header;
+        Index = header.Segment;
+        CreatedUtc = DateTime.UnixEpoch.AddTicks(header.CreatedMicros * 10);
+        _headerHash = SHA256.HashData(headerNote);
+        _cursor.StartSegment(headerNote, header.FirstSequence);
+    }
+
+    /// <summary>Creates the .open file and makes its header frame durable before any record can be acknowledged.</summary>
+    public static ActiveSegment Create(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header)
+    {
+        var note = header.Encode();
+        var seg = new ActiveSegment(fs, directory, signer, level, header, note);
+        try
+        {
+            if (fs.Exists(seg.OpenPath)) fs.Delete(seg.OpenPath);
+            seg._file = fs.OpenAppend(seg.OpenPath);
+            seg.AppendNoteFrame(FrameKind.Header, note);
+            return seg;
+        }
+        catch
+        {
+            seg.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Re-opens an unsealed segment after a crash: keeps the longest prefix of complete, chain-consistent
+    /// frames, cuts the rest. Null when not even the header survived (the file is deleted: nothing in it was acknowledged).
+    /// </summary>
+    public static ActiveSegment? Resume(IAuditFileSystem fs, string directory, AuditSigner signer, int level, long index, out bool hadSeal, out long cutBytes)
+    {
+        hadSeal = false;
+        cutBytes = 0;
+        string path = Path.Combine(directory, SegmentNames.Open(index));
+        var data = fs.ReadAllBytes(path);
+        using var reader = new FrameReader();
+        reader.Reset(data);
+        if (reader.Next(out var first, out _) != FrameReadStatus.Ok || first.Header.Kind != FrameKind.Header ||
+            !SegmentHeader.TryDecode(first.Payload.Span, out var header, out _) || header!.Segment != index)
+        {
+            fs.Delete(path);
+            return null;
+        }
+        var seg = new ActiveSegment(fs, directory, signer, level, header, first.Payload.ToArray());
+        long valid = reader.Position;
+        Span<byte> chain = stackalloc byte[32];
+        while (reader.Next(out var frame, out _) == FrameReadStatus.Ok)
+        {
+            if (frame.Header.Kind == FrameKind.Records)
+            {
+                seg._scratch.CopyFrom(seg._cursor);
+                var it = new RecordIterator(frame.Payload.Span);
+                bool ok = true;
+                for (int i = 0; i < frame.Header.RecordCount && ok; i++)
+                {
+                    ok = it.TryNext(out var body, out var stored, out _) && seg._scratch.Append(body, chain, out _) && chain.SequenceEqual(stored);
+                }
+                if (!ok || !it.AtEnd) break;
+                (seg._cursor, seg._scratch) = (seg._scratch, seg._cursor);
+            }
+            else if (frame.Header.Kind == FrameKind.Seal)
+            {
+                hadSeal = true;
+                valid = reader.Position;
+                break;
+            }
+            else if (frame.Header.Kind != FrameKind.Checkpoint)
+            {
+                break;
+            }
+            valid = reader.Position;
+        }
+        cutBytes = data.Length - valid;
+        seg.CommittedLength = valid;
+        seg.Sealed = hadSeal;
+        if (!hadSeal)
+        {
+            seg._file = fs.OpenAppend(path);
+            if (cutBytes > 0) { seg._file.Truncate(valid); seg._file.Flush(); }
+        }
+        return seg;
+    }
+
+    /// <summary>
+    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs.
+    /// Throws on I/O failure with the chain state unchanged.
+    /// </summary>
+    public void AppendRecords(ReadOnlySpan<byte> entries, int count, bool flush)
+    {
+        _scratch.CopyFrom(_cursor);
+        _raw.Clear();
+        var rest = entries;
+        for (int i = 0; i < count; i++)
+        {
+            int length = BinaryPrimitives.ReadInt32LittleEndian(rest);
+            var body = rest.Slice(4, length);
+            var dest = _raw.GetSpan(4 + length + 32);
+            rest[..(4 + length)].CopyTo(dest);
+            if (!_scratch.Append(body, dest.Slice(4 + length, 32), out var error)) throw new InvalidOperationException(error);
+            _raw.Advance(4 + length + 32);
+            rest = rest[(4 + length)..];
+        }
+        _frame.Clear();
+        var raw = _raw.WrittenSpan;
+        int bound = Compressor.GetCompressBound(raw.Length);
+        var target = _frame.GetSpan(FrameHeader.Size + bound);
+        int compressed = _zstd.Wrap(raw, target[FrameHeader.Size..]);
+        new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target);
+        _frame.Advance(FrameHeader.Size + compressed);
+        Append(_frame.WrittenSpan, flush);
+        (_cursor, _scratch) = (_scratch, _cursor);
+    }
+
+    /// <summary>Writes a signed checkpoint frame (fsynced) and returns the checkpoint note bytes.</summary>
+    public byte[] WriteCheckpoint(string chain, long nowMicros)
+    {
+        var cp = new Checkpoint(chain, Index, _cursor.NextSequence, _cursor.SegmentRecords, _cursor.Head.ToArray(),
+            _cursor.Merkle.GetRoot(), nowMicros, _signer.KeyId);
+        var unsigned = cp.EncodeUnsigned();
+        var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
+        AppendNoteFrame(FrameKind.Checkpoint, note);
+        return note;
+    }
+
+    /// <summary>The checkpoint note describing the current committed state, without writing a frame (used after sealing).</summary>
+    public byte[] CurrentCheckpointNote(string chain, long nowMicros)
+    {
+        var cp = new Checkpoint(chain, Index, _cursor.NextSequence, _cursor.SegmentRecords, _cursor.Head.ToArray(),
+            _cursor.Merkle.GetRoot(), nowMicros, _signer.KeyId);
+        var unsigned = cp.EncodeUnsigned();
+        return AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
+    }
+
+    /// <summary>Appends the signed seal (fsynced), renames .open to .seg and returns the seal note bytes.</summary>
+    public byte[] SealAndRename(bool recovered, long nowMicros)
+    {
+        var seal = new Seal(Header.Chain, Index, Header.FirstSequence, _cursor.SegmentRecords, _cursor.Head.ToArray(),
+            _cursor.Merkle.GetRoot(), _headerHash, nowMicros, recovered, _signer.KeyId);
+        var unsigned = seal.EncodeUnsigned();
+        var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
+        AppendNoteFrame(FrameKind.Seal, note);
+        Sealed = true;
+        _file?.Dispose();
+        _file = null;
+        _fs.Rename(OpenPath, SealedPath);
+        return note;
+    }
+
+    /// <summary>Reads the seal note of an already-sealed file (the crash happened between sealing and renaming).</summary>
+    public void CompleteRename() => _fs.Rename(OpenPath, SealedPath);
+
+    /// <summary>Cuts off whatever a failed write left behind.</summary>
+    public void RollBack()
+    {
+        if (_file is null) return;
+        if (_file.Length != CommittedLength) _file.Truncate(CommittedLength);
+    }
+
+    private void AppendNoteFrame(FrameKind kind, byte[] note)
+    {
+        var buffer = new byte[FrameHeader.Size + note.Length];
+        new FrameHeader(kind, FrameCodec.None, note.Length, note.Length, 0).Write(buffer);
+        note.CopyTo(buffer, FrameHeader.Size);
+        Append(buffer, flush: true);
+    }
+
+    private void Append(ReadOnlySpan<byte> frame, bool flush)
+    {
+        var file = _file ?? throw new InvalidOperationException("segment is sealed");
+        if (file.Length != CommittedLength) file.Truncate(CommittedLength);
+        file.Append(frame);
+        if (flush) file.Flush();
+        CommittedLength += frame.Length;
+    }
+
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _zstd.Dispose();
+        _cursor.Dispose();
+        _scratch.Dispose();
+    }
+}

@@ -1,0 +1,80 @@
+namespace FastMcp.Audit;
+
+/// <summary>Where sealed segments and checkpoints are copied.</summary>
+public enum ShippingTarget
+{
+    /// <summary>A local (or mounted) folder.</summary>
+    Directory,
+    /// <summary>Any S3-compatible object store.</summary>
+    S3,
+}
+
+/// <summary>Shipping settings; plain settable class for source-generated JSON binding.</summary>
+public sealed class ShippingOptions
+{
+    public ShippingTarget Target { get; set; } = ShippingTarget.Directory;
+    /// <summary>Destination folder when <see cref="Target"/> is Directory.</summary>
+    public string? Directory { get; set; }
+    /// <summary>S3 settings when <see cref="Target"/> is S3.</summary>
+    public S3ShippingOptions? S3 { get; set; }
+    /// <summary>How long a verified-uploaded segment stays in the local folder; zero deletes it right after upload.</summary>
+    public TimeSpan LocalRetention { get; set; } = TimeSpan.Zero;
+    /// <summary>Upload attempts per pass before the shipper waits for the next pass.</summary>
+    public int MaxAttempts { get; set; } = 5;
+    /// <summary>First retry delay; doubles per attempt.</summary>
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often the shipper looks for sealed segments it has not shipped yet.</summary>
+    public TimeSpan ScanInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    public void Validate()
+    {
+        if (Target == ShippingTarget.Directory && string.IsNullOrWhiteSpace(Directory))
+            throw new ArgumentException("Audit.Shipping.Directory must be set when Target is Directory.", nameof(Directory));
+        if (Target == ShippingTarget.S3)
+        {
+            if (S3 is null) throw new ArgumentException("Audit.Shipping.S3 must be set when Target is S3.", nameof(S3));
+            S3.Validate();
+        }
+        if (LocalRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.LocalRetention must not be negative.", nameof(LocalRetention));
+        if (MaxAttempts < 1) throw new ArgumentException("Audit.Shipping.MaxAttempts must be at least 1.", nameof(MaxAttempts));
+        if (InitialBackoff < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.InitialBackoff must not be negative.", nameof(InitialBackoff));
+        if (ScanInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.ScanInterval must be positive.", nameof(ScanInterval));
+    }
+}
+
+/// <summary>S3-compatible store settings.</summary>
+public sealed class S3ShippingOptions
+{
+    /// <summary>Service URL for non-AWS stores (MinIO, Ceph, R2, s3rver); null uses AWS for <see cref="Region"/>.</summary>
+    public string? Endpoint { get; set; }
+    public string Region { get; set; } = "us-east-1";
+    public string Bucket { get; set; } = "";
+    /// <summary>Key prefix; segments land at {Prefix}{ChainId}/{index}.seg.</summary>
+    public string Prefix { get; set; } = "";
+    /// <summary>Path-style addressing (bucket in the path), which most S3-compatible stores need.</summary>
+    public bool ForcePathStyle { get; set; } = true;
+    /// <summary>Static credentials; when null the SDK's chain is used (environment, shared files, instance role).</summary>
+    public string? AccessKeyId { get; set; }
+    public string? SecretAccessKey { get; set; }
+    /// <summary>A named profile from the shared credentials file.</summary>
+    public string? Profile { get; set; }
+    /// <summary>When false, the SDK's default CRC request checksums and aws-chunked uploads are turned off (many S3-compatible stores reject them); the SHA-256 checksum is still sent.</summary>
+    public bool SdkDefaultChecksums { get; set; }
+    /// <summary>Object Lock retention applied to each segment (needs a versioned, lock-enabled bucket); zero for none.</summary>
+    public TimeSpan ObjectLockRetention { get; set; } = TimeSpan.Zero;
+    /// <summary>"COMPLIANCE" or "GOVERNANCE".</summary>
+    public string ObjectLockMode { get; set; } = "COMPLIANCE";
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Bucket)) throw new ArgumentException("Audit.Shipping.S3.Bucket must be set.", nameof(Bucket));
+        if (string.IsNullOrWhiteSpace(Region)) throw new ArgumentException("Audit.Shipping.S3.Region must be set.", nameof(Region));
+        if (Endpoint is not null && !Uri.TryCreate(Endpoint, UriKind.Absolute, out _))
+            throw new ArgumentException("Audit.Shipping.S3.Endpoint must be an absolute URL.", nameof(Endpoint));
+        if ((AccessKeyId is null) != (SecretAccessKey is null))
+            throw new ArgumentException("Audit.Shipping.S3.AccessKeyId and SecretAccessKey must be set together.", nameof(AccessKeyId));
+        if (ObjectLockRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.S3.ObjectLockRetention must not be negative.", nameof(ObjectLockRetention));
+        if (ObjectLockMode is not ("COMPLIANCE" or "GOVERNANCE"))
+            throw new ArgumentException("Audit.Shipping.S3.ObjectLockMode must be COMPLIANCE or GOVERNANCE.", nameof(ObjectLockMode));
+    }
+}

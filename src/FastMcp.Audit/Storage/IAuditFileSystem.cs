@@ -1,0 +1,33 @@
+namespace FastMcp.Audit.Storage;
+
+/// <summary>
+/// The file operations the audit writer uses: a seam so tests can inject disk-full and I/O faults.
+/// Every call may throw <see cref="IOException"/>.
+/// </summary>
+public interface IAuditFileSystem
+{
+    /// <summary>Opens (or creates) a file for appending at its current end.</summary>
+    IAuditFile OpenAppend(string path);
+    byte[] ReadAllBytes(string path);
+    /// <summary>Replaces a small file atomically and durably (write temp, fsync, rename).</summary>
+    void ReplaceDurably(string path, ReadOnlySpan<byte> content);
+    /// <summary>Renames without overwriting an existing destination.</summary>
+    void Rename(string from, string to);
+    void Delete(string path);
+    bool Exists(string path);
+    /// <summary>File names (not paths) directly in <paramref name="directory"/>.</summary>
+    IReadOnlyList<string> ListFileNames(string directory);
+    void CreateDirectory(string path);
+    DateTime GetLastWriteTimeUtc(string path);
+}
+
+/// <summary>An append-only handle on one segment file.</summary>
+public interface IAuditFile : IDisposable
+{
+    long Length { get; }
+    void Append(ReadOnlySpan<byte> data);
+    /// <summary>Makes everything appended so far durable (fsync).</summary>
+    void Flush();
+    /// <summary>Cuts the file back to <paramref name="length"/> (removes a partly written frame).</summary>
+    void Truncate(long length);
+}
