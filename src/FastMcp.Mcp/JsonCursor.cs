@@ -1,0 +1,94 @@
+using System.Text.Json;
+
+namespace FastMcp.Mcp;
+
+/// <summary>
+/// Small helpers over <see cref="Utf8JsonReader"/> shared by the inspectors and the list filter: depth-checked
+/// reads, skipping without <see cref="Utf8JsonReader.Skip"/> (so our depth limit applies to skipped values too),
+/// and token ranges as byte offsets from the start of the input.
+/// </summary>
+internal static class JsonCursor
+{
+    /// <summary>Reader options: strict JSON, and a reader limit above ours so that our own check reports TooDeep.</summary>
+    internal static JsonReaderOptions Options(int maxDepth) => new()
+    {
+        MaxDepth = maxDepth + 2,
+        CommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+    };
+
+    /// <summary>Reads the next token inside a value that must continue; reports nesting deeper than maxDepth.</summary>
+    internal static McpInspectError Next(ref Utf8JsonReader reader, int maxDepth)
+    {
+        if (!reader.Read())
+        {
+            return McpInspectError.InvalidJson;
+        }
+        if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= maxDepth)
+        {
+            return McpInspectError.TooDeep;
+        }
+        return McpInspectError.None;
+    }
+
+    /// <summary>Skips the value whose first token is current; afterwards the reader is on its last token.</summary>
+    internal static McpInspectError SkipValue(ref Utf8JsonReader reader, int maxDepth)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return McpInspectError.None;
+        }
+        int depth = reader.CurrentDepth;
+        while (true)
+        {
+            McpInspectError error = Next(ref reader, maxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && reader.CurrentDepth == depth)
+            {
+                return McpInspectError.None;
+            }
+        }
+    }
+
+    /// <summary>Length of the current token's value as the reader reports it (strings: without quotes, still escaped).</summary>
+    internal static int ValueLength(ref Utf8JsonReader reader) =>
+        reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+
+    /// <summary>Range of the current string or number token; strings include both quotes.</summary>
+    internal static Range ScalarRange(ref Utf8JsonReader reader)
+    {
+        int start = checked((int)reader.TokenStartIndex);
+        int length = ValueLength(ref reader);
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            length += 2;
+        }
+        return new Range(start, start + length);
+    }
+
+    /// <summary>Skips the object or array whose start token is current and returns its whole raw range.</summary>
+    internal static McpInspectError ContainerRange(ref Utf8JsonReader reader, int maxDepth, out Range range)
+    {
+        int start = checked((int)reader.TokenStartIndex);
+        McpInspectError error = SkipValue(ref reader, maxDepth);
+        int end = checked((int)reader.TokenStartIndex) + 1;
+        range = error == McpInspectError.None ? new Range(start, end) : default;
+        return error;
+    }
+
+    /// <summary>True when the sequence holds something other than JSON whitespace.</summary>
+    internal static bool HasContent(in System.Buffers.ReadOnlySequence<byte> body)
+    {
+        foreach (ReadOnlyMemory<byte> segment in body)
+        {
+            if (segment.Span.IndexOfAnyExcept(" \t\r\n"u8) >= 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

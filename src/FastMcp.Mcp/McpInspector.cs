@@ -1,0 +1,670 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace FastMcp.Mcp;
+
+/// <summary>
+/// Reads one JSON-RPC message from a complete body with <see cref="Utf8JsonReader"/> (no DOM, no copies) and
+/// reports where the parts the gateway decides on are. The whole body is validated, not just the members we
+/// read, so the gateway never forwards something it did not fully understand. Zero allocation for valid input;
+/// malformed input costs one exception inside the reader (that is the reader's contract, and it is caught here).
+/// </summary>
+public static class McpInspector
+{
+    /// <summary>Deepest nesting of objects/arrays accepted anywhere in a message.</summary>
+    public const int MaxDepth = 64;
+
+    private static readonly JsonReaderOptions ReaderOptions = JsonCursor.Options(MaxDepth);
+
+    /// <summary>Parses one JSON-RPC message (or notes a batch) from a complete body. Zero allocation.</summary>
+    public static McpInspectError Inspect(in ReadOnlySequence<byte> body, out McpCall call)
+    {
+        call = default;
+        if (body.Length > int.MaxValue)
+        {
+            return McpInspectError.InvalidJson;
+        }
+        if (!JsonCursor.HasContent(body))
+        {
+            return McpInspectError.EmptyBody;
+        }
+        if (!Utf8Check.IsValid(body))
+        {
+            return McpInspectError.InvalidJson;
+        }
+        var reader = new Utf8JsonReader(body, ReaderOptions);
+        return InspectGuarded(ref reader, ref call);
+    }
+
+    /// <summary>Parses one JSON-RPC message (or notes a batch) from a contiguous body. Zero allocation.</summary>
+    public static McpInspectError Inspect(ReadOnlySpan<byte> body, out McpCall call)
+    {
+        call = default;
+        if (body.IndexOfAnyExcept(" \t\r\n"u8) < 0)
+        {
+            return McpInspectError.EmptyBody;
+        }
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+        {
+            return McpInspectError.InvalidJson;
+        }
+        var reader = new Utf8JsonReader(body, ReaderOptions);
+        return InspectGuarded(ref reader, ref call);
+    }
+
+    /// <summary>
+    /// Copies (unescaping JSON string escapes) the string token at <paramref name="stringToken"/> into
+    /// <paramref name="destination"/>; returns bytes written, or -1 when it does not fit or the range is not a
+    /// string token. For names, methods, URIs.
+    /// </summary>
+    public static int CopyUnescaped(in ReadOnlySequence<byte> body, Range stringToken, Span<byte> destination)
+    {
+        if (!TrySliceToken(body.Length, stringToken, out int offset, out int length))
+        {
+            return -1;
+        }
+        var reader = new Utf8JsonReader(body.Slice(offset, length), ReaderOptions);
+        return CopyStringToken(ref reader, destination);
+    }
+
+    /// <summary>Span form of <see cref="CopyUnescaped(in ReadOnlySequence{byte}, Range, Span{byte})"/>.</summary>
+    public static int CopyUnescaped(ReadOnlySpan<byte> body, Range stringToken, Span<byte> destination)
+    {
+        if (!TrySliceToken(body.Length, stringToken, out int offset, out int length))
+        {
+            return -1;
+        }
+        var reader = new Utf8JsonReader(body.Slice(offset, length), ReaderOptions);
+        return CopyStringToken(ref reader, destination);
+    }
+
+    /// <summary>
+    /// True when the string token at <paramref name="stringToken"/>, unescaped, equals <paramref name="expected"/>
+    /// byte for byte. An absent (empty) range equals nothing. No allocation below 1 KiB tokens; above, a pooled buffer.
+    /// </summary>
+    public static bool UnescapedEquals(in ReadOnlySequence<byte> body, Range stringToken, ReadOnlySpan<byte> expected)
+    {
+        if (!TrySliceToken(body.Length, stringToken, out int offset, out int length))
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(body.Slice(offset, length), ReaderOptions);
+        try
+        {
+            // ValueTextEquals unescapes as it compares (stack or pooled scratch inside the reader).
+            return reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(expected);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static bool TrySliceToken(long bodyLength, Range token, out int offset, out int length)
+    {
+        offset = 0;
+        length = 0;
+        if (token.Start.IsFromEnd || token.End.IsFromEnd)
+        {
+            return false;
+        }
+        offset = token.Start.Value;
+        int end = token.End.Value;
+        length = end - offset;
+        return length >= 2 && end <= bodyLength;
+    }
+
+    private static int CopyStringToken(ref Utf8JsonReader reader, Span<byte> destination)
+    {
+        byte[]? rented = null;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+            {
+                return -1;
+            }
+            int raw = JsonCursor.ValueLength(ref reader);
+            if (destination.Length >= raw)
+            {
+                // Unescaped text is never longer than its escaped form.
+                return reader.CopyString(destination);
+            }
+            if (!reader.ValueIsEscaped)
+            {
+                return -1;
+            }
+            Span<byte> scratch = raw <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(raw));
+            int written = reader.CopyString(scratch);
+            if (written > destination.Length)
+            {
+                return -1;
+            }
+            scratch[..written].CopyTo(destination);
+            return written;
+        }
+        catch (JsonException)
+        {
+            return -1;
+        }
+        catch (InvalidOperationException)
+        {
+            // Escapes that decode to invalid UTF-16 (lone surrogates).
+            return -1;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static McpInspectError InspectGuarded(ref Utf8JsonReader reader, ref McpCall call)
+    {
+        try
+        {
+            McpInspectError error = InspectMessage(ref reader, ref call);
+            if (error != McpInspectError.None)
+            {
+                call = default;
+            }
+            return error;
+        }
+        catch (JsonException)
+        {
+            call = default;
+            return McpInspectError.InvalidJson;
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader throws this when an escape decodes to invalid UTF-16.
+            call = default;
+            return McpInspectError.InvalidJson;
+        }
+    }
+
+    private static McpInspectError InspectMessage(ref Utf8JsonReader reader, ref McpCall call)
+    {
+        McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+        if (error != McpInspectError.None)
+        {
+            return error;
+        }
+        if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            call.Kind = McpMessageKind.Batch;
+            return EnsureEnd(ref reader);
+        }
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            // Still read to the end so that "1 2" is reported as broken JSON rather than a scalar.
+            error = EnsureEnd(ref reader);
+            return error != McpInspectError.None ? error : McpInspectError.NotAnObject;
+        }
+
+        var message = new MessageParts();
+        error = ReadEnvelope(ref reader, ref message, ref call);
+        if (error != McpInspectError.None)
+        {
+            return error;
+        }
+        error = EnsureEnd(ref reader);
+        if (error != McpInspectError.None)
+        {
+            return error;
+        }
+        return Classify(ref message, ref call);
+    }
+
+    private static McpInspectError EnsureEnd(ref Utf8JsonReader reader) =>
+        reader.Read() ? McpInspectError.InvalidJson : McpInspectError.None;
+
+    /// <summary>Reads the top-level members; positions land in <paramref name="call"/>, facts in <paramref name="message"/>.</summary>
+    private static McpInspectError ReadEnvelope(ref Utf8JsonReader reader, ref MessageParts message, ref McpCall call)
+    {
+        while (true)
+        {
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return McpInspectError.None;
+            }
+
+            Seen member = TopLevelMember(ref reader);
+            if (member != Seen.None)
+            {
+                if ((message.Seen & member) != 0)
+                {
+                    return McpInspectError.DuplicateMember;
+                }
+                message.Seen |= member;
+            }
+            error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+
+            switch (member)
+            {
+                case Seen.JsonRpc:
+                    message.JsonRpcOk = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("2.0"u8);
+                    break;
+                case Seen.Method:
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        call.MethodRange = JsonCursor.ScalarRange(ref reader);
+                        call.MethodHasEscapes = reader.ValueIsEscaped;
+                        call.Method = ParseMethod(ref reader);
+                        message.MethodOk = true;
+                    }
+                    break;
+                case Seen.Id:
+                    if (reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+                    {
+                        call.IdRange = JsonCursor.ScalarRange(ref reader);
+                    }
+                    else
+                    {
+                        message.IdNull = reader.TokenType == JsonTokenType.Null;
+                        message.IdBad = !message.IdNull;
+                    }
+                    break;
+                case Seen.Params:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = ReadParams(ref reader, ref message);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    message.ParamsBad = true;
+                    break;
+            }
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+        }
+    }
+
+    private static Seen TopLevelMember(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("jsonrpc"u8)) return Seen.JsonRpc;
+        if (reader.ValueTextEquals("method"u8)) return Seen.Method;
+        if (reader.ValueTextEquals("id"u8)) return Seen.Id;
+        if (reader.ValueTextEquals("params"u8)) return Seen.Params;
+        if (reader.ValueTextEquals("result"u8)) return Seen.Result;
+        if (reader.ValueTextEquals("error"u8)) return Seen.Error;
+        return Seen.None;
+    }
+
+    /// <summary>Reads <c>params</c> (current token: its StartObject); ends on its EndObject.</summary>
+    private static McpInspectError ReadParams(ref Utf8JsonReader reader, ref MessageParts message)
+    {
+        ParamsMember seen = ParamsMember.None;
+        while (true)
+        {
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return McpInspectError.None;
+            }
+
+            ParamsMember member = ParamsMemberOf(ref reader);
+            if (member != ParamsMember.None)
+            {
+                if ((seen & member) != 0)
+                {
+                    return McpInspectError.DuplicateMember;
+                }
+                seen |= member;
+            }
+            error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+
+            switch (member)
+            {
+                case ParamsMember.Name:
+                    message.NameBad = reader.TokenType != JsonTokenType.String;
+                    if (!message.NameBad)
+                    {
+                        message.Name = JsonCursor.ScalarRange(ref reader);
+                        message.NameEscaped = reader.ValueIsEscaped;
+                    }
+                    break;
+                case ParamsMember.Uri:
+                    message.UriBad = reader.TokenType != JsonTokenType.String;
+                    if (!message.UriBad)
+                    {
+                        message.Uri = JsonCursor.ScalarRange(ref reader);
+                        message.UriEscaped = reader.ValueIsEscaped;
+                    }
+                    break;
+                case ParamsMember.ProtocolVersion:
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        message.InitializeVersion = JsonCursor.ScalarRange(ref reader);
+                    }
+                    break;
+                case ParamsMember.Arguments:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = JsonCursor.ContainerRange(ref reader, MaxDepth, out message.Arguments);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    message.ArgumentsBad = true;
+                    break;
+                case ParamsMember.ClientInfo:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = ReadImplementation(ref reader, out message.ParamsClientName, out message.ParamsClientVersion);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    break;
+                case ParamsMember.Meta:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = ReadMeta(ref reader, ref message);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    message.MetaBad = reader.TokenType != JsonTokenType.Null;
+                    break;
+            }
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+        }
+    }
+
+    private static ParamsMember ParamsMemberOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("name"u8)) return ParamsMember.Name;
+        if (reader.ValueTextEquals("arguments"u8)) return ParamsMember.Arguments;
+        if (reader.ValueTextEquals("_meta"u8)) return ParamsMember.Meta;
+        if (reader.ValueTextEquals("uri"u8)) return ParamsMember.Uri;
+        if (reader.ValueTextEquals("clientInfo"u8)) return ParamsMember.ClientInfo;
+        if (reader.ValueTextEquals("protocolVersion"u8)) return ParamsMember.ProtocolVersion;
+        return ParamsMember.None;
+    }
+
+    /// <summary>Reads <c>params._meta</c> (current token: its StartObject); ends on its EndObject.</summary>
+    private static McpInspectError ReadMeta(ref Utf8JsonReader reader, ref MessageParts message)
+    {
+        MetaMember seen = MetaMember.None;
+        while (true)
+        {
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return McpInspectError.None;
+            }
+
+            MetaMember member = MetaMember.None;
+            if (reader.ValueTextEquals(McpMetaKeys.ProtocolVersion)) member = MetaMember.ProtocolVersion;
+            else if (reader.ValueTextEquals("progressToken"u8)) member = MetaMember.ProgressToken;
+            else if (reader.ValueTextEquals(McpMetaKeys.ClientInfo)) member = MetaMember.ClientInfo;
+            if (member != MetaMember.None)
+            {
+                if ((seen & member) != 0)
+                {
+                    return McpInspectError.DuplicateMember;
+                }
+                seen |= member;
+            }
+            error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+
+            switch (member)
+            {
+                case MetaMember.ProtocolVersion:
+                    message.MetaBad |= reader.TokenType != JsonTokenType.String;
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        message.MetaVersion = JsonCursor.ScalarRange(ref reader);
+                    }
+                    break;
+                case MetaMember.ProgressToken:
+                    if (reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+                    {
+                        message.ProgressToken = JsonCursor.ScalarRange(ref reader);
+                    }
+                    break;
+                case MetaMember.ClientInfo:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = ReadImplementation(ref reader, out message.MetaClientName, out message.MetaClientVersion);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    break;
+            }
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+        }
+    }
+
+    /// <summary>Reads an Implementation object (clientInfo): its name and version strings.</summary>
+    private static McpInspectError ReadImplementation(ref Utf8JsonReader reader, out Range name, out Range version)
+    {
+        name = default;
+        version = default;
+        bool seenName = false, seenVersion = false;
+        while (true)
+        {
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return McpInspectError.None;
+            }
+            bool isName = reader.ValueTextEquals("name"u8);
+            bool isVersion = !isName && reader.ValueTextEquals("version"u8);
+            if ((isName && seenName) || (isVersion && seenVersion))
+            {
+                return McpInspectError.DuplicateMember;
+            }
+            seenName |= isName;
+            seenVersion |= isVersion;
+            error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                if (isName) name = JsonCursor.ScalarRange(ref reader);
+                else if (isVersion) version = JsonCursor.ScalarRange(ref reader);
+            }
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+        }
+    }
+
+    private static McpMethod ParseMethod(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return McpMethods.Parse(reader.ValueSpan);
+        }
+        // Escaped or split across segments: unescape into a stack buffer. An escape is at most 6 bytes
+        // per character, so anything longer than this cannot be a known method.
+        const int MaxRaw = McpMethods.MaxNameLength * 6;
+        if (JsonCursor.ValueLength(ref reader) > MaxRaw)
+        {
+            return McpMethod.Unknown;
+        }
+        Span<byte> name = stackalloc byte[MaxRaw];
+        int written = reader.CopyString(name);
+        return McpMethods.Parse(name[..written]);
+    }
+
+    /// <summary>Decides the kind and applies the per-method requirements once every member has been seen.</summary>
+    private static McpInspectError Classify(ref MessageParts message, ref McpCall call)
+    {
+        if (!message.JsonRpcOk)
+        {
+            return McpInspectError.MissingJsonRpcVersion;
+        }
+        bool hasResult = (message.Seen & Seen.Result) != 0;
+        bool hasError = (message.Seen & Seen.Error) != 0;
+        bool hasId = (message.Seen & Seen.Id) != 0;
+
+        if ((message.Seen & Seen.Method) == 0)
+        {
+            if (hasResult && hasError)
+            {
+                return McpInspectError.AmbiguousMessage;
+            }
+            if (!hasResult && !hasError)
+            {
+                return McpInspectError.MissingMethod;
+            }
+            // JSON-RPC: a response always has an id; only an error response may have a null one.
+            if (!hasId || message.IdBad || (message.IdNull && hasResult))
+            {
+                return McpInspectError.InvalidId;
+            }
+            call.Kind = hasResult ? McpMessageKind.Response : McpMessageKind.ErrorResponse;
+            return McpInspectError.None;
+        }
+
+        if (!message.MethodOk)
+        {
+            return McpInspectError.MissingMethod;
+        }
+        if (hasResult || hasError)
+        {
+            return McpInspectError.AmbiguousMessage;
+        }
+        if (message.IdBad || message.IdNull)
+        {
+            return McpInspectError.InvalidId;
+        }
+        call.Kind = hasId ? McpMessageKind.Request : McpMessageKind.Notification;
+        if (message.ParamsBad || message.MetaBad)
+        {
+            return McpInspectError.InvalidParams;
+        }
+
+        McpMethod method = call.Method;
+        if (McpMethods.TargetsByName(method))
+        {
+            if (message.NameBad || McpCall.IsEmpty(message.Name) || message.ArgumentsBad)
+            {
+                return McpInspectError.InvalidParams;
+            }
+            call.NameRange = message.Name;
+            call.NameHasEscapes = message.NameEscaped;
+        }
+        else if (McpMethods.TargetsByUri(method))
+        {
+            if (message.UriBad || McpCall.IsEmpty(message.Uri))
+            {
+                return McpInspectError.InvalidParams;
+            }
+            call.NameRange = message.Uri;
+            call.NameHasEscapes = message.UriEscaped;
+        }
+        call.ArgumentsRange = message.Arguments;
+        call.ProtocolVersionMetaRange = message.MetaVersion;
+        call.ProgressTokenRange = message.ProgressToken;
+        if (method == McpMethod.Initialize)
+        {
+            call.InitializeProtocolVersionRange = message.InitializeVersion;
+            call.ClientInfoNameRange = message.ParamsClientName;
+            call.ClientInfoVersionRange = message.ParamsClientVersion;
+        }
+        if (McpCall.IsEmpty(call.ClientInfoNameRange))
+        {
+            call.ClientInfoNameRange = message.MetaClientName;
+            call.ClientInfoVersionRange = message.MetaClientVersion;
+        }
+        return McpInspectError.None;
+    }
+
+    /// <summary>Facts gathered while reading that are only decided once the method is known (it may come last).</summary>
+    private struct MessageParts
+    {
+        public Seen Seen;
+        public bool JsonRpcOk, MethodOk, IdNull, IdBad, ParamsBad, MetaBad;
+        public bool NameBad, NameEscaped, UriBad, UriEscaped, ArgumentsBad;
+        public Range Name, Uri, Arguments, MetaVersion, InitializeVersion, ProgressToken;
+        public Range ParamsClientName, ParamsClientVersion, MetaClientName, MetaClientVersion;
+    }
+
+    [Flags]
+    private enum Seen : byte
+    {
+        None = 0, JsonRpc = 1, Method = 2, Id = 4, Params = 8, Result = 16, Error = 32,
+    }
+
+    [Flags]
+    private enum ParamsMember : byte
+    {
+        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32,
+    }
+
+    [Flags]
+    private enum MetaMember : byte
+    {
+        None = 0, ProtocolVersion = 1, ProgressToken = 2, ClientInfo = 4,
+    }
+}

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Text;
+
+namespace FastMcp.Mcp.Tests;
+
+/// <summary>The per-request path must not allocate once warm: measured with the thread's allocation counter.</summary>
+public class AllocationTests
+{
+    private const int Iterations = 2_000;
+
+    private static readonly byte[] ModernCall = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":"req-1","method":"tools\/call","params":{"name":"Gr\u00fc\u00dfe","arguments":{"city":"Oslo","deep":[[[{"a":1}]]]},"_meta":{"progressToken":9,"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"cli","version":"2"},"io.modelcontextprotocol/clientCapabilities":{}}}}""");
+
+    private static long AllocatedBy(Action action)
+    {
+        for (int i = 0; i < 50; i++) action(); // warm: JIT tiers, static init, pools
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < Iterations; i++) action();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public void Inspect_allocates_nothing_on_one_segment()
+    {
+        var body = new ReadOnlySequence<byte>(ModernCall);
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out _));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(body, out _)));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(ModernCall.AsSpan(), out _)));
+    }
+
+    [Fact]
+    public void Inspect_allocates_nothing_on_many_segments()
+    {
+        ReadOnlySequence<byte> body = Segments.Split(ModernCall, 7, 50, 51, 90, 140, 141, 142, 200);
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out _));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(body, out _)));
+    }
+
+    [Fact]
+    public void Check_allocates_nothing()
+    {
+        ReadOnlySequence<byte> body = Segments.Split(ModernCall, 30, 61, 62, 120);
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out McpCall call));
+        byte[] method = "tools/call"u8.ToArray();
+        byte[] name = Encoding.ASCII.GetBytes("=?base64?" + Convert.ToBase64String(Encoding.UTF8.GetBytes("Grüße")) + "?=");
+        byte[] version = "2026-07-28"u8.ToArray();
+        Assert.Equal(McpHeaderMismatch.None, McpHeaderCheck.Check(body, call, method, name, version));
+        Assert.Equal(0, AllocatedBy(() => McpHeaderCheck.Check(body, call, method, name, version)));
+    }
+
+    [Fact]
+    public void Error_writing_and_unescaping_allocate_nothing()
+    {
+        var body = new ReadOnlySequence<byte>(ModernCall);
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out McpCall call));
+        var output = new ArrayBufferWriter<byte>(4096);
+        byte[] scratch = new byte[64];
+        Assert.Equal(0, AllocatedBy(() =>
+        {
+            output.ResetWrittenCount();
+            JsonRpcErrorWriter.Write(output, body, call.IdRange, JsonRpcErrorCodes.Forbidden, "Tool \"x\" denied"u8);
+            McpInspector.CopyUnescaped(body, call.NameRange, scratch);
+        }));
+    }
+}
