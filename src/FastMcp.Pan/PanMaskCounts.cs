@@ -1,0 +1,28 @@
+namespace FastMcp.Pan;
+
+/// <summary>
+/// Per-request tally of masked card numbers by brand: a sink later stages (policy, audit) read after masking.
+/// A plain struct so that counting allocates nothing; pass it by ref to <see cref="PanMasker.MaskInPlace{TSink}(Span{byte}, ref TSink)"/>.
+/// </summary>
+public struct PanMaskCounts : IPanFindingSink
+{
+    private BrandCounts _byBrand;
+
+    /// <summary>Total card numbers seen.</summary>
+    public int Total { get; private set; }
+
+    /// <summary>How many card numbers of <paramref name="brand"/> were seen.</summary>
+    public readonly int Of(CardBrand brand) => _byBrand[(int)brand];
+
+    public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
+    {
+        _byBrand[(int)brand]++;
+        Total++;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(8)]
+    private struct BrandCounts
+    {
+        private int _element;
+    }
+}

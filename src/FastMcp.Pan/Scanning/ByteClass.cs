@@ -1,0 +1,49 @@
+namespace FastMcp.Pan.Scanning;
+
+/// <summary>What a (decoded) character means to the card-number state machine.</summary>
+internal enum CharKind : byte
+{
+    /// <summary>Anything that ends a number and does not block the next one: punctuation, quotes, non-ASCII.</summary>
+    Other,
+    Digit,
+    /// <summary>ASCII letter: a number touching one is part of an identifier, not a card number.</summary>
+    Letter,
+    Space,
+    Dash,
+    /// <summary>'.' : between digits it makes a decimal fraction, which is never a card number.</summary>
+    Dot,
+    /// <summary>'+' : a number right after it is an international phone number.</summary>
+    Plus,
+    /// <summary>'\' : may start a JSON escape that has to be decoded.</summary>
+    Backslash,
+}
+
+internal static class ByteClass
+{
+    private static ReadOnlySpan<byte> Table => [
+        // 0x00-0x1F control characters
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        // ' ' ! " # $ % & ' ( ) * + , - . /
+        3,0,0,0,0,0,0,0, 0,0,0,6,0,4,5,0,
+        // 0-9 : ; < = > ?
+        1,1,1,1,1,1,1,1, 1,1,0,0,0,0,0,0,
+        // @ A-O
+        0,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,
+        // P-Z [ \ ] ^ _
+        2,2,2,2,2,2,2,2, 2,2,2,0,7,0,0,0,
+        // ` a-o
+        0,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,
+        // p-z { | } ~ DEL
+        2,2,2,2,2,2,2,2, 2,2,2,0,0,0,0,0,
+        // 0x80-0xFF: UTF-8 lead and continuation bytes (and invalid ones) are all "other"
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+    ];
+
+    public static CharKind Of(byte b) => (CharKind)Table[b];
+
+    /// <summary>JSON insignificant whitespace.</summary>
+    public static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
+}

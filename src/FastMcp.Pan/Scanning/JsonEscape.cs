@@ -1,0 +1,64 @@
+namespace FastMcp.Pan.Scanning;
+
+internal enum EscapeStatus : byte
+{
+    /// <summary>The bytes end before the escape can be decided: wait for more input.</summary>
+    NeedMore,
+    /// <summary>A complete JSON escape: one logical character of <c>length</c> bytes.</summary>
+    Escape,
+    /// <summary>Not a JSON escape: the backslash is an ordinary character of its own.</summary>
+    NotEscape,
+}
+
+/// <summary>
+/// Decodes JSON string escapes so that digits written as <c>\u0034</c> are seen as digits: escaping must not
+/// smuggle a card number past the scanner.
+/// </summary>
+internal static class JsonEscape
+{
+    /// <summary>Longest escape: <c>\uXXXX</c>.</summary>
+    public const int MaxLength = 6;
+
+    /// <param name="s">Bytes starting at a backslash.</param>
+    /// <param name="ascii">For a <c>\u</c> escape below U+0080, the decoded ASCII byte.</param>
+    public static EscapeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii)
+    {
+        length = 1;
+        kind = CharKind.Other;
+        ascii = 0;
+        if (s.Length < 2) return EscapeStatus.NeedMore;
+        switch (s[1])
+        {
+            case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
+                length = 2;
+                return EscapeStatus.Escape;
+            case (byte)'u':
+                int cp = 0;
+                for (int k = 2; k < MaxLength; k++)
+                {
+                    if (k >= s.Length) return EscapeStatus.NeedMore;
+                    int h = HexValue(s[k]);
+                    if (h < 0) return EscapeStatus.NotEscape;
+                    cp = (cp << 4) | h;
+                }
+                length = MaxLength;
+                if (cp < 0x80)
+                {
+                    ascii = (byte)cp;
+                    kind = ByteClass.Of(ascii);
+                    // A decoded backslash is a literal character, it does not start another escape.
+                    if (kind == CharKind.Backslash) kind = CharKind.Other;
+                }
+                return EscapeStatus.Escape;
+            default:
+                return EscapeStatus.NotEscape;
+        }
+    }
+
+    private static int HexValue(byte b)
+    {
+        if ((uint)(b - '0') <= 9) return b - '0';
+        uint lower = (uint)(b | 0x20) - 'a';
+        return lower <= 5 ? (int)lower + 10 : -1;
+    }
+}

@@ -1,0 +1,493 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace FastMcp.Pan.Scanning;
+
+/// <summary>
+/// The card-number state machine. Bytes that cannot matter (neither digit nor backslash) are skipped with a
+/// vectorised search; plain digit runs are taken whole; only runs that touch separators, dots or escapes walk
+/// the per-character state machine. Works chunk by chunk: <see cref="ScanState"/> carries everything across
+/// boundaries, and offsets are absolute so a find split over chunks is masked where its bytes are.
+/// </summary>
+internal static class PanScanner
+{
+    private static readonly SearchValues<byte> DigitOrBackslash = SearchValues.Create("0123456789\\"u8);
+
+    /// <summary>Scans <paramref name="chunk"/>, whose first byte is at absolute offset <paramref name="chunkBase"/>.</summary>
+    public static void Feed<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        if (chunk.IsEmpty) return;
+        int i = 0;
+        if (s.EscapeLength > 0) i = ContinueEscape(ref s, chunk, masker, ref writer, ref sink);
+
+        while (i < chunk.Length)
+        {
+            if (s.Phase == Phase.Idle)
+            {
+                int skip = chunk.Slice(i).IndexOfAny(DigitOrBackslash);
+                if (skip < 0)
+                {
+                    s.LeftBlocked = Blocks(chunk[^1]);
+                    break;
+                }
+                if (skip > 0) s.LeftBlocked = Blocks(chunk[i + skip - 1]);
+                i += skip;
+                if (chunk[i] == (byte)'\\')
+                {
+                    i = OnBackslash(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
+                    continue;
+                }
+                int runLength = chunk.Slice(i).IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+                if (runLength >= 0)
+                {
+                    int end = i + runLength;
+                    CharKind next = ByteClass.Of(chunk[end]);
+                    if (next is CharKind.Other or CharKind.Plus)
+                    {
+                        // The common case, a plain number ended by punctuation: decide without touching the window.
+                        if (!s.LeftBlocked && runLength is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
+                            && CardBrandTable.Match(chunk.Slice(i, runLength)) is CardBrand brand)
+                        {
+                            StartRun(ref s, BareNumberContext(ref s, chunk, i));
+                            AppendRaw(ref s, chunk.Slice(i, runLength), chunkBase + i);
+                            Emit(ref s, 0, 0, brand, masker, ref writer, ref sink);
+                            s.GroupCount = 0;
+                            s.DigitCount = 0;
+                        }
+                        s.LeftBlocked = next == CharKind.Plus;
+                        i = end + 1;
+                        continue;
+                    }
+                    if (next == CharKind.Letter)
+                    {
+                        s.LeftBlocked = true;
+                        i = end + 1;
+                        continue;
+                    }
+                }
+                else
+                {
+                    runLength = chunk.Length - i;
+                }
+                StartRun(ref s, BareNumberContext(ref s, chunk, i));
+                AppendRaw(ref s, chunk.Slice(i, runLength), chunkBase + i);
+                s.Phase = Phase.InGroup;
+                i += runLength;
+                continue;
+            }
+
+            byte b = chunk[i];
+            CharKind kind = ByteClass.Of(b);
+            if (kind == CharKind.Digit)
+            {
+                int runLength = chunk.Slice(i).IndexOfAnyExceptInRange((byte)'0', (byte)'9');
+                if (runLength < 0) runLength = chunk.Length - i;
+                OnDigits(ref s, chunk.Slice(i, runLength), chunkBase + i, escaped: false, masker, ref writer, ref sink);
+                i += runLength;
+            }
+            else if (kind == CharKind.Backslash)
+            {
+                i = OnBackslash(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
+            }
+            else
+            {
+                OnNonDigit(ref s, kind, masker, ref writer, ref sink);
+                i++;
+            }
+        }
+        RememberContext(ref s, chunk);
+    }
+
+    /// <summary>End of input: an unfinished escape is just a backslash and bytes, an open run ends here.</summary>
+    public static void Finish<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        while (s.EscapeLength > 0) ReplayFailedEscape(ref s, masker, ref writer, ref sink);
+        if (s.Phase != Phase.Idle) FinishRun(ref s, rightBlocked: false, masker, ref writer, ref sink);
+        s.LeftBlocked = false;
+    }
+
+    private static bool Blocks(byte previous) => ByteClass.Of(previous) is CharKind.Letter or CharKind.Plus;
+
+    private static int OnBackslash<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        switch (JsonEscape.Decode(chunk.Slice(i), out int length, out CharKind kind, out byte ascii))
+        {
+            case EscapeStatus.Escape:
+                OnEscaped(ref s, kind, ascii, chunkBase + i, masker, ref writer, ref sink);
+                return i + length;
+            case EscapeStatus.NotEscape:
+                OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
+                return i + 1;
+            default:
+                // Split by the chunk boundary: keep the bytes, decide when the next chunk arrives.
+                ReadOnlySpan<byte> tail = chunk.Slice(i);
+                tail.CopyTo(s.Escape);
+                s.EscapeLength = tail.Length;
+                s.EscapeStart = chunkBase + i;
+                return chunk.Length;
+        }
+    }
+
+    /// <summary>Completes an escape begun in an earlier chunk; returns how many bytes of <paramref name="chunk"/> it used.</summary>
+    private static int ContinueEscape<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        int used = 0;
+        Span<byte> buffer = stackalloc byte[JsonEscape.MaxLength];
+        while (s.EscapeLength > 0)
+        {
+            int had = s.EscapeLength;
+            int take = Math.Min(JsonEscape.MaxLength - had, chunk.Length - used);
+            ((ReadOnlySpan<byte>)s.Escape).Slice(0, had).CopyTo(buffer);
+            chunk.Slice(used, take).CopyTo(buffer.Slice(had));
+            EscapeStatus status = JsonEscape.Decode(buffer.Slice(0, had + take), out int length, out CharKind kind, out byte ascii);
+            if (status == EscapeStatus.NeedMore)
+            {
+                buffer.Slice(had, take).CopyTo(((Span<byte>)s.Escape).Slice(had));
+                s.EscapeLength = had + take;
+                return used + take;
+            }
+            if (status == EscapeStatus.Escape)
+            {
+                s.EscapeLength = 0;
+                OnEscaped(ref s, kind, ascii, s.EscapeStart, masker, ref writer, ref sink);
+                return used + (length - had);
+            }
+            // Not an escape: the backslash stands alone and the bytes held after it are scanned as ordinary input
+            // (they may hold digits, or start another split escape that this loop then continues).
+            ReplayFailedEscape(ref s, masker, ref writer, ref sink);
+        }
+        return used;
+    }
+
+    private static void ReplayFailedEscape<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        Span<byte> held = stackalloc byte[JsonEscape.MaxLength];
+        int count = s.EscapeLength - 1;
+        ((ReadOnlySpan<byte>)s.Escape).Slice(1, count).CopyTo(held);
+        long start = s.EscapeStart + 1;
+        s.EscapeLength = 0;
+        OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
+        byte context1 = s.Context1, context2 = s.Context2, last = s.LastByte;
+        Feed(ref s, held.Slice(0, count), start, masker, ref writer, ref sink);
+        // These bytes were already part of the previous chunk's look-behind context.
+        s.Context1 = context1;
+        s.Context2 = context2;
+        s.LastByte = last;
+    }
+
+    private static void OnEscaped<TWriter, TSink>(ref ScanState s, CharKind kind, byte ascii, long offset, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        if (kind == CharKind.Digit)
+        {
+            ReadOnlySpan<byte> digit = [ascii];
+            OnDigits(ref s, digit, offset, escaped: true, masker, ref writer, ref sink);
+        }
+        else
+        {
+            OnNonDigit(ref s, kind, masker, ref writer, ref sink);
+        }
+    }
+
+    private static void OnDigits<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> digits, long offset, bool escaped, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        switch (s.Phase)
+        {
+            case Phase.Idle:
+                // Escaped digits only occur inside JSON strings, so a run they start is never a bare number.
+                StartRun(ref s, bareNumberContext: false);
+                break;
+            case Phase.AfterSeparator:
+                NewGroup(ref s, leftOk: s.LeftBlocked == false, masker, ref writer, ref sink);
+                break;
+            case Phase.AfterDot:
+                // "123.456": the run before the dot is an integer part and the digits after it a fraction.
+                FinishRun(ref s, rightBlocked: true, masker, ref writer, ref sink);
+                s.LeftBlocked = true;
+                StartRun(ref s, bareNumberContext: false);
+                break;
+        }
+        s.Phase = Phase.InGroup;
+        if (escaped)
+        {
+            s.Groups[s.GroupCount - 1].HasEscapes = true;
+            AppendDigit(ref s, digits[0], offset, escaped: true);
+        }
+        else
+        {
+            AppendRaw(ref s, digits, offset);
+        }
+    }
+
+    private static void OnNonDigit<TWriter, TSink>(ref ScanState s, CharKind kind, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        switch (s.Phase)
+        {
+            case Phase.Idle:
+                break;
+            case Phase.InGroup:
+                if (kind is CharKind.Space or CharKind.Dash)
+                {
+                    s.Phase = Phase.AfterSeparator;
+                    // While AfterSeparator, LeftBlocked records whether the separator was a dash: dashes bind
+                    // groups into one token (UUIDs, dates, phone numbers), so a card may not start or end at one.
+                    s.LeftBlocked = kind == CharKind.Dash;
+                    return;
+                }
+                if (kind == CharKind.Dot)
+                {
+                    s.Phase = Phase.AfterDot;
+                    return;
+                }
+                FinishRun(ref s, rightBlocked: kind == CharKind.Letter, masker, ref writer, ref sink);
+                break;
+            default:
+                FinishRun(ref s, rightBlocked: false, masker, ref writer, ref sink);
+                break;
+        }
+        s.LeftBlocked = kind is CharKind.Letter or CharKind.Plus;
+    }
+
+    private static void StartRun(ref ScanState s, bool bareNumberContext)
+    {
+        s.GroupCount = 1;
+        s.DigitCount = 0;
+        s.Groups[0] = new DigitGroup { DigitStart = 0, LeftOk = !s.LeftBlocked, BareNumberContext = bareNumberContext };
+    }
+
+    private static void NewGroup<TWriter, TSink>(ref ScanState s, bool leftOk, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        if (s.GroupCount == ScanState.MaxGroups - 1) ResolveHead(ref s, masker, ref writer, ref sink);
+        s.Groups[s.GroupCount++] = new DigitGroup { DigitStart = (byte)s.DigitCount, LeftOk = leftOk };
+    }
+
+    private static void AppendRaw(ref ScanState s, scoped ReadOnlySpan<byte> digits, long offset)
+    {
+        ref DigitGroup group = ref s.Groups[s.GroupCount - 1];
+        if (group.Overlong) return;
+        int length = group.Length + digits.Length;
+        if (length > ScanState.MaxGroupDigits)
+        {
+            MakeOverlong(ref s, ref group);
+            return;
+        }
+        int at = s.DigitCount;
+        digits.CopyTo(((Span<byte>)s.Digits).Slice(at));
+        Span<long> offsets = s.Offsets;
+        Span<byte> escaped = s.Escaped;
+        for (int k = 0; k < digits.Length; k++)
+        {
+            offsets[at + k] = offset + k;
+            escaped[at + k] = 0;
+        }
+        s.DigitCount = at + digits.Length;
+        group.Length = (byte)length;
+    }
+
+    private static void AppendDigit(ref ScanState s, byte digit, long offset, bool escaped)
+    {
+        ref DigitGroup group = ref s.Groups[s.GroupCount - 1];
+        if (group.Overlong) return;
+        if (group.Length == ScanState.MaxGroupDigits)
+        {
+            MakeOverlong(ref s, ref group);
+            return;
+        }
+        int at = s.DigitCount++;
+        s.Digits[at] = digit;
+        s.Offsets[at] = offset;
+        s.Escaped[at] = escaped ? (byte)1 : (byte)0;
+        group.Length++;
+    }
+
+    private static void MakeOverlong(ref ScanState s, ref DigitGroup group)
+    {
+        // Twenty or more digits in a row are an id, hash or big number: drop its digits, keep only the fact.
+        s.DigitCount = group.DigitStart;
+        group.Length = 0;
+        group.Overlong = true;
+    }
+
+    /// <summary>
+    /// The window is full and the run goes on: every card number that could start at the first group is now
+    /// decidable (it spans at most five groups), so decide it and drop what can no longer be part of one.
+    /// </summary>
+    private static void ResolveHead<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        int drop = 1;
+        for (int end = Math.Min(4, s.GroupCount - 2); end >= 0; end--)
+        {
+            if (Candidate(ref s, 0, end, rightBlocked: false) is CardBrand brand)
+            {
+                Emit(ref s, 0, end, brand, masker, ref writer, ref sink);
+                drop = end + 1;
+                break;
+            }
+        }
+        DropHead(ref s, drop);
+    }
+
+    private static void DropHead(ref ScanState s, int groups)
+    {
+        int firstDigit = s.Groups[groups].DigitStart;
+        int keepDigits = s.DigitCount - firstDigit;
+        if (firstDigit > 0 && keepDigits > 0)
+        {
+            ((Span<byte>)s.Digits).Slice(firstDigit, keepDigits).CopyTo(s.Digits);
+            ((Span<long>)s.Offsets).Slice(firstDigit, keepDigits).CopyTo(s.Offsets);
+            ((Span<byte>)s.Escaped).Slice(firstDigit, keepDigits).CopyTo(s.Escaped);
+        }
+        s.DigitCount = keepDigits;
+        int keepGroups = s.GroupCount - groups;
+        for (int g = 0; g < keepGroups; g++)
+        {
+            DigitGroup moved = s.Groups[g + groups];
+            moved.DigitStart = (byte)(moved.DigitStart - firstDigit);
+            moved.BareNumberContext = false;
+            s.Groups[g] = moved;
+        }
+        s.GroupCount = keepGroups;
+    }
+
+    /// <summary>The run ended: find card numbers left to right, longest first at each start.</summary>
+    private static void FinishRun<TWriter, TSink>(ref ScanState s, bool rightBlocked, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        int count = s.GroupCount;
+        if (count == 1)
+        {
+            if (Candidate(ref s, 0, 0, rightBlocked) is CardBrand single) Emit(ref s, 0, 0, single, masker, ref writer, ref sink);
+        }
+        else
+        {
+            int start = 0;
+            while (start < count)
+            {
+                int next = start + 1;
+                for (int end = Math.Min(start + 4, count - 1); end >= start; end--)
+                {
+                    if (Candidate(ref s, start, end, rightBlocked) is CardBrand brand)
+                    {
+                        Emit(ref s, start, end, brand, masker, ref writer, ref sink);
+                        next = end + 1;
+                        break;
+                    }
+                }
+                start = next;
+            }
+        }
+        s.Phase = Phase.Idle;
+        s.GroupCount = 0;
+        s.DigitCount = 0;
+    }
+
+    /// <summary>Groups <paramref name="first"/>..<paramref name="last"/> as one card number, or null.</summary>
+    private static CardBrand? Candidate(ref ScanState s, int first, int last, bool rightBlocked)
+    {
+        ref DigitGroup head = ref s.Groups[first];
+        if (!head.LeftOk) return null;
+        bool rightOk = last + 1 < s.GroupCount ? s.Groups[last + 1].LeftOk : !rightBlocked;
+        if (!rightOk) return null;
+        int total = 0;
+        for (int g = first; g <= last; g++)
+        {
+            if (s.Groups[g].Overlong) return null;
+            total += s.Groups[g].Length;
+        }
+        if (total < CardBrandTable.MinLength || total > CardBrandTable.MaxLength) return null;
+        if (last > first && !IsUsualGrouping(ref s, first, last)) return null;
+        return CardBrandTable.Match(((ReadOnlySpan<byte>)s.Digits).Slice(head.DigitStart, total));
+    }
+
+    /// <summary>4-4-4(-4)(-n) with a last group of 1 to 4 digits, Amex 4-6-5, Diners 4-6-4.</summary>
+    private static bool IsUsualGrouping(ref ScanState s, int first, int last)
+    {
+        int groups = last - first + 1;
+        if (groups < 3) return false;
+        if (s.Groups[first].Length != 4) return false;
+        if (groups == 3 && s.Groups[first + 1].Length == 6 && s.Groups[last].Length is 4 or 5) return true;
+        for (int g = first + 1; g < last; g++)
+        {
+            if (s.Groups[g].Length != 4) return false;
+        }
+        return s.Groups[last].Length is >= 1 and <= 4;
+    }
+
+    private static void Emit<TWriter, TSink>(ref ScanState s, int first, int last, CardBrand brand, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        s.Found++;
+        int start = s.Groups[first].DigitStart;
+        int end = s.Groups[last].DigitStart + s.Groups[last].Length;
+        ReadOnlySpan<byte> digits = ((ReadOnlySpan<byte>)s.Digits).Slice(start, end - start);
+        ReadOnlySpan<long> offsets = ((ReadOnlySpan<long>)s.Offsets).Slice(start, end - start);
+        ReadOnlySpan<byte> escaped = ((ReadOnlySpan<byte>)s.Escaped).Slice(start, end - start);
+        long firstOffset = offsets[0];
+        int byteLength = (int)(offsets[^1] + (escaped[^1] != 0 ? JsonEscape.MaxLength : 1) - firstOffset);
+        if (masker is null)
+        {
+            sink.OnCardNumber(brand, firstOffset, byteLength, default);
+            return;
+        }
+        bool bare = first == 0 && last == 0 && s.Groups[0].BareNumberContext && !s.Groups[0].HasEscapes;
+        masker.WriteMask(digits, offsets, escaped, bare, ref writer);
+        Span<byte> fingerprint = stackalloc byte[PanMasker.FingerprintLength];
+        int fingerprintLength = 0;
+        if (typeof(TSink) != typeof(NoSink) && masker.ComputesFingerprints)
+        {
+            masker.Fingerprint(digits, fingerprint);
+            fingerprintLength = PanMasker.FingerprintLength;
+        }
+        sink.OnCardNumber(brand, firstOffset, byteLength, fingerprint.Slice(0, fingerprintLength));
+    }
+
+    /// <summary>
+    /// A JSON number is preceded (ignoring whitespace and its minus sign) by ':', '[', ',' or nothing. Masking such
+    /// a number with '*' would break the JSON, so it is masked with digits instead.
+    /// </summary>
+    private static bool BareNumberContext(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int at)
+    {
+        int k = at - 1;
+        bool minus = k >= 0 && chunk[k] == (byte)'-';
+        if (minus) k--;
+        while (k >= 0 && ByteClass.IsJsonWhitespace(chunk[k])) k--;
+        byte previous;
+        if (k >= 0) previous = chunk[k];
+        else if (at == 0 && s.LastByte == (byte)'-') previous = s.Context2;
+        else previous = s.Context1;
+        return previous is 0 or (byte)':' or (byte)'[' or (byte)',';
+    }
+
+    private static void RememberContext(ref ScanState s, ReadOnlySpan<byte> chunk)
+    {
+        s.LastByte = chunk[^1];
+        int k = chunk.Length - 1;
+        while (k >= 0 && ByteClass.IsJsonWhitespace(chunk[k])) k--;
+        if (k < 0) return;
+        byte last = chunk[k--];
+        while (k >= 0 && ByteClass.IsJsonWhitespace(chunk[k])) k--;
+        s.Context2 = k >= 0 ? chunk[k] : s.Context1;
+        s.Context1 = last;
+    }
+}

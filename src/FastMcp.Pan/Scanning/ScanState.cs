@@ -1,0 +1,112 @@
+using System.Runtime.CompilerServices;
+
+namespace FastMcp.Pan.Scanning;
+
+internal enum Phase : byte
+{
+    /// <summary>Not inside a number: the fast path skips to the next digit or backslash.</summary>
+    Idle,
+    /// <summary>Reading the digits of a group.</summary>
+    InGroup,
+    /// <summary>A group was followed by one space or dash: the next character decides whether the run goes on.</summary>
+    AfterSeparator,
+    /// <summary>A group was followed by '.': a digit next makes it a decimal number, anything else ends it.</summary>
+    AfterDot,
+}
+
+/// <summary>One group of digits in the current run (digits joined by single spaces or dashes).</summary>
+internal struct DigitGroup
+{
+    /// <summary>Index of the group's first digit in <see cref="ScanState.Digits"/>.</summary>
+    public byte DigitStart;
+    /// <summary>Digits stored (0 once the group is overlong).</summary>
+    public byte Length;
+    /// <summary>More than 19 digits: part of a longer run, never inside a card number.</summary>
+    public bool Overlong;
+    /// <summary>A card number may start here: first group with nothing alphanumeric before it, or a group after a space.</summary>
+    public bool LeftOk;
+    /// <summary>Some digit was written as a JSON escape (so this is inside a JSON string).</summary>
+    public bool HasEscapes;
+    /// <summary>First group of a run that may be a bare JSON number (preceded by ':', '[', ',' or nothing).</summary>
+    public bool BareNumberContext;
+}
+
+[InlineArray(ScanState.MaxGroups)]
+internal struct GroupArray
+{
+    private DigitGroup _element;
+}
+
+[InlineArray(ScanState.MaxDigits)]
+internal struct DigitArray
+{
+    private byte _element;
+}
+
+[InlineArray(ScanState.MaxDigits)]
+internal struct OffsetArray
+{
+    private long _element;
+}
+
+[InlineArray(JsonEscape.MaxLength)]
+internal struct EscapeBytes
+{
+    private byte _element;
+}
+
+/// <summary>
+/// Everything the scanner carries from one chunk to the next: the bounded window of recent digit groups
+/// (with each digit's absolute offset, so masks land in earlier chunks), an escape split by a chunk boundary,
+/// and the few bytes of look-behind that decide boundaries.
+/// </summary>
+internal struct ScanState
+{
+    /// <summary>Window of groups; a card number spans at most 5 (4-4-4-4-3), so 7 leave room to decide the head.</summary>
+    public const int MaxGroups = 8;
+    public const int MaxGroupDigits = CardBrandTable.MaxLength;
+    public const int MaxDigits = MaxGroups * MaxGroupDigits;
+
+    public Phase Phase;
+    /// <summary>Idle: the previous character was a letter or '+', so a number starting next is not a card number.</summary>
+    public bool LeftBlocked;
+    public int GroupCount;
+    public int DigitCount;
+    public GroupArray Groups;
+    /// <summary>ASCII digits of the stored groups.</summary>
+    public DigitArray Digits;
+    /// <summary>Absolute offset of each stored digit's first byte.</summary>
+    public OffsetArray Offsets;
+    /// <summary>Digits written as 6-byte escapes are flagged by bit 0 here (1 byte each to keep the state small).</summary>
+    public DigitArray Escaped;
+
+    public EscapeBytes Escape;
+    public int EscapeLength;
+    public long EscapeStart;
+
+    /// <summary>Last and second-last non-whitespace bytes before the next chunk (0 = none yet), and the very last byte.</summary>
+    public byte Context1, Context2, LastByte;
+
+    public long Found;
+
+    public void Reset()
+    {
+        Phase = Phase.Idle;
+        LeftBlocked = false;
+        GroupCount = 0;
+        DigitCount = 0;
+        EscapeLength = 0;
+        EscapeStart = 0;
+        Context1 = Context2 = LastByte = 0;
+        Found = 0;
+    }
+
+    /// <summary>Earliest absolute offset that may still be rewritten, or <paramref name="end"/> when none.</summary>
+    public readonly long HoldFrom(long end)
+    {
+        long hold = end;
+        if (Phase != Phase.Idle && DigitCount > 0) hold = Math.Min(hold, Offsets[0]);
+        if (EscapeLength > 0) hold = Math.Min(hold, EscapeStart);
+        return hold;
+    }
+}
