@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace FastMcp.Interop.Tests.Harness;
+
+/// <summary>The outcome of one run of tests/node/interop/ts-client.mjs.</summary>
+internal sealed record TsClientRun(int ExitCode, JsonObject Result, string Transcript)
+{
+    public JsonNode Scenario(string name) =>
+        Result["scenarios"]?[name] ?? throw new InvalidOperationException($"scenario {name} missing\n{Transcript}");
+}
+
+/// <summary>Runs the official TypeScript SDK client script against one MCP URL.</summary>
+internal static class TsClientRunner
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
+
+    public static async Task<TsClientRun> RunAsync(Uri url, params string[] scenarios)
+    {
+        RepoPaths.RequireNodePeers();
+        List<string> arguments = [RepoPaths.TsClientScript, "--url", url.ToString(), "--timeout-ms", "20000"];
+        if (scenarios.Length > 0)
+        {
+            arguments.Add("--scenarios");
+            arguments.Add(string.Join(',', scenarios));
+        }
+        using var process = ChildProcess.Start(
+            RepoPaths.NodeExecutable, arguments, workingDirectory: RepoPaths.NodeDirectory);
+        var exitCode = await process.WaitForExitAsync(RunTimeout);
+        JsonObject result;
+        try
+        {
+            result = JsonNode.Parse(process.StandardOutput)?.AsObject()
+                ?? throw new InvalidOperationException("ts-client printed null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidOperationException($"ts-client printed no JSON document (exit {exitCode})\n{process.Transcript}", e);
+        }
+        return new TsClientRun(exitCode, result, process.Transcript);
+    }
+}
