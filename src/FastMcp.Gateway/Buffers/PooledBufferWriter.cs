@@ -1,0 +1,76 @@
+using System.Buffers;
+
+namespace FastMcp.Gateway.Buffers;
+
+/// <summary>
+/// A growable byte buffer rented from the shared pool and kept by its owner (one per connection),
+/// so decoding a body or collecting an event allocates nothing once it has grown to size.
+/// </summary>
+public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer;
+    private int _written;
+
+    public PooledBufferWriter(int initialCapacity = 4096) => _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+
+    public int WrittenCount => _written;
+    public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+    public Memory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    public void Clear() => _written = 0;
+
+    /// <summary>Drops <paramref name="count"/> bytes from the front, keeping the rest.</summary>
+    public void RemoveFront(int count)
+    {
+        if (count >= _written)
+        {
+            _written = 0;
+            return;
+        }
+        Buffer.BlockCopy(_buffer, count, _buffer, 0, _written - count);
+        _written -= count;
+    }
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        if (sizeHint < 1) sizeHint = 1;
+        if (_buffer.Length - _written >= sizeHint) return;
+        int wanted = Math.Max(_buffer.Length * 2, _written + sizeHint);
+        byte[] bigger = ArrayPool<byte>.Shared.Rent(wanted);
+        Buffer.BlockCopy(_buffer, 0, bigger, 0, _written);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    /// <summary>Gives an oversized buffer back after a rare large message so idle connections stay small.</summary>
+    public void TrimTo(int capacity)
+    {
+        if (_buffer.Length <= capacity || _written > capacity) return;
+        byte[] smaller = ArrayPool<byte>.Shared.Rent(capacity);
+        Buffer.BlockCopy(_buffer, 0, smaller, 0, _written);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = smaller;
+    }
+
+    public void Dispose()
+    {
+        byte[] b = _buffer;
+        _buffer = [];
+        _written = 0;
+        if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
+    }
+}

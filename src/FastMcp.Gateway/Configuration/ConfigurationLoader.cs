@@ -1,0 +1,101 @@
+using System.Text.Json;
+
+namespace FastMcp.Gateway.Configuration;
+
+/// <summary>Reads the JSON configuration file (or the embedded defaults) and validates it.</summary>
+public static class ConfigurationLoader
+{
+    public static GatewayOptions Load(string? path)
+    {
+        GatewayOptions options;
+        if (string.IsNullOrEmpty(path))
+        {
+            options = new GatewayOptions();
+        }
+        else
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigurationException("(file)", $"cannot read '{path}': {e.Message}");
+            }
+            options = Parse(bytes);
+        }
+        Validate(options);
+        return options;
+    }
+
+    public static GatewayOptions Parse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(json, GatewayJsonContext.Default.GatewayOptions)
+                ?? throw new ConfigurationException("$", "the file holds null, expected an object");
+        }
+        catch (JsonException e)
+        {
+            // System.Text.Json names the JSON path of the bad value ("$.upstream.url").
+            throw new ConfigurationException(e.Path ?? "$", e.Message);
+        }
+    }
+
+    public static void Validate(GatewayOptions o)
+    {
+        if (o.Listen is null || o.Listen.Count == 0) throw new ConfigurationException("listen", "at least one listen address is required");
+        for (int i = 0; i < o.Listen.Count; i++) ListenAddress.Parse(o.Listen[i], $"listen[{i}]");
+        if (string.IsNullOrEmpty(o.EndpointPath) || o.EndpointPath[0] != '/' || o.EndpointPath.Contains('?'))
+            throw new ConfigurationException("endpointPath", "must start with '/' and hold no query");
+        if (o.PublicScheme is not ("http" or "https")) throw new ConfigurationException("publicScheme", "must be http or https");
+
+        if (o.Upstream is null) throw new ConfigurationException("upstream", "must be an object");
+        if (!string.IsNullOrEmpty(o.Upstream.Url)) UpstreamUrl.Parse(o.Upstream.Url, "upstream.url");
+        Positive(o.Upstream.ConnectTimeoutMs, "upstream.connectTimeoutMs");
+        Positive(o.Upstream.ResponseTimeoutMs, "upstream.responseTimeoutMs");
+        if (o.Upstream.MaxIdleConnections < 0) throw new ConfigurationException("upstream.maxIdleConnections", "must not be negative");
+
+        if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
+        if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");
+
+        if (o.Limits is null) throw new ConfigurationException("limits", "must be an object");
+        Range(o.Limits.MaxHeadBytes, 1024, 1024 * 1024, "limits.maxHeadBytes");
+        Range(o.Limits.MaxHeaderCount, 8, 1000, "limits.maxHeaderCount");
+        Range(o.Limits.MaxTargetLength, 64, o.Limits.MaxHeadBytes, "limits.maxTargetLength");
+        if (o.Limits.MaxRequestBodyBytes < 1024 || o.Limits.MaxRequestBodyBytes > 1L << 30)
+            throw new ConfigurationException("limits.maxRequestBodyBytes", "must be between 1024 and 1073741824");
+        if (o.Limits.MaxResponseMessageBytes < 1024 || o.Limits.MaxResponseMessageBytes > 1L << 30)
+            throw new ConfigurationException("limits.maxResponseMessageBytes", "must be between 1024 and 1073741824");
+
+        if (o.Timeouts is null) throw new ConfigurationException("timeouts", "must be an object");
+        Positive(o.Timeouts.RequestHeadersMs, "timeouts.requestHeadersMs");
+        Positive(o.Timeouts.RequestBodyMs, "timeouts.requestBodyMs");
+        Positive(o.Timeouts.KeepAliveMs, "timeouts.keepAliveMs");
+        Positive(o.Timeouts.ShutdownMs, "timeouts.shutdownMs");
+
+        if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");
+        for (int i = 0; i < o.Origins.AllowedOrigins.Count; i++)
+        {
+            string s = o.Origins.AllowedOrigins[i];
+            if (!(s.StartsWith("http://", StringComparison.Ordinal) || s.StartsWith("https://", StringComparison.Ordinal)) || s.EndsWith('/'))
+                throw new ConfigurationException($"origins.allowedOrigins[{i}]", $"'{s}' must be scheme://host[:port] with no path");
+        }
+        for (int i = 0; i < o.Origins.AllowedHosts.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(o.Origins.AllowedHosts[i]) || o.Origins.AllowedHosts[i].Contains('/'))
+                throw new ConfigurationException($"origins.allowedHosts[{i}]", "must be host[:port]");
+        }
+    }
+
+    private static void Positive(int value, string field)
+    {
+        if (value <= 0) throw new ConfigurationException(field, "must be greater than 0");
+    }
+
+    private static void Range(int value, int min, int max, string field)
+    {
+        if (value < min || value > max) throw new ConfigurationException(field, $"must be between {min} and {max}");
+    }
+}

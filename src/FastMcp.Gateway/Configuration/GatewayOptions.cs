@@ -1,0 +1,71 @@
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Configuration;
+
+/// <summary>The whole configuration file. Every property has an embedded default that serves.</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>Addresses the MCP endpoint listens on: "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080".</summary>
+    public List<string> Listen { get; set; } = ["127.0.0.1:8080"];
+
+    /// <summary>Path of the MCP endpoint clients use.</summary>
+    public string EndpointPath { get; set; } = "/mcp";
+
+    /// <summary>Scheme clients reach the gateway with (sent upstream as X-Forwarded-Proto).</summary>
+    public string PublicScheme { get; set; } = "http";
+
+    public UpstreamOptions Upstream { get; set; } = new();
+    public AdminOptions Admin { get; set; } = new();
+    public HttpLimits Limits { get; set; } = new();
+    public TimeoutOptions Timeouts { get; set; } = new();
+    public OriginOptions Origins { get; set; } = new();
+
+    /// <summary>Forward bytes without MCP inspection (benchmarks and diagnostics only).</summary>
+    public bool Passthrough { get; set; }
+}
+
+public sealed class UpstreamOptions
+{
+    /// <summary>http://host:port/path of the MCP server. Empty: the built-in demo server is started.</summary>
+    public string Url { get; set; } = "";
+    public int ConnectTimeoutMs { get; set; } = 5_000;
+
+    /// <summary>Time from sending a request to the upstream's response head (504 beyond).</summary>
+    public int ResponseTimeoutMs { get; set; } = 60_000;
+
+    /// <summary>Idle keep-alive connections kept per upstream.</summary>
+    public int MaxIdleConnections { get; set; } = 256;
+}
+
+public sealed class AdminOptions
+{
+    /// <summary>Admin listener (health, readiness). Empty disables it.</summary>
+    public string Listen { get; set; } = "127.0.0.1:9090";
+}
+
+public sealed class TimeoutOptions
+{
+    /// <summary>From the first byte of a request to the end of its head (408 beyond).</summary>
+    public int RequestHeadersMs { get; set; } = 10_000;
+
+    /// <summary>Time to receive a request body (408 beyond).</summary>
+    public int RequestBodyMs { get; set; } = 30_000;
+
+    /// <summary>An idle keep-alive client connection is closed after this.</summary>
+    public int KeepAliveMs { get; set; } = 120_000;
+
+    /// <summary>On SIGTERM, in-flight exchanges get this long to finish.</summary>
+    public int ShutdownMs { get; set; } = 10_000;
+}
+
+public sealed class OriginOptions
+{
+    /// <summary>
+    /// Origins browsers may call from ("scheme://host:port", port "*" for any). A request that
+    /// carries any other Origin gets 403 (DNS-rebinding protection). Requests without Origin pass.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"];
+
+    /// <summary>Host header values accepted ("host:port", port "*" for any). Empty: any host.</summary>
+    public List<string> AllowedHosts { get; set; } = ["localhost:*", "127.0.0.1:*", "[::1]:*"];
+}

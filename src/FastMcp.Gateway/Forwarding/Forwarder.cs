@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Forwarding;
+
+/// <summary>
+/// Sends one request to the upstream over a pooled connection and waits for the response head.
+/// A reused connection that the upstream had already closed is retried once on a fresh one, as
+/// long as nothing of a response arrived (the request was then never processed).
+/// </summary>
+internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
+{
+    public UpstreamPool Pool => pool;
+
+    public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
+        bool hasBody, byte[] clientAddress, byte[] publicScheme, byte[] injectedHeaders, CancellationToken responseTimeout)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            UpstreamConnection connection;
+            try
+            {
+                connection = await pool.RentAsync(responseTimeout).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (ForwardingError.ResponseTimeout, null);
+            }
+            catch (Exception e) when (e is SocketException or IOException)
+            {
+                return (ForwardingError.UpstreamUnreachable, null);
+            }
+
+            bool reused = connection.Reused;
+            PipeWriter output = connection.Output;
+            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, injectedHeaders);
+            foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
+            bool sent;
+            try
+            {
+                sent = !(await output.FlushAsync(responseTimeout).ConfigureAwait(false)).IsCompleted;
+            }
+            catch (OperationCanceledException)
+            {
+                connection.Dispose();
+                return (ForwardingError.ResponseTimeout, null);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                sent = false;
+            }
+            if (!sent)
+            {
+                connection.Dispose();
+                if (reused && attempt == 0) continue;
+                return (ForwardingError.UpstreamClosed, null);
+            }
+
+            (ForwardingError error, bool sawBytes) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
+            if (error == ForwardingError.None) return (error, connection);
+            connection.Dispose();
+            if (error == ForwardingError.UpstreamClosed && reused && !sawBytes && attempt == 0) continue;
+            return (error, null);
+        }
+    }
+
+    private async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)
+    {
+        PipeReader input = connection.Input;
+        var framer = new HeadFramer();
+        bool sawBytes = false;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return (ForwardingError.ResponseTimeout, sawBytes);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                return (ForwardingError.UpstreamClosed, sawBytes);
+            }
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            sawBytes |= !buffer.IsEmpty;
+            long headLength = framer.TryFindEnd(buffer, limits.MaxHeadBytes);
+            if (headLength > 0)
+            {
+                HttpRejectReason reason = connection.ResponseHead.Parse(buffer.Slice(0, headLength), requestWasHead);
+                input.AdvanceTo(buffer.GetPosition(headLength));
+                if (reason != HttpRejectReason.None) return (ForwardingError.InvalidResponse, true);
+                int status = connection.ResponseHead.StatusCode;
+                // Interim responses (100, 102, 103) are not relayed; the final one follows.
+                if (status is >= 100 and < 200 && status != 101)
+                {
+                    framer.Reset();
+                    continue;
+                }
+                if (status == 101) return (ForwardingError.InvalidResponse, true);
+                return (ForwardingError.None, true);
+            }
+            if (headLength < 0)
+            {
+                input.AdvanceTo(buffer.End);
+                return (ForwardingError.InvalidResponse, true);
+            }
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted) return (ForwardingError.UpstreamClosed, sawBytes);
+        }
+    }
+}

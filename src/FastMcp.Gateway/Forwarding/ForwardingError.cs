@@ -1,0 +1,38 @@
+namespace FastMcp.Gateway.Forwarding;
+
+/// <summary>Why an exchange with the upstream failed: a closed set, each with one status and JSON-RPC code.</summary>
+internal enum ForwardingError : byte
+{
+    None,
+    /// <summary>Connection refused, unreachable, or the connect timed out (502).</summary>
+    UpstreamUnreachable,
+    /// <summary>No response head within the response timeout (504).</summary>
+    ResponseTimeout,
+    /// <summary>The upstream closed or reset before a complete response head (502).</summary>
+    UpstreamClosed,
+    /// <summary>The response head was not valid HTTP/1.1 (502).</summary>
+    InvalidResponse,
+    /// <summary>A JSON response larger than the gateway may hold to inspect (502).</summary>
+    ResponseTooLarge,
+    /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
+    ClientGone,
+}
+
+internal static class ForwardingErrors
+{
+    public static int StatusCode(this ForwardingError e) => e == ForwardingError.ResponseTimeout ? 504 : 502;
+
+    public static int JsonRpcCode(this ForwardingError e) => e == ForwardingError.ResponseTimeout
+        ? Mcp.JsonRpcErrorCodes.UpstreamTimeout
+        : Mcp.JsonRpcErrorCodes.UpstreamUnavailable;
+
+    public static ReadOnlySpan<byte> Message(this ForwardingError e) => e switch
+    {
+        ForwardingError.UpstreamUnreachable => "upstream MCP server unreachable"u8,
+        ForwardingError.ResponseTimeout => "upstream MCP server did not answer in time"u8,
+        ForwardingError.UpstreamClosed => "upstream MCP server closed the connection"u8,
+        ForwardingError.InvalidResponse => "upstream MCP server sent an invalid HTTP response"u8,
+        ForwardingError.ResponseTooLarge => "upstream response exceeds the gateway's message limit"u8,
+        _ => "upstream error"u8,
+    };
+}

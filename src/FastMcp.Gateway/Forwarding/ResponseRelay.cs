@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Forwarding;
+
+/// <summary>
+/// Relays an upstream response to the client. JSON bodies are held whole (bounded) so the stages
+/// see a complete message; event streams are relayed event by event with a flush per batch of
+/// complete events, never buffering the stream.
+/// </summary>
+internal sealed class ResponseRelay : IDisposable
+{
+    private readonly PooledBufferWriter _message = new(16 * 1024);
+    private readonly PooledBufferWriter _event = new(4 * 1024);
+    private readonly HttpLimits _limits;
+    private readonly IResponseTransform[] _transforms;
+
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms)
+    {
+        _limits = limits;
+        _transforms = transforms;
+    }
+
+    /// <summary>
+    /// Relays the response whose head is in <paramref name="upstream"/>.ResponseHead. Returns None,
+    /// or the error to answer with when nothing was sent to the client yet, or ClientGone.
+    /// Sets <paramref name="clientMustClose"/> when the client connection cannot carry another request.
+    /// </summary>
+    public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
+        bool clientIsHttp11, bool clientAskedClose, CancellationToken bodyTimeout)
+    {
+        HttpResponseHead head = upstream.ResponseHead;
+        exchange.ResponseStatus = head.StatusCode;
+        if (head.IsEventStream && head.Framing != BodyFraming.None)
+        {
+            return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose).ConfigureAwait(false);
+        }
+
+        _message.Clear();
+        if (head.Framing != BodyFraming.None)
+        {
+            BodyReadResult read = await BodyReader.ReadWholeAsync(upstream, _message, _limits, bodyTimeout).ConfigureAwait(false);
+            if (read != BodyReadResult.Complete)
+            {
+                upstream.Broken = true;
+                return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
+            }
+            for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _message, isEvent: false);
+        }
+        if (head.ConnectionClose) upstream.Broken = true;
+
+        bool close = clientAskedClose;
+        WriteResponseHead(client, head, close, chunked: false, eventStream: false);
+        bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
+        if (hasBody)
+        {
+            client.Write("Content-Length: "u8);
+            GatewayResponses.WriteNumber(client, _message.WrittenCount);
+            client.Write("\r\n\r\n"u8);
+            client.Write(_message.WrittenSpan);
+        }
+        else
+        {
+            client.Write("\r\n"u8);
+        }
+        _message.TrimTo(64 * 1024);
+        FlushResult flushed = await client.FlushAsync().ConfigureAwait(false);
+        return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close);
+    }
+
+    private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
+        bool clientIsHttp11, bool clientAskedClose)
+    {
+        HttpResponseHead head = upstream.ResponseHead;
+        // An HTTP/1.0 client cannot read chunks: the stream is then delimited by closing.
+        bool chunked = clientIsHttp11;
+        bool close = clientAskedClose || !chunked;
+        WriteResponseHead(client, head, close, chunked, eventStream: true);
+        client.Write("\r\n"u8);
+        if ((await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+        {
+            upstream.Broken = true;
+            return (ForwardingError.ClientGone, true);
+        }
+
+        _message.Clear();
+        var splitter = new SseEventSplitter();
+        var decoder = new ChunkedDecoder();
+        long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
+        PipeReader input = upstream.Input;
+        bool upstreamDone = false;
+        while (!upstreamDone)
+        {
+            ReadResult result = await input.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            SequencePosition consumed;
+            if (head.Framing == BodyFraming.Chunked)
+            {
+                var reader = new SequenceReader<byte>(buffer);
+                OperationStatus status = decoder.Decode(ref reader, _message, _limits, out _);
+                consumed = reader.Position;
+                if (status == OperationStatus.Done) upstreamDone = true;
+                else if (status == OperationStatus.InvalidData) { upstream.Broken = true; upstreamDone = true; }
+            }
+            else
+            {
+                long take = Math.Min(buffer.Length, remaining);
+                foreach (ReadOnlyMemory<byte> segment in buffer.Slice(0, take)) _message.Write(segment.Span);
+                remaining -= take;
+                consumed = buffer.GetPosition(take);
+                if (remaining == 0) upstreamDone = true;
+            }
+            input.AdvanceTo(consumed, buffer.End);
+            if (!upstreamDone && result.IsCompleted)
+            {
+                // The upstream went away mid-stream: end the client's stream cleanly, never reuse this connection.
+                upstream.Broken = true;
+                upstreamDone = true;
+            }
+
+            int relayed = RelayCompleteEvents(client, exchange, ref splitter, chunked, upstreamDone);
+            if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
+            {
+                upstream.Broken = true;
+                upstreamDone = true;
+            }
+            if (upstreamDone)
+            {
+                if (chunked) ChunkedWriter.WriteTerminator(client);
+                relayed++;
+            }
+            if (relayed > 0 && (await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                upstream.Broken = true;
+                return (ForwardingError.ClientGone, true);
+            }
+        }
+        if (head.ConnectionClose) upstream.Broken = true;
+        _message.TrimTo(64 * 1024);
+        return (ForwardingError.None, close);
+    }
+
+    /// <summary>Writes every complete event in the buffer to the client; at the end of the stream, the rest too.</summary>
+    private int RelayCompleteEvents(PipeWriter client, Exchange exchange, ref SseEventSplitter splitter, bool chunked, bool final)
+    {
+        int count = 0;
+        while (_message.WrittenCount > 0)
+        {
+            int length = splitter.TryFindEventEnd(_message.WrittenSpan, final);
+            if (length == 0) break;
+            splitter.Reset();
+            if (_transforms.Length == 0)
+            {
+                WriteEventBytes(client, _message.WrittenSpan[..length], chunked);
+                _message.RemoveFront(length);
+            }
+            else
+            {
+                _event.Clear();
+                _event.Write(_message.WrittenSpan[..length]);
+                _message.RemoveFront(length);
+                for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _event, isEvent: true);
+                WriteEventBytes(client, _event.WrittenSpan, chunked);
+            }
+            count++;
+        }
+        return count;
+    }
+
+    private static void WriteEventBytes(PipeWriter client, ReadOnlySpan<byte> bytes, bool chunked)
+    {
+        if (chunked) ChunkedWriter.WriteChunk(client, bytes);
+        else client.Write(bytes);
+    }
+
+    private static void WriteResponseHead(PipeWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream)
+    {
+        GatewayResponses.WriteStatusLine(client, head.StatusCode);
+        HttpHeaderTable headers = head.Headers;
+        bool sawAccelBuffering = false;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            KnownHeader kind = headers.KindAt(i);
+            if (KnownHeaders.IsHopByHop(kind) || kind == KnownHeader.ContentLength) continue;
+            if (kind == KnownHeader.Other)
+            {
+                ReadOnlySpan<byte> name = headers.NameAt(i);
+                if (headers.Contains(KnownHeader.Connection) && headers.ConnectionListsToken(name)) continue;
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "X-Accel-Buffering"u8)) sawAccelBuffering = true;
+            }
+            client.Write(headers.LineAt(i));
+            client.Write("\r\n"u8);
+        }
+        if (eventStream && !sawAccelBuffering) client.Write("X-Accel-Buffering: no\r\n"u8);
+        if (chunked) client.Write("Transfer-Encoding: chunked\r\n"u8);
+        if (close) client.Write("Connection: close\r\n"u8);
+    }
+
+    public void Dispose()
+    {
+        _message.Dispose();
+        _event.Dispose();
+    }
+}

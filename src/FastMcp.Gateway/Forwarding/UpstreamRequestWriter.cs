@@ -1,0 +1,75 @@
+using System.Buffers;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Forwarding;
+
+/// <summary>
+/// Writes the request head the upstream sees: the upstream's own path and Host, the client's
+/// end-to-end headers, and none of what must stop at the gateway (hop-by-hop fields, the client's
+/// credentials, forwarding headers the client could have forged).
+/// </summary>
+internal static class UpstreamRequestWriter
+{
+    public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
+        ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines)
+    {
+        output.Write(request.MethodToken);
+        output.Write(" "u8);
+        output.Write(upstream.PathBytes);
+        output.Write(request.Query);
+        output.Write(" HTTP/1.1\r\nHost: "u8);
+        output.Write(upstream.HostHeaderValue);
+        output.Write("\r\n"u8);
+
+        HttpHeaderTable headers = request.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (!IsForwarded(headers, i)) continue;
+            output.Write(headers.LineAt(i));
+            output.Write("\r\n"u8);
+        }
+
+        output.Write("X-Forwarded-For: "u8);
+        output.Write(clientAddress);
+        output.Write("\r\nX-Forwarded-Proto: "u8);
+        output.Write(publicScheme);
+        ReadOnlySpan<byte> host = headers.Get(KnownHeader.Host);
+        if (!host.IsEmpty)
+        {
+            output.Write("\r\nX-Forwarded-Host: "u8);
+            output.Write(host);
+        }
+        output.Write("\r\n"u8);
+        if (contentLength >= 0)
+        {
+            output.Write("Content-Length: "u8);
+            Proxy.GatewayResponses.WriteNumber(output, contentLength);
+            output.Write("\r\n"u8);
+        }
+        output.Write(injectedHeaderLines);
+        output.Write("\r\n"u8);
+    }
+
+    private static bool IsForwarded(HttpHeaderTable headers, int index)
+    {
+        KnownHeader kind = headers.KindAt(index);
+        if (KnownHeaders.IsHopByHop(kind)) return false;
+        switch (kind)
+        {
+            case KnownHeader.Host:
+            case KnownHeader.ContentLength:       // re-stated from the body actually sent
+            case KnownHeader.Expect:              // answered by the gateway itself
+            case KnownHeader.Authorization:       // never passed upstream (no token passthrough)
+            case KnownHeader.XForwardedFor:       // replaced: a client must not choose its own origin
+            case KnownHeader.XForwardedProto:
+            case KnownHeader.XForwardedHost:
+            case KnownHeader.Forwarded:
+                return false;
+            case KnownHeader.Other:
+                return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
+            default:
+                return true;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using FastMcp.Gateway.Admin;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.Transport;
+using FastMcp.Gateway.Upstream;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastMcp.Gateway.Hosting;
+
+/// <summary>
+/// Owns the gateway's listeners, its client connections and the upstream pool, and runs the
+/// graceful stop: stop accepting, let in-flight exchanges finish up to a deadline, then close.
+/// </summary>
+internal sealed class GatewayHost : IAsyncDisposable
+{
+    private readonly List<SocketListener> _listeners = [];
+    private readonly List<Task> _acceptLoops = [];
+    private readonly ConcurrentDictionary<ClientConnection, byte> _connections = new();
+    private readonly GatewayRuntime _runtime;
+    private readonly UpstreamPool _pool;
+    private readonly LocalHttpServer? _admin;
+    private int _ready;
+
+    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, IResponseTransform[] transforms)
+    {
+        _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
+        _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), transforms);
+        try
+        {
+            var receive = PipeSettings.Receive(options.Limits.MaxRequestBodyBytes);
+            foreach (string address in options.Listen)
+            {
+                IPEndPoint endpoint = ListenAddress.Parse(address, "listen");
+                SocketListener listener = SocketListener.Bind(endpoint, receive);
+                _listeners.Add(listener);
+            }
+            if (!string.IsNullOrEmpty(options.Admin.Listen))
+            {
+                var admin = new AdminEndpoints(() => Volatile.Read(ref _ready) != 0 && !_runtime.Stopping);
+                _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.Handle);
+            }
+        }
+        catch
+        {
+            foreach (SocketListener l in _listeners) l.Dispose();
+            _admin?.Dispose();
+            throw;
+        }
+        foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
+        Volatile.Write(ref _ready, 1);
+    }
+
+    public GatewayRuntime Runtime => _runtime;
+    public UpstreamPool Pool => _pool;
+    public IReadOnlyList<IPEndPoint> Endpoints => _listeners.ConvertAll(l => l.LocalEndPoint);
+    public IPEndPoint? AdminEndpoint => _admin?.LocalEndPoint;
+    public int OpenConnections => _connections.Count;
+
+    private async Task OnConnectionAsync(SocketConnection transport, IPEndPoint remote)
+    {
+        var connection = new ClientConnection(transport, remote, _runtime);
+        _connections.TryAdd(connection, 0);
+        try
+        {
+            // A connection that arrives while stopping is closed right away.
+            if (_runtime.Stopping) return;
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>Stops accepting, lets in-flight exchanges finish within <paramref name="deadline"/>, then closes the rest.</summary>
+    public async Task StopAsync(TimeSpan deadline)
+    {
+        _runtime.BeginStopping();
+        foreach (SocketListener l in _listeners) l.Stop();
+        foreach (ClientConnection c in _connections.Keys) c.RequestStop();
+        var clock = Stopwatch.StartNew();
+        while (!_connections.IsEmpty && clock.Elapsed < deadline)
+        {
+            foreach (ClientConnection c in _connections.Keys) c.RequestStop();
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+        if (!_connections.IsEmpty) Log.Warn($"shutdown deadline reached: closing {_connections.Count} connection(s) with exchanges in flight");
+        foreach (ClientConnection c in _connections.Keys) c.Abort();
+        _admin?.Dispose();
+        _pool.Dispose();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_runtime.Stopping) await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Transport;
+using FastMcp.Http;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastMcp.Gateway.Hosting;
+
+/// <summary>What a local endpoint answers: status, content type, body and extra header lines.</summary>
+internal readonly record struct LocalResponse(int Status, string ContentType, byte[] Body, string ExtraHeaders = "");
+
+/// <summary>
+/// A small HTTP/1.1 server for the gateway's own endpoints (the admin listener and the built-in
+/// demo MCP server), built on the same framing code as the proxy. Not on the proxy's hot path.
+/// </summary>
+internal sealed class LocalHttpServer : IDisposable
+{
+    private readonly SocketListener _listener;
+    private readonly Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> _handler;
+    private readonly HttpLimits _limits = new() { MaxRequestBodyBytes = 1024 * 1024 };
+    private readonly Task _acceptLoop;
+
+    public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> handler)
+    {
+        _handler = handler;
+        _listener = SocketListener.Bind(endpoint, PipeSettings.Receive(_limits.MaxRequestBodyBytes));
+        _acceptLoop = _listener.AcceptLoopAsync(ServeAsync);
+    }
+
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    private async Task ServeAsync(SocketConnection connection, IPEndPoint remote)
+    {
+        PipeReader input = connection.Input;
+        PipeWriter output = connection.Output;
+        var head = new HttpRequestHead(_limits);
+        using var body = new PooledBufferWriter();
+        try
+        {
+            while (true)
+            {
+                var framer = new HeadFramer();
+                ReadResult result;
+                long headLength;
+                while (true)
+                {
+                    result = await input.ReadAsync().ConfigureAwait(false);
+                    headLength = framer.TryFindEnd(result.Buffer, _limits.MaxHeadBytes);
+                    if (headLength != 0 || result.IsCompleted) break;
+                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                }
+                if (headLength <= 0) return;
+                HttpRejectReason reason = head.Parse(result.Buffer.Slice(0, headLength));
+                input.AdvanceTo(result.Buffer.GetPosition(headLength));
+                if (reason != HttpRejectReason.None)
+                {
+                    Write(output, new LocalResponse(reason.StatusCode(), "text/plain", System.Text.Encoding.ASCII.GetBytes(reason.Describe())), close: true);
+                    await output.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+                body.Clear();
+                BodyReadResult read = await BodyReader.ReadWholeAsync(input, head.Framing, head.ContentLength, body, _limits.MaxRequestBodyBytes, _limits,
+                    CancellationToken.None).ConfigureAwait(false);
+                if (read != BodyReadResult.Complete) return;
+                LocalResponse response = _handler(head, body.WrittenMemory);
+                Write(output, response, head.ConnectionClose);
+                if ((await output.FlushAsync().ConfigureAwait(false)).IsCompleted || head.ConnectionClose) return;
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        finally
+        {
+            try { input.Complete(); } catch (InvalidOperationException) { }
+            try { output.Complete(); } catch (InvalidOperationException) { }
+            connection.Dispose();
+        }
+    }
+
+    private static void Write(PipeWriter output, LocalResponse r, bool close)
+    {
+        Proxy.GatewayResponses.WriteHead(output, r.Status, System.Text.Encoding.ASCII.GetBytes(r.ContentType), r.Body.Length, close,
+            System.Text.Encoding.ASCII.GetBytes(r.ExtraHeaders));
+        output.Write(r.Body);
+    }
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        _ = _acceptLoop;
+    }
+}

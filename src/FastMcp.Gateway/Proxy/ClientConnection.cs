@@ -1,0 +1,414 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+using FastMcp.Mcp;
+using Pipelines.Sockets.Unofficial;
+using HttpMethod = FastMcp.Http.HttpMethod;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>
+/// One client connection: reads requests from its pipe one after another (pipelined requests
+/// included), runs each through the stages, forwards it and relays the answer.
+/// </summary>
+internal sealed class ClientConnection : IDisposable
+{
+    private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+
+    private readonly SocketConnection _transport;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly GatewayRuntime _rt;
+    private readonly HttpRequestHead _request;
+    private readonly Exchange _exchange;
+    private readonly PooledBufferWriter _decodedBody = new(4 * 1024);
+    private readonly PooledBufferWriter _scratch = new(1024);
+    private readonly ResponseRelay _relay;
+    private readonly byte[] _clientAddress;
+    private CancellationTokenSource _timer = new();
+    private int _idle;
+    private int _disposed;
+
+    public ClientConnection(SocketConnection transport, IPEndPoint remote, GatewayRuntime runtime)
+    {
+        _transport = transport;
+        _input = transport.Input;
+        _output = transport.Output;
+        _rt = runtime;
+        _request = new HttpRequestHead(runtime.Limits);
+        _exchange = new Exchange(_request);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms);
+        IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        _clientAddress = Encoding.ASCII.GetBytes(address.ToString());
+        RemoteAddress = address.ToString();
+    }
+
+    public string RemoteAddress { get; }
+
+    /// <summary>Asks the connection to close: at once when idle, else after the current exchange.</summary>
+    public void RequestStop()
+    {
+        if (Volatile.Read(ref _idle) != 0) _input.CancelPendingRead();
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            while (!_rt.Stopping)
+            {
+                if (!await ReadHeadAsync().ConfigureAwait(false)) break;
+                _exchange.Reset();
+                bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                if (!keepAlive || _request.ConnectionClose) break;
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            Log.Debug($"client {RemoteAddress}: connection ended: {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            try { await _output.FlushAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+            Dispose();
+        }
+    }
+
+    // ---- request head ----------------------------------------------------------------------
+
+    /// <summary>Reads one request head. False: the connection ends (any answer was already written).</summary>
+    private async ValueTask<bool> ReadHeadAsync()
+    {
+        var framer = new HeadFramer();
+        bool sawBytes = false;
+        ArmTimer(_rt.Options.Timeouts.KeepAliveMs);
+        Volatile.Write(ref _idle, 1);
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await _input.ReadAsync(_timer.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    if (sawBytes) await RejectAsync(HttpRejectReason.HeadTimeout).ConfigureAwait(false);
+                    return false;
+                }
+                if (result.IsCanceled) return false; // shutdown while idle
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                if (!sawBytes)
+                {
+                    // RFC 9112 2.2: empty lines before a request line are ignored.
+                    long skip = CountLeadingLineBreaks(buffer);
+                    if (skip > 0)
+                    {
+                        buffer = buffer.Slice(skip);
+                    }
+                    if (!buffer.IsEmpty)
+                    {
+                        sawBytes = true;
+                        Volatile.Write(ref _idle, 0);
+                        ArmTimer(_rt.Options.Timeouts.RequestHeadersMs);
+                    }
+                }
+                long headLength = buffer.IsEmpty ? 0 : framer.TryFindEnd(buffer, _rt.Limits.MaxHeadBytes);
+                if (headLength > 0)
+                {
+                    HttpRejectReason reason = _request.Parse(buffer.Slice(0, headLength));
+                    _input.AdvanceTo(buffer.GetPosition(headLength));
+                    if (reason != HttpRejectReason.None)
+                    {
+                        await RejectAsync(reason).ConfigureAwait(false);
+                        return false;
+                    }
+                    return true;
+                }
+                if (headLength < 0)
+                {
+                    _input.AdvanceTo(buffer.End);
+                    await RejectAsync(HttpRejectReason.HeadersTooLarge).ConfigureAwait(false);
+                    return false;
+                }
+                if (result.IsCompleted)
+                {
+                    _input.AdvanceTo(buffer.End);
+                    return false;
+                }
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _idle, 0);
+        }
+    }
+
+    private static long CountLeadingLineBreaks(in ReadOnlySequence<byte> buffer)
+    {
+        long n = 0;
+        foreach (ReadOnlyMemory<byte> segment in buffer)
+        {
+            ReadOnlySpan<byte> span = segment.Span;
+            int i = span.IndexOfAnyExcept((byte)'\r', (byte)'\n');
+            if (i >= 0) return n + i;
+            n += span.Length;
+        }
+        return n;
+    }
+
+    /// <summary>Answers a malformed or oversized request and marks the connection for closing.</summary>
+    private async ValueTask RejectAsync(HttpRejectReason reason)
+    {
+        int status = reason.StatusCode();
+        int code = status == 413 ? JsonRpcErrorCodes.InvalidRequest : JsonRpcErrorCodes.InvalidRequest;
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
+        await _output.FlushAsync().ConfigureAwait(false);
+        Log.Debug($"client {RemoteAddress}: rejected {status} ({reason})");
+    }
+
+    // ---- routing ---------------------------------------------------------------------------
+
+    /// <summary>Handles one request. False: close the connection afterwards.</summary>
+    private async ValueTask<bool> HandleRequestAsync()
+    {
+        if (!_request.Path.SequenceEqual(_rt.EndpointPath))
+        {
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8,
+                close: _request.Framing != BodyFraming.None);
+            await _output.FlushAsync().ConfigureAwait(false);
+            return _request.Framing == BodyFraming.None;
+        }
+        if (!_rt.OriginGuard.IsAllowed(_request.Headers))
+        {
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8,
+                close: _request.Framing != BodyFraming.None);
+            await _output.FlushAsync().ConfigureAwait(false);
+            return _request.Framing == BodyFraming.None;
+        }
+        switch (_request.Method)
+        {
+            case HttpMethod.Post:
+                return await HandlePostAsync().ConfigureAwait(false);
+            case HttpMethod.Get:
+            case HttpMethod.Delete:
+                if (_request.Framing != BodyFraming.None)
+                {
+                    GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, close: true);
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    return false;
+                }
+                return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+            default:
+                GatewayResponses.WriteJsonRpcError(_output, _scratch, 405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8,
+                    close: _request.Framing != BodyFraming.None, extraHeaders: "Allow: GET, POST, DELETE\r\n"u8);
+                await _output.FlushAsync().ConfigureAwait(false);
+                return _request.Framing == BodyFraming.None;
+        }
+    }
+
+    // ---- POST ------------------------------------------------------------------------------
+
+    private async ValueTask<bool> HandlePostAsync()
+    {
+        if (_request.Framing == BodyFraming.None)
+        {
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: false);
+            await _output.FlushAsync().ConfigureAwait(false);
+            return true;
+        }
+        if (_request.ExpectsContinue)
+        {
+            _output.Write(Continue100);
+            await _output.FlushAsync().ConfigureAwait(false);
+        }
+
+        ReadOnlySequence<byte> body;
+        bool bodyInPipe = _request.Framing == BodyFraming.ContentLength;
+        ArmTimer(_rt.Options.Timeouts.RequestBodyMs);
+        if (bodyInPipe)
+        {
+            ReadResult result;
+            try
+            {
+                result = await _input.ReadAtLeastAsync((int)_request.ContentLength, _timer.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await RejectAsync(HttpRejectReason.BodyTimeout).ConfigureAwait(false);
+                return false;
+            }
+            if (result.Buffer.Length < _request.ContentLength)
+            {
+                _input.AdvanceTo(result.Buffer.End);
+                return false; // client closed mid-body: nothing to answer
+            }
+            body = result.Buffer.Slice(0, _request.ContentLength);
+        }
+        else
+        {
+            _decodedBody.Clear();
+            BodyReadResult read = await BodyReader.ReadWholeAsync(_input, BodyFraming.Chunked, -1, _decodedBody, _rt.Limits.MaxRequestBodyBytes, _rt.Limits, _timer.Token)
+                .ConfigureAwait(false);
+            switch (read)
+            {
+                case BodyReadResult.Complete:
+                    break;
+                case BodyReadResult.TooLarge:
+                    await RejectAsync(HttpRejectReason.BodyTooLarge).ConfigureAwait(false);
+                    return false;
+                case BodyReadResult.TimedOut:
+                    await RejectAsync(HttpRejectReason.BodyTimeout).ConfigureAwait(false);
+                    return false;
+                case BodyReadResult.Invalid:
+                    await RejectAsync(HttpRejectReason.InvalidChunkSize).ConfigureAwait(false);
+                    return false;
+                default:
+                    return false;
+            }
+            body = new ReadOnlySequence<byte>(_decodedBody.WrittenMemory);
+        }
+
+        try
+        {
+            _exchange.Body = body;
+            return await HandleMcpMessageAsync(body).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (bodyInPipe) _input.AdvanceTo(body.End);
+            _decodedBody.TrimTo(64 * 1024);
+        }
+    }
+
+    private async ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
+    {
+        if (!_rt.Options.Passthrough)
+        {
+            McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
+            if (inspectError != McpInspectError.None)
+            {
+                int code = inspectError is McpInspectError.InvalidJson or McpInspectError.EmptyBody or McpInspectError.TooDeep
+                    ? JsonRpcErrorCodes.ParseError : JsonRpcErrorCodes.InvalidRequest;
+                GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, code, InspectMessage(inspectError), close: false);
+                await _output.FlushAsync().ConfigureAwait(false);
+                return true;
+            }
+            _exchange.HasCall = true;
+
+            McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, _exchange.Call,
+                _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
+            if (mismatch != McpHeaderMismatch.None)
+            {
+                GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, _exchange.Call.IdRange, JsonRpcErrorCodes.HeaderMismatch,
+                    HeaderMismatchMessage(mismatch), close: false);
+                await _output.FlushAsync().ConfigureAwait(false);
+                return true;
+            }
+        }
+        return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+    }
+
+    // ---- forward and relay -----------------------------------------------------------------
+
+    private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
+    {
+        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
+        Forwarder forwarder = _rt.Forwarder;
+        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
+            _rt.InjectedUpstreamHeaders, _timer.Token).ConfigureAwait(false);
+        if (error != ForwardingError.None)
+        {
+            await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);
+            return true;
+        }
+        bool clientClose = _request.ConnectionClose || _rt.Stopping;
+        try
+        {
+            (ForwardingError relayError, bool mustClose) = await _relay.RelayAsync(upstream!, _output, _exchange, _request.IsHttp11, clientClose, _timer.Token)
+                .ConfigureAwait(false);
+            if (relayError == ForwardingError.ClientGone) return false;
+            if (relayError != ForwardingError.None)
+            {
+                await AnswerForwardingErrorAsync(relayError, body).ConfigureAwait(false);
+                return true;
+            }
+            return !mustClose;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            upstream!.Broken = true;
+            throw;
+        }
+        finally
+        {
+            forwarder.Pool.Return(upstream!);
+        }
+    }
+
+    private async ValueTask AnswerForwardingErrorAsync(ForwardingError error, ReadOnlySequence<byte> body)
+    {
+        Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
+        await _output.FlushAsync().ConfigureAwait(false);
+        Log.Warn($"upstream exchange failed: {error}");
+    }
+
+    private static ReadOnlySpan<byte> InspectMessage(McpInspectError e) => e switch
+    {
+        McpInspectError.EmptyBody => "empty request body"u8,
+        McpInspectError.InvalidJson => "request body is not valid JSON"u8,
+        McpInspectError.TooDeep => "request JSON nests too deeply"u8,
+        McpInspectError.NotAnObject => "request is not a JSON-RPC object"u8,
+        McpInspectError.MissingJsonRpcVersion => "missing \"jsonrpc\": \"2.0\""u8,
+        McpInspectError.MissingMethod => "request has no method"u8,
+        McpInspectError.InvalidId => "invalid JSON-RPC id"u8,
+        McpInspectError.InvalidParams => "invalid params"u8,
+        _ => "invalid JSON-RPC request"u8,
+    };
+
+    private static ReadOnlySpan<byte> HeaderMismatchMessage(McpHeaderMismatch m) => m switch
+    {
+        McpHeaderMismatch.MethodMismatch => "Mcp-Method header does not match the body"u8,
+        McpHeaderMismatch.NameMismatch => "Mcp-Name header does not match the body"u8,
+        McpHeaderMismatch.ProtocolVersionMismatch => "MCP-Protocol-Version header does not match the body"u8,
+        McpHeaderMismatch.MissingMethodHeader => "Mcp-Method header is required"u8,
+        McpHeaderMismatch.MissingNameHeader => "Mcp-Name header is required"u8,
+        McpHeaderMismatch.MalformedEncodedValue => "malformed encoded header value"u8,
+        _ => "header mismatch"u8,
+    };
+
+    private void ArmTimer(int milliseconds)
+    {
+        if (!_timer.TryReset())
+        {
+            _timer.Dispose();
+            _timer = new CancellationTokenSource();
+        }
+        _timer.CancelAfter(milliseconds);
+    }
+
+    /// <summary>Closes the socket under a running exchange (shutdown deadline); the loop then ends by itself.</summary>
+    public void Abort() => _transport.Dispose();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { _input.Complete(); } catch (InvalidOperationException) { }
+        try { _output.Complete(); } catch (InvalidOperationException) { }
+        _transport.Dispose();
+        _timer.Dispose();
+        _relay.Dispose();
+        _decodedBody.Dispose();
+        _scratch.Dispose();
+    }
+}

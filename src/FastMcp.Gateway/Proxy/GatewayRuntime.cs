@@ -1,0 +1,39 @@
+using System.Text;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Stages;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>What every client connection shares: settings, the upstream, the stages, and the shutdown state.</summary>
+internal sealed class GatewayRuntime
+{
+    public GatewayRuntime(GatewayOptions options, Forwarder forwarder, IResponseTransform[] responseTransforms)
+    {
+        Options = options;
+        Limits = options.Limits;
+        Forwarder = forwarder;
+        ResponseTransforms = responseTransforms;
+        OriginGuard = new OriginGuard(options.Origins);
+        EndpointPath = Encoding.ASCII.GetBytes(options.EndpointPath);
+        PublicScheme = Encoding.ASCII.GetBytes(options.PublicScheme);
+    }
+
+    public GatewayOptions Options { get; }
+    public HttpLimits Limits { get; }
+    public Forwarder Forwarder { get; }
+    public IResponseTransform[] ResponseTransforms { get; }
+    public OriginGuard OriginGuard { get; }
+    public byte[] EndpointPath { get; }
+    public byte[] PublicScheme { get; }
+
+    /// <summary>Header lines injected into every upstream request (the gateway's own credential).</summary>
+    public byte[] InjectedUpstreamHeaders { get; set; } = [];
+
+    /// <summary>Set on SIGTERM: connections finish their current exchange and close.</summary>
+    public bool Stopping => Volatile.Read(ref _stopping) != 0;
+    private int _stopping;
+
+    public void BeginStopping() => Interlocked.Exchange(ref _stopping, 1);
+}

@@ -1,0 +1,77 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastMcp.Gateway.Transport;
+
+/// <summary>
+/// A listening TCP socket whose accepted connections become duplex pipes through
+/// Pipelines.Sockets.Unofficial. Sockets are made with an explicit address family so that an IPv4
+/// address never turns into a dual-mode IPv6 socket.
+/// </summary>
+internal sealed class SocketListener : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly PipeOptions _receiveOptions;
+    private int _stopped;
+
+    private SocketListener(Socket socket, PipeOptions receiveOptions)
+    {
+        _socket = socket;
+        _receiveOptions = receiveOptions;
+        LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    public static SocketListener Bind(IPEndPoint endpoint, PipeOptions receiveOptions, int backlog = 1024)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.Bind(endpoint);
+            socket.Listen(backlog);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return new SocketListener(socket, receiveOptions);
+    }
+
+    /// <summary>Accepts until <see cref="Stop"/>; each connection runs on its own task.</summary>
+    public async Task AcceptLoopAsync(Func<SocketConnection, IPEndPoint, Task> onConnection)
+    {
+        while (Volatile.Read(ref _stopped) == 0)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _socket.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (Volatile.Read(ref _stopped) != 0) return;
+                // Transient accept failures (EMFILE, aborted handshakes): keep listening.
+                await Task.Delay(10).ConfigureAwait(false);
+                continue;
+            }
+            accepted.NoDelay = true;
+            var remote = (IPEndPoint)accepted.RemoteEndPoint!;
+            SocketConnection connection = SocketConnection.Create(accepted, PipeSettings.Send, _receiveOptions, SocketConnectionOptions.ZeroLengthReads);
+            _ = Task.Run(() => onConnection(connection, remote));
+        }
+    }
+
+    /// <summary>Stops accepting: the listening socket is closed, open connections are untouched.</summary>
+    public void Stop()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0) _socket.Dispose();
+    }
+
+    public void Dispose() => Stop();
+}

@@ -1,0 +1,48 @@
+using System.IO.Pipelines;
+using FastMcp.Http;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastMcp.Gateway.Upstream;
+
+/// <summary>One keep-alive HTTP/1.1 connection to the upstream, with the parse state it reuses.</summary>
+internal sealed class UpstreamConnection : IDisposable
+{
+    private readonly SocketConnection _socket;
+    private int _disposed;
+
+    public UpstreamConnection(SocketConnection socket, HttpLimits limits)
+    {
+        _socket = socket;
+        ResponseHead = new HttpResponseHead(limits);
+    }
+
+    public PipeReader Input => _socket.Input;
+    public PipeWriter Output => _socket.Output;
+    public HttpResponseHead ResponseHead { get; }
+
+    /// <summary>Served at least one exchange before (a stale reused connection may fail on send).</summary>
+    public bool Reused { get; set; }
+
+    /// <summary>Set when the exchange did not leave the connection at a message boundary.</summary>
+    public bool Broken { get; set; }
+
+    /// <summary>
+    /// True when the upstream has closed an idle pooled connection (or sent bytes nobody asked
+    /// for): either way it must not carry another request.
+    /// </summary>
+    public bool IsDeadWhileIdle()
+    {
+        if (!Input.TryRead(out ReadResult result)) return false;
+        bool dead = result.IsCompleted || result.IsCanceled || !result.Buffer.IsEmpty;
+        Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        return dead;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try { _socket.Input.Complete(); } catch (InvalidOperationException) { }
+        try { _socket.Output.Complete(); } catch (InvalidOperationException) { }
+        _socket.Dispose();
+    }
+}

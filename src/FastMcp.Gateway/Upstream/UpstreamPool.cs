@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Transport;
+using FastMcp.Http;
+using Pipelines.Sockets.Unofficial;
+
+namespace FastMcp.Gateway.Upstream;
+
+/// <summary>
+/// Keep-alive connections to one upstream, opened with Pipelines.Sockets.Unofficial. Connections go
+/// back to the pool only after a complete exchange; anything else is closed.
+/// </summary>
+internal sealed class UpstreamPool : IDisposable
+{
+    private readonly ConcurrentStack<UpstreamConnection> _idle = new();
+    private readonly UpstreamOptions _options;
+    private readonly HttpLimits _limits;
+    private readonly System.IO.Pipelines.PipeOptions _receiveOptions;
+    private EndPoint? _endpoint;
+    private int _idleCount;
+    private int _disposed;
+
+    public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
+    {
+        Url = url;
+        _options = options;
+        _limits = limits;
+        _receiveOptions = PipeSettings.Receive(limits.MaxResponseMessageBytes);
+    }
+
+    public UpstreamUrl Url { get; }
+
+    /// <summary>Connections opened over the pool's life (diagnostics and tests of reuse).</summary>
+    public long ConnectionsOpened => Interlocked.Read(ref _opened);
+    private long _opened;
+
+    /// <summary>An idle pooled connection, or a new one.</summary>
+    public async ValueTask<UpstreamConnection> RentAsync(CancellationToken ct)
+    {
+        while (_idle.TryPop(out UpstreamConnection? pooled))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            if (!pooled.IsDeadWhileIdle()) return pooled;
+            pooled.Dispose();
+        }
+        return await ConnectAsync(ct).ConfigureAwait(false);
+    }
+
+    public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken ct)
+    {
+        EndPoint endpoint = _endpoint ??= await Url.ResolveAsync(ct).ConfigureAwait(false);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.ConnectTimeoutMs);
+        try
+        {
+            await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            socket.Dispose();
+            _endpoint = null;
+            throw new SocketException((int)SocketError.TimedOut);
+        }
+        catch
+        {
+            socket.Dispose();
+            _endpoint = null;
+            throw;
+        }
+        Interlocked.Increment(ref _opened);
+        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.Send, _receiveOptions, SocketConnectionOptions.ZeroLengthReads);
+        return new UpstreamConnection(connection, _limits);
+    }
+
+    /// <summary>Takes a connection back after an exchange; broken or surplus ones are closed.</summary>
+    public void Return(UpstreamConnection connection)
+    {
+        if (connection.Broken || Volatile.Read(ref _disposed) != 0)
+        {
+            connection.Dispose();
+            return;
+        }
+        if (Interlocked.Increment(ref _idleCount) > _options.MaxIdleConnections)
+        {
+            Interlocked.Decrement(ref _idleCount);
+            connection.Dispose();
+            return;
+        }
+        connection.Reused = true;
+        _idle.Push(connection);
+    }
+
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        while (_idle.TryPop(out UpstreamConnection? c)) c.Dispose();
+    }
+}
