@@ -1,0 +1,126 @@
+using System.Text;
+
+namespace FastMcp.Pan.Tests;
+
+/// <summary>A card number split across pipe segments or stream reads is masked exactly as in one buffer.</summary>
+public class SegmentationTests
+{
+    public static TheoryData<string> Documents => new()
+    {
+        "{\"pan\":\"4111111111111111\",\"n\":5555555555554444}",
+        "{\"t\":\"card 4111 1111 1111 1111 exp 12/29\"}",
+        "{\"t\":\"amex 3782-822463-10005, diners 3056 930902 5904\"}",
+        "{\"e\":\"\\u0034\\u0031\\u0031\\u0031111111111111\\n\"}",
+        "{\"e\":\"x\\u00204111\\u00201111\\u00201111\\u00201111\\\\\"}",
+        "{\"e\":\"\\u12zz4111111111111111\\u00\"}",
+        "ids 1 22 333 4444 4111 1111 1111 1111 4111 1111 1111 1111 5555 5555 5555 4444 77",
+        "[1.5,-4111111111111111,0.4111111111111111,1732406400000,\"41111111-1111-1111-1111-111111111111\"]",
+        "4111111111111111",
+    };
+
+    private static byte[] Reference(string document)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(document);
+        TestKeys.Masker().MaskInPlace(bytes);
+        return bytes;
+    }
+
+    [Theory]
+    [MemberData(nameof(Documents))]
+    public void SequenceSplitAtEveryPairOfPointsMatchesOneBuffer(string document)
+    {
+        byte[] expected = Reference(document);
+        int expectedCount = PanMasker.CountCardNumbers(Encoding.UTF8.GetBytes(document));
+        PanMasker masker = TestKeys.Masker();
+        int n = Encoding.UTF8.GetByteCount(document);
+        for (int a = 0; a < n; a++)
+        {
+            for (int b = a; b < n; b += 3)
+            {
+                byte[] data = Encoding.UTF8.GetBytes(document);
+                int count = masker.MaskInPlace(Segmented.Sequence(data, [a, b]));
+                Assert.Equal(expectedCount, count);
+                Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(data));
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Documents))]
+    public void SequenceOfSingleByteSegmentsMatchesOneBuffer(string document)
+    {
+        byte[] expected = Reference(document);
+        byte[] data = Encoding.UTF8.GetBytes(document);
+        TestKeys.Masker().MaskInPlace(Segmented.Sequence(data, Enumerable.Range(1, data.Length)));
+        Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(data));
+    }
+
+    [Theory]
+    [MemberData(nameof(Documents))]
+    public void StreamInReadsOfEverySizeMatchesOneBuffer(string document)
+    {
+        byte[] expected = Reference(document);
+        int expectedCount = PanMasker.CountCardNumbers(Encoding.UTF8.GetBytes(document));
+        for (int size = 1; size <= document.Length; size++)
+        {
+            int readSize = size;
+            byte[] output = Segmented.Stream(TestKeys.Masker(), Encoding.UTF8.GetBytes(document), () => readSize, out long cards, out _);
+            Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(output));
+            Assert.Equal(expectedCount, cards);
+        }
+    }
+
+    [Fact]
+    public void StreamReportsStreamOffsets()
+    {
+        byte[] data = Encoding.UTF8.GetBytes(new string(' ', 5000) + "\"4111111111111111\"" + new string('x', 3000) + " 5555 5555 5555 4444");
+        var stream = new PanStreamMasker(TestKeys.Masker());
+        var offsets = new List<long>();
+        var sink = new OffsetSink(offsets);
+        byte[] buffer = new byte[data.Length];
+        int held = 0, position = 0;
+        while (true)
+        {
+            int read = Math.Min(700, data.Length - position);
+            Array.Copy(data, position, buffer, held, read);
+            position += read;
+            int filled = held + read;
+            bool final = position == data.Length;
+            int release = stream.Process(buffer.AsSpan(0, filled), final, ref sink);
+            held = filled - release;
+            if (final) break;
+            Array.Copy(buffer, release, buffer, 0, held);
+        }
+        Assert.Equal([5001L, 8019L], offsets);
+        Assert.Equal(2, stream.CardsMasked);
+    }
+
+    [Fact]
+    public void HoldBackStaysBoundedInEndlessGroupedDigits()
+    {
+        // "4111 4111 4111 ..." never ends a run; the window must slide, not grow.
+        var text = new StringBuilder();
+        for (int i = 0; i < 20000; i++) text.Append("\\u0034\\u0031\\u0031\\u0031 ");
+        byte[] data = Encoding.UTF8.GetBytes(text.ToString());
+        var random = new Random(7);
+        Segmented.Stream(TestKeys.Masker(), data, () => random.Next(1, 4096), out _, out int maxHeld);
+        Assert.InRange(maxHeld, 1, PanStreamMasker.MaxHoldBack);
+    }
+
+    [Fact]
+    public void StreamRejectsABufferShorterThanWhatWasHeld()
+    {
+        var stream = new PanStreamMasker(TestKeys.Masker());
+        byte[] data = "abc 4111"u8.ToArray();
+        int release = stream.Process(data, isFinalBlock: false);
+        Assert.Equal(4, release);
+        Assert.Equal(4, stream.HeldBack);
+        Assert.Throws<ArgumentException>(() => stream.Process(new byte[2], false));
+        Assert.Throws<InvalidOperationException>(() => default(PanStreamMasker).Process(new byte[1], false));
+    }
+
+    private sealed class OffsetSink(List<long> offsets) : IPanFindingSink
+    {
+        public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) => offsets.Add(offset);
+    }
+}
