@@ -130,6 +130,7 @@ internal sealed class LoadConnection
         var cycle = _options.Scenario.Cycle;
         var position = _index % cycle.Length;
 
+        var previousStart = long.MinValue / 2;
         while (!hardStop.IsCancellationRequested)
         {
             long start;
@@ -141,17 +142,24 @@ internal sealed class LoadConnection
                     break;
                 }
 
+                var waitMs = (int)((next - now) * 1000 / frequency);
                 if (next > now)
                 {
-                    var waitMs = (int)Math.Ceiling((next - now) * 1000.0 / frequency);
-                    await Task.Delay(waitMs, hardStop).ConfigureAwait(false);
-                    // We were idle: timer slack is ours, not the target's, so measure from the actual send.
+                    // Timers tick in whole milliseconds: sleep the whole part and send up to 1 ms early
+                    // rather than late, so the offered rate holds. We were idle: measure from the actual send.
+                    if (waitMs > 0)
+                    {
+                        await Task.Delay(waitMs, hardStop).ConfigureAwait(false);
+                    }
+
                     start = Stopwatch.GetTimestamp();
                 }
                 else
                 {
-                    // Behind schedule because the target was slow: measure from the intended time (wrk2).
-                    start = next;
+                    // Behind schedule because the target answered late: measure from the time this request
+                    // was due (wrk2's coordinated-omission correction), but not earlier than one interval
+                    // after the previous send, so our own timer's lateness is never charged to the target.
+                    start = Math.Min(now, Math.Max(next, previousStart + interval));
                 }
 
                 next += interval;
@@ -166,6 +174,7 @@ internal sealed class LoadConnection
                 start = now;
             }
 
+            previousStart = start;
             var slot = position;
             var kind = cycle[slot];
             position = (position + 1) % cycle.Length;

@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# Side-by-side proxy comparison: the same MCP workload, in one run, against
+#   direct          the canned upstream itself (the ceiling)
+#   fastmcp-full    the FastMcp gateway with its default pipeline (or --gateway-config FILE)
+#   fastmcp-pass    the FastMcp gateway with --passthrough (no inspection, masking, policy, audit)
+#   haproxy         HAProxy in HTTP mode (Debian package)
+#   yarp            a minimal YARP pass-through (bench/FastMcp.YarpProxy, JIT)
+# Targets are alternated in rounds so that drift on a shared machine hits all of them alike.
+# Writes the table under "## Proxy comparison" in bench/RESULTS.md (only that section is replaced).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ART="$ROOT/artifacts/bench"
+RESULTS="$ROOT/bench/RESULTS.md"
+
+CONNECTIONS=32
+DURATION=10
+WARMUP=2
+ROUNDS=2
+SCENARIOS="echo"
+TARGETS="direct fastmcp-full fastmcp-pass haproxy yarp"
+GATEWAY_CONFIG=""
+BUILD=1
+WRITE_RESULTS=1
+
+usage() {
+  cat <<'EOF'
+usage: bench/compare.sh [options]
+  --connections N        closed-loop connections per run (default 32)
+  --duration S           measured seconds per target per round (default 10)
+  --warmup S             warm-up seconds before each measurement (default 2)
+  --rounds N             rounds; each round runs every target once (default 2)
+  --scenario LIST        comma-separated: echo,cards,stream,mixed (default echo)
+  --targets "LIST"       subset of: direct fastmcp-full fastmcp-pass haproxy yarp
+  --gateway-config FILE  config for fastmcp-full (policy, masking, audit)
+  --no-build             reuse binaries already in artifacts/bench
+  --no-results           print the table but leave bench/RESULTS.md alone
+EOF
+}
+
+ARGS_TEXT="bench/compare.sh${*:+ $*}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --scenario) SCENARIOS=${2//,/ }; shift 2 ;;
+    --targets) TARGETS=$2; shift 2 ;;
+    --gateway-config) GATEWAY_CONFIG=$(realpath "$2"); shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --no-results) WRITE_RESULTS=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+log() { printf '[compare %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+
+WORK=$(mktemp -d -t fastmcp-compare.XXXXXX)
+declare -a STARTED=()
+cleanup() {
+  local pid
+  for pid in "${STARTED[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  sleep 0.5
+  for pid in "${STARTED[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- build
+publish_native() { # project output-dir
+  log "publishing $1 (Native AOT)"
+  dotnet publish "$ROOT/$1" -c Release -r linux-x64 -o "$2" -nologo -v quiet >"$WORK/publish.log" 2>&1 \
+    || { cat "$WORK/publish.log" >&2; return 1; }
+}
+
+GATEWAY_NOTE=""
+if [[ $BUILD -eq 1 ]]; then
+  command -v haproxy >/dev/null || { log "installing haproxy"; apt-get install -y haproxy >/dev/null; }
+  publish_native bench/FastMcp.Load/FastMcp.Load.csproj "$ART/load"
+  publish_native bench/FastMcp.BenchUpstream/FastMcp.BenchUpstream.csproj "$ART/upstream"
+  if has_target yarp; then
+    log "building the YARP peer (framework-dependent, JIT)"
+    dotnet publish "$ROOT/bench/FastMcp.YarpProxy/FastMcp.YarpProxy.csproj" -c Release -o "$ART/yarp" -nologo -v quiet >"$WORK/publish.log" 2>&1 \
+      || { cat "$WORK/publish.log" >&2; exit 1; }
+  fi
+  if has_target fastmcp-full || has_target fastmcp-pass; then
+    if ! publish_native src/FastMcp.Gateway/FastMcp.Gateway.csproj "$ART/gateway"; then
+      GATEWAY_NOTE="gateway failed to build"
+      log "$GATEWAY_NOTE: skipping the fastmcp targets"
+    fi
+  fi
+fi
+
+LOAD="$ART/load/fastmcp-load"
+UPSTREAM="$ART/upstream/fastmcp-bench-upstream"
+GATEWAY="$ART/gateway/fastmcp"
+YARP_DLL="$ART/yarp/fastmcp-yarp-proxy.dll"
+for exe in "$LOAD" "$UPSTREAM"; do
+  [[ -x $exe ]] || { echo "missing $exe (run without --no-build)" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- start targets
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_line() { # log-file pattern pid seconds
+  local deadline=$((SECONDS + $4))
+  while (( SECONDS < deadline )); do
+    grep -q -- "$2" "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+wait_for_port() { # port pid seconds
+  local deadline=$((SECONDS + $3))
+  while (( SECONDS < deadline )); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+
+declare -A URL=() PID=() NOTE=()
+
+UP_PORT=$(free_port)
+"$UPSTREAM" --listen "127.0.0.1:$UP_PORT" >"$WORK/upstream.log" 2>&1 &
+STARTED+=($!); UP_PID=$!
+wait_for_line "$WORK/upstream.log" "listening on" "$UP_PID" 20 || { cat "$WORK/upstream.log" >&2; exit 1; }
+UP_URL="http://127.0.0.1:$UP_PORT/mcp"
+log "upstream $UP_URL (pid $UP_PID)"
+if has_target direct; then URL[direct]=$UP_URL; PID[direct]=$UP_PID; NOTE[direct]="canned upstream, Native AOT"; fi
+
+if has_target haproxy; then
+  HA_PORT=$(free_port)
+  cat >"$WORK/haproxy.cfg" <<EOF
+global
+    # Few connections are used; a small maxconn keeps haproxy under a container's FD limit.
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend bench
+    bind 127.0.0.1:$HA_PORT
+    default_backend upstream
+backend upstream
+    server canned 127.0.0.1:$UP_PORT
+EOF
+  haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+  STARTED+=($!)
+  if wait_for_port "$HA_PORT" $! 20; then
+    URL[haproxy]="http://127.0.0.1:$HA_PORT/mcp"; PID[haproxy]=$!
+    NOTE[haproxy]="$(haproxy -v | head -1 | awk '{print "HAProxy " $3}'), mode http, keep-alive, http-reuse always"
+  else
+    log "haproxy did not start: $(tail -3 "$WORK/haproxy.log")"
+  fi
+fi
+
+if has_target yarp && [[ -f $YARP_DLL ]]; then
+  Y_PORT=$(free_port)
+  dotnet "$YARP_DLL" --listen "127.0.0.1:$Y_PORT" --upstream "http://127.0.0.1:$UP_PORT" >"$WORK/yarp.log" 2>&1 &
+  STARTED+=($!)
+  if wait_for_line "$WORK/yarp.log" "listening on" $! 30; then
+    URL[yarp]="http://127.0.0.1:$Y_PORT/mcp"; PID[yarp]=$!
+    NOTE[yarp]="Yarp.ReverseProxy 2.3.0 on Kestrel, JIT, server GC"
+  else
+    log "yarp did not start: $(tail -3 "$WORK/yarp.log")"
+  fi
+fi
+
+start_gateway() { # name note extra-args...
+  local name=$1 note=$2; shift 2
+  local port; port=$(free_port)
+  "$GATEWAY" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@" >"$WORK/$name.log" 2>&1 &
+  local pid=$!
+  STARTED+=("$pid")
+  if wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20; then
+    URL[$name]="http://127.0.0.1:$port/mcp"; PID[$name]=$pid; NOTE[$name]=$note
+  else
+    log "$name did not start: $(tail -3 "$WORK/$name.log" | tr '\n' ' ')"
+    GATEWAY_NOTE="${GATEWAY_NOTE:+$GATEWAY_NOTE; }$name did not start"
+  fi
+}
+
+if [[ -x $GATEWAY ]]; then
+  if has_target fastmcp-full; then
+    if [[ -n $GATEWAY_CONFIG ]]; then
+      start_gateway fastmcp-full "Native AOT, config $(basename "$GATEWAY_CONFIG")" --config "$GATEWAY_CONFIG"
+    else
+      start_gateway fastmcp-full "Native AOT, default pipeline (anonymous; no policy/audit config given)"
+    fi
+  fi
+  if has_target fastmcp-pass; then
+    start_gateway fastmcp-pass "Native AOT, --passthrough" --passthrough
+  fi
+elif has_target fastmcp-full || has_target fastmcp-pass; then
+  GATEWAY_NOTE=${GATEWAY_NOTE:-"no gateway binary at $GATEWAY"}
+fi
+
+# ---------------------------------------------------------------- run
+ACTIVE=()
+for t in $TARGETS; do
+  [[ -n ${URL[$t]:-} ]] && ACTIVE+=("$t")
+done
+[[ ${#ACTIVE[@]} -gt 0 ]] || { echo "no target started" >&2; exit 1; }
+log "targets: ${ACTIVE[*]}; scenarios: $SCENARIOS; $ROUNDS rounds x ${DURATION}s (+${WARMUP}s warm-up), $CONNECTIONS connections"
+
+# One unrecorded pass per target first: the JIT peer (YARP) reaches tier-1 code and every target
+# has its connections and pools warm before anything is measured.
+for t in "${ACTIVE[@]}"; do
+  log "pre-warm $t"
+  timeout 40 "$LOAD" --url "${URL[$t]}" --scenario "${SCENARIOS%% *}" --connections "$CONNECTIONS" \
+    --duration 3 --warmup 0 --timeout 5 >/dev/null 2>&1 || log "pre-warm of $t failed"
+done
+
+for scenario in $SCENARIOS; do
+  for round in $(seq 1 "$ROUNDS"); do
+    for t in "${ACTIVE[@]}"; do
+      out="$WORK/$scenario.$t.$round.json"
+      log "round $round/$ROUNDS  $scenario  $t"
+      # Bounded: the generator stops itself; timeout is the backstop if a target wedges.
+      if ! timeout $((DURATION + WARMUP + 30)) "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "$scenario" \
+          --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --timeout 5 \
+          --pid "${PID[$t]}" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
+        log "$t failed: $(tail -2 "$WORK/$scenario.$t.$round.txt" | tr '\n' ' ')"
+      fi
+    done
+  done
+done
+
+# ---------------------------------------------------------------- table
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+KERNEL=$(uname -r)
+DOTNET=$(dotnet --version 2>/dev/null || echo unknown)
+NOW=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+
+TABLES="$WORK/tables.md"
+: >"$TABLES"
+for scenario in $SCENARIOS; do
+  python3 - "$WORK" "$scenario" "${ACTIVE[*]}" >>"$TABLES" <<'PY'
+import json, sys, glob, os, statistics
+work, scenario, targets = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = {}
+for t in targets:
+    runs = []
+    for path in sorted(glob.glob(os.path.join(work, f"{scenario}.{t}.*.json"))):
+        with open(path) as f:
+            runs.append(json.load(f))
+    rows[t] = runs
+def mean(values):
+    return statistics.fmean(values) if values else float("nan")
+direct = rows.get("direct") or []
+direct_rps = mean([r["rps"] for r in direct]) if direct else None
+direct_p99 = mean([r["latency_ms"]["p99"] for r in direct]) if direct else None
+print(f"### Scenario `{scenario}`\n")
+print("| target | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | target CPU µs/req | errors | rounds |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for t in targets:
+    runs = rows[t]
+    if not runs:
+        print(f"| {t} | failed | | | | | | | 0 |")
+        continue
+    rps = mean([r["rps"] for r in runs])
+    p50 = mean([r["latency_ms"]["p50"] for r in runs])
+    p99 = mean([r["latency_ms"]["p99"] for r in runs])
+    cpu = mean([r["cpu"][0]["us_per_request"] for r in runs if r["cpu"]])
+    errors = sum(r["errors"] for r in runs)
+    ratio = f"{rps / direct_rps:.2f}×" if direct_rps else "–"
+    p99_ratio = f"{p99 / direct_p99:.2f}×" if direct_p99 else "–"
+    print(f"| {t} | {rps:,.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99_ratio} | {cpu:.1f} | {errors} | {len(runs)} |")
+extras = []
+for t in targets:
+    for r in rows[t]:
+        if r.get("unmasked_cards") and scenario == "cards":
+            extras.append(f"{t}: {r['unmasked_cards']} of {r['requests']} answers carried a card number unmasked (round mean not taken)")
+            break
+for t in targets:
+    for r in rows[t]:
+        if r.get("deny_calls"):
+            extras.append(f"{t}: {r['denied']} of {r['deny_calls']} drop_database calls denied")
+            break
+if extras:
+    print()
+    for e in extras:
+        print(f"- {e}")
+print()
+PY
+done
+
+{
+  echo "## Proxy comparison"
+  echo
+  echo "Written by \`bench/compare.sh\` on $NOW; re-run it to refresh (do not edit by hand)."
+  echo
+  echo "- Command: \`$ARGS_TEXT\`"
+  echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average at the end: $LOADAVG"
+  echo "- Workload: \`fastmcp-load\`, closed loop, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
+  echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request."
+  echo "- Targets:"
+  for t in "${ACTIVE[@]}"; do
+    echo "  - \`$t\`: ${NOTE[$t]}"
+  done
+  if [[ -n $GATEWAY_NOTE ]]; then
+    echo "- Not measured: $GATEWAY_NOTE"
+  fi
+  echo
+  cat "$TABLES"
+} >"$WORK/section.md"
+
+cat "$WORK/section.md"
+
+if [[ $WRITE_RESULTS -eq 1 ]]; then
+  if [[ ! -f $RESULTS ]]; then
+    printf '# Benchmark results\n\nTables in this file are written by the scripts under bench/, not by hand.\n\n' >"$RESULTS"
+  fi
+  # Replace only the "## Proxy comparison" section (up to the next "## " heading), or append it.
+  python3 - "$RESULTS" "$WORK/section.md" <<'PY'
+import sys, re
+path, section_path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+section = open(section_path).read().rstrip() + "\n"
+pattern = re.compile(r"^## Proxy comparison\n.*?(?=^## |\Z)", re.S | re.M)
+if pattern.search(text):
+    text = pattern.sub(lambda m: section + "\n", text, count=1)
+else:
+    text = text.rstrip() + "\n\n" + section
+open(path, "w").write(text.rstrip() + "\n")
+PY
+  log "wrote $RESULTS"
+fi
