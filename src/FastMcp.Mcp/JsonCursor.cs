@@ -91,4 +91,23 @@ internal static class JsonCursor
         }
         return false;
     }
+
+    /// <summary>Recognises the method of the current string token, unescaping (into a stack buffer) when needed.</summary>
+    internal static McpMethod ParseMethod(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return McpMethods.Parse(reader.ValueSpan);
+        }
+        // Escaped or split across segments. An escape is at most 6 bytes per character, so anything longer
+        // than this cannot be a known method.
+        const int MaxRaw = McpMethods.MaxNameLength * 6;
+        if (ValueLength(ref reader) > MaxRaw)
+        {
+            return McpMethod.Unknown;
+        }
+        Span<byte> name = stackalloc byte[MaxRaw];
+        int written = reader.CopyString(name);
+        return McpMethods.Parse(name[..written]);
+    }
 }

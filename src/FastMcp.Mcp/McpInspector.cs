@@ -269,7 +269,7 @@ public static class McpInspector
                     {
                         call.MethodRange = JsonCursor.ScalarRange(ref reader);
                         call.MethodHasEscapes = reader.ValueIsEscaped;
-                        call.Method = ParseMethod(ref reader);
+                        call.Method = JsonCursor.ParseMethod(ref reader);
                         message.MethodOk = true;
                     }
                     break;
@@ -536,24 +536,6 @@ public static class McpInspector
                 return error;
             }
         }
-    }
-
-    private static McpMethod ParseMethod(ref Utf8JsonReader reader)
-    {
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
-        {
-            return McpMethods.Parse(reader.ValueSpan);
-        }
-        // Escaped or split across segments: unescape into a stack buffer. An escape is at most 6 bytes
-        // per character, so anything longer than this cannot be a known method.
-        const int MaxRaw = McpMethods.MaxNameLength * 6;
-        if (JsonCursor.ValueLength(ref reader) > MaxRaw)
-        {
-            return McpMethod.Unknown;
-        }
-        Span<byte> name = stackalloc byte[MaxRaw];
-        int written = reader.CopyString(name);
-        return McpMethods.Parse(name[..written]);
     }
 
     /// <summary>Decides the kind and applies the per-method requirements once every member has been seen.</summary>

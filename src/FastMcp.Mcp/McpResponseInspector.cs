@@ -1,0 +1,357 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace FastMcp.Mcp;
+
+/// <summary>
+/// Looks at a JSON-RPC message from an upstream (a JSON body, or one SSE event's data) for the gateway: response
+/// or server request/notification, its id, whether it is an error, and for initialize results the negotiated
+/// protocol version. Same rules as <see cref="McpInspector"/> (whole message validated, duplicates of the members
+/// read are refused), zero allocation for valid input.
+/// </summary>
+public static class McpResponseInspector
+{
+    private static readonly JsonReaderOptions ReaderOptions = JsonCursor.Options(McpInspector.MaxDepth);
+
+    /// <summary>False for empty data (an SSE priming event), broken JSON, or a message that is not JSON-RPC 2.0.</summary>
+    public static bool TryInspect(in ReadOnlySequence<byte> json, out McpResponseView view)
+    {
+        view = default;
+        if (json.Length > int.MaxValue || !JsonCursor.HasContent(json) || !Utf8Check.IsValid(json))
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(json, ReaderOptions);
+        try
+        {
+            if (!ReadMessage(ref reader, ref view) || reader.Read())
+            {
+                view = default;
+                return false;
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            view = default;
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            view = default;
+            return false;
+        }
+    }
+
+    private static bool ReadMessage(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        if (!Next(ref reader))
+        {
+            return false;
+        }
+        if (reader.TokenType == JsonTokenType.StartArray)
+        {
+            view.Kind = McpMessageKind.Batch;
+            return Skip(ref reader);
+        }
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        Member seen = Member.None;
+        bool jsonRpcOk = false, idNull = false;
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+            Member member = MemberOf(ref reader);
+            if ((seen & member) != 0)
+            {
+                return false;
+            }
+            seen |= member;
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            switch (member)
+            {
+                case Member.JsonRpc:
+                    jsonRpcOk = reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("2.0"u8);
+                    break;
+                case Member.Id:
+                    if (reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+                    {
+                        view.IdRange = JsonCursor.ScalarRange(ref reader);
+                    }
+                    else if (reader.TokenType == JsonTokenType.Null)
+                    {
+                        idNull = true;
+                    }
+                    else
+                    {
+                        return false;
+                    }
+                    break;
+                case Member.Method:
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+                    view.MethodRange = JsonCursor.ScalarRange(ref reader);
+                    view.Method = JsonCursor.ParseMethod(ref reader);
+                    break;
+                case Member.Result:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        if (!ReadResult(ref reader, ref view))
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                    break;
+                case Member.Error:
+                    if (reader.TokenType != JsonTokenType.StartObject || !ReadError(ref reader, ref view))
+                    {
+                        return false;
+                    }
+                    continue;
+                case Member.Params:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        if (!ReadParams(ref reader, ref view))
+                        {
+                            return false;
+                        }
+                        continue;
+                    }
+                    break;
+            }
+            if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+
+        if (!jsonRpcOk)
+        {
+            return false;
+        }
+        bool hasMethod = (seen & Member.Method) != 0, hasResult = (seen & Member.Result) != 0, hasError = (seen & Member.Error) != 0;
+        bool hasId = (seen & Member.Id) != 0;
+        if (hasMethod)
+        {
+            if (hasResult || hasError || idNull)
+            {
+                return false;
+            }
+            view.Kind = hasId ? McpMessageKind.Request : McpMessageKind.Notification;
+            if (view.Method != McpMethod.NotificationsProgress)
+            {
+                view.ProgressTokenRange = default;
+            }
+            return true;
+        }
+        view.ProgressTokenRange = default;
+        if (hasResult == hasError || !hasId || (idNull && hasResult))
+        {
+            return false;
+        }
+        view.Kind = hasResult ? McpMessageKind.Response : McpMessageKind.ErrorResponse;
+        return true;
+    }
+
+    private static bool ReadResult(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+            int which = reader.ValueTextEquals("protocolVersion"u8) ? 1
+                : reader.ValueTextEquals("resultType"u8) ? 2
+                : reader.ValueTextEquals("serverInfo"u8) ? 3
+                : reader.ValueTextEquals("_meta"u8) ? 4 : 0;
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (which is 1 or 2 && reader.TokenType == JsonTokenType.String)
+            {
+                if (which == 1) view.ProtocolVersionRange = JsonCursor.ScalarRange(ref reader);
+                else view.ResultTypeRange = JsonCursor.ScalarRange(ref reader);
+                continue;
+            }
+            if (which is 3 or 4 && reader.TokenType == JsonTokenType.StartObject)
+            {
+                bool ok = which == 3 ? ReadImplementation(ref reader, ref view) : ReadResultMeta(ref reader, ref view);
+                if (!ok)
+                {
+                    return false;
+                }
+                continue;
+            }
+            if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool ReadResultMeta(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+            bool isServerInfo = reader.ValueTextEquals("io.modelcontextprotocol/serverInfo"u8);
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            // serverInfo in the result itself (initialize) wins over the _meta copy.
+            if (isServerInfo && reader.TokenType == JsonTokenType.StartObject && McpCall.IsEmpty(view.ServerInfoNameRange))
+            {
+                if (!ReadImplementation(ref reader, ref view))
+                {
+                    return false;
+                }
+                continue;
+            }
+            if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool ReadImplementation(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+            int which = reader.ValueTextEquals("name"u8) ? 1 : reader.ValueTextEquals("version"u8) ? 2 : 0;
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (which != 0 && reader.TokenType == JsonTokenType.String)
+            {
+                if (which == 1) view.ServerInfoNameRange = JsonCursor.ScalarRange(ref reader);
+                else view.ServerInfoVersionRange = JsonCursor.ScalarRange(ref reader);
+                continue;
+            }
+            if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool ReadError(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+            int which = reader.ValueTextEquals("code"u8) ? 1 : reader.ValueTextEquals("message"u8) ? 2 : 0;
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (which == 1 && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int code))
+            {
+                view.ErrorCode = code;
+            }
+            else if (which == 2 && reader.TokenType == JsonTokenType.String)
+            {
+                view.ErrorMessageRange = JsonCursor.ScalarRange(ref reader);
+            }
+            else if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static bool ReadParams(ref Utf8JsonReader reader, ref McpResponseView view)
+    {
+        while (true)
+        {
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                return true;
+            }
+            bool isToken = reader.ValueTextEquals("progressToken"u8);
+            if (!Next(ref reader))
+            {
+                return false;
+            }
+            if (isToken && reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+            {
+                view.ProgressTokenRange = JsonCursor.ScalarRange(ref reader);
+            }
+            else if (!Skip(ref reader))
+            {
+                return false;
+            }
+        }
+    }
+
+    private static Member MemberOf(ref Utf8JsonReader reader)
+    {
+        if (reader.ValueTextEquals("jsonrpc"u8)) return Member.JsonRpc;
+        if (reader.ValueTextEquals("id"u8)) return Member.Id;
+        if (reader.ValueTextEquals("result"u8)) return Member.Result;
+        if (reader.ValueTextEquals("error"u8)) return Member.Error;
+        if (reader.ValueTextEquals("method"u8)) return Member.Method;
+        if (reader.ValueTextEquals("params"u8)) return Member.Params;
+        return Member.None;
+    }
+
+    private static bool Next(ref Utf8JsonReader reader) => JsonCursor.Next(ref reader, McpInspector.MaxDepth) == McpInspectError.None;
+
+    private static bool Skip(ref Utf8JsonReader reader) => JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth) == McpInspectError.None;
+
+    [Flags]
+    private enum Member : byte
+    {
+        None = 0, JsonRpc = 1, Id = 2, Result = 4, Error = 8, Method = 16, Params = 32,
+    }
+}
