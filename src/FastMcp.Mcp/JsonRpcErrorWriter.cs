@@ -66,6 +66,29 @@ public static class JsonRpcErrorWriter
         output.Advance(n);
     }
 
+    /// <summary>
+    /// Writes the MCP UnsupportedProtocolVersion error (-32022) with <c>data.supported</c> (the versions the
+    /// gateway knows) and <c>data.requested</c> (escaped here; cut at 64 bytes, since it is attacker-chosen).
+    /// </summary>
+    public static void WriteUnsupportedProtocolVersion(IBufferWriter<byte> output, in ReadOnlySequence<byte> body, Range idRange, ReadOnlySpan<byte> requestedUtf8)
+    {
+        const int MaxRequested = 64;
+        ReadOnlySpan<byte> supportedStart = "{\"supported\":"u8;
+        ReadOnlySpan<byte> requestedStart = ",\"requested\":\""u8;
+        Span<byte> data = stackalloc byte[128 + (MaxRequested * MaxEscapedBytesPerByte)];
+        int n = 0;
+        supportedStart.CopyTo(data);
+        n += supportedStart.Length;
+        McpProtocolVersions.KnownJsonArray.CopyTo(data[n..]);
+        n += McpProtocolVersions.KnownJsonArray.Length;
+        requestedStart.CopyTo(data[n..]);
+        n += requestedStart.Length;
+        n += WriteEscapedString(data[n..], requestedUtf8.Length > MaxRequested ? requestedUtf8[..MaxRequested] : requestedUtf8);
+        data[n++] = (byte)'"';
+        data[n++] = (byte)'}';
+        Write(output, body, idRange, JsonRpcErrorCodes.UnsupportedProtocolVersion, "Unsupported protocol version"u8, data[..n]);
+    }
+
     /// <summary>Upper bound of the bytes <see cref="Write(IBufferWriter{byte}, ReadOnlySpan{byte}, int, ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> produces.</summary>
     public static int GetMaxLength(int idLength, int messageLength, int dataLength) =>
         checked(Head.Length + Math.Max(idLength, Null.Length) + ErrorCode.Length + MaxCodeLength

@@ -92,3 +92,46 @@ public class JsonRpcErrorWriterTests
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("id").ValueKind);
     }
 }
+
+public class UnsupportedVersionAndRejectionTests
+{
+    [Fact]
+    public void Unsupported_version_error_lists_supported_and_requested()
+    {
+        ReadOnlySequence<byte> body = Segments.Of("""{"jsonrpc":"2.0","id":"v","method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1999-01-01"}}}""");
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out McpCall call));
+        var output = new ArrayBufferWriter<byte>();
+        JsonRpcErrorWriter.WriteUnsupportedProtocolVersion(output, body, call.IdRange, "1999-01-01\"\n"u8);
+        using JsonDocument doc = JsonDocument.Parse(output.WrittenMemory);
+        JsonElement error = doc.RootElement.GetProperty("error");
+        Assert.Equal("\"v\"", doc.RootElement.GetProperty("id").GetRawText());
+        Assert.Equal(-32022, error.GetProperty("code").GetInt32());
+        Assert.Equal("1999-01-01\"\n", error.GetProperty("data").GetProperty("requested").GetString());
+        Assert.Contains(error.GetProperty("data").GetProperty("supported").EnumerateArray(), e => e.GetString() == "2026-07-28");
+
+        output.ResetWrittenCount();
+        JsonRpcErrorWriter.WriteUnsupportedProtocolVersion(output, body, call.IdRange, Encoding.ASCII.GetBytes(new string('\u0001', 500)));
+        using JsonDocument capped = JsonDocument.Parse(output.WrittenMemory);
+        Assert.Equal(64, capped.RootElement.GetProperty("error").GetProperty("data").GetProperty("requested").GetString()!.Length);
+    }
+
+    [Fact]
+    public void Every_rejection_has_a_code_and_a_message()
+    {
+        foreach (McpInspectError e in Enum.GetValues<McpInspectError>())
+        {
+            if (e == McpInspectError.None) continue;
+            Assert.Contains(McpRejections.JsonRpcCode(e), new[] { -32700, -32600, -32602 });
+            Assert.False(McpRejections.Message(e).IsEmpty);
+            Assert.Equal(400, McpRejections.HttpStatus(e));
+        }
+        var messages = new HashSet<string>();
+        foreach (McpHeaderMismatch m in Enum.GetValues<McpHeaderMismatch>())
+        {
+            Assert.True(messages.Add(Encoding.UTF8.GetString(McpRejections.Message(m))));
+        }
+        Assert.Equal(JsonRpcErrorCodes.ParseError, McpRejections.JsonRpcCode(McpInspectError.InvalidJson));
+        Assert.Equal(JsonRpcErrorCodes.InvalidParams, McpRejections.JsonRpcCode(McpInspectError.InvalidParams));
+        Assert.Equal(JsonRpcErrorCodes.InvalidRequest, McpRejections.JsonRpcCode(McpInspectError.DuplicateMember));
+    }
+}
