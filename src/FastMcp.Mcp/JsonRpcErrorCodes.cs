@@ -23,9 +23,9 @@ public static class JsonRpcErrorCodes
     public const int MissingRequiredClientCapability = -32021;
     /// <summary>MCP: protocol version not supported; data carries supported and requested (HTTP 400).</summary>
     public const int UnsupportedProtocolVersion = -32022;
-    /// <summary>Gateway: the policy denied this call (HTTP 403 or 200 with the error, per transport).</summary>
+    /// <summary>Gateway: the policy denied this call (sent as an HTTP 200 JSON-RPC answer).</summary>
     public const int Forbidden = -32001;
-    /// <summary>Gateway: the call needs human approval that was not (yet) given, or was refused / timed out.</summary>
+    /// <summary>Gateway: the call needs human approval that was not (yet) given, or was refused / timed out (HTTP 200).</summary>
     public const int ApprovalRequired = -32002;
     /// <summary>Gateway: the upstream MCP server could not be reached (HTTP 502).</summary>
     public const int UpstreamUnavailable = -32003;
@@ -33,6 +33,6 @@ public static class JsonRpcErrorCodes
     public const int UpstreamTimeout = -32004;
     /// <summary>Gateway: the audit record could not be written durably, so the call was not forwarded (fail closed; HTTP 503).</summary>
     public const int AuditUnavailable = -32005;
-    /// <summary>Gateway: no valid bearer token (HTTP 401 with WWW-Authenticate).</summary>
+    /// <summary>Gateway: no valid bearer token (HTTP 401, or 403 for insufficient scope, with WWW-Authenticate).</summary>
     public const int Unauthorized = -32006;
 }
