@@ -1,0 +1,55 @@
+namespace FastMcp.Identity.Tests;
+
+public sealed class IdentityOptionsTests
+{
+    private static IdentityOptions Valid() => new()
+    {
+        Resource = "https://mcp.example.com/mcp",
+        Issuers = [new TrustedIssuerOptions { Issuer = "https://idp.example.com" }],
+    };
+
+    [Fact]
+    public void Valid_options_pass() => Valid().Validate();
+
+    [Theory]
+    [InlineData("HS256")]
+    [InlineData("none")]
+    [InlineData("NONE")]
+    [InlineData("XX999")]
+    public void Forbidden_or_unknown_algorithms_are_refused(string alg)
+    {
+        var o = Valid();
+        o.AllowedAlgorithms = ["RS256", alg];
+        var ex = Assert.Throws<IdentityConfigurationException>(o.Validate);
+        Assert.Contains("allowedAlgorithms", ex.Message);
+    }
+
+    [Fact]
+    public void Plain_http_issuer_is_only_allowed_on_loopback()
+    {
+        var o = Valid();
+        o.Issuers[0].Issuer = "http://idp.example.com";
+        Assert.Contains("issuers[0].issuer", Assert.Throws<IdentityConfigurationException>(o.Validate).Message);
+        o.Issuers[0].Issuer = "http://127.0.0.1:9000";
+        o.Validate();
+    }
+
+    [Fact]
+    public void Oidc_mode_needs_issuers_and_a_resource()
+    {
+        var o = Valid();
+        o.Issuers.Clear();
+        Assert.Contains("issuers", Assert.Throws<IdentityConfigurationException>(o.Validate).Message);
+        o = Valid();
+        o.Resource = "mcp";
+        Assert.Contains("resource", Assert.Throws<IdentityConfigurationException>(o.Validate).Message);
+    }
+
+    [Fact]
+    public void Unknown_mode_is_refused()
+    {
+        var o = Valid();
+        o.Mode = "trust-everyone";
+        Assert.Contains("mode", Assert.Throws<IdentityConfigurationException>(o.Validate).Message);
+    }
+}
