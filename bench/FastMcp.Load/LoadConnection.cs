@@ -321,6 +321,12 @@ internal sealed class LoadConnection
         var body = _response.Body;
         while (_sse.TryReadEvent(body, out var data))
         {
+            if (data.IsEmpty)
+            {
+                // A priming event (an id for resumption, no message).
+                continue;
+            }
+
             if (!McpMessageFields.TryRead(data, out var message))
             {
                 _sseOutcome = Outcome.ProtocolError;
