@@ -1,0 +1,133 @@
+using System.Text;
+using System.Text.Json;
+using FastMcp.Identity;
+
+namespace FastMcp.Policy;
+
+/// <summary>
+/// <c>fastmcp policy test --claims claims.json --request request.json [--expect allow|deny|require_approval]</c>:
+/// prints the decision and the rule that made it, so authors can check rules before deploying them.
+/// </summary>
+public static class PolicyTestCommand
+{
+    public const string Usage =
+        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--expect allow|deny|require_approval]\n" +
+        "  claims.json:  the token's claims, e.g. {\"sub\":\"alice\",\"groups\":[\"sre\"],\"scope\":\"mcp:tools\"}\n" +
+        "  request.json: a JSON-RPC request, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"arguments\":{}}}\n" +
+        "Exit code: 0 decided (and matched --expect), 1 --expect did not match, 2 usage or input error.\n";
+
+    public static int Run(PolicyOptions policy, string[] args, TextWriter stdout, TextWriter stderr) =>
+        Run(policy, new ClaimMappingOptions(), args, stdout, stderr);
+
+    /// <param name="mapping">The gateway's claim mapping, so the claims file is read the way real tokens are.</param>
+    public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        string? claimsPath = null, requestPath = null, expect = null;
+        int i = 0;
+        while (i < args.Length && args[i] is "policy" or "test")
+            i++;
+        for (; i < args.Length; i++)
+        {
+            if (args[i] is "-h" or "--help")
+            {
+                stdout.Write(Usage);
+                return 0;
+            }
+            if (i + 1 >= args.Length)
+                return Fail(stderr, $"{args[i]}: missing value");
+            switch (args[i])
+            {
+                case "--claims": claimsPath = args[++i]; break;
+                case "--request": requestPath = args[++i]; break;
+                case "--expect": expect = args[++i]; break;
+                default: return Fail(stderr, $"unknown option '{args[i]}'");
+            }
+        }
+        if (claimsPath is null || requestPath is null)
+            return Fail(stderr, "--claims and --request are required");
+        PolicyAction? expected = null;
+        if (expect is not null)
+        {
+            try { expected = PolicyCompiler.ParseAction(expect, null, "--expect"); }
+            catch (PolicyException ex) { return Fail(stderr, ex.Message); }
+        }
+
+        PolicyEngine engine;
+        try
+        {
+            engine = PolicyEngine.Compile(policy);
+        }
+        catch (PolicyException ex)
+        {
+            stderr.WriteLine($"fastmcp policy test: {ex.Message}");
+            return 2;
+        }
+
+        Principal principal;
+        string method;
+        byte[] name, arguments;
+        try
+        {
+            using (var claims = JsonDocument.Parse(File.ReadAllBytes(claimsPath)))
+            {
+                principal = ClaimMapper.Map(claims.RootElement, mapping, DateTimeOffset.MaxValue, out string? error)
+                    ?? throw new InvalidDataException($"{claimsPath}: {error}");
+            }
+            using var request = JsonDocument.Parse(File.ReadAllBytes(requestPath));
+            (method, name, arguments) = ReadRequest(request.RootElement, requestPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
+        {
+            stderr.WriteLine($"fastmcp policy test: {ex.Message}");
+            return 2;
+        }
+
+        var decision = engine.Decide(new PolicyRequest(principal, Encoding.UTF8.GetBytes(method), name, arguments));
+        stdout.WriteLine($"decision: {ActionName(decision.Action)}");
+        stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1})" : "rule: (default)");
+        if (decision.Action != PolicyAction.Allow)
+            stdout.WriteLine($"message: {decision.Message}");
+        if (decision.MaskProfile is { } profile)
+            stdout.WriteLine($"mask-profile: {profile}");
+        stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
+        if (expected is { } want && want != decision.Action)
+        {
+            stderr.WriteLine($"fastmcp policy test: expected {ActionName(want)}, got {ActionName(decision.Action)}");
+            return 1;
+        }
+        return 0;
+    }
+
+    public static string ActionName(PolicyAction action) => action switch
+    {
+        PolicyAction.Allow => "allow",
+        PolicyAction.Deny => "deny",
+        _ => "require_approval",
+    };
+
+    /// <summary>Method, name (params.name or params.uri) and raw arguments of a JSON-RPC request.</summary>
+    private static (string, byte[], byte[]) ReadRequest(JsonElement root, string path)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var m) || m.ValueKind != JsonValueKind.String)
+            throw new InvalidDataException($"{path}: not a JSON-RPC request with a method");
+        byte[] name = [], arguments = [];
+        if (root.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Object)
+        {
+            if (p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
+                name = Encoding.UTF8.GetBytes(n.GetString()!);
+            else if (p.TryGetProperty("uri", out var u) && u.ValueKind == JsonValueKind.String)
+                name = Encoding.UTF8.GetBytes(u.GetString()!);
+            if (p.TryGetProperty("arguments", out var a))
+                arguments = Encoding.UTF8.GetBytes(a.GetRawText());
+        }
+        return (m.GetString()!, name, arguments);
+    }
+
+    private static int Fail(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"fastmcp policy test: {message}");
+        stderr.Write(Usage);
+        return 2;
+    }
+}
