@@ -3,18 +3,22 @@ using System.Buffers.Binary;
 namespace FastMcp.Audit.Format;
 
 /// <summary>
-/// The fixed 20-byte header in front of every frame (little-endian):
-/// magic "FMA1", kind, codec, 2 reserved zero bytes, stored length, raw length, record count.
+/// The fixed 24-byte header in front of every frame (little-endian):
+/// magic "FMA1", kind, codec, 2 reserved zero bytes, stored length, raw length, record count, and a
+/// CRC-32C over header bytes 0-19 followed by the stored payload (catches any flipped byte, including
+/// ones in compressor metadata that would still decode, and torn writes).
 /// </summary>
 public readonly record struct FrameHeader(FrameKind Kind, FrameCodec Codec, int StoredLength, int RawLength, int RecordCount)
 {
-    public const int Size = 20;
+    public const int Size = 24;
+    private const int CrcOffset = 20;
     /// <summary>"FMA1" read as a little-endian uint32.</summary>
     public const uint Magic = 0x31414D46;
     /// <summary>Upper bound on one frame's raw payload; a reader refuses more, so a corrupt length cannot make it allocate gigabytes.</summary>
     public const int MaxPayload = 64 * 1024 * 1024;
 
-    public void Write(Span<byte> destination)
+    /// <summary>Writes the header for <paramref name="storedPayload"/>, including its CRC.</summary>
+    public void Write(Span<byte> destination, ReadOnlySpan<byte> storedPayload)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(destination, Magic);
         destination[4] = (byte)Kind;
@@ -24,7 +28,15 @@ public readonly record struct FrameHeader(FrameKind Kind, FrameCodec Codec, int 
         BinaryPrimitives.WriteInt32LittleEndian(destination[8..], StoredLength);
         BinaryPrimitives.WriteInt32LittleEndian(destination[12..], RawLength);
         BinaryPrimitives.WriteInt32LittleEndian(destination[16..], RecordCount);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[CrcOffset..], ComputeCrc(destination, storedPayload));
     }
+
+    public static uint ComputeCrc(ReadOnlySpan<byte> header, ReadOnlySpan<byte> storedPayload) =>
+        ~Crc32C.Append(Crc32C.Append(~0u, header[..CrcOffset]), storedPayload);
+
+    /// <summary>True when the CRC in <paramref name="header"/> matches the payload.</summary>
+    public static bool CrcMatches(ReadOnlySpan<byte> header, ReadOnlySpan<byte> storedPayload) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(header[CrcOffset..]) == ComputeCrc(header, storedPayload);
 
     /// <summary>Parses and checks every header field; returns a reason on failure.</summary>
     public static bool TryRead(ReadOnlySpan<byte> source, out FrameHeader header, out string? error)

@@ -52,6 +52,11 @@ public sealed class FrameReader : IDisposable
             return FrameReadStatus.Torn;
         }
         var stored = _data.Slice(Position + FrameHeader.Size, header.StoredLength);
+        if (!FrameHeader.CrcMatches(rest, stored.Span))
+        {
+            error = "frame CRC-32C mismatch";
+            return FrameReadStatus.Corrupt;
+        }
         ReadOnlyMemory<byte> payload = stored;
         if (header.Codec == FrameCodec.Zstd)
         {

@@ -152,7 +152,7 @@ internal sealed class ActiveSegment : IDisposable
         int bound = Compressor.GetCompressBound(raw.Length);
         var target = _frame.GetSpan(FrameHeader.Size + bound);
         int compressed = _zstd.Wrap(raw, target[FrameHeader.Size..]);
-        new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target);
+        new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target, target.Slice(FrameHeader.Size, compressed));
         _frame.Advance(FrameHeader.Size + compressed);
         Append(_frame.WrittenSpan, flush);
         (_cursor, _scratch) = (_scratch, _cursor);
@@ -206,7 +206,7 @@ internal sealed class ActiveSegment : IDisposable
     private void AppendNoteFrame(FrameKind kind, byte[] note)
     {
         var buffer = new byte[FrameHeader.Size + note.Length];
-        new FrameHeader(kind, FrameCodec.None, note.Length, note.Length, 0).Write(buffer);
+        new FrameHeader(kind, FrameCodec.None, note.Length, note.Length, 0).Write(buffer, note);
         note.CopyTo(buffer, FrameHeader.Size);
         Append(buffer, flush: true);
     }

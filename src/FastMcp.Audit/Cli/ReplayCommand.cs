@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Audit.Cli;
+using FastMcp.Audit.Crypto;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Replay;
+
+namespace FastMcp.Audit;
+
+/// <summary>
+/// `fastmcp replay LOCATION [--key PUB.pem] [--session S] [--user SUBJECT] [--tool NAME] [--type TYPE]
+/// [--since TIME] [--until TIME] [--chain ID] [--format text|jsonl] [--payloads]`: the ordered timeline of
+/// what happened, with identities, decisions and masked payloads. With --key the log is verified while
+/// read and the exit code is 1 if it is not intact.
+/// </summary>
+public static class ReplayCommand
+{
+    public const string Usage = """
+        usage: replay LOCATION [--key PUBLIC.pem] [--session ID] [--user SUBJECT] [--tool NAME] [--type EVENT]
+                              [--since TIME] [--until TIME] [--chain ID] [--format text|jsonl] [--payloads]
+        TIME is ISO 8601 UTC (2026-11-23T10:00:00Z); --format jsonl writes one record per line for SIEM ingestion.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var a = CliArguments.Parse(args,
+                StoreArguments.Concat(["key", "session", "user", "tool", "type", "since", "until", "chain", "format"], StoreArguments.Valued),
+                StoreArguments.Concat(["payloads"], StoreArguments.Flags));
+            if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
+            string format = a.Get("format") ?? "text";
+            if (format is not ("text" or "jsonl")) throw new UsageException("--format must be text or jsonl");
+            var filter = new ReplayFilter
+            {
+                Session = a.Get("session"),
+                User = a.Get("user"),
+                Tool = a.Get("tool"),
+                Type = a.Get("type"),
+                SinceMicros = ParseTime(a.Get("since"), "since"),
+                UntilMicros = ParseTime(a.Get("until"), "until"),
+            };
+            using var key = a.Get("key") is { } keyPath ? AuditPublicKey.FromPemFile(keyPath) : null;
+            using var store = StoreArguments.Open(a.Positional[0], a);
+            var (entries, report) = await TimelineReader.ReadAsync(store, a.Positional[0], key, filter, a.Get("chain")).ConfigureAwait(false);
+            foreach (var e in entries)
+            {
+                if (format == "jsonl") WriteJsonLine(e, stdout);
+                else WriteText(e, stdout, a.Has("payloads"));
+            }
+            if (report is null)
+            {
+                stderr.WriteLine($"replay: {entries.Count} records (not verified: pass --key to verify while replaying)");
+                return 0;
+            }
+            if (!report.Valid)
+            {
+                stderr.WriteLine($"replay: WARNING: the log does not verify: {(report.FirstError is { } f ? Verification.ReportWriter.Describe(f) : "no segments")}");
+                return 1;
+            }
+            stderr.WriteLine($"replay: {entries.Count} records; log verified");
+            return 0;
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine("replay: " + e.Message);
+            stderr.WriteLine(Usage);
+            return 2;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine("replay: error: " + e.Message);
+            return 2;
+        }
+    }
+
+    private static long? ParseTime(string? value, string name)
+    {
+        if (value is null) return null;
+        if (!DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var t))
+            throw new UsageException($"--{name} is not an ISO 8601 time");
+        return NoteValues.ToUnixMicros(t);
+    }
+
+    /// <summary>The record's own JSON with the chain id added first, one line per record.</summary>
+    private static void WriteJsonLine(ReplayEntry e, TextWriter output)
+    {
+        output.Write("{\"chain\":");
+        output.Write(JsonSerializerString(e.Chain));
+        output.Write(',');
+        output.WriteLine(Encoding.UTF8.GetString(e.Json.AsSpan(1)));
+    }
+
+    private static string JsonSerializerString(string s)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer)) w.WriteStringValue(s);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteText(ReplayEntry e, TextWriter output, bool payloads)
+    {
+        using var doc = JsonDocument.Parse(e.Json);
+        var r = doc.RootElement;
+        var line = new StringBuilder();
+        line.Append(NoteValues.Time(e.TimeMicros)).Append(' ').Append(e.Chain).Append('#').Append(e.Sequence).Append(' ');
+        line.Append(Str(r, "type")).Append(r.TryGetProperty("success", out var ok) && ok.ValueKind == JsonValueKind.True ? " ok" : " FAILED");
+        if (r.TryGetProperty("user", out var user))
+        {
+            line.Append(" user=").Append(Str(user, "subject") ?? "-");
+            if (user.TryGetProperty("groups", out var groups)) line.Append(" groups=").Append(groups.GetRawText());
+            if (Str(user, "client") is { } client) line.Append(" client=").Append(client);
+        }
+        if (r.TryGetProperty("origin", out var origin))
+        {
+            if (Str(origin, "address") is { } addr) line.Append(" from=").Append(addr);
+            if (origin.TryGetProperty("mcpClient", out var mc)) line.Append(" mcp-client=").Append(Str(mc, "name")).Append('/').Append(Str(mc, "version"));
+        }
+        if (r.TryGetProperty("component", out var comp))
+        {
+            if (Str(comp, "upstream") is { } up) line.Append(" upstream=").Append(up);
+            if (Str(comp, "method") is { } m) line.Append(" method=").Append(m);
+            if (Str(comp, "target") is { } t) line.Append(" target=").Append(t);
+        }
+        if (Str(r, "session") is { } session) line.Append(" session=").Append(session);
+        if (r.TryGetProperty("jsonrpcId", out var id)) line.Append(" id=").Append(id.GetRawText());
+        if (Str(r, "decision") is { } d) line.Append(" decision=").Append(d);
+        if (Str(r, "rule") is { } rule) line.Append(" rule=").Append(rule);
+        if (Str(r, "approver") is { } ap) line.Append(" approver=").Append(ap);
+        if (r.TryGetProperty("httpStatus", out var hs)) line.Append(" http=").Append(hs.GetRawText());
+        if (r.TryGetProperty("latencyUs", out var lat)) line.Append(" latency=").Append(lat.GetRawText()).Append("us");
+        if (r.TryGetProperty("cardFingerprints", out var cards)) line.Append(" cards=").Append(cards.GetArrayLength());
+        if (Str(r, "detail") is { } detail) line.Append(" detail=\"").Append(detail).Append('"');
+        output.WriteLine(line.ToString());
+        if (payloads)
+        {
+            if (r.TryGetProperty("request", out var req)) output.WriteLine("    request:  " + req.GetRawText());
+            if (r.TryGetProperty("response", out var resp)) output.WriteLine("    response: " + resp.GetRawText());
+        }
+    }
+
+    private static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+}

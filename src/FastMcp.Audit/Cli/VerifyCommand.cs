@@ -1,0 +1,133 @@
+using FastMcp.Audit.Cli;
+using FastMcp.Audit.Crypto;
+using FastMcp.Audit.Verification;
+
+namespace FastMcp.Audit;
+
+/// <summary>
+/// `fastmcp-verify` / `fastmcp verify`:
+///   [verify] LOCATION --key PUB.pem [--json] [--since-checkpoint FILE]
+///   prove LOCATION --key PUB.pem --record SEQ [--chain ID] [--out FILE]
+///   check-proof PROOF.json --key PUB.pem
+/// LOCATION is a folder or s3://bucket/prefix (--endpoint, --region, --profile, --virtual-hosted).
+/// Exit codes: 0 valid, 1 invalid, 2 usage or I/O error.
+/// </summary>
+public static class VerifyCommand
+{
+    public const int Valid = 0;
+    public const int Invalid = 1;
+    public const int Error = 2;
+
+    public const string Usage = """
+        usage:
+          fastmcp-verify [verify] LOCATION --key PUBLIC.pem [--json] [--since-checkpoint FILE]
+          fastmcp-verify prove LOCATION --key PUBLIC.pem --record SEQUENCE [--chain ID] [--out FILE]
+          fastmcp-verify check-proof PROOF.json --key PUBLIC.pem [--json]
+          fastmcp-verify replay LOCATION --key PUBLIC.pem [filters] [--format text|jsonl]
+        LOCATION: a folder of segments, or s3://bucket/prefix
+          (--endpoint URL, --region R, --profile NAME, --virtual-hosted, --sdk-checksums; credentials from the environment or shared files)
+        exit codes: 0 valid, 1 invalid, 2 usage or I/O error
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            string verb = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "";
+            switch (verb)
+            {
+                case "prove": return await ProveAsync(args.AsSpan(1).ToArray(), stdout, stderr).ConfigureAwait(false);
+                case "check-proof": return CheckProof(args.AsSpan(1).ToArray(), stdout, stderr);
+                case "replay": return await ReplayCommand.RunAsync(args.AsSpan(1).ToArray(), stdout, stderr).ConfigureAwait(false);
+                case "verify": return await VerifyAsync(args.AsSpan(1).ToArray(), stdout, stderr).ConfigureAwait(false);
+                case "help" or "": 
+                    if (args.Length == 0 || verb == "help" || Array.IndexOf(args, "--help") >= 0) { stdout.WriteLine(Usage); return args.Length == 0 ? Error : Valid; }
+                    return await VerifyAsync(args, stdout, stderr).ConfigureAwait(false);
+                default: return await VerifyAsync(args, stdout, stderr).ConfigureAwait(false);
+            }
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine("fastmcp-verify: " + e.Message);
+            stderr.WriteLine(Usage);
+            return Error;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine("fastmcp-verify: error: " + e.Message);
+            return Error;
+        }
+    }
+
+    private static async Task<int> VerifyAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = CliArguments.Parse(args, StoreArguments.Concat(["key", "since-checkpoint"], StoreArguments.Valued), StoreArguments.Concat(["json"], StoreArguments.Flags));
+        if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
+        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
+        byte[]? kept = a.Get("since-checkpoint") is { } cpPath ? File.ReadAllBytes(cpPath) : null;
+        using var store = StoreArguments.Open(a.Positional[0], a);
+        var report = await new LogVerifier(store, key).VerifyAsync(a.Positional[0], kept).ConfigureAwait(false);
+        if (a.Has("json"))
+        {
+            using var buffer = new MemoryStream();
+            ReportWriter.WriteJson(report, buffer);
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+        }
+        else
+        {
+            ReportWriter.WriteText(report, stdout);
+        }
+        return report.Valid ? Valid : Invalid;
+    }
+
+    private static async Task<int> ProveAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = CliArguments.Parse(args, StoreArguments.Concat(["key", "record", "chain", "out"], StoreArguments.Valued), StoreArguments.Flags);
+        if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
+        if (!long.TryParse(a.Require("record"), out long sequence) || sequence < 0) throw new UsageException("--record must be a record sequence number");
+        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
+        using var store = StoreArguments.Open(a.Positional[0], a);
+        RecordProof proof;
+        try
+        {
+            proof = await RecordProof.CreateAsync(store, key, a.Get("chain"), sequence).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            stderr.WriteLine("fastmcp-verify: " + e.Message);
+            return Invalid;
+        }
+        var json = proof.ToJson();
+        if (a.Get("out") is { } outPath)
+        {
+            File.WriteAllBytes(outPath, json);
+            stdout.WriteLine($"proof for record {sequence} (chain {proof.Chain}, segment {proof.Segment}, {proof.Path.Count} hashes) written to {outPath}");
+        }
+        else
+        {
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(json));
+        }
+        return Valid;
+    }
+
+    private static int CheckProof(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = CliArguments.Parse(args, ["key"], ["json"]);
+        if (a.Positional.Count != 1) throw new UsageException("exactly one PROOF file expected");
+        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
+        RecordProof proof;
+        try
+        {
+            proof = RecordProof.Parse(File.ReadAllBytes(a.Positional[0]));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or KeyNotFoundException or FormatException or InvalidOperationException)
+        {
+            stdout.WriteLine("INVALID: the proof file is malformed: " + e.Message);
+            return Invalid;
+        }
+        bool ok = proof.Check(key, out var reason);
+        stdout.WriteLine((ok ? "VALID: " : "INVALID: ") + reason);
+        if (ok) stdout.WriteLine(System.Text.Encoding.UTF8.GetString(Format.RecordLayout.ReadJson(proof.Record)));
+        return ok ? Valid : Invalid;
+    }
+}

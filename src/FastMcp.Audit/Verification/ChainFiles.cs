@@ -1,0 +1,40 @@
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Shipping;
+
+namespace FastMcp.Audit.Verification;
+
+/// <summary>The objects of one chain found in a store: segments by index, and the rolling checkpoint.</summary>
+public sealed class ChainFiles
+{
+    public string Chain { get; init; } = "";
+    /// <summary>Key prefix ("chain/" or "" when the location is the chain folder itself).</summary>
+    public string Prefix { get; init; } = "";
+    public SortedDictionary<long, string> Segments { get; } = new();
+    public List<(long Index, string Key)> Duplicates { get; } = new();
+    public HashSet<long> OpenSegments { get; } = new();
+    public string? CheckpointKey { get; set; }
+
+    /// <summary>Groups the store's keys into chains ("{chain}/{index}.seg|.open", "{chain}/checkpoint").</summary>
+    public static async Task<List<ChainFiles>> DiscoverAsync(ISegmentStore store, CancellationToken ct)
+    {
+        var byChain = new SortedDictionary<string, ChainFiles>(StringComparer.Ordinal);
+        foreach (var key in await store.ListAsync("", ct).ConfigureAwait(false))
+        {
+            int slash = key.LastIndexOf('/');
+            string dir = slash < 0 ? "" : key[..slash];
+            string name = key[(slash + 1)..];
+            if (dir.Contains('/')) continue;
+            bool isSegment = SegmentNames.TryParse(name, out long index, out bool sealed_);
+            if (!isSegment && name != SegmentNames.CheckpointName) continue;
+            if (!byChain.TryGetValue(dir, out var chain))
+                byChain[dir] = chain = new ChainFiles { Chain = dir, Prefix = dir.Length == 0 ? "" : dir + "/" };
+            if (!isSegment) { chain.CheckpointKey = key; continue; }
+            if (chain.Segments.ContainsKey(index)) { chain.Duplicates.Add((index, key)); continue; }
+            chain.Segments[index] = key;
+            if (!sealed_) chain.OpenSegments.Add(index);
+        }
+        var result = new List<ChainFiles>();
+        foreach (var c in byChain.Values) if (c.Segments.Count > 0 || c.CheckpointKey is not null) result.Add(c);
+        return result;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+
+namespace FastMcp.Audit.Verification;
+
+/// <summary>Renders a <see cref="VerificationReport"/> for people (text) or machines (JSON).</summary>
+public static class ReportWriter
+{
+    public static void WriteText(VerificationReport report, TextWriter output)
+    {
+        output.WriteLine($"fastmcp-verify: {report.Location}");
+        foreach (var e in report.Errors) output.WriteLine("  ERROR " + Describe(e));
+        foreach (var c in report.Chains)
+        {
+            string range = c.NextSequence == 0 ? "no records" : $"sequence 0..{c.NextSequence - 1}";
+            output.WriteLine($"chain {c.Chain}: {(c.Valid ? "VALID" : "INVALID")}: {c.SegmentsVerified} segments, {c.RecordsVerified} records ({range}), {c.CheckpointsVerified} checkpoints verified");
+            if (c.Errors.Count > 0) output.WriteLine("  first bad: " + Describe(c.Errors[0]));
+            for (int i = 1; i < c.Errors.Count; i++) output.WriteLine("  also: " + Describe(c.Errors[i]));
+            foreach (var r in c.Recoveries) output.WriteLine($"  recovery: segment {r} was sealed by crash recovery (torn tail cut; not tampering)");
+            foreach (var w in c.Warnings) output.WriteLine("  warning: " + Describe(w));
+        }
+        if (report.SinceCheckpoint is not null) output.WriteLine("since checkpoint: " + report.SinceCheckpoint);
+        output.WriteLine(report.Valid ? "RESULT: VALID" : "RESULT: INVALID");
+    }
+
+    public static string Describe(Finding f)
+    {
+        var sb = new StringBuilder();
+        if (f.Segment is { } s) sb.Append("segment ").Append(s);
+        if (f.Object is { } o) sb.Append(sb.Length > 0 ? " (" : "(").Append(o).Append(')');
+        if (f.Sequence is { } q) sb.Append(sb.Length > 0 ? ", " : "").Append("record ").Append(q);
+        if (f.Offset is { } off) sb.Append(sb.Length > 0 ? ", " : "").Append("offset ").Append(off);
+        if (sb.Length > 0) sb.Append(": ");
+        sb.Append('[').Append(f.Code).Append("] ").Append(f.Message);
+        return sb.ToString();
+    }
+
+    public static void WriteJson(VerificationReport report, Stream output)
+    {
+        using var w = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("location", report.Location);
+        w.WriteBoolean("valid", report.Valid);
+        if (report.SinceCheckpoint is not null) w.WriteString("sinceCheckpoint", report.SinceCheckpoint);
+        WriteFindings(w, "errors", report.Errors);
+        w.WriteStartArray("chains");
+        foreach (var c in report.Chains)
+        {
+            w.WriteStartObject();
+            w.WriteString("chain", c.Chain);
+            w.WriteBoolean("valid", c.Valid);
+            w.WriteNumber("segments", c.SegmentsVerified);
+            w.WriteNumber("records", c.RecordsVerified);
+            w.WriteNumber("nextSequence", c.NextSequence);
+            w.WriteNumber("checkpoints", c.CheckpointsVerified);
+            w.WriteStartArray("recoveries");
+            foreach (var r in c.Recoveries) w.WriteNumberValue(r);
+            w.WriteEndArray();
+            WriteFindings(w, "errors", c.Errors);
+            WriteFindings(w, "warnings", c.Warnings);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteFindings(Utf8JsonWriter w, string name, List<Finding> findings)
+    {
+        w.WriteStartArray(name);
+        foreach (var f in findings)
+        {
+            w.WriteStartObject();
+            w.WriteString("code", f.Code);
+            w.WriteString("message", f.Message);
+            if (f.Segment is { } s) w.WriteNumber("segment", s);
+            if (f.Sequence is { } q) w.WriteNumber("record", q);
+            if (f.Offset is { } o) w.WriteNumber("offset", o);
+            if (f.Object is { } k) w.WriteString("object", k);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+}

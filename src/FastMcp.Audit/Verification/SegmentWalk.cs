@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using FastMcp.Audit.Crypto;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
+
+namespace FastMcp.Audit.Verification;
+
+/// <summary>What the chain must look like where a segment starts (from the previous segment's seal).</summary>
+public readonly record struct SegmentExpectation(string? Chain, long Index, long FirstSequence, byte[] PrevSeal, byte[] PrevHead);
+
+/// <summary>A checkpoint whose head and root must be found at (segment, sequence) in the log.</summary>
+public sealed class CheckpointTarget(Checkpoint checkpoint, string origin)
+{
+    public Checkpoint Checkpoint { get; } = checkpoint;
+    public string Origin { get; } = origin;
+    public bool Reached { get; set; }
+    public bool Matched { get; set; }
+}
+
+/// <summary>What walking one segment established.</summary>
+public sealed class SegmentOutcome
+{
+    public SegmentHeader? Header { get; set; }
+    public Seal? Seal { get; set; }
+    public byte[]? SealNote { get; set; }
+    public long Records { get; set; }
+    public int Checkpoints { get; set; }
+    public long NextSequence { get; set; }
+    public Finding? Error { get; set; }
+    public List<Finding> Warnings { get; } = new();
+}
+
+/// <summary>
+/// Checks one segment completely: every frame, every record's sequence and chain hash, every checkpoint
+/// and the seal (signature and every field against recomputed values) and the link to its predecessor.
+/// </summary>
+public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
+{
+    private readonly FrameReader _frames = new();
+    private readonly ChainCursor _cursor = new();
+    private readonly byte[] _chain = new byte[32];
+
+    /// <summary>When set, leaf hashes are kept (for inclusion proofs).</summary>
+    public List<byte[]>? LeafHashes { get => _cursor.LeafHashes; set => _cursor.LeafHashes = value; }
+
+    /// <summary>Called for each record body (replay); the span is only valid during the call.</summary>
+    public RecordVisitor? OnRecord { get; set; }
+
+    public delegate void RecordVisitor(long segment, ReadOnlySpan<byte> body);
+
+    public SegmentOutcome Walk(ReadOnlyMemory<byte> data, SegmentExpectation expect, bool mayBeOpen, IReadOnlyList<CheckpointTarget> targets)
+    {
+        var outcome = new SegmentOutcome();
+        _frames.Reset(data);
+        long segment = expect.Index;
+        Finding Fail(string code, string message, long? seq = null, long? offset = null) =>
+            outcome.Error = new Finding(code, message, segment, seq, offset);
+
+        var status = _frames.Next(out var frame, out var error);
+        if (status != FrameReadStatus.Ok) { Fail("frame", "segment has no readable header frame: " + (error ?? "empty"), offset: 0); return outcome; }
+        if (frame.Header.Kind != FrameKind.Header) { Fail("header", "first frame is not a header", offset: 0); return outcome; }
+        if (!SegmentHeader.TryDecode(frame.Payload.Span, out var header, out error)) { Fail("header", "header note invalid: " + error, offset: 0); return outcome; }
+        outcome.Header = header;
+        if (header!.Segment != expect.Index) { Fail("segment-order", $"file for segment {expect.Index} holds segment {header.Segment} (reordered, duplicated or renamed)", offset: 0); return outcome; }
+        if (expect.Chain is not null && header.Chain != expect.Chain) { Fail("chain", $"segment belongs to chain '{header.Chain}', expected '{expect.Chain}'", offset: 0); return outcome; }
+        if (header.FirstSequence != expect.FirstSequence) { Fail("sequence-gap", $"segment starts at sequence {header.FirstSequence}, previous segment ended before {expect.FirstSequence}", offset: 0); return outcome; }
+        if (!header.PrevSeal.AsSpan().SequenceEqual(expect.PrevSeal)) { Fail("segment-link", "prev-seal does not match the previous segment's seal (a segment was removed, inserted or replaced)", offset: 0); return outcome; }
+        if (!header.PrevHead.AsSpan().SequenceEqual(expect.PrevHead)) { Fail("segment-link", "prev-head does not match the previous segment's chain head", offset: 0); return outcome; }
+        if (header.KeyId != key.KeyId) outcome.Warnings.Add(new Finding("key", $"header names key {header.KeyId}, verifying with {key.KeyId}", segment));
+        var headerHash = SHA256.HashData(frame.Payload.Span);
+        _cursor.StartSegment(frame.Payload.Span, header.FirstSequence);
+        Capture(targets, header.Segment);
+        long lastCheckpointMicros = header.CreatedMicros;
+        long gapLimitMicros = header.CheckpointIntervalMs * 1000 * 2 + 5_000_000;
+
+        while (true)
+        {
+            long offset = _frames.Position;
+            status = _frames.Next(out frame, out error);
+            if (status == FrameReadStatus.End)
+            {
+                if (mayBeOpen)
+                {
+                    outcome.Warnings.Add(new Finding("open", $"segment is open (being written): {_cursor.SegmentRecords} records not yet sealed", segment));
+                    break;
+                }
+                Fail("unsealed", "segment ends without a seal (truncated)", offset: offset);
+                return outcome;
+            }
+            if (status != FrameReadStatus.Ok)
+            {
+                if (mayBeOpen && status == FrameReadStatus.Torn)
+                {
+                    outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}", segment, Offset: offset));
+                    break;
+                }
+                Fail(status == FrameReadStatus.Torn ? "truncated" : "frame", $"frame at offset {offset}: {error}", _cursor.NextSequence, offset);
+                return outcome;
+            }
+            switch (frame.Header.Kind)
+            {
+                case FrameKind.Records:
+                {
+                    var it = new RecordIterator(frame.Payload.Span);
+                    for (int i = 0; i < frame.Header.RecordCount; i++)
+                    {
+                        long seq = _cursor.NextSequence;
+                        if (!it.TryNext(out var body, out var stored, out error)) { Fail("record", $"record {seq}: {error}", seq, offset); return outcome; }
+                        if (!_cursor.Append(body, _chain, out error)) { Fail("sequence", error!, seq, offset); return outcome; }
+                        if (!stored.SequenceEqual(_chain)) { Fail("chain", $"record {seq}: chain hash mismatch (the record or one before it was altered, removed or inserted)", seq, offset); return outcome; }
+                        OnRecord?.Invoke(segment, body);
+                        Capture(targets, header.Segment);
+                    }
+                    if (!it.AtEnd) { Fail("record", "records frame has bytes after its last record", _cursor.NextSequence, offset); return outcome; }
+                    break;
+                }
+                case FrameKind.Checkpoint:
+                {
+                    if (!Checkpoint.TryDecode(frame.Payload.Span, out var cp, out var note, out error)) { Fail("checkpoint", "checkpoint note invalid: " + error, offset: offset); return outcome; }
+                    if (!key.Verify(note!.SignedBytes, note.Signature)) { Fail("checkpoint-signature", $"checkpoint at sequence {cp!.Sequence}: signature invalid (forged or signed by another key)", offset: offset); return outcome; }
+                    if (cp!.Chain != header.Chain || cp.Segment != segment || cp.Sequence != _cursor.NextSequence || cp.SegmentRecords != _cursor.SegmentRecords)
+                    { Fail("checkpoint", $"checkpoint claims segment {cp.Segment} sequence {cp.Sequence}, log is at segment {segment} sequence {_cursor.NextSequence}", offset: offset); return outcome; }
+                    if (!cp.Head.AsSpan().SequenceEqual(_cursor.Head) || !cp.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot()))
+                    { Fail("checkpoint", $"checkpoint at sequence {cp.Sequence}: head or root differs from the records", offset: offset); return outcome; }
+                    if (cp.TimeMicros - lastCheckpointMicros > gapLimitMicros)
+                        outcome.Warnings.Add(new Finding("gap", $"no checkpoint between {NoteValues.Time(lastCheckpointMicros)} and {NoteValues.Time(cp.TimeMicros)} (interval {header.CheckpointIntervalMs} ms): the writer was down or stalled", segment));
+                    lastCheckpointMicros = cp.TimeMicros;
+                    outcome.Checkpoints++;
+                    break;
+                }
+                case FrameKind.Seal:
+                {
+                    if (!Seal.TryDecode(frame.Payload.Span, out var seal, out var note, out error)) { Fail("seal", "seal note invalid: " + error, offset: offset); return outcome; }
+                    if (!key.Verify(note!.SignedBytes, note.Signature)) { Fail("seal-signature", "seal signature invalid (forged or signed by another key)", offset: offset); return outcome; }
+                    if (seal!.Chain != header.Chain || seal.Segment != segment || seal.FirstSequence != header.FirstSequence)
+                    { Fail("seal", "seal names another chain, segment or first sequence", offset: offset); return outcome; }
+                    if (seal.RecordCount != _cursor.SegmentRecords) { Fail("seal", $"seal counts {seal.RecordCount} records, segment holds {_cursor.SegmentRecords} (records removed or added)", offset: offset); return outcome; }
+                    if (!seal.Head.AsSpan().SequenceEqual(_cursor.Head)) { Fail("seal", "seal head differs from the recomputed chain head", offset: offset); return outcome; }
+                    if (!seal.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot())) { Fail("seal", "seal Merkle root differs from the recomputed root", offset: offset); return outcome; }
+                    if (!seal.HeaderHash.AsSpan().SequenceEqual(headerHash)) { Fail("seal", "seal header hash differs from the segment header", offset: offset); return outcome; }
+                    if (_frames.Position != data.Length) { Fail("trailing", "bytes after the seal", offset: _frames.Position); return outcome; }
+                    outcome.Seal = seal;
+                    outcome.SealNote = frame.Payload.ToArray();
+                    break;
+                }
+                default:
+                    Fail("header", "a second header frame inside the segment", offset: offset);
+                    return outcome;
+            }
+            if (outcome.Seal is not null) break;
+        }
+        outcome.Records = _cursor.SegmentRecords;
+        outcome.NextSequence = _cursor.NextSequence;
+        return outcome;
+    }
+
+    /// <summary>Compares every checkpoint that points at the current position with the recomputed head and root.</summary>
+    private void Capture(IReadOnlyList<CheckpointTarget> targets, long segment)
+    {
+        for (int i = 0; i < targets.Count; i++)
+        {
+            var t = targets[i];
+            var cp = t.Checkpoint;
+            if (t.Reached || cp.Segment != segment || cp.Sequence != _cursor.NextSequence || cp.SegmentRecords != _cursor.SegmentRecords) continue;
+            t.Reached = true;
+            t.Matched = cp.Head.AsSpan().SequenceEqual(_cursor.Head) && cp.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot());
+        }
+    }
+
+    public void Dispose()
+    {
+        _frames.Dispose();
+        _cursor.Dispose();
+    }
+}
