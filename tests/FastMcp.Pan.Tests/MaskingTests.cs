@@ -24,6 +24,7 @@ public class MaskingTests
     [InlineData("{\"n\":4111111111111111}", "{\"n\":4111110000001111}")]
     [InlineData("[4111111111111111, 1]", "[4111110000001111, 1]")]
     [InlineData("{\"n\": -4111111111111111}", "{\"n\": -4111110000001111}")]
+    [InlineData("{\"a\":\"\\\"\", \"n\":4111111111111111}", "{\"a\":\"\\\"\", \"n\":4111110000001111}")]
     public void BareJsonNumbersAreMaskedWithDigitsSoJsonStaysValid(string input, string expected)
     {
         string masked = TestKeys.Mask(input);
@@ -31,6 +32,13 @@ public class MaskingTests
         System.Text.Json.JsonDocument.Parse(masked).Dispose();
         Assert.False(PanMasker.ContainsCardNumber(Encoding.UTF8.GetBytes(masked)));
     }
+
+    [Theory]
+    [InlineData("{\"t\":\"paid, 4111111111111111, thanks\"}", "{\"t\":\"paid, 411111******1111, thanks\"}")]
+    [InlineData("{\"t\":\"[4111111111111111]\"}", "{\"t\":\"[411111******1111]\"}")]
+    [InlineData("{\"t\":\"q\\\":4111111111111111\"}", "{\"t\":\"q\\\":411111******1111\"}")]
+    public void InsideStringsTheMaskByteIsUsedWhateverPrecedes(string input, string expected) =>
+        Assert.Equal(expected, TestKeys.Mask(input));
 
     [Fact]
     public void EscapedDigitsAreFoundAndMaskedAsEscapes()

@@ -16,6 +16,8 @@ internal enum CharKind : byte
     Plus,
     /// <summary>'\' : may start a JSON escape that has to be decoded.</summary>
     Backslash,
+    /// <summary>An unescaped '"': ends a number like <see cref="Other"/> and toggles "inside a JSON string".</summary>
+    Quote,
 }
 
 internal static class ByteClass
@@ -24,7 +26,7 @@ internal static class ByteClass
         // 0x00-0x1F control characters
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
         // ' ' ! " # $ % & ' ( ) * + , - . /
-        3,0,0,0,0,0,0,0, 0,0,0,6,0,4,5,0,
+        3,0,8,0,0,0,0,0, 0,0,0,6,0,4,5,0,
         // 0-9 : ; < = > ?
         1,1,1,1,1,1,1,1, 1,1,0,0,0,0,0,0,
         // @ A-O

@@ -46,8 +46,8 @@ internal static class JsonEscape
                 {
                     ascii = (byte)cp;
                     kind = ByteClass.Of(ascii);
-                    // A decoded backslash is a literal character, it does not start another escape.
-                    if (kind == CharKind.Backslash) kind = CharKind.Other;
+                    // A decoded backslash or quote is a literal character: it starts no escape and ends no string.
+                    if (kind is CharKind.Backslash or CharKind.Quote) kind = CharKind.Other;
                 }
                 return EscapeStatus.Escape;
             default:

@@ -29,10 +29,16 @@ internal static class PanScanner
                 int skip = chunk.Slice(i).IndexOfAny(DigitOrBackslash);
                 if (skip < 0)
                 {
+                    s.QuoteParity ^= chunk.Slice(i).Count((byte)'"');
                     s.LeftBlocked = Blocks(chunk[^1]);
                     break;
                 }
-                if (skip > 0) s.LeftBlocked = Blocks(chunk[i + skip - 1]);
+                if (skip > 0)
+                {
+                    // Backslashes stop the skip, so every quote skipped here is unescaped.
+                    s.QuoteParity ^= chunk.Slice(i, skip).Count((byte)'"');
+                    s.LeftBlocked = Blocks(chunk[i + skip - 1]);
+                }
                 i += skip;
                 if (chunk[i] == (byte)'\\')
                 {
@@ -44,8 +50,9 @@ internal static class PanScanner
                 {
                     int end = i + runLength;
                     CharKind next = ByteClass.Of(chunk[end]);
-                    if (next is CharKind.Other or CharKind.Plus)
+                    if (next is CharKind.Other or CharKind.Plus or CharKind.Quote)
                     {
+                        if (next == CharKind.Quote) s.QuoteParity ^= 1;
                         // The common case, a plain number ended by punctuation: decide without touching the window.
                         if (!s.LeftBlocked && runLength is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
                             && CardBrandTable.Match(chunk.Slice(i, runLength)) is CardBrand brand)
@@ -236,6 +243,7 @@ internal static class PanScanner
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
+        if (kind == CharKind.Quote) s.QuoteParity ^= 1;
         switch (s.Phase)
         {
             case Phase.Idle:
@@ -463,11 +471,13 @@ internal static class PanScanner
     }
 
     /// <summary>
-    /// A JSON number is preceded (ignoring whitespace and its minus sign) by ':', '[', ',' or nothing. Masking such
-    /// a number with '*' would break the JSON, so it is masked with digits instead.
+    /// A bare JSON number is outside any string and preceded (ignoring whitespace and its minus sign) by ':', '[',
+    /// ',' or nothing. Masking it with '*' would break the JSON, so it is masked with digits instead. Requiring
+    /// both keeps '*' for card numbers in log lines ("card=4111...") where quotes need not balance.
     /// </summary>
     private static bool BareNumberContext(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int at)
     {
+        if ((s.QuoteParity & 1) != 0) return false;
         int k = at - 1;
         bool minus = k >= 0 && chunk[k] == (byte)'-';
         if (minus) k--;

@@ -87,6 +87,9 @@ internal struct ScanState
     /// <summary>Last and second-last non-whitespace bytes before the next chunk (0 = none yet), and the very last byte.</summary>
     public byte Context1, Context2, LastByte;
 
+    /// <summary>Odd after an odd number of unescaped quotes: the scan position is inside a JSON string.</summary>
+    public int QuoteParity;
+
     public long Found;
 
     public void Reset()
@@ -98,6 +101,7 @@ internal struct ScanState
         EscapeLength = 0;
         EscapeStart = 0;
         Context1 = Context2 = LastByte = 0;
+        QuoteParity = 0;
         Found = 0;
     }
 

@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Json;
+using CsCheck;
+
+namespace FastMcp.Pan.Tests;
+
+/// <summary>
+/// Random valid card numbers of every brand, in random formats, embedded in random JSON and split at random
+/// boundaries, are always masked; random digit runs that are not card numbers are never changed; length holds.
+/// </summary>
+public class PropertyTests
+{
+    private const int Iterations = 400;
+
+    /// <summary>One card number as it will appear in the document.</summary>
+    private sealed record CardItem(CardBrand Brand, string Pan, string Encoded, bool Bare);
+
+    private static readonly Gen<CardItem> GenCard =
+        from ruleIndex in Gen.Int[0, ReferenceCards.Rules.Length - 1]
+        from prefixPick in Gen.Int[0, 100]
+        from lengthPick in Gen.Int[0, 100]
+        from filler in Gen.Int[0, 9].Array[19]
+        from format in Gen.Int[0, 4]
+        from escapeBits in Gen.Int[0, int.MaxValue]
+        select Build(ruleIndex, prefixPick, lengthPick, filler, format, escapeBits);
+
+    private static CardItem Build(int ruleIndex, int prefixPick, int lengthPick, int[] filler, int format, int escapeBits)
+    {
+        ReferenceCards.BrandRule rule = ReferenceCards.Rules[ruleIndex];
+        string prefix = rule.Prefixes[prefixPick % rule.Prefixes.Length];
+        int length = rule.Lengths[lengthPick % rule.Lengths.Length];
+        string pan = ReferenceCards.Make(prefix, length, filler);
+        int[]? groups = ReferenceCards.Grouping(rule.Brand, length);
+        // format: 0 bare JSON number, 1 plain in a string, 2 spaces, 3 dashes, 4 some digits escaped
+        if (format == 0) return new CardItem(rule.Brand, pan, pan, Bare: true);
+        var sb = new StringBuilder();
+        int next = 0, groupIndex = 0;
+        for (int i = 0; i < pan.Length; i++)
+        {
+            if (groups is not null && format is 2 or 3 && i == next + groups[groupIndex] && groupIndex < groups.Length - 1)
+            {
+                next = i;
+                groupIndex++;
+                sb.Append(format == 2 ? ' ' : '-');
+            }
+            if (format == 4 && (escapeBits >> i & 1) == 1) sb.Append("\\u").Append(((int)pan[i]).ToString("x4"));
+            else sb.Append(pan[i]);
+        }
+        return new CardItem(rule.Brand, pan, sb.ToString(), Bare: false);
+    }
+
+    /// <summary>Text and numbers that are never card numbers: short numbers, epoch-ms timestamps, decimals, words.</summary>
+    private static readonly Gen<string> GenNoise = Gen.OneOf(
+        Gen.Int[0, 99999999].Select(n => n.ToString()),
+        Gen.Long[1_000_000_000_000, 1_999_999_999_999].Select(n => n.ToString()),
+        Gen.Int[0, 100000].Select(n => "\"" + (n / 100.0).ToString(System.Globalization.CultureInfo.InvariantCulture) + "\""),
+        Gen.String[Gen.Char["abcdefghij XYZ:,./_-"], 0, 20].Select(s => JsonSerializer.Serialize(s)),
+        Gen.Const("\"2026-11-24T00:00:00Z\""),
+        Gen.Const("\"550e8400-e29b-41d4-a716-446655440000\""));
+
+    private sealed record Document(string Json, CardItem[] Cards, int[] Cuts, int[] Reads);
+
+    private static readonly Gen<Document> GenDocument =
+        from parts in Gen.Frequency((1, GenCard.Select(c => (object)c)), (2, GenNoise.Select(n => (object)n))).Array[1, 10]
+        from words in Gen.String[Gen.Char["abc xyz:(),.#"], 0, 6].Array[10]
+        from cuts in Gen.Int[0, 4000].Array[0, 8]
+        from reads in Gen.Int[1, 300].Array[1, 20]
+        select Assemble(parts, words, cuts, reads);
+
+    private static Document Assemble(object[] parts, string[] words, int[] cuts, int[] reads)
+    {
+        var json = new StringBuilder("{\"items\":[");
+        var cards = new List<CardItem>();
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (i > 0) json.Append(',');
+            if (parts[i] is CardItem card)
+            {
+                cards.Add(card);
+                if (card.Bare) json.Append(card.Encoded);
+                else json.Append('"').Append(words[i % words.Length].Replace("\"", "")).Append(' ').Append(card.Encoded).Append(' ').Append(words[(i + 1) % words.Length]).Append('"');
+            }
+            else
+            {
+                json.Append((string)parts[i]);
+            }
+        }
+        json.Append("]}");
+        return new Document(json.ToString(), cards.ToArray(), cuts, reads);
+    }
+
+    private sealed class Recorder : IPanFindingSink
+    {
+        public readonly List<(CardBrand Brand, long Offset, int Length)> Finds = [];
+
+        public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
+        {
+            Assert.Equal(32, fingerprint32.Length);
+            Finds.Add((brand, offset, length));
+        }
+    }
+
+    [Fact]
+    public void EmbeddedCardsAreAlwaysMaskedAtAnySplit()
+    {
+        PanMasker masker = TestKeys.Masker();
+        GenDocument.Sample(doc =>
+        {
+            byte[] original = Encoding.UTF8.GetBytes(doc.Json);
+            byte[] whole = (byte[])original.Clone();
+            var recorder = new Recorder();
+            int count = masker.MaskInPlace(whole, ref recorder);
+
+            Assert.Equal(original.Length, whole.Length);
+            Assert.Equal(doc.Cards.Length, count);
+            Assert.Equal(doc.Cards.Select(c => c.Brand), recorder.Finds.Select(f => f.Brand));
+            using (JsonDocument parsed = JsonDocument.Parse(whole))
+            {
+                int i = 0;
+                foreach (JsonElement item in parsed.RootElement.GetProperty("items").EnumerateArray())
+                {
+                    _ = item;
+                    i++;
+                }
+                Assert.True(i >= doc.Cards.Length);
+            }
+            for (int c = 0; c < doc.Cards.Length; c++)
+                AssertMasked(doc.Cards[c], whole.AsSpan((int)recorder.Finds[c].Offset, recorder.Finds[c].Length));
+            Assert.Equal(0, PanMasker.CountCardNumbers(whole));
+
+            byte[] segmented = (byte[])original.Clone();
+            Assert.Equal(count, masker.MaskInPlace(Segmented.Sequence(segmented, doc.Cuts.Select(x => x % original.Length))));
+            Assert.Equal(whole, segmented);
+
+            int r = 0;
+            byte[] streamed = Segmented.Stream(masker, original, () => doc.Reads[r++ % doc.Reads.Length], out long streamedCount, out int maxHeld);
+            Assert.Equal(whole, streamed);
+            Assert.Equal(count, streamedCount);
+            Assert.True(maxHeld <= PanStreamMasker.MaxHoldBack);
+        }, iter: Iterations, threads: 1, print: d => d.Json);
+    }
+
+    private static void AssertMasked(CardItem card, ReadOnlySpan<byte> found)
+    {
+        string text = card.Bare ? Encoding.UTF8.GetString(found) : JsonSerializer.Deserialize<string>("\"" + Encoding.UTF8.GetString(found) + "\"")!;
+        string digits = text.Replace(" ", "").Replace("-", "");
+        Assert.Equal(card.Pan.Length, digits.Length);
+        int keepFirst = 6;
+        Assert.Equal(card.Pan[..keepFirst], digits[..keepFirst]);
+        Assert.Equal(card.Pan[^4..], digits[^4..]);
+        string middle = digits[keepFirst..^4];
+        if (card.Bare) Assert.Matches("^0*1?$", middle);
+        else Assert.Equal(new string('*', middle.Length), middle);
+    }
+
+    [Fact]
+    public void RandomDigitRunsThatAreNotCardsAreNeverChanged()
+    {
+        Gen<string> genRun = Gen.Frequency(
+            (3, Gen.String[Gen.Char['0', '9'], 1, 40]),
+            (3, from prefix in Gen.OneOf(Gen.Const("4"), Gen.Const("51"), Gen.Const("37"), Gen.Const("6011"), Gen.Const("62"), Gen.Const("5018"), Gen.Const("36"))
+                from rest in Gen.String[Gen.Char['0', '9'], 8, 18]
+                select prefix + rest));
+        PanMasker masker = TestKeys.Masker();
+        genRun.Array[1, 12].Sample(runs =>
+        {
+            string text = "{\"v\":[" + string.Join(",", runs.Select((r, i) => i % 2 == 0 ? "\"id " + r + "\"" : "\"" + r + ";\"")) + "]}";
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            int expected = runs.Count(ReferenceCards.IsCard);
+            int count = masker.MaskInPlace(bytes);
+            Assert.Equal(expected, count);
+            Assert.Equal(text.Length, bytes.Length);
+            if (expected == 0) Assert.Equal(text, Encoding.UTF8.GetString(bytes));
+        }, iter: Iterations * 5, threads: 1, print: r => string.Join(" ", r));
+    }
+
+    [Fact]
+    public void ArbitraryBytesNeverGrowShrinkOrCrash()
+    {
+        PanMasker masker = TestKeys.Masker();
+        Gen.Byte.Array[0, 600].Select(Gen.Int[1, 64]).Sample((bytes, read) =>
+        {
+            byte[] whole = (byte[])bytes.Clone();
+            int count = masker.MaskInPlace(whole);
+            Assert.Equal(bytes.Length, whole.Length);
+            byte[] streamed = Segmented.Stream(masker, bytes, () => read, out long streamedCount, out _);
+            Assert.Equal(whole, streamed);
+            Assert.Equal(count, streamedCount);
+        }, iter: Iterations, threads: 1);
+    }
+}
