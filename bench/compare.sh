@@ -165,7 +165,7 @@ EOF
   STARTED+=($!)
   if wait_for_port "$HA_PORT" $! 20; then
     URL[haproxy]="http://127.0.0.1:$HA_PORT/mcp"; PID[haproxy]=$!
-    NOTE[haproxy]="$(haproxy -v | head -1 | awk '{print "HAProxy " $3}'), mode http, keep-alive, http-reuse always"
+    NOTE[haproxy]="$(haproxy -v 2>/dev/null | awk 'NR==1 {print "HAProxy " $3}'), mode http, keep-alive, http-reuse always"
   else
     log "haproxy did not start: $(tail -3 "$WORK/haproxy.log")"
   fi
@@ -213,6 +213,9 @@ elif has_target fastmcp-full || has_target fastmcp-pass; then
 fi
 
 # ---------------------------------------------------------------- run
+# CPU is read for the target and (behind a proxy) the upstream it forwards to.
+pids_of() { if [[ $1 == direct ]]; then echo "$UP_PID"; else echo "${PID[$1]},$UP_PID"; fi; }
+
 ACTIVE=()
 for t in $TARGETS; do
   [[ -n ${URL[$t]:-} ]] && ACTIVE+=("$t")
@@ -228,15 +231,16 @@ for t in "${ACTIVE[@]}"; do
     --duration 3 --warmup 0 --timeout 5 >/dev/null 2>&1 || log "pre-warm of $t failed"
 done
 
+BACKSTOP=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { print int(d + w + 30) }')
 for scenario in $SCENARIOS; do
   for round in $(seq 1 "$ROUNDS"); do
     for t in "${ACTIVE[@]}"; do
       out="$WORK/$scenario.$t.$round.json"
       log "round $round/$ROUNDS  $scenario  $t"
       # Bounded: the generator stops itself; timeout is the backstop if a target wedges.
-      if ! timeout $((DURATION + WARMUP + 30)) "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "$scenario" \
+      if ! timeout "$BACKSTOP" "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "$scenario" \
           --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --timeout 5 \
-          --pid "${PID[$t]}" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
+          --pid "$(pids_of "$t")" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
         log "$t failed: $(tail -2 "$WORK/$scenario.$t.$round.txt" | tr '\n' ' ')"
       fi
     done
@@ -269,21 +273,23 @@ direct = rows.get("direct") or []
 direct_rps = mean([r["rps"] for r in direct]) if direct else None
 direct_p99 = mean([r["latency_ms"]["p99"] for r in direct]) if direct else None
 print(f"### Scenario `{scenario}`\n")
-print("| target | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | target CPU µs/req | errors | rounds |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| target | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | target CPU µs/req | upstream CPU µs/req | load generator cores | errors | rounds |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for t in targets:
     runs = rows[t]
     if not runs:
-        print(f"| {t} | failed | | | | | | | 0 |")
+        print(f"| {t} | failed | | | | | | | | | 0 |")
         continue
     rps = mean([r["rps"] for r in runs])
     p50 = mean([r["latency_ms"]["p50"] for r in runs])
     p99 = mean([r["latency_ms"]["p99"] for r in runs])
     cpu = mean([r["cpu"][0]["us_per_request"] for r in runs if r["cpu"]])
+    upstream_cpu = mean([r["cpu"][-1]["us_per_request"] for r in runs if r["cpu"]])
+    loadgen = mean([r["loadgen_cpu_cores"] for r in runs])
     errors = sum(r["errors"] for r in runs)
     ratio = f"{rps / direct_rps:.2f}×" if direct_rps else "–"
     p99_ratio = f"{p99 / direct_p99:.2f}×" if direct_p99 else "–"
-    print(f"| {t} | {rps:,.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99_ratio} | {cpu:.1f} | {errors} | {len(runs)} |")
+    print(f"| {t} | {rps:,.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99_ratio} | {cpu:.1f} | {upstream_cpu:.1f} | {loadgen:.2f} | {errors} | {len(runs)} |")
 extras = []
 for t in targets:
     for r in rows[t]:
@@ -311,7 +317,7 @@ done
   echo "- Command: \`$ARGS_TEXT\`"
   echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average at the end: $LOADAVG"
   echo "- Workload: \`fastmcp-load\`, closed loop, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
-  echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request."
+  echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request (for direct, the upstream itself)."
   echo "- Targets:"
   for t in "${ACTIVE[@]}"; do
     echo "  - \`$t\`: ${NOTE[$t]}"

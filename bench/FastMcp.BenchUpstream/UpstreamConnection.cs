@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.BenchUpstream;
 
@@ -158,6 +159,7 @@ internal sealed class UpstreamConnection(IDuplexPipe transport, CannedResponses 
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask StreamAsync(PipeWriter output, int idLength, int tokenLength)
     {
         var events = tokenLength >= 0 ? canned.StreamWithProgress : canned.StreamWithLogs;

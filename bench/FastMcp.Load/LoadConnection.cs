@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Load;
@@ -265,6 +266,8 @@ internal sealed class LoadConnection
     }
 
     /// <summary>Sends one request and reads its whole response; sets <see cref="_completedAt"/>.</summary>
+    // Pooled builder: one exchange per request must not allocate a state machine box each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome> ExchangeAsync(McpRequestTemplate request, CallKind kind, CancellationToken cancellation)
     {
         var transport = _transport ?? throw new ObjectDisposedException(nameof(LoadConnection));
