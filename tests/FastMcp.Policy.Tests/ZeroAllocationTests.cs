@@ -1,0 +1,68 @@
+using System.Text;
+using static FastMcp.Policy.Tests.Support;
+
+namespace FastMcp.Policy.Tests;
+
+/// <summary>Decisions allocate nothing in steady state, including regex and card-number conditions.</summary>
+public sealed class ZeroAllocationTests
+{
+    private static long AllocatedPerLoop(PolicyEngine engine, FastMcp.Identity.Principal p, byte[] method, byte[] name, byte[] args, PolicyAction expected, string? expectedRule)
+    {
+        // Warm up past tiered JIT promotion, whose one-time work is not the decision's.
+        for (int i = 0; i < 50_000; i++)
+            _ = engine.Decide(new PolicyRequest(p, method, name, args));
+        var first = engine.Decide(new PolicyRequest(p, method, name, args));
+        Assert.Equal(expected, first.Action);
+        Assert.Equal(expectedRule, first.Rule?.Name);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+            _ = engine.Decide(new PolicyRequest(p, method, name, args));
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public void Typical_tools_call_against_1000_rules_allocates_nothing()
+    {
+        var engine = PolicyEngine.Compile(LargePolicy());
+        Assert.Equal(1001, engine.Rules.Count);
+        var sre = User("alice", ["sre"], ["mcp:tools"], "cli");
+        long allocated = AllocatedPerLoop(engine, sre, "tools/call"u8.ToArray(), "tool_0137"u8.ToArray(),
+            """{"env":"staging","path":"/tmp/report.csv","limit":50}"""u8.ToArray(), PolicyAction.Allow, "tool_0137-sre");
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Regex_condition_allocates_nothing()
+    {
+        var engine = PolicyEngine.Compile(LargePolicy());
+        var dev = User("bob", ["dev"]);
+        long allocated = AllocatedPerLoop(engine, dev, "tools/call"u8.ToArray(), "tool_0042"u8.ToArray(),
+            """{"env":"staging","path":"/home/bob/notes.txt"}"""u8.ToArray(), PolicyAction.Allow, "tool_0042-paths");
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Long_string_regex_and_card_number_conditions_allocate_nothing()
+    {
+        var engine = Compile(
+            Rule("card", "deny", r => r.Arguments = [new() { Pointer = "/note", ContainsCardNumber = true }]),
+            Rule("long", "allow", r => r.Arguments = [new() { Pointer = "/text", Regex = "needle" }]));
+        string text = new string('x', 4000) + "needle";
+        long allocated = AllocatedPerLoop(engine, User("a"), "tools/call"u8.ToArray(), "t"u8.ToArray(),
+            Encoding.UTF8.GetBytes($$"""{"note":"no card here 1234","text":"{{text}}"}"""), PolicyAction.Allow, "long");
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Visibility_check_allocates_nothing()
+    {
+        var engine = PolicyEngine.Compile(LargePolicy());
+        var sre = User("alice", ["sre"]);
+        byte[] method = "tools/call"u8.ToArray(), name = "tool_0199"u8.ToArray();
+        Assert.True(engine.IsVisible(sre, method, name));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+            _ = engine.IsVisible(sre, method, name);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
