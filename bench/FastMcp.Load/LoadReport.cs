@@ -8,7 +8,7 @@ namespace FastMcp.Load;
 internal readonly record struct CpuUsage(int Pid, double Seconds);
 
 /// <summary>The merged result of one run, printed for people and written as JSON for scripts.</summary>
-internal sealed class LoadReport(LoadOptions options, ConnectionStats total, double measuredSeconds, CpuUsage[] targets, double loadgenCpuSeconds)
+internal sealed class LoadReport(LoadOptions options, ConnectionStats total, double measuredSeconds, CpuUsage[] targets, double loadgenCpuSeconds, long loadgenAllocatedBytes)
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -20,6 +20,8 @@ internal sealed class LoadReport(LoadOptions options, ConnectionStats total, dou
     private double MaxMs => total.Completed == 0 ? 0 : HdrHistogram.HistogramExtensions.GetMaxValue(total.Latency) / 1000.0;
 
     private double MicrosecondsPerRequest(double cpuSeconds) => total.Completed == 0 ? 0 : cpuSeconds * 1e6 / total.Completed;
+
+    private double AllocatedPerRequest => total.Completed == 0 ? 0 : loadgenAllocatedBytes / (double)total.Completed;
 
     public string ToText()
     {
@@ -47,7 +49,7 @@ internal sealed class LoadReport(LoadOptions options, ConnectionStats total, dou
             text.Append(Invariant, $"cpu       pid {cpu.Pid}: {MicrosecondsPerRequest(cpu.Seconds):0.0} µs/request, {cpu.Seconds / measuredSeconds:0.00} cores\n");
         }
 
-        text.Append(Invariant, $"loadgen   {MicrosecondsPerRequest(loadgenCpuSeconds):0.0} µs/request, {loadgenCpuSeconds / measuredSeconds:0.00} cores\n");
+        text.Append(Invariant, $"loadgen   {MicrosecondsPerRequest(loadgenCpuSeconds):0.0} µs/request, {loadgenCpuSeconds / measuredSeconds:0.00} cores, {AllocatedPerRequest:0} B allocated/request\n");
         if (total.LastError is not null)
         {
             text.Append(Invariant, $"error     first seen: {total.LastError}\n");
@@ -104,6 +106,7 @@ internal sealed class LoadReport(LoadOptions options, ConnectionStats total, dou
 
         json.WriteEndArray();
         json.WriteNumber("loadgen_cpu_cores", Math.Round(loadgenCpuSeconds / measuredSeconds, 3));
+        json.WriteNumber("loadgen_bytes_per_request", Math.Round(AllocatedPerRequest, 1));
         if (total.LastError is not null)
         {
             json.WriteString("first_error", total.LastError);

@@ -57,10 +57,12 @@ for (var i = 0; i < connections.Length; i++)
 await Task.Delay(clock.Until(clock.MeasureStart));
 var cpuBefore = ReadCpu(options.Pids);
 var selfBefore = ProcessCpu.TryReadSeconds(Environment.ProcessId) ?? 0;
+var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
 var measuredFrom = Stopwatch.GetTimestamp();
 await Task.Delay(clock.Until(clock.MeasureEnd));
 var cpuAfter = ReadCpu(options.Pids);
 var selfAfter = ProcessCpu.TryReadSeconds(Environment.ProcessId) ?? 0;
+var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
 var measuredSeconds = (Stopwatch.GetTimestamp() - measuredFrom) / (double)Stopwatch.Frequency;
 
 // In-flight requests get one timeout to finish (they are outside the window and not counted).
@@ -79,7 +81,7 @@ for (var i = 0; i < usage.Length; i++)
     usage[i] = new CpuUsage(options.Pids[i], cpuAfter[i] - cpuBefore[i]);
 }
 
-var report = new LoadReport(options, total, measuredSeconds, usage, selfAfter - selfBefore);
+var report = new LoadReport(options, total, measuredSeconds, usage, selfAfter - selfBefore, allocated);
 Console.Write(report.ToText());
 if (options.JsonPath is not null)
 {
