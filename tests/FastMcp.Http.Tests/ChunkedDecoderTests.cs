@@ -190,6 +190,18 @@ public class ChunkedDecoderTests
         Assert.Equal(400, r.Item2.StatusCode());
     }
 
+    [Theory(Skip = "bug: ChunkedDecoder Extension state takes any bytes after BWS, so '1 0' decodes as size 1")]
+    [InlineData("1 0\r\n")]
+    [InlineData("5 xyz\r\n")]
+    [InlineData("5\tff\r\n")]
+    public void WhitespaceAfterTheSizeMustLeadToAnExtension(string sizeLine)
+    {
+        // RFC 9112 7.1.1: chunk-ext = *( BWS ";" ... ). "1 0" read as size 1 is a parser differential.
+        var r = DecodeWhole(sizeLine + "0123456789abcdef\r\n0\r\n\r\n");
+        Assert.Equal(OperationStatus.InvalidData, r.Item1);
+        Assert.Equal(HttpRejectReason.InvalidChunkSize, r.Item2);
+    }
+
     [Fact]
     public void ErrorsAreFoundHoweverTheInputArrives()
     {
