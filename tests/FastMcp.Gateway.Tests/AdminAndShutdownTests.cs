@@ -1,0 +1,103 @@
+using System.Net.Sockets;
+using FastMcp.Gateway.Tests.Support;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>Health endpoints, and the graceful stop: in-flight exchanges finish, new connections are refused.</summary>
+public sealed class AdminAndShutdownTests
+{
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task Admin_health_endpoints_answer_200(string path)
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient admin = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+
+        await admin.SendAsync($"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        RawResponse response = await admin.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Contains("ok", response.Body, StringComparison.Ordinal);
+    }
+
+    /// <summary>An upstream that holds every answer until the test releases it.</summary>
+    private sealed class HeldUpstream
+    {
+        public readonly TaskCompletionSource Received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task Script(UpstreamExchange x)
+        {
+            Received.TrySetResult();
+            await Release.Task.WaitAsync(TimeSpan.FromSeconds(10), x.Stopping);
+            await UpstreamScripts.Echo(x);
+        }
+    }
+
+    [Fact]
+    public async Task Readyz_is_503_once_stop_began()
+    {
+        var held = new HeldUpstream();
+        await using var upstream = new ScriptedUpstream(held.Script);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+        await held.Received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Task stop = gateway.Host.StopAsync(TimeSpan.FromSeconds(10));
+        RawResponse ready;
+        try
+        {
+            using RawClient admin = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+            await admin.SendAsync("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            ready = await admin.ReadResponseAsync("/readyz while draining");
+        }
+        finally
+        {
+            held.Release.TrySetResult();
+            await stop.WaitAsync(TimeSpan.FromSeconds(15));
+        }
+
+        Assert.Equal(503, ready.Status);
+    }
+
+    [Fact]
+    public async Task Graceful_stop_completes_the_in_flight_exchange_and_refuses_new_connections()
+    {
+        var held = new HeldUpstream();
+        await using var upstream = new ScriptedUpstream(held.Script);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        using RawClient idle = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"in-flight\"")));
+        await held.Received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Task stop = gateway.Host.StopAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            // The listener is closed at once: a new client cannot even connect.
+            await Assert.ThrowsAnyAsync<SocketException>(async () =>
+            {
+                using RawClient late = await gateway.ConnectAsync();
+            });
+            // An idle keep-alive connection is closed without waiting for the deadline.
+            Assert.True(await idle.GatewayClosesAsync(TimeSpan.FromSeconds(5)), "an idle connection should be closed when stop begins");
+            Assert.False(stop.IsCompleted, "StopAsync must wait for the in-flight exchange");
+        }
+        finally
+        {
+            held.Release.TrySetResult();
+        }
+
+        RawResponse response = await client.ReadResponseAsync("the in-flight answer after stop began");
+        await stop.WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("\"in-flight\"", response.IdJson());
+        Assert.Equal("close", response.Header("Connection"));
+        Assert.True(await client.GatewayClosesAsync(), "the connection should close after its last exchange during stop");
+        Assert.Equal(0, gateway.Host.OpenConnections);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Text;
+using FastMcp.Gateway.Tests.Support;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>Connection-level HTTP/1.1: keep-alive reuse both ways, pipelining, Expect: 100-continue, chunked request bodies.</summary>
+public sealed class ConnectionTests
+{
+    [Fact]
+    public async Task Sequential_requests_on_one_client_connection_reuse_one_upstream_connection()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+        RawResponse first = await client.ReadResponseAsync("the first answer");
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("2")));
+        RawResponse second = await client.ReadResponseAsync("the second answer on the same connection");
+
+        Assert.Equal(200, first.Status);
+        Assert.Equal("1", first.IdJson());
+        Assert.Equal(200, second.Status);
+        Assert.Equal("2", second.IdJson());
+        Assert.Null(second.Header("Connection"));
+        Assert.Equal(1, upstream.ConnectionsAccepted);
+        Assert.Equal(1, gateway.Host.Pool.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task Pipelined_posts_get_two_responses_in_order()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        // Both requests in one write: the gateway must find the second one behind the first body.
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"first\"")) + gateway.Post(GatewayUnderTest.ToolsList("\"second\"")));
+        RawResponse a = await client.ReadResponseAsync("the answer to the first pipelined request");
+        RawResponse b = await client.ReadResponseAsync("the answer to the second pipelined request");
+
+        Assert.Equal(200, a.Status);
+        Assert.Equal("\"first\"", a.IdJson());
+        Assert.Equal(200, b.Status);
+        Assert.Equal("\"second\"", b.IdJson());
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task Expect_100_continue_gets_100_before_the_final_response()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string body = GatewayUnderTest.ToolsList("5");
+
+        await client.SendAsync($"POST /mcp HTTP/1.1\r\nHost: {gateway.Authority}\r\nContent-Type: application/json\r\n" +
+            $"Expect: 100-continue\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n");
+        (WireHead interimHead, int interim) = await client.ReadHeadAsync("HTTP/1.1 100 Continue before sending the body");
+        await client.SendAsync(body);
+        RawResponse final = await client.ReadResponseAsync("the final response after the body");
+
+        Assert.Equal(100, interim);
+        Assert.Equal("HTTP/1.1 100 Continue", interimHead.StartLine);
+        Assert.Equal(200, final.Status);
+        Assert.Equal("5", final.IdJson());
+        UpstreamRequest seen = upstream.SingleRequest();
+        Assert.Equal(body, seen.Body);
+        Assert.False(seen.Head.Has("Expect"), "Expect is answered by the gateway, not forwarded");
+    }
+
+    [Fact]
+    public async Task Chunked_request_body_reaches_the_upstream_decoded_with_a_content_length()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string body = GatewayUnderTest.ToolsList("\"chunky\"");
+        string part1 = body[..10], part2 = body[10..];
+
+        await client.SendAsync($"POST /mcp HTTP/1.1\r\nHost: {gateway.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            $"{part1.Length:x}\r\n{part1}\r\n");
+        await Task.Delay(50);
+        await client.SendAsync($"{part2.Length:x};ext=1\r\n{part2}\r\n0\r\n\r\n");
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("\"chunky\"", response.IdJson());
+        UpstreamRequest seen = upstream.SingleRequest();
+        Assert.Equal(body, seen.Body);
+        Assert.Equal(Encoding.UTF8.GetByteCount(body).ToString(System.Globalization.CultureInfo.InvariantCulture), seen.Header("Content-Length"));
+        Assert.False(seen.Head.Has("Transfer-Encoding"));
+    }
+
+    [Fact]
+    public async Task Chunked_upstream_json_response_is_relayed_whole()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.EchoChunked);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("3")));
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("3", response.IdJson());
+        Assert.Equal("POST", response.ResultString("method"));
+    }
+}

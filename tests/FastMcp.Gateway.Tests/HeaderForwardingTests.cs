@@ -1,0 +1,58 @@
+using FastMcp.Gateway.Tests.Support;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>
+/// What the upstream sees of the client's head, and what the client sees of the upstream's: hop-by-hop
+/// fields and client credentials stop at the gateway; forwarding fields are the gateway's own; the
+/// MCP session fields travel end to end.
+/// </summary>
+public sealed class HeaderForwardingTests
+{
+    [Fact]
+    public async Task Request_headers_are_filtered_rewritten_and_carried()
+    {
+        await using var upstream = new ScriptedUpstream(x => x.RespondJsonAsync(UpstreamScripts.EchoJson(x.Request),
+            "Mcp-Session-Id: sess-from-upstream\r\nKeep-Alive: timeout=99\r\nX-Upstream-Note: kept\r\n"));
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("11"),
+            "Connection: keep-alive, X-Hop-Secret\r\n" +
+            "Keep-Alive: timeout=5\r\n" +
+            "TE: trailers\r\n" +
+            "Upgrade: websocket\r\n" +
+            "Proxy-Authorization: Basic cHJveHk6c2VjcmV0\r\n" +
+            "X-Hop-Secret: named-in-connection\r\n" +
+            "Authorization: Bearer client-token-must-not-leak\r\n" +
+            "X-Forwarded-For: 6.6.6.6\r\n" +
+            "X-Forwarded-Proto: gopher\r\n" +
+            "Mcp-Session-Id: sess-123\r\n" +
+            "MCP-Protocol-Version: 2025-06-18\r\n" +
+            "Last-Event-ID: evt-42\r\n" +
+            "X-End-To-End: yes\r\n"));
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        WireHead seen = upstream.SingleRequest().Head;
+        // The echo proves the upstream's view and the recorded head agree.
+        Assert.Equal(seen.Raw, response.ResultString("head"));
+
+        Assert.Equal($"POST /mcp HTTP/1.1", seen.StartLine);
+        Assert.Equal($"127.0.0.1:{upstream.Port}", seen.Get("Host"));
+        foreach (string dropped in new[] { "Connection", "Keep-Alive", "TE", "Upgrade", "Proxy-Authorization", "X-Hop-Secret", "Authorization" })
+        {
+            Assert.False(seen.Has(dropped), $"{dropped} must not be forwarded; upstream saw:\n{seen.Raw}");
+        }
+        Assert.Equal("127.0.0.1", seen.Get("X-Forwarded-For"));
+        Assert.Equal("http", seen.Get("X-Forwarded-Proto"));
+        Assert.Equal("sess-123", seen.Get("Mcp-Session-Id"));
+        Assert.Equal("2025-06-18", seen.Get("MCP-Protocol-Version"));
+        Assert.Equal("evt-42", seen.Get("Last-Event-ID"));
+        Assert.Equal("yes", seen.Get("X-End-To-End"));
+
+        Assert.Equal("sess-from-upstream", response.Header("Mcp-Session-Id"));
+        Assert.Equal("kept", response.Header("X-Upstream-Note"));
+        Assert.Null(response.Header("Keep-Alive"));
+    }
+}

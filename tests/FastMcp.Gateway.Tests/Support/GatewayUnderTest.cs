@@ -1,0 +1,59 @@
+using System.Net;
+using System.Text;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+
+namespace FastMcp.Gateway.Tests.Support;
+
+/// <summary>
+/// A real <see cref="GatewayHost"/> in this process, listening on 127.0.0.1:0 (MCP and admin), in
+/// front of a given upstream URL. Options may be adjusted before start (small timeouts and limits).
+/// </summary>
+internal sealed class GatewayUnderTest : IAsyncDisposable
+{
+    private GatewayUnderTest(GatewayHost host, GatewayOptions options)
+    {
+        Host = host;
+        Options = options;
+    }
+
+    public GatewayHost Host { get; }
+    public GatewayOptions Options { get; }
+    public IPEndPoint Endpoint => Host.Endpoints[0];
+    public IPEndPoint AdminEndpoint => Host.AdminEndpoint ?? throw new InvalidOperationException("admin listener disabled");
+
+    /// <summary>The Host header value a local client sends.</summary>
+    public string Authority => $"127.0.0.1:{Endpoint.Port}";
+
+    public static GatewayUnderTest Start(string upstreamUrl, Action<GatewayOptions>? configure = null)
+    {
+        var options = new GatewayOptions
+        {
+            Listen = ["127.0.0.1:0"],
+            Admin = new AdminOptions { Listen = "127.0.0.1:0" },
+        };
+        options.Upstream.Url = upstreamUrl;
+        options.Upstream.ConnectTimeoutMs = 2_000;
+        options.Upstream.ResponseTimeoutMs = 10_000;
+        options.Timeouts.ShutdownMs = 5_000;
+        configure?.Invoke(options);
+        ConfigurationLoader.Validate(options);
+        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), Array.Empty<IResponseTransform>());
+        return new GatewayUnderTest(host, options);
+    }
+
+    public Task<RawClient> ConnectAsync() => RawClient.ConnectAsync(Endpoint);
+
+    /// <summary>A POST of <paramref name="json"/> to the MCP endpoint, with any extra header lines ("Name: value\r\n").</summary>
+    public string Post(string json, string extraHeaders = "", string path = "/mcp") =>
+        $"POST {path} HTTP/1.1\r\nHost: {Authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n" +
+        $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n{extraHeaders}\r\n{json}";
+
+    public static string ToolsList(string idJson) => "{\"jsonrpc\":\"2.0\",\"id\":" + idJson + ",\"method\":\"tools/list\",\"params\":{}}";
+
+    public async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync().ConfigureAwait(false);
+    }
+}
