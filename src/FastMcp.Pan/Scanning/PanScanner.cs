@@ -52,7 +52,6 @@ internal static class PanScanner
                     CharKind next = ByteClass.Of(chunk[end]);
                     if (next is CharKind.Other or CharKind.Plus or CharKind.Quote)
                     {
-                        if (next == CharKind.Quote) s.QuoteParity ^= 1;
                         // The common case, a plain number ended by punctuation: decide without touching the window.
                         if (!s.LeftBlocked && runLength is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
                             && CardBrandTable.Match(chunk.Slice(i, runLength)) is CardBrand brand)
@@ -63,6 +62,7 @@ internal static class PanScanner
                             s.GroupCount = 0;
                             s.DigitCount = 0;
                         }
+                        if (next == CharKind.Quote) s.QuoteParity ^= 1;
                         s.LeftBlocked = next == CharKind.Plus;
                         i = end + 1;
                         continue;
