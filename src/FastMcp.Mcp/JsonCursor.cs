@@ -17,7 +17,10 @@ internal static class JsonCursor
         AllowTrailingCommas = false,
     };
 
-    /// <summary>Reads the next token inside a value that must continue; reports nesting deeper than maxDepth.</summary>
+    /// <summary>
+    /// Reads the next token inside a value that must continue; reports nesting deeper than maxDepth, and strings
+    /// whose escapes do not decode to valid Unicode (lone surrogates) as invalid JSON.
+    /// </summary>
     internal static McpInspectError Next(ref Utf8JsonReader reader, int maxDepth)
     {
         if (!reader.Read())
@@ -27,6 +30,11 @@ internal static class JsonCursor
         if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= maxDepth)
         {
             return McpInspectError.TooDeep;
+        }
+        if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
+            && !EscapedUnicodeCheck.IsValid(ref reader))
+        {
+            return McpInspectError.InvalidJson;
         }
         return McpInspectError.None;
     }

@@ -227,6 +227,30 @@ public class McpInspectorTests
         Assert.Equal(default, call);
     }
 
+    [Theory]
+    [InlineData("\\ud800")]
+    [InlineData("\\udc00")]
+    [InlineData("a\\ud83dx")]
+    [InlineData("\\ud83d\\n")]
+    [InlineData("\\ud83d\\ud83d")]
+    [InlineData("\\ude00\\ud83d")]
+    [InlineData("\\ud83d")]
+    public void Lone_surrogate_escapes_anywhere_are_invalid_json(string escaped)
+    {
+        Assert.Equal(McpInspectError.InvalidJson, Inspect("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ESC"}}""".Replace("ESC", escaped)).Error);
+        Assert.Equal(McpInspectError.InvalidJson, Inspect("""{"jsonrpc":"2.0","id":1,"method":"ping","params":{"deep":[{"text":"ESC"}]}}""".Replace("ESC", escaped)).Error);
+        Assert.Equal(McpInspectError.InvalidJson, Inspect("""{"jsonrpc":"2.0","id":1,"method":"ping","params":{"ESC":1}}""".Replace("ESC", escaped)).Error);
+    }
+
+    [Theory]
+    [InlineData("\\ud83d\\ude00")]
+    [InlineData("\\uD83D\\uDE00\\u00e9\\n")]
+    [InlineData("x\\uffff\\u0000")]
+    public void Paired_surrogate_escapes_are_fine(string escaped)
+    {
+        Assert.Equal(McpInspectError.None, Inspect("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ESC"}}""".Replace("ESC", escaped)).Error);
+    }
+
     [Fact]
     public void Lone_surrogate_in_method_is_invalid_json()
     {
