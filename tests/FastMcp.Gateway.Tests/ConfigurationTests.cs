@@ -39,7 +39,7 @@ public sealed class ConfigurationTests
     [InlineData("http://127.0.0.1:3001/mcp?x=1")]
     public void Bad_upstream_url_is_named(string url)
     {
-        ConfigurationException e = ParseAndValidateFails($$"""{"upstream":{"url":"{{url}}"}}""");
+        ConfigurationException e = ParseAndValidateFails("{\"upstream\":{\"url\":\"" + url + "\"}}");
         Assert.Equal("upstream.url", e.Field);
     }
 

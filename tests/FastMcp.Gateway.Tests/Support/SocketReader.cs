@@ -22,10 +22,11 @@ internal sealed class SocketReader(Socket socket)
     /// <summary>Reads one line ending in LF; the CRLF or LF is not part of the result. Null when the peer closed first.</summary>
     public async Task<string?> ReadLineAsync(TimeSpan timeout, string waitingFor)
     {
-        int scanned = _start;
+        // Counted from _start, because filling may move the unread bytes to the front of the buffer.
+        int scanned = 0;
         while (true)
         {
-            int lf = Array.IndexOf(_buffer, (byte)'\n', scanned, _end - scanned);
+            int lf = Array.IndexOf(_buffer, (byte)'\n', _start + scanned, Buffered - scanned);
             if (lf >= 0)
             {
                 int length = lf - _start;
@@ -34,7 +35,7 @@ internal sealed class SocketReader(Socket socket)
                 _start = lf + 1;
                 return line;
             }
-            scanned = _end;
+            scanned = Buffered;
             if (await FillAsync(timeout, waitingFor).ConfigureAwait(false) == 0) return null;
         }
     }
