@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using FastMcp.Mcp;
+
+namespace FastMcp.Benchmarks.Mcp;
+
+/// <summary>Response-side MCP work: viewing an upstream answer, filtering a 20-tool list, writing an error.</summary>
+[MemoryDiagnoser]
+public class McpResponseBenchmarks
+{
+    private ReadOnlySequence<byte> _toolsList;
+    private ReadOnlySequence<byte> _callResult;
+    private readonly ArrayBufferWriter<byte> _output = new(64 * 1024);
+
+    private readonly struct DenyOddTools : IListEntryFilter
+    {
+        public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) => (nameUtf8[^1] & 1) == 0;
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var sb = new StringBuilder("""{"jsonrpc":"2.0","id":7,"result":{"tools":[""");
+        for (int i = 0; i < 20; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append("{\"name\":\"tool_").Append(i).Append("\",\"description\":\"Does thing number ").Append(i)
+                .Append(" for the caller\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\"}},\"required\":[\"x\"]}}");
+        }
+        sb.Append("""],"nextCursor":"page-2"}}""");
+        _toolsList = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(sb.ToString()));
+        _callResult = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Oslo: 4 degrees, light rain"}],"isError":false,"resultType":"complete"}}"""));
+    }
+
+    [Benchmark]
+    public bool Response_view_tools_call_result() => McpResponseInspector.TryInspect(_callResult, out _);
+
+    [Benchmark]
+    public int Filter_tools_list_20_entries()
+    {
+        _output.ResetWrittenCount();
+        var filter = new DenyOddTools();
+        ListResultFilter.TryFilter(_toolsList, McpMethod.ToolsList, ref filter, _output, out int removed);
+        return removed;
+    }
+
+    [Benchmark]
+    public int Write_json_rpc_error()
+    {
+        _output.ResetWrittenCount();
+        JsonRpcErrorWriter.Write(_output, "42"u8, JsonRpcErrorCodes.Forbidden, "Tool \"delete_all\" is not allowed for this identity"u8);
+        return _output.WrittenCount;
+    }
+}
