@@ -61,4 +61,25 @@ public class AllocationTests
             McpInspector.CopyUnescaped(body, call.NameRange, scratch);
         }));
     }
+
+    private readonly struct KeepEven : IListEntryFilter
+    {
+        public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) => (nameUtf8[^1] & 1) == 0;
+    }
+
+    [Fact]
+    public void List_filtering_allocates_nothing_with_a_struct_filter()
+    {
+        var json = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"t1"},{"name":"t\u0032","x":[1]},{"name":"t3"},{"name":"t4"}],"nextCursor":"n"}}"""));
+        var output = new ArrayBufferWriter<byte>(4096);
+        var filter = new KeepEven();
+        Assert.True(ListResultFilter.TryFilter(json, McpMethod.ToolsList, ref filter, output, out int removed));
+        Assert.Equal(2, removed);
+        Assert.Equal(0, AllocatedBy(() =>
+        {
+            output.ResetWrittenCount();
+            var f = new KeepEven();
+            ListResultFilter.TryFilter(json, McpMethod.ToolsList, ref f, output, out _);
+        }));
+    }
 }
