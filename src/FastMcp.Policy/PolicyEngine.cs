@@ -133,30 +133,41 @@ public sealed class PolicyEngine
     private static (Utf8KeyTable<MethodBucket>, int[]) BuildIndex(CompiledRule[] rules)
     {
         var methodKeys = new List<string>(McpMethodNames.Known);
-        var nameKeys = new List<string>();
         var seenMethods = new HashSet<string>(methodKeys, StringComparer.Ordinal);
-        var seenNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var rule in rules)
-        {
             foreach (var glob in rule.MethodPatterns)
-                if (glob.IsExact && seenMethods.Add(glob.Text))
-                    methodKeys.Add(Encoding.UTF8.GetString(glob.Literal));
-            foreach (var glob in rule.NamePatterns)
-                if (glob.IsExact && seenNames.Add(Encoding.UTF8.GetString(glob.Literal)))
-                    nameKeys.Add(Encoding.UTF8.GetString(glob.Literal));
-        }
+            {
+                string literal = Encoding.UTF8.GetString(glob.Literal);
+                if (glob.IsExact && seenMethods.Add(literal))
+                    methodKeys.Add(literal);
+            }
 
         var buckets = new List<KeyValuePair<string, MethodBucket>>(methodKeys.Count);
         var matching = new List<int>();
+        var nameKeys = new List<string>();
+        var seenNames = new HashSet<string>(StringComparer.Ordinal);
         var byName = new List<KeyValuePair<string, int[]>>();
         var list = new List<int>();
         foreach (string method in methodKeys)
         {
             byte[] methodBytes = Encoding.UTF8.GetBytes(method);
             matching.Clear();
+            nameKeys.Clear();
+            seenNames.Clear();
             foreach (var rule in rules)
-                if (rule.MatchesMethod(methodBytes))
-                    matching.Add(rule.Index);
+            {
+                if (!rule.MatchesMethod(methodBytes))
+                    continue;
+                matching.Add(rule.Index);
+                // Only names some rule of this method spells out get an entry; any other name can only
+                // be matched by glob or name-less rules, which OtherNames holds.
+                foreach (var glob in rule.NamePatterns)
+                {
+                    string literal = Encoding.UTF8.GetString(glob.Literal);
+                    if (glob.IsExact && seenNames.Add(literal))
+                        nameKeys.Add(literal);
+                }
+            }
 
             byName.Clear();
             foreach (string name in nameKeys)

@@ -89,7 +89,7 @@ public class TokenValidationBenchmarks
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string header = Base64Url.EncodeToString(Encoding.UTF8.GetBytes($$"""{"alg":"{{alg}}","typ":"at+jwt","kid":"{{kid}}"}"""));
         string payload = Base64Url.EncodeToString(Encoding.UTF8.GetBytes(
-            $$"""{"iss":"{{Issuer}}","sub":"{{sub}}","aud":"{{Resource}}","iat":{{now}},"nbf":{{now}},"exp":{{now + 86400}},"scope":"mcp:tools","client_id":"bench","realm_access":{"roles":["sre","dev"]}}"""));
+            $$$"""{"iss":"{{{Issuer}}}","sub":"{{{sub}}}","aud":"{{{Resource}}}","iat":{{{now}}},"nbf":{{{now}}},"exp":{{{now + 86400}}},"scope":"mcp:tools","client_id":"bench","realm_access":{"roles":["sre","dev"]}}"""));
         byte[] input = Encoding.ASCII.GetBytes(header + "." + payload);
         byte[] signature = alg == "RS256"
             ? _rsa.SignData(input, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
