@@ -124,10 +124,22 @@ public sealed class GatewayWireTests(InteropFixture fixture)
     {
         var gateway = await fixture.GatewayAsync();
 
-        var proxied = await McpWire.PostAsync(
-            gateway.McpUrl, null, McpWire.InitializeBody(1), ("Origin", "http://evil.example.com"));
+        using var cts = new CancellationTokenSource(McpWire.ExchangeTimeout);
+        await using var connection = await RawHttpConnection.ConnectAsync(gateway.McpUrl, cts.Token);
+        await connection.SendAsync(
+            "POST",
+            gateway.McpUrl.PathAndQuery,
+            McpWire.Headers(null, ("Origin", "http://evil.example.com")),
+            McpWire.InitializeBody(1),
+            cts.Token);
+        var head = await connection.ReadResponseHeadAsync(cts.Token);
+        await connection.ReadBodyToEndAsync(head, "POST", cts.Token);
 
-        Assert.Equal(403, proxied.Status);
+        Assert.Equal(403, head.Status);
+        // Refused means refused: nothing reached the upstream, so no second answer follows.
+        var trailing = new byte[256];
+        var extra = await connection.ReadRawAsync(trailing, cts.Token);
+        Assert.True(extra == 0, $"bytes after the 403: {System.Text.Encoding.ASCII.GetString(trailing, 0, extra)}");
     }
 
     [Fact]

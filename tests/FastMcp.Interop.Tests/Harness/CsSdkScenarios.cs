@@ -20,7 +20,7 @@ internal static partial class CsSdkScenarios
 {
     public const string EchoMessage = "interop echo: héllo, wörld";
     public const int ProgressSteps = 4;
-    private static readonly TimeSpan ScenarioTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ScenarioTimeout = TimeSpan.FromSeconds(120);
 
     [GeneratedRegex(@"\b\d{1,2}:\d{2}:\d{2}(\s?[AP]M)?\b")]
     private static partial Regex ClockTime();

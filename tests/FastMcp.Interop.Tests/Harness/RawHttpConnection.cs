@@ -82,11 +82,12 @@ internal sealed class RawHttpConnection : IAsyncDisposable
             head.Append("Content-Length: ").Append(bodyBytes.Length).Append("\r\n");
         }
         head.Append("\r\n");
-        await _stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), cancellationToken);
-        if (bodyBytes.Length > 0)
-        {
-            await _stream.WriteAsync(bodyBytes, cancellationToken);
-        }
+        // Head and body leave in one write, as most clients send them.
+        var headBytes = Encoding.ASCII.GetBytes(head.ToString());
+        var request = new byte[headBytes.Length + bodyBytes.Length];
+        headBytes.CopyTo(request, 0);
+        bodyBytes.CopyTo(request, headBytes.Length);
+        await _stream.WriteAsync(request, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
     }
 

@@ -9,7 +9,7 @@ namespace FastMcp.Interop.Tests.Harness;
 /// </summary>
 internal sealed class ServerEverything : IDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly ChildProcess _process;
 
     private ServerEverything(ChildProcess process, int port)

@@ -13,12 +13,12 @@ internal sealed record TsClientRun(int ExitCode, JsonObject Result, string Trans
 /// <summary>Runs the official TypeScript SDK client script against one MCP URL.</summary>
 internal static class TsClientRunner
 {
-    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
 
     public static async Task<TsClientRun> RunAsync(Uri url, params string[] scenarios)
     {
         RepoPaths.RequireNodePeers();
-        List<string> arguments = [RepoPaths.TsClientScript, "--url", url.ToString(), "--timeout-ms", "20000"];
+        List<string> arguments = [RepoPaths.TsClientScript, "--url", url.ToString(), "--timeout-ms", "30000"];
         if (scenarios.Length > 0)
         {
             arguments.Add("--scenarios");
