@@ -3,19 +3,6 @@ using System.Buffers.Text;
 
 namespace FastMcp.Mcp;
 
-/// <summary>What <see cref="McpHeaderValue.Decode"/> found.</summary>
-public enum McpHeaderValueStatus : byte
-{
-    /// <summary>A plain header value (returned trimmed, not copied).</summary>
-    Plain,
-    /// <summary>A <c>=?base64?…?=</c> value, decoded into the scratch buffer.</summary>
-    Decoded,
-    /// <summary>Bytes outside RFC 9110 field-value characters, or a sentinel whose payload is not base64.</summary>
-    Malformed,
-    /// <summary>The decoded value does not fit the scratch buffer (see <see cref="McpHeaderValue.MaxDecodedLength"/>).</summary>
-    TooLong,
-}
-
 /// <summary>
 /// Mcp-Name / Mcp-Param-* header values of MCP 2026-07-28: plain visible ASCII, or the UTF-8 bytes in base64
 /// between the case-sensitive markers <c>=?base64?</c> and <c>?=</c>. Intermediaries that inspect them must decode.
