@@ -19,4 +19,8 @@ public enum McpHeaderMismatch : byte
     MalformedEncodedValue,
     /// <summary>The body carries _meta protocolVersion but the request has no MCP-Protocol-Version header.</summary>
     MissingProtocolVersionHeader,
+    /// <summary>An Mcp-Param-{Name} header differs from the argument it mirrors, or is sent although the argument is absent or null.</summary>
+    ParamMismatch,
+    /// <summary>An argument annotated with x-mcp-header has a value but its Mcp-Param-{Name} header is missing.</summary>
+    MissingParamHeader,
 }

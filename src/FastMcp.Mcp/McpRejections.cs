@@ -40,6 +40,8 @@ public static class McpRejections
         McpHeaderMismatch.MissingNameHeader => "Header mismatch: Mcp-Name header is required"u8,
         McpHeaderMismatch.MissingProtocolVersionHeader => "Header mismatch: MCP-Protocol-Version header is required"u8,
         McpHeaderMismatch.MalformedEncodedValue => "Header mismatch: malformed header value"u8,
+        McpHeaderMismatch.ParamMismatch => "Header mismatch: Mcp-Param header does not match the argument"u8,
+        McpHeaderMismatch.MissingParamHeader => "Header mismatch: Mcp-Param header is required for this argument"u8,
         _ => "Header mismatch"u8,
     };
 
