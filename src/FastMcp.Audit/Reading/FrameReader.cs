@@ -22,7 +22,7 @@ public readonly record struct Frame(FrameHeader Header, long Offset, int TotalLe
 public sealed class FrameReader : IDisposable
 {
     private readonly Decompressor _zstd = new();
-    private byte[] _raw = new byte[256 * 1024];
+    private byte[] _raw = [];
     private ReadOnlyMemory<byte> _data;
 
     public int Position { get; private set; }
