@@ -13,9 +13,9 @@ public static class McpHeaderCheck
     private const int StackScratch = 768; // decodes a 1 KiB base64 header
 
     /// <summary>
-    /// Checks the mirrored headers against the inspected body. A message is in the stateless era when its body
-    /// carries <c>_meta</c> protocolVersion or its MCP-Protocol-Version header names 2026-07-28 or later; then
-    /// the headers are required. For a session-era message the headers are optional, but any that is present
+    /// Checks the mirrored headers against the inspected body. A request is in the stateless era when its body
+    /// carries <c>_meta</c> protocolVersion (then MCP-Protocol-Version and Mcp-Method, and Mcp-Name where the
+    /// method has one, are required); a request whose header names 2026-07-28 or later must carry it. For a session-era message the headers are optional, but any that is present
     /// must still match (so nothing downstream can be misled by it).
     /// </summary>
     public static McpHeaderMismatch Check(in ReadOnlySequence<byte> body, in McpCall call,
@@ -40,9 +40,10 @@ public static class McpHeaderCheck
                 return McpHeaderMismatch.ProtocolVersionMismatch;
             }
         }
-        else if (McpProtocolVersions.IsStateless(version))
+        else if (McpProtocolVersions.IsStateless(version) && call.Kind != McpMessageKind.Notification)
         {
-            // The header claims the stateless era but the body does not carry its version: they disagree.
+            // The header claims the stateless era but the request does not carry its version: they disagree.
+            // (2026-07-28 notifications have no protocolVersion in _meta, so for them the header stands alone.)
             return McpHeaderMismatch.ProtocolVersionMismatch;
         }
 

@@ -92,6 +92,17 @@ public class McpHeaderCheckTests
     }
 
     [Fact]
+    public void Stateless_notifications_carry_no_meta_version_and_are_not_rejected_for_it()
+    {
+        // 2026-07-28 NotificationParams._meta has no protocolVersion; the header still comes on every POST.
+        const string json = """{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user"}}""";
+        Assert.Equal(McpHeaderMismatch.None, Check(json, null, null, "2026-07-28"));
+        Assert.Equal(McpHeaderMismatch.None, Check(json, "notifications/cancelled", null, "2026-07-28"));
+        Assert.Equal(McpHeaderMismatch.MethodMismatch, Check(json, "tools/call", null, "2026-07-28"));
+        Assert.Equal(McpHeaderMismatch.NameMismatch, Check(json, null, "x", "2026-07-28"));
+    }
+
+    [Fact]
     public void Session_era_messages_need_no_headers_but_present_ones_must_match()
     {
         const string json = """{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}""";
