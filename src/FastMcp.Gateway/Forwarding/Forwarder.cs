@@ -16,7 +16,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     public UpstreamPool Pool => pool;
 
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
-        bool hasBody, byte[] clientAddress, byte[] publicScheme, byte[] injectedHeaders, CancellationToken responseTimeout)
+        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, CancellationToken responseTimeout)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -36,7 +36,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
-            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, injectedHeaders);
+            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine);
             foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
             bool sent;
             try

@@ -14,17 +14,27 @@ internal enum ForwardingError : byte
     InvalidResponse,
     /// <summary>A JSON response larger than the gateway may hold to inspect (502).</summary>
     ResponseTooLarge,
+    /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
+    AuditUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
     ClientGone,
 }
 
 internal static class ForwardingErrors
 {
-    public static int StatusCode(this ForwardingError e) => e == ForwardingError.ResponseTimeout ? 504 : 502;
+    public static int StatusCode(this ForwardingError e) => e switch
+    {
+        ForwardingError.ResponseTimeout => 504,
+        ForwardingError.AuditUnavailable => 503,
+        _ => 502,
+    };
 
-    public static int JsonRpcCode(this ForwardingError e) => e == ForwardingError.ResponseTimeout
-        ? Mcp.JsonRpcErrorCodes.UpstreamTimeout
-        : Mcp.JsonRpcErrorCodes.UpstreamUnavailable;
+    public static int JsonRpcCode(this ForwardingError e) => e switch
+    {
+        ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
+        ForwardingError.AuditUnavailable => Mcp.JsonRpcErrorCodes.AuditUnavailable,
+        _ => Mcp.JsonRpcErrorCodes.UpstreamUnavailable,
+    };
 
     public static ReadOnlySpan<byte> Message(this ForwardingError e) => e switch
     {
@@ -33,6 +43,7 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamClosed => "upstream MCP server closed the connection"u8,
         ForwardingError.InvalidResponse => "upstream MCP server sent an invalid HTTP response"u8,
         ForwardingError.ResponseTooLarge => "upstream response exceeds the gateway's message limit"u8,
+        ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         _ => "upstream error"u8,
     };
 }

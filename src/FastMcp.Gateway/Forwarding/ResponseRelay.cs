@@ -17,6 +17,7 @@ internal sealed class ResponseRelay : IDisposable
 {
     private readonly PooledBufferWriter _message = new(16 * 1024);
     private readonly PooledBufferWriter _event = new(4 * 1024);
+    private readonly PooledBufferWriter _lastEvent = new(1024);
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
 
@@ -32,13 +33,13 @@ internal sealed class ResponseRelay : IDisposable
     /// Sets <paramref name="clientMustClose"/> when the client connection cannot carry another request.
     /// </summary>
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
-        bool clientIsHttp11, bool clientAskedClose, CancellationToken bodyTimeout)
+        bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, CancellationToken bodyTimeout)
     {
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
-            return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose).ConfigureAwait(false);
+            return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose, gate).ConfigureAwait(false);
         }
 
         _message.Clear();
@@ -53,6 +54,10 @@ internal sealed class ResponseRelay : IDisposable
             for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _message, isEvent: false);
         }
         if (head.ConnectionClose) upstream.Broken = true;
+        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
+        {
+            return (ForwardingError.AuditUnavailable, false);
+        }
 
         bool close = clientAskedClose;
         WriteResponseHead(client, head, close, chunked: false, eventStream: false);
@@ -74,7 +79,7 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
-        bool clientIsHttp11, bool clientAskedClose)
+        bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate)
     {
         HttpResponseHead head = upstream.ResponseHead;
         // An HTTP/1.0 client cannot read chunks: the stream is then delimited by closing.
@@ -89,6 +94,7 @@ internal sealed class ResponseRelay : IDisposable
         }
 
         _message.Clear();
+        _lastEvent.Clear();
         var splitter = new SseEventSplitter();
         var decoder = new ChunkedDecoder();
         long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
@@ -123,7 +129,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstreamDone = true;
             }
 
-            int relayed = RelayCompleteEvents(client, exchange, ref splitter, chunked, upstreamDone);
+            int relayed = RelayCompleteEvents(client, exchange, ref splitter, chunked, upstreamDone, keepLast: gate is not null);
             if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
             {
                 upstream.Broken = true;
@@ -142,11 +148,12 @@ internal sealed class ResponseRelay : IDisposable
         }
         if (head.ConnectionClose) upstream.Broken = true;
         _message.TrimTo(64 * 1024);
+        if (gate is not null) await gate.AfterStreamAsync(exchange, _lastEvent.WrittenMemory).ConfigureAwait(false);
         return (ForwardingError.None, close);
     }
 
     /// <summary>Writes every complete event in the buffer to the client; at the end of the stream, the rest too.</summary>
-    private int RelayCompleteEvents(PipeWriter client, Exchange exchange, ref SseEventSplitter splitter, bool chunked, bool final)
+    private int RelayCompleteEvents(PipeWriter client, Exchange exchange, ref SseEventSplitter splitter, bool chunked, bool final, bool keepLast)
     {
         int count = 0;
         while (_message.WrittenCount > 0)
@@ -154,19 +161,25 @@ internal sealed class ResponseRelay : IDisposable
             int length = splitter.TryFindEventEnd(_message.WrittenSpan, final);
             if (length == 0) break;
             splitter.Reset();
+            ReadOnlySpan<byte> relayed;
             if (_transforms.Length == 0)
             {
-                WriteEventBytes(client, _message.WrittenSpan[..length], chunked);
-                _message.RemoveFront(length);
+                relayed = _message.WrittenSpan[..length];
             }
             else
             {
                 _event.Clear();
                 _event.Write(_message.WrittenSpan[..length]);
-                _message.RemoveFront(length);
                 for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _event, isEvent: true);
-                WriteEventBytes(client, _event.WrittenSpan, chunked);
+                relayed = _event.WrittenSpan;
             }
+            WriteEventBytes(client, relayed, chunked);
+            if (keepLast && SseEvent.TryGetSingleData(relayed, out _))
+            {
+                _lastEvent.Clear();
+                _lastEvent.Write(relayed);
+            }
+            _message.RemoveFront(length);
             count++;
         }
         return count;
@@ -205,5 +218,6 @@ internal sealed class ResponseRelay : IDisposable
     {
         _message.Dispose();
         _event.Dispose();
+        _lastEvent.Dispose();
     }
 }

@@ -6,6 +6,9 @@ using System.Text;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+using FastMcp.Identity;
+using FastMcp.Policy;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
 using FastMcp.Mcp;
@@ -18,7 +21,7 @@ namespace FastMcp.Gateway.Proxy;
 /// One client connection: reads requests from its pipe one after another (pipelined requests
 /// included), runs each through the stages, forwards it and relays the answer.
 /// </summary>
-internal sealed class ClientConnection : IDisposable
+internal sealed class ClientConnection : IResponseGate, IDisposable
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
@@ -31,6 +34,8 @@ internal sealed class ClientConnection : IDisposable
     private readonly PooledBufferWriter _decodedBody = new(4 * 1024);
     private readonly PooledBufferWriter _scratch = new(1024);
     private readonly ResponseRelay _relay;
+    private readonly PooledBufferWriter _maskedCopy = new(1024);
+    private readonly AuditRecording.Scratch _auditScratch = new();
     private readonly byte[] _clientAddress;
     private CancellationTokenSource _timer = new();
     private int _idle;
@@ -181,38 +186,69 @@ internal sealed class ClientConnection : IDisposable
     /// <summary>Handles one request. False: close the connection afterwards.</summary>
     private async ValueTask<bool> HandleRequestAsync()
     {
+        bool bodyUnread = _request.Framing != BodyFraming.None;
         if (!_request.Path.SequenceEqual(_rt.EndpointPath))
         {
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8,
-                close: _request.Framing != BodyFraming.None);
-            await _output.FlushAsync().ConfigureAwait(false);
-            return _request.Framing == BodyFraming.None;
+            if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
+            {
+                GatewayResponses.WriteSimple(_output, 200, "application/json"u8, meta.MetadataDocument, close: bodyUnread);
+                await _output.FlushAsync().ConfigureAwait(false);
+                return !bodyUnread;
+            }
+            return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
         }
         if (!_rt.OriginGuard.IsAllowed(_request.Headers))
+            return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
+        if (_request.Method is not (HttpMethod.Post or HttpMethod.Get or HttpMethod.Delete))
+            return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
+        if (_request.Method != HttpMethod.Post && bodyUnread)
+            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
+
+        if (_rt.Authentication is { } authentication)
         {
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8,
-                close: _request.Framing != BodyFraming.None);
-            await _output.FlushAsync().ConfigureAwait(false);
-            return _request.Framing == BodyFraming.None;
+            AuthResult auth = await authentication.AuthenticateAsync(_request).ConfigureAwait(false);
+            if (!auth.Succeeded)
+            {
+                await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
+                int status = ResourceMetadata.StatusCode(auth.Failure);
+                return await AnswerAsync(status, JsonRpcErrorCodes.Unauthorized, Encoding.UTF8.GetBytes(auth.Description ?? auth.Failure.ToString()), bodyUnread,
+                    authentication.ChallengeLine(auth.Failure)).ConfigureAwait(false);
+            }
+            _exchange.Principal = auth.Principal;
         }
-        switch (_request.Method)
+        else
         {
-            case HttpMethod.Post:
-                return await HandlePostAsync().ConfigureAwait(false);
-            case HttpMethod.Get:
-            case HttpMethod.Delete:
-                if (_request.Framing != BodyFraming.None)
-                {
-                    GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, close: true);
-                    await _output.FlushAsync().ConfigureAwait(false);
-                    return false;
-                }
-                return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
-            default:
-                GatewayResponses.WriteJsonRpcError(_output, _scratch, 405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8,
-                    close: _request.Framing != BodyFraming.None, extraHeaders: "Allow: GET, POST, DELETE\r\n"u8);
-                await _output.FlushAsync().ConfigureAwait(false);
-                return _request.Framing == BodyFraming.None;
+            _exchange.Principal = Principal.Anonymous;
+        }
+
+        if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
+        if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
+        return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+    }
+
+    /// <summary>Answers with a JSON-RPC error (id null) and says whether the connection stays open.</summary>
+    private ValueTask<bool> AnswerAsync(int status, int code, ReadOnlySpan<byte> message, bool closeAfter, ReadOnlySpan<byte> extraHeaders = default)
+    {
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, message, closeAfter, extraHeaders);
+        return FlushThenAsync(!closeAfter);
+    }
+
+    private async ValueTask<bool> FlushThenAsync(bool keepAlive)
+    {
+        await _output.FlushAsync().ConfigureAwait(false);
+        return keepAlive;
+    }
+
+    private async ValueTask RecordAuthenticationFailureAsync(AuthResult auth)
+    {
+        if (_rt.Audit is not { IsWritable: true } audit) return;
+        try
+        {
+            await audit.RecordAuthenticationFailureAsync(_exchange, _auditScratch, RemoteAddress, auth.Failure.ToString()).ConfigureAwait(false);
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            // The refusal stands either way; the outage itself is recorded by the audit log.
         }
     }
 
@@ -292,30 +328,136 @@ internal sealed class ClientConnection : IDisposable
 
     private async ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
     {
-        if (!_rt.Options.Passthrough)
-        {
-            McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
-            if (inspectError != McpInspectError.None)
-            {
-                int code = inspectError is McpInspectError.InvalidJson or McpInspectError.EmptyBody or McpInspectError.TooDeep
-                    ? JsonRpcErrorCodes.ParseError : JsonRpcErrorCodes.InvalidRequest;
-                GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, code, InspectMessage(inspectError), close: false);
-                await _output.FlushAsync().ConfigureAwait(false);
-                return true;
-            }
-            _exchange.HasCall = true;
+        if (_rt.Options.Passthrough) return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
 
-            McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, _exchange.Call,
-                _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
-            if (mismatch != McpHeaderMismatch.None)
+        McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
+        if (inspectError != McpInspectError.None)
+        {
+            int code = inspectError is McpInspectError.InvalidJson or McpInspectError.EmptyBody or McpInspectError.TooDeep
+                ? JsonRpcErrorCodes.ParseError : JsonRpcErrorCodes.InvalidRequest;
+            return await AnswerAsync(400, code, InspectMessage(inspectError), closeAfter: false).ConfigureAwait(false);
+        }
+        _exchange.HasCall = true;
+        ref McpCall call = ref _exchange.Call;
+
+        McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, call,
+            _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
+        if (mismatch != McpHeaderMismatch.None)
+        {
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, HeaderMismatchMessage(mismatch), close: false);
+            await _output.FlushAsync().ConfigureAwait(false);
+            return true;
+        }
+
+        // Card numbers in the request: masked in place, or counted on a copy (forward, block).
+        ReadOnlySequence<byte> recorded = body;
+        if (_rt.Masking is { } masking)
+        {
+            if (masking.RequestMode == RequestCardMode.Mask)
             {
-                GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, _exchange.Call.IdRange, JsonRpcErrorCodes.HeaderMismatch,
-                    HeaderMismatchMessage(mismatch), close: false);
-                await _output.FlushAsync().ConfigureAwait(false);
-                return true;
+                masking.MaskRequest(_exchange, body);
+            }
+            else if (masking.CountRequest(_exchange, body, _maskedCopy) > 0)
+            {
+                recorded = new ReadOnlySequence<byte>(_maskedCopy.WrittenMemory);
+                if (masking.RequestMode == RequestCardMode.Block)
+                    return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
             }
         }
+
+        // Requests and notifications are decided by policy; responses to server requests pass.
+        if (_rt.Authorization is { } authorization && call.Kind is McpMessageKind.Request or McpMessageKind.Notification)
+        {
+            PolicyDecision decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
+            _exchange.Decision = decision;
+            if (decision.Action == PolicyAction.Deny)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, Encoding.UTF8.GetBytes(decision.Message), $"denied by {(decision.Rule?.Name ?? "default")}").ConfigureAwait(false);
+            if (decision.Action == PolicyAction.RequireApproval)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required: {decision.Message}"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
+        }
+
+        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
         return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A call the gateway itself refuses never reaches the upstream: the client gets a JSON-RPC
+    /// error with its id (HTTP 200 for requests, as MCP clients expect), and the refusal is recorded.
+    /// </summary>
+    private async ValueTask<bool> RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason)
+    {
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
+            }
+            catch (FastMcp.Audit.AuditUnavailableException)
+            {
+                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            }
+        }
+        // A notification has no id to answer: it gets a plain 403 with a JSON-RPC error body.
+        if (_exchange.Call.Kind == McpMessageKind.Notification) status = 403;
+        _exchange.ResponseStatus = status;
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: false);
+        await _output.FlushAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Strict audit: the request is recorded durably before it is forwarded, or not forwarded at all.</summary>
+    private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded)
+    {
+        if (_rt.Audit is not { } audit) return true;
+        try
+        {
+            if (!audit.IsWritable) throw new FastMcp.Audit.AuditUnavailableException("audit log not writable");
+            await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            await AuditUnavailableAsync(_exchange.Body).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
+    {
+        Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
+            "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
+        await _output.FlushAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    // ---- response gate (audit of responses) ---------------------------------------------------
+
+    public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message)
+    {
+        if (_rt.Audit is not { } audit) return true;
+        try
+        {
+            await audit.RecordResponseAsync(exchange, _auditScratch, RemoteAddress, message).ConfigureAwait(false);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
+    {
+        if (_rt.Audit is not { } audit) return;
+        try
+        {
+            await audit.RecordResponseAsync(exchange, _auditScratch, RemoteAddress, lastEvent).ConfigureAwait(false);
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            Log.Error("audit log unavailable at the end of an event stream: its response record is missing (the outage is recorded)");
+        }
     }
 
     // ---- forward and relay -----------------------------------------------------------------
@@ -325,7 +467,7 @@ internal sealed class ClientConnection : IDisposable
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            _rt.InjectedUpstreamHeaders, _timer.Token).ConfigureAwait(false);
+            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
         if (error != ForwardingError.None)
         {
             await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);
@@ -334,7 +476,7 @@ internal sealed class ClientConnection : IDisposable
         bool clientClose = _request.ConnectionClose || _rt.Stopping;
         try
         {
-            (ForwardingError relayError, bool mustClose) = await _relay.RelayAsync(upstream!, _output, _exchange, _request.IsHttp11, clientClose, _timer.Token)
+            (ForwardingError relayError, bool mustClose) = await _relay.RelayAsync(upstream!, _output, _exchange, _request.IsHttp11, clientClose, _rt.Audit is null ? null : this, _timer.Token)
                 .ConfigureAwait(false);
             if (relayError == ForwardingError.ClientGone) return false;
             if (relayError != ForwardingError.None)
@@ -410,5 +552,7 @@ internal sealed class ClientConnection : IDisposable
         _relay.Dispose();
         _decodedBody.Dispose();
         _scratch.Dispose();
+        _maskedCopy.Dispose();
+        _auditScratch.Dispose();
     }
 }

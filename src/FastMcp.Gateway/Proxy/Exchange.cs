@@ -1,7 +1,10 @@
 using System.Buffers;
 using System.Diagnostics;
+using FastMcp.Gateway.Stages;
 using FastMcp.Http;
+using FastMcp.Identity;
 using FastMcp.Mcp;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -22,6 +25,17 @@ internal sealed class Exchange
     public McpCall Call;
     public bool HasCall;
 
+    /// <summary>Who is calling (set by authentication).</summary>
+    public Principal? Principal;
+
+    /// <summary>What the policy said (set for inspected requests).</summary>
+    public PolicyDecision? Decision;
+
+    /// <summary>Card numbers found in the request and in the response.</summary>
+    public CardFindings RequestCards;
+    public CardFindings ResponseCards;
+
+    public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
 
@@ -30,6 +44,11 @@ internal sealed class Exchange
         Body = default;
         Call = default;
         HasCall = false;
+        Principal = null;
+        Decision = null;
+        RequestCards.Reset();
+        ResponseCards.Reset();
+        ListEntriesRemoved = 0;
         ResponseStatus = 0;
         StartTimestamp = Stopwatch.GetTimestamp();
     }

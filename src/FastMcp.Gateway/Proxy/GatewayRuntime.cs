@@ -29,7 +29,19 @@ internal sealed class GatewayRuntime
     public byte[] PublicScheme { get; }
 
     /// <summary>Header lines injected into every upstream request (the gateway's own credential).</summary>
-    public byte[] InjectedUpstreamHeaders { get; set; } = [];
+    public FastMcp.Identity.UpstreamCredential? UpstreamCredential { get; set; }
+
+    /// <summary>Who is calling; null only in pass-through mode.</summary>
+    public Authentication? Authentication { get; set; }
+
+    /// <summary>May they; null only in pass-through mode.</summary>
+    public Authorization? Authorization { get; set; }
+
+    /// <summary>Card-number masking; null when disabled.</summary>
+    public PanMasking? Masking { get; set; }
+
+    /// <summary>Audit recording; null when disabled.</summary>
+    public AuditRecording? Audit { get; set; }
 
     /// <summary>Set on SIGTERM: connections finish their current exchange and close.</summary>
     public bool Stopping => Volatile.Read(ref _stopping) != 0;

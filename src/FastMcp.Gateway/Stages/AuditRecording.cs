@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Diagnostics;
+using FastMcp.Audit;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Http;
+using FastMcp.Mcp;
+
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>
+/// Prove: each exchange becomes audit records (FastMcp.Audit). The request record is durable
+/// before the request is forwarded; the response record before a JSON response is released
+/// (strict mode). Payloads recorded here are already masked.
+/// </summary>
+internal sealed class AuditRecording(AuditLog log, string upstream)
+{
+    private readonly Utf8StringCache _strings = new(4096);
+
+    public AuditLog Log => log;
+    public bool IsWritable => log.IsWritable;
+
+    /// <summary>Per-connection state: the reusable event and buffers for contiguous copies.</summary>
+    public sealed class Scratch : IDisposable
+    {
+        public readonly AuditEvent Event = new();
+        public readonly PooledBufferWriter Id = new(64);
+        public readonly PooledBufferWriter Request = new(1024);
+        public void Dispose()
+        {
+            Id.Dispose();
+            Request.Dispose();
+        }
+    }
+
+    public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
+        e.Detail = "request";
+        e.RequestPayload = Contiguous(maskedBody, s.Request);
+        return log.AppendAsync(e);
+    }
+
+    public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
+        e.Detail = "response";
+        e.ResponsePayload = maskedResponse;
+        e.HttpStatus = ex.ResponseStatus;
+        e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
+        AddFingerprints(e, ex.ResponseCards);
+        return log.AppendAsync(e);
+    }
+
+    /// <summary>A call the gateway refused (policy deny, approval required, card number blocked).</summary>
+    public ValueTask<long> RecordDenialAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, string reason)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.Detail = reason;
+        e.RequestPayload = Contiguous(maskedBody, s.Request);
+        return log.AppendAsync(e);
+    }
+
+    public ValueTask<long> RecordAuthenticationFailureAsync(Exchange ex, Scratch s, string clientAddress, string failure)
+    {
+        AuditEvent e = s.Event;
+        e.Reset();
+        e.Type = AuditEventType.AuthenticationFailed;
+        e.TimestampUtc = DateTime.UtcNow;
+        e.Success = false;
+        e.ClientAddress = clientAddress;
+        e.Upstream = upstream;
+        e.HttpStatus = 401;
+        e.Detail = failure;
+        return log.AppendAsync(e);
+    }
+
+    public ValueTask<long> RecordConfigurationReloadAsync(bool success, string detail)
+    {
+        var e = new AuditEvent { Type = AuditEventType.ConfigurationReloaded, TimestampUtc = DateTime.UtcNow, Success = success, Detail = detail, Subject = "fastmcp" };
+        return log.AppendAsync(e);
+    }
+
+    private AuditEvent Fill(Exchange ex, Scratch s, string clientAddress, AuditEventType type, bool success)
+    {
+        AuditEvent e = s.Event;
+        e.Reset();
+        e.Type = type;
+        e.TimestampUtc = DateTime.UtcNow;
+        e.Success = success;
+        if (ex.Principal is { } p)
+        {
+            e.Subject = p.Subject;
+            e.Groups = p.Groups;
+            e.ClientId = p.ClientId;
+        }
+        e.ClientAddress = clientAddress;
+        e.Upstream = upstream;
+        HttpHeaderTable headers = ex.Request.Headers;
+        ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
+        if (!session.IsEmpty) e.SessionId = _strings.Get(session);
+        if (ex.HasCall)
+        {
+            ref McpCall call = ref ex.Call;
+            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(ex.Body, call.MethodRange);
+            if (call.HasName) e.Target = StringAt(ex.Body, call.NameRange);
+            if (call.HasId) e.JsonRpcIdRaw = Contiguous(ex.Body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
+            if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(ex.Body, call.ClientInfoNameRange);
+            if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(ex.Body, call.ClientInfoVersionRange);
+        }
+        else
+        {
+            e.Method = ex.Request.Method switch { Http.HttpMethod.Get => "GET stream", Http.HttpMethod.Delete => "DELETE session", _ => "POST" };
+        }
+        if (ex.Decision is { } d)
+        {
+            e.Decision = d.Action.ToString();
+            e.Rule = d.Rule?.Name ?? "(default)";
+        }
+        AddFingerprints(e, ex.RequestCards);
+        return e;
+    }
+
+    private string StringAt(in ReadOnlySequence<byte> body, Range token)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        int n = McpInspector.CopyUnescaped(body, token, buffer);
+        return n < 0 ? "(long value)" : _strings.Get(buffer[..n]);
+    }
+
+    private static void AddFingerprints(AuditEvent e, in CardFindings findings)
+    {
+        for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(Convert.ToHexStringLower(findings.Fingerprint(i)));
+    }
+
+    private static ReadOnlyMemory<byte> Contiguous(in ReadOnlySequence<byte> seq, PooledBufferWriter scratch)
+    {
+        if (seq.IsSingleSegment) return seq.First;
+        scratch.Clear();
+        foreach (ReadOnlyMemory<byte> m in seq) scratch.Write(m.Span);
+        return scratch.WrittenMemory;
+    }
+}
