@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FastMcp.Audit.Format;
+
+namespace FastMcp.Audit.Tests;
+
+/// <summary>The verifier, prover, replay and keys commands as auditors run them: exit codes and output.</summary>
+public sealed class CliTests : IClassFixture<CliTests.Fixture>
+{
+    public sealed class Fixture : IDisposable
+    {
+        public TempAuditDirectory Dir { get; } = new();
+
+        public Fixture()
+        {
+            SampleEvents.WriteLogAsync(Dir.Options(), 30, perSegment: 1).GetAwaiter().GetResult();
+        }
+
+        public void Dispose() => Dir.Dispose();
+    }
+
+    private readonly Fixture _f;
+
+    public CliTests(Fixture f) => _f = f;
+
+    private static async Task<(int Code, string Out, string Err)> RunAsync(Func<string[], TextWriter, TextWriter, Task<int>> command, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await command(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string CopyLog()
+    {
+        string copy = Path.Combine(_f.Dir.Root, "copy-" + Guid.NewGuid().ToString("N"));
+        foreach (var file in Directory.EnumerateFiles(_f.Dir.Segments, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy, Path.GetRelativePath(_f.Dir.Segments, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return copy;
+    }
+
+    [Fact]
+    public async Task Verify_exits_0_with_a_text_report_for_an_intact_log()
+    {
+        var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments, "--key", _f.Dir.PublicKey);
+        Assert.Equal(0, code);
+        Assert.Contains("chain gw-1: VALID", output);
+        Assert.Contains("32 records", output);
+        Assert.Contains("RESULT: VALID", output);
+    }
+
+    [Fact]
+    public async Task Verify_exits_1_and_names_the_first_bad_segment_and_record()
+    {
+        string copy = CopyLog();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(Path.Combine(copy, "gw-1", SegmentNames.Sealed(2))));
+        var frames = surgeon.Frames.FindAll(f => f.Kind == FrameKind.Records);
+        frames[0].Bodies.RemoveAt(0);
+        if (frames[0].Bodies.Count == 0) surgeon.Frames.Remove(frames[0]);
+        File.WriteAllBytes(Path.Combine(copy, "gw-1", SegmentNames.Sealed(2)), surgeon.Encode());
+
+        var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, "verify", copy, "--key", _f.Dir.PublicKey);
+        Assert.Equal(1, code);
+        Assert.Contains("first bad: segment 2", output);
+        Assert.Contains("record ", output);
+        Assert.Contains("RESULT: INVALID", output);
+
+        (code, output, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--json");
+        Assert.Equal(1, code);
+        using var doc = JsonDocument.Parse(output);
+        Assert.False(doc.RootElement.GetProperty("valid").GetBoolean());
+        var error = doc.RootElement.GetProperty("chains")[0].GetProperty("errors")[0];
+        Assert.Equal(2, error.GetProperty("segment").GetInt64());
+        Assert.True(error.TryGetProperty("record", out _));
+    }
+
+    [Fact]
+    public async Task Verify_exits_2_on_usage_and_io_errors()
+    {
+        Assert.Equal(2, (await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments)).Code);
+        Assert.Equal(2, (await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments, "--key", _f.Dir.PublicKey, "--bogus")).Code);
+        Assert.Equal(2, (await RunAsync(VerifyCommand.RunAsync, Path.Combine(_f.Dir.Root, "nope"), "--key", _f.Dir.PublicKey)).Code);
+        Assert.Equal(2, (await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments, "--key", Path.Combine(_f.Dir.Root, "missing.pem"))).Code);
+    }
+
+    [Fact]
+    public async Task Verify_with_another_key_fails()
+    {
+        string other = Path.Combine(_f.Dir.Root, "other-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(other);
+        AuditKeys.Generate(Path.Combine(other, "k.pem"), Path.Combine(other, "k.pub"));
+        var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments, "--key", Path.Combine(other, "k.pub"));
+        Assert.Equal(1, code);
+        Assert.Contains("signature", output);
+        Assert.Contains("RESULT: INVALID", output);
+    }
+
+    [Fact]
+    public async Task Since_checkpoint_proves_growth_and_catches_tail_truncation()
+    {
+        string copy = CopyLog();
+        string kept = Path.Combine(copy, "kept-checkpoint");
+        File.Copy(Path.Combine(copy, "gw-1", "checkpoint"), kept);
+        var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--since-checkpoint", kept);
+        Assert.Equal(0, code);
+        Assert.Contains("since checkpoint: log grew", output);
+
+        var segments = Directory.GetFiles(Path.Combine(copy, "gw-1"), "*.seg").Order(StringComparer.Ordinal).ToArray();
+        File.Delete(segments[^1]);
+        File.Delete(Path.Combine(copy, "gw-1", "checkpoint"));
+        Assert.Equal(0, (await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey)).Code);
+        (code, output, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--since-checkpoint", kept);
+        Assert.Equal(1, code);
+        Assert.Contains("truncated-log", output);
+    }
+
+    [Fact]
+    public async Task Prove_emits_a_proof_that_check_proof_validates_alone_and_rejects_when_altered()
+    {
+        string proofPath = Path.Combine(_f.Dir.Root, "proof-" + Guid.NewGuid().ToString("N") + ".json");
+        var (code, output, err) = await RunAsync(VerifyCommand.RunAsync, "prove", _f.Dir.Segments, "--key", _f.Dir.PublicKey, "--record", "17", "--out", proofPath);
+        Assert.True(code == 0, output + err);
+
+        // The proof stands alone: checked without the segments.
+        (code, output, _) = await RunAsync(VerifyCommand.RunAsync, "check-proof", proofPath, "--key", _f.Dir.PublicKey);
+        Assert.Equal(0, code);
+        Assert.Contains("VALID: record 17 is included", output);
+        Assert.Contains("\"seq\":17", output);
+
+        var json = File.ReadAllText(proofPath);
+        using var doc = JsonDocument.Parse(json);
+        var record = doc.RootElement.GetProperty("record").GetBytesFromBase64();
+        record[^5] ^= 1;
+        string altered = json.Replace(doc.RootElement.GetProperty("record").GetString()!, Convert.ToBase64String(record));
+        File.WriteAllText(proofPath, altered);
+        (code, output, _) = await RunAsync(VerifyCommand.RunAsync, "check-proof", proofPath, "--key", _f.Dir.PublicKey);
+        Assert.Equal(1, code);
+        Assert.Contains("INVALID", output);
+
+        var wrongIndex = json.Replace("\"sequence\": 17", "\"sequence\": 18");
+        File.WriteAllText(proofPath, wrongIndex);
+        Assert.Equal(1, (await RunAsync(VerifyCommand.RunAsync, "check-proof", proofPath, "--key", _f.Dir.PublicKey)).Code);
+    }
+
+    [Fact]
+    public async Task Replay_filters_by_session_user_and_tool_and_writes_jsonl()
+    {
+        var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, _f.Dir.Segments, "--key", _f.Dir.PublicKey, "--session", "sess-1", "--format", "jsonl");
+        Assert.True(code == 0, err);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(10, lines.Length); // i % 3 == 1 for i in 0..29
+        long lastTime = 0;
+        foreach (var line in lines)
+        {
+            using var d = JsonDocument.Parse(line);
+            Assert.Equal("gw-1", d.RootElement.GetProperty("chain").GetString());
+            Assert.Equal("sess-1", d.RootElement.GetProperty("session").GetString());
+            Assert.Equal("Berlin", d.RootElement.GetProperty("request").GetProperty("params").GetProperty("arguments").GetProperty("city").GetString());
+            long t = DateTime.Parse(d.RootElement.GetProperty("time").GetString()!).Ticks;
+            Assert.True(t >= lastTime);
+            lastTime = t;
+        }
+
+        (code, output, _) = await RunAsync(ReplayCommand.RunAsync, _f.Dir.Segments, "--user", "bob", "--tool", "get_weather", "--payloads");
+        Assert.Equal(0, code);
+        var text = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("    ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(15, text.Length); // odd i are bob; none of them is i % 4 == 0
+        Assert.All(text, l => Assert.Contains("user=bob", l));
+        Assert.All(text, l => Assert.Contains("target=get_weather", l));
+        Assert.Contains("    request:  {", output);
+
+        (code, output, _) = await RunAsync(ReplayCommand.RunAsync, _f.Dir.Segments, "--since", "2026-11-23T12:00:00.005Z", "--until", "2026-11-23T12:00:00.010Z", "--format", "jsonl");
+        Assert.Equal(0, code);
+        Assert.Equal(5, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // i = 5..9 at 1.0017 ms steps
+    }
+
+    [Fact]
+    public async Task Replay_with_a_key_exits_1_when_the_log_is_not_intact()
+    {
+        string copy = CopyLog();
+        File.Delete(Path.Combine(copy, "gw-1", SegmentNames.Sealed(2)));
+        var (code, _, err) = await RunAsync(ReplayCommand.RunAsync, copy, "--key", _f.Dir.PublicKey);
+        Assert.Equal(1, code);
+        Assert.Contains("does not verify", err);
+    }
+
+    [Fact]
+    public void Keys_generate_writes_a_usable_pair_and_refuses_to_overwrite()
+    {
+        string dir = Path.Combine(_f.Dir.Root, "keys-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string priv = Path.Combine(dir, "a.pem"), pub = Path.Combine(dir, "a.pub.pem");
+        var stdout = new StringWriter();
+        Assert.Equal(0, KeysCommand.Run(["generate", "--private", priv, "--public", pub], stdout, new StringWriter()));
+        using var signer = FastMcp.Audit.Crypto.AuditSigner.FromPemFile(priv);
+        using var verifier = FastMcp.Audit.Crypto.AuditPublicKey.FromPemFile(pub);
+        Assert.Equal(signer.KeyId, verifier.KeyId);
+        Assert.True(verifier.Verify("x"u8, signer.Sign("x"u8)));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(priv));
+        Assert.Equal(2, KeysCommand.Run(["generate", "--private", priv, "--public", pub], stdout, new StringWriter()));
+        Assert.Equal(2, KeysCommand.Run(["generate"], stdout, new StringWriter()));
+    }
+
+    /// <summary>The Native AOT binary, when it has been published (dotnet publish src/FastMcp.Verify -c Release -r linux-x64).</summary>
+    [NativeBinaryFact]
+    public async Task Native_fastmcp_verify_binary_verifies_and_rejects()
+    {
+        string binary = FindNativeBinary()!;
+        Assert.Equal(0, await RunProcessAsync(binary, _f.Dir.Segments, "--key", _f.Dir.PublicKey));
+        string copy = CopyLog();
+        var path = Path.Combine(copy, "gw-1", SegmentNames.Sealed(2));
+        var bytes = File.ReadAllBytes(path);
+        bytes[bytes.Length / 2] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+        Assert.Equal(1, await RunProcessAsync(binary, copy, "--key", _f.Dir.PublicKey, "--json"));
+        Assert.Equal(2, await RunProcessAsync(binary, copy));
+    }
+
+    internal static string? FindNativeBinary()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FastMcp.sln"))) dir = dir.Parent;
+        if (dir is null) return null;
+        string path = Path.Combine(dir.FullName, "src", "FastMcp.Verify", "bin", "Release", "net10.0", "linux-x64", "publish", "fastmcp-verify");
+        return File.Exists(path) ? path : null;
+    }
+
+    private static async Task<int> RunProcessAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            await p.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw;
+        }
+        await Task.WhenAll(stdout, stderr);
+        return p.ExitCode;
+    }
+}
+
+/// <summary>Skips, saying how to build it, when the native fastmcp-verify binary has not been published.</summary>
+public sealed class NativeBinaryFactAttribute : FactAttribute
+{
+    public NativeBinaryFactAttribute()
+    {
+        if (CliTests.FindNativeBinary() is null)
+            Skip = "fastmcp-verify native binary absent; publish it with: dotnet publish src/FastMcp.Verify -c Release -r linux-x64";
+    }
+}
