@@ -51,6 +51,11 @@ public sealed class IdentityOptions
 
     public UpstreamCredentialOptions UpstreamCredential { get; set; } = new();
 
+    /// <summary>Require the RFC 9068 access-token type (<c>typ</c> at+jwt). Off by default because several IdPs
+    /// (Keycloak, Entra ID) issue access tokens typed "JWT"; turn it on when yours follows RFC 9068, so ID tokens
+    /// from the same issuer can never be used as access tokens.</summary>
+    public bool RequireAccessTokenType { get; set; }
+
     internal string[] EffectiveAlgorithms => AllowedAlgorithms.Count == 0 ? DefaultAlgorithms : [.. AllowedAlgorithms];
 
     internal string EffectiveDevKeyDirectory => string.IsNullOrEmpty(DevKeyDirectory) ? DevKeys.DefaultDirectory : DevKeyDirectory;

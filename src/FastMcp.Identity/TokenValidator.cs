@@ -156,6 +156,8 @@ public sealed class TokenValidator : IAsyncDisposable
         // Checked before any key lookup: "none" and HMAC never reach signature validation.
         if (Array.IndexOf(_algorithms, jwt.Alg) < 0)
             return AuthResult.Fail(AuthFailure.AlgorithmNotAllowed, $"algorithm '{Truncate(jwt.Alg)}' is not allowed");
+        if (_options.RequireAccessTokenType && jwt.Typ is not ("at+jwt" or "application/at+jwt"))
+            return AuthResult.Fail(AuthFailure.Malformed, "token is not an access token (typ must be at+jwt)");
         string issuer = jwt.Issuer;
         if (string.IsNullOrEmpty(issuer) || !_issuers.TryGetValue(issuer, out var source))
             return AuthResult.Fail(AuthFailure.WrongIssuer, $"issuer '{Truncate(issuer)}' is not trusted");

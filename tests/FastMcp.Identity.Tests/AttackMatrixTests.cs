@@ -170,6 +170,18 @@ public sealed class AttackMatrixTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Id_token_type_is_refused_when_access_token_type_is_required()
+    {
+        await using var strict = await ValidatorFixture.CreateAsync(o => o.RequireAccessTokenType = true);
+        var header = TestKeys.Header("RS256", TestKeys.RsaKid);
+        header["typ"] = "JWT";
+        string idToken = TestKeys.Sign(header, Claims(), input => strict.Keys.Rsa.SignData(input, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1));
+        Assert.Equal(AuthFailure.Malformed, (await strict.ValidateAsync(idToken)).Failure);
+        Assert.True((await strict.ValidateAsync(strict.Keys.SignRs256(Claims()))).Succeeded);
+        Assert.True((await _f.ValidateAsync(idToken)).Succeeded); // default: typ not enforced
+    }
+
+    [Fact]
     public async Task Garbage_token_is_malformed()
     {
         var result = await _f.ValidateAsync("not.a.jwt");
