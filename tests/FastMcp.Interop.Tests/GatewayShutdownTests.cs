@@ -36,7 +36,7 @@ public sealed class GatewayShutdownTests(InteropFixture fixture, ITestOutputHelp
         var progressAfterSignal = 0;
         var signalled = false;
         JsonObject? result = null;
-        while (result is null && await events.ReadEventAsync(cts.Token) is { } e)
+        while (result is null && await ReadOrExplainAsync(events, gateway, signalled, cts.Token) is { } e)
         {
             if (e.Data.Length == 0 || JsonNode.Parse(e.Data) is not JsonObject message)
             {
@@ -69,5 +69,21 @@ public sealed class GatewayShutdownTests(InteropFixture fixture, ITestOutputHelp
         Assert.Equal(2, progressAfterSignal);
         var exitCode = await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20));
         Assert.True(exitCode == 0, $"exit code {exitCode}\n{gateway.Transcript}");
+    }
+
+    // A stream cut short fails the test with what the gateway said about it.
+    private static async Task<SseEvent?> ReadOrExplainAsync(
+        SseReader events, GatewayProcess gateway, bool signalled, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.ReadEventAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            var state = gateway.Process.HasExited ? "exited" : "still running";
+            Assert.Fail($"in-flight stream broke ({e.Message}); SIGTERM sent: {signalled}; gateway {state}\n{gateway.Transcript}");
+            throw;
+        }
     }
 }
