@@ -32,7 +32,8 @@ usage: bench/compare.sh [options]
   --rounds N             rounds; each round runs every target once (default 2)
   --scenario LIST        comma-separated: echo,cards,stream,mixed (default echo)
   --targets "LIST"       subset of: direct fastmcp-full fastmcp-pass haproxy yarp
-  --gateway-config FILE  config for fastmcp-full (policy, masking, audit)
+  --gateway-config FILE  config for fastmcp-full (default: a generated one with policy, masking
+                         and strict audit on)
   --no-build             reuse binaries already in artifacts/bench
   --no-results           print the table but leave bench/RESULTS.md alone
 EOF
@@ -186,7 +187,8 @@ fi
 start_gateway() { # name note extra-args...
   local name=$1 note=$2; shift 2
   local port; port=$(free_port)
-  "$GATEWAY" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@" >"$WORK/$name.log" 2>&1 &
+  # Run from the temp dir so anything written relative to the working directory stays there.
+  (cd "$WORK" && exec "$GATEWAY" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@") >"$WORK/$name.log" 2>&1 &
   local pid=$!
   STARTED+=("$pid")
   if wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20; then
@@ -199,14 +201,37 @@ start_gateway() { # name note extra-args...
 
 if [[ -x $GATEWAY ]]; then
   if has_target fastmcp-full; then
-    if [[ -n $GATEWAY_CONFIG ]]; then
-      start_gateway fastmcp-full "Native AOT, config $(basename "$GATEWAY_CONFIG")" --config "$GATEWAY_CONFIG"
+    if [[ -z $GATEWAY_CONFIG ]]; then
+      # Everything on: a real rule list (drop_* denied, the bench tools allowed, default deny),
+      # card masking both ways, and the signed audit log with fsync'd group commit (strict).
+      GATEWAY_CONFIG="$WORK/fastmcp-full.json"
+      cat >"$GATEWAY_CONFIG" <<EOF
+{
+  "policy": {
+    "defaultAction": "deny",
+    "defaultMessage": "not allowed by the benchmark policy",
+    "rules": [
+      { "name": "no-destructive-tools", "action": "deny", "methods": ["tools/call"], "names": ["drop_*", "delete_*"],
+        "message": "destructive tools are denied" },
+      { "name": "no-cards-in-arguments", "action": "deny", "methods": ["tools/call"],
+        "arguments": [ { "pointer": "", "containsCardNumber": true } ] },
+      { "name": "bench-tools", "action": "allow", "methods": ["tools/call"], "names": ["echo", "cards", "stream"] },
+      { "name": "session-and-lists", "action": "allow",
+        "methods": ["initialize", "ping", "tools/list", "notifications/*"] }
+    ]
+  },
+  "masking": { "enabled": true, "requests": "mask" },
+  "audit": { "directory": "$WORK/audit-full", "durability": "Strict" }
+}
+EOF
+      FULL_NOTE="Native AOT, anonymous identity, 4-rule policy, card masking, signed audit (strict: fsync'd group commit)"
     else
-      start_gateway fastmcp-full "Native AOT, default pipeline (anonymous; no policy/audit config given)"
+      FULL_NOTE="Native AOT, config $(basename "$GATEWAY_CONFIG")"
     fi
+    start_gateway fastmcp-full "$FULL_NOTE" --config "$GATEWAY_CONFIG"
   fi
   if has_target fastmcp-pass; then
-    start_gateway fastmcp-pass "Native AOT, --passthrough" --passthrough
+    start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" --passthrough
   fi
 elif has_target fastmcp-full || has_target fastmcp-pass; then
   GATEWAY_NOTE=${GATEWAY_NOTE:-"no gateway binary at $GATEWAY"}
