@@ -367,7 +367,14 @@ public sealed class AuditLog : IAsyncDisposable
         finally
         {
             _active.Dispose();
-            if (_shipper is not null) await _shipper.DisposeAsync().ConfigureAwait(false);
+            if (_shipper is not null)
+            {
+                // One last bounded pass so a clean shutdown leaves nothing unshipped; the next start ships anything left.
+                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try { await _shipper.ShipPendingAsync(limit.Token).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException) { }
+                await _shipper.DisposeAsync().ConfigureAwait(false);
+            }
             _signer.Dispose();
             _stop.Dispose();
         }

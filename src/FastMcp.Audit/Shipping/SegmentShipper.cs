@@ -24,7 +24,7 @@ public sealed class SegmentShipper : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly SemaphoreSlim _passLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
-    private byte[]? _latestCheckpoint;
+    private byte[]? _shippedCheckpoint;
     private Task _loop = Task.CompletedTask;
 
     public SegmentShipper(ISegmentStore store, IAuditFileSystem fs, string chainDir, string chain, ShippingOptions options)
@@ -47,12 +47,8 @@ public sealed class SegmentShipper : IAsyncDisposable
     /// <summary>A segment was sealed: ship soon.</summary>
     public void Notify() => _wake.Release();
 
-    /// <summary>A checkpoint was written: ship it with the next pass.</summary>
-    public void NotifyCheckpoint(byte[] note)
-    {
-        Volatile.Write(ref _latestCheckpoint, note);
-        _wake.Release();
-    }
+    /// <summary>A checkpoint was written; it ships once the segment it describes has shipped.</summary>
+    public void NotifyCheckpoint(byte[] note) => _wake.Release();
 
     private async Task RunAsync()
     {
@@ -86,9 +82,11 @@ public sealed class SegmentShipper : IAsyncDisposable
             names.Sort(StringComparer.Ordinal);
             var nameSet = new HashSet<string>(names, StringComparer.Ordinal);
             string? error = null;
+            long lowestUnshipped = long.MaxValue;
             foreach (var name in names)
             {
-                if (!SegmentNames.TryParse(name, out _, out bool sealed_) || !sealed_) continue;
+                if (!SegmentNames.TryParse(name, out long index, out bool sealed_)) continue;
+                if (!sealed_) { lowestUnshipped = Math.Min(lowestUnshipped, index); continue; }
                 string path = Path.Combine(_chainDir, name);
                 string marker = path + ShippedMarkerSuffix;
                 if (nameSet.Contains(name + ShippedMarkerSuffix))
@@ -105,9 +103,10 @@ public sealed class SegmentShipper : IAsyncDisposable
                 var sha = SHA256.HashData(data);
                 string key = _chain + "/" + name;
                 var result = await WithRetriesAsync<PutResult?>(async () => await _store.PutIfAbsentAsync(key, data, sha, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-                if (result is null) { failed++; error = $"upload of {key} failed after {_options.MaxAttempts} attempts"; continue; }
+                if (result is null) { failed++; lowestUnshipped = Math.Min(lowestUnshipped, index); error = $"upload of {key} failed after {_options.MaxAttempts} attempts"; continue; }
                 if (result == PutResult.Conflict)
                 {
+                    lowestUnshipped = Math.Min(lowestUnshipped, index);
                     conflicts++;
                     ConflictCount++;
                     error = $"{_store.Describe(key)} exists with different content; local copy kept";
@@ -117,6 +116,7 @@ public sealed class SegmentShipper : IAsyncDisposable
                 var stored = await WithRetriesAsync(() => _store.GetSha256Async(key, ct), ct).ConfigureAwait(false);
                 if (stored is null || !stored.AsSpan().SequenceEqual(sha))
                 {
+                    lowestUnshipped = Math.Min(lowestUnshipped, index);
                     failed++;
                     error = $"{_store.Describe(key)} did not verify after upload; local copy kept";
                     continue;
@@ -131,15 +131,17 @@ public sealed class SegmentShipper : IAsyncDisposable
                     _fs.ReplaceDurably(marker, sha);
                 }
             }
-            var checkpoint = Interlocked.Exchange(ref _latestCheckpoint, null);
-            if (checkpoint is not null)
+            // The store's checkpoint may only describe shipped segments, or the store would look truncated.
+            string checkpointPath = Path.Combine(_chainDir, SegmentNames.CheckpointName);
+            if (_fs.Exists(checkpointPath))
             {
-                bool ok = await WithRetriesAsync(async () => { await _store.PutAsync(_chain + "/" + SegmentNames.CheckpointName, checkpoint, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
-                if (!ok)
+                var note = _fs.ReadAllBytes(checkpointPath);
+                if (Checkpoint.TryDecode(note, out var cp, out _, out _) && cp!.Segment < lowestUnshipped &&
+                    (_shippedCheckpoint is null || !_shippedCheckpoint.AsSpan().SequenceEqual(note)))
                 {
-                    Interlocked.CompareExchange(ref _latestCheckpoint, checkpoint, null);
-                    failed++;
-                    error = "checkpoint upload failed";
+                    bool ok = await WithRetriesAsync(async () => { await _store.PutAsync(_chain + "/" + SegmentNames.CheckpointName, note, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+                    if (ok) _shippedCheckpoint = note;
+                    else { failed++; error = "checkpoint upload failed"; }
                 }
             }
             LastError = error;
