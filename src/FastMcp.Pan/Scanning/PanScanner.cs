@@ -11,8 +11,6 @@ namespace FastMcp.Pan.Scanning;
 /// </summary>
 internal static class PanScanner
 {
-    private static readonly SearchValues<byte> DigitOrBackslash = SearchValues.Create("0123456789\\"u8);
-
     /// <summary>Scans <paramref name="chunk"/>, whose first byte is at absolute offset <paramref name="chunkBase"/>.</summary>
     public static void Feed<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
@@ -21,67 +19,32 @@ internal static class PanScanner
         if (chunk.IsEmpty) return;
         int i = 0;
         if (s.EscapeLength > 0) i = ContinueEscape(ref s, chunk, masker, ref writer, ref sink);
+        ByteBlocks blocks = new(chunk);
 
         while (i < chunk.Length)
         {
             if (s.Phase == Phase.Idle)
             {
-                int skip = chunk.Slice(i).IndexOfAny(DigitOrBackslash);
-                if (skip < 0)
-                {
-                    s.QuoteParity ^= chunk.Slice(i).Count((byte)'"');
-                    s.LeftBlocked = Blocks(chunk[^1]);
-                    break;
-                }
-                if (skip > 0)
-                {
-                    // Backslashes stop the skip, so every quote skipped here is unescaped.
-                    s.QuoteParity ^= chunk.Slice(i, skip).Count((byte)'"');
-                    s.LeftBlocked = Blocks(chunk[i + skip - 1]);
-                }
-                i += skip;
+                // Backslashes stop the skip, so every quote passed here is an unescaped one.
+                int next = blocks.NextDigitOrBackslash(i, ref s.QuoteParity);
+                if (next > i) s.LeftBlocked = Blocks(chunk[next - 1]);
+                i = next;
+                if (i == chunk.Length) break;
                 if (chunk[i] == (byte)'\\')
                 {
                     i = OnBackslash(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
                     continue;
                 }
-                int runLength = chunk.Slice(i).IndexOfAnyExceptInRange((byte)'0', (byte)'9');
-                if (runLength >= 0)
+                int end = blocks.DigitRunEnd(i);
+                if (end < chunk.Length && TryPlainNumber(ref s, chunk, i, end, chunkBase, masker, ref writer, ref sink, out int resume))
                 {
-                    int end = i + runLength;
-                    CharKind next = ByteClass.Of(chunk[end]);
-                    if (next is CharKind.Other or CharKind.Plus or CharKind.Quote)
-                    {
-                        // The common case, a plain number ended by punctuation: decide without touching the window.
-                        if (!s.LeftBlocked && runLength is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
-                            && CardBrandTable.Match(chunk.Slice(i, runLength)) is CardBrand brand)
-                        {
-                            StartRun(ref s, BareNumberContext(ref s, chunk, i));
-                            AppendRaw(ref s, chunk.Slice(i, runLength), chunkBase + i);
-                            Emit(ref s, 0, 0, brand, masker, ref writer, ref sink);
-                            s.GroupCount = 0;
-                            s.DigitCount = 0;
-                        }
-                        if (next == CharKind.Quote) s.QuoteParity ^= 1;
-                        s.LeftBlocked = next == CharKind.Plus;
-                        i = end + 1;
-                        continue;
-                    }
-                    if (next == CharKind.Letter)
-                    {
-                        s.LeftBlocked = true;
-                        i = end + 1;
-                        continue;
-                    }
-                }
-                else
-                {
-                    runLength = chunk.Length - i;
+                    i = resume;
+                    continue;
                 }
                 StartRun(ref s, BareNumberContext(ref s, chunk, i));
-                AppendRaw(ref s, chunk.Slice(i, runLength), chunkBase + i);
+                AppendRaw(ref s, chunk.Slice(i, end - i), chunkBase + i);
                 s.Phase = Phase.InGroup;
-                i += runLength;
+                i = end;
                 continue;
             }
 
@@ -89,10 +52,9 @@ internal static class PanScanner
             CharKind kind = ByteClass.Of(b);
             if (kind == CharKind.Digit)
             {
-                int runLength = chunk.Slice(i).IndexOfAnyExceptInRange((byte)'0', (byte)'9');
-                if (runLength < 0) runLength = chunk.Length - i;
-                OnDigits(ref s, chunk.Slice(i, runLength), chunkBase + i, escaped: false, masker, ref writer, ref sink);
-                i += runLength;
+                int end = blocks.DigitRunEnd(i);
+                OnDigits(ref s, chunk.Slice(i, end - i), chunkBase + i, escaped: false, masker, ref writer, ref sink);
+                i = end;
             }
             else if (kind == CharKind.Backslash)
             {
@@ -118,6 +80,60 @@ internal static class PanScanner
     }
 
     private static bool Blocks(byte previous) => ByteClass.Of(previous) is CharKind.Letter or CharKind.Plus;
+
+    /// <summary>
+    /// The common case, decided without the window: a plain number (digits, or digits '.' digits) starting while
+    /// idle and ended by punctuation, a quote or a letter. Returns false, changing nothing, when the number touches a
+    /// separator, a backslash or the chunk's end, which the state machine handles.
+    /// </summary>
+    private static bool TryPlainNumber<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int start, int end, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink, out int resume)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        resume = 0;
+        CharKind next = ByteClass.Of(chunk[end]);
+        bool isDecimal = false;
+        int stop = end;
+        if (next == CharKind.Dot)
+        {
+            // "12.5": neither part can be a card number; skip both if the fraction ends plainly.
+            if (end + 1 >= chunk.Length || ByteClass.Of(chunk[end + 1]) != CharKind.Digit) return false;
+            stop = end + 2;
+            while (stop < chunk.Length && (uint)(chunk[stop] - '0') <= 9) stop++;
+            if (stop >= chunk.Length) return false;
+            next = ByteClass.Of(chunk[stop]);
+            isDecimal = true;
+        }
+        if (next is CharKind.Space or CharKind.Dash)
+        {
+            // "8400-e29b", "12 kg": a separator not followed by a digit (or an escape that may be one) just ends the number.
+            if (isDecimal || stop + 1 >= chunk.Length || ByteClass.Of(chunk[stop + 1]) is CharKind.Digit or CharKind.Backslash) return false;
+        }
+        switch (next)
+        {
+            case CharKind.Other or CharKind.Plus or CharKind.Quote or CharKind.Space or CharKind.Dash:
+                int length = end - start;
+                if (!isDecimal && !s.LeftBlocked && length is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
+                    && CardBrandTable.Match(chunk.Slice(start, length)) is CardBrand brand)
+                {
+                    StartRun(ref s, BareNumberContext(ref s, chunk, start));
+                    AppendRaw(ref s, chunk.Slice(start, length), chunkBase + start);
+                    Emit(ref s, 0, 0, brand, masker, ref writer, ref sink);
+                    s.GroupCount = 0;
+                    s.DigitCount = 0;
+                }
+                if (next == CharKind.Quote) s.QuoteParity ^= 1;
+                s.LeftBlocked = next == CharKind.Plus;
+                resume = stop + 1;
+                return true;
+            case CharKind.Letter:
+                s.LeftBlocked = true;
+                resume = stop + 1;
+                return true;
+            default:
+                return false;
+        }
+    }
 
     private static int OnBackslash<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct

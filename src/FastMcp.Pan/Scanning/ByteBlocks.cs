@@ -1,0 +1,132 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace FastMcp.Pan.Scanning;
+
+/// <summary>
+/// Classifies 64 bytes at a time into bit masks (digits, backslashes, quotes) so the scanner finds the next digit,
+/// the end of a digit run and the quotes in between with bit operations. A vectorised IndexOfAny per short gap
+/// costs more than the gap itself in number-dense JSON; one classification per 64 bytes does not.
+/// </summary>
+internal ref struct ByteBlocks
+{
+    private const int BlockSize = 64;
+
+    private readonly ReadOnlySpan<byte> _data;
+    private int _start;
+    private int _valid;
+    private ulong _digits;
+    private ulong _backslashes;
+    private ulong _quotes;
+
+    public ByteBlocks(ReadOnlySpan<byte> data)
+    {
+        _data = data;
+        _start = 0;
+        _valid = 0;
+    }
+
+    /// <summary>
+    /// First index at or after <paramref name="from"/> holding a digit or backslash (the data's length when none);
+    /// flips <paramref name="quoteParity"/> once per quote passed on the way.
+    /// </summary>
+    public int NextDigitOrBackslash(int from, ref int quoteParity)
+    {
+        while (from < _data.Length)
+        {
+            if (from < _start || from >= _start + _valid) Load(from);
+            int shift = from - _start;
+            ulong interesting = (_digits | _backslashes) >> shift;
+            ulong quotes = _quotes >> shift;
+            if (interesting != 0)
+            {
+                int found = BitOperations.TrailingZeroCount(interesting);
+                quoteParity ^= BitOperations.PopCount(quotes & ((1UL << found) - 1));
+                return from + found;
+            }
+            quoteParity ^= BitOperations.PopCount(quotes);
+            from = _start + _valid;
+        }
+        return _data.Length;
+    }
+
+    /// <summary>First index at or after <paramref name="from"/> that is not an ASCII digit (the data's length when none).</summary>
+    public int DigitRunEnd(int from)
+    {
+        while (from < _data.Length)
+        {
+            if (from < _start || from >= _start + _valid) Load(from);
+            int shift = from - _start;
+            // Past the valid bytes of a short final block the digit bits are 0, so the run stops at the data's end.
+            ulong nonDigits = ~_digits >> shift;
+            if (nonDigits != 0) return Math.Min(from + BitOperations.TrailingZeroCount(nonDigits), _data.Length);
+            from = _start + _valid;
+        }
+        return _data.Length;
+    }
+
+    private void Load(int at)
+    {
+        _start = at;
+        int available = _data.Length - at;
+        ref byte origin = ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at);
+        if (available >= BlockSize && Vector256.IsHardwareAccelerated)
+        {
+            _valid = BlockSize;
+            Classify256(Vector256.LoadUnsafe(ref origin), out uint d0, out uint b0, out uint q0);
+            Classify256(Vector256.LoadUnsafe(ref origin, 32), out uint d1, out uint b1, out uint q1);
+            _digits = d0 | (ulong)d1 << 32;
+            _backslashes = b0 | (ulong)b1 << 32;
+            _quotes = q0 | (ulong)q1 << 32;
+            return;
+        }
+        if (available >= BlockSize && Vector128.IsHardwareAccelerated)
+        {
+            _valid = BlockSize;
+            ulong digits = 0, backslashes = 0, quotes = 0;
+            for (int k = 0; k < 4; k++)
+            {
+                Classify128(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)), out uint d, out uint b, out uint q);
+                digits |= (ulong)d << (k * 16);
+                backslashes |= (ulong)b << (k * 16);
+                quotes |= (ulong)q << (k * 16);
+            }
+            _digits = digits;
+            _backslashes = backslashes;
+            _quotes = quotes;
+            return;
+        }
+        int count = Math.Min(available, BlockSize);
+        _valid = count;
+        ulong ds = 0, bs = 0, qs = 0;
+        for (int k = 0; k < count; k++)
+        {
+            byte b = Unsafe.Add(ref origin, k);
+            ulong bit = 1UL << k;
+            if ((uint)(b - '0') <= 9) ds |= bit;
+            else if (b == (byte)'\\') bs |= bit;
+            else if (b == (byte)'"') qs |= bit;
+        }
+        _digits = ds;
+        _backslashes = bs;
+        _quotes = qs;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Classify256(Vector256<byte> v, out uint digits, out uint backslashes, out uint quotes)
+    {
+        digits = Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10)).ExtractMostSignificantBits();
+        backslashes = Vector256.Equals(v, Vector256.Create((byte)'\\')).ExtractMostSignificantBits();
+        quotes = Vector256.Equals(v, Vector256.Create((byte)'"')).ExtractMostSignificantBits();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Classify128(Vector128<byte> v, out uint digits, out uint backslashes, out uint quotes)
+    {
+        digits = Vector128.LessThan(v - Vector128.Create((byte)'0'), Vector128.Create((byte)10)).ExtractMostSignificantBits();
+        backslashes = Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
+        quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
+    }
+}
