@@ -307,6 +307,21 @@ public static class McpInspector
 
     private static Seen TopLevelMember(ref Utf8JsonReader reader)
     {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            // Fast path for the common case: dispatch on length, one comparison.
+            ReadOnlySpan<byte> name = reader.ValueSpan;
+            return name.Length switch
+            {
+                7 when name.SequenceEqual("jsonrpc"u8) => Seen.JsonRpc,
+                6 when name.SequenceEqual("method"u8) => Seen.Method,
+                6 when name.SequenceEqual("params"u8) => Seen.Params,
+                6 when name.SequenceEqual("result"u8) => Seen.Result,
+                2 when name.SequenceEqual("id"u8) => Seen.Id,
+                5 when name.SequenceEqual("error"u8) => Seen.Error,
+                _ => Seen.None,
+            };
+        }
         if (reader.ValueTextEquals("jsonrpc"u8)) return Seen.JsonRpc;
         if (reader.ValueTextEquals("method"u8)) return Seen.Method;
         if (reader.ValueTextEquals("id"u8)) return Seen.Id;
@@ -417,6 +432,20 @@ public static class McpInspector
 
     private static ParamsMember ParamsMemberOf(ref Utf8JsonReader reader)
     {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            ReadOnlySpan<byte> name = reader.ValueSpan;
+            return name.Length switch
+            {
+                4 when name.SequenceEqual("name"u8) => ParamsMember.Name,
+                9 when name.SequenceEqual("arguments"u8) => ParamsMember.Arguments,
+                5 when name.SequenceEqual("_meta"u8) => ParamsMember.Meta,
+                3 when name.SequenceEqual("uri"u8) => ParamsMember.Uri,
+                10 when name.SequenceEqual("clientInfo"u8) => ParamsMember.ClientInfo,
+                15 when name.SequenceEqual("protocolVersion"u8) => ParamsMember.ProtocolVersion,
+                _ => ParamsMember.None,
+            };
+        }
         if (reader.ValueTextEquals("name"u8)) return ParamsMember.Name;
         if (reader.ValueTextEquals("arguments"u8)) return ParamsMember.Arguments;
         if (reader.ValueTextEquals("_meta"u8)) return ParamsMember.Meta;
