@@ -1,0 +1,93 @@
+using System.Text;
+
+namespace FastMcp.Pan.Tests;
+
+public class MaskCommandTests
+{
+    private static readonly string HexKey = Convert.ToHexString(TestKeys.Key);
+
+    private static (int Exit, string Out, string Err) Run(string input, string[] args, string? envKey = null)
+    {
+        using var stdin = new MemoryStream(Encoding.UTF8.GetBytes(input));
+        using var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        int exit = MaskCommand.Run(args, stdin, stdout, stderr, name => name == MaskCommand.KeyEnvironmentVariable ? envKey : null);
+        return (exit, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
+    }
+
+    [Fact]
+    public void MasksStdinToStdoutWithKeyFromEnvironment()
+    {
+        var (exit, output, _) = Run("log card=4111111111111111 ok\n", [], HexKey);
+        Assert.Equal(0, exit);
+        Assert.Equal("log card=411111******1111 ok\n", output);
+    }
+
+    [Fact]
+    public void AcceptsBase64KeysAndKeyFiles()
+    {
+        Assert.Equal(0, Run("x", [], Convert.ToBase64String(TestKeys.Key)).Exit);
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, HexKey + "\n");
+            var (exit, output, _) = Run("\"5555555555554444\"", ["--key-file", path, "--keep-first", "0"]);
+            Assert.Equal(0, exit);
+            Assert.Equal("\"************4444\"", output);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ReportListsBrandOffsetAndFingerprint()
+    {
+        var (exit, _, err) = Run("ab 4111111111111111 cd 378282246310005", ["--report"], HexKey);
+        Assert.Equal(0, exit);
+        string fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(TestKeys.Key, "4111111111111111"u8));
+        string[] lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"Visa\t3\t16\t{fingerprint}", lines[0]);
+        Assert.StartsWith("Amex\t23\t15\t", lines[1]);
+        Assert.Equal("2 card number(s) masked", lines[2]);
+    }
+
+    [Fact]
+    public void RefusesToRunWithoutAKeyUnlessToldNoFingerprint()
+    {
+        var (exit, output, err) = Run("4111111111111111", []);
+        Assert.Equal(2, exit);
+        Assert.Equal("", output);
+        Assert.Contains(MaskCommand.KeyEnvironmentVariable, err);
+        Assert.Contains("--no-fingerprint", err);
+
+        var (exit2, output2, _) = Run("x 4111111111111111", ["--no-fingerprint", "--report"]);
+        Assert.Equal(0, exit2);
+        Assert.Equal("x 411111******1111", output2);
+    }
+
+    [Theory]
+    [InlineData("--keep-first", "7")]
+    [InlineData("--bogus")]
+    [InlineData("--key-file")]
+    public void RejectsBadArguments(params string[] args) => Assert.Equal(2, Run("", args, HexKey).Exit);
+
+    [Fact]
+    public void RejectsShortOrUnreadableKeys()
+    {
+        Assert.Equal(2, Run("", [], "00112233").Exit);
+        Assert.Equal(2, Run("", [], "not a key!").Exit);
+        Assert.Equal(2, Run("", ["--key-file", "/nonexistent/key"]).Exit);
+    }
+
+    [Fact]
+    public void LargeInputThroughTheCommandMatchesInMemoryMasking()
+    {
+        var text = new StringBuilder();
+        for (int i = 0; i < 20000; i++) text.Append("{\"i\":").Append(i).Append(",\"p\":\"4111 1111 1111 1111\"}\n");
+        var (exit, output, _) = Run(text.ToString(), [], HexKey);
+        Assert.Equal(0, exit);
+        Assert.Equal(TestKeys.Mask(text.ToString()), output);
+    }
+}
