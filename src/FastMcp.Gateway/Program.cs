@@ -11,9 +11,15 @@ internal static class Program
         usage: fastmcp <command> [options]
 
         commands:
-          serve      run the gateway (embedded defaults when no --config is given)
-          version    print the version
-          help       print this text
+          serve          run the gateway (embedded defaults when no --config is given)
+          token          mint a dev-mode token (fastmcp token --sub alice --groups sre)
+          policy test    show the decision for a request: --config FILE --claims FILE --request FILE
+          mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
+          keys generate  make an audit signing key pair
+          verify         verify audit segments (same as fastmcp-verify)
+          replay         reconstruct a timeline from audit segments
+          version        print the version
+          help           print this text
 
         """;
 
@@ -27,9 +33,16 @@ internal static class Program
         }
         try
         {
+            string[] rest = args[1..];
             return args[0] switch
             {
-                "serve" => await ServeCommand.RunAsync(args[1..]).ConfigureAwait(false),
+                "serve" => await ServeCommand.RunAsync(rest).ConfigureAwait(false),
+                "token" => FastMcp.Identity.TokenCommand.Run(rest, Console.Out, Console.Error),
+                "policy" => PolicyTest(rest),
+                "mask" => FastMcp.Pan.MaskCommand.Run(rest, Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
+                "keys" => FastMcp.Audit.KeysCommand.Run(rest, Console.Out, Console.Error),
+                "verify" => await FastMcp.Audit.VerifyCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
+                "replay" => await FastMcp.Audit.ReplayCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
@@ -50,6 +63,25 @@ internal static class Program
             Console.Error.WriteLine($"fastmcp: cannot listen: {e.Message}");
             return 1;
         }
+    }
+
+    /// <summary>`fastmcp policy test --config FILE --claims FILE --request FILE`.</summary>
+    private static int PolicyTest(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "test") throw new UsageException("usage: fastmcp policy test --config FILE --claims FILE --request FILE");
+        string[] rest = args[1..];
+        string? config = null;
+        var forward = new List<string>();
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == "--config" && i + 1 < rest.Length) config = rest[++i];
+            else forward.Add(rest[i]);
+        }
+        GatewayOptions options = ConfigurationLoader.Load(config);
+        if (config is null) Hosting.EmbeddedDefaults.Apply(options);
+        if (options.Policy is null) throw new ConfigurationException("policy", "the configuration has no policy to test");
+        var mapping = options.Identity?.ClaimMapping ?? new FastMcp.Identity.ClaimMappingOptions();
+        return FastMcp.Policy.PolicyTestCommand.Run(options.Policy, mapping, [.. forward], Console.Out, Console.Error);
     }
 
     private static int PrintVersion()

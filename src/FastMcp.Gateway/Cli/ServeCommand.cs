@@ -1,8 +1,9 @@
+using System.Net;
 using System.Runtime.InteropServices;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Demo;
 using FastMcp.Gateway.Hosting;
-using FastMcp.Gateway.Stages;
+using FastMcp.Identity;
 
 namespace FastMcp.Gateway.Cli;
 
@@ -11,31 +12,40 @@ internal static class ServeCommand
 {
     public const string Usage = """
         fastmcp serve [--config FILE] [--listen HOST:PORT]... [--admin HOST:PORT] [--upstream URL]
-                      [--anonymous] [--passthrough]
+                      [--audit-dir DIR] [--anonymous] [--passthrough]
 
           --config FILE       JSON configuration (docs/configuration.md); without it the embedded
-                              defaults serve: loopback listener, built-in demo MCP server upstream.
+                              defaults serve: loopback listener, dev-mode tokens, built-in demo MCP server.
           --listen HOST:PORT  MCP listener address (repeatable; overrides "listen"). Port 0 picks one.
           --admin HOST:PORT   admin listener for /healthz and /readyz (overrides "admin.listen").
           --upstream URL      upstream MCP server, e.g. http://127.0.0.1:3001/mcp (overrides "upstream.url").
+          --audit-dir DIR     audit segment folder (overrides "audit.directory").
           --anonymous         every caller is "anonymous" (only allowed on loopback listeners).
-          --passthrough       forward without MCP inspection (benchmarks and diagnostics).
+          --passthrough       forward bytes without identity, policy, masking or audit (benchmarks only).
         """;
 
     public static async Task<int> RunAsync(string[] args)
     {
-        CommandLine cl = CommandLine.Parse(args, ["--config", "--listen", "--admin", "--upstream"], ["--anonymous", "--passthrough"]);
-        GatewayOptions options = ConfigurationLoader.Load(cl.Get("--config"));
+        CommandLine cl = CommandLine.Parse(args, ["--config", "--listen", "--admin", "--upstream", "--audit-dir"], ["--anonymous", "--passthrough"]);
+        string? configPath = cl.Get("--config");
+        GatewayOptions options = ConfigurationLoader.Load(configPath);
         if (cl.GetAll("--listen") is { Count: > 0 } listen) options.Listen = [.. listen];
         if (cl.Get("--admin") is { } admin) options.Admin.Listen = admin;
         if (cl.Get("--upstream") is { } upstreamUrl) options.Upstream.Url = upstreamUrl;
+        if (cl.Get("--audit-dir") is { } auditDir) options.Audit.Directory = auditDir;
         if (cl.Has("--passthrough")) options.Passthrough = true;
+        if (cl.Has("--anonymous"))
+        {
+            options.Identity ??= new IdentityOptions();
+            options.Identity.Mode = IdentityModes.Anonymous;
+        }
+        if (configPath is null) EmbeddedDefaults.Apply(options);
         ConfigurationLoader.Validate(options);
 
         DemoMcpServer? demo = null;
         if (string.IsNullOrEmpty(options.Upstream.Url))
         {
-            demo = new DemoMcpServer(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            demo = new DemoMcpServer(new IPEndPoint(IPAddress.Loopback, 0));
             options.Upstream.Url = demo.Url;
             Log.Info($"no upstream configured: serving the built-in demo MCP server at {demo.Url}");
         }
@@ -45,19 +55,19 @@ internal static class ServeCommand
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
 
-        GatewayHost host = new(options, upstream, Array.Empty<IResponseTransform>());
+        var configured = options.Listen.ConvertAll(l => ListenAddress.Parse(l, "listen"));
+        await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
+        GatewayHost host = new(options, upstream, stages);
+        using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
+            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, TimeSpan.FromSeconds(2))
+            : null;
+
         string url = $"http://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";
         Console.Out.WriteLine($"fastmcp listening on {url}");
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
-        if (demo is not null)
-        {
-            Console.Out.WriteLine();
-            Console.Out.WriteLine("Try a first call (the demo tool returns test card numbers):");
-            const string firstCall = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup_customer","arguments":{"customer_id":"c-1001"}}}""";
-            Console.Out.WriteLine($"  curl -s {url} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{firstCall}'");
-        }
+        PrintFirstCall(options, url, demo is not null);
         Console.Out.Flush();
-        Log.Info($"forwarding {url} -> {upstream.Text}");
+        Log.Info($"forwarding {url} -> {upstream.Text} (identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)})");
 
         await stop.Task.ConfigureAwait(false);
         Log.Info("stopping: no new connections; finishing in-flight exchanges");
@@ -65,5 +75,24 @@ internal static class ServeCommand
         demo?.Dispose();
         Log.Info("stopped");
         return 0;
+    }
+
+    private static void PrintFirstCall(GatewayOptions options, string url, bool demo)
+    {
+        string auth = "";
+        if (!options.Passthrough && options.Identity!.Mode == IdentityModes.Dev)
+        {
+            // A dev token for the first call, signed by the local dev key that only dev mode trusts.
+            using DevKey key = DevKeys.LoadOrCreate(string.IsNullOrEmpty(options.Identity.DevKeyDirectory) ? DevKeys.DefaultDirectory : options.Identity.DevKeyDirectory);
+            string token = key.Mint("alice", ["dev"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromHours(1));
+            auth = $" -H 'Authorization: Bearer {token}'";
+        }
+        string tool = demo ? "lookup_customer" : "<tool>";
+        string args = demo ? """{"customer_id":"c-1001"}""" : "{}";
+        Console.Out.WriteLine();
+        Console.Out.WriteLine(demo ? "Try a first call (the demo tool returns test card numbers; FastMcp masks them):" : "Try a first call:");
+        string body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":" + args + "}}";
+        Console.Out.WriteLine($"  curl -s {url}{auth} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '{body}'");
+        if (auth.Length > 0) Console.Out.WriteLine("  (more dev tokens: fastmcp token --sub alice --groups sre)");
     }
 }

@@ -20,7 +20,18 @@ public sealed class GatewayOptions
     public TimeoutOptions Timeouts { get; set; } = new();
     public OriginOptions Origins { get; set; } = new();
 
-    /// <summary>Forward bytes without MCP inspection (benchmarks and diagnostics only).</summary>
+    /// <summary>Who may call: OIDC bearer tokens (default), dev tokens, or anonymous (loopback only).</summary>
+    public FastMcp.Identity.IdentityOptions? Identity { get; set; }
+
+    /// <summary>Ordered rules deciding each call. Required in a configuration file (the default is deny).</summary>
+    public FastMcp.Policy.PolicyOptions? Policy { get; set; }
+
+    public MaskingOptions Masking { get; set; } = new();
+
+    /// <summary>Tamper-evident audit log. Always on except in pass-through mode.</summary>
+    public FastMcp.Audit.AuditOptions Audit { get; set; } = new() { Directory = "fastmcp-audit" };
+
+    /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }
 

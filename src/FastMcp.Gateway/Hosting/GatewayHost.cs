@@ -5,7 +5,6 @@ using FastMcp.Gateway.Admin;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Proxy;
-using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Transport;
 using FastMcp.Gateway.Upstream;
 using Pipelines.Sockets.Unofficial;
@@ -26,10 +25,17 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly LocalHttpServer? _admin;
     private int _ready;
 
-    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, IResponseTransform[] transforms)
+    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages)
     {
         _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
-        _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), transforms);
+        _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
+        {
+            Authentication = stages.Authentication,
+            Authorization = stages.Authorization,
+            Masking = stages.Masking,
+            Audit = stages.Audit,
+            UpstreamCredential = stages.UpstreamCredential,
+        };
         try
         {
             var receive = PipeSettings.Receive(options.Limits.MaxRequestBodyBytes);

@@ -35,7 +35,7 @@ internal sealed class GatewayRuntime
     public Authentication? Authentication { get; set; }
 
     /// <summary>May they; null only in pass-through mode.</summary>
-    public Authorization? Authorization { get; set; }
+    public PolicyAuthorization? Authorization { get; set; }
 
     /// <summary>Card-number masking; null when disabled.</summary>
     public PanMasking? Masking { get; set; }

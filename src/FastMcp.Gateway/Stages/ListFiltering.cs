@@ -13,7 +13,7 @@ namespace FastMcp.Gateway.Stages;
 /// entries the caller may use, so nobody sees a tool they may not call. A result that cannot be
 /// filtered is replaced by an error rather than passed on whole (fail closed).
 /// </summary>
-internal sealed class ListFiltering(Authorization authorization) : IResponseTransform
+internal sealed class ListFiltering(PolicyAuthorization authorization) : IResponseTransform
 {
     private readonly PooledBufferWriter _filtered = new(8 * 1024);
 

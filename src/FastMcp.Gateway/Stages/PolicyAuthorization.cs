@@ -10,12 +10,12 @@ namespace FastMcp.Gateway.Stages;
 /// May they: the compiled policy (FastMcp.Policy) decides each inspected call. The engine is
 /// swapped atomically on a configuration reload; a decision uses the engine it started with.
 /// </summary>
-internal sealed class Authorization
+internal sealed class PolicyAuthorization
 {
     private const int MaxNameBytes = 1024;
     private PolicyEngine _engine;
 
-    public Authorization(PolicyEngine engine) => _engine = engine;
+    public PolicyAuthorization(PolicyEngine engine) => _engine = engine;
 
     public PolicyEngine Engine => Volatile.Read(ref _engine);
 

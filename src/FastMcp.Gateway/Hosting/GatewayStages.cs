@@ -1,0 +1,135 @@
+using System.Net;
+using FastMcp.Audit;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Stages;
+using FastMcp.Identity;
+using FastMcp.Pan;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Hosting;
+
+/// <summary>Builds the data-path stages from validated options, naming the field of anything that cannot be used.</summary>
+internal sealed class GatewayStages : IAsyncDisposable
+{
+    public Authentication? Authentication { get; init; }
+    public PolicyAuthorization? Authorization { get; init; }
+    public PanMasking? Masking { get; init; }
+    public ListFiltering? ListFiltering { get; init; }
+    public AuditRecording? Audit { get; init; }
+    public UpstreamCredential? UpstreamCredential { get; init; }
+
+    /// <summary>Response transforms in order: filter lists first, then mask whatever remains.</summary>
+    public IResponseTransform[] ResponseTransforms
+    {
+        get
+        {
+            var list = new List<IResponseTransform>(2);
+            if (ListFiltering is not null) list.Add(ListFiltering);
+            if (Masking is not null) list.Add(Masking);
+            return [.. list];
+        }
+    }
+
+    public static PolicyEngine CompilePolicy(PolicyOptions? policy)
+    {
+        if (policy is null) throw new ConfigurationException("policy", "required: write at least one rule (without rules every call is denied)");
+        try
+        {
+            return PolicyEngine.Compile(policy);
+        }
+        catch (PolicyException e)
+        {
+            throw new ConfigurationException($"policy.rules[{e.RuleName ?? "?"}].{e.Field ?? "?"}", e.Message);
+        }
+    }
+
+    public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct)
+    {
+        if (options.Passthrough) return new GatewayStages();
+
+        IdentityOptions identity = options.Identity ?? throw new ConfigurationException("identity", "required (mode oidc, dev or anonymous)");
+        try
+        {
+            identity.Validate();
+            foreach (IPEndPoint ep in listeners) identity.ValidateListener(ep);
+        }
+        catch (IdentityConfigurationException e)
+        {
+            throw new ConfigurationException("identity", e.Message);
+        }
+        PolicyEngine engine = CompilePolicy(options.Policy);
+
+        PanMasking? masking = null;
+        if (options.Masking.Enabled)
+        {
+            byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
+            if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
+            RequestCardMode mode = options.Masking.Requests switch
+            {
+                "mask" => RequestCardMode.Mask,
+                "forward" => RequestCardMode.Forward,
+                "block" => RequestCardMode.Block,
+                _ => throw new ConfigurationException("masking.requests", $"'{options.Masking.Requests}' is not one of mask, forward, block"),
+            };
+            PanMasker masker;
+            try
+            {
+                masker = new PanMasker(new PanMaskingOptions { KeepFirst = options.Masking.KeepFirst, KeepLast = options.Masking.KeepLast, FingerprintKey = key });
+            }
+            catch (ArgumentException e)
+            {
+                throw new ConfigurationException("masking", e.Message);
+            }
+            masking = new PanMasking(masker, mode);
+        }
+
+        AuditOptions auditOptions = options.Audit;
+        if (string.IsNullOrEmpty(auditOptions.SigningKeyPath))
+        {
+            auditOptions.SigningKeyPath = Path.Combine(auditOptions.Directory, "audit-signing-key.pem");
+            if (!File.Exists(auditOptions.SigningKeyPath))
+            {
+                Directory.CreateDirectory(auditOptions.Directory);
+                AuditKeys.Generate(auditOptions.SigningKeyPath, Path.Combine(auditOptions.Directory, "audit-signing-key.pub.pem"));
+                Log.Warn($"audit: generated a signing key at {auditOptions.SigningKeyPath}; give {Path.Combine(auditOptions.Directory, "audit-signing-key.pub.pem")} to auditors, keep the private key elsewhere in production (audit.signingKeyPath)");
+            }
+        }
+        try
+        {
+            auditOptions.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException($"audit.{e.ParamName}", e.Message);
+        }
+
+        Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
+        AuditLog log;
+        try
+        {
+            log = await AuditLog.OpenAsync(auditOptions, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            await authentication.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
+        }
+        var authorization = new PolicyAuthorization(engine);
+        return new GatewayStages
+        {
+            Authentication = authentication,
+            Authorization = authorization,
+            Masking = masking,
+            ListFiltering = new ListFiltering(authorization),
+            Audit = new AuditRecording(log, options.Upstream.Url),
+            UpstreamCredential = identity.UpstreamCredential.IsConfigured ? new UpstreamCredential(identity.UpstreamCredential) : null,
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Audit is not null) await Audit.Log.DisposeAsync().ConfigureAwait(false);
+        if (Authentication is not null) await Authentication.DisposeAsync().ConfigureAwait(false);
+        UpstreamCredential?.Dispose();
+    }
+}
