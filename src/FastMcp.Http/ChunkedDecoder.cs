@@ -9,7 +9,7 @@ namespace FastMcp.Http;
 /// </summary>
 public struct ChunkedDecoder
 {
-    private enum State : byte { Size, Extension, SizeLf, Data, DataCr, DataLf, TrailerLineStart, TrailerLine, TrailerLf, FinalLf, Done }
+    private enum State : byte { Size, SizeWhitespace, Extension, SizeLf, Data, DataCr, DataLf, TrailerLineStart, TrailerLine, TrailerLf, FinalLf, Done }
 
     private State _state;
     private long _remaining;
@@ -64,14 +64,22 @@ public struct ChunkedDecoder
                         }
                         if (_sizeDigits == 0) return Fail(HttpRejectReason.InvalidChunkSize, out error);
                         if (b == (byte)'\r') _state = State.SizeLf;
-                        else if (b == (byte)';' || b == (byte)' ' || b == (byte)'\t') { _state = State.Extension; _lineBytes = _sizeDigits + 1; }
+                        else if (b == (byte)';') { _state = State.Extension; _lineBytes = _sizeDigits + 1; }
+                        else if (b == (byte)' ' || b == (byte)'\t') { _state = State.SizeWhitespace; _lineBytes = _sizeDigits + 1; }
                         else return Fail(HttpRejectReason.InvalidChunkSize, out error);
                         break;
                     }
+                case State.SizeWhitespace:
+                    // Only whitespace then ';' may follow the size (RFC 9112 7.1.1): "1 0" must not read as 1.
+                    if (++_lineBytes > limits.MaxChunkLineBytes) return Fail(HttpRejectReason.ChunkLineTooLong, out error);
+                    if (b == (byte)';') _state = State.Extension;
+                    else if (b == (byte)'\r') _state = State.SizeLf;
+                    else if (b != (byte)' ' && b != (byte)'\t') return Fail(HttpRejectReason.InvalidChunkSize, out error);
+                    break;
                 case State.Extension:
                     if (++_lineBytes > limits.MaxChunkLineBytes) return Fail(HttpRejectReason.ChunkLineTooLong, out error);
                     if (b == (byte)'\r') _state = State.SizeLf;
-                    else if (b == (byte)'\n') return Fail(HttpRejectReason.InvalidChunkSize, out error);
+                    else if ((b < 0x20 && b != (byte)'\t') || b == 0x7f) return Fail(HttpRejectReason.InvalidChunkSize, out error);
                     break;
                 case State.SizeLf:
                     if (b != (byte)'\n') return Fail(HttpRejectReason.InvalidChunkSize, out error);

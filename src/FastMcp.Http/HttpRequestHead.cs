@@ -56,6 +56,9 @@ public sealed class HttpRequestHead
     private HttpRejectReason ParseBuffer()
     {
         Headers.Reset(_buffer);
+        Method = HttpMethod.Other;
+        IsHttp11 = false;
+        _methodLength = _targetStart = _targetLength = _pathLength = 0;
         Framing = BodyFraming.None;
         ContentLength = 0;
         ConnectionClose = false;
@@ -109,9 +112,13 @@ public sealed class HttpRequestHead
             }
             int scheme = target.IndexOf("://"u8);
             if (scheme <= 0) return HttpRejectReason.InvalidTarget;
-            int pathStart = target[(scheme + 3)..].IndexOf((byte)'/');
-            if (pathStart < 0) return HttpRejectReason.InvalidTarget;
-            int skip = scheme + 3 + pathStart;
+            ReadOnlySpan<byte> schemeName = target[..scheme];
+            if (!Ascii.EqualsIgnoreCase(schemeName, "http"u8) && !Ascii.EqualsIgnoreCase(schemeName, "https"u8)) return HttpRejectReason.InvalidTarget;
+            // The authority ends at the first '/', '?' (RFC 3986 3.2); it must not be empty (RFC 9110 4.2.1).
+            ReadOnlySpan<byte> afterScheme = target[(scheme + 3)..];
+            int authorityEnd = afterScheme.IndexOfAny((byte)'/', (byte)'?');
+            if (authorityEnd <= 0 || afterScheme[authorityEnd] != (byte)'/') return HttpRejectReason.InvalidTarget;
+            int skip = scheme + 3 + authorityEnd;
             targetStart += skip;
             target = target[skip..];
         }
@@ -121,6 +128,12 @@ public sealed class HttpRequestHead
         _pathLength = q < 0 ? target.Length : q;
         return HttpRejectReason.None;
     }
+
+    /// <summary>uri-host [":" port] (RFC 9112 3.2): reg-name or IP-literal characters only, no userinfo.</summary>
+    private static bool IsValidHost(ReadOnlySpan<byte> host) => !host.ContainsAnyExcept(HostChars);
+
+    private static readonly System.Buffers.SearchValues<byte> HostChars = System.Buffers.SearchValues.Create(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+;=:[]%"u8);
 
     private HttpRejectReason ApplyHeaderSemantics()
     {
@@ -135,6 +148,7 @@ public sealed class HttpRequestHead
                 case KnownHeader.Host:
                     if (sawHost) return HttpRejectReason.DuplicateHost;
                     sawHost = true;
+                    if (!IsValidHost(h.ValueAt(i))) return HttpRejectReason.InvalidHeaderValue;
                     break;
                 case KnownHeader.ContentLength:
                     {

@@ -106,7 +106,8 @@ public sealed class HttpResponseHead
         {
             // Transfer-Encoding wins over Content-Length (RFC 9112 6.3); a non-chunked coding is read to close.
             Framing = chunked ? BodyFraming.Chunked : BodyFraming.UntilClose;
-            if (!chunked) ConnectionClose = true;
+            // Transfer-Encoding on HTTP/1.0 is faulty framing (RFC 9112 6.1): never reuse that connection.
+            if (!chunked || !IsHttp11) ConnectionClose = true;
             ContentLength = -1;
             return HttpRejectReason.None;
         }

@@ -61,6 +61,7 @@ public static class HttpTokens
         for (int b = 0; b <= 0x20; b++) bytes.Add((byte)b);
         for (int b = 0x7f; b <= 0xff; b++) bytes.Add((byte)b);
         bytes.Add((byte)'"');
+        bytes.Add((byte)'#'); // a fragment never belongs to a request target (RFC 9112 3.2)
         bytes.Add((byte)'<');
         bytes.Add((byte)'>');
         bytes.Add((byte)'\\');

@@ -155,7 +155,7 @@ public class ResponseHeadTests
         Assert.Equal(close, _head.ConnectionClose);
     }
 
-    [Fact(Skip = "bug: HttpResponseHead.ApplyFraming keeps an HTTP/1.0 chunked keep-alive response open (RFC 9112 6.1 MUST close)")]
+    [Fact]
     public void Http10ChunkedResponseClosesTheConnection()
     {
         // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing; the connection must close.
