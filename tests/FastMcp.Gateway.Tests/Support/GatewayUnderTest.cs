@@ -2,7 +2,6 @@ using System.Net;
 using System.Text;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Hosting;
-using FastMcp.Gateway.Stages;
 
 namespace FastMcp.Gateway.Tests.Support;
 
@@ -12,10 +11,13 @@ namespace FastMcp.Gateway.Tests.Support;
 /// </summary>
 internal sealed class GatewayUnderTest : IAsyncDisposable
 {
-    private GatewayUnderTest(GatewayHost host, GatewayOptions options)
+    private readonly GatewayStages _stages;
+
+    private GatewayUnderTest(GatewayHost host, GatewayOptions options, GatewayStages stages)
     {
         Host = host;
         Options = options;
+        _stages = stages;
     }
 
     public GatewayHost Host { get; }
@@ -39,8 +41,11 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         options.Timeouts.ShutdownMs = 5_000;
         configure?.Invoke(options);
         ConfigurationLoader.Validate(options);
-        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), Array.Empty<IResponseTransform>());
-        return new GatewayUnderTest(host, options);
+        // No identity, policy, masking or audit stage: these tests are about the core (framing, forwarding,
+        // relay, inspection), which runs the same with every stage absent.
+        var stages = new GatewayStages();
+        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages);
+        return new GatewayUnderTest(host, options, stages);
     }
 
     public Task<RawClient> ConnectAsync() => RawClient.ConnectAsync(Endpoint);
@@ -55,5 +60,6 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Host.DisposeAsync().ConfigureAwait(false);
+        await _stages.DisposeAsync().ConfigureAwait(false);
     }
 }
