@@ -14,6 +14,8 @@ internal sealed class ArgumentCondition
     // Strings up to this many bytes are decoded on the stack for the regex; longer ones use a pooled buffer.
     private const int StackDecodeLimit = 512;
 
+    private static readonly JsonReaderOptions ReaderOptions = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 };
+
     private readonly JsonPointer _pointer;
     private readonly Operator _op;
     private readonly byte[][] _literals = [];
@@ -122,7 +124,7 @@ internal sealed class ArgumentCondition
             result = _op == Operator.Exists && !_expected;
             return result ^ _negate;
         }
-        var reader = new Utf8JsonReader(arguments, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+        var reader = new Utf8JsonReader(arguments, ReaderOptions);
         bool located = _pointer.TryLocate(ref reader);
         if (_op == Operator.Exists)
             result = located == _expected;
