@@ -13,6 +13,7 @@ public sealed class UpstreamCredential : IDisposable
     private readonly ITimer? _timer;
     private byte[] _headerLine = [];
     private byte[] _lastRaw = [];
+    private readonly Lock _reloadLock = new();
 
     public UpstreamCredential(UpstreamCredentialOptions o) : this(o, TimeProvider.System) { }
 
@@ -56,10 +57,18 @@ public sealed class UpstreamCredential : IDisposable
         error = null;
         if (string.IsNullOrEmpty(_options.ValueFile))
             return true;
+        // The timer and an explicit call may race; one reload at a time keeps _lastRaw and the line consistent.
+        lock (_reloadLock)
+            return ReloadLocked(out error);
+    }
+
+    private bool ReloadLocked(out string? error)
+    {
+        error = null;
         byte[] raw;
         try
         {
-            raw = File.ReadAllBytes(_options.ValueFile);
+            raw = File.ReadAllBytes(_options.ValueFile!);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
