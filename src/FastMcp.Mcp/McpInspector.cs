@@ -6,8 +6,9 @@ namespace FastMcp.Mcp;
 /// <summary>
 /// Reads one JSON-RPC message from a complete body with <see cref="Utf8JsonReader"/> (no DOM, no copies) and
 /// reports where the parts the gateway decides on are. The whole body is validated, not just the members we
-/// read, so the gateway never forwards something it did not fully understand. Zero allocation for valid input;
-/// malformed input costs one exception inside the reader (that is the reader's contract, and it is caught here).
+/// read, so the gateway never forwards something it did not fully understand. Zero allocation for valid input.
+/// Depth, duplicates, UTF-8 and surrogate problems are found without exceptions; JSON syntax errors cost one
+/// exception inside the reader (that is the reader's contract, and it is caught here).
 /// </summary>
 public static class McpInspector
 {
