@@ -59,6 +59,7 @@ done
 log() { printf '[compare %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d -t fastmcp-compare.XXXXXX)
 declare -a STARTED=()
 cleanup() {
@@ -340,7 +341,7 @@ done
   echo "Written by \`bench/compare.sh\` on $NOW; re-run it to refresh (do not edit by hand)."
   echo
   echo "- Command: \`$ARGS_TEXT\`"
-  echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average at the end: $LOADAVG"
+  echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average (1/5/15 min) at the start: $LOADAVG_START, at the end: $LOADAVG"
   echo "- Workload: \`fastmcp-load\`, closed loop, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
   echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request (for direct, the upstream itself)."
   echo "- Targets:"
