@@ -59,7 +59,6 @@ done
 log() { printf '[compare %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
 
-LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d -t fastmcp-compare.XXXXXX)
 declare -a STARTED=()
 cleanup() {
@@ -239,6 +238,7 @@ elif has_target fastmcp-full || has_target fastmcp-pass; then
 fi
 
 # ---------------------------------------------------------------- run
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # CPU is read for the target and (behind a proxy) the upstream it forwards to.
 pids_of() { if [[ $1 == direct ]]; then echo "$UP_PID"; else echo "${PID[$1]},$UP_PID"; fi; }
 
