@@ -32,10 +32,11 @@ public static class Rfc6962
     /// <summary>SHA-256(0x01 || left || right).</summary>
     public static void NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> destination)
     {
-        Span<byte> buffer = stackalloc byte[1 + 2 * HashSize];
+        if (left.Length > 64 || right.Length > 64) throw new ArgumentException("node children are hashes");
+        Span<byte> buffer = stackalloc byte[1 + left.Length + right.Length];
         buffer[0] = NodeHashPrefix;
         left.CopyTo(buffer[1..]);
-        right.CopyTo(buffer[(1 + HashSize)..]);
+        right.CopyTo(buffer[(1 + left.Length)..]);
         SHA256.HashData(buffer, destination);
     }
 

@@ -1,0 +1,105 @@
+using System.Text;
+using System.Text.Json;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
+using FastMcp.Audit.Recording;
+
+namespace FastMcp.Audit.Tests;
+
+public sealed class RecordFormatTests
+{
+    private static (byte[] Body, JsonElement Json) Serialize(AuditEvent e, long seq = 42)
+    {
+        var buffer = new GrowableBuffer(64);
+        long micros = NoteValues.ToUnixMicros(e.TimestampUtc);
+        int n = new AuditRecordSerializer().Write(buffer, e, seq, micros);
+        var body = buffer.WrittenSpan[..n].ToArray();
+        return (body, JsonDocument.Parse(RecordLayout.ReadJson(body).ToArray()).RootElement.Clone());
+    }
+
+    [Fact]
+    public void A_record_carries_every_pci_10_2_2_field()
+    {
+        var e = new AuditEvent();
+        SampleEvents.Fill(e, 7);
+        e.Approver = "carol";
+        e.Detail = "approved by carol";
+        e.TimestampUtc = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc).AddTicks(1234560);
+        var (body, json) = Serialize(e);
+        Assert.Equal(42, RecordLayout.ReadSequence(body));
+        Assert.Equal(AuditEventType.McpExchange, RecordLayout.ReadType(body));
+        Assert.Equal("2026-01-02T03:04:05.123456Z", json.GetProperty("time").GetString());
+        Assert.Equal("McpExchange", json.GetProperty("type").GetString());
+        Assert.Equal("alice", json.GetProperty("user").GetProperty("subject").GetString());
+        Assert.Equal("payments", json.GetProperty("user").GetProperty("groups")[0].GetString());
+        Assert.Equal("ci-agent", json.GetProperty("user").GetProperty("client").GetString());
+        Assert.Equal("10.0.0.7", json.GetProperty("origin").GetProperty("address").GetString());
+        Assert.Equal("claude-code", json.GetProperty("origin").GetProperty("mcpClient").GetProperty("name").GetString());
+        Assert.Equal("weather", json.GetProperty("component").GetProperty("upstream").GetString());
+        Assert.Equal("get_weather", json.GetProperty("component").GetProperty("target").GetString());
+        Assert.Equal("sess-1", json.GetProperty("session").GetString());
+        Assert.Equal(7, json.GetProperty("jsonrpcId").GetInt32());
+        Assert.Equal("allow", json.GetProperty("decision").GetString());
+        Assert.Equal("payments-can-read", json.GetProperty("rule").GetString());
+        Assert.Equal("carol", json.GetProperty("approver").GetString());
+        Assert.Equal(1241, json.GetProperty("latencyUs").GetInt64());
+        Assert.Equal(64, json.GetProperty("cardFingerprints")[0].GetString()!.Length);
+        Assert.Equal("tools/call", json.GetProperty("request").GetProperty("method").GetString());
+        Assert.Equal("sunny, 21C", json.GetProperty("response").GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.True(json.GetProperty("success").GetBoolean());
+    }
+
+    [Fact]
+    public void A_payload_that_is_not_json_is_kept_base64_under_a_name_that_says_so()
+    {
+        var e = new AuditEvent { Type = AuditEventType.Denied, TimestampUtc = DateTime.UtcNow, RequestPayload = Encoding.UTF8.GetBytes("{\"truncated\":"), JsonRpcIdRaw = "\"abc\""u8.ToArray() };
+        var (_, json) = Serialize(e);
+        Assert.False(json.TryGetProperty("request", out _));
+        Assert.Equal("{\"truncated\":", Encoding.UTF8.GetString(json.GetProperty("requestNotJsonBase64").GetBytesFromBase64()));
+        Assert.Equal("abc", json.GetProperty("jsonrpcId").GetString());
+        Assert.Equal("Denied", json.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public void Reset_clears_everything()
+    {
+        var e = new AuditEvent();
+        SampleEvents.Fill(e, 1);
+        e.Reset();
+        var (_, json) = Serialize(e);
+        Assert.Empty(json.GetProperty("user").EnumerateObject());
+        Assert.False(json.TryGetProperty("request", out _));
+        Assert.False(json.TryGetProperty("cardFingerprints", out _));
+    }
+
+    [Fact]
+    public void Options_validation_names_the_field()
+    {
+        var o = new AuditOptions { SigningKeyPath = "k.pem", ChainId = "bad/chain" };
+        Assert.Equal("ChainId", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        o.ChainId = "gw-1";
+        o.CompressionLevel = 40;
+        Assert.Equal("CompressionLevel", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        o.CompressionLevel = 1;
+        o.Shipping = new ShippingOptions { Target = ShippingTarget.S3 };
+        Assert.Equal("S3", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        o.Shipping.S3 = new S3ShippingOptions { Bucket = "b", AccessKeyId = "x" };
+        Assert.Equal("AccessKeyId", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        o.Shipping.S3.SecretAccessKey = "y";
+        o.Validate();
+    }
+
+    [Fact]
+    public void Notes_reject_non_canonical_values()
+    {
+        var header = new SegmentHeader("gw-1", 1, 0, 1_700_000_000_000_000, 10000, "k", new byte[32], new byte[32]);
+        var note = header.Encode();
+        Assert.True(SegmentHeader.TryDecode(note, out var back, out _));
+        Assert.Equal(header.CreatedMicros, back!.CreatedMicros);
+        var text = Encoding.UTF8.GetString(note);
+        Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text.Replace("segment: 1\n", "segment: 01\n")), out _, out _));
+        Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text.Replace("chain: gw-1\n", "chain:  gw-1\n")), out _, out _));
+        Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text + "extra: 1\n"), out _, out _));
+        Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text.Replace(new string('0', 64), new string('A', 64))), out _, out _));
+    }
+}
