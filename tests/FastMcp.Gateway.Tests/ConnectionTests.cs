@@ -106,4 +106,65 @@ public sealed class ConnectionTests
         Assert.Equal("3", response.IdJson());
         Assert.Equal("POST", response.ResultString("method"));
     }
+
+    [Fact]
+    public async Task Idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Timeouts.KeepAliveMs = 300);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.True(await client.GatewayClosesAsync(TimeSpan.FromSeconds(5)), "an idle connection should be closed after KeepAliveMs");
+    }
+
+    [Fact]
+    public async Task Request_arriving_in_small_pieces_is_reassembled()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string request = gateway.Post(GatewayUnderTest.ToolsList("\"pieces\""), "Mcp-Session-Id: sess-split\r\n");
+
+        // Cuts inside the request line, inside a CRLF, inside the empty line and inside the body.
+        int[] cuts = [3, 9, request.IndexOf("\r\n", StringComparison.Ordinal) + 1, request.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 3, request.Length - 5];
+        int start = 0;
+        foreach (int cut in cuts)
+        {
+            await client.SendAsync(request[start..cut]);
+            await Task.Delay(20);
+            start = cut;
+        }
+        await client.SendAsync(request[start..]);
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("\"pieces\"", response.IdJson());
+        Assert.Equal("sess-split", upstream.SingleRequest().Header("Mcp-Session-Id"));
+    }
+
+    [Fact]
+    public async Task Http10_client_gets_an_event_stream_delimited_by_close()
+    {
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: {\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{}}\n\n");
+            await x.EndChunkedAsync();
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string body = GatewayUnderTest.ToolsList("4");
+
+        await client.SendAsync($"POST /mcp HTTP/1.0\r\nHost: {gateway.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        RawResponse response = await client.ReadResponseAsync("the whole stream up to the close");
+
+        Assert.Equal(200, response.Status);
+        Assert.Null(response.Header("Transfer-Encoding"));
+        Assert.False(response.Chunked);
+        Assert.Equal("data: {\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{}}\n\n", response.Body);
+    }
 }
