@@ -76,6 +76,7 @@ internal sealed class LocalHttpServer : IDisposable
         }
         finally
         {
+            await LingeringClose.RunAsync(input, output).ConfigureAwait(false);
             try { input.Complete(); } catch (InvalidOperationException) { }
             try { output.Complete(); } catch (InvalidOperationException) { }
             connection.Dispose();

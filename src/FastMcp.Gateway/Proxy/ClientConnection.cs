@@ -81,7 +81,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
         }
         finally
         {
-            try { await _output.FlushAsync().ConfigureAwait(false); } catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException) { }
+            await Transport.LingeringClose.RunAsync(_input, _output).ConfigureAwait(false);
             Dispose();
         }
     }
