@@ -32,6 +32,7 @@ internal ref struct ByteBlocks
     /// First index at or after <paramref name="from"/> holding a digit or backslash (the data's length when none);
     /// flips <paramref name="quoteParity"/> once per quote passed on the way.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NextDigitOrBackslash(int from, ref int quoteParity)
     {
         while (from < _data.Length)
@@ -53,6 +54,7 @@ internal ref struct ByteBlocks
     }
 
     /// <summary>First index at or after <paramref name="from"/> that is not an ASCII digit (the data's length when none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int DigitRunEnd(int from)
     {
         while (from < _data.Length)

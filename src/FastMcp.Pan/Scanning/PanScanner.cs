@@ -92,7 +92,7 @@ internal static class PanScanner
     {
         resume = 0;
         CharKind next = ByteClass.Of(chunk[end]);
-        bool isDecimal = false;
+        bool spansSeveralParts = false;
         int stop = end;
         if (next == CharKind.Dot)
         {
@@ -102,18 +102,36 @@ internal static class PanScanner
             while (stop < chunk.Length && (uint)(chunk[stop] - '0') <= 9) stop++;
             if (stop >= chunk.Length) return false;
             next = ByteClass.Of(chunk[stop]);
-            isDecimal = true;
+            spansSeveralParts = true;
         }
         if (next is CharKind.Space or CharKind.Dash)
         {
-            // "8400-e29b", "12 kg": a separator not followed by a digit (or an escape that may be one) just ends the number.
-            if (isDecimal || stop + 1 >= chunk.Length || ByteClass.Of(chunk[stop + 1]) is CharKind.Digit or CharKind.Backslash) return false;
+            if (spansSeveralParts) return false;
+            // "2026-11-24T", "+1 555-123-4567", "8400-e29b": groups joined by single separators that hold fewer
+            // than 12 digits in all cannot contain a card number; skip them whole when they end plainly.
+            int digits = end - start;
+            stop = end;
+            while (stop + 1 < chunk.Length && ByteClass.Of(chunk[stop]) is CharKind.Space or CharKind.Dash
+                && (uint)(chunk[stop + 1] - '0') <= 9)
+            {
+                int groupEnd = stop + 1;
+                while (groupEnd < chunk.Length && (uint)(chunk[groupEnd] - '0') <= 9) groupEnd++;
+                digits += groupEnd - stop - 1;
+                stop = groupEnd;
+                if (digits >= CardBrandTable.MinLength || stop >= chunk.Length) return false;
+            }
+            if (digits >= CardBrandTable.MinLength || stop + 1 >= chunk.Length) return false;
+            next = ByteClass.Of(chunk[stop]);
+            // A separator or backslash next could still lead to more digits (escaped ones, too): let the state machine see it.
+            if (next is CharKind.Dot or CharKind.Backslash) return false;
+            if (next is CharKind.Space or CharKind.Dash && ByteClass.Of(chunk[stop + 1]) == CharKind.Backslash) return false;
+            spansSeveralParts = stop > end; // several short groups: checked above, none can be a card
         }
         switch (next)
         {
             case CharKind.Other or CharKind.Plus or CharKind.Quote or CharKind.Space or CharKind.Dash:
                 int length = end - start;
-                if (!isDecimal && !s.LeftBlocked && length is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
+                if (!spansSeveralParts && !s.LeftBlocked && length is >= CardBrandTable.MinLength and <= CardBrandTable.MaxLength
                     && CardBrandTable.Match(chunk.Slice(start, length)) is CardBrand brand)
                 {
                     StartRun(ref s, BareNumberContext(ref s, chunk, start));
