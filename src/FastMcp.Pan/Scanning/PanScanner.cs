@@ -107,20 +107,24 @@ internal static class PanScanner
         if (next is CharKind.Space or CharKind.Dash)
         {
             if (spansSeveralParts) return false;
-            // "2026-11-24T", "+1 555-123-4567", "8400-e29b": groups joined by single separators that hold fewer
-            // than 12 digits in all cannot contain a card number; skip them whole when they end plainly.
+            // "2026-11-24T", "+1 555-123-4567", "a716-446655440000": groups joined by single separators cannot
+            // contain a card number when they hold fewer than 12 digits in all, or when the first group is glued to
+            // a letter and only dashes follow (a card starts only at an unblocked first group or after a space).
+            // Skip them whole when they end plainly.
             int digits = end - start;
+            bool startable = !s.LeftBlocked;
             stop = end;
             while (stop + 1 < chunk.Length && ByteClass.Of(chunk[stop]) is CharKind.Space or CharKind.Dash
                 && (uint)(chunk[stop + 1] - '0') <= 9)
             {
+                startable |= chunk[stop] == (byte)' ';
                 int groupEnd = stop + 1;
                 while (groupEnd < chunk.Length && (uint)(chunk[groupEnd] - '0') <= 9) groupEnd++;
                 digits += groupEnd - stop - 1;
                 stop = groupEnd;
-                if (digits >= CardBrandTable.MinLength || stop >= chunk.Length) return false;
+                if (startable && digits >= CardBrandTable.MinLength || stop >= chunk.Length) return false;
             }
-            if (digits >= CardBrandTable.MinLength || stop + 1 >= chunk.Length) return false;
+            if (startable && digits >= CardBrandTable.MinLength || stop + 1 >= chunk.Length) return false;
             next = ByteClass.Of(chunk[stop]);
             // A separator or backslash next could still lead to more digits (escaped ones, too): let the state machine see it.
             if (next is CharKind.Dot or CharKind.Backslash) return false;
