@@ -67,10 +67,22 @@ public sealed class AuditLog : IAsyncDisposable
         OpenAsync(options, PhysicalAuditFileSystem.Instance, ct);
 
     /// <summary>Opens the chain: seals any segment a crash left open (as recovered), starts a new segment and records AuditStarted durably.</summary>
-    public static async Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, CancellationToken ct = default)
+    public static Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, CancellationToken ct = default)
+    {
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            return Task.FromResult(Open(options, fileSystem));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<AuditLog>(e);
+        }
+    }
+
+    private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem)
     {
         options.Validate();
-        ct.ThrowIfCancellationRequested();
         var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
         try
         {
@@ -95,7 +107,6 @@ public sealed class AuditLog : IAsyncDisposable
             log.WriteCheckpoint();
             log._loop = Task.Run(log.RunAsync, CancellationToken.None);
             log._shipper?.Start();
-            await Task.CompletedTask.ConfigureAwait(false);
             return log;
         }
         catch
@@ -332,7 +343,8 @@ public sealed class AuditLog : IAsyncDisposable
         batch.Waiters.Clear();
     }
 
-    private static bool IsWriteFailure(Exception ex) => ex is IOException or UnauthorizedAccessException or AuditUnavailableException;
+    /// <summary>Any failure to write (I/O, permissions, a compressor or crypto fault) fails closed; only OOM is left to crash.</summary>
+    private static bool IsWriteFailure(Exception ex) => ex is not OutOfMemoryException;
 
     /// <summary>Records AuditStopped, writes everything pending, seals the open segment and stops the shipper.</summary>
     public async ValueTask DisposeAsync()
