@@ -109,7 +109,13 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
                     if (sawBytes) await RejectAsync(HttpRejectReason.HeadTimeout).ConfigureAwait(false);
                     return false;
                 }
-                if (result.IsCanceled) return false; // shutdown while idle
+                if (result.IsCanceled)
+                {
+                    // Shutdown: an idle connection ends; one whose request has begun finishes it.
+                    if (!sawBytes) return false;
+                    _input.AdvanceTo(result.Buffer.Start);
+                    continue;
+                }
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 if (!sawBytes)
                 {
@@ -276,7 +282,12 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
             ReadResult result;
             try
             {
-                result = await _input.ReadAtLeastAsync((int)_request.ContentLength, _timer.Token).ConfigureAwait(false);
+                // A shutdown's CancelPendingRead can land just after the head was read: read on.
+                while ((result = await _input.ReadAtLeastAsync((int)_request.ContentLength, _timer.Token).ConfigureAwait(false)).IsCanceled
+                    && !result.IsCompleted && result.Buffer.Length < _request.ContentLength)
+                {
+                    _input.AdvanceTo(result.Buffer.Start);
+                }
             }
             catch (OperationCanceledException)
             {
