@@ -343,11 +343,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
 
         McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
         if (inspectError != McpInspectError.None)
-        {
-            int code = inspectError is McpInspectError.InvalidJson or McpInspectError.EmptyBody or McpInspectError.TooDeep
-                ? JsonRpcErrorCodes.ParseError : JsonRpcErrorCodes.InvalidRequest;
-            return await AnswerAsync(400, code, InspectMessage(inspectError), closeAfter: false).ConfigureAwait(false);
-        }
+            return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
 
@@ -355,7 +351,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
         if (mismatch != McpHeaderMismatch.None)
         {
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, HeaderMismatchMessage(mismatch), close: false);
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: false);
             await _output.FlushAsync().ConfigureAwait(false);
             return true;
         }
@@ -515,30 +511,6 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
         await _output.FlushAsync().ConfigureAwait(false);
         Log.Warn($"upstream exchange failed: {error}");
     }
-
-    private static ReadOnlySpan<byte> InspectMessage(McpInspectError e) => e switch
-    {
-        McpInspectError.EmptyBody => "empty request body"u8,
-        McpInspectError.InvalidJson => "request body is not valid JSON"u8,
-        McpInspectError.TooDeep => "request JSON nests too deeply"u8,
-        McpInspectError.NotAnObject => "request is not a JSON-RPC object"u8,
-        McpInspectError.MissingJsonRpcVersion => "missing \"jsonrpc\": \"2.0\""u8,
-        McpInspectError.MissingMethod => "request has no method"u8,
-        McpInspectError.InvalidId => "invalid JSON-RPC id"u8,
-        McpInspectError.InvalidParams => "invalid params"u8,
-        _ => "invalid JSON-RPC request"u8,
-    };
-
-    private static ReadOnlySpan<byte> HeaderMismatchMessage(McpHeaderMismatch m) => m switch
-    {
-        McpHeaderMismatch.MethodMismatch => "Mcp-Method header does not match the body"u8,
-        McpHeaderMismatch.NameMismatch => "Mcp-Name header does not match the body"u8,
-        McpHeaderMismatch.ProtocolVersionMismatch => "MCP-Protocol-Version header does not match the body"u8,
-        McpHeaderMismatch.MissingMethodHeader => "Mcp-Method header is required"u8,
-        McpHeaderMismatch.MissingNameHeader => "Mcp-Name header is required"u8,
-        McpHeaderMismatch.MalformedEncodedValue => "malformed encoded header value"u8,
-        _ => "header mismatch"u8,
-    };
 
     private void ArmTimer(int milliseconds)
     {
