@@ -11,10 +11,11 @@ namespace FastMcp.Audit.Reading;
 /// </summary>
 public sealed class ChainCursor : IDisposable
 {
-    private readonly IncrementalHash _hasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly byte[] _head = new byte[32];
     private readonly byte[] _leaf = new byte[32];
     private readonly byte[] _pair = new byte[64];
+    // 0x00 || body in one buffer: one SHA-256 call per leaf instead of three incremental ones.
+    private byte[] _leafInput = new byte[4096];
 
     public MerkleRootBuilder Merkle { get; } = new();
     public long NextSequence { get; private set; }
@@ -43,7 +44,10 @@ public sealed class ChainCursor : IDisposable
             error = $"record sequence {seq} where {NextSequence} was expected";
             return false;
         }
-        Rfc6962.LeafHash(_hasher, body, _leaf);
+        if (_leafInput.Length < body.Length + 1) _leafInput = new byte[Math.Max(body.Length + 1, _leafInput.Length * 2)];
+        _leafInput[0] = Rfc6962.LeafHashPrefix;
+        body.CopyTo(_leafInput.AsSpan(1));
+        SHA256.HashData(_leafInput.AsSpan(0, body.Length + 1), _leaf);
         _head.CopyTo(_pair, 0);
         _leaf.CopyTo(_pair, 32);
         SHA256.HashData(_pair, _head);
@@ -63,5 +67,5 @@ public sealed class ChainCursor : IDisposable
         Merkle.CopyFrom(other.Merkle);
     }
 
-    public void Dispose() => _hasher.Dispose();
+    public void Dispose() { }
 }
