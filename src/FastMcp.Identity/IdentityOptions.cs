@@ -34,7 +34,7 @@ public sealed class IdentityOptions
     /// <summary>Scopes every token must carry; a token without them gets 403 insufficient_scope.</summary>
     public List<string> RequiredScopes { get; set; } = [];
 
-    /// <summary>Maximum number of verified tokens kept (by SHA-256 of the token) until they expire.</summary>
+    /// <summary>Maximum number of verified tokens kept until they expire.</summary>
     public int CacheSize { get; set; } = 10_000;
 
     /// <summary>Authorization servers announced in the RFC 9728 metadata; defaults to the issuers.</summary>

@@ -9,7 +9,8 @@ namespace FastMcp.Identity;
 /// <summary>
 /// Authenticates requests by their Authorization header. The first sight of a token costs a full
 /// JWT validation (algorithm allow-list, issuer, signature by kid, audience, lifetime); after that
-/// the token is found by SHA-256 in a bounded cache until it expires, synchronously and without allocating.
+/// the token is found in a bounded cache (seeded hash, then exact byte comparison) until it expires,
+/// synchronously and without allocating.
 /// </summary>
 public sealed class TokenValidator : IAsyncDisposable
 {
@@ -116,8 +117,8 @@ public sealed class TokenValidator : IAsyncDisposable
         var failure = BearerHeader.TryGetToken(headerSpan, out var token);
         if (failure != AuthFailure.None)
             return new ValueTask<AuthResult>(AuthResult.Fail(failure, Describe(failure)));
-        var hash = TokenHash.Compute(token);
-        if (_cache.TryGet(hash, out var entry))
+        ulong hash = TokenKey.Compute(token);
+        if (_cache.TryGet(hash, token, out var entry))
         {
             if (entry.NotAfter <= _time.GetUtcNow())
             {
@@ -139,9 +140,11 @@ public sealed class TokenValidator : IAsyncDisposable
         _cache.Clear();
     }
 
-    private async Task<AuthResult> ValidateUncachedAsync(ReadOnlyMemory<byte> tokenBytes, TokenHash hash, CancellationToken ct)
+    private async Task<AuthResult> ValidateUncachedAsync(ReadOnlyMemory<byte> tokenBytes, ulong hash, CancellationToken ct)
     {
-        string tokenText = Encoding.ASCII.GetString(tokenBytes.Span);
+        // Copied before the first await: the caller's buffer is only borrowed for the synchronous part.
+        byte[] tokenCopy = tokenBytes.ToArray();
+        string tokenText = Encoding.ASCII.GetString(tokenCopy);
         JsonWebToken jwt;
         try
         {
@@ -227,7 +230,7 @@ public sealed class TokenValidator : IAsyncDisposable
         bool missingScope = false;
         foreach (var scope in _requiredScopes)
             missingScope |= !principal.HasScope(scope);
-        _cache.Add(hash, new VerifiedTokenCache.Entry(principal, expires + _skew, missingScope), now);
+        _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope), now);
         return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
     }
 

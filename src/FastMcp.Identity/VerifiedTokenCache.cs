@@ -3,20 +3,23 @@ using System.Collections.Concurrent;
 namespace FastMcp.Identity;
 
 /// <summary>
-/// Verified tokens by SHA-256, kept until they expire, bounded in size. A hit is one hash lookup
-/// and allocates nothing; inserting beyond the bound first drops expired entries, then arbitrary ones.
+/// Verified tokens, kept until they expire, bounded in size. A hit is one seeded 64-bit hash, one lookup
+/// and one vectorized comparison of the token bytes, and allocates nothing; inserting beyond the bound
+/// first drops expired entries, then arbitrary ones.
 /// </summary>
 internal sealed class VerifiedTokenCache
 {
-    internal sealed class Entry(Principal principal, DateTimeOffset notAfter, bool missingRequiredScope)
+    internal sealed class Entry(byte[] token, Principal principal, DateTimeOffset notAfter, bool missingRequiredScope)
     {
+        /// <summary>The exact token: equality with it, not the hash, is what makes a hit.</summary>
+        public byte[] Token { get; } = token;
         public Principal Principal { get; } = principal;
         /// <summary>Expiry plus the allowed clock skew.</summary>
         public DateTimeOffset NotAfter { get; } = notAfter;
         public bool MissingRequiredScope { get; } = missingRequiredScope;
     }
 
-    private readonly ConcurrentDictionary<TokenHash, Entry> _entries = new();
+    private readonly ConcurrentDictionary<ulong, Entry> _entries = new();
     private readonly int _capacity;
     private int _count;
     private readonly Lock _trimLock = new();
@@ -25,15 +28,16 @@ internal sealed class VerifiedTokenCache
 
     public int Count => Volatile.Read(ref _count);
 
-    public bool TryGet(in TokenHash key, out Entry entry) => _entries.TryGetValue(key, out entry!);
+    public bool TryGet(ulong key, ReadOnlySpan<byte> token, out Entry entry) =>
+        _entries.TryGetValue(key, out entry!) && token.SequenceEqual(entry.Token);
 
-    public void Remove(in TokenHash key)
+    public void Remove(ulong key)
     {
         if (_entries.TryRemove(key, out _))
             Interlocked.Decrement(ref _count);
     }
 
-    public void Add(in TokenHash key, Entry entry, DateTimeOffset now)
+    public void Add(ulong key, Entry entry, DateTimeOffset now)
     {
         if (Volatile.Read(ref _count) >= _capacity)
             Trim(now);
