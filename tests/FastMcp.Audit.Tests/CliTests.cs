@@ -222,6 +222,8 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
 
     internal static string? FindNativeBinary()
     {
+        // The test command publishes it and says where (tests/run.sh exports FASTMCP_VERIFY_BIN).
+        if (Environment.GetEnvironmentVariable("FASTMCP_VERIFY_BIN") is { Length: > 0 } fromEnv && File.Exists(fromEnv)) return Path.GetFullPath(fromEnv);
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FastMcp.sln"))) dir = dir.Parent;
         if (dir is null) return null;
