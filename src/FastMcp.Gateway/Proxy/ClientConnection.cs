@@ -181,8 +181,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
     private async ValueTask RejectAsync(HttpRejectReason reason)
     {
         int status = reason.StatusCode();
-        int code = status == 413 ? JsonRpcErrorCodes.InvalidRequest : JsonRpcErrorCodes.InvalidRequest;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, JsonRpcErrorCodes.InvalidRequest, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
         await _output.FlushAsync().ConfigureAwait(false);
         Log.Debug($"client {RemoteAddress}: rejected {status} ({reason})");
     }
