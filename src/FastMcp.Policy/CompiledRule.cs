@@ -10,7 +10,7 @@ public sealed class CompiledRule
     private readonly ArgumentCondition[] _arguments;
 
     internal CompiledRule(int index, string name, PolicyAction action, string? message, string? maskProfile,
-        string[] approvers, TimeSpan approvalTimeout,
+        string[] approvers, TimeSpan approvalTimeout, ApprovalMode approvalMode, int requiredApprovals, TimeSpan grantWindow,
         string[] subjects, string[] anyGroups, string[] allGroups, string[] scopes, string[] clients,
         Utf8Glob[] methods, Utf8Glob[] names, ArgumentCondition[] arguments)
     {
@@ -21,6 +21,9 @@ public sealed class CompiledRule
         MaskProfile = maskProfile;
         Approvers = approvers;
         ApprovalTimeout = approvalTimeout;
+        ApprovalMode = approvalMode;
+        RequiredApprovals = requiredApprovals;
+        GrantWindow = grantWindow;
         _subjects = subjects;
         _anyGroups = anyGroups;
         _allGroups = allGroups;
@@ -48,6 +51,12 @@ public sealed class CompiledRule
     public string[] Approvers { get; }
     /// <summary>require_approval: how long a held call waits before it is denied.</summary>
     public TimeSpan ApprovalTimeout { get; }
+    /// <summary>require_approval: hold the request, or refuse it and grant the identical call once approved.</summary>
+    public ApprovalMode ApprovalMode { get; }
+    /// <summary>require_approval: distinct approvers needed.</summary>
+    public int RequiredApprovals { get; }
+    /// <summary>require_approval, grant mode: how long an approval admits the identical call.</summary>
+    public TimeSpan GrantWindow { get; }
     public bool HasArgumentConditions => _arguments.Length > 0;
     internal string DefaultMessage { get; }
     internal bool HasMethodCondition => _methods.Length > 0;

@@ -5,6 +5,15 @@ public enum PolicyAction : byte
 {
     Allow,
     Deny,
-    /// <summary>Hold the call for a human approver (answered with a JSON-RPC error until approvals exist).</summary>
+    /// <summary>Not forwarded until a human approver in the rule's groups approves the exact call.</summary>
     RequireApproval,
+}
+
+/// <summary>How a require_approval rule treats the waiting client.</summary>
+public enum ApprovalMode : byte
+{
+    /// <summary>The request waits for the decision (or the timeout), then is forwarded or refused.</summary>
+    Hold,
+    /// <summary>The request is refused with the approval id; once approved, the identical call is allowed for a window.</summary>
+    Grant,
 }

@@ -22,6 +22,21 @@ internal static class PolicyCompiler
                 throw new PolicyException(rule, "approvers", "only applies to require_approval rules");
             if (action == PolicyAction.RequireApproval && o.ApprovalTimeoutSeconds is < 1 or > 86_400)
                 throw new PolicyException(rule, "approvalTimeoutSeconds", "must be 1..86400");
+            if (action != PolicyAction.RequireApproval && (o.ApprovalMode is not null || o.RequiredApprovals is not null || o.GrantWindowSeconds is not null))
+                throw new PolicyException(rule, o.ApprovalMode is not null ? "approvalMode" : o.RequiredApprovals is not null ? "requiredApprovals" : "grantWindowSeconds",
+                    "only applies to require_approval rules");
+            ApprovalMode mode = o.ApprovalMode switch
+            {
+                null or "hold" => ApprovalMode.Hold,
+                "grant" => ApprovalMode.Grant,
+                _ => throw new PolicyException(rule, "approvalMode", $"'{o.ApprovalMode}' is not one of hold, grant"),
+            };
+            if (o.RequiredApprovals is < 1 or > 10)
+                throw new PolicyException(rule, "requiredApprovals", "must be 1..10");
+            if (o.GrantWindowSeconds is not null && mode != ApprovalMode.Grant)
+                throw new PolicyException(rule, "grantWindowSeconds", "only applies to approvalMode \"grant\"");
+            if (o.GrantWindowSeconds is < 1 or > 86_400)
+                throw new PolicyException(rule, "grantWindowSeconds", "must be 1..86400");
 
             var arguments = new ArgumentCondition[o.Arguments?.Count ?? 0];
             for (int j = 0; j < arguments.Length; j++)
@@ -31,6 +46,7 @@ internal static class PolicyCompiler
             }
             rules[i] = new CompiledRule(i, rule, action, o.Message, o.MaskProfile,
                 Strings(o.Approvers, rule, "approvers"), TimeSpan.FromSeconds(o.ApprovalTimeoutSeconds),
+                mode, o.RequiredApprovals ?? 1, TimeSpan.FromSeconds(o.GrantWindowSeconds ?? 600),
                 Strings(o.Subjects, rule, "subjects"), Strings(o.Groups, rule, "groups"), Strings(o.AllGroups, rule, "allGroups"),
                 Strings(o.Scopes, rule, "scopes"), Strings(o.Clients, rule, "clients"),
                 Globs(o.Methods, rule, "methods"), Globs(o.Names, rule, "names"), arguments);

@@ -13,7 +13,7 @@ public sealed class PolicyEngine
 {
     /// <summary>Decides requests whose arguments are not valid JSON: nothing about them can be trusted.</summary>
     public static readonly CompiledRule MalformedArgumentsRule = new(-1, "(malformed-arguments)", PolicyAction.Deny,
-        "request arguments are not valid JSON", null, [], TimeSpan.Zero, [], [], [], [], [], [], [], []);
+        "request arguments are not valid JSON", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
     private sealed class MethodBucket(Utf8KeyTable<int[]> names, int[] otherNames)
     {

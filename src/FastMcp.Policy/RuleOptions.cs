@@ -47,4 +47,15 @@ public sealed class RuleOptions
 
     /// <summary>require_approval: how long the call may wait for a decision before it is denied.</summary>
     public int ApprovalTimeoutSeconds { get; set; } = 300;
+
+    /// <summary>require_approval: "hold" (the call waits for the decision; the default) or "grant"
+    /// (the call is refused with the approval id; once approved, the identical call from the same
+    /// identity is allowed for <see cref="GrantWindowSeconds"/>).</summary>
+    public string? ApprovalMode { get; set; }
+
+    /// <summary>require_approval: how many distinct approvers must approve (default 1).</summary>
+    public int? RequiredApprovals { get; set; }
+
+    /// <summary>require_approval in grant mode: how long an approval lets the identical call through (default 600).</summary>
+    public int? GrantWindowSeconds { get; set; }
 }
