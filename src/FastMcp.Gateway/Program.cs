@@ -15,6 +15,7 @@ internal static class Program
           token          mint a dev-mode token (fastmcp token --sub alice --groups sre)
           policy test    show the decision for a request: --config FILE --claims FILE --request FILE
           mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
+          approvals      list, show, approve or deny held calls (fastmcp approvals --help)
           keys generate  make an audit signing key pair
           verify         verify audit segments (same as fastmcp-verify)
           replay         reconstruct a timeline from audit segments
@@ -40,6 +41,7 @@ internal static class Program
                 "token" => FastMcp.Identity.TokenCommand.Run(rest, Console.Out, Console.Error),
                 "policy" => PolicyTest(rest),
                 "mask" => FastMcp.Pan.MaskCommand.Run(rest, Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
+                "approvals" => await ApprovalsCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "keys" => FastMcp.Audit.KeysCommand.Run(rest, Console.Out, Console.Error),
                 "verify" => await FastMcp.Audit.VerifyCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "replay" => await FastMcp.Audit.ReplayCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),

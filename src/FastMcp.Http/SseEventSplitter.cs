@@ -81,4 +81,41 @@ public static class SseEvent
         }
         return found;
     }
+
+    /// <summary>
+    /// Writes <paramref name="json"/> as one "message" event. Line breaks (only possible between
+    /// JSON tokens) split it over several data lines, which a reader joins back with '\n'.
+    /// </summary>
+    public static void WriteMessageEvent(System.Buffers.IBufferWriter<byte> output, ReadOnlySpan<byte> json)
+    {
+        Write(output, "event: message\n"u8);
+        while (true)
+        {
+            int end = json.IndexOfAny((byte)'\r', (byte)'\n');
+            ReadOnlySpan<byte> line = end < 0 ? json : json[..end];
+            Write(output, "data: "u8);
+            Write(output, line);
+            Write(output, "\n"u8);
+            if (end < 0) break;
+            int next = end + 1;
+            if (json[end] == (byte)'\r' && next < json.Length && json[next] == (byte)'\n') next++;
+            json = json[next..];
+            if (json.IsEmpty) break;
+        }
+        Write(output, "\n"u8);
+    }
+
+    /// <summary>Writes a comment line (": text"), which readers ignore: a keep-alive for idle timeouts.</summary>
+    public static void WriteComment(System.Buffers.IBufferWriter<byte> output, ReadOnlySpan<byte> text)
+    {
+        Write(output, ": "u8);
+        Write(output, text);
+        Write(output, "\n\n"u8);
+    }
+
+    private static void Write(System.Buffers.IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
 }

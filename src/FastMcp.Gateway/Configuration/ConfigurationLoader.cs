@@ -87,6 +87,9 @@ public static class ConfigurationLoader
             if (string.IsNullOrWhiteSpace(o.Origins.AllowedHosts[i]) || o.Origins.AllowedHosts[i].Contains('/'))
                 throw new ConfigurationException($"origins.allowedHosts[{i}]", "must be host[:port]");
         }
+
+        if (o.Approvals is null) throw new ConfigurationException("approvals", "must be an object");
+        o.Approvals.Validate();
     }
 
     private static void Positive(int value, string field)

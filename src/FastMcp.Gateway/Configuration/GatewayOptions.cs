@@ -28,6 +28,9 @@ public sealed class GatewayOptions
 
     public MaskingOptions Masking { get; set; } = new();
 
+    /// <summary>Approvers, held-call keep-alives and the approvals webhook (docs/approvals.md).</summary>
+    public FastMcp.Gateway.Approvals.ApprovalOptions Approvals { get; set; } = new();
+
     /// <summary>Tamper-evident audit log. Always on except in pass-through mode.</summary>
     public FastMcp.Audit.AuditOptions Audit { get; set; } = new() { Directory = "fastmcp-audit" };
 

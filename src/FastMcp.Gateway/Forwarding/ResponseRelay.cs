@@ -39,7 +39,7 @@ internal sealed class ResponseRelay : IDisposable
         exchange.ResponseStatus = head.StatusCode;
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
-            return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose, gate).ConfigureAwait(false);
+            return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose, gate, headSent: false).ConfigureAwait(false);
         }
 
         _message.Clear();
@@ -78,19 +78,62 @@ internal sealed class ResponseRelay : IDisposable
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close);
     }
 
+    /// <summary>
+    /// Relays a response into an event stream the gateway already opened to the client (a held
+    /// approval): upstream events are relayed as they come; a JSON answer becomes one "message"
+    /// event. The client's stream is ended either way. On an error nothing of the response was written.
+    /// </summary>
+    public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayIntoOpenStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
+        bool chunked, IResponseGate? gate, CancellationToken bodyTimeout)
+    {
+        HttpResponseHead head = upstream.ResponseHead;
+        exchange.ResponseStatus = head.StatusCode;
+        if (head.IsEventStream && head.Framing != BodyFraming.None)
+        {
+            return await RelayEventStreamAsync(upstream, client, exchange, chunked, clientAskedClose: !chunked, gate, headSent: true).ConfigureAwait(false);
+        }
+        _message.Clear();
+        if (head.Framing != BodyFraming.None)
+        {
+            BodyReadResult read = await BodyReader.ReadWholeAsync(upstream, _message, _limits, bodyTimeout).ConfigureAwait(false);
+            if (read != BodyReadResult.Complete)
+            {
+                upstream.Broken = true;
+                return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
+            }
+            for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _message, isEvent: false);
+        }
+        if (head.ConnectionClose) upstream.Broken = true;
+        if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
+        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
+        {
+            return (ForwardingError.AuditUnavailable, !chunked);
+        }
+        _event.Clear();
+        SseEvent.WriteMessageEvent(_event, _message.WrittenSpan);
+        WriteEventBytes(client, _event.WrittenSpan, chunked);
+        if (chunked) ChunkedWriter.WriteTerminator(client);
+        _message.TrimTo(64 * 1024);
+        FlushResult flushed = await client.FlushAsync().ConfigureAwait(false);
+        return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, !chunked);
+    }
+
     private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
-        bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate)
+        bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, bool headSent)
     {
         HttpResponseHead head = upstream.ResponseHead;
         // An HTTP/1.0 client cannot read chunks: the stream is then delimited by closing.
         bool chunked = clientIsHttp11;
         bool close = clientAskedClose || !chunked;
-        WriteResponseHead(client, head, close, chunked, eventStream: true);
-        client.Write("\r\n"u8);
-        if ((await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+        if (!headSent)
         {
-            upstream.Broken = true;
-            return (ForwardingError.ClientGone, true);
+            WriteResponseHead(client, head, close, chunked, eventStream: true);
+            client.Write("\r\n"u8);
+            if ((await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                upstream.Broken = true;
+                return (ForwardingError.ClientGone, true);
+            }
         }
 
         _message.Clear();
@@ -185,7 +228,7 @@ internal sealed class ResponseRelay : IDisposable
         return count;
     }
 
-    private static void WriteEventBytes(PipeWriter client, ReadOnlySpan<byte> bytes, bool chunked)
+    internal static void WriteEventBytes(PipeWriter client, ReadOnlySpan<byte> bytes, bool chunked)
     {
         if (chunked) ChunkedWriter.WriteChunk(client, bytes);
         else client.Write(bytes);

@@ -35,6 +35,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             Masking = stages.Masking,
             Audit = stages.Audit,
             UpstreamCredential = stages.UpstreamCredential,
+            Approvals = stages.Approvals,
         };
         try
         {
@@ -47,8 +48,9 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
-                var admin = new AdminEndpoints(() => Volatile.Read(ref _ready) != 0 && !_runtime.Stopping);
-                _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.Handle);
+                var admin = new AdminEndpoints(() => Volatile.Read(ref _ready) != 0 && !_runtime.Stopping,
+                    stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null);
+                _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
             }
         }
         catch
@@ -90,6 +92,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         _runtime.BeginStopping();
         foreach (SocketListener l in _listeners) l.Stop();
         foreach (ClientConnection c in _connections.Keys) c.RequestStop();
+        // Held calls cannot wait for a decision this process will not be there to apply.
+        if (_runtime.Approvals is { } approvals) await approvals.CancelAllAsync("the gateway is stopping").ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         while (!_connections.IsEmpty && clock.Elapsed < deadline)
         {

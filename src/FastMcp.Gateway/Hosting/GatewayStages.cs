@@ -1,5 +1,6 @@
 using System.Net;
 using FastMcp.Audit;
+using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Stages;
 using FastMcp.Identity;
@@ -17,6 +18,7 @@ internal sealed class GatewayStages : IAsyncDisposable
     public ListFiltering? ListFiltering { get; init; }
     public AuditRecording? Audit { get; init; }
     public UpstreamCredential? UpstreamCredential { get; init; }
+    public ApprovalBroker? Approvals { get; init; }
 
     /// <summary>Response transforms in order: filter lists first, then mask whatever remains.</summary>
     public IResponseTransform[] ResponseTransforms
@@ -115,19 +117,40 @@ internal sealed class GatewayStages : IAsyncDisposable
             throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
         }
         var authorization = new PolicyAuthorization(engine);
+        var audit = new AuditRecording(log, options.Upstream.Url);
+        ApprovalWebhook? webhook = null;
+        try
+        {
+            if (options.Approvals.Webhook.IsConfigured) webhook = new ApprovalWebhook(options.Approvals.Webhook);
+        }
+        catch
+        {
+            await authentication.DisposeAsync().ConfigureAwait(false);
+            await log.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         return new GatewayStages
         {
+            Approvals = new ApprovalBroker(options.Approvals, audit, webhook, () => RuleApproverGroups(authorization.Engine)),
             Authentication = authentication,
             Authorization = authorization,
             Masking = masking,
             ListFiltering = new ListFiltering(authorization),
-            Audit = new AuditRecording(log, options.Upstream.Url),
+            Audit = audit,
             UpstreamCredential = identity.UpstreamCredential.IsConfigured ? new UpstreamCredential(identity.UpstreamCredential) : null,
         };
     }
 
+    /// <summary>Groups named as approvers by the policy in force (they may use the approvals API).</summary>
+    private static IEnumerable<string> RuleApproverGroups(PolicyEngine engine)
+    {
+        foreach (CompiledRule rule in engine.Rules)
+            foreach (string g in rule.Approvers) yield return g;
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Approvals is not null) await Approvals.DisposeAsync().ConfigureAwait(false);
         if (Audit is not null) await Audit.Log.DisposeAsync().ConfigureAwait(false);
         if (Authentication is not null) await Authentication.DisposeAsync().ConfigureAwait(false);
         UpstreamCredential?.Dispose();

@@ -20,11 +20,16 @@ internal readonly record struct LocalResponse(int Status, string ContentType, by
 internal sealed class LocalHttpServer : IDisposable
 {
     private readonly SocketListener _listener;
-    private readonly Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> _handler;
+    private readonly Func<HttpRequestHead, ReadOnlyMemory<byte>, IPEndPoint, ValueTask<LocalResponse>> _handler;
     private readonly HttpLimits _limits = new() { MaxRequestBodyBytes = 1024 * 1024 };
     private readonly Task _acceptLoop;
 
     public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> handler)
+        : this(endpoint, (head, body, _) => new ValueTask<LocalResponse>(handler(head, body)))
+    {
+    }
+
+    public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, IPEndPoint, ValueTask<LocalResponse>> handler)
     {
         _handler = handler;
         _listener = SocketListener.Bind(endpoint, PipeSettings.Receive(_limits.MaxRequestBodyBytes));
@@ -66,7 +71,7 @@ internal sealed class LocalHttpServer : IDisposable
                 BodyReadResult read = await BodyReader.ReadWholeAsync(input, head.Framing, head.ContentLength, body, _limits.MaxRequestBodyBytes, _limits,
                     CancellationToken.None).ConfigureAwait(false);
                 if (read != BodyReadResult.Complete) return;
-                LocalResponse response = _handler(head, body.WrittenMemory);
+                LocalResponse response = await _handler(head, body.WrittenMemory, remote).ConfigureAwait(false);
                 Write(output, response, head.ConnectionClose);
                 if ((await output.FlushAsync().ConfigureAwait(false)).IsCompleted || head.ConnectionClose) return;
             }

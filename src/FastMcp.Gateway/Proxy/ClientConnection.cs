@@ -21,7 +21,7 @@ namespace FastMcp.Gateway.Proxy;
 /// One client connection: reads requests from its pipe one after another (pipelined requests
 /// included), runs each through the stages, forwards it and relays the answer.
 /// </summary>
-internal sealed class ClientConnection : IResponseGate, IDisposable
+internal sealed partial class ClientConnection : IResponseGate, IDisposable
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
@@ -275,6 +275,8 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
 
         ReadOnlySequence<byte> body;
         bool bodyInPipe = _request.Framing == BodyFraming.ContentLength;
+        _bodyInPipe = bodyInPipe;
+        _bodyReleased = false;
         ArmTimer(_rt.Options.Timeouts.RequestBodyMs);
         if (bodyInPipe)
         {
@@ -331,7 +333,8 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
         }
         finally
         {
-            if (bodyInPipe) _input.AdvanceTo(body.End);
+            // A held approval may have copied the body and released the pipe already.
+            if (bodyInPipe && !_bodyReleased) _input.AdvanceTo(body.End);
             _decodedBody.TrimTo(64 * 1024);
         }
     }
@@ -379,7 +382,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
             if (decision.Action == PolicyAction.Deny)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, Encoding.UTF8.GetBytes(decision.Message), $"denied by {(decision.Rule?.Name ?? "default")}").ConfigureAwait(false);
             if (decision.Action == PolicyAction.RequireApproval)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required: {decision.Message}"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
+                return await RequireApprovalAsync(body, recorded, decision).ConfigureAwait(false);
         }
 
         if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
@@ -535,6 +538,7 @@ internal sealed class ClientConnection : IResponseGate, IDisposable
         _decodedBody.Dispose();
         _scratch.Dispose();
         _maskedCopy.Dispose();
+        _heldBody.Dispose();
         _auditScratch.Dispose();
     }
 }

@@ -31,6 +31,9 @@ internal sealed class Exchange
     /// <summary>What the policy said (set for inspected requests).</summary>
     public PolicyDecision? Decision;
 
+    /// <summary>The approval that let this call through (require_approval rules).</summary>
+    public FastMcp.Gateway.Approvals.PendingApproval? Approval;
+
     /// <summary>Card numbers found in the request and in the response.</summary>
     public CardFindings RequestCards;
     public CardFindings ResponseCards;
@@ -46,6 +49,7 @@ internal sealed class Exchange
         HasCall = false;
         Principal = null;
         Decision = null;
+        Approval = null;
         RequestCards.Reset();
         ResponseCards.Reset();
         ListEntriesRemoved = 0;

@@ -40,6 +40,9 @@ internal sealed class GatewayRuntime
     /// <summary>Card-number masking; null when disabled.</summary>
     public PanMasking? Masking { get; set; }
 
+    /// <summary>Pending approvals of require_approval rules; null in pass-through mode.</summary>
+    public FastMcp.Gateway.Approvals.ApprovalBroker? Approvals { get; set; }
+
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 

@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Diagnostics;
 using FastMcp.Audit;
+using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Proxy;
 using FastMcp.Http;
+using FastMcp.Identity;
 using FastMcp.Mcp;
 
 namespace FastMcp.Gateway.Stages;
@@ -36,7 +38,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
     public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
-        e.Detail = "request";
+        e.Detail = ex.Approval is { } a ? $"request (approval {a.Id})" : "request";
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         return log.AppendAsync(e);
     }
@@ -44,7 +46,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
     public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
-        e.Detail = "response";
+        e.Detail = ex.Approval is { } a ? $"response (approval {a.Id})" : "response";
         e.ResponsePayload = maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
@@ -58,6 +60,40 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
         e.Detail = reason;
         e.RequestPayload = Contiguous(maskedBody, s.Request);
+        return log.AppendAsync(e);
+    }
+
+    /// <summary>A call a require_approval rule stopped: the pending approval, with the masked request, before anyone can see it.</summary>
+    public ValueTask<long> RecordApprovalRequestedAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, PendingApproval a)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.ApprovalRequested, success: true);
+        e.Detail = $"approval {a.Id} requested ({(a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold")}): needs {a.RequiredApprovals} of [{string.Join(", ", a.ApproverGroups)}]"
+            + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}";
+        e.RequestPayload = Contiguous(maskedBody, s.Request);
+        return log.AppendAsync(e);
+    }
+
+    /// <summary>An approval decided (granted, denied) by <paramref name="actor"/>, or ended without one (actor null).</summary>
+    public ValueTask<long> RecordApprovalEventAsync(PendingApproval a, AuditEventType type, Principal? actor, string clientAddress, string detail, string? approver)
+    {
+        Principal who = actor ?? a.Requester;
+        var e = new AuditEvent
+        {
+            Type = type,
+            TimestampUtc = DateTime.UtcNow,
+            Success = type == AuditEventType.ApprovalGranted,
+            Subject = who.Subject,
+            Groups = who.Groups,
+            ClientId = who.ClientId,
+            ClientAddress = clientAddress,
+            Upstream = upstream,
+            Method = a.Method,
+            Target = a.Target,
+            Decision = "RequireApproval",
+            Rule = a.RuleName,
+            Approver = approver,
+            Detail = detail,
+        };
         return log.AppendAsync(e);
     }
 
@@ -117,6 +153,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
             e.Decision = d.Action.ToString();
             e.Rule = d.Rule?.Name ?? "(default)";
         }
+        if (ex.Approval is { } approval) e.Approver = approval.ApproverList();
         AddFingerprints(e, ex.RequestCards);
         return e;
     }

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Gateway.Approvals;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+using FastMcp.Http;
+using FastMcp.Identity;
+using HttpMethod = FastMcp.Http.HttpMethod;
+
+namespace FastMcp.Gateway.Admin;
+
+/// <summary>
+/// The approvals API on the admin listener, for approvers only (bearer tokens verified exactly as
+/// on the MCP endpoint):
+///   GET  /approvals[?state=all]       pending approvals (or all still retained)
+///   GET  /approvals/{id}              one approval
+///   POST /approvals/{id}/approve      {"comment": "..."} optional
+///   POST /approvals/{id}/deny         {"reason": "..."} required
+/// </summary>
+internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication authentication)
+{
+    private const int MaxTextLength = 1000;
+
+    public static bool Matches(ReadOnlySpan<byte> path) =>
+        path.SequenceEqual("/approvals"u8) || path.StartsWith("/approvals/"u8);
+
+    public async ValueTask<LocalResponse> HandleAsync(HttpRequestHead request, ReadOnlyMemory<byte> body, IPEndPoint remote)
+    {
+        if (authentication.IsAnonymous)
+            return Error(403, "approvals need identified approvers: the gateway runs in anonymous mode");
+        AuthResult auth = await authentication.AuthenticateAsync(request).ConfigureAwait(false);
+        if (!auth.Succeeded)
+        {
+            int status = ResourceMetadata.StatusCode(auth.Failure);
+            return Error(status, auth.Description ?? auth.Failure.ToString(), Encoding.ASCII.GetString(authentication.ChallengeLine(auth.Failure)));
+        }
+        Principal caller = auth.Principal!;
+        if (!broker.IsApprover(caller)) return Error(403, $"{caller.Subject} is not an approver");
+
+        string path = Encoding.ASCII.GetString(request.Path);
+        string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries); // "approvals", id, action
+        if (parts.Length == 1)
+        {
+            if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
+            bool all = request.Query.SequenceEqual("?state=all"u8);
+            var list = new ApprovalListView();
+            foreach (PendingApproval a in broker.List(includeDecided: all)) list.Approvals.Add(ApprovalView.From(a));
+            return Json(200, JsonSerializer.SerializeToUtf8Bytes(list, ApprovalJsonContext.Default.ApprovalListView));
+        }
+        string id = parts[1];
+        if (parts.Length == 2)
+        {
+            if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
+            return broker.Get(id) is { } a ? View(200, a) : Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+        }
+        if (parts.Length != 3 || parts[2] is not ("approve" or "deny")) return Error(404, "not found");
+        if (request.Method != HttpMethod.Post) return Error(405, "use POST", "Allow: POST\r\n");
+
+        DecisionRequest decision;
+        try
+        {
+            decision = body.IsEmpty ? new DecisionRequest() : JsonSerializer.Deserialize(body.Span, ApprovalJsonContext.Default.DecisionRequest) ?? new DecisionRequest();
+        }
+        catch (JsonException e)
+        {
+            return Error(400, $"body is not a valid decision object: {e.Message}");
+        }
+        if (decision.Comment is { Length: > MaxTextLength } || decision.Reason is { Length: > MaxTextLength })
+            return Error(400, $"comment and reason are limited to {MaxTextLength} characters");
+        string address = (remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address).ToString();
+
+        ApprovalActionResult result;
+        if (parts[2] == "approve")
+        {
+            result = await broker.ApproveAsync(id, caller, Clean(decision.Comment), address).ConfigureAwait(false);
+        }
+        else
+        {
+            string? reason = Clean(decision.Reason);
+            if (string.IsNullOrEmpty(reason)) return Error(400, "a denial needs a reason (a JSON body with a reason field)");
+            result = await broker.DenyAsync(id, caller, reason, address).ConfigureAwait(false);
+        }
+        if (result.Status == 200)
+        {
+            Log.Info($"approval {id}: {parts[2]} by {caller.Subject}");
+            return View(200, result.Approval!);
+        }
+        return Error(result.Status, result.Error!, approval: result.Approval);
+    }
+
+    /// <summary>Free text goes into audit details and messages on one line.</summary>
+    private static string? Clean(string? text) => text?.Replace('\r', ' ').Replace('\n', ' ').Trim();
+
+    private static LocalResponse View(int status, PendingApproval a) =>
+        Json(status, JsonSerializer.SerializeToUtf8Bytes(ApprovalView.From(a), ApprovalJsonContext.Default.ApprovalView));
+
+    private static LocalResponse Error(int status, string message, string extraHeaders = "", PendingApproval? approval = null) =>
+        new(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(
+            new ApiError { Error = message, Approval = approval is null ? null : ApprovalView.From(approval) }, ApprovalJsonContext.Default.ApiError), extraHeaders);
+
+    private static LocalResponse Json(int status, byte[] body) => new(status, "application/json", body);
+}

@@ -1,0 +1,338 @@
+using System.Security.Cryptography;
+using FastMcp.Audit;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+using FastMcp.Identity;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Approvals;
+
+/// <summary>The answer to an approver's action: an HTTP status, an error sentence when refused, and the approval.</summary>
+internal readonly record struct ApprovalActionResult(int Status, string? Error, PendingApproval? Approval)
+{
+    public static ApprovalActionResult Ok(PendingApproval a) => new(200, null, a);
+    public static ApprovalActionResult Refused(int status, string error, PendingApproval? a = null) => new(status, error, a);
+}
+
+/// <summary>
+/// Holds the approvals of this gateway process: creates them for calls a require_approval rule
+/// stopped, takes approvers' decisions (each one durably recorded before it takes effect),
+/// expires them, and keeps grant-mode windows. State lives in memory only: docs/approvals.md
+/// says what a restart does to pending approvals.
+/// </summary>
+internal sealed class ApprovalBroker : IAsyncDisposable
+{
+    private readonly ApprovalOptions _options;
+    private readonly AuditRecording? _audit;
+    private readonly ApprovalWebhook? _webhook;
+    private readonly Func<IEnumerable<string>> _ruleApproverGroups;
+    private readonly Dictionary<string, PendingApproval> _byId = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+    // Decisions (approve, deny, expire, cancel) run one at a time: each is recorded before it applies.
+    private readonly SemaphoreSlim _decisions = new(1, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sweeper;
+
+    public ApprovalBroker(ApprovalOptions options, AuditRecording? audit, ApprovalWebhook? webhook, Func<IEnumerable<string>> ruleApproverGroups)
+    {
+        _options = options;
+        _audit = audit;
+        _webhook = webhook;
+        _ruleApproverGroups = ruleApproverGroups;
+        _sweeper = SweepAsync();
+    }
+
+    public ApprovalOptions Options => _options;
+
+    /// <summary>Groups allowed to decide for a rule: its own approvers, or the configured approver groups.</summary>
+    public string[] ApproverGroupsFor(CompiledRule rule) => rule.Approvers.Length > 0 ? rule.Approvers : [.. _options.ApproverGroups];
+
+    /// <summary>May this identity use the approvals API at all (list, show, decide)?</summary>
+    public bool IsApprover(Principal p)
+    {
+        if (p.IsAnonymous) return false;
+        foreach (string g in _options.ApproverGroups)
+            if (p.IsInGroup(g)) return true;
+        foreach (string g in _ruleApproverGroups())
+            if (p.IsInGroup(g)) return true;
+        return false;
+    }
+
+    public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string digest, string clientAddress) =>
+        new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, digest, DateTime.UtcNow, clientAddress);
+
+    /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>
+    public string? TryPublish(PendingApproval a)
+    {
+        lock (_gate)
+        {
+            int pending = 0, mine = 0;
+            foreach (PendingApproval p in _byId.Values)
+            {
+                if (p.State != ApprovalState.Pending) continue;
+                pending++;
+                if (p.Requester.Subject == a.Requester.Subject) mine++;
+            }
+            if (pending >= _options.MaxPending) return "too many approvals are pending on this gateway";
+            if (mine >= _options.MaxPendingPerSubject) return "you have too many approvals pending";
+            _byId.Add(a.Id, a);
+        }
+        _webhook?.Publish("approval.requested", a);
+        return null;
+    }
+
+    public PendingApproval? Get(string id)
+    {
+        lock (_gate) return _byId.GetValueOrDefault(id);
+    }
+
+    public List<PendingApproval> List(bool includeDecided)
+    {
+        var list = new List<PendingApproval>();
+        lock (_gate)
+        {
+            foreach (PendingApproval p in _byId.Values)
+                if (includeDecided || p.State == ApprovalState.Pending) list.Add(p);
+        }
+        list.Sort(static (a, b) => a.CreatedUtc.CompareTo(b.CreatedUtc));
+        return list;
+    }
+
+    /// <summary>Grant mode: a pending approval for the identical call by the same identity (asked again before the decision).</summary>
+    public PendingApproval? FindPending(Principal requester, string ruleName, string digest)
+    {
+        lock (_gate)
+        {
+            foreach (PendingApproval p in _byId.Values)
+                if (p.State == ApprovalState.Pending && p.Mode == ApprovalMode.Grant && Same(p, requester, ruleName, digest)) return p;
+        }
+        return null;
+    }
+
+    /// <summary>Grant mode: an approval whose window admits this identical call from this identity now.</summary>
+    public PendingApproval? FindGrant(Principal requester, string ruleName, string digest)
+    {
+        DateTime now = DateTime.UtcNow;
+        lock (_gate)
+        {
+            foreach (PendingApproval p in _byId.Values)
+                if (p.State == ApprovalState.Approved && p.GrantUntilUtc > now && Same(p, requester, ruleName, digest)) return p;
+        }
+        return null;
+    }
+
+    private static bool Same(PendingApproval p, Principal requester, string ruleName, string digest) =>
+        p.Requester.Subject == requester.Subject && p.Requester.Issuer == requester.Issuer && p.RuleName == ruleName && p.Digest == digest;
+
+    public async Task<ApprovalActionResult> ApproveAsync(string id, Principal approver, string? comment, string clientAddress)
+    {
+        await _decisions.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            PendingApproval? a = Get(id);
+            if (a is null) return ApprovalActionResult.Refused(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            if (a.State != ApprovalState.Pending) return ApprovalActionResult.Refused(409, $"approval is already {Describe(a.State)}", a);
+            if (DateTime.UtcNow >= a.ExpiresUtc) return ApprovalActionResult.Refused(409, "approval has expired", a);
+            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot approve their own calls", a);
+            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may approve this call", a);
+            foreach (ApprovalVote v in a.Votes)
+                if (v.Approver == approver.Subject) return ApprovalActionResult.Refused(409, "you already approved this call; another approver is needed", a);
+
+            var vote = new ApprovalVote(approver.Subject, DateTime.UtcNow, comment);
+            bool complete = a.VoteCount + 1 >= a.RequiredApprovals;
+            string detail = $"approval {a.Id} for {a.Requester.Subject}: approved by {approver.Subject} ({a.VoteCount + 1} of {a.RequiredApprovals})"
+                + (complete ? a.Mode == ApprovalMode.Grant ? $"; identical call allowed until {Iso(DateTime.UtcNow + a.GrantWindow)}" : "; call released" : "")
+                + (string.IsNullOrEmpty(comment) ? "" : $"; comment: {comment}");
+            string? failure = await RecordAsync(a, AuditEventType.ApprovalGranted, approver, clientAddress, detail, approverField: approver.Subject).ConfigureAwait(false);
+            if (failure is not null) return ApprovalActionResult.Refused(503, failure, a);
+
+            a.AddVote(vote);
+            if (complete)
+            {
+                a.State = ApprovalState.Approved;
+                a.DecidedBy = approver.Subject;
+                a.DecidedUtc = vote.AtUtc;
+                if (a.Mode == ApprovalMode.Grant) a.GrantUntilUtc = vote.AtUtc + a.GrantWindow;
+                a.Complete(ApprovalState.Approved);
+            }
+            _webhook?.Publish("approval.approved", a);
+            return ApprovalActionResult.Ok(a);
+        }
+        finally
+        {
+            _decisions.Release();
+        }
+    }
+
+    public async Task<ApprovalActionResult> DenyAsync(string id, Principal approver, string reason, string clientAddress)
+    {
+        await _decisions.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            PendingApproval? a = Get(id);
+            if (a is null) return ApprovalActionResult.Refused(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            if (a.State != ApprovalState.Pending) return ApprovalActionResult.Refused(409, $"approval is already {Describe(a.State)}", a);
+            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot decide their own calls", a);
+            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may decide this call", a);
+
+            string? failure = await RecordAsync(a, AuditEventType.ApprovalDenied, approver, clientAddress,
+                $"approval {a.Id} for {a.Requester.Subject}: denied by {approver.Subject}: {reason}", approverField: approver.Subject).ConfigureAwait(false);
+            if (failure is not null) return ApprovalActionResult.Refused(503, failure, a);
+
+            a.State = ApprovalState.Denied;
+            a.DecidedBy = approver.Subject;
+            a.Reason = reason;
+            a.DecidedUtc = DateTime.UtcNow;
+            a.Complete(ApprovalState.Denied);
+            _webhook?.Publish("approval.denied", a);
+            return ApprovalActionResult.Ok(a);
+        }
+        finally
+        {
+            _decisions.Release();
+        }
+    }
+
+    /// <summary>Ends a pending approval without a decision (held client gone, gateway stopping).</summary>
+    public async Task CancelAsync(PendingApproval a, string reason)
+    {
+        await _decisions.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (a.State != ApprovalState.Pending) return;
+            await EndAsync(a, ApprovalState.Cancelled, $"approval {a.Id} for {a.Requester.Subject}: cancelled: {reason}", reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _decisions.Release();
+        }
+    }
+
+    /// <summary>Called when an approved call was forwarded; the exchange records carry the approval itself.</summary>
+    public void MarkExecuted(PendingApproval a, int httpStatus)
+    {
+        lock (_gate)
+        {
+            a.Executions++;
+            if (a.Mode == ApprovalMode.Hold) a.State = ApprovalState.Executed;
+        }
+        _webhook?.Publish("approval.executed", a, httpStatus);
+    }
+
+    /// <summary>On shutdown: every pending approval is cancelled and recorded, so no held call waits for a decision that cannot come.</summary>
+    public async Task CancelAllAsync(string reason)
+    {
+        foreach (PendingApproval a in List(includeDecided: false))
+            await CancelAsync(a, reason).ConfigureAwait(false);
+    }
+
+    private async Task EndAsync(PendingApproval a, ApprovalState state, string detail, string reason)
+    {
+        // Expiry and cancellation happen whether or not the audit can record them: a held call must
+        // not wait forever. A failed record is logged and counts as an audit outage.
+        await RecordAsync(a, AuditEventType.ApprovalExpired, null, a.ClientAddress, detail, approverField: null).ConfigureAwait(false);
+        a.State = state;
+        a.Reason = reason;
+        a.DecidedUtc = DateTime.UtcNow;
+        a.Complete(state);
+        _webhook?.Publish(state == ApprovalState.Expired ? "approval.expired" : "approval.cancelled", a);
+    }
+
+    private async Task<string?> RecordAsync(PendingApproval a, AuditEventType type, Principal? actor, string clientAddress, string detail, string? approverField)
+    {
+        if (_audit is null) return null;
+        try
+        {
+            await _audit.RecordApprovalEventAsync(a, type, actor, clientAddress, detail, approverField).ConfigureAwait(false);
+            return null;
+        }
+        catch (AuditUnavailableException)
+        {
+            Log.Error($"audit log unavailable: {type} for approval {a.Id} is not recorded");
+            return "audit log unavailable: the decision was not recorded, so it was not applied";
+        }
+    }
+
+    private async Task SweepAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                DateTime now = DateTime.UtcNow;
+                List<PendingApproval> expired = [];
+                lock (_gate)
+                {
+                    List<string>? forget = null;
+                    foreach (PendingApproval p in _byId.Values)
+                    {
+                        if (p.State == ApprovalState.Pending && now >= p.ExpiresUtc) expired.Add(p);
+                        DateTime? end = p.GrantUntilUtc > p.DecidedUtc ? p.GrantUntilUtc : p.DecidedUtc;
+                        if (p.State != ApprovalState.Pending && end is { } e && now - e > TimeSpan.FromSeconds(_options.RetainDecidedSeconds))
+                            (forget ??= []).Add(p.Id);
+                    }
+                    if (forget is not null)
+                        foreach (string id in forget) _byId.Remove(id);
+                }
+                foreach (PendingApproval p in expired)
+                {
+                    await _decisions.WaitAsync(_stop.Token).ConfigureAwait(false);
+                    try
+                    {
+                        if (p.State == ApprovalState.Pending)
+                            await EndAsync(p, ApprovalState.Expired, $"approval {p.Id} for {p.Requester.Subject}: expired without a decision after {(p.ExpiresUtc - p.CreatedUtc).TotalSeconds:0} s",
+                                "no decision before the approval timeout").ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _decisions.Release();
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static bool SameIdentity(Principal a, Principal b) => a.Subject == b.Subject && a.Issuer == b.Issuer;
+
+    public static string Describe(ApprovalState s) => s switch
+    {
+        ApprovalState.Pending => "pending",
+        ApprovalState.Approved => "approved",
+        ApprovalState.Denied => "denied",
+        ApprovalState.Expired => "expired",
+        ApprovalState.Cancelled => "cancelled",
+        _ => "executed",
+    };
+
+    public static string Iso(DateTime utc) => utc.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>"apr_" + 26 base32 characters of 128 random bits: unguessable, URL- and shell-safe.</summary>
+    private static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes);
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        Span<char> chars = stackalloc char[30];
+        "apr_".CopyTo(chars);
+        int bit = 0;
+        for (int i = 0; i < 26; i++, bit += 5)
+        {
+            int byteIndex = bit >> 3, shift = bit & 7;
+            int value = bytes[byteIndex] << 8 | (byteIndex + 1 < 16 ? bytes[byteIndex + 1] : 0);
+            chars[4 + i] = alphabet[(value >> (11 - shift)) & 31];
+        }
+        return new string(chars);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try { await _sweeper.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _stop.Dispose();
+        if (_webhook is not null) await _webhook.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Text.Json.Serialization;
+
+namespace FastMcp.Gateway.Approvals;
+
+/// <summary>An approval as the admin API, the CLI and the webhook show it (docs/approvals.md).</summary>
+internal sealed class ApprovalView
+{
+    public string Id { get; set; } = "";
+    public string State { get; set; } = "";
+    public string Mode { get; set; } = "";
+    public string Rule { get; set; } = "";
+    public string? Message { get; set; }
+    public RequesterView Requester { get; set; } = new();
+    public string Method { get; set; } = "";
+    public string? Target { get; set; }
+    /// <summary>The call's arguments as JSON text, card numbers masked.</summary>
+    public string Arguments { get; set; } = "{}";
+    public string Digest { get; set; } = "";
+    public string CreatedAt { get; set; } = "";
+    public string ExpiresAt { get; set; } = "";
+    public int RequiredApprovals { get; set; }
+    public List<VoteView> Approvals { get; set; } = [];
+    public List<string> ApproverGroups { get; set; } = [];
+    public string? DecidedBy { get; set; }
+    public string? DecidedAt { get; set; }
+    public string? Reason { get; set; }
+    public string? GrantUntil { get; set; }
+    public int Executions { get; set; }
+
+    public static ApprovalView From(PendingApproval a)
+    {
+        var view = new ApprovalView
+        {
+            Id = a.Id,
+            State = ApprovalBroker.Describe(a.State),
+            Mode = a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold",
+            Rule = a.RuleName,
+            Message = a.Message,
+            Requester = new RequesterView { Subject = a.Requester.Subject, Groups = [.. a.Requester.Groups], ClientId = a.Requester.ClientId, Address = a.ClientAddress },
+            Method = a.Method,
+            Target = a.Target,
+            Arguments = a.MaskedArguments,
+            Digest = a.Digest,
+            CreatedAt = ApprovalBroker.Iso(a.CreatedUtc),
+            ExpiresAt = ApprovalBroker.Iso(a.ExpiresUtc),
+            RequiredApprovals = a.RequiredApprovals,
+            ApproverGroups = [.. a.ApproverGroups],
+            DecidedBy = a.DecidedBy,
+            DecidedAt = a.DecidedUtc is { } d ? ApprovalBroker.Iso(d) : null,
+            Reason = a.Reason,
+            GrantUntil = a.GrantUntilUtc is { } g ? ApprovalBroker.Iso(g) : null,
+            Executions = a.Executions,
+        };
+        foreach (ApprovalVote v in a.Votes) view.Approvals.Add(new VoteView { Approver = v.Approver, At = ApprovalBroker.Iso(v.AtUtc), Comment = v.Comment });
+        return view;
+    }
+}
+
+internal sealed class RequesterView
+{
+    public string Subject { get; set; } = "";
+    public List<string> Groups { get; set; } = [];
+    public string? ClientId { get; set; }
+    public string? Address { get; set; }
+}
+
+internal sealed class VoteView
+{
+    public string Approver { get; set; } = "";
+    public string At { get; set; } = "";
+    public string? Comment { get; set; }
+}
+
+internal sealed class ApprovalListView
+{
+    public List<ApprovalView> Approvals { get; set; } = [];
+}
+
+/// <summary>Body of POST /approvals/{id}/approve (comment optional) and /deny (reason required).</summary>
+internal sealed class DecisionRequest
+{
+    public string? Comment { get; set; }
+    public string? Reason { get; set; }
+}
+
+internal sealed class ApiError
+{
+    public string Error { get; set; } = "";
+    public ApprovalView? Approval { get; set; }
+}
+
+/// <summary>What the webhook POSTs.</summary>
+internal sealed class WebhookPayload
+{
+    public string Event { get; set; } = "";
+    public string Delivery { get; set; } = "";
+    public string Timestamp { get; set; } = "";
+    /// <summary>approval.executed: the HTTP status the forwarded call got.</summary>
+    public int? HttpStatus { get; set; }
+    public ApprovalView Approval { get; set; } = new();
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ApprovalView))]
+[JsonSerializable(typeof(ApprovalListView))]
+[JsonSerializable(typeof(DecisionRequest))]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(WebhookPayload))]
+internal sealed partial class ApprovalJsonContext : JsonSerializerContext;

@@ -1,0 +1,120 @@
+using FastMcp.Identity;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Approvals;
+
+/// <summary>Where an approval is in its life: pending until approved (by enough approvers), denied, expired or cancelled.</summary>
+internal enum ApprovalState
+{
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    /// <summary>The held client went away, or the gateway stopped, before a decision.</summary>
+    Cancelled,
+    /// <summary>Approved and forwarded (hold mode): the call ran.</summary>
+    Executed,
+}
+
+/// <summary>One approver's vote.</summary>
+internal sealed record ApprovalVote(string Approver, DateTime AtUtc, string? Comment);
+
+/// <summary>
+/// A call a require_approval rule stopped: who asked, what exactly (method, name, masked arguments
+/// and the digest of the canonical request), which rule, and the decision as it forms. Mutated only
+/// under the broker's decision lock.
+/// </summary>
+internal sealed class PendingApproval
+{
+    private readonly TaskCompletionSource<ApprovalState> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PendingApproval(string id, Principal requester, CompiledRule rule, string[] approverGroups, string method, string? target,
+        string maskedArguments, string digest, DateTime createdUtc, string clientAddress)
+    {
+        Id = id;
+        Requester = requester;
+        RuleName = rule.Name;
+        Message = rule.Message;
+        Mode = rule.ApprovalMode;
+        RequiredApprovals = rule.RequiredApprovals;
+        GrantWindow = rule.GrantWindow;
+        ApproverGroups = approverGroups;
+        Method = method;
+        Target = target;
+        MaskedArguments = maskedArguments;
+        Digest = digest;
+        CreatedUtc = createdUtc;
+        ExpiresUtc = createdUtc + rule.ApprovalTimeout;
+        ClientAddress = clientAddress;
+    }
+
+    public string Id { get; }
+    public Principal Requester { get; }
+    public string RuleName { get; }
+    public string? Message { get; }
+    public ApprovalMode Mode { get; }
+    public int RequiredApprovals { get; }
+    public TimeSpan GrantWindow { get; }
+    /// <summary>Members of any of these groups may approve (never the requester).</summary>
+    public string[] ApproverGroups { get; }
+    public string Method { get; }
+    public string? Target { get; }
+    /// <summary>The call's arguments as JSON, card numbers masked.</summary>
+    public string MaskedArguments { get; }
+    /// <summary>"sha256:" + hex of the canonical request (docs/approvals.md): the approval covers exactly this.</summary>
+    public string Digest { get; }
+    public DateTime CreatedUtc { get; }
+    public DateTime ExpiresUtc { get; }
+    public string ClientAddress { get; }
+
+    public ApprovalState State { get; set; }
+    private readonly List<ApprovalVote> _votes = [];
+
+    /// <summary>Approvals given so far, in order (a copy: the API reads while approvers vote).</summary>
+    public ApprovalVote[] Votes
+    {
+        get { lock (_votes) return [.. _votes]; }
+    }
+
+    public int VoteCount
+    {
+        get { lock (_votes) return _votes.Count; }
+    }
+
+    public void AddVote(ApprovalVote vote)
+    {
+        lock (_votes) _votes.Add(vote);
+    }
+    /// <summary>Who denied (deny), or the last approver (approve).</summary>
+    public string? DecidedBy { get; set; }
+    public string? Reason { get; set; }
+    public DateTime? DecidedUtc { get; set; }
+    /// <summary>Grant mode: until when the identical call from the requester is let through.</summary>
+    public DateTime? GrantUntilUtc { get; set; }
+    /// <summary>Times the approved call was forwarded.</summary>
+    public int Executions { get; set; }
+
+    /// <summary>Completes with the final state when the approval is decided (hold mode waits on it).</summary>
+    public Task<ApprovalState> Outcome => _outcome.Task;
+
+    public void Complete(ApprovalState state) => _outcome.TrySetResult(state);
+
+    public bool IsTerminal => State is not ApprovalState.Pending;
+
+    /// <summary>Approvers so far, comma-separated, as recorded in the audit log.</summary>
+    public string ApproverList()
+    {
+        ApprovalVote[] votes = Votes;
+        var names = new string[votes.Length];
+        for (int i = 0; i < names.Length; i++) names[i] = votes[i].Approver;
+        return string.Join(',', names);
+    }
+
+    public bool MayApprove(Principal approver)
+    {
+        if (ApproverGroups.Length == 0) return false;
+        foreach (string g in ApproverGroups)
+            if (approver.IsInGroup(g)) return true;
+        return false;
+    }
+}

@@ -1,0 +1,361 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Audit;
+using FastMcp.Gateway.Approvals;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+using FastMcp.Identity;
+using FastMcp.Mcp;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>
+/// Calls a require_approval rule stopped (docs/approvals.md). Hold mode keeps the request waiting
+/// (an SSE client gets keep-alive comments and progress notifications meanwhile) until approvers
+/// decide or the approval expires; grant mode refuses with the approval id and, once approved,
+/// lets the identical call from the same identity through for a window. Nothing is forwarded
+/// without the approval, and every step is recorded.
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    private readonly PooledBufferWriter _heldBody = new(0);
+    private bool _bodyInPipe;
+    private bool _bodyReleased;
+
+    private async ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
+    {
+        ApprovalBroker? broker = _rt.Approvals;
+        Principal principal = _exchange.Principal!;
+        if (broker is null || decision.Rule is not { } rule || principal.IsAnonymous)
+        {
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+                Encoding.UTF8.GetBytes($"approval required: {decision.Message} (approvals need an identified caller)"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
+        }
+        if (_rt.Stopping)
+        {
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+                "approval required, but the gateway is stopping: call again later"u8.ToArray(), "approval not started: gateway stopping").ConfigureAwait(false);
+        }
+
+        ref McpCall call = ref _exchange.Call;
+        string method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : TextAt(body, call.MethodRange) ?? "";
+        string? target = call.HasName ? TextAt(body, call.NameRange) : null;
+        byte[] maskedArguments = call.HasArguments
+            ? recorded.Slice(call.ArgumentsRange.Start.Value, call.ArgumentsRange.End.Value - call.ArgumentsRange.Start.Value).ToArray()
+            : "{}"u8.ToArray();
+        var fingerprints = new List<string>();
+        for (int i = 0; i < _exchange.RequestCards.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(_exchange.RequestCards.Fingerprint(i)));
+        string digest = ApprovalDigest.Compute(method, target, maskedArguments, fingerprints);
+
+        if (rule.ApprovalMode == ApprovalMode.Grant)
+        {
+            if (broker.FindGrant(principal, rule.Name, digest) is { } grant)
+            {
+                _exchange.Approval = grant;
+                if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+                bool keepAlive = await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+                broker.MarkExecuted(grant, _exchange.ResponseStatus);
+                return keepAlive;
+            }
+            if (broker.FindPending(principal, rule.Name, digest) is { } waiting)
+            {
+                return await RefuseApprovalAsync(body, recorded, waiting, "pending",
+                    $"approval required: approval {waiting.Id} is still pending; call again once it is approved", $"approval {waiting.Id} still pending").ConfigureAwait(false);
+            }
+        }
+
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), digest, RemoteAddress);
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                await audit.RecordApprovalRequestedAsync(_exchange, _auditScratch, RemoteAddress, recorded, approval).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            }
+        }
+        if (broker.TryPublish(approval) is { } refusal)
+        {
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required, but {refusal}"),
+                $"approval {approval.Id} not started: {refusal}").ConfigureAwait(false);
+        }
+        Log.Info($"approval {approval.Id}: {principal.Subject} asks for {method} {target} (rule {rule.Name}, {(rule.ApprovalMode == ApprovalMode.Grant ? "grant" : "hold")})");
+
+        if (rule.ApprovalMode == ApprovalMode.Grant)
+        {
+            _exchange.ResponseStatus = 200;
+            WriteApprovalError(body, approval, "pending",
+                $"approval required: approval {approval.Id} is pending; call again with the same arguments once it is approved", close: false);
+            await _output.FlushAsync().ConfigureAwait(false);
+            return true;
+        }
+        return await HoldAsync(body, recorded, approval, broker).ConfigureAwait(false);
+    }
+
+    /// <summary>Hold mode: waits for the decision, then forwards the exact request or answers why not.</summary>
+    private async ValueTask<bool> HoldAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker)
+    {
+        // Own the body, so the client pipe can be watched for the client leaving while it waits.
+        if (_bodyInPipe && !_bodyReleased)
+        {
+            bool recordedIsBody = recorded.Start.Equals(body.Start);
+            _heldBody.Clear();
+            foreach (ReadOnlyMemory<byte> m in body) _heldBody.Write(m.Span);
+            _input.AdvanceTo(body.End);
+            _bodyReleased = true;
+            body = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
+            if (recordedIsBody) recorded = body;
+            _exchange.Body = body;
+        }
+
+        bool sse = AcceptsEventStream();
+        bool chunked = _request.IsHttp11;
+        if (sse)
+        {
+            GatewayResponses.WriteStatusLine(_output, 200);
+            _output.Write("Content-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\n"u8);
+            _output.Write(chunked ? "Transfer-Encoding: chunked\r\n\r\n"u8 : "Connection: close\r\n\r\n"u8);
+            WriteKeepAlive(approval, chunked, tick: 0);
+            if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            {
+                await broker.CancelAsync(approval, "the client disconnected while waiting").ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        Task<ApprovalState> outcome = approval.Outcome;
+        Task<bool> clientLeft = WatchForClientLeavingAsync();
+        TimeSpan keepAlive = TimeSpan.FromSeconds(broker.Options.KeepAliveSeconds);
+        int tick = 0;
+        while (!outcome.IsCompleted)
+        {
+            Task delay = Task.Delay(keepAlive);
+            Task first = await Task.WhenAny(outcome, clientLeft, delay).ConfigureAwait(false);
+            if (first == clientLeft)
+            {
+                if (await clientLeft.ConfigureAwait(false))
+                {
+                    await broker.CancelAsync(approval, "the client disconnected while waiting").ConfigureAwait(false);
+                    return false;
+                }
+                clientLeft = new TaskCompletionSource<bool>().Task; // pipelined bytes arrived: they wait their turn
+            }
+            else if (first == delay && sse)
+            {
+                WriteKeepAlive(approval, chunked, ++tick);
+                if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                {
+                    await broker.CancelAsync(approval, "the client disconnected while waiting").ConfigureAwait(false);
+                    return false;
+                }
+            }
+        }
+        if (!clientLeft.IsCompleted)
+        {
+            _input.CancelPendingRead();
+            if (await clientLeft.ConfigureAwait(false)) return false;
+        }
+
+        ApprovalState state = await outcome.ConfigureAwait(false);
+        if (state != ApprovalState.Approved)
+        {
+            string status = ApprovalBroker.Describe(state);
+            string message = state switch
+            {
+                ApprovalState.Denied => $"approval {approval.Id} denied by {approval.DecidedBy}: {approval.Reason}",
+                ApprovalState.Expired => $"approval {approval.Id} expired: no decision in time",
+                _ => $"approval {approval.Id} cancelled: {approval.Reason}; call again",
+            };
+            bool close = _rt.Stopping || (sse && !chunked);
+            if (sse) await EndHeldStreamWithErrorAsync(body, approval, status, message, chunked).ConfigureAwait(false);
+            else
+            {
+                _exchange.ResponseStatus = 200;
+                WriteApprovalError(body, approval, status, message, close);
+                await _output.FlushAsync().ConfigureAwait(false);
+            }
+            return !close;
+        }
+
+        _exchange.Approval = approval;
+        Log.Info($"approval {approval.Id}: approved by {approval.ApproverList()}; forwarding");
+        if (!sse)
+        {
+            if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+            bool keep = await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+            broker.MarkExecuted(approval, _exchange.ResponseStatus);
+            return keep;
+        }
+        return await ForwardIntoHeldStreamAsync(body, recorded, approval, broker, chunked).ConfigureAwait(false);
+    }
+
+    private async ValueTask<bool> ForwardIntoHeldStreamAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker, bool chunked)
+    {
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                if (!audit.IsWritable) throw new AuditUnavailableException("audit log not writable");
+                await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                await EndHeldStreamWithErrorAsync(body, approval, "approved", "audit log unavailable: nothing is forwarded unrecorded", chunked, JsonRpcErrorCodes.AuditUnavailable).ConfigureAwait(false);
+                return chunked;
+            }
+        }
+        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
+        Forwarder forwarder = _rt.Forwarder;
+        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
+            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+        if (error != ForwardingError.None)
+        {
+            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
+            Log.Warn($"upstream exchange failed: {error}");
+            return chunked;
+        }
+        try
+        {
+            (ForwardingError relayError, bool mustClose) = await _relay.RelayIntoOpenStreamAsync(upstream!, _output, _exchange, chunked, _rt.Audit is null ? null : this, _timer.Token)
+                .ConfigureAwait(false);
+            broker.MarkExecuted(approval, _exchange.ResponseStatus);
+            if (relayError == ForwardingError.ClientGone) return false;
+            if (relayError != ForwardingError.None)
+            {
+                await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(relayError.Message()), chunked, relayError.JsonRpcCode()).ConfigureAwait(false);
+                return chunked;
+            }
+            return !mustClose;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            upstream!.Broken = true;
+            throw;
+        }
+        finally
+        {
+            forwarder.Pool.Return(upstream!);
+        }
+    }
+
+    /// <summary>Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was cancelled.</summary>
+    private async Task<bool> WatchForClientLeavingAsync()
+    {
+        try
+        {
+            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+            bool gone = result.IsCompleted && result.Buffer.IsEmpty && !result.IsCanceled;
+            _input.AdvanceTo(result.Buffer.Start);
+            return gone;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private bool AcceptsEventStream()
+    {
+        ReadOnlySpan<byte> accept = _request.Headers.Get(KnownHeader.Accept);
+        return accept.IndexOf("text/event-stream"u8) >= 0;
+    }
+
+    /// <summary>A comment (idle timeouts) and, when the client asked for progress, a progress notification naming the approval.</summary>
+    private void WriteKeepAlive(PendingApproval approval, bool chunked, int tick)
+    {
+        _scratch.Clear();
+        SseEvent.WriteComment(_scratch, Encoding.UTF8.GetBytes($"approval {approval.Id} pending: waiting for {approval.RequiredApprovals} approval(s) from [{string.Join(", ", approval.ApproverGroups)}]"));
+        ref McpCall call = ref _exchange.Call;
+        if (!McpCall.IsEmpty(call.ProgressTokenRange))
+        {
+            var json = new ArrayBufferWriter<byte>(256);
+            using (var w = new Utf8JsonWriter(json))
+            {
+                w.WriteStartObject();
+                w.WriteString("jsonrpc", "2.0");
+                w.WriteString("method", "notifications/progress");
+                w.WriteStartObject("params");
+                w.WritePropertyName("progressToken");
+                w.WriteRawValue(_exchange.Body.Slice(call.ProgressTokenRange.Start.Value, call.ProgressTokenRange.End.Value - call.ProgressTokenRange.Start.Value).ToArray(), skipInputValidation: true);
+                w.WriteNumber("progress", tick);
+                int votes = approval.VoteCount;
+                w.WriteString("message", $"waiting for approval {approval.Id} ({votes} of {approval.RequiredApprovals})");
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+            SseEvent.WriteMessageEvent(_scratch, json.WrittenSpan);
+        }
+        ResponseRelay.WriteEventBytes(_output, _scratch.WrittenSpan, chunked);
+    }
+
+    private async ValueTask EndHeldStreamWithErrorAsync(ReadOnlySequence<byte> body, PendingApproval approval, string status, string message, bool chunked,
+        int code = JsonRpcErrorCodes.ApprovalRequired)
+    {
+        var error = new ArrayBufferWriter<byte>(256);
+        JsonRpcErrorWriter.Write(error, body, _exchange.Call.IdRange, code, Encoding.UTF8.GetBytes(message), ApprovalErrorData(approval, status));
+        _scratch.Clear();
+        SseEvent.WriteMessageEvent(_scratch, error.WrittenSpan);
+        ResponseRelay.WriteEventBytes(_output, _scratch.WrittenSpan, chunked);
+        if (chunked) ChunkedWriter.WriteTerminator(_output);
+        _exchange.ResponseStatus = 200;
+        await _output.FlushAsync().ConfigureAwait(false);
+    }
+
+    private void WriteApprovalError(ReadOnlySequence<byte> body, PendingApproval approval, string status, string message, bool close) =>
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, 200, body, _exchange.Call.IdRange, JsonRpcErrorCodes.ApprovalRequired,
+            Encoding.UTF8.GetBytes(message), close, default, ApprovalErrorData(approval, status));
+
+    /// <summary>Refuses a call that relates to an existing approval (grant mode, asked again while pending), and records the refusal.</summary>
+    private async ValueTask<bool> RefuseApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, string status, string message, string reason)
+    {
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            }
+        }
+        _exchange.ResponseStatus = 200;
+        WriteApprovalError(body, approval, status, message, close: false);
+        await _output.FlushAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>JSON-RPC error data for approval outcomes: what a client or a person needs to follow up.</summary>
+    private static byte[] ApprovalErrorData(PendingApproval approval, string status)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("approvalId", approval.Id);
+            w.WriteString("status", status);
+            w.WriteString("rule", approval.RuleName);
+            w.WriteString("digest", approval.Digest);
+            w.WriteString("expiresAt", ApprovalBroker.Iso(approval.ExpiresUtc));
+            if (approval.Reason is { } reason) w.WriteString("reason", reason);
+            if (approval.DecidedBy is { } by) w.WriteString("decidedBy", by);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string? TextAt(in ReadOnlySequence<byte> body, Range token)
+    {
+        Span<byte> buffer = stackalloc byte[1024];
+        int n = McpInspector.CopyUnescaped(body, token, buffer);
+        return n < 0 ? null : Encoding.UTF8.GetString(buffer[..n]);
+    }
+}
