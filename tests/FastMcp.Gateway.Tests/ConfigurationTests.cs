@@ -59,4 +59,49 @@ public sealed class ConfigurationTests
         ConfigurationException e = ParseAndValidateFails("""{"upstream":{"connectTimeoutMs":"fast"}}""");
         Assert.Equal("$.upstream.connectTimeoutMs", e.Field);
     }
+
+    [Theory]
+    [InlineData("""{"approvals":{"keepAliveSeconds":0}}""", "approvals.keepAliveSeconds")]
+    [InlineData("""{"approvals":{"maxPending":0}}""", "approvals.maxPending")]
+    [InlineData("""{"approvals":{"approverGroups":[" "]}}""", "approvals.approverGroups[0]")]
+    [InlineData("""{"approvals":{"webhook":{"url":"ftp://hooks.example/x","secretEnv":"X"}}}""", "approvals.webhook.url")]
+    [InlineData("""{"approvals":{"webhook":{"url":"https://user:pw@hooks.example/x","secretEnv":"X"}}}""", "approvals.webhook.url")]
+    [InlineData("""{"approvals":{"webhook":{"url":"https://hooks.example/x"}}}""", "approvals.webhook.secretFile")]
+    [InlineData("""{"approvals":{"webhook":{"url":"https://hooks.example/x","secretEnv":"X","maxAttempts":0}}}""", "approvals.webhook.maxAttempts")]
+    public void Bad_approvals_settings_are_named(string json, string field)
+    {
+        Assert.Equal(field, ParseAndValidateFails(json).Field);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"r","action":"require_approval","approvalMode":"later"}""", "policy.rules[r].approvalMode")]
+    [InlineData("""{"name":"r","action":"require_approval","requiredApprovals":0}""", "policy.rules[r].requiredApprovals")]
+    [InlineData("""{"name":"r","action":"require_approval","grantWindowSeconds":60}""", "policy.rules[r].grantWindowSeconds")]
+    [InlineData("""{"name":"r","action":"allow","requiredApprovals":2}""", "policy.rules[r].requiredApprovals")]
+    [InlineData("""{"name":"r","action":"deny","approvalMode":"grant"}""", "policy.rules[r].approvalMode")]
+    public void Bad_approval_rule_settings_are_named(string rule, string field)
+    {
+        GatewayOptions options = ConfigurationLoader.Parse(Encoding.UTF8.GetBytes("{\"policy\":{\"rules\":[" + rule + "]}}"));
+        ConfigurationException e = Assert.Throws<ConfigurationException>(() => Hosting.GatewayStages.CompilePolicy(options.Policy));
+        Assert.Equal(field, e.Field);
+    }
+
+    [Fact]
+    public void A_webhook_secret_that_is_too_short_is_refused_without_showing_it()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "short-secret\n");
+            var options = new Approvals.WebhookOptions { Url = "http://127.0.0.1:9/hook", SecretFile = file };
+            options.Validate();
+            ConfigurationException e = Assert.Throws<ConfigurationException>(() => options.LoadSecret());
+            Assert.Equal("approvals.webhook.secretFile", e.Field);
+            Assert.DoesNotContain("short-secret", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

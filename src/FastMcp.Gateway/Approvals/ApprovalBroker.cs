@@ -328,8 +328,11 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return new string(chars);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
         try { await _sweeper.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _stop.Dispose();

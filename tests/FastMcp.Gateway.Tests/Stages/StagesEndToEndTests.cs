@@ -37,7 +37,7 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
             [
                 new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "ping", "notifications/*", "tools/list"] },
                 new RuleOptions { Name = "no-add", Action = "deny", Methods = ["tools/call"], Names = ["add"], Message = "adding is not allowed here" },
-                new RuleOptions { Name = "countdown-needs-approval", Action = "require_approval", Methods = ["tools/call"], Names = ["count_down"] },
+                new RuleOptions { Name = "countdown-needs-approval", Action = "require_approval", Methods = ["tools/call"], Names = ["count_down"], ApprovalMode = "grant" },
                 new RuleOptions { Name = "tools", Action = "allow", Methods = ["tools/call"], Names = ["echo", "lookup_customer"] },
             ],
         };
@@ -102,6 +102,11 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
         var (_, body, _) = await CallAsync(ToolCall(6, "count_down", """{"n":2}"""));
         Assert.Equal(-32002, body.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Equal(6, body.GetProperty("id").GetInt32());
+        // Grant mode: refused at once, with the pending approval to follow up on.
+        JsonElement data = body.GetProperty("error").GetProperty("data");
+        Assert.Equal("pending", data.GetProperty("status").GetString());
+        Assert.StartsWith("apr_", data.GetProperty("approvalId").GetString());
+        Assert.NotNull(_stages.Approvals!.Get(data.GetProperty("approvalId").GetString()!));
     }
 
     [Fact]
