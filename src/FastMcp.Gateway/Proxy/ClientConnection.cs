@@ -336,6 +336,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             // A held approval may have copied the body and released the pipe already.
             if (bodyInPipe && !_bodyReleased) _input.AdvanceTo(body.End);
             _decodedBody.TrimTo(64 * 1024);
+            _heldBody.Clear();
+            _heldBody.TrimTo(64 * 1024);
         }
     }
 
