@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Forwarding;
 
@@ -16,6 +17,7 @@ internal static class BodyReader
         return ReadWholeAsync(upstream.Input, head.Framing, head.ContentLength, output, limits.MaxResponseMessageBytes, limits, ct);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<BodyReadResult> ReadWholeAsync(PipeReader input, BodyFraming framing, long contentLength, Buffers.PooledBufferWriter output,
         long maxBytes, HttpLimits limits, CancellationToken ct)
     {

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Forwarding;
 
@@ -15,6 +16,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 {
     public UpstreamPool Pool => pool;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, CancellationToken responseTimeout)
     {
@@ -67,6 +69,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)
     {
         PipeReader input = connection.Input;

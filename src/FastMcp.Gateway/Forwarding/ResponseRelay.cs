@@ -5,6 +5,7 @@ using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Forwarding;
 
@@ -32,6 +33,7 @@ internal sealed class ResponseRelay : IDisposable
     /// or the error to answer with when nothing was sent to the client yet, or ClientGone.
     /// Sets <paramref name="clientMustClose"/> when the client connection cannot carry another request.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, CancellationToken bodyTimeout)
     {
@@ -83,6 +85,7 @@ internal sealed class ResponseRelay : IDisposable
     /// approval): upstream events are relayed as they come; a JSON answer becomes one "message"
     /// event. The client's stream is ended either way. On an error nothing of the response was written.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayIntoOpenStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool chunked, IResponseGate? gate, CancellationToken bodyTimeout)
     {
@@ -118,6 +121,7 @@ internal sealed class ResponseRelay : IDisposable
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, !chunked);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, bool headSent)
     {
@@ -217,10 +221,11 @@ internal sealed class ResponseRelay : IDisposable
                 relayed = _event.WrittenSpan;
             }
             WriteEventBytes(client, relayed, chunked);
-            if (keepLast && SseEvent.TryGetSingleData(relayed, out _))
+            // The audit records the message (the data field's JSON), not the SSE framing around it.
+            if (keepLast && SseEvent.TryGetSingleData(relayed, out Range data))
             {
                 _lastEvent.Clear();
-                _lastEvent.Write(relayed);
+                _lastEvent.Write(relayed[data]);
             }
             _message.RemoveFront(length);
             count++;

@@ -49,7 +49,8 @@ internal sealed class GatewayHost : IAsyncDisposable
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
                 var admin = new AdminEndpoints(() => Volatile.Read(ref _ready) != 0 && !_runtime.Stopping,
-                    stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null);
+                    stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null,
+                    new MetricsEndpoint(_runtime, () => _connections.Count));
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
             }
         }

@@ -70,6 +70,7 @@ internal sealed partial class ClientConnection
             }
         }
 
+        Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
         PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), digest, RemoteAddress);
         if (_rt.Audit is { } audit)
         {

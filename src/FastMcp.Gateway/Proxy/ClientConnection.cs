@@ -14,6 +14,7 @@ using FastMcp.Http;
 using FastMcp.Mcp;
 using Pipelines.Sockets.Unofficial;
 using HttpMethod = FastMcp.Http.HttpMethod;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -71,6 +72,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             {
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
                 _exchange.Reset();
+                Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
                 if (!keepAlive || _request.ConnectionClose) break;
             }
@@ -89,6 +91,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     // ---- request head ----------------------------------------------------------------------
 
     /// <summary>Reads one request head. False: the connection ends (any answer was already written).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadHeadAsync()
     {
         var framer = new HeadFramer();
@@ -178,8 +181,10 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     }
 
     /// <summary>Answers a malformed or oversized request and marks the connection for closing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RejectAsync(HttpRejectReason reason)
     {
+        Admin.GatewayCounters.Add(ref _rt.Counters.Rejected);
         int status = reason.StatusCode();
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, JsonRpcErrorCodes.InvalidRequest, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
         await _output.FlushAsync().ConfigureAwait(false);
@@ -189,6 +194,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     // ---- routing ---------------------------------------------------------------------------
 
     /// <summary>Handles one request. False: close the connection afterwards.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
@@ -238,12 +244,14 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         return FlushThenAsync(!closeAfter);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushThenAsync(bool keepAlive)
     {
         await _output.FlushAsync().ConfigureAwait(false);
         return keepAlive;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RecordAuthenticationFailureAsync(AuthResult auth)
     {
         if (_rt.Audit is not { IsWritable: true } audit) return;
@@ -259,6 +267,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- POST ------------------------------------------------------------------------------
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandlePostAsync()
     {
         if (_request.Framing == BodyFraming.None)
@@ -341,6 +350,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
     {
         if (_rt.Options.Passthrough) return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
@@ -395,8 +405,10 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     /// A call the gateway itself refuses never reaches the upstream: the client gets a JSON-RPC
     /// error with its id (HTTP 200 for requests, as MCP clients expect), and the refusal is recorded.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason)
     {
+        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
         if (_rt.Audit is { } audit)
         {
             try
@@ -417,6 +429,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     }
 
     /// <summary>Strict audit: the request is recorded durably before it is forwarded, or not forwarded at all.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded)
     {
         if (_rt.Audit is not { } audit) return true;
@@ -433,8 +446,10 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
+        Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
             "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
@@ -444,6 +459,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- response gate (audit of responses) ---------------------------------------------------
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message)
     {
         if (_rt.Audit is not { } audit) return true;
@@ -458,6 +474,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
     {
         if (_rt.Audit is not { } audit) return;
@@ -473,6 +490,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- forward and relay -----------------------------------------------------------------
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
     {
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
@@ -508,8 +526,11 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask AnswerForwardingErrorAsync(ForwardingError error, ReadOnlySequence<byte> body)
     {
+        if (error == ForwardingError.AuditUnavailable) Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+        else Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await _output.FlushAsync().ConfigureAwait(false);

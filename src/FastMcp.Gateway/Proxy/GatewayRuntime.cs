@@ -28,6 +28,9 @@ internal sealed class GatewayRuntime
     public byte[] EndpointPath { get; }
     public byte[] PublicScheme { get; }
 
+    /// <summary>What /metrics reports about the data path.</summary>
+    public Admin.GatewayCounters Counters { get; } = new();
+
     /// <summary>Header lines injected into every upstream request (the gateway's own credential).</summary>
     public FastMcp.Identity.UpstreamCredential? UpstreamCredential { get; set; }
 

@@ -150,7 +150,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         }
         if (ex.Decision is { } d)
         {
-            e.Decision = d.Action.ToString();
+            e.Decision = d.Action switch { FastMcp.Policy.PolicyAction.Allow => "Allow", FastMcp.Policy.PolicyAction.Deny => "Deny", _ => "RequireApproval" };
             e.Rule = d.Rule?.Name ?? "(default)";
         }
         if (ex.Approval is { } approval) e.Approver = approval.ApproverList();
@@ -165,9 +165,9 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         return n < 0 ? "(long value)" : _strings.Get(buffer[..n]);
     }
 
-    private static void AddFingerprints(AuditEvent e, in CardFindings findings)
+    private void AddFingerprints(AuditEvent e, in CardFindings findings)
     {
-        for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(Convert.ToHexStringLower(findings.Fingerprint(i)));
+        for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(_strings.Hex(findings.Fingerprint(i)));
     }
 
     private static ReadOnlyMemory<byte> Contiguous(in ReadOnlySequence<byte> seq, PooledBufferWriter scratch)

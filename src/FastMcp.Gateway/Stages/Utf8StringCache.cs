@@ -24,4 +24,17 @@ internal sealed class Utf8StringCache(int capacity)
         if (_map.Count < capacity) _map.TryAdd(s, s);
         return s;
     }
+
+    /// <summary>Lower-case hex of <paramref name="bytes"/> (card fingerprints recur: the same cards come back).</summary>
+    public string Hex(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length > 128) return Convert.ToHexStringLower(bytes);
+        Span<char> chars = stackalloc char[256];
+        Convert.TryToHexStringLower(bytes, chars, out int n);
+        var lookup = _map.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.TryGetValue(chars[..n], out string? hit)) return hit;
+        string s = new(chars[..n]);
+        if (_map.Count < capacity) _map.TryAdd(s, s);
+        return s;
+    }
 }

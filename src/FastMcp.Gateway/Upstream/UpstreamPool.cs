@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Transport;
 using FastMcp.Http;
 using Pipelines.Sockets.Unofficial;
+using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Upstream;
 
@@ -14,12 +14,12 @@ namespace FastMcp.Gateway.Upstream;
 /// </summary>
 internal sealed class UpstreamPool : IDisposable
 {
-    private readonly ConcurrentStack<UpstreamConnection> _idle = new();
+    // Most recently returned first (warm connections); a lock and an array, so returning allocates nothing.
+    private readonly Stack<UpstreamConnection> _idle = new();
     private readonly UpstreamOptions _options;
     private readonly HttpLimits _limits;
     private readonly System.IO.Pipelines.PipeOptions _receiveOptions;
     private EndPoint? _endpoint;
-    private int _idleCount;
     private int _disposed;
 
     public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
@@ -37,11 +37,11 @@ internal sealed class UpstreamPool : IDisposable
     private long _opened;
 
     /// <summary>An idle pooled connection, or a new one.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<UpstreamConnection> RentAsync(CancellationToken ct)
     {
-        while (_idle.TryPop(out UpstreamConnection? pooled))
+        while (TryTakeIdle(out UpstreamConnection? pooled))
         {
-            Interlocked.Decrement(ref _idleCount);
             if (!pooled.IsDeadWhileIdle()) return pooled;
             pooled.Dispose();
         }
@@ -83,19 +83,26 @@ internal sealed class UpstreamPool : IDisposable
             connection.Dispose();
             return;
         }
-        if (Interlocked.Increment(ref _idleCount) > _options.MaxIdleConnections)
-        {
-            Interlocked.Decrement(ref _idleCount);
-            connection.Dispose();
-            return;
-        }
         connection.Reused = true;
-        _idle.Push(connection);
+        lock (_idle)
+        {
+            if (_idle.Count < _options.MaxIdleConnections)
+            {
+                _idle.Push(connection);
+                return;
+            }
+        }
+        connection.Dispose();
+    }
+
+    private bool TryTakeIdle([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    {
+        lock (_idle) return _idle.TryPop(out connection);
     }
 
     public void Dispose()
     {
         Interlocked.Exchange(ref _disposed, 1);
-        while (_idle.TryPop(out UpstreamConnection? c)) c.Dispose();
+        while (TryTakeIdle(out UpstreamConnection? c)) c.Dispose();
     }
 }

@@ -37,8 +37,9 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
             [
                 new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "ping", "notifications/*", "tools/list"] },
                 new RuleOptions { Name = "no-add", Action = "deny", Methods = ["tools/call"], Names = ["add"], Message = "adding is not allowed here" },
-                new RuleOptions { Name = "countdown-needs-approval", Action = "require_approval", Methods = ["tools/call"], Names = ["count_down"], ApprovalMode = "grant" },
-                new RuleOptions { Name = "tools", Action = "allow", Methods = ["tools/call"], Names = ["echo", "lookup_customer"] },
+                new RuleOptions { Name = "countdown-needs-approval", Action = "require_approval", Methods = ["tools/call"], Names = ["count_down"], ApprovalMode = "grant",
+                    Arguments = [new ArgumentConditionOptions { Pointer = "/n", GreaterThan = 100 }] },
+                new RuleOptions { Name = "tools", Action = "allow", Methods = ["tools/call"], Names = ["echo", "lookup_customer", "count_down"] },
             ],
         };
         options.Masking.Requests = "block";
@@ -99,7 +100,7 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_call_that_needs_approval_is_not_forwarded()
     {
-        var (_, body, _) = await CallAsync(ToolCall(6, "count_down", """{"n":2}"""));
+        var (_, body, _) = await CallAsync(ToolCall(6, "count_down", """{"n":500}"""));
         Assert.Equal(-32002, body.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Equal(6, body.GetProperty("id").GetInt32());
         // Grant mode: refused at once, with the pending approval to follow up on.
@@ -153,6 +154,9 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
         await CallAsync(ToolCall(12, "add", """{"a":1,"b":2}"""));
         await CallAsync(ToolCall(13, "echo", """{"message":"4111 1111 1111 1111"}"""));
         await CallAsync(ToolCall(14, "echo", """{"message":"x"}"""), token: null);
+        string streamed = await StreamAsync("""{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"count_down","arguments":{"n":3},"_meta":{"progressToken":"t15"}}}""");
+        Assert.Contains("2 to go", streamed); // progress events came through
+        Assert.Contains("lift-off", streamed);
         await _host.StopAsync(TimeSpan.FromSeconds(5));
         await _stages.DisposeAsync();
 
@@ -171,6 +175,32 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
         Assert.Contains("\"rule\":\"no-add\"", timeline);
         Assert.Contains("\"subject\":\"alice\"", timeline);
         Assert.Contains("cardFingerprints", timeline);
+        // A streamed answer is recorded as its final JSON-RPC message, readable, not as SSE bytes.
+        bool sawStreamedResponse = false;
+        foreach (string line in timeline.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument record = JsonDocument.Parse(line);
+            JsonElement r = record.RootElement;
+            if (r.TryGetProperty("jsonrpcId", out JsonElement id) && id.ValueKind == JsonValueKind.Number && id.GetInt32() == 15
+                && r.GetProperty("detail").GetString() == "response")
+            {
+                sawStreamedResponse = true;
+                Assert.False(r.TryGetProperty("responseNotJsonBase64", out _), line);
+                Assert.Equal("lift-off", r.GetProperty("response").GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString());
+            }
+        }
+        Assert.True(sawStreamedResponse, timeline);
+    }
+
+    private async Task<string> StreamAsync(string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "mcp") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        using HttpResponseMessage response = await _http.SendAsync(request);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static byte[] Base64UrlDecode(string s)

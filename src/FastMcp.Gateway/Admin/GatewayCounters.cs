@@ -1,0 +1,16 @@
+namespace FastMcp.Gateway.Admin;
+
+/// <summary>
+/// Counters the data path bumps (one interlocked add each, no allocation) and /metrics reports.
+/// </summary>
+internal sealed class GatewayCounters
+{
+    public long Requests;
+    public long PolicyDenied;
+    public long ApprovalsRequested;
+    public long UpstreamErrors;
+    public long AuditUnavailable;
+    public long Rejected;
+
+    public static void Add(ref long counter) => Interlocked.Increment(ref counter);
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+using FastMcp.Interop.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace FastMcp.Interop.Tests;
+
+/// <summary>
+/// The gateway's own account of itself on GET /metrics, and what it allocates per request in
+/// steady state, read from its managed heap counter (so only the gateway's allocations count).
+/// </summary>
+[Collection(InteropCollection.Name)]
+[Trait("Category", "E2E")]
+public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHelper output)
+{
+    // Today about 1 KiB per call: async state machines of the request chain that outlive their
+    // thread's pool slot. The bound catches a buffer, a string copy of a body, or a per-request
+    // object graph creeping into the data path.
+    private const double MaxBytesPerRequest = 4096;
+
+    private static async Task<Dictionary<string, double>> MetricsAsync(GatewayProcess gateway)
+    {
+        var response = await McpWire.ExchangeAsync(new Uri(gateway.AdminUrl, "/metrics"), "GET", [], null);
+        Assert.Equal(200, response.Status);
+        Assert.StartsWith("text/plain", response.Head.Header("Content-Type"));
+        var values = new Dictionary<string, double>();
+        foreach (string line in response.Body.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            int space = line.LastIndexOf(' ');
+            values[line[..space]] = double.Parse(line[(space + 1)..], CultureInfo.InvariantCulture);
+        }
+        return values;
+    }
+
+    [Fact]
+    public async Task Steady_state_calls_allocate_little_in_the_gateway()
+    {
+        var gateway = await fixture.GatewayAsync();
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await using var connection = await RawHttpConnection.ConnectAsync(gateway.McpUrl, cts.Token);
+
+        async Task CallsAsync(int first, int count)
+        {
+            for (int id = first; id < first + count; id++)
+            {
+                await connection.SendAsync("POST", gateway.McpUrl.PathAndQuery, McpWire.Headers(session),
+                    McpWire.ToolCallBody(id, "echo", """{"message":"steady state"}"""), cts.Token);
+                var head = await connection.ReadResponseHeadAsync(cts.Token);
+                string body = await connection.ReadBodyToEndAsync(head, "POST", cts.Token);
+                Assert.Equal(200, head.Status);
+                Assert.Contains("steady state", body);
+            }
+        }
+
+        await CallsAsync(1000, 200); // warm: caches, pools, tiered code
+        Dictionary<string, double> before = await MetricsAsync(gateway);
+        const int measured = 400;
+        await CallsAsync(2000, measured);
+        Dictionary<string, double> after = await MetricsAsync(gateway);
+
+        double requests = after["fastmcp_requests_total"] - before["fastmcp_requests_total"];
+        double bytes = after["fastmcp_gc_allocated_bytes_total"] - before["fastmcp_gc_allocated_bytes_total"];
+        // The two metrics requests are on the admin listener, not counted as MCP requests.
+        Assert.Equal(measured, requests);
+        double perRequest = bytes / requests;
+        output.WriteLine($"{bytes:0} bytes over {requests} calls = {perRequest:0} B/call");
+        Assert.True(perRequest < MaxBytesPerRequest, $"{perRequest:0} B allocated per call (bound {MaxBytesPerRequest})");
+        Assert.True(after["process_resident_memory_bytes"] > 0);
+        Assert.Equal(1, after["fastmcp_audit_writable"]);
+    }
+}
