@@ -45,14 +45,16 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
             if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
             bool all = request.Query.SequenceEqual("?state=all"u8);
             var list = new ApprovalListView();
-            foreach (PendingApproval a in broker.List(includeDecided: all)) list.Approvals.Add(ApprovalView.From(a));
+            foreach (PendingApproval a in broker.List(includeDecided: all))
+                if (broker.MaySee(caller, a)) list.Approvals.Add(ApprovalView.From(a));
             return Json(200, JsonSerializer.SerializeToUtf8Bytes(list, ApprovalJsonContext.Default.ApprovalListView));
         }
         string id = parts[1];
         if (parts.Length == 2)
         {
             if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
-            return broker.Get(id) is { } a ? View(200, a) : Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            if (broker.Get(id) is not { } a) return Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            return broker.MaySee(caller, a) ? View(200, a) : Error(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may see this approval");
         }
         if (parts.Length != 3 || parts[2] is not ("approve" or "deny")) return Error(404, "not found");
         if (request.Method != HttpMethod.Post) return Error(405, "use POST", "Allow: POST\r\n");

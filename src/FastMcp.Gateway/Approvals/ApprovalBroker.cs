@@ -58,6 +58,14 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return false;
     }
 
+    /// <summary>May this approver see this approval? Members of the configured approver groups see all; others those they may decide.</summary>
+    public bool MaySee(Principal p, PendingApproval a)
+    {
+        foreach (string g in _options.ApproverGroups)
+            if (p.IsInGroup(g)) return true;
+        return a.MayApprove(p);
+    }
+
     public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string digest, string clientAddress) =>
         new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, digest, DateTime.UtcNow, clientAddress);
 

@@ -24,7 +24,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     private GatewayStages _stages = null!;
     private GatewayHost _host = null!;
     private HttpClient _http = null!;
-    private string _alice = "", _bob = "";
+    private string _alice = "", _bob = "", _frank = "";
 
     public async Task InitializeAsync()
     {
@@ -38,6 +38,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
             Rules =
             [
                 new RuleOptions { Name = "echo-held", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"] },
+                new RuleOptions { Name = "add-finance", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["finance"] },
                 new RuleOptions { Name = "rest", Action = "allow" },
             ],
         };
@@ -49,6 +50,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
         using DevKey key = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
         _alice = key.Mint("alice", ["dev"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
         _bob = key.Mint("bob", ["release"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+        _frank = key.Mint("frank", ["finance"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -140,6 +142,18 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
         Assert.Contains("not a valid decision", brokenBody);
         var (wrongVerb, _) = await AdminAsync(HttpMethod.Get, $"/approvals/{pending.Id}/approve", null, _bob);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongVerb);
+        // An approver for other rules neither sees nor decides this one.
+        var (otherList, otherListBody) = await AdminAsync(HttpMethod.Get, "/approvals", null, _frank);
+        Assert.Equal(HttpStatusCode.OK, otherList);
+        Assert.DoesNotContain(pending.Id, otherListBody);
+        var (otherShow, _) = await AdminAsync(HttpMethod.Get, $"/approvals/{pending.Id}", null, _frank);
+        Assert.Equal(HttpStatusCode.Forbidden, otherShow);
+        var (otherApprove, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", _frank);
+        Assert.Equal(HttpStatusCode.Forbidden, otherApprove);
+        var (ownList, ownListBody) = await AdminAsync(HttpMethod.Get, "/approvals", null, _bob);
+        Assert.Equal(HttpStatusCode.OK, ownList);
+        Assert.Contains(pending.Id, ownListBody);
+
         var (forged, _) = await AdminAsync(HttpMethod.Get, "/approvals", null, _bob[..^4] + "AAAA");
         Assert.Equal(HttpStatusCode.Unauthorized, forged);
         var (tooLong, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{pending.Id}/deny", JsonSerializer.Serialize(new { reason = new string('x', 5000) }), _bob);
