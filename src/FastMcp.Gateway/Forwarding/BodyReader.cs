@@ -17,7 +17,7 @@ internal static class BodyReader
         return ReadWholeAsync(upstream.Input, head.Framing, head.ContentLength, output, limits.MaxResponseMessageBytes, limits, ct);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public static async ValueTask<BodyReadResult> ReadWholeAsync(PipeReader input, BodyFraming framing, long contentLength, Buffers.PooledBufferWriter output,
         long maxBytes, HttpLimits limits, CancellationToken ct)
     {

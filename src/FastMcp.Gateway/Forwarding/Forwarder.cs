@@ -16,7 +16,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 {
     public UpstreamPool Pool => pool;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, CancellationToken responseTimeout)
     {
@@ -69,7 +69,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)
     {
         PipeReader input = connection.Input;

@@ -33,7 +33,7 @@ internal sealed class ResponseRelay : IDisposable
     /// or the error to answer with when nothing was sent to the client yet, or ClientGone.
     /// Sets <paramref name="clientMustClose"/> when the client connection cannot carry another request.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, CancellationToken bodyTimeout)
     {
@@ -85,7 +85,7 @@ internal sealed class ResponseRelay : IDisposable
     /// approval): upstream events are relayed as they come; a JSON answer becomes one "message"
     /// event. The client's stream is ended either way. On an error nothing of the response was written.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayIntoOpenStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool chunked, IResponseGate? gate, CancellationToken bodyTimeout)
     {
@@ -121,7 +121,7 @@ internal sealed class ResponseRelay : IDisposable
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, !chunked);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, bool headSent)
     {

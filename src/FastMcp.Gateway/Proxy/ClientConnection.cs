@@ -91,7 +91,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     // ---- request head ----------------------------------------------------------------------
 
     /// <summary>Reads one request head. False: the connection ends (any answer was already written).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadHeadAsync()
     {
         var framer = new HeadFramer();
@@ -181,7 +181,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     }
 
     /// <summary>Answers a malformed or oversized request and marks the connection for closing.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     private async ValueTask RejectAsync(HttpRejectReason reason)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.Rejected);
@@ -194,7 +194,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     // ---- routing ---------------------------------------------------------------------------
 
     /// <summary>Handles one request. False: close the connection afterwards.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleRequestAsync()
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
@@ -244,14 +244,14 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         return FlushThenAsync(!closeAfter);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushThenAsync(bool keepAlive)
     {
         await _output.FlushAsync().ConfigureAwait(false);
         return keepAlive;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     private async ValueTask RecordAuthenticationFailureAsync(AuthResult auth)
     {
         if (_rt.Audit is not { IsWritable: true } audit) return;
@@ -267,7 +267,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- POST ------------------------------------------------------------------------------
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandlePostAsync()
     {
         if (_request.Framing == BodyFraming.None)
@@ -350,7 +350,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
     {
         if (_rt.Options.Passthrough) return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
@@ -405,7 +405,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     /// A call the gateway itself refuses never reaches the upstream: the client gets a JSON-RPC
     /// error with its id (HTTP 200 for requests, as MCP clients expect), and the refusal is recorded.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
@@ -429,7 +429,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     }
 
     /// <summary>Strict audit: the request is recorded durably before it is forwarded, or not forwarded at all.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded)
     {
         if (_rt.Audit is not { } audit) return true;
@@ -446,7 +446,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
@@ -459,7 +459,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- response gate (audit of responses) ---------------------------------------------------
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message)
     {
         if (_rt.Audit is not { } audit) return true;
@@ -474,7 +474,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
     {
         if (_rt.Audit is not { } audit) return;
@@ -490,7 +490,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
     // ---- forward and relay -----------------------------------------------------------------
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
     {
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
@@ -526,7 +526,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     private async ValueTask AnswerForwardingErrorAsync(ForwardingError error, ReadOnlySequence<byte> body)
     {
         if (error == ForwardingError.AuditUnavailable) Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);

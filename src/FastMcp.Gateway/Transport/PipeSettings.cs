@@ -5,7 +5,7 @@ namespace FastMcp.Gateway.Transport;
 
 /// <summary>
 /// Pipe options per role, stated where the pipes are made. Synchronization contexts are off
-/// (a server has none) and completions run on the thread pool.
+/// (a server has none) and completions run on the thread pool (through pooled work items).
 /// </summary>
 internal static class PipeSettings
 {
@@ -21,8 +21,8 @@ internal static class PipeSettings
         long pause = Math.Max(1024 * 1024, largestHeldMessage + 128 * 1024);
         return new PipeOptions(
             pool: MemoryPool<byte>.Shared,
-            readerScheduler: PipeScheduler.ThreadPool,
-            writerScheduler: PipeScheduler.ThreadPool,
+            readerScheduler: PooledThreadPoolScheduler.Instance,
+            writerScheduler: PooledThreadPoolScheduler.Instance,
             pauseWriterThreshold: pause,
             resumeWriterThreshold: pause / 2,
             minimumSegmentSize: MinimumSegment,
@@ -32,8 +32,8 @@ internal static class PipeSettings
     /// <summary>Send side: back-pressure on a slow reader at 1 MiB.</summary>
     public static readonly PipeOptions Send = new(
         pool: MemoryPool<byte>.Shared,
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.ThreadPool,
+        readerScheduler: PooledThreadPoolScheduler.Instance,
+        writerScheduler: PooledThreadPoolScheduler.Instance,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,
         minimumSegmentSize: MinimumSegment,

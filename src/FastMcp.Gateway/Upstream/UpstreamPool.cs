@@ -37,7 +37,7 @@ internal sealed class UpstreamPool : IDisposable
     private long _opened;
 
     /// <summary>An idle pooled connection, or a new one.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<UpstreamConnection> RentAsync(CancellationToken ct)
     {
         while (TryTakeIdle(out UpstreamConnection? pooled))
