@@ -1,11 +1,21 @@
 namespace FastMcp.Audit.Storage;
 
-/// <summary>The real file system; unbuffered FileStreams so Flush(true) is an fsync of exactly what was appended.</summary>
+/// <summary>
+/// The real file system; unbuffered FileStreams so Flush(true) is an fsync of exactly what was
+/// appended. Renames and file creations also fsync the directory, so a sealed segment's name, a
+/// checkpoint's replacement and a new segment survive a power cut along with their bytes.
+/// </summary>
 public sealed class PhysicalAuditFileSystem : IAuditFileSystem
 {
     public static readonly PhysicalAuditFileSystem Instance = new();
 
-    public IAuditFile OpenAppend(string path) => new PhysicalAuditFile(path);
+    public IAuditFile OpenAppend(string path)
+    {
+        bool created = !File.Exists(path);
+        var file = new PhysicalAuditFile(path);
+        if (created) SyncDirectoryOf(path);
+        return file;
+    }
 
     public byte[] ReadAllBytes(string path) => File.ReadAllBytes(path);
 
@@ -18,9 +28,16 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
+        SyncDirectoryOf(path);
     }
 
-    public void Rename(string from, string to) => File.Move(from, to, overwrite: false);
+    public void Rename(string from, string to)
+    {
+        File.Move(from, to, overwrite: false);
+        SyncDirectoryOf(to);
+    }
+
+    private static void SyncDirectoryOf(string path) => DirectorySync.Flush(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
 
     public void Delete(string path) => File.Delete(path);
 
