@@ -1,0 +1,231 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FastMcp.Interop.Tests.Harness;
+using Xunit.Abstractions;
+
+namespace FastMcp.Interop.Tests;
+
+/// <summary>
+/// A real full disk under the gateway process: its audit folder is a 1 MiB tmpfs in a private
+/// mount namespace (unshare). Filling it must make the gateway fail closed (503, JSON-RPC -32005,
+/// nothing forwarded), freeing it must let the gateway recover by itself, and the log must record
+/// the outage and still verify.
+/// </summary>
+[Trait("Category", "E2E")]
+public sealed partial class AuditDiskFullTests : IDisposable
+{
+    private readonly ITestOutputHelper _output;
+    private readonly string _mountPoint = Directory.CreateTempSubdirectory("fastmcp-diskfull-mnt-").FullName;
+    private readonly string _copyOut = Directory.CreateTempSubdirectory("fastmcp-diskfull-out-").FullName;
+    private readonly HttpListener _upstream = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Uri _upstreamUrl;
+    private int _forwarded;
+
+    public AuditDiskFullTests(ITestOutputHelper output)
+    {
+        _output = output;
+        int port = FreePort.Pick();
+        _upstreamUrl = new Uri($"http://127.0.0.1:{port}/mcp/");
+        _upstream.Prefixes.Add(_upstreamUrl.ToString());
+        _upstream.Start();
+        _ = Task.Run(ServeUpstreamAsync);
+    }
+
+    /// <summary>A minimal MCP upstream that counts what reaches it.</summary>
+    private async Task ServeUpstreamAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try { context = await _upstream.GetContextAsync(); }
+            catch (Exception) { return; }
+            Interlocked.Increment(ref _forwarded);
+            try
+            {
+                using var doc = await JsonDocument.ParseAsync(context.Request.InputStream);
+                string id = doc.RootElement.GetProperty("id").GetRawText();
+                byte[] body = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}}");
+                context.Response.ContentType = "application/json";
+                context.Response.ContentLength64 = body.Length;
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+            catch (Exception)
+            {
+                context.Response.Abort();
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
+    private static partial Regex ListeningLine();
+
+    // As root a plain mount namespace will do; otherwise a user namespace maps us to root inside.
+    internal static string[] UnshareFlags() => Environment.UserName == "root" ? ["-m"] : ["-r", "-m"];
+
+    private static string CallBody(int id, string padding) =>
+        "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"record_me\",\"arguments\":{\"padding\":\"" + padding + "\"}}}";
+
+    [TmpfsNamespaceFact]
+    public async Task A_full_disk_fails_closed_forwards_nothing_and_recovers_by_itself()
+    {
+        var (bin, prefix, _) = GatewayProcess.Locate();
+        string gatewayCommand = string.Join(' ', [.. Array.ConvertAll([bin, .. prefix], Quote)]);
+        // Inside the namespace: mount the tmpfs over the audit folder, run the gateway, and when it
+        // has stopped (and sealed), copy the log out before the namespace and its tmpfs disappear.
+        string script = $"""
+            mount -t tmpfs -o size=1m tmpfs "$0" || exit 90
+            {gatewayCommand} serve --anonymous --upstream "$1" --listen 127.0.0.1:0 --admin "" --audit-dir "$0/audit" &
+            gw=$!
+            echo "gateway pid $gw"
+            trap 'kill -TERM $gw' TERM
+            wait $gw; wait $gw; rc=$?
+            cp -a "$0/audit" "$2/" && echo "copied out"
+            exit $rc
+            """;
+        using var process = ChildProcess.Start("unshare", [.. UnshareFlags(), "sh", "-c", script, _mountPoint, _upstreamUrl.ToString().TrimEnd('/'), _copyOut],
+            workingDirectory: _copyOut);
+        Match listening = await process.WaitForStdoutLineAsync(ListeningLine(), TimeSpan.FromSeconds(60));
+        var mcp = new Uri(listening.Groups[1].Value);
+        int gatewayPid = GatewayPid(process);
+        // The tmpfs as the gateway sees it, reachable from here through its root.
+        string tmpfs = $"/proc/{gatewayPid}/root{_mountPoint}";
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        // Incompressible arguments, so each record needs fresh pages of the tmpfs.
+        string padding = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12_000));
+        int id = 0;
+
+        async Task<(HttpStatusCode Status, string Body)> CallAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, mcp) { Content = new StringContent(CallBody(++id, padding), Encoding.UTF8, "application/json") };
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            using HttpResponseMessage response = await http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        var (okStatus, _) = await CallAsync();
+        Assert.Equal(HttpStatusCode.OK, okStatus);
+        Assert.Equal(1, Volatile.Read(ref _forwarded));
+
+        // Fill the disk.
+        string filler = Path.Combine(tmpfs, "filler");
+        await using (var fill = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+        {
+            byte[] block = new byte[64 * 1024];
+            try
+            {
+                for (int i = 0; i < 64; i++) fill.Write(block);
+                Assert.Fail("the 1 MiB tmpfs took 4 MiB: it is not the gateway's audit folder");
+            }
+            catch (IOException)
+            {
+                // ENOSPC: the disk is full.
+            }
+        }
+
+        // Calls now fail closed. A record may still squeeze into a partly used page: allow a few.
+        int refused = 0;
+        for (int attempt = 0; attempt < 8 && refused < 3; attempt++)
+        {
+            int before = Volatile.Read(ref _forwarded);
+            var (status, body) = await CallAsync();
+            if (status == HttpStatusCode.ServiceUnavailable)
+            {
+                refused++;
+                Assert.Contains("-32005", body);
+                Assert.Contains($"\"id\":{id}", body);
+                Assert.Equal(before, Volatile.Read(ref _forwarded)); // nothing forwarded unrecorded
+            }
+            else
+            {
+                Assert.True(refused == 0, $"a call succeeded after the log had failed: {status} {body}");
+            }
+        }
+        Assert.Equal(3, refused);
+        int forwardedDuringOutage = Volatile.Read(ref _forwarded);
+
+        // Free the space: the gateway recovers by itself.
+        File.Delete(filler);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode last = HttpStatusCode.ServiceUnavailable;
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && last != HttpStatusCode.OK)
+        {
+            await Task.Delay(250);
+            (last, _) = await CallAsync();
+        }
+        Assert.Equal(HttpStatusCode.OK, last);
+        Assert.Equal(forwardedDuringOutage + 1, Volatile.Read(ref _forwarded));
+
+        // Stop; the script copies the sealed log out of the namespace.
+        PosixSignal.Send(process.Id, PosixSignal.SigTerm);
+        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("copied out", process.StandardOutput);
+
+        string audit = Path.Combine(_copyOut, "audit");
+        var (verifyExit, verifyOut, verifyErr) = await GatewayProcess.RunToolAsync(_copyOut, null, "verify", audit, "--key", Path.Combine(audit, "audit-signing-key.pub.pem"));
+        Assert.True(verifyExit == 0, verifyOut + verifyErr);
+        var (replayExit, replay, _) = await GatewayProcess.RunToolAsync(_copyOut, null, "replay", audit, "--format", "jsonl");
+        Assert.Equal(0, replayExit);
+        Assert.Contains("\"type\":\"AuditOutage\"", replay);
+        Assert.Contains("\"type\":\"AuditRecovered\"", replay);
+        // Every call that reached the upstream has its request record.
+        int requestRecords = Regex.Matches(replay, "\"detail\":\"request\"").Count;
+        Assert.Equal(Volatile.Read(ref _forwarded), requestRecords);
+    }
+
+    private static int GatewayPid(ChildProcess process)
+    {
+        Match m = Regex.Match(process.StandardOutput, @"gateway pid (\d+)");
+        Assert.True(m.Success, process.Transcript);
+        return int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _upstream.Close();
+        foreach (string dir in new[] { _mountPoint, _copyOut })
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
+
+/// <summary>Skips, saying why, when this machine does not let us mount a tmpfs in a private mount namespace.</summary>
+public sealed class TmpfsNamespaceFactAttribute : FactAttribute
+{
+    public TmpfsNamespaceFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Skip = "needs Linux mount namespaces";
+            return;
+        }
+        string probe = Directory.CreateTempSubdirectory("fastmcp-diskfull-probe-").FullName;
+        try
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (string a in AuditDiskFullTests.UnshareFlags()) info.ArgumentList.Add(a);
+            foreach (string a in new[] { "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$0\" && echo mounted", probe }) info.ArgumentList.Add(a);
+            using var process = System.Diagnostics.Process.Start(info)!;
+            string stdout = process.StandardOutput.ReadToEnd();
+            string stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit(20_000);
+            if (!stdout.Contains("mounted", StringComparison.Ordinal)) Skip = $"cannot mount a tmpfs in a private mount namespace here (unshare, util-linux): {stderr.Trim()}";
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Skip = $"unshare (util-linux) is not available: {e.Message}";
+        }
+        finally
+        {
+            Directory.Delete(probe, recursive: true);
+        }
+    }
+}
