@@ -41,6 +41,28 @@ internal static class AuditBenchmarkData
         return e;
     }
 
+    private static readonly string[] Words =
+    [
+        "refund", "order", "customer", "approved", "declined", "card", "merchant", "invoice", "dispute", "chargeback",
+        "settlement", "batch", "terminal", "currency", "amount", "partial", "captured", "authorised", "reversal", "fee",
+    ];
+
+    /// <summary>Gives the exchange per-record values (ids, amounts, text) so a segment compresses like real traffic.</summary>
+    public static void Vary(AuditEvent e, Random random)
+    {
+        int id = random.Next(1, 1_000_000);
+        var note = new StringBuilder();
+        while (note.Length < 420) note.Append(Words[random.Next(Words.Length)]).Append(' ').Append(random.Next(10_000, 99_999)).Append(' ');
+        var text = new StringBuilder();
+        while (text.Length < 440) text.Append(Words[random.Next(Words.Length)]).Append(' ').Append(random.Next(100, 99_999)).Append('.').Append(random.Next(10, 99)).Append(" EUR ");
+        e.JsonRpcIdRaw = Encoding.ASCII.GetBytes(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        e.SessionId = Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64()));
+        e.RequestPayload = Encoding.UTF8.GetBytes($"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"refund_payment\",\"arguments\":{{\"card\":\"411111******1111\",\"note\":\"{note}\"}}}}}}");
+        e.ResponsePayload = Encoding.UTF8.GetBytes($"{{\"jsonrpc\":\"2.0\",\"id\":{id},\"result\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}]}}}}");
+        e.CardFingerprints.Clear();
+        e.CardFingerprints.Add(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(random.Next(0, 50)))));
+    }
+
     public static string TempDirectory()
     {
         string dir = Path.Combine(Path.GetTempPath(), "fastmcp-audit-bench-" + Guid.NewGuid().ToString("N"));

@@ -33,11 +33,7 @@ public static class Rfc6962
     public static void NodeHash(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> destination)
     {
         if (left.Length > 64 || right.Length > 64) throw new ArgumentException("node children are hashes");
-        Span<byte> buffer = stackalloc byte[1 + left.Length + right.Length];
-        buffer[0] = NodeHashPrefix;
-        left.CopyTo(buffer[1..]);
-        right.CopyTo(buffer[(1 + left.Length)..]);
-        SHA256.HashData(buffer, destination);
+        Sha256.Hash(NodeHashPrefix, left, right, destination);
     }
 
     /// <summary>MTH over already-computed leaf hashes (recursive split at the largest power of two below n).</summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
 
@@ -13,9 +12,6 @@ public sealed class ChainCursor : IDisposable
 {
     private readonly byte[] _head = new byte[32];
     private readonly byte[] _leaf = new byte[32];
-    private readonly byte[] _pair = new byte[64];
-    // 0x00 || body in one buffer: one SHA-256 call per leaf instead of three incremental ones.
-    private byte[] _leafInput = new byte[4096];
 
     public MerkleRootBuilder Merkle { get; } = new();
     public long NextSequence { get; private set; }
@@ -29,7 +25,7 @@ public sealed class ChainCursor : IDisposable
     /// <summary>Starts a segment: head = SHA-256(header note), sequence = the header's first-sequence.</summary>
     public void StartSegment(ReadOnlySpan<byte> headerNote, long firstSequence)
     {
-        SHA256.HashData(headerNote, _head);
+        Sha256.Hash(headerNote, _head);
         NextSequence = firstSequence;
         Merkle.Reset();
         LeafHashes?.Clear();
@@ -44,13 +40,8 @@ public sealed class ChainCursor : IDisposable
             error = $"record sequence {seq} where {NextSequence} was expected";
             return false;
         }
-        if (_leafInput.Length < body.Length + 1) _leafInput = new byte[Math.Max(body.Length + 1, _leafInput.Length * 2)];
-        _leafInput[0] = Rfc6962.LeafHashPrefix;
-        body.CopyTo(_leafInput.AsSpan(1));
-        SHA256.HashData(_leafInput.AsSpan(0, body.Length + 1), _leaf);
-        _head.CopyTo(_pair, 0);
-        _leaf.CopyTo(_pair, 32);
-        SHA256.HashData(_pair, _head);
+        Sha256.Hash(Rfc6962.LeafHashPrefix, body, default, _leaf);
+        Sha256.Hash(_head, _leaf, _head);
         Merkle.Append(_leaf);
         LeafHashes?.Add((byte[])_leaf.Clone());
         _head.CopyTo(chainOut);
