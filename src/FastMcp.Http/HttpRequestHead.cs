@@ -4,11 +4,13 @@ namespace FastMcp.Http;
 
 /// <summary>
 /// One parsed request head. The head's bytes are copied once into a buffer this object owns and
-/// reuses, so every field below is a view into that buffer and parsing allocates nothing.
+/// reuses, so every field below is a view into that buffer and parsing allocates nothing. The
+/// buffer starts at <see cref="HeadBuffer.InitialSize"/> and grows (up to the limit) only for a
+/// connection that sends a larger head, so idle connections stay small.
 /// </summary>
 public sealed class HttpRequestHead
 {
-    private readonly byte[] _buffer;
+    private byte[] _buffer;
     private readonly HttpLimits _limits;
     private int _length;
     private int _targetStart, _targetLength, _pathLength, _methodLength;
@@ -16,7 +18,7 @@ public sealed class HttpRequestHead
     public HttpRequestHead(HttpLimits limits)
     {
         _limits = limits;
-        _buffer = new byte[limits.MaxHeadBytes];
+        _buffer = new byte[Math.Min(HeadBuffer.InitialSize, limits.MaxHeadBytes)];
         Headers = new HttpHeaderTable(limits.MaxHeaderCount);
     }
 
@@ -39,7 +41,8 @@ public sealed class HttpRequestHead
     /// <summary>Parses a complete head (start line through the empty line) found by <see cref="HeadFramer"/>.</summary>
     public HttpRejectReason Parse(System.Buffers.ReadOnlySequence<byte> head)
     {
-        if (head.Length > _buffer.Length) return HttpRejectReason.HeadersTooLarge;
+        if (head.Length > _limits.MaxHeadBytes) return HttpRejectReason.HeadersTooLarge;
+        HeadBuffer.EnsureCapacity(ref _buffer, (int)head.Length, _limits.MaxHeadBytes);
         System.Buffers.BuffersExtensions.CopyTo(head, _buffer);
         _length = (int)head.Length;
         return ParseBuffer();
@@ -47,7 +50,8 @@ public sealed class HttpRequestHead
 
     public HttpRejectReason Parse(ReadOnlySpan<byte> head)
     {
-        if (head.Length > _buffer.Length) return HttpRejectReason.HeadersTooLarge;
+        if (head.Length > _limits.MaxHeadBytes) return HttpRejectReason.HeadersTooLarge;
+        HeadBuffer.EnsureCapacity(ref _buffer, head.Length, _limits.MaxHeadBytes);
         head.CopyTo(_buffer);
         _length = head.Length;
         return ParseBuffer();

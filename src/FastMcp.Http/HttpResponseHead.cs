@@ -6,13 +6,15 @@ namespace FastMcp.Http;
 /// <summary>One parsed response head from an upstream, in a buffer this object owns and reuses.</summary>
 public sealed class HttpResponseHead
 {
-    private readonly byte[] _buffer;
+    private byte[] _buffer;
     private int _length;
     private int _reasonStart, _reasonLength;
+    private readonly int _maxHeadBytes;
 
     public HttpResponseHead(HttpLimits limits)
     {
-        _buffer = new byte[limits.MaxHeadBytes];
+        _maxHeadBytes = limits.MaxHeadBytes;
+        _buffer = new byte[Math.Min(HeadBuffer.InitialSize, limits.MaxHeadBytes)];
         Headers = new HttpHeaderTable(limits.MaxHeaderCount);
     }
 
@@ -32,7 +34,8 @@ public sealed class HttpResponseHead
 
     public HttpRejectReason Parse(in ReadOnlySequence<byte> head, bool requestWasHead)
     {
-        if (head.Length > _buffer.Length) return HttpRejectReason.HeadersTooLarge;
+        if (head.Length > _maxHeadBytes) return HttpRejectReason.HeadersTooLarge;
+        HeadBuffer.EnsureCapacity(ref _buffer, (int)head.Length, _maxHeadBytes);
         head.CopyTo(_buffer);
         _length = (int)head.Length;
         Headers.Reset(_buffer);

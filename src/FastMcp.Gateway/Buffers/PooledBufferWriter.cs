@@ -3,15 +3,17 @@ using System.Buffers;
 namespace FastMcp.Gateway.Buffers;
 
 /// <summary>
-/// A growable byte buffer rented from the shared pool and kept by its owner (one per connection),
-/// so decoding a body or collecting an event allocates nothing once it has grown to size.
+/// A growable byte buffer rented from the shared pool when first written, and given back by
+/// <see cref="Release"/> between exchanges, so an idle connection holds no buffer and a busy one
+/// allocates nothing (the pool recycles the arrays).
 /// </summary>
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
-    private byte[] _buffer;
+    private readonly int _initialCapacity;
+    private byte[] _buffer = [];
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity = 4096) => _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    public PooledBufferWriter(int initialCapacity = 4096) => _initialCapacity = Math.Max(16, initialCapacity);
 
     public int WrittenCount => _written;
     public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
@@ -49,6 +51,11 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     {
         if (sizeHint < 1) sizeHint = 1;
         if (_buffer.Length - _written >= sizeHint) return;
+        if (_buffer.Length == 0)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_initialCapacity, sizeHint));
+            return;
+        }
         int wanted = Math.Max(_buffer.Length * 2, _written + sizeHint);
         byte[] bigger = ArrayPool<byte>.Shared.Rent(wanted);
         Buffer.BlockCopy(_buffer, 0, bigger, 0, _written);
@@ -66,11 +73,14 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _buffer = smaller;
     }
 
-    public void Dispose()
+    /// <summary>Gives the array back to the pool (contents dropped); the next write rents again.</summary>
+    public void Release()
     {
         byte[] b = _buffer;
         _buffer = [];
         _written = 0;
         if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
     }
+
+    public void Dispose() => Release();
 }

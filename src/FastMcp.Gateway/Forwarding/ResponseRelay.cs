@@ -16,7 +16,7 @@ namespace FastMcp.Gateway.Forwarding;
 /// </summary>
 internal sealed class ResponseRelay : IDisposable
 {
-    private readonly PooledBufferWriter _message = new(16 * 1024);
+    private readonly PooledBufferWriter _message = new(8 * 1024);
     private readonly PooledBufferWriter _event = new(4 * 1024);
     private readonly PooledBufferWriter _lastEvent = new(1024);
     private readonly HttpLimits _limits;
@@ -260,6 +260,14 @@ internal sealed class ResponseRelay : IDisposable
         if (eventStream && !sawAccelBuffering) client.Write("X-Accel-Buffering: no\r\n"u8);
         if (chunked) client.Write("Transfer-Encoding: chunked\r\n"u8);
         if (close) client.Write("Connection: close\r\n"u8);
+    }
+
+    /// <summary>Between exchanges: the connection keeps no relay buffer while it waits.</summary>
+    public void ReleaseBuffers()
+    {
+        _message.Release();
+        _event.Release();
+        _lastEvent.Release();
     }
 
     public void Dispose()

@@ -74,6 +74,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                 _exchange.Reset();
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                ReleaseExchangeBuffers();
                 if (!keepAlive || _request.ConnectionClose) break;
             }
         }
@@ -535,6 +536,20 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await _output.FlushAsync().ConfigureAwait(false);
         Log.Warn($"upstream exchange failed: {error}");
+    }
+
+    /// <summary>
+    /// An idle keep-alive connection holds no exchange buffers (1,000 idle connections would otherwise
+    /// keep tens of MB); the next exchange rents them again from the shared pool.
+    /// </summary>
+    private void ReleaseExchangeBuffers()
+    {
+        _decodedBody.Release();
+        _scratch.Release();
+        _maskedCopy.Release();
+        _heldBody.Release();
+        _auditScratch.Release();
+        _relay.ReleaseBuffers();
     }
 
     private void ArmTimer(int milliseconds)

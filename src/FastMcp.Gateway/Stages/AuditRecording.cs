@@ -28,11 +28,13 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         public readonly AuditEvent Event = new();
         public readonly PooledBufferWriter Id = new(64);
         public readonly PooledBufferWriter Request = new(1024);
-        public void Dispose()
+        public void Release()
         {
-            Id.Dispose();
-            Request.Dispose();
+            Id.Release();
+            Request.Release();
         }
+
+        public void Dispose() => Release();
     }
 
     public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody)
