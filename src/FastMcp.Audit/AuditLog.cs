@@ -105,7 +105,7 @@ public sealed class AuditLog : IAsyncDisposable
             log.EnqueueInternal(started);
             log.WritePending(flush: true);
             log.WriteCheckpoint();
-            log._loop = Task.Run(log.RunAsync, CancellationToken.None);
+            log._loop = log.StartWriterThread();
             log._shipper?.Start();
             return log;
         }
@@ -187,14 +187,42 @@ public sealed class AuditLog : IAsyncDisposable
         if (Interlocked.Exchange(ref _signaled, 1) == 0) _signal.Release();
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// The writer runs on its own thread: it blocks in write and fsync, which would otherwise hold
+    /// a thread-pool thread (and make the pool inject more), and a synchronous wait for the next
+    /// batch allocates nothing where an async timed wait allocated on every wake-up.
+    /// </summary>
+    private Task StartWriterThread()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run();
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "fastmcp-audit-writer",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Run()
     {
         var token = _stop.Token;
         while (true)
         {
             try
             {
-                await _signal.WaitAsync(NextWakeDelay(), token).ConfigureAwait(false);
+                _signal.Wait(NextWakeDelay(), token);
             }
             catch (OperationCanceledException)
             {

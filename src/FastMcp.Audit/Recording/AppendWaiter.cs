@@ -2,11 +2,16 @@ using System.Threading.Tasks.Sources;
 
 namespace FastMcp.Audit.Recording;
 
-/// <summary>A pooled completion for one strict-mode append, so awaiting durability allocates nothing in steady state.</summary>
-internal sealed class AppendWaiter : IValueTaskSource<long>
+/// <summary>
+/// A pooled completion for one strict-mode append, so awaiting durability allocates nothing in
+/// steady state. The writer thread never runs a request's continuation itself: completing queues
+/// this object (a thread-pool work item, so no allocation) and the continuation runs there.
+/// </summary>
+internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
 {
     private static readonly Stack<AppendWaiter> Pool = new();
-    private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = false };
+    private Exception? _failure;
 
     public long Sequence;
 
@@ -21,9 +26,23 @@ internal sealed class AppendWaiter : IValueTaskSource<long>
         return new AppendWaiter();
     }
 
-    public void Succeed() => _core.SetResult(Sequence);
+    public void Succeed()
+    {
+        _failure = null;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
 
-    public void Fail(Exception e) => _core.SetException(e);
+    public void Fail(Exception e)
+    {
+        _failure = e;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_failure is { } e) _core.SetException(e);
+        else _core.SetResult(Sequence);
+    }
 
     public long GetResult(short token)
     {
