@@ -133,7 +133,8 @@ internal sealed partial class ClientConnection
         }
 
         Task<ApprovalState> outcome = approval.Outcome;
-        Task<bool> clientLeft = WatchForClientLeavingAsync();
+        Task<bool> watcher = WatchForClientLeavingAsync();
+        Task<bool> clientLeft = watcher;
         TimeSpan keepAlive = TimeSpan.FromSeconds(broker.Options.KeepAliveSeconds);
         int tick = 0;
         while (!outcome.IsCompleted)
@@ -159,10 +160,11 @@ internal sealed partial class ClientConnection
                 }
             }
         }
-        if (!clientLeft.IsCompleted)
+        // Stop watching only if the watch is still pending: a stray cancel would cancel the next request's read.
+        if (!watcher.IsCompleted)
         {
             _input.CancelPendingRead();
-            if (await clientLeft.ConfigureAwait(false)) return false;
+            if (await watcher.ConfigureAwait(false)) return false;
         }
 
         ApprovalState state = await outcome.ConfigureAwait(false);

@@ -116,7 +116,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                 if (result.IsCanceled)
                 {
                     // Shutdown: an idle connection ends; one whose request has begun finishes it.
-                    if (!sawBytes) return false;
+                    // A cancel outside shutdown is a held approval's leftover watch: read on.
+                    if (!sawBytes && _rt.Stopping) return false;
                     _input.AdvanceTo(result.Buffer.Start);
                     continue;
                 }

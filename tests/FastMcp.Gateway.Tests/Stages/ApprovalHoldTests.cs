@@ -125,6 +125,38 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_pipelined_behind_a_held_one_waits_its_turn_and_is_answered()
+    {
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, _host.Endpoints[0].Port);
+        NetworkStream stream = socket.GetStream();
+        string Request(string json) => $"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {_alice}\r\nContent-Type: application/json\r\n"
+            + $"Accept: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}";
+        const string list = """{"jsonrpc":"2.0","id":"after","method":"tools/list"}""";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(Request(EchoCall) + Request(list)));
+
+        PendingApproval pending = await WaitForPendingAsync();
+        await Task.Delay(500);
+        var (status, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", _bob);
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        var received = new StringBuilder();
+        byte[] buffer = new byte[16 * 1024];
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!received.ToString().Contains("\"id\":\"after\"", StringComparison.Ordinal))
+        {
+            int n = await stream.ReadAsync(buffer, cts.Token);
+            Assert.True(n > 0, "the connection closed before the pipelined request was answered: " + received);
+            received.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        string text = received.ToString();
+        int held = text.IndexOf("\"id\":\"held-1\"", StringComparison.Ordinal);
+        int after = text.IndexOf("\"id\":\"after\"", StringComparison.Ordinal);
+        Assert.True(held >= 0 && after > held, text);
+        Assert.Contains("\"tools\"", text[after..]);
+    }
+
+    [Fact]
     public async Task The_admin_api_refuses_bad_input_with_a_clear_error()
     {
         var (unknown, unknownBody) = await AdminAsync(HttpMethod.Get, "/approvals/apr_doesnotexist", null, _bob);
