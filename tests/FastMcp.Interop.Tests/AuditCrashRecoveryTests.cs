@@ -16,43 +16,8 @@ namespace FastMcp.Interop.Tests;
 public sealed class AuditCrashRecoveryTests : IDisposable
 {
     private readonly string _auditDir = Directory.CreateTempSubdirectory("fastmcp-crash-audit-").FullName;
-    private readonly HttpListener _upstream = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Uri _upstreamUrl;
-
-    public AuditCrashRecoveryTests()
-    {
-        int port = FreePort.Pick();
-        _upstreamUrl = new Uri($"http://127.0.0.1:{port}/mcp/");
-        _upstream.Prefixes.Add(_upstreamUrl.ToString());
-        _upstream.Start();
-        _ = Task.Run(ServeUpstreamAsync);
-    }
-
-    /// <summary>A minimal MCP upstream: every request gets an empty result with its own id.</summary>
-    private async Task ServeUpstreamAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try { context = await _upstream.GetContextAsync(); }
-            catch (Exception) { return; }
-            try
-            {
-                using var doc = await JsonDocument.ParseAsync(context.Request.InputStream);
-                string id = doc.RootElement.GetProperty("id").GetRawText();
-                byte[] body = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}}");
-                context.Response.ContentType = "application/json";
-                context.Response.ContentLength64 = body.Length;
-                await context.Response.OutputStream.WriteAsync(body);
-                context.Response.Close();
-            }
-            catch (Exception)
-            {
-                context.Response.Abort();
-            }
-        }
-    }
+    private readonly CannedMcpUpstream _upstream = new();
+    private Uri _upstreamUrl => _upstream.Url;
 
     [Fact]
     public async Task After_kill_9_under_load_the_chain_verifies_and_every_answered_call_is_recorded()
@@ -137,8 +102,7 @@ public sealed class AuditCrashRecoveryTests : IDisposable
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _upstream.Close();
+        _upstream.Dispose();
         try { Directory.Delete(_auditDir, recursive: true); } catch (IOException) { }
     }
 }

@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FastMcp.Interop.Tests.Harness;
-using Xunit.Abstractions;
 
 namespace FastMcp.Interop.Tests;
 
@@ -17,49 +16,10 @@ namespace FastMcp.Interop.Tests;
 [Trait("Category", "E2E")]
 public sealed partial class AuditDiskFullTests : IDisposable
 {
-    private readonly ITestOutputHelper _output;
     private readonly string _mountPoint = Directory.CreateTempSubdirectory("fastmcp-diskfull-mnt-").FullName;
     private readonly string _copyOut = Directory.CreateTempSubdirectory("fastmcp-diskfull-out-").FullName;
-    private readonly HttpListener _upstream = new();
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Uri _upstreamUrl;
-    private int _forwarded;
-
-    public AuditDiskFullTests(ITestOutputHelper output)
-    {
-        _output = output;
-        int port = FreePort.Pick();
-        _upstreamUrl = new Uri($"http://127.0.0.1:{port}/mcp/");
-        _upstream.Prefixes.Add(_upstreamUrl.ToString());
-        _upstream.Start();
-        _ = Task.Run(ServeUpstreamAsync);
-    }
-
-    /// <summary>A minimal MCP upstream that counts what reaches it.</summary>
-    private async Task ServeUpstreamAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try { context = await _upstream.GetContextAsync(); }
-            catch (Exception) { return; }
-            Interlocked.Increment(ref _forwarded);
-            try
-            {
-                using var doc = await JsonDocument.ParseAsync(context.Request.InputStream);
-                string id = doc.RootElement.GetProperty("id").GetRawText();
-                byte[] body = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"ok\"}]}}");
-                context.Response.ContentType = "application/json";
-                context.Response.ContentLength64 = body.Length;
-                await context.Response.OutputStream.WriteAsync(body);
-                context.Response.Close();
-            }
-            catch (Exception)
-            {
-                context.Response.Abort();
-            }
-        }
-    }
+    private readonly CannedMcpUpstream _upstream = new();
+    private Uri _upstreamUrl => _upstream.Url;
 
     [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
     private static partial Regex ListeningLine();
@@ -109,7 +69,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
 
         var (okStatus, _) = await CallAsync();
         Assert.Equal(HttpStatusCode.OK, okStatus);
-        Assert.Equal(1, Volatile.Read(ref _forwarded));
+        Assert.Equal(1, _upstream.Received);
 
         // Fill the disk.
         string filler = Path.Combine(tmpfs, "filler");
@@ -131,14 +91,14 @@ public sealed partial class AuditDiskFullTests : IDisposable
         int refused = 0;
         for (int attempt = 0; attempt < 8 && refused < 3; attempt++)
         {
-            int before = Volatile.Read(ref _forwarded);
+            int before = _upstream.Received;
             var (status, body) = await CallAsync();
             if (status == HttpStatusCode.ServiceUnavailable)
             {
                 refused++;
                 Assert.Contains("-32005", body);
                 Assert.Contains($"\"id\":{id}", body);
-                Assert.Equal(before, Volatile.Read(ref _forwarded)); // nothing forwarded unrecorded
+                Assert.Equal(before, _upstream.Received); // nothing forwarded unrecorded
             }
             else
             {
@@ -146,7 +106,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
             }
         }
         Assert.Equal(3, refused);
-        int forwardedDuringOutage = Volatile.Read(ref _forwarded);
+        int forwardedDuringOutage = _upstream.Received;
 
         // Free the space: the gateway recovers by itself.
         File.Delete(filler);
@@ -158,7 +118,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
             (last, _) = await CallAsync();
         }
         Assert.Equal(HttpStatusCode.OK, last);
-        Assert.Equal(forwardedDuringOutage + 1, Volatile.Read(ref _forwarded));
+        Assert.Equal(forwardedDuringOutage + 1, _upstream.Received);
 
         // Stop; the script copies the sealed log out of the namespace.
         PosixSignal.Send(process.Id, PosixSignal.SigTerm);
@@ -174,7 +134,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
         Assert.Contains("\"type\":\"AuditRecovered\"", replay);
         // Every call that reached the upstream has its request record.
         int requestRecords = Regex.Matches(replay, "\"detail\":\"request\"").Count;
-        Assert.Equal(Volatile.Read(ref _forwarded), requestRecords);
+        Assert.Equal(_upstream.Received, requestRecords);
     }
 
     private static int GatewayPid(ChildProcess process)
@@ -188,8 +148,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _upstream.Close();
+        _upstream.Dispose();
         foreach (string dir in new[] { _mountPoint, _copyOut })
         {
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
