@@ -90,6 +90,12 @@ public static class PolicyTestCommand
             stdout.WriteLine($"message: {decision.Message}");
         if (decision.MaskProfile is { } profile)
             stdout.WriteLine($"mask-profile: {profile}");
+        if (decision.Action == PolicyAction.RequireApproval && decision.Rule is { } approvalRule)
+        {
+            string approvers = approvalRule.Approvers.Length > 0 ? string.Join(',', approvalRule.Approvers) : "(approvals.approverGroups)";
+            string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
+            stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
+        }
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)
         {

@@ -13,6 +13,7 @@ public sealed class PolicyTestCommandTests : IDisposable
         Rules =
         [
             Rule("deny-prod-delete", "deny", r => { r.Names = ["delete_*"]; r.Arguments = [new() { Pointer = "/env", EqualsValue = "prod" }]; r.Message = "no prod deletes"; }),
+            Rule("deploys-need-two", "require_approval", r => { r.Names = ["deploy"]; r.Approvers = ["release"]; r.RequiredApprovals = 2; r.ApprovalMode = "grant"; r.GrantWindowSeconds = 900; r.ApprovalTimeoutSeconds = 600; }),
             Rule("sre-all", "allow", r => { r.Groups = ["sre"]; r.MaskProfile = "pci"; }),
         ],
     };
@@ -37,6 +38,15 @@ public sealed class PolicyTestCommandTests : IDisposable
         Assert.Contains("decision: deny", output);
         Assert.Contains("rule: deny-prod-delete (#1)", output);
         Assert.Contains("message: no prod deletes", output);
+    }
+
+    [Fact]
+    public void Shows_what_an_approval_would_need()
+    {
+        var (code, output, _) = Run("""{"sub":"alice","groups":["sre"]}""", """{"method":"tools/call","params":{"name":"deploy","arguments":{}}}""");
+        Assert.Equal(0, code);
+        Assert.Contains("decision: require_approval", output);
+        Assert.Contains("approval: grant, window 900s; 2 of [release] within 600s", output);
     }
 
     [Fact]
