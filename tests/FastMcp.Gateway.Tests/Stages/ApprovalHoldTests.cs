@@ -8,6 +8,7 @@ using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Demo;
 using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Tests.Support;
 using FastMcp.Identity;
 using FastMcp.Policy;
 
@@ -21,8 +22,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-approvals-" + Guid.NewGuid().ToString("N"));
     private DemoMcpServer _demo = null!;
-    private GatewayStages _stages = null!;
-    private GatewayHost _host = null!;
+    private GatewayUnderTest _gateway = null!;
     private HttpClient _http = null!;
     private string _alice = "", _bob = "", _frank = "";
 
@@ -30,23 +30,21 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     {
         Directory.CreateDirectory(_dir);
         _demo = new DemoMcpServer(new IPEndPoint(IPAddress.Loopback, 0));
-        var options = new GatewayOptions { Listen = ["127.0.0.1:0"], Admin = new AdminOptions { Listen = "127.0.0.1:0" } };
-        options.Upstream.Url = _demo.Url;
-        options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(_dir, "dev") };
-        options.Policy = new PolicyOptions
+        _gateway = await GatewayUnderTest.StartWithStagesAsync(_demo.Url, options =>
         {
-            Rules =
-            [
-                new RuleOptions { Name = "echo-held", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"] },
-                new RuleOptions { Name = "add-finance", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["finance"] },
-                new RuleOptions { Name = "rest", Action = "allow" },
-            ],
-        };
-        options.Approvals.KeepAliveSeconds = 1;
-        options.Audit = new AuditOptions { Directory = Path.Combine(_dir, "audit"), ChainId = "test" };
-        ConfigurationLoader.Validate(options);
-        _stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], CancellationToken.None);
-        _host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), _stages);
+            options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(_dir, "dev") };
+            options.Policy = new PolicyOptions
+            {
+                Rules =
+                [
+                    new RuleOptions { Name = "echo-held", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"] },
+                    new RuleOptions { Name = "add-finance", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["finance"] },
+                    new RuleOptions { Name = "rest", Action = "allow" },
+                ],
+            };
+            options.Approvals.KeepAliveSeconds = 1;
+            options.Audit = new AuditOptions { Directory = Path.Combine(_dir, "audit"), ChainId = "test" };
+        });
         using DevKey key = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
         _alice = key.Mint("alice", ["dev"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
         _bob = key.Mint("bob", ["release"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
@@ -54,8 +52,8 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
         _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    private Uri Mcp => new($"http://127.0.0.1:{_host.Endpoints[0].Port}/mcp");
-    private Uri Admin(string path) => new($"http://127.0.0.1:{_host.AdminEndpoint!.Port}{path}");
+    private Uri Mcp => new($"http://127.0.0.1:{_gateway.Host.Endpoints[0].Port}/mcp");
+    private Uri Admin(string path) => new($"http://127.0.0.1:{_gateway.Host.AdminEndpoint!.Port}{path}");
 
     private const string EchoCall = """{"jsonrpc":"2.0","id":"held-1","method":"tools/call","params":{"name":"echo","arguments":{"message":"hello"}}}""";
 
@@ -63,7 +61,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     {
         for (int i = 0; i < 300; i++)
         {
-            List<PendingApproval> pending = _stages.Approvals!.List(includeDecided: false);
+            List<PendingApproval> pending = _gateway.Stages.Approvals!.List(includeDecided: false);
             if (pending.Count > 0) return pending[0];
             await Task.Delay(50);
         }
@@ -106,7 +104,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     {
         using (var socket = new TcpClient())
         {
-            await socket.ConnectAsync(IPAddress.Loopback, _host.Endpoints[0].Port);
+            await socket.ConnectAsync(IPAddress.Loopback, _gateway.Host.Endpoints[0].Port);
             byte[] body = Encoding.UTF8.GetBytes(EchoCall);
             string head = $"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {_alice}\r\nContent-Type: application/json\r\n"
                 + $"Accept: application/json, text/event-stream\r\nContent-Length: {body.Length}\r\n\r\n";
@@ -114,7 +112,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
             await socket.GetStream().WriteAsync(body);
             await WaitForPendingAsync();
         }
-        PendingApproval approval = _stages.Approvals!.List(includeDecided: true)[0];
+        PendingApproval approval = _gateway.Stages.Approvals!.List(includeDecided: true)[0];
         await approval.Outcome.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(ApprovalState.Cancelled, approval.State);
         Assert.Contains("disconnected", approval.Reason);
@@ -128,7 +126,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     public async Task A_request_pipelined_behind_a_held_one_waits_its_turn_and_is_answered()
     {
         using var socket = new TcpClient();
-        await socket.ConnectAsync(IPAddress.Loopback, _host.Endpoints[0].Port);
+        await socket.ConnectAsync(IPAddress.Loopback, _gateway.Host.Endpoints[0].Port);
         NetworkStream stream = socket.GetStream();
         string Request(string json) => $"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {_alice}\r\nContent-Type: application/json\r\n"
             + $"Accept: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}";
@@ -203,8 +201,7 @@ public sealed class ApprovalHoldTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         _http.Dispose();
-        await _host.StopAsync(TimeSpan.FromSeconds(2));
-        await _stages.DisposeAsync();
+        await _gateway.DisposeAsync();
         _demo.Dispose();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }

@@ -21,6 +21,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     }
 
     public GatewayHost Host { get; }
+    public GatewayStages Stages => _stages;
     public GatewayOptions Options { get; }
     public IPEndPoint Endpoint => Host.Endpoints[0];
     public IPEndPoint AdminEndpoint => Host.AdminEndpoint ?? throw new InvalidOperationException("admin listener disabled");
@@ -44,6 +45,25 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         // No identity, policy, masking or audit stage: these tests are about the core (framing, forwarding,
         // relay, inspection), which runs the same with every stage absent.
         var stages = new GatewayStages();
+        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages);
+        return new GatewayUnderTest(host, options, stages);
+    }
+
+    /// <summary>
+    /// The same with every stage built from <paramref name="configure"/>d options (identity, policy,
+    /// masking, audit, approvals), as `fastmcp serve` builds them.
+    /// </summary>
+    public static async Task<GatewayUnderTest> StartWithStagesAsync(string upstreamUrl, Action<GatewayOptions> configure)
+    {
+        var options = new GatewayOptions
+        {
+            Listen = ["127.0.0.1:0"],
+            Admin = new AdminOptions { Listen = "127.0.0.1:0" },
+        };
+        options.Upstream.Url = upstreamUrl;
+        configure(options);
+        ConfigurationLoader.Validate(options);
+        GatewayStages stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], CancellationToken.None);
         var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages);
         return new GatewayUnderTest(host, options, stages);
     }
