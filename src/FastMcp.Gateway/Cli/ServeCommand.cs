@@ -26,6 +26,7 @@ internal static class ServeCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
+        Transport.SocketEngineSettings.PreferInlineCompletions();
         CommandLine cl = CommandLine.Parse(args, ["--config", "--listen", "--admin", "--upstream", "--audit-dir"], ["--anonymous", "--passthrough"]);
         string? configPath = cl.Get("--config");
         GatewayOptions options = ConfigurationLoader.Load(configPath);

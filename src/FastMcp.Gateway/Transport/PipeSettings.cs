@@ -1,15 +1,34 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// Pipe options per role, stated where the pipes are made. Synchronization contexts are off
-/// (a server has none) and completions run on the thread pool (through pooled work items).
+/// Pipe and socket options per role, stated where the pipes are made. Synchronization contexts are
+/// off (a server has none). Readers run inline: a receive completes, the socket loop flushes the
+/// pipe and the connection's code continues on that same thread, and a flush of a send pipe runs
+/// the socket send on the flushing thread, so a request crosses no thread-pool hop between the
+/// socket and the stages. Only a writer held back by back-pressure resumes on the thread pool.
 /// </summary>
 internal static class PipeSettings
 {
     private const int MinimumSegment = 8 * 1024;
+
+    /// <summary>
+    /// Client sockets wait for data with a zero-length read, so an idle keep-alive connection holds
+    /// no receive buffer (thousands of idle clients would otherwise pin 8 KiB each).
+    /// </summary>
+    public const SocketConnectionOptions ClientSocket =
+        SocketConnectionOptions.ZeroLengthReads | SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
+
+    /// <summary>
+    /// Upstream sockets read straight into a buffer: the pool keeps at most
+    /// <c>upstream.maxIdleConnections</c> of them, and skipping the zero-length read saves a system
+    /// call (the readiness probe) per response.
+    /// </summary>
+    public const SocketConnectionOptions UpstreamSocket =
+        SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
 
     /// <summary>
     /// Receive side of a client or upstream socket. It must be able to hold one whole message that
@@ -21,7 +40,7 @@ internal static class PipeSettings
         long pause = Math.Max(1024 * 1024, largestHeldMessage + 128 * 1024);
         return new PipeOptions(
             pool: MemoryPool<byte>.Shared,
-            readerScheduler: PooledThreadPoolScheduler.Instance,
+            readerScheduler: PipeScheduler.Inline,
             writerScheduler: PooledThreadPoolScheduler.Instance,
             pauseWriterThreshold: pause,
             resumeWriterThreshold: pause / 2,
@@ -32,7 +51,7 @@ internal static class PipeSettings
     /// <summary>Send side: back-pressure on a slow reader at 1 MiB.</summary>
     public static readonly PipeOptions Send = new(
         pool: MemoryPool<byte>.Shared,
-        readerScheduler: PooledThreadPoolScheduler.Instance,
+        readerScheduler: PipeScheduler.Inline,
         writerScheduler: PooledThreadPoolScheduler.Instance,
         pauseWriterThreshold: 1024 * 1024,
         resumeWriterThreshold: 512 * 1024,

@@ -6,7 +6,8 @@ namespace FastMcp.Gateway.Transport;
 /// <summary>
 /// Runs pipe and socket continuations on the thread pool like <see cref="PipeScheduler.ThreadPool"/>,
 /// without its allocation per continuation: the (action, state) pair travels in a pooled work item.
-/// Every receive and every flush schedules one, so this is on the per-request path.
+/// Pipe readers run inline (<see cref="PipeSettings"/>); this resumes writers that back-pressure held,
+/// which a client reading a long event stream slowly does on every batch.
 /// </summary>
 internal sealed class PooledThreadPoolScheduler : PipeScheduler
 {
