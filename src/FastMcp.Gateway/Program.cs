@@ -13,6 +13,7 @@ internal static class Program
         commands:
           serve          run the gateway (embedded defaults when no --config is given)
           token          mint a dev-mode token (fastmcp token --sub alice --groups sre)
+          config check   validate a configuration file as serve would, without serving: --config FILE
           policy test    show the decision for a request: --config FILE --claims FILE --request FILE
           mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
           approvals      list, show, approve or deny held calls (fastmcp approvals --help)
@@ -39,6 +40,7 @@ internal static class Program
             {
                 "serve" => await ServeCommand.RunAsync(rest).ConfigureAwait(false),
                 "token" => FastMcp.Identity.TokenCommand.Run(rest, Console.Out, Console.Error),
+                "config" => ConfigCheckCommand.Run(rest, Console.Out, Console.Error),
                 "policy" => PolicyTest(rest),
                 "mask" => FastMcp.Pan.MaskCommand.Run(rest, Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
                 "approvals" => await ApprovalsCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),

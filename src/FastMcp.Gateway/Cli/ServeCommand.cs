@@ -12,7 +12,7 @@ internal static class ServeCommand
 {
     public const string Usage = """
         fastmcp serve [--config FILE] [--listen HOST:PORT]... [--admin HOST:PORT] [--upstream URL]
-                      [--audit-dir DIR] [--anonymous] [--passthrough]
+                      [--audit-dir DIR] [--chain-id ID] [--anonymous] [--passthrough]
 
           --config FILE       JSON configuration (docs/configuration.md); without it the embedded
                               defaults serve: loopback listener, dev-mode tokens, built-in demo MCP server.
@@ -20,6 +20,7 @@ internal static class ServeCommand
           --admin HOST:PORT   admin listener for /healthz and /readyz (overrides "admin.listen").
           --upstream URL      upstream MCP server, e.g. http://127.0.0.1:3001/mcp (overrides "upstream.url").
           --audit-dir DIR     audit segment folder (overrides "audit.directory").
+          --chain-id ID       this replica's audit chain id (overrides "audit.chainId"), e.g. the pod name.
           --anonymous         every caller is "anonymous" (only allowed on loopback listeners).
           --passthrough       forward bytes without identity, policy, masking or audit (benchmarks only).
         """;
@@ -27,21 +28,7 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string[] args)
     {
         Transport.SocketEngineSettings.PreferInlineCompletions();
-        CommandLine cl = CommandLine.Parse(args, ["--config", "--listen", "--admin", "--upstream", "--audit-dir"], ["--anonymous", "--passthrough"]);
-        string? configPath = cl.Get("--config");
-        GatewayOptions options = ConfigurationLoader.Load(configPath);
-        if (cl.GetAll("--listen") is { Count: > 0 } listen) options.Listen = [.. listen];
-        if (cl.Get("--admin") is { } admin) options.Admin.Listen = admin;
-        if (cl.Get("--upstream") is { } upstreamUrl) options.Upstream.Url = upstreamUrl;
-        if (cl.Get("--audit-dir") is { } auditDir) options.Audit.Directory = auditDir;
-        if (cl.Has("--passthrough")) options.Passthrough = true;
-        if (cl.Has("--anonymous"))
-        {
-            options.Identity ??= new IdentityOptions();
-            options.Identity.Mode = IdentityModes.Anonymous;
-        }
-        if (configPath is null) EmbeddedDefaults.Apply(options);
-        ConfigurationLoader.Validate(options);
+        GatewayOptions options = LoadOptions(args, out string? configPath);
 
         DemoMcpServer? demo = null;
         if (string.IsNullOrEmpty(options.Upstream.Url))
@@ -76,6 +63,32 @@ internal static class ServeCommand
         demo?.Dispose();
         Log.Info("stopped");
         return 0;
+    }
+
+    /// <summary>The configuration serve runs with: the file (or embedded defaults), then the flags, validated.</summary>
+    internal static GatewayOptions LoadOptions(string[] args, out string? configPath)
+    {
+        CommandLine cl = CommandLine.Parse(args, ["--config", "--listen", "--admin", "--upstream", "--audit-dir", "--chain-id"], ["--anonymous", "--passthrough"]);
+        configPath = cl.Get("--config");
+        GatewayOptions options = ConfigurationLoader.Load(configPath);
+        if (cl.GetAll("--listen") is { Count: > 0 } listen) options.Listen = [.. listen];
+        if (cl.Get("--admin") is { } admin) options.Admin.Listen = admin;
+        if (cl.Get("--upstream") is { } upstreamUrl) options.Upstream.Url = upstreamUrl;
+        if (cl.Get("--audit-dir") is { } auditDir) options.Audit.Directory = auditDir;
+        if (cl.Get("--chain-id") is { } chainId)
+        {
+            if (!FastMcp.Audit.ChainIdRules.IsValid(chainId)) throw new ConfigurationException("--chain-id", $"'{chainId}' is not 1-64 characters of [A-Za-z0-9._-]");
+            options.Audit.ChainId = chainId;
+        }
+        if (cl.Has("--passthrough")) options.Passthrough = true;
+        if (cl.Has("--anonymous"))
+        {
+            options.Identity ??= new IdentityOptions();
+            options.Identity.Mode = IdentityModes.Anonymous;
+        }
+        if (configPath is null) EmbeddedDefaults.Apply(options);
+        ConfigurationLoader.Validate(options);
+        return options;
     }
 
     private static void PrintFirstCall(GatewayOptions options, string url, bool demo)

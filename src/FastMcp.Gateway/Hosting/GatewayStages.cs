@@ -45,10 +45,48 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
     }
 
-    public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct)
+    /// <summary>
+    /// Everything <see cref="CreateAsync"/> checks that needs no socket, no network fetch and no
+    /// file written (`fastmcp config check`): identity against the listeners, the policy, masking
+    /// and its key, the audit settings and signing key, the upstream credential and the webhook secret.
+    /// </summary>
+    public static void Check(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
     {
-        if (options.Passthrough) return new GatewayStages();
+        if (options.Passthrough) return;
+        IdentityOptions identity = ValidateIdentity(options, listeners);
+        CompilePolicy(options.Policy);
+        CreateMasking(options.Masking);
 
+        // serve generates a key at the default path on first start when none is configured.
+        string signingKey = string.IsNullOrEmpty(options.Audit.SigningKeyPath) ? DefaultSigningKeyPath(options.Audit) : options.Audit.SigningKeyPath;
+        string configured = options.Audit.SigningKeyPath;
+        options.Audit.SigningKeyPath = signingKey;
+        try
+        {
+            ValidateAudit(options.Audit);
+        }
+        finally
+        {
+            options.Audit.SigningKeyPath = configured;
+        }
+        if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey))
+        {
+            try
+            {
+                using var signer = FastMcp.Audit.Crypto.AuditSigner.FromPemFile(signingKey);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{signingKey}': {e.Message}");
+            }
+        }
+
+        CreateUpstreamCredential(identity)?.Dispose();
+        if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
+    }
+
+    private static IdentityOptions ValidateIdentity(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
+    {
         IdentityOptions identity = options.Identity ?? throw new ConfigurationException("identity", "required (mode oidc, dev or anonymous)");
         try
         {
@@ -59,36 +97,72 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             throw new ConfigurationException("identity", e.Message);
         }
-        PolicyEngine engine = CompilePolicy(options.Policy);
+        return identity;
+    }
 
-        PanMasking? masking = null;
-        if (options.Masking.Enabled)
+    private static PanMasking? CreateMasking(MaskingOptions options)
+    {
+        if (!options.Enabled) return null;
+        byte[] key = PanKeyLoader.Load(options, out bool ephemeral);
+        if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
+        RequestCardMode mode = options.Requests switch
         {
-            byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
-            if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
-            RequestCardMode mode = options.Masking.Requests switch
-            {
-                "mask" => RequestCardMode.Mask,
-                "forward" => RequestCardMode.Forward,
-                "block" => RequestCardMode.Block,
-                _ => throw new ConfigurationException("masking.requests", $"'{options.Masking.Requests}' is not one of mask, forward, block"),
-            };
-            PanMasker masker;
-            try
-            {
-                masker = new PanMasker(new PanMaskingOptions { KeepFirst = options.Masking.KeepFirst, KeepLast = options.Masking.KeepLast, FingerprintKey = key });
-            }
-            catch (ArgumentException e)
-            {
-                throw new ConfigurationException("masking", e.Message);
-            }
-            masking = new PanMasking(masker, mode);
+            "mask" => RequestCardMode.Mask,
+            "forward" => RequestCardMode.Forward,
+            "block" => RequestCardMode.Block,
+            _ => throw new ConfigurationException("masking.requests", $"'{options.Requests}' is not one of mask, forward, block"),
+        };
+        PanMasker masker;
+        try
+        {
+            masker = new PanMasker(new PanMaskingOptions { KeepFirst = options.KeepFirst, KeepLast = options.KeepLast, FingerprintKey = key });
         }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException("masking", e.Message);
+        }
+        return new PanMasking(masker, mode);
+    }
+
+    private static string DefaultSigningKeyPath(AuditOptions audit) => Path.Combine(audit.Directory, "audit-signing-key.pem");
+
+    private static void ValidateAudit(AuditOptions audit)
+    {
+        try
+        {
+            audit.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigurationException($"audit.{e.ParamName}", e.Message);
+        }
+    }
+
+    private static UpstreamCredential? CreateUpstreamCredential(IdentityOptions identity)
+    {
+        if (!identity.UpstreamCredential.IsConfigured) return null;
+        try
+        {
+            return new UpstreamCredential(identity.UpstreamCredential);
+        }
+        catch (IdentityConfigurationException e)
+        {
+            throw new ConfigurationException("identity.upstreamCredential", e.Message);
+        }
+    }
+
+    public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct)
+    {
+        if (options.Passthrough) return new GatewayStages();
+
+        IdentityOptions identity = ValidateIdentity(options, listeners);
+        PolicyEngine engine = CompilePolicy(options.Policy);
+        PanMasking? masking = CreateMasking(options.Masking);
 
         AuditOptions auditOptions = options.Audit;
         if (string.IsNullOrEmpty(auditOptions.SigningKeyPath))
         {
-            auditOptions.SigningKeyPath = Path.Combine(auditOptions.Directory, "audit-signing-key.pem");
+            auditOptions.SigningKeyPath = DefaultSigningKeyPath(auditOptions);
             if (!File.Exists(auditOptions.SigningKeyPath))
             {
                 Directory.CreateDirectory(auditOptions.Directory);
@@ -96,14 +170,7 @@ internal sealed class GatewayStages : IAsyncDisposable
                 Log.Warn($"audit: generated a signing key at {auditOptions.SigningKeyPath}; give {Path.Combine(auditOptions.Directory, "audit-signing-key.pub.pem")} to auditors, keep the private key elsewhere in production (audit.signingKeyPath)");
             }
         }
-        try
-        {
-            auditOptions.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new ConfigurationException($"audit.{e.ParamName}", e.Message);
-        }
+        ValidateAudit(auditOptions);
 
         Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
         AuditLog log;
@@ -137,7 +204,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             Masking = masking,
             ListFiltering = new ListFiltering(authorization),
             Audit = audit,
-            UpstreamCredential = identity.UpstreamCredential.IsConfigured ? new UpstreamCredential(identity.UpstreamCredential) : null,
+            UpstreamCredential = CreateUpstreamCredential(identity),
         };
     }
 

@@ -1,0 +1,111 @@
+{{/* Chart name, overridable. */}}
+{{- define "fastmcp.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Release-qualified name. Kept to 52 characters: StatefulSet pod names append "-<ordinal>" and
+the controller-revision-hash label appends more, and the pod name is the audit chain id
+(at most 64 characters of [A-Za-z0-9._-]).
+*/}}
+{{- define "fastmcp.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fastmcp.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "fastmcp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "fastmcp.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "fastmcp.labels" -}}
+helm.sh/chart: {{ include "fastmcp.chart" . }}
+{{ include "fastmcp.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "fastmcp.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "fastmcp.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fastmcp.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The rendered fastmcp.json: values.config verbatim, or files/fastmcp.json with the values substituted. */}}
+{{- define "fastmcp.config" -}}
+{{- if .Values.config -}}
+{{- .Values.config -}}
+{{- else -}}
+{{- tpl (.Files.Get "files/fastmcp.json") . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Secret-backed environment and volume, shared by the gateway and the helm test Pod so that
+`fastmcp config check` sees what serve sees.
+*/}}
+{{- define "fastmcp.secretEnv" -}}
+{{- if .Values.existingSecret }}
+- name: FASTMCP_PAN_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret }}
+      key: pan-fingerprint-key
+      optional: true
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret }}
+      key: aws-access-key-id
+      optional: true
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.existingSecret }}
+      key: aws-secret-access-key
+      optional: true
+{{- end }}
+{{- end -}}
+
+{{- define "fastmcp.configVolumes" -}}
+# A directory mount, not subPath: the kubelet updates it when the ConfigMap changes and the
+# gateway hot-reloads the policy (subPath mounts never update).
+- name: config
+  configMap:
+    name: {{ include "fastmcp.fullname" . }}
+{{- if .Values.existingSecret }}
+- name: secrets
+  secret:
+    secretName: {{ .Values.existingSecret }}
+    defaultMode: 0440
+{{- end }}
+{{- end -}}
+
+{{- define "fastmcp.configVolumeMounts" -}}
+- name: config
+  mountPath: /etc/fastmcp
+  readOnly: true
+{{- if .Values.existingSecret }}
+- name: secrets
+  mountPath: /run/secrets/fastmcp
+  readOnly: true
+{{- end }}
+{{- end -}}

@@ -1,0 +1,36 @@
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Hosting;
+
+namespace FastMcp.Gateway.Cli;
+
+/// <summary>
+/// `fastmcp config check --config FILE`: loads and validates the file as `serve` does at start
+/// (parse, field validation, identity against the listeners, policy compilation, masking key,
+/// audit settings and signing key, upstream credential, webhook secret) without binding a socket,
+/// fetching issuer keys or writing a file. Exit 0 when serve would accept it, 2 otherwise.
+/// </summary>
+internal static class ConfigCheckCommand
+{
+    public const string Usage = "usage: fastmcp config check --config FILE";
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] != "check") throw new UsageException(Usage);
+        CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--config"], []);
+        string path = cl.Get("--config") ?? throw new UsageException(Usage);
+        try
+        {
+            GatewayOptions options = ConfigurationLoader.Load(path);
+            var listeners = options.Listen.ConvertAll(l => ListenAddress.Parse(l, "listen"));
+            GatewayStages.Check(options, listeners);
+        }
+        catch (ConfigurationException e)
+        {
+            // The message names the field and the problem; no check puts a secret value in it.
+            stderr.WriteLine($"fastmcp: {e.Message}");
+            return 2;
+        }
+        stdout.WriteLine($"configuration OK: {path}");
+        return 0;
+    }
+}

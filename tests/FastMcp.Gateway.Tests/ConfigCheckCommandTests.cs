@@ -1,0 +1,161 @@
+using FastMcp.Gateway.Cli;
+using FastMcp.Gateway.Configuration;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>`fastmcp config check`: the same load and validation as serve, run in-process; exit 0 or 2 with the field named.</summary>
+public sealed class ConfigCheckCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-config-check-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string AuditDir => Path.Combine(_dir, "audit");
+
+    /// <summary>A path as a JSON string literal.</summary>
+    private static string Q(string path) => "\"" + path.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>A complete OIDC configuration on a non-loopback listener, as a deployment would write it.</summary>
+    private string ValidJson(string extraIdentity = "", string extraTop = "") => $$"""
+        {
+          // comments are allowed
+          "listen": ["0.0.0.0:8080"],
+          "admin": { "listen": "0.0.0.0:9090" },
+          "upstream": { "url": "http://mcp-upstream.default.svc:3001/mcp" },
+          "identity": {
+            "mode": "oidc",
+            "resource": "https://mcp.example.com/mcp",
+            "issuers": [{ "issuer": "https://login.example.com/realms/eng", "discovery": true }]{{extraIdentity}}
+          },
+          "policy": { "rules": [{ "name": "protocol", "action": "allow", "methods": ["initialize", "ping", "tools/list"] }] },
+          "audit": { "directory": {{Q(AuditDir)}} }{{extraTop}}
+        }
+        """;
+
+    private string Write(string json)
+    {
+        string path = Path.Combine(_dir, "fastmcp.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private static (int Exit, string Out, string Err) Check(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = ConfigCheckCommand.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void A_valid_file_is_reported_OK_and_nothing_is_written()
+    {
+        string path = Write(ValidJson());
+        var (exit, stdout, stderr) = Check("check", "--config", path);
+        Assert.Equal(0, exit);
+        Assert.Equal($"configuration OK: {path}" + Environment.NewLine, stdout);
+        Assert.Equal("", stderr);
+        // serve would generate a signing key in the audit folder; the check must not.
+        Assert.False(Directory.Exists(AuditDir));
+    }
+
+    [Fact]
+    public void Broken_json_exits_2_naming_the_position()
+    {
+        string path = Write("""{ "listen": ["0.0.0.0:8080"], "upstream": { "url": """);
+        var (exit, stdout, stderr) = Check("check", "--config", path);
+        Assert.Equal(2, exit);
+        Assert.Equal("", stdout);
+        Assert.StartsWith("fastmcp: configuration error at '$.upstream", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_field_exits_2_naming_it()
+    {
+        string path = Write(ValidJson(extraTop: """, "retries": 3"""));
+        var (exit, _, stderr) = Check("check", "--config", path);
+        Assert.Equal(2, exit);
+        Assert.Contains("retries", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_invalid_value_exits_2_naming_the_field()
+    {
+        string path = Write(ValidJson(extraTop: """, "timeouts": { "shutdownMs": 0 }"""));
+        var (exit, _, stderr) = Check("check", "--config", path);
+        Assert.Equal(2, exit);
+        Assert.Contains("configuration error at 'timeouts.shutdownMs'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void What_serve_checks_at_start_is_checked_too_anonymous_off_loopback()
+    {
+        string json = ValidJson().Replace("\"mode\": \"oidc\"", "\"mode\": \"anonymous\"", StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("anonymous is allowed only on loopback", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_policy_that_does_not_compile_is_named()
+    {
+        string json = ValidJson().Replace("\"action\": \"allow\"", "\"action\": \"allow\", \"requiredApprovals\": 2", StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("'policy.rules[protocol].requiredApprovals'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_secret_file_is_named()
+    {
+        string missing = Path.Combine(_dir, "no-such-token");
+        string json = ValidJson(extraIdentity: $$""", "upstreamCredential": { "valueFile": {{Q(missing)}} }""");
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("identity.upstreamCredential.valueFile", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_secret_that_is_refused_is_not_printed()
+    {
+        string keyFile = Path.Combine(_dir, "pan-key");
+        File.WriteAllText(keyFile, "0011223344556677\n"); // 8 bytes of hex: too short
+        string json = ValidJson(extraTop: $$""", "masking": { "fingerprintKeyFile": {{Q(keyFile)}} }""");
+        var (exit, stdout, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("masking.fingerprintKeyFile", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("0011223344556677", stderr + stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_configured_signing_key_that_is_not_a_key_is_named()
+    {
+        string keyFile = Path.Combine(_dir, "signing.pem");
+        File.WriteAllText(keyFile, "not a pem file\n");
+        string json = ValidJson().Replace("\"audit\": {", $$"""
+            "audit": { "signingKeyPath": {{Q(keyFile)}},
+            """, StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("'audit.signingKeyPath'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_file_exits_2()
+    {
+        var (exit, _, stderr) = Check("check", "--config", Path.Combine(_dir, "absent.json"));
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot read", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("check")]
+    [InlineData("check --config")]
+    [InlineData("lint --config x.json")]
+    public void Usage_errors_are_usage_errors(string commandLine)
+    {
+        string[] args = commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Throws<UsageException>(() => ConfigCheckCommand.Run(args, TextWriter.Null, TextWriter.Null));
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FastMcp.Gateway.Cli;
+using FastMcp.Gateway.Configuration;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>
+/// The configuration the Helm chart ships (deploy/helm/fastmcp/files/fastmcp.json) must load with
+/// the gateway's real loader and pass `fastmcp config check`. Helm is not available to the tests,
+/// so the file's template actions, which are all of the form {{ .Values.path | toJson }} or
+/// {{ .Values.path | int }}, are substituted here with the defaults from the chart's values.yaml.
+/// </summary>
+public sealed partial class HelmChartConfigTests : IDisposable
+{
+    private static readonly string ChartDir = Path.Combine(RepoRoot(), "deploy", "helm", "fastmcp");
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-chart-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FastMcp.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("FastMcp.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [GeneratedRegex(@"\{\{-?\s*\.Values\.([A-Za-z0-9_.]+)\s*\|\s*(toJson|int)\s*-?\}\}")]
+    private static partial Regex ValueAction();
+
+    [GeneratedRegex(@"\{\{")]
+    private static partial Regex AnyAction();
+
+    [GeneratedRegex(@"^-?[0-9]+$")]
+    private static partial Regex Integer();
+
+    /// <summary>files/fastmcp.json with every action replaced; <paramref name="overrides"/> maps a values path to its JSON.</summary>
+    private static string Render(IReadOnlyDictionary<string, string>? overrides = null)
+    {
+        Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
+        string template = File.ReadAllText(Path.Combine(ChartDir, "files", "fastmcp.json"));
+        string rendered = ValueAction().Replace(template, m =>
+        {
+            string path = m.Groups[1].Value;
+            string json = overrides is not null && overrides.TryGetValue(path, out string? o) ? o
+                : values.TryGetValue(path, out string? v) ? v
+                : throw new InvalidOperationException($"files/fastmcp.json uses .Values.{path}, which values.yaml does not define");
+            if (m.Groups[2].Value == "toJson") return json;
+            Assert.Matches(Integer(), json);
+            return json;
+        });
+        Assert.DoesNotMatch(AnyAction(), rendered); // only the two supported forms are used
+        return rendered;
+    }
+
+    /// <summary>
+    /// The leaf values of values.yaml as JSON text, keyed by dotted path. Reads the subset the
+    /// chart's values.yaml is written in: nested "key: value" mappings, plain or quoted scalars,
+    /// and one-line flow collections written as JSON.
+    /// </summary>
+    private static Dictionary<string, string> ReadValueScalars(string[] lines)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        var stack = new List<(int Indent, string Key)>();
+        foreach (string line in lines)
+        {
+            string trimmed = line.Trim();
+            if (trimmed.Length == 0 || trimmed[0] == '#' || trimmed.StartsWith("- ", StringComparison.Ordinal)) continue;
+            int indent = line.Length - line.TrimStart(' ').Length;
+            int colon = trimmed.IndexOf(':', StringComparison.Ordinal);
+            Assert.True(colon > 0, $"values.yaml line outside the supported subset: {line}");
+            string key = trimmed[..colon];
+            string rest = trimmed[(colon + 1)..].Trim();
+            while (stack.Count > 0 && stack[^1].Indent >= indent) stack.RemoveAt(stack.Count - 1);
+            string path = string.Join('.', stack.Select(s => s.Key).Append(key));
+            if (rest.Length == 0)
+            {
+                stack.Add((indent, key));
+                continue;
+            }
+            result[path] = ScalarToJson(rest);
+        }
+        return result;
+    }
+
+    private static string ScalarToJson(string yaml)
+    {
+        if (yaml is "null" or "~" or "true" or "false" || Integer().IsMatch(yaml)) return yaml;
+        if (yaml[0] is '{' or '[' or '"')
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(yaml);
+                return yaml;
+            }
+            catch (JsonException)
+            {
+                // Not JSON (for example [ALL]): such values are not used by files/fastmcp.json.
+                return "\"unsupported\"";
+            }
+        }
+        if (yaml[0] == '\'') yaml = yaml[1..^1].Replace("''", "'", StringComparison.Ordinal);
+        return "\"" + JsonEncodedText.Encode(yaml).ToString() + "\"";
+    }
+
+    private string WriteRendered(string json)
+    {
+        string path = Path.Combine(_dir, "fastmcp.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void The_shipped_configuration_with_the_default_values_loads_and_passes_config_check()
+    {
+        string path = WriteRendered(Render());
+        GatewayOptions options = ConfigurationLoader.Load(path);
+        Assert.Equal(["0.0.0.0:8080"], options.Listen);
+        Assert.Equal("0.0.0.0:9090", options.Admin.Listen);
+        Assert.Equal("oidc", options.Identity!.Mode);
+        Assert.Equal("/var/lib/fastmcp/audit", options.Audit.Directory);
+        Assert.Null(options.Audit.Shipping);
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = ConfigCheckCommand.Run(["check", "--config", path], stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+        Assert.Equal($"configuration OK: {path}" + Environment.NewLine, stdout.ToString());
+    }
+
+    [Fact]
+    public void The_shipped_configuration_with_production_values_passes_config_check()
+    {
+        // What the chart README tells operators to set: the Secret's files, S3 shipping, a webhook, real rules.
+        string secrets = Directory.CreateDirectory(Path.Combine(_dir, "secrets")).FullName;
+        string signingKey = Path.Combine(secrets, "audit-signing-key.pem");
+        FastMcp.Audit.AuditKeys.Generate(signingKey, Path.Combine(secrets, "audit-signing-key.pub.pem"));
+        File.WriteAllText(Path.Combine(secrets, "upstream-credential"), "upstream-token-value\n");
+        File.WriteAllText(Path.Combine(secrets, "webhook-secret"), "a-webhook-secret-of-some-length\n");
+        string Q(string s) => "\"" + JsonEncodedText.Encode(s).ToString() + "\"";
+        var overrides = new Dictionary<string, string>
+        {
+            ["gateway.upstreamUrl"] = Q("http://payments-mcp.payments.svc:3001/mcp"),
+            ["gateway.allowedHosts"] = """["mcp.example.com"]""",
+            ["gateway.identity.upstreamCredential"] = $$"""{"headerName":"Authorization","scheme":"Bearer","valueFile":{{Q(Path.Combine(secrets, "upstream-credential"))}}}""",
+            ["gateway.approvals"] = $$$"""{"approverGroups":["sre-leads"],"webhook":{"url":"https://hooks.example.com/fastmcp","secretFile":{{{Q(Path.Combine(secrets, "webhook-secret"))}}}}}""",
+            ["gateway.audit.signingKeyPath"] = Q(signingKey),
+            ["gateway.audit.shipping"] = """{"target":"S3","s3":{"bucket":"audit-bucket","region":"eu-west-1","prefix":"fastmcp/"}}""",
+            ["gateway.policy"] = """{"rules":[{"name":"protocol","action":"allow","methods":["initialize","ping","notifications/*","tools/list"]},{"name":"refunds","action":"require_approval","methods":["tools/call"],"names":["refund_*"]}]}""",
+        };
+        string path = WriteRendered(Render(overrides));
+        GatewayOptions options = ConfigurationLoader.Load(path);
+        Assert.Equal("audit-bucket", options.Audit.Shipping!.S3!.Bucket);
+
+        var stderr = new StringWriter();
+        int exit = ConfigCheckCommand.Run(["check", "--config", path], TextWriter.Null, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+    }
+
+    [Fact]
+    public void Chart_and_values_files_are_valid_yaml_when_python_yaml_is_available()
+    {
+        // PyYAML is not a prerequisite of tests/run.sh: without it this test checks nothing more.
+        var psi = new System.Diagnostics.ProcessStartInfo("python3")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("""
+            import sys
+            try:
+                import yaml
+            except ImportError:
+                print("skipped"); sys.exit(0)
+            for p in sys.argv[1:]:
+                yaml.safe_load(open(p))
+            print("ok")
+            """);
+        psi.ArgumentList.Add(Path.Combine(ChartDir, "Chart.yaml"));
+        psi.ArgumentList.Add(Path.Combine(ChartDir, "values.yaml"));
+        System.Diagnostics.Process p;
+        try
+        {
+            p = System.Diagnostics.Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return; // no python3
+        }
+        using (p)
+        {
+            string output = p.StandardOutput.ReadToEnd();
+            string error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, error);
+            Assert.Contains(output.Trim(), new[] { "ok", "skipped" });
+        }
+    }
+
+    [Fact]
+    public void The_termination_grace_period_outlasts_the_shutdown_timeout()
+    {
+        Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
+        int grace = int.Parse(values["terminationGracePeriodSeconds"], System.Globalization.CultureInfo.InvariantCulture);
+        int shutdownMs = int.Parse(values["gateway.shutdownMs"], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(grace * 1000 > shutdownMs, $"terminationGracePeriodSeconds {grace} s must exceed gateway.shutdownMs {shutdownMs} ms");
+    }
+
+    [Fact]
+    public void The_chart_app_version_is_the_gateway_version()
+    {
+        string chart = File.ReadAllText(Path.Combine(ChartDir, "Chart.yaml"));
+        Version version = typeof(ConfigurationLoader).Assembly.GetName().Version!;
+        Assert.Contains($"appVersion: \"{version.ToString(3)}\"", chart, StringComparison.Ordinal);
+    }
+}
