@@ -83,5 +83,29 @@ public sealed class FrameReader : IDisposable
         return FrameReadStatus.Ok;
     }
 
+    /// <summary>
+    /// Finds the last frame of a segment by stepping over frame headers only (no CRC, no
+    /// decompression): for looking at a seal ahead of the full walk that checks it.
+    /// False when a header is unreadable or the data ends inside a frame.
+    /// </summary>
+    public static bool TryReadLastFrame(ReadOnlySpan<byte> segment, out FrameHeader header, out ReadOnlySpan<byte> storedPayload)
+    {
+        header = default;
+        storedPayload = default;
+        int position = 0;
+        bool any = false;
+        while (position < segment.Length)
+        {
+            if (!FrameHeader.TryRead(segment[position..], out var h, out _)) return false;
+            long end = (long)position + FrameHeader.Size + h.StoredLength;
+            if (end > segment.Length) return false;
+            header = h;
+            storedPayload = segment.Slice(position + FrameHeader.Size, h.StoredLength);
+            position = (int)end;
+            any = true;
+        }
+        return any;
+    }
+
     public void Dispose() => _zstd.Dispose();
 }

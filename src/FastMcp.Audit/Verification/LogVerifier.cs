@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
 using FastMcp.Audit.Shipping;
 
 namespace FastMcp.Audit.Verification;
@@ -17,6 +18,40 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
 
     /// <summary>Bytes of segment data read (for throughput reporting).</summary>
     public long BytesRead { get; private set; }
+
+    /// <summary>
+    /// Segments of a chain walked at once (one core each). The findings do not depend on it. Replay
+    /// (<see cref="OnRecord"/> set) always walks one segment at a time, in order.
+    /// </summary>
+    public int Parallelism { get; init; } = 1;
+
+    private readonly record struct SegmentData(long Index, string Key, byte[] Data, bool Open);
+
+    /// <summary>What the segment after a sealed one must start with (its header's link fields).</summary>
+    private static SegmentExpectation Following(Seal seal, long index, ReadOnlySpan<byte> sealNote) =>
+        new(seal.Chain, index + 1, seal.FirstSequence + seal.RecordCount, SHA256.HashData(sealNote), seal.Head);
+
+    /// <summary>The expectation the segment's own final seal frame implies, unverified; null when it does not end in a readable seal.</summary>
+    private static SegmentExpectation? ExpectationAfter(SegmentData segment)
+    {
+        if (!FrameReader.TryReadLastFrame(segment.Data, out var header, out var payload) || header.Kind != FrameKind.Seal) return null;
+        return Seal.TryDecode(payload, out var seal, out _, out _) ? Following(seal!, segment.Index, payload) : null;
+    }
+
+    private static bool Same(in SegmentExpectation a, in SegmentExpectation b) =>
+        a.Chain == b.Chain && a.Index == b.Index && a.FirstSequence == b.FirstSequence
+        && a.PrevSeal.AsSpan().SequenceEqual(b.PrevSeal) && a.PrevHead.AsSpan().SequenceEqual(b.PrevHead);
+
+    /// <summary>Clears what a discarded walk of segment <paramref name="index"/> recorded on the checkpoints that point into it.</summary>
+    private static void ForgetCaptures(List<CheckpointTarget> targets, long index)
+    {
+        foreach (var t in targets)
+        {
+            if (t.Checkpoint.Segment != index) continue;
+            t.Reached = false;
+            t.Matched = false;
+        }
+    }
 
     public async Task<VerificationReport> VerifyAsync(string location, byte[]? keptCheckpoint, CancellationToken ct = default)
     {
@@ -66,39 +101,87 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                 targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey));
         }
 
-        using var walk = new SegmentWalk(key) { OnRecord = OnRecord };
-        var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
-        long last = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Max();
-        for (long index = 1; index <= last && chain.Errors.Count == 0; index++)
+        int width = OnRecord is null ? Math.Clamp(Parallelism, 1, 64) : 1;
+        var walks = new SegmentWalk[width];
+        for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(key) { OnRecord = OnRecord };
+        try
         {
-            if (!files.Segments.TryGetValue(index, out var objectKey))
+            var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
+            long last = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Max();
+            long index = 1;
+            while (index <= last && chain.Errors.Count == 0)
             {
-                chain.Errors.Add(new Finding("missing-segment", $"segment {index} is missing (deleted); segments {index + 1}..{last} cannot link", index));
-                break;
+                // A window of consecutive segments, fetched in order. A missing one ends the window
+                // and is reported when the walk reaches it.
+                var window = new List<SegmentData>(width);
+                for (long j = index; j < index + width && j <= last; j++)
+                {
+                    if (!files.Segments.TryGetValue(j, out var objectKey)) break;
+                    var data = await store.GetAsync(objectKey, ct).ConfigureAwait(false);
+                    if (data is null) { if (window.Count == 0) chain.Errors.Add(new Finding("missing-segment", $"segment {j} vanished while reading", j, Object: objectKey)); break; }
+                    window.Add(new SegmentData(j, objectKey, data, files.OpenSegments.Contains(j)));
+                }
+                if (window.Count == 0)
+                {
+                    if (chain.Errors.Count == 0)
+                        chain.Errors.Add(new Finding("missing-segment", $"segment {index} is missing (deleted); segments {index + 1}..{last} cannot link", index));
+                    break;
+                }
+
+                // Segments after the first are walked against the seal their predecessor ends with,
+                // before that predecessor is verified; the walk is kept only if the verified seal is
+                // that same seal, and redone otherwise, so the findings are those of a walk in order.
+                var provisional = new SegmentExpectation?[window.Count];
+                var outcomes = new SegmentOutcome?[window.Count];
+                provisional[0] = expect;
+                for (int k = 1; k < window.Count; k++) provisional[k] = ExpectationAfter(window[k - 1]);
+                if (window.Count == 1)
+                {
+                    outcomes[0] = walks[0].Walk(window[0].Data, expect, mayBeOpen: window[0].Open, targets);
+                }
+                else
+                {
+                    Parallel.For(0, window.Count, new ParallelOptions { MaxDegreeOfParallelism = width }, k =>
+                    {
+                        if (provisional[k] is { } e) outcomes[k] = walks[k].Walk(window[k].Data, e, mayBeOpen: window[k].Open, targets);
+                    });
+                }
+
+                foreach (var item in window)
+                {
+                    int k = (int)(item.Index - index);
+                    if (item.Open && item.Index != last) { chain.Errors.Add(new Finding("unsealed", $"segment {item.Index} is open but later segments exist", item.Index, Object: item.Key)); break; }
+                    var outcome = outcomes[k];
+                    if (outcome is null || !Same(provisional[k]!.Value, expect))
+                    {
+                        ForgetCaptures(targets, item.Index);
+                        outcome = walks[0].Walk(item.Data, expect, mayBeOpen: item.Open, targets);
+                    }
+                    BytesRead += item.Data.Length;
+                    foreach (var w in outcome.Warnings) chain.Warnings.Add(w with { Object = item.Key });
+                    chain.CheckpointsVerified += outcome.Checkpoints;
+                    if (outcome.Error is { } error)
+                    {
+                        chain.Errors.Add(error with { Object = item.Key });
+                        break;
+                    }
+                    if (files.Chain.Length == 0 && chain.Chain.Length == 0) chain.Chain = outcome.Header!.Chain;
+                    expect = expect with { Chain = outcome.Header!.Chain };
+                    chain.SegmentsVerified++;
+                    chain.RecordsVerified += outcome.Records;
+                    chain.NextSequence = outcome.NextSequence;
+                    if (outcome.Seal is { } seal)
+                    {
+                        if (seal.Recovered) chain.Recoveries.Add(item.Index);
+                        expect = Following(seal, item.Index, outcome.SealNote!);
+                    }
+                }
+                index += window.Count;
             }
-            var data = await store.GetAsync(objectKey, ct).ConfigureAwait(false);
-            if (data is null) { chain.Errors.Add(new Finding("missing-segment", $"segment {index} vanished while reading", index, Object: objectKey)); break; }
-            BytesRead += data.Length;
-            bool open = files.OpenSegments.Contains(index);
-            if (open && index != last) { chain.Errors.Add(new Finding("unsealed", $"segment {index} is open but later segments exist", index, Object: objectKey)); break; }
-            var outcome = walk.Walk(data, expect, mayBeOpen: open, targets);
-            foreach (var w in outcome.Warnings) chain.Warnings.Add(w with { Object = objectKey });
-            chain.CheckpointsVerified += outcome.Checkpoints;
-            if (outcome.Error is { } error)
-            {
-                chain.Errors.Add(error with { Object = objectKey });
-                break;
-            }
-            if (files.Chain.Length == 0 && chain.Chain.Length == 0) chain.Chain = outcome.Header!.Chain;
-            expect = expect with { Chain = outcome.Header!.Chain };
-            chain.SegmentsVerified++;
-            chain.RecordsVerified += outcome.Records;
-            chain.NextSequence = outcome.NextSequence;
-            if (outcome.Seal is { } seal)
-            {
-                if (seal.Recovered) chain.Recoveries.Add(index);
-                expect = new SegmentExpectation(seal.Chain, index + 1, seal.FirstSequence + seal.RecordCount, SHA256.HashData(outcome.SealNote!), seal.Head);
-            }
+        }
+        finally
+        {
+            foreach (var w in walks) w.Dispose();
         }
 
         if (chain.Errors.Count == 0)
