@@ -179,6 +179,34 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Fact]
+    public async Task Verify_gives_the_same_report_with_any_number_of_jobs_and_refuses_a_bad_count()
+    {
+        string copy = CopyLog();
+        File.Delete(Path.Combine(copy, "gw-1", SegmentNames.Sealed(3)));
+        var (code1, one, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--json", "--jobs", "1");
+        var (code4, four, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--json", "--jobs", "4");
+        Assert.Equal(1, code1);
+        Assert.Equal(1, code4);
+        Assert.Equal(one, four);
+        Assert.Contains("missing-segment", one);
+
+        foreach (string bad in new[] { "0", "65", "many" })
+        {
+            var (code, _, err) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--jobs", bad);
+            Assert.Equal(2, code);
+            Assert.Contains("--jobs", err);
+        }
+    }
+
+    [Fact]
+    public async Task Replay_help_prints_the_usage()
+    {
+        var (code, output, _) = await RunAsync(ReplayCommand.RunAsync, "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--format text|jsonl", output);
+    }
+
+    [Fact]
     public async Task Replay_with_a_key_exits_1_when_the_log_is_not_intact()
     {
         string copy = CopyLog();

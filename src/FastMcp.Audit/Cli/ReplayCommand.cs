@@ -24,6 +24,11 @@ public static class ReplayCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        if (Array.IndexOf(args, "--help") >= 0 || (args.Length == 1 && args[0] == "help"))
+        {
+            stdout.WriteLine(Usage);
+            return 0;
+        }
         try
         {
             var a = CliArguments.Parse(args,
