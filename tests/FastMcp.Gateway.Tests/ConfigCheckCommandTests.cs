@@ -141,6 +141,15 @@ public sealed class ConfigCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_invalid_audit_setting_is_named_as_the_file_spells_it()
+    {
+        string json = ValidJson().Replace("\"audit\": {", "\"audit\": { \"maxSegmentBytes\": 100,", StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("'audit.maxSegmentBytes'", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_file_exits_2()
     {
         var (exit, _, stderr) = Check("check", "--config", Path.Combine(_dir, "absent.json"));

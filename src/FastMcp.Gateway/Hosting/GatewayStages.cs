@@ -134,7 +134,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         catch (ArgumentException e)
         {
-            throw new ConfigurationException($"audit.{e.ParamName}", e.Message);
+            throw new ConfigurationException($"audit.{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.ParamName ?? "")}", e.Message);
         }
     }
 
