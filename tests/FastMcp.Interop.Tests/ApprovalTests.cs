@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FastMcp.Interop.Tests.Harness;
 using Xunit.Abstractions;
@@ -255,6 +256,67 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
         JsonObject otherCaller = await CallAsync(s, "carol", "get-sum", """{"a":19,"b":23}""");
         Assert.False((bool?)otherCaller["ok"], otherCaller.ToJsonString());
         Assert.NotEqual(id, (string?)otherCaller["data"]!["approvalId"]);
+    }
+
+    [Fact]
+    public async Task The_cli_lists_every_replica_and_decides_on_the_one_that_holds_the_call()
+    {
+        // Two replicas trusting the same dev key, as replicas trust the same issuer.
+        string shared = Directory.CreateTempSubdirectory("fastmcp-replicas-").FullName;
+        string keys = Path.Combine(shared, "keys");
+        try
+        {
+            string config = Config(fixture.Upstream.McpUrl).Replace("\"devKeyDirectory\": \"keys\"", "\"devKeyDirectory\": " + JsonSerializer.Serialize(keys), StringComparison.Ordinal);
+            await using Setup first = await StartReplicaAsync(config, keys, shared);
+            await using Setup second = await StartReplicaAsync(config, keys, shared);
+            string a = first.Gateway.AdminUrl.ToString().TrimEnd('/'), b = second.Gateway.AdminUrl.ToString().TrimEnd('/');
+
+            Task<JsonObject> call = CallAsync(second, "alice", "echo", """{"message":"held by the second replica"}""");
+            string id = (string)(await WaitForPendingAsync(second, "echo", "alice"))["id"]!;
+
+            var (listExit, listOut, listErr) = await GatewayProcess.RunToolAsync(shared, null,
+                "approvals", "list", "--admin", a, "--admin", b, "--token-file", first.TokenFiles["bob"]);
+            Assert.True(listExit == 0, listErr);
+            string line = Assert.Single(listOut.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith(id, StringComparison.Ordinal));
+            Assert.EndsWith("on " + b, line.TrimEnd());
+
+            var (exit, stdout, stderr) = await GatewayProcess.RunToolAsync(shared, null,
+                "approvals", "approve", id, "--admin", a, "--admin", b, "--token-file", first.TokenFiles["bob"]);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("replica    " + b, stdout);
+            JsonObject result = await call.WaitAsync(Patience);
+            Assert.True((bool?)result["ok"], result.ToJsonString());
+            Assert.Equal("Echo: held by the second replica", (string?)result["content"]![0]!["text"]);
+
+            var (unknownExit, _, unknownErr) = await GatewayProcess.RunToolAsync(shared, null,
+                "approvals", "show", "apr_unknown", "--admin", a, "--admin", b, "--token-file", first.TokenFiles["bob"]);
+            Assert.Equal(1, unknownExit);
+            Assert.Contains("not known to any of the 2 replicas", unknownErr);
+        }
+        finally
+        {
+            Directory.Delete(shared, recursive: true);
+        }
+    }
+
+    /// <summary>A gateway on <paramref name="config"/> and tokens (alice: dev, bob: release) minted with the shared dev key.</summary>
+    private async Task<Setup> StartReplicaAsync(string config, string keys, string tokenDirectory)
+    {
+        var gateway = await GatewayProcess.StartWithConfigAsync(config);
+        output.WriteLine($"replica {gateway.McpUrl}, admin {gateway.AdminUrl}");
+        var files = new Dictionary<string, string>();
+        foreach (var (who, groups) in new[] { ("alice", "dev"), ("bob", "release") })
+        {
+            string path = Path.Combine(tokenDirectory, $"{who}.token");
+            if (!File.Exists(path))
+            {
+                var (exit, stdout, stderr) = await GatewayProcess.RunToolAsync(tokenDirectory, null, "token", "--key-dir", keys, "--sub", who, "--groups", groups, "--ttl", "1h");
+                Assert.True(exit == 0, stderr);
+                await File.WriteAllTextAsync(path, stdout.Trim());
+            }
+            files[who] = path;
+        }
+        return new Setup { Gateway = gateway, TokenFiles = files };
     }
 
     [Fact]

@@ -7,6 +7,8 @@ namespace FastMcp.Gateway.Cli;
 
 /// <summary>
 /// <c>fastmcp approvals list|show|approve|deny</c>: a client of the admin listener's approvals API.
+/// An approval lives in the replica that holds the call, so several admin URLs can be given (one
+/// per replica): list asks every one, and show, approve and deny go to the one that knows the id.
 /// Exit 0 done, 1 refused by the gateway (the reason is printed), 2 usage or connection error.
 /// </summary>
 internal static class ApprovalsCommand
@@ -16,7 +18,8 @@ internal static class ApprovalsCommand
                fastmcp approvals show ID
                fastmcp approvals approve ID [--comment TEXT]
                fastmcp approvals deny ID --reason TEXT
-        options: --admin URL (default $FASTMCP_ADMIN_URL or http://127.0.0.1:9090)
+        options: --admin URL, repeatable: one per replica (default $FASTMCP_ADMIN_URL, comma-separated,
+                 or http://127.0.0.1:9090)
                  --token-file FILE, or $FASTMCP_TOKEN (an approver's bearer token; never on the command line)
                  --json (print the API's JSON instead of text)
         """;
@@ -35,9 +38,7 @@ internal static class ApprovalsCommand
         string? id = positional == 1 ? args[1] : null;
         CommandLine cl = CommandLine.Parse(args.AsSpan(1 + positional), ["--admin", "--token-file", "--comment", "--reason"], ["--all", "--json"]);
 
-        string admin = (cl.Get("--admin") ?? Environment.GetEnvironmentVariable("FASTMCP_ADMIN_URL") ?? "http://127.0.0.1:9090").TrimEnd('/');
-        if (!Uri.TryCreate(admin, UriKind.Absolute, out Uri? adminUri) || adminUri.Scheme is not ("http" or "https"))
-            throw new UsageException($"--admin: '{admin}' is not an http(s) URL");
+        List<string> admins = AdminUrls(cl);
         string? token = cl.Get("--token-file") is { } file ? ReadToken(file) : Environment.GetEnvironmentVariable("FASTMCP_TOKEN");
         if (string.IsNullOrWhiteSpace(token)) throw new UsageException("no token: pass --token-file FILE or set FASTMCP_TOKEN (an approver's bearer token)");
         if (id is not null && (id.Length > 100 || id.IndexOfAny(['/', '?', '#', ' ']) >= 0)) throw new UsageException($"'{id}' is not an approval id");
@@ -71,44 +72,28 @@ internal static class ApprovalsCommand
         }
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(method, admin + path);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
-        if (body is not null)
+        if (verb == "list") return await ListAsync(http, admins, path, token, cl.Has("--json"), stdout, stderr).ConfigureAwait(false);
+
+        // The replica that holds the approval answers; the others do not know the id (404).
+        int unreachable = 0;
+        foreach (string admin in admins)
         {
-            request.Content = new ByteArrayContent(body);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        }
-        HttpResponseMessage response;
-        byte[] answer;
-        try
-        {
-            response = await http.SendAsync(request).ConfigureAwait(false);
-            answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            stderr.WriteLine($"fastmcp approvals: cannot reach {admin}: {e.Message}");
-            return 2;
-        }
-        using (response)
-        {
-            if (!response.IsSuccessStatusCode)
+            var (status, answer, failure) = await SendAsync(http, method, admin + path, token, body).ConfigureAwait(false);
+            if (failure is not null)
             {
-                string error = TryRead(answer, ApprovalJsonContext.Default.ApiError)?.Error ?? Encoding.UTF8.GetString(answer);
-                stderr.WriteLine($"fastmcp approvals: {(int)response.StatusCode}: {error}");
+                stderr.WriteLine($"fastmcp approvals: cannot reach {admin}: {failure}");
+                unreachable++;
+                continue;
+            }
+            if (status == 404 && admins.Count > 1) continue;
+            if (status is < 200 or > 299)
+            {
+                stderr.WriteLine($"fastmcp approvals: {status}: {ErrorText(answer)}");
                 return 1;
             }
             if (cl.Has("--json"))
             {
                 stdout.WriteLine(Encoding.UTF8.GetString(answer));
-                return 0;
-            }
-            if (verb == "list")
-            {
-                ApprovalListView list = TryRead(answer, ApprovalJsonContext.Default.ApprovalListView) ?? new ApprovalListView();
-                if (list.Approvals.Count == 0) stdout.WriteLine("no approvals");
-                foreach (ApprovalView a in list.Approvals)
-                    stdout.WriteLine($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}");
                 return 0;
             }
             ApprovalView? view = TryRead(answer, ApprovalJsonContext.Default.ApprovalView);
@@ -117,9 +102,100 @@ internal static class ApprovalsCommand
                 stderr.WriteLine("fastmcp approvals: the gateway answered something that is not an approval");
                 return 2;
             }
+            if (admins.Count > 1) stdout.WriteLine($"replica    {admin}");
             Print(stdout, view);
             return 0;
         }
+        if (unreachable == admins.Count) return 2;
+        stderr.WriteLine($"fastmcp approvals: 404: approval {id} is not known to any of the {admins.Count - unreachable} replicas asked (unknown, or lost in a restart)");
+        return 1;
+    }
+
+    /// <summary>Every replica's approvals, each replica's oldest first; one that cannot be asked is named on stderr and skipped.</summary>
+    private static async Task<int> ListAsync(HttpClient http, List<string> admins, string path, string token, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        var merged = new ApprovalListView();
+        var from = new List<string>();
+        int unreachable = 0, refused = 0;
+        foreach (string admin in admins)
+        {
+            var (status, answer, failure) = await SendAsync(http, HttpMethod.Get, admin + path, token, null).ConfigureAwait(false);
+            if (failure is not null)
+            {
+                stderr.WriteLine($"fastmcp approvals: cannot reach {admin}: {failure}");
+                unreachable++;
+                continue;
+            }
+            if (status is < 200 or > 299)
+            {
+                stderr.WriteLine($"fastmcp approvals: {(admins.Count > 1 ? admin + ": " : "")}{status}: {ErrorText(answer)}");
+                refused++;
+                continue;
+            }
+            ApprovalListView list = TryRead(answer, ApprovalJsonContext.Default.ApprovalListView) ?? new ApprovalListView();
+            foreach (ApprovalView a in list.Approvals)
+            {
+                merged.Approvals.Add(a);
+                from.Add(admin);
+            }
+        }
+        if (unreachable + refused == admins.Count) return unreachable > 0 ? 2 : 1;
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(merged, ApprovalJsonContext.Default.ApprovalListView));
+        }
+        else
+        {
+            if (merged.Approvals.Count == 0) stdout.WriteLine("no approvals");
+            for (int i = 0; i < merged.Approvals.Count; i++)
+            {
+                ApprovalView a = merged.Approvals[i];
+                string replica = admins.Count > 1 ? $"  on {from[i]}" : "";
+                stdout.WriteLine($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}{replica}");
+            }
+        }
+        // A listing that misses a replica is printed, but it is not a clean success.
+        return unreachable + refused > 0 ? 1 : 0;
+    }
+
+    private static async Task<(int Status, byte[] Answer, string? Failure)> SendAsync(HttpClient http, HttpMethod method, string url, string token, byte[]? body)
+    {
+        using var request = new HttpRequestMessage(method, url);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+        try
+        {
+            using HttpResponseMessage response = await http.SendAsync(request).ConfigureAwait(false);
+            byte[] answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            return ((int)response.StatusCode, answer, null);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return (0, [], e.Message);
+        }
+    }
+
+    private static string ErrorText(byte[] answer) => TryRead(answer, ApprovalJsonContext.Default.ApiError)?.Error ?? Encoding.UTF8.GetString(answer);
+
+    /// <summary>The admin URLs from --admin (repeatable), else $FASTMCP_ADMIN_URL (comma-separated), else the local default.</summary>
+    private static List<string> AdminUrls(CommandLine cl)
+    {
+        List<string> given = cl.GetAll("--admin") is { Count: > 0 } flags ? [.. flags]
+            : Environment.GetEnvironmentVariable("FASTMCP_ADMIN_URL") is { Length: > 0 } env ? [.. env.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
+            : ["http://127.0.0.1:9090"];
+        var urls = new List<string>(given.Count);
+        foreach (string raw in given)
+        {
+            string admin = raw.TrimEnd('/');
+            if (!Uri.TryCreate(admin, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+                throw new UsageException($"--admin: '{raw}' is not an http(s) URL");
+            if (!urls.Contains(admin)) urls.Add(admin);
+        }
+        return urls;
     }
 
     private static void Print(TextWriter o, ApprovalView a)
