@@ -62,7 +62,7 @@ internal sealed class SocketListener : IDisposable
             }
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
-            SocketConnection connection = SocketConnection.Create(accepted, PipeSettings.Send, _receiveOptions, PipeSettings.ClientSocket);
+            SocketConnection connection = SocketConnection.Create(accepted, PipeSettings.Send, _receiveOptions, PipeSettings.Socket);
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

@@ -71,7 +71,7 @@ internal sealed class UpstreamPool : IDisposable
             throw;
         }
         Interlocked.Increment(ref _opened);
-        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.Send, _receiveOptions, PipeSettings.UpstreamSocket);
+        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.Send, _receiveOptions, PipeSettings.Socket);
         return new UpstreamConnection(connection, _limits);
     }
 
