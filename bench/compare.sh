@@ -5,6 +5,9 @@
 #   fastmcp-pass    the FastMcp gateway with --passthrough (no inspection, masking, policy, audit)
 #   haproxy         HAProxy in HTTP mode (Debian package)
 #   yarp            a minimal YARP pass-through (bench/FastMcp.YarpProxy, JIT)
+# With --baseline-ref REF the gateway is also built at git REF and its fastmcp targets run beside
+# the current ones (fastmcp-full-base, fastmcp-pass-base): a change measured against what it
+# changed, in the same run.
 # Targets are alternated in rounds so that drift on a shared machine hits all of them alike.
 # Writes the table under "## Proxy comparison" in bench/RESULTS.md (only that section is replaced).
 set -euo pipefail
@@ -22,6 +25,8 @@ TARGETS="direct fastmcp-full fastmcp-pass haproxy yarp"
 GATEWAY_CONFIG=""
 BUILD=1
 WRITE_RESULTS=1
+BASELINE_REF=""
+RATE=""
 
 usage() {
   cat <<'EOF'
@@ -36,6 +41,10 @@ usage: bench/compare.sh [options]
                          and strict audit on)
   --no-build             reuse binaries already in artifacts/bench
   --no-results           print the table but leave bench/RESULTS.md alone
+  --rate R               open loop at R requests/s in total (coordinated-omission corrected)
+                         instead of the closed loop; the table goes under its own heading
+  --baseline-ref REF     also build the gateway at git REF (a worktree) and run its fastmcp
+                         targets beside the current build; the table goes under its own heading
 EOF
 }
 
@@ -51,6 +60,8 @@ while [[ $# -gt 0 ]]; do
     --gateway-config) GATEWAY_CONFIG=$(realpath "$2"); shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-results) WRITE_RESULTS=0; shift ;;
+    --baseline-ref) BASELINE_REF=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -70,6 +81,7 @@ cleanup() {
   for pid in "${STARTED[@]}"; do
     kill -9 "$pid" 2>/dev/null || true
   done
+  if [[ -d $WORK/baseline-src ]]; then git -C "$ROOT" worktree remove --force "$WORK/baseline-src" >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -97,12 +109,24 @@ if [[ $BUILD -eq 1 ]]; then
       GATEWAY_NOTE="gateway failed to build"
       log "$GATEWAY_NOTE: skipping the fastmcp targets"
     fi
+    if [[ -n $BASELINE_REF ]]; then
+      BASELINE_COMMIT=$(git -C "$ROOT" rev-parse --short "$BASELINE_REF^{commit}") || { echo "unknown git ref: $BASELINE_REF" >&2; exit 2; }
+      log "building the baseline gateway at $BASELINE_REF ($BASELINE_COMMIT)"
+      git -C "$ROOT" worktree add --detach "$WORK/baseline-src" "$BASELINE_COMMIT" >/dev/null 2>&1 \
+        || { echo "cannot check out $BASELINE_REF" >&2; exit 1; }
+      ROOT_SAVED=$ROOT; ROOT="$WORK/baseline-src"
+      if ! publish_native src/FastMcp.Gateway/FastMcp.Gateway.csproj "$ART/gateway-baseline"; then
+        GATEWAY_NOTE="${GATEWAY_NOTE:+$GATEWAY_NOTE; }baseline gateway failed to build"
+      fi
+      ROOT=$ROOT_SAVED
+    fi
   fi
 fi
 
 LOAD="$ART/load/fastmcp-load"
 UPSTREAM="$ART/upstream/fastmcp-bench-upstream"
 GATEWAY="$ART/gateway/fastmcp"
+BASELINE_GATEWAY="$ART/gateway-baseline/fastmcp"
 YARP_DLL="$ART/yarp/fastmcp-yarp-proxy.dll"
 for exe in "$LOAD" "$UPSTREAM"; do
   [[ -x $exe ]] || { echo "missing $exe (run without --no-build)" >&2; exit 1; }
@@ -184,11 +208,11 @@ if has_target yarp && [[ -f $YARP_DLL ]]; then
   fi
 fi
 
-start_gateway() { # name note extra-args...
-  local name=$1 note=$2; shift 2
+start_gateway() { # name note binary extra-args...
+  local name=$1 note=$2 binary=$3; shift 3
   local port; port=$(free_port)
   # Run from the temp dir so anything written relative to the working directory stays there.
-  (cd "$WORK" && exec "$GATEWAY" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@") >"$WORK/$name.log" 2>&1 &
+  (cd "$WORK" && exec "$binary" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@") >"$WORK/$name.log" 2>&1 &
   local pid=$!
   STARTED+=("$pid")
   if wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20; then
@@ -228,10 +252,18 @@ EOF
     else
       FULL_NOTE="Native AOT, config $(basename "$GATEWAY_CONFIG")"
     fi
-    start_gateway fastmcp-full "$FULL_NOTE" --config "$GATEWAY_CONFIG"
+    start_gateway fastmcp-full "$FULL_NOTE" "$GATEWAY" --config "$GATEWAY_CONFIG"
+    if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
+      # Its own copy of the configuration, so that the two gateways never share an audit folder.
+      sed "s#$WORK/audit-full#$WORK/audit-full-base#" "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-base.json"
+      start_gateway fastmcp-full-base "the fastmcp-full configuration, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --config "$WORK/fastmcp-full-base.json"
+    fi
   fi
   if has_target fastmcp-pass; then
-    start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" --passthrough
+    start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" "$GATEWAY" --passthrough
+    if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
+      start_gateway fastmcp-pass-base "--passthrough, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --passthrough
+    fi
   fi
 elif has_target fastmcp-full || has_target fastmcp-pass; then
   GATEWAY_NOTE=${GATEWAY_NOTE:-"no gateway binary at $GATEWAY"}
@@ -245,6 +277,7 @@ pids_of() { if [[ $1 == direct ]]; then echo "$UP_PID"; else echo "${PID[$1]},$U
 ACTIVE=()
 for t in $TARGETS; do
   [[ -n ${URL[$t]:-} ]] && ACTIVE+=("$t")
+  [[ -n ${URL[$t-base]:-} ]] && ACTIVE+=("$t-base")
 done
 [[ ${#ACTIVE[@]} -gt 0 ]] || { echo "no target started" >&2; exit 1; }
 log "targets: ${ACTIVE[*]}; scenarios: $SCENARIOS; $ROUNDS rounds x ${DURATION}s (+${WARMUP}s warm-up), $CONNECTIONS connections"
@@ -266,7 +299,7 @@ for scenario in $SCENARIOS; do
       # Bounded: the generator stops itself; timeout is the backstop if a target wedges.
       if ! timeout "$BACKSTOP" "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "$scenario" \
           --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --timeout 5 \
-          --pid "$(pids_of "$t")" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
+          ${RATE:+--rate "$RATE"} --pid "$(pids_of "$t")" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
         log "$t failed: $(tail -2 "$WORK/$scenario.$t.$round.txt" | tr '\n' ' ')"
       fi
     done
@@ -335,14 +368,19 @@ print()
 PY
 done
 
+HEADING="Proxy comparison"
+[[ -n $BASELINE_REF ]] && HEADING="Proxy comparison against $BASELINE_REF"
+[[ -n $RATE ]] && HEADING="$HEADING, open loop at $RATE req/s"
+LOOP="closed loop"
+[[ -n $RATE ]] && LOOP="open loop at $RATE req/s in total (latency from each request's intended send time)"
 {
-  echo "## Proxy comparison"
+  echo "## $HEADING"
   echo
   echo "Written by \`bench/compare.sh\` on $NOW; re-run it to refresh (do not edit by hand)."
   echo
   echo "- Command: \`$ARGS_TEXT\`"
   echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average (1/5/15 min) at the start: $LOADAVG_START, at the end: $LOADAVG"
-  echo "- Workload: \`fastmcp-load\`, closed loop, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
+  echo "- Workload: \`fastmcp-load\`, $LOOP, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
   echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request (for direct, the upstream itself)."
   echo "- Targets:"
   for t in "${ACTIVE[@]}"; do
@@ -361,13 +399,13 @@ if [[ $WRITE_RESULTS -eq 1 ]]; then
   if [[ ! -f $RESULTS ]]; then
     printf '# Benchmark results\n\nTables in this file are written by the scripts under bench/, not by hand.\n\n' >"$RESULTS"
   fi
-  # Replace only the "## Proxy comparison" section (up to the next "## " heading), or append it.
-  python3 - "$RESULTS" "$WORK/section.md" <<'PY'
+  # Replace only this run's section (up to the next "## " heading), or append it.
+  python3 - "$RESULTS" "$WORK/section.md" "$HEADING" <<'PY'
 import sys, re
-path, section_path = sys.argv[1], sys.argv[2]
+path, section_path, heading = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
 section = open(section_path).read().rstrip() + "\n"
-pattern = re.compile(r"^## Proxy comparison\n.*?(?=^## |\Z)", re.S | re.M)
+pattern = re.compile(r"^## " + re.escape(heading) + r"\n.*?(?=^## |\Z)", re.S | re.M)
 if pattern.search(text):
     text = pattern.sub(lambda m: section + "\n", text, count=1)
 else:
