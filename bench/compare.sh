@@ -95,6 +95,10 @@ publish_native() { # project output-dir
 }
 
 GATEWAY_NOTE=""
+BASELINE_COMMIT=""
+if [[ -n $BASELINE_REF ]]; then
+  BASELINE_COMMIT=$(git -C "$ROOT" rev-parse --short "$BASELINE_REF^{commit}") || { echo "unknown git ref: $BASELINE_REF" >&2; exit 2; }
+fi
 if [[ $BUILD -eq 1 ]]; then
   command -v haproxy >/dev/null || { log "installing haproxy"; apt-get install -y haproxy >/dev/null; }
   publish_native bench/FastMcp.Load/FastMcp.Load.csproj "$ART/load"
@@ -110,7 +114,6 @@ if [[ $BUILD -eq 1 ]]; then
       log "$GATEWAY_NOTE: skipping the fastmcp targets"
     fi
     if [[ -n $BASELINE_REF ]]; then
-      BASELINE_COMMIT=$(git -C "$ROOT" rev-parse --short "$BASELINE_REF^{commit}") || { echo "unknown git ref: $BASELINE_REF" >&2; exit 2; }
       log "building the baseline gateway at $BASELINE_REF ($BASELINE_COMMIT)"
       git -C "$ROOT" worktree add --detach "$WORK/baseline-src" "$BASELINE_COMMIT" >/dev/null 2>&1 \
         || { echo "cannot check out $BASELINE_REF" >&2; exit 1; }
