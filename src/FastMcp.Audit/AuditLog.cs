@@ -278,6 +278,8 @@ public sealed class AuditLog : IAsyncDisposable
         }
         catch (Exception ex) when (IsWriteFailure(ex))
         {
+            // Whoever sees an append fail must also see the log unwritable: mark it before failing them.
+            MarkUnwritable(ex);
             FailWaiters(batch, ex);
             batch.Clear();
             throw;
@@ -313,17 +315,24 @@ public sealed class AuditLog : IAsyncDisposable
         _shipper?.Notify();
     }
 
+    /// <summary>Starts an outage (first failure only): new appends are refused from here on.</summary>
+    private void MarkUnwritable(Exception ex)
+    {
+        lock (_gate)
+        {
+            if (!_writable) return;
+            _writable = false;
+            _outageStartMicros = NowMicros();
+            _outageError = ex.Message;
+            _refusedDuringOutage = 0;
+        }
+    }
+
     private void EnterOutage(Exception ex)
     {
         lock (_gate)
         {
-            if (_writable)
-            {
-                _writable = false;
-                _outageStartMicros = NowMicros();
-                _outageError = ex.Message;
-                _refusedDuringOutage = 0;
-            }
+            MarkUnwritable(ex);
             // Nothing queued is durable: fail its waiters and give the sequence numbers back.
             FailWaiters(_pending, ex);
             _pending.Clear();
