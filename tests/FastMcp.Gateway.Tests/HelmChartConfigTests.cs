@@ -200,6 +200,60 @@ public sealed partial class HelmChartConfigTests : IDisposable
         }
     }
 
+    [GeneratedRegex(@"\{\{-?(.*?)-?\}\}", RegexOptions.Singleline)]
+    private static partial Regex TemplateAction();
+
+    [GeneratedRegex(@"\.Values\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)")]
+    private static partial Regex ValuesReference();
+
+    [GeneratedRegex(@"(?:include|template)\s+""([^""]+)""")]
+    private static partial Regex TemplateCall();
+
+    [GeneratedRegex(@"^\s*define\s+""([^""]+)""")]
+    private static partial Regex TemplateDefinition();
+
+    /// <summary>
+    /// Helm cannot run here, so the templates' structure is checked directly: every action is
+    /// closed, every if/with/range/define has its end (and else only inside one), every
+    /// include names a template the chart defines, and every .Values path exists in values.yaml.
+    /// </summary>
+    [Fact]
+    public void Templates_are_balanced_and_refer_only_to_defined_templates_and_values()
+    {
+        string[] files = Directory.GetFiles(Path.Combine(ChartDir, "templates"), "*", SearchOption.AllDirectories);
+        Assert.NotEmpty(files);
+        Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
+        var defined = new HashSet<string>(StringComparer.Ordinal);
+        var called = new List<(string File, string Name)>();
+        foreach (string file in files)
+        {
+            string text = File.ReadAllText(file);
+            string name = Path.GetRelativePath(ChartDir, file);
+            Assert.Equal(Regex.Count(text, @"\{\{"), Regex.Count(text, @"\}\}"));
+            var open = new Stack<string>();
+            foreach (Match m in TemplateAction().Matches(text))
+            {
+                string action = m.Groups[1].Value.Trim();
+                if (action.StartsWith("/*", StringComparison.Ordinal)) continue;
+                string keyword = action.Split([' ', '\t', '\n', '('], 2)[0];
+                if (keyword is "if" or "with" or "range" or "define" or "block") open.Push(keyword);
+                else if (keyword == "else") Assert.True(open.Count > 0 && open.Peek() is "if" or "with" or "range", $"{name}: else outside if/with/range");
+                else if (keyword == "end") Assert.True(open.TryPop(out _), $"{name}: an end without an opening action");
+                if (TemplateDefinition().Match(action) is { Success: true } d) defined.Add(d.Groups[1].Value);
+                foreach (Match c in TemplateCall().Matches(action)) called.Add((name, c.Groups[1].Value));
+                foreach (Match v in ValuesReference().Matches(action))
+                {
+                    string path = v.Groups[1].Value;
+                    bool known = values.ContainsKey(path) || values.Keys.Any(k => k.StartsWith(path + ".", StringComparison.Ordinal));
+                    Assert.True(known, $"{name} uses .Values.{path}, which values.yaml does not define");
+                }
+            }
+            Assert.True(open.Count == 0, $"{name}: {open.Count} action(s) without an end ({string.Join(", ", open)})");
+        }
+        foreach (var (file, called_) in called)
+            Assert.True(defined.Contains(called_), $"{file} includes \"{called_}\", which no template defines");
+    }
+
     [Fact]
     public void The_termination_grace_period_outlasts_the_shutdown_timeout()
     {
