@@ -7,7 +7,7 @@ namespace FastMcp.Gateway.Transport;
 /// Runs pipe and socket continuations on the thread pool like <see cref="PipeScheduler.ThreadPool"/>,
 /// without its allocation per continuation: the (action, state) pair travels in a pooled work item.
 /// Pipe readers run inline (<see cref="PipeSettings"/>); this resumes writers that back-pressure held,
-/// which a client reading a long event stream slowly does on every batch.
+/// as when a client reads a long event stream more slowly than the upstream writes it.
 /// </summary>
 internal sealed class PooledThreadPoolScheduler : PipeScheduler
 {
