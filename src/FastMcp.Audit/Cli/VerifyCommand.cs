@@ -18,6 +18,9 @@ public static class VerifyCommand
     public const int Invalid = 1;
     public const int Error = 2;
 
+    /// <summary>Jobs used without --jobs: every core, up to this many (memory grows with each).</summary>
+    public const int DefaultMaxJobs = 8;
+
     public const string Usage = """
         usage:
           fastmcp-verify [verify] LOCATION --key PUBLIC.pem [--json] [--since-checkpoint FILE] [--jobs N]
@@ -26,7 +29,7 @@ public static class VerifyCommand
           fastmcp-verify replay LOCATION --key PUBLIC.pem [filters] [--format text|jsonl]
         LOCATION: a folder of segments, or s3://bucket/prefix
           (--endpoint URL, --region R, --profile NAME, --virtual-hosted, --sdk-checksums; credentials from the environment or shared files)
-        --jobs N: segments verified at once, one core each (default: every core); the result does not depend on it
+        --jobs N: segments verified at once, one core and one segment in memory each (default: every core, at most 8); the result does not depend on it
         exit codes: 0 valid, 1 invalid, 2 usage or I/O error
         """;
 
@@ -64,7 +67,8 @@ public static class VerifyCommand
     {
         var a = CliArguments.Parse(args, StoreArguments.Concat(["key", "since-checkpoint", "jobs"], StoreArguments.Valued), StoreArguments.Concat(["json"], StoreArguments.Flags));
         if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
-        int jobs = Environment.ProcessorCount;
+        // Each job holds one segment (up to audit.maxSegmentBytes, 64 MiB by default) and its decoded frame.
+        int jobs = Math.Min(Environment.ProcessorCount, DefaultMaxJobs);
         if (a.Get("jobs") is { } jobsText && (!int.TryParse(jobsText, out jobs) || jobs is < 1 or > 64)) throw new UsageException("--jobs must be a number from 1 to 64");
         using var key = AuditPublicKey.FromPemFile(a.Require("key"));
         byte[]? kept = a.Get("since-checkpoint") is { } cpPath ? File.ReadAllBytes(cpPath) : null;
