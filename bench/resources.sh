@@ -247,17 +247,18 @@ kill "$G_PID" 2>/dev/null || true; wait "$G_PID" 2>/dev/null || true
 # ---------------------------------------------------------------- latency at half load
 # "Half load" is half of the gateway's own peak (closed loop, 32 connections). At that rate the
 # direct path and the gateway are both measured open loop, so "added" compares equal offered load.
+declare -A URL=([direct]=$UP_URL) RATE=()
+# Not called in $(...): the pid must reach STARTED in this shell so that cleanup stops the gateway.
 start_gateway() { # name args...
   local name=$1; shift
   local port; port=$(free_port)
   (cd "$WORK" && exec "$GATEWAY" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin "" "$@") >"$WORK/$name.log" 2>&1 &
   local pid=$!; STARTED+=("$pid")
   wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20 || { cat "$WORK/$name.log" >&2; exit 1; }
-  echo "http://127.0.0.1:$port/mcp"
+  URL[$name]="http://127.0.0.1:$port/mcp"
 }
-declare -A URL=([direct]=$UP_URL) RATE=()
-URL[full]=$(start_gateway full --anonymous --config "$WORK/full.json")
-URL[pass]=$(start_gateway pass --passthrough)
+start_gateway full --anonymous --config "$WORK/full.json"
+start_gateway pass --passthrough
 rps_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rps"])' "$1"; }
 for t in full pass; do
   "$LOAD" --url "${URL[$t]}" --scenario echo --connections 32 --duration 5 --warmup 2 --json "$WORK/peak.$t.json" >/dev/null
