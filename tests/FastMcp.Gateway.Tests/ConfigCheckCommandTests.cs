@@ -47,6 +47,14 @@ public sealed class ConfigCheckCommandTests : IDisposable
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Checks <paramref name="json"/> and expects exit 2 with <paramref name="named"/> on stderr.</summary>
+    private void AssertRefused(string json, string named)
+    {
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_valid_file_is_reported_OK_and_nothing_is_written()
     {
@@ -91,18 +99,14 @@ public sealed class ConfigCheckCommandTests : IDisposable
     public void What_serve_checks_at_start_is_checked_too_anonymous_off_loopback()
     {
         string json = ValidJson().Replace("\"mode\": \"oidc\"", "\"mode\": \"anonymous\"", StringComparison.Ordinal);
-        var (exit, _, stderr) = Check("check", "--config", Write(json));
-        Assert.Equal(2, exit);
-        Assert.Contains("anonymous is allowed only on loopback", stderr, StringComparison.Ordinal);
+        AssertRefused(json, "anonymous is allowed only on loopback");
     }
 
     [Fact]
     public void A_policy_that_does_not_compile_is_named()
     {
         string json = ValidJson().Replace("\"action\": \"allow\"", "\"action\": \"allow\", \"requiredApprovals\": 2", StringComparison.Ordinal);
-        var (exit, _, stderr) = Check("check", "--config", Write(json));
-        Assert.Equal(2, exit);
-        Assert.Contains("'policy.rules[protocol].requiredApprovals'", stderr, StringComparison.Ordinal);
+        AssertRefused(json, "'policy.rules[protocol].requiredApprovals'");
     }
 
     [Fact]
@@ -110,9 +114,7 @@ public sealed class ConfigCheckCommandTests : IDisposable
     {
         string missing = Path.Combine(_dir, "no-such-token");
         string json = ValidJson(extraIdentity: $$""", "upstreamCredential": { "valueFile": {{Q(missing)}} }""");
-        var (exit, _, stderr) = Check("check", "--config", Write(json));
-        Assert.Equal(2, exit);
-        Assert.Contains("identity.upstreamCredential.valueFile", stderr, StringComparison.Ordinal);
+        AssertRefused(json, "identity.upstreamCredential.valueFile");
     }
 
     [Fact]
@@ -135,18 +137,14 @@ public sealed class ConfigCheckCommandTests : IDisposable
         string json = ValidJson().Replace("\"audit\": {", $$"""
             "audit": { "signingKeyPath": {{Q(keyFile)}},
             """, StringComparison.Ordinal);
-        var (exit, _, stderr) = Check("check", "--config", Write(json));
-        Assert.Equal(2, exit);
-        Assert.Contains("'audit.signingKeyPath'", stderr, StringComparison.Ordinal);
+        AssertRefused(json, "'audit.signingKeyPath'");
     }
 
     [Fact]
     public void An_invalid_audit_setting_is_named_as_the_file_spells_it()
     {
         string json = ValidJson().Replace("\"audit\": {", "\"audit\": { \"maxSegmentBytes\": 100,", StringComparison.Ordinal);
-        var (exit, _, stderr) = Check("check", "--config", Write(json));
-        Assert.Equal(2, exit);
-        Assert.Contains("'audit.maxSegmentBytes'", stderr, StringComparison.Ordinal);
+        AssertRefused(json, "'audit.maxSegmentBytes'");
     }
 
     [Fact]
