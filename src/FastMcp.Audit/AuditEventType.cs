@@ -15,4 +15,6 @@ public enum AuditEventType : byte
     AuditStopped,
     AuditOutage,
     AuditRecovered,
+    /// <summary>At start the writer found the log contradicting a signed checkpoint or seal; what it found and what it set aside.</summary>
+    AuditTampering,
 }

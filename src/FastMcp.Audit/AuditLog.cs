@@ -47,6 +47,9 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>The folder this chain's segments are written to.</summary>
     public string ChainDirectory => _chainDir;
 
+    /// <summary>What opening the chain found: crash recovery, tampering (also recorded as AuditTampering), or a clean start.</summary>
+    public AuditStartReport StartReport { get; private init; } = new();
+
     /// <summary>The shipper, when shipping is configured.</summary>
     public SegmentShipper? Shipper => _shipper;
 
@@ -88,20 +91,27 @@ public sealed class AuditLog : IAsyncDisposable
         {
             string chainDir = Path.Combine(options.Directory, options.ChainId);
             fileSystem.CreateDirectory(chainDir);
-            string? recoveryNote = RecoverOpenSegments(fileSystem, chainDir, signer, options.CompressionLevel);
-            var (index, firstSeq, prevSeal, prevHead) = FindContinuation(fileSystem, chainDir);
-            var header = new SegmentHeader(options.ChainId, index, firstSeq, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
-                signer.KeyId, prevSeal, prevHead);
+            var recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, options.CompressionLevel, NowMicros());
+            var header = new SegmentHeader(options.ChainId, recovery.Index, recovery.FirstSequence, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
+                signer.KeyId, recovery.PrevSeal, recovery.PrevHead, recovery.Start);
             var active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header);
-            var log = new AuditLog(options, fileSystem, signer, chainDir, active);
+            var log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report };
             var started = log._internalEvent;
+            if (recovery.Report.Tampering is { } tampering)
+            {
+                // Recorded before anything else in the new segment, so the first signed checkpoint covers it.
+                started.Reset();
+                started.Type = AuditEventType.AuditTampering;
+                started.Success = false;
+                started.Subject = "fastmcp";
+                started.Detail = $"tampering found at start: {tampering}; evidence kept unsigned: {string.Join(", ", recovery.Report.Evidence)}";
+                log.EnqueueInternal(started);
+            }
             started.Reset();
             started.Type = AuditEventType.AuditStarted;
             started.Success = true;
             started.Subject = "fastmcp";
-            started.Detail = recoveryNote is null
-                ? $"audit started; segment {index}, durability {options.Durability}"
-                : $"audit started; segment {index}, durability {options.Durability}; {recoveryNote}";
+            started.Detail = $"audit started; segment {recovery.Index}, durability {options.Durability}; {recovery.Report.Summary}";
             log.EnqueueInternal(started);
             log.WritePending(flush: true);
             log.WriteCheckpoint();
@@ -308,7 +318,7 @@ public sealed class AuditLog : IAsyncDisposable
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), _active.CurrentCheckpointNote(_options.ChainId, NowMicros()));
         Seal.TryDecode(sealNote, out var seal, out _, out _);
         var header = new SegmentHeader(_options.ChainId, _active.Index + 1, _active.NextSequence, NowMicros(),
-            (long)_options.CheckpointInterval.TotalMilliseconds, _signer.KeyId, SHA256.HashData(sealNote), seal!.Head);
+            (long)_options.CheckpointInterval.TotalMilliseconds, _signer.KeyId, SHA256.HashData(sealNote), seal!.Head, SegmentStart.Clean(seal.SealedMicros));
         var next = ActiveSegment.Create(_fs, _chainDir, _signer, _options.CompressionLevel, header);
         _active.Dispose();
         _active = next;
@@ -430,61 +440,4 @@ public sealed class AuditLog : IAsyncDisposable
     }
 
     internal static long NowMicros() => NoteValues.ToUnixMicros(DateTime.UtcNow);
-
-    /// <summary>Seals every segment a crash left open; returns a description of what was recovered, or null.</summary>
-    private static string? RecoverOpenSegments(IAuditFileSystem fs, string chainDir, AuditSigner signer, int level)
-    {
-        var opens = new List<long>();
-        foreach (var name in fs.ListFileNames(chainDir))
-        {
-            if (SegmentNames.TryParse(name, out long index, out bool sealed_) && !sealed_) opens.Add(index);
-        }
-        opens.Sort();
-        string? summary = null;
-        foreach (long index in opens)
-        {
-            using var seg = ActiveSegment.Resume(fs, chainDir, signer, level, index, out bool hadSeal, out long cut);
-            if (seg is null)
-            {
-                summary = Append(summary, $"segment {index} had no complete header and was discarded");
-                continue;
-            }
-            if (hadSeal)
-            {
-                seg.CompleteRename();
-                continue;
-            }
-            var sealNote = seg.SealAndRename(recovered: true, NowMicros());
-            fs.ReplaceDurably(Path.Combine(chainDir, SegmentNames.LastSealName), sealNote);
-            summary = Append(summary, $"recovered segment {index}: {seg.RecordCount} records kept, {cut} bytes of torn tail cut");
-        }
-        return summary;
-
-        static string Append(string? s, string more) => s is null ? more : s + "; " + more;
-    }
-
-    /// <summary>Where the chain continues: after the newest seal found in a sealed segment or in last-seal.</summary>
-    private static (long Index, long FirstSequence, byte[] PrevSeal, byte[] PrevHead) FindContinuation(IAuditFileSystem fs, string chainDir)
-    {
-        long newest = 0;
-        foreach (var name in fs.ListFileNames(chainDir))
-        {
-            if (SegmentNames.TryParse(name, out long index, out bool sealed_) && sealed_) newest = Math.Max(newest, index);
-        }
-        byte[]? sealNote = null;
-        if (newest > 0) sealNote = SegmentFiles.FindSealNote(fs.ReadAllBytes(Path.Combine(chainDir, SegmentNames.Sealed(newest))));
-        string lastSealPath = Path.Combine(chainDir, SegmentNames.LastSealName);
-        if (fs.Exists(lastSealPath))
-        {
-            var kept = fs.ReadAllBytes(lastSealPath);
-            if (Seal.TryDecode(kept, out var keptSeal, out _, out _) && keptSeal!.Segment > newest) sealNote = kept;
-        }
-        if (sealNote is null)
-        {
-            if (newest > 0) throw new InvalidDataException($"segment {newest} in {chainDir} has no valid seal; refusing to continue the chain");
-            return (1, 0, new byte[32], new byte[32]);
-        }
-        if (!Seal.TryDecode(sealNote, out var seal, out _, out var error)) throw new InvalidDataException("the newest seal cannot be read: " + error);
-        return (seal!.Segment + 1, seal.FirstSequence + seal.RecordCount, SHA256.HashData(sealNote), seal.Head);
-    }
 }

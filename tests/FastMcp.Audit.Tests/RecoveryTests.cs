@@ -44,14 +44,14 @@ public sealed class RecoveryTests : IDisposable
         var (report, records) = await LogReading.VerifyFolderAsync(_dir, crashImage);
         Assert.True(report.Valid, report.FirstError?.Message);
         var chain = Assert.Single(report.Chains);
-        Assert.Equal([1L], chain.Recoveries);
+        Assert.Equal(1, Assert.Single(chain.Recoveries).Segment);
         Assert.Equal(2, chain.SegmentsVerified);
         // 1 AuditStarted + 10 acknowledged, then AuditStarted + 5 + AuditStopped.
         Assert.Equal(18, records.Count);
         for (int i = 0; i < records.Count; i++) Assert.Equal(i, records[i].Sequence);
         var restarted = records.Find(r => r.Sequence == 11)!;
         Assert.Equal(AuditEventType.AuditStarted, restarted.Type);
-        Assert.Contains("recovered segment 1", restarted.Detail);
+        Assert.Contains("crash recovery of segment 1", restarted.Detail);
     }
 
     [Fact]

@@ -17,9 +17,11 @@ namespace FastMcp.Audit;
 public static class ReplayCommand
 {
     public const string Usage = """
-        usage: replay LOCATION [--key PUBLIC.pem] [--session ID] [--user SUBJECT] [--tool NAME] [--type EVENT]
+        usage: replay LOCATION [--key PUBLIC.pem [--show-unverified]] [--session ID] [--user SUBJECT] [--tool NAME] [--type EVENT]
                               [--since TIME] [--until TIME] [--chain ID] [--format text|jsonl] [--payloads]
         TIME is ISO 8601 UTC (2026-11-23T10:00:00Z); --format jsonl writes one record per line for SIEM ingestion.
+        With --key the log is verified before anything is printed: if it does not verify, no record is shown
+        (exit 1) unless --show-unverified, which prints every record marked verified or UNVERIFIED.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -33,7 +35,7 @@ public static class ReplayCommand
         {
             var a = CliArguments.Parse(args,
                 StoreArguments.Concat(["key", "session", "user", "tool", "type", "since", "until", "chain", "format"], StoreArguments.Valued),
-                StoreArguments.Concat(["payloads"], StoreArguments.Flags));
+                StoreArguments.Concat(["payloads", "show-unverified"], StoreArguments.Flags));
             if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
             string format = a.Get("format") ?? "text";
             if (format is not ("text" or "jsonl")) throw new UsageException("--format must be text or jsonl");
@@ -48,7 +50,15 @@ public static class ReplayCommand
             };
             using var key = a.Get("key") is { } keyPath ? AuditPublicKey.FromPemFile(keyPath) : null;
             using var store = StoreArguments.Open(a.Positional[0], a);
+            if (a.Has("show-unverified") && key is null) throw new UsageException("--show-unverified needs --key");
             var (entries, report) = await TimelineReader.ReadAsync(store, a.Positional[0], key, filter, a.Get("chain")).ConfigureAwait(false);
+            // Verified first, printed after: a forged record must never reach a SIEM looking like any other.
+            if (report is not null && !report.Valid && !a.Has("show-unverified"))
+            {
+                stderr.WriteLine($"replay: the log does not verify: {(report.FirstError is { } first ? Verification.ReportWriter.Describe(first) : "no segments")}");
+                stderr.WriteLine($"replay: no records shown ({entries.Count} matched); run fastmcp-verify for the full report, or pass --show-unverified to print them marked");
+                return 1;
+            }
             foreach (var e in entries)
             {
                 if (format == "jsonl") WriteJsonLine(e, stdout);
@@ -94,6 +104,7 @@ public static class ReplayCommand
         output.Write("{\"chain\":");
         output.Write(JsonSerializerString(e.Chain));
         output.Write(',');
+        if (e.Verified is { } verified) output.Write(verified ? "\"verified\":true," : "\"verified\":false,");
         output.WriteLine(Encoding.UTF8.GetString(e.Json.AsSpan(1)));
     }
 
@@ -109,6 +120,7 @@ public static class ReplayCommand
         using var doc = JsonDocument.Parse(e.Json);
         var r = doc.RootElement;
         var line = new StringBuilder();
+        if (e.Verified == false) line.Append("[UNVERIFIED] ");
         line.Append(NoteValues.Time(e.TimeMicros)).Append(' ').Append(e.Chain).Append('#').Append(e.Sequence).Append(' ');
         line.Append(Str(r, "type")).Append(r.TryGetProperty("success", out var ok) && ok.ValueKind == JsonValueKind.True ? " ok" : " FAILED");
         if (r.TryGetProperty("user", out var user))

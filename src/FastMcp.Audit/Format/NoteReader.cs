@@ -7,6 +7,9 @@ internal ref struct NoteReader(AuditNote note)
 
     public string Text(string key) => note[key];
 
+    /// <summary>Records a problem found by the caller (the first one wins).</summary>
+    public void Fail(string message) => Error ??= message;
+
     public long Long(string key)
     {
         if (NoteValues.TryLong(note[key], out long v)) return v;

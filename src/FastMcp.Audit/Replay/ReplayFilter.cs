@@ -17,6 +17,8 @@ public sealed class ReplayFilter
     {
         if (SinceMicros is { } since && timeMicros < since) return false;
         if (UntilMicros is { } until && timeMicros >= until) return false;
+        // A record that is not JSON (default element) only matches a filter on time.
+        if (record.ValueKind == JsonValueKind.Undefined) return Type is null && Session is null && User is null && Tool is null;
         if (Type is not null && !Equal(record, "type", Type)) return false;
         if (Session is not null && !Equal(record, "session", Session)) return false;
         if (User is not null && !(record.TryGetProperty("user", out var u) && Equal(u, "subject", User))) return false;

@@ -24,9 +24,23 @@ public static class TimelineReader
             if (filter.SinceMicros is { } s && time < s) return;
             if (filter.UntilMicros is { } u && time >= u) return;
             var json = RecordLayout.ReadJson(body);
-            var reader = new Utf8JsonReader(json);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            if (filter.Matches(time, doc.RootElement)) entries.Add(new ReplayEntry(currentChain, RecordLayout.ReadSequence(body), time, json.ToArray()));
+            long sequence = RecordLayout.ReadSequence(body);
+            JsonDocument doc;
+            try
+            {
+                var reader = new Utf8JsonReader(json);
+                doc = JsonDocument.ParseValue(ref reader);
+            }
+            catch (JsonException)
+            {
+                // A body that is not JSON was not written by the gateway; show it (base64) rather than stop the replay.
+                if (filter.Matches(time, default)) entries.Add(new ReplayEntry(currentChain, segment, sequence, time, MalformedJson(sequence, time, body)));
+                return;
+            }
+            using (doc)
+            {
+                if (filter.Matches(time, doc.RootElement)) entries.Add(new ReplayEntry(currentChain, segment, sequence, time, json.ToArray()));
+            }
         }
 
         VerificationReport? report = null;
@@ -45,6 +59,7 @@ public static class TimelineReader
                 foreach (var c in r.Chains) { if (c.Chain.Length == 0) c.Chain = f.Chain; report.Chains.Add(c); }
                 report.Errors.AddRange(r.Errors);
             }
+            MarkVerification(entries, report);
         }
         else
         {
@@ -70,6 +85,43 @@ public static class TimelineReader
         entries.Sort((a, b) => a.TimeMicros != b.TimeMicros ? a.TimeMicros.CompareTo(b.TimeMicros)
             : string.CompareOrdinal(a.Chain, b.Chain) != 0 ? string.CompareOrdinal(a.Chain, b.Chain) : a.Sequence.CompareTo(b.Sequence));
         return (entries, report);
+    }
+
+    private static byte[] MalformedJson(long sequence, long time, ReadOnlySpan<byte> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("seq", sequence);
+            w.WriteString("time", NoteValues.Time(time));
+            w.WriteString("type", "MalformedRecord");
+            w.WriteString("detail", "the record body is not valid JSON");
+            w.WriteBase64String("bodyBase64", body);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// A record counts as verified only if its segment was walked without error and no finding names
+    /// that segment (a contradicted checkpoint, for one) or the store as a whole.
+    /// </summary>
+    private static void MarkVerification(List<ReplayEntry> entries, VerificationReport report)
+    {
+        foreach (var e in entries)
+        {
+            var chain = report.Chains.Find(c => c.Chain == e.Chain);
+            bool ok = report.Errors.Count == 0 && chain is not null && chain.VerifiedSegments.Contains(e.Segment);
+            if (ok)
+            {
+                foreach (var f in chain!.Errors)
+                {
+                    if (f.Segment is null || f.Segment == e.Segment) { ok = false; break; }
+                }
+            }
+            e.Verified = ok;
+        }
     }
 
     /// <summary>A view of one chain's keys, with the chain prefix kept so the verifier still sees the chain folder.</summary>

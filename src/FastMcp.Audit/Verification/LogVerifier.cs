@@ -101,6 +101,11 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                 targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey));
         }
 
+        bool stopped = false;
+        // What the previous segment says about when the writer was last alive, for downtime across restarts.
+        long? previousAliveMicros = null;
+        string previousEnd = "";
+        RecoveryFinding? pendingRecovery = null;
         int width = OnRecord is null ? Math.Clamp(Parallelism, 1, 64) : 1;
         var walks = new SegmentWalk[width];
         for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(key) { OnRecord = OnRecord };
@@ -109,7 +114,8 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
             var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
             long last = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Max();
             long index = 1;
-            while (index <= last && chain.Errors.Count == 0)
+            stopped = chain.Errors.Count > 0;
+            while (index <= last && !stopped)
             {
                 // A window of consecutive segments, fetched in order. A missing one ends the window
                 // and is reported when the walk reaches it.
@@ -123,8 +129,18 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                 }
                 if (window.Count == 0)
                 {
-                    if (chain.Errors.Count == 0)
+                    if (!stopped && await SetAsideLinkAsync(files, index, expect, targets, chain, ct).ConfigureAwait(false) is { } relinked)
+                    {
+                        // The writer set this segment aside as tampered; the next one links past it (reported as an error, the walk goes on).
+                        expect = relinked;
+                        index++;
+                        pendingRecovery = null;
+                        previousAliveMicros = null;
+                        continue;
+                    }
+                    if (!stopped)
                         chain.Errors.Add(new Finding("missing-segment", $"segment {index} is missing (deleted); segments {index + 1}..{last} cannot link", index));
+                    stopped = true;
                     break;
                 }
 
@@ -150,7 +166,7 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                 foreach (var item in window)
                 {
                     int k = (int)(item.Index - index);
-                    if (item.Open && item.Index != last) { chain.Errors.Add(new Finding("unsealed", $"segment {item.Index} is open but later segments exist", item.Index, Object: item.Key)); break; }
+                    if (item.Open && item.Index != last) { chain.Errors.Add(new Finding("unsealed", $"segment {item.Index} is open but later segments exist", item.Index, Object: item.Key)); stopped = true; break; }
                     var outcome = outcomes[k];
                     if (outcome is null || !Same(provisional[k]!.Value, expect))
                     {
@@ -163,16 +179,32 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                     if (outcome.Error is { } error)
                     {
                         chain.Errors.Add(error with { Object = item.Key });
+                        stopped = true;
                         break;
                     }
+                    ReportStart(chain, item, outcome.Header!, ref pendingRecovery, previousAliveMicros, previousEnd);
                     if (files.Chain.Length == 0 && chain.Chain.Length == 0) chain.Chain = outcome.Header!.Chain;
                     expect = expect with { Chain = outcome.Header!.Chain };
                     chain.SegmentsVerified++;
+                    chain.VerifiedSegments.Add(item.Index);
                     chain.RecordsVerified += outcome.Records;
                     chain.NextSequence = outcome.NextSequence;
                     if (outcome.Seal is { } seal)
                     {
-                        if (seal.Recovered) chain.Recoveries.Add(item.Index);
+                        if (seal.Recovered)
+                        {
+                            pendingRecovery = new RecoveryFinding(item.Index, outcome.Records, outcome.CoveredRecords, outcome.Records - outcome.CoveredRecords, outcome.LastCheckpointMicros, seal.SealedMicros);
+                            chain.Recoveries.Add(pendingRecovery);
+                            // The recovery seal was made at the restart; the writer was last seen alive at its last checkpoint.
+                            previousAliveMicros = outcome.LastCheckpointMicros ?? outcome.Header!.CreatedMicros;
+                            previousEnd = $"segment {item.Index} was left open by a crash";
+                        }
+                        else
+                        {
+                            pendingRecovery = null;
+                            previousAliveMicros = seal.SealedMicros;
+                            previousEnd = $"segment {item.Index} was sealed";
+                        }
                         expect = Following(seal, item.Index, outcome.SealNote!);
                     }
                 }
@@ -184,12 +216,14 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
             foreach (var w in walks) w.Dispose();
         }
 
-        if (chain.Errors.Count == 0)
+        if (!stopped)
         {
             foreach (var t in targets)
             {
                 var cp = t.Checkpoint;
-                if (cp.Chain != chain.Chain)
+                if (t.SetAside is not null && !t.Reached)
+                    chain.Errors.Add(new Finding("checkpoint-set-aside", $"{t.Origin} (segment {cp.Segment}, sequence {cp.Sequence}) cannot be checked: {t.SetAside}", cp.Segment, cp.Sequence));
+                else if (cp.Chain != chain.Chain)
                     chain.Errors.Add(new Finding("checkpoint", $"{t.Origin} is for chain '{cp.Chain}'"));
                 else if (!t.Reached)
                     chain.Errors.Add(new Finding("truncated-log", $"{t.Origin} (segment {cp.Segment}, {cp.Sequence} records, signed {NoteValues.Time(cp.TimeMicros)}) is beyond the end of the log ({chain.NextSequence} records in {chain.SegmentsVerified} segments): records or segments were removed from the tail", cp.Segment, cp.Sequence));
@@ -200,5 +234,98 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
             }
         }
         return chain;
+    }
+
+    /// <summary>
+    /// Segment <paramref name="index"/> is missing. When the next segment's header says the writer set
+    /// it aside as tampered, verifies the link it continues from (a signed checkpoint of the missing
+    /// segment, or the seal before it), reports the tampering and returns the expectation for the next
+    /// segment; null when the gap is unexplained.
+    /// </summary>
+    private async Task<SegmentExpectation?> SetAsideLinkAsync(ChainFiles files, long index, SegmentExpectation expect, List<CheckpointTarget> targets, ChainReport chain, CancellationToken ct)
+    {
+        if (!files.Segments.TryGetValue(index + 1, out var nextKey)) return null;
+        var data = await store.GetAsync(nextKey, ct).ConfigureAwait(false);
+        if (data is null) return null;
+        using var frames = new FrameReader();
+        frames.Reset(data);
+        if (frames.Next(out var frame, out _) != FrameReadStatus.Ok || frame.Header.Kind != FrameKind.Header ||
+            !SegmentHeader.TryDecode(frame.Payload.Span, out var header, out _) ||
+            header!.StartState is not { Recovery: StartRecovery.Tampered } start || start.RecoveredSegment != index)
+            return null;
+        string link;
+        SegmentExpectation next;
+        if (start.PrevCheckpoint is { } note)
+        {
+            if (!Checkpoint.TryDecode(note, out var cp, out var parsed, out var error))
+                return Fail($"segment {index + 1} continues from a checkpoint that cannot be read: {error}");
+            if (!key.Verify(parsed!.SignedBytes, parsed.Signature))
+                return Fail($"segment {index + 1} continues from a checkpoint of segment {index} whose signature is invalid (forged)");
+            if ((expect.Chain is not null && cp!.Chain != expect.Chain) || cp!.Segment != index || cp.Sequence - cp.SegmentRecords != expect.FirstSequence)
+                return Fail($"segment {index + 1} continues from a checkpoint (segment {cp!.Segment}, sequence {cp.Sequence}) that does not fit after segment {index - 1}");
+            next = new SegmentExpectation(expect.Chain ?? cp.Chain, index + 1, cp.Sequence, SHA256.HashData(note), cp.Head);
+            link = $"the signed checkpoint of segment {index} at sequence {cp.Sequence} (signed {NoteValues.Time(cp.TimeMicros)}); records {expect.FirstSequence}..{cp.Sequence - 1} are vouched for only by that checkpoint's head and root";
+            foreach (var t in targets)
+            {
+                if (t.Checkpoint.Segment != index) continue;
+                if (t.Checkpoint.SegmentRecords == cp.SegmentRecords)
+                {
+                    t.Reached = true;
+                    t.Matched = t.Checkpoint.Sequence == cp.Sequence && t.Checkpoint.Head.AsSpan().SequenceEqual(cp.Head) && t.Checkpoint.Root.AsSpan().SequenceEqual(cp.Root);
+                }
+                else
+                {
+                    t.SetAside = $"segment {index} was set aside as tampered";
+                }
+            }
+        }
+        else
+        {
+            next = expect with { Index = index + 1 };
+            link = index == 1 ? "the start of the chain" : $"the seal of segment {index - 1}";
+            foreach (var t in targets) if (t.Checkpoint.Segment == index) t.SetAside = $"segment {index} was set aside as tampered";
+        }
+        chain.Errors.Add(new Finding("tampered", $"segment {index} is missing: at restart the writer found it tampered ({start.Tampering}) and set it aside unsealed; segment {index + 1} continues from {link}", index, Object: nextKey));
+        return next;
+
+        SegmentExpectation? Fail(string message)
+        {
+            chain.Errors.Add(new Finding("tampered", message, index + 1, Object: nextKey));
+            return null;
+        }
+    }
+
+    /// <summary>What a segment's header says about its start (version 2): tampering, crash recovery details, downtime before it.</summary>
+    private static void ReportStart(ChainReport chain, SegmentData item, SegmentHeader header, ref RecoveryFinding? pendingRecovery, long? previousAliveMicros, string previousEnd)
+    {
+        var start = header.StartState;
+        if (start?.Tampering is { } tampering && start.Recovery != StartRecovery.Tampered)
+            chain.Errors.Add(new Finding("tampered", $"at the start of segment {item.Index} the writer found tampering: {tampering}", item.Index, Object: item.Key));
+        if (start is { Recovery: StartRecovery.Crash })
+        {
+            if (pendingRecovery is { } r && r.Segment == start.RecoveredSegment)
+            {
+                r.CutBytes = start.CutBytes;
+                r.LostRecords = start.LostRecords;
+                if (r.CoveredRecords != start.CoveredRecords || r.UncoveredRecords != start.UncoveredRecords)
+                    chain.Warnings.Add(new Finding("recovery", $"segment {item.Index}'s header counts {start.CoveredRecords} covered and {start.UncoveredRecords} uncovered records in segment {r.Segment}, the log shows {r.CoveredRecords} and {r.UncoveredRecords}", item.Index, Object: item.Key));
+            }
+            else
+            {
+                chain.Warnings.Add(new Finding("recovery", $"segment {item.Index}'s header says segment {start.RecoveredSegment} was recovered after a crash, but the segment before it is not sealed as recovered", item.Index, Object: item.Key));
+            }
+        }
+        if (start is { LostRecords: > 0 })
+            chain.Warnings.Add(new Finding("lost-records", $"at the start of segment {item.Index} the writer found at least {start.LostRecords} acknowledged records lost by the crash (batched durability)", item.Index, Object: item.Key));
+        pendingRecovery = null;
+        long? lastAlive = previousAliveMicros ?? (start is { Recovery: StartRecovery.Tampered } ? start.LastSignedMicros : null);
+        if (previousAliveMicros is null && lastAlive is not null) previousEnd = $"segment {start!.RecoveredSegment} was set aside as tampered";
+        if (lastAlive is { } alive)
+        {
+            long gapLimit = header.CheckpointIntervalMs * 1000 * 2 + 5_000_000;
+            long silent = header.CreatedMicros - alive;
+            if (silent > gapLimit)
+                chain.Warnings.Add(new Finding("downtime", $"no signed checkpoint from {NoteValues.Time(alive)} until segment {item.Index} started at {NoteValues.Time(header.CreatedMicros)} ({silent / 1_000_000} s): {previousEnd}, the writer was down", item.Index, Object: item.Key));
+        }
     }
 }

@@ -16,11 +16,31 @@ public static class ReportWriter
             output.WriteLine($"chain {c.Chain}: {(c.Valid ? "VALID" : "INVALID")}: {c.SegmentsVerified} segments, {c.RecordsVerified} records ({range}), {c.CheckpointsVerified} checkpoints verified");
             if (c.Errors.Count > 0) output.WriteLine("  first bad: " + Describe(c.Errors[0]));
             for (int i = 1; i < c.Errors.Count; i++) output.WriteLine("  also: " + Describe(c.Errors[i]));
-            foreach (var r in c.Recoveries) output.WriteLine($"  recovery: segment {r} was sealed by crash recovery (torn tail cut; not tampering)");
+            foreach (var r in c.Recoveries) output.WriteLine("  recovery: " + Describe(r));
             foreach (var w in c.Warnings) output.WriteLine("  warning: " + Describe(w));
         }
         if (report.SinceCheckpoint is not null) output.WriteLine("since checkpoint: " + report.SinceCheckpoint);
         output.WriteLine(report.Valid ? "RESULT: VALID" : "RESULT: INVALID");
+    }
+
+    /// <summary>
+    /// What a crash recovery means for trust: records a signed checkpoint covered before the crash,
+    /// records only the recovery seal covers, what was cut. Never a blanket "not tampering": records
+    /// after the last checkpoint could have been edited by anyone with write access before the restart.
+    /// </summary>
+    public static string Describe(RecoveryFinding r)
+    {
+        var sb = new StringBuilder();
+        sb.Append("segment ").Append(r.Segment).Append(" was sealed by crash recovery at ").Append(Format.NoteValues.Time(r.SealedMicros)).Append(": ");
+        sb.Append(r.Records).Append(" records; ");
+        sb.Append(r.CoveredRecords).Append(" covered by a signed checkpoint");
+        if (r.LastCheckpointMicros is { } t) sb.Append(" (the last signed ").Append(Format.NoteValues.Time(t)).Append(')');
+        sb.Append(", ").Append(r.UncoveredRecords).Append(" not covered by any signature made before the crash");
+        if (r.UncoveredRecords > 0) sb.Append(" (their integrity rests on the recovery seal alone)");
+        sb.Append("; ");
+        sb.Append(r.CutBytes is { } cut ? $"{cut} bytes cut" : "bytes cut not stated (no version 2 header after it)");
+        if (r.LostRecords is > 0) sb.Append("; at least ").Append(r.LostRecords).Append(" acknowledged records lost");
+        return sb.ToString();
     }
 
     public static string Describe(Finding f)
@@ -54,7 +74,19 @@ public static class ReportWriter
             w.WriteNumber("nextSequence", c.NextSequence);
             w.WriteNumber("checkpoints", c.CheckpointsVerified);
             w.WriteStartArray("recoveries");
-            foreach (var r in c.Recoveries) w.WriteNumberValue(r);
+            foreach (var r in c.Recoveries)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("segment", r.Segment);
+                w.WriteNumber("records", r.Records);
+                w.WriteNumber("coveredRecords", r.CoveredRecords);
+                w.WriteNumber("uncoveredRecords", r.UncoveredRecords);
+                if (r.LastCheckpointMicros is { } t) w.WriteString("lastCheckpoint", Format.NoteValues.Time(t));
+                w.WriteString("sealed", Format.NoteValues.Time(r.SealedMicros));
+                if (r.CutBytes is { } cut) w.WriteNumber("cutBytes", cut);
+                if (r.LostRecords is { } lost) w.WriteNumber("lostRecords", lost);
+                w.WriteEndObject();
+            }
             w.WriteEndArray();
             WriteFindings(w, "errors", c.Errors);
             WriteFindings(w, "warnings", c.Warnings);

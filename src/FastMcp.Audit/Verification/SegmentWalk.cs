@@ -15,6 +15,8 @@ public sealed class CheckpointTarget(Checkpoint checkpoint, string origin)
     public string Origin { get; } = origin;
     public bool Reached { get; set; }
     public bool Matched { get; set; }
+    /// <summary>Set when the position lies in a segment the writer set aside as tampered (it cannot be checked).</summary>
+    public string? SetAside { get; set; }
 }
 
 /// <summary>What walking one segment established.</summary>
@@ -25,6 +27,10 @@ public sealed class SegmentOutcome
     public byte[]? SealNote { get; set; }
     public long Records { get; set; }
     public int Checkpoints { get; set; }
+    /// <summary>Records covered by the last verified checkpoint frame (segment-records), 0 when there is none.</summary>
+    public long CoveredRecords { get; set; }
+    /// <summary>Time of the last verified checkpoint frame, null when the segment has none.</summary>
+    public long? LastCheckpointMicros { get; set; }
     public long NextSequence { get; set; }
     public Finding? Error { get; set; }
     public List<Finding> Warnings { get; } = new();
@@ -81,7 +87,7 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
             {
                 if (mayBeOpen)
                 {
-                    outcome.Warnings.Add(new Finding("open", $"segment is open (being written): {_cursor.SegmentRecords} records not yet sealed", segment));
+                    outcome.Warnings.Add(new Finding("open", $"segment is open (being written): {_cursor.SegmentRecords} records not yet sealed, {outcome.CoveredRecords} of them covered by a signed checkpoint", segment));
                     break;
                 }
                 Fail("unsealed", "segment ends without a seal (truncated)", offset: offset);
@@ -91,7 +97,7 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
             {
                 if (mayBeOpen && status == FrameReadStatus.Torn)
                 {
-                    outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}", segment, Offset: offset));
+                    outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}; {_cursor.SegmentRecords} records before it, {outcome.CoveredRecords} covered by a signed checkpoint", segment, Offset: offset));
                     break;
                 }
                 Fail(status == FrameReadStatus.Torn ? "truncated" : "frame", $"frame at offset {offset}: {error}", _cursor.NextSequence, offset);
@@ -126,6 +132,8 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
                         outcome.Warnings.Add(new Finding("gap", $"no checkpoint between {NoteValues.Time(lastCheckpointMicros)} and {NoteValues.Time(cp.TimeMicros)} (interval {header.CheckpointIntervalMs} ms): the writer was down or stalled", segment));
                     lastCheckpointMicros = cp.TimeMicros;
                     outcome.Checkpoints++;
+                    outcome.CoveredRecords = cp.SegmentRecords;
+                    outcome.LastCheckpointMicros = cp.TimeMicros;
                     break;
                 }
                 case FrameKind.Seal:

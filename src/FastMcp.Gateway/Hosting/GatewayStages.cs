@@ -178,11 +178,22 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             log = await AuditLog.OpenAsync(auditOptions, ct).ConfigureAwait(false);
         }
+        catch (AuditTamperingException e)
+        {
+            Log.Error($"audit: TAMPERING: {e.Message}");
+            await authentication.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigurationException("audit", $"refusing to start: the audit log was tampered with: {e.Message}");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
             await authentication.DisposeAsync().ConfigureAwait(false);
             throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
         }
+        // Loud on purpose: the previous run's unfinished segment contradicted a signed checkpoint or seal.
+        if (log.StartReport.Tampering is { } tampering)
+            Log.Error($"audit: TAMPERING found at start: {tampering}; evidence kept unsigned: {string.Join(", ", log.StartReport.Evidence)}; recorded as AuditTampering");
+        else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
+            Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
         var audit = new AuditRecording(log, options.Upstream.Url);
         ApprovalWebhook? webhook = null;

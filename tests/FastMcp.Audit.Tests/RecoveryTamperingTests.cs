@@ -1,0 +1,304 @@
+using System.Security.Cryptography;
+using FastMcp.Audit.Crypto;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Verification;
+
+namespace FastMcp.Audit.Tests;
+
+/// <summary>
+/// Issue #13, "recovery must never launder": tampering with the unfinished segment that the verifier
+/// detects before a restart must still be reported after it. Restarting the gateway is reopening the
+/// AuditLog on the folder a crash (kill -9) left behind.
+/// </summary>
+public sealed class RecoveryTamperingTests : IDisposable
+{
+    private readonly TempAuditDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string ImageChain(string image) => Path.Combine(image, "gw-1");
+    private string OpenFile(string image) => Path.Combine(ImageChain(image), SegmentNames.Open(2));
+
+    /// <summary>
+    /// The folder as kill -9 leaves it: run 1 wrote 3 records and stopped cleanly (segment 1 sealed);
+    /// run 2 wrote 10 records, signed a checkpoint over them, then 5 more that no checkpoint covers yet.
+    /// </summary>
+    private async Task<(string Image, Checkpoint Vouched, byte[] VouchedNote)> CrashImageAsync()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        var options = _dir.Options();
+        options.CheckpointInterval = TimeSpan.FromMilliseconds(30);
+        string image = Path.Combine(_dir.Root, "crash-" + Guid.NewGuid().ToString("N"));
+        var live = await AuditLog.OpenAsync(options);
+        try
+        {
+            var e = new AuditEvent();
+            for (int i = 0; i < 10; i++) { SampleEvents.Fill(e, 100 + i); await live.AppendAsync(e); }
+            // 1 AuditStarted + 10 in segment 2: wait for the idle checkpoint that covers them, then stop checkpointing.
+            string cpPath = Path.Combine(_dir.ChainDir(), SegmentNames.CheckpointName);
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (!(Checkpoint.TryDecode(File.ReadAllBytes(cpPath), out var cp, out _, out _) && cp!.Segment == 2 && cp.SegmentRecords == 11))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "no checkpoint covered the first records");
+                await Task.Delay(20);
+            }
+            options.CheckpointInterval = TimeSpan.FromHours(1);
+            await Task.Delay(200); // let a checkpoint that was already due finish
+            for (int i = 0; i < 5; i++) { SampleEvents.Fill(e, 200 + i); await live.AppendAsync(e); }
+            CopyDirectory(_dir.Segments, image);
+        }
+        finally
+        {
+            await live.DisposeAsync();
+        }
+        var note = File.ReadAllBytes(Path.Combine(ImageChain(image), SegmentNames.CheckpointName));
+        Assert.True(Checkpoint.TryDecode(note, out var vouched, out _, out _));
+        Assert.Equal(2, vouched!.Segment);
+        Assert.Equal(11, vouched.SegmentRecords);
+        Assert.True(File.Exists(OpenFile(image)));
+        return (image, vouched, note);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            if (f.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            string target = Path.Combine(to, Path.GetRelativePath(from, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(f, target);
+        }
+    }
+
+    /// <summary>Reopens the log on the image (the gateway restarting), writes a little, stops cleanly.</summary>
+    private async Task<AuditStartReport> RestartAsync(string image, int records = 2)
+    {
+        var options = _dir.Options();
+        options.Directory = image;
+        await using var log = await AuditLog.OpenAsync(options);
+        var e = new AuditEvent();
+        for (int i = 0; i < records; i++) { SampleEvents.Fill(e, 300 + i); await log.AppendAsync(e); }
+        return log.StartReport;
+    }
+
+    private static string Text(VerificationReport report)
+    {
+        var w = new StringWriter();
+        ReportWriter.WriteText(report, w);
+        return w.ToString();
+    }
+
+    /// <summary>After tampering, the restart must: report it, keep the forged file unsigned, link past it, and keep verifying.</summary>
+    private async Task AssertTamperingReportedAfterRestartAsync(string image, byte[] forged, Checkpoint vouched, byte[] vouchedNote, string expectedReason)
+    {
+        var before = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.False(before.Report.Valid);
+
+        var start = await RestartAsync(image);
+        Assert.True(start.TamperingFound);
+        Assert.Contains(expectedReason, start.Tampering);
+
+        // The evidence: byte for byte what was found, never sealed, never deleted.
+        string evidence = OpenFile(image) + ".tampered";
+        Assert.Equal(forged, File.ReadAllBytes(evidence));
+        Assert.Equal(["000000000002.open.tampered"], start.Evidence);
+        Assert.False(File.Exists(Path.Combine(ImageChain(image), SegmentNames.Sealed(2))));
+        Assert.False(File.Exists(OpenFile(image)));
+
+        // The new segment continues from the newest verified state: the checkpoint the attacker contradicted.
+        var seg3 = SegmentSurgeon.Parse(File.ReadAllBytes(Path.Combine(ImageChain(image), SegmentNames.Sealed(3))));
+        Assert.True(SegmentHeader.TryDecode(seg3.Frames[0].Note, out var header, out _));
+        Assert.Equal(StartRecovery.Tampered, header!.StartState!.Recovery);
+        Assert.Equal(2, header.StartState.RecoveredSegment);
+        Assert.Equal(vouchedNote, header.StartState.PrevCheckpoint);
+        Assert.Equal(vouched.Sequence, header.FirstSequence);
+        Assert.Equal(vouched.Head, header.PrevHead);
+
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.False(report.Valid);
+        var chain = Assert.Single(report.Chains);
+        var tampered = Assert.Single(chain.Errors);
+        Assert.Equal("tampered", tampered.Code);
+        Assert.Equal(2, tampered.Segment);
+        Assert.Contains(expectedReason, tampered.Message);
+        // Segments 1 and 3 verified in full; nothing of segment 2 was signed after the fact.
+        Assert.Equal(2, chain.SegmentsVerified);
+        Assert.Empty(chain.Recoveries);
+        Assert.Equal(vouched.Sequence + 5, chain.NextSequence); // AuditTampering, AuditStarted, 2 records, AuditStopped after the vouched state
+        var first = records.Find(r => r.Sequence == vouched.Sequence)!;
+        Assert.Equal(AuditEventType.AuditTampering, first.Type);
+        Assert.Contains(expectedReason, first.Detail);
+        Assert.Contains("000000000002.open.tampered", first.Detail);
+        Assert.Equal(AuditEventType.AuditStarted, records.Find(r => r.Sequence == vouched.Sequence + 1)!.Type);
+        Assert.DoesNotContain("not tampering", Text(report));
+
+        // A second restart keeps the chain going and the finding in place.
+        await RestartAsync(image, records: 1);
+        var (again, _) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.Equal(3, again.Chains[0].SegmentsVerified);
+        Assert.Equal("tampered", Assert.Single(again.Chains[0].Errors).Code);
+        Assert.True(File.Exists(evidence));
+    }
+
+    [Fact]
+    public async Task An_honest_torn_tail_is_cut_and_the_recovery_says_what_was_covered_and_cut()
+    {
+        var (image, vouched, _) = await CrashImageAsync();
+        var sealedCopy = File.ReadAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2)));
+        using (var f = new FileStream(OpenFile(image), FileMode.Append)) f.Write(sealedCopy.AsSpan(sealedCopy.Length - 300, 150));
+
+        var start = await RestartAsync(image);
+        Assert.False(start.TamperingFound);
+        Assert.Empty(start.Evidence);
+
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.True(report.Valid, report.FirstError?.Message);
+        var chain = Assert.Single(report.Chains);
+        var recovery = Assert.Single(chain.Recoveries);
+        Assert.Equal(2, recovery.Segment);
+        Assert.Equal(16, recovery.Records);
+        Assert.Equal(vouched.SegmentRecords, recovery.CoveredRecords);
+        Assert.Equal(5, recovery.UncoveredRecords);
+        Assert.Equal(150, recovery.CutBytes);
+        Assert.Equal(vouched.TimeMicros, recovery.LastCheckpointMicros);
+        Assert.DoesNotContain(records, r => r.Type == AuditEventType.AuditTampering);
+        var started = records.FindLast(r => r.Type == AuditEventType.AuditStarted)!;
+        Assert.Contains("crash recovery of segment 2: 16 records kept, 11 covered by a signed checkpoint, 5 written after the last signed checkpoint", started.Detail);
+        Assert.Contains("150 bytes of torn tail cut", started.Detail);
+        Assert.Contains("last signed checkpoint or seal", started.Detail);
+        string text = Text(report);
+        Assert.DoesNotContain("not tampering", text);
+        Assert.Contains("11 covered by a signed checkpoint", text);
+        Assert.Contains("5 not covered by any signature made before the crash", text);
+        Assert.Contains("150 bytes cut", text);
+        Assert.Empty(Directory.GetFiles(ImageChain(image), "*.tampered"));
+    }
+
+    [Fact]
+    public async Task A_record_edited_under_a_checkpoint_with_the_checkpoint_frames_dropped_is_not_laundered_by_a_restart()
+    {
+        // (a): edit a record, recompute the hash chain, drop the checkpoint frames that would betray it.
+        var (image, vouched, note) = await CrashImageAsync();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
+        surgeon.Frames.RemoveAll(f => f.Kind == FrameKind.Checkpoint);
+        var body = surgeon.Frames.Find(f => f.Kind == FrameKind.Records && f.Bodies.Exists(b => RecordLayout.ReadSequence(b) == 6))!.Bodies
+            .Find(b => RecordLayout.ReadSequence(b) == 6)!;
+        body[^3] ^= 0x04;
+        var forged = surgeon.Encode();
+        File.WriteAllBytes(OpenFile(image), forged);
+
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "differs from the open segment's records there (history was rewritten)");
+    }
+
+    [Fact]
+    public async Task An_open_segment_cut_back_behind_a_vouched_checkpoint_is_not_laundered_by_a_restart()
+    {
+        // (b): cut at a frame boundary before the position the checkpoint object vouches for.
+        var (image, vouched, note) = await CrashImageAsync();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
+        int firstCheckpoint = surgeon.Frames.FindIndex(f => f.Kind == FrameKind.Checkpoint);
+        surgeon.Frames.RemoveRange(firstCheckpoint + 1, surgeon.Frames.Count - firstCheckpoint - 1);
+        var forged = surgeon.Encode();
+        File.WriteAllBytes(OpenFile(image), forged);
+
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "the checkpoint object vouches for 11 records in segment 2");
+    }
+
+    [Fact]
+    public async Task An_open_segment_forged_without_the_key_is_not_signed_by_a_restart()
+    {
+        // (c): a new segment 2 built from scratch: a header that links to segment 1's seal (public data),
+        // invented records, and a checkpoint signed with the attacker's key under the gateway's key id.
+        var (image, vouched, note) = await CrashImageAsync();
+        var original = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
+        using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        var surgeon = new SegmentSurgeon();
+        surgeon.Frames.Add(new SegmentSurgeon.FrameModel { Kind = FrameKind.Header, Note = original.Frames[0].Note });
+        Assert.True(SegmentHeader.TryDecode(original.Frames[0].Note, out var header, out _));
+        var records = new SegmentSurgeon.FrameModel { Kind = FrameKind.Records };
+        var template = original.AllBodies()[1];
+        for (int i = 0; i < 4; i++)
+        {
+            var b = (byte[])template.Clone();
+            SegmentSurgeon.SetSequence(b, header!.FirstSequence + i);
+            records.Bodies.Add(b);
+        }
+        surgeon.Frames.Add(records);
+        using var cursor = new FastMcp.Audit.Reading.ChainCursor();
+        cursor.StartSegment(original.Frames[0].Note, header!.FirstSequence);
+        var scratch = new byte[32];
+        foreach (var b in records.Bodies) Assert.True(cursor.Append(b, scratch, out _));
+        var cp = new Checkpoint("gw-1", 2, cursor.NextSequence, cursor.SegmentRecords, cursor.Head.ToArray(), cursor.Merkle.GetRoot(), vouched.TimeMicros + 1, vouched.KeyId);
+        var unsigned = cp.EncodeUnsigned();
+        surgeon.Frames.Add(new SegmentSurgeon.FrameModel { Kind = FrameKind.Checkpoint, Note = AuditNote.AppendSignature(unsigned, forger.Sign(unsigned)) });
+        var forged = surgeon.Encode();
+        File.WriteAllBytes(OpenFile(image), forged);
+
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "does not verify with the signing key (forged)");
+    }
+
+    [Fact]
+    public async Task A_deleted_open_segment_that_the_checkpoint_vouches_for_is_reported_not_silently_replaced()
+    {
+        var (image, vouched, _) = await CrashImageAsync();
+        File.Delete(OpenFile(image));
+        var start = await RestartAsync(image);
+        Assert.True(start.TamperingFound);
+        Assert.Contains("segment is missing (deleted)", start.Tampering);
+        var (report, _) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.False(report.Valid);
+        var error = Assert.Single(report.Chains[0].Errors);
+        Assert.Equal("tampered", error.Code);
+        Assert.Equal(vouched.Sequence + 5, report.Chains[0].NextSequence);
+    }
+
+    [Fact]
+    public async Task A_forged_checkpoint_object_is_set_aside_and_reported_while_the_segments_recover()
+    {
+        var (image, vouched, note) = await CrashImageAsync();
+        using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        var unsigned = (vouched with { SegmentRecords = 40, Sequence = vouched.Sequence + 29 }).EncodeUnsigned();
+        var forgedNote = AuditNote.AppendSignature(unsigned, forger.Sign(unsigned));
+        string cpPath = Path.Combine(ImageChain(image), SegmentNames.CheckpointName);
+        File.WriteAllBytes(cpPath, forgedNote);
+
+        var start = await RestartAsync(image);
+        Assert.True(start.TamperingFound);
+        Assert.Equal(forgedNote, File.ReadAllBytes(cpPath + ".tampered"));
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.False(report.Valid);
+        Assert.Equal("tampered", Assert.Single(report.Chains[0].Errors).Code);
+        // The open segment itself agreed with every signature: it was recovered, not set aside.
+        Assert.Single(report.Chains[0].Recoveries);
+        Assert.Contains(records, r => r.Type == AuditEventType.AuditTampering);
+        _ = note;
+    }
+
+    [Fact]
+    public async Task Replay_with_a_key_prints_no_record_of_a_log_that_does_not_verify()
+    {
+        var (image, _, _) = await CrashImageAsync();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
+        surgeon.Frames.RemoveAll(f => f.Kind == FrameKind.Checkpoint);
+        var forgedBody = surgeon.AllBodies()[3];
+        forgedBody[^3] ^= 0x04;
+        File.WriteAllBytes(OpenFile(image), surgeon.Encode());
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = await ReplayCommand.RunAsync([image, "--key", _dir.PublicKey, "--format", "jsonl"], stdout, stderr);
+        Assert.True(code == 1, stderr.ToString());
+        Assert.Equal("", stdout.ToString());
+        Assert.Contains("does not verify", stderr.ToString());
+
+        // Asked for explicitly, every record carries its verification state.
+        stdout = new StringWriter();
+        code = await ReplayCommand.RunAsync([image, "--key", _dir.PublicKey, "--format", "jsonl", "--show-unverified"], stdout, new StringWriter());
+        Assert.Equal(1, code);
+        var lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains("\"verified\":true", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("\"verified\":false", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.True(l.Contains("\"verified\":true", StringComparison.Ordinal) != l.Contains("\"verified\":false", StringComparison.Ordinal)));
+    }
+}
