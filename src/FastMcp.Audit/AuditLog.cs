@@ -300,7 +300,10 @@ public sealed class AuditLog : IAsyncDisposable
 
     private void WriteCheckpoint()
     {
-        var note = _active.WriteCheckpoint(_options.ChainId, NowMicros());
+        // Batched mode answers appends once queued: the checkpoint says how many were answered, so a crash's loss can be counted at restart.
+        long acknowledged;
+        lock (_gate) acknowledged = _options.Durability == AuditDurability.Batched ? _nextSequence : _active.NextSequence;
+        var note = _active.WriteCheckpoint(_options.ChainId, NowMicros(), acknowledged);
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), note);
         _lastCheckpointTicks = Environment.TickCount64;
         _shipper?.NotifyCheckpoint(note);

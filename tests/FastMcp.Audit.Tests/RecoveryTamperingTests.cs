@@ -176,6 +176,61 @@ public sealed class RecoveryTamperingTests : IDisposable
     }
 
     [Fact]
+    public async Task A_batched_crash_says_how_many_answered_records_it_lost()
+    {
+        // Batched durability answers appends before they are durable; the checkpoint signs how many were answered.
+        // Under load the last checkpoint said 8 more were answered than were durable then; only 5 reached the disk.
+        var (image, vouched, _) = await CrashImageAsync();
+        using (var signer = AuditSigner.FromPemFile(_dir.PrivateKey))
+        {
+            var unsigned = (vouched with { Acknowledged = vouched.Sequence + 8 }).EncodeUnsigned();
+            File.WriteAllBytes(Path.Combine(ImageChain(image), SegmentNames.CheckpointName), AuditNote.AppendSignature(unsigned, signer.Sign(unsigned)));
+        }
+
+        var start = await RestartAsync(image);
+        Assert.False(start.TamperingFound);
+        Assert.Contains("at least 3 acknowledged records lost", start.Summary);
+
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir, image);
+        Assert.True(report.Valid, report.FirstError?.Message);
+        Assert.Equal(3, Assert.Single(report.Chains[0].Recoveries).LostRecords);
+        Assert.Contains(report.Chains[0].Warnings, w => w.Code == "lost-records" && w.Message.Contains("at least 3", StringComparison.Ordinal));
+        Assert.Contains("at least 3 acknowledged records lost", records.FindLast(r => r.Type == AuditEventType.AuditStarted)!.Detail);
+    }
+
+    [Fact]
+    public async Task Checkpoints_say_how_many_appends_were_answered()
+    {
+        var options = _dir.Options(durability: AuditDurability.Batched);
+        await using (var log = await AuditLog.OpenAsync(options))
+        {
+            var e = new AuditEvent();
+            for (int i = 0; i < 4; i++) { SampleEvents.Fill(e, i); await log.AppendAsync(e); }
+        }
+        var note = File.ReadAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.CheckpointName));
+        Assert.StartsWith(Checkpoint.TypeLine + "\n", System.Text.Encoding.UTF8.GetString(note));
+        Assert.True(Checkpoint.TryDecode(note, out var cp, out _, out _));
+        Assert.Equal(cp!.Sequence, cp.Acknowledged);
+    }
+
+    [Fact]
+    public async Task A_restart_after_downtime_is_reported_with_the_silent_interval()
+    {
+        var options = _dir.Options();
+        options.CheckpointInterval = TimeSpan.FromMilliseconds(20);
+        await SampleEvents.WriteLogAsync(options, 2);
+        // Longer than 2 x interval + 5 s: the verifier's gap limit.
+        await Task.Delay(TimeSpan.FromSeconds(5.3));
+        await using (var log = await AuditLog.OpenAsync(options)) { }
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.True(report.Valid, report.FirstError?.Message);
+        var downtime = Assert.Single(report.Chains[0].Warnings, w => w.Code == "downtime");
+        Assert.Equal(2, downtime.Segment);
+        Assert.Contains("segment 1 was sealed", downtime.Message);
+        Assert.Contains("clean start; previous seal: segment 1", records.FindLast(r => r.Type == AuditEventType.AuditStarted)!.Detail);
+    }
+
+    [Fact]
     public async Task A_record_edited_under_a_checkpoint_with_the_checkpoint_frames_dropped_is_not_laundered_by_a_restart()
     {
         // (a): edit a record, recompute the hash chain, drop the checkpoint frames that would betray it.

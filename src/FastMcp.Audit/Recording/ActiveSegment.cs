@@ -158,11 +158,14 @@ internal sealed class ActiveSegment : IDisposable
         (_cursor, _scratch) = (_scratch, _cursor);
     }
 
-    /// <summary>Writes a signed checkpoint frame (fsynced) and returns the checkpoint note bytes.</summary>
-    public byte[] WriteCheckpoint(string chain, long nowMicros)
+    /// <summary>
+    /// Writes a signed checkpoint frame (fsynced) and returns the checkpoint note bytes. <paramref name="acknowledged"/>
+    /// is the number of sequences already answered to callers (more than are durable in batched mode).
+    /// </summary>
+    public byte[] WriteCheckpoint(string chain, long nowMicros, long acknowledged)
     {
         var cp = new Checkpoint(chain, Index, _cursor.NextSequence, _cursor.SegmentRecords, _cursor.Head.ToArray(),
-            _cursor.Merkle.GetRoot(), nowMicros, _signer.KeyId);
+            _cursor.Merkle.GetRoot(), nowMicros, _signer.KeyId, Math.Max(acknowledged, _cursor.NextSequence));
         var unsigned = cp.EncodeUnsigned();
         var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
         AppendNoteFrame(FrameKind.Checkpoint, note);

@@ -127,7 +127,9 @@ internal sealed class OpenSegmentRecovery
         {
             string summary = $"{tamperingText}crash recovery of segment {crash.RecoveredSegment}: {crash.CoveredRecords + crash.UncoveredRecords} records kept, " +
                 $"{crash.CoveredRecords} covered by a signed checkpoint, {crash.UncoveredRecords} written after the last signed checkpoint (not covered by any signature before this recovery), " +
-                $"{crash.CutBytes} bytes of torn tail cut{silence}{notes}";
+                $"{crash.CutBytes} bytes of torn tail cut" +
+                (crash.LostRecords > 0 ? $"; at least {crash.LostRecords} acknowledged records lost (answered before they were durable: batched durability)" : "") +
+                $"{silence}{notes}";
             return new Outcome(next, firstSequence, seal, head, crash with { LastSignedMicros = lastSigned, Tampering = noteTampering }, Report(summary, noteTampering));
         }
         string clean = $"{tamperingText}clean start{sealedAt}{silence}{notes}";
@@ -261,7 +263,7 @@ internal sealed class OpenSegmentRecovery
         var headerHash = SHA256.HashData(headerNote);
         cursor.StartSegment(headerNote, header.FirstSequence);
         var chain = new byte[32];
-        long covered = 0, keptLength = reader.Position;
+        long covered = 0, keptLength = reader.Position, acknowledged = 0;
         bool objectReached = false, objectMatched = false;
         string? tampering = null, cutReason = null;
         byte[]? sealNote = null;
@@ -295,7 +297,7 @@ internal sealed class OpenSegmentRecovery
                     break;
                 }
                 case FrameKind.Checkpoint:
-                    tampering = CheckFrame(index, header, frame.Payload.Span, cursor, offset, ref covered);
+                    tampering = CheckFrame(index, header, frame.Payload.Span, cursor, offset, ref covered, ref acknowledged);
                     break;
                 case FrameKind.Seal:
                     tampering = CheckSeal(index, header, frame.Payload.Span, cursor, headerHash, offset);
@@ -326,6 +328,7 @@ internal sealed class OpenSegmentRecovery
                 return;
             }
             covered = Math.Max(covered, cpObj.SegmentRecords);
+            acknowledged = Math.Max(acknowledged, cpObj.AcknowledgedOrSequence);
         }
         if (_checkpoint is { } later && later.Segment > index)
         {
@@ -347,7 +350,9 @@ internal sealed class OpenSegmentRecovery
             Reject(index, $"segment {index} is open but a seal for segment {already.Segment} exists");
             return;
         }
-        SealRecovered(index, keptLength, data.Length - keptLength, covered, cursor.SegmentRecords, cutReason);
+        // Answered before they were durable (batched durability) and not in the file: lost by the crash.
+        long lost = Math.Max(0, acknowledged - cursor.NextSequence);
+        SealRecovered(index, keptLength, data.Length - keptLength, covered, cursor.SegmentRecords, lost, cutReason);
 
         void Capture()
         {
@@ -377,7 +382,7 @@ internal sealed class OpenSegmentRecovery
         return null;
     }
 
-    private string? CheckFrame(long index, SegmentHeader header, ReadOnlySpan<byte> payload, ChainCursor cursor, long offset, ref long covered)
+    private string? CheckFrame(long index, SegmentHeader header, ReadOnlySpan<byte> payload, ChainCursor cursor, long offset, ref long covered, ref long acknowledged)
     {
         if (!Checkpoint.TryDecode(payload, out var cp, out var note, out var error)) return $"checkpoint frame at offset {offset} cannot be read: {error}";
         if (cp!.KeyId != _key.KeyId)
@@ -392,6 +397,7 @@ internal sealed class OpenSegmentRecovery
         if (!cp.Head.AsSpan().SequenceEqual(cursor.Head) || !cp.Root.AsSpan().SequenceEqual(cursor.Merkle.GetRoot()))
             return $"the signed checkpoint at sequence {cp.Sequence} (offset {offset}) differs from the records before it (history was rewritten)";
         covered = cursor.SegmentRecords;
+        acknowledged = Math.Max(acknowledged, cp.AcknowledgedOrSequence);
         _lastSignedMicros = Math.Max(_lastSignedMicros, cp.TimeMicros);
         return null;
     }
@@ -410,7 +416,7 @@ internal sealed class OpenSegmentRecovery
     }
 
     /// <summary>An honest crash: cut the torn tail, seal what is left as recovered.</summary>
-    private void SealRecovered(long index, long keptLength, long cutBytes, long covered, long records, string? cutReason)
+    private void SealRecovered(long index, long keptLength, long cutBytes, long covered, long records, long lost, string? cutReason)
     {
         using var seg = ActiveSegment.Resume(_fs, _dir, _signer, _level, index, out bool hadSeal, out long resumeCut)
             ?? throw new InvalidOperationException($"segment {index} vanished during recovery");
@@ -422,7 +428,7 @@ internal sealed class OpenSegmentRecovery
         Seal.TryDecode(sealNote, out var seal, out _, out _);
         Anchor(seal!, sealNote);
         _lastSignedMicros = lastSigned; // the recovery seal is not evidence that the writer was alive before the crash
-        _crash = new SegmentStart(StartRecovery.Crash, index, covered, records - covered, cutBytes, 0, 0, null, null);
+        _crash = new SegmentStart(StartRecovery.Crash, index, covered, records - covered, cutBytes, lost, 0, null, null);
         if (cutReason is not null) _notes.Add("cut at the " + cutReason);
     }
 

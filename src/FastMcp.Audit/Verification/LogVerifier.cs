@@ -193,7 +193,10 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                     {
                         if (seal.Recovered)
                         {
-                            pendingRecovery = new RecoveryFinding(item.Index, outcome.Records, outcome.CoveredRecords, outcome.Records - outcome.CoveredRecords, outcome.LastCheckpointMicros, seal.SealedMicros);
+                            pendingRecovery = new RecoveryFinding(item.Index, outcome.Records, outcome.CoveredRecords, outcome.Records - outcome.CoveredRecords, outcome.LastCheckpointMicros, seal.SealedMicros)
+                            {
+                                LostRecords = Math.Max(0, outcome.Acknowledged - outcome.NextSequence),
+                            };
                             chain.Recoveries.Add(pendingRecovery);
                             // The recovery seal was made at the restart; the writer was last seen alive at its last checkpoint.
                             previousAliveMicros = outcome.LastCheckpointMicros ?? outcome.Header!.CreatedMicros;
@@ -306,7 +309,8 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
             if (pendingRecovery is { } r && r.Segment == start.RecoveredSegment)
             {
                 r.CutBytes = start.CutBytes;
-                r.LostRecords = start.LostRecords;
+                // The writer may also have known a checkpoint object the segment's own frames do not hold.
+                r.LostRecords = Math.Max(r.LostRecords ?? 0, start.LostRecords);
                 if (r.CoveredRecords != start.CoveredRecords || r.UncoveredRecords != start.UncoveredRecords)
                     chain.Warnings.Add(new Finding("recovery", $"segment {item.Index}'s header counts {start.CoveredRecords} covered and {start.UncoveredRecords} uncovered records in segment {r.Segment}, the log shows {r.CoveredRecords} and {r.UncoveredRecords}", item.Index, Object: item.Key));
             }

@@ -31,6 +31,8 @@ public sealed class SegmentOutcome
     public long CoveredRecords { get; set; }
     /// <summary>Time of the last verified checkpoint frame, null when the segment has none.</summary>
     public long? LastCheckpointMicros { get; set; }
+    /// <summary>The most sequences any verified checkpoint frame says were answered (version 2), else its sequence.</summary>
+    public long Acknowledged { get; set; }
     public long NextSequence { get; set; }
     public Finding? Error { get; set; }
     public List<Finding> Warnings { get; } = new();
@@ -134,6 +136,7 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
                     outcome.Checkpoints++;
                     outcome.CoveredRecords = cp.SegmentRecords;
                     outcome.LastCheckpointMicros = cp.TimeMicros;
+                    outcome.Acknowledged = Math.Max(outcome.Acknowledged, cp.AcknowledgedOrSequence);
                     break;
                 }
                 case FrameKind.Seal:
