@@ -331,6 +331,42 @@ public sealed class RecoveryTamperingTests : IDisposable
     }
 
     [Fact]
+    public async Task The_writer_refuses_to_continue_from_a_seal_that_does_not_verify()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        string sealedPath = Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(1));
+        using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(sealedPath));
+        surgeon.AllBodies()[1][^3] ^= 0x04;
+        surgeon.ForgeSeal(forger);
+        File.WriteAllBytes(sealedPath, surgeon.Encode());
+
+        var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(_dir.Options()));
+        Assert.Contains("does not verify with the signing key", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Open(2))));
+    }
+
+    [Fact]
+    public async Task A_stale_open_segment_older_than_the_newest_seal_is_kept_as_evidence_and_the_chain_goes_on()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        await SampleEvents.WriteLogAsync(_dir.Options(), 2);
+        string stale = Path.Combine(_dir.ChainDir(), SegmentNames.Open(1));
+        File.Copy(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(1)), stale);
+        var bytes = File.ReadAllBytes(stale);
+        File.WriteAllBytes(stale, bytes[..^200]); // a planted copy of segment 1 without its seal
+
+        var options = _dir.Options();
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(options)) start = log.StartReport;
+        Assert.True(start.TamperingFound);
+        Assert.True(File.Exists(stale + ".tampered"));
+        var (report, _) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.Equal(3, report.Chains[0].SegmentsVerified);
+        Assert.Equal("tampered", Assert.Single(report.Chains[0].Errors).Code);
+    }
+
+    [Fact]
     public async Task Replay_with_a_key_prints_no_record_of_a_log_that_does_not_verify()
     {
         var (image, _, _) = await CrashImageAsync();

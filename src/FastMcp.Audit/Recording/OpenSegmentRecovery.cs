@@ -101,8 +101,6 @@ internal sealed class OpenSegmentRecovery
             : "";
         string notes = _notes.Count == 0 ? "" : "; " + string.Join("; ", _notes);
         long lastSigned = _lastSignedMicros > 0 ? _lastSignedMicros : nowMicros;
-        // A set-aside segment older than the newest seal (a stale or planted .open) does not interrupt the chain.
-        if (_tamperedSegment != 0 && _seal is { } newer && newer.Segment >= _tamperedSegment) _tamperedSegment = 0;
         if (_tamperedSegment != 0)
         {
             string tampering = string.Join("; ", _tampering);
@@ -120,7 +118,9 @@ internal sealed class OpenSegmentRecovery
         }
         // Tampering with a signed note (checkpoint object, last-seal) that left the segments consistent: reported, the chain continues normally.
         string? noteTampering = _tampering.Count == 0 ? null : string.Join("; ", _tampering);
-        string tamperingText = noteTampering is null ? "" : $"TAMPERING: {noteTampering}; set aside as {string.Join(", ", _evidence)}; ";
+        string tamperingText = noteTampering is null ? ""
+            : _evidence.Count == 0 ? $"TAMPERING: {noteTampering}; "
+            : $"TAMPERING: {noteTampering}; set aside as {string.Join(", ", _evidence)}; ";
         var (firstSequence, seal, head) = AfterSeal();
         long next = (_seal?.Segment ?? 0) + 1;
         if (_crash is { } crash)
@@ -238,9 +238,7 @@ internal sealed class OpenSegmentRecovery
         {
             if (_checkpoint is { } vouched && vouched.Segment >= index)
             {
-                Tampered(index, $"segment {index} has no readable header, but the checkpoint object vouches for {vouched.SegmentRecords} records in segment {vouched.Segment}");
-                ConsiderLink(vouched, _checkpointNote!);
-                SetAside(index, null);
+                Reject(index, $"segment {index} has no readable header, but the checkpoint object vouches for {vouched.SegmentRecords} records in segment {vouched.Segment}");
                 return;
             }
             // Not even the header was durable: nothing in it was ever acknowledged.
@@ -405,7 +403,7 @@ internal sealed class OpenSegmentRecovery
     private string? CheckSeal(long index, SegmentHeader header, ReadOnlySpan<byte> payload, ChainCursor cursor, byte[] headerHash, long offset)
     {
         if (!Seal.TryDecode(payload, out var seal, out var note, out var error)) return $"seal at offset {offset} cannot be read: {error}";
-        if (!SignatureHolds(seal!.KeyId, note!, $"the seal of segment {index}") || seal.KeyId != _key.KeyId && !payload.SequenceEqual(_sealNote))
+        if (!SignatureHolds(seal!.KeyId, note!, $"the seal of segment {index}"))
             return $"the seal at offset {offset} does not verify with the signing key (forged)";
         if (seal.Chain != _chain || seal.Segment != index || seal.FirstSequence != header.FirstSequence || seal.RecordCount != cursor.SegmentRecords ||
             !seal.Head.AsSpan().SequenceEqual(cursor.Head) || !seal.Root.AsSpan().SequenceEqual(cursor.Merkle.GetRoot()) || !seal.HeaderHash.AsSpan().SequenceEqual(headerHash))
@@ -436,6 +434,13 @@ internal sealed class OpenSegmentRecovery
 
     private void Reject(long index, string reason)
     {
+        if (_seal is { } newer && newer.Segment >= index)
+        {
+            // Older than the newest seal: the chain does not pass through it; keep it as evidence and go on.
+            Tampered(0, reason);
+            SetAsideFile(Path.Combine(_dir, SegmentNames.Open(index)));
+            return;
+        }
         Tampered(index, reason);
         SetAside(index, null);
     }
