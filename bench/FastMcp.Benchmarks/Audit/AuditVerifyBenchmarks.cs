@@ -57,7 +57,7 @@ public class AuditVerifyBenchmarks
                     BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
                 }
                 segment.AppendRecords(entries.WrittenSpan, 250, flush: false);
-                if (frame % 20 == 0) segment.WriteCheckpoint("bench", NoteValues.ToUnixMicros(DateTime.UtcNow));
+                if (frame % 20 == 0) segment.WriteCheckpoint("bench", NoteValues.ToUnixMicros(DateTime.UtcNow), segment.NextSequence);
             }
             segment.SealAndRename(recovered: false, NoteValues.ToUnixMicros(DateTime.UtcNow));
             _segment = File.ReadAllBytes(segment.SealedPath);
