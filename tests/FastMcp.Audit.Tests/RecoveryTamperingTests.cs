@@ -89,6 +89,13 @@ public sealed class RecoveryTamperingTests : IDisposable
         return w.ToString();
     }
 
+    private static string Json(VerificationReport report)
+    {
+        using var buffer = new MemoryStream();
+        ReportWriter.WriteJson(report, buffer);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     /// <summary>After tampering, the restart must: report it, keep the forged file unsigned, link past it, and keep verifying.</summary>
     private async Task AssertTamperingReportedAfterRestartAsync(string image, byte[] forged, Checkpoint vouched, byte[] vouchedNote, string expectedReason)
     {
@@ -132,6 +139,15 @@ public sealed class RecoveryTamperingTests : IDisposable
         Assert.Contains("000000000002.open.tampered", first.Detail);
         Assert.Equal(AuditEventType.AuditStarted, records.Find(r => r.Sequence == vouched.Sequence + 1)!.Type);
         Assert.DoesNotContain("not tampering", Text(report));
+        Assert.Contains("[tampered] segment 2 is missing: at restart the writer found it tampered", Text(report));
+        // Walking several segments at once finds exactly the same.
+        using (var key = _dir.LoadPublicKey())
+        {
+            var store = InMemorySegmentStore.FromDirectory(image);
+            var inOrder = await new LogVerifier(store, key).VerifyAsync("mem", null);
+            var parallel = await new LogVerifier(store, key) { Parallelism = 3 }.VerifyAsync("mem", null);
+            Assert.Equal(Json(inOrder), Json(parallel));
+        }
 
         // A second restart keeps the chain going and the finding in place.
         await RestartAsync(image, records: 1);
