@@ -330,7 +330,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task A_forged_checkpoint_object_is_set_aside_and_reported_while_the_segments_recover()
     {
-        var (image, vouched, note) = await CrashImageAsync();
+        var (image, vouched, _) = await CrashImageAsync();
         using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
         var unsigned = (vouched with { SegmentRecords = 40, Sequence = vouched.Sequence + 29 }).EncodeUnsigned();
         var forgedNote = AuditNote.AppendSignature(unsigned, forger.Sign(unsigned));
@@ -346,7 +346,6 @@ public sealed class RecoveryTamperingTests : IDisposable
         // The open segment itself agreed with every signature: it was recovered, not set aside.
         Assert.Single(report.Chains[0].Recoveries);
         Assert.Contains(records, r => r.Type == AuditEventType.AuditTampering);
-        _ = note;
     }
 
     [Fact]
@@ -363,6 +362,33 @@ public sealed class RecoveryTamperingTests : IDisposable
         var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(_dir.Options()));
         Assert.Contains("does not verify with the signing key", e.Message);
         Assert.False(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Open(2))));
+    }
+
+    [Fact]
+    public async Task A_forged_last_seal_is_set_aside_or_refused_when_nothing_else_links_the_chain()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        string lastSeal = Path.Combine(_dir.ChainDir(), SegmentNames.LastSealName);
+        using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        Assert.True(Seal.TryDecode(File.ReadAllBytes(lastSeal), out var seal, out _, out _));
+        var unsigned = (seal! with { RecordCount = seal.RecordCount + 5 }).EncodeUnsigned();
+        var forged = AuditNote.AppendSignature(unsigned, forger.Sign(unsigned));
+        File.WriteAllBytes(lastSeal, forged);
+
+        // Segment 1 is still here: the chain continues from its seal, the forgery is kept and reported.
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(_dir.Options())) start = log.StartReport;
+        Assert.Contains("last-seal (segment 1) does not verify", start.Tampering);
+        Assert.Equal(forged, File.ReadAllBytes(lastSeal + ".tampered"));
+        var (report, _) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.Equal(2, report.Chains[0].SegmentsVerified);
+        Assert.Equal("tampered", Assert.Single(report.Chains[0].Errors).Code);
+
+        // Shipped away (no local segment): a forged last-seal leaves nothing to link to, so the writer refuses.
+        foreach (var f in Directory.GetFiles(_dir.ChainDir(), "*.seg")) File.Delete(f);
+        File.WriteAllBytes(lastSeal, forged);
+        var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(_dir.Options()));
+        Assert.Contains("no sealed segment is left locally", e.Message);
     }
 
     [Fact]

@@ -162,12 +162,17 @@ internal sealed class OpenSegmentRecovery
         var kept = _fs.ReadAllBytes(lastSealPath);
         if (!Seal.TryDecode(kept, out var keptSeal, out var keptNote, out var error) || keptSeal!.Chain != _chain)
         {
+            if (_seal is null)
+                throw new AuditTamperingException("last-seal cannot be read or names another chain and no sealed segment is left locally to continue from; refusing to continue the chain");
             Tampered(0, "last-seal cannot be read or names another chain: " + (error ?? keptSeal!.Chain));
             SetAsideFile(lastSealPath);
             return;
         }
         if (!SignatureHolds(keptSeal.KeyId, keptNote!, "last-seal"))
         {
+            // With the sealed segments shipped away, last-seal is the only link to the chain so far.
+            if (_seal is null)
+                throw new AuditTamperingException($"last-seal (segment {keptSeal.Segment}) does not verify with the signing key (forged) and no sealed segment is left locally to continue from; refusing to continue the chain");
             Tampered(0, $"last-seal (segment {keptSeal.Segment}) does not verify with the signing key (forged)");
             SetAsideFile(lastSealPath);
             return;
