@@ -9,10 +9,17 @@ namespace FastMcp.Audit.Format;
 public sealed record Checkpoint(
     string Chain, long Segment, long Sequence, long SegmentRecords, byte[] Head, byte[] Root, long TimeMicros, string KeyId)
 {
-    public const string TypeLine = "fastmcp-audit-checkpoint v1";
+    /// <summary>Version 1: the same fields; signatures (when signed) in either ECDSA s form.</summary>
+    public const string TypeLineV1 = "fastmcp-audit-checkpoint v1";
+    /// <summary>Version 2, written now: signatures low-s (docs/audit-format.md §2), key ids consistent within a segment.</summary>
+    public const string TypeLine = "fastmcp-audit-checkpoint v2";
+    private static readonly string[] TypeLines = [TypeLine, TypeLineV1];
+
+    /// <summary>The note version (2 unless decoded from a version 1 note).</summary>
+    public int Version { get; init; } = 2;
     public static readonly string[] Keys = ["chain", "segment", "sequence", "segment-records", "head", "root", "time", "key"];
 
-    public byte[] EncodeUnsigned() => AuditNote.Compose(TypeLine, [
+    public byte[] EncodeUnsigned() => AuditNote.Compose(Version == 1 ? TypeLineV1 : TypeLine, [
         ("chain", Chain),
         ("segment", Segment.ToString(CultureInfo.InvariantCulture)),
         ("sequence", Sequence.ToString(CultureInfo.InvariantCulture)),
@@ -26,10 +33,10 @@ public sealed record Checkpoint(
     public static bool TryDecode(ReadOnlySpan<byte> payload, out Checkpoint? checkpoint, out AuditNote? note, out string? error)
     {
         checkpoint = null;
-        if (!AuditNote.TryParse(payload, TypeLine, Keys, signed: true, out note, out error)) return false;
+        if (!AuditNote.TryParse(payload, TypeLines, Keys, signed: true, out note, out error)) return false;
         var r = new NoteReader(note!);
         var c = new Checkpoint(r.Chain("chain"), r.Long("segment"), r.Long("sequence"), r.Long("segment-records"),
-            r.Hash("head"), r.Hash("root"), r.Time("time"), r.Text("key"));
+            r.Hash("head"), r.Hash("root"), r.Time("time"), r.Text("key")) { Version = note!.Version };
         if (r.Error is not null) { error = r.Error; return false; }
         checkpoint = c;
         return true;
