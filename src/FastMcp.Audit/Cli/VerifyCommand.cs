@@ -31,6 +31,8 @@ public static class VerifyCommand
           (--endpoint URL, --region R, --profile NAME, --virtual-hosted, --sdk-checksums; credentials from the environment or shared files)
         --key: a trusted public key, or a folder of *.pem public keys; repeatable (key rotation). Each
           segment, seal and checkpoint is checked with the trusted key its key id names.
+        --since-checkpoint: a checkpoint kept outside the host: a file, an http(s) URL, or s3://BUCKET/KEY
+          (a published one, e.g. s3://bucket/prefix/CHAIN/checkpoints/00000000000000000042.checkpoint)
         --jobs N: segments verified at once, one core and one segment in memory each (default: every core, at most 8); the result does not depend on it
         exit codes: 0 valid, 1 invalid, 2 usage or I/O error
         """;
@@ -73,7 +75,7 @@ public static class VerifyCommand
         int jobs = Math.Min(Environment.ProcessorCount, DefaultMaxJobs);
         if (a.Get("jobs") is { } jobsText && (!int.TryParse(jobsText, out jobs) || jobs is < 1 or > 64)) throw new UsageException("--jobs must be a number from 1 to 64");
         using var keys = LoadKeys(a);
-        byte[]? kept = a.Get("since-checkpoint") is { } cpPath ? File.ReadAllBytes(cpPath) : null;
+        byte[]? kept = a.Get("since-checkpoint") is { } cpSource ? await CheckpointSource.ReadAsync(cpSource, a, CancellationToken.None).ConfigureAwait(false) : null;
         using var store = StoreArguments.Open(a.Positional[0], a);
         var report = await new LogVerifier(store, keys) { Parallelism = jobs }.VerifyAsync(a.Positional[0], kept).ConfigureAwait(false);
         if (a.Has("json"))

@@ -14,6 +14,9 @@ public sealed class AuditSigner : IDisposable
 
     public string KeyId => _public.KeyId;
 
+    /// <summary>The public half (owned by the signer).</summary>
+    public AuditPublicKey PublicKey => _public;
+
     public AuditSigner(IAuditSigningKey key)
     {
         ArgumentNullException.ThrowIfNull(key);

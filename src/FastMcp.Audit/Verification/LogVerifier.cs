@@ -113,6 +113,17 @@ public sealed class LogVerifier
                 targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey));
         }
 
+        if (files.NewestPublishedCheckpointKey is { } publishedKey)
+        {
+            var bytes = await store.GetAsync(publishedKey, ct).ConfigureAwait(false);
+            if (bytes is null || !Checkpoint.TryDecode(bytes, out var cp, out var note, out _))
+                chain.Errors.Add(new Finding("checkpoint", "the newest published checkpoint cannot be read", Object: publishedKey));
+            else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", "the newest published checkpoint") is { } bad)
+                chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: publishedKey));
+            else
+                targets.Add(new CheckpointTarget(cp, "published checkpoint " + publishedKey));
+        }
+
         int width = OnRecord is null ? Math.Clamp(Parallelism, 1, 64) : 1;
         var walks = new SegmentWalk[width];
         for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(keys) { OnRecord = OnRecord };

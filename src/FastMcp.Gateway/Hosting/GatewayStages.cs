@@ -198,6 +198,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         ValidateAudit(auditOptions);
         CheckSigningKey(signingKey, auditOptions.Directory, development);
+        auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
 
         Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
         AuditLog log;
