@@ -27,8 +27,9 @@ public static class VerifyCommand
           fastmcp-verify prove LOCATION --key PUBLIC.pem... --record SEQUENCE [--chain ID] [--out FILE]
           fastmcp-verify check-proof PROOF.json --key PUBLIC.pem... [--json]
           fastmcp-verify replay LOCATION --key PUBLIC.pem [filters] [--format text|jsonl]
-        LOCATION: a folder of segments, or s3://bucket/prefix
-          (--endpoint URL, --region R, --profile NAME, --virtual-hosted, --sdk-checksums; credentials from the environment or shared files)
+        LOCATION: a folder of segments, or s3://bucket/prefix with `fastmcp verify` (the gateway binary; fastmcp-verify
+          is the offline verifier and carries no cloud SDK) (--endpoint URL, --region R, --profile NAME, --virtual-hosted,
+          --sdk-checksums; credentials from the environment or shared files)
         --key: a trusted public key, or a folder of *.pem public keys; repeatable (key rotation). Each
           segment, seal and checkpoint is checked with the trusted key its key id names.
         --since-checkpoint: a checkpoint kept outside the host: a file, an http(s) URL, or s3://BUCKET/KEY
