@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using FastMcp.Audit.Anchoring;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Reading;
@@ -28,6 +29,7 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly AuditEvent _internalEvent = new();
     private readonly SegmentShipper? _shipper;
+    private readonly CheckpointPublisher? _anchors;
     private PendingBatch _pending = new();
     private PendingBatch _writing = new();
     private ActiveSegment _active;
@@ -53,6 +55,9 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>The shipper, when shipping is configured.</summary>
     public SegmentShipper? Shipper => _shipper;
 
+    /// <summary>Publishes checkpoints outside the host, when configured (options.Anchoring).</summary>
+    public CheckpointPublisher? Anchors => _anchors;
+
     private AuditLog(AuditOptions options, IAuditFileSystem fs, AuditSigner signer, string chainDir, ActiveSegment active)
     {
         _options = options;
@@ -64,23 +69,22 @@ public sealed class AuditLog : IAsyncDisposable
         _lastCheckpointTicks = Environment.TickCount64;
         if (options.Shipping is { } shipping)
             _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, shipping);
+        _anchors = CheckpointPublisher.Create(options);
     }
 
     public static Task<AuditLog> OpenAsync(AuditOptions options, CancellationToken ct = default) =>
         OpenAsync(options, PhysicalAuditFileSystem.Instance, ct);
 
-    /// <summary>Opens the chain: seals any segment a crash left open (as recovered), starts a new segment and records AuditStarted durably.</summary>
-    public static Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, CancellationToken ct = default)
+    /// <summary>
+    /// Opens the chain: refuses a chain behind its newest published checkpoint, seals any segment a
+    /// crash left open (as recovered), starts a new segment and records AuditStarted durably.
+    /// </summary>
+    public static async Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, CancellationToken ct = default)
     {
-        try
-        {
-            ct.ThrowIfCancellationRequested();
-            return Task.FromResult(Open(options, fileSystem));
-        }
-        catch (Exception e)
-        {
-            return Task.FromException<AuditLog>(e);
-        }
+        ct.ThrowIfCancellationRequested();
+        options.Validate();
+        await ChainAnchorCheck.EnsureNotBehindAsync(options, fileSystem, ct).ConfigureAwait(false);
+        return Open(options, fileSystem);
     }
 
     private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem)
@@ -117,6 +121,7 @@ public sealed class AuditLog : IAsyncDisposable
             log.WriteCheckpoint();
             log._loop = log.StartWriterThread();
             log._shipper?.Start();
+            log._anchors?.Start();
             return log;
         }
         catch
@@ -307,6 +312,7 @@ public sealed class AuditLog : IAsyncDisposable
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), note);
         _lastCheckpointTicks = Environment.TickCount64;
         _shipper?.NotifyCheckpoint(note);
+        _anchors?.Offer(note);
     }
 
     private bool RotationDue() =>
@@ -318,7 +324,9 @@ public sealed class AuditLog : IAsyncDisposable
     {
         var sealNote = _active.SealAndRename(recovered: false, NowMicros());
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.LastSealName), sealNote);
-        _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), _active.CurrentCheckpointNote(_options.ChainId, NowMicros()));
+        var sealedState = _active.CurrentCheckpointNote(_options.ChainId, NowMicros());
+        _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), sealedState);
+        _anchors?.Offer(sealedState);
         Seal.TryDecode(sealNote, out var seal, out _, out _);
         var header = new SegmentHeader(_options.ChainId, _active.Index + 1, _active.NextSequence, NowMicros(),
             (long)_options.CheckpointInterval.TotalMilliseconds, _signer.KeyId, SHA256.HashData(sealNote), seal!.Head, SegmentStart.Clean(seal.SealedMicros));
@@ -419,6 +427,7 @@ public sealed class AuditLog : IAsyncDisposable
                 var cp = _active.CurrentCheckpointNote(_options.ChainId, NowMicros());
                 _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), cp);
                 _shipper?.NotifyCheckpoint(cp);
+                _anchors?.Offer(cp);
             }
         }
         catch (Exception ex) when (IsWriteFailure(ex))
@@ -437,6 +446,7 @@ public sealed class AuditLog : IAsyncDisposable
                 catch (Exception ex) when (ex is OperationCanceledException or IOException) { }
                 await _shipper.DisposeAsync().ConfigureAwait(false);
             }
+            if (_anchors is not null) await _anchors.DisposeAsync().ConfigureAwait(false);
             _signer.Dispose();
             _stop.Dispose();
         }

@@ -24,6 +24,8 @@ public sealed class AuditOptions
     public int CompressionLevel { get; set; } = 1;
     /// <summary>Where sealed segments go; null keeps them in <see cref="Directory"/> only.</summary>
     public ShippingOptions? Shipping { get; set; }
+    /// <summary>Checkpoints published outside the host (store, witness) and the start-up comparison with them.</summary>
+    public AnchorOptions Anchoring { get; set; } = new();
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
@@ -38,6 +40,7 @@ public sealed class AuditOptions
         if (OutageRetryInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.OutageRetryInterval must be positive.", nameof(OutageRetryInterval));
         if (CompressionLevel is < 1 or > 19) throw new ArgumentException("Audit.CompressionLevel must be 1-19.", nameof(CompressionLevel));
         Shipping?.Validate();
+        (Anchoring ??= new AnchorOptions()).Validate();
     }
 }
 

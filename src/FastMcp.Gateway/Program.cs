@@ -18,7 +18,7 @@ internal static class Program
           mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
           approvals      list, show, approve or deny held calls (fastmcp approvals --help)
           keys generate  make an audit signing key pair
-          verify         verify audit segments (same as fastmcp-verify)
+          verify         verify audit segments (fastmcp-verify, plus s3:// locations)
           replay         reconstruct a timeline from audit segments
           version        print the version
           help           print this text
@@ -27,6 +27,8 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        // S3 shipping, anchors and `fastmcp verify s3://…` (fastmcp-verify is built without it).
+        FastMcp.Audit.S3.S3Stores.Register();
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
             Console.Out.Write(Usage);

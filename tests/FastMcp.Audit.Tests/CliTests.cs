@@ -95,7 +95,7 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         AuditKeys.Generate(Path.Combine(other, "k.pem"), Path.Combine(other, "k.pub"));
         var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, _f.Dir.Segments, "--key", Path.Combine(other, "k.pub"));
         Assert.Equal(1, code);
-        Assert.Contains("signature", output);
+        Assert.Contains("[untrusted-key]", output);
         Assert.Contains("RESULT: INVALID", output);
     }
 

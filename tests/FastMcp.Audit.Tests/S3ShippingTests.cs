@@ -1,4 +1,5 @@
 using FastMcp.Audit.Format;
+using FastMcp.Audit.S3;
 using FastMcp.Audit.Shipping;
 using FastMcp.Audit.Storage;
 using FastMcp.Audit.Verification;

@@ -8,6 +8,15 @@ public sealed class ConfigCheckCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-config-check-").FullName;
 
+    public ConfigCheckCommandTests()
+    {
+        // Production custody: the key outside the audit directory, owner-only.
+        Directory.CreateDirectory(Path.Combine(_dir, "keys"));
+        FastMcp.Audit.AuditKeys.Generate(SigningKey, Path.Combine(_dir, "keys", "audit.pub.pem"));
+    }
+
+    private string SigningKey => Path.Combine(_dir, "keys", "audit.pem");
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private string AuditDir => Path.Combine(_dir, "audit");
@@ -28,7 +37,7 @@ public sealed class ConfigCheckCommandTests : IDisposable
             "issuers": [{ "issuer": "https://login.example.com/realms/eng", "discovery": true }]{{extraIdentity}}
           },
           "policy": { "rules": [{ "name": "protocol", "action": "allow", "methods": ["initialize", "ping", "tools/list"] }] },
-          "audit": { "directory": {{Q(AuditDir)}} }{{extraTop}}
+          "audit": { "directory": {{Q(AuditDir)}}, "signingKeyPath": {{Q(SigningKey)}} }{{extraTop}}
         }
         """;
 
@@ -63,7 +72,7 @@ public sealed class ConfigCheckCommandTests : IDisposable
         Assert.Equal(0, exit);
         Assert.Equal($"configuration OK: {path}" + Environment.NewLine, stdout);
         Assert.Equal("", stderr);
-        // serve would generate a signing key in the audit folder; the check must not.
+        // The check creates nothing (serve creates the audit folder).
         Assert.False(Directory.Exists(AuditDir));
     }
 
@@ -134,9 +143,8 @@ public sealed class ConfigCheckCommandTests : IDisposable
     {
         string keyFile = Path.Combine(_dir, "signing.pem");
         File.WriteAllText(keyFile, "not a pem file\n");
-        string json = ValidJson().Replace("\"audit\": {", $$"""
-            "audit": { "signingKeyPath": {{Q(keyFile)}},
-            """, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        string json = ValidJson().Replace(Q(SigningKey), Q(keyFile), StringComparison.Ordinal);
         AssertRefused(json, "'audit.signingKeyPath'");
     }
 

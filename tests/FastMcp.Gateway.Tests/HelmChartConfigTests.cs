@@ -112,7 +112,7 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     [Fact]
-    public void The_shipped_configuration_with_the_default_values_loads_and_passes_config_check()
+    public void The_shipped_configuration_with_the_default_values_loads_and_passes_config_check_once_a_signing_key_is_set()
     {
         string path = WriteRendered(Render());
         GatewayOptions options = ConfigurationLoader.Load(path);
@@ -122,8 +122,18 @@ public sealed partial class HelmChartConfigTests : IDisposable
         Assert.Equal("/var/lib/fastmcp/audit", options.Audit.Directory);
         Assert.Null(options.Audit.Shipping);
 
-        var stdout = new StringWriter();
+        // The chart refuses to render without a signing key (statefulset.yaml); the gateway refuses it too.
         var stderr = new StringWriter();
+        Assert.Equal(2, ConfigCheckCommand.Run(["check", "--config", path], TextWriter.Null, stderr));
+        Assert.Contains("'audit.signingKeyPath': required when identity.mode is oidc", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("gateway.audit.signingKeyPath is required", File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml")), StringComparison.Ordinal);
+
+        string secrets = Directory.CreateDirectory(Path.Combine(_dir, "secrets")).FullName;
+        string signingKey = Path.Combine(secrets, "audit-signing-key.pem");
+        FastMcp.Audit.AuditKeys.Generate(signingKey, Path.Combine(secrets, "audit-signing-key.pub.pem"));
+        path = WriteRendered(Render(new Dictionary<string, string> { ["gateway.audit.signingKeyPath"] = "\"" + JsonEncodedText.Encode(signingKey).ToString() + "\"" }));
+        var stdout = new StringWriter();
+        stderr = new StringWriter();
         int exit = ConfigCheckCommand.Run(["check", "--config", path], stdout, stderr);
         Assert.True(exit == 0, stderr.ToString());
         Assert.Equal($"configuration OK: {path}" + Environment.NewLine, stdout.ToString());

@@ -4,6 +4,7 @@ namespace FastMcp.Audit.Cli;
 public sealed class CliArguments
 {
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _all = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 
     public List<string> Positional { get; } = new();
@@ -30,6 +31,8 @@ public sealed class CliArguments
                 string? v = inline ?? (i + 1 < args.Length ? args[++i] : null);
                 if (v is null) throw new UsageException($"--{name} needs a value");
                 result._values[name] = v;
+                if (!result._all.TryGetValue(name, out var list)) result._all[name] = list = new List<string>(1);
+                list.Add(v);
             }
             else
             {
@@ -40,6 +43,9 @@ public sealed class CliArguments
     }
 
     public string? Get(string name) => _values.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Every value of a repeatable option, in order (Get returns the last).</summary>
+    public IReadOnlyList<string> GetAll(string name) => _all.TryGetValue(name, out var list) ? list : [];
 
     public string Require(string name) => Get(name) ?? throw new UsageException($"--{name} is required");
 

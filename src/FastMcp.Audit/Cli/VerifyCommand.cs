@@ -23,12 +23,17 @@ public static class VerifyCommand
 
     public const string Usage = """
         usage:
-          fastmcp-verify [verify] LOCATION --key PUBLIC.pem [--json] [--since-checkpoint FILE] [--jobs N]
-          fastmcp-verify prove LOCATION --key PUBLIC.pem --record SEQUENCE [--chain ID] [--out FILE]
-          fastmcp-verify check-proof PROOF.json --key PUBLIC.pem [--json]
+          fastmcp-verify [verify] LOCATION --key PUBLIC.pem... [--json] [--since-checkpoint FILE] [--jobs N]
+          fastmcp-verify prove LOCATION --key PUBLIC.pem... --record SEQUENCE [--chain ID] [--out FILE]
+          fastmcp-verify check-proof PROOF.json --key PUBLIC.pem... [--json]
           fastmcp-verify replay LOCATION --key PUBLIC.pem [filters] [--format text|jsonl]
-        LOCATION: a folder of segments, or s3://bucket/prefix
-          (--endpoint URL, --region R, --profile NAME, --virtual-hosted, --sdk-checksums; credentials from the environment or shared files)
+        LOCATION: a folder of segments, or s3://bucket/prefix with `fastmcp verify` (the gateway binary; fastmcp-verify
+          is the offline verifier and carries no cloud SDK) (--endpoint URL, --region R, --profile NAME, --virtual-hosted,
+          --sdk-checksums; credentials from the environment or shared files)
+        --key: a trusted public key, or a folder of *.pem public keys; repeatable (key rotation). Each
+          segment, seal and checkpoint is checked with the trusted key its key id names.
+        --since-checkpoint: a checkpoint kept outside the host: a file, an http(s) URL, or s3://BUCKET/KEY
+          (a published one, e.g. s3://bucket/prefix/CHAIN/checkpoints/00000000000000000042.checkpoint)
         --jobs N: segments verified at once, one core and one segment in memory each (default: every core, at most 8); the result does not depend on it
         exit codes: 0 valid, 1 invalid, 2 usage or I/O error
         """;
@@ -70,10 +75,10 @@ public static class VerifyCommand
         // Each job holds one segment (up to audit.maxSegmentBytes, 64 MiB by default) and its decoded frame.
         int jobs = Math.Min(Environment.ProcessorCount, DefaultMaxJobs);
         if (a.Get("jobs") is { } jobsText && (!int.TryParse(jobsText, out jobs) || jobs is < 1 or > 64)) throw new UsageException("--jobs must be a number from 1 to 64");
-        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
-        byte[]? kept = a.Get("since-checkpoint") is { } cpPath ? File.ReadAllBytes(cpPath) : null;
+        using var keys = LoadKeys(a);
+        byte[]? kept = a.Get("since-checkpoint") is { } cpSource ? await CheckpointSource.ReadAsync(cpSource, a, CancellationToken.None).ConfigureAwait(false) : null;
         using var store = StoreArguments.Open(a.Positional[0], a);
-        var report = await new LogVerifier(store, key) { Parallelism = jobs }.VerifyAsync(a.Positional[0], kept).ConfigureAwait(false);
+        var report = await new LogVerifier(store, keys) { Parallelism = jobs }.VerifyAsync(a.Positional[0], kept).ConfigureAwait(false);
         if (a.Has("json"))
         {
             using var buffer = new MemoryStream();
@@ -87,17 +92,25 @@ public static class VerifyCommand
         return report.Valid ? Valid : Invalid;
     }
 
+    /// <summary>Every --key: a PEM public key file or a folder of them; notes pick theirs by key id.</summary>
+    internal static TrustedKeys LoadKeys(CliArguments a)
+    {
+        var paths = a.GetAll("key");
+        if (paths.Count == 0) throw new UsageException("--key is required (a public key file or a folder of them; repeatable)");
+        return TrustedKeys.Load(paths);
+    }
+
     private static async Task<int> ProveAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var a = CliArguments.Parse(args, StoreArguments.Concat(["key", "record", "chain", "out"], StoreArguments.Valued), StoreArguments.Flags);
         if (a.Positional.Count != 1) throw new UsageException("exactly one LOCATION expected");
         if (!long.TryParse(a.Require("record"), out long sequence) || sequence < 0) throw new UsageException("--record must be a record sequence number");
-        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
+        using var keys = LoadKeys(a);
         using var store = StoreArguments.Open(a.Positional[0], a);
         RecordProof proof;
         try
         {
-            proof = await RecordProof.CreateAsync(store, key, a.Get("chain"), sequence).ConfigureAwait(false);
+            proof = await RecordProof.CreateAsync(store, keys, a.Get("chain"), sequence).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -121,7 +134,7 @@ public static class VerifyCommand
     {
         var a = CliArguments.Parse(args, ["key"], ["json"]);
         if (a.Positional.Count != 1) throw new UsageException("exactly one PROOF file expected");
-        using var key = AuditPublicKey.FromPemFile(a.Require("key"));
+        using var keys = LoadKeys(a);
         RecordProof proof;
         try
         {
@@ -132,7 +145,7 @@ public static class VerifyCommand
             stdout.WriteLine("INVALID: the proof file is malformed: " + e.Message);
             return Invalid;
         }
-        bool ok = proof.Check(key, out var reason);
+        bool ok = proof.Check(keys, out var reason);
         stdout.WriteLine((ok ? "VALID: " : "INVALID: ") + reason);
         if (ok) stdout.WriteLine(System.Text.Encoding.UTF8.GetString(Format.RecordLayout.ReadJson(proof.Record)));
         return ok ? Valid : Invalid;

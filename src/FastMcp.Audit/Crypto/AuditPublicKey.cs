@@ -39,6 +39,23 @@ public sealed class AuditPublicKey : IDisposable
         }
     }
 
+    /// <summary>Accepts a DER SubjectPublicKeyInfo of a P-256 key.</summary>
+    public static AuditPublicKey FromSubjectPublicKeyInfo(ReadOnlySpan<byte> spki)
+    {
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportSubjectPublicKeyInfo(spki, out _);
+            if (key.KeySize != 256) throw new CryptographicException("The audit key must be ECDSA P-256.");
+            return new AuditPublicKey(key);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
     public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
         signature.Length == SignatureSize &&
         _key.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);

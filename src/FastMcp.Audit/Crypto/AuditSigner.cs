@@ -2,17 +2,26 @@ using System.Security.Cryptography;
 
 namespace FastMcp.Audit.Crypto;
 
-/// <summary>Signs seals and checkpoints with the gateway's ECDSA P-256 private key (SHA-256, IEEE P1363 r||s).</summary>
+/// <summary>
+/// Signs seals and checkpoints (ECDSA P-256, SHA-256, IEEE P1363 r||s, low-s) with an
+/// <see cref="IAuditSigningKey"/>, and checks each signature against the public key before it is
+/// used, so a faulty or swapped key device fails loudly instead of writing an unverifiable log.
+/// </summary>
 public sealed class AuditSigner : IDisposable
 {
-    private readonly ECDsa _key;
+    private readonly IAuditSigningKey _key;
+    private readonly AuditPublicKey _public;
 
-    public string KeyId { get; }
+    public string KeyId => _public.KeyId;
 
-    private AuditSigner(ECDsa key)
+    /// <summary>The public half (owned by the signer).</summary>
+    public AuditPublicKey PublicKey => _public;
+
+    public AuditSigner(IAuditSigningKey key)
     {
+        ArgumentNullException.ThrowIfNull(key);
+        _public = AuditPublicKey.FromSubjectPublicKeyInfo(key.ExportSubjectPublicKeyInfo());
         _key = key;
-        KeyId = AuditPublicKey.ComputeKeyId(key.ExportSubjectPublicKeyInfo());
     }
 
     /// <summary>Loads a PEM PKCS#8 (or SEC1) P-256 private key.</summary>
@@ -20,11 +29,9 @@ public sealed class AuditSigner : IDisposable
 
     public static AuditSigner FromPem(string pem)
     {
-        var key = ECDsa.Create();
+        var key = PemSigningKey.FromPem(pem);
         try
         {
-            key.ImportFromPem(pem);
-            if (key.KeySize != 256) throw new CryptographicException("The audit signing key must be ECDSA P-256.");
             return new AuditSigner(key);
         }
         catch
@@ -34,9 +41,22 @@ public sealed class AuditSigner : IDisposable
         }
     }
 
-    public byte[] Sign(ReadOnlySpan<byte> message) => _key.SignData(message, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    public byte[] Sign(ReadOnlySpan<byte> message)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(message, digest);
+        byte[] signature = _key.SignHash(digest);
+        if (signature.Length != AuditPublicKey.SignatureSize)
+            throw new CryptographicException($"the audit signing key returned {signature.Length} bytes, not a 64-byte r || s signature");
+        EcdsaLowS.Normalize(signature);
+        if (!_public.Verify(message, signature))
+            throw new CryptographicException($"the audit signing key produced a signature that does not verify with its public key {KeyId}");
+        return signature;
+    }
 
-    public string ExportPublicKeyPem() => _key.ExportSubjectPublicKeyInfoPem();
-
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        _key.Dispose();
+        _public.Dispose();
+    }
 }

@@ -56,8 +56,15 @@ public sealed class AuditNote
         return result;
     }
 
+    /// <summary>The version a type line ends with ("... v2" is 2); 0 when it names none.</summary>
+    public int Version => Type.Length > 2 && Type[^2] == 'v' && char.IsAsciiDigit(Type[^1]) ? Type[^1] - '0' : 0;
+
     /// <summary>Strict parse: exact type line, exactly the expected keys in order, signature line iff signed.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> data, string expectedType, string[] expectedKeys, bool signed, out AuditNote? note, out string? error)
+    public static bool TryParse(ReadOnlySpan<byte> data, string expectedType, string[] expectedKeys, bool signed, out AuditNote? note, out string? error) =>
+        TryParse(data, [expectedType], expectedKeys, signed, out note, out error);
+
+    /// <summary>As above, with one of several type lines (the versions a reader knows).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> data, string[] expectedTypes, string[] expectedKeys, bool signed, out AuditNote? note, out string? error)
     {
         note = null;
         string text;
@@ -67,7 +74,7 @@ public sealed class AuditNote
         var lines = text[..^1].Split('\n');
         int expectedLines = 1 + expectedKeys.Length + (signed ? 1 : 0);
         if (lines.Length != expectedLines) { error = $"note has {lines.Length} lines, expected {expectedLines}"; return false; }
-        if (lines[0] != expectedType) { error = $"note type is '{lines[0]}', expected '{expectedType}'"; return false; }
+        if (Array.IndexOf(expectedTypes, lines[0]) < 0) { error = $"note type is '{lines[0]}', expected '{string.Join("' or '", expectedTypes)}'"; return false; }
         var values = new string[expectedKeys.Length];
         for (int i = 0; i < expectedKeys.Length; i++)
         {

@@ -11,7 +11,9 @@ public sealed record SegmentHeader(
     string Chain, long Segment, long FirstSequence, long CreatedMicros, long CheckpointIntervalMs,
     string KeyId, byte[] PrevSeal, byte[] PrevHead, SegmentStart? StartState = null)
 {
+    /// <summary>Version 1: no start state; signatures (when signed) in either ECDSA s form.</summary>
     public const string TypeLineV1 = "fastmcp-audit-segment v1";
+    /// <summary>Version 2, written now: start state fields; notes of the segment signed low-s (docs/audit-format.md §2).</summary>
     public const string TypeLine = "fastmcp-audit-segment v2";
     public static readonly string[] KeysV1 = ["chain", "segment", "first-sequence", "created", "checkpoint-interval-ms", "key", "prev-seal", "prev-head"];
     public static readonly string[] Keys = [.. KeysV1, .. SegmentStart.Keys];

@@ -54,7 +54,7 @@ internal sealed class OpenSegmentRecovery
 
     public static Outcome Run(IAuditFileSystem fs, string chainDir, string chain, AuditSigner signer, int level, long nowMicros)
     {
-        using var key = AuditPublicKey.FromPem(signer.ExportPublicKeyPem());
+        var key = signer.PublicKey; // owned by the signer
         var r = new OpenSegmentRecovery(fs, chainDir, chain, signer, key, level);
         return r.Recover(nowMicros);
     }

@@ -13,6 +13,8 @@ public sealed class ChainFiles
     public List<(long Index, string Key)> Duplicates { get; } = new();
     public HashSet<long> OpenSegments { get; } = new();
     public string? CheckpointKey { get; set; }
+    /// <summary>The newest checkpoint published under "{chain}/checkpoints/" (docs/audit-format.md §10), if any.</summary>
+    public string? NewestPublishedCheckpointKey { get; set; }
 
     /// <summary>Groups the store's keys into chains ("{chain}/{index}.seg|.open", "{chain}/checkpoint").</summary>
     public static async Task<List<ChainFiles>> DiscoverAsync(ISegmentStore store, CancellationToken ct)
@@ -23,7 +25,24 @@ public sealed class ChainFiles
             int slash = key.LastIndexOf('/');
             string dir = slash < 0 ? "" : key[..slash];
             string name = key[(slash + 1)..];
-            if (dir.Contains('/')) continue;
+            if (dir.Contains('/'))
+            {
+                // {chain}/checkpoints/{sequence}.checkpoint: published anchors; the newest is checked.
+                int inner = dir.LastIndexOf('/');
+                string chainDir = dir[..inner];
+                if (dir[(inner + 1)..] != Anchoring.AnchorNames.Folder || chainDir.Contains('/') || !Anchoring.AnchorNames.TryParse(name, out _)) continue;
+                if (!byChain.TryGetValue(chainDir, out var owner))
+                    byChain[chainDir] = owner = new ChainFiles { Chain = chainDir, Prefix = chainDir + "/" };
+                if (owner.NewestPublishedCheckpointKey is null || string.CompareOrdinal(key, owner.NewestPublishedCheckpointKey) > 0) owner.NewestPublishedCheckpointKey = key;
+                continue;
+            }
+            if (dir == Anchoring.AnchorNames.Folder && Anchoring.AnchorNames.TryParse(name, out _))
+            {
+                // The location is one chain's folder: its published anchors are in checkpoints/.
+                if (!byChain.TryGetValue("", out var self)) byChain[""] = self = new ChainFiles();
+                if (self.NewestPublishedCheckpointKey is null || string.CompareOrdinal(key, self.NewestPublishedCheckpointKey) > 0) self.NewestPublishedCheckpointKey = key;
+                continue;
+            }
             bool isSegment = SegmentNames.TryParse(name, out long index, out bool sealed_);
             if (!isSegment && name != SegmentNames.CheckpointName) continue;
             if (!byChain.TryGetValue(dir, out var chain))
@@ -34,7 +53,7 @@ public sealed class ChainFiles
             if (!sealed_) chain.OpenSegments.Add(index);
         }
         var result = new List<ChainFiles>();
-        foreach (var c in byChain.Values) if (c.Segments.Count > 0 || c.CheckpointKey is not null) result.Add(c);
+        foreach (var c in byChain.Values) if (c.Segments.Count > 0 || c.CheckpointKey is not null || c.NewestPublishedCheckpointKey is not null) result.Add(c);
         return result;
     }
 }

@@ -11,8 +11,20 @@ namespace FastMcp.Audit.Verification;
 /// <see cref="SegmentWalk"/>), the store's rolling checkpoint and optionally a checkpoint the auditor
 /// kept, which proves the log only grew since (no truncation, no rewrite).
 /// </summary>
-public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
+public sealed class LogVerifier
 {
+    private readonly ISegmentStore store;
+    private readonly TrustedKeys keys;
+
+    /// <summary>Verifies with several trusted keys; each segment and note is checked with the key it names.</summary>
+    public LogVerifier(ISegmentStore store, TrustedKeys keys)
+    {
+        this.store = store;
+        this.keys = keys;
+    }
+
+    public LogVerifier(ISegmentStore store, AuditPublicKey key) : this(store, TrustedKeys.Of(key)) { }
+
     /// <summary>Called for every verified record body (used by replay); span valid during the call.</summary>
     public SegmentWalk.RecordVisitor? OnRecord { get; set; }
 
@@ -61,8 +73,8 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
         {
             if (!Checkpoint.TryDecode(keptCheckpoint, out kept, out var note, out var error))
                 report.Errors.Add(new Finding("kept-checkpoint", "the kept checkpoint cannot be read: " + error));
-            else if (!key.Verify(note!.SignedBytes, note.Signature))
-                report.Errors.Add(new Finding("kept-checkpoint", "the kept checkpoint's signature is invalid (forged, or another key)"));
+            else if (NoteSignatures.Check(keys, note!, kept!.KeyId, null, "kept-checkpoint", "the kept checkpoint") is { } bad)
+                report.Errors.Add(new Finding(bad.Code, bad.Message));
             if (report.Errors.Count > 0) return report;
         }
         var chains = await ChainFiles.DiscoverAsync(store, ct).ConfigureAwait(false);
@@ -95,10 +107,21 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
             var bytes = await store.GetAsync(files.CheckpointKey, ct).ConfigureAwait(false);
             if (bytes is null || !Checkpoint.TryDecode(bytes, out var cp, out var note, out var error))
                 chain.Errors.Add(new Finding("checkpoint", "the chain's checkpoint object cannot be read", Object: files.CheckpointKey));
-            else if (!key.Verify(note!.SignedBytes, note.Signature))
-                chain.Errors.Add(new Finding("checkpoint-signature", "the chain's checkpoint signature is invalid (forged or signed by another key)", Object: files.CheckpointKey));
+            else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", "the chain's checkpoint object") is { } bad)
+                chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: files.CheckpointKey));
             else
                 targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey));
+        }
+
+        if (files.NewestPublishedCheckpointKey is { } publishedKey)
+        {
+            var bytes = await store.GetAsync(publishedKey, ct).ConfigureAwait(false);
+            if (bytes is null || !Checkpoint.TryDecode(bytes, out var cp, out var note, out _))
+                chain.Errors.Add(new Finding("checkpoint", "the newest published checkpoint cannot be read", Object: publishedKey));
+            else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", "the newest published checkpoint") is { } bad)
+                chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: publishedKey));
+            else
+                targets.Add(new CheckpointTarget(cp, "published checkpoint " + publishedKey));
         }
 
         bool stopped = false;
@@ -108,7 +131,7 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
         RecoveryFinding? pendingRecovery = null;
         int width = OnRecord is null ? Math.Clamp(Parallelism, 1, 64) : 1;
         var walks = new SegmentWalk[width];
-        for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(key) { OnRecord = OnRecord };
+        for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(keys) { OnRecord = OnRecord };
         try
         {
             var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
@@ -230,6 +253,8 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
                     chain.Errors.Add(new Finding("checkpoint", $"{t.Origin} is for chain '{cp.Chain}'"));
                 else if (!t.Reached)
                     chain.Errors.Add(new Finding("truncated-log", $"{t.Origin} (segment {cp.Segment}, {cp.Sequence} records, signed {NoteValues.Time(cp.TimeMicros)}) is beyond the end of the log ({chain.NextSequence} records in {chain.SegmentsVerified} segments): records or segments were removed from the tail", cp.Segment, cp.Sequence));
+                else if (t.SegmentKeyId != cp.KeyId)
+                    chain.Errors.Add(new Finding("key-mismatch", $"{t.Origin} at sequence {cp.Sequence} names key {cp.KeyId}, segment {cp.Segment}'s header names {t.SegmentKeyId}", cp.Segment, cp.Sequence));
                 else if (!t.Matched)
                     chain.Errors.Add(new Finding("checkpoint-mismatch", $"{t.Origin} at sequence {cp.Sequence}: the log's head or root there differs (history was rewritten)", cp.Segment, cp.Sequence));
                 else
@@ -262,8 +287,8 @@ public sealed class LogVerifier(ISegmentStore store, AuditPublicKey key)
         {
             if (!Checkpoint.TryDecode(note, out var cp, out var parsed, out var error))
                 return Fail($"segment {index + 1} continues from a checkpoint that cannot be read: {error}");
-            if (!key.Verify(parsed!.SignedBytes, parsed.Signature))
-                return Fail($"segment {index + 1} continues from a checkpoint of segment {index} whose signature is invalid (forged)");
+            if (NoteSignatures.Check(keys, parsed!, cp!.KeyId, null, "checkpoint", $"the checkpoint of segment {index} that segment {index + 1} continues from") is { } bad)
+                return Fail($"segment {index + 1} continues from a checkpoint of segment {index} that does not verify: {bad.Message}");
             if ((expect.Chain is not null && cp!.Chain != expect.Chain) || cp!.Segment != index || cp.Sequence - cp.SegmentRecords != expect.FirstSequence)
                 return Fail($"segment {index + 1} continues from a checkpoint (segment {cp!.Segment}, sequence {cp.Sequence}) that does not fit after segment {index - 1}");
             next = new SegmentExpectation(expect.Chain ?? cp.Chain, index + 1, cp.Sequence, SHA256.HashData(note), cp.Head);

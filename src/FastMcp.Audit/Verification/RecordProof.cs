@@ -26,14 +26,17 @@ public sealed class RecordProof
     public byte[] SealNote { get; init; } = [];
 
     /// <summary>Finds the sealed segment holding <paramref name="sequence"/>, verifies it fully, and builds the proof.</summary>
-    public static async Task<RecordProof> CreateAsync(ISegmentStore store, AuditPublicKey key, string? chain, long sequence, CancellationToken ct = default)
+    public static Task<RecordProof> CreateAsync(ISegmentStore store, AuditPublicKey key, string? chain, long sequence, CancellationToken ct = default) =>
+        CreateAsync(store, TrustedKeys.Of(key), chain, sequence, ct);
+
+    public static async Task<RecordProof> CreateAsync(ISegmentStore store, TrustedKeys keys, string? chain, long sequence, CancellationToken ct = default)
     {
         var chains = await ChainFiles.DiscoverAsync(store, ct).ConfigureAwait(false);
         var files = chain is null
             ? (chains.Count == 1 ? chains[0] : throw new InvalidOperationException("several chains found; name one with --chain"))
             : chains.Find(c => c.Chain == chain) ?? throw new InvalidOperationException($"chain '{chain}' not found");
         var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
-        using var walk = new SegmentWalk(key) { LeafHashes = new List<byte[]>() };
+        using var walk = new SegmentWalk(keys) { LeafHashes = new List<byte[]>() };
         foreach (var (index, objectKey) in files.Segments)
         {
             var data = await store.GetAsync(objectKey, ct).ConfigureAwait(false) ?? throw new IOException($"{objectKey} vanished");
@@ -67,10 +70,12 @@ public sealed class RecordProof
     }
 
     /// <summary>Checks every field: seal signature and contents, leaf position, record sequence, and the path to the root.</summary>
-    public bool Check(AuditPublicKey key, out string reason)
+    public bool Check(AuditPublicKey key, out string reason) => Check(TrustedKeys.Of(key), out reason);
+
+    public bool Check(TrustedKeys keys, out string reason)
     {
         if (!Seal.TryDecode(SealNote, out var seal, out var note, out var error)) { reason = "seal cannot be read: " + error; return false; }
-        if (!key.Verify(note!.SignedBytes, note.Signature)) { reason = "seal signature invalid (forged or another key)"; return false; }
+        if (NoteSignatures.Check(keys, note!, seal!.KeyId, null, "seal", "the proof's seal") is { } bad) { reason = bad.Message; return false; }
         if (seal!.Chain != Chain || seal.Segment != Segment) { reason = "proof names another chain or segment than its seal"; return false; }
         if (TreeSize != seal.RecordCount) { reason = "tree size differs from the seal's record count"; return false; }
         if (LeafIndex != Sequence - seal.FirstSequence || LeafIndex < 0 || LeafIndex >= TreeSize) { reason = "leaf index does not match the record's sequence"; return false; }

@@ -17,6 +17,8 @@ public sealed class CheckpointTarget(Checkpoint checkpoint, string origin)
     public bool Matched { get; set; }
     /// <summary>Set when the position lies in a segment the writer set aside as tampered (it cannot be checked).</summary>
     public string? SetAside { get; set; }
+    /// <summary>The key id of the segment the checkpoint points into, once reached (it must name the same key).</summary>
+    public string? SegmentKeyId { get; set; }
 }
 
 /// <summary>What walking one segment established.</summary>
@@ -42,8 +44,15 @@ public sealed class SegmentOutcome
 /// Checks one segment completely: every frame, every record's sequence and chain hash, every checkpoint
 /// and the seal (signature and every field against recomputed values) and the link to its predecessor.
 /// </summary>
-public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
+public sealed class SegmentWalk : IDisposable
 {
+    private readonly TrustedKeys _keys;
+
+    /// <summary>Each segment is verified with the trusted key its header names.</summary>
+    public SegmentWalk(TrustedKeys keys) => _keys = keys;
+
+    public SegmentWalk(AuditPublicKey key) : this(TrustedKeys.Of(key)) { }
+
     private readonly FrameReader _frames = new();
     private readonly ChainCursor _cursor = new();
     private readonly byte[] _chain = new byte[32];
@@ -74,10 +83,10 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
         if (header.FirstSequence != expect.FirstSequence) { Fail("sequence-gap", $"segment starts at sequence {header.FirstSequence}, previous segment ended before {expect.FirstSequence}", offset: 0); return outcome; }
         if (!header.PrevSeal.AsSpan().SequenceEqual(expect.PrevSeal)) { Fail("segment-link", "prev-seal does not match the previous segment's seal (a segment was removed, inserted or replaced)", offset: 0); return outcome; }
         if (!header.PrevHead.AsSpan().SequenceEqual(expect.PrevHead)) { Fail("segment-link", "prev-head does not match the previous segment's chain head", offset: 0); return outcome; }
-        if (header.KeyId != key.KeyId) outcome.Warnings.Add(new Finding("key", $"header names key {header.KeyId}, verifying with {key.KeyId}", segment));
+        if (_keys.Find(header.KeyId) is null) { Fail("untrusted-key", $"segment header names key {header.KeyId}, which is not a trusted key (trusted: {_keys.Describe()})", offset: 0); return outcome; }
         var headerHash = SHA256.HashData(frame.Payload.Span);
         _cursor.StartSegment(frame.Payload.Span, header.FirstSequence);
-        Capture(targets, header.Segment);
+        Capture(targets, header);
         long lastCheckpointMicros = header.CreatedMicros;
         long gapLimitMicros = header.CheckpointIntervalMs * 1000 * 2 + 5_000_000;
 
@@ -117,7 +126,7 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
                         if (!_cursor.Append(body, _chain, out error)) { Fail("sequence", error!, seq, offset); return outcome; }
                         if (!stored.SequenceEqual(_chain)) { Fail("chain", $"record {seq}: chain hash mismatch (the record or one before it was altered, removed or inserted)", seq, offset); return outcome; }
                         OnRecord?.Invoke(segment, body);
-                        Capture(targets, header.Segment);
+                        Capture(targets, header);
                     }
                     if (!it.AtEnd) { Fail("record", "records frame has bytes after its last record", _cursor.NextSequence, offset); return outcome; }
                     break;
@@ -125,7 +134,8 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
                 case FrameKind.Checkpoint:
                 {
                     if (!Checkpoint.TryDecode(frame.Payload.Span, out var cp, out var note, out error)) { Fail("checkpoint", "checkpoint note invalid: " + error, offset: offset); return outcome; }
-                    if (!key.Verify(note!.SignedBytes, note.Signature)) { Fail("checkpoint-signature", $"checkpoint at sequence {cp!.Sequence}: signature invalid (forged or signed by another key)", offset: offset); return outcome; }
+                    if (cp!.Version < header.Version) { Fail("version", $"version {cp.Version} checkpoint inside a version {header.Version} segment", offset: offset); return outcome; }
+                    if (NoteSignatures.Check(_keys, note!, cp.KeyId, header.KeyId, "checkpoint", $"checkpoint at sequence {cp.Sequence}") is { } bad) { Fail(bad.Code, bad.Message, offset: offset); return outcome; }
                     if (cp!.Chain != header.Chain || cp.Segment != segment || cp.Sequence != _cursor.NextSequence || cp.SegmentRecords != _cursor.SegmentRecords)
                     { Fail("checkpoint", $"checkpoint claims segment {cp.Segment} sequence {cp.Sequence}, log is at segment {segment} sequence {_cursor.NextSequence}", offset: offset); return outcome; }
                     if (!cp.Head.AsSpan().SequenceEqual(_cursor.Head) || !cp.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot()))
@@ -142,7 +152,11 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
                 case FrameKind.Seal:
                 {
                     if (!Seal.TryDecode(frame.Payload.Span, out var seal, out var note, out error)) { Fail("seal", "seal note invalid: " + error, offset: offset); return outcome; }
-                    if (!key.Verify(note!.SignedBytes, note.Signature)) { Fail("seal-signature", "seal signature invalid (forged or signed by another key)", offset: offset); return outcome; }
+                    if (seal!.Version < header.Version) { Fail("version", $"version {seal.Version} seal on a version {header.Version} segment", offset: offset); return outcome; }
+                    // Crash recovery seals with the key the gateway has now, which may differ from the one the header names.
+                    if (NoteSignatures.Check(_keys, note!, seal.KeyId, seal.Recovered ? null : header.KeyId, "seal", "seal") is { } bad) { Fail(bad.Code, bad.Message, offset: offset); return outcome; }
+                    if (seal.KeyId != header.KeyId)
+                        outcome.Warnings.Add(new Finding("key-change", $"recovered segment sealed by key {seal.KeyId}, its header names {header.KeyId} (the key changed before crash recovery)", segment));
                     if (seal!.Chain != header.Chain || seal.Segment != segment || seal.FirstSequence != header.FirstSequence)
                     { Fail("seal", "seal names another chain, segment or first sequence", offset: offset); return outcome; }
                     if (seal.RecordCount != _cursor.SegmentRecords) { Fail("seal", $"seal counts {seal.RecordCount} records, segment holds {_cursor.SegmentRecords} (records removed or added)", offset: offset); return outcome; }
@@ -166,14 +180,16 @@ public sealed class SegmentWalk(AuditPublicKey key) : IDisposable
     }
 
     /// <summary>Compares every checkpoint that points at the current position with the recomputed head and root.</summary>
-    private void Capture(IReadOnlyList<CheckpointTarget> targets, long segment)
+    private void Capture(IReadOnlyList<CheckpointTarget> targets, SegmentHeader header)
     {
+        long segment = header.Segment;
         for (int i = 0; i < targets.Count; i++)
         {
             var t = targets[i];
             var cp = t.Checkpoint;
             if (t.Reached || cp.Segment != segment || cp.Sequence != _cursor.NextSequence || cp.SegmentRecords != _cursor.SegmentRecords) continue;
             t.Reached = true;
+            t.SegmentKeyId = header.KeyId;
             t.Matched = cp.Head.AsSpan().SequenceEqual(_cursor.Head) && cp.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot());
         }
     }

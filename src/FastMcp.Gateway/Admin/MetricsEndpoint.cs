@@ -25,6 +25,10 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
+        FastMcp.Audit.Anchoring.CheckpointPublisher? anchors = runtime.Audit?.Log.Anchors;
+        Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);
+        Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);
+        Counter(sb, "fastmcp_audit_anchor_conflicts_total", "published checkpoints found with another chain head at the same sequence (fork or rollback)", anchors?.Conflicts ?? 0);
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using FastMcp.Audit;
+using FastMcp.Audit.Crypto;
 using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Stages;
@@ -57,10 +58,9 @@ internal sealed class GatewayStages : IAsyncDisposable
         CompilePolicy(options.Policy);
         CreateMasking(options.Masking);
 
-        // serve generates a key at the default path on first start when none is configured.
-        string signingKey = string.IsNullOrEmpty(options.Audit.SigningKeyPath) ? DefaultSigningKeyPath(options.Audit) : options.Audit.SigningKeyPath;
+        // serve generates a key at the default path on first start in the development modes only.
         string configured = options.Audit.SigningKeyPath;
-        options.Audit.SigningKeyPath = signingKey;
+        options.Audit.SigningKeyPath = string.IsNullOrEmpty(configured) ? SigningKeyCustody.DefaultPath(options.Audit.Directory) : configured;
         try
         {
             ValidateAudit(options.Audit);
@@ -69,17 +69,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             options.Audit.SigningKeyPath = configured;
         }
-        if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey))
-        {
-            try
-            {
-                using var signer = FastMcp.Audit.Crypto.AuditSigner.FromPemFile(signingKey);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
-            {
-                throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{signingKey}': {e.Message}");
-            }
-        }
+        string signingKey = SigningKeyPathFor(options, out bool development);
+        if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development);
 
         CreateUpstreamCredential(identity)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
@@ -124,7 +115,40 @@ internal sealed class GatewayStages : IAsyncDisposable
         return new PanMasking(masker, mode);
     }
 
-    private static string DefaultSigningKeyPath(AuditOptions audit) => Path.Combine(audit.Directory, "audit-signing-key.pem");
+    /// <summary>
+    /// The signing key serve uses: the configured one or, in the development identity modes (dev,
+    /// anonymous: what the embedded defaults run), one generated in the audit folder. With identity
+    /// mode oidc the path must be configured: the default is inside the audit folder.
+    /// </summary>
+    private static string SigningKeyPathFor(GatewayOptions options, out bool development)
+    {
+        development = options.Identity?.Mode is IdentityModes.Dev or IdentityModes.Anonymous;
+        if (!string.IsNullOrEmpty(options.Audit.SigningKeyPath)) return options.Audit.SigningKeyPath;
+        if (development) return SigningKeyCustody.DefaultPath(options.Audit.Directory);
+        throw new ConfigurationException("audit.signingKeyPath",
+            "required when identity.mode is oidc: the default key would be generated inside the audit directory, where whoever can write the log could also re-sign it; "
+            + "make one with `fastmcp keys generate`, keep the private key outside the audit directory (owner-only, e.g. a Kubernetes Secret file) and give auditors the public key");
+    }
+
+    /// <summary>Refuses a key in the audit folder (outside development modes), one others can read, or one that does not load.</summary>
+    private static void CheckSigningKey(string path, string auditDirectory, bool development)
+    {
+        string? warning;
+        try
+        {
+            warning = SigningKeyCustody.Check(path, auditDirectory, development);
+            using var signer = AuditSigner.FromPemFile(path);
+        }
+        catch (SigningKeyCustodyException e)
+        {
+            throw new ConfigurationException("audit.signingKeyPath", e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{path}': {e.Message}");
+        }
+        if (warning is not null) Log.Warn("audit: " + warning);
+    }
 
     private static void ValidateAudit(AuditOptions audit)
     {
@@ -160,17 +184,21 @@ internal sealed class GatewayStages : IAsyncDisposable
         PanMasking? masking = CreateMasking(options.Masking);
 
         AuditOptions auditOptions = options.Audit;
+        string signingKey = SigningKeyPathFor(options, out bool development);
         if (string.IsNullOrEmpty(auditOptions.SigningKeyPath))
         {
-            auditOptions.SigningKeyPath = DefaultSigningKeyPath(auditOptions);
-            if (!File.Exists(auditOptions.SigningKeyPath))
+            auditOptions.SigningKeyPath = signingKey;
+            if (!File.Exists(signingKey))
             {
+                string publicKey = Path.Combine(auditOptions.Directory, SigningKeyCustody.DefaultPublicKeyName);
                 Directory.CreateDirectory(auditOptions.Directory);
-                AuditKeys.Generate(auditOptions.SigningKeyPath, Path.Combine(auditOptions.Directory, "audit-signing-key.pub.pem"));
-                Log.Warn($"audit: generated a signing key at {auditOptions.SigningKeyPath}; give {Path.Combine(auditOptions.Directory, "audit-signing-key.pub.pem")} to auditors, keep the private key elsewhere in production (audit.signingKeyPath)");
+                AuditKeys.Generate(signingKey, publicKey);
+                Log.Warn($"audit: generated a development signing key at {signingKey} (public key {publicKey}); production (identity mode oidc) refuses a key in the audit directory: set audit.signingKeyPath");
             }
         }
         ValidateAudit(auditOptions);
+        CheckSigningKey(signingKey, auditOptions.Directory, development);
+        auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
 
         Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
         AuditLog log;

@@ -4,8 +4,9 @@ using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
 using Amazon.S3;
 using Amazon.S3.Model;
+using FastMcp.Audit.Shipping;
 
-namespace FastMcp.Audit.Shipping;
+namespace FastMcp.Audit.S3;
 
 /// <summary>
 /// An S3-compatible bucket as object store. Create-only uploads send x-amz-checksum-sha256 and

@@ -1,0 +1,35 @@
+using System.Text.Json.Serialization;
+
+namespace FastMcp.Audit;
+
+/// <summary>
+/// Copies of signed checkpoints kept outside the gateway host (docs/audit-format.md §10): without
+/// one, deleting the newest segments together with the local checkpoint and last-seal files is
+/// undetectable. Plain settable class for source-generated JSON binding.
+/// </summary>
+public sealed class AnchorOptions
+{
+    /// <summary>With shipping configured: publish each new checkpoint create-only to {prefix}{chain}/checkpoints/{sequence:D20}.checkpoint.</summary>
+    public bool PublishToStore { get; set; } = true;
+    /// <summary>Optional witness: every published checkpoint note is POSTed here (http or https).</summary>
+    public string? WitnessUrl { get; set; }
+    /// <summary>File holding a bearer token for the witness (re-read at each start).</summary>
+    public string? WitnessTokenFile { get; set; }
+    /// <summary>Per publish attempt (store put or witness POST).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>At start, refuse to continue a chain that is behind the newest checkpoint published in the store.</summary>
+    public bool CheckOnStart { get; set; } = true;
+
+    /// <summary>Told about every failed publish and every start-up comparison that could not be made (the gateway logs it).</summary>
+    [JsonIgnore]
+    public Action<string>? OnProblem { get; set; }
+
+    public void Validate()
+    {
+        if (WitnessUrl is not null && !(Uri.TryCreate(WitnessUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+            throw new ArgumentException("Audit.Anchoring.WitnessUrl must be an absolute http or https URL.", "anchoring.witnessUrl");
+        if (WitnessTokenFile is not null && WitnessUrl is null)
+            throw new ArgumentException("Audit.Anchoring.WitnessTokenFile needs a WitnessUrl.", "anchoring.witnessTokenFile");
+        if (Timeout <= TimeSpan.Zero) throw new ArgumentException("Audit.Anchoring.Timeout must be positive.", "anchoring.timeout");
+    }
+}
