@@ -112,6 +112,15 @@ internal sealed class GatewayStages : IAsyncDisposable
             "block" => RequestCardMode.Block,
             _ => throw new ConfigurationException("masking.requests", $"'{options.Requests}' is not one of mask, forward, block"),
         };
+        RequestNumberMode numbers = options.Numbers switch
+        {
+            "detect" => RequestNumberMode.Detect,
+            "mask" => RequestNumberMode.Mask,
+            "block" => RequestNumberMode.Block,
+            _ => throw new ConfigurationException("masking.numbers", $"'{options.Numbers}' is not one of detect, mask, block"),
+        };
+        if (numbers != RequestNumberMode.Detect && mode != RequestCardMode.Mask)
+            throw new ConfigurationException("masking.numbers", $"applies only when masking.requests is mask (requests '{options.Requests}' never rewrites a request)");
         PanMasker masker;
         try
         {
@@ -121,7 +130,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             throw new ConfigurationException("masking", e.Message);
         }
-        return new PanMasking(masker, mode);
+        return new PanMasking(masker, mode, numbers);
     }
 
     private static string DefaultSigningKeyPath(AuditOptions audit) => Path.Combine(audit.Directory, "audit-signing-key.pem");
@@ -171,6 +180,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             }
         }
         ValidateAudit(auditOptions);
+        auditOptions.FieldMasker = masking?.Masker;
 
         Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
         AuditLog log;
@@ -184,7 +194,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
         }
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, options.Upstream.Url);
+        var audit = new AuditRecording(log, options.Upstream.Url, masking?.Masker);
         ApprovalWebhook? webhook = null;
         try
         {

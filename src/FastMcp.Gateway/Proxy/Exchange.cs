@@ -38,6 +38,9 @@ internal sealed class Exchange
     public CardFindings RequestCards;
     public CardFindings ResponseCards;
 
+    /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
+    public bool ResponseIdHoldsCard;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -52,6 +55,7 @@ internal sealed class Exchange
         Approval = null;
         RequestCards.Reset();
         ResponseCards.Reset();
+        ResponseIdHoldsCard = false;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
         StartTimestamp = Stopwatch.GetTimestamp();
