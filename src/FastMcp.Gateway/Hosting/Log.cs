@@ -1,11 +1,17 @@
+using System.Text;
+using FastMcp.Pan;
+
 namespace FastMcp.Gateway.Hosting;
 
 /// <summary>
 /// Operational log lines on stderr (stdout is kept for what a user pastes: the URL and first call).
-/// Callers never pass bodies, tokens or secrets.
+/// Callers never pass bodies, tokens or secrets; names, targets and reasons that came from requests
+/// or approvers may hold card numbers, so every line is masked before it is written.
 /// </summary>
 internal static class Log
 {
+    private static readonly PanMasker CardMasker = new(new PanMaskingOptions { ComputeFingerprints = false });
+
     public static bool DebugEnabled { get; set; } = Environment.GetEnvironmentVariable("FASTMCP_DEBUG") == "1";
 
     public static void Info(string message) => Write("info", message);
@@ -17,9 +23,17 @@ internal static class Log
         if (DebugEnabled) Write("debug", message);
     }
 
+    /// <summary>The text with every card number masked (first 6 and last 4 digits kept); the same instance when there is none.</summary>
+    public static string MaskCards(string message)
+    {
+        if (message.AsSpan().IndexOfAnyInRange('0', '9') < 0) return message;
+        byte[] utf8 = Encoding.UTF8.GetBytes(message);
+        return CardMasker.MaskTextInPlace(utf8) == 0 ? message : Encoding.UTF8.GetString(utf8);
+    }
+
     private static void Write(string level, string message)
     {
-        string line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {level} {message}";
+        string line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {level} {MaskCards(message)}";
         lock (Console.Error) Console.Error.WriteLine(line);
     }
 }

@@ -143,4 +143,33 @@ public sealed class RequestCardTests
         Assert.Equal("pay " + MaskedPan, decoded);
         Assert.Contains("\"name\":\"pay " + MaskedPan + "\"", forwarded[1].Body);
     }
+
+    [Theory]
+    [InlineData("forward")]
+    [InlineData("mask")]
+    public async Task What_approvers_see_of_a_held_call_is_masked_in_every_request_mode(string mode)
+    {
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "approve-all", Action = "require_approval", Methods = ["tools/call"], ApprovalMode = "grant", Approvers = ["release"] },
+            new RuleOptions { Name = "rest", Action = "allow" },
+        ];
+        await using CardGateway g = await CardGateway.StartAsync(m => m.Requests = mode, rules);
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("11", "pay " + Pan, $$"""{"note":"{{Pan}}","account":{{Pan}}}"""));
+        Assert.Equal(-32002, answer.JsonRpcError().Code);
+        Approvals.PendingApproval approval = Assert.Single(g.Gateway.Stages.Approvals!.List(includeDecided: true));
+        Assert.Equal("pay " + MaskedPan, approval.Target);
+        foreach (string shown in new[] { approval.Target!, approval.MaskedArguments, approval.MaskedParams })
+            Assert.False(PanMasker.ContainsCardNumber(Encoding.UTF8.GetBytes(shown)), shown);
+        Assert.Contains("\"account\":4111110000001111", approval.MaskedParams);
+        Assert.Empty(AuditCards.FindCardNumbers(await g.StopAndReadAuditAsync()));
+    }
+
+    [Fact]
+    public void Log_lines_never_carry_a_full_card_number()
+    {
+        Assert.Equal("approval apr_1: alice asks for tools/call pay 411111******1111", Hosting.Log.MaskCards("approval apr_1: alice asks for tools/call pay " + Pan));
+        string clean = "approval apr_2 denied by bob";
+        Assert.Same(clean, Hosting.Log.MaskCards(clean));
+    }
 }
