@@ -387,7 +387,19 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         ReadOnlySequence<byte> recorded = body;
         if (_rt.Masking is { } masking)
         {
+            // An allow rule may pick a masking profile for the exchange it forwards (checked to exist at load; should
+            // it be missing all the same, the call is masked by default and refused).
+            string? missingProfile = null;
+            if (decision is { Action: PolicyAction.Allow, MaskProfile: { } profile })
+            {
+                if (masking.Profile(profile) is { } picked) masking = picked;
+                else missingProfile = profile;
+            }
+            _exchange.Masking = masking;
             RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            if (missingProfile is not null)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
+                    $"masking profile '{missingProfile}' missing").ConfigureAwait(false);
             if (outcome == RequestCardOutcome.BlockedCard)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
             if (outcome == RequestCardOutcome.BlockedNumber)

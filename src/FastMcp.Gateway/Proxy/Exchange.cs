@@ -38,6 +38,9 @@ internal sealed class Exchange
     public CardFindings RequestCards;
     public CardFindings ResponseCards;
 
+    /// <summary>The masking in force for this exchange: the default, or the profile the allowing rule picked.</summary>
+    public PanMasking? Masking;
+
     /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
     public bool ResponseIdHoldsCard;
 
@@ -56,6 +59,7 @@ internal sealed class Exchange
         RequestCards.Reset();
         ResponseCards.Reset();
         ResponseIdHoldsCard = false;
+        Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
         StartTimestamp = Stopwatch.GetTimestamp();

@@ -28,14 +28,27 @@ internal enum RequestCardOutcome : byte
 /// before anyone sees it; request bodies are masked, forwarded or blocked as configured, and
 /// what is recorded of a request never holds a full card number.
 /// </summary>
-internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode = RequestNumberMode.Detect) : IResponseTransform
+internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode = RequestNumberMode.Detect,
+    Dictionary<string, PanMasking>? profiles = null) : IResponseTransform
 {
     public RequestCardMode RequestMode => requestMode;
     public RequestNumberMode NumberMode => numberMode;
     public PanMasker Masker => masker;
 
+    /// <summary>The profiles an allow rule's maskProfile can pick (masking.profiles).</summary>
+    public IReadOnlyCollection<string> ProfileNames => profiles is null ? [] : profiles.Keys;
+
+    /// <summary>The named profile, or null when there is none by that name.</summary>
+    public PanMasking? Profile(string name) => profiles is not null && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
+
     public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent)
     {
+        // The profile the deciding rule picked masks this exchange's responses too.
+        if (exchange.Masking is { } picked && picked != this)
+        {
+            picked.Apply(exchange, message, isEvent);
+            return;
+        }
         masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
         if (kept == 0) return;
         // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is

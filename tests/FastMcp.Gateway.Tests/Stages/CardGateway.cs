@@ -36,13 +36,24 @@ internal sealed class CardGateway : IAsyncDisposable
         string dir = Path.Combine(Path.GetTempPath(), "fastmcp-cards-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var upstream = new ScriptedUpstream(upstreamScript ?? UpstreamScripts.Echo);
-        GatewayUnderTest gateway = await GatewayUnderTest.StartWithStagesAsync(upstream.Url, options =>
+        GatewayUnderTest gateway;
+        try
         {
-            options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(dir, "dev") };
-            options.Policy = new PolicyOptions { Rules = rules ?? [new RuleOptions { Name = "all", Action = "allow" }] };
-            masking?.Invoke(options.Masking);
-            options.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "test" };
-        });
+            gateway = await GatewayUnderTest.StartWithStagesAsync(upstream.Url, options =>
+            {
+                options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(dir, "dev") };
+                options.Policy = new PolicyOptions { Rules = rules ?? [new RuleOptions { Name = "all", Action = "allow" }] };
+                masking?.Invoke(options.Masking);
+                options.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "test" };
+            });
+        }
+        catch
+        {
+            // A configuration the gateway refuses: nothing else was started.
+            await upstream.DisposeAsync();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            throw;
+        }
         using DevKey key = DevKeys.LoadOrCreate(Path.Combine(dir, "dev"));
         string token = key.Mint("alice", ["dev"], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
         return new CardGateway(dir, upstream, gateway, token);
