@@ -95,8 +95,8 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         return Error(result.Status, result.Error!, approval: result.Status == 403 ? null : result.Approval);
     }
 
-    /// <summary>Free text goes into audit details and messages on one line.</summary>
-    private static string? Clean(string? text) => text?.Replace('\r', ' ').Replace('\n', ' ').Trim();
+    /// <summary>Free text goes into audit details, messages and the webhook on one line, card numbers masked.</summary>
+    private static string? Clean(string? text) => text is null ? null : CardText.Mask(text.Replace('\r', ' ').Replace('\n', ' ').Trim());
 
     private static LocalResponse View(int status, PendingApproval a) =>
         Json(status, JsonSerializer.SerializeToUtf8Bytes(ApprovalView.From(a), ApprovalJsonContext.Default.ApprovalView));

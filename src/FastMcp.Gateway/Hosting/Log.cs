@@ -1,6 +1,3 @@
-using System.Text;
-using FastMcp.Pan;
-
 namespace FastMcp.Gateway.Hosting;
 
 /// <summary>
@@ -10,8 +7,6 @@ namespace FastMcp.Gateway.Hosting;
 /// </summary>
 internal static class Log
 {
-    private static readonly PanMasker CardMasker = new(new PanMaskingOptions { ComputeFingerprints = false });
-
     public static bool DebugEnabled { get; set; } = Environment.GetEnvironmentVariable("FASTMCP_DEBUG") == "1";
 
     public static void Info(string message) => Write("info", message);
@@ -24,12 +19,7 @@ internal static class Log
     }
 
     /// <summary>The text with every card number masked (first 6 and last 4 digits kept); the same instance when there is none.</summary>
-    public static string MaskCards(string message)
-    {
-        if (message.AsSpan().IndexOfAnyInRange('0', '9') < 0) return message;
-        byte[] utf8 = Encoding.UTF8.GetBytes(message);
-        return CardMasker.MaskTextInPlace(utf8) == 0 ? message : Encoding.UTF8.GetString(utf8);
-    }
+    public static string MaskCards(string message) => Stages.CardText.Mask(message);
 
     private static void Write(string level, string message)
     {

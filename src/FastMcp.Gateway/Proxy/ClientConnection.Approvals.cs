@@ -123,6 +123,7 @@ internal sealed partial class ClientConnection
             body = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
             if (recordedIsBody) recorded = body;
             _exchange.Body = body;
+            _exchange.Recorded = recorded;
         }
 
         bool sse = AcceptsEventStream();

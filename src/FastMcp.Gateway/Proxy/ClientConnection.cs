@@ -397,6 +397,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             }
             _exchange.Masking = masking;
             RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            _exchange.Recorded = recorded;
             if (missingProfile is not null)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
                     $"masking profile '{missingProfile}' missing").ConfigureAwait(false);
@@ -406,6 +407,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
                     "card number blocked (JSON number)").ConfigureAwait(false);
         }
+
+        _exchange.Recorded = recorded;
 
         if (decision is { } d)
         {

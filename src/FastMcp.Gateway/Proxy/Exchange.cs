@@ -21,6 +21,9 @@ internal sealed class Exchange
     /// <summary>The request body (a view into the client pipe or the connection's decode buffer).</summary>
     public ReadOnlySequence<byte> Body;
 
+    /// <summary>The body as it may be recorded (card numbers masked), once request masking ran; empty before.</summary>
+    public ReadOnlySequence<byte> Recorded;
+
     /// <summary>What the body says, when it was inspected.</summary>
     public McpCall Call;
     public bool HasCall;
@@ -51,6 +54,7 @@ internal sealed class Exchange
     public void Reset()
     {
         Body = default;
+        Recorded = default;
         Call = default;
         HasCall = false;
         Principal = null;

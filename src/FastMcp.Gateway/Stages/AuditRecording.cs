@@ -52,7 +52,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
         e.Detail = ex.Approval is { } a ? $"response (approval {a.Id})" : "response";
-        e.ResponsePayload = ex.ResponseIdHoldsCard && masker is not null ? MaskedCopy(maskedResponse.Span, s.Response, masker) : maskedResponse;
+        e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
@@ -142,12 +142,14 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
         {
+            // Fields come from the masked copy of the request once there is one (the serializer masks them again).
+            ReadOnlySequence<byte> body = ex.Recorded.IsEmpty ? ex.Body : ex.Recorded;
             ref McpCall call = ref ex.Call;
-            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(ex.Body, call.MethodRange);
-            if (call.HasName) e.Target = StringAt(ex.Body, call.NameRange);
-            if (call.HasId) e.JsonRpcIdRaw = Contiguous(ex.Body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
-            if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(ex.Body, call.ClientInfoNameRange);
-            if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(ex.Body, call.ClientInfoVersionRange);
+            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(body, call.MethodRange);
+            if (call.HasName) e.Target = StringAt(body, call.NameRange);
+            if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
+            if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
+            if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(body, call.ClientInfoVersionRange);
         }
         else
         {

@@ -142,6 +142,16 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
         Assert.Equal(id, againBody.GetProperty("approval").GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task A_card_number_in_an_approvers_reason_is_masked_everywhere_it_goes()
+    {
+        string id = PendingId(await CallAsync(EchoCall(6, "x")));
+        var (denied, view) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/deny", """{"reason":"card 4111111111111111 is reported stolen"}""", _bob);
+        Assert.Equal(HttpStatusCode.OK, denied);
+        Assert.Equal("card 411111******1111 is reported stolen", view.GetProperty("reason").GetString());
+        Assert.Equal("card 411111******1111 is reported stolen", _gateway.Stages.Approvals!.Get(id)!.Reason);
+    }
+
     private static void AssertOnlyAnError(JsonElement body)
     {
         Assert.Equal(JsonValueKind.Object, body.ValueKind);
