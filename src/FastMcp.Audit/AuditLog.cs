@@ -23,7 +23,7 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly IAuditFileSystem _fs;
     private readonly AuditSigner _signer;
     private readonly string _chainDir;
-    private readonly AuditRecordSerializer _serializer = new();
+    private readonly AuditRecordSerializer _serializer;
     private readonly object _gate = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -61,6 +61,7 @@ public sealed class AuditLog : IAsyncDisposable
     private AuditLog(AuditOptions options, IAuditFileSystem fs, AuditSigner signer, string chainDir, ActiveSegment active)
     {
         _options = options;
+        _serializer = new AuditRecordSerializer(options.FieldMasker);
         _fs = fs;
         _signer = signer;
         _chainDir = chainDir;

@@ -27,6 +27,13 @@ public sealed class AuditOptions
     /// <summary>Checkpoints published outside the host (store, witness) and the start-up comparison with them.</summary>
     public AnchorOptions Anchoring { get; set; } = new();
 
+    /// <summary>
+    /// Masks card numbers in every record's fields (set by the host from its masking settings, never from the
+    /// file); null keeps the first 6 and last 4 digits.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public FastMcp.Pan.PanMasker? FieldMasker { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()
     {

@@ -95,19 +95,65 @@ public sealed class PanMasker
     }
 
     /// <inheritdoc cref="MaskInPlace(in ReadOnlySequence{byte})"/>
+    public int MaskInPlace<TSink>(in ReadOnlySequence<byte> utf8, ref TSink sink) where TSink : IPanFindingSink =>
+        MaskSequence(utf8, ref sink, keepBareNumbers: false, out _);
+
+    /// <summary>
+    /// Like <see cref="MaskInPlace{TSink}(in ReadOnlySequence{byte}, ref TSink)"/>, except that card numbers written as
+    /// bare JSON numbers (outside any string) are found, counted and reported to <paramref name="sink"/> with their
+    /// fingerprint but left as they are: rewriting a number changes its value (an id, an amount), not only its
+    /// spelling. <paramref name="keptNumbers"/> says how many were left; the return value counts every find.
+    /// </summary>
+    public int MaskStringsInPlace<TSink>(in ReadOnlySequence<byte> utf8, ref TSink sink, out int keptNumbers) where TSink : IPanFindingSink =>
+        MaskSequence(utf8, ref sink, keepBareNumbers: true, out keptNumbers);
+
     [SkipLocalsInit]
-    public int MaskInPlace<TSink>(in ReadOnlySequence<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
+    private int MaskSequence<TSink>(in ReadOnlySequence<byte> utf8, ref TSink sink, bool keepBareNumbers, out int keptNumbers) where TSink : IPanFindingSink
     {
-        if (utf8.IsSingleSegment) return MaskInPlace(MemoryMarshal.AsMemory(utf8.First).Span, ref sink);
         Unsafe.SkipInit(out ScanState state);
         state.Reset();
-        SequenceMaskWriter writer = new(utf8);
-        long offset = 0;
-        foreach (ReadOnlyMemory<byte> segment in utf8)
+        state.KeepBareNumbers = keepBareNumbers;
+        if (utf8.IsSingleSegment)
         {
-            PanScanner.Feed(ref state, segment.Span, offset, this, ref writer, ref sink);
-            offset += segment.Length;
+            Span<byte> span = MemoryMarshal.AsMemory(utf8.First).Span;
+            SpanMaskWriter spanWriter = new(span, 0);
+            PanScanner.Feed(ref state, span, 0, this, ref spanWriter, ref sink);
+            PanScanner.Finish(ref state, this, ref spanWriter, ref sink);
         }
+        else
+        {
+            SequenceMaskWriter writer = new(utf8);
+            long offset = 0;
+            foreach (ReadOnlyMemory<byte> segment in utf8)
+            {
+                PanScanner.Feed(ref state, segment.Span, offset, this, ref writer, ref sink);
+                offset += segment.Length;
+            }
+            PanScanner.Finish(ref state, this, ref writer, ref sink);
+        }
+        keptNumbers = (int)state.KeptNumbers;
+        return (int)state.Found;
+    }
+
+    /// <summary>
+    /// Masks in place every card number in text that is not JSON: an HTTP header value, a log line, a decoded JSON
+    /// string. No number there is a JSON number, so every masked digit becomes the mask byte.
+    /// </summary>
+    public int MaskTextInPlace(Span<byte> utf8)
+    {
+        NoSink sink = default;
+        return MaskTextInPlace(utf8, ref sink);
+    }
+
+    /// <inheritdoc cref="MaskTextInPlace(Span{byte})"/>
+    [SkipLocalsInit]
+    public int MaskTextInPlace<TSink>(Span<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
+    {
+        Unsafe.SkipInit(out ScanState state);
+        state.Reset();
+        state.PlainText = true;
+        SpanMaskWriter writer = new(utf8, 0);
+        PanScanner.Feed(ref state, utf8, 0, this, ref writer, ref sink);
         PanScanner.Finish(ref state, this, ref writer, ref sink);
         return (int)state.Found;
     }

@@ -6,14 +6,16 @@ namespace FastMcp.Gateway.Tests;
 /// <summary>The digest an approval is bound to: the same call, however it is written, and nothing else.</summary>
 public sealed class ApprovalDigestTests
 {
-    private static string Digest(string args, string method = "tools/call", string? name = "deploy", params string[] cards) =>
-        ApprovalDigest.Compute(method, name, Encoding.UTF8.GetBytes(args), cards);
+    private static string Params(string args, string name = "deploy") => "{\"name\":\"" + name + "\",\"arguments\":" + args + "}";
+
+    private static string Digest(string paramsJson, string method = "tools/call", params string[] cards) =>
+        ApprovalDigest.Compute(method, Encoding.UTF8.GetBytes(paramsJson), cards);
 
     [Fact]
     public void Member_order_and_whitespace_do_not_change_the_digest()
     {
-        string a = Digest("""{"env":"prod","replicas":3,"tags":["a","b"],"opts":{"x":1,"y":null}}""");
-        string b = Digest("""{ "opts": { "y": null, "x": 1 }, "tags": [ "a", "b" ], "replicas": 3, "env": "prod" }""");
+        string a = Digest(Params("""{"env":"prod","replicas":3,"tags":["a","b"],"opts":{"x":1,"y":null}}"""));
+        string b = Digest("""{ "arguments": { "opts": { "y": null, "x": 1 }, "tags": [ "a", "b" ], "replicas": 3, "env": "prod" }, "name" : "deploy" }""");
         Assert.Equal(a, b);
         Assert.StartsWith("sha256:", a);
         Assert.Equal(7 + 64, a.Length);
@@ -22,7 +24,7 @@ public sealed class ApprovalDigestTests
     [Fact]
     public void Escaped_and_plain_spellings_of_a_string_are_the_same_argument()
     {
-        Assert.Equal(Digest("""{"env":"prod"}"""), Digest("""{"env":"\u0070rod"}"""));
+        Assert.Equal(Digest(Params("""{"env":"prod"}""")), Digest(Params("""{"env":"\u0070rod"}""")));
     }
 
     [Theory]
@@ -34,24 +36,49 @@ public sealed class ApprovalDigestTests
     [InlineData("""{"env":"prod","replicas":"3"}""")]
     public void Any_changed_argument_changes_the_digest(string changed)
     {
-        Assert.NotEqual(Digest("""{"env":"prod","replicas":3}"""), Digest(changed));
+        Assert.NotEqual(Digest(Params("""{"env":"prod","replicas":3}""")), Digest(Params(changed)));
+    }
+
+    [Theory]
+    [InlineData("""{"name":"deploy","arguments":{"env":"prod"},"target":"eu"}""")]
+    [InlineData("""{"name":"deploy","arguments":{"env":"prod"},"_meta":{"tenant":"b"}}""")]
+    [InlineData("""{"name":"deploy","arguments":{"env":"prod"},"_meta":{"progressToken":1,"tenant":"b"}}""")]
+    [InlineData("""{"name":"deploy","arguments":{"env":"prod"},"task":{"ttl":60}}""")]
+    [InlineData("""{"name":"deploy"}""")]
+    public void Every_other_params_member_is_bound_too(string changed)
+    {
+        Assert.NotEqual(Digest("""{"name":"deploy","arguments":{"env":"prod"}}"""), Digest(changed));
+    }
+
+    [Fact]
+    public void Only_the_progress_token_is_left_out()
+    {
+        string plain = Digest("""{"name":"deploy","arguments":{"env":"prod"}}""");
+        Assert.Equal(plain, Digest("""{"name":"deploy","arguments":{"env":"prod"},"_meta":{"progressToken":"a1"}}"""));
+        Assert.Equal(plain, Digest("""{"_meta":{"progressToken":7},"name":"deploy","arguments":{"env":"prod"}}"""));
+        // Other _meta members stay bound, with or without a progress token beside them.
+        Assert.Equal(Digest("""{"name":"deploy","arguments":{},"_meta":{"tenant":"a"}}"""),
+            Digest("""{"name":"deploy","arguments":{},"_meta":{"tenant":"a","progressToken":"x"}}"""));
+        // A progressToken anywhere else is ordinary content.
+        Assert.NotEqual(Digest("""{"name":"deploy","arguments":{}}"""), Digest("""{"name":"deploy","arguments":{"progressToken":1}}"""));
     }
 
     [Fact]
     public void Method_name_and_card_fingerprints_are_bound_too()
     {
-        string baseline = Digest("{}");
-        Assert.NotEqual(baseline, Digest("{}", name: "undeploy"));
-        Assert.NotEqual(baseline, Digest("{}", method: "prompts/get"));
-        Assert.NotEqual(baseline, Digest("{}", "tools/call", "deploy", "aa11"));
-        Assert.Equal(Digest("{}", "tools/call", "deploy", "aa11", "bb22"), Digest("{}", "tools/call", "deploy", "bb22", "aa11"));
-        // No arguments and empty arguments are the same call.
-        Assert.Equal(baseline, ApprovalDigest.Compute("tools/call", "deploy", default, []));
+        string baseline = Digest(Params("{}"));
+        Assert.NotEqual(baseline, Digest(Params("{}", name: "undeploy")));
+        Assert.NotEqual(baseline, Digest(Params("{}"), method: "prompts/get"));
+        Assert.NotEqual(baseline, Digest(Params("{}"), "tools/call", "aa11"));
+        Assert.Equal(Digest(Params("{}"), "tools/call", "aa11", "bb22"), Digest(Params("{}"), "tools/call", "bb22", "aa11"));
+        // No params and empty params are the same call.
+        Assert.Equal(Digest("{}", "ping"), ApprovalDigest.Compute("ping", default(ReadOnlySpan<byte>), []));
     }
 
     [Fact]
-    public void Canonical_arguments_are_compact_and_sorted()
+    public void Canonical_params_are_compact_and_sorted_and_what_approvers_see()
     {
-        Assert.Equal("""{"a":[1,{"c":2,"d":3}],"b":"x"}""", ApprovalDigest.CanonicalArguments(Encoding.UTF8.GetBytes("""{ "b" : "x", "a" : [ 1, { "d": 3, "c": 2 } ] }""")));
+        Assert.Equal("""{"arguments":{"a":[1,{"c":2,"d":3}],"b":"x"},"name":"t"}""",
+            ApprovalDigest.CanonicalParams(Encoding.UTF8.GetBytes("""{ "name":"t", "arguments": { "b" : "x", "a" : [ 1, { "d": 3, "c": 2 } ] }, "_meta": { "progressToken": 5 } }""")));
     }
 }

@@ -2,16 +2,28 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Reading;
+using FastMcp.Pan;
 
 namespace FastMcp.Audit.Recording;
 
 /// <summary>
 /// Writes an <see cref="AuditEvent"/> as a record body: the 17-byte binary prefix (sequence, time, type)
 /// then one JSON object. Property names are pre-encoded and the JSON writer is reused, so a warmed
-/// serializer allocates nothing per record.
+/// serializer allocates nothing per record. Every field before the payloads (who, origin, target,
+/// session, JSON-RPC id, decision, detail …) is masked for card numbers as written, whatever the caller
+/// filled in: these come from headers, bodies and free text, and no record may hold a full card
+/// number. The payloads are masked by the caller, which scanned them already.
 /// </summary>
 public sealed class AuditRecordSerializer
 {
+    /// <summary>Masks card numbers in record fields: first 6 and last 4 digits kept (PCI DSS 3.4.1), no fingerprint.</summary>
+    private static readonly PanMasker DefaultFieldMasker = new(new PanMaskingOptions { ComputeFingerprints = false });
+
+    private readonly PanMasker _fieldMasker;
+
+    /// <param name="fieldMasker">Masks card numbers in record fields; null: the first 6 and last 4 digits stay visible.</param>
+    public AuditRecordSerializer(PanMasker? fieldMasker = null) => _fieldMasker = fieldMasker ?? DefaultFieldMasker;
+
     private static readonly JsonEncodedText PSeq = JsonEncodedText.Encode("seq");
     private static readonly JsonEncodedText PTime = JsonEncodedText.Encode("time");
     private static readonly JsonEncodedText PType = JsonEncodedText.Encode("type");
@@ -70,6 +82,7 @@ public sealed class AuditRecordSerializer
 
         var w = _json;
         w.Reset(output);
+        int jsonStart = output.WrittenCount;
         w.WriteStartObject();
         w.WriteNumber(PSeq, sequence);
         Span<char> time = stackalloc char[32];
@@ -120,6 +133,8 @@ public sealed class AuditRecordSerializer
             w.WriteEndArray();
         }
         WriteOptional(w, PDetail, e.Detail);
+        w.Flush();
+        _fieldMasker.MaskInPlace(output.RawArray.AsSpan(jsonStart, output.WrittenCount - jsonStart));
         WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span);
         WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
         w.WriteEndObject();

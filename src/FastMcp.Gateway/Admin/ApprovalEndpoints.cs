@@ -12,7 +12,7 @@ namespace FastMcp.Gateway.Admin;
 
 /// <summary>
 /// The approvals API on the admin listener, for approvers only (bearer tokens verified exactly as
-/// on the MCP endpoint):
+/// on the MCP endpoint). An approval is shown only to those who may decide it (docs/approvals.md):
 ///   GET  /approvals[?state=all]       pending approvals (or all still retained)
 ///   GET  /approvals/{id}              one approval
 ///   POST /approvals/{id}/approve      {"comment": "..."} optional
@@ -56,6 +56,9 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
             if (broker.Get(id) is not { } a) return Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
             return broker.MaySee(caller, a) ? View(200, a) : Error(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may see this approval");
         }
+        // Who may not decide an approval learns nothing about it from any answer, a refusal included.
+        if (broker.Get(id) is { } target && !broker.MaySee(caller, target))
+            return Error(403, $"only members of [{string.Join(", ", target.ApproverGroups)}] may decide this call");
         if (parts.Length != 3 || parts[2] is not ("approve" or "deny")) return Error(404, "not found");
         if (request.Method != HttpMethod.Post) return Error(405, "use POST", "Allow: POST\r\n");
 
@@ -88,11 +91,12 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
             Log.Info($"approval {id}: {parts[2]} by {caller.Subject}");
             return View(200, result.Approval!);
         }
-        return Error(result.Status, result.Error!, approval: result.Approval);
+        // A 403 (self-approval, wrong group) carries only the error; other refusals show the approval to whoever may decide it.
+        return Error(result.Status, result.Error!, approval: result.Status == 403 ? null : result.Approval);
     }
 
-    /// <summary>Free text goes into audit details and messages on one line.</summary>
-    private static string? Clean(string? text) => text?.Replace('\r', ' ').Replace('\n', ' ').Trim();
+    /// <summary>Free text goes into audit details, messages and the webhook on one line, card numbers masked.</summary>
+    private static string? Clean(string? text) => text is null ? null : CardText.Mask(text.Replace('\r', ' ').Replace('\n', ' ').Trim());
 
     private static LocalResponse View(int status, PendingApproval a) =>
         Json(status, JsonSerializer.SerializeToUtf8Bytes(ApprovalView.From(a), ApprovalJsonContext.Default.ApprovalView));

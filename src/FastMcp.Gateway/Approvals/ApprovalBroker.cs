@@ -58,16 +58,15 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return false;
     }
 
-    /// <summary>May this approver see this approval? Members of the configured approver groups see all; others those they may decide.</summary>
-    public bool MaySee(Principal p, PendingApproval a)
-    {
-        foreach (string g in _options.ApproverGroups)
-            if (p.IsInGroup(g)) return true;
-        return a.MayApprove(p);
-    }
+    /// <summary>
+    /// May this approver see this approval? Only members of the groups that may decide it (the rule's approvers, or
+    /// the configured approver groups when the rule names none): an approval shows the call's arguments.
+    /// </summary>
+    public bool MaySee(Principal p, PendingApproval a) => a.MayApprove(p);
 
-    public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string digest, string clientAddress) =>
-        new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, digest, DateTime.UtcNow, clientAddress);
+    public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string maskedParams, string digest,
+        string clientAddress) =>
+        new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress);
 
     /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>
     public string? TryPublish(PendingApproval a)
@@ -141,8 +140,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             if (a is null) return ApprovalActionResult.Refused(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
             if (a.State != ApprovalState.Pending) return ApprovalActionResult.Refused(409, $"approval is already {Describe(a.State)}", a);
             if (DateTime.UtcNow >= a.ExpiresUtc) return ApprovalActionResult.Refused(409, "approval has expired", a);
-            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot approve their own calls", a);
-            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may approve this call", a);
+            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot approve their own calls");
+            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may approve this call");
             foreach (ApprovalVote v in a.Votes)
                 if (v.Approver == approver.Subject) return ApprovalActionResult.Refused(409, "you already approved this call; another approver is needed", a);
 
@@ -180,8 +179,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             PendingApproval? a = Get(id);
             if (a is null) return ApprovalActionResult.Refused(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
             if (a.State != ApprovalState.Pending) return ApprovalActionResult.Refused(409, $"approval is already {Describe(a.State)}", a);
-            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot decide their own calls", a);
-            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may decide this call", a);
+            if (SameIdentity(approver, a.Requester)) return ApprovalActionResult.Refused(403, "requesters cannot decide their own calls");
+            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may decide this call");
 
             string? failure = await RecordAsync(a, AuditEventType.ApprovalDenied, approver, clientAddress,
                 $"approval {a.Id} for {a.Requester.Subject}: denied by {approver.Subject}: {reason}", approverField: approver.Subject).ConfigureAwait(false);

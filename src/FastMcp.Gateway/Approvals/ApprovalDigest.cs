@@ -8,28 +8,27 @@ namespace FastMcp.Gateway.Approvals;
 /// <summary>
 /// The digest an approval is bound to: SHA-256 over a canonical text of the call (docs/approvals.md):
 /// <code>
-/// fastmcp-approval-v1\n
+/// fastmcp-approval-v2\n
 /// method:&lt;method&gt;\n
-/// name:&lt;tool, prompt or resource&gt;\n
-/// arguments:&lt;canonical JSON&gt;\n
+/// params:&lt;canonical JSON of params, without _meta.progressToken&gt;\n
 /// cards:&lt;sorted keyed card fingerprints, comma-separated&gt;\n
 /// </code>
-/// Canonical JSON: no insignificant whitespace, object members sorted by name (ordinal), strings
-/// re-escaped one fixed way, numbers as written. Missing arguments are <c>{}</c>. Card numbers are
-/// bound through their keyed fingerprints, never through an unkeyed hash of the number itself.
-/// Not on the hot path: only calls a require_approval rule matched get here.
+/// Every member of <c>params</c> is bound (name or uri, arguments, and anything else a server may read),
+/// except <c>_meta.progressToken</c>, which a client picks anew for each attempt (a <c>_meta</c> left
+/// empty without it is dropped too). Canonical JSON: no insignificant whitespace, object members sorted
+/// by name (ordinal), strings re-escaped one fixed way, numbers as written. Missing params are <c>{}</c>.
+/// Card numbers are bound through their keyed fingerprints, never through an unkeyed hash of the number
+/// itself. Not on the hot path: only calls a require_approval rule matched get here.
 /// </summary>
 internal static class ApprovalDigest
 {
-    public static string Compute(string method, string? name, ReadOnlySpan<byte> argumentsJson, IReadOnlyList<string> cardFingerprints)
+    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints)
     {
         var canonical = new ArrayBufferWriter<byte>(256);
-        Append(canonical, "fastmcp-approval-v1\nmethod:");
+        Append(canonical, "fastmcp-approval-v2\nmethod:");
         Append(canonical, method);
-        Append(canonical, "\nname:");
-        Append(canonical, name ?? "");
-        Append(canonical, "\narguments:");
-        WriteCanonicalArguments(canonical, argumentsJson);
+        Append(canonical, "\nparams:");
+        WriteCanonicalParams(canonical, parameters);
         Append(canonical, "\ncards:");
         var cards = new List<string>(cardFingerprints);
         cards.Sort(StringComparer.Ordinal);
@@ -38,25 +37,41 @@ internal static class ApprovalDigest
         return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(canonical.WrittenSpan));
     }
 
-    /// <summary>The canonical JSON text of the arguments (exposed for tests and the documentation's examples).</summary>
-    public static string CanonicalArguments(ReadOnlySpan<byte> argumentsJson)
+    /// <summary>The same, from the params JSON text (empty: no params).</summary>
+    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints)
     {
-        var buffer = new ArrayBufferWriter<byte>(argumentsJson.Length + 2);
-        WriteCanonicalArguments(buffer, argumentsJson);
+        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints);
+        using JsonDocument document = JsonDocument.Parse(paramsJson.ToArray());
+        return Compute(method, document.RootElement, cardFingerprints);
+    }
+
+    /// <summary>The canonical JSON text of params as the digest binds it: what approvers are shown.</summary>
+    public static string CanonicalParams(JsonElement? parameters)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        WriteCanonicalParams(buffer, parameters);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void WriteCanonicalArguments(IBufferWriter<byte> output, ReadOnlySpan<byte> argumentsJson)
+    /// <inheritdoc cref="CanonicalParams(JsonElement?)"/>
+    public static string CanonicalParams(ReadOnlySpan<byte> paramsJson)
     {
-        if (argumentsJson.IsEmpty)
+        if (paramsJson.IsEmpty) return CanonicalParams((JsonElement?)null);
+        using JsonDocument document = JsonDocument.Parse(paramsJson.ToArray());
+        return CanonicalParams(document.RootElement);
+    }
+
+    private static void WriteCanonicalParams(IBufferWriter<byte> output, JsonElement? parameters)
+    {
+        if (parameters is not { } p)
         {
             Append(output, "{}");
             return;
         }
-        // The inspector already proved the arguments are well-formed JSON.
-        using JsonDocument document = JsonDocument.Parse(argumentsJson.ToArray());
+        // The inspector already proved the request is well-formed JSON.
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false, SkipValidation = false });
-        WriteValue(writer, document.RootElement);
+        if (p.ValueKind == JsonValueKind.Object) WriteObject(writer, p, withoutProgressToken: true);
+        else WriteValue(writer, p);
         writer.Flush();
     }
 
@@ -65,21 +80,7 @@ internal static class ApprovalDigest
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                var members = new List<(string Name, JsonElement Value, int Order)>();
-                foreach (JsonProperty p in element.EnumerateObject()) members.Add((p.Name, p.Value, members.Count));
-                // Ordinal by name; duplicate names keep their order.
-                members.Sort(static (a, b) =>
-                {
-                    int c = string.CompareOrdinal(a.Name, b.Name);
-                    return c != 0 ? c : a.Order.CompareTo(b.Order);
-                });
-                writer.WriteStartObject();
-                foreach ((string name, JsonElement value, _) in members)
-                {
-                    writer.WritePropertyName(name);
-                    WriteValue(writer, value);
-                }
-                writer.WriteEndObject();
+                WriteObject(writer, element, withoutProgressToken: false);
                 break;
             case JsonValueKind.Array:
                 writer.WriteStartArray();
@@ -102,6 +103,47 @@ internal static class ApprovalDigest
                 writer.WriteNullValue();
                 break;
         }
+    }
+
+    /// <summary>Members sorted by name. For params itself, _meta loses progressToken (and is dropped when nothing else is left).</summary>
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement element, bool withoutProgressToken)
+    {
+        writer.WriteStartObject();
+        foreach ((string name, JsonElement value) in SortedMembers(element, skip: null))
+        {
+            if (withoutProgressToken && name == "_meta" && value.ValueKind == JsonValueKind.Object)
+            {
+                List<(string Name, JsonElement Value)> meta = SortedMembers(value, skip: "progressToken");
+                if (meta.Count == 0) continue;
+                writer.WriteStartObject(name);
+                foreach ((string metaName, JsonElement metaValue) in meta)
+                {
+                    writer.WritePropertyName(metaName);
+                    WriteValue(writer, metaValue);
+                }
+                writer.WriteEndObject();
+                continue;
+            }
+            writer.WritePropertyName(name);
+            WriteValue(writer, value);
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>An object's members sorted by name (ordinal; duplicate names keep their order), without <paramref name="skip"/>.</summary>
+    private static List<(string Name, JsonElement Value)> SortedMembers(JsonElement element, string? skip)
+    {
+        var members = new List<(string Name, JsonElement Value, int Order)>();
+        foreach (JsonProperty p in element.EnumerateObject())
+            if (p.Name != skip) members.Add((p.Name, p.Value, members.Count));
+        members.Sort(static (a, b) =>
+        {
+            int c = string.CompareOrdinal(a.Name, b.Name);
+            return c != 0 ? c : a.Order.CompareTo(b.Order);
+        });
+        var sorted = new List<(string Name, JsonElement Value)>(members.Count);
+        foreach ((string name, JsonElement value, _) in members) sorted.Add((name, value));
+        return sorted;
     }
 
     private static void Append(IBufferWriter<byte> output, string text)

@@ -15,6 +15,8 @@ internal sealed class ApprovalView
     public string? Target { get; set; }
     /// <summary>The call's arguments as JSON text, card numbers masked.</summary>
     public string Arguments { get; set; } = "{}";
+    /// <summary>Everything the approval covers: params as canonical JSON text (all but _meta.progressToken), card numbers masked.</summary>
+    public string Params { get; set; } = "{}";
     public string Digest { get; set; } = "";
     public string CreatedAt { get; set; } = "";
     public string ExpiresAt { get; set; } = "";
@@ -40,6 +42,7 @@ internal sealed class ApprovalView
             Method = a.Method,
             Target = a.Target,
             Arguments = a.MaskedArguments,
+            Params = a.MaskedParams,
             Digest = a.Digest,
             CreatedAt = ApprovalBroker.Iso(a.CreatedUtc),
             ExpiresAt = ApprovalBroker.Iso(a.ExpiresUtc),

@@ -20,8 +20,8 @@ internal enum ApprovalState
 internal sealed record ApprovalVote(string Approver, DateTime AtUtc, string? Comment);
 
 /// <summary>
-/// A call a require_approval rule stopped: who asked, what exactly (method, name, masked arguments
-/// and the digest of the canonical request), which rule, and the decision as it forms. Mutated only
+/// A call a require_approval rule stopped: who asked, what exactly (method, name, masked arguments and
+/// params, and the digest of the canonical request), which rule, and the decision as it forms. Mutated only
 /// under the broker's decision lock.
 /// </summary>
 internal sealed class PendingApproval
@@ -29,7 +29,7 @@ internal sealed class PendingApproval
     private readonly TaskCompletionSource<ApprovalState> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PendingApproval(string id, Principal requester, CompiledRule rule, string[] approverGroups, string method, string? target,
-        string maskedArguments, string digest, DateTime createdUtc, string clientAddress)
+        string maskedArguments, string maskedParams, string digest, DateTime createdUtc, string clientAddress)
     {
         Id = id;
         Requester = requester;
@@ -42,6 +42,7 @@ internal sealed class PendingApproval
         Method = method;
         Target = target;
         MaskedArguments = maskedArguments;
+        MaskedParams = maskedParams;
         Digest = digest;
         CreatedUtc = createdUtc;
         ExpiresUtc = createdUtc + rule.ApprovalTimeout;
@@ -61,6 +62,8 @@ internal sealed class PendingApproval
     public string? Target { get; }
     /// <summary>The call's arguments as JSON, card numbers masked.</summary>
     public string MaskedArguments { get; }
+    /// <summary>Every member of params the digest binds (all but _meta.progressToken), canonical JSON, card numbers masked.</summary>
+    public string MaskedParams { get; }
     /// <summary>"sha256:" + hex of the canonical request (docs/approvals.md): the approval covers exactly this.</summary>
     public string Digest { get; }
     public DateTime CreatedUtc { get; }

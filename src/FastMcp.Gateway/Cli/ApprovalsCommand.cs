@@ -205,6 +205,7 @@ internal static class ApprovalsCommand
         o.WriteLine($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}");
         o.WriteLine($"call       {a.Method} {a.Target}");
         o.WriteLine($"arguments  {a.Arguments}");
+        o.WriteLine($"params     {a.Params}");
         o.WriteLine($"digest     {a.Digest}");
         o.WriteLine($"rule       {a.Rule}{(a.Message is null ? "" : $": {a.Message}")}");
         o.WriteLine($"approvers  [{string.Join(", ", a.ApproverGroups)}]");

@@ -47,7 +47,7 @@ internal static class ServeCommand
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
         GatewayHost host = new(options, upstream, stages);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
-            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, TimeSpan.FromSeconds(2))
+            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2))
             : null;
 
         string url = $"http://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";

@@ -19,6 +19,16 @@ public sealed class MaskingOptions
     /// </summary>
     public string Requests { get; set; } = "mask";
 
+    /// <summary>
+    /// With requests "mask": what a card number written as a bare JSON number does. "detect" (found,
+    /// fingerprinted, seen by policy, recorded masked, forwarded unchanged: rewriting a number changes its
+    /// value), "mask" (rewritten with digits) or "block" (the call is refused).
+    /// </summary>
+    public string Numbers { get; set; } = "detect";
+
+    /// <summary>Named profiles an allow rule's maskProfile can pick (see MaskingProfileOptions).</summary>
+    public Dictionary<string, MaskingProfileOptions> Profiles { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>File holding the HMAC-SHA-256 fingerprint key (hex or base64, at least 16 bytes).</summary>
     public string? FingerprintKeyFile { get; set; }
 

@@ -15,17 +15,20 @@ internal sealed class ConfigurationReloader : IDisposable
     private readonly string _path;
     private readonly PolicyAuthorization _authorization;
     private readonly AuditRecording? _audit;
+    private readonly PanMasking? _masking;
     private readonly Timer _timer;
     private readonly PosixSignalRegistration? _sighup;
     private readonly Lock _gate = new();
     private DateTime _lastWrite;
     private long _lastLength;
 
-    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, TimeSpan pollInterval)
+    /// <param name="masking">The masking in force (not reloaded): a reloaded policy may name only its profiles.</param>
+    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval)
     {
         _path = Path.GetFullPath(path);
         _authorization = authorization;
         _audit = audit;
+        _masking = masking;
         (_lastWrite, _lastLength) = Stamp();
         _timer = new Timer(_ => { if (Stamp() != (_lastWrite, _lastLength)) Reload("file changed"); }, null, pollInterval, pollInterval);
         if (!OperatingSystem.IsWindows())
@@ -46,6 +49,7 @@ internal sealed class ConfigurationReloader : IDisposable
             {
                 GatewayOptions options = ConfigurationLoader.Load(_path);
                 engine = GatewayStages.CompilePolicy(options.Policy);
+                GatewayStages.CheckMaskProfiles(engine, _masking);
             }
             catch (ConfigurationException e)
             {

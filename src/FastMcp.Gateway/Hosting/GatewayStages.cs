@@ -55,8 +55,7 @@ internal sealed class GatewayStages : IAsyncDisposable
     {
         if (options.Passthrough) return;
         IdentityOptions identity = ValidateIdentity(options, listeners);
-        CompilePolicy(options.Policy);
-        CreateMasking(options.Masking);
+        CheckMaskProfiles(CompilePolicy(options.Policy), CreateMasking(options.Masking));
 
         // serve generates a key at the default path on first start in the development modes only.
         string configured = options.Audit.SigningKeyPath;
@@ -96,23 +95,64 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (!options.Enabled) return null;
         byte[] key = PanKeyLoader.Load(options, out bool ephemeral);
         if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
-        RequestCardMode mode = options.Requests switch
+        var profiles = new Dictionary<string, PanMasking>(StringComparer.Ordinal);
+        foreach ((string name, MaskingProfileOptions? profile) in options.Profiles ?? [])
+        {
+            string field = $"masking.profiles.{name}";
+            if (string.IsNullOrWhiteSpace(name)) throw new ConfigurationException("masking.profiles", "a profile name is blank");
+            if (profile is null) throw new ConfigurationException(field, "must be an object");
+            profiles.Add(name, BuildMasking(field, profile.KeepFirst ?? options.KeepFirst, profile.KeepLast ?? options.KeepLast,
+                profile.Requests ?? options.Requests, profile.Numbers ?? options.Numbers, key, profiles: null));
+        }
+        return BuildMasking("masking", options.KeepFirst, options.KeepLast, options.Requests, options.Numbers, key, profiles);
+    }
+
+    private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,
+        Dictionary<string, PanMasking>? profiles)
+    {
+        RequestCardMode mode = requests switch
         {
             "mask" => RequestCardMode.Mask,
             "forward" => RequestCardMode.Forward,
             "block" => RequestCardMode.Block,
-            _ => throw new ConfigurationException("masking.requests", $"'{options.Requests}' is not one of mask, forward, block"),
+            _ => throw new ConfigurationException($"{field}.requests", $"'{requests}' is not one of mask, forward, block"),
         };
+        RequestNumberMode numberMode = numbers switch
+        {
+            "detect" => RequestNumberMode.Detect,
+            "mask" => RequestNumberMode.Mask,
+            "block" => RequestNumberMode.Block,
+            _ => throw new ConfigurationException($"{field}.numbers", $"'{numbers}' is not one of detect, mask, block"),
+        };
+        if (numberMode != RequestNumberMode.Detect && mode != RequestCardMode.Mask)
+            throw new ConfigurationException($"{field}.numbers", $"applies only when requests is mask (requests '{requests}' never rewrites a request)");
         PanMasker masker;
         try
         {
-            masker = new PanMasker(new PanMaskingOptions { KeepFirst = options.KeepFirst, KeepLast = options.KeepLast, FingerprintKey = key });
+            masker = new PanMasker(new PanMaskingOptions { KeepFirst = keepFirst, KeepLast = keepLast, FingerprintKey = key });
         }
         catch (ArgumentException e)
         {
-            throw new ConfigurationException("masking", e.Message);
+            throw new ConfigurationException(field, e.Message);
         }
-        return new PanMasking(masker, mode);
+        return new PanMasking(masker, mode, numberMode, profiles);
+    }
+
+    /// <summary>
+    /// Every maskProfile a rule names must be a profile of the masking in force (masking.profiles); with masking
+    /// disabled no rule may name one. Checked at start and on every policy reload.
+    /// </summary>
+    public static void CheckMaskProfiles(PolicyEngine engine, PanMasking? masking)
+    {
+        foreach (CompiledRule rule in engine.Rules)
+        {
+            if (rule.MaskProfile is not { } profile) continue;
+            if (masking is null)
+                throw new ConfigurationException($"policy.rules[{rule.Name}].maskProfile", $"names profile '{profile}', but masking is disabled");
+            if (masking.Profile(profile) is null)
+                throw new ConfigurationException($"policy.rules[{rule.Name}].maskProfile",
+                    $"no masking profile '{profile}' (masking.profiles defines {(masking.ProfileNames.Count == 0 ? "none" : string.Join(", ", masking.ProfileNames))})");
+        }
     }
 
     /// <summary>
@@ -182,6 +222,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine engine = CompilePolicy(options.Policy);
         PanMasking? masking = CreateMasking(options.Masking);
+        CheckMaskProfiles(engine, masking);
 
         AuditOptions auditOptions = options.Audit;
         string signingKey = SigningKeyPathFor(options, out bool development);
@@ -199,6 +240,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         ValidateAudit(auditOptions);
         CheckSigningKey(signingKey, auditOptions.Directory, development);
         auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
+        auditOptions.FieldMasker = masking?.Masker;
 
         Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
         AuditLog log;
@@ -223,7 +265,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, options.Upstream.Url);
+        var audit = new AuditRecording(log, options.Upstream.Url, masking?.Masker);
         ApprovalWebhook? webhook = null;
         try
         {

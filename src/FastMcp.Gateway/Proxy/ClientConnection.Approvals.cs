@@ -43,15 +43,23 @@ internal sealed partial class ClientConnection
                 "approval required, but the gateway is stopping: call again later"u8.ToArray(), "approval not started: gateway stopping").ConfigureAwait(false);
         }
 
+        // What approvers see and what the approval binds come from the recorded (masked) request, never from the
+        // bytes as sent: in forward mode those still hold the card numbers.
         ref McpCall call = ref _exchange.Call;
-        string method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : TextAt(body, call.MethodRange) ?? "";
-        string? target = call.HasName ? TextAt(body, call.NameRange) : null;
+        string method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : TextAt(recorded, call.MethodRange) ?? "";
+        string? target = call.HasName ? TextAt(recorded, call.NameRange) : null;
         byte[] maskedArguments = call.HasArguments
             ? recorded.Slice(call.ArgumentsRange.Start.Value, call.ArgumentsRange.End.Value - call.ArgumentsRange.Start.Value).ToArray()
             : "{}"u8.ToArray();
         var fingerprints = new List<string>();
         for (int i = 0; i < _exchange.RequestCards.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(_exchange.RequestCards.Fingerprint(i)));
-        string digest = ApprovalDigest.Compute(method, target, maskedArguments, fingerprints);
+        string digest, maskedParams;
+        using (JsonDocument request = JsonDocument.Parse(recorded))
+        {
+            JsonElement? parameters = request.RootElement.TryGetProperty("params", out JsonElement p) ? p : null;
+            digest = ApprovalDigest.Compute(method, parameters, fingerprints);
+            maskedParams = ApprovalDigest.CanonicalParams(parameters);
+        }
 
         if (rule.ApprovalMode == ApprovalMode.Grant)
         {
@@ -71,7 +79,7 @@ internal sealed partial class ClientConnection
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), digest, RemoteAddress);
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress);
         if (_rt.Audit is { } audit)
         {
             try
@@ -115,6 +123,7 @@ internal sealed partial class ClientConnection
             body = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
             if (recordedIsBody) recorded = body;
             _exchange.Body = body;
+            _exchange.Recorded = recorded;
         }
 
         bool sse = AcceptsEventStream();

@@ -372,31 +372,50 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             return true;
         }
 
-        // Card numbers in the request: masked in place, or counted on a copy (forward, block).
+        // Requests and notifications are decided by policy on what the client sent (a containsCardNumber rule must
+        // see the card numbers); responses to server requests pass. The decision is acted on after masking, so that
+        // whatever is forwarded, recorded or shown to approvers is masked.
+        PolicyDecision? decision = null;
+        if (_rt.Authorization is { } authorization && call.Kind is McpMessageKind.Request or McpMessageKind.Notification)
+        {
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
+            _exchange.Decision = decision;
+        }
+
+        // Card numbers in the request: masked in place (body and mirroring headers), or forwarded as sent, or
+        // blocked; what is recorded is always masked (docs/pan-detection.md).
         ReadOnlySequence<byte> recorded = body;
         if (_rt.Masking is { } masking)
         {
-            if (masking.RequestMode == RequestCardMode.Mask)
+            // An allow rule may pick a masking profile for the exchange it forwards (checked to exist at load; should
+            // it be missing all the same, the call is masked by default and refused).
+            string? missingProfile = null;
+            if (decision is { Action: PolicyAction.Allow, MaskProfile: { } profile })
             {
-                masking.MaskRequest(_exchange, body);
+                if (masking.Profile(profile) is { } picked) masking = picked;
+                else missingProfile = profile;
             }
-            else if (masking.CountRequest(_exchange, body, _maskedCopy) > 0)
-            {
-                recorded = new ReadOnlySequence<byte>(_maskedCopy.WrittenMemory);
-                if (masking.RequestMode == RequestCardMode.Block)
-                    return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
-            }
+            _exchange.Masking = masking;
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            _exchange.Recorded = recorded;
+            if (missingProfile is not null)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
+                    $"masking profile '{missingProfile}' missing").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedCard)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedNumber)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
+                    "card number blocked (JSON number)").ConfigureAwait(false);
         }
 
-        // Requests and notifications are decided by policy; responses to server requests pass.
-        if (_rt.Authorization is { } authorization && call.Kind is McpMessageKind.Request or McpMessageKind.Notification)
+        _exchange.Recorded = recorded;
+
+        if (decision is { } d)
         {
-            PolicyDecision decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
-            _exchange.Decision = decision;
-            if (decision.Action == PolicyAction.Deny)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, Encoding.UTF8.GetBytes(decision.Message), $"denied by {(decision.Rule?.Name ?? "default")}").ConfigureAwait(false);
-            if (decision.Action == PolicyAction.RequireApproval)
-                return await RequireApprovalAsync(body, recorded, decision).ConfigureAwait(false);
+            if (d.Action == PolicyAction.Deny)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}").ConfigureAwait(false);
+            if (d.Action == PolicyAction.RequireApproval)
+                return await RequireApprovalAsync(body, recorded, d).ConfigureAwait(false);
         }
 
         if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;

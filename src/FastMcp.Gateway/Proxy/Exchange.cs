@@ -21,6 +21,9 @@ internal sealed class Exchange
     /// <summary>The request body (a view into the client pipe or the connection's decode buffer).</summary>
     public ReadOnlySequence<byte> Body;
 
+    /// <summary>The body as it may be recorded (card numbers masked), once request masking ran; empty before.</summary>
+    public ReadOnlySequence<byte> Recorded;
+
     /// <summary>What the body says, when it was inspected.</summary>
     public McpCall Call;
     public bool HasCall;
@@ -38,6 +41,12 @@ internal sealed class Exchange
     public CardFindings RequestCards;
     public CardFindings ResponseCards;
 
+    /// <summary>The masking in force for this exchange: the default, or the profile the allowing rule picked.</summary>
+    public PanMasking? Masking;
+
+    /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
+    public bool ResponseIdHoldsCard;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -45,6 +54,7 @@ internal sealed class Exchange
     public void Reset()
     {
         Body = default;
+        Recorded = default;
         Call = default;
         HasCall = false;
         Principal = null;
@@ -52,6 +62,8 @@ internal sealed class Exchange
         Approval = null;
         RequestCards.Reset();
         ResponseCards.Reset();
+        ResponseIdHoldsCard = false;
+        Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
         StartTimestamp = Stopwatch.GetTimestamp();

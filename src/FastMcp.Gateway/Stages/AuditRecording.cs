@@ -7,6 +7,7 @@ using FastMcp.Gateway.Proxy;
 using FastMcp.Http;
 using FastMcp.Identity;
 using FastMcp.Mcp;
+using FastMcp.Pan;
 
 namespace FastMcp.Gateway.Stages;
 
@@ -15,7 +16,7 @@ namespace FastMcp.Gateway.Stages;
 /// before the request is forwarded; the response record before a JSON response is released
 /// (strict mode). Payloads recorded here are already masked.
 /// </summary>
-internal sealed class AuditRecording(AuditLog log, string upstream)
+internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? masker = null)
 {
     private readonly Utf8StringCache _strings = new(4096);
 
@@ -28,10 +29,12 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         public readonly AuditEvent Event = new();
         public readonly PooledBufferWriter Id = new(64);
         public readonly PooledBufferWriter Request = new(1024);
+        public readonly PooledBufferWriter Response = new(0);
         public void Release()
         {
             Id.Release();
             Request.Release();
+            Response.Release();
         }
 
         public void Dispose() => Release();
@@ -49,7 +52,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
         e.Detail = ex.Approval is { } a ? $"response (approval {a.Id})" : "response";
-        e.ResponsePayload = maskedResponse;
+        e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
@@ -139,12 +142,14 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
         {
+            // Fields come from the masked copy of the request once there is one (the serializer masks them again).
+            ReadOnlySequence<byte> body = ex.Recorded.IsEmpty ? ex.Body : ex.Recorded;
             ref McpCall call = ref ex.Call;
-            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(ex.Body, call.MethodRange);
-            if (call.HasName) e.Target = StringAt(ex.Body, call.NameRange);
-            if (call.HasId) e.JsonRpcIdRaw = Contiguous(ex.Body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
-            if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(ex.Body, call.ClientInfoNameRange);
-            if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(ex.Body, call.ClientInfoVersionRange);
+            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(body, call.MethodRange);
+            if (call.HasName) e.Target = StringAt(body, call.NameRange);
+            if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
+            if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
+            if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(body, call.ClientInfoVersionRange);
         }
         else
         {
@@ -170,6 +175,15 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
     private void AddFingerprints(AuditEvent e, in CardFindings findings)
     {
         for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(_strings.Hex(findings.Fingerprint(i)));
+    }
+
+    /// <summary>The client got its card-like JSON-RPC id back as it sent it; the record masks it like any other number.</summary>
+    private static ReadOnlyMemory<byte> MaskedCopy(ReadOnlySpan<byte> message, PooledBufferWriter scratch, PanMasker masker)
+    {
+        scratch.Clear();
+        scratch.Write(message);
+        masker.MaskInPlace(scratch.WrittenSpan);
+        return scratch.WrittenMemory;
     }
 
     private static ReadOnlyMemory<byte> Contiguous(in ReadOnlySequence<byte> seq, PooledBufferWriter scratch)

@@ -1,33 +1,117 @@
 using System.Buffers;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Proxy;
+using FastMcp.Http;
+using FastMcp.Mcp;
 using FastMcp.Pan;
 
 namespace FastMcp.Gateway.Stages;
 
 internal enum RequestCardMode : byte { Mask, Forward, Block }
 
+/// <summary>With requests masked: what a card number written as a bare JSON number does (docs/pan-detection.md).</summary>
+internal enum RequestNumberMode : byte { Detect, Mask, Block }
+
+/// <summary>What the request rule made of a decided request.</summary>
+internal enum RequestCardOutcome : byte
+{
+    /// <summary>Forward the body (masked, or as sent in forward mode).</summary>
+    Forward,
+    /// <summary>Refuse: a card number, and requests are "block".</summary>
+    BlockedCard,
+    /// <summary>Refuse: a card number written as a JSON number, and numbers are "block".</summary>
+    BlockedNumber,
+}
+
 /// <summary>
 /// Mask: every upstream message (JSON body or SSE event) has its card numbers masked in place
-/// before anyone sees it; request bodies are masked, forwarded or blocked as configured.
+/// before anyone sees it; request bodies are masked, forwarded or blocked as configured, and
+/// what is recorded of a request never holds a full card number.
 /// </summary>
-internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode) : IResponseTransform
+internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode = RequestNumberMode.Detect,
+    Dictionary<string, PanMasking>? profiles = null) : IResponseTransform
 {
     public RequestCardMode RequestMode => requestMode;
+    public RequestNumberMode NumberMode => numberMode;
     public PanMasker Masker => masker;
 
-    public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent) =>
-        masker.MaskInPlace(message.WrittenSpan, ref exchange.ResponseCards);
+    /// <summary>The profiles an allow rule's maskProfile can pick (masking.profiles).</summary>
+    public IReadOnlyCollection<string> ProfileNames => profiles is null ? [] : profiles.Keys;
 
-    /// <summary>Masks the request body in place (its memory is the connection's own buffer). Returns cards found.</summary>
-    public int MaskRequest(Exchange exchange, in ReadOnlySequence<byte> body) => masker.MaskInPlace(body, ref exchange.RequestCards);
+    /// <summary>The named profile, or null when there is none by that name.</summary>
+    public PanMasking? Profile(string name) => profiles is not null && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
 
-    /// <summary>Counts card numbers in the request without changing it (forward and block modes).</summary>
-    public int CountRequest(Exchange exchange, in ReadOnlySequence<byte> body, PooledBufferWriter copy)
+    public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent)
     {
-        // Scanning a copy keeps the forwarded bytes untouched; the masked copy is what gets recorded.
+        // The profile the deciding rule picked masks this exchange's responses too.
+        if (exchange.Masking is { } picked && picked != this)
+        {
+            picked.Apply(exchange, message, isEvent);
+            return;
+        }
+        masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
+        if (kept == 0) return;
+        // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
+        // the id the client sent (or a server request's id the client must echo), a correlation token, not data.
+        Span<byte> all = message.WrittenSpan;
+        Range data = Range.All;
+        if ((!isEvent || SseEvent.TryGetSingleData(all, out data))
+            && McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(message.WrittenMemory[data]), out McpResponseView view)
+            && !McpCall.IsEmpty(view.IdRange))
+        {
+            int dataStart = data.GetOffsetAndLength(all.Length).Offset;
+            (int idOffset, int idLength) = view.IdRange.GetOffsetAndLength(all.Length - dataStart);
+            int idStart = dataStart + idOffset, idEnd = idStart + idLength;
+            if (all[idStart] != (byte)'"')
+            {
+                masker.MaskInPlace(all[..idStart]);
+                masker.MaskInPlace(all[idEnd..]);
+                if (PanMasker.ContainsCardNumber(all[idStart..idEnd])) exchange.ResponseIdHoldsCard = true;
+                return;
+            }
+        }
+        masker.MaskInPlace(all);
+    }
+
+    /// <summary>
+    /// Applies the request rule to a request the policy has already decided on (the policy sees what the client
+    /// sent). Mask mode rewrites the body (its memory is the connection's own buffer) and the headers that mirror
+    /// it in place; forward and block modes leave both as sent. <paramref name="recorded"/> is what the audit log
+    /// may record: the body itself when it holds no full card number, else a fully masked copy in
+    /// <paramref name="copy"/>. Card numbers found are counted and fingerprinted in the exchange.
+    /// </summary>
+    public RequestCardOutcome ApplyToRequest(Exchange exchange, in ReadOnlySequence<byte> body, HttpHeaderTable headers, PooledBufferWriter copy,
+        out ReadOnlySequence<byte> recorded)
+    {
+        recorded = body;
+        if (requestMode != RequestCardMode.Mask)
+        {
+            if (MaskedCopy(body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
+            recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
+            return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
+        }
+
+        int kept = 0;
+        if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
+        else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
+        if (kept > 0)
+        {
+            // Numbers forwarded as sent are still masked (with digits) in what is recorded.
+            copy.Clear();
+            foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
+            masker.MaskInPlace(copy.WrittenSpan);
+            recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
+            if (numberMode == RequestNumberMode.Block) return RequestCardOutcome.BlockedNumber;
+        }
+        MirroredHeaderMasking.Mask(masker, headers, body, numbersKept: kept > 0);
+        return RequestCardOutcome.Forward;
+    }
+
+    /// <summary>Copies the body and masks the copy (forward and block modes); returns the card numbers found.</summary>
+    private int MaskedCopy(in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
+    {
         copy.Clear();
         foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
-        return masker.MaskInPlace(copy.WrittenSpan, ref exchange.RequestCards);
+        return masker.MaskInPlace(copy.WrittenSpan, ref findings);
     }
 }

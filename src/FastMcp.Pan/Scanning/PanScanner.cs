@@ -497,7 +497,8 @@ internal static class PanScanner
             return;
         }
         bool bare = first == 0 && last == 0 && s.Groups[0].BareNumberContext && !s.Groups[0].HasEscapes;
-        masker.WriteMask(digits, offsets, escaped, bare, ref writer);
+        if (bare && s.KeepBareNumbers) s.KeptNumbers++;
+        else masker.WriteMask(digits, offsets, escaped, bare, ref writer);
         Span<byte> fingerprint = stackalloc byte[PanMasker.FingerprintLength];
         int fingerprintLength = 0;
         if (typeof(TSink) != typeof(NoSink) && masker.ComputesFingerprints)
@@ -515,7 +516,7 @@ internal static class PanScanner
     /// </summary>
     private static bool BareNumberContext(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int at)
     {
-        if ((s.QuoteParity & 1) != 0) return false;
+        if (s.PlainText || (s.QuoteParity & 1) != 0) return false;
         int k = at - 1;
         bool minus = k >= 0 && chunk[k] == (byte)'-';
         if (minus) k--;

@@ -92,6 +92,13 @@ internal struct ScanState
 
     public long Found;
 
+    /// <summary>Card numbers that are bare JSON numbers are reported but not rewritten (counted in <see cref="KeptNumbers"/>).</summary>
+    public bool KeepBareNumbers;
+    public long KeptNumbers;
+
+    /// <summary>The input is text (a header value, a decoded string), never JSON: no number is bare, every mask is the mask byte.</summary>
+    public bool PlainText;
+
     public void Reset()
     {
         Phase = Phase.Idle;
@@ -103,6 +110,9 @@ internal struct ScanState
         Context1 = Context2 = LastByte = 0;
         QuoteParity = 0;
         Found = 0;
+        KeepBareNumbers = false;
+        KeptNumbers = 0;
+        PlainText = false;
     }
 
     /// <summary>Earliest absolute offset that may still be rewritten, or <paramref name="end"/> when none.</summary>

@@ -1,0 +1,21 @@
+using System.Text;
+using FastMcp.Pan;
+
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>
+/// Masks card numbers in free text the gateway writes or passes on outside the data path: log lines,
+/// approvers' comments and reasons. First 6 and last 4 digits stay visible (PCI DSS 3.4.1).
+/// </summary>
+internal static class CardText
+{
+    private static readonly PanMasker Masker = new(new PanMaskingOptions { ComputeFingerprints = false });
+
+    /// <summary>The text with every card number masked; the same instance when there is none.</summary>
+    public static string Mask(string text)
+    {
+        if (text.AsSpan().IndexOfAnyInRange('0', '9') < 0) return text;
+        byte[] utf8 = Encoding.UTF8.GetBytes(text);
+        return Masker.MaskTextInPlace(utf8) == 0 ? text : Encoding.UTF8.GetString(utf8);
+    }
+}

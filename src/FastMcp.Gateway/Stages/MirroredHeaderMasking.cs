@@ -1,0 +1,103 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Runtime.InteropServices;
+using System.Text;
+using FastMcp.Http;
+using FastMcp.Mcp;
+using FastMcp.Pan;
+
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>
+/// Request headers that mirror the body (Mcp-Name, Mcp-Param-*) are masked like the body when requests are masked,
+/// in place in the connection's own head buffer (same length, so the forwarded head stays well-formed). A value in
+/// the <c>=?base64?…?=</c> form is decoded, masked and encoded again. Mirrors are masked with the mask byte, as
+/// string contents are; the one exception is a Mcp-Param value that is a whole number which the forwarded body
+/// still carries as a JSON number (numbers "detect"): it is left as the body leaves it.
+/// </summary>
+internal static class MirroredHeaderMasking
+{
+    private const int StackDecode = 768;
+
+    public static int Mask(PanMasker masker, HttpHeaderTable headers, in ReadOnlySequence<byte> forwardedBody, bool numbersKept)
+    {
+        int found = 0;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            bool name = headers.KindAt(i) == KnownHeader.McpName;
+            if (!name && !IsParamHeader(headers.NameAt(i))) continue;
+            Span<byte> value = MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span;
+            found += MaskValue(masker, value, forwardedBody, keepBodyNumbers: numbersKept && !name);
+        }
+        return found;
+    }
+
+    private static bool IsParamHeader(ReadOnlySpan<byte> name) =>
+        name.Length > "Mcp-Param-".Length && Ascii.EqualsIgnoreCase(name[.."Mcp-Param-".Length], "Mcp-Param-"u8);
+
+    private static int MaskValue(PanMasker masker, Span<byte> raw, in ReadOnlySequence<byte> body, bool keepBodyNumbers)
+    {
+        int start = raw.IndexOfAnyExcept((byte)' ', (byte)'\t');
+        if (start < 0) return 0;
+        Span<byte> value = raw[start..(raw.LastIndexOfAnyExcept((byte)' ', (byte)'\t') + 1)];
+        if (!McpHeaderValue.IsEncoded(value)) return MaskText(masker, value, body, keepBodyNumbers);
+
+        Span<byte> payload = value["=?base64?".Length..^"?=".Length];
+        int max = Base64.GetMaxDecodedFromUtf8Length(payload.Length);
+        byte[]? rented = max > StackDecode ? ArrayPool<byte>.Shared.Rent(max) : null;
+        Span<byte> decoded = rented ?? stackalloc byte[StackDecode];
+        try
+        {
+            if (Base64.DecodeFromUtf8(payload, decoded, out int consumed, out int written) != OperationStatus.Done || consumed != payload.Length)
+            {
+                // Not valid base64: nobody can read a card number out of it as base64, but mask the text anyway.
+                return MaskText(masker, payload, body, keepBodyNumbers: false);
+            }
+            decoded = decoded[..written];
+            int n = MaskText(masker, decoded, body, keepBodyNumbers);
+            if (n > 0 && (Base64.EncodeToUtf8(decoded, payload, out _, out int encoded) != OperationStatus.Done || encoded != payload.Length))
+            {
+                // Non-canonical base64 that does not re-encode to the same length: the value cannot be kept, so blank it.
+                payload.Fill((byte)'A');
+            }
+            return n;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    private static int MaskText(PanMasker masker, Span<byte> text, in ReadOnlySequence<byte> body, bool keepBodyNumbers)
+    {
+        if (keepBodyNumbers && IsWholeNumber(text) && PanMasker.ContainsCardNumber(text) && BodyHoldsNumber(body, text.TrimStart((byte)'-'))) return 0;
+        return masker.MaskTextInPlace(text);
+    }
+
+    private static bool IsWholeNumber(ReadOnlySpan<byte> text)
+    {
+        ReadOnlySpan<byte> digits = text.Length > 0 && text[0] == (byte)'-' ? text[1..] : text;
+        return digits.Length > 0 && !digits.ContainsAnyExceptInRange((byte)'0', (byte)'9');
+    }
+
+    /// <summary>Whether the forwarded body carries these digits as a whole number (not inside a longer digit run or a string).</summary>
+    private static bool BodyHoldsNumber(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> digits)
+    {
+        var reader = new SequenceReader<byte>(body);
+        while (reader.TryReadTo(out ReadOnlySequence<byte> _, digits, advancePastDelimiter: false))
+        {
+            bool boundedLeft = true;
+            if (reader.Consumed > 0)
+            {
+                reader.Rewind(1);
+                reader.TryPeek(out byte before);
+                reader.Advance(1);
+                boundedLeft = before is not ((>= (byte)'0' and <= (byte)'9') or (byte)'"' or (byte)'.');
+            }
+            bool boundedRight = !reader.TryPeek(digits.Length, out byte after) || after is not ((>= (byte)'0' and <= (byte)'9') or (byte)'"' or (byte)'.' or (byte)'e' or (byte)'E');
+            if (boundedLeft && boundedRight) return true;
+            reader.Advance(1);
+        }
+        return false;
+    }
+}
