@@ -25,6 +25,9 @@ internal sealed class Exchange
     public McpCall Call;
     public bool HasCall;
 
+    /// <summary>The members of a JSON-RPC batch (Call.Kind is Batch); null for a single message.</summary>
+    public BatchMembers? Batch;
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -47,6 +50,7 @@ internal sealed class Exchange
         Body = default;
         Call = default;
         HasCall = false;
+        Batch = null;
         Principal = null;
         Decision = null;
         Approval = null;

@@ -140,7 +140,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         if (ex.HasCall)
         {
             ref McpCall call = ref ex.Call;
-            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(ex.Body, call.MethodRange);
+            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method)
+                : McpCall.IsEmpty(call.MethodRange) ? KindWithoutMethod(call.Kind) : StringAt(ex.Body, call.MethodRange);
             if (call.HasName) e.Target = StringAt(ex.Body, call.NameRange);
             if (call.HasId) e.JsonRpcIdRaw = Contiguous(ex.Body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
             if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(ex.Body, call.ClientInfoNameRange);
@@ -159,6 +160,14 @@ internal sealed class AuditRecording(AuditLog log, string upstream)
         AddFingerprints(e, ex.RequestCards);
         return e;
     }
+
+    /// <summary>What a message without a method is (a batch's answer is recorded as the batch's; its members have their own records).</summary>
+    private static string KindWithoutMethod(McpMessageKind kind) => kind switch
+    {
+        McpMessageKind.Batch => "(batch)",
+        McpMessageKind.ErrorResponse => "(error response)",
+        _ => "(response)",
+    };
 
     private string StringAt(in ReadOnlySequence<byte> body, Range token)
     {

@@ -16,8 +16,11 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode) 
     public RequestCardMode RequestMode => requestMode;
     public PanMasker Masker => masker;
 
-    public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent) =>
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    {
         masker.MaskInPlace(message.WrittenSpan, ref exchange.ResponseCards);
+        return true;
+    }
 
     /// <summary>Masks the request body in place (its memory is the connection's own buffer). Returns cards found.</summary>
     public int MaskRequest(Exchange exchange, in ReadOnlySequence<byte> body) => masker.MaskInPlace(body, ref exchange.RequestCards);
