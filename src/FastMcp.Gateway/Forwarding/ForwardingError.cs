@@ -14,6 +14,11 @@ internal enum ForwardingError : byte
     InvalidResponse,
     /// <summary>A JSON response larger than the gateway may hold to inspect (502).</summary>
     ResponseTooLarge,
+    /// <summary>The response body is compressed (a Content-Encoding or transfer coding other than identity / chunked):
+    /// the stages cannot read it, so it is never relayed (502).</summary>
+    EncodedResponse,
+    /// <summary>A list answer the policy could not filter (unreadable, or not matched to its request): withheld (502).</summary>
+    UnfilterableResponse,
     /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
     AuditUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
@@ -33,6 +38,7 @@ internal static class ForwardingErrors
     {
         ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
         ForwardingError.AuditUnavailable => Mcp.JsonRpcErrorCodes.AuditUnavailable,
+        ForwardingError.UnfilterableResponse => Mcp.JsonRpcErrorCodes.InternalError,
         _ => Mcp.JsonRpcErrorCodes.UpstreamUnavailable,
     };
 
@@ -43,6 +49,8 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamClosed => "upstream MCP server closed the connection"u8,
         ForwardingError.InvalidResponse => "upstream MCP server sent an invalid HTTP response"u8,
         ForwardingError.ResponseTooLarge => "upstream response exceeds the gateway's message limit"u8,
+        ForwardingError.EncodedResponse => "upstream MCP server sent a compressed response, which the gateway cannot inspect: withheld"u8,
+        ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         _ => "upstream error"u8,
     };

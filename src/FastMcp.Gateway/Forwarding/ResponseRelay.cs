@@ -5,6 +5,7 @@ using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
+using FastMcp.Mcp;
 using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Forwarding;
@@ -12,13 +13,15 @@ namespace FastMcp.Gateway.Forwarding;
 /// <summary>
 /// Relays an upstream response to the client. JSON bodies are held whole (bounded) so the stages
 /// see a complete message; event streams are relayed event by event with a flush per batch of
-/// complete events, never buffering the stream.
+/// complete events, never buffering the stream. Only identity-coded bodies are relayed: the
+/// stages cannot read compressed bytes, so such a response is refused, never passed on unread.
 /// </summary>
 internal sealed class ResponseRelay : IDisposable
 {
     private readonly PooledBufferWriter _message = new(8 * 1024);
     private readonly PooledBufferWriter _event = new(4 * 1024);
     private readonly PooledBufferWriter _lastEvent = new(1024);
+    private readonly TransformBuffers _transformBuffers = new();
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
 
@@ -39,11 +42,17 @@ internal sealed class ResponseRelay : IDisposable
     {
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
+        if (!ContentCoding.IsIdentity(head.Headers))
+        {
+            upstream.Broken = true; // its body is left unread
+            return (ForwardingError.EncodedResponse, false);
+        }
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
             return await RelayEventStreamAsync(upstream, client, exchange, clientIsHttp11, clientAskedClose, gate, headSent: false).ConfigureAwait(false);
         }
 
+        if (head.ConnectionClose) upstream.Broken = true;
         _message.Clear();
         if (head.Framing != BodyFraming.None)
         {
@@ -53,9 +62,8 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
-            for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _message, isEvent: false);
+            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, false);
         }
-        if (head.ConnectionClose) upstream.Broken = true;
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
             return (ForwardingError.AuditUnavailable, false);
@@ -91,10 +99,16 @@ internal sealed class ResponseRelay : IDisposable
     {
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
+        if (!ContentCoding.IsIdentity(head.Headers))
+        {
+            upstream.Broken = true;
+            return (ForwardingError.EncodedResponse, !chunked);
+        }
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
             return await RelayEventStreamAsync(upstream, client, exchange, chunked, clientAskedClose: !chunked, gate, headSent: true).ConfigureAwait(false);
         }
+        if (head.ConnectionClose) upstream.Broken = true;
         _message.Clear();
         if (head.Framing != BodyFraming.None)
         {
@@ -104,9 +118,8 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
-            for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _message, isEvent: false);
+            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, !chunked);
         }
-        if (head.ConnectionClose) upstream.Broken = true;
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -217,7 +230,7 @@ internal sealed class ResponseRelay : IDisposable
             {
                 _event.Clear();
                 _event.Write(_message.WrittenSpan[..length]);
-                for (int i = 0; i < _transforms.Length; i++) _transforms[i].Apply(exchange, _event, isEvent: true);
+                if (!ApplyTransforms(exchange, _event, isEvent: true)) WriteRefusalEvent(exchange);
                 relayed = _event.WrittenSpan;
             }
             WriteEventBytes(client, relayed, chunked);
@@ -231,6 +244,30 @@ internal sealed class ResponseRelay : IDisposable
             count++;
         }
         return count;
+    }
+
+    /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
+    private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
+    {
+        for (int i = 0; i < _transforms.Length; i++)
+        {
+            if (!_transforms[i].Apply(exchange, message, isEvent, _transformBuffers)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The head of a stream is already out, so a refused event cannot become a 502: it is replaced by
+    /// an error message event (the request's id; null for a batch) and the stream goes on.
+    /// </summary>
+    private void WriteRefusalEvent(Exchange exchange)
+    {
+        PooledBufferWriter json = _transformBuffers.Json;
+        json.Clear();
+        Range id = exchange.HasCall ? exchange.Call.IdRange : default;
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, ForwardingError.UnfilterableResponse.JsonRpcCode(), ForwardingError.UnfilterableResponse.Message());
+        _event.Clear();
+        SseEvent.WriteMessageEvent(_event, json.WrittenSpan);
     }
 
     internal static void WriteEventBytes(PipeWriter client, ReadOnlySpan<byte> bytes, bool chunked)
@@ -268,6 +305,7 @@ internal sealed class ResponseRelay : IDisposable
         _message.Release();
         _event.Release();
         _lastEvent.Release();
+        _transformBuffers.Release();
     }
 
     public void Dispose()
@@ -275,5 +313,6 @@ internal sealed class ResponseRelay : IDisposable
         _message.Dispose();
         _event.Dispose();
         _lastEvent.Dispose();
+        _transformBuffers.Dispose();
     }
 }

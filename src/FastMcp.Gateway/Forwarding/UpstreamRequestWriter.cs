@@ -7,7 +7,8 @@ namespace FastMcp.Gateway.Forwarding;
 /// <summary>
 /// Writes the request head the upstream sees: the upstream's own path and Host, the client's
 /// end-to-end headers, and none of what must stop at the gateway (hop-by-hop fields, the client's
-/// credentials, forwarding headers the client could have forged).
+/// credentials, forwarding headers the client could have forged). The upstream is asked for
+/// identity-coded bodies only: the stages read and rewrite them, which they cannot do to gzip.
 /// </summary>
 internal static class UpstreamRequestWriter
 {
@@ -40,7 +41,7 @@ internal static class UpstreamRequestWriter
             output.Write("\r\nX-Forwarded-Host: "u8);
             output.Write(host);
         }
-        output.Write("\r\n"u8);
+        output.Write("\r\nAccept-Encoding: identity\r\n"u8);
         if (contentLength >= 0)
         {
             output.Write("Content-Length: "u8);
@@ -67,6 +68,8 @@ internal static class UpstreamRequestWriter
             case KnownHeader.Forwarded:
                 return false;
             case KnownHeader.Other:
+                // The client's codings are not ours to accept: the gateway states its own (identity).
+                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "Accept-Encoding"u8)) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:
                 return true;

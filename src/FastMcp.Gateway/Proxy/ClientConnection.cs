@@ -362,6 +362,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
+        if (call.Kind == McpMessageKind.Batch) return await HandleBatchAsync(body).ConfigureAwait(false);
 
         McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, call,
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
@@ -570,6 +571,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         _heldBody.Release();
         _auditScratch.Release();
         _relay.ReleaseBuffers();
+        _batch?.Release();
     }
 
     private void ArmTimer(int milliseconds)
@@ -598,5 +600,6 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         _maskedCopy.Dispose();
         _heldBody.Dispose();
         _auditScratch.Dispose();
+        _batch?.Dispose();
     }
 }

@@ -28,6 +28,9 @@ internal sealed class Exchange
     public McpCall Call;
     public bool HasCall;
 
+    /// <summary>The members of a JSON-RPC batch (Call.Kind is Batch); null for a single message.</summary>
+    public BatchMembers? Batch;
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -57,6 +60,7 @@ internal sealed class Exchange
         Recorded = default;
         Call = default;
         HasCall = false;
+        Batch = null;
         Principal = null;
         Decision = null;
         Approval = null;

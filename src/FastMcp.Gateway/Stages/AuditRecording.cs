@@ -145,7 +145,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             // Fields come from the masked copy of the request once there is one (the serializer masks them again).
             ReadOnlySequence<byte> body = ex.Recorded.IsEmpty ? ex.Body : ex.Recorded;
             ref McpCall call = ref ex.Call;
-            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : StringAt(body, call.MethodRange);
+            e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method)
+                : McpCall.IsEmpty(call.MethodRange) ? KindWithoutMethod(call.Kind) : StringAt(body, call.MethodRange);
             if (call.HasName) e.Target = StringAt(body, call.NameRange);
             if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
             if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
@@ -164,6 +165,14 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         AddFingerprints(e, ex.RequestCards);
         return e;
     }
+
+    /// <summary>What a message without a method is (a batch's answer is recorded as the batch's; its members have their own records).</summary>
+    private static string KindWithoutMethod(McpMessageKind kind) => kind switch
+    {
+        McpMessageKind.Batch => "(batch)",
+        McpMessageKind.ErrorResponse => "(error response)",
+        _ => "(response)",
+    };
 
     private string StringAt(in ReadOnlySequence<byte> body, Range token)
     {

@@ -10,40 +10,123 @@ namespace FastMcp.Gateway.Stages;
 
 /// <summary>
 /// tools/list, prompts/list, resources/list and resources/templates/list results keep only the
-/// entries the caller may use, so nobody sees a tool they may not call. A result that cannot be
-/// filtered is replaced by an error rather than passed on whole (fail closed).
+/// entries the caller may use, so nobody sees a tool they may not call. It reads every shape such
+/// an answer can take: a JSON body, an event with one or several data lines, a JSON-RPC batch of
+/// answers (each matched to the request it answers). An answer it cannot filter is refused, never
+/// passed on whole (fail closed). Shared by all connections: it keeps nothing but the policy.
 /// </summary>
 internal sealed class ListFiltering(PolicyAuthorization authorization) : IResponseTransform
 {
-    private readonly PooledBufferWriter _filtered = new(8 * 1024);
+    private enum Outcome : byte { Unchanged, Filtered, Refused }
 
-    public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent)
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
-        if (!exchange.HasCall || !McpMethods.IsFilterableList(exchange.Call.Method) || exchange.Principal is null) return;
-        Span<byte> all = message.WrittenSpan;
-        Range data = Range.All;
-        if (isEvent && !SseEvent.TryGetSingleData(all, out data)) return; // comments, priming events: no JSON to filter
-        ReadOnlySequence<byte> json = new(message.WrittenMemory[data]);
-        if (!McpResponseInspector.TryInspect(json, out McpResponseView view) || view.Kind != McpMessageKind.Response) return;
+        if (exchange.Principal is not { } principal || !ExpectsListAnswer(exchange)) return true;
 
-        var filter = new VisibilityFilter(authorization.Engine, exchange.Principal);
-        _filtered.Clear();
-        (int start, int length) = data.GetOffsetAndLength(all.Length);
-        _filtered.Write(all[..start]);
-        if (ListResultFilter.TryFilter(json, exchange.Call.Method, ref filter, _filtered, out int removed))
+        ReadOnlyMemory<byte> json = message.WrittenMemory;
+        if (isEvent)
         {
-            exchange.ListEntriesRemoved += removed;
+            int dataLines = SseDataField.Count(message.WrittenSpan);
+            if (dataLines == 0) return true; // comments, retry, id-only events: no message in them
+            if (dataLines == 1 && SseEvent.TryGetSingleData(message.WrittenSpan, out Range data))
+            {
+                json = message.WrittenMemory[data];
+            }
+            else
+            {
+                // Readers join data lines with LF: a message split over lines is still a message.
+                buffers.Json.Clear();
+                SseDataField.Join(message.WrittenSpan, buffers.Json);
+                json = buffers.Json.WrittenMemory;
+            }
+        }
+        if (json.Span.IndexOfAnyExcept(" \t\r\n"u8) < 0) return true; // a priming event, an empty body
+
+        var filter = new VisibilityFilter(authorization.Engine, principal);
+        buffers.Output.Clear();
+        int removed = 0;
+        Outcome outcome = FilterMessage(exchange, json, ref filter, buffers.Output, ref removed);
+        if (outcome == Outcome.Unchanged) return true;
+        if (outcome == Outcome.Refused) return false;
+
+        exchange.ListEntriesRemoved += removed;
+        if (isEvent)
+        {
+            buffers.Json.Clear();
+            SseDataField.ReplaceData(message.WrittenSpan, buffers.Output.WrittenSpan, buffers.Json);
+            message.Clear();
+            message.Write(buffers.Json.WrittenSpan);
         }
         else
         {
-            _filtered.Clear();
-            _filtered.Write(all[..start]);
-            JsonRpcErrorWriter.Write(_filtered, json, view.IdRange, JsonRpcErrorCodes.InternalError, "list result could not be filtered by policy"u8);
+            message.Clear();
+            message.Write(buffers.Output.WrittenSpan);
         }
-        _filtered.Write(all[(start + length)..]);
-        message.Clear();
-        message.Write(_filtered.WrittenSpan);
-        _filtered.TrimTo(64 * 1024);
+        buffers.Trim();
+        return true;
+    }
+
+    /// <summary>True when the exchange asked for a filtered list: the call itself, or a member of its batch.</summary>
+    private static bool ExpectsListAnswer(Exchange exchange) =>
+        exchange.HasCall && (exchange.Batch is { } batch ? batch.HasListRequest : McpMethods.IsFilterableList(exchange.Call.Method));
+
+    private static Outcome FilterMessage(Exchange exchange, ReadOnlyMemory<byte> json, ref VisibilityFilter filter, PooledBufferWriter output, ref int removed)
+    {
+        var sequence = new ReadOnlySequence<byte>(json);
+        if (!McpResponseInspector.TryInspect(sequence, out McpResponseView view))
+        {
+            // A client reads a 2xx body as its answer, so one we cannot read is not passed on. Error
+            // statuses are not read as answers (and a 404 tells the client its session is gone): they pass.
+            return exchange.ResponseStatus is >= 200 and < 300 ? Outcome.Refused : Outcome.Unchanged;
+        }
+        if (view.Kind == McpMessageKind.Batch) return FilterBatch(exchange, json, ref filter, output, ref removed);
+        return FilterOne(exchange, json, view, ref filter, output, ref removed);
+    }
+
+    private static Outcome FilterOne(Exchange exchange, ReadOnlyMemory<byte> json, in McpResponseView view, ref VisibilityFilter filter,
+        PooledBufferWriter output, ref int removed)
+    {
+        if (view.Kind != McpMessageKind.Response) return Outcome.Unchanged; // errors, server requests, notifications
+        if (!TryListMethodAnswered(exchange, json.Span[view.IdRange], out McpMethod listMethod)) return Outcome.Refused;
+        if (listMethod == McpMethod.Unknown) return Outcome.Unchanged;
+        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), listMethod, ref filter, output, out int n)) return Outcome.Refused;
+        removed += n;
+        return Outcome.Filtered;
+    }
+
+    /// <summary>A JSON array of messages: each member is read and, when it answers a list request, filtered.</summary>
+    private static Outcome FilterBatch(Exchange exchange, ReadOnlyMemory<byte> json, ref VisibilityFilter filter, PooledBufferWriter output, ref int removed)
+    {
+        Span<Range> members = stackalloc Range[McpBatch.MaxMembers];
+        if (McpBatch.LocateMembers(json, members, out int count) != McpBatchError.None) return Outcome.Refused;
+        bool changed = false;
+        output.Write("["u8);
+        for (int i = 0; i < count; i++)
+        {
+            if (i > 0) output.Write(","u8);
+            ReadOnlyMemory<byte> member = json[members[i]];
+            if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(member), out McpResponseView view) || view.Kind == McpMessageKind.Batch)
+            {
+                return Outcome.Refused; // not a message a client could match; it might be the list
+            }
+            Outcome outcome = FilterOne(exchange, member, view, ref filter, output, ref removed);
+            if (outcome == Outcome.Refused) return Outcome.Refused;
+            if (outcome == Outcome.Unchanged) output.Write(member.Span);
+            changed |= outcome == Outcome.Filtered;
+        }
+        output.Write("]"u8);
+        return changed ? Outcome.Filtered : Outcome.Unchanged;
+    }
+
+    /// <summary>
+    /// Which list a success answer is the result of. A single call's answer is its list; in a batch the
+    /// answer's id names the member (false when it names none: it could be any of them).
+    /// </summary>
+    private static bool TryListMethodAnswered(Exchange exchange, ReadOnlySpan<byte> answerId, out McpMethod listMethod)
+    {
+        if (exchange.Batch is { } batch) return batch.TryMatchAnswer(answerId, out listMethod);
+        listMethod = McpMethods.IsFilterableList(exchange.Call.Method) ? exchange.Call.Method : McpMethod.Unknown;
+        return true;
     }
 
     private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal) : IListEntryFilter

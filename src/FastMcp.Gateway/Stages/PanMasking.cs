@@ -41,16 +41,15 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, 
     /// <summary>The named profile, or null when there is none by that name.</summary>
     public PanMasking? Profile(string name) => profiles is not null && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
 
-    public void Apply(Exchange exchange, PooledBufferWriter message, bool isEvent)
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
         // The profile the deciding rule picked masks this exchange's responses too.
         if (exchange.Masking is { } picked && picked != this)
         {
-            picked.Apply(exchange, message, isEvent);
-            return;
+            return picked.Apply(exchange, message, isEvent, buffers);
         }
         masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
-        if (kept == 0) return;
+        if (kept == 0) return true;
         // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
         // the id the client sent (or a server request's id the client must echo), a correlation token, not data.
         Span<byte> all = message.WrittenSpan;
@@ -67,10 +66,11 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, 
                 masker.MaskInPlace(all[..idStart]);
                 masker.MaskInPlace(all[idEnd..]);
                 if (PanMasker.ContainsCardNumber(all[idStart..idEnd])) exchange.ResponseIdHoldsCard = true;
-                return;
+                return true;
             }
         }
         masker.MaskInPlace(all);
+        return true;
     }
 
     /// <summary>

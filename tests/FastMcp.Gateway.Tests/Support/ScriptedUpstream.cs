@@ -177,9 +177,11 @@ internal sealed class UpstreamExchange(Socket socket, UpstreamRequest request, C
     /// <summary>The script closed the connection: the upstream serves no further request on it.</summary>
     public bool Closed { get; private set; }
 
-    public async Task SendAsync(string text)
+    public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Raw bytes (a compressed body, invalid UTF-8…).</summary>
+    public async Task SendAsync(byte[] bytes)
     {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
         int sent = 0;
         while (sent < bytes.Length) sent += await socket.SendAsync(bytes.AsMemory(sent), SocketFlags.None, Stopping).ConfigureAwait(false);
     }
