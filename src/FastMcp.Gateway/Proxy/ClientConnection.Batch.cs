@@ -18,6 +18,18 @@ namespace FastMcp.Gateway.Proxy;
 internal sealed partial class ClientConnection
 {
     private BatchMembers? _batch;
+    // The batch as recorded (masked copy or the masked body); member ranges hold in it too.
+    private ReadOnlySequence<byte> _batchRecorded;
+
+    /// <summary>True when an allowed member's rule names a masking profile: one batch is masked one way, so it is refused.</summary>
+    private static bool PicksMaskProfile(BatchMembers batch)
+    {
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (IsDecided(batch.Calls[i]) && batch.Decisions[i] is { Action: PolicyAction.Allow, MaskProfile: not null }) return true;
+        }
+        return false;
+    }
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> HandleBatchAsync(ReadOnlySequence<byte> body)
@@ -38,6 +50,7 @@ internal sealed partial class ClientConnection
 
         BatchMembers batch = _batch ??= new BatchMembers();
         batch.Reset();
+        _batchRecorded = default;
         McpBatchError located = McpBatch.LocateMembers(body, batch.Ranges, out int count);
         if (located != McpBatchError.None)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, BatchRefusal(located), closeAfter: false).ConfigureAwait(false);
@@ -65,27 +78,13 @@ internal sealed partial class ClientConnection
         }
         _exchange.Batch = batch;
 
-        // Card numbers: as for a single message, masked in place, or counted on a copy of the same length.
+        // Decided on the batch as the client sent it (containsCardNumber sees the card numbers); masked afterwards.
         ReadOnlySequence<byte> recorded = body;
-        if (_rt.Masking is { } masking)
-        {
-            if (masking.RequestMode == RequestCardMode.Mask)
-            {
-                masking.MaskRequest(_exchange, body);
-            }
-            else if (masking.CountRequest(_exchange, body, _maskedCopy) > 0)
-            {
-                recorded = new ReadOnlySequence<byte>(_maskedCopy.WrittenMemory);
-                if (masking.RequestMode == RequestCardMode.Block)
-                    return await RefuseBatchAsync(body, recorded, "the batch contains a card number", "card number blocked").ConfigureAwait(false);
-            }
-        }
-
         // Requests and notifications are decided by policy, every one of them (so each is recorded with
         // its own decision); answers to server requests pass.
+        bool refused = false;
         if (_rt.Authorization is { } authorization)
         {
-            bool refused = false;
             for (int i = 0; i < count; i++)
             {
                 ref McpCall call = ref batch.Calls[i];
@@ -94,8 +93,23 @@ internal sealed partial class ClientConnection
                 refused |= batch.Decisions[i].Action != PolicyAction.Allow;
             }
             batch.Decided = true;
-            if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
         }
+
+        // Card numbers: as for a single message (the masked copy has the batch's length, so member ranges hold in it).
+        if (_rt.Masking is { } masking)
+        {
+            _exchange.Masking = masking;
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            _batchRecorded = recorded;
+            if (!refused && batch.Decided && PicksMaskProfile(batch))
+                return await RefuseBatchAsync(body, recorded, "a batch member's rule picks a masking profile: send that call alone", "masking profile in a batch").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedCard)
+                return await RefuseBatchAsync(body, recorded, "the batch contains a card number", "card number blocked").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedNumber)
+                return await RefuseBatchAsync(body, recorded, "the batch contains a card number written as a JSON number", "card number blocked (JSON number)").ConfigureAwait(false);
+        }
+        // Refused after masking, so the denial records hold no full card number.
+        if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
 
         if (!await RecordBatchRequestsOrRefuseAsync(body, recorded, batch).ConfigureAwait(false)) return true;
         return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
@@ -223,6 +237,7 @@ internal sealed partial class ClientConnection
     private void ViewMember(in ReadOnlySequence<byte> body, BatchMembers batch, int index)
     {
         _exchange.Body = batch.Member(body, index);
+        _exchange.Recorded = _batchRecorded.IsEmpty ? default : batch.Member(_batchRecorded, index);
         _exchange.Call = batch.Calls[index];
         _exchange.Decision = batch.Decided && IsDecided(batch.Calls[index]) ? batch.Decisions[index] : null;
     }
@@ -231,6 +246,7 @@ internal sealed partial class ClientConnection
     private void ViewWholeBatch(in ReadOnlySequence<byte> body)
     {
         _exchange.Body = body;
+        _exchange.Recorded = _batchRecorded;
         _exchange.Call = default;
         _exchange.Call.Kind = McpMessageKind.Batch;
         _exchange.Decision = null;
