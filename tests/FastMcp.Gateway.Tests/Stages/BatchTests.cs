@@ -163,6 +163,30 @@ public sealed class BatchTests : IAsyncLifetime
         Assert.Empty(_gw.Upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("Mcp-Method: tools/list\r\n")]
+    [InlineData("Mcp-Name: read_file\r\n")]
+    public async Task A_mirrored_header_on_a_batch_is_a_mismatch(string header)
+    {
+        RawResponse response = await _gw.PostAsync("[" + List("1") + "]", _alice, header);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal(-32020, response.JsonRpcError().Code);
+        Assert.Empty(_gw.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_member_claiming_a_stateless_version_is_refused()
+    {
+        string member = """{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}""";
+        RawResponse response = await _gw.PostAsync("[" + member + "]", _alice);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal(-32020, response.JsonRpcError().Code);
+        Assert.Contains("batch member 1", response.Body);
+        Assert.Empty(_gw.Upstream.Requests);
+    }
+
     [Fact]
     public async Task A_batch_over_the_member_limit_is_refused()
     {
