@@ -115,8 +115,13 @@ internal sealed class ArgumentCondition
 
     public string Pointer => _pointer.Text;
 
-    /// <summary>Evaluates over the arguments JSON. Throws <see cref="JsonException"/> on malformed JSON (the engine treats that as a deny).</summary>
-    public bool Evaluate(ReadOnlySpan<byte> arguments)
+    /// <summary>
+    /// Evaluates over the arguments JSON. Throws <see cref="JsonException"/> on malformed JSON (the engine treats that as a deny).
+    /// A number a numeric bound cannot compare (beyond the range of a double, such as 1e999) gives
+    /// <paramref name="uncomparableMatches"/>, negated or not: an allow rule passes false (such a number never
+    /// satisfies an allow), deny and require_approval rules pass true (it always satisfies them).
+    /// </summary>
+    public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false)
     {
         bool result;
         if (arguments.IsEmpty)
@@ -128,10 +133,16 @@ internal sealed class ArgumentCondition
         bool located = _pointer.TryLocate(ref reader);
         if (_op == Operator.Exists)
             result = located == _expected;
+        else if (located && _op == Operator.Numeric && IsUncomparableNumber(ref reader))
+            return uncomparableMatches;
         else
             result = located && Test(ref reader, arguments);
         return result ^ _negate;
     }
+
+    /// <summary>A JSON number no double holds: comparing it would answer for a value the upstream does not see.</summary>
+    private static bool IsUncomparableNumber(ref Utf8JsonReader reader) =>
+        reader.TokenType == JsonTokenType.Number && (!reader.TryGetDouble(out double value) || !double.IsFinite(value));
 
     private bool Test(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
     {

@@ -118,7 +118,7 @@ public sealed class CompiledRule
     internal bool MatchesArguments(ReadOnlySpan<byte> arguments)
     {
         foreach (var condition in _arguments)
-            if (!condition.Evaluate(arguments))
+            if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow))
                 return false;
         return true;
     }

@@ -148,4 +148,41 @@ public sealed class ArgumentConditionTests
         Assert.Equal(PolicyAction.Deny, d.Action);
         Assert.Same(PolicyEngine.MalformedArgumentsRule, d.Rule);
     }
+
+    // A number beyond a double's range cannot be compared: it never satisfies an allow rule's bound, and always
+    // satisfies a deny or require_approval rule's bound, negated or not (issue: 1e999 was "not > 100" and passed).
+    [Theory]
+    [InlineData("""{"amount":1e999}""")]
+    [InlineData("""{"amount":-1e999}""")]
+    [InlineData("""{"amount":1E400}""")]
+    public void A_number_no_bound_can_compare_fails_closed(string args)
+    {
+        Assert.False(Matches(new() { Pointer = "/amount", LessThan = 100 }, args));
+        Assert.False(Matches(new() { Pointer = "/amount", LessThan = 100, Negate = true }, args));
+
+        var deny = Compile(
+            Rule("big", "deny", r => r.Arguments = [new() { Pointer = "/amount", GreaterThan = 100 }]),
+            Rule("rest", "allow"));
+        Assert.Equal(PolicyAction.Deny, deny.Decide(Alice, "tools/call", "t", args).Action);
+
+        var negatedDeny = Compile(
+            Rule("small-only", "deny", r => r.Arguments = [new() { Pointer = "/amount", LessThanOrEqual = 100, Negate = true }]),
+            Rule("rest", "allow"));
+        Assert.Equal(PolicyAction.Deny, negatedDeny.Decide(Alice, "tools/call", "t", args).Action);
+
+        var approval = Compile(
+            Rule("review", "require_approval", r => { r.Approvers = ["sre"]; r.Arguments = [new() { Pointer = "/amount", GreaterThan = 100 }]; }),
+            Rule("rest", "allow"));
+        Assert.Equal(PolicyAction.RequireApproval, approval.Decide(Alice, "tools/call", "t", args).Action);
+    }
+
+    [Fact]
+    public void A_large_finite_number_is_still_compared()
+    {
+        var deny = Compile(
+            Rule("big", "deny", r => r.Arguments = [new() { Pointer = "/amount", GreaterThan = 100 }]),
+            Rule("rest", "allow"));
+        Assert.Equal(PolicyAction.Allow, deny.Decide(Alice, "tools/call", "t", """{"amount":99}""").Action);
+        Assert.Equal(PolicyAction.Deny, deny.Decide(Alice, "tools/call", "t", """{"amount":1e300}""").Action);
+    }
 }
