@@ -161,6 +161,9 @@ public sealed class TokenValidator : IAsyncDisposable
             return AuthResult.Fail(AuthFailure.AlgorithmNotAllowed, $"algorithm '{Truncate(jwt.Alg)}' is not allowed");
         if (_options.RequireAccessTokenType && jwt.Typ is not ("at+jwt" or "application/at+jwt"))
             return AuthResult.Fail(AuthFailure.Malformed, "token is not an access token (typ must be at+jwt)");
+        // RFC 7515 4.1.11: the gateway understands no JWS extension, so any "crit" header makes the token invalid.
+        if (HasHeader(jwt, "crit"))
+            return AuthResult.Fail(AuthFailure.Malformed, "token has critical header parameters (crit) the gateway does not understand");
         string issuer = jwt.Issuer;
         if (string.IsNullOrEmpty(issuer) || !_issuers.TryGetValue(issuer, out var source))
             return AuthResult.Fail(AuthFailure.WrongIssuer, $"issuer '{Truncate(issuer)}' is not trusted");
@@ -218,6 +221,9 @@ public sealed class TokenValidator : IAsyncDisposable
         {
             byte[] payload = Base64Url.DecodeFromChars(jwt.EncodedPayload);
             using var doc = JsonDocument.Parse(payload);
+            // RFC 7519 4.1.4-4.1.6: NumericDate values; a string or other type is not read leniently.
+            if (NonNumericTimeClaim(doc.RootElement) is { } claim)
+                return AuthResult.Fail(AuthFailure.Malformed, $"token claim '{claim}' is not a number");
             principal = ClaimMapper.Map(doc.RootElement, _options.ClaimMapping, expires, out error);
         }
         catch (Exception ex) when (ex is FormatException or JsonException)
@@ -232,6 +238,30 @@ public sealed class TokenValidator : IAsyncDisposable
             missingScope |= !principal.HasScope(scope);
         _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope), now);
         return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
+    }
+
+    private static bool HasHeader(JsonWebToken jwt, string name)
+    {
+        try
+        {
+            byte[] header = Base64Url.DecodeFromChars(jwt.EncodedHeader);
+            using var doc = JsonDocument.Parse(header);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(name, out _);
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException)
+        {
+            return true; // a header that cannot be read cannot be shown free of "crit": refused
+        }
+    }
+
+    private static string? NonNumericTimeClaim(JsonElement payload)
+    {
+        if (payload.ValueKind != JsonValueKind.Object) return null;
+        foreach (string claim in (ReadOnlySpan<string>)["exp", "nbf", "iat"])
+        {
+            if (payload.TryGetProperty(claim, out JsonElement value) && value.ValueKind != JsonValueKind.Number) return claim;
+        }
+        return null;
     }
 
     private static AuthResult MapException(Exception? ex) => ex switch

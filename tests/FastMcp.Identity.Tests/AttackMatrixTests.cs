@@ -187,4 +187,33 @@ public sealed class AttackMatrixTests : IAsyncLifetime
         var result = await _f.ValidateAsync("not.a.jwt");
         Assert.Equal(AuthFailure.Malformed, result.Failure);
     }
+
+    // RFC 7515 4.1.11: a "crit" header names extensions the recipient must understand; the gateway understands none.
+    [Theory]
+    [InlineData("b64")]
+    [InlineData("exp")]
+    public async Task A_token_with_a_crit_header_is_refused(string critical)
+    {
+        var header = TestKeys.Header("RS256", TestKeys.RsaKid);
+        header["crit"] = new[] { critical };
+        header[critical] = false;
+        string token = TestKeys.Sign(header, Claims(), input => _f.Keys.Rsa.SignData(input, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1));
+        var result = await _f.ValidateAsync(token);
+        Assert.Equal(AuthFailure.Malformed, result.Failure);
+        Assert.Null(result.Principal);
+    }
+
+    // RFC 7519 4.1.4-4.1.6: exp, nbf and iat are NumericDates; a string is not read leniently.
+    [Theory]
+    [InlineData("exp")]
+    [InlineData("nbf")]
+    [InlineData("iat")]
+    public async Task A_time_claim_that_is_not_a_number_is_refused(string claim)
+    {
+        var claims = Claims();
+        claims[claim] = claims[claim]!.ToString();
+        var result = await _f.ValidateAsync(_f.Keys.SignRs256(claims));
+        Assert.Equal(AuthFailure.Malformed, result.Failure);
+        Assert.Null(result.Principal);
+    }
 }
