@@ -96,4 +96,38 @@ public sealed class UpstreamFailureTests
         Assert.Equal(2, gateway.Host.Pool.ConnectionsOpened);
         Assert.Equal(2, upstream.Requests.Last().ConnectionNumber);
     }
+
+    /// <summary>
+    /// A reused upstream connection that takes the whole request and then closes without answering may have
+    /// run it: the gateway answers 502 and never sends it again on a fresh connection (an approved transfer
+    /// would otherwise run twice while the audit shows one call).
+    /// </summary>
+    [Fact]
+    public async Task A_request_the_upstream_received_is_never_resent_when_it_closes_without_an_answer()
+    {
+        int calls = 0;
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            // The first request is answered (the connection goes back to the pool); the second is taken and dropped.
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                await x.RespondJsonAsync(UpstreamScripts.EchoJson(x.Request));
+                return;
+            }
+            x.Close();
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+        Assert.Equal(200, (await client.ReadResponseAsync("the first call's answer")).Status);
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("2")));
+        RawResponse response = await client.ReadResponseAsync("a 502 for the dropped call");
+
+        Assert.Equal(502, response.Status);
+        Assert.Equal("2", response.JsonRpcError().IdJson);
+        Assert.Equal(2, upstream.Requests.Count); // the dropped call arrived once, not twice
+        Assert.Equal(1, upstream.ConnectionsAccepted);
+    }
 }

@@ -9,8 +9,10 @@ namespace FastMcp.Gateway.Forwarding;
 
 /// <summary>
 /// Sends one request to the upstream over a pooled connection and waits for the response head.
-/// A reused connection that the upstream had already closed is retried once on a fresh one, as
-/// long as nothing of a response arrived (the request was then never processed).
+/// A reused connection is retried once on a fresh one only when sending the request failed: the
+/// upstream had already closed it, so no whole request reached it. Once the request was handed to
+/// the socket, the upstream may have run it even if it closes without a byte of answer (it could
+/// have crashed after acting): that is a 502, never a second send (an approved call would run twice).
 /// </summary>
 internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 {
@@ -61,10 +63,9 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
                 return (ForwardingError.UpstreamClosed, null);
             }
 
-            (ForwardingError error, bool sawBytes) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
+            (ForwardingError error, _) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
             if (error == ForwardingError.None) return (error, connection);
             connection.Dispose();
-            if (error == ForwardingError.UpstreamClosed && reused && !sawBytes && attempt == 0) continue;
             return (error, null);
         }
     }
