@@ -15,6 +15,16 @@ public sealed class PolicyEngine
     public static readonly CompiledRule MalformedArgumentsRule = new(-1, "(malformed-arguments)", PolicyAction.Deny,
         "request arguments are not valid JSON", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides requests whose method or tool/prompt/resource name is too long for the gateway to hold and compare:
+    /// treated as "no name", they would slip past every name-scoped deny rule, so they are refused instead.
+    /// </summary>
+    public static readonly CompiledRule OverlongNameRule = new(-2, "(overlong-name)", PolicyAction.Deny,
+        "the method or the tool, prompt or resource name is too long", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a method or name the caller could not hold (see <see cref="OverlongNameRule"/>).</summary>
+    public static PolicyDecision RefuseOverlongName() => new(PolicyAction.Deny, OverlongNameRule, null);
+
     private sealed class MethodBucket(Utf8KeyTable<int[]> names, int[] otherNames)
     {
         /// <summary>Exact name → rules that match this method and that name, decided at compile time.</summary>

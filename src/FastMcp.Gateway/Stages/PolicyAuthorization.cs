@@ -13,6 +13,7 @@ namespace FastMcp.Gateway.Stages;
 internal sealed class PolicyAuthorization
 {
     private const int MaxNameBytes = 1024;
+    private const int MaxMethodBytes = 256;
     private PolicyEngine _engine;
 
     public PolicyAuthorization(PolicyEngine engine) => _engine = engine;
@@ -24,15 +25,28 @@ internal sealed class PolicyAuthorization
     /// <summary>Decides one message. <paramref name="scratch"/> holds arguments that span pipe segments.</summary>
     public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch)
     {
-        Span<byte> methodBuffer = stackalloc byte[128];
-        ReadOnlySpan<byte> method = call.Method != McpMethod.Unknown ? McpMethods.NameUtf8(call.Method) : CopyString(body, call.MethodRange, methodBuffer);
+        // A method or name too long to hold would be matched as "none", which no name-scoped deny rule
+        // matches: such a call is refused instead (docs/policy.md, built-in rules).
+        Span<byte> methodBuffer = stackalloc byte[MaxMethodBytes];
+        scoped ReadOnlySpan<byte> method;
+        if (call.Method != McpMethod.Unknown)
+        {
+            method = McpMethods.NameUtf8(call.Method);
+        }
+        else
+        {
+            int n = McpInspector.CopyUnescaped(body, call.MethodRange, methodBuffer);
+            if (n < 0) return PolicyEngine.RefuseOverlongName();
+            method = methodBuffer[..n];
+        }
 
         Span<byte> nameBuffer = stackalloc byte[MaxNameBytes];
         scoped ReadOnlySpan<byte> name = default;
         if (call.HasName)
         {
-            name = CopyString(body, call.NameRange, nameBuffer);
-            // A name too long to hold is matched as no name, which no name-scoped allow rule matches.
+            int n = McpInspector.CopyUnescaped(body, call.NameRange, nameBuffer);
+            if (n < 0) return PolicyEngine.RefuseOverlongName();
+            name = nameBuffer[..n];
         }
 
         ReadOnlySpan<byte> arguments = default;
@@ -53,9 +67,4 @@ internal sealed class PolicyAuthorization
         return Engine.Decide(new PolicyRequest(principal, method, name, arguments));
     }
 
-    private static ReadOnlySpan<byte> CopyString(scoped in ReadOnlySequence<byte> body, Range token, Span<byte> destination)
-    {
-        int n = McpInspector.CopyUnescaped(body, token, destination);
-        return n < 0 ? default : destination[..n];
-    }
 }
