@@ -133,6 +133,9 @@ public sealed class HttpRequestHead
         return HttpRejectReason.None;
     }
 
+    private static bool IsMcpParamHeader(ReadOnlySpan<byte> name) =>
+        name.Length > 10 && Ascii.EqualsIgnoreCase(name[..10], "Mcp-Param-"u8);
+
     /// <summary>uri-host [":" port] (RFC 9112 3.2): reg-name or IP-literal characters only, no userinfo.</summary>
     private static bool IsValidHost(ReadOnlySpan<byte> host) => !host.ContainsAnyExcept(HostChars);
 
@@ -145,10 +148,28 @@ public sealed class HttpRequestHead
         bool sawHost = false, sawLength = false, sawTransferEncoding = false;
         long length = -1;
         bool keepAlive = IsHttp11;
+        int mcpHeadersSeen = 0;
         for (int i = 0; i < h.Count; i++)
         {
             switch (h.KindAt(i))
             {
+                case KnownHeader.McpSessionId:
+                case KnownHeader.McpProtocolVersion:
+                case KnownHeader.McpMethod:
+                case KnownHeader.McpName:
+                    {
+                        // One copy each: the gateway checks one and forwards all, and peers differ on which they read.
+                        int bit = 1 << (int)h.KindAt(i); // KnownHeader has fewer than 32 members
+                        if ((mcpHeadersSeen & bit) != 0) return HttpRejectReason.DuplicateMcpHeader;
+                        mcpHeadersSeen |= bit;
+                        break;
+                    }
+                case KnownHeader.Other when IsMcpParamHeader(h.NameAt(i)):
+                    for (int j = 0; j < i; j++)
+                    {
+                        if (h.KindAt(j) == KnownHeader.Other && Ascii.EqualsIgnoreCase(h.NameAt(j), h.NameAt(i))) return HttpRejectReason.DuplicateMcpHeader;
+                    }
+                    break;
                 case KnownHeader.Host:
                     if (sawHost) return HttpRejectReason.DuplicateHost;
                     sawHost = true;

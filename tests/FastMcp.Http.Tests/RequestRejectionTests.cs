@@ -184,6 +184,22 @@ public class RequestRejectionTests
     public void DuplicateHost(string hosts) =>
         Rejects("GET / HTTP/1.1\r\n" + hosts + "\r\n", HttpRejectReason.DuplicateHost, 400);
 
+    // The gateway checks one copy of an MCP header against the body and forwards every copy: peers differ on which they read.
+    [Theory]
+    [InlineData("Mcp-Name: read_file\r\nMcp-Name: delete_all\r\n")]
+    [InlineData("Mcp-Method: tools/call\r\nmcp-method: tools/list\r\n")]
+    [InlineData("MCP-Protocol-Version: 2025-06-18\r\nMCP-Protocol-Version: 2025-03-26\r\n")]
+    [InlineData("Mcp-Session-Id: a\r\nX: y\r\nMcp-Session-Id: b\r\n")]
+    [InlineData("Mcp-Param-Path: /tmp\r\nmcp-param-path: /etc\r\n")]
+    public void DuplicateMcpHeader(string headers) =>
+        Rejects("POST /mcp HTTP/1.1\r\nHost: a\r\n" + headers + "\r\n", HttpRejectReason.DuplicateMcpHeader, 400);
+
+    [Fact]
+    public void Distinct_mcp_param_headers_are_accepted()
+    {
+        Assert.Equal(HttpRejectReason.None, Parse("POST /mcp HTTP/1.1\r\nHost: a\r\nMcp-Param-Path: /tmp\r\nMcp-Param-Mode: r\r\nMcp-Name: read_file\r\n\r\n"));
+    }
+
     [Theory]
     [InlineData("a b")]
     [InlineData("a/b")]

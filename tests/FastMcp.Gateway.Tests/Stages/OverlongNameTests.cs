@@ -65,3 +65,30 @@ public sealed class OverlongNameTests : IAsyncLifetime
         Assert.Single(_gw.Upstream.Requests);
     }
 }
+
+/// <summary>Two copies of a mirrored MCP header: refused at framing, nothing reaches the upstream.</summary>
+public sealed class DuplicateMcpHeaderTests : IAsyncLifetime
+{
+    private PolicyGateway _gw = null!;
+
+    public async Task InitializeAsync() => _gw = await PolicyGateway.StartAsync(
+        x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"content\":[]}}"),
+        [new RuleOptions { Name = "everything", Action = "allow" }]);
+
+    public async Task DisposeAsync() => await _gw.DisposeAsync();
+
+    [Theory]
+    [InlineData("Mcp-Name: read_file\r\nMcp-Name: delete_all\r\n")]
+    [InlineData("Mcp-Method: tools/call\r\nMcp-Method: tools/call\r\n")]
+    [InlineData("MCP-Protocol-Version: 2025-06-18\r\nMCP-Protocol-Version: 2025-06-18\r\n")]
+    public async Task A_duplicated_mcp_header_is_refused_before_anything_is_forwarded(string headers)
+    {
+        string call = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"read_file\",\"arguments\":{}}}";
+
+        RawResponse response = await _gw.PostAsync(call, _gw.Token("alice", "sre"), headers);
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("more than one", response.Body);
+        Assert.Empty(_gw.Upstream.Requests);
+    }
+}
