@@ -34,7 +34,13 @@ public static class McpInspector
             return McpInspectError.InvalidJson;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
-        return InspectGuarded(ref reader, ref call);
+        McpInspectError error = InspectGuarded(ref reader, ref call);
+        if (error == McpInspectError.None && DuplicateMemberScan.HasDuplicate(body))
+        {
+            call = default;
+            return McpInspectError.DuplicateMember;
+        }
+        return error;
     }
 
     /// <summary>Parses one JSON-RPC message (or notes a batch) from a contiguous body. Zero allocation.</summary>
@@ -50,8 +56,15 @@ public static class McpInspector
             return McpInspectError.InvalidJson;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
-        return InspectGuarded(ref reader, ref call);
+        McpInspectError error = InspectGuarded(ref reader, ref call);
+        if (error == McpInspectError.None && DuplicateMemberScan.HasDuplicate(body))
+        {
+            call = default;
+            return McpInspectError.DuplicateMember;
+        }
+        return error;
     }
+
 
     /// <summary>
     /// Copies (unescaping JSON string escapes) the string token at <paramref name="stringToken"/> into

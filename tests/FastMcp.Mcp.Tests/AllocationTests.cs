@@ -28,6 +28,16 @@ public class AllocationTests
     }
 
     [Fact]
+    public void The_duplicate_member_scan_of_arguments_allocates_nothing()
+    {
+        byte[] call = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t","arguments":{"p\u0061th":"/tmp","mode":"r","opts":{"a":1,"b":[{"c":2,"d":3}]}}}}""");
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(call.AsSpan(), out _));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(call.AsSpan(), out _)));
+        ReadOnlySequence<byte> split = Segments.Split(call, 5, 60, 61, 70, 90);
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(split, out _)));
+    }
+
+    [Fact]
     public void Inspect_allocates_nothing_on_many_segments()
     {
         ReadOnlySequence<byte> body = Segments.Split(ModernCall, 7, 50, 51, 90, 140, 141, 142, 200);

@@ -187,10 +187,52 @@ public class McpInspectorTests
         Assert.Equal(McpInspectError.DuplicateMember, Inspect(json).Error);
     }
 
-    [Fact]
-    public void Duplicate_members_the_gateway_ignores_are_fine()
+    // Inside params.arguments, at any depth, after unescaping: the policy reads the first copy, Python and
+    // JavaScript upstreams the last.
+    [Theory]
+    [InlineData("""{"path":"/tmp/ok","path":"/etc/passwd"}""")]
+    [InlineData("""{"path":"/tmp/ok","p\u0061th":"/etc/passwd"}""")]
+    [InlineData("""{"a":{"b":[{"c":1,"d":2,"\u0063":3}]}}""")]
+    [InlineData("""{"x":1,"y":{"x":1,"z":2,"z":3}}""")]
+    [InlineData("""{"\ud83d\ude00":1,"😀":2}""")]
+    public void Duplicate_members_anywhere_in_the_arguments_are_rejected(string args)
     {
-        Assert.Equal(McpInspectError.None, Inspect("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":1,"x":2}}}""").Error);
+        string json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":" + args + "}}";
+        Assert.Equal(McpInspectError.DuplicateMember, Inspect(json).Error);
+        Assert.Equal(McpInspectError.DuplicateMember, McpInspector.Inspect(Segments.Split(System.Text.Encoding.UTF8.GetBytes(json), 3, 40, 41, 60), out _));
+    }
+
+    [Theory]
+    [InlineData("""{"path":"/tmp/ok","Path":"/etc/passwd"}""")]
+    [InlineData("""{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]}""")]
+    [InlineData("""{"x":{"x":{"x":1}}}""")]
+    [InlineData("""{}""")]
+    public void The_same_name_in_different_objects_or_cases_is_not_a_duplicate(string args)
+    {
+        string json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":" + args + "}}";
+        Assert.Equal(McpInspectError.None, Inspect(json).Error);
+    }
+
+    [Fact]
+    public void Many_members_are_checked_without_quadratic_work_and_the_last_duplicate_is_found()
+    {
+        var sb = new System.Text.StringBuilder("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{");
+        for (int i = 0; i < 50_000; i++) sb.Append('"').Append('k').Append(i).Append("\":0,");
+        string unique = sb.ToString() + "\"last\":0}}}";
+        string repeated = sb.ToString() + "\"k49999\":1}}}";
+        Assert.Equal(McpInspectError.None, Inspect(unique).Error);
+        Assert.Equal(McpInspectError.DuplicateMember, Inspect(repeated).Error);
+    }
+
+    // Members the policy does not read are still forwarded and may be read upstream (and are bound by approval
+    // digests): no object anywhere in a message may repeat a name.
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{"x":1,"x":2}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":{},"extra":1,"extra":2}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","type":"image"}]}}""")]
+    public void Duplicate_members_anywhere_in_a_message_are_rejected(string json)
+    {
+        Assert.Equal(McpInspectError.DuplicateMember, Inspect(json).Error);
     }
 
     [Theory]
