@@ -24,6 +24,9 @@ public sealed partial class AuditDiskFullTests : IDisposable
     [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
     private static partial Regex ListeningLine();
 
+    [GeneratedRegex(@"^fastmcp admin on (http://127\.0\.0\.1:\d+)\s*$")]
+    private static partial Regex AdminLine();
+
     // As root a plain mount namespace will do; otherwise a user namespace maps us to root inside.
     internal static string[] UnshareFlags() => Environment.UserName == "root" ? ["-m"] : ["-r", "-m"];
 
@@ -39,7 +42,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
         // has stopped (and sealed), copy the log out before the namespace and its tmpfs disappear.
         string script = $"""
             mount -t tmpfs -o size=1m tmpfs "$0" || exit 90
-            {gatewayCommand} serve --anonymous --upstream "$1" --listen 127.0.0.1:0 --admin "" --audit-dir "$0/audit" &
+            {gatewayCommand} serve --anonymous --upstream "$1" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --audit-dir "$0/audit" &
             gw=$!
             echo "gateway pid $gw"
             trap 'kill -TERM $gw' TERM
@@ -51,6 +54,8 @@ public sealed partial class AuditDiskFullTests : IDisposable
             workingDirectory: _copyOut);
         Match listening = await process.WaitForStdoutLineAsync(ListeningLine(), TimeSpan.FromSeconds(60));
         var mcp = new Uri(listening.Groups[1].Value);
+        Match adminLine = await process.WaitForStdoutLineAsync(AdminLine(), TimeSpan.FromSeconds(30));
+        var readyz = new Uri(adminLine.Groups[1].Value + "/readyz");
         int gatewayPid = GatewayPid(process);
         // The tmpfs as the gateway sees it, reachable from here through its root.
         string tmpfs = $"/proc/{gatewayPid}/root{_mountPoint}";
@@ -107,6 +112,12 @@ public sealed partial class AuditDiskFullTests : IDisposable
         }
         Assert.Equal(3, refused);
         int forwardedDuringOutage = _upstream.Received;
+        // Readiness says so, with the reason: traffic belongs on another replica while the log cannot be written.
+        using (HttpResponseMessage notReady = await http.GetAsync(readyz))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            Assert.Contains("audit log not writable", await notReady.Content.ReadAsStringAsync());
+        }
 
         // Free the space: the gateway recovers by itself.
         File.Delete(filler);
@@ -119,6 +130,8 @@ public sealed partial class AuditDiskFullTests : IDisposable
         }
         Assert.Equal(HttpStatusCode.OK, last);
         Assert.Equal(forwardedDuringOutage + 1, _upstream.Received);
+        using (HttpResponseMessage ready = await http.GetAsync(readyz))
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
 
         // Stop; the script copies the sealed log out of the namespace.
         PosixSignal.Send(process.Id, PosixSignal.SigTerm);

@@ -48,7 +48,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
-                var admin = new AdminEndpoints(() => Volatile.Read(ref _ready) != 0 && !_runtime.Stopping,
+                var admin = new AdminEndpoints(Readiness,
                     stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null,
                     new MetricsEndpoint(_runtime, () => _connections.Count));
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
@@ -66,6 +66,18 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public GatewayRuntime Runtime => _runtime;
     public UpstreamPool Pool => _pool;
+    /// <summary>
+    /// GET /readyz: a gateway whose audit log cannot be written refuses every call with 503, so it must not
+    /// receive traffic; the load balancer sends it elsewhere until the log recovers.
+    /// </summary>
+    private Admin.GatewayReadiness Readiness()
+    {
+        if (_runtime.Stopping) return Admin.GatewayReadiness.Stopping;
+        if (Volatile.Read(ref _ready) == 0) return Admin.GatewayReadiness.Starting;
+        if (_runtime.Audit is { IsWritable: false }) return Admin.GatewayReadiness.AuditUnwritable;
+        return Admin.GatewayReadiness.Ready;
+    }
+
     public IReadOnlyList<IPEndPoint> Endpoints => _listeners.ConvertAll(l => l.LocalEndPoint);
     public IPEndPoint? AdminEndpoint => _admin?.LocalEndPoint;
     public int OpenConnections => _connections.Count;
