@@ -58,6 +58,9 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Publishes checkpoints outside the host, when configured (options.Anchoring).</summary>
     public CheckpointPublisher? Anchors => _anchors;
 
+    // Held while the log is open (one writer per chain); released last on dispose.
+    private ChainWriterLock? _writerLock;
+
     private AuditLog(AuditOptions options, IAuditFileSystem fs, AuditSigner signer, string chainDir, ActiveSegment active)
     {
         _options = options;
@@ -92,15 +95,18 @@ public sealed class AuditLog : IAsyncDisposable
     {
         options.Validate();
         var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
+        ChainWriterLock? writerLock = null;
         try
         {
             string chainDir = Path.Combine(options.Directory, options.ChainId);
             fileSystem.CreateDirectory(chainDir);
+            // Before anything is read: a second writer would take the first one's live segment for a crash.
+            writerLock = ChainWriterLock.Acquire(chainDir, options.ChainId);
             var recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, options.CompressionLevel, NowMicros());
             var header = new SegmentHeader(options.ChainId, recovery.Index, recovery.FirstSequence, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
                 signer.KeyId, recovery.PrevSeal, recovery.PrevHead, recovery.Start);
             var active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header);
-            var log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report };
+            var log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report, _writerLock = writerLock };
             var started = log._internalEvent;
             if (recovery.Report.Tampering is { } tampering)
             {
@@ -127,6 +133,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
         catch
         {
+            writerLock?.Dispose();
             signer.Dispose();
             throw;
         }
@@ -450,6 +457,7 @@ public sealed class AuditLog : IAsyncDisposable
             if (_anchors is not null) await _anchors.DisposeAsync().ConfigureAwait(false);
             _signer.Dispose();
             _stop.Dispose();
+            _writerLock?.Dispose();
         }
     }
 

@@ -36,6 +36,7 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         string copy = Path.Combine(_f.Dir.Root, "copy-" + Guid.NewGuid().ToString("N"));
         foreach (var file in Directory.EnumerateFiles(_f.Dir.Segments, "*", SearchOption.AllDirectories))
         {
+            if (Path.GetFileName(file) == FastMcp.Audit.Storage.ChainWriterLock.FileName) continue; // the live writer's lock
             string target = Path.Combine(copy, Path.GetRelativePath(_f.Dir.Segments, file));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);

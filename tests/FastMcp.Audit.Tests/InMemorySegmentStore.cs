@@ -13,6 +13,7 @@ public sealed class InMemorySegmentStore : ISegmentStore
     {
         var store = new InMemorySegmentStore();
         foreach (var f in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+            if (Path.GetFileName(f) != FastMcp.Audit.Storage.ChainWriterLock.FileName) // a live writer's lock, not part of the log
             store.Objects[Path.GetRelativePath(root, f).Replace('\\', '/')] = File.ReadAllBytes(f);
         return store;
     }

@@ -13,6 +13,7 @@ public sealed class RecoveryTests : IDisposable
         Directory.CreateDirectory(to);
         foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
+            if (Path.GetFileName(f) == FastMcp.Audit.Storage.ChainWriterLock.FileName) continue; // the live writer's lock
             string target = Path.Combine(to, Path.GetRelativePath(from, f));
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(f, target);

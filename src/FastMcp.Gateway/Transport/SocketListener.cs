@@ -31,7 +31,9 @@ internal sealed class SocketListener : IDisposable
         try
         {
             if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // No ReuseAddress: on Linux .NET turns it into SO_REUSEPORT as well, which let a second gateway bind the
+            // same port, take half the traffic and write into the same audit chain. A second instance must fail
+            // with "address in use". (.NET still sets SO_REUSEADDR itself on Unix, so a restart rebinds past TIME_WAIT.)
             socket.Bind(endpoint);
             socket.Listen(backlog);
         }

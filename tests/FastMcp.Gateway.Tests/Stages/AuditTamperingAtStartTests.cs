@@ -50,7 +50,7 @@ public sealed class AuditTamperingAtStartTests : IDisposable
             // The folder as kill -9 leaves it: segment 1 open, AuditStarted covered by the signed checkpoint.
             Directory.CreateDirectory(Path.Combine(image, "gw"));
             foreach (var f in Directory.EnumerateFiles(Path.Combine(live, "gw")))
-                if (!f.EndsWith(".tmp", StringComparison.Ordinal)) File.Copy(f, Path.Combine(image, "gw", Path.GetFileName(f)));
+                if (!f.EndsWith(".tmp", StringComparison.Ordinal) && Path.GetFileName(f) != FastMcp.Audit.Storage.ChainWriterLock.FileName) File.Copy(f, Path.Combine(image, "gw", Path.GetFileName(f)));
         }
         finally
         {
