@@ -22,6 +22,18 @@ public sealed class PolicyEngine
     public static readonly CompiledRule OverlongNameRule = new(-2, "(overlong-name)", PolicyAction.Deny,
         "the method or the tool, prompt or resource name is too long", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides resource calls whose URI has no single normalized form (<see cref="ResourceUriNormalizer"/>): an
+    /// encoded slash or backslash, a malformed percent-encoding, no scheme. Deciding on one reading while the server
+    /// acts on another is how a path deny is walked around, so such a call is refused.
+    /// </summary>
+    public static readonly CompiledRule UnnormalizableUriRule = new(-3, "(unnormalizable-uri)", PolicyAction.Deny,
+        "the resource URI cannot be normalized (RFC 3986 section 6): no scheme, a malformed or NUL percent-encoding, a backslash or an encoded slash", null,
+        [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a resource URI that cannot be normalized (see <see cref="UnnormalizableUriRule"/>).</summary>
+    public static PolicyDecision RefuseUnnormalizableUri() => new(PolicyAction.Deny, UnnormalizableUriRule, null);
+
     /// <summary>The refusal for a method or name the caller could not hold (see <see cref="OverlongNameRule"/>).</summary>
     public static PolicyDecision RefuseOverlongName() => new(PolicyAction.Deny, OverlongNameRule, null);
 

@@ -47,6 +47,14 @@ internal sealed class PolicyAuthorization
             int n = McpInspector.CopyUnescaped(body, call.NameRange, nameBuffer);
             if (n < 0) return PolicyEngine.RefuseOverlongName();
             name = nameBuffer[..n];
+            if (call.Method is McpMethod.ResourcesRead or McpMethod.ResourcesSubscribe or McpMethod.ResourcesUnsubscribe)
+            {
+                // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
+                Span<byte> normalized = stackalloc byte[MaxNameBytes];
+                if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
+                normalized[..length].CopyTo(nameBuffer);
+                name = nameBuffer[..length];
+            }
         }
 
         ReadOnlySpan<byte> arguments = default;
