@@ -23,4 +23,10 @@ public sealed class HttpLimits
 
     /// <summary>Trailer section of a chunked body.</summary>
     public int MaxTrailerBytes { get; set; } = 4096;
+
+    /// <summary>
+    /// Client connections open at once across all listeners. One more is answered 503 and closed at once, so a
+    /// flood of idle sockets cannot take every file descriptor from the callers already connected.
+    /// </summary>
+    public int MaxConnections { get; set; } = 4096;
 }

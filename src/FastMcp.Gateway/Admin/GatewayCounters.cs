@@ -11,6 +11,8 @@ internal sealed class GatewayCounters
     public long UpstreamErrors;
     public long AuditUnavailable;
     public long Rejected;
+    /// <summary>Connections answered 503 and closed because limits.maxConnections were open.</summary>
+    public long ConnectionsRefused;
 
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
 }

@@ -66,6 +66,7 @@ public static class ConfigurationLoader
         Range(o.Limits.MaxTargetLength, 64, o.Limits.MaxHeadBytes, "limits.maxTargetLength");
         if (o.Limits.MaxRequestBodyBytes < 1024 || o.Limits.MaxRequestBodyBytes > 1L << 30)
             throw new ConfigurationException("limits.maxRequestBodyBytes", "must be between 1024 and 1073741824");
+        Range(o.Limits.MaxConnections, 1, 1_000_000, "limits.maxConnections");
         if (o.Limits.MaxResponseMessageBytes < 1024 || o.Limits.MaxResponseMessageBytes > 1L << 30)
             throw new ConfigurationException("limits.maxResponseMessageBytes", "must be between 1024 and 1073741824");
 
@@ -73,6 +74,7 @@ public static class ConfigurationLoader
         Positive(o.Timeouts.RequestHeadersMs, "timeouts.requestHeadersMs");
         Positive(o.Timeouts.RequestBodyMs, "timeouts.requestBodyMs");
         Positive(o.Timeouts.KeepAliveMs, "timeouts.keepAliveMs");
+        Positive(o.Timeouts.FirstRequestMs, "timeouts.firstRequestMs");
         Positive(o.Timeouts.ShutdownMs, "timeouts.shutdownMs");
 
         if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");

@@ -68,6 +68,12 @@ public sealed class TimeoutOptions
     /// <summary>An idle keep-alive client connection is closed after this.</summary>
     public int KeepAliveMs { get; set; } = 120_000;
 
+    /// <summary>
+    /// A new connection must start its first request within this (it is closed otherwise). Shorter than the
+    /// keep-alive on purpose: a socket that never says anything holds a connection slot only this long.
+    /// </summary>
+    public int FirstRequestMs { get; set; } = 10_000;
+
     /// <summary>On SIGTERM, in-flight exchanges get this long to finish.</summary>
     public int ShutdownMs { get; set; } = 10_000;
 }

@@ -20,6 +20,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly List<SocketListener> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly ConcurrentDictionary<ClientConnection, byte> _connections = new();
+    // Connections counted from accept (the dictionary holds those past the cap check): limits.maxConnections.
+    private readonly int _maxConnections;
+    private int _open;
     private readonly GatewayRuntime _runtime;
     private readonly UpstreamPool _pool;
     private readonly LocalHttpServer? _admin;
@@ -27,6 +30,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages)
     {
+        _maxConnections = options.Limits.MaxConnections;
         _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
         _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
         {
@@ -83,6 +87,31 @@ internal sealed class GatewayHost : IAsyncDisposable
     public int OpenConnections => _connections.Count;
 
     private async Task OnConnectionAsync(SocketConnection transport, IPEndPoint remote)
+    {
+        if (Interlocked.Increment(ref _open) > _maxConnections)
+        {
+            try
+            {
+                await Transport.ConnectionRefusal.AnswerAsync(transport).ConfigureAwait(false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _open);
+                Admin.GatewayCounters.Add(ref _runtime.Counters.ConnectionsRefused);
+            }
+            return;
+        }
+        try
+        {
+            await ServeAsync(transport, remote).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    }
+
+    private async Task ServeAsync(SocketConnection transport, IPEndPoint remote)
     {
         var connection = new ClientConnection(transport, remote, _runtime);
         _connections.TryAdd(connection, 0);

@@ -40,6 +40,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private readonly byte[] _clientAddress;
     private CancellationTokenSource _timer = new();
     private int _idle;
+    private bool _servedRequest;
     private int _disposed;
 
     public ClientConnection(SocketConnection transport, IPEndPoint remote, GatewayRuntime runtime)
@@ -71,6 +72,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             while (!_rt.Stopping)
             {
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
+                _servedRequest = true;
                 _exchange.Reset();
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
@@ -97,7 +99,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         var framer = new HeadFramer();
         bool sawBytes = false;
-        ArmTimer(_rt.Options.Timeouts.KeepAliveMs);
+        // Until a first request has begun, the connection has only FirstRequestMs to say something.
+        ArmTimer(_servedRequest ? _rt.Options.Timeouts.KeepAliveMs : _rt.Options.Timeouts.FirstRequestMs);
         Volatile.Write(ref _idle, 1);
         try
         {
