@@ -75,6 +75,7 @@ public static class ConfigurationLoader
         Positive(o.Timeouts.RequestBodyMs, "timeouts.requestBodyMs");
         Positive(o.Timeouts.KeepAliveMs, "timeouts.keepAliveMs");
         Positive(o.Timeouts.FirstRequestMs, "timeouts.firstRequestMs");
+        Positive(o.Timeouts.ClientWriteMs, "timeouts.clientWriteMs");
         Positive(o.Timeouts.ShutdownMs, "timeouts.shutdownMs");
 
         if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");

@@ -74,6 +74,12 @@ public sealed class TimeoutOptions
     /// </summary>
     public int FirstRequestMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// A client must take each part of its response within this: one that stops reading is disconnected (and the
+    /// upstream exchange closed) instead of holding the response in memory.
+    /// </summary>
+    public int ClientWriteMs { get; set; } = 30_000;
+
     /// <summary>On SIGTERM, in-flight exchanges get this long to finish.</summary>
     public int ShutdownMs { get; set; } = 10_000;
 }

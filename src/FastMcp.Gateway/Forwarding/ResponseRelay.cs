@@ -25,10 +25,28 @@ internal sealed class ResponseRelay : IDisposable
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms)
+    // A client that stops reading must not hold its response (and the upstream's) in memory forever: each flush
+    // to the client has clientWriteMs to drain, or the exchange ends (connection closed, upstream not reused).
+    private readonly int _clientWriteMs;
+    private CancellationTokenSource _writeTimer = new();
+
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs)
     {
         _limits = limits;
         _transforms = transforms;
+        _clientWriteMs = clientWriteMs;
+    }
+
+    /// <summary>Flushes to the client within clientWriteMs; OperationCanceledException beyond (the caller closes).</summary>
+    private ValueTask<FlushResult> FlushClientAsync(PipeWriter client)
+    {
+        if (!_writeTimer.TryReset())
+        {
+            _writeTimer.Dispose();
+            _writeTimer = new CancellationTokenSource();
+        }
+        _writeTimer.CancelAfter(_clientWriteMs);
+        return client.FlushAsync(_writeTimer.Token);
     }
 
     /// <summary>
@@ -84,7 +102,7 @@ internal sealed class ResponseRelay : IDisposable
             client.Write("\r\n"u8);
         }
         _message.TrimTo(64 * 1024);
-        FlushResult flushed = await client.FlushAsync().ConfigureAwait(false);
+        FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close);
     }
 
@@ -130,7 +148,7 @@ internal sealed class ResponseRelay : IDisposable
         WriteEventBytes(client, _event.WrittenSpan, chunked);
         if (chunked) ChunkedWriter.WriteTerminator(client);
         _message.TrimTo(64 * 1024);
-        FlushResult flushed = await client.FlushAsync().ConfigureAwait(false);
+        FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, !chunked);
     }
 
@@ -146,7 +164,7 @@ internal sealed class ResponseRelay : IDisposable
         {
             WriteResponseHead(client, head, close, chunked, eventStream: true);
             client.Write("\r\n"u8);
-            if ((await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
             {
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
@@ -200,7 +218,7 @@ internal sealed class ResponseRelay : IDisposable
                 if (chunked) ChunkedWriter.WriteTerminator(client);
                 relayed++;
             }
-            if (relayed > 0 && (await client.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            if (relayed > 0 && (await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
             {
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
@@ -314,5 +332,6 @@ internal sealed class ResponseRelay : IDisposable
         _event.Dispose();
         _lastEvent.Dispose();
         _transformBuffers.Dispose();
+        _writeTimer.Dispose();
     }
 }

@@ -51,7 +51,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs);
         IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
         _clientAddress = Encoding.ASCII.GetBytes(address.ToString());
         RemoteAddress = address.ToString();
