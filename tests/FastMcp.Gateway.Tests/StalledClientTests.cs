@@ -43,3 +43,42 @@ public sealed class StalledClientTests
         Assert.InRange(await upstreamCutOff.Task, 0, 1_999);
     }
 }
+
+/// <summary>
+/// A client that closed while its event stream was relayed was noticed only at the next upstream event: the
+/// upstream held the session's stream for 45 s and refused to open another (409). The gateway now watches the
+/// client while it streams and closes the upstream exchange as soon as the client leaves.
+/// </summary>
+public sealed class ClientLeavingStreamTests
+{
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("POST")]
+    public async Task A_client_that_leaves_a_quiet_stream_closes_the_upstream_exchange_at_once(string method)
+    {
+        var upstreamSawClose = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var streamOpen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("id: 1\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"hello\"}}\n\n");
+            streamOpen.TrySetResult();
+            // Then quiet: no event that would reveal a gone client.
+            upstreamSawClose.TrySetResult(await x.GatewayClosesAsync(TimeSpan.FromSeconds(20)));
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using (RawClient client = await gateway.ConnectAsync())
+        {
+            string request = method == "GET"
+                ? $"GET /mcp HTTP/1.1\r\nHost: {gateway.Endpoint}\r\nAccept: text/event-stream\r\nMcp-Session-Id: s-1\r\n\r\n"
+                : gateway.Post(GatewayUnderTest.ToolsList("1"), "Accept: application/json, text/event-stream\r\n");
+            await client.SendAsync(request);
+            var (_, status) = await client.ReadHeadAsync();
+            Assert.Equal(200, status);
+            await streamOpen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        } // the client leaves
+
+        Assert.True(await upstreamSawClose.Task.WaitAsync(TimeSpan.FromSeconds(30)),
+            "the upstream's stream stayed open after the client had left");
+    }
+}

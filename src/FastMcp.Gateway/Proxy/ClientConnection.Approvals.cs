@@ -113,18 +113,9 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> HoldAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker)
     {
         // Own the body, so the client pipe can be watched for the client leaving while it waits.
-        if (_bodyInPipe && !_bodyReleased)
-        {
-            bool recordedIsBody = recorded.Start.Equals(body.Start);
-            _heldBody.Clear();
-            foreach (ReadOnlyMemory<byte> m in body) _heldBody.Write(m.Span);
-            _input.AdvanceTo(body.End);
-            _bodyReleased = true;
-            body = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
-            if (recordedIsBody) recorded = body;
-            _exchange.Body = body;
-            _exchange.Recorded = recorded;
-        }
+        _exchange.Recorded = recorded;
+        body = TakeBodyOutOfPipe(body);
+        recorded = _exchange.Recorded;
 
         bool sse = AcceptsEventStream();
         bool chunked = _request.IsHttp11;
@@ -256,6 +247,26 @@ internal sealed partial class ClientConnection
         {
             forwarder.Pool.Return(upstream!);
         }
+    }
+
+    /// <summary>
+    /// Copies a request body that still lies in the client pipe into the connection's own buffer and releases the
+    /// pipe, so it can be read again (watched for the client leaving) while the exchange goes on. Every view of the
+    /// body (the exchange's, the recorded copy when it is the body itself) moves with it. Returns the body to use.
+    /// </summary>
+    private ReadOnlySequence<byte> TakeBodyOutOfPipe(ReadOnlySequence<byte> body)
+    {
+        if (!_bodyInPipe || _bodyReleased) return body;
+        SequencePosition start = body.Start;
+        _heldBody.Clear();
+        foreach (ReadOnlyMemory<byte> m in body) _heldBody.Write(m.Span);
+        _input.AdvanceTo(body.End);
+        _bodyReleased = true;
+        var held = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
+        if (_exchange.Recorded.Start.Equals(start)) _exchange.Recorded = held;
+        if (_batchRecorded.Start.Equals(start)) _batchRecorded = held;
+        _exchange.Body = held;
+        return held;
     }
 
     /// <summary>Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was cancelled.</summary>

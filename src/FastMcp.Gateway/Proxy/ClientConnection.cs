@@ -528,10 +528,21 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             return true;
         }
         bool clientClose = _request.ConnectionClose || _rt.Stopping;
+        // An event stream can be quiet for minutes: watch the client meanwhile, so a client that leaves ends the
+        // upstream exchange at once instead of at the next event (the upstream keeps a session's stream open
+        // until then and refuses to open another).
+        Task<bool>? clientWatch = null;
+        if (upstream!.ResponseHead.IsEventStream)
+        {
+            // The body leaves the pipe first (one copy, event streams only), so the pipe can be read meanwhile.
+            if (hasBody) body = TakeBodyOutOfPipe(body);
+            clientWatch = WatchClientWhileStreamingAsync(upstream);
+        }
         try
         {
             (ForwardingError relayError, bool mustClose) = await _relay.RelayAsync(upstream!, _output, _exchange, _request.IsHttp11, clientClose, _rt.Audit is null ? null : this, _timer.Token)
                 .ConfigureAwait(false);
+            if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
             if (relayError == ForwardingError.ClientGone) return false;
             if (relayError != ForwardingError.None)
             {
@@ -543,12 +554,33 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             upstream!.Broken = true;
+            if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
             throw;
         }
         finally
         {
             forwarder.Pool.Return(upstream!);
         }
+    }
+
+    /// <summary>When the client closes while its event stream is relayed, closes the upstream exchange (true: it left).</summary>
+    private async Task<bool> WatchClientWhileStreamingAsync(UpstreamConnection upstream)
+    {
+        bool gone = await WatchForClientLeavingAsync().ConfigureAwait(false);
+        if (gone)
+        {
+            upstream.Broken = true;
+            upstream.Dispose(); // the relay's pending upstream read ends now
+            Log.Debug($"client {RemoteAddress}: left during an event stream; upstream exchange closed");
+        }
+        return gone;
+    }
+
+    /// <summary>Ends the watch (cancelling its read only while it is pending) and says whether the client left.</summary>
+    private async ValueTask<bool> StopClientWatchAsync(Task<bool> watch)
+    {
+        if (!watch.IsCompleted) _input.CancelPendingRead();
+        return await watch.ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]

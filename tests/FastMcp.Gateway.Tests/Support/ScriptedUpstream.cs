@@ -211,6 +211,30 @@ internal sealed class UpstreamExchange(Socket socket, UpstreamRequest request, C
 
     public Task EndChunkedAsync() => SendAsync("0\r\n\r\n");
 
+    /// <summary>True when the gateway closes this connection within <paramref name="within"/> (it sends nothing meanwhile).</summary>
+    public async Task<bool> GatewayClosesAsync(TimeSpan within)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Stopping);
+        timeout.CancelAfter(within);
+        var buffer = new byte[256];
+        try
+        {
+            while (true)
+            {
+                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                if (n == 0) return true;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Closes the connection in an orderly way (FIN, not a reset).</summary>
     public void Close()
     {
