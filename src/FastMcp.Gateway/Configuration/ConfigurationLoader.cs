@@ -78,6 +78,12 @@ public static class ConfigurationLoader
         Positive(o.Timeouts.ClientWriteMs, "timeouts.clientWriteMs");
         Positive(o.Timeouts.ShutdownMs, "timeouts.shutdownMs");
 
+        if (o.FailedAuthentication is null) throw new ConfigurationException("failedAuthentication", "must be an object");
+        Range(o.FailedAuthentication.PerMinute, 1, 1_000_000, "failedAuthentication.perMinute");
+        Range(o.FailedAuthentication.Burst, 1, 1_000_000, "failedAuthentication.burst");
+        Range(o.FailedAuthentication.RecordIntervalSeconds, 1, 3600, "failedAuthentication.recordIntervalSeconds");
+        Range(o.FailedAuthentication.MaxTrackedSources, 100, 10_000_000, "failedAuthentication.maxTrackedSources");
+
         if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");
         for (int i = 0; i < o.Origins.AllowedOrigins.Count; i++)
         {

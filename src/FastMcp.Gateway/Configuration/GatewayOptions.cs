@@ -34,6 +34,9 @@ public sealed class GatewayOptions
     /// <summary>Tamper-evident audit log. Always on except in pass-through mode.</summary>
     public FastMcp.Audit.AuditOptions Audit { get; set; } = new() { Directory = "fastmcp-audit" };
 
+    /// <summary>Budget of failed authentications per client address, and how refusals beyond it are recorded.</summary>
+    public FailedAuthenticationOptions FailedAuthentication { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }
@@ -94,4 +97,19 @@ public sealed class OriginOptions
 
     /// <summary>Host header values accepted ("host:port", port "*" for any). Empty: any host.</summary>
     public List<string> AllowedHosts { get; set; } = ["localhost:*", "127.0.0.1:*", "[::1]:*"];
+}
+
+public sealed class FailedAuthenticationOptions
+{
+    /// <summary>Failed authentications a client address may make per minute, on average, before it gets 429.</summary>
+    public int PerMinute { get; set; } = 60;
+
+    /// <summary>Failures a client address may make at once (the bucket's size).</summary>
+    public int Burst { get; set; } = 20;
+
+    /// <summary>Attempts refused with 429 are recorded as one audit record per address per this many seconds.</summary>
+    public int RecordIntervalSeconds { get; set; } = 10;
+
+    /// <summary>Addresses tracked at once; beyond it, addresses whose budget is whole again are forgotten.</summary>
+    public int MaxTrackedSources { get; set; } = 100_000;
 }

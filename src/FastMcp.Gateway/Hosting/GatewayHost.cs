@@ -23,6 +23,8 @@ internal sealed class GatewayHost : IAsyncDisposable
     // Connections counted from accept (the dictionary holds those past the cap check): limits.maxConnections.
     private readonly int _maxConnections;
     private int _open;
+    private readonly CancellationTokenSource _stopRecording = new();
+    private Task? _refusalRecorder;
     private readonly GatewayRuntime _runtime;
     private readonly UpstreamPool _pool;
     private readonly LocalHttpServer? _admin;
@@ -35,6 +37,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
         {
             Authentication = stages.Authentication,
+            FailedAuthentication = stages.Authentication is { IsAnonymous: false } ? new Stages.FailedAuthenticationLimiter(options.FailedAuthentication) : null,
             Authorization = stages.Authorization,
             Masking = stages.Masking,
             Audit = stages.Audit,
@@ -65,6 +68,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             throw;
         }
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
+        if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
         Volatile.Write(ref _ready, 1);
     }
 
@@ -128,6 +132,35 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Every interval, one audit record per address whose attempts were refused with 429 (and once more at stop).</summary>
+    private async Task RecordRefusedAuthenticationLoopAsync()
+    {
+        Stages.FailedAuthenticationLimiter limiter = _runtime.FailedAuthentication!;
+        try
+        {
+            while (!_stopRecording.IsCancellationRequested)
+            {
+                try { await Task.Delay(limiter.RecordInterval, _stopRecording.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+                foreach ((string address, long refused) in limiter.DrainRefused())
+                {
+                    try
+                    {
+                        await _runtime.Audit!.RecordRefusedAuthenticationAsync(address, refused, limiter.RecordInterval).ConfigureAwait(false);
+                    }
+                    catch (FastMcp.Audit.AuditUnavailableException)
+                    {
+                        Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address} could not be recorded");
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The log closed under the loop at shutdown.
+        }
+    }
+
     /// <summary>Stops accepting, lets in-flight exchanges finish within <paramref name="deadline"/>, then closes the rest.</summary>
     public async Task StopAsync(TimeSpan deadline)
     {
@@ -144,6 +177,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
         if (!_connections.IsEmpty) Log.Warn($"shutdown deadline reached: closing {_connections.Count} connection(s) with exchanges in flight");
         foreach (ClientConnection c in _connections.Keys) c.Abort();
+        _stopRecording.Cancel();
+        if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
         _admin?.Dispose();
         _pool.Dispose();
     }

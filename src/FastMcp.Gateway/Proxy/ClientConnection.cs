@@ -222,9 +222,16 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 
         if (_rt.Authentication is { } authentication)
         {
+            // A source past its failed-authentication budget is refused before its token costs anything.
+            if (_rt.FailedAuthentication is { } limiter && limiter.IsExhausted(RemoteAddress, out int retryAfter))
+            {
+                return await AnswerAsync(429, JsonRpcErrorCodes.Unauthorized, "too many failed authentication attempts from this address"u8, bodyUnread,
+                    Encoding.ASCII.GetBytes($"Retry-After: {retryAfter}\r\n")).ConfigureAwait(false);
+            }
             AuthResult auth = await authentication.AuthenticateAsync(_request).ConfigureAwait(false);
             if (!auth.Succeeded)
             {
+                _rt.FailedAuthentication?.CountFailure(RemoteAddress);
                 await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
                 int status = ResourceMetadata.StatusCode(auth.Failure);
                 return await AnswerAsync(status, JsonRpcErrorCodes.Unauthorized, Encoding.UTF8.GetBytes(auth.Description ?? auth.Failure.ToString()), bodyUnread,

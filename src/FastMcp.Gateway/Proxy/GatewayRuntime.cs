@@ -37,6 +37,9 @@ internal sealed class GatewayRuntime
     /// <summary>Who is calling; null only in pass-through mode.</summary>
     public Authentication? Authentication { get; set; }
 
+    /// <summary>Per-address budget of failed authentications (with Authentication, except anonymous mode).</summary>
+    public FailedAuthenticationLimiter? FailedAuthentication { get; set; }
+
     /// <summary>May they; null only in pass-through mode.</summary>
     public PolicyAuthorization? Authorization { get; set; }
 

@@ -116,6 +116,22 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         return log.AppendAsync(e);
     }
 
+    /// <summary>One record for the attempts from one address refused with 429 during an interval (not one each).</summary>
+    public ValueTask<long> RecordRefusedAuthenticationAsync(string clientAddress, long refused, TimeSpan interval)
+    {
+        var e = new AuditEvent
+        {
+            Type = AuditEventType.AuthenticationFailed,
+            TimestampUtc = DateTime.UtcNow,
+            Success = false,
+            ClientAddress = clientAddress,
+            Upstream = upstream,
+            HttpStatus = 429,
+            Detail = $"{refused} authentication attempt(s) refused with 429 in the last {interval.TotalSeconds:0}s: this address exceeded its failed-authentication budget (recorded in aggregate)",
+        };
+        return log.AppendAsync(e);
+    }
+
     public ValueTask<long> RecordConfigurationReloadAsync(bool success, string detail)
     {
         var e = new AuditEvent { Type = AuditEventType.ConfigurationReloaded, TimestampUtc = DateTime.UtcNow, Success = success, Detail = detail, Subject = "fastmcp" };
