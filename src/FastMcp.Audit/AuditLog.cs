@@ -330,7 +330,19 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Seals the active segment and starts the next one, linked to the seal.</summary>
     private void Rotate()
     {
-        var sealNote = _active.SealAndRename(recovered: false, NowMicros());
+        _active.SealAndRename(recovered: false, NowMicros());
+        CompleteRotation();
+    }
+
+    /// <summary>
+    /// The steps of a rotation after the seal frame: rename to .seg, last-seal, checkpoint, next segment. Each is
+    /// idempotent, so a rotation a write fault cut short (a full disk after sealing) is finished by the recovery
+    /// retry instead of leaving the log appending to a sealed segment for ever.
+    /// </summary>
+    private void CompleteRotation()
+    {
+        var sealNote = _active.SealNote!;
+        if (_fs.Exists(_active.OpenPath)) _active.CompleteRename();
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.LastSealName), sealNote);
         var sealedState = _active.CurrentCheckpointNote(_options.ChainId, NowMicros());
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), sealedState);
@@ -374,6 +386,8 @@ public sealed class AuditLog : IAsyncDisposable
     {
         try
         {
+            // A fault between sealing and the next segment: finish the rotation first, then record the outage in the new segment.
+            if (_active.Sealed) CompleteRotation();
             _active.RollBack();
             var e = _internalEvent;
             e.Reset();

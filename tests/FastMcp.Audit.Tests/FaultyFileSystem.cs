@@ -9,36 +9,39 @@ public sealed class FaultyFileSystem : IAuditFileSystem
     public volatile bool Full;
     public int FailedWrites;
 
-    private void ThrowIfFull()
+    /// <summary>Fails one kind of step only, like ENOSPC would: ("open" | "append" | "flush" | "replace" | "rename", path) → fail.</summary>
+    public volatile Func<string, string, bool>? FailWhen;
+
+    private void ThrowIfFull(string operation = "", string path = "")
     {
-        if (!Full) return;
+        if (!Full && FailWhen?.Invoke(operation, path) != true) return;
         Interlocked.Increment(ref FailedWrites);
         throw new IOException("No space left on device");
     }
 
-    public IAuditFile OpenAppend(string path) { ThrowIfFull(); return new FaultyFile(this, _inner.OpenAppend(path)); }
+    public IAuditFile OpenAppend(string path) { ThrowIfFull("open", path); return new FaultyFile(this, _inner.OpenAppend(path), path); }
     public byte[] ReadAllBytes(string path) => _inner.ReadAllBytes(path);
-    public void ReplaceDurably(string path, ReadOnlySpan<byte> content) { ThrowIfFull(); _inner.ReplaceDurably(path, content); }
-    public void Rename(string from, string to) => _inner.Rename(from, to);
+    public void ReplaceDurably(string path, ReadOnlySpan<byte> content) { ThrowIfFull("replace", path); _inner.ReplaceDurably(path, content); }
+    public void Rename(string from, string to) { ThrowIfFull("rename", from); _inner.Rename(from, to); }
     public void Delete(string path) => _inner.Delete(path);
     public bool Exists(string path) => _inner.Exists(path);
     public IReadOnlyList<string> ListFileNames(string directory) => _inner.ListFileNames(directory);
     public void CreateDirectory(string path) => _inner.CreateDirectory(path);
     public DateTime GetLastWriteTimeUtc(string path) => _inner.GetLastWriteTimeUtc(path);
 
-    private sealed class FaultyFile(FaultyFileSystem owner, IAuditFile inner) : IAuditFile
+    private sealed class FaultyFile(FaultyFileSystem owner, IAuditFile inner, string path) : IAuditFile
     {
         public long Length => inner.Length;
         public void Append(ReadOnlySpan<byte> data)
         {
-            if (owner.Full)
+            if (owner.Full || owner.FailWhen?.Invoke("append", path) == true)
             {
                 inner.Append(data[..(data.Length / 2)]);
-                owner.ThrowIfFull();
+                owner.ThrowIfFull("append", path);
             }
             inner.Append(data);
         }
-        public void Flush() { owner.ThrowIfFull(); inner.Flush(); }
+        public void Flush() { owner.ThrowIfFull("flush", path); inner.Flush(); }
         public void Truncate(long length) => inner.Truncate(length);
         public void Dispose() => inner.Dispose();
     }

@@ -34,6 +34,9 @@ internal sealed class ActiveSegment : IDisposable
     public long NextSequence => _cursor.NextSequence;
     public long RecordCount => _cursor.SegmentRecords;
     public bool Sealed { get; private set; }
+
+    /// <summary>The seal note once <see cref="SealAndRename"/> appended it (so a rotation cut short can be finished).</summary>
+    public byte[]? SealNote { get; private set; }
     public string OpenPath => Path.Combine(_directory, SegmentNames.Open(Index));
     public string SealedPath => Path.Combine(_directory, SegmentNames.Sealed(Index));
 
@@ -190,6 +193,7 @@ internal sealed class ActiveSegment : IDisposable
         var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
         AppendNoteFrame(FrameKind.Seal, note);
         Sealed = true;
+        SealNote = note;
         _file?.Dispose();
         _file = null;
         _fs.Rename(OpenPath, SealedPath);
