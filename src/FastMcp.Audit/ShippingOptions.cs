@@ -26,6 +26,16 @@ public sealed class ShippingOptions
     /// <summary>How often the shipper looks for sealed segments it has not shipped yet.</summary>
     public TimeSpan ScanInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Sealed segments waiting to ship beyond which the gateway reports itself not ready (/readyz 503): a store
+    /// that stays down must not let unshipped evidence pile up unnoticed. 0 turns the check off.
+    /// </summary>
+    public int MaxBacklogSegments { get; set; } = 64;
+
+    /// <summary>Told when shipping starts failing (once) and when it works again (the gateway logs both).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Action<string>? OnProblem { get; set; }
+
     public void Validate()
     {
         if (Target == ShippingTarget.Directory && string.IsNullOrWhiteSpace(Directory))
@@ -38,6 +48,7 @@ public sealed class ShippingOptions
         if (LocalRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.LocalRetention must not be negative.", nameof(LocalRetention));
         if (MaxAttempts < 1) throw new ArgumentException("Audit.Shipping.MaxAttempts must be at least 1.", nameof(MaxAttempts));
         if (InitialBackoff < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.InitialBackoff must not be negative.", nameof(InitialBackoff));
+        if (MaxBacklogSegments < 0) throw new ArgumentException("Audit.Shipping.MaxBacklogSegments must not be negative.", "shipping.maxBacklogSegments");
         if (ScanInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.ScanInterval must be positive.", nameof(ScanInterval));
     }
 }

@@ -114,4 +114,60 @@ public sealed class DirectoryShippingTests : IDisposable
         // Segment 1 is still open: nothing shipped, so no checkpoint in the store either.
         Assert.False(File.Exists(Path.Combine(Destination, "gw-1", SegmentNames.CheckpointName)));
     }
+
+    /// <summary>
+    /// With the store down, sealed segments piled up locally with no log line, no metric and readiness green.
+    /// The shipper now reports the first failure and the recovery (not every retry), keeps the backlog and the
+    /// last success for /metrics, and says when the backlog is over its limit (readiness fails then).
+    /// </summary>
+    [Fact]
+    public async Task A_store_that_is_down_is_reported_once_counted_as_backlog_and_recovery_is_reported()
+    {
+        // The destination is a file, so every upload fails, until it is replaced by a folder.
+        Directory.CreateDirectory(_dir.Root);
+        File.WriteAllText(Destination, "not a folder");
+        var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var options = _dir.Options();
+        options.MaxSegmentBytes = 4096;
+        options.Shipping = new ShippingOptions
+        {
+            Target = ShippingTarget.Directory,
+            Directory = Destination,
+            ScanInterval = TimeSpan.FromMilliseconds(50),
+            MaxAttempts = 1,
+            InitialBackoff = TimeSpan.Zero,
+            MaxBacklogSegments = 1,
+            OnProblem = messages.Enqueue,
+        };
+        await using var log = await AuditLog.OpenAsync(options);
+        SegmentShipper shipper = log.Shipper!;
+        var e = new AuditEvent();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        for (int i = 0; shipper.BacklogSegments < 3 && DateTime.UtcNow < deadline; i++)
+        {
+            SampleEvents.Fill(e, i);
+            await log.AppendAsync(e);
+            if (i % 20 == 0) await Task.Delay(60);
+        }
+        Assert.True(shipper.BacklogSegments >= 3, $"backlog {shipper.BacklogSegments}");
+        Assert.True(shipper.BacklogBytes > 0);
+        Assert.True(shipper.BacklogTooLarge);
+        Assert.True(shipper.FailedPasses >= 2);
+        long lastSuccessWhileDown = shipper.LastSuccessUnixSeconds; // from before the first segment was sealed, if any
+        await Task.Delay(1100);
+        Assert.Equal(lastSuccessWhileDown, shipper.LastSuccessUnixSeconds);
+        Assert.Single(messages, m => m.Contains("failing", StringComparison.Ordinal)); // once, not per retry
+        Assert.True(LocalSegments().Length >= 3, "unshipped segments are kept locally");
+
+        long fixedAt = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        File.Delete(Destination);
+        Directory.CreateDirectory(Destination);
+        deadline = DateTime.UtcNow.AddSeconds(20);
+        while ((shipper.BacklogSegments > 0 || shipper.LastSuccessUnixSeconds < fixedAt) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal(0, shipper.BacklogSegments);
+        Assert.False(shipper.BacklogTooLarge);
+        Assert.True(shipper.LastSuccessUnixSeconds >= fixedAt);
+        Assert.Contains(messages, m => m.Contains("working again", StringComparison.Ordinal));
+        Assert.Empty(LocalSegments());
+    }
 }

@@ -42,6 +42,24 @@ public sealed class SegmentShipper : IAsyncDisposable
     /// <summary>Segments that exist with different content in the store (never overwritten; needs a human).</summary>
     public long ConflictCount { get; private set; }
 
+    /// <summary>Sealed segments still local and not shipped, after the last pass.</summary>
+    public int BacklogSegments { get; private set; }
+
+    /// <summary>Their bytes.</summary>
+    public long BacklogBytes { get; private set; }
+
+    /// <summary>Passes that left something unshipped (failed uploads, verifications or conflicts).</summary>
+    public long FailedPasses { get; private set; }
+
+    /// <summary>Unix seconds of the last pass that shipped everything it found (0: none yet).</summary>
+    public long LastSuccessUnixSeconds { get; private set; }
+
+    /// <summary>True while the backlog exceeds <see cref="ShippingOptions.MaxBacklogSegments"/>.</summary>
+    public bool BacklogTooLarge => _options.MaxBacklogSegments > 0 && BacklogSegments > _options.MaxBacklogSegments;
+
+    // Whether the last pass failed: the first failure and the recovery are reported, not every retry.
+    private bool _failing;
+
     public void Start() => _loop = Task.Run(RunAsync);
 
     /// <summary>A segment was sealed: ship soon.</summary>
@@ -67,6 +85,7 @@ public sealed class SegmentShipper : IAsyncDisposable
             catch (Exception e)
             {
                 LastError = e.Message;
+                ReportHealth(e.Message);
             }
         }
     }
@@ -78,6 +97,8 @@ public sealed class SegmentShipper : IAsyncDisposable
         try
         {
             int uploaded = 0, present = 0, deleted = 0, failed = 0, conflicts = 0;
+            int backlog = 0;
+            long backlogBytes = 0;
             var names = new List<string>(_fs.ListFileNames(_chainDir));
             names.Sort(StringComparer.Ordinal);
             var nameSet = new HashSet<string>(names, StringComparer.Ordinal);
@@ -103,12 +124,22 @@ public sealed class SegmentShipper : IAsyncDisposable
                 var sha = SHA256.HashData(data);
                 string key = _chain + "/" + name;
                 var result = await WithRetriesAsync<PutResult?>(async () => await _store.PutIfAbsentAsync(key, data, sha, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-                if (result is null) { failed++; lowestUnshipped = Math.Min(lowestUnshipped, index); error = $"upload of {key} failed after {_options.MaxAttempts} attempts"; continue; }
+                if (result is null)
+                {
+                    failed++;
+                    backlog++;
+                    backlogBytes += data.Length;
+                    lowestUnshipped = Math.Min(lowestUnshipped, index);
+                    error = $"upload of {_store.Describe(key)} failed after {_options.MaxAttempts} attempts: {LastError}";
+                    continue;
+                }
                 if (result == PutResult.Conflict)
                 {
                     lowestUnshipped = Math.Min(lowestUnshipped, index);
                     conflicts++;
                     ConflictCount++;
+                    backlog++;
+                    backlogBytes += data.Length;
                     error = $"{_store.Describe(key)} exists with different content; local copy kept";
                     continue;
                 }
@@ -118,6 +149,8 @@ public sealed class SegmentShipper : IAsyncDisposable
                 {
                     lowestUnshipped = Math.Min(lowestUnshipped, index);
                     failed++;
+                    backlog++;
+                    backlogBytes += data.Length;
                     error = $"{_store.Describe(key)} did not verify after upload; local copy kept";
                     continue;
                 }
@@ -145,12 +178,36 @@ public sealed class SegmentShipper : IAsyncDisposable
                 }
             }
             LastError = error;
+            BacklogSegments = backlog;
+            BacklogBytes = backlogBytes;
+            ReportHealth(error);
             return new ShipPassResult(uploaded, present, deleted, failed, conflicts);
         }
         finally
         {
             _passLock.Release();
         }
+    }
+
+    /// <summary>Counts the pass, and reports the first failure and the recovery (not every retry).</summary>
+    private void ReportHealth(string? error)
+    {
+        if (error is null)
+        {
+            LastSuccessUnixSeconds = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            if (_failing) Report($"audit shipping: working again; backlog 0 segments (chain {_chain})");
+            _failing = false;
+            return;
+        }
+        FailedPasses++;
+        if (!_failing) Report($"audit shipping: failing ({error}); {BacklogSegments} sealed segment(s), {BacklogBytes} bytes kept locally until it works again (chain {_chain})");
+        _failing = true;
+    }
+
+    private void Report(string message)
+    {
+        try { _options.OnProblem?.Invoke(message); }
+        catch (Exception) { /* a logger must not stop shipping */ }
     }
 
     /// <summary>Runs <paramref name="action"/> up to MaxAttempts times with doubling backoff; default on final failure.</summary>

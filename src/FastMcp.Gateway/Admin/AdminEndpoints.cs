@@ -15,6 +15,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalE
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
     private static readonly byte[] Stopping = """{"status":"not ready","reason":"stopping"}"""u8.ToArray();
+    private static readonly byte[] ShippingBacklog = """{"status":"not ready","reason":"audit shipping backlog over audit.shipping.maxBacklogSegments: the object store is not taking segments"}"""u8.ToArray();
     private static readonly byte[] AuditUnwritable = """{"status":"not ready","reason":"audit log not writable: every call is refused with 503 until it recovers"}"""u8.ToArray();
     private static readonly byte[] NotFound = """{"error":"not found"}"""u8.ToArray();
 
@@ -40,6 +41,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalE
                 GatewayReadiness.Ready => new LocalResponse(200, "application/json", Ok),
                 GatewayReadiness.Starting => new LocalResponse(503, "application/json", Starting),
                 GatewayReadiness.Stopping => new LocalResponse(503, "application/json", Stopping),
+                GatewayReadiness.ShippingBacklog => new LocalResponse(503, "application/json", ShippingBacklog),
                 _ => new LocalResponse(503, "application/json", AuditUnwritable),
             };
         }
@@ -48,4 +50,4 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalE
 }
 
 /// <summary>Why the gateway can or cannot take traffic (GET /readyz).</summary>
-internal enum GatewayReadiness : byte { Ready, Starting, Stopping, AuditUnwritable }
+internal enum GatewayReadiness : byte { Ready, Starting, Stopping, AuditUnwritable, ShippingBacklog }

@@ -26,6 +26,15 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
+        FastMcp.Audit.Shipping.SegmentShipper? shipper = runtime.Audit?.Log.Shipper;
+        if (shipper is not null)
+        {
+            Gauge(sb, "fastmcp_audit_shipping_backlog_segments", "sealed segments kept locally because they have not shipped yet", shipper.BacklogSegments);
+            Gauge(sb, "fastmcp_audit_shipping_backlog_bytes", "bytes of those segments", shipper.BacklogBytes);
+            Counter(sb, "fastmcp_audit_shipping_failed_passes_total", "shipping passes that left something unshipped (alert when it grows)", shipper.FailedPasses);
+            Gauge(sb, "fastmcp_audit_shipping_last_success_timestamp_seconds", "unix time of the last pass that shipped everything (0: none yet)", shipper.LastSuccessUnixSeconds);
+            Counter(sb, "fastmcp_audit_shipping_conflicts_total", "segments found in the store with other content (kept locally; needs a human)", shipper.ConflictCount);
+        }
         FastMcp.Audit.Anchoring.CheckpointPublisher? anchors = runtime.Audit?.Log.Anchors;
         Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);
         Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);

@@ -83,6 +83,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_runtime.Stopping) return Admin.GatewayReadiness.Stopping;
         if (Volatile.Read(ref _ready) == 0) return Admin.GatewayReadiness.Starting;
         if (_runtime.Audit is { IsWritable: false }) return Admin.GatewayReadiness.AuditUnwritable;
+        if (_runtime.Audit?.Log.Shipper is { BacklogTooLarge: true }) return Admin.GatewayReadiness.ShippingBacklog;
         return Admin.GatewayReadiness.Ready;
     }
 
