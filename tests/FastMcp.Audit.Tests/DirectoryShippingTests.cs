@@ -170,4 +170,53 @@ public sealed class DirectoryShippingTests : IDisposable
         Assert.Contains(messages, m => m.Contains("working again", StringComparison.Ordinal));
         Assert.Empty(LocalSegments());
     }
+
+    /// <summary>
+    /// After shipping deleted the local segments, the node's own folder reported INVALID ("checkpoint beyond
+    /// the end of the log"). It now verifies as the tail of a shipped chain and says where the rest is.
+    /// </summary>
+    [Fact]
+    public async Task A_local_folder_after_shipping_verifies_as_the_tail_and_says_where_the_rest_is()
+    {
+        var options = _dir.Options();
+        options.Shipping = Shipping(TimeSpan.Zero);
+        await SampleEvents.WriteLogAsync(options, 30, perSegment: 1);
+        Assert.Empty(LocalSegments());
+
+        var (closed, _) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.True(closed.Valid, closed.FirstError?.Message);
+        Assert.Contains(closed.Chains[0].Warnings, w => w.Code == "local-tail" && w.Message.Contains("shipped", StringComparison.Ordinal));
+
+        // A running node: the open segment follows last-seal, whose seal it is verified against.
+        var live = await AuditLog.OpenAsync(options);
+        try
+        {
+            var e = new AuditEvent();
+            SampleEvents.Fill(e, 99);
+            await live.AppendAsync(e);
+            var (running, records) = await LogReading.VerifyFolderAsync(_dir);
+            Assert.True(running.Valid, running.FirstError?.Message);
+            Assert.Contains(running.Chains[0].Warnings, w => w.Code == "local-tail" && w.Message.Contains("verified against last-seal", StringComparison.Ordinal));
+            Assert.Contains(records, r => r.Type == AuditEventType.AuditStarted);
+        }
+        finally
+        {
+            await live.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_forged_last_seal_does_not_make_a_local_tail_valid()
+    {
+        var options = _dir.Options();
+        options.Shipping = Shipping(TimeSpan.Zero);
+        await SampleEvents.WriteLogAsync(options, 30, perSegment: 1);
+        string lastSeal = Path.Combine(_dir.ChainDir(), SegmentNames.LastSealName);
+        byte[] bytes = File.ReadAllBytes(lastSeal);
+        bytes[bytes.Length - 10] ^= 0x01; // inside the signature
+        File.WriteAllBytes(lastSeal, bytes);
+
+        var (report, _) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.False(report.Valid);
+    }
 }

@@ -13,6 +13,8 @@ public sealed class ChainFiles
     public List<(long Index, string Key)> Duplicates { get; } = new();
     public HashSet<long> OpenSegments { get; } = new();
     public string? CheckpointKey { get; set; }
+    /// <summary>A writer's local <c>last-seal</c> (present only in the gateway's own folder, never shipped).</summary>
+    public string? LastSealKey { get; set; }
     /// <summary>The newest checkpoint published under "{chain}/checkpoints/" (docs/audit-format.md §10), if any.</summary>
     public string? NewestPublishedCheckpointKey { get; set; }
 
@@ -44,9 +46,10 @@ public sealed class ChainFiles
                 continue;
             }
             bool isSegment = SegmentNames.TryParse(name, out long index, out bool sealed_);
-            if (!isSegment && name != SegmentNames.CheckpointName) continue;
+            if (!isSegment && name != SegmentNames.CheckpointName && name != SegmentNames.LastSealName) continue;
             if (!byChain.TryGetValue(dir, out var chain))
                 byChain[dir] = chain = new ChainFiles { Chain = dir, Prefix = dir.Length == 0 ? "" : dir + "/" };
+            if (name == SegmentNames.LastSealName) { chain.LastSealKey = key; continue; }
             if (!isSegment) { chain.CheckpointKey = key; continue; }
             if (chain.Segments.ContainsKey(index)) { chain.Duplicates.Add((index, key)); continue; }
             chain.Segments[index] = key;

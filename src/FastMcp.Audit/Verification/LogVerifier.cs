@@ -138,6 +138,20 @@ public sealed class LogVerifier
             long last = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Max();
             long index = 1;
             stopped = chain.Errors.Count > 0;
+            long firstLocal = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Min();
+            if (!stopped && files.LastSealKey is { } lastSealKey && firstLocal != 1)
+            {
+                // A writer's own folder after shipping deleted its older segments: verify it as the chain's tail.
+                if (await LocalTailStartAsync(files, lastSealKey, firstLocal, targets, chain, ct).ConfigureAwait(false) is { } tail)
+                {
+                    expect = tail;
+                    index = tail.Index;
+                }
+                else
+                {
+                    stopped = true;
+                }
+            }
             while (index <= last && !stopped)
             {
                 // A window of consecutive segments, fetched in order. A missing one ends the window
@@ -262,6 +276,95 @@ public sealed class LogVerifier
             }
         }
         return chain;
+    }
+
+    /// <summary>
+    /// The folder is a writer's own and its first segments were shipped (and deleted locally): the walk starts at
+    /// the first local segment. Its link back is verified when <c>last-seal</c> (signed) is the seal of the segment
+    /// just before; otherwise the first local header's link is taken as given, and the report says so. Checkpoints
+    /// about shipped segments cannot be checked here and are reported as such. Null: stop (an error was added).
+    /// </summary>
+    private async Task<SegmentExpectation?> LocalTailStartAsync(ChainFiles files, string lastSealKey, long firstLocal, List<CheckpointTarget> targets,
+        ChainReport chain, CancellationToken ct)
+    {
+        var bytes = await store.GetAsync(lastSealKey, ct).ConfigureAwait(false);
+        Seal? seal = null;
+        AuditNote? note = null;
+        string? error = "it vanished while reading";
+        if (bytes is null || !Seal.TryDecode(bytes, out seal, out note, out error))
+        {
+            chain.Errors.Add(new Finding("last-seal", $"last-seal cannot be read: {error}", Object: lastSealKey));
+            return null;
+        }
+        if (NoteSignatures.Check(keys, note!, seal!.KeyId, null, "seal", "last-seal") is { } bad)
+        {
+            chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: lastSealKey));
+            return null;
+        }
+        if (files.Chain.Length > 0 && seal.Chain != files.Chain)
+        {
+            chain.Errors.Add(new Finding("last-seal", $"last-seal is for chain '{seal.Chain}'", Object: lastSealKey));
+            return null;
+        }
+        if (chain.Chain.Length == 0) chain.Chain = seal.Chain;
+        SegmentExpectation afterLastSeal = Following(seal, seal.Segment, bytes);
+        SegmentExpectation start;
+        string where = $"shipped to the object store ({store.Describe(files.Prefix)} holds only the local tail)";
+        if (firstLocal == 0)
+        {
+            // Everything sealed has shipped: the local state is last-seal, which the checkpoint object must equal.
+            start = afterLastSeal;
+            chain.NextSequence = afterLastSeal.FirstSequence;
+            chain.Warnings.Add(new Finding("local-tail",
+                $"no segment is in this folder: segments 1..{seal.Segment} were {where}; the chain ends at last-seal (signed, segment {seal.Segment}, sequence {afterLastSeal.FirstSequence}). Verify the store for the segments themselves",
+                seal.Segment, Object: lastSealKey));
+        }
+        else if (firstLocal == seal.Segment + 1)
+        {
+            start = afterLastSeal;
+            chain.Warnings.Add(new Finding("local-tail",
+                $"segments 1..{seal.Segment} are not in this folder: they were {where}; segment {firstLocal} is verified against last-seal (signed seal of segment {seal.Segment})",
+                firstLocal, Object: lastSealKey));
+        }
+        else
+        {
+            var data = await store.GetAsync(files.Segments[firstLocal], ct).ConfigureAwait(false);
+            using var frames = new FrameReader();
+            frames.Reset(data ?? []);
+            if (data is null || frames.Next(out var frame, out _) != FrameReadStatus.Ok || frame.Header.Kind != FrameKind.Header ||
+                !SegmentHeader.TryDecode(frame.Payload.Span, out var header, out _))
+            {
+                chain.Errors.Add(new Finding("header", $"segment {firstLocal} has no readable header", firstLocal, Object: files.Segments[firstLocal]));
+                return null;
+            }
+            start = new SegmentExpectation(header!.Chain, firstLocal, header.FirstSequence, header.PrevSeal, header.PrevHead);
+            chain.Warnings.Add(new Finding("local-tail",
+                $"segments 1..{firstLocal - 1} are not in this folder: they were {where}; segment {firstLocal}'s link to segment {firstLocal - 1} is taken as given here and only the whole chain in the store proves it",
+                firstLocal, Object: files.Segments[firstLocal]));
+        }
+        // Checkpoints about shipped segments: the last-seal state itself can be compared; older ones only in the store.
+        for (int i = targets.Count - 1; i >= 0; i--)
+        {
+            var cp = targets[i].Checkpoint;
+            if (cp.Segment >= start.Index) continue;
+            if (cp.Segment == seal.Segment && cp.Sequence == afterLastSeal.FirstSequence)
+            {
+                if (cp.Head.AsSpan().SequenceEqual(seal.Head) && cp.Root.AsSpan().SequenceEqual(seal.Root))
+                {
+                    targets[i].Reached = true;
+                    targets[i].Matched = true;
+                    targets[i].SegmentKeyId = cp.KeyId == seal.KeyId ? cp.KeyId : seal.KeyId;
+                    continue;
+                }
+                chain.Errors.Add(new Finding("checkpoint-mismatch", $"{targets[i].Origin} at sequence {cp.Sequence} differs from last-seal's head or root (history was rewritten)", cp.Segment, cp.Sequence));
+            }
+            else
+            {
+                chain.Warnings.Add(new Finding("checkpoint-shipped", $"{targets[i].Origin} (segment {cp.Segment}, sequence {cp.Sequence}) is about a shipped segment: check it against the store", cp.Segment, cp.Sequence));
+            }
+            targets.RemoveAt(i);
+        }
+        return start;
     }
 
     /// <summary>
