@@ -139,7 +139,7 @@ public sealed class LogVerifier
             long index = 1;
             stopped = chain.Errors.Count > 0;
             long firstLocal = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Min();
-            if (!stopped && files.LastSealKey is { } lastSealKey && firstLocal != 1)
+            if (!stopped && files.LastSealKey is { } lastSealKey && firstLocal != 1 && !await FollowsSetAsideAsync(files, firstLocal, ct).ConfigureAwait(false))
             {
                 // A writer's own folder after shipping deleted its older segments: verify it as the chain's tail.
                 if (await LocalTailStartAsync(files, lastSealKey, firstLocal, targets, chain, ct).ConfigureAwait(false) is { } tail)
@@ -276,6 +276,22 @@ public sealed class LogVerifier
             }
         }
         return chain;
+    }
+
+    /// <summary>
+    /// True when the first local segment continues past a predecessor the writer set aside as tampered: the gap
+    /// is evidence, not shipping, and the walk reports it as such (never as a local tail).
+    /// </summary>
+    private async Task<bool> FollowsSetAsideAsync(ChainFiles files, long firstLocal, CancellationToken ct)
+    {
+        if (firstLocal <= 1) return false;
+        var data = await store.GetAsync(files.Segments[firstLocal], ct).ConfigureAwait(false);
+        if (data is null) return false;
+        using var frames = new FrameReader();
+        frames.Reset(data);
+        return frames.Next(out var frame, out _) == FrameReadStatus.Ok && frame.Header.Kind == FrameKind.Header &&
+            SegmentHeader.TryDecode(frame.Payload.Span, out var header, out _) &&
+            header!.StartState is { Recovery: StartRecovery.Tampered } start && start.RecoveredSegment == firstLocal - 1;
     }
 
     /// <summary>
