@@ -59,7 +59,9 @@ internal sealed partial class ClientConnection
         {
             ReadOnlySequence<byte> member = batch.Member(body, i);
             McpInspectError error = McpInspector.Inspect(member, out batch.Calls[i]);
-            if (error == McpInspectError.None && batch.Calls[i].Kind == McpMessageKind.Batch) error = McpInspectError.NotAnObject;
+            // A member is a message of its own: a nested batch, or a kind without a route, is refused with the batch.
+            if (error == McpInspectError.None && MessageRouting.For(batch.Calls[i].Kind) is not (MessageRoute.Decide or MessageRoute.AnswerToServer))
+                error = McpInspectError.NotAnObject;
             if (error != McpInspectError.None)
             {
                 return await AnswerAsync(400, McpRejections.JsonRpcCode(error), MemberRefusal(i, McpRejections.Message(error)), closeAfter: false).ConfigureAwait(false);
@@ -216,7 +218,7 @@ internal sealed partial class ClientConnection
         return true;
     }
 
-    private static bool IsDecided(in McpCall call) => call.Kind is McpMessageKind.Request or McpMessageKind.Notification;
+    private static bool IsDecided(in McpCall call) => MessageRouting.For(call.Kind) == MessageRoute.Decide;
 
     private static bool IsRefused(BatchMembers batch, int i) =>
         batch.Decided && IsDecided(batch.Calls[i]) && batch.Decisions[i].Action != PolicyAction.Allow;

@@ -372,7 +372,18 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
-        if (call.Kind == McpMessageKind.Batch) return await HandleBatchAsync(body).ConfigureAwait(false);
+        MessageRoute route = MessageRouting.For(call.Kind);
+        switch (route)
+        {
+            case MessageRoute.Batch:
+                return await HandleBatchAsync(body).ConfigureAwait(false);
+            case MessageRoute.Decide:
+            case MessageRoute.AnswerToServer:
+                break;
+            default:
+                // A message kind without a route is refused, never forwarded undecided.
+                return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Invalid request: message kind not handled"u8, closeAfter: false).ConfigureAwait(false);
+        }
 
         McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, call,
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
@@ -387,7 +398,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         // see the card numbers); responses to server requests pass. The decision is acted on after masking, so that
         // whatever is forwarded, recorded or shown to approvers is masked.
         PolicyDecision? decision = null;
-        if (_rt.Authorization is { } authorization && call.Kind is McpMessageKind.Request or McpMessageKind.Notification)
+        if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
             _exchange.Decision = decision;
