@@ -29,4 +29,19 @@ public sealed class HttpLimits
     /// flood of idle sockets cannot take every file descriptor from the callers already connected.
     /// </summary>
     public int MaxConnections { get; set; } = 4096;
+
+    /// <summary>
+    /// Of <see cref="MaxConnections"/>, slots only a connection that has presented a valid token may take: a
+    /// connection that has not yet authenticated counts against MaxConnections minus this reserve, so a flood of
+    /// unauthenticated sockets cannot lock out the callers with tokens. 0 turns the reserve off.
+    /// </summary>
+    public int ReservedAuthenticatedConnections { get; set; } = 256;
+
+    /// <summary>
+    /// Bytes of a relayed upstream response the gateway holds for one client connection on their way to the client
+    /// (written to its send buffer and not yet taken by the socket). At the bound the gateway stops reading the
+    /// upstream (back-pressure) until the client reads; a client that takes nothing within timeouts.clientWriteMs
+    /// loses the exchange. The message the stages inspect is bounded apart by <see cref="MaxResponseMessageBytes"/>.
+    /// </summary>
+    public long MaxBufferedResponseBytes { get; set; } = 1024 * 1024;
 }

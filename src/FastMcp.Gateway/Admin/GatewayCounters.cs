@@ -14,5 +14,22 @@ internal sealed class GatewayCounters
     /// <summary>Connections answered 503 and closed because limits.maxConnections were open.</summary>
     public long ConnectionsRefused;
 
+    /// <summary>Exchanges closed because the client took nothing of its response within timeouts.clientWriteMs.</summary>
+    public long ClientWriteTimeouts;
+    /// <summary>The most bytes held toward one client connection in any relay since start (bounded by limits.maxBufferedResponseBytes).</summary>
+    public long PeakBufferedResponseBytes;
+
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
+
+    /// <summary>Raises a high-water mark to <paramref name="value"/> when it is higher.</summary>
+    public static void Max(ref long mark, long value)
+    {
+        long seen = Volatile.Read(ref mark);
+        while (value > seen)
+        {
+            long was = Interlocked.CompareExchange(ref mark, value, seen);
+            if (was == seen) return;
+            seen = was;
+        }
+    }
 }

@@ -23,6 +23,8 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
         Counter(sb, "fastmcp_upstream_errors_total", "exchanges that failed with the upstream (502, 504)", Volatile.Read(ref c.UpstreamErrors));
         Counter(sb, "fastmcp_audit_unavailable_total", "requests refused because the audit log could not be written (503)", Volatile.Read(ref c.AuditUnavailable));
+        Counter(sb, "fastmcp_client_write_timeouts_total", "exchanges closed because the client read nothing of its response within timeouts.clientWriteMs", Volatile.Read(ref c.ClientWriteTimeouts));
+        Gauge(sb, "fastmcp_buffered_response_bytes_peak", "most bytes held toward one client connection since start (limits.maxBufferedResponseBytes bounds it)", Volatile.Read(ref c.PeakBufferedResponseBytes));
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);

@@ -30,23 +30,90 @@ internal sealed class ResponseRelay : IDisposable
     private readonly int _clientWriteMs;
     private CancellationTokenSource _writeTimer = new();
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs)
+    // limits.maxBufferedResponseBytes: the send pipe pauses a flush at half the bound (PipeSettings.Send), and at
+    // most the other half is written between two flushes, so what the gateway holds toward the client stays
+    // within the bound; a flush held at the pause is the back-pressure that stops the upstream reads.
+    private readonly long _writeBetweenFlushes;
+    private readonly Func<long>? _bytesSent;
+    private long _sentBeforeRelay, _handed, _peakBuffered;
+
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null)
     {
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
+        _writeBetweenFlushes = limits.MaxBufferedResponseBytes - Transport.PipeSettings.SendPauseThreshold(limits.MaxBufferedResponseBytes);
+        _bytesSent = bytesSent;
     }
 
-    /// <summary>Flushes to the client within clientWriteMs; OperationCanceledException beyond (the caller closes).</summary>
-    private ValueTask<FlushResult> FlushClientAsync(PipeWriter client)
+    /// <summary>The most bytes held toward the client (handed to its send pipe, not yet sent) in the last relay.</summary>
+    public long PeakBufferedBytes => _peakBuffered;
+
+    private void BeginRelay()
+    {
+        _handed = 0;
+        _sentBeforeRelay = _bytesSent?.Invoke() ?? 0;
+        _peakBuffered = 0;
+    }
+
+    /// <summary>Bytes handed to the send pipe in this relay (flushed or not) and not yet sent by the socket.</summary>
+    private long BufferedNow(PipeWriter client)
+    {
+        if (_bytesSent is null) return 0;
+        long unflushed = client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
+        return _handed + unflushed - (_bytesSent() - _sentBeforeRelay);
+    }
+
+    /// <summary>Flushes to the client within clientWriteMs (<see cref="ClientWriteTimeoutException"/> beyond: the caller closes).</summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<FlushResult> FlushClientAsync(PipeWriter client)
     {
         if (!_writeTimer.TryReset())
         {
             _writeTimer.Dispose();
             _writeTimer = new CancellationTokenSource();
         }
+        long buffered = BufferedNow(client);
+        if (buffered > _peakBuffered) _peakBuffered = buffered;
+        _handed += client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
         _writeTimer.CancelAfter(_clientWriteMs);
-        return client.FlushAsync(_writeTimer.Token);
+        try
+        {
+            return await client.FlushAsync(_writeTimer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_writeTimer.IsCancellationRequested)
+        {
+            _peakBuffered = Math.Max(_peakBuffered, BufferedNow(client));
+            throw new ClientWriteTimeoutException(_peakBuffered);
+        }
+        finally
+        {
+            _writeTimer.CancelAfter(Timeout.Infinite);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> (as chunks when <paramref name="chunked"/>) flushing whenever the unflushed
+    /// bytes would pass the part of the bound a flush may add. False: the client is gone.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WriteBoundedAsync(PipeWriter client, ReadOnlyMemory<byte> bytes, bool chunked)
+    {
+        const int ChunkFraming = 32; // hex size line and CRLFs around one chunk
+        while (!bytes.IsEmpty)
+        {
+            long unflushed = client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
+            long room = _writeBetweenFlushes - unflushed - (chunked ? ChunkFraming : 0);
+            if (room <= 0)
+            {
+                if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted) return false;
+                continue;
+            }
+            int take = (int)Math.Min(room, bytes.Length);
+            WriteEventBytes(client, bytes.Span[..take], chunked);
+            bytes = bytes[take..];
+        }
+        return true;
     }
 
     /// <summary>
@@ -58,6 +125,7 @@ internal sealed class ResponseRelay : IDisposable
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, CancellationToken bodyTimeout)
     {
+        BeginRelay();
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
         if (!ContentCoding.IsIdentity(head.Headers))
@@ -95,7 +163,7 @@ internal sealed class ResponseRelay : IDisposable
             client.Write("Content-Length: "u8);
             GatewayResponses.WriteNumber(client, _message.WrittenCount);
             client.Write("\r\n\r\n"u8);
-            client.Write(_message.WrittenSpan);
+            if (!await WriteBoundedAsync(client, _message.WrittenMemory, chunked: false).ConfigureAwait(false)) return (ForwardingError.ClientGone, close);
         }
         else
         {
@@ -115,6 +183,7 @@ internal sealed class ResponseRelay : IDisposable
     public async ValueTask<(ForwardingError Error, bool ClientMustClose)> RelayIntoOpenStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool chunked, IResponseGate? gate, CancellationToken bodyTimeout)
     {
+        BeginRelay();
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
         if (!ContentCoding.IsIdentity(head.Headers))
@@ -145,7 +214,7 @@ internal sealed class ResponseRelay : IDisposable
         }
         _event.Clear();
         SseEvent.WriteMessageEvent(_event, _message.WrittenSpan);
-        WriteEventBytes(client, _event.WrittenSpan, chunked);
+        if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (ForwardingError.ClientGone, !chunked);
         if (chunked) ChunkedWriter.WriteTerminator(client);
         _message.TrimTo(64 * 1024);
         FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
@@ -156,6 +225,7 @@ internal sealed class ResponseRelay : IDisposable
     private async ValueTask<(ForwardingError, bool)> RelayEventStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange,
         bool clientIsHttp11, bool clientAskedClose, IResponseGate? gate, bool headSent)
     {
+        if (!headSent) BeginRelay();
         HttpResponseHead head = upstream.ResponseHead;
         // An HTTP/1.0 client cannot read chunks: the stream is then delimited by closing.
         bool chunked = clientIsHttp11;
@@ -173,7 +243,7 @@ internal sealed class ResponseRelay : IDisposable
 
         _message.Clear();
         _lastEvent.Clear();
-        var splitter = new SseEventSplitter();
+        _splitter = default;
         var decoder = new ChunkedDecoder();
         long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
         PipeReader input = upstream.Input;
@@ -207,7 +277,12 @@ internal sealed class ResponseRelay : IDisposable
                 upstreamDone = true;
             }
 
-            int relayed = RelayCompleteEvents(client, exchange, ref splitter, chunked, upstreamDone, keepLast: gate is not null);
+            (int relayed, bool clientThere) = await RelayCompleteEventsAsync(client, exchange, chunked, upstreamDone, keepLast: gate is not null).ConfigureAwait(false);
+            if (!clientThere)
+            {
+                upstream.Broken = true;
+                return (ForwardingError.ClientGone, true);
+            }
             if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
             {
                 upstream.Broken = true;
@@ -230,38 +305,50 @@ internal sealed class ResponseRelay : IDisposable
         return (ForwardingError.None, close);
     }
 
-    /// <summary>Writes every complete event in the buffer to the client; at the end of the stream, the rest too.</summary>
-    private int RelayCompleteEvents(PipeWriter client, Exchange exchange, ref SseEventSplitter splitter, bool chunked, bool final, bool keepLast)
+    // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
+    private SseEventSplitter _splitter;
+
+    /// <summary>
+    /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
+    /// the rest too. Returns how many were written and whether the client is still there.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<(int, bool)> RelayCompleteEventsAsync(PipeWriter client, Exchange exchange, bool chunked, bool final, bool keepLast)
     {
         int count = 0;
         while (_message.WrittenCount > 0)
         {
-            int length = splitter.TryFindEventEnd(_message.WrittenSpan, final);
+            int length = _splitter.TryFindEventEnd(_message.WrittenSpan, final);
             if (length == 0) break;
-            splitter.Reset();
-            ReadOnlySpan<byte> relayed;
+            _splitter.Reset();
+            ReadOnlyMemory<byte> relayed;
             if (_transforms.Length == 0)
             {
-                relayed = _message.WrittenSpan[..length];
+                relayed = _message.WrittenMemory[..length];
             }
             else
             {
                 _event.Clear();
                 _event.Write(_message.WrittenSpan[..length]);
                 if (!ApplyTransforms(exchange, _event, isEvent: true)) WriteRefusalEvent(exchange);
-                relayed = _event.WrittenSpan;
+                relayed = _event.WrittenMemory;
             }
-            WriteEventBytes(client, relayed, chunked);
             // The audit records the message (the data field's JSON), not the SSE framing around it.
-            if (keepLast && SseEvent.TryGetSingleData(relayed, out Range data))
-            {
-                _lastEvent.Clear();
-                _lastEvent.Write(relayed[data]);
-            }
+            if (keepLast) KeepLastEvent(relayed.Span);
+            if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, false);
             _message.RemoveFront(length);
             count++;
         }
-        return count;
+        return (count, true);
+    }
+
+    private void KeepLastEvent(ReadOnlySpan<byte> relayed)
+    {
+        if (SseEvent.TryGetSingleData(relayed, out Range data))
+        {
+            _lastEvent.Clear();
+            _lastEvent.Write(relayed[data]);
+        }
     }
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>

@@ -47,10 +47,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         try
         {
             var receive = PipeSettings.Receive(options.Limits.MaxRequestBodyBytes);
+            var send = PipeSettings.Send(options.Limits.MaxBufferedResponseBytes);
             foreach (string address in options.Listen)
             {
                 IPEndPoint endpoint = ListenAddress.Parse(address, "listen");
-                SocketListener listener = SocketListener.Bind(endpoint, receive);
+                SocketListener listener = SocketListener.Bind(endpoint, receive, send);
                 _listeners.Add(listener);
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))

@@ -241,10 +241,12 @@ internal sealed partial class ClientConnection
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             upstream!.Broken = true;
+            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
             throw;
         }
         finally
         {
+            Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }
     }

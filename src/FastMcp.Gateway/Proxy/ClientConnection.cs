@@ -51,7 +51,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent);
         IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
         _clientAddress = Encoding.ASCII.GetBytes(address.ToString());
         RemoteAddress = address.ToString();
@@ -572,12 +572,31 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             upstream!.Broken = true;
+            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
             if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
             throw;
         }
         finally
         {
+            Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
+        }
+    }
+
+    /// <summary>A client that read nothing within clientWriteMs: counted, and the exchange recorded as abandoned.</summary>
+    private async ValueTask RecordAbandonedResponseAsync(ClientWriteTimeoutException timeout)
+    {
+        Admin.GatewayCounters.Add(ref _rt.Counters.ClientWriteTimeouts);
+        Log.Warn($"client {RemoteAddress}: read nothing of its response for {_rt.Options.Timeouts.ClientWriteMs} ms with {timeout.BufferedBytes} bytes held for it; exchange closed");
+        if (_rt.Audit is not { } audit) return;
+        try
+        {
+            await audit.RecordResponseAbandonedAsync(_exchange, _auditScratch, RemoteAddress, timeout.BufferedBytes, _rt.Limits.MaxBufferedResponseBytes,
+                _rt.Options.Timeouts.ClientWriteMs).ConfigureAwait(false);
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            // The exchange is closed either way; the outage itself is recorded by the audit log.
         }
     }
 

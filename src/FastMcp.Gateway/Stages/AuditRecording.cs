@@ -59,6 +59,20 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         return log.AppendAsync(e);
     }
 
+    /// <summary>
+    /// The response the gateway could not deliver: the client read nothing of it within timeouts.clientWriteMs while
+    /// the gateway held up to limits.maxBufferedResponseBytes for it, so the exchange was closed part-way.
+    /// </summary>
+    public ValueTask<long> RecordResponseAbandonedAsync(Exchange ex, Scratch s, string clientAddress, long bufferedBytes, long bound, int writeTimeoutMs)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: false);
+        e.Detail = $"response abandoned: the client read nothing for {writeTimeoutMs} ms (timeouts.clientWriteMs) with {bufferedBytes} bytes held for it"
+            + $" (limits.maxBufferedResponseBytes {bound}); exchange closed";
+        e.HttpStatus = ex.ResponseStatus;
+        e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
+        return log.AppendAsync(e);
+    }
+
     /// <summary>A call the gateway refused (policy deny, approval required, card number blocked).</summary>
     public ValueTask<long> RecordDenialAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, string reason)
     {

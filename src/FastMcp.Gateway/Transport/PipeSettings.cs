@@ -42,13 +42,26 @@ internal static class PipeSettings
             useSynchronizationContext: false);
     }
 
-    /// <summary>Send side: back-pressure on a slow reader at 1 MiB.</summary>
-    public static readonly PipeOptions Send = new(
-        pool: MemoryPool<byte>.Shared,
-        readerScheduler: PipeScheduler.Inline,
-        writerScheduler: PooledThreadPoolScheduler.Instance,
-        pauseWriterThreshold: 1024 * 1024,
-        resumeWriterThreshold: 512 * 1024,
-        minimumSegmentSize: MinimumSegment,
-        useSynchronizationContext: false);
+    /// <summary>
+    /// Send side of a client or upstream socket for a bound of <paramref name="maxBufferedBytes"/>
+    /// (limits.maxBufferedResponseBytes): a flush waits (back-pressure) once half the bound is unsent, and the
+    /// response relay writes at most the other half between two flushes.
+    /// </summary>
+    public static PipeOptions Send(long maxBufferedBytes)
+    {
+        long pause = SendPauseThreshold(maxBufferedBytes);
+        return new PipeOptions(
+            pool: MemoryPool<byte>.Shared,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PooledThreadPoolScheduler.Instance,
+            pauseWriterThreshold: pause,
+            resumeWriterThreshold: pause / 2,
+            minimumSegmentSize: MinimumSegment,
+            useSynchronizationContext: false);
+    }
+
+    public static long SendPauseThreshold(long maxBufferedBytes) => maxBufferedBytes / 2;
+
+    /// <summary>Send side for the admin listener and upstream sockets: the default bound (1 MiB).</summary>
+    public static readonly PipeOptions DefaultSend = Send(1024 * 1024);
 }

@@ -14,18 +14,20 @@ internal sealed class SocketListener : IDisposable
 {
     private readonly Socket _socket;
     private readonly PipeOptions _receiveOptions;
+    private readonly PipeOptions _sendOptions;
     private int _stopped;
 
-    private SocketListener(Socket socket, PipeOptions receiveOptions)
+    private SocketListener(Socket socket, PipeOptions receiveOptions, PipeOptions sendOptions)
     {
         _socket = socket;
         _receiveOptions = receiveOptions;
+        _sendOptions = sendOptions;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
     }
 
     public IPEndPoint LocalEndPoint { get; }
 
-    public static SocketListener Bind(IPEndPoint endpoint, PipeOptions receiveOptions, int backlog = 1024)
+    public static SocketListener Bind(IPEndPoint endpoint, PipeOptions receiveOptions, PipeOptions? sendOptions = null, int backlog = 1024)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -42,7 +44,7 @@ internal sealed class SocketListener : IDisposable
             socket.Dispose();
             throw;
         }
-        return new SocketListener(socket, receiveOptions);
+        return new SocketListener(socket, receiveOptions, sendOptions ?? PipeSettings.DefaultSend);
     }
 
     /// <summary>Accepts until <see cref="Stop"/>; each connection runs on its own task.</summary>
@@ -64,7 +66,7 @@ internal sealed class SocketListener : IDisposable
             }
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
-            SocketConnection connection = SocketConnection.Create(accepted, PipeSettings.Send, _receiveOptions, PipeSettings.Socket);
+            SocketConnection connection = SocketConnection.Create(accepted, _sendOptions, _receiveOptions, PipeSettings.Socket);
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

@@ -71,7 +71,7 @@ internal sealed class UpstreamPool : IDisposable
             throw;
         }
         Interlocked.Increment(ref _opened);
-        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.Send, _receiveOptions, PipeSettings.Socket);
+        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.DefaultSend, _receiveOptions, PipeSettings.Socket);
         return new UpstreamConnection(connection, _limits);
     }
 

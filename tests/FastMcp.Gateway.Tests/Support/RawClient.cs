@@ -90,6 +90,9 @@ internal sealed class RawClient : IDisposable
     /// <summary>True when the gateway closes the connection within the time given and sends nothing more.</summary>
     public Task<bool> GatewayClosesAsync(TimeSpan? within = null) => _reader.PeerClosesAsync(within ?? TimeSpan.FromSeconds(5));
 
+    /// <summary>Reads and discards what the gateway sent until it closes (true) or <paramref name="within"/> passes.</summary>
+    public Task<bool> DrainUntilGatewayClosesAsync(TimeSpan within) => _reader.DrainUntilPeerClosesAsync(within);
+
     /// <summary>Half-closes the sending side (the gateway sees end of input).</summary>
     public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
 

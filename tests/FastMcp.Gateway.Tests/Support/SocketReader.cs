@@ -81,6 +81,26 @@ internal sealed class SocketReader(Socket socket)
         }
     }
 
+    /// <summary>Reads and discards whatever comes until the peer closes; false when it has not closed by <paramref name="timeout"/>.</summary>
+    public async Task<bool> DrainUntilPeerClosesAsync(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            _start = _end = 0;
+            TimeSpan left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) return false;
+            try
+            {
+                if (await FillAsync(left, "the peer to close").ConfigureAwait(false) == 0) return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+    }
+
     /// <summary>Receives more bytes into the buffer. Returns 0 when the peer closed or reset the connection.</summary>
     private async Task<int> FillAsync(TimeSpan timeout, string waitingFor)
     {

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>
+/// A client that stops reading held its response in memory: a JSON answer went to the client's send buffer whole,
+/// however large. limits.maxBufferedResponseBytes bounds what the gateway holds toward one connection: past it the
+/// gateway stops reading the upstream, and a client that takes nothing within timeouts.clientWriteMs loses the
+/// exchange, recorded in the audit as abandoned.
+/// </summary>
+public sealed class BufferedResponseBoundTests
+{
+    private const long Bound = 256 * 1024;
+
+    private static List<RuleOptions> AllowAll => [new RuleOptions { Name = "all", Action = "allow" }];
+
+    private static async Task AssertBoundHeldAndExchangeAbandonedAsync(PolicyGateway gw)
+    {
+        string token = gw.Token("alice", "dev");
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post(GatewayUnderTest.ToolsList("1"), $"Authorization: Bearer {token}\r\nAccept: application/json, text/event-stream\r\n"));
+
+        // The client never reads: within a bounded time the write timeout ends the exchange.
+        Admin.GatewayCounters counters = gw.Gateway.Host.Runtime.Counters;
+        for (int i = 0; i < 300 && Volatile.Read(ref counters.ClientWriteTimeouts) == 0; i++) await Task.Delay(50);
+        Assert.Equal(1, Volatile.Read(ref counters.ClientWriteTimeouts));
+
+        long peak = Volatile.Read(ref counters.PeakBufferedResponseBytes);
+        Assert.InRange(peak, 1, Bound);
+        Assert.True(await client.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(30)), "the stalled client's connection stays open");
+
+        string[] audit = await gw.StopAndReadAuditAsync();
+        string abandoned = Assert.Single(audit, line => line.Contains("response abandoned", StringComparison.Ordinal));
+        using JsonDocument record = JsonDocument.Parse(abandoned);
+        Assert.Contains("limits.maxBufferedResponseBytes " + Bound, record.RootElement.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task A_large_json_answer_to_a_client_that_stops_reading_stays_within_the_bound_and_is_abandoned()
+    {
+        // 12 MiB: far more than the bound and the loopback socket buffers.
+        string big = new('x', 12 * 1024 * 1024);
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"tools\":[],\"pad\":\"" + big + "\"}}"),
+            AllowAll,
+            o =>
+            {
+                o.Limits.MaxBufferedResponseBytes = Bound;
+                o.Timeouts.ClientWriteMs = 500;
+            });
+        await AssertBoundHeldAndExchangeAbandonedAsync(gw);
+    }
+
+    [Fact]
+    public async Task An_event_stream_to_a_client_that_stops_reading_stays_within_the_bound_and_the_upstream_is_held_back()
+    {
+        string payload = new('x', 64 * 1024);
+        int sent = 0;
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(async x =>
+        {
+            await x.StartEventStreamAsync();
+            try
+            {
+                for (; sent < 2_000; sent++)
+                    await x.SendEventAsync("data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"" + payload + "\"}}\n\n");
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
+            {
+            }
+        },
+        AllowAll,
+        o =>
+        {
+            o.Limits.MaxBufferedResponseBytes = Bound;
+            o.Timeouts.ClientWriteMs = 500;
+        });
+        await AssertBoundHeldAndExchangeAbandonedAsync(gw);
+        // Back-pressure: the upstream could not push its 125 MiB through a client that read nothing.
+        Assert.InRange(Volatile.Read(ref sent), 0, 1_999);
+    }
+
+    [Fact]
+    public async Task A_client_that_reads_gets_a_response_far_larger_than_the_bound_whole()
+    {
+        string big = new('y', 3 * 1024 * 1024);
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"tools\":[],\"pad\":\"" + big + "\"}}"),
+            AllowAll,
+            o => o.Limits.MaxBufferedResponseBytes = 64 * 1024);
+        RawResponse response = await gw.PostAsync(GatewayUnderTest.ToolsList("2"), gw.Token("alice", "dev"));
+        Assert.Equal(200, response.Status);
+        using JsonDocument body = JsonDocument.Parse(response.Body);
+        Assert.Equal(big.Length, body.RootElement.GetProperty("result").GetProperty("pad").GetString()!.Length);
+        Assert.InRange(Volatile.Read(ref gw.Gateway.Host.Runtime.Counters.PeakBufferedResponseBytes), 1, 64 * 1024);
+    }
+}
