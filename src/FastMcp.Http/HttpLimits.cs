@@ -33,9 +33,13 @@ public sealed class HttpLimits
     /// <summary>
     /// Of <see cref="MaxConnections"/>, slots only a connection that has presented a valid token may take: a
     /// connection that has not yet authenticated counts against MaxConnections minus this reserve, so a flood of
-    /// unauthenticated sockets cannot lock out the callers with tokens. 0 turns the reserve off.
+    /// unauthenticated sockets cannot lock out the callers with tokens. 0 turns the reserve off; unset, it is one
+    /// sixteenth of MaxConnections (256 of the default 4096).
     /// </summary>
-    public int ReservedAuthenticatedConnections { get; set; } = 256;
+    public int? ReservedAuthenticatedConnections { get; set; }
+
+    /// <summary>The reserve in force: <see cref="ReservedAuthenticatedConnections"/>, or MaxConnections / 16 when unset.</summary>
+    public int EffectiveReservedAuthenticatedConnections() => ReservedAuthenticatedConnections ?? MaxConnections / 16;
 
     /// <summary>
     /// Bytes of a relayed upstream response the gateway holds for one client connection on their way to the client

@@ -67,7 +67,7 @@ public static class ConfigurationLoader
         if (o.Limits.MaxRequestBodyBytes < 1024 || o.Limits.MaxRequestBodyBytes > 1L << 30)
             throw new ConfigurationException("limits.maxRequestBodyBytes", "must be between 1024 and 1073741824");
         Range(o.Limits.MaxConnections, 1, 1_000_000, "limits.maxConnections");
-        if (o.Limits.ReservedAuthenticatedConnections < 0 || o.Limits.ReservedAuthenticatedConnections >= o.Limits.MaxConnections)
+        if (o.Limits.ReservedAuthenticatedConnections is int reserve && (reserve < 0 || reserve >= o.Limits.MaxConnections))
             throw new ConfigurationException("limits.reservedAuthenticatedConnections", "must be at least 0 and below limits.maxConnections");
         if (o.Limits.MaxBufferedResponseBytes < 64 * 1024 || o.Limits.MaxBufferedResponseBytes > 1L << 30)
             throw new ConfigurationException("limits.maxBufferedResponseBytes", "must be between 65536 and 1073741824");

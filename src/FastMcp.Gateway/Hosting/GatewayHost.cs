@@ -20,9 +20,11 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly List<SocketListener> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
     private readonly ConcurrentDictionary<ClientConnection, byte> _connections = new();
-    // Connections counted from accept (the dictionary holds those past the cap check): limits.maxConnections.
-    private readonly int _maxConnections;
-    private int _open;
+    // Connections counted from accept (the dictionary holds those past the cap check): limits.maxConnections, with
+    // limits.reservedAuthenticatedConnections of them kept for connections that presented a valid token.
+    private readonly ConnectionSlots _slots;
+    // Connections on the reserve that have not presented a token yet: one gives its slot up to a newcomer over the limit.
+    private readonly ConcurrentDictionary<ClientConnection, byte> _waitingOnReserve = new();
     private readonly CancellationTokenSource _stopRecording = new();
     private Task? _refusalRecorder;
     private readonly GatewayRuntime _runtime;
@@ -32,7 +34,9 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages)
     {
-        _maxConnections = options.Limits.MaxConnections;
+        // Without tokens (anonymous or pass-through mode) no connection could ever claim the reserve.
+        int reserve = stages.Authentication is { IsAnonymous: false } ? options.Limits.EffectiveReservedAuthenticatedConnections() : 0;
+        _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
         _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
         _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
         {
@@ -43,6 +47,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             Audit = stages.Audit,
             UpstreamCredential = stages.UpstreamCredential,
             Approvals = stages.Approvals,
+            Slots = _slots,
         };
         try
         {
@@ -94,7 +99,9 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     private async Task OnConnectionAsync(SocketConnection transport, IPEndPoint remote)
     {
-        if (Interlocked.Increment(ref _open) > _maxConnections)
+        ConnectionSlots.Admission admission = _slots.Admit();
+        if (admission == ConnectionSlots.Admission.Refused && EvictOneWaitingOnReserve()) admission = _slots.AdmitInPlaceOfEvicted();
+        if (admission == ConnectionSlots.Admission.Refused)
         {
             try
             {
@@ -102,24 +109,40 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             finally
             {
-                Interlocked.Decrement(ref _open);
+                _slots.Release(admission, authenticated: false);
                 Admin.GatewayCounters.Add(ref _runtime.Counters.ConnectionsRefused);
             }
             return;
         }
+        bool onReserve = admission == ConnectionSlots.Admission.Reserve;
+        var connection = new ClientConnection(transport, remote, _runtime, onReserve);
+        if (onReserve) _waitingOnReserve.TryAdd(connection, 0);
         try
         {
-            await ServeAsync(transport, remote).ConfigureAwait(false);
+            await ServeAsync(connection).ConfigureAwait(false);
         }
         finally
         {
-            Interlocked.Decrement(ref _open);
+            if (onReserve) _waitingOnReserve.TryRemove(connection, out _);
+            _slots.Release(admission, connection.HoldsAuthenticatedSlot);
         }
     }
 
-    private async Task ServeAsync(SocketConnection transport, IPEndPoint remote)
+    /// <summary>Closes one connection still waiting on the reserve without a token; false when there is none.</summary>
+    private bool EvictOneWaitingOnReserve()
     {
-        var connection = new ClientConnection(transport, remote, _runtime);
+        foreach (ClientConnection waiting in _waitingOnReserve.Keys)
+        {
+            if (!waiting.TryEvictFromReserve()) continue;
+            _waitingOnReserve.TryRemove(waiting, out _);
+            Log.Debug($"client {waiting.RemoteAddress}: closed to free a reserved slot (it had not presented a token)");
+            return true;
+        }
+        return false;
+    }
+
+    private async Task ServeAsync(ClientConnection connection)
+    {
         _connections.TryAdd(connection, 0);
         try
         {

@@ -43,8 +43,14 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private bool _servedRequest;
     private int _disposed;
 
-    public ClientConnection(SocketConnection transport, IPEndPoint remote, GatewayRuntime runtime)
+    // Admitted on the slots reserved for authenticated connections: the first request must carry a valid token.
+    // 1 while it waits to present one (it may be evicted then), 0 once its first request claimed or lost the slot.
+    private int _waitingOnReserve;
+    private bool _authenticatedSlot;
+
+    public ClientConnection(SocketConnection transport, IPEndPoint remote, GatewayRuntime runtime, bool onReserve = false)
     {
+        _waitingOnReserve = onReserve ? 1 : 0;
         _transport = transport;
         _input = transport.Input;
         _output = transport.Output;
@@ -58,6 +64,27 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     }
 
     public string RemoteAddress { get; }
+
+    /// <summary>The connection has presented a valid token: it holds a slot out of the unauthenticated share.</summary>
+    public bool HoldsAuthenticatedSlot => _authenticatedSlot;
+
+    /// <summary>
+    /// Gives up a reserved slot this connection holds without having presented a token (its first request not
+    /// started being handled): the socket is closed. False when it has claimed the slot or was evicted already.
+    /// </summary>
+    public bool TryEvictFromReserve()
+    {
+        if (Interlocked.CompareExchange(ref _waitingOnReserve, 2, 1) != 1) return false;
+        _transport.Dispose();
+        return true;
+    }
+
+    private void MarkAuthenticated()
+    {
+        if (_authenticatedSlot) return;
+        _authenticatedSlot = true;
+        _rt.Slots?.Authenticated();
+    }
 
     /// <summary>Asks the connection to close: at once when idle, else after the current exchange.</summary>
     public void RequestStop()
@@ -203,6 +230,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private async ValueTask<bool> HandleRequestAsync()
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
+        if (Volatile.Read(ref _waitingOnReserve) != 0 && !await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
         if (!_request.Path.SequenceEqual(_rt.EndpointPath))
         {
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
@@ -238,6 +266,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                     authentication.ChallengeLine(auth.Failure)).ConfigureAwait(false);
             }
             _exchange.Principal = auth.Principal;
+            MarkAuthenticated();
         }
         else
         {
@@ -247,6 +276,29 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
         return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A connection admitted on the reserve keeps its slot only if its first request, to the MCP endpoint, carries
+    /// a valid token; anything else is answered 503 and the connection closed (limits.reservedAuthenticatedConnections).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ClaimReservedSlotAsync()
+    {
+        // Evicted for a newcomer meanwhile: the socket is closing, nothing to answer.
+        if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
+        if (_rt.Authentication is { IsAnonymous: false } authentication && _request.Path.SequenceEqual(_rt.EndpointPath)
+            && _rt.OriginGuard.IsAllowed(_request.Headers)
+            && (await authentication.AuthenticateAsync(_request).ConfigureAwait(false)).Succeeded)
+        {
+            MarkAuthenticated();
+            return true;
+        }
+        Admin.GatewayCounters.Add(ref _rt.Counters.ConnectionsRefused);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, JsonRpcErrorCodes.InvalidRequest,
+            "too many open connections: the slots left are reserved for authenticated callers"u8, close: true, "Retry-After: 1\r\n"u8);
+        await _output.FlushAsync().ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>Answers with a JSON-RPC error (id null) and says whether the connection stays open.</summary>

@@ -49,6 +49,9 @@ internal sealed class GatewayRuntime
     /// <summary>Pending approvals of require_approval rules; null in pass-through mode.</summary>
     public FastMcp.Gateway.Approvals.ApprovalBroker? Approvals { get; set; }
 
+    /// <summary>Client connection slots (limits.maxConnections and the reserve for authenticated connections).</summary>
+    public Transport.ConnectionSlots? Slots { get; set; }
+
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 
