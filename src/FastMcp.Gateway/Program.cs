@@ -43,7 +43,7 @@ internal static class Program
                 "serve" => await ServeCommand.RunAsync(rest).ConfigureAwait(false),
                 "token" => FastMcp.Identity.TokenCommand.Run(rest, Console.Out, Console.Error),
                 "config" => ConfigCheckCommand.Run(rest, Console.Out, Console.Error),
-                "policy" => PolicyTest(rest),
+                "policy" => PolicyTestCli.Run(rest, Console.Out, Console.Error),
                 "mask" => FastMcp.Pan.MaskCommand.Run(rest, Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
                 "approvals" => await ApprovalsCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "keys" => FastMcp.Audit.KeysCommand.Run(rest, Console.Out, Console.Error),
@@ -69,25 +69,6 @@ internal static class Program
             Console.Error.WriteLine($"fastmcp: cannot listen: {e.Message}");
             return 1;
         }
-    }
-
-    /// <summary>`fastmcp policy test --config FILE --claims FILE --request FILE`.</summary>
-    private static int PolicyTest(string[] args)
-    {
-        if (args.Length == 0 || args[0] != "test") throw new UsageException("usage: fastmcp policy test --config FILE --claims FILE --request FILE");
-        string[] rest = args[1..];
-        string? config = null;
-        var forward = new List<string>();
-        for (int i = 0; i < rest.Length; i++)
-        {
-            if (rest[i] == "--config" && i + 1 < rest.Length) config = rest[++i];
-            else forward.Add(rest[i]);
-        }
-        GatewayOptions options = ConfigurationLoader.Load(config);
-        if (config is null) Hosting.EmbeddedDefaults.Apply(options);
-        if (options.Policy is null) throw new ConfigurationException("policy", "the configuration has no policy to test");
-        var mapping = options.Identity?.ClaimMapping ?? new FastMcp.Identity.ClaimMappingOptions();
-        return FastMcp.Policy.PolicyTestCommand.Run(options.Policy, mapping, [.. forward], Console.Out, Console.Error);
     }
 
     private static int PrintVersion()

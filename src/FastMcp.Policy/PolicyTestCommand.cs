@@ -83,8 +83,11 @@ public static class PolicyTestCommand
             return 2;
         }
 
-        var decision = engine.Decide(new PolicyRequest(principal, Encoding.UTF8.GetBytes(method), name, arguments));
+        // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
+        if (name.Length > 0 && McpCallDecision.TargetsByUri(Encoding.UTF8.GetBytes(method)))
+            stdout.WriteLine($"resource: {NormalizedUri(name)}");
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1})" : "rule: (default)");
         if (decision.Action != PolicyAction.Allow)
             stdout.WriteLine($"message: {decision.Message}");
@@ -112,7 +115,7 @@ public static class PolicyTestCommand
         _ => "require_approval",
     };
 
-    /// <summary>Method, name (params.name or params.uri) and raw arguments of a JSON-RPC request.</summary>
+    /// <summary>Method, target (params.name for tools/call and prompts/get, params.uri for the resource methods, as the gateway reads them) and raw arguments.</summary>
     private static (string, byte[], byte[]) ReadRequest(JsonElement root, string path)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var m) || m.ValueKind != JsonValueKind.String)
@@ -120,14 +123,24 @@ public static class PolicyTestCommand
         byte[] name = [], arguments = [];
         if (root.TryGetProperty("params", out var p) && p.ValueKind == JsonValueKind.Object)
         {
-            if (p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
+            byte[] methodUtf8 = Encoding.UTF8.GetBytes(m.GetString()!);
+            if (McpCallDecision.TargetsByName(methodUtf8) && p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
                 name = Encoding.UTF8.GetBytes(n.GetString()!);
-            else if (p.TryGetProperty("uri", out var u) && u.ValueKind == JsonValueKind.String)
+            else if (McpCallDecision.TargetsByUri(methodUtf8) && p.TryGetProperty("uri", out var u) && u.ValueKind == JsonValueKind.String)
                 name = Encoding.UTF8.GetBytes(u.GetString()!);
             if (p.TryGetProperty("arguments", out var a))
                 arguments = Encoding.UTF8.GetBytes(a.GetRawText());
         }
         return (m.GetString()!, name, arguments);
+    }
+
+    /// <summary>The URI as rules see it (RFC 3986 section 6), or a note that it has no single form.</summary>
+    private static string NormalizedUri(byte[] uri)
+    {
+        var normalized = new byte[McpCallDecision.MaxNameBytes];
+        return uri.Length <= McpCallDecision.MaxNameBytes && ResourceUriNormalizer.TryNormalize(uri, normalized, out int length)
+            ? Encoding.UTF8.GetString(normalized, 0, length)
+            : "(cannot be normalized: refused)";
     }
 
     private static int Fail(TextWriter stderr, string message)

@@ -12,8 +12,8 @@ namespace FastMcp.Gateway.Stages;
 /// </summary>
 internal sealed class PolicyAuthorization
 {
-    private const int MaxNameBytes = 1024;
-    private const int MaxMethodBytes = 256;
+    private const int MaxNameBytes = McpCallDecision.MaxNameBytes;
+    private const int MaxMethodBytes = McpCallDecision.MaxMethodBytes;
     private PolicyEngine _engine;
 
     public PolicyAuthorization(PolicyEngine engine) => _engine = engine;
@@ -47,14 +47,6 @@ internal sealed class PolicyAuthorization
             int n = McpInspector.CopyUnescaped(body, call.NameRange, nameBuffer);
             if (n < 0) return PolicyEngine.RefuseOverlongName();
             name = nameBuffer[..n];
-            if (call.Method is McpMethod.ResourcesRead or McpMethod.ResourcesSubscribe or McpMethod.ResourcesUnsubscribe)
-            {
-                // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
-                Span<byte> normalized = stackalloc byte[MaxNameBytes];
-                if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
-                normalized[..length].CopyTo(nameBuffer);
-                name = nameBuffer[..length];
-            }
         }
 
         ReadOnlySpan<byte> arguments = default;
@@ -72,7 +64,8 @@ internal sealed class PolicyAuthorization
                 arguments = scratch.WrittenSpan;
             }
         }
-        return Engine.Decide(new PolicyRequest(principal, method, name, arguments));
+        // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
+        return McpCallDecision.Decide(Engine, principal, method, name, arguments);
     }
 
 }

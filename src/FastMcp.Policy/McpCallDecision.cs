@@ -1,0 +1,44 @@
+using FastMcp.Identity;
+
+namespace FastMcp.Policy;
+
+/// <summary>
+/// How a call is put to the policy, shared by the gateway's policy stage and <c>fastmcp policy test</c> so both
+/// decide the same call the same way: a method or name too long to hold is refused by the built-in
+/// <c>(overlong-name)</c> rule, and the URI of a resources/read, subscribe or unsubscribe is normalized per
+/// RFC 3986 section 6 (<see cref="ResourceUriNormalizer"/>), or refused by <c>(unnormalizable-uri)</c> when it has no single form.
+/// </summary>
+public static class McpCallDecision
+{
+    /// <summary>Longest unescaped method name decided (no MCP method comes near it).</summary>
+    public const int MaxMethodBytes = 256;
+
+    /// <summary>Longest unescaped tool/prompt name or resource URI decided.</summary>
+    public const int MaxNameBytes = 1024;
+
+    /// <summary>True for the methods whose target is <c>params.uri</c>, a resource URI.</summary>
+    public static bool TargetsByUri(ReadOnlySpan<byte> method) =>
+        method.SequenceEqual("resources/read"u8) || method.SequenceEqual("resources/subscribe"u8) || method.SequenceEqual("resources/unsubscribe"u8);
+
+    /// <summary>True for the methods whose target is <c>params.name</c> (tools/call, prompts/get).</summary>
+    public static bool TargetsByName(ReadOnlySpan<byte> method) =>
+        method.SequenceEqual("tools/call"u8) || method.SequenceEqual("prompts/get"u8);
+
+    /// <summary>
+    /// Decides a call from its unescaped method, its unescaped target (params.name, or params.uri for the resource
+    /// methods; empty for others) and its raw arguments JSON.
+    /// </summary>
+    public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
+        if (!name.IsEmpty && TargetsByUri(method))
+        {
+            // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
+            Span<byte> normalized = stackalloc byte[MaxNameBytes];
+            if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
+            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments));
+        }
+        return engine.Decide(new PolicyRequest(principal, method, name, arguments));
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using FastMcp.Gateway.Cli;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>
+/// `fastmcp policy test` matched a resource URI as written while the gateway decides the normalized one (RFC 3986
+/// section 6), so the CLI said "allow" for <c>file:///tmp/../etc/passwd</c> that the gateway denies. The CLI now
+/// decides through the same code as the policy stage: same normalization, same refusal of URIs with no single form.
+/// </summary>
+public sealed class PolicyTestCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-policy-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly List<RuleOptions> Rules =
+    [
+        new RuleOptions { Name = "no-etc", Action = "deny", Methods = ["resources/*"], Names = ["file:///etc/*"] },
+        new RuleOptions { Name = "everything-else", Action = "allow" },
+    ];
+
+    private const string ConfigJson = """
+        {
+          "upstream": { "url": "http://127.0.0.1:9/mcp" },
+          "identity": { "mode": "dev", "resource": "http://127.0.0.1/mcp" },
+          "policy": { "rules": [
+            { "name": "no-etc", "action": "deny", "methods": ["resources/*"], "names": ["file:///etc/*"] },
+            { "name": "everything-else", "action": "allow" }
+          ] }
+        }
+        """;
+
+    private static string Read(string uri) =>
+        "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/read\",\"params\":{\"uri\":" + JsonSerializer.Serialize(uri) + "}}";
+
+    private (int Code, string Out, string Err) RunCli(string request)
+    {
+        string config = Path.Combine(_dir, "fastmcp.json"), claims = Path.Combine(_dir, "claims.json"), req = Path.Combine(_dir, "request.json");
+        File.WriteAllText(config, ConfigJson);
+        File.WriteAllText(claims, """{"sub":"alice","groups":["sre"]}""");
+        File.WriteAllText(req, request);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = PolicyTestCli.Run(["test", "--config", config, "--claims", claims, "--request", req], stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    public static TheoryData<string, string, string> Spellings => new()
+    {
+        { "file:///etc/passwd", "deny", "no-etc" },
+        { "file:///tmp/../etc/passwd", "deny", "no-etc" },
+        { "file://localhost/etc/passwd", "deny", "no-etc" },
+        { "FILE:///%65tc/passwd", "deny", "no-etc" },
+        { "file:///tmp/%2e%2e/etc/passwd", "deny", "no-etc" },
+        { "file:///tmp%2F..%2Fetc/passwd", "deny", "(unnormalizable-uri)" },
+        { "file:///tmp\\..\\etc\\passwd", "deny", "(unnormalizable-uri)" },
+        { "file:///tmp/ok.txt", "allow", "everything-else" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Spellings))]
+    public void The_cli_decides_every_spelling_of_a_resource_as_the_normalized_uri(string uri, string action, string rule)
+    {
+        var (code, output, error) = RunCli(Read(uri));
+        Assert.True(code == 0, error);
+        Assert.Contains($"decision: {action}", output);
+        Assert.Contains($"rule: {rule} ", output);
+    }
+
+    [Fact]
+    public void The_cli_shows_the_uri_as_rules_see_it()
+    {
+        var (_, output, _) = RunCli(Read("FILE://localhost/tmp/../%65tc/passwd"));
+        Assert.Contains("resource: file:///etc/passwd", output);
+        var (_, refused, _) = RunCli(Read("file:///tmp%2F..%2Fetc/passwd"));
+        Assert.Contains("resource: (cannot be normalized: refused)", refused);
+    }
+
+    [Theory]
+    [MemberData(nameof(Spellings))]
+    public async Task The_gateway_decides_the_same(string uri, string action, string rule)
+    {
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"contents\":[]}}"), Rules);
+        RawResponse response = await gw.PostAsync(Read(uri), gw.Token("alice", "sre"));
+        Assert.Equal(200, response.Status);
+        using JsonDocument body = JsonDocument.Parse(response.Body);
+        if (action == "allow")
+        {
+            Assert.True(body.RootElement.TryGetProperty("result", out _), response.Body);
+            Assert.Single(gw.Upstream.Requests);
+        }
+        else
+        {
+            Assert.Equal(-32001, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+            Assert.Empty(gw.Upstream.Requests);
+            string[] audit = await gw.StopAndReadAuditAsync();
+            Assert.Contains(audit, line => line.Contains("\"rule\":\"" + rule + "\"", StringComparison.Ordinal));
+        }
+    }
+}
