@@ -22,7 +22,7 @@ namespace FastMcp.Gateway.Proxy;
 /// One client connection: reads requests from its pipe one after another (pipelined requests
 /// included), runs each through the stages, forwards it and relays the answer.
 /// </summary>
-internal sealed partial class ClientConnection : IResponseGate, IDisposable
+internal sealed partial class ClientConnection : IResponseGate, IHoldingConnection, IDisposable
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
@@ -582,6 +582,101 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             Log.Error("audit log unavailable at the end of an event stream: its response record is missing (the outage is recorded)");
         }
     }
+
+
+    // ---- held exchanges (Stages/ApprovalHold.cs calls these through IHoldingConnection) ----------------
+
+    private readonly PooledBufferWriter _heldBody = new(0);
+    private bool _bodyInPipe;
+    private bool _bodyReleased;
+
+    /// <summary>A call a require_approval rule stopped: its own hold decides what happens (docs/approvals.md).</summary>
+    private ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision) =>
+        new ApprovalHold(this).RunAsync(body, recorded, decision);
+
+    /// <summary>
+    /// Copies a request body that still lies in the client pipe into the connection's own buffer and releases the
+    /// pipe, so it can be read again (watched for the client leaving) while the exchange goes on. Every view of the
+    /// body (the exchange's, the recorded copy when it is the body itself) moves with it. Returns the body to use.
+    /// </summary>
+    private ReadOnlySequence<byte> TakeBodyOutOfPipe(ReadOnlySequence<byte> body)
+    {
+        if (!_bodyInPipe || _bodyReleased) return body;
+        SequencePosition start = body.Start;
+        _heldBody.Clear();
+        foreach (ReadOnlyMemory<byte> m in body) _heldBody.Write(m.Span);
+        _input.AdvanceTo(body.End);
+        _bodyReleased = true;
+        var held = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
+        if (_exchange.Recorded.Start.Equals(start)) _exchange.Recorded = held;
+        if (_batchRecorded.Start.Equals(start)) _batchRecorded = held;
+        _exchange.Body = held;
+        return held;
+    }
+
+    /// <summary>Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was cancelled.</summary>
+    private async Task<bool> WatchForClientLeavingAsync()
+    {
+        try
+        {
+            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+            bool gone = result.IsCompleted && result.Buffer.IsEmpty && !result.IsCanceled;
+            _input.AdvanceTo(result.Buffer.Start);
+            return gone;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+
+    /// <summary>
+    /// Forwards an approved call and relays the answer into the event stream the hold already opened to the client.
+    /// Sent is false when the request never reached the upstream (Error says why).
+    /// </summary>
+    private async ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked)
+    {
+        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
+        Forwarder forwarder = _rt.Forwarder;
+        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
+            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+        if (error != ForwardingError.None) return (false, error, false);
+        try
+        {
+            (ForwardingError relayError, bool mustClose) = await _relay.RelayIntoOpenStreamAsync(upstream!, _output, _exchange, chunked, _rt.Audit is null ? null : this, _timer.Token)
+                .ConfigureAwait(false);
+            return (true, relayError, mustClose);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            upstream!.Broken = true;
+            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
+            forwarder.Pool.Return(upstream!);
+        }
+    }
+
+    GatewayRuntime IHoldingConnection.Runtime => _rt;
+    Exchange IHoldingConnection.Exchange => _exchange;
+    HttpRequestHead IHoldingConnection.Request => _request;
+    PipeWriter IHoldingConnection.Output => _output;
+    PooledBufferWriter IHoldingConnection.Scratch => _scratch;
+    AuditRecording.Scratch IHoldingConnection.AuditScratch => _auditScratch;
+    ValueTask<bool> IHoldingConnection.RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason) =>
+        RefuseAsync(body, recorded, status, code, message, reason);
+    ValueTask<bool> IHoldingConnection.RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded) => RecordRequestOrRefuseAsync(recorded);
+    ValueTask<bool> IHoldingConnection.AuditUnavailableAsync(ReadOnlySequence<byte> body) => AuditUnavailableAsync(body);
+    ValueTask<bool> IHoldingConnection.ForwardAsync(ReadOnlySequence<byte> body) => ForwardAsync(body, hasBody: true);
+    ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> IHoldingConnection.ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked) =>
+        ForwardIntoOpenStreamAsync(body, chunked);
+    ReadOnlySequence<byte> IHoldingConnection.TakeBodyOutOfPipe(ReadOnlySequence<byte> body) => TakeBodyOutOfPipe(body);
+    Task<bool> IHoldingConnection.WatchForClientLeavingAsync() => WatchForClientLeavingAsync();
+    void IHoldingConnection.StopWatchingClient() => _input.CancelPendingRead();
 
     // ---- forward and relay -----------------------------------------------------------------
 

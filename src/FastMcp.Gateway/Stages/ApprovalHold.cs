@@ -7,39 +7,58 @@ using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Hosting;
-using FastMcp.Gateway.Upstream;
+using FastMcp.Gateway.Proxy;
 using FastMcp.Http;
 using FastMcp.Identity;
 using FastMcp.Mcp;
 using FastMcp.Policy;
 
-namespace FastMcp.Gateway.Proxy;
+namespace FastMcp.Gateway.Stages;
 
 /// <summary>
-/// Calls a require_approval rule stopped (docs/approvals.md). Hold mode keeps the request waiting
-/// (an SSE client gets keep-alive comments and progress notifications meanwhile) until approvers
-/// decide or the approval expires; grant mode refuses with the approval id and, once approved,
-/// lets the identical call from the same identity through for a window. Nothing is forwarded
-/// without the approval, and every step is recorded.
+/// The hold stage: a call a require_approval rule stopped (docs/approvals.md). Hold mode keeps the request waiting
+/// (an SSE client gets keep-alive comments and progress notifications meanwhile) until approvers decide or the
+/// approval expires; grant mode refuses with the approval id and, once approved, lets the identical call from the
+/// same identity through for a window. Nothing is forwarded without the approval, and every step is recorded.
+/// One instance per held exchange (only calls an approval rule matched get here, off the hot path); it reaches the
+/// connection's pipe, audit and forwarding through <see cref="IHoldingConnection"/>.
 /// </summary>
-internal sealed partial class ClientConnection
+internal sealed class ApprovalHold
 {
-    private readonly PooledBufferWriter _heldBody = new(0);
-    private bool _bodyInPipe;
-    private bool _bodyReleased;
+    private readonly IHoldingConnection _connection;
+    private readonly GatewayRuntime _rt;
+    private readonly Exchange _exchange;
+    private readonly HttpRequestHead _request;
+    private readonly PipeWriter _output;
+    private readonly PooledBufferWriter _scratch;
+    private readonly AuditRecording.Scratch _auditScratch;
 
-    private async ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
+    public ApprovalHold(IHoldingConnection connection)
+    {
+        _connection = connection;
+        _rt = connection.Runtime;
+        _exchange = connection.Exchange;
+        _request = connection.Request;
+        _output = connection.Output;
+        _scratch = connection.Scratch;
+        _auditScratch = connection.AuditScratch;
+    }
+
+    private string RemoteAddress => _connection.RemoteAddress;
+
+    /// <summary>Decides what happens to the call: grant lookup, a new approval recorded and published, then hold or refuse.</summary>
+    public async ValueTask<bool> RunAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
     {
         ApprovalBroker? broker = _rt.Approvals;
         Principal principal = _exchange.Principal!;
         if (broker is null || decision.Rule is not { } rule || principal.IsAnonymous)
         {
-            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
                 Encoding.UTF8.GetBytes($"approval required: {decision.Message} (approvals need an identified caller)"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
         }
         if (_rt.Stopping)
         {
-            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
                 "approval required, but the gateway is stopping: call again later"u8.ToArray(), "approval not started: gateway stopping").ConfigureAwait(false);
         }
 
@@ -66,8 +85,8 @@ internal sealed partial class ClientConnection
             if (broker.FindGrant(principal, rule.Name, digest) is { } grant)
             {
                 _exchange.Approval = grant;
-                if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
-                bool keepAlive = await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+                if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+                bool keepAlive = await _connection.ForwardAsync(body).ConfigureAwait(false);
                 broker.MarkExecuted(grant, _exchange.ResponseStatus);
                 return keepAlive;
             }
@@ -88,12 +107,12 @@ internal sealed partial class ClientConnection
             }
             catch (AuditUnavailableException)
             {
-                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+                return await _connection.AuditUnavailableAsync(body).ConfigureAwait(false);
             }
         }
         if (broker.TryPublish(approval) is { } refusal)
         {
-            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required, but {refusal}"),
+            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required, but {refusal}"),
                 $"approval {approval.Id} not started: {refusal}").ConfigureAwait(false);
         }
         Log.Info($"approval {approval.Id}: {principal.Subject} asks for {method} {target} (rule {rule.Name}, {(rule.ApprovalMode == ApprovalMode.Grant ? "grant" : "hold")})");
@@ -114,7 +133,7 @@ internal sealed partial class ClientConnection
     {
         // Own the body, so the client pipe can be watched for the client leaving while it waits.
         _exchange.Recorded = recorded;
-        body = TakeBodyOutOfPipe(body);
+        body = _connection.TakeBodyOutOfPipe(body);
         recorded = _exchange.Recorded;
 
         bool sse = AcceptsEventStream();
@@ -133,7 +152,7 @@ internal sealed partial class ClientConnection
         }
 
         Task<ApprovalState> outcome = approval.Outcome;
-        Task<bool> watcher = WatchForClientLeavingAsync();
+        Task<bool> watcher = _connection.WatchForClientLeavingAsync();
         Task<bool> clientLeft = watcher;
         TimeSpan keepAlive = TimeSpan.FromSeconds(broker.Options.KeepAliveSeconds);
         int tick = 0;
@@ -163,7 +182,7 @@ internal sealed partial class ClientConnection
         // Stop watching only if the watch is still pending: a stray cancel would cancel the next request's read.
         if (!watcher.IsCompleted)
         {
-            _input.CancelPendingRead();
+            _connection.StopWatchingClient();
             if (await watcher.ConfigureAwait(false)) return false;
         }
 
@@ -192,14 +211,15 @@ internal sealed partial class ClientConnection
         Log.Info($"approval {approval.Id}: approved by {approval.ApproverList()}; forwarding");
         if (!sse)
         {
-            if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
-            bool keep = await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+            if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+            bool keep = await _connection.ForwardAsync(body).ConfigureAwait(false);
             broker.MarkExecuted(approval, _exchange.ResponseStatus);
             return keep;
         }
         return await ForwardIntoHeldStreamAsync(body, recorded, approval, broker, chunked).ConfigureAwait(false);
     }
 
+    /// <summary>An approved call a client waits for on an event stream: recorded, then forwarded into that stream.</summary>
     private async ValueTask<bool> ForwardIntoHeldStreamAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker, bool chunked)
     {
         if (_rt.Audit is { } audit)
@@ -215,76 +235,21 @@ internal sealed partial class ClientConnection
                 return chunked;
             }
         }
-        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
-        Forwarder forwarder = _rt.Forwarder;
-        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
-        if (error != ForwardingError.None)
+        (bool sent, ForwardingError error, bool mustClose) = await _connection.ForwardIntoOpenStreamAsync(body, chunked).ConfigureAwait(false);
+        if (!sent)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
             Log.Warn($"upstream exchange failed: {error}");
             return chunked;
         }
-        try
+        broker.MarkExecuted(approval, _exchange.ResponseStatus);
+        if (error == ForwardingError.ClientGone) return false;
+        if (error != ForwardingError.None)
         {
-            (ForwardingError relayError, bool mustClose) = await _relay.RelayIntoOpenStreamAsync(upstream!, _output, _exchange, chunked, _rt.Audit is null ? null : this, _timer.Token)
-                .ConfigureAwait(false);
-            broker.MarkExecuted(approval, _exchange.ResponseStatus);
-            if (relayError == ForwardingError.ClientGone) return false;
-            if (relayError != ForwardingError.None)
-            {
-                await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(relayError.Message()), chunked, relayError.JsonRpcCode()).ConfigureAwait(false);
-                return chunked;
-            }
-            return !mustClose;
+            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
+            return chunked;
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
-        {
-            upstream!.Broken = true;
-            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
-            throw;
-        }
-        finally
-        {
-            Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
-            forwarder.Pool.Return(upstream!);
-        }
-    }
-
-    /// <summary>
-    /// Copies a request body that still lies in the client pipe into the connection's own buffer and releases the
-    /// pipe, so it can be read again (watched for the client leaving) while the exchange goes on. Every view of the
-    /// body (the exchange's, the recorded copy when it is the body itself) moves with it. Returns the body to use.
-    /// </summary>
-    private ReadOnlySequence<byte> TakeBodyOutOfPipe(ReadOnlySequence<byte> body)
-    {
-        if (!_bodyInPipe || _bodyReleased) return body;
-        SequencePosition start = body.Start;
-        _heldBody.Clear();
-        foreach (ReadOnlyMemory<byte> m in body) _heldBody.Write(m.Span);
-        _input.AdvanceTo(body.End);
-        _bodyReleased = true;
-        var held = new ReadOnlySequence<byte>(_heldBody.WrittenMemory);
-        if (_exchange.Recorded.Start.Equals(start)) _exchange.Recorded = held;
-        if (_batchRecorded.Start.Equals(start)) _batchRecorded = held;
-        _exchange.Body = held;
-        return held;
-    }
-
-    /// <summary>Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was cancelled.</summary>
-    private async Task<bool> WatchForClientLeavingAsync()
-    {
-        try
-        {
-            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-            bool gone = result.IsCompleted && result.Buffer.IsEmpty && !result.IsCanceled;
-            _input.AdvanceTo(result.Buffer.Start);
-            return gone;
-        }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            return true;
-        }
+        return !mustClose;
     }
 
     private bool AcceptsEventStream()
@@ -349,7 +314,7 @@ internal sealed partial class ClientConnection
             }
             catch (AuditUnavailableException)
             {
-                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+                return await _connection.AuditUnavailableAsync(body).ConfigureAwait(false);
             }
         }
         _exchange.ResponseStatus = 200;
