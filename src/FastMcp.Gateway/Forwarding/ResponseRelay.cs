@@ -156,6 +156,7 @@ internal sealed class ResponseRelay : IDisposable
         }
 
         bool close = clientAskedClose;
+        exchange.Stage = ExchangeStage.Write;
         WriteResponseHead(client, head, close, chunked: false, eventStream: false);
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
         if (hasBody)
@@ -213,6 +214,7 @@ internal sealed class ResponseRelay : IDisposable
             return (ForwardingError.AuditUnavailable, !chunked);
         }
         _event.Clear();
+        exchange.Stage = ExchangeStage.Write;
         SseEvent.WriteMessageEvent(_event, _message.WrittenSpan);
         if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (ForwardingError.ClientGone, !chunked);
         if (chunked) ChunkedWriter.WriteTerminator(client);
@@ -232,6 +234,7 @@ internal sealed class ResponseRelay : IDisposable
         bool close = clientAskedClose || !chunked;
         if (!headSent)
         {
+            exchange.Stage = ExchangeStage.Write;
             WriteResponseHead(client, head, close, chunked, eventStream: true);
             client.Write("\r\n"u8);
             if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
@@ -335,6 +338,7 @@ internal sealed class ResponseRelay : IDisposable
             }
             // The audit records the message (the data field's JSON), not the SSE framing around it.
             if (keepLast) KeepLastEvent(relayed.Span);
+            exchange.Stage = ExchangeStage.Write;
             if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, false);
             _message.RemoveFront(length);
             count++;
@@ -354,6 +358,7 @@ internal sealed class ResponseRelay : IDisposable
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
     {
+        exchange.Stage = ExchangeStage.Transform;
         for (int i = 0; i < _transforms.Length; i++)
         {
             if (!_transforms[i].Apply(exchange, message, isEvent, _transformBuffers)) return false;

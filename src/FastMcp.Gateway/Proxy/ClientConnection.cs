@@ -109,7 +109,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            Log.Debug($"client {RemoteAddress}: connection ended: {e.GetType().Name}: {e.Message}");
+            Log.Debug($"client {RemoteAddress}: connection ended in stage '{ExchangeStages.Name(_exchange.Stage)}': {e.GetType().Name}: {e.Message}");
         }
         finally
         {
@@ -124,6 +124,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReadHeadAsync()
     {
+        _exchange.Stage = ExchangeStage.Frame;
         var framer = new HeadFramer();
         bool sawBytes = false;
         // Until a first request has begun, the connection has only FirstRequestMs to say something.
@@ -241,6 +242,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             }
             return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
         }
+        _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request.Headers))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
         if (_request.Method is not (HttpMethod.Post or HttpMethod.Get or HttpMethod.Delete))
@@ -248,6 +250,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
 
+        _exchange.Stage = ExchangeStage.Identify;
         if (_rt.Authentication is { } authentication)
         {
             // A source past its failed-authentication budget is refused before its token costs anything.
@@ -419,6 +422,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         if (_rt.Options.Passthrough) return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
 
+        _exchange.Stage = ExchangeStage.Inspect;
         McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
         if (inspectError != McpInspectError.None)
             return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
@@ -450,6 +454,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // see the card numbers); responses to server requests pass. The decision is acted on after masking, so that
         // whatever is forwarded, recorded or shown to approvers is masked.
         PolicyDecision? decision = null;
+        _exchange.Stage = ExchangeStage.Decide;
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
@@ -458,6 +463,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
         // Card numbers in the request: masked in place (body and mirroring headers), or forwarded as sent, or
         // blocked; what is recorded is always masked (docs/pan-detection.md).
+        _exchange.Stage = ExchangeStage.MaskRequest;
         ReadOnlySequence<byte> recorded = body;
         if (_rt.Masking is { } masking)
         {
@@ -527,6 +533,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded)
     {
+        _exchange.Stage = ExchangeStage.RecordRequest;
         if (_rt.Audit is not { } audit) return true;
         try
         {
@@ -557,6 +564,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message)
     {
+        exchange.Stage = ExchangeStage.RecordResponse;
         if (_rt.Audit is not { } audit) return true;
         try
         {
@@ -572,6 +580,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
     {
+        exchange.Stage = ExchangeStage.RecordResponse;
         if (_rt.Audit is not { } audit) return;
         try
         {
@@ -591,8 +600,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private bool _bodyReleased;
 
     /// <summary>A call a require_approval rule stopped: its own hold decides what happens (docs/approvals.md).</summary>
-    private ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision) =>
-        new ApprovalHold(this).RunAsync(body, recorded, decision);
+    private ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
+    {
+        _exchange.Stage = ExchangeStage.Hold;
+        return new ApprovalHold(this).RunAsync(body, recorded, decision);
+    }
 
     /// <summary>
     /// Copies a request body that still lies in the client pipe into the connection's own buffer and releases the
@@ -637,6 +649,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// </summary>
     private async ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked)
     {
+        _exchange.Stage = ExchangeStage.Forward;
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
@@ -683,6 +696,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
     {
+        _exchange.Stage = ExchangeStage.Forward;
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,

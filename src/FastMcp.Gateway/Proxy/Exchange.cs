@@ -50,6 +50,9 @@ internal sealed class Exchange
     /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
     public bool ResponseIdHoldsCard;
 
+    /// <summary>Where the exchange is on the data path (Stages/ExchangeStage.cs).</summary>
+    public ExchangeStage Stage;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -70,6 +73,7 @@ internal sealed class Exchange
         Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
+        Stage = ExchangeStage.Frame;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }
