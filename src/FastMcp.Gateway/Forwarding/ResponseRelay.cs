@@ -100,20 +100,21 @@ internal sealed class ResponseRelay : IDisposable
     private async ValueTask<bool> WriteBoundedAsync(PipeWriter client, ReadOnlyMemory<byte> bytes, bool chunked)
     {
         const int ChunkFraming = 32; // hex size line and CRLFs around one chunk
-        while (!bytes.IsEmpty)
+        if (bytes.IsEmpty) return true; // (an empty chunk would end the stream)
+        while (true)
         {
             long unflushed = client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
             long room = _writeBetweenFlushes - unflushed - (chunked ? ChunkFraming : 0);
-            if (room <= 0)
+            if (room > 0)
             {
-                if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted) return false;
-                continue;
+                int take = (int)Math.Min(room, bytes.Length);
+                WriteEventBytes(client, bytes.Span[..take], chunked);
+                bytes = bytes[take..];
+                if (bytes.IsEmpty) return true;
             }
-            int take = (int)Math.Min(room, bytes.Length);
-            WriteEventBytes(client, bytes.Span[..take], chunked);
-            bytes = bytes[take..];
+            // The part of the bound a flush may add is written: wait for the client before writing more.
+            if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted) return false;
         }
-        return true;
     }
 
     /// <summary>

@@ -292,10 +292,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
         if (_rt.Authentication is { IsAnonymous: false } authentication && _request.Path.SequenceEqual(_rt.EndpointPath)
             && _rt.OriginGuard.IsAllowed(_request.Headers)
-            && (await authentication.AuthenticateAsync(_request).ConfigureAwait(false)).Succeeded)
+            && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
-            MarkAuthenticated();
-            return true;
+            if ((await authentication.AuthenticateAsync(_request).ConfigureAwait(false)).Succeeded)
+            {
+                MarkAuthenticated();
+                return true;
+            }
+            // A failed token here spends the address's failed-authentication budget like any other.
+            _rt.FailedAuthentication?.CountFailure(RemoteAddress);
         }
         Admin.GatewayCounters.Add(ref _rt.Counters.ConnectionsRefused);
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, JsonRpcErrorCodes.InvalidRequest,
