@@ -84,6 +84,9 @@ public static class ConfigurationLoader
         Range(o.FailedAuthentication.RecordIntervalSeconds, 1, 3600, "failedAuthentication.recordIntervalSeconds");
         Range(o.FailedAuthentication.MaxTrackedSources, 100, 10_000_000, "failedAuthentication.maxTrackedSources");
 
+        Clients.ClientAddressing.Validate(o.ClientAddress);
+        RateLimiting.RateLimits.Validate(o.RateLimits);
+
         if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");
         for (int i = 0; i < o.Origins.AllowedOrigins.Count; i++)
         {

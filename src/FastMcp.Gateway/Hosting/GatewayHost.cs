@@ -25,6 +25,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private int _open;
     private readonly CancellationTokenSource _stopRecording = new();
     private Task? _refusalRecorder;
+    private RateLimiting.RateLimitRecorder? _rateLimitRecorder;
     private readonly GatewayRuntime _runtime;
     private readonly UpstreamPool _pool;
     private readonly LocalHttpServer? _admin;
@@ -69,6 +70,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
         if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
+        if (_runtime.RateLimits.Any && _runtime.Audit is not null)
+        {
+            _rateLimitRecorder = new RateLimiting.RateLimitRecorder(_runtime.RateLimits, _runtime.Audit);
+            _rateLimitRecorder.Start();
+        }
         Volatile.Write(ref _ready, 1);
     }
 
@@ -180,6 +186,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         foreach (ClientConnection c in _connections.Keys) c.Abort();
         _stopRecording.Cancel();
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
+        if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         _pool.Dispose();
     }

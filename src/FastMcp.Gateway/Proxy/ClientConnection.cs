@@ -37,7 +37,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private readonly ResponseRelay _relay;
     private readonly PooledBufferWriter _maskedCopy = new(1024);
     private readonly AuditRecording.Scratch _auditScratch = new();
-    private readonly byte[] _clientAddress;
+    private readonly Clients.ConnectionClient _client;
     private CancellationTokenSource _timer = new();
     private int _idle;
     private bool _servedRequest;
@@ -52,12 +52,14 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
         _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs);
-        IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        _clientAddress = Encoding.ASCII.GetBytes(address.ToString());
-        RemoteAddress = address.ToString();
+        _client = new Clients.ConnectionClient(remote.Address);
     }
 
-    public string RemoteAddress { get; }
+    /// <summary>The client the current request is attributed to (behind trusted proxies: the one they name).</summary>
+    public string RemoteAddress => _client.Address;
+
+    // Sent upstream as X-Forwarded-For.
+    private byte[] _clientAddress => _client.AddressBytes;
 
     /// <summary>Asks the connection to close: at once when idle, else after the current exchange.</summary>
     public void RequestStop()
@@ -74,6 +76,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
                 _servedRequest = true;
                 _exchange.Reset();
+                _client.Resolve(_request.Headers, _rt.ClientAddressing);
+                _exchange.ClientHop = _client.Hop;
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
                 ReleaseExchangeBuffers();
@@ -220,6 +224,10 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
 
+        // A client address past its request budget is refused before its token costs anything.
+        if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
+            return await RateLimitedAsync(RateLimiting.RateLimitScope.ClientAddress, addressWait, bodyUnread).ConfigureAwait(false);
+
         if (_rt.Authentication is { } authentication)
         {
             // A source past its failed-authentication budget is refused before its token costs anything.
@@ -243,6 +251,9 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         {
             _exchange.Principal = Principal.Anonymous;
         }
+        // A subject past its request budget is refused before policy, masking, audit or the upstream do any work.
+        if (_rt.RateLimits.PerSubject is { } perSubject && !perSubject.TryTake(_exchange.Principal!.Subject, out int subjectWait))
+            return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;

@@ -50,6 +50,9 @@ internal sealed class Exchange
     /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
     public bool ResponseIdHoldsCard;
 
+    /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
+    public string? ClientHop;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -70,6 +73,7 @@ internal sealed class Exchange
         Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
+        ClientHop = null;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }
