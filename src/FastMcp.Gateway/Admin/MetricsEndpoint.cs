@@ -23,6 +23,12 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
         Counter(sb, "fastmcp_upstream_errors_total", "exchanges that failed with the upstream (502, 504)", Volatile.Read(ref c.UpstreamErrors));
         Counter(sb, "fastmcp_audit_unavailable_total", "requests refused because the audit log could not be written (503)", Volatile.Read(ref c.AuditUnavailable));
+        Header(sb, "fastmcp_rate_limited_total", "requests refused with 429 by a rate limit, per limit", "counter");
+        for (int scope = 0; scope < runtime.RateLimits.Refused.Length; scope++)
+        {
+            sb.Append("fastmcp_rate_limited_total{scope=\"").Append(RateLimiting.RateLimits.Name((RateLimiting.RateLimitScope)scope)).Append("\"} ")
+                .Append(Volatile.Read(ref runtime.RateLimits.Refused[scope])).Append('\n');
+        }
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);

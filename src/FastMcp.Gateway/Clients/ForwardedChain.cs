@@ -84,7 +84,9 @@ internal static class ForwardedChain
         }
         // IPv4 in full dotted form only ("10.1" would parse as 10.0.0.1); an obfuscated "_hidden" or "unknown" is no address.
         if (node.IndexOf((byte)':') < 0 && node.Count((byte)'.') != 3) return null;
-        return IPAddress.TryParse(node, out IPAddress? address) && address.ScopeId == 0 ? address : null;
+        if (!IPAddress.TryParse(node, out IPAddress? address)) return null;
+        // A zone ("fe80::1%eth0") names an interface of the proxy's host, not a client.
+        return address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0 ? null : address;
     }
 
     private static bool IsPort(ReadOnlySpan<byte> s)

@@ -19,11 +19,13 @@ internal sealed class TrustedProxies
         for (int i = 0; i < entries.Count; i++)
         {
             string s = entries[i]?.Trim() ?? "";
-            if (IPNetwork.TryParse(s, out IPNetwork network))
+            // "10.0.0.1/8" is refused rather than read as 10.0.0.0/8: it is most likely a typo for a narrower range.
+            if (s.Contains('/') && IPNetwork.TryParse(s, out IPNetwork network) && IPAddress.TryParse(s.AsSpan(0, s.IndexOf('/')), out IPAddress? written)
+                && written.Equals(network.BaseAddress))
             {
                 networks[i] = network;
             }
-            else if (IPAddress.TryParse(s, out IPAddress? single))
+            else if (!s.Contains('/') && IPAddress.TryParse(s, out IPAddress? single))
             {
                 single = Normalize(single);
                 networks[i] = new IPNetwork(single, single.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
