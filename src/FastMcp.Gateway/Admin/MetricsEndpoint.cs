@@ -45,6 +45,11 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);
         Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);
         Counter(sb, "fastmcp_audit_anchor_conflicts_total", "published checkpoints found with another chain head at the same sequence (fork or rollback)", anchors?.Conflicts ?? 0);
+        Counter(sb, "fastmcp_jwks_refresh_failures_total", "signing-key (JWKS) refreshes that failed (the keys held are kept; alert when it grows)",
+            runtime.Authentication?.KeyRefreshFailures ?? 0);
+        runtime.Metrics.Render(sb);
+        Header(sb, "fastmcp_build_info", "the running build (value 1)", "gauge");
+        sb.Append("fastmcp_build_info{version=\"").Append(BuildVersion).Append("\",runtime=\"").Append(Environment.Version).Append("\"} 1\n");
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {
@@ -52,11 +57,21 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_gc_collections_total{generation=\"").Append(gen).Append("\"} ").Append(GC.CollectionCount(gen)).Append('\n');
         }
         using Process self = Process.GetCurrentProcess();
+        Gauge(sb, "process_start_time_seconds", "unix time the process started", StartUnixSeconds);
+        if (ProcessFiles.OpenDescriptors() is long open) Gauge(sb, "process_open_fds", "open file descriptors", open);
+        if (ProcessFiles.MaxDescriptors() is long max) Gauge(sb, "process_max_fds", "the limit of open file descriptors", max);
         Gauge(sb, "process_resident_memory_bytes", "resident set size", self.WorkingSet64);
         Header(sb, "process_cpu_seconds_total", "user and system CPU time", "counter");
         sb.Append("process_cpu_seconds_total ").Append(self.TotalProcessorTime.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)).Append('\n');
         return Encoding.UTF8.GetBytes(sb.ToString());
     }
+
+    private static readonly long StartUnixSeconds = new DateTimeOffset(Process.GetCurrentProcess().StartTime.ToUniversalTime()).ToUnixTimeSeconds();
+
+    // A label value: quotes and backslashes taken out rather than escaped.
+    private static readonly string BuildVersion = (typeof(MetricsEndpoint).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute a, ..]
+            ? a.InformationalVersion : "unknown").Replace("\\", "").Replace("\"", "");
 
     private static void Counter(StringBuilder sb, string name, string help, long value)
     {

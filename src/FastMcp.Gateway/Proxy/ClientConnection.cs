@@ -15,6 +15,7 @@ using FastMcp.Mcp;
 using Pipelines.Sockets.Unofficial;
 using HttpMethod = FastMcp.Http.HttpMethod;
 using System.Runtime.CompilerServices;
+using System.Diagnostics;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -80,6 +81,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
                 _exchange.ClientHop = _client.Hop;
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                _rt.Metrics.RecordExchange(_exchange);
                 ReleaseExchangeBuffers();
                 if (!keepAlive || _request.ConnectionClose) break;
             }
@@ -195,6 +197,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.Rejected);
         int status = reason.StatusCode();
+        _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, JsonRpcErrorCodes.InvalidRequest, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
         await _output.FlushAsync().ConfigureAwait(false);
         Log.Debug($"client {RemoteAddress}: rejected {status} ({reason})");
@@ -239,6 +242,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             AuthResult auth = await authentication.AuthenticateAsync(_request).ConfigureAwait(false);
             if (!auth.Succeeded)
             {
+                _rt.Metrics.CountAuthenticationFailure(auth.Failure);
                 _rt.FailedAuthentication?.CountFailure(RemoteAddress);
                 await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
                 int status = ResourceMetadata.StatusCode(auth.Failure);
@@ -263,6 +267,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     /// <summary>Answers with a JSON-RPC error (id null) and says whether the connection stays open.</summary>
     private ValueTask<bool> AnswerAsync(int status, int code, ReadOnlySpan<byte> message, bool closeAfter, ReadOnlySpan<byte> extraHeaders = default)
     {
+        _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, message, closeAfter, extraHeaders);
         return FlushThenAsync(!closeAfter);
     }
@@ -295,6 +300,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         if (_request.Framing == BodyFraming.None)
         {
+            _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: false);
             await _output.FlushAsync().ConfigureAwait(false);
             return true;
@@ -383,6 +389,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
+        _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {
@@ -400,6 +407,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
         if (mismatch != McpHeaderMismatch.None)
         {
+            _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: false);
             await _output.FlushAsync().ConfigureAwait(false);
             return true;
@@ -490,7 +498,9 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         try
         {
             if (!audit.IsWritable) throw new FastMcp.Audit.AuditUnavailableException("audit log not writable");
+            long waitStart = Stopwatch.GetTimestamp();
             await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            _rt.Metrics.AuditWait.ObserveSince(waitStart);
             return true;
         }
         catch (FastMcp.Audit.AuditUnavailableException)
@@ -504,6 +514,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+        _exchange.ResponseStatus = 503;
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
             "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
@@ -549,8 +560,10 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
+        long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
             _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+        if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
         {
             await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);
@@ -617,6 +630,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         if (error == ForwardingError.AuditUnavailable) Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
         else Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
+        _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await _output.FlushAsync().ConfigureAwait(false);

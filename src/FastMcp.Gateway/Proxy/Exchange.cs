@@ -53,6 +53,9 @@ internal sealed class Exchange
     /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
     public string? ClientHop;
 
+    /// <summary>The tools/call's tool label in /metrics (ExchangeMetrics.ToolIndex); -1 for other calls.</summary>
+    public int ToolLabel = -1;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -74,6 +77,7 @@ internal sealed class Exchange
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
         ClientHop = null;
+        ToolLabel = -1;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }

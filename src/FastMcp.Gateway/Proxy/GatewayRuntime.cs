@@ -20,7 +20,11 @@ internal sealed class GatewayRuntime
         PublicScheme = Encoding.ASCII.GetBytes(options.PublicScheme);
         ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
         RateLimits = new RateLimiting.RateLimits(options.RateLimits);
+        Metrics = new Admin.ExchangeMetrics(options.Metrics.Tools);
     }
+
+    /// <summary>Exchanges by method, decision and status; latencies; authentication failures by reason.</summary>
+    public Admin.ExchangeMetrics Metrics { get; }
 
     /// <summary>Request budgets per client address and per subject.</summary>
     public RateLimiting.RateLimits RateLimits { get; }
