@@ -13,6 +13,8 @@ internal sealed class GatewayCounters
     public long Rejected;
     /// <summary>Connections answered 503 and closed because limits.maxConnections were open.</summary>
     public long ConnectionsRefused;
+    /// <summary>Connections closed because the PROXY protocol header they had to start with was absent or malformed.</summary>
+    public long ProxyProtocolRefused;
 
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
 }

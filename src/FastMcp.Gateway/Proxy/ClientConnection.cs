@@ -72,6 +72,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     {
         try
         {
+            if (_rt.ClientAddressing.ProxyProtocol && !await ReadProxyHeaderAsync().ConfigureAwait(false)) return;
             while (!_rt.Stopping)
             {
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
