@@ -23,6 +23,7 @@ internal sealed class ExchangeMetrics
     private const int NoDecision = 3;
     private static readonly string[] StatusNames = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
     private static readonly int AuthFailureCount = Enum.GetValues<AuthFailure>().Length;
+    private static readonly string[] AuthFailureNames = Array.ConvertAll(Enum.GetValues<AuthFailure>(), f => f.ToString());
 
     private readonly long[] _requests = new long[MethodLabels * DecisionNames.Length * StatusNames.Length];
     private readonly byte[][] _toolTokens;
@@ -117,7 +118,7 @@ internal sealed class ExchangeMetrics
         Header(sb, "fastmcp_auth_failures_total", "requests refused by authentication, by reason");
         for (int r = 1; r < AuthFailureCount; r++)
         {
-            sb.Append("fastmcp_auth_failures_total{reason=\"").Append(((AuthFailure)r).ToString()).Append("\"} ")
+            sb.Append("fastmcp_auth_failures_total{reason=\"").Append(AuthFailureNames[r]).Append("\"} ")
                 .Append(Volatile.Read(ref _authFailures[r])).Append('\n');
         }
         Exchange.Render(sb);

@@ -12,6 +12,7 @@ internal sealed class LatencyHistogram(string name, string help)
 {
     /// <summary>Upper bounds in seconds: sub-millisecond gateway answers up to minute-long event streams.</summary>
     private static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+    private static readonly string[] BoundLabels = [.. Array.ConvertAll(Bounds, b => b.ToString(CultureInfo.InvariantCulture)), "+Inf"];
     private static readonly long[] BoundTicks = Array.ConvertAll(Bounds, b => (long)(b * Stopwatch.Frequency));
 
     private readonly long[] _counts = new long[Bounds.Length + 1];
@@ -37,10 +38,10 @@ internal sealed class LatencyHistogram(string name, string help)
         {
             cumulative += Volatile.Read(ref _counts[i]);
             sb.Append(name).Append("_bucket{le=\"")
-                .Append(i < Bounds.Length ? Bounds[i].ToString(CultureInfo.InvariantCulture) : "+Inf").Append("\"} ").Append(cumulative).Append('\n');
+                .Append(BoundLabels[i]).Append("\"} ").Append(cumulative).Append('\n');
         }
         double sum = (double)Volatile.Read(ref _sumTicks) / Stopwatch.Frequency;
-        sb.Append(name).Append("_sum ").Append(sum.ToString("0.######", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append(name).Append("_sum ").Append(CultureInfo.InvariantCulture, $"{sum:0.######}").Append('\n');
         sb.Append(name).Append("_count ").Append(cumulative).Append('\n');
     }
 }
