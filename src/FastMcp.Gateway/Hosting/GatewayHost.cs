@@ -70,7 +70,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
         if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
-        if (_runtime.RateLimits.Any && _runtime.Audit is not null)
+        // Always with an audit log: a reloaded policy may bring rules with budgets of their own.
+        if (_runtime.Audit is not null)
         {
             _rateLimitRecorder = new RateLimiting.RateLimitRecorder(_runtime.RateLimits, _runtime.Audit);
             _rateLimitRecorder.Start();

@@ -422,6 +422,8 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
         {
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
             _exchange.Decision = decision;
+            if (!TakeRuleBudget(decision.Value))
+                return await RuleRateLimitedAsync(body).ConfigureAwait(false);
         }
 
         // Card numbers in the request: masked in place (body and mirroring headers), or forwarded as sent, or

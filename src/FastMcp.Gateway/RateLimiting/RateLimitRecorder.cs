@@ -24,6 +24,8 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
                 catch (OperationCanceledException) { }
                 await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
                 await DrainAsync(limits.PerSubject, RateLimitScope.Subject).ConfigureAwait(false);
+                foreach ((FastMcp.Policy.CompiledRule rule, TokenBucketTable table) in limits.RuleTables())
+                    await DrainAsync(table, RateLimitScope.Rule, rule.Name).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
@@ -32,7 +34,7 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
         }
     }
 
-    private async Task DrainAsync(TokenBucketTable? table, RateLimitScope scope)
+    private async Task DrainAsync(TokenBucketTable? table, RateLimitScope scope, string? ruleName = null)
     {
         if (table is null) return;
         List<(string Key, long Refused)> refused = table.DrainRefused(out long evicted);
@@ -41,7 +43,7 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
         {
             try
             {
-                await audit.RecordRateLimitedAsync(scope, key, count, limits.RecordInterval).ConfigureAwait(false);
+                await audit.RecordRateLimitedAsync(scope, key, count, limits.RecordInterval, ruleName).ConfigureAwait(false);
             }
             catch (FastMcp.Audit.AuditUnavailableException)
             {

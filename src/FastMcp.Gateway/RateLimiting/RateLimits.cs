@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using FastMcp.Policy;
+
 namespace FastMcp.Gateway.RateLimiting;
 
 /// <summary>What a request was refused by: the name is the metric label and what the audit record says.</summary>
@@ -5,6 +8,8 @@ internal enum RateLimitScope
 {
     ClientAddress,
     Subject,
+    /// <summary>A policy rule's own budget (rateLimitPerMinute), per subject.</summary>
+    Rule,
 }
 
 /// <summary>The configured request budgets; a null table is a limit that is off.</summary>
@@ -17,6 +22,24 @@ internal sealed class RateLimits
         if (options.PerSubject.PerMinute > 0)
             PerSubject = new TokenBucketTable(options.PerSubject.PerMinute, options.PerSubject.Burst, options.MaxTracked);
         RecordInterval = TimeSpan.FromSeconds(options.RecordIntervalSeconds);
+        _maxTracked = options.MaxTracked;
+    }
+
+    private readonly int _maxTracked;
+    // One table per compiled rule with a budget; a reloaded policy compiles new rules, which start with full buckets.
+    private readonly ConditionalWeakTable<CompiledRule, TokenBucketTable> _perRule = new();
+
+    /// <summary>The budget table of an allow rule with rateLimitPerMinute.</summary>
+    public TokenBucketTable ForRule(CompiledRule rule) =>
+        _perRule.TryGetValue(rule, out TokenBucketTable? table) ? table
+            : _perRule.GetValue(rule, r => new TokenBucketTable(r.RateLimitPerMinute, r.RateLimitBurst, _maxTracked));
+
+    /// <summary>The rule tables made so far (for the aggregate audit records).</summary>
+    public List<(CompiledRule Rule, TokenBucketTable Table)> RuleTables()
+    {
+        var tables = new List<(CompiledRule, TokenBucketTable)>();
+        foreach (KeyValuePair<CompiledRule, TokenBucketTable> entry in _perRule) tables.Add((entry.Key, entry.Value));
+        return tables;
     }
 
     public TokenBucketTable? PerClientAddress { get; }
@@ -25,9 +48,14 @@ internal sealed class RateLimits
     public bool Any => PerClientAddress is not null || PerSubject is not null;
 
     /// <summary>Requests refused per scope (for /metrics).</summary>
-    public readonly long[] Refused = new long[2];
+    public readonly long[] Refused = new long[3];
 
-    public static string Name(RateLimitScope scope) => scope == RateLimitScope.ClientAddress ? "client_address" : "subject";
+    public static string Name(RateLimitScope scope) => scope switch
+    {
+        RateLimitScope.ClientAddress => "client_address",
+        RateLimitScope.Subject => "subject",
+        _ => "rule",
+    };
 
     public static void Validate(RateLimitOptions? o)
     {

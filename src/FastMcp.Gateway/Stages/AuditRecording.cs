@@ -136,15 +136,21 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
     /// One record for the requests of one client address or subject refused by a rate limit during an interval.
     /// <paramref name="key"/> null: the refusals of keys evicted from the limiter's table before they were recorded.
     /// </summary>
-    public ValueTask<long> RecordRateLimitedAsync(RateLimiting.RateLimitScope scope, string? key, long refused, TimeSpan interval)
+    public ValueTask<long> RecordRateLimitedAsync(RateLimiting.RateLimitScope scope, string? key, long refused, TimeSpan interval, string? ruleName = null)
     {
-        string limit = scope == RateLimiting.RateLimitScope.ClientAddress ? "per client address" : "per subject";
+        string limit = scope switch
+        {
+            RateLimiting.RateLimitScope.ClientAddress => "per client address",
+            RateLimiting.RateLimitScope.Subject => "per subject",
+            _ => $"of policy rule '{ruleName}' per subject",
+        };
         var e = new AuditEvent
         {
             Type = AuditEventType.Denied,
             TimestampUtc = DateTime.UtcNow,
             Success = false,
-            Subject = scope == RateLimiting.RateLimitScope.Subject ? key : null,
+            Subject = scope != RateLimiting.RateLimitScope.ClientAddress ? key : null,
+            Rule = ruleName,
             ClientAddress = scope == RateLimiting.RateLimitScope.ClientAddress ? key : null,
             Upstream = upstream,
             HttpStatus = 429,

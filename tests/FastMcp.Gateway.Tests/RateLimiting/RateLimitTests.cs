@@ -109,3 +109,55 @@ public sealed class RateLimitTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+/// <summary>A policy rule's own budget: calls that rule allows, per subject, past it 429 with the request's id.</summary>
+public sealed class RuleRateLimitTests
+{
+    private static string ToolCall(int id, string tool) =>
+        "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{}}}";
+
+    [Fact]
+    public async Task Calls_past_the_allowing_rules_budget_get_429_while_other_rules_calls_pass()
+    {
+        await using var gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"content\":[]}}"),
+            [
+                new RuleOptions { Name = "expensive", Action = "allow", Methods = ["tools/call"], Names = ["render_video"], RateLimitPerMinute = 1, RateLimitBurst = 2 },
+                new RuleOptions { Name = "all", Action = "allow" },
+            ],
+            o => o.RateLimits.RecordIntervalSeconds = 1);
+        string alice = gw.Token("alice");
+
+        Assert.Equal(200, (await gw.PostAsync(ToolCall(1, "render_video"), alice)).Status);
+        Assert.Equal(200, (await gw.PostAsync(ToolCall(2, "render_video"), alice)).Status);
+        RawResponse refused = await gw.PostAsync(ToolCall(3, "render_video"), alice);
+        Assert.Equal(429, refused.Status);
+        Assert.NotNull(refused.Header("Retry-After"));
+        (int code, string id) = refused.JsonRpcError();
+        Assert.Equal(-32007, code);
+        Assert.Equal("3", id);
+        Assert.Equal(200, (await gw.PostAsync(ToolCall(4, "search"), alice)).Status);                  // another rule
+        Assert.Equal(200, (await gw.PostAsync(ToolCall(5, "render_video"), gw.Token("bob"))).Status); // another subject
+        // A batch cannot go around it either.
+        string batch = "[" + ToolCall(6, "render_video") + "," + ToolCall(7, "search") + "]";
+        Assert.Equal(429, (await gw.PostAsync(batch, alice, "MCP-Protocol-Version: 2025-03-26\r\n")).Status);
+        Assert.Equal(4, gw.Upstream.Requests.Count);
+
+        string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_rate_limited_total{scope=\"rule\"} 2\n", metrics);
+        string[] audit = await gw.StopAndReadAuditAsync();
+        string[] records = [.. audit.Where(l => l.Contains("rate limit of policy rule") && l.Contains("\"rule\":\"expensive\""))];
+        Assert.NotEmpty(records);
+        Assert.Equal(2, records.Sum(l => long.Parse(Regex.Match(l, @"(\d+) request\(s\) refused with 429").Groups[1].Value)));
+    }
+
+    [Fact]
+    public void A_budget_on_a_rule_that_does_not_allow_is_refused_at_load()
+    {
+        var e = Assert.Throws<PolicyException>(() => PolicyEngine.Compile(new PolicyOptions
+        {
+            Rules = [new RuleOptions { Name = "no", Action = "deny", RateLimitPerMinute = 5 }],
+        }));
+        Assert.Contains("rateLimitPerMinute", e.Message);
+    }
+}
