@@ -15,6 +15,8 @@ public sealed class AuditEvent
     public string[]? Groups;
     public string? ClientId;
     public string? ClientAddress;
+    /// <summary>The proxy or load balancer the request came through when the client is behind one (its socket peer).</summary>
+    public string? ClientHop;
     public string? McpClientName;
     public string? McpClientVersion;
     public string? Upstream;
@@ -46,6 +48,7 @@ public sealed class AuditEvent
         Groups = null;
         ClientId = null;
         ClientAddress = null;
+        ClientHop = null;
         McpClientName = null;
         McpClientVersion = null;
         Upstream = null;

@@ -48,6 +48,10 @@ internal sealed class IssuerKeySource : IDisposable
     public string? LastError { get; private set; }
     public int RefreshCount { get; private set; }
 
+    /// <summary>Key refreshes that failed since start (the gateway kept the keys it had).</summary>
+    public long RefreshFailures => Volatile.Read(ref _refreshFailures);
+    private long _refreshFailures;
+
     public async Task LoadAsync(CancellationToken ct)
     {
         Volatile.Write(ref _current, await FetchAsync(ct).ConfigureAwait(false));
@@ -80,6 +84,7 @@ internal sealed class IssuerKeySource : IDisposable
             catch (Exception ex) when (ex is IdentityConfigurationException or HttpRequestException or TaskCanceledException or IOException)
             {
                 LastError = ex.Message;
+                Interlocked.Increment(ref _refreshFailures);
                 return false;
             }
         }
@@ -103,6 +108,7 @@ internal sealed class IssuerKeySource : IDisposable
         {
             // Keep serving with the keys we have; the next tick or an unknown kid tries again.
             LastError = ex.Message;
+            Interlocked.Increment(ref _refreshFailures);
         }
         finally
         {

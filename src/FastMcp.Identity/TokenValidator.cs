@@ -49,6 +49,17 @@ public sealed class TokenValidator : IAsyncDisposable
     public IReadOnlyCollection<string> TrustedIssuers => _issuers.Keys;
 
     /// <summary>Number of successful key loads for <paramref name="issuer"/> (initial load included); for diagnostics and tests.</summary>
+    /// <summary>Failed key (JWKS) refreshes over all issuers since start.</summary>
+    public long KeyRefreshFailures
+    {
+        get
+        {
+            long n = 0;
+            foreach (IssuerKeySource s in _issuers.Values) n += s.RefreshFailures;
+            return n;
+        }
+    }
+
     public int KeyRefreshCount(string issuer) => _issuers.TryGetValue(issuer, out var s) ? s.RefreshCount : 0;
 
     public static Task<TokenValidator> CreateAsync(IdentityOptions options, CancellationToken ct = default) =>

@@ -35,4 +35,6 @@ public static class JsonRpcErrorCodes
     public const int AuditUnavailable = -32005;
     /// <summary>Gateway: no valid bearer token (HTTP 401, or 403 for insufficient scope, with WWW-Authenticate).</summary>
     public const int Unauthorized = -32006;
+    /// <summary>The caller's request budget (a rate limit) is used up: retry after the Retry-After seconds.</summary>
+    public const int RateLimited = -32007;
 }

@@ -58,6 +58,10 @@ public sealed class CompiledRule
     /// <summary>require_approval, grant mode: how long an approval admits the identical call.</summary>
     public TimeSpan GrantWindow { get; }
     public bool HasArgumentConditions => _arguments.Length > 0;
+    /// <summary>allow: calls per subject per minute this rule allows (0: no budget of its own).</summary>
+    public int RateLimitPerMinute { get; internal init; }
+    /// <summary>allow: the budget's bucket size (calls at once per subject).</summary>
+    public int RateLimitBurst { get; internal init; }
     internal string DefaultMessage { get; }
     internal bool HasMethodCondition => _methods.Length > 0;
     internal bool HasNameCondition => _names.Length > 0;

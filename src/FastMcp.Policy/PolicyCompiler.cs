@@ -40,6 +40,15 @@ internal static class PolicyCompiler
             if (o.GrantWindowSeconds is < 1 or > 86_400)
                 throw new PolicyException(rule, "grantWindowSeconds", "must be 1..86400");
 
+            if ((o.RateLimitPerMinute is not null || o.RateLimitBurst is not null) && action != PolicyAction.Allow)
+                throw new PolicyException(rule, o.RateLimitPerMinute is not null ? "rateLimitPerMinute" : "rateLimitBurst", "only applies to allow rules");
+            if (o.RateLimitBurst is not null && o.RateLimitPerMinute is null)
+                throw new PolicyException(rule, "rateLimitBurst", "needs rateLimitPerMinute");
+            if (o.RateLimitPerMinute is < 1 or > 60_000_000)
+                throw new PolicyException(rule, "rateLimitPerMinute", "must be 1..60000000");
+            if (o.RateLimitBurst is < 1 or > 60_000_000)
+                throw new PolicyException(rule, "rateLimitBurst", "must be 1..60000000");
+
             var arguments = new ArgumentCondition[o.Arguments?.Count ?? 0];
             for (int j = 0; j < arguments.Length; j++)
             {
@@ -51,7 +60,11 @@ internal static class PolicyCompiler
                 mode, o.RequiredApprovals ?? 1, TimeSpan.FromSeconds(o.GrantWindowSeconds ?? 600),
                 Strings(o.Subjects, rule, "subjects"), Strings(o.Groups, rule, "groups"), Strings(o.AllGroups, rule, "allGroups"),
                 Strings(o.Scopes, rule, "scopes"), Strings(o.Clients, rule, "clients"),
-                Globs(o.Methods, rule, "methods"), Globs(o.Names, rule, "names"), arguments);
+                Globs(o.Methods, rule, "methods"), Globs(o.Names, rule, "names"), arguments)
+            {
+                RateLimitPerMinute = o.RateLimitPerMinute ?? 0,
+                RateLimitBurst = o.RateLimitBurst ?? o.RateLimitPerMinute ?? 0,
+            };
         }
         return rules;
     }

@@ -58,4 +58,11 @@ public sealed class RuleOptions
 
     /// <summary>require_approval in grant mode: how long an approval lets the identical call through (default 600).</summary>
     public int? GrantWindowSeconds { get; set; }
+
+    /// <summary>allow: calls this rule may allow per subject per minute on average (a token bucket); beyond it the
+    /// gateway answers 429. Absent: no budget of its own.</summary>
+    public int? RateLimitPerMinute { get; set; }
+
+    /// <summary>allow with rateLimitPerMinute: calls allowed at once per subject (the bucket size; default rateLimitPerMinute).</summary>
+    public int? RateLimitBurst { get; set; }
 }

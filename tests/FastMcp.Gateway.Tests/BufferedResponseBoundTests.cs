@@ -23,7 +23,7 @@ public sealed class BufferedResponseBoundTests
         await client.SendAsync(gw.Gateway.Post(GatewayUnderTest.ToolsList("1"), $"Authorization: Bearer {token}\r\nAccept: application/json, text/event-stream\r\n"));
 
         // The client never reads: within a bounded time the write timeout ends the exchange.
-        Admin.GatewayCounters counters = gw.Gateway.Host.Runtime.Counters;
+        FastMcp.Gateway.Admin.GatewayCounters counters = gw.Gateway.Host.Runtime.Counters;
         for (int i = 0; i < 300 && Volatile.Read(ref counters.ClientWriteTimeouts) == 0; i++) await Task.Delay(50);
         Assert.Equal(1, Volatile.Read(ref counters.ClientWriteTimeouts));
 

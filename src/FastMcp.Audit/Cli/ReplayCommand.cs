@@ -132,6 +132,7 @@ public static class ReplayCommand
         if (r.TryGetProperty("origin", out var origin))
         {
             if (Str(origin, "address") is { } addr) line.Append(" from=").Append(addr);
+            if (Str(origin, "hop") is { } hop) line.Append(" via=").Append(hop);
             if (origin.TryGetProperty("mcpClient", out var mc)) line.Append(" mcp-client=").Append(Str(mc, "name")).Append('/').Append(Str(mc, "version"));
         }
         if (r.TryGetProperty("component", out var comp))

@@ -34,6 +34,7 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PClient = JsonEncodedText.Encode("client");
     private static readonly JsonEncodedText POrigin = JsonEncodedText.Encode("origin");
     private static readonly JsonEncodedText PAddress = JsonEncodedText.Encode("address");
+    private static readonly JsonEncodedText PHop = JsonEncodedText.Encode("hop");
     private static readonly JsonEncodedText PMcpClient = JsonEncodedText.Encode("mcpClient");
     private static readonly JsonEncodedText PName = JsonEncodedText.Encode("name");
     private static readonly JsonEncodedText PVersion = JsonEncodedText.Encode("version");
@@ -104,6 +105,7 @@ public sealed class AuditRecordSerializer
 
         w.WriteStartObject(POrigin);
         WriteOptional(w, PAddress, e.ClientAddress);
+        WriteOptional(w, PHop, e.ClientHop);
         if (e.McpClientName is not null || e.McpClientVersion is not null)
         {
             w.WriteStartObject(PMcpClient);

@@ -13,6 +13,8 @@ internal sealed class GatewayCounters
     public long Rejected;
     /// <summary>Connections answered 503 and closed because limits.maxConnections were open.</summary>
     public long ConnectionsRefused;
+    /// <summary>Connections closed because the PROXY protocol header they had to start with was absent or malformed.</summary>
+    public long ProxyProtocolRefused;
 
     /// <summary>Exchanges closed because the client took nothing of its response within timeouts.clientWriteMs.</summary>
     public long ClientWriteTimeouts;

@@ -12,19 +12,44 @@ namespace FastMcp.Gateway.Admin;
 /// </summary>
 internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConnections)
 {
+    // One builder reused across scrapes: rendering allocates the answer's bytes and little else, so what a
+    // scrape costs stays small and even (the footprint test takes one rendering off its per-call figure).
+    private readonly StringBuilder _sb = new(32 * 1024);
+
     public byte[] Render()
     {
-        var sb = new StringBuilder(2048);
+        lock (_sb)
+        {
+            _sb.Clear();
+            RenderInto(_sb);
+            int length = 0;
+            foreach (ReadOnlyMemory<char> chunk in _sb.GetChunks()) length += Encoding.UTF8.GetByteCount(chunk.Span);
+            byte[] bytes = new byte[length];
+            int at = 0;
+            foreach (ReadOnlyMemory<char> chunk in _sb.GetChunks()) at += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(at));
+            return bytes;
+        }
+    }
+
+    private void RenderInto(StringBuilder sb)
+    {
         GatewayCounters c = runtime.Counters;
         Counter(sb, "fastmcp_requests_total", "HTTP requests read from clients on the MCP listener", Volatile.Read(ref c.Requests));
         Counter(sb, "fastmcp_rejected_total", "requests answered by the gateway itself for malformed or refused HTTP", Volatile.Read(ref c.Rejected));
         Counter(sb, "fastmcp_connections_refused_total", "client connections refused because limits.maxConnections were open", Volatile.Read(ref c.ConnectionsRefused));
+        Counter(sb, "fastmcp_proxy_protocol_refused_total", "connections closed for an absent or malformed PROXY protocol header", Volatile.Read(ref c.ProxyProtocolRefused));
         Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number)", Volatile.Read(ref c.PolicyDenied));
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
         Counter(sb, "fastmcp_upstream_errors_total", "exchanges that failed with the upstream (502, 504)", Volatile.Read(ref c.UpstreamErrors));
         Counter(sb, "fastmcp_audit_unavailable_total", "requests refused because the audit log could not be written (503)", Volatile.Read(ref c.AuditUnavailable));
         Counter(sb, "fastmcp_client_write_timeouts_total", "exchanges closed because the client read nothing of its response within timeouts.clientWriteMs", Volatile.Read(ref c.ClientWriteTimeouts));
         Gauge(sb, "fastmcp_buffered_response_bytes_peak", "most bytes held toward one client connection since start (limits.maxBufferedResponseBytes bounds it)", Volatile.Read(ref c.PeakBufferedResponseBytes));
+        Header(sb, "fastmcp_rate_limited_total", "requests refused with 429 by a rate limit, per limit", "counter");
+        for (int scope = 0; scope < runtime.RateLimits.Refused.Length; scope++)
+        {
+            sb.Append("fastmcp_rate_limited_total{scope=\"").Append(RateLimiting.RateLimits.Name((RateLimiting.RateLimitScope)scope)).Append("\"} ")
+                .Append(Volatile.Read(ref runtime.RateLimits.Refused[scope])).Append('\n');
+        }
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
@@ -41,6 +66,11 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);
         Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);
         Counter(sb, "fastmcp_audit_anchor_conflicts_total", "published checkpoints found with another chain head at the same sequence (fork or rollback)", anchors?.Conflicts ?? 0);
+        Counter(sb, "fastmcp_jwks_refresh_failures_total", "signing-key (JWKS) refreshes that failed (the keys held are kept; alert when it grows)",
+            runtime.Authentication?.KeyRefreshFailures ?? 0);
+        runtime.Metrics.Render(sb);
+        Header(sb, "fastmcp_build_info", "the running build (value 1)", "gauge");
+        sb.Append("fastmcp_build_info{version=\"").Append(BuildVersion).Append("\",runtime=\"").Append(RuntimeVersion).Append("\"} 1\n");
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {
@@ -48,11 +78,22 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_gc_collections_total{generation=\"").Append(gen).Append("\"} ").Append(GC.CollectionCount(gen)).Append('\n');
         }
         using Process self = Process.GetCurrentProcess();
+        Gauge(sb, "process_start_time_seconds", "unix time the process started", StartUnixSeconds);
+        if (ProcessFiles.OpenDescriptors() is long open) Gauge(sb, "process_open_fds", "open file descriptors", open);
+        if (ProcessFiles.MaxDescriptors() is long max) Gauge(sb, "process_max_fds", "the limit of open file descriptors", max);
         Gauge(sb, "process_resident_memory_bytes", "resident set size", self.WorkingSet64);
         Header(sb, "process_cpu_seconds_total", "user and system CPU time", "counter");
-        sb.Append("process_cpu_seconds_total ").Append(self.TotalProcessorTime.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)).Append('\n');
-        return Encoding.UTF8.GetBytes(sb.ToString());
+        sb.Append(CultureInfo.InvariantCulture, $"process_cpu_seconds_total {self.TotalProcessorTime.TotalSeconds:0.000}\n");
     }
+
+    private static readonly string RuntimeVersion = Environment.Version.ToString();
+
+    private static readonly long StartUnixSeconds = new DateTimeOffset(Process.GetCurrentProcess().StartTime.ToUniversalTime()).ToUnixTimeSeconds();
+
+    // A label value: quotes and backslashes taken out rather than escaped.
+    private static readonly string BuildVersion = (typeof(MetricsEndpoint).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute a, ..]
+            ? a.InformationalVersion : "unknown").Replace("\\", "").Replace("\"", "");
 
     private static void Counter(StringBuilder sb, string name, string help, long value)
     {

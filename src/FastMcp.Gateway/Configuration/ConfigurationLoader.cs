@@ -88,6 +88,16 @@ public static class ConfigurationLoader
         Range(o.FailedAuthentication.RecordIntervalSeconds, 1, 3600, "failedAuthentication.recordIntervalSeconds");
         Range(o.FailedAuthentication.MaxTrackedSources, 100, 10_000_000, "failedAuthentication.maxTrackedSources");
 
+        Clients.ClientAddressing.Validate(o.ClientAddress);
+        RateLimiting.RateLimits.Validate(o.RateLimits);
+        if (o.Metrics?.Tools is null) throw new ConfigurationException("metrics.tools", "must be a list");
+        if (o.Metrics.Tools.Count > 1000) throw new ConfigurationException("metrics.tools", "at most 1000 names (each is a set of time series)");
+        for (int i = 0; i < o.Metrics.Tools.Count; i++)
+        {
+            if (string.IsNullOrEmpty(o.Metrics.Tools[i]) || o.Metrics.Tools[i] == "other")
+                throw new ConfigurationException($"metrics.tools[{i}]", "must be a tool name (not empty, not \"other\")");
+        }
+
         if (o.Origins is null) throw new ConfigurationException("origins", "must be an object");
         for (int i = 0; i < o.Origins.AllowedOrigins.Count; i++)
         {

@@ -37,6 +37,15 @@ public sealed class GatewayOptions
     /// <summary>Budget of failed authentications per client address, and how refusals beyond it are recorded.</summary>
     public FailedAuthenticationOptions FailedAuthentication { get; set; } = new();
 
+    /// <summary>Request budgets per client address and per subject (429 beyond; docs/configuration.md).</summary>
+    public FastMcp.Gateway.RateLimiting.RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>Which tool names /metrics labels (bounded cardinality; docs/operations.md).</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
+    /// <summary>Trusted proxies whose forwarding header names the client, and the PROXY protocol (docs/configuration.md).</summary>
+    public ClientAddressOptions ClientAddress { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }

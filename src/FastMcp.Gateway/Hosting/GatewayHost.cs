@@ -27,6 +27,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientConnection, byte> _waitingOnReserve = new();
     private readonly CancellationTokenSource _stopRecording = new();
     private Task? _refusalRecorder;
+    private RateLimiting.RateLimitRecorder? _rateLimitRecorder;
     private readonly GatewayRuntime _runtime;
     private readonly UpstreamPool _pool;
     private readonly LocalHttpServer? _admin;
@@ -75,6 +76,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
         if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
+        // Always with an audit log: a reloaded policy may bring rules with budgets of their own.
+        if (_runtime.Audit is not null)
+        {
+            _rateLimitRecorder = new RateLimiting.RateLimitRecorder(_runtime.RateLimits, _runtime.Audit);
+            _rateLimitRecorder.Start();
+        }
         Volatile.Write(ref _ready, 1);
     }
 
@@ -204,6 +211,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         foreach (ClientConnection c in _connections.Keys) c.Abort();
         _stopRecording.Cancel();
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
+        if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         _pool.Dispose();
     }

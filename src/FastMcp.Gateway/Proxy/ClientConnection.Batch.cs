@@ -95,6 +95,12 @@ internal sealed partial class ClientConnection
                 refused |= batch.Decisions[i].Action != PolicyAction.Allow;
             }
             batch.Decided = true;
+            // Every member an allow rule with a budget lets through takes from it; one past it refuses the batch.
+            for (int i = 0; i < count; i++)
+            {
+                if (IsDecided(batch.Calls[i]) && !TakeRuleBudget(batch.Decisions[i]))
+                    return await RuleRateLimitedAsync(body).ConfigureAwait(false);
+            }
         }
 
         // Card numbers: as for a single message (the masked copy has the batch's length, so member ranges hold in it).

@@ -15,6 +15,7 @@ using FastMcp.Mcp;
 using Pipelines.Sockets.Unofficial;
 using HttpMethod = FastMcp.Http.HttpMethod;
 using System.Runtime.CompilerServices;
+using System.Diagnostics;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -37,7 +38,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private readonly ResponseRelay _relay;
     private readonly PooledBufferWriter _maskedCopy = new(1024);
     private readonly AuditRecording.Scratch _auditScratch = new();
-    private readonly byte[] _clientAddress;
+    private readonly Clients.ConnectionClient _client;
     private CancellationTokenSource _timer = new();
     private int _idle;
     private bool _servedRequest;
@@ -58,12 +59,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
         _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent);
-        IPAddress address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        _clientAddress = Encoding.ASCII.GetBytes(address.ToString());
-        RemoteAddress = address.ToString();
+        _client = new Clients.ConnectionClient(remote.Address);
     }
 
-    public string RemoteAddress { get; }
+    /// <summary>The client the current request is attributed to (behind trusted proxies: the one they name).</summary>
+    public string RemoteAddress => _client.Address;
+
+    // Sent upstream as X-Forwarded-For.
+    private byte[] _clientAddress => _client.AddressBytes;
 
     /// <summary>The connection has presented a valid token: it holds a slot out of the unauthenticated share.</summary>
     public bool HoldsAuthenticatedSlot => _authenticatedSlot;
@@ -96,13 +99,17 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         try
         {
+            if (_rt.ClientAddressing.ProxyProtocol && !await ReadProxyHeaderAsync().ConfigureAwait(false)) return;
             while (!_rt.Stopping)
             {
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
                 _servedRequest = true;
                 _exchange.Reset();
+                _client.Resolve(_request.Headers, _rt.ClientAddressing);
+                _exchange.ClientHop = _client.Hop;
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                _rt.Metrics.RecordExchange(_exchange);
                 ReleaseExchangeBuffers();
                 if (!keepAlive || _request.ConnectionClose) break;
             }
@@ -219,6 +226,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.Rejected);
         int status = reason.StatusCode();
+        _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, JsonRpcErrorCodes.InvalidRequest, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
         await _output.FlushAsync().ConfigureAwait(false);
         Log.Debug($"client {RemoteAddress}: rejected {status} ({reason})");
@@ -250,6 +258,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
 
+        // A client address past its request budget is refused before its token costs anything.
+        if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
+            return await RateLimitedAsync(RateLimiting.RateLimitScope.ClientAddress, addressWait, bodyUnread).ConfigureAwait(false);
+
         _exchange.Stage = ExchangeStage.Identify;
         if (_rt.Authentication is { } authentication)
         {
@@ -262,6 +274,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             AuthResult auth = await authentication.AuthenticateAsync(_request).ConfigureAwait(false);
             if (!auth.Succeeded)
             {
+                _rt.Metrics.CountAuthenticationFailure(auth.Failure);
                 _rt.FailedAuthentication?.CountFailure(RemoteAddress);
                 await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
                 int status = ResourceMetadata.StatusCode(auth.Failure);
@@ -275,6 +288,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             _exchange.Principal = Principal.Anonymous;
         }
+        // A subject past its request budget is refused before policy, masking, audit or the upstream do any work.
+        if (_rt.RateLimits.PerSubject is { } perSubject && !perSubject.TryTake(_exchange.Principal!.Subject, out int subjectWait))
+            return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
@@ -312,6 +328,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// <summary>Answers with a JSON-RPC error (id null) and says whether the connection stays open.</summary>
     private ValueTask<bool> AnswerAsync(int status, int code, ReadOnlySpan<byte> message, bool closeAfter, ReadOnlySpan<byte> extraHeaders = default)
     {
+        _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, message, closeAfter, extraHeaders);
         return FlushThenAsync(!closeAfter);
     }
@@ -344,6 +361,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         if (_request.Framing == BodyFraming.None)
         {
+            _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: false);
             await _output.FlushAsync().ConfigureAwait(false);
             return true;
@@ -433,6 +451,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
+        _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {
@@ -450,6 +469,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
         if (mismatch != McpHeaderMismatch.None)
         {
+            _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: false);
             await _output.FlushAsync().ConfigureAwait(false);
             return true;
@@ -464,6 +484,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
             _exchange.Decision = decision;
+            if (!TakeRuleBudget(decision.Value))
+                return await RuleRateLimitedAsync(body).ConfigureAwait(false);
         }
 
         // Card numbers in the request: masked in place (body and mirroring headers), or forwarded as sent, or
@@ -543,7 +565,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         try
         {
             if (!audit.IsWritable) throw new FastMcp.Audit.AuditUnavailableException("audit log not writable");
+            long waitStart = Stopwatch.GetTimestamp();
             await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            _rt.Metrics.AuditWait.ObserveSince(waitStart);
             return true;
         }
         catch (FastMcp.Audit.AuditUnavailableException)
@@ -557,6 +581,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+        _exchange.ResponseStatus = 503;
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
             "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
@@ -704,8 +729,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.Stage = ExchangeStage.Forward;
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
+        long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
             _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+        if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
         {
             await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);
@@ -791,6 +818,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         if (error == ForwardingError.AuditUnavailable) Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
         else Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
+        _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await _output.FlushAsync().ConfigureAwait(false);

@@ -52,6 +52,11 @@ internal sealed class Exchange
 
     /// <summary>Where the exchange is on the data path (Stages/ExchangeStage.cs).</summary>
     public ExchangeStage Stage;
+    /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
+    public string? ClientHop;
+
+    /// <summary>The tools/call's tool label in /metrics (ExchangeMetrics.ToolIndex); -1 for other calls.</summary>
+    public int ToolLabel = -1;
 
     public int ListEntriesRemoved;
     public long StartTimestamp;
@@ -74,6 +79,8 @@ internal sealed class Exchange
         ListEntriesRemoved = 0;
         ResponseStatus = 0;
         Stage = ExchangeStage.Frame;
+        ClientHop = null;
+        ToolLabel = -1;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }

@@ -18,7 +18,19 @@ internal sealed class GatewayRuntime
         OriginGuard = new OriginGuard(options.Origins);
         EndpointPath = Encoding.ASCII.GetBytes(options.EndpointPath);
         PublicScheme = Encoding.ASCII.GetBytes(options.PublicScheme);
+        ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
+        RateLimits = new RateLimiting.RateLimits(options.RateLimits);
+        Metrics = new Admin.ExchangeMetrics(options.Metrics.Tools);
     }
+
+    /// <summary>Exchanges by method, decision and status; latencies; authentication failures by reason.</summary>
+    public Admin.ExchangeMetrics Metrics { get; }
+
+    /// <summary>Request budgets per client address and per subject.</summary>
+    public RateLimiting.RateLimits RateLimits { get; }
+
+    /// <summary>Trusted proxies and PROXY protocol: who a request is attributed to.</summary>
+    public Clients.ClientAddressing ClientAddressing { get; }
 
     public GatewayOptions Options { get; }
     public HttpLimits Limits { get; }

@@ -146,6 +146,35 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         return log.AppendAsync(e);
     }
 
+    /// <summary>
+    /// One record for the requests of one client address or subject refused by a rate limit during an interval.
+    /// <paramref name="key"/> null: the refusals of keys evicted from the limiter's table before they were recorded.
+    /// </summary>
+    public ValueTask<long> RecordRateLimitedAsync(RateLimiting.RateLimitScope scope, string? key, long refused, TimeSpan interval, string? ruleName = null)
+    {
+        string limit = scope switch
+        {
+            RateLimiting.RateLimitScope.ClientAddress => "per client address",
+            RateLimiting.RateLimitScope.Subject => "per subject",
+            _ => $"of policy rule '{ruleName}' per subject",
+        };
+        var e = new AuditEvent
+        {
+            Type = AuditEventType.Denied,
+            TimestampUtc = DateTime.UtcNow,
+            Success = false,
+            Subject = scope != RateLimiting.RateLimitScope.ClientAddress ? key : null,
+            Rule = ruleName,
+            ClientAddress = scope == RateLimiting.RateLimitScope.ClientAddress ? key : null,
+            Upstream = upstream,
+            HttpStatus = 429,
+            Detail = key is null
+                ? $"{refused} request(s) refused with 429 in the last {interval.TotalSeconds:0}s by the rate limit {limit}, from sources no longer tracked (recorded in aggregate)"
+                : $"{refused} request(s) refused with 429 in the last {interval.TotalSeconds:0}s: rate limit {limit} exceeded (recorded in aggregate)",
+        };
+        return log.AppendAsync(e);
+    }
+
     public ValueTask<long> RecordConfigurationReloadAsync(bool success, string detail)
     {
         var e = new AuditEvent { Type = AuditEventType.ConfigurationReloaded, TimestampUtc = DateTime.UtcNow, Success = success, Detail = detail, Subject = "fastmcp" };
@@ -166,6 +195,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             e.ClientId = p.ClientId;
         }
         e.ClientAddress = clientAddress;
+        e.ClientHop = ex.ClientHop;
         e.Upstream = upstream;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);

@@ -34,6 +34,9 @@ internal sealed class Authentication : IAsyncDisposable
     }
 
     public bool IsAnonymous { get; }
+
+    /// <summary>Failed signing-key (JWKS) refreshes since start, over all issuers.</summary>
+    public long KeyRefreshFailures => _validator.KeyRefreshFailures;
     public byte[] MetadataDocument { get; }
     public IdentityOptions Options => _options;
 

@@ -1,0 +1,61 @@
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+
+namespace FastMcp.Gateway.RateLimiting;
+
+/// <summary>
+/// Records requests refused by a rate limit in aggregate: every interval one Denied record (HTTP 429) per client
+/// address or subject that was refused, with the count, instead of a durable record per refused request of a flood.
+/// </summary>
+internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
+{
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    public void Start() => _loop = RunAsync();
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                try { await Task.Delay(limits.RecordInterval, _stop.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) { }
+                await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
+                await DrainAsync(limits.PerSubject, RateLimitScope.Subject).ConfigureAwait(false);
+                foreach ((FastMcp.Policy.CompiledRule rule, TokenBucketTable table) in limits.RuleTables())
+                    await DrainAsync(table, RateLimitScope.Rule, rule.Name).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The log closed under the loop at shutdown.
+        }
+    }
+
+    private async Task DrainAsync(TokenBucketTable? table, RateLimitScope scope, string? ruleName = null)
+    {
+        if (table is null) return;
+        List<(string Key, long Refused)> refused = table.DrainRefused(out long evicted);
+        if (evicted > 0) refused.Add((null!, evicted));
+        foreach ((string key, long count) in refused)
+        {
+            try
+            {
+                await audit.RecordRateLimitedAsync(scope, key, count, limits.RecordInterval, ruleName).ConfigureAwait(false);
+            }
+            catch (FastMcp.Audit.AuditUnavailableException)
+            {
+                Log.Warn($"audit log unavailable: {count} request(s) refused by the {RateLimits.Name(scope)} rate limit could not be recorded");
+            }
+        }
+    }
+
+    /// <summary>Stops the loop after one last drain.</summary>
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        if (_loop is not null) await _loop.ConfigureAwait(false);
+    }
+}
