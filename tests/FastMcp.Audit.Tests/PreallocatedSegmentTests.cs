@@ -63,6 +63,28 @@ public sealed class PreallocatedSegmentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_disk_that_cannot_hold_the_reserve_still_records_without_it()
+    {
+        // A small volume (the 1 MiB tmpfs of the interop disk-full test) cannot take 4 MiB of zeros: the
+        // reserve is skipped, not the record.
+        var fs = new FaultyFileSystem { FailWhen = (op, _) => op == "reserve" };
+        string open = Path.Combine(_dir.ChainDir(), SegmentNames.Open(1));
+        await using (var log = await AuditLog.OpenAsync(_dir.Options(), fs))
+        {
+            var e = new AuditEvent();
+            for (int i = 0; i < 5; i++) { SampleEvents.Fill(e, i); await log.AppendAsync(e); }
+            Assert.True(log.IsWritable);
+            var (end, zeros) = Frames(File.ReadAllBytes(open));
+            Assert.Equal(0, zeros);
+            Assert.Equal(new FileInfo(open).Length, end);
+        }
+        Assert.True(fs.FailedWrites > 0);
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.True(report.Valid, report.FirstError?.Message);
+        Assert.Equal(7, records.Count);
+    }
+
+    [Fact]
     public async Task A_zero_tail_after_the_seal_of_a_sealed_segment_is_an_error()
     {
         await SampleEvents.WriteLogAsync(_dir.Options(), 3);

@@ -249,7 +249,7 @@ internal sealed class ActiveSegment : IDisposable
         var file = _file ?? throw new InvalidOperationException("segment is sealed");
         if (file.Length != CommittedLength) file.Truncate(CommittedLength);
         long end = CommittedLength + frame.Length;
-        if (end > file.Reserved && end < _reserveLimit) file.Reserve(Math.Min(_reserveLimit, end + ReserveStep));
+        if (end > file.Reserved && end < _reserveLimit) TryReserve(file, Math.Min(_reserveLimit, end + ReserveStep));
         file.Append(frame);
         if (flush)
         {
@@ -258,6 +258,24 @@ internal sealed class ActiveSegment : IDisposable
             LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
         CommittedLength += frame.Length;
+    }
+
+    /// <summary>
+    /// The zero-filled tail is an optimisation, never a condition for recording: when the disk cannot hold it
+    /// (a small or nearly full volume) the frame is appended anyway, growing the file (fdatasync then also
+    /// flushes its size), and this segment stops reserving.
+    /// </summary>
+    private void TryReserve(IAuditFile file, long size)
+    {
+        try
+        {
+            file.Reserve(size);
+        }
+        catch (IOException)
+        {
+            _reserveLimit = 0;
+            if (file.Reserved != CommittedLength || file.Length != CommittedLength) file.Truncate(CommittedLength);
+        }
     }
 
     public void Dispose()

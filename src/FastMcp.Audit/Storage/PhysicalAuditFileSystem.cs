@@ -101,9 +101,18 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
             if (size <= _size) return;
             // Real zero bytes, not fallocate: ext4 and xfs mark fallocated blocks unwritten, and the first write
             // into them is a metadata change that every fdatasync would have to commit.
-            for (long at = _size; at < size; at += ZeroChunk)
-                RandomAccess.Write(_handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunk, size - at)), at);
-            FileDataSync.Flush(_handle);
+            try
+            {
+                for (long at = _size; at < size; at += ZeroChunk)
+                    RandomAccess.Write(_handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunk, size - at)), at);
+                FileDataSync.Flush(_handle);
+            }
+            catch (IOException)
+            {
+                // Whatever part of the zeros was written is past the appended end; the caller cuts it.
+                _size = RandomAccess.GetLength(_handle);
+                throw;
+            }
             _size = size;
         }
 
