@@ -43,6 +43,8 @@ public sealed class FaultyFileSystem : IAuditFileSystem
         }
         public void Flush() { owner.ThrowIfFull("flush", path); inner.Flush(); }
         public void Truncate(long length) => inner.Truncate(length);
+        public long Reserved => inner.Reserved;
+        public void Reserve(long size) { owner.ThrowIfFull("reserve", path); inner.Reserve(size); }
         public void Dispose() => inner.Dispose();
     }
 }

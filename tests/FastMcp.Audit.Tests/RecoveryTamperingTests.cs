@@ -59,6 +59,16 @@ public sealed class RecoveryTamperingTests : IDisposable
         return (image, vouched, note);
     }
 
+    /// <summary>Where the frames of an open segment end (its zero-filled reserve starts there).</summary>
+    private static long AppendedEnd(byte[] data)
+    {
+        using var reader = new FastMcp.Audit.Reading.FrameReader();
+        reader.Reset(data, zeroTailIsEnd: true);
+        while (reader.Next(out _, out _) == FastMcp.Audit.Reading.FrameReadStatus.Ok) { }
+        Assert.True(reader.ZeroTail > 0);
+        return reader.Position;
+    }
+
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
@@ -163,7 +173,10 @@ public sealed class RecoveryTamperingTests : IDisposable
     {
         var (image, vouched, _) = await CrashImageAsync();
         var sealedCopy = File.ReadAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2)));
-        using (var f = new FileStream(OpenFile(image), FileMode.Append)) f.Write(sealedCopy.AsSpan(sealedCopy.Length - 300, 150));
+        // The torn write lands where the next frame goes: over the zero-filled reserve of the preallocated .open.
+        long end = AppendedEnd(File.ReadAllBytes(OpenFile(image)));
+        Assert.True(new FileInfo(OpenFile(image)).Length > end + 150, "the open segment has no zero-filled reserve");
+        using (var f = new FileStream(OpenFile(image), FileMode.Open)) { f.Position = end; f.Write(sealedCopy.AsSpan(sealedCopy.Length - 300, 150)); }
 
         var start = await RestartAsync(image);
         Assert.False(start.TamperingFound);
@@ -190,6 +203,25 @@ public sealed class RecoveryTamperingTests : IDisposable
         Assert.Contains("5 not covered by any signature made before the crash", text);
         Assert.Contains("150 bytes cut", text);
         Assert.Empty(Directory.GetFiles(ImageChain(image), "*.tampered"));
+    }
+
+    [Fact]
+    public async Task A_zeroed_frame_in_the_middle_of_a_preallocated_open_segment_is_still_tampering()
+    {
+        // Zeros are the end of an .open only from a frame boundary to the end of the file: zeroing a frame the
+        // signed checkpoint covers cuts the kept records short of what it vouches for.
+        var (image, _, _) = await CrashImageAsync();
+        var data = File.ReadAllBytes(OpenFile(image));
+        using var reader = new FastMcp.Audit.Reading.FrameReader();
+        reader.Reset(data, zeroTailIsEnd: true);
+        Assert.Equal(FastMcp.Audit.Reading.FrameReadStatus.Ok, reader.Next(out _, out _)); // header
+        Assert.Equal(FastMcp.Audit.Reading.FrameReadStatus.Ok, reader.Next(out var second, out _));
+        using (var f = new FileStream(OpenFile(image), FileMode.Open)) { f.Position = second.Offset; f.Write(new byte[second.TotalLength]); }
+
+        var start = await RestartAsync(image);
+        Assert.True(start.TamperingFound);
+        Assert.Contains("records were removed", start.Tampering);
+        Assert.Single(Directory.GetFiles(ImageChain(image), "*.tampered"));
     }
 
     [Fact]

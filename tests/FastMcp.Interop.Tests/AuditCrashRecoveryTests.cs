@@ -10,7 +10,7 @@ namespace FastMcp.Interop.Tests;
 /// <summary>
 /// kill -9 of the gateway under load, then a restart on the same audit folder: the chain still
 /// verifies (the torn tail is recovered, not reported as tampering) and every response a client
-/// received has its audit record.
+/// received has its audit record. The open segment a kill leaves is preallocated (a zero-filled tail).
 /// </summary>
 [Trait("Category", "E2E")]
 public sealed class AuditCrashRecoveryTests : IDisposable
@@ -54,6 +54,10 @@ public sealed class AuditCrashRecoveryTests : IDisposable
             await Task.WhenAll(load);
         }
         Assert.True(answered.Count >= 10, $"too few calls answered before the kill ({answered.Count})");
+        // The killed writer's segment is preallocated: zero-filled past its last frame (recovery must read that as its end).
+        string open = Assert.Single(Directory.GetFiles(_auditDir, "*.open", SearchOption.AllDirectories));
+        byte[] openBytes = File.ReadAllBytes(open);
+        Assert.True(openBytes.Length >= 1024 * 1024 && openBytes[^1] == 0, $"the open segment is not zero-filled ahead ({openBytes.Length} bytes)");
 
         // Restart on the same folder: the torn segment is recovered and the chain goes on.
         using (GatewayProcess second = await GatewayProcess.StartAsync(_upstreamUrl, "--audit-dir", _auditDir))

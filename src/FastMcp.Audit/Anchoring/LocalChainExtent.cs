@@ -44,7 +44,7 @@ public static class LocalChainExtent
     private static long OpenSegmentEnd(byte[] data)
     {
         using var reader = new FrameReader();
-        reader.Reset(data);
+        reader.Reset(data, zeroTailIsEnd: true);
         if (reader.Next(out var first, out _) != FrameReadStatus.Ok || first.Header.Kind != FrameKind.Header
             || !SegmentHeader.TryDecode(first.Payload.Span, out var header, out _))
             return 0;

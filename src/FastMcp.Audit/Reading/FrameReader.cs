@@ -25,12 +25,24 @@ public sealed class FrameReader : IDisposable
     private byte[] _raw = [];
     private ReadOnlyMemory<byte> _data;
 
+    private bool _zeroTailIsEnd;
+
     public int Position { get; private set; }
 
-    public void Reset(ReadOnlyMemory<byte> segment)
+    /// <summary>Bytes of zero-filled reserve found after the last frame (only when the reader was reset with zeroTailIsEnd).</summary>
+    public int ZeroTail { get; private set; }
+
+    /// <summary>
+    /// Starts reading <paramref name="segment"/>. With <paramref name="zeroTailIsEnd"/> (an <c>.open</c> segment, which the
+    /// writer keeps zero-filled ahead of its end) zero bytes from a frame boundary to the end of the data are the end,
+    /// not a torn frame: a frame starts with the magic, never with zero. Sealed segments never have such a tail.
+    /// </summary>
+    public void Reset(ReadOnlyMemory<byte> segment, bool zeroTailIsEnd = false)
     {
         _data = segment;
         Position = 0;
+        ZeroTail = 0;
+        _zeroTailIsEnd = zeroTailIsEnd;
     }
 
     public FrameReadStatus Next(out Frame frame, out string? error)
@@ -39,6 +51,11 @@ public sealed class FrameReader : IDisposable
         error = null;
         var rest = _data.Span[Position..];
         if (rest.IsEmpty) return FrameReadStatus.End;
+        if (_zeroTailIsEnd && rest[0] == 0 && !rest.ContainsAnyExcept((byte)0))
+        {
+            ZeroTail = rest.Length;
+            return FrameReadStatus.End;
+        }
         if (rest.Length < FrameHeader.Size)
         {
             error = "data ends inside a frame header";

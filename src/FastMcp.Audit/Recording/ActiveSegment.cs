@@ -26,6 +26,13 @@ internal sealed class ActiveSegment : IDisposable
     private ChainCursor _cursor = new();
     private ChainCursor _scratch = new();
     private IAuditFile? _file;
+    private long _reserveLimit;
+
+    /// <summary>Zero-filled space kept ahead of the appended end, in steps of this much (up to the segment size).</summary>
+    public const long ReserveStep = 4 * 1024 * 1024;
+
+    /// <summary>Stopwatch ticks the last flush of an append took (the fsync latency metric).</summary>
+    public long LastFlushTicks { get; private set; }
 
     public long Index { get; }
     public SegmentHeader Header { get; }
@@ -54,11 +61,16 @@ internal sealed class ActiveSegment : IDisposable
         _cursor.StartSegment(headerNote, header.FirstSequence);
     }
 
-    /// <summary>Creates the .open file and makes its header frame durable before any record can be acknowledged.</summary>
-    public static ActiveSegment Create(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header)
+    /// <summary>
+    /// Creates the .open file and makes its header frame durable before any record can be acknowledged.
+    /// With <paramref name="reserveUpTo"/> &gt; 0 the file is kept zero-filled ahead of the appended end, up to that
+    /// size (the soft segment size), so a durable append overwrites zeros and changes no file size: fdatasync
+    /// then flushes the data only (docs/audit-format.md §3.1).
+    /// </summary>
+    public static ActiveSegment Create(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header, long reserveUpTo = 0)
     {
         var note = header.Encode();
-        var seg = new ActiveSegment(fs, directory, signer, level, header, note);
+        var seg = new ActiveSegment(fs, directory, signer, level, header, note) { _reserveLimit = reserveUpTo };
         try
         {
             if (fs.Exists(seg.OpenPath)) fs.Delete(seg.OpenPath);
@@ -84,7 +96,7 @@ internal sealed class ActiveSegment : IDisposable
         string path = Path.Combine(directory, SegmentNames.Open(index));
         var data = fs.ReadAllBytes(path);
         using var reader = new FrameReader();
-        reader.Reset(data);
+        reader.Reset(data, zeroTailIsEnd: true);
         if (reader.Next(out var first, out _) != FrameReadStatus.Ok || first.Header.Kind != FrameKind.Header ||
             !SegmentHeader.TryDecode(first.Payload.Span, out var header, out _) || header!.Segment != index)
         {
@@ -120,15 +132,26 @@ internal sealed class ActiveSegment : IDisposable
             }
             valid = reader.Position;
         }
-        cutBytes = data.Length - valid;
+        cutBytes = TornBytes(data, valid);
         seg.CommittedLength = valid;
         seg.Sealed = hadSeal;
         if (!hadSeal)
         {
             seg._file = fs.OpenAppend(path);
-            if (cutBytes > 0) { seg._file.Truncate(valid); seg._file.Flush(); }
+            // The torn tail and the zero-filled reserve both go: the recovered segment is sealed at its real end.
+            if (data.Length != valid) { seg._file.Truncate(valid); seg._file.Flush(); }
         }
         return seg;
+    }
+
+    /// <summary>
+    /// Bytes after <paramref name="valid"/> that a crash left written: a torn frame, not counting the zero-filled
+    /// reserve after it (a frame's own bytes may end in zeros, so this is only a count, never where to cut).
+    /// </summary>
+    public static long TornBytes(ReadOnlySpan<byte> data, long valid)
+    {
+        int lastWritten = data.LastIndexOfAnyExcept((byte)0);
+        return Math.Max(0, lastWritten + 1 - valid);
     }
 
     /// <summary>
@@ -191,6 +214,9 @@ internal sealed class ActiveSegment : IDisposable
             _cursor.Merkle.GetRoot(), _headerHash, nowMicros, recovered, _signer.KeyId);
         var unsigned = seal.EncodeUnsigned();
         var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
+        // A sealed segment never keeps a zero-filled reserve: the seal must be its last bytes.
+        if (_file is { } file && file.Reserved > CommittedLength) file.Truncate(CommittedLength);
+        _reserveLimit = 0;
         AppendNoteFrame(FrameKind.Seal, note);
         Sealed = true;
         SealNote = note;
@@ -222,9 +248,34 @@ internal sealed class ActiveSegment : IDisposable
     {
         var file = _file ?? throw new InvalidOperationException("segment is sealed");
         if (file.Length != CommittedLength) file.Truncate(CommittedLength);
+        long end = CommittedLength + frame.Length;
+        if (end > file.Reserved && end < _reserveLimit) TryReserve(file, Math.Min(_reserveLimit, end + ReserveStep));
         file.Append(frame);
-        if (flush) file.Flush();
+        if (flush)
+        {
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            file.Flush();
+            LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        }
         CommittedLength += frame.Length;
+    }
+
+    /// <summary>
+    /// The zero-filled tail is an optimisation, never a condition for recording: when the disk cannot hold it
+    /// (a small or nearly full volume) the frame is appended anyway, growing the file (fdatasync then also
+    /// flushes its size), and this segment stops reserving.
+    /// </summary>
+    private void TryReserve(IAuditFile file, long size)
+    {
+        try
+        {
+            file.Reserve(size);
+        }
+        catch (IOException)
+        {
+            _reserveLimit = 0;
+            if (file.Reserved != CommittedLength || file.Length != CommittedLength) file.Truncate(CommittedLength);
+        }
     }
 
     public void Dispose()

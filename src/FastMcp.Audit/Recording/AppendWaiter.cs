@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Tasks.Sources;
 
 namespace FastMcp.Audit.Recording;
@@ -9,7 +10,11 @@ namespace FastMcp.Audit.Recording;
 /// </summary>
 internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
 {
-    private static readonly Stack<AppendWaiter> Pool = new();
+    // Lock-free: every strict append rents one and returns it from its continuation, on many threads at once; a
+    // contended lock here spun (sched_yield) under load. The queue's ring segment is reused once it has grown.
+    private static readonly ConcurrentQueue<AppendWaiter> Pool = new();
+    private const int PoolLimit = 4096;
+    private static int _pooled;
     private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = false };
     private Exception? _failure;
 
@@ -19,11 +24,9 @@ internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
 
     public static AppendWaiter Rent()
     {
-        lock (Pool)
-        {
-            if (Pool.TryPop(out var w)) return w;
-        }
-        return new AppendWaiter();
+        if (!Pool.TryDequeue(out var w)) return new AppendWaiter();
+        Interlocked.Decrement(ref _pooled);
+        return w;
     }
 
     public void Succeed()
@@ -53,10 +56,9 @@ internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
         finally
         {
             _core.Reset();
-            lock (Pool)
-            {
-                if (Pool.Count < 4096) Pool.Push(this);
-            }
+            // Counted apart: ConcurrentQueue.Count spins while others enqueue.
+            if (Interlocked.Increment(ref _pooled) <= PoolLimit) Pool.Enqueue(this);
+            else Interlocked.Decrement(ref _pooled);
         }
     }
 

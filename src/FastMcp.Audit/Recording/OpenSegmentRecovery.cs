@@ -237,7 +237,8 @@ internal sealed class OpenSegmentRecovery
         var data = _fs.ReadAllBytes(path);
         using var reader = new FrameReader();
         using var cursor = new ChainCursor();
-        reader.Reset(data);
+        // The writer keeps an open segment zero-filled ahead of its end: zeros after the last frame are its end.
+        reader.Reset(data, zeroTailIsEnd: true);
         var status = reader.Next(out var first, out _);
         if (status != FrameReadStatus.Ok || first.Header.Kind != FrameKind.Header)
         {
@@ -355,7 +356,7 @@ internal sealed class OpenSegmentRecovery
         }
         // Answered before they were durable (batched durability) and not in the file: lost by the crash.
         long lost = Math.Max(0, acknowledged - cursor.NextSequence);
-        SealRecovered(index, keptLength, data.Length - keptLength, covered, cursor.SegmentRecords, lost, cutReason);
+        SealRecovered(index, keptLength, ActiveSegment.TornBytes(data, keptLength), covered, cursor.SegmentRecords, lost, cutReason);
 
         void Capture()
         {

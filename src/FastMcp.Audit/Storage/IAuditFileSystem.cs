@@ -21,13 +21,22 @@ public interface IAuditFileSystem
     DateTime GetLastWriteTimeUtc(string path);
 }
 
-/// <summary>An append-only handle on one segment file.</summary>
+/// <summary>
+/// An append-only handle on one segment file. The file may be longer than what was appended: a
+/// zero-filled reserve (<see cref="Reserve"/>) past <see cref="Length"/>, so that a durable append
+/// changes no file size.
+/// </summary>
 public interface IAuditFile : IDisposable
 {
+    /// <summary>The end of what was appended (where the next append goes), not counting a zero-filled reserve.</summary>
     long Length { get; }
+    /// <summary>The size of the file on disk: <see cref="Length"/> plus any zero-filled reserve.</summary>
+    long Reserved { get; }
     void Append(ReadOnlySpan<byte> data);
-    /// <summary>Makes everything appended so far durable (fsync).</summary>
+    /// <summary>Makes everything appended so far durable (fdatasync: the data, and the size when it changed).</summary>
     void Flush();
-    /// <summary>Cuts the file back to <paramref name="length"/> (removes a partly written frame).</summary>
+    /// <summary>Cuts the file back to <paramref name="length"/> (removes a partly written frame and any reserve).</summary>
     void Truncate(long length);
+    /// <summary>Grows the file with zero bytes to at least <paramref name="size"/> and makes them durable; <see cref="Length"/> is unchanged.</summary>
+    void Reserve(long size);
 }

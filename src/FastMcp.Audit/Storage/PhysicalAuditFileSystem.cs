@@ -1,8 +1,10 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace FastMcp.Audit.Storage;
 
 /// <summary>
-/// The real file system; unbuffered FileStreams so Flush(true) is an fsync of exactly what was
-/// appended. Renames and file creations also fsync the directory, so a sealed segment's name, a
+/// The real file system: segment files are written at positions (they may carry a zero-filled
+/// reserve past the appended end) and flushed with fdatasync. Renames and file creations also fsync the directory, so a sealed segment's name, a
 /// checkpoint's replacement and a new segment survive a power cut along with their bytes.
 /// </summary>
 public sealed class PhysicalAuditFileSystem : IAuditFileSystem
@@ -55,28 +57,65 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
 
     public DateTime GetLastWriteTimeUtc(string path) => File.GetLastWriteTimeUtc(path);
 
+    /// <summary>
+    /// Positional writes at the appended end (the file may hold a zero-filled reserve past it);
+    /// <see cref="Flush"/> is fdatasync.
+    /// </summary>
     private sealed class PhysicalAuditFile : IAuditFile
     {
-        private readonly FileStream _stream;
+        private const int ZeroChunk = 256 * 1024;
+        private static readonly byte[] Zeros = new byte[ZeroChunk];
+        private readonly SafeFileHandle _handle;
+        private long _length;
+        private long _size;
 
         public PhysicalAuditFile(string path)
         {
-            _stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
-            _stream.Seek(0, SeekOrigin.End);
+            _handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+            _size = RandomAccess.GetLength(_handle);
+            _length = _size;
         }
 
-        public long Length => _stream.Length;
+        public long Length => _length;
 
-        public void Append(ReadOnlySpan<byte> data) => _stream.Write(data);
+        public long Reserved => _size;
 
-        public void Flush() => _stream.Flush(flushToDisk: true);
+        public void Append(ReadOnlySpan<byte> data)
+        {
+            RandomAccess.Write(_handle, data, _length);
+            _length += data.Length;
+            if (_length > _size) _size = _length;
+        }
+
+        public void Flush() => FileDataSync.Flush(_handle);
 
         public void Truncate(long length)
         {
-            _stream.SetLength(length);
-            _stream.Seek(0, SeekOrigin.End);
+            RandomAccess.SetLength(_handle, length);
+            _length = length;
+            _size = length;
         }
 
-        public void Dispose() => _stream.Dispose();
+        public void Reserve(long size)
+        {
+            if (size <= _size) return;
+            // Real zero bytes, not fallocate: ext4 and xfs mark fallocated blocks unwritten, and the first write
+            // into them is a metadata change that every fdatasync would have to commit.
+            try
+            {
+                for (long at = _size; at < size; at += ZeroChunk)
+                    RandomAccess.Write(_handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunk, size - at)), at);
+                FileDataSync.Flush(_handle);
+            }
+            catch (IOException)
+            {
+                // Whatever part of the zeros was written is past the appended end; the caller cuts it.
+                _size = RandomAccess.GetLength(_handle);
+                throw;
+            }
+            _size = size;
+        }
+
+        public void Dispose() => _handle.Dispose();
     }
 }

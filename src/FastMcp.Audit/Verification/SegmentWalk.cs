@@ -68,7 +68,7 @@ public sealed class SegmentWalk : IDisposable
     public SegmentOutcome Walk(ReadOnlyMemory<byte> data, SegmentExpectation expect, bool mayBeOpen, IReadOnlyList<CheckpointTarget> targets)
     {
         var outcome = new SegmentOutcome();
-        _frames.Reset(data);
+        _frames.Reset(data, zeroTailIsEnd: mayBeOpen);
         long segment = expect.Index;
         Finding Fail(string code, string message, long? seq = null, long? offset = null) =>
             outcome.Error = new Finding(code, message, segment, seq, offset);
@@ -106,7 +106,8 @@ public sealed class SegmentWalk : IDisposable
             }
             if (status != FrameReadStatus.Ok)
             {
-                if (mayBeOpen && status == FrameReadStatus.Torn)
+                // In the writer's zero-filled reserve a frame being written (or torn by a crash) reads as unreadable, not short.
+                if (mayBeOpen && (status == FrameReadStatus.Torn || data.Span[^1] == 0))
                 {
                     outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}; {_cursor.SegmentRecords} records before it, {outcome.CoveredRecords} covered by a signed checkpoint", segment, Offset: offset));
                     break;

@@ -53,6 +53,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
+        AuditWriting(sb, runtime.Audit?.Log);
         FastMcp.Audit.Shipping.SegmentShipper? shipper = runtime.Audit?.Log.Shipper;
         if (shipper is not null)
         {
@@ -94,6 +95,27 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
     private static readonly string BuildVersion = (typeof(MetricsEndpoint).Assembly
         .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false) is [System.Reflection.AssemblyInformationalVersionAttribute a, ..]
             ? a.InformationalVersion : "unknown").Replace("\\", "").Replace("\"", "");
+
+    /// <summary>Group commit: records per fsync is records_synced_total / fsyncs_total; fsync latency is the writer's flush of a records frame.</summary>
+    private static void AuditWriting(StringBuilder sb, FastMcp.Audit.AuditLog? log)
+    {
+        FastMcp.Audit.Recording.WriterStatistics? stats = log?.Statistics;
+        Gauge(sb, "fastmcp_audit_queue_depth", "audit records appended and not yet written and flushed", log?.QueueDepth ?? 0);
+        Counter(sb, "fastmcp_audit_fsyncs_total", "record frames flushed to disk (group commits)", stats?.Fsyncs ?? 0);
+        Counter(sb, "fastmcp_audit_records_synced_total", "audit records made durable by those flushes (records per fsync = this / fastmcp_audit_fsyncs_total)", stats?.RecordsSynced ?? 0);
+        const string name = "fastmcp_audit_fsync_seconds";
+        Header(sb, name, "time the audit writer's flush (fdatasync) of a records frame took", "histogram");
+        double[] bounds = FastMcp.Audit.Recording.WriterStatistics.BucketBounds;
+        long cumulative = 0;
+        for (int i = 0; i <= bounds.Length; i++)
+        {
+            cumulative += stats?.BucketCount(i) ?? 0;
+            string le = i < bounds.Length ? bounds[i].ToString("0.####", CultureInfo.InvariantCulture) : "+Inf";
+            sb.Append(name).Append("_bucket{le=\"").Append(le).Append("\"} ").Append(cumulative).Append('\n');
+        }
+        sb.Append(name).Append("_sum ").Append((stats?.FsyncSecondsSum ?? 0).ToString("0.######", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append(name).Append("_count ").Append(cumulative).Append('\n');
+    }
 
     private static void Counter(StringBuilder sb, string name, string help, long value)
     {
