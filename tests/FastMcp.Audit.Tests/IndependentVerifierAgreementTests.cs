@@ -91,6 +91,33 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         return Encoding.UTF8.GetBytes(text[..(at + 11)] + Convert.ToBase64String(replaced) + "\n");
     }
 
+    /// <summary>Rewrites every records frame of a segment file through <paramref name="rewrite"/> (kind, codec, payload), fixing the CRC.</summary>
+    private static byte[] RewriteRecordFrames(byte[] segment, Func<byte[], (FrameCodec Codec, byte[] Payload)> rewrite)
+    {
+        var output = new MemoryStream();
+        int offset = 0;
+        while (offset < segment.Length)
+        {
+            Assert.True(FrameHeader.TryRead(segment.AsSpan(offset), out var h, out _));
+            var stored = segment.AsSpan(offset + FrameHeader.Size, h.StoredLength).ToArray();
+            var header = new byte[FrameHeader.Size];
+            if (h.Kind == FrameKind.Records)
+            {
+                var (codec, payload) = rewrite(stored);
+                new FrameHeader(h.Kind, codec, payload.Length, h.RawLength, h.RecordCount).Write(header, payload);
+                stored = payload;
+            }
+            else
+            {
+                segment.AsSpan(offset, FrameHeader.Size).CopyTo(header);
+            }
+            output.Write(header);
+            output.Write(stored);
+            offset += FrameHeader.Size + h.StoredLength;
+        }
+        return output.ToArray();
+    }
+
     private async Task<List<Case>> BuildCasesAsync()
     {
         var cases = new List<Case>();
@@ -241,6 +268,15 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
             Assert.True(Checkpoint.TryDecode(baseStore.Objects["gw-1/checkpoint"], out _, out _, out _));
             s.Frames.Insert(1, new SegmentSurgeon.FrameModel { Kind = FrameKind.Checkpoint, Note = baseStore.Objects["gw-1/checkpoint"] });
         }));
+        // Encodings the seal does not cover (§4.4): records frames stored with codec 0, or zstd without the content checksum.
+        store = baseStore.Clone();
+        using (var unzstd = new ZstdSharp.Decompressor())
+            store.Objects[Seg(2)] = RewriteRecordFrames(store.Objects[Seg(2)], z => (FrameCodec.None, unzstd.Unwrap(z).ToArray()));
+        cases.Add(new("records-frame-codec-0", Save("records-frame-codec-0", store), [key], true));
+        cases.Add(new("zstd-without-checksum", Save("zstd-without-checksum", Edit(baseStore, 2, _ => { })), [key], true));
+        store = baseStore.Clone();
+        store.Objects[Seg(2)] = RewriteRecordFrames(store.Objects[Seg(2)], z => { var c = (byte[])z.Clone(); c[^1] ^= 0x5a; return (FrameCodec.Zstd, c); });
+        Tamper("zstd-checksum-altered", store);
         return cases;
     }
 

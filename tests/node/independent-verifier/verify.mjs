@@ -125,15 +125,14 @@ function readFrames(data) {
     if (codec === 0 && raw !== stored) throw new Fail(`codec 0 frame with raw-length != stored-length at offset ${off}`);
     if (kind === 2 ? count === 0 : count !== 0) throw new Fail(`record-count ${count} not allowed for kind ${kind} at offset ${off}`);
     if (kind !== 2 && codec !== 0) throw new Fail(`a note frame is compressed at offset ${off}`);
-    if (kind === 2 && codec !== 1) throw new Fail(`a records frame is not zstd at offset ${off}`);
     if (data.length - off - 24 < stored) throw new Fail(`data ends inside a frame at offset ${off}`);
     const payload = data.subarray(off + 24, off + 24 + stored);
     if (crc32c(h.subarray(0, 20), payload) !== crc) throw new Fail(`wrong CRC at offset ${off}`);
     let decoded = payload;
     if (codec === 1) {
-      checkZstdHasChecksum(payload, off);
       try { decoded = Buffer.from(decompress(new Uint8Array(payload))); } catch (e) { throw new Fail(`zstd payload does not decode at offset ${off}: ${e.message}`); }
       if (decoded.length !== raw) throw new Fail(`payload decodes to ${decoded.length} bytes, not raw-length ${raw}, at offset ${off}`);
+      checkZstdChecksum(payload, decoded, off);
     }
     frames.push({ kind, count, payload: decoded, offset: off });
     off += 24 + stored;
@@ -141,18 +140,38 @@ function readFrames(data) {
   return frames;
 }
 
-// §3: the writer enables the zstd content checksum; fzstd does not check it, so the verifier checks the
-// flag is set in every frame and computes nothing more (XXH64 is not in Node's crypto).
-function checkZstdHasChecksum(payload, off) {
-  let p = 0;
-  while (p < payload.length) {
-    const magic = payload.readUInt32LE(p);
-    if ((magic & 0xfffffff0) === 0x184d2a50) { p += 8 + payload.readUInt32LE(p + 4); continue; } // skippable frame
-    if (magic !== 0xfd2fb528) throw new Fail(`zstd payload has a bad magic at offset ${off}`);
-    const fhd = payload[p + 4];
-    if ((fhd & 0x04) === 0) throw new Fail(`zstd frame without the content checksum at offset ${off}`);
-    return; // one frame is what the writer makes; decoding checks the rest
-  }
+// §3 zstd: the writer sets the content checksum flag; when a frame has it, the last 4 bytes of the frame
+// are the low 32 bits of XXH64 (seed 0) of the decoded content and must match (fzstd does not check it).
+const M64 = (1n << 64n) - 1n;
+const P1 = 11400714785074694791n, P2 = 14029467366897019727n, P3 = 1609587929392839161n, P4 = 9650029242287828579n, P5 = 2870177450012600261n;
+const rotl = (x, r) => ((x << BigInt(r)) | (x >> BigInt(64 - r))) & M64;
+const round = (acc, lane) => (rotl((acc + lane * P2) & M64, 31) * P1) & M64;
+const merge = (acc, v) => ((((acc ^ round(0n, v)) * P1) & M64) + P4) & M64;
+function xxh64(b) {
+  let p = 0, h;
+  const len = b.length;
+  if (len >= 32) {
+    let v1 = (P1 + P2) & M64, v2 = P2, v3 = 0n, v4 = (M64 + 1n - P1) & M64;
+    while (p + 32 <= len) {
+      v1 = round(v1, b.readBigUInt64LE(p)); v2 = round(v2, b.readBigUInt64LE(p + 8));
+      v3 = round(v3, b.readBigUInt64LE(p + 16)); v4 = round(v4, b.readBigUInt64LE(p + 24)); p += 32;
+    }
+    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) & M64;
+    h = merge(h, v1); h = merge(h, v2); h = merge(h, v3); h = merge(h, v4);
+  } else h = P5;
+  h = (h + BigInt(len)) & M64;
+  while (p + 8 <= len) { h = (rotl(h ^ round(0n, b.readBigUInt64LE(p)), 27) * P1 + P4) & M64; p += 8; }
+  if (p + 4 <= len) { h = (rotl(h ^ ((BigInt(b.readUInt32LE(p)) * P1) & M64), 23) * P2 + P3) & M64; p += 4; }
+  while (p < len) { h = (rotl(h ^ ((BigInt(b[p]) * P5) & M64), 11) * P1) & M64; p++; }
+  h ^= h >> 33n; h = (h * P2) & M64; h ^= h >> 29n; h = (h * P3) & M64; h ^= h >> 32n;
+  return h;
+}
+
+function checkZstdChecksum(payload, decoded, off) {
+  if (payload.length < 5 || payload.readUInt32LE(0) !== 0xfd2fb528) throw new Fail(`zstd payload has a bad magic at offset ${off}`);
+  if ((payload[4] & 0x04) === 0) return; // no checksum in this frame: the CRC-32C still covers every stored byte
+  const want = payload.readUInt32LE(payload.length - 4);
+  if (Number(xxh64(decoded) & 0xffffffffn) !== want) throw new Fail(`zstd content checksum mismatch at offset ${off}`);
 }
 
 // §7.1 one segment.
