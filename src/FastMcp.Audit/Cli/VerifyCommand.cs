@@ -117,6 +117,8 @@ public static class VerifyCommand
             stderr.WriteLine("fastmcp-verify: " + e.Message);
             return Invalid;
         }
+        // The proof stands on its signed seal, but an auditor must hear that the chain around it does not verify.
+        foreach (var gap in proof.ChainGaps) stderr.WriteLine("fastmcp-verify: warning: " + gap);
         var json = proof.ToJson();
         if (a.Get("out") is { } outPath)
         {

@@ -394,23 +394,16 @@ public sealed class LogVerifier
         if (!files.Segments.TryGetValue(index + 1, out var nextKey)) return null;
         var data = await store.GetAsync(nextKey, ct).ConfigureAwait(false);
         if (data is null) return null;
-        using var frames = new FrameReader();
-        frames.Reset(data);
-        if (frames.Next(out var frame, out _) != FrameReadStatus.Ok || frame.Header.Kind != FrameKind.Header ||
-            !SegmentHeader.TryDecode(frame.Payload.Span, out var header, out _) ||
-            header!.StartState is not { Recovery: StartRecovery.Tampered } start || start.RecoveredSegment != index)
-            return null;
-        string link;
-        SegmentExpectation next;
-        if (start.PrevCheckpoint is { } note)
+        if (SetAsideLink.Resolve(keys, index, expect, data) is not { } resolved) return null;
+        if (resolved.Error is { } linkError)
         {
-            if (!Checkpoint.TryDecode(note, out var cp, out var parsed, out var error))
-                return Fail($"segment {index + 1} continues from a checkpoint that cannot be read: {error}");
-            if (NoteSignatures.Check(keys, parsed!, cp!.KeyId, null, "checkpoint", $"the checkpoint of segment {index} that segment {index + 1} continues from") is { } bad)
-                return Fail($"segment {index + 1} continues from a checkpoint of segment {index} that does not verify: {bad.Message}");
-            if ((expect.Chain is not null && cp!.Chain != expect.Chain) || cp!.Segment != index || cp.Sequence - cp.SegmentRecords != expect.FirstSequence)
-                return Fail($"segment {index + 1} continues from a checkpoint (segment {cp!.Segment}, sequence {cp.Sequence}) that does not fit after segment {index - 1}");
-            next = new SegmentExpectation(expect.Chain ?? cp.Chain, index + 1, cp.Sequence, SHA256.HashData(note), cp.Head);
+            chain.Errors.Add(new Finding("tampered", linkError, index + 1, Object: nextKey));
+            return null;
+        }
+        string link;
+        SegmentExpectation next = resolved.Next!.Value;
+        if (resolved.LinkCheckpoint is { } cp)
+        {
             link = $"the signed checkpoint of segment {index} at sequence {cp.Sequence} (signed {NoteValues.Time(cp.TimeMicros)}); records {expect.FirstSequence}..{cp.Sequence - 1} are vouched for only by that checkpoint's head and root";
             foreach (var t in targets)
             {
@@ -428,18 +421,11 @@ public sealed class LogVerifier
         }
         else
         {
-            next = expect with { Index = index + 1 };
             link = index == 1 ? "the start of the chain" : $"the seal of segment {index - 1}";
             foreach (var t in targets) if (t.Checkpoint.Segment == index) t.SetAside = $"segment {index} was set aside as tampered";
         }
-        chain.Errors.Add(new Finding("tampered", $"segment {index} is missing: at restart the writer found it tampered ({start.Tampering}) and set it aside unsealed; segment {index + 1} continues from {link}", index, Object: nextKey));
+        chain.Errors.Add(new Finding("tampered", $"segment {index} is missing: at restart the writer found it tampered ({resolved.Tampering}) and set it aside unsealed; segment {index + 1} continues from {link}", index, Object: nextKey));
         return next;
-
-        SegmentExpectation? Fail(string message)
-        {
-            chain.Errors.Add(new Finding("tampered", message, index + 1, Object: nextKey));
-            return null;
-        }
     }
 
     /// <summary>What a segment's header says about its start (version 2): tampering, crash recovery details, downtime before it.</summary>

@@ -24,6 +24,12 @@ public sealed class RecordProof
     public byte[] Record { get; init; } = [];
     public List<byte[]> Path { get; init; } = new();
     public byte[] SealNote { get; init; } = [];
+    /// <summary>
+    /// Segments set aside as tampered (§7.2) that the walk to this record's segment stepped past. The proof
+    /// itself stands (its seal is signed), but the chain it comes from does not verify; the prover says so.
+    /// Not part of the proof file.
+    /// </summary>
+    public IReadOnlyList<string> ChainGaps { get; init; } = [];
 
     /// <summary>Finds the sealed segment holding <paramref name="sequence"/>, verifies it fully, and builds the proof.</summary>
     public static Task<RecordProof> CreateAsync(ISegmentStore store, AuditPublicKey key, string? chain, long sequence, CancellationToken ct = default) =>
@@ -37,10 +43,25 @@ public sealed class RecordProof
             : chains.Find(c => c.Chain == chain) ?? throw new InvalidOperationException($"chain '{chain}' not found");
         var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
         using var walk = new SegmentWalk(keys) { LeafHashes = new List<byte[]>() };
+        var gaps = new List<string>();
         foreach (var (index, objectKey) in files.Segments)
         {
             var data = await store.GetAsync(objectKey, ct).ConfigureAwait(false) ?? throw new IOException($"{objectKey} vanished");
-            if (index != expect.Index) throw new InvalidDataException($"segment {expect.Index} is missing");
+            if (index != expect.Index)
+            {
+                // Only a gap of one segment that the next header explains as set aside (§7.2) can be walked past.
+                long missing = expect.Index;
+                if (index != missing + 1 || SetAsideLink.Resolve(keys, missing, expect, data) is not { } gap)
+                    throw new InvalidDataException($"segment {missing} is missing (deleted); no proof can be made past it");
+                if (gap.Error is { } linkError) throw new InvalidDataException($"segment {missing} was set aside as tampered and {linkError}");
+                var next = gap.Next!.Value;
+                string setAside = $"set aside as tampered by the writer ({gap.Tampering})";
+                if (sequence < next.FirstSequence)
+                    throw new InvalidDataException($"record {sequence} was in segment {missing}, which was {setAside}; no sealed segment holds it: " +
+                        $"records {expect.FirstSequence}..{next.FirstSequence - 1} are vouched for only by the signed checkpoint segment {index} continues from");
+                gaps.Add($"segment {missing} was {setAside}; segment {index} continues from {(gap.LinkCheckpoint is { } cp ? $"its signed checkpoint at sequence {cp.Sequence}" : missing == 1 ? "the chain start" : $"the seal of segment {missing - 1}")}; the log is INVALID (run fastmcp-verify)");
+                expect = next;
+            }
             var outcome = walk.Walk(data, expect, mayBeOpen: false, []);
             if (outcome.Error is { } error) throw new InvalidDataException("the log does not verify: " + ReportWriter.Describe(error));
             var seal = outcome.Seal!;
@@ -61,6 +82,7 @@ public sealed class RecordProof
                     Record = body!,
                     Path = InclusionProof.Create(walk.LeafHashes.ToArray(), leaf),
                     SealNote = outcome.SealNote!,
+                    ChainGaps = gaps,
                 };
             }
             expect = new SegmentExpectation(seal.Chain, index + 1, seal.FirstSequence + seal.RecordCount, SHA256.HashData(outcome.SealNote!), seal.Head);
