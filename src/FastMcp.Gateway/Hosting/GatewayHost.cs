@@ -7,7 +7,6 @@ using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Transport;
 using FastMcp.Gateway.Upstream;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Hosting;
 
@@ -91,7 +90,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IPEndPoint? AdminEndpoint => _admin?.LocalEndPoint;
     public int OpenConnections => _connections.Count;
 
-    private async Task OnConnectionAsync(SocketConnection transport, IPEndPoint remote)
+    private async Task OnConnectionAsync(SocketPipe transport, IPEndPoint remote)
     {
         if (Interlocked.Increment(ref _open) > _maxConnections)
         {
@@ -116,7 +115,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(SocketConnection transport, IPEndPoint remote)
+    private async Task ServeAsync(SocketPipe transport, IPEndPoint remote)
     {
         var connection = new ClientConnection(transport, remote, _runtime);
         _connections.TryAdd(connection, 0);

@@ -12,9 +12,10 @@ using FastMcp.Policy;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
 using FastMcp.Mcp;
-using Pipelines.Sockets.Unofficial;
 using HttpMethod = FastMcp.Http.HttpMethod;
 using System.Runtime.CompilerServices;
+
+using FastMcp.Gateway.Transport;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -26,7 +27,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
-    private readonly SocketConnection _transport;
+    private readonly SocketPipe _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly GatewayRuntime _rt;
@@ -43,7 +44,7 @@ internal sealed partial class ClientConnection : IResponseGate, IDisposable
     private bool _servedRequest;
     private int _disposed;
 
-    public ClientConnection(SocketConnection transport, IPEndPoint remote, GatewayRuntime runtime)
+    public ClientConnection(SocketPipe transport, IPEndPoint remote, GatewayRuntime runtime)
     {
         _transport = transport;
         _input = transport.Input;
