@@ -266,7 +266,8 @@ EOF
     start_gateway fastmcp-full "$FULL_NOTE" "$GATEWAY" --config "$GATEWAY_CONFIG"
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       # Its own copy of the configuration, so that the two gateways never share an audit folder.
-      sed "s#$WORK/audit-full#$WORK/audit-full-base#" "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-base.json"
+      # Any audit "directory" gets a -base suffix (a given --gateway-config names its own folder).
+      sed -E 's#("directory"[[:space:]]*:[[:space:]]*"[^"]*)"#\1-base"#' "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-base.json"
       start_gateway fastmcp-full-base "the fastmcp-full configuration, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --config "$WORK/fastmcp-full-base.json"
     fi
   fi
