@@ -27,6 +27,8 @@ BUILD=1
 WRITE_RESULTS=1
 BASELINE_REF=""
 RATE=""
+SYSCALL_PASS=1
+SYSCALL_SECONDS=5
 
 usage() {
   cat <<'EOF'
@@ -45,6 +47,8 @@ usage: bench/compare.sh [options]
                          instead of the closed loop; the table goes under its own heading
   --baseline-ref REF     also build the gateway at git REF (a worktree) and run its fastmcp
                          targets beside the current build; the table goes under its own heading
+  --no-syscalls          skip the separate strace -c pass (system calls per request column)
+  --syscall-seconds S    length of that pass per target (default 5)
 EOF
 }
 
@@ -62,6 +66,8 @@ while [[ $# -gt 0 ]]; do
     --no-results) WRITE_RESULTS=0; shift ;;
     --baseline-ref) BASELINE_REF=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
+    --no-syscalls) SYSCALL_PASS=0; shift ;;
+    --syscall-seconds) SYSCALL_SECONDS=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -160,7 +166,7 @@ wait_for_port() { # port pid seconds
   return 1
 }
 
-declare -A URL=() PID=() NOTE=()
+declare -A URL=() PID=() NOTE=() ADMIN=()
 
 UP_PORT=$(free_port)
 "$UPSTREAM" --listen "127.0.0.1:$UP_PORT" >"$WORK/upstream.log" 2>&1 &
@@ -215,7 +221,9 @@ start_gateway() { # name note binary extra-args...
   local name=$1 note=$2 binary=$3; shift 3
   local port; port=$(free_port)
   # Run from the temp dir so anything written relative to the working directory stays there.
-  (cd "$WORK" && exec "$binary" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin 127.0.0.1:0 --anonymous "$@") >"$WORK/$name.log" 2>&1 &
+  local admin; admin=$(free_port)
+  ADMIN[$name]="127.0.0.1:$admin"
+  (cd "$WORK" && exec "$binary" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" --anonymous "$@") >"$WORK/$name.log" 2>&1 &
   local pid=$!
   STARTED+=("$pid")
   if wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20; then
@@ -258,7 +266,8 @@ EOF
     start_gateway fastmcp-full "$FULL_NOTE" "$GATEWAY" --config "$GATEWAY_CONFIG"
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       # Its own copy of the configuration, so that the two gateways never share an audit folder.
-      sed "s#$WORK/audit-full#$WORK/audit-full-base#" "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-base.json"
+      # Any audit "directory" gets a -base suffix (a given --gateway-config names its own folder).
+      sed -E 's#("directory"[[:space:]]*:[[:space:]]*"[^"]*)"#\1-base"#' "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-base.json"
       start_gateway fastmcp-full-base "the fastmcp-full configuration, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --config "$WORK/fastmcp-full-base.json"
     fi
   fi
@@ -309,6 +318,31 @@ for scenario in $SCENARIOS; do
   done
 done
 
+# ---------------------------------------------------------------- system calls, audit fsyncs
+# A separate short pass per target under `strace -c -f` (all threads of the target process), after
+# the measured rounds so that tracing never slows them: system calls per request = calls counted
+# during the pass / requests the generator completed in it. Per-call breakdown kept for the notes.
+if [[ $SYSCALL_PASS -eq 1 ]] && command -v strace >/dev/null; then
+  for t in "${ACTIVE[@]}"; do
+    target_pid=${PID[$t]}
+    log "strace pass $t (pid $target_pid, ${SYSCALL_SECONDS}s)"
+    strace -c -f -q -o "$WORK/strace.$t.txt" -p "$target_pid" 2>"$WORK/strace.$t.err" &
+    strace_pid=$!
+    sleep 1
+    timeout $((SYSCALL_SECONDS + 30)) "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "${SCENARIOS%% *}" \
+      --connections "$CONNECTIONS" --duration "$SYSCALL_SECONDS" --warmup 0 --timeout 5 \
+      --json "$WORK/strace.$t.json" >/dev/null 2>&1 || log "strace pass of $t failed"
+    kill -INT "$strace_pid" 2>/dev/null || true
+    wait "$strace_pid" 2>/dev/null || true
+  done
+fi
+# Audit records per fsync, from the gateway's /metrics when it exposes the figures (a
+# records-per-fsync gauge, or record and fsync counters); otherwise the column says n/a.
+for t in "${ACTIVE[@]}"; do
+  [[ -n ${ADMIN[$t]:-} ]] || continue
+  curl -fsS --max-time 5 "http://${ADMIN[$t]}/metrics" >"$WORK/metrics.$t.txt" 2>/dev/null || true
+done
+
 # ---------------------------------------------------------------- table
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 KERNEL=$(uname -r)
@@ -335,8 +369,50 @@ direct = rows.get("direct") or []
 direct_rps = mean([r["rps"] for r in direct]) if direct else None
 direct_p99 = mean([r["latency_ms"]["p99"] for r in direct]) if direct else None
 print(f"### Scenario `{scenario}`\n")
-print("| target | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | target CPU µs/req | upstream CPU µs/req | load generator cores | errors | rounds |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+def syscalls(t):
+    """(calls per request, top calls per request) from the separate strace pass, or None."""
+    try:
+        with open(os.path.join(work, f"strace.{t}.json")) as f:
+            requests = json.load(f)["requests"]
+        per = {}
+        with open(os.path.join(work, f"strace.{t}.txt")) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 5 or not parts[0].replace(".", "").isdigit():
+                    continue
+                name = parts[-1]
+                per[name] = int(parts[3])
+        total = per.pop("total", None)
+        if not requests or total is None:
+            return None
+        top = sorted(per.items(), key=lambda kv: -kv[1])[:5]
+        return total / requests, ", ".join(f"{n} {c / requests:.2f}" for n, c in top)
+    except (OSError, ValueError, KeyError):
+        return None
+def records_per_fsync(t):
+    path = os.path.join(work, f"metrics.{t}.txt")
+    if not os.path.exists(path):
+        return "–"
+    values = {}
+    for line in open(path):
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rpartition(" ")
+        try:
+            values[name.split("{")[0]] = float(value)
+        except ValueError:
+            pass
+    for name, value in values.items():
+        if "records_per_fsync" in name:
+            return f"{value:.1f}"
+    fsyncs = [v for n, v in values.items() if "fsync" in n and n.endswith("_total")]
+    records = [v for n, v in values.items() if n.startswith("fastmcp_audit_records") and n.endswith("_total")]
+    if fsyncs and records and fsyncs[0] > 0:
+        return f"{records[0] / fsyncs[0]:.1f}"
+    return "n/a"
+notes = []
+print("| target | req/s | vs direct | p50 ms | p99 ms | p99 vs direct | target CPU µs/req | upstream CPU µs/req | system calls/req | audit records/fsync | load generator cores | errors | rounds |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for t in targets:
     runs = rows[t]
     if not runs:
@@ -351,7 +427,11 @@ for t in targets:
     errors = sum(r["errors"] for r in runs)
     ratio = f"{rps / direct_rps:.2f}×" if direct_rps else "–"
     p99_ratio = f"{p99 / direct_p99:.2f}×" if direct_p99 else "–"
-    print(f"| {t} | {rps:,.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99_ratio} | {cpu:.1f} | {upstream_cpu:.1f} | {loadgen:.2f} | {errors} | {len(runs)} |")
+    sc = syscalls(t)
+    sc_text = f"{sc[0]:.1f}" if sc else "–"
+    if sc:
+        notes.append(f"{t}: system calls per request by call (strace pass): {sc[1]}")
+    print(f"| {t} | {rps:,.0f} | {ratio} | {p50:.3f} | {p99:.3f} | {p99_ratio} | {cpu:.1f} | {upstream_cpu:.1f} | {sc_text} | {records_per_fsync(t)} | {loadgen:.2f} | {errors} | {len(runs)} |")
 extras = []
 for t in targets:
     for r in rows[t]:
@@ -363,6 +443,7 @@ for t in targets:
         if r.get("deny_calls"):
             extras.append(f"{t}: {r['denied']} of {r['deny_calls']} drop_database calls denied")
             break
+extras.extend(notes)
 if extras:
     print()
     for e in extras:
@@ -384,6 +465,7 @@ LOOP="closed loop"
   echo "- Command: \`$ARGS_TEXT\`"
   echo "- Machine: $(nproc) CPUs ($CPU_MODEL), Linux $KERNEL, .NET SDK $DOTNET; load average (1/5/15 min) at the start: $LOADAVG_START, at the end: $LOADAVG"
   echo "- Workload: \`fastmcp-load\`, $LOOP, $CONNECTIONS keep-alive connections (each: initialize, notifications/initialized, then tools/call), ${DURATION} s measured after ${WARMUP} s warm-up per target, $ROUNDS rounds alternating targets, after one unrecorded 3 s pass per target; numbers are means over rounds."
+  echo "- System calls/req: a separate ${SYSCALL_SECONDS} s pass per target after the measured rounds, under \`strace -c -f -p PID\` (every thread of the target process; for direct, the upstream), calls counted / requests completed in that pass; tracing slows that pass, so its req/s are not used. Audit records/fsync: from the gateway's /metrics at the end (n/a: the gateway exposes no record and fsync counters; –: not a gateway)."
   echo "- Load generator, upstream and proxy share the same CPUs, so a proxy's numbers include competing with them for cores; \"target CPU\" is the target process's utime+stime per request (for direct, the upstream itself)."
   echo "- Targets:"
   for t in "${ACTIVE[@]}"; do

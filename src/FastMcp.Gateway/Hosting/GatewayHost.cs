@@ -7,7 +7,6 @@ using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Transport;
 using FastMcp.Gateway.Upstream;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Hosting;
 
@@ -104,7 +103,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IPEndPoint? AdminEndpoint => _admin?.LocalEndPoint;
     public int OpenConnections => _connections.Count;
 
-    private async Task OnConnectionAsync(SocketConnection transport, IPEndPoint remote)
+    private async Task OnConnectionAsync(SocketPipe transport, IPEndPoint remote)
     {
         ConnectionSlots.Admission admission = _slots.Admit();
         if (admission == ConnectionSlots.Admission.Refused && EvictOneWaitingOnReserve()) admission = _slots.AdmitInPlaceOfEvicted();

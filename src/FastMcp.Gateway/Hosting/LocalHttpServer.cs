@@ -6,7 +6,6 @@ using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Forwarding;
 using FastMcp.Gateway.Transport;
 using FastMcp.Http;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Hosting;
 
@@ -38,7 +37,7 @@ internal sealed class LocalHttpServer : IDisposable
 
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
 
-    private async Task ServeAsync(SocketConnection connection, IPEndPoint remote)
+    private async Task ServeAsync(SocketPipe connection, IPEndPoint remote)
     {
         PipeReader input = connection.Input;
         PipeWriter output = connection.Output;

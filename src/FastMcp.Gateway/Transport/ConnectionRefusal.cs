@@ -1,4 +1,3 @@
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Transport;
 
@@ -18,7 +17,7 @@ internal static class ConnectionRefusal
         .. Body,
     ];
 
-    public static async Task AnswerAsync(SocketConnection transport)
+    public static async Task AnswerAsync(SocketPipe transport)
     {
         try
         {

@@ -1,28 +1,20 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
 /// Pipe and socket options per role, stated where the pipes are made. Synchronization contexts are
-/// off (a server has none). Readers run inline: a receive completes, the socket loop flushes the
-/// pipe and the connection's code continues on that same thread, and a flush of a send pipe runs
-/// the socket send on the flushing thread, so a request crosses no thread-pool hop between the
-/// socket and the stages. Only a writer held back by back-pressure resumes on the thread pool.
+/// off (a server has none). Readers run inline: a receive completes, the socket loop
+/// (<see cref="SocketPipe"/>) flushes the pipe and the connection's code continues on that same
+/// thread, and a flush of a send pipe runs the socket send on the flushing thread, so a request
+/// crosses no thread-pool hop between the socket and the stages. Only a writer held back by
+/// back-pressure resumes on the thread pool. A waiting socket holds one receive segment (the
+/// receive loop reads into pipe memory, with no zero-length readiness read).
 /// </summary>
 internal static class PipeSettings
 {
     private const int MinimumSegment = 8 * 1024;
-
-    /// <summary>
-    /// Client and upstream sockets wait for data with a zero-length read, so a connection that waits
-    /// (an idle keep-alive client, an upstream connection waiting for a slow answer, an idle pooled
-    /// one) holds no receive buffer: with 1,000 calls in flight, 8 KiB per waiting socket is 8 MiB
-    /// of resident memory. Completions continue inline on the I/O thread.
-    /// </summary>
-    public const SocketConnectionOptions Socket =
-        SocketConnectionOptions.ZeroLengthReads | SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
 
     /// <summary>
     /// Receive side of a client or upstream socket. It must be able to hold one whole message that

@@ -1,13 +1,11 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// A listening TCP socket whose accepted connections become duplex pipes through
-/// Pipelines.Sockets.Unofficial. Sockets are made with an explicit address family so that an IPv4
+/// A listening TCP socket whose accepted connections become duplex pipes (<see cref="SocketPipe"/>). Sockets are made with an explicit address family so that an IPv4
 /// address never turns into a dual-mode IPv6 socket.
 /// </summary>
 internal sealed class SocketListener : IDisposable
@@ -48,7 +46,7 @@ internal sealed class SocketListener : IDisposable
     }
 
     /// <summary>Accepts until <see cref="Stop"/>; each connection runs on its own task.</summary>
-    public async Task AcceptLoopAsync(Func<SocketConnection, IPEndPoint, Task> onConnection)
+    public async Task AcceptLoopAsync(Func<SocketPipe, IPEndPoint, Task> onConnection)
     {
         while (Volatile.Read(ref _stopped) == 0)
         {
@@ -66,7 +64,7 @@ internal sealed class SocketListener : IDisposable
             }
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
-            SocketConnection connection = SocketConnection.Create(accepted, _sendOptions, _receiveOptions, PipeSettings.Socket);
+            SocketPipe connection = SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

@@ -1,16 +1,17 @@
 using System.IO.Pipelines;
 using FastMcp.Http;
-using Pipelines.Sockets.Unofficial;
+
+using FastMcp.Gateway.Transport;
 
 namespace FastMcp.Gateway.Upstream;
 
 /// <summary>One keep-alive HTTP/1.1 connection to the upstream, with the parse state it reuses.</summary>
 internal sealed class UpstreamConnection : IDisposable
 {
-    private readonly SocketConnection _socket;
+    private readonly SocketPipe _socket;
     private int _disposed;
 
-    public UpstreamConnection(SocketConnection socket, HttpLimits limits)
+    public UpstreamConnection(SocketPipe socket, HttpLimits limits)
     {
         _socket = socket;
         ResponseHead = new HttpResponseHead(limits);

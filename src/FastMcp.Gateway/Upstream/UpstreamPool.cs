@@ -3,13 +3,12 @@ using System.Net.Sockets;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Transport;
 using FastMcp.Http;
-using Pipelines.Sockets.Unofficial;
 using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Upstream;
 
 /// <summary>
-/// Keep-alive connections to one upstream, opened with Pipelines.Sockets.Unofficial. Connections go
+/// Keep-alive connections to one upstream, each a <see cref="Transport.SocketPipe"/>. Connections go
 /// back to the pool only after a complete exchange; anything else is closed.
 /// </summary>
 internal sealed class UpstreamPool : IDisposable
@@ -71,7 +70,7 @@ internal sealed class UpstreamPool : IDisposable
             throw;
         }
         Interlocked.Increment(ref _opened);
-        SocketConnection connection = SocketConnection.Create(socket, PipeSettings.DefaultSend, _receiveOptions, PipeSettings.Socket);
+        SocketPipe connection = SocketPipe.Start(socket, PipeSettings.DefaultSend, _receiveOptions);
         return new UpstreamConnection(connection, _limits);
     }
 
