@@ -108,11 +108,12 @@ function merkleRoot(leaves) {
   return sha256(Buffer.from([1]), merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)));
 }
 
-// §3 frames.
-function readFrames(data) {
+// §3 frames. In an .open segment (§3.1) zero bytes from a frame boundary to the end of the file are its end.
+function readFrames(data, openTail = false) {
   const frames = [];
   let off = 0;
   while (off < data.length) {
+    if (openTail && data[off] === 0 && data.subarray(off).every((b) => b === 0)) break;
     if (data.length - off < 24) throw new Fail(`data ends inside a frame header at offset ${off}`);
     const h = data.subarray(off, off + 24);
     if (h.toString('latin1', 0, 4) !== 'FMA1') throw new Fail(`bad magic at offset ${off}`);
@@ -176,7 +177,7 @@ function checkZstdChecksum(payload, decoded, off) {
 
 // §7.1 one segment.
 function walkSegment(keys, data, expect, isOpenNewest, name) {
-  const frames = readFrames(data);
+  const frames = readFrames(data, isOpenNewest);
   if (frames.length === 0 || frames[0].kind !== 1) throw new Fail(`${name}: the first frame is not a header`);
   const header = parseNote(frames[0].payload, 'fastmcp-audit-segment', false);
   const hf = header.fields;
@@ -314,7 +315,7 @@ function verifyChain(keys, chain, errors, warnings) {
       if (!match) {
         // Recompute at the checkpoint's position from the segment itself.
         const seg = segments.get(c.segment);
-        if (!checkpointMatches(readFileSync(join(chain.dir, seg.name)), c)) throw new Fail('the checkpoint object differs from the log at its position');
+        if (!checkpointMatches(readFileSync(join(chain.dir, seg.name)), c, seg.open)) throw new Fail('the checkpoint object differs from the log at its position');
       }
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
@@ -323,8 +324,8 @@ function verifyChain(keys, chain, errors, warnings) {
   }
 }
 
-function checkpointMatches(data, c) {
-  const frames = readFrames(data);
+function checkpointMatches(data, c, open) {
+  const frames = readFrames(data, open);
   const header = frames[0].payload;
   let chain = sha256(header); const leaves = [];
   if (c['segment-records'] === 0n) return c.head.equals(chain) && c.root.equals(merkleRoot([]));
