@@ -115,6 +115,9 @@ public static class ConfigurationLoader
                 throw new ConfigurationException($"origins.allowedHosts[{i}]", "must be host[:port]");
         }
 
+        if (o.Log is null) throw new ConfigurationException("log", "must be an object");
+        o.Log.Validate();
+
         if (o.Approvals is null) throw new ConfigurationException("approvals", "must be an object");
         o.Approvals.Validate();
     }

@@ -37,6 +37,9 @@ public sealed class GatewayOptions
     /// <summary>Budget of failed authentications per client address, and how refusals beyond it are recorded.</summary>
     public FailedAuthenticationOptions FailedAuthentication { get; set; } = new();
 
+    /// <summary>Operational log format and level, and the access log.</summary>
+    public LogOptions Log { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }
