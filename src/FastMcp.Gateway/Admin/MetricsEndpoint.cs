@@ -40,6 +40,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);
         Counter(sb, "fastmcp_audit_anchor_conflicts_total", "published checkpoints found with another chain head at the same sequence (fork or rollback)", anchors?.Conflicts ?? 0);
         Hosting.ReloadCounters.Render(sb);
+        Hosting.AccessLog.Render(sb);
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {

@@ -30,6 +30,8 @@ internal static class ServeCommand
         Transport.SocketEngineSettings.PreferInlineCompletions();
         GatewayOptions options = LoadOptions(args, out string? configPath);
         Log.Apply(options.Log);
+        using AccessLog? accessLog = options.Log.Access ? new AccessLog() : null;
+        AccessLog.Current = accessLog;
 
         DemoMcpServer? demo = null;
         if (string.IsNullOrEmpty(options.Upstream.Url))
