@@ -222,7 +222,7 @@ internal sealed partial class ClientConnection
         if (error != ForwardingError.None)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
-            Log.Warn($"upstream exchange failed: {error}");
+            Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, _clientAddress));
             return chunked;
         }
         try
