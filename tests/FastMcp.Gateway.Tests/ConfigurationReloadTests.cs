@@ -85,6 +85,19 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public void Limits_sized_into_connections_at_start_need_a_restart()
+    {
+        var (reloader, _, inForce) = Start(Config());
+        using var _r = reloader;
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"limits\": { \"maxHeaderCount\": 50, \"maxTargetLength\": 4096 },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal(["limits.maxHeaderCount"], reloader.RestartRequired);
+        Assert.Contains("limits.maxTargetLength", reloader.AppliedLive);
+        Assert.Equal(100, inForce.Limits.MaxHeaderCount);
+        Assert.Equal(4096, inForce.Limits.MaxTargetLength);
+    }
+
+    [Fact]
     public void An_invalid_file_is_rejected_and_counted()
     {
         var (reloader, authorization, inForce) = Start(Config());

@@ -16,8 +16,9 @@ internal static class ConfigurationDiff
     [
         "timeouts.requestHeadersMs", "timeouts.requestBodyMs", "timeouts.keepAliveMs", "timeouts.firstRequestMs",
         "timeouts.clientWriteMs", "timeouts.shutdownMs",
-        "limits.maxHeadBytes", "limits.maxHeaderCount", "limits.maxTargetLength", "limits.maxResponseMessageBytes",
-        "limits.maxChunkLineBytes", "limits.maxTrailerBytes",
+        // Not maxHeaderCount (each connection's header table is sized at its start) nor maxResponseMessageBytes
+        // (the upstream pipes' thresholds are set at start): those need a restart.
+        "limits.maxHeadBytes", "limits.maxTargetLength", "limits.maxChunkLineBytes", "limits.maxTrailerBytes",
         "log.level", "log.format",
     ];
 
@@ -47,9 +48,7 @@ internal static class ConfigurationDiff
         t.ShutdownMs = n.ShutdownMs;
         FastMcp.Http.HttpLimits l = inForce.Limits, m = loaded.Limits;
         l.MaxHeadBytes = m.MaxHeadBytes;
-        l.MaxHeaderCount = m.MaxHeaderCount;
         l.MaxTargetLength = m.MaxTargetLength;
-        l.MaxResponseMessageBytes = m.MaxResponseMessageBytes;
         l.MaxChunkLineBytes = m.MaxChunkLineBytes;
         l.MaxTrailerBytes = m.MaxTrailerBytes;
         inForce.Log.Level = loaded.Log.Level;
