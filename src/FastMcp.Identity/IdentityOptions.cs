@@ -116,12 +116,15 @@ public sealed class IdentityOptions
             throw new IdentityConfigurationException("identity.upstreamCredential.headerName: required");
     }
 
-    /// <summary>Anonymous mode is for local setups: refuses a listener that is not loopback.</summary>
+    /// <summary>
+    /// Anonymous and dev modes are for local setups: a listener that is not loopback is refused (a dev token
+    /// is signed by a key on this machine that anyone who runs the gateway can mint with).
+    /// </summary>
     public void ValidateListener(IPEndPoint listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        if (Mode == IdentityModes.Anonymous && !IPAddress.IsLoopback(listener.Address))
-            throw new IdentityConfigurationException($"identity.mode: anonymous is allowed only on loopback listeners, not {listener}");
+        if (Mode is IdentityModes.Anonymous or IdentityModes.Dev && !IPAddress.IsLoopback(listener.Address))
+            throw new IdentityConfigurationException($"identity.mode: {Mode} is allowed only on loopback listeners, not {listener}; use identity.mode \"oidc\" off this machine");
     }
 
     internal static bool IsSecureOrLoopback(Uri uri) =>

@@ -264,13 +264,136 @@ public sealed partial class HelmChartConfigTests : IDisposable
             Assert.True(defined.Contains(called_), $"{file} includes \"{called_}\", which no template defines");
     }
 
+    private static Dictionary<string, string> Values() => ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
+
+    private static int Int(Dictionary<string, string> values, string key) => int.Parse(values[key], System.Globalization.CultureInfo.InvariantCulture);
+
     [Fact]
-    public void The_termination_grace_period_outlasts_the_shutdown_timeout()
+    public void The_termination_grace_period_is_derived_from_prestop_shutdown_and_shipping_drain()
     {
-        Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
-        int grace = int.Parse(values["terminationGracePeriodSeconds"], System.Globalization.CultureInfo.InvariantCulture);
-        int shutdownMs = int.Parse(values["gateway.shutdownMs"], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(grace * 1000 > shutdownMs, $"terminationGracePeriodSeconds {grace} s must exceed gateway.shutdownMs {shutdownMs} ms");
+        Dictionary<string, string> values = Values();
+        int minimum = Int(values, "preStopSleepSeconds") + (Int(values, "gateway.shutdownMs") + 999) / 1000 + Int(values, "shippingDrainSeconds");
+        int grace = Int(values, "terminationGracePeriodSeconds");
+        Assert.True(grace == 0 || grace >= minimum, $"terminationGracePeriodSeconds {grace} must be 0 (derived) or at least {minimum}");
+        string helpers = File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
+        Assert.Contains("add (int .Values.preStopSleepSeconds) (div (add (int .Values.gateway.shutdownMs) 999) 1000) (int .Values.shippingDrainSeconds)", helpers, StringComparison.Ordinal);
+        string sts = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        Assert.Contains("terminationGracePeriodSeconds: {{ include \"fastmcp.terminationGracePeriodSeconds\" . }}", sts, StringComparison.Ordinal);
+        Assert.Contains("fail \"terminationGracePeriodSeconds must be at least", sts, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_prestop_sleep_precedes_sigterm_and_readiness_is_the_audit_aware_readyz()
+    {
+        Dictionary<string, string> values = Values();
+        Assert.True(Int(values, "preStopSleepSeconds") > 0);
+        string sts = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        // The kubelet's sleep action: the distroless image has no shell or sleep binary for an exec hook.
+        Assert.Matches(@"lifecycle:\s+preStop:\s+sleep:\s+seconds: \{\{ int \.Values\.preStopSleepSeconds \}\}", sts);
+        Assert.Equal("/readyz", values["readinessProbe.httpGet.path"].Trim('"'));
+        Assert.Equal("admin", values["readinessProbe.httpGet.port"].Trim('"'));
+        // /readyz is the route that turns 503 when the audit log cannot be written.
+        string admin = File.ReadAllText(Path.Combine(RepoRoot(), "src", "FastMcp.Gateway", "Admin", "AdminEndpoints.cs"));
+        Assert.Contains("audit log not writable", admin, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_network_policy_keeps_the_admin_port_inside_the_namespace_by_default()
+    {
+        Dictionary<string, string> values = Values();
+        Assert.Equal("true", values["networkPolicy.enabled"].Trim('"'));
+        string text = File.ReadAllText(Path.Combine(ChartDir, "templates", "networkpolicy.yaml"));
+        // The static skeleton (template-only lines removed, actions blanked) must be YAML whose admin rule has a peer list.
+        var skeleton = new StringBuilder();
+        foreach (string line in text.Split('\n'))
+        {
+            string trimmed = line.Trim();
+            if (trimmed.StartsWith("{{", StringComparison.Ordinal) && trimmed.EndsWith("}}", StringComparison.Ordinal)) continue;
+            skeleton.Append(TemplateAction().Replace(line, "x")).Append('\n');
+        }
+        string yaml = skeleton.ToString();
+        Assert.Matches(@"- ports:\s+- port: admin\s+protocol: TCP\s+from:\s+- podSelector: \{\}", yaml);
+        Assert.Matches(@"- ports:\s+- port: mcp", yaml);
+        Assert.Contains("kind: NetworkPolicy", yaml, StringComparison.Ordinal);
+        Assert.Contains("policyTypes: [Ingress]", yaml, StringComparison.Ordinal);
+        string? parsed = RunPython("""
+            import sys, yaml
+            d = yaml.safe_load(open(sys.argv[1]))
+            rules = d["spec"]["ingress"]
+            admin = [r for r in rules if r["ports"][0]["port"] == "admin"][0]
+            assert admin["from"] == [{"podSelector": {}}], admin
+            print("ok")
+            """, yaml);
+        Assert.True(parsed is null or "ok", parsed);
+        // The admin Service stays ClusterIP whatever service.type is.
+        string services = File.ReadAllText(Path.Combine(ChartDir, "templates", "service.yaml"));
+        Assert.Matches(@"-admin\n(?:.*\n){1,6}spec:\n  type: ClusterIP", services);
+    }
+
+    [Fact]
+    public void An_image_digest_pins_the_image()
+    {
+        Assert.True(Values().ContainsKey("image.digest"));
+        string helpers = File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
+        Assert.Contains("printf \"%s@%s\" .Values.image.repository .Values.image.digest", helpers, StringComparison.Ordinal);
+        Assert.Contains("^sha256:[0-9a-f]{64}$", helpers, StringComparison.Ordinal);
+    }
+
+    /// <summary>With helm on PATH the chart is rendered for real; without it this test checks nothing (see the structural tests).</summary>
+    [Fact]
+    public void The_chart_renders_with_helm_when_helm_is_installed()
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("helm") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "template", "t", ChartDir, "--set", "existingSecret=fastmcp", "--set", "gateway.audit.signingKeyPath=/run/secrets/fastmcp/audit-signing-key.pem",
+            "--set", "image.digest=sha256:" + new string('a', 64) })
+            psi.ArgumentList.Add(a);
+        System.Diagnostics.Process p;
+        try
+        {
+            p = System.Diagnostics.Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return; // helm not installed
+        }
+        using (p)
+        {
+            string output = p.StandardOutput.ReadToEnd();
+            string error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, error);
+            Assert.Contains("kind: NetworkPolicy", output, StringComparison.Ordinal);
+            Assert.Contains("terminationGracePeriodSeconds: 20", output, StringComparison.Ordinal);
+            Assert.Contains("seconds: 5", output, StringComparison.Ordinal);
+            Assert.Contains("fastmcp@sha256:" + new string('a', 64), output, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>Runs a python3 script with PyYAML on <paramref name="input"/> (as a file); null when python3 or PyYAML is missing.</summary>
+    private string? RunPython(string script, string input)
+    {
+        string file = Path.Combine(_dir, "input.yaml");
+        File.WriteAllText(file, input);
+        var psi = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("try:\n    import yaml\nexcept ImportError:\n    print('skipped'); raise SystemExit(0)\n" + script);
+        psi.ArgumentList.Add(file);
+        System.Diagnostics.Process p;
+        try
+        {
+            p = System.Diagnostics.Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+        using (p)
+        {
+            string output = p.StandardOutput.ReadToEnd().Trim();
+            string error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return output == "skipped" ? null : p.ExitCode == 0 ? output : "python: " + error;
+        }
     }
 
     [Fact]

@@ -90,4 +90,15 @@ public sealed class DevAndAnonymousModeTests : IDisposable
         Assert.Throws<IdentityConfigurationException>(() => options.ValidateListener(new IPEndPoint(IPAddress.Parse("10.0.0.5"), 8080)));
         new IdentityOptions { Resource = "https://x/mcp", Issuers = [new() { Issuer = "https://i" }] }.ValidateListener(new IPEndPoint(IPAddress.Any, 1));
     }
+
+    [Fact]
+    public void Dev_mode_is_refused_on_non_loopback_listeners()
+    {
+        var options = new IdentityOptions { Mode = IdentityModes.Dev };
+        options.ValidateListener(new IPEndPoint(IPAddress.Loopback, 8080));
+        options.ValidateListener(new IPEndPoint(IPAddress.IPv6Loopback, 8080));
+        var e = Assert.Throws<IdentityConfigurationException>(() => options.ValidateListener(new IPEndPoint(IPAddress.Any, 8080)));
+        Assert.Contains("dev is allowed only on loopback", e.Message, StringComparison.Ordinal);
+        Assert.Throws<IdentityConfigurationException>(() => options.ValidateListener(new IPEndPoint(IPAddress.Parse("10.0.0.5"), 8080)));
+    }
 }

@@ -72,6 +72,8 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         runtime.Metrics.Render(sb);
         Header(sb, "fastmcp_build_info", "the running build (value 1)", "gauge");
         sb.Append("fastmcp_build_info{version=\"").Append(BuildVersion).Append("\",runtime=\"").Append(RuntimeVersion).Append("\"} 1\n");
+        Hosting.ReloadCounters.Render(sb);
+        Hosting.AccessLog.Render(sb);
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {

@@ -28,7 +28,11 @@ internal sealed class CommandLine
                 cl._flags.Add(name);
                 continue;
             }
-            if (Array.IndexOf(valueNames, name) < 0) throw new UsageException($"unknown option '{a}'");
+            if (Array.IndexOf(valueNames, name) < 0)
+            {
+                string? guess = Suggestion.Closest(name, [.. valueNames, .. flagNames]);
+                throw new UsageException(guess is null ? $"unknown option '{a}'" : $"unknown option '{a}'; did you mean '{guess}'?");
+            }
             if (!inline)
             {
                 if (i + 1 >= args.Length) throw new UsageException($"option '{name}' needs a value");
@@ -38,6 +42,14 @@ internal sealed class CommandLine
             list.Add(value);
         }
         return cl;
+    }
+
+    /// <summary>True when the arguments ask for help (-h, --help) anywhere.</summary>
+    public static bool WantsHelp(ReadOnlySpan<string> args)
+    {
+        foreach (string a in args)
+            if (a is "-h" or "--help") return true;
+        return false;
     }
 
     public bool Has(string flag) => _flags.Contains(flag);

@@ -13,9 +13,18 @@ internal static class ConfigCheckCommand
 {
     public const string Usage = "usage: fastmcp config check --config FILE";
 
+    public const string Help = Usage + "\n\n"
+        + "  --config FILE  the JSON configuration to check (docs/configuration.md)\n"
+        + "exit 0: serve would accept it; 2: it would not (the field and the problem are printed)\n";
+
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] != "check") throw new UsageException(Usage);
+        if (args.Length == 0) throw new UsageException(Usage);
+        if (args[0] != "check")
+        {
+            string? guess = Suggestion.Closest(args[0], ["check"]);
+            throw new UsageException($"unknown config command '{args[0]}'{(guess is null ? "" : $"; did you mean '{guess}'?")}\n{Usage}");
+        }
         CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--config"], []);
         string path = cl.Get("--config") ?? throw new UsageException(Usage);
         try

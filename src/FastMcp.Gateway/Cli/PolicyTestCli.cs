@@ -14,7 +14,8 @@ internal static class PolicyTestCli
     /// <summary>Runs the command; <see cref="UsageException"/> and <see cref="ConfigurationException"/> reach the caller.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] != "test") throw new UsageException(Usage);
+        if (args.Length == 0 || args[0] != "test")
+            throw new UsageException(args.Length == 0 ? Usage : $"unknown policy command '{args[0]}'; expected 'test'");
         string[] rest = args[1..];
         string? config = null;
         var forward = new List<string>();

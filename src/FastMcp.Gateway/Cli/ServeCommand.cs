@@ -29,6 +29,9 @@ internal static class ServeCommand
     {
         Transport.SocketEngineSettings.PreferInlineCompletions();
         GatewayOptions options = LoadOptions(args, out string? configPath);
+        Log.Apply(options.Log);
+        using AccessLog? accessLog = options.Log.Access ? new AccessLog() : null;
+        AccessLog.Current = accessLog;
 
         DemoMcpServer? demo = null;
         if (string.IsNullOrEmpty(options.Upstream.Url))
@@ -47,7 +50,7 @@ internal static class ServeCommand
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
         GatewayHost host = new(options, upstream, stages);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
-            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2))
+            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options)
             : null;
 
         string url = $"http://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";

@@ -5,4 +5,7 @@ public sealed class ConfigurationException(string field, string problem)
     : Exception($"configuration error at '{field}': {problem}")
 {
     public string Field { get; } = field;
+
+    /// <summary>The problem without the field (to re-raise with more context).</summary>
+    public string Problem { get; } = problem;
 }

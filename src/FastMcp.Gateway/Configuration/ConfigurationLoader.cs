@@ -21,9 +21,17 @@ public static class ConfigurationLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ConfigurationException("(file)", $"cannot read '{path}': {e.Message}");
+                // Our words, not e.Message: the AOT binary's framework messages are resource keys.
+                throw new ConfigurationException("(file)", $"cannot read '{path}': {ReadFailure(e)}");
             }
-            options = Parse(bytes);
+            try
+            {
+                options = Parse(bytes);
+            }
+            catch (ConfigurationException e)
+            {
+                throw new ConfigurationException(e.Field, $"{path}: {e.Problem}");
+            }
         }
         Validate(options);
         return options;
@@ -31,6 +39,7 @@ public static class ConfigurationLoader
 
     public static GatewayOptions Parse(ReadOnlySpan<byte> json)
     {
+        if (ConfigurationJsonErrors.Syntax(json) is { } syntax) throw syntax;
         try
         {
             return JsonSerializer.Deserialize(json, GatewayJsonContext.Default.GatewayOptions)
@@ -38,10 +47,19 @@ public static class ConfigurationLoader
         }
         catch (JsonException e)
         {
-            // System.Text.Json names the JSON path of the bad value ("$.upstream.url").
-            throw new ConfigurationException(e.Path ?? "$", e.Message);
+            // Well-formed JSON the options refuse: an unknown field or a value of the wrong type, named by its path.
+            throw ConfigurationJsonErrors.Shape(e, GatewayJsonContext.Default.GatewayOptions);
         }
     }
+
+    private static string ReadFailure(Exception e) => e switch
+    {
+        FileNotFoundException => "no such file",
+        DirectoryNotFoundException => "a folder on the path does not exist",
+        UnauthorizedAccessException => "permission denied (or it is a folder)",
+        PathTooLongException => "the path is too long",
+        _ => $"I/O error 0x{e.HResult:x8}",
+    };
 
     public static void Validate(GatewayOptions o)
     {
@@ -110,6 +128,9 @@ public static class ConfigurationLoader
             if (string.IsNullOrWhiteSpace(o.Origins.AllowedHosts[i]) || o.Origins.AllowedHosts[i].Contains('/'))
                 throw new ConfigurationException($"origins.allowedHosts[{i}]", "must be host[:port]");
         }
+
+        if (o.Log is null) throw new ConfigurationException("log", "must be an object");
+        o.Log.Validate();
 
         if (o.Approvals is null) throw new ConfigurationException("approvals", "must be an object");
         o.Approvals.Validate();

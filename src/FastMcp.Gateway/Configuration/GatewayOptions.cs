@@ -46,6 +46,9 @@ public sealed class GatewayOptions
     /// <summary>Trusted proxies whose forwarding header names the client, and the PROXY protocol (docs/configuration.md).</summary>
     public ClientAddressOptions ClientAddress { get; set; } = new();
 
+    /// <summary>Operational log format and level, and the access log.</summary>
+    public LogOptions Log { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }

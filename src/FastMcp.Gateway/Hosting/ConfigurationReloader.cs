@@ -6,9 +6,12 @@ using FastMcp.Policy;
 namespace FastMcp.Gateway.Hosting;
 
 /// <summary>
-/// Hot reload of the policy: when the configuration file changes (polled, which also sees
-/// Kubernetes ConfigMap symlink swaps) or on SIGHUP, the file is parsed and the policy compiled;
-/// only a valid policy is swapped in, atomically. An invalid file leaves the old policy and is logged.
+/// Hot reload: when the configuration file changes (polled, which also sees Kubernetes ConfigMap
+/// symlink swaps) or on SIGHUP, the file is loaded, validated and its policy compiled. An invalid
+/// file changes nothing ("rejected"). A valid one is compared with the file as last applied, field by
+/// field: the policy is swapped in atomically and the live fields (timeouts, most limits, log level
+/// and format) are copied into the options in force; every other changed field keeps its old value
+/// and is logged by name as needing a restart ("partially applied").
 /// </summary>
 internal sealed class ConfigurationReloader : IDisposable
 {
@@ -19,12 +22,24 @@ internal sealed class ConfigurationReloader : IDisposable
     private readonly Timer _timer;
     private readonly PosixSignalRegistration? _sighup;
     private readonly Lock _gate = new();
+    private readonly GatewayOptions? _inForce;
+    private GatewayOptions? _applied;
     private DateTime _lastWrite;
     private long _lastLength;
 
     /// <param name="masking">The masking in force (not reloaded): a reloaded policy may name only its profiles.</param>
-    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval)
+    /// <param name="inForce">The options the gateway runs with (file plus command-line overrides), which live fields are copied into; null: policy only.</param>
+    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval, GatewayOptions? inForce = null)
     {
+        _inForce = inForce;
+        try
+        {
+            _applied = ConfigurationLoader.Load(path);
+        }
+        catch (ConfigurationException)
+        {
+            _applied = null; // compared with nothing: every field of the next valid file counts as changed
+        }
         _path = Path.GetFullPath(path);
         _authorization = authorization;
         _audit = audit;
@@ -38,30 +53,71 @@ internal sealed class ConfigurationReloader : IDisposable
     public int Reloads { get; private set; }
     public int Rejected { get; private set; }
 
-    /// <summary>Reloads now; returns true when a new policy was swapped in.</summary>
+    /// <summary>The fields of the last reload that need a restart (kept at their old values).</summary>
+    public IReadOnlyList<string> RestartRequired { get; private set; } = [];
+
+    /// <summary>The fields the last reload applied live.</summary>
+    public IReadOnlyList<string> AppliedLive { get; private set; } = [];
+
+    /// <summary>Reloads now; returns true when the file was valid (its policy and live fields are in force).</summary>
     public bool Reload(string why)
     {
         lock (_gate)
         {
             (_lastWrite, _lastLength) = Stamp();
             PolicyEngine engine;
+            GatewayOptions options;
             try
             {
-                GatewayOptions options = ConfigurationLoader.Load(_path);
+                options = ConfigurationLoader.Load(_path);
                 engine = GatewayStages.CompilePolicy(options.Policy);
                 GatewayStages.CheckMaskProfiles(engine, _masking);
             }
             catch (ConfigurationException e)
             {
                 Rejected++;
-                Log.Error($"configuration reload ({why}) refused, the previous policy stays: {e.Message}");
-                Record(false, $"refused ({why}): {e.Message}");
+                ReloadCounters.CountRejected();
+                Log.Error($"configuration reload ({why}) rejected, nothing changed: {e.Message}");
+                Record(false, $"rejected ({why}): {e.Message}");
                 return false;
             }
+            var live = new List<string>();
+            var restart = new List<string>();
+            if (_applied is not null)
+            {
+                foreach (string field in ConfigurationDiff.ChangedFields(_applied, options))
+                {
+                    if (ConfigurationDiff.IsLive(field) && (_inForce is not null || field.StartsWith("policy", StringComparison.Ordinal))) live.Add(field);
+                    else restart.Add(field);
+                }
+            }
             _authorization.Swap(engine);
+            if (_inForce is not null) ConfigurationDiff.ApplyLive(_inForce, options);
+            // The file as applied: new policy and live fields; restart-only fields stay as at start, so they are reported until a restart.
+            if (_applied is null) _applied = options;
+            else
+            {
+                _applied.Policy = options.Policy;
+                if (_inForce is not null) ConfigurationDiff.ApplyLive(_applied, options);
+            }
             Reloads++;
-            Log.Info($"configuration reloaded ({why}): policy with {engine.Rules.Count} rule(s) in force");
-            Record(true, $"policy reloaded ({why}): {engine.Rules.Count} rules");
+            AppliedLive = live;
+            RestartRequired = restart;
+            foreach (string field in restart)
+                Log.Warn($"configuration reload ({why}): field {field} changed; restart required to apply (the old value stays in force)");
+            string summary = $"policy with {engine.Rules.Count} rule(s) in force; applied live: {(live.Count == 0 ? "no other change" : string.Join(", ", live))}"
+                + (restart.Count == 0 ? "" : $"; restart required for: {string.Join(", ", restart)}");
+            if (restart.Count == 0)
+            {
+                ReloadCounters.CountApplied();
+                Log.Info($"configuration reload ({why}) applied: {summary}");
+            }
+            else
+            {
+                ReloadCounters.CountPartial();
+                Log.Warn($"configuration reload ({why}) partially applied: {summary}");
+            }
+            Record(true, $"reload ({why}) {(restart.Count == 0 ? "applied" : "partially applied")}: {summary}");
             return true;
         }
     }

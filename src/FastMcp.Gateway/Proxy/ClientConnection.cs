@@ -823,7 +823,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await _output.FlushAsync().ConfigureAwait(false);
-        Log.Warn($"upstream exchange failed: {error}");
+        Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, _clientAddress));
     }
 
     /// <summary>

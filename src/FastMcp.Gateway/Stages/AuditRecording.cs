@@ -56,6 +56,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
+        Hosting.AccessLog.Current?.TryEnqueue(AccessEntry(ex, e, ex.ResponseStatus, maskedResponse.Length));
         return log.AppendAsync(e);
     }
 
@@ -79,6 +80,7 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
         e.Detail = reason;
         e.RequestPayload = Contiguous(maskedBody, s.Request);
+        Hosting.AccessLog.Current?.TryEnqueue(AccessEntry(ex, e, 0, 0));
         return log.AppendAsync(e);
     }
 
@@ -173,6 +175,29 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
                 : $"{refused} request(s) refused with 429 in the last {interval.TotalSeconds:0}s: rate limit {limit} exceeded (recorded in aggregate)",
         };
         return log.AppendAsync(e);
+    }
+
+    /// <summary>The access-log entry of an exchange: the record's (masked) strings by reference, and numbers; nothing allocated.</summary>
+    private static Hosting.AccessLogEntry AccessEntry(Exchange ex, AuditEvent e, int upstreamStatus, long responseBytes)
+    {
+        var entry = new Hosting.AccessLogEntry
+        {
+            UnixMicroseconds = (e.TimestampUtc.Ticks - DateTime.UnixEpoch.Ticks) / 10,
+            Subject = e.Subject,
+            Client = e.ClientAddress,
+            Method = e.Method,
+            Tool = e.Target,
+            Decision = e.Decision,
+            Rule = e.Rule,
+            Status = ex.ResponseStatus,
+            UpstreamStatus = upstreamStatus,
+            DurationMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds,
+            RequestBytes = ex.Body.Length,
+            ResponseBytes = responseBytes,
+        };
+        if (ex.Request.Headers.TryGet("traceparent"u8, out ReadOnlySpan<byte> traceparent))
+            entry.HasTrace = Hosting.AccessLog.TryParseTraceId(traceparent, out entry.TraceHigh, out entry.TraceLow);
+        return entry;
     }
 
     public ValueTask<long> RecordConfigurationReloadAsync(bool success, string detail)

@@ -46,7 +46,29 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{- define "fastmcp.image" -}}
+{{- if .Values.image.digest -}}
+{{- if not (regexMatch "^sha256:[0-9a-f]{64}$" .Values.image.digest) -}}
+{{- fail "image.digest must be sha256:<64 lowercase hex>" -}}
+{{- end -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The least grace period that lets the gateway finish: preStop sleep + shutdownMs (rounded up) + shipping drain. */}}
+{{- define "fastmcp.minimumGracePeriodSeconds" -}}
+{{- add (int .Values.preStopSleepSeconds) (div (add (int .Values.gateway.shutdownMs) 999) 1000) (int .Values.shippingDrainSeconds) -}}
+{{- end -}}
+
+{{/* terminationGracePeriodSeconds: the configured value, or the minimum when it is 0. */}}
+{{- define "fastmcp.terminationGracePeriodSeconds" -}}
+{{- $minimum := int (include "fastmcp.minimumGracePeriodSeconds" .) -}}
+{{- if eq (int .Values.terminationGracePeriodSeconds) 0 -}}
+{{- $minimum -}}
+{{- else -}}
+{{- int .Values.terminationGracePeriodSeconds -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The rendered fastmcp.json: values.config verbatim, or files/fastmcp.json with the values substituted. */}}

@@ -1,0 +1,203 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace FastMcp.Gateway.Hosting;
+
+/// <summary>One exchange's access-log fields: references to strings the audit record already holds, and numbers.</summary>
+internal struct AccessLogEntry
+{
+    public long UnixMicroseconds;
+    public ulong TraceHigh, TraceLow;
+    public bool HasTrace;
+    public string? Subject, Client, Method, Tool, Decision, Rule;
+    public int Status, UpstreamStatus;
+    public long DurationMicroseconds, RequestBytes, ResponseBytes;
+}
+
+/// <summary>
+/// The access log (log.access): one line per exchange, written by a background thread. The data path
+/// only copies a fixed-size <see cref="AccessLogEntry"/> into a preallocated ring (no allocation, no
+/// I/O, a short lock); when the ring is full the entry is dropped and counted
+/// (fastmcp_access_log_dropped_total) rather than making a request wait. Fields come from the audit
+/// record (method and tool from the masked copy of the request) and each line is card-masked again
+/// before it is written.
+/// </summary>
+internal sealed class AccessLog : IDisposable
+{
+    /// <summary>The access log in force, or null when log.access is off.</summary>
+    public static AccessLog? Current { get; set; }
+
+    private static long s_dropped;
+    private static long s_written;
+
+    public static long Dropped => Volatile.Read(ref s_dropped);
+    public static long Written => Volatile.Read(ref s_written);
+
+    private readonly AccessLogEntry[] _ring;
+    private readonly Lock _gate = new();
+    private readonly Thread _writer;
+    private readonly TextWriter? _output;
+    private int _head, _count;
+    private volatile bool _stopping;
+
+    /// <param name="capacity">Entries held while the writer catches up.</param>
+    /// <param name="output">Where lines go; null: the operational log's output (stderr).</param>
+    public AccessLog(int capacity = 8192, TextWriter? output = null)
+    {
+        _ring = new AccessLogEntry[capacity];
+        _output = output;
+        _writer = new Thread(Drain) { IsBackground = true, Name = "fastmcp access log" };
+        _writer.Start();
+    }
+
+    /// <summary>Hands an entry to the writer; false (and counted) when the ring is full.</summary>
+    public bool TryEnqueue(in AccessLogEntry entry)
+    {
+        lock (_gate)
+        {
+            if (_count == _ring.Length)
+            {
+                Interlocked.Increment(ref s_dropped);
+                return false;
+            }
+            _ring[(_head + _count) % _ring.Length] = entry;
+            _count++;
+        }
+        return true;
+    }
+
+    /// <summary>Reads the trace id of a W3C traceparent ("00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;") without allocating.</summary>
+    public static bool TryParseTraceId(ReadOnlySpan<byte> traceparent, out ulong high, out ulong low)
+    {
+        high = low = 0;
+        if (traceparent.Length < 55 || traceparent[2] != (byte)'-' || traceparent[35] != (byte)'-') return false;
+        for (int i = 0; i < 32; i++)
+        {
+            int v = HexValue(traceparent[3 + i]);
+            if (v < 0) return false;
+            if (i < 16) high = (high << 4) | (uint)v;
+            else low = (low << 4) | (uint)v;
+        }
+        return high != 0 || low != 0; // all zeros is invalid per the spec
+    }
+
+    private static int HexValue(byte b) => b switch
+    {
+        >= (byte)'0' and <= (byte)'9' => b - '0',
+        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+        _ => -1,
+    };
+
+    private void Drain()
+    {
+        var batch = new AccessLogEntry[256];
+        while (true)
+        {
+            int n;
+            lock (_gate)
+            {
+                n = Math.Min(_count, batch.Length);
+                for (int i = 0; i < n; i++)
+                {
+                    batch[i] = _ring[_head];
+                    _ring[_head] = default; // drop the string references
+                    _head = (_head + 1) % _ring.Length;
+                }
+                _count -= n;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                string line = Log.MaskCards(Format(batch[i], Log.Json));
+                if (_output is { } o) { lock (o) o.WriteLine(line); }
+                else Log.WriteRaw(line);
+                Interlocked.Increment(ref s_written);
+                batch[i] = default;
+            }
+            if (n == 0)
+            {
+                if (_stopping) return;
+                Thread.Sleep(20);
+            }
+        }
+    }
+
+    /// <summary>The line: text (key=value, in the documented order) or a JSON object, following log.format.</summary>
+    internal static string Format(in AccessLogEntry e, bool json)
+    {
+        string time = DateTimeOffset.FromUnixTimeMilliseconds(e.UnixMicroseconds / 1000).UtcDateTime.AddTicks(e.UnixMicroseconds % 1000 * 10)
+            .ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
+        string trace = e.HasTrace ? e.TraceHigh.ToString("x16", CultureInfo.InvariantCulture) + e.TraceLow.ToString("x16", CultureInfo.InvariantCulture) : "";
+        if (json)
+        {
+            var buffer = new ArrayBufferWriter<byte>(512);
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("time", time);
+                w.WriteString("level", "info");
+                w.WriteString("log", "access");
+                w.WriteString("trace_id", trace);
+                w.WriteString("subject", e.Subject ?? "");
+                w.WriteString("client", e.Client ?? "");
+                w.WriteString("method", e.Method ?? "");
+                w.WriteString("tool", e.Tool ?? "");
+                w.WriteString("decision", e.Decision ?? "");
+                w.WriteString("rule", e.Rule ?? "");
+                w.WriteNumber("status", e.Status);
+                w.WriteNumber("upstream_status", e.UpstreamStatus);
+                w.WriteNumber("duration_us", e.DurationMicroseconds);
+                w.WriteNumber("request_bytes", e.RequestBytes);
+                w.WriteNumber("response_bytes", e.ResponseBytes);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        }
+        var sb = new StringBuilder(256);
+        sb.Append(time).Append(" access");
+        Field(sb, "trace_id", trace);
+        Field(sb, "subject", e.Subject);
+        Field(sb, "client", e.Client);
+        Field(sb, "method", e.Method);
+        Field(sb, "tool", e.Tool);
+        Field(sb, "decision", e.Decision);
+        Field(sb, "rule", e.Rule);
+        sb.Append(" status=").Append(e.Status).Append(" upstream_status=").Append(e.UpstreamStatus)
+          .Append(" duration_us=").Append(e.DurationMicroseconds).Append(" request_bytes=").Append(e.RequestBytes)
+          .Append(" response_bytes=").Append(e.ResponseBytes);
+        return sb.ToString();
+    }
+
+    /// <summary>key=value, quoted when the value is empty or holds a space, quote or control character.</summary>
+    private static void Field(StringBuilder sb, string key, string? value)
+    {
+        sb.Append(' ').Append(key).Append('=');
+        value ??= "";
+        bool quote = value.Length == 0;
+        foreach (char c in value) if (c <= ' ' || c == '"' || c == '\\') { quote = true; break; }
+        if (!quote) { sb.Append(value); return; }
+        sb.Append('"');
+        foreach (char c in value)
+        {
+            if (c is '"' or '\\') sb.Append('\\').Append(c);
+            else if (c < ' ') sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            else sb.Append(c);
+        }
+        sb.Append('"');
+    }
+
+    public static void Render(StringBuilder sb)
+    {
+        sb.Append("# HELP fastmcp_access_log_dropped_total access-log lines dropped because the writer was behind (the ring was full)\n")
+          .Append("# TYPE fastmcp_access_log_dropped_total counter\n")
+          .Append("fastmcp_access_log_dropped_total ").Append(Dropped).Append('\n');
+    }
+
+    /// <summary>Writes what is queued, then stops the writer.</summary>
+    public void Dispose()
+    {
+        _stopping = true;
+        _writer.Join(TimeSpan.FromSeconds(5));
+    }
+}

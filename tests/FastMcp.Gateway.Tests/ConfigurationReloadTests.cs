@@ -1,0 +1,145 @@
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>Reloads that say what they did: live fields applied, restart-only fields named and kept, results counted.</summary>
+[Collection(LogOutputCollection.Name)]
+public sealed class ConfigurationReloadTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-reload-").FullName;
+    private readonly StringWriter _log = new();
+    private readonly TextWriter _previousOutput = Log.Output;
+
+    public ConfigurationReloadTests() => Log.Output = _log;
+
+    public void Dispose()
+    {
+        Log.Output = _previousOutput;
+        Log.Apply(new LogOptions());
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string Path_ => Path.Combine(_dir, "fastmcp.json");
+
+    private static string Config(string listen = "127.0.0.1:8080", int shutdownMs = 10_000, string upstream = "http://127.0.0.1:3001/mcp", string action = "allow", string level = "info") => $$"""
+        {
+          "listen": ["{{listen}}"],
+          "identity": { "mode": "anonymous" },
+          "upstream": { "url": "{{upstream}}" },
+          "timeouts": { "shutdownMs": {{shutdownMs}} },
+          "log": { "level": "{{level}}" },
+          "policy": { "rules": [{ "name": "all", "action": "{{action}}" }] }
+        }
+        """;
+
+    private (ConfigurationReloader Reloader, PolicyAuthorization Authorization, GatewayOptions InForce) Start(string json)
+    {
+        File.WriteAllText(Path_, json);
+        GatewayOptions inForce = ConfigurationLoader.Load(Path_);
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(inForce.Policy));
+        return (new ConfigurationReloader(Path_, authorization, null, null, TimeSpan.FromHours(1), inForce), authorization, inForce);
+    }
+
+    [Fact]
+    public void Live_fields_are_applied_to_the_options_in_force()
+    {
+        var (reloader, authorization, inForce) = Start(Config());
+        using var _ = reloader;
+        var before = authorization.Engine;
+        long applied = ReloadCounters.Applied;
+        File.WriteAllText(Path_, Config(shutdownMs: 2_500, action: "deny"));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal(2_500, inForce.Timeouts.ShutdownMs);
+        Assert.NotSame(before, authorization.Engine);
+        Assert.Contains("timeouts.shutdownMs", reloader.AppliedLive);
+        Assert.Empty(reloader.RestartRequired);
+        Assert.True(ReloadCounters.Applied > applied);
+        Assert.Contains("configuration reload (test) applied", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_restart_only_field_is_named_and_keeps_its_old_value()
+    {
+        var (reloader, _, inForce) = Start(Config());
+        using var _r = reloader;
+        long partial = ReloadCounters.Partial;
+        File.WriteAllText(Path_, Config(listen: "127.0.0.1:8181", upstream: "http://127.0.0.1:3002/mcp", shutdownMs: 3_000));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal(["listen", "upstream.url"], reloader.RestartRequired);
+        Assert.Equal("127.0.0.1:8080", inForce.Listen[0]);
+        Assert.Equal("http://127.0.0.1:3001/mcp", inForce.Upstream.Url);
+        Assert.Equal(3_000, inForce.Timeouts.ShutdownMs);
+        Assert.True(ReloadCounters.Partial > partial);
+        string log = _log.ToString();
+        Assert.Contains("field listen changed; restart required to apply", log, StringComparison.Ordinal);
+        Assert.Contains("field upstream.url changed; restart required to apply", log, StringComparison.Ordinal);
+        Assert.Contains("partially applied", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("configuration reloaded", log, StringComparison.Ordinal);
+
+        // Still pending after another reload that changes only a live field.
+        File.WriteAllText(Path_, Config(listen: "127.0.0.1:8181", upstream: "http://127.0.0.1:3002/mcp", shutdownMs: 4_000));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal(["listen", "upstream.url"], reloader.RestartRequired);
+    }
+
+    [Fact]
+    public void Limits_sized_into_connections_at_start_need_a_restart()
+    {
+        var (reloader, _, inForce) = Start(Config());
+        using var _r = reloader;
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"limits\": { \"maxHeaderCount\": 50, \"maxTargetLength\": 4096 },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal(["limits.maxHeaderCount"], reloader.RestartRequired);
+        Assert.Contains("limits.maxTargetLength", reloader.AppliedLive);
+        Assert.Equal(100, inForce.Limits.MaxHeaderCount);
+        Assert.Equal(4096, inForce.Limits.MaxTargetLength);
+    }
+
+    [Fact]
+    public void An_invalid_file_is_rejected_and_counted()
+    {
+        var (reloader, authorization, inForce) = Start(Config());
+        using var _ = reloader;
+        var before = authorization.Engine;
+        long rejected = ReloadCounters.Rejected;
+        File.WriteAllText(Path_, Config(shutdownMs: -1));
+        Assert.False(reloader.Reload("test"));
+        Assert.Same(before, authorization.Engine);
+        Assert.Equal(10_000, inForce.Timeouts.ShutdownMs);
+        Assert.True(ReloadCounters.Rejected > rejected);
+        Assert.Contains("rejected, nothing changed", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_log_level_applies_on_reload()
+    {
+        var (reloader, _, inForce) = Start(Config());
+        using var _r = reloader;
+        Log.Apply(inForce.Log);
+        File.WriteAllText(Path_, Config(level: "error"));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal("error", inForce.Log.Level);
+        Log.Warn("reload-level-probe");
+        Assert.DoesNotContain("reload-level-probe", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Metrics_render_the_reload_counter_by_result()
+    {
+        var sb = new System.Text.StringBuilder();
+        ReloadCounters.Render(sb);
+        string text = sb.ToString();
+        Assert.Contains("fastmcp_config_reloads_total{result=\"applied\"}", text, StringComparison.Ordinal);
+        Assert.Contains("fastmcp_config_reloads_total{result=\"partially_applied\"}", text, StringComparison.Ordinal);
+        Assert.Contains("fastmcp_config_reloads_total{result=\"rejected\"}", text, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>Tests that swap the process-wide log output or level run one at a time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LogOutputCollection
+{
+    public const string Name = "log output";
+}
