@@ -384,6 +384,7 @@ public sealed class AuditLog : IAsyncDisposable
             _outageError = ex.Message;
             _refusedDuringOutage = 0;
         }
+        _options.OnProblem?.Invoke($"audit log: cannot be written ({ex.Message}); every call is refused (503) until it recovers, retried every {_options.OutageRetryInterval.TotalMilliseconds:0} ms");
     }
 
     private void EnterOutage(Exception ex)
@@ -423,6 +424,7 @@ public sealed class AuditLog : IAsyncDisposable
             WritePending(flush: true);
             WriteCheckpoint();
             _writable = true;
+            _options.OnProblem?.Invoke($"audit log: writable again after {(NowMicros() - _outageStartMicros) / 1000} ms; {Interlocked.Read(ref _refusedDuringOutage)} appends refused meanwhile (outage and recovery recorded)");
         }
         catch (Exception ex) when (IsWriteFailure(ex))
         {

@@ -27,6 +27,10 @@ public sealed class AuditOptions
     /// <summary>Checkpoints published outside the host (store, witness) and the start-up comparison with them.</summary>
     public AnchorOptions Anchoring { get; set; } = new();
 
+    /// <summary>Told once when the log becomes unwritable (an outage starts) and once when it recovers; never per refused append.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Action<string>? OnProblem { get; set; }
+
     /// <summary>
     /// Masks card numbers in every record's fields (set by the host from its masking settings, never from the
     /// file); null keeps the first 6 and last 4 digits.

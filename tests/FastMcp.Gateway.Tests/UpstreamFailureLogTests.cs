@@ -37,6 +37,14 @@ public sealed class UpstreamFailureLogTests
                 ?? throw new Xunit.Sdk.XunitException("no log line names the request:\n" + lines.Text);
             Assert.Contains($"upstream {upstream} failed: UpstreamUnreachable", line, StringComparison.Ordinal);
             Assert.Contains("request POST /mcp method=tools/list id=fail-log-1 client=127.0.0.1", line, StringComparison.Ordinal);
+
+            // A numeric id is named as it was sent (it read "(long value)" before), and a card-like one is masked.
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("987654")));
+            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
+            Assert.Contains(lines.Text.Split('\n'), l => l.Contains("method=tools/list id=987654 client=", StringComparison.Ordinal));
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("4111111111111111")));
+            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
+            Assert.DoesNotContain("4111111111111111", lines.Text, StringComparison.Ordinal);
         }
         finally
         {

@@ -240,6 +240,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         ValidateAudit(auditOptions);
         CheckSigningKey(signingKey, auditOptions.Directory, development);
         auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
+        auditOptions.OnProblem ??= message => Log.Warn(message);
         if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
         auditOptions.FieldMasker = masking?.Masker;
 

@@ -38,6 +38,9 @@ internal static class UpstreamFailureLog
     {
         Span<byte> buffer = stackalloc byte[256];
         int n = McpInspector.CopyUnescaped(body, token, buffer);
-        return n < 0 ? "(long value)" : Encoding.UTF8.GetString(buffer[..n]);
+        if (n >= 0) return Encoding.UTF8.GetString(buffer[..n]);
+        // Not a string (a numeric id) or longer than the buffer: the raw token when short; the log line masks card numbers.
+        System.Buffers.ReadOnlySequence<byte> raw = body.Slice(token.Start.Value, token.End.Value - token.Start.Value);
+        return raw.Length <= buffer.Length ? Encoding.UTF8.GetString(raw) : "(long value)";
     }
 }
