@@ -172,6 +172,27 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         finally { await live.DisposeAsync(); }
         cases.Add(new("open-newest-segment", open, [key], true));
 
+        // The same live log copied while a frame was being written into the zero-filled reserve (§3.1, §7.1):
+        // an incomplete frame, then zeros; and one copied with the file ending inside that frame. Both warn, both VALID.
+        foreach ((string name, bool keepZeros) in new[] { ("open-segment-frame-being-written", true), ("open-segment-ends-inside-a-frame", false) })
+        {
+            string folder = Path.Combine(_cases, name);
+            CopyLog(open, folder);
+            string liveFile = Directory.GetFiles(folder, "*.open", SearchOption.AllDirectories).Single();
+            byte[] bytes = File.ReadAllBytes(liveFile);
+            int end = bytes.Length;
+            while (end > 0 && bytes[end - 1] == 0) end--;
+            // A records frame header that claims more payload than was written, and a few payload bytes.
+            byte[] partial = [(byte)'F', (byte)'M', (byte)'A', (byte)'1', 2, 1, 0, 0, 0x00, 0x10, 0, 0, 0x00, 0x20, 0, 0, 1, 0, 0, 0, 0xAA, 0xBB, 0xCC, 0xDD, 0x28, 0xB5, 0x2F, 0xFD, 0x11, 0x22];
+            byte[] image = keepZeros ? bytes : bytes[..end];
+            if (keepZeros && image.Length - end < partial.Length + 64) Array.Resize(ref image, end + partial.Length + 4096);
+            Array.Resize(ref image, Math.Max(image.Length, end + partial.Length));
+            partial.CopyTo(image, end);
+            if (!keepZeros) image = image[..(end + partial.Length)];
+            File.WriteAllBytes(liveFile, image);
+            cases.Add(new(name, folder, [key], true));
+        }
+
         // Honest crash: the open image restarted (recovered: yes seal, v2 header with recovery crash).
         string crashed = Path.Combine(_cases, "crash-recovered");
         CopyLog(open, crashed);

@@ -114,6 +114,23 @@ function readFrames(data, openTail = false) {
   let off = 0;
   while (off < data.length) {
     if (openTail && data[off] === 0 && data.subarray(off).every((b) => b === 0)) break;
+    if (openTail) {
+      // §7.1: in an open segment a frame being written (the file ends inside it, or it is unreadable and the
+      // file ends in zeros of the reserve) is reported as a warning and ends the segment.
+      try { off = readOneFrame(data, off, frames); } catch (e) {
+        if (!(e instanceof Fail)) throw e;
+        if (e.message.startsWith('data ends inside') || data[data.length - 1] === 0) { frames.torn = `${e.message}`; break; }
+        throw e;
+      }
+      continue;
+    }
+    off = readOneFrame(data, off, frames);
+  }
+  return frames;
+}
+
+function readOneFrame(data, off, frames) {
+  {
     if (data.length - off < 24) throw new Fail(`data ends inside a frame header at offset ${off}`);
     const h = data.subarray(off, off + 24);
     if (h.toString('latin1', 0, 4) !== 'FMA1') throw new Fail(`bad magic at offset ${off}`);
@@ -136,9 +153,8 @@ function readFrames(data, openTail = false) {
       checkZstdChecksum(payload, decoded, off);
     }
     frames.push({ kind, count, payload: decoded, offset: off });
-    off += 24 + stored;
+    return off + 24 + stored;
   }
-  return frames;
 }
 
 // §3 zstd: the writer sets the content checksum flag; when a frame has it, the last 4 bytes of the frame
@@ -236,7 +252,7 @@ function walkSegment(keys, data, expect, isOpenNewest, name) {
     }
   }
   if (!seal && !isOpenNewest) throw new Fail(`${name}: no seal (only the newest .open segment may be unsealed)`);
-  return { header, seal, nextSequence: seq, head: chain, leaves: leaves.length, root: merkleRoot(leaves), checkpoints };
+  return { header, seal, nextSequence: seq, head: chain, leaves: leaves.length, root: merkleRoot(leaves), checkpoints, torn: frames.torn };
 }
 
 function checkHeaderConsistency(header, name) {
@@ -292,6 +308,7 @@ function verifyChain(keys, chain, errors, warnings) {
       if (r.header.version >= 2 && r.header.fields.tampering !== 'none' && r.header.fields.recovery !== 'tampered')
         errors.push(`${label}: at the start of segment ${i} the writer found tampering: ${r.header.fields.tampering}`);
       positions.set(i, r);
+      if (r.torn) warnings.push(`${label}/${seg.name}: open segment ends in an incomplete frame (a write in progress or a crash): ${r.torn}`);
       if (!r.seal) break;
       expect = { chain: r.header.fields.chain, index: i + 1n, firstSequence: r.nextSequence, prevSeal: sha256(r.seal.bytes), prevHead: r.seal.fields.head };
     } catch (e) {
