@@ -95,4 +95,46 @@ public sealed class BufferedResponseBoundTests
         Assert.Equal(big.Length, body.RootElement.GetProperty("result").GetProperty("pad").GetString()!.Length);
         Assert.InRange(Volatile.Read(ref gw.Gateway.Host.Runtime.Counters.PeakBufferedResponseBytes), 1, 64 * 1024);
     }
+
+    [Fact]
+    public async Task A_client_that_pipelines_refused_calls_and_reads_nothing_loses_its_connection_after_the_write_timeout()
+    {
+        // The gateway's own answers (here policy refusals, which echo the request's id) were flushed with no
+        // timeout: a client that pipelines requests and reads nothing held its connection open behind a blocked flush.
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}"),
+            [new RuleOptions { Name = "nothing-allowed", Action = "deny" }],
+            o =>
+            {
+                o.Limits.MaxBufferedResponseBytes = 64 * 1024;
+                o.Timeouts.ClientWriteMs = 500;
+            });
+        string token = gw.Token("alice", "dev");
+        string id = new('i', 900);
+        byte[] one = System.Text.Encoding.UTF8.GetBytes(gw.Gateway.Post(
+            "{\"jsonrpc\":\"2.0\",\"id\":\"" + id + "\",\"method\":\"tools/call\",\"params\":{\"name\":\"wire\",\"arguments\":{}}}",
+            $"Authorization: Bearer {token}\r\nAccept: application/json, text/event-stream\r\n"));
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        // About 30 MB of refusals: far more than the bound and the loopback socket buffers. Sent in the background,
+        // since the gateway stops reading once it stops writing.
+        using var stopSending = new CancellationTokenSource();
+        Task sending = Task.Run(async () =>
+        {
+            try
+            {
+                for (int i = 0; i < 30_000 && !stopSending.IsCancellationRequested; i++) await client.SendAsync(one);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        });
+
+        FastMcp.Gateway.Admin.GatewayCounters counters = gw.Gateway.Host.Runtime.Counters;
+        for (int i = 0; i < 600 && Volatile.Read(ref counters.ClientWriteTimeouts) == 0; i++) await Task.Delay(50);
+        Assert.True(Volatile.Read(ref counters.ClientWriteTimeouts) >= 1, "the gateway still waits on a client that reads nothing");
+        Assert.True(await client.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(30)), "the stalled client's connection stays open");
+        stopSending.Cancel();
+        await sending.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, gw.Upstream.ConnectionsAccepted); // every call was refused: nothing reached the upstream
+    }
 }

@@ -220,7 +220,7 @@ internal sealed partial class ClientConnection
             GatewayResponses.WriteHead(_output, 200, "application/json"u8, _scratch.WrittenCount, close: false, default);
             _output.Write(_scratch.WrittenSpan);
         }
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
 

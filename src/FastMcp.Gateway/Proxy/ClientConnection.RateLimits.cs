@@ -42,7 +42,7 @@ internal sealed partial class ClientConnection
     {
         _exchange.ResponseStatus = 429;
         WriteRuleRateLimited(body);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
 

@@ -115,6 +115,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 if (!keepAlive || _request.ConnectionClose) break;
             }
         }
+        catch (ClientWriteTimeoutException e) when (e.BufferedBytes < 0)
+        {
+            Log.Warn($"client {RemoteAddress}: read nothing of the gateway's answer for {_rt.Options.Timeouts.ClientWriteMs} ms (stage '{ExchangeStages.Name(_exchange.Stage)}'); connection closed");
+        }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             Log.Debug($"client {RemoteAddress}: connection ended in stage '{ExchangeStages.Name(_exchange.Stage)}': {e.GetType().Name}: {e.Message}");
@@ -229,7 +233,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         int status = reason.StatusCode();
         _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, JsonRpcErrorCodes.InvalidRequest, Encoding.ASCII.GetBytes(reason.Describe()), close: true);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         Log.Debug($"client {RemoteAddress}: rejected {status} ({reason})");
     }
 
@@ -246,7 +250,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
                 GatewayResponses.WriteSimple(_output, 200, "application/json"u8, meta.MetadataDocument, close: bodyUnread);
-                await _output.FlushAsync().ConfigureAwait(false);
+                await FlushToClientAsync().ConfigureAwait(false);
                 return !bodyUnread;
             }
             return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
@@ -322,7 +326,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Admin.GatewayCounters.Add(ref _rt.Counters.ConnectionsRefused);
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, JsonRpcErrorCodes.InvalidRequest,
             "too many open connections: the slots left are reserved for authenticated callers"u8, close: true, "Retry-After: 1\r\n"u8);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return false;
     }
 
@@ -337,7 +341,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushThenAsync(bool keepAlive)
     {
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return keepAlive;
     }
 
@@ -364,13 +368,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: false);
-            await _output.FlushAsync().ConfigureAwait(false);
+            await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
         if (_request.ExpectsContinue)
         {
             _output.Write(Continue100);
-            await _output.FlushAsync().ConfigureAwait(false);
+            await FlushToClientAsync().ConfigureAwait(false);
         }
 
         ReadOnlySequence<byte> body;
@@ -472,7 +476,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: false);
-            await _output.FlushAsync().ConfigureAwait(false);
+            await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
 
@@ -553,7 +557,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_exchange.Call.Kind == McpMessageKind.Notification) status = 403;
         _exchange.ResponseStatus = status;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: false);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
 
@@ -586,7 +590,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
             "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
 
@@ -695,7 +699,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             upstream!.Broken = true;
-            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
+            if (e is ClientWriteTimeoutException { BufferedBytes: >= 0 } timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
             throw;
         }
         finally
@@ -709,6 +713,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     Exchange IHoldingConnection.Exchange => _exchange;
     HttpRequestHead IHoldingConnection.Request => _request;
     PipeWriter IHoldingConnection.Output => _output;
+
+    /// <summary>Flushes what the gateway wrote itself within timeouts.clientWriteMs (<see cref="ClientFlush"/>).</summary>
+    private ValueTask<FlushResult> FlushToClientAsync() => ClientFlush.WithinAsync(_output, _rt.Options.Timeouts.ClientWriteMs, _rt.Counters);
+
+    ValueTask<FlushResult> IHoldingConnection.FlushToClientAsync() => FlushToClientAsync();
     PooledBufferWriter IHoldingConnection.Scratch => _scratch;
     AuditRecording.Scratch IHoldingConnection.AuditScratch => _auditScratch;
     ValueTask<bool> IHoldingConnection.RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason) =>
@@ -766,7 +775,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             upstream!.Broken = true;
-            if (e is ClientWriteTimeoutException timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
+            if (e is ClientWriteTimeoutException { BufferedBytes: >= 0 } timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
             if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
             throw;
         }
@@ -822,7 +831,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushToClientAsync().ConfigureAwait(false);
         Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, _clientAddress));
     }
 

@@ -122,7 +122,7 @@ internal sealed class ApprovalHold
             _exchange.ResponseStatus = 200;
             WriteApprovalError(body, approval, "pending",
                 $"approval required: approval {approval.Id} is pending; call again with the same arguments once it is approved", close: false);
-            await _output.FlushAsync().ConfigureAwait(false);
+            await _connection.FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
         return await HoldAsync(body, recorded, approval, broker).ConfigureAwait(false);
@@ -144,7 +144,7 @@ internal sealed class ApprovalHold
             _output.Write("Content-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\n"u8);
             _output.Write(chunked ? "Transfer-Encoding: chunked\r\n\r\n"u8 : "Connection: close\r\n\r\n"u8);
             WriteKeepAlive(approval, chunked, tick: 0);
-            if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+            if ((await _connection.FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
             {
                 await broker.CancelAsync(approval, "the client disconnected while waiting").ConfigureAwait(false);
                 return false;
@@ -172,7 +172,7 @@ internal sealed class ApprovalHold
             else if (first == delay && sse)
             {
                 WriteKeepAlive(approval, chunked, ++tick);
-                if ((await _output.FlushAsync().ConfigureAwait(false)).IsCompleted)
+                if ((await _connection.FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
                 {
                     await broker.CancelAsync(approval, "the client disconnected while waiting").ConfigureAwait(false);
                     return false;
@@ -202,7 +202,7 @@ internal sealed class ApprovalHold
             {
                 _exchange.ResponseStatus = 200;
                 WriteApprovalError(body, approval, status, message, close);
-                await _output.FlushAsync().ConfigureAwait(false);
+                await _connection.FlushToClientAsync().ConfigureAwait(false);
             }
             return !close;
         }
@@ -296,7 +296,7 @@ internal sealed class ApprovalHold
         ResponseRelay.WriteEventBytes(_output, _scratch.WrittenSpan, chunked);
         if (chunked) ChunkedWriter.WriteTerminator(_output);
         _exchange.ResponseStatus = 200;
-        await _output.FlushAsync().ConfigureAwait(false);
+        await _connection.FlushToClientAsync().ConfigureAwait(false);
     }
 
     private void WriteApprovalError(ReadOnlySequence<byte> body, PendingApproval approval, string status, string message, bool close) =>
@@ -319,7 +319,7 @@ internal sealed class ApprovalHold
         }
         _exchange.ResponseStatus = 200;
         WriteApprovalError(body, approval, status, message, close: false);
-        await _output.FlushAsync().ConfigureAwait(false);
+        await _connection.FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
 

@@ -14,6 +14,9 @@ internal interface IHoldingConnection
     Exchange Exchange { get; }
     HttpRequestHead Request { get; }
     PipeWriter Output { get; }
+
+    /// <summary>Flushes <see cref="Output"/> within timeouts.clientWriteMs (a client that reads nothing loses the connection).</summary>
+    ValueTask<FlushResult> FlushToClientAsync();
     PooledBufferWriter Scratch { get; }
     AuditRecording.Scratch AuditScratch { get; }
     string RemoteAddress { get; }

@@ -15,16 +15,17 @@ internal static class LingeringClose
 
     public static async ValueTask RunAsync(PipeReader input, PipeWriter output)
     {
+        // The linger bounds the last flush too: a client that reads nothing must not hold the close (and its slot).
+        using var linger = new CancellationTokenSource(Linger);
         try
         {
-            await output.FlushAsync().ConfigureAwait(false);
+            await output.FlushAsync(linger.Token).ConfigureAwait(false);
             await output.CompleteAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             return;
         }
-        using var linger = new CancellationTokenSource(Linger);
         try
         {
             while (true)
