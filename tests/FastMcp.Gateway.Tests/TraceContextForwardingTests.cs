@@ -1,3 +1,5 @@
+using System.Text.Json;
+using FastMcp.Policy;
 using FastMcp.Gateway.Tests.Support;
 
 namespace FastMcp.Gateway.Tests;
@@ -66,5 +68,27 @@ public sealed class TraceContextForwardingTests
         Assert.NotEqual(malformed, forwarded);
         Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", forwarded);
         Assert.DoesNotContain(TraceId, forwarded, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_audit_record_carries_the_trace_and_the_span_the_upstream_received_as_parent()
+    {
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[]}}"),
+            [new RuleOptions { Name = "all", Action = "allow" }]);
+
+        RawResponse r = await gw.PostAsync(GatewayUnderTest.ToolsList("1"), gw.Token("trace-alice"), $"traceparent: 00-{TraceId}-{ClientSpan}-01\r\n");
+        Assert.Equal(200, r.Status);
+        string forwarded = gw.Upstream.SingleRequest().Header("traceparent")!;
+
+        JsonElement[] exchanges = [.. (await gw.StopAndReadAuditAsync()).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "McpExchange")];
+        Assert.Equal(2, exchanges.Length); // the request and the response record
+        Assert.All(exchanges, e =>
+        {
+            JsonElement trace = e.GetProperty("trace");
+            Assert.Equal(TraceId, trace.GetProperty("id").GetString());
+            Assert.Equal(forwarded.Substring(36, 16), trace.GetProperty("span").GetString());
+        });
     }
 }

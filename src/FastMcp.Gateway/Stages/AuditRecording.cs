@@ -223,6 +223,9 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         }
         e.ClientAddress = clientAddress;
         e.ClientHop = ex.ClientHop;
+        e.TraceHigh = ex.Trace.TraceHigh;
+        e.TraceLow = ex.Trace.TraceLow;
+        e.SpanId = ex.Trace.SpanId;
         e.Upstream = upstream;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
