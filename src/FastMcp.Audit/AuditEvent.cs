@@ -24,6 +24,8 @@ public sealed class AuditEvent
     /// <summary>Tool, prompt or resource the call affects.</summary>
     public string? Target;
     public string? SessionId;
+    /// <summary>The W3C trace the exchange belongs to (128-bit id) and the gateway's span in it; absent when TraceHigh and TraceLow are 0.</summary>
+    public ulong TraceHigh, TraceLow, SpanId;
     /// <summary>The JSON-RPC id exactly as it appeared (a JSON string or number token).</summary>
     public ReadOnlyMemory<byte> JsonRpcIdRaw;
     public string? Decision;
@@ -55,6 +57,7 @@ public sealed class AuditEvent
         Method = null;
         Target = null;
         SessionId = null;
+        TraceHigh = TraceLow = SpanId = 0;
         JsonRpcIdRaw = default;
         Decision = null;
         Rule = null;

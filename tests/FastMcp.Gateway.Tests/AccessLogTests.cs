@@ -53,7 +53,9 @@ public sealed class AccessLogTests
             string denied = """{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"access_4111111111111111","arguments":{}}}""";
             await gw.PostAsync(denied, token);
             string deniedLine = await WaitForLineAsync(lines, "decision=Deny");
-            Assert.Contains("trace_id=\"\"", deniedLine, StringComparison.Ordinal);
+            // No traceparent: the trace the gateway started (the one the upstream would have received).
+            Assert.Matches("trace_id=[0-9a-f]{32} ", deniedLine);
+            Assert.DoesNotContain(TraceId, deniedLine, StringComparison.Ordinal);
             Assert.DoesNotContain("4111111111111111", lines.Text, StringComparison.Ordinal);
         }
         finally
@@ -111,7 +113,7 @@ public sealed class AccessLogTests
             for (int i = 0; i < 10_000; i++)
             {
                 accessLog.TryEnqueue(entry);
-                parsed &= AccessLog.TryParseTraceId("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8, out _, out _);
+                parsed &= FastMcp.Gateway.Tracing.TraceContext.TryParse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8, out _, out _, out _, out _);
             }
             long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
             Assert.True(parsed);
@@ -128,9 +130,13 @@ public sealed class AccessLogTests
     [InlineData("00-00000000000000000000000000000000-00f067aa0ba902b7-01")]
     [InlineData("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")]
     [InlineData("00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7-01")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01")]
+    [InlineData("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra")]
+    [InlineData("00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01")]
     [InlineData("garbage")]
     public void An_invalid_traceparent_gives_no_trace_id(string value) =>
-        Assert.False(AccessLog.TryParseTraceId(System.Text.Encoding.ASCII.GetBytes(value), out _, out _));
+        Assert.False(FastMcp.Gateway.Tracing.TraceContext.TryParse(System.Text.Encoding.ASCII.GetBytes(value), out _, out _, out _, out _));
 
     [Fact]
     public void The_json_line_has_every_documented_field()

@@ -43,6 +43,9 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PMethod = JsonEncodedText.Encode("method");
     private static readonly JsonEncodedText PTarget = JsonEncodedText.Encode("target");
     private static readonly JsonEncodedText PSession = JsonEncodedText.Encode("session");
+    private static readonly JsonEncodedText PTrace = JsonEncodedText.Encode("trace");
+    private static readonly JsonEncodedText PId = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText PSpan = JsonEncodedText.Encode("span");
     private static readonly JsonEncodedText PJsonRpcId = JsonEncodedText.Encode("jsonrpcId");
     private static readonly JsonEncodedText PDecision = JsonEncodedText.Encode("decision");
     private static readonly JsonEncodedText PRule = JsonEncodedText.Encode("rule");
@@ -122,6 +125,21 @@ public sealed class AuditRecordSerializer
         w.WriteEndObject();
 
         WriteOptional(w, PSession, e.SessionId);
+        if (e.TraceHigh != 0 || e.TraceLow != 0)
+        {
+            // Lowercase hex as in traceparent; inside the masked region like every header-derived field.
+            Span<char> hex = stackalloc char[32];
+            w.WriteStartObject(PTrace);
+            e.TraceHigh.TryFormat(hex, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+            e.TraceLow.TryFormat(hex[16..], out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+            w.WriteString(PId, hex);
+            if (e.SpanId != 0)
+            {
+                e.SpanId.TryFormat(hex, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+                w.WriteString(PSpan, hex[..16]);
+            }
+            w.WriteEndObject();
+        }
         WriteRawJson(w, PJsonRpcId, PJsonRpcIdInvalid, e.JsonRpcIdRaw.Span);
         WriteOptional(w, PDecision, e.Decision);
         WriteOptional(w, PRule, e.Rule);

@@ -20,7 +20,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
-        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, CancellationToken responseTimeout)
+        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, CancellationToken responseTimeout)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -40,7 +40,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
-            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine);
+            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace);
             foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
             bool sent;
             try

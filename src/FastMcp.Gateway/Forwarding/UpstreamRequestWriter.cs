@@ -13,7 +13,8 @@ namespace FastMcp.Gateway.Forwarding;
 internal static class UpstreamRequestWriter
 {
     public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
-        ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines)
+        ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
+        in Tracing.TraceContext trace)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -48,6 +49,8 @@ internal static class UpstreamRequestWriter
             Proxy.GatewayResponses.WriteNumber(output, contentLength);
             output.Write("\r\n"u8);
         }
+        // The gateway's own traceparent: same trace, the gateway's span as the upstream's parent.
+        if (trace.IsValid) trace.WriteHeaderLine(output);
         output.Write(injectedHeaderLines);
         output.Write("\r\n"u8);
     }
@@ -70,6 +73,8 @@ internal static class UpstreamRequestWriter
             case KnownHeader.Other:
                 // The client's codings are not ours to accept: the gateway states its own (identity).
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "Accept-Encoding"u8)) return false;
+                // Replaced by the gateway's own (a malformed one is never passed on as it is).
+                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:
                 return true;

@@ -68,28 +68,6 @@ internal sealed class AccessLog : IDisposable
         return true;
     }
 
-    /// <summary>Reads the trace id of a W3C traceparent ("00-&lt;32 hex&gt;-&lt;16 hex&gt;-&lt;2 hex&gt;") without allocating.</summary>
-    public static bool TryParseTraceId(ReadOnlySpan<byte> traceparent, out ulong high, out ulong low)
-    {
-        high = low = 0;
-        if (traceparent.Length < 55 || traceparent[2] != (byte)'-' || traceparent[35] != (byte)'-') return false;
-        for (int i = 0; i < 32; i++)
-        {
-            int v = HexValue(traceparent[3 + i]);
-            if (v < 0) return false;
-            if (i < 16) high = (high << 4) | (uint)v;
-            else low = (low << 4) | (uint)v;
-        }
-        return high != 0 || low != 0; // all zeros is invalid per the spec
-    }
-
-    private static int HexValue(byte b) => b switch
-    {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        _ => -1,
-    };
-
     private void Drain()
     {
         var batch = new AccessLogEntry[256];

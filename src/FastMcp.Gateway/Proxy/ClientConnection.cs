@@ -108,6 +108,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _exchange.Reset();
                 _client.Resolve(_request.Headers, _rt.ClientAddressing);
                 _exchange.ClientHop = _client.Hop;
+                // Not sampled when started here: no exporter records the gateway's spans.
+                _exchange.Trace = Tracing.TraceContext.Begin(_request.Headers, sampleNewTraces: false);
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
                 bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
                 _rt.Metrics.RecordExchange(_exchange);
@@ -688,7 +690,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
         Forwarder forwarder = _rt.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
         if (error != ForwardingError.None) return (false, error, false);
         try
         {
@@ -741,7 +743,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = _rt.Forwarder;
         long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _timer.Token).ConfigureAwait(false);
+            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
         if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
         {

@@ -58,6 +58,9 @@ internal sealed class Exchange
     /// <summary>The tools/call's tool label in /metrics (ExchangeMetrics.ToolIndex); -1 for other calls.</summary>
     public int ToolLabel = -1;
 
+    /// <summary>The W3C trace context (Tracing/TraceContext.cs): the client's trace continued, or one started here.</summary>
+    public FastMcp.Gateway.Tracing.TraceContext Trace;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -81,6 +84,7 @@ internal sealed class Exchange
         Stage = ExchangeStage.Frame;
         ClientHop = null;
         ToolLabel = -1;
+        Trace = default;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }

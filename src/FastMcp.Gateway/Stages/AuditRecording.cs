@@ -195,8 +195,10 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             RequestBytes = ex.Body.Length,
             ResponseBytes = responseBytes,
         };
-        if (ex.Request.Headers.TryGet("traceparent"u8, out ReadOnlySpan<byte> traceparent))
-            entry.HasTrace = Hosting.AccessLog.TryParseTraceId(traceparent, out entry.TraceHigh, out entry.TraceLow);
+        // The exchange's trace: the client's when it sent a valid traceparent, else the one the gateway started.
+        entry.HasTrace = ex.Trace.IsValid;
+        entry.TraceHigh = ex.Trace.TraceHigh;
+        entry.TraceLow = ex.Trace.TraceLow;
         return entry;
     }
 
@@ -221,6 +223,9 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         }
         e.ClientAddress = clientAddress;
         e.ClientHop = ex.ClientHop;
+        e.TraceHigh = ex.Trace.TraceHigh;
+        e.TraceLow = ex.Trace.TraceLow;
+        e.SpanId = ex.Trace.SpanId;
         e.Upstream = upstream;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
