@@ -14,51 +14,20 @@ namespace FastMcp.Interop.Tests;
 /// the outage and still verify.
 /// </summary>
 [Trait("Category", "E2E")]
-public sealed partial class AuditDiskFullTests : IDisposable
+public sealed class AuditDiskFullTests : IDisposable
 {
     private readonly string _mountPoint = Directory.CreateTempSubdirectory("fastmcp-diskfull-mnt-").FullName;
     private readonly string _copyOut = Directory.CreateTempSubdirectory("fastmcp-diskfull-out-").FullName;
     private readonly CannedMcpUpstream _upstream = new();
-    private Uri _upstreamUrl => _upstream.Url;
-
-    [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
-    private static partial Regex ListeningLine();
-
-    [GeneratedRegex(@"^fastmcp admin on (http://127\.0\.0\.1:\d+)\s*$")]
-    private static partial Regex AdminLine();
-
-    // As root a plain mount namespace will do; otherwise a user namespace maps us to root inside.
-    internal static string[] UnshareFlags() => Environment.UserName == "root" ? ["-m"] : ["-r", "-m"];
-
     private static string CallBody(int id, string padding) =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"record_me\",\"arguments\":{\"padding\":\"" + padding + "\"}}}";
 
     [TmpfsNamespaceFact]
     public async Task A_full_disk_fails_closed_forwards_nothing_and_recovers_by_itself()
     {
-        var (bin, prefix, _) = GatewayProcess.Locate();
-        string gatewayCommand = string.Join(' ', [.. Array.ConvertAll([bin, .. prefix], Quote)]);
-        // Inside the namespace: mount the tmpfs over the audit folder, run the gateway, and when it
-        // has stopped (and sealed), copy the log out before the namespace and its tmpfs disappear.
-        string script = $"""
-            mount -t tmpfs -o size=1m tmpfs "$0" || exit 90
-            {gatewayCommand} serve --anonymous --upstream "$1" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --audit-dir "$0/audit" &
-            gw=$!
-            echo "gateway pid $gw"
-            trap 'kill -TERM $gw' TERM
-            wait $gw; wait $gw; rc=$?
-            cp -a "$0/audit" "$2/" && echo "copied out"
-            exit $rc
-            """;
-        using var process = ChildProcess.Start("unshare", [.. UnshareFlags(), "sh", "-c", script, _mountPoint, _upstreamUrl.ToString().TrimEnd('/'), _copyOut],
-            workingDirectory: _copyOut);
-        Match listening = await process.WaitForStdoutLineAsync(ListeningLine(), TimeSpan.FromSeconds(60));
-        var mcp = new Uri(listening.Groups[1].Value);
-        Match adminLine = await process.WaitForStdoutLineAsync(AdminLine(), TimeSpan.FromSeconds(30));
-        var readyz = new Uri(adminLine.Groups[1].Value + "/readyz");
-        int gatewayPid = GatewayPid(process);
-        // The tmpfs as the gateway sees it, reachable from here through its root.
-        string tmpfs = $"/proc/{gatewayPid}/root{_mountPoint}";
+        using TmpfsGateway gateway = await TmpfsGateway.StartAsync(_mountPoint, _upstream.Url, _copyOut);
+        Uri mcp = gateway.Mcp, readyz = gateway.Readyz;
+        string tmpfs = gateway.Tmpfs;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         // Incompressible arguments, so each record needs fresh pages of the tmpfs.
         string padding = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12_000));
@@ -134,9 +103,7 @@ public sealed partial class AuditDiskFullTests : IDisposable
             Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
 
         // Stop; the script copies the sealed log out of the namespace.
-        PosixSignal.Send(process.Id, PosixSignal.SigTerm);
-        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains("copied out", process.StandardOutput);
+        await gateway.StopAndCopyOutAsync();
 
         string audit = Path.Combine(_copyOut, "audit");
         var (verifyExit, verifyOut, verifyErr) = await GatewayProcess.RunToolAsync(_copyOut, null, "verify", audit, "--key", Path.Combine(audit, "audit-signing-key.pub.pem"));
@@ -149,15 +116,6 @@ public sealed partial class AuditDiskFullTests : IDisposable
         int requestRecords = Regex.Matches(replay, "\"detail\":\"request\"").Count;
         Assert.Equal(_upstream.Received, requestRecords);
     }
-
-    private static int GatewayPid(ChildProcess process)
-    {
-        Match m = Regex.Match(process.StandardOutput, @"gateway pid (\d+)");
-        Assert.True(m.Success, process.Transcript);
-        return int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     public void Dispose()
     {
@@ -183,7 +141,7 @@ public sealed class TmpfsNamespaceFactAttribute : FactAttribute
         try
         {
             var info = new System.Diagnostics.ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (string a in AuditDiskFullTests.UnshareFlags()) info.ArgumentList.Add(a);
+            foreach (string a in TmpfsGateway.UnshareFlags()) info.ArgumentList.Add(a);
             foreach (string a in new[] { "sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$0\" && echo mounted", probe }) info.ArgumentList.Add(a);
             using var process = System.Diagnostics.Process.Start(info)!;
             string stdout = process.StandardOutput.ReadToEnd();

@@ -14,17 +14,11 @@ namespace FastMcp.Interop.Tests;
 /// frees the disk. Every round must end with the gateway serving again by itself, and the log must verify.
 /// </summary>
 [Trait("Category", "E2E")]
-public sealed partial class AuditRotationDiskFullTests : IDisposable
+public sealed class AuditRotationDiskFullTests : IDisposable
 {
     private readonly string _mountPoint = Directory.CreateTempSubdirectory("fastmcp-rotfull-mnt-").FullName;
     private readonly string _copyOut = Directory.CreateTempSubdirectory("fastmcp-rotfull-out-").FullName;
     private readonly CannedMcpUpstream _upstream = new();
-
-    [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
-    private static partial Regex ListeningLine();
-
-    [GeneratedRegex(@"^fastmcp admin on (http://127\.0\.0\.1:\d+)\s*$")]
-    private static partial Regex AdminLine();
 
     [TmpfsNamespaceFact]
     public async Task A_disk_that_fills_during_rotation_recovers_by_itself_every_time_and_the_log_verifies()
@@ -37,25 +31,10 @@ public sealed partial class AuditRotationDiskFullTests : IDisposable
               "audit": { "maxSegmentBytes": 16384 }
             }
             """);
-        var (bin, prefix, _) = GatewayProcess.Locate();
-        string gatewayCommand = string.Join(' ', [.. Array.ConvertAll([bin, .. prefix], Quote)]);
-        string script = $"""
-            mount -t tmpfs -o size=1m tmpfs "$0" || exit 90
-            {gatewayCommand} serve --config "$3" --anonymous --upstream "$1" --listen 127.0.0.1:0 --admin 127.0.0.1:0 --audit-dir "$0/audit" &
-            gw=$!
-            echo "gateway pid $gw"
-            trap 'kill -TERM $gw' TERM
-            wait $gw; wait $gw; rc=$?
-            cp -a "$0/audit" "$2/" && echo "copied out"
-            exit $rc
-            """;
-        using var process = ChildProcess.Start("unshare", [.. AuditDiskFullTests.UnshareFlags(), "sh", "-c", script, _mountPoint,
-            _upstream.Url.ToString().TrimEnd('/'), _copyOut, config], workingDirectory: _copyOut);
-        var mcp = new Uri((await process.WaitForStdoutLineAsync(ListeningLine(), TimeSpan.FromSeconds(60))).Groups[1].Value);
-        var readyz = new Uri((await process.WaitForStdoutLineAsync(AdminLine(), TimeSpan.FromSeconds(30))).Groups[1].Value + "/readyz");
-        Match pid = Regex.Match(process.StandardOutput, @"gateway pid (\d+)");
-        Assert.True(pid.Success, process.Transcript);
-        string tmpfs = $"/proc/{pid.Groups[1].Value}/root{_mountPoint}";
+        using TmpfsGateway gateway = await TmpfsGateway.StartAsync(_mountPoint, _upstream.Url, _copyOut, "--config", config);
+        ChildProcess process = gateway.Process;
+        Uri mcp = gateway.Mcp, readyz = gateway.Readyz;
+        string tmpfs = gateway.Tmpfs;
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         // Incompressible arguments: about 4 KB per record, so four or five records fill a segment.
@@ -124,9 +103,7 @@ public sealed partial class AuditRotationDiskFullTests : IDisposable
         // The operator's log says so once per outage and once per recovery (not per refused call).
         Assert.Equal(outages, Regex.Matches(process.Transcript, "audit log: cannot be written").Count);
         Assert.Equal(outages, Regex.Matches(process.Transcript, "audit log: writable again").Count);
-        PosixSignal.Send(process.Id, PosixSignal.SigTerm);
-        Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains("copied out", process.StandardOutput);
+        await gateway.StopAndCopyOutAsync();
 
         string copied = Path.Combine(_copyOut, "audit");
         int segments = Directory.GetFiles(copied, "*.seg", SearchOption.AllDirectories).Length;
@@ -154,8 +131,6 @@ public sealed partial class AuditRotationDiskFullTests : IDisposable
         {
         }
     }
-
-    private static string Quote(string s) => "'" + s.Replace("'", "'\\''") + "'";
 
     public void Dispose()
     {

@@ -23,15 +23,7 @@ internal static class PipeSettings
     /// </summary>
     public static PipeOptions Receive(long largestHeldMessage)
     {
-        long pause = Math.Max(1024 * 1024, largestHeldMessage + 128 * 1024);
-        return new PipeOptions(
-            pool: MemoryPool<byte>.Shared,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PooledThreadPoolScheduler.Instance,
-            pauseWriterThreshold: pause,
-            resumeWriterThreshold: pause / 2,
-            minimumSegmentSize: MinimumSegment,
-            useSynchronizationContext: false);
+        return Pausing(Math.Max(1024 * 1024, largestHeldMessage + 128 * 1024));
     }
 
     /// <summary>
@@ -41,18 +33,20 @@ internal static class PipeSettings
     /// </summary>
     public static PipeOptions Send(long maxBufferedBytes)
     {
-        long pause = SendPauseThreshold(maxBufferedBytes);
-        return new PipeOptions(
-            pool: MemoryPool<byte>.Shared,
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PooledThreadPoolScheduler.Instance,
-            pauseWriterThreshold: pause,
-            resumeWriterThreshold: pause / 2,
-            minimumSegmentSize: MinimumSegment,
-            useSynchronizationContext: false);
+        return Pausing(SendPauseThreshold(maxBufferedBytes));
     }
 
     public static long SendPauseThreshold(long maxBufferedBytes) => maxBufferedBytes / 2;
+
+    // Both sides: pooled memory, the reader inline, the writer resumed on the pool, resuming at half the pause.
+    private static PipeOptions Pausing(long pause) => new(
+        pool: MemoryPool<byte>.Shared,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PooledThreadPoolScheduler.Instance,
+        pauseWriterThreshold: pause,
+        resumeWriterThreshold: pause / 2,
+        minimumSegmentSize: MinimumSegment,
+        useSynchronizationContext: false);
 
     /// <summary>Send side for the admin listener and upstream sockets: the default bound (1 MiB).</summary>
     public static readonly PipeOptions DefaultSend = Send(1024 * 1024);
