@@ -122,6 +122,6 @@ public sealed class FailedAuthenticationOptions
     /// <summary>Attempts refused with 429 are recorded as one audit record per address per this many seconds.</summary>
     public int RecordIntervalSeconds { get; set; } = 10;
 
-    /// <summary>Addresses tracked at once; beyond it, addresses whose budget is whole again are forgotten.</summary>
+    /// <summary>Addresses tracked at once (a fixed table); beyond it, the least recently seen address of a set is forgotten.</summary>
     public int MaxTrackedSources { get; set; } = 100_000;
 }

@@ -173,7 +173,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             {
                 try { await Task.Delay(limiter.RecordInterval, _stopRecording.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { }
-                foreach ((string address, long refused) in limiter.DrainRefused())
+                foreach ((string? address, long refused) in limiter.DrainRefused())
                 {
                     try
                     {
@@ -181,7 +181,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                     }
                     catch (FastMcp.Audit.AuditUnavailableException)
                     {
-                        Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address} could not be recorded");
+                        Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address ?? "addresses no longer tracked"} could not be recorded");
                     }
                 }
             }

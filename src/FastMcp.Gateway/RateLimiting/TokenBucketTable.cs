@@ -64,6 +64,47 @@ internal sealed class TokenBucketTable
         }
     }
 
+    /// <summary>
+    /// True when <paramref name="key"/> is tracked and has no whole token left (its refusal is counted); a key
+    /// not in the table has its whole budget and is not added. Takes nothing.
+    /// </summary>
+    public bool IsExhausted(string key, out int retryAfterSeconds)
+    {
+        retryAfterSeconds = 0;
+        long now = Stopwatch.GetTimestamp();
+        int set = key.GetHashCode() & _setMask;
+        lock (_locks[set])
+        {
+            for (int i = set * Ways; i < (set + 1) * Ways; i++)
+            {
+                ref Bucket b = ref _buckets[i];
+                if (b.Key is null || !string.Equals(b.Key, key, StringComparison.Ordinal)) continue;
+                double tokens = Math.Min(_burst, b.Tokens + (now - b.LastRefill) * _tokensPerTick);
+                b.Tokens = tokens;
+                b.LastRefill = now;
+                if (tokens >= 1) return false;
+                b.Refused++;
+                retryAfterSeconds = Math.Max(1, (int)Math.Ceiling((1 - tokens) / (_tokensPerTick * Stopwatch.Frequency)));
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Spends one token of <paramref name="key"/> (tracking it if new) without refusing: the event already happened.</summary>
+    public void Spend(string key)
+    {
+        long now = Stopwatch.GetTimestamp();
+        int set = key.GetHashCode() & _setMask;
+        lock (_locks[set])
+        {
+            ref Bucket b = ref Find(set, key, now);
+            double tokens = Math.Min(_burst, b.Tokens + (now - b.LastRefill) * _tokensPerTick);
+            b.Tokens = Math.Max(0, tokens - 1);
+            b.LastRefill = now;
+        }
+    }
+
     private ref Bucket Find(int set, string key, long now)
     {
         int first = set * Ways;

@@ -132,8 +132,11 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         return log.AppendAsync(e);
     }
 
-    /// <summary>One record for the attempts from one address refused with 429 during an interval (not one each).</summary>
-    public ValueTask<long> RecordRefusedAuthenticationAsync(string clientAddress, long refused, TimeSpan interval)
+    /// <summary>
+    /// One record for the attempts of one client address refused with 429 during an interval.
+    /// <paramref name="clientAddress"/> null: those of addresses evicted from the limiter's table before they were recorded.
+    /// </summary>
+    public ValueTask<long> RecordRefusedAuthenticationAsync(string? clientAddress, long refused, TimeSpan interval)
     {
         var e = new AuditEvent
         {
@@ -143,7 +146,9 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             ClientAddress = clientAddress,
             Upstream = upstream,
             HttpStatus = 429,
-            Detail = $"{refused} authentication attempt(s) refused with 429 in the last {interval.TotalSeconds:0}s: this address exceeded its failed-authentication budget (recorded in aggregate)",
+            Detail = $"{refused} authentication attempt(s) refused with 429 in the last {interval.TotalSeconds:0}s: " + (clientAddress is null
+                ? "addresses that exceeded their failed-authentication budget and were no longer tracked (failedAuthentication.maxTrackedSources; recorded in aggregate)"
+                : "this address exceeded its failed-authentication budget (recorded in aggregate)"),
         };
         return log.AppendAsync(e);
     }

@@ -50,4 +50,51 @@ public sealed class FailedAuthenticationLimitTests
         Assert.Equal(10, aggregated); // 9 bad tokens and the valid one, all accounted for
         Assert.True(failures.Length <= 3 + 3, $"refusals were recorded one by one: {failures.Length} records");
     }
+
+    [Fact]
+    public async Task A_flood_from_ever_new_addresses_stays_within_the_table_and_every_attempt_is_still_accounted_for()
+    {
+        // Behind a trusted proxy every request can claim a new address; the limiter's memory must not follow them.
+        await using var gw = await PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[]}}"),
+            [new RuleOptions { Name = "all", Action = "allow" }],
+            o =>
+            {
+                o.ClientAddress.TrustedProxies = ["127.0.0.1"];
+                o.FailedAuthentication.Burst = 1;
+                o.FailedAuthentication.PerMinute = 1;
+                o.FailedAuthentication.MaxTrackedSources = 100;
+                o.FailedAuthentication.RecordIntervalSeconds = 1;
+            });
+
+        const int addresses = 600;
+        int unauthorized = 0, limited = 0;
+        for (int a = 0; a < addresses; a++)
+        {
+            // Each new address: its first failure is recorded on its own, its second is over the budget.
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                RawResponse r = await gw.PostAsync(Call, "not-a-token", $"X-Forwarded-For: 198.51.{a / 256}.{a % 256}\r\n");
+                if (r.Status == 401) unauthorized++;
+                else if (r.Status == 429) limited++;
+                else Assert.Fail($"unexpected status {r.Status}");
+            }
+        }
+        Assert.Equal(addresses, unauthorized);
+        Assert.Equal(addresses, limited);
+
+        FastMcp.Gateway.Stages.FailedAuthenticationLimiter limiter = gw.Gateway.Host.Runtime.FailedAuthentication!;
+        Assert.Equal(128, limiter.Capacity); // 100 rounded up to whole 4-way sets: the table never grows past it
+        // The first address was forgotten long ago (the table holds 128 of 600): it starts over with a whole budget.
+        Assert.Equal(401, (await gw.PostAsync(Call, "not-a-token", "X-Forwarded-For: 198.51.0.0\r\n")).Status);
+        unauthorized++;
+
+        string[] audit = await gw.StopAndReadAuditAsync();
+        string[] failures = audit.Where(l => l.Contains("\"type\":\"AuthenticationFailed\"")).ToArray();
+        long aggregated = failures.Select(l => Regex.Match(l, @"(\d+) authentication attempt\(s\) refused with 429")).Where(m => m.Success)
+            .Sum(m => long.Parse(m.Groups[1].Value));
+        Assert.Equal(unauthorized, failures.Count(l => !l.Contains("refused with 429")));
+        Assert.Equal(limited, aggregated); // forgotten addresses' refusals included, in a record without an address
+        Assert.Contains(failures, l => l.Contains("no longer tracked"));
+    }
 }
