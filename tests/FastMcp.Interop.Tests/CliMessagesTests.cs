@@ -74,4 +74,34 @@ public sealed class CliMessagesTests : IDisposable
         Assert.Equal(2, badExit);
         Assert.Contains("did you mean 'serve'?", err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Keys_generate_says_file_problems_in_words_and_keeps_no_half_pair()
+    {
+        string priv = Path.Combine(_dir, "audit.key.pem");
+        string missingFolder = Path.Combine(_dir, "no-such-folder", "audit.pub.pem");
+
+        // The public key cannot be written: the error names it in words, and the private key just written is removed.
+        var (exit, _, err) = Run("keys", "generate", "--private", priv, "--public", missingFolder);
+        Assert.Equal(2, exit);
+        Assert.Contains($"'{missingFolder}': cannot write: a folder on the path does not exist", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("IO_", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(priv), "half a key pair was left behind");
+
+        string pub = Path.Combine(_dir, "audit.pub.pem");
+        Assert.Equal(0, Run("keys", "generate", "--private", priv, "--public", pub).Exit);
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", File.ReadAllText(priv), StringComparison.Ordinal);
+
+        // A second run refuses to overwrite, naming the file; the existing pair is untouched.
+        string before = File.ReadAllText(priv);
+        var (again, _, refusal) = Run("keys", "generate", "--private", priv, "--public", Path.Combine(_dir, "other.pub.pem"));
+        Assert.Equal(2, again);
+        Assert.Contains($"'{priv}': already exists; refusing to overwrite a signing key", refusal, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllText(priv));
+
+        var (dirExit, _, dirErr) = Run("keys", "generate", "--private", Path.Combine(_dir, "nope", "k.pem"), "--public", Path.Combine(_dir, "p2.pem"));
+        Assert.Equal(2, dirExit);
+        Assert.Contains("cannot write: a folder on the path does not exist", dirErr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "p2.pem")));
+    }
 }

@@ -25,9 +25,14 @@ public static class KeysCommand
             stderr.WriteLine(Usage);
             return 2;
         }
-        catch (IOException e)
+        catch (KeyFileException e)
         {
             stderr.WriteLine("keys: " + e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine("keys: " + FileProblem.Describe(e));
             return 2;
         }
     }

@@ -52,14 +52,7 @@ public static class ConfigurationLoader
         }
     }
 
-    private static string ReadFailure(Exception e) => e switch
-    {
-        FileNotFoundException => "no such file",
-        DirectoryNotFoundException => "a folder on the path does not exist",
-        UnauthorizedAccessException => "permission denied (or it is a folder)",
-        PathTooLongException => "the path is too long",
-        _ => $"I/O error 0x{e.HResult:x8}",
-    };
+    private static string ReadFailure(Exception e) => FastMcp.Audit.Cli.FileProblem.Describe(e);
 
     public static void Validate(GatewayOptions o)
     {
