@@ -42,6 +42,44 @@ public sealed class UpstreamFailureTests
         Assert.Equal("7", second.JsonRpcError().IdJson);
     }
 
+    [Fact]
+    public async Task An_upstream_that_never_completes_the_handshake_is_502_within_the_connect_timeout()
+    {
+        // A listener whose accept queue is full: the kernel drops further SYNs, so a connect neither succeeds
+        // nor fails until the gateway's connect timeout ends it (the non-blocking connect of Transport/Epoll).
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            // Fill the accept queue (nobody accepts) until a connect no longer completes at once.
+            for (int i = 0; i < 8; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var quick = new CancellationTokenSource(300);
+                try { await filler.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), quick.Token); }
+                catch (OperationCanceledException) { break; }
+            }
+            await using var gateway = GatewayUnderTest.Start($"http://127.0.0.1:{port}/mcp", o => o.Upstream.ConnectTimeoutMs = 400);
+            using RawClient client = await gateway.ConnectAsync();
+
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"syn\"")));
+            RawResponse response = await client.ReadResponseAsync("a 502 once the connect timed out");
+
+            Assert.Equal(502, response.Status);
+            (int code, string id) = response.JsonRpcError();
+            Assert.Equal(JsonRpcErrorCodes.UpstreamUnavailable, code);
+            Assert.Equal("\"syn\"", id);
+        }
+        finally
+        {
+            foreach (Socket f in fillers) f.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("\"slow-1\"")]
     [InlineData("1001")]

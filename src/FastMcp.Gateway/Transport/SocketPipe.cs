@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -11,6 +12,9 @@ namespace FastMcp.Gateway.Transport;
 /// read, which Pipelines.Sockets.Unofficial's SocketConnection makes: issue #14 counted 8.2 system
 /// calls per proxied exchange with it). The send loop sends what the connection flushed in one call,
 /// gathering a multi-segment buffer into one sendmsg.
+/// On Linux x86-64 both loops wait on our own epoll loops (<see cref="Epoll.ReadinessEngine"/>) and read and
+/// send with plain non-blocking calls; elsewhere (or with FASTMCP_SOCKET_RECEIVE=runtime) they use the
+/// runtime's socket engine.
 /// </summary>
 internal sealed class SocketPipe : IDuplexPipe, IDisposable
 {
@@ -25,14 +29,25 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
     private readonly Pipe _send;
     // Reused for gathered sends of a multi-segment buffer, so a send allocates nothing.
     private readonly List<ArraySegment<byte>> _gather = new(4);
+    // Set when the loops wait on our own epoll loop (Epoll.ReadinessEngine); null with the runtime's engine.
+    private readonly Epoll.ReadinessEngine? _engine;
+    private readonly Epoll.Readiness? _readable;
+    private readonly Epoll.Readiness? _writable;
+    private int _registration = -1;
     private int _disposed;
     private long _bytesSent;
 
-    private SocketPipe(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
+    private SocketPipe(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, Epoll.ReadinessEngine? engine)
     {
         _socket = socket;
         _receive = new Pipe(receiveOptions);
         _send = new Pipe(sendOptions);
+        _engine = engine;
+        if (engine is not null)
+        {
+            _readable = new Epoll.Readiness();
+            _writable = new Epoll.Readiness();
+        }
     }
 
     public PipeReader Input => _receive.Reader;
@@ -44,10 +59,157 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
     /// <summary>Wraps a connected socket and starts both loops.</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
-        var pipe = new SocketPipe(socket, sendOptions, receiveOptions);
-        _ = pipe.ReceiveLoopAsync();
-        _ = pipe.SendLoopAsync();
+        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next());
+        pipe.StartLoops();
         return pipe;
+    }
+
+    /// <summary>
+    /// Connects a new socket to <paramref name="endpoint"/> within <paramref name="timeoutMs"/> and wraps it.
+    /// With our epoll loops the connect is non-blocking and waits there, so the runtime's engine never sees
+    /// the socket (it would otherwise keep waking for its edges).
+    /// </summary>
+    public static async ValueTask<SocketPipe> ConnectAsync(EndPoint endpoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions, CancellationToken ct)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Epoll.ReadinessEngine? engine = Epoll.ReadinessEngine.Next();
+        if (engine is null)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(timeoutMs);
+            try
+            {
+                await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+            var plain = new SocketPipe(socket, sendOptions, receiveOptions, null);
+            plain.StartLoops();
+            return plain;
+        }
+
+        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, engine);
+        try
+        {
+            pipe.Register();
+            try
+            {
+                socket.Connect(endpoint);
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                // In progress: the socket turns writable when the handshake completes or fails.
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(timeoutMs);
+                using (timeout.Token.UnsafeRegister(static p => ((SocketPipe)p!).Dispose(), pipe))
+                {
+                    if (!await pipe._writable!.WaitAsync().ConfigureAwait(false))
+                        throw ct.IsCancellationRequested ? new OperationCanceledException(ct) : new SocketException((int)SocketError.TimedOut);
+                }
+                int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != 0) throw new SocketException(ErrnoToSocketError(error));
+            }
+            pipe.StartLoops();
+            return pipe;
+        }
+        catch
+        {
+            pipe.Dispose();
+            throw;
+        }
+    }
+
+    // SO_ERROR holds an errno; the few a connect reports, as the runtime names them.
+    private static int ErrnoToSocketError(int errno) => errno switch
+    {
+        111 => (int)SocketError.ConnectionRefused,
+        110 => (int)SocketError.TimedOut,
+        113 => (int)SocketError.HostUnreachable,
+        101 => (int)SocketError.NetworkUnreachable,
+        104 => (int)SocketError.ConnectionReset,
+        _ => (int)SocketError.SocketError,
+    };
+
+    private void Register()
+    {
+        if (_engine is not null && _registration < 0) _registration = _engine.Register(_socket, _readable!, _writable!);
+    }
+
+    private void StartLoops()
+    {
+        if (_engine is null)
+        {
+            _ = ReceiveLoopAsync();
+            _ = SendLoopAsync();
+            return;
+        }
+        try
+        {
+            Register();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The socket closed under us: both ends see the end of the stream.
+            _receive.Writer.Complete(e);
+            _send.Reader.Complete(e);
+            return;
+        }
+        _ = ReceiveOnReadinessLoopAsync();
+        _ = SendLoopAsync();
+    }
+
+    /// <summary>
+    /// Receives when our epoll loop says the socket is readable: a read that leaves the buffer unfilled has
+    /// drained the socket, so the next one waits for the next edge instead of finding nothing (EAGAIN).
+    /// </summary>
+    private async Task ReceiveOnReadinessLoopAsync()
+    {
+        Epoll.Readiness readiness = _readable!;
+        PipeWriter writer = _receive.Writer;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                Memory<byte> memory = writer.GetMemory(ReceiveChunk);
+                int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError status);
+                if (status == SocketError.WouldBlock)
+                {
+                    if (!await readiness.WaitAsync().ConfigureAwait(false)) break; // closed by us
+                    continue;
+                }
+                if (status != SocketError.Success) throw new SocketException((int)status);
+                if (received == 0) break; // the peer closed its sending side
+                writer.Advance(received);
+                // Back-pressure: when the connection has not consumed enough, this waits and nothing is read.
+                FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled) break;
+                // An unfilled buffer means the socket is drained, unless the peer has closed: then the end
+                // of the stream (a read of 0) is still to be read and no further edge will announce it.
+                if (received < memory.Length && !readiness.HungUp && !await readiness.WaitAsync().ConfigureAwait(false)) break;
+            }
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
+        {
+            // Closed by us (Dispose): the reader sees the end of the stream.
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (Exception e)
+        {
+            // A reset or other socket error: the reader's next ReadAsync throws it.
+            error = e;
+        }
+        await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
     private async Task ReceiveLoopAsync()
@@ -114,7 +276,7 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
             ReadOnlyMemory<byte> memory = buffer.First;
             while (!memory.IsEmpty)
             {
-                int sent = await _socket.SendAsync(memory, SocketFlags.None).ConfigureAwait(false);
+                int sent = await SendSomeAsync(memory).ConfigureAwait(false);
                 Interlocked.Add(ref _bytesSent, sent);
                 memory = memory.Slice(sent);
             }
@@ -132,7 +294,7 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
                 ReadOnlyMemory<byte> rest = joined.AsMemory(0, length);
                 while (!rest.IsEmpty)
                 {
-                    int sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
                     Interlocked.Add(ref _bytesSent, sent);
                     rest = rest.Slice(sent);
                 }
@@ -140,6 +302,21 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
             finally
             {
                 ArrayPool<byte>.Shared.Return(joined);
+            }
+            return;
+        }
+        if (_engine is not null)
+        {
+            // A large multi-segment body: each segment as the socket takes it.
+            foreach (ReadOnlyMemory<byte> each in buffer)
+            {
+                ReadOnlyMemory<byte> rest = each;
+                while (!rest.IsEmpty)
+                {
+                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
+                    Interlocked.Add(ref _bytesSent, sent);
+                    rest = rest.Slice(sent);
+                }
             }
             return;
         }
@@ -156,7 +333,7 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
                     ReadOnlyMemory<byte> rest = each;
                     while (!rest.IsEmpty)
                 {
-                    int sent = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
+                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
                     Interlocked.Add(ref _bytesSent, sent);
                     rest = rest.Slice(sent);
                 }
@@ -170,11 +347,34 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
         _gather.Clear();
     }
 
+    /// <summary>
+    /// Sends what the socket takes of <paramref name="data"/> (at least one byte). With our epoll loops a send
+    /// the socket cannot take now waits for the next writable edge; nothing is allocated unless it waits.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<int> SendSomeAsync(ReadOnlyMemory<byte> data)
+    {
+        if (_engine is null) return await _socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
+        while (true)
+        {
+            int sent = _socket.Send(data.Span, SocketFlags.None, out SocketError status);
+            if (status == SocketError.Success) return sent;
+            if (status != SocketError.WouldBlock) throw new SocketException((int)status);
+            if (!await _writable!.WaitAsync().ConfigureAwait(false)) throw new ObjectDisposedException(nameof(SocketPipe));
+        }
+    }
+
     /// <summary>Closes the socket at once; both loops end and complete their pipe ends.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
+        if (_engine is not null)
+        {
+            _readable!.Close();
+            _writable!.Close();
+            if (_registration >= 0) _engine.Unregister(_registration);
+        }
         _receive.Writer.CancelPendingFlush();
         _send.Reader.CancelPendingRead();
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Transport;
 using FastMcp.Http;
@@ -50,27 +49,17 @@ internal sealed class UpstreamPool : IDisposable
     public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken ct)
     {
         EndPoint endpoint = _endpoint ??= await Url.ResolveAsync(ct).ConfigureAwait(false);
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.ConnectTimeoutMs);
+        SocketPipe connection;
         try
         {
-            await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            socket.Dispose();
-            _endpoint = null;
-            throw new SocketException((int)SocketError.TimedOut);
+            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
         }
         catch
         {
-            socket.Dispose();
             _endpoint = null;
             throw;
         }
         Interlocked.Increment(ref _opened);
-        SocketPipe connection = SocketPipe.Start(socket, PipeSettings.DefaultSend, _receiveOptions);
         return new UpstreamConnection(connection, _limits);
     }
 

@@ -1,0 +1,166 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace FastMcp.Gateway.Transport.Epoll;
+
+/// <summary>
+/// Our own epoll loops for the data sockets (issue #14). The runtime's socket engine tries each receive at
+/// once and only waits for readiness after that attempt failed: every exchange paid one recvfrom returning
+/// EAGAIN per side (strace: 4 recvfrom per proxied exchange, 2 of them EAGAIN), and a socket it once
+/// registered keeps waking its event threads for edges nobody waits for. Here a socket is registered once,
+/// edge-triggered for both directions; after a read that did not fill its buffer (the socket is drained) the
+/// receive loop waits for the next edge instead of reading again, and a send that the socket did not take
+/// whole waits for the next writable edge. Connects to upstreams wait here too (non-blocking connect).
+/// One loop thread per core, sockets assigned round-robin; a signalled loop continues on the engine's
+/// thread, as the runtime's inline socket completions do (SocketEngineSettings).
+/// </summary>
+internal sealed unsafe class ReadinessEngine
+{
+    /// <summary>Set to "runtime" to use the runtime's socket engine instead (diagnostics and benchmarks).</summary>
+    public const string Variable = "FASTMCP_SOCKET_RECEIVE";
+
+    private const int MaxEvents = 256;
+
+    private static readonly Lazy<ReadinessEngine[]?> s_engines = new(CreateEngines);
+    private static int s_next;
+
+    private readonly int _epoll;
+    private readonly object _lock = new();
+    private readonly Stack<int> _free = new();
+    // Slot -> waiters (read, write); the event's data is (generation << 32 | slot), so an edge for a socket that
+    // has gone is dropped.
+    private Readiness?[] _readers = new Readiness?[64];
+    private Readiness?[] _writers = new Readiness?[64];
+    private uint[] _generations = new uint[64];
+    private int _used;
+
+    private ReadinessEngine(int epoll, int index)
+    {
+        _epoll = epoll;
+        var thread = new Thread(Run) { IsBackground = true, Name = $"fastmcp-epoll-{index}" };
+        thread.Start();
+    }
+
+    /// <summary>An engine for a new socket, or null when sockets use the runtime's engine (not Linux x86-64, or configured so).</summary>
+    public static ReadinessEngine? Next()
+    {
+        ReadinessEngine[]? engines = s_engines.Value;
+        if (engines is null) return null;
+        return engines[(int)((uint)Interlocked.Increment(ref s_next) % (uint)engines.Length)];
+    }
+
+    private static ReadinessEngine[]? CreateEngines()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return null;
+        if (string.Equals(Environment.GetEnvironmentVariable(Variable), "runtime", StringComparison.OrdinalIgnoreCase)) return null;
+        var engines = new ReadinessEngine[Math.Max(1, Environment.ProcessorCount)];
+        for (int i = 0; i < engines.Length; i++)
+        {
+            int epoll = EpollNative.Create(EpollNative.CloseOnExec);
+            if (epoll < 0) throw new IOException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
+            engines[i] = new ReadinessEngine(epoll, i);
+        }
+        return engines;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="socket"/> non-blocking and watches it for both directions; returns the registration
+    /// to pass to <see cref="Unregister"/>.
+    /// </summary>
+    public int Register(Socket socket, Readiness read, Readiness write)
+    {
+        socket.Blocking = false;
+        int slot;
+        uint generation;
+        lock (_lock)
+        {
+            if (!_free.TryPop(out slot))
+            {
+                if (_used == _readers.Length)
+                {
+                    Array.Resize(ref _generations, _used * 2);
+                    Array.Resize(ref _readers, _used * 2);
+                    Array.Resize(ref _writers, _used * 2);
+                }
+                slot = _used++;
+            }
+            generation = _generations[slot];
+            _readers[slot] = read;
+            _writers[slot] = write;
+        }
+        var ev = new EpollNative.Event
+        {
+            Events = EpollNative.In | EpollNative.Out | EpollNative.RdHup | EpollNative.EdgeTriggered,
+            Data = (ulong)generation << 32 | (uint)slot,
+        };
+        bool added = false;
+        try
+        {
+            socket.SafeHandle.DangerousAddRef(ref added);
+            if (EpollNative.Control(_epoll, EpollNative.CtlAdd, (int)socket.SafeHandle.DangerousGetHandle(), &ev) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                Release(slot);
+                throw new SocketException(errno == 9 ? (int)SocketError.OperationAborted : (int)SocketError.SocketError);
+            }
+        }
+        finally
+        {
+            if (added) socket.SafeHandle.DangerousRelease();
+        }
+        return slot;
+    }
+
+    /// <summary>
+    /// Forgets a registration. The kernel drops the socket from the epoll set when its descriptor closes;
+    /// an edge still in flight finds a new generation in the slot and is ignored.
+    /// </summary>
+    public void Unregister(int slot) => Release(slot);
+
+    private void Release(int slot)
+    {
+        lock (_lock)
+        {
+            _readers[slot] = null;
+            _writers[slot] = null;
+            _generations[slot]++;
+            _free.Push(slot);
+        }
+    }
+
+    private void Run()
+    {
+        EpollNative.Event* events = (EpollNative.Event*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollNative.Event)));
+        while (true)
+        {
+            int count = EpollNative.Wait(_epoll, events, MaxEvents, -1);
+            if (count < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EpollNative.Interrupted) continue;
+                Hosting.Log.Error($"epoll_wait failed (errno {errno}); receives on this loop stop");
+                return;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                ulong data = events[i].Data;
+                uint happened = events[i].Events;
+                int slot = (int)(uint)data;
+                uint generation = (uint)(data >> 32);
+                Readiness? read = null, write = null;
+                lock (_lock)
+                {
+                    if (generation == _generations[slot])
+                    {
+                        read = _readers[slot];
+                        write = _writers[slot];
+                    }
+                }
+                // An error or hang-up wakes both sides: the next read or send reports it.
+                if ((happened & (EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.MarkHungUp();
+                if ((happened & (EpollNative.In | EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.Signal();
+                if ((happened & (EpollNative.Out | EpollNative.Err | EpollNative.Hup)) != 0) write?.Signal();
+            }
+        }
+    }
+}
