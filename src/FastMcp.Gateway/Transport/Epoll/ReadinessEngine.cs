@@ -19,6 +19,9 @@ internal sealed unsafe class ReadinessEngine
     /// <summary>Set to "runtime" to use the runtime's socket engine instead (diagnostics and benchmarks).</summary>
     public const string Variable = "FASTMCP_SOCKET_RECEIVE";
 
+    /// <summary>Number of epoll loops (default: one per core).</summary>
+    public const string ThreadsVariable = "FASTMCP_SOCKET_THREADS";
+
     private const int MaxEvents = 256;
 
     private static readonly Lazy<ReadinessEngine[]?> s_engines = new(CreateEngines);
@@ -53,7 +56,10 @@ internal sealed unsafe class ReadinessEngine
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return null;
         if (string.Equals(Environment.GetEnvironmentVariable(Variable), "runtime", StringComparison.OrdinalIgnoreCase)) return null;
-        var engines = new ReadinessEngine[Math.Max(1, Environment.ProcessorCount)];
+        int count = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out int configured) && configured is > 0 and <= 1024
+            ? configured
+            : Math.Max(1, Environment.ProcessorCount);
+        var engines = new ReadinessEngine[count];
         for (int i = 0; i < engines.Length; i++)
         {
             int epoll = EpollNative.Create(EpollNative.CloseOnExec);
