@@ -247,7 +247,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
         if (Volatile.Read(ref _waitingOnReserve) != 0 && !await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
-        if (!_request.Path.SequenceEqual(_rt.EndpointPath))
+        // Routes are compared byte for byte in order (Upstream/RouteTable.cs): no lookup allocates.
+        UpstreamRoute? route = _rt.Routes.Match(_request.Path);
+        if (route is null)
         {
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
@@ -257,6 +259,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             }
             return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
         }
+        _exchange.Route = route;
         _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request.Headers))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
@@ -313,7 +316,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         // Evicted for a newcomer meanwhile: the socket is closing, nothing to answer.
         if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
-        if (_rt.Authentication is { IsAnonymous: false } authentication && _request.Path.SequenceEqual(_rt.EndpointPath)
+        if (_rt.Authentication is { IsAnonymous: false } authentication && _rt.Routes.Match(_request.Path) is not null
             && _rt.OriginGuard.IsAllowed(_request.Headers)
             && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
@@ -489,7 +492,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.Stage = ExchangeStage.Decide;
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
-            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name);
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
                 return await RuleRateLimitedAsync(body).ConfigureAwait(false);
@@ -687,10 +690,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked)
     {
         _exchange.Stage = ExchangeStage.Forward;
-        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
-        Forwarder forwarder = _rt.Forwarder;
+        UpstreamRoute route = _exchange.Route!;
+        ArmTimer(route.Options.ResponseTimeoutMs);
+        Forwarder forwarder = route.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+        ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         try
         {
@@ -739,11 +744,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
     {
         _exchange.Stage = ExchangeStage.Forward;
-        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
-        Forwarder forwarder = _rt.Forwarder;
+        UpstreamRoute route = _exchange.Route!;
+        ArmTimer(route.Options.ResponseTimeoutMs);
+        Forwarder forwarder = route.Forwarder;
         long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+        ReportHealth(route, error);
         if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
         {
@@ -834,7 +841,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         await FlushToClientAsync().ConfigureAwait(false);
-        Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, _clientAddress));
+        Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Url.Text : _rt.Options.Upstream.Url, _exchange, _clientAddress));
+    }
+
+    /// <summary>A connect that failed marks the route's upstream down; a response head marks it up (/readyz, fastmcp_upstream_up).</summary>
+    private static void ReportHealth(UpstreamRoute route, ForwardingError error)
+    {
+        if (error == ForwardingError.None) route.Health.ReportReachable();
+        else if (error == ForwardingError.UpstreamUnreachable) route.Health.ReportUnreachable("connect failed while forwarding");
     }
 
     /// <summary>

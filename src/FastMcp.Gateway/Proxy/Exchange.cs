@@ -31,6 +31,9 @@ internal sealed class Exchange
     /// <summary>The members of a JSON-RPC batch (Call.Kind is Batch); null for a single message.</summary>
     public BatchMembers? Batch;
 
+    /// <summary>The route the request path chose: which upstream, its name, pool and credential.</summary>
+    public FastMcp.Gateway.Upstream.UpstreamRoute? Route;
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -72,6 +75,7 @@ internal sealed class Exchange
         Call = default;
         HasCall = false;
         Batch = null;
+        Route = null;
         Principal = null;
         Decision = null;
         Approval = null;

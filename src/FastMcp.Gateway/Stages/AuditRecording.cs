@@ -16,7 +16,9 @@ namespace FastMcp.Gateway.Stages;
 /// before the request is forwarded; the response record before a JSON response is released
 /// (strict mode). Payloads recorded here are already masked.
 /// </summary>
-internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? masker = null)
+/// <remarks><paramref name="upstream"/> is the default route's upstream URL (null without one): records of an exchange name
+/// their route's upstream (URL and name) instead.</remarks>
+internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null)
 {
     private readonly Utf8StringCache _strings = new(4096);
 
@@ -126,7 +128,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         e.TimestampUtc = DateTime.UtcNow;
         e.Success = false;
         e.ClientAddress = clientAddress;
-        e.Upstream = upstream;
+        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.UpstreamName = ex.Route?.Name;
         e.HttpStatus = 401;
         e.Detail = failure;
         return log.AppendAsync(e);
@@ -226,7 +229,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         e.TraceHigh = ex.Trace.TraceHigh;
         e.TraceLow = ex.Trace.TraceLow;
         e.SpanId = ex.Trace.SpanId;
-        e.Upstream = upstream;
+        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.UpstreamName = ex.Route?.Name;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
