@@ -51,10 +51,8 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
                 .Append(Volatile.Read(ref runtime.RateLimits.Refused[scope])).Append('\n');
         }
         Header(sb, "fastmcp_upstream_up", "1 while the upstream is up (a failed connect marks it down; a probe or a response marks it up)", "gauge");
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (Upstream.UpstreamRoute route in runtime.Routes.Routes)
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
         {
-            if (!listed.Add(route.Name)) continue;
             sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
         }
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());

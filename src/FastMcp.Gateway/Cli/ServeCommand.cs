@@ -55,13 +55,15 @@ internal static class ServeCommand
             : null;
 
         string authority = ListenAddress.ToUrlAuthority(host.Endpoints[0]);
-        string url = $"http://{authority}{host.Routes.Routes[0].PathText}";
+        string url = $"http://{authority}{(host.Routes.Routes.Count > 0 ? host.Routes.Routes[0].PathText : host.Routes.Federated[0].PathText)}";
         Console.Out.WriteLine($"fastmcp listening on {url}");
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
         PrintFirstCall(options, url, demo is not null);
         Console.Out.Flush();
         foreach (Upstream.UpstreamRoute route in host.Routes.Routes)
             Log.Info($"forwarding http://{authority}{route.PathText} -> {route.Url.Text} (upstream '{route.Name}')");
+        foreach (Federation.FederatedRoute route in host.Routes.Federated)
+            Log.Info($"federating http://{authority}{route.PathText} -> {string.Join(", ", Array.ConvertAll(route.Members, m => $"'{m.Name}' {m.Url.Text}"))}");
         Log.Info($"identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)}");
 
         await stop.Task.ConfigureAwait(false);

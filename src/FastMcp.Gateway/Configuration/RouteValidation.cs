@@ -64,7 +64,13 @@ public static class RouteValidation
                 throw new ConfigurationException($"{field}.path", route.Path == o.EndpointPath && HasDefaultRoute(o)
                     ? $"'{route.Path}' is endpointPath, the default route's path"
                     : $"'{route.Path}' is the path of another route");
-            if (string.IsNullOrEmpty(route.Upstream)) throw new ConfigurationException($"{field}.upstream", "required: the name of an upstream in \"upstreams\"");
+            if (route.Federate is not null)
+            {
+                ValidateFederation(o, route, field, used);
+                continue;
+            }
+            if (string.IsNullOrEmpty(route.Upstream))
+                throw new ConfigurationException($"{field}.upstream", "required: the name of an upstream in \"upstreams\" (or \"federate\": a list of them)");
             if (!o.Upstreams.ContainsKey(route.Upstream))
                 throw new ConfigurationException($"{field}.upstream", $"no upstream named '{route.Upstream}'"
                     + (o.Upstreams.Count == 0 ? " (\"upstreams\" is empty)" : $" (\"upstreams\" has {string.Join(", ", o.Upstreams.Keys)})"));
@@ -73,6 +79,41 @@ public static class RouteValidation
         foreach (string name in o.Upstreams.Keys)
         {
             if (!used.Contains(name)) throw new ConfigurationException($"upstreams.{name}", "no route uses it (add a route, or remove it)");
+        }
+    }
+
+    /// <summary>
+    /// A federated route names two or more distinct upstreams and a separator that appears in none of their names, so
+    /// "name + separator" prefixes can never collide: which upstream a prefixed name belongs to is never ambiguous.
+    /// </summary>
+    private static void ValidateFederation(GatewayOptions o, RouteOptions route, string field, HashSet<string> used)
+    {
+        if (!string.IsNullOrEmpty(route.Upstream))
+            throw new ConfigurationException($"{field}.upstream", "a route has either \"upstream\" or \"federate\", not both");
+        if (o.Passthrough)
+            throw new ConfigurationException($"{field}.federate", "not available in pass-through mode (federation reads every message)");
+        if (route.Federate!.Count < 2) throw new ConfigurationException($"{field}.federate", "names at least two upstreams (one is a plain route: \"upstream\")");
+        if (string.IsNullOrEmpty(route.Separator) || route.Separator.Length > 8 || !IsAscii(route.Separator))
+            throw new ConfigurationException($"{field}.separator", "1 to 8 printable ASCII characters without spaces");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int j = 0; j < route.Federate.Count; j++)
+        {
+            string name = route.Federate[j];
+            string at = $"{field}.federate[{j}]";
+            if (string.IsNullOrEmpty(name) || !o.Upstreams.ContainsKey(name))
+                throw new ConfigurationException(at, $"no upstream named '{name}'");
+            if (!seen.Add(name)) throw new ConfigurationException(at, $"'{name}' is named twice");
+            if (name.Contains(route.Separator, StringComparison.Ordinal))
+                throw new ConfigurationException(at, $"the upstream name '{name}' contains the separator '{route.Separator}': its prefixed names would be ambiguous");
+            used.Add(name);
+        }
+        foreach (string a in seen)
+        {
+            foreach (string b in seen)
+            {
+                if (a != b && (b + route.Separator).StartsWith(a + route.Separator, StringComparison.Ordinal))
+                    throw new ConfigurationException($"{field}.federate", $"the prefixes '{a}{route.Separator}' and '{b}{route.Separator}' collide");
+            }
         }
     }
 

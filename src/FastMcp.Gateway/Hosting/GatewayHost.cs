@@ -76,7 +76,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             _routes.Dispose();
             throw;
         }
-        _probe = new UpstreamProbe(_routes.Routes);
+        _probe = new UpstreamProbe(_routes.Upstreams);
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
         if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
         // Always with an audit log: a reloaded policy may bring rules with budgets of their own.
@@ -90,7 +90,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public GatewayRuntime Runtime => _runtime;
     /// <summary>The first route's pool (the default route's when there is one).</summary>
-    public UpstreamPool Pool => _routes.Routes[0].Pool;
+    public UpstreamPool Pool => _routes.Upstreams[0].Pool;
     public RouteTable Routes => _routes;
     /// <summary>
     /// GET /readyz: a gateway whose audit log cannot be written refuses every call with 503, so it must not
@@ -103,20 +103,20 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_runtime.Audit is { IsWritable: false }) return Admin.GatewayReadiness.AuditUnwritable;
         if (_runtime.Audit?.Log.Shipper is { BacklogTooLarge: true }) return Admin.GatewayReadiness.ShippingBacklog;
         // Ready while at least one upstream is up: the routes to the others answer 502 meanwhile (listed by /readyz).
-        foreach (UpstreamRoute route in _routes.Routes)
+        foreach (UpstreamRoute upstream in _routes.Upstreams)
         {
-            if (route.Health.IsUp) return Admin.GatewayReadiness.Ready;
+            if (upstream.Health.IsUp) return Admin.GatewayReadiness.Ready;
         }
         return Admin.GatewayReadiness.NoUpstreamUp;
     }
 
-    /// <summary>The upstreams marked down now, each once (two paths to one upstream share its health).</summary>
+    /// <summary>The upstreams marked down now, each once (whatever paths lead to it).</summary>
     private List<UpstreamHealth> DownUpstreams()
     {
         var down = new List<UpstreamHealth>();
-        foreach (UpstreamRoute route in _routes.Routes)
+        foreach (UpstreamRoute upstream in _routes.Upstreams)
         {
-            if (!route.Health.IsUp && !down.Contains(route.Health)) down.Add(route.Health);
+            if (!upstream.Health.IsUp) down.Add(upstream.Health);
         }
         return down;
     }

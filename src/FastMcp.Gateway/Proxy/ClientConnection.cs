@@ -249,7 +249,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (Volatile.Read(ref _waitingOnReserve) != 0 && !await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
         // Routes are compared byte for byte in order (Upstream/RouteTable.cs): no lookup allocates.
         UpstreamRoute? route = _rt.Routes.Match(_request.Path);
-        if (route is null)
+        Federation.FederatedRoute? federated = route is null ? _rt.Routes.MatchFederated(_request.Path) : null;
+        if (route is null && federated is null)
         {
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
@@ -260,6 +261,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
         }
         _exchange.Route = route;
+        _exchange.Federation = federated;
         _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request.Headers))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
@@ -267,6 +269,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
+        if (federated is not null && _request.Method == HttpMethod.Get)
+            return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, FederatedGetRefusal, closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
 
         // A client address past its request budget is refused before its token costs anything.
         if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
@@ -303,6 +307,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
+        if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
         return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
     }
@@ -316,7 +321,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         // Evicted for a newcomer meanwhile: the socket is closing, nothing to answer.
         if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
-        if (_rt.Authentication is { IsAnonymous: false } authentication && _rt.Routes.Match(_request.Path) is not null
+        if (_rt.Authentication is { IsAnonymous: false } authentication && (_rt.Routes.Match(_request.Path) is not null || _rt.Routes.MatchFederated(_request.Path) is not null)
             && _rt.OriginGuard.IsAllowed(_request.Headers)
             && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
@@ -462,6 +467,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
         _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
+        // A federated path: the gateway holds the session and routes by prefix (ClientConnection.Federation.cs).
+        if (_exchange.Federation is { } federation) return await HandleFederatedMessageAsync(federation, body).ConfigureAwait(false);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {
@@ -484,7 +491,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
+        return await DecideMaskRecordForwardAsync(body, route).ConfigureAwait(false);
+    }
 
+    /// <summary>Policy, request masking, the audit record, then the upstream of <see cref="Exchange.Route"/>.</summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route)
+    {
+        ref McpCall call = ref _exchange.Call;
         // Requests and notifications are decided by policy on what the client sent (a containsCardNumber rule must
         // see the card numbers); responses to server requests pass. The decision is acted on after masking, so that
         // whatever is forwarded, recorded or shown to approvers is masked.
@@ -694,7 +708,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         try
@@ -749,7 +763,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
@@ -840,8 +854,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
-        await FlushToClientAsync().ConfigureAwait(false);
+        // Logged before the answer leaves: whoever reads the answer finds the line already written.
         Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Url.Text : _rt.Options.Upstream.Url, _exchange, _clientAddress));
+        await FlushToClientAsync().ConfigureAwait(false);
     }
 
     /// <summary>A connect that failed marks the route's upstream down; a response head marks it up (/readyz, fastmcp_upstream_up).</summary>

@@ -34,6 +34,12 @@ internal sealed class Exchange
     /// <summary>The route the request path chose: which upstream, its name, pool and credential.</summary>
     public FastMcp.Gateway.Upstream.UpstreamRoute? Route;
 
+    /// <summary>The federated route the request path chose (Route is then the member a message goes to); null otherwise.</summary>
+    public FastMcp.Gateway.Federation.FederatedRoute? Federation;
+
+    /// <summary>On a federated path: the tool or prompt name as the client sent it (prefixed); recorded as the target.</summary>
+    public string? ClientTarget;
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -76,6 +82,8 @@ internal sealed class Exchange
         HasCall = false;
         Batch = null;
         Route = null;
+        Federation = null;
+        ClientTarget = null;
         Principal = null;
         Decision = null;
         Approval = null;

@@ -242,7 +242,9 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             ref McpCall call = ref ex.Call;
             e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method)
                 : McpCall.IsEmpty(call.MethodRange) ? KindWithoutMethod(call.Kind) : StringAt(body, call.MethodRange);
-            if (call.HasName) e.Target = StringAt(body, call.NameRange);
+            // On a federated path the target is the name the client used (prefixed); the payload holds the one forwarded.
+            if (ex.ClientTarget is not null) e.Target = ex.ClientTarget;
+            else if (call.HasName) e.Target = StringAt(body, call.NameRange);
             if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
             if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
             if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(body, call.ClientInfoVersionRange);

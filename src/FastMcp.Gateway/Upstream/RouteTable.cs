@@ -11,10 +11,33 @@ namespace FastMcp.Gateway.Upstream;
 internal sealed class RouteTable : IDisposable
 {
     private readonly UpstreamRoute[] _routes;
+    private readonly Federation.FederatedRoute[] _federated;
 
-    private RouteTable(UpstreamRoute[] routes) => _routes = routes;
+    private RouteTable(UpstreamRoute[] routes, Federation.FederatedRoute[] federated, UpstreamRoute[] upstreams)
+    {
+        _routes = routes;
+        _federated = federated;
+        Upstreams = upstreams;
+    }
 
+    /// <summary>The paths that forward to one upstream each (the default route first).</summary>
     public IReadOnlyList<UpstreamRoute> Routes => _routes;
+
+    /// <summary>The paths that federate several upstreams.</summary>
+    public IReadOnlyList<Federation.FederatedRoute> Federated => _federated;
+
+    /// <summary>Every upstream once (health, metrics, probes), whether behind a plain or a federated path.</summary>
+    public IReadOnlyList<UpstreamRoute> Upstreams { get; }
+
+    /// <summary>The federated route at <paramref name="path"/>; null when none (checked only after <see cref="Match"/> found nothing).</summary>
+    public Federation.FederatedRoute? MatchFederated(ReadOnlySpan<byte> path)
+    {
+        foreach (Federation.FederatedRoute route in _federated)
+        {
+            if (path.SequenceEqual(route.Path)) return route;
+        }
+        return null;
+    }
 
     /// <summary>The route of "upstream" + "endpointPath", or null when routes are configured without one.</summary>
     public UpstreamRoute? Default { get; private init; }
@@ -38,6 +61,8 @@ internal sealed class RouteTable : IDisposable
     public static RouteTable Build(GatewayOptions options, UpstreamUrl? defaultUrl, UpstreamCredential? defaultCredential, bool injectCredentials)
     {
         var routes = new List<UpstreamRoute>();
+        var federated = new List<Federation.FederatedRoute>();
+        var upstreams = new List<UpstreamRoute>();
         UpstreamRoute? defaultRoute = null;
         var byUpstream = new Dictionary<string, UpstreamRoute>(StringComparer.Ordinal);
         try
@@ -47,30 +72,40 @@ internal sealed class RouteTable : IDisposable
                 defaultRoute = new UpstreamRoute(RouteValidation.DefaultUpstreamName, options.EndpointPath, defaultUrl, options.Upstream, options.Limits,
                     defaultCredential, ownsCredential: false);
                 routes.Add(defaultRoute);
+                upstreams.Add(defaultRoute);
             }
             for (int i = 0; i < options.Routes.Count; i++)
             {
                 RouteOptions route = options.Routes[i];
-                UpstreamOptions upstream = options.Upstreams[route.Upstream];
-                // Two paths to one upstream share its pool, credential and health: it is one server.
-                if (byUpstream.TryGetValue(route.Upstream, out UpstreamRoute? sibling))
+                if (route.Federate is { } names)
                 {
-                    routes.Add(new UpstreamRoute(sibling, route.Path));
+                    var members = new UpstreamRoute[names.Count];
+                    for (int j = 0; j < names.Count; j++) members[j] = Named(names[j], route.Path);
+                    federated.Add(new Federation.FederatedRoute(route.Path, route.Separator, members, options.Limits.MaxConnections));
                     continue;
                 }
-                UpstreamCredential? credential = injectCredentials ? LoadCredential(route.Upstream, upstream) : null;
-                var built = new UpstreamRoute(route.Upstream, route.Path, UpstreamUrl.Parse(upstream.Url, $"upstreams.{route.Upstream}.url"), upstream, options.Limits,
-                    credential, ownsCredential: true);
-                byUpstream.Add(route.Upstream, built);
-                routes.Add(built);
+                // Two paths to one upstream share its pool, credential and health: it is one server.
+                routes.Add(Named(route.Upstream, route.Path));
             }
         }
         catch
         {
-            foreach (UpstreamRoute r in routes) r.Dispose();
+            foreach (UpstreamRoute r in upstreams) r.Dispose();
             throw;
         }
-        return new RouteTable([.. routes]) { Default = defaultRoute };
+        return new RouteTable([.. routes], [.. federated], [.. upstreams]) { Default = defaultRoute };
+
+        // The first path naming an upstream builds it (pool, credential, health); later ones share it.
+        UpstreamRoute Named(string name, string path)
+        {
+            if (byUpstream.TryGetValue(name, out UpstreamRoute? sibling)) return new UpstreamRoute(sibling, path);
+            UpstreamOptions upstream = options.Upstreams[name];
+            UpstreamCredential? credential = injectCredentials ? LoadCredential(name, upstream) : null;
+            var built = new UpstreamRoute(name, path, UpstreamUrl.Parse(upstream.Url, $"upstreams.{name}.url"), upstream, options.Limits, credential, ownsCredential: true);
+            byUpstream.Add(name, built);
+            upstreams.Add(built);
+            return built;
+        }
     }
 
     /// <summary>Loads a named upstream's credential (`fastmcp config check` and start), naming the field when it cannot be used.</summary>
@@ -89,6 +124,6 @@ internal sealed class RouteTable : IDisposable
 
     public void Dispose()
     {
-        foreach (UpstreamRoute route in _routes) route.Dispose();
+        foreach (UpstreamRoute upstream in Upstreams) upstream.Dispose();
     }
 }
