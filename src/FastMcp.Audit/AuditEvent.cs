@@ -20,6 +20,8 @@ public sealed class AuditEvent
     public string? McpClientName;
     public string? McpClientVersion;
     public string? Upstream;
+    /// <summary>The configured name of the upstream ("default", or a key of the gateway's "upstreams").</summary>
+    public string? UpstreamName;
     public string? Method;
     /// <summary>Tool, prompt or resource the call affects.</summary>
     public string? Target;
@@ -54,6 +56,7 @@ public sealed class AuditEvent
         McpClientName = null;
         McpClientVersion = null;
         Upstream = null;
+        UpstreamName = null;
         Method = null;
         Target = null;
         SessionId = null;

@@ -97,6 +97,22 @@ public sealed class CompiledRule
         return true;
     }
 
+    /// <summary>Upstream names this rule is scoped to (empty: any upstream).</summary>
+    public string[] Upstreams { get; internal init; } = [];
+
+    /// <summary>Compared by value; the gateway passes its route's name string, so nothing is allocated.</summary>
+    internal bool MatchesUpstream(string? upstream)
+    {
+        if (Upstreams.Length == 0)
+            return true;
+        if (upstream is null)
+            return false;
+        foreach (var u in Upstreams)
+            if (string.Equals(u, upstream, StringComparison.Ordinal))
+                return true;
+        return false;
+    }
+
     internal bool MatchesMethod(ReadOnlySpan<byte> method)
     {
         if (_methods.Length == 0)

@@ -26,9 +26,11 @@ public static class McpCallDecision
 
     /// <summary>
     /// Decides a call from its unescaped method, its unescaped target (params.name, or params.uri for the resource
-    /// methods; empty for others) and its raw arguments JSON.
+    /// methods; empty for others), its raw arguments JSON and the name of the upstream it goes to (null: none named;
+    /// a rule with "upstreams" then never matches).
     /// </summary>
-    public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments)
+    public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,
+        string? upstream = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
@@ -37,8 +39,8 @@ public static class McpCallDecision
             // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
             Span<byte> normalized = stackalloc byte[MaxNameBytes];
             if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
-            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments));
+            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream));
         }
-        return engine.Decide(new PolicyRequest(principal, method, name, arguments));
+        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream));
     }
 }

@@ -64,6 +64,7 @@ internal static class PolicyCompiler
             {
                 RateLimitPerMinute = o.RateLimitPerMinute ?? 0,
                 RateLimitBurst = o.RateLimitBurst ?? o.RateLimitPerMinute ?? 0,
+                Upstreams = Strings(o.Upstreams, rule, "upstreams"),
             };
         }
         return rules;

@@ -105,6 +105,8 @@ public sealed class PolicyEngine
                 continue;
             if (check != Check.None && !rule.MatchesName(request.Name))
                 continue;
+            if (!rule.MatchesUpstream(request.Upstream))
+                continue;
             if (!rule.MatchesPrincipal(principal))
                 continue;
             if (rule.HasArgumentConditions && !rule.MatchesArguments(request.Arguments))
@@ -120,7 +122,11 @@ public sealed class PolicyEngine
     /// order as for a decision; a rule with argument conditions is "maybe": an allowing one makes the item visible,
     /// a denying one is passed over (other arguments may reach a later rule). Approval-gated items are visible.
     /// </summary>
-    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8)
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8) =>
+        IsVisible(principal, callMethodUtf8, nameUtf8, null);
+
+    /// <summary>The same for an item listed by the upstream named <paramref name="upstream"/> (rules with "upstreams" compare it).</summary>
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream)
     {
         ArgumentNullException.ThrowIfNull(principal);
         int[] candidates;
@@ -142,6 +148,8 @@ public sealed class PolicyEngine
             if (check == Check.MethodAndName && !rule.MatchesMethod(callMethodUtf8))
                 continue;
             if (check != Check.None && !rule.MatchesName(nameUtf8))
+                continue;
+            if (!rule.MatchesUpstream(upstream))
                 continue;
             if (!rule.MatchesPrincipal(principal))
                 continue;

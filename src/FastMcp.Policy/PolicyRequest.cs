@@ -9,7 +9,14 @@ public readonly ref struct PolicyRequest
     /// <param name="nameUtf8">params.name for tools/call and prompts/get, params.uri for resources/read; empty otherwise.</param>
     /// <param name="argumentsJson">The raw JSON of params.arguments (empty when absent).</param>
     public PolicyRequest(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> nameUtf8, ReadOnlySpan<byte> argumentsJson)
+        : this(principal, methodUtf8, nameUtf8, argumentsJson, null)
     {
+    }
+
+    /// <param name="upstream">The name of the upstream the call goes to (rules with "upstreams" compare it); null: none named.</param>
+    public PolicyRequest(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> nameUtf8, ReadOnlySpan<byte> argumentsJson, string? upstream)
+    {
+        Upstream = upstream;
         ArgumentNullException.ThrowIfNull(principal);
         Principal = principal;
         Method = methodUtf8;
@@ -21,4 +28,5 @@ public readonly ref struct PolicyRequest
     public ReadOnlySpan<byte> Method { get; }
     public ReadOnlySpan<byte> Name { get; }
     public ReadOnlySpan<byte> Arguments { get; }
+    public string? Upstream { get; }
 }

@@ -5,16 +5,20 @@ using FastMcp.Identity;
 namespace FastMcp.Policy;
 
 /// <summary>
-/// <c>fastmcp policy test --claims claims.json --request request.json [--expect allow|deny|require_approval]</c>:
+/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--expect allow|deny|require_approval]</c>:
 /// prints the decision and the rule that made it, so authors can check rules before deploying them.
 /// </summary>
 public static class PolicyTestCommand
 {
     public const string Usage =
-        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--expect allow|deny|require_approval]\n" +
+        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--expect allow|deny|require_approval]\n" +
         "  claims.json:  the token's claims, e.g. {\"sub\":\"alice\",\"groups\":[\"sre\"],\"scope\":\"mcp:tools\"}\n" +
         "  request.json: a JSON-RPC request, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"arguments\":{}}}\n" +
+        "  --upstream:   the upstream the call goes to (rules with \"upstreams\" compare it); default \"default\", the upstream of \"upstream\"\n" +
         "Exit code: 0 decided (and matched --expect), 1 --expect did not match, 2 usage or input error.\n";
+
+    /// <summary>The name of the gateway's upstream configured by "upstream" + "endpointPath" (the route every gateway had before named upstreams).</summary>
+    public const string DefaultUpstream = "default";
 
     public static int Run(PolicyOptions policy, string[] args, TextWriter stdout, TextWriter stderr) =>
         Run(policy, new ClaimMappingOptions(), args, stdout, stderr);
@@ -24,6 +28,7 @@ public static class PolicyTestCommand
     {
         ArgumentNullException.ThrowIfNull(args);
         string? claimsPath = null, requestPath = null, expect = null;
+        string upstream = DefaultUpstream;
         int i = 0;
         while (i < args.Length && args[i] is "policy" or "test")
             i++;
@@ -41,6 +46,7 @@ public static class PolicyTestCommand
                 case "--claims": claimsPath = args[++i]; break;
                 case "--request": requestPath = args[++i]; break;
                 case "--expect": expect = args[++i]; break;
+                case "--upstream": upstream = args[++i]; break;
                 default: return Fail(stderr, $"unknown option '{args[i]}'");
             }
         }
@@ -84,7 +90,7 @@ public static class PolicyTestCommand
         }
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
         if (name.Length > 0 && McpCallDecision.TargetsByUri(Encoding.UTF8.GetBytes(method)))
             stdout.WriteLine($"resource: {NormalizedUri(name)}");
@@ -99,6 +105,7 @@ public static class PolicyTestCommand
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
             stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
         }
+        stdout.WriteLine($"upstream: {upstream}");
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)
         {

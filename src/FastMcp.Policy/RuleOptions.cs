@@ -39,6 +39,10 @@ public sealed class RuleOptions
     /// <summary>Tool or prompt name, or resource URI, matches one of these globs. A request without a name never matches a rule that sets this.</summary>
     public List<string> Names { get; set; } = [];
 
+    /// <summary>The call goes to one of these upstreams (names from the gateway's "upstreams"; "default" is the
+    /// upstream of "upstream" + "endpointPath"). Empty: any upstream.</summary>
+    public List<string> Upstreams { get; set; } = [];
+
     /// <summary>Conditions on the call's arguments; all must hold.</summary>
     public List<ArgumentConditionOptions> Arguments { get; set; } = [];
 

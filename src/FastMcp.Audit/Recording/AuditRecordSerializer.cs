@@ -40,6 +40,7 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PVersion = JsonEncodedText.Encode("version");
     private static readonly JsonEncodedText PComponent = JsonEncodedText.Encode("component");
     private static readonly JsonEncodedText PUpstream = JsonEncodedText.Encode("upstream");
+    private static readonly JsonEncodedText PUpstreamName = JsonEncodedText.Encode("upstreamName");
     private static readonly JsonEncodedText PMethod = JsonEncodedText.Encode("method");
     private static readonly JsonEncodedText PTarget = JsonEncodedText.Encode("target");
     private static readonly JsonEncodedText PSession = JsonEncodedText.Encode("session");
@@ -120,6 +121,7 @@ public sealed class AuditRecordSerializer
 
         w.WriteStartObject(PComponent);
         WriteOptional(w, PUpstream, e.Upstream);
+        WriteOptional(w, PUpstreamName, e.UpstreamName);
         WriteOptional(w, PMethod, e.Method);
         WriteOptional(w, PTarget, e.Target);
         w.WriteEndObject();

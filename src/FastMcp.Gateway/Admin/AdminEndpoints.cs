@@ -7,10 +7,12 @@ namespace FastMcp.Gateway.Admin;
 
 /// <summary>
 /// The admin listener's routes: /healthz (the process serves), /readyz (it can serve traffic:
-/// listeners bound, not shutting down, the audit log writable), /metrics (Prometheus text), and
+/// listeners bound, not shutting down, the audit log writable, at least one upstream up; the upstreams that are down
+/// are listed as "upstreamsDown"), /metrics (Prometheus text), and
 /// /approvals (approvers only, see ApprovalEndpoints).
 /// </summary>
-internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalEndpoints? approvals, MetricsEndpoint metrics)
+internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<Upstream.UpstreamHealth>> downUpstreams, ApprovalEndpoints? approvals,
+    MetricsEndpoint metrics)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
@@ -36,9 +38,15 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalE
         if (request.Path.SequenceEqual("/metrics"u8)) return new LocalResponse(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
         if (request.Path.SequenceEqual("/readyz"u8))
         {
-            return readiness() switch
+            GatewayReadiness state = readiness();
+            if (state is GatewayReadiness.Ready or GatewayReadiness.NoUpstreamUp)
             {
-                GatewayReadiness.Ready => new LocalResponse(200, "application/json", Ok),
+                List<Upstream.UpstreamHealth> down = downUpstreams();
+                if (state == GatewayReadiness.Ready && down.Count == 0) return new LocalResponse(200, "application/json", Ok);
+                return new LocalResponse(state == GatewayReadiness.Ready ? 200 : 503, "application/json", WithUpstreamsDown(state, down));
+            }
+            return state switch
+            {
                 GatewayReadiness.Starting => new LocalResponse(503, "application/json", Starting),
                 GatewayReadiness.Stopping => new LocalResponse(503, "application/json", Stopping),
                 GatewayReadiness.ShippingBacklog => new LocalResponse(503, "application/json", ShippingBacklog),
@@ -47,7 +55,37 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, ApprovalE
         }
         return new LocalResponse(404, "application/json", NotFound);
     }
+
+    /// <summary>{"status":...,"upstreamsDown":[{"name":...,"reason":...}]}: which upstreams the routes to answer 502 for now.</summary>
+    private static byte[] WithUpstreamsDown(GatewayReadiness state, List<Upstream.UpstreamHealth> down)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            if (state == GatewayReadiness.Ready)
+            {
+                w.WriteString("status"u8, "ok"u8);
+            }
+            else
+            {
+                w.WriteString("status"u8, "not ready"u8);
+                w.WriteString("reason"u8, "no upstream is up"u8);
+            }
+            w.WriteStartArray("upstreamsDown"u8);
+            foreach (Upstream.UpstreamHealth h in down)
+            {
+                w.WriteStartObject();
+                w.WriteString("name"u8, h.Name);
+                w.WriteString("reason"u8, h.Reason);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
 }
 
 /// <summary>Why the gateway can or cannot take traffic (GET /readyz).</summary>
-internal enum GatewayReadiness : byte { Ready, Starting, Stopping, AuditUnwritable, ShippingBacklog }
+internal enum GatewayReadiness : byte { Ready, Starting, Stopping, AuditUnwritable, ShippingBacklog, NoUpstreamUp }

@@ -50,6 +50,11 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_rate_limited_total{scope=\"").Append(RateLimiting.RateLimits.Name((RateLimiting.RateLimitScope)scope)).Append("\"} ")
                 .Append(Volatile.Read(ref runtime.RateLimits.Refused[scope])).Append('\n');
         }
+        Header(sb, "fastmcp_upstream_up", "1 while the upstream is up (a failed connect marks it down; a probe or a response marks it up)", "gauge");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
+        }
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);

@@ -65,8 +65,12 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     public bool MaySee(Principal p, PendingApproval a) => a.MayApprove(p);
 
     public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string maskedParams, string digest,
-        string clientAddress) =>
-        new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress);
+        string clientAddress, Upstream.UpstreamRoute? route = null) =>
+        new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress)
+        {
+            Upstream = route?.Name,
+            UpstreamUrl = route?.Url.Text,
+        };
 
     /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>
     public string? TryPublish(PendingApproval a)
@@ -106,30 +110,31 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     }
 
     /// <summary>Grant mode: a pending approval for the identical call by the same identity (asked again before the decision).</summary>
-    public PendingApproval? FindPending(Principal requester, string ruleName, string digest)
+    public PendingApproval? FindPending(Principal requester, string ruleName, string digest, string? upstream = null)
     {
         lock (_gate)
         {
             foreach (PendingApproval p in _byId.Values)
-                if (p.State == ApprovalState.Pending && p.Mode == ApprovalMode.Grant && Same(p, requester, ruleName, digest)) return p;
+                if (p.State == ApprovalState.Pending && p.Mode == ApprovalMode.Grant && Same(p, requester, ruleName, digest, upstream)) return p;
         }
         return null;
     }
 
     /// <summary>Grant mode: an approval whose window admits this identical call from this identity now.</summary>
-    public PendingApproval? FindGrant(Principal requester, string ruleName, string digest)
+    public PendingApproval? FindGrant(Principal requester, string ruleName, string digest, string? upstream = null)
     {
         DateTime now = DateTime.UtcNow;
         lock (_gate)
         {
             foreach (PendingApproval p in _byId.Values)
-                if (p.State == ApprovalState.Approved && p.GrantUntilUtc > now && Same(p, requester, ruleName, digest)) return p;
+                if (p.State == ApprovalState.Approved && p.GrantUntilUtc > now && Same(p, requester, ruleName, digest, upstream)) return p;
         }
         return null;
     }
 
-    private static bool Same(PendingApproval p, Principal requester, string ruleName, string digest) =>
-        p.Requester.Subject == requester.Subject && p.Requester.Issuer == requester.Issuer && p.RuleName == ruleName && p.Digest == digest;
+    // The same call to another upstream is another call (routes: docs/configuration.md).
+    private static bool Same(PendingApproval p, Principal requester, string ruleName, string digest, string? upstream) =>
+        p.Requester.Subject == requester.Subject && p.Requester.Issuer == requester.Issuer && p.RuleName == ruleName && p.Digest == digest && p.Upstream == upstream;
 
     public async Task<ApprovalActionResult> ApproveAsync(string id, Principal approver, string? comment, string clientAddress)
     {

@@ -50,6 +50,12 @@ internal sealed class PendingApproval
     }
 
     public string Id { get; }
+
+    /// <summary>The name of the upstream the call goes to: a grant admits the identical call to this upstream only.</summary>
+    public string? Upstream { get; init; }
+
+    /// <summary>That upstream's URL (recorded with the approval's audit records).</summary>
+    public string? UpstreamUrl { get; init; }
     public Principal Requester { get; }
     public string RuleName { get; }
     public string? Message { get; }

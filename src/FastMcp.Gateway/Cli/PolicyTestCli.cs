@@ -9,7 +9,7 @@ namespace FastMcp.Gateway.Cli;
 /// </summary>
 internal static class PolicyTestCli
 {
-    public const string Usage = "usage: fastmcp policy test --config FILE --claims FILE --request FILE [--expect allow|deny|require_approval]";
+    public const string Usage = "usage: fastmcp policy test --config FILE --claims FILE --request FILE [--upstream NAME] [--expect allow|deny|require_approval]";
 
     /// <summary>Runs the command; <see cref="UsageException"/> and <see cref="ConfigurationException"/> reach the caller.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -27,6 +27,10 @@ internal static class PolicyTestCli
         GatewayOptions options = ConfigurationLoader.Load(config);
         if (config is null) Hosting.EmbeddedDefaults.Apply(options);
         if (options.Policy is null) throw new ConfigurationException("policy", "the configuration has no policy to test");
+        // An upstream the gateway does not forward to would be decided as no call ever is.
+        int at = forward.IndexOf("--upstream");
+        if (at >= 0 && at + 1 < forward.Count && !RouteValidation.UpstreamNames(options).Contains(forward[at + 1]))
+            throw new UsageException($"--upstream: no upstream named '{forward[at + 1]}' (the configuration has {string.Join(", ", RouteValidation.UpstreamNames(options))})");
         var mapping = options.Identity?.ClaimMapping ?? new FastMcp.Identity.ClaimMappingOptions();
         return FastMcp.Policy.PolicyTestCommand.Run(options.Policy, mapping, [.. forward], stdout, stderr);
     }

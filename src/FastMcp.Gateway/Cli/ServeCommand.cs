@@ -34,13 +34,14 @@ internal static class ServeCommand
         AccessLog.Current = accessLog;
 
         DemoMcpServer? demo = null;
-        if (string.IsNullOrEmpty(options.Upstream.Url))
+        // Routes without an "upstream.url" have no default route; no routes and no url: the demo server is it.
+        if (string.IsNullOrEmpty(options.Upstream.Url) && RouteValidation.HasDefaultRoute(options))
         {
             demo = new DemoMcpServer(new IPEndPoint(IPAddress.Loopback, 0));
             options.Upstream.Url = demo.Url;
             Log.Info($"no upstream configured: serving the built-in demo MCP server at {demo.Url}");
         }
-        UpstreamUrl upstream = UpstreamUrl.Parse(options.Upstream.Url, "upstream.url");
+        UpstreamUrl? upstream = RouteValidation.HasDefaultRoute(options) ? UpstreamUrl.Parse(options.Upstream.Url, "upstream.url") : null;
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
@@ -53,12 +54,17 @@ internal static class ServeCommand
             ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options)
             : null;
 
-        string url = $"http://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";
+        string authority = ListenAddress.ToUrlAuthority(host.Endpoints[0]);
+        string url = $"http://{authority}{(host.Routes.Routes.Count > 0 ? host.Routes.Routes[0].PathText : host.Routes.Federated[0].PathText)}";
         Console.Out.WriteLine($"fastmcp listening on {url}");
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
         PrintFirstCall(options, url, demo is not null);
         Console.Out.Flush();
-        Log.Info($"forwarding {url} -> {upstream.Text} (identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)})");
+        foreach (Upstream.UpstreamRoute route in host.Routes.Routes)
+            Log.Info($"forwarding http://{authority}{route.PathText} -> {route.Url.Text} (upstream '{route.Name}')");
+        foreach (Federation.FederatedRoute route in host.Routes.Federated)
+            Log.Info($"federating http://{authority}{route.PathText} -> {string.Join(", ", Array.ConvertAll(route.Members, m => $"'{m.Name}' {m.Url.Text}"))}");
+        Log.Info($"identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)}");
 
         await stop.Task.ConfigureAwait(false);
         Log.Info("stopping: no new connections; finishing in-flight exchanges");

@@ -62,11 +62,8 @@ public static class ConfigurationLoader
             throw new ConfigurationException("endpointPath", "must start with '/' and hold no query");
         if (o.PublicScheme is not ("http" or "https")) throw new ConfigurationException("publicScheme", "must be http or https");
 
-        if (o.Upstream is null) throw new ConfigurationException("upstream", "must be an object");
-        if (!string.IsNullOrEmpty(o.Upstream.Url)) UpstreamUrl.Parse(o.Upstream.Url, "upstream.url");
-        Positive(o.Upstream.ConnectTimeoutMs, "upstream.connectTimeoutMs");
-        Positive(o.Upstream.ResponseTimeoutMs, "upstream.responseTimeoutMs");
-        if (o.Upstream.MaxIdleConnections < 0) throw new ConfigurationException("upstream.maxIdleConnections", "must not be negative");
+        // upstream, upstreams and routes (docs/configuration.md, "Routes and federation").
+        RouteValidation.Validate(o);
 
         if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
         if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");

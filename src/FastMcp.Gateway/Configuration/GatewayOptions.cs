@@ -14,7 +14,15 @@ public sealed class GatewayOptions
     /// <summary>Scheme clients reach the gateway with (sent upstream as X-Forwarded-Proto).</summary>
     public string PublicScheme { get; set; } = "http";
 
+    /// <summary>The upstream of <see cref="EndpointPath"/> (the default route, named "default"). With routes and no url, there is none.</summary>
     public UpstreamOptions Upstream { get; set; } = new();
+
+    /// <summary>Named upstreams the routes forward to (docs/configuration.md, "Routes and federation").</summary>
+    public Dictionary<string, UpstreamOptions> Upstreams { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>More MCP endpoint paths, each forwarding to a named upstream.</summary>
+    public List<RouteOptions> Routes { get; set; } = [];
+
     public AdminOptions Admin { get; set; } = new();
     public HttpLimits Limits { get; set; } = new();
     public TimeoutOptions Timeouts { get; set; } = new();
@@ -64,6 +72,15 @@ public sealed class UpstreamOptions
 
     /// <summary>Idle keep-alive connections kept per upstream.</summary>
     public int MaxIdleConnections { get; set; } = 256;
+
+    /// <summary>
+    /// A named upstream's own credential, injected instead of the client's token (the default upstream's is
+    /// identity.upstreamCredential). Absent: none is sent.
+    /// </summary>
+    public FastMcp.Identity.UpstreamCredentialOptions? Credential { get; set; }
+
+    /// <summary>How often a TCP connect probes whether the upstream is up (/readyz, fastmcp_upstream_up); 0 disables the probe.</summary>
+    public int ProbeIntervalMs { get; set; } = 5_000;
 }
 
 public sealed class AdminOptions

@@ -20,7 +20,8 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
-        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, CancellationToken responseTimeout)
+        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, CancellationToken responseTimeout,
+        byte[]? memberSessionLine = null)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -40,7 +41,8 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
-            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace);
+            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
+                memberSessionLine);
             foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
             bool sent;
             try
@@ -71,7 +73,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     }
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)
+    internal async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)
     {
         PipeReader input = connection.Input;
         var framer = new HeadFramer();

@@ -158,7 +158,7 @@ internal sealed class ResponseRelay : IDisposable
 
         bool close = clientAskedClose;
         exchange.Stage = ExchangeStage.Write;
-        WriteResponseHead(client, head, close, chunked: false, eventStream: false);
+        WriteResponseHead(client, head, close, chunked: false, eventStream: false, DropsSessionHeader);
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
         if (hasBody)
         {
@@ -236,7 +236,7 @@ internal sealed class ResponseRelay : IDisposable
         if (!headSent)
         {
             exchange.Stage = ExchangeStage.Write;
-            WriteResponseHead(client, head, close, chunked, eventStream: true);
+            WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader);
             client.Write("\r\n"u8);
             if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
             {
@@ -387,7 +387,13 @@ internal sealed class ResponseRelay : IDisposable
         else client.Write(bytes);
     }
 
-    private static void WriteResponseHead(PipeWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream)
+    /// <summary>
+    /// Set while relaying a member's answer on a federated path: its Mcp-Session-Id is the member's, not the session the
+    /// client holds with the gateway, and a client would switch to it.
+    /// </summary>
+    public bool DropsSessionHeader { get; set; }
+
+    private static void WriteResponseHead(PipeWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
     {
         GatewayResponses.WriteStatusLine(client, head.StatusCode);
         HttpHeaderTable headers = head.Headers;
@@ -396,6 +402,7 @@ internal sealed class ResponseRelay : IDisposable
         {
             KnownHeader kind = headers.KindAt(i);
             if (KnownHeaders.IsHopByHop(kind) || kind == KnownHeader.ContentLength) continue;
+            if (dropSession && kind == KnownHeader.McpSessionId) continue;
             if (kind == KnownHeader.Other)
             {
                 ReadOnlySpan<byte> name = headers.NameAt(i);

@@ -14,7 +14,7 @@ internal static class UpstreamRequestWriter
 {
     public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
-        in Tracing.TraceContext trace)
+        in Tracing.TraceContext trace, byte[]? memberSessionLine = null)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -28,6 +28,9 @@ internal static class UpstreamRequestWriter
         for (int i = 0; i < headers.Count; i++)
         {
             if (!IsForwarded(headers, i)) continue;
+            // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
+            // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
+            if (memberSessionLine is not null && headers.KindAt(i) is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) continue;
             output.Write(headers.LineAt(i));
             output.Write("\r\n"u8);
         }
@@ -52,6 +55,7 @@ internal static class UpstreamRequestWriter
         // The gateway's own traceparent: same trace, the gateway's span as the upstream's parent.
         if (trace.IsValid) trace.WriteHeaderLine(output);
         output.Write(injectedHeaderLines);
+        if (memberSessionLine is not null) output.Write(memberSessionLine);
         output.Write("\r\n"u8);
     }
 

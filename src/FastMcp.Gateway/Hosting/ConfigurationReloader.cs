@@ -72,6 +72,8 @@ internal sealed class ConfigurationReloader : IDisposable
                 options = ConfigurationLoader.Load(_path);
                 engine = GatewayStages.CompilePolicy(options.Policy);
                 GatewayStages.CheckMaskProfiles(engine, _masking);
+                // Routes take a restart: the rules must name upstreams of the routes running now.
+                GatewayStages.CheckRuleUpstreams(engine, _inForce ?? options);
             }
             catch (ConfigurationException e)
             {

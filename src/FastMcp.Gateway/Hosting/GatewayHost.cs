@@ -28,24 +28,26 @@ internal sealed class GatewayHost : IAsyncDisposable
     private Task? _refusalRecorder;
     private RateLimiting.RateLimitRecorder? _rateLimitRecorder;
     private readonly GatewayRuntime _runtime;
-    private readonly UpstreamPool _pool;
+    private readonly RouteTable _routes;
+    private readonly UpstreamProbe _probe;
     private readonly LocalHttpServer? _admin;
     private int _ready;
 
-    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages)
+    /// <param name="upstream">The default route's upstream ("upstream" + "endpointPath"); null when routes are configured without one.</param>
+    public GatewayHost(GatewayOptions options, UpstreamUrl? upstream, GatewayStages stages)
     {
         // Without tokens (anonymous or pass-through mode) no connection could ever claim the reserve.
         int reserve = stages.Authentication is { IsAnonymous: false } ? options.Limits.EffectiveReservedAuthenticatedConnections() : 0;
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
-        _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
-        _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
+        // Pass-through mode sends no credential upstream (the default upstream's comes with the identity stage it skips).
+        _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough);
+        _runtime = new GatewayRuntime(options, _routes, stages.ResponseTransforms)
         {
             Authentication = stages.Authentication,
             FailedAuthentication = stages.Authentication is { IsAnonymous: false } ? new Stages.FailedAuthenticationLimiter(options.FailedAuthentication) : null,
             Authorization = stages.Authorization,
             Masking = stages.Masking,
             Audit = stages.Audit,
-            UpstreamCredential = stages.UpstreamCredential,
             Approvals = stages.Approvals,
             Slots = _slots,
         };
@@ -61,7 +63,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
-                var admin = new AdminEndpoints(Readiness,
+                var admin = new AdminEndpoints(Readiness, DownUpstreams,
                     stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null,
                     new MetricsEndpoint(_runtime, () => _connections.Count));
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
@@ -71,8 +73,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             foreach (SocketListener l in _listeners) l.Dispose();
             _admin?.Dispose();
+            _routes.Dispose();
             throw;
         }
+        _probe = new UpstreamProbe(_routes.Upstreams);
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
         if (_runtime.FailedAuthentication is not null && _runtime.Audit is not null) _refusalRecorder = RecordRefusedAuthenticationLoopAsync();
         // Always with an audit log: a reloaded policy may bring rules with budgets of their own.
@@ -85,7 +89,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     }
 
     public GatewayRuntime Runtime => _runtime;
-    public UpstreamPool Pool => _pool;
+    /// <summary>The first route's pool (the default route's when there is one).</summary>
+    public UpstreamPool Pool => _routes.Upstreams[0].Pool;
+    public RouteTable Routes => _routes;
     /// <summary>
     /// GET /readyz: a gateway whose audit log cannot be written refuses every call with 503, so it must not
     /// receive traffic; the load balancer sends it elsewhere until the log recovers.
@@ -96,7 +102,23 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (Volatile.Read(ref _ready) == 0) return Admin.GatewayReadiness.Starting;
         if (_runtime.Audit is { IsWritable: false }) return Admin.GatewayReadiness.AuditUnwritable;
         if (_runtime.Audit?.Log.Shipper is { BacklogTooLarge: true }) return Admin.GatewayReadiness.ShippingBacklog;
-        return Admin.GatewayReadiness.Ready;
+        // Ready while at least one upstream is up: the routes to the others answer 502 meanwhile (listed by /readyz).
+        foreach (UpstreamRoute upstream in _routes.Upstreams)
+        {
+            if (upstream.Health.IsUp) return Admin.GatewayReadiness.Ready;
+        }
+        return Admin.GatewayReadiness.NoUpstreamUp;
+    }
+
+    /// <summary>The upstreams marked down now, each once (whatever paths lead to it).</summary>
+    private List<UpstreamHealth> DownUpstreams()
+    {
+        var down = new List<UpstreamHealth>();
+        foreach (UpstreamRoute upstream in _routes.Upstreams)
+        {
+            if (!upstream.Health.IsUp) down.Add(upstream.Health);
+        }
+        return down;
     }
 
     public IReadOnlyList<IPEndPoint> Endpoints => _listeners.ConvertAll(l => l.LocalEndPoint);
@@ -212,7 +234,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
-        _pool.Dispose();
+        await _probe.DisposeAsync().ConfigureAwait(false);
+        _routes.Dispose();
     }
 
     public async ValueTask DisposeAsync()

@@ -55,7 +55,9 @@ internal sealed class GatewayStages : IAsyncDisposable
     {
         if (options.Passthrough) return;
         IdentityOptions identity = ValidateIdentity(options, listeners);
-        CheckMaskProfiles(CompilePolicy(options.Policy), CreateMasking(options.Masking));
+        PolicyEngine checkedEngine = CompilePolicy(options.Policy);
+        CheckMaskProfiles(checkedEngine, CreateMasking(options.Masking));
+        CheckRuleUpstreams(checkedEngine, options);
 
         // serve generates a key at the default path on first start in the development modes only.
         string configured = options.Audit.SigningKeyPath;
@@ -72,6 +74,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development);
 
         CreateUpstreamCredential(identity)?.Dispose();
+        foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
     }
 
@@ -156,6 +159,24 @@ internal sealed class GatewayStages : IAsyncDisposable
     }
 
     /// <summary>
+    /// Every upstream a rule is scoped to must be one the gateway forwards to ("default" or a key of "upstreams"): a
+    /// misspelt name would make an allow rule dead or, worse, a deny rule never match. Checked at start and on reload.
+    /// </summary>
+    public static void CheckRuleUpstreams(PolicyEngine engine, GatewayOptions options)
+    {
+        List<string> names = RouteValidation.UpstreamNames(options);
+        foreach (CompiledRule rule in engine.Rules)
+        {
+            for (int i = 0; i < rule.Upstreams.Length; i++)
+            {
+                if (!names.Contains(rule.Upstreams[i]))
+                    throw new ConfigurationException($"policy.rules[{rule.Name}].upstreams[{i}]",
+                        $"no upstream named '{rule.Upstreams[i]}' (the gateway forwards to {(names.Count == 0 ? "none" : string.Join(", ", names))})");
+            }
+        }
+    }
+
+    /// <summary>
     /// The signing key serve uses: the configured one or, in the development identity modes (dev,
     /// anonymous: what the embedded defaults run), one generated in the audit folder. With identity
     /// mode oidc the path must be configured: the default is inside the audit folder.
@@ -223,6 +244,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         PolicyEngine engine = CompilePolicy(options.Policy);
         PanMasking? masking = CreateMasking(options.Masking);
         CheckMaskProfiles(engine, masking);
+        CheckRuleUpstreams(engine, options);
 
         AuditOptions auditOptions = options.Audit;
         string signingKey = SigningKeyPathFor(options, out bool development);
@@ -267,7 +289,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, options.Upstream.Url, masking?.Masker);
+        var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Url : null, masking?.Masker);
         ApprovalWebhook? webhook = null;
         try
         {

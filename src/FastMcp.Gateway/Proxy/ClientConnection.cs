@@ -247,7 +247,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
         if (Volatile.Read(ref _waitingOnReserve) != 0 && !await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
-        if (!_request.Path.SequenceEqual(_rt.EndpointPath))
+        // Routes are compared byte for byte in order (Upstream/RouteTable.cs): no lookup allocates.
+        UpstreamRoute? route = _rt.Routes.Match(_request.Path);
+        Federation.FederatedRoute? federated = route is null ? _rt.Routes.MatchFederated(_request.Path) : null;
+        if (route is null && federated is null)
         {
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
@@ -257,6 +260,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             }
             return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
         }
+        _exchange.Route = route;
+        _exchange.Federation = federated;
         _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request.Headers))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
@@ -264,6 +269,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
+        if (federated is not null && _request.Method == HttpMethod.Get)
+            return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, FederatedGetRefusal, closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
 
         // A client address past its request budget is refused before its token costs anything.
         if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
@@ -300,6 +307,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
+        if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
         return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
     }
@@ -313,7 +321,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         // Evicted for a newcomer meanwhile: the socket is closing, nothing to answer.
         if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
-        if (_rt.Authentication is { IsAnonymous: false } authentication && _request.Path.SequenceEqual(_rt.EndpointPath)
+        if (_rt.Authentication is { IsAnonymous: false } authentication && (_rt.Routes.Match(_request.Path) is not null || _rt.Routes.MatchFederated(_request.Path) is not null)
             && _rt.OriginGuard.IsAllowed(_request.Headers)
             && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
@@ -459,6 +467,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
         _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
+        // A federated path: the gateway holds the session and routes by prefix (ClientConnection.Federation.cs).
+        if (_exchange.Federation is { } federation) return await HandleFederatedMessageAsync(federation, body).ConfigureAwait(false);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {
@@ -481,7 +491,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
+        return await DecideMaskRecordForwardAsync(body, route).ConfigureAwait(false);
+    }
 
+    /// <summary>Policy, request masking, the audit record, then the upstream of <see cref="Exchange.Route"/>.</summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route)
+    {
+        ref McpCall call = ref _exchange.Call;
         // Requests and notifications are decided by policy on what the client sent (a containsCardNumber rule must
         // see the card numbers); responses to server requests pass. The decision is acted on after masking, so that
         // whatever is forwarded, recorded or shown to approvers is masked.
@@ -489,7 +506,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.Stage = ExchangeStage.Decide;
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
-            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch);
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name);
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
                 return await RuleRateLimitedAsync(body).ConfigureAwait(false);
@@ -687,10 +704,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked)
     {
         _exchange.Stage = ExchangeStage.Forward;
-        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
-        Forwarder forwarder = _rt.Forwarder;
+        UpstreamRoute route = _exchange.Route!;
+        ArmTimer(route.Options.ResponseTimeoutMs);
+        Forwarder forwarder = route.Forwarder;
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+        ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         try
         {
@@ -739,11 +758,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body, bool hasBody)
     {
         _exchange.Stage = ExchangeStage.Forward;
-        ArmTimer(_rt.Options.Upstream.ResponseTimeoutMs);
-        Forwarder forwarder = _rt.Forwarder;
+        UpstreamRoute route = _exchange.Route!;
+        ArmTimer(route.Options.ResponseTimeoutMs);
+        Forwarder forwarder = route.Forwarder;
         long sent = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            _rt.UpstreamCredential, _exchange.Trace, _timer.Token).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+        ReportHealth(route, error);
         if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
         if (error != ForwardingError.None)
         {
@@ -833,8 +854,16 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
+        // Logged before the answer leaves: whoever reads the answer finds the line already written.
+        Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Url.Text : _rt.Options.Upstream.Url, _exchange, _clientAddress));
         await FlushToClientAsync().ConfigureAwait(false);
-        Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, _clientAddress));
+    }
+
+    /// <summary>A connect that failed marks the route's upstream down; a response head marks it up (/readyz, fastmcp_upstream_up).</summary>
+    private static void ReportHealth(UpstreamRoute route, ForwardingError error)
+    {
+        if (error == ForwardingError.None) route.Health.ReportReachable();
+        else if (error == ForwardingError.UpstreamUnreachable) route.Health.ReportUnreachable("connect failed while forwarding");
     }
 
     /// <summary>

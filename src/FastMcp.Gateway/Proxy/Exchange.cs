@@ -31,6 +31,15 @@ internal sealed class Exchange
     /// <summary>The members of a JSON-RPC batch (Call.Kind is Batch); null for a single message.</summary>
     public BatchMembers? Batch;
 
+    /// <summary>The route the request path chose: which upstream, its name, pool and credential.</summary>
+    public FastMcp.Gateway.Upstream.UpstreamRoute? Route;
+
+    /// <summary>The federated route the request path chose (Route is then the member a message goes to); null otherwise.</summary>
+    public FastMcp.Gateway.Federation.FederatedRoute? Federation;
+
+    /// <summary>On a federated path: the tool or prompt name as the client sent it (prefixed); recorded as the target.</summary>
+    public string? ClientTarget;
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -72,6 +81,9 @@ internal sealed class Exchange
         Call = default;
         HasCall = false;
         Batch = null;
+        Route = null;
+        Federation = null;
+        ClientTarget = null;
         Principal = null;
         Decision = null;
         Approval = null;

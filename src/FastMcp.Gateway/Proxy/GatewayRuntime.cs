@@ -9,14 +9,13 @@ namespace FastMcp.Gateway.Proxy;
 /// <summary>What every client connection shares: settings, the upstream, the stages, and the shutdown state.</summary>
 internal sealed class GatewayRuntime
 {
-    public GatewayRuntime(GatewayOptions options, Forwarder forwarder, IResponseTransform[] responseTransforms)
+    public GatewayRuntime(GatewayOptions options, Upstream.RouteTable routes, IResponseTransform[] responseTransforms)
     {
         Options = options;
         Limits = options.Limits;
-        Forwarder = forwarder;
+        Routes = routes;
         ResponseTransforms = responseTransforms;
         OriginGuard = new OriginGuard(options.Origins);
-        EndpointPath = Encoding.ASCII.GetBytes(options.EndpointPath);
         PublicScheme = Encoding.ASCII.GetBytes(options.PublicScheme);
         ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
         RateLimits = new RateLimiting.RateLimits(options.RateLimits);
@@ -34,17 +33,14 @@ internal sealed class GatewayRuntime
 
     public GatewayOptions Options { get; }
     public HttpLimits Limits { get; }
-    public Forwarder Forwarder { get; }
+    /// <summary>The MCP endpoint paths and the upstream behind each (pool, credential, timeouts, health).</summary>
+    public Upstream.RouteTable Routes { get; }
     public IResponseTransform[] ResponseTransforms { get; }
     public OriginGuard OriginGuard { get; }
-    public byte[] EndpointPath { get; }
     public byte[] PublicScheme { get; }
 
     /// <summary>What /metrics reports about the data path.</summary>
     public Admin.GatewayCounters Counters { get; } = new();
-
-    /// <summary>Header lines injected into every upstream request (the gateway's own credential).</summary>
-    public FastMcp.Identity.UpstreamCredential? UpstreamCredential { get; set; }
 
     /// <summary>Who is calling; null only in pass-through mode.</summary>
     public Authentication? Authentication { get; set; }

@@ -82,7 +82,7 @@ internal sealed class ApprovalHold
 
         if (rule.ApprovalMode == ApprovalMode.Grant)
         {
-            if (broker.FindGrant(principal, rule.Name, digest) is { } grant)
+            if (broker.FindGrant(principal, rule.Name, digest, _exchange.Route?.Name) is { } grant)
             {
                 _exchange.Approval = grant;
                 if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
@@ -90,7 +90,7 @@ internal sealed class ApprovalHold
                 broker.MarkExecuted(grant, _exchange.ResponseStatus);
                 return keepAlive;
             }
-            if (broker.FindPending(principal, rule.Name, digest) is { } waiting)
+            if (broker.FindPending(principal, rule.Name, digest, _exchange.Route?.Name) is { } waiting)
             {
                 return await RefuseApprovalAsync(body, recorded, waiting, "pending",
                     $"approval required: approval {waiting.Id} is still pending; call again once it is approved", $"approval {waiting.Id} still pending").ConfigureAwait(false);
@@ -98,7 +98,7 @@ internal sealed class ApprovalHold
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress);
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route);
         if (_rt.Audit is { } audit)
         {
             try
@@ -239,7 +239,7 @@ internal sealed class ApprovalHold
         if (!sent)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
-            Log.Warn(UpstreamFailureLog.Describe(error, _rt.Options.Upstream.Url, _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
+            Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route!.Url.Text, _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
             return chunked;
         }
         broker.MarkExecuted(approval, _exchange.ResponseStatus);

@@ -16,7 +16,9 @@ namespace FastMcp.Gateway.Stages;
 /// before the request is forwarded; the response record before a JSON response is released
 /// (strict mode). Payloads recorded here are already masked.
 /// </summary>
-internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? masker = null)
+/// <remarks><paramref name="upstream"/> is the default route's upstream URL (null without one): records of an exchange name
+/// their route's upstream (URL and name) instead.</remarks>
+internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null)
 {
     private readonly Utf8StringCache _strings = new(4096);
 
@@ -107,7 +109,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             Groups = who.Groups,
             ClientId = who.ClientId,
             ClientAddress = clientAddress,
-            Upstream = upstream,
+            Upstream = a.UpstreamUrl ?? upstream,
+            UpstreamName = a.Upstream,
             Method = a.Method,
             Target = a.Target,
             Decision = "RequireApproval",
@@ -126,7 +129,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         e.TimestampUtc = DateTime.UtcNow;
         e.Success = false;
         e.ClientAddress = clientAddress;
-        e.Upstream = upstream;
+        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.UpstreamName = ex.Route?.Name;
         e.HttpStatus = 401;
         e.Detail = failure;
         return log.AppendAsync(e);
@@ -231,7 +235,8 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
         e.TraceHigh = ex.Trace.TraceHigh;
         e.TraceLow = ex.Trace.TraceLow;
         e.SpanId = ex.Trace.SpanId;
-        e.Upstream = upstream;
+        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.UpstreamName = ex.Route?.Name;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
@@ -242,7 +247,9 @@ internal sealed class AuditRecording(AuditLog log, string upstream, PanMasker? m
             ref McpCall call = ref ex.Call;
             e.Method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method)
                 : McpCall.IsEmpty(call.MethodRange) ? KindWithoutMethod(call.Kind) : StringAt(body, call.MethodRange);
-            if (call.HasName) e.Target = StringAt(body, call.NameRange);
+            // On a federated path the target is the name the client used (prefixed); the payload holds the one forwarded.
+            if (ex.ClientTarget is not null) e.Target = ex.ClientTarget;
+            else if (call.HasName) e.Target = StringAt(body, call.NameRange);
             if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
             if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
             if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(body, call.ClientInfoVersionRange);

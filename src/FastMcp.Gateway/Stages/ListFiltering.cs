@@ -42,7 +42,7 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         }
         if (json.Span.IndexOfAnyExcept(" \t\r\n"u8) < 0) return true; // a priming event, an empty body
 
-        var filter = new VisibilityFilter(authorization.Engine, principal);
+        var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name);
         buffers.Output.Clear();
         int removed = 0;
         Outcome outcome = FilterMessage(exchange, json, ref filter, buffers.Output, ref removed);
@@ -129,10 +129,10 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         return true;
     }
 
-    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal) : IListEntryFilter
+    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal, string? upstream) : IListEntryFilter
     {
         public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) =>
-            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8);
+            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8, upstream);
 
         private static ReadOnlySpan<byte> CallMethod(McpMethod listMethod) => listMethod switch
         {

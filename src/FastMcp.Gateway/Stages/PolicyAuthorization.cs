@@ -23,7 +23,8 @@ internal sealed class PolicyAuthorization
     public void Swap(PolicyEngine engine) => Volatile.Write(ref _engine, engine);
 
     /// <summary>Decides one message. <paramref name="scratch"/> holds arguments that span pipe segments.</summary>
-    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch)
+    /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it).
+    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream = null)
     {
         // A method or name too long to hold would be matched as "none", which no name-scoped deny rule
         // matches: such a call is refused instead (docs/policy.md, built-in rules).
@@ -65,7 +66,7 @@ internal sealed class PolicyAuthorization
             }
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
-        return McpCallDecision.Decide(Engine, principal, method, name, arguments);
+        return McpCallDecision.Decide(Engine, principal, method, name, arguments, upstream);
     }
 
 }

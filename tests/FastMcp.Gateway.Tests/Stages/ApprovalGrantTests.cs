@@ -18,6 +18,8 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-grants-" + Guid.NewGuid().ToString("N"));
     private ScriptedUpstream _upstream = null!;
+    // A second upstream on /mcp/other: a grant for a call to the default upstream does not admit it there.
+    private ScriptedUpstream _other = null!;
     private GatewayUnderTest _gateway = null!;
     private HttpClient _http = null!;
     private string _alice = "", _bob = "", _frank = "", _carol = "";
@@ -26,6 +28,7 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
     {
         Directory.CreateDirectory(_dir);
         _upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        _other = new ScriptedUpstream(UpstreamScripts.Echo);
         _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, options =>
         {
             options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(_dir, "dev") };
@@ -39,6 +42,8 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
                 ],
             };
             options.Approvals.ApproverGroups = ["approvers"];
+            options.Upstreams["other"] = new Configuration.UpstreamOptions { Url = _other.Url };
+            options.Routes = [new Configuration.RouteOptions { Path = "/mcp/other", Upstream = "other" }];
             options.Audit = new AuditOptions { Directory = Path.Combine(_dir, "audit"), ChainId = "test" };
         });
         using DevKey key = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
@@ -53,9 +58,9 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
     private static string EchoCall(int id, string extra, string meta = "") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"hi\"},\"extra\":\"" + extra + "\"" + meta + "}}";
 
-    private async Task<JsonElement> CallAsync(string json)
+    private async Task<JsonElement> CallAsync(string json, string path = "/mcp")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway.Endpoint.Port}/mcp")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway.Endpoint.Port}{path}")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _alice);
         using HttpResponseMessage response = await _http.SendAsync(request);
@@ -101,6 +106,23 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
         JsonElement withProgress = await CallAsync(EchoCall(4, "a", ",\"_meta\":{\"progressToken\":\"p4\"}"));
         Assert.Equal(4, withProgress.GetProperty("id").GetInt32());
         Assert.Equal(2, _upstream.Requests.Count);
+    }
+
+    [Fact]
+    public async Task A_grant_admits_the_identical_call_only_to_the_upstream_it_was_asked_for()
+    {
+        string id = PendingId(await CallAsync(EchoCall(1, "a")));
+        var (approved, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}", _bob);
+        Assert.Equal(HttpStatusCode.OK, approved);
+
+        // The same call on another route goes to another server: it needs its own approval.
+        JsonElement elsewhere = await CallAsync(EchoCall(2, "a"), "/mcp/other");
+        Assert.NotEqual(id, PendingId(elsewhere));
+        Assert.Empty(_other.Requests);
+
+        JsonElement same = await CallAsync(EchoCall(3, "a"));
+        Assert.Equal(3, same.GetProperty("id").GetInt32());
+        Assert.Single(_upstream.Requests);
     }
 
     [Fact]
@@ -164,6 +186,7 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
         _http.Dispose();
         await _gateway.DisposeAsync();
         await _upstream.DisposeAsync();
+        await _other.DisposeAsync();
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 }

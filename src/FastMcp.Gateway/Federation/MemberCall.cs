@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Federation;
+
+/// <summary>What one member answered to a message the gateway sent it on a federated path.</summary>
+internal readonly record struct MemberAnswer(ForwardingError Error, int Status, string? SessionId, byte[] Message)
+{
+    public bool Ok => Error == ForwardingError.None && Status is >= 200 and < 300;
+}
+
+/// <summary>
+/// Sends one JSON-RPC message of the gateway's own (initialize, a list, a notification, DELETE) to one member of a
+/// federated route and reads its whole answer, JSON or an event stream (the stream is read until the member ends it,
+/// within responseTimeoutMs; its response event is the answer). Federated path only: this allocates.
+/// </summary>
+internal static class MemberCall
+{
+    public static async Task<MemberAnswer> SendAsync(UpstreamRoute member, HttpLimits limits, string method, byte[]? json, string? sessionId, string? protocolVersion,
+        ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(member.Options.ResponseTimeoutMs);
+        UpstreamConnection connection;
+        try
+        {
+            connection = await member.Pool.RentAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new MemberAnswer(ForwardingError.ResponseTimeout, 0, null, []);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            member.Health.ReportUnreachable("connect failed while forwarding");
+            return new MemberAnswer(ForwardingError.UpstreamUnreachable, 0, null, []);
+        }
+        bool reusable = false;
+        try
+        {
+            WriteHead(connection.Output, member, method, json?.Length ?? -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span);
+            if (json is not null) connection.Output.Write(json);
+            try
+            {
+                if ((await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false)).IsCompleted) return new MemberAnswer(ForwardingError.UpstreamClosed, 0, null, []);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                return new MemberAnswer(ForwardingError.UpstreamClosed, 0, null, []);
+            }
+            (ForwardingError error, _) = await member.Forwarder.ReadHeadAsync(connection, requestWasHead: false, timeout.Token).ConfigureAwait(false);
+            if (error != ForwardingError.None) return new MemberAnswer(error, 0, null, []);
+            member.Health.ReportReachable();
+            HttpResponseHead head = connection.ResponseHead;
+            ReadOnlySpan<byte> sessionHeader = head.Headers.Get(KnownHeader.McpSessionId);
+            string? session = sessionHeader.IsEmpty ? null : Encoding.ASCII.GetString(sessionHeader);
+            using var body = new PooledBufferWriter(4 * 1024);
+            // Compressed bodies are never read (the stages could not inspect them), as on the plain path.
+            if (!ContentCoding.IsIdentity(head.Headers)) return new MemberAnswer(ForwardingError.EncodedResponse, head.StatusCode, session, []);
+            BodyReadResult read = await BodyReader.ReadWholeAsync(connection, body, limits, timeout.Token).ConfigureAwait(false);
+            if (read != BodyReadResult.Complete)
+            {
+                return new MemberAnswer(read switch
+                {
+                    BodyReadResult.TooLarge => ForwardingError.ResponseTooLarge,
+                    BodyReadResult.TimedOut => ForwardingError.ResponseTimeout,
+                    _ => ForwardingError.UpstreamClosed,
+                }, head.StatusCode, session, []);
+            }
+            reusable = head.Framing != BodyFraming.UntilClose && !head.ConnectionClose;
+            byte[] message = head.IsEventStream ? ResponseEvent(body.WrittenSpan) : body.WrittenSpan.ToArray();
+            return new MemberAnswer(ForwardingError.None, head.StatusCode, session, message);
+        }
+        finally
+        {
+            if (reusable) member.Pool.Return(connection);
+            else connection.Dispose();
+        }
+    }
+
+    /// <summary>The data of the event that is a JSON-RPC response (result or error); empty when the stream held none.</summary>
+    internal static byte[] ResponseEvent(ReadOnlySpan<byte> stream)
+    {
+        var splitter = new SseEventSplitter();
+        using var data = new PooledBufferWriter(1024);
+        while (!stream.IsEmpty)
+        {
+            int length = splitter.TryFindEventEnd(stream, isFinalBlock: true);
+            if (length <= 0) break;
+            ReadOnlySpan<byte> evt = stream[..length];
+            stream = stream[length..];
+            splitter.Reset();
+            data.Clear();
+            SseDataField.Join(evt, data);
+            if (data.WrittenCount > 0 && IsResponse(data.WrittenSpan)) return data.WrittenSpan.ToArray();
+        }
+        return [];
+    }
+
+    private static bool IsResponse(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("result"u8) || reader.ValueTextEquals("error"u8)) return true;
+                reader.Read();
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return false;
+    }
+
+    private static void WriteHead(IBufferWriter<byte> output, UpstreamRoute member, string method, long contentLength, string? sessionId, string? protocolVersion,
+        ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme)
+    {
+        output.Write(Encoding.ASCII.GetBytes(method));
+        output.Write(" "u8);
+        output.Write(member.Url.PathBytes);
+        output.Write(" HTTP/1.1\r\nHost: "u8);
+        output.Write(member.Url.HostHeaderValue);
+        output.Write("\r\nAccept: application/json, text/event-stream\r\nAccept-Encoding: identity\r\nX-Forwarded-For: "u8);
+        output.Write(clientAddress);
+        output.Write("\r\nX-Forwarded-Proto: "u8);
+        output.Write(publicScheme);
+        output.Write("\r\n"u8);
+        if (contentLength >= 0)
+        {
+            output.Write("Content-Type: application/json\r\nContent-Length: "u8);
+            output.Write(Encoding.ASCII.GetBytes(contentLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            output.Write("\r\n"u8);
+        }
+        if (sessionId is not null)
+        {
+            output.Write("Mcp-Session-Id: "u8);
+            output.Write(Encoding.ASCII.GetBytes(sessionId));
+            output.Write("\r\n"u8);
+        }
+        if (protocolVersion is not null)
+        {
+            output.Write("MCP-Protocol-Version: "u8);
+            output.Write(Encoding.ASCII.GetBytes(protocolVersion));
+            output.Write("\r\n"u8);
+        }
+        if (member.Credential is { } credential) output.Write(credential.HeaderLine);
+        output.Write("\r\n"u8);
+    }
+}

@@ -1,0 +1,452 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Gateway.Federation;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+using FastMcp.Mcp;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>
+/// Federated paths (routes with "federate"): the gateway answers initialize itself and holds the session, asks every
+/// member for its lists and merges them (tool and prompt names prefixed with "member + separator"), and sends each
+/// call to the member its prefix (or, for resources, the member that listed the URI) names, through the same policy,
+/// masking, audit and relay as any call. A member that is down or errors is left out of lists; a call to it gets a
+/// JSON-RPC error. This path allocates (docs/configuration.md, "Routes and federation"); the single-route path does not.
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    private static readonly byte[] FederatedGetRefusal =
+        "a federated path has no event stream: server-to-client messages (sampling, elicitation, roots, notifications) are not relayed through federation"u8.ToArray();
+
+    /// <summary>"Mcp-Session-Id: …" and "MCP-Protocol-Version: …" of the member a message is forwarded to on a federated path; null otherwise.</summary>
+    private byte[]? _memberSessionLine;
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandleFederatedMessageAsync(FederatedRoute federation, ReadOnlySequence<byte> body)
+    {
+        McpMessageKind kind = _exchange.Call.Kind;
+        McpMethod method = _exchange.Call.Method;
+        if (kind == McpMessageKind.Batch)
+            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "batches are not supported on a federated path: send the messages one by one"u8, closeAfter: false).ConfigureAwait(false);
+        if (MessageRouting.For(kind) != MessageRoute.Decide)
+            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest,
+                "no server request is pending on a federated path: server-to-client requests are not relayed through federation"u8, closeAfter: false).ConfigureAwait(false);
+        McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, _exchange.Call,
+            _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
+        if (mismatch != McpHeaderMismatch.None)
+            return await RefuseWithIdAsync(body, 400, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch).ToArray()).ConfigureAwait(false);
+
+        // What is forwarded may be a rewritten copy: the client's bytes leave the pipe first.
+        body = TakeBodyOutOfPipe(body);
+        _exchange.Stage = ExchangeStage.MaskRequest;
+        ReadOnlySequence<byte> recorded = body;
+        if (_rt.Masking is { } masking)
+        {
+            _exchange.Masking = masking;
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            _exchange.Recorded = recorded;
+            if (outcome is RequestCardOutcome.BlockedCard or RequestCardOutcome.BlockedNumber)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
+        }
+        _exchange.Recorded = recorded;
+
+        if (method == McpMethod.Initialize) return await InitializeFederationAsync(federation, body, recorded).ConfigureAwait(false);
+        if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
+            return await RefuseWithIdAsync(body, status, JsonRpcErrorCodes.InvalidRequest, problem).ConfigureAwait(false);
+        if (kind == McpMessageKind.Notification) return await NotifyMembersAsync(federation, session, body, recorded).ConfigureAwait(false);
+        switch (method)
+        {
+            case McpMethod.Ping:
+                return await AnswerFederatedJsonAsync(200, Result(IdJson(body), "{}"u8), default).ConfigureAwait(false);
+            case McpMethod.ToolsList:
+            case McpMethod.PromptsList:
+            case McpMethod.ResourcesList:
+            case McpMethod.ResourcesTemplatesList:
+                return await MergeListsAsync(federation, session, body, recorded, method).ConfigureAwait(false);
+            case McpMethod.ToolsCall:
+            case McpMethod.PromptsGet:
+                return await CallByPrefixAsync(federation, session, body, recorded).ConfigureAwait(false);
+            case McpMethod.ResourcesRead:
+            case McpMethod.ResourcesSubscribe:
+            case McpMethod.ResourcesUnsubscribe:
+                return await CallResourceOwnerAsync(federation, session, body, recorded).ConfigureAwait(false);
+            default:
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.MethodNotFound,
+                    Encoding.UTF8.GetBytes($"'{MethodText(body)}' is not available on a federated path"), "method not available on a federated path").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The session the client names, if it opened it; else why not (400 without a header, 404 for an unknown one).</summary>
+    private FederationSession? FindFederatedSession(FederatedRoute federation, out int status, out byte[] problem)
+    {
+        ReadOnlySpan<byte> header = _request.Headers.Get(KnownHeader.McpSessionId);
+        if (header.IsEmpty)
+        {
+            (status, problem) = (400, "Mcp-Session-Id required on a federated path: send initialize first"u8.ToArray());
+            return null;
+        }
+        FederationSession? session = federation.Sessions.Find(Encoding.ASCII.GetString(header), _exchange.Principal!.Subject, _exchange.Principal.Issuer);
+        (status, problem) = session is null ? (404, "session not found: initialize again"u8.ToArray()) : (0, []);
+        return session;
+    }
+
+    /// <summary>Decides the message for one member; a refusal is recorded and the member left out. False: refused.</summary>
+    private async ValueTask<(bool Allowed, bool AuditFailed)> AdmitForMemberAsync(UpstreamRoute member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        _exchange.Route = member;
+        _exchange.Decision = null;
+        if (_rt.Authorization is { } authorization)
+        {
+            _exchange.Stage = ExchangeStage.Decide;
+            PolicyDecision decision = authorization.Decide(_exchange.Principal!, _exchange.Call, body, _scratch, member.Name);
+            _exchange.Decision = decision;
+            if (decision.Action != PolicyAction.Allow)
+            {
+                if (_rt.Audit is { } audit)
+                {
+                    try
+                    {
+                        await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded,
+                            $"upstream '{member.Name}' left out of the federated answer: {(decision.Action == PolicyAction.Deny ? "denied" : "approval required (not held on fan-out)")} by {decision.Rule?.Name ?? "default"}")
+                            .ConfigureAwait(false);
+                    }
+                    catch (FastMcp.Audit.AuditUnavailableException)
+                    {
+                        return (false, true);
+                    }
+                }
+                return (false, false);
+            }
+        }
+        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return (false, true);
+        return (true, false);
+    }
+
+    /// <summary>Records one member's answer; false when the audit log cannot take it (the client then gets 503).</summary>
+    private async ValueTask<bool> RecordMemberAnswerAsync(UpstreamRoute member, MemberAnswer answer)
+    {
+        _exchange.Route = member;
+        _exchange.ResponseStatus = answer.Status == 0 ? answer.Error.StatusCode() : answer.Status;
+        if (_rt.Audit is not { } audit) return true;
+        try
+        {
+            await audit.RecordResponseAsync(_exchange, _auditScratch, RemoteAddress, answer.Message).ConfigureAwait(false);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    private async ValueTask<bool> InitializeFederationAsync(FederatedRoute federation, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        FederationSession session = federation.Sessions.Open(_exchange.Principal!.Subject, _exchange.Principal.Issuer);
+        byte[] request = body.ToArray();
+        string? version = null;
+        bool tools = false, prompts = false, resources = false;
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            UpstreamRoute member = federation.Members[i];
+            (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
+            if (auditFailed)
+            {
+                federation.Sessions.Remove(session);
+                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            }
+            if (!allowed) continue;
+            MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
+                .ConfigureAwait(false);
+            if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false))
+            {
+                federation.Sessions.Remove(session);
+                return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            }
+            if (!answer.Ok || !TryReadInitializeResult(answer.Message, out string? memberVersion, out bool t, out bool p, out bool r))
+            {
+                Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of the session: initialize failed ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
+                continue;
+            }
+            session.MemberSessions[i] = answer.SessionId;
+            session.MemberVersions[i] = memberVersion;
+            session.Initialized[i] = true;
+            version ??= memberVersion;
+            tools |= t;
+            prompts |= p;
+            resources |= r;
+        }
+        _exchange.Route = null;
+        if (version is null)
+        {
+            federation.Sessions.Remove(session);
+            return await RefuseWithIdAsync(body, 502, JsonRpcErrorCodes.UpstreamUnavailable, "no upstream of this federated path answered initialize"u8.ToArray()).ConfigureAwait(false);
+        }
+        var result = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(result))
+        {
+            w.WriteStartObject();
+            w.WriteString("protocolVersion"u8, version);
+            w.WriteStartObject("capabilities"u8);
+            if (tools) { w.WriteStartObject("tools"u8); w.WriteEndObject(); }
+            if (prompts) { w.WriteStartObject("prompts"u8); w.WriteEndObject(); }
+            if (resources) { w.WriteStartObject("resources"u8); w.WriteBoolean("subscribe"u8, true); w.WriteEndObject(); }
+            w.WriteEndObject();
+            w.WriteStartObject("serverInfo"u8);
+            w.WriteString("name"u8, "fastmcp-federation");
+            w.WriteString("version"u8, "1");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        return await AnswerFederatedJsonAsync(200, Result(IdJson(body), result.WrittenSpan), Encoding.ASCII.GetBytes($"Mcp-Session-Id: {session.Id}\r\n")).ConfigureAwait(false);
+    }
+
+    private static bool TryReadInitializeResult(byte[] message, out string? version, out bool tools, out bool prompts, out bool resources)
+    {
+        (version, tools, prompts, resources) = (null, false, false, false);
+        try
+        {
+            using JsonDocument doc = JsonDocument.Parse(message);
+            if (!doc.RootElement.TryGetProperty("result", out JsonElement result) || result.ValueKind != JsonValueKind.Object) return false;
+            if (result.TryGetProperty("protocolVersion", out JsonElement v) && v.ValueKind == JsonValueKind.String) version = v.GetString();
+            if (version is null) return false;
+            if (result.TryGetProperty("capabilities", out JsonElement caps) && caps.ValueKind == JsonValueKind.Object)
+            {
+                tools = caps.TryGetProperty("tools", out _);
+                prompts = caps.TryGetProperty("prompts", out _);
+                resources = caps.TryGetProperty("resources", out _);
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A client notification goes to every member in the session (each decided and recorded); the client gets 202.</summary>
+    private async ValueTask<bool> NotifyMembersAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        byte[] message = body.ToArray();
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            if (!session.Initialized[i]) continue;
+            UpstreamRoute member = federation.Members[i];
+            (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
+            if (auditFailed) return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            if (!allowed) continue;
+            MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", message, session.MemberSessions[i], session.MemberVersions[i], _clientAddress,
+                _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+            if (!answer.Ok) Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' did not take a notification ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
+        }
+        _exchange.Route = null;
+        _exchange.ResponseStatus = 202;
+        GatewayResponses.WriteSimple(_output, 202, "application/json"u8, default, close: false);
+        await FlushToClientAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Every member's list (all pages), filtered and masked per member as any list is, merged into one answer.</summary>
+    private async ValueTask<bool> MergeListsAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, McpMethod list)
+    {
+        const int MaxPages = 50;
+        byte[] idJson = IdJson(body);
+        var entries = new List<(int Member, JsonElement Entry)>();
+        var documents = new List<JsonDocument>();
+        bool anyAllowed = false;
+        using var transformBuffers = new TransformBuffers();
+        using var message = new Buffers.PooledBufferWriter(4 * 1024);
+        try
+        {
+            for (int i = 0; i < federation.Members.Length; i++)
+            {
+                if (!session.Initialized[i]) continue;
+                UpstreamRoute member = federation.Members[i];
+                (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
+                if (auditFailed) return await AuditUnavailableAsync(body).ConfigureAwait(false);
+                if (!allowed) continue;
+                anyAllowed = true;
+                byte[] request = body.ToArray();
+                var memberEntries = new List<(int, JsonElement)>();
+                bool complete = false;
+                for (int page = 0; page < MaxPages; page++)
+                {
+                    MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
+                        _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                    // The member's answer passes the same list filtering and masking as on a plain path, before it is recorded.
+                    message.Clear();
+                    message.Write(answer.Message);
+                    bool safe = answer.Ok && ApplyResponseTransforms(message, transformBuffers);
+                    if (!await RecordMemberAnswerAsync(member, answer with { Message = safe ? message.WrittenSpan.ToArray() : answer.Message }).ConfigureAwait(false))
+                        return await AuditUnavailableAsync(body).ConfigureAwait(false);
+                    if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
+                    {
+                        Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of {McpMethods.Name(list)} "
+                            + $"({(answer.Error != ForwardingError.None ? answer.Error.ToString() : safe ? $"HTTP {answer.Status}, no list result" : "answer refused by the response stages")})");
+                        break;
+                    }
+                    documents.Add(document!);
+                    foreach (JsonElement e in pageEntries) memberEntries.Add((i, e));
+                    if (next is null)
+                    {
+                        complete = true;
+                        break;
+                    }
+                    request = FederatedLists.NextPageRequest(idJson, list, next);
+                }
+                // A member whose list could not be read whole is left out whole: half a list would look complete.
+                if (complete) entries.AddRange(memberEntries);
+            }
+            _exchange.Route = null;
+            if (!anyAllowed)
+                return await RefuseWithIdAsync(body, 200, JsonRpcErrorCodes.Forbidden, "denied by policy for every upstream of this federated path"u8.ToArray()).ConfigureAwait(false);
+            var merged = new ArrayBufferWriter<byte>(4 * 1024);
+            FederatedLists.WriteMerged(merged, idJson, list, federation, session, entries);
+            return await AnswerFederatedJsonAsync(200, merged.WrittenSpan.ToArray(), default).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (JsonDocument d in documents) d.Dispose();
+        }
+    }
+
+    private bool ApplyResponseTransforms(Buffers.PooledBufferWriter message, TransformBuffers buffers)
+    {
+        foreach (IResponseTransform transform in _rt.ResponseTransforms)
+        {
+            if (!transform.Apply(_exchange, message, isEvent: false, buffers)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>tools/call and prompts/get: the member the prefix names gets the call with the name un-prefixed.</summary>
+    private async ValueTask<bool> CallByPrefixAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        string prefixed = NameText(body, _exchange.Call.NameRange);
+        int member = federation.MemberOf(prefixed, out string name);
+        if (member < 0)
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
+                Encoding.UTF8.GetBytes($"no upstream of this federated path is named by '{prefixed}' (names are <upstream>{federation.Separator}<name>)"),
+                "no upstream owns the name").ConfigureAwait(false);
+        if (!session.Initialized[member]) return await MemberNotInSessionAsync(federation, member, body, recorded).ConfigureAwait(false);
+        var rewritten = new ArrayBufferWriter<byte>((int)body.Length + 16);
+        FederatedLists.WriteWithName(rewritten, body.ToArray(), _exchange.Call.NameRange, name);
+        var forwarded = new ReadOnlySequence<byte>(rewritten.WrittenMemory);
+        if (McpInspector.Inspect(forwarded, out _exchange.Call) != McpInspectError.None)
+            return await RefuseAsync(body, recorded, 400, JsonRpcErrorCodes.InvalidRequest, "the call could not be rewritten for its upstream"u8.ToArray(), "rewrite failed").ConfigureAwait(false);
+        _exchange.Body = forwarded;
+        _exchange.Recorded = default;
+        return await ForwardToMemberAsync(federation, session, member, forwarded, prefixed).ConfigureAwait(false);
+    }
+
+    /// <summary>resources/read, subscribe, unsubscribe: the member that listed the URI (or a template it fits) in this session; none: refused.</summary>
+    private async ValueTask<bool> CallResourceOwnerAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        string uri = NameText(body, _exchange.Call.NameRange);
+        int member = uri.Length == 0 ? -1 : session.OwnerOf(uri);
+        if (member < 0)
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
+                "no upstream of this federated path listed this resource in this session (list resources or resource templates first)"u8.ToArray(),
+                "no upstream owns the resource").ConfigureAwait(false);
+        if (!session.Initialized[member]) return await MemberNotInSessionAsync(federation, member, body, recorded).ConfigureAwait(false);
+        _exchange.Recorded = default;
+        return await ForwardToMemberAsync(federation, session, member, body, null).ConfigureAwait(false);
+    }
+
+    private ValueTask<bool> MemberNotInSessionAsync(FederatedRoute federation, int member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded) =>
+        RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.UpstreamUnavailable,
+            Encoding.UTF8.GetBytes($"upstream '{federation.Members[member].Name}' is not available in this session (it did not answer initialize); initialize again to retry it"),
+            "upstream not in the federated session");
+
+    /// <summary>The call goes through policy, masking, audit and the relay as on a plain path, to the member's own session.</summary>
+    private async ValueTask<bool> ForwardToMemberAsync(FederatedRoute federation, FederationSession session, int member, ReadOnlySequence<byte> body, string? clientTarget)
+    {
+        _exchange.Route = federation.Members[member];
+        _exchange.ClientTarget = clientTarget;
+        var line = new StringBuilder();
+        if (session.MemberSessions[member] is { } memberSession) line.Append("Mcp-Session-Id: ").Append(memberSession).Append("\r\n");
+        if (session.MemberVersions[member] is { } version) line.Append("MCP-Protocol-Version: ").Append(version).Append("\r\n");
+        _memberSessionLine = Encoding.ASCII.GetBytes(line.ToString());
+        _relay.DropsSessionHeader = true;
+        try
+        {
+            return await DecideMaskRecordForwardAsync(body, MessageRoute.Decide).ConfigureAwait(false);
+        }
+        finally
+        {
+            _memberSessionLine = null;
+            _relay.DropsSessionHeader = false;
+        }
+    }
+
+    /// <summary>DELETE: every member's session is ended, then the gateway's; the client gets 200.</summary>
+    private async ValueTask<bool> EndFederatedSessionAsync(FederatedRoute federation)
+    {
+        if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
+            return await AnswerAsync(status, JsonRpcErrorCodes.InvalidRequest, problem, closeAfter: false).ConfigureAwait(false);
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            if (!session.Initialized[i] || session.MemberSessions[i] is null) continue;
+            _exchange.Route = federation.Members[i];
+            if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
+            MemberAnswer answer = await MemberCall.SendAsync(federation.Members[i], _rt.Limits, "DELETE", null, session.MemberSessions[i], session.MemberVersions[i],
+                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+            if (!answer.Ok) Log.Debug($"federated {federation.PathText}: upstream '{federation.Members[i].Name}' answered DELETE with {answer.Error} / HTTP {answer.Status}");
+        }
+        federation.Sessions.Remove(session);
+        _exchange.Route = null;
+        _exchange.ResponseStatus = 200;
+        GatewayResponses.WriteSimple(_output, 200, "application/json"u8, default, close: false);
+        await FlushToClientAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask<bool> AnswerFederatedJsonAsync(int status, byte[] json, byte[]? extraHeaders)
+    {
+        _exchange.ResponseStatus = status;
+        GatewayResponses.WriteSimple(_output, status, "application/json"u8, json, close: false, extraHeaders);
+        await FlushToClientAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A JSON-RPC error carrying the request's id (no record: nothing was decided or forwarded).</summary>
+    private async ValueTask<bool> RefuseWithIdAsync(ReadOnlySequence<byte> body, int status, int code, byte[] message)
+    {
+        _exchange.ResponseStatus = status;
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: false);
+        await FlushToClientAsync().ConfigureAwait(false);
+        return true;
+    }
+
+    private static byte[] Result(byte[] idJson, ReadOnlySpan<byte> resultJson)
+    {
+        var buffer = new ArrayBufferWriter<byte>(resultJson.Length + 64);
+        buffer.Write("{\"jsonrpc\":\"2.0\",\"id\":"u8);
+        buffer.Write(idJson);
+        buffer.Write(",\"result\":"u8);
+        buffer.Write(resultJson);
+        buffer.Write("}"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private byte[] IdJson(ReadOnlySequence<byte> body)
+    {
+        Range id = _exchange.Call.IdRange;
+        return McpCall.IsEmpty(id) ? "null"u8.ToArray() : body.Slice(id.Start.Value, id.End.Value - id.Start.Value).ToArray();
+    }
+
+    private string MethodText(ReadOnlySequence<byte> body) => NameText(body, _exchange.Call.MethodRange);
+
+    private static string NameText(ReadOnlySequence<byte> body, Range token)
+    {
+        if (McpCall.IsEmpty(token)) return "";
+        Span<byte> buffer = stackalloc byte[McpCallDecision.MaxNameBytes];
+        int n = McpInspector.CopyUnescaped(body, token, buffer);
+        return n < 0 ? "" : Encoding.UTF8.GetString(buffer[..n]);
+    }
+}

@@ -1,0 +1,129 @@
+using FastMcp.Gateway.Configuration;
+using FastMcp.Http;
+using FastMcp.Identity;
+
+namespace FastMcp.Gateway.Upstream;
+
+/// <summary>
+/// The gateway's MCP endpoint paths and their upstreams. A request's route is found by comparing its path bytes with
+/// each route's in order (a handful of routes: no hashing, no strings, nothing allocated).
+/// </summary>
+internal sealed class RouteTable : IDisposable
+{
+    private readonly UpstreamRoute[] _routes;
+    private readonly Federation.FederatedRoute[] _federated;
+
+    private RouteTable(UpstreamRoute[] routes, Federation.FederatedRoute[] federated, UpstreamRoute[] upstreams)
+    {
+        _routes = routes;
+        _federated = federated;
+        Upstreams = upstreams;
+    }
+
+    /// <summary>The paths that forward to one upstream each (the default route first).</summary>
+    public IReadOnlyList<UpstreamRoute> Routes => _routes;
+
+    /// <summary>The paths that federate several upstreams.</summary>
+    public IReadOnlyList<Federation.FederatedRoute> Federated => _federated;
+
+    /// <summary>Every upstream once (health, metrics, probes), whether behind a plain or a federated path.</summary>
+    public IReadOnlyList<UpstreamRoute> Upstreams { get; }
+
+    /// <summary>The federated route at <paramref name="path"/>; null when none (checked only after <see cref="Match"/> found nothing).</summary>
+    public Federation.FederatedRoute? MatchFederated(ReadOnlySpan<byte> path)
+    {
+        foreach (Federation.FederatedRoute route in _federated)
+        {
+            if (path.SequenceEqual(route.Path)) return route;
+        }
+        return null;
+    }
+
+    /// <summary>The route of "upstream" + "endpointPath", or null when routes are configured without one.</summary>
+    public UpstreamRoute? Default { get; private init; }
+
+    /// <summary>The route whose path is exactly <paramref name="path"/>; null: no MCP endpoint there.</summary>
+    public UpstreamRoute? Match(ReadOnlySpan<byte> path)
+    {
+        foreach (UpstreamRoute route in _routes)
+        {
+            if (path.SequenceEqual(route.Path)) return route;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Builds the routes of validated options. <paramref name="defaultUrl"/> is the default route's upstream (null: no
+    /// default route); <paramref name="defaultCredential"/> its credential (identity.upstreamCredential, owned by the
+    /// stages). Named upstreams' credentials are loaded here unless <paramref name="injectCredentials"/> is false
+    /// (pass-through mode sends none, as for the default upstream).
+    /// </summary>
+    public static RouteTable Build(GatewayOptions options, UpstreamUrl? defaultUrl, UpstreamCredential? defaultCredential, bool injectCredentials)
+    {
+        var routes = new List<UpstreamRoute>();
+        var federated = new List<Federation.FederatedRoute>();
+        var upstreams = new List<UpstreamRoute>();
+        UpstreamRoute? defaultRoute = null;
+        var byUpstream = new Dictionary<string, UpstreamRoute>(StringComparer.Ordinal);
+        try
+        {
+            if (defaultUrl is not null)
+            {
+                defaultRoute = new UpstreamRoute(RouteValidation.DefaultUpstreamName, options.EndpointPath, defaultUrl, options.Upstream, options.Limits,
+                    defaultCredential, ownsCredential: false);
+                routes.Add(defaultRoute);
+                upstreams.Add(defaultRoute);
+            }
+            for (int i = 0; i < options.Routes.Count; i++)
+            {
+                RouteOptions route = options.Routes[i];
+                if (route.Federate is { } names)
+                {
+                    var members = new UpstreamRoute[names.Count];
+                    for (int j = 0; j < names.Count; j++) members[j] = Named(names[j], route.Path);
+                    federated.Add(new Federation.FederatedRoute(route.Path, route.Separator, members, options.Limits.MaxConnections));
+                    continue;
+                }
+                // Two paths to one upstream share its pool, credential and health: it is one server.
+                routes.Add(Named(route.Upstream, route.Path));
+            }
+        }
+        catch
+        {
+            foreach (UpstreamRoute r in upstreams) r.Dispose();
+            throw;
+        }
+        return new RouteTable([.. routes], [.. federated], [.. upstreams]) { Default = defaultRoute };
+
+        // The first path naming an upstream builds it (pool, credential, health); later ones share it.
+        UpstreamRoute Named(string name, string path)
+        {
+            if (byUpstream.TryGetValue(name, out UpstreamRoute? sibling)) return new UpstreamRoute(sibling, path);
+            UpstreamOptions upstream = options.Upstreams[name];
+            UpstreamCredential? credential = injectCredentials ? LoadCredential(name, upstream) : null;
+            var built = new UpstreamRoute(name, path, UpstreamUrl.Parse(upstream.Url, $"upstreams.{name}.url"), upstream, options.Limits, credential, ownsCredential: true);
+            byUpstream.Add(name, built);
+            upstreams.Add(built);
+            return built;
+        }
+    }
+
+    /// <summary>Loads a named upstream's credential (`fastmcp config check` and start), naming the field when it cannot be used.</summary>
+    public static UpstreamCredential? LoadCredential(string name, UpstreamOptions upstream)
+    {
+        if (upstream.Credential is not { IsConfigured: true } options) return null;
+        try
+        {
+            return new UpstreamCredential(options);
+        }
+        catch (IdentityConfigurationException e)
+        {
+            throw new ConfigurationException($"upstreams.{name}.credential", e.Message.Replace("identity.upstreamCredential.", "", StringComparison.Ordinal));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (UpstreamRoute upstream in Upstreams) upstream.Dispose();
+    }
+}

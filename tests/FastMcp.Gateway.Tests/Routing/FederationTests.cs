@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Mcp;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests.Routing;
+
+/// <summary>
+/// One federated path in front of two scripted MCP servers (docs/configuration.md, "Routes and federation"): the
+/// gateway holds the session, merges lists with prefixed names, routes calls by prefix to each member's own session
+/// with the name un-prefixed, degrades when a member is down, and policy, list filtering and audit see the member.
+/// </summary>
+public sealed class FederationTests
+{
+    /// <summary>A minimal MCP server named <paramref name="name"/> with tools "echo" and "secret", answering in JSON (or events).</summary>
+    private static Func<UpstreamExchange, Task> McpServer(string name, bool eventStream = false) => async x =>
+    {
+        if (x.Request.Method == "DELETE")
+        {
+            await x.RespondAsync(200, "", "");
+            return;
+        }
+        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+        string method = doc.RootElement.GetProperty("method").GetString()!;
+        if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
+        {
+            await x.RespondAsync(202, "", "");
+            return;
+        }
+        string result = method switch
+        {
+            "initialize" => """{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"NAME","version":"1"}}""".Replace("NAME", name),
+            "tools/list" => """{"tools":[{"name":"echo","description":"echo of NAME","inputSchema":{"type":"object"}},{"name":"secret","inputSchema":{"type":"object"}}]}""".Replace("NAME", name),
+            "tools/call" => JsonSerializer.Serialize(new
+            {
+                content = new[] { new { type = "text", text = $"{name} ran {doc.RootElement.GetProperty("params").GetProperty("name").GetString()} in session {x.Request.Header("Mcp-Session-Id")}" } },
+            }),
+            _ => "{}",
+        };
+        string json = "{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}";
+        string session = $"Mcp-Session-Id: s-{name}\r\n";
+        if (eventStream)
+        {
+            await x.StartEventStreamAsync(session);
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"x\"}}\n\n");
+            await x.SendEventAsync("event: message\ndata: " + json + "\n\n");
+            await x.EndChunkedAsync();
+        }
+        else
+        {
+            await x.RespondJsonAsync(json, session);
+        }
+    };
+
+    private static Action<GatewayOptions> Federated(string a, string b, Action<GatewayOptions>? more = null) => o =>
+    {
+        o.Upstreams["a"] = new UpstreamOptions { Url = a, ConnectTimeoutMs = 1_000 };
+        o.Upstreams["b"] = new UpstreamOptions { Url = b, ConnectTimeoutMs = 1_000 };
+        o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        more?.Invoke(o);
+    };
+
+    private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
+
+    private static string Message(int id, string method, string paramsJson = "{}") =>
+        "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"" + method + "\",\"params\":" + paramsJson + "}";
+
+    private static string Initialize(int id) =>
+        Message(id, "initialize", """{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}""");
+
+    private static async Task<RawResponse> SendAsync(PolicyGateway gw, string request)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(request);
+        return await client.ReadResponseAsync();
+    }
+
+    private static Task<RawResponse> PostAsync(PolicyGateway gw, string token, string json, string? session = null) =>
+        SendAsync(gw, gw.Gateway.Post(json, $"Authorization: Bearer {token}\r\n" + (session is null ? "" : $"Mcp-Session-Id: {session}\r\n"), "/mcp/all"));
+
+    private static string[] ToolNames(RawResponse r)
+    {
+        using JsonDocument doc = JsonDocument.Parse(r.BodyBytes);
+        return [.. doc.RootElement.GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!)];
+    }
+
+    /// <summary>The text of a tools/call result, from a JSON body or from the response event of an event stream.</summary>
+    private static string Text(RawResponse r)
+    {
+        string json = r.Body;
+        if (r.Header("Content-Type")?.StartsWith("text/event-stream", StringComparison.Ordinal) == true)
+            json = r.Body.Split('\n').Single(l => l.StartsWith("data: ", StringComparison.Ordinal) && l.Contains("\"result\"", StringComparison.Ordinal))["data: ".Length..];
+        using JsonDocument doc = JsonDocument.Parse(json);
+        return doc.RootElement.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString()!;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task One_path_merges_both_servers_and_routes_each_call_by_prefix_to_its_own_session(bool eventStreams)
+    {
+        await using var a = new ScriptedUpstream(McpServer("a", eventStreams));
+        await using var b = new ScriptedUpstream(McpServer("b", eventStreams));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+
+        RawResponse init = await PostAsync(gw, token, Initialize(1));
+        Assert.Equal(200, init.Status);
+        string session = init.Header("Mcp-Session-Id")!;
+        Assert.Matches("^[0-9a-f]{32}$", session);
+        Assert.Equal("2025-06-18", init.ResultString("protocolVersion"));
+        Assert.Equal(202, (await PostAsync(gw, token, """{"jsonrpc":"2.0","method":"notifications/initialized"}""", session)).Status);
+
+        RawResponse list = await PostAsync(gw, token, Message(2, "tools/list"), session);
+        Assert.Equal(["a__echo", "a__secret", "b__echo", "b__secret"], ToolNames(list));
+        Assert.Contains("echo of b", list.Body);
+
+        RawResponse viaA = await PostAsync(gw, token, Message(3, "tools/call", """{"name":"a__echo","arguments":{}}"""), session);
+        RawResponse viaB = await PostAsync(gw, token, Message(4, "tools/call", """{"name":"b__echo","arguments":{}}"""), session);
+        Assert.Equal("a ran echo in session s-a", Text(viaA));
+        Assert.Equal("b ran echo in session s-b", Text(viaB));
+        // The member's session id never reaches the client (it would switch to it).
+        Assert.Null(viaA.Header("Mcp-Session-Id"));
+
+        RawResponse unknown = await PostAsync(gw, token, Message(5, "tools/call", """{"name":"c__echo","arguments":{}}"""), session);
+        Assert.Equal((JsonRpcErrorCodes.InvalidParams, "5"), unknown.JsonRpcError());
+
+        RawResponse ended = await SendAsync(gw, $"DELETE /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nMcp-Session-Id: {session}\r\n\r\n");
+        Assert.Equal(200, ended.Status);
+        Assert.Equal(404, (await PostAsync(gw, token, Message(6, "tools/list"), session)).Status);
+
+        foreach ((ScriptedUpstream upstream, string name) in new[] { (a, "a"), (b, "b") })
+        {
+            UpstreamRequest[] seen = [.. upstream.Requests];
+            Assert.Equal(["POST", "POST", "POST", "POST", "DELETE"], seen.Select(r => r.Method));
+            Assert.Contains("\"initialize\"", seen[0].Body);
+            Assert.Contains("notifications/initialized", seen[1].Body);
+            // After initialize every message carries the member's own session; the call names the tool un-prefixed.
+            Assert.All(seen.Skip(1), r => Assert.Equal($"s-{name}", r.Header("Mcp-Session-Id")));
+            Assert.Contains("\"name\":\"echo\"", seen[3].Body);
+            Assert.Null(seen[3].Header("Mcp-Name"));
+            Assert.All(seen, r => Assert.DoesNotContain(token, r.Head.Raw, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_member_that_is_down_is_left_out_and_calls_to_it_get_a_clear_error()
+    {
+        var closed = new TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        int downPort = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, $"http://127.0.0.1:{downPort}/mcp"));
+        string token = gw.Token("alice");
+
+        RawResponse init = await PostAsync(gw, token, Initialize(1));
+        Assert.Equal(200, init.Status);
+        string session = init.Header("Mcp-Session-Id")!;
+        Assert.Equal(["a__echo", "a__secret"], ToolNames(await PostAsync(gw, token, Message(2, "tools/list"), session)));
+        Assert.Equal("a ran secret in session s-a", Text(await PostAsync(gw, token, Message(3, "tools/call", """{"name":"a__secret"}"""), session)));
+
+        RawResponse toB = await PostAsync(gw, token, Message(4, "tools/call", """{"name":"b__echo"}"""), session);
+        Assert.Equal((JsonRpcErrorCodes.UpstreamUnavailable, "4"), toB.JsonRpcError());
+        Assert.Contains("upstream 'b' is not available", toB.Body);
+        Assert.Contains("\"name\":\"b\"", await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/readyz"));
+    }
+
+    [Fact]
+    public async Task Policy_and_list_filtering_see_the_member_and_the_unprefixed_name_and_the_audit_records_both()
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "no-secret-on-b", Action = "deny", Methods = ["tools/call"], Names = ["secret"], Upstreams = ["b"] },
+            new RuleOptions { Name = "all", Action = "allow" },
+        ];
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        Assert.Equal(["a__echo", "a__secret", "b__echo"], ToolNames(await PostAsync(gw, token, Message(2, "tools/list"), session)));
+        RawResponse denied = await PostAsync(gw, token, Message(3, "tools/call", """{"name":"b__secret","arguments":{}}"""), session);
+        Assert.Equal(JsonRpcErrorCodes.Forbidden, denied.JsonRpcError().Code);
+        Assert.Equal("a ran secret in session s-a", Text(await PostAsync(gw, token, Message(4, "tools/call", """{"name":"a__secret","arguments":{}}"""), session)));
+        Assert.DoesNotContain(b.Requests, r => r.Body.Contains("secret", StringComparison.Ordinal));
+
+        string[] records = await gw.StopAndReadAuditAsync();
+        JsonElement[] components = [.. records.Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(r => r.GetProperty("type").GetString() == "Denied").Select(r => r.GetProperty("component"))];
+        JsonElement refusal = Assert.Single(components);
+        Assert.Equal("b__secret", refusal.GetProperty("target").GetString());
+        Assert.Equal("b", refusal.GetProperty("upstreamName").GetString());
+        Assert.Contains(records, l => l.Contains("\"upstreamName\":\"a\"", StringComparison.Ordinal) && l.Contains("\"target\":\"a__secret\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Get_batches_and_missing_or_foreign_sessions_are_refused()
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string alice = gw.Token("alice"), bob = gw.Token("bob");
+
+        RawResponse get = await SendAsync(gw, $"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {alice}\r\nAccept: text/event-stream\r\n\r\n");
+        Assert.Equal(405, get.Status);
+        Assert.Contains("not relayed through federation", get.Body);
+        Assert.Equal(400, (await PostAsync(gw, alice, "[" + Message(1, "tools/list") + "]")).Status);
+        Assert.Equal(400, (await PostAsync(gw, alice, Message(2, "tools/list"))).Status);
+
+        string session = (await PostAsync(gw, alice, Initialize(3))).Header("Mcp-Session-Id")!;
+        // A session belongs to who opened it.
+        Assert.Equal(404, (await PostAsync(gw, bob, Message(4, "tools/list"), session)).Status);
+    }
+
+    [Theory]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b__x":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b__x"]}]}""",
+        "routes[0].federate[1]", "contains the separator")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","c"]}]}""",
+        "routes[0].federate[1]", "no upstream named 'c'")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","a"]}]}""",
+        "routes[0].federate[1]", "named twice")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"}},"routes":[{"path":"/f","federate":["a"]}]}""", "routes[0].federate", "at least two")]
+    [InlineData("""{"upstreams":{"a-b":{"url":"http://127.0.0.1:1/"},"a":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","a-b"],"separator":"-"}]}""",
+        "routes[0].federate[1]", "contains the separator")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b"],"upstream":"a"}]}""",
+        "routes[0].upstream", "not both")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b"],"separator":""}]}""",
+        "routes[0].separator", "1 to 8")]
+    public void Ambiguous_or_unknown_federation_members_are_refused_naming_the_field(string json, string field, string problem)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Validate(ConfigurationLoader.Parse(System.Text.Encoding.UTF8.GetBytes(json))));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(problem, e.Problem);
+    }
+}
