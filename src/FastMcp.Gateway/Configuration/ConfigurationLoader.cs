@@ -74,6 +74,8 @@ public static class ConfigurationLoader
         Positive(o.Upstream.ConnectTimeoutMs, "upstream.connectTimeoutMs");
         Positive(o.Upstream.ResponseTimeoutMs, "upstream.responseTimeoutMs");
         if (o.Upstream.MaxIdleConnections < 0) throw new ConfigurationException("upstream.maxIdleConnections", "must not be negative");
+        TlsValidation.ValidateUpstream(o.Upstream, "upstream");
+        TlsValidation.ValidateListener(o.Tls, o.ClientAddress);
 
         if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
         if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");

@@ -14,6 +14,9 @@ public sealed class GatewayOptions
     /// <summary>Scheme clients reach the gateway with (sent upstream as X-Forwarded-Proto).</summary>
     public string PublicScheme { get; set; } = "http";
 
+    /// <summary>TLS on every MCP listen address (docs/configuration.md). Absent: plain HTTP.</summary>
+    public ListenerTlsOptions? Tls { get; set; }
+
     public UpstreamOptions Upstream { get; set; } = new();
     public AdminOptions Admin { get; set; } = new();
     public HttpLimits Limits { get; set; } = new();
@@ -64,6 +67,9 @@ public sealed class UpstreamOptions
 
     /// <summary>Idle keep-alive connections kept per upstream.</summary>
     public int MaxIdleConnections { get; set; } = 256;
+
+    /// <summary>CA, client certificate and SNI for an https:// url (system CA bundle by default).</summary>
+    public UpstreamTlsOptions Tls { get; set; } = new();
 }
 
 public sealed class AdminOptions

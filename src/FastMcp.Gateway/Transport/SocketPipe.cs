@@ -12,7 +12,7 @@ namespace FastMcp.Gateway.Transport;
 /// calls per proxied exchange with it). The send loop sends what the connection flushed in one call,
 /// gathering a multi-segment buffer into one sendmsg.
 /// </summary>
-internal sealed class SocketPipe : IDuplexPipe, IDisposable
+internal sealed class SocketPipe : ConnectionTransport
 {
     /// <summary>At least this much pipe memory per receive: one MCP request or answer usually fits in one read.</summary>
     private const int ReceiveChunk = 4096;
@@ -35,11 +35,11 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
         _send = new Pipe(sendOptions);
     }
 
-    public PipeReader Input => _receive.Reader;
-    public PipeWriter Output => _send.Writer;
+    public override PipeReader Input => _receive.Reader;
+    public override PipeWriter Output => _send.Writer;
 
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
-    public long BytesSent => Volatile.Read(ref _bytesSent);
+    public override long BytesSent => Volatile.Read(ref _bytesSent);
 
     /// <summary>Wraps a connected socket and starts both loops.</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
@@ -171,7 +171,7 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
     }
 
     /// <summary>Closes the socket at once; both loops end and complete their pipe ends.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();
