@@ -53,7 +53,7 @@ internal static class ServeCommand
             ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options)
             : null;
 
-        string url = $"http://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";
+        string url = $"{(options.Tls is null ? "http" : "https")}://{ListenAddress.ToUrlAuthority(host.Endpoints[0])}{options.EndpointPath}";
         Console.Out.WriteLine($"fastmcp listening on {url}");
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
         PrintFirstCall(options, url, demo is not null);
