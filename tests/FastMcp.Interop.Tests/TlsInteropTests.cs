@@ -35,14 +35,14 @@ public sealed partial class TlsInteropTests(InteropFixture fixture, ITestOutputH
     [GeneratedRegex(@"^listening (\d+)\s*$")]
     private static partial Regex FrontListening();
 
-    private string Config(int frontPort, string upstreamCa) => $$"""
+    private string Config(int frontPort, string upstreamCa, string host = "localhost", string serverName = "") => $$"""
         {
           "listen": ["127.0.0.1:0"],
           "admin": { "listen": "127.0.0.1:0" },
           "publicScheme": "https",
           "tls": { "certificateFile": "{{_pki.PathOf("gateway.pem")}}", "keyFile": "{{_pki.PathOf("gateway.key")}}" },
-          "upstream": { "url": "https://localhost:{{frontPort}}/mcp", "connectTimeoutMs": 5000,
-                        "tls": { "caFile": "{{_pki.PathOf(upstreamCa)}}" } },
+          "upstream": { "url": "https://{{host}}:{{frontPort}}/mcp", "connectTimeoutMs": 5000,
+                        "tls": { "caFile": "{{_pki.PathOf(upstreamCa)}}", "serverName": "{{serverName}}" } },
           "identity": { "mode": "anonymous" },
           "audit": { "directory": "audit" },
           "policy": { "rules": [ { "name": "allow-all", "action": "allow" } ] }
@@ -115,6 +115,21 @@ public sealed partial class TlsInteropTests(InteropFixture fixture, ITestOutputH
             Assert.Contains("\"error\"", body, StringComparison.Ordinal);
             string log = await WaitForAsync(() => gateway.Transcript, t => t.Contains("certificate not trusted", StringComparison.Ordinal));
             Assert.Contains($"upstream https://localhost:{port}/mcp: TLS with \"localhost\" failed: certificate refused: certificate not trusted", log, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task Server_name_overrides_the_sni_of_an_upstream_addressed_by_ip()
+    {
+        (ChildProcess front, int port) = await StartFrontAsync();
+        using (front)
+        using (GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(Config(port, "upstream-ca.pem", host: "127.0.0.1", serverName: "localhost")))
+        {
+            TsClientRun run = await TsClientRunner.RunAsync(gateway.McpUrl,
+                new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = _pki.PathOf("ca.pem") }, "initialize");
+            Assert.True(run.ExitCode == 0, $"{run.Transcript}\n{gateway.Transcript}\n{front.Transcript}");
+            Assert.Contains("sni localhost", front.StandardOutput, StringComparison.Ordinal);
         }
     }
 
