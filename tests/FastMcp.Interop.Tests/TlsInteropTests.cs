@@ -27,6 +27,7 @@ public sealed partial class TlsInteropTests(InteropFixture fixture, ITestOutputH
         pki.Ca("upstream-ca");
         pki.Server("upstream-ca", "front");
         pki.Ca("wrong-ca");
+        pki.Client("upstream-ca", "gateway-client", "gateway-client");
         return pki;
     }
 
@@ -35,27 +36,30 @@ public sealed partial class TlsInteropTests(InteropFixture fixture, ITestOutputH
     [GeneratedRegex(@"^listening (\d+)\s*$")]
     private static partial Regex FrontListening();
 
-    private string Config(int frontPort, string upstreamCa, string host = "localhost", string serverName = "") => $$"""
+    private string Config(int frontPort, string upstreamCa, string host = "localhost", string serverName = "", string clientCertificate = "") => $$"""
         {
           "listen": ["127.0.0.1:0"],
           "admin": { "listen": "127.0.0.1:0" },
           "publicScheme": "https",
           "tls": { "certificateFile": "{{_pki.PathOf("gateway.pem")}}", "keyFile": "{{_pki.PathOf("gateway.key")}}" },
           "upstream": { "url": "https://{{host}}:{{frontPort}}/mcp", "connectTimeoutMs": 5000,
-                        "tls": { "caFile": "{{_pki.PathOf(upstreamCa)}}", "serverName": "{{serverName}}" } },
+                        "tls": { "caFile": "{{_pki.PathOf(upstreamCa)}}", "serverName": "{{serverName}}"{{ClientCertificate(clientCertificate)}} } },
           "identity": { "mode": "anonymous" },
           "audit": { "directory": "audit" },
           "policy": { "rules": [ { "name": "allow-all", "action": "allow" } ] }
         }
         """;
 
-    private async Task<(ChildProcess Front, int Port)> StartFrontAsync()
+    private string ClientCertificate(string name) => name.Length == 0 ? ""
+        : $", \"certificateFile\": \"{_pki.PathOf(name + ".pem")}\", \"keyFile\": \"{_pki.PathOf(name + ".key")}\"";
+
+    private async Task<(ChildProcess Front, int Port)> StartFrontAsync(string clientCa = "")
     {
         RepoPaths.RequireNodePeers();
-        var front = ChildProcess.Start(RepoPaths.NodeExecutable,
-            [Path.Combine(RepoPaths.NodeDirectory, "interop", "https-front.mjs"), "--cert", _pki.PathOf("front.pem"), "--key", _pki.PathOf("front.key"),
-             "--target", fixture.Upstream.McpUrl.GetLeftPart(UriPartial.Authority)],
-            workingDirectory: RepoPaths.NodeDirectory);
+        List<string> arguments = [Path.Combine(RepoPaths.NodeDirectory, "interop", "https-front.mjs"), "--cert", _pki.PathOf("front.pem"), "--key", _pki.PathOf("front.key"),
+            "--target", fixture.Upstream.McpUrl.GetLeftPart(UriPartial.Authority)];
+        if (clientCa.Length > 0) arguments.AddRange(["--client-ca", _pki.PathOf(clientCa)]);
+        var front = ChildProcess.Start(RepoPaths.NodeExecutable, arguments, workingDirectory: RepoPaths.NodeDirectory);
         try
         {
             Match listening = await front.WaitForStdoutLineAsync(FrontListening(), TimeSpan.FromSeconds(30));
@@ -130,6 +134,31 @@ public sealed partial class TlsInteropTests(InteropFixture fixture, ITestOutputH
                 new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = _pki.PathOf("ca.pem") }, "initialize");
             Assert.True(run.ExitCode == 0, $"{run.Transcript}\n{gateway.Transcript}\n{front.Transcript}");
             Assert.Contains("sni localhost", front.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task The_gateway_presents_its_client_certificate_to_an_upstream_that_requires_one()
+    {
+        (ChildProcess front, int port) = await StartFrontAsync(clientCa: "upstream-ca.pem");
+        using (front)
+        {
+            var environment = new Dictionary<string, string> { ["NODE_EXTRA_CA_CERTS"] = _pki.PathOf("ca.pem") };
+            using (GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(Config(port, "upstream-ca.pem", clientCertificate: "gateway-client")))
+            {
+                TsClientRun run = await TsClientRunner.RunAsync(gateway.McpUrl, environment, "initialize", "echo");
+                Assert.True(run.ExitCode == 0, $"{run.Transcript}\n{gateway.Transcript}\n{front.Transcript}");
+                Assert.Contains("client gateway-client", front.StandardOutput, StringComparison.Ordinal);
+            }
+            // Without its certificate the upstream refuses the gateway: the client gets an error, not a silent pass.
+            using (GatewayProcess bare = await GatewayProcess.StartWithConfigAsync(Config(port, "upstream-ca.pem")))
+            {
+                using HttpClient http = HttpsClientTrusting(_pki.PathOf("ca.pem"));
+                using HttpResponseMessage response = await http.PostAsync(bare.McpUrl, new StringContent(
+                    """{"jsonrpc":"2.0","id":1,"method":"ping"}""", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+            }
         }
     }
 
