@@ -5,6 +5,10 @@
 #   fastmcp-pass    the FastMcp gateway with --passthrough (no inspection, masking, policy, audit)
 #   haproxy         HAProxy in HTTP mode (Debian package)
 #   yarp            a minimal YARP pass-through (bench/FastMcp.YarpProxy, JIT)
+#   fastmcp-tls     fastmcp-pass terminating TLS itself (tls section; certificates made by openssl here)
+#   haproxy-tls     haproxy in HTTP mode terminating TLS with the same certificate (bind ... ssl)
+# The TLS pair is opt-in (--targets "... fastmcp-tls haproxy-tls"): the load generator speaks
+# TLS 1.3 with ALPN http/1.1 to both, trusting the generated CA (--ca), keep-alive connections.
 # With --baseline-ref REF the gateway is also built at git REF and its fastmcp targets run beside
 # the current ones (fastmcp-full-base, fastmcp-pass-base): a change measured against what it
 # changed, in the same run.
@@ -38,7 +42,7 @@ usage: bench/compare.sh [options]
   --warmup S             warm-up seconds before each measurement (default 2)
   --rounds N             rounds; each round runs every target once (default 2)
   --scenario LIST        comma-separated: echo,cards,stream,mixed (default echo)
-  --targets "LIST"       subset of: direct fastmcp-full fastmcp-pass haproxy yarp
+  --targets "LIST"       subset of: direct fastmcp-full fastmcp-pass haproxy yarp fastmcp-tls haproxy-tls
   --gateway-config FILE  config for fastmcp-full (default: a generated one with policy, masking
                          and strict audit on)
   --no-build             reuse binaries already in artifacts/bench
@@ -114,7 +118,7 @@ if [[ $BUILD -eq 1 ]]; then
     dotnet publish "$ROOT/bench/FastMcp.YarpProxy/FastMcp.YarpProxy.csproj" -c Release -o "$ART/yarp" -nologo -v quiet >"$WORK/publish.log" 2>&1 \
       || { cat "$WORK/publish.log" >&2; exit 1; }
   fi
-  if has_target fastmcp-full || has_target fastmcp-pass; then
+  if has_target fastmcp-full || has_target fastmcp-pass || has_target fastmcp-tls; then
     if ! publish_native src/FastMcp.Gateway/FastMcp.Gateway.csproj "$ART/gateway"; then
       GATEWAY_NOTE="gateway failed to build"
       log "$GATEWAY_NOTE: skipping the fastmcp targets"
@@ -166,7 +170,18 @@ wait_for_port() { # port pid seconds
   return 1
 }
 
-declare -A URL=() PID=() NOTE=() ADMIN=()
+declare -A URL=() PID=() NOTE=() ADMIN=() LOADARGS=()
+
+# One CA and one server certificate (EC P-256, 127.0.0.1) for both TLS targets.
+if has_target fastmcp-tls || has_target haproxy-tls; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ca.key" -out "$WORK/ca.pem" \
+    -days 2 -subj "/CN=fastmcp bench CA" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" -out "$WORK/tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$WORK/tls.ext"
+  openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -set_serial 1 -days 2 \
+    -extfile "$WORK/tls.ext" -out "$WORK/tls.pem" 2>/dev/null
+  cat "$WORK/tls.pem" "$WORK/tls.key" >"$WORK/tls-haproxy.pem"
+fi
 
 UP_PORT=$(free_port)
 "$UPSTREAM" --listen "127.0.0.1:$UP_PORT" >"$WORK/upstream.log" 2>&1 &
@@ -202,6 +217,35 @@ EOF
     NOTE[haproxy]="$(haproxy -v 2>/dev/null | awk 'NR==1 {print "HAProxy " $3}'), mode http, keep-alive, http-reuse always"
   else
     log "haproxy did not start: $(tail -3 "$WORK/haproxy.log")"
+  fi
+fi
+
+if has_target haproxy-tls; then
+  HT_PORT=$(free_port)
+  cat >"$WORK/haproxy-tls.cfg" <<EOF
+global
+    maxconn 4096
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+frontend bench
+    bind 127.0.0.1:$HT_PORT ssl crt $WORK/tls-haproxy.pem alpn http/1.1
+    default_backend upstream
+backend upstream
+    server canned 127.0.0.1:$UP_PORT
+EOF
+  haproxy -db -f "$WORK/haproxy-tls.cfg" >"$WORK/haproxy-tls.log" 2>&1 &
+  STARTED+=($!)
+  if wait_for_port "$HT_PORT" $! 20; then
+    URL[haproxy-tls]="https://127.0.0.1:$HT_PORT/mcp"; PID[haproxy-tls]=$!; LOADARGS[haproxy-tls]="--ca $WORK/ca.pem"
+    NOTE[haproxy-tls]="$(haproxy -v 2>/dev/null | awk 'NR==1 {print "HAProxy " $3}'), mode http, TLS terminated (EC P-256, ALPN http/1.1), keep-alive, http-reuse always"
+  else
+    log "haproxy-tls did not start: $(tail -3 "$WORK/haproxy-tls.log")"
   fi
 fi
 
@@ -271,13 +315,20 @@ EOF
       start_gateway fastmcp-full-base "the fastmcp-full configuration, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --config "$WORK/fastmcp-full-base.json"
     fi
   fi
+  if has_target fastmcp-tls; then
+    cat >"$WORK/fastmcp-tls.json" <<EOF
+{ "tls": { "certificateFile": "$WORK/tls.pem", "keyFile": "$WORK/tls.key" }, "publicScheme": "https" }
+EOF
+    start_gateway fastmcp-tls "Native AOT, --passthrough, TLS terminated (EC P-256, ALPN http/1.1)" "$GATEWAY" --passthrough --config "$WORK/fastmcp-tls.json"
+    if [[ -n ${URL[fastmcp-tls]:-} ]]; then URL[fastmcp-tls]=${URL[fastmcp-tls]/http:/https:}; LOADARGS[fastmcp-tls]="--ca $WORK/ca.pem"; fi
+  fi
   if has_target fastmcp-pass; then
     start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" "$GATEWAY" --passthrough
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       start_gateway fastmcp-pass-base "--passthrough, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --passthrough
     fi
   fi
-elif has_target fastmcp-full || has_target fastmcp-pass; then
+elif has_target fastmcp-full || has_target fastmcp-pass || has_target fastmcp-tls; then
   GATEWAY_NOTE=${GATEWAY_NOTE:-"no gateway binary at $GATEWAY"}
 fi
 
@@ -298,7 +349,7 @@ log "targets: ${ACTIVE[*]}; scenarios: $SCENARIOS; $ROUNDS rounds x ${DURATION}s
 # has its connections and pools warm before anything is measured.
 for t in "${ACTIVE[@]}"; do
   log "pre-warm $t"
-  timeout 40 "$LOAD" --url "${URL[$t]}" --scenario "${SCENARIOS%% *}" --connections "$CONNECTIONS" \
+  timeout 40 "$LOAD" --url "${URL[$t]}" ${LOADARGS[$t]:-} --scenario "${SCENARIOS%% *}" --connections "$CONNECTIONS" \
     --duration 3 --warmup 0 --timeout 5 >/dev/null 2>&1 || log "pre-warm of $t failed"
 done
 
@@ -309,7 +360,7 @@ for scenario in $SCENARIOS; do
       out="$WORK/$scenario.$t.$round.json"
       log "round $round/$ROUNDS  $scenario  $t"
       # Bounded: the generator stops itself; timeout is the backstop if a target wedges.
-      if ! timeout "$BACKSTOP" "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "$scenario" \
+      if ! timeout "$BACKSTOP" "$LOAD" --url "${URL[$t]}" ${LOADARGS[$t]:-} --label "$t" --scenario "$scenario" \
           --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" --timeout 5 \
           ${RATE:+--rate "$RATE"} --pid "$(pids_of "$t")" --json "$out" >"$WORK/$scenario.$t.$round.txt" 2>&1; then
         log "$t failed: $(tail -2 "$WORK/$scenario.$t.$round.txt" | tr '\n' ' ')"
@@ -329,7 +380,7 @@ if [[ $SYSCALL_PASS -eq 1 ]] && command -v strace >/dev/null; then
     strace -c -f -q -o "$WORK/strace.$t.txt" -p "$target_pid" 2>"$WORK/strace.$t.err" &
     strace_pid=$!
     sleep 1
-    timeout $((SYSCALL_SECONDS + 30)) "$LOAD" --url "${URL[$t]}" --label "$t" --scenario "${SCENARIOS%% *}" \
+    timeout $((SYSCALL_SECONDS + 30)) "$LOAD" --url "${URL[$t]}" ${LOADARGS[$t]:-} --label "$t" --scenario "${SCENARIOS%% *}" \
       --connections "$CONNECTIONS" --duration "$SYSCALL_SECONDS" --warmup 0 --timeout 5 \
       --json "$WORK/strace.$t.json" >/dev/null 2>&1 || log "strace pass of $t failed"
     kill -INT "$strace_pid" 2>/dev/null || true

@@ -30,7 +30,7 @@ internal sealed class LoadConnection
     private readonly LoadOptions _options;
     private readonly HttpResponseReader _response = new();
     private readonly SseEventScanner _sse = new();
-    private SocketConnection? _transport;
+    private IDuplexPipe? _transport;
     private McpRequestTemplate[] _calls = [];
     private long _sequence;
 
@@ -57,7 +57,9 @@ internal sealed class LoadConnection
             throw;
         }
 
-        _transport = SocketConnection.Create(socket, SendOptions, ReceiveOptions, SocketConnectionOptions.None);
+        _transport = _options.Target.IsHttps
+            ? await TlsConnection.OpenAsync(socket, _options, cancellation).ConfigureAwait(false)
+            : SocketConnection.Create(socket, SendOptions, ReceiveOptions, SocketConnectionOptions.None);
 
         var initialize = McpRequestTemplate.Create(_options.Target, null, _index, McpBodies.Initialize);
         initialize.SetSequence(++_sequence);
@@ -399,6 +401,6 @@ internal sealed class LoadConnection
     {
         var transport = _transport;
         _transport = null;
-        transport?.Dispose();
+        (transport as IDisposable)?.Dispose();
     }
 }

@@ -18,6 +18,8 @@ internal sealed class LoadOptions
           --pid PID[,PID]     processes whose CPU time (utime+stime) per request to report
           --label TEXT        name of the target in the report
           --json FILE         also write the result as one JSON object to FILE
+          --ca FILE           https: PEM CA certificate(s) the target's certificate must chain to
+                              (default: the system CA bundle). TLS 1.2+, ALPN http/1.1.
         """;
 
     public required TargetUrl Target { get; init; }
@@ -30,6 +32,7 @@ internal sealed class LoadOptions
     public int[] Pids { get; init; } = [];
     public string Label { get; init; } = "";
     public string? JsonPath { get; init; }
+    public string? CaFile { get; init; }
 
     public bool OpenLoop => Rate > 0;
 
@@ -43,6 +46,7 @@ internal sealed class LoadOptions
         var pids = new List<int>();
         string label = "";
         string? json = null;
+        string? ca = null;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -71,6 +75,7 @@ internal sealed class LoadOptions
                 case "--timeout": ok = TryParseSeconds(value, out timeout) && timeout > 0; break;
                 case "--label": label = value; break;
                 case "--json": json = value; break;
+                case "--ca": ca = value; ok = File.Exists(value); break;
                 case "--pid":
                     foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
@@ -121,6 +126,7 @@ internal sealed class LoadOptions
             Pids = [.. pids],
             Label = label.Length > 0 ? label : target.Text,
             JsonPath = json,
+            CaFile = ca,
         };
     }
 

@@ -3,12 +3,14 @@ using System.Net.Sockets;
 
 namespace FastMcp.Load;
 
-/// <summary>An http:// target: where to connect and what to put in the request line and Host header.</summary>
+/// <summary>An http:// or https:// target: where to connect, what to put in the request line and Host header, and the TLS name.</summary>
 internal sealed class TargetUrl
 {
-    private TargetUrl(IPEndPoint endPoint, string hostHeader, string path, string text)
+    private TargetUrl(IPEndPoint endPoint, string hostHeader, string path, string text, bool https, string host)
     {
         EndPoint = endPoint;
+        IsHttps = https;
+        Host = host;
         HostHeader = hostHeader;
         Path = path;
         Text = text;
@@ -18,13 +20,17 @@ internal sealed class TargetUrl
     public string HostHeader { get; }
     public string Path { get; }
     public string Text { get; }
+    public bool IsHttps { get; }
+
+    /// <summary>The URL's host: SNI and the name the server's certificate must carry.</summary>
+    public string Host { get; }
 
     public static TargetUrl? TryParse(string text, out string? problem)
     {
         problem = null;
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme != "http")
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
-            problem = "--url wants http://HOST:PORT/PATH (https is not supported: measure TLS separately)";
+            problem = "--url wants http://HOST:PORT/PATH or https://HOST:PORT/PATH";
             return null;
         }
 
@@ -42,6 +48,6 @@ internal sealed class TargetUrl
             return null;
         }
 
-        return new TargetUrl(new IPEndPoint(address, uri.Port), uri.Authority, uri.PathAndQuery, text);
+        return new TargetUrl(new IPEndPoint(address, uri.Port), uri.Authority, uri.PathAndQuery, text, uri.Scheme == "https", uri.IdnHost);
     }
 }

@@ -34,7 +34,7 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
-    [InlineData("https://mcp.example.com/mcp")]
+    [InlineData("ftp://mcp.example.com/mcp")]
     [InlineData("not a url")]
     [InlineData("http://127.0.0.1:3001/mcp?x=1")]
     public void Bad_upstream_url_is_named(string url)

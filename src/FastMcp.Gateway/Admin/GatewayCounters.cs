@@ -21,6 +21,14 @@ internal sealed class GatewayCounters
     /// <summary>The most bytes held toward one client connection in any relay since start (bounded by limits.maxBufferedResponseBytes).</summary>
     public long PeakBufferedResponseBytes;
 
+    /// <summary>Failed TLS handshakes on the MCP listener, per <see cref="Transport.TlsHandshakeFailure"/> (index = reason).</summary>
+    public readonly long[] TlsHandshakeFailures = new long[Transport.TlsHandshakeFailures.Count];
+    /// <summary>Times the listener certificate was taken again from changed files, and times changed files did not load.</summary>
+    public long TlsCertificateReloads;
+    public long TlsCertificateReloadFailures;
+    /// <summary>Expiry of the listener certificate in service (Unix seconds); 0 without TLS.</summary>
+    public long TlsCertificateNotAfter;
+
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
 
     /// <summary>Raises a high-water mark to <paramref name="value"/> when it is higher.</summary>

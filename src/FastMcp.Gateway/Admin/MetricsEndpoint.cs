@@ -31,6 +31,19 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         }
     }
 
+    private static void TlsMetrics(StringBuilder sb, GatewayCounters c)
+    {
+        Header(sb, "fastmcp_tls_handshake_failures_total", "TLS handshakes on the MCP listener that failed, per reason", "counter");
+        for (int reason = 1; reason < Transport.TlsHandshakeFailures.Count; reason++)
+        {
+            sb.Append("fastmcp_tls_handshake_failures_total{reason=\"").Append(Transport.TlsHandshakeFailures.Label((Transport.TlsHandshakeFailure)reason)).Append("\"} ")
+                .Append(Volatile.Read(ref c.TlsHandshakeFailures[reason])).Append('\n');
+        }
+        Counter(sb, "fastmcp_tls_certificate_reloads_total", "times the listener certificate was taken again from its changed files", Volatile.Read(ref c.TlsCertificateReloads));
+        Counter(sb, "fastmcp_tls_certificate_reload_failures_total", "times changed certificate files did not load (the previous certificate stays in service)", Volatile.Read(ref c.TlsCertificateReloadFailures));
+        Gauge(sb, "fastmcp_tls_certificate_expiry_timestamp_seconds", "expiry of the listener certificate in service, Unix time (0 without TLS)", Volatile.Read(ref c.TlsCertificateNotAfter));
+    }
+
     private void RenderInto(StringBuilder sb)
     {
         GatewayCounters c = runtime.Counters;
@@ -55,6 +68,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         {
             sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
         }
+        TlsMetrics(sb, c);
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);

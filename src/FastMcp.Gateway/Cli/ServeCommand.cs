@@ -55,7 +55,7 @@ internal static class ServeCommand
             : null;
 
         string authority = ListenAddress.ToUrlAuthority(host.Endpoints[0]);
-        string url = $"http://{authority}{(host.Routes.Routes.Count > 0 ? host.Routes.Routes[0].PathText : host.Routes.Federated[0].PathText)}";
+        string url = $"{(options.Tls is null ? "http" : "https")}://{authority}{(host.Routes.Routes.Count > 0 ? host.Routes.Routes[0].PathText : host.Routes.Federated[0].PathText)}";
         Console.Out.WriteLine($"fastmcp listening on {url}");
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
         PrintFirstCall(options, url, demo is not null);

@@ -64,6 +64,7 @@ public static class ConfigurationLoader
 
         // upstream, upstreams and routes (docs/configuration.md, "Routes and federation").
         RouteValidation.Validate(o);
+        TlsValidation.ValidateListener(o.Tls, o.ClientAddress);
 
         if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
         if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");

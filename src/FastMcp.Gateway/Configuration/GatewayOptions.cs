@@ -14,6 +14,9 @@ public sealed class GatewayOptions
     /// <summary>Scheme clients reach the gateway with (sent upstream as X-Forwarded-Proto).</summary>
     public string PublicScheme { get; set; } = "http";
 
+    /// <summary>TLS on every MCP listen address (docs/configuration.md). Absent: plain HTTP.</summary>
+    public ListenerTlsOptions? Tls { get; set; }
+
     /// <summary>The upstream of <see cref="EndpointPath"/> (the default route, named "default"). With routes and no url, there is none.</summary>
     public UpstreamOptions Upstream { get; set; } = new();
 
@@ -81,6 +84,9 @@ public sealed class UpstreamOptions
 
     /// <summary>How often a TCP connect probes whether the upstream is up (/readyz, fastmcp_upstream_up); 0 disables the probe.</summary>
     public int ProbeIntervalMs { get; set; } = 5_000;
+
+    /// <summary>CA, client certificate and SNI for an https:// url (system CA bundle by default).</summary>
+    public UpstreamTlsOptions Tls { get; set; } = new();
 }
 
 public sealed class AdminOptions

@@ -123,6 +123,7 @@ public static class RouteValidation
         if (u.ResponseTimeoutMs <= 0) throw new ConfigurationException($"{field}.responseTimeoutMs", "must be greater than 0");
         if (u.MaxIdleConnections < 0) throw new ConfigurationException($"{field}.maxIdleConnections", "must not be negative");
         if (u.ProbeIntervalMs < 0) throw new ConfigurationException($"{field}.probeIntervalMs", "must not be negative (0 disables the probe)");
+        TlsValidation.ValidateUpstream(u, field);
     }
 
     private static bool IsValidName(string name)

@@ -31,6 +31,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly RouteTable _routes;
     private readonly UpstreamProbe _probe;
     private readonly LocalHttpServer? _admin;
+    private readonly ListenerTls? _tls;
     private int _ready;
 
     /// <param name="upstream">The default route's upstream ("upstream" + "endpointPath"); null when routes are configured without one.</param>
@@ -55,10 +56,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             var receive = PipeSettings.Receive(options.Limits.MaxRequestBodyBytes);
             var send = PipeSettings.Send(options.Limits.MaxBufferedResponseBytes);
+            if (options.Tls is not null) _tls = new ListenerTls(options.Tls, _runtime.Counters);
             foreach (string address in options.Listen)
             {
                 IPEndPoint endpoint = ListenAddress.Parse(address, "listen");
-                SocketListener listener = SocketListener.Bind(endpoint, receive, send);
+                SocketListener listener = SocketListener.Bind(endpoint, receive, send, tls: _tls is not null);
                 _listeners.Add(listener);
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
@@ -125,7 +127,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     public IPEndPoint? AdminEndpoint => _admin?.LocalEndPoint;
     public int OpenConnections => _connections.Count;
 
-    private async Task OnConnectionAsync(SocketPipe transport, IPEndPoint remote)
+    private async Task OnConnectionAsync(ConnectionTransport transport, IPEndPoint remote)
     {
         ConnectionSlots.Admission admission = _slots.Admit();
         if (admission == ConnectionSlots.Admission.Refused && EvictOneWaitingOnReserve()) admission = _slots.AdmitInPlaceOfEvicted();
@@ -133,13 +135,20 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             try
             {
-                await Transport.ConnectionRefusal.AnswerAsync(transport).ConfigureAwait(false);
+                // Over the limit a TLS connection is closed without a handshake: the 503 would cost one to send.
+                if (transport is SocketPipe plain) await Transport.ConnectionRefusal.AnswerAsync(plain).ConfigureAwait(false);
+                else transport.Dispose();
             }
             finally
             {
                 _slots.Release(admission, authenticated: false);
                 Admin.GatewayCounters.Add(ref _runtime.Counters.ConnectionsRefused);
             }
+            return;
+        }
+        if (transport is TlsPipe tls && !await HandshakeAsync(tls, remote).ConfigureAwait(false))
+        {
+            _slots.Release(admission, authenticated: false);
             return;
         }
         bool onReserve = admission == ConnectionSlots.Admission.Reserve;
@@ -154,6 +163,24 @@ internal sealed class GatewayHost : IAsyncDisposable
             if (onReserve) _waitingOnReserve.TryRemove(connection, out _);
             _slots.Release(admission, connection.HoldsAuthenticatedSlot);
         }
+    }
+
+    /// <summary>
+    /// The TLS handshake, within timeouts.firstRequestMs (the slot is held meanwhile; a client that never finishes
+    /// loses it). A failure is counted by reason and logged at debug level only: scanners and health checks that
+    /// open and close TCP connections would otherwise flood the log.
+    /// </summary>
+    private async Task<bool> HandshakeAsync(TlsPipe tls, IPEndPoint remote)
+    {
+        TlsHandshakeFailure failure = await _tls!.AcceptAsync(tls, TimeSpan.FromMilliseconds(_runtime.Options.Timeouts.FirstRequestMs)).ConfigureAwait(false);
+        if (failure == TlsHandshakeFailure.None)
+        {
+            if (Log.DebugEnabled && tls.Stream.RemoteCertificate is { } client) Log.Debug($"client {remote.Address}: TLS client certificate \"{client.Subject}\"");
+            return true;
+        }
+        Admin.GatewayCounters.Add(ref _runtime.Counters.TlsHandshakeFailures[(int)failure]);
+        if (Log.DebugEnabled) Log.Debug($"client {remote.Address}: TLS handshake failed ({TlsHandshakeFailures.Label(failure)})");
+        return false;
     }
 
     /// <summary>Closes one connection still waiting on the reserve without a token; false when there is none.</summary>

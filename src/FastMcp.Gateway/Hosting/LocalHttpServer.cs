@@ -37,7 +37,7 @@ internal sealed class LocalHttpServer : IDisposable
 
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
 
-    private async Task ServeAsync(SocketPipe connection, IPEndPoint remote)
+    private async Task ServeAsync(ConnectionTransport connection, IPEndPoint remote)
     {
         PipeReader input = connection.Input;
         PipeWriter output = connection.Output;

@@ -28,7 +28,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
 
-    private readonly SocketPipe _transport;
+    private readonly ConnectionTransport _transport;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly GatewayRuntime _rt;
@@ -50,7 +50,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private int _waitingOnReserve;
     private bool _authenticatedSlot;
 
-    public ClientConnection(SocketPipe transport, IPEndPoint remote, GatewayRuntime runtime, bool onReserve = false)
+    public ClientConnection(ConnectionTransport transport, IPEndPoint remote, GatewayRuntime runtime, bool onReserve = false)
     {
         _waitingOnReserve = onReserve ? 1 : 0;
         _transport = transport;

@@ -5,7 +5,8 @@ using System.Net.Sockets;
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// A listening TCP socket whose accepted connections become duplex pipes (<see cref="SocketPipe"/>). Sockets are made with an explicit address family so that an IPv4
+/// A listening TCP socket whose accepted connections become duplex pipes: <see cref="SocketPipe"/>, or on a TLS
+/// listener a <see cref="TlsPipe"/> whose handshake the connection's owner runs. Sockets are made with an explicit address family so that an IPv4
 /// address never turns into a dual-mode IPv6 socket.
 /// </summary>
 internal sealed class SocketListener : IDisposable
@@ -13,11 +14,13 @@ internal sealed class SocketListener : IDisposable
     private readonly Socket _socket;
     private readonly PipeOptions _receiveOptions;
     private readonly PipeOptions _sendOptions;
+    private readonly bool _tls;
     private int _stopped;
 
-    private SocketListener(Socket socket, PipeOptions receiveOptions, PipeOptions sendOptions)
+    private SocketListener(Socket socket, PipeOptions receiveOptions, PipeOptions sendOptions, bool tls)
     {
         _socket = socket;
+        _tls = tls;
         _receiveOptions = receiveOptions;
         _sendOptions = sendOptions;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
@@ -25,7 +28,7 @@ internal sealed class SocketListener : IDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    public static SocketListener Bind(IPEndPoint endpoint, PipeOptions receiveOptions, PipeOptions? sendOptions = null, int backlog = 1024)
+    public static SocketListener Bind(IPEndPoint endpoint, PipeOptions receiveOptions, PipeOptions? sendOptions = null, int backlog = 1024, bool tls = false)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -42,11 +45,11 @@ internal sealed class SocketListener : IDisposable
             socket.Dispose();
             throw;
         }
-        return new SocketListener(socket, receiveOptions, sendOptions ?? PipeSettings.DefaultSend);
+        return new SocketListener(socket, receiveOptions, sendOptions ?? PipeSettings.DefaultSend, tls);
     }
 
     /// <summary>Accepts until <see cref="Stop"/>; each connection runs on its own task.</summary>
-    public async Task AcceptLoopAsync(Func<SocketPipe, IPEndPoint, Task> onConnection)
+    public async Task AcceptLoopAsync(Func<ConnectionTransport, IPEndPoint, Task> onConnection)
     {
         while (Volatile.Read(ref _stopped) == 0)
         {
@@ -64,7 +67,8 @@ internal sealed class SocketListener : IDisposable
             }
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
-            SocketPipe connection = SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
+            // The connection's kind is chosen here, once: nothing on its reads or writes asks again.
+            ConnectionTransport connection = _tls ? new TlsPipe(accepted, _sendOptions, _receiveOptions) : SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

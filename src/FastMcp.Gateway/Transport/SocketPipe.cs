@@ -16,7 +16,7 @@ namespace FastMcp.Gateway.Transport;
 /// send with plain non-blocking calls; elsewhere (or with FASTMCP_SOCKET_RECEIVE=runtime) they use the
 /// runtime's socket engine.
 /// </summary>
-internal sealed class SocketPipe : IDuplexPipe, IDisposable
+internal sealed class SocketPipe : ConnectionTransport
 {
     /// <summary>At least this much pipe memory per receive: one MCP request or answer usually fits in one read.</summary>
     private const int ReceiveChunk = 4096;
@@ -50,11 +50,11 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
         }
     }
 
-    public PipeReader Input => _receive.Reader;
-    public PipeWriter Output => _send.Writer;
+    public override PipeReader Input => _receive.Reader;
+    public override PipeWriter Output => _send.Writer;
 
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
-    public long BytesSent => Volatile.Read(ref _bytesSent);
+    public override long BytesSent => Volatile.Read(ref _bytesSent);
 
     /// <summary>Wraps a connected socket and starts both loops.</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
@@ -365,7 +365,7 @@ internal sealed class SocketPipe : IDuplexPipe, IDisposable
     }
 
     /// <summary>Closes the socket at once; both loops end and complete their pipe ends.</summary>
-    public void Dispose()
+    public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _socket.Dispose();

@@ -8,17 +8,20 @@ namespace FastMcp.Gateway.Upstream;
 /// <summary>One keep-alive HTTP/1.1 connection to the upstream, with the parse state it reuses.</summary>
 internal sealed class UpstreamConnection : IDisposable
 {
-    private readonly SocketPipe _socket;
+    private readonly ConnectionTransport _socket;
     private int _disposed;
 
-    public UpstreamConnection(SocketPipe socket, HttpLimits limits)
+    public UpstreamConnection(ConnectionTransport socket, HttpLimits limits)
     {
         _socket = socket;
+        Input = socket.Input;
+        Output = socket.Output;
         ResponseHead = new HttpResponseHead(limits);
     }
 
-    public PipeReader Input => _socket.Input;
-    public PipeWriter Output => _socket.Output;
+    // Taken once: plain or TLS, the exchange code reads and writes these pipes directly.
+    public PipeReader Input { get; }
+    public PipeWriter Output { get; }
     public HttpResponseHead ResponseHead { get; }
 
     /// <summary>Served at least one exchange before (a stale reused connection may fail on send).</summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Transport;
 using FastMcp.Http;
@@ -17,8 +18,11 @@ internal sealed class UpstreamPool : IDisposable
     private readonly UpstreamOptions _options;
     private readonly HttpLimits _limits;
     private readonly System.IO.Pipelines.PipeOptions _receiveOptions;
+    private readonly UpstreamTls? _tls;
     private EndPoint? _endpoint;
     private int _disposed;
+    private long _nextTlsFailureLog;
+    private int _tlsFailuresNotLogged;
 
     public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
     {
@@ -26,6 +30,7 @@ internal sealed class UpstreamPool : IDisposable
         _options = options;
         _limits = limits;
         _receiveOptions = PipeSettings.Receive(limits.MaxResponseMessageBytes);
+        if (url.IsHttps) _tls = new UpstreamTls(url, options.Tls, "upstream");
     }
 
     public UpstreamUrl Url { get; }
@@ -49,18 +54,90 @@ internal sealed class UpstreamPool : IDisposable
     public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken ct)
     {
         EndPoint endpoint = _endpoint ??= await Url.ResolveAsync(ct).ConfigureAwait(false);
-        SocketPipe connection;
-        try
+        if (_tls is null)
         {
-            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
+            // Plain: a non-blocking connect on the gateway's own epoll loops (Transport/Epoll).
+            SocketPipe connection;
+            try
+            {
+                connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                _endpoint = null;
+                throw;
+            }
+            Interlocked.Increment(ref _opened);
+            return new UpstreamConnection(connection, _limits);
         }
-        catch
+        // TLS: SslStream needs a blocking-mode socket, connected with the runtime's engine.
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
-            _endpoint = null;
-            throw;
+            timeout.CancelAfter(_options.ConnectTimeoutMs);
+            try
+            {
+                await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                socket.Dispose();
+                _endpoint = null;
+                throw new SocketException((int)SocketError.TimedOut);
+            }
+            catch
+            {
+                socket.Dispose();
+                _endpoint = null;
+                throw;
+            }
         }
         Interlocked.Increment(ref _opened);
-        return new UpstreamConnection(connection, _limits);
+        return new UpstreamConnection(await HandshakeAsync(socket, ct).ConfigureAwait(false), _limits);
+    }
+
+    /// <summary>
+    /// The TLS handshake to an https:// upstream, within upstream.connectTimeoutMs. A refused certificate or a failed
+    /// handshake becomes an <see cref="IOException"/> (the exchange answers 502) and a warning saying why, at most
+    /// one per few seconds (with the count of those not logged) so a misconfigured upstream does not flood the log.
+    /// </summary>
+    private async ValueTask<TlsPipe> HandshakeAsync(System.Net.Sockets.Socket socket, CancellationToken ct)
+    {
+        var connection = new TlsPipe(socket, PipeSettings.DefaultSend, _receiveOptions);
+        var check = new UpstreamTls.CertificateCheck();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.ConnectTimeoutMs);
+        try
+        {
+            await connection.ConnectAsync(_tls!.OptionsFor(check), timeout.Token).ConfigureAwait(false);
+            return connection;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            _endpoint = null;
+            LogTlsFailure("handshake not finished within upstream.connectTimeoutMs");
+            throw new SocketException((int)SocketError.TimedOut);
+        }
+        catch (Exception e) when (e is System.Security.Authentication.AuthenticationException or IOException or SocketException)
+        {
+            _endpoint = null;
+            string why = e is System.Security.Authentication.AuthenticationException ? check.Describe() : "connection closed during the handshake";
+            LogTlsFailure(why);
+            throw new IOException($"TLS to upstream {Url.Text} failed: {why}", e);
+        }
+    }
+
+    private void LogTlsFailure(string why)
+    {
+        long now = Environment.TickCount64;
+        long next = Volatile.Read(ref _nextTlsFailureLog);
+        if (now < next || Interlocked.CompareExchange(ref _nextTlsFailureLog, now + 5_000, next) != next)
+        {
+            Interlocked.Increment(ref _tlsFailuresNotLogged);
+            return;
+        }
+        int skipped = Interlocked.Exchange(ref _tlsFailuresNotLogged, 0);
+        Hosting.Log.Warn($"upstream {Url.Text}: TLS with \"{_tls!.ServerName}\" failed: {why}" + (skipped > 0 ? $" ({skipped} more failure(s) since the last such line)" : ""));
     }
 
     /// <summary>Takes a connection back after an exchange; broken or surplus ones are closed.</summary>

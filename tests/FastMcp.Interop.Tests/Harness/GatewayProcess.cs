@@ -31,7 +31,7 @@ internal sealed partial class GatewayProcess : IDisposable
 
     public string Transcript => _process.Transcript;
 
-    [GeneratedRegex(@"^fastmcp listening on (http://127\.0\.0\.1:\d+/mcp)\s*$")]
+    [GeneratedRegex(@"^fastmcp listening on (https?://127\.0\.0\.1:\d+/mcp)\s*$")]
     private static partial Regex ListeningLine();
 
     [GeneratedRegex(@"^fastmcp admin on (http://127\.0\.0\.1:\d+)/?\s*$")]

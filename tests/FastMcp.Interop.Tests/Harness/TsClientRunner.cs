@@ -15,7 +15,10 @@ internal static class TsClientRunner
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(120);
 
-    public static async Task<TsClientRun> RunAsync(Uri url, params string[] scenarios)
+    public static Task<TsClientRun> RunAsync(Uri url, params string[] scenarios) => RunAsync(url, null, scenarios);
+
+    /// <summary>The same with extra environment variables for node (NODE_EXTRA_CA_CERTS for an https gateway).</summary>
+    public static async Task<TsClientRun> RunAsync(Uri url, IReadOnlyDictionary<string, string>? environment, params string[] scenarios)
     {
         RepoPaths.RequireNodePeers();
         List<string> arguments = [RepoPaths.TsClientScript, "--url", url.ToString(), "--timeout-ms", "30000"];
@@ -25,7 +28,7 @@ internal static class TsClientRunner
             arguments.Add(string.Join(',', scenarios));
         }
         using var process = ChildProcess.Start(
-            RepoPaths.NodeExecutable, arguments, workingDirectory: RepoPaths.NodeDirectory);
+            RepoPaths.NodeExecutable, arguments, environment, workingDirectory: RepoPaths.NodeDirectory);
         var exitCode = await process.WaitForExitAsync(RunTimeout);
         JsonObject result;
         try
