@@ -19,7 +19,9 @@ public sealed class BufferedResponseBoundTests
     private static async Task AssertBoundHeldAndExchangeAbandonedAsync(PolicyGateway gw)
     {
         string token = gw.Token("alice", "dev");
-        using RawClient client = await gw.Gateway.ConnectAsync();
+        // A small fixed receive buffer: with autotuning the kernel could take a 12 MiB answer whole (tcp_rmem up to
+        // 32 MiB here), the gateway would then hold nothing and the bound would not be exercised.
+        using RawClient client = await RawClient.ConnectAsync(gw.Gateway.Endpoint, receiveBufferBytes: 16 * 1024);
         await client.SendAsync(gw.Gateway.Post(GatewayUnderTest.ToolsList("1"), $"Authorization: Bearer {token}\r\nAccept: application/json, text/event-stream\r\n"));
 
         // The client never reads: within a bounded time the write timeout ends the exchange.

@@ -21,9 +21,15 @@ internal sealed class RawClient : IDisposable
 
     public TimeSpan Timeout { get; set; } = SocketReader.DefaultTimeout;
 
-    public static async Task<RawClient> ConnectAsync(IPEndPoint endpoint)
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/>. <paramref name="receiveBufferBytes"/> fixes the socket's receive
+    /// buffer (and turns off the kernel's autotuning, which on this machine lets it grow to 32 MiB): for tests of a
+    /// client that stops reading, so that the kernel cannot take the whole answer off the gateway's hands.
+    /// </summary>
+    public static async Task<RawClient> ConnectAsync(IPEndPoint endpoint, int? receiveBufferBytes = null)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferBytes is { } size) socket.ReceiveBufferSize = size;
         try
         {
             using var cts = new CancellationTokenSource(SocketReader.DefaultTimeout);
