@@ -99,23 +99,36 @@ internal sealed class SocketPipe : ConnectionTransport
         var pipe = new SocketPipe(socket, sendOptions, receiveOptions, engine);
         try
         {
-            pipe.Register();
+            // Registered after the connect has started: an unconnected socket polls as writable and hung up, which
+            // would read as "connected" (and mark a peer close that never happened).
+            socket.Blocking = false;
+            bool inProgress = false;
             try
             {
                 socket.Connect(endpoint);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
-                // In progress: the socket turns writable when the handshake completes or fails.
+                inProgress = true;
+            }
+            pipe.Register();
+            if (inProgress)
+            {
+                // The socket turns writable when the handshake completes or fails; an edge can be stale, so the
+                // socket's own state decides.
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(timeoutMs);
                 using (timeout.Token.UnsafeRegister(static p => ((SocketPipe)p!).Dispose(), pipe))
                 {
-                    if (!await pipe._writable!.WaitAsync().ConfigureAwait(false))
-                        throw ct.IsCancellationRequested ? new OperationCanceledException(ct) : new SocketException((int)SocketError.TimedOut);
+                    while (true)
+                    {
+                        if (!await pipe._writable!.WaitAsync().ConfigureAwait(false))
+                            throw ct.IsCancellationRequested ? new OperationCanceledException(ct) : new SocketException((int)SocketError.TimedOut);
+                        int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                        if (error != 0) throw new SocketException(ErrnoToSocketError(error));
+                        if (socket.Poll(0, SelectMode.SelectWrite)) break; // connected
+                    }
                 }
-                int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-                if (error != 0) throw new SocketException(ErrnoToSocketError(error));
             }
             pipe.StartLoops();
             return pipe;
