@@ -48,6 +48,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             UpstreamCredential = stages.UpstreamCredential,
             Approvals = stages.Approvals,
             Slots = _slots,
+            Tracer = options.Tracing.Enabled ? new Tracing.Tracer(options.Tracing, typeof(GatewayHost).Assembly.GetName().Version?.ToString() ?? "unknown") : null,
         };
         try
         {
@@ -71,6 +72,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             foreach (SocketListener l in _listeners) l.Dispose();
             _admin?.Dispose();
+            _runtime.Tracer?.Dispose();
             throw;
         }
         foreach (SocketListener l in _listeners) _acceptLoops.Add(l.AcceptLoopAsync(OnConnectionAsync));
@@ -213,6 +215,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         _pool.Dispose();
+        // The spans of the exchanges that just ended go out within one export's timeout.
+        if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
