@@ -114,6 +114,41 @@ public sealed class TracingExportTests
     }
 
     [Fact]
+    public async Task A_held_call_has_a_hold_span_between_its_decision_and_its_forward()
+    {
+        await using var receiver = new OtlpReceiver();
+        await using PolicyGateway gw = await StartAsync(receiver.Url,
+            rules: [new RuleOptions { Name = "held", Action = "require_approval", Methods = ["tools/call"], Approvers = ["release"] }]);
+
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post(ToolCall(5), $"Authorization: Bearer {gw.Token("alice")}\r\ntraceparent: 00-{TraceId}-{ClientSpan}-01\r\n"));
+        FastMcp.Gateway.Approvals.PendingApproval? pending = null;
+        for (int i = 0; i < 300 && pending is null; i++)
+        {
+            pending = gw.Gateway.Stages.Approvals!.List(includeDecided: false).FirstOrDefault();
+            if (pending is null) await Task.Delay(20);
+        }
+        Assert.NotNull(pending);
+        await Task.Delay(100);
+        using var http = new HttpClient();
+        using var approve = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{gw.Gateway.AdminEndpoint.Port}/approvals/{pending!.Id}/approve")
+        {
+            Content = new StringContent("{}", Encoding.UTF8, "application/json"),
+        };
+        approve.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gw.Token("bob", "release"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await http.SendAsync(approve)).StatusCode);
+
+        List<ReceivedSpan> spans = await receiver.WaitForTraceAsync(TraceId, s => s.Count >= 5);
+        Assert.Equal(["decide", "forward", "hold", "mcp tools/call", "record"], spans.Select(s => s.Name).Order().ToArray());
+        ReceivedSpan server = spans.Single(s => s.Kind == 2), hold = spans.Single(s => s.Name == "hold");
+        Assert.Equal(server.SpanId, hold.ParentSpanId);
+        Assert.Equal("require_approval", server.Attributes["fastmcp.decision"]);
+        Assert.True(hold.EndUnixNanos - hold.StartUnixNanos >= 100_000_000UL, "the hold lasted until the approval");
+        Assert.True(spans.Single(s => s.Name == "decide").EndUnixNanos <= hold.StartUnixNanos);
+        Assert.True(hold.EndUnixNanos <= spans.Single(s => s.Name == "forward").StartUnixNanos);
+    }
+
+    [Fact]
     public async Task An_unsampled_traceparent_produces_no_spans_and_stays_unsampled_upstream()
     {
         await using var receiver = new OtlpReceiver();

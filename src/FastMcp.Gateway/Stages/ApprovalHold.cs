@@ -229,7 +229,9 @@ internal sealed class ApprovalHold
             try
             {
                 if (!audit.IsWritable) throw new AuditUnavailableException("audit log not writable");
+                _exchange.Times.RecordStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+                _exchange.Times.RecordEnd = System.Diagnostics.Stopwatch.GetTimestamp();
             }
             catch (AuditUnavailableException)
             {
