@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Hosting;
@@ -63,7 +62,15 @@ internal sealed class OtlpExporter : IDisposable
             // Polled, not signalled: the data path only copies a record into the ring and never wakes anyone.
             if (queued >= _maxBatchSpans || (queued > 0 && (stopping || Stopwatch.GetElapsedTime(lastExport).TotalMilliseconds >= _scheduleDelayMs)))
             {
-                ExportOnce();
+                try
+                {
+                    ExportOnce();
+                }
+                catch (Exception e)
+                {
+                    // Tracing must never take the gateway down: a batch that cannot be encoded or sent is lost and counted.
+                    Log.Error($"tracing: export failed unexpectedly ({e.GetType().Name}); the batch is lost");
+                }
                 lastExport = Stopwatch.GetTimestamp();
                 continue;
             }
@@ -76,10 +83,18 @@ internal sealed class OtlpExporter : IDisposable
     {
         int records = _tracer.Take(_batch, _maxBatchSpans, out int spans);
         if (records == 0) return;
-        _encoder.Encode(_writer, _batch.AsSpan(0, records));
-        Array.Clear(_batch, 0, records); // drop the string references
-        if (Send()) _tracer.CountExported(spans);
-        else _tracer.CountFailed(spans);
+        bool sent = false;
+        try
+        {
+            _encoder.Encode(_writer, _batch.AsSpan(0, records));
+            Array.Clear(_batch, 0, records); // drop the string references
+            sent = Send();
+        }
+        finally
+        {
+            if (sent) _tracer.CountExported(spans);
+            else _tracer.CountFailed(spans);
+        }
     }
 
     /// <summary>POSTs the encoded batch: true when the receiver took it (2xx).</summary>
