@@ -17,8 +17,10 @@ public sealed class TracingExportTests
     private const string Secret = "s3cr3t-argument-value";
     private const string Card = "4111111111111111";
 
-    private static string ToolCall(int id, string tool = "lookup") =>
-        "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{\"q\":\"" + Secret + "\"}}}";
+    private static string ToolCall(int id, string tool = "lookup") => ToolCall(id.ToString(System.Globalization.CultureInfo.InvariantCulture), tool);
+
+    private static string ToolCall(string idJson, string tool) =>
+        "{\"jsonrpc\":\"2.0\",\"id\":" + idJson + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{\"q\":\"" + Secret + "\"}}}";
 
     private static Task<PolicyGateway> StartAsync(string otlpEndpoint, Action<TracingOptions>? tracing = null, List<RuleOptions>? rules = null) =>
         PolicyGateway.StartAsync(
@@ -69,6 +71,7 @@ public sealed class TracingExportTests
 
         Assert.Equal("tools/call", server.Attributes["mcp.method.name"]);
         Assert.Equal("lookup", server.Attributes["gen_ai.tool.name"]);
+        Assert.Equal("7", server.Attributes["rpc.jsonrpc.request_id"]);
         Assert.Equal("alice", server.Attributes["enduser.id"]);
         Assert.Equal("127.0.0.1", server.Attributes["client.address"]);
         Assert.Equal("allow", server.Attributes["fastmcp.decision"]);
@@ -90,12 +93,12 @@ public sealed class TracingExportTests
     }
 
     [Fact]
-    public async Task A_denied_call_has_no_forward_or_record_span_and_a_card_in_the_tool_name_is_masked()
+    public async Task A_denied_call_has_no_forward_or_record_span_and_a_card_in_the_tool_name_or_id_is_masked()
     {
         await using var receiver = new OtlpReceiver();
         await using PolicyGateway gw = await StartAsync(receiver.Url, rules: [new RuleOptions { Name = "no-tools", Action = "deny", Message = "no" }]);
 
-        RawResponse r = await gw.PostAsync(ToolCall(3, "pay-" + Card), gw.Token("bob"), $"traceparent: 00-{TraceId}-{ClientSpan}-01\r\n");
+        RawResponse r = await gw.PostAsync(ToolCall("\"req-" + Card + "\"", "pay-" + Card), gw.Token("bob"), $"traceparent: 00-{TraceId}-{ClientSpan}-01\r\n");
         Assert.Equal(200, r.Status);
 
         List<ReceivedSpan> spans = await receiver.WaitForTraceAsync(TraceId, s => s.Count >= 2);
@@ -109,6 +112,9 @@ public sealed class TracingExportTests
         string tool = (string)server.Attributes["gen_ai.tool.name"];
         Assert.StartsWith("pay-", tool);
         Assert.DoesNotContain(Card, tool);
+        string id = (string)server.Attributes["rpc.jsonrpc.request_id"];
+        Assert.StartsWith("req-", id);
+        Assert.DoesNotContain(Card, id);
         Assert.DoesNotContain(Card, string.Concat(receiver.Bodies.Select(b => Encoding.Latin1.GetString(b))));
         Assert.Empty(gw.Upstream.Requests);
     }

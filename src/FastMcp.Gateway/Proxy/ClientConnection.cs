@@ -467,7 +467,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
         _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
-        if (_rt.Tracer is not null) Tracing.Tracer.CaptureTool(_exchange, body);
+        if (_rt.Tracer is not null) Tracing.Tracer.CaptureCall(_exchange, body);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {

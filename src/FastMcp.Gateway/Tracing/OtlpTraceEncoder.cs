@@ -8,7 +8,7 @@ namespace FastMcp.Gateway.Tracing;
 /// Encodes queued exchange records as an OTLP ExportTraceServiceRequest (opentelemetry/proto/collector/trace/v1,
 /// protobuf): one ResourceSpans (service.name) with one ScopeSpans holding, per exchange, its server span and a
 /// child span for each stage that ran (decide, hold, record, forward). Runs on the exporter's thread. Text that a
-/// client chose (tool name, subject, rule) is card-masked here like any logged text; arguments, tokens and
+/// client chose (tool name, request id, subject, rule) is card-masked here like any logged text; arguments, tokens and
 /// payloads are never in a record to begin with.
 /// </summary>
 internal sealed class OtlpTraceEncoder
@@ -70,6 +70,7 @@ internal sealed class OtlpTraceEncoder
             < 0 => "(long value)",
             _ => null,
         };
+        string? requestId = t.RequestIdLength > 0 ? Stages.CardText.Mask(Encoding.UTF8.GetString(((ReadOnlySpan<byte>)t.RequestId)[..t.RequestIdLength])) : null;
         string? subject = r.Subject is null ? null : Stages.CardText.Mask(r.Subject);
         string? rule = r.Rule is null ? null : Stages.CardText.Mask(r.Rule);
 
@@ -78,6 +79,7 @@ internal sealed class OtlpTraceEncoder
         w.String(SpanName, "mcp "u8, r.Method);
         StringAttribute(w, SpanAttributes, "mcp.method.name", r.Method);
         if (tool is not null) StringAttribute(w, SpanAttributes, "gen_ai.tool.name", tool);
+        if (requestId is not null) StringAttribute(w, SpanAttributes, "rpc.jsonrpc.request_id", requestId);
         if (subject is not null) StringAttribute(w, SpanAttributes, "enduser.id", subject);
         if (r.Client is not null) StringAttribute(w, SpanAttributes, "client.address", r.Client);
         if (r.Decision is not null) StringAttribute(w, SpanAttributes, "fastmcp.decision", r.Decision);

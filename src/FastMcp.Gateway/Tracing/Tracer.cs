@@ -42,14 +42,32 @@ internal sealed class Tracer : IDisposable
     public bool SampleNewTrace() => _sampleRatio >= 1 || (_sampleRatio > 0 && Random.Shared.NextDouble() < _sampleRatio);
 
     /// <summary>
-    /// Copies the tools/call tool name while the body is still readable (it leaves the pipe before the exchange
-    /// ends); only for sampled exchanges. The exporter masks card numbers in it like any logged text.
+    /// Copies the tools/call tool name and the JSON-RPC request id while the body is still readable (it leaves the
+    /// pipe before the exchange ends); only for sampled exchanges. The exporter masks card numbers in both like any
+    /// logged text.
     /// </summary>
-    public static void CaptureTool(Exchange ex, in ReadOnlySequence<byte> body)
+    public static void CaptureCall(Exchange ex, in ReadOnlySequence<byte> body)
     {
-        if (!ex.Trace.Sampled || !ex.HasCall || ex.Call.Method != McpMethod.ToolsCall || !ex.Call.HasName) return;
+        if (!ex.Trace.Sampled || !ex.HasCall) return;
+        ref McpCall call = ref ex.Call;
+        if (call.Kind == McpMessageKind.Request && call.HasId)
+        {
+            Span<byte> id = ex.Times.RequestId;
+            int start = call.IdRange.Start.Value, length = call.IdRange.End.Value - start;
+            if (length > 0 && start + length <= body.Length)
+            {
+                ReadOnlySequence<byte> token = body.Slice(start, length);
+                if (token.FirstSpan[0] == (byte)'"') ex.Times.RequestIdLength = Math.Max(0, McpInspector.CopyUnescaped(body, call.IdRange, id));
+                else if (length <= id.Length)
+                {
+                    token.CopyTo(id);
+                    ex.Times.RequestIdLength = length;
+                }
+            }
+        }
+        if (call.Method != McpMethod.ToolsCall || !call.HasName) return;
         Span<byte> tool = ex.Times.Tool;
-        int n = McpInspector.CopyUnescaped(body, ex.Call.NameRange, tool);
+        int n = McpInspector.CopyUnescaped(body, call.NameRange, tool);
         ex.Times.ToolLength = n < 0 ? -1 : n;
     }
 
