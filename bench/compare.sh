@@ -27,6 +27,7 @@ ROUNDS=2
 SCENARIOS="echo"
 TARGETS="direct fastmcp-full fastmcp-pass haproxy yarp"
 GATEWAY_CONFIG=""
+GATEWAY_CONFIG_B=""
 BUILD=1
 WRITE_RESULTS=1
 BASELINE_REF=""
@@ -45,6 +46,9 @@ usage: bench/compare.sh [options]
   --targets "LIST"       subset of: direct fastmcp-full fastmcp-pass haproxy yarp fastmcp-tls haproxy-tls
   --gateway-config FILE  config for fastmcp-full (default: a generated one with policy, masking
                          and strict audit on)
+  --gateway-config-b FILE
+                         also run fastmcp-full-b: the same gateway build with this second config,
+                         alternated with fastmcp-full in the same rounds (a feature on vs off)
   --no-build             reuse binaries already in artifacts/bench
   --no-results           print the table but leave bench/RESULTS.md alone
   --rate R               open loop at R requests/s in total (coordinated-omission corrected)
@@ -66,6 +70,7 @@ while [[ $# -gt 0 ]]; do
     --scenario) SCENARIOS=${2//,/ }; shift 2 ;;
     --targets) TARGETS=$2; shift 2 ;;
     --gateway-config) GATEWAY_CONFIG=$(realpath "$2"); shift 2 ;;
+    --gateway-config-b) GATEWAY_CONFIG_B=$(realpath "$2"); shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-results) WRITE_RESULTS=0; shift ;;
     --baseline-ref) BASELINE_REF=$2; shift 2 ;;
@@ -308,6 +313,9 @@ EOF
       FULL_NOTE="Native AOT, config $(basename "$GATEWAY_CONFIG")"
     fi
     start_gateway fastmcp-full "$FULL_NOTE" "$GATEWAY" --config "$GATEWAY_CONFIG"
+    if [[ -n $GATEWAY_CONFIG_B ]]; then
+      start_gateway fastmcp-full-b "the same build, config $(basename "$GATEWAY_CONFIG_B")" "$GATEWAY" --config "$GATEWAY_CONFIG_B"
+    fi
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       # Its own copy of the configuration, so that the two gateways never share an audit folder.
       # Any audit "directory" gets a -base suffix (a given --gateway-config names its own folder).
@@ -341,6 +349,7 @@ ACTIVE=()
 for t in $TARGETS; do
   [[ -n ${URL[$t]:-} ]] && ACTIVE+=("$t")
   [[ -n ${URL[$t-base]:-} ]] && ACTIVE+=("$t-base")
+  [[ -n ${URL[$t-b]:-} ]] && ACTIVE+=("$t-b")
 done
 [[ ${#ACTIVE[@]} -gt 0 ]] || { echo "no target started" >&2; exit 1; }
 log "targets: ${ACTIVE[*]}; scenarios: $SCENARIOS; $ROUNDS rounds x ${DURATION}s (+${WARMUP}s warm-up), $CONNECTIONS connections"

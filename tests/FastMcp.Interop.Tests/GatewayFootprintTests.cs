@@ -41,13 +41,41 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
     }
 
     [Fact]
+    public async Task Steady_state_calls_with_every_exchange_traced_allocate_as_little()
+    {
+        // Every exchange sampled (its spans recorded on the data path) and nothing exported during the measurement:
+        // a batch never fills (records of 4 spans against an odd batch size) and the schedule is 10 minutes, so the
+        // exporter thread, which may allocate (HTTP), stays out of the process-wide heap counter.
+        string directory = Directory.CreateTempSubdirectory("fastmcp-traced-").FullName;
+        string config = Path.Combine(directory, "fastmcp.json");
+        File.WriteAllText(config, """
+            {
+              "policy": { "rules": [ { "name": "all", "action": "allow" } ] },
+              "tracing": { "otlpEndpoint": "http://127.0.0.1:1/v1/traces", "sampleRatio": 1,
+                           "maxQueueSize": 100001, "maxExportBatchSize": 100001, "scheduleDelayMs": 600000 }
+            }
+            """);
+        try
+        {
+            using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--config", config);
+            Dictionary<string, double> after = await MeasureAsync(gateway, MaxBytesPerRequest, expectAudit: true);
+            Assert.True(after["fastmcp_tracing_queue_spans"] >= 4 * 600, "every call's spans were recorded");
+            Assert.Equal(0, after["fastmcp_tracing_spans_dropped_total"]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Pass_through_allocates_next_to_nothing_per_call()
     {
         using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--passthrough");
         await MeasureAsync(gateway, MaxBytesPerPassThroughRequest, expectAudit: false);
     }
 
-    private async Task MeasureAsync(GatewayProcess gateway, double bound, bool expectAudit)
+    private async Task<Dictionary<string, double>> MeasureAsync(GatewayProcess gateway, double bound, bool expectAudit)
     {
         string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
@@ -85,5 +113,6 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
         Assert.True(perRequest < bound, $"{perRequest:0} B allocated per call (bound {bound})");
         Assert.True(after["process_resident_memory_bytes"] > 0);
         Assert.Equal(expectAudit ? 1 : 0, after["fastmcp_audit_writable"]);
+        return after;
     }
 }

@@ -93,6 +93,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         sb.Append("fastmcp_build_info{version=\"").Append(BuildVersion).Append("\",runtime=\"").Append(RuntimeVersion).Append("\"} 1\n");
         Hosting.ReloadCounters.Render(sb);
         Hosting.AccessLog.Render(sb);
+        Tracing.Tracer.Render(sb, runtime.Tracer);
         Counter(sb, "fastmcp_gc_allocated_bytes_total", "bytes allocated on the managed heap since start", GC.GetTotalAllocatedBytes(precise: false));
         for (int gen = 0; gen <= 2; gen++)
         {

@@ -123,6 +123,9 @@ public static class ConfigurationLoader
         if (o.Log is null) throw new ConfigurationException("log", "must be an object");
         o.Log.Validate();
 
+        if (o.Tracing is null) throw new ConfigurationException("tracing", "must be an object");
+        o.Tracing.Validate();
+
         if (o.Approvals is null) throw new ConfigurationException("approvals", "must be an object");
         o.Approvals.Validate();
     }

@@ -60,6 +60,9 @@ public sealed class GatewayOptions
     /// <summary>Operational log format and level, and the access log.</summary>
     public LogOptions Log { get; set; } = new();
 
+    /// <summary>OpenTelemetry spans exported over OTLP (off unless tracing.otlpEndpoint is set).</summary>
+    public TracingOptions Tracing { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }

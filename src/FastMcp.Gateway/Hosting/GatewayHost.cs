@@ -51,6 +51,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             Audit = stages.Audit,
             Approvals = stages.Approvals,
             Slots = _slots,
+            Tracer = options.Tracing.Enabled ? new Tracing.Tracer(options.Tracing, typeof(GatewayHost).Assembly.GetName().Version?.ToString() ?? "unknown") : null,
         };
         try
         {
@@ -76,6 +77,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             foreach (SocketListener l in _listeners) l.Dispose();
             _admin?.Dispose();
             _routes.Dispose();
+            _runtime.Tracer?.Dispose();
             throw;
         }
         _probe = new UpstreamProbe(_routes.Upstreams);
@@ -263,6 +265,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         _admin?.Dispose();
         await _probe.DisposeAsync().ConfigureAwait(false);
         _routes.Dispose();
+        // The spans of the exchanges that just ended go out within one export's timeout.
+        if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

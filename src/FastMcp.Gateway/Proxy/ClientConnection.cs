@@ -108,10 +108,18 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _exchange.Reset();
                 _client.Resolve(_request.Headers, _rt.ClientAddressing);
                 _exchange.ClientHop = _client.Hop;
-                // Not sampled when started here: no exporter records the gateway's spans.
-                _exchange.Trace = Tracing.TraceContext.Begin(_request.Headers, sampleNewTraces: false);
+                // A trace started here is sampled at tracing.sampleRatio (never without an exporter); a continued one keeps its flag.
+                _exchange.Trace = Tracing.TraceContext.Begin(_request.Headers, sampleNewTraces: _rt.Tracer?.SampleNewTrace() ?? false);
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);
-                bool keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                bool keepAlive;
+                try
+                {
+                    keepAlive = await HandleRequestAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _rt.Tracer?.Record(_exchange, RemoteAddress);
+                }
                 _rt.Metrics.RecordExchange(_exchange);
                 ReleaseExchangeBuffers();
                 if (!keepAlive || _request.ConnectionClose) break;
@@ -467,6 +475,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
         _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
+        if (_rt.Tracer is not null) Tracing.Tracer.CaptureCall(_exchange, body);
         // A federated path: the gateway holds the session and routes by prefix (ClientConnection.Federation.cs).
         if (_exchange.Federation is { } federation) return await HandleFederatedMessageAsync(federation, body).ConfigureAwait(false);
         MessageRoute route = MessageRouting.For(call.Kind);
@@ -506,7 +515,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.Stage = ExchangeStage.Decide;
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
+            _exchange.Times.DecideStart = Stopwatch.GetTimestamp();
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name);
+            _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
                 return await RuleRateLimitedAsync(body).ConfigureAwait(false);
@@ -589,8 +600,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         try
         {
             if (!audit.IsWritable) throw new FastMcp.Audit.AuditUnavailableException("audit log not writable");
-            long waitStart = Stopwatch.GetTimestamp();
+            long waitStart = _exchange.Times.RecordStart = Stopwatch.GetTimestamp();
             await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            _exchange.Times.RecordEnd = Stopwatch.GetTimestamp();
             _rt.Metrics.AuditWait.ObserveSince(waitStart);
             return true;
         }
@@ -707,10 +719,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         UpstreamRoute route = _exchange.Route!;
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
+        _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
+        _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
+        _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
         try
         {
             (ForwardingError relayError, bool mustClose) = await _relay.RelayIntoOpenStreamAsync(upstream!, _output, _exchange, chunked, _rt.Audit is null ? null : this, _timer.Token)
@@ -761,11 +776,16 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         UpstreamRoute route = _exchange.Route!;
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
-        long sent = Stopwatch.GetTimestamp();
+        long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
-        if (error == ForwardingError.None) _rt.Metrics.Upstream.ObserveSince(sent);
+        if (error == ForwardingError.None)
+        {
+            _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
+            _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
+            _rt.Metrics.Upstream.ObserveSince(sent);
+        }
         if (error != ForwardingError.None)
         {
             await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);

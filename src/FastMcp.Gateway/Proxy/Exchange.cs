@@ -70,6 +70,9 @@ internal sealed class Exchange
     /// <summary>The W3C trace context (Tracing/TraceContext.cs): the client's trace continued, or one started here.</summary>
     public FastMcp.Gateway.Tracing.TraceContext Trace;
 
+    /// <summary>Stage boundaries and facts for the exchange's spans (Tracing/StageTimes.cs).</summary>
+    public FastMcp.Gateway.Tracing.StageTimes Times;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -97,6 +100,7 @@ internal sealed class Exchange
         ClientHop = null;
         ToolLabel = -1;
         Trace = default;
+        Times = default;
         StartTimestamp = Stopwatch.GetTimestamp();
     }
 }

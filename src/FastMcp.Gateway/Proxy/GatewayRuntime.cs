@@ -63,6 +63,9 @@ internal sealed class GatewayRuntime
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 
+    /// <summary>Spans and their OTLP export (null while tracing.otlpEndpoint is empty).</summary>
+    public Tracing.Tracer? Tracer { get; set; }
+
     /// <summary>Set on SIGTERM: connections finish their current exchange and close.</summary>
     public bool Stopping => Volatile.Read(ref _stopping) != 0;
     private int _stopping;

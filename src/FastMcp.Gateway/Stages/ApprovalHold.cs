@@ -131,6 +131,7 @@ internal sealed class ApprovalHold
     /// <summary>Hold mode: waits for the decision, then forwards the exact request or answers why not.</summary>
     private async ValueTask<bool> HoldAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker)
     {
+        _exchange.Times.HoldStart = System.Diagnostics.Stopwatch.GetTimestamp();
         // Own the body, so the client pipe can be watched for the client leaving while it waits.
         _exchange.Recorded = recorded;
         body = _connection.TakeBodyOutOfPipe(body);
@@ -187,6 +188,7 @@ internal sealed class ApprovalHold
         }
 
         ApprovalState state = await outcome.ConfigureAwait(false);
+        _exchange.Times.HoldEnd = System.Diagnostics.Stopwatch.GetTimestamp();
         if (state != ApprovalState.Approved)
         {
             string status = ApprovalBroker.Describe(state);
@@ -227,7 +229,9 @@ internal sealed class ApprovalHold
             try
             {
                 if (!audit.IsWritable) throw new AuditUnavailableException("audit log not writable");
+                _exchange.Times.RecordStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+                _exchange.Times.RecordEnd = System.Diagnostics.Stopwatch.GetTimestamp();
             }
             catch (AuditUnavailableException)
             {
