@@ -832,6 +832,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// <summary>A client that read nothing within clientWriteMs: counted, and the exchange recorded as abandoned.</summary>
     private async ValueTask RecordAbandonedResponseAsync(ClientWriteTimeoutException timeout)
     {
+        // The peak first: whoever sees the timeout counted (/metrics, tests) sees what was held with it.
+        Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, timeout.BufferedBytes);
         Admin.GatewayCounters.Add(ref _rt.Counters.ClientWriteTimeouts);
         Log.Warn($"client {RemoteAddress}: read nothing of its response for {_rt.Options.Timeouts.ClientWriteMs} ms with {timeout.BufferedBytes} bytes held for it; exchange closed");
         if (_rt.Audit is not { } audit) return;
