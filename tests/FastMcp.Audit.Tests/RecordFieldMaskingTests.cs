@@ -23,6 +23,7 @@ public sealed class RecordFieldMaskingTests
         McpClientName = "client " + Pan,
         McpClientVersion = Pan,
         Upstream = "http://u/" + Pan,
+        UpstreamName = "n-" + Pan,
         Method = "tools/" + Pan,
         Target = Pan,
         SessionId = "s-" + Pan,
@@ -44,6 +45,7 @@ public sealed class RecordFieldMaskingTests
         using JsonDocument document = JsonDocument.Parse(json);
         JsonElement r = document.RootElement;
         Assert.Equal("411111******1111", r.GetProperty("component").GetProperty("target").GetString());
+        Assert.Equal("n-411111******1111", r.GetProperty("component").GetProperty("upstreamName").GetString());
         Assert.Equal("s-411111******1111", r.GetProperty("session").GetString());
         Assert.Equal("user 411111******1111", r.GetProperty("user").GetProperty("subject").GetString());
         Assert.Equal("4111110000001111", r.GetProperty("jsonrpcId").GetRawText());

@@ -138,6 +138,7 @@ public static class ReplayCommand
         if (r.TryGetProperty("component", out var comp))
         {
             if (Str(comp, "upstream") is { } up) line.Append(" upstream=").Append(up);
+            if (Str(comp, "upstreamName") is { } upName) line.Append(" upstream-name=").Append(upName);
             if (Str(comp, "method") is { } m) line.Append(" method=").Append(m);
             if (Str(comp, "target") is { } t) line.Append(" target=").Append(t);
         }

@@ -96,8 +96,13 @@ internal sealed partial class ClientConnection
         return session;
     }
 
-    /// <summary>Decides the message for one member; a refusal is recorded and the member left out. False: refused.</summary>
-    private async ValueTask<(bool Allowed, bool AuditFailed)> AdmitForMemberAsync(UpstreamRoute member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    private enum Admission : byte { Allowed, Refused, AuditFailed, RateLimited }
+
+    /// <summary>
+    /// Decides a fan-out message for one member; a refusal is recorded and the member left out. An allowing rule with a
+    /// budget of its own is charged once per message (<paramref name="charged"/>), not once per member.
+    /// </summary>
+    private async ValueTask<Admission> AdmitForMemberAsync(UpstreamRoute member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, HashSet<CompiledRule> charged)
     {
         _exchange.Route = member;
         _exchange.Decision = null;
@@ -118,15 +123,29 @@ internal sealed partial class ClientConnection
                     }
                     catch (FastMcp.Audit.AuditUnavailableException)
                     {
-                        return (false, true);
+                        await AuditUnavailableAsync(body).ConfigureAwait(false);
+                        return Admission.AuditFailed;
                     }
                 }
-                return (false, false);
+                return Admission.Refused;
             }
+            if (decision.Rule is { } rule && charged.Add(rule) && !TakeRuleBudget(decision)) return Admission.RateLimited;
         }
-        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return (false, true);
-        return (true, false);
+        // RecordRequestOrRefuseAsync has answered 503 itself when the log cannot take the record.
+        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return Admission.AuditFailed;
+        return Admission.Allowed;
     }
+
+    /// <summary>
+    /// What a fan-out does after a member was not admitted: a refusal leaves the member out (null: go on); a rule budget
+    /// spent answers 429; an audit log that cannot take the record has been answered 503 already.
+    /// </summary>
+    private async ValueTask<bool?> FanOutStopsAsync(Admission admission, ReadOnlySequence<byte> body) => admission switch
+    {
+        Admission.RateLimited => await RuleRateLimitedAsync(body).ConfigureAwait(false),
+        Admission.AuditFailed => true,
+        _ => null,
+    };
 
     /// <summary>Records one member's answer; false when the audit log cannot take it (the client then gets 503).</summary>
     private async ValueTask<bool> RecordMemberAnswerAsync(UpstreamRoute member, MemberAnswer answer)
@@ -151,16 +170,14 @@ internal sealed partial class ClientConnection
         byte[] request = body.ToArray();
         string? version = null;
         bool tools = false, prompts = false, resources = false;
+        var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
             UpstreamRoute member = federation.Members[i];
-            (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
-            if (auditFailed)
-            {
-                federation.Sessions.Remove(session);
-                return await AuditUnavailableAsync(body).ConfigureAwait(false);
-            }
-            if (!allowed) continue;
+            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission is Admission.AuditFailed or Admission.RateLimited) federation.Sessions.Remove(session);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
                 .ConfigureAwait(false);
             if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false))
@@ -233,13 +250,14 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> NotifyMembersAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
     {
         byte[] message = body.ToArray();
+        var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
             if (!session.Initialized[i]) continue;
             UpstreamRoute member = federation.Members[i];
-            (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
-            if (auditFailed) return await AuditUnavailableAsync(body).ConfigureAwait(false);
-            if (!allowed) continue;
+            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", message, session.MemberSessions[i], session.MemberVersions[i], _clientAddress,
                 _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
             if (!answer.Ok) Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' did not take a notification ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
@@ -259,6 +277,7 @@ internal sealed partial class ClientConnection
         var entries = new List<(int Member, JsonElement Entry)>();
         var documents = new List<JsonDocument>();
         bool anyAllowed = false;
+        var charged = new HashSet<CompiledRule>();
         using var transformBuffers = new TransformBuffers();
         using var message = new Buffers.PooledBufferWriter(4 * 1024);
         try
@@ -267,9 +286,9 @@ internal sealed partial class ClientConnection
             {
                 if (!session.Initialized[i]) continue;
                 UpstreamRoute member = federation.Members[i];
-                (bool allowed, bool auditFailed) = await AdmitForMemberAsync(member, body, recorded).ConfigureAwait(false);
-                if (auditFailed) return await AuditUnavailableAsync(body).ConfigureAwait(false);
-                if (!allowed) continue;
+                Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+                if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+                if (admission != Admission.Allowed) continue;
                 anyAllowed = true;
                 byte[] request = body.ToArray();
                 var memberEntries = new List<(int, JsonElement)>();

@@ -199,6 +199,26 @@ public sealed class FederationTests
     }
 
     [Fact]
+    public async Task A_rule_budget_is_charged_once_per_federated_message_not_once_per_member()
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "one-list-a-minute", Action = "allow", Methods = ["tools/list"], RateLimitPerMinute = 1, RateLimitBurst = 1 },
+            new RuleOptions { Name = "all", Action = "allow" },
+        ];
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        Assert.Equal(4, ToolNames(await PostAsync(gw, token, Message(2, "tools/list"), session)).Length);
+        RawResponse second = await PostAsync(gw, token, Message(3, "tools/list"), session);
+        Assert.Equal(429, second.Status);
+        Assert.Equal(JsonRpcErrorCodes.RateLimited, second.JsonRpcError().Code);
+    }
+
+    [Fact]
     public async Task Get_batches_and_missing_or_foreign_sessions_are_refused()
     {
         await using var a = new ScriptedUpstream(McpServer("a"));
