@@ -85,6 +85,50 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task A_changed_upstream_url_and_timeout_apply_live_to_the_running_route()
+    {
+        await using var first = new FastMcp.Gateway.Tests.Support.ScriptedUpstream(FastMcp.Gateway.Tests.Support.UpstreamScripts.Echo);
+        await using var second = new FastMcp.Gateway.Tests.Support.ScriptedUpstream(FastMcp.Gateway.Tests.Support.UpstreamScripts.Echo);
+        await using var gateway = FastMcp.Gateway.Tests.Support.GatewayUnderTest.Start(first.Url);
+        File.WriteAllText(Path_, Config(upstream: first.Url));
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        using var reloader = new ConfigurationReloader(Path_, authorization, null, null, TimeSpan.FromHours(1), gateway.Options, gateway.Host.Routes);
+
+        string answer = await SendAsync(gateway, "1");
+        Assert.Contains("\"id\":1", answer, StringComparison.Ordinal);
+        Assert.Single(first.Requests);
+
+        File.WriteAllText(Path_, Config(upstream: second.Url).Replace("\"upstream\": { \"url\": \"" + second.Url + "\" }",
+            "\"upstream\": { \"url\": \"" + second.Url + "\", \"responseTimeoutMs\": 7000 }", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("upstream.url", reloader.AppliedLive);
+        Assert.Contains("upstream.responseTimeoutMs", reloader.AppliedLive);
+        Assert.Empty(reloader.RestartRequired);
+        Assert.Equal(second.Url, gateway.Options.Upstream.Url);
+        Assert.Equal(7_000, gateway.Options.Upstream.ResponseTimeoutMs);
+        Assert.Contains($"upstream 'default': new exchanges go to {second.Url}", _log.ToString(), StringComparison.Ordinal);
+
+        Assert.Contains("\"id\":2", await SendAsync(gateway, "2"), StringComparison.Ordinal);
+        Assert.Single(second.Requests);
+        Assert.Single(first.Requests); // nothing more went to the old upstream
+
+        // Put back: the url follows the file again (the value in force is the file's, so it stays live).
+        File.WriteAllText(Path_, Config(upstream: first.Url));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("\"id\":3", await SendAsync(gateway, "3"), StringComparison.Ordinal);
+        Assert.Equal(2, first.Requests.Count);
+    }
+
+    private static async Task<string> SendAsync(FastMcp.Gateway.Tests.Support.GatewayUnderTest gateway, string id)
+    {
+        using FastMcp.Gateway.Tests.Support.RawClient client = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(FastMcp.Gateway.Tests.Support.GatewayUnderTest.ToolsList(id)));
+        FastMcp.Gateway.Tests.Support.RawResponse response = await client.ReadResponseAsync("the answer through the gateway");
+        Assert.Equal(200, response.Status);
+        return response.Body;
+    }
+
+    [Fact]
     public void Limits_sized_into_connections_at_start_need_a_restart()
     {
         var (reloader, _, inForce) = Start(Config());

@@ -51,7 +51,7 @@ internal static class ServeCommand
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
         GatewayHost host = new(options, upstream, stages);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
-            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options)
+            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options, host.Routes)
             : null;
 
         string authority = ListenAddress.ToUrlAuthority(host.Endpoints[0]);

@@ -32,9 +32,39 @@ internal static class ConfigurationDiff
         return changed;
     }
 
+    /// <summary>Fields of every upstream ("upstream.X", "upstreams.NAME.X") read at each use, so copying applies them.</summary>
+    private static readonly string[] LiveUpstreamFields = ["connectTimeoutMs", "responseTimeoutMs", "maxIdleConnections"];
+
     /// <summary>True for the policy (swapped by the reloader) and the fields applied by <see cref="ApplyLive"/>.</summary>
     public static bool IsLive(string field) =>
-        field == "policy" || field.StartsWith("policy.", StringComparison.Ordinal) || Array.IndexOf(LiveFields, field) >= 0;
+        field == "policy" || field.StartsWith("policy.", StringComparison.Ordinal) || Array.IndexOf(LiveFields, field) >= 0
+        || (UpstreamField(field, out _, out string? rest) && Array.IndexOf(LiveUpstreamFields, rest) >= 0);
+
+    /// <summary>
+    /// Splits "upstream.url" into ("default", "url") and "upstreams.github.url" into ("github", "url"): the upstream's
+    /// name as routes, rules and metrics call it, and the field within it.
+    /// </summary>
+    public static bool UpstreamField(string field, out string name, out string rest)
+    {
+        name = rest = "";
+        if (field.StartsWith("upstream.", StringComparison.Ordinal))
+        {
+            name = Configuration.RouteValidation.DefaultUpstreamName;
+            rest = field["upstream.".Length..];
+            return true;
+        }
+        if (!field.StartsWith("upstreams.", StringComparison.Ordinal)) return false;
+        int dot = field.IndexOf('.', "upstreams.".Length);
+        if (dot < 0) return false;
+        name = field["upstreams.".Length..dot];
+        rest = field[(dot + 1)..];
+        return true;
+    }
+
+    /// <summary>The options of the upstream named <paramref name="name"/> in <paramref name="o"/>, or null.</summary>
+    public static UpstreamOptions? UpstreamNamed(GatewayOptions o, string name) =>
+        name == Configuration.RouteValidation.DefaultUpstreamName ? o.Upstream
+        : o.Upstreams is { } named && named.TryGetValue(name, out UpstreamOptions? u) ? u : null;
 
     /// <summary>Copies the live fields' new values into the options in force (each an atomic int/long/reference write).</summary>
     public static void ApplyLive(GatewayOptions inForce, GatewayOptions loaded)
@@ -51,9 +81,24 @@ internal static class ConfigurationDiff
         l.MaxTargetLength = m.MaxTargetLength;
         l.MaxChunkLineBytes = m.MaxChunkLineBytes;
         l.MaxTrailerBytes = m.MaxTrailerBytes;
+        CopyUpstreamSettings(inForce.Upstream, loaded.Upstream);
+        if (inForce.Upstreams is { } running && loaded.Upstreams is { } reloaded)
+        {
+            foreach ((string name, UpstreamOptions u) in running)
+            {
+                if (reloaded.TryGetValue(name, out UpstreamOptions? next) && next is not null) CopyUpstreamSettings(u, next);
+            }
+        }
         inForce.Log.Level = loaded.Log.Level;
         inForce.Log.Format = loaded.Log.Format;
         Log.Apply(inForce.Log);
+    }
+
+    private static void CopyUpstreamSettings(UpstreamOptions inForce, UpstreamOptions loaded)
+    {
+        inForce.ConnectTimeoutMs = loaded.ConnectTimeoutMs;
+        inForce.ResponseTimeoutMs = loaded.ResponseTimeoutMs;
+        inForce.MaxIdleConnections = loaded.MaxIdleConnections;
     }
 
     private static void Compare(JsonElement a, JsonElement b, string path, List<string> changed)

@@ -23,15 +23,19 @@ internal sealed class ConfigurationReloader : IDisposable
     private readonly PosixSignalRegistration? _sighup;
     private readonly Lock _gate = new();
     private readonly GatewayOptions? _inForce;
+    private readonly Upstream.RouteTable? _routes;
     private GatewayOptions? _applied;
     private DateTime _lastWrite;
     private long _lastLength;
 
     /// <param name="masking">The masking in force (not reloaded): a reloaded policy may name only its profiles.</param>
     /// <param name="inForce">The options the gateway runs with (file plus command-line overrides), which live fields are copied into; null: policy only.</param>
-    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval, GatewayOptions? inForce = null)
+    /// <param name="routes">The running routes, whose upstreams a changed url retargets; null: urls need a restart.</param>
+    public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval,
+        GatewayOptions? inForce = null, Upstream.RouteTable? routes = null)
     {
         _inForce = inForce;
+        _routes = routes;
         try
         {
             _applied = ConfigurationLoader.Load(path);
@@ -90,11 +94,13 @@ internal sealed class ConfigurationReloader : IDisposable
                 foreach (string field in ConfigurationDiff.ChangedFields(_applied, options))
                 {
                     if (ConfigurationDiff.IsLive(field) && (_inForce is not null || field.StartsWith("policy", StringComparison.Ordinal))) live.Add(field);
+                    else if (CanRetarget(field, options, out _)) live.Add(field);
                     else restart.Add(field);
                 }
             }
             _authorization.Swap(engine);
             if (_inForce is not null) ConfigurationDiff.ApplyLive(_inForce, options);
+            foreach (string field in live) Retarget(field, options);
             // The file as applied: new policy and live fields; restart-only fields stay as at start, so they are reported until a restart.
             if (_applied is null) _applied = options;
             else
@@ -122,6 +128,36 @@ internal sealed class ConfigurationReloader : IDisposable
             Record(true, $"reload ({why}) {(restart.Count == 0 ? "applied" : "partially applied")}: {summary}");
             return true;
         }
+    }
+
+    /// <summary>
+    /// An upstream's url can change live when it names a running upstream over plain http(s) both before and after,
+    /// and the value in force is the file's (not a --upstream flag, not the built-in demo server).
+    /// </summary>
+    private bool CanRetarget(string field, GatewayOptions loaded, out Upstream.UpstreamRoute? route)
+    {
+        route = null;
+        if (_routes is null || _inForce is null || _applied is null) return false;
+        if (!ConfigurationDiff.UpstreamField(field, out string name, out string rest) || rest != "url") return false;
+        UpstreamOptions? before = ConfigurationDiff.UpstreamNamed(_applied, name), after = ConfigurationDiff.UpstreamNamed(loaded, name),
+            running = ConfigurationDiff.UpstreamNamed(_inForce, name);
+        if (before is null || after is null || running is null) return false;
+        if (string.IsNullOrEmpty(before.Url) || string.IsNullOrEmpty(after.Url) || before.Url != running.Url) return false;
+        route = _routes.Upstream(name);
+        return route is not null;
+    }
+
+    private void Retarget(string field, GatewayOptions loaded)
+    {
+        if (!CanRetarget(field, loaded, out Upstream.UpstreamRoute? route)) return;
+        ConfigurationDiff.UpstreamField(field, out string name, out _);
+        string url = ConfigurationDiff.UpstreamNamed(loaded, name)!.Url;
+        string was = route!.Url.Text;
+        // Validated with the whole file above; parsed here for the route.
+        route.Retarget(UpstreamUrl.Parse(url, field));
+        ConfigurationDiff.UpstreamNamed(_inForce!, name)!.Url = url;
+        ConfigurationDiff.UpstreamNamed(_applied!, name)!.Url = url;
+        Log.Info($"upstream '{name}': new exchanges go to {url} (was {was}); exchanges in flight finish where they started");
     }
 
     private void Record(bool success, string detail)

@@ -30,6 +30,16 @@ internal sealed class RouteTable : IDisposable
     public IReadOnlyList<UpstreamRoute> Upstreams { get; }
 
     /// <summary>The federated route at <paramref name="path"/>; null when none (checked only after <see cref="Match"/> found nothing).</summary>
+    /// <summary>The upstream named <paramref name="name"/> ("default" for "upstream"), or null.</summary>
+    public UpstreamRoute? Upstream(string name)
+    {
+        foreach (UpstreamRoute route in Upstreams)
+        {
+            if (route.Name == name) return route;
+        }
+        return null;
+    }
+
     public Federation.FederatedRoute? MatchFederated(ReadOnlySpan<byte> path)
     {
         foreach (Federation.FederatedRoute route in _federated)

@@ -12,8 +12,20 @@ namespace FastMcp.Gateway.Upstream;
 /// </summary>
 internal sealed class UpstreamRoute : IDisposable
 {
+    /// <summary>Where the route forwards to; replaced whole when a reload changes the upstream's url.</summary>
+    private sealed class Target(UpstreamUrl url, UpstreamPool pool, Forwarder forwarder)
+    {
+        public readonly UpstreamUrl Url = url;
+        public readonly UpstreamPool Pool = pool;
+        public readonly Forwarder Forwarder = forwarder;
+    }
+
     private readonly bool _ownsCredential;
     private readonly bool _ownsPool;
+    private readonly HttpLimits _limits;
+    // A sibling path to the same upstream follows its primary's target; the primary holds its own.
+    private readonly UpstreamRoute? _primary;
+    private Target? _target;
 
     public UpstreamRoute(string name, string path, UpstreamUrl url, UpstreamOptions options, HttpLimits limits, UpstreamCredential? credential, bool ownsCredential)
     {
@@ -21,9 +33,9 @@ internal sealed class UpstreamRoute : IDisposable
         PathText = path;
         Path = Encoding.ASCII.GetBytes(path);
         Options = options;
-        Url = url;
-        Pool = new UpstreamPool(url, options, limits);
-        Forwarder = new Forwarder(Pool, limits);
+        _limits = limits;
+        var pool = new UpstreamPool(url, options, limits);
+        _target = new Target(url, pool, new Forwarder(pool, limits));
         Credential = credential;
         _ownsCredential = ownsCredential;
         _ownsPool = true;
@@ -37,9 +49,8 @@ internal sealed class UpstreamRoute : IDisposable
         PathText = path;
         Path = Encoding.ASCII.GetBytes(path);
         Options = sibling.Options;
-        Url = sibling.Url;
-        Pool = sibling.Pool;
-        Forwarder = sibling.Forwarder;
+        _limits = sibling._limits;
+        _primary = sibling._primary ?? sibling;
         Credential = sibling.Credential;
         Health = sibling.Health;
     }
@@ -49,9 +60,28 @@ internal sealed class UpstreamRoute : IDisposable
     public byte[] Path { get; }
     public string PathText { get; }
     public UpstreamOptions Options { get; }
-    public UpstreamUrl Url { get; }
-    public UpstreamPool Pool { get; }
-    public Forwarder Forwarder { get; }
+    public UpstreamUrl Url => Current.Url;
+    public UpstreamPool Pool => Current.Pool;
+    public Forwarder Forwarder => Current.Forwarder;
+
+    private Target Current => _primary is null ? Volatile.Read(ref _target)! : _primary.Current;
+
+    /// <summary>
+    /// Forwards new exchanges to <paramref name="url"/> from now on (a reload changed the upstream's url). Exchanges
+    /// in flight finish on the old upstream; its connections close as they come back, its idle ones at once.
+    /// </summary>
+    public void Retarget(UpstreamUrl url)
+    {
+        if (_primary is not null)
+        {
+            _primary.Retarget(url);
+            return;
+        }
+        var pool = new UpstreamPool(url, Options, _limits);
+        Target old = Interlocked.Exchange(ref _target, new Target(url, pool, new Forwarder(pool, _limits)))!;
+        old.Pool.Dispose();
+        Health.ReportReachable();
+    }
 
     /// <summary>Header line injected into every request to this upstream (never the client's token); null: none.</summary>
     public UpstreamCredential? Credential { get; }
@@ -60,7 +90,7 @@ internal sealed class UpstreamRoute : IDisposable
 
     public void Dispose()
     {
-        if (_ownsPool) Pool.Dispose();
+        if (_ownsPool && _primary is null) Pool.Dispose();
         if (_ownsCredential) Credential?.Dispose();
     }
 }
