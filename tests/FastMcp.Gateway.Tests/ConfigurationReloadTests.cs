@@ -119,6 +119,44 @@ public sealed class ConfigurationReloadTests : IDisposable
         Assert.Equal(2, first.Requests.Count);
     }
 
+    [Fact]
+    public async Task Masking_settings_apply_live_to_the_next_exchange_and_turning_masking_off_needs_a_restart()
+    {
+        await using var gw = await FastMcp.Gateway.Tests.Support.PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"card\":\"4111111111111111\"}}"),
+            [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow" }]);
+        PanMasking running = gw.Gateway.Stages.Masking!;
+        File.WriteAllText(Path_, Config());
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        using var reloader = new ConfigurationReloader(Path_, authorization, null, running, TimeSpan.FromHours(1), gw.Gateway.Options);
+        string token = gw.Token("alice");
+        byte[]? key = running.FingerprintKey;
+
+        string first = (await gw.PostAsync(ToolCall(1), token)).Body;
+        Assert.True(first.Contains("\"card\":\"411111******1111\"", StringComparison.Ordinal), first);
+
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"masking\": { \"keepFirst\": 0, \"keepLast\": 2 },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("masking.keepFirst", reloader.AppliedLive);
+        Assert.Contains("masking.keepLast", reloader.AppliedLive);
+        Assert.Empty(reloader.RestartRequired);
+        Assert.Contains("\"card\":\"**************11\"", (await gw.PostAsync(ToolCall(2), token)).Body);
+        Assert.Same(key, running.FingerprintKey); // no key configured: the running one is kept, fingerprints still correlate
+
+        // A bad value rejects the whole reload; masking stays as it was.
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"masking\": { \"keepFirst\": 7 },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.False(reloader.Reload("test"));
+        Assert.Contains("\"card\":\"**************11\"", (await gw.PostAsync(ToolCall(3), token)).Body);
+
+        // Off is a restart: the stage stays and keeps masking.
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"masking\": { \"enabled\": false },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("masking.enabled", reloader.RestartRequired);
+        Assert.DoesNotContain("4111111111111111", (await gw.PostAsync(ToolCall(4), token)).Body);
+    }
+
+    private static string ToolCall(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
+
     private static async Task<string> SendAsync(FastMcp.Gateway.Tests.Support.GatewayUnderTest gateway, string id)
     {
         using FastMcp.Gateway.Tests.Support.RawClient client = await gateway.ConnectAsync();

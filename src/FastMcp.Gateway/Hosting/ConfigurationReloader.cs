@@ -9,9 +9,10 @@ namespace FastMcp.Gateway.Hosting;
 /// Hot reload: when the configuration file changes (polled, which also sees Kubernetes ConfigMap
 /// symlink swaps) or on SIGHUP, the file is loaded, validated and its policy compiled. An invalid
 /// file changes nothing ("rejected"). A valid one is compared with the file as last applied, field by
-/// field: the policy is swapped in atomically and the live fields (timeouts, most limits, log level
-/// and format) are copied into the options in force; every other changed field keeps its old value
-/// and is logged by name as needing a restart ("partially applied").
+/// field: the policy is swapped in atomically, masking takes its new settings, upstreams their new url
+/// and timeouts, and the other live fields (timeouts, most limits, log level and format) are copied into
+/// the options in force; every other changed field keeps its old value and is logged by name as needing
+/// a restart ("partially applied").
 /// </summary>
 internal sealed class ConfigurationReloader : IDisposable
 {
@@ -28,7 +29,7 @@ internal sealed class ConfigurationReloader : IDisposable
     private DateTime _lastWrite;
     private long _lastLength;
 
-    /// <param name="masking">The masking in force (not reloaded): a reloaded policy may name only its profiles.</param>
+    /// <param name="masking">The masking in force: a reload takes its new settings (masking.* except enabled) and a reloaded policy may name only its profiles.</param>
     /// <param name="inForce">The options the gateway runs with (file plus command-line overrides), which live fields are copied into; null: policy only.</param>
     /// <param name="routes">The running routes, whose upstreams a changed url retargets; null: urls need a restart.</param>
     public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval,
@@ -71,11 +72,15 @@ internal sealed class ConfigurationReloader : IDisposable
             (_lastWrite, _lastLength) = Stamp();
             PolicyEngine engine;
             GatewayOptions options;
+            PanMasking? reloadedMasking = null;
             try
             {
                 options = ConfigurationLoader.Load(_path);
                 engine = GatewayStages.CompilePolicy(options.Policy);
-                GatewayStages.CheckMaskProfiles(engine, _masking);
+                // Masking changed (and stays on): built now, so that a bad value rejects the whole reload.
+                if (MaskingCanChangeLive(options) && _applied is not null && ConfigurationDiff.ChangedFields(_applied, options).Exists(IsMaskingField))
+                    reloadedMasking = GatewayStages.CreateMasking(options.Masking, _masking!.FingerprintKey);
+                GatewayStages.CheckMaskProfiles(engine, reloadedMasking ?? _masking);
                 // Routes take a restart: the rules must name upstreams of the routes running now.
                 GatewayStages.CheckRuleUpstreams(engine, _inForce ?? options);
             }
@@ -95,8 +100,15 @@ internal sealed class ConfigurationReloader : IDisposable
                 {
                     if (ConfigurationDiff.IsLive(field) && (_inForce is not null || field.StartsWith("policy", StringComparison.Ordinal))) live.Add(field);
                     else if (CanRetarget(field, options, out _)) live.Add(field);
+                    else if (reloadedMasking is not null && IsMaskingField(field)) live.Add(field);
                     else restart.Add(field);
                 }
+            }
+            // Masking before the policy: a reloaded rule may pick a profile only the new masking has.
+            if (reloadedMasking is not null)
+            {
+                _masking!.TakeSettingsOf(reloadedMasking);
+                if (_inForce is not null) _inForce.Masking = options.Masking;
             }
             _authorization.Swap(engine);
             if (_inForce is not null) ConfigurationDiff.ApplyLive(_inForce, options);
@@ -106,6 +118,7 @@ internal sealed class ConfigurationReloader : IDisposable
             else
             {
                 _applied.Policy = options.Policy;
+                if (reloadedMasking is not null) _applied.Masking = options.Masking;
                 if (_inForce is not null) ConfigurationDiff.ApplyLive(_applied, options);
             }
             Reloads++;
@@ -129,6 +142,12 @@ internal sealed class ConfigurationReloader : IDisposable
             return true;
         }
     }
+
+    // Masking settings apply live while masking stays enabled; turning it on or off needs a restart (the stage is
+    // in every connection's response path from the start, or not at all).
+    private bool MaskingCanChangeLive(GatewayOptions loaded) => _masking is not null && loaded.Masking.Enabled;
+
+    private static bool IsMaskingField(string field) => field.StartsWith("masking.", StringComparison.Ordinal) && field != "masking.enabled";
 
     /// <summary>
     /// An upstream's url can change live when it names a running upstream over plain http(s) both before and after,

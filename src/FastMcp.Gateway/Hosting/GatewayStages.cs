@@ -93,11 +93,16 @@ internal sealed class GatewayStages : IAsyncDisposable
         return identity;
     }
 
-    private static PanMasking? CreateMasking(MaskingOptions options)
+    /// <summary>
+    /// The masking stage <paramref name="options"/> describe (null when disabled). <paramref name="runningKey"/>: on a
+    /// reload, the key in force, kept when none is configured (a new random key would break fingerprint correlation).
+    /// </summary>
+    public static PanMasking? CreateMasking(MaskingOptions options, byte[]? runningKey = null)
     {
         if (!options.Enabled) return null;
         byte[] key = PanKeyLoader.Load(options, out bool ephemeral);
-        if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
+        if (ephemeral && runningKey is not null) key = runningKey;
+        else if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
         var profiles = new Dictionary<string, PanMasking>(StringComparer.Ordinal);
         foreach ((string name, MaskingProfileOptions? profile) in options.Profiles ?? [])
         {
@@ -138,7 +143,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             throw new ConfigurationException(field, e.Message);
         }
-        return new PanMasking(masker, mode, numberMode, profiles);
+        return new PanMasking(masker, mode, numberMode, profiles, key);
     }
 
     /// <summary>

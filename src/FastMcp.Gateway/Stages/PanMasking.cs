@@ -28,18 +28,47 @@ internal enum RequestCardOutcome : byte
 /// before anyone sees it; request bodies are masked, forwarded or blocked as configured, and
 /// what is recorded of a request never holds a full card number.
 /// </summary>
-internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode = RequestNumberMode.Detect,
-    Dictionary<string, PanMasking>? profiles = null) : IResponseTransform
+internal sealed class PanMasking : IResponseTransform
 {
-    public RequestCardMode RequestMode => requestMode;
-    public RequestNumberMode NumberMode => numberMode;
-    public PanMasker Masker => masker;
+    /// <summary>Everything masking is configured with, replaced whole by a reload (each use reads it once).</summary>
+    private sealed class Settings(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode, Dictionary<string, PanMasking>? profiles,
+        byte[]? fingerprintKey)
+    {
+        public readonly PanMasker Masker = masker;
+        public readonly RequestCardMode RequestMode = requestMode;
+        public readonly RequestNumberMode NumberMode = numberMode;
+        public readonly Dictionary<string, PanMasking>? Profiles = profiles;
+        public readonly byte[]? FingerprintKey = fingerprintKey;
+    }
+
+    private Settings _settings;
+
+    public PanMasking(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode = RequestNumberMode.Detect,
+        Dictionary<string, PanMasking>? profiles = null, byte[]? fingerprintKey = null)
+    {
+        _settings = new Settings(masker, requestMode, numberMode, profiles, fingerprintKey);
+    }
+
+    private Settings Current => Volatile.Read(ref _settings);
+
+    public RequestCardMode RequestMode => Current.RequestMode;
+    public RequestNumberMode NumberMode => Current.NumberMode;
+    public PanMasker Masker => Current.Masker;
+
+    /// <summary>The key card fingerprints are made with (kept across a reload when none is configured).</summary>
+    public byte[]? FingerprintKey => Current.FingerprintKey;
 
     /// <summary>The profiles an allow rule's maskProfile can pick (masking.profiles).</summary>
-    public IReadOnlyCollection<string> ProfileNames => profiles is null ? [] : profiles.Keys;
+    public IReadOnlyCollection<string> ProfileNames => Current.Profiles is { } profiles ? profiles.Keys : [];
 
     /// <summary>The named profile, or null when there is none by that name.</summary>
-    public PanMasking? Profile(string name) => profiles is not null && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
+    public PanMasking? Profile(string name) => Current.Profiles is { } profiles && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
+
+    /// <summary>
+    /// Takes the settings of <paramref name="reloaded"/> (a reload changed masking): exchanges decided from now on
+    /// mask with them; one already being masked finishes with what it started with.
+    /// </summary>
+    public void TakeSettingsOf(PanMasking reloaded) => Volatile.Write(ref _settings, reloaded.Current);
 
     public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
@@ -48,6 +77,7 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, 
         {
             return picked.Apply(exchange, message, isEvent, buffers);
         }
+        PanMasker masker = Current.Masker;
         masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
         if (kept == 0) return true;
         // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
@@ -84,9 +114,13 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, 
         out ReadOnlySequence<byte> recorded)
     {
         recorded = body;
+        Settings settings = Current;
+        PanMasker masker = settings.Masker;
+        RequestCardMode requestMode = settings.RequestMode;
+        RequestNumberMode numberMode = settings.NumberMode;
         if (requestMode != RequestCardMode.Mask)
         {
-            if (MaskedCopy(body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
+            if (MaskedCopy(masker, body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
             recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
             return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
         }
@@ -108,7 +142,7 @@ internal sealed class PanMasking(PanMasker masker, RequestCardMode requestMode, 
     }
 
     /// <summary>Copies the body and masks the copy (forward and block modes); returns the card numbers found.</summary>
-    private int MaskedCopy(in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
+    private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {
         copy.Clear();
         foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
