@@ -70,7 +70,8 @@ internal sealed class AccessLog : IDisposable
 
     private void Drain()
     {
-        var batch = new AccessLogEntry[256];
+        // 64 lines a block: its string (about 32 KB) stays out of the large-object heap.
+        var batch = new AccessLogEntry[64];
         while (true)
         {
             int n;
@@ -104,8 +105,8 @@ internal sealed class AccessLog : IDisposable
     }
 
     // The writer thread's reused buffers (only Drain uses them).
-    private readonly StringBuilder _text = new(64 * 1024);
-    private readonly ArrayBufferWriter<byte> _json = new(64 * 1024);
+    private readonly StringBuilder _text = new(16 * 1024);
+    private readonly ArrayBufferWriter<byte> _json = new(32 * 1024);
     private readonly Utf8JsonWriter _jsonWriter = new(Stream.Null);
 
     /// <summary>The lines of <paramref name="entries"/>[..count], separated by newlines (no trailing one).</summary>
