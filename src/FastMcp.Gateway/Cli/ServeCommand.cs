@@ -34,13 +34,21 @@ internal static class ServeCommand
         AccessLog.Current = accessLog;
 
         DemoMcpServer? demo = null;
-        if (string.IsNullOrEmpty(options.Upstream.Url))
+        Upstream.Stdio.StdioBridge? stdio = null;
+        string upstreamUrl = options.Upstream.Url;
+        if (options.Upstream.Stdio is { } stdioOptions)
+        {
+            stdio = new Upstream.Stdio.StdioBridge("upstream", stdioOptions, Upstream.Stdio.GatewaySecretVariables.Of(options));
+            upstreamUrl = stdio.Url;
+            Log.Info($"stdio upstream: {stdioOptions.Describe()} (one process per MCP session, bridged at {stdio.Url})");
+        }
+        else if (string.IsNullOrEmpty(options.Upstream.Url))
         {
             demo = new DemoMcpServer(new IPEndPoint(IPAddress.Loopback, 0));
-            options.Upstream.Url = demo.Url;
+            options.Upstream.Url = upstreamUrl = demo.Url;
             Log.Info($"no upstream configured: serving the built-in demo MCP server at {demo.Url}");
         }
-        UpstreamUrl upstream = UpstreamUrl.Parse(options.Upstream.Url, "upstream.url");
+        UpstreamUrl upstream = UpstreamUrl.Parse(upstreamUrl, "upstream.url");
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
@@ -48,7 +56,7 @@ internal static class ServeCommand
 
         var configured = options.Listen.ConvertAll(l => ListenAddress.Parse(l, "listen"));
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
-        GatewayHost host = new(options, upstream, stages);
+        GatewayHost host = new(options, upstream, stages, stdio);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
             ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options)
             : null;
@@ -58,7 +66,7 @@ internal static class ServeCommand
         if (host.AdminEndpoint is { } adminEp) Console.Out.WriteLine($"fastmcp admin on http://{ListenAddress.ToUrlAuthority(adminEp)}");
         PrintFirstCall(options, url, demo is not null);
         Console.Out.Flush();
-        Log.Info($"forwarding {url} -> {upstream.Text} (identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)})");
+        Log.Info($"forwarding {url} -> {options.Upstream.Describe()} (identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)})");
 
         await stop.Task.ConfigureAwait(false);
         Log.Info("stopping: no new connections; finishing in-flight exchanges");

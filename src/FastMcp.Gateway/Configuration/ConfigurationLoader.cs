@@ -70,7 +70,10 @@ public static class ConfigurationLoader
         if (o.PublicScheme is not ("http" or "https")) throw new ConfigurationException("publicScheme", "must be http or https");
 
         if (o.Upstream is null) throw new ConfigurationException("upstream", "must be an object");
+        if (o.Upstream.Stdio is not null && !string.IsNullOrEmpty(o.Upstream.Url))
+            throw new ConfigurationException("upstream.stdio", "cannot be set together with upstream.url (one upstream: an http URL or a command to run)");
         if (!string.IsNullOrEmpty(o.Upstream.Url)) UpstreamUrl.Parse(o.Upstream.Url, "upstream.url");
+        o.Upstream.Stdio?.Validate("upstream.stdio");
         Positive(o.Upstream.ConnectTimeoutMs, "upstream.connectTimeoutMs");
         Positive(o.Upstream.ResponseTimeoutMs, "upstream.responseTimeoutMs");
         if (o.Upstream.MaxIdleConnections < 0) throw new ConfigurationException("upstream.maxIdleConnections", "must not be negative");

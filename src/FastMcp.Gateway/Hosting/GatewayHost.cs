@@ -30,14 +30,18 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly GatewayRuntime _runtime;
     private readonly UpstreamPool _pool;
     private readonly LocalHttpServer? _admin;
+    private readonly Upstream.Stdio.StdioBridge? _stdio;
     private int _ready;
 
-    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages)
+    /// <param name="stdio">The bridge <paramref name="upstream"/> points at when the upstream is a stdio server: its secret is
+    /// sent on every upstream request, and its server processes are stopped when the gateway stops.</param>
+    public GatewayHost(GatewayOptions options, UpstreamUrl upstream, GatewayStages stages, Upstream.Stdio.StdioBridge? stdio = null)
     {
+        _stdio = stdio;
         // Without tokens (anonymous or pass-through mode) no connection could ever claim the reserve.
         int reserve = stages.Authentication is { IsAnonymous: false } ? options.Limits.EffectiveReservedAuthenticatedConnections() : 0;
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
-        _pool = new UpstreamPool(upstream, options.Upstream, options.Limits);
+        _pool = new UpstreamPool(upstream, options.Upstream, options.Limits) { UpstreamHeaderLines = stdio?.SecretHeaderLines ?? [] };
         _runtime = new GatewayRuntime(options, new Forwarder(_pool, options.Limits), stages.ResponseTransforms)
         {
             Authentication = stages.Authentication,
@@ -212,6 +216,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
+        // After the exchanges: a call still in flight was given its chance to be answered.
+        if (_stdio is not null) await _stdio.StopAsync().ConfigureAwait(false);
         _pool.Dispose();
     }
 

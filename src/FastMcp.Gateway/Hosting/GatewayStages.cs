@@ -267,7 +267,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, options.Upstream.Url, masking?.Masker);
+        var audit = new AuditRecording(log, options.Upstream.Describe(), masking?.Masker);
         ApprovalWebhook? webhook = null;
         try
         {
