@@ -235,4 +235,61 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
         await AssertGoneAsync(first, gateway.Transcript);
         await AssertGoneAsync(second, gateway.Transcript);
     }
+
+    [Fact]
+    public async Task Server_to_client_requests_ride_the_call_stream_and_unsolicited_messages_the_get_stream()
+    {
+        using GatewayProcess gateway = await StartAsync(Config(TestServer));
+        const string initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"raw","version":"1"}}}""";
+        RawExchange init = await McpWire.PostAsync(gateway.McpUrl, null, initialize);
+        Assert.Equal(200, init.Status);
+        string session = init.Head.Header("Mcp-Session-Id")!;
+        Assert.Equal(202, (await McpWire.PostAsync(gateway.McpUrl, session, McpWire.InitializedNotification)).Status);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // The call's answer is an event stream: the server's sampling request first, the result after the client answers it.
+        await using (RawHttpConnection call = await RawHttpConnection.ConnectAsync(gateway.McpUrl, cts.Token))
+        {
+            await call.SendAsync("POST", gateway.McpUrl.PathAndQuery, McpWire.Headers(session), McpWire.ToolCallBody(2, "ask", "{}"), cts.Token);
+            RawHttpResponseHead head = await call.ReadResponseHeadAsync(cts.Token);
+            Assert.Equal(200, head.Status);
+            Assert.True(head.IsEventStream, head.Header("Content-Type"));
+            using var events = new SseReader(call.OpenBody(head, "POST"));
+            JsonObject request = JsonNode.Parse((await events.ReadEventAsync(cts.Token))!.Data)!.AsObject();
+            Assert.Equal("sampling/createMessage", (string?)request["method"]);
+            string answer = $$"""{"jsonrpc":"2.0","id":{{request["id"]!.ToJsonString()}},"result":{"role":"assistant","content":{"type":"text","text":"hi there"},"model":"test","stopReason":"endTurn"}}""";
+            Assert.Equal(202, (await McpWire.PostAsync(gateway.McpUrl, session, answer)).Status);
+            JsonObject result = JsonNode.Parse((await events.ReadEventAsync(cts.Token))!.Data)!.AsObject();
+            Assert.Equal(2, (int?)result["id"]);
+            Assert.Equal("client said: hi there", (string?)result["result"]?["content"]?[0]?["text"]);
+        }
+
+        // A notification sent when no call is in flight arrives on the GET stream.
+        await using RawHttpConnection get = await RawHttpConnection.ConnectAsync(gateway.McpUrl, cts.Token);
+        await get.SendAsync("GET", gateway.McpUrl.PathAndQuery, [new("Accept", "text/event-stream"), new("Mcp-Session-Id", session),
+            new("MCP-Protocol-Version", McpWire.ProtocolVersion)], null, cts.Token);
+        RawHttpResponseHead getHead = await get.ReadResponseHeadAsync(cts.Token);
+        Assert.Equal(200, getHead.Status);
+        Assert.True(getHead.IsEventStream, getHead.Header("Content-Type"));
+        Assert.Equal("will notify", Text(await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(3, "notify_later", "{}"))));
+        using var stream = new SseReader(get.OpenBody(getHead, "GET"));
+        SseEvent? e;
+        do e = await stream.ReadEventAsync(cts.Token); while (e is not null && e.Data.Length == 0);
+        Assert.NotNull(e);
+        Assert.Equal("notifications/tools/list_changed", (string?)JsonNode.Parse(e.Data)!["method"]);
+    }
+
+    [Fact]
+    public async Task Cs_sdk_client_runs_server_everything_over_stdio_through_the_gateway()
+    {
+        using GatewayProcess gateway = await StartAsync(Config(RepoPaths.ServerEverythingEntry, "", "stdio"));
+
+        JsonNode scenarios = (await CsSdkScenarios.RunAsync(gateway.McpUrl))["scenarios"]!;
+
+        Assert.Equal("mcp-servers/everything", (string?)scenarios["initialize"]!["serverName"]);
+        Assert.Equal($"Echo: {CsSdkScenarios.EchoMessage}", (string?)scenarios["echo"]!["content"]![0]!["text"]);
+        Assert.True(CsSdkScenarios.ProgressSteps == (int?)scenarios["progress"]!["progressCount"], scenarios["progress"]!.ToJsonString());
+        Assert.Equal(200, (int?)scenarios["delete"]!["deleteStatus"]);
+        Assert.True((bool?)scenarios["delete"]!["afterDelete"]!["failed"]);
+    }
 }

@@ -33,8 +33,8 @@ public sealed class StdioUpstreamOptions
     /// <summary>Largest message (one line) either way; a server that writes a longer line is stopped.</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Label for logs and audit records: "stdio:" and the command line.</summary>
-    public string Describe() => Args.Count == 0 ? $"stdio:{Command}" : $"stdio:{Command} {string.Join(' ', Args)}";
+    /// <summary>Label for logs and audit records: "stdio:" and the command (not its arguments, which may hold secrets).</summary>
+    public string Describe() => $"stdio:{Command}";
 
     internal void Validate(string field)
     {

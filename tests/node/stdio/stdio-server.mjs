@@ -24,5 +24,16 @@ server.registerTool("crash", { description: "Exits in the middle of the call.", 
 server.registerTool("flood", { description: "Returns n bytes of text (one long stdout line).", inputSchema: { n: z.number() } },
   async ({ n }) => text("x".repeat(n)));
 
+server.registerTool("ask", { description: "Asks the client to sample a reply (a server-to-client request) and returns it.", inputSchema: {} },
+  async () => {
+    const reply = await server.server.createMessage({
+      messages: [{ role: "user", content: { type: "text", text: "say hi" } }],
+      maxTokens: 16,
+    });
+    return text(`client said: ${reply.content.text}`);
+  });
+server.registerTool("notify_later", { description: "Answers now; 300 ms later tells the client its tool list changed.", inputSchema: {} },
+  async () => { setTimeout(() => server.sendToolListChanged(), 300); return text("will notify"); });
+
 process.stderr.write("stdio-server ready\n");
 await server.connect(new StdioServerTransport());
