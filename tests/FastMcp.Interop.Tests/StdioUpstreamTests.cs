@@ -257,7 +257,7 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
             using var events = new SseReader(call.OpenBody(head, "POST"));
             JsonObject request = JsonNode.Parse((await events.ReadEventAsync(cts.Token))!.Data)!.AsObject();
             Assert.Equal("sampling/createMessage", (string?)request["method"]);
-            string answer = $$"""{"jsonrpc":"2.0","id":{{request["id"]!.ToJsonString()}},"result":{"role":"assistant","content":{"type":"text","text":"hi there"},"model":"test","stopReason":"endTurn"}}""";
+            string answer = $$$"""{"jsonrpc":"2.0","id":{{{request["id"]!.ToJsonString()}}},"result":{"role":"assistant","content":{"type":"text","text":"hi there"},"model":"test","stopReason":"endTurn"}}""";
             Assert.Equal(202, (await McpWire.PostAsync(gateway.McpUrl, session, answer)).Status);
             JsonObject result = JsonNode.Parse((await events.ReadEventAsync(cts.Token))!.Data)!.AsObject();
             Assert.Equal(2, (int?)result["id"]);
