@@ -69,7 +69,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress)
         {
             Upstream = route?.Name,
-            UpstreamUrl = route?.Url.Text,
+            UpstreamUrl = route?.Describe(),
         };
 
     /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>

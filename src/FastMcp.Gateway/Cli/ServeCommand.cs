@@ -34,14 +34,18 @@ internal static class ServeCommand
         AccessLog.Current = accessLog;
 
         DemoMcpServer? demo = null;
+        // Every stdio upstream (the default one, named ones) is served by a loopback bridge of its own, started first.
+        Dictionary<string, Upstream.Stdio.StdioBridge> stdio = StartStdioBridges(options);
+        string? defaultUrl = stdio.TryGetValue(RouteValidation.DefaultUpstreamName, out Upstream.Stdio.StdioBridge? defaultBridge) ? defaultBridge.Url : null;
         // Routes without an "upstream.url" have no default route; no routes and no url: the demo server is it.
-        if (string.IsNullOrEmpty(options.Upstream.Url) && RouteValidation.HasDefaultRoute(options))
+        if (defaultUrl is null && string.IsNullOrEmpty(options.Upstream.Url) && RouteValidation.HasDefaultRoute(options))
         {
             demo = new DemoMcpServer(new IPEndPoint(IPAddress.Loopback, 0));
             options.Upstream.Url = demo.Url;
             Log.Info($"no upstream configured: serving the built-in demo MCP server at {demo.Url}");
         }
-        UpstreamUrl? upstream = RouteValidation.HasDefaultRoute(options) ? UpstreamUrl.Parse(options.Upstream.Url, "upstream.url") : null;
+        defaultUrl ??= string.IsNullOrEmpty(options.Upstream.Url) ? null : options.Upstream.Url;
+        UpstreamUrl? upstream = RouteValidation.HasDefaultRoute(options) && defaultUrl is not null ? UpstreamUrl.Parse(defaultUrl, "upstream.url") : null;
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.TrySetResult(); });
@@ -49,7 +53,7 @@ internal static class ServeCommand
 
         var configured = options.Listen.ConvertAll(l => ListenAddress.Parse(l, "listen"));
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
-        GatewayHost host = new(options, upstream, stages);
+        GatewayHost host = new(options, upstream, stages, stdio);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
             ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options, host.Routes)
             : null;
@@ -61,9 +65,9 @@ internal static class ServeCommand
         PrintFirstCall(options, url, demo is not null);
         Console.Out.Flush();
         foreach (Upstream.UpstreamRoute route in host.Routes.Routes)
-            Log.Info($"forwarding http://{authority}{route.PathText} -> {route.Url.Text} (upstream '{route.Name}')");
+            Log.Info($"forwarding http://{authority}{route.PathText} -> {route.Describe()} (upstream '{route.Name}')");
         foreach (Federation.FederatedRoute route in host.Routes.Federated)
-            Log.Info($"federating http://{authority}{route.PathText} -> {string.Join(", ", Array.ConvertAll(route.Members, m => $"'{m.Name}' {m.Url.Text}"))}");
+            Log.Info($"federating http://{authority}{route.PathText} -> {string.Join(", ", Array.ConvertAll(route.Members, m => $"'{m.Name}' {m.Describe()}"))}");
         Log.Info($"identity: {(options.Passthrough ? "off (pass-through)" : options.Identity!.Mode)}, audit: {(options.Passthrough ? "off" : options.Audit.Directory)}");
 
         await stop.Task.ConfigureAwait(false);
@@ -72,6 +76,26 @@ internal static class ServeCommand
         demo?.Dispose();
         Log.Info("stopped");
         return 0;
+    }
+
+    /// <summary>A bridge per stdio upstream, by upstream name ("default" for "upstream").</summary>
+    private static Dictionary<string, Upstream.Stdio.StdioBridge> StartStdioBridges(GatewayOptions options)
+    {
+        var bridges = new Dictionary<string, Upstream.Stdio.StdioBridge>(StringComparer.Ordinal);
+        IReadOnlyCollection<string> withheld = Upstream.Stdio.GatewaySecretVariables.Of(options);
+        if (options.Upstream.Stdio is { } own) bridges.Add(RouteValidation.DefaultUpstreamName, Start("upstream", own));
+        foreach ((string name, UpstreamOptions named) in options.Upstreams)
+        {
+            if (named.Stdio is { } stdio) bridges.Add(name, Start($"upstreams.{name}", stdio));
+        }
+        return bridges;
+
+        Upstream.Stdio.StdioBridge Start(string label, StdioUpstreamOptions stdio)
+        {
+            var bridge = new Upstream.Stdio.StdioBridge(label, stdio, withheld);
+            Log.Info($"stdio upstream {label}: {stdio.Describe()} (one process per MCP session, bridged at {bridge.Url})");
+            return bridge;
+        }
     }
 
     /// <summary>The configuration serve runs with: the file (or embedded defaults), then the flags, validated.</summary>

@@ -69,8 +69,14 @@ public sealed class GatewayOptions
 
 public sealed class UpstreamOptions
 {
-    /// <summary>http://host:port/path of the MCP server. Empty: the built-in demo server is started.</summary>
+    /// <summary>http://host:port/path of the MCP server. Empty (and no stdio): the built-in demo server is started.</summary>
     public string Url { get; set; } = "";
+
+    /// <summary>A local MCP server run as a process per session over stdio (instead of url).</summary>
+    public StdioUpstreamOptions? Stdio { get; set; }
+
+    /// <summary>What the upstream is, for logs and audit records: the URL or the stdio command line.</summary>
+    public string Describe() => Stdio is { } stdio ? stdio.Describe() : Url;
     public int ConnectTimeoutMs { get; set; } = 5_000;
 
     /// <summary>Time from sending a request to the upstream's response head (504 beyond).</summary>

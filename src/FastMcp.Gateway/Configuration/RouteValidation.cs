@@ -13,7 +13,7 @@ public static class RouteValidation
     /// The default route exists unless routes are configured without an "upstream.url": with no routes it always
     /// does (an empty url then serves the built-in demo server, as before routes existed).
     /// </summary>
-    public static bool HasDefaultRoute(GatewayOptions o) => o.Routes is not { Count: > 0 } || !string.IsNullOrEmpty(o.Upstream.Url);
+    public static bool HasDefaultRoute(GatewayOptions o) => o.Routes is not { Count: > 0 } || !string.IsNullOrEmpty(o.Upstream.Url) || o.Upstream.Stdio is not null;
 
     /// <summary>The upstream names a policy rule may scope itself to: "default" when the default route exists, and the named ones.</summary>
     public static List<string> UpstreamNames(GatewayOptions o)
@@ -42,8 +42,9 @@ public static class RouteValidation
             if (name == DefaultUpstreamName)
                 throw new ConfigurationException(field, $"'{DefaultUpstreamName}' is the name of the upstream of \"upstream\" + \"endpointPath\"; pick another");
             if (upstream is null) throw new ConfigurationException(field, "must be an object");
-            if (string.IsNullOrEmpty(upstream.Url)) throw new ConfigurationException($"{field}.url", "required");
-            UpstreamUrl.Parse(upstream.Url, $"{field}.url");
+            if (string.IsNullOrEmpty(upstream.Url) && upstream.Stdio is null)
+                throw new ConfigurationException($"{field}.url", "required (an http(s) URL), or set stdio to run a local server");
+            if (!string.IsNullOrEmpty(upstream.Url)) UpstreamUrl.Parse(upstream.Url, $"{field}.url");
             ValidateSettings(upstream, field);
             if (upstream.Credential is { IsConfigured: false })
                 throw new ConfigurationException($"{field}.credential", "needs valueFile or valueEnv (or leave the credential out)");
@@ -119,6 +120,9 @@ public static class RouteValidation
 
     private static void ValidateSettings(UpstreamOptions u, string field)
     {
+        if (u.Stdio is not null && !string.IsNullOrEmpty(u.Url))
+            throw new ConfigurationException($"{field}.stdio", $"cannot be set together with {field}.url (one upstream: an http URL or a command to run)");
+        u.Stdio?.Validate($"{field}.stdio");
         if (u.ConnectTimeoutMs <= 0) throw new ConfigurationException($"{field}.connectTimeoutMs", "must be greater than 0");
         if (u.ResponseTimeoutMs <= 0) throw new ConfigurationException($"{field}.responseTimeoutMs", "must be greater than 0");
         if (u.MaxIdleConnections < 0) throw new ConfigurationException($"{field}.maxIdleConnections", "must not be negative");

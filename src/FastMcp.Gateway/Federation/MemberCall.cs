@@ -135,6 +135,7 @@ internal static class MemberCall
         output.Write("\r\nX-Forwarded-Proto: "u8);
         output.Write(publicScheme);
         output.Write("\r\n"u8);
+        output.Write(member.Pool.UpstreamHeaderLines);
         if (contentLength >= 0)
         {
             output.Write("Content-Type: application/json\r\nContent-Length: "u8);

@@ -42,7 +42,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
             UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
-                memberSessionLine);
+                memberSessionLine, pool.UpstreamHeaderLines);
             foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
             bool sent;
             try

@@ -14,7 +14,7 @@ internal static class UpstreamRequestWriter
 {
     public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
-        in Tracing.TraceContext trace, byte[]? memberSessionLine = null)
+        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -56,6 +56,7 @@ internal static class UpstreamRequestWriter
         if (trace.IsValid) trace.WriteHeaderLine(output);
         output.Write(injectedHeaderLines);
         if (memberSessionLine is not null) output.Write(memberSessionLine);
+        output.Write(upstreamHeaderLines);
         output.Write("\r\n"u8);
     }
 
@@ -79,6 +80,8 @@ internal static class UpstreamRequestWriter
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "Accept-Encoding"u8)) return false;
                 // Replaced by the gateway's own (a malformed one is never passed on as it is).
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
+                // Only the gateway states the stdio bridge's secret (a client's copy would shadow it).
+                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:
                 return true;

@@ -32,16 +32,20 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly UpstreamProbe _probe;
     private readonly LocalHttpServer? _admin;
     private readonly ListenerTls? _tls;
+    private readonly IReadOnlyDictionary<string, Upstream.Stdio.StdioBridge> _stdio;
     private int _ready;
 
     /// <param name="upstream">The default route's upstream ("upstream" + "endpointPath"); null when routes are configured without one.</param>
-    public GatewayHost(GatewayOptions options, UpstreamUrl? upstream, GatewayStages stages)
+    /// <param name="stdio">The bridges of stdio upstreams, by upstream name: the routes send each one's secret, and their server
+    /// processes are stopped when the gateway stops.</param>
+    public GatewayHost(GatewayOptions options, UpstreamUrl? upstream, GatewayStages stages, IReadOnlyDictionary<string, Upstream.Stdio.StdioBridge>? stdio = null)
     {
+        _stdio = stdio ?? new Dictionary<string, Upstream.Stdio.StdioBridge>();
         // Without tokens (anonymous or pass-through mode) no connection could ever claim the reserve.
         int reserve = stages.Authentication is { IsAnonymous: false } ? options.Limits.EffectiveReservedAuthenticatedConnections() : 0;
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
         // Pass-through mode sends no credential upstream (the default upstream's comes with the identity stage it skips).
-        _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough);
+        _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough, _stdio);
         _runtime = new GatewayRuntime(options, _routes, stages.ResponseTransforms)
         {
             Authentication = stages.Authentication,
@@ -264,6 +268,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         await _probe.DisposeAsync().ConfigureAwait(false);
+        // After the exchanges: a call still in flight was given its chance to be answered.
+        foreach (Upstream.Stdio.StdioBridge bridge in _stdio.Values) await bridge.StopAsync().ConfigureAwait(false);
         _routes.Dispose();
         // The spans of the exchanges that just ended go out within one export's timeout.
         if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);

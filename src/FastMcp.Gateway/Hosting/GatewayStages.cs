@@ -294,7 +294,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Url : null, masking?.Masker);
+        var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Describe() : null, masking?.Masker);
         ApprovalWebhook? webhook = null;
         try
         {

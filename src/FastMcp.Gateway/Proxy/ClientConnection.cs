@@ -877,7 +877,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
         // Logged before the answer leaves: whoever reads the answer finds the line already written.
-        Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Url.Text : _rt.Options.Upstream.Url, _exchange, _clientAddress));
+        Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe(), _exchange, _clientAddress));
         await FlushToClientAsync().ConfigureAwait(false);
     }
 

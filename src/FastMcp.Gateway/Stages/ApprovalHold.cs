@@ -243,7 +243,7 @@ internal sealed class ApprovalHold
         if (!sent)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
-            Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route!.Url.Text, _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
+            Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route!.Describe(), _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
             return chunked;
         }
         broker.MarkExecuted(approval, _exchange.ResponseStatus);

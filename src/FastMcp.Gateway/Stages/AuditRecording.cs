@@ -129,7 +129,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.TimestampUtc = DateTime.UtcNow;
         e.Success = false;
         e.ClientAddress = clientAddress;
-        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.Upstream = ex.Route is { } route ? route.Describe() : upstream;
         e.UpstreamName = ex.Route?.Name;
         e.HttpStatus = 401;
         e.Detail = failure;
@@ -235,7 +235,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.TraceHigh = ex.Trace.TraceHigh;
         e.TraceLow = ex.Trace.TraceLow;
         e.SpanId = ex.Trace.SpanId;
-        e.Upstream = ex.Route is { } route ? route.Url.Text : upstream;
+        e.Upstream = ex.Route is { } route ? route.Describe() : upstream;
         e.UpstreamName = ex.Route?.Name;
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);

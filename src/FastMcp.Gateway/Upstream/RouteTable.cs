@@ -68,8 +68,10 @@ internal sealed class RouteTable : IDisposable
     /// stages). Named upstreams' credentials are loaded here unless <paramref name="injectCredentials"/> is false
     /// (pass-through mode sends none, as for the default upstream).
     /// </summary>
-    public static RouteTable Build(GatewayOptions options, UpstreamUrl? defaultUrl, UpstreamCredential? defaultCredential, bool injectCredentials)
+    public static RouteTable Build(GatewayOptions options, UpstreamUrl? defaultUrl, UpstreamCredential? defaultCredential, bool injectCredentials,
+        IReadOnlyDictionary<string, Stdio.StdioBridge>? stdio = null)
     {
+        stdio ??= new Dictionary<string, Stdio.StdioBridge>();
         var routes = new List<UpstreamRoute>();
         var federated = new List<Federation.FederatedRoute>();
         var upstreams = new List<UpstreamRoute>();
@@ -80,7 +82,7 @@ internal sealed class RouteTable : IDisposable
             if (defaultUrl is not null)
             {
                 defaultRoute = new UpstreamRoute(RouteValidation.DefaultUpstreamName, options.EndpointPath, defaultUrl, options.Upstream, options.Limits,
-                    defaultCredential, ownsCredential: false);
+                    defaultCredential, ownsCredential: false, BridgeHeaders(RouteValidation.DefaultUpstreamName));
                 routes.Add(defaultRoute);
                 upstreams.Add(defaultRoute);
             }
@@ -105,13 +107,19 @@ internal sealed class RouteTable : IDisposable
         }
         return new RouteTable([.. routes], [.. federated], [.. upstreams]) { Default = defaultRoute };
 
+        byte[] BridgeHeaders(string name) => stdio.TryGetValue(name, out Stdio.StdioBridge? b) ? b.SecretHeaderLines : [];
+
         // The first path naming an upstream builds it (pool, credential, health); later ones share it.
         UpstreamRoute Named(string name, string path)
         {
             if (byUpstream.TryGetValue(name, out UpstreamRoute? sibling)) return new UpstreamRoute(sibling, path);
             UpstreamOptions upstream = options.Upstreams[name];
             UpstreamCredential? credential = injectCredentials ? LoadCredential(name, upstream) : null;
-            var built = new UpstreamRoute(name, path, UpstreamUrl.Parse(upstream.Url, $"upstreams.{name}.url"), upstream, options.Limits, credential, ownsCredential: true);
+            // A stdio upstream is reached at its bridge, with the bridge's secret.
+            UpstreamUrl url = stdio.TryGetValue(name, out Stdio.StdioBridge? bridge)
+                ? UpstreamUrl.Parse(bridge.Url, $"upstreams.{name}.stdio")
+                : UpstreamUrl.Parse(upstream.Url, $"upstreams.{name}.url");
+            var built = new UpstreamRoute(name, path, url, upstream, options.Limits, credential, ownsCredential: true, BridgeHeaders(name));
             byUpstream.Add(name, built);
             upstreams.Add(built);
             return built;

@@ -35,6 +35,12 @@ internal sealed class UpstreamPool : IDisposable
 
     public UpstreamUrl Url { get; }
 
+    /// <summary>
+    /// Header lines ("Name: value\r\n") sent on every request to this upstream and never taken from a client:
+    /// the stdio bridge's per-start secret. Empty for ordinary http upstreams.
+    /// </summary>
+    public byte[] UpstreamHeaderLines { get; init; } = [];
+
     /// <summary>Connections opened over the pool's life (diagnostics and tests of reuse).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
     private long _opened;

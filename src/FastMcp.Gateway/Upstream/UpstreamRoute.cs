@@ -23,18 +23,22 @@ internal sealed class UpstreamRoute : IDisposable
     private readonly bool _ownsCredential;
     private readonly bool _ownsPool;
     private readonly HttpLimits _limits;
+    private readonly byte[] _headerLines = [];
     // A sibling path to the same upstream follows its primary's target; the primary holds its own.
     private readonly UpstreamRoute? _primary;
     private Target? _target;
 
-    public UpstreamRoute(string name, string path, UpstreamUrl url, UpstreamOptions options, HttpLimits limits, UpstreamCredential? credential, bool ownsCredential)
+    /// <param name="upstreamHeaderLines">Header lines every request to this upstream carries (a stdio bridge's secret); empty for others.</param>
+    public UpstreamRoute(string name, string path, UpstreamUrl url, UpstreamOptions options, HttpLimits limits, UpstreamCredential? credential, bool ownsCredential,
+        byte[]? upstreamHeaderLines = null)
     {
+        _headerLines = upstreamHeaderLines ?? [];
         Name = name;
         PathText = path;
         Path = Encoding.ASCII.GetBytes(path);
         Options = options;
         _limits = limits;
-        var pool = new UpstreamPool(url, options, limits);
+        var pool = new UpstreamPool(url, options, limits) { UpstreamHeaderLines = _headerLines };
         _target = new Target(url, pool, new Forwarder(pool, limits));
         Credential = credential;
         _ownsCredential = ownsCredential;
@@ -61,6 +65,9 @@ internal sealed class UpstreamRoute : IDisposable
     public string PathText { get; }
     public UpstreamOptions Options { get; }
     public UpstreamUrl Url => Current.Url;
+
+    /// <summary>What audit records and logs call the upstream: its url, or "stdio:COMMAND" (not the bridge's loopback url).</summary>
+    public string Describe() => Options.Stdio is { } stdio ? stdio.Describe() : Url.Text;
     public UpstreamPool Pool => Current.Pool;
     public Forwarder Forwarder => Current.Forwarder;
 
@@ -77,7 +84,7 @@ internal sealed class UpstreamRoute : IDisposable
             _primary.Retarget(url);
             return;
         }
-        var pool = new UpstreamPool(url, Options, _limits);
+        var pool = new UpstreamPool(url, Options, _limits) { UpstreamHeaderLines = _headerLines };
         Target old = Interlocked.Exchange(ref _target, new Target(url, pool, new Forwarder(pool, _limits)))!;
         old.Pool.Dispose();
         Health.ReportReachable();

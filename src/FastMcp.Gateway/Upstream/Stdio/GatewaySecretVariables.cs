@@ -1,0 +1,22 @@
+using FastMcp.Gateway.Configuration;
+
+namespace FastMcp.Gateway.Upstream.Stdio;
+
+/// <summary>
+/// Environment variables that hold the gateway's own secrets: a stdio server that inherits the
+/// gateway's environment still never sees them (the server is what the gateway guards against).
+/// </summary>
+internal static class GatewaySecretVariables
+{
+    public static IReadOnlyCollection<string> Of(GatewayOptions options)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "FASTMCP_TOKEN", "FASTMCP_PAN_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        };
+        if (options.Identity?.UpstreamCredential?.ValueEnv is { Length: > 0 } credential) names.Add(credential);
+        if (options.Approvals?.Webhook?.SecretEnv is { Length: > 0 } webhook) names.Add(webhook);
+        if (options.Masking?.FingerprintKeyEnv is { Length: > 0 } panKey) names.Add(panKey);
+        return names;
+    }
+}

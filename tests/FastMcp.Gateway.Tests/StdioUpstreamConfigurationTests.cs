@@ -1,0 +1,57 @@
+using System.Text;
+using FastMcp.Gateway.Configuration;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>upstream.stdio: every field read, checked and named when wrong; url and stdio exclude each other.</summary>
+public sealed class StdioUpstreamConfigurationTests
+{
+    private static GatewayOptions Load(string upstream) =>
+        ConfigurationLoader.Parse(Encoding.UTF8.GetBytes($$"""{"upstream":{{upstream}}}"""));
+
+    private static ConfigurationException Fails(string upstream) =>
+        Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Validate(Load(upstream)));
+
+    [Fact]
+    public void Every_field_is_read()
+    {
+        GatewayOptions o = Load("""
+            {"stdio":{"command":"node","args":["server.js","--x"],"env":{"K":"V"},"inheritEnvironment":true,"workingDirectory":"/",
+              "sessionIdleMs":5000,"maxSessions":3,"stopGraceMs":100,"maxMessageBytes":2048}}
+            """);
+        ConfigurationLoader.Validate(o);
+        StdioUpstreamOptions s = o.Upstream.Stdio!;
+        Assert.Equal("node", s.Command);
+        Assert.Equal(["server.js", "--x"], s.Args);
+        Assert.Equal("V", s.Env["K"]);
+        Assert.True(s.InheritEnvironment);
+        Assert.Equal("/", s.WorkingDirectory);
+        Assert.Equal((5000, 3, 100, 2048), (s.SessionIdleMs, s.MaxSessions, s.StopGraceMs, s.MaxMessageBytes));
+        Assert.Equal("stdio:node", o.Upstream.Describe());
+    }
+
+    [Fact]
+    public void Url_and_stdio_together_are_refused_naming_the_field()
+    {
+        ConfigurationException e = Fails("""{"url":"http://127.0.0.1:1/mcp","stdio":{"command":"node"}}""");
+        Assert.Equal("upstream.stdio", e.Field);
+        Assert.Contains("upstream.url", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"stdio":{}}""", "upstream.stdio.command")]
+    [InlineData("""{"stdio":{"command":"node","env":{"A=B":"x"}}}""", "upstream.stdio.env")]
+    [InlineData("""{"stdio":{"command":"node","workingDirectory":"/no/such/dir/here"}}""", "upstream.stdio.workingDirectory")]
+    [InlineData("""{"stdio":{"command":"node","sessionIdleMs":10}}""", "upstream.stdio.sessionIdleMs")]
+    [InlineData("""{"stdio":{"command":"node","maxSessions":0}}""", "upstream.stdio.maxSessions")]
+    [InlineData("""{"stdio":{"command":"node","stopGraceMs":0}}""", "upstream.stdio.stopGraceMs")]
+    [InlineData("""{"stdio":{"command":"node","maxMessageBytes":10}}""", "upstream.stdio.maxMessageBytes")]
+    public void A_bad_field_is_named(string upstream, string field) => Assert.Equal(field, Fails(upstream).Field);
+
+    [Fact]
+    public void An_unknown_stdio_field_is_named()
+    {
+        ConfigurationException e = Assert.Throws<ConfigurationException>(() => Load("""{"stdio":{"command":"node","shell":true}}"""));
+        Assert.Contains("shell", e.Message, StringComparison.Ordinal);
+    }
+}
