@@ -1,5 +1,8 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using FastMcp.Interop.Tests.Harness;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 using Xunit.Abstractions;
 
 namespace FastMcp.Interop.Tests;
@@ -85,5 +88,65 @@ public sealed class FederationInteropTests(InteropFixture fixture, ITestOutputHe
         using var http = new HttpClient();
         string ready = await http.GetStringAsync(new Uri(gateway.AdminUrl, "/readyz"));
         Assert.Contains("\"name\":\"two\"", ready);
+    }
+
+    // One member over HTTP, the other a stdio server the gateway runs itself (server-everything in its stdio mode).
+    private static string HttpAndStdioConfig(Uri one) => $$"""
+        {
+          "listen": ["127.0.0.1:0"],
+          "admin": { "listen": "127.0.0.1:0" },
+          "upstream": { "url": "{{one}}" },
+          "upstreams": {
+            "one": { "url": "{{one}}" },
+            "two": { "stdio": { "command": {{JsonSerializer.Serialize(RepoPaths.NodeExecutable)}}, "args": [{{JsonSerializer.Serialize(RepoPaths.ServerEverythingEntry)}}, "stdio"] } }
+          },
+          "routes": [ { "path": "/mcp/all", "federate": ["one", "two"] } ],
+          "identity": { "mode": "anonymous" },
+          "audit": { "directory": "audit" },
+          "policy": { "rules": [ { "name": "all", "action": "allow" } ] }
+        }
+        """;
+
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task An_http_server_and_a_stdio_server_behind_one_path_serve_the_typescript_and_the_csharp_sdk_clients()
+    {
+        using GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(HttpAndStdioConfig(fixture.Upstream.McpUrl));
+        var federated = new Uri(gateway.McpUrl, "/mcp/all");
+
+        // The official TypeScript SDK client.
+        JsonObject run = await RunClientAsync(federated, output);
+        string[] tools = Names(run, "toolNames");
+        Assert.Contains("one__echo", tools);
+        Assert.Contains("two__echo", tools);
+        Assert.Equal("Echo: hello from one", (string?)run["echoes"]!["one"]!["text"]);
+        Assert.Equal("Echo: hello from two", (string?)run["echoes"]!["two"]!["text"]);
+        Assert.True((bool?)run["terminated"]);
+
+        // The official C# SDK client, on its own session.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var http = new HttpClient();
+        var transport = new HttpClientTransport(
+            new HttpClientTransportOptions { Endpoint = federated, TransportMode = HttpTransportMode.StreamableHttp, Name = "federation-cs" },
+            http, loggerFactory: null, ownsHttpClient: false);
+        await using McpClient client = await McpClient.CreateAsync(transport,
+            new McpClientOptions { ClientInfo = new Implementation { Name = "fastmcp-federation-cs", Version = "1.0.0" } }, cancellationToken: cts.Token);
+        IList<McpClientTool> listed = await client.ListToolsAsync(cancellationToken: cts.Token);
+        Assert.Contains(listed, t => t.Name == "one__echo");
+        Assert.Contains(listed, t => t.Name == "two__echo");
+        foreach (string prefix in new[] { "one", "two" })
+        {
+            CallToolResult result = await client.CallToolAsync($"{prefix}__echo",
+                new Dictionary<string, object?> { ["message"] = $"from C# to {prefix}" }, cancellationToken: cts.Token);
+            Assert.Equal($"Echo: from C# to {prefix}", Assert.IsType<TextContentBlock>(result.Content[0]).Text);
+        }
+
+        // The stdio member's calls are audited under both names: the prefixed one the client used and the upstream.
+        gateway.SendSigterm();
+        Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var (exit, audit, stderr) = await GatewayProcess.RunToolAsync(gateway.WorkDirectory, null, "replay", Path.Combine(gateway.WorkDirectory, "audit"), "--format", "jsonl");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains(audit.Split('\n', StringSplitOptions.RemoveEmptyEntries), line =>
+            line.Contains("\"two__echo\"", StringComparison.Ordinal) && line.Contains("stdio:", StringComparison.Ordinal));
     }
 }

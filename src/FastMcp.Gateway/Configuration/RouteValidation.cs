@@ -93,7 +93,9 @@ public static class RouteValidation
             throw new ConfigurationException($"{field}.upstream", "a route has either \"upstream\" or \"federate\", not both");
         if (o.Passthrough)
             throw new ConfigurationException($"{field}.federate", "not available in pass-through mode (federation reads every message)");
-        if (route.Federate!.Count < 2) throw new ConfigurationException($"{field}.federate", "names at least two upstreams (one is a plain route: \"upstream\")");
+        // One member is allowed: a gateway-held session and prefixed names in front of a single server (and how a
+        // federated endpoint is checked against the same server on a plain route).
+        if (route.Federate!.Count < 1) throw new ConfigurationException($"{field}.federate", "names at least one upstream");
         if (string.IsNullOrEmpty(route.Separator) || route.Separator.Length > 8 || !IsAscii(route.Separator))
             throw new ConfigurationException($"{field}.separator", "1 to 8 printable ASCII characters without spaces");
         var seen = new HashSet<string>(StringComparer.Ordinal);

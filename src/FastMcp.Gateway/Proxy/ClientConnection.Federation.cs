@@ -76,6 +76,8 @@ internal sealed partial class ClientConnection
             case McpMethod.ResourcesSubscribe:
             case McpMethod.ResourcesUnsubscribe:
                 return await CallResourceOwnerAsync(federation, session, body, recorded).ConfigureAwait(false);
+            case McpMethod.LoggingSetLevel:
+                return await SetLevelOnMembersAsync(federation, session, body, recorded).ConfigureAwait(false);
             default:
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.MethodNotFound,
                     Encoding.UTF8.GetBytes($"'{MethodText(body)}' is not available on a federated path"), "method not available on a federated path").ConfigureAwait(false);
@@ -348,6 +350,15 @@ internal sealed partial class ClientConnection
     {
         string prefixed = NameText(body, _exchange.Call.NameRange);
         int member = federation.MemberOf(prefixed, out string name);
+        if (member < 0 && federation.Members.Length == 1 && prefixed.Length > 0)
+        {
+            // One member: a name without its prefix can only be meant for it. It is decided, recorded and forwarded
+            // as sent, and the member answers it as it would on a plain path (a federated endpoint in front of one
+            // server behaves as that server does: the conformance suite is run against both).
+            if (!session.Initialized[0]) return await MemberNotInSessionAsync(federation, 0, body, recorded).ConfigureAwait(false);
+            _exchange.Recorded = default;
+            return await ForwardToMemberAsync(federation, session, 0, body, null).ConfigureAwait(false);
+        }
         if (member < 0)
             return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
                 Encoding.UTF8.GetBytes($"no upstream of this federated path is named by '{prefixed}' (names are <upstream>{federation.Separator}<name>)"),
@@ -368,6 +379,8 @@ internal sealed partial class ClientConnection
     {
         string uri = NameText(body, _exchange.Call.NameRange);
         int member = uri.Length == 0 ? -1 : session.OwnerOf(uri);
+        // With one member there is no one else it could belong to: it decides (as it would on a plain path).
+        if (member < 0 && uri.Length > 0 && federation.Members.Length == 1) member = 0;
         if (member < 0)
             return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
                 "no upstream of this federated path listed this resource in this session (list resources or resource templates first)"u8.ToArray(),
@@ -375,6 +388,59 @@ internal sealed partial class ClientConnection
         if (!session.Initialized[member]) return await MemberNotInSessionAsync(federation, member, body, recorded).ConfigureAwait(false);
         _exchange.Recorded = default;
         return await ForwardToMemberAsync(federation, session, member, body, null).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// logging/setLevel: sent to every member in the session (each decided and recorded as a fan-out message). The
+    /// answer is an empty result when at least one member took it; when none did, the first member's error.
+    /// </summary>
+    private async ValueTask<bool> SetLevelOnMembersAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        byte[] idJson = IdJson(body);
+        byte[] request = body.ToArray();
+        var charged = new HashSet<CompiledRule>();
+        bool anyAllowed = false, anyTook = false;
+        byte[]? firstError = null;
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            if (!session.Initialized[i]) continue;
+            UpstreamRoute member = federation.Members[i];
+            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            if (admission != Admission.Allowed) continue;
+            anyAllowed = true;
+            MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
+                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+            if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false)) return await AuditUnavailableAsync(body).ConfigureAwait(false);
+            if (answer.Ok && !IsErrorAnswer(answer.Message)) anyTook = true;
+            else if (answer.Ok) firstError ??= answer.Message;
+        }
+        _exchange.Route = null;
+        if (!anyAllowed)
+            return await RefuseWithIdAsync(body, 200, JsonRpcErrorCodes.Forbidden, "denied by policy for every upstream of this federated path"u8.ToArray()).ConfigureAwait(false);
+        if (!anyTook && firstError is not null) return await AnswerFederatedJsonAsync(200, firstError, default).ConfigureAwait(false);
+        if (!anyTook)
+            return await RefuseWithIdAsync(body, 200, JsonRpcErrorCodes.UpstreamUnavailable, "no upstream of this federated path took the log level"u8.ToArray()).ConfigureAwait(false);
+        return await AnswerFederatedJsonAsync(200, Result(idJson, "{}"u8), default).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the JSON-RPC message has a top-level "error" member.</summary>
+    private static bool IsErrorAnswer(ReadOnlySpan<byte> message)
+    {
+        var reader = new Utf8JsonReader(message);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("error"u8)) return true;
+                if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && reader.CurrentDepth >= 1) reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+        return false;
     }
 
     private ValueTask<bool> MemberNotInSessionAsync(FederatedRoute federation, int member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded) =>

@@ -97,6 +97,38 @@ public sealed class FederationTests
         return doc.RootElement.GetProperty("result").GetProperty("content")[0].GetProperty("text").GetString()!;
     }
 
+    [Fact]
+    public async Task Log_level_goes_to_every_member_and_one_member_takes_names_without_its_prefix()
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        RawResponse level = await PostAsync(gw, token, Message(2, "logging/setLevel", """{"level":"debug"}"""), session);
+        Assert.Equal(200, level.Status);
+        Assert.Contains("\"result\":{}", level.Body, StringComparison.Ordinal);
+        Assert.Contains(a.Requests, r => r.Body.Contains("logging/setLevel", StringComparison.Ordinal) && r.Header("Mcp-Session-Id") == "s-a");
+        Assert.Contains(b.Requests, r => r.Body.Contains("logging/setLevel", StringComparison.Ordinal) && r.Header("Mcp-Session-Id") == "s-b");
+
+        // Two members: a name without a prefix is no one's.
+        Assert.Equal((JsonRpcErrorCodes.InvalidParams, "3"),
+            (await PostAsync(gw, token, Message(3, "tools/call", """{"name":"echo","arguments":{}}"""), session)).JsonRpcError());
+
+        // One member: the name (and an unlisted resource) can only be meant for it, and goes as sent.
+        await using var single = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a"] }];
+        });
+        string alone = (await PostAsync(single, token = single.Token("alice"), Initialize(1))).Header("Mcp-Session-Id")!;
+        Assert.Equal("a ran echo in session s-a", Text(await PostAsync(single, token, Message(4, "tools/call", """{"name":"echo","arguments":{}}"""), alone)));
+        Assert.Equal("a ran echo in session s-a", Text(await PostAsync(single, token, Message(5, "tools/call", """{"name":"a__echo","arguments":{}}"""), alone)));
+        Assert.Equal(200, (await PostAsync(single, token, Message(6, "resources/subscribe", """{"uri":"test://never-listed"}"""), alone)).Status);
+        Assert.Contains(a.Requests, r => r.Body.Contains("test://never-listed", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -244,7 +276,7 @@ public sealed class FederationTests
         "routes[0].federate[1]", "no upstream named 'c'")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","a"]}]}""",
         "routes[0].federate[1]", "named twice")]
-    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"}},"routes":[{"path":"/f","federate":["a"]}]}""", "routes[0].federate", "at least two")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"}},"routes":[{"path":"/f","federate":[]}]}""", "routes[0].federate", "at least one")]
     [InlineData("""{"upstreams":{"a-b":{"url":"http://127.0.0.1:1/"},"a":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","a-b"],"separator":"-"}]}""",
         "routes[0].federate[1]", "contains the separator")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b"],"upstream":"a"}]}""",
