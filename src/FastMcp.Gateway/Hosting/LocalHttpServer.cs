@@ -47,19 +47,7 @@ internal sealed class LocalHttpServer : IDisposable
         {
             while (true)
             {
-                var framer = new HeadFramer();
-                ReadResult result;
-                long headLength;
-                while (true)
-                {
-                    result = await input.ReadAsync().ConfigureAwait(false);
-                    headLength = framer.TryFindEnd(result.Buffer, _limits.MaxHeadBytes);
-                    if (headLength != 0 || result.IsCompleted) break;
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                }
-                if (headLength <= 0) return;
-                HttpRejectReason reason = head.Parse(result.Buffer.Slice(0, headLength));
-                input.AdvanceTo(result.Buffer.GetPosition(headLength));
+                if (await RequestHeadReader.ReadAsync(input, head, _limits).ConfigureAwait(false) is not { } reason) return;
                 if (reason != HttpRejectReason.None)
                 {
                     Write(output, new LocalResponse(reason.StatusCode(), "text/plain", System.Text.Encoding.ASCII.GetBytes(reason.Describe())), close: true);

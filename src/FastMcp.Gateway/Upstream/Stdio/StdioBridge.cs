@@ -69,19 +69,7 @@ internal sealed class StdioBridge : IAsyncDisposable
         {
             while (!_stopping.IsCancellationRequested)
             {
-                var framer = new HeadFramer();
-                ReadResult result;
-                long headLength;
-                while (true)
-                {
-                    result = await input.ReadAsync().ConfigureAwait(false);
-                    headLength = framer.TryFindEnd(result.Buffer, _limits.MaxHeadBytes);
-                    if (headLength != 0 || result.IsCompleted) break;
-                    input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-                }
-                if (headLength <= 0) return;
-                HttpRejectReason reason = head.Parse(result.Buffer.Slice(0, headLength));
-                input.AdvanceTo(result.Buffer.GetPosition(headLength));
+                if (await Hosting.RequestHeadReader.ReadAsync(input, head, _limits).ConfigureAwait(false) is not { } reason) return;
                 if (reason != HttpRejectReason.None)
                 {
                     BridgeResponses.Error(output, reason.StatusCode(), null, -32600, reason.Describe(), close: true);

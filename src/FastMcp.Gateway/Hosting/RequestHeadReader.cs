@@ -1,0 +1,35 @@
+using System.IO.Pipelines;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Hosting;
+
+/// <summary>
+/// Reads the next request head of a connection of the gateway's small local servers (admin, demo, stdio bridge):
+/// framed however the bytes arrive, parsed into <paramref name="head"/>, and consumed from the pipe. The proxy's
+/// own connection loop does more (timers, stages) and reads heads itself.
+/// </summary>
+internal static class RequestHeadReader
+{
+    /// <summary>Null: the peer closed (or sent an oversized head) before a whole head; else why the head is refused (None: parsed).</summary>
+    public static async ValueTask<HttpRejectReason?> ReadAsync(PipeReader input, HttpRequestHead head, HttpLimits limits)
+    {
+        var framer = new HeadFramer();
+        ReadResult result;
+        long headLength;
+        while (true)
+        {
+            result = await input.ReadAsync().ConfigureAwait(false);
+            headLength = framer.TryFindEnd(result.Buffer, limits.MaxHeadBytes);
+            if (headLength != 0 || result.IsCompleted) break;
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
+        if (headLength <= 0)
+        {
+            input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            return null;
+        }
+        HttpRejectReason reason = head.Parse(result.Buffer.Slice(0, headLength));
+        input.AdvanceTo(result.Buffer.GetPosition(headLength));
+        return reason;
+    }
+}
