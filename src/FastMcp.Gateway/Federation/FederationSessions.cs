@@ -79,6 +79,9 @@ internal sealed class FederationSession(string id, string subject, string? issue
     /// <summary>Members that answered initialize: only those are asked for lists and sent calls.</summary>
     public bool[] Initialized { get; } = new bool[members];
 
+    /// <summary>Server-to-client requests relayed to this session's client and not yet answered.</summary>
+    public ServerRequestIds ServerRequests { get; } = new();
+
     public void Touch() => Volatile.Write(ref _lastUsed, Environment.TickCount64);
 
     public void RememberResource(string uri, int member)

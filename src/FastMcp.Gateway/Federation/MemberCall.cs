@@ -122,7 +122,7 @@ internal static class MemberCall
         return false;
     }
 
-    private static void WriteHead(IBufferWriter<byte> output, UpstreamRoute member, string method, long contentLength, string? sessionId, string? protocolVersion,
+    internal static void WriteHead(IBufferWriter<byte> output, UpstreamRoute member, string method, long contentLength, string? sessionId, string? protocolVersion,
         ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme)
     {
         output.Write(Encoding.ASCII.GetBytes(method));

@@ -8,6 +8,8 @@ using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Transport;
 using FastMcp.Gateway.Upstream;
 
+using FastMcp.Gateway.Stages;
+
 namespace FastMcp.Gateway.Hosting;
 
 /// <summary>
@@ -46,7 +48,9 @@ internal sealed class GatewayHost : IAsyncDisposable
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
         // Pass-through mode sends no credential upstream (the default upstream's comes with the identity stage it skips).
         _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough, _stdio);
-        _runtime = new GatewayRuntime(options, _routes, stages.ResponseTransforms)
+        // Server requests on a federated path get the gateway's ids (Federation/ServerRequestRelay.cs); other paths skip it.
+        IResponseTransform[] transforms = _routes.Federated.Count > 0 ? [.. stages.ResponseTransforms, new Federation.ServerRequestRelay()] : stages.ResponseTransforms;
+        _runtime = new GatewayRuntime(options, _routes, transforms)
         {
             Authentication = stages.Authentication,
             FailedAuthentication = stages.Authentication is { IsAnonymous: false } ? new Stages.FailedAuthenticationLimiter(options.FailedAuthentication) : null,

@@ -21,9 +21,6 @@ namespace FastMcp.Gateway.Proxy;
 /// </summary>
 internal sealed partial class ClientConnection
 {
-    private static readonly byte[] FederatedGetRefusal =
-        "a federated path has no event stream: server-to-client messages (sampling, elicitation, roots, notifications) are not relayed through federation"u8.ToArray();
-
     /// <summary>"Mcp-Session-Id: …" and "MCP-Protocol-Version: …" of the member a message is forwarded to on a federated path; null otherwise.</summary>
     private byte[]? _memberSessionLine;
 
@@ -34,9 +31,9 @@ internal sealed partial class ClientConnection
         McpMethod method = _exchange.Call.Method;
         if (kind == McpMessageKind.Batch)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "batches are not supported on a federated path: send the messages one by one"u8, closeAfter: false).ConfigureAwait(false);
-        if (MessageRouting.For(kind) != MessageRoute.Decide)
-            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest,
-                "no server request is pending on a federated path: server-to-client requests are not relayed through federation"u8, closeAfter: false).ConfigureAwait(false);
+        MessageRoute route = MessageRouting.For(kind);
+        if (route is not (MessageRoute.Decide or MessageRoute.AnswerToServer))
+            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Invalid request: message kind not handled"u8, closeAfter: false).ConfigureAwait(false);
         McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, _exchange.Call,
             _request.Headers.Get(KnownHeader.McpMethod), _request.Headers.Get(KnownHeader.McpName), _request.Headers.Get(KnownHeader.McpProtocolVersion));
         if (mismatch != McpHeaderMismatch.None)
@@ -59,6 +56,7 @@ internal sealed partial class ClientConnection
         if (method == McpMethod.Initialize) return await InitializeFederationAsync(federation, body, recorded).ConfigureAwait(false);
         if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
             return await RefuseWithIdAsync(body, status, JsonRpcErrorCodes.InvalidRequest, problem).ConfigureAwait(false);
+        if (route == MessageRoute.AnswerToServer) return await AnswerMemberRequestAsync(federation, session, body, recorded).ConfigureAwait(false);
         if (kind == McpMessageKind.Notification) return await NotifyMembersAsync(federation, session, body, recorded).ConfigureAwait(false);
         switch (method)
         {
@@ -78,6 +76,8 @@ internal sealed partial class ClientConnection
                 return await CallResourceOwnerAsync(federation, session, body, recorded).ConfigureAwait(false);
             case McpMethod.LoggingSetLevel:
                 return await SetLevelOnMembersAsync(federation, session, body, recorded).ConfigureAwait(false);
+            case McpMethod.CompletionComplete:
+                return await CompleteByReferenceAsync(federation, session, body, recorded).ConfigureAwait(false);
             default:
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.MethodNotFound,
                     Encoding.UTF8.GetBytes($"'{MethodText(body)}' is not available on a federated path"), "method not available on a federated path").ConfigureAwait(false);
@@ -171,7 +171,7 @@ internal sealed partial class ClientConnection
         FederationSession session = federation.Sessions.Open(_exchange.Principal!.Subject, _exchange.Principal.Issuer);
         byte[] request = body.ToArray();
         string? version = null;
-        bool tools = false, prompts = false, resources = false;
+        bool tools = false, prompts = false, resources = false, logging = false, completions = false;
         var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
@@ -187,7 +187,7 @@ internal sealed partial class ClientConnection
                 federation.Sessions.Remove(session);
                 return await AuditUnavailableAsync(body).ConfigureAwait(false);
             }
-            if (!answer.Ok || !TryReadInitializeResult(answer.Message, out string? memberVersion, out bool t, out bool p, out bool r))
+            if (!answer.Ok || !TryReadInitializeResult(answer.Message, out string? memberVersion, out bool t, out bool p, out bool r, out bool l, out bool c))
             {
                 Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of the session: initialize failed ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
                 continue;
@@ -199,6 +199,8 @@ internal sealed partial class ClientConnection
             tools |= t;
             prompts |= p;
             resources |= r;
+            logging |= l;
+            completions |= c;
         }
         _exchange.Route = null;
         if (version is null)
@@ -212,9 +214,12 @@ internal sealed partial class ClientConnection
             w.WriteStartObject();
             w.WriteString("protocolVersion"u8, version);
             w.WriteStartObject("capabilities"u8);
-            if (tools) { w.WriteStartObject("tools"u8); w.WriteEndObject(); }
-            if (prompts) { w.WriteStartObject("prompts"u8); w.WriteEndObject(); }
-            if (resources) { w.WriteStartObject("resources"u8); w.WriteBoolean("subscribe"u8, true); w.WriteEndObject(); }
+            // Members' list_changed notifications reach the client on the session's GET stream (ClientConnection.FederatedStream.cs).
+            if (tools) { w.WriteStartObject("tools"u8); w.WriteBoolean("listChanged"u8, true); w.WriteEndObject(); }
+            if (prompts) { w.WriteStartObject("prompts"u8); w.WriteBoolean("listChanged"u8, true); w.WriteEndObject(); }
+            if (resources) { w.WriteStartObject("resources"u8); w.WriteBoolean("subscribe"u8, true); w.WriteBoolean("listChanged"u8, true); w.WriteEndObject(); }
+            if (logging) { w.WriteStartObject("logging"u8); w.WriteEndObject(); }
+            if (completions) { w.WriteStartObject("completions"u8); w.WriteEndObject(); }
             w.WriteEndObject();
             w.WriteStartObject("serverInfo"u8);
             w.WriteString("name"u8, "fastmcp-federation");
@@ -225,9 +230,9 @@ internal sealed partial class ClientConnection
         return await AnswerFederatedJsonAsync(200, Result(IdJson(body), result.WrittenSpan), Encoding.ASCII.GetBytes($"Mcp-Session-Id: {session.Id}\r\n")).ConfigureAwait(false);
     }
 
-    private static bool TryReadInitializeResult(byte[] message, out string? version, out bool tools, out bool prompts, out bool resources)
+    private static bool TryReadInitializeResult(byte[] message, out string? version, out bool tools, out bool prompts, out bool resources, out bool logging, out bool completions)
     {
-        (version, tools, prompts, resources) = (null, false, false, false);
+        (version, tools, prompts, resources, logging, completions) = (null, false, false, false, false, false);
         try
         {
             using JsonDocument doc = JsonDocument.Parse(message);
@@ -239,6 +244,8 @@ internal sealed partial class ClientConnection
                 tools = caps.TryGetProperty("tools", out _);
                 prompts = caps.TryGetProperty("prompts", out _);
                 resources = caps.TryGetProperty("resources", out _);
+                logging = caps.TryGetProperty("logging", out _);
+                completions = caps.TryGetProperty("completions", out _);
             }
             return true;
         }
@@ -374,6 +381,47 @@ internal sealed partial class ClientConnection
         return await ForwardToMemberAsync(federation, session, member, forwarded, prefixed).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// completion/complete: a prompt argument goes to the member the prompt's prefix names (the name un-prefixed), a
+    /// resource template argument to the member that listed the template; with one member, to it.
+    /// </summary>
+    private async ValueTask<bool> CompleteByReferenceAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        byte[] original = body.ToArray();
+        if (!CompletionReference.TryFind(original, out bool isPrompt, out string value, out Range token))
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
+                "completion/complete needs params.ref naming a prompt (ref/prompt) or a resource template (ref/resource)"u8.ToArray(), "completion reference missing").ConfigureAwait(false);
+        int member;
+        string? name = null;
+        if (isPrompt)
+        {
+            member = federation.MemberOf(value, out string unprefixed);
+            if (member >= 0) name = unprefixed;
+        }
+        else
+        {
+            member = session.OwnerOf(value);
+        }
+        // With one member there is no one else the reference could be meant for: it answers as on a plain path.
+        if (member < 0 && federation.Members.Length == 1) member = 0;
+        if (member < 0)
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
+                Encoding.UTF8.GetBytes(isPrompt
+                    ? $"no upstream of this federated path is named by '{value}' (names are <upstream>{federation.Separator}<name>)"
+                    : "no upstream of this federated path listed this resource template in this session (list resource templates first)"),
+                "no upstream owns the completion reference").ConfigureAwait(false);
+        if (!session.Initialized[member]) return await MemberNotInSessionAsync(federation, member, body, recorded).ConfigureAwait(false);
+        _exchange.Recorded = default;
+        if (name is null) return await ForwardToMemberAsync(federation, session, member, body, null).ConfigureAwait(false);
+        var rewritten = new ArrayBufferWriter<byte>(original.Length + 16);
+        FederatedLists.WriteWithName(rewritten, original, token, name);
+        var forwarded = new ReadOnlySequence<byte>(rewritten.WrittenMemory);
+        if (McpInspector.Inspect(forwarded, out _exchange.Call) != McpInspectError.None)
+            return await RefuseAsync(body, recorded, 400, JsonRpcErrorCodes.InvalidRequest, "the request could not be rewritten for its upstream"u8.ToArray(), "rewrite failed").ConfigureAwait(false);
+        _exchange.Body = forwarded;
+        return await ForwardToMemberAsync(federation, session, member, forwarded, value).ConfigureAwait(false);
+    }
+
     /// <summary>resources/read, subscribe, unsubscribe: the member that listed the URI (or a template it fits) in this session; none: refused.</summary>
     private async ValueTask<bool> CallResourceOwnerAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
     {
@@ -448,11 +496,40 @@ internal sealed partial class ClientConnection
             Encoding.UTF8.GetBytes($"upstream '{federation.Members[member].Name}' is not available in this session (it did not answer initialize); initialize again to retry it"),
             "upstream not in the federated session");
 
+    /// <summary>
+    /// The client's answer to a server request (sampling, elicitation, roots) goes to the member that asked, with the
+    /// member's own id (<see cref="ServerRequestIds"/>). Like on a plain path it is masked and recorded, not decided. An
+    /// id the gateway did not give in this session, or one answered already, is refused: never sent to a guessed member.
+    /// </summary>
+    private async ValueTask<bool> AnswerMemberRequestAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
+    {
+        Range idRange = _exchange.Call.IdRange;
+        byte[] clientId = McpCall.IsEmpty(idRange) ? [] : body.Slice(idRange.Start.Value, idRange.End.Value - idRange.Start.Value).ToArray();
+        if (!session.ServerRequests.TryTake(clientId, out int member, out byte[] memberId))
+            return await RefuseAsync(body, recorded, 400, JsonRpcErrorCodes.InvalidRequest,
+                "no server request with this id is pending in this session (answered already, or never sent)"u8.ToArray(), "answer to no pending server request").ConfigureAwait(false);
+        if (!session.Initialized[member]) return await MemberNotInSessionAsync(federation, member, body, recorded).ConfigureAwait(false);
+        byte[] original = body.ToArray();
+        var rewritten = new ArrayBufferWriter<byte>(original.Length + memberId.Length);
+        rewritten.Write(original.AsSpan(0, idRange.Start.Value));
+        rewritten.Write(memberId);
+        rewritten.Write(original.AsSpan(idRange.End.Value));
+        var forwarded = new ReadOnlySequence<byte>(rewritten.WrittenMemory);
+        if (McpInspector.Inspect(forwarded, out _exchange.Call) != McpInspectError.None)
+            return await RefuseAsync(body, recorded, 400, JsonRpcErrorCodes.InvalidRequest, "the answer could not be rewritten for its upstream"u8.ToArray(), "rewrite failed").ConfigureAwait(false);
+        _exchange.Body = forwarded;
+        _exchange.Recorded = default;
+        return await ForwardToMemberAsync(federation, session, member, forwarded, null, MessageRoute.AnswerToServer).ConfigureAwait(false);
+    }
+
     /// <summary>The call goes through policy, masking, audit and the relay as on a plain path, to the member's own session.</summary>
-    private async ValueTask<bool> ForwardToMemberAsync(FederatedRoute federation, FederationSession session, int member, ReadOnlySequence<byte> body, string? clientTarget)
+    private async ValueTask<bool> ForwardToMemberAsync(FederatedRoute federation, FederationSession session, int member, ReadOnlySequence<byte> body, string? clientTarget,
+        MessageRoute route = MessageRoute.Decide)
     {
         _exchange.Route = federation.Members[member];
         _exchange.ClientTarget = clientTarget;
+        _exchange.FederationSession = session;
+        _exchange.FederationMember = member;
         var line = new StringBuilder();
         if (session.MemberSessions[member] is { } memberSession) line.Append("Mcp-Session-Id: ").Append(memberSession).Append("\r\n");
         if (session.MemberVersions[member] is { } version) line.Append("MCP-Protocol-Version: ").Append(version).Append("\r\n");
@@ -460,10 +537,11 @@ internal sealed partial class ClientConnection
         _relay.DropsSessionHeader = true;
         try
         {
-            return await DecideMaskRecordForwardAsync(body, MessageRoute.Decide).ConfigureAwait(false);
+            return await DecideMaskRecordForwardAsync(body, route).ConfigureAwait(false);
         }
         finally
         {
+            _exchange.FederationSession = null;
             _memberSessionLine = null;
             _relay.DropsSessionHeader = false;
         }

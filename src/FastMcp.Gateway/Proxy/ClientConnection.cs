@@ -277,8 +277,6 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
-        if (federated is not null && _request.Method == HttpMethod.Get)
-            return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, FederatedGetRefusal, closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
 
         // A client address past its request budget is refused before its token costs anything.
         if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
@@ -315,6 +313,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
+        if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
         return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);

@@ -37,6 +37,10 @@ internal sealed class Exchange
     /// <summary>The federated route the request path chose (Route is then the member a message goes to); null otherwise.</summary>
     public FastMcp.Gateway.Federation.FederatedRoute? Federation;
 
+    /// <summary>On a federated path, while a member's answer is relayed: the client's session and the member (server requests in it get the gateway's ids).</summary>
+    public FastMcp.Gateway.Federation.FederationSession? FederationSession;
+    public int FederationMember;
+
     /// <summary>On a federated path: the tool or prompt name as the client sent it (prefixed); recorded as the target.</summary>
     public string? ClientTarget;
 
@@ -86,6 +90,8 @@ internal sealed class Exchange
         Batch = null;
         Route = null;
         Federation = null;
+        FederationSession = null;
+        FederationMember = 0;
         ClientTarget = null;
         Principal = null;
         Decision = null;

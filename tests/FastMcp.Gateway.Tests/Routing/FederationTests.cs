@@ -23,6 +23,11 @@ public sealed class FederationTests
             await x.RespondAsync(200, "", "");
             return;
         }
+        if (x.Request.Method == "GET")
+        {
+            await x.RespondAsync(405, "", "");
+            return;
+        }
         using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
         string method = doc.RootElement.GetProperty("method").GetString()!;
         if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
@@ -258,16 +263,101 @@ public sealed class FederationTests
         await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
         string alice = gw.Token("alice"), bob = gw.Token("bob");
 
-        RawResponse get = await SendAsync(gw, $"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {alice}\r\nAccept: text/event-stream\r\n\r\n");
-        Assert.Equal(405, get.Status);
-        Assert.Contains("not relayed through federation", get.Body);
+        string Get(string token, string? session) =>
+            $"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n"
+            + (session is null ? "" : $"Mcp-Session-Id: {session}\r\n") + "\r\n";
+        RawResponse get = await SendAsync(gw, Get(alice, null));
+        Assert.Equal(400, get.Status);
+        Assert.Contains("Mcp-Session-Id required", get.Body);
         Assert.Equal(400, (await PostAsync(gw, alice, "[" + Message(1, "tools/list") + "]")).Status);
         Assert.Equal(400, (await PostAsync(gw, alice, Message(2, "tools/list"))).Status);
 
         string session = (await PostAsync(gw, alice, Initialize(3))).Header("Mcp-Session-Id")!;
         // A session belongs to who opened it.
         Assert.Equal(404, (await PostAsync(gw, bob, Message(4, "tools/list"), session)).Status);
+        Assert.Equal(404, (await SendAsync(gw, Get(bob, session))).Status);
+        // Members without an event stream of their own (405): the client is told there is none, each member was asked.
+        RawResponse noStream = await SendAsync(gw, Get(alice, session));
+        Assert.Equal(405, noStream.Status);
+        Assert.Contains("no upstream of this federated path offers an event stream", noStream.Body);
+        Assert.Contains(a.Requests, r => r.Method == "GET" && r.Header("Mcp-Session-Id") == "s-a");
+        Assert.Contains(b.Requests, r => r.Method == "GET" && r.Header("Mcp-Session-Id") == "s-b");
+
+        // An answer to a server request nobody sent goes nowhere.
+        RawResponse answer = await PostAsync(gw, alice, """{"jsonrpc":"2.0","id":"fastmcp-fed-1","result":{}}""", session);
+        Assert.Equal(400, answer.Status);
+        Assert.Contains("no server request with this id is pending", answer.Body);
+        Assert.DoesNotContain(a.Requests, r => r.Body.Contains("\"result\"", StringComparison.Ordinal));
+        Assert.DoesNotContain(b.Requests, r => r.Body.Contains("\"result\"", StringComparison.Ordinal));
     }
+
+    /// <summary>A server whose tools/call asks the client (id 0, as every member numbers from its own start), cancels that, asks again, then answers.</summary>
+    private static Func<UpstreamExchange, Task> AskingServer(string name) => async x =>
+    {
+        if (x.Request.Method != "POST")
+        {
+            await x.RespondAsync(x.Request.Method == "DELETE" ? 200 : 405, "", "");
+            return;
+        }
+        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+        // Notifications and the client's answers to this server's requests are taken with 202.
+        if (!doc.RootElement.TryGetProperty("id", out JsonElement id) || !doc.RootElement.TryGetProperty("method", out JsonElement methodElement))
+        {
+            await x.RespondAsync(202, "", "");
+            return;
+        }
+        string method = methodElement.GetString()!;
+        string session = $"Mcp-Session-Id: s-{name}\r\n";
+        if (method != "tools/call")
+        {
+            string result = method == "initialize"
+                ? """{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"NAME","version":"1"}}""".Replace("NAME", name)
+                : "{}";
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}", session);
+            return;
+        }
+        await x.StartEventStreamAsync(session);
+        await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"roots/list\"}\n\n");
+        await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":0,\"reason\":\"changed my mind\"}}\n\n");
+        await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"elicitation/create\",\"params\":{\"message\":\"card 4111 1111 1111 1111?\"}}\n\n");
+        await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}\n\n");
+        await x.EndChunkedAsync();
+    };
+
+    [Fact]
+    public async Task Server_requests_on_a_call_stream_get_the_gateways_ids_and_their_cancellations_follow()
+    {
+        await using var a = new ScriptedUpstream(AskingServer("a"));
+        await using var b = new ScriptedUpstream(AskingServer("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        static List<JsonElement> Events(RawResponse r) => [.. r.Body.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal))
+            .Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement)];
+        List<JsonElement> fromA = Events(await PostAsync(gw, token, Message(2, "tools/call", """{"name":"a__go","arguments":{}}"""), session));
+        List<JsonElement> fromB = Events(await PostAsync(gw, token, Message(3, "tools/call", """{"name":"b__go","arguments":{}}"""), session));
+
+        Assert.Equal(4, fromA.Count);
+        string roots = fromA[0].GetProperty("id").GetString()!;
+        Assert.StartsWith("fastmcp-fed-", roots, StringComparison.Ordinal);
+        // The cancellation names the request by the id the client saw.
+        Assert.Equal(roots, fromA[1].GetProperty("params").GetProperty("requestId").GetString());
+        // Masking still runs on server requests.
+        Assert.DoesNotContain("4111 1111 1111 1111", fromA[2].GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(2, fromA[3].GetProperty("id").GetInt32());
+        // The same member ids from b are different ids for the client.
+        string[] all = [roots, fromA[2].GetProperty("id").GetString()!, fromB[0].GetProperty("id").GetString()!, fromB[2].GetProperty("id").GetString()!];
+        Assert.Equal(4, all.Distinct().Count());
+
+        // b's elicitation answered: it reaches b with b's own id "x", in b's session; a hears nothing of it.
+        RawResponse answer = await PostAsync(gw, token, "{\"jsonrpc\":\"2.0\",\"id\":\"" + all[3] + "\",\"result\":{\"action\":\"decline\"}}", session);
+        Assert.Equal(202, answer.Status);
+        Assert.Contains(b.Requests, r => r.Body.Contains("\"id\":\"x\"", StringComparison.Ordinal) && r.Body.Contains("decline", StringComparison.Ordinal)
+            && r.Header("Mcp-Session-Id") == "s-b");
+        Assert.DoesNotContain(a.Requests, r => r.Body.Contains("decline", StringComparison.Ordinal));
+    }
+
 
     [Theory]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b__x":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b__x"]}]}""",

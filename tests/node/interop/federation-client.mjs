@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Federation client built on the official TypeScript MCP SDK: against one federated gateway path it lists
-// tools, prompts and resources, calls "<prefix>__echo" on every prefix given, reads the first listed resource,
+// tools, prompts and resources, calls "<prefix>__echo" on every prefix given, completes a prompt argument of each
+// prefix's "completable-prompt", reads the first listed resource,
 // and ends the session. Prints ONE JSON document; a call that fails is reported, not fatal.
 //
 // usage: node federation-client.mjs --url http://127.0.0.1:PORT/mcp/all --prefixes one,two [--timeout-ms N]
@@ -58,6 +59,18 @@ try {
     }
   }
   out.promptNames = (await client.listPrompts(undefined, { timeout: args.timeoutMs })).prompts.map((p) => p.name).sort();
+  out.completions = {};
+  for (const prefix of args.prefixes) {
+    try {
+      const completed = await client.complete(
+        { ref: { type: "ref/prompt", name: `${prefix}__completable-prompt` }, argument: { name: "department", value: "Eng" } },
+        { timeout: args.timeoutMs },
+      );
+      out.completions[prefix] = { values: completed.completion.values };
+    } catch (error) {
+      out.completions[prefix] = { error: describeError(error) };
+    }
+  }
   const resources = (await client.listResources(undefined, { timeout: args.timeoutMs })).resources;
   out.resourceCount = resources.length;
   if (resources.length > 0) {

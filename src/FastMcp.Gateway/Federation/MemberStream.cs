@@ -1,0 +1,149 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+
+namespace FastMcp.Gateway.Federation;
+
+/// <summary>One event a member sent on its GET stream, as the member framed it (complete, not yet inspected).</summary>
+internal readonly record struct MemberEvent(int Stream, byte[] Bytes);
+
+/// <summary>
+/// One member's GET event stream on a federated path: opened with the member's own session, then read event by event
+/// into a channel that the client connection drains into the one stream the client sees (ClientConnection.FederatedStream.cs).
+/// The connection is never reused: it ends with the stream, or is closed when the client leaves. Federated path only:
+/// this allocates per event.
+/// </summary>
+internal sealed class MemberStream : IDisposable
+{
+    private readonly UpstreamConnection _connection;
+    private readonly HttpLimits _limits;
+
+    private MemberStream(UpstreamRoute member, int index, UpstreamConnection connection, HttpLimits limits)
+    {
+        Member = member;
+        Index = index;
+        _connection = connection;
+        _limits = limits;
+    }
+
+    public UpstreamRoute Member { get; }
+
+    /// <summary>The member's position in the federated route.</summary>
+    public int Index { get; }
+
+    /// <summary>The data of the last event relayed to the client (recorded as the stream's response when it ends).</summary>
+    public byte[] LastEvent { get; set; } = [];
+
+    /// <summary>
+    /// Sends GET with the member's session. A member that answers with anything but an identity-coded event stream
+    /// (405 when it offers none) gives no stream: the status (0 when it was not reached) and the error say why.
+    /// </summary>
+    public static async Task<(MemberStream? Stream, int Status, ForwardingError Error)> OpenAsync(UpstreamRoute member, int index, HttpLimits limits,
+        string? sessionId, string? protocolVersion, ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timeout.CancelAfter(member.Options.ResponseTimeoutMs);
+        UpstreamConnection connection;
+        try
+        {
+            connection = await member.Pool.RentAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, 0, ForwardingError.ResponseTimeout);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            member.Health.ReportUnreachable("connect failed while forwarding");
+            return (null, 0, ForwardingError.UpstreamUnreachable);
+        }
+        bool kept = false;
+        try
+        {
+            MemberCall.WriteHead(connection.Output, member, "GET", -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span);
+            try
+            {
+                if ((await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false)).IsCompleted) return (null, 0, ForwardingError.UpstreamClosed);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+                return (null, 0, ForwardingError.UpstreamClosed);
+            }
+            (ForwardingError error, _) = await member.Forwarder.ReadHeadAsync(connection, requestWasHead: false, timeout.Token).ConfigureAwait(false);
+            if (error != ForwardingError.None) return (null, 0, error);
+            member.Health.ReportReachable();
+            HttpResponseHead head = connection.ResponseHead;
+            if (head.StatusCode != 200 || !head.IsEventStream || head.Framing == BodyFraming.None) return (null, head.StatusCode, ForwardingError.None);
+            // Compressed events could not be inspected: no stream rather than an unread one.
+            if (!ContentCoding.IsIdentity(head.Headers)) return (null, head.StatusCode, ForwardingError.EncodedResponse);
+            kept = true;
+            return (new MemberStream(member, index, connection, limits), 200, ForwardingError.None);
+        }
+        finally
+        {
+            if (!kept) connection.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Reads events until the member ends its stream, breaks it, sends an event larger than
+    /// limits.maxResponseMessageBytes, or <paramref name="stop"/> is cancelled. Each complete event goes to
+    /// <paramref name="events"/> (waiting while the client is slow: a bounded channel is the back-pressure).
+    /// </summary>
+    public async Task PumpAsync(ChannelWriter<MemberEvent> events, int stream, CancellationToken stop)
+    {
+        HttpResponseHead head = _connection.ResponseHead;
+        PipeReader input = _connection.Input;
+        using var buffer = new PooledBufferWriter(4 * 1024);
+        var decoder = new ChunkedDecoder();
+        var splitter = new SseEventSplitter();
+        long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
+        try
+        {
+            bool done = false;
+            while (!done)
+            {
+                ReadResult result = await input.ReadAsync(stop).ConfigureAwait(false);
+                ReadOnlySequence<byte> bytes = result.Buffer;
+                SequencePosition consumed;
+                if (head.Framing == BodyFraming.Chunked)
+                {
+                    var reader = new SequenceReader<byte>(bytes);
+                    OperationStatus status = decoder.Decode(ref reader, buffer, _limits, out _);
+                    consumed = reader.Position;
+                    done = status is OperationStatus.Done or OperationStatus.InvalidData;
+                }
+                else
+                {
+                    long take = Math.Min(bytes.Length, remaining);
+                    foreach (ReadOnlyMemory<byte> segment in bytes.Slice(0, take)) buffer.Write(segment.Span);
+                    remaining -= take;
+                    consumed = bytes.GetPosition(take);
+                    done = remaining == 0;
+                }
+                input.AdvanceTo(consumed, bytes.End);
+                done |= result.IsCompleted;
+                int length;
+                while (buffer.WrittenCount > 0 && (length = splitter.TryFindEventEnd(buffer.WrittenSpan, done)) > 0)
+                {
+                    splitter.Reset();
+                    await events.WriteAsync(new MemberEvent(stream, buffer.WrittenSpan[..length].ToArray()), stop).ConfigureAwait(false);
+                    buffer.RemoveFront(length);
+                }
+                // An event that never ends within the bound ends the member's stream (as on a plain path).
+                if (buffer.WrittenCount > _limits.MaxResponseMessageBytes) done = true;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or InvalidOperationException or ChannelClosedException)
+        {
+            // Stopped (the client left, or the session's stream ended) or the member broke its stream: the stream ends.
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

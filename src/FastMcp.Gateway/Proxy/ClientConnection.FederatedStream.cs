@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Threading.Channels;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Federation;
+using FastMcp.Gateway.Forwarding;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+using FastMcp.Mcp;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>
+/// GET on a federated path: the session's server-to-client stream. The gateway opens the GET stream of every member in
+/// the session (each with the member's own session, each recorded as on a plain path) and relays their events into one
+/// stream to the client: notifications (list_changed, resources/updated, logging, progress) as the member sent them,
+/// and requests (sampling, elicitation, roots) under ids the gateway gives, so the client's answer goes back to the
+/// member that asked. Every event passes the same response stages (masking) as on a plain path; one that cannot be
+/// made safe is withheld. The stream ends when every member's has ended, or when the client leaves.
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    private async ValueTask<bool> RelayFederatedStreamsAsync(FederatedRoute federation)
+    {
+        if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
+            return await AnswerAsync(status, JsonRpcErrorCodes.InvalidRequest, problem, closeAfter: false).ConfigureAwait(false);
+        var streams = new List<MemberStream>(federation.Members.Length);
+        try
+        {
+            for (int i = 0; i < federation.Members.Length; i++)
+            {
+                if (!session.Initialized[i]) continue;
+                UpstreamRoute member = federation.Members[i];
+                _exchange.Route = member;
+                // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.
+                if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
+                (MemberStream? stream, int memberStatus, ForwardingError error) = await MemberStream.OpenAsync(member, i, _rt.Limits, session.MemberSessions[i],
+                    session.MemberVersions[i], _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                if (stream is null)
+                {
+                    Log.Debug($"federated {federation.PathText}: upstream '{member.Name}' gave no event stream ({(error != ForwardingError.None ? error.ToString() : $"HTTP {memberStatus}")})");
+                    continue;
+                }
+                streams.Add(stream);
+            }
+            _exchange.Route = null;
+            if (streams.Count == 0)
+                return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "no upstream of this federated path offers an event stream for this session"u8,
+                    closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
+            return await MultiplexMemberStreamsAsync(session, streams).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (MemberStream stream in streams) stream.Dispose();
+            _exchange.FederationSession = null;
+        }
+    }
+
+    private async ValueTask<bool> MultiplexMemberStreamsAsync(FederationSession session, List<MemberStream> streams)
+    {
+        // An HTTP/1.0 client cannot read chunks: its stream is delimited by closing.
+        bool chunked = _request.IsHttp11;
+        _exchange.ResponseStatus = 200;
+        GatewayResponses.WriteStatusLine(_output, 200);
+        _output.Write("Content-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"u8);
+        _output.Write(chunked ? "Transfer-Encoding: chunked\r\n\r\n"u8 : "Connection: close\r\n\r\n"u8);
+
+        // A bounded channel: a client that reads slowly holds the members' reads back instead of growing memory.
+        Channel<MemberEvent> channel = Channel.CreateBounded<MemberEvent>(new BoundedChannelOptions(64) { SingleReader = true });
+        using var stop = new CancellationTokenSource();
+        var pumps = new Task[streams.Count];
+        for (int i = 0; i < streams.Count; i++) pumps[i] = streams[i].PumpAsync(channel.Writer, i, stop.Token);
+        _ = Task.WhenAll(pumps).ContinueWith(static (_, writer) => ((ChannelWriter<MemberEvent>)writer!).TryComplete(), channel.Writer, TaskScheduler.Default);
+        Task<bool> watch = WatchForClientLeavingAsync();
+        bool clientGone = false;
+        using var evt = new PooledBufferWriter(4 * 1024);
+        using var buffers = new TransformBuffers();
+        try
+        {
+            if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted) return false;
+            while (true)
+            {
+                Task<bool> ready = channel.Reader.WaitToReadAsync(stop.Token).AsTask();
+                if (await Task.WhenAny(ready, watch).ConfigureAwait(false) == watch && !ready.IsCompleted)
+                {
+                    if (await watch.ConfigureAwait(false))
+                    {
+                        clientGone = true;
+                        break;
+                    }
+                    // The client sent bytes on this connection (it will be read after the stream): stop watching.
+                    watch = new TaskCompletionSource<bool>().Task;
+                }
+                if (!await ready.ConfigureAwait(false)) break; // every member's stream ended
+                while (channel.Reader.TryRead(out MemberEvent item))
+                {
+                    MemberStream stream = streams[item.Stream];
+                    evt.Clear();
+                    evt.Write(item.Bytes);
+                    _exchange.Route = stream.Member;
+                    _exchange.FederationSession = session;
+                    _exchange.FederationMember = stream.Index;
+                    if (!ApplyEventTransforms(evt, buffers))
+                    {
+                        Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
+                        Log.Warn($"federated stream: an event of upstream '{stream.Member.Name}' could not be made safe for the client and was withheld");
+                        continue;
+                    }
+                    if (SseEvent.TryGetSingleData(evt.WrittenSpan, out Range data)) stream.LastEvent = evt.WrittenSpan[data].ToArray();
+                    ResponseRelay.WriteEventBytes(_output, evt.WrittenSpan, chunked);
+                }
+                if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
+                {
+                    clientGone = true;
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (e is ClientWriteTimeoutException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            clientGone = true;
+        }
+        finally
+        {
+            // The members' reads end before their connections close (MemberStream.Dispose in the caller).
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await Task.WhenAll(pumps).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+            {
+            }
+            if (!watch.IsCompleted) _input.CancelPendingRead();
+            clientGone |= await watch.ConfigureAwait(false);
+        }
+        if (!clientGone && chunked)
+        {
+            ChunkedWriter.WriteTerminator(_output);
+            try
+            {
+                clientGone = (await FlushToClientAsync().ConfigureAwait(false)).IsCompleted;
+            }
+            catch (ClientWriteTimeoutException)
+            {
+                clientGone = true;
+            }
+        }
+        await RecordMemberStreamsEndAsync(streams).ConfigureAwait(false);
+        return chunked && !clientGone;
+    }
+
+    private bool ApplyEventTransforms(PooledBufferWriter evt, TransformBuffers buffers)
+    {
+        foreach (IResponseTransform transform in _rt.ResponseTransforms)
+        {
+            if (!transform.Apply(_exchange, evt, isEvent: true, buffers)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Each member's stream is recorded as a response when the client's stream ends, with the last event relayed from it.</summary>
+    private async ValueTask RecordMemberStreamsEndAsync(List<MemberStream> streams)
+    {
+        if (_rt.Audit is not { } audit) return;
+        foreach (MemberStream stream in streams)
+        {
+            _exchange.Route = stream.Member;
+            _exchange.ResponseStatus = 200;
+            try
+            {
+                await audit.RecordResponseAsync(_exchange, _auditScratch, RemoteAddress, stream.LastEvent).ConfigureAwait(false);
+            }
+            catch (FastMcp.Audit.AuditUnavailableException)
+            {
+                Log.Error("audit log unavailable at the end of a federated event stream: its response record is missing (the outage is recorded)");
+                return;
+            }
+        }
+        _exchange.Route = null;
+    }
+}
