@@ -9,33 +9,14 @@
 // Exit code: 0 when the session was opened, 1 otherwise, 2 on bad usage.
 
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { describeError, parseArgs } from "./federation-args.mjs";
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
-  McpError,
 } from "@modelcontextprotocol/sdk/types.js";
-
-function parseArgs(argv) {
-  const args = { url: undefined, prefixes: [], timeoutMs: 30000 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (!value) return undefined;
-    if (flag === "--url") args.url = value;
-    else if (flag === "--prefixes") args.prefixes = value.split(",").filter((p) => p.length > 0);
-    else if (flag === "--timeout-ms") args.timeoutMs = Number(value);
-    else return undefined;
-  }
-  return args.url && args.prefixes.length > 0 ? args : undefined;
-}
-
-function describeError(error) {
-  if (error instanceof StreamableHTTPError) return { kind: "http", status: error.code, message: error.message };
-  if (error instanceof McpError) return { kind: "jsonrpc", code: error.code, message: error.message };
-  return { kind: "other", name: error?.name ?? "Error", message: String(error?.message ?? error) };
-}
 
 const args = parseArgs(process.argv.slice(2));
 if (!args) {
