@@ -132,8 +132,30 @@ public sealed class FederationInteropTests(InteropFixture fixture, ITestOutputHe
         var transport = new HttpClientTransport(
             new HttpClientTransportOptions { Endpoint = federated, TransportMode = HttpTransportMode.StreamableHttp, Name = "federation-cs" },
             http, loggerFactory: null, ownsHttpClient: false);
-        await using McpClient client = await McpClient.CreateAsync(transport,
-            new McpClientOptions { ClientInfo = new Implementation { Name = "fastmcp-federation-cs", Version = "1.0.0" } }, cancellationToken: cts.Token);
+        // It answers sampling requests, so each server's trigger-sampling-request asks it something through the gateway.
+        var asked = new System.Collections.Concurrent.ConcurrentBag<string>();
+        // Sampling is deprecated from protocol 2026-07-28 on; these servers negotiate 2025-11-25, where it is current.
+#pragma warning disable MCP9005
+        var options = new McpClientOptions
+        {
+            ClientInfo = new Implementation { Name = "fastmcp-federation-cs", Version = "1.0.0" },
+            Handlers = new McpClientHandlers
+            {
+                SamplingHandler = (request, _, _) =>
+                {
+                    string prompt = request!.Messages[0].Content.OfType<TextContentBlock>().First().Text;
+                    asked.Add(prompt);
+                    return ValueTask.FromResult(new CreateMessageResult
+                    {
+                        Model = "cs-test",
+                        Role = Role.Assistant,
+                        Content = [new TextContentBlock { Text = $"cs sampled <{prompt}>" }],
+                    });
+                },
+            },
+        };
+#pragma warning restore MCP9005
+        await using McpClient client = await McpClient.CreateAsync(transport, options, cancellationToken: cts.Token);
         IList<McpClientTool> listed = await client.ListToolsAsync(cancellationToken: cts.Token);
         Assert.Contains(listed, t => t.Name == "one__echo");
         Assert.Contains(listed, t => t.Name == "two__echo");
@@ -142,7 +164,12 @@ public sealed class FederationInteropTests(InteropFixture fixture, ITestOutputHe
             CallToolResult result = await client.CallToolAsync($"{prefix}__echo",
                 new Dictionary<string, object?> { ["message"] = $"from C# to {prefix}" }, cancellationToken: cts.Token);
             Assert.Equal($"Echo: from C# to {prefix}", Assert.IsType<TextContentBlock>(result.Content[0]).Text);
+            CallToolResult sampled = await client.CallToolAsync($"{prefix}__trigger-sampling-request",
+                new Dictionary<string, object?> { ["prompt"] = $"C# asks {prefix}", ["maxTokens"] = 10 }, cancellationToken: cts.Token);
+            Assert.Contains($"cs sampled <Resource trigger-sampling-request context: C# asks {prefix}>", Assert.IsType<TextContentBlock>(sampled.Content[0]).Text,
+                StringComparison.Ordinal);
         }
+        Assert.Equal(2, asked.Count);
 
         // The stdio member's calls are audited under both names: the prefixed one the client used and the upstream.
         gateway.SendSigterm();
