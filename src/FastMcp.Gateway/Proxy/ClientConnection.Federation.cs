@@ -335,7 +335,21 @@ internal sealed partial class ClientConnection
                 return await RefuseWithIdAsync(body, 200, JsonRpcErrorCodes.Forbidden, "denied by policy for every upstream of this federated path"u8.ToArray()).ConfigureAwait(false);
             var merged = new ArrayBufferWriter<byte>(4 * 1024);
             FederatedLists.WriteMerged(merged, idJson, list, federation, session, entries);
-            return await AnswerFederatedJsonAsync(200, merged.WrittenSpan.ToArray(), default).ConfigureAwait(false);
+            byte[] mergedAnswer = merged.WrittenSpan.ToArray();
+            // What the client gets is recorded too, as one record: the members' answers, filtered, masked and prefixed.
+            _exchange.ResponseStatus = 200;
+            if (_rt.Audit is { } audit)
+            {
+                try
+                {
+                    await audit.RecordResponseAsync(_exchange, _auditScratch, RemoteAddress, mergedAnswer).ConfigureAwait(false);
+                }
+                catch (FastMcp.Audit.AuditUnavailableException)
+                {
+                    return await AuditUnavailableAsync(body).ConfigureAwait(false);
+                }
+            }
+            return await AnswerFederatedJsonAsync(200, mergedAnswer, default).ConfigureAwait(false);
         }
         finally
         {

@@ -233,6 +233,13 @@ public sealed class FederationTests
         Assert.Equal("b__secret", refusal.GetProperty("target").GetString());
         Assert.Equal("b", refusal.GetProperty("upstreamName").GetString());
         Assert.Contains(records, l => l.Contains("\"upstreamName\":\"a\"", StringComparison.Ordinal) && l.Contains("\"target\":\"a__secret\"", StringComparison.Ordinal));
+        // The merged list the client got is one record of its own, naming the path, with the prefixed names it held.
+        JsonElement merged = Assert.Single(records.Select(l => JsonDocument.Parse(l).RootElement.Clone()),
+            r => r.GetProperty("component").TryGetProperty("upstream", out JsonElement u) && u.GetString() == "federation:/mcp/all");
+        Assert.Equal("tools/list", merged.GetProperty("component").GetProperty("method").GetString());
+        Assert.False(merged.GetProperty("component").TryGetProperty("upstreamName", out _));
+        Assert.Equal(["a__echo", "a__secret", "b__echo"],
+            merged.GetProperty("response").GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToArray());
     }
 
     [Fact]
