@@ -17,6 +17,8 @@ public sealed class AuditEvent
     public string? ClientAddress;
     /// <summary>The proxy or load balancer the request came through when the client is behind one (its socket peer).</summary>
     public string? ClientHop;
+    /// <summary>The TLS client certificate the connection presented (mutual TLS at the gateway's listener): its subject and SHA-256 (hex).</summary>
+    public string? ClientCertificateSubject, ClientCertificateSha256;
     public string? McpClientName;
     public string? McpClientVersion;
     public string? Upstream;
@@ -53,6 +55,8 @@ public sealed class AuditEvent
         ClientId = null;
         ClientAddress = null;
         ClientHop = null;
+        ClientCertificateSubject = null;
+        ClientCertificateSha256 = null;
         McpClientName = null;
         McpClientVersion = null;
         Upstream = null;

@@ -161,6 +161,51 @@ public sealed class TlsListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task The_client_certificate_of_a_mutual_tls_connection_is_in_the_audit_origin_of_its_exchanges()
+    {
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new Policy.RuleOptions { Name = "all", Action = "allow" }], o =>
+        {
+            o.Tls = new ListenerTlsOptions
+            {
+                CertificateFile = _pki.PathOf("server.pem"), KeyFile = _pki.PathOf("server.key"),
+                ClientCertificates = "optional", ClientCaFile = _pki.PathOf("ca.pem"),
+            };
+            o.PublicScheme = "https";
+        });
+        string token = gw.Token("svc-ci");
+        using (TlsTestClient alice = await TlsTestClient.ConnectAsync(gw.Gateway.Endpoint, WithClientCertificate(TrustOptions(SslProtocols.Tls13), "alice")))
+        {
+            string response = await alice.ExchangeAsync(gw.Gateway.Post(ToolCall(7), $"Authorization: Bearer {token}\r\nConnection: close\r\n"));
+            Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        }
+        using (TlsTestClient anonymous = await TlsTestClient.ConnectAsync(gw.Gateway.Endpoint, TrustOptions(SslProtocols.Tls13)))
+        {
+            string response = await anonymous.ExchangeAsync(gw.Gateway.Post(ToolCall(8), $"Authorization: Bearer {token}\r\nConnection: close\r\n"));
+            Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        }
+
+        static string ToolCall(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
+
+        // The fingerprint is the one openssl prints for the certificate file.
+        using var openssl = Process.Start(new ProcessStartInfo("openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", _pki.PathOf("alice.pem")])
+            { RedirectStandardOutput = true })!;
+        string printed = (await openssl.StandardOutput.ReadToEndAsync()).Trim();
+        await openssl.WaitForExitAsync();
+        string fingerprint = printed[(printed.IndexOf('=') + 1)..];
+
+        string[] records = await gw.StopAndReadAuditAsync();
+        System.Text.Json.JsonElement[] exchanges = [.. records.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone())
+            .Where(r => r.GetProperty("type").GetString() == "McpExchange")];
+        static bool HasCertificate(System.Text.Json.JsonElement r) => r.GetProperty("origin").TryGetProperty("certificate", out _);
+        // Every record of alice's exchange carries her certificate; the exchange without one carries none.
+        Assert.Contains(exchanges, r => r.GetProperty("jsonrpcId").GetRawText() == "8");
+        Assert.All(exchanges, r => Assert.Equal(r.GetProperty("jsonrpcId").GetRawText() == "7", HasCertificate(r)));
+        System.Text.Json.JsonElement certificate = exchanges.First(HasCertificate).GetProperty("origin").GetProperty("certificate");
+        Assert.Equal("CN=alice", certificate.GetProperty("subject").GetString());
+        Assert.Equal(fingerprint, certificate.GetProperty("sha256").GetString());
+    }
+
+    [Fact]
     public async Task Optional_client_certificate_admits_a_client_without_one_but_not_one_from_another_ca()
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);

@@ -133,6 +133,7 @@ public static class ReplayCommand
         {
             if (Str(origin, "address") is { } addr) line.Append(" from=").Append(addr);
             if (Str(origin, "hop") is { } hop) line.Append(" via=").Append(hop);
+            if (origin.TryGetProperty("certificate", out var cert) && Str(cert, "subject") is { } certSubject) line.Append(" cert=\"").Append(certSubject).Append('"');
             if (origin.TryGetProperty("mcpClient", out var mc)) line.Append(" mcp-client=").Append(Str(mc, "name")).Append('/').Append(Str(mc, "version"));
         }
         if (r.TryGetProperty("component", out var comp))

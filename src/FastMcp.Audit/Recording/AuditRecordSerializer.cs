@@ -35,6 +35,8 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText POrigin = JsonEncodedText.Encode("origin");
     private static readonly JsonEncodedText PAddress = JsonEncodedText.Encode("address");
     private static readonly JsonEncodedText PHop = JsonEncodedText.Encode("hop");
+    private static readonly JsonEncodedText PCertificate = JsonEncodedText.Encode("certificate");
+    private static readonly JsonEncodedText PSha256 = JsonEncodedText.Encode("sha256");
     private static readonly JsonEncodedText PMcpClient = JsonEncodedText.Encode("mcpClient");
     private static readonly JsonEncodedText PName = JsonEncodedText.Encode("name");
     private static readonly JsonEncodedText PVersion = JsonEncodedText.Encode("version");
@@ -110,6 +112,13 @@ public sealed class AuditRecordSerializer
         w.WriteStartObject(POrigin);
         WriteOptional(w, PAddress, e.ClientAddress);
         WriteOptional(w, PHop, e.ClientHop);
+        if (e.ClientCertificateSubject is not null || e.ClientCertificateSha256 is not null)
+        {
+            w.WriteStartObject(PCertificate);
+            WriteOptional(w, PSubject, e.ClientCertificateSubject);
+            WriteOptional(w, PSha256, e.ClientCertificateSha256);
+            w.WriteEndObject();
+        }
         if (e.McpClientName is not null || e.McpClientVersion is not null)
         {
             w.WriteStartObject(PMcpClient);

@@ -61,7 +61,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange = new Exchange(_request);
         _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent);
         _client = new Clients.ConnectionClient(remote.Address);
+        // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
+        _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;
     }
+
+    private readonly Clients.ClientCertificate? _certificate;
 
     /// <summary>The client the current request is attributed to (behind trusted proxies: the one they name).</summary>
     public string RemoteAddress => _client.Address;
@@ -108,6 +112,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _exchange.Reset();
                 _client.Resolve(_request.Headers, _rt.ClientAddressing);
                 _exchange.ClientHop = _client.Hop;
+                _exchange.ClientCertificate = _certificate;
                 // A trace started here is sampled at tracing.sampleRatio (never without an exporter); a continued one keeps its flag.
                 _exchange.Trace = Tracing.TraceContext.Begin(_request.Headers, sampleNewTraces: _rt.Tracer?.SampleNewTrace() ?? false);
                 Admin.GatewayCounters.Add(ref _rt.Counters.Requests);

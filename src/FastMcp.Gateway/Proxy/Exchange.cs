@@ -68,6 +68,9 @@ internal sealed class Exchange
     /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
     public string? ClientHop;
 
+    /// <summary>The certificate the client presented at the TLS listener (mutual TLS); null otherwise.</summary>
+    public FastMcp.Gateway.Clients.ClientCertificate? ClientCertificate;
+
     /// <summary>The tools/call's tool label in /metrics (ExchangeMetrics.ToolIndex); -1 for other calls.</summary>
     public int ToolLabel = -1;
 
@@ -104,6 +107,7 @@ internal sealed class Exchange
         ResponseStatus = 0;
         Stage = ExchangeStage.Frame;
         ClientHop = null;
+        ClientCertificate = null;
         ToolLabel = -1;
         Trace = default;
         Times = default;

@@ -232,6 +232,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         e.ClientAddress = clientAddress;
         e.ClientHop = ex.ClientHop;
+        e.ClientCertificateSubject = ex.ClientCertificate?.Subject;
+        e.ClientCertificateSha256 = ex.ClientCertificate?.Sha256;
         e.TraceHigh = ex.Trace.TraceHigh;
         e.TraceLow = ex.Trace.TraceLow;
         e.SpanId = ex.Trace.SpanId;
