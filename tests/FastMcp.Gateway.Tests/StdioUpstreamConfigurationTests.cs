@@ -17,7 +17,8 @@ public sealed class StdioUpstreamConfigurationTests
     {
         GatewayOptions o = Load("""
             {"stdio":{"command":"node","args":["server.js","--x"],"env":{"K":"V"},"inheritEnvironment":true,"workingDirectory":"/",
-              "sessionIdleMs":5000,"maxSessions":3,"stopGraceMs":100,"maxMessageBytes":2048}}
+              "sessionIdleMs":5000,"maxSessions":3,"stopGraceMs":100,"maxMessageBytes":2048,
+              "limits":{"memoryMb":512,"cpuSeconds":60,"openFiles":256}}}
             """);
         ConfigurationLoader.Validate(o);
         StdioUpstreamOptions s = o.Upstream.Stdio!;
@@ -27,6 +28,7 @@ public sealed class StdioUpstreamConfigurationTests
         Assert.True(s.InheritEnvironment);
         Assert.Equal("/", s.WorkingDirectory);
         Assert.Equal((5000, 3, 100, 2048), (s.SessionIdleMs, s.MaxSessions, s.StopGraceMs, s.MaxMessageBytes));
+        Assert.Equal((512L, 60, 256), (s.Limits.MemoryMb, s.Limits.CpuSeconds, s.Limits.OpenFiles));
         Assert.Equal("stdio:node", o.Upstream.Describe());
     }
 
@@ -46,6 +48,11 @@ public sealed class StdioUpstreamConfigurationTests
     [InlineData("""{"stdio":{"command":"node","maxSessions":0}}""", "upstream.stdio.maxSessions")]
     [InlineData("""{"stdio":{"command":"node","stopGraceMs":0}}""", "upstream.stdio.stopGraceMs")]
     [InlineData("""{"stdio":{"command":"node","maxMessageBytes":10}}""", "upstream.stdio.maxMessageBytes")]
+    [InlineData("""{"stdio":{"command":"node","limits":{"memoryMb":-1}}}""", "upstream.stdio.limits.memoryMb")]
+    [InlineData("""{"stdio":{"command":"node","limits":{"memoryMb":4}}}""", "upstream.stdio.limits.memoryMb")]
+    [InlineData("""{"stdio":{"command":"node","limits":{"cpuSeconds":-5}}}""", "upstream.stdio.limits.cpuSeconds")]
+    [InlineData("""{"stdio":{"command":"node","limits":{"openFiles":3}}}""", "upstream.stdio.limits.openFiles")]
+    [InlineData("""{"stdio":{"command":"node","limits":null}}""", "upstream.stdio.limits")]
     public void A_bad_field_is_named(string upstream, string field) => Assert.Equal(field, Fails(upstream).Field);
 
     [Fact]

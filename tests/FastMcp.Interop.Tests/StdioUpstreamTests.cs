@@ -154,6 +154,29 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Resource_limits_reach_each_server_process_and_one_past_its_cpu_time_is_stopped_with_a_clear_error()
+    {
+        using GatewayProcess gateway = await StartAsync(Config(TestServer, """, "limits": { "memoryMb": 3072, "cpuSeconds": 2, "openFiles": 200 }"""));
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+        int pid = await ServerPidAsync(gateway.McpUrl, session, 2);
+
+        // What the kernel holds for the process: /proc/<pid>/limits, soft and hard.
+        string[] limits = await File.ReadAllLinesAsync($"/proc/{pid}/limits");
+        static string[] Row(string[] lines, string name) =>
+            lines.Single(l => l.StartsWith(name, StringComparison.Ordinal))[name.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["3221225472", "3221225472", "bytes"], Row(limits, "Max address space"));
+        Assert.Equal(["2", "3", "seconds"], Row(limits, "Max cpu time"));
+        Assert.Equal(["200", "200", "files"], Row(limits, "Max open files"));
+
+        // A call that keeps the CPU past the limit ends with the process; the client is told, the session is gone.
+        RawExchange spun = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(3, "spin", """{"ms":15000}"""));
+        Assert.Equal(502, spun.Status);
+        Assert.Contains("the server process exited", (string?)spun.Messages()[^1]["error"]?["message"]);
+        await AssertGoneAsync(pid, gateway.Transcript);
+        Assert.Equal(404, (await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(4, "echo", """{"message":"x"}"""))).Status);
+    }
+
+    [Fact]
     public async Task Server_crash_mid_call_is_a_clear_error_and_the_session_is_gone()
     {
         using GatewayProcess gateway = await StartAsync(Config(TestServer));

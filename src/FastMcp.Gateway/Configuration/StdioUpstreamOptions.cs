@@ -33,6 +33,9 @@ public sealed class StdioUpstreamOptions
     /// <summary>Largest message (one line) either way; a server that writes a longer line is stopped.</summary>
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>Kernel resource limits of each server process (memory, CPU time, open files); none by default.</summary>
+    public StdioLimitsOptions Limits { get; set; } = new();
+
     /// <summary>Label for logs and audit records: "stdio:" and the command (not its arguments, which may hold secrets).</summary>
     public string Describe() => $"stdio:{Command}";
 
@@ -59,5 +62,7 @@ public sealed class StdioUpstreamOptions
         if (MaxSessions is < 1 or > 10_000) throw new ConfigurationException($"{field}.maxSessions", "must be between 1 and 10000");
         if (StopGraceMs is < 2 or > 600_000) throw new ConfigurationException($"{field}.stopGraceMs", "must be between 2 and 600000");
         if (MaxMessageBytes is < 1024 or > 1 << 30) throw new ConfigurationException($"{field}.maxMessageBytes", "must be between 1024 and 1073741824");
+        if (Limits is null) throw new ConfigurationException($"{field}.limits", "must be an object");
+        Limits.Validate($"{field}.limits");
     }
 }

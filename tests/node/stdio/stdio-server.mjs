@@ -24,6 +24,9 @@ server.registerTool("crash", { description: "Exits in the middle of the call.", 
 server.registerTool("flood", { description: "Returns n bytes of text (one long stdout line).", inputSchema: { n: z.number() } },
   async ({ n }) => text("x".repeat(n)));
 
+server.registerTool("spin", { description: "Keeps a CPU busy for ms milliseconds, then answers.", inputSchema: { ms: z.number() } },
+  async ({ ms }) => { const end = Date.now() + ms; while (Date.now() < end) { /* busy */ } return text("spun"); });
+
 server.registerTool("ask", { description: "Asks the client to sample a reply (a server-to-client request) and returns it.", inputSchema: {} },
   async () => {
     const reply = await server.server.createMessage({

@@ -70,6 +70,13 @@ internal sealed class StdioSession
         foreach ((string name, string value) in options.Env) start.Environment[name] = value;
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"{options.Command} did not start");
+        if (options.Limits.Any && ProcessLimits.TryApply(process.Id, options.Limits) is { } notLimited)
+        {
+            // A server the limits could not reach is not used: it is stopped before it is given anything to do.
+            try { process.Kill(entireProcessTree: true); } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            process.Dispose();
+            throw new InvalidOperationException($"{options.Command} could not be given its limits ({notLimited}); stopped");
+        }
         string prefix = $"{upstreamName} session {id[..8]} (pid {process.Id})";
         var session = new StdioSession(id, process, options, prefix, onEnded);
         Log.Info($"{prefix}: started {options.Describe()}");
