@@ -15,6 +15,7 @@ import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import {
   CreateMessageResultSchema,
   ElicitResultSchema,
+  ListToolsRequestSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
@@ -224,6 +225,23 @@ function createServer() {
       required: [],
     }));
 
+  // Closes its own SSE stream mid-call so the client has to resume with Last-Event-ID (SEP-1699). The SDK only
+  // offers closeSSEStream to clients on protocol 2025-11-25 or later; older ones get the result on the open stream.
+  server.registerTool("test_reconnection", { description: "Closes the response stream mid-call, then answers." },
+    async (extra) => {
+      extra.closeSSEStream?.();
+      await sleep(100);
+      return { content: [text("Reconnection test completed")] };
+    });
+
+  server.registerTool("json_schema_2020_12_tool", {
+    description: "Tool with JSON Schema 2020-12 features",
+    inputSchema: z.strictObject({
+      name: z.string().optional(),
+      address: z.object({ street: z.string().optional(), city: z.string().optional() }).optional(),
+    }),
+  }, async ({ name, address }) => ({ content: [text(`name=${name ?? ""}, address=${JSON.stringify(address ?? {})}`)] }));
+
   // ---- resources
   server.registerResource("static-text", "test://static-text",
     { description: "A static text resource", mimeType: "text/plain" },
@@ -289,7 +307,57 @@ function createServer() {
       ],
     }));
 
+  advertiseJsonSchema2020(server);
   return server;
+}
+
+// McpServer renders input schemas as draft-07; json-schema-2020-12 (SEP-1613) wants the tool listed with its
+// 2020-12 document ($schema, $defs, $ref, additionalProperties) intact, so the listing is patched for that tool.
+const JSON_SCHEMA_2020_12_INPUT = {
+  $schema: "https://json-schema.org/draft/2020-12/schema",
+  type: "object",
+  $defs: { address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" } } } },
+  properties: { name: { type: "string" }, address: { $ref: "#/$defs/address" } },
+  additionalProperties: false,
+};
+function advertiseJsonSchema2020(server) {
+  // The SDK keeps its handlers in a private map; there is no public way to read McpServer's tools/list handler.
+  const listTools = server.server._requestHandlers?.get("tools/list");
+  if (typeof listTools !== "function") throw new Error("the SDK's tools/list handler is not where this server expects it");
+  server.server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => {
+    const result = await listTools(request, extra);
+    for (const tool of result.tools) {
+      if (tool.name === "json_schema_2020_12_tool") tool.inputSchema = JSON_SCHEMA_2020_12_INPUT;
+    }
+    return result;
+  });
+}
+
+// Keeps every event a session's streams carried so a client that lost a stream can resume it (SEP-1699).
+class MemoryEventStore {
+  #events = new Map(); // event id -> { streamId, message }
+  #next = 0;
+
+  async storeEvent(streamId, message) {
+    const eventId = `${streamId}:${++this.#next}`;
+    this.#events.set(eventId, { streamId, message });
+    return eventId;
+  }
+
+  async getStreamIdForEventId(eventId) {
+    return this.#events.get(eventId)?.streamId;
+  }
+
+  async replayEventsAfter(lastEventId, { send }) {
+    const last = this.#events.get(lastEventId);
+    if (!last) throw new Error(`unknown event id ${lastEventId}`);
+    let after = false;
+    for (const [eventId, event] of this.#events) {
+      if (after && event.streamId === last.streamId) await send(eventId, event.message);
+      if (eventId === lastEventId) after = true;
+    }
+    return last.streamId;
+  }
 }
 
 // DNS-rebinding protection: only loopback names may appear in Host and (when sent) Origin, any port.
@@ -346,6 +414,8 @@ async function handle(req, res) {
     if (!isInitializeRequest(body)) return reject(res, 400, "Bad Request: no session id and not an initialize request");
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: new MemoryEventStore(),
+      retryInterval: 500,
       onsessioninitialized: (id) => sessions.set(id, transport),
     });
     transport.onclose = () => {
