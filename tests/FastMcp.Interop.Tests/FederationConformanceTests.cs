@@ -76,4 +76,27 @@ public sealed class FederationConformanceTests(ITestOutputHelper output)
             $"passing on the plain route, not on the federated one: {string.Join(", ", regressed)}\n{federated.Transcript}");
         AssertFloor("federated route", federated, server);
     }
+
+    /// <summary>
+    /// SEP-1699 polling: the server closes a call's event stream mid-call and the client resumes it with GET and
+    /// Last-Event-ID. The suite's server-sse-polling scenario (outside the active set) posts with protocol 2025-03-26,
+    /// so on a plain route the server keeps the stream open; on a federated path the member session speaks the version
+    /// the gateway negotiated (2025-11-25), the member closes the stream, and the answer only arrives if the gateway
+    /// sends the resuming GET to the member.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task A_call_stream_the_member_closes_mid_call_is_resumed_through_a_one_member_federated_path()
+    {
+        using ConformanceServer server = await ConformanceServer.StartAsync();
+        using GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(Config(server.McpUrl));
+
+        (Dictionary<string, string> checks, string transcript) =
+            await ConformanceSuite.RunScenarioAsync(new Uri(gateway.McpUrl, "/mcp/federated"), "server-sse-polling");
+        output.WriteLine(transcript);
+
+        Assert.Equal("SUCCESS", checks.GetValueOrDefault("server-sse-priming-event"));
+        Assert.True(checks.GetValueOrDefault("server-sse-disconnect-resume") == "SUCCESS",
+            $"the call's answer did not arrive on the resumed stream\n{transcript}\n{server.Transcript}");
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace FastMcp.Interop.Tests.Harness;
@@ -45,5 +46,36 @@ internal sealed partial class ConformanceSuite
         // both passed and failed did not pass.
         passed.ExceptWith(failed);
         return new ConformanceSuite(passed, failed, process.Transcript);
+    }
+
+    /// <summary>
+    /// Runs one scenario (any, also those outside the active set) and returns each check's status by check id
+    /// (SUCCESS, FAILURE, WARNING, INFO; the last one reported for an id), with the suite's transcript.
+    /// </summary>
+    public static async Task<(Dictionary<string, string> Checks, string Transcript)> RunScenarioAsync(Uri url, string scenario)
+    {
+        DirectoryInfo results = Directory.CreateTempSubdirectory("fastmcp-conformance-");
+        try
+        {
+            using var process = ChildProcess.Start(
+                RepoPaths.Node22Executable,
+                [RepoPaths.ConformanceSuiteEntry, "server", "--url", url.ToString(), "--scenario", scenario, "-o", results.FullName],
+                workingDirectory: RepoPaths.NodeDirectory);
+            await process.WaitForExitAsync(RunTimeout);
+            var checks = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (string file in Directory.EnumerateFiles(results.FullName, "checks.json", SearchOption.AllDirectories))
+            {
+                using JsonDocument document = JsonDocument.Parse(await File.ReadAllTextAsync(file));
+                foreach (JsonElement check in document.RootElement.EnumerateArray())
+                {
+                    checks[check.GetProperty("id").GetString()!] = check.GetProperty("status").GetString()!;
+                }
+            }
+            return (checks, process.Transcript);
+        }
+        finally
+        {
+            results.Delete(recursive: true);
+        }
     }
 }
