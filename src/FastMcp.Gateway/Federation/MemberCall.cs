@@ -123,7 +123,7 @@ internal static class MemberCall
     }
 
     internal static void WriteHead(IBufferWriter<byte> output, UpstreamRoute member, string method, long contentLength, string? sessionId, string? protocolVersion,
-        ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme)
+        ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme, ReadOnlySpan<byte> lastEventId = default)
     {
         output.Write(Encoding.ASCII.GetBytes(method));
         output.Write(" "u8);
@@ -152,6 +152,12 @@ internal static class MemberCall
         {
             output.Write("MCP-Protocol-Version: "u8);
             output.Write(Encoding.ASCII.GetBytes(protocolVersion));
+            output.Write("\r\n"u8);
+        }
+        if (!lastEventId.IsEmpty)
+        {
+            output.Write("Last-Event-ID: "u8);
+            output.Write(lastEventId);
             output.Write("\r\n"u8);
         }
         if (member.Credential is { } credential) output.Write(credential.HeaderLine);

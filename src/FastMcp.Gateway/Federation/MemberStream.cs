@@ -40,11 +40,13 @@ internal sealed class MemberStream : IDisposable
     public byte[] LastEvent { get; set; } = [];
 
     /// <summary>
-    /// Sends GET with the member's session. A member that answers with anything but an identity-coded event stream
-    /// (405 when it offers none) gives no stream: the status (0 when it was not reached) and the error say why.
+    /// Sends GET with the member's session (and <paramref name="lastEventId"/>, when not empty, to resume one of its
+    /// streams). A member that answers with anything but an identity-coded event stream (405 when it offers none) gives
+    /// no stream: the status (0 when it was not reached) and the error say why.
     /// </summary>
     public static async Task<(MemberStream? Stream, int Status, ForwardingError Error)> OpenAsync(UpstreamRoute member, int index, HttpLimits limits,
-        string? sessionId, string? protocolVersion, ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel)
+        string? sessionId, string? protocolVersion, ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel,
+        ReadOnlyMemory<byte> lastEventId = default)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
@@ -65,7 +67,7 @@ internal sealed class MemberStream : IDisposable
         bool kept = false;
         try
         {
-            MemberCall.WriteHead(connection.Output, member, "GET", -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span);
+            MemberCall.WriteHead(connection.Output, member, "GET", -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span, lastEventId.Span);
             try
             {
                 if ((await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false)).IsCompleted) return (null, 0, ForwardingError.UpstreamClosed);

