@@ -63,6 +63,46 @@ public static class SseDataField
         }
     }
 
+    /// <summary>True when the event has an "id" field (the id a client resumes from with Last-Event-ID).</summary>
+    public static bool HasId(ReadOnlySpan<byte> evt)
+    {
+        int pos = 0;
+        while (NextLine(evt, ref pos, out Range line, out _))
+        {
+            if (IsField(evt[line], "id"u8, out _)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Writes the event with <paramref name="prefix"/> in front of the value of each "id" field (an event has one in
+    /// practice); every other line is kept as it was.
+    /// </summary>
+    public static void PrefixId(ReadOnlySpan<byte> evt, ReadOnlySpan<byte> prefix, IBufferWriter<byte> output)
+    {
+        int pos = 0;
+        while (NextLine(evt, ref pos, out Range line, out Range withTerminator))
+        {
+            if (!IsField(evt[line], "id"u8, out int valueStart))
+            {
+                Write(output, evt[withTerminator]);
+                continue;
+            }
+            Write(output, "id: "u8);
+            Write(output, prefix);
+            Write(output, evt[withTerminator][valueStart..]);
+        }
+    }
+
+    private static bool IsField(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name, out int valueStart)
+    {
+        valueStart = 0;
+        if (!line.StartsWith(name) || (line.Length > name.Length && line[name.Length] != (byte)':')) return false;
+        valueStart = line.Length == name.Length ? name.Length : name.Length + 1;
+        if (valueStart < line.Length && line[valueStart] == (byte)' ') valueStart++;
+        return true;
+    }
+
     /// <summary>A "data" field line: the name is exactly "data", followed by a colon or nothing.</summary>
     private static bool IsData(ReadOnlySpan<byte> line, out int valueStart)
     {

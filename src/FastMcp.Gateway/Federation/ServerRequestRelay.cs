@@ -17,8 +17,23 @@ namespace FastMcp.Gateway.Federation;
 /// </summary>
 internal sealed class ServerRequestRelay : IResponseTransform
 {
-    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers) =>
-        !isEvent || exchange.FederationSession is not { } session || Rewrite(session, exchange.FederationMember, message, buffers);
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    {
+        if (!isEvent || exchange.FederationSession is not { } session) return true;
+        if (!Rewrite(session, exchange.FederationMember, message, buffers)) return false;
+        // With several members, event ids are theirs each: the client sees "<member><separator><id>", and resuming
+        // with it (GET with Last-Event-ID) goes to that member with its own id.
+        if (exchange.Federation is { Members.Length: > 1 } federation && SseDataField.HasId(message.WrittenSpan))
+        {
+            PooledBufferWriter prefixed = buffers.Output;
+            prefixed.Clear();
+            SseDataField.PrefixId(message.WrittenSpan, System.Text.Encoding.UTF8.GetBytes(federation.Prefixes[exchange.FederationMember]), prefixed);
+            message.Clear();
+            message.Write(prefixed.WrittenSpan);
+            buffers.Trim();
+        }
+        return true;
+    }
 
     /// <summary>Rewrites one event of <paramref name="member"/> in place; false when it must not reach the client.</summary>
     public static bool Rewrite(FederationSession session, int member, PooledBufferWriter evt, TransformBuffers buffers)

@@ -18,9 +18,9 @@ namespace FastMcp.Gateway.Proxy;
 /// and requests (sampling, elicitation, roots) under ids the gateway gives, so the client's answer goes back to the
 /// member that asked. Every event passes the same response stages (masking) as on a plain path; one that cannot be
 /// made safe is withheld. The stream ends when every member's has ended, or when the client leaves.
-/// Event ids are the members' own, relayed as sent. A GET with Last-Event-ID on a path with one member resumes that
-/// member's stream (a member may end a call's stream mid-call and replay the rest on resumption, SEP-1699); with
-/// several the gateway cannot tell whose id it is, and the members' streams open afresh.
+/// A GET with Last-Event-ID resumes one member's stream (a member may end a call's stream mid-call and replay the rest
+/// on resumption, SEP-1699): with one member its ids are relayed as sent; with several each id reaches the client as
+/// "&lt;member&gt;&lt;separator&gt;&lt;id&gt;" (Federation/ServerRequestRelay.cs), so the gateway knows whose it is.
 /// </summary>
 internal sealed partial class ClientConnection
 {
@@ -30,18 +30,33 @@ internal sealed partial class ClientConnection
             return await AnswerAsync(status, JsonRpcErrorCodes.InvalidRequest, problem, closeAfter: false).ConfigureAwait(false);
         ReadOnlySpan<byte> lastEventIdHeader = _request.Headers.Get(KnownHeader.LastEventId);
         byte[] resumeFrom = [];
-        if (!lastEventIdHeader.IsEmpty && federation.Members.Length == 1)
+        int resumeMember = -1;
+        if (!lastEventIdHeader.IsEmpty)
         {
             if (lastEventIdHeader.IndexOfAnyInRange((byte)0, (byte)0x1F) >= 0 || lastEventIdHeader.Contains((byte)0x7F))
                 return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Last-Event-ID holds a control character"u8, closeAfter: false).ConfigureAwait(false);
-            resumeFrom = lastEventIdHeader.ToArray();
+            if (federation.Members.Length == 1)
+            {
+                resumeMember = 0;
+                resumeFrom = lastEventIdHeader.ToArray();
+            }
+            else
+            {
+                resumeMember = federation.MemberOf(System.Text.Encoding.UTF8.GetString(lastEventIdHeader), out string memberEventId);
+                if (resumeMember < 0)
+                    return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest,
+                        System.Text.Encoding.UTF8.GetBytes($"Last-Event-ID names no upstream of this federated path (event ids here are <upstream>{federation.Separator}<id>)"),
+                        closeAfter: false).ConfigureAwait(false);
+                resumeFrom = System.Text.Encoding.UTF8.GetBytes(memberEventId);
+            }
         }
         var streams = new List<MemberStream>(federation.Members.Length);
         try
         {
             for (int i = 0; i < federation.Members.Length; i++)
             {
-                if (!session.Initialized[i]) continue;
+                // A resumption is of one member's stream; the others' go on where they are.
+                if (!session.Initialized[i] || (resumeMember >= 0 && i != resumeMember)) continue;
                 UpstreamRoute member = federation.Members[i];
                 _exchange.Route = member;
                 // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.

@@ -366,6 +366,69 @@ public sealed class FederationTests
     }
 
 
+    /// <summary>A server whose events carry ids; its GET answers only a resumption (Last-Event-ID), replaying one event.</summary>
+    private static Func<UpstreamExchange, Task> ResumableServer(string name) => async x =>
+    {
+        string session = $"Mcp-Session-Id: s-{name}\r\n";
+        if (x.Request.Method == "GET")
+        {
+            if (x.Request.Header("Last-Event-ID") is not { } from)
+            {
+                await x.RespondAsync(405, "", "");
+                return;
+            }
+            await x.StartEventStreamAsync(session);
+            await x.SendEventAsync($"id: {from}-next\nevent: message\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{{\"level\":\"info\",\"data\":\"{name} resumed after {from}\"}}}}\n\n");
+            await x.EndChunkedAsync();
+            return;
+        }
+        if (x.Request.Method != "POST")
+        {
+            await x.RespondAsync(200, "", "");
+            return;
+        }
+        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+        if (!doc.RootElement.TryGetProperty("id", out JsonElement id) || !doc.RootElement.TryGetProperty("method", out JsonElement method))
+        {
+            await x.RespondAsync(202, "", "");
+            return;
+        }
+        if (method.GetString() == "initialize")
+        {
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"" + name + "\",\"version\":\"1\"}}}", session);
+            return;
+        }
+        await x.StartEventStreamAsync(session);
+        await x.SendEventAsync("id: 7\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"" + name + "\"}]}}\n\n");
+        await x.EndChunkedAsync();
+    };
+
+    [Fact]
+    public async Task With_several_members_event_ids_name_their_member_and_a_resumption_goes_to_that_member_alone()
+    {
+        await using var a = new ScriptedUpstream(ResumableServer("a"));
+        await using var b = new ScriptedUpstream(ResumableServer("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        RawResponse call = await PostAsync(gw, token, Message(2, "tools/call", """{"name":"b__go","arguments":{}}"""), session);
+        Assert.Contains("id: b__7\n", call.Body, StringComparison.Ordinal);
+
+        string Get(string lastEventId) =>
+            $"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\nLast-Event-ID: {lastEventId}\r\n\r\n";
+        RawResponse resumed = await SendAsync(gw, Get("b__7"));
+        Assert.Equal(200, resumed.Status);
+        Assert.Contains("b resumed after 7", resumed.Body, StringComparison.Ordinal);
+        Assert.Contains("id: b__7-next\n", resumed.Body, StringComparison.Ordinal);
+        Assert.Contains(b.Requests, r => r.Method == "GET" && r.Header("Last-Event-ID") == "7" && r.Header("Mcp-Session-Id") == "s-b");
+        Assert.DoesNotContain(a.Requests, r => r.Method == "GET");
+
+        RawResponse nobodys = await SendAsync(gw, Get("c__7"));
+        Assert.Equal(400, nobodys.Status);
+        Assert.Contains("Last-Event-ID names no upstream", nobodys.Body, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"},"b__x":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/f","federate":["a","b__x"]}]}""",
         "routes[0].federate[1]", "contains the separator")]
