@@ -60,7 +60,7 @@ internal sealed class SocketPipe : ConnectionTransport
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
         var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next());
-        pipe.StartLoops();
+        pipe.StartLoops(peerSpeaksFirst: true);
         return pipe;
     }
 
@@ -92,7 +92,7 @@ internal sealed class SocketPipe : ConnectionTransport
                 throw;
             }
             var plain = new SocketPipe(socket, sendOptions, receiveOptions, null);
-            plain.StartLoops();
+            plain.StartLoops(peerSpeaksFirst: false);
             return plain;
         }
 
@@ -130,7 +130,7 @@ internal sealed class SocketPipe : ConnectionTransport
                     }
                 }
             }
-            pipe.StartLoops();
+            pipe.StartLoops(peerSpeaksFirst: false);
             return pipe;
         }
         catch
@@ -156,7 +156,11 @@ internal sealed class SocketPipe : ConnectionTransport
         if (_engine is not null && _registration < 0) _registration = _engine.Register(_socket, _readable!, _writable!);
     }
 
-    private void StartLoops()
+    /// <param name="peerSpeaksFirst">
+    /// True for an accepted client socket, whose request is usually there already; false for a socket we connected
+    /// (to an upstream), which has nothing to read before we send a request.
+    /// </param>
+    private void StartLoops(bool peerSpeaksFirst)
     {
         if (_engine is null)
         {
@@ -175,22 +179,26 @@ internal sealed class SocketPipe : ConnectionTransport
             _send.Reader.Complete(e);
             return;
         }
-        _ = ReceiveOnReadinessLoopAsync();
+        _ = ReceiveOnReadinessLoopAsync(readFirst: peerSpeaksFirst);
         _ = SendLoopAsync();
     }
 
     /// <summary>
     /// Receives when our epoll loop says the socket is readable: a read that leaves the buffer unfilled has
     /// drained the socket, so the next one waits for the next edge instead of finding nothing (EAGAIN).
+    /// A read that finds nothing would hold its pipe segment through the wait, so a socket that cannot have
+    /// bytes yet (<paramref name="readFirst"/> false: an upstream before its first answer) waits for its first
+    /// edge before it takes memory: a thousand calls waiting on new upstream connections hold no receive memory.
     /// </summary>
-    private async Task ReceiveOnReadinessLoopAsync()
+    private async Task ReceiveOnReadinessLoopAsync(bool readFirst)
     {
         Epoll.Readiness readiness = _readable!;
         PipeWriter writer = _receive.Writer;
         Exception? error = null;
         try
         {
-            while (true)
+            bool open = readFirst || await readiness.WaitAsync().ConfigureAwait(false); // false: closed by us
+            while (open)
             {
                 Memory<byte> memory = writer.GetMemory(ReceiveChunk);
                 int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError status);
