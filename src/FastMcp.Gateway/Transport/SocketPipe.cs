@@ -21,6 +21,12 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>At least this much pipe memory per receive: one MCP request or answer usually fits in one read.</summary>
     private const int ReceiveChunk = 4096;
 
+    /// <summary>
+    /// The most a receive asks for once reads keep filling their buffer (a large message): fewer reads for it,
+    /// while a connection with small messages holds only <see cref="ReceiveChunk"/>-sized segments.
+    /// </summary>
+    private const int LargeReceiveChunk = 32 * 1024;
+
     /// <summary>Multi-segment sends up to this size are joined by a copy instead of a gathered send.</summary>
     private const int CopyBelow = 64 * 1024;
 
@@ -198,9 +204,10 @@ internal sealed class SocketPipe : ConnectionTransport
         try
         {
             bool open = readFirst || await readiness.WaitAsync().ConfigureAwait(false); // false: closed by us
+            int chunk = ReceiveChunk;
             while (open)
             {
-                Memory<byte> memory = writer.GetMemory(ReceiveChunk);
+                Memory<byte> memory = writer.GetMemory(chunk);
                 int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError status);
                 if (status == SocketError.WouldBlock)
                 {
@@ -210,6 +217,7 @@ internal sealed class SocketPipe : ConnectionTransport
                 if (status != SocketError.Success) throw new SocketException((int)status);
                 if (received == 0) break; // the peer closed its sending side
                 writer.Advance(received);
+                chunk = NextChunk(chunk, received, memory.Length);
                 // Back-pressure: when the connection has not consumed enough, this waits and nothing is read.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled) break;
@@ -233,18 +241,25 @@ internal sealed class SocketPipe : ConnectionTransport
         await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
+    // A read that filled its buffer is part of a larger message: the next asks for twice as much (up to
+    // LargeReceiveChunk); one that did not goes back to the small size, so idle and small-message connections stay small.
+    private static int NextChunk(int chunk, int received, int length) =>
+        received == length ? Math.Min(chunk * 2, LargeReceiveChunk) : ReceiveChunk;
+
     private async Task ReceiveLoopAsync()
     {
         PipeWriter writer = _receive.Writer;
         Exception? error = null;
         try
         {
+            int chunk = ReceiveChunk;
             while (true)
             {
-                Memory<byte> memory = writer.GetMemory(ReceiveChunk);
+                Memory<byte> memory = writer.GetMemory(chunk);
                 int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (received == 0) break; // the peer closed its sending side
                 writer.Advance(received);
+                chunk = NextChunk(chunk, received, memory.Length);
                 // Back-pressure: when the connection has not consumed enough, this waits and no read is posted.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled) break;
