@@ -8,19 +8,26 @@ namespace FastMcp.Http;
 /// </summary>
 public sealed class HttpHeaderTable
 {
-    private readonly HeaderEntry[] _entries;
+    // Room for a usual head; a head with more fields grows the table once (up to the limit) and the connection keeps it.
+    // Two tables per in-flight call (client request, upstream answer): 32 entries are 640 bytes, 100 were 2,000.
+    private const int InitialEntries = 32;
+
+    private HeaderEntry[] _entries;
+    private readonly int _maxHeaders;
     private readonly short[] _firstIndex = new short[KnownHeaders.Count];
     private byte[] _buffer = [];
 
     public HttpHeaderTable(int maxHeaders)
     {
-        _entries = new HeaderEntry[maxHeaders];
+        _maxHeaders = maxHeaders;
+        _entries = new HeaderEntry[Math.Min(InitialEntries, maxHeaders)];
         Clear();
     }
 
     public int Count { get; private set; }
 
-    public int Capacity => _entries.Length;
+    /// <summary>The most fields a head may have (limits.maxHeaderCount).</summary>
+    public int Capacity => _maxHeaders;
 
     internal void Reset(byte[] buffer)
     {
@@ -36,7 +43,11 @@ public sealed class HttpHeaderTable
 
     internal bool TryAdd(int nameStart, int nameLength, int valueStart, int valueLength, KnownHeader kind)
     {
-        if (Count == _entries.Length) return false;
+        if (Count == _entries.Length)
+        {
+            if (Count >= _maxHeaders) return false;
+            Array.Resize(ref _entries, Math.Min(_maxHeaders, _entries.Length * 2));
+        }
         _entries[Count] = new HeaderEntry(nameStart, nameLength, valueStart, valueLength, kind);
         if (_firstIndex[(int)kind] < 0) _firstIndex[(int)kind] = (short)Count;
         Count++;

@@ -14,7 +14,7 @@ public sealed class HttpResponseHead
     public HttpResponseHead(HttpLimits limits)
     {
         _maxHeadBytes = limits.MaxHeadBytes;
-        _buffer = new byte[Math.Min(HeadBuffer.InitialSize, limits.MaxHeadBytes)];
+        _buffer = new byte[Math.Min(HeadBuffer.InitialResponseSize, limits.MaxHeadBytes)];
         Headers = new HttpHeaderTable(limits.MaxHeaderCount);
     }
 

@@ -50,4 +50,26 @@ public class HeadBufferGrowthTests
         Assert.Equal(HttpRejectReason.None, head.Parse(new System.Buffers.ReadOnlySequence<byte>(bytes), requestWasHead: false));
         Assert.Equal("abc", Encoding.ASCII.GetString(head.Headers.Get(KnownHeader.McpSessionId)));
     }
+
+    [Fact]
+    public void The_header_table_grows_to_exactly_the_field_limit_and_refuses_one_more()
+    {
+        var head = new HttpRequestHead(new HttpLimits { MaxHeaderCount = 100 });
+        string Fields(int count)
+        {
+            var sb = new StringBuilder("POST /mcp HTTP/1.1\r\nHost: a\r\n");
+            for (int i = 1; i < count - 1; i++) sb.Append("X-F-").Append(i).Append(": ").Append(i).Append("\r\n");
+            return sb.Append("Authorization: Bearer field-").Append(count).Append("\r\n\r\n").ToString();
+        }
+
+        Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes(Fields(100))));
+        Assert.Equal(100, head.Headers.Count);
+        Assert.Equal("Bearer field-100", Encoding.ASCII.GetString(head.Headers.Get(KnownHeader.Authorization)));
+        Assert.Equal("98", Encoding.ASCII.GetString(head.Headers.ValueAt(98)));
+        Assert.Equal(HttpRejectReason.TooManyHeaders, head.Parse(Encoding.ASCII.GetBytes(Fields(101))));
+
+        Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes(Fields(3))));
+        Assert.Equal(3, head.Headers.Count);
+        Assert.Equal("Bearer field-3", Encoding.ASCII.GetString(head.Headers.Get(KnownHeader.Authorization)));
+    }
 }

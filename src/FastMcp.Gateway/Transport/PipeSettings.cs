@@ -14,7 +14,10 @@ namespace FastMcp.Gateway.Transport;
 /// </summary>
 internal static class PipeSettings
 {
-    private const int MinimumSegment = 8 * 1024;
+    // The pool's smallest array that holds one usual MCP message: each in-flight call holds up to four segments
+    // (client receive and send, upstream receive and send), 16 KiB at 4 KiB against 32 KiB at 8 KiB (issue #14
+    // target 5). A larger message spans segments; the receive loop reads on while reads fill their buffer.
+    private const int MinimumSegment = 4 * 1024;
 
     /// <summary>
     /// Receive side of a client or upstream socket. It must be able to hold one whole message that

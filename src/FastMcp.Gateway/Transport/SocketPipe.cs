@@ -21,6 +21,12 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>At least this much pipe memory per receive: one MCP request or answer usually fits in one read.</summary>
     private const int ReceiveChunk = 4096;
 
+    /// <summary>
+    /// The most a receive asks for once reads keep filling their buffer (a large message): fewer reads for it,
+    /// while a connection with small messages holds only <see cref="ReceiveChunk"/>-sized segments.
+    /// </summary>
+    private const int LargeReceiveChunk = 32 * 1024;
+
     /// <summary>Multi-segment sends up to this size are joined by a copy instead of a gathered send.</summary>
     private const int CopyBelow = 64 * 1024;
 
@@ -60,7 +66,7 @@ internal sealed class SocketPipe : ConnectionTransport
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
         var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next());
-        pipe.StartLoops();
+        pipe.StartLoops(peerSpeaksFirst: true);
         return pipe;
     }
 
@@ -92,7 +98,7 @@ internal sealed class SocketPipe : ConnectionTransport
                 throw;
             }
             var plain = new SocketPipe(socket, sendOptions, receiveOptions, null);
-            plain.StartLoops();
+            plain.StartLoops(peerSpeaksFirst: false);
             return plain;
         }
 
@@ -130,7 +136,7 @@ internal sealed class SocketPipe : ConnectionTransport
                     }
                 }
             }
-            pipe.StartLoops();
+            pipe.StartLoops(peerSpeaksFirst: false);
             return pipe;
         }
         catch
@@ -156,7 +162,11 @@ internal sealed class SocketPipe : ConnectionTransport
         if (_engine is not null && _registration < 0) _registration = _engine.Register(_socket, _readable!, _writable!);
     }
 
-    private void StartLoops()
+    /// <param name="peerSpeaksFirst">
+    /// True for an accepted client socket, whose request is usually there already; false for a socket we connected
+    /// (to an upstream), which has nothing to read before we send a request.
+    /// </param>
+    private void StartLoops(bool peerSpeaksFirst)
     {
         if (_engine is null)
         {
@@ -175,24 +185,29 @@ internal sealed class SocketPipe : ConnectionTransport
             _send.Reader.Complete(e);
             return;
         }
-        _ = ReceiveOnReadinessLoopAsync();
+        _ = ReceiveOnReadinessLoopAsync(readFirst: peerSpeaksFirst);
         _ = SendLoopAsync();
     }
 
     /// <summary>
     /// Receives when our epoll loop says the socket is readable: a read that leaves the buffer unfilled has
     /// drained the socket, so the next one waits for the next edge instead of finding nothing (EAGAIN).
+    /// A read that finds nothing would hold its pipe segment through the wait, so a socket that cannot have
+    /// bytes yet (<paramref name="readFirst"/> false: an upstream before its first answer) waits for its first
+    /// edge before it takes memory: a thousand calls waiting on new upstream connections hold no receive memory.
     /// </summary>
-    private async Task ReceiveOnReadinessLoopAsync()
+    private async Task ReceiveOnReadinessLoopAsync(bool readFirst)
     {
         Epoll.Readiness readiness = _readable!;
         PipeWriter writer = _receive.Writer;
         Exception? error = null;
         try
         {
-            while (true)
+            bool open = readFirst || await readiness.WaitAsync().ConfigureAwait(false); // false: closed by us
+            int chunk = ReceiveChunk;
+            while (open)
             {
-                Memory<byte> memory = writer.GetMemory(ReceiveChunk);
+                Memory<byte> memory = writer.GetMemory(chunk);
                 int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError status);
                 if (status == SocketError.WouldBlock)
                 {
@@ -202,6 +217,7 @@ internal sealed class SocketPipe : ConnectionTransport
                 if (status != SocketError.Success) throw new SocketException((int)status);
                 if (received == 0) break; // the peer closed its sending side
                 writer.Advance(received);
+                chunk = NextChunk(chunk, received, memory.Length);
                 // Back-pressure: when the connection has not consumed enough, this waits and nothing is read.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled) break;
@@ -225,18 +241,25 @@ internal sealed class SocketPipe : ConnectionTransport
         await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
+    // A read that filled its buffer is part of a larger message: the next asks for twice as much (up to
+    // LargeReceiveChunk); one that did not goes back to the small size, so idle and small-message connections stay small.
+    private static int NextChunk(int chunk, int received, int length) =>
+        received == length ? Math.Min(chunk * 2, LargeReceiveChunk) : ReceiveChunk;
+
     private async Task ReceiveLoopAsync()
     {
         PipeWriter writer = _receive.Writer;
         Exception? error = null;
         try
         {
+            int chunk = ReceiveChunk;
             while (true)
             {
-                Memory<byte> memory = writer.GetMemory(ReceiveChunk);
+                Memory<byte> memory = writer.GetMemory(chunk);
                 int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (received == 0) break; // the peer closed its sending side
                 writer.Advance(received);
+                chunk = NextChunk(chunk, received, memory.Length);
                 // Back-pressure: when the connection has not consumed enough, this waits and no read is posted.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled) break;
