@@ -14,7 +14,7 @@ namespace FastMcp.Audit;
 /// <summary>
 /// The tamper-evident audit log of one chain. Callers serialize events into a pending batch under a
 /// short lock; one writer loop frames, compresses, appends and fsyncs whole batches (group commit),
-/// then releases every waiter of the batch. Any write failure fails closed until a retry succeeds,
+/// then releases every waiter of the batch with one thread-pool hand-off (<see cref="GroupCompletion"/>). Any write failure fails closed until a retry succeeds,
 /// and the outage is recorded.
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
@@ -324,7 +324,8 @@ public sealed class AuditLog : IAsyncDisposable
             throw;
         }
         _statistics.InFlight = 0;
-        foreach (var w in batch.Waiters) w.Succeed();
+        // One hand-off for the whole group; the waiters resume in sequence order on one worker.
+        GroupCompletion.Complete(ref batch.Waiters, failure: null);
         batch.Clear();
     }
 
@@ -436,11 +437,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
     }
 
-    private static void FailWaiters(PendingBatch batch, Exception cause)
-    {
-        foreach (var w in batch.Waiters) w.Fail(new AuditUnavailableException("The audit record could not be made durable: " + cause.Message, cause));
-        batch.Waiters.Clear();
-    }
+    private static void FailWaiters(PendingBatch batch, Exception cause) => GroupCompletion.Complete(ref batch.Waiters, cause);
 
     /// <summary>Any failure to write (I/O, permissions, a compressor or crypto fault) fails closed; only OOM is left to crash.</summary>
     private static bool IsWriteFailure(Exception ex) => ex is not OutOfMemoryException;
