@@ -245,6 +245,8 @@ public sealed class AuditLog : IAsyncDisposable
         {
             try
             {
+                // Batched: nobody waits for the writer, so its flush bursts give way to the socket loops.
+                if (_options.Durability == AuditDurability.Batched) WriterThreadPriority.TryLower(WriterThreadPriority.BatchedNice);
                 Run();
                 done.SetResult();
             }
