@@ -5,8 +5,8 @@ namespace FastMcp.Audit.Recording;
 
 /// <summary>
 /// A pooled completion for one strict-mode append, so awaiting durability allocates nothing in
-/// steady state. Completing runs the awaiting exchange's continuation inline, so it is only called
-/// from a <see cref="GroupCompletion"/> work item (one per group commit), never on the writer thread.
+/// steady state. Completing runs the awaiting exchange's continuation inline; only
+/// <see cref="GroupCompletion"/> completes it, once per group commit, on the writer thread or one worker.
 /// </summary>
 internal sealed class AppendWaiter : IValueTaskSource<long>
 {
