@@ -14,7 +14,7 @@ namespace FastMcp.Audit;
 /// <summary>
 /// The tamper-evident audit log of one chain. Callers serialize events into a pending batch under a
 /// short lock; one writer loop frames, compresses, appends and fsyncs whole batches (group commit),
-/// then resumes every waiter of the batch in order on its own thread (<see cref="GroupCompletion"/>). Any write failure fails closed until a retry succeeds,
+/// then resumes every waiter of the batch with one thread-pool hand-off (<see cref="GroupCompletion"/>). Any write failure fails closed until a retry succeeds,
 /// and the outage is recorded.
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
@@ -330,7 +330,7 @@ public sealed class AuditLog : IAsyncDisposable
             throw;
         }
         _statistics.InFlight = 0;
-        // No lock held: the group's exchanges resume here, in sequence order, before the next batch is taken.
+        // One hand-off for the whole group: its exchanges resume in sequence order on one worker.
         GroupCompletion.Complete(ref batch.Waiters, failure: null);
         batch.Clear();
     }

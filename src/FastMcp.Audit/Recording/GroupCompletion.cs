@@ -4,21 +4,22 @@ using System.Runtime.ExceptionServices;
 namespace FastMcp.Audit.Recording;
 
 /// <summary>
-/// The waiters of one group commit, resumed together in sequence order (issue #14). A durable group is resumed on
-/// the writer thread right after its flush: each waiter's continuation runs until the exchange's next wait (a
-/// forward or an answer is a non-blocking send), so a group of ten costs the writer ~0.2 ms, while records that
-/// arrive meanwhile join the next group. Measured against one thread-pool work item per waiter: fewer futex wakes
-/// and idle-worker spins, larger groups, less CPU per request (bench/RESULTS.md, "Strict hand-off"). A failed group
-/// (and every group with FASTMCP_AUDIT_RESUME=pool) goes to the thread pool as one work item instead: failures are
-/// completed under the log's lock, where a continuation must not run. Pooled: allocates nothing in steady state.
+/// The waiters of one group commit, resumed together in sequence order by one thread-pool work item (issue #14):
+/// one hand-off per flush instead of one work item per waiter, and one worker runs the group's exchanges one after
+/// another up to their next wait. The writer thread does not run them by default: measured (bench/RESULTS.md,
+/// "Strict hand-off"), resuming on the writer saved CPU per request in a closed loop but doubled the open-loop p99
+/// at 5,000 req/s, because every record then waits behind the previous group's exchanges as well as its flush.
+/// FASTMCP_AUDIT_RESUME=writer selects that mode (for measurement). Failures are always completed on the pool:
+/// they are completed under the log's lock, where a continuation must not run. Pooled: allocates nothing in
+/// steady state.
 /// </summary>
 internal sealed class GroupCompletion : IThreadPoolWorkItem
 {
-    /// <summary>Set to "pool" to resume durable groups on a thread-pool worker instead of the writer thread (diagnostics).</summary>
+    /// <summary>Set to "writer" to resume durable groups on the writer thread right after their flush (measurement only).</summary>
     public const string Variable = "FASTMCP_AUDIT_RESUME";
 
-    private static readonly bool ResumeOnPool =
-        string.Equals(Environment.GetEnvironmentVariable(Variable), "pool", StringComparison.OrdinalIgnoreCase);
+    private static readonly bool ResumeOnWriter =
+        string.Equals(Environment.GetEnvironmentVariable(Variable), "writer", StringComparison.OrdinalIgnoreCase);
 
     private static readonly ConcurrentQueue<GroupCompletion> Pool = new();
     private const int PoolLimit = 64;
@@ -29,8 +30,7 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
 
     /// <summary>
     /// Takes every waiter out of <paramref name="waiters"/> (it is left empty, ready for the next batch) and
-    /// completes them in order: with their sequence, here (or on one worker), or with <paramref name="failure"/>
-    /// on one worker. Callers holding a lock must pass a failure.
+    /// completes them in order on one worker: with their sequence, or with <paramref name="failure"/>.
     /// </summary>
     public static void Complete(ref List<AppendWaiter> waiters, Exception? failure)
     {
@@ -39,7 +39,7 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
         // Swap lists: the batch keeps an empty list of the same capacity, the group owns the waiters.
         (group._waiters, waiters) = (waiters, group._waiters);
         group._failure = failure;
-        if (failure is null && !ResumeOnPool) group.Run(onWriter: true);
+        if (failure is null && ResumeOnWriter) group.Run(onWriter: true);
         else ThreadPool.UnsafeQueueUserWorkItem(group, preferLocal: false);
     }
 
