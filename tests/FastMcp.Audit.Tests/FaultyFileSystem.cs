@@ -12,6 +12,12 @@ public sealed class FaultyFileSystem : IAuditFileSystem
     /// <summary>Fails one kind of step only, like ENOSPC would: ("open" | "append" | "flush" | "replace" | "rename", path) → fail.</summary>
     public volatile Func<string, string, bool>? FailWhen;
 
+    /// <summary>When set, every flush (fsync) first waits until this is signalled: holds the writer inside a group commit.</summary>
+    public volatile ManualResetEventSlim? FlushGate;
+
+    /// <summary>Signalled when a flush starts waiting on <see cref="FlushGate"/>.</summary>
+    public readonly ManualResetEventSlim FlushWaiting = new();
+
     private void ThrowIfFull(string operation = "", string path = "")
     {
         if (!Full && FailWhen?.Invoke(operation, path) != true) return;
@@ -41,7 +47,16 @@ public sealed class FaultyFileSystem : IAuditFileSystem
             }
             inner.Append(data);
         }
-        public void Flush() { owner.ThrowIfFull("flush", path); inner.Flush(); }
+        public void Flush()
+        {
+            if (owner.FlushGate is { } gate)
+            {
+                owner.FlushWaiting.Set();
+                gate.Wait();
+            }
+            owner.ThrowIfFull("flush", path);
+            inner.Flush();
+        }
         public void Truncate(long length) => inner.Truncate(length);
         public long Reserved => inner.Reserved;
         public void Reserve(long size) { owner.ThrowIfFull("reserve", path); inner.Reserve(size); }

@@ -5,10 +5,10 @@ namespace FastMcp.Audit.Recording;
 
 /// <summary>
 /// A pooled completion for one strict-mode append, so awaiting durability allocates nothing in
-/// steady state. The writer thread never runs a request's continuation itself: completing queues
-/// this object (a thread-pool work item, so no allocation) and the continuation runs there.
+/// steady state. Completing runs the awaiting exchange's continuation inline; only
+/// <see cref="GroupCompletion"/> completes it, once per group commit, on the writer thread or one worker.
 /// </summary>
-internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
+internal sealed class AppendWaiter : IValueTaskSource<long>
 {
     // Lock-free: every strict append rents one and returns it from its continuation, on many threads at once; a
     // contended lock here spun (sched_yield) under load. The queue's ring segment is reused once it has grown.
@@ -16,8 +16,6 @@ internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
     private const int PoolLimit = 4096;
     private static int _pooled;
     private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = false };
-    private Exception? _failure;
-
     public long Sequence;
 
     public short Version => _core.Version;
@@ -29,23 +27,11 @@ internal sealed class AppendWaiter : IValueTaskSource<long>, IThreadPoolWorkItem
         return w;
     }
 
-    public void Succeed()
-    {
-        _failure = null;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-    }
+    /// <summary>The record is durable: resumes the awaiting exchange here, on the caller's thread.</summary>
+    public void Succeed() => _core.SetResult(Sequence);
 
-    public void Fail(Exception e)
-    {
-        _failure = e;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
-    }
-
-    void IThreadPoolWorkItem.Execute()
-    {
-        if (_failure is { } e) _core.SetException(e);
-        else _core.SetResult(Sequence);
-    }
+    /// <summary>The record could not be made durable: the awaiting exchange resumes here with the failure.</summary>
+    public void Fail(Exception e) => _core.SetException(e);
 
     public long GetResult(short token)
     {

@@ -6,7 +6,8 @@ namespace FastMcp.Audit.Recording;
 internal sealed class PendingBatch
 {
     public readonly GrowableBuffer Entries = new(256 * 1024);
-    public readonly List<AppendWaiter> Waiters = new(256);
+    // Not readonly: a group commit swaps it with its GroupCompletion's empty list.
+    public List<AppendWaiter> Waiters = new(256);
     public int Count;
 
     public void Clear()
