@@ -211,11 +211,11 @@ public sealed class AuditLog : IAsyncDisposable
         lock (_gate) Enqueue(e, e.TimestampUtc == default ? NowMicros() : NoteValues.ToUnixMicros(e.TimestampUtc));
     }
 
-    // Batched writes once this much is queued, or at the flush interval, whichever comes first. Small on purpose
-    // (~100 records): the flush hashes, compresses and writes the whole batch in one burst, and a 1 MiB burst
-    // (~1,600 records at 5,000 req/s with the 200 ms interval) held a core for milliseconds at a time, in the
-    // open-loop p99 of a 2-core machine (issue #14). Smaller batches cost more fdatasyncs, which wait, not compute.
-    private const int BatchedWakeBytes = 64 * 1024;
+    // Batched writes once AuditOptions.BatchedFlushBytes is queued (default 64 KiB, ~100 records), or at the flush
+    // interval, whichever comes first. The flush hashes, compresses and writes the whole batch in one burst; a 1 MiB
+    // burst (~1,600 records at 5,000 req/s with the 200 ms interval) held a core for milliseconds at a time, in the
+    // open-loop p99 of a 2-core machine (issue #14). Smaller batches cost more fdatasyncs and CPU per record.
+    private int BatchedWakeBytes => _options.BatchedFlushBytes;
 
     /// <summary>
     /// Waits for work under _gate. Monitor.Wait blocks at once (a futex); the semaphore it replaces spun with
