@@ -27,20 +27,8 @@ internal static class MemberCall
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
-        UpstreamConnection connection;
-        try
-        {
-            connection = await member.Pool.RentAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return new MemberAnswer(ForwardingError.ResponseTimeout, 0, null, []);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            member.Health.ReportUnreachable("connect failed while forwarding");
-            return new MemberAnswer(ForwardingError.UpstreamUnreachable, 0, null, []);
-        }
+        (UpstreamConnection? rented, ForwardingError rentError) = await RentAsync(member, timeout.Token).ConfigureAwait(false);
+        if (rented is not { } connection) return new MemberAnswer(rentError, 0, null, []);
         bool reusable = false;
         try
         {
@@ -81,6 +69,24 @@ internal static class MemberCall
         {
             if (reusable) member.Pool.Return(connection);
             else connection.Dispose();
+        }
+    }
+
+    /// <summary>A connection to <paramref name="member"/>, or why there is none (a failed connect marks the member down).</summary>
+    internal static async Task<(UpstreamConnection? Connection, ForwardingError Error)> RentAsync(UpstreamRoute member, CancellationToken timeout)
+    {
+        try
+        {
+            return (await member.Pool.RentAsync(timeout).ConfigureAwait(false), ForwardingError.None);
+        }
+        catch (OperationCanceledException)
+        {
+            return (null, ForwardingError.ResponseTimeout);
+        }
+        catch (Exception e) when (e is SocketException or IOException)
+        {
+            member.Health.ReportUnreachable("connect failed while forwarding");
+            return (null, ForwardingError.UpstreamUnreachable);
         }
     }
 

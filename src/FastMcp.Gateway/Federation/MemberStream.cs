@@ -50,20 +50,8 @@ internal sealed class MemberStream : IDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
-        UpstreamConnection connection;
-        try
-        {
-            connection = await member.Pool.RentAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return (null, 0, ForwardingError.ResponseTimeout);
-        }
-        catch (Exception e) when (e is SocketException or IOException)
-        {
-            member.Health.ReportUnreachable("connect failed while forwarding");
-            return (null, 0, ForwardingError.UpstreamUnreachable);
-        }
+        (UpstreamConnection? rented, ForwardingError rentError) = await MemberCall.RentAsync(member, timeout.Token).ConfigureAwait(false);
+        if (rented is not { } connection) return (null, 0, rentError);
         bool kept = false;
         try
         {
