@@ -20,7 +20,15 @@ public sealed class FaultyFileSystem : IAuditFileSystem
 
     private void ThrowIfFull(string operation = "", string path = "")
     {
-        if (!Full && FailWhen?.Invoke(operation, path) != true) return;
+        if (ShouldFail(operation, path)) Fail();
+    }
+
+    // Decided once per call: the test flips Full from another thread, and a write that
+    // began failing must finish failing, like a real ENOSPC, not half-write then succeed.
+    private bool ShouldFail(string operation, string path) => Full || FailWhen?.Invoke(operation, path) == true;
+
+    private void Fail()
+    {
         Interlocked.Increment(ref FailedWrites);
         throw new IOException("No space left on device");
     }
@@ -40,10 +48,10 @@ public sealed class FaultyFileSystem : IAuditFileSystem
         public long Length => inner.Length;
         public void Append(ReadOnlySpan<byte> data)
         {
-            if (owner.Full || owner.FailWhen?.Invoke("append", path) == true)
+            if (owner.ShouldFail("append", path))
             {
                 inner.Append(data[..(data.Length / 2)]);
-                owner.ThrowIfFull("append", path);
+                owner.Fail();
             }
             inner.Append(data);
         }
