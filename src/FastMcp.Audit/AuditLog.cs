@@ -24,6 +24,7 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly AuditSigner _signer;
     private readonly string _chainDir;
     private readonly AuditRecordSerializer _serializer;
+    private readonly RecordScratchPool _scratch;
     private readonly object _gate = new();
     private readonly WriterStatistics _statistics = new();
     private readonly AuditEvent _internalEvent = new();
@@ -72,6 +73,7 @@ public sealed class AuditLog : IAsyncDisposable
     {
         _options = options;
         _serializer = new AuditRecordSerializer(options.FieldMasker);
+        _scratch = new RecordScratchPool(options.FieldMasker);
         _fs = fs;
         _signer = signer;
         _chainDir = chainDir;
@@ -159,20 +161,31 @@ public sealed class AuditLog : IAsyncDisposable
         bool strict = _options.Durability == AuditDurability.Strict;
         AppendWaiter? waiter = null;
         long seq;
-        lock (_gate)
+        // Everything but the sequence and time is serialized (and masked) before taking the lock; under it the
+        // record is only composed, a copy.
+        RecordScratch scratch = _scratch.Rent();
+        try
         {
-            if (!_writable || _closed) return Refuse();
-            seq = Enqueue(e, time);
-            if (strict)
+            scratch.Serializer.WriteFields(scratch.Fields, e);
+            lock (_gate)
             {
-                waiter = AppendWaiter.Rent();
-                waiter.Sequence = seq;
-                _pending.Waiters.Add(waiter);
+                if (!_writable || _closed) return Refuse();
+                seq = EnqueueComposed(scratch.Fields.WrittenSpan, e.Type, time);
+                if (strict)
+                {
+                    waiter = AppendWaiter.Rent();
+                    waiter.Sequence = seq;
+                    _pending.Waiters.Add(waiter);
+                }
+                // Strict wakes a sleeping writer at once (group commit collects whatever arrives during the fsync);
+                // batched lets the flush timer or a large buffer trigger the write. A busy writer takes the record
+                // with the next batch without being told, so an append costs no system call.
+                if (_writerSleeping && (strict || _pending.Entries.WrittenCount > BatchedWakeBytes)) Monitor.Pulse(_gate);
             }
-            // Strict wakes a sleeping writer at once (group commit collects whatever arrives during the fsync);
-            // batched lets the flush timer or a large buffer trigger the write. A busy writer takes the record
-            // with the next batch without being told, so an append costs no system call.
-            if (_writerSleeping && (strict || _pending.Entries.WrittenCount > BatchedWakeBytes)) Monitor.Pulse(_gate);
+        }
+        finally
+        {
+            _scratch.Return(scratch);
         }
         return waiter is null ? new ValueTask<long>(seq) : new ValueTask<long>(waiter, waiter.Version);
     }
@@ -201,6 +214,21 @@ public sealed class AuditLog : IAsyncDisposable
             entries.TruncateTo(start);
             throw;
         }
+        _nextSequence = seq + 1;
+        _pending.Count++;
+        return seq;
+    }
+
+    /// <summary>Must hold _gate. Adds one record, whose fields were serialized already, to the pending batch.</summary>
+    private long EnqueueComposed(ReadOnlySpan<byte> fields, AuditEventType type, long timeMicros)
+    {
+        var entries = _pending.Entries;
+        int start = entries.WrittenCount;
+        long seq = _nextSequence;
+        entries.GetSpan(4);
+        entries.Advance(4);
+        int length = AuditRecordSerializer.Compose(entries, fields, type, seq, timeMicros);
+        BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
         _nextSequence = seq + 1;
         _pending.Count++;
         return seq;

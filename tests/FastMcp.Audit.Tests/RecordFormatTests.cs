@@ -102,4 +102,45 @@ public sealed class RecordFormatTests
         Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text + "extra: 1\n"), out _, out _));
         Assert.False(SegmentHeader.TryDecode(Encoding.UTF8.GetBytes(text.Replace(new string('0', 64), new string('A', 64))), out _, out _));
     }
+
+    [Fact]
+    public void The_utf8_time_writer_writes_what_the_note_format_writes()
+    {
+        var random = new Random(14);
+        var samples = new List<long> { 0, 1, -1, 999_999, 86_400_000_000 - 1, NoteValues.ToUnixMicros(new DateTime(2024, 2, 29, 23, 59, 59, DateTimeKind.Utc)),
+            NoteValues.ToUnixMicros(new DateTime(9999, 12, 31, 23, 59, 59, DateTimeKind.Utc).AddTicks(9_999_990)), NoteValues.ToUnixMicros(new DateTime(1, 1, 1, 0, 0, 0, DateTimeKind.Utc)) };
+        for (int i = 0; i < 2000; i++) samples.Add(random.NextInt64(-62_135_596_800_000_000, 253_402_300_799_999_999));
+        Span<byte> utf8 = stackalloc byte[NoteValues.TimeLength];
+        foreach (long micros in samples)
+        {
+            Assert.Equal(NoteValues.TimeLength, NoteValues.FormatTime(micros, utf8));
+            Assert.Equal(NoteValues.Time(micros), Encoding.ASCII.GetString(utf8));
+        }
+    }
+
+    [Fact]
+    public void Fields_written_before_the_sequence_is_known_compose_into_one_valid_record_with_sequence_and_time_first()
+    {
+        var e = new AuditEvent();
+        SampleEvents.Fill(e, 3);
+        e.TraceHigh = 0x0123456789abcdef;
+        e.TraceLow = 0x1;
+        e.SpanId = 0xfedcba9876543210;
+        e.TimestampUtc = new DateTime(2026, 12, 5, 18, 0, 0, DateTimeKind.Utc).AddTicks(70);
+        long micros = NoteValues.ToUnixMicros(e.TimestampUtc);
+
+        var fields = new GrowableBuffer(64);
+        new AuditRecordSerializer().WriteFields(fields, e);
+        var composed = new GrowableBuffer(64);
+        int n = AuditRecordSerializer.Compose(composed, fields.WrittenSpan, e.Type, 123_456_789_012, micros);
+        var (body, json) = Serialize(e, 123_456_789_012);
+        Assert.Equal(body, composed.WrittenSpan[..n].ToArray());
+
+        // The sequence and time lead the object, as a reader of the format expects, and the rest is intact.
+        string text = Encoding.UTF8.GetString(RecordLayout.ReadJson(body));
+        Assert.StartsWith("{\"seq\":123456789012,\"time\":\"2026-12-05T18:00:00.000007Z\",\"type\":\"McpExchange\",", text);
+        Assert.Equal("0123456789abcdef0000000000000001", json.GetProperty("trace").GetProperty("id").GetString());
+        Assert.Equal("fedcba9876543210", json.GetProperty("trace").GetProperty("span").GetString());
+        Assert.Throws<ArgumentException>(() => AuditRecordSerializer.Compose(composed, "x"u8, e.Type, 1, micros));
+    }
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Text.Json;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Reading;
@@ -24,8 +26,6 @@ public sealed class AuditRecordSerializer
     /// <param name="fieldMasker">Masks card numbers in record fields; null: the first 6 and last 4 digits stay visible.</param>
     public AuditRecordSerializer(PanMasker? fieldMasker = null) => _fieldMasker = fieldMasker ?? DefaultFieldMasker;
 
-    private static readonly JsonEncodedText PSeq = JsonEncodedText.Encode("seq");
-    private static readonly JsonEncodedText PTime = JsonEncodedText.Encode("time");
     private static readonly JsonEncodedText PType = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText PSuccess = JsonEncodedText.Encode("success");
     private static readonly JsonEncodedText PUser = JsonEncodedText.Encode("user");
@@ -67,6 +67,12 @@ public sealed class AuditRecordSerializer
 
     private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { SkipValidation = true });
 
+    // The fields of the record being written by Write (Compose then adds the sequence and time).
+    private readonly GrowableBuffer _fields = new(4096);
+
+    // Lowercase, 16 digits, zero-padded: as in traceparent.
+    private static readonly StandardFormat Hex16 = new('x', 16);
+
     public static string TypeName(AuditEventType type) => (uint)type < (uint)TypeNames.Length ? TypeNames[(int)type].Value : ((byte)type).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static JsonEncodedText[] CreateTypeNames()
@@ -80,21 +86,55 @@ public sealed class AuditRecordSerializer
     /// <summary>Appends one record body for <paramref name="e"/> with the given sequence; returns the body length.</summary>
     public int Write(GrowableBuffer output, AuditEvent e, long sequence, long timeMicros)
     {
-        int start = output.WrittenCount;
-        var prefix = output.GetSpan(RecordLayout.BodyPrefix);
-        BinaryPrimitives.WriteInt64LittleEndian(prefix, sequence);
-        BinaryPrimitives.WriteInt64LittleEndian(prefix[8..], timeMicros);
-        prefix[16] = (byte)e.Type;
-        output.Advance(RecordLayout.BodyPrefix);
+        _fields.Clear();
+        WriteFields(_fields, e);
+        return Compose(output, _fields.WrittenSpan, e.Type, sequence, timeMicros);
+    }
 
+    /// <summary>
+    /// Appends a record body: the binary prefix, then <c>{"seq":…,"time":"…",</c> followed by the fields object
+    /// written by <see cref="WriteFields"/> without its opening brace. The bytes are those one writer would make.
+    /// The log composes under its lock, after serializing the fields outside it, so exchanges that record at the
+    /// same time serialize in parallel and hold the lock only for this copy.
+    /// </summary>
+    public static int Compose(GrowableBuffer output, ReadOnlySpan<byte> fields, AuditEventType type, long sequence, long timeMicros)
+    {
+        if (fields.Length < 2 || fields[0] != (byte)'{') throw new ArgumentException("Not a fields object written by WriteFields.", nameof(fields));
+        int length = RecordLayout.BodyPrefix + SeqAndTimeMaxLength + fields.Length;
+        Span<byte> span = output.GetSpan(length);
+        BinaryPrimitives.WriteInt64LittleEndian(span, sequence);
+        BinaryPrimitives.WriteInt64LittleEndian(span[8..], timeMicros);
+        span[16] = (byte)type;
+        int at = RecordLayout.BodyPrefix;
+        "{\"seq\":"u8.CopyTo(span[at..]);
+        at += 7;
+        Utf8Formatter.TryFormat(sequence, span[at..], out int digits);
+        at += digits;
+        ",\"time\":\""u8.CopyTo(span[at..]);
+        at += 9;
+        at += NoteValues.FormatTime(timeMicros, span[at..]);
+        span[at++] = (byte)'"';
+        span[at++] = (byte)',';
+        fields[1..].CopyTo(span[at..]);
+        at += fields.Length - 1;
+        output.Advance(at);
+        return at;
+    }
+
+    // {"seq": + 20 digits + ,"time":" + 27 + ", (a little more than the most it can be).
+    private const int SeqAndTimeMaxLength = 7 + 20 + 9 + NoteValues.TimeLength + 2 + 8;
+
+    /// <summary>
+    /// Writes every field of the record except the sequence and time, as one JSON object starting with
+    /// <c>"type"</c>, with card numbers masked in the fields before the payloads. Depends on nothing but
+    /// <paramref name="e"/>, so it can run before the record's sequence number is known.
+    /// </summary>
+    public void WriteFields(GrowableBuffer output, AuditEvent e)
+    {
         var w = _json;
         w.Reset(output);
         int jsonStart = output.WrittenCount;
         w.WriteStartObject();
-        w.WriteNumber(PSeq, sequence);
-        Span<char> time = stackalloc char[32];
-        DateTime.UnixEpoch.AddTicks(timeMicros * 10).TryFormat(time, out int tl, NoteValues.TimeFormat, System.Globalization.CultureInfo.InvariantCulture);
-        w.WriteString(PTime, time[..tl]);
         w.WriteString(PType, TypeNames[(int)e.Type]);
         w.WriteBoolean(PSuccess, e.Success);
 
@@ -139,14 +179,14 @@ public sealed class AuditRecordSerializer
         if (e.TraceHigh != 0 || e.TraceLow != 0)
         {
             // Lowercase hex as in traceparent; inside the masked region like every header-derived field.
-            Span<char> hex = stackalloc char[32];
+            Span<byte> hex = stackalloc byte[32];
             w.WriteStartObject(PTrace);
-            e.TraceHigh.TryFormat(hex, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
-            e.TraceLow.TryFormat(hex[16..], out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+            Utf8Formatter.TryFormat(e.TraceHigh, hex, out _, Hex16);
+            Utf8Formatter.TryFormat(e.TraceLow, hex[16..], out _, Hex16);
             w.WriteString(PId, hex);
             if (e.SpanId != 0)
             {
-                e.SpanId.TryFormat(hex, out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+                Utf8Formatter.TryFormat(e.SpanId, hex, out _, Hex16);
                 w.WriteString(PSpan, hex[..16]);
             }
             w.WriteEndObject();
@@ -170,7 +210,6 @@ public sealed class AuditRecordSerializer
         WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
         w.WriteEndObject();
         w.Flush();
-        return output.WrittenCount - start;
     }
 
     private static void WriteOptional(Utf8JsonWriter w, JsonEncodedText name, string? value)

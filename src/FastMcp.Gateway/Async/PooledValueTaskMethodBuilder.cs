@@ -155,12 +155,26 @@ public abstract class PooledBox<TResult> : IValueTaskSource<TResult>, IValueTask
 internal sealed class PooledBox<TResult, TStateMachine> : PooledBox<TResult> where TStateMachine : IAsyncStateMachine
 {
     private const int MaxPooled = 1024;
+
+    // Boxes kept per thread: renting and recycling on the same thread (the usual case on the socket loops)
+    // take no lock. A thread with a full cache hands boxes to the shared pool, and an empty one takes from it.
+    private const int PerThread = 16;
+
     private static readonly Stack<PooledBox<TResult, TStateMachine>> Pool = new();
+
+    [ThreadStatic]
+    private static ThreadCache? t_cache;
 
     public TStateMachine? StateMachine;
 
     public static PooledBox<TResult, TStateMachine> Rent()
     {
+        if (t_cache is { Count: > 0 } cache)
+        {
+            PooledBox<TResult, TStateMachine> local = cache.Boxes[--cache.Count]!;
+            cache.Boxes[cache.Count] = null;
+            return local;
+        }
         lock (Pool)
         {
             if (Pool.TryPop(out PooledBox<TResult, TStateMachine>? box)) return box;
@@ -174,9 +188,21 @@ internal sealed class PooledBox<TResult, TStateMachine> : PooledBox<TResult> whe
     {
         StateMachine = default;
         Core.Reset();
+        ThreadCache cache = t_cache ??= new ThreadCache();
+        if (cache.Count < PerThread)
+        {
+            cache.Boxes[cache.Count++] = this;
+            return;
+        }
         lock (Pool)
         {
             if (Pool.Count < MaxPooled) Pool.Push(this);
         }
+    }
+
+    private sealed class ThreadCache
+    {
+        public readonly PooledBox<TResult, TStateMachine>?[] Boxes = new PooledBox<TResult, TStateMachine>?[PerThread];
+        public int Count;
     }
 }
