@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text.Json;
@@ -70,8 +69,21 @@ public sealed class AuditRecordSerializer
     // The fields of the record being written by Write (Compose then adds the sequence and time).
     private readonly GrowableBuffer _fields = new(4096);
 
-    // Lowercase, 16 digits, zero-padded: as in traceparent.
-    private static readonly StandardFormat Hex16 = new('x', 16);
+    /// <summary>Two lowercase hex digits per byte value.</summary>
+    private static ReadOnlySpan<byte> HexPairs => "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"u8;
+
+    /// <summary>16 lowercase hex digits, zero-padded, as in traceparent: a byte at a time from a table.</summary>
+    private static void WriteHex16(ulong value, Span<byte> utf8)
+    {
+        ReadOnlySpan<byte> pairs = HexPairs;
+        for (int i = 14; i >= 0; i -= 2)
+        {
+            int b = (int)(value & 0xFF) * 2;
+            utf8[i] = pairs[b];
+            utf8[i + 1] = pairs[b + 1];
+            value >>= 8;
+        }
+    }
 
     public static string TypeName(AuditEventType type) => (uint)type < (uint)TypeNames.Length ? TypeNames[(int)type].Value : ((byte)type).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -181,12 +193,12 @@ public sealed class AuditRecordSerializer
             // Lowercase hex as in traceparent; inside the masked region like every header-derived field.
             Span<byte> hex = stackalloc byte[32];
             w.WriteStartObject(PTrace);
-            Utf8Formatter.TryFormat(e.TraceHigh, hex, out _, Hex16);
-            Utf8Formatter.TryFormat(e.TraceLow, hex[16..], out _, Hex16);
+            WriteHex16(e.TraceHigh, hex);
+            WriteHex16(e.TraceLow, hex[16..]);
             w.WriteString(PId, hex);
             if (e.SpanId != 0)
             {
-                Utf8Formatter.TryFormat(e.SpanId, hex, out _, Hex16);
+                WriteHex16(e.SpanId, hex);
                 w.WriteString(PSpan, hex[..16]);
             }
             w.WriteEndObject();
