@@ -41,9 +41,12 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
-            UpstreamRequestWriter.WriteHead(output, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
+            // Head and body advance the pipe once (Buffers.CoalescingBufferWriter).
+            Buffers.CoalescingBufferWriter writer = Buffers.CoalescingBufferWriter.Begin(output);
+            UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
                 memberSessionLine, pool.UpstreamHeaderLines);
-            foreach (ReadOnlyMemory<byte> segment in body) output.Write(segment.Span);
+            foreach (ReadOnlyMemory<byte> segment in body) writer.Write(segment.Span);
+            writer.End();
             bool sent;
             try
             {

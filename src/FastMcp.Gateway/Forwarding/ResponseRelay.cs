@@ -158,19 +158,19 @@ internal sealed class ResponseRelay : IDisposable
 
         bool close = clientAskedClose;
         exchange.Stage = ExchangeStage.Write;
-        WriteResponseHead(client, head, close, chunked: false, eventStream: false, DropsSessionHeader);
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
+        // The whole head advances the pipe once (Buffers.CoalescingBufferWriter).
+        Buffers.CoalescingBufferWriter headWriter = Buffers.CoalescingBufferWriter.Begin(client);
+        WriteResponseHeadLines(headWriter, head, close, chunked: false, eventStream: false, DropsSessionHeader);
         if (hasBody)
         {
-            client.Write("Content-Length: "u8);
-            GatewayResponses.WriteNumber(client, _message.WrittenCount);
-            client.Write("\r\n\r\n"u8);
-            if (!await WriteBoundedAsync(client, _message.WrittenMemory, chunked: false).ConfigureAwait(false)) return (ForwardingError.ClientGone, close);
+            headWriter.Write("Content-Length: "u8);
+            GatewayResponses.WriteNumber(headWriter, _message.WrittenCount);
+            headWriter.Write("\r\n"u8);
         }
-        else
-        {
-            client.Write("\r\n"u8);
-        }
+        headWriter.Write("\r\n"u8);
+        headWriter.End();
+        if (hasBody && !await WriteBoundedAsync(client, _message.WrittenMemory, chunked: false).ConfigureAwait(false)) return (ForwardingError.ClientGone, close);
         _message.TrimTo(64 * 1024);
         FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close);
@@ -393,7 +393,15 @@ internal sealed class ResponseRelay : IDisposable
     /// </summary>
     public bool DropsSessionHeader { get; set; }
 
-    private static void WriteResponseHead(PipeWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
+    private static void WriteResponseHead(PipeWriter pipe, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
+    {
+        // The head advances the pipe once (Buffers.CoalescingBufferWriter).
+        Buffers.CoalescingBufferWriter client = Buffers.CoalescingBufferWriter.Begin(pipe);
+        WriteResponseHeadLines(client, head, close, chunked, eventStream, dropSession);
+        client.End();
+    }
+
+    private static void WriteResponseHeadLines(Buffers.CoalescingBufferWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
     {
         GatewayResponses.WriteStatusLine(client, head.StatusCode);
         HttpHeaderTable headers = head.Headers;
