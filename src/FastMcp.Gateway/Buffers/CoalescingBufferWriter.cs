@@ -24,8 +24,9 @@ internal sealed class CoalescingBufferWriter : IBufferWriter<byte>
     public static CoalescingBufferWriter Begin(IBufferWriter<byte> inner)
     {
         CoalescingBufferWriter writer = t_cached ??= new CoalescingBufferWriter();
-        // Never nested on the data path; if it were, the inner one must not share the outer one's state.
-        if (writer._inner is not null) writer = new CoalescingBufferWriter();
+        // Still in use: nested (never on the data path), or left unended by an exception. Either way a fresh one,
+        // which becomes the thread's cached one: an outer user keeps its own, an abandoned one is dropped.
+        if (writer._inner is not null) t_cached = writer = new CoalescingBufferWriter();
         writer._inner = inner;
         writer._memory = default;
         writer._buffered = 0;

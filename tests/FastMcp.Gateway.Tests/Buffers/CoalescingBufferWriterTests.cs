@@ -73,4 +73,25 @@ public sealed class CoalescingBufferWriterTests
         }
         Assert.Equal(string.Concat(Enumerable.Range(0, 500).Select(i => $"line {i}\r\n")), text.ToString());
     }
+
+    [Fact]
+    public void A_writer_left_unended_is_not_reused_and_the_next_one_starts_clean()
+    {
+        var first = new CountingWriter();
+        var abandoned = CoalescingBufferWriter.Begin(first);
+        abandoned.Write("partial"u8); // as if an exception stopped the head here
+
+        var second = new CountingWriter();
+        var next = CoalescingBufferWriter.Begin(second);
+        Assert.NotSame(abandoned, next);
+        next.Write("whole head\r\n"u8);
+        next.End();
+        Assert.Equal("whole head\r\n", Encoding.ASCII.GetString(second.Inner.WrittenSpan));
+        Assert.Equal(0, first.Inner.WrittenCount);
+
+        // The thread's cached writer is the fresh one now, and it is reused once ended.
+        var again = CoalescingBufferWriter.Begin(second);
+        Assert.Same(next, again);
+        again.End();
+    }
 }
