@@ -65,31 +65,39 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>Flushes to the client within clientWriteMs (<see cref="ClientWriteTimeoutException"/> beyond: the caller closes).</summary>
+    private ValueTask<FlushResult> FlushClientAsync(PipeWriter client)
+    {
+        long buffered = BufferedNow(client);
+        if (buffered > _peakBuffered) _peakBuffered = buffered;
+        _handed += client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
+        // A flush the send pipe takes at once (below its pause threshold: nearly every response) needs no timer;
+        // arming and disarming one per response cost two timer-queue updates and a token registration (issue #14).
+        ValueTask<FlushResult> flush = client.FlushAsync();
+        return flush.IsCompletedSuccessfully ? flush : FlushHeldAsync(flush, client);
+    }
+
+    /// <summary>A flush held by back-pressure: cancelled (and the exchange closed) when the client reads nothing for clientWriteMs.</summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<FlushResult> FlushClientAsync(PipeWriter client)
+    private async ValueTask<FlushResult> FlushHeldAsync(ValueTask<FlushResult> flush, PipeWriter client)
     {
         if (!_writeTimer.TryReset())
         {
             _writeTimer.Dispose();
             _writeTimer = new CancellationTokenSource();
         }
-        long buffered = BufferedNow(client);
-        if (buffered > _peakBuffered) _peakBuffered = buffered;
-        _handed += client.CanGetUnflushedBytes ? client.UnflushedBytes : 0;
         _writeTimer.CancelAfter(_clientWriteMs);
-        try
+        FlushResult result;
+        using (_writeTimer.Token.UnsafeRegister(static state => ((PipeWriter)state!).CancelPendingFlush(), client))
         {
-            return await client.FlushAsync(_writeTimer.Token).ConfigureAwait(false);
+            result = await flush.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_writeTimer.IsCancellationRequested)
+        _writeTimer.CancelAfter(Timeout.Infinite);
+        if (result.IsCanceled && _writeTimer.IsCancellationRequested)
         {
             _peakBuffered = Math.Max(_peakBuffered, BufferedNow(client));
             throw new ClientWriteTimeoutException(_peakBuffered);
         }
-        finally
-        {
-            _writeTimer.CancelAfter(Timeout.Infinite);
-        }
+        return result;
     }
 
     /// <summary>
