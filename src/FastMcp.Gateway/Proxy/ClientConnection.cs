@@ -40,7 +40,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private readonly PooledBufferWriter _maskedCopy = new(1024);
     private readonly AuditRecording.Scratch _auditScratch = new();
     private readonly Clients.ConnectionClient _client;
-    private CancellationTokenSource _timer = new();
+    // The current stage's timeout (ConnectionDeadline: arming it is a field write).
+    private readonly ConnectionDeadline _timer = new();
     private int _idle;
     private bool _servedRequest;
     private int _disposed;
@@ -907,15 +908,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _batch?.Release();
     }
 
-    private void ArmTimer(int milliseconds)
-    {
-        if (!_timer.TryReset())
-        {
-            _timer.Dispose();
-            _timer = new CancellationTokenSource();
-        }
-        _timer.CancelAfter(milliseconds);
-    }
+    private void ArmTimer(int milliseconds) => _timer.Arm(milliseconds);
 
     /// <summary>Closes the socket under a running exchange (shutdown deadline); the loop then ends by itself.</summary>
     public void Abort() => _transport.Dispose();
