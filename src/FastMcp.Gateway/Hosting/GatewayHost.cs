@@ -228,10 +228,13 @@ internal sealed class GatewayHost : IAsyncDisposable
         Stages.FailedAuthenticationLimiter limiter = _runtime.FailedAuthentication!;
         try
         {
-            while (!_stopRecording.IsCancellationRequested)
+            while (true)
             {
                 try { await Task.Delay(limiter.RecordInterval, _stopRecording.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { }
+                // Read before the drain: a stop that comes while this pass records still gets one more pass,
+                // so attempts refused during it are not left unrecorded.
+                bool last = _stopRecording.IsCancellationRequested;
                 foreach ((string? address, long refused) in limiter.DrainRefused())
                 {
                     try
@@ -243,6 +246,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                         Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address ?? "addresses no longer tracked"} could not be recorded");
                     }
                 }
+                if (last) break;
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)

@@ -18,14 +18,18 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
     {
         try
         {
-            while (!_stop.IsCancellationRequested)
+            while (true)
             {
                 try { await Task.Delay(limits.RecordInterval, _stop.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { }
+                // Read before the drain: a stop that comes while this pass records still gets one more pass,
+                // so refusals counted during it are not left unrecorded.
+                bool last = _stop.IsCancellationRequested;
                 await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
                 await DrainAsync(limits.PerSubject, RateLimitScope.Subject).ConfigureAwait(false);
                 foreach ((FastMcp.Policy.CompiledRule rule, TokenBucketTable table) in limits.RuleTables())
                     await DrainAsync(table, RateLimitScope.Rule, rule.Name).ConfigureAwait(false);
+                if (last) break;
             }
         }
         catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
