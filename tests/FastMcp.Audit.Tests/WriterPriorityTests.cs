@@ -5,7 +5,9 @@ namespace FastMcp.Audit.Tests;
 /// <summary>
 /// Issue #14: in Batched durability the writer's flush bursts (hashing, zstd, write, fdatasync) must give way to
 /// the socket loops, so its thread runs at a higher nice value; in Strict every response waits for it, so it does not.
+/// The tests find the new writer thread among the process's threads, so no other test may start one meanwhile.
 /// </summary>
+[Collection(WriterThreadCensus.Name)]
 public sealed class WriterPriorityTests : IDisposable
 {
     private readonly TempAuditDirectory _dir = new();
@@ -59,4 +61,11 @@ public sealed class WriterPriorityTests : IDisposable
         }
         return found;
     }
+}
+
+/// <summary>Tests that count the process's audit writer threads run alone (other test classes open logs in parallel).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class WriterThreadCensus
+{
+    public const string Name = "audit writer thread census";
 }

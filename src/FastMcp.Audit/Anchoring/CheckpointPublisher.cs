@@ -24,6 +24,9 @@ public sealed class CheckpointPublisher : IAsyncDisposable
     private readonly AnchorOptions _options;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
+    // Cancels a publish in flight: only when the shutdown budget runs out, not at stop. A request cancelled at stop
+    // may still reach the witness after the final checkpoint does, and a witness would then hold an older one last.
+    private readonly CancellationTokenSource _publishing = new();
     private readonly SemaphoreSlim _publishLock = new(1, 1);
     private byte[]? _pending;
     private long _storedSequence = -1;
@@ -83,14 +86,14 @@ public sealed class CheckpointPublisher : IAsyncDisposable
             try
             {
                 await _wake.WaitAsync(token).ConfigureAwait(false);
-                while (!await PublishPendingAsync(token).ConfigureAwait(false))
+                while (!await PublishPendingAsync(_publishing.Token).ConfigureAwait(false))
                 {
                     await Task.Delay(backoff, token).ConfigureAwait(false);
                     backoff = backoff * 2 > MaxBackoff ? MaxBackoff : backoff * 2;
                 }
                 backoff = TimeSpan.FromMilliseconds(500);
             }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            catch (OperationCanceledException) when (token.IsCancellationRequested || _publishing.IsCancellationRequested)
             {
                 return;
             }
@@ -189,19 +192,24 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         catch (Exception) { } // a broken logger must not stop publishing
     }
 
-    /// <summary>Stops the loop, then makes one bounded attempt to publish the newest checkpoint (the one written at shutdown).</summary>
+    /// <summary>
+    /// Stops the loop (a publish in flight finishes first, so checkpoints reach every place in order), then makes one
+    /// attempt to publish the newest checkpoint (the one written at shutdown); both within one anchoring timeout.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        await _loop.ConfigureAwait(false);
         using (var last = new CancellationTokenSource(_options.Timeout))
+        using (last.Token.UnsafeRegister(static p => ((CancellationTokenSource)p!).Cancel(), _publishing))
         {
+            _stop.Cancel();
+            await _loop.ConfigureAwait(false);
             try { await PublishPendingAsync(last.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
         _store?.Dispose();
         _witness?.Dispose();
         _stop.Dispose();
+        _publishing.Dispose();
         _wake.Dispose();
         _publishLock.Dispose();
     }
