@@ -12,9 +12,10 @@ namespace FastMcp.Interop.Tests;
 [Trait("Category", "E2E")]
 public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHelper output)
 {
-    // Today ~150 B per call for both, most of it the two /metrics answers themselves spread over
-    // the calls (the heap counter is also only exact to an allocation context). The bounds catch a
-    // buffer, a string copy of a body, or a per-request object graph creeping into the data path.
+    // Today 265-330 B per call for all three (measured over 2,000 calls, the same at 3c8aa77), whatever the
+    // pipeline: part of it is the process's own background work counted by the process-wide heap counter,
+    // which is also only exact to an allocation context. The bounds catch a buffer, a string copy of a body,
+    // or a per-request object graph creeping into the data path.
     private const double MaxBytesPerRequest = 512;
     private const double MaxBytesPerPassThroughRequest = 512;
 
@@ -59,7 +60,7 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
         {
             using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--config", config);
             Dictionary<string, double> after = await MeasureAsync(gateway, MaxBytesPerRequest, expectAudit: true);
-            Assert.True(after["fastmcp_tracing_queue_spans"] >= 4 * 600, "every call's spans were recorded");
+            Assert.True(after["fastmcp_tracing_queue_spans"] >= 4 * 2500, "every call's spans were recorded");
             Assert.Equal(0, after["fastmcp_tracing_spans_dropped_total"]);
         }
         finally
@@ -94,10 +95,12 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
             }
         }
 
-        await CallsAsync(1000, 200); // warm: caches, pools, tiered code
+        await CallsAsync(1000, 500); // warm: caches, pools (per thread too), tiered code
         Dictionary<string, double> before = await MetricsAsync(gateway);
-        const int measured = 400;
-        await CallsAsync(2000, measured);
+        // Enough calls that the one /metrics rendering in the window (60-110 KB, and not the same twice) is small
+        // against them: over 400 calls its variation alone moved the result by ±100 B/call.
+        const int measured = 2000;
+        await CallsAsync(10_000, measured);
         Dictionary<string, double> after = await MetricsAsync(gateway);
         // What rendering /metrics itself allocates (admin listener, not the data path): one more sample with no
         // call in between. The measured window contains one such rendering, which is taken off.
