@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace FastMcp.Gateway.Transport;
 
@@ -10,8 +9,8 @@ namespace FastMcp.Gateway.Transport;
 /// A connected socket as a duplex pipe, with receive and send loops of our own. The receive loop
 /// reads straight into pipe memory (no zero-length readiness read and no FIONREAD probe before each
 /// read, which Pipelines.Sockets.Unofficial's SocketConnection makes: issue #14 counted 8.2 system
-/// calls per proxied exchange with it). The send loop sends what the connection flushed in one call,
-/// gathering a multi-segment buffer into one sendmsg.
+/// calls per proxied exchange with it). Sends need no loop: the connection's flush sends on its own thread
+/// (<see cref="SocketSendWriter"/>), and only what the socket cannot take at once waits for it in the background.
 /// On Linux x86-64 both loops wait on our own epoll loops (<see cref="Epoll.ReadinessEngine"/>) and read and
 /// send with plain non-blocking calls; elsewhere (or with FASTMCP_SOCKET_RECEIVE=runtime) they use the
 /// runtime's socket engine.
@@ -27,14 +26,9 @@ internal sealed class SocketPipe : ConnectionTransport
     /// </summary>
     private const int LargeReceiveChunk = 32 * 1024;
 
-    /// <summary>Multi-segment sends up to this size are joined by a copy instead of a gathered send.</summary>
-    private const int CopyBelow = 64 * 1024;
-
     private readonly Socket _socket;
     private readonly Pipe _receive;
-    private readonly Pipe _send;
-    // Reused for gathered sends of a multi-segment buffer, so a send allocates nothing.
-    private readonly List<ArraySegment<byte>> _gather = new(4);
+    private readonly SocketSendWriter _send;
     // Set when the loops wait on our own epoll loop (Epoll.ReadinessEngine); null with the runtime's engine.
     private readonly Epoll.ReadinessEngine? _engine;
     private readonly Epoll.Readiness? _readable;
@@ -47,7 +41,7 @@ internal sealed class SocketPipe : ConnectionTransport
     {
         _socket = socket;
         _receive = new Pipe(receiveOptions);
-        _send = new Pipe(sendOptions);
+        _send = new SocketSendWriter(this, sendOptions.PauseWriterThreshold, sendOptions.ResumeWriterThreshold);
         _engine = engine;
         if (engine is not null)
         {
@@ -57,7 +51,7 @@ internal sealed class SocketPipe : ConnectionTransport
     }
 
     public override PipeReader Input => _receive.Reader;
-    public override PipeWriter Output => _send.Writer;
+    public override PipeWriter Output => _send;
 
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
     public override long BytesSent => Volatile.Read(ref _bytesSent);
@@ -171,7 +165,6 @@ internal sealed class SocketPipe : ConnectionTransport
         if (_engine is null)
         {
             _ = ReceiveLoopAsync();
-            _ = SendLoopAsync();
             return;
         }
         try
@@ -182,11 +175,10 @@ internal sealed class SocketPipe : ConnectionTransport
         {
             // The socket closed under us: both ends see the end of the stream.
             _receive.Writer.Complete(e);
-            _send.Reader.Complete(e);
+            _send.Abort();
             return;
         }
         _ = ReceiveOnReadinessLoopAsync(readFirst: peerSpeaksFirst);
-        _ = SendLoopAsync();
     }
 
     /// <summary>
@@ -280,107 +272,21 @@ internal sealed class SocketPipe : ConnectionTransport
         await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
-    private async Task SendLoopAsync()
+    /// <summary>Counts bytes the socket accepted (<see cref="BytesSent"/>).</summary>
+    internal void AddBytesSent(int sent) => Interlocked.Add(ref _bytesSent, sent);
+
+    /// <summary>The connection completed its output and all of it is sent: our side of the stream ends.</summary>
+    internal void ShutdownSend()
     {
-        PipeReader reader = _send.Reader;
-        Exception? error = null;
+        if (Volatile.Read(ref _disposed) != 0) return;
         try
         {
-            while (true)
-            {
-                ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (result.IsCanceled) break;
-                if (!buffer.IsEmpty) await SendAsync(buffer).ConfigureAwait(false);
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted) break;
-            }
-            // The connection completed its output: everything queued is sent, then our side is shut down.
-            if (Volatile.Read(ref _disposed) == 0) _socket.Shutdown(SocketShutdown.Send);
+            _socket.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            error = e;
+            // Closed under us: the peer sees the end of the stream anyway.
         }
-        await reader.CompleteAsync(error).ConfigureAwait(false);
-    }
-
-    private async ValueTask SendAsync(ReadOnlySequence<byte> buffer)
-    {
-        if (buffer.IsSingleSegment)
-        {
-            ReadOnlyMemory<byte> memory = buffer.First;
-            while (!memory.IsEmpty)
-            {
-                int sent = await SendSomeAsync(memory).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesSent, sent);
-                memory = memory.Slice(sent);
-            }
-            return;
-        }
-        if (buffer.Length <= CopyBelow)
-        {
-            // Several small segments (a response whose head and body were written separately): copied into one
-            // pooled array and sent in one call; a gathered send would allocate a Task per call.
-            int length = (int)buffer.Length;
-            byte[] joined = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                buffer.CopyTo(joined);
-                ReadOnlyMemory<byte> rest = joined.AsMemory(0, length);
-                while (!rest.IsEmpty)
-                {
-                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
-                    Interlocked.Add(ref _bytesSent, sent);
-                    rest = rest.Slice(sent);
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(joined);
-            }
-            return;
-        }
-        if (_engine is not null)
-        {
-            // A large multi-segment body: each segment as the socket takes it.
-            foreach (ReadOnlyMemory<byte> each in buffer)
-            {
-                ReadOnlyMemory<byte> rest = each;
-                while (!rest.IsEmpty)
-                {
-                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
-                    Interlocked.Add(ref _bytesSent, sent);
-                    rest = rest.Slice(sent);
-                }
-            }
-            return;
-        }
-        // A large multi-segment body: one gathered send. The socket sends all of a list before completing.
-        _gather.Clear();
-        foreach (ReadOnlyMemory<byte> segment in buffer)
-        {
-            if (!MemoryMarshal.TryGetArray(segment, out ArraySegment<byte> array))
-            {
-                // Not array-backed (not from our pools): fall back to one send per segment.
-                _gather.Clear();
-                foreach (ReadOnlyMemory<byte> each in buffer)
-                {
-                    ReadOnlyMemory<byte> rest = each;
-                    while (!rest.IsEmpty)
-                {
-                    int sent = await SendSomeAsync(rest).ConfigureAwait(false);
-                    Interlocked.Add(ref _bytesSent, sent);
-                    rest = rest.Slice(sent);
-                }
-                }
-                return;
-            }
-            _gather.Add(array);
-        }
-        int gathered = await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
-        Interlocked.Add(ref _bytesSent, gathered);
-        _gather.Clear();
     }
 
     /// <summary>
@@ -388,7 +294,7 @@ internal sealed class SocketPipe : ConnectionTransport
     /// the socket cannot take now waits for the next writable edge; nothing is allocated unless it waits.
     /// </summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<int> SendSomeAsync(ReadOnlyMemory<byte> data)
+    internal async ValueTask<int> SendSomeAsync(ReadOnlyMemory<byte> data)
     {
         if (_engine is null) return await _socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
         while (true)
@@ -412,6 +318,6 @@ internal sealed class SocketPipe : ConnectionTransport
             if (_registration >= 0) _engine.Unregister(_registration);
         }
         _receive.Writer.CancelPendingFlush();
-        _send.Reader.CancelPendingRead();
+        _send.Abort();
     }
 }
