@@ -28,6 +28,7 @@ SCENARIOS="echo"
 TARGETS="direct fastmcp-full fastmcp-pass haproxy yarp"
 GATEWAY_CONFIG=""
 GATEWAY_CONFIG_B=""
+GATEWAY_ENV_B=""
 BUILD=1
 WRITE_RESULTS=1
 BASELINE_REF=""
@@ -49,6 +50,9 @@ usage: bench/compare.sh [options]
   --gateway-config-b FILE
                          also run fastmcp-full-b: the same gateway build with this second config,
                          alternated with fastmcp-full in the same rounds (a feature on vs off)
+  --gateway-env-b "K=V ..."
+                         also run fastmcp-pass-b and fastmcp-full-b: the same build and config with
+                         these environment variables (a runtime setting on vs off, in the same rounds)
   --no-build             reuse binaries already in artifacts/bench
   --no-results           print the table but leave bench/RESULTS.md alone
   --rate R               open loop at R requests/s in total (coordinated-omission corrected)
@@ -71,6 +75,7 @@ while [[ $# -gt 0 ]]; do
     --targets) TARGETS=$2; shift 2 ;;
     --gateway-config) GATEWAY_CONFIG=$(realpath "$2"); shift 2 ;;
     --gateway-config-b) GATEWAY_CONFIG_B=$(realpath "$2"); shift 2 ;;
+    --gateway-env-b) GATEWAY_ENV_B=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --no-results) WRITE_RESULTS=0; shift ;;
     --baseline-ref) BASELINE_REF=$2; shift 2 ;;
@@ -266,13 +271,14 @@ if has_target yarp && [[ -f $YARP_DLL ]]; then
   fi
 fi
 
-start_gateway() { # name note binary extra-args...
+start_gateway() { # name note binary extra-args...   (GW_ENV: "K=V ..." for this gateway only)
   local name=$1 note=$2 binary=$3; shift 3
   local port; port=$(free_port)
   # Run from the temp dir so anything written relative to the working directory stays there.
   local admin; admin=$(free_port)
   ADMIN[$name]="127.0.0.1:$admin"
-  (cd "$WORK" && exec "$binary" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" --anonymous "$@") >"$WORK/$name.log" 2>&1 &
+  # shellcheck disable=SC2086 # GW_ENV is a list of K=V words
+  (cd "$WORK" && exec env ${GW_ENV:-} "$binary" serve --upstream "$UP_URL" --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" --anonymous "$@") >"$WORK/$name.log" 2>&1 &
   local pid=$!
   STARTED+=("$pid")
   if wait_for_line "$WORK/$name.log" "fastmcp listening on" "$pid" 20; then
@@ -315,6 +321,9 @@ EOF
     start_gateway fastmcp-full "$FULL_NOTE" "$GATEWAY" --config "$GATEWAY_CONFIG"
     if [[ -n $GATEWAY_CONFIG_B ]]; then
       start_gateway fastmcp-full-b "the same build, config $(basename "$GATEWAY_CONFIG_B")" "$GATEWAY" --config "$GATEWAY_CONFIG_B"
+    elif [[ -n $GATEWAY_ENV_B ]]; then
+      sed -E 's#("directory"[[:space:]]*:[[:space:]]*"[^"]*)"#\1-b"#' "$GATEWAY_CONFIG" >"$WORK/fastmcp-full-b.json"
+      GW_ENV=$GATEWAY_ENV_B start_gateway fastmcp-full-b "the fastmcp-full configuration with $GATEWAY_ENV_B" "$GATEWAY" --config "$WORK/fastmcp-full-b.json"
     fi
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       # Its own copy of the configuration, so that the two gateways never share an audit folder.
@@ -334,6 +343,9 @@ EOF
     start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" "$GATEWAY" --passthrough
     if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
       start_gateway fastmcp-pass-base "--passthrough, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --passthrough
+    fi
+    if [[ -n $GATEWAY_ENV_B ]]; then
+      GW_ENV=$GATEWAY_ENV_B start_gateway fastmcp-pass-b "--passthrough with $GATEWAY_ENV_B" "$GATEWAY" --passthrough
     fi
   fi
 elif has_target fastmcp-full || has_target fastmcp-pass || has_target fastmcp-tls; then

@@ -98,7 +98,7 @@ internal sealed partial class ClientConnection
         var pumps = new Task[streams.Count];
         for (int i = 0; i < streams.Count; i++) pumps[i] = streams[i].PumpAsync(channel.Writer, i, stop.Token);
         _ = Task.WhenAll(pumps).ContinueWith(static (_, writer) => ((ChannelWriter<MemberEvent>)writer!).TryComplete(), channel.Writer, TaskScheduler.Default);
-        Task<bool> watch = WatchForClientLeavingAsync();
+        Task<bool> watch = WatchForClientLeavingAsync().AsTask();
         bool clientGone = false;
         using var evt = new PooledBufferWriter(4 * 1024);
         using var buffers = new TransformBuffers();

@@ -697,8 +697,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         return held;
     }
 
-    /// <summary>Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was cancelled.</summary>
-    private async Task<bool> WatchForClientLeavingAsync()
+    /// <summary>
+    /// Completes with true when the client closed its side, false when it sent more bytes (pipelining) or the watch was
+    /// cancelled. Pooled: every event-stream response runs one (it allocated two state-machine boxes per call before).
+    /// Awaited once; the hold and the federated stream, which race it against other tasks, take it as a Task.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WatchForClientLeavingAsync()
     {
         try
         {
@@ -769,7 +774,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> IHoldingConnection.ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked) =>
         ForwardIntoOpenStreamAsync(body, chunked);
     ReadOnlySequence<byte> IHoldingConnection.TakeBodyOutOfPipe(ReadOnlySequence<byte> body) => TakeBodyOutOfPipe(body);
-    Task<bool> IHoldingConnection.WatchForClientLeavingAsync() => WatchForClientLeavingAsync();
+    Task<bool> IHoldingConnection.WatchForClientLeavingAsync() => WatchForClientLeavingAsync().AsTask();
     void IHoldingConnection.StopWatchingClient() => _input.CancelPendingRead();
 
     // ---- forward and relay -----------------------------------------------------------------
@@ -800,18 +805,25 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // An event stream can be quiet for minutes: watch the client meanwhile, so a client that leaves ends the
         // upstream exchange at once instead of at the next event (the upstream keeps a session's stream open
         // until then and refuses to open another).
-        Task<bool>? clientWatch = null;
+        // A pooled ValueTask: awaited exactly once, by whichever StopClientWatchAsync runs first (watching says).
+        ValueTask<bool> clientWatch = default;
+        bool watching = false;
         if (upstream!.ResponseHead.IsEventStream)
         {
             // The body leaves the pipe first (one copy, event streams only), so the pipe can be read meanwhile.
             if (hasBody) body = TakeBodyOutOfPipe(body);
             clientWatch = WatchClientWhileStreamingAsync(upstream);
+            watching = true;
         }
         try
         {
             (ForwardingError relayError, bool mustClose) = await _relay.RelayAsync(upstream!, _output, _exchange, _request.IsHttp11, clientClose, _rt.Audit is null ? null : this, _timer.Token)
                 .ConfigureAwait(false);
-            if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
+            if (watching)
+            {
+                watching = false;
+                if (await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
+            }
             if (relayError == ForwardingError.ClientGone) return false;
             if (relayError != ForwardingError.None)
             {
@@ -824,7 +836,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             upstream!.Broken = true;
             if (e is ClientWriteTimeoutException { BufferedBytes: >= 0 } timeout) await RecordAbandonedResponseAsync(timeout).ConfigureAwait(false);
-            if (clientWatch is not null && await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
+            if (watching)
+            {
+                watching = false;
+                if (await StopClientWatchAsync(clientWatch).ConfigureAwait(false)) return false;
+            }
             throw;
         }
         finally
@@ -854,7 +870,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     }
 
     /// <summary>When the client closes while its event stream is relayed, closes the upstream exchange (true: it left).</summary>
-    private async Task<bool> WatchClientWhileStreamingAsync(UpstreamConnection upstream)
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WatchClientWhileStreamingAsync(UpstreamConnection upstream)
     {
         bool gone = await WatchForClientLeavingAsync().ConfigureAwait(false);
         if (gone)
@@ -867,7 +884,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     }
 
     /// <summary>Ends the watch (cancelling its read only while it is pending) and says whether the client left.</summary>
-    private async ValueTask<bool> StopClientWatchAsync(Task<bool> watch)
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> StopClientWatchAsync(ValueTask<bool> watch)
     {
         if (!watch.IsCompleted) _input.CancelPendingRead();
         return await watch.ConfigureAwait(false);
