@@ -6,14 +6,13 @@ using System.Net.Sockets;
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// A connected socket as a duplex pipe, with receive and send loops of our own. The receive loop
-/// reads straight into pipe memory (no zero-length readiness read and no FIONREAD probe before each
-/// read, which Pipelines.Sockets.Unofficial's SocketConnection makes: issue #14 counted 8.2 system
-/// calls per proxied exchange with it). Sends need no loop: the connection's flush sends on its own thread
-/// (<see cref="SocketSendWriter"/>), and only what the socket cannot take at once waits for it in the background.
-/// On Linux x86-64 both loops wait on our own epoll loops (<see cref="Epoll.ReadinessEngine"/>) and read and
-/// send with plain non-blocking calls; elsewhere (or with FASTMCP_SOCKET_RECEIVE=runtime) they use the
-/// runtime's socket engine.
+/// A connected socket as a duplex pipe, read and written with plain calls of our own (no zero-length readiness
+/// read and no FIONREAD probe before each read, which Pipelines.Sockets.Unofficial's SocketConnection makes:
+/// issue #14 counted 8.2 system calls per proxied exchange with it). The connection's flush sends on its own
+/// thread (<see cref="SocketSendWriter"/>); only what the socket cannot take at once waits for it in the background.
+/// On Linux x86-64 the socket waits on our own epoll loops (<see cref="Epoll.ReadinessEngine"/>) and the
+/// connection's read receives on its own thread too (<see cref="SocketReceiveReader"/>): no loop, no Pipe.
+/// Elsewhere (or with FASTMCP_SOCKET_RECEIVE=runtime) a receive loop on the runtime's socket engine feeds a Pipe.
 /// </summary>
 internal sealed class SocketPipe : ConnectionTransport
 {
@@ -27,7 +26,9 @@ internal sealed class SocketPipe : ConnectionTransport
     private const int LargeReceiveChunk = 32 * 1024;
 
     private readonly Socket _socket;
-    private readonly Pipe _receive;
+    // The runtime's engine (no epoll loops of ours): a receive loop feeding a Pipe. With our loops: _receiver.
+    private readonly Pipe? _receive;
+    private readonly SocketReceiveReader? _receiver;
     private readonly SocketSendWriter _send;
     // Set when the loops wait on our own epoll loop (Epoll.ReadinessEngine); null with the runtime's engine.
     private readonly Epoll.ReadinessEngine? _engine;
@@ -37,20 +38,28 @@ internal sealed class SocketPipe : ConnectionTransport
     private int _disposed;
     private long _bytesSent;
 
-    private SocketPipe(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, Epoll.ReadinessEngine? engine)
+    /// <param name="peerSpeaksFirst">
+    /// True for an accepted client socket, whose request is usually there already; false for a socket we connected
+    /// (to an upstream), which has nothing to read before we send a request: its first read waits for the socket.
+    /// </param>
+    private SocketPipe(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, Epoll.ReadinessEngine? engine, bool peerSpeaksFirst)
     {
         _socket = socket;
-        _receive = new Pipe(receiveOptions);
         _send = new SocketSendWriter(this, sendOptions.PauseWriterThreshold, sendOptions.ResumeWriterThreshold);
         _engine = engine;
-        if (engine is not null)
+        if (engine is null)
+        {
+            _receive = new Pipe(receiveOptions);
+        }
+        else
         {
             _readable = new Epoll.Readiness();
             _writable = new Epoll.Readiness();
+            _receiver = new SocketReceiveReader(socket, _readable, peerSpeaksFirst);
         }
     }
 
-    public override PipeReader Input => _receive.Reader;
+    public override PipeReader Input => (PipeReader?)_receiver ?? _receive!.Reader;
     public override PipeWriter Output => _send;
 
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
@@ -59,8 +68,8 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>Wraps a connected socket and starts both loops.</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
-        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next());
-        pipe.StartLoops(peerSpeaksFirst: true);
+        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next(), peerSpeaksFirst: true);
+        pipe.StartLoops();
         return pipe;
     }
 
@@ -91,12 +100,12 @@ internal sealed class SocketPipe : ConnectionTransport
                 socket.Dispose();
                 throw;
             }
-            var plain = new SocketPipe(socket, sendOptions, receiveOptions, null);
-            plain.StartLoops(peerSpeaksFirst: false);
+            var plain = new SocketPipe(socket, sendOptions, receiveOptions, null, peerSpeaksFirst: false);
+            plain.StartLoops();
             return plain;
         }
 
-        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, engine);
+        var pipe = new SocketPipe(socket, sendOptions, receiveOptions, engine, peerSpeaksFirst: false);
         try
         {
             // Registered after the connect has started: an unconnected socket polls as writable and hung up, which
@@ -130,7 +139,7 @@ internal sealed class SocketPipe : ConnectionTransport
                     }
                 }
             }
-            pipe.StartLoops(peerSpeaksFirst: false);
+            pipe.StartLoops();
             return pipe;
         }
         catch
@@ -156,11 +165,11 @@ internal sealed class SocketPipe : ConnectionTransport
         if (_engine is not null && _registration < 0) _registration = _engine.Register(_socket, _readable!, _writable!);
     }
 
-    /// <param name="peerSpeaksFirst">
-    /// True for an accepted client socket, whose request is usually there already; false for a socket we connected
-    /// (to an upstream), which has nothing to read before we send a request.
-    /// </param>
-    private void StartLoops(bool peerSpeaksFirst)
+    /// <summary>
+    /// With the runtime's engine, starts the receive loop. With our epoll loops, registers the socket: reads receive
+    /// on the reading thread (<see cref="SocketReceiveReader"/>) and sends on the flushing one, so there is no loop.
+    /// </summary>
+    private void StartLoops()
     {
         if (_engine is null)
         {
@@ -174,63 +183,9 @@ internal sealed class SocketPipe : ConnectionTransport
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             // The socket closed under us: both ends see the end of the stream.
-            _receive.Writer.Complete(e);
+            _readable!.Close();
             _send.Abort();
-            return;
         }
-        _ = ReceiveOnReadinessLoopAsync(readFirst: peerSpeaksFirst);
-    }
-
-    /// <summary>
-    /// Receives when our epoll loop says the socket is readable: a read that leaves the buffer unfilled has
-    /// drained the socket, so the next one waits for the next edge instead of finding nothing (EAGAIN).
-    /// A read that finds nothing would hold its pipe segment through the wait, so a socket that cannot have
-    /// bytes yet (<paramref name="readFirst"/> false: an upstream before its first answer) waits for its first
-    /// edge before it takes memory: a thousand calls waiting on new upstream connections hold no receive memory.
-    /// </summary>
-    private async Task ReceiveOnReadinessLoopAsync(bool readFirst)
-    {
-        Epoll.Readiness readiness = _readable!;
-        PipeWriter writer = _receive.Writer;
-        Exception? error = null;
-        try
-        {
-            bool open = readFirst || await readiness.WaitAsync().ConfigureAwait(false); // false: closed by us
-            int chunk = ReceiveChunk;
-            while (open)
-            {
-                Memory<byte> memory = writer.GetMemory(chunk);
-                int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError status);
-                if (status == SocketError.WouldBlock)
-                {
-                    if (!await readiness.WaitAsync().ConfigureAwait(false)) break; // closed by us
-                    continue;
-                }
-                if (status != SocketError.Success) throw new SocketException((int)status);
-                if (received == 0) break; // the peer closed its sending side
-                writer.Advance(received);
-                chunk = NextChunk(chunk, received, memory.Length);
-                // Back-pressure: when the connection has not consumed enough, this waits and nothing is read.
-                FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
-                if (flushed.IsCompleted || flushed.IsCanceled) break;
-                // An unfilled buffer means the socket is drained, unless the peer has closed: then the end
-                // of the stream (a read of 0) is still to be read and no further edge will announce it.
-                if (received < memory.Length && !readiness.HungUp && !await readiness.WaitAsync().ConfigureAwait(false)) break;
-            }
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted)
-        {
-            // Closed by us (Dispose): the reader sees the end of the stream.
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        catch (Exception e)
-        {
-            // A reset or other socket error: the reader's next ReadAsync throws it.
-            error = e;
-        }
-        await writer.CompleteAsync(error).ConfigureAwait(false);
     }
 
     // A read that filled its buffer is part of a larger message: the next asks for twice as much (up to
@@ -240,7 +195,7 @@ internal sealed class SocketPipe : ConnectionTransport
 
     private async Task ReceiveLoopAsync()
     {
-        PipeWriter writer = _receive.Writer;
+        PipeWriter writer = _receive!.Writer;
         Exception? error = null;
         try
         {
@@ -317,7 +272,7 @@ internal sealed class SocketPipe : ConnectionTransport
             _writable!.Close();
             if (_registration >= 0) _engine.Unregister(_registration);
         }
-        _receive.Writer.CancelPendingFlush();
+        _receive?.Writer.CancelPendingFlush();
         _send.Abort();
     }
 }

@@ -24,6 +24,9 @@ internal sealed class Readiness : IValueTaskSource<bool>
     /// </summary>
     public bool HungUp => Volatile.Read(ref _hungUp) != 0;
 
+    /// <summary>A signal came while nobody waited (the socket may have bytes, or news of its end).</summary>
+    public bool IsSignaled => Volatile.Read(ref _state) == Signaled;
+
     /// <summary>From the engine: the peer closed or the socket errored (then <see cref="Signal"/>).</summary>
     public void MarkHungUp() => Volatile.Write(ref _hungUp, 1);
 
