@@ -47,6 +47,59 @@ public sealed class StreamingAndMethodTests
     }
 
     [Fact]
+    public async Task An_event_stream_head_reaches_the_client_before_any_event_exists()
+    {
+        var clientHasHead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            await x.StartEventStreamAsync();
+            // No event until the client holds the head: a relay that waited for the first event would time out here.
+            await clientHasHead.Task.WaitAsync(TimeSpan.FromSeconds(10), x.Stopping);
+            await x.SendEventAsync(Event2);
+            await x.EndChunkedAsync();
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}}"""));
+        (WireHead head, int status) = await client.ReadHeadAsync("the head of a stream with no event yet");
+        Assert.Equal(200, status);
+        Assert.StartsWith("text/event-stream", head.Get("Content-Type"), StringComparison.Ordinal);
+        clientHasHead.SetResult();
+
+        string received = "";
+        string? chunk;
+        while ((chunk = await client.ReadChunkAsync("the event and the end of the stream")) is not null) received += chunk;
+        Assert.Equal(Event2, received);
+    }
+
+    [Fact]
+    public async Task An_event_that_came_with_its_head_leaves_with_it_in_one_send()
+    {
+        var clientReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            // Head and first event in one write, as a quick upstream sends them.
+            int length = System.Text.Encoding.UTF8.GetByteCount(Event1);
+            await x.SendAsync($"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n{length:x}\r\n{Event1}\r\n");
+            await clientReceived.Task.WaitAsync(TimeSpan.FromSeconds(10), x.Stopping);
+            await x.SendEventAsync(Event2);
+            await x.EndChunkedAsync();
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        Task<string> first = client.ReceiveOnceAsync(); // waiting before the gateway sends anything
+        await client.SendAsync(gateway.Post("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"quick","arguments":{}}}"""));
+        string received = await first;
+        clientReceived.SetResult();
+
+        // A head sent on its own would wake this receive with the head alone (a system call more per response).
+        Assert.Contains("text/event-stream", received, StringComparison.Ordinal);
+        Assert.Contains("\"progress\":1", received, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Get_event_stream_is_forwarded_without_a_body()
     {
         await using var upstream = new ScriptedUpstream(async x =>

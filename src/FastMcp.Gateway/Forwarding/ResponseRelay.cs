@@ -246,7 +246,11 @@ internal sealed class ResponseRelay : IDisposable
             exchange.Stage = ExchangeStage.Write;
             WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader);
             client.Write("\r\n"u8);
-            if ((await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
+            // The head goes out at once only when no event is there yet, so a client sees a slow stream open. When
+            // the upstream's first bytes came with its head (a quick answer: nearly always), head and events leave
+            // in one send, as they arrived: a send of its own for the head cost a system call per response and
+            // the client's receive path in the kernel (issue #14, the stream scenario).
+            if (!BodyBytesWaiting(upstream.Input) && (await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
             {
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
@@ -315,6 +319,18 @@ internal sealed class ResponseRelay : IDisposable
         _message.TrimTo(64 * 1024);
         if (gate is not null) await gate.AfterStreamAsync(exchange, _lastEvent.WrittenMemory).ConfigureAwait(false);
         return (ForwardingError.None, close);
+    }
+
+    /// <summary>
+    /// True when bytes of the body are already held (read with the head) or readable without waiting; they stay
+    /// unexamined, so the next read returns them at once.
+    /// </summary>
+    private static bool BodyBytesWaiting(PipeReader input)
+    {
+        if (!input.TryRead(out ReadResult peek)) return false;
+        bool waiting = !peek.Buffer.IsEmpty;
+        input.AdvanceTo(peek.Buffer.Start);
+        return waiting;
     }
 
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).

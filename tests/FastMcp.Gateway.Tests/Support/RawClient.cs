@@ -55,6 +55,18 @@ internal sealed class RawClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// One receive on the socket, before anything was read through the parsing methods: the bytes the gateway's
+    /// first send (or sends, if they arrived before this ran) put there.
+    /// </summary>
+    public async Task<string> ReceiveOnceAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        byte[] buffer = new byte[64 * 1024];
+        int got = await _socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token).ConfigureAwait(false);
+        return Encoding.UTF8.GetString(buffer, 0, got);
+    }
+
     /// <summary>Reads a response head only (an interim 1xx, or the start of a stream whose chunks are read one by one).</summary>
     public async Task<(WireHead Head, int Status)> ReadHeadAsync(string waitingFor = "a response head")
     {
