@@ -65,7 +65,7 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
     public override long BytesSent => Volatile.Read(ref _bytesSent);
 
-    /// <summary>Wraps a connected socket and starts both loops.</summary>
+    /// <summary>Wraps a connected (accepted) socket and registers it with an epoll loop (or starts its receive loop).</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
         var pipe = new SocketPipe(socket, sendOptions, receiveOptions, Epoll.ReadinessEngine.Next(), peerSpeaksFirst: true);

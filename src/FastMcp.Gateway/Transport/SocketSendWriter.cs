@@ -343,17 +343,21 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
             Finish(shutdown: true);
             return;
         }
-        if (onWriter && _queued == 0 && _unflushed == 0)
+        if (onWriter && _queued == 0 && _unflushed == 0) ReleaseAll();
+    }
+
+    /// <summary>Gives every buffer back to the pool and empties the list. Under the gate, with no send running.</summary>
+    private void ReleaseAll()
+    {
+        for (Segment? s = _head; s is not null;)
         {
-            for (Segment? s = _head; s is not null;)
-            {
-                Segment next = s.Next!;
-                Recycle(s);
-                s = next;
-            }
-            _head = _tail = _flushedSeg = null;
-            _flushedEnd = 0;
+            Segment? next = s.Next;
+            Recycle(s);
+            s = next;
         }
+        _head = _tail = _flushedSeg = null;
+        _flushedEnd = 0;
+        _queued = 0;
     }
 
     private static void Return(byte[]? joined)
@@ -366,14 +370,7 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
     {
         if (_finished) return;
         _finished = true;
-        for (Segment? s = _head; s is not null;)
-        {
-            Segment next = s.Next!;
-            Recycle(s);
-            s = next;
-        }
-        _head = _tail = _flushedSeg = null;
-        _queued = 0;
+        ReleaseAll();
         if (shutdown && !_failed) _socket.ShutdownSend();
     }
 
