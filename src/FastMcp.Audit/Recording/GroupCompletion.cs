@@ -9,8 +9,7 @@ namespace FastMcp.Audit.Recording;
 /// another up to their next wait. The writer thread does not run them by default: measured (bench/RESULTS.md,
 /// "Strict hand-off"), resuming on the writer saved CPU per request in a closed loop but doubled the open-loop p99
 /// at 5,000 req/s, because every record then waits behind the previous group's exchanges as well as its flush.
-/// FASTMCP_AUDIT_RESUME=writer selects that mode (for measurement). A host may take durable groups on threads of
-/// its own (<see cref="AuditContinuations"/>). Failures are always completed on the pool:
+/// FASTMCP_AUDIT_RESUME=writer selects that mode (for measurement). Failures are always completed on the pool:
 /// they are completed under the log's lock, where a continuation must not run. Pooled: allocates nothing in
 /// steady state.
 /// </summary>
@@ -40,9 +39,8 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
         // Swap lists: the batch keeps an empty list of the same capacity, the group owns the waiters.
         (group._waiters, waiters) = (waiters, group._waiters);
         group._failure = failure;
-        if (failure is not null) ThreadPool.UnsafeQueueUserWorkItem(group, preferLocal: false);
-        else if (ResumeOnWriter) group.Run(onWriter: true);
-        else AuditContinuations.Schedule(group);
+        if (failure is null && ResumeOnWriter) group.Run(onWriter: true);
+        else ThreadPool.UnsafeQueueUserWorkItem(group, preferLocal: false);
     }
 
     private static GroupCompletion Rent()

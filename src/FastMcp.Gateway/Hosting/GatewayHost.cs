@@ -43,7 +43,6 @@ internal sealed class GatewayHost : IAsyncDisposable
     public GatewayHost(GatewayOptions options, UpstreamUrl? upstream, GatewayStages stages, IReadOnlyDictionary<string, Upstream.Stdio.StdioBridge>? stdio = null)
     {
         _stdio = stdio ?? new Dictionary<string, Upstream.Stdio.StdioBridge>();
-        Transport.Epoll.AuditResumeOnLoops.Apply();
         // Without tokens (anonymous or pass-through mode) no connection could ever claim the reserve.
         int reserve = stages.Authentication is { IsAnonymous: false } ? options.Limits.EffectiveReservedAuthenticatedConnections() : 0;
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));

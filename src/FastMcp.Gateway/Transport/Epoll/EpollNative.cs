@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace FastMcp.Gateway.Transport.Epoll;
 
-/// <summary>The epoll calls the readiness engine needs (Linux, x86-64 layout of epoll_event), and an eventfd to wake it.</summary>
+/// <summary>The three epoll calls the readiness engine needs (Linux, x86-64 layout of epoll_event).</summary>
 internal static unsafe partial class EpollNative
 {
     public const int CtlAdd = 1;
@@ -15,7 +15,6 @@ internal static unsafe partial class EpollNative
     public const uint EdgeTriggered = 1u << 31;
     public const int CloseOnExec = 0x80000;
     public const int Interrupted = 4; // EINTR
-    public const int NonBlocking = 0x800; // EFD_NONBLOCK (O_NONBLOCK)
 
     /// <summary>struct epoll_event: packed to 12 bytes on x86-64 (the only layout this engine is enabled for).</summary>
     [StructLayout(LayoutKind.Sequential, Pack = 1)]
@@ -33,13 +32,4 @@ internal static unsafe partial class EpollNative
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
     public static partial int Wait(int epfd, Event* events, int maxEvents, int timeoutMs);
-
-    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int EventFd(uint initialValue, int flags);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static partial nint Write(int fd, void* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static partial nint Read(int fd, void* buffer, nint count);
 }

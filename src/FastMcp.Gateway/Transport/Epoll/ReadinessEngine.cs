@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -14,8 +13,6 @@ namespace FastMcp.Gateway.Transport.Epoll;
 /// whole waits for the next writable edge. Connects to upstreams wait here too (non-blocking connect).
 /// One loop thread per core, sockets assigned round-robin; a signalled loop continues on the engine's
 /// thread, as the runtime's inline socket completions do (SocketEngineSettings).
-/// A loop also runs work posted to it (<see cref="Post"/>: the Strict audit's durable groups), after the socket
-/// events of each wait; a loop asleep in epoll_wait is woken through an eventfd, a busy one is not disturbed.
 /// </summary>
 internal sealed unsafe class ReadinessEngine
 {
@@ -27,18 +24,10 @@ internal sealed unsafe class ReadinessEngine
 
     private const int MaxEvents = 256;
 
-    // The event data of the eventfd that wakes a sleeping loop for posted work (slots never reach it).
-    private const ulong WakeData = ulong.MaxValue;
-
     private static readonly Lazy<ReadinessEngine[]?> s_engines = new(CreateEngines);
     private static int s_next;
-    private static int s_nextPost;
 
     private readonly int _epoll;
-    private readonly int _wake;
-    private readonly ConcurrentQueue<IThreadPoolWorkItem> _work = new();
-    // 1 while the loop is about to sleep in (or sleeps in) epoll_wait with no posted work: a poster then writes the eventfd.
-    private int _sleeping;
     private readonly object _lock = new();
     private readonly Stack<int> _free = new();
     // Slot -> waiters (read, write); the event's data is (generation << 32 | slot), so an edge for a socket that
@@ -48,10 +37,9 @@ internal sealed unsafe class ReadinessEngine
     private uint[] _generations = new uint[64];
     private int _used;
 
-    private ReadinessEngine(int epoll, int wake, int index)
+    private ReadinessEngine(int epoll, int index)
     {
         _epoll = epoll;
-        _wake = wake;
         var thread = new Thread(Run) { IsBackground = true, Name = $"fastmcp-epoll-{index}" };
         thread.Start();
     }
@@ -76,39 +64,9 @@ internal sealed unsafe class ReadinessEngine
         {
             int epoll = EpollNative.Create(EpollNative.CloseOnExec);
             if (epoll < 0) throw new IOException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
-            int wake = EpollNative.EventFd(0, EpollNative.CloseOnExec | EpollNative.NonBlocking);
-            if (wake < 0) throw new IOException($"eventfd failed (errno {Marshal.GetLastPInvokeError()})");
-            var ev = new EpollNative.Event { Events = EpollNative.In, Data = WakeData };
-            if (EpollNative.Control(epoll, EpollNative.CtlAdd, wake, &ev) != 0)
-                throw new IOException($"epoll_ctl of the wake eventfd failed (errno {Marshal.GetLastPInvokeError()})");
-            engines[i] = new ReadinessEngine(epoll, wake, i);
+            engines[i] = new ReadinessEngine(epoll, i);
         }
         return engines;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="work"/> on one of the loops (round-robin), or returns false when sockets use the
-    /// runtime's engine (there are no loops of ours).
-    /// </summary>
-    public static bool PostAny(IThreadPoolWorkItem work)
-    {
-        ReadinessEngine[]? engines = s_engines.Value;
-        if (engines is null) return false;
-        engines[(int)((uint)Interlocked.Increment(ref s_nextPost) % (uint)engines.Length)].Post(work);
-        return true;
-    }
-
-    /// <summary>Runs <paramref name="work"/> on this loop after its current socket events; wakes it if it sleeps.</summary>
-    public void Post(IThreadPoolWorkItem work)
-    {
-        _work.Enqueue(work);
-        // Enqueue is a full fence, as is the loop's exchange of _sleeping before it checks the queue: one of the two
-        // sees the other, so work never waits in the queue of a sleeping loop.
-        if (Interlocked.CompareExchange(ref _sleeping, 0, 1) == 1)
-        {
-            ulong one = 1;
-            EpollNative.Write(_wake, &one, sizeof(ulong));
-        }
     }
 
     /// <summary>
@@ -181,12 +139,7 @@ internal sealed unsafe class ReadinessEngine
         EpollNative.Event* events = (EpollNative.Event*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollNative.Event)));
         while (true)
         {
-            // Sleep only with no posted work left; with work waiting, just collect what the sockets have.
-            Interlocked.Exchange(ref _sleeping, 1);
-            int timeout = _work.IsEmpty ? -1 : 0;
-            if (timeout == 0) Volatile.Write(ref _sleeping, 0);
-            int count = EpollNative.Wait(_epoll, events, MaxEvents, timeout);
-            Volatile.Write(ref _sleeping, 0);
+            int count = EpollNative.Wait(_epoll, events, MaxEvents, -1);
             if (count < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
@@ -197,12 +150,6 @@ internal sealed unsafe class ReadinessEngine
             for (int i = 0; i < count; i++)
             {
                 ulong data = events[i].Data;
-                if (data == WakeData)
-                {
-                    ulong drained;
-                    EpollNative.Read(_wake, &drained, sizeof(ulong));
-                    continue;
-                }
                 uint happened = events[i].Events;
                 int slot = (int)(uint)data;
                 uint generation = (uint)(data >> 32);
@@ -219,24 +166,6 @@ internal sealed unsafe class ReadinessEngine
                 if ((happened & (EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.MarkHungUp();
                 if ((happened & (EpollNative.In | EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.Signal();
                 if ((happened & (EpollNative.Out | EpollNative.Err | EpollNative.Hup)) != 0) write?.Signal();
-            }
-            RunPostedWork();
-        }
-    }
-
-    /// <summary>Runs the work posted so far; a work item that throws is rethrown on the pool, as it would have been there.</summary>
-    private void RunPostedWork()
-    {
-        while (_work.TryDequeue(out IThreadPoolWorkItem? work))
-        {
-            try
-            {
-                work.Execute();
-            }
-            catch (Exception e)
-            {
-                var thrown = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
-                ThreadPool.UnsafeQueueUserWorkItem(static edi => edi.Throw(), thrown, preferLocal: false);
             }
         }
     }
