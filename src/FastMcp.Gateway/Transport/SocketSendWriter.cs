@@ -100,14 +100,19 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
         int need = Math.Max(sizeHint, 1);
         Segment? tail = _tail;
         if (tail is not null && tail.Array.Length - tail.End >= need) return tail;
-        Segment next = NewSegment(Math.Max(need, MinimumSegment));
+        Segment next;
         if (Volatile.Read(ref _sending))
         {
-            // The background sender walks the list: link under the gate.
-            lock (_gate) Link(next);
+            // The background sender walks the list and recycles segments into the spares: both under the gate.
+            lock (_gate)
+            {
+                next = NewSegment(Math.Max(need, MinimumSegment));
+                Link(next);
+            }
         }
         else
         {
+            next = NewSegment(Math.Max(need, MinimumSegment));
             Link(next);
         }
         return next;
