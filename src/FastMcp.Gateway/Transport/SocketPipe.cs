@@ -16,15 +16,6 @@ namespace FastMcp.Gateway.Transport;
 /// </summary>
 internal sealed class SocketPipe : ConnectionTransport
 {
-    /// <summary>At least this much pipe memory per receive: one MCP request or answer usually fits in one read.</summary>
-    private const int ReceiveChunk = 4096;
-
-    /// <summary>
-    /// The most a receive asks for once reads keep filling their buffer (a large message): fewer reads for it,
-    /// while a connection with small messages holds only <see cref="ReceiveChunk"/>-sized segments.
-    /// </summary>
-    private const int LargeReceiveChunk = 32 * 1024;
-
     private readonly Socket _socket;
     // The runtime's engine (no epoll loops of ours): a receive loop feeding a Pipe. With our loops: _receiver.
     private readonly Pipe? _receive;
@@ -188,25 +179,20 @@ internal sealed class SocketPipe : ConnectionTransport
         }
     }
 
-    // A read that filled its buffer is part of a larger message: the next asks for twice as much (up to
-    // LargeReceiveChunk); one that did not goes back to the small size, so idle and small-message connections stay small.
-    private static int NextChunk(int chunk, int received, int length) =>
-        received == length ? Math.Min(chunk * 2, LargeReceiveChunk) : ReceiveChunk;
-
     private async Task ReceiveLoopAsync()
     {
         PipeWriter writer = _receive!.Writer;
         Exception? error = null;
         try
         {
-            int chunk = ReceiveChunk;
+            int chunk = SocketReceiveReader.ReceiveChunk;
             while (true)
             {
                 Memory<byte> memory = writer.GetMemory(chunk);
                 int received = await _socket.ReceiveAsync(memory, SocketFlags.None).ConfigureAwait(false);
                 if (received == 0) break; // the peer closed its sending side
                 writer.Advance(received);
-                chunk = NextChunk(chunk, received, memory.Length);
+                chunk = SocketReceiveReader.NextChunk(chunk, filled: received == memory.Length);
                 // Back-pressure: when the connection has not consumed enough, this waits and no read is posted.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
                 if (flushed.IsCompleted || flushed.IsCanceled) break;

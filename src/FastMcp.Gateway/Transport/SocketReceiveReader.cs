@@ -49,10 +49,10 @@ internal sealed class SocketReceiveReader : PipeReader
     }
 
     /// <summary>At least this much per receive: one MCP request or answer usually fits in one read.</summary>
-    private const int ReceiveChunk = 4096;
+    internal const int ReceiveChunk = 4096;
 
     /// <summary>The most a receive asks for once reads keep filling their buffer (a large message).</summary>
-    private const int LargeReceiveChunk = 32 * 1024;
+    internal const int LargeReceiveChunk = 32 * 1024;
 
     private const int KeptSegments = 4;
 
@@ -182,12 +182,19 @@ internal sealed class SocketReceiveReader : PipeReader
         // not has drained the socket, unless the peer has closed (the end of the stream is still to be read and no
         // further edge will announce it).
         bool filled = received == room;
-        _chunk = filled ? Math.Min(_chunk * 2, LargeReceiveChunk) : ReceiveChunk;
+        _chunk = NextChunk(_chunk, filled);
         _mayHaveData = filled || _readable.HungUp;
         _examinedAll = false;
         result = new ReadResult(Held, isCanceled: false, isCompleted: false);
         return Outcome.Received;
     }
+
+    /// <summary>
+    /// A receive that filled its buffer is part of a larger message: the next asks for twice as much (up to
+    /// <see cref="LargeReceiveChunk"/>); one that did not goes back to the small size, so idle and small-message
+    /// connections stay small. Shared with the runtime-engine receive loop (<see cref="SocketPipe"/>).
+    /// </summary>
+    internal static int NextChunk(int chunk, bool filled) => filled ? Math.Min(chunk * 2, LargeReceiveChunk) : ReceiveChunk;
 
     /// <summary>Waits for the socket and receives: completes on the epoll loop's thread, as the Pipe's inline reader did.</summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
