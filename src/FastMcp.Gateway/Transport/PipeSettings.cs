@@ -4,13 +4,12 @@ using System.IO.Pipelines;
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// Pipe and socket options per role, stated where the pipes are made. Synchronization contexts are
-/// off (a server has none). Readers run inline: a receive completes, the socket loop
-/// (<see cref="SocketPipe"/>) flushes the pipe and the connection's code continues on that same
-/// thread, and a flush of a send pipe runs the socket send on the flushing thread, so a request
-/// crosses no thread-pool hop between the socket and the stages. Only a writer held back by
-/// back-pressure resumes on the thread pool. A waiting socket holds one receive segment (the
-/// receive loop reads into pipe memory, with no zero-length readiness read).
+/// Pipe options per role, stated where the pipes are made. Plain sockets on our epoll loops use only the send
+/// options' pause and resume thresholds (<see cref="SocketSendWriter"/> holds a flush between them) and no Pipe;
+/// TLS connections and the runtime-engine fallback use Pipes with these options. Synchronization contexts are off
+/// (a server has none). Readers run inline: a receive completes, the loop flushes the pipe and the connection's code
+/// continues on that same thread, so a request crosses no thread-pool hop between the socket and the stages. Only
+/// a writer held back by back-pressure resumes on the thread pool.
 /// </summary>
 internal static class PipeSettings
 {
