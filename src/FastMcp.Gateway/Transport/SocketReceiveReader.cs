@@ -67,7 +67,7 @@ internal sealed class SocketReceiveReader : PipeReader
     private int _chunk = ReceiveChunk;
     private bool _ended;        // the peer closed its side (or we closed the socket): what is held is all there is
     private Exception? _error;  // a socket error: thrown once what is held was read
-    private bool _completed;    // the connection completed its input
+    private volatile bool _completed; // the connection completed its input (possibly from another thread: see Complete)
     private volatile bool _cancelNext;
 
     private Segment? _spare;
@@ -153,6 +153,13 @@ internal sealed class SocketReceiveReader : PipeReader
         {
             received = 0;
             status = SocketError.Success; // closed by us: the end of the stream
+        }
+        if (_completed)
+        {
+            // Completed from another thread while this read was in flight: nobody reads what came.
+            _ended = true;
+            result = new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            return Outcome.End;
         }
         if (status == SocketError.WouldBlock)
         {
@@ -258,17 +265,20 @@ internal sealed class SocketReceiveReader : PipeReader
     // A receive that brought nothing leaves no empty buffer behind: a waiting connection holds no receive memory.
     private void DropEmptyTail()
     {
-        if (_tail is null || _tail.End != 0) return;
-        if (_head == _tail)
+        // Locals: a Complete from another thread may clear the fields meanwhile (see Complete).
+        Segment? tail = _tail, head = _head;
+        if (tail is null || head is null || tail.End != 0) return;
+        if (head == tail)
         {
-            Recycle(_tail);
+            Recycle(tail);
             _head = _tail = null;
             _headStart = 0;
             return;
         }
-        Segment before = _head!;
-        while (before.NextSegment != _tail) before = before.NextSegment!;
-        Recycle(_tail);
+        Segment before = head;
+        while (before.NextSegment is { } next && next != tail) before = next;
+        if (before.NextSegment != tail) return;
+        Recycle(tail);
         before.SetNext(null);
         _tail = before;
     }
@@ -318,17 +328,16 @@ internal sealed class SocketReceiveReader : PipeReader
         _readable.Signal(); // wakes a read waiting for the socket; otherwise the next read returns cancelled
     }
 
+    /// <summary>
+    /// Ends reading. Buffers still held are left to the collector, not given back to the pool: Complete can come from
+    /// another thread while a read is in flight or its result is still being looked at (a client watch that closes the
+    /// upstream exchange mid-stream), and a pooled array handed to another connection meanwhile would mix the two
+    /// connections' bytes. A connection normally completes with nothing held (consumed buffers went back already).
+    /// </summary>
     public override void Complete(Exception? exception = null)
     {
         if (_completed) return;
         _completed = true;
-        for (Segment? s = _head; s is not null;)
-        {
-            Segment? next = s.NextSegment;
-            ArrayPool<byte>.Shared.Return(s.Array);
-            s.Reset([], 0);
-            s = next;
-        }
         _head = _tail = null;
         _spare = null;
     }

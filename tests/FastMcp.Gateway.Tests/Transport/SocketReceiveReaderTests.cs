@@ -181,6 +181,26 @@ public sealed class SocketReceiveReaderTests
     }
 
     [Fact]
+    public async Task Completing_from_another_thread_while_a_read_waits_ends_that_read_when_bytes_come()
+    {
+        await using var pair = await Pair.OpenAsync();
+        pair.Peer.Send("held"u8);
+        ReadResult held = await pair.Reader.ReadAsync(pair.Timeout);
+        pair.Reader.AdvanceTo(held.Buffer.Start, held.Buffer.End);
+        ValueTask<ReadResult> waiting = pair.Reader.ReadAsync(pair.Timeout);
+        await Task.Delay(50);
+
+        // As a client watch does when the client leaves mid-stream: the upstream's input completed elsewhere.
+        await Task.Run(() => pair.Reader.Complete());
+        pair.Peer.Send("late bytes nobody reads"u8);
+
+        ReadResult result = await waiting.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Throws<InvalidOperationException>(() => pair.Reader.AdvanceTo(result.Buffer.End));
+    }
+
+    [Fact]
     public async Task Reads_served_by_a_receive_or_from_held_bytes_allocate_nothing()
     {
         await using var pair = await Pair.OpenAsync();
