@@ -45,6 +45,15 @@ public sealed class AuditEvent
     public long LatencyMicroseconds;
     public string? Detail;
 
+    /// <summary>How often this event was serialized (the second time, it starts keeping its shared fields).</summary>
+    internal int TimesWritten;
+
+    /// <summary>
+    /// The fields the next record of the same exchange shares, kept across <see cref="Reset"/> (the serializer
+    /// checks every value before it uses them). Only an event serialized more than once has one.
+    /// </summary>
+    internal Recording.RecordFieldReuse? FieldReuse;
+
     public void Reset()
     {
         Type = default;

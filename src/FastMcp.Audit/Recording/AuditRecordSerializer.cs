@@ -149,7 +149,59 @@ public sealed class AuditRecordSerializer
         w.WriteStartObject();
         w.WriteString(PType, TypeNames[(int)e.Type]);
         w.WriteBoolean(PSuccess, e.Success);
+        w.Flush();
+        // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
+        // and decision: an exchange's response record repeats its request record's, so they are copied when every
+        // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization).
+        int regionStart = output.WrittenCount + 1;
+        RecordFieldReuse? reuse = e.FieldReuse;
+        if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
+        bool reused = reuse is not null && reuse.Matches(e, _fieldMasker);
+        if (reused)
+        {
+            ReadOnlySpan<byte> kept = reuse!.Bytes;
+            Span<byte> span = output.GetSpan(1 + kept.Length);
+            span[0] = (byte)',';
+            kept.CopyTo(span[1..]);
+            output.Advance(1 + kept.Length);
+        }
+        else
+        {
+            WriteSharedFields(w, e);
+            w.Flush();
+        }
+        int regionEnd = output.WrittenCount;
+        if (e.HttpStatus != 0) w.WriteNumber(PHttpStatus, e.HttpStatus);
+        if (e.LatencyMicroseconds != 0) w.WriteNumber(PLatency, e.LatencyMicroseconds);
+        if (e.CardFingerprints.Count > 0)
+        {
+            w.WriteStartArray(PCards);
+            foreach (var f in e.CardFingerprints) w.WriteStringValue(f);
+            w.WriteEndArray();
+        }
+        WriteOptional(w, PDetail, e.Detail);
+        w.Flush();
+        byte[] written = output.RawArray;
+        if (reused)
+        {
+            // The copied region was masked when it was kept; the rest is masked now.
+            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
+            _fieldMasker.MaskInPlace(written.AsSpan(regionEnd, output.WrittenCount - regionEnd));
+        }
+        else
+        {
+            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
+            reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart));
+        }
+        WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span);
+        WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
+        w.WriteEndObject();
+        w.Flush();
+    }
 
+    /// <summary>The fields from "user" through "approver", in record order.</summary>
+    private static void WriteSharedFields(Utf8JsonWriter w, AuditEvent e)
+    {
         w.WriteStartObject(PUser);
         WriteOptional(w, PSubject, e.Subject);
         if (e.Groups is { } groups)
@@ -207,21 +259,6 @@ public sealed class AuditRecordSerializer
         WriteOptional(w, PDecision, e.Decision);
         WriteOptional(w, PRule, e.Rule);
         WriteOptional(w, PApprover, e.Approver);
-        if (e.HttpStatus != 0) w.WriteNumber(PHttpStatus, e.HttpStatus);
-        if (e.LatencyMicroseconds != 0) w.WriteNumber(PLatency, e.LatencyMicroseconds);
-        if (e.CardFingerprints.Count > 0)
-        {
-            w.WriteStartArray(PCards);
-            foreach (var f in e.CardFingerprints) w.WriteStringValue(f);
-            w.WriteEndArray();
-        }
-        WriteOptional(w, PDetail, e.Detail);
-        w.Flush();
-        _fieldMasker.MaskInPlace(output.RawArray.AsSpan(jsonStart, output.WrittenCount - jsonStart));
-        WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span);
-        WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
-        w.WriteEndObject();
-        w.Flush();
     }
 
     private static void WriteOptional(Utf8JsonWriter w, JsonEncodedText name, string? value)

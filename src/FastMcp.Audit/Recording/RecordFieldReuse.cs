@@ -1,0 +1,104 @@
+using FastMcp.Pan;
+
+namespace FastMcp.Audit.Recording;
+
+/// <summary>
+/// The serialized, masked fields from <c>"user"</c> through <c>"approver"</c> of the last record an
+/// <see cref="AuditEvent"/> was written as, with the values they were written from. An exchange's request and
+/// response records name the same caller, origin, component, session, trace, JSON-RPC id and decision: the second
+/// record copies these bytes instead of writing and masking them again. Used only when every one of those values
+/// is the same (strings by ordinal equality, the id byte for byte) and the same masker is in use, so the record is
+/// byte for byte what a fresh serialization writes. The region starts at a member name and ends at a member
+/// value's closing quote or bracket, so masking it apart from the rest finds the same card numbers (a card
+/// number cannot run across <c>","name"</c>).
+/// </summary>
+internal sealed class RecordFieldReuse
+{
+    private byte[] _bytes = new byte[512];
+    private byte[] _jsonRpcId = new byte[64];
+    private int _jsonRpcIdLength;
+    private string?[] _groups = new string?[4];
+    private int _groupCount;
+    private bool _hasGroups;
+    private bool _valid;
+    private PanMasker? _masker;
+    private string? _subject, _clientId, _clientAddress, _clientHop, _certificateSubject, _certificateSha256,
+        _mcpClientName, _mcpClientVersion, _upstream, _upstreamName, _method, _target, _session, _decision, _rule, _approver;
+    private ulong _traceHigh, _traceLow, _spanId;
+
+    /// <summary>Bytes of the region when <see cref="Matches"/> said yes.</summary>
+    public ReadOnlySpan<byte> Bytes => _bytes.AsSpan(0, Length);
+
+    public int Length { get; private set; }
+
+    /// <summary>Whether the region written for <paramref name="e"/> with <paramref name="masker"/> is the one kept.</summary>
+    public bool Matches(AuditEvent e, PanMasker masker)
+    {
+        if (!_valid || !ReferenceEquals(masker, _masker)) return false;
+        if (e.TraceHigh != _traceHigh || e.TraceLow != _traceLow || e.SpanId != _spanId) return false;
+        if (!Same(e.Subject, _subject) || !Same(e.ClientId, _clientId) || !Same(e.ClientAddress, _clientAddress)
+            || !Same(e.ClientHop, _clientHop) || !Same(e.ClientCertificateSubject, _certificateSubject)
+            || !Same(e.ClientCertificateSha256, _certificateSha256) || !Same(e.McpClientName, _mcpClientName)
+            || !Same(e.McpClientVersion, _mcpClientVersion) || !Same(e.Upstream, _upstream) || !Same(e.UpstreamName, _upstreamName)
+            || !Same(e.Method, _method) || !Same(e.Target, _target) || !Same(e.SessionId, _session)
+            || !Same(e.Decision, _decision) || !Same(e.Rule, _rule) || !Same(e.Approver, _approver))
+        {
+            return false;
+        }
+        if (!e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength))) return false;
+        if (e.Groups is not { } groups) return !_hasGroups;
+        if (!_hasGroups || groups.Length != _groupCount) return false;
+        for (int i = 0; i < groups.Length; i++)
+        {
+            if (!Same(groups[i], _groups[i])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Keeps <paramref name="region"/> (already masked) as what <paramref name="e"/>'s values serialize to.</summary>
+    public void Keep(AuditEvent e, PanMasker masker, ReadOnlySpan<byte> region)
+    {
+        _valid = false;
+        ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
+        string[]? groups = e.Groups;
+        // A region or id too large to be worth keeping is simply not kept.
+        if (region.Length > 16 * 1024 || id.Length > 1024 || (groups is not null && groups.Length > 64)) return;
+        if (_bytes.Length < region.Length) _bytes = new byte[Math.Max(region.Length, _bytes.Length * 2)];
+        region.CopyTo(_bytes);
+        Length = region.Length;
+        if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
+        id.CopyTo(_jsonRpcId);
+        _jsonRpcIdLength = id.Length;
+        _hasGroups = groups is not null;
+        _groupCount = groups?.Length ?? 0;
+        if (groups is not null)
+        {
+            if (_groups.Length < groups.Length) _groups = new string?[groups.Length];
+            else Array.Clear(_groups);
+            groups.CopyTo(_groups, 0);
+        }
+        _masker = masker;
+        _subject = e.Subject;
+        _clientId = e.ClientId;
+        _clientAddress = e.ClientAddress;
+        _clientHop = e.ClientHop;
+        _certificateSubject = e.ClientCertificateSubject;
+        _certificateSha256 = e.ClientCertificateSha256;
+        _mcpClientName = e.McpClientName;
+        _mcpClientVersion = e.McpClientVersion;
+        _upstream = e.Upstream;
+        _upstreamName = e.UpstreamName;
+        _method = e.Method;
+        _target = e.Target;
+        _session = e.SessionId;
+        _decision = e.Decision;
+        _rule = e.Rule;
+        _approver = e.Approver;
+        _traceHigh = e.TraceHigh;
+        _traceLow = e.TraceLow;
+        _spanId = e.SpanId;
+        _valid = true;
+    }
+
+    private static bool Same(string? a, string? b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
+}

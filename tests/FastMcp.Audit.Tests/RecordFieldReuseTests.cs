@@ -1,0 +1,202 @@
+using System.Reflection;
+using System.Text;
+using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
+using FastMcp.Audit.Recording;
+using FastMcp.Pan;
+
+namespace FastMcp.Audit.Tests;
+
+/// <summary>
+/// An event written a second time (an exchange's response record after its request record) copies the fields it
+/// shares with the first record. Whatever changed in between, the record must be byte for byte what a fresh
+/// serialization of the same values writes, card numbers masked.
+/// </summary>
+public sealed class RecordFieldReuseTests
+{
+    private const string Pan = "4111111111111111";
+
+    private static AuditEvent Request()
+    {
+        var e = new AuditEvent();
+        SampleEvents.Fill(e, 7);
+        e.TraceHigh = 0x0123456789abcdef;
+        e.TraceLow = 0x1111111111111111;
+        e.SpanId = 42;
+        e.UpstreamName = "default";
+        e.Approver = null;
+        e.Detail = "request";
+        e.ResponsePayload = default;
+        e.HttpStatus = 0;
+        e.LatencyMicroseconds = 0;
+        return e;
+    }
+
+    /// <summary>What the response record changes: the rest stays as the request record had it.</summary>
+    private static void TurnIntoResponse(AuditEvent e)
+    {
+        e.Detail = "response";
+        e.RequestPayload = default;
+        e.ResponsePayload = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":7,"result":{}}""");
+        e.HttpStatus = 200;
+        e.LatencyMicroseconds = 812;
+        e.Success = true;
+        e.CardFingerprints.Add("ab12");
+    }
+
+    /// <summary>The same values in an event that was never written (so nothing can be reused).</summary>
+    private static AuditEvent Copy(AuditEvent e)
+    {
+        var copy = new AuditEvent();
+        foreach (FieldInfo f in typeof(AuditEvent).GetFields(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (f.Name == nameof(AuditEvent.CardFingerprints)) copy.CardFingerprints.AddRange(e.CardFingerprints);
+            else f.SetValue(copy, f.GetValue(e));
+        }
+        return copy;
+    }
+
+    private static byte[] Serialize(AuditRecordSerializer serializer, AuditEvent e)
+    {
+        var buffer = new GrowableBuffer(256);
+        int n = serializer.Write(buffer, e, 5, 1_700_000_000_000_000);
+        return buffer.WrittenSpan[..n].ToArray();
+    }
+
+    private static string Json(byte[] record) => Encoding.UTF8.GetString(RecordLayout.ReadJson(record));
+
+    [Fact]
+    public void A_response_record_equals_a_fresh_serialization_and_copies_the_shared_fields()
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        Serialize(serializer, e);
+        Serialize(serializer, e); // the second write keeps the shared fields
+        TurnIntoResponse(e);
+        byte[] reused = Serialize(serializer, e);
+        Assert.NotNull(e.FieldReuse);
+        Assert.True(e.FieldReuse!.Matches(e, PanMaskerForDefaultSerializer()));
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(reused));
+        Assert.Contains("\"detail\":\"response\"", Json(reused));
+        Assert.Contains("\"httpStatus\":200", Json(reused));
+    }
+
+    public static TheoryData<string> Changes() =>
+    [
+        "subject", "subject-null", "groups-same-values", "groups-changed", "groups-null", "client", "address", "hop",
+        "certificate", "mcp-client", "upstream", "upstream-name", "method", "target", "session", "trace-high", "trace-low",
+        "span", "trace-none", "id", "id-none", "decision", "rule", "approver", "pan-in-rule", "pan-in-session",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public void Any_shared_field_changed_between_records_is_written_afresh(string change)
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        TurnIntoResponse(e);
+        switch (change)
+        {
+            case "subject": e.Subject = "bob"; break;
+            case "subject-null": e.Subject = null; break;
+            case "groups-same-values": e.Groups = ["payments", "eng"]; break;
+            case "groups-changed": e.Groups = ["payments", "ops"]; break;
+            case "groups-null": e.Groups = null; break;
+            case "client": e.ClientId = "other-agent"; break;
+            case "address": e.ClientAddress = "10.9.9.9"; break;
+            case "hop": e.ClientHop = "10.0.0.1"; break;
+            case "certificate": e.ClientCertificateSubject = "CN=agent"; e.ClientCertificateSha256 = "ff00"; break;
+            case "mcp-client": e.McpClientName = "other"; e.McpClientVersion = null; break;
+            case "upstream": e.Upstream = "http://elsewhere/mcp"; break;
+            case "upstream-name": e.UpstreamName = "payments"; break;
+            case "method": e.Method = "tools/list"; break;
+            case "target": e.Target = "charge_card"; break;
+            case "session": e.SessionId = "sess-2"; break;
+            case "trace-high": e.TraceHigh++; break;
+            case "trace-low": e.TraceLow++; break;
+            case "span": e.SpanId++; break;
+            case "trace-none": e.TraceHigh = e.TraceLow = e.SpanId = 0; break;
+            case "id": e.JsonRpcIdRaw = "8"u8.ToArray(); break;
+            case "id-none": e.JsonRpcIdRaw = default; break;
+            case "decision": e.Decision = "deny"; break;
+            case "rule": e.Rule = "other-rule"; break;
+            case "approver": e.Approver = "carol"; break;
+            case "pan-in-rule": e.Rule = "rule " + Pan; break;
+            case "pan-in-session": e.SessionId = "s-" + Pan; break;
+            default: throw new ArgumentOutOfRangeException(nameof(change));
+        }
+        byte[] written = Serialize(serializer, e);
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(written));
+        Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(written)), Json(written));
+        // And the record after it, with nothing changed, reuses what was just written.
+        byte[] again = Serialize(serializer, e);
+        Assert.Equal(Json(written), Json(again));
+    }
+
+    [Fact]
+    public void Card_numbers_in_the_shared_fields_stay_masked_in_the_reused_record()
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        e.Subject = "user " + Pan;
+        e.SessionId = Pan;
+        e.JsonRpcIdRaw = Encoding.UTF8.GetBytes(Pan);
+        e.Approver = "4111 1111";
+        e.Detail = "1111 1111 by " + Pan;
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        TurnIntoResponse(e);
+        e.Detail = "1111 1111 1111";
+        byte[] reused = Serialize(serializer, e);
+        Assert.True(e.FieldReuse!.Matches(e, PanMaskerForDefaultSerializer()));
+        Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(reused)), Json(reused));
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(reused));
+        Assert.Contains("\"session\":\"411111******1111\"", Json(reused));
+    }
+
+    [Fact]
+    public void A_serializer_with_another_masker_does_not_take_fields_masked_by_the_first()
+    {
+        AuditEvent e = Request();
+        e.Subject = "user " + Pan;
+        var keepSix = new AuditRecordSerializer();
+        Serialize(keepSix, e);
+        Serialize(keepSix, e);
+        var keepNone = new AuditRecordSerializer(new PanMasker(new PanMaskingOptions { KeepFirst = 0, KeepLast = 4, ComputeFingerprints = false }));
+        byte[] written = Serialize(keepNone, e);
+        Assert.Contains("\"subject\":\"user ************1111\"", Json(written));
+    }
+
+    [Fact]
+    public void An_event_written_once_keeps_nothing()
+    {
+        AuditEvent e = Request();
+        Serialize(new AuditRecordSerializer(), e);
+        Assert.Null(e.FieldReuse);
+    }
+
+    [Fact]
+    public void Reusing_the_shared_fields_allocates_nothing()
+    {
+        var serializer = new AuditRecordSerializer();
+        var buffer = new GrowableBuffer(64 * 1024);
+        AuditEvent e = Request();
+        for (int i = 0; i < 50; i++)
+        {
+            buffer.Clear();
+            serializer.Write(buffer, e, i, 1);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 200; i++)
+        {
+            buffer.Clear();
+            serializer.Write(buffer, e, i, 1);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    private static PanMasker PanMaskerForDefaultSerializer() =>
+        (PanMasker)typeof(AuditRecordSerializer).GetField("DefaultFieldMasker", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!;
+}
