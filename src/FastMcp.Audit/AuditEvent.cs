@@ -38,6 +38,12 @@ public sealed class AuditEvent
     public int HttpStatus;
     /// <summary>Masked request JSON; may be empty.</summary>
     public ReadOnlyMemory<byte> RequestPayload;
+    /// <summary>
+    /// Set by a caller that parsed exactly the bytes of <see cref="RequestPayload"/> as one JSON value (the gateway's
+    /// inspector, when masking changed nothing): the serializer embeds them without parsing them again. Unset, it
+    /// checks them, and keeps anything that is not one JSON value base64-encoded under another name.
+    /// </summary>
+    public bool RequestPayloadIsJson;
     /// <summary>Masked response JSON; may be empty.</summary>
     public ReadOnlyMemory<byte> ResponsePayload;
     /// <summary>Hex HMAC fingerprints of card numbers seen in the exchange.</summary>
@@ -80,6 +86,7 @@ public sealed class AuditEvent
         Approver = null;
         HttpStatus = 0;
         RequestPayload = default;
+        RequestPayloadIsJson = false;
         ResponsePayload = default;
         CardFingerprints.Clear();
         LatencyMicroseconds = 0;

@@ -61,6 +61,17 @@ public sealed class RecordFormatTests
     }
 
     [Fact]
+    public void A_request_its_caller_parsed_is_embedded_as_sent_and_reset_forgets_that_it_was_parsed()
+    {
+        var e = new AuditEvent { Type = AuditEventType.McpExchange, TimestampUtc = DateTime.UtcNow, RequestPayloadIsJson = true,
+            RequestPayload = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}") };
+        var (_, json) = Serialize(e);
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", json.GetProperty("request").GetRawText());
+        e.Reset();
+        Assert.False(e.RequestPayloadIsJson);
+    }
+
+    [Fact]
     public void Reset_clears_everything()
     {
         var e = new AuditEvent();

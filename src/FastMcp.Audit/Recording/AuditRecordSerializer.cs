@@ -193,7 +193,7 @@ public sealed class AuditRecordSerializer
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
             reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart));
         }
-        WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span);
+        WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span, e.RequestPayloadIsJson);
         WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
         w.WriteEndObject();
         w.Flush();
@@ -267,10 +267,10 @@ public sealed class AuditRecordSerializer
     }
 
     /// <summary>Embeds valid JSON as-is; anything else is kept, base64-encoded, under a name that says it was not JSON.</summary>
-    private static void WriteRawJson(Utf8JsonWriter w, JsonEncodedText name, JsonEncodedText invalidName, ReadOnlySpan<byte> raw)
+    private static void WriteRawJson(Utf8JsonWriter w, JsonEncodedText name, JsonEncodedText invalidName, ReadOnlySpan<byte> raw, bool parsedByCaller = false)
     {
         if (raw.IsEmpty) return;
-        if (IsSingleJsonValue(raw))
+        if (parsedByCaller || IsSingleJsonValue(raw))
         {
             w.WritePropertyName(name);
             w.WriteRawValue(raw, skipInputValidation: true);

@@ -505,12 +505,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
-        return await DecideMaskRecordForwardAsync(body, route).ConfigureAwait(false);
+        return await DecideMaskRecordForwardAsync(body, route, inspected: true).ConfigureAwait(false);
     }
 
-    /// <summary>Policy, request masking, the audit record, then the upstream of <see cref="Exchange.Route"/>.</summary>
+    /// <summary>
+    /// Policy, request masking, the audit record, then the upstream of <see cref="Exchange.Route"/>. <paramref name="inspected"/>:
+    /// <paramref name="body"/> is the one McpInspector validated (not a rewrite of it).
+    /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route)
+    private async ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route, bool inspected = false)
     {
         ref McpCall call = ref _exchange.Call;
         // Requests and notifications are decided by policy on what the client sent (a containsCardNumber rule must
@@ -565,7 +568,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 return await RequireApprovalAsync(body, recorded, d).ConfigureAwait(false);
         }
 
-        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+        // No card found: nothing was masked, so what is recorded is the inspected body itself, valid JSON.
+        bool inspectedAsIs = inspected && _exchange.RequestCards.Count == 0 && recorded.Start.Equals(body.Start) && recorded.End.Equals(body.End);
+        if (!await RecordRequestOrRefuseAsync(recorded, inspectedAsIs).ConfigureAwait(false)) return true;
         return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
     }
 
@@ -598,7 +603,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
     /// <summary>Strict audit: the request is recorded durably before it is forwarded, or not forwarded at all.</summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded)
+    private async ValueTask<bool> RecordRequestOrRefuseAsync(ReadOnlySequence<byte> recorded, bool inspectedAsIs = false)
     {
         _exchange.Stage = ExchangeStage.RecordRequest;
         if (_rt.Audit is not { } audit) return true;
@@ -606,7 +611,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             if (!audit.IsWritable) throw new FastMcp.Audit.AuditUnavailableException("audit log not writable");
             long waitStart = _exchange.Times.RecordStart = Stopwatch.GetTimestamp();
-            await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded).ConfigureAwait(false);
+            await audit.RecordRequestAsync(_exchange, _auditScratch, RemoteAddress, recorded, inspectedAsIs).ConfigureAwait(false);
             _exchange.Times.RecordEnd = Stopwatch.GetTimestamp();
             _rt.Metrics.AuditWait.ObserveSince(waitStart);
             return true;

@@ -42,11 +42,13 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         public void Dispose() => Release();
     }
 
-    public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody)
+    /// <param name="inspectedAsIs">the body is byte for byte what McpInspector validated (the serializer need not parse it again)</param>
+    public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, bool inspectedAsIs = false)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
         e.Detail = ex.Approval is { } a ? $"request (approval {a.Id})" : "request";
         e.RequestPayload = Contiguous(maskedBody, s.Request);
+        e.RequestPayloadIsJson = inspectedAsIs;
         return log.AppendAsync(e);
     }
 

@@ -181,6 +181,15 @@ public sealed class StagesEndToEndTests : IAsyncLifetime
         {
             using JsonDocument record = JsonDocument.Parse(line);
             JsonElement r = record.RootElement;
+            // Request records embed the request as JSON: as inspected (id 11) or as masked (id 13).
+            if (r.TryGetProperty("detail", out JsonElement detail) && detail.GetString() == "request")
+            {
+                Assert.False(r.TryGetProperty("requestNotJsonBase64", out _), line);
+                JsonElement sent = r.GetProperty("request");
+                int sentId = sent.GetProperty("id").GetInt32();
+                if (sentId == 11) Assert.Equal("c-2", sent.GetProperty("params").GetProperty("arguments").GetProperty("customer_id").GetString());
+                if (sentId == 13) Assert.Equal("4111 11** **** 1111", sent.GetProperty("params").GetProperty("arguments").GetProperty("message").GetString());
+            }
             if (r.TryGetProperty("jsonrpcId", out JsonElement id) && id.ValueKind == JsonValueKind.Number && id.GetInt32() == 15
                 && r.GetProperty("detail").GetString() == "response")
             {
