@@ -9,8 +9,9 @@ namespace FastMcp.Mcp;
 /// (<c>{"path":"/tmp","p\u0061th":"/etc"}</c>). Parsers disagree on which copy wins: the policy's pointer
 /// lookup takes the first, Python's and JavaScript's JSON take the last, so such arguments could be decided on
 /// one value and run with the other. Each object's member names are hashed (XxHash3, keyed per process so that
-/// collisions cannot be aimed at) and sorted when the object ends: O(n log n) whatever an attacker sends, no
-/// allocation in steady state (the hash list is rented from the shared pool).
+/// collisions cannot be aimed at) and compared when the object ends (pairwise up to 16 names, sorted beyond):
+/// O(n log n) whatever an attacker sends, no allocation (the first 64 hashes live on the stack, more in a
+/// buffer rented from the shared pool).
 /// </summary>
 internal static class DuplicateMemberScan
 {
@@ -33,7 +34,9 @@ internal static class DuplicateMemberScan
 
     private static bool Scan(ref Utf8JsonReader reader)
     {
-        ulong[] hashes = ArrayPool<ulong>.Shared.Rent(64);
+        // Most messages name fewer than 64 members in all: those hashes stay on the stack.
+        Span<ulong> hashes = stackalloc ulong[64];
+        ulong[]? rented = null;
         // Where each open object's names start in the hash list (objects nest at most MaxDepth deep).
         Span<int> starts = stackalloc int[McpInspector.MaxDepth + 1];
         int depth = -1, count = 0;
@@ -47,19 +50,17 @@ internal static class DuplicateMemberScan
                         starts[++depth] = count;
                         break;
                     case JsonTokenType.EndObject:
-                        Span<ulong> names = hashes.AsSpan(starts[depth], count - starts[depth]);
-                        if (names.Length > 1)
-                        {
-                            names.Sort();
-                            for (int i = 1; i < names.Length; i++)
-                            {
-                                if (names[i] == names[i - 1]) return true;
-                            }
-                        }
+                        if (HasRepeat(hashes[starts[depth]..count])) return true;
                         count = starts[depth--];
                         break;
                     case JsonTokenType.PropertyName:
-                        if (count == hashes.Length) hashes = Grow(hashes, count);
+                        if (count == hashes.Length)
+                        {
+                            ulong[] larger = ArrayPool<ulong>.Shared.Rent(hashes.Length * 2);
+                            hashes.CopyTo(larger);
+                            if (rented is not null) ArrayPool<ulong>.Shared.Return(rented);
+                            hashes = rented = larger;
+                        }
                         hashes[count++] = HashName(ref reader);
                         break;
                 }
@@ -68,16 +69,34 @@ internal static class DuplicateMemberScan
         }
         finally
         {
-            ArrayPool<ulong>.Shared.Return(hashes);
+            if (rented is not null) ArrayPool<ulong>.Shared.Return(rented);
         }
     }
 
-    private static ulong[] Grow(ulong[] hashes, int count)
+    /// <summary>
+    /// Whether two of one object's name hashes are equal: compared pairwise up to 16 names (cheaper than sorting
+    /// so few), sorted beyond, so that an object with many names stays O(n log n).
+    /// </summary>
+    private static bool HasRepeat(Span<ulong> names)
     {
-        ulong[] larger = ArrayPool<ulong>.Shared.Rent(hashes.Length * 2);
-        hashes.AsSpan(0, count).CopyTo(larger);
-        ArrayPool<ulong>.Shared.Return(hashes);
-        return larger;
+        if (names.Length <= 16)
+        {
+            for (int i = 1; i < names.Length; i++)
+            {
+                ulong name = names[i];
+                for (int j = 0; j < i; j++)
+                {
+                    if (names[j] == name) return true;
+                }
+            }
+            return false;
+        }
+        names.Sort();
+        for (int i = 1; i < names.Length; i++)
+        {
+            if (names[i] == names[i - 1]) return true;
+        }
+        return false;
     }
 
     /// <summary>Hash of the unescaped name: <c>"p\u0061th"</c> and <c>"path"</c> hash alike.</summary>

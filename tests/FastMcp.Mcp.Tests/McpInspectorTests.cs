@@ -224,6 +224,26 @@ public class McpInspectorTests
         Assert.Equal(McpInspectError.DuplicateMember, Inspect(repeated).Error);
     }
 
+    // Objects of up to 16 names are compared pairwise, larger ones sorted; past 64 names in all the hash list
+    // moves from the stack to a rented buffer. Each side of both limits, with the repeat first and last.
+    [Theory]
+    [InlineData(2)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(200)]
+    public void A_repeated_name_is_found_whatever_the_object_size(int names)
+    {
+        string Members(int n, string extra) => string.Concat(Enumerable.Range(0, n).Select(i => $"\"m{i}\":{i},")) + extra;
+        string Call(string args) => "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{\"outer\":{" + args + "}}}}";
+        Assert.Equal(McpInspectError.None, Inspect(Call(Members(names - 1, "\"last\":0"))).Error);
+        Assert.Equal(McpInspectError.DuplicateMember, Inspect(Call(Members(names - 1, "\"m0\":0"))).Error);
+        Assert.Equal(McpInspectError.DuplicateMember, Inspect(Call(Members(names - 1, $"\"m{names - 2}\":0"))).Error);
+        // The names of an object that closed do not count against its siblings.
+        Assert.Equal(McpInspectError.None, Inspect(Call("\"a\":{" + Members(names - 1, "\"last\":0") + "},\"b\":{" + Members(names - 1, "\"last\":0") + "}")).Error);
+    }
+
     // Members the policy does not read are still forwarded and may be read upstream (and are bound by approval
     // digests): no object anywhere in a message may repeat a name.
     [Theory]
