@@ -67,7 +67,11 @@ internal sealed partial class GatewayProcess : IDisposable
             "no gateway to test: set FASTMCP_BIN or build src/FastMcp.Gateway (dotnet build)");
     }
 
-    public static async Task<GatewayProcess> StartAsync(Uri upstream, params string[] extraArguments)
+    public static Task<GatewayProcess> StartAsync(Uri upstream, params string[] extraArguments) =>
+        StartAsync(upstream, environment: null, extraArguments);
+
+    /// <summary>As <see cref="StartAsync(Uri, string[])"/>, with variables added to the gateway's environment.</summary>
+    public static async Task<GatewayProcess> StartAsync(Uri upstream, IReadOnlyDictionary<string, string>? environment, params string[] extraArguments)
     {
         var (file, prefix, _) = Locate();
         var workDirectory = Directory.CreateTempSubdirectory("fastmcp-interop-").FullName;
@@ -83,7 +87,7 @@ internal sealed partial class GatewayProcess : IDisposable
         ];
         // The gateway writes whatever state it keeps (audit segments, keys) under its own
         // working directory, which is private to this instance and removed on Dispose.
-        var process = ChildProcess.Start(file, arguments, workingDirectory: workDirectory);
+        var process = ChildProcess.Start(file, arguments, workingDirectory: workDirectory, environment: environment);
         try
         {
             var listening = await process.WaitForStdoutLineAsync(ListeningLine(), StartTimeout);
