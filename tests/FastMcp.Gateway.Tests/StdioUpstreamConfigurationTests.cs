@@ -13,6 +13,22 @@ public sealed class StdioUpstreamConfigurationTests
         Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Validate(Load(upstream)));
 
     [Fact]
+    public void The_label_records_carry_is_made_once_per_command_and_never_shows_the_arguments()
+    {
+        GatewayOptions o = Load("""{"stdio":{"command":"node","args":["server.js","--token=secret"]}}""");
+        StdioUpstreamOptions s = o.Upstream.Stdio!;
+        string label = s.Describe();
+        Assert.Equal("stdio:node", label);
+        Assert.Same(label, s.Describe());
+        Assert.Same(label, o.Upstream.Describe());
+        s.Command = "python3";
+        Assert.Equal("stdio:python3", s.Describe());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) s.Describe();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Every_field_is_read()
     {
         GatewayOptions o = Load("""

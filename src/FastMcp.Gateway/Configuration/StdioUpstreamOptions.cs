@@ -37,7 +37,17 @@ public sealed class StdioUpstreamOptions
     public StdioLimitsOptions Limits { get; set; } = new();
 
     /// <summary>Label for logs and audit records: "stdio:" and the command (not its arguments, which may hold secrets).</summary>
-    public string Describe() => $"stdio:{Command}";
+    public string Describe()
+    {
+        // Every record of a stdio route names it: made once per command, not per record.
+        Label? label = _label;
+        if (label is null || !ReferenceEquals(label.Command, Command)) _label = label = new Label(Command, "stdio:" + Command);
+        return label.Text;
+    }
+
+    private sealed record Label(string Command, string Text);
+
+    private Label? _label;
 
     internal void Validate(string field)
     {

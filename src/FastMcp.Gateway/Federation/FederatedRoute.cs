@@ -13,6 +13,7 @@ internal sealed class FederatedRoute
     public FederatedRoute(string path, string separator, UpstreamRoute[] members, int maxSessions)
     {
         PathText = path;
+        AuditUpstream = "federation:" + path;
         Path = Encoding.ASCII.GetBytes(path);
         Separator = separator;
         Members = members;
@@ -22,6 +23,10 @@ internal sealed class FederatedRoute
     }
 
     public string PathText { get; }
+
+    /// <summary>What a record of the gateway's own answer on this path names as its upstream (made once, not per record).</summary>
+    public string AuditUpstream { get; }
+
     public byte[] Path { get; }
     public string Separator { get; }
 
