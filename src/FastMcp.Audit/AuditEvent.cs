@@ -60,6 +60,13 @@ public sealed class AuditEvent
     /// </summary>
     internal Recording.RecordFieldReuse? FieldReuse;
 
+    /// <summary>Drops the kept shared fields, so that the next records write them afresh (benchmarks and tests).</summary>
+    internal void ForgetSharedFields()
+    {
+        FieldReuse = null;
+        TimesWritten = 0;
+    }
+
     public void Reset()
     {
         Type = default;

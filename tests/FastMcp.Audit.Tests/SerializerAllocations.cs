@@ -18,11 +18,7 @@ internal static class SerializerAllocations
         for (int i = 0; i < 250; i++)
         {
             if (i == 50) before = GC.GetAllocatedBytesForCurrentThread();
-            if (fresh)
-            {
-                e.FieldReuse = null;
-                e.TimesWritten = 0;
-            }
+            if (fresh) e.ForgetSharedFields();
             buffer.Clear();
             serializer.Write(buffer, e, i, 1);
         }

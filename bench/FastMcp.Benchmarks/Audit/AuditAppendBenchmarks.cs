@@ -57,8 +57,7 @@ public class AuditAppendBenchmarks
             _entries.GetSpan(4);
             _entries.Advance(4);
             // Every record written afresh (the same event would otherwise copy its shared fields from the last).
-            _event.FieldReuse = null;
-            _event.TimesWritten = 0;
+            _event.ForgetSharedFields();
             int length = _serializer.Write(_entries, _event, _sequence++, micros);
             BinaryPrimitives.WriteInt32LittleEndian(_entries.RawArray.AsSpan(start), length);
         }

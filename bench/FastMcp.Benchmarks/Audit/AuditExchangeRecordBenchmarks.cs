@@ -52,22 +52,14 @@ public class AuditExchangeRecordBenchmarks
         e.ResponsePayload = default;
         e.HttpStatus = 0;
         int n = _serializer.Write(_output, e, _sequence * 2, micros);
-        if (!copyShared)
-        {
-            e.FieldReuse = null;
-            e.TimesWritten = 0;
-        }
+        if (!copyShared) e.ForgetSharedFields();
         e.Detail = "response";
         e.RequestPayload = default;
         e.RequestPayloadIsJson = false;
         e.ResponsePayload = _response;
         e.HttpStatus = 200;
         n += _serializer.Write(_output, e, _sequence * 2 + 1, micros);
-        if (!copyShared)
-        {
-            e.FieldReuse = null;
-            e.TimesWritten = 0;
-        }
+        if (!copyShared) e.ForgetSharedFields();
         return n;
     }
 }
