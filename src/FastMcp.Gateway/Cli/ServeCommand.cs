@@ -28,8 +28,11 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string[] args)
     {
         Transport.SocketEngineSettings.PreferInlineCompletions();
+        // Before any thread of the gateway's exists, so that they inherit the policy.
+        Transport.ThreadScheduling.ApplyFromEnvironment();
         GatewayOptions options = LoadOptions(args, out string? configPath);
         Log.Apply(options.Log);
+        if (Transport.ThreadScheduling.Batch) Log.Info($"{Transport.ThreadScheduling.Variable}=batch: the gateway's threads run as SCHED_BATCH");
         using AccessLog? accessLog = options.Log.Access ? new AccessLog() : null;
         AccessLog.Current = accessLog;
 

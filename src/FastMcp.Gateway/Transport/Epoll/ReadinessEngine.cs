@@ -136,6 +136,8 @@ internal sealed unsafe class ReadinessEngine
 
     private void Run()
     {
+        // The first socket may be registered from a thread that predates the policy.
+        ThreadScheduling.ApplyToCurrentThread();
         EpollNative.Event* events = (EpollNative.Event*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollNative.Event)));
         while (true)
         {

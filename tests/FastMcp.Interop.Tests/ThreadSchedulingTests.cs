@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using FastMcp.Interop.Tests.Harness;
+
+namespace FastMcp.Interop.Tests;
+
+/// <summary>
+/// FASTMCP_THREAD_SCHEDULING=batch: the gateway's threads run as SCHED_BATCH (read back from /proc, as the
+/// kernel sees them), the gateway serves as it does without it, and an unknown value stops the start with an
+/// error that names the variable.
+/// </summary>
+[Collection(InteropCollection.Name)]
+public sealed class ThreadSchedulingTests(InteropFixture fixture)
+{
+    private const int SchedOther = 0;
+    private const int SchedBatch = 3;
+
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task Batch_puts_the_socket_loops_and_the_threads_started_after_them_in_SCHED_BATCH()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        using var gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, new Dictionary<string, string> { ["FASTMCP_THREAD_SCHEDULING"] = "batch" });
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+        var exchange = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(3, "echo", new JsonObject { ["message"] = "scheduled" }.ToJsonString()));
+        Assert.True(exchange.Status == 200, exchange.Body);
+        JsonObject answer = Assert.Single(exchange.Messages(), m => m["id"] is not null);
+        Assert.Equal("Echo: scheduled", (string?)answer["result"]!["content"]![0]!["text"]);
+        Assert.Contains("SCHED_BATCH", gateway.Transcript, StringComparison.Ordinal);
+
+        Dictionary<string, int> policies = ThreadPolicies(gateway.Process.Id);
+        if (RuntimeInformation.ProcessArchitecture == Architecture.X64)
+        {
+            var loops = policies.Where(p => p.Key.StartsWith("fastmcp-epoll", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(loops);
+            Assert.All(loops, p => Assert.Equal(SchedBatch, p.Value));
+        }
+        // The audit writer is started by the gateway after the policy was set, so it inherits it.
+        var audit = policies.Where(p => p.Key.StartsWith("fastmcp-audit", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(audit);
+        Assert.All(audit, p => Assert.Equal(SchedBatch, p.Value));
+
+        // Without the variable nothing is batch.
+        var defaultGateway = await fixture.GatewayAsync();
+        await McpWire.OpenSessionAsync(defaultGateway.McpUrl);
+        Assert.All(ThreadPolicies(defaultGateway.Process.Id), p => Assert.Equal(SchedOther, p.Value));
+    }
+
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task An_unknown_policy_stops_the_start_and_names_the_variable()
+    {
+        string work = Directory.CreateTempSubdirectory("fastmcp-sched-").FullName;
+        try
+        {
+            var (exit, _, stderr) = await GatewayProcess.RunToolAsync(work, new Dictionary<string, string> { ["FASTMCP_THREAD_SCHEDULING"] = "fifo" },
+                "serve", "--anonymous", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", fixture.Upstream.McpUrl.ToString());
+            Assert.Equal(2, exit);
+            Assert.Contains("FASTMCP_THREAD_SCHEDULING", stderr, StringComparison.Ordinal);
+            Assert.Contains("'fifo'", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Thread name -> scheduling policy (field 41 of /proc/PID/task/TID/stat), for every thread of <paramref name="pid"/>.</summary>
+    private static Dictionary<string, int> ThreadPolicies(int pid)
+    {
+        var policies = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                // The name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+                string[] rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                int policy = int.Parse(rest[41 - 3], System.Globalization.CultureInfo.InvariantCulture);
+                string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                policies[$"{name} ({Path.GetFileName(task)})"] = policy;
+            }
+            catch (IOException)
+            {
+                // The thread ended while the list was read.
+            }
+        }
+        return policies;
+    }
+}
