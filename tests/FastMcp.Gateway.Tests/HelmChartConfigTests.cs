@@ -331,6 +331,17 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_thread_scheduling_value_reaches_the_gateway_and_defaults_to_normal()
+    {
+        Assert.Equal("normal", Values()["threadScheduling"].Trim('"'));
+        string sts = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        Assert.Matches(@"- name: FASTMCP_THREAD_SCHEDULING\s+value: \{\{ \.Values\.threadScheduling \| quote \}\}", sts);
+        // Both values the chart documents are ones the gateway accepts.
+        Assert.Equal(0, FastMcp.Gateway.Transport.ThreadScheduling.Parse("normal"));
+        Assert.Equal(3, FastMcp.Gateway.Transport.ThreadScheduling.Parse("batch"));
+    }
+
+    [Fact]
     public void An_image_digest_pins_the_image()
     {
         Assert.True(Values().ContainsKey("image.digest"));
