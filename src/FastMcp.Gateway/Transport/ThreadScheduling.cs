@@ -8,7 +8,7 @@ namespace FastMcp.Gateway.Transport;
 /// "batch" (SCHED_BATCH) tells the kernel these threads are throughput work: a woken socket loop does not
 /// preempt the task running on its core, it runs when that task sleeps or at the next tick. On a machine
 /// where the gateway's loops, its upstream and its clients wake one another for every exchange, that removes
-/// a context switch from most of them (bench/RESULTS.md: 18 % less CPU per request in pass-through). The
+/// a context switch from most of them (bench/RESULTS.md: 6-18 % less CPU per request in pass-through). The
 /// price is latency behind lower-priority CPU work: a woken loop waits up to a scheduler tick for it (4 ms at
 /// HZ=250), so "normal" stays the default. Applied at start to the main thread, which every thread the gateway
 /// starts afterwards inherits it from, and again by each socket loop. No privilege is needed.
