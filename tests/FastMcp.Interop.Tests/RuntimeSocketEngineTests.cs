@@ -47,23 +47,6 @@ public sealed class RuntimeSocketEngineTests(InteropFixture fixture, ITestOutput
     }
 
     /// <summary>Threads of <paramref name="pid"/> named as the gateway names its epoll loops (Linux; empty elsewhere).</summary>
-    private static List<string> EpollLoopThreads(int pid)
-    {
-        var names = new List<string>();
-        string tasks = $"/proc/{pid}/task";
-        if (!Directory.Exists(tasks)) return names;
-        foreach (string task in Directory.GetDirectories(tasks))
-        {
-            try
-            {
-                string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
-                if (name.StartsWith("fastmcp-epoll", StringComparison.Ordinal)) names.Add(name);
-            }
-            catch (IOException)
-            {
-                // The thread ended while the list was read.
-            }
-        }
-        return names;
-    }
+    private static List<string> EpollLoopThreads(int pid) =>
+        ProcessThreads.Of(pid).Where(t => t.Name.StartsWith("fastmcp-epoll", StringComparison.Ordinal)).Select(t => t.Name).ToList();
 }

@@ -28,22 +28,22 @@ public sealed class ThreadSchedulingTests(InteropFixture fixture)
         Assert.Equal("Echo: scheduled", (string?)answer["result"]!["content"]![0]!["text"]);
         Assert.Contains("SCHED_BATCH", gateway.Transcript, StringComparison.Ordinal);
 
-        Dictionary<string, int> policies = ThreadPolicies(gateway.Process.Id);
+        List<ProcessThreads.Thread> threads = ProcessThreads.Of(gateway.Process.Id);
         if (RuntimeInformation.ProcessArchitecture == Architecture.X64)
         {
-            var loops = policies.Where(p => p.Key.StartsWith("fastmcp-epoll", StringComparison.Ordinal)).ToList();
+            var loops = threads.Where(t => t.Name.StartsWith("fastmcp-epoll", StringComparison.Ordinal)).ToList();
             Assert.NotEmpty(loops);
-            Assert.All(loops, p => Assert.Equal(SchedBatch, p.Value));
+            Assert.All(loops, t => Assert.Equal(SchedBatch, t.Policy));
         }
         // The audit writer is started by the gateway after the policy was set, so it inherits it.
-        var audit = policies.Where(p => p.Key.StartsWith("fastmcp-audit", StringComparison.Ordinal)).ToList();
+        var audit = threads.Where(t => t.Name.StartsWith("fastmcp-audit", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(audit);
-        Assert.All(audit, p => Assert.Equal(SchedBatch, p.Value));
+        Assert.All(audit, t => Assert.Equal(SchedBatch, t.Policy));
 
         // Without the variable nothing is batch.
         var defaultGateway = await fixture.GatewayAsync();
         await McpWire.OpenSessionAsync(defaultGateway.McpUrl);
-        Assert.All(ThreadPolicies(defaultGateway.Process.Id), p => Assert.Equal(SchedOther, p.Value));
+        Assert.All(ProcessThreads.Of(defaultGateway.Process.Id), t => Assert.Equal(SchedOther, t.Policy));
     }
 
     [Fact]
@@ -63,28 +63,5 @@ public sealed class ThreadSchedulingTests(InteropFixture fixture)
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    /// <summary>Thread name -> scheduling policy (field 41 of /proc/PID/task/TID/stat), for every thread of <paramref name="pid"/>.</summary>
-    private static Dictionary<string, int> ThreadPolicies(int pid)
-    {
-        var policies = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
-        {
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(task, "stat"));
-                // The name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-                string[] rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                int policy = int.Parse(rest[41 - 3], System.Globalization.CultureInfo.InvariantCulture);
-                string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
-                policies[$"{name} ({Path.GetFileName(task)})"] = policy;
-            }
-            catch (IOException)
-            {
-                // The thread ended while the list was read.
-            }
-        }
-        return policies;
     }
 }
