@@ -10,7 +10,7 @@
 # The TLS pair is opt-in (--targets "... fastmcp-tls haproxy-tls"): the load generator speaks
 # TLS 1.3 with ALPN http/1.1 to both, trusting the generated CA (--ca), keep-alive connections.
 # With --baseline-ref REF the gateway is also built at git REF and its fastmcp targets run beside
-# the current ones (fastmcp-full-base, fastmcp-pass-base): a change measured against what it
+# the current ones (fastmcp-full-base, fastmcp-pass-base, fastmcp-tls-base): a change measured against what it
 # changed, in the same run.
 # Targets are alternated in rounds so that drift on a shared machine hits all of them alike.
 # Writes the table under "## Proxy comparison" in bench/RESULTS.md (only that section is replaced).
@@ -338,6 +338,10 @@ EOF
 EOF
     start_gateway fastmcp-tls "Native AOT, --passthrough, TLS terminated (EC P-256, ALPN http/1.1)" "$GATEWAY" --passthrough --config "$WORK/fastmcp-tls.json"
     if [[ -n ${URL[fastmcp-tls]:-} ]]; then URL[fastmcp-tls]=${URL[fastmcp-tls]/http:/https:}; LOADARGS[fastmcp-tls]="--ca $WORK/ca.pem"; fi
+    if [[ -n $BASELINE_REF && -x $BASELINE_GATEWAY ]]; then
+      start_gateway fastmcp-tls-base "--passthrough, TLS terminated, gateway built at $BASELINE_REF ($BASELINE_COMMIT)" "$BASELINE_GATEWAY" --passthrough --config "$WORK/fastmcp-tls.json"
+      if [[ -n ${URL[fastmcp-tls-base]:-} ]]; then URL[fastmcp-tls-base]=${URL[fastmcp-tls-base]/http:/https:}; LOADARGS[fastmcp-tls-base]="--ca $WORK/ca.pem"; fi
+    fi
   fi
   if has_target fastmcp-pass; then
     start_gateway fastmcp-pass "Native AOT, --passthrough (no inspection, policy, masking or audit)" "$GATEWAY" --passthrough

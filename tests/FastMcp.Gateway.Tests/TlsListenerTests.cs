@@ -94,6 +94,29 @@ public sealed class TlsListenerTests : IDisposable
     }
 
     [Fact]
+    public async Task Bodies_larger_than_the_socket_buffers_cross_tls_whole_both_ways()
+    {
+        // 1.5 MB each way: many TLS records per message, and sends the socket cannot take at once (they wait for
+        // a writable edge on the gateway's epoll loop) on the client side.
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using GatewayUnderTest gw = StartTls(upstream);
+        var random = new Random(14);
+        var text = new StringBuilder(1_500_000);
+        for (int i = 0; i < 1_500_000; i++) text.Append((char)('a' + random.Next(26)));
+        string message = text.ToString();
+        string call = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"" + message + "\"}}}";
+
+        using TlsTestClient client = await TlsTestClient.ConnectAsync(gw.Endpoint, TrustOptions(SslProtocols.Tls13));
+        string response = await client.ExchangeAsync(gw.Post(call, "Connection: close\r\n"));
+
+        Assert.StartsWith("HTTP/1.1 200", response, StringComparison.Ordinal);
+        var received = Assert.Single(upstream.Requests);
+        Assert.Equal(call, received.Body);
+        int at = response.IndexOf(message, StringComparison.Ordinal);
+        Assert.True(at > 0, $"the echoed message is not in the {response.Length}-character response whole");
+    }
+
+    [Fact]
     public async Task A_tls12_openssl_client_negotiates_tls12_and_tls11_is_refused()
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);

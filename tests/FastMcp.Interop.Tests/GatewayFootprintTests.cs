@@ -77,6 +77,32 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
         await MeasureAsync(gateway, MaxBytesPerPassThroughRequest, expectAudit: false);
     }
 
+    [Fact]
+    public async Task Pass_through_over_tls_allocates_next_to_nothing_per_call()
+    {
+        // The listener terminates TLS (SslStream over the socket's own pipe, on the epoll loops): decrypting each
+        // request and encrypting each answer must not bring a per-call buffer, box or task into the data path.
+        using var pki = new FastMcp.Gateway.Tests.Support.TestPki();
+        pki.Ca("ca");
+        pki.Server("ca", "gateway");
+        RawHttpConnection.Trust(pki.PathOf("ca.pem"));
+        string directory = Directory.CreateTempSubdirectory("fastmcp-tls-footprint-").FullName;
+        string config = Path.Combine(directory, "fastmcp.json");
+        File.WriteAllText(config, $$"""
+            { "tls": { "certificateFile": "{{pki.PathOf("gateway.pem")}}", "keyFile": "{{pki.PathOf("gateway.key")}}" }, "publicScheme": "https" }
+            """);
+        try
+        {
+            using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--passthrough", "--config", config);
+            Assert.Equal("https", gateway.McpUrl.Scheme);
+            await MeasureAsync(gateway, MaxBytesPerPassThroughRequest, expectAudit: false);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private async Task<Dictionary<string, double>> MeasureAsync(GatewayProcess gateway, double bound, bool expectAudit)
     {
         string session = await McpWire.OpenSessionAsync(gateway.McpUrl);

@@ -68,7 +68,8 @@ internal sealed class SocketListener : IDisposable
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
             // The connection's kind is chosen here, once: nothing on its reads or writes asks again.
-            ConnectionTransport connection = _tls ? new TlsPipe(accepted, _sendOptions, _receiveOptions) : SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
+            ConnectionTransport connection = SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
+            if (_tls) connection = new TlsPipe(connection, _sendOptions, _receiveOptions); // TLS over the socket's own pipe
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

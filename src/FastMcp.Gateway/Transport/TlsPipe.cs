@@ -7,7 +7,8 @@ using System.Security.Authentication;
 namespace FastMcp.Gateway.Transport;
 
 /// <summary>
-/// A TLS connection as a duplex pipe: an <see cref="SslStream"/> over the socket, with a receive loop that
+/// A TLS connection as a duplex pipe: an <see cref="SslStream"/> over the socket's own pipe (<see cref="SocketPipe"/>
+/// through <see cref="TransportStream"/>, so it waits on the gateway's epoll loops), with a receive loop that
 /// decrypts into pipe memory and a send loop that encrypts what the connection flushed. The pipes exist from the
 /// start, the loops run only after the handshake succeeded, so code built on <see cref="ConnectionTransport"/>
 /// (the client connection, the upstream connection) does not know it is TLS.
@@ -20,17 +21,18 @@ internal sealed class TlsPipe : ConnectionTransport
     /// <summary>Multi-segment sends up to this size are joined into one write (one TLS record train, one send).</summary>
     private const int JoinBelow = 64 * 1024;
 
-    private readonly Socket _socket;
+    private readonly ConnectionTransport _raw;
     private readonly SslStream _ssl;
     private readonly Pipe _receive;
     private readonly Pipe _send;
     private int _disposed;
     private long _bytesSent;
 
-    public TlsPipe(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
+    /// <param name="raw">The connected socket's own pipe (ciphertext); this connection owns it from now on.</param>
+    public TlsPipe(ConnectionTransport raw, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
-        _socket = socket;
-        _ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        _raw = raw;
+        _ssl = new SslStream(new TransportStream(raw), leaveInnerStreamOpen: false);
         _receive = new Pipe(receiveOptions);
         _send = new Pipe(sendOptions);
     }
@@ -144,7 +146,7 @@ internal sealed class TlsPipe : ConnectionTransport
             if (Volatile.Read(ref _disposed) == 0)
             {
                 await _ssl.ShutdownAsync().ConfigureAwait(false);
-                _socket.Shutdown(SocketShutdown.Send);
+                _raw.Output.Complete(); // our side of the socket is shut down once what it holds is sent
             }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or NotSupportedException)
@@ -186,7 +188,7 @@ internal sealed class TlsPipe : ConnectionTransport
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Closing the socket first ends a pending read or handshake at once (SslStream.Dispose alone may wait for neither).
-        _socket.Dispose();
+        _raw.Dispose();
         _ssl.Dispose();
         _receive.Writer.CancelPendingFlush();
         _send.Reader.CancelPendingRead();

@@ -60,46 +60,20 @@ internal sealed class UpstreamPool : IDisposable
     public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken ct)
     {
         EndPoint endpoint = _endpoint ??= await Url.ResolveAsync(ct).ConfigureAwait(false);
-        if (_tls is null)
+        // A non-blocking connect on the gateway's own epoll loops (Transport/Epoll); TLS runs over that socket's pipe.
+        SocketPipe connection;
+        try
         {
-            // Plain: a non-blocking connect on the gateway's own epoll loops (Transport/Epoll).
-            SocketPipe connection;
-            try
-            {
-                connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
-            }
-            catch
-            {
-                _endpoint = null;
-                throw;
-            }
-            Interlocked.Increment(ref _opened);
-            return new UpstreamConnection(connection, _limits);
+            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
         }
-        // TLS: SslStream needs a blocking-mode socket, connected with the runtime's engine.
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        catch
         {
-            timeout.CancelAfter(_options.ConnectTimeoutMs);
-            try
-            {
-                await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                socket.Dispose();
-                _endpoint = null;
-                throw new SocketException((int)SocketError.TimedOut);
-            }
-            catch
-            {
-                socket.Dispose();
-                _endpoint = null;
-                throw;
-            }
+            _endpoint = null;
+            throw;
         }
         Interlocked.Increment(ref _opened);
-        return new UpstreamConnection(await HandshakeAsync(socket, ct).ConfigureAwait(false), _limits);
+        if (_tls is null) return new UpstreamConnection(connection, _limits);
+        return new UpstreamConnection(await HandshakeAsync(connection, ct).ConfigureAwait(false), _limits);
     }
 
     /// <summary>
@@ -107,7 +81,7 @@ internal sealed class UpstreamPool : IDisposable
     /// handshake becomes an <see cref="IOException"/> (the exchange answers 502) and a warning saying why, at most
     /// one per few seconds (with the count of those not logged) so a misconfigured upstream does not flood the log.
     /// </summary>
-    private async ValueTask<TlsPipe> HandshakeAsync(System.Net.Sockets.Socket socket, CancellationToken ct)
+    private async ValueTask<TlsPipe> HandshakeAsync(SocketPipe socket, CancellationToken ct)
     {
         var connection = new TlsPipe(socket, PipeSettings.DefaultSend, _receiveOptions);
         var check = new UpstreamTls.CertificateCheck();

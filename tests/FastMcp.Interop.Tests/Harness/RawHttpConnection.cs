@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace FastMcp.Interop.Tests.Harness;
@@ -28,22 +31,28 @@ internal sealed record RawHttpResponseHead(int Status, string Reason, IReadOnlyL
 /// <summary>
 /// HTTP/1.1 over a plain socket, byte for byte what the test writes: no client library decides
 /// headers, buffering or retries, so tests see exactly what the gateway does on the wire
-/// (status codes, headers, SSE framing, streaming).
+/// (status codes, headers, SSE framing, streaming). An https:// URL is spoken over TLS, trusting
+/// only the test CAs given to <see cref="Trust"/>.
 /// </summary>
 internal sealed class RawHttpConnection : IAsyncDisposable
 {
+    private static readonly ConcurrentDictionary<string, X509Certificate2> TrustedCas = new();
+
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly byte[] _buffer = new byte[16 * 1024];
     private int _start;
     private int _end;
 
-    private RawHttpConnection(TcpClient client, Uri baseUrl)
+    private RawHttpConnection(TcpClient client, Stream stream, Uri baseUrl)
     {
         _client = client;
-        _stream = client.GetStream();
+        _stream = stream;
         BaseUrl = baseUrl;
     }
+
+    /// <summary>Adds a test CA (PEM file) whose certificates https:// connections accept.</summary>
+    public static void Trust(string caPemFile) => TrustedCas.TryAdd(caPemFile, X509Certificate2.CreateFromPem(File.ReadAllText(caPemFile)));
 
     public Uri BaseUrl { get; }
 
@@ -53,13 +62,31 @@ internal sealed class RawHttpConnection : IAsyncDisposable
         try
         {
             await client.ConnectAsync(url.Host, url.Port, cancellationToken);
+            if (url.Scheme != Uri.UriSchemeHttps) return new RawHttpConnection(client, client.GetStream(), url);
+            var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = url.Host,
+                ApplicationProtocols = [SslApplicationProtocol.Http11],
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => IssuedByTrustedCa(certificate),
+            }, cancellationToken);
+            return new RawHttpConnection(client, tls, url);
         }
         catch
         {
             client.Dispose();
             throw;
         }
-        return new RawHttpConnection(client, url);
+    }
+
+    private static bool IssuedByTrustedCa(X509Certificate? certificate)
+    {
+        if (certificate is null || TrustedCas.IsEmpty) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        foreach (X509Certificate2 ca in TrustedCas.Values) chain.ChainPolicy.CustomTrustStore.Add(ca);
+        return chain.Build(new X509Certificate2(certificate));
     }
 
     public async Task SendAsync(
