@@ -61,6 +61,29 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("""{"threads":{"socketLoops":-1}}""", "threads.socketLoops")]
+    [InlineData("""{"threads":{"socketLoops":1025}}""", "threads.socketLoops")]
+    [InlineData("""{"threads":{"scheduling":"fifo"}}""", "threads.scheduling")]
+    [InlineData("""{"threads":{"scheduling":"idle"}}""", "threads.scheduling")]
+    [InlineData("""{"threads":{"pinned":true}}""", "$.threads.pinned")]
+    public void Bad_thread_settings_are_named(string json, string field)
+    {
+        Assert.StartsWith(field, ParseAndValidateFails(json).Field, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Thread_settings_load_and_default_to_one_loop_per_core_at_normal_policy()
+    {
+        GatewayOptions defaults = ConfigurationLoader.Parse("{}"u8);
+        Assert.Equal(0, defaults.Threads.SocketLoops);
+        Assert.Equal("normal", defaults.Threads.Scheduling);
+        GatewayOptions set = ConfigurationLoader.Parse("""{"threads":{"socketLoops":3,"scheduling":"batch"}}"""u8);
+        ConfigurationLoader.Validate(set);
+        Assert.Equal(3, set.Threads.SocketLoops);
+        Assert.Equal("batch", set.Threads.Scheduling);
+    }
+
+    [Theory]
     [InlineData("""{"approvals":{"keepAliveSeconds":0}}""", "approvals.keepAliveSeconds")]
     [InlineData("""{"approvals":{"maxPending":0}}""", "approvals.maxPending")]
     [InlineData("""{"approvals":{"approverGroups":[" "]}}""", "approvals.approverGroups[0]")]

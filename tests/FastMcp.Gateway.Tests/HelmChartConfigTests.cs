@@ -335,7 +335,8 @@ public sealed partial class HelmChartConfigTests : IDisposable
     {
         Assert.Equal("normal", Values()["threadScheduling"].Trim('"'));
         string sts = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
-        Assert.Matches(@"- name: FASTMCP_THREAD_SCHEDULING\s+value: \{\{ \.Values\.threadScheduling \| quote \}\}", sts);
+        // Passed only when not "normal": the variable would override threads.scheduling in the config file.
+        Assert.Matches(@"\{\{- if ne \(\.Values\.threadScheduling \| default ""normal""\) ""normal"" \}\}\s+- name: FASTMCP_THREAD_SCHEDULING\s+value: \{\{ \.Values\.threadScheduling \| quote \}\}\s+\{\{- end \}\}", sts);
         // Both values the chart documents are ones the gateway accepts.
         Assert.Equal(0, FastMcp.Gateway.Transport.ThreadScheduling.Parse("normal"));
         Assert.Equal(3, FastMcp.Gateway.Transport.ThreadScheduling.Parse("batch"));

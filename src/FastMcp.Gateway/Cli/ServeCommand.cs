@@ -28,11 +28,13 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string[] args)
     {
         Transport.SocketEngineSettings.PreferInlineCompletions();
-        // Before any thread of the gateway's exists, so that they inherit the policy.
-        Transport.ThreadScheduling.ApplyFromEnvironment();
         GatewayOptions options = LoadOptions(args, out string? configPath);
+        // Read synchronously, so no thread of the gateway's exists yet: they all inherit the policy, and the socket
+        // loops are created at the first socket.
+        Transport.ThreadScheduling.ApplyAtStart(options.Threads.Scheduling);
+        Transport.Epoll.ReadinessEngine.ConfigureLoops(options.Threads.SocketLoops);
         Log.Apply(options.Log);
-        if (Transport.ThreadScheduling.Batch) Log.Info($"{Transport.ThreadScheduling.Variable}=batch: the gateway's threads run as SCHED_BATCH");
+        if (Transport.ThreadScheduling.Batch) Log.Info($"{Transport.ThreadScheduling.Source} batch: the gateway's threads run as SCHED_BATCH");
         using AccessLog? accessLog = options.Log.Access ? new AccessLog() : null;
         AccessLog.Current = accessLog;
 

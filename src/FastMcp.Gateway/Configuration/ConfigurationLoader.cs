@@ -66,6 +66,11 @@ public static class ConfigurationLoader
         RouteValidation.Validate(o);
         TlsValidation.ValidateListener(o.Tls, o.ClientAddress);
 
+        if (o.Threads is null) throw new ConfigurationException("threads", "must be an object");
+        if (o.Threads.SocketLoops is < 0 or > Transport.Epoll.ReadinessEngine.MaxLoops)
+            throw new ConfigurationException("threads.socketLoops", $"must be between 0 (one per core) and {Transport.Epoll.ReadinessEngine.MaxLoops}");
+        Transport.ThreadScheduling.Parse(o.Threads.Scheduling, Transport.ThreadScheduling.Field);
+
         if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
         if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");
 

@@ -63,6 +63,9 @@ public sealed class GatewayOptions
     /// <summary>OpenTelemetry spans exported over OTLP (off unless tracing.otlpEndpoint is set).</summary>
     public TracingOptions Tracing { get; set; } = new();
 
+    /// <summary>The data path's threads: how many socket loops, and their Linux scheduling policy.</summary>
+    public ThreadOptions Threads { get; set; } = new();
+
     /// <summary>Forward bytes without identity, policy, masking or audit (benchmarks and diagnostics only).</summary>
     public bool Passthrough { get; set; }
 }

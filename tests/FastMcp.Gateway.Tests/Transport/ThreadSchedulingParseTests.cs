@@ -3,7 +3,10 @@ using FastMcp.Gateway.Transport;
 
 namespace FastMcp.Gateway.Tests.Transport;
 
-/// <summary>The values FASTMCP_THREAD_SCHEDULING accepts (the policy itself is read back from /proc in the interop suite).</summary>
+/// <summary>
+/// The values threads.scheduling and FASTMCP_THREAD_SCHEDULING accept (the policy itself is read back from /proc in
+/// the interop suite, with the precedence of the two).
+/// </summary>
 public sealed class ThreadSchedulingParseTests
 {
     [Theory]
@@ -26,5 +29,13 @@ public sealed class ThreadSchedulingParseTests
         var e = Assert.Throws<ConfigurationException>(() => ThreadScheduling.Parse(value));
         Assert.Equal(ThreadScheduling.Variable, e.Field);
         Assert.Contains($"'{value}'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_error_names_the_field_the_value_came_from()
+    {
+        var e = Assert.Throws<ConfigurationException>(() => ThreadScheduling.Parse("realtime", ThreadScheduling.Field));
+        Assert.Equal("threads.scheduling", e.Field);
+        Assert.Contains("'realtime'", e.Message, StringComparison.Ordinal);
     }
 }

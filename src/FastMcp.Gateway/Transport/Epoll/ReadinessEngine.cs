@@ -19,8 +19,14 @@ internal sealed unsafe class ReadinessEngine
     /// <summary>Set to "runtime" to use the runtime's socket engine instead (diagnostics and benchmarks).</summary>
     public const string Variable = "FASTMCP_SOCKET_RECEIVE";
 
-    /// <summary>Number of epoll loops (default: one per core).</summary>
+    /// <summary>Number of epoll loops (default: one per core); overrides <c>threads.socketLoops</c>.</summary>
     public const string ThreadsVariable = "FASTMCP_SOCKET_THREADS";
+
+    /// <summary>Most loops either setting may ask for.</summary>
+    public const int MaxLoops = 1024;
+
+    // Loops asked for at start (ConfigureLoops); 0: one per core.
+    private static int s_loops;
 
     private const int MaxEvents = 256;
 
@@ -44,6 +50,25 @@ internal sealed unsafe class ReadinessEngine
         thread.Start();
     }
 
+    /// <summary>
+    /// Sets the number of loops from <see cref="ThreadsVariable"/> when it is set, else from <paramref name="configured"/>
+    /// (<c>threads.socketLoops</c>, 0: one per core). Called at start, before the first socket; a value out of range is
+    /// a configuration error naming where it came from.
+    /// </summary>
+    public static void ConfigureLoops(int configured)
+    {
+        string? variable = Environment.GetEnvironmentVariable(ThreadsVariable);
+        if (string.IsNullOrEmpty(variable))
+        {
+            if (configured is < 0 or > MaxLoops) throw new Configuration.ConfigurationException("threads.socketLoops", $"must be between 0 (one per core) and {MaxLoops}");
+            s_loops = configured;
+            return;
+        }
+        if (!int.TryParse(variable, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int loops) || loops is < 1 or > MaxLoops)
+            throw new Configuration.ConfigurationException(ThreadsVariable, $"'{variable}' is not a number of socket loops between 1 and {MaxLoops}");
+        s_loops = loops;
+    }
+
     /// <summary>An engine for a new socket, or null when sockets use the runtime's engine (not Linux x86-64, or configured so).</summary>
     public static ReadinessEngine? Next()
     {
@@ -56,9 +81,7 @@ internal sealed unsafe class ReadinessEngine
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return null;
         if (string.Equals(Environment.GetEnvironmentVariable(Variable), "runtime", StringComparison.OrdinalIgnoreCase)) return null;
-        int count = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out int configured) && configured is > 0 and <= 1024
-            ? configured
-            : Math.Max(1, Environment.ProcessorCount);
+        int count = s_loops > 0 ? s_loops : Math.Max(1, Environment.ProcessorCount);
         var engines = new ReadinessEngine[count];
         for (int i = 0; i < engines.Length; i++)
         {
