@@ -84,6 +84,16 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("""{"threads":{"socketLoops":1}}""", "threads.socketLoops")]
+    [InlineData("""{"threads":{"scheduling":"batch"}}""", "threads.scheduling")]
+    public void A_changed_thread_setting_needs_a_restart(string json, string field)
+    {
+        List<string> changed = FastMcp.Gateway.Hosting.ConfigurationDiff.ChangedFields(ConfigurationLoader.Parse("{}"u8), ConfigurationLoader.Parse(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal([field], changed);
+        Assert.False(FastMcp.Gateway.Hosting.ConfigurationDiff.IsLive(field));
+    }
+
+    [Theory]
     [InlineData("""{"approvals":{"keepAliveSeconds":0}}""", "approvals.keepAliveSeconds")]
     [InlineData("""{"approvals":{"maxPending":0}}""", "approvals.maxPending")]
     [InlineData("""{"approvals":{"approverGroups":[" "]}}""", "approvals.approverGroups[0]")]
