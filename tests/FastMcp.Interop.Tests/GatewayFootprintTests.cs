@@ -82,25 +82,10 @@ public sealed class GatewayFootprintTests(InteropFixture fixture, ITestOutputHel
     {
         // The listener terminates TLS (SslStream over the socket's own pipe, on the epoll loops): decrypting each
         // request and encrypting each answer must not bring a per-call buffer, box or task into the data path.
-        using var pki = new FastMcp.Gateway.Tests.Support.TestPki();
-        pki.Ca("ca");
-        pki.Server("ca", "gateway");
-        RawHttpConnection.Trust(pki.PathOf("ca.pem"));
-        string directory = Directory.CreateTempSubdirectory("fastmcp-tls-footprint-").FullName;
-        string config = Path.Combine(directory, "fastmcp.json");
-        File.WriteAllText(config, $$"""
-            { "tls": { "certificateFile": "{{pki.PathOf("gateway.pem")}}", "keyFile": "{{pki.PathOf("gateway.key")}}" }, "publicScheme": "https" }
-            """);
-        try
-        {
-            using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--passthrough", "--config", config);
-            Assert.Equal("https", gateway.McpUrl.Scheme);
-            await MeasureAsync(gateway, MaxBytesPerPassThroughRequest, expectAudit: false);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        using var tls = new GatewayTlsFiles();
+        using GatewayProcess gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, "--passthrough", "--config", tls.ConfigPath);
+        Assert.Equal("https", gateway.McpUrl.Scheme);
+        await MeasureAsync(gateway, MaxBytesPerPassThroughRequest, expectAudit: false);
     }
 
     private async Task<Dictionary<string, double>> MeasureAsync(GatewayProcess gateway, double bound, bool expectAudit)

@@ -52,35 +52,19 @@ public sealed class RuntimeSocketEngineTests(InteropFixture fixture, ITestOutput
     {
         // TLS runs over the socket's own pipe (Transport/TransportStream.cs); on this engine that pipe is a receive
         // loop feeding a Pipe, which SslStream then reads through.
-        using var pki = new FastMcp.Gateway.Tests.Support.TestPki();
-        pki.Ca("ca");
-        pki.Server("ca", "gateway");
-        RawHttpConnection.Trust(pki.PathOf("ca.pem"));
-        string directory = Directory.CreateTempSubdirectory("fastmcp-runtime-tls-").FullName;
-        string config = Path.Combine(directory, "fastmcp.json");
-        File.WriteAllText(config, $$"""
-            { "policy": { "rules": [ { "name": "all", "action": "allow" } ] },
-              "tls": { "certificateFile": "{{pki.PathOf("gateway.pem")}}", "keyFile": "{{pki.PathOf("gateway.key")}}" }, "publicScheme": "https" }
-            """);
-        try
+        using var tls = new GatewayTlsFiles("""  "policy": { "rules": [ { "name": "all", "action": "allow" } ] },""");
+        using var gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, RuntimeEngine, "--config", tls.ConfigPath);
+        Assert.Equal("https", gateway.McpUrl.Scheme);
+        string message = string.Concat(Enumerable.Repeat("fedcba9876543210", 16 * 1024));
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+        for (int id = 1; id <= 3; id++)
         {
-            using var gateway = await GatewayProcess.StartAsync(fixture.Upstream.McpUrl, RuntimeEngine, "--config", config);
-            Assert.Equal("https", gateway.McpUrl.Scheme);
-            string message = string.Concat(Enumerable.Repeat("fedcba9876543210", 16 * 1024));
-            string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
-            for (int id = 1; id <= 3; id++)
-            {
-                var exchange = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(id, "echo", new JsonObject { ["message"] = message }.ToJsonString()));
-                Assert.True(exchange.Status == 200, exchange.Body.Length > 400 ? exchange.Body[..400] : exchange.Body);
-                JsonObject answer = Assert.Single(exchange.Messages(), m => m["id"] is not null);
-                Assert.Equal($"Echo: {message}", (string?)answer["result"]!["content"]![0]!["text"]);
-            }
-            Assert.Empty(EpollLoopThreads(gateway.Process.Id));
+            var exchange = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(id, "echo", new JsonObject { ["message"] = message }.ToJsonString()));
+            Assert.True(exchange.Status == 200, exchange.Body.Length > 400 ? exchange.Body[..400] : exchange.Body);
+            JsonObject answer = Assert.Single(exchange.Messages(), m => m["id"] is not null);
+            Assert.Equal($"Echo: {message}", (string?)answer["result"]!["content"]![0]!["text"]);
         }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        Assert.Empty(EpollLoopThreads(gateway.Process.Id));
     }
 
     /// <summary>Threads of <paramref name="pid"/> named as the gateway names its epoll loops (Linux; empty elsewhere).</summary>
