@@ -104,6 +104,9 @@ internal sealed class TlsPipe : ConnectionTransport
         {
             while (true)
             {
+                // A zero-byte read first: SslStream passes it down (TransportStream waits for the socket without
+                // consuming), so an idle connection holds neither this pipe's chunk nor SslStream's record buffer.
+                await _ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
                 Memory<byte> memory = writer.GetMemory(ReceiveChunk);
                 int received = await _ssl.ReadAsync(memory).ConfigureAwait(false);
                 if (received == 0) break; // close_notify or the peer closed its sending side

@@ -25,8 +25,16 @@ internal sealed class TransportStream : Stream
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.IsEmpty) return 0;
         PipeReader input = _raw.Input;
+        if (buffer.IsEmpty)
+        {
+            // A zero-byte read waits until bytes (or the end) are there and consumes nothing, as a socket's does:
+            // SslStream issues one for a caller's zero-byte read, to take its buffer only when a record arrives.
+            ReadResult ready = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            input.AdvanceTo(ready.Buffer.Start);
+            if (ready.IsCanceled && ready.Buffer.IsEmpty && !ready.IsCompleted) throw new OperationCanceledException("the read was cancelled");
+            return 0;
+        }
         while (true)
         {
             ReadResult result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);

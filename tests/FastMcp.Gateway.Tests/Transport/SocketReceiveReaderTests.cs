@@ -237,8 +237,8 @@ public sealed class SocketReceiveReaderTests
 
     private static string Text(ReadOnlySequence<byte> bytes) => Encoding.ASCII.GetString(bytes.ToArray());
 
-    /// <summary>A gateway-side <see cref="SocketPipe"/> accepted from a plain peer socket on loopback.</summary>
-    private sealed class Pair : IAsyncDisposable
+    /// <summary>A gateway-side <see cref="SocketPipe"/> accepted from a plain peer socket on loopback (also used by <see cref="TransportStreamTests"/>).</summary>
+    internal sealed class Pair : IAsyncDisposable
     {
         private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(30));
 
