@@ -29,7 +29,8 @@ public sealed class TlsListenerTests : IDisposable
 
     public void Dispose() => _pki.Dispose();
 
-    private GatewayUnderTest StartTls(ScriptedUpstream upstream, Action<ListenerTlsOptions>? configure = null, int firstRequestMs = 10_000)
+    private GatewayUnderTest StartTls(ScriptedUpstream upstream, Action<ListenerTlsOptions>? configure = null, int firstRequestMs = 10_000,
+        Action<GatewayOptions>? configureOptions = null)
     {
         var tls = new ListenerTlsOptions { CertificateFile = _pki.PathOf("server.pem"), KeyFile = _pki.PathOf("server.key") };
         configure?.Invoke(tls);
@@ -38,6 +39,7 @@ public sealed class TlsListenerTests : IDisposable
             o.Tls = tls;
             o.PublicScheme = "https";
             o.Timeouts.FirstRequestMs = firstRequestMs;
+            configureOptions?.Invoke(o);
         });
     }
 
@@ -114,6 +116,37 @@ public sealed class TlsListenerTests : IDisposable
         Assert.Equal(call, received.Body);
         int at = response.IndexOf(message, StringComparison.Ordinal);
         Assert.True(at > 0, $"the echoed message is not in the {response.Length}-character response whole");
+    }
+
+    [Fact]
+    public async Task A_tls_client_that_stops_reading_is_held_to_the_response_bound_and_loses_the_exchange()
+    {
+        // The plaintext waiting to be encrypted stays within limits.maxBufferedResponseBytes (the ciphertext under it
+        // within PipeSettings.TlsCiphertextSend), and the write timeout ends the exchange as on a plain connection.
+        const long bound = 256 * 1024;
+        string big = new('x', 12 * 1024 * 1024);
+        await using var upstream = new ScriptedUpstream(x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"tools\":[],\"pad\":\"" + big + "\"}}"));
+        await using GatewayUnderTest gw = StartTls(upstream, configureOptions: o =>
+        {
+            o.Limits.MaxBufferedResponseBytes = bound;
+            o.Timeouts.ClientWriteMs = 500;
+        });
+
+        using var tcp = new TcpClient(AddressFamily.InterNetwork) { ReceiveBufferSize = 16 * 1024 };
+        await tcp.ConnectAsync(gw.Endpoint);
+        using var ssl = new SslStream(tcp.GetStream());
+        using (var handshake = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            await ssl.AuthenticateAsClientAsync(TrustOptions(SslProtocols.Tls13), handshake.Token);
+        await ssl.WriteAsync(Encoding.UTF8.GetBytes(gw.Post(GatewayUnderTest.ToolsList("1"))));
+
+        // The client never reads: within a bounded time the write timeout ends the exchange.
+        FastMcp.Gateway.Admin.GatewayCounters counters = gw.Host.Runtime.Counters;
+        for (int i = 0; i < 300 && Volatile.Read(ref counters.ClientWriteTimeouts) == 0; i++) await Task.Delay(50);
+        Assert.Equal(1, Volatile.Read(ref counters.ClientWriteTimeouts));
+        Assert.InRange(Volatile.Read(ref counters.PeakBufferedResponseBytes), 1, bound);
+
+        // And the connection is closed: reading now drains what the kernel held, then ends.
+        Assert.True(await ClosedWithinAsync(tcp.Client, TimeSpan.FromSeconds(30)), "the stalled TLS client's connection stays open");
     }
 
     [Fact]

@@ -52,4 +52,11 @@ internal static class PipeSettings
 
     /// <summary>Send side for the admin listener and upstream sockets: the default bound (1 MiB).</summary>
     public static readonly PipeOptions DefaultSend = Send(1024 * 1024);
+
+    /// <summary>
+    /// Send side of the socket under a TLS connection (the ciphertext): 64 KiB, a flush held past 32 KiB unsent. The
+    /// bound of the connection (limits.maxBufferedResponseBytes) applies to the plaintext above it, so what a client
+    /// that stops reading pins over TLS is that bound plus at most this much of records waiting for the socket.
+    /// </summary>
+    public static readonly PipeOptions TlsCiphertextSend = Send(64 * 1024);
 }

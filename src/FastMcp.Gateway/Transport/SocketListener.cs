@@ -68,8 +68,9 @@ internal sealed class SocketListener : IDisposable
             accepted.NoDelay = true;
             var remote = (IPEndPoint)accepted.RemoteEndPoint!;
             // The connection's kind is chosen here, once: nothing on its reads or writes asks again.
-            ConnectionTransport connection = SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
-            if (_tls) connection = new TlsPipe(connection, _sendOptions, _receiveOptions); // TLS over the socket's own pipe
+            ConnectionTransport connection = _tls
+                ? new TlsPipe(SocketPipe.Start(accepted, PipeSettings.TlsCiphertextSend, _receiveOptions), _sendOptions, _receiveOptions) // TLS over the socket's own pipe
+                : SocketPipe.Start(accepted, _sendOptions, _receiveOptions);
             _ = Task.Run(() => onConnection(connection, remote));
         }
     }

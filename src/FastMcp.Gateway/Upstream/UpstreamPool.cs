@@ -64,7 +64,8 @@ internal sealed class UpstreamPool : IDisposable
         SocketPipe connection;
         try
         {
-            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, PipeSettings.DefaultSend, _receiveOptions, ct).ConfigureAwait(false);
+            System.IO.Pipelines.PipeOptions send = _tls is null ? PipeSettings.DefaultSend : PipeSettings.TlsCiphertextSend;
+            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, send, _receiveOptions, ct).ConfigureAwait(false);
         }
         catch
         {
