@@ -150,8 +150,16 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
         // While it waited, the client got progress notifications naming the approval.
         Assert.Contains(id, (string?)result["progress"]![0]!["message"]);
 
-        var (_, after) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
-        Assert.Equal("executed", (string?)after!["state"]);
+        // The gateway marks the approval executed once the answer's last bytes are handed to the socket, so the client
+        // can read them (and ask) a moment before that: wait for it, within a bound.
+        string? state = null;
+        for (int i = 0; i < 50 && state != "executed"; i++)
+        {
+            if (i > 0) await Task.Delay(100);
+            var (_, after) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
+            state = (string?)after!["state"];
+        }
+        Assert.Equal("executed", state);
 
         List<JsonObject> records = await ReplayAsync(s);
         Assert.Contains(records, r => (string?)r["type"] == "ApprovalRequested" && ((string?)r["detail"])!.Contains(id));
