@@ -86,18 +86,20 @@ public sealed class ThreadSchedulingTests(InteropFixture fixture)
         }
     }
 
-    [Fact]
+    [Theory]
     [Trait("Category", "E2E")]
-    public async Task A_socket_loop_count_that_is_not_a_number_stops_the_start_and_names_the_variable()
+    [InlineData("FASTMCP_SOCKET_THREADS", "many")]
+    [InlineData("FASTMCP_THREAD_SCHEDULING", "fifo")]
+    public async Task A_bad_value_of_a_thread_variable_stops_the_start_and_names_the_variable(string variable, string value)
     {
-        string work = Directory.CreateTempSubdirectory("fastmcp-loops-").FullName;
+        string work = Directory.CreateTempSubdirectory("fastmcp-threads-env-").FullName;
         try
         {
-            var (exit, _, stderr) = await GatewayProcess.RunToolAsync(work, new Dictionary<string, string> { ["FASTMCP_SOCKET_THREADS"] = "many" },
+            var (exit, _, stderr) = await GatewayProcess.RunToolAsync(work, new Dictionary<string, string> { [variable] = value },
                 "serve", "--anonymous", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", fixture.Upstream.McpUrl.ToString());
             Assert.Equal(2, exit);
-            Assert.Contains("FASTMCP_SOCKET_THREADS", stderr, StringComparison.Ordinal);
-            Assert.Contains("'many'", stderr, StringComparison.Ordinal);
+            Assert.Contains(variable, stderr, StringComparison.Ordinal);
+            Assert.Contains($"'{value}'", stderr, StringComparison.Ordinal);
         }
         finally
         {
@@ -110,24 +112,5 @@ public sealed class ThreadSchedulingTests(InteropFixture fixture)
         string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
         var exchange = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(4, "echo", new JsonObject { ["message"] = "threads" }.ToJsonString()));
         Assert.True(exchange.Status == 200, exchange.Body);
-    }
-
-    [Fact]
-    [Trait("Category", "E2E")]
-    public async Task An_unknown_policy_stops_the_start_and_names_the_variable()
-    {
-        string work = Directory.CreateTempSubdirectory("fastmcp-sched-").FullName;
-        try
-        {
-            var (exit, _, stderr) = await GatewayProcess.RunToolAsync(work, new Dictionary<string, string> { ["FASTMCP_THREAD_SCHEDULING"] = "fifo" },
-                "serve", "--anonymous", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--upstream", fixture.Upstream.McpUrl.ToString());
-            Assert.Equal(2, exit);
-            Assert.Contains("FASTMCP_THREAD_SCHEDULING", stderr, StringComparison.Ordinal);
-            Assert.Contains("'fifo'", stderr, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
     }
 }
