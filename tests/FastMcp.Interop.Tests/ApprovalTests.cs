@@ -37,6 +37,8 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
               "approvers": ["release"], "requiredApprovals": 2, "approvalTimeoutSeconds": 60 },
             { "name": "structured-times-out", "action": "require_approval", "methods": ["tools/call"], "names": ["get-structured-content"],
               "approvers": ["release"], "approvalTimeoutSeconds": 2 },
+            { "name": "slow-held", "action": "require_approval", "methods": ["tools/call"], "names": ["trigger-long-running-operation"],
+              "approvers": ["release"], "approvalTimeoutSeconds": 60 },
             { "name": "everything-else", "action": "allow" }
           ] }
         }
@@ -150,21 +152,47 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
         // While it waited, the client got progress notifications naming the approval.
         Assert.Contains(id, (string?)result["progress"]![0]!["message"]);
 
-        // The gateway marks the approval executed once the answer's last bytes are handed to the socket, so the client
-        // can read them (and ask) a moment before that: wait for it, within a bound.
-        string? state = null;
-        for (int i = 0; i < 50 && state != "executed"; i++)
-        {
-            if (i > 0) await Task.Delay(100);
-            var (_, after) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
-            state = (string?)after!["state"];
-        }
-        Assert.Equal("executed", state);
+        // Executed before the answer left the gateway: a client that has the answer never sees "approved".
+        var (_, after) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
+        Assert.Equal("executed", (string?)after!["state"]);
+        Assert.Equal(1, (int?)after["executions"]);
 
         List<JsonObject> records = await ReplayAsync(s);
         Assert.Contains(records, r => (string?)r["type"] == "ApprovalRequested" && ((string?)r["detail"])!.Contains(id));
         Assert.Contains(records, r => (string?)r["type"] == "ApprovalGranted" && (string?)r["approver"] == "bob" && ((string?)r["detail"])!.Contains("change ticket 1234"));
         Assert.Contains(records, r => (string?)r["type"] == "McpExchange" && (string?)r["approver"] == "bob" && ((string?)r["detail"])!.StartsWith("response (approval " + id));
+    }
+
+    [Fact]
+    public async Task An_approved_call_reads_executed_from_the_upstreams_answer_not_from_its_end()
+    {
+        await using Setup s = await StartAsync();
+        // The upstream answers with an event stream at once and finishes 4 s later, reporting progress each second.
+        const string tool = "trigger-long-running-operation";
+        Task<JsonObject> call = CallAsync(s, "alice", tool, """{"duration":4,"steps":4}""");
+        string id = (string)(await WaitForPendingAsync(s, tool, "alice"))["id"]!;
+        var (status, _) = await AdminAsync(s, HttpMethod.Post, $"/approvals/{id}/approve", "bob");
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        string? state = null;
+        bool runningWhenExecuted = false;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (state != "executed" && !call.IsCompleted && clock.Elapsed < Patience)
+        {
+            bool running = !call.IsCompleted;
+            var (_, view) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
+            state = (string?)view!["state"];
+            runningWhenExecuted = running && state == "executed";
+            if (state != "executed") await Task.Delay(50);
+        }
+        Assert.True(runningWhenExecuted, $"state {state} while the call was {(call.IsCompleted ? "already complete" : "running")}");
+
+        JsonObject result = await call.WaitAsync(Patience);
+        Assert.True((bool?)result["ok"], result.ToJsonString());
+        Assert.Contains("Long running operation completed", (string?)result["content"]![0]!["text"]);
+        var (_, done) = await AdminAsync(s, HttpMethod.Get, $"/approvals/{id}", "bob");
+        Assert.Equal("executed", (string?)done!["state"]);
+        Assert.Equal(1, (int?)done["executions"]);
     }
 
     [Fact]

@@ -739,6 +739,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
+        MarkApprovalExecuted(upstream!.ResponseHead.StatusCode);
         _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
         _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
         try
@@ -801,6 +802,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
             _rt.Metrics.Upstream.ObserveSince(sent);
         }
+        if (_exchange.Approval is not null) MarkApprovalExecuted(error == ForwardingError.None ? upstream!.ResponseHead.StatusCode : error.StatusCode());
         if (error != ForwardingError.None)
         {
             await AnswerForwardingErrorAsync(error, body).ConfigureAwait(false);
@@ -853,6 +855,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }
+    }
+
+    /// <summary>
+    /// An approved call is executed once its forward has an outcome, before any answer reaches the client: whoever reads
+    /// the answer and then asks /approvals/{id} sees it executed (grant mode counts the execution).
+    /// </summary>
+    private void MarkApprovalExecuted(int status)
+    {
+        if (_exchange.Approval is { } approval) _rt.Approvals?.MarkExecuted(approval, status);
     }
 
     /// <summary>A client that read nothing within clientWriteMs: counted, and the exchange recorded as abandoned.</summary>

@@ -86,9 +86,7 @@ internal sealed class ApprovalHold
             {
                 _exchange.Approval = grant;
                 if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
-                bool keepAlive = await _connection.ForwardAsync(body).ConfigureAwait(false);
-                broker.MarkExecuted(grant, _exchange.ResponseStatus);
-                return keepAlive;
+                return await _connection.ForwardAsync(body).ConfigureAwait(false); // marks the grant executed
             }
             if (broker.FindPending(principal, rule.Name, digest, _exchange.Route?.Name) is { } waiting)
             {
@@ -214,15 +212,13 @@ internal sealed class ApprovalHold
         if (!sse)
         {
             if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
-            bool keep = await _connection.ForwardAsync(body).ConfigureAwait(false);
-            broker.MarkExecuted(approval, _exchange.ResponseStatus);
-            return keep;
+            return await _connection.ForwardAsync(body).ConfigureAwait(false); // marks the approval executed
         }
-        return await ForwardIntoHeldStreamAsync(body, recorded, approval, broker, chunked).ConfigureAwait(false);
+        return await ForwardIntoHeldStreamAsync(body, recorded, approval, chunked).ConfigureAwait(false);
     }
 
     /// <summary>An approved call a client waits for on an event stream: recorded, then forwarded into that stream.</summary>
-    private async ValueTask<bool> ForwardIntoHeldStreamAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, ApprovalBroker broker, bool chunked)
+    private async ValueTask<bool> ForwardIntoHeldStreamAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, bool chunked)
     {
         if (_rt.Audit is { } audit)
         {
@@ -246,8 +242,7 @@ internal sealed class ApprovalHold
             Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route!.Describe(), _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
             return chunked;
         }
-        broker.MarkExecuted(approval, _exchange.ResponseStatus);
-        if (error == ForwardingError.ClientGone) return false;
+        if (error == ForwardingError.ClientGone) return false; // sent: the approval was marked executed at the upstream's answer
         if (error != ForwardingError.None)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);

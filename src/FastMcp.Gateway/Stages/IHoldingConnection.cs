@@ -30,10 +30,13 @@ internal interface IHoldingConnection
     /// <summary>Answers 503 for an audit outage.</summary>
     ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body);
 
-    /// <summary>Forwards the request and relays the answer as a response of its own.</summary>
+    /// <summary>
+    /// Forwards the request and relays the answer as a response of its own; an exchange carrying an approval is marked
+    /// executed as soon as the forward has an outcome, before the client can see it.
+    /// </summary>
     ValueTask<bool> ForwardAsync(ReadOnlySequence<byte> body);
 
-    /// <summary>Forwards the request and relays the answer into the event stream already open to the client.</summary>
+    /// <summary>Forwards the request and relays the answer into the event stream already open to the client (an approval is marked executed once the upstream answers).</summary>
     ValueTask<(bool Sent, ForwardingError Error, bool MustClose)> ForwardIntoOpenStreamAsync(ReadOnlySequence<byte> body, bool chunked);
 
     /// <summary>Moves the body out of the client pipe so the pipe can be watched; returns the body to use.</summary>
