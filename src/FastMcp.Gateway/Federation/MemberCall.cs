@@ -77,7 +77,7 @@ internal static class MemberCall
     {
         try
         {
-            return (await member.Pool.RentAsync(timeout).ConfigureAwait(false), ForwardingError.None);
+            return (await member.Pool.RentAsync(-1, timeout).ConfigureAwait(false), ForwardingError.None);
         }
         catch (OperationCanceledException)
         {

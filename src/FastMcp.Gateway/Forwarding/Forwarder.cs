@@ -20,15 +20,15 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
-        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, CancellationToken responseTimeout,
-        byte[]? memberSessionLine = null)
+        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
+        CancellationToken responseTimeout, byte[]? memberSessionLine = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             UpstreamConnection connection;
             try
             {
-                connection = await pool.RentAsync(responseTimeout).ConfigureAwait(false);
+                connection = await pool.RentAsync(clientLoop, responseTimeout).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

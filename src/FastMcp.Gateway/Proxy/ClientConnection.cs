@@ -736,7 +736,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         MarkApprovalExecuted(upstream!.ResponseHead.StatusCode);
@@ -794,7 +794,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error == ForwardingError.None)
         {

@@ -15,6 +15,12 @@ internal abstract class ConnectionTransport : IDuplexPipe, IDisposable
     /// <summary>Bytes the peer's side has accepted so far (after TLS: plaintext bytes handed to the encryption).</summary>
     public abstract long BytesSent { get; }
 
+    /// <summary>
+    /// The epoll loop that watches this connection's socket (<see cref="Epoll.ReadinessEngine.Index"/>), or -1 on the
+    /// runtime's socket engine. Its reads complete on that loop's thread.
+    /// </summary>
+    public abstract int Loop { get; }
+
     /// <summary>Closes the connection at once; both loops end and complete their pipe ends.</summary>
     public abstract void Dispose();
 }

@@ -56,6 +56,8 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>Bytes the socket has accepted so far: what was flushed minus this is still held for the peer.</summary>
     public override long BytesSent => Volatile.Read(ref _bytesSent);
 
+    public override int Loop => _engine?.Index ?? -1;
+
     /// <summary>Wraps a connected (accepted) socket and registers it with an epoll loop (or starts its receive loop).</summary>
     public static SocketPipe Start(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions)
     {
@@ -67,12 +69,13 @@ internal sealed class SocketPipe : ConnectionTransport
     /// <summary>
     /// Connects a new socket to <paramref name="endpoint"/> within <paramref name="timeoutMs"/> and wraps it.
     /// With our epoll loops the connect is non-blocking and waits there, so the runtime's engine never sees
-    /// the socket (it would otherwise keep waking for its edges).
+    /// the socket (it would otherwise keep waking for its edges); <paramref name="loop"/> names the loop
+    /// (-1: the next one in turn).
     /// </summary>
-    public static async ValueTask<SocketPipe> ConnectAsync(EndPoint endpoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions, CancellationToken ct)
+    public static async ValueTask<SocketPipe> ConnectAsync(EndPoint endpoint, int timeoutMs, PipeOptions sendOptions, PipeOptions receiveOptions, int loop, CancellationToken ct)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Epoll.ReadinessEngine? engine = Epoll.ReadinessEngine.Next();
+        Epoll.ReadinessEngine? engine = Epoll.ReadinessEngine.At(loop);
         if (engine is null)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -41,6 +41,8 @@ internal sealed class TlsPipe : ConnectionTransport
     public override PipeWriter Output => _send.Writer;
     public override long BytesSent => Volatile.Read(ref _bytesSent);
 
+    public override int Loop => _raw.Loop;
+
     public SslStream Stream => _ssl;
 
     /// <summary>

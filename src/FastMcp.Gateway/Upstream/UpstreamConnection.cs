@@ -19,6 +19,9 @@ internal sealed class UpstreamConnection : IDisposable
         ResponseHead = new HttpResponseHead(limits);
     }
 
+    /// <summary>The socket loop this connection is registered with (-1: the runtime's engine); the pool keeps it for that loop.</summary>
+    public int Loop => _socket.Loop;
+
     // Taken once: plain or TLS, the exchange code reads and writes these pipes directly.
     public PipeReader Input { get; }
     public PipeWriter Output { get; }

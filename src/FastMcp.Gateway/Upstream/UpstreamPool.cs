@@ -10,11 +10,17 @@ namespace FastMcp.Gateway.Upstream;
 /// <summary>
 /// Keep-alive connections to one upstream, each a <see cref="Transport.SocketPipe"/>. Connections go
 /// back to the pool only after a complete exchange; anything else is closed.
+/// Idle connections are kept per socket loop. An exchange asks for one on its client's loop and a new one is
+/// registered there, so the request, the upstream's answer and the relay to the client all run on one thread:
+/// a connection from another loop would move the rest of the exchange to that loop's thread and core (issue #14).
 /// </summary>
 internal sealed class UpstreamPool : IDisposable
 {
-    // Most recently returned first (warm connections); a lock and an array, so returning allocates nothing.
-    private readonly Stack<UpstreamConnection> _idle = new();
+    // One stack per loop, plus one (index 0) for connections on the runtime's engine. Most recently returned first
+    // (warm connections); a lock and an array each, so returning allocates nothing. Made at the first return, by
+    // when the loops run.
+    private Stack<UpstreamConnection>[]? _idle;
+    private int _idleCount;
     private readonly UpstreamOptions _options;
     private readonly HttpLimits _limits;
     private readonly System.IO.Pipelines.PipeOptions _receiveOptions;
@@ -45,19 +51,22 @@ internal sealed class UpstreamPool : IDisposable
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
     private long _opened;
 
-    /// <summary>An idle pooled connection, or a new one.</summary>
+    /// <summary>
+    /// An idle pooled connection on socket loop <paramref name="loop"/> (the client connection's), or a new one registered
+    /// with that loop. With -1 (a caller on no loop), an idle connection on any loop, or a new one on the next loop in turn.
+    /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<UpstreamConnection> RentAsync(CancellationToken ct)
+    public async ValueTask<UpstreamConnection> RentAsync(int loop, CancellationToken ct)
     {
-        while (TryTakeIdle(out UpstreamConnection? pooled))
+        while (TryTakeIdle(loop, out UpstreamConnection? pooled))
         {
             if (!pooled.IsDeadWhileIdle()) return pooled;
             pooled.Dispose();
         }
-        return await ConnectAsync(ct).ConfigureAwait(false);
+        return await ConnectAsync(loop, ct).ConfigureAwait(false);
     }
 
-    public async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken ct)
+    public async ValueTask<UpstreamConnection> ConnectAsync(int loop, CancellationToken ct)
     {
         EndPoint endpoint = _endpoint ??= await Url.ResolveAsync(ct).ConfigureAwait(false);
         // A non-blocking connect on the gateway's own epoll loops (Transport/Epoll); TLS runs over that socket's pipe.
@@ -65,7 +74,7 @@ internal sealed class UpstreamPool : IDisposable
         try
         {
             System.IO.Pipelines.PipeOptions send = _tls is null ? PipeSettings.DefaultSend : PipeSettings.TlsCiphertextSend;
-            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, send, _receiveOptions, ct).ConfigureAwait(false);
+            connection = await SocketPipe.ConnectAsync(endpoint, _options.ConnectTimeoutMs, send, _receiveOptions, loop, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -130,25 +139,48 @@ internal sealed class UpstreamPool : IDisposable
             return;
         }
         connection.Reused = true;
-        lock (_idle)
+        if (Interlocked.Increment(ref _idleCount) <= _options.MaxIdleConnections)
         {
-            if (_idle.Count < _options.MaxIdleConnections)
-            {
-                _idle.Push(connection);
-                return;
-            }
+            Stack<UpstreamConnection> stack = IdleStacks()[connection.Loop + 1];
+            lock (stack) stack.Push(connection);
+            return;
         }
+        Interlocked.Decrement(ref _idleCount);
         connection.Dispose();
     }
 
-    private bool TryTakeIdle([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    private Stack<UpstreamConnection>[] IdleStacks()
     {
-        lock (_idle) return _idle.TryPop(out connection);
+        if (_idle is { } made) return made;
+        var stacks = new Stack<UpstreamConnection>[Transport.Epoll.ReadinessEngine.Count + 1];
+        for (int i = 0; i < stacks.Length; i++) stacks[i] = new Stack<UpstreamConnection>();
+        return Interlocked.CompareExchange(ref _idle, stacks, null) ?? stacks;
+    }
+
+    private bool TryTakeIdle(int loop, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    {
+        connection = null;
+        if (_idle is not { } stacks) return false;
+        // On a loop: only that loop's connections; a new one there beats an idle one that moves the exchange.
+        if (loop >= 0 && loop + 1 < stacks.Length) return TryPop(stacks[loop + 1], out connection);
+        for (int i = 0; i < stacks.Length; i++)
+        {
+            if (TryPop(stacks[i], out connection)) return true;
+        }
+        return false;
+    }
+
+    private bool TryPop(Stack<UpstreamConnection> stack, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    {
+        bool taken;
+        lock (stack) taken = stack.TryPop(out connection);
+        if (taken) Interlocked.Decrement(ref _idleCount);
+        return taken;
     }
 
     public void Dispose()
     {
         Interlocked.Exchange(ref _disposed, 1);
-        while (TryTakeIdle(out UpstreamConnection? c)) c.Dispose();
+        while (TryTakeIdle(-1, out UpstreamConnection? c)) c.Dispose();
     }
 }

@@ -223,7 +223,7 @@ public sealed class SocketSendWriterTests
             listener.Listen(1);
             var send = new PipeOptions(pauseWriterThreshold: Pause, resumeWriterThreshold: Pause / 2, useSynchronizationContext: false);
             var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
-            SocketPipe connection = await SocketPipe.ConnectAsync(listener.LocalEndPoint!, 5_000, send, receive, CancellationToken.None);
+            SocketPipe connection = await SocketPipe.ConnectAsync(listener.LocalEndPoint!, 5_000, send, receive, loop: -1, CancellationToken.None);
             Socket peer = await listener.AcceptAsync();
             return new Pair(connection, peer);
         }

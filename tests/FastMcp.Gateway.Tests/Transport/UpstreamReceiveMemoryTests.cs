@@ -22,7 +22,7 @@ public sealed class UpstreamReceiveMemoryTests
         var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, useSynchronizationContext: false, minimumSegmentSize: 4096);
         var send = new PipeOptions(useSynchronizationContext: false);
 
-        using var connected = await SocketPipe.ConnectAsync(listener.LocalEndPoint!, 5_000, send, receive, CancellationToken.None);
+        using var connected = await SocketPipe.ConnectAsync(listener.LocalEndPoint!, 5_000, send, receive, loop: -1, CancellationToken.None);
         using Socket upstream = await listener.AcceptAsync();
         var reader = Assert.IsType<SocketReceiveReader>(connected.Input);
         using var timeout = new CancellationTokenSource(5_000);

@@ -46,6 +46,7 @@ internal sealed unsafe class ReadinessEngine
     private ReadinessEngine(int epoll, int index)
     {
         _epoll = epoll;
+        Index = index;
         var thread = new Thread(Run) { IsBackground = true, Name = $"fastmcp-epoll-{index}" };
         thread.Start();
     }
@@ -69,6 +70,9 @@ internal sealed unsafe class ReadinessEngine
         s_loops = loops;
     }
 
+    /// <summary>This loop's position among the loops (0 to the number of loops - 1).</summary>
+    public int Index { get; }
+
     /// <summary>An engine for a new socket, or null when sockets use the runtime's engine (not Linux x86-64, or configured so).</summary>
     public static ReadinessEngine? Next()
     {
@@ -76,6 +80,16 @@ internal sealed unsafe class ReadinessEngine
         if (engines is null) return null;
         return engines[(int)((uint)Interlocked.Increment(ref s_next) % (uint)engines.Length)];
     }
+
+    /// <summary>The loop at <paramref name="index"/> (a connection's <see cref="ConnectionTransport.Loop"/>); another one, as <see cref="Next"/>, when there is none.</summary>
+    public static ReadinessEngine? At(int index)
+    {
+        ReadinessEngine[]? engines = s_engines.Value;
+        return engines is not null && (uint)index < (uint)engines.Length ? engines[index] : Next();
+    }
+
+    /// <summary>How many loops run (0: sockets use the runtime's engine). Starts them when no socket has yet.</summary>
+    public static int Count => s_engines.Value?.Length ?? 0;
 
     private static ReadinessEngine[]? CreateEngines()
     {
