@@ -139,14 +139,33 @@ internal sealed class UpstreamPool : IDisposable
             return;
         }
         connection.Reused = true;
-        if (Interlocked.Increment(ref _idleCount) <= _options.MaxIdleConnections)
+        Stack<UpstreamConnection>[] stacks = IdleStacks();
+        int own = connection.Loop + 1;
+        if (Interlocked.Increment(ref _idleCount) > _options.MaxIdleConnections)
         {
-            Stack<UpstreamConnection> stack = IdleStacks()[connection.Loop + 1];
-            lock (stack) stack.Push(connection);
-            return;
+            // Full: one idle connection of another loop makes room (idle connections follow the loops that use them,
+            // so a loop cannot keep the whole bound while another opens and closes one per exchange); with none, this
+            // one is the surplus.
+            Interlocked.Decrement(ref _idleCount);
+            if (_options.MaxIdleConnections == 0 || !TryTakeFromAnotherLoop(stacks, own, out UpstreamConnection? evicted))
+            {
+                connection.Dispose();
+                return;
+            }
+            evicted.Dispose();
+            Interlocked.Increment(ref _idleCount);
         }
-        Interlocked.Decrement(ref _idleCount);
-        connection.Dispose();
+        lock (stacks[own]) stacks[own].Push(connection);
+    }
+
+    private bool TryTakeFromAnotherLoop(Stack<UpstreamConnection>[] stacks, int own, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    {
+        connection = null;
+        for (int i = 0; i < stacks.Length; i++)
+        {
+            if (i != own && TryPop(stacks[i], out connection)) return true;
+        }
+        return false;
     }
 
     private Stack<UpstreamConnection>[] IdleStacks()

@@ -84,19 +84,34 @@ public sealed class UpstreamPoolLoopTests : IDisposable
     }
 
     [Fact]
-    public async Task MaxIdleConnections_bounds_the_idle_connections_of_all_loops_together()
+    public async Task MaxIdleConnections_bounds_all_loops_together_and_idle_connections_follow_the_loop_that_returns()
     {
         int loops = ReadinessEngine.Count;
+        int other = loops - 1;
         using UpstreamPool pool = Pool(maxIdle: 1);
         using var timeout = new CancellationTokenSource(10_000);
         UpstreamConnection a = await pool.RentAsync(0, timeout.Token);
-        UpstreamConnection b = await pool.RentAsync(loops - 1, timeout.Token);
+        UpstreamConnection b = await pool.RentAsync(other, timeout.Token);
+        Assert.NotSame(a, b); // both in use at once: two connections
         pool.Return(a);
-        pool.Return(b); // one over the bound: closed, not kept
+        pool.Return(b); // one over the bound: another loop's idle connection (a) makes room, else b is the surplus
 
-        Assert.Same(a, await pool.RentAsync(-1, timeout.Token));
+        UpstreamConnection kept = await pool.RentAsync(-1, timeout.Token);
+        Assert.Same(other == 0 ? a : b, kept);
         UpstreamConnection fresh = await pool.RentAsync(-1, timeout.Token);
+        Assert.NotSame(a, fresh);
         Assert.NotSame(b, fresh);
         Assert.Equal(3, pool.ConnectionsOpened);
+    }
+
+    [Fact]
+    public async Task MaxIdleConnections_zero_keeps_nothing()
+    {
+        using UpstreamPool pool = Pool(maxIdle: 0);
+        using var timeout = new CancellationTokenSource(10_000);
+        UpstreamConnection a = await pool.RentAsync(0, timeout.Token);
+        pool.Return(a);
+        Assert.NotSame(a, await pool.RentAsync(0, timeout.Token));
+        Assert.Equal(2, pool.ConnectionsOpened);
     }
 }
