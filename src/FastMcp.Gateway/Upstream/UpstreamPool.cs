@@ -147,7 +147,7 @@ internal sealed class UpstreamPool : IDisposable
             // so a loop cannot keep the whole bound while another opens and closes one per exchange); with none, this
             // one is the surplus.
             Interlocked.Decrement(ref _idleCount);
-            if (_options.MaxIdleConnections == 0 || !TryTakeFromAnotherLoop(stacks, own, out UpstreamConnection? evicted))
+            if (_options.MaxIdleConnections == 0 || !TryTakeAny(stacks, except: own, out UpstreamConnection? evicted))
             {
                 connection.Dispose();
                 return;
@@ -158,12 +158,13 @@ internal sealed class UpstreamPool : IDisposable
         lock (stacks[own]) stacks[own].Push(connection);
     }
 
-    private bool TryTakeFromAnotherLoop(Stack<UpstreamConnection>[] stacks, int own, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
+    /// <summary>An idle connection from any stack but <paramref name="except"/> (-1: from any).</summary>
+    private bool TryTakeAny(Stack<UpstreamConnection>[] stacks, int except, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
     {
         connection = null;
         for (int i = 0; i < stacks.Length; i++)
         {
-            if (i != own && TryPop(stacks[i], out connection)) return true;
+            if (i != except && TryPop(stacks[i], out connection)) return true;
         }
         return false;
     }
@@ -182,11 +183,7 @@ internal sealed class UpstreamPool : IDisposable
         if (_idle is not { } stacks) return false;
         // On a loop: only that loop's connections; a new one there beats an idle one that moves the exchange.
         if (loop >= 0 && loop + 1 < stacks.Length) return TryPop(stacks[loop + 1], out connection);
-        for (int i = 0; i < stacks.Length; i++)
-        {
-            if (TryPop(stacks[i], out connection)) return true;
-        }
-        return false;
+        return TryTakeAny(stacks, except: -1, out connection);
     }
 
     private bool TryPop(Stack<UpstreamConnection> stack, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out UpstreamConnection? connection)
