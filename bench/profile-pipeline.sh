@@ -10,15 +10,10 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GW=$1 MODE=${2:-Strict} LABEL=${3:-$MODE}
-LOAD="${LOAD:-$ROOT/artifacts/bench/load/fastmcp-load}" UP="${UPSTREAM:-$ROOT/artifacts/bench/upstream/fastmcp-bench-upstream}"
 CONN=${CONNECTIONS:-32} DUR=${DURATION:-10} SAMPLE=${SECONDS_SAMPLED:-6}
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 2; }
-W="$(mktemp -d)"; PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UPORT=$(free_port); GPORT=$(free_port); APORT=$(free_port)
-"$UP" --listen 127.0.0.1:$UPORT >"$W/up.log" 2>&1 & PIDS+=($!)
+# shellcheck source=bench/single-gateway-run.sh
+source "$ROOT/bench/single-gateway-run.sh"
 cat >"$W/c.json" <<J
 { "policy": { "rules": [ { "name": "all", "action": "allow" } ] }, "masking": { "enabled": true },
   "audit": { "directory": "$W/audit", "durability": "$MODE" } }

@@ -11,14 +11,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CFG=$(realpath "$1") LABEL=${2:-$(basename "$1" .json)}
 GW="${GATEWAY:-$ROOT/artifacts/bench/gateway/fastmcp}"
-LOAD="${LOAD:-$ROOT/artifacts/bench/load/fastmcp-load}" UP="${UPSTREAM:-$ROOT/artifacts/bench/upstream/fastmcp-bench-upstream}"
 WINDOW=8
-W="$(mktemp -d)"; PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-UPORT=$(free_port); GPORT=$(free_port); APORT=$(free_port)
-"$UP" --listen 127.0.0.1:$UPORT >"$W/up.log" 2>&1 & PIDS+=($!)
+# shellcheck source=bench/single-gateway-run.sh
+source "$ROOT/bench/single-gateway-run.sh"
 sleep 0.3
 # shellcheck disable=SC2086 # GATEWAY_ENV is a list of K=V words
 (cd "$W" && exec env ${GATEWAY_ENV:-} "$GW" serve --config "$CFG" --upstream http://127.0.0.1:$UPORT/mcp --listen 127.0.0.1:$GPORT \
