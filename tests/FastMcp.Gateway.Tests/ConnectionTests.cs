@@ -47,6 +47,27 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task A_post_pipelined_behind_a_chunked_body_is_answered_in_order()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string body = GatewayUnderTest.ToolsList("\"chunked\"");
+
+        // One write: the chunked request, its last chunk, and a whole Content-Length request behind it (RFC 9112 9.3.2).
+        await client.SendAsync($"POST /mcp HTTP/1.1\r\nHost: {gateway.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            $"{body.Length:x}\r\n{body}\r\n0\r\n\r\n" + gateway.Post(GatewayUnderTest.ToolsList("\"behind\"")));
+        RawResponse a = await client.ReadResponseAsync("the answer to the chunked request");
+        RawResponse b = await client.ReadResponseAsync("the answer to the request pipelined behind it");
+
+        Assert.Equal(200, a.Status);
+        Assert.Equal("\"chunked\"", a.IdJson());
+        Assert.Equal(200, b.Status);
+        Assert.Equal("\"behind\"", b.IdJson());
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task Expect_100_continue_gets_100_before_the_final_response()
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);

@@ -8,7 +8,12 @@ namespace FastMcp.Gateway.Forwarding;
 
 internal enum BodyReadResult : byte { Complete, TooLarge, Closed, TimedOut, Invalid }
 
-/// <summary>Reads a whole message body from a pipe by its framing, bounded in size.</summary>
+/// <summary>
+/// Reads a whole message body from a pipe by its framing, bounded in size. A complete body leaves what follows it
+/// unconsumed and unexamined: on a client connection that is the next pipelined request, which the head
+/// reader must find without waiting for the socket; on an upstream connection it is data nobody asked for, which the
+/// pool sees and so closes the connection (UpstreamPool.Return; RFC 9112 6.3).
+/// </summary>
 internal static class BodyReader
 {
     public static ValueTask<BodyReadResult> ReadWholeAsync(UpstreamConnection upstream, Buffers.PooledBufferWriter output, HttpLimits limits, CancellationToken ct)
@@ -38,9 +43,14 @@ internal static class BodyReader
                     int before = output.WrittenCount;
                     OperationStatus status = decoder.Decode(ref reader, output, limits, out _);
                     total += output.WrittenCount - before;
+                    if (status == OperationStatus.Done && total <= maxBytes)
+                    {
+                        // Bytes past the body stay unexamined: the next read sees them at once (see the summary).
+                        input.AdvanceTo(reader.Position);
+                        return BodyReadResult.Complete;
+                    }
                     input.AdvanceTo(reader.Position, buffer.End);
                     if (total > maxBytes) return BodyReadResult.TooLarge;
-                    if (status == OperationStatus.Done) return BodyReadResult.Complete;
                     if (status == OperationStatus.InvalidData) return BodyReadResult.Invalid;
                 }
                 else
@@ -54,8 +64,12 @@ internal static class BodyReader
                     foreach (ReadOnlyMemory<byte> segment in buffer.Slice(0, take)) output.Write(segment.Span);
                     total += take;
                     remaining -= take;
+                    if (remaining == 0)
+                    {
+                        input.AdvanceTo(buffer.GetPosition(take));
+                        return BodyReadResult.Complete;
+                    }
                     input.AdvanceTo(buffer.GetPosition(take), buffer.End);
-                    if (remaining == 0) return BodyReadResult.Complete;
                     if (result.IsCompleted && framing == BodyFraming.UntilClose) return BodyReadResult.Complete;
                 }
                 if (result.IsCompleted) return BodyReadResult.Closed;

@@ -285,7 +285,17 @@ internal sealed class ResponseRelay : IDisposable
                 consumed = buffer.GetPosition(take);
                 if (remaining == 0) upstreamDone = true;
             }
-            input.AdvanceTo(consumed, buffer.End);
+            if (upstreamDone)
+            {
+                // Bytes past the end of the stream are no answer to anything (RFC 9112 6.3): they stay unexamined and
+                // the connection is never reused, or the next exchange would read them as its response.
+                if (buffer.Slice(consumed).Length > 0) upstream.Broken = true;
+                input.AdvanceTo(consumed);
+            }
+            else
+            {
+                input.AdvanceTo(consumed, buffer.End);
+            }
             if (!upstreamDone && result.IsCompleted)
             {
                 // The upstream went away mid-stream: end the client's stream cleanly, never reuse this connection.

@@ -99,8 +99,12 @@ internal sealed class SocketReceiveReader : PipeReader
     {
         if (TryReadNow(out result)) return true;
         // Bytes or the end of the stream announced by the socket (an idle pooled upstream that closed): read them now.
-        if (!_mayHaveData && !_readable.HungUp && !_readable.IsSignaled) return false;
-        return Receive(out result) != Outcome.WouldBlock;
+        if ((_mayHaveData || _readable.HungUp || _readable.IsSignaled) && Receive(out result) != Outcome.WouldBlock) return true;
+        // Held bytes already examined are still unconsumed: returned, as a Pipe's TryRead returns them. An idle pooled
+        // upstream's check (UpstreamConnection.IsDeadWhileIdle) must see bytes left behind a complete response.
+        if (_head is null) return false;
+        result = new ReadResult(Held, isCanceled: false, isCompleted: false);
+        return true;
     }
 
     /// <summary>A read that needs no receive: a cancellation, held bytes not yet examined, or the end of the stream.</summary>

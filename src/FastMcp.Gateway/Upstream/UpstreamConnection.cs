@@ -34,12 +34,23 @@ internal sealed class UpstreamConnection : IDisposable
     public bool Broken { get; set; }
 
     /// <summary>
-    /// True when the upstream has closed an idle pooled connection (or sent bytes nobody asked
-    /// for): either way it must not carry another request.
+    /// True when the upstream has closed an idle pooled connection, or it holds bytes nobody asked for (sent after a
+    /// complete response, examined or not): either way it must not carry another request, or the next exchange
+    /// (maybe another client's) would read those bytes as its answer. Checked when the connection goes back to the
+    /// pool and again when it is taken out.
     /// </summary>
     public bool IsDeadWhileIdle()
     {
-        if (!Input.TryRead(out ReadResult result)) return false;
+        if (Volatile.Read(ref _disposed) != 0) return true;
+        ReadResult result;
+        try
+        {
+            if (!Input.TryRead(out result)) return false;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return true; // completed under us, or the socket failed
+        }
         bool dead = result.IsCompleted || result.IsCanceled || !result.Buffer.IsEmpty;
         Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         return dead;

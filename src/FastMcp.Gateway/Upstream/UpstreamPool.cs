@@ -130,11 +130,16 @@ internal sealed class UpstreamPool : IDisposable
         Hosting.Log.Warn($"upstream {Url.Text}: TLS with \"{_tls!.ServerName}\" failed: {why}" + (skipped > 0 ? $" ({skipped} more failure(s) since the last such line)" : ""));
     }
 
-    /// <summary>Takes a connection back after an exchange; broken or surplus ones are closed.</summary>
+    /// <summary>
+    /// Takes a connection back after an exchange; broken or surplus ones are closed, and so is one holding bytes past the
+    /// response (RFC 9112 6.3: never read as a response of their own) or closed by the upstream: the last check before
+    /// a connection is shared, whatever path the exchange took.
+    /// </summary>
     public void Return(UpstreamConnection connection)
     {
-        if (connection.Broken || Volatile.Read(ref _disposed) != 0)
+        if (connection.Broken || Volatile.Read(ref _disposed) != 0 || connection.IsDeadWhileIdle())
         {
+            connection.Broken = true;
             connection.Dispose();
             return;
         }

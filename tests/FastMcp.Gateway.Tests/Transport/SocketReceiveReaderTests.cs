@@ -168,6 +168,27 @@ public sealed class SocketReceiveReaderTests
     }
 
     [Fact]
+    public async Task TryRead_returns_held_bytes_even_when_examined_as_a_Pipe_does()
+    {
+        await using var pair = await Pair.OpenAsync();
+        pair.Peer.Send("answer|left over"u8);
+        ReadResult read = await pair.Reader.ReadAtLeastAsync(16, pair.Timeout);
+        // As a body reader that took its message and looked at everything held.
+        pair.Reader.AdvanceTo(read.Buffer.GetPosition(7), read.Buffer.End);
+
+        Assert.True(pair.Reader.TryRead(out ReadResult held), "unconsumed bytes are there to be seen (an idle pooled connection's check)");
+        Assert.Equal("left over", Text(held.Buffer));
+        Assert.False(held.IsCompleted);
+        pair.Reader.AdvanceTo(held.Buffer.Start, held.Buffer.End);
+
+        ValueTask<ReadResult> next = pair.Reader.ReadAsync(pair.Timeout);
+        await Task.Delay(50);
+        Assert.False(next.IsCompleted, "TryRead changed nothing: a read still waits for new bytes");
+        pair.Peer.Send("!"u8);
+        Assert.Equal("left over!", Text((await next).Buffer));
+    }
+
+    [Fact]
     public async Task Disposing_the_socket_ends_a_waiting_read()
     {
         await using var pair = await Pair.OpenAsync();
