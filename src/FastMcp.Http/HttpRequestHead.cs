@@ -14,6 +14,7 @@ public sealed class HttpRequestHead
     private readonly HttpLimits _limits;
     private int _length;
     private int _targetStart, _targetLength, _pathLength, _methodLength;
+    private int _authorityStart, _authorityLength; // host[:port] of an absolute-form target; 0 length: origin-form
 
     public HttpRequestHead(HttpLimits limits)
     {
@@ -37,6 +38,13 @@ public sealed class HttpRequestHead
     public ReadOnlySpan<byte> Path => _buffer.AsSpan(_targetStart, _pathLength);
     public ReadOnlySpan<byte> Query => _buffer.AsSpan(_targetStart + _pathLength, _targetLength - _pathLength);
     public ReadOnlySpan<byte> RawHead => _buffer.AsSpan(0, _length);
+
+    /// <summary>
+    /// The host the request is for: an absolute-form target's authority (host[:port], without userinfo), which
+    /// RFC 9112 3.2.2 says replaces the Host header, else the Host header (empty when there is none). Whatever checks
+    /// or passes on the request's host reads this, never the header directly.
+    /// </summary>
+    public ReadOnlySpan<byte> Host => _authorityLength > 0 ? _buffer.AsSpan(_authorityStart, _authorityLength) : Headers.Get(KnownHeader.Host);
 
     /// <summary>Parses a complete head (start line through the empty line) found by <see cref="HeadFramer"/>.</summary>
     public HttpRejectReason Parse(System.Buffers.ReadOnlySequence<byte> head)
@@ -62,7 +70,7 @@ public sealed class HttpRequestHead
         Headers.Reset(_buffer);
         Method = HttpMethod.Other;
         IsHttp11 = false;
-        _methodLength = _targetStart = _targetLength = _pathLength = 0;
+        _methodLength = _targetStart = _targetLength = _pathLength = _authorityStart = _authorityLength = 0;
         Framing = BodyFraming.None;
         ContentLength = 0;
         ConnectionClose = false;
@@ -122,6 +130,13 @@ public sealed class HttpRequestHead
             ReadOnlySpan<byte> afterScheme = target[(scheme + 3)..];
             int authorityEnd = afterScheme.IndexOfAny((byte)'/', (byte)'?');
             if (authorityEnd <= 0 || afterScheme[authorityEnd] != (byte)'/') return HttpRejectReason.InvalidTarget;
+            // The host is what follows any userinfo; it must be a valid, non-empty host[:port] (RFC 9110 4.2.1).
+            ReadOnlySpan<byte> authority = afterScheme[..authorityEnd];
+            int userinfoEnd = authority.LastIndexOf((byte)'@') + 1;
+            ReadOnlySpan<byte> host = authority[userinfoEnd..];
+            if (host.IsEmpty || host[0] == (byte)':' || !IsValidHost(host)) return HttpRejectReason.InvalidTarget;
+            _authorityStart = targetStart + scheme + 3 + userinfoEnd;
+            _authorityLength = host.Length;
             int skip = scheme + 3 + authorityEnd;
             targetStart += skip;
             target = target[skip..];

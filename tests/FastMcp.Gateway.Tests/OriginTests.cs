@@ -28,6 +28,28 @@ public sealed class OriginTests
     }
 
     [Fact]
+    public async Task An_absolute_form_target_is_checked_by_its_authority_not_the_Host_header()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Origins.AllowedHosts = ["allowed.example"]);
+        string body = GatewayUnderTest.ToolsList("1");
+        using RawClient client = await gateway.ConnectAsync();
+        using RawClient allowed = await gateway.ConnectAsync(); // a refusal with the body unread closes the connection
+
+        // RFC 9112 3.2.2: with an absolute-form target the Host header is ignored; the authority is other.example.
+        await client.SendAsync($"POST http://other.example/mcp HTTP/1.1\r\nHost: allowed.example\r\n" +
+            $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        RawResponse refused = await client.ReadResponseAsync("the 403 for a foreign authority");
+        await allowed.SendAsync($"POST http://allowed.example/mcp HTTP/1.1\r\nHost: other.example\r\n" +
+            $"Content-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n{body}");
+        RawResponse passed = await allowed.ReadResponseAsync("the answer for an allowed authority");
+
+        Assert.Equal(403, refused.Status);
+        Assert.Equal(200, passed.Status);
+        Assert.Equal("allowed.example", upstream.SingleRequest().Header("X-Forwarded-Host"));
+    }
+
+    [Fact]
     public async Task Allowed_origin_passes()
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);

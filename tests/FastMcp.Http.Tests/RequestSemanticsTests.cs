@@ -111,6 +111,25 @@ public class RequestSemanticsTests
         Assert.Equal(query, S(_head.Query));
     }
 
+    [Theory]
+    [InlineData("GET http://other.example/mcp HTTP/1.1\r\nHost: a\r\n\r\n", "other.example")]
+    [InlineData("GET https://user@other.example:8443/mcp HTTP/1.1\r\nHost: a\r\n\r\n", "other.example:8443")]
+    [InlineData("GET http://other.example/mcp HTTP/1.0\r\n\r\n", "other.example")]
+    [InlineData("GET /mcp HTTP/1.1\r\nHost: a:80\r\n\r\n", "a:80")]
+    public void AbsoluteFormAuthorityIsTheHost(string head, string host)
+    {
+        // RFC 9112 3.2.2: with an absolute-form target the Host header is ignored.
+        Accept(head);
+        Assert.Equal(host, S(_head.Host));
+    }
+
+    [Theory]
+    [InlineData("http://a b/mcp")]
+    [InlineData("http://@/mcp")]
+    [InlineData("http://x\"y/mcp")]
+    public void AbsoluteFormWithAnInvalidHostIsRejected(string target) =>
+        Assert.NotEqual(HttpRejectReason.None, _head.Parse(Segments.Ascii("GET " + target + " HTTP/1.1\r\nHost: a\r\n\r\n")));
+
     [Fact]
     public void AbsoluteFormQueryIsNeverTakenForThePath()
     {

@@ -39,7 +39,7 @@ internal static class UpstreamRequestWriter
         output.Write(clientAddress);
         output.Write("\r\nX-Forwarded-Proto: "u8);
         output.Write(publicScheme);
-        ReadOnlySpan<byte> host = headers.Get(KnownHeader.Host);
+        ReadOnlySpan<byte> host = request.Host; // an absolute-form target's authority, if any, over the Host header
         if (!host.IsEmpty)
         {
             output.Write("\r\nX-Forwarded-Host: "u8);

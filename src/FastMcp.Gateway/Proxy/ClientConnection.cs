@@ -277,7 +277,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.Route = route;
         _exchange.Federation = federated;
         _exchange.Stage = ExchangeStage.CheckOrigin;
-        if (!_rt.OriginGuard.IsAllowed(_request.Headers))
+        if (!_rt.OriginGuard.IsAllowed(_request))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
         if (_request.Method is not (HttpMethod.Post or HttpMethod.Get or HttpMethod.Delete))
             return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
@@ -335,7 +335,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // Evicted for a newcomer meanwhile: the socket is closing, nothing to answer.
         if (Interlocked.CompareExchange(ref _waitingOnReserve, 0, 1) != 1) return false;
         if (_rt.Authentication is { IsAnonymous: false } authentication && (_rt.Routes.Match(_request.Path) is not null || _rt.Routes.MatchFederated(_request.Path) is not null)
-            && _rt.OriginGuard.IsAllowed(_request.Headers)
+            && _rt.OriginGuard.IsAllowed(_request)
             && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
             if ((await authentication.AuthenticateAsync(_request).ConfigureAwait(false)).Succeeded)

@@ -19,9 +19,11 @@ internal sealed class OriginGuard
         _hosts = Compile(options.AllowedHosts);
     }
 
-    public bool IsAllowed(HttpHeaderTable headers)
+    /// <summary>The request's host (an absolute-form target's authority when there is one, RFC 9112 3.2.2) and Origin are allowed.</summary>
+    public bool IsAllowed(HttpRequestHead request)
     {
-        if (_hosts.Length > 0 && !Matches(_hosts, headers.Get(KnownHeader.Host))) return false;
+        HttpHeaderTable headers = request.Headers;
+        if (_hosts.Length > 0 && !Matches(_hosts, request.Host)) return false;
         int originIndex = headers.IndexOf(KnownHeader.Origin);
         if (originIndex < 0) return true;
         return Matches(_origins, headers.ValueAt(originIndex));
