@@ -211,13 +211,13 @@ internal sealed partial class ClientConnection
             // Notifications only: the refused one's reason, as a denied lone notification gets it.
             _exchange.ResponseStatus = 403;
             byte[] message = first >= 0 ? Encoding.UTF8.GetBytes(ClientMessage(batch.Decisions[first])) : othersMessage;
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 403, firstCode, message, close: false);
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 403, firstCode, message, close: ClosesAfterExchange);
         }
         else
         {
             _scratch.Write("]"u8);
             _exchange.ResponseStatus = 200;
-            GatewayResponses.WriteHead(_output, 200, "application/json"u8, _scratch.WrittenCount, close: false, default);
+            GatewayResponses.WriteHead(_output, 200, "application/json"u8, _scratch.WrittenCount, close: ClosesAfterExchange, default);
             _output.Write(_scratch.WrittenSpan);
         }
         await FlushToClientAsync().ConfigureAwait(false);

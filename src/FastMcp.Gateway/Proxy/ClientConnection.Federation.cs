@@ -273,7 +273,7 @@ internal sealed partial class ClientConnection
         }
         _exchange.Route = null;
         _exchange.ResponseStatus = 202;
-        GatewayResponses.WriteSimple(_output, 202, "application/json"u8, default, close: false);
+        GatewayResponses.WriteSimple(_output, 202, "application/json"u8, default, close: ClosesAfterExchange);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
@@ -578,7 +578,7 @@ internal sealed partial class ClientConnection
         federation.Sessions.Remove(session);
         _exchange.Route = null;
         _exchange.ResponseStatus = 200;
-        GatewayResponses.WriteSimple(_output, 200, "application/json"u8, default, close: false);
+        GatewayResponses.WriteSimple(_output, 200, "application/json"u8, default, close: ClosesAfterExchange);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
@@ -586,7 +586,7 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> AnswerFederatedJsonAsync(int status, byte[] json, byte[]? extraHeaders)
     {
         _exchange.ResponseStatus = status;
-        GatewayResponses.WriteSimple(_output, status, "application/json"u8, json, close: false, extraHeaders);
+        GatewayResponses.WriteSimple(_output, status, "application/json"u8, json, close: ClosesAfterExchange, extraHeaders);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
@@ -595,7 +595,7 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> RefuseWithIdAsync(ReadOnlySequence<byte> body, int status, int code, byte[] message)
     {
         _exchange.ResponseStatus = status;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: false);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: ClosesAfterExchange);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }

@@ -54,6 +54,6 @@ internal sealed partial class ClientConnection
         "\r\n"u8.CopyTo(header[(13 + digits)..]);
         Range id = _exchange.Call.Kind == McpMessageKind.Batch ? default : _exchange.Call.IdRange;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 429, body, id, JsonRpcErrorCodes.RateLimited,
-            "rate limit exceeded: too many calls allowed by this policy rule for this subject"u8, close: false, header[..(15 + digits)]);
+            "rate limit exceeded: too many calls allowed by this policy rule for this subject"u8, close: ClosesAfterExchange, header[..(15 + digits)]);
     }
 }

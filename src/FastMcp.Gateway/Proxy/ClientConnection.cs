@@ -268,7 +268,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
-                GatewayResponses.WriteSimple(_output, 200, "application/json"u8, meta.MetadataDocument, close: bodyUnread);
+                GatewayResponses.WriteSimple(_output, 200, "application/json"u8, meta.MetadataDocument, close: bodyUnread || ClosesAfterExchange);
                 await FlushToClientAsync().ConfigureAwait(false);
                 return !bodyUnread;
             }
@@ -357,9 +357,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private ValueTask<bool> AnswerAsync(int status, int code, ReadOnlySpan<byte> message, bool closeAfter, ReadOnlySpan<byte> extraHeaders = default)
     {
         _exchange.ResponseStatus = status;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, message, closeAfter, extraHeaders);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, code, message, closeAfter || ClosesAfterExchange, extraHeaders);
         return FlushThenAsync(!closeAfter);
     }
+
+    /// <summary>
+    /// The connection closes once this exchange is answered (the client asked, or spoke HTTP/1.0 without keep-alive, or
+    /// the gateway is stopping): every final response then says "Connection: close" (RFC 9112 9.6), the gateway's own too.
+    /// </summary>
+    private bool ClosesAfterExchange => _request.ConnectionClose || _rt.Stopping;
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushThenAsync(bool keepAlive)
@@ -390,7 +396,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_request.Framing == BodyFraming.None)
         {
             _exchange.ResponseStatus = 400;
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: false);
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: ClosesAfterExchange);
             await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
@@ -501,7 +507,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (mismatch != McpHeaderMismatch.None)
         {
             _exchange.ResponseStatus = 400;
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: false);
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: ClosesAfterExchange);
             await FlushToClientAsync().ConfigureAwait(false);
             return true;
         }
@@ -596,7 +602,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // A notification has no id to answer: it gets a plain 403 with a JSON-RPC error body.
         if (_exchange.Call.Kind == McpMessageKind.Notification) status = 403;
         _exchange.ResponseStatus = status;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: false);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, status, body, _exchange.Call.IdRange, code, message, close: ClosesAfterExchange);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
@@ -630,7 +636,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.ResponseStatus = 503;
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 503, body, id, JsonRpcErrorCodes.AuditUnavailable,
-            "audit log unavailable: nothing is forwarded unrecorded"u8, close: false, "Retry-After: 1\r\n"u8);
+            "audit log unavailable: nothing is forwarded unrecorded"u8, close: ClosesAfterExchange, "Retry-After: 1\r\n"u8);
         await FlushToClientAsync().ConfigureAwait(false);
         return true;
     }
@@ -914,7 +920,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         else Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
         _exchange.ResponseStatus = error.StatusCode();
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: false);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
         // Logged before the answer leaves: whoever reads the answer finds the line already written.
         Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe(), _exchange, _clientAddress));
         await FlushToClientAsync().ConfigureAwait(false);

@@ -141,7 +141,10 @@ internal sealed class ApprovalHold
         {
             GatewayResponses.WriteStatusLine(_output, 200);
             _output.Write("Content-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\n"u8);
-            _output.Write(chunked ? "Transfer-Encoding: chunked\r\n\r\n"u8 : "Connection: close\r\n\r\n"u8);
+            if (chunked) _output.Write("Transfer-Encoding: chunked\r\n"u8);
+            // Unchunked, the stream ends by closing; a client that asked to close is told so too (RFC 9112 9.6).
+            if (!chunked || _request.ConnectionClose) _output.Write("Connection: close\r\n"u8);
+            _output.Write("\r\n"u8);
             WriteKeepAlive(approval, chunked, tick: 0);
             if ((await _connection.FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
             {
@@ -300,7 +303,7 @@ internal sealed class ApprovalHold
 
     private void WriteApprovalError(ReadOnlySequence<byte> body, PendingApproval approval, string status, string message, bool close) =>
         GatewayResponses.WriteJsonRpcError(_output, _scratch, 200, body, _exchange.Call.IdRange, JsonRpcErrorCodes.ApprovalRequired,
-            Encoding.UTF8.GetBytes(message), close, default, ApprovalErrorData(approval, status));
+            Encoding.UTF8.GetBytes(message), close || _request.ConnectionClose || _rt.Stopping, default, ApprovalErrorData(approval, status));
 
     /// <summary>Refuses a call that relates to an existing approval (grant mode, asked again while pending), and records the refusal.</summary>
     private async ValueTask<bool> RefuseApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, string status, string message, string reason)
