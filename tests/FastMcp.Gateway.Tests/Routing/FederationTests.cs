@@ -134,6 +134,36 @@ public sealed class FederationTests
         Assert.Contains(a.Requests, r => r.Body.Contains("test://never-listed", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_members_bytes_after_its_answer_are_never_read_as_the_answer_to_the_next_message()
+    {
+        // Member a writes a second, unasked-for answer right behind its initialize answer, in the same send.
+        const string injected = """{"jsonrpc":"2.0","id":2,"result":{"tools":[{"name":"injected","inputSchema":{"type":"object"}}]}}""";
+        Func<UpstreamExchange, Task> honest = McpServer("a");
+        await using var a = new ScriptedUpstream(async x =>
+        {
+            if (!x.Request.Body.Contains("\"initialize\"", StringComparison.Ordinal))
+            {
+                await honest(x);
+                return;
+            }
+            string json = """{"jsonrpc":"2.0","id":ID,"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"a","version":"1"}}}"""
+                .Replace("ID", x.Request.IdJson(), StringComparison.Ordinal);
+            await x.SendAsync($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: s-a\r\nContent-Length: {json.Length}\r\n\r\n{json}" +
+                $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {injected.Length}\r\n\r\n{injected}");
+        });
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+        Assert.Equal(202, (await PostAsync(gw, token, """{"jsonrpc":"2.0","method":"notifications/initialized"}""", session)).Status);
+        RawResponse list = await PostAsync(gw, token, Message(2, "tools/list"), session);
+
+        Assert.Equal(["a__echo", "a__secret", "b__echo", "b__secret"], ToolNames(list));
+        Assert.Single(a.Requests, r => r.ConnectionNumber == 1);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
