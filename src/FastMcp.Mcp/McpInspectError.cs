@@ -28,4 +28,9 @@ public enum McpInspectError : byte
     /// <summary>Carries both <c>method</c> and <c>result</c>/<c>error</c>, or both <c>result</c> and <c>error</c>:
     /// peers would classify it differently.</summary>
     AmbiguousMessage,
+    /// <summary>Two member names of one object differ only in letter case (<c>"path"</c>, <c>"Path"</c>; also U+017F 'ſ'
+    /// as s and U+212A KELVIN SIGN as k), or a member name differs only so from one the gateway reads there
+    /// (<c>"METHOD"</c> in the envelope, <c>"Name"</c> in params). Go's encoding/json and other case-insensitive
+    /// decoders take such names for one member, so the gateway and the upstream could see different calls: rejected.</summary>
+    CaseVariantMember,
 }

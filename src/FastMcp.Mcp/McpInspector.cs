@@ -35,12 +35,7 @@ public static class McpInspector
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
         McpInspectError error = InspectGuarded(ref reader, ref call);
-        if (error == McpInspectError.None && DuplicateMemberScan.HasDuplicate(body))
-        {
-            call = default;
-            return McpInspectError.DuplicateMember;
-        }
-        return error;
+        return error == McpInspectError.None ? RefuseClashingNames(DuplicateMemberScan.Find(body), ref call) : error;
     }
 
     /// <summary>Parses one JSON-RPC message (or notes a batch) from a contiguous body. Zero allocation.</summary>
@@ -57,14 +52,16 @@ public static class McpInspector
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
         McpInspectError error = InspectGuarded(ref reader, ref call);
-        if (error == McpInspectError.None && DuplicateMemberScan.HasDuplicate(body))
-        {
-            call = default;
-            return McpInspectError.DuplicateMember;
-        }
-        return error;
+        return error == McpInspectError.None ? RefuseClashingNames(DuplicateMemberScan.Find(body), ref call) : error;
     }
 
+
+    private static McpInspectError RefuseClashingNames(MemberNameClash clash, ref McpCall call)
+    {
+        if (clash == MemberNameClash.None) return McpInspectError.None;
+        call = default;
+        return clash == MemberNameClash.Duplicate ? McpInspectError.DuplicateMember : McpInspectError.CaseVariantMember;
+    }
 
     /// <summary>
     /// Copies (unescaping JSON string escapes) the string token at <paramref name="stringToken"/> into
@@ -259,6 +256,10 @@ public static class McpInspector
             }
 
             Seen member = TopLevelMember(ref reader);
+            if (member == Seen.None && IsCaseVariant(ref reader, FoldedEnvelopeNames))
+            {
+                return McpInspectError.CaseVariantMember;
+            }
             if (member != Seen.None)
             {
                 if ((message.Seen & member) != 0)
@@ -319,6 +320,45 @@ public static class McpInspector
         }
     }
 
+    // The names read in each object, folded (MemberNameFold): a member that is none of them exactly but folds to one
+    // is one of them to a case-insensitive decoder (Go's encoding/json), and the gateway would not have read it.
+    private static readonly byte[][] FoldedEnvelopeNames =
+        ["jsonrpc"u8.ToArray(), "method"u8.ToArray(), "id"u8.ToArray(), "params"u8.ToArray(), "result"u8.ToArray(), "error"u8.ToArray()];
+    private static readonly byte[][] FoldedParamsNames =
+        ["name"u8.ToArray(), "arguments"u8.ToArray(), "_meta"u8.ToArray(), "uri"u8.ToArray(), "clientinfo"u8.ToArray(), "protocolversion"u8.ToArray()];
+    private static readonly byte[][] FoldedMetaNames =
+        ["progresstoken"u8.ToArray(), "io.modelcontextprotocol/protocolversion"u8.ToArray(), "io.modelcontextprotocol/clientinfo"u8.ToArray()];
+    private static readonly byte[][] FoldedImplementationNames = ["name"u8.ToArray(), "version"u8.ToArray()];
+
+    /// <summary>
+    /// True when the current member name (the caller found it is none of the names it reads) folds to one of
+    /// <paramref name="folded"/>: <c>"METHOD"</c>, <c>"Name"</c>, <c>"paramſ"</c>. No allocation: an escaped name is
+    /// unescaped on the stack (a pooled buffer past 512 bytes).
+    /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    private static bool IsCaseVariant(ref Utf8JsonReader reader, byte[][] folded)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            return MemberNameFold.FoldsToAny(reader.ValueSpan, folded);
+        }
+        int length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
+        byte[]? rented = null;
+        try
+        {
+            Span<byte> buffer = length <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(length));
+            // Unescaped text is never longer than the escaped token.
+            return MemberNameFold.FoldsToAny(buffer[..reader.CopyString(buffer)], folded);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     private static Seen TopLevelMember(ref Utf8JsonReader reader)
     {
         if (!reader.ValueIsEscaped && !reader.HasValueSequence)
@@ -362,6 +402,10 @@ public static class McpInspector
             }
 
             ParamsMember member = ParamsMemberOf(ref reader);
+            if (member == ParamsMember.None && IsCaseVariant(ref reader, FoldedParamsNames))
+            {
+                return McpInspectError.CaseVariantMember;
+            }
             if (member != ParamsMember.None)
             {
                 if ((seen & member) != 0)
@@ -489,6 +533,7 @@ public static class McpInspector
             if (reader.ValueTextEquals(McpMetaKeys.ProtocolVersion)) member = MetaMember.ProtocolVersion;
             else if (reader.ValueTextEquals("progressToken"u8)) member = MetaMember.ProgressToken;
             else if (reader.ValueTextEquals(McpMetaKeys.ClientInfo)) member = MetaMember.ClientInfo;
+            else if (IsCaseVariant(ref reader, FoldedMetaNames)) return McpInspectError.CaseVariantMember;
             if (member != MetaMember.None)
             {
                 if ((seen & member) != 0)
@@ -557,6 +602,10 @@ public static class McpInspector
             }
             bool isName = reader.ValueTextEquals("name"u8);
             bool isVersion = !isName && reader.ValueTextEquals("version"u8);
+            if (!isName && !isVersion && IsCaseVariant(ref reader, FoldedImplementationNames))
+            {
+                return McpInspectError.CaseVariantMember;
+            }
             if ((isName && seenName) || (isVersion && seenVersion))
             {
                 return McpInspectError.DuplicateMember;

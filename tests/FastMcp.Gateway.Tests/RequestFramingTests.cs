@@ -60,7 +60,8 @@ public sealed class RequestFramingTests
     {
         string chunk = new('x', 1500);
         string body = $"{chunk.Length:x}\r\n{chunk}\r\n{chunk.Length:x}\r\n{chunk}\r\n0\r\n\r\n";
-        return AssertRejectedAndClosedAsync($"POST /mcp HTTP/1.1\r\nHost: {{authority}}\r\nTransfer-Encoding: chunked\r\n\r\n{body}", 413,
+        // Declared as JSON: a body of another media type is refused (415) before it is read at all.
+        return AssertRejectedAndClosedAsync($"POST /mcp HTTP/1.1\r\nHost: {{authority}}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{body}", 413,
             o => o.Limits.MaxRequestBodyBytes = 2048);
     }
 

@@ -37,6 +37,22 @@ public class AllocationTests
         Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(split, out _)));
     }
 
+    // Every name is folded before it is hashed (ASCII lowered on the stack, other characters rune by rune), and
+    // names near the ones the gateway reads are folded to be compared: none of it allocates.
+    [Fact]
+    public void The_case_folding_scan_allocates_nothing()
+    {
+        byte[] call = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t","Cursor":1,"n\u00e4me":2,"arguments":{"Path":"/tmp","ſtraße":"r","ΣΟΦΙΑ":{"Ⱥ":1,"K\u212A":[{"c":2,"d":3}]}}}}""");
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(call.AsSpan(), out _));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(call.AsSpan(), out _)));
+        ReadOnlySequence<byte> split = Segments.Split(call, 5, 60, 61, 70, 90, 120);
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(split, out _)));
+        // A refusal is read twice (to name the clash) and allocates nothing either.
+        byte[] refused = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t","arguments":{"path":"/tmp","Path":"/etc"}}}""");
+        Assert.Equal(McpInspectError.CaseVariantMember, McpInspector.Inspect(refused.AsSpan(), out _));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(refused.AsSpan(), out _)));
+    }
+
     [Fact]
     public void Inspect_allocates_nothing_on_many_segments()
     {

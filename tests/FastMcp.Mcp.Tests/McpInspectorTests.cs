@@ -203,11 +203,10 @@ public class McpInspectorTests
     }
 
     [Theory]
-    [InlineData("""{"path":"/tmp/ok","Path":"/etc/passwd"}""")]
     [InlineData("""{"a":{"x":1},"b":{"x":1},"c":[{"x":1},{"x":2}]}""")]
     [InlineData("""{"x":{"x":{"x":1}}}""")]
     [InlineData("""{}""")]
-    public void The_same_name_in_different_objects_or_cases_is_not_a_duplicate(string args)
+    public void The_same_name_in_different_objects_is_not_a_duplicate(string args)
     {
         string json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":" + args + "}}";
         Assert.Equal(McpInspectError.None, Inspect(json).Error);

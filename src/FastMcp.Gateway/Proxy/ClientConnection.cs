@@ -283,6 +283,17 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
         if (_request.Method != HttpMethod.Post && bodyUnread)
             return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
+        // The gateway decides on the body as UTF-8 JSON; an upstream that inflates a coding or decodes another charset
+        // would run something else. Refused before the body is read (pass-through decides nothing, so it is exempt).
+        if (!_rt.Options.Passthrough)
+        {
+            if (!ContentCoding.IsIdentity(_request.Headers))
+                return await AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
+                    "unsupported Content-Encoding: request bodies are inspected as sent, so none but identity is accepted"u8, bodyUnread).ConfigureAwait(false);
+            if (_request.Method == HttpMethod.Post && !JsonMediaType.IsUtf8Json(_request.Headers))
+                return await AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
+                    "unsupported Content-Type: a POST body must be application/json in UTF-8 (no parameter but charset=utf-8)"u8, bodyUnread).ConfigureAwait(false);
+        }
 
         // A client address past its request budget is refused before its token costs anything.
         if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))

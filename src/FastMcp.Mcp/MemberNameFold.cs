@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text;
+
+namespace FastMcp.Mcp;
+
+/// <summary>
+/// Member names as a case-insensitive decoder matches them. Go's encoding/json fills a struct field from any member
+/// whose name equals the field's under Unicode simple case folding (so U+017F 'ſ' matches 's' and U+212A KELVIN SIGN
+/// matches 'k'), the last such member winning; other decoders (Jackson's case-insensitive mode, .NET's
+/// PropertyNameCaseInsensitive) do likewise. Two names with the same fold are one member to such a peer. The fold
+/// here: ASCII letters to lower case, ſ to s, K to k, any other character to the lower case of its upper case
+/// (invariant), which puts every simple-fold orbit the gateway could meet on one character (or errs toward folding
+/// more, which only refuses more).
+/// </summary>
+internal static class MemberNameFold
+{
+    /// <summary>
+    /// Writes the fold of the UTF-8 <paramref name="name"/> (valid UTF-8) into <paramref name="destination"/>.
+    /// False when it does not fit: a fold can be longer than its name (U+023A, 2 bytes, folds to U+2C65, 3).
+    /// </summary>
+    public static bool TryFold(ReadOnlySpan<byte> name, Span<byte> destination, out int written)
+    {
+        written = 0;
+        // ASCII, nearly every name: one vectorised pass; it stops at the first other byte, where the slow path goes on.
+        OperationStatus status = Ascii.ToLower(name, destination, out written);
+        if (status == OperationStatus.Done) return true;
+        if (status == OperationStatus.DestinationTooSmall) return false;
+        ReadOnlySpan<byte> rest = name[written..];
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(rest, out Rune rune, out int consumed) != OperationStatus.Done) return false;
+            rest = rest[consumed..];
+            if (!Fold(rune).TryEncodeToUtf8(destination[written..], out int n)) return false;
+            written += n;
+        }
+        return true;
+    }
+
+    private static Rune Fold(Rune rune)
+    {
+        if (rune.IsAscii) return Rune.ToLowerInvariant(rune);
+        if (rune.Value == 0x017F) return new Rune('s');   // LATIN SMALL LETTER LONG S
+        if (rune.Value == 0x212A) return new Rune('k');   // KELVIN SIGN
+        return Rune.ToLowerInvariant(Rune.ToUpperInvariant(rune));
+    }
+
+    /// <summary>
+    /// True when the UTF-8 <paramref name="name"/> folds to one of <paramref name="folded"/> (names already folded,
+    /// none longer than <see cref="MaxTargetLength"/>). The caller has found the name is not exactly one of them.
+    /// </summary>
+    public static bool FoldsToAny(ReadOnlySpan<byte> name, ReadOnlySpan<byte[]> folded)
+    {
+        if (Ascii.IsValid(name))
+        {
+            // An ASCII name folds byte for byte: only a target of its length can match, and no copy is needed.
+            foreach (byte[] target in folded)
+            {
+                if (target.Length == name.Length && Ascii.EqualsIgnoreCase(name, target)) return true;
+            }
+            return false;
+        }
+        Span<byte> buffer = stackalloc byte[MaxTargetLength];
+        // A fold that does not fit is longer than every target.
+        if (!TryFold(name, buffer, out int written)) return false;
+        ReadOnlySpan<byte> fold = buffer[..written];
+        foreach (byte[] target in folded)
+        {
+            if (fold.SequenceEqual(target)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The longest name <see cref="FoldsToAny"/> compares with (io.modelcontextprotocol/protocolVersion is 39 bytes).</summary>
+    public const int MaxTargetLength = 64;
+}
