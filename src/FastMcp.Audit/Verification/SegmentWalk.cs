@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
@@ -125,8 +126,9 @@ public sealed class SegmentWalk : IDisposable
             }
             if (status != FrameReadStatus.Ok)
             {
-                // In the writer's zero-filled reserve a frame being written (or torn by a crash) reads as unreadable, not short.
-                if (mayBeOpen && (status == FrameReadStatus.Torn || data.Span[^1] == 0))
+                // In the writer's zero-filled reserve a frame being written (or torn by a crash) reads as unreadable, not short;
+                // with anything but zeros after it, it is a damaged frame hiding the ones that follow.
+                if (mayBeOpen && (status == FrameReadStatus.Torn || OnlyZerosAfterFrame(data.Span, (int)offset)))
                 {
                     outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}; {_cursor.SegmentRecords} records before it, {outcome.CoveredRecords} covered by a signed checkpoint", segment, Offset: offset));
                     break;
@@ -197,6 +199,22 @@ public sealed class SegmentWalk : IDisposable
         outcome.Records = _cursor.SegmentRecords;
         outcome.NextSequence = _cursor.NextSequence;
         return outcome;
+    }
+
+    /// <summary>
+    /// True when every byte after the frame at <paramref name="offset"/> is zero. The frame ends where its header's
+    /// stored-length says, when the header has the magic and an in-range length; otherwise after the header.
+    /// </summary>
+    private static bool OnlyZerosAfterFrame(ReadOnlySpan<byte> data, int offset)
+    {
+        var rest = data[offset..];
+        int end = Math.Min(rest.Length, FrameHeader.Size);
+        if (rest.Length >= FrameHeader.Size && BinaryPrimitives.ReadUInt32LittleEndian(rest) == FrameHeader.Magic)
+        {
+            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]);
+            if (stored is > 0 and <= FrameHeader.MaxPayload) end = (int)Math.Min(rest.Length, FrameHeader.Size + stored);
+        }
+        return !rest[end..].ContainsAnyExcept((byte)0);
     }
 
     /// <summary>
