@@ -6,6 +6,8 @@ using System.Text.Json;
 using FastMcp.Audit.Cli;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
+using FastMcp.Audit.Shipping;
 
 namespace FastMcp.Audit.Tests;
 
@@ -298,7 +300,80 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         store = baseStore.Clone();
         store.Objects[Seg(2)] = RewriteRecordFrames(store.Objects[Seg(2)], z => { var c = (byte[])z.Clone(); c[^1] ^= 0x5a; return (FrameCodec.Zstd, c); });
         Tamper("zstd-checksum-altered", store);
+
+        // An .open whose second frame is damaged with frames after it (§3.1: not a write in progress).
+        {
+            string folder = Path.Combine(_cases, "open-segment-damaged-middle-frame");
+            CopyLog(open, folder);
+            string liveFile = Directory.GetFiles(folder, "*.open", SearchOption.AllDirectories).Single();
+            byte[] bytes = File.ReadAllBytes(liveFile);
+            var ends = new List<int>();
+            using (var reader = new FrameReader())
+            {
+                reader.Reset(bytes, zeroTailIsEnd: true);
+                while (reader.Next(out var f, out _) == FrameReadStatus.Ok) ends.Add((int)f.Offset + f.TotalLength);
+            }
+            Assert.True(ends.Count >= 4, $"{ends.Count} frames");
+            bytes[ends[1] - 1] ^= 0x5A;
+            File.WriteAllBytes(liveFile, bytes);
+            cases.Add(new("open-segment-damaged-middle-frame", folder, [key], false));
+        }
+        await AddPublishedCasesAsync(cases, key);
         return cases;
+    }
+
+    /// <summary>
+    /// Stores with published checkpoints (§7.3, §10.1): a running gateway's (its open segment's checkpoints
+    /// published, the segment not shipped), an honest closed one, one missing its newest segment and the
+    /// checkpoint object, and a chain rolled back and continued past its newest published checkpoint.
+    /// </summary>
+    private async Task AddPublishedCasesAsync(List<Case> cases, string key)
+    {
+        string root = Path.Combine(_dir.Root, "published");
+        var options = _dir.Options();
+        options.Directory = Path.Combine(root, "host");
+        options.MaxSegmentBytes = 4096;
+        options.Shipping = new ShippingOptions
+        {
+            Target = ShippingTarget.Directory,
+            Directory = Path.Combine(root, "store"),
+            LocalRetention = TimeSpan.FromHours(1),
+            ScanInterval = TimeSpan.FromHours(1),
+            InitialBackoff = TimeSpan.FromMilliseconds(1),
+        };
+        string store = options.Shipping.Directory;
+        await SampleEvents.WriteLogAsync(options, 20);
+        var running = await AuditLog.OpenAsync(options);
+        try
+        {
+            for (int wait = 0; wait < 400 && running.Anchors!.LastPublishedSequence < 0; wait++) await Task.Delay(25);
+            Assert.True(running.Anchors!.LastPublishedSequence > 0, "the running log's start checkpoint was not published");
+            CopyLog(store, Path.Combine(_cases, "published-open-segment-not-shipped"));
+            cases.Add(new("published-open-segment-not-shipped", Path.Combine(_cases, "published-open-segment-not-shipped"), [key], true));
+        }
+        finally { await running.DisposeAsync(); }
+
+        CopyLog(store, Path.Combine(_cases, "published-honest"));
+        cases.Add(new("published-honest", Path.Combine(_cases, "published-honest"), [key], true));
+
+        string cut = Path.Combine(_cases, "published-newest-segment-deleted");
+        CopyLog(store, cut);
+        File.Delete(Directory.GetFiles(Path.Combine(cut, "gw-1"), "*.seg").Order(StringComparer.Ordinal).Last());
+        File.Delete(Path.Combine(cut, "gw-1", SegmentNames.CheckpointName));
+        cases.Add(new("published-newest-segment-deleted", cut, [key], false));
+
+        // The rollback: the newest segment (never shipped) and the host's notes deleted, the start comparison skipped.
+        string chainDir = Path.Combine(options.Directory, "gw-1");
+        string newest = Directory.GetFiles(chainDir, "*.seg").Order(StringComparer.Ordinal).Last();
+        File.Delete(newest);
+        File.Delete(newest + SegmentShipper.ShippedMarkerSuffix);
+        File.Delete(Path.Combine(store, "gw-1", Path.GetFileName(newest)));
+        File.Delete(Path.Combine(chainDir, SegmentNames.CheckpointName));
+        File.Delete(Path.Combine(chainDir, SegmentNames.LastSealName));
+        options.Anchoring.CheckOnStart = false;
+        await SampleEvents.WriteLogAsync(options, 30);
+        CopyLog(store, Path.Combine(_cases, "published-rolled-back"));
+        cases.Add(new("published-rolled-back", Path.Combine(_cases, "published-rolled-back"), [key], false));
     }
 
     private static async Task<bool> ReferenceVerdictAsync(Case c)

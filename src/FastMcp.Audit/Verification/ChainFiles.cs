@@ -15,8 +15,8 @@ public sealed class ChainFiles
     public string? CheckpointKey { get; set; }
     /// <summary>A writer's local <c>last-seal</c> (present only in the gateway's own folder, never shipped).</summary>
     public string? LastSealKey { get; set; }
-    /// <summary>The newest checkpoint published under "{chain}/checkpoints/" (docs/audit-format.md §10), if any.</summary>
-    public string? NewestPublishedCheckpointKey { get; set; }
+    /// <summary>Every checkpoint published under "{chain}/checkpoints/" (docs/audit-format.md §10.1), each with the sequence its name gives.</summary>
+    public List<(long Sequence, string Key)> PublishedCheckpoints { get; } = new();
 
     /// <summary>Groups the store's keys into chains ("{chain}/{index}.seg|.open", "{chain}/checkpoint").</summary>
     public static async Task<List<ChainFiles>> DiscoverAsync(ISegmentStore store, CancellationToken ct)
@@ -29,20 +29,20 @@ public sealed class ChainFiles
             string name = key[(slash + 1)..];
             if (dir.Contains('/'))
             {
-                // {chain}/checkpoints/{sequence}.checkpoint: published anchors; the newest is checked.
+                // {chain}/checkpoints/{sequence}.checkpoint: published anchors; every one is checked.
                 int inner = dir.LastIndexOf('/');
                 string chainDir = dir[..inner];
-                if (dir[(inner + 1)..] != Anchoring.AnchorNames.Folder || chainDir.Contains('/') || !Anchoring.AnchorNames.TryParse(name, out _)) continue;
+                if (dir[(inner + 1)..] != Anchoring.AnchorNames.Folder || chainDir.Contains('/') || !Anchoring.AnchorNames.TryParse(name, out long published)) continue;
                 if (!byChain.TryGetValue(chainDir, out var owner))
                     byChain[chainDir] = owner = new ChainFiles { Chain = chainDir, Prefix = chainDir + "/" };
-                if (owner.NewestPublishedCheckpointKey is null || string.CompareOrdinal(key, owner.NewestPublishedCheckpointKey) > 0) owner.NewestPublishedCheckpointKey = key;
+                owner.PublishedCheckpoints.Add((published, key));
                 continue;
             }
-            if (dir == Anchoring.AnchorNames.Folder && Anchoring.AnchorNames.TryParse(name, out _))
+            if (dir == Anchoring.AnchorNames.Folder && Anchoring.AnchorNames.TryParse(name, out long own))
             {
                 // The location is one chain's folder: its published anchors are in checkpoints/.
                 if (!byChain.TryGetValue("", out var self)) byChain[""] = self = new ChainFiles();
-                if (self.NewestPublishedCheckpointKey is null || string.CompareOrdinal(key, self.NewestPublishedCheckpointKey) > 0) self.NewestPublishedCheckpointKey = key;
+                self.PublishedCheckpoints.Add((own, key));
                 continue;
             }
             bool isSegment = SegmentNames.TryParse(name, out long index, out bool sealed_);
@@ -56,7 +56,12 @@ public sealed class ChainFiles
             if (!sealed_) chain.OpenSegments.Add(index);
         }
         var result = new List<ChainFiles>();
-        foreach (var c in byChain.Values) if (c.Segments.Count > 0 || c.CheckpointKey is not null || c.NewestPublishedCheckpointKey is not null) result.Add(c);
+        foreach (var c in byChain.Values)
+        {
+            if (c.Segments.Count == 0 && c.CheckpointKey is null && c.PublishedCheckpoints.Count == 0) continue;
+            c.PublishedCheckpoints.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
+            result.Add(c);
+        }
         return result;
     }
 }

@@ -54,14 +54,65 @@ public sealed class LogVerifier
         a.Chain == b.Chain && a.Index == b.Index && a.FirstSequence == b.FirstSequence
         && a.PrevSeal.AsSpan().SequenceEqual(b.PrevSeal) && a.PrevHead.AsSpan().SequenceEqual(b.PrevHead);
 
-    /// <summary>Clears what a discarded walk of segment <paramref name="index"/> recorded on the checkpoints that point into it.</summary>
-    private static void ForgetCaptures(List<CheckpointTarget> targets, long index)
+    /// <summary>Clears what a discarded walk of a segment recorded on the checkpoints that point into it.</summary>
+    private static void ForgetCaptures(IReadOnlyList<CheckpointTarget> targets)
     {
         foreach (var t in targets)
         {
-            if (t.Checkpoint.Segment != index) continue;
             t.Reached = false;
             t.Matched = false;
+        }
+    }
+
+    /// <summary>The checkpoints of each segment, ordered by segment-records, so a walk compares them in one pass.</summary>
+    private static Dictionary<long, List<CheckpointTarget>> BySegment(List<CheckpointTarget> targets)
+    {
+        var bySegment = new Dictionary<long, List<CheckpointTarget>>();
+        foreach (var t in targets)
+        {
+            if (!bySegment.TryGetValue(t.Checkpoint.Segment, out var list)) bySegment[t.Checkpoint.Segment] = list = new List<CheckpointTarget>();
+            list.Add(t);
+        }
+        foreach (var list in bySegment.Values) list.Sort(static (a, b) => a.Checkpoint.SegmentRecords.CompareTo(b.Checkpoint.SegmentRecords));
+        return bySegment;
+    }
+
+    private static IReadOnlyList<CheckpointTarget> TargetsOf(Dictionary<long, List<CheckpointTarget>> bySegment, long index) =>
+        bySegment.TryGetValue(index, out var list) ? list : [];
+
+    /// <summary>Published checkpoints fetched at once; they are decoded and their signatures checked one by one.</summary>
+    private const int PublishedBatch = 256;
+
+    /// <summary>Concurrent reads of published checkpoints (one small object each; an object store answers them in parallel).</summary>
+    private const int PublishedReads = 16;
+
+    /// <summary>
+    /// Every checkpoint published under {chain}/checkpoints/ becomes a target, not only the newest: a chain rolled back
+    /// and continued past the newest one still contradicts the older ones (docs/audit-format.md §7.3). One that cannot
+    /// be read, does not verify or sits under another sequence's name is an error.
+    /// </summary>
+    private async Task AddPublishedAsync(ChainFiles files, List<CheckpointTarget> targets, ChainReport chain, CancellationToken ct)
+    {
+        var published = files.PublishedCheckpoints;
+        var notes = new byte[]?[Math.Min(PublishedBatch, published.Count)];
+        for (int start = 0; start < published.Count; start += PublishedBatch)
+        {
+            int count = Math.Min(PublishedBatch, published.Count - start);
+            await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = PublishedReads, CancellationToken = ct },
+                async (i, token) => notes[i] = await store.GetAsync(published[start + i].Key, token).ConfigureAwait(false)).ConfigureAwait(false);
+            for (int i = 0; i < count; i++)
+            {
+                var (sequence, key) = published[start + i];
+                if (notes[i] is not { } bytes || !Checkpoint.TryDecode(bytes, out var cp, out var note, out _))
+                    chain.Errors.Add(new Finding("checkpoint", $"the published checkpoint {key} cannot be read", Object: key));
+                else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", $"the published checkpoint {key}") is { } bad)
+                    chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: key));
+                else if (cp.Sequence != sequence)
+                    chain.Errors.Add(new Finding("checkpoint", $"the published checkpoint {key} holds sequence {cp.Sequence}, not the one its name gives (moved in the store)", cp.Segment, cp.Sequence, Object: key));
+                else
+                    targets.Add(new CheckpointTarget(cp, "published checkpoint " + key, CheckpointOrigin.Published));
+                notes[i] = null;
+            }
         }
     }
 
@@ -110,21 +161,17 @@ public sealed class LogVerifier
             else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", "the chain's checkpoint object") is { } bad)
                 chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: files.CheckpointKey));
             else
-                targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey));
+                targets.Add(new CheckpointTarget(cp!, "checkpoint object " + files.CheckpointKey, CheckpointOrigin.Object));
         }
 
-        if (files.NewestPublishedCheckpointKey is { } publishedKey)
-        {
-            var bytes = await store.GetAsync(publishedKey, ct).ConfigureAwait(false);
-            if (bytes is null || !Checkpoint.TryDecode(bytes, out var cp, out var note, out _))
-                chain.Errors.Add(new Finding("checkpoint", "the newest published checkpoint cannot be read", Object: publishedKey));
-            else if (NoteSignatures.Check(keys, note!, cp!.KeyId, null, "checkpoint", "the newest published checkpoint") is { } bad)
-                chain.Errors.Add(new Finding(bad.Code, bad.Message, Object: publishedKey));
-            else
-                targets.Add(new CheckpointTarget(cp, "published checkpoint " + publishedKey));
-        }
+        await AddPublishedAsync(files, targets, chain, ct).ConfigureAwait(false);
 
         bool stopped = false;
+        // Whether the last verified segment is open (no seal): then nothing can lie in an unshipped segment after it.
+        bool endsOpen = false;
+        Dictionary<long, List<CheckpointTarget>> bySegment;
+        // What the next segment must look like; after the walk, the segment a checkpoint past a sealed end would be in.
+        var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
         // What the previous segment says about when the writer was last alive, for downtime across restarts.
         long? previousAliveMicros = null;
         string previousEnd = "";
@@ -134,7 +181,6 @@ public sealed class LogVerifier
         for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(keys) { OnRecord = OnRecord };
         try
         {
-            var expect = new SegmentExpectation(files.Chain.Length == 0 ? null : files.Chain, 1, 0, new byte[32], new byte[32]);
             long last = files.Segments.Count == 0 ? 0 : files.Segments.Keys.Max();
             long index = 1;
             stopped = chain.Errors.Count > 0;
@@ -152,6 +198,7 @@ public sealed class LogVerifier
                     stopped = true;
                 }
             }
+            bySegment = BySegment(targets);
             while (index <= last && !stopped)
             {
                 // A window of consecutive segments, fetched in order. A missing one ends the window
@@ -190,13 +237,13 @@ public sealed class LogVerifier
                 for (int k = 1; k < window.Count; k++) provisional[k] = ExpectationAfter(window[k - 1]);
                 if (window.Count == 1)
                 {
-                    outcomes[0] = walks[0].Walk(window[0].Data, expect, mayBeOpen: window[0].Open, targets);
+                    outcomes[0] = walks[0].Walk(window[0].Data, expect, mayBeOpen: window[0].Open, TargetsOf(bySegment, window[0].Index));
                 }
                 else
                 {
                     Parallel.For(0, window.Count, new ParallelOptions { MaxDegreeOfParallelism = width }, k =>
                     {
-                        if (provisional[k] is { } e) outcomes[k] = walks[k].Walk(window[k].Data, e, mayBeOpen: window[k].Open, targets);
+                        if (provisional[k] is { } e) outcomes[k] = walks[k].Walk(window[k].Data, e, mayBeOpen: window[k].Open, TargetsOf(bySegment, window[k].Index));
                     });
                 }
 
@@ -207,8 +254,8 @@ public sealed class LogVerifier
                     var outcome = outcomes[k];
                     if (outcome is null || !Same(provisional[k]!.Value, expect))
                     {
-                        ForgetCaptures(targets, item.Index);
-                        outcome = walks[0].Walk(item.Data, expect, mayBeOpen: item.Open, targets);
+                        ForgetCaptures(TargetsOf(bySegment, item.Index));
+                        outcome = walks[0].Walk(item.Data, expect, mayBeOpen: item.Open, TargetsOf(bySegment, item.Index));
                     }
                     BytesRead += item.Data.Length;
                     foreach (var w in outcome.Warnings) chain.Warnings.Add(w with { Object = item.Key });
@@ -226,6 +273,7 @@ public sealed class LogVerifier
                     chain.VerifiedSegments.Add(item.Index);
                     chain.RecordsVerified += outcome.Records;
                     chain.NextSequence = outcome.NextSequence;
+                    endsOpen = outcome.Seal is null;
                     if (outcome.Seal is { } seal)
                     {
                         if (seal.Recovered)
@@ -256,26 +304,77 @@ public sealed class LogVerifier
             foreach (var w in walks) w.Dispose();
         }
 
-        if (!stopped)
-        {
-            foreach (var t in targets)
-            {
-                var cp = t.Checkpoint;
-                if (t.SetAside is not null && !t.Reached)
-                    chain.Errors.Add(new Finding("checkpoint-set-aside", $"{t.Origin} (segment {cp.Segment}, sequence {cp.Sequence}) cannot be checked: {t.SetAside}", cp.Segment, cp.Sequence));
-                else if (cp.Chain != chain.Chain)
-                    chain.Errors.Add(new Finding("checkpoint", $"{t.Origin} is for chain '{cp.Chain}'"));
-                else if (!t.Reached)
-                    chain.Errors.Add(new Finding("truncated-log", $"{t.Origin} (segment {cp.Segment}, {cp.Sequence} records, signed {NoteValues.Time(cp.TimeMicros)}) is beyond the end of the log ({chain.NextSequence} records in {chain.SegmentsVerified} segments): records or segments were removed from the tail", cp.Segment, cp.Sequence));
-                else if (t.SegmentKeyId != cp.KeyId)
-                    chain.Errors.Add(new Finding("key-mismatch", $"{t.Origin} at sequence {cp.Sequence} names key {cp.KeyId}, segment {cp.Segment}'s header names {t.SegmentKeyId}", cp.Segment, cp.Sequence));
-                else if (!t.Matched)
-                    chain.Errors.Add(new Finding("checkpoint-mismatch", $"{t.Origin} at sequence {cp.Sequence}: the log's head or root there differs (history was rewritten)", cp.Segment, cp.Sequence));
-                else
-                    chain.CheckpointsVerified++;
-            }
-        }
+        if (!stopped) CheckTargets(chain, targets, expect, endsOpen);
         return chain;
+    }
+
+    /// <summary>
+    /// Each checkpoint against what the walk found at its position. One past the end of the log is a truncation,
+    /// except published ones that can only be the running writer's open segment, which is shipped once sealed:
+    /// every checkpoint past the end is a published one, all in the segment right after the last sealed one and
+    /// starting exactly where it ends, and the store's <c>checkpoint</c> object lies inside the log (docs/audit-format.md
+    /// §7.3). A store missing a sealed segment shows a checkpoint in a later segment, or the <c>checkpoint</c> object
+    /// (replaced only once its segment shipped) past the end or gone.
+    /// </summary>
+    private static void CheckTargets(ChainReport chain, List<CheckpointTarget> targets, SegmentExpectation next, bool endsOpen)
+    {
+        long lastSegment = endsOpen ? next.Index : next.Index - 1;
+        bool Beyond(Checkpoint cp) => cp.Sequence > chain.NextSequence || (cp.Sequence == chain.NextSequence && cp.Segment > lastSegment);
+        bool InNextSegment(Checkpoint cp) => !endsOpen && cp.Segment == next.Index && cp.Sequence - cp.SegmentRecords == next.FirstSequence;
+
+        // Once a segment shipped, the store holds a checkpoint object (replaced only after its segment shipped):
+        // without one inside the log, a store that lost its newest sealed segment would pass for a running gateway.
+        bool openSegment = next.Index == 1;
+        foreach (var t in targets)
+            if (t.Source == CheckpointOrigin.Object && t.Reached && t.Checkpoint.Chain == chain.Chain) openSegment = true;
+        foreach (var t in targets)
+        {
+            var cp = t.Checkpoint;
+            if (t.Reached || t.SetAside is not null || cp.Chain != chain.Chain || !Beyond(cp)) continue;
+            if (t.Source != CheckpointOrigin.Published || !InNextSegment(cp)) openSegment = false;
+        }
+
+        int unshipped = 0;
+        Checkpoint? newestUnshipped = null;
+        foreach (var t in targets)
+        {
+            var cp = t.Checkpoint;
+            if (t.SetAside is not null && !t.Reached)
+                chain.Errors.Add(new Finding("checkpoint-set-aside", $"{t.Origin} (segment {cp.Segment}, sequence {cp.Sequence}) cannot be checked: {t.SetAside}", cp.Segment, cp.Sequence));
+            else if (cp.Chain != chain.Chain)
+                chain.Errors.Add(new Finding("checkpoint", $"{t.Origin} is for chain '{cp.Chain}'"));
+            else if (!t.Reached && Beyond(cp) && openSegment)
+            {
+                unshipped++;
+                if (newestUnshipped is null || cp.Sequence > newestUnshipped.Sequence) newestUnshipped = cp;
+            }
+            else if (!t.Reached && Beyond(cp))
+            {
+                string hint = t.Source == CheckpointOrigin.Kept && InNextSegment(cp)
+                    ? $"; if segment {cp.Segment} is the open segment of a gateway that is still running, it is shipped once sealed: verify again then"
+                    : "";
+                chain.Errors.Add(new Finding("truncated-log", $"{t.Origin} (segment {cp.Segment}, {cp.Sequence} records, signed {NoteValues.Time(cp.TimeMicros)}) is beyond the end of the log ({chain.NextSequence} records in {chain.SegmentsVerified} segments): records or segments were removed from the tail{hint}", cp.Segment, cp.Sequence));
+            }
+            else if (!t.Reached)
+                chain.Errors.Add(new Finding("checkpoint-mismatch", $"{t.Origin} (segment {cp.Segment}, {cp.SegmentRecords} records into it, sequence {cp.Sequence}, signed {NoteValues.Time(cp.TimeMicros)}): the log runs past sequence {cp.Sequence} but segment {cp.Segment} never holds {cp.SegmentRecords} records there, so history was rewritten (a chain rolled back and continued, or a second writer on the chain id)", cp.Segment, cp.Sequence));
+            else if (t.SegmentKeyId != cp.KeyId)
+                chain.Errors.Add(new Finding("key-mismatch", $"{t.Origin} at sequence {cp.Sequence} names key {cp.KeyId}, segment {cp.Segment}'s header names {t.SegmentKeyId}", cp.Segment, cp.Sequence));
+            else if (!t.Matched)
+                chain.Errors.Add(new Finding("checkpoint-mismatch", t.Source == CheckpointOrigin.Published
+                    ? $"{t.Origin} (segment {cp.Segment}, sequence {cp.Sequence}, signed {NoteValues.Time(cp.TimeMicros)}): the log's head or root there differs, so history was rewritten (a chain rolled back and continued past it, or a second writer on the chain id)"
+                    : $"{t.Origin} at sequence {cp.Sequence}: the log's head or root there differs (history was rewritten)", cp.Segment, cp.Sequence));
+            else
+                chain.CheckpointsVerified++;
+        }
+        if (newestUnshipped is { } newest)
+        {
+            string store = next.Index == 1 ? "the store holds no segment of it yet" : $"the store ends with the seal of segment {next.Index - 1}, exactly where segment {next.Index} starts";
+            chain.Warnings.Add(new Finding("open-segment-not-shipped",
+                $"{unshipped} published checkpoint(s), the newest at sequence {newest.Sequence} (signed {NoteValues.Time(newest.TimeMicros)}), lie in segment {next.Index}, which is not in the store; {store}. " +
+                $"While the gateway writing chain '{chain.Chain}' runs, that is its open segment, shipped once sealed. If that gateway has stopped, or segment {next.Index} does not arrive once sealed, " +
+                (newest.Sequence > next.FirstSequence ? $"records {next.FirstSequence}..{newest.Sequence - 1}" : $"segment {next.Index}") + " were deleted before shipping: verify again after the segment is sealed",
+                next.Index, newest.Sequence));
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
@@ -8,11 +9,23 @@ namespace FastMcp.Audit.Verification;
 /// <summary>What the chain must look like where a segment starts (from the previous segment's seal).</summary>
 public readonly record struct SegmentExpectation(string? Chain, long Index, long FirstSequence, byte[] PrevSeal, byte[] PrevHead);
 
+/// <summary>Where a checkpoint the log is checked against came from.</summary>
+public enum CheckpointOrigin
+{
+    /// <summary>Given by the auditor (--since-checkpoint).</summary>
+    Kept,
+    /// <summary>The store's rolling <c>checkpoint</c> object.</summary>
+    Object,
+    /// <summary>Published create-only under <c>{chain}/checkpoints/</c>.</summary>
+    Published,
+}
+
 /// <summary>A checkpoint whose head and root must be found at (segment, sequence) in the log.</summary>
-public sealed class CheckpointTarget(Checkpoint checkpoint, string origin)
+public sealed class CheckpointTarget(Checkpoint checkpoint, string origin, CheckpointOrigin source = CheckpointOrigin.Kept)
 {
     public Checkpoint Checkpoint { get; } = checkpoint;
     public string Origin { get; } = origin;
+    public CheckpointOrigin Source { get; } = source;
     public bool Reached { get; set; }
     public bool Matched { get; set; }
     /// <summary>Set when the position lies in a segment the writer set aside as tampered (it cannot be checked).</summary>
@@ -56,6 +69,8 @@ public sealed class SegmentWalk : IDisposable
     private readonly FrameReader _frames = new();
     private readonly ChainCursor _cursor = new();
     private readonly byte[] _chain = new byte[32];
+    // The first checkpoint target not yet passed by the walk (targets are ordered by segment-records).
+    private int _nextTarget;
 
     /// <summary>When set, leaf hashes are kept (for inclusion proofs).</summary>
     public List<byte[]>? LeafHashes { get => _cursor.LeafHashes; set => _cursor.LeafHashes = value; }
@@ -65,9 +80,14 @@ public sealed class SegmentWalk : IDisposable
 
     public delegate void RecordVisitor(long segment, ReadOnlySpan<byte> body);
 
+    /// <summary>
+    /// Walks one segment. <paramref name="targets"/> are the checkpoints that name this segment, ordered by
+    /// segment-records: each is compared at its position in one pass, so many checkpoints cost no more than a few.
+    /// </summary>
     public SegmentOutcome Walk(ReadOnlyMemory<byte> data, SegmentExpectation expect, bool mayBeOpen, IReadOnlyList<CheckpointTarget> targets)
     {
         var outcome = new SegmentOutcome();
+        _nextTarget = 0;
         _frames.Reset(data, zeroTailIsEnd: mayBeOpen);
         long segment = expect.Index;
         Finding Fail(string code, string message, long? seq = null, long? offset = null) =>
@@ -106,8 +126,9 @@ public sealed class SegmentWalk : IDisposable
             }
             if (status != FrameReadStatus.Ok)
             {
-                // In the writer's zero-filled reserve a frame being written (or torn by a crash) reads as unreadable, not short.
-                if (mayBeOpen && (status == FrameReadStatus.Torn || data.Span[^1] == 0))
+                // In the writer's zero-filled reserve a frame being written (or torn by a crash) reads as unreadable, not short;
+                // with anything but zeros after it, it is a damaged frame hiding the ones that follow.
+                if (mayBeOpen && (status == FrameReadStatus.Torn || OnlyZerosAfterFrame(data.Span, (int)offset)))
                 {
                     outcome.Warnings.Add(new Finding("open", $"open segment ends in an incomplete frame (a write in progress or a crash): {error}; {_cursor.SegmentRecords} records before it, {outcome.CoveredRecords} covered by a signed checkpoint", segment, Offset: offset));
                     break;
@@ -180,15 +201,36 @@ public sealed class SegmentWalk : IDisposable
         return outcome;
     }
 
-    /// <summary>Compares every checkpoint that points at the current position with the recomputed head and root.</summary>
+    /// <summary>
+    /// True when every byte after the frame at <paramref name="offset"/> is zero. The frame ends where its header's
+    /// stored-length says, when the header has the magic and an in-range length; otherwise after the header.
+    /// </summary>
+    private static bool OnlyZerosAfterFrame(ReadOnlySpan<byte> data, int offset)
+    {
+        var rest = data[offset..];
+        int end = Math.Min(rest.Length, FrameHeader.Size);
+        if (rest.Length >= FrameHeader.Size && BinaryPrimitives.ReadUInt32LittleEndian(rest) == FrameHeader.Magic)
+        {
+            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]);
+            if (stored is > 0 and <= FrameHeader.MaxPayload) end = (int)Math.Min(rest.Length, FrameHeader.Size + stored);
+        }
+        return !rest[end..].ContainsAnyExcept((byte)0);
+    }
+
+    /// <summary>
+    /// Compares every checkpoint that points at the current position with the recomputed head and root. The targets
+    /// are ordered by segment-records and the position only grows, so those behind it are passed for good.
+    /// </summary>
     private void Capture(IReadOnlyList<CheckpointTarget> targets, SegmentHeader header)
     {
         long segment = header.Segment;
-        for (int i = 0; i < targets.Count; i++)
+        long records = _cursor.SegmentRecords;
+        while (_nextTarget < targets.Count && targets[_nextTarget].Checkpoint.SegmentRecords < records) _nextTarget++;
+        for (int i = _nextTarget; i < targets.Count && targets[i].Checkpoint.SegmentRecords == records; i++)
         {
             var t = targets[i];
             var cp = t.Checkpoint;
-            if (t.Reached || cp.Segment != segment || cp.Sequence != _cursor.NextSequence || cp.SegmentRecords != _cursor.SegmentRecords) continue;
+            if (t.Reached || cp.Segment != segment || cp.Sequence != _cursor.NextSequence) continue;
             t.Reached = true;
             t.SegmentKeyId = header.KeyId;
             t.Matched = cp.Head.AsSpan().SequenceEqual(_cursor.Head) && cp.Root.AsSpan().SequenceEqual(_cursor.Merkle.GetRoot());

@@ -115,11 +115,11 @@ function readFrames(data, openTail = false) {
   while (off < data.length) {
     if (openTail && data[off] === 0 && data.subarray(off).every((b) => b === 0)) break;
     if (openTail) {
-      // §7.1: in an open segment a frame being written (the file ends inside it, or it is unreadable and the
-      // file ends in zeros of the reserve) is reported as a warning and ends the segment.
+      // §7.1: in an open segment a frame being written (the file ends inside it, or it is unreadable and every
+      // byte after its end is zero, §3.1) is reported as a warning and ends the segment.
       try { off = readOneFrame(data, off, frames); } catch (e) {
         if (!(e instanceof Fail)) throw e;
-        if (e.message.startsWith('data ends inside') || data[data.length - 1] === 0) { frames.torn = `${e.message}`; break; }
+        if (e.message.startsWith('data ends inside') || onlyZerosAfterFrame(data, off)) { frames.torn = `${e.message}`; break; }
         throw e;
       }
       continue;
@@ -127,6 +127,16 @@ function readFrames(data, openTail = false) {
     off = readOneFrame(data, off, frames);
   }
   return frames;
+}
+
+// §3.1: a frame ends at offset + 24 + stored-length when its header has the magic and an in-range length, else after the header.
+function onlyZerosAfterFrame(data, off) {
+  let end = Math.min(data.length, off + 24);
+  if (data.length - off >= 24 && data.toString('latin1', off, off + 4) === 'FMA1') {
+    const stored = data.readUInt32LE(off + 8);
+    if (stored >= 1 && stored <= MAX_LEN) end = Math.min(data.length, off + 24 + stored);
+  }
+  return data.subarray(end).every((b) => b === 0);
 }
 
 function readOneFrame(data, off, frames) {
@@ -273,7 +283,7 @@ function discover(folder) {
   if (entries.some((e) => e.isFile() && (isSegment(e.name) || e.name === 'checkpoint'))) chains.push({ name: null, dir: folder });
   for (const e of entries) if (e.isDirectory() && CHAIN_RE.test(e.name)) {
     const names = readdirSync(join(folder, e.name));
-    if (names.some((n) => isSegment(n) || n === 'checkpoint')) chains.push({ name: e.name, dir: join(folder, e.name) });
+    if (names.some((n) => isSegment(n) || n === 'checkpoint' || n === 'checkpoints')) chains.push({ name: e.name, dir: join(folder, e.name) });
   }
   return chains;
 }
@@ -293,6 +303,7 @@ function verifyChain(keys, chain, errors, warnings) {
   const last = indexes.length ? indexes[indexes.length - 1] : 0n;
   let expect = { chain: chain.name, index: 1n, firstSequence: 0n, prevSeal: ZERO, prevHead: ZERO };
   const positions = new Map(); // segment -> walk result
+  let endsOpen = false;
   for (let i = 1n; i <= last; i++) {
     let seg = segments.get(i);
     if (!seg) {
@@ -309,7 +320,7 @@ function verifyChain(keys, chain, errors, warnings) {
         errors.push(`${label}: at the start of segment ${i} the writer found tampering: ${r.header.fields.tampering}`);
       positions.set(i, r);
       if (r.torn) warnings.push(`${label}/${seg.name}: open segment ends in an incomplete frame (a write in progress or a crash): ${r.torn}`);
-      if (!r.seal) break;
+      if (!r.seal) { endsOpen = true; expect = { ...expect, firstSequence: r.nextSequence }; break; }
       expect = { chain: r.header.fields.chain, index: i + 1n, firstSequence: r.nextSequence, prevSeal: sha256(r.seal.bytes), prevHead: r.seal.fields.head };
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
@@ -319,6 +330,7 @@ function verifyChain(keys, chain, errors, warnings) {
   }
   // §7.3 the checkpoint object against the log.
   const cpPath = join(chain.dir, 'checkpoint');
+  let objectInLog = false;
   if (existsSync(cpPath)) {
     try {
       const cp = parseNote(readFileSync(cpPath), 'fastmcp-audit-checkpoint', true);
@@ -334,11 +346,50 @@ function verifyChain(keys, chain, errors, warnings) {
         const seg = segments.get(c.segment);
         if (!checkpointMatches(readFileSync(join(chain.dir, seg.name)), c, seg.open)) throw new Fail('the checkpoint object differs from the log at its position');
       }
+      objectInLog = true;
     } catch (e) {
       if (!(e instanceof Fail)) throw e;
       errors.push(`${label}: checkpoint: ${e.message}`);
     }
   }
+  verifyPublished(keys, chain, label, segments, positions, { endsOpen, next: expect, objectInLog }, errors, warnings);
+}
+
+// §7.3 every published checkpoint ({chain}/checkpoints/{sequence:20}.checkpoint) against the log.
+function verifyPublished(keys, chain, label, segments, positions, end, errors, warnings) {
+  const dir = join(chain.dir, 'checkpoints');
+  if (!existsSync(dir)) return;
+  const n = end.next.firstSequence; // records in the log
+  const lastSegment = end.endsOpen ? end.next.index : end.next.index - 1n;
+  const beyond = [];
+  for (const name of readdirSync(dir).sort()) {
+    const m = /^(\d{20})\.checkpoint$/.exec(name);
+    if (!m) continue;
+    try {
+      const cp = parseNote(readFileSync(join(dir, name)), 'fastmcp-audit-checkpoint', true);
+      checkSignature(keys, cp, `${label}/checkpoints/${name}`);
+      const c = cp.fields;
+      if (c.sequence !== BigInt(m[1])) throw new Fail(`holds sequence ${c.sequence}, not the one its name gives`);
+      if (chain.name !== null && c.chain !== chain.name) throw new Fail(`is for chain ${c.chain}`);
+      if (c.sequence > n || (c.sequence === n && c.segment > lastSegment)) { beyond.push({ name, c }); continue; }
+      const at = positions.get(c.segment);
+      const seg = segments.get(c.segment);
+      if (!at || c['segment-records'] > BigInt(at.leaves) || at.header.fields['first-sequence'] + c['segment-records'] !== c.sequence)
+        throw new Fail(`checkpoint-mismatch: the log runs past sequence ${c.sequence} but has no position ${c['segment-records']} records into segment ${c.segment}`);
+      if (!c.key.equals(at.header.fields.key)) throw new Fail(`key-mismatch: names another key than segment ${c.segment}`);
+      if (!checkpointMatches(readFileSync(join(chain.dir, seg.name)), c, seg.open)) throw new Fail(`checkpoint-mismatch: the log differs at sequence ${c.sequence} (rolled back or forked)`);
+    } catch (e) {
+      if (!(e instanceof Fail)) throw e;
+      errors.push(`${label}: published checkpoint ${name}: ${e.message}`);
+    }
+  }
+  if (beyond.length === 0) return;
+  // The open segment of a running gateway: all past the end lie in the segment after the last sealed one, starting
+  // where the log ends, and (once a segment shipped) the checkpoint object lies inside the log.
+  const open = !end.endsOpen && (end.next.index === 1n || end.objectInLog) &&
+    beyond.every(({ c }) => c.segment === end.next.index && c.sequence - c['segment-records'] === n);
+  if (open) warnings.push(`${label}: open-segment-not-shipped: ${beyond.length} published checkpoint(s) lie in segment ${end.next.index}, not in the store`);
+  else for (const { name } of beyond) errors.push(`${label}: published checkpoint ${name}: truncated-log: beyond the end of the log`);
 }
 
 function checkpointMatches(data, c, open) {
