@@ -31,6 +31,8 @@ public enum McpInspectError : byte
     /// <summary>Two member names of one object differ only in letter case (<c>"path"</c>, <c>"Path"</c>; also U+017F 'ſ'
     /// as s and U+212A KELVIN SIGN as k), or a member name differs only so from one the gateway reads there
     /// (<c>"METHOD"</c> in the envelope, <c>"Name"</c> in params). Go's encoding/json and other case-insensitive
-    /// decoders take such names for one member, so the gateway and the upstream could see different calls: rejected.</summary>
+    /// decoders take such names for one member, so the gateway and the upstream could see different calls: rejected.
+    /// So is a member name with a control character (<c>"method\u0000"</c>), which some decoders match to the name
+    /// without it.</summary>
     CaseVariantMember,
 }

@@ -27,7 +27,7 @@ public static class McpRejections
         McpInspectError.InvalidParams => "Invalid params"u8,
         McpInspectError.DuplicateMember => "Invalid request: duplicate member"u8,
         McpInspectError.AmbiguousMessage => "Invalid request: both a request and a response"u8,
-        McpInspectError.CaseVariantMember => "Invalid request: member names that differ only in letter case (from each other, or from a JSON-RPC or MCP member name)"u8,
+        McpInspectError.CaseVariantMember => "Invalid request: member names that differ only in letter case (from each other, or from a JSON-RPC or MCP member name), or a member name with a control character"u8,
         _ => "Invalid request"u8,
     };
 

@@ -16,11 +16,16 @@ internal static class MemberNameFold
 {
     /// <summary>
     /// Writes the fold of the UTF-8 <paramref name="name"/> (valid UTF-8) into <paramref name="destination"/>.
-    /// False when it does not fit: a fold can be longer than its name (U+023A, 2 bytes, folds to U+2C65, 3).
+    /// False when it does not fit (a fold can be longer than its name: U+023A, 2 bytes, folds to U+2C65, 3) or the
+    /// name holds a control character (U+0000-U+001F, U+007F).
     /// </summary>
     public static bool TryFold(ReadOnlySpan<byte> name, Span<byte> destination, out int written)
     {
         written = 0;
+        // A name with a control character (only reachable escaped, "method\u0000") is not folded: some decoders drop
+        // or ignore such characters when matching names (segmentio/encoding, as used by go-sdk 1.3.1-1.4.0, took
+        // "method\u0000" for "method"), so no fold can say what such a peer would match it to. Refused.
+        if (name.IndexOfAnyInRange((byte)0x00, (byte)0x1F) >= 0 || name.Contains((byte)0x7F)) return false;
         // ASCII, nearly every name: one vectorised pass; it stops at the first other byte, where the slow path goes on.
         OperationStatus status = Ascii.ToLower(name, destination, out written);
         if (status == OperationStatus.Done) return true;

@@ -113,6 +113,25 @@ public class CaseVariantMemberTests
     }
 
     [Theory]
+    // segmentio/encoding (go-sdk 1.3.1-1.4.0) matched "method\u0000" to "method": a name with a control character
+    // has no fold the gateway could trust, anywhere in the message, alone or beside its twin.
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/list","method\u0000":"tools/call","params":{"name":"rm"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{},"method\u0000":"tools/call"}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ls","name\u0000":"rm"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"path\u001f":"/etc"}}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":{"a":{"\u007fpath":"/etc"}}}}""")]
+    public void A_member_name_with_a_control_character_is_refused(string json)
+    {
+        Assert.Equal(McpInspectError.CaseVariantMember, InspectEveryWay(json));
+    }
+
+    [Fact]
+    public void A_control_character_in_a_value_is_no_reason_to_refuse()
+    {
+        Assert.Equal(McpInspectError.None, InspectEveryWay(Call("""{"text":"a\u0000b\u001f"}""")));
+    }
+
+    [Theory]
     [InlineData("""{"a":1,"a":2,"A":3}""")]
     [InlineData("""{"A":1,"a":2,"a":3}""")]
     public void An_exact_repeat_is_reported_as_a_duplicate_even_beside_a_case_variant(string arguments)
