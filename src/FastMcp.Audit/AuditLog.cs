@@ -81,7 +81,7 @@ public sealed class AuditLog : IAsyncDisposable
         _nextSequence = active.NextSequence;
         _lastCheckpointTicks = Environment.TickCount64;
         if (options.Shipping is { } shipping)
-            _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, shipping);
+            _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
         _anchors = CheckpointPublisher.Create(options);
     }
 

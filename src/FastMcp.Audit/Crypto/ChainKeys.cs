@@ -23,15 +23,18 @@ public enum NoteTrust
 public sealed class ChainKeys : IDisposable
 {
     private readonly AuditPublicKey _current;
-    private readonly TrustedKeys? _previous;
+    private readonly TrustedKeys _all;
 
-    private ChainKeys(AuditPublicKey current, TrustedKeys? previous)
+    private ChainKeys(AuditPublicKey current, TrustedKeys all)
     {
         _current = current;
-        _previous = previous;
+        _all = all;
     }
 
     public string CurrentKeyId => _current.KeyId;
+
+    /// <summary>The signing key and the previous keys, for a full segment walk (SegmentWalk picks the one a header names).</summary>
+    public TrustedKeys Trusted => _all;
 
     /// <summary>
     /// <paramref name="current"/> stays owned by the caller. The previous keys are loaded now, so a
@@ -41,13 +44,14 @@ public sealed class ChainKeys : IDisposable
     public static ChainKeys Load(AuditPublicKey current, IReadOnlyList<string>? previousPublicKeys)
     {
         ArgumentNullException.ThrowIfNull(current);
-        var previous = previousPublicKeys is { Count: > 0 } ? TrustedKeys.Load(previousPublicKeys) : null;
-        return new ChainKeys(current, previous);
+        var all = previousPublicKeys is { Count: > 0 } ? TrustedKeys.Load(previousPublicKeys) : TrustedKeys.Of();
+        all.Include(current);
+        return new ChainKeys(current, all);
     }
 
     public NoteTrust Check(string keyId, AuditNote note)
     {
-        var key = keyId == _current.KeyId ? _current : _previous?.Find(keyId);
+        var key = _all.Find(keyId);
         if (key is null) return NoteTrust.UnknownKey;
         if (!key.Verify(note.SignedBytes, note.Signature)) return NoteTrust.Forged;
         // A high-s copy of a genuine v2 note was re-encoded by someone else; its bytes would break the next link.
@@ -58,5 +62,5 @@ public sealed class ChainKeys : IDisposable
     public static string Unknown(string keyId) =>
         $"is signed by key {keyId}, which is neither the signing key nor one of audit.previousPublicKeys, so it cannot be verified";
 
-    public void Dispose() => _previous?.Dispose();
+    public void Dispose() => _all.Dispose();
 }
