@@ -144,6 +144,34 @@ public sealed class CheckpointAnchorTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_key_rotation_the_start_check_compares_with_a_checkpoint_the_previous_key_signed()
+    {
+        var options = Options(TimeSpan.FromHours(1));
+        await WriteAsync(options, 20);
+        string chain = _dir.ChainDir();
+        File.Delete(Directory.GetFiles(chain, "*.seg").Order(StringComparer.Ordinal).Last());
+        File.Delete(Path.Combine(chain, SegmentNames.CheckpointName));
+        File.Delete(Path.Combine(chain, SegmentNames.LastSealName));
+
+        string keys = Path.Combine(_dir.Root, "keys-2");
+        Directory.CreateDirectory(keys);
+        AuditKeys.Generate(Path.Combine(keys, "k2.pem"), Path.Combine(keys, "k2.pub.pem"));
+        options.SigningKeyPath = Path.Combine(keys, "k2.pem");
+        options.PreviousPublicKeys = [_dir.PublicKey];
+        // The newest published checkpoint names the old key: verified with the configured previous key and compared, not skipped.
+        var refused = await Assert.ThrowsAsync<ChainBehindAnchorException>(() => AuditLog.OpenAsync(options));
+        Assert.Contains("vouches for 22 records", refused.Message, StringComparison.Ordinal);
+
+        // Without it the comparison cannot be made (reported), and the old key's seal is not continued from either.
+        var problems = new List<string>();
+        options.PreviousPublicKeys = [];
+        options.Anchoring.OnProblem = m => { lock (problems) problems.Add(m); };
+        await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(options));
+        lock (problems) Assert.Contains(problems, p => p.Contains("audit.previousPublicKeys", StringComparison.Ordinal) && p.Contains("not compared", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(chain, "*.open"));
+    }
+
+    [Fact]
     public async Task The_verifier_checks_the_newest_published_checkpoint_so_a_cut_store_tail_is_caught()
     {
         await WriteAsync(Options(TimeSpan.Zero), 20);
