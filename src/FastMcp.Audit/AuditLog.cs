@@ -81,7 +81,7 @@ public sealed class AuditLog : IAsyncDisposable
         _nextSequence = active.NextSequence;
         _lastCheckpointTicks = Environment.TickCount64;
         if (options.Shipping is { } shipping)
-            _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, shipping);
+            _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
         _anchors = CheckpointPublisher.Create(options);
     }
 
@@ -111,7 +111,9 @@ public sealed class AuditLog : IAsyncDisposable
             fileSystem.CreateDirectory(chainDir);
             // Before anything is read: a second writer would take the first one's live segment for a crash.
             writerLock = ChainWriterLock.Acquire(chainDir, options.ChainId);
-            var recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, options.CompressionLevel, NowMicros());
+            OpenSegmentRecovery.Outcome recovery;
+            using (var keys = ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys))
+                recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, keys, options.CompressionLevel, NowMicros());
             var header = new SegmentHeader(options.ChainId, recovery.Index, recovery.FirstSequence, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
                 signer.KeyId, recovery.PrevSeal, recovery.PrevHead, recovery.Start);
             var active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header, options.MaxSegmentBytes);

@@ -9,6 +9,11 @@ public sealed class AuditOptions
     public string ChainId { get; set; } = "fastmcp";
     /// <summary>PEM ECDSA P-256 private key (PKCS#8) that signs seals and checkpoints.</summary>
     public string SigningKeyPath { get; set; } = "";
+    /// <summary>
+    /// Public keys (PEM files, or folders of *.pem) that signed this chain before a signing-key rotation. Notes
+    /// naming one of them are verified with it and relied on at start; a note naming any other key is not.
+    /// </summary>
+    public string[] PreviousPublicKeys { get; set; } = [];
     public AuditDurability Durability { get; set; } = AuditDurability.Strict;
     /// <summary>A segment is sealed once its file reaches this size.</summary>
     public int MaxSegmentBytes { get; set; } = 64 * 1024 * 1024;
@@ -49,6 +54,10 @@ public sealed class AuditOptions
         if (string.IsNullOrWhiteSpace(Directory)) throw new ArgumentException("Audit.Directory must be set.", nameof(Directory));
         if (!ChainIdRules.IsValid(ChainId)) throw new ArgumentException("Audit.ChainId must be 1-64 characters of [A-Za-z0-9._-].", nameof(ChainId));
         if (string.IsNullOrWhiteSpace(SigningKeyPath)) throw new ArgumentException("Audit.SigningKeyPath must be set.", nameof(SigningKeyPath));
+        foreach (string? key in PreviousPublicKeys ??= [])
+        {
+            if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("Audit.PreviousPublicKeys must not hold an empty path.", nameof(PreviousPublicKeys));
+        }
         if (MaxSegmentBytes < 4096) throw new ArgumentException("Audit.MaxSegmentBytes must be at least 4096.", nameof(MaxSegmentBytes));
         if (MaxSegmentAge <= TimeSpan.Zero) throw new ArgumentException("Audit.MaxSegmentAge must be positive.", nameof(MaxSegmentAge));
         if (CheckpointInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.CheckpointInterval must be positive.", nameof(CheckpointInterval));

@@ -100,6 +100,77 @@ public sealed class CheckpointAnchorTests : IDisposable
         await WriteAsync(intact, 3);
     }
 
+    [Theory]
+    [InlineData("checkpoint-forged-signature")]
+    [InlineData("checkpoint-foreign-key")]
+    [InlineData("last-seal-foreign-key")]
+    [InlineData("open-header-only")]
+    public async Task A_planted_local_note_claiming_a_longer_chain_does_not_hide_a_cut_from_the_start_check(string planted)
+    {
+        var options = Options(TimeSpan.FromHours(1));
+        await WriteAsync(options, 20);
+        string chain = _dir.ChainDir();
+        string newest = Directory.GetFiles(chain, "*.seg").Order(StringComparer.Ordinal).Last();
+        Assert.True(Checkpoint.TryDecode(File.ReadAllBytes(Path.Combine(chain, SegmentNames.CheckpointName)), out var cp, out _, out _));
+        Assert.True(Seal.TryDecode(File.ReadAllBytes(Path.Combine(chain, SegmentNames.LastSealName)), out var seal, out _, out _));
+        File.Delete(newest);
+        File.Delete(Path.Combine(chain, SegmentNames.CheckpointName));
+        File.Delete(Path.Combine(chain, SegmentNames.LastSealName));
+
+        // The attacker cannot sign with the gateway's key: a note that claims it does not verify, one naming their own key is not the chain's.
+        using var forger = FastMcp.Audit.Crypto.AuditSigner.FromPem(System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        byte[] Sign(byte[] unsigned) => AuditNote.AppendSignature(unsigned, forger.Sign(unsigned));
+        switch (planted)
+        {
+            case "checkpoint-forged-signature":
+                File.WriteAllBytes(Path.Combine(chain, SegmentNames.CheckpointName), Sign((cp! with { Sequence = 1000, Acknowledged = 1000 }).EncodeUnsigned()));
+                break;
+            case "checkpoint-foreign-key":
+                File.WriteAllBytes(Path.Combine(chain, SegmentNames.CheckpointName), Sign((cp! with { Sequence = 1000, Acknowledged = 1000, KeyId = forger.KeyId }).EncodeUnsigned()));
+                break;
+            case "last-seal-foreign-key":
+                File.WriteAllBytes(Path.Combine(chain, SegmentNames.LastSealName), Sign((seal! with { FirstSequence = 1000, KeyId = forger.KeyId }).EncodeUnsigned()));
+                break;
+            default:
+                var header = new SegmentHeader("gw-1", cp!.Segment + 5, 1000, cp.TimeMicros, 1000, cp.KeyId, new byte[32], new byte[32]);
+                var open = new SegmentSurgeon();
+                open.Frames.Add(new SegmentSurgeon.FrameModel { Kind = FrameKind.Header, Note = header.Encode() });
+                File.WriteAllBytes(Path.Combine(chain, SegmentNames.Open(cp.Segment + 5)), open.Encode());
+                break;
+        }
+
+        var refused = await Assert.ThrowsAsync<ChainBehindAnchorException>(() => AuditLog.OpenAsync(options));
+        Assert.Contains("vouches for 22 records", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task After_a_key_rotation_the_start_check_compares_with_a_checkpoint_the_previous_key_signed()
+    {
+        var options = Options(TimeSpan.FromHours(1));
+        await WriteAsync(options, 20);
+        string chain = _dir.ChainDir();
+        File.Delete(Directory.GetFiles(chain, "*.seg").Order(StringComparer.Ordinal).Last());
+        File.Delete(Path.Combine(chain, SegmentNames.CheckpointName));
+        File.Delete(Path.Combine(chain, SegmentNames.LastSealName));
+
+        string keys = Path.Combine(_dir.Root, "keys-2");
+        Directory.CreateDirectory(keys);
+        AuditKeys.Generate(Path.Combine(keys, "k2.pem"), Path.Combine(keys, "k2.pub.pem"));
+        options.SigningKeyPath = Path.Combine(keys, "k2.pem");
+        options.PreviousPublicKeys = [_dir.PublicKey];
+        // The newest published checkpoint names the old key: verified with the configured previous key and compared, not skipped.
+        var refused = await Assert.ThrowsAsync<ChainBehindAnchorException>(() => AuditLog.OpenAsync(options));
+        Assert.Contains("vouches for 22 records", refused.Message, StringComparison.Ordinal);
+
+        // Without it the comparison cannot be made (reported), and the old key's seal is not continued from either.
+        var problems = new List<string>();
+        options.PreviousPublicKeys = [];
+        options.Anchoring.OnProblem = m => { lock (problems) problems.Add(m); };
+        await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(options));
+        lock (problems) Assert.Contains(problems, p => p.Contains("audit.previousPublicKeys", StringComparison.Ordinal) && p.Contains("not compared", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(chain, "*.open"));
+    }
+
     [Fact]
     public async Task The_verifier_checks_the_newest_published_checkpoint_so_a_cut_store_tail_is_caught()
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Shipping;
 using FastMcp.Audit.Storage;
@@ -21,8 +22,12 @@ public sealed class DirectoryShippingTests : IDisposable
         InitialBackoff = TimeSpan.FromMilliseconds(1),
     };
 
-    private SegmentShipper NewShipper(TimeSpan retention) =>
-        new(new DirectorySegmentStore(Destination), PhysicalAuditFileSystem.Instance, _dir.ChainDir(), "gw-1", Shipping(retention));
+    private SegmentShipper NewShipper(TimeSpan retention, Action<string>? onProblem = null)
+    {
+        var shipping = Shipping(retention);
+        shipping.OnProblem = onProblem;
+        return new(new DirectorySegmentStore(Destination), PhysicalAuditFileSystem.Instance, _dir.ChainDir(), "gw-1", ChainKeys.Load(_dir.LoadPublicKey(), null), shipping);
+    }
 
     private string[] LocalSegments() => Directory.GetFiles(_dir.ChainDir(), "*.seg");
 
@@ -218,5 +223,101 @@ public sealed class DirectoryShippingTests : IDisposable
 
         var (report, _) = await LogReading.VerifyFolderAsync(_dir);
         Assert.False(report.Valid);
+    }
+
+    [Fact]
+    public async Task A_segment_edited_after_sealing_is_neither_shipped_nor_deleted_and_is_reported_as_tampering()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 20, perSegment: 1);
+        var local = LocalSegments().Order(StringComparer.Ordinal).ToArray();
+        Assert.True(local.Length >= 3);
+        string edited = local[1];
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(edited));
+        surgeon.AllBodies()[0][^3] ^= 0x04; // one record's JSON, chain hashes recomputed: only the seal can tell
+        byte[] tampered = surgeon.Encode();
+        File.WriteAllBytes(edited, tampered);
+
+        var messages = new List<string>();
+        await using var shipper = NewShipper(TimeSpan.Zero, m => { lock (messages) messages.Add(m); });
+        var pass = await shipper.ShipPendingAsync();
+        string remote = Path.Combine(Destination, "gw-1", Path.GetFileName(edited));
+        Assert.False(File.Exists(remote));
+        Assert.Equal(tampered, File.ReadAllBytes(edited));
+        Assert.Equal(1, pass.Unverified);
+        Assert.Equal(local.Length - 1, pass.Uploaded);
+        Assert.Equal(1, shipper.UnverifiedSegments);
+        Assert.Equal(1, shipper.BacklogSegments);
+        Assert.Contains(Path.GetFileName(edited), shipper.LastError);
+        // The store's checkpoint must not describe a chain the store does not hold.
+        Assert.False(File.Exists(Path.Combine(Destination, "gw-1", SegmentNames.CheckpointName)));
+        lock (messages) Assert.Contains(messages, m => m.Contains("TAMPERING", StringComparison.Ordinal) && m.Contains(Path.GetFileName(edited), StringComparison.Ordinal));
+
+        // Every pass refuses it again; the finding is reported once.
+        var again = await shipper.ShipPendingAsync();
+        Assert.Equal(1, again.Unverified);
+        Assert.False(File.Exists(remote));
+        Assert.True(File.Exists(edited));
+        lock (messages) Assert.Single(messages, m => m.Contains("TAMPERING", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_segment_whose_seal_differs_from_last_seal_is_not_shipped()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        // last-seal is segment 2's; a genuine seal of segment 1 planted there (the chain's record for index 2 disagrees).
+        string lastSeal = Path.Combine(_dir.ChainDir(), SegmentNames.LastSealName);
+        string newest = Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2));
+        Assert.True(Seal.TryDecode(File.ReadAllBytes(lastSeal), out var kept, out _, out _));
+        using (var signer = AuditSigner.FromPemFile(_dir.PrivateKey))
+        {
+            byte[] unsigned = (kept! with { SealedMicros = kept.SealedMicros + 1 }).EncodeUnsigned();
+            File.WriteAllBytes(lastSeal, FastMcp.Audit.Format.AuditNote.AppendSignature(unsigned, signer.Sign(unsigned)));
+        }
+        await using var shipper = NewShipper(TimeSpan.Zero);
+        var pass = await shipper.ShipPendingAsync();
+        Assert.Equal(1, pass.Unverified);
+        Assert.True(File.Exists(newest));
+        Assert.False(File.Exists(Path.Combine(Destination, "gw-1", SegmentNames.Sealed(2))));
+        Assert.Contains("last-seal", shipper.LastError);
+    }
+
+    [Fact]
+    public async Task A_planted_shipped_marker_does_not_delete_a_segment_the_store_does_not_hold()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 20, perSegment: 1);
+        string first = LocalSegments().Order(StringComparer.Ordinal).First();
+        byte[] bytes = File.ReadAllBytes(first);
+        string marker = first + SegmentShipper.ShippedMarkerSuffix;
+        File.WriteAllBytes(marker, SHA256.HashData(bytes));
+        File.SetLastWriteTimeUtc(marker, DateTime.UtcNow.AddDays(-2));
+
+        var messages = new List<string>();
+        await using var shipper = NewShipper(TimeSpan.FromHours(1), m => { lock (messages) messages.Add(m); });
+        var pass = await shipper.ShipPendingAsync();
+        Assert.Equal(0, pass.DeletedLocally);
+        Assert.Equal(bytes, File.ReadAllBytes(first));
+        // It was shipped instead, and marked afresh.
+        string remote = Path.Combine(Destination, "gw-1", Path.GetFileName(first));
+        Assert.Equal(bytes, File.ReadAllBytes(remote));
+        Assert.True(DateTime.UtcNow - File.GetLastWriteTimeUtc(marker) < TimeSpan.FromHours(1));
+        lock (messages) Assert.Contains(messages, m => m.Contains(Path.GetFileName(marker), StringComparison.Ordinal) && m.Contains("not in the store", StringComparison.Ordinal));
+
+        // Once the store holds it and the retention has passed, the marker does what it says.
+        File.SetLastWriteTimeUtc(marker, DateTime.UtcNow.AddDays(-2));
+        var later = await shipper.ShipPendingAsync();
+        Assert.Equal(1, later.DeletedLocally);
+        Assert.False(File.Exists(first));
+        Assert.False(File.Exists(marker));
+
+        // A marker for a segment whose stored copy differs: kept, counted as a conflict.
+        string second = LocalSegments().Order(StringComparer.Ordinal).First();
+        File.WriteAllBytes(Path.Combine(Destination, "gw-1", Path.GetFileName(second)), [1, 2, 3]);
+        File.WriteAllBytes(second + SegmentShipper.ShippedMarkerSuffix, SHA256.HashData(File.ReadAllBytes(second)));
+        File.SetLastWriteTimeUtc(second + SegmentShipper.ShippedMarkerSuffix, DateTime.UtcNow.AddDays(-2));
+        var conflict = await shipper.ShipPendingAsync();
+        Assert.True(File.Exists(second));
+        Assert.Equal(0, conflict.DeletedLocally);
+        Assert.Equal(1, conflict.Conflicts);
     }
 }

@@ -232,7 +232,7 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         string rotated = Path.Combine(_dir.Root, "key-rotation-live");
         var first = _dir.Options(); first.Directory = rotated;
         await SampleEvents.WriteLogAsync(first, 3);
-        var next = _second.Options(); next.Directory = rotated; next.ChainId = "gw-1";
+        var next = _second.Options(); next.Directory = rotated; next.ChainId = "gw-1"; next.PreviousPublicKeys = [_dir.PublicKey];
         await SampleEvents.WriteLogAsync(next, 3);
         string keyRotation = Path.Combine(_cases, "key-rotation");
         CopyLog(rotated, keyRotation);

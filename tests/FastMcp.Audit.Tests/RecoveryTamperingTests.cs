@@ -470,4 +470,145 @@ public sealed class RecoveryTamperingTests : IDisposable
         Assert.Contains(lines, l => l.Contains("\"verified\":false", StringComparison.Ordinal));
         Assert.All(lines, l => Assert.True(l.Contains("\"verified\":true", StringComparison.Ordinal) != l.Contains("\"verified\":false", StringComparison.Ordinal)));
     }
+
+    // ---- notes naming a key that is neither the signing key nor a configured previous key ----
+
+    private static AuditSigner NewForger() => AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+
+    private static byte[] SignedBy(AuditSigner signer, byte[] unsigned) => AuditNote.AppendSignature(unsigned, signer.Sign(unsigned));
+
+    [Fact]
+    public async Task A_checkpoint_object_naming_a_foreign_key_is_kept_as_evidence_and_reported_not_overwritten()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        string cpPath = Path.Combine(_dir.ChainDir(), SegmentNames.CheckpointName);
+        Assert.True(Checkpoint.TryDecode(File.ReadAllBytes(cpPath), out var cp, out _, out _));
+        using var forger = NewForger();
+        var forged = SignedBy(forger, (cp! with { Segment = 9, Sequence = cp.Sequence + 500, SegmentRecords = 500, Acknowledged = cp.Sequence + 500, KeyId = forger.KeyId }).EncodeUnsigned());
+        File.WriteAllBytes(cpPath, forged);
+
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(_dir.Options())) start = log.StartReport;
+        Assert.True(start.TamperingFound);
+        Assert.Contains("signed by key " + forger.KeyId, start.Tampering);
+        Assert.Equal(["checkpoint.tampered"], start.Evidence);
+        Assert.Equal(forged, File.ReadAllBytes(cpPath + ".tampered"));
+        // Not relied on: the chain went on from segment 1's seal, not from the segment the note names.
+        Assert.True(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2))));
+        var (report, records) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.Equal(2, report.Chains[0].SegmentsVerified);
+        Assert.Equal("tampered", Assert.Single(report.Chains[0].Errors).Code);
+        Assert.Contains(records, r => r.Type == AuditEventType.AuditTampering && r.Detail!.Contains(forger.KeyId, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_last_seal_naming_a_foreign_key_is_not_anchored_to_and_is_kept_as_evidence()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        string lastSeal = Path.Combine(_dir.ChainDir(), SegmentNames.LastSealName);
+        Assert.True(Seal.TryDecode(File.ReadAllBytes(lastSeal), out var seal, out _, out _));
+        using var forger = NewForger();
+        var forged = SignedBy(forger, (seal! with { Segment = 7, FirstSequence = seal.FirstSequence + 100, KeyId = forger.KeyId }).EncodeUnsigned());
+        File.WriteAllBytes(lastSeal, forged);
+
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(_dir.Options())) start = log.StartReport;
+        Assert.True(start.TamperingFound);
+        Assert.Contains("last-seal (segment 7) is signed by key " + forger.KeyId, start.Tampering);
+        Assert.Equal(forged, File.ReadAllBytes(lastSeal + ".tampered"));
+        Assert.False(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(8))));
+        var (report, _) = await LogReading.VerifyFolderAsync(_dir);
+        Assert.Equal(2, report.Chains[0].SegmentsVerified);
+        Assert.Equal("tampered", Assert.Single(report.Chains[0].Errors).Code);
+
+        // Shipped away (no local segment): nothing verifiable is left to continue from, so the writer refuses.
+        foreach (var f in Directory.GetFiles(_dir.ChainDir(), "*.seg")) File.Delete(f);
+        File.WriteAllBytes(lastSeal, forged);
+        var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(_dir.Options()));
+        Assert.Contains(forger.KeyId, e.Message);
+        Assert.Contains("previousPublicKeys", e.Message);
+        Assert.Equal(forged, File.ReadAllBytes(lastSeal));
+    }
+
+    [Fact]
+    public async Task A_planted_newest_segment_sealed_by_a_foreign_key_is_refused_not_continued_from()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        using var forger = NewForger();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(1))));
+        var sealFrame = surgeon.Frames.Find(f => f.Kind == FrameKind.Seal)!;
+        Assert.True(Seal.TryDecode(sealFrame.Note, out var seal, out _, out _));
+        sealFrame.Note = SignedBy(forger, (seal! with { Segment = 2, FirstSequence = seal.FirstSequence + 1000, KeyId = forger.KeyId }).EncodeUnsigned());
+        File.WriteAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2)), surgeon.Encode());
+
+        var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(_dir.Options()));
+        Assert.Contains("the seal of segment 2 is signed by key " + forger.KeyId, e.Message);
+        Assert.Contains("previousPublicKeys", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Open(3))));
+    }
+
+    [Fact]
+    public async Task An_open_segment_ending_in_a_seal_by_a_foreign_key_is_set_aside_not_renamed_and_anchored_to()
+    {
+        var (image, vouched, note) = await CrashImageAsync();
+        var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
+        Assert.True(SegmentHeader.TryDecode(surgeon.Frames[0].Note, out var header, out _));
+        using var cursor = new FastMcp.Audit.Reading.ChainCursor();
+        cursor.StartSegment(surgeon.Frames[0].Note, header!.FirstSequence);
+        var scratch = new byte[32];
+        foreach (var b in surgeon.AllBodies()) Assert.True(cursor.Append(b, scratch, out _));
+        using var forger = NewForger();
+        var seal = new Seal("gw-1", 2, header.FirstSequence, cursor.SegmentRecords, cursor.Head.ToArray(), cursor.Merkle.GetRoot(),
+            SHA256.HashData(surgeon.Frames[0].Note), vouched.TimeMicros + 1, false, forger.KeyId);
+        surgeon.Frames.Add(new SegmentSurgeon.FrameModel { Kind = FrameKind.Seal, Note = SignedBy(forger, seal.EncodeUnsigned()) });
+        var forged = surgeon.Encode();
+        File.WriteAllBytes(OpenFile(image), forged);
+
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "is signed by key " + forger.KeyId);
+    }
+
+    [Fact]
+    public async Task A_key_rotation_continues_the_chain_when_the_previous_public_key_is_configured_and_is_refused_without_it()
+    {
+        await SampleEvents.WriteLogAsync(_dir.Options(), 3);
+        string keys = Path.Combine(_dir.Root, "keys-2");
+        Directory.CreateDirectory(keys);
+        AuditKeys.Generate(Path.Combine(keys, "k2.pem"), Path.Combine(keys, "k2.pub.pem"));
+        var rotated = _dir.Options();
+        rotated.SigningKeyPath = Path.Combine(keys, "k2.pem");
+
+        // The old key's seal cannot be verified with the new key alone: the chain does not continue from it.
+        var e = await Assert.ThrowsAsync<AuditTamperingException>(() => AuditLog.OpenAsync(rotated));
+        Assert.Contains("previousPublicKeys", e.Message);
+        Assert.False(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Open(2))));
+
+        rotated.PreviousPublicKeys = [_dir.PublicKey];
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(rotated)) start = log.StartReport;
+        Assert.False(start.TamperingFound, start.Tampering);
+        Assert.True(File.Exists(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2))));
+        using var trusted = TrustedKeys.Load([_dir.PublicKey, Path.Combine(keys, "k2.pub.pem")]);
+        var report = await new LogVerifier(InMemorySegmentStore.FromDirectory(_dir.Segments), trusted).VerifyAsync("mem", null);
+        Assert.True(report.Valid, report.FirstError?.Message);
+        Assert.Equal(2, report.Chains[0].SegmentsVerified);
+    }
+
+    [Fact]
+    public async Task A_crash_followed_by_a_key_rotation_relies_on_the_previous_keys_checkpoints()
+    {
+        var (image, vouched, _) = await CrashImageAsync();
+        string keys = Path.Combine(_dir.Root, "keys-2");
+        Directory.CreateDirectory(keys);
+        AuditKeys.Generate(Path.Combine(keys, "k2.pem"), Path.Combine(keys, "k2.pub.pem"));
+        var options = _dir.Options();
+        options.Directory = image;
+        options.SigningKeyPath = Path.Combine(keys, "k2.pem");
+        options.PreviousPublicKeys = [_dir.PublicKey];
+        AuditStartReport start;
+        await using (var log = await AuditLog.OpenAsync(options)) start = log.StartReport;
+        Assert.False(start.TamperingFound, start.Tampering);
+        // The old key's checkpoint covered 11 records of segment 2: verified with the previous key, they count as covered.
+        Assert.Contains("11 covered by a signed checkpoint", start.Summary);
+        Assert.Equal(11, vouched.SegmentRecords);
+    }
 }

@@ -74,7 +74,7 @@ public sealed class S3ShippingTests : IDisposable
             Assert.Equal(PutResult.Created, await store.PutIfAbsentAsync("gw-1/" + Path.GetFileName(local[0]), bytes, System.Security.Cryptography.SHA256.HashData(bytes), CancellationToken.None));
         }
         var shipping = new ShippingOptions { Target = ShippingTarget.S3, S3 = _s3.Options(""), InitialBackoff = TimeSpan.FromMilliseconds(10) };
-        await using var shipper = new SegmentShipper(SegmentStores.Create(shipping), PhysicalAuditFileSystem.Instance, _dir.ChainDir(), "gw-1", shipping);
+        await using var shipper = new SegmentShipper(SegmentStores.Create(shipping), PhysicalAuditFileSystem.Instance, _dir.ChainDir(), "gw-1", FastMcp.Audit.Crypto.ChainKeys.Load(_dir.LoadPublicKey(), null), shipping);
         var pass = await shipper.ShipPendingAsync();
         Assert.Equal(1, pass.AlreadyPresent);
         Assert.Equal(local.Length - 1, pass.Uploaded);

@@ -141,6 +141,7 @@ public sealed class SignatureFormTests : IDisposable
         Directory.CreateDirectory(rotated);
         AuditKeys.Generate(Path.Combine(rotated, "k2.pem"), Path.Combine(rotated, "k2.pub.pem"));
         options.SigningKeyPath = Path.Combine(rotated, "k2.pem");
+        options.PreviousPublicKeys = [_dir.PublicKey]; // the operator vouches for the key the chain so far was signed with
         await SampleEvents.WriteLogAsync(options, 3);
 
         var (code, output) = await VerifyAsync(_dir.Segments, "--key", _dir.PublicKey);

@@ -149,6 +149,18 @@ public sealed class ConfigCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_previous_public_key_that_does_not_load_is_named_and_one_that_does_is_accepted()
+    {
+        string missing = Path.Combine(_dir, "old-audit-key.pub.pem");
+        string json = ValidJson().Replace("\"audit\": {", $"\"audit\": {{ \"previousPublicKeys\": [{Q(missing)}],", StringComparison.Ordinal);
+        AssertRefused(json, "'audit.previousPublicKeys'");
+
+        FastMcp.Audit.AuditKeys.Generate(Path.Combine(_dir, "old-audit-key.pem"), missing);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.True(exit == 0, stderr);
+    }
+
+    [Fact]
     public void An_invalid_audit_setting_is_named_as_the_file_spells_it()
     {
         string json = ValidJson().Replace("\"audit\": {", "\"audit\": { \"maxSegmentBytes\": 100,", StringComparison.Ordinal);

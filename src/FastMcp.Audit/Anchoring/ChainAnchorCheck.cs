@@ -2,15 +2,14 @@ using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Shipping;
 using FastMcp.Audit.Storage;
-using FastMcp.Audit.Verification;
 
 namespace FastMcp.Audit.Anchoring;
 
 /// <summary>
 /// Start-up comparison of the local chain with the newest checkpoint published in the store:
 /// a chain that is behind it is refused (<see cref="ChainBehindAnchorException"/>). When the store
-/// cannot be read, or the newest published checkpoint is signed by another key (after a rotation),
-/// the comparison is skipped and reported to <see cref="AnchorOptions.OnProblem"/>: the start is
+/// cannot be read, or the newest published checkpoint is signed by a key that is neither the signing
+/// key nor a configured previous one, the comparison is skipped and reported to <see cref="AnchorOptions.OnProblem"/>: the start is
 /// not blocked by an outage of the store, and a rolled-back chain then shows up as publish
 /// conflicts and in verification.
 /// </summary>
@@ -43,24 +42,23 @@ public static class ChainAnchorCheck
         if (!Checkpoint.TryDecode(note, out published, out var parsed, out var error) || published!.Chain != options.ChainId)
             throw new ChainBehindAnchorException($"the newest published checkpoint {describe} is not a checkpoint of chain '{options.ChainId}' ({error ?? "chain " + published!.Chain}); refusing to continue the chain until it is examined");
 
-        using (var signer = AuditSigner.FromPemFile(options.SigningKeyPath))
+        using var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
+        using var keys = ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys);
+        switch (keys.Check(published.KeyId, parsed!))
         {
-            if (published.KeyId != signer.KeyId)
-            {
-                Report(anchoring, $"audit anchor: the newest published checkpoint {describe} is signed by key {published.KeyId}, not the current key {signer.KeyId} (a key rotation); the local chain was not compared with it");
+            case NoteTrust.UnknownKey:
+                Report(anchoring, $"audit anchor: the newest published checkpoint {describe} is signed by key {published.KeyId}, which is neither the current key {signer.KeyId} nor one of audit.previousPublicKeys (a key rotation?); the local chain was not compared with it");
                 return;
-            }
-            using var keys = TrustedKeys.Of(signer.PublicKey);
-            if (NoteSignatures.Check(keys, parsed!, published.KeyId, null, "checkpoint", "published checkpoint") is { } bad)
-                throw new ChainBehindAnchorException($"the newest published checkpoint {describe} does not verify with the audit signing key ({bad.Message}): the store was tampered with; refusing to continue the chain until it is examined");
+            case NoteTrust.Forged:
+                throw new ChainBehindAnchorException($"the newest published checkpoint {describe} does not verify with the audit signing key {published.KeyId} (forged, or re-encoded with a high-s signature): the store was tampered with; refusing to continue the chain until it is examined");
         }
 
-        long local = LocalChainExtent.NextSequence(fs, chainDir);
+        long local = LocalChainExtent.NextSequence(fs, chainDir, options.ChainId, keys);
         if (published.Sequence > local)
             throw new ChainBehindAnchorException(
                 $"audit chain '{options.ChainId}' in {chainDir} ends at {local} records, but the checkpoint published outside this host at {describe} " +
                 $"(signed {NoteValues.Time(published.TimeMicros)}) vouches for {published.Sequence} records: segments, the checkpoint file or last-seal were deleted " +
-                "or the audit volume was replaced. Refusing to continue the chain, which would hide the loss. Restore the audit directory, or start this gateway with " +
+                "or the audit volume was replaced (only notes that verify with the signing key or a configured previous key count). Refusing to continue the chain, which would hide the loss. Restore the audit directory, or start this gateway with " +
                 "a new chain id (audit.chainId / --chain-id) and keep the old chain for the auditors.");
     }
 

@@ -11,8 +11,9 @@ namespace FastMcp.Audit.Recording;
 /// Decides, at start, what a crash (or an intruder) left behind and where the chain continues
 /// (docs/audit-format.md §8.1). A `.open` segment is sealed as recovered only when it agrees with
 /// every signed statement about it: its own checkpoint frames, the `checkpoint` object and
-/// `last-seal`, all verified with the public half of the signing key. Only a torn tail after the
-/// last signed checkpoint is cut as crash debris. Anything that contradicts a signed statement is
+/// `last-seal`, all verified with the public half of the signing key or a configured previous key
+/// (a note naming any other key is never relied on). Only a torn tail after the last signed
+/// checkpoint is cut as crash debris. Anything that contradicts a signed statement is
 /// tampering: the file is renamed aside as evidence, never signed, and the next segment links to
 /// the newest verified state with the discrepancy in its header.
 /// </summary>
@@ -24,7 +25,7 @@ internal sealed class OpenSegmentRecovery
     private readonly string _dir;
     private readonly string _chain;
     private readonly AuditSigner _signer;
-    private readonly AuditPublicKey _key;
+    private readonly ChainKeys _keys;
     private readonly int _level;
     private readonly List<string> _evidence = new();
     private readonly List<string> _notes = new();
@@ -33,7 +34,7 @@ internal sealed class OpenSegmentRecovery
     /// <summary>The newest verified seal: what a new segment normally links to.</summary>
     private Seal? _seal;
     private byte[]? _sealNote;
-    /// <summary>The verified checkpoint object, when it was signed by this key.</summary>
+    /// <summary>The verified checkpoint object (signed by the signing key or a configured previous key).</summary>
     private Checkpoint? _checkpoint;
     private byte[]? _checkpointNote;
     /// <summary>Newest time of any verified signed statement (seal or checkpoint) found.</summary>
@@ -44,18 +45,18 @@ internal sealed class OpenSegmentRecovery
     private byte[]? _linkCheckpointNote;
     private SegmentStart? _crash;
 
-    private OpenSegmentRecovery(IAuditFileSystem fs, string dir, string chain, AuditSigner signer, AuditPublicKey key, int level)
+    private OpenSegmentRecovery(IAuditFileSystem fs, string dir, string chain, AuditSigner signer, ChainKeys keys, int level)
     {
-        _fs = fs; _dir = dir; _chain = chain; _signer = signer; _key = key; _level = level;
+        _fs = fs; _dir = dir; _chain = chain; _signer = signer; _keys = keys; _level = level;
     }
 
     /// <summary>Where the chain continues and what the new segment's header says about the start.</summary>
     public sealed record Outcome(long Index, long FirstSequence, byte[] PrevSeal, byte[] PrevHead, SegmentStart Start, AuditStartReport Report);
 
-    public static Outcome Run(IAuditFileSystem fs, string chainDir, string chain, AuditSigner signer, int level, long nowMicros)
+    /// <summary><paramref name="keys"/>: the signing key's public half and the configured previous keys; notes naming any other key are not relied on.</summary>
+    public static Outcome Run(IAuditFileSystem fs, string chainDir, string chain, AuditSigner signer, ChainKeys keys, int level, long nowMicros)
     {
-        var key = signer.PublicKey; // owned by the signer
-        var r = new OpenSegmentRecovery(fs, chainDir, chain, signer, key, level);
+        var r = new OpenSegmentRecovery(fs, chainDir, chain, signer, keys, level);
         return r.Recover(nowMicros);
     }
 
@@ -153,8 +154,15 @@ internal sealed class OpenSegmentRecovery
                 throw new AuditTamperingException($"segment {newestSealed} in {_dir} has no valid seal; refusing to continue the chain");
             if (seal!.Segment != newestSealed || seal.Chain != _chain)
                 throw new AuditTamperingException($"{SegmentNames.Sealed(newestSealed)} holds the seal of chain '{seal.Chain}' segment {seal.Segment}; refusing to continue the chain");
-            if (!SignatureHolds(seal.KeyId, parsed!, $"the seal of segment {newestSealed}"))
-                throw new AuditTamperingException($"the seal of segment {newestSealed} does not verify with the signing key (forged); refusing to continue the chain from it");
+            switch (_keys.Check(seal.KeyId, parsed!))
+            {
+                case NoteTrust.Forged:
+                    throw new AuditTamperingException($"the seal of segment {newestSealed} does not verify with the signing key (forged); refusing to continue the chain from it");
+                case NoteTrust.UnknownKey:
+                    // Continuing would link the new segment to a state nobody can vouch for (anyone can name their own key).
+                    throw new AuditTamperingException($"the seal of segment {newestSealed} {ChainKeys.Unknown(seal.KeyId)}; refusing to continue the chain from it. " +
+                        $"After a signing-key rotation add the previous public key to audit.previousPublicKeys; otherwise {SegmentNames.Sealed(newestSealed)} was planted");
+            }
             Anchor(seal, note);
         }
         string lastSealPath = Path.Combine(_dir, SegmentNames.LastSealName);
@@ -168,12 +176,17 @@ internal sealed class OpenSegmentRecovery
             SetAsideFile(lastSealPath);
             return;
         }
-        if (!SignatureHolds(keptSeal.KeyId, keptNote!, "last-seal"))
+        var trust = _keys.Check(keptSeal.KeyId, keptNote!);
+        if (trust != NoteTrust.Verified)
         {
+            string why = trust == NoteTrust.Forged
+                ? $"last-seal (segment {keptSeal.Segment}) does not verify with the signing key (forged)"
+                : $"last-seal (segment {keptSeal.Segment}) {ChainKeys.Unknown(keptSeal.KeyId)}";
             // With the sealed segments shipped away, last-seal is the only link to the chain so far.
             if (_seal is null)
-                throw new AuditTamperingException($"last-seal (segment {keptSeal.Segment}) does not verify with the signing key (forged) and no sealed segment is left locally to continue from; refusing to continue the chain");
-            Tampered(0, $"last-seal (segment {keptSeal.Segment}) does not verify with the signing key (forged)");
+                throw new AuditTamperingException($"{why}, and no sealed segment is left locally to continue from; refusing to continue the chain" +
+                    (trust == NoteTrust.UnknownKey ? ". After a signing-key rotation add the previous public key to audit.previousPublicKeys" : ""));
+            Tampered(0, why);
             SetAsideFile(lastSealPath);
             return;
         }
@@ -200,33 +213,22 @@ internal sealed class OpenSegmentRecovery
             SetAsideFile(path);
             return;
         }
-        if (!SignatureHolds(cp.KeyId, note!, "the checkpoint object"))
+        var trust = _keys.Check(cp.KeyId, note!);
+        if (trust != NoteTrust.Verified)
         {
-            Tampered(0, $"the checkpoint object (segment {cp.Segment}, sequence {cp.Sequence}) does not verify with the signing key (forged)");
+            // Kept as evidence: left in place, the next checkpoint would overwrite it.
+            Tampered(0, trust == NoteTrust.Forged
+                ? $"the checkpoint object (segment {cp.Segment}, sequence {cp.Sequence}) does not verify with the signing key (forged)"
+                : $"the checkpoint object (segment {cp.Segment}, sequence {cp.Sequence}) {ChainKeys.Unknown(cp.KeyId)}");
             SetAsideFile(path);
             return;
         }
-        if (cp.KeyId != _key.KeyId) return;
         _checkpoint = cp;
         _checkpointNote = bytes;
         _lastSignedMicros = Math.Max(_lastSignedMicros, cp.TimeMicros);
         if (_seal is { } seal && cp.Segment == seal.Segment && (cp.SegmentRecords > seal.RecordCount ||
             (cp.SegmentRecords == seal.RecordCount && !cp.Head.AsSpan().SequenceEqual(seal.Head))))
             Tampered(0, $"the checkpoint object ({cp.SegmentRecords} records of segment {cp.Segment}) contradicts that segment's seal ({seal.RecordCount} records)");
-    }
-
-    /// <summary>
-    /// True when the note verifies, or names another key (then it cannot be checked here and is not
-    /// relied on; a key rotation leaves such notes). False only for a note claiming this key whose signature fails.
-    /// </summary>
-    private bool SignatureHolds(string keyId, AuditNote note, string what)
-    {
-        if (keyId != _key.KeyId)
-        {
-            _notes.Add($"{what} is signed by key {keyId}, not the current key; not relied on");
-            return true;
-        }
-        return _key.Verify(note.SignedBytes, note.Signature);
     }
 
     // ---- the open segment ----
@@ -389,12 +391,11 @@ internal sealed class OpenSegmentRecovery
     private string? CheckFrame(long index, SegmentHeader header, ReadOnlySpan<byte> payload, ChainCursor cursor, long offset, ref long covered, ref long acknowledged)
     {
         if (!Checkpoint.TryDecode(payload, out var cp, out var note, out var error)) return $"checkpoint frame at offset {offset} cannot be read: {error}";
-        if (cp!.KeyId != _key.KeyId)
+        switch (_keys.Check(cp!.KeyId, note!))
         {
-            _notes.Add($"checkpoint frame at offset {offset} is signed by key {cp.KeyId}, not the current key; not relied on");
-            return null;
+            case NoteTrust.Forged: return $"checkpoint frame at offset {offset} does not verify with the signing key (forged)";
+            case NoteTrust.UnknownKey: return $"checkpoint frame at offset {offset} {ChainKeys.Unknown(cp.KeyId)}";
         }
-        if (!_key.Verify(note!.SignedBytes, note.Signature)) return $"checkpoint frame at offset {offset} does not verify with the signing key (forged)";
         if (cp.Chain == _chain && cp.Segment == index) ConsiderLink(cp, payload.ToArray());
         if (cp.Chain != _chain || cp.Segment != index || cp.Sequence != cursor.NextSequence || cp.SegmentRecords != cursor.SegmentRecords)
             return $"the signed checkpoint at offset {offset} vouches for segment {cp.Segment} sequence {cp.Sequence}, the records before it end at sequence {cursor.NextSequence} (records were removed or inserted)";
@@ -409,8 +410,11 @@ internal sealed class OpenSegmentRecovery
     private string? CheckSeal(long index, SegmentHeader header, ReadOnlySpan<byte> payload, ChainCursor cursor, byte[] headerHash, long offset)
     {
         if (!Seal.TryDecode(payload, out var seal, out var note, out var error)) return $"seal at offset {offset} cannot be read: {error}";
-        if (!SignatureHolds(seal!.KeyId, note!, $"the seal of segment {index}"))
-            return $"the seal at offset {offset} does not verify with the signing key (forged)";
+        switch (_keys.Check(seal!.KeyId, note!))
+        {
+            case NoteTrust.Forged: return $"the seal at offset {offset} does not verify with the signing key (forged)";
+            case NoteTrust.UnknownKey: return $"the seal at offset {offset} {ChainKeys.Unknown(seal.KeyId)}";
+        }
         if (seal.Chain != _chain || seal.Segment != index || seal.FirstSequence != header.FirstSequence || seal.RecordCount != cursor.SegmentRecords ||
             !seal.Head.AsSpan().SequenceEqual(cursor.Head) || !seal.Root.AsSpan().SequenceEqual(cursor.Merkle.GetRoot()) || !seal.HeaderHash.AsSpan().SequenceEqual(headerHash))
             return $"the signed seal at offset {offset} differs from the segment's header or records";

@@ -1,16 +1,24 @@
 using System.Security.Cryptography;
+using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
+using FastMcp.Audit.Reading;
 using FastMcp.Audit.Storage;
+using FastMcp.Audit.Verification;
 
 namespace FastMcp.Audit.Shipping;
 
 /// <summary>What one shipping pass did.</summary>
-public readonly record struct ShipPassResult(int Uploaded, int AlreadyPresent, int DeletedLocally, int Failed, int Conflicts);
+/// <param name="Unverified">Sealed segments that did not verify against their seal: not shipped, kept locally.</param>
+public readonly record struct ShipPassResult(int Uploaded, int AlreadyPresent, int DeletedLocally, int Failed, int Conflicts, int Unverified = 0);
 
 /// <summary>
-/// Copies sealed segments and the latest checkpoint to object storage. A local segment is deleted (or,
-/// with a retention, marked ".shipped") only after the store reports the same SHA-256; uploads are
-/// create-only, so a crash between upload and delete just finds the object already there next pass.
+/// Copies sealed segments and the latest checkpoint to object storage. A segment is uploaded only
+/// after it verifies against its own seal (and last-seal, when that is its seal): the store keeps
+/// what it gets for good (create-only, often object-locked), so a segment edited after sealing must
+/// never be the copy that survives. A local segment is deleted (or, with a retention, marked
+/// ".shipped") only after the store reports the same SHA-256, and a marker is confirmed with the
+/// store again before its segment is deleted; uploads are create-only, so a crash between upload and
+/// delete just finds the object already there next pass.
 /// </summary>
 public sealed class SegmentShipper : IAsyncDisposable
 {
@@ -21,18 +29,23 @@ public sealed class SegmentShipper : IAsyncDisposable
     private readonly string _chainDir;
     private readonly string _chain;
     private readonly ShippingOptions _options;
+    private readonly ChainKeys _keys;
+    // Segments already reported as not verifying: reported once, refused on every pass.
+    private readonly HashSet<long> _reportedUnverified = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly SemaphoreSlim _passLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private byte[]? _shippedCheckpoint;
     private Task _loop = Task.CompletedTask;
 
-    public SegmentShipper(ISegmentStore store, IAuditFileSystem fs, string chainDir, string chain, ShippingOptions options)
+    /// <param name="keys">The chain's keys, to verify each segment before it leaves; owned by the shipper from here on.</param>
+    public SegmentShipper(ISegmentStore store, IAuditFileSystem fs, string chainDir, string chain, ChainKeys keys, ShippingOptions options)
     {
         _store = store;
         _fs = fs;
         _chainDir = chainDir;
         _chain = chain;
+        _keys = keys;
         _options = options;
     }
 
@@ -41,6 +54,9 @@ public sealed class SegmentShipper : IAsyncDisposable
 
     /// <summary>Segments that exist with different content in the store (never overwritten; needs a human).</summary>
     public long ConflictCount { get; private set; }
+
+    /// <summary>Sealed segments that did not verify against their seal in the last pass (tampering: kept, never shipped).</summary>
+    public int UnverifiedSegments { get; private set; }
 
     /// <summary>Sealed segments still local and not shipped, after the last pass.</summary>
     public int BacklogSegments { get; private set; }
@@ -96,7 +112,7 @@ public sealed class SegmentShipper : IAsyncDisposable
         await _passLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            int uploaded = 0, present = 0, deleted = 0, failed = 0, conflicts = 0;
+            int uploaded = 0, present = 0, deleted = 0, failed = 0, conflicts = 0, unverified = 0;
             int backlog = 0;
             long backlogBytes = 0;
             var names = new List<string>(_fs.ListFileNames(_chainDir));
@@ -104,65 +120,114 @@ public sealed class SegmentShipper : IAsyncDisposable
             var nameSet = new HashSet<string>(names, StringComparer.Ordinal);
             string? error = null;
             long lowestUnshipped = long.MaxValue;
-            foreach (var name in names)
+            SegmentWalk? walk = null;
+            byte[]? lastSeal = null;
+            bool lastSealRead = false;
+            try
             {
-                if (!SegmentNames.TryParse(name, out long index, out bool sealed_)) continue;
-                if (!sealed_) { lowestUnshipped = Math.Min(lowestUnshipped, index); continue; }
-                string path = Path.Combine(_chainDir, name);
-                string marker = path + ShippedMarkerSuffix;
-                if (nameSet.Contains(name + ShippedMarkerSuffix))
+                foreach (var name in names)
                 {
-                    if (DateTime.UtcNow - _fs.GetLastWriteTimeUtc(marker) >= _options.LocalRetention)
+                    if (!SegmentNames.TryParse(name, out long index, out bool sealed_)) continue;
+                    if (!sealed_) { lowestUnshipped = Math.Min(lowestUnshipped, index); continue; }
+                    string path = Path.Combine(_chainDir, name);
+                    string marker = path + ShippedMarkerSuffix;
+                    string key = _chain + "/" + name;
+                    if (nameSet.Contains(name + ShippedMarkerSuffix))
+                    {
+                        if (DateTime.UtcNow - _fs.GetLastWriteTimeUtc(marker) < _options.LocalRetention) continue;
+                        // A marker is a local file like any other: only the store can say the segment left the host.
+                        var shipped = _fs.ReadAllBytes(path);
+                        var localSha = SHA256.HashData(shipped);
+                        var (asked, storedSha) = await WithRetriesAsync<(bool, byte[]?)>(async () => (true, await _store.GetSha256Async(key, ct).ConfigureAwait(false)), ct).ConfigureAwait(false);
+                        if (!asked)
+                        {
+                            failed++;
+                            error = $"cannot confirm {_store.Describe(key)} before deleting the local copy after {_options.MaxAttempts} attempts: {LastError}";
+                            continue;
+                        }
+                        if (storedSha is not null && storedSha.AsSpan().SequenceEqual(localSha))
+                        {
+                            _fs.Delete(path);
+                            _fs.Delete(marker);
+                            deleted++;
+                            continue;
+                        }
+                        if (storedSha is not null)
+                        {
+                            lowestUnshipped = Math.Min(lowestUnshipped, index);
+                            conflicts++;
+                            ConflictCount++;
+                            backlog++;
+                            backlogBytes += shipped.Length;
+                            error = $"{_store.Describe(key)} holds other content than {name}, which {name}{ShippedMarkerSuffix} says was shipped; local copy kept";
+                            continue;
+                        }
+                        Report($"audit shipping: {name}{ShippedMarkerSuffix} says the segment was shipped, but it is not in the store ({_store.Describe(key)}): the marker was planted or the store lost the object; marker removed and the segment shipped again (chain {_chain})");
+                        _fs.Delete(marker);
+                    }
+                    var data = _fs.ReadAllBytes(path);
+                    if (!lastSealRead)
+                    {
+                        lastSeal = VerifiedLastSeal();
+                        lastSealRead = true;
+                    }
+                    if (Unverifiable(walk ??= new SegmentWalk(_keys.Trusted), index, data, lastSeal) is { } problem)
+                    {
+                        lowestUnshipped = Math.Min(lowestUnshipped, index);
+                        unverified++;
+                        backlog++;
+                        backlogBytes += data.Length;
+                        error = $"{name} does not verify against its seal ({problem}); not shipped, local copy kept";
+                        if (_reportedUnverified.Add(index))
+                            Report($"audit shipping: TAMPERING: {name} in {_chainDir} does not verify against its seal: {problem}. It is not shipped and not deleted; keep it as evidence (chain {_chain})");
+                        continue;
+                    }
+                    var sha = SHA256.HashData(data);
+                    var result = await WithRetriesAsync<PutResult?>(async () => await _store.PutIfAbsentAsync(key, data, sha, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                    if (result is null)
+                    {
+                        failed++;
+                        backlog++;
+                        backlogBytes += data.Length;
+                        lowestUnshipped = Math.Min(lowestUnshipped, index);
+                        error = $"upload of {_store.Describe(key)} failed after {_options.MaxAttempts} attempts: {LastError}";
+                        continue;
+                    }
+                    if (result == PutResult.Conflict)
+                    {
+                        lowestUnshipped = Math.Min(lowestUnshipped, index);
+                        conflicts++;
+                        ConflictCount++;
+                        backlog++;
+                        backlogBytes += data.Length;
+                        error = $"{_store.Describe(key)} exists with different content; local copy kept";
+                        continue;
+                    }
+                    if (result == PutResult.Created) uploaded++; else present++;
+                    var stored = await WithRetriesAsync(() => _store.GetSha256Async(key, ct), ct).ConfigureAwait(false);
+                    if (stored is null || !stored.AsSpan().SequenceEqual(sha))
+                    {
+                        lowestUnshipped = Math.Min(lowestUnshipped, index);
+                        failed++;
+                        backlog++;
+                        backlogBytes += data.Length;
+                        error = $"{_store.Describe(key)} did not verify after upload; local copy kept";
+                        continue;
+                    }
+                    if (_options.LocalRetention == TimeSpan.Zero)
                     {
                         _fs.Delete(path);
-                        _fs.Delete(marker);
                         deleted++;
                     }
-                    continue;
+                    else
+                    {
+                        _fs.ReplaceDurably(marker, sha);
+                    }
                 }
-                var data = _fs.ReadAllBytes(path);
-                var sha = SHA256.HashData(data);
-                string key = _chain + "/" + name;
-                var result = await WithRetriesAsync<PutResult?>(async () => await _store.PutIfAbsentAsync(key, data, sha, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-                if (result is null)
-                {
-                    failed++;
-                    backlog++;
-                    backlogBytes += data.Length;
-                    lowestUnshipped = Math.Min(lowestUnshipped, index);
-                    error = $"upload of {_store.Describe(key)} failed after {_options.MaxAttempts} attempts: {LastError}";
-                    continue;
-                }
-                if (result == PutResult.Conflict)
-                {
-                    lowestUnshipped = Math.Min(lowestUnshipped, index);
-                    conflicts++;
-                    ConflictCount++;
-                    backlog++;
-                    backlogBytes += data.Length;
-                    error = $"{_store.Describe(key)} exists with different content; local copy kept";
-                    continue;
-                }
-                if (result == PutResult.Created) uploaded++; else present++;
-                var stored = await WithRetriesAsync(() => _store.GetSha256Async(key, ct), ct).ConfigureAwait(false);
-                if (stored is null || !stored.AsSpan().SequenceEqual(sha))
-                {
-                    lowestUnshipped = Math.Min(lowestUnshipped, index);
-                    failed++;
-                    backlog++;
-                    backlogBytes += data.Length;
-                    error = $"{_store.Describe(key)} did not verify after upload; local copy kept";
-                    continue;
-                }
-                if (_options.LocalRetention == TimeSpan.Zero)
-                {
-                    _fs.Delete(path);
-                    deleted++;
-                }
-                else
-                {
-                    _fs.ReplaceDurably(marker, sha);
-                }
+            }
+            finally
+            {
+                walk?.Dispose();
             }
             // The store's checkpoint may only describe shipped segments, or the store would look truncated.
             string checkpointPath = Path.Combine(_chainDir, SegmentNames.CheckpointName);
@@ -178,15 +243,46 @@ public sealed class SegmentShipper : IAsyncDisposable
                 }
             }
             LastError = error;
+            UnverifiedSegments = unverified;
             BacklogSegments = backlog;
             BacklogBytes = backlogBytes;
             ReportHealth(error);
-            return new ShipPassResult(uploaded, present, deleted, failed, conflicts);
+            return new ShipPassResult(uploaded, present, deleted, failed, conflicts, unverified);
         }
         finally
         {
             _passLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Why a sealed segment must not ship, or null: the full walk (every record's chain hash, the
+    /// Merkle root, checkpoints, the seal's signature with one of the chain's keys and every field of
+    /// it), and agreement with last-seal when that is this segment's seal. The link to the previous
+    /// segment is taken from the segment's own header: the predecessor may have shipped already, and
+    /// the verifier checks links across the store.
+    /// </summary>
+    private string? Unverifiable(SegmentWalk walk, long index, byte[] data, byte[]? lastSeal)
+    {
+        using var reader = new FrameReader();
+        reader.Reset(data);
+        if (reader.Next(out var first, out var error) != FrameReadStatus.Ok || first.Header.Kind != FrameKind.Header
+            || !SegmentHeader.TryDecode(first.Payload.Span, out var header, out error))
+            return "no readable header: " + (error ?? "the first frame is not a header");
+        var outcome = walk.Walk(data, new SegmentExpectation(_chain, index, header!.FirstSequence, header.PrevSeal, header.PrevHead), mayBeOpen: false, []);
+        if (outcome.Error is { } finding) return $"[{finding.Code}] {finding.Message}";
+        if (lastSeal is not null && Seal.TryDecode(lastSeal, out var kept, out _, out _) && kept!.Segment == index && !lastSeal.AsSpan().SequenceEqual(outcome.SealNote))
+            return $"its seal differs from last-seal, the chain's record of segment {index}'s seal";
+        return null;
+    }
+
+    /// <summary>last-seal when it is a seal of this chain that verifies with the chain's keys; a forged one is recovery's to report, not evidence against a segment.</summary>
+    private byte[]? VerifiedLastSeal()
+    {
+        string path = Path.Combine(_chainDir, SegmentNames.LastSealName);
+        if (!_fs.Exists(path)) return null;
+        var note = _fs.ReadAllBytes(path);
+        return Seal.TryDecode(note, out var seal, out var parsed, out _) && seal!.Chain == _chain && _keys.Check(seal.KeyId, parsed!) == NoteTrust.Verified ? note : null;
     }
 
     /// <summary>Counts the pass, and reports the first failure and the recovery (not every retry).</summary>
@@ -240,6 +336,7 @@ public sealed class SegmentShipper : IAsyncDisposable
         try { await _loop.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         _store.Dispose();
+        _keys.Dispose();
         _stop.Dispose();
     }
 }

@@ -24,6 +24,13 @@ public sealed class TrustedKeys : IDisposable
         return trusted;
     }
 
+    /// <summary>Trusts <paramref name="key"/> too; the caller keeps ownership.</summary>
+    public void Include(AuditPublicKey key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        _byId.TryAdd(key.KeyId, key);
+    }
+
     /// <summary>Loads each path: a PEM public key file, or a folder whose *.pem files are all loaded.</summary>
     public static TrustedKeys Load(IEnumerable<string> paths)
     {

@@ -81,6 +81,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             Counter(sb, "fastmcp_audit_shipping_failed_passes_total", "shipping passes that left something unshipped (alert when it grows)", shipper.FailedPasses);
             Gauge(sb, "fastmcp_audit_shipping_last_success_timestamp_seconds", "unix time of the last pass that shipped everything (0: none yet)", shipper.LastSuccessUnixSeconds);
             Counter(sb, "fastmcp_audit_shipping_conflicts_total", "segments found in the store with other content (kept locally; needs a human)", shipper.ConflictCount);
+            Gauge(sb, "fastmcp_audit_shipping_unverified_segments", "sealed segments that do not verify against their seal (tampering: not shipped, kept locally; alert when above 0)", shipper.UnverifiedSegments);
         }
         FastMcp.Audit.Anchoring.CheckpointPublisher? anchors = runtime.Audit?.Log.Anchors;
         Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);

@@ -72,6 +72,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         string signingKey = SigningKeyPathFor(options, out bool development);
         if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development);
+        CheckPreviousPublicKeys(options.Audit.PreviousPublicKeys);
 
         CreateUpstreamCredential(identity)?.Dispose();
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
@@ -216,6 +217,20 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (warning is not null) Log.Warn("audit: " + warning);
     }
 
+    /// <summary>A previous key that does not load would turn every note it signed into one the start cannot verify: refused here, by name.</summary>
+    private static void CheckPreviousPublicKeys(string[] paths)
+    {
+        if (paths.Length == 0) return;
+        try
+        {
+            using var keys = FastMcp.Audit.Verification.TrustedKeys.Load(paths);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException("audit.previousPublicKeys", $"cannot load a previous public key: {e.Message}");
+        }
+    }
+
     private static void ValidateAudit(AuditOptions audit)
     {
         try
@@ -266,6 +281,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         ValidateAudit(auditOptions);
         CheckSigningKey(signingKey, auditOptions.Directory, development);
+        CheckPreviousPublicKeys(auditOptions.PreviousPublicKeys);
         auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
         auditOptions.OnProblem ??= message => Log.Warn(message);
         if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
