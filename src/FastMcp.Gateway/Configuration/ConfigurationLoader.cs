@@ -102,6 +102,10 @@ public static class ConfigurationLoader
         Range(o.FailedAuthentication.RecordIntervalSeconds, 1, 3600, "failedAuthentication.recordIntervalSeconds");
         Range(o.FailedAuthentication.MaxTrackedSources, 100, 10_000_000, "failedAuthentication.maxTrackedSources");
 
+        if (o.Sessions is null) throw new ConfigurationException("sessions", "must be an object");
+        if (o.Sessions.Unknown is not ("refuse" or "forward")) throw new ConfigurationException("sessions.unknown", "must be \"refuse\" or \"forward\"");
+        Range(o.Sessions.MaxPerUpstream, 100, 10_000_000, "sessions.maxPerUpstream");
+
         Clients.ClientAddressing.Validate(o.ClientAddress);
         RateLimiting.RateLimits.Validate(o.RateLimits);
         if (o.Metrics?.Tools is null) throw new ConfigurationException("metrics.tools", "must be a list");

@@ -48,6 +48,9 @@ public sealed class GatewayOptions
     /// <summary>Budget of failed authentications per client address, and how refusals beyond it are recorded.</summary>
     public FailedAuthenticationOptions FailedAuthentication { get; set; } = new();
 
+    /// <summary>How MCP sessions of plain routes are tied to the caller they were issued to.</summary>
+    public SessionOptions Sessions { get; set; } = new();
+
     /// <summary>Request budgets per client address and per subject (429 beyond; docs/configuration.md).</summary>
     public FastMcp.Gateway.RateLimiting.RateLimitOptions RateLimits { get; set; } = new();
 
@@ -144,6 +147,18 @@ public sealed class OriginOptions
 
     /// <summary>Host header values accepted ("host:port", port "*" for any). Empty: any host.</summary>
     public List<string> AllowedHosts { get; set; } = ["localhost:*", "127.0.0.1:*", "[::1]:*"];
+}
+
+public sealed class SessionOptions
+{
+    /// <summary>
+    /// A Mcp-Session-Id this gateway has not seen issued (before a restart, by another replica, or forgotten):
+    /// "refuse" answers 404 (the client initializes again), "forward" sends it on and binds it to its first caller here.
+    /// </summary>
+    public string Unknown { get; set; } = "refuse";
+
+    /// <summary>Session bindings kept per upstream; past it the least recently used are forgotten.</summary>
+    public int MaxPerUpstream { get; set; } = 100_000;
 }
 
 public sealed class FailedAuthenticationOptions

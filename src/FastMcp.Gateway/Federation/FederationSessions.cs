@@ -33,7 +33,7 @@ internal sealed class FederationSessions(int maxSessions, int members)
     {
         lock (_gate)
         {
-            if (!_byId.TryGetValue(id, out FederationSession? s) || s.Subject != subject || s.Issuer != issuer) return null;
+            if (!_byId.TryGetValue(id, out FederationSession? s) || !s.Owner.Is(subject, issuer)) return null;
             s.Touch();
             return s;
         }
@@ -66,8 +66,7 @@ internal sealed class FederationSession(string id, string subject, string? issue
     private const int MaxRemembered = 10_000;
 
     public string Id { get; } = id;
-    public string Subject { get; } = subject;
-    public string? Issuer { get; } = issuer;
+    public Sessions.SessionOwner Owner { get; } = new(subject, issuer);
     public long LastUsed => Volatile.Read(ref _lastUsed);
 
     /// <summary>Each member's Mcp-Session-Id (null: it gave none, or it was left out because it failed to initialize).</summary>

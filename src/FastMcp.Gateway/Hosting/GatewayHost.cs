@@ -59,6 +59,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             Audit = stages.Audit,
             Approvals = stages.Approvals,
             Slots = _slots,
+            // Anonymous callers are all one principal: there is no one to tell apart.
+            SessionBindings = stages.Authentication is { IsAnonymous: false }
+                ? new Sessions.SessionBindings(options.Sessions.MaxPerUpstream, forwardUnknown: options.Sessions.Unknown == "forward")
+                : null,
             Tracer = options.Tracing.Enabled ? new Tracing.Tracer(options.Tracing, typeof(GatewayHost).Assembly.GetName().Version?.ToString() ?? "unknown") : null,
         };
         try

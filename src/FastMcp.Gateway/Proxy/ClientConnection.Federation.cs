@@ -41,15 +41,14 @@ internal sealed partial class ClientConnection
 
         // What is forwarded may be a rewritten copy: the client's bytes leave the pipe first.
         body = TakeBodyOutOfPipe(body);
-        _exchange.Stage = ExchangeStage.MaskRequest;
+        // The body stays as the client sent it: the policy decides on it per member, and only then does request
+        // masking apply (the default, or the profile the member's allowing rule picks), as on a plain route. Until
+        // then, what is recorded (a refusal before any member is chosen) is a masked copy.
         ReadOnlySequence<byte> recorded = body;
         if (_rt.Masking is { } masking)
         {
             _exchange.Masking = masking;
-            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
-            _exchange.Recorded = recorded;
-            if (outcome is RequestCardOutcome.BlockedCard or RequestCardOutcome.BlockedNumber)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
+            recorded = masking.RecordableCopy(_exchange, body, _maskedCopy);
         }
         _exchange.Recorded = recorded;
 
@@ -98,16 +97,19 @@ internal sealed partial class ClientConnection
         return session;
     }
 
-    private enum Admission : byte { Allowed, Refused, AuditFailed, RateLimited }
+    private enum Admission : byte { Allowed, Refused, AuditFailed, RateLimited, CardBlocked, ProfileMissing }
 
     /// <summary>
-    /// Decides a fan-out message for one member; a refusal is recorded and the member left out. An allowing rule with a
-    /// budget of its own is charged once per message (<paramref name="charged"/>), not once per member.
+    /// Decides a fan-out message for one member on the message as the client sent it, then masks the member's own
+    /// copy (returned with Allowed) as the decision says; a refusal is recorded and the member left out. An allowing
+    /// rule with a budget of its own is charged once per message (<paramref name="charged"/>), not once per member.
     /// </summary>
-    private async ValueTask<Admission> AdmitForMemberAsync(UpstreamRoute member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, HashSet<CompiledRule> charged)
+    private async ValueTask<(Admission Admission, byte[] Message)> AdmitForMemberAsync(UpstreamRoute member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded,
+        HashSet<CompiledRule> charged)
     {
         _exchange.Route = member;
         _exchange.Decision = null;
+        PolicyDecision? allowed = null;
         if (_rt.Authorization is { } authorization)
         {
             _exchange.Stage = ExchangeStage.Decide;
@@ -126,26 +128,57 @@ internal sealed partial class ClientConnection
                     catch (FastMcp.Audit.AuditUnavailableException)
                     {
                         await AuditUnavailableAsync(body).ConfigureAwait(false);
-                        return Admission.AuditFailed;
+                        return (Admission.AuditFailed, []);
                     }
                 }
-                return Admission.Refused;
+                return (Admission.Refused, []);
             }
-            if (decision.Rule is { } rule && charged.Add(rule) && !TakeRuleBudget(decision)) return Admission.RateLimited;
+            if (decision.Rule is { } rule && charged.Add(rule) && !TakeRuleBudget(decision)) return (Admission.RateLimited, []);
+            allowed = decision;
         }
+        byte[] message = body.ToArray();
+        Admission masked = MaskForMember(allowed, message);
+        if (masked != Admission.Allowed) return (masked, []);
         // RecordRequestOrRefuseAsync has answered 503 itself when the log cannot take the record.
-        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return Admission.AuditFailed;
-        return Admission.Allowed;
+        if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return (Admission.AuditFailed, []);
+        return (Admission.Allowed, message);
+    }
+
+    /// <summary>
+    /// Request masking of one member's copy of a fan-out message, after its decision: the profile the allowing rule
+    /// picked, else the default. The copy is the member's own, so the next member is still decided on the message as
+    /// sent. CardBlocked: a card number where requests are "block"; ProfileMissing: the picked profile is gone.
+    /// </summary>
+    private Admission MaskForMember(PolicyDecision? decision, byte[] message)
+    {
+        if (_rt.Masking is not { } masking) return Admission.Allowed;
+        _exchange.Stage = ExchangeStage.MaskRequest;
+        if (decision is { MaskProfile: { } profile })
+        {
+            if (masking.Profile(profile) is not { } picked) return Admission.ProfileMissing;
+            masking = picked;
+        }
+        _exchange.Masking = masking;
+        // Found again in this copy: counted once per message, not once per member.
+        _exchange.RequestCards.Reset();
+        using var maskedForRecord = new Buffers.PooledBufferWriter(0);
+        RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, new ReadOnlySequence<byte>(message), _request.Headers, maskedForRecord, out _);
+        return outcome == RequestCardOutcome.Forward ? Admission.Allowed : Admission.CardBlocked;
     }
 
     /// <summary>
     /// What a fan-out does after a member was not admitted: a refusal leaves the member out (null: go on); a rule budget
-    /// spent answers 429; an audit log that cannot take the record has been answered 503 already.
+    /// spent answers 429; a card number that request masking blocks (or a missing profile) refuses the message, as on
+    /// a plain route; an audit log that cannot take the record has been answered 503 already.
     /// </summary>
-    private async ValueTask<bool?> FanOutStopsAsync(Admission admission, ReadOnlySequence<byte> body) => admission switch
+    private async ValueTask<bool?> FanOutStopsAsync(Admission admission, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded) => admission switch
     {
         Admission.RateLimited => await RuleRateLimitedAsync(body).ConfigureAwait(false),
         Admission.AuditFailed => true,
+        Admission.CardBlocked => await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
+            .ConfigureAwait(false),
+        Admission.ProfileMissing => await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
+            "masking profile missing").ConfigureAwait(false),
         _ => null,
     };
 
@@ -169,16 +202,15 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> InitializeFederationAsync(FederatedRoute federation, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
     {
         FederationSession session = federation.Sessions.Open(_exchange.Principal!.Subject, _exchange.Principal.Issuer);
-        byte[] request = body.ToArray();
         string? version = null;
         bool tools = false, prompts = false, resources = false, logging = false, completions = false;
         var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
             UpstreamRoute member = federation.Members[i];
-            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
-            if (admission is Admission.AuditFailed or Admission.RateLimited) federation.Sessions.Remove(session);
-            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            (Admission admission, byte[] request) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission is not (Admission.Allowed or Admission.Refused)) federation.Sessions.Remove(session);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
                 .ConfigureAwait(false);
@@ -258,14 +290,13 @@ internal sealed partial class ClientConnection
     /// <summary>A client notification goes to every member in the session (each decided and recorded); the client gets 202.</summary>
     private async ValueTask<bool> NotifyMembersAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
     {
-        byte[] message = body.ToArray();
         var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
             if (!session.Initialized[i]) continue;
             UpstreamRoute member = federation.Members[i];
-            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
-            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            (Admission admission, byte[] message) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", message, session.MemberSessions[i], session.MemberVersions[i], _clientAddress,
                 _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
@@ -295,11 +326,10 @@ internal sealed partial class ClientConnection
             {
                 if (!session.Initialized[i]) continue;
                 UpstreamRoute member = federation.Members[i];
-                Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
-                if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+                (Admission admission, byte[] request) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+                if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
                 if (admission != Admission.Allowed) continue;
                 anyAllowed = true;
-                byte[] request = body.ToArray();
                 var memberEntries = new List<(int, JsonElement)>();
                 bool complete = false;
                 for (int page = 0; page < MaxPages; page++)
@@ -459,7 +489,6 @@ internal sealed partial class ClientConnection
     private async ValueTask<bool> SetLevelOnMembersAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded)
     {
         byte[] idJson = IdJson(body);
-        byte[] request = body.ToArray();
         var charged = new HashSet<CompiledRule>();
         bool anyAllowed = false, anyTook = false;
         byte[]? firstError = null;
@@ -467,8 +496,8 @@ internal sealed partial class ClientConnection
         {
             if (!session.Initialized[i]) continue;
             UpstreamRoute member = federation.Members[i];
-            Admission admission = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
-            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body) is { } stop) return stop;
+            (Admission admission, byte[] request) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
             anyAllowed = true;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
@@ -549,6 +578,8 @@ internal sealed partial class ClientConnection
         if (session.MemberVersions[member] is { } version) line.Append("MCP-Protocol-Version: ").Append(version).Append("\r\n");
         _memberSessionLine = Encoding.ASCII.GetBytes(line.ToString());
         _relay.DropsSessionHeader = true;
+        // The cards the first look counted are found again when the request is masked for this member.
+        _exchange.RequestCards.Reset();
         try
         {
             return await DecideMaskRecordForwardAsync(body, route).ConfigureAwait(false);

@@ -329,11 +329,18 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.RateLimits.PerSubject is { } perSubject && !perSubject.TryTake(_exchange.Principal!.Subject, out int subjectWait))
             return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
 
+        // Another caller's session (or, by default, one not seen issued here) is unknown to this caller: 404, as MCP
+        // answers an unknown session, whether it is a POST, the GET stream or a DELETE (ClientConnection.Sessions.cs).
+        if (route is not null && !SessionIsCallers(route))
+            return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "session not found: initialize again"u8, bodyUnread).ConfigureAwait(false);
+
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
-        return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+        bool keepAlive = await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+        ForgetEndedSession(route!);
+        return keepAlive;
     }
 
     /// <summary>
@@ -756,6 +763,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
+        BindIssuedSession(route, upstream!.ResponseHead);
         MarkApprovalExecuted(upstream!.ResponseHead.StatusCode);
         _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
         _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
@@ -818,6 +826,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
             _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
             _rt.Metrics.Upstream.ObserveSince(sent);
+            BindIssuedSession(route, upstream.ResponseHead);
         }
         if (_exchange.Approval is not null) MarkApprovalExecuted(error == ForwardingError.None ? upstream!.ResponseHead.StatusCode : error.StatusCode());
         if (error != ForwardingError.None)

@@ -60,6 +60,9 @@ internal sealed class GatewayRuntime
     /// <summary>Client connection slots (limits.maxConnections and the reserve for authenticated connections).</summary>
     public Transport.ConnectionSlots? Slots { get; set; }
 
+    /// <summary>Sessions of plain routes bound to their callers; null without identities to tell apart (anonymous, pass-through).</summary>
+    public Sessions.SessionBindings? SessionBindings { get; set; }
+
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 

@@ -21,7 +21,9 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
 
     public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
-        if (exchange.Principal is not { } principal || !ExpectsListAnswer(exchange)) return true;
+        // Without a call (a GET stream) nothing says what an answer on it answers: an upstream's event store replays old
+        // answers there, lists included, so every answer on it is looked at (TryListMethodAnswered).
+        if (exchange.Principal is not { } principal || (exchange.HasCall && !ExpectsListAnswer(exchange))) return true;
 
         ReadOnlyMemory<byte> json = message.WrittenMemory;
         if (isEvent)
@@ -87,7 +89,7 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         PooledBufferWriter output, ref int removed)
     {
         if (view.Kind != McpMessageKind.Response) return Outcome.Unchanged; // errors, server requests, notifications
-        if (!TryListMethodAnswered(exchange, json.Span[view.IdRange], out McpMethod listMethod)) return Outcome.Refused;
+        if (!TryListMethodAnswered(exchange, json, json.Span[view.IdRange], out McpMethod listMethod)) return Outcome.Refused;
         if (listMethod == McpMethod.Unknown) return Outcome.Unchanged;
         if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), listMethod, ref filter, output, out int n)) return Outcome.Refused;
         removed += n;
@@ -120,10 +122,12 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
 
     /// <summary>
     /// Which list a success answer is the result of. A single call's answer is its list; in a batch the
-    /// answer's id names the member (false when it names none: it could be any of them).
+    /// answer's id names the member (false when it names none: it could be any of them). Without a call (a GET
+    /// stream) the result's shape says: a list member makes it that list (false when it holds several kinds).
     /// </summary>
-    private static bool TryListMethodAnswered(Exchange exchange, ReadOnlySpan<byte> answerId, out McpMethod listMethod)
+    private static bool TryListMethodAnswered(Exchange exchange, ReadOnlyMemory<byte> answer, ReadOnlySpan<byte> answerId, out McpMethod listMethod)
     {
+        if (!exchange.HasCall) return ListResultShape.TryFind(new ReadOnlySequence<byte>(answer), out listMethod);
         if (exchange.Batch is { } batch) return batch.TryMatchAnswer(answerId, out listMethod);
         listMethod = McpMethods.IsFilterableList(exchange.Call.Method) ? exchange.Call.Method : McpMethod.Unknown;
         return true;

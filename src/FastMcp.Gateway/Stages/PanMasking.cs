@@ -141,6 +141,14 @@ internal sealed class PanMasking : IResponseTransform
         return RequestCardOutcome.Forward;
     }
 
+    /// <summary>
+    /// What the audit log may record of a request not decided yet, leaving the body as sent (the policy must still
+    /// see it): the body itself when it holds no card number, else a fully masked copy in <paramref name="copy"/>.
+    /// Card numbers found are counted and fingerprinted in the exchange.
+    /// </summary>
+    public ReadOnlySequence<byte> RecordableCopy(Exchange exchange, in ReadOnlySequence<byte> body, PooledBufferWriter copy) =>
+        MaskedCopy(Current.Masker, body, copy, ref exchange.RequestCards) == 0 ? body : new ReadOnlySequence<byte>(copy.WrittenMemory);
+
     /// <summary>Copies the body and masks the copy (forward and block modes); returns the card numbers found.</summary>
     private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {

@@ -31,7 +31,7 @@ internal sealed class CardGateway : IAsyncDisposable
     public string AuditDirectory => Path.Combine(_dir, "audit");
 
     public static async Task<CardGateway> StartAsync(Action<MaskingOptions>? masking = null, List<RuleOptions>? rules = null,
-        Func<UpstreamExchange, Task>? upstreamScript = null)
+        Func<UpstreamExchange, Task>? upstreamScript = null, Action<GatewayOptions>? configure = null)
     {
         string dir = Path.Combine(Path.GetTempPath(), "fastmcp-cards-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -45,6 +45,7 @@ internal sealed class CardGateway : IAsyncDisposable
                 options.Policy = new PolicyOptions { Rules = rules ?? [new RuleOptions { Name = "all", Action = "allow" }] };
                 masking?.Invoke(options.Masking);
                 options.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "test" };
+                configure?.Invoke(options);
             });
         }
         catch

@@ -102,9 +102,12 @@ public sealed class RequestCardTests
     [InlineData("block")]
     public async Task No_audit_record_carries_a_full_card_number_in_any_request_mode(string mode)
     {
-        // The upstream answers without echoing: in forward mode it legitimately received the card numbers.
-        await using CardGateway g = await CardGateway.StartAsync(m => m.Requests = mode, upstreamScript: CardGateway.EmptyResult);
+        // The upstream answers without echoing: in forward mode it legitimately received the card numbers. It issues a
+        // session id holding a card number, which the gateway binds to alice at the first initialize (one without cards).
+        await using CardGateway g = await CardGateway.StartAsync(m => m.Requests = mode,
+            upstreamScript: x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", $"Mcp-Session-Id: s-{Pan}\r\n"));
         string session = $"Mcp-Session-Id: s-{Pan}\r\n";
+        await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
         await g.PostAsync(CardGateway.ToolCall($"\"{Pan}\"", Pan, $$"""{"note":"{{Pan}}"}"""), session);
         await g.PostAsync(CardGateway.ToolCall(Pan, "echo", "{}"), session);
         await g.PostAsync($$$"""{"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"uri":"card://{{{Pan}}}"}}""", session);
@@ -125,7 +128,8 @@ public sealed class RequestCardTests
     [Fact]
     public async Task Headers_that_mirror_the_body_are_masked_like_the_body()
     {
-        await using CardGateway g = await CardGateway.StartAsync();
+        // A session id the gateway did not see issued goes on (and is bound) with sessions.unknown "forward".
+        await using CardGateway g = await CardGateway.StartAsync(configure: o => o.Sessions.Unknown = "forward");
         const string Other = "5555555555554444";
         string encodedName = "=?base64?" + Convert.ToBase64String(Encoding.UTF8.GetBytes("pay " + Pan)) + "?=";
         await g.PostAsync(CardGateway.ToolCall("9", Pan, $$"""{"note":"{{Other}}","account":{{Pan}}}"""),

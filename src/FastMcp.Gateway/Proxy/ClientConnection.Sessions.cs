@@ -1,0 +1,60 @@
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Sessions;
+using FastMcp.Gateway.Upstream;
+using FastMcp.Http;
+using HttpMethod = FastMcp.Http.HttpMethod;
+
+namespace FastMcp.Gateway.Proxy;
+
+/// <summary>
+/// Sessions of plain routes belong to the caller they were issued to (docs/mcp-handling.md, "Sessions"): the gateway
+/// binds the Mcp-Session-Id an upstream issues to the caller's issuer and subject, and a request of anyone else naming
+/// it (POST, GET, DELETE) is answered 404 as for an unknown session, never forwarded. Federated paths hold their own
+/// sessions (Federation/FederationSessions.cs).
+/// </summary>
+internal sealed partial class ClientConnection
+{
+    /// <summary>
+    /// False when the request names a session that is not the caller's here: another caller's, or (sessions.unknown
+    /// "refuse") one this gateway did not see issued. With "forward" an unknown id is bound to its first caller.
+    /// </summary>
+    private bool SessionIsCallers(UpstreamRoute route)
+    {
+        if (_rt.SessionBindings is not { } bindings) return true;
+        ReadOnlySpan<byte> id = _request.Headers.Get(KnownHeader.McpSessionId);
+        if (id.IsEmpty) return true;
+        switch (bindings.Check(route.Name, id, _exchange.Principal!))
+        {
+            case SessionCheck.Owned:
+                return true;
+            case SessionCheck.Foreign:
+                Log.Debug($"client {RemoteAddress}: refused a session of upstream '{route.Name}' issued to another caller");
+                return false;
+            default:
+                if (!bindings.ForwardsUnknown) return false;
+                bindings.Bind(route.Name, id, _exchange.Principal!);
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// A session id the upstream issued in answer to a request that named none (initialize) is bound to the caller,
+    /// before the answer reaches the client: the client cannot use it anywhere before it is bound.
+    /// </summary>
+    private void BindIssuedSession(UpstreamRoute route, HttpResponseHead response)
+    {
+        if (_rt.SessionBindings is not { } bindings || _exchange.Federation is not null) return;
+        if (!_request.Headers.Get(KnownHeader.McpSessionId).IsEmpty) return;
+        ReadOnlySpan<byte> issued = response.Headers.Get(KnownHeader.McpSessionId);
+        if (!issued.IsEmpty) bindings.Bind(route.Name, issued, _exchange.Principal!);
+    }
+
+    /// <summary>After the owner's DELETE: a session the upstream ended (2xx) or does not know (404) is forgotten.</summary>
+    private void ForgetEndedSession(UpstreamRoute route)
+    {
+        if (_rt.SessionBindings is not { } bindings || _request.Method != HttpMethod.Delete) return;
+        ReadOnlySpan<byte> id = _request.Headers.Get(KnownHeader.McpSessionId);
+        int status = _exchange.Times.UpstreamStatus;
+        if (!id.IsEmpty && (status is >= 200 and < 300 or 404)) bindings.Forget(route.Name, id);
+    }
+}

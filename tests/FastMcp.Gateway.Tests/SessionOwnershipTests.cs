@@ -1,0 +1,143 @@
+using System.Text.Json;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Mcp;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests;
+
+/// <summary>
+/// On a plain route the gateway calls the upstream with its own credential, so the upstream cannot tell callers apart:
+/// the gateway binds each Mcp-Session-Id the upstream issues to the caller it was issued to, and answers anyone else
+/// naming it 404 without forwarding (docs/mcp-handling.md, "Sessions").
+/// </summary>
+public sealed class SessionOwnershipTests
+{
+    private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
+
+    /// <summary>An upstream that issues "s-1", "s-2", … on initialize, answers other POSTs with an empty result, GET with 405 and DELETE with 200.</summary>
+    private static Func<UpstreamExchange, Task> SessionServer()
+    {
+        int issued = 0;
+        return async x =>
+        {
+            if (x.Request.Method == "DELETE")
+            {
+                await x.RespondAsync(200, "", "");
+                return;
+            }
+            if (x.Request.Method == "GET")
+            {
+                await x.RespondAsync(405, "", "");
+                return;
+            }
+            using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+            string id = doc.RootElement.GetProperty("id").GetRawText();
+            string session = doc.RootElement.GetProperty("method").GetString() == "initialize"
+                ? $"Mcp-Session-Id: s-{Interlocked.Increment(ref issued)}\r\n"
+                : "";
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{}}", session);
+        };
+    }
+
+    private const string Initialize =
+        """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+
+    private static string Ping(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"ping\"}";
+
+    private static async Task<RawResponse> SendAsync(PolicyGateway gw, string request)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(request);
+        return await client.ReadResponseAsync();
+    }
+
+    private static Task<RawResponse> PostAsync(PolicyGateway gw, string token, string json, string? session = null) =>
+        gw.PostAsync(json, token, session is null ? "" : $"Mcp-Session-Id: {session}\r\n");
+
+    private static Task<RawResponse> WithoutBodyAsync(PolicyGateway gw, string method, string token, string session) =>
+        SendAsync(gw, $"{method} /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+
+    private static int Naming(ScriptedUpstream upstream, string session) => upstream.Requests.Count(r => r.Header("Mcp-Session-Id") == session);
+
+    [Fact]
+    public async Task Another_caller_naming_a_session_is_answered_404_and_nothing_reaches_the_upstream()
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll);
+        string alice = gw.Token("alice"), bob = gw.Token("bob");
+        string session = (await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!;
+        Assert.Equal("s-1", session);
+
+        RawResponse post = await PostAsync(gw, bob, Ping(2), session);
+        Assert.Equal(404, post.Status);
+        Assert.Equal(JsonRpcErrorCodes.InvalidRequest, post.JsonRpcError().Code);
+        Assert.Equal(404, (await WithoutBodyAsync(gw, "GET", bob, session)).Status);
+        Assert.Equal(404, (await WithoutBodyAsync(gw, "DELETE", bob, session)).Status);
+        // An answer to a server request of alice's session (sampling, elicitation) from bob goes nowhere either.
+        Assert.Equal(404, (await PostAsync(gw, bob, """{"jsonrpc":"2.0","id":0,"result":{}}""", session)).Status);
+        Assert.Equal(0, Naming(gw.Upstream, session));
+
+        // The owner keeps working.
+        Assert.Equal(200, (await PostAsync(gw, alice, Ping(3), session)).Status);
+        Assert.Equal(405, (await WithoutBodyAsync(gw, "GET", alice, session)).Status);
+        Assert.Equal(2, Naming(gw.Upstream, session));
+
+        // The owner's DELETE ends it: from then on it is nobody's.
+        Assert.Equal(200, (await WithoutBodyAsync(gw, "DELETE", alice, session)).Status);
+        Assert.Equal(3, Naming(gw.Upstream, session));
+        Assert.Equal(404, (await PostAsync(gw, alice, Ping(4), session)).Status);
+        Assert.Equal(404, (await PostAsync(gw, bob, Ping(5), session)).Status);
+        Assert.Equal(3, Naming(gw.Upstream, session));
+    }
+
+    [Fact]
+    public async Task A_session_belongs_to_the_subject_at_its_issuer_not_to_a_token_or_its_groups()
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll);
+        string session = (await PostAsync(gw, gw.Token("alice", "dev"), Initialize)).Header("Mcp-Session-Id")!;
+        Assert.Equal(200, (await PostAsync(gw, gw.Token("alice"), Ping(2), session)).Status);   // a new token of the same caller
+        Assert.Equal(404, (await PostAsync(gw, gw.Token("mallory", "dev"), Ping(3), session)).Status);
+    }
+
+    [Fact]
+    public async Task A_session_id_the_gateway_did_not_see_issued_is_refused_by_default_and_bound_to_its_first_caller_with_forward()
+    {
+        await using (var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll))
+        {
+            Assert.Equal(404, (await PostAsync(gw, gw.Token("alice"), Ping(1), "issued-elsewhere")).Status);
+            Assert.Empty(gw.Upstream.Requests);
+        }
+
+        await using var forwarding = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o => o.Sessions.Unknown = "forward");
+        string alice = forwarding.Token("alice"), bob = forwarding.Token("bob");
+        Assert.Equal(200, (await PostAsync(forwarding, alice, Ping(1), "issued-elsewhere")).Status);
+        Assert.Equal(404, (await PostAsync(forwarding, bob, Ping(2), "issued-elsewhere")).Status);
+        Assert.Equal(200, (await PostAsync(forwarding, alice, Ping(3), "issued-elsewhere")).Status);
+        Assert.Equal(2, Naming(forwarding.Upstream, "issued-elsewhere"));
+    }
+
+    [Fact]
+    public async Task Past_the_bound_the_least_recently_used_sessions_are_forgotten_and_refused()
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o => o.Sessions.MaxPerUpstream = 100);
+        string alice = gw.Token("alice");
+        var sessions = new List<string>();
+        for (int i = 0; i < 101; i++) sessions.Add((await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!);
+
+        // The oldest is forgotten: refused, even to its owner (it initializes again), never handed to whoever asks first.
+        Assert.Equal(404, (await PostAsync(gw, alice, Ping(2), sessions[0])).Status);
+        Assert.Equal(0, Naming(gw.Upstream, sessions[0]));
+        Assert.Equal(200, (await PostAsync(gw, alice, Ping(3), sessions[^1])).Status);
+    }
+
+    [Fact]
+    public void The_sessions_section_is_checked_at_load()
+    {
+        var options = new GatewayOptions();
+        options.Sessions.Unknown = "trust";
+        Assert.Equal("sessions.unknown", Assert.Throws<ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Sessions.Unknown = "refuse";
+        options.Sessions.MaxPerUpstream = 0;
+        Assert.Equal("sessions.maxPerUpstream", Assert.Throws<ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+    }
+}
