@@ -27,6 +27,9 @@ internal sealed class ActiveSegment : IDisposable
     private ChainCursor _scratch = new();
     private IAuditFile? _file;
     private long _reserveLimit;
+    // Set when an append or flush threw. A short write (ENOSPC) leaves the bytes that landed past CommittedLength
+    // while the handle's Length does not move, so Length alone cannot tell that the file must be cut.
+    private bool _uncommittedTail;
 
     /// <summary>Zero-filled space kept ahead of the appended end, in steps of this much (up to the segment size).</summary>
     public const long ReserveStep = 4 * 1024 * 1024;
@@ -214,8 +217,8 @@ internal sealed class ActiveSegment : IDisposable
             _cursor.Merkle.GetRoot(), _headerHash, nowMicros, recovered, _signer.KeyId);
         var unsigned = seal.EncodeUnsigned();
         var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
-        // A sealed segment never keeps a zero-filled reserve: the seal must be its last bytes.
-        if (_file is { } file && file.Reserved > CommittedLength) file.Truncate(CommittedLength);
+        // A sealed segment never keeps a zero-filled reserve or a failed write's leftovers: the seal must be its last bytes.
+        if (_file is { } file) CutToCommitted(file, dropReserve: true);
         _reserveLimit = 0;
         AppendNoteFrame(FrameKind.Seal, note);
         Sealed = true;
@@ -232,8 +235,20 @@ internal sealed class ActiveSegment : IDisposable
     /// <summary>Cuts off whatever a failed write left behind.</summary>
     public void RollBack()
     {
-        if (_file is null) return;
-        if (_file.Length != CommittedLength) _file.Truncate(CommittedLength);
+        if (_file is { } file) CutToCommitted(file, dropReserve: false);
+    }
+
+    /// <summary>
+    /// Truncates the file to <see cref="CommittedLength"/> when a failed write may have left bytes after it (or, with
+    /// <paramref name="dropReserve"/>, when a zero-filled reserve follows it). Every caller appends a frame and
+    /// fdatasyncs next, which makes the new size durable; a crash before that finds an open segment, whose torn
+    /// tail recovery cuts.
+    /// </summary>
+    private void CutToCommitted(IAuditFile file, bool dropReserve)
+    {
+        if (!_uncommittedTail && file.Length == CommittedLength && (!dropReserve || file.Reserved == CommittedLength)) return;
+        file.Truncate(CommittedLength);
+        _uncommittedTail = false;
     }
 
     private void AppendNoteFrame(FrameKind kind, byte[] note)
@@ -247,15 +262,23 @@ internal sealed class ActiveSegment : IDisposable
     private void Append(ReadOnlySpan<byte> frame, bool flush)
     {
         var file = _file ?? throw new InvalidOperationException("segment is sealed");
-        if (file.Length != CommittedLength) file.Truncate(CommittedLength);
+        CutToCommitted(file, dropReserve: false);
         long end = CommittedLength + frame.Length;
         if (end > file.Reserved && end < _reserveLimit) TryReserve(file, Math.Min(_reserveLimit, end + ReserveStep));
-        file.Append(frame);
-        if (flush)
+        try
         {
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            file.Flush();
-            LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            file.Append(frame);
+            if (flush)
+            {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                file.Flush();
+                LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            }
+        }
+        catch
+        {
+            _uncommittedTail = true;
+            throw;
         }
         CommittedLength += frame.Length;
     }
