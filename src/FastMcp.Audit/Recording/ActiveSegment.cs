@@ -158,33 +158,57 @@ internal sealed class ActiveSegment : IDisposable
     }
 
     /// <summary>
-    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs.
-    /// Throws on I/O failure with the chain state unchanged.
+    /// The most raw bytes one records frame takes: even incompressible records then compress to no more than
+    /// <see cref="FrameHeader.MaxPayload"/> (zstd's bound adds 1/256 and a little), so every frame stays within the
+    /// reader's limit (docs/audit-format.md §3). One record (at most <see cref="RecordLayout.MaxBody"/>) always fits.
+    /// </summary>
+    public const int MaxFrameRaw = FrameHeader.MaxPayload - FrameHeader.MaxPayload / 128;
+
+    /// <summary>
+    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs. A batch of
+    /// more than <see cref="MaxFrameRaw"/> bytes becomes several frames, appended and flushed as one write, so the
+    /// batch is still committed (or undone) as a whole. Throws on I/O failure with the chain state unchanged.
     /// </summary>
     public void AppendRecords(ReadOnlySpan<byte> entries, int count, bool flush)
     {
         _scratch.CopyFrom(_cursor);
         _raw.Clear();
+        _frame.Clear();
+        int inFrame = 0;
         var rest = entries;
         for (int i = 0; i < count; i++)
         {
             int length = BinaryPrimitives.ReadInt32LittleEndian(rest);
+            if (length > RecordLayout.MaxBody) throw new InvalidOperationException($"record body of {length} bytes exceeds the format's limit of {RecordLayout.MaxBody}");
+            int entry = RecordLayout.LengthPrefix + length + RecordLayout.ChainHashSize;
+            if (inFrame > 0 && _raw.WrittenCount + entry > MaxFrameRaw)
+            {
+                CompressFrame(inFrame);
+                inFrame = 0;
+            }
             var body = rest.Slice(4, length);
-            var dest = _raw.GetSpan(4 + length + 32);
+            var dest = _raw.GetSpan(entry);
             rest[..(4 + length)].CopyTo(dest);
             if (!_scratch.Append(body, dest.Slice(4 + length, 32), out var error)) throw new InvalidOperationException(error);
-            _raw.Advance(4 + length + 32);
+            _raw.Advance(entry);
+            inFrame++;
             rest = rest[(4 + length)..];
         }
-        _frame.Clear();
+        if (inFrame > 0) CompressFrame(inFrame);
+        Append(_frame.WrittenSpan, flush);
+        (_cursor, _scratch) = (_scratch, _cursor);
+    }
+
+    /// <summary>Compresses the records gathered in _raw into one records frame at the end of _frame, and empties _raw.</summary>
+    private void CompressFrame(int count)
+    {
         var raw = _raw.WrittenSpan;
         int bound = Compressor.GetCompressBound(raw.Length);
         var target = _frame.GetSpan(FrameHeader.Size + bound);
         int compressed = _zstd.Wrap(raw, target[FrameHeader.Size..]);
         new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target, target.Slice(FrameHeader.Size, compressed));
         _frame.Advance(FrameHeader.Size + compressed);
-        Append(_frame.WrittenSpan, flush);
-        (_cursor, _scratch) = (_scratch, _cursor);
+        _raw.Clear();
     }
 
     /// <summary>
