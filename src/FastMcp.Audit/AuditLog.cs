@@ -170,7 +170,15 @@ public sealed class AuditLog : IAsyncDisposable
         RecordScratch scratch = _scratch.Rent();
         try
         {
-            scratch.Serializer.WriteFields(scratch.Fields, e);
+            try
+            {
+                scratch.Serializer.WriteFields(scratch.Fields, e);
+            }
+            catch (AuditUnavailableException tooLarge)
+            {
+                // A record over the format's limit even with its payloads truncated: this exchange is refused, the log stays writable.
+                return ValueTask.FromException<long>(tooLarge);
+            }
             lock (_gate)
             {
                 if (!_writable || _closed) return Refuse();
