@@ -343,7 +343,7 @@ public sealed class AuditLog : IAsyncDisposable
         return TimeSpan.FromMilliseconds(delay);
     }
 
-    /// <summary>Writes everything pending as one frame; on failure the batch's waiters get <see cref="AuditUnavailableException"/> and the exception propagates.</summary>
+    /// <summary>Writes everything pending in one write (one frame, or several past the frame limit); on failure the batch's waiters get <see cref="AuditUnavailableException"/> and the exception propagates.</summary>
     private void WritePending(bool flush)
     {
         PendingBatch batch;
