@@ -87,6 +87,11 @@ public sealed class RecordSizeLimitTests : IDisposable
         var head = truncated.GetProperty("head").GetBytesFromBase64();
         Assert.True(head.Length > RecordLayout.MaxBody / 2, $"head of {head.Length} bytes");
         Assert.True(response.AsSpan().StartsWith(head));
+
+        // The text timeline says the response is cut, with its size and hash, instead of printing megabytes.
+        var stdout = new StringWriter();
+        Assert.Equal(0, await ReplayCommand.RunAsync([_dir.Segments, "--payloads"], stdout, new StringWriter()));
+        Assert.Contains($"    response: (truncated: {response.Length} bytes, sha256 {Convert.ToHexStringLower(SHA256.HashData(response))};", stdout.ToString());
     }
 
     [Fact]
