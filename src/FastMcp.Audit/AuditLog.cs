@@ -44,6 +44,10 @@ public sealed class AuditLog : IAsyncDisposable
     private long _outageStartMicros;
     private string? _outageError;
     private long _refusedDuringOutage;
+    // Batched durability: records answered (queued) that the failed write took with it, first sequence and count.
+    // Guarded by _gate; recorded in the AuditOutage record, then cleared.
+    private long _lostFirstSequence;
+    private long _lostRecords;
 
     /// <summary>False while the log cannot be written (fail closed); flips back once a retry succeeds.</summary>
     public bool IsWritable => _writable && !_closed;
@@ -168,7 +172,15 @@ public sealed class AuditLog : IAsyncDisposable
         RecordScratch scratch = _scratch.Rent();
         try
         {
-            scratch.Serializer.WriteFields(scratch.Fields, e);
+            try
+            {
+                scratch.Serializer.WriteFields(scratch.Fields, e);
+            }
+            catch (AuditUnavailableException tooLarge)
+            {
+                // A record over the format's limit even with its payloads truncated: this exchange is refused, the log stays writable.
+                return ValueTask.FromException<long>(tooLarge);
+            }
             lock (_gate)
             {
                 if (!_writable || _closed) return Refuse();
@@ -333,7 +345,7 @@ public sealed class AuditLog : IAsyncDisposable
         return TimeSpan.FromMilliseconds(delay);
     }
 
-    /// <summary>Writes everything pending as one frame; on failure the batch's waiters get <see cref="AuditUnavailableException"/> and the exception propagates.</summary>
+    /// <summary>Writes everything pending in one write (one frame, or several past the frame limit); on failure the batch's waiters get <see cref="AuditUnavailableException"/> and the exception propagates.</summary>
     private void WritePending(bool flush)
     {
         PendingBatch batch;
@@ -429,10 +441,18 @@ public sealed class AuditLog : IAsyncDisposable
         lock (_gate)
         {
             MarkUnwritable(ex);
+            // Batched mode answered every queued record already: their exchanges went ahead, so the loss is counted
+            // for the AuditOutage record (a crash's recovery counts it as lost-records the same way).
+            long committed = _active.NextSequence;
+            if (_options.Durability == AuditDurability.Batched && _nextSequence > committed)
+            {
+                _lostFirstSequence = committed;
+                _lostRecords = _nextSequence - committed;
+            }
             // Nothing queued is durable: fail its waiters and give the sequence numbers back.
             FailWaiters(_pending, ex);
             _pending.Clear();
-            _nextSequence = _active.NextSequence;
+            _nextSequence = committed;
         }
     }
 
@@ -450,7 +470,11 @@ public sealed class AuditLog : IAsyncDisposable
             e.Success = false;
             e.Subject = "fastmcp";
             e.TimestampUtc = DateTime.UnixEpoch.AddTicks(_outageStartMicros * 10);
-            e.Detail = "audit log could not be written: " + _outageError;
+            long lost, lostFirst;
+            lock (_gate) (lost, lostFirst) = (_lostRecords, _lostFirstSequence);
+            e.Detail = lost == 0
+                ? "audit log could not be written: " + _outageError
+                : $"audit log could not be written: {_outageError}; lost {lost} answered records, sequences {lostFirst}-{lostFirst + lost - 1} (batched durability; the numbers are used again from this record on)";
             EnqueueInternal(e);
             e.Reset();
             e.Type = AuditEventType.AuditRecovered;
@@ -460,8 +484,10 @@ public sealed class AuditLog : IAsyncDisposable
             EnqueueInternal(e);
             WritePending(flush: true);
             WriteCheckpoint();
+            lock (_gate) _lostRecords = 0;
             _writable = true;
-            _options.OnProblem?.Invoke($"audit log: writable again after {(NowMicros() - _outageStartMicros) / 1000} ms; {Interlocked.Read(ref _refusedDuringOutage)} appends refused meanwhile (outage and recovery recorded)");
+            string lostNote = lost == 0 ? "" : $"; {lost} answered records (sequences {lostFirst}-{lostFirst + lost - 1}) were lost";
+            _options.OnProblem?.Invoke($"audit log: writable again after {(NowMicros() - _outageStartMicros) / 1000} ms; {Interlocked.Read(ref _refusedDuringOutage)} appends refused meanwhile{lostNote} (outage and recovery recorded)");
         }
         catch (Exception ex) when (IsWriteFailure(ex))
         {

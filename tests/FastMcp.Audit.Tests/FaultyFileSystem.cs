@@ -2,7 +2,11 @@ using FastMcp.Audit.Storage;
 
 namespace FastMcp.Audit.Tests;
 
-/// <summary>The real file system with a switch that makes every write fail like a full disk (after writing half the bytes, as ENOSPC can).</summary>
+/// <summary>
+/// The real file system with a switch that makes every write fail like a full disk. A failed append behaves as
+/// a short write does under ENOSPC: half the bytes really land on disk at the append position, then it throws,
+/// and the handle's <see cref="IAuditFile.Length"/> does not move (RandomAccess.Write reports no partial count).
+/// </summary>
 public sealed class FaultyFileSystem : IAuditFileSystem
 {
     private readonly PhysicalAuditFileSystem _inner = PhysicalAuditFileSystem.Instance;
@@ -50,7 +54,9 @@ public sealed class FaultyFileSystem : IAuditFileSystem
         {
             if (owner.ShouldFail("append", path))
             {
-                inner.Append(data[..(data.Length / 2)]);
+                // A second handle writes past the inner file's idea of its end, as the kernel did before ENOSPC.
+                using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                    RandomAccess.Write(handle, data[..(data.Length / 2)], inner.Length);
                 owner.Fail();
             }
             inner.Append(data);

@@ -117,6 +117,66 @@ public sealed class AuditDiskFullTests : IDisposable
         Assert.Equal(_upstream.Received, requestRecords);
     }
 
+    [TmpfsNamespaceFact]
+    public async Task A_record_cut_short_by_a_full_disk_is_removed_before_the_gateway_seals_its_segment()
+    {
+        using TmpfsGateway gateway = await TmpfsGateway.StartAsync(_mountPoint, _upstream.Url, _copyOut);
+        Uri mcp = gateway.Mcp, readyz = gateway.Readyz;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        int id = 0;
+
+        async Task<HttpStatusCode> CallAsync(string padding)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, mcp) { Content = new StringContent(CallBody(++id, padding), Encoding.UTF8, "application/json") };
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            using HttpResponseMessage response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await CallAsync("small"));
+
+        // Fill the disk, then give back 128 KiB: less than the next record needs, so its write is cut short
+        // (ENOSPC after part of it landed), leaving far more bytes than the outage and stop records that follow.
+        string filler = Path.Combine(gateway.Tmpfs, "filler");
+        await using (var fill = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 0))
+        {
+            byte[] block = new byte[64 * 1024];
+            try
+            {
+                for (int i = 0; i < 64; i++) fill.Write(block);
+                Assert.Fail("the 1 MiB tmpfs took 4 MiB: it is not the gateway's audit folder");
+            }
+            catch (IOException)
+            {
+            }
+            fill.SetLength(Math.Max(0, fill.Length - 128 * 1024));
+        }
+        string large = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(400_000));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await CallAsync(large));
+        Assert.Equal(0 + 1, _upstream.Received);
+
+        // Space is back: the gateway recovers by itself. No call is made after that, so nothing overwrites the
+        // leftovers before the stop seals the segment.
+        File.Delete(filler);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        HttpStatusCode readiness = HttpStatusCode.ServiceUnavailable;
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && readiness != HttpStatusCode.OK)
+        {
+            await Task.Delay(250);
+            using HttpResponseMessage ready = await http.GetAsync(readyz);
+            readiness = ready.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, readiness);
+        await gateway.StopAndCopyOutAsync();
+
+        string audit = Path.Combine(_copyOut, "audit");
+        var (verifyExit, verifyOut, verifyErr) = await GatewayProcess.RunToolAsync(_copyOut, null, "verify", audit, "--key", Path.Combine(audit, "audit-signing-key.pub.pem"));
+        Assert.True(verifyExit == 0, verifyOut + verifyErr);
+        var (replayExit, replay, _) = await GatewayProcess.RunToolAsync(_copyOut, null, "replay", audit, "--format", "jsonl");
+        Assert.Equal(0, replayExit);
+        Assert.Contains("\"type\":\"AuditOutage\"", replay);
+    }
+
     public void Dispose()
     {
         _upstream.Dispose();

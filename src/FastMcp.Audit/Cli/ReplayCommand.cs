@@ -156,8 +156,19 @@ public static class ReplayCommand
         if (payloads)
         {
             if (r.TryGetProperty("request", out var req)) output.WriteLine("    request:  " + req.GetRawText());
+            else if (r.TryGetProperty("requestTruncated", out var reqCut)) output.WriteLine("    request:  " + Truncated(reqCut));
             if (r.TryGetProperty("response", out var resp)) output.WriteLine("    response: " + resp.GetRawText());
+            else if (r.TryGetProperty("responseTruncated", out var respCut)) output.WriteLine("    response: " + Truncated(respCut));
         }
+    }
+
+    /// <summary>A payload the record holds only in part (over the record limit): says so, with its size and hash, not the head.</summary>
+    private static string Truncated(JsonElement cut)
+    {
+        string length = cut.TryGetProperty("length", out var l) ? l.GetRawText() : "?";
+        string sha256 = Str(cut, "sha256") ?? "?";
+        int head = Str(cut, "head") is { } h ? h.Length / 4 * 3 : 0;
+        return $"(truncated: {length} bytes, sha256 {sha256}; the record holds about the first {head} bytes, base64 in \"head\")";
     }
 
     private static string? Str(JsonElement e, string name) =>

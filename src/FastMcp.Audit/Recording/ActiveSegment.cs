@@ -27,6 +27,9 @@ internal sealed class ActiveSegment : IDisposable
     private ChainCursor _scratch = new();
     private IAuditFile? _file;
     private long _reserveLimit;
+    // Set when an append or flush threw. A short write (ENOSPC) leaves the bytes that landed past CommittedLength
+    // while the handle's Length does not move, so Length alone cannot tell that the file must be cut.
+    private bool _uncommittedTail;
 
     /// <summary>Zero-filled space kept ahead of the appended end, in steps of this much (up to the segment size).</summary>
     public const long ReserveStep = 4 * 1024 * 1024;
@@ -155,33 +158,57 @@ internal sealed class ActiveSegment : IDisposable
     }
 
     /// <summary>
-    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs.
-    /// Throws on I/O failure with the chain state unchanged.
+    /// The most raw bytes one records frame takes: even incompressible records then compress to no more than
+    /// <see cref="FrameHeader.MaxPayload"/> (zstd's bound adds 1/256 and a little), so every frame stays within the
+    /// reader's limit (docs/audit-format.md §3). One record (at most <see cref="RecordLayout.MaxBody"/>) always fits.
+    /// </summary>
+    public const int MaxFrameRaw = FrameHeader.MaxPayload - FrameHeader.MaxPayload / 128;
+
+    /// <summary>
+    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs. A batch of
+    /// more than <see cref="MaxFrameRaw"/> bytes becomes several frames, appended and flushed as one write, so the
+    /// batch is still committed (or undone) as a whole. Throws on I/O failure with the chain state unchanged.
     /// </summary>
     public void AppendRecords(ReadOnlySpan<byte> entries, int count, bool flush)
     {
         _scratch.CopyFrom(_cursor);
         _raw.Clear();
+        _frame.Clear();
+        int inFrame = 0;
         var rest = entries;
         for (int i = 0; i < count; i++)
         {
             int length = BinaryPrimitives.ReadInt32LittleEndian(rest);
+            if (length > RecordLayout.MaxBody) throw new InvalidOperationException($"record body of {length} bytes exceeds the format's limit of {RecordLayout.MaxBody}");
+            int entry = RecordLayout.LengthPrefix + length + RecordLayout.ChainHashSize;
+            if (inFrame > 0 && _raw.WrittenCount + entry > MaxFrameRaw)
+            {
+                CompressFrame(inFrame);
+                inFrame = 0;
+            }
             var body = rest.Slice(4, length);
-            var dest = _raw.GetSpan(4 + length + 32);
+            var dest = _raw.GetSpan(entry);
             rest[..(4 + length)].CopyTo(dest);
             if (!_scratch.Append(body, dest.Slice(4 + length, 32), out var error)) throw new InvalidOperationException(error);
-            _raw.Advance(4 + length + 32);
+            _raw.Advance(entry);
+            inFrame++;
             rest = rest[(4 + length)..];
         }
-        _frame.Clear();
+        if (inFrame > 0) CompressFrame(inFrame);
+        Append(_frame.WrittenSpan, flush);
+        (_cursor, _scratch) = (_scratch, _cursor);
+    }
+
+    /// <summary>Compresses the records gathered in _raw into one records frame at the end of _frame, and empties _raw.</summary>
+    private void CompressFrame(int count)
+    {
         var raw = _raw.WrittenSpan;
         int bound = Compressor.GetCompressBound(raw.Length);
         var target = _frame.GetSpan(FrameHeader.Size + bound);
         int compressed = _zstd.Wrap(raw, target[FrameHeader.Size..]);
         new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target, target.Slice(FrameHeader.Size, compressed));
         _frame.Advance(FrameHeader.Size + compressed);
-        Append(_frame.WrittenSpan, flush);
-        (_cursor, _scratch) = (_scratch, _cursor);
+        _raw.Clear();
     }
 
     /// <summary>
@@ -214,8 +241,8 @@ internal sealed class ActiveSegment : IDisposable
             _cursor.Merkle.GetRoot(), _headerHash, nowMicros, recovered, _signer.KeyId);
         var unsigned = seal.EncodeUnsigned();
         var note = AuditNote.AppendSignature(unsigned, _signer.Sign(unsigned));
-        // A sealed segment never keeps a zero-filled reserve: the seal must be its last bytes.
-        if (_file is { } file && file.Reserved > CommittedLength) file.Truncate(CommittedLength);
+        // A sealed segment never keeps a zero-filled reserve or a failed write's leftovers: the seal must be its last bytes.
+        if (_file is { } file) CutToCommitted(file, dropReserve: true);
         _reserveLimit = 0;
         AppendNoteFrame(FrameKind.Seal, note);
         Sealed = true;
@@ -232,8 +259,20 @@ internal sealed class ActiveSegment : IDisposable
     /// <summary>Cuts off whatever a failed write left behind.</summary>
     public void RollBack()
     {
-        if (_file is null) return;
-        if (_file.Length != CommittedLength) _file.Truncate(CommittedLength);
+        if (_file is { } file) CutToCommitted(file, dropReserve: false);
+    }
+
+    /// <summary>
+    /// Truncates the file to <see cref="CommittedLength"/> when a failed write may have left bytes after it (or, with
+    /// <paramref name="dropReserve"/>, when a zero-filled reserve follows it). Every caller appends a frame and
+    /// fdatasyncs next, which makes the new size durable; a crash before that finds an open segment, whose torn
+    /// tail recovery cuts.
+    /// </summary>
+    private void CutToCommitted(IAuditFile file, bool dropReserve)
+    {
+        if (!_uncommittedTail && file.Length == CommittedLength && (!dropReserve || file.Reserved == CommittedLength)) return;
+        file.Truncate(CommittedLength);
+        _uncommittedTail = false;
     }
 
     private void AppendNoteFrame(FrameKind kind, byte[] note)
@@ -247,15 +286,23 @@ internal sealed class ActiveSegment : IDisposable
     private void Append(ReadOnlySpan<byte> frame, bool flush)
     {
         var file = _file ?? throw new InvalidOperationException("segment is sealed");
-        if (file.Length != CommittedLength) file.Truncate(CommittedLength);
+        CutToCommitted(file, dropReserve: false);
         long end = CommittedLength + frame.Length;
         if (end > file.Reserved && end < _reserveLimit) TryReserve(file, Math.Min(_reserveLimit, end + ReserveStep));
-        file.Append(frame);
-        if (flush)
+        try
         {
-            long started = System.Diagnostics.Stopwatch.GetTimestamp();
-            file.Flush();
-            LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            file.Append(frame);
+            if (flush)
+            {
+                long started = System.Diagnostics.Stopwatch.GetTimestamp();
+                file.Flush();
+                LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            }
+        }
+        catch
+        {
+            _uncommittedTail = true;
+            throw;
         }
         CommittedLength += frame.Length;
     }

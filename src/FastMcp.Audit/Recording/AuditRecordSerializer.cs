@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Security.Cryptography;
 using System.Text.Json;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Reading;
@@ -61,6 +62,21 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PRequestInvalid = JsonEncodedText.Encode("requestNotJsonBase64");
     private static readonly JsonEncodedText PResponseInvalid = JsonEncodedText.Encode("responseNotJsonBase64");
     private static readonly JsonEncodedText PJsonRpcIdInvalid = JsonEncodedText.Encode("jsonrpcIdNotJsonBase64");
+    private static readonly JsonEncodedText PRequestTruncated = JsonEncodedText.Encode("requestTruncated");
+    private static readonly JsonEncodedText PResponseTruncated = JsonEncodedText.Encode("responseTruncated");
+    private static readonly JsonEncodedText PLength = JsonEncodedText.Encode("length");
+    private static readonly JsonEncodedText PHead = JsonEncodedText.Encode("head");
+
+    /// <summary>
+    /// The most a fields object may hold so that the composed body stays within the format's record limit
+    /// (<see cref="RecordLayout.MaxBody"/>, docs/audit-format.md §5).
+    /// </summary>
+    internal const int MaxFieldsLength = RecordLayout.MaxBody - RecordLayout.BodyPrefix - SeqAndTimeMaxLength;
+
+    // Bytes a payload property costs besides its value (comma, quoted name, colon, quotes), rounded up.
+    private const int PayloadNameOverhead = 32;
+    // Bytes a truncated payload costs besides its head: the name, {"length":<20 digits>,"sha256":"<64 hex>","head":""}.
+    private const int TruncatedOverhead = 160;
 
     private static readonly JsonEncodedText[] TypeNames = CreateTypeNames();
 
@@ -193,10 +209,85 @@ public sealed class AuditRecordSerializer
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
             reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart));
         }
-        WriteRawJson(w, PRequest, PRequestInvalid, e.RequestPayload.Span, e.RequestPayloadIsJson);
-        WriteRawJson(w, PResponse, PResponseInvalid, e.ResponsePayload.Span);
+        WritePayloads(w, e, MaxFieldsLength - (output.WrittenCount - jsonStart) - 1);
         w.WriteEndObject();
         w.Flush();
+        // The estimate above is an upper bound, so this only guards against a mistake in it.
+        if (output.WrittenCount - jsonStart > MaxFieldsLength) throw TooLarge();
+    }
+
+    private static AuditUnavailableException TooLarge() => new(
+        $"The audit record would exceed the {RecordLayout.MaxBody}-byte record limit of the audit format even with its payloads truncated; the exchange is refused.");
+
+    /// <summary>
+    /// Writes the request and response payloads whole when the record stays within the format's record limit
+    /// (<paramref name="budget"/> bytes are left for them). Otherwise the larger is recorded truncated (its length,
+    /// the SHA-256 of all its bytes, and as many of its first bytes as fit), and the smaller too if it still does not
+    /// fit beside it. Fields before the payloads are never cut: a record they alone make too large is refused.
+    /// </summary>
+    private static void WritePayloads(Utf8JsonWriter w, AuditEvent e, int budget)
+    {
+        ReadOnlySpan<byte> request = e.RequestPayload.Span;
+        ReadOnlySpan<byte> response = e.ResponsePayload.Span;
+        bool requestIsJson = !request.IsEmpty && (e.RequestPayloadIsJson || IsSingleJsonValue(request));
+        bool responseIsJson = !response.IsEmpty && IsSingleJsonValue(response);
+        long requestSize = PayloadSize(request, requestIsJson);
+        long responseSize = PayloadSize(response, responseIsJson);
+        if (requestSize + responseSize <= budget)
+        {
+            WritePayload(w, PRequest, PRequestInvalid, request, requestIsJson);
+            WritePayload(w, PResponse, PResponseInvalid, response, responseIsJson);
+            return;
+        }
+        bool cutResponse = responseSize >= requestSize;
+        long smaller = cutResponse ? requestSize : responseSize;
+        bool cutBoth = smaller + TruncatedOverhead > budget;
+        int heads = budget - TruncatedOverhead * (cutBoth ? 2 : 1) - (cutBoth ? 0 : (int)smaller);
+        if (heads < 0) throw TooLarge();
+        // Base64 takes 4 characters per 3 bytes; with both cut, each gets half.
+        int headBytes = (cutBoth ? heads / 2 : heads) / 4 * 3;
+        if (cutBoth || !cutResponse) WriteTruncated(w, PRequestTruncated, request, headBytes);
+        else WritePayload(w, PRequest, PRequestInvalid, request, requestIsJson);
+        if (cutBoth || cutResponse) WriteTruncated(w, PResponseTruncated, response, headBytes);
+        else WritePayload(w, PResponse, PResponseInvalid, response, responseIsJson);
+    }
+
+    /// <summary>The most bytes a payload adds to the fields object (0 when absent).</summary>
+    private static long PayloadSize(ReadOnlySpan<byte> raw, bool isJson) =>
+        raw.IsEmpty ? 0 : PayloadNameOverhead + (isJson ? raw.Length : ((long)raw.Length + 2) / 3 * 4);
+
+    private static void WritePayload(Utf8JsonWriter w, JsonEncodedText name, JsonEncodedText invalidName, ReadOnlySpan<byte> raw, bool isJson)
+    {
+        if (raw.IsEmpty) return;
+        if (isJson)
+        {
+            w.WritePropertyName(name);
+            w.WriteRawValue(raw, skipInputValidation: true);
+        }
+        else
+        {
+            w.WriteBase64String(invalidName, raw);
+        }
+    }
+
+    /// <summary>A payload too large for the record: its length, the SHA-256 of all its bytes and its first bytes, base64.</summary>
+    private static void WriteTruncated(Utf8JsonWriter w, JsonEncodedText name, ReadOnlySpan<byte> raw, int headBytes)
+    {
+        if (raw.IsEmpty) return;
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(raw, hash);
+        Span<byte> hex = stackalloc byte[64];
+        ReadOnlySpan<byte> pairs = HexPairs;
+        for (int i = 0; i < hash.Length; i++)
+        {
+            hex[2 * i] = pairs[hash[i] * 2];
+            hex[2 * i + 1] = pairs[hash[i] * 2 + 1];
+        }
+        w.WriteStartObject(name);
+        w.WriteNumber(PLength, raw.Length);
+        w.WriteString(PSha256, hex);
+        w.WriteBase64String(PHead, raw[..Math.Min(raw.Length, headBytes)]);
+        w.WriteEndObject();
     }
 
     /// <summary>The fields from "user" through "approver", in record order.</summary>
@@ -267,18 +358,9 @@ public sealed class AuditRecordSerializer
     }
 
     /// <summary>Embeds valid JSON as-is; anything else is kept, base64-encoded, under a name that says it was not JSON.</summary>
-    private static void WriteRawJson(Utf8JsonWriter w, JsonEncodedText name, JsonEncodedText invalidName, ReadOnlySpan<byte> raw, bool parsedByCaller = false)
+    private static void WriteRawJson(Utf8JsonWriter w, JsonEncodedText name, JsonEncodedText invalidName, ReadOnlySpan<byte> raw)
     {
-        if (raw.IsEmpty) return;
-        if (parsedByCaller || IsSingleJsonValue(raw))
-        {
-            w.WritePropertyName(name);
-            w.WriteRawValue(raw, skipInputValidation: true);
-        }
-        else
-        {
-            w.WriteBase64String(invalidName, raw);
-        }
+        if (!raw.IsEmpty) WritePayload(w, name, invalidName, raw, IsSingleJsonValue(raw));
     }
 
     private static bool IsSingleJsonValue(ReadOnlySpan<byte> raw)

@@ -32,6 +32,11 @@ public interface IAuditFile : IDisposable
     long Length { get; }
     /// <summary>The size of the file on disk: <see cref="Length"/> plus any zero-filled reserve.</summary>
     long Reserved { get; }
+    /// <summary>
+    /// Writes <paramref name="data"/> at <see cref="Length"/>. When it throws, part of the data may be on disk
+    /// (a short write on a full disk) although <see cref="Length"/> did not move: the caller must
+    /// <see cref="Truncate"/> before it writes or seals anything else.
+    /// </summary>
     void Append(ReadOnlySpan<byte> data);
     /// <summary>Makes everything appended so far durable (fdatasync: the data, and the size when it changed).</summary>
     void Flush();

@@ -12,6 +12,7 @@ const hex = (b) => Buffer.from(b).toString('hex');
 const ZERO = Buffer.alloc(32);
 const N = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
 const MAX_LEN = 67108864;
+const MAX_BODY = 16777216; // a record body's upper bound (audit-format.md §5)
 
 // §3 CRC-32C (Castagnoli, reflected).
 const CRC_TABLE = (() => { const t = new Uint32Array(256); for (let i = 0; i < 256; i++) { let c = i; for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1; t[i] = c >>> 0; } return t; })();
@@ -227,7 +228,7 @@ function walkSegment(keys, data, expect, isOpenNewest, name) {
       for (let r = 0; r < f.count; r++) {
         if (f.payload.length - p < 4) throw new Fail(`${name}: record entry lengths do not fit the frame at offset ${f.offset}`);
         const len = f.payload.readUInt32LE(p);
-        if (len < 19 || f.payload.length - p - 4 < len + 32) throw new Fail(`${name}: record entry lengths do not fit the frame at offset ${f.offset}`);
+        if (len < 19 || len > MAX_BODY || f.payload.length - p - 4 < len + 32) throw new Fail(`${name}: record entry lengths do not fit the frame at offset ${f.offset}`);
         const body = f.payload.subarray(p + 4, p + 4 + len);
         const stored = f.payload.subarray(p + 4 + len, p + 4 + len + 32);
         if (body.readBigUInt64LE(0) !== seq) throw new Fail(`${name}: record ${body.readBigUInt64LE(0)} is not the next sequence ${seq}`);
