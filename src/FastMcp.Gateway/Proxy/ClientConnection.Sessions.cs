@@ -49,7 +49,10 @@ internal sealed partial class ClientConnection
         if (!issued.IsEmpty) bindings.Bind(route.Name, issued, _exchange.Principal!);
     }
 
-    /// <summary>After the owner's DELETE: a session the upstream ended (2xx) or does not know (404) is forgotten.</summary>
+    /// <summary>
+    /// After the owner's DELETE: a session the upstream ended (2xx) or does not know (404) is forgotten once its status is
+    /// known, before the answer reaches the client: a request the client sends after reading it finds the id gone.
+    /// </summary>
     private void ForgetEndedSession(UpstreamRoute route)
     {
         if (_rt.SessionBindings is not { } bindings || _request.Method != HttpMethod.Delete) return;

@@ -338,9 +338,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
-        bool keepAlive = await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
-        ForgetEndedSession(route!);
-        return keepAlive;
+        return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -827,6 +825,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
             _rt.Metrics.Upstream.ObserveSince(sent);
             BindIssuedSession(route, upstream.ResponseHead);
+            ForgetEndedSession(route);
         }
         if (_exchange.Approval is not null) MarkApprovalExecuted(error == ForwardingError.None ? upstream!.ResponseHead.StatusCode : error.StatusCode());
         if (error != ForwardingError.None)
