@@ -10,9 +10,9 @@ namespace FastMcp.Mcp;
 /// PropertyNameCaseInsensitive) do likewise. Two names with the same fold are one member to such a peer. The fold
 /// here: ASCII letters to lower case, ſ to s, K to k, any other character to the lower case of its upper case
 /// (invariant), which puts every simple-fold orbit the gateway could meet on one character (or errs toward folding
-/// more, which only refuses more).
+/// more, which only refuses more). Public: the policy's argument pointers (FastMcp.Policy) fold with it too.
 /// </summary>
-internal static class MemberNameFold
+public static class MemberNameFold
 {
     /// <summary>
     /// Writes the fold of the UTF-8 <paramref name="name"/> (valid UTF-8) into <paramref name="destination"/>.
@@ -25,7 +25,7 @@ internal static class MemberNameFold
         // A name with a control character (only reachable escaped, "method\u0000") is not folded: some decoders drop
         // or ignore such characters when matching names (segmentio/encoding, as used by go-sdk 1.3.1-1.4.0, took
         // "method\u0000" for "method"), so no fold can say what such a peer would match it to. Refused.
-        if (name.IndexOfAnyInRange((byte)0x00, (byte)0x1F) >= 0 || name.Contains((byte)0x7F)) return false;
+        if (HasControlCharacter(name)) return false;
         // ASCII, nearly every name: one vectorised pass; it stops at the first other byte, where the slow path goes on.
         OperationStatus status = Ascii.ToLower(name, destination, out written);
         if (status == OperationStatus.Done) return true;
@@ -39,6 +39,31 @@ internal static class MemberNameFold
             written += n;
         }
         return true;
+    }
+
+    /// <summary>True when the UTF-8 <paramref name="name"/> holds U+0000-U+001F or U+007F: such a name has no fold.</summary>
+    public static bool HasControlCharacter(ReadOnlySpan<byte> name) =>
+        name.IndexOfAnyInRange((byte)0x00, (byte)0x1F) >= 0 || name.Contains((byte)0x7F);
+
+    /// <summary>
+    /// True when a case-insensitive decoder may read the UTF-8 <paramref name="name"/> as the member whose fold is
+    /// <paramref name="folded"/> (from <see cref="TryFold"/>): their folds are equal, or <paramref name="name"/> has
+    /// none (a control character, invalid UTF-8), so nothing says what such a decoder makes of it. Compares rune by
+    /// rune without a buffer, so neither length is bounded.
+    /// </summary>
+    public static bool MayReadAs(ReadOnlySpan<byte> name, ReadOnlySpan<byte> folded)
+    {
+        if (HasControlCharacter(name)) return true;
+        // An ASCII name folds byte for byte to ASCII: a fold holding anything else differs.
+        if (Ascii.IsValid(name)) return name.Length == folded.Length && Ascii.EqualsIgnoreCase(name, folded);
+        while (!name.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(name, out Rune rune, out int consumed) != OperationStatus.Done) return true;
+            name = name[consumed..];
+            if (Rune.DecodeFromUtf8(folded, out Rune expected, out int length) != OperationStatus.Done || Fold(rune) != expected) return false;
+            folded = folded[length..];
+        }
+        return folded.IsEmpty;
     }
 
     private static Rune Fold(Rune rune)

@@ -119,7 +119,9 @@ internal sealed class ArgumentCondition
     /// Evaluates over the arguments JSON. Throws <see cref="JsonException"/> on malformed JSON (the engine treats that as a deny).
     /// A number a numeric bound cannot compare (beyond the range of a double, such as 1e999) gives
     /// <paramref name="uncomparableMatches"/>, negated or not: an allow rule passes false (such a number never
-    /// satisfies an allow), deny and require_approval rules pass true (it always satisfies them).
+    /// satisfies an allow), deny and require_approval rules pass true (it always satisfies them). So does a pointer
+    /// that finds, instead of the member it names, one a case-insensitive decoder reads as that member
+    /// (<see cref="PointerLookup.CaseVariant"/>), whatever the operator.
     /// </summary>
     public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false)
     {
@@ -130,7 +132,10 @@ internal sealed class ArgumentCondition
             return result ^ _negate;
         }
         var reader = new Utf8JsonReader(arguments, ReaderOptions);
-        bool located = _pointer.TryLocate(ref reader);
+        PointerLookup lookup = _pointer.Locate(arguments, ref reader);
+        if (lookup == PointerLookup.CaseVariant)
+            return uncomparableMatches;
+        bool located = lookup == PointerLookup.Found;
         if (_op == Operator.Exists)
             result = located == _expected;
         else if (located && _op == Operator.Numeric && IsUncomparableNumber(ref reader))

@@ -54,6 +54,25 @@ public sealed class ZeroAllocationTests
     }
 
     [Fact]
+    public void Looking_for_a_case_variant_after_a_missed_pointer_step_allocates_nothing()
+    {
+        // Every pointer misses its exact name; the look for a variant then walks escaped, non-ASCII, long and
+        // nested names (an escaped name past 512 bytes is unescaped into a pooled buffer).
+        string longEscaped = string.Concat(Enumerable.Repeat("\\u0078", 200));
+        var engine = Compile(
+            Rule("no-etc", "deny", r => r.Arguments = [new() { Pointer = "/options/path", Regex = "^/etc/" }]),
+            Rule("absent", "deny", r => r.Arguments = [new() { Pointer = "/mode", Exists = true }]),
+            Rule("rest", "allow"));
+        string args = $$"""{"{{longEscaped}}":1,"options":{"n\u00e9":1,"\u212Aey":2,"ſize":3,"PATH":"/etc/passwd"},"other":[1]}""";
+        Assert.Equal(0, AllocatedPerLoop(engine, User("a"), "tools/call"u8.ToArray(), "t"u8.ToArray(),
+            Encoding.UTF8.GetBytes(args), PolicyAction.Deny, "no-etc"));
+
+        string noVariant = $$"""{"{{longEscaped}}":1,"options":{"n\u00e9":1,"\u212Aey":2,"ſize":3,"paths":"/etc/passwd"},"modes":[1]}""";
+        Assert.Equal(0, AllocatedPerLoop(engine, User("a"), "tools/call"u8.ToArray(), "t"u8.ToArray(),
+            Encoding.UTF8.GetBytes(noVariant), PolicyAction.Allow, "rest"));
+    }
+
+    [Fact]
     public void Visibility_check_allocates_nothing()
     {
         var engine = PolicyEngine.Compile(LargePolicy());
