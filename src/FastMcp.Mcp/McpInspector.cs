@@ -56,6 +56,19 @@ public static class McpInspector
     }
 
 
+    /// <summary>
+    /// The member-name check alone, on well-formed JSON (for tools that read a request another way, such as
+    /// <c>fastmcp policy test</c>): <see cref="McpInspectError.DuplicateMember"/> or
+    /// <see cref="McpInspectError.CaseVariantMember"/> when the gateway would refuse the message for its member names,
+    /// else None.
+    /// </summary>
+    public static McpInspectError FindClashingMemberNames(ReadOnlySpan<byte> json) => DuplicateMemberScan.Find(json) switch
+    {
+        MemberNameClash.Duplicate => McpInspectError.DuplicateMember,
+        MemberNameClash.CaseVariant => McpInspectError.CaseVariantMember,
+        _ => McpInspectError.None,
+    };
+
     private static McpInspectError RefuseClashingNames(MemberNameClash clash, ref McpCall call)
     {
         if (clash == MemberNameClash.None) return McpInspectError.None;

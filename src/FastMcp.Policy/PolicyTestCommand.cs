@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FastMcp.Identity;
+using FastMcp.Mcp;
 
 namespace FastMcp.Policy;
 
@@ -72,7 +73,7 @@ public static class PolicyTestCommand
 
         Principal principal;
         string method;
-        byte[] name, arguments;
+        byte[] name, arguments, requestBytes;
         try
         {
             using (var claims = JsonDocument.Parse(File.ReadAllBytes(claimsPath)))
@@ -80,13 +81,31 @@ public static class PolicyTestCommand
                 principal = ClaimMapper.Map(claims.RootElement, mapping, DateTimeOffset.MaxValue, out string? error)
                     ?? throw new InvalidDataException($"{claimsPath}: {error}");
             }
-            using var request = JsonDocument.Parse(File.ReadAllBytes(requestPath));
+            requestBytes = File.ReadAllBytes(requestPath);
+            using var request = JsonDocument.Parse(requestBytes);
             (method, name, arguments) = ReadRequest(request.RootElement, requestPath);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
         {
             stderr.WriteLine($"fastmcp policy test: {ex.Message}");
             return 2;
+        }
+
+        // JsonDocument keeps every member; the gateway refuses a message whose member names repeat, exactly or apart
+        // from letter case, before any policy runs (docs/mcp-handling.md). The test says so instead of deciding on one
+        // of the readings.
+        McpInspectError clash = McpInspector.FindClashingMemberNames(requestBytes);
+        if (clash != McpInspectError.None)
+        {
+            stdout.WriteLine("decision: deny");
+            stdout.WriteLine("rule: (refused-before-policy)");
+            stdout.WriteLine($"message: {Encoding.UTF8.GetString(McpRejections.Message(clash))}");
+            if (expected is { } wanted && wanted != PolicyAction.Deny)
+            {
+                stderr.WriteLine($"fastmcp policy test: expected {ActionName(wanted)}, got deny (the gateway refuses this request before policy)");
+                return 1;
+            }
+            return 0;
         }
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.

@@ -101,4 +101,17 @@ public sealed class PolicyTestCliTests : IDisposable
             Assert.Contains(audit, line => line.Contains("\"rule\":\"" + rule + "\"", StringComparison.Ordinal));
         }
     }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///tmp/ok.txt","URI":"file:///etc/passwd"}}""", "letter case")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///tmp/ok.txt","uri":"file:///etc/passwd"}}""", "duplicate member")]
+    public void A_request_the_gateway_refuses_for_its_member_names_is_not_decided_on_one_reading(string request, string why)
+    {
+        // JsonDocument would take one of the two names; the gateway refuses the message before any policy runs.
+        var (code, output, error) = RunCli(request);
+        Assert.True(code == 0, error);
+        Assert.Contains("decision: deny", output);
+        Assert.Contains("rule: (refused-before-policy)", output);
+        Assert.Contains(why, output);
+    }
 }
