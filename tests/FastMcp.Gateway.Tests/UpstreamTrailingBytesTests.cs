@@ -7,6 +7,7 @@ namespace FastMcp.Gateway.Tests;
 /// response of their own). A pooled connection holding such bytes would hand them to the next exchange, possibly
 /// another client's, as its answer: the connection must be closed, never reused.
 /// </summary>
+[Collection(LogOutputCollection.Name)]
 public sealed class UpstreamTrailingBytesTests
 {
     // A well-formed answer that must never reach any client: it was not asked for.
@@ -47,6 +48,40 @@ public sealed class UpstreamTrailingBytesTests
         Assert.Equal("3", answer3.IdJson());
         // The connection that carried the extra bytes carried no further request.
         Assert.Single(upstream.Requests, r => r.ConnectionNumber == 1);
+    }
+
+    private sealed class Lines : StringWriter
+    {
+        public string Text { get { lock (this) return ToString(); } }
+    }
+
+    [Theory]
+    [InlineData(FirstAnswer.ContentLength)]
+    [InlineData(FirstAnswer.EventStream)]
+    public async Task The_log_says_the_upstream_sent_bytes_nobody_asked_for(FirstAnswer shape)
+    {
+        var lines = new Lines();
+        TextWriter previous = Hosting.Log.Output;
+        Hosting.Log.Output = lines;
+        try
+        {
+            await using var upstream = new ScriptedUpstream(x =>
+                x.Request.ConnectionNumber == 1 && x.Request.IdJson() == "1" ? x.SendAsync(FirstWithInjected(shape, x.Request)) : UpstreamScripts.Echo(x));
+            await using var gateway = GatewayUnderTest.Start(upstream.Url);
+            using RawClient client = await gateway.ConnectAsync();
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+            await client.ReadResponseAsync("the answer to the first request");
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("2")));
+            Assert.Equal("2", (await client.ReadResponseAsync("the answer to the second request")).IdJson());
+            string line = Array.Find(lines.Text.Split('\n'), l => l.Contains("no request asked for", StringComparison.Ordinal))
+                ?? throw new Xunit.Sdk.XunitException("no log line about the stray bytes:\n" + lines.Text);
+            Assert.Contains($"upstream {upstream.Url}", line, StringComparison.Ordinal);
+            Assert.Contains($"sent {Injected.Length} byte(s)", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Hosting.Log.Output = previous;
+        }
     }
 
     private static string FirstWithInjected(FirstAnswer shape, UpstreamRequest request)

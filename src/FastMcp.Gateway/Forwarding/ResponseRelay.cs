@@ -289,7 +289,12 @@ internal sealed class ResponseRelay : IDisposable
             {
                 // Bytes past the end of the stream are no answer to anything (RFC 9112 6.3): they stay unexamined and
                 // the connection is never reused, or the next exchange would read them as its response.
-                if (buffer.Slice(consumed).Length > 0) upstream.Broken = true;
+                long stray = buffer.Slice(consumed).Length;
+                if (stray > 0)
+                {
+                    upstream.Broken = true;
+                    upstream.StrayBytes = stray;
+                }
                 input.AdvanceTo(consumed);
             }
             else

@@ -39,6 +39,12 @@ internal sealed class UpstreamConnection : IDisposable
     /// (maybe another client's) would read those bytes as its answer. Checked when the connection goes back to the
     /// pool and again when it is taken out.
     /// </summary>
+    /// <summary>
+    /// Bytes the upstream sent that no request asked for, found after a complete response or on an idle connection
+    /// (0: none). Set by the relay and by <see cref="IsDeadWhileIdle"/>; the pool logs them when it closes the connection.
+    /// </summary>
+    public long StrayBytes { get; set; }
+
     public bool IsDeadWhileIdle()
     {
         if (Volatile.Read(ref _disposed) != 0) return true;
@@ -51,6 +57,7 @@ internal sealed class UpstreamConnection : IDisposable
         {
             return true; // completed under us, or the socket failed
         }
+        if (!result.Buffer.IsEmpty) StrayBytes = result.Buffer.Length;
         bool dead = result.IsCompleted || result.IsCanceled || !result.Buffer.IsEmpty;
         Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         return dead;

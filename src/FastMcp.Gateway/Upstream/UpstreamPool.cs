@@ -29,6 +29,8 @@ internal sealed class UpstreamPool : IDisposable
     private int _disposed;
     private long _nextTlsFailureLog;
     private int _tlsFailuresNotLogged;
+    private long _nextStrayBytesLog;
+    private int _strayBytesNotLogged;
 
     public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
     {
@@ -61,7 +63,7 @@ internal sealed class UpstreamPool : IDisposable
         while (TryTakeIdle(loop, out UpstreamConnection? pooled))
         {
             if (!pooled.IsDeadWhileIdle()) return pooled;
-            pooled.Dispose();
+            Discard(pooled);
         }
         return await ConnectAsync(loop, ct).ConfigureAwait(false);
     }
@@ -117,6 +119,29 @@ internal sealed class UpstreamPool : IDisposable
         }
     }
 
+    /// <summary>Closes a connection that must not carry another exchange, saying so when the upstream sent bytes nobody asked for.</summary>
+    private void Discard(UpstreamConnection connection)
+    {
+        if (connection.StrayBytes > 0) LogStrayBytes(connection.StrayBytes);
+        connection.Dispose();
+    }
+
+    // An upstream that answers with more than its framing says (a wrong Content-Length, a stray CRLF, a second response)
+    // costs a connection per exchange and may be compromised: worth a line, at most one per 5 s per upstream.
+    private void LogStrayBytes(long bytes)
+    {
+        long now = Environment.TickCount64;
+        long next = Volatile.Read(ref _nextStrayBytesLog);
+        if (now < next || Interlocked.CompareExchange(ref _nextStrayBytesLog, now + 5_000, next) != next)
+        {
+            Interlocked.Increment(ref _strayBytesNotLogged);
+            return;
+        }
+        int skipped = Interlocked.Exchange(ref _strayBytesNotLogged, 0);
+        Hosting.Log.Warn($"upstream {Url.Text}: sent {bytes} byte(s) no request asked for (after a complete response, or while idle); " +
+            "the connection was closed, not reused (RFC 9112 6.3)" + (skipped > 0 ? $" ({skipped} more since the last such line)" : ""));
+    }
+
     private void LogTlsFailure(string why)
     {
         long now = Environment.TickCount64;
@@ -140,7 +165,7 @@ internal sealed class UpstreamPool : IDisposable
         if (connection.Broken || Volatile.Read(ref _disposed) != 0 || connection.IsDeadWhileIdle())
         {
             connection.Broken = true;
-            connection.Dispose();
+            Discard(connection);
             return;
         }
         connection.Reused = true;
