@@ -27,10 +27,8 @@ internal sealed class UpstreamPool : IDisposable
     private readonly UpstreamTls? _tls;
     private EndPoint? _endpoint;
     private int _disposed;
-    private long _nextTlsFailureLog;
-    private int _tlsFailuresNotLogged;
-    private long _nextStrayBytesLog;
-    private int _strayBytesNotLogged;
+    private readonly Hosting.ThrottledWarning _tlsFailureWarning = new();
+    private readonly Hosting.ThrottledWarning _strayBytesWarning = new();
 
     public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
     {
@@ -130,28 +128,14 @@ internal sealed class UpstreamPool : IDisposable
     // costs a connection per exchange and may be compromised: worth a line, at most one per 5 s per upstream.
     private void LogStrayBytes(long bytes)
     {
-        long now = Environment.TickCount64;
-        long next = Volatile.Read(ref _nextStrayBytesLog);
-        if (now < next || Interlocked.CompareExchange(ref _nextStrayBytesLog, now + 5_000, next) != next)
-        {
-            Interlocked.Increment(ref _strayBytesNotLogged);
-            return;
-        }
-        int skipped = Interlocked.Exchange(ref _strayBytesNotLogged, 0);
+        if (!_strayBytesWarning.TryTake(out int skipped)) return;
         Hosting.Log.Warn($"upstream {Url.Text}: sent {bytes} byte(s) no request asked for (after a complete response, or while idle); " +
             "the connection was closed, not reused (RFC 9112 6.3)" + (skipped > 0 ? $" ({skipped} more since the last such line)" : ""));
     }
 
     private void LogTlsFailure(string why)
     {
-        long now = Environment.TickCount64;
-        long next = Volatile.Read(ref _nextTlsFailureLog);
-        if (now < next || Interlocked.CompareExchange(ref _nextTlsFailureLog, now + 5_000, next) != next)
-        {
-            Interlocked.Increment(ref _tlsFailuresNotLogged);
-            return;
-        }
-        int skipped = Interlocked.Exchange(ref _tlsFailuresNotLogged, 0);
+        if (!_tlsFailureWarning.TryTake(out int skipped)) return;
         Hosting.Log.Warn($"upstream {Url.Text}: TLS with \"{_tls!.ServerName}\" failed: {why}" + (skipped > 0 ? $" ({skipped} more failure(s) since the last such line)" : ""));
     }
 
