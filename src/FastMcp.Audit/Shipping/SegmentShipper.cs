@@ -123,6 +123,14 @@ public sealed class SegmentShipper : IAsyncDisposable
             SegmentWalk? walk = null;
             byte[]? lastSeal = null;
             bool lastSealRead = false;
+            // A segment that stays on the host for now: it and everything after it count as not shipped.
+            void KeepInBacklog(long index, long bytes, string why)
+            {
+                lowestUnshipped = Math.Min(lowestUnshipped, index);
+                backlog++;
+                backlogBytes += bytes;
+                error = why;
+            }
             try
             {
                 foreach (var name in names)
@@ -154,12 +162,9 @@ public sealed class SegmentShipper : IAsyncDisposable
                         }
                         if (storedSha is not null)
                         {
-                            lowestUnshipped = Math.Min(lowestUnshipped, index);
                             conflicts++;
                             ConflictCount++;
-                            backlog++;
-                            backlogBytes += shipped.Length;
-                            error = $"{_store.Describe(key)} holds other content than {name}, which {name}{ShippedMarkerSuffix} says was shipped; local copy kept";
+                            KeepInBacklog(index, shipped.Length, $"{_store.Describe(key)} holds other content than {name}, which {name}{ShippedMarkerSuffix} says was shipped; local copy kept");
                             continue;
                         }
                         Report($"audit shipping: {name}{ShippedMarkerSuffix} says the segment was shipped, but it is not in the store ({_store.Describe(key)}): the marker was planted or the store lost the object; marker removed and the segment shipped again (chain {_chain})");
@@ -173,11 +178,8 @@ public sealed class SegmentShipper : IAsyncDisposable
                     }
                     if (Unverifiable(walk ??= new SegmentWalk(_keys.Trusted), index, data, lastSeal) is { } problem)
                     {
-                        lowestUnshipped = Math.Min(lowestUnshipped, index);
                         unverified++;
-                        backlog++;
-                        backlogBytes += data.Length;
-                        error = $"{name} does not verify against its seal ({problem}); not shipped, local copy kept";
+                        KeepInBacklog(index, data.Length, $"{name} does not verify against its seal ({problem}); not shipped, local copy kept");
                         if (_reportedUnverified.Add(index))
                             Report($"audit shipping: TAMPERING: {name} in {_chainDir} does not verify against its seal: {problem}. It is not shipped and not deleted; keep it as evidence (chain {_chain})");
                         continue;
@@ -187,31 +189,22 @@ public sealed class SegmentShipper : IAsyncDisposable
                     if (result is null)
                     {
                         failed++;
-                        backlog++;
-                        backlogBytes += data.Length;
-                        lowestUnshipped = Math.Min(lowestUnshipped, index);
-                        error = $"upload of {_store.Describe(key)} failed after {_options.MaxAttempts} attempts: {LastError}";
+                        KeepInBacklog(index, data.Length, $"upload of {_store.Describe(key)} failed after {_options.MaxAttempts} attempts: {LastError}");
                         continue;
                     }
                     if (result == PutResult.Conflict)
                     {
-                        lowestUnshipped = Math.Min(lowestUnshipped, index);
                         conflicts++;
                         ConflictCount++;
-                        backlog++;
-                        backlogBytes += data.Length;
-                        error = $"{_store.Describe(key)} exists with different content; local copy kept";
+                        KeepInBacklog(index, data.Length, $"{_store.Describe(key)} exists with different content; local copy kept");
                         continue;
                     }
                     if (result == PutResult.Created) uploaded++; else present++;
                     var stored = await WithRetriesAsync(() => _store.GetSha256Async(key, ct), ct).ConfigureAwait(false);
                     if (stored is null || !stored.AsSpan().SequenceEqual(sha))
                     {
-                        lowestUnshipped = Math.Min(lowestUnshipped, index);
                         failed++;
-                        backlog++;
-                        backlogBytes += data.Length;
-                        error = $"{_store.Describe(key)} did not verify after upload; local copy kept";
+                        KeepInBacklog(index, data.Length, $"{_store.Describe(key)} did not verify after upload; local copy kept");
                         continue;
                     }
                     if (_options.LocalRetention == TimeSpan.Zero)
