@@ -50,6 +50,12 @@ public sealed class AuditEvent
     public List<string> CardFingerprints = new();
     public long LatencyMicroseconds;
     public string? Detail;
+    /// <summary>
+    /// The record is a request the upstream sent the client on an event stream (sampling/createMessage, elicitation/create,
+    /// roots/list, ping): <see cref="RequestPayload"/> is that event's JSON, Method and JsonRpcIdRaw are its own.
+    /// Recorded as "direction":"serverToClient".
+    /// </summary>
+    public bool ServerToClient;
 
     /// <summary>How often this event was serialized (the second time, it starts keeping its shared fields).</summary>
     internal int TimesWritten;
@@ -98,5 +104,6 @@ public sealed class AuditEvent
         CardFingerprints.Clear();
         LatencyMicroseconds = 0;
         Detail = null;
+        ServerToClient = false;
     }
 }

@@ -159,12 +159,27 @@ public sealed class AuditLog : IAsyncDisposable
     /// record is durable (Strict) or queued (Batched). Throws <see cref="AuditUnavailableException"/> when the
     /// log cannot be written: the caller must not forward the request.
     /// </summary>
-    public ValueTask<long> AppendAsync(AuditEvent e, CancellationToken ct = default)
+    public ValueTask<long> AppendAsync(AuditEvent e, CancellationToken ct = default) =>
+        Append(e, waitForDurability: _options.Durability == AuditDurability.Strict);
+
+    /// <summary>
+    /// Serializes <paramref name="e"/> and queues it for the writer without waiting for it to be durable, in either
+    /// durability mode: for records a live event stream must not wait for (a server request relayed mid-stream). Returns
+    /// the record's sequence; throws <see cref="AuditUnavailableException"/> when the log cannot take it.
+    /// </summary>
+    public long AppendQueued(AuditEvent e)
+    {
+        ValueTask<long> queued = Append(e, waitForDurability: false);
+        // Without a waiter the append completes before returning: its sequence, or the refusal (thrown here).
+        return queued.IsCompletedSuccessfully ? queued.Result : queued.AsTask().GetAwaiter().GetResult();
+    }
+
+    private ValueTask<long> Append(AuditEvent e, bool waitForDurability)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!_writable || _closed) return Refuse();
         long time = e.TimestampUtc == default ? NowMicros() : NoteValues.ToUnixMicros(e.TimestampUtc.Kind == DateTimeKind.Local ? e.TimestampUtc.ToUniversalTime() : e.TimestampUtc);
-        bool strict = _options.Durability == AuditDurability.Strict;
+        bool strict = waitForDurability;
         AppendWaiter? waiter = null;
         long seq;
         // Everything but the sequence and time is serialized (and masked) before taking the lock; under it the
@@ -191,10 +206,11 @@ public sealed class AuditLog : IAsyncDisposable
                     waiter.Sequence = seq;
                     _pending.Waiters.Add(waiter);
                 }
-                // Strict wakes a sleeping writer at once (group commit collects whatever arrives during the fsync);
-                // batched lets the flush timer or a large buffer trigger the write. A busy writer takes the record
-                // with the next batch without being told, so an append costs no system call.
-                if (_writerSleeping && (strict || _pending.Entries.WrittenCount > BatchedWakeBytes)) Monitor.Pulse(_gate);
+                // Strict wakes a sleeping writer at once (group commit collects whatever arrives during the fsync), a
+                // queued record too, so it is not left waiting for the next append; batched lets the flush timer or a
+                // large buffer trigger the write. A busy writer takes the record with the next batch without being told,
+                // so an append costs no system call.
+                if (_writerSleeping && (_options.Durability == AuditDurability.Strict || _pending.Entries.WrittenCount > BatchedWakeBytes)) Monitor.Pulse(_gate);
             }
         }
         finally

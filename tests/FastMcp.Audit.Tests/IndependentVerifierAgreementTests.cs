@@ -158,6 +158,23 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         }
         finally { single.Dispose(); }
 
+        // Records of requests an upstream sent the client on a stream ("direction":"serverToClient", request payload only,
+        // queued without waiting for durability) between ordinary exchanges, and a strict append after them: VALID.
+        string serverRequests = Path.Combine(_dir.Root, "server-requests-live");
+        var serverRequestOptions = _dir.Options();
+        serverRequestOptions.Directory = serverRequests;
+        await using (var log = await AuditLog.OpenAsync(serverRequestOptions))
+        {
+            var e = new AuditEvent();
+            SampleEvents.Fill(e, 700); await log.AppendAsync(e);
+            SampleEvents.FillServerRequest(e, 701); log.AppendQueued(e);
+            SampleEvents.FillServerRequest(e, 702); log.AppendQueued(e);
+            SampleEvents.Fill(e, 703); await log.AppendAsync(e);
+        }
+        string serverRequestCase = Path.Combine(_cases, "server-to-client-requests");
+        CopyLog(serverRequests, serverRequestCase);
+        cases.Add(new("server-to-client-requests", serverRequestCase, [key], true));
+
         var crashDir = Path.Combine(_dir.Root, "crash-live");
         var crashOptions = _dir.Options();
         crashOptions.Directory = crashDir;

@@ -31,6 +31,25 @@ public static class SampleEvents
         e.LatencyMicroseconds = 1234 + i;
     }
 
+    /// <summary>A sampling request an upstream sent the client on an event stream, as the gateway records it.</summary>
+    public static void FillServerRequest(AuditEvent e, int i)
+    {
+        Fill(e, i);
+        e.ServerToClient = true;
+        e.Method = "sampling/createMessage";
+        e.Target = null;
+        e.Decision = null;
+        e.Rule = null;
+        e.HttpStatus = 0;
+        e.LatencyMicroseconds = 0;
+        e.CardFingerprints.Clear();
+        e.Detail = "server request";
+        e.JsonRpcIdRaw = Encoding.UTF8.GetBytes("\"srv-" + i + "\"");
+        e.RequestPayload = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":\"srv-" + i + "\",\"method\":\"sampling/createMessage\",\"params\":{\"messages\":[]," +
+            "\"maxTokens\":10}}");
+        e.ResponsePayload = default;
+    }
+
     /// <summary>Writes <paramref name="count"/> exchanges and closes the log cleanly.</summary>
     public static async Task WriteLogAsync(AuditOptions options, int count, int perSegment = 0)
     {

@@ -123,6 +123,8 @@ public static class ReplayCommand
         if (e.Verified == false) line.Append("[UNVERIFIED] ");
         line.Append(NoteValues.Time(e.TimeMicros)).Append(' ').Append(e.Chain).Append('#').Append(e.Sequence).Append(' ');
         line.Append(Str(r, "type")).Append(r.TryGetProperty("success", out var ok) && ok.ValueKind == JsonValueKind.True ? " ok" : " FAILED");
+        // A request the upstream sent the client (on an event stream) says so first: every other record is the client's.
+        if (Str(r, "direction") is { } direction) line.Append(direction == "serverToClient" ? " server->client" : " direction=" + direction);
         if (r.TryGetProperty("user", out var user))
         {
             line.Append(" user=").Append(Str(user, "subject") ?? "-");

@@ -57,6 +57,8 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PLatency = JsonEncodedText.Encode("latencyUs");
     private static readonly JsonEncodedText PCards = JsonEncodedText.Encode("cardFingerprints");
     private static readonly JsonEncodedText PDetail = JsonEncodedText.Encode("detail");
+    private static readonly JsonEncodedText PDirection = JsonEncodedText.Encode("direction");
+    private static readonly JsonEncodedText ServerToClient = JsonEncodedText.Encode("serverToClient");
     private static readonly JsonEncodedText PRequest = JsonEncodedText.Encode("request");
     private static readonly JsonEncodedText PResponse = JsonEncodedText.Encode("response");
     private static readonly JsonEncodedText PRequestInvalid = JsonEncodedText.Encode("requestNotJsonBase64");
@@ -196,6 +198,8 @@ public sealed class AuditRecordSerializer
             w.WriteEndArray();
         }
         WriteOptional(w, PDetail, e.Detail);
+        // Only a server-to-client request says its direction: every other record is the client's exchange.
+        if (e.ServerToClient) w.WriteString(PDirection, ServerToClient);
         w.Flush();
         byte[] written = output.RawArray;
         if (reused)

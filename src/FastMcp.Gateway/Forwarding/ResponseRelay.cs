@@ -21,6 +21,8 @@ internal sealed class ResponseRelay : IDisposable
     private readonly PooledBufferWriter _message = new(8 * 1024);
     private readonly PooledBufferWriter _event = new(4 * 1024);
     private readonly PooledBufferWriter _lastEvent = new(1024);
+    // A server request split over several data lines, joined as a client reads it (rare: only such events use it).
+    private readonly PooledBufferWriter _joinedEvent = new(0);
     private readonly TransformBuffers _transformBuffers = new();
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
@@ -308,11 +310,22 @@ internal sealed class ResponseRelay : IDisposable
                 upstreamDone = true;
             }
 
-            (int relayed, bool clientThere) = await RelayCompleteEventsAsync(client, exchange, chunked, upstreamDone, keepLast: gate is not null).ConfigureAwait(false);
-            if (!clientThere)
+            (int relayed, EventsOutcome outcome) = await RelayCompleteEventsAsync(client, exchange, chunked, upstreamDone, gate).ConfigureAwait(false);
+            if (outcome == EventsOutcome.ClientGone)
             {
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
+            }
+            if (outcome == EventsOutcome.AuditRefused)
+            {
+                // A server request the audit log could not take is not relayed: the client's stream ends cleanly with
+                // what it got so far, the upstream connection (the rest of its stream unread) is closed.
+                upstream.Broken = true;
+                if (chunked) ChunkedWriter.WriteTerminator(client);
+                _message.Clear();
+                _message.TrimTo(64 * 1024);
+                FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
+                return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, true);
             }
             if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
             {
@@ -351,12 +364,15 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused }
+
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
-    /// the rest too. Returns how many were written and whether the client is still there.
+    /// the rest too. Returns how many were written, and whether the client left or the audit refused an event (the
+    /// event it refused and those after it are not written).
     /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<(int, bool)> RelayCompleteEventsAsync(PipeWriter client, Exchange exchange, bool chunked, bool final, bool keepLast)
+    private async ValueTask<(int, EventsOutcome)> RelayCompleteEventsAsync(PipeWriter client, Exchange exchange, bool chunked, bool final, IResponseGate? gate)
     {
         int count = 0;
         while (_message.WrittenCount > 0)
@@ -377,23 +393,50 @@ internal sealed class ResponseRelay : IDisposable
                 relayed = _event.WrittenMemory;
             }
             // The audit records the message (the data field's JSON), not the SSE framing around it.
-            if (keepLast) KeepLastEvent(relayed.Span);
+            if (gate is not null && !RecordForAudit(gate, exchange, relayed)) return (count, EventsOutcome.AuditRefused);
             exchange.Stage = ExchangeStage.Write;
-            if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, false);
+            if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
             _message.RemoveFront(length);
             count++;
         }
-        return (count, true);
+        return (count, EventsOutcome.Relayed);
     }
 
-    private void KeepLastEvent(ReadOnlySpan<byte> relayed)
+    /// <summary>
+    /// Keeps the event's message as the stream's last (its response record is written when the stream ends), and
+    /// records it now when it is a request from the upstream to the client. False: the audit refused that record.
+    /// </summary>
+    private bool RecordForAudit(IResponseGate gate, Exchange exchange, ReadOnlyMemory<byte> relayed)
     {
-        if (SseEvent.TryGetSingleData(relayed, out Range data))
+        ReadOnlySpan<byte> evt = relayed.Span;
+        ReadOnlyMemory<byte> json;
+        if (SseEvent.TryGetSingleData(evt, out Range data))
         {
+            json = relayed[data];
             _lastEvent.Clear();
-            _lastEvent.Write(relayed[data]);
+            _lastEvent.Write(json.Span);
         }
+        else
+        {
+            // Several data lines (or none): a client joins them with LF, so a request split over lines is still one.
+            if (!MayBeRequest(evt) || SseDataField.Count(evt) == 0) return true;
+            _joinedEvent.Clear();
+            SseDataField.Join(evt, _joinedEvent);
+            json = _joinedEvent.WrittenMemory;
+        }
+        // Most events (results, progress without an escaped name) are told apart by this scan alone; only a message
+        // that may have a "method" member is parsed.
+        if (!MayBeRequest(json.Span)) return true;
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) || view.Kind != McpMessageKind.Request) return true;
+        exchange.Stage = ExchangeStage.RecordResponse;
+        return gate.RecordServerRequest(exchange, json, view);
     }
+
+    /// <summary>
+    /// True when the message may carry a "method" member: its name written plainly, or any escape (a member name
+    /// may be spelled with \u escapes, which the inspector reads as the name they stand for).
+    /// </summary>
+    private static bool MayBeRequest(ReadOnlySpan<byte> json) => json.IndexOf("\"method\""u8) >= 0 || json.IndexOf((byte)'\\') >= 0;
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
@@ -470,6 +513,7 @@ internal sealed class ResponseRelay : IDisposable
         _message.Release();
         _event.Release();
         _lastEvent.Release();
+        _joinedEvent.Release();
         _transformBuffers.Release();
     }
 
@@ -478,6 +522,7 @@ internal sealed class ResponseRelay : IDisposable
         _message.Dispose();
         _event.Dispose();
         _lastEvent.Dispose();
+        _joinedEvent.Dispose();
         _transformBuffers.Dispose();
         _writeTimer.Dispose();
     }

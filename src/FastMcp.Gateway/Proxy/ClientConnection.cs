@@ -675,6 +675,22 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
     }
 
+    public bool RecordServerRequest(Exchange exchange, ReadOnlyMemory<byte> message, in McpResponseView view)
+    {
+        if (_rt.Audit is not { } audit) return true;
+        try
+        {
+            audit.RecordServerRequest(exchange, _auditScratch, RemoteAddress, message, view);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+            Log.Error("audit log unavailable on an event stream: a server request was not relayed and the stream was ended");
+            return false;
+        }
+    }
+
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
     public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
     {

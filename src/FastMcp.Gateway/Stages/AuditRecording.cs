@@ -65,6 +65,31 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     }
 
     /// <summary>
+    /// A request the upstream sent the client on an event stream (sampling/createMessage, elicitation/create, roots/list,
+    /// ping): its own McpExchange record marked server-to-client, the event's JSON (masked, as the client got it) as the
+    /// request payload, its method and id. The exchange's caller, session, trace and upstream are the stream's. Queued,
+    /// not waited for: the stream goes on while the writer makes it durable. Throws AuditUnavailableException when the
+    /// log cannot take it (the caller then must not relay the event).
+    /// </summary>
+    public long RecordServerRequest(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
+        e.ServerToClient = true;
+        e.Detail = "server request";
+        var json = new ReadOnlySequence<byte>(message);
+        e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(json, view.MethodRange);
+        e.JsonRpcIdRaw = message[view.IdRange];
+        // What the client's call named and how policy decided it are not this message's: the upstream asked this unasked.
+        e.Target = null;
+        e.Decision = null;
+        e.Rule = null;
+        e.Approver = null;
+        e.CardFingerprints.Clear();
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>
     /// The response the gateway could not deliver: the client read nothing of it within timeouts.clientWriteMs while
     /// the gateway held up to limits.maxBufferedResponseBytes for it, so the exchange was closed part-way.
     /// </summary>
