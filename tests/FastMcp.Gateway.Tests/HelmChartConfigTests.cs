@@ -159,9 +159,14 @@ public sealed partial class HelmChartConfigTests : IDisposable
             ["gateway.audit.shipping"] = """{"target":"S3","s3":{"bucket":"audit-bucket","region":"eu-west-1","prefix":"fastmcp/"}}""",
             ["gateway.policy"] = """{"rules":[{"name":"protocol","action":"allow","methods":["initialize","ping","notifications/*","tools/list"]},{"name":"refunds","action":"require_approval","methods":["tools/call"],"names":["refund_*"]}]}""",
         };
+        // After a key rotation (docs/operations.md): the old key's public half from the Secret.
+        string previousKey = Path.Combine(secrets, "audit-previous-key.pub.pem");
+        FastMcp.Audit.AuditKeys.Generate(Path.Combine(_dir, "old-signing-key.pem"), previousKey);
+        overrides["gateway.audit.previousPublicKeys"] = $"[{Q(previousKey)}]";
         string path = WriteRendered(Render(overrides));
         GatewayOptions options = ConfigurationLoader.Load(path);
         Assert.Equal("audit-bucket", options.Audit.Shipping!.S3!.Bucket);
+        Assert.Equal([previousKey], options.Audit.PreviousPublicKeys);
 
         var stderr = new StringWriter();
         int exit = ConfigCheckCommand.Run(["check", "--config", path], TextWriter.Null, stderr);
