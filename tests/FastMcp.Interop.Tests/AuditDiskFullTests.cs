@@ -19,6 +19,24 @@ public sealed class AuditDiskFullTests : IDisposable
     private readonly string _mountPoint = Directory.CreateTempSubdirectory("fastmcp-diskfull-mnt-").FullName;
     private readonly string _copyOut = Directory.CreateTempSubdirectory("fastmcp-diskfull-out-").FullName;
     private readonly CannedMcpUpstream _upstream = new();
+    /// <summary>Writes <paramref name="path"/> until the 1 MiB tmpfs is full (ENOSPC); the file stays open for the caller.</summary>
+    private static FileStream FillDisk(string path)
+    {
+        var fill = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 0);
+        byte[] block = new byte[64 * 1024];
+        try
+        {
+            for (int i = 0; i < 64; i++) fill.Write(block);
+            fill.Dispose();
+            Assert.Fail("the 1 MiB tmpfs took 4 MiB: it is not the gateway's audit folder");
+        }
+        catch (IOException)
+        {
+            // ENOSPC: the disk is full.
+        }
+        return fill;
+    }
+
     private static string CallBody(int id, string padding) =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"record_me\",\"arguments\":{\"padding\":\"" + padding + "\"}}}";
 
@@ -47,19 +65,7 @@ public sealed class AuditDiskFullTests : IDisposable
 
         // Fill the disk.
         string filler = Path.Combine(tmpfs, "filler");
-        await using (var fill = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 0))
-        {
-            byte[] block = new byte[64 * 1024];
-            try
-            {
-                for (int i = 0; i < 64; i++) fill.Write(block);
-                Assert.Fail("the 1 MiB tmpfs took 4 MiB: it is not the gateway's audit folder");
-            }
-            catch (IOException)
-            {
-                // ENOSPC: the disk is full.
-            }
-        }
+        await using (FillDisk(filler)) { }
 
         // Calls now fail closed. A record may still squeeze into a partly used page: allow a few.
         int refused = 0;
@@ -138,19 +144,7 @@ public sealed class AuditDiskFullTests : IDisposable
         // Fill the disk, then give back 128 KiB: less than the next record needs, so its write is cut short
         // (ENOSPC after part of it landed), leaving far more bytes than the outage and stop records that follow.
         string filler = Path.Combine(gateway.Tmpfs, "filler");
-        await using (var fill = new FileStream(filler, FileMode.Create, FileAccess.Write, FileShare.None, 0))
-        {
-            byte[] block = new byte[64 * 1024];
-            try
-            {
-                for (int i = 0; i < 64; i++) fill.Write(block);
-                Assert.Fail("the 1 MiB tmpfs took 4 MiB: it is not the gateway's audit folder");
-            }
-            catch (IOException)
-            {
-            }
-            fill.SetLength(Math.Max(0, fill.Length - 128 * 1024));
-        }
+        await using (FileStream fill = FillDisk(filler)) fill.SetLength(Math.Max(0, fill.Length - 128 * 1024));
         string large = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(400_000));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await CallAsync(large));
         Assert.Equal(0 + 1, _upstream.Received);
