@@ -167,6 +167,7 @@ internal sealed class ResponseRelay : IDisposable
         }
 
         bool close = clientAskedClose;
+        ApplyHeadTransforms(exchange, head.Headers);
         exchange.Stage = ExchangeStage.Write;
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
         // The whole head advances the pipe once (Buffers.CoalescingBufferWriter).
@@ -245,6 +246,7 @@ internal sealed class ResponseRelay : IDisposable
         bool close = clientAskedClose || !chunked;
         if (!headSent)
         {
+            ApplyHeadTransforms(exchange, head.Headers);
             exchange.Stage = ExchangeStage.Write;
             WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader);
             client.Write("\r\n"u8);
@@ -447,6 +449,16 @@ internal sealed class ResponseRelay : IDisposable
             if (!_transforms[i].Apply(exchange, message, isEvent, _transformBuffers)) return false;
         }
         return true;
+    }
+
+    /// <summary>The header fields the client will get pass the stages that look at them (card numbers masked).</summary>
+    private void ApplyHeadTransforms(Exchange exchange, HttpHeaderTable headers)
+    {
+        exchange.Stage = ExchangeStage.Transform;
+        for (int i = 0; i < _transforms.Length; i++)
+        {
+            if (_transforms[i] is IResponseHeadTransform transform) transform.ApplyToHead(exchange, headers);
+        }
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Proxy;
 using FastMcp.Http;
@@ -28,7 +29,7 @@ internal enum RequestCardOutcome : byte
 /// before anyone sees it; request bodies are masked, forwarded or blocked as configured, and
 /// what is recorded of a request never holds a full card number.
 /// </summary>
-internal sealed class PanMasking : IResponseTransform
+internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
 {
     /// <summary>Everything masking is configured with, replaced whole by a reload (each use reads it once).</summary>
     private sealed class Settings(PanMasker masker, RequestCardMode requestMode, RequestNumberMode numberMode, Dictionary<string, PanMasking>? profiles,
@@ -101,6 +102,27 @@ internal sealed class PanMasking : IResponseTransform
         }
         masker.MaskInPlace(all);
         return true;
+    }
+
+    /// <summary>
+    /// Masks the card numbers in the values of an answer's header fields (an upstream can put one in any field it
+    /// sends, and the client reads them all), as text: every masked digit becomes the mask byte. The upstream's
+    /// Mcp-Session-Id is its own token, which the client must send back as issued: it is relayed as it is (and is
+    /// masked in what the audit log records, as every session id is).
+    /// </summary>
+    public void ApplyToHead(Exchange exchange, HttpHeaderTable headers)
+    {
+        if (exchange.Masking is { } picked && picked != this)
+        {
+            picked.ApplyToHead(exchange, headers);
+            return;
+        }
+        PanMasker masker = Current.Masker;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (headers.KindAt(i) == KnownHeader.McpSessionId) continue;
+            masker.MaskTextInPlace(MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span, ref exchange.ResponseCards);
+        }
     }
 
     /// <summary>
