@@ -17,6 +17,10 @@ internal enum ForwardingError : byte
     /// <summary>The response body is compressed (a Content-Encoding or transfer coding other than identity / chunked):
     /// the stages cannot read it, so it is never relayed (502).</summary>
     EncodedResponse,
+    /// <summary>A redirect (3xx but 304): relayed, it would send the client's call past the gateway to wherever it points (502).</summary>
+    RedirectResponse,
+    /// <summary>The upstream refused the gateway's credential (401): only the operator can fix that, not the client (502).</summary>
+    UpstreamUnauthorized,
     /// <summary>A list answer the policy could not filter (unreadable, or not matched to its request): withheld (502).</summary>
     UnfilterableResponse,
     /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
@@ -50,6 +54,8 @@ internal static class ForwardingErrors
         ForwardingError.InvalidResponse => "upstream MCP server sent an invalid HTTP response"u8,
         ForwardingError.ResponseTooLarge => "upstream response exceeds the gateway's message limit"u8,
         ForwardingError.EncodedResponse => "upstream MCP server sent a compressed response, which the gateway cannot inspect: withheld"u8,
+        ForwardingError.RedirectResponse => "upstream MCP server answered with a redirect, which the gateway neither follows nor relays"u8,
+        ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         _ => "upstream error"u8,

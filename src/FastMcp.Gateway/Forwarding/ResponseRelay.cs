@@ -139,10 +139,10 @@ internal sealed class ResponseRelay : IDisposable
         BeginRelay();
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
-        if (!ContentCoding.IsIdentity(head.Headers))
+        if (RefusedHead(head) is var refused and not ForwardingError.None)
         {
             upstream.Broken = true; // its body is left unread
-            return (ForwardingError.EncodedResponse, false);
+            return (refused, false);
         }
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
@@ -199,10 +199,10 @@ internal sealed class ResponseRelay : IDisposable
         BeginRelay();
         HttpResponseHead head = upstream.ResponseHead;
         exchange.ResponseStatus = head.StatusCode;
-        if (!ContentCoding.IsIdentity(head.Headers))
+        if (RefusedHead(head) is var refused and not ForwardingError.None)
         {
-            upstream.Broken = true;
-            return (ForwardingError.EncodedResponse, !chunked);
+            upstream.Broken = true; // its body is left unread
+            return (refused, !chunked);
         }
         if (head.IsEventStream && head.Framing != BodyFraming.None)
         {
@@ -349,6 +349,21 @@ internal sealed class ResponseRelay : IDisposable
         _message.TrimTo(64 * 1024);
         if (gate is not null) await gate.AfterStreamAsync(exchange, _lastEvent.WrittenMemory).ConfigureAwait(false);
         return (ForwardingError.None, close);
+    }
+
+    /// <summary>
+    /// Answers that are never relayed, whatever their body:
+    /// - a compressed one: the stages cannot read it;
+    /// - a redirect: HTTP clients follow 307/308 with the same method and body, so the call would reach a server the
+    ///   gateway never sees and its answer would come back undecided and unrecorded (304 sends nobody anywhere);
+    /// - 401: the challenge is about the gateway's credential (the client's token is never passed upstream), so no
+    ///   client can answer it, and relayed it would start the client's OAuth discovery at the upstream's metadata.
+    /// </summary>
+    private static ForwardingError RefusedHead(HttpResponseHead head)
+    {
+        if (!ContentCoding.IsIdentity(head.Headers)) return ForwardingError.EncodedResponse;
+        if (head.StatusCode is >= 300 and < 400 and not 304) return ForwardingError.RedirectResponse;
+        return head.StatusCode == 401 ? ForwardingError.UpstreamUnauthorized : ForwardingError.None;
     }
 
     /// <summary>
@@ -510,6 +525,8 @@ internal sealed class ResponseRelay : IDisposable
                 ReadOnlySpan<byte> name = headers.NameAt(i);
                 if (headers.Contains(KnownHeader.Connection) && headers.ConnectionListsToken(name)) continue;
                 if (System.Text.Ascii.EqualsIgnoreCase(name, "X-Accel-Buffering"u8)) sawAccelBuffering = true;
+                // A challenge is about the gateway's credential, not the client's token (never passed upstream).
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "WWW-Authenticate"u8)) continue;
             }
             client.Write(headers.LineAt(i));
             client.Write("\r\n"u8);
