@@ -28,6 +28,9 @@ internal static class UpstreamRequestWriter
         for (int i = 0; i < headers.Count; i++)
         {
             if (!IsForwarded(headers, i)) continue;
+            // A field the gateway states itself (the upstream's credential, a bridge's secret) is never also taken from
+            // the client: an upstream reading the first of two would take the client's value for the gateway's.
+            if (Names(injectedHeaderLines, headers.NameAt(i)) || Names(upstreamHeaderLines, headers.NameAt(i))) continue;
             // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
             // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
             if (memberSessionLine is not null && headers.KindAt(i) is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) continue;
@@ -60,6 +63,21 @@ internal static class UpstreamRequestWriter
         output.Write("\r\n"u8);
     }
 
+    /// <summary>True when one of <paramref name="lines"/> ("Name: value" CRLF-terminated) is a field named <paramref name="name"/>.</summary>
+    private static bool Names(ReadOnlySpan<byte> lines, ReadOnlySpan<byte> name)
+    {
+        while (!lines.IsEmpty)
+        {
+            int colon = lines.IndexOf((byte)':');
+            if (colon < 0) return false;
+            if (System.Text.Ascii.EqualsIgnoreCase(lines[..colon].Trim((byte)' '), name)) return true;
+            int end = lines.IndexOf("\r\n"u8);
+            if (end < 0) return false;
+            lines = lines[(end + 2)..];
+        }
+        return false;
+    }
+
     private static bool IsForwarded(HttpHeaderTable headers, int index)
     {
         KnownHeader kind = headers.KindAt(index);
@@ -80,7 +98,7 @@ internal static class UpstreamRequestWriter
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "Accept-Encoding"u8)) return false;
                 // Replaced by the gateway's own (a malformed one is never passed on as it is).
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
-                // Only the gateway states the stdio bridge's secret (a client's copy would shadow it).
+                // Only the gateway states the stdio bridge's secret (a client's copy would shadow it), on any route.
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:

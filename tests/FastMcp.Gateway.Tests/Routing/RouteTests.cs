@@ -20,10 +20,10 @@ public sealed class RouteTests
     private static string Call(string tool, int id = 1) =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{}}}";
 
-    private static async Task<RawResponse> PostAsync(PolicyGateway gw, string path, string json, string token)
+    private static async Task<RawResponse> PostAsync(PolicyGateway gw, string path, string json, string token, string extraHeaders = "")
     {
         using RawClient client = await gw.Gateway.ConnectAsync();
-        await client.SendAsync(gw.Gateway.Post(json, $"Authorization: Bearer {token}\r\n", path));
+        await client.SendAsync(gw.Gateway.Post(json, $"Authorization: Bearer {token}\r\n{extraHeaders}", path));
         return await client.ReadResponseAsync();
     }
 
@@ -58,6 +58,35 @@ public sealed class RouteTests
         Assert.Contains("\"three\"", Assert.Single(gw.Upstream.Requests).Body);
         // Each upstream gets the request on its own URL's path, whatever path the client used.
         Assert.Equal("/mcp", a.SingleRequest().Target);
+    }
+
+    [Theory]
+    [InlineData("X-Api-Key: chosen-by-the-client\r\n")]
+    [InlineData("x-api-key: chosen-by-the-client\r\n")]
+    [InlineData("X-Api-Key: chosen-by-the-client\r\nX-API-KEY: chosen-by-the-client-too\r\n")]
+    public async Task A_client_cannot_present_its_own_value_in_the_upstream_credentials_field(string clientLines)
+    {
+        // An upstream reading the first of two fields would take the client's value for the gateway's credential.
+        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-routes-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "b"), "secret-of-b");
+            await using var a = new ScriptedUpstream(UpstreamScripts.Echo);
+            await using var b = new ScriptedUpstream(UpstreamScripts.Echo);
+            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, TwoRoutes(a, b, o =>
+                o.Upstreams["b"].Credential = new UpstreamCredentialOptions { HeaderName = "X-Api-Key", Scheme = "", ValueFile = Path.Combine(dir, "b") }));
+
+            Assert.Equal(200, (await PostAsync(gw, "/mcp/b", Call("y"), gw.Token("alice"), clientLines)).Status);
+
+            UpstreamRequest seen = b.SingleRequest();
+            Assert.DoesNotContain("chosen-by-the-client", seen.Head.Raw, StringComparison.Ordinal);
+            Assert.Equal("secret-of-b", seen.Header("X-Api-Key"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
