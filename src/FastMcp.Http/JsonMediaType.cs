@@ -32,17 +32,8 @@ public static class JsonMediaType
             semicolon = value.IndexOf((byte)';');
             ReadOnlySpan<byte> parameter = HttpTokens.TrimOws(semicolon < 0 ? value : value[..semicolon]);
             // RFC 9110 8.3.1 allows empty parameters ("application/json;").
-            if (!parameter.IsEmpty && !IsUtf8Charset(parameter)) return false;
+            if (!parameter.IsEmpty && !ContentCharset.IsUtf8Charset(parameter)) return false;
         }
         return true;
-    }
-
-    private static bool IsUtf8Charset(ReadOnlySpan<byte> parameter)
-    {
-        const int NameLength = 8; // "charset="
-        if (parameter.Length < NameLength || !Ascii.EqualsIgnoreCase(parameter[..NameLength], "charset="u8)) return false;
-        ReadOnlySpan<byte> charset = parameter[NameLength..];
-        if (charset.Length == 7 && charset[0] == (byte)'"' && charset[^1] == (byte)'"') charset = charset[1..^1];
-        return Ascii.EqualsIgnoreCase(charset, "utf-8"u8);
     }
 }

@@ -159,6 +159,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
+            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, false);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -218,6 +219,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
+            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, !chunked);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
@@ -353,7 +355,7 @@ internal sealed class ResponseRelay : IDisposable
 
     /// <summary>
     /// Answers that are never relayed, whatever their body:
-    /// - a compressed one: the stages cannot read it;
+    /// - a compressed one, or one declared in another charset than UTF-8: the stages cannot read it;
     /// - a redirect: HTTP clients follow 307/308 with the same method and body, so the call would reach a server the
     ///   gateway never sees and its answer would come back undecided and unrecorded (304 sends nobody anywhere);
     /// - 401: the challenge is about the gateway's credential (the client's token is never passed upstream), so no
@@ -362,9 +364,19 @@ internal sealed class ResponseRelay : IDisposable
     private static ForwardingError RefusedHead(HttpResponseHead head)
     {
         if (!ContentCoding.IsIdentity(head.Headers)) return ForwardingError.EncodedResponse;
+        if (!ContentCharset.IsUtf8OrUnstated(head.Headers)) return ForwardingError.UnreadableEncoding;
         if (head.StatusCode is >= 300 and < 400 and not 304) return ForwardingError.RedirectResponse;
         return head.StatusCode == 401 ? ForwardingError.UpstreamUnauthorized : ForwardingError.None;
     }
+
+    /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null;
+
+    /// <summary>
+    /// UTF-8 text with no NUL: what the stages can read. UTF-16 and UTF-32 put NULs between the digits of a card number
+    /// (and JSON allows no raw NUL), and a client may still decode them: Python's json.loads detects them from the bytes.
+    /// </summary>
+    private static bool IsUtf8Text(ReadOnlySpan<byte> body) => !body.Contains((byte)0) && System.Text.Unicode.Utf8.IsValid(body);
 
     /// <summary>
     /// True when bytes of the body are already held (read with the head) or readable without waiting; they stay
