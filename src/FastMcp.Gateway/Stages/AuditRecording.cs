@@ -236,7 +236,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             Success = false,
             Subject = refused.Subject,
             ClientAddress = refused.ClientAddress,
-            Upstream = upstreamUrl ?? upstream,
+            // The sum of callers no longer tracked spans upstreams: it names none.
+            Upstream = refused.Upstream is null ? null : upstreamUrl ?? upstream,
             UpstreamName = refused.Upstream,
             HttpStatus = 404,
             Detail = $"{refused.Refused} request(s) naming {what} refused with 404 in the last {interval.TotalSeconds:0}s, {ids}{issuer} (recorded in aggregate)",
