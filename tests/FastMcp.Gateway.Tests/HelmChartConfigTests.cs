@@ -336,6 +336,17 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_sessions_values_reach_the_gateway_and_a_bad_per_caller_bound_is_refused_by_name()
+    {
+        GatewayOptions options = ConfigurationLoader.Load(WriteRendered(Render()));
+        Assert.Equal("forward", options.Sessions.Unknown);
+        Assert.Equal(1_000, options.Sessions.MaxPerCaller);
+        Assert.Equal(5_000, ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "5000" }))).Sessions.MaxPerCaller);
+        var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "0" }))));
+        Assert.Equal("sessions.maxPerCaller", e.Field);
+    }
+
+    [Fact]
     public void The_thread_scheduling_value_reaches_the_gateway_and_defaults_to_normal()
     {
         Assert.Equal("normal", Values()["threadScheduling"].Trim('"'));

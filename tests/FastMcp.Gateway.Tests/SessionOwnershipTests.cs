@@ -131,6 +131,31 @@ public sealed class SessionOwnershipTests
     }
 
     [Fact]
+    public async Task A_caller_past_its_own_bound_loses_its_own_oldest_sessions_not_anyone_elses()
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o =>
+        {
+            o.Sessions.MaxPerUpstream = 100;
+            o.Sessions.MaxPerCaller = 10;
+        });
+        string alice = gw.Token("alice"), mallory = gw.Token("mallory");
+        string alices = (await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!;
+
+        // Mallory opens more sessions than the whole table holds: before the per-caller bound, alice's went first.
+        var mallorys = new List<string>();
+        for (int i = 0; i < 120; i++) mallorys.Add((await PostAsync(gw, mallory, Initialize)).Header("Mcp-Session-Id")!);
+
+        Assert.Equal(200, (await PostAsync(gw, alice, Ping(2), alices)).Status);
+        Assert.Equal(1, Naming(gw.Upstream, alices));
+        // Mallory keeps her 10 most recent; her oldest are forgotten and refused, never forwarded.
+        Assert.Equal(404, (await PostAsync(gw, mallory, Ping(3), mallorys[0])).Status);
+        Assert.Equal(404, (await PostAsync(gw, mallory, Ping(4), mallorys[^11])).Status);
+        Assert.Equal(0, Naming(gw.Upstream, mallorys[0]) + Naming(gw.Upstream, mallorys[^11]));
+        Assert.Equal(200, (await PostAsync(gw, mallory, Ping(5), mallorys[^10])).Status);
+        Assert.Equal(200, (await PostAsync(gw, mallory, Ping(6), mallorys[^1])).Status);
+    }
+
+    [Fact]
     public void The_sessions_section_is_checked_at_load()
     {
         var options = new GatewayOptions();
@@ -139,5 +164,13 @@ public sealed class SessionOwnershipTests
         options.Sessions.Unknown = "refuse";
         options.Sessions.MaxPerUpstream = 0;
         Assert.Equal("sessions.maxPerUpstream", Assert.Throws<ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Sessions.MaxPerUpstream = 100_000;
+        options.Sessions.MaxPerCaller = 0;
+        Assert.Equal("sessions.maxPerCaller", Assert.Throws<ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Sessions.MaxPerCaller = 1_000;
+        options.Sessions.RecordIntervalSeconds = 0;
+        Assert.Equal("sessions.recordIntervalSeconds", Assert.Throws<ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Sessions.RecordIntervalSeconds = 10;
+        Configuration.ConfigurationLoader.Validate(options);
     }
 }

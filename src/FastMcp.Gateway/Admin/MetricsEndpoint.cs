@@ -44,6 +44,19 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_tls_certificate_expiry_timestamp_seconds", "expiry of the listener certificate in service, Unix time (0 without TLS)", Volatile.Read(ref c.TlsCertificateNotAfter));
     }
 
+    /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and bindings held and evicted per bound.</summary>
+    private static void SessionMetrics(StringBuilder sb, GatewayRuntime runtime)
+    {
+        Header(sb, "fastmcp_session_refusals_total", "requests refused 404 for naming a session not the caller's: foreign (another caller's), unknown (bound to no one here)", "counter");
+        sb.Append("fastmcp_session_refusals_total{reason=\"foreign\"} ").Append(runtime.SessionRefusals?.Total(Sessions.SessionRefusal.Foreign) ?? 0).Append('\n');
+        sb.Append("fastmcp_session_refusals_total{reason=\"unknown\"} ").Append(runtime.SessionRefusals?.Total(Sessions.SessionRefusal.Unknown) ?? 0).Append('\n');
+        Sessions.SessionBindings? bindings = runtime.SessionBindings;
+        Gauge(sb, "fastmcp_session_bindings", "sessions of plain routes bound to their callers, all upstreams", bindings?.Total() ?? 0);
+        Header(sb, "fastmcp_session_bindings_evicted_total", "bindings forgotten past a bound: max_per_caller (the caller's own oldest), max_per_upstream (the table's oldest)", "counter");
+        sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_caller\"} ").Append(bindings?.EvictedForCaller ?? 0).Append('\n');
+        sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_upstream\"} ").Append(bindings?.EvictedForUpstream ?? 0).Append('\n');
+    }
+
     private void RenderInto(StringBuilder sb)
     {
         GatewayCounters c = runtime.Counters;
@@ -63,6 +76,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_rate_limited_total{scope=\"").Append(RateLimiting.RateLimits.Name((RateLimiting.RateLimitScope)scope)).Append("\"} ")
                 .Append(Volatile.Read(ref runtime.RateLimits.Refused[scope])).Append('\n');
         }
+        SessionMetrics(sb, runtime);
         Header(sb, "fastmcp_upstream_up", "1 while the upstream is up (a failed connect marks it down; a probe or a response marks it up)", "gauge");
         foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
         {

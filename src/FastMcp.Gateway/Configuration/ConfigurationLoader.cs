@@ -105,6 +105,8 @@ public static class ConfigurationLoader
         if (o.Sessions is null) throw new ConfigurationException("sessions", "must be an object");
         if (o.Sessions.Unknown is not ("refuse" or "forward")) throw new ConfigurationException("sessions.unknown", "must be \"refuse\" or \"forward\"");
         Range(o.Sessions.MaxPerUpstream, 100, 10_000_000, "sessions.maxPerUpstream");
+        Range(o.Sessions.MaxPerCaller, 1, 10_000_000, "sessions.maxPerCaller");
+        Range(o.Sessions.RecordIntervalSeconds, 1, 3600, "sessions.recordIntervalSeconds");
 
         Clients.ClientAddressing.Validate(o.ClientAddress);
         RateLimiting.RateLimits.Validate(o.RateLimits);

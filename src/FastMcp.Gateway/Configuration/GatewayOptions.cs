@@ -159,6 +159,15 @@ public sealed class SessionOptions
 
     /// <summary>Session bindings kept per upstream; past it the least recently used are forgotten.</summary>
     public int MaxPerUpstream { get; set; } = 100_000;
+
+    /// <summary>
+    /// Session bindings one caller (issuer and subject) keeps per upstream; past it that caller's own least recently used
+    /// is forgotten, so that a caller opening sessions in a loop cannot push other callers' sessions out of the table.
+    /// </summary>
+    public int MaxPerCaller { get; set; } = 1_000;
+
+    /// <summary>Requests refused for naming a session not the caller's are recorded as one audit record per caller, upstream and reason per this many seconds.</summary>
+    public int RecordIntervalSeconds { get; set; } = 10;
 }
 
 public sealed class FailedAuthenticationOptions

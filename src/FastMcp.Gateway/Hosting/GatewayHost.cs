@@ -29,6 +29,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopRecording = new();
     private Task? _refusalRecorder;
     private RateLimiting.RateLimitRecorder? _rateLimitRecorder;
+    private Sessions.SessionRefusalRecorder? _sessionRefusalRecorder;
     private readonly GatewayRuntime _runtime;
     private readonly RouteTable _routes;
     private readonly UpstreamProbe _probe;
@@ -61,7 +62,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             Slots = _slots,
             // Anonymous callers are all one principal: there is no one to tell apart.
             SessionBindings = stages.Authentication is { IsAnonymous: false }
-                ? new Sessions.SessionBindings(options.Sessions.MaxPerUpstream, forwardUnknown: options.Sessions.Unknown == "forward")
+                ? new Sessions.SessionBindings(options.Sessions.MaxPerUpstream, options.Sessions.MaxPerCaller, forwardUnknown: options.Sessions.Unknown == "forward")
+                : null,
+            SessionRefusals = stages.Authentication is { IsAnonymous: false }
+                ? new Sessions.SessionRefusalTally(Sessions.SessionRefusalTally.FingerprintKey(stages.Masking?.FingerprintKey))
                 : null,
             Tracer = options.Tracing.Enabled ? new Tracing.Tracer(options.Tracing, typeof(GatewayHost).Assembly.GetName().Version?.ToString() ?? "unknown") : null,
         };
@@ -101,6 +105,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             _rateLimitRecorder = new RateLimiting.RateLimitRecorder(_runtime.RateLimits, _runtime.Audit);
             _rateLimitRecorder.Start();
         }
+        if (_runtime.SessionRefusals is { } refusals && _runtime.Audit is { } audit)
+        {
+            _sessionRefusalRecorder = new Sessions.SessionRefusalRecorder(refusals, TimeSpan.FromSeconds(options.Sessions.RecordIntervalSeconds), audit, DescribeUpstream);
+            _sessionRefusalRecorder.Start();
+        }
         Volatile.Write(ref _ready, 1);
     }
 
@@ -124,6 +133,16 @@ internal sealed class GatewayHost : IAsyncDisposable
             if (upstream.Health.IsUp) return Admin.GatewayReadiness.Ready;
         }
         return Admin.GatewayReadiness.NoUpstreamUp;
+    }
+
+    /// <summary>What records call the upstream named <paramref name="name"/>: its url, or stdio:COMMAND.</summary>
+    private string? DescribeUpstream(string name)
+    {
+        foreach (UpstreamRoute route in _routes.Upstreams)
+        {
+            if (route.Name == name) return route.Describe();
+        }
+        return null;
     }
 
     /// <summary>The upstreams marked down now, each once (whatever paths lead to it).</summary>
@@ -278,6 +297,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         _stopRecording.Cancel();
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
+        if (_sessionRefusalRecorder is not null) await _sessionRefusalRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         await _probe.DisposeAsync().ConfigureAwait(false);
         // After the exchanges: a call still in flight was given its chance to be answered.

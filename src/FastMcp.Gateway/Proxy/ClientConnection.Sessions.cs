@@ -23,17 +23,20 @@ internal sealed partial class ClientConnection
         if (_rt.SessionBindings is not { } bindings) return true;
         ReadOnlySpan<byte> id = _request.Headers.Get(KnownHeader.McpSessionId);
         if (id.IsEmpty) return true;
-        switch (bindings.Check(route.Name, id, _exchange.Principal!))
+        SessionCheck check = bindings.Check(route.Name, id, _exchange.Principal!, out SessionOwner? owner);
+        // With "forward" an unknown id is bound to its first caller; one who bound it meanwhile makes it foreign.
+        if (check == SessionCheck.Unknown && bindings.ForwardsUnknown) check = bindings.BindIfUnbound(route.Name, id, _exchange.Principal!, out owner);
+        switch (check)
         {
             case SessionCheck.Owned:
                 return true;
             case SessionCheck.Foreign:
                 Log.Debug($"client {RemoteAddress}: refused a session of upstream '{route.Name}' issued to another caller");
+                _rt.SessionRefusals?.Count(SessionRefusal.Foreign, route.Name, _exchange.Principal!, RemoteAddress, owner, id);
                 return false;
             default:
-                if (!bindings.ForwardsUnknown) return false;
-                bindings.Bind(route.Name, id, _exchange.Principal!);
-                return true;
+                _rt.SessionRefusals?.Count(SessionRefusal.Unknown, route.Name, _exchange.Principal!, RemoteAddress, null, id);
+                return false;
         }
     }
 

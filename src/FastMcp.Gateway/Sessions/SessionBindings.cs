@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using FastMcp.Identity;
 
@@ -18,39 +19,69 @@ internal enum SessionCheck : byte
 
 /// <summary>
 /// The Mcp-Session-Id values upstreams of plain routes issued, each bound to the caller it was issued to (per upstream:
-/// two upstreams may issue the same id). Bounded per upstream: past the maximum, the least recently used bindings are
-/// forgotten (their sessions are then unknown here). Looking an id up allocates nothing.
+/// two upstreams may issue the same id). Bounded twice per upstream: one caller keeps at most maxPerCaller bindings
+/// (past it, that caller's own least recently used is forgotten, nobody else's), and the table at most maxPerUpstream
+/// (past it, the least recently used of anyone's). Forgotten sessions are unknown here. Looking an id up allocates
+/// nothing and takes no lock; binding and forgetting take the upstream's lock (once per session, not per request).
 /// </summary>
-internal sealed class SessionBindings(int maxPerUpstream, bool forwardUnknown)
+internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool forwardUnknown)
 {
     private const int StackChars = 256;
 
-    private sealed class Binding(SessionOwner owner)
+    private sealed class Binding(string id, CallerBindings caller)
+    {
+        public readonly string Id = id;
+        public readonly CallerBindings Caller = caller;
+        // Stopwatch ticks, not milliseconds: sessions opened in the same millisecond still have an order to evict by.
+        public long LastUsed = Stopwatch.GetTimestamp();
+        /// <summary>Where the binding sits in its caller's <see cref="CallerBindings.Held"/> (under the table's lock).</summary>
+        public int Slot;
+    }
+
+    /// <summary>One caller's bindings on one upstream: its own least recently used is found without scanning the table.</summary>
+    private sealed class CallerBindings(SessionOwner owner)
     {
         public readonly SessionOwner Owner = owner;
-        public long LastUsed = Environment.TickCount64;
+        public Binding[] Held = new Binding[4];
+        public int Count;
     }
 
     private sealed class Table
     {
         public readonly ConcurrentDictionary<string, Binding> ById = new(StringComparer.Ordinal);
         public readonly ConcurrentDictionary<string, Binding>.AlternateLookup<ReadOnlySpan<char>> BySpan;
-        public readonly Lock Eviction = new();
+        public readonly Dictionary<(string Subject, string? Issuer), CallerBindings> ByCaller = [];
+        // Every change to ById, ByCaller and the callers' lists; lookups read ById without it.
+        public readonly Lock Gate = new();
         public int Count;
 
         public Table() => BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     private readonly ConcurrentDictionary<string, Table> _byUpstream = new(StringComparer.Ordinal);
+    private long _evictedForCaller, _evictedForUpstream;
 
     /// <summary>sessions.unknown is "forward": an unknown id goes to the upstream and is bound to its first caller here.</summary>
     public bool ForwardsUnknown { get; } = forwardUnknown;
 
     public int MaxPerUpstream { get; } = maxPerUpstream;
 
+    public int MaxPerCaller { get; } = maxPerCaller;
+
+    /// <summary>Bindings forgotten because their caller passed sessions.maxPerCaller (that caller's own oldest).</summary>
+    public long EvictedForCaller => Volatile.Read(ref _evictedForCaller);
+
+    /// <summary>Bindings forgotten because their upstream's table passed sessions.maxPerUpstream.</summary>
+    public long EvictedForUpstream => Volatile.Read(ref _evictedForUpstream);
+
     /// <summary>Whether <paramref name="id"/> on <paramref name="upstream"/> is the caller's; an owned binding counts as used now.</summary>
-    public SessionCheck Check(string upstream, ReadOnlySpan<byte> id, Principal caller)
+    public SessionCheck Check(string upstream, ReadOnlySpan<byte> id, Principal caller) => Check(upstream, id, caller, out _);
+
+    /// <inheritdoc cref="Check(string, ReadOnlySpan{byte}, Principal)"/>
+    /// <param name="owner">For <see cref="SessionCheck.Foreign"/>, whom the session belongs to (for the refusal's record).</param>
+    public SessionCheck Check(string upstream, ReadOnlySpan<byte> id, Principal caller, out SessionOwner? owner)
     {
+        owner = null;
         if (!_byUpstream.TryGetValue(upstream, out Table? table)) return SessionCheck.Unknown;
         char[]? rented = id.Length > StackChars ? ArrayPool<char>.Shared.Rent(id.Length) : null;
         try
@@ -59,8 +90,12 @@ internal sealed class SessionBindings(int maxPerUpstream, bool forwardUnknown)
             Span<char> chars = rented ?? stackalloc char[StackChars];
             int n = Encoding.Latin1.GetChars(id, chars);
             if (!table.BySpan.TryGetValue(chars[..n], out Binding? binding)) return SessionCheck.Unknown;
-            if (!binding.Owner.Is(caller)) return SessionCheck.Foreign;
-            Volatile.Write(ref binding.LastUsed, Environment.TickCount64);
+            if (!binding.Caller.Owner.Is(caller))
+            {
+                owner = binding.Caller.Owner;
+                return SessionCheck.Foreign;
+            }
+            Volatile.Write(ref binding.LastUsed, Stopwatch.GetTimestamp());
             return SessionCheck.Owned;
         }
         finally
@@ -74,41 +109,133 @@ internal sealed class SessionBindings(int maxPerUpstream, bool forwardUnknown)
     {
         Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
         string key = Encoding.Latin1.GetString(id);
-        var binding = new Binding(SessionOwner.Of(caller));
-        bool added = false;
-        table.ById.AddOrUpdate(key, _ => { added = true; return binding; }, (_, _) => binding);
-        if (added && Interlocked.Increment(ref table.Count) > MaxPerUpstream) EvictLeastRecentlyUsed(table);
+        lock (table.Gate)
+        {
+            if (table.ById.TryGetValue(key, out Binding? previous)) Remove(table, previous);
+            Add(table, key, caller);
+        }
+    }
+
+    /// <summary>
+    /// sessions.unknown "forward": binds an id not bound here to its first caller. Two callers naming the same unknown id
+    /// at once are decided under the lock: the first binds it, the other finds it <see cref="SessionCheck.Foreign"/>.
+    /// </summary>
+    public SessionCheck BindIfUnbound(string upstream, ReadOnlySpan<byte> id, Principal caller, out SessionOwner? owner)
+    {
+        owner = null;
+        Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
+        string key = Encoding.Latin1.GetString(id);
+        lock (table.Gate)
+        {
+            if (table.ById.TryGetValue(key, out Binding? existing))
+            {
+                if (existing.Caller.Owner.Is(caller)) return SessionCheck.Owned;
+                owner = existing.Caller.Owner;
+                return SessionCheck.Foreign;
+            }
+            Add(table, key, caller);
+            return SessionCheck.Owned;
+        }
     }
 
     /// <summary>Forgets a session that ended (DELETE): its id is unknown from now on.</summary>
     public void Forget(string upstream, ReadOnlySpan<byte> id)
     {
         if (!_byUpstream.TryGetValue(upstream, out Table? table)) return;
-        if (table.ById.TryRemove(Encoding.Latin1.GetString(id), out _)) Interlocked.Decrement(ref table.Count);
+        string key = Encoding.Latin1.GetString(id);
+        lock (table.Gate)
+        {
+            if (table.ById.TryGetValue(key, out Binding? binding)) Remove(table, binding);
+        }
     }
 
     public int Count(string upstream) => _byUpstream.TryGetValue(upstream, out Table? table) ? Volatile.Read(ref table.Count) : 0;
 
+    /// <summary>Bindings held for <paramref name="caller"/> on <paramref name="upstream"/>.</summary>
+    public int CountOf(string upstream, Principal caller)
+    {
+        if (!_byUpstream.TryGetValue(upstream, out Table? table)) return 0;
+        lock (table.Gate) return table.ByCaller.TryGetValue((caller.Subject, caller.Issuer), out CallerBindings? c) ? c.Count : 0;
+    }
+
+    /// <summary>Bindings held, all upstreams together.</summary>
+    public long Total()
+    {
+        long total = 0;
+        foreach (Table table in _byUpstream.Values) total += Volatile.Read(ref table.Count);
+        return total;
+    }
+
+    private void Add(Table table, string key, Principal caller)
+    {
+        if (!table.ByCaller.TryGetValue((caller.Subject, caller.Issuer), out CallerBindings? mine))
+        {
+            mine = new CallerBindings(SessionOwner.Of(caller));
+            table.ByCaller.Add((caller.Subject, caller.Issuer), mine);
+        }
+        // The caller's own oldest goes first: one caller opening sessions in a loop only ever pushes out its own.
+        if (mine.Count >= MaxPerCaller)
+        {
+            Remove(table, OldestOf(mine));
+            Interlocked.Increment(ref _evictedForCaller);
+            // Removing its last binding took the caller out of the map; it is about to hold one again.
+            if (mine.Count == 0) table.ByCaller.Add((caller.Subject, caller.Issuer), mine);
+        }
+        var binding = new Binding(key, mine);
+        if (mine.Count == mine.Held.Length) Array.Resize(ref mine.Held, mine.Held.Length * 2);
+        binding.Slot = mine.Count;
+        mine.Held[mine.Count++] = binding;
+        table.ById[key] = binding;
+        Volatile.Write(ref table.Count, table.Count + 1);
+        if (table.Count > MaxPerUpstream) EvictLeastRecentlyUsed(table);
+    }
+
+    private static Binding OldestOf(CallerBindings caller)
+    {
+        Binding oldest = caller.Held[0];
+        long age = Volatile.Read(ref oldest.LastUsed);
+        for (int i = 1; i < caller.Count; i++)
+        {
+            long used = Volatile.Read(ref caller.Held[i].LastUsed);
+            if (used < age)
+            {
+                age = used;
+                oldest = caller.Held[i];
+            }
+        }
+        return oldest;
+    }
+
+    /// <summary>Takes a binding out of the table and out of its caller's list (swapping the caller's last into its slot).</summary>
+    private static void Remove(Table table, Binding binding)
+    {
+        if (!table.ById.TryRemove(new KeyValuePair<string, Binding>(binding.Id, binding))) return;
+        Volatile.Write(ref table.Count, table.Count - 1);
+        CallerBindings caller = binding.Caller;
+        Binding last = caller.Held[--caller.Count];
+        caller.Held[binding.Slot] = last;
+        last.Slot = binding.Slot;
+        caller.Held[caller.Count] = null!;
+        if (caller.Count == 0) table.ByCaller.Remove((caller.Owner.Subject, caller.Owner.Issuer));
+    }
+
     /// <summary>
     /// Forgets the least recently used sixteenth of the table at once (at least down to the maximum), so that a full
-    /// table scans once per many new sessions rather than once per session.
+    /// table scans once per many new sessions rather than once per session. Under the table's lock.
     /// </summary>
     private void EvictLeastRecentlyUsed(Table table)
     {
-        lock (table.Eviction)
+        int excess = table.Count - MaxPerUpstream;
+        if (excess <= 0) return;
+        int evict = Math.Max(excess, MaxPerUpstream / 16);
+        Binding[] byAge = [.. table.ById.Values];
+        var ages = new long[byAge.Length];
+        for (int i = 0; i < ages.Length; i++) ages[i] = Volatile.Read(ref byAge[i].LastUsed);
+        Array.Sort(ages, byAge);
+        for (int i = 0; i < evict && i < byAge.Length; i++)
         {
-            int excess = Volatile.Read(ref table.Count) - MaxPerUpstream;
-            if (excess <= 0) return;
-            int evict = Math.Max(excess, MaxPerUpstream / 16);
-            var all = new List<KeyValuePair<string, Binding>>(table.ById);
-            var ages = new long[all.Count];
-            for (int i = 0; i < ages.Length; i++) ages[i] = Volatile.Read(ref all[i].Value.LastUsed);
-            KeyValuePair<string, Binding>[] byAge = [.. all];
-            Array.Sort(ages, byAge);
-            for (int i = 0; i < evict && i < byAge.Length; i++)
-            {
-                if (table.ById.TryRemove(byAge[i])) Interlocked.Decrement(ref table.Count);
-            }
+            Remove(table, byAge[i]);
+            Interlocked.Increment(ref _evictedForUpstream);
         }
     }
 }

@@ -213,6 +213,38 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
+    /// <summary>
+    /// One record for the requests of one caller on one upstream refused 404 during an interval for naming a session that
+    /// is not theirs (docs/audit-format.md): who tried, from where, whose session it was, how many, and a keyed fingerprint
+    /// of the id, never the id (a bearer for the session). <see cref="Sessions.SessionRefusalSummary.Subject"/> null: the
+    /// refusals of callers no longer tracked, summed. <paramref name="upstreamUrl"/>: what the upstream's records call it.
+    /// </summary>
+    public ValueTask<long> RecordSessionRefusalsAsync(Sessions.SessionRefusalSummary refused, string? upstreamUrl, TimeSpan interval)
+    {
+        string what = refused.Reason == Sessions.SessionRefusal.Foreign
+            ? refused.Owner is null ? "a session issued to another caller"
+                : $"a session issued to another caller ({refused.Owner}{(refused.SeveralOwners ? ", and others" : "")})"
+            : "a session id not issued to anyone here (sessions.unknown \"refuse\")";
+        string ids = refused.Subject is null ? "from callers no longer tracked"
+            : refused.SeveralIds ? $"naming several session ids (the first: session id fingerprint {refused.Fingerprint:x16})"
+            : $"all naming one session id (session id fingerprint {refused.Fingerprint:x16})";
+        string issuer = refused.Issuer is null ? "" : $", caller issuer {refused.Issuer}";
+        var e = new AuditEvent
+        {
+            Type = AuditEventType.Denied,
+            TimestampUtc = DateTime.UtcNow,
+            Success = false,
+            Subject = refused.Subject,
+            ClientAddress = refused.ClientAddress,
+            // The sum of callers no longer tracked spans upstreams: it names none.
+            Upstream = refused.Upstream is null ? null : upstreamUrl ?? upstream,
+            UpstreamName = refused.Upstream,
+            HttpStatus = 404,
+            Detail = $"{refused.Refused} request(s) naming {what} refused with 404 in the last {interval.TotalSeconds:0}s, {ids}{issuer} (recorded in aggregate)",
+        };
+        return log.AppendAsync(e);
+    }
+
     /// <summary>The access-log entry of an exchange: the record's (masked) strings by reference, and numbers; nothing allocated.</summary>
     private static Hosting.AccessLogEntry AccessEntry(Exchange ex, AuditEvent e, int upstreamStatus, long responseBytes)
     {

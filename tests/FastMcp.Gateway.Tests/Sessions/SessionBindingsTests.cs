@@ -8,12 +8,13 @@ namespace FastMcp.Gateway.Tests.Sessions;
 public sealed class SessionBindingsTests
 {
     private static readonly Principal Alice = new("alice", [], [], null, "https://idp.example", DateTimeOffset.MaxValue);
+    private static readonly Principal Mallory = new("mallory", [], [], null, "https://idp.example", DateTimeOffset.MaxValue);
     private static readonly Principal AliceElsewhere = new("alice", [], [], null, "https://other-idp.example", DateTimeOffset.MaxValue);
 
     [Fact]
     public void A_session_is_the_callers_at_its_issuer_on_its_upstream_only()
     {
-        var table = new SessionBindings(100, forwardUnknown: false);
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
         table.Bind("a", "s-1"u8, Alice);
         Assert.Equal(SessionCheck.Owned, table.Check("a", "s-1"u8, Alice));
         Assert.Equal(SessionCheck.Foreign, table.Check("a", "s-1"u8, AliceElsewhere)); // same subject, another issuer
@@ -29,7 +30,7 @@ public sealed class SessionBindingsTests
     [Fact]
     public void The_table_stays_within_its_bound()
     {
-        var table = new SessionBindings(100, forwardUnknown: false);
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
         for (int i = 0; i < 1_000; i++) table.Bind("a", Encoding.ASCII.GetBytes($"s-{i}"), Alice);
         Assert.InRange(table.Count("a"), 1, 100);
         Assert.Equal(SessionCheck.Owned, table.Check("a", "s-999"u8, Alice));
@@ -38,7 +39,7 @@ public sealed class SessionBindingsTests
     [Fact]
     public void Checking_a_session_allocates_nothing()
     {
-        var table = new SessionBindings(100, forwardUnknown: false);
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
         byte[] shortId = "0c6f4d9e2b7a41f3a8e5d1c2b3a49f87"u8.ToArray();
         byte[] longId = Encoding.ASCII.GetBytes(new string('x', 600));
         table.Bind("a", shortId, Alice);
@@ -53,5 +54,43 @@ public sealed class SessionBindingsTests
             table.Check("a", "unknown"u8, Alice);
         }
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void A_caller_past_its_bound_loses_its_own_least_recently_used_binding_and_nobody_elses()
+    {
+        var table = new SessionBindings(100, 3, forwardUnknown: false);
+        table.Bind("a", "alice-1"u8, Alice);
+        for (int i = 0; i < 3; i++) table.Bind("a", Encoding.ASCII.GetBytes($"m-{i}"), Mallory);
+        // m-0 was used last: m-1 is mallory's least recently used when she opens a fourth.
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "m-0"u8, Mallory));
+        table.Bind("a", "m-3"u8, Mallory);
+        Assert.Equal(SessionCheck.Unknown, table.Check("a", "m-1"u8, Mallory));
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "m-0"u8, Mallory));
+        for (int i = 4; i < 500; i++) table.Bind("a", Encoding.ASCII.GetBytes($"m-{i}"), Mallory);
+        Assert.Equal(3, table.CountOf("a", Mallory));
+        Assert.Equal(4, table.Count("a"));
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "alice-1"u8, Alice));
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "m-499"u8, Mallory));
+        Assert.Equal(497, table.EvictedForCaller);
+        Assert.Equal(0, table.EvictedForUpstream);
+        // Ending or rebinding takes a binding off its caller's count.
+        table.Forget("a", "m-499"u8);
+        table.Bind("a", "m-498"u8, Alice);
+        Assert.Equal(1, table.CountOf("a", Mallory));
+        Assert.Equal(2, table.CountOf("a", Alice));
+        Assert.Equal(3, table.Count("a"));
+    }
+
+    [Fact]
+    public void An_unknown_id_is_bound_to_its_first_caller_only()
+    {
+        var table = new SessionBindings(100, 1_000, forwardUnknown: true);
+        Assert.Equal(SessionCheck.Owned, table.BindIfUnbound("a", "x"u8, Alice, out SessionOwner? owner));
+        Assert.Null(owner);
+        Assert.Equal(SessionCheck.Foreign, table.BindIfUnbound("a", "x"u8, Mallory, out owner));
+        Assert.Equal("alice", owner!.Subject);
+        Assert.Equal(SessionCheck.Owned, table.BindIfUnbound("a", "x"u8, Alice, out _));
+        Assert.Equal(1, table.Count("a"));
     }
 }
