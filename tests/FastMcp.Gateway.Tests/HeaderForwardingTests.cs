@@ -55,4 +55,39 @@ public sealed class HeaderForwardingTests
         Assert.Equal("kept", response.Header("X-Upstream-Note"));
         Assert.Null(response.Header("Keep-Alive"));
     }
+
+    // Fields upstream frameworks and proxies read as the client's address, or as the path or method to act on
+    // (X-Original-URL in IIS and Symfony, X-HTTP-Method-Override in many frameworks): a client setting them would
+    // choose its own origin, or have the upstream act on another path or method than the one the gateway decided on.
+    [Theory]
+    [InlineData("X-Real-IP: 6.6.6.6")]
+    [InlineData("x-real-ip: 6.6.6.6")]
+    [InlineData("True-Client-IP: 6.6.6.6")]
+    [InlineData("X-Client-IP: 6.6.6.6")]
+    [InlineData("X-Cluster-Client-IP: 6.6.6.6")]
+    [InlineData("CF-Connecting-IP: 6.6.6.6")]
+    [InlineData("Fastly-Client-IP: 6.6.6.6")]
+    [InlineData("X-Original-Forwarded-For: 6.6.6.6")]
+    [InlineData("X-Forwarded-Port: 6666")]
+    [InlineData("X-Forwarded-Server: evil.example")]
+    [InlineData("X-Forwarded-Prefix: /admin")]
+    [InlineData("X-Original-URL: /admin/delete")]
+    [InlineData("X-Rewrite-URL: /admin/delete")]
+    [InlineData("X-HTTP-Method-Override: DELETE")]
+    [InlineData("X-HTTP-Method: DELETE")]
+    [InlineData("X-Method-Override: DELETE")]
+    public async Task Fields_that_claim_the_clients_origin_or_another_target_are_not_forwarded(string line)
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1"), line + "\r\nX-End-To-End: yes\r\n"));
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+
+        WireHead seen = upstream.SingleRequest().Head;
+        string name = line[..line.IndexOf(':', StringComparison.Ordinal)];
+        Assert.False(seen.Has(name), $"{name} must not be forwarded; upstream saw:\n{seen.Raw}");
+        Assert.Equal("yes", seen.Get("X-End-To-End"));
+    }
 }

@@ -7,7 +7,7 @@ namespace FastMcp.Gateway.Forwarding;
 /// <summary>
 /// Writes the request head the upstream sees: the upstream's own path and Host, the client's
 /// end-to-end headers, and none of what must stop at the gateway (hop-by-hop fields, the client's
-/// credentials, forwarding headers the client could have forged). The upstream is asked for
+/// credentials, forwarding headers and other origin, path or method claims the client could have forged). The upstream is asked for
 /// identity-coded bodies only: the stages read and rewrite them, which they cannot do to gzip.
 /// </summary>
 internal static class UpstreamRequestWriter
@@ -78,6 +78,29 @@ internal static class UpstreamRequestWriter
         return false;
     }
 
+    // Fields that upstream frameworks and proxies read as the client's address, or as the path or method to act on
+    // (X-Original-URL in IIS and Symfony routing, X-HTTP-Method-Override in many frameworks). From a client they would
+    // choose its own origin, or make the upstream act on another path or method than the one decided here.
+    private static readonly byte[][] OriginOrTargetClaims =
+    [
+        "X-Real-IP"u8.ToArray(), "True-Client-IP"u8.ToArray(), "X-Client-IP"u8.ToArray(), "X-Cluster-Client-IP"u8.ToArray(),
+        "CF-Connecting-IP"u8.ToArray(), "Fastly-Client-IP"u8.ToArray(), "X-Original-Forwarded-For"u8.ToArray(),
+        "X-Forwarded-Port"u8.ToArray(), "X-Forwarded-Server"u8.ToArray(), "X-Forwarded-Prefix"u8.ToArray(),
+        "X-Original-URL"u8.ToArray(), "X-Rewrite-URL"u8.ToArray(),
+        "X-HTTP-Method-Override"u8.ToArray(), "X-HTTP-Method"u8.ToArray(), "X-Method-Override"u8.ToArray(),
+    ];
+
+    private static bool ClaimsOriginOrTarget(ReadOnlySpan<byte> name)
+    {
+        // All of them start with X-, or name a CDN: most fields a client sends (Accept, User-Agent) stop at the first byte.
+        if (name.Length < 9 || (name[0] | 0x20) is not ((byte)'x' or (byte)'t' or (byte)'c' or (byte)'f')) return false;
+        foreach (byte[] claim in OriginOrTargetClaims)
+        {
+            if (claim.Length == name.Length && System.Text.Ascii.EqualsIgnoreCase(name, claim)) return true;
+        }
+        return false;
+    }
+
     private static bool IsForwarded(HttpHeaderTable headers, int index)
     {
         KnownHeader kind = headers.KindAt(index);
@@ -100,6 +123,7 @@ internal static class UpstreamRequestWriter
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
                 // Only the gateway states the stdio bridge's secret (a client's copy would shadow it), on any route.
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
+                if (ClaimsOriginOrTarget(headers.NameAt(index))) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:
                 return true;
