@@ -28,8 +28,8 @@ public static class McpResponseInspector
         try
         {
             // The member-name scan reads the message a second time (about as long as the view itself): views are taken
-            // of list answers, events that may be server requests and messages holding card-like numbers, not of
-            // every answer, so it is paid where a reading decides something.
+            // of list answers, GET-stream messages, events that may be server requests and messages holding card-like
+            // numbers, not of every answer, so it is paid where a reading decides something.
             if (!ReadMessage(ref reader, ref view) || reader.Read() || DuplicateMemberScan.Find(json) != MemberNameClash.None)
             {
                 view = default;
