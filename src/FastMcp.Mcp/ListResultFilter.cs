@@ -7,8 +7,11 @@ namespace FastMcp.Mcp;
 /// Rewrites a tools/list, prompts/list, resources/list or resources/templates/list JSON-RPC <em>result</em>,
 /// keeping only entries whose name (or uri / uriTemplate) the filter accepts; everything else is copied byte
 /// for byte (including nextCursor and _meta). Works on one complete JSON message (one JSON body or one SSE
-/// event's data). Entries that lack the identifying string, or carry it twice, are removed: the filter fails
-/// closed rather than guessing which copy a client would read.
+/// event's data). Entries that lack the identifying string are removed. A message a lenient client could read
+/// another list from is refused whole, rather than guessing which copy a client would read: a case or fold variant
+/// (or a name with a control character) of <c>result</c> or another envelope name, of the list member, or of an
+/// entry's identifying member (<c>"NAME"</c> beside <c>"name"</c>: Go's encoding/json reads the last one), and
+/// anywhere in it a member named twice, also apart from letter case.
 /// </summary>
 public static class ListResultFilter
 {
@@ -18,7 +21,8 @@ public static class ListResultFilter
     /// <summary>
     /// Writes the filtered message into <paramref name="output"/> and returns true; returns false, writing
     /// nothing, when the input is not a well-formed success response carrying exactly one array for
-    /// <paramref name="listMethod"/> (error responses, notifications, broken JSON): the caller decides what then.
+    /// <paramref name="listMethod"/> (error responses, notifications, broken JSON), or names members a lenient
+    /// client may read otherwise (see the class): the caller decides what then.
     /// </summary>
     public static bool TryFilter<TFilter>(in ReadOnlySequence<byte> responseJson, McpMethod listMethod, ref TFilter filter,
         IBufferWriter<byte> output, out int removed)
@@ -33,7 +37,8 @@ public static class ListResultFilter
         }
 
         // Pass 1 validates the whole message and finds the array, so that nothing is written for input we reject.
-        if (!TryLocateArray(responseJson, arrayKey, out int arrayStart, out int arrayEnd))
+        if (!TryLocateArray(responseJson, listMethod, out int arrayStart, out int arrayEnd)
+            || DuplicateMemberScan.Find(responseJson) != MemberNameClash.None)
         {
             return false;
         }
@@ -90,8 +95,11 @@ public static class ListResultFilter
         _ => default,
     };
 
-    /// <summary>Validates the message and returns the offsets of '[' and one past ']' of result.&lt;arrayKey&gt;.</summary>
-    private static bool TryLocateArray(in ReadOnlySequence<byte> json, ReadOnlySpan<byte> arrayKey, out int arrayStart, out int arrayEnd)
+    /// <summary>
+    /// Validates the message and returns the offsets of '[' and one past ']' of result.&lt;arrayKey&gt;; false when a
+    /// member name there, in result or in an entry may be read by a lenient client as one read here.
+    /// </summary>
+    private static bool TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, out int arrayStart, out int arrayEnd)
     {
         arrayStart = arrayEnd = -1;
         var reader = new Utf8JsonReader(json, ReaderOptions);
@@ -113,14 +121,19 @@ public static class ListResultFilter
                     break;
                 }
                 bool isResult = reader.ValueTextEquals("result"u8);
-                seenError |= reader.ValueTextEquals("error"u8);
+                bool isError = !isResult && reader.ValueTextEquals("error"u8);
+                seenError |= isError;
+                if (!isResult && !isError && !IsEnvelopeMember(ref reader) && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Envelope))
+                {
+                    return false;
+                }
                 if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
                 {
                     return false;
                 }
                 if (isResult)
                 {
-                    if (seenResult || reader.TokenType != JsonTokenType.StartObject || !TryLocateInResult(ref reader, arrayKey, ref arrayStart, ref arrayEnd))
+                    if (seenResult || reader.TokenType != JsonTokenType.StartObject || !TryLocateInResult(ref reader, listMethod, ref arrayStart, ref arrayEnd))
                     {
                         return false;
                     }
@@ -138,10 +151,18 @@ public static class ListResultFilter
         {
             return false;
         }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
-    private static bool TryLocateInResult(ref Utf8JsonReader reader, ReadOnlySpan<byte> arrayKey, ref int arrayStart, ref int arrayEnd)
+    private static bool IsEnvelopeMember(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("jsonrpc"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("method"u8) || reader.ValueTextEquals("params"u8);
+
+    private static bool TryLocateInResult(ref Utf8JsonReader reader, McpMethod listMethod, ref int arrayStart, ref int arrayEnd)
     {
+        ReadOnlySpan<byte> arrayKey = ArrayKey(listMethod);
         while (true)
         {
             if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
@@ -153,6 +174,10 @@ public static class ListResultFilter
                 return true;
             }
             bool isArray = reader.ValueTextEquals(arrayKey);
+            if (!isArray && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ListArray(listMethod)))
+            {
+                return false; // "TOOLS", "toolſ": the list a Go client reads
+            }
             if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
             {
                 return false;
@@ -164,14 +189,45 @@ public static class ListResultFilter
                     return false; // two arrays, or not an array: clients would disagree on what the list is
                 }
                 arrayStart = (int)reader.TokenStartIndex;
+                if (!EntryNamesAreReadable(ref reader, listMethod))
+                {
+                    return false;
+                }
+                arrayEnd = (int)reader.TokenStartIndex + 1;
+                continue;
             }
             if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
             {
                 return false;
             }
-            if (isArray)
+        }
+    }
+
+    /// <summary>
+    /// Walks the list array (current token: its StartArray; ends on its EndArray) and checks each entry's own member
+    /// names: false when one may be read as the entry's identifying member without being it (<c>"Name"</c>,
+    /// <c>"URI"</c>, <c>"name\u0000"</c>), since the filter would decide on one name and a client show another.
+    /// </summary>
+    private static bool EntryNamesAreReadable(ref Utf8JsonReader reader, McpMethod listMethod)
+    {
+        ReadOnlySpan<byte> entryKey = EntryKey(listMethod);
+        byte[][] foldedKey = FoldedMemberNames.ListEntryKey(listMethod);
+        // The array's depth; an entry object is one deeper, its own member names two.
+        int arrayDepth = reader.CurrentDepth;
+        while (true)
+        {
+            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
             {
-                arrayEnd = (int)reader.TokenStartIndex + 1;
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == arrayDepth)
+            {
+                return true;
+            }
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == arrayDepth + 2
+                && !reader.ValueTextEquals(entryKey) && MemberNameVariant.MayBeReadAs(ref reader, foldedKey))
+            {
+                return false;
             }
         }
     }
@@ -196,6 +252,7 @@ public static class ListResultFilter
                 keep = reader.TokenType == JsonTokenType.String && AskFilter(ref reader, listMethod, ref filter);
             }
         }
+        // Pass 1 refused an answer with the key twice; counted again so that an entry is never kept on one copy.
         return keep && keys == 1;
     }
 

@@ -14,7 +14,9 @@ public static class ListResultShape
 
     /// <summary>
     /// True with <see cref="McpMethod.Unknown"/> when the result holds no list member; true with the list method when
-    /// it holds one kind; false when it holds members of several lists (which one a client reads cannot be told) or
+    /// it holds one kind; false when it holds members of several lists (which one a client reads cannot be told), when
+    /// a lenient client could read a list this does not (<c>result</c> twice, a case or fold variant of <c>result</c>,
+    /// another envelope name or a list member, such as <c>"Tools"</c>, or such a name with a control character), or
     /// the message cannot be read.
     /// </summary>
     public static bool TryFind(in ReadOnlySequence<byte> responseJson, out McpMethod listMethod)
@@ -24,9 +26,13 @@ public static class ListResultShape
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            bool seenResult = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 bool isResult = reader.ValueTextEquals("result"u8);
+                if (!isResult && !IsEnvelopeMember(ref reader) && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Envelope)) return false;
+                if (isResult && seenResult) return false;
+                seenResult |= isResult;
                 if (!reader.Read()) return false;
                 if (!isResult || reader.TokenType != JsonTokenType.StartObject)
                 {
@@ -36,6 +42,7 @@ public static class ListResultShape
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     McpMethod found = ListNamed(ref reader);
+                    if (found == McpMethod.Unknown && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ListArrays)) return false;
                     if (!reader.Read()) return false;
                     reader.Skip();
                     if (found == McpMethod.Unknown) continue;
@@ -45,12 +52,17 @@ public static class ListResultShape
             }
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a name whose escapes decode to invalid UTF-16.
             listMethod = McpMethod.Unknown;
             return false;
         }
     }
+
+    private static bool IsEnvelopeMember(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("jsonrpc"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("method"u8)
+        || reader.ValueTextEquals("params"u8) || reader.ValueTextEquals("error"u8);
 
     private static McpMethod ListNamed(ref Utf8JsonReader reader) =>
         reader.ValueTextEquals(ListResultFilter.ArrayKey(McpMethod.ToolsList)) ? McpMethod.ToolsList

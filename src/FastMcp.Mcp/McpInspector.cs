@@ -269,7 +269,7 @@ public static class McpInspector
             }
 
             Seen member = TopLevelMember(ref reader);
-            if (member == Seen.None && IsCaseVariant(ref reader, FoldedEnvelopeNames))
+            if (member == Seen.None && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Envelope))
             {
                 return McpInspectError.CaseVariantMember;
             }
@@ -333,45 +333,6 @@ public static class McpInspector
         }
     }
 
-    // The names read in each object, folded (MemberNameFold): a member that is none of them exactly but folds to one
-    // is one of them to a case-insensitive decoder (Go's encoding/json), and the gateway would not have read it.
-    private static readonly byte[][] FoldedEnvelopeNames =
-        ["jsonrpc"u8.ToArray(), "method"u8.ToArray(), "id"u8.ToArray(), "params"u8.ToArray(), "result"u8.ToArray(), "error"u8.ToArray()];
-    private static readonly byte[][] FoldedParamsNames =
-        ["name"u8.ToArray(), "arguments"u8.ToArray(), "_meta"u8.ToArray(), "uri"u8.ToArray(), "clientinfo"u8.ToArray(), "protocolversion"u8.ToArray()];
-    private static readonly byte[][] FoldedMetaNames =
-        ["progresstoken"u8.ToArray(), "io.modelcontextprotocol/protocolversion"u8.ToArray(), "io.modelcontextprotocol/clientinfo"u8.ToArray()];
-    private static readonly byte[][] FoldedImplementationNames = ["name"u8.ToArray(), "version"u8.ToArray()];
-
-    /// <summary>
-    /// True when the current member name (the caller found it is none of the names it reads) folds to one of
-    /// <paramref name="folded"/>: <c>"METHOD"</c>, <c>"Name"</c>, <c>"paramſ"</c>. No allocation: an escaped name is
-    /// unescaped on the stack (a pooled buffer past 512 bytes).
-    /// </summary>
-    [System.Runtime.CompilerServices.SkipLocalsInit]
-    private static bool IsCaseVariant(ref Utf8JsonReader reader, byte[][] folded)
-    {
-        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
-        {
-            return MemberNameFold.FoldsToAny(reader.ValueSpan, folded);
-        }
-        int length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-        byte[]? rented = null;
-        try
-        {
-            Span<byte> buffer = length <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(length));
-            // Unescaped text is never longer than the escaped token.
-            return MemberNameFold.FoldsToAny(buffer[..reader.CopyString(buffer)], folded);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
-
     private static Seen TopLevelMember(ref Utf8JsonReader reader)
     {
         if (!reader.ValueIsEscaped && !reader.HasValueSequence)
@@ -415,7 +376,7 @@ public static class McpInspector
             }
 
             ParamsMember member = ParamsMemberOf(ref reader);
-            if (member == ParamsMember.None && IsCaseVariant(ref reader, FoldedParamsNames))
+            if (member == ParamsMember.None && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.RequestParams))
             {
                 return McpInspectError.CaseVariantMember;
             }
@@ -546,7 +507,7 @@ public static class McpInspector
             if (reader.ValueTextEquals(McpMetaKeys.ProtocolVersion)) member = MetaMember.ProtocolVersion;
             else if (reader.ValueTextEquals("progressToken"u8)) member = MetaMember.ProgressToken;
             else if (reader.ValueTextEquals(McpMetaKeys.ClientInfo)) member = MetaMember.ClientInfo;
-            else if (IsCaseVariant(ref reader, FoldedMetaNames)) return McpInspectError.CaseVariantMember;
+            else if (MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.RequestMeta)) return McpInspectError.CaseVariantMember;
             if (member != MetaMember.None)
             {
                 if ((seen & member) != 0)
@@ -615,7 +576,7 @@ public static class McpInspector
             }
             bool isName = reader.ValueTextEquals("name"u8);
             bool isVersion = !isName && reader.ValueTextEquals("version"u8);
-            if (!isName && !isVersion && IsCaseVariant(ref reader, FoldedImplementationNames))
+            if (!isName && !isVersion && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Implementation))
             {
                 return McpInspectError.CaseVariantMember;
             }

@@ -6,8 +6,11 @@ namespace FastMcp.Mcp;
 /// <summary>
 /// Looks at a JSON-RPC message from an upstream (a JSON body, or one SSE event's data) for the gateway: response
 /// or server request/notification, its id, whether it is an error, and for initialize results the negotiated
-/// protocol version. Same rules as <see cref="McpInspector"/> (whole message validated, duplicates of the members
-/// read are refused), zero allocation for valid input.
+/// protocol version. Same rules as <see cref="McpInspector"/>: the whole message is validated, and a message a
+/// lenient client could read otherwise is not viewed (a case or fold variant of a name read here, such as
+/// <c>"METHOD"</c> or <c>"Result"</c>, and anywhere in it a member named twice, also apart from letter case, or a
+/// name holding a control character): what the gateway filters, masks or records by is what every client reads.
+/// Zero allocation.
 /// </summary>
 public static class McpResponseInspector
 {
@@ -24,7 +27,10 @@ public static class McpResponseInspector
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
-            if (!ReadMessage(ref reader, ref view) || reader.Read())
+            // The member-name scan reads the message a second time (about as long as the view itself): views are taken
+            // of list answers, GET-stream messages, events that may be server requests and messages holding card-like
+            // numbers, not of every answer, so it is paid where a reading decides something.
+            if (!ReadMessage(ref reader, ref view) || reader.Read() || DuplicateMemberScan.Find(json) != MemberNameClash.None)
             {
                 view = default;
                 return false;
@@ -72,7 +78,7 @@ public static class McpResponseInspector
                 break;
             }
             Member member = MemberOf(ref reader);
-            if ((seen & member) != 0)
+            if ((seen & member) != 0 || (member == Member.None && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Envelope)))
             {
                 return false;
             }
@@ -185,7 +191,7 @@ public static class McpResponseInspector
                 : reader.ValueTextEquals("resultType"u8) ? 2
                 : reader.ValueTextEquals("serverInfo"u8) ? 3
                 : reader.ValueTextEquals("_meta"u8) ? 4 : 0;
-            if (!Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Result)) || !Next(ref reader))
             {
                 return false;
             }
@@ -224,7 +230,7 @@ public static class McpResponseInspector
                 return true;
             }
             bool isServerInfo = reader.ValueTextEquals("io.modelcontextprotocol/serverInfo"u8);
-            if (!Next(ref reader))
+            if ((!isServerInfo && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ResultMeta)) || !Next(ref reader))
             {
                 return false;
             }
@@ -257,7 +263,7 @@ public static class McpResponseInspector
                 return true;
             }
             int which = reader.ValueTextEquals("name"u8) ? 1 : reader.ValueTextEquals("version"u8) ? 2 : 0;
-            if (!Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Implementation)) || !Next(ref reader))
             {
                 return false;
             }
@@ -287,7 +293,7 @@ public static class McpResponseInspector
                 return true;
             }
             int which = reader.ValueTextEquals("code"u8) ? 1 : reader.ValueTextEquals("message"u8) ? 2 : 0;
-            if (!Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Error)) || !Next(ref reader))
             {
                 return false;
             }
@@ -319,7 +325,7 @@ public static class McpResponseInspector
                 return true;
             }
             bool isToken = reader.ValueTextEquals("progressToken"u8);
-            if (!Next(ref reader))
+            if ((!isToken && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ServerParams)) || !Next(ref reader))
             {
                 return false;
             }

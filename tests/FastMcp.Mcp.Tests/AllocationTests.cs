@@ -88,6 +88,39 @@ public class AllocationTests
         }));
     }
 
+    // Upstream messages get the same name checks (variants of the names read, the whole-message scan): a server
+    // request and a list with escaped and non-ASCII names, and a refused one, allocate nothing either.
+    [Fact]
+    public void Viewing_upstream_messages_with_the_name_checks_allocates_nothing()
+    {
+        byte[] request = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":"s1","m\u0065thod":"sampling/createMessage","params":{"messages":[{"role":"user","content":{"type":"text","text":"hi"}}],"Pr\u00f6gress":1,"maxTokens":5,"_meta":{"ſtraße":1}}}""");
+        byte[] list = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":3,"result":{"tools":[{"n\u0061me":"t2","Beschreibung":"über","ΣΟΦΙΑ":1},{"name":"t3","inputSchema":{"properties":{"Name":{}}}}],"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"s","version":"1"}}}}""");
+        byte[] refused = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"t2","N\u0041ME":"t1"}]}}""");
+        Assert.True(McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(request), out McpResponseView view));
+        Assert.Equal(McpMessageKind.Request, view.Kind);
+        Assert.True(McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(list), out _));
+        Assert.False(McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(refused), out _));
+        ReadOnlySequence<byte> split = Segments.Split(request, 9, 30, 31, 33, 80, 120);
+        Assert.Equal(0, AllocatedBy(() => McpResponseInspector.TryInspect(split, out _)));
+        Assert.Equal(0, AllocatedBy(() => McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(list), out _)));
+        Assert.Equal(0, AllocatedBy(() => McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(refused), out _)));
+
+        var output = new ArrayBufferWriter<byte>(4096);
+        var filter = new KeepEven();
+        Assert.True(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(list), McpMethod.ToolsList, ref filter, output, out int removed));
+        Assert.Equal(1, removed);
+        Assert.True(ListResultShape.TryFind(new ReadOnlySequence<byte>(list), out McpMethod found));
+        Assert.Equal(McpMethod.ToolsList, found);
+        Assert.Equal(0, AllocatedBy(() =>
+        {
+            output.ResetWrittenCount();
+            var f = new KeepEven();
+            ListResultFilter.TryFilter(new ReadOnlySequence<byte>(list), McpMethod.ToolsList, ref f, output, out _);
+            ListResultFilter.TryFilter(new ReadOnlySequence<byte>(refused), McpMethod.ToolsList, ref f, output, out _);
+            ListResultShape.TryFind(new ReadOnlySequence<byte>(list), out _);
+        }));
+    }
+
     private readonly struct KeepEven : IListEntryFilter
     {
         public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) => (nameUtf8[^1] & 1) == 0;

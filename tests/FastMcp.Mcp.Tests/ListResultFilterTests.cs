@@ -101,14 +101,22 @@ public class ListResultFilterTests
     }
 
     [Fact]
-    public void Entries_without_a_single_string_name_are_removed()
+    public void Entries_without_a_string_name_are_removed()
     {
-        const string json = """{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"ok"},{"title":"no name"},{"name":7},{"name":"x","name":"ok"},"str",[1],{"name":"ok2"}]}}""";
+        const string json = """{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"ok"},{"title":"no name"},{"name":7},"str",[1],{"name":"ok2"}]}}""";
         var filter = new DenySet();
         var (ok, output, removed) = Filter(json, McpMethod.ToolsList, filter);
         Assert.True(ok);
-        Assert.Equal(5, removed);
+        Assert.Equal(4, removed);
         Assert.Equal(["ok", "ok2"], Names(output, "tools", "name"));
+    }
+
+    [Fact]
+    public void An_entry_naming_itself_twice_refuses_the_whole_answer()
+    {
+        // Which name a client shows cannot be told (the last, for most parsers): nothing of the list is passed on.
+        const string json = """{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"ok"},{"name":"x","name":"ok"},{"name":"ok2"}]}}""";
+        Assert.False(Filter(json, McpMethod.ToolsList, new DenySet()).Ok);
     }
 
     [Fact]

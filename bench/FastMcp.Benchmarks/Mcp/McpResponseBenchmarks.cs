@@ -5,12 +5,20 @@ using FastMcp.Mcp;
 
 namespace FastMcp.Benchmarks.Mcp;
 
-/// <summary>Response-side MCP work: viewing an upstream answer, filtering a 20-tool list, writing an error.</summary>
+/// <summary>
+/// Response-side MCP work: viewing an upstream answer (a tools/call result, a 20-tool list, a result with an 8 KiB
+/// text), filtering a 20-tool list, writing an error. The member-name scan alone (every object's names folded and
+/// compared) is measured on the same answers, to weigh what it adds to a view.
+/// </summary>
 [MemoryDiagnoser]
 public class McpResponseBenchmarks
 {
     private ReadOnlySequence<byte> _toolsList;
     private ReadOnlySequence<byte> _callResult;
+    private ReadOnlySequence<byte> _largeResult;
+    private byte[] _toolsListBytes = [];
+    private byte[] _callResultBytes = [];
+    private byte[] _largeResultBytes = [];
     private readonly ArrayBufferWriter<byte> _output = new(64 * 1024);
 
     private readonly struct DenyOddTools : IListEntryFilter
@@ -29,12 +37,37 @@ public class McpResponseBenchmarks
                 .Append(" for the caller\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\"}},\"required\":[\"x\"]}}");
         }
         sb.Append("""],"nextCursor":"page-2"}}""");
-        _toolsList = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(sb.ToString()));
-        _callResult = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Oslo: 4 degrees, light rain"}],"isError":false,"resultType":"complete"}}"""));
+        _toolsListBytes = Encoding.UTF8.GetBytes(sb.ToString());
+        _callResultBytes = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":42,"result":{"content":[{"type":"text","text":"Oslo: 4 degrees, light rain"}],"isError":false,"resultType":"complete"}}""");
+        _largeResultBytes = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":43,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\""
+            + new string('w', 8 * 1024) + "\"}],\"isError\":false}}");
+        _toolsList = new ReadOnlySequence<byte>(_toolsListBytes);
+        _callResult = new ReadOnlySequence<byte>(_callResultBytes);
+        _largeResult = new ReadOnlySequence<byte>(_largeResultBytes);
+        if (!McpResponseInspector.TryInspect(_toolsList, out _) || !McpResponseInspector.TryInspect(_callResult, out _)
+            || !McpResponseInspector.TryInspect(_largeResult, out _))
+        {
+            throw new InvalidOperationException("benchmark answers must be readable");
+        }
     }
 
     [Benchmark]
     public bool Response_view_tools_call_result() => McpResponseInspector.TryInspect(_callResult, out _);
+
+    [Benchmark]
+    public bool Response_view_tools_list_20_entries() => McpResponseInspector.TryInspect(_toolsList, out _);
+
+    [Benchmark]
+    public bool Response_view_8_KiB_text_result() => McpResponseInspector.TryInspect(_largeResult, out _);
+
+    [Benchmark]
+    public McpInspectError Member_name_scan_tools_call_result() => McpInspector.FindClashingMemberNames(_callResultBytes);
+
+    [Benchmark]
+    public McpInspectError Member_name_scan_tools_list_20_entries() => McpInspector.FindClashingMemberNames(_toolsListBytes);
+
+    [Benchmark]
+    public McpInspectError Member_name_scan_8_KiB_text_result() => McpInspector.FindClashingMemberNames(_largeResultBytes);
 
     [Benchmark]
     public int Filter_tools_list_20_entries()

@@ -83,6 +83,8 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         if (kept == 0) return true;
         // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
         // the id the client sent (or a server request's id the client must echo), a correlation token, not data.
+        // The inspector does not view a message beside whose "id" a client could read another ("ID", "id\u0000"):
+        // such a message is masked whole.
         Span<byte> all = message.WrittenSpan;
         Range data = Range.All;
         if ((!isEvent || SseEvent.TryGetSingleData(all, out data))

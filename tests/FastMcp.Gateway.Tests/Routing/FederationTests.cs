@@ -237,6 +237,30 @@ public sealed class FederationTests
     }
 
     [Fact]
+    public async Task A_member_list_with_a_case_variant_entry_name_is_left_out_not_merged()
+    {
+        // To a Go client {"name":"echo","NAME":"secret"} is the tool "secret", which the policy hides on b.
+        Func<UpstreamExchange, Task> server = McpServer("b");
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(x => x.Request.Method == "POST" && x.Request.Body.Contains("\"tools/list\"", StringComparison.Ordinal)
+            ? x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"tools\":[{\"name\":\"echo\",\"NAME\":\"secret\",\"inputSchema\":{\"type\":\"object\"}}]}}",
+                "Mcp-Session-Id: s-b\r\n")
+            : server(x));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "no-secret-on-b", Action = "deny", Methods = ["tools/call"], Names = ["secret"], Upstreams = ["b"] },
+            new RuleOptions { Name = "all", Action = "allow" },
+        ];
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        RawResponse list = await PostAsync(gw, token, Message(2, "tools/list"), session);
+        Assert.Equal(["a__echo", "a__secret"], ToolNames(list));
+        Assert.DoesNotContain("NAME", list.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Policy_and_list_filtering_see_the_member_and_the_unprefixed_name_and_the_audit_records_both()
     {
         await using var a = new ScriptedUpstream(McpServer("a"));

@@ -84,6 +84,36 @@ public sealed class ListFilteringTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_list_event_with_a_case_variant_entry_name_becomes_an_error_event()
+    {
+        _script = async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a_read\",\"Name\":\"delete_all\"}]}}\n\n");
+            await x.EndChunkedAsync();
+        };
+        RawResponse response = await _gw.PostAsync(ListCall(1), _alice);
+
+        Assert.Equal(200, response.Status);
+        Assert.DoesNotContain("delete_all", response.Body);
+        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventData(response.Body)));
+        Assert.Equal(-32603, answer.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_list_whose_entries_hold_case_variants_only_deeper_is_still_filtered()
+    {
+        // "Name" inside an input schema is a property of the tool's arguments, not the entry's name: nothing to refuse.
+        _script = x => x.RespondJsonAsync("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a_read","inputSchema":{"type":"object","properties":{"Name":{"type":"string"}}}},{"name":"delete_all"}]}}""");
+        RawResponse response = await _gw.PostAsync(ListCall(1), _alice);
+
+        Assert.Equal(200, response.Status);
+        using JsonDocument answer = JsonDocument.Parse(response.BodyBytes);
+        Assert.Equal(["a_read"], PolicyGateway.ToolNames(answer.RootElement));
+        Assert.Contains("\"Name\"", response.Body);
+    }
+
+    [Fact]
     public async Task A_single_list_call_answered_with_a_json_array_is_filtered()
     {
         _script = x => x.RespondJsonAsync("[" + PolicyGateway.ToolsListResult("1", "a_read", "delete_all") + "]");
@@ -98,6 +128,13 @@ public sealed class ListFilteringTests : IAsyncLifetime
     [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"delete_all"}]},"result":{"tools":[]}}""")] // two results
     [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"delete_all"}]}} trailing""")]            // not one JSON value
     [InlineData("""[{"jsonrpc":"2.0","id":1,"result":{"tools":"delete_all"}}]""")]                               // an array member not a list
+    // Names a Go client reads case-insensitively, the last match winning (or with a control character dropped): the
+    // gateway would filter one list and the client show another.
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a_read","NAME":"delete_all"}]}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a_read"}],"TOOLS":[{"name":"delete_all"}]}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a_read"}]},"RESULT":{"tools":[{"name":"delete_all"}]}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result\u0000":{"tools":[{"name":"delete_all"}]},"result":{"tools":[{"name":"a_read"}]}}""")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a_read","nAme":"delete_all"}]}}]""")]
     public async Task A_2xx_list_answer_that_cannot_be_filtered_is_refused_with_502(string answer)
     {
         _script = x => x.RespondJsonAsync(answer);

@@ -16,7 +16,14 @@ public sealed class ReplayedListFilteringTests
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
 
     /// <summary>Issues "s-1" on initialize; a GET replays the events after Last-Event-ID: a tools/list answer, a mixed one, a tools/call result, a notification.</summary>
-    private static async Task ReplayingServer(UpstreamExchange x)
+    private static Task ReplayingServer(UpstreamExchange x) => Replaying(x,
+        PolicyGateway.ToolsListResult("2", "a_read", "delete_all"),
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[],\"prompts\":[{\"name\":\"delete_prompt\"}]}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"call result\"}]}}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}");
+
+    /// <summary>Issues "s-1" on initialize; a GET replays <paramref name="replayed"/> as events 6, 7, ...</summary>
+    private static async Task Replaying(UpstreamExchange x, params string[] replayed)
     {
         if (x.Request.Method == "POST")
         {
@@ -25,11 +32,23 @@ public sealed class ReplayedListFilteringTests
             return;
         }
         await x.StartEventStreamAsync();
-        await x.SendEventAsync("id: 6\nevent: message\ndata: " + PolicyGateway.ToolsListResult("2", "a_read", "delete_all") + "\n\n");
-        await x.SendEventAsync("id: 7\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"tools\":[],\"prompts\":[{\"name\":\"delete_prompt\"}]}}\n\n");
-        await x.SendEventAsync("id: 8\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"call result\"}]}}\n\n");
-        await x.SendEventAsync("id: 9\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n");
+        for (int i = 0; i < replayed.Length; i++)
+        {
+            await x.SendEventAsync("id: " + (6 + i) + "\nevent: message\ndata: " + replayed[i] + "\n\n");
+        }
         await x.EndChunkedAsync();
+    }
+
+    private static async Task<List<string>> ReplayedEventsAsync(PolicyGateway gw)
+    {
+        string alice = gw.Token("alice");
+        string session = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {alice}\r\nAccept: text/event-stream\r\n"
+            + $"Mcp-Session-Id: {session}\r\nLast-Event-ID: 5\r\n\r\n");
+        RawResponse stream = await client.ReadResponseAsync();
+        Assert.Equal(200, stream.Status);
+        return EventData(stream.Body);
     }
 
     private static List<string> EventData(string stream) =>
@@ -66,5 +85,30 @@ public sealed class ReplayedListFilteringTests
         Assert.Contains("call result", events[2], StringComparison.Ordinal);
         Assert.Contains("notifications/tools/list_changed", events[3], StringComparison.Ordinal);
         Assert.DoesNotContain("delete_all", stream.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_replayed_answer_whose_list_member_a_lenient_client_reads_is_withheld()
+    {
+        // "Tools" is no list to the gateway, but the tools list to a Go client (member names matched ignoring case).
+        await using var gw = await PolicyGateway.StartAsync(x => Replaying(x,
+            "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"Tools\":[{\"name\":\"delete_all\"}]}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]},\"Result\":{\"tools\":[{\"name\":\"delete_all\"}]}}",
+            PolicyGateway.ToolsListResult("4", "a_read", "delete_all")),
+        [
+            new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "tools/list"] },
+            new RuleOptions { Name = "team-a", Action = "allow", Methods = ["tools/call"], Names = ["a_*"] },
+        ]);
+
+        List<string> events = await ReplayedEventsAsync(gw);
+        Assert.Equal(3, events.Count);
+        for (int i = 0; i < 2; i++)
+        {
+            using JsonDocument withheld = JsonDocument.Parse(events[i]);
+            Assert.Equal(JsonRpcErrorCodes.InternalError, withheld.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        }
+        using (JsonDocument clean = JsonDocument.Parse(events[2]))
+            Assert.Equal(["a_read"], PolicyGateway.ToolNames(clean.RootElement));
+        Assert.DoesNotContain(events, e => e.Contains("delete_all", StringComparison.Ordinal));
     }
 }
