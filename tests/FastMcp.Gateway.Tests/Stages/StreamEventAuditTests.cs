@@ -383,6 +383,49 @@ public sealed class StreamEventAuditTests
     }
 
     [Fact]
+    public async Task A_federated_event_the_audit_log_cannot_take_is_not_relayed_and_the_merged_stream_ends()
+    {
+        var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var memberClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var member = new ScriptedUpstream(async x =>
+        {
+            if (x.Request.Method != "GET")
+            {
+                await StreamingMember()(x);
+                return;
+            }
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: " + Updated + "\n\n");
+            await firstRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await x.SendEventAsync("data: " + LogLine + "\n\n");
+            memberClosed.TrySetResult(await x.GatewayClosesAsync(TimeSpan.FromSeconds(10)));
+        });
+        await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
+        string session;
+        using (RawClient opener = await g.Gateway.ConnectAsync())
+        {
+            await opener.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
+            session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
+        }
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(Get(g, "/mcp/all", session));
+        (_, int status) = await client.ReadHeadAsync();
+        Assert.Equal(200, status);
+        string? first = await client.ReadChunkAsync();
+        Assert.NotNull(first);
+        Assert.Contains("resources/updated", first);
+
+        await g.Gateway.Stages.Audit!.Log.DisposeAsync();
+        firstRead.SetResult();
+
+        // The log line is not relayed: the client's stream ends (its terminating chunk), the member's connection closes.
+        string? next = await client.ReadChunkAsync("the end of the stream");
+        Assert.Null(next);
+        Assert.True(await memberClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
     public async Task An_unreadable_event_of_a_federated_member_is_withheld_recorded_and_ends_its_stream()
     {
         await using var member = new ScriptedUpstream(StreamingMember(unreadable: "{\"jsonrpc\":\"2.0\",\"broken\""));
