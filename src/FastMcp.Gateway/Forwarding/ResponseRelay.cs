@@ -404,11 +404,13 @@ internal sealed class ResponseRelay : IDisposable
             if (checkedEvent == EventsOutcome.AuditRefused) return (count, checkedEvent);
             if (checkedEvent == EventsOutcome.EventWithheld)
             {
-                gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), safe ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                // A stage may have refused it for being unreadable: said as such (in the record and to the client).
+                bool unreadable = safe || StreamEventMessage.Read(relayed, _joinedEvent, out _, out _) == StreamEventContent.Unreadable;
+                gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
                 // Its client is waiting for an answer it has not had: it gets one, the refusal, and the stream ends (a
                 // later answer from the upstream would be a second one). A GET stream answers nothing: it just ends.
                 if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind is not (McpMessageKind.Request or McpMessageKind.Batch)) return (count, checkedEvent);
-                WriteRefusalEvent(exchange, safe ? ForwardingError.UnreadableEvent : ForwardingError.UnfilterableResponse);
+                WriteRefusalEvent(exchange, unreadable ? ForwardingError.UnreadableEvent : ForwardingError.UnfilterableResponse);
                 _answer.Clear();
                 _answer.Write(_transformBuffers.Json.WrittenSpan);
                 _answerRelayed = true;

@@ -134,11 +134,13 @@ internal sealed partial class ClientConnection
                     bool safe = ApplyEventTransforms(evt, buffers);
                     ReadOnlyMemory<byte> json = default;
                     McpResponseView view = default;
-                    StreamEventContent content = safe ? StreamEventMessage.Read(evt.WrittenMemory, joined, out json, out view) : StreamEventContent.Unreadable;
+                    // Read even when a stage refused it: a refusal for being unreadable is recorded as such.
+                    StreamEventContent content = StreamEventMessage.Read(evt.WrittenMemory, joined, out json, out view);
                     if (!safe || content == StreamEventContent.Unreadable)
                     {
                         // Nothing after it from this member is trusted either: its stream ends, the others go on.
-                        RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), safe ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                        RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined),
+                            content == StreamEventContent.Unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
                         stream.End();
                         continue;
                     }

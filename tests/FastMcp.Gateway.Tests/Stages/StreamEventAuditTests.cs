@@ -201,7 +201,7 @@ public sealed class StreamEventAuditTests
         string[] data = [.. response.Body.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal))];
         Assert.Equal(2, data.Length);
         Assert.Contains("\"id\":5", data[1]);
-        Assert.Contains("\"error\"", data[1]);
+        Assert.Contains("not a readable JSON-RPC message", data[1]);
         Assert.True(await upstreamClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
 
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
@@ -283,11 +283,11 @@ public sealed class StreamEventAuditTests
         string[] data = [.. response.Body.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal))];
         string refusal = Assert.Single(data);
         Assert.Contains("\"id\":9", refusal);
-        Assert.Contains("\"error\"", refusal);
+        Assert.Contains("list result could not be filtered by policy", refusal);
         Assert.True(await upstreamClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
 
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
-        Assert.Single(records, r => Detail(r).StartsWith("withheld", StringComparison.Ordinal));
+        Assert.Single(records, r => Detail(r).StartsWith("withheld: a response stage could not make it safe", StringComparison.Ordinal));
         Assert.DoesNotContain(records, r => Payloads(r).Contains("\"done\"", StringComparison.Ordinal));
     }
 
@@ -446,7 +446,7 @@ public sealed class StreamEventAuditTests
         Assert.DoesNotContain("sampling/createMessage", response.Body);
 
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
-        JsonElement withheld = Assert.Single(records, r => Detail(r).StartsWith("withheld", StringComparison.Ordinal));
+        JsonElement withheld = Assert.Single(records, r => Detail(r).StartsWith("withheld: not a readable JSON-RPC message", StringComparison.Ordinal));
         Assert.Contains("broken", Payloads(withheld));
         Assert.Equal(["notifications/resources/updated"], records.Where(r => ServerToClient(r) && !Detail(r).StartsWith("withheld", StringComparison.Ordinal)).Select(Method));
     }
