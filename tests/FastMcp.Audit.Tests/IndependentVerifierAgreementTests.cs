@@ -158,8 +158,9 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         }
         finally { single.Dispose(); }
 
-        // Records of requests an upstream sent the client on a stream ("direction":"serverToClient", request payload only,
-        // queued without waiting for durability) between ordinary exchanges, and a strict append after them: VALID.
+        // Records of messages an upstream sent the client on a stream ("direction":"serverToClient", request payload only,
+        // queued without waiting for durability: requests, a notification, a withheld event kept as base64) between
+        // ordinary exchanges, and a strict append after them: VALID.
         string serverRequests = Path.Combine(_dir.Root, "server-requests-live");
         var serverRequestOptions = _dir.Options();
         serverRequestOptions.Directory = serverRequests;
@@ -169,6 +170,8 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
             SampleEvents.Fill(e, 700); await log.AppendAsync(e);
             SampleEvents.FillServerRequest(e, 701); log.AppendQueued(e);
             SampleEvents.FillServerRequest(e, 702); log.AppendQueued(e);
+            SampleEvents.FillServerNotification(e, 704); log.AppendQueued(e);
+            SampleEvents.FillWithheldEvent(e, 705); log.AppendQueued(e);
             SampleEvents.Fill(e, 703); await log.AppendAsync(e);
         }
         string serverRequestCase = Path.Combine(_cases, "server-to-client-requests");

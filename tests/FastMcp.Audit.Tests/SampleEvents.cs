@@ -50,6 +50,28 @@ public static class SampleEvents
         e.ResponsePayload = default;
     }
 
+    /// <summary>A progress notification an upstream sent the client on an event stream, as the gateway records it.</summary>
+    public static void FillServerNotification(AuditEvent e, int i)
+    {
+        FillServerRequest(e, i);
+        e.Method = "notifications/progress";
+        e.Detail = "server notification";
+        e.JsonRpcIdRaw = default;
+        e.RequestPayload = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"p" + i + "\",\"progress\":1}}");
+    }
+
+    /// <summary>An event the gateway withheld (not a readable JSON-RPC message): a Denied record, its data kept as base64.</summary>
+    public static void FillWithheldEvent(AuditEvent e, int i)
+    {
+        FillServerRequest(e, i);
+        e.Type = AuditEventType.Denied;
+        e.Success = false;
+        e.Method = null;
+        e.JsonRpcIdRaw = default;
+        e.Detail = "withheld: not a readable JSON-RPC message; the stream was ended";
+        e.RequestPayload = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"cut " + i);
+    }
+
     /// <summary>Writes <paramref name="count"/> exchanges and closes the log cleanly.</summary>
     public static async Task WriteLogAsync(AuditOptions options, int count, int perSegment = 0)
     {

@@ -159,8 +159,10 @@ public static class ReplayCommand
         {
             if (r.TryGetProperty("request", out var req)) output.WriteLine("    request:  " + req.GetRawText());
             else if (r.TryGetProperty("requestTruncated", out var reqCut)) output.WriteLine("    request:  " + Truncated(reqCut));
+            else if (Str(r, "requestNotJsonBase64") is { } reqRaw) output.WriteLine("    request:  (not JSON, base64) " + reqRaw);
             if (r.TryGetProperty("response", out var resp)) output.WriteLine("    response: " + resp.GetRawText());
             else if (r.TryGetProperty("responseTruncated", out var respCut)) output.WriteLine("    response: " + Truncated(respCut));
+            else if (Str(r, "responseNotJsonBase64") is { } respRaw) output.WriteLine("    response: (not JSON, base64) " + respRaw);
         }
     }
 

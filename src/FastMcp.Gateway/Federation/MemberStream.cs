@@ -36,8 +36,14 @@ internal sealed class MemberStream : IDisposable
     /// <summary>The member's position in the federated route.</summary>
     public int Index { get; }
 
-    /// <summary>The data of the last event relayed to the client (recorded as the stream's response when it ends).</summary>
-    public byte[] LastEvent { get; set; } = [];
+    // Set when the gateway ends this member's stream before the member does (it sent an event that must not be relayed).
+    private readonly CancellationTokenSource _ended = new();
+
+    /// <summary>True once <see cref="End"/> was called: events of this member still queued are not relayed.</summary>
+    public bool Ended => _ended.IsCancellationRequested;
+
+    /// <summary>Ends this member's stream: its pump stops reading and closes the connection (the rest of the stream unread).</summary>
+    public void End() => _ended.Cancel();
 
     /// <summary>
     /// Sends GET with the member's session (and <paramref name="lastEventId"/>, when not empty, to resume one of its
@@ -93,6 +99,8 @@ internal sealed class MemberStream : IDisposable
         var decoder = new ChunkedDecoder();
         var splitter = new SseEventSplitter();
         long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(stop, _ended.Token);
+        stop = reading.Token;
         try
         {
             bool done = false;
@@ -133,7 +141,16 @@ internal sealed class MemberStream : IDisposable
         {
             // Stopped (the client left, or the session's stream ended) or the member broke its stream: the stream ends.
         }
+        finally
+        {
+            // Ended by the gateway: the connection closes now (this reader is done with it), not when the client's stream ends.
+            if (Ended) _connection.Dispose();
+        }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _ended.Dispose();
+    }
 }

@@ -30,6 +30,8 @@ internal enum ForwardingError : byte
     AuditUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
     ClientGone,
+    /// <summary>An event on a stream whose data is not a readable JSON-RPC message: withheld, the stream ended (an error event).</summary>
+    UnreadableEvent,
 }
 
 internal static class ForwardingErrors
@@ -62,6 +64,7 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
+        ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         _ => "upstream error"u8,
     };
 }

@@ -20,9 +20,12 @@ internal sealed class ResponseRelay : IDisposable
 {
     private readonly PooledBufferWriter _message = new(8 * 1024);
     private readonly PooledBufferWriter _event = new(4 * 1024);
-    private readonly PooledBufferWriter _lastEvent = new(1024);
-    // A server request split over several data lines, joined as a client reads it (rare: only such events use it).
+    // The exchange's answer as the client got it (its response record is written when the stream ends).
+    private readonly PooledBufferWriter _answer = new(1024);
+    // A message split over several data lines, joined as a client reads it (rare: only such events use it).
     private readonly PooledBufferWriter _joinedEvent = new(0);
+    // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
+    private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
@@ -264,7 +267,8 @@ internal sealed class ResponseRelay : IDisposable
         }
 
         _message.Clear();
-        _lastEvent.Clear();
+        _answer.Clear();
+        _answerRelayed = false;
         _splitter = default;
         var decoder = new ChunkedDecoder();
         long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
@@ -320,15 +324,18 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
             }
-            if (outcome == EventsOutcome.AuditRefused)
+            if (outcome is EventsOutcome.AuditRefused or EventsOutcome.EventWithheld)
             {
-                // A server request the audit log could not take is not relayed: the client's stream ends cleanly with
-                // what it got so far, the upstream connection (the rest of its stream unread) is closed.
+                // A message the audit log could not take, or an event that must not reach the client, is not relayed:
+                // the client's stream ends cleanly with what it got so far (for a withheld event, the refusal answer
+                // when the call had none yet), the upstream connection (the rest of its stream unread) is closed.
                 upstream.Broken = true;
                 if (chunked) ChunkedWriter.WriteTerminator(client);
                 _message.Clear();
                 _message.TrimTo(64 * 1024);
                 FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
+                // The log refused a record: the end record would be refused too. A withheld event's stream is recorded as it ended.
+                if (outcome == EventsOutcome.EventWithheld && gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
                 return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, true);
             }
             if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
@@ -349,7 +356,7 @@ internal sealed class ResponseRelay : IDisposable
         }
         if (head.ConnectionClose) upstream.Broken = true;
         _message.TrimTo(64 * 1024);
-        if (gate is not null) await gate.AfterStreamAsync(exchange, _lastEvent.WrittenMemory).ConfigureAwait(false);
+        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
         return (ForwardingError.None, close);
     }
 
@@ -393,12 +400,12 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
-    /// the rest too. Returns how many were written, and whether the client left or the audit refused an event (the
-    /// event it refused and those after it are not written).
+    /// the rest too. Returns how many were written, and whether the client left, the audit refused a record, or an event
+    /// was withheld (the event and those after it are not written; for a withheld one the refusal answer may be).
     /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<(int, EventsOutcome)> RelayCompleteEventsAsync(PipeWriter client, Exchange exchange, bool chunked, bool final, IResponseGate? gate)
@@ -410,6 +417,7 @@ internal sealed class ResponseRelay : IDisposable
             if (length == 0) break;
             _splitter.Reset();
             ReadOnlyMemory<byte> relayed;
+            bool safe = true;
             if (_transforms.Length == 0)
             {
                 relayed = _message.WrittenMemory[..length];
@@ -418,11 +426,27 @@ internal sealed class ResponseRelay : IDisposable
             {
                 _event.Clear();
                 _event.Write(_message.WrittenSpan[..length]);
-                if (!ApplyTransforms(exchange, _event, isEvent: true)) WriteRefusalEvent(exchange);
+                safe = ApplyTransforms(exchange, _event, isEvent: true);
                 relayed = _event.WrittenMemory;
             }
-            // The audit records the message (the data field's JSON), not the SSE framing around it.
-            if (gate is not null && !RecordForAudit(gate, exchange, relayed)) return (count, EventsOutcome.AuditRefused);
+            EventsOutcome checkedEvent = safe ? CheckAndRecord(gate, exchange, relayed) : EventsOutcome.EventWithheld;
+            if (checkedEvent == EventsOutcome.AuditRefused) return (count, checkedEvent);
+            if (checkedEvent == EventsOutcome.EventWithheld)
+            {
+                // A stage may have refused it for being unreadable: said as such (in the record and to the client).
+                bool unreadable = safe || StreamEventMessage.Read(relayed, _joinedEvent, out _, out _) == StreamEventContent.Unreadable;
+                gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                // Its client is waiting for an answer it has not had: it gets one, the refusal, and the stream ends (a
+                // later answer from the upstream would be a second one). A GET stream answers nothing: it just ends.
+                if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind is not (McpMessageKind.Request or McpMessageKind.Batch)) return (count, checkedEvent);
+                WriteRefusalEvent(exchange, unreadable ? ForwardingError.UnreadableEvent : ForwardingError.UnfilterableResponse);
+                _answer.Clear();
+                _answer.Write(_transformBuffers.Json.WrittenSpan);
+                _answerRelayed = true;
+                exchange.Stage = ExchangeStage.Write;
+                if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
+                return (count + 1, checkedEvent);
+            }
             exchange.Stage = ExchangeStage.Write;
             if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
             _message.RemoveFront(length);
@@ -432,40 +456,48 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>
-    /// Keeps the event's message as the stream's last (its response record is written when the stream ends), and
-    /// records it now when it is a request from the upstream to the client. False: the audit refused that record.
+    /// Reads the event's message as the client will (after the stages): the exchange's answer is kept for its response
+    /// record at the end of the stream; any other message is recorded now, on its own. Relayed: the event may go out.
+    /// AuditRefused: the log refused its record. EventWithheld: it has data but no readable message (fail closed: a
+    /// lenient client might act on it).
     /// </summary>
-    private bool RecordForAudit(IResponseGate gate, Exchange exchange, ReadOnlyMemory<byte> relayed)
+    private EventsOutcome CheckAndRecord(IResponseGate? gate, Exchange exchange, ReadOnlyMemory<byte> relayed)
     {
-        ReadOnlySpan<byte> evt = relayed.Span;
-        ReadOnlyMemory<byte> json;
-        if (SseEvent.TryGetSingleData(evt, out Range data))
+        StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
+        if (content == StreamEventContent.None) return EventsOutcome.Relayed;
+        if (content == StreamEventContent.Unreadable) return EventsOutcome.EventWithheld;
+        if (IsExchangeAnswer(exchange, json.Span, view))
         {
-            json = relayed[data];
-            _lastEvent.Clear();
-            _lastEvent.Write(json.Span);
+            _answer.Clear();
+            _answer.Write(json.Span);
+            _answerRelayed = true;
+            return EventsOutcome.Relayed;
         }
-        else
-        {
-            // Several data lines (or none): a client joins them with LF, so a request split over lines is still one.
-            if (!MayBeRequest(evt) || SseDataField.Count(evt) == 0) return true;
-            _joinedEvent.Clear();
-            SseDataField.Join(evt, _joinedEvent);
-            json = _joinedEvent.WrittenMemory;
-        }
-        // Most events (results, progress without an escaped name) are told apart by this scan alone; only a message
-        // that may have a "method" member is parsed.
-        if (!MayBeRequest(json.Span)) return true;
-        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) || view.Kind != McpMessageKind.Request) return true;
+        if (gate is null) return EventsOutcome.Relayed;
         exchange.Stage = ExchangeStage.RecordResponse;
-        return gate.RecordServerRequest(exchange, json, view);
+        return gate.RecordStreamMessage(exchange, json, view) ? EventsOutcome.Relayed : EventsOutcome.AuditRefused;
     }
 
     /// <summary>
-    /// True when the message may carry a "method" member: its name written plainly, or any escape (a member name
-    /// may be spelled with \u escapes, which the inspector reads as the name they stand for).
+    /// True for the first response or error whose id is that of the request that opened the stream (compared as peers
+    /// compare ids): the exchange's answer. Every other message on the stream is not (a GET stream, a batch, a
+    /// notification's stream have none).
     /// </summary>
-    private static bool MayBeRequest(ReadOnlySpan<byte> json) => json.IndexOf("\"method\""u8) >= 0 || json.IndexOf((byte)'\\') >= 0;
+    private bool IsExchangeAnswer(Exchange exchange, ReadOnlySpan<byte> json, in McpResponseView view)
+    {
+        if (_answerRelayed || !view.IsResponse || McpCall.IsEmpty(view.IdRange) || !exchange.HasCall || exchange.Call.Kind != McpMessageKind.Request) return false;
+        Range idRange = exchange.Call.IdRange;
+        if (McpCall.IsEmpty(idRange)) return false;
+        ReadOnlySequence<byte> id = exchange.Body.Slice(idRange.Start.Value, idRange.End.Value - idRange.Start.Value);
+        ReadOnlySpan<byte> answerId = json[view.IdRange];
+        if (id.IsSingleSegment) return McpBatch.SameId(id.FirstSpan, answerId);
+        // An id split across the body's segments (rare): compared from a copy; one too long to copy is no match (recorded on its own).
+        const int MaxCopiedId = 256;
+        if (id.Length > MaxCopiedId) return false;
+        Span<byte> copy = stackalloc byte[MaxCopiedId];
+        id.CopyTo(copy);
+        return McpBatch.SameId(copy[..(int)id.Length], answerId);
+    }
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
@@ -489,15 +521,15 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>
-    /// The head of a stream is already out, so a refused event cannot become a 502: it is replaced by
-    /// an error message event (the request's id; null for a batch) and the stream goes on.
+    /// The head of a stream is already out, so a refused event cannot become a 502: the client gets an error message
+    /// event instead (the request's id; null for a batch), and the stream ends after it.
     /// </summary>
-    private void WriteRefusalEvent(Exchange exchange)
+    private void WriteRefusalEvent(Exchange exchange, ForwardingError why)
     {
         PooledBufferWriter json = _transformBuffers.Json;
         json.Clear();
         Range id = exchange.HasCall ? exchange.Call.IdRange : default;
-        JsonRpcErrorWriter.Write(json, exchange.Body, id, ForwardingError.UnfilterableResponse.JsonRpcCode(), ForwardingError.UnfilterableResponse.Message());
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, why.JsonRpcCode(), why.Message());
         _event.Clear();
         SseEvent.WriteMessageEvent(_event, json.WrittenSpan);
     }
@@ -553,7 +585,7 @@ internal sealed class ResponseRelay : IDisposable
     {
         _message.Release();
         _event.Release();
-        _lastEvent.Release();
+        _answer.Release();
         _joinedEvent.Release();
         _transformBuffers.Release();
     }
@@ -562,7 +594,7 @@ internal sealed class ResponseRelay : IDisposable
     {
         _message.Dispose();
         _event.Dispose();
-        _lastEvent.Dispose();
+        _answer.Dispose();
         _joinedEvent.Dispose();
         _transformBuffers.Dispose();
         _writeTimer.Dispose();

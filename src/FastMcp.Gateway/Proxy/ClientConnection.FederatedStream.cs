@@ -16,8 +16,10 @@ namespace FastMcp.Gateway.Proxy;
 /// the session (each with the member's own session, each recorded as on a plain path) and relays their events into one
 /// stream to the client: notifications (list_changed, resources/updated, logging, progress) as the member sent them,
 /// and requests (sampling, elicitation, roots) under ids the gateway gives, so the client's answer goes back to the
-/// member that asked. Every event passes the same response stages (masking) as on a plain path; one that cannot be
-/// made safe is withheld. The stream ends when every member's has ended, or when the client leaves.
+/// member that asked. Every event passes the same response stages (masking) as on a plain path, and is recorded as on a
+/// plain GET stream: each message on its own before it is relayed (a message the audit log cannot take ends the client's
+/// stream). An event that cannot be made safe, or whose data is not a readable JSON-RPC message, is withheld, recorded,
+/// and ends that member's stream. The stream ends when every member's has ended, or when the client leaves.
 /// A GET with Last-Event-ID resumes one member's stream (a member may end a call's stream mid-call and replay the rest
 /// on resumption, SEP-1699): with one member its ids are relayed as sent; with several each id reaches the client as
 /// "&lt;member&gt;&lt;separator&gt;&lt;id&gt;" (Federation/ServerRequestRelay.cs), so the gateway knows whose it is.
@@ -99,8 +101,9 @@ internal sealed partial class ClientConnection
         for (int i = 0; i < streams.Count; i++) pumps[i] = streams[i].PumpAsync(channel.Writer, i, stop.Token);
         _ = Task.WhenAll(pumps).ContinueWith(static (_, writer) => ((ChannelWriter<MemberEvent>)writer!).TryComplete(), channel.Writer, TaskScheduler.Default);
         Task<bool> watch = WatchForClientLeavingAsync().AsTask();
-        bool clientGone = false;
+        bool clientGone = false, auditRefused = false;
         using var evt = new PooledBufferWriter(4 * 1024);
+        using var joined = new PooledBufferWriter(0);
         using var buffers = new TransformBuffers();
         try
         {
@@ -122,20 +125,33 @@ internal sealed partial class ClientConnection
                 while (channel.Reader.TryRead(out MemberEvent item))
                 {
                     MemberStream stream = streams[item.Stream];
+                    if (stream.Ended) continue; // queued before its stream was ended at a withheld event
                     evt.Clear();
                     evt.Write(item.Bytes);
                     _exchange.Route = stream.Member;
                     _exchange.FederationSession = session;
                     _exchange.FederationMember = stream.Index;
-                    if (!ApplyEventTransforms(evt, buffers))
+                    bool safe = ApplyEventTransforms(evt, buffers);
+                    ReadOnlyMemory<byte> json = default;
+                    McpResponseView view = default;
+                    // Read even when a stage refused it: a refusal for being unreadable is recorded as such.
+                    StreamEventContent content = StreamEventMessage.Read(evt.WrittenMemory, joined, out json, out view);
+                    if (!safe || content == StreamEventContent.Unreadable)
                     {
-                        Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
-                        Log.Warn($"federated stream: an event of upstream '{stream.Member.Name}' could not be made safe for the client and was withheld");
+                        // Nothing after it from this member is trusted either: its stream ends, the others go on.
+                        RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined),
+                            content == StreamEventContent.Unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                        stream.End();
                         continue;
                     }
-                    if (SseEvent.TryGetSingleData(evt.WrittenSpan, out Range data)) stream.LastEvent = evt.WrittenSpan[data].ToArray();
+                    if (content == StreamEventContent.Message && !RecordStreamMessage(_exchange, json, view))
+                    {
+                        auditRefused = true;
+                        break;
+                    }
                     ResponseRelay.WriteEventBytes(_output, evt.WrittenSpan, chunked);
                 }
+                if (auditRefused) break;
                 if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
                 {
                     clientGone = true;
@@ -173,7 +189,8 @@ internal sealed partial class ClientConnection
                 clientGone = true;
             }
         }
-        await RecordMemberStreamsEndAsync(streams).ConfigureAwait(false);
+        // After a refused record the log takes no end records either.
+        if (!auditRefused) await RecordMemberStreamsEndAsync(streams).ConfigureAwait(false);
         return chunked && !clientGone;
     }
 
@@ -186,7 +203,10 @@ internal sealed partial class ClientConnection
         return true;
     }
 
-    /// <summary>Each member's stream is recorded as a response when the client's stream ends, with the last event relayed from it.</summary>
+    /// <summary>
+    /// Each member's stream is recorded as a response when the client's stream ends: without a payload, each message relayed
+    /// from it having had its own record (a GET stream answers no request of the client's).
+    /// </summary>
     private async ValueTask RecordMemberStreamsEndAsync(List<MemberStream> streams)
     {
         if (_rt.Audit is not { } audit) return;
@@ -196,7 +216,7 @@ internal sealed partial class ClientConnection
             _exchange.ResponseStatus = 200;
             try
             {
-                await audit.RecordResponseAsync(_exchange, _auditScratch, RemoteAddress, stream.LastEvent).ConfigureAwait(false);
+                await audit.RecordStreamEndAsync(_exchange, _auditScratch, RemoteAddress, default).ConfigureAwait(false);
             }
             catch (FastMcp.Audit.AuditUnavailableException)
             {

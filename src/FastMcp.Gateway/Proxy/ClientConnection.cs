@@ -675,30 +675,50 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
     }
 
-    public bool RecordServerRequest(Exchange exchange, ReadOnlyMemory<byte> message, in McpResponseView view)
+    public bool RecordStreamMessage(Exchange exchange, ReadOnlyMemory<byte> message, in McpResponseView view)
     {
         if (_rt.Audit is not { } audit) return true;
+        exchange.Stage = ExchangeStage.RecordResponse;
         try
         {
-            audit.RecordServerRequest(exchange, _auditScratch, RemoteAddress, message, view);
+            audit.RecordStreamMessage(exchange, _auditScratch, RemoteAddress, message, view);
             return true;
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
             Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable on an event stream: a server request was not relayed and the stream was ended");
+            Log.Error("audit log unavailable on an event stream: a message was not relayed and the stream was ended");
             return false;
         }
     }
 
+    public void RecordWithheldEvent(Exchange exchange, ReadOnlyMemory<byte> data, WithheldEventReason reason)
+    {
+        Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
+        Log.Warn(reason == WithheldEventReason.Unreadable
+            ? "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended"
+            : "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended");
+        if (_rt.Audit is not { } audit) return;
+        exchange.Stage = ExchangeStage.RecordResponse;
+        try
+        {
+            audit.RecordWithheldEvent(exchange, _auditScratch, RemoteAddress, data, reason);
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+            Log.Error("audit log unavailable on an event stream: a withheld event has no record (the outage is recorded)");
+        }
+    }
+
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
-    public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> lastEvent)
+    public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> answer)
     {
         exchange.Stage = ExchangeStage.RecordResponse;
         if (_rt.Audit is not { } audit) return;
         try
         {
-            await audit.RecordResponseAsync(exchange, _auditScratch, RemoteAddress, lastEvent).ConfigureAwait(false);
+            await audit.RecordStreamEndAsync(exchange, _auditScratch, RemoteAddress, answer).ConfigureAwait(false);
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {

@@ -52,10 +52,25 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
-    public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse)
+    public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse) =>
+        RecordResponse(ex, s, clientAddress, maskedResponse, "response");
+
+    /// <summary>
+    /// The end of an event stream: its response record. <paramref name="answer"/> is the exchange's answer as the client got it;
+    /// empty when the stream carried none (a GET stream, or a call whose stream ended unanswered): the record then has no
+    /// payload, every message of the stream having had a record of its own (<see cref="RecordStreamMessage"/>).
+    /// </summary>
+    public ValueTask<long> RecordStreamEndAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer)
+    {
+        if (!answer.IsEmpty) return RecordResponse(ex, s, clientAddress, answer, "response");
+        bool unanswered = ex.HasCall && ex.Call.Kind == McpMessageKind.Request;
+        return RecordResponse(ex, s, clientAddress, default, unanswered ? "response: the stream ended without an answer" : "response: the stream ended");
+    }
+
+    private ValueTask<long> RecordResponse(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse, string detail)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
-        e.Detail = ex.Approval is { } a ? $"response (approval {a.Id})" : "response";
+        e.Detail = ex.Approval is { } a ? $"{detail} (approval {a.Id})" : detail;
         e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
@@ -65,28 +80,61 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     }
 
     /// <summary>
-    /// A request the upstream sent the client on an event stream (sampling/createMessage, elicitation/create, roots/list,
-    /// ping): its own McpExchange record marked server-to-client, the event's JSON (masked, as the client got it) as the
-    /// request payload, its method and id. The exchange's caller, session, trace and upstream are the stream's. Queued,
-    /// not waited for: the stream goes on while the writer makes it durable. Throws AuditUnavailableException when the
-    /// log cannot take it (the caller then must not relay the event).
+    /// A message the upstream sent the client on an event stream that is not the exchange's own answer: a request
+    /// (sampling/createMessage, elicitation/create, roots/list, ping), a notification (progress, log lines,
+    /// resources/updated), or another answer (a GET stream's replay, a batch's answers). Its own McpExchange record marked
+    /// server-to-client, the event's JSON (masked, as the client got it) as the request payload, its own method (or kind)
+    /// and id. The exchange's caller, session, trace and upstream are the stream's. Queued, not waited for: the stream
+    /// goes on while the writer makes it durable. Throws AuditUnavailableException when the log cannot take it (the
+    /// caller then must not relay the event).
     /// </summary>
-    public long RecordServerRequest(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view)
+    public long RecordStreamMessage(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
         e.ServerToClient = true;
-        e.Detail = "server request";
-        var json = new ReadOnlySequence<byte>(message);
-        e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(json, view.MethodRange);
-        e.JsonRpcIdRaw = message[view.IdRange];
-        // What the client's call named and how policy decided it are not this message's: the upstream asked this unasked.
+        if (view.Kind is McpMessageKind.Request or McpMessageKind.Notification)
+        {
+            e.Detail = view.Kind == McpMessageKind.Request ? "server request" : "server notification";
+            e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(new ReadOnlySequence<byte>(message), view.MethodRange);
+        }
+        else
+        {
+            e.Detail = "server response";
+            e.Method = KindWithoutMethod(view.Kind);
+        }
+        e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
+        ClearCallFields(e);
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>
+    /// An event the gateway did not relay (the stream was ended there): a Denied record marked server-to-client with the
+    /// event's data, masked here (a stage may have refused it before masking ran; unreadable data is masked as text).
+    /// Queued like <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordWithheldEvent(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> data, WithheldEventReason reason)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        e.Detail = reason == WithheldEventReason.Unreadable
+            ? "withheld: not a readable JSON-RPC message; the stream was ended"
+            : "withheld: a response stage could not make it safe for this client; the stream was ended";
+        e.Method = null;
+        e.JsonRpcIdRaw = default;
+        ClearCallFields(e);
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(data.Span, s.Response, m) : data;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>What the client's call named and how policy decided it are not a server-sent message's: the upstream sent it unasked.</summary>
+    private static void ClearCallFields(AuditEvent e)
+    {
         e.Target = null;
         e.Decision = null;
         e.Rule = null;
         e.Approver = null;
         e.CardFingerprints.Clear();
-        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
-        return log.AppendQueued(e);
     }
 
     /// <summary>

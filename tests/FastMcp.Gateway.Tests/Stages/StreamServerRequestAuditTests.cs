@@ -5,8 +5,8 @@ namespace FastMcp.Gateway.Tests.Stages;
 
 /// <summary>
 /// A request an upstream sends the client on an event stream (sampling/createMessage and the like) is recorded in
-/// the audit log on its own, masked as the client got it; notifications on the stream are not; and an audit log that
-/// cannot take the record stops the request from reaching the client.
+/// the audit log on its own, masked as the client got it (so are notifications, StreamEventAuditTests); and an audit
+/// log that cannot take the record stops the request from reaching the client.
 /// </summary>
 public sealed class StreamServerRequestAuditTests
 {
@@ -53,7 +53,7 @@ public sealed class StreamServerRequestAuditTests
 
     private static void AssertOneServerRequestRecord(List<JsonElement> records)
     {
-        List<JsonElement> serverRequests = [.. records.Where(r => r.TryGetProperty("direction", out _))];
+        List<JsonElement> serverRequests = [.. records.Where(r => r.TryGetProperty("direction", out _) && r.GetProperty("detail").GetString() == "server request")];
         JsonElement record = Assert.Single(serverRequests);
         Assert.Equal("McpExchange", record.GetProperty("type").GetString());
         Assert.Equal("serverToClient", record.GetProperty("direction").GetString());
@@ -67,8 +67,10 @@ public sealed class StreamServerRequestAuditTests
         string payload = record.GetProperty("request").GetRawText();
         Assert.Contains("charge card 411111******1111", payload);
         Assert.Contains("\"id\":\"srv-7\"", payload);
-        // Notifications on the stream have no record of their own.
-        Assert.DoesNotContain(records, r => Method(r) == "notifications/progress");
+        // The progress notification before it has a record of its own too, marked the same way.
+        JsonElement progress = Assert.Single(records, r => Method(r) == "notifications/progress");
+        Assert.Equal("serverToClient", progress.GetProperty("direction").GetString());
+        Assert.Equal("server notification", progress.GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -112,7 +114,9 @@ public sealed class StreamServerRequestAuditTests
 
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
         AssertOneServerRequestRecord(records);
-        Assert.Contains(records, r => Method(r) == "GET stream" && r.GetProperty("detail").GetString() == "response");
+        // The stream answers no request: its end record holds no message (each had its own record).
+        JsonElement end = Assert.Single(records, r => Method(r) == "GET stream" && r.GetProperty("detail").GetString() == "response: the stream ended");
+        Assert.False(end.TryGetProperty("response", out _));
     }
 
     [Fact]

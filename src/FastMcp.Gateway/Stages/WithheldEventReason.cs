@@ -1,0 +1,10 @@
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>Why an event from an upstream's stream was not relayed to the client (the stream then ends).</summary>
+internal enum WithheldEventReason : byte
+{
+    /// <summary>Its data is not a readable JSON-RPC message (broken JSON, not JSON-RPC 2.0, clashing member names).</summary>
+    Unreadable,
+    /// <summary>A response stage could not make it safe for this client (a list it cannot filter, a batch on a federated path).</summary>
+    Unsafe,
+}
