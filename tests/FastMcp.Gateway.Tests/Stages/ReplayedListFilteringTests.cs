@@ -84,28 +84,21 @@ public sealed class ReplayedListFilteringTests
         Assert.DoesNotContain("delete_all", stream.Body, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_replayed_answer_whose_list_member_a_lenient_client_reads_is_withheld()
+    [Theory]
+    // "Tools" is no list to the gateway, but the tools list to a Go client (member names matched ignoring case).
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"Tools\":[{\"name\":\"delete_all\"}]}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]},\"Result\":{\"tools\":[{\"name\":\"delete_all\"}]}}")]
+    public async Task A_replayed_answer_whose_list_member_a_lenient_client_reads_is_withheld(string replayed)
     {
-        // "Tools" is no list to the gateway, but the tools list to a Go client (member names matched ignoring case).
-        await using var gw = await PolicyGateway.StartAsync(x => Replaying(x,
-            "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"Tools\":[{\"name\":\"delete_all\"}]}}",
-            "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]},\"Result\":{\"tools\":[{\"name\":\"delete_all\"}]}}",
-            PolicyGateway.ToolsListResult("4", "a_read", "delete_all")),
+        await using var gw = await PolicyGateway.StartAsync(x => Replaying(x, replayed, PolicyGateway.ToolsListResult("4", "a_read", "delete_all")),
         [
             new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "tools/list"] },
             new RuleOptions { Name = "team-a", Action = "allow", Methods = ["tools/call"], Names = ["a_*"] },
         ]);
 
+        // Unreadable to the gateway: withheld, and a GET stream (no request id to answer with an error) ends there,
+        // so the clean list after it is not relayed either (mcp-handling.md, "Event streams").
         List<string> events = await ReplayedEventsAsync(gw);
-        Assert.Equal(3, events.Count);
-        for (int i = 0; i < 2; i++)
-        {
-            using JsonDocument withheld = JsonDocument.Parse(events[i]);
-            Assert.Equal(JsonRpcErrorCodes.InternalError, withheld.RootElement.GetProperty("error").GetProperty("code").GetInt32());
-        }
-        using (JsonDocument clean = JsonDocument.Parse(events[2]))
-            Assert.Equal(["a_read"], PolicyGateway.ToolNames(clean.RootElement));
-        Assert.DoesNotContain(events, e => e.Contains("delete_all", StringComparison.Ordinal));
+        Assert.Empty(events);
     }
 }
