@@ -429,7 +429,8 @@ internal sealed class ResponseRelay : IDisposable
                 safe = ApplyTransforms(exchange, _event, isEvent: true);
                 relayed = _event.WrittenMemory;
             }
-            EventsOutcome checkedEvent = safe ? CheckAndRecord(gate, exchange, relayed) : EventsOutcome.EventWithheld;
+            // Pass-through reads nothing: with no stage there is nothing an unread event could slip past.
+            EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld : Inspects(gate) ? CheckAndRecord(gate, exchange, relayed) : EventsOutcome.Relayed;
             if (checkedEvent == EventsOutcome.AuditRefused) return (count, checkedEvent);
             if (checkedEvent == EventsOutcome.EventWithheld)
             {

@@ -167,6 +167,27 @@ public sealed class StreamEventAuditTests
         Assert.Single(records, r => Payloads(r).Contains("notifications/message", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Pass_through_relays_every_event_unread()
+    {
+        // Pass-through (benchmarks only) runs no stage: nothing reads the events, so nothing is withheld either.
+        await using var upstream = new ScriptedUpstream(async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: {\"hello\":\"world\"}\n\n");
+            await x.SendEventAsync("data: " + Final(x.Request.IdJson()) + "\n\n");
+            await x.EndChunkedAsync();
+        });
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Passthrough = true);
+        using RawClient client = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1")));
+        RawResponse response = await client.ReadResponseAsync();
+
+        Assert.Equal(200, response.Status);
+        Assert.Contains("\"hello\"", response.Body, StringComparison.Ordinal);
+        Assert.Contains("\"done\"", response.Body, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"data\":\"cut")]
     [InlineData("{\"hello\":\"world\",\"id\":5,\"result\":{\"content\":[]}}")]
