@@ -79,23 +79,40 @@ internal ref struct ByteBlocks
         if (available >= BlockSize && Vector256.IsHardwareAccelerated)
         {
             _valid = BlockSize;
-            Classify256(Vector256.LoadUnsafe(ref origin), out uint d0, out uint e0, out uint q0);
-            Classify256(Vector256.LoadUnsafe(ref origin, 32), out uint d1, out uint e1, out uint q1);
+            Vector256<byte> low = Vector256.LoadUnsafe(ref origin), high = Vector256.LoadUnsafe(ref origin, 32);
+            Classify256(low, out uint d0, out uint b0, out uint q0);
+            Classify256(high, out uint d1, out uint b1, out uint q1);
             _digits = d0 | (ulong)d1 << 32;
-            _encodedStarts = e0 | (ulong)e1 << 32;
+            _encodedStarts = b0 | (ulong)b1 << 32;
             _quotes = q0 | (ulong)q1 << 32;
+            // A fullwidth lead byte has its top bit set: one test spares all-ASCII blocks (most JSON) the compares.
+            if ((low | high).ExtractMostSignificantBits() != 0)
+            {
+                Vector256<byte> lead = Vector256.Create(FullwidthForms.FullwidthLead);
+                _encodedStarts |= Vector256.Equals(low, lead).ExtractMostSignificantBits()
+                    | (ulong)Vector256.Equals(high, lead).ExtractMostSignificantBits() << 32;
+            }
             return;
         }
         if (available >= BlockSize && Vector128.IsHardwareAccelerated)
         {
             _valid = BlockSize;
             ulong digits = 0, encodedStarts = 0, quotes = 0;
+            Vector128<byte> any = Vector128<byte>.Zero;
             for (int k = 0; k < 4; k++)
             {
-                Classify128(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)), out uint d, out uint e, out uint q);
+                Vector128<byte> v = Vector128.LoadUnsafe(ref origin, (nuint)(k * 16));
+                Classify128(v, out uint d, out uint b, out uint q);
                 digits |= (ulong)d << (k * 16);
-                encodedStarts |= (ulong)e << (k * 16);
+                encodedStarts |= (ulong)b << (k * 16);
                 quotes |= (ulong)q << (k * 16);
+                any |= v;
+            }
+            if (any.ExtractMostSignificantBits() != 0)
+            {
+                Vector128<byte> lead = Vector128.Create(FullwidthForms.FullwidthLead);
+                for (int k = 0; k < 4; k++)
+                    encodedStarts |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)), lead).ExtractMostSignificantBits() << (k * 16);
             }
             _digits = digits;
             _encodedStarts = encodedStarts;
@@ -119,20 +136,18 @@ internal ref struct ByteBlocks
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Classify256(Vector256<byte> v, out uint digits, out uint encodedStarts, out uint quotes)
+    private static void Classify256(Vector256<byte> v, out uint digits, out uint backslashes, out uint quotes)
     {
         digits = Vector256.LessThan(v - Vector256.Create((byte)'0'), Vector256.Create((byte)10)).ExtractMostSignificantBits();
-        encodedStarts = (Vector256.Equals(v, Vector256.Create((byte)'\\')) | Vector256.Equals(v, Vector256.Create(FullwidthForms.FullwidthLead)))
-            .ExtractMostSignificantBits();
+        backslashes = Vector256.Equals(v, Vector256.Create((byte)'\\')).ExtractMostSignificantBits();
         quotes = Vector256.Equals(v, Vector256.Create((byte)'"')).ExtractMostSignificantBits();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Classify128(Vector128<byte> v, out uint digits, out uint encodedStarts, out uint quotes)
+    private static void Classify128(Vector128<byte> v, out uint digits, out uint backslashes, out uint quotes)
     {
         digits = Vector128.LessThan(v - Vector128.Create((byte)'0'), Vector128.Create((byte)10)).ExtractMostSignificantBits();
-        encodedStarts = (Vector128.Equals(v, Vector128.Create((byte)'\\')) | Vector128.Equals(v, Vector128.Create(FullwidthForms.FullwidthLead)))
-            .ExtractMostSignificantBits();
+        backslashes = Vector128.Equals(v, Vector128.Create((byte)'\\')).ExtractMostSignificantBits();
         quotes = Vector128.Equals(v, Vector128.Create((byte)'"')).ExtractMostSignificantBits();
     }
 }

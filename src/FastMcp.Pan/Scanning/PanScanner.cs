@@ -164,13 +164,17 @@ internal static class PanScanner
     /// starts neither a fullwidth digit nor a fullwidth separator (a kana after "3", say) is an ordinary character;
     /// one that does, or that the chunk cuts short, stays <see cref="CharKind.WideLead"/> for the state machine.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static CharKind PlainKindAt(scoped ReadOnlySpan<byte> chunk, int at)
     {
         CharKind kind = ByteClass.Of(chunk[at]);
-        if (kind == CharKind.WideLead && FullwidthForms.Decode(chunk.Slice(at), out _, out _, out _) == DecodeStatus.Literal)
-            return CharKind.Other;
-        return kind;
+        return kind == CharKind.WideLead ? WideKindAt(chunk, at) : kind;
     }
+
+    /// <summary>Kept out of line: inlined, the decoder made the plain-number shortcut measurably slower on ASCII input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CharKind WideKindAt(scoped ReadOnlySpan<byte> chunk, int at) =>
+        FullwidthForms.Decode(chunk.Slice(at), out _, out _, out _) == DecodeStatus.Literal ? CharKind.Other : CharKind.WideLead;
 
     /// <summary>A backslash or a wide lead byte: decode the character it starts (a JSON escape, a fullwidth form).</summary>
     private static int OnEncodedStart<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
