@@ -76,6 +76,17 @@ internal ref struct ByteBlocks
         _start = at;
         int available = _data.Length - at;
         ref byte origin = ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at);
+        if (available >= BlockSize && Vector512.IsHardwareAccelerated)
+        {
+            // One 64-byte vector: the comparisons yield mask registers directly, so the 0xEF test costs one compare.
+            _valid = BlockSize;
+            Vector512<byte> v = Vector512.LoadUnsafe(ref origin);
+            _digits = Vector512.LessThan(v - Vector512.Create((byte)'0'), Vector512.Create((byte)10)).ExtractMostSignificantBits();
+            _encodedStarts = (Vector512.Equals(v, Vector512.Create((byte)'\\')) | Vector512.Equals(v, Vector512.Create(FullwidthForms.FullwidthLead)))
+                .ExtractMostSignificantBits();
+            _quotes = Vector512.Equals(v, Vector512.Create((byte)'"')).ExtractMostSignificantBits();
+            return;
+        }
         if (available >= BlockSize && Vector256.IsHardwareAccelerated)
         {
             _valid = BlockSize;
