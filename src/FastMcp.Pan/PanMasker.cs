@@ -25,6 +25,8 @@ public sealed class PanMasker
     private readonly byte _maskByte;
     /// <summary>The mask byte as a JSON escape, written over a digit that was itself a 6-byte escape.</summary>
     private readonly EscapedMask _escapedMask;
+    /// <summary>The mask byte's fullwidth form in UTF-8 ('*' gives U+FF0A), written over a 3-byte fullwidth digit.</summary>
+    private readonly FullwidthMask _fullwidthMask;
 
     public PanMasker(PanMaskingOptions options)
     {
@@ -54,6 +56,7 @@ public sealed class PanMasker
         "\\u00"u8.CopyTo(escaped);
         escaped[4] = HexDigit(mask >> 4);
         escaped[5] = HexDigit(mask & 0xF);
+        FullwidthForms.EncodeAscii(mask, _fullwidthMask);
     }
 
     /// <summary>Leading digits kept (0, 6 or 8).</summary>
@@ -197,11 +200,13 @@ public sealed class PanMasker
 
     /// <summary>
     /// Writes the mask over one card number's digits. Digits inside JSON strings become the mask byte (or its
-    /// <c>\u00XX</c> escape where the digit was an escape, so length and validity hold). A bare JSON number cannot
+    /// <c>\u00XX</c> escape where the digit was an escape, its fullwidth form where the digit was a fullwidth one, so
+    /// length and validity hold). A bare JSON number cannot
     /// hold '*', so its masked digits become '0' (a leading one '9'), adjusted so the result fails Luhn and is not
     /// found again.
     /// </summary>
-    internal void WriteMask<TWriter>(scoped ReadOnlySpan<byte> digits, scoped ReadOnlySpan<long> offsets, scoped ReadOnlySpan<byte> escaped, bool bareNumber, ref TWriter writer)
+    /// <param name="widths">Bytes each digit takes in the input: 1, 3 (fullwidth) or 6 (escape). A bare number's are all 1.</param>
+    internal void WriteMask<TWriter>(scoped ReadOnlySpan<byte> digits, scoped ReadOnlySpan<long> offsets, scoped ReadOnlySpan<byte> widths, bool bareNumber, ref TWriter writer)
         where TWriter : IMaskWriter, allows ref struct
     {
         int n = digits.Length;
@@ -220,14 +225,29 @@ public sealed class PanMasker
         }
         ReadOnlySpan<byte> plain = new(in _maskByte);
         ReadOnlySpan<byte> escapedMask = _escapedMask;
+        ReadOnlySpan<byte> fullwidthMask = _fullwidthMask;
         for (int k = keepFirst; k < maskEnd; k++)
-            writer.Write(offsets[k], escaped[k] != 0 ? escapedMask : plain);
+        {
+            ReadOnlySpan<byte> mask = widths[k] switch
+            {
+                1 => plain,
+                FullwidthForms.Utf8Length => fullwidthMask,
+                _ => escapedMask,
+            };
+            writer.Write(offsets[k], mask);
+        }
     }
 
     private static byte HexDigit(int v) => (byte)(v < 10 ? '0' + v : 'a' + v - 10);
 
     [InlineArray(6)]
     private struct EscapedMask
+    {
+        private byte _element;
+    }
+
+    [InlineArray(FullwidthForms.Utf8Length)]
+    private struct FullwidthMask
     {
         private byte _element;
     }

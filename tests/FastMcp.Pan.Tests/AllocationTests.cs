@@ -11,6 +11,9 @@ public class AllocationTests
     private static readonly byte[] WithCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
         "{\"pan\":\"4111 1111 1111 1111\",\"n\":5555555555554444,\"e\":\"\\u0034111111111111111\",\"ts\":1732406400000}", 20)));
 
+    private static readonly byte[] WithFullwidthCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
+        "{\"t\":\"カード ４１１１　１１１１　１１１１　１１１１\",\"m\":\"4111１１１１1111１１１１\",\"e\":\"\\uff14111111111111111\"}", 20)));
+
     private struct CountingSink : IPanFindingSink
     {
         public int Count;
@@ -64,6 +67,21 @@ public class AllocationTests
         long allocated = Measure(() =>
         {
             WithCards.CopyTo(buffer, 0);
+            masker.MaskInPlace(buffer, ref sink);
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(250 * 60, sink.Count); // 3 cards in each of 20 repetitions, 250 runs
+    }
+
+    [Fact]
+    public void MaskingFullwidthCardsWithFingerprintsAllocatesNothing()
+    {
+        PanMasker masker = TestKeys.Masker();
+        byte[] buffer = new byte[WithFullwidthCards.Length];
+        CountingSink sink = default;
+        long allocated = Measure(() =>
+        {
+            WithFullwidthCards.CopyTo(buffer, 0);
             masker.MaskInPlace(buffer, ref sink);
         });
         Assert.Equal(0, allocated);

@@ -184,7 +184,10 @@ public class PropertyTests
             Gen.String[Gen.Char["0123456789"], 1, 20],
             Gen.Const("4111111111111111"), Gen.Const("4111 1111 1111 1111"), Gen.Const("3782-822463-10005"),
             Gen.String[Gen.Char[" -.+:,\"\\uaZe"], 1, 3],
-            Gen.Const("\\u0034"), Gen.Const("\\u0020"), Gen.Const("\\n"));
+            Gen.Const("\\u0034"), Gen.Const("\\u0020"), Gen.Const("\\n"),
+            // Fullwidth digits and separators, their escapes, and 3-byte characters that share their lead bytes.
+            Gen.String[Gen.Char["０１４５９"], 1, 20], Gen.Const("４１１１１１１１１１１１１１１１"), Gen.Const("４１１１　１１１１－1111 １１１１"),
+            Gen.Const("\\uFF14"), Gen.Const("\\u3000"), Gen.Const("　"), Gen.Const("－"), Gen.Const("＊ア。Ａ"));
         token.Array[1, 30].Select(parts => string.Concat(parts)).Sample(text =>
         {
             byte[] whole = Encoding.UTF8.GetBytes(text);
@@ -194,6 +197,28 @@ public class PropertyTests
             Assert.Equal(Encoding.UTF8.GetString(bytewise), Encoding.UTF8.GetString(whole));
             Assert.Equal(b, a);
         }, iter: Iterations * 5, threads: 1, print: t => t);
+    }
+
+    [Fact]
+    public void BytesNearFullwidthFormsNeverGrowShrinkOrCrash()
+    {
+        // Mostly the bytes fullwidth digits and separators are made of, so truncated, invalid and complete
+        // sequences meet digits, separators and chunk boundaries far more often than in random bytes.
+        PanMasker masker = TestKeys.Masker();
+        Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xEF), Gen.Const((byte)0xBC), Gen.Const((byte)0xE3), Gen.Const((byte)0x80),
+            Gen.Byte[0x8A, 0x99], Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
+        near.Array[0, 400].Select(Gen.Int[1, 64]).Sample((bytes, read) =>
+        {
+            byte[] whole = (byte[])bytes.Clone();
+            int count = masker.MaskInPlace(whole);
+            Assert.Equal(bytes.Length, whole.Length);
+            byte[] streamed = Segmented.Stream(masker, bytes, () => read, out long streamedCount, out _);
+            Assert.Equal(whole, streamed);
+            Assert.Equal(count, streamedCount);
+            byte[] bytewise = (byte[])bytes.Clone();
+            Assert.Equal(count, masker.MaskInPlace(Segmented.Sequence(bytewise, Enumerable.Range(1, bytewise.Length))));
+            Assert.Equal(whole, bytewise);
+        }, iter: Iterations, threads: 1);
     }
 
     [Fact]

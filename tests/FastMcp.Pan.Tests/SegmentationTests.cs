@@ -16,7 +16,32 @@ public class SegmentationTests
         "ids 1 22 333 4444 4111 1111 1111 1111 4111 1111 1111 1111 5555 5555 5555 4444 77",
         "[1.5,-4111111111111111,0.4111111111111111,1732406400000,\"41111111-1111-1111-1111-111111111111\"]",
         "4111111111111111",
+        FullwidthDocumentCards[0].Document,
+        FullwidthDocumentCards[1].Document,
+        FullwidthDocumentCards[2].Document,
+        FullwidthDocumentCards[3].Document,
+        FullwidthDocumentCards[4].Document,
     };
+
+    /// <summary>
+    /// Documents with fullwidth digits (3 UTF-8 bytes each, so splits fall inside characters) and the card numbers
+    /// each holds, so that the split tests compare against a one-buffer result known to find them.
+    /// </summary>
+    private static readonly (string Document, int Cards)[] FullwidthDocumentCards =
+    [
+        ("４１１１１１１１１１１１１１１１", 1),
+        ("{\"t\":\"カード ４１１１ １１１１ １１１１ １１１１ 期限\",\"m\":\"4111１１１１1111１１１１\"}", 2),
+        ("３７８２　８２２４６３　１０００５ and ４１１１－１１１１－１１１１－１１１１。", 2),
+        ("{\"e\":\"\\uFF14\\uff11\\uFF11\\uFF11\\u3000１１１１\\u30001111\\uff0d１１１１\"}", 1),
+        ("ＯＲＤ４１１１１１１１１１１１１１１１＊ ４１１１－１１１１－１１１１－１１１１－１１１１ ４１１１　　１１１１", 1),
+    ];
+
+    [Fact]
+    public void FullwidthDocumentsHoldTheirCardsInOneBuffer()
+    {
+        foreach ((string document, int cards) in FullwidthDocumentCards)
+            Assert.Equal(cards, TestKeys.Masker().MaskInPlace(Encoding.UTF8.GetBytes(document)));
+    }
 
     private static byte[] Reference(string document)
     {

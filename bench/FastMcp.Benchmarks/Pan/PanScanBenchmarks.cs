@@ -10,7 +10,9 @@ namespace FastMcp.Benchmarks.Pan;
 /// candidates with a source-generated .NET Regex, strip separators and check Luhn. Both are 0 B per operation
 /// (the baseline decodes into a preallocated char buffer and enumerates matches over a span).
 /// Inputs: "clean" MCP-style JSON text with almost no digits; "dense" JSON full of ids, timestamps, decimals,
-/// UUIDs and dates (no card numbers); "cards" the dense input with a grouped card number every ~2 KB.
+/// UUIDs and dates (no card numbers); "cards" the dense input with a grouped card number every ~2 KB;
+/// "japanese" answer text dense with fullwidth digits and punctuation (no card numbers), which the scanner
+/// decodes character by character (on the other inputs, without any 0xEF byte, it only pays one test per block).
 /// GB/s = 1,048,576 bytes / mean time.
 /// </summary>
 [MemoryDiagnoser]
@@ -27,7 +29,10 @@ public partial class PanScanBenchmarks
     private const string CardLine =
         "{\"id\":4712,\"ts\":1732406400000,\"note\":\"card 4111 1111 1111 1111 exp 12/29\",\"n\":5555555555554444}\n";
 
-    [Params("clean", "dense", "cards")]
+    private const string JapaneseLine =
+        "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"ご注文（番号：１２３４５）は２０２６年１１月２４日に発送されました。数量３点、合計９，８００円です！お問い合わせは０３－１２３４－５６７８まで。\"}]}}\n";
+
+    [Params("clean", "dense", "cards", "japanese")]
     public string Input { get; set; } = "clean";
 
     private byte[] _original = [];
@@ -46,11 +51,13 @@ public partial class PanScanBenchmarks
             {
                 "clean" => CleanLine,
                 "dense" => DenseLine,
+                "japanese" => JapaneseLine,
                 _ => line % 8 == 7 ? CardLine : DenseLine,
             });
             line++;
         }
-        _original = Encoding.UTF8.GetBytes(text.ToString(0, InputSize));
+        // Exactly 1 MiB of UTF-8 (the Japanese text has 3-byte characters; a cut one is just an invalid tail).
+        _original = Encoding.UTF8.GetBytes(text.ToString()).AsSpan(0, InputSize).ToArray();
         _work = (byte[])_original.Clone();
         _chars = new char[InputSize];
         _masker = new PanMasker(new PanMaskingOptions { FingerprintKey = Encoding.ASCII.GetBytes("benchmark-fingerprint-key") });
@@ -87,7 +94,7 @@ public partial class PanScanBenchmarks
         {
             char c = candidate[i];
             if (c is ' ' or '-') continue;
-            int d = c - '0';
+            int d = c >= '\uFF10' ? c - '\uFF10' : c - '0'; // \d also matches fullwidth digits
             if ((position++ & 1) == 1)
             {
                 d *= 2;

@@ -18,6 +18,11 @@ internal enum CharKind : byte
     Backslash,
     /// <summary>An unescaped '"': ends a number like <see cref="Other"/> and toggles "inside a JSON string".</summary>
     Quote,
+    /// <summary>
+    /// Lead byte 0xE3 or 0xEF of a UTF-8 character that may be a fullwidth digit or separator (see
+    /// <see cref="FullwidthForms"/>): decode it. Never the kind of a decoded character.
+    /// </summary>
+    WideLead,
 }
 
 internal static class ByteClass
@@ -37,11 +42,13 @@ internal static class ByteClass
         0,2,2,2,2,2,2,2, 2,2,2,2,2,2,2,2,
         // p-z { | } ~ DEL
         2,2,2,2,2,2,2,2, 2,2,2,0,0,0,0,0,
-        // 0x80-0xFF: UTF-8 lead and continuation bytes (and invalid ones) are all "other"
+        // 0x80-0xFF: UTF-8 lead and continuation bytes (and invalid ones) are "other", except the lead bytes
+        // 0xE3 (ideographic space) and 0xEF (fullwidth digits and hyphen-minus), which are decoded
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
-        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        // 0xE0-0xFF (0xE3 and 0xEF: wide leads)
+        0,0,0,9,0,0,0,0, 0,0,0,0,0,0,0,9, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
     ];
 
     public static CharKind Of(byte b) => (CharKind)Table[b];

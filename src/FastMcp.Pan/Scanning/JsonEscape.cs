@@ -1,18 +1,8 @@
 namespace FastMcp.Pan.Scanning;
 
-internal enum EscapeStatus : byte
-{
-    /// <summary>The bytes end before the escape can be decided: wait for more input.</summary>
-    NeedMore,
-    /// <summary>A complete JSON escape: one logical character of <c>length</c> bytes.</summary>
-    Escape,
-    /// <summary>Not a JSON escape: the backslash is an ordinary character of its own.</summary>
-    NotEscape,
-}
-
 /// <summary>
-/// Decodes JSON string escapes so that digits written as <c>\u0034</c> are seen as digits: escaping must not
-/// smuggle a card number past the scanner.
+/// Decodes JSON string escapes so that digits written as <c>\u0034</c> (or <c>\uFF14</c>) are seen as digits:
+/// escaping must not smuggle a card number past the scanner.
 /// </summary>
 internal static class JsonEscape
 {
@@ -20,25 +10,25 @@ internal static class JsonEscape
     public const int MaxLength = 6;
 
     /// <param name="s">Bytes starting at a backslash.</param>
-    /// <param name="ascii">For a <c>\u</c> escape below U+0080, the decoded ASCII byte.</param>
-    public static EscapeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii)
+    /// <param name="ascii">For a <c>\u</c> escape below U+0080, the decoded ASCII byte; for a fullwidth digit, space or dash, its ASCII counterpart.</param>
+    public static DecodeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii)
     {
         length = 1;
         kind = CharKind.Other;
         ascii = 0;
-        if (s.Length < 2) return EscapeStatus.NeedMore;
+        if (s.Length < 2) return DecodeStatus.NeedMore;
         switch (s[1])
         {
             case (byte)'"' or (byte)'\\' or (byte)'/' or (byte)'b' or (byte)'f' or (byte)'n' or (byte)'r' or (byte)'t':
                 length = 2;
-                return EscapeStatus.Escape;
+                return DecodeStatus.Complete;
             case (byte)'u':
                 int cp = 0;
                 for (int k = 2; k < MaxLength; k++)
                 {
-                    if (k >= s.Length) return EscapeStatus.NeedMore;
+                    if (k >= s.Length) return DecodeStatus.NeedMore;
                     int h = HexValue(s[k]);
-                    if (h < 0) return EscapeStatus.NotEscape;
+                    if (h < 0) return DecodeStatus.Literal;
                     cp = (cp << 4) | h;
                 }
                 length = MaxLength;
@@ -49,9 +39,14 @@ internal static class JsonEscape
                     // A decoded backslash or quote is a literal character: it starts no escape and ends no string.
                     if (kind is CharKind.Backslash or CharKind.Quote) kind = CharKind.Other;
                 }
-                return EscapeStatus.Escape;
+                else
+                {
+                    // \uFF14 is a fullwidth 4: the same digit to a reader as the raw character.
+                    FullwidthForms.Classify(cp, out kind, out ascii);
+                }
+                return DecodeStatus.Complete;
             default:
-                return EscapeStatus.NotEscape;
+                return DecodeStatus.Literal;
         }
     }
 

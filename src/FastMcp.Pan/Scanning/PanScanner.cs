@@ -4,10 +4,11 @@ using System.Runtime.CompilerServices;
 namespace FastMcp.Pan.Scanning;
 
 /// <summary>
-/// The card-number state machine. Bytes that cannot matter (neither digit nor backslash) are skipped with a
-/// vectorised search; plain digit runs are taken whole; only runs that touch separators, dots or escapes walk
-/// the per-character state machine. Works chunk by chunk: <see cref="ScanState"/> carries everything across
-/// boundaries, and offsets are absolute so a find split over chunks is masked where its bytes are.
+/// The card-number state machine. Bytes that cannot start a card number (neither digit, nor backslash, nor the 0xEF
+/// lead byte of a fullwidth digit) are skipped with a vectorised search; plain digit runs are taken whole; only runs
+/// that touch separators, dots, escapes or fullwidth characters walk the per-character state machine. Works chunk
+/// by chunk: <see cref="ScanState"/> carries everything across boundaries, and offsets are absolute so a find split
+/// over chunks is masked where its bytes are.
 /// </summary>
 internal static class PanScanner
 {
@@ -18,7 +19,7 @@ internal static class PanScanner
     {
         if (chunk.IsEmpty) return;
         int i = 0;
-        if (s.EscapeLength > 0) i = ContinueEscape(ref s, chunk, masker, ref writer, ref sink);
+        if (s.PendingLength > 0) i = ContinuePending(ref s, chunk, masker, ref writer, ref sink);
         ByteBlocks blocks = new(chunk);
 
         while (i < chunk.Length)
@@ -26,13 +27,13 @@ internal static class PanScanner
             if (s.Phase == Phase.Idle)
             {
                 // Backslashes stop the skip, so every quote passed here is an unescaped one.
-                int next = blocks.NextDigitOrBackslash(i, ref s.QuoteParity);
+                int next = blocks.NextDigitOrEncodedStart(i, ref s.QuoteParity);
                 if (next > i) s.LeftBlocked = Blocks(chunk[next - 1]);
                 i = next;
                 if (i == chunk.Length) break;
-                if (chunk[i] == (byte)'\\')
+                if (chunk[i] is (byte)'\\' or FullwidthForms.FullwidthLead)
                 {
-                    i = OnBackslash(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
+                    i = OnEncodedStart(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
                     continue;
                 }
                 int end = blocks.DigitRunEnd(i);
@@ -53,12 +54,12 @@ internal static class PanScanner
             if (kind == CharKind.Digit)
             {
                 int end = blocks.DigitRunEnd(i);
-                OnDigits(ref s, chunk.Slice(i, end - i), chunkBase + i, escaped: false, masker, ref writer, ref sink);
+                OnDigits(ref s, chunk.Slice(i, end - i), chunkBase + i, width: 1, masker, ref writer, ref sink);
                 i = end;
             }
-            else if (kind == CharKind.Backslash)
+            else if (kind is CharKind.Backslash or CharKind.WideLead)
             {
-                i = OnBackslash(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
+                i = OnEncodedStart(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
             }
             else
             {
@@ -69,12 +70,12 @@ internal static class PanScanner
         RememberContext(ref s, chunk);
     }
 
-    /// <summary>End of input: an unfinished escape is just a backslash and bytes, an open run ends here.</summary>
+    /// <summary>End of input: an unfinished escape or UTF-8 character is just a first byte and bytes, an open run ends here.</summary>
     public static void Finish<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
-        while (s.EscapeLength > 0) ReplayFailedEscape(ref s, masker, ref writer, ref sink);
+        while (s.PendingLength > 0) ReplayFailedPending(ref s, masker, ref writer, ref sink);
         if (s.Phase != Phase.Idle) FinishRun(ref s, rightBlocked: false, masker, ref writer, ref sink);
         s.LeftBlocked = false;
     }
@@ -84,14 +85,14 @@ internal static class PanScanner
     /// <summary>
     /// The common case, decided without the window: a plain number (digits, or digits '.' digits) starting while
     /// idle and ended by punctuation, a quote or a letter. Returns false, changing nothing, when the number touches a
-    /// separator, a backslash or the chunk's end, which the state machine handles.
+    /// separator, a backslash, a fullwidth digit or separator, or the chunk's end, which the state machine handles.
     /// </summary>
     private static bool TryPlainNumber<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int start, int end, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink, out int resume)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
         resume = 0;
-        CharKind next = ByteClass.Of(chunk[end]);
+        CharKind next = PlainKindAt(chunk, end);
         bool spansSeveralParts = false;
         int stop = end;
         if (next == CharKind.Dot)
@@ -101,7 +102,7 @@ internal static class PanScanner
             stop = end + 2;
             while (stop < chunk.Length && (uint)(chunk[stop] - '0') <= 9) stop++;
             if (stop >= chunk.Length) return false;
-            next = ByteClass.Of(chunk[stop]);
+            next = PlainKindAt(chunk, stop);
             spansSeveralParts = true;
         }
         if (next is CharKind.Space or CharKind.Dash)
@@ -125,10 +126,11 @@ internal static class PanScanner
                 if (startable && digits >= CardBrandTable.MinLength || stop >= chunk.Length) return false;
             }
             if (startable && digits >= CardBrandTable.MinLength || stop + 1 >= chunk.Length) return false;
-            next = ByteClass.Of(chunk[stop]);
-            // A separator or backslash next could still lead to more digits (escaped ones, too): let the state machine see it.
+            next = PlainKindAt(chunk, stop);
+            // A separator or backslash next could still lead to more digits (escaped or fullwidth ones, too): let the
+            // state machine see it.
             if (next is CharKind.Dot or CharKind.Backslash) return false;
-            if (next is CharKind.Space or CharKind.Dash && ByteClass.Of(chunk[stop + 1]) == CharKind.Backslash) return false;
+            if (next is CharKind.Space or CharKind.Dash && ByteClass.Of(chunk[stop + 1]) is CharKind.Backslash or CharKind.WideLead) return false;
             spansSeveralParts = stop > end; // several short groups: checked above, none can be a card
         }
         switch (next)
@@ -157,70 +159,88 @@ internal static class PanScanner
         }
     }
 
-    private static int OnBackslash<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    /// <summary>
+    /// The kind of the character at <paramref name="at"/> as the plain-number shortcut sees it: a wide lead byte that
+    /// starts neither a fullwidth digit nor a fullwidth separator (a kana after "3", say) is an ordinary character;
+    /// one that does, or that the chunk cuts short, stays <see cref="CharKind.WideLead"/> for the state machine.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static CharKind PlainKindAt(scoped ReadOnlySpan<byte> chunk, int at)
+    {
+        CharKind kind = ByteClass.Of(chunk[at]);
+        return kind == CharKind.WideLead ? WideKindAt(chunk, at) : kind;
+    }
+
+    /// <summary>Kept out of line: inlined, the decoder made the plain-number shortcut measurably slower on ASCII input.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static CharKind WideKindAt(scoped ReadOnlySpan<byte> chunk, int at) =>
+        FullwidthForms.Decode(chunk.Slice(at), out _, out _, out _) == DecodeStatus.Literal ? CharKind.Other : CharKind.WideLead;
+
+    /// <summary>A backslash or a wide lead byte: decode the character it starts (a JSON escape, a fullwidth form).</summary>
+    private static int OnEncodedStart<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
-        switch (JsonEscape.Decode(chunk.Slice(i), out int length, out CharKind kind, out byte ascii))
+        switch (EncodedChar.Decode(chunk.Slice(i), out int length, out CharKind kind, out byte ascii))
         {
-            case EscapeStatus.Escape:
-                OnEscaped(ref s, kind, ascii, chunkBase + i, masker, ref writer, ref sink);
+            case DecodeStatus.Complete:
+                OnDecoded(ref s, kind, ascii, chunkBase + i, length, masker, ref writer, ref sink);
                 return i + length;
-            case EscapeStatus.NotEscape:
+            case DecodeStatus.Literal:
                 OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
                 return i + 1;
             default:
                 // Split by the chunk boundary: keep the bytes, decide when the next chunk arrives.
                 ReadOnlySpan<byte> tail = chunk.Slice(i);
-                tail.CopyTo(s.Escape);
-                s.EscapeLength = tail.Length;
-                s.EscapeStart = chunkBase + i;
+                tail.CopyTo(s.Pending);
+                s.PendingLength = tail.Length;
+                s.PendingStart = chunkBase + i;
                 return chunk.Length;
         }
     }
 
-    /// <summary>Completes an escape begun in an earlier chunk; returns how many bytes of <paramref name="chunk"/> it used.</summary>
-    private static int ContinueEscape<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    /// <summary>Completes a character begun in an earlier chunk; returns how many bytes of <paramref name="chunk"/> it used.</summary>
+    private static int ContinuePending<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
         int used = 0;
-        Span<byte> buffer = stackalloc byte[JsonEscape.MaxLength];
-        while (s.EscapeLength > 0)
+        Span<byte> buffer = stackalloc byte[EncodedChar.MaxLength];
+        while (s.PendingLength > 0)
         {
-            int had = s.EscapeLength;
-            int take = Math.Min(JsonEscape.MaxLength - had, chunk.Length - used);
-            ((ReadOnlySpan<byte>)s.Escape).Slice(0, had).CopyTo(buffer);
+            int had = s.PendingLength;
+            int take = Math.Min(EncodedChar.MaxLength - had, chunk.Length - used);
+            ((ReadOnlySpan<byte>)s.Pending).Slice(0, had).CopyTo(buffer);
             chunk.Slice(used, take).CopyTo(buffer.Slice(had));
-            EscapeStatus status = JsonEscape.Decode(buffer.Slice(0, had + take), out int length, out CharKind kind, out byte ascii);
-            if (status == EscapeStatus.NeedMore)
+            DecodeStatus status = EncodedChar.Decode(buffer.Slice(0, had + take), out int length, out CharKind kind, out byte ascii);
+            if (status == DecodeStatus.NeedMore)
             {
-                buffer.Slice(had, take).CopyTo(((Span<byte>)s.Escape).Slice(had));
-                s.EscapeLength = had + take;
+                buffer.Slice(had, take).CopyTo(((Span<byte>)s.Pending).Slice(had));
+                s.PendingLength = had + take;
                 return used + take;
             }
-            if (status == EscapeStatus.Escape)
+            if (status == DecodeStatus.Complete)
             {
-                s.EscapeLength = 0;
-                OnEscaped(ref s, kind, ascii, s.EscapeStart, masker, ref writer, ref sink);
+                s.PendingLength = 0;
+                OnDecoded(ref s, kind, ascii, s.PendingStart, length, masker, ref writer, ref sink);
                 return used + (length - had);
             }
-            // Not an escape: the backslash stands alone and the bytes held after it are scanned as ordinary input
-            // (they may hold digits, or start another split escape that this loop then continues).
-            ReplayFailedEscape(ref s, masker, ref writer, ref sink);
+            // Not a character we decode: the first byte stands alone and the bytes held after it are scanned as
+            // ordinary input (they may hold digits, or start another split character that this loop then continues).
+            ReplayFailedPending(ref s, masker, ref writer, ref sink);
         }
         return used;
     }
 
-    private static void ReplayFailedEscape<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    private static void ReplayFailedPending<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
-        Span<byte> held = stackalloc byte[JsonEscape.MaxLength];
-        int count = s.EscapeLength - 1;
-        ((ReadOnlySpan<byte>)s.Escape).Slice(1, count).CopyTo(held);
-        long start = s.EscapeStart + 1;
-        s.EscapeLength = 0;
+        Span<byte> held = stackalloc byte[EncodedChar.MaxLength];
+        int count = s.PendingLength - 1;
+        ((ReadOnlySpan<byte>)s.Pending).Slice(1, count).CopyTo(held);
+        long start = s.PendingStart + 1;
+        s.PendingLength = 0;
         OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
         byte context1 = s.Context1, context2 = s.Context2, last = s.LastByte;
         Feed(ref s, held.Slice(0, count), start, masker, ref writer, ref sink);
@@ -230,14 +250,15 @@ internal static class PanScanner
         s.LastByte = last;
     }
 
-    private static void OnEscaped<TWriter, TSink>(ref ScanState s, CharKind kind, byte ascii, long offset, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    /// <summary>A decoded character of <paramref name="width"/> bytes; a digit is stored as its ASCII digit.</summary>
+    private static void OnDecoded<TWriter, TSink>(ref ScanState s, CharKind kind, byte ascii, long offset, int width, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
         if (kind == CharKind.Digit)
         {
             ReadOnlySpan<byte> digit = [ascii];
-            OnDigits(ref s, digit, offset, escaped: true, masker, ref writer, ref sink);
+            OnDigits(ref s, digit, offset, width, masker, ref writer, ref sink);
         }
         else
         {
@@ -245,14 +266,16 @@ internal static class PanScanner
         }
     }
 
-    private static void OnDigits<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> digits, long offset, bool escaped, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    /// <param name="width">1 for raw ASCII digits (any number of them), else the byte length of the one encoded digit.</param>
+    private static void OnDigits<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> digits, long offset, int width, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
         switch (s.Phase)
         {
             case Phase.Idle:
-                // Escaped digits only occur inside JSON strings, so a run they start is never a bare number.
+                // Only encoded digits get here while idle: escaped ones occur only inside JSON strings and fullwidth
+                // ones are no JSON number, so a run they start is never a bare number.
                 StartRun(ref s, bareNumberContext: false);
                 break;
             case Phase.AfterSeparator:
@@ -266,10 +289,10 @@ internal static class PanScanner
                 break;
         }
         s.Phase = Phase.InGroup;
-        if (escaped)
+        if (width != 1)
         {
-            s.Groups[s.GroupCount - 1].HasEscapes = true;
-            AppendDigit(ref s, digits[0], offset, escaped: true);
+            s.Groups[s.GroupCount - 1].HasEncodedDigits = true;
+            AppendDigit(ref s, digits[0], offset, (byte)width);
         }
         else
         {
@@ -337,17 +360,17 @@ internal static class PanScanner
         int at = s.DigitCount;
         digits.CopyTo(((Span<byte>)s.Digits).Slice(at));
         Span<long> offsets = s.Offsets;
-        Span<byte> escaped = s.Escaped;
+        Span<byte> widths = s.Widths;
         for (int k = 0; k < digits.Length; k++)
         {
             offsets[at + k] = offset + k;
-            escaped[at + k] = 0;
+            widths[at + k] = 1;
         }
         s.DigitCount = at + digits.Length;
         group.Length = (byte)length;
     }
 
-    private static void AppendDigit(ref ScanState s, byte digit, long offset, bool escaped)
+    private static void AppendDigit(ref ScanState s, byte digit, long offset, byte width)
     {
         ref DigitGroup group = ref s.Groups[s.GroupCount - 1];
         if (group.Overlong) return;
@@ -359,7 +382,7 @@ internal static class PanScanner
         int at = s.DigitCount++;
         s.Digits[at] = digit;
         s.Offsets[at] = offset;
-        s.Escaped[at] = escaped ? (byte)1 : (byte)0;
+        s.Widths[at] = width;
         group.Length++;
     }
 
@@ -400,7 +423,7 @@ internal static class PanScanner
         {
             ((Span<byte>)s.Digits).Slice(firstDigit, keepDigits).CopyTo(s.Digits);
             ((Span<long>)s.Offsets).Slice(firstDigit, keepDigits).CopyTo(s.Offsets);
-            ((Span<byte>)s.Escaped).Slice(firstDigit, keepDigits).CopyTo(s.Escaped);
+            ((Span<byte>)s.Widths).Slice(firstDigit, keepDigits).CopyTo(s.Widths);
         }
         s.DigitCount = keepDigits;
         int keepGroups = s.GroupCount - groups;
@@ -488,17 +511,17 @@ internal static class PanScanner
         int end = s.Groups[last].DigitStart + s.Groups[last].Length;
         ReadOnlySpan<byte> digits = ((ReadOnlySpan<byte>)s.Digits).Slice(start, end - start);
         ReadOnlySpan<long> offsets = ((ReadOnlySpan<long>)s.Offsets).Slice(start, end - start);
-        ReadOnlySpan<byte> escaped = ((ReadOnlySpan<byte>)s.Escaped).Slice(start, end - start);
+        ReadOnlySpan<byte> widths = ((ReadOnlySpan<byte>)s.Widths).Slice(start, end - start);
         long firstOffset = offsets[0];
-        int byteLength = (int)(offsets[^1] + (escaped[^1] != 0 ? JsonEscape.MaxLength : 1) - firstOffset);
+        int byteLength = (int)(offsets[^1] + widths[^1] - firstOffset);
         if (masker is null)
         {
             sink.OnCardNumber(brand, firstOffset, byteLength, default);
             return;
         }
-        bool bare = first == 0 && last == 0 && s.Groups[0].BareNumberContext && !s.Groups[0].HasEscapes;
+        bool bare = first == 0 && last == 0 && s.Groups[0].BareNumberContext && !s.Groups[0].HasEncodedDigits;
         if (bare && s.KeepBareNumbers) s.KeptNumbers++;
-        else masker.WriteMask(digits, offsets, escaped, bare, ref writer);
+        else masker.WriteMask(digits, offsets, widths, bare, ref writer);
         Span<byte> fingerprint = stackalloc byte[PanMasker.FingerprintLength];
         int fingerprintLength = 0;
         if (typeof(TSink) != typeof(NoSink) && masker.ComputesFingerprints)

@@ -25,8 +25,8 @@ internal struct DigitGroup
     public bool Overlong;
     /// <summary>A card number may start here: first group with nothing alphanumeric before it, or a group after a space.</summary>
     public bool LeftOk;
-    /// <summary>Some digit was written as a JSON escape (so this is inside a JSON string).</summary>
-    public bool HasEscapes;
+    /// <summary>Some digit was written as a JSON escape or a fullwidth character: the group is no bare JSON number.</summary>
+    public bool HasEncodedDigits;
     /// <summary>First group of a run that may be a bare JSON number (preceded by ':', '[', ',' or nothing).</summary>
     public bool BareNumberContext;
 }
@@ -49,15 +49,15 @@ internal struct OffsetArray
     private long _element;
 }
 
-[InlineArray(JsonEscape.MaxLength)]
-internal struct EscapeBytes
+[InlineArray(EncodedChar.MaxLength)]
+internal struct PendingBytes
 {
     private byte _element;
 }
 
 /// <summary>
 /// Everything the scanner carries from one chunk to the next: the bounded window of recent digit groups
-/// (with each digit's absolute offset, so masks land in earlier chunks), an escape split by a chunk boundary,
+/// (with each digit's absolute offset, so masks land in earlier chunks), an encoded character split by a chunk boundary,
 /// and the few bytes of look-behind that decide boundaries.
 /// </summary>
 internal struct ScanState
@@ -77,12 +77,13 @@ internal struct ScanState
     public DigitArray Digits;
     /// <summary>Absolute offset of each stored digit's first byte.</summary>
     public OffsetArray Offsets;
-    /// <summary>Digits written as 6-byte escapes are flagged by bit 0 here (1 byte each to keep the state small).</summary>
-    public DigitArray Escaped;
+    /// <summary>Bytes each stored digit takes in the input: 1 (ASCII), 3 (fullwidth in UTF-8) or 6 (JSON escape).</summary>
+    public DigitArray Widths;
 
-    public EscapeBytes Escape;
-    public int EscapeLength;
-    public long EscapeStart;
+    /// <summary>The start of a JSON escape or a UTF-8 fullwidth character that the chunk ended inside of.</summary>
+    public PendingBytes Pending;
+    public int PendingLength;
+    public long PendingStart;
 
     /// <summary>Last and second-last non-whitespace bytes before the next chunk (0 = none yet), and the very last byte.</summary>
     public byte Context1, Context2, LastByte;
@@ -105,8 +106,8 @@ internal struct ScanState
         LeftBlocked = false;
         GroupCount = 0;
         DigitCount = 0;
-        EscapeLength = 0;
-        EscapeStart = 0;
+        PendingLength = 0;
+        PendingStart = 0;
         Context1 = Context2 = LastByte = 0;
         QuoteParity = 0;
         Found = 0;
@@ -120,7 +121,7 @@ internal struct ScanState
     {
         long hold = end;
         if (Phase != Phase.Idle && DigitCount > 0) hold = Math.Min(hold, Offsets[0]);
-        if (EscapeLength > 0) hold = Math.Min(hold, EscapeStart);
+        if (PendingLength > 0) hold = Math.Min(hold, PendingStart);
         return hold;
     }
 }

@@ -1,0 +1,28 @@
+namespace FastMcp.Pan.Scanning;
+
+internal enum DecodeStatus : byte
+{
+    /// <summary>The bytes end before the character can be decided: wait for more input.</summary>
+    NeedMore,
+    /// <summary>One logical character of <c>length</c> bytes, classified.</summary>
+    Complete,
+    /// <summary>Not an encoded character the scanner reads: the first byte is an ordinary character of its own.</summary>
+    Literal,
+}
+
+/// <summary>
+/// Characters the scanner has to decode before it can classify them, because they may be digits or separators
+/// written in more than one byte: JSON escapes (<c>\u0034</c>, <c>\uFF14</c>) and fullwidth forms in UTF-8.
+/// </summary>
+internal static class EncodedChar
+{
+    /// <summary>Longest encoded character: a <c>\uXXXX</c> escape.</summary>
+    public const int MaxLength = JsonEscape.MaxLength;
+
+    /// <param name="s">Bytes starting at a backslash or at a <see cref="CharKind.WideLead"/> byte.</param>
+    /// <param name="ascii">For a digit, space or dash (and any escape below U+0080), the ASCII byte it stands for.</param>
+    public static DecodeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii) =>
+        s[0] == (byte)'\\'
+            ? JsonEscape.Decode(s, out length, out kind, out ascii)
+            : FullwidthForms.Decode(s, out length, out kind, out ascii);
+}
