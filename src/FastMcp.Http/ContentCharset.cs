@@ -14,13 +14,9 @@ public static class ContentCharset
     /// <summary>True when no Content-Type field names a charset other than UTF-8 and there is at most one field.</summary>
     public static bool IsUtf8OrUnstated(HttpHeaderTable headers)
     {
-        int index = headers.IndexOf(KnownHeader.ContentType);
-        if (index < 0) return true;
-        for (int i = index + 1; i < headers.Count; i++)
-        {
-            // Peers differ on which of two fields counts, or join them: one only.
-            if (headers.KindAt(i) == KnownHeader.ContentType) return false;
-        }
+        int index = OnlyContentTypeField(headers);
+        if (index == NoField) return true;
+        if (index == SeveralFields) return false;
         ReadOnlySpan<byte> value = headers.ValueAt(index);
         int semicolon = value.IndexOf((byte)';');
         while (semicolon >= 0)
@@ -33,6 +29,23 @@ public static class ContentCharset
             if (Ascii.EqualsIgnoreCase(name, "charset"u8) && !IsUtf8Charset(parameter)) return false;
         }
         return true;
+    }
+
+    internal const int NoField = -1, SeveralFields = -2;
+
+    /// <summary>
+    /// The index of the message's one Content-Type field; <see cref="NoField"/>, or <see cref="SeveralFields"/> when there
+    /// are two or more (peers differ on which of them counts, or join them, so none is read).
+    /// </summary>
+    internal static int OnlyContentTypeField(HttpHeaderTable headers)
+    {
+        int index = headers.IndexOf(KnownHeader.ContentType);
+        if (index < 0) return NoField;
+        for (int i = index + 1; i < headers.Count; i++)
+        {
+            if (headers.KindAt(i) == KnownHeader.ContentType) return SeveralFields;
+        }
+        return index;
     }
 
     /// <summary>True for exactly <c>charset=utf-8</c> or <c>charset="utf-8"</c>, in any case.</summary>

@@ -15,13 +15,8 @@ public static class JsonMediaType
     /// <summary>True when the request has one Content-Type field and it says application/json, UTF-8 if anything.</summary>
     public static bool IsUtf8Json(HttpHeaderTable headers)
     {
-        int index = headers.IndexOf(KnownHeader.ContentType);
-        if (index < 0) return false;
-        for (int i = index + 1; i < headers.Count; i++)
-        {
-            // Peers differ on which of two fields counts, or join them: one only.
-            if (headers.KindAt(i) == KnownHeader.ContentType) return false;
-        }
+        int index = ContentCharset.OnlyContentTypeField(headers);
+        if (index < 0) return false; // none, or several (peers differ on which of two counts, or join them)
         ReadOnlySpan<byte> value = headers.ValueAt(index);
         int semicolon = value.IndexOf((byte)';');
         ReadOnlySpan<byte> type = HttpTokens.TrimOws(semicolon < 0 ? value : value[..semicolon]);

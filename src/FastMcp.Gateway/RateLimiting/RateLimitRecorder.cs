@@ -7,35 +7,14 @@ namespace FastMcp.Gateway.RateLimiting;
 /// Records requests refused by a rate limit in aggregate: every interval one Denied record (HTTP 429) per client
 /// address or subject that was refused, with the count, instead of a durable record per refused request of a flood.
 /// </summary>
-internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
+internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit) : PeriodicRecorder(limits.RecordInterval)
 {
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
-
-    public void Start() => _loop = RunAsync();
-
-    private async Task RunAsync()
+    protected override async Task RecordPassAsync()
     {
-        try
-        {
-            while (true)
-            {
-                try { await Task.Delay(limits.RecordInterval, _stop.Token).ConfigureAwait(false); }
-                catch (OperationCanceledException) { }
-                // Read before the drain: a stop that comes while this pass records still gets one more pass,
-                // so refusals counted during it are not left unrecorded.
-                bool last = _stop.IsCancellationRequested;
-                await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
-                await DrainAsync(limits.PerSubject, RateLimitScope.Subject).ConfigureAwait(false);
-                foreach ((FastMcp.Policy.CompiledRule rule, TokenBucketTable table) in limits.RuleTables())
-                    await DrainAsync(table, RateLimitScope.Rule, rule.Name).ConfigureAwait(false);
-                if (last) break;
-            }
-        }
-        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
-        {
-            // The log closed under the loop at shutdown.
-        }
+        await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
+        await DrainAsync(limits.PerSubject, RateLimitScope.Subject).ConfigureAwait(false);
+        foreach ((FastMcp.Policy.CompiledRule rule, TokenBucketTable table) in limits.RuleTables())
+            await DrainAsync(table, RateLimitScope.Rule, rule.Name).ConfigureAwait(false);
     }
 
     private async Task DrainAsync(TokenBucketTable? table, RateLimitScope scope, string? ruleName = null)
@@ -54,12 +33,5 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
                 Log.Warn($"audit log unavailable: {count} request(s) refused by the {RateLimits.Name(scope)} rate limit could not be recorded");
             }
         }
-    }
-
-    /// <summary>Stops the loop after one last drain.</summary>
-    public async Task StopAsync()
-    {
-        _stop.Cancel();
-        if (_loop is not null) await _loop.ConfigureAwait(false);
     }
 }
