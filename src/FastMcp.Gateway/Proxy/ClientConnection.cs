@@ -978,6 +978,20 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
         // Logged before the answer leaves: whoever reads the answer finds the line already written.
         Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe(), _exchange, _clientAddress));
+        // Recorded too (failure path only): a recorded request is never left without its outcome, and an upstream that
+        // tried to send the client elsewhere or answered in bytes the stages cannot read is on record.
+        if (_rt.Audit is { } audit && error != ForwardingError.AuditUnavailable)
+        {
+            try
+            {
+                await audit.RecordForwardingFailureAsync(_exchange, _auditScratch, RemoteAddress, error.ToString(), System.Text.Encoding.UTF8.GetString(error.Message()))
+                    .ConfigureAwait(false);
+            }
+            catch (FastMcp.Audit.AuditUnavailableException)
+            {
+                // The error answer carries no upstream data: it still goes out; the outage is recorded by the log itself.
+            }
+        }
         await FlushToClientAsync().ConfigureAwait(false);
     }
 

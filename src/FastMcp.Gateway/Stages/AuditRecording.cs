@@ -151,6 +151,19 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
+    /// <summary>
+    /// The exchange's outcome when the upstream failed it (unreachable, no answer in time, an answer withheld: a redirect,
+    /// a challenge, compressed or unreadable bytes): the client got the gateway's own error, with this status.
+    /// </summary>
+    public ValueTask<long> RecordForwardingFailureAsync(Exchange ex, Scratch s, string clientAddress, string error, string message)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: false);
+        e.Detail = $"upstream failed: {error} ({message}); the client got the gateway's error";
+        e.HttpStatus = ex.ResponseStatus;
+        e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
+        return log.AppendAsync(e);
+    }
+
     /// <summary>A call the gateway refused (policy deny, approval required, card number blocked).</summary>
     public ValueTask<long> RecordDenialAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, string reason)
     {
