@@ -108,4 +108,47 @@ public sealed class SessionRefusalAuditTests
         // Nothing else was recorded for them: no per-request records of refused requests.
         Assert.DoesNotContain(audit, l => l.Contains("\"subject\":\"mallory\"") && !l.Contains("\"type\":\"Denied\""));
     }
+
+    [Fact]
+    public async Task Naming_another_callers_federated_session_is_counted_and_recorded_too()
+    {
+        await using var member = new ScriptedUpstream(async x =>
+        {
+            using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+            if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
+            {
+                await x.RespondAsync(202, "", "");
+                return;
+            }
+            string result = doc.RootElement.GetProperty("method").GetString() == "initialize"
+                ? "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"m\",\"version\":\"1\"}}" : "{}";
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}");
+        });
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(SessionServer, AllowAll, o =>
+        {
+            o.Sessions.RecordIntervalSeconds = 3600;
+            o.Upstreams["a"] = new Configuration.UpstreamOptions { Url = member.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new Configuration.UpstreamOptions { Url = member.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new Configuration.RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        RawResponse opened = await gw.PostAsync(Initialize, gw.Token("alice"), "", "/mcp/all");
+        Assert.Equal(200, opened.Status);
+        string session = opened.Header("Mcp-Session-Id")!;
+
+        Assert.Equal(404, (await gw.PostAsync(Ping(2), gw.Token("mallory"), $"Mcp-Session-Id: {session}\r\n", "/mcp/all")).Status);
+        Assert.Equal(404, (await gw.PostAsync(Ping(3), gw.Token("mallory"), "Mcp-Session-Id: guessed-0001\r\n", "/mcp/all")).Status);
+
+        string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_session_refusals_total{reason=\"foreign\"} 1\n", metrics);
+        Assert.Contains("fastmcp_session_refusals_total{reason=\"unknown\"} 1\n", metrics);
+
+        string[] audit = await gw.StopAndReadAuditAsync();
+        JsonElement foreign = Root(Assert.Single(SessionRefusals(audit, "issued to another caller")));
+        Assert.Equal("mallory", foreign.GetProperty("user").GetProperty("subject").GetString());
+        Assert.Equal("federation:/mcp/all", foreign.GetProperty("component").GetProperty("upstream").GetString());
+        Assert.False(foreign.GetProperty("component").TryGetProperty("upstreamName", out _));
+        Assert.Contains("(alice)", foreign.GetProperty("detail").GetString()!);
+        Assert.DoesNotContain(session, foreign.GetRawText(), StringComparison.Ordinal);
+        Assert.Single(SessionRefusals(audit, "not issued to anyone here"));
+    }
 }

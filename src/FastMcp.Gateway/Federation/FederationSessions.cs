@@ -28,12 +28,21 @@ internal sealed class FederationSessions(int maxSessions, int members)
         return session;
     }
 
-    /// <summary>The session with this id opened by this caller; null when unknown (or another caller's: never shared).</summary>
-    public FederationSession? Find(string id, string subject, string? issuer)
+    /// <summary>
+    /// The session with this id opened by this caller; null when unknown or another caller's (never shared): then
+    /// <paramref name="foreignOwner"/> is the caller it belongs to, if any, so the refusal can be accounted for.
+    /// </summary>
+    public FederationSession? Find(string id, string subject, string? issuer, out Sessions.SessionOwner? foreignOwner)
     {
+        foreignOwner = null;
         lock (_gate)
         {
-            if (!_byId.TryGetValue(id, out FederationSession? s) || !s.Owner.Is(subject, issuer)) return null;
+            if (!_byId.TryGetValue(id, out FederationSession? s)) return null;
+            if (!s.Owner.Is(subject, issuer))
+            {
+                foreignOwner = s.Owner;
+                return null;
+            }
             s.Touch();
             return s;
         }

@@ -142,6 +142,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             if (route.Name == name) return route.Describe();
         }
+        // A federated path is recorded by its own name ("federation:<path>"), as its exchanges are.
+        foreach (Federation.FederatedRoute federated in _routes.Federated)
+        {
+            if (federated.AuditUpstream == name) return name;
+        }
         return null;
     }
 

@@ -92,8 +92,15 @@ internal sealed partial class ClientConnection
             (status, problem) = (400, "Mcp-Session-Id required on a federated path: send initialize first"u8.ToArray());
             return null;
         }
-        FederationSession? session = federation.Sessions.Find(Encoding.ASCII.GetString(header), _exchange.Principal!.Subject, _exchange.Principal.Issuer);
+        FederationSession? session = federation.Sessions.Find(Encoding.ASCII.GetString(header), _exchange.Principal!.Subject, _exchange.Principal.Issuer,
+            out Sessions.SessionOwner? owner);
         (status, problem) = session is null ? (404, "session not found: initialize again"u8.ToArray()) : (0, []);
+        // Accounted for as on plain routes (/metrics, the aggregate audit record): another caller's session, or a guess.
+        if (session is null)
+        {
+            _rt.SessionRefusals?.Count(owner is null ? Sessions.SessionRefusal.Unknown : Sessions.SessionRefusal.Foreign, federation.AuditUpstream,
+                _exchange.Principal, RemoteAddress, owner, header);
+        }
         return session;
     }
 

@@ -299,7 +299,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             ClientAddress = refused.ClientAddress,
             // The sum of callers no longer tracked spans upstreams: it names none.
             Upstream = refused.Upstream is null ? null : upstreamUrl ?? upstream,
-            UpstreamName = refused.Upstream,
+            // A federated path has no upstream name of its own: its records name it federation:<path> only.
+            UpstreamName = refused.Upstream is { } name && name.StartsWith("federation:", StringComparison.Ordinal) ? null : refused.Upstream,
             HttpStatus = 404,
             Detail = $"{refused.Refused} request(s) naming {what} refused with 404 in the last {interval.TotalSeconds:0}s, {ids}{issuer} (recorded in aggregate)",
         };

@@ -58,10 +58,10 @@ internal sealed class PolicyGateway : IAsyncDisposable
         _key.Mint(subject, groups, [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
 
     /// <summary>One POST of <paramref name="json"/> on a fresh connection, with the bearer token and extra header lines.</summary>
-    public async Task<RawResponse> PostAsync(string json, string token, string extraHeaders = "")
+    public async Task<RawResponse> PostAsync(string json, string token, string extraHeaders = "", string path = "/mcp")
     {
         using RawClient client = await Gateway.ConnectAsync();
-        await client.SendAsync(Gateway.Post(json, $"Authorization: Bearer {token}\r\n{extraHeaders}"));
+        await client.SendAsync(Gateway.Post(json, $"Authorization: Bearer {token}\r\n{extraHeaders}", path));
         return await client.ReadResponseAsync();
     }
 
