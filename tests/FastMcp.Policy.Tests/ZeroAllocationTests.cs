@@ -14,10 +14,17 @@ public sealed class ZeroAllocationTests
         var first = engine.Decide(new PolicyRequest(p, method, name, args));
         Assert.Equal(expected, first.Action);
         Assert.Equal(expectedRule, first.Rule?.Name);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
-            _ = engine.Decide(new PolicyRequest(p, method, name, args));
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        // The least of three measured loops: a per-decision allocation shows in every one (10,000 of them), while a
+        // one-time runtime event that lands in a loop under a loaded CI machine (7.7 KB once, seen in CI) does not.
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+                _ = engine.Decide(new PolicyRequest(p, method, name, args));
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [Fact]
