@@ -312,6 +312,27 @@ public sealed class StreamEventAuditTests
         Assert.DoesNotContain(records, r => Payloads(r).Contains("\"done\"", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Reads the stream's head and first event (holding <paramref name="firstHolds"/>), closes the audit log, lets the
+    /// upstream send its next event, and checks that it is not relayed: the client's stream ends (its terminating
+    /// chunk) and the gateway closes the upstream's connection.
+    /// </summary>
+    private static async Task CloseTheLogAfterTheFirstEventAsync(CardGateway g, RawClient client, TaskCompletionSource firstRead, string firstHolds,
+        Task<bool> upstreamClosed)
+    {
+        (_, int status) = await client.ReadHeadAsync();
+        Assert.Equal(200, status);
+        string? first = await client.ReadChunkAsync();
+        Assert.NotNull(first);
+        Assert.Contains(firstHolds, first);
+
+        await g.Gateway.Stages.Audit!.Log.DisposeAsync();
+        firstRead.SetResult();
+
+        Assert.Null(await client.ReadChunkAsync("the end of the stream"));
+        Assert.True(await upstreamClosed.WaitAsync(TimeSpan.FromSeconds(15)));
+    }
+
     [Fact]
     public async Task A_notification_the_audit_log_cannot_take_is_not_relayed_and_the_stream_ends()
     {
@@ -328,18 +349,7 @@ public sealed class StreamEventAuditTests
         });
         using RawClient client = await InitializedClientAsync(g);
         await client.SendAsync(Get(g));
-        (_, int status) = await client.ReadHeadAsync();
-        Assert.Equal(200, status);
-        string? first = await client.ReadChunkAsync();
-        Assert.NotNull(first);
-        Assert.Contains("notifications/progress", first);
-
-        await g.Gateway.Stages.Audit!.Log.DisposeAsync();
-        firstRead.SetResult();
-
-        string? next = await client.ReadChunkAsync("the end of the stream");
-        Assert.Null(next);
-        Assert.True(await upstreamClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
+        await CloseTheLogAfterTheFirstEventAsync(g, client, firstRead, "notifications/progress", upstreamClosed.Task);
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
         Assert.DoesNotContain(records, r => Method(r) == "notifications/message");
     }
@@ -431,19 +441,7 @@ public sealed class StreamEventAuditTests
         }
         using RawClient client = await g.Gateway.ConnectAsync();
         await client.SendAsync(Get(g, "/mcp/all", session));
-        (_, int status) = await client.ReadHeadAsync();
-        Assert.Equal(200, status);
-        string? first = await client.ReadChunkAsync();
-        Assert.NotNull(first);
-        Assert.Contains("resources/updated", first);
-
-        await g.Gateway.Stages.Audit!.Log.DisposeAsync();
-        firstRead.SetResult();
-
-        // The log line is not relayed: the client's stream ends (its terminating chunk), the member's connection closes.
-        string? next = await client.ReadChunkAsync("the end of the stream");
-        Assert.Null(next);
-        Assert.True(await memberClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
+        await CloseTheLogAfterTheFirstEventAsync(g, client, firstRead, "resources/updated", memberClosed.Task);
     }
 
     [Fact]
