@@ -26,6 +26,8 @@ internal enum ForwardingError : byte
     UpstreamUnauthorized,
     /// <summary>A list answer the policy could not filter (unreadable, or not matched to its request): withheld (502).</summary>
     UnfilterableResponse,
+    /// <summary>A card number in a base64 payload (blob, data) that could not be masked in place: withheld (502).</summary>
+    UnmaskableResponse,
     /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
     AuditUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
@@ -63,6 +65,7 @@ internal static class ForwardingErrors
         ForwardingError.RedirectResponse => "upstream MCP server answered with a redirect, which the gateway neither follows nor relays"u8,
         ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
+        ForwardingError.UnmaskableResponse => "upstream answer holds a card number in a base64 payload that could not be masked: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         _ => "upstream error"u8,

@@ -163,7 +163,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, false);
-            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, false);
+            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -223,7 +223,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, !chunked);
-            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (ForwardingError.UnfilterableResponse, !chunked);
+            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -440,7 +440,7 @@ internal sealed class ResponseRelay : IDisposable
                 // Its client is waiting for an answer it has not had: it gets one, the refusal, and the stream ends (a
                 // later answer from the upstream would be a second one). A GET stream answers nothing: it just ends.
                 if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind is not (McpMessageKind.Request or McpMessageKind.Batch)) return (count, checkedEvent);
-                WriteRefusalEvent(exchange, unreadable ? ForwardingError.UnreadableEvent : ForwardingError.UnfilterableResponse);
+                WriteRefusalEvent(exchange, unreadable ? ForwardingError.UnreadableEvent : Refusal(exchange));
                 _answer.Clear();
                 _answer.Write(_transformBuffers.Json.WrittenSpan);
                 _answerRelayed = true;
@@ -499,6 +499,10 @@ internal sealed class ResponseRelay : IDisposable
         id.CopyTo(copy);
         return McpBatch.SameId(copy[..(int)id.Length], answerId);
     }
+
+    /// <summary>Why a transform refused a message: masking could not mask it, or a list could not be filtered.</summary>
+    private static ForwardingError Refusal(Exchange exchange) =>
+        exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse : ForwardingError.UnfilterableResponse;
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)

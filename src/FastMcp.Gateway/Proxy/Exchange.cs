@@ -63,6 +63,9 @@ internal sealed class Exchange
     /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
     public bool ResponseIdHoldsCard;
 
+    /// <summary>Masking refused a response: a base64 payload holding a card number could not be masked in place.</summary>
+    public bool ResponseUnmaskable;
+
     /// <summary>Where the exchange is on the data path (Stages/ExchangeStage.cs).</summary>
     public ExchangeStage Stage;
     /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
@@ -102,6 +105,7 @@ internal sealed class Exchange
         RequestCards.Reset();
         ResponseCards.Reset();
         ResponseIdHoldsCard = false;
+        ResponseUnmaskable = false;
         Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;

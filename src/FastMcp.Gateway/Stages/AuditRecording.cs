@@ -412,12 +412,16 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(_strings.Hex(findings.Fingerprint(i)));
     }
 
-    /// <summary>The client got its card-like JSON-RPC id back as it sent it; the record masks it like any other number.</summary>
+    /// <summary>
+    /// What is recorded of a message no stage masked whole (a withheld event, or a card-like JSON-RPC id the client got
+    /// back as it sent it): masked like any text, numbers and base64 payloads included.
+    /// </summary>
     private static ReadOnlyMemory<byte> MaskedCopy(ReadOnlySpan<byte> message, PooledBufferWriter scratch, PanMasker masker)
     {
         scratch.Clear();
         scratch.Write(message);
         masker.MaskInPlace(scratch.WrittenSpan);
+        Base64Payloads.MaskInPlace(masker, scratch.WrittenSpan);
         return scratch.WrittenMemory;
     }
 

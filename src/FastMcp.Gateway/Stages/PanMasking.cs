@@ -79,6 +79,11 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             return picked.Apply(exchange, message, isEvent, buffers);
         }
         PanMasker masker = Current.Masker;
+        if (!MaskBase64Payloads(masker, exchange, message, isEvent, buffers))
+        {
+            exchange.ResponseUnmaskable = true;
+            return false;
+        }
         masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
         if (kept == 0) return true;
         // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
@@ -103,6 +108,30 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             }
         }
         masker.MaskInPlace(all);
+        return true;
+    }
+
+    /// <summary>
+    /// Card numbers inside the message's base64 payloads (blob, data), masked in the decoded bytes. An event whose
+    /// JSON spans several data lines is masked in its joined copy and, when that changed, written back on one line.
+    /// </summary>
+    private static bool MaskBase64Payloads(PanMasker masker, Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    {
+        Span<byte> all = message.WrittenSpan;
+        if (!isEvent) return Base64Payloads.MaskInPlace(masker, all, ref exchange.ResponseCards) != Base64Payloads.Result.Refused;
+        if (SseEvent.TryGetSingleData(all, out Range data))
+        {
+            return Base64Payloads.MaskInPlace(masker, all[data], ref exchange.ResponseCards) != Base64Payloads.Result.Refused;
+        }
+        if (SseDataField.Count(all) == 0) return true;
+        buffers.Json.Clear();
+        SseDataField.Join(all, buffers.Json);
+        Base64Payloads.Result result = Base64Payloads.MaskInPlace(masker, buffers.Json.WrittenSpan, ref exchange.ResponseCards);
+        if (result != Base64Payloads.Result.Masked) return result != Base64Payloads.Result.Refused;
+        buffers.Output.Clear();
+        SseDataField.ReplaceData(all, buffers.Json.WrittenSpan, buffers.Output);
+        message.Clear();
+        message.Write(buffers.Output.WrittenSpan);
         return true;
     }
 
@@ -149,6 +178,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
         }
 
+        if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused) return RequestCardOutcome.BlockedCard;
         int kept = 0;
         if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
         else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
@@ -173,11 +203,38 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     public ReadOnlySequence<byte> RecordableCopy(Exchange exchange, in ReadOnlySequence<byte> body, PooledBufferWriter copy) =>
         MaskedCopy(Current.Masker, body, copy, ref exchange.RequestCards) == 0 ? body : new ReadOnlySequence<byte>(copy.WrittenMemory);
 
-    /// <summary>Copies the body and masks the copy (forward and block modes); returns the card numbers found.</summary>
+    /// <summary>
+    /// Copies the body and masks the copy (forward and block modes), base64 payloads included; returns the card numbers
+    /// found (one for payloads that could not be read to the end, so that block mode refuses them).
+    /// </summary>
     private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {
         copy.Clear();
         foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
-        return masker.MaskInPlace(copy.WrittenSpan, ref findings);
+        int found = masker.MaskInPlace(copy.WrittenSpan, ref findings);
+        int before = findings.Count;
+        Base64Payloads.Result payloads = Base64Payloads.MaskInPlace(masker, copy.WrittenSpan, ref findings);
+        return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before);
+    }
+
+    /// <summary>
+    /// Mask mode: the base64 payloads of the body the upstream will get, masked where the body lies (the connection's own
+    /// buffer); a body split over segments is masked in <paramref name="scratch"/> and copied back, same length.
+    /// </summary>
+    private static Base64Payloads.Result MaskRequestBase64Payloads(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter scratch,
+        ref CardFindings findings)
+    {
+        if (body.IsSingleSegment) return Base64Payloads.MaskInPlace(masker, MemoryMarshal.AsMemory(body.First).Span, ref findings);
+        scratch.Clear();
+        foreach (ReadOnlyMemory<byte> m in body) scratch.Write(m.Span);
+        Base64Payloads.Result result = Base64Payloads.MaskInPlace(masker, scratch.WrittenSpan, ref findings);
+        if (result != Base64Payloads.Result.Masked) return result;
+        ReadOnlySpan<byte> masked = scratch.WrittenSpan;
+        foreach (ReadOnlyMemory<byte> m in body)
+        {
+            masked[..m.Length].CopyTo(MemoryMarshal.AsMemory(m).Span);
+            masked = masked[m.Length..];
+        }
+        return result;
     }
 }

@@ -1,0 +1,86 @@
+using System.Text;
+using System.Text.Json;
+using FastMcp.Pan;
+
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>
+/// MCP carries files and media as base64: "blob" in resource contents (resources/read, embedded resources) and
+/// "data" in image and audio content. A client decodes them, so a card number inside (a CSV export, a text file, a
+/// receipt) would pass a masker that reads only the JSON text. This walks one JSON message for string members of
+/// those names, in any ASCII letter case (a Go client matches field names that way), decodes each and masks it in
+/// place (<see cref="JsonBase64String"/>). Other encodings (hex, compressed bytes, base64 under other names, images
+/// of text) are not read: docs/pan-detection.md says so.
+/// </summary>
+internal static class Base64Payloads
+{
+    public enum Result : byte { Unchanged, Masked, Refused }
+
+    private const int MaxDepth = 1024;
+
+    /// <summary>
+    /// Cheap test before parsing: a member named blob or data starts with a quote and b/d in either case, and an
+    /// escaped name holds a \u escape. Messages with none of these (most tools/call answers) are not parsed.
+    /// </summary>
+    public static bool MightHold(ReadOnlySpan<byte> json) =>
+        json.IndexOf("\"d"u8) >= 0 || json.IndexOf("\"b"u8) >= 0 || json.IndexOf("\"D"u8) >= 0 || json.IndexOf("\"B"u8) >= 0
+        || json.IndexOf("\\u"u8) >= 0;
+
+    /// <summary>
+    /// Masks card numbers in every blob/data base64 string of <paramref name="json"/>, in place (same length). Refused:
+    /// the JSON nests deeper than this reads, or a masked payload could not be written back.
+    /// </summary>
+    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink
+    {
+        if (!MightHold(json)) return Result.Unchanged;
+        bool masked = false;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName || !IsPayloadName(ref reader)) continue;
+                if (!reader.Read()) break;
+                if (reader.TokenType != JsonTokenType.String) continue;
+                // The reader is past the token; the string's bytes lie between its quotes.
+                int start = (int)reader.TokenStartIndex + 1;
+                switch (JsonBase64String.MaskInPlace(masker, json.Slice(start, reader.ValueSpan.Length), ref sink, out _))
+                {
+                    case JsonBase64String.Result.Masked: masked = true; break;
+                    case JsonBase64String.Result.Unmaskable: return Result.Refused;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON (an HTML error page): no client reads a member out of it, and what was read before the error
+            // is masked already. Nesting past the reader's depth is JSON a client might still read: refused.
+            if (reader.CurrentDepth >= MaxDepth - 1) return Result.Refused;
+        }
+        return masked ? Result.Masked : Result.Unchanged;
+    }
+
+    /// <summary><see cref="MaskInPlace{TSink}"/> for text that is recorded or relayed without counting its card numbers.</summary>
+    public static Result MaskInPlace(PanMasker masker, Span<byte> json)
+    {
+        NoFindings none = default;
+        return MaskInPlace(masker, json, ref none);
+    }
+
+    private struct NoFindings : IPanFindingSink
+    {
+        public readonly void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) { }
+    }
+
+    private static bool IsPayloadName(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped) return IsPayloadName(reader.ValueSpan);
+        // An escaped name ("bl\u006fb") is what a client reads unescaped; four characters take at most 24 bytes escaped.
+        if (reader.ValueSpan.Length > 24) return false;
+        Span<byte> unescaped = stackalloc byte[24];
+        return IsPayloadName(unescaped[..reader.CopyString(unescaped)]);
+    }
+
+    private static bool IsPayloadName(ReadOnlySpan<byte> name) =>
+        name.Length == 4 && (Ascii.EqualsIgnoreCase(name, "blob"u8) || Ascii.EqualsIgnoreCase(name, "data"u8));
+}

@@ -1,0 +1,215 @@
+using System.Buffers;
+using FastMcp.Pan;
+
+namespace FastMcp.Gateway.Stages;
+
+/// <summary>
+/// Masks card numbers inside one JSON string that holds base64 (the raw bytes between its quotes, escapes as written):
+/// decodes it the way lenient decoders do (both alphabets, whitespace and JSON escapes skipped, trailing padding), masks
+/// the decoded bytes as text, and writes back only the base64 characters that changed, each in the place and width of
+/// the one it replaces (a plain character, or a <c>\u00XX</c> escape where the encoder escaped, as System.Text.Json
+/// does with '+'). The string keeps its length, so the message keeps its framing.
+/// </summary>
+internal static class JsonBase64String
+{
+    /// <summary>Fewer base64 characters than this decode to fewer bytes than the shortest card number.</summary>
+    public const int MinimumCharacters = 16;
+
+    public enum Result : byte
+    {
+        /// <summary>Not base64 text, or too short to hold a card number: left as it is.</summary>
+        NotBase64,
+        /// <summary>Base64 holding no card number: left as it is.</summary>
+        Clean,
+        /// <summary>Card numbers were masked in the decoded bytes and the changed characters rewritten.</summary>
+        Masked,
+        /// <summary>A changed character sits where its replacement cannot be written in the same width: refuse the message.</summary>
+        Unmaskable,
+    }
+
+    // 0-63: a base64 digit (standard and URL-safe alphabets); Pad: '='; Space: skipped by decoders; Invalid: not base64.
+    private const byte Pad = 64, Space = 65, Invalid = 255;
+
+    private static readonly byte[] Values = BuildValues();
+
+    private static byte[] BuildValues()
+    {
+        byte[] v = new byte[256];
+        Array.Fill(v, Invalid);
+        for (int i = 0; i < 26; i++)
+        {
+            v['A' + i] = (byte)i;
+            v['a' + i] = (byte)(26 + i);
+        }
+        for (int i = 0; i < 10; i++) v['0' + i] = (byte)(52 + i);
+        v['+'] = 62;
+        v['-'] = 62;
+        v['/'] = 63;
+        v['_'] = 63;
+        v['='] = Pad;
+        v[' '] = Space;
+        v['\t'] = Space;
+        v['\r'] = Space;
+        v['\n'] = Space;
+        return v;
+    }
+
+    /// <summary>One character of the string as a decoder reads it: its value and how many bytes it takes in the JSON.</summary>
+    private static bool Next(ReadOnlySpan<byte> content, ref int at, out byte value, out int width)
+    {
+        byte b = content[at];
+        if (b != (byte)'\\')
+        {
+            value = Values[b];
+            width = 1;
+            return value != Invalid;
+        }
+        width = 2;
+        value = Invalid;
+        if (at + 1 >= content.Length) return false;
+        switch (content[at + 1])
+        {
+            case (byte)'/': value = 63; return true;
+            case (byte)'n' or (byte)'r' or (byte)'t': value = Space; return true;
+            case (byte)'u':
+                width = 6;
+                if (at + 6 > content.Length || !TryHex(content.Slice(at + 2, 4), out int code) || code > 0x7F) return false;
+                value = Values[code];
+                return value != Invalid;
+            default: return false;
+        }
+    }
+
+    private static bool TryHex(ReadOnlySpan<byte> hex, out int code)
+    {
+        code = 0;
+        foreach (byte h in hex)
+        {
+            int d = h is >= (byte)'0' and <= (byte)'9' ? h - '0' : (h | 0x20) is >= (byte)'a' and <= (byte)'f' ? (h | 0x20) - 'a' + 10 : -1;
+            if (d < 0) return false;
+            code = code * 16 + d;
+        }
+        return true;
+    }
+
+    /// <summary>Masks the card numbers base64 <paramref name="content"/> decodes to; see <see cref="Result"/>.</summary>
+    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> content, ref TSink sink, out int found) where TSink : IPanFindingSink
+    {
+        found = 0;
+        // First pass: is it base64, and how many digits does it hold? Padding may only end it.
+        int digits = 0, padding = 0;
+        bool urlSafe = false;
+        for (int at = 0; at < content.Length;)
+        {
+            if (!Next(content, ref at, out byte value, out int width)) return Result.NotBase64;
+            if (value < 64)
+            {
+                if (padding > 0) return Result.NotBase64;
+                digits++;
+                if (width == 1 && content[at] is (byte)'-' or (byte)'_') urlSafe = true;
+            }
+            else if (value == Pad)
+            {
+                padding++;
+            }
+            at += width;
+        }
+        if (digits < MinimumCharacters || padding > 2 || digits % 4 == 1) return Result.NotBase64;
+
+        int decodedLength = digits * 6 / 8;
+        byte[] rented = ArrayPool<byte>.Shared.Rent(decodedLength);
+        try
+        {
+            Span<byte> decoded = rented.AsSpan(0, decodedLength);
+            Decode(content, decoded);
+            found = masker.MaskTextInPlace(decoded, ref sink);
+            if (found == 0) return Result.Clean;
+            return RewriteChanged(content, decoded, urlSafe) ? Result.Masked : Result.Unmaskable;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void Decode(ReadOnlySpan<byte> content, Span<byte> decoded)
+    {
+        int bits = 0, held = 0, written = 0;
+        for (int at = 0; at < content.Length;)
+        {
+            Next(content, ref at, out byte value, out int width);
+            at += width;
+            if (value >= 64) continue;
+            bits = (bits << 6) | value;
+            held += 6;
+            if (held < 8) continue;
+            held -= 8;
+            if (written < decoded.Length) decoded[written++] = (byte)(bits >> held);
+            bits &= (1 << held) - 1;
+        }
+    }
+
+    /// <summary>Second pass: each base64 digit whose value the masked bytes changed is written over, in its own width.</summary>
+    private static bool RewriteChanged(Span<byte> content, ReadOnlySpan<byte> masked, bool urlSafe)
+    {
+        int index = 0;
+        for (int at = 0; at < content.Length;)
+        {
+            Next(content, ref at, out byte value, out int width);
+            if (value < 64)
+            {
+                int now = DigitAt(masked, index++, value);
+                if (now != value && !WriteDigit(content.Slice(at, width), now, urlSafe)) return false;
+            }
+            at += width;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The value of base64 digit <paramref name="index"/> re-encoded from <paramref name="bytes"/>; a last digit's bits past the
+    /// data (non-canonical encoders may set them) keep what <paramref name="original"/> had.
+    /// </summary>
+    private static int DigitAt(ReadOnlySpan<byte> bytes, int index, int original)
+    {
+        int bit = index * 6;
+        int value = 0;
+        for (int i = 0; i < 6; i++, bit++)
+        {
+            int b = bit >> 3;
+            int v = b < bytes.Length ? (bytes[b] >> (7 - (bit & 7))) & 1 : (original >> (5 - i)) & 1;
+            value = (value << 1) | v;
+        }
+        return value;
+    }
+
+    private static bool WriteDigit(Span<byte> slot, int value, bool urlSafe)
+    {
+        byte c = value switch
+        {
+            < 26 => (byte)('A' + value),
+            < 52 => (byte)('a' + value - 26),
+            < 62 => (byte)('0' + value - 52),
+            62 => urlSafe ? (byte)'-' : (byte)'+',
+            _ => urlSafe ? (byte)'_' : (byte)'/',
+        };
+        switch (slot.Length)
+        {
+            case 1:
+                slot[0] = c;
+                return true;
+            case 6:
+                "\\u00"u8.CopyTo(slot);
+                slot[4] = Hex(c >> 4);
+                slot[5] = Hex(c & 0xF);
+                return true;
+            default:
+                // A two-byte escape can only be "\/": masked digits never reach a character that was '/' (a digit's bits
+                // are never six ones), so this is a guard, and the caller refuses the message rather than leave it.
+                if (c != (byte)'/') return false;
+                return true;
+        }
+    }
+
+    private static byte Hex(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'A' + nibble - 10);
+}

@@ -1,0 +1,132 @@
+using System.Text;
+using FastMcp.Gateway.Stages;
+using FastMcp.Pan;
+
+namespace FastMcp.Gateway.Tests.Stages;
+
+/// <summary>The base64 payload walker and codec on their own: what counts as a payload, every encoder's form, and no allocation.</summary>
+public sealed class Base64PayloadsTests
+{
+    private static readonly PanMasker Masker = new(new PanMaskingOptions { FingerprintKey = new byte[16] });
+    private const string Text = "paid with 4111 1111 1111 1111 today";
+    private const string MaskedText = "paid with 4111 11** **** 1111 today";
+
+    private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
+    private static (Base64Payloads.Result Result, string Json, int Cards) Mask(string json)
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(json);
+        CardFindings findings = default;
+        Base64Payloads.Result result = Base64Payloads.MaskInPlace(Masker, bytes, ref findings);
+        return (result, Encoding.UTF8.GetString(bytes), findings.Count);
+    }
+
+    [Theory]
+    [InlineData("{\"blob\":\"B64\"}")]
+    [InlineData("{\"data\":\"B64\"}")]
+    [InlineData("{\"bLoB\":\"B64\"}")]
+    [InlineData("{\"bl\\u006fb\":\"B64\"}")]
+    [InlineData("[{\"a\":[{\"b\":{\"DATA\":\"B64\"}}]}]")]
+    public void Finds_the_payload_under_either_name_in_any_case_or_escaped_form_at_any_depth(string template)
+    {
+        (Base64Payloads.Result result, string json, int cards) = Mask(template.Replace("B64", B64(Text)));
+
+        Assert.Equal(Base64Payloads.Result.Masked, result);
+        Assert.Equal(1, cards);
+        Assert.Equal(template.Replace("B64", B64(MaskedText)), json);
+    }
+
+    [Theory]
+    [InlineData("{\"text\":\"B64\"}")] // another member: its text is the text masker's
+    [InlineData("{\"blobs\":\"B64\"}")]
+    [InlineData("{\"data\":[\"B64\"]}")] // not a string member
+    [InlineData("{\"x\":\"blob\",\"y\":\"B64\"}")] // "blob" as a value names nothing
+    public void Leaves_strings_that_are_not_payloads(string template)
+    {
+        string original = template.Replace("B64", B64(Text));
+        (Base64Payloads.Result result, string json, _) = Mask(original);
+
+        Assert.Equal(Base64Payloads.Result.Unchanged, result);
+        Assert.Equal(original, json);
+    }
+
+    [Fact]
+    public void Url_safe_base64_unpadded_base64_and_whitespace_are_read_as_lenient_decoders_read_them()
+    {
+        string standard = B64(Text + "??>>");
+        string urlSafe = standard.Replace('+', '-').Replace('/', '_').TrimEnd('=');
+        Assert.Contains('_', urlSafe);
+        (Base64Payloads.Result result, string json, _) = Mask("{\"data\":\"" + urlSafe + "\",\"blob\":\"" + standard[..20] + "\\r\\n" + standard[20..] + "\"}");
+
+        Assert.Equal(Base64Payloads.Result.Masked, result);
+        string maskedStandard = B64(MaskedText + "??>>");
+        Assert.Equal("{\"data\":\"" + maskedStandard.Replace('+', '-').Replace('/', '_').TrimEnd('=') + "\",\"blob\":\""
+            + maskedStandard[..20] + "\\r\\n" + maskedStandard[20..] + "\"}", json);
+    }
+
+    [Theory]
+    [InlineData("NDExMTExMTExMTExMTEx")] // "411111111111111": 15 digits that are no card number
+    [InlineData("not base64 at all, 4111")]
+    [InlineData("QUJD")] // shorter than any card number
+    [InlineData("QUJD=QUJDQUJDQUJDQUJD")] // padding in the middle: not one base64 text
+    public void Strings_that_decode_to_no_card_number_or_are_not_base64_stay_as_they_are(string value)
+    {
+        string original = "{\"blob\":\"" + value + "\"}";
+        (Base64Payloads.Result result, string json, int cards) = Mask(original);
+
+        Assert.Equal(Base64Payloads.Result.Unchanged, result);
+        Assert.Equal(0, cards);
+        Assert.Equal(original, json);
+    }
+
+    [Fact]
+    public void A_character_written_as_a_unicode_escape_is_rewritten_as_one_in_its_place()
+    {
+        // Every base64 character escaped, as an encoder that escapes everything writes it.
+        string b64 = B64(Text);
+        string escaped = string.Concat(b64.Select(c => "\\u00" + ((int)c).ToString("x2")));
+        (Base64Payloads.Result result, string json, _) = Mask("{\"blob\":\"" + escaped + "\"}");
+
+        Assert.Equal(Base64Payloads.Result.Masked, result);
+        Assert.Equal(escaped.Length + 11, json.Length);
+        string unescaped = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("blob").GetString()!;
+        Assert.Equal(MaskedText, Encoding.UTF8.GetString(Convert.FromBase64String(unescaped)));
+    }
+
+    [Fact]
+    public void Json_nested_deeper_than_the_reader_reads_is_refused_and_text_that_is_not_json_is_left()
+    {
+        string deep = new string('[', 1100) + "{\"blob\":\"" + B64(Text) + "\"}" + new string(']', 1100);
+        Assert.Equal(Base64Payloads.Result.Refused, Mask(deep).Result);
+
+        string html = "<html><body class=\"data\">" + B64(Text) + "</body></html>";
+        Assert.Equal((Base64Payloads.Result.Unchanged, html), (Mask(html).Result, Mask(html).Json));
+    }
+
+    [Fact]
+    public void Masking_payloads_allocates_nothing_in_steady_state()
+    {
+        byte[] template = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":[{\"uri\":\"file:///a\",\"blob\":\"" + B64(Text) + "\"}],"
+            + "\"description\":\"no payload\",\"data\":\"" + B64("nothing to mask here at all") + "\"}}");
+        byte[] work = new byte[template.Length];
+        CardFindings findings = default;
+        for (int i = 0; i < 200; i++) Once(template, work, ref findings);
+        long least = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long start = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 2_000; i++) Once(template, work, ref findings);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - start);
+        }
+
+        Assert.Equal(0, least);
+        Assert.Contains(B64(MaskedText), Encoding.UTF8.GetString(work), StringComparison.Ordinal);
+    }
+
+    private static void Once(byte[] template, byte[] work, ref CardFindings findings)
+    {
+        template.CopyTo(work, 0);
+        findings.Reset();
+        if (Base64Payloads.MaskInPlace(Masker, work, ref findings) != Base64Payloads.Result.Masked) throw new InvalidOperationException("not masked");
+    }
+}
