@@ -189,6 +189,19 @@ internal sealed partial class ClientConnection
         _ => null,
     };
 
+    /// <summary>
+    /// A member's answer that no response stage handled (initialize, logging/setLevel, a list answer left out of the
+    /// merged list), masked in place, base64 payloads included, before it is recorded or relayed: the response stages
+    /// run on relayed answers only, and these are recorded, or relayed as they are.
+    /// </summary>
+    private MemberAnswer Masked(MemberAnswer answer)
+    {
+        if ((_exchange.Masking ?? _rt.Masking)?.Masker is not { } masker) return answer;
+        masker.MaskInPlace(answer.Message);
+        Base64Payloads.MaskInPlace(masker, answer.Message);
+        return answer;
+    }
+
     /// <summary>Records one member's answer; false when the audit log cannot take it (the client then gets 503).</summary>
     private async ValueTask<bool> RecordMemberAnswerAsync(UpstreamRoute member, MemberAnswer answer)
     {
@@ -219,8 +232,8 @@ internal sealed partial class ClientConnection
             if (admission is not (Admission.Allowed or Admission.Refused)) federation.Sessions.Remove(session);
             if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
-            MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
-                .ConfigureAwait(false);
+            MemberAnswer answer = Masked(await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
+                .ConfigureAwait(false));
             if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false))
             {
                 federation.Sessions.Remove(session);
@@ -347,7 +360,7 @@ internal sealed partial class ClientConnection
                     message.Clear();
                     message.Write(answer.Message);
                     bool safe = answer.Ok && ApplyResponseTransforms(message, transformBuffers);
-                    if (!await RecordMemberAnswerAsync(member, answer with { Message = safe ? message.WrittenSpan.ToArray() : answer.Message }).ConfigureAwait(false))
+                    if (!await RecordMemberAnswerAsync(member, safe ? answer with { Message = message.WrittenSpan.ToArray() } : Masked(answer)).ConfigureAwait(false))
                         return await AuditUnavailableAsync(body).ConfigureAwait(false);
                     if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
                     {
@@ -507,8 +520,8 @@ internal sealed partial class ClientConnection
             if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
             anyAllowed = true;
-            MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
-                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+            MemberAnswer answer = Masked(await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
+                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false));
             if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false)) return await AuditUnavailableAsync(body).ConfigureAwait(false);
             if (answer.Ok && !IsErrorAnswer(answer.Message)) anyTook = true;
             else if (answer.Ok) firstError ??= answer.Message;

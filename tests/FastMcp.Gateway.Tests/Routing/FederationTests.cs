@@ -296,6 +296,72 @@ public sealed class FederationTests
             merged.GetProperty("response").GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToArray());
     }
 
+    [Theory]
+    [InlineData(200, "{\"tools\":{\"name\":\"4111111111111111\"}}")] // a list the filter cannot read
+    [InlineData(500, "{\"tools\":[{\"name\":\"4111 1111 1111 1111\"}]}")] // a failed answer
+    [InlineData(200, "{\"tools\":[],\"blob\":\"NDExMSAxMTExIDExMTEgMTExMQ==\"}")] // a card in a base64 payload, and a list refused for it below
+    public async Task A_members_list_answer_left_out_of_the_merged_list_is_recorded_masked(int status, string result)
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        Func<UpstreamExchange, Task> normal = McpServer("b");
+        await using var b = new ScriptedUpstream(async x =>
+        {
+            if (!x.Request.Body.Contains("tools/list", StringComparison.Ordinal))
+            {
+                await normal(x);
+                return;
+            }
+            string json = "{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":" + result + "}";
+            await x.RespondAsync(status, "application/json", json.Replace("\"tools\":[]", "\"tools\":[],\"TOOLS\":[]", StringComparison.Ordinal));
+        });
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        Assert.Equal(["a__echo", "a__secret"], ToolNames(await PostAsync(gw, token, Message(2, "tools/list"), session)));
+        string[] records = await gw.StopAndReadAuditAsync();
+        Assert.Contains(records, r => r.Contains("\"upstreamName\":\"b\"", StringComparison.Ordinal) && r.Contains("tools/list", StringComparison.Ordinal));
+        Assert.Empty(AuditCards.FindCardNumbers(records));
+        Assert.DoesNotContain(records, r => r.Contains("NDExMSAxMTExIDExMTEgMTExMQ==", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Members_initialize_and_log_level_answers_are_masked_for_the_client_and_the_audit_log()
+    {
+        Func<UpstreamExchange, Task> Server(string name) => async x =>
+        {
+            string body = x.Request.Body;
+            if (body.Contains("\"initialize\"", StringComparison.Ordinal))
+            {
+                await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"protocolVersion\":\"2025-06-18\","
+                    + "\"capabilities\":{\"logging\":{}},\"serverInfo\":{\"name\":\"" + name + "\",\"version\":\"1\"},"
+                    + "\"instructions\":\"support line: card 4111 1111 1111 1111\"}}", $"Mcp-Session-Id: s-{name}\r\n");
+                return;
+            }
+            if (body.Contains("logging/setLevel", StringComparison.Ordinal))
+            {
+                await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"error\":{\"code\":-32000,"
+                    + "\"message\":\"level refused for card 5555555555554444\",\"data\":{\"blob\":\"NDExMSAxMTExIDExMTEgMTExMQ==\"}}}");
+                return;
+            }
+            await McpServer(name)(x);
+        };
+        await using var a = new ScriptedUpstream(Server("a"));
+        await using var b = new ScriptedUpstream(Server("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+
+        RawResponse level = await PostAsync(gw, token, Message(2, "logging/setLevel", """{"level":"info"}"""), session);
+        Assert.Equal(-32000, level.JsonRpcError().Code);
+        Assert.False(FastMcp.Pan.PanMasker.ContainsCardNumber(level.BodyBytes), level.Body);
+        Assert.DoesNotContain("NDExMSAxMTExIDExMTEgMTExMQ==", level.Body, StringComparison.Ordinal);
+        string[] records = await gw.StopAndReadAuditAsync();
+        Assert.Contains(records, r => r.Contains("support line", StringComparison.Ordinal));
+        Assert.Empty(AuditCards.FindCardNumbers(records));
+        Assert.DoesNotContain(records, r => r.Contains("NDExMSAxMTExIDExMTEgMTExMQ==", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task A_rule_budget_is_charged_once_per_federated_message_not_once_per_member()
     {
