@@ -167,6 +167,40 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ForwardCookies_applies_live_to_the_next_exchange_both_ways()
+    {
+        await using var upstream = new FastMcp.Gateway.Tests.Support.ScriptedUpstream(x =>
+            x.RespondJsonAsync(FastMcp.Gateway.Tests.Support.UpstreamScripts.EchoJson(x.Request), "Set-Cookie: lb=node-7\r\n"));
+        await using var gateway = FastMcp.Gateway.Tests.Support.GatewayUnderTest.Start(upstream.Url);
+        File.WriteAllText(Path_, Config(upstream: upstream.Url));
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        using var reloader = new ConfigurationReloader(Path_, authorization, null, null, TimeSpan.FromHours(1), gateway.Options, gateway.Host.Routes);
+
+        async Task<(bool UpstreamSawCookie, bool ClientGotCookie)> ExchangeAsync(string id)
+        {
+            using FastMcp.Gateway.Tests.Support.RawClient client = await gateway.ConnectAsync();
+            await client.SendAsync(gateway.Post(FastMcp.Gateway.Tests.Support.GatewayUnderTest.ToolsList(id), "Cookie: lb=node-7\r\n"));
+            FastMcp.Gateway.Tests.Support.RawResponse response = await client.ReadResponseAsync("the answer through the gateway");
+            Assert.Equal(200, response.Status);
+            FastMcp.Gateway.Tests.Support.UpstreamRequest seen = upstream.Requests.Last();
+            return (seen.Head.Has("Cookie"), response.Head.Has("Set-Cookie"));
+        }
+
+        Assert.Equal((false, false), await ExchangeAsync("1"));
+
+        File.WriteAllText(Path_, Config(upstream: upstream.Url).Replace("\"upstream\": { \"url\": \"" + upstream.Url + "\" }",
+            "\"upstream\": { \"url\": \"" + upstream.Url + "\", \"forwardCookies\": true }", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("upstream.forwardCookies", reloader.AppliedLive);
+        Assert.Empty(reloader.RestartRequired);
+        Assert.Equal((true, true), await ExchangeAsync("2"));
+
+        File.WriteAllText(Path_, Config(upstream: upstream.Url));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal((false, false), await ExchangeAsync("3"));
+    }
+
+    [Fact]
     public void Limits_sized_into_connections_at_start_need_a_restart()
     {
         var (reloader, _, inForce) = Start(Config());

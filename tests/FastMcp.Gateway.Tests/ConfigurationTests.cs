@@ -60,6 +60,33 @@ public sealed class ConfigurationTests
         Assert.Equal("$.upstream.connectTimeoutMs", e.Field);
     }
 
+    [Fact]
+    public void ForwardCookies_is_off_by_default_and_loads_per_upstream()
+    {
+        GatewayOptions defaults = ConfigurationLoader.Parse("{}"u8);
+        Assert.False(defaults.Upstream.ForwardCookies);
+        GatewayOptions set = ConfigurationLoader.Parse("""
+            {"upstream":{"url":"http://127.0.0.1:1/mcp","forwardCookies":true},
+             "upstreams":{"a":{"url":"http://127.0.0.1:2/mcp","forwardCookies":true},"b":{"url":"http://127.0.0.1:3/mcp"}},
+             "routes":[{"path":"/a","upstream":"a"},{"path":"/b","upstream":"b"},{"path":"/all","federate":["a","b"]}]}
+            """u8);
+        ConfigurationLoader.Validate(set);
+        Assert.True(set.Upstream.ForwardCookies);
+        Assert.True(set.Upstreams["a"].ForwardCookies);
+        Assert.False(set.Upstreams["b"].ForwardCookies);
+    }
+
+    [Fact]
+    public void ForwardCookies_of_the_wrong_type_is_named_and_a_change_applies_live()
+    {
+        Assert.Equal("$.upstream.forwardCookies", ParseAndValidateFails("""{"upstream":{"forwardCookies":"yes"}}""").Field);
+        Assert.Equal("$.upstreams.a.forwardCookies", ParseAndValidateFails("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/","forwardCookies":1}},"routes":[{"path":"/a","upstream":"a"}]}""").Field);
+        List<string> changed = FastMcp.Gateway.Hosting.ConfigurationDiff.ChangedFields(ConfigurationLoader.Parse("{}"u8), ConfigurationLoader.Parse("""{"upstream":{"forwardCookies":true}}"""u8));
+        Assert.Equal(["upstream.forwardCookies"], changed);
+        Assert.True(FastMcp.Gateway.Hosting.ConfigurationDiff.IsLive("upstream.forwardCookies"));
+        Assert.True(FastMcp.Gateway.Hosting.ConfigurationDiff.IsLive("upstreams.a.forwardCookies"));
+    }
+
     [Theory]
     [InlineData("""{"threads":{"socketLoops":-1}}""", "threads.socketLoops")]
     [InlineData("""{"threads":{"socketLoops":1025}}""", "threads.socketLoops")]

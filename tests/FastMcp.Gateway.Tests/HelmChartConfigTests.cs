@@ -347,6 +347,13 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_upstream_forward_cookies_value_reaches_the_gateway_and_defaults_to_off()
+    {
+        Assert.False(ConfigurationLoader.Load(WriteRendered(Render())).Upstream.ForwardCookies);
+        Assert.True(ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.upstreamForwardCookies"] = "true" }))).Upstream.ForwardCookies);
+    }
+
+    [Fact]
     public void The_thread_scheduling_value_reaches_the_gateway_and_defaults_to_normal()
     {
         Assert.Equal("normal", Values()["threadScheduling"].Trim('"'));

@@ -97,6 +97,12 @@ public sealed class UpstreamOptions
     /// </summary>
     public FastMcp.Identity.UpstreamCredentialOptions? Credential { get; set; }
 
+    /// <summary>
+    /// Pass the client's Cookie fields to this upstream and its Set-Cookie fields to the client (for an upstream that
+    /// needs cookie stickiness). Off: cookies are credentials the gateway does not hold, and stop at the gateway.
+    /// </summary>
+    public bool ForwardCookies { get; set; }
+
     /// <summary>How often a TCP connect probes whether the upstream is up (/readyz, fastmcp_upstream_up); 0 disables the probe.</summary>
     public int ProbeIntervalMs { get; set; } = 5_000;
 

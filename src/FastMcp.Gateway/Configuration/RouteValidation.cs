@@ -55,6 +55,7 @@ public static class RouteValidation
         var paths = new HashSet<string>(StringComparer.Ordinal);
         if (HasDefaultRoute(o)) paths.Add(o.EndpointPath);
         var used = new HashSet<string>(StringComparer.Ordinal);
+        var plain = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < o.Routes.Count; i++)
         {
             string field = $"routes[{i}]";
@@ -76,10 +77,15 @@ public static class RouteValidation
                 throw new ConfigurationException($"{field}.upstream", $"no upstream named '{route.Upstream}'"
                     + (o.Upstreams.Count == 0 ? " (\"upstreams\" is empty)" : $" (\"upstreams\" has {string.Join(", ", o.Upstreams.Keys)})"));
             used.Add(route.Upstream);
+            plain.Add(route.Upstream);
         }
-        foreach (string name in o.Upstreams.Keys)
+        foreach ((string name, UpstreamOptions upstream) in o.Upstreams)
         {
             if (!used.Contains(name)) throw new ConfigurationException($"upstreams.{name}", "no route uses it (add a route, or remove it)");
+            // Said rather than silently ignored: an operator who turned it on expects cookies to pass somewhere.
+            if (upstream.ForwardCookies && !plain.Contains(name))
+                throw new ConfigurationException($"upstreams.{name}.forwardCookies",
+                    "has no effect: only federated routes use this upstream, and a federated path passes no cookies (docs/configuration.md)");
         }
     }
 

@@ -44,7 +44,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             // Head and body advance the pipe once (Buffers.CoalescingBufferWriter).
             Buffers.CoalescingBufferWriter writer = Buffers.CoalescingBufferWriter.Begin(output);
             UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
-                memberSessionLine, pool.UpstreamHeaderLines);
+                memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine));
             foreach (ReadOnlyMemory<byte> segment in body) writer.Write(segment.Span);
             writer.End();
             bool sent;
@@ -74,6 +74,12 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             return (error, null);
         }
     }
+
+    /// <summary>
+    /// The upstream's forwardCookies (read at each request: a reload may change it), never on a federated path: there the
+    /// client's cookies were set for the path, not for this member (a member's cookie would reach the others).
+    /// </summary>
+    private bool ForwardsCookies(byte[]? memberSessionLine) => memberSessionLine is null && pool.ForwardsCookies;
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     internal async ValueTask<(ForwardingError, bool SawBytes)> ReadHeadAsync(UpstreamConnection connection, bool requestWasHead, CancellationToken ct)

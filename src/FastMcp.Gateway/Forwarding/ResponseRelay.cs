@@ -176,7 +176,7 @@ internal sealed class ResponseRelay : IDisposable
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
         // The whole head advances the pipe once (Buffers.CoalescingBufferWriter).
         Buffers.CoalescingBufferWriter headWriter = Buffers.CoalescingBufferWriter.Begin(client);
-        WriteResponseHeadLines(headWriter, head, close, chunked: false, eventStream: false, DropsSessionHeader);
+        bool droppedCookie = WriteResponseHeadLines(headWriter, head, close, chunked: false, eventStream: false, DropsSessionHeader, DropsCookies(exchange));
         if (hasBody)
         {
             headWriter.Write("Content-Length: "u8);
@@ -185,6 +185,7 @@ internal sealed class ResponseRelay : IDisposable
         }
         headWriter.Write("\r\n"u8);
         headWriter.End();
+        if (droppedCookie) ReportDroppedCookie(exchange);
         if (hasBody && !await WriteBoundedAsync(client, _message.WrittenMemory, chunked: false).ConfigureAwait(false)) return (ForwardingError.ClientGone, close);
         _message.TrimTo(64 * 1024);
         FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
@@ -253,7 +254,7 @@ internal sealed class ResponseRelay : IDisposable
         {
             ApplyHeadTransforms(exchange, head.Headers);
             exchange.Stage = ExchangeStage.Write;
-            WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader);
+            if (WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader, DropsCookies(exchange))) ReportDroppedCookie(exchange);
             client.Write("\r\n"u8);
             // The head goes out at once only when no event is there yet, so a client sees a slow stream open. When
             // the upstream's first bytes came with its head (a quick answer: nearly always), head and events leave
@@ -551,16 +552,28 @@ internal sealed class ResponseRelay : IDisposable
     /// </summary>
     public bool DropsSessionHeader { get; set; }
 
-    private static void WriteResponseHead(PipeWriter pipe, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
+    /// <summary>
+    /// True unless the exchange's upstream has forwardCookies on (read at each answer: a reload may change it). Always on a
+    /// federated path: the client's cookie jar is the path's, so one member's cookie would be sent to the others.
+    /// </summary>
+    private bool DropsCookies(Exchange exchange) => DropsSessionHeader || exchange.Route is not { Options.ForwardCookies: true };
+
+    private void ReportDroppedCookie(Exchange exchange) => exchange.Route?.CookieWarning.Report(federatedPath: DropsSessionHeader);
+
+    /// <summary>Writes the relayed head; true when a Set-Cookie field of it was dropped.</summary>
+    private static bool WriteResponseHead(PipeWriter pipe, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession, bool dropCookies)
     {
         // The head advances the pipe once (Buffers.CoalescingBufferWriter).
         Buffers.CoalescingBufferWriter client = Buffers.CoalescingBufferWriter.Begin(pipe);
-        WriteResponseHeadLines(client, head, close, chunked, eventStream, dropSession);
+        bool droppedCookie = WriteResponseHeadLines(client, head, close, chunked, eventStream, dropSession, dropCookies);
         client.End();
+        return droppedCookie;
     }
 
-    private static void WriteResponseHeadLines(Buffers.CoalescingBufferWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession)
+    private static bool WriteResponseHeadLines(Buffers.CoalescingBufferWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession,
+        bool dropCookies)
     {
+        bool droppedCookie = false;
         GatewayResponses.WriteStatusLine(client, head.StatusCode);
         HttpHeaderTable headers = head.Headers;
         bool sawAccelBuffering = false;
@@ -576,6 +589,12 @@ internal sealed class ResponseRelay : IDisposable
                 if (System.Text.Ascii.EqualsIgnoreCase(name, "X-Accel-Buffering"u8)) sawAccelBuffering = true;
                 // A challenge is about the gateway's credential, not the client's token (never passed upstream).
                 if (System.Text.Ascii.EqualsIgnoreCase(name, "WWW-Authenticate"u8)) continue;
+                // A cookie is the upstream's session with the gateway, not the client's to hold or replay (CookieFields).
+                if (dropCookies && CookieFields.IsSetCookie(name))
+                {
+                    droppedCookie = true;
+                    continue;
+                }
             }
             client.Write(headers.LineAt(i));
             client.Write("\r\n"u8);
@@ -583,6 +602,7 @@ internal sealed class ResponseRelay : IDisposable
         if (eventStream && !sawAccelBuffering) client.Write("X-Accel-Buffering: no\r\n"u8);
         if (chunked) client.Write("Transfer-Encoding: chunked\r\n"u8);
         if (close) client.Write("Connection: close\r\n"u8);
+        return droppedCookie;
     }
 
     /// <summary>Between exchanges: the connection keeps no relay buffer while it waits.</summary>

@@ -7,14 +7,14 @@ namespace FastMcp.Gateway.Forwarding;
 /// <summary>
 /// Writes the request head the upstream sees: the upstream's own path and Host, the client's
 /// end-to-end headers, and none of what must stop at the gateway (hop-by-hop fields, the client's
-/// credentials, forwarding headers and other origin, path or method claims the client could have forged). The upstream is asked for
+/// credentials and cookies, forwarding headers and other origin, path or method claims the client could have forged). The upstream is asked for
 /// identity-coded bodies only: the stages read and rewrite them, which they cannot do to gzip.
 /// </summary>
 internal static class UpstreamRequestWriter
 {
     public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
-        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default)
+        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -27,7 +27,7 @@ internal static class UpstreamRequestWriter
         HttpHeaderTable headers = request.Headers;
         for (int i = 0; i < headers.Count; i++)
         {
-            if (!IsForwarded(headers, i)) continue;
+            if (!IsForwarded(headers, i, forwardCookies)) continue;
             // A field the gateway states itself (the upstream's credential, a bridge's secret) is never also taken from
             // the client: an upstream reading the first of two would take the client's value for the gateway's.
             if (Names(injectedHeaderLines, headers.NameAt(i)) || Names(upstreamHeaderLines, headers.NameAt(i))) continue;
@@ -101,7 +101,7 @@ internal static class UpstreamRequestWriter
         return false;
     }
 
-    private static bool IsForwarded(HttpHeaderTable headers, int index)
+    private static bool IsForwarded(HttpHeaderTable headers, int index, bool forwardCookies)
     {
         KnownHeader kind = headers.KindAt(index);
         if (KnownHeaders.IsHopByHop(kind)) return false;
@@ -124,6 +124,8 @@ internal static class UpstreamRequestWriter
                 // Only the gateway states the stdio bridge's secret (a client's copy would shadow it), on any route.
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
                 if (ClaimsOriginOrTarget(headers.NameAt(index))) return false;
+                // The client's cookies may carry an upstream session that is not the verified caller's (CookieFields).
+                if (!forwardCookies && CookieFields.IsRequestCookie(headers.NameAt(index))) return false;
                 return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
             default:
                 return true;

@@ -47,6 +47,9 @@ internal sealed class UpstreamPool : IDisposable
     /// </summary>
     public byte[] UpstreamHeaderLines { get; init; } = [];
 
+    /// <summary>The upstream's forwardCookies, from the options in force (a reload copies a new value into them).</summary>
+    public bool ForwardsCookies => _options.ForwardCookies;
+
     /// <summary>Connections opened over the pool's life (diagnostics and tests of reuse).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
     private long _opened;

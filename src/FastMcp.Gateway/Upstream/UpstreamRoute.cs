@@ -44,6 +44,7 @@ internal sealed class UpstreamRoute : IDisposable
         _ownsCredential = ownsCredential;
         _ownsPool = true;
         Health = new UpstreamHealth(name);
+        CookieWarning = new DroppedCookieWarning(name);
     }
 
     /// <summary>Another path to the same upstream: shares its pool, credential and health.</summary>
@@ -57,6 +58,7 @@ internal sealed class UpstreamRoute : IDisposable
         _primary = sibling._primary ?? sibling;
         Credential = sibling.Credential;
         Health = sibling.Health;
+        CookieWarning = sibling.CookieWarning;
     }
 
     /// <summary>"default" for the route of "upstream" + "endpointPath", else the key in "upstreams".</summary>
@@ -94,6 +96,9 @@ internal sealed class UpstreamRoute : IDisposable
     public UpstreamCredential? Credential { get; }
 
     public UpstreamHealth Health { get; }
+
+    /// <summary>Logs the first cookie this upstream set that the gateway dropped (shared by every path to it).</summary>
+    public DroppedCookieWarning CookieWarning { get; }
 
     public void Dispose()
     {

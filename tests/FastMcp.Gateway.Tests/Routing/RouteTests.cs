@@ -194,6 +194,8 @@ public sealed class RouteTests
         "upstreams.a.credential", "valueFile or valueEnv")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"}},"routes":[{"path":"a","upstream":"a"}]}""", "routes[0].path", "start with '/'")]
     [InlineData("""{"upstream":{"credential":{"valueEnv":"X"}}}""", "upstream.credential", "identity.upstreamCredential")]
+    [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/","forwardCookies":true},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/all","federate":["a","b"]}]}""",
+        "upstreams.a.forwardCookies", "federated path passes no cookies")]
     public void Bad_routes_and_upstreams_are_refused_naming_the_field(string json, string field, string problem)
     {
         var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Validate(ConfigurationLoader.Parse(System.Text.Encoding.UTF8.GetBytes(json))));
