@@ -224,10 +224,12 @@ internal sealed class ArgumentCondition
                 // The whole subtree, as raw JSON: a card number anywhere below the pointer counts.
                 int start = (int)reader.TokenStartIndex;
                 reader.Skip();
-                return CardNumberDetector.Contains(arguments[start..(int)reader.BytesConsumed]);
+                return CardNumberDetector.ContainsInJson(arguments[start..(int)reader.BytesConsumed]);
             case JsonTokenType.Number:
                 return CardNumberDetector.Contains(reader.ValueSpan);
             case JsonTokenType.String:
+                if (CardNumberDetector.ContainsInBase64(reader.ValueSpan))
+                    return true;
                 if (!reader.ValueIsEscaped)
                     return CardNumberDetector.Contains(reader.ValueSpan);
                 byte[]? rented = null;

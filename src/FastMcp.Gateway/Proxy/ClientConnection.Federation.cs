@@ -1,3 +1,4 @@
+using FastMcp.Pan.Payloads;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;

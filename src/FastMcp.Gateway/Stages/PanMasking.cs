@@ -1,3 +1,4 @@
+using FastMcp.Pan.Payloads;
 using System.Buffers;
 using System.Runtime.InteropServices;
 using FastMcp.Gateway.Buffers;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using FastMcp.Gateway.Tests.Support;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Tests.Stages;
 
@@ -160,6 +161,26 @@ public sealed class Base64PayloadCardTests
         Assert.Equal(200, answer.Status);
         Assert.Equal((-32001, "1"), answer.JsonRpcError());
         Assert.Empty(g.Upstream.Requests);
+    }
+
+    [Theory]
+    [InlineData("")] // the whole arguments: payloads below are decoded
+    [InlineData("/file/blob")] // the payload string itself
+    public async Task A_containsCardNumber_rule_sees_a_card_number_inside_a_base64_payload(string pointer)
+    {
+        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = "forward", upstreamScript: CardGateway.EmptyResult, rules:
+        [
+            new RuleOptions { Name = "no-cards", Action = "deny", Methods = ["tools/call"], Message = "arguments may not contain card numbers",
+                Arguments = [new ArgumentConditionOptions { Pointer = pointer, ContainsCardNumber = true }] },
+            new RuleOptions { Name = "all", Action = "allow" },
+        ]);
+        RawResponse denied = await g.PostAsync(CardGateway.ToolCall("1", "upload", "{\"file\":{\"mimeType\":\"text/csv\",\"blob\":\"" + B64(Csv) + "\"}}"));
+        RawResponse allowed = await g.PostAsync(CardGateway.ToolCall("2", "upload", "{\"file\":{\"mimeType\":\"text/csv\",\"blob\":\"" + B64("name,amount\nAda,12.50\n") + "\"}}"));
+
+        Assert.Equal((-32001, "1"), denied.JsonRpcError());
+        Assert.Equal(200, allowed.Status);
+        Assert.Contains("\"result\"", allowed.Body, StringComparison.Ordinal);
+        Assert.Single(g.Upstream.Requests);
     }
 
     private static int CountOf(string text, string part)

@@ -1,3 +1,4 @@
+using FastMcp.Pan.Payloads;
 using System.Text;
 using FastMcp.Gateway.Stages;
 using FastMcp.Pan;

@@ -1,7 +1,6 @@
 using System.Buffers;
-using FastMcp.Pan;
 
-namespace FastMcp.Gateway.Stages;
+namespace FastMcp.Pan.Payloads;
 
 /// <summary>
 /// Masks card numbers inside one JSON string that holds base64 (the raw bytes between its quotes, escapes as written):
@@ -10,7 +9,7 @@ namespace FastMcp.Gateway.Stages;
 /// the one it replaces (a plain character, or a <c>\u00XX</c> escape where the encoder escaped, as System.Text.Json
 /// does with '+'). The string keeps its length, so the message keeps its framing.
 /// </summary>
-internal static class JsonBase64String
+public static class JsonBase64String
 {
     /// <summary>Fewer base64 characters than this decode to fewer bytes than the shortest card number.</summary>
     public const int MinimumCharacters = 16;
@@ -96,26 +95,7 @@ internal static class JsonBase64String
     public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> content, ref TSink sink, out int found) where TSink : IPanFindingSink
     {
         found = 0;
-        // First pass: is it base64, and how many digits does it hold? Padding may only end it.
-        int digits = 0, padding = 0;
-        bool urlSafe = false;
-        for (int at = 0; at < content.Length;)
-        {
-            if (!Next(content, ref at, out byte value, out int width)) return Result.NotBase64;
-            if (value < 64)
-            {
-                if (padding > 0) return Result.NotBase64;
-                digits++;
-                if (width == 1 && content[at] is (byte)'-' or (byte)'_') urlSafe = true;
-            }
-            else if (value == Pad)
-            {
-                padding++;
-            }
-            at += width;
-        }
-        if (digits < MinimumCharacters || padding > 2 || digits % 4 == 1) return Result.NotBase64;
-
+        if (!IsBase64(content, out int digits, out bool urlSafe)) return Result.NotBase64;
         int decodedLength = digits * 6 / 8;
         byte[] rented = ArrayPool<byte>.Shared.Rent(decodedLength);
         try
@@ -130,6 +110,48 @@ internal static class JsonBase64String
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>True when base64 <paramref name="content"/> decodes to text holding a card number (nothing is changed).</summary>
+    public static bool ContainsCardNumber(ReadOnlySpan<byte> content)
+    {
+        if (!IsBase64(content, out int digits, out _)) return false;
+        int decodedLength = digits * 6 / 8;
+        byte[] rented = ArrayPool<byte>.Shared.Rent(decodedLength);
+        try
+        {
+            Span<byte> decoded = rented.AsSpan(0, decodedLength);
+            Decode(content, decoded);
+            return PanMasker.ContainsCardNumber(decoded);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Whether the string is one base64 text long enough to hold a card number: digits, whitespace, padding only at its end.</summary>
+    private static bool IsBase64(ReadOnlySpan<byte> content, out int digits, out bool urlSafe)
+    {
+        digits = 0;
+        urlSafe = false;
+        int padding = 0;
+        for (int at = 0; at < content.Length;)
+        {
+            if (!Next(content, ref at, out byte value, out int width)) return false;
+            if (value < 64)
+            {
+                if (padding > 0) return false;
+                digits++;
+                if (width == 1 && content[at] is (byte)'-' or (byte)'_') urlSafe = true;
+            }
+            else if (value == Pad)
+            {
+                padding++;
+            }
+            at += width;
+        }
+        return digits >= MinimumCharacters && padding <= 2 && digits % 4 != 1;
     }
 
     private static void Decode(ReadOnlySpan<byte> content, Span<byte> decoded)

@@ -1,8 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using FastMcp.Pan;
 
-namespace FastMcp.Gateway.Stages;
+namespace FastMcp.Pan.Payloads;
 
 /// <summary>
 /// MCP carries files and media as base64: "blob" in resource contents (resources/read, embedded resources) and
@@ -12,7 +11,7 @@ namespace FastMcp.Gateway.Stages;
 /// place (<see cref="JsonBase64String"/>). Other encodings (hex, compressed bytes, base64 under other names, images
 /// of text) are not read: docs/pan-detection.md says so.
 /// </summary>
-internal static class Base64Payloads
+public static class Base64Payloads
 {
     public enum Result : byte { Unchanged, Masked, Refused }
 
@@ -58,6 +57,31 @@ internal static class Base64Payloads
             if (reader.CurrentDepth >= MaxDepth - 1) return Result.Refused;
         }
         return masked ? Result.Masked : Result.Unchanged;
+    }
+
+    /// <summary>
+    /// True when a blob/data payload of <paramref name="json"/> decodes to text holding a card number (nothing is
+    /// changed): what the policy's containsCardNumber adds to the JSON text. JSON it cannot read to the end counts as
+    /// holding one when it is deeper than this reads (fail closed), else what was read before the error decides.
+    /// </summary>
+    public static bool ContainsCardNumber(ReadOnlySpan<byte> json)
+    {
+        if (!MightHold(json)) return false;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName || !IsPayloadName(ref reader)) continue;
+                if (!reader.Read()) break;
+                if (reader.TokenType == JsonTokenType.String && JsonBase64String.ContainsCardNumber(reader.ValueSpan)) return true;
+            }
+        }
+        catch (JsonException)
+        {
+            return reader.CurrentDepth >= MaxDepth - 1;
+        }
+        return false;
     }
 
     /// <summary><see cref="MaskInPlace{TSink}"/> for text that is recorded or relayed without counting its card numbers.</summary>
