@@ -32,7 +32,7 @@ internal static class MirroredHeaderMasking
         return found;
     }
 
-    private static bool IsParamHeader(ReadOnlySpan<byte> name) =>
+    public static bool IsParamHeader(ReadOnlySpan<byte> name) =>
         name.Length > "Mcp-Param-".Length && Ascii.EqualsIgnoreCase(name[.."Mcp-Param-".Length], "Mcp-Param-"u8);
 
     private static int MaskValue(PanMasker masker, Span<byte> raw, in ReadOnlySequence<byte> body, bool keepBodyNumbers)

@@ -174,6 +174,12 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         RequestNumberMode numberMode = settings.NumberMode;
         if (requestMode != RequestCardMode.Mask)
         {
+            if (requestMode == RequestCardMode.Block && OtherFieldsHoldCard(headers))
+            {
+                MaskedCopy(masker, body, copy, ref exchange.RequestCards);
+                recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
+                return RequestCardOutcome.BlockedCard;
+            }
             if (MaskedCopy(masker, body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
             recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
             return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
@@ -193,8 +199,38 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             if (numberMode == RequestNumberMode.Block) return RequestCardOutcome.BlockedNumber;
         }
         MirroredHeaderMasking.Mask(masker, headers, body, numbersKept: kept > 0);
+        MaskOtherFields(masker, headers, ref exchange.RequestCards);
         return RequestCardOutcome.Forward;
     }
+
+    /// <summary>
+    /// The request's other header fields the upstream gets (an X-Account, a User-Agent, a Referer), masked as text like an
+    /// answer's: "mask" means the upstream receives no card number the client sent, wherever it sent it. Left as sent: the
+    /// fields the mirror rule handles, the session id the upstream issued (it must come back exact), and the framing
+    /// fields the gateway reads itself.
+    /// </summary>
+    private static void MaskOtherFields(PanMasker masker, HttpHeaderTable headers, ref CardFindings findings)
+    {
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (IsLeftAsSent(headers, i)) continue;
+            masker.MaskTextInPlace(MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span, ref findings);
+        }
+    }
+
+    /// <summary>Block mode: a card number in one of the fields <see cref="MaskOtherFields"/> would mask refuses the call.</summary>
+    private static bool OtherFieldsHoldCard(HttpHeaderTable headers)
+    {
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (!IsLeftAsSent(headers, i) && PanMasker.ContainsCardNumber(headers.ValueAt(i))) return true;
+        }
+        return false;
+    }
+
+    private static bool IsLeftAsSent(HttpHeaderTable headers, int i) =>
+        headers.KindAt(i) is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.Host or KnownHeader.ContentLength
+        || MirroredHeaderMasking.IsParamHeader(headers.NameAt(i));
 
     /// <summary>
     /// What the audit log may record of a request not decided yet, leaving the body as sent (the policy must still
