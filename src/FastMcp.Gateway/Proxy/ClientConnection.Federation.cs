@@ -1,4 +1,3 @@
-using FastMcp.Pan.Payloads;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +8,7 @@ using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
 using FastMcp.Mcp;
+using FastMcp.Pan.Payloads;
 using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Proxy;

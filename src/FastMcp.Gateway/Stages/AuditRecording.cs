@@ -1,4 +1,3 @@
-using FastMcp.Pan.Payloads;
 using System.Buffers;
 using System.Diagnostics;
 using FastMcp.Audit;
@@ -9,6 +8,7 @@ using FastMcp.Http;
 using FastMcp.Identity;
 using FastMcp.Mcp;
 using FastMcp.Pan;
+using FastMcp.Pan.Payloads;
 
 namespace FastMcp.Gateway.Stages;
 

@@ -1,4 +1,3 @@
-using FastMcp.Pan.Payloads;
 using System.Buffers;
 using System.Runtime.InteropServices;
 using FastMcp.Gateway.Buffers;
@@ -6,6 +5,7 @@ using FastMcp.Gateway.Proxy;
 using FastMcp.Http;
 using FastMcp.Mcp;
 using FastMcp.Pan;
+using FastMcp.Pan.Payloads;
 
 namespace FastMcp.Gateway.Stages;
 

@@ -1,7 +1,7 @@
-using FastMcp.Pan.Payloads;
 using System.Text;
 using FastMcp.Gateway.Stages;
 using FastMcp.Pan;
+using FastMcp.Pan.Payloads;
 
 namespace FastMcp.Gateway.Tests.Stages;
 
