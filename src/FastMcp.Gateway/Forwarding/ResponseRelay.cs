@@ -6,6 +6,7 @@ using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
 using FastMcp.Mcp;
+using FastMcp.Pan;
 using System.Runtime.CompilerServices;
 
 namespace FastMcp.Gateway.Forwarding;
@@ -536,6 +537,8 @@ internal sealed class ResponseRelay : IDisposable
         json.Clear();
         Range id = exchange.HasCall ? exchange.Call.IdRange : default;
         JsonRpcErrorWriter.Write(json, exchange.Body, id, why.JsonRpcCode(), why.Message());
+        // The client's own id goes back as it sent it; the record of this answer masks it like any card-like id.
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
         _event.Clear();
         SseEvent.WriteMessageEvent(_event, json.WrittenSpan);
     }

@@ -245,6 +245,26 @@ public sealed class StreamEventAuditTests
     }
 
     [Fact]
+    public async Task The_refusal_of_a_call_whose_id_is_a_card_number_is_recorded_with_the_id_masked()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: async x =>
+        {
+            if (await OpenedSession(x)) return;
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: {\"broken\n\n");
+            await x.GatewayClosesAsync(TimeSpan.FromSeconds(10));
+        });
+        using RawClient client = await InitializedClientAsync(g);
+        await client.SendAsync(g.Gateway.Post(CardGateway.ToolCall("4111111111111111", "echo", "{}"), $"Authorization: Bearer {g.Token}\r\nMcp-Session-Id: sess-1\r\n"));
+        RawResponse response = await client.ReadResponseAsync();
+
+        // The client gets its own id back, as it sent it: it must match the answer to its call.
+        Assert.Contains("\"id\":4111111111111111", response.Body, StringComparison.Ordinal);
+        Assert.Contains("not a readable JSON-RPC message", response.Body, StringComparison.Ordinal);
+        Assert.Empty(AuditCards.FindCardNumbers(await g.StopAndReadAuditAsync()));
+    }
+
+    [Fact]
     public async Task An_unreadable_event_on_a_get_stream_is_withheld_and_ends_the_stream()
     {
         var upstreamClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
