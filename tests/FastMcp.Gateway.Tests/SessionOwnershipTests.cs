@@ -156,6 +156,40 @@ public sealed class SessionOwnershipTests
     }
 
     [Fact]
+    public async Task Heavy_callers_filling_the_table_push_out_their_own_sessions_and_a_quiet_callers_keeps_working()
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o =>
+        {
+            o.Sessions.MaxPerUpstream = 100;
+            o.Sessions.MaxPerCaller = 10;
+        });
+        string alice = gw.Token("alice");
+        string alices = (await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!;
+
+        // Twelve callers at their own bound hold 120 sessions together: 21 more than the table keeps beside alice's one.
+        var firsts = new List<(string Token, string Session)>();
+        for (int c = 0; c < 12; c++)
+        {
+            string heavy = gw.Token($"ci-{c}");
+            for (int i = 0; i < 10; i++)
+            {
+                string session = (await PostAsync(gw, heavy, Initialize)).Header("Mcp-Session-Id")!;
+                if (i == 0) firsts.Add((heavy, session));
+            }
+        }
+
+        // Alice's session is the least recently used of all, and still hers: forwarded, not refused.
+        Assert.Equal(200, (await PostAsync(gw, alice, Ping(2), alices)).Status);
+        Assert.Equal(1, Naming(gw.Upstream, alices));
+        // What went were the heavy callers' own oldest: the first caller's first session is forgotten.
+        Assert.Equal(404, (await PostAsync(gw, firsts[0].Token, Ping(3), firsts[0].Session)).Status);
+        Assert.Equal(0, Naming(gw.Upstream, firsts[0].Session));
+        string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_session_bindings_evicted_total{bound=\"max_per_upstream\"} 21\n", metrics);
+        Assert.Contains("fastmcp_session_bindings_evicted_total{bound=\"max_per_caller\"} 0\n", metrics);
+    }
+
+    [Fact]
     public void The_sessions_section_is_checked_at_load()
     {
         var options = new GatewayOptions();

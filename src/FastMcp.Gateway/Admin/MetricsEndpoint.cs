@@ -52,7 +52,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         sb.Append("fastmcp_session_refusals_total{reason=\"unknown\"} ").Append(runtime.SessionRefusals?.Total(Sessions.SessionRefusal.Unknown) ?? 0).Append('\n');
         Sessions.SessionBindings? bindings = runtime.SessionBindings;
         Gauge(sb, "fastmcp_session_bindings", "sessions of plain routes bound to their callers, all upstreams", bindings?.Total() ?? 0);
-        Header(sb, "fastmcp_session_bindings_evicted_total", "bindings forgotten past a bound: max_per_caller (the caller's own oldest), max_per_upstream (the table's oldest)", "counter");
+        Header(sb, "fastmcp_session_bindings_evicted_total", "bindings forgotten past a bound: max_per_caller (the caller's own oldest), max_per_upstream (a heaviest holder's oldest)", "counter");
         sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_caller\"} ").Append(bindings?.EvictedForCaller ?? 0).Append('\n');
         sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_upstream\"} ").Append(bindings?.EvictedForUpstream ?? 0).Append('\n');
     }

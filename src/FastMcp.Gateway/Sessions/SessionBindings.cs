@@ -21,37 +21,22 @@ internal enum SessionCheck : byte
 /// The Mcp-Session-Id values upstreams of plain routes issued, each bound to the caller it was issued to (per upstream:
 /// two upstreams may issue the same id). Bounded twice per upstream: one caller keeps at most maxPerCaller bindings
 /// (past it, that caller's own least recently used is forgotten, nobody else's), and the table at most maxPerUpstream
-/// (past it, the least recently used of anyone's). Forgotten sessions are unknown here. Looking an id up allocates
-/// nothing and takes no lock; binding and forgetting take the upstream's lock (once per session, not per request).
+/// (past it, the least recently used binding of a caller holding the most: a few heavy holders filling the table lose
+/// their own sessions before a caller holding few loses any). Forgotten sessions are unknown here. Looking an id up
+/// allocates nothing and takes no lock; binding and forgetting take the upstream's lock (once per session, not per
+/// request) and, past a bound, scan one caller's own bindings under it, never the whole table.
 /// </summary>
 internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool forwardUnknown)
 {
     private const int StackChars = 256;
 
-    private sealed class Binding(string id, CallerBindings caller)
-    {
-        public readonly string Id = id;
-        public readonly CallerBindings Caller = caller;
-        // Stopwatch ticks, not milliseconds: sessions opened in the same millisecond still have an order to evict by.
-        public long LastUsed = Stopwatch.GetTimestamp();
-        /// <summary>Where the binding sits in its caller's <see cref="CallerBindings.Held"/> (under the table's lock).</summary>
-        public int Slot;
-    }
-
-    /// <summary>One caller's bindings on one upstream: its own least recently used is found without scanning the table.</summary>
-    private sealed class CallerBindings(SessionOwner owner)
-    {
-        public readonly SessionOwner Owner = owner;
-        public Binding[] Held = new Binding[4];
-        public int Count;
-    }
-
     private sealed class Table
     {
-        public readonly ConcurrentDictionary<string, Binding> ById = new(StringComparer.Ordinal);
-        public readonly ConcurrentDictionary<string, Binding>.AlternateLookup<ReadOnlySpan<char>> BySpan;
+        public readonly ConcurrentDictionary<string, SessionBinding> ById = new(StringComparer.Ordinal);
+        public readonly ConcurrentDictionary<string, SessionBinding>.AlternateLookup<ReadOnlySpan<char>> BySpan;
         public readonly Dictionary<(string Subject, string? Issuer), CallerBindings> ByCaller = [];
-        // Every change to ById, ByCaller and the callers' lists; lookups read ById without it.
+        public readonly CallersByCount ByCount = new();
+        // Every change to ById, ByCaller, ByCount and the callers' lists; lookups read ById without it.
         public readonly Lock Gate = new();
         public int Count;
 
@@ -71,7 +56,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     /// <summary>Bindings forgotten because their caller passed sessions.maxPerCaller (that caller's own oldest).</summary>
     public long EvictedForCaller => Volatile.Read(ref _evictedForCaller);
 
-    /// <summary>Bindings forgotten because their upstream's table passed sessions.maxPerUpstream.</summary>
+    /// <summary>Bindings forgotten because their upstream's table passed sessions.maxPerUpstream (from its heaviest holders).</summary>
     public long EvictedForUpstream => Volatile.Read(ref _evictedForUpstream);
 
     /// <summary>Whether <paramref name="id"/> on <paramref name="upstream"/> is the caller's; an owned binding counts as used now.</summary>
@@ -89,7 +74,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
             // Latin-1 maps every byte to one char: two different ids never meet as one key.
             Span<char> chars = rented ?? stackalloc char[StackChars];
             int n = Encoding.Latin1.GetChars(id, chars);
-            if (!table.BySpan.TryGetValue(chars[..n], out Binding? binding)) return SessionCheck.Unknown;
+            if (!table.BySpan.TryGetValue(chars[..n], out SessionBinding? binding)) return SessionCheck.Unknown;
             if (!binding.Caller.Owner.Is(caller))
             {
                 owner = binding.Caller.Owner;
@@ -111,7 +96,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
-            if (table.ById.TryGetValue(key, out Binding? previous)) Remove(table, previous);
+            if (table.ById.TryGetValue(key, out SessionBinding? previous)) Remove(table, previous);
             Add(table, key, caller);
         }
     }
@@ -127,7 +112,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
-            if (table.ById.TryGetValue(key, out Binding? existing))
+            if (table.ById.TryGetValue(key, out SessionBinding? existing))
             {
                 if (existing.Caller.Owner.Is(caller)) return SessionCheck.Owned;
                 owner = existing.Caller.Owner;
@@ -145,7 +130,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
-            if (table.ById.TryGetValue(key, out Binding? binding)) Remove(table, binding);
+            if (table.ById.TryGetValue(key, out SessionBinding? binding)) Remove(table, binding);
         }
     }
 
@@ -176,66 +161,38 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         // The caller's own oldest goes first: one caller opening sessions in a loop only ever pushes out its own.
         if (mine.Count >= MaxPerCaller)
         {
-            Remove(table, OldestOf(mine));
+            Remove(table, mine.Oldest());
             Interlocked.Increment(ref _evictedForCaller);
             // Removing its last binding took the caller out of the map; it is about to hold one again.
             if (mine.Count == 0) table.ByCaller.Add((caller.Subject, caller.Issuer), mine);
         }
-        var binding = new Binding(key, mine);
-        if (mine.Count == mine.Held.Length) Array.Resize(ref mine.Held, mine.Held.Length * 2);
-        binding.Slot = mine.Count;
-        mine.Held[mine.Count++] = binding;
+        var binding = new SessionBinding(key, mine);
+        mine.Append(binding);
+        table.ByCount.Raised(mine);
         table.ById[key] = binding;
         Volatile.Write(ref table.Count, table.Count + 1);
-        if (table.Count > MaxPerUpstream) EvictLeastRecentlyUsed(table);
-    }
-
-    private static Binding OldestOf(CallerBindings caller)
-    {
-        Binding oldest = caller.Held[0];
-        long age = Volatile.Read(ref oldest.LastUsed);
-        for (int i = 1; i < caller.Count; i++)
+        // One in, one out: the table is at most one over, and the heaviest holder (perhaps this caller) gives up its
+        // least recently used. Max-min fair: the largest holders come down level with each other before anyone
+        // holding fewer loses a session. The work is one scan of that caller's own bindings (at most maxPerCaller).
+        if (table.Count > MaxPerUpstream)
         {
-            long used = Volatile.Read(ref caller.Held[i].LastUsed);
-            if (used < age)
-            {
-                age = used;
-                oldest = caller.Held[i];
-            }
-        }
-        return oldest;
-    }
-
-    /// <summary>Takes a binding out of the table and out of its caller's list (swapping the caller's last into its slot).</summary>
-    private static void Remove(Table table, Binding binding)
-    {
-        if (!table.ById.TryRemove(new KeyValuePair<string, Binding>(binding.Id, binding))) return;
-        Volatile.Write(ref table.Count, table.Count - 1);
-        CallerBindings caller = binding.Caller;
-        Binding last = caller.Held[--caller.Count];
-        caller.Held[binding.Slot] = last;
-        last.Slot = binding.Slot;
-        caller.Held[caller.Count] = null!;
-        if (caller.Count == 0) table.ByCaller.Remove((caller.Owner.Subject, caller.Owner.Issuer));
-    }
-
-    /// <summary>
-    /// Forgets the least recently used sixteenth of the table at once (at least down to the maximum), so that a full
-    /// table scans once per many new sessions rather than once per session. Under the table's lock.
-    /// </summary>
-    private void EvictLeastRecentlyUsed(Table table)
-    {
-        int excess = table.Count - MaxPerUpstream;
-        if (excess <= 0) return;
-        int evict = Math.Max(excess, MaxPerUpstream / 16);
-        Binding[] byAge = [.. table.ById.Values];
-        var ages = new long[byAge.Length];
-        for (int i = 0; i < ages.Length; i++) ages[i] = Volatile.Read(ref byAge[i].LastUsed);
-        Array.Sort(ages, byAge);
-        for (int i = 0; i < evict && i < byAge.Length; i++)
-        {
-            Remove(table, byAge[i]);
+            // Among equals the caller that reached the top last gives first (the grower pays), except when everyone
+            // holds one: then this caller's only binding is the one just issued, and another's goes instead.
+            CallerBindings heaviest = table.ByCount.Heaviest!;
+            if (heaviest == mine && mine.Count == 1) heaviest = mine.Next!;
+            Remove(table, heaviest.Oldest());
             Interlocked.Increment(ref _evictedForUpstream);
         }
+    }
+
+    /// <summary>Takes a binding out of the table, out of its caller's list and its caller down a count.</summary>
+    private static void Remove(Table table, SessionBinding binding)
+    {
+        if (!table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(binding.Id, binding))) return;
+        Volatile.Write(ref table.Count, table.Count - 1);
+        CallerBindings caller = binding.Caller;
+        caller.Take(binding);
+        table.ByCount.Lowered(caller);
+        if (caller.Count == 0) table.ByCaller.Remove((caller.Owner.Subject, caller.Owner.Issuer));
     }
 }

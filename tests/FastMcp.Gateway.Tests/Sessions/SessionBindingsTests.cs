@@ -82,6 +82,96 @@ public sealed class SessionBindingsTests
         Assert.Equal(3, table.Count("a"));
     }
 
+    private static Principal Caller(string subject) => new(subject, [], [], null, "https://idp.example", DateTimeOffset.MaxValue);
+
+    [Fact]
+    public void A_full_table_takes_from_the_heaviest_callers_and_a_light_callers_sessions_survive()
+    {
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
+        // Alice's sessions are the oldest in the table and never used again: least recently used of all.
+        for (int i = 0; i < 3; i++) table.Bind("a", Encoding.ASCII.GetBytes($"alice-{i}"), Alice);
+        for (int c = 0; c < 5; c++)
+        {
+            Principal heavy = Caller($"heavy-{c}");
+            for (int i = 0; i < 60; i++) table.Bind("a", Encoding.ASCII.GetBytes($"h{c}-{i}"), heavy);
+        }
+        for (int i = 0; i < 3; i++) Assert.Equal(SessionCheck.Owned, table.Check("a", Encoding.ASCII.GetBytes($"alice-{i}"), Alice));
+        Assert.Equal(3, table.CountOf("a", Alice));
+        Assert.Equal(100, table.Count("a"));
+        Assert.Equal(5 * 60 + 3 - 100, table.EvictedForUpstream);
+        Assert.Equal(0, table.EvictedForCaller);
+    }
+
+    [Fact]
+    public void A_full_table_trims_its_heavy_callers_evenly_each_losing_its_own_least_recently_used()
+    {
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
+        // One after another: the first callers are the heaviest (and the least recently used) when the table fills.
+        for (int c = 0; c < 4; c++)
+        {
+            Principal heavy = Caller($"heavy-{c}");
+            for (int i = 0; i < 40; i++) table.Bind("a", Encoding.ASCII.GetBytes($"h{c}-{i}"), heavy);
+        }
+        Assert.Equal(100, table.Count("a"));
+        for (int c = 0; c < 4; c++)
+        {
+            Principal heavy = Caller($"heavy-{c}");
+            Assert.Equal(25, table.CountOf("a", heavy));
+            // Each kept its 25 most recent.
+            Assert.Equal(SessionCheck.Unknown, table.Check("a", Encoding.ASCII.GetBytes($"h{c}-14"), heavy));
+            Assert.Equal(SessionCheck.Owned, table.Check("a", Encoding.ASCII.GetBytes($"h{c}-15"), heavy));
+            Assert.Equal(SessionCheck.Owned, table.Check("a", Encoding.ASCII.GetBytes($"h{c}-39"), heavy));
+        }
+        Assert.Equal(60, table.EvictedForUpstream);
+    }
+
+    [Fact]
+    public void A_light_caller_loses_sessions_only_once_nobody_holds_more_than_it()
+    {
+        var table = new SessionBindings(100, 1_000, forwardUnknown: false);
+        for (int i = 0; i < 2; i++) table.Bind("a", Encoding.ASCII.GetBytes($"alice-{i}"), Alice);
+        // 98 callers of one session each fill the table with alice: everyone holds one or two.
+        for (int c = 0; c < 98; c++) table.Bind("a", Encoding.ASCII.GetBytes($"one-{c}"), Caller($"one-{c}"));
+        // Alice is now the heaviest holder: the next session takes her least recently used, not a one-session caller's.
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "alice-0"u8, Alice));
+        table.Bind("a", "one-more"u8, Caller("one-more"));
+        Assert.Equal(1, table.CountOf("a", Alice));
+        Assert.Equal(SessionCheck.Unknown, table.Check("a", "alice-1"u8, Alice));
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "alice-0"u8, Alice));
+        // Now all hold one: the next takes someone else's, never the session it was just issued.
+        table.Bind("a", "another"u8, Caller("another"));
+        Assert.Equal(SessionCheck.Owned, table.Check("a", "another"u8, Caller("another")));
+        Assert.Equal(100, table.Count("a"));
+        Assert.Equal(2, table.EvictedForUpstream);
+    }
+
+    [Fact]
+    public void Binding_into_a_full_table_copies_nothing_of_the_table()
+    {
+        // A full table finds whom to evict from the callers it keeps by count, not by copying and sorting every
+        // binding under the lock: binding one session allocates about that session, whatever the table holds.
+        var table = new SessionBindings(10_000, 1_000, forwardUnknown: false);
+        for (int c = 0; c < 100; c++)
+        {
+            Principal heavy = Caller($"heavy-{c}");
+            for (int i = 0; i < 100; i++) table.Bind("a", Encoding.ASCII.GetBytes($"h{c}-{i}"), heavy);
+        }
+        Principal newcomer = Caller("newcomer");
+        byte[][] ids = new byte[200][];
+        for (int i = 0; i < ids.Length; i++) ids[i] = Encoding.ASCII.GetBytes($"n-{i}");
+        long most = 0;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            table.Bind("a", ids[i], newcomer);
+            most = Math.Max(most, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        // The binding, its key, a dictionary node, now and then the caller's list doubling: a few KB at most.
+        Assert.InRange(most, 1, 4_096);
+        Assert.Equal(10_000, table.Count("a"));
+        Assert.Equal(200, table.EvictedForUpstream);
+    }
+
     [Fact]
     public void An_unknown_id_is_bound_to_its_first_caller_only()
     {
