@@ -18,7 +18,10 @@ internal ref struct ByteBlocks
     private int _start;
     private int _valid;
     private ulong _digits;
-    /// <summary>Backslashes (JSON escapes) and 0xEF lead bytes (fullwidth digits): characters that may decode to a digit.</summary>
+    /// <summary>
+    /// Backslashes (JSON escapes), 0xEF lead bytes (fullwidth digits) and the starts of Arabic-Indic, Persian and
+    /// Devanagari digits: characters that may decode to a digit.
+    /// </summary>
     private ulong _encodedStarts;
     private ulong _quotes;
 
@@ -30,9 +33,10 @@ internal ref struct ByteBlocks
     }
 
     /// <summary>
-    /// First index at or after <paramref name="from"/> holding a digit, a backslash or a 0xEF lead byte (the data's
-    /// length when none); flips <paramref name="quoteParity"/> once per quote passed on the way. Only a digit can start
-    /// a card number, so the ideographic space's lead byte 0xE3 (common in Japanese text) does not stop the skip.
+    /// First index at or after <paramref name="from"/> holding a digit, a backslash, a 0xEF lead byte or the start of
+    /// an Arabic-Indic, Persian or Devanagari digit (the data's length when none); flips <paramref name="quoteParity"/>
+    /// once per quote passed on the way. Only a digit can start a card number, so the ideographic space's lead byte
+    /// 0xE3 (common in Japanese text) and Arabic and Devanagari letters do not stop the skip.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NextDigitOrEncodedStart(int from, ref int quoteParity)
@@ -78,13 +82,13 @@ internal ref struct ByteBlocks
         ref byte origin = ref Unsafe.Add(ref MemoryMarshal.GetReference(_data), at);
         if (available >= BlockSize && Vector512.IsHardwareAccelerated)
         {
-            // One 64-byte vector: the comparisons yield mask registers directly, so the 0xEF test costs one compare.
             _valid = BlockSize;
             Vector512<byte> v = Vector512.LoadUnsafe(ref origin);
             _digits = Vector512.LessThan(v - Vector512.Create((byte)'0'), Vector512.Create((byte)10)).ExtractMostSignificantBits();
-            _encodedStarts = (Vector512.Equals(v, Vector512.Create((byte)'\\')) | Vector512.Equals(v, Vector512.Create(FullwidthForms.FullwidthLead)))
-                .ExtractMostSignificantBits();
+            _encodedStarts = Vector512.Equals(v, Vector512.Create((byte)'\\')).ExtractMostSignificantBits();
             _quotes = Vector512.Equals(v, Vector512.Create((byte)'"')).ExtractMostSignificantBits();
+            // Only bytes with the top bit set start a wide digit: all-ASCII blocks (most JSON) skip those compares.
+            if (v.ExtractMostSignificantBits() != 0) _encodedStarts |= WideStarts(v);
             return;
         }
         if (available >= BlockSize && Vector256.IsHardwareAccelerated)
@@ -96,13 +100,7 @@ internal ref struct ByteBlocks
             _digits = d0 | (ulong)d1 << 32;
             _encodedStarts = b0 | (ulong)b1 << 32;
             _quotes = q0 | (ulong)q1 << 32;
-            // A fullwidth lead byte has its top bit set: one test spares all-ASCII blocks (most JSON) the compares.
-            if ((low | high).ExtractMostSignificantBits() != 0)
-            {
-                Vector256<byte> lead = Vector256.Create(FullwidthForms.FullwidthLead);
-                _encodedStarts |= Vector256.Equals(low, lead).ExtractMostSignificantBits()
-                    | (ulong)Vector256.Equals(high, lead).ExtractMostSignificantBits() << 32;
-            }
+            if ((low | high).ExtractMostSignificantBits() != 0) _encodedStarts |= WideStarts(low, high);
             return;
         }
         if (available >= BlockSize && Vector128.IsHardwareAccelerated)
@@ -119,12 +117,7 @@ internal ref struct ByteBlocks
                 quotes |= (ulong)q << (k * 16);
                 any |= v;
             }
-            if (any.ExtractMostSignificantBits() != 0)
-            {
-                Vector128<byte> lead = Vector128.Create(FullwidthForms.FullwidthLead);
-                for (int k = 0; k < 4; k++)
-                    encodedStarts |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)), lead).ExtractMostSignificantBits() << (k * 16);
-            }
+            if (any.ExtractMostSignificantBits() != 0) encodedStarts |= WideStarts128(ref origin);
             _digits = digits;
             _encodedStarts = encodedStarts;
             _quotes = quotes;
@@ -140,10 +133,85 @@ internal ref struct ByteBlocks
             if ((uint)(b - '0') <= 9) ds |= bit;
             else if (b is (byte)'\\' or FullwidthForms.FullwidthLead) es |= bit;
             else if (b == (byte)'"') qs |= bit;
+            // A lead byte whose character the data cuts short stops the skip too: the next chunk may complete a digit.
+            else if (ArabicIndicAndDevanagariDigits.IsLead(b)
+                && ArabicIndicAndDevanagariDigits.Decode(_data.Slice(at + k), out _, out _, out _) != DecodeStatus.Literal) es |= bit;
         }
         _digits = ds;
         _encodedStarts = es;
         _quotes = qs;
+    }
+
+    /// <summary>
+    /// Positions where a fullwidth form (lead 0xEF) or an Arabic-Indic, Persian or Devanagari digit starts. These
+    /// digits share their lead bytes with the letters of their scripts, so a lead counts only when the bytes after it
+    /// are a digit's: stopping at every Arabic or Hindi letter would decode most of such text character by character.
+    /// A lead near the block's end, whose following bytes are in the next block, counts without that check.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Starts(ulong fullwidthLeads, ulong arabicLeads, ulong extendedLeads, ulong devanagariLeads,
+        ulong devanagariSeconds, ulong arabicLasts, ulong extendedLasts, ulong devanagariLasts)
+    {
+        const ulong lastOne = 1UL << 63, lastTwo = 3UL << 62;
+        ulong twoByte = arabicLeads & (arabicLasts >> 1 | lastOne) | extendedLeads & (extendedLasts >> 1 | lastOne);
+        ulong devanagari = devanagariLeads & (devanagariSeconds >> 1 | lastOne) & (devanagariLasts >> 2 | lastTwo);
+        return fullwidthLeads | twoByte | devanagari;
+    }
+
+    private static ulong WideStarts(Vector512<byte> v) => Starts(
+        Vector512.Equals(v, Vector512.Create(FullwidthForms.FullwidthLead)).ExtractMostSignificantBits(),
+        Vector512.Equals(v, Vector512.Create(ArabicIndicAndDevanagariDigits.ArabicIndicLead)).ExtractMostSignificantBits(),
+        Vector512.Equals(v, Vector512.Create(ArabicIndicAndDevanagariDigits.ExtendedArabicIndicLead)).ExtractMostSignificantBits(),
+        Vector512.Equals(v, Vector512.Create(ArabicIndicAndDevanagariDigits.DevanagariLead)).ExtractMostSignificantBits(),
+        Vector512.Equals(v, Vector512.Create(ArabicIndicAndDevanagariDigits.DevanagariDigitsSecond)).ExtractMostSignificantBits(),
+        Vector512.LessThan(v - Vector512.Create(ArabicIndicAndDevanagariDigits.ArabicIndicZeroLast), Vector512.Create((byte)10)).ExtractMostSignificantBits(),
+        Vector512.LessThan(v - Vector512.Create(ArabicIndicAndDevanagariDigits.ExtendedArabicIndicZeroLast), Vector512.Create((byte)10)).ExtractMostSignificantBits(),
+        Vector512.LessThan(v - Vector512.Create(ArabicIndicAndDevanagariDigits.DevanagariZeroLast), Vector512.Create((byte)10)).ExtractMostSignificantBits());
+
+    private static ulong WideStarts(Vector256<byte> low, Vector256<byte> high) => Starts(
+        Equal256(low, high, FullwidthForms.FullwidthLead),
+        Equal256(low, high, ArabicIndicAndDevanagariDigits.ArabicIndicLead),
+        Equal256(low, high, ArabicIndicAndDevanagariDigits.ExtendedArabicIndicLead),
+        Equal256(low, high, ArabicIndicAndDevanagariDigits.DevanagariLead),
+        Equal256(low, high, ArabicIndicAndDevanagariDigits.DevanagariDigitsSecond),
+        TenFrom256(low, high, ArabicIndicAndDevanagariDigits.ArabicIndicZeroLast),
+        TenFrom256(low, high, ArabicIndicAndDevanagariDigits.ExtendedArabicIndicZeroLast),
+        TenFrom256(low, high, ArabicIndicAndDevanagariDigits.DevanagariZeroLast));
+
+    private static ulong WideStarts128(ref byte origin) => Starts(
+        Equal128(ref origin, FullwidthForms.FullwidthLead),
+        Equal128(ref origin, ArabicIndicAndDevanagariDigits.ArabicIndicLead),
+        Equal128(ref origin, ArabicIndicAndDevanagariDigits.ExtendedArabicIndicLead),
+        Equal128(ref origin, ArabicIndicAndDevanagariDigits.DevanagariLead),
+        Equal128(ref origin, ArabicIndicAndDevanagariDigits.DevanagariDigitsSecond),
+        TenFrom128(ref origin, ArabicIndicAndDevanagariDigits.ArabicIndicZeroLast),
+        TenFrom128(ref origin, ArabicIndicAndDevanagariDigits.ExtendedArabicIndicZeroLast),
+        TenFrom128(ref origin, ArabicIndicAndDevanagariDigits.DevanagariZeroLast));
+
+    private static ulong Equal256(Vector256<byte> low, Vector256<byte> high, byte value) =>
+        Vector256.Equals(low, Vector256.Create(value)).ExtractMostSignificantBits()
+        | (ulong)Vector256.Equals(high, Vector256.Create(value)).ExtractMostSignificantBits() << 32;
+
+    /// <summary>Bytes <paramref name="first"/>..<paramref name="first"/>+9: the last bytes of ten consecutive digits.</summary>
+    private static ulong TenFrom256(Vector256<byte> low, Vector256<byte> high, byte first) =>
+        Vector256.LessThan(low - Vector256.Create(first), Vector256.Create((byte)10)).ExtractMostSignificantBits()
+        | (ulong)Vector256.LessThan(high - Vector256.Create(first), Vector256.Create((byte)10)).ExtractMostSignificantBits() << 32;
+
+    private static ulong Equal128(ref byte origin, byte value)
+    {
+        ulong bits = 0;
+        for (int k = 0; k < 4; k++)
+            bits |= (ulong)Vector128.Equals(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)), Vector128.Create(value)).ExtractMostSignificantBits() << (k * 16);
+        return bits;
+    }
+
+    private static ulong TenFrom128(ref byte origin, byte first)
+    {
+        ulong bits = 0;
+        for (int k = 0; k < 4; k++)
+            bits |= (ulong)Vector128.LessThan(Vector128.LoadUnsafe(ref origin, (nuint)(k * 16)) - Vector128.Create(first), Vector128.Create((byte)10))
+                .ExtractMostSignificantBits() << (k * 16);
+        return bits;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
