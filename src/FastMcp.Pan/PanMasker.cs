@@ -25,7 +25,7 @@ public sealed class PanMasker
     private readonly byte _maskByte;
     /// <summary>The mask byte as a JSON escape, written over a digit that was itself a 6-byte escape.</summary>
     private readonly EscapedMask _escapedMask;
-    /// <summary>The mask byte's fullwidth form in UTF-8 ('*' gives U+FF0A), written over a 3-byte fullwidth digit.</summary>
+    /// <summary>The mask byte's fullwidth form in UTF-8 ('*' gives U+FF0A), written over a 3-byte fullwidth or Devanagari digit.</summary>
     private readonly FullwidthMask _fullwidthMask;
 
     public PanMasker(PanMaskingOptions options)
@@ -200,12 +200,13 @@ public sealed class PanMasker
 
     /// <summary>
     /// Writes the mask over one card number's digits. Digits inside JSON strings become the mask byte (or its
-    /// <c>\u00XX</c> escape where the digit was an escape, its fullwidth form where the digit was a fullwidth one, so
+    /// <c>\u00XX</c> escape where the digit was an escape, its fullwidth form where the digit was a 3-byte fullwidth or
+    /// Devanagari one, the Arabic five pointed star U+066D where it was a 2-byte Arabic-Indic or Persian one, so
     /// length and validity hold). A bare JSON number cannot
     /// hold '*', so its masked digits become '0' (a leading one '9'), adjusted so the result fails Luhn and is not
     /// found again.
     /// </summary>
-    /// <param name="widths">Bytes each digit takes in the input: 1, 3 (fullwidth) or 6 (escape). A bare number's are all 1.</param>
+    /// <param name="widths">Bytes each digit takes in the input: 1, 2 (Arabic-Indic, Persian), 3 (fullwidth, Devanagari) or 6 (escape). A bare number's are all 1.</param>
     internal void WriteMask<TWriter>(scoped ReadOnlySpan<byte> digits, scoped ReadOnlySpan<long> offsets, scoped ReadOnlySpan<byte> widths, bool bareNumber, ref TWriter writer)
         where TWriter : IMaskWriter, allows ref struct
     {
@@ -231,6 +232,7 @@ public sealed class PanMasker
             ReadOnlySpan<byte> mask = widths[k] switch
             {
                 1 => plain,
+                ArabicIndicAndDevanagariDigits.TwoByteLength => ArabicIndicAndDevanagariDigits.TwoByteMask,
                 FullwidthForms.Utf8Length => fullwidthMask,
                 _ => escapedMask,
             };

@@ -14,6 +14,9 @@ public class AllocationTests
     private static readonly byte[] WithFullwidthCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
         "{\"t\":\"カード ４１１１　１１１１　１１１１　１１１１\",\"m\":\"4111１１１１1111１１１１\",\"e\":\"\\uff14111111111111111\"}", 20)));
 
+    private static readonly byte[] WithScriptCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
+        "{\"t\":\"شماره کارت ۴۱۱۱ ۱۱۱۱ ۱۱۱۱ ۱۱۱۱ تاریخ ۱۴۰۳/۰۹/۱۶\",\"m\":\"४१११١١١١1111११११\",\"e\":\"\\u06f4111111111111111\"}", 20)));
+
     private struct CountingSink : IPanFindingSink
     {
         public int Count;
@@ -82,6 +85,21 @@ public class AllocationTests
         long allocated = Measure(() =>
         {
             WithFullwidthCards.CopyTo(buffer, 0);
+            masker.MaskInPlace(buffer, ref sink);
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(250 * 60, sink.Count); // 3 cards in each of 20 repetitions, 250 runs
+    }
+
+    [Fact]
+    public void MaskingArabicIndicPersianAndDevanagariCardsWithFingerprintsAllocatesNothing()
+    {
+        PanMasker masker = TestKeys.Masker();
+        byte[] buffer = new byte[WithScriptCards.Length];
+        CountingSink sink = default;
+        long allocated = Measure(() =>
+        {
+            WithScriptCards.CopyTo(buffer, 0);
             masker.MaskInPlace(buffer, ref sink);
         });
         Assert.Equal(0, allocated);

@@ -187,7 +187,12 @@ public class PropertyTests
             Gen.Const("\\u0034"), Gen.Const("\\u0020"), Gen.Const("\\n"),
             // Fullwidth digits and separators, their escapes, and 3-byte characters that share their lead bytes.
             Gen.String[Gen.Char["０１４５９"], 1, 20], Gen.Const("４１１１１１１１１１１１１１１１"), Gen.Const("４１１１　１１１１－1111 １１１１"),
-            Gen.Const("\\uFF14"), Gen.Const("\\u3000"), Gen.Const("　"), Gen.Const("－"), Gen.Const("＊ア。Ａ"));
+            Gen.Const("\\uFF14"), Gen.Const("\\u3000"), Gen.Const("　"), Gen.Const("－"), Gen.Const("＊ア。Ａ"),
+            // Arabic-Indic, Persian and Devanagari digits, their escapes, and characters that share their lead bytes
+            // (letters, the danda, the Arabic decimal and thousands separators and star next to the digits' bytes).
+            Gen.String[Gen.Char["٠١٤۰۱۴०१४"], 1, 20], Gen.Const("۴۱۱۱ ۱۱۱۱ ۱۱۱۱ ۱۱۱۱"), Gen.Const("٤١١١-1111-१११११११"),
+            Gen.Const("\\u06F4"), Gen.Const("\\u0966"), Gen.Const("\\u0661"), Gen.Const("لمن"), Gen.Const("کارت ی"),
+            Gen.Const("कार्ड"), Gen.Const("।॰"), Gen.Const("٫٬٭"), Gen.Const("ۺ"));
         token.Array[1, 30].Select(parts => string.Concat(parts)).Sample(text =>
         {
             byte[] whole = Encoding.UTF8.GetBytes(text);
@@ -207,6 +212,28 @@ public class PropertyTests
         PanMasker masker = TestKeys.Masker();
         Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xEF), Gen.Const((byte)0xBC), Gen.Const((byte)0xE3), Gen.Const((byte)0x80),
             Gen.Byte[0x8A, 0x99], Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
+        near.Array[0, 400].Select(Gen.Int[1, 64]).Sample((bytes, read) =>
+        {
+            byte[] whole = (byte[])bytes.Clone();
+            int count = masker.MaskInPlace(whole);
+            Assert.Equal(bytes.Length, whole.Length);
+            byte[] streamed = Segmented.Stream(masker, bytes, () => read, out long streamedCount, out _);
+            Assert.Equal(whole, streamed);
+            Assert.Equal(count, streamedCount);
+            byte[] bytewise = (byte[])bytes.Clone();
+            Assert.Equal(count, masker.MaskInPlace(Segmented.Sequence(bytewise, Enumerable.Range(1, bytewise.Length))));
+            Assert.Equal(whole, bytewise);
+        }, iter: Iterations, threads: 1);
+    }
+
+    [Fact]
+    public void BytesNearArabicIndicPersianAndDevanagariDigitsNeverGrowShrinkOrCrash()
+    {
+        // Mostly the bytes these digits are made of (and their neighbours in the same blocks), so truncated, invalid
+        // and complete sequences meet 64-byte block edges, chunk boundaries and separators often.
+        PanMasker masker = TestKeys.Masker();
+        Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xD9), Gen.Const((byte)0xDB), Gen.Const((byte)0xE0), Gen.Const((byte)0xA5),
+            Gen.Byte[0x9E, 0xBB], Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
         near.Array[0, 400].Select(Gen.Int[1, 64]).Sample((bytes, read) =>
         {
             byte[] whole = (byte[])bytes.Clone();

@@ -21,6 +21,10 @@ public class SegmentationTests
         FullwidthDocumentCards[2].Document,
         FullwidthDocumentCards[3].Document,
         FullwidthDocumentCards[4].Document,
+        ScriptDocumentCards[0].Document,
+        ScriptDocumentCards[1].Document,
+        ScriptDocumentCards[2].Document,
+        ScriptDocumentCards[3].Document,
     };
 
     /// <summary>
@@ -35,6 +39,26 @@ public class SegmentationTests
         ("{\"e\":\"\\uFF14\\uff11\\uFF11\\uFF11\\u3000１１１１\\u30001111\\uff0d１１１１\"}", 1),
         ("ＯＲＤ４１１１１１１１１１１１１１１１＊ ４１１１－１１１１－１１１１－１１１１－１１１１ ４１１１　　１１１１", 1),
     ];
+
+    /// <summary>
+    /// Documents with Arabic-Indic, Persian and Devanagari digits (2 and 3 UTF-8 bytes, among letters that share
+    /// their lead bytes) and the card numbers each holds.
+    /// </summary>
+    private static readonly (string Document, int Cards)[] ScriptDocumentCards =
+    [
+        (ArabicIndicAndDevanagariDigitTests.In("persian", "{\"t\":\"شماره کارت 4111 1111 1111 1111 تاریخ 1403/09/16\",\"m\":\"")
+            + ArabicIndicAndDevanagariDigitTests.In("arabic", "4111") + "1111" + ArabicIndicAndDevanagariDigitTests.In("devanagari", "1111") + "１１１１\"}", 2),
+        (ArabicIndicAndDevanagariDigitTests.In("devanagari", "कार्ड 5555-5555-5555-4444 और 3782 822463 10005।"), 2),
+        ("{\"e\":\"\\u06F4\\u06f1\\u0661\\u0967 1111\\u30001111 \\u06F11\\u09671\", \"f\":\"\\u096a\\u0966\\u06f0\\u0660 x\"}", 1),
+        (ArabicIndicAndDevanagariDigitTests.In("arabic", "هاتف 0912 345 6789 رقم4111111111111111 ٫ 4111\u066C1111\u066C1111\u066C1111"), 1),
+    ];
+
+    [Fact]
+    public void ScriptDocumentsHoldTheirCardsInOneBuffer()
+    {
+        foreach ((string document, int cards) in ScriptDocumentCards)
+            Assert.Equal(cards, TestKeys.Masker().MaskInPlace(Encoding.UTF8.GetBytes(document)));
+    }
 
     [Fact]
     public void FullwidthDocumentsHoldTheirCardsInOneBuffer()

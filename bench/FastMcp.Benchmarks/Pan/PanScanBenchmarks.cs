@@ -12,7 +12,10 @@ namespace FastMcp.Benchmarks.Pan;
 /// Inputs: "clean" MCP-style JSON text with almost no digits; "dense" JSON full of ids, timestamps, decimals,
 /// UUIDs and dates (no card numbers); "cards" the dense input with a grouped card number every ~2 KB;
 /// "japanese" answer text dense with fullwidth digits and punctuation (no card numbers), which the scanner
-/// decodes character by character (on the other inputs, without any 0xEF byte, it only pays one test per block).
+/// decodes character by character (on the other inputs, without any 0xEF byte, it only pays one test per block);
+/// "arabic" Persian and Arabic answer text with Persian and Arabic-Indic digits (dates, amounts, phone numbers) and
+/// "hindi" Hindi answer text with Devanagari digits, neither holding a card number: their letters share lead bytes
+/// with their digits, which the block classification tells apart.
 /// GB/s = 1,048,576 bytes / mean time.
 /// </summary>
 [MemoryDiagnoser]
@@ -32,7 +35,13 @@ public partial class PanScanBenchmarks
     private const string JapaneseLine =
         "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"ご注文（番号：１２３４５）は２０２６年１１月２４日に発送されました。数量３点、合計９，８００円です！お問い合わせは０３－１２３４－５６７８まで。\"}]}}\n";
 
-    [Params("clean", "dense", "cards", "japanese")]
+    private const string ArabicLine =
+        "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"سفارش شما (شماره: ۱۲۳۴۵) در تاریخ ۱۴۰۳/۰۹/۱۶ ارسال شد. تعداد ۳ عدد، مجموع ۹٬۸۰۰٬۰۰۰ ریال. تلفن پشتیبانی: ۰۲۱-۸۸۷۷۶۶۵۵ یا ۰۹۱۲ ۳۴۵ ۶۷۸۹. الطلب رقم ٤٧١١ بتاريخ ٢٠٢٦/١١/٢٤ بمبلغ ١٢٫٥ دينار.\"}]}}\n";
+
+    private const string HindiLine =
+        "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"आपका ऑर्डर (संख्या: १२३४५) २४/११/२०२६ को भेजा गया। मात्रा ३, कुल ₹९,८००। सहायता के लिए +९१ ९८७६५ ४३२१० पर कॉल करें या ०११-२३४५६७८९ पर लिखें।\"}]}}\n";
+
+    [Params("clean", "dense", "cards", "japanese", "arabic", "hindi")]
     public string Input { get; set; } = "clean";
 
     private byte[] _original = [];
@@ -52,11 +61,13 @@ public partial class PanScanBenchmarks
                 "clean" => CleanLine,
                 "dense" => DenseLine,
                 "japanese" => JapaneseLine,
+                "arabic" => ArabicLine,
+                "hindi" => HindiLine,
                 _ => line % 8 == 7 ? CardLine : DenseLine,
             });
             line++;
         }
-        // Exactly 1 MiB of UTF-8 (the Japanese text has 3-byte characters; a cut one is just an invalid tail).
+        // Exactly 1 MiB of UTF-8 (the non-ASCII texts have 2- and 3-byte characters; a cut one is just an invalid tail).
         _original = Encoding.UTF8.GetBytes(text.ToString()).AsSpan(0, InputSize).ToArray();
         _work = (byte[])_original.Clone();
         _chars = new char[InputSize];
@@ -94,7 +105,7 @@ public partial class PanScanBenchmarks
         {
             char c = candidate[i];
             if (c is ' ' or '-') continue;
-            int d = c >= '\uFF10' ? c - '\uFF10' : c - '0'; // \d also matches fullwidth digits
+            int d = (int)char.GetNumericValue(c); // \d matches every Unicode decimal digit: fullwidth, Arabic-Indic, Devanagari
             if ((position++ & 1) == 1)
             {
                 d *= 2;

@@ -19,8 +19,9 @@ internal enum CharKind : byte
     /// <summary>An unescaped '"': ends a number like <see cref="Other"/> and toggles "inside a JSON string".</summary>
     Quote,
     /// <summary>
-    /// Lead byte 0xE3 or 0xEF of a UTF-8 character that may be a fullwidth digit or separator (see
-    /// <see cref="FullwidthForms"/>): decode it. Never the kind of a decoded character.
+    /// Lead byte of a UTF-8 character that may be a digit or separator: 0xE3 or 0xEF (fullwidth forms, see
+    /// <see cref="FullwidthForms"/>), 0xD9, 0xDB or 0xE0 (Arabic-Indic, Persian, Devanagari digits, see
+    /// <see cref="ArabicIndicAndDevanagariDigits"/>): decode it. Never the kind of a decoded character.
     /// </summary>
     WideLead,
 }
@@ -43,12 +44,14 @@ internal static class ByteClass
         // p-z { | } ~ DEL
         2,2,2,2,2,2,2,2, 2,2,2,0,0,0,0,0,
         // 0x80-0xFF: UTF-8 lead and continuation bytes (and invalid ones) are "other", except the lead bytes
-        // 0xE3 (ideographic space) and 0xEF (fullwidth digits and hyphen-minus), which are decoded
+        // 0xD9, 0xDB (Arabic-Indic and Persian digits), 0xE0 (Devanagari digits), 0xE3 (ideographic space) and
+        // 0xEF (fullwidth digits and hyphen-minus), which are decoded
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
-        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
-        // 0xE0-0xFF (0xE3 and 0xEF: wide leads)
-        0,0,0,9,0,0,0,0, 0,0,0,0,0,0,0,9, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        // 0xC0-0xDF (0xD9 and 0xDB: wide leads)
+        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,9,0,9,0,0,0,0,
+        // 0xE0-0xFF (0xE0, 0xE3 and 0xEF: wide leads)
+        9,0,0,9,0,0,0,0, 0,0,0,0,0,0,0,9, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
     ];
 
     public static CharKind Of(byte b) => (CharKind)Table[b];

@@ -5,8 +5,9 @@ namespace FastMcp.Pan.Scanning;
 
 /// <summary>
 /// The card-number state machine. Bytes that cannot start a card number (neither digit, nor backslash, nor the 0xEF
-/// lead byte of a fullwidth digit) are skipped with a vectorised search; plain digit runs are taken whole; only runs
-/// that touch separators, dots, escapes or fullwidth characters walk the per-character state machine. Works chunk
+/// lead byte of a fullwidth digit, nor the start of an Arabic-Indic, Persian or Devanagari digit) are skipped with a
+/// vectorised search; plain digit runs are taken whole; only runs that touch separators, dots, escapes or multi-byte
+/// characters walk the per-character state machine. Works chunk
 /// by chunk: <see cref="ScanState"/> carries everything across boundaries, and offsets are absolute so a find split
 /// over chunks is masked where its bytes are.
 /// </summary>
@@ -31,8 +32,9 @@ internal static class PanScanner
                 if (next > i) s.LeftBlocked = Blocks(chunk[next - 1]);
                 i = next;
                 if (i == chunk.Length) break;
-                if (chunk[i] is (byte)'\\' or FullwidthForms.FullwidthLead)
+                if ((uint)(chunk[i] - '0') > 9)
                 {
+                    // A backslash or the start of a multi-byte digit: the skip stops at nothing else.
                     i = OnEncodedStart(ref s, chunk, i, chunkBase, masker, ref writer, ref sink);
                     continue;
                 }
@@ -161,7 +163,7 @@ internal static class PanScanner
 
     /// <summary>
     /// The kind of the character at <paramref name="at"/> as the plain-number shortcut sees it: a wide lead byte that
-    /// starts neither a fullwidth digit nor a fullwidth separator (a kana after "3", say) is an ordinary character;
+    /// starts neither a digit nor a separator (a kana after "3", an Arabic letter after "12") is an ordinary character;
     /// one that does, or that the chunk cuts short, stays <see cref="CharKind.WideLead"/> for the state machine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -174,9 +176,9 @@ internal static class PanScanner
     /// <summary>Kept out of line: inlined, the decoder made the plain-number shortcut measurably slower on ASCII input.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static CharKind WideKindAt(scoped ReadOnlySpan<byte> chunk, int at) =>
-        FullwidthForms.Decode(chunk.Slice(at), out _, out _, out _) == DecodeStatus.Literal ? CharKind.Other : CharKind.WideLead;
+        EncodedChar.Decode(chunk.Slice(at), out _, out _, out _) == DecodeStatus.Literal ? CharKind.Other : CharKind.WideLead;
 
-    /// <summary>A backslash or a wide lead byte: decode the character it starts (a JSON escape, a fullwidth form).</summary>
+    /// <summary>A backslash or a wide lead byte: decode the character it starts (a JSON escape, a fullwidth form, a script's digit).</summary>
     private static int OnEncodedStart<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int i, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
@@ -274,7 +276,7 @@ internal static class PanScanner
         switch (s.Phase)
         {
             case Phase.Idle:
-                // Only encoded digits get here while idle: escaped ones occur only inside JSON strings and fullwidth
+                // Only encoded digits get here while idle: escaped ones occur only inside JSON strings and multi-byte
                 // ones are no JSON number, so a run they start is never a bare number.
                 StartRun(ref s, bareNumberContext: false);
                 break;

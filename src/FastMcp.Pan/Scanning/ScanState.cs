@@ -25,7 +25,7 @@ internal struct DigitGroup
     public bool Overlong;
     /// <summary>A card number may start here: first group with nothing alphanumeric before it, or a group after a space.</summary>
     public bool LeftOk;
-    /// <summary>Some digit was written as a JSON escape or a fullwidth character: the group is no bare JSON number.</summary>
+    /// <summary>Some digit was written as a JSON escape or a multi-byte character: the group is no bare JSON number.</summary>
     public bool HasEncodedDigits;
     /// <summary>First group of a run that may be a bare JSON number (preceded by ':', '[', ',' or nothing).</summary>
     public bool BareNumberContext;
@@ -77,7 +77,7 @@ internal struct ScanState
     public DigitArray Digits;
     /// <summary>Absolute offset of each stored digit's first byte.</summary>
     public OffsetArray Offsets;
-    /// <summary>Bytes each stored digit takes in the input: 1 (ASCII), 3 (fullwidth in UTF-8) or 6 (JSON escape).</summary>
+    /// <summary>Bytes each stored digit takes in the input: 1 (ASCII), 2 (Arabic-Indic, Persian), 3 (fullwidth, Devanagari) or 6 (JSON escape).</summary>
     public DigitArray Widths;
 
     /// <summary>The start of a JSON escape or a UTF-8 fullwidth character that the chunk ended inside of.</summary>
