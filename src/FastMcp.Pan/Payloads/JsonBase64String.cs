@@ -226,8 +226,8 @@ public static class JsonBase64String
                 slot[5] = Hex(c & 0xF);
                 return true;
             default:
-                // A two-byte escape can only be "\/": masked digits never reach a character that was '/' (a digit's bits
-                // are never six ones), so this is a guard, and the caller refuses the message rather than leave it.
+                // A two-byte escape can only be "\/", and no other character fits two bytes: the caller refuses the
+                // message rather than leave the card. Only a masked Devanagari nine before a non-ASCII byte gets here.
                 if (c != (byte)'/') return false;
                 return true;
         }

@@ -105,6 +105,39 @@ public sealed class Base64PayloadsTests
     }
 
     [Fact]
+    public void A_changed_character_that_was_written_as_an_escaped_slash_refuses_the_message_and_a_plain_one_is_rewritten()
+    {
+        // A masked Devanagari nine (E0 A5 AF) followed by another digit gives a base64 character that was '/' (six ones)
+        // and changes; PHP writes '/' as "\/", two bytes, where no other character fits.
+        string digits = CardWithCheckDigit("411111999999111");
+        string devanagari = string.Concat(digits.Select(d => (char)('\u0966' + (d - '0'))));
+        int refused = 0;
+        for (int shift = 0; shift < 3; shift++)
+        {
+            string b64 = B64(new string('x', shift) + " card " + devanagari + " end");
+            (Base64Payloads.Result plain, string json, _) = Mask("{\"blob\":\"" + b64 + "\"}");
+            Assert.Equal(Base64Payloads.Result.Masked, plain);
+            string decoded = Encoding.UTF8.GetString(Convert.FromBase64String(System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("blob").GetString()!));
+            Assert.DoesNotContain(devanagari, decoded, StringComparison.Ordinal);
+            if (!b64.Contains('/')) continue;
+            if (Mask("{\"blob\":\"" + b64.Replace("/", "\\/") + "\"}").Result == Base64Payloads.Result.Refused) refused++;
+        }
+        Assert.True(refused > 0);
+    }
+
+    private static string CardWithCheckDigit(string body)
+    {
+        int sum = 0;
+        for (int i = 0; i < body.Length; i++)
+        {
+            int d = body[body.Length - 1 - i] - '0';
+            if (i % 2 == 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+            sum += d;
+        }
+        return body + (char)('0' + (10 - sum % 10) % 10);
+    }
+
+    [Fact]
     public void Masking_payloads_allocates_nothing_in_steady_state()
     {
         byte[] template = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":[{\"uri\":\"file:///a\",\"blob\":\"" + B64(Text) + "\"}],"
