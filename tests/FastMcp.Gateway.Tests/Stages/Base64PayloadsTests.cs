@@ -109,7 +109,7 @@ public sealed class Base64PayloadsTests
     {
         // A masked Devanagari nine (E0 A5 AF) followed by another digit gives a base64 character that was '/' (six ones)
         // and changes; PHP writes '/' as "\/", two bytes, where no other character fits.
-        string digits = CardWithCheckDigit("411111999999111");
+        const string digits = "4111119999991116"; // Luhn-valid, nines among the masked digits
         string devanagari = string.Concat(digits.Select(d => (char)('\u0966' + (d - '0'))));
         int refused = 0;
         for (int shift = 0; shift < 3; shift++)
@@ -123,18 +123,6 @@ public sealed class Base64PayloadsTests
             if (Mask("{\"blob\":\"" + b64.Replace("/", "\\/") + "\"}").Result == Base64Payloads.Result.Refused) refused++;
         }
         Assert.True(refused > 0);
-    }
-
-    private static string CardWithCheckDigit(string body)
-    {
-        int sum = 0;
-        for (int i = 0; i < body.Length; i++)
-        {
-            int d = body[body.Length - 1 - i] - '0';
-            if (i % 2 == 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
-            sum += d;
-        }
-        return body + (char)('0' + (10 - sum % 10) % 10);
     }
 
     [Fact]
