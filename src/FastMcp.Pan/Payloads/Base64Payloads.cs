@@ -36,11 +36,8 @@ public static class Base64Payloads
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
         {
-            while (reader.Read())
+            while (NextPayload(ref reader))
             {
-                if (reader.TokenType != JsonTokenType.PropertyName || !IsPayloadName(ref reader)) continue;
-                if (!reader.Read()) break;
-                if (reader.TokenType != JsonTokenType.String) continue;
                 // The reader is past the token; the string's bytes lie between its quotes.
                 int start = (int)reader.TokenStartIndex + 1;
                 switch (JsonBase64String.MaskInPlace(masker, json.Slice(start, reader.ValueSpan.Length), ref sink, out _))
@@ -70,11 +67,9 @@ public static class Base64Payloads
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
         {
-            while (reader.Read())
+            while (NextPayload(ref reader))
             {
-                if (reader.TokenType != JsonTokenType.PropertyName || !IsPayloadName(ref reader)) continue;
-                if (!reader.Read()) break;
-                if (reader.TokenType == JsonTokenType.String && JsonBase64String.ContainsCardNumber(reader.ValueSpan)) return true;
+                if (JsonBase64String.ContainsCardNumber(reader.ValueSpan)) return true;
             }
         }
         catch (JsonException)
@@ -94,6 +89,19 @@ public static class Base64Payloads
     private struct NoFindings : IPanFindingSink
     {
         public readonly void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) { }
+    }
+
+    /// <summary>Reads on to the next string value of a blob/data member; false at the end of the JSON.</summary>
+    private static bool NextPayload(ref Utf8JsonReader reader)
+    {
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || !IsPayloadName(ref reader)) continue;
+            if (!reader.Read()) return false;
+            // An object or array under the name is read on into: a payload below it still counts.
+            if (reader.TokenType == JsonTokenType.String) return true;
+        }
+        return false;
     }
 
     private static bool IsPayloadName(ref Utf8JsonReader reader)
