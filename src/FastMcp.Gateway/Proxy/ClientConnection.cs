@@ -337,6 +337,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
+        // A GET or DELETE has no body, but its header fields go upstream: the request rule applies to them too.
+        if (_rt.Masking is { } masking)
+        {
+            _exchange.Masking = masking;
+            if (masking.ApplyToHeaderFields(_exchange, _request.Headers) == RequestCardOutcome.BlockedCard)
+                return await RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
+                    .ConfigureAwait(false);
+        }
         if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
         return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
     }

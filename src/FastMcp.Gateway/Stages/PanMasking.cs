@@ -204,6 +204,25 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     }
 
     /// <summary>
+    /// A request with no body the gateway reads (the GET that opens the server's stream, the DELETE that ends a session):
+    /// its header fields follow the request rule like a POST's (<see cref="MaskOtherFields"/>).
+    /// </summary>
+    public RequestCardOutcome ApplyToHeaderFields(Exchange exchange, HttpHeaderTable headers)
+    {
+        Settings settings = Current;
+        switch (settings.RequestMode)
+        {
+            case RequestCardMode.Mask:
+                MaskOtherFields(settings.Masker, headers, ref exchange.RequestCards);
+                return RequestCardOutcome.Forward;
+            case RequestCardMode.Block:
+                return OtherFieldsHoldCard(headers) ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
+            default:
+                return RequestCardOutcome.Forward;
+        }
+    }
+
+    /// <summary>
     /// The request's other header fields the upstream gets (an X-Account, a User-Agent, a Referer), masked as text like an
     /// answer's: "mask" means the upstream receives no card number the client sent, wherever it sent it. Left as sent: the
     /// fields the mirror rule handles, the session id the upstream issued (it must come back exact), and the framing

@@ -47,6 +47,42 @@ public sealed class RequestHeaderCardTests
         Assert.Equal(Pan, g.Upstream.SingleRequest().Header("X-Account"));
     }
 
+    [Theory]
+    [InlineData("GET", "mask")]
+    [InlineData("DELETE", "mask")]
+    [InlineData("GET", "block")]
+    [InlineData("DELETE", "block")]
+    public async Task The_header_fields_of_a_get_or_delete_follow_the_request_rule(string method, string requests)
+    {
+        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = requests, upstreamScript: async x =>
+        {
+            if (x.Request.Method == "GET")
+            {
+                await x.StartEventStreamAsync();
+                await x.EndChunkedAsync();
+                return;
+            }
+            await x.RespondJsonAsync(x.Request.Method == "DELETE" ? "" : "{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n");
+        });
+        await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync($"{method} /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {g.Token}\r\nMcp-Session-Id: s-1\r\nAccept: text/event-stream\r\n"
+            + $"MCP-Protocol-Version: 2025-06-18\r\nX-Account: {Pan}\r\n\r\n");
+        RawResponse answer = await client.ReadResponseAsync();
+
+        UpstreamRequest? forwarded = g.Upstream.Requests.Skip(1).FirstOrDefault();
+        if (requests == "mask")
+        {
+            Assert.Equal(200, answer.Status);
+            Assert.Equal("411111******1111", forwarded!.Header("X-Account"));
+        }
+        else
+        {
+            Assert.Equal(403, answer.Status);
+            Assert.Null(forwarded);
+        }
+    }
+
     [Fact]
     public async Task A_session_id_that_looks_like_a_card_number_goes_back_to_the_upstream_exactly()
     {
