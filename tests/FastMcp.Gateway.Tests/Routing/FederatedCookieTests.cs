@@ -12,25 +12,12 @@ namespace FastMcp.Gateway.Tests.Routing;
 /// </summary>
 public sealed class FederatedCookieTests
 {
-    private static Func<UpstreamExchange, Task> Member(string name) => async x =>
-    {
-        if (x.Request.Method != "POST")
-        {
-            await x.RespondAsync(x.Request.Method == "DELETE" ? 200 : 405, "", "");
-            return;
-        }
-        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
-        if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
-        {
-            await x.RespondAsync(202, "", "");
-            return;
-        }
-        string result = doc.RootElement.GetProperty("method").GetString() == "initialize"
-            ? "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"" + name + "\",\"version\":\"1\"}}"
-            : "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}";
-        await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}",
-            $"Mcp-Session-Id: s-{name}\r\nSet-Cookie: sid={name}-standing; HttpOnly\r\nset-cookie2: legacy=1\r\nX-Member-Note: kept\r\n");
-    };
+    private const string MemberHeaders = "Set-Cookie: sid=NAME-standing; HttpOnly\r\nset-cookie2: legacy=1\r\nX-Member-Note: kept\r\n";
+
+    private static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name,
+        (x, id) => x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}"),
+            $"Mcp-Session-Id: s-{name}\r\n" + MemberHeaders.Replace("NAME", name, StringComparison.Ordinal)),
+        MemberHeaders.Replace("NAME", name, StringComparison.Ordinal));
 
     [Theory]
     [InlineData(false)]

@@ -15,25 +15,9 @@ public sealed class FederatedRequestCardTests
 {
     private const string Pan = "4111111111111111";
 
-    /// <summary>A member that answers initialize and echoes every tools/call body it received as the result text.</summary>
-    private static readonly Func<UpstreamExchange, Task> EchoingMember = async x =>
-    {
-        if (x.Request.Method != "POST")
-        {
-            await x.RespondAsync(x.Request.Method == "DELETE" ? 200 : 405, "", "");
-            return;
-        }
-        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
-        if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
-        {
-            await x.RespondAsync(202, "", "");
-            return;
-        }
-        string result = doc.RootElement.GetProperty("method").GetString() == "initialize"
-            ? """{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"payments","version":"1"}}"""
-            : JsonSerializer.Serialize(new { content = new[] { new { type = "text", text = "ok" } } });
-        await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}", "Mcp-Session-Id: s-payments\r\n");
-    };
+    /// <summary>A member that answers every call "ok"; the tests read what it received from the upstream's request log.</summary>
+    private static readonly Func<UpstreamExchange, Task> EchoingMember = ScriptedMember.Serve("payments", (x, id) =>
+        x.RespondJsonAsync(ScriptedMember.Result(id, JsonSerializer.Serialize(new { content = new[] { new { type = "text", text = "ok" } } })), "Mcp-Session-Id: s-payments\r\n"));
 
     private static Action<GatewayOptions> FederatedPayments(string url, Action<MaskingOptions>? masking = null) => o =>
     {

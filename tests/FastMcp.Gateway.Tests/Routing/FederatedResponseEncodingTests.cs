@@ -15,29 +15,12 @@ public sealed class FederatedResponseEncodingTests
 {
     private const string Pan = "4111111111111111";
 
-    private static Func<UpstreamExchange, Task> Member(string contentType, Encoding toolCallEncoding) => async x =>
+    private static Func<UpstreamExchange, Task> Member(string contentType, Encoding toolCallEncoding) => ScriptedMember.Serve("m", async (x, id) =>
     {
-        if (x.Request.Method != "POST")
-        {
-            await x.RespondAsync(x.Request.Method == "DELETE" ? 200 : 405, "", "");
-            return;
-        }
-        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
-        if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
-        {
-            await x.RespondAsync(202, "", "");
-            return;
-        }
-        if (doc.RootElement.GetProperty("method").GetString() == "initialize")
-        {
-            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText()
-                + ",\"result\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"tools\":{}},\"serverInfo\":{\"name\":\"m\",\"version\":\"1\"}}}", "Mcp-Session-Id: s-m\r\n");
-            return;
-        }
-        byte[] body = toolCallEncoding.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"" + Pan + "\"}]}}");
+        byte[] body = toolCallEncoding.GetBytes(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + Pan + "\"}]}"));
         await x.SendAsync($"HTTP/1.1 200 OK\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n");
         await x.SendAsync(body);
-    };
+    });
 
     [Theory]
     [InlineData("application/json", "utf-16")]
