@@ -37,6 +37,9 @@ public sealed class HttpRequestHead
     public ReadOnlySpan<byte> Target => _buffer.AsSpan(_targetStart, _targetLength);
     public ReadOnlySpan<byte> Path => _buffer.AsSpan(_targetStart, _pathLength);
     public ReadOnlySpan<byte> Query => _buffer.AsSpan(_targetStart + _pathLength, _targetLength - _pathLength);
+
+    /// <summary>The query's bytes where they lie, for a stage that rewrites them in place (same length) before forwarding.</summary>
+    public ReadOnlyMemory<byte> QueryMemory => _buffer.AsMemory(_targetStart + _pathLength, _targetLength - _pathLength);
     public ReadOnlySpan<byte> RawHead => _buffer.AsSpan(0, _length);
 
     /// <summary>

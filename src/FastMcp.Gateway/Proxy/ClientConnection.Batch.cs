@@ -107,7 +107,7 @@ internal sealed partial class ClientConnection
         if (_rt.Masking is { } masking)
         {
             _exchange.Masking = masking;
-            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded);
             _batchRecorded = recorded;
             if (!refused && batch.Decided && PicksMaskProfile(batch))
                 return await RefuseBatchAsync(body, recorded, "a batch member's rule picks a masking profile: send that call alone", "masking profile in a batch").ConfigureAwait(false);

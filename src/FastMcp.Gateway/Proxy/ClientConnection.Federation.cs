@@ -170,7 +170,7 @@ internal sealed partial class ClientConnection
         // Found again in this copy: counted once per message, not once per member.
         _exchange.RequestCards.Reset();
         using var maskedForRecord = new Buffers.PooledBufferWriter(0);
-        RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, new ReadOnlySequence<byte>(message), _request.Headers, maskedForRecord, out _);
+        RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, new ReadOnlySequence<byte>(message), _request, maskedForRecord, out _);
         return outcome == RequestCardOutcome.Forward ? Admission.Allowed : Admission.CardBlocked;
     }
 

@@ -341,7 +341,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.Masking is { } masking)
         {
             _exchange.Masking = masking;
-            if (masking.ApplyToHeaderFields(_exchange, _request.Headers) == RequestCardOutcome.BlockedCard)
+            if (masking.ApplyToHeaderFields(_exchange, _request) == RequestCardOutcome.BlockedCard)
                 return await RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
                     .ConfigureAwait(false);
         }
@@ -576,7 +576,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 else missingProfile = profile;
             }
             _exchange.Masking = masking;
-            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request.Headers, _maskedCopy, out recorded);
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded);
             _exchange.Recorded = recorded;
             if (missingProfile is not null)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),

@@ -164,17 +164,18 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// may record: the body itself when it holds no full card number, else a fully masked copy in
     /// <paramref name="copy"/>. Card numbers found are counted and fingerprinted in the exchange.
     /// </summary>
-    public RequestCardOutcome ApplyToRequest(Exchange exchange, in ReadOnlySequence<byte> body, HttpHeaderTable headers, PooledBufferWriter copy,
+    public RequestCardOutcome ApplyToRequest(Exchange exchange, in ReadOnlySequence<byte> body, HttpRequestHead request, PooledBufferWriter copy,
         out ReadOnlySequence<byte> recorded)
     {
         recorded = body;
+        HttpHeaderTable headers = request.Headers;
         Settings settings = Current;
         PanMasker masker = settings.Masker;
         RequestCardMode requestMode = settings.RequestMode;
         RequestNumberMode numberMode = settings.NumberMode;
         if (requestMode != RequestCardMode.Mask)
         {
-            if (requestMode == RequestCardMode.Block && OtherFieldsHoldCard(headers))
+            if (requestMode == RequestCardMode.Block && (OtherFieldsHoldCard(headers) || QueryCardMasking.HoldsCard(request.Query)))
             {
                 MaskedCopy(masker, body, copy, ref exchange.RequestCards);
                 recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
@@ -185,7 +186,8 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
         }
 
-        if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused) return RequestCardOutcome.BlockedCard;
+        if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused
+            || !MaskQuery(masker, request, ref exchange.RequestCards)) return RequestCardOutcome.BlockedCard;
         int kept = 0;
         if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
         else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
@@ -207,16 +209,17 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// A request with no body the gateway reads (the GET that opens the server's stream, the DELETE that ends a session):
     /// its header fields follow the request rule like a POST's (<see cref="MaskOtherFields"/>).
     /// </summary>
-    public RequestCardOutcome ApplyToHeaderFields(Exchange exchange, HttpHeaderTable headers)
+    public RequestCardOutcome ApplyToHeaderFields(Exchange exchange, HttpRequestHead request)
     {
         Settings settings = Current;
         switch (settings.RequestMode)
         {
             case RequestCardMode.Mask:
-                MaskOtherFields(settings.Masker, headers, ref exchange.RequestCards);
+                if (!MaskQuery(settings.Masker, request, ref exchange.RequestCards)) return RequestCardOutcome.BlockedCard;
+                MaskOtherFields(settings.Masker, request.Headers, ref exchange.RequestCards);
                 return RequestCardOutcome.Forward;
             case RequestCardMode.Block:
-                return OtherFieldsHoldCard(headers) ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
+                return OtherFieldsHoldCard(request.Headers) || QueryCardMasking.HoldsCard(request.Query) ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
             default:
                 return RequestCardOutcome.Forward;
         }
@@ -236,6 +239,10 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             masker.MaskTextInPlace(MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span, ref findings);
         }
     }
+
+    /// <summary>Mask mode: the query the upstream gets (<see cref="QueryCardMasking"/>); false when it cannot be masked in place.</summary>
+    private static bool MaskQuery(PanMasker masker, HttpRequestHead request, ref CardFindings findings) =>
+        QueryCardMasking.TryMaskInPlace(masker, MemoryMarshal.AsMemory(request.QueryMemory).Span, ref findings);
 
     /// <summary>Block mode: a card number in one of the fields <see cref="MaskOtherFields"/> would mask refuses the call.</summary>
     private static bool OtherFieldsHoldCard(HttpHeaderTable headers)

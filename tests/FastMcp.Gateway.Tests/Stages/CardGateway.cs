@@ -61,10 +61,10 @@ internal sealed class CardGateway : IAsyncDisposable
     }
 
     /// <summary>POSTs <paramref name="json"/> with the caller's token and any extra header lines; returns the answer.</summary>
-    public async Task<RawResponse> PostAsync(string json, string extraHeaders = "")
+    public async Task<RawResponse> PostAsync(string json, string extraHeaders = "", string path = "/mcp")
     {
         using RawClient client = await Gateway.ConnectAsync();
-        await client.SendAsync(Gateway.Post(json, $"Authorization: Bearer {Token}\r\n{extraHeaders}"));
+        await client.SendAsync(Gateway.Post(json, $"Authorization: Bearer {Token}\r\n{extraHeaders}", path));
         return await client.ReadResponseAsync();
     }
 
