@@ -25,6 +25,7 @@ internal sealed class SocketPipe : ConnectionTransport
     private readonly Epoll.ReadinessEngine? _engine;
     private readonly Epoll.Readiness? _readable;
     private readonly Epoll.Readiness? _writable;
+    private readonly SafeSocketHandle? _handle; // with our loops: what SendSomeAsync sends on
     private int _registration = -1;
     private int _disposed;
     private long _bytesSent;
@@ -46,6 +47,7 @@ internal sealed class SocketPipe : ConnectionTransport
         {
             _readable = new Epoll.Readiness();
             _writable = new Epoll.Readiness();
+            _handle = socket.SafeHandle;
             _receiver = new SocketReceiveReader(socket, _readable, peerSpeaksFirst);
         }
     }
@@ -243,7 +245,7 @@ internal sealed class SocketPipe : ConnectionTransport
         if (_engine is null) return await _socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
         while (true)
         {
-            int sent = _socket.Send(data.Span, SocketFlags.None, out SocketError status);
+            int sent = Epoll.SocketCalls.Send(_handle!, data.Span, out SocketError status);
             if (status == SocketError.Success) return sent;
             if (status != SocketError.WouldBlock) throw new SocketException((int)status);
             if (!await _writable!.WaitAsync().ConfigureAwait(false)) throw new ObjectDisposedException(nameof(SocketPipe));

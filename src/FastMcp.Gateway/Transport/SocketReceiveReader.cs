@@ -56,7 +56,7 @@ internal sealed class SocketReceiveReader : PipeReader
 
     private const int KeptSegments = 4;
 
-    private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle; // read once: Socket's getter marks the handle exposed each time
     private readonly Epoll.Readiness _readable;
 
     private Segment? _head;     // first segment with unconsumed bytes, from _headStart
@@ -75,7 +75,7 @@ internal sealed class SocketReceiveReader : PipeReader
 
     public SocketReceiveReader(Socket socket, Epoll.Readiness readable, bool peerSpeaksFirst)
     {
-        _socket = socket;
+        _handle = socket.SafeHandle;
         _readable = readable;
         _mayHaveData = peerSpeaksFirst;
     }
@@ -151,7 +151,7 @@ internal sealed class SocketReceiveReader : PipeReader
         SocketError status;
         try
         {
-            received = _socket.Receive(tail.Array.AsSpan(tail.End), SocketFlags.None, out status);
+            received = Epoll.SocketCalls.Receive(_handle, tail.Array.AsSpan(tail.End), out status);
         }
         catch (ObjectDisposedException)
         {

@@ -1,0 +1,85 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace FastMcp.Gateway.Transport.Epoll;
+
+/// <summary>
+/// recv and send on a non-blocking socket the readiness engine drives, called straight from libc (issue #14). Socket's
+/// own Receive and Send pass through its blocking-mode checks, the System.Native shim and its error bookkeeping: about
+/// 3 % of the pass-through profile's samples (0.9 µs per exchange) for four calls that return at once. The socket's
+/// handle is referenced for the call, as Socket does, so a close on another thread cannot hand its descriptor number to
+/// a new connection while the call uses it.
+/// </summary>
+internal static unsafe partial class SocketCalls
+{
+    private const int DontWait = 0x40;   // MSG_DONTWAIT: never block, whatever the descriptor's mode
+    private const int NoSignal = 0x4000; // MSG_NOSIGNAL: a peer gone is EPIPE, not SIGPIPE
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    private static partial nint Recv(nint fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static partial nint Send(nint fd, byte* buffer, nuint length, int flags);
+
+    /// <summary>Receives into <paramref name="buffer"/>: the bytes read (0: the peer closed), or 0 and a status other than Success.</summary>
+    /// <exception cref="ObjectDisposedException">The socket was closed.</exception>
+    public static int Receive(SafeHandle handle, Span<byte> buffer, out SocketError status)
+    {
+        bool referenced = false;
+        try
+        {
+            handle.DangerousAddRef(ref referenced);
+            fixed (byte* p = buffer)
+            {
+                while (true)
+                {
+                    nint n = Recv(handle.DangerousGetHandle(), p, (nuint)buffer.Length, DontWait);
+                    if (n >= 0)
+                    {
+                        status = SocketError.Success;
+                        return (int)n;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EpollNative.Interrupted) continue;
+                    status = SocketErrors.FromErrno(errno);
+                    return 0;
+                }
+            }
+        }
+        finally
+        {
+            if (referenced) handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Sends what the socket takes of <paramref name="data"/>: the bytes taken, or 0 and a status other than Success.</summary>
+    /// <exception cref="ObjectDisposedException">The socket was closed.</exception>
+    public static int Send(SafeHandle handle, ReadOnlySpan<byte> data, out SocketError status)
+    {
+        bool referenced = false;
+        try
+        {
+            handle.DangerousAddRef(ref referenced);
+            fixed (byte* p = data)
+            {
+                while (true)
+                {
+                    nint n = Send(handle.DangerousGetHandle(), p, (nuint)data.Length, DontWait | NoSignal);
+                    if (n >= 0)
+                    {
+                        status = SocketError.Success;
+                        return (int)n;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EpollNative.Interrupted) continue;
+                    status = SocketErrors.FromErrno(errno);
+                    return 0;
+                }
+            }
+        }
+        finally
+        {
+            if (referenced) handle.DangerousRelease();
+        }
+    }
+}
