@@ -703,9 +703,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     public void RecordWithheldEvent(Exchange exchange, ReadOnlyMemory<byte> data, WithheldEventReason reason)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
-        Log.Warn(reason == WithheldEventReason.Unreadable
-            ? "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended"
-            : "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended");
+        Log.Warn(reason switch
+        {
+            WithheldEventReason.Unreadable => "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
+            WithheldEventReason.Undecodable => "event stream: an upstream event was not UTF-8 text; it was withheld and the stream ended",
+            _ => "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended",
+        });
         if (_rt.Audit is not { } audit) return;
         exchange.Stage = ExchangeStage.RecordResponse;
         try
