@@ -163,7 +163,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
-            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, false);
+            if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -224,7 +224,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
-            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, !chunked);
+            if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
@@ -386,6 +386,17 @@ internal sealed class ResponseRelay : IDisposable
     /// (and JSON allows no raw NUL), and a client may still decode them: Python's json.loads detects them from the bytes.
     /// </summary>
     private static bool IsUtf8Text(ReadOnlySpan<byte> body) => Utf8Text.IsReadable(body);
+
+    /// <summary>
+    /// Why the whole body just read cannot go past the stages: not UTF-8 text, or (when it has bytes at all) of a media
+    /// type with an encoding of its own that a client decodes and the masker does not (ReadableMediaType).
+    /// </summary>
+    private ForwardingError UnreadableBody(HttpResponseHead head)
+    {
+        if (!IsUtf8Text(_message.WrittenSpan)) return ForwardingError.UnreadableEncoding;
+        if (_message.WrittenCount > 0 && !ReadableMediaType.IsReadableText(head.Headers)) return ForwardingError.UnreadableMediaType;
+        return ForwardingError.None;
+    }
 
     /// <summary>
     /// True when bytes of the body are already held (read with the head) or readable without waiting; they stay
