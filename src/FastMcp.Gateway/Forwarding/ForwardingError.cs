@@ -48,6 +48,13 @@ internal static class ForwardingErrors
         _ => 502,
     };
 
+    /// <summary>
+    /// The status the client gets: <see cref="StatusCode"/>, except that a withheld body of an unreadable media type keeps
+    /// the upstream's error status (4xx, 5xx), which clients act on (404: the session is gone; 405: no GET stream).
+    /// </summary>
+    public static int StatusCode(this ForwardingError e, int upstreamStatus) =>
+        e == ForwardingError.UnreadableMediaType && upstreamStatus is >= 400 and < 600 ? upstreamStatus : e.StatusCode();
+
     public static int JsonRpcCode(this ForwardingError e) => e switch
     {
         ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
