@@ -385,18 +385,7 @@ internal sealed class ResponseRelay : IDisposable
     /// UTF-8 text with no NUL: what the stages can read. UTF-16 and UTF-32 put NULs between the digits of a card number
     /// (and JSON allows no raw NUL), and a client may still decode them: Python's json.loads detects them from the bytes.
     /// </summary>
-    private static bool IsUtf8Text(ReadOnlySpan<byte> body) => Utf8Text.IsReadable(body);
-
-    /// <summary>
-    /// Why the whole body just read cannot go past the stages: not UTF-8 text, or (when it has bytes at all) of a media
-    /// type with an encoding of its own that a client decodes and the masker does not (ReadableMediaType).
-    /// </summary>
-    private ForwardingError UnreadableBody(HttpResponseHead head)
-    {
-        if (!IsUtf8Text(_message.WrittenSpan)) return ForwardingError.UnreadableEncoding;
-        if (_message.WrittenCount > 0 && !ReadableMediaType.IsReadableText(head.Headers)) return ForwardingError.UnreadableMediaType;
-        return ForwardingError.None;
-    }
+    private ForwardingError UnreadableBody(HttpResponseHead head) => UnreadableAnswer.Of(head, _message.WrittenSpan);
 
     /// <summary>
     /// True when bytes of the body are already held (read with the head) or readable without waiting; they stay
