@@ -51,6 +51,8 @@ internal static class MemberCall
             using var body = new PooledBufferWriter(4 * 1024);
             // Compressed bodies are never read (the stages could not inspect them), as on the plain path.
             if (!ContentCoding.IsIdentity(head.Headers)) return new MemberAnswer(ForwardingError.EncodedResponse, head.StatusCode, session, []);
+            // Nor are bodies in another charset: they would be recorded, and a refused setLevel relayed, as bytes no stage read.
+            if (!ContentCharset.IsUtf8OrUnstated(head.Headers)) return new MemberAnswer(ForwardingError.UnreadableEncoding, head.StatusCode, session, []);
             BodyReadResult read = await BodyReader.ReadWholeAsync(connection, body, limits, timeout.Token).ConfigureAwait(false);
             if (read != BodyReadResult.Complete)
             {
@@ -62,6 +64,9 @@ internal static class MemberCall
                 }, head.StatusCode, session, []);
             }
             reusable = head.Framing != BodyFraming.UntilClose && !head.ConnectionClose;
+            // Not UTF-8 text (UTF-16: a NUL between a card number's digits), or HTML and the like: as if it had not answered.
+            ForwardingError unreadable = UnreadableAnswer.Of(head, body.WrittenSpan);
+            if (unreadable != ForwardingError.None) return new MemberAnswer(unreadable, head.StatusCode, session, []);
             byte[] message = head.IsEventStream ? ResponseEvent(body.WrittenSpan) : body.WrittenSpan.ToArray();
             return new MemberAnswer(ForwardingError.None, head.StatusCode, session, message);
         }

@@ -20,6 +20,9 @@ internal enum ForwardingError : byte
     /// <summary>The answer is declared in another charset than UTF-8, or its bytes are not UTF-8 text (UTF-16, UTF-32): the
     /// stages read UTF-8 only, so it would pass them unread while a client decodes it (502).</summary>
     UnreadableEncoding,
+    /// <summary>A body of a media type with an encoding of its own (HTML or XML character references, percent-encoding,
+    /// multipart, opaque bytes) that a client decodes and the stages do not read (502).</summary>
+    UnreadableMediaType,
     /// <summary>A redirect (3xx but 304): relayed, it would send the client's call past the gateway to wherever it points (502).</summary>
     RedirectResponse,
     /// <summary>The upstream refused the gateway's credential (401): only the operator can fix that, not the client (502).</summary>
@@ -45,6 +48,13 @@ internal static class ForwardingErrors
         _ => 502,
     };
 
+    /// <summary>
+    /// The status the client gets: <see cref="StatusCode"/>, except that a withheld body of an unreadable media type keeps
+    /// the upstream's error status (4xx, 5xx), which clients act on (404: the session is gone; 405: no GET stream).
+    /// </summary>
+    public static int StatusCode(this ForwardingError e, int upstreamStatus) =>
+        e == ForwardingError.UnreadableMediaType && upstreamStatus is >= 400 and < 600 ? upstreamStatus : e.StatusCode();
+
     public static int JsonRpcCode(this ForwardingError e) => e switch
     {
         ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
@@ -62,6 +72,7 @@ internal static class ForwardingErrors
         ForwardingError.ResponseTooLarge => "upstream response exceeds the gateway's message limit"u8,
         ForwardingError.EncodedResponse => "upstream MCP server sent a compressed response, which the gateway cannot inspect: withheld"u8,
         ForwardingError.UnreadableEncoding => "upstream MCP server sent an answer in a character encoding the gateway cannot inspect: withheld"u8,
+        ForwardingError.UnreadableMediaType => "upstream MCP server sent a body of a media type the gateway cannot inspect: withheld"u8,
         ForwardingError.RedirectResponse => "upstream MCP server answered with a redirect, which the gateway neither follows nor relays"u8,
         ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,

@@ -163,7 +163,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
-            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, false);
+            if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -224,7 +224,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
-            if (Inspects(gate) && !IsUtf8Text(_message.WrittenSpan)) return (ForwardingError.UnreadableEncoding, !chunked);
+            if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
@@ -385,7 +385,7 @@ internal sealed class ResponseRelay : IDisposable
     /// UTF-8 text with no NUL: what the stages can read. UTF-16 and UTF-32 put NULs between the digits of a card number
     /// (and JSON allows no raw NUL), and a client may still decode them: Python's json.loads detects them from the bytes.
     /// </summary>
-    private static bool IsUtf8Text(ReadOnlySpan<byte> body) => !body.Contains((byte)0) && System.Text.Unicode.Utf8.IsValid(body);
+    private ForwardingError UnreadableBody(HttpResponseHead head) => UnreadableAnswer.Of(head, _message.WrittenSpan);
 
     /// <summary>
     /// True when bytes of the body are already held (read with the head) or readable without waiting; they stay
@@ -437,12 +437,17 @@ internal sealed class ResponseRelay : IDisposable
             if (checkedEvent == EventsOutcome.EventWithheld)
             {
                 // A stage may have refused it for being unreadable: said as such (in the record and to the client).
-                bool unreadable = safe || StreamEventMessage.Read(relayed, _joinedEvent, out _, out _) == StreamEventContent.Unreadable;
-                gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                WithheldEventReason reason = WithheldReason(StreamEventMessage.Read(relayed, _joinedEvent, out _, out _), safe);
+                gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), reason);
                 // Its client is waiting for an answer it has not had: it gets one, the refusal, and the stream ends (a
                 // later answer from the upstream would be a second one). A GET stream answers nothing: it just ends.
                 if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind is not (McpMessageKind.Request or McpMessageKind.Batch)) return (count, checkedEvent);
-                WriteRefusalEvent(exchange, unreadable ? ForwardingError.UnreadableEvent : Refusal(exchange));
+                WriteRefusalEvent(exchange, reason switch
+                {
+                    WithheldEventReason.Undecodable => ForwardingError.UnreadableEncoding,
+                    WithheldEventReason.Unreadable => ForwardingError.UnreadableEvent,
+                    _ => Refusal(exchange),
+                });
                 _answer.Clear();
                 _answer.Write(_transformBuffers.Json.WrittenSpan);
                 _answerRelayed = true;
@@ -468,7 +473,7 @@ internal sealed class ResponseRelay : IDisposable
     {
         StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
         if (content == StreamEventContent.None) return EventsOutcome.Relayed;
-        if (content == StreamEventContent.Unreadable) return EventsOutcome.EventWithheld;
+        if (content is StreamEventContent.Unreadable or StreamEventContent.Undecodable) return EventsOutcome.EventWithheld;
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
             _answer.Clear();
@@ -501,6 +506,17 @@ internal sealed class ResponseRelay : IDisposable
         id.CopyTo(copy);
         return McpBatch.SameId(copy[..(int)id.Length], answerId);
     }
+
+    /// <summary>
+    /// Why an event is withheld: bytes that are not UTF-8 text, whichever stage noticed; a message the gateway cannot read
+    /// (also when every stage passed it: <paramref name="stagesPassed"/>); else a stage could not make it safe.
+    /// </summary>
+    internal static WithheldEventReason WithheldReason(StreamEventContent content, bool stagesPassed) => content switch
+    {
+        StreamEventContent.Undecodable => WithheldEventReason.Undecodable,
+        StreamEventContent.Unreadable => WithheldEventReason.Unreadable,
+        _ => stagesPassed ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe,
+    };
 
     /// <summary>Why a transform refused a message: masking could not mask it, or a list could not be filtered.</summary>
     private static ForwardingError Refusal(Exchange exchange) =>

@@ -14,6 +14,8 @@ internal enum StreamEventContent : byte
     Message,
     /// <summary>Data a client would read, but not a readable JSON-RPC message: never relayed (a lenient client might act on it).</summary>
     Unreadable,
+    /// <summary>Bytes that are not UTF-8 text (a NUL, invalid UTF-8: UTF-16 or worse): never relayed, and never recorded as they are.</summary>
+    Undecodable,
 }
 
 /// <summary>
@@ -26,13 +28,16 @@ internal static class StreamEventMessage
     public static StreamEventContent Read(ReadOnlyMemory<byte> evt, PooledBufferWriter joined, out ReadOnlyMemory<byte> json, out McpResponseView view)
     {
         view = default;
+        json = default;
+        // Read as UTF-8 by every stage while a client may decode it otherwise, or read a field after a mark the gateway does not skip.
+        if (!Utf8Text.IsReadable(evt.Span)) return StreamEventContent.Undecodable;
+        if (Utf8Text.StartsWithByteOrderMark(evt.Span)) return StreamEventContent.Unreadable;
         if (SseEvent.TryGetSingleData(evt.Span, out Range data))
         {
             json = evt[data];
         }
         else if (SseDataField.Count(evt.Span) == 0)
         {
-            json = default;
             return StreamEventContent.None;
         }
         else

@@ -136,11 +136,11 @@ internal sealed partial class ClientConnection
                     McpResponseView view = default;
                     // Read even when a stage refused it: a refusal for being unreadable is recorded as such.
                     StreamEventContent content = StreamEventMessage.Read(evt.WrittenMemory, joined, out json, out view);
-                    if (!safe || content == StreamEventContent.Unreadable)
+                    if (!safe || content is StreamEventContent.Unreadable or StreamEventContent.Undecodable)
                     {
                         // Nothing after it from this member is trusted either: its stream ends, the others go on.
                         RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined),
-                            content == StreamEventContent.Unreadable ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe);
+                            ResponseRelay.WithheldReason(content, stagesPassed: false));
                         stream.End();
                         continue;
                     }

@@ -703,9 +703,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     public void RecordWithheldEvent(Exchange exchange, ReadOnlyMemory<byte> data, WithheldEventReason reason)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
-        Log.Warn(reason == WithheldEventReason.Unreadable
-            ? "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended"
-            : "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended");
+        Log.Warn(reason switch
+        {
+            WithheldEventReason.Unreadable => "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
+            WithheldEventReason.Undecodable => "event stream: an upstream event was not UTF-8 text; it was withheld and the stream ended",
+            _ => "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended",
+        });
         if (_rt.Audit is not { } audit) return;
         exchange.Stage = ExchangeStage.RecordResponse;
         try
@@ -981,9 +984,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     {
         if (error == ForwardingError.AuditUnavailable) Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
         else Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
-        _exchange.ResponseStatus = error.StatusCode();
+        // (ResponseStatus holds the upstream's status when it answered.)
+        _exchange.ResponseStatus = error.StatusCode(_exchange.ResponseStatus);
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, error.StatusCode(), body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, _exchange.ResponseStatus, body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
         // Logged before the answer leaves: whoever reads the answer finds the line already written.
         Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe(), _exchange, _clientAddress));
         // Recorded too (failure path only): a recorded request is never left without its outcome, and an upstream that

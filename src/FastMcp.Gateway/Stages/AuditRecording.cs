@@ -111,20 +111,26 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
 
     /// <summary>
     /// An event the gateway did not relay (the stream was ended there): a Denied record marked server-to-client with the
-    /// event's data, masked here (a stage may have refused it before masking ran; unreadable data is masked as text).
+    /// event's data, masked here (a stage may have refused it before masking ran; unreadable data is masked as text; data
+    /// that is not UTF-8 text is not recorded).
     /// Queued like <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
     /// </summary>
     public long RecordWithheldEvent(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> data, WithheldEventReason reason)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
         e.ServerToClient = true;
-        e.Detail = reason == WithheldEventReason.Unreadable
-            ? "withheld: not a readable JSON-RPC message; the stream was ended"
-            : "withheld: a response stage could not make it safe for this client; the stream was ended";
+        e.Detail = reason switch
+        {
+            WithheldEventReason.Unreadable => "withheld: not a readable JSON-RPC message; the stream was ended",
+            WithheldEventReason.Undecodable => "withheld: not UTF-8 text (a NUL byte or bytes that are not UTF-8), recorded without its data; the stream was ended",
+            _ => "withheld: a response stage could not make it safe for this client; the stream was ended",
+        };
         e.Method = null;
         e.JsonRpcIdRaw = default;
         ClearCallFields(e);
-        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(data.Span, s.Response, m) : data;
+        // Bytes the masker cannot read as text could hold a card number it does not see (a NUL between each digit): not kept.
+        e.RequestPayload = reason == WithheldEventReason.Undecodable ? default
+            : (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(data.Span, s.Response, m) : data;
         return log.AppendQueued(e);
     }
 

@@ -7,4 +7,6 @@ internal enum WithheldEventReason : byte
     Unreadable,
     /// <summary>A response stage could not make it safe for this client (a list it cannot filter, a batch on a federated path).</summary>
     Unsafe,
+    /// <summary>Its bytes are not UTF-8 text (a NUL, invalid UTF-8: UTF-16 or worse): no stage could read them, so neither can the record.</summary>
+    Undecodable,
 }

@@ -18,7 +18,7 @@ public sealed class ResponseCharsetTests
 
     private static Func<UpstreamExchange, Task> Upstream(string contentType, Encoding encoding) => async x =>
     {
-        byte[] body = encoding.GetBytes(Answer(x.Request.IdJson()));
+        byte[] body = [.. encoding.GetPreamble(), .. encoding.GetBytes(Answer(x.Request.IdJson()))];
         await x.SendAsync($"HTTP/1.1 200 OK\r\nContent-Type: {contentType}\r\nContent-Length: {body.Length}\r\n\r\n");
         await x.SendAsync(body);
     };
@@ -28,6 +28,7 @@ public sealed class ResponseCharsetTests
         { "application/json; charset=utf-16le", "utf-16le" },
         { "application/json", "utf-16le" },            // no label: a UTF-16 body is told by its NULs
         { "application/json", "utf-16be" },
+        { "application/json", "utf-16le-bom" },       // FF FE first: not UTF-8 either
         { "application/json", "utf-32" },
         { "application/json; charset=utf-7", "utf-8" }, // labelled so that a client decodes it otherwise
         { "application/json; charset=iso-8859-1", "utf-8" },
@@ -42,6 +43,7 @@ public sealed class ResponseCharsetTests
         {
             "utf-16le" => new UnicodeEncoding(bigEndian: false, byteOrderMark: false),
             "utf-16be" => new UnicodeEncoding(bigEndian: true, byteOrderMark: false),
+            "utf-16le-bom" => new UnicodeEncoding(bigEndian: false, byteOrderMark: true),
             "utf-32" => new UTF32Encoding(bigEndian: false, byteOrderMark: false),
             _ => new UTF8Encoding(false),
         };
@@ -75,5 +77,20 @@ public sealed class ResponseCharsetTests
 
         Assert.Equal(200, answer.Status);
         Assert.Contains("411111******1111", answer.Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_utf8_answer_after_a_byte_order_mark_is_masked_where_a_client_reads_it()
+    {
+        // A client drops the mark (fetch's text(), Python's utf-8-sig): the JSON after it is what it reads, and the masker
+        // reads those very bytes. A list answer after a mark is refused instead (the filter reads JSON from the first byte).
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: Upstream("application/json", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true)));
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "echo", "{}"));
+
+        Assert.Equal(200, answer.Status);
+        Assert.Equal([0xEF, 0xBB, 0xBF], answer.BodyBytes[..3]);
+        Assert.Contains("411111******1111", answer.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(Pan, answer.Body, StringComparison.Ordinal);
+        Assert.Empty(AuditCards.FindCardNumbers(await g.StopAndReadAuditAsync()));
     }
 }

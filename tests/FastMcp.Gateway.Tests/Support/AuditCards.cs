@@ -34,6 +34,46 @@ internal static class AuditCards
         return found;
     }
 
+    /// <summary>
+    /// Card numbers whose digits are kept apart only by bytes a lenient reader drops: NULs, bytes that are not UTF-8 (a
+    /// decoder that ignores errors), UTF-16's zero bytes. Every string and decoded base64 payload is read with those removed.
+    /// </summary>
+    public static List<string> FindCardNumbersAmidUnreadableBytes(IEnumerable<string> records)
+    {
+        var found = new List<string>();
+        foreach (string line in records)
+        {
+            using JsonDocument document = JsonDocument.Parse(line);
+            WalkUnreadable(document.RootElement, line, found);
+        }
+        return found;
+    }
+
+    private static void WalkUnreadable(JsonElement element, string line, List<string> found)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (JsonProperty p in element.EnumerateObject())
+                {
+                    if (p.Name.EndsWith("NotJsonBase64", StringComparison.Ordinal) && p.Value.ValueKind == JsonValueKind.String)
+                    {
+                        byte[] kept = [.. p.Value.GetBytesFromBase64().Where(b => b is > 0 and < 0x80)];
+                        if (PanMasker.ContainsCardNumber(kept)) found.Add($"{p.Name} (decoded, NULs and non-ASCII bytes dropped) in {line}");
+                    }
+                    WalkUnreadable(p.Value, line, found);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (JsonElement item in element.EnumerateArray()) WalkUnreadable(item, line, found);
+                break;
+            case JsonValueKind.String:
+                string text = new([.. element.GetString()!.Where(c => c is not ('\0' or '\uFFFD'))]);
+                if (PanMasker.ContainsCardNumber(Encoding.UTF8.GetBytes(text))) found.Add($"{text} (NULs and replacement characters dropped) in {line}");
+                break;
+        }
+    }
+
     private static void Walk(JsonElement element, string path, string line, List<string> found)
     {
         switch (element.ValueKind)
