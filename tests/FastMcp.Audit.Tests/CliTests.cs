@@ -200,6 +200,35 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Fact]
+    public async Task Replay_jsonl_keeps_one_record_per_line_when_a_payload_spans_lines()
+    {
+        // Payloads are recorded byte for byte, so a pretty-printed answer (or one ending in a newline) holds raw line
+        // breaks: whitespace to JSON, a record boundary to every JSONL reader.
+        using var dir = new TempAuditDirectory();
+        await using (var log = await AuditLog.OpenAsync(dir.Options()))
+        {
+            var e = new AuditEvent();
+            for (int i = 0; i < 3; i++)
+            {
+                SampleEvents.Fill(e, i);
+                e.ResponsePayload = System.Text.Encoding.UTF8.GetBytes("{\r\n  \"jsonrpc\": \"2.0\",\n  \"id\": " + i + ",\n  \"result\": {}\n}\n");
+                await log.AppendAsync(e);
+            }
+        }
+
+        var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1", "--format", "jsonl");
+        Assert.True(code == 0, err);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 3, output);
+        for (int i = 0; i < 3; i++)
+        {
+            using var d = JsonDocument.Parse(lines[i]);
+            Assert.Equal(i, d.RootElement.GetProperty("response").GetProperty("id").GetInt32());
+            Assert.True(d.RootElement.GetProperty("verified").GetBoolean());
+        }
+    }
+
+    [Fact]
     public async Task Replay_help_prints_the_usage()
     {
         var (code, output, _) = await RunAsync(ReplayCommand.RunAsync, "--help");

@@ -98,14 +98,19 @@ public static class ReplayCommand
         return NoteValues.ToUnixMicros(t);
     }
 
-    /// <summary>The record's own JSON with the chain id added first, one line per record.</summary>
+    /// <summary>
+    /// The record's own JSON with the chain id added first, one line per record. Payloads are recorded byte for byte, so
+    /// a pretty-printed answer holds raw line breaks: outside strings (JSON escapes them inside), so they are whitespace
+    /// and become spaces here, where a JSONL reader would take them for the end of the record.
+    /// </summary>
     private static void WriteJsonLine(ReplayEntry e, TextWriter output)
     {
         output.Write("{\"chain\":");
         output.Write(JsonSerializerString(e.Chain));
         output.Write(',');
         if (e.Verified is { } verified) output.Write(verified ? "\"verified\":true," : "\"verified\":false,");
-        output.WriteLine(Encoding.UTF8.GetString(e.Json.AsSpan(1)));
+        string json = Encoding.UTF8.GetString(e.Json.AsSpan(1));
+        output.WriteLine(json.AsSpan().IndexOfAny('\r', '\n') < 0 ? json : json.Replace('\r', ' ').Replace('\n', ' '));
     }
 
     private static string JsonSerializerString(string s)
