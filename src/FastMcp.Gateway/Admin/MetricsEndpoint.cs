@@ -44,7 +44,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_tls_certificate_expiry_timestamp_seconds", "expiry of the listener certificate in service, Unix time (0 without TLS)", Volatile.Read(ref c.TlsCertificateNotAfter));
     }
 
-    /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and bindings held and evicted per bound.</summary>
+    /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and sessions held and evicted per bound, plain routes and federated paths.</summary>
     private static void SessionMetrics(StringBuilder sb, GatewayRuntime runtime)
     {
         Header(sb, "fastmcp_session_refusals_total", "requests refused 404 for naming a session not the caller's: foreign (another caller's), unknown (bound to no one here)", "counter");
@@ -55,6 +55,20 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Header(sb, "fastmcp_session_bindings_evicted_total", "bindings forgotten past a bound: max_per_caller (the caller's own oldest), max_per_upstream (a heaviest holder's oldest)", "counter");
         sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_caller\"} ").Append(bindings?.EvictedForCaller ?? 0).Append('\n');
         sb.Append("fastmcp_session_bindings_evicted_total{bound=\"max_per_upstream\"} ").Append(bindings?.EvictedForUpstream ?? 0).Append('\n');
+        // Federated paths hold their own sessions, bounded the same way (Federation/FederationSessions.cs).
+        long held = 0, forCaller = 0, forPath = 0;
+        IReadOnlyList<Federation.FederatedRoute> federated = runtime.Routes.Federated;
+        for (int i = 0; i < federated.Count; i++)
+        {
+            Federation.FederationSessions sessions = federated[i].Sessions;
+            held += sessions.Count;
+            forCaller += sessions.EvictedForCaller;
+            forPath += sessions.EvictedForPath;
+        }
+        Gauge(sb, "fastmcp_federation_sessions", "sessions the gateway holds on federated paths, all paths", held);
+        Header(sb, "fastmcp_federation_sessions_evicted_total", "federated sessions forgotten past a bound: max_per_caller (the caller's own oldest), max_per_path (a heaviest holder's oldest)", "counter");
+        sb.Append("fastmcp_federation_sessions_evicted_total{bound=\"max_per_caller\"} ").Append(forCaller).Append('\n');
+        sb.Append("fastmcp_federation_sessions_evicted_total{bound=\"max_per_path\"} ").Append(forPath).Append('\n');
     }
 
     private void RenderInto(StringBuilder sb)

@@ -10,7 +10,7 @@ namespace FastMcp.Gateway.Federation;
 /// </summary>
 internal sealed class FederatedRoute
 {
-    public FederatedRoute(string path, string separator, UpstreamRoute[] members, int maxSessions)
+    public FederatedRoute(string path, string separator, UpstreamRoute[] members, int maxSessions, int maxSessionsPerCaller)
     {
         PathText = path;
         AuditUpstream = "federation:" + path;
@@ -19,7 +19,7 @@ internal sealed class FederatedRoute
         Members = members;
         Prefixes = new string[members.Length];
         for (int i = 0; i < members.Length; i++) Prefixes[i] = members[i].Name + separator;
-        Sessions = new FederationSessions(maxSessions, members.Length);
+        Sessions = new FederationSessions(maxSessions, maxSessionsPerCaller, members.Length);
     }
 
     public string PathText { get; }

@@ -1,38 +1,69 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
+using FastMcp.Gateway.Sessions;
 
 namespace FastMcp.Gateway.Federation;
 
 /// <summary>
 /// The sessions of one federated route: the id the gateway gave the client, who opened it, and each member's own
-/// session id. Bounded: past the maximum, the session used least recently is forgotten (its client gets 404 and
-/// initializes again, as MCP says a client must when its session is gone).
+/// session id. Bounded as plain routes' session bindings are (Sessions/BoundedBindings.cs): one caller keeps at most
+/// sessions.maxPerCaller (past it, its own least recently used is forgotten), the path at most maxSessions (past it,
+/// the least recently used of a caller holding the most), so a caller initializing in a loop churns its own sessions,
+/// not other callers'. A forgotten session's client gets 404 and initializes again, as MCP says a client must when its
+/// session is gone. Opening past a bound scans one caller's own sessions under the lock, never the whole path.
 /// </summary>
-internal sealed class FederationSessions(int maxSessions, int members)
+internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int members)
 {
     private readonly Dictionary<string, FederationSession> _byId = new(StringComparer.Ordinal);
+    private readonly BoundedBindings _byCaller = new(maxSessions, maxPerCaller);
+    // Every change to _byId and _byCaller, and lookups in _byId (a Dictionary is not safe to read while it changes).
     private readonly Lock _gate = new();
+    private long _evictedForCaller, _evictedForPath;
 
-    public int Count
+    public int Count => _byCaller.Count;
+
+    /// <summary>Sessions forgotten because their caller opened more than sessions.maxPerCaller (that caller's own oldest).</summary>
+    public long EvictedForCaller => Volatile.Read(ref _evictedForCaller);
+
+    /// <summary>Sessions forgotten because the path held its maximum (from its heaviest holders).</summary>
+    public long EvictedForPath => Volatile.Read(ref _evictedForPath);
+
+    /// <summary>Sessions held for this caller.</summary>
+    public int CountOf(string subject, string? issuer)
     {
-        get { lock (_gate) return _byId.Count; }
+        lock (_gate) return _byCaller.CountOf(subject, issuer);
     }
 
     public FederationSession Open(string subject, string? issuer)
     {
-        var session = new FederationSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), subject, issuer, members);
+        Span<byte> random = stackalloc byte[16];
+        RandomNumberGenerator.Fill(random);
+        string id = Convert.ToHexStringLower(random);
         lock (_gate)
         {
-            if (_byId.Count >= maxSessions) EvictLeastRecentlyUsed();
-            _byId.Add(session.Id, session);
+            SessionBinding binding = _byCaller.Add(id, subject, issuer, out SessionBinding? evictedForCaller, out SessionBinding? evictedForPath);
+            if (evictedForCaller is not null)
+            {
+                _byId.Remove(evictedForCaller.Id);
+                Interlocked.Increment(ref _evictedForCaller);
+            }
+            if (evictedForPath is not null)
+            {
+                _byId.Remove(evictedForPath.Id);
+                Interlocked.Increment(ref _evictedForPath);
+            }
+            var session = new FederationSession(binding, members);
+            _byId.Add(id, session);
+            return session;
         }
-        return session;
     }
 
     /// <summary>
-    /// The session with this id opened by this caller; null when unknown or another caller's (never shared): then
-    /// <paramref name="foreignOwner"/> is the caller it belongs to, if any, so the refusal can be accounted for.
+    /// The session with this id opened by this caller, which counts as used now; null when unknown or another caller's
+    /// (never shared): then <paramref name="foreignOwner"/> is the caller it belongs to, if any, so the refusal can be
+    /// accounted for.
     /// </summary>
-    public FederationSession? Find(string id, string subject, string? issuer, out Sessions.SessionOwner? foreignOwner)
+    public FederationSession? Find(string id, string subject, string? issuer, out SessionOwner? foreignOwner)
     {
         foreignOwner = null;
         lock (_gate)
@@ -48,35 +79,33 @@ internal sealed class FederationSessions(int maxSessions, int members)
         }
     }
 
+    /// <summary>Forgets a session that ended or failed to open; false when it was forgotten already (evicted, ended).</summary>
     public bool Remove(FederationSession session)
     {
-        lock (_gate) return _byId.Remove(session.Id);
-    }
-
-    private void EvictLeastRecentlyUsed()
-    {
-        FederationSession? oldest = null;
-        foreach (FederationSession s in _byId.Values)
+        lock (_gate)
         {
-            if (oldest is null || s.LastUsed < oldest.LastUsed) oldest = s;
+            if (!_byId.TryGetValue(session.Id, out FederationSession? held) || held != session) return false;
+            _byId.Remove(session.Id);
+            _byCaller.Remove(session.Binding);
+            return true;
         }
-        if (oldest is not null) _byId.Remove(oldest.Id);
     }
 }
 
 /// <summary>One client's federated session: the members' session ids and which member listed which resource.</summary>
-internal sealed class FederationSession(string id, string subject, string? issuer, int members)
+internal sealed class FederationSession(SessionBinding binding, int members)
 {
     private readonly Dictionary<string, int> _resourceOwners = new(StringComparer.Ordinal);
     private readonly List<(string Prefix, int Member)> _templateOwners = [];
-    private long _lastUsed = Environment.TickCount64;
 
     // Resource owners remembered per session are bounded too: a member listing more is still served, later ones unrouted.
     private const int MaxRemembered = 10_000;
 
-    public string Id { get; } = id;
-    public Sessions.SessionOwner Owner { get; } = new(subject, issuer);
-    public long LastUsed => Volatile.Read(ref _lastUsed);
+    /// <summary>Its place among its caller's sessions (FederationSessions' bounds); its LastUsed orders eviction.</summary>
+    public SessionBinding Binding { get; } = binding;
+
+    public string Id => Binding.Id;
+    public SessionOwner Owner => Binding.Caller.Owner;
 
     /// <summary>Each member's Mcp-Session-Id (null: it gave none, or it was left out because it failed to initialize).</summary>
     public string?[] MemberSessions { get; } = new string?[members];
@@ -90,7 +119,7 @@ internal sealed class FederationSession(string id, string subject, string? issue
     /// <summary>Server-to-client requests relayed to this session's client and not yet answered.</summary>
     public ServerRequestIds ServerRequests { get; } = new();
 
-    public void Touch() => Volatile.Write(ref _lastUsed, Environment.TickCount64);
+    public void Touch() => Volatile.Write(ref Binding.LastUsed, Stopwatch.GetTimestamp());
 
     public void RememberResource(string uri, int member)
     {

@@ -1,8 +1,8 @@
 namespace FastMcp.Gateway.Sessions;
 
 /// <summary>
-/// One caller's bindings on one upstream: its own least recently used is found without scanning the table. Changed
-/// only under the table's lock.
+/// One caller's bindings in one table (a plain route's upstream, or a federated path): its own least recently used is
+/// found without scanning the table. Changed only under the table's lock.
 /// </summary>
 internal sealed class CallerBindings(SessionOwner owner)
 {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace FastMcp.Gateway.Sessions;
 
-/// <summary>One upstream-issued session id and the caller it is bound to.</summary>
+/// <summary>One session id (an upstream's on a plain route, the gateway's own on a federated path) and the caller it is bound to.</summary>
 internal sealed class SessionBinding(string id, CallerBindings caller)
 {
     public readonly string Id = id;

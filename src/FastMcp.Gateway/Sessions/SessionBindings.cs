@@ -34,13 +34,16 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     {
         public readonly ConcurrentDictionary<string, SessionBinding> ById = new(StringComparer.Ordinal);
         public readonly ConcurrentDictionary<string, SessionBinding>.AlternateLookup<ReadOnlySpan<char>> BySpan;
-        public readonly Dictionary<(string Subject, string? Issuer), CallerBindings> ByCaller = [];
-        public readonly CallersByCount ByCount = new();
-        // Every change to ById, ByCaller, ByCount and the callers' lists; lookups read ById without it.
+        // The same bindings by caller, and which go past a bound (Sessions/BoundedBindings.cs).
+        public readonly BoundedBindings ByCaller;
+        // Every change to ById and ByCaller; lookups read ById without it.
         public readonly Lock Gate = new();
-        public int Count;
 
-        public Table() => BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
+        public Table(int maxPerUpstream, int maxPerCaller)
+        {
+            BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
+            ByCaller = new BoundedBindings(maxPerUpstream, maxPerCaller);
+        }
     }
 
     private readonly ConcurrentDictionary<string, Table> _byUpstream = new(StringComparer.Ordinal);
@@ -92,7 +95,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     /// <summary>Binds <paramref name="id"/> to the caller (an upstream that issues an id again issues a new session: the latest caller owns it).</summary>
     public void Bind(string upstream, ReadOnlySpan<byte> id, Principal caller)
     {
-        Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
+        Table table = _byUpstream.GetOrAdd(upstream, static (_, bounds) => new Table(bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
@@ -108,7 +111,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     public SessionCheck BindIfUnbound(string upstream, ReadOnlySpan<byte> id, Principal caller, out SessionOwner? owner)
     {
         owner = null;
-        Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
+        Table table = _byUpstream.GetOrAdd(upstream, static (_, bounds) => new Table(bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
@@ -134,65 +137,42 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         }
     }
 
-    public int Count(string upstream) => _byUpstream.TryGetValue(upstream, out Table? table) ? Volatile.Read(ref table.Count) : 0;
+    public int Count(string upstream) => _byUpstream.TryGetValue(upstream, out Table? table) ? table.ByCaller.Count : 0;
 
     /// <summary>Bindings held for <paramref name="caller"/> on <paramref name="upstream"/>.</summary>
     public int CountOf(string upstream, Principal caller)
     {
         if (!_byUpstream.TryGetValue(upstream, out Table? table)) return 0;
-        lock (table.Gate) return table.ByCaller.TryGetValue((caller.Subject, caller.Issuer), out CallerBindings? c) ? c.Count : 0;
+        lock (table.Gate) return table.ByCaller.CountOf(caller.Subject, caller.Issuer);
     }
 
     /// <summary>Bindings held, all upstreams together.</summary>
     public long Total()
     {
         long total = 0;
-        foreach (Table table in _byUpstream.Values) total += Volatile.Read(ref table.Count);
+        foreach (Table table in _byUpstream.Values) total += table.ByCaller.Count;
         return total;
     }
 
     private void Add(Table table, string key, Principal caller)
     {
-        if (!table.ByCaller.TryGetValue((caller.Subject, caller.Issuer), out CallerBindings? mine))
+        SessionBinding binding = table.ByCaller.Add(key, caller.Subject, caller.Issuer, out SessionBinding? evictedForCaller, out SessionBinding? evictedForUpstream);
+        if (evictedForCaller is not null)
         {
-            mine = new CallerBindings(SessionOwner.Of(caller));
-            table.ByCaller.Add((caller.Subject, caller.Issuer), mine);
-        }
-        // The caller's own oldest goes first: one caller opening sessions in a loop only ever pushes out its own.
-        if (mine.Count >= MaxPerCaller)
-        {
-            Remove(table, mine.Oldest());
+            table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(evictedForCaller.Id, evictedForCaller));
             Interlocked.Increment(ref _evictedForCaller);
-            // Removing its last binding took the caller out of the map; it is about to hold one again.
-            if (mine.Count == 0) table.ByCaller.Add((caller.Subject, caller.Issuer), mine);
         }
-        var binding = new SessionBinding(key, mine);
-        mine.Append(binding);
-        table.ByCount.Raised(mine);
         table.ById[key] = binding;
-        Volatile.Write(ref table.Count, table.Count + 1);
-        // One in, one out: the table is at most one over, and the heaviest holder (perhaps this caller) gives up its
-        // least recently used. Max-min fair: the largest holders come down level with each other before anyone
-        // holding fewer loses a session. The work is one scan of that caller's own bindings (at most maxPerCaller).
-        if (table.Count > MaxPerUpstream)
+        if (evictedForUpstream is not null)
         {
-            // Among equals the caller that reached the top last gives first (the grower pays), except when everyone
-            // holds one: then this caller's only binding is the one just issued, and another's goes instead.
-            CallerBindings heaviest = table.ByCount.Heaviest!;
-            if (heaviest == mine && mine.Count == 1) heaviest = mine.Next!;
-            Remove(table, heaviest.Oldest());
+            table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(evictedForUpstream.Id, evictedForUpstream));
             Interlocked.Increment(ref _evictedForUpstream);
         }
     }
 
-    /// <summary>Takes a binding out of the table, out of its caller's list and its caller down a count.</summary>
+    /// <summary>Takes a binding out of the table and out of its caller's.</summary>
     private static void Remove(Table table, SessionBinding binding)
     {
-        if (!table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(binding.Id, binding))) return;
-        Volatile.Write(ref table.Count, table.Count - 1);
-        CallerBindings caller = binding.Caller;
-        caller.Take(binding);
-        table.ByCount.Lowered(caller);
-        if (caller.Count == 0) table.ByCaller.Remove((caller.Owner.Subject, caller.Owner.Issuer));
+        if (table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(binding.Id, binding))) table.ByCaller.Remove(binding);
     }
 }

@@ -93,7 +93,9 @@ internal sealed class RouteTable : IDisposable
                 {
                     var members = new UpstreamRoute[names.Count];
                     for (int j = 0; j < names.Count; j++) members[j] = Named(names[j], route.Path);
-                    federated.Add(new Federation.FederatedRoute(route.Path, route.Separator, members, options.Limits.MaxConnections));
+                    // Anonymous: every caller is the same principal, so a per-caller bound would only shrink the path's; as on plain routes, none.
+                    int perCaller = options.Identity?.Mode == FastMcp.Identity.IdentityModes.Anonymous ? options.Limits.MaxConnections : options.Sessions.MaxPerCaller;
+                    federated.Add(new Federation.FederatedRoute(route.Path, route.Separator, members, options.Limits.MaxConnections, perCaller));
                     continue;
                 }
                 // Two paths to one upstream share its pool, credential and health: it is one server.
