@@ -53,6 +53,10 @@ public class NoBreakAndTypographicSpaceTests
             data.Add(separator, "[4111_1111_1111_1111]", "[4111_11**_****_1111]"); // grouped: never a bare JSON number
             data.Add(separator, "N° de carte : 4111_1111_1111_1111 « expirée »", "N° de carte : 4111_11**_****_1111 « expirée »");
             data.Add(separator, "“4111_1111_1111_1111”—©", "“4111_11**_****_1111”—©");
+            // Next to letters, as a space is: only letters glued to the digits block them.
+            data.Add(separator, "carte_4111_1111_1111_1111_exp", "carte_4111_11**_****_1111_exp");
+            // Like a space, unlike a dash, a card may start inside a longer run of groups.
+            data.Add(separator, "1234_4111_1111_1111_1111", "1234_4111_11**_****_1111");
             // Mixed with the other separators and with other digit forms, as ASCII space mixes with them.
             data.Add(separator, "card 4111_1111-1111 1111", "card 4111_11**-**** 1111");
             data.Add(separator, "card 4111\u30001111_1111\uFF0D1111", "card 4111\u300011**_****\uFF0D1111");
