@@ -17,6 +17,9 @@ public class AllocationTests
     private static readonly byte[] WithScriptCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
         "{\"t\":\"شماره کارت ۴۱۱۱ ۱۱۱۱ ۱۱۱۱ ۱۱۱۱ تاریخ ۱۴۰۳/۰۹/۱۶\",\"m\":\"४१११١١١١1111११११\",\"e\":\"\\u06f4111111111111111\"}", 20)));
 
+    private static readonly byte[] WithSpacedCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
+        "{\"t\":\"N° carte 4111\u00A01111\u00A01111\u00A01111 « 25 °C »\",\"m\":\"“5555\u202F5555\u202F5555\u202F4444”\",\"e\":\"3782\\u2009822463\\u200710005\"}", 20)));
+
     private struct CountingSink : IPanFindingSink
     {
         public int Count;
@@ -69,6 +72,9 @@ public class AllocationTests
 
     [Fact]
     public void MaskingArabicIndicPersianAndDevanagariCardsWithFingerprintsAllocatesNothing() => AssertMaskingWithFingerprintsAllocatesNothing(WithScriptCards);
+
+    [Fact]
+    public void MaskingCardsGroupedWithNoBreakAndTypographicSpacesWithFingerprintsAllocatesNothing() => AssertMaskingWithFingerprintsAllocatesNothing(WithSpacedCards);
 
     /// <summary>Masking <paramref name="input"/> (3 cards in each of its 20 repetitions) into a struct sink, 250 times over, allocates nothing.</summary>
     private static void AssertMaskingWithFingerprintsAllocatesNothing(byte[] input)

@@ -192,7 +192,10 @@ public class PropertyTests
             // (letters, the danda, the Arabic decimal and thousands separators and star next to the digits' bytes).
             Gen.String[Gen.Char["٠١٤۰۱۴०१४"], 1, 20], Gen.Const("۴۱۱۱ ۱۱۱۱ ۱۱۱۱ ۱۱۱۱"), Gen.Const("٤١١١-1111-१११११११"),
             Gen.Const("\\u06F4"), Gen.Const("\\u0966"), Gen.Const("\\u0661"), Gen.Const("لمن"), Gen.Const("کارت ی"),
-            Gen.Const("कार्ड"), Gen.Const("।॰"), Gen.Const("٫٬٭"), Gen.Const("ۺ"));
+            Gen.Const("कार्ड"), Gen.Const("।॰"), Gen.Const("٫٬٭"), Gen.Const("ۺ"),
+            // No-break and typographic spaces, their escapes, and characters that share their lead bytes.
+            Gen.Const("\u00A0"), Gen.Const("\u2007"), Gen.Const("\u2009"), Gen.Const("\u202F"), Gen.Const("\\u00a0"), Gen.Const("\\u202f"),
+            Gen.Const("4111\u00A01111\u202F1111\u20091111"), Gen.Const("°©«"), Gen.Const("“—”\u2008\u200A"));
         token.Array[1, 30].Select(parts => string.Concat(parts)).Sample(text =>
         {
             byte[] whole = Encoding.UTF8.GetBytes(text);
@@ -223,6 +226,17 @@ public class PropertyTests
         PanMasker masker = TestKeys.Masker();
         Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xD9), Gen.Const((byte)0xDB), Gen.Const((byte)0xE0), Gen.Const((byte)0xA5),
             Gen.Byte[0x9E, 0xBB], Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
+        StreamedMaskingAgreesWithWholeOnBytesFrom(masker, near);
+    }
+
+    [Fact]
+    public void BytesNearNoBreakAndTypographicSpacesNeverGrowShrinkOrCrash()
+    {
+        // Mostly the bytes these separators are made of (C2 A0, E2 80 87/89/AF) and their neighbours, so truncated,
+        // invalid and complete sequences meet digits, separators and chunk boundaries often.
+        PanMasker masker = TestKeys.Masker();
+        Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xC2), Gen.Const((byte)0xE2), Gen.Const((byte)0x80), Gen.Const((byte)0xA0),
+            Gen.Byte[0x86, 0x8A], Gen.Const((byte)0xAF), Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
         StreamedMaskingAgreesWithWholeOnBytesFrom(masker, near);
     }
 

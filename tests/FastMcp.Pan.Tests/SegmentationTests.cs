@@ -25,6 +25,10 @@ public class SegmentationTests
         ScriptDocumentCards[1].Document,
         ScriptDocumentCards[2].Document,
         ScriptDocumentCards[3].Document,
+        SpaceDocumentCards[0].Document,
+        SpaceDocumentCards[1].Document,
+        SpaceDocumentCards[2].Document,
+        SpaceDocumentCards[3].Document,
     };
 
     /// <summary>
@@ -52,6 +56,25 @@ public class SegmentationTests
         ("{\"e\":\"\\u06F4\\u06f1\\u0661\\u0967 1111\\u30001111 \\u06F11\\u09671\", \"f\":\"\\u096a\\u0966\\u06f0\\u0660 x\"}", 1),
         (ArabicIndicAndDevanagariDigitTests.In("arabic", "هاتف 0912 345 6789 رقم4111111111111111 ٫ 4111\u066C1111\u066C1111\u066C1111"), 1),
     ];
+
+    /// <summary>
+    /// Documents with the no-break and typographic spaces (2 and 3 UTF-8 bytes, raw and escaped) between groups, among
+    /// characters that share their lead bytes (°, «, curly quotes, dashes), and the card numbers each holds.
+    /// </summary>
+    private static readonly (string Document, int Cards)[] SpaceDocumentCards =
+    [
+        ("{\"t\":\"N° carte 4111\u00A01111\u00A01111\u00A01111 « ok »\",\"m\":\"5555\u202F5555\u202F5555\u202F4444\"}", 2),
+        ("“3782\u2009822463\u200710005”—4111\u00A0\u00A01111\u00A01111\u00A01111 © 25 °C", 1),
+        ("{\"e\":\"4111\\u00a01111\\u202F1111\\u20091111\", \"f\":\"4111\\u00A0\\u20071111 1111 1111\"}", 1),
+        ("pan ４１１１\u00A0１１１１\u202F1111-1111 § 4111\u20081111\u20081111\u20081111", 1),
+    ];
+
+    [Fact]
+    public void SpaceDocumentsHoldTheirCardsInOneBuffer()
+    {
+        foreach ((string document, int cards) in SpaceDocumentCards)
+            Assert.Equal(cards, TestKeys.Masker().MaskInPlace(Encoding.UTF8.GetBytes(document)));
+    }
 
     [Fact]
     public void ScriptDocumentsHoldTheirCardsInOneBuffer()

@@ -15,7 +15,9 @@ namespace FastMcp.Benchmarks.Pan;
 /// decodes character by character (on the other inputs, without any 0xEF byte, it only pays one test per block);
 /// "arabic" Persian and Arabic answer text with Persian and Arabic-Indic digits (dates, amounts, phone numbers) and
 /// "hindi" Hindi answer text with Devanagari digits, neither holding a card number: their letters share lead bytes
-/// with their digits, which the block classification tells apart.
+/// with their digits, which the block classification tells apart; "french" French answer text whose numbers touch
+/// the lead bytes 0xC2 and 0xE2 of the no-break and typographic spaces (amounts grouped with U+202F, °, «», curly
+/// quotes, dashes, ©), no card number: each digit run ends in a decode of the character after it.
 /// GB/s = 1,048,576 bytes / mean time.
 /// </summary>
 [MemoryDiagnoser]
@@ -41,7 +43,10 @@ public partial class PanScanBenchmarks
     private const string HindiLine =
         "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"आपका ऑर्डर (संख्या: १२३४५) २४/११/२०२६ को भेजा गया। मात्रा ३, कुल ₹९,८००। सहायता के लिए +९१ ९८७६५ ४३२१० पर कॉल करें या ०११-२३४५६७८९ पर लिखें।\"}]}}\n";
 
-    [Params("clean", "dense", "cards", "japanese", "arabic", "hindi")]
+    private const string FrenchLine =
+        "{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"Commande n°\u00A04711 expédiée le 24\u00A0novembre 2026 — total 1\u202F234,50\u00A0€, «\u00A012\u00A0» articles, 3°C à l’arrivée ; réf. “2026-11”—© 2026. Tél. 01\u00A023\u00A045\u00A067\u00A089.\"}]}}\n";
+
+    [Params("clean", "dense", "cards", "japanese", "arabic", "hindi", "french")]
     public string Input { get; set; } = "clean";
 
     private byte[] _original = [];
@@ -63,6 +68,7 @@ public partial class PanScanBenchmarks
                 "japanese" => JapaneseLine,
                 "arabic" => ArabicLine,
                 "hindi" => HindiLine,
+                "french" => FrenchLine,
                 _ => line % 8 == 7 ? CardLine : DenseLine,
             });
             line++;

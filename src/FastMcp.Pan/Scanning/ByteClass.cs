@@ -21,7 +21,8 @@ internal enum CharKind : byte
     /// <summary>
     /// Lead byte of a UTF-8 character that may be a digit or separator: 0xE3 or 0xEF (fullwidth forms, see
     /// <see cref="FullwidthForms"/>), 0xD9, 0xDB or 0xE0 (Arabic-Indic, Persian, Devanagari digits, see
-    /// <see cref="ArabicIndicAndDevanagariDigits"/>): decode it. Never the kind of a decoded character.
+    /// <see cref="ArabicIndicAndDevanagariDigits"/>), 0xC2 or 0xE2 (no-break and typographic spaces, see
+    /// <see cref="NoBreakAndTypographicSpaces"/>): decode it. Never the kind of a decoded character.
     /// </summary>
     WideLead,
 }
@@ -44,14 +45,15 @@ internal static class ByteClass
         // p-z { | } ~ DEL
         2,2,2,2,2,2,2,2, 2,2,2,0,0,0,0,0,
         // 0x80-0xFF: UTF-8 lead and continuation bytes (and invalid ones) are "other", except the lead bytes
-        // 0xD9, 0xDB (Arabic-Indic and Persian digits), 0xE0 (Devanagari digits), 0xE3 (ideographic space) and
-        // 0xEF (fullwidth digits and hyphen-minus), which are decoded
+        // 0xC2 (no-break space), 0xD9, 0xDB (Arabic-Indic and Persian digits), 0xE0 (Devanagari digits), 0xE2
+        // (figure, thin and narrow no-break spaces), 0xE3 (ideographic space) and 0xEF (fullwidth digits and
+        // hyphen-minus), which are decoded
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
         0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
-        // 0xC0-0xDF (0xD9 and 0xDB: wide leads)
-        0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,9,0,9,0,0,0,0,
-        // 0xE0-0xFF (0xE0, 0xE3 and 0xEF: wide leads)
-        9,0,0,9,0,0,0,0, 0,0,0,0,0,0,0,9, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
+        // 0xC0-0xDF (0xC2, 0xD9 and 0xDB: wide leads)
+        0,0,9,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0, 0,9,0,9,0,0,0,0,
+        // 0xE0-0xFF (0xE0, 0xE2, 0xE3 and 0xEF: wide leads)
+        9,0,9,9,0,0,0,0, 0,0,0,0,0,0,0,9, 0,0,0,0,0,0,0,0, 0,0,0,0,0,0,0,0,
     ];
 
     public static CharKind Of(byte b) => (CharKind)Table[b];

@@ -12,8 +12,8 @@ internal enum DecodeStatus : byte
 
 /// <summary>
 /// Characters the scanner has to decode before it can classify them, because they may be digits or separators
-/// written in more than one byte: JSON escapes (<c>\u0034</c>, <c>\uFF14</c>, <c>\u06F4</c>), fullwidth forms and
-/// Arabic-Indic, Persian and Devanagari digits in UTF-8.
+/// written in more than one byte: JSON escapes (<c>\u0034</c>, <c>\uFF14</c>, <c>\u06F4</c>, <c>\u00A0</c>), fullwidth
+/// forms, Arabic-Indic, Persian and Devanagari digits, and the no-break and typographic spaces in UTF-8.
 /// </summary>
 internal static class EncodedChar
 {
@@ -22,8 +22,19 @@ internal static class EncodedChar
 
     /// <param name="s">Bytes starting at a backslash or at a <see cref="CharKind.WideLead"/> byte.</param>
     /// <param name="ascii">For a digit, space or dash (and any escape below U+0080), the ASCII byte it stands for.</param>
-    public static DecodeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii) =>
-        s[0] == (byte)'\\' ? JsonEscape.Decode(s, out length, out kind, out ascii)
-        : ArabicIndicAndDevanagariDigits.IsLead(s[0]) ? ArabicIndicAndDevanagariDigits.Decode(s, out length, out kind, out ascii)
-        : FullwidthForms.Decode(s, out length, out kind, out ascii);
+    public static DecodeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii)
+    {
+        switch (s[0])
+        {
+            case (byte)'\\':
+                return JsonEscape.Decode(s, out length, out kind, out ascii);
+            case NoBreakAndTypographicSpaces.Latin1Lead or NoBreakAndTypographicSpaces.GeneralPunctuationLead:
+                return NoBreakAndTypographicSpaces.Decode(s, out length, out kind, out ascii);
+            case ArabicIndicAndDevanagariDigits.ArabicIndicLead or ArabicIndicAndDevanagariDigits.ExtendedArabicIndicLead
+                or ArabicIndicAndDevanagariDigits.DevanagariLead:
+                return ArabicIndicAndDevanagariDigits.Decode(s, out length, out kind, out ascii);
+            default:
+                return FullwidthForms.Decode(s, out length, out kind, out ascii);
+        }
+    }
 }

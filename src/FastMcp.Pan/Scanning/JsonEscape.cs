@@ -1,8 +1,8 @@
 namespace FastMcp.Pan.Scanning;
 
 /// <summary>
-/// Decodes JSON string escapes so that digits written as <c>\u0034</c> (or <c>\uFF14</c>, <c>\u06F4</c>, <c>\u096A</c>) are seen as digits:
-/// escaping must not smuggle a card number past the scanner.
+/// Decodes JSON string escapes so that digits written as <c>\u0034</c> (or <c>\uFF14</c>, <c>\u06F4</c>, <c>\u096A</c>) are seen as digits
+/// and separators written as <c>\u0020</c> (or <c>\u00A0</c>, <c>\u202F</c>) as separators: escaping must not smuggle a card number past the scanner.
 /// </summary>
 internal static class JsonEscape
 {
@@ -10,7 +10,7 @@ internal static class JsonEscape
     public const int MaxLength = 6;
 
     /// <param name="s">Bytes starting at a backslash.</param>
-    /// <param name="ascii">For a <c>\u</c> escape below U+0080, the decoded ASCII byte; for a fullwidth digit, space or dash or an Arabic-Indic, Persian or Devanagari digit, its ASCII counterpart.</param>
+    /// <param name="ascii">For a <c>\u</c> escape below U+0080, the decoded ASCII byte; for a fullwidth digit, space or dash, an Arabic-Indic, Persian or Devanagari digit or a no-break or typographic space, its ASCII counterpart.</param>
     public static DecodeStatus Decode(ReadOnlySpan<byte> s, out int length, out CharKind kind, out byte ascii)
     {
         length = 1;
@@ -41,8 +41,10 @@ internal static class JsonEscape
                 }
                 else
                 {
-                    // \uFF14 is a fullwidth 4, \u06F4 a Persian one: the same digit to a reader as the raw character.
-                    if (!FullwidthForms.Classify(cp, out kind, out ascii)) ArabicIndicAndDevanagariDigits.Classify(cp, out kind, out ascii);
+                    // \uFF14 is a fullwidth 4, \u06F4 a Persian one, \u00A0 a no-break space: the same character to a
+                    // reader as the raw one.
+                    if (!FullwidthForms.Classify(cp, out kind, out ascii) && !ArabicIndicAndDevanagariDigits.Classify(cp, out kind, out ascii))
+                        NoBreakAndTypographicSpaces.Classify(cp, out kind, out ascii);
                 }
                 return DecodeStatus.Complete;
             default:

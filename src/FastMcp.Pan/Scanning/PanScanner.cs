@@ -87,7 +87,8 @@ internal static class PanScanner
     /// <summary>
     /// The common case, decided without the window: a plain number (digits, or digits '.' digits) starting while
     /// idle and ended by punctuation, a quote or a letter. Returns false, changing nothing, when the number touches a
-    /// separator, a backslash, a fullwidth digit or separator, or the chunk's end, which the state machine handles.
+    /// separator (a no-break or typographic space too), a backslash, a multi-byte digit, or the chunk's end, which the
+    /// state machine handles.
     /// </summary>
     private static bool TryPlainNumber<TWriter, TSink>(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int start, int end, long chunkBase, PanMasker? masker, ref TWriter writer, ref TSink sink, out int resume)
         where TWriter : IMaskWriter, allows ref struct
@@ -163,7 +164,7 @@ internal static class PanScanner
 
     /// <summary>
     /// The kind of the character at <paramref name="at"/> as the plain-number shortcut sees it: a wide lead byte that
-    /// starts neither a digit nor a separator (a kana after "3", an Arabic letter after "12") is an ordinary character;
+    /// starts neither a digit nor a separator (a kana after "3", an Arabic letter after "12", the ° of "25°C") is an ordinary character;
     /// one that does, or that the chunk cuts short, stays <see cref="CharKind.WideLead"/> for the state machine.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
