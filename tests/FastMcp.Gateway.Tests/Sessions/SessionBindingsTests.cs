@@ -164,7 +164,8 @@ public sealed class SessionBindingsTests
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             table.Bind("a", ids[i], newcomer);
-            most = Math.Max(most, GC.GetAllocatedBytesForCurrentThread() - before);
+            // The first evictions also pay the runtime's one-time costs on this thread (a comparer made on first use).
+            if (i >= 10) most = Math.Max(most, GC.GetAllocatedBytesForCurrentThread() - before);
         }
         // The binding, its key, a dictionary node, now and then the caller's list doubling: a few KB at most.
         Assert.InRange(most, 1, 4_096);
