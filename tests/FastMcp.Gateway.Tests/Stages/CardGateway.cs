@@ -68,6 +68,35 @@ internal sealed class CardGateway : IAsyncDisposable
         return await client.ReadResponseAsync();
     }
 
+    /// <summary>
+    /// A gateway whose upstream issues session "s-1" on initialize, opens an empty event stream for a GET and answers a
+    /// DELETE with an empty 200; the session is opened (for GET and DELETE cases: <see cref="SendInSessionAsync"/>).
+    /// </summary>
+    public static async Task<CardGateway> StartWithSessionAsync(Action<MaskingOptions>? masking = null)
+    {
+        CardGateway g = await StartAsync(masking: masking, upstreamScript: async x =>
+        {
+            if (x.Request.Method == "GET")
+            {
+                await x.StartEventStreamAsync();
+                await x.EndChunkedAsync();
+                return;
+            }
+            await x.RespondJsonAsync(x.Request.Method == "DELETE" ? "" : "{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n");
+        });
+        await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
+        return g;
+    }
+
+    /// <summary>Sends a GET or DELETE for <paramref name="target"/> in session "s-1", with extra header lines; returns the answer.</summary>
+    public async Task<RawResponse> SendInSessionAsync(string method, string target = "/mcp", string extraHeaders = "")
+    {
+        using RawClient client = await Gateway.ConnectAsync();
+        await client.SendAsync($"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {Token}\r\nMcp-Session-Id: s-1\r\n"
+            + $"Accept: text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n{extraHeaders}\r\n");
+        return await client.ReadResponseAsync();
+    }
+
     /// <summary>An upstream that answers every request with an empty result under the request's id (it echoes nothing else).</summary>
     public static Task EmptyResult(UpstreamExchange x) => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}");
 

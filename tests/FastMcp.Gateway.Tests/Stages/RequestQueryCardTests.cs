@@ -63,21 +63,8 @@ public sealed class RequestQueryCardTests
     [InlineData("DELETE", "block")]
     public async Task The_query_of_a_get_or_delete_follows_the_request_rule(string method, string requests)
     {
-        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = requests, upstreamScript: async x =>
-        {
-            if (x.Request.Method == "GET")
-            {
-                await x.StartEventStreamAsync();
-                await x.EndChunkedAsync();
-                return;
-            }
-            await x.RespondJsonAsync(x.Request.Method == "DELETE" ? "" : "{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n");
-        });
-        await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync($"{method} /mcp?account={Pan} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {g.Token}\r\nMcp-Session-Id: s-1\r\n"
-            + "Accept: text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n");
-        RawResponse answer = await client.ReadResponseAsync();
+        await using CardGateway g = await CardGateway.StartWithSessionAsync(masking: m => m.Requests = requests);
+        RawResponse answer = await g.SendInSessionAsync(method, $"/mcp?account={Pan}", "");
 
         UpstreamRequest? forwarded = g.Upstream.Requests.Skip(1).FirstOrDefault();
         if (requests == "mask")

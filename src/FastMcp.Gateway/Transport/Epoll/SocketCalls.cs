@@ -25,56 +25,35 @@ internal static unsafe partial class SocketCalls
     /// <exception cref="ObjectDisposedException">The socket was closed.</exception>
     public static int Receive(SafeHandle handle, Span<byte> buffer, out SocketError status)
     {
-        bool referenced = false;
-        try
-        {
-            handle.DangerousAddRef(ref referenced);
-            fixed (byte* p = buffer)
-            {
-                while (true)
-                {
-                    nint n = Recv(handle.DangerousGetHandle(), p, (nuint)buffer.Length, DontWait);
-                    if (n >= 0)
-                    {
-                        status = SocketError.Success;
-                        return (int)n;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EpollNative.Interrupted) continue;
-                    status = SocketErrors.FromErrno(errno);
-                    return 0;
-                }
-            }
-        }
-        finally
-        {
-            if (referenced) handle.DangerousRelease();
-        }
+        fixed (byte* p = buffer) return Call(handle, p, buffer.Length, send: false, out status);
     }
 
     /// <summary>Sends what the socket takes of <paramref name="data"/>: the bytes taken, or 0 and a status other than Success.</summary>
     /// <exception cref="ObjectDisposedException">The socket was closed.</exception>
     public static int Send(SafeHandle handle, ReadOnlySpan<byte> data, out SocketError status)
     {
+        fixed (byte* p = data) return Call(handle, p, data.Length, send: true, out status);
+    }
+
+    private static int Call(SafeHandle handle, byte* p, int length, bool send, out SocketError status)
+    {
         bool referenced = false;
         try
         {
             handle.DangerousAddRef(ref referenced);
-            fixed (byte* p = data)
+            nint fd = handle.DangerousGetHandle();
+            while (true)
             {
-                while (true)
+                nint n = send ? Send(fd, p, (nuint)length, DontWait | NoSignal) : Recv(fd, p, (nuint)length, DontWait);
+                if (n >= 0)
                 {
-                    nint n = Send(handle.DangerousGetHandle(), p, (nuint)data.Length, DontWait | NoSignal);
-                    if (n >= 0)
-                    {
-                        status = SocketError.Success;
-                        return (int)n;
-                    }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EpollNative.Interrupted) continue;
-                    status = SocketErrors.FromErrno(errno);
-                    return 0;
+                    status = SocketError.Success;
+                    return (int)n;
                 }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EpollNative.Interrupted) continue; // a signal came first: nothing was transferred
+                status = SocketErrors.FromErrno(errno);
+                return 0;
             }
         }
         finally
