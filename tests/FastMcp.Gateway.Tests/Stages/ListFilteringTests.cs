@@ -32,19 +32,6 @@ public sealed class ListFilteringTests : IAsyncLifetime
 
     private static string ListCall(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/list\"}";
 
-    /// <summary>The JSON of each event of a text/event-stream body, data lines joined with LF as a reader does.</summary>
-    private static List<string> EventData(string stream)
-    {
-        var events = new List<string>();
-        foreach (string evt in stream.Replace("\r\n", "\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            string[] data = [.. evt.Split('\n').Where(l => l.StartsWith("data", StringComparison.Ordinal))
-                .Select(l => l.Length == 4 ? "" : l[5..].StartsWith(' ') ? l[6..] : l[5..])];
-            if (data.Length > 0) events.Add(string.Join("\n", data));
-        }
-        return events;
-    }
-
     [Fact]
     public async Task A_list_event_split_over_several_data_lines_is_joined_filtered_and_keeps_its_other_fields()
     {
@@ -62,7 +49,7 @@ public sealed class ListFilteringTests : IAsyncLifetime
         Assert.DoesNotContain("delete_all", response.Body);
         Assert.Contains("id: ev-1\n", response.Body);
         Assert.Contains("event: message\n", response.Body);
-        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventData(response.Body)));
+        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(response.Body)));
         Assert.Equal(["a_read"], PolicyGateway.ToolNames(answer.RootElement));
     }
 
@@ -79,7 +66,7 @@ public sealed class ListFilteringTests : IAsyncLifetime
 
         Assert.Equal(200, response.Status);
         Assert.DoesNotContain("delete_all", response.Body);
-        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventData(response.Body)));
+        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(response.Body)));
         Assert.Equal(-32603, answer.RootElement.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Equal(1, answer.RootElement.GetProperty("id").GetInt32());
     }
@@ -98,7 +85,7 @@ public sealed class ListFilteringTests : IAsyncLifetime
         Assert.Equal(200, response.Status);
         Assert.DoesNotContain("delete_all", response.Body);
         // Unreadable to the gateway (a member name a lenient client reads otherwise): withheld as such, -32003.
-        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventData(response.Body)));
+        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(response.Body)));
         Assert.Equal(JsonRpcErrorCodes.UpstreamUnavailable, answer.RootElement.GetProperty("error").GetProperty("code").GetInt32());
     }
 

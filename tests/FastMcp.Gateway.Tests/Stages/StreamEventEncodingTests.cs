@@ -50,7 +50,7 @@ public sealed class StreamEventEncodingTests
         RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "echo", "{}"));
 
         Assert.Equal(200, answer.Status);
-        using JsonDocument refusal = JsonDocument.Parse(Assert.Single(EventData(answer.Body)));
+        using JsonDocument refusal = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(answer.Body)));
         Assert.Equal(JsonRpcErrorCodes.UpstreamUnavailable, refusal.RootElement.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Contains("encoding", refusal.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain((byte)0, answer.BodyBytes);
@@ -77,7 +77,7 @@ public sealed class StreamEventEncodingTests
         Assert.Equal(200, answer.Status);
         Assert.DoesNotContain("delete_all", answer.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("\uFEFF", answer.Body, StringComparison.Ordinal);
-        using JsonDocument refusal = JsonDocument.Parse(Assert.Single(EventData(answer.Body)));
+        using JsonDocument refusal = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(answer.Body)));
         Assert.Equal(JsonRpcErrorCodes.UpstreamUnavailable, refusal.RootElement.GetProperty("error").GetProperty("code").GetInt32());
         Assert.Equal(1, refusal.RootElement.GetProperty("id").GetInt32());
 
@@ -100,18 +100,5 @@ public sealed class StreamEventEncodingTests
         using JsonDocument record = JsonDocument.Parse(withheld);
         Assert.Contains("411111******1111", Encoding.UTF8.GetString(record.RootElement.GetProperty("requestNotJsonBase64").GetBytesFromBase64()), StringComparison.Ordinal);
         Assert.Empty(AuditCards.FindCardNumbers(records));
-    }
-
-    /// <summary>The data of each event of a text/event-stream body, as a reader joins it.</summary>
-    private static List<string> EventData(string stream)
-    {
-        var events = new List<string>();
-        foreach (string evt in stream.Replace("\r\n", "\n").Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            string[] data = [.. evt.Split('\n').Where(l => l.StartsWith("data", StringComparison.Ordinal))
-                .Select(l => l.Length == 4 ? "" : l[5..].StartsWith(' ') ? l[6..] : l[5..])];
-            if (data.Length > 0) events.Add(string.Join("\n", data));
-        }
-        return events;
     }
 }
