@@ -81,4 +81,18 @@ public sealed class ApprovalDigestTests
         Assert.Equal("""{"arguments":{"a":[1,{"c":2,"d":3}],"b":"x"},"name":"t"}""",
             ApprovalDigest.CanonicalParams(Encoding.UTF8.GetBytes("""{ "name":"t", "arguments": { "b" : "x", "a" : [ 1, { "d": 3, "c": 2 } ] }, "_meta": { "progressToken": 5 } }""")));
     }
+
+    [Fact]
+    public void The_query_is_bound_and_a_call_without_one_binds_an_empty_line()
+    {
+        string none = Digest(Params("""{"env":"prod"}"""));
+        byte[] p = Encoding.UTF8.GetBytes(Params("""{"env":"prod"}"""));
+        Assert.Equal(none, ApprovalDigest.Compute("tools/call", p, [], ""));
+        string a = ApprovalDigest.Compute("tools/call", p, [], "?tenant=a");
+        Assert.NotEqual(none, a);
+        Assert.NotEqual(a, ApprovalDigest.Compute("tools/call", p, [], "?tenant=b"));
+        // The canonical text, line by line, as docs/approvals.md gives it.
+        string text = "fastmcp-approval-v3\nmethod:tools/call\nparams:{\"arguments\":{\"env\":\"prod\"},\"name\":\"deploy\"}\nquery:?tenant=a\ncards:\n";
+        Assert.Equal("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text))), a);
+    }
 }

@@ -8,11 +8,14 @@ namespace FastMcp.Gateway.Approvals;
 /// <summary>
 /// The digest an approval is bound to: SHA-256 over a canonical text of the call (docs/approvals.md):
 /// <code>
-/// fastmcp-approval-v2\n
+/// fastmcp-approval-v3\n
 /// method:&lt;method&gt;\n
 /// params:&lt;canonical JSON of params, without _meta.progressToken&gt;\n
+/// query:&lt;the request target's query as the upstream gets it, card numbers masked; empty without one&gt;\n
 /// cards:&lt;sorted keyed card fingerprints, comma-separated&gt;\n
 /// </code>
+/// The query is bound because the upstream reads it too (a tenant, a toolset, a configuration): a grant for a call
+/// with one query must not admit the same body with another.
 /// Every member of <c>params</c> is bound (name or uri, arguments, and anything else a server may read),
 /// except <c>_meta.progressToken</c>, which a client picks anew for each attempt (a <c>_meta</c> left
 /// empty without it is dropped too). Canonical JSON: no insignificant whitespace, object members sorted
@@ -22,13 +25,15 @@ namespace FastMcp.Gateway.Approvals;
 /// </summary>
 internal static class ApprovalDigest
 {
-    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints)
+    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints, string maskedQuery = "")
     {
         var canonical = new ArrayBufferWriter<byte>(256);
-        Append(canonical, "fastmcp-approval-v2\nmethod:");
+        Append(canonical, "fastmcp-approval-v3\nmethod:");
         Append(canonical, method);
         Append(canonical, "\nparams:");
         WriteCanonicalParams(canonical, parameters);
+        Append(canonical, "\nquery:");
+        Append(canonical, maskedQuery);
         Append(canonical, "\ncards:");
         var cards = new List<string>(cardFingerprints);
         cards.Sort(StringComparer.Ordinal);
@@ -38,11 +43,11 @@ internal static class ApprovalDigest
     }
 
     /// <summary>The same, from the params JSON text (empty: no params).</summary>
-    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints)
+    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints, string maskedQuery = "")
     {
-        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints);
+        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints, maskedQuery);
         using JsonDocument document = JsonDocument.Parse(paramsJson.ToArray());
-        return Compute(method, document.RootElement, cardFingerprints);
+        return Compute(method, document.RootElement, cardFingerprints, maskedQuery);
     }
 
     /// <summary>The canonical JSON text of params as the digest binds it: what approvers are shown.</summary>

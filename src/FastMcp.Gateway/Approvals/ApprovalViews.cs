@@ -17,6 +17,8 @@ internal sealed class ApprovalView
     public string Arguments { get; set; } = "{}";
     /// <summary>Everything the approval covers: params as canonical JSON text (all but _meta.progressToken), card numbers masked.</summary>
     public string Params { get; set; } = "{}";
+    /// <summary>The request target's query the upstream gets, card numbers masked ("" without one): bound by the digest too.</summary>
+    public string Query { get; set; } = "";
     public string Digest { get; set; } = "";
     public string CreatedAt { get; set; } = "";
     public string ExpiresAt { get; set; } = "";
@@ -43,6 +45,7 @@ internal sealed class ApprovalView
             Target = a.Target,
             Arguments = a.MaskedArguments,
             Params = a.MaskedParams,
+            Query = a.Query,
             Digest = a.Digest,
             CreatedAt = ApprovalBroker.Iso(a.CreatedUtc),
             ExpiresAt = ApprovalBroker.Iso(a.ExpiresUtc),

@@ -56,6 +56,9 @@ internal sealed class PendingApproval
 
     /// <summary>That upstream's URL (recorded with the approval's audit records).</summary>
     public string? UpstreamUrl { get; init; }
+
+    /// <summary>The request target's query the upstream gets ("?…", card numbers masked; empty without one): the digest binds it.</summary>
+    public string Query { get; init; } = "";
     public Principal Requester { get; }
     public string RuleName { get; }
     public string? Message { get; }

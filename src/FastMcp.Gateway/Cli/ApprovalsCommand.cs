@@ -206,6 +206,7 @@ internal static class ApprovalsCommand
         o.WriteLine($"call       {a.Method} {a.Target}");
         o.WriteLine($"arguments  {a.Arguments}");
         o.WriteLine($"params     {a.Params}");
+        if (a.Query.Length > 0) o.WriteLine($"query      {a.Query}");
         o.WriteLine($"digest     {a.Digest}");
         o.WriteLine($"rule       {a.Rule}{(a.Message is null ? "" : $": {a.Message}")}");
         o.WriteLine($"approvers  [{string.Join(", ", a.ApproverGroups)}]");

@@ -72,11 +72,13 @@ internal sealed class ApprovalHold
             : "{}"u8.ToArray();
         var fingerprints = new List<string>();
         for (int i = 0; i < _exchange.RequestCards.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(_exchange.RequestCards.Fingerprint(i)));
+        // The upstream reads the query too: approvers see it, and the digest binds it (its card numbers by fingerprint).
+        string maskedQuery = _rt.Masking is { } masking ? masking.MaskedQuery(_request, fingerprints) : System.Text.Encoding.ASCII.GetString(_request.Query);
         string digest, maskedParams;
         using (JsonDocument request = JsonDocument.Parse(recorded))
         {
             JsonElement? parameters = request.RootElement.TryGetProperty("params", out JsonElement p) ? p : null;
-            digest = ApprovalDigest.Compute(method, parameters, fingerprints);
+            digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery);
             maskedParams = ApprovalDigest.CanonicalParams(parameters);
         }
 
@@ -96,7 +98,7 @@ internal sealed class ApprovalHold
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route);
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery);
         if (_rt.Audit is { } audit)
         {
             try

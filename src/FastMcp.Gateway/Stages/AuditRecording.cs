@@ -186,7 +186,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.ApprovalRequested, success: true);
         e.Detail = $"approval {a.Id} requested ({(a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold")}): needs {a.RequiredApprovals} of [{string.Join(", ", a.ApproverGroups)}]"
-            + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}";
+            + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}" + (a.Query.Length > 0 ? $"; query {a.Query}" : "");
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         return log.AppendAsync(e);
     }

@@ -240,6 +240,20 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         }
     }
 
+    /// <summary>
+    /// The request's query as approvers see it and an approval's digest binds it (not on the hot path): card numbers
+    /// masked whatever the request rule, their keyed fingerprints added to <paramref name="fingerprints"/> so that
+    /// another card number is another call. A query whose mask cannot be written in place is shown withheld.
+    /// </summary>
+    public string MaskedQuery(HttpRequestHead request, List<string> fingerprints)
+    {
+        byte[] query = request.Query.ToArray();
+        CardFindings found = default;
+        if (!QueryCardMasking.TryMaskInPlace(Current.Masker, query, ref found)) return "?(withheld: holds a card number that cannot be masked in place)";
+        for (int i = 0; i < found.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(found.Fingerprint(i)));
+        return System.Text.Encoding.ASCII.GetString(query);
+    }
+
     /// <summary>Mask mode: the query the upstream gets (<see cref="QueryCardMasking"/>); false when it cannot be masked in place.</summary>
     private static bool MaskQuery(PanMasker masker, HttpRequestHead request, ref CardFindings findings) =>
         QueryCardMasking.TryMaskInPlace(masker, MemoryMarshal.AsMemory(request.QueryMemory).Span, ref findings);

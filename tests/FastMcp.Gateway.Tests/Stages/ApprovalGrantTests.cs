@@ -126,6 +126,29 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_grant_admits_the_identical_call_only_with_the_query_it_was_asked_with()
+    {
+        // The upstream reads the query too (a tenant, a toolset, a config): it is part of the call approvers approve.
+        string id = PendingId(await CallAsync(EchoCall(1, "a"), "/mcp?tenant=staging&card=4111111111111111"));
+        var (shown, view) = await AdminAsync(HttpMethod.Get, $"/approvals/{id}", null, _bob);
+        Assert.Equal(HttpStatusCode.OK, shown);
+        Assert.Equal("?tenant=staging&card=411111******1111", view.GetProperty("query").GetString());
+        var (approved, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}", _bob);
+        Assert.Equal(HttpStatusCode.OK, approved);
+
+        foreach (string query in new[] { "?tenant=prod&card=4111111111111111", "", "?tenant=staging&card=5555555555554444", "?tenant=staging" })
+        {
+            JsonElement other = await CallAsync(EchoCall(2, "a"), "/mcp" + query);
+            Assert.NotEqual(id, PendingId(other));
+        }
+        Assert.Empty(_upstream.Requests);
+
+        JsonElement same = await CallAsync(EchoCall(3, "a"), "/mcp?tenant=staging&card=4111111111111111");
+        Assert.Equal(3, same.GetProperty("id").GetInt32());
+        Assert.EndsWith("?tenant=staging&card=411111******1111", Assert.Single(_upstream.Requests).Target, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_approver_who_may_not_decide_an_approval_gets_only_an_error_and_never_sees_it()
     {
         string id = PendingId(await CallAsync(EchoCall(5, "secret-content")));
