@@ -16,7 +16,7 @@ public struct McpCall
     public Range MethodRange;
     /// <summary>Raw JSON token of <c>id</c> (string with quotes, or number); empty for notifications.</summary>
     public Range IdRange;
-    /// <summary><c>params.name</c> (tools/call, prompts/get) or <c>params.uri</c> (resources/read, subscribe, unsubscribe): raw string token.</summary>
+    /// <summary><c>params.name</c> (tools/call, prompts/get), <c>params.uri</c> (resources/read, subscribe, unsubscribe) or <c>params.ref</c>'s name or uri (completion/complete): raw string token.</summary>
     public Range NameRange;
     /// <summary>Raw JSON of <c>params.arguments</c> (an object); empty when absent.</summary>
     public Range ArgumentsRange;

@@ -441,6 +441,17 @@ public static class McpInspector
                         continue;
                     }
                     break;
+                case ParamsMember.Ref:
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        error = ReadReference(ref reader, ref message);
+                        if (error != McpInspectError.None)
+                        {
+                            return error;
+                        }
+                        continue;
+                    }
+                    break;
                 case ParamsMember.Meta:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
@@ -475,6 +486,7 @@ public static class McpInspector
                 3 when name.SequenceEqual("uri"u8) => ParamsMember.Uri,
                 10 when name.SequenceEqual("clientInfo"u8) => ParamsMember.ClientInfo,
                 15 when name.SequenceEqual("protocolVersion"u8) => ParamsMember.ProtocolVersion,
+                3 when name.SequenceEqual("ref"u8) => ParamsMember.Ref,
                 _ => ParamsMember.None,
             };
         }
@@ -484,6 +496,7 @@ public static class McpInspector
         if (reader.ValueTextEquals("uri"u8)) return ParamsMember.Uri;
         if (reader.ValueTextEquals("clientInfo"u8)) return ParamsMember.ClientInfo;
         if (reader.ValueTextEquals("protocolVersion"u8)) return ParamsMember.ProtocolVersion;
+        if (reader.ValueTextEquals("ref"u8)) return ParamsMember.Ref;
         return ParamsMember.None;
     }
 
@@ -604,6 +617,70 @@ public static class McpInspector
         }
     }
 
+    /// <summary>
+    /// Reads a completion's <c>params.ref</c> (current token: its StartObject; ends on its EndObject): a
+    /// <c>ref/prompt</c> names its target by <c>name</c>, a <c>ref/resource</c> by <c>uri</c> (a URI template).
+    /// Anything else (another type, the other member, a non-string) leaves <see cref="MessageParts.Reference"/> empty,
+    /// which a completion is refused for: the policy would not know what it completes.
+    /// </summary>
+    private static McpInspectError ReadReference(ref Utf8JsonReader reader, ref MessageParts message)
+    {
+        const int Prompt = 1, Resource = 2, Other = 3;
+        int type = 0;
+        bool seenType = false, seenName = false, seenUri = false;
+        Range name = default, uri = default;
+        bool nameEscaped = false, uriEscaped = false;
+        while (true)
+        {
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+            bool isType = reader.ValueTextEquals("type"u8);
+            bool isName = !isType && reader.ValueTextEquals("name"u8);
+            bool isUri = !isType && !isName && reader.ValueTextEquals("uri"u8);
+            if (!isType && !isName && !isUri && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.CompletionReference))
+            {
+                return McpInspectError.CaseVariantMember;
+            }
+            if ((isType && seenType) || (isName && seenName) || (isUri && seenUri))
+            {
+                return McpInspectError.DuplicateMember;
+            }
+            seenType |= isType;
+            seenName |= isName;
+            seenUri |= isUri;
+            error = JsonCursor.Next(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType == JsonTokenType.String)
+            {
+                if (isType) type = reader.ValueTextEquals("ref/prompt"u8) ? Prompt : reader.ValueTextEquals("ref/resource"u8) ? Resource : Other;
+                else if (isName) (name, nameEscaped) = (JsonCursor.ScalarRange(ref reader), reader.ValueIsEscaped);
+                else if (isUri) (uri, uriEscaped) = (JsonCursor.ScalarRange(ref reader), reader.ValueIsEscaped);
+            }
+            else if (isType)
+            {
+                type = Other;
+            }
+            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+        }
+        if (type == Prompt) (message.Reference, message.ReferenceEscaped) = (name, nameEscaped);
+        else if (type == Resource) (message.Reference, message.ReferenceEscaped) = (uri, uriEscaped);
+        return McpInspectError.None;
+    }
+
     /// <summary>Decides the kind and applies the per-method requirements once every member has been seen.</summary>
     private static McpInspectError Classify(ref MessageParts message, ref McpCall call)
     {
@@ -671,6 +748,16 @@ public static class McpInspector
             call.NameRange = message.Uri;
             call.NameHasEscapes = message.UriEscaped;
         }
+        else if (method == McpMethod.CompletionComplete)
+        {
+            // What a completion completes is its target: the policy decides on it as on prompts/get or a resource.
+            if (McpCall.IsEmpty(message.Reference))
+            {
+                return McpInspectError.InvalidParams;
+            }
+            call.NameRange = message.Reference;
+            call.NameHasEscapes = message.ReferenceEscaped;
+        }
         call.ArgumentsRange = message.Arguments;
         call.ProtocolVersionMetaRange = message.MetaVersion;
         call.ProgressTokenRange = message.ProgressToken;
@@ -696,6 +783,9 @@ public static class McpInspector
         public bool NameBad, NameEscaped, UriBad, UriEscaped, ArgumentsBad;
         public Range Name, Uri, Arguments, MetaVersion, InitializeVersion, ProgressToken;
         public Range ParamsClientName, ParamsClientVersion, MetaClientName, MetaClientVersion;
+        /// <summary>params.ref of a completion: the prompt's name or the template's URI, and whether that token has escapes.</summary>
+        public Range Reference;
+        public bool ReferenceEscaped;
     }
 
     [Flags]
@@ -707,7 +797,7 @@ public static class McpInspector
     [Flags]
     private enum ParamsMember : byte
     {
-        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32,
+        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64,
     }
 
     [Flags]

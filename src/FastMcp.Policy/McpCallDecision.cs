@@ -25,8 +25,15 @@ public static class McpCallDecision
         method.SequenceEqual("tools/call"u8) || method.SequenceEqual("prompts/get"u8);
 
     /// <summary>
-    /// Decides a call from its unescaped method, its unescaped target (params.name, or params.uri for the resource
-    /// methods; empty for others), its raw arguments JSON and the name of the upstream it goes to (null: none named;
+    /// True for completion/complete, whose target is what <c>params.ref</c> names: a prompt (<c>ref/prompt</c>, its
+    /// name) or a resource template (<c>ref/resource</c>, its URI template, compared as written: a template is no URI
+    /// to normalize, and servers match it exactly).
+    /// </summary>
+    public static bool TargetsByReference(ReadOnlySpan<byte> method) => method.SequenceEqual("completion/complete"u8);
+
+    /// <summary>
+    /// Decides a call from its unescaped method, its unescaped target (params.name, params.uri for the resource
+    /// methods, params.ref's name or URI template for completion/complete; empty for others), its raw arguments JSON and the name of the upstream it goes to (null: none named;
     /// a rule with "upstreams" then never matches).
     /// </summary>
     public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,

@@ -141,7 +141,7 @@ public static class PolicyTestCommand
         _ => "require_approval",
     };
 
-    /// <summary>Method, target (params.name for tools/call and prompts/get, params.uri for the resource methods, as the gateway reads them) and raw arguments.</summary>
+    /// <summary>Method, target (params.name for tools/call and prompts/get, params.uri for the resource methods, params.ref's name or uri for completion/complete, as the gateway reads them) and raw arguments.</summary>
     private static (string, byte[], byte[]) ReadRequest(JsonElement root, string path)
     {
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("method", out var m) || m.ValueKind != JsonValueKind.String)
@@ -154,6 +154,13 @@ public static class PolicyTestCommand
                 name = Encoding.UTF8.GetBytes(n.GetString()!);
             else if (McpCallDecision.TargetsByUri(methodUtf8) && p.TryGetProperty("uri", out var u) && u.ValueKind == JsonValueKind.String)
                 name = Encoding.UTF8.GetBytes(u.GetString()!);
+            else if (McpCallDecision.TargetsByReference(methodUtf8) && p.TryGetProperty("ref", out var r) && r.ValueKind == JsonValueKind.Object
+                && r.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String)
+            {
+                string member = t.GetString() switch { "ref/prompt" => "name", "ref/resource" => "uri", _ => "" };
+                if (member.Length > 0 && r.TryGetProperty(member, out var target) && target.ValueKind == JsonValueKind.String)
+                    name = Encoding.UTF8.GetBytes(target.GetString()!);
+            }
             if (p.TryGetProperty("arguments", out var a))
                 arguments = Encoding.UTF8.GetBytes(a.GetRawText());
         }

@@ -36,10 +36,10 @@ public sealed class PolicyTestCliTests : IDisposable
     private static string Read(string uri) =>
         "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/read\",\"params\":{\"uri\":" + JsonSerializer.Serialize(uri) + "}}";
 
-    private (int Code, string Out, string Err) RunCli(string request)
+    private (int Code, string Out, string Err) RunCli(string request, string configJson = ConfigJson)
     {
         string config = Path.Combine(_dir, "fastmcp.json"), claims = Path.Combine(_dir, "claims.json"), req = Path.Combine(_dir, "request.json");
-        File.WriteAllText(config, ConfigJson);
+        File.WriteAllText(config, configJson);
         File.WriteAllText(claims, """{"sub":"alice","groups":["sre"]}""");
         File.WriteAllText(req, request);
         var stdout = new StringWriter();
@@ -113,5 +113,30 @@ public sealed class PolicyTestCliTests : IDisposable
         Assert.Contains("decision: deny", output);
         Assert.Contains("rule: (refused-before-policy)", output);
         Assert.Contains(why, output);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"ref/prompt","name":"admin_accounts"}""", "deny", "no-admin")]
+    [InlineData("""{"type":"ref/resource","uri":"admin://{account}"}""", "deny", "no-admin")]
+    [InlineData("""{"type":"ref/prompt","name":"team_accounts"}""", "allow", "everything-else")]
+    public void A_completion_is_decided_on_what_it_completes_as_the_gateway_decides_it(string reference, string decision, string rule)
+    {
+        const string config = """
+            {
+              "upstream": { "url": "http://127.0.0.1:9/mcp" },
+              "identity": { "mode": "dev", "resource": "http://127.0.0.1/mcp" },
+              "policy": { "rules": [
+                { "name": "no-admin", "action": "deny", "names": ["admin_*", "admin://*"] },
+                { "name": "everything-else", "action": "allow" }
+              ] }
+            }
+            """;
+        string request = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"completion/complete\",\"params\":{\"ref\":" + reference
+            + ",\"argument\":{\"name\":\"account\",\"value\":\"a\"}}}";
+
+        var (_, output, _) = RunCli(request, config);
+
+        Assert.Contains($"decision: {decision}", output);
+        Assert.Contains($"rule: {rule} ", output);
     }
 }

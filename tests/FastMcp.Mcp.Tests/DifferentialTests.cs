@@ -12,7 +12,7 @@ namespace FastMcp.Mcp.Tests;
 /// </summary>
 public class DifferentialTests
 {
-    private static readonly string[] Methods = ["tools/call", "prompts/get", "resources/read", "tools/list", "ping", "server/discover", "x-custom/op"];
+    private static readonly string[] Methods = ["tools/call", "prompts/get", "resources/read", "tools/list", "ping", "server/discover", "x-custom/op", "completion/complete"];
 
     private static string Escape(Random rng, string s)
     {
@@ -78,6 +78,17 @@ public class DifferentialTests
         bool byName = method is "tools/call" or "prompts/get";
         if (byName || rng.Next(3) == 0) paramMembers.Add(Member(rng, "name", "\"" + Escape(rng, name) + "\""));
         if (byUri) paramMembers.Add(Member(rng, "uri", "\"" + Escape(rng, name) + "\""));
+        bool byRef = method == "completion/complete";
+        if (byRef)
+        {
+            bool prompt = rng.Next(2) == 0;
+            paramMembers.Add(Member(rng, "ref", Obj(rng,
+            [
+                Member(rng, "type", "\"" + Escape(rng, prompt ? "ref/prompt" : "ref/resource") + "\""),
+                Member(rng, prompt ? "name" : "uri", "\"" + Escape(rng, name) + "\""),
+            ])));
+            paramMembers.Add(Member(rng, "argument", Obj(rng, [Member(rng, "name", "\"not the name\""), Member(rng, "value", "\"v\"")])));
+        }
         if (rng.Next(2) == 0) paramMembers.Add(Member(rng, "arguments", Obj(rng, [Member(rng, "a", "[1,{\"b\":null},\"c\"]"), Member(rng, "name", "\"not the name\"")])));
         if (rng.Next(2) == 0) paramMembers.Add(Member(rng, "_meta", Obj(rng, [Member(rng, "io.modelcontextprotocol/protocolVersion", "\"2026-07-28\""), Member(rng, "other", "{\"name\":\"x\"}")])));
         if (rng.Next(2) == 0) paramMembers.Add(Member(rng, "extra", "[true,false,-0.0,{\"uri\":\"u\"}]"));
@@ -87,9 +98,9 @@ public class DifferentialTests
             Member(rng, "method", "\"" + Escape(rng, method) + "\""),
         };
         if (idRaw is not null) top.Add(Member(rng, "id", idRaw));
-        if (paramMembers.Count > 0 || byName || byUri) top.Add(Member(rng, "params", Obj(rng, paramMembers)));
+        if (paramMembers.Count > 0 || byName || byUri || byRef) top.Add(Member(rng, "params", Obj(rng, paramMembers)));
         if (rng.Next(3) == 0) top.Add(Member(rng, "unrelated", "{\"method\":\"tools/call\",\"id\":[]}"));
-        return (Ws(rng) + Obj(rng, top) + Ws(rng), method, idRaw, byName || byUri ? name : null);
+        return (Ws(rng) + Obj(rng, top) + Ws(rng), method, idRaw, byName || byUri || byRef ? name : null);
     }
 
     [Fact]

@@ -381,4 +381,46 @@ public class McpInspectorTests
         Assert.Equal(-1, McpInspector.CopyUnescaped(body, default, exact));
         Assert.Equal(-1, McpInspector.CopyUnescaped(body, 0..10_000, exact));
     }
+
+    [Theory]
+    [InlineData("""{"type":"ref/prompt","name":"review"}""", "\"review\"")]
+    [InlineData("""{"name":"review","type":"ref/prompt","uri":"ignored://x"}""", "\"review\"")]
+    [InlineData("""{"type":"ref/resource","uri":"file:///{path}"}""", "\"file:///{path}\"")]
+    [InlineData("""{"type":"ref\/resource","name":"ignored","uri":"db://{table}"}""", "\"db://{table}\"")]
+    public void Completion_names_the_prompt_or_template_it_completes(string reference, string target)
+    {
+        var (error, call, body) = Inspect("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\",\"params\":{\"ref\":" + reference
+            + ",\"argument\":{\"name\":\"a\",\"value\":\"b\"}}}");
+        Assert.Equal(McpInspectError.None, error);
+        Assert.Equal(McpMethod.CompletionComplete, call.Method);
+        Assert.Equal(target, Segments.Text(body, call.NameRange));
+    }
+
+    [Theory]
+    [InlineData("""{"argument":{"name":"a","value":"b"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":"review"}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":"ref/tool","name":"review"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":"ref/prompt","uri":"review"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":"ref/resource","name":"review"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":7,"name":"review"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":"ref/prompt","name":null}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"name":"review"}}""", McpInspectError.InvalidParams)]
+    [InlineData("""{"ref":{"type":"ref/prompt","name":"a","name":"b"}}""", McpInspectError.DuplicateMember)]
+    [InlineData("""{"ref":{"type":"ref/prompt","type":"ref/resource","name":"a"}}""", McpInspectError.DuplicateMember)]
+    [InlineData("""{"ref":{"type":"ref/prompt","name":"a","NAME":"b"}}""", McpInspectError.CaseVariantMember)]
+    [InlineData("""{"ref":{"type":"ref/prompt","name":"a"},"Ref":{"type":"ref/prompt","name":"b"}}""", McpInspectError.CaseVariantMember)]
+    [InlineData("""{"ref":{"type":"ref/prompt","name":"a"},"ref":{"type":"ref/prompt","name":"b"}}""", McpInspectError.DuplicateMember)]
+    public void Completion_that_names_no_single_target_is_refused(string parameters, McpInspectError expected)
+    {
+        var (error, _, _) = Inspect("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"completion/complete\",\"params\":" + parameters + "}");
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void A_ref_member_in_another_method_names_nothing()
+    {
+        var (error, call, _) = Inspect("""{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"ref":{"type":"ref/prompt","name":"x"}}}""");
+        Assert.Equal(McpInspectError.None, error);
+        Assert.False(call.HasName);
+    }
 }

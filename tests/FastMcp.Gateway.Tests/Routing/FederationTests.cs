@@ -296,6 +296,32 @@ public sealed class FederationTests
             merged.GetProperty("response").GetProperty("result").GetProperty("tools").EnumerateArray().Select(t => t.GetProperty("name").GetString()!).ToArray());
     }
 
+    [Fact]
+    public async Task A_completion_is_decided_on_the_member_and_the_unprefixed_prompt_it_completes()
+    {
+        await using var a = new ScriptedUpstream(McpServer("a"));
+        await using var b = new ScriptedUpstream(McpServer("b"));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "no-secret-prompt-on-b", Action = "deny", Names = ["secret"], Upstreams = ["b"] },
+            new RuleOptions { Name = "all", Action = "allow" },
+        ];
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, Federated(a.Url, b.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize(1))).Header("Mcp-Session-Id")!;
+        static string Complete(string prompt) =>
+            "{\"ref\":{\"type\":\"ref/prompt\",\"name\":\"" + prompt + "\"},\"argument\":{\"name\":\"team\",\"value\":\"E\"}}";
+
+        RawResponse denied = await PostAsync(gw, token, Message(2, "completion/complete", Complete("b__secret")), session);
+        Assert.Equal(JsonRpcErrorCodes.Forbidden, denied.JsonRpcError().Code);
+        Assert.Contains("no-secret-prompt-on-b", denied.Body);
+        Assert.DoesNotContain(b.Requests, r => r.Body.Contains("completion/complete", StringComparison.Ordinal));
+
+        RawResponse allowed = await PostAsync(gw, token, Message(3, "completion/complete", Complete("a__secret")), session);
+        Assert.Equal(200, allowed.Status);
+        Assert.Contains(a.Requests, r => r.Body.Contains("\"name\":\"secret\"", StringComparison.Ordinal) && r.Body.Contains("completion/complete", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData(200, "{\"tools\":{\"name\":\"4111111111111111\"}}")] // a list the filter cannot read
     [InlineData(500, "{\"tools\":[{\"name\":\"4111 1111 1111 1111\"}]}")] // a failed answer
