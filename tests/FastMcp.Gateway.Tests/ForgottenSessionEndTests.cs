@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Identity;
 using FastMcp.Policy;
@@ -11,6 +12,7 @@ namespace FastMcp.Gateway.Tests;
 /// it again, so the gateway ends it at the upstream itself: a DELETE with its id and the gateway's own credential, sent
 /// in the background so that the caller opening a new session never waits for it (docs/configuration.md, "sessions").
 /// </summary>
+[Collection(LogOutputCollection.Name)]
 public sealed class ForgottenSessionEndTests
 {
     private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
@@ -164,5 +166,31 @@ public sealed class ForgottenSessionEndTests
         await OpenAsync(gw, alice);
         Assert.True(await MetricShowsAsync(gw, "fastmcp_upstream_sessions_ended_total{upstream=\"default\",result=\"not_found\"} 1"));
         Assert.Single(Deletes(gw.Upstream, first));
+    }
+
+    [Fact]
+    public async Task Failed_ends_are_logged_once_per_upstream_per_minute_without_the_session_ids()
+    {
+        var lines = new StringWriter();
+        TextWriter previous = Log.Output;
+        Log.Output = TextWriter.Synchronized(lines);
+        try
+        {
+            await using var gw = await PolicyGateway.StartAsync(SessionServer(x => x.RespondAsync(500, "", "")), AllowAll, o => o.Sessions.MaxPerCaller = 1);
+            string alice = gw.Token("alice");
+            var opened = new List<string>();
+            for (int i = 0; i < 4; i++) opened.Add(await OpenAsync(gw, alice));
+            Assert.True(await MetricShowsAsync(gw, "fastmcp_upstream_sessions_ended_total{upstream=\"default\",result=\"failed\"} 3"));
+            string[] warnings = [.. lines.ToString().Split('\n').Where(l => l.Contains("could not be ended", StringComparison.Ordinal))];
+            string warning = Assert.Single(warnings);
+            Assert.Contains("upstream 'default'", warning, StringComparison.Ordinal);
+            Assert.Contains("HTTP 500", warning, StringComparison.Ordinal);
+            // The id is a bearer for the session: never logged.
+            foreach (string session in opened) Assert.DoesNotContain(session, warning, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Log.Output = previous;
+        }
     }
 }
