@@ -193,4 +193,54 @@ public sealed class ForgottenSessionEndTests
             Log.Output = previous;
         }
     }
+
+    /// <summary>A minimal stdio MCP server: answers initialize and every other request with a result; notifications with nothing.</summary>
+    private const string StdioServer = """
+        const lines = require('readline').createInterface({ input: process.stdin });
+        lines.on('line', line => {
+          const m = JSON.parse(line);
+          if (m.id === undefined) return;
+          const result = m.method === 'initialize'
+            ? { protocolVersion: '2025-06-18', capabilities: {}, serverInfo: { name: 'stdio-test', version: '1' } }
+            : {};
+          process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result }) + '\n');
+        });
+        """;
+
+    [Fact]
+    public async Task A_forgotten_session_of_a_stdio_upstream_has_its_server_process_stopped_at_once()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-ends-stdio-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string script = Path.Combine(dir, "server.cjs");
+            File.WriteAllText(script, StdioServer);
+            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
+            {
+                // Idle sessions would only be stopped after ten minutes: what stops this one is the gateway's DELETE.
+                o.Upstreams["tool"] = new Configuration.UpstreamOptions
+                {
+                    Stdio = new Configuration.StdioUpstreamOptions { Command = "node", Args = [script], WorkingDirectory = dir, SessionIdleMs = 600_000 },
+                };
+                o.Routes = [new Configuration.RouteOptions { Path = "/mcp/tool", Upstream = "tool" }];
+                o.Sessions.MaxPerCaller = 1;
+            });
+            Upstream.Stdio.StdioBridge bridge = gw.Gateway.StdioBridges["tool"];
+            string alice = gw.Token("alice");
+            RawResponse opened = await gw.PostAsync(Initialize, alice, "", "/mcp/tool");
+            Assert.Equal(200, opened.Status);
+            string first = opened.Header("Mcp-Session-Id")!;
+            Assert.Equal(1, bridge.SessionCount);
+
+            Assert.Equal(200, (await gw.PostAsync(Initialize, alice, "", "/mcp/tool")).Status);
+            Assert.True(await EventuallyAsync(() => Task.FromResult(bridge.SessionCount == 1)), $"the bridge still runs {bridge.SessionCount} sessions");
+            Assert.True(await MetricShowsAsync(gw, "fastmcp_upstream_sessions_ended_total{upstream=\"tool\",result=\"ended\"} 1"));
+            Assert.Equal(404, (await gw.PostAsync(Ping, alice, $"Mcp-Session-Id: {first}\r\n", "/mcp/tool")).Status);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
