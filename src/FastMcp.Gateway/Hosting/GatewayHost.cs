@@ -49,7 +49,6 @@ internal sealed class GatewayHost : IAsyncDisposable
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
         // Pass-through mode sends no credential upstream (the default upstream's comes with the identity stage it skips).
         _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough, _stdio);
-        // Server requests on a federated path get the gateway's ids (Federation/ServerRequestRelay.cs); other paths skip it.
         // Sessions forgotten past a bound are ended at their upstream in the background (docs/configuration.md, "sessions").
         var sessionEnds = new Sessions.SessionEnder(_routes.Upstreams, options.Limits, System.Text.Encoding.ASCII.GetBytes(options.PublicScheme));
         foreach (Federation.FederatedRoute federated in _routes.Federated)
@@ -57,6 +56,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             UpstreamRoute[] members = federated.Members;
             federated.Sessions.EndForgotten = session => sessionEnds.EndMembers(members, session);
         }
+        // Server requests on a federated path get the gateway's ids (Federation/ServerRequestRelay.cs); other paths skip it.
         IResponseTransform[] transforms = _routes.Federated.Count > 0 ? [.. stages.ResponseTransforms, new Federation.ServerRequestRelay()] : stages.ResponseTransforms;
         _runtime = new GatewayRuntime(options, _routes, transforms)
         {
