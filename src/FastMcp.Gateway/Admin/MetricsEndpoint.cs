@@ -69,6 +69,18 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Header(sb, "fastmcp_federation_sessions_evicted_total", "federated sessions forgotten past a bound: max_per_caller (the caller's own oldest), max_per_path (a heaviest holder's oldest)", "counter");
         sb.Append("fastmcp_federation_sessions_evicted_total{bound=\"max_per_caller\"} ").Append(forCaller).Append('\n');
         sb.Append("fastmcp_federation_sessions_evicted_total{bound=\"max_per_path\"} ").Append(forPath).Append('\n');
+        // What became of the forgotten sessions at their upstreams (Sessions/SessionEnder.cs), plain and federated alike.
+        Header(sb, "fastmcp_upstream_sessions_ended_total",
+            "sessions forgotten past a bound and ended at their upstream with a DELETE: ended (2xx), not_found (404), failed (no answer or another status), dropped (queue full, never sent)", "counter");
+        foreach (Upstream.UpstreamRoute upstream in runtime.Routes.Upstreams)
+        {
+            for (int result = 0; result < Sessions.SessionEndResults.Count; result++)
+            {
+                sb.Append("fastmcp_upstream_sessions_ended_total{upstream=\"").Append(upstream.Name).Append("\",result=\"")
+                    .Append(Sessions.SessionEndResults.Label((Sessions.SessionEndResult)result)).Append("\"} ")
+                    .Append(runtime.SessionEnds?.Count(upstream.Name, (Sessions.SessionEndResult)result) ?? 0).Append('\n');
+            }
+        }
     }
 
     private void RenderInto(StringBuilder sb)

@@ -10,7 +10,8 @@ namespace FastMcp.Gateway.Federation;
 /// sessions.maxPerCaller (past it, its own least recently used is forgotten), the path at most maxSessions (past it,
 /// the least recently used of a caller holding the most), so a caller initializing in a loop churns its own sessions,
 /// not other callers'. A forgotten session's client gets 404 and initializes again, as MCP says a client must when its
-/// session is gone. Opening past a bound scans one caller's own sessions under the lock, never the whole path.
+/// session is gone, and its members' sessions are handed to <see cref="EndForgotten"/> to be ended there (a session its
+/// client ended with DELETE never is). Opening past a bound scans one caller's own sessions under the lock, never the whole path.
 /// </summary>
 internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int members)
 {
@@ -21,6 +22,9 @@ internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int 
     private long _evictedForCaller, _evictedForPath;
 
     public int Count => _byCaller.Count;
+
+    /// <summary>Called (outside the lock) with each session forgotten past a bound, to end its members' sessions; null: none is ended.</summary>
+    public Action<FederationSession>? EndForgotten { get; set; }
 
     /// <summary>Sessions forgotten because their caller opened more than sessions.maxPerCaller (that caller's own oldest).</summary>
     public long EvictedForCaller => Volatile.Read(ref _evictedForCaller);
@@ -39,23 +43,22 @@ internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int 
         Span<byte> random = stackalloc byte[16];
         RandomNumberGenerator.Fill(random);
         string id = Convert.ToHexStringLower(random);
+        FederationSession session;
+        FederationSession? forgottenForCaller = null, forgottenForPath = null;
         lock (_gate)
         {
             SessionBinding binding = _byCaller.Add(id, subject, issuer, out SessionBinding? evictedForCaller, out SessionBinding? evictedForPath);
-            if (evictedForCaller is not null)
-            {
-                _byId.Remove(evictedForCaller.Id);
-                Interlocked.Increment(ref _evictedForCaller);
-            }
-            if (evictedForPath is not null)
-            {
-                _byId.Remove(evictedForPath.Id);
-                Interlocked.Increment(ref _evictedForPath);
-            }
-            var session = new FederationSession(binding, members);
+            if (evictedForCaller is not null && _byId.Remove(evictedForCaller.Id, out forgottenForCaller)) Interlocked.Increment(ref _evictedForCaller);
+            if (evictedForPath is not null && _byId.Remove(evictedForPath.Id, out forgottenForPath)) Interlocked.Increment(ref _evictedForPath);
+            session = new FederationSession(binding, members);
             _byId.Add(id, session);
-            return session;
         }
+        if (EndForgotten is { } end)
+        {
+            if (forgottenForCaller is not null) end(forgottenForCaller);
+            if (forgottenForPath is not null) end(forgottenForPath);
+        }
+        return session;
     }
 
     /// <summary>

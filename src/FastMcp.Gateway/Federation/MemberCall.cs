@@ -141,9 +141,15 @@ internal static class MemberCall
         output.Write(member.Url.PathBytes);
         output.Write(" HTTP/1.1\r\nHost: "u8);
         output.Write(member.Url.HostHeaderValue);
-        output.Write("\r\nAccept: application/json, text/event-stream\r\nAccept-Encoding: identity\r\nX-Forwarded-For: "u8);
-        output.Write(clientAddress);
-        output.Write("\r\nX-Forwarded-Proto: "u8);
+        output.Write("\r\nAccept: application/json, text/event-stream\r\nAccept-Encoding: identity\r\n"u8);
+        // Empty: a message of the gateway's own, on no client's behalf (ending a session it forgot).
+        if (!clientAddress.IsEmpty)
+        {
+            output.Write("X-Forwarded-For: "u8);
+            output.Write(clientAddress);
+            output.Write("\r\n"u8);
+        }
+        output.Write("X-Forwarded-Proto: "u8);
         output.Write(publicScheme);
         output.Write("\r\n"u8);
         output.Write(member.Pool.UpstreamHeaderLines);

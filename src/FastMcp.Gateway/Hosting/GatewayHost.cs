@@ -49,6 +49,13 @@ internal sealed class GatewayHost : IAsyncDisposable
         _slots = new ConnectionSlots(options.Limits.MaxConnections, Math.Clamp(reserve, 0, options.Limits.MaxConnections - 1));
         // Pass-through mode sends no credential upstream (the default upstream's comes with the identity stage it skips).
         _routes = RouteTable.Build(options, upstream, stages.UpstreamCredential, injectCredentials: !options.Passthrough, _stdio);
+        // Sessions forgotten past a bound are ended at their upstream in the background (docs/configuration.md, "sessions").
+        var sessionEnds = new Sessions.SessionEnder(_routes.Upstreams, options.Limits, System.Text.Encoding.ASCII.GetBytes(options.PublicScheme));
+        foreach (Federation.FederatedRoute federated in _routes.Federated)
+        {
+            UpstreamRoute[] members = federated.Members;
+            federated.Sessions.EndForgotten = session => sessionEnds.EndMembers(members, session);
+        }
         // Server requests on a federated path get the gateway's ids (Federation/ServerRequestRelay.cs); other paths skip it.
         IResponseTransform[] transforms = _routes.Federated.Count > 0 ? [.. stages.ResponseTransforms, new Federation.ServerRequestRelay()] : stages.ResponseTransforms;
         _runtime = new GatewayRuntime(options, _routes, transforms)
@@ -62,8 +69,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             Slots = _slots,
             // Anonymous callers are all one principal: there is no one to tell apart.
             SessionBindings = stages.Authentication is { IsAnonymous: false }
-                ? new Sessions.SessionBindings(options.Sessions.MaxPerUpstream, options.Sessions.MaxPerCaller, forwardUnknown: options.Sessions.Unknown == "forward")
+                ? new Sessions.SessionBindings(options.Sessions.MaxPerUpstream, options.Sessions.MaxPerCaller, forwardUnknown: options.Sessions.Unknown == "forward",
+                    sessionEnds.End)
                 : null,
+            SessionEnds = sessionEnds,
             SessionRefusals = stages.Authentication is { IsAnonymous: false }
                 ? new Sessions.SessionRefusalTally(Sessions.SessionRefusalTally.FingerprintKey(stages.Masking?.FingerprintKey))
                 : null,
@@ -92,6 +101,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             foreach (SocketListener l in _listeners) l.Dispose();
             _admin?.Dispose();
+            // Its workers only wait for work: stopping them is immediate.
+            sessionEnds.DisposeAsync().AsTask().GetAwaiter().GetResult();
             _routes.Dispose();
             _runtime.Tracer?.Dispose();
             throw;
@@ -305,6 +316,8 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_sessionRefusalRecorder is not null) await _sessionRefusalRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         await _probe.DisposeAsync().ConfigureAwait(false);
+        // Before the pools close; ends still queued are not sent (the upstreams' idle timeouts remain).
+        if (_runtime.SessionEnds is { } sessionEnds) await sessionEnds.DisposeAsync().ConfigureAwait(false);
         // After the exchanges: a call still in flight was given its chance to be answered.
         foreach (Upstream.Stdio.StdioBridge bridge in _stdio.Values) await bridge.StopAsync().ConfigureAwait(false);
         _routes.Dispose();

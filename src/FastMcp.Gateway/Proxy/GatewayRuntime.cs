@@ -63,6 +63,9 @@ internal sealed class GatewayRuntime
     /// <summary>Sessions of plain routes bound to their callers; null without identities to tell apart (anonymous, pass-through).</summary>
     public Sessions.SessionBindings? SessionBindings { get; set; }
 
+    /// <summary>Ends at the upstreams the sessions forgotten past a bound (plain routes and federated paths); counts for /metrics.</summary>
+    public Sessions.SessionEnder? SessionEnds { get; set; }
+
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }
 

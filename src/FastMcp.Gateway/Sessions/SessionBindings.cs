@@ -22,11 +22,15 @@ internal enum SessionCheck : byte
 /// two upstreams may issue the same id). Bounded twice per upstream: one caller keeps at most maxPerCaller bindings
 /// (past it, that caller's own least recently used is forgotten, nobody else's), and the table at most maxPerUpstream
 /// (past it, the least recently used binding of a caller holding the most: a few heavy holders filling the table lose
-/// their own sessions before a caller holding few loses any). Forgotten sessions are unknown here. Looking an id up
+/// their own sessions before a caller holding few loses any). Forgotten sessions are unknown here, and are handed to
+/// <c>endForgotten</c> to be ended at their upstream (Sessions/SessionEnder.cs) unless unknown ids are forwarded: then
+/// another replica may be serving that session, since each replica binds sessions for itself. Looking an id up
 /// allocates nothing and takes no lock; binding and forgetting take the upstream's lock (once per session, not per
 /// request) and, past a bound, scan one caller's own bindings under it, never the whole table.
 /// </summary>
-internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool forwardUnknown)
+/// <param name="endForgotten">called with the upstream's name and the session id of a binding forgotten past a bound (under
+/// the upstream's lock: it must only queue); null: none is ended.</param>
+internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool forwardUnknown, Action<string, string>? endForgotten = null)
 {
     private const int StackChars = 256;
 
@@ -38,9 +42,11 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         public readonly BoundedBindings ByCaller;
         // Every change to ById and ByCaller; lookups read ById without it.
         public readonly Lock Gate = new();
+        public readonly string Upstream;
 
-        public Table(int maxPerUpstream, int maxPerCaller)
+        public Table(string upstream, int maxPerUpstream, int maxPerCaller)
         {
+            Upstream = upstream;
             BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
             ByCaller = new BoundedBindings(maxPerUpstream, maxPerCaller);
         }
@@ -48,6 +54,8 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
 
     private readonly ConcurrentDictionary<string, Table> _byUpstream = new(StringComparer.Ordinal);
     private long _evictedForCaller, _evictedForUpstream;
+    // With "forward" the binding is this replica's alone, not the session's: another replica may be using it.
+    private readonly Action<string, string>? _endForgotten = forwardUnknown ? null : endForgotten;
 
     /// <summary>sessions.unknown is "forward": an unknown id goes to the upstream and is bound to its first caller here.</summary>
     public bool ForwardsUnknown { get; } = forwardUnknown;
@@ -95,7 +103,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     /// <summary>Binds <paramref name="id"/> to the caller (an upstream that issues an id again issues a new session: the latest caller owns it).</summary>
     public void Bind(string upstream, ReadOnlySpan<byte> id, Principal caller)
     {
-        Table table = _byUpstream.GetOrAdd(upstream, static (_, bounds) => new Table(bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
+        Table table = _byUpstream.GetOrAdd(upstream, static (name, bounds) => new Table(name, bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
@@ -111,7 +119,7 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
     public SessionCheck BindIfUnbound(string upstream, ReadOnlySpan<byte> id, Principal caller, out SessionOwner? owner)
     {
         owner = null;
-        Table table = _byUpstream.GetOrAdd(upstream, static (_, bounds) => new Table(bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
+        Table table = _byUpstream.GetOrAdd(upstream, static (name, bounds) => new Table(name, bounds.MaxPerUpstream, bounds.MaxPerCaller), this);
         string key = Encoding.Latin1.GetString(id);
         lock (table.Gate)
         {
@@ -161,12 +169,14 @@ internal sealed class SessionBindings(int maxPerUpstream, int maxPerCaller, bool
         {
             table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(evictedForCaller.Id, evictedForCaller));
             Interlocked.Increment(ref _evictedForCaller);
+            _endForgotten?.Invoke(table.Upstream, evictedForCaller.Id);
         }
         table.ById[key] = binding;
         if (evictedForUpstream is not null)
         {
             table.ById.TryRemove(new KeyValuePair<string, SessionBinding>(evictedForUpstream.Id, evictedForUpstream));
             Interlocked.Increment(ref _evictedForUpstream);
+            _endForgotten?.Invoke(table.Upstream, evictedForUpstream.Id);
         }
     }
 

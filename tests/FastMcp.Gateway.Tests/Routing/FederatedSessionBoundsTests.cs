@@ -76,6 +76,47 @@ public sealed class FederatedSessionBoundsTests
         Assert.Contains("fastmcp_federation_sessions_evicted_total{bound=\"max_per_path\"} 17\n", metrics);
     }
 
+    [Fact]
+    public async Task A_federated_session_forgotten_past_the_bound_is_ended_at_every_member()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+            o.Sessions.MaxPerCaller = 2;
+        });
+        string alice = gw.Token("alice");
+        string first = await OpenAsync(gw, alice);
+        await OpenAsync(gw, alice);
+        Assert.DoesNotContain(a.Requests, r => r.Method == "DELETE");
+
+        await OpenAsync(gw, alice);
+        // Ended in the background: counted once each member answered (at most 300 looks, 15 s).
+        string metrics = "";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int look = 0; look < 300 && clock.Elapsed < TimeSpan.FromSeconds(15); look++)
+        {
+            metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint!, "/metrics");
+            if (metrics.Contains("upstream=\"a\",result=\"ended\"} 1\n", StringComparison.Ordinal)
+                && metrics.Contains("upstream=\"b\",result=\"ended\"} 1\n", StringComparison.Ordinal)) break;
+            await Task.Delay(50);
+        }
+        Assert.Contains("fastmcp_upstream_sessions_ended_total{upstream=\"a\",result=\"ended\"} 1\n", metrics);
+        Assert.Contains("fastmcp_upstream_sessions_ended_total{upstream=\"b\",result=\"ended\"} 1\n", metrics);
+        foreach ((ScriptedUpstream member, string name) in new[] { (a, "a"), (b, "b") })
+        {
+            UpstreamRequest delete = Assert.Single(member.Requests, r => r.Method == "DELETE");
+            Assert.Equal($"s-{name}", delete.Header("Mcp-Session-Id"));
+            // The version the member agreed to in its initialize answer, as every request of that session carries.
+            Assert.Equal("2025-06-18", delete.Header("MCP-Protocol-Version"));
+            Assert.DoesNotContain(alice, delete.Head.Raw, StringComparison.Ordinal);
+        }
+        Assert.Equal(404, (await PostAsync(gw, alice, ToolsList, first)).Status);
+    }
+
     [Theory]
     [InlineData(IdentityModes.Anonymous, 6)]
     [InlineData(IdentityModes.Dev, 2)]

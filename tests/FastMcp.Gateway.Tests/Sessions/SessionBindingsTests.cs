@@ -184,4 +184,30 @@ public sealed class SessionBindingsTests
         Assert.Equal(SessionCheck.Owned, table.BindIfUnbound("a", "x"u8, Alice, out _));
         Assert.Equal(1, table.Count("a"));
     }
+
+    [Fact]
+    public void Bindings_forgotten_past_a_bound_are_handed_on_to_be_ended_and_ended_or_rebound_ones_are_not()
+    {
+        var ended = new List<(string Upstream, string Id)>();
+        var table = new SessionBindings(100, 2, forwardUnknown: false, endForgotten: (upstream, id) => ended.Add((upstream, id)));
+        table.Bind("a", "s-1"u8, Alice);
+        table.Bind("a", "s-2"u8, Alice);
+        table.Forget("a", "s-2"u8);          // the owner's DELETE ended it at the upstream already
+        table.Bind("a", "s-1"u8, Mallory);   // issued again: a live session, now mallory's
+        Assert.Empty(ended);
+        table.Bind("b", "s-3"u8, Alice);
+        table.Bind("b", "s-4"u8, Alice);
+        table.Bind("b", "s-5"u8, Alice);     // alice's third on b: her oldest there goes
+        Assert.Equal([("b", "s-3")], ended);
+    }
+
+    [Fact]
+    public void With_forward_no_forgotten_binding_is_ended_another_replica_may_hold_it()
+    {
+        var ended = new List<(string Upstream, string Id)>();
+        var table = new SessionBindings(100, 2, forwardUnknown: true, endForgotten: (upstream, id) => ended.Add((upstream, id)));
+        for (int i = 0; i < 5; i++) table.Bind("a", Encoding.ASCII.GetBytes($"s-{i}"), Alice);
+        Assert.Equal(2, table.CountOf("a", Alice));
+        Assert.Empty(ended);
+    }
 }

@@ -21,6 +21,9 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
     }
 
     public GatewayHost Host { get; }
+
+    /// <summary>The bridges of named stdio upstreams, by upstream name (StartWithStagesAsync only).</summary>
+    public IReadOnlyDictionary<string, Upstream.Stdio.StdioBridge> StdioBridges { get; private init; } = new Dictionary<string, Upstream.Stdio.StdioBridge>();
     public GatewayStages Stages => _stages;
     public GatewayOptions Options { get; }
     public IPEndPoint Endpoint => Host.Endpoints[0];
@@ -64,8 +67,14 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         configure(options);
         ConfigurationLoader.Validate(options);
         GatewayStages stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], CancellationToken.None);
-        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages);
-        return new GatewayUnderTest(host, options, stages);
+        // Named stdio upstreams get their bridge as `fastmcp serve` gives them; the host stops their processes when it stops.
+        var stdio = new Dictionary<string, Upstream.Stdio.StdioBridge>(StringComparer.Ordinal);
+        foreach ((string name, UpstreamOptions named) in options.Upstreams)
+        {
+            if (named.Stdio is { } bridged) stdio.Add(name, new Upstream.Stdio.StdioBridge($"upstreams.{name}", bridged, Upstream.Stdio.GatewaySecretVariables.Of(options)));
+        }
+        var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages, stdio);
+        return new GatewayUnderTest(host, options, stages) { StdioBridges = stdio };
     }
 
     public Task<RawClient> ConnectAsync() => RawClient.ConnectAsync(Endpoint);
