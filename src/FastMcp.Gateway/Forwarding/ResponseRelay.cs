@@ -8,6 +8,7 @@ using FastMcp.Http;
 using FastMcp.Mcp;
 using FastMcp.Pan;
 using System.Runtime.CompilerServices;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Forwarding;
 
@@ -25,6 +26,12 @@ internal sealed class ResponseRelay : IDisposable
     private readonly PooledBufferWriter _answer = new(1024);
     // A message split over several data lines, joined as a client reads it (rare: only such events use it).
     private readonly PooledBufferWriter _joinedEvent = new(0);
+    // A server request's data as the upstream sent it, joined (rare: read again only to decide a request a stage rewrote).
+    private readonly PooledBufferWriter _upstreamJoined = new(0);
+    // The id of a denied server request as the upstream gave it, kept for the gateway's answer to it.
+    private readonly PooledBufferWriter _deniedId = new(0);
+    private PolicyDecision _deniedDecision;
+    private readonly IServerRequestGate? _serverRequests;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
@@ -43,8 +50,9 @@ internal sealed class ResponseRelay : IDisposable
     private readonly Func<long>? _bytesSent;
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null)
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null)
     {
+        _serverRequests = serverRequests;
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
@@ -379,7 +387,10 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests;
+
+    /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
+    private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
 
     /// <summary>
     /// UTF-8 text with no NUL: what the stages can read. UTF-16 and UTF-32 put NULs between the digits of a card number
@@ -402,7 +413,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -432,8 +443,16 @@ internal sealed class ResponseRelay : IDisposable
                 relayed = _event.WrittenMemory;
             }
             // Pass-through reads nothing: with no stage there is nothing an unread event could slip past.
-            EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld : Inspects(gate) ? CheckAndRecord(gate, exchange, relayed) : EventsOutcome.Relayed;
+            EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld
+                : Inspects(gate) ? CheckAndRecord(gate, exchange, relayed, _message.WrittenMemory[..length]) : EventsOutcome.Relayed;
             if (checkedEvent == EventsOutcome.AuditRefused) return (count, checkedEvent);
+            if (checkedEvent == EventsOutcome.ServerRequestDenied)
+            {
+                // Withheld, and the stream goes on: the upstream gets the gateway's answer so its call does not hang.
+                _message.RemoveFront(length);
+                await _serverRequests!.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
+                continue;
+            }
             if (checkedEvent == EventsOutcome.EventWithheld)
             {
                 // A stage may have refused it for being unreadable: said as such (in the record and to the client).
@@ -469,11 +488,24 @@ internal sealed class ResponseRelay : IDisposable
     /// AuditRefused: the log refused its record. EventWithheld: it has data but no readable message (fail closed: a
     /// lenient client might act on it).
     /// </summary>
-    private EventsOutcome CheckAndRecord(IResponseGate? gate, Exchange exchange, ReadOnlyMemory<byte> relayed)
+    private EventsOutcome CheckAndRecord(IResponseGate? gate, Exchange exchange, ReadOnlyMemory<byte> relayed, ReadOnlyMemory<byte> upstreamEvent)
     {
         StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
         if (content == StreamEventContent.None) return EventsOutcome.Relayed;
         if (content is StreamEventContent.Unreadable or StreamEventContent.Undecodable) return EventsOutcome.EventWithheld;
+        // The kind is what the inspection read anyway: only a server request (or a batch, which could hide one) costs more.
+        if (view.Kind is McpMessageKind.Request or McpMessageKind.Batch && _serverRequests is { } requests && requests.ServerRequests is { DecidesNothing: false } policy)
+        {
+            // A batch is not taken apart here: a request in it would go out undecided, so it is withheld (fail closed).
+            if (view.Kind == McpMessageKind.Batch) return EventsOutcome.EventWithheld;
+            exchange.Stage = ExchangeStage.Decide;
+            if (!DecideServerRequest(exchange, policy, relayed, json, view, upstreamEvent, out bool denied)) return EventsOutcome.EventWithheld;
+            if (denied)
+            {
+                if (!requests.RecordDenied(exchange, json, view, _deniedDecision)) return EventsOutcome.AuditRefused;
+                return EventsOutcome.ServerRequestDenied;
+            }
+        }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
             _answer.Clear();
@@ -484,6 +516,33 @@ internal sealed class ResponseRelay : IDisposable
         if (gate is null) return EventsOutcome.Relayed;
         exchange.Stage = ExchangeStage.RecordResponse;
         return gate.RecordStreamMessage(exchange, json, view) ? EventsOutcome.Relayed : EventsOutcome.AuditRefused;
+    }
+
+    /// <summary>
+    /// Decides a server request on the message as the upstream sent it (a stage may have masked or renumbered it since):
+    /// what the client would act on is the upstream's request. False: the upstream's event cannot be read again (withheld).
+    /// <paramref name="denied"/>: the policy denied it; <see cref="_deniedDecision"/> and <see cref="_deniedId"/> (the
+    /// upstream's own id) hold what the answer to the upstream needs.
+    /// </summary>
+    private bool DecideServerRequest(Exchange exchange, ServerRequestPolicy policy, ReadOnlyMemory<byte> relayed, ReadOnlyMemory<byte> json, in McpResponseView view,
+        ReadOnlyMemory<byte> upstreamEvent, out bool denied)
+    {
+        denied = false;
+        ReadOnlyMemory<byte> upstreamJson = json;
+        McpResponseView upstreamView = view;
+        if (!upstreamEvent.Span.SequenceEqual(relayed.Span)
+            && (StreamEventMessage.Read(upstreamEvent, _upstreamJoined, out upstreamJson, out upstreamView) != StreamEventContent.Message
+                || upstreamView.Kind != McpMessageKind.Request))
+        {
+            return false;
+        }
+        PolicyDecision decision = ServerRequestDecision.Decide(policy, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, upstreamJson.Span, upstreamView, exchange.Route?.Name);
+        if (decision.Action == PolicyAction.Allow) return true;
+        denied = true;
+        _deniedDecision = decision;
+        _deniedId.Clear();
+        _deniedId.Write(upstreamJson.Span[upstreamView.IdRange]);
+        return true;
     }
 
     /// <summary>
@@ -631,6 +690,8 @@ internal sealed class ResponseRelay : IDisposable
         _event.Release();
         _answer.Release();
         _joinedEvent.Release();
+        _upstreamJoined.Release();
+        _deniedId.Release();
         _transformBuffers.Release();
     }
 
@@ -640,6 +701,8 @@ internal sealed class ResponseRelay : IDisposable
         _event.Dispose();
         _answer.Dispose();
         _joinedEvent.Dispose();
+        _upstreamJoined.Dispose();
+        _deniedId.Dispose();
         _transformBuffers.Dispose();
         _writeTimer.Dispose();
     }

@@ -134,6 +134,26 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendQueued(e);
     }
 
+    /// <summary>
+    /// A request the upstream sent the client that policy.serverRequests denied: a Denied record marked server-to-client, with
+    /// the request's method and id, the decision and the rule, the event's JSON (masked, as the client would have got it) as
+    /// the request payload, and the caller, session and upstream of the stream that carried it. Queued like
+    /// <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordServerRequestDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view, string? rule, string outcome)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = $"server request denied by policy.serverRequests {(rule is null ? "defaultAction" : $"rule '{rule}'")}: withheld from the client; {outcome}";
+        e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(new ReadOnlySequence<byte>(message), view.MethodRange);
+        e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
+        e.Decision = "Deny";
+        e.Rule = rule ?? "(default)";
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
     /// <summary>What the client's call named and how policy decided it are not a server-sent message's: the upstream sent it unasked.</summary>
     private static void ClearCallFields(AuditEvent e)
     {
