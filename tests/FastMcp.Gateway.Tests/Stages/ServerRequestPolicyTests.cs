@@ -126,6 +126,16 @@ public sealed class ServerRequestPolicyTests
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
         AssertDenialRecorded(records);
         Assert.Contains(records, r => r.GetProperty("detail").GetString() == "answer to a denied server request");
+
+        // The bundled verifier reads the log whole, and replay shows the denial as the upstream's request.
+        string key = Path.Combine(g.AuditDirectory, "audit-signing-key.pub.pem");
+        var verifyErrors = new StringWriter();
+        Assert.True(await FastMcp.Audit.VerifyCommand.RunAsync([g.AuditDirectory, "--key", key], new StringWriter(), verifyErrors) == 0, verifyErrors.ToString());
+        var text = new StringWriter();
+        Assert.Equal(0, await FastMcp.Audit.ReplayCommand.RunAsync([g.AuditDirectory, "--key", key], text, new StringWriter()));
+        string line = Assert.Single(text.ToString().Split('\n'), l => l.Contains("method=sampling/createMessage"));
+        Assert.Contains(" server->client ", line);
+        Assert.Contains("no-sampling", line);
     }
 
     [Fact]
