@@ -13,6 +13,16 @@ public sealed class ServerRequestPolicy
     /// <summary>What runs without the section: every server request allowed (the behaviour before it existed).</summary>
     public static readonly ServerRequestPolicy AllowAll = new(PolicyEngine.CompileRuleSet([], PolicyAction.Allow, null));
 
+    /// <summary>
+    /// Decides a server request the gateway cannot read well enough to decide (an input request of a 2026-07-28
+    /// input_required result that is not an object with a string method): denied, never passed undecided.
+    /// </summary>
+    public static readonly CompiledRule UnreadableRequestRule = new(-4, "(unreadable-server-request)", PolicyAction.Deny,
+        "the server's request could not be read to be decided", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a server request that cannot be read (see <see cref="UnreadableRequestRule"/>).</summary>
+    public static PolicyDecision RefuseUnreadable() => new(PolicyAction.Deny, UnreadableRequestRule, null);
+
     private readonly PolicyEngine _engine;
 
     private ServerRequestPolicy(PolicyEngine engine)

@@ -31,6 +31,7 @@ internal sealed class ResponseRelay : IDisposable
     // The id of a denied server request as the upstream gave it, kept for the gateway's answer to it.
     private readonly PooledBufferWriter _deniedId = new(0);
     private PolicyDecision _deniedDecision;
+    private string? _deniedMethod;
     private readonly IServerRequestGate? _serverRequests;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
@@ -172,7 +173,9 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
+            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
+            if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -233,7 +236,9 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
+            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
+            if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -413,7 +418,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -474,6 +479,8 @@ internal sealed class ResponseRelay : IDisposable
                 if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
                 return (count + 1, checkedEvent);
             }
+            // An input_required answer the policy refused: the client gets the refusal in its place.
+            if (checkedEvent == EventsOutcome.AnswerReplaced) relayed = _event.WrittenMemory;
             exchange.Stage = ExchangeStage.Write;
             if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
             _message.RemoveFront(length);
@@ -508,6 +515,29 @@ internal sealed class ResponseRelay : IDisposable
         }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
+            if (_serverRequests is { } gateOfRequests && gateOfRequests.ServerRequests is { DecidesNothing: false } inputPolicy && InputRequestsDecision.RequiresInput(json.Span, view))
+            {
+                exchange.Stage = ExchangeStage.Decide;
+                // Decided on the answer as the upstream sent it; unreadable again (it was read once) it is refused all the same.
+                ReadOnlyMemory<byte> upstreamJson = json;
+                if (!upstreamEvent.Span.SequenceEqual(relayed.Span)
+                    && StreamEventMessage.Read(upstreamEvent, _upstreamJoined, out upstreamJson, out _) != StreamEventContent.Message) upstreamJson = default;
+                bool denied = upstreamJson.IsEmpty
+                    ? Denied(ServerRequestPolicy.RefuseUnreadable(), null)
+                    : InputRequestsDecision.FindDenied(inputPolicy, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, upstreamJson.Span, exchange.Route?.Name,
+                        out _deniedDecision, out _deniedMethod);
+                if (denied)
+                {
+                    if (!gateOfRequests.RecordInputRequestDenied(exchange, json, _deniedMethod, _deniedDecision)) return EventsOutcome.AuditRefused;
+                    WriteInputDenial(exchange, _transformBuffers.Json);
+                    _event.Clear();
+                    SseEvent.WriteMessageEvent(_event, _transformBuffers.Json.WrittenSpan);
+                    _answer.Clear();
+                    _answer.Write(_transformBuffers.Json.WrittenSpan);
+                    _answerRelayed = true;
+                    return EventsOutcome.AnswerReplaced;
+                }
+            }
             _answer.Clear();
             _answer.Write(json.Span);
             _answerRelayed = true;
@@ -543,6 +573,50 @@ internal sealed class ResponseRelay : IDisposable
         _deniedId.Clear();
         _deniedId.Write(upstreamJson.Span[upstreamView.IdRange]);
         return true;
+    }
+
+    private bool Denied(PolicyDecision decision, string? method)
+    {
+        _deniedDecision = decision;
+        _deniedMethod = method;
+        return true;
+    }
+
+    /// <summary>
+    /// MCP 2026-07-28: a JSON answer that is an input_required result whose inputRequests the policy denies (decided on the
+    /// body as the upstream sent it, before the stages). Only bodies that can hold the value are read as a message: one
+    /// that spells "input_required", or has a \u escape that could spell it; the rest cost one vectorized scan.
+    /// </summary>
+    private bool DeniesInputRequest(Exchange exchange, ReadOnlyMemory<byte> body)
+    {
+        ReadOnlySpan<byte> span = body.Span;
+        if (span.IndexOf("input_required"u8) < 0 && span.IndexOf("\\u"u8) < 0) return false;
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view) || !InputRequestsDecision.RequiresInput(span, view)) return false;
+        exchange.Stage = ExchangeStage.Decide;
+        return InputRequestsDecision.FindDenied(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, exchange.Route?.Name,
+            out _deniedDecision, out _deniedMethod);
+    }
+
+    /// <summary>
+    /// The denied input_required answer (masked by now) is recorded, and replaced by a JSON-RPC error with the request's
+    /// id: in this era the upstream holds no state to answer, so the client's call ends here. False: the log refused the record.
+    /// </summary>
+    private bool AnswerWithInputDenial(Exchange exchange)
+    {
+        if (!_serverRequests!.RecordInputRequestDenied(exchange, _message.WrittenMemory, _deniedMethod, _deniedDecision)) return false;
+        PooledBufferWriter json = _transformBuffers.Json;
+        WriteInputDenial(exchange, json);
+        _message.Clear();
+        _message.Write(json.WrittenSpan);
+        return true;
+    }
+
+    private void WriteInputDenial(Exchange exchange, PooledBufferWriter json)
+    {
+        json.Clear();
+        Range id = exchange.HasCall ? exchange.Call.IdRange : default;
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, JsonRpcErrorCodes.Forbidden, System.Text.Encoding.UTF8.GetBytes(ServerRequestPolicy.DenialMessage(_deniedDecision)));
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
     }
 
     /// <summary>

@@ -47,6 +47,24 @@ internal sealed partial class ClientConnection : IServerRequestGate
         }
     }
 
+    bool IServerRequestGate.RecordInputRequestDenied(Exchange exchange, ReadOnlyMemory<byte> answer, string? method, in PolicyDecision decision)
+    {
+        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
+        if (_rt.Audit is not { } audit) return true;
+        exchange.Stage = ExchangeStage.RecordResponse;
+        try
+        {
+            audit.RecordInputRequestDenied(exchange, _auditScratch, RemoteAddress, answer, method, decision.Rule?.Name);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+            Log.Error("audit log unavailable: an input_required answer the policy refused has no record; the client got the gateway's error");
+            return false;
+        }
+    }
+
     async ValueTask IServerRequestGate.AnswerDeniedAsync(Exchange exchange, ReadOnlyMemory<byte> rawId, PolicyDecision decision)
     {
         if (exchange.Route is not { } route)

@@ -154,6 +154,25 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendQueued(e);
     }
 
+    /// <summary>
+    /// An input_required answer (MCP 2026-07-28) the client did not get because policy.serverRequests denied one of its
+    /// inputRequests: a Denied record marked server-to-client, the request's method (or "(unreadable input request)"),
+    /// the exchange's id, the rule, and the answer (masked) as payload; the client got a JSON-RPC error instead, which
+    /// is the exchange's response record. Queued; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordInputRequestDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer, string? method, string? rule)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = $"input request denied by policy.serverRequests {(rule is null ? "defaultAction" : $"rule '{rule}'")}: the input_required result was withheld; the client got JSON-RPC error -32001";
+        e.Method = method ?? "(unreadable input request)";
+        e.Decision = "Deny";
+        e.Rule = rule ?? "(default)";
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m && ex.ResponseIdHoldsCard ? MaskedCopy(answer.Span, s.Response, m) : answer;
+        return log.AppendQueued(e);
+    }
+
     /// <summary>What the client's call named and how policy decided it are not a server-sent message's: the upstream sent it unasked.</summary>
     private static void ClearCallFields(AuditEvent e)
     {

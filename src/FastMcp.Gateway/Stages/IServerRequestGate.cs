@@ -21,6 +21,13 @@ internal interface IServerRequestGate
     /// </summary>
     bool RecordDenied(Exchange exchange, ReadOnlyMemory<byte> message, in McpResponseView view, in PolicyDecision decision);
 
+    /// <summary>
+    /// Records an input_required answer (MCP 2026-07-28) refused because policy denied one of its inputRequests
+    /// (<paramref name="method"/>; null when the entry could not be read); <paramref name="answer"/> is the answer masked.
+    /// False: the audit log refused the record.
+    /// </summary>
+    bool RecordInputRequestDenied(Exchange exchange, ReadOnlyMemory<byte> answer, string? method, in PolicyDecision decision);
+
     /// <summary>Answers the upstream for the client: a JSON-RPC error with <paramref name="rawId"/> (the id the upstream gave), in the same upstream session.</summary>
     ValueTask AnswerDeniedAsync(Exchange exchange, ReadOnlyMemory<byte> rawId, PolicyDecision decision);
 }
