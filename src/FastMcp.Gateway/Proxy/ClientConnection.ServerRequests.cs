@@ -130,11 +130,14 @@ internal sealed partial class ClientConnection : IServerRequestGate
     /// A client's answer (a response or error) to a server request the policy denied: the client never saw it, and the
     /// gateway answered it already, so it must not reach the upstream. True: it names one (refuse it).
     /// </summary>
-    private bool AnswersDeniedServerRequest(ReadOnlySequence<byte> body)
+    private bool AnswersDeniedServerRequest(ReadOnlySequence<byte> body) =>
+        _exchange.HasCall && AnswersDeniedServerRequest(body, _exchange.Call.IdRange);
+
+    /// <summary>The same for one message (a batch member) whose id token is at <paramref name="idRange"/> of <paramref name="message"/>.</summary>
+    private bool AnswersDeniedServerRequest(ReadOnlySequence<byte> message, Range idRange)
     {
-        if (_rt.DeniedServerRequests.IsEmpty || _exchange.Route is not { } route || !_exchange.HasCall || McpCall.IsEmpty(_exchange.Call.IdRange)) return false;
-        Range idRange = _exchange.Call.IdRange;
-        byte[] id = body.Slice(idRange.Start.Value, idRange.End.Value - idRange.Start.Value).ToArray();
+        if (_rt.DeniedServerRequests.IsEmpty || _exchange.Route is not { } route || McpCall.IsEmpty(idRange)) return false;
+        byte[] id = message.Slice(idRange.Start.Value, idRange.End.Value - idRange.Start.Value).ToArray();
         return _rt.DeniedServerRequests.IsDenied(route.Name, UpstreamSessionOf(_exchange), id);
     }
 }

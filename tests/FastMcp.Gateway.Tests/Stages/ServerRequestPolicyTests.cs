@@ -121,6 +121,10 @@ public sealed class ServerRequestPolicyTests
             token, SessionHeaders);
         Assert.Equal(403, guessed.Status);
         Assert.Equal(-32600, guessed.JsonRpcError().Code);
+        // Nor inside a (2025-03-26) batch.
+        RawResponse inBatch = await g.PostAsync("[{\"jsonrpc\":\"2.0\",\"id\":\"srv-7\",\"result\":{}}]", token,
+            $"Mcp-Session-Id: {SessionId}\r\nMCP-Protocol-Version: 2025-03-26\r\n");
+        Assert.Contains("answers a server request the gateway's policy denied", inBatch.Body);
         Assert.Equal(before, g.Upstream.Requests.Count);
 
         List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
