@@ -133,10 +133,12 @@ public static class McpResponseInspector
                 case Member.Params:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
+                        int paramsStart = (int)reader.TokenStartIndex;
                         if (!ReadParams(ref reader, ref view))
                         {
                             return false;
                         }
+                        view.ParamsRange = new Range(paramsStart, (int)reader.BytesConsumed);
                         continue;
                     }
                     break;

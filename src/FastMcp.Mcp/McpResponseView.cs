@@ -26,6 +26,8 @@ public struct McpResponseView
     public Range ServerInfoNameRange;
     /// <summary><c>version</c> of the same serverInfo object.</summary>
     public Range ServerInfoVersionRange;
+    /// <summary><c>params</c> when it is an object (a server request's, for policy.serverRequests rules over it).</summary>
+    public Range ParamsRange;
     /// <summary><c>params.progressToken</c> of a notifications/progress (string or number token).</summary>
     public Range ProgressTokenRange;
 

@@ -3,13 +3,15 @@ namespace FastMcp.Policy;
 /// <summary>Turns <see cref="PolicyOptions"/> into compiled rules, refusing anything invalid with the rule and field named.</summary>
 internal static class PolicyCompiler
 {
-    public static CompiledRule[] CompileRules(PolicyOptions options)
+    public static CompiledRule[] CompileRules(PolicyOptions options) => CompileRules(options.Rules ?? []);
+
+    public static CompiledRule[] CompileRules(List<RuleOptions> options)
     {
-        var rules = new CompiledRule[options.Rules.Count];
+        var rules = new CompiledRule[options.Count];
         var names = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 0; i < options.Rules.Count; i++)
+        for (int i = 0; i < options.Count; i++)
         {
-            var o = options.Rules[i] ?? throw new PolicyException($"rules[{i}]", null, "rule is null");
+            var o = options[i] ?? throw new PolicyException($"rules[{i}]", null, "rule is null");
             if (string.IsNullOrWhiteSpace(o.Name))
                 throw new PolicyException($"rules[{i}]", "name", "required");
             string rule = o.Name;

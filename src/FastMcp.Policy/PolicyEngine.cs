@@ -73,8 +73,19 @@ public sealed class PolicyEngine
         if (defaultAction == PolicyAction.RequireApproval)
             throw new PolicyException(null, "defaultAction", "must be allow or deny");
         var rules = PolicyCompiler.CompileRules(options);
-        return new PolicyEngine(rules, defaultAction, options.DefaultMessage);
+        var serverRequests = ServerRequestPolicy.Compile(options.ServerRequests);
+        return new PolicyEngine(rules, defaultAction, options.DefaultMessage) { _serverRequests = serverRequests };
     }
+
+    /// <summary>Compiles rules on their own (policy.serverRequests runs its rules through the same engine).</summary>
+    internal static PolicyEngine CompileRuleSet(List<RuleOptions> rules, PolicyAction defaultAction, string? defaultMessage) =>
+        new(PolicyCompiler.CompileRules(rules), defaultAction, defaultMessage);
+
+    /// <summary>policy.serverRequests: the decision on requests upstreams send the client. Swapped with this engine on reload.</summary>
+    public ServerRequestPolicy ServerRequests => _serverRequests ?? ServerRequestPolicy.AllowAll;
+
+    // Null on the engines a ServerRequestPolicy holds (built while AllowAll itself is being built).
+    private ServerRequestPolicy? _serverRequests;
 
     /// <summary>Decides one request: the first rule whose conditions all hold, else the default.</summary>
     public PolicyDecision Decide(in PolicyRequest request)

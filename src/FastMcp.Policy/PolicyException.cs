@@ -5,14 +5,27 @@ namespace FastMcp.Policy;
 public sealed class PolicyException : Exception
 {
     public PolicyException(string? ruleName, string? field, string detail, Exception? inner = null)
-        : base(Format(ruleName, field, detail), inner)
+        : this(null, ruleName, field, detail, inner)
     {
-        RuleName = ruleName;
-        Field = field;
     }
 
+    private PolicyException(string? section, string? ruleName, string? field, string detail, Exception? inner)
+        : base(section is null ? Format(ruleName, field, detail) : $"{section}: {Format(ruleName, field, detail)}", inner)
+    {
+        Section = section;
+        RuleName = ruleName;
+        Field = field;
+        Detail = detail;
+    }
+
+    /// <summary>The part of the policy section the error is in ("serverRequests"); null for the client rules.</summary>
+    public string? Section { get; }
     public string? RuleName { get; }
     public string? Field { get; }
+    public string Detail { get; }
+
+    /// <summary>The same error, placed in <paramref name="section"/> of the policy.</summary>
+    public PolicyException In(string section) => new(section, RuleName, Field, Detail, this);
 
     private static string Format(string? rule, string? field, string detail) => (rule, field) switch
     {

@@ -11,4 +11,7 @@ public sealed class PolicyOptions
 
     /// <summary>Message returned with the default deny.</summary>
     public string? DefaultMessage { get; set; }
+
+    /// <summary>Rules for requests the upstream sends the client; absent: every such request is allowed.</summary>
+    public ServerRequestPolicyOptions? ServerRequests { get; set; }
 }

@@ -60,6 +60,28 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public void Server_request_rules_apply_on_reload_with_the_client_rules_and_a_bad_one_keeps_both()
+    {
+        var (reloader, authorization, _) = Start(Config());
+        using var _r = reloader;
+        Assert.True(authorization.Engine.ServerRequests.DecidesNothing);
+        string withSection(string rule) => Config().Replace("\"policy\": { \"rules\": [{ \"name\": \"all\", \"action\": \"allow\" }] }",
+            "\"policy\": { \"rules\": [{ \"name\": \"all\", \"action\": \"allow\" }], \"serverRequests\": { \"defaultAction\": \"deny\", \"rules\": [" + rule + "] } }",
+            StringComparison.Ordinal);
+        File.WriteAllText(Path_, withSection("""{ "name": "roots", "action": "allow", "methods": ["roots/list"] }"""));
+        Assert.True(reloader.Reload("test"));
+        Assert.Empty(reloader.RestartRequired);
+        Policy.ServerRequestPolicy applied = authorization.Engine.ServerRequests;
+        Assert.Equal(Policy.PolicyAction.Deny, applied.DefaultAction);
+        Assert.Equal("roots", Assert.Single(applied.Rules).Name);
+
+        File.WriteAllText(Path_, withSection("""{ "name": "ask", "action": "require_approval" }"""));
+        Assert.False(reloader.Reload("test"));
+        Assert.Same(applied, authorization.Engine.ServerRequests);
+        Assert.Contains("policy.serverRequests.rules[ask].action", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_restart_only_field_is_named_and_keeps_its_old_value()
     {
         var (reloader, _, inForce) = Start(Config());

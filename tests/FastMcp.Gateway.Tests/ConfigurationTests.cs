@@ -146,6 +146,29 @@ public sealed class ConfigurationTests
         Assert.Equal(field, e.Field);
     }
 
+    [Theory]
+    [InlineData("""{"rules":[{"name":"r","action":"require_approval","methods":["sampling/*"]}]}""", "policy.serverRequests.rules[r].action")]
+    [InlineData("""{"rules":[{"name":"r","action":"deny","names":["x"]}]}""", "policy.serverRequests.rules[r].names")]
+    [InlineData("""{"rules":[{"name":"r","action":"deny","methods":[""]}]}""", "policy.serverRequests.rules[r].methods[0]")]
+    [InlineData("""{"rules":[{"action":"deny"}]}""", "policy.serverRequests.rules[rules[0]].name")]
+    [InlineData("""{"defaultAction":"maybe"}""", "policy.serverRequests.defaultAction")]
+    public void Bad_server_request_rules_are_named_in_their_section(string section, string field)
+    {
+        GatewayOptions options = ConfigurationLoader.Parse(Encoding.UTF8.GetBytes("{\"policy\":{\"rules\":[{\"name\":\"all\",\"action\":\"allow\"}],\"serverRequests\":" + section + "}}"));
+        ConfigurationException e = Assert.Throws<ConfigurationException>(() => Hosting.GatewayStages.CompilePolicy(options.Policy));
+        Assert.Equal(field, e.Field);
+    }
+
+    [Fact]
+    public void A_server_request_rule_naming_an_unknown_upstream_is_refused()
+    {
+        GatewayOptions options = ConfigurationLoader.Parse(Encoding.UTF8.GetBytes(
+            """{"upstream":{"url":"http://127.0.0.1:9/mcp"},"policy":{"rules":[],"serverRequests":{"rules":[{"name":"r","action":"deny","upstreams":["nope"]}]}}}"""));
+        Policy.PolicyEngine engine = Hosting.GatewayStages.CompilePolicy(options.Policy);
+        ConfigurationException e = Assert.Throws<ConfigurationException>(() => Hosting.GatewayStages.CheckRuleUpstreams(engine, options));
+        Assert.Equal("policy.serverRequests.rules[r].upstreams[0]", e.Field);
+    }
+
     [Fact]
     public void A_webhook_secret_that_is_too_short_is_refused_without_showing_it()
     {

@@ -303,6 +303,31 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_sampling_request_the_policy_denies_is_answered_by_the_gateway_and_the_sdk_servers_call_completes()
+    {
+        const string serverRequests = """{ "rules": [ { "name": "no-sampling", "action": "deny", "methods": ["sampling/createMessage"] } ] }""";
+        using GatewayProcess gateway = await StartAsync(Config(TestServer).Replace("\"policy\": { \"rules\": [", "\"policy\": { \"serverRequests\": " + serverRequests + ", \"rules\": [",
+            StringComparison.Ordinal));
+        const string initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"sampling":{}},"clientInfo":{"name":"raw","version":"1"}}}""";
+        RawExchange init = await McpWire.PostAsync(gateway.McpUrl, null, initialize);
+        Assert.Equal(200, init.Status);
+        string session = init.Head.Header("Mcp-Session-Id")!;
+        Assert.Equal(202, (await McpWire.PostAsync(gateway.McpUrl, session, McpWire.InitializedNotification)).Status);
+
+        // The official SDK's createMessage gets the gateway's -32001 through the bridge, so its tool call ends (as an error
+        // result) instead of waiting for an answer; the client's stream never carried the sampling request.
+        RawExchange call = await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(2, "ask", "{}"));
+        Assert.Equal(200, call.Status);
+        Assert.DoesNotContain("sampling/createMessage", call.Body);
+        JsonNode result = call.Messages()[^1];
+        Assert.Equal(2, (int?)result["id"]);
+        string text = (string?)result["result"]?["content"]?[0]?["text"] ?? "";
+        Assert.True((bool?)result["result"]?["isError"] == true, call.Body);
+        Assert.Contains("-32001", text);
+        Assert.Contains("no-sampling", text);
+    }
+
+    [Fact]
     public async Task Cs_sdk_client_runs_server_everything_over_stdio_through_the_gateway()
     {
         using GatewayProcess gateway = await StartAsync(Config(RepoPaths.ServerEverythingEntry, "", "stdio"));

@@ -108,4 +108,17 @@ public class McpResponseInspectorTests
         for (int i = 0; i < 2_000; i++) McpResponseInspector.TryInspect(json, out _);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void A_server_requests_params_object_is_located_for_the_server_request_rules()
+    {
+        const string Params = """{"message":"Card?","requestedSchema":{"type":"object","properties":{"n":{"type":"string"}}}}""";
+        var (ok, view, json) = Inspect("""{"jsonrpc":"2.0","id":3,"method":"elicitation/create","params":""" + Params + "}");
+        Assert.True(ok);
+        Assert.Equal(McpMessageKind.Request, view.Kind);
+        Assert.Equal(Params, Encoding.UTF8.GetString(json.ToArray()[view.ParamsRange]));
+        // No params, or params that are not an object: none located.
+        Assert.True(McpCall.IsEmpty(Inspect("""{"jsonrpc":"2.0","id":3,"method":"roots/list"}""").View.ParamsRange));
+        Assert.True(McpCall.IsEmpty(Inspect("""{"jsonrpc":"2.0","id":3,"method":"x","params":[1]}""").View.ParamsRange));
+    }
 }

@@ -8,6 +8,7 @@ using FastMcp.Http;
 using FastMcp.Mcp;
 using FastMcp.Pan;
 using System.Runtime.CompilerServices;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Forwarding;
 
@@ -25,6 +26,13 @@ internal sealed class ResponseRelay : IDisposable
     private readonly PooledBufferWriter _answer = new(1024);
     // A message split over several data lines, joined as a client reads it (rare: only such events use it).
     private readonly PooledBufferWriter _joinedEvent = new(0);
+    // A server request's data as the upstream sent it, joined (rare: read again only to decide a request a stage rewrote).
+    private readonly PooledBufferWriter _upstreamJoined = new(0);
+    // The id of a denied server request as the upstream gave it, kept for the gateway's answer to it.
+    private readonly PooledBufferWriter _deniedId = new(0);
+    private PolicyDecision _deniedDecision;
+    private string? _deniedMethod;
+    private readonly IServerRequestGate? _serverRequests;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
@@ -43,8 +51,9 @@ internal sealed class ResponseRelay : IDisposable
     private readonly Func<long>? _bytesSent;
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null)
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null)
     {
+        _serverRequests = serverRequests;
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
@@ -164,7 +173,9 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
+            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
+            if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -225,7 +236,9 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
+            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
+            if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -379,7 +392,10 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests;
+
+    /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
+    private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
 
     /// <summary>
     /// UTF-8 text with no NUL: what the stages can read. UTF-16 and UTF-32 put NULs between the digits of a card number
@@ -402,7 +418,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -432,8 +448,16 @@ internal sealed class ResponseRelay : IDisposable
                 relayed = _event.WrittenMemory;
             }
             // Pass-through reads nothing: with no stage there is nothing an unread event could slip past.
-            EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld : Inspects(gate) ? CheckAndRecord(gate, exchange, relayed) : EventsOutcome.Relayed;
+            EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld
+                : Inspects(gate) ? CheckAndRecord(gate, exchange, relayed, _message.WrittenMemory[..length]) : EventsOutcome.Relayed;
             if (checkedEvent == EventsOutcome.AuditRefused) return (count, checkedEvent);
+            if (checkedEvent == EventsOutcome.ServerRequestDenied)
+            {
+                // Withheld, and the stream goes on: the upstream gets the gateway's answer so its call does not hang.
+                _message.RemoveFront(length);
+                await _serverRequests!.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
+                continue;
+            }
             if (checkedEvent == EventsOutcome.EventWithheld)
             {
                 // A stage may have refused it for being unreadable: said as such (in the record and to the client).
@@ -455,6 +479,8 @@ internal sealed class ResponseRelay : IDisposable
                 if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
                 return (count + 1, checkedEvent);
             }
+            // An input_required answer the policy refused: the client gets the refusal in its place.
+            if (checkedEvent == EventsOutcome.AnswerReplaced) relayed = _event.WrittenMemory;
             exchange.Stage = ExchangeStage.Write;
             if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
             _message.RemoveFront(length);
@@ -469,13 +495,49 @@ internal sealed class ResponseRelay : IDisposable
     /// AuditRefused: the log refused its record. EventWithheld: it has data but no readable message (fail closed: a
     /// lenient client might act on it).
     /// </summary>
-    private EventsOutcome CheckAndRecord(IResponseGate? gate, Exchange exchange, ReadOnlyMemory<byte> relayed)
+    private EventsOutcome CheckAndRecord(IResponseGate? gate, Exchange exchange, ReadOnlyMemory<byte> relayed, ReadOnlyMemory<byte> upstreamEvent)
     {
         StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
         if (content == StreamEventContent.None) return EventsOutcome.Relayed;
         if (content is StreamEventContent.Unreadable or StreamEventContent.Undecodable) return EventsOutcome.EventWithheld;
+        // The kind is what the inspection read anyway: only a server request (or a batch, which could hide one) costs more.
+        if (view.Kind is McpMessageKind.Request or McpMessageKind.Batch && _serverRequests is { } requests && requests.ServerRequests is { DecidesNothing: false } policy)
+        {
+            // A batch is not taken apart here: a request in it would go out undecided, so it is withheld (fail closed).
+            if (view.Kind == McpMessageKind.Batch) return EventsOutcome.EventWithheld;
+            exchange.Stage = ExchangeStage.Decide;
+            if (!DecideServerRequest(exchange, policy, relayed, json, view, upstreamEvent, out bool denied)) return EventsOutcome.EventWithheld;
+            if (denied)
+            {
+                if (!requests.RecordDenied(exchange, json, view, _deniedDecision)) return EventsOutcome.AuditRefused;
+                return EventsOutcome.ServerRequestDenied;
+            }
+        }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
+            if (_serverRequests is { } gateOfRequests && gateOfRequests.ServerRequests is { DecidesNothing: false } inputPolicy && InputRequestsDecision.RequiresInput(json.Span, view))
+            {
+                exchange.Stage = ExchangeStage.Decide;
+                // Decided on the answer as the upstream sent it; unreadable again (it was read once) it is refused all the same.
+                ReadOnlyMemory<byte> upstreamJson = json;
+                if (!upstreamEvent.Span.SequenceEqual(relayed.Span)
+                    && StreamEventMessage.Read(upstreamEvent, _upstreamJoined, out upstreamJson, out _) != StreamEventContent.Message) upstreamJson = default;
+                bool denied = upstreamJson.IsEmpty
+                    ? Denied(ServerRequestPolicy.RefuseUnreadable(), null)
+                    : InputRequestsDecision.FindDenied(inputPolicy, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, upstreamJson.Span, exchange.Route?.Name,
+                        out _deniedDecision, out _deniedMethod);
+                if (denied)
+                {
+                    if (!gateOfRequests.RecordInputRequestDenied(exchange, json, _deniedMethod, _deniedDecision)) return EventsOutcome.AuditRefused;
+                    WriteInputDenial(exchange, _transformBuffers.Json);
+                    _event.Clear();
+                    SseEvent.WriteMessageEvent(_event, _transformBuffers.Json.WrittenSpan);
+                    _answer.Clear();
+                    _answer.Write(_transformBuffers.Json.WrittenSpan);
+                    _answerRelayed = true;
+                    return EventsOutcome.AnswerReplaced;
+                }
+            }
             _answer.Clear();
             _answer.Write(json.Span);
             _answerRelayed = true;
@@ -484,6 +546,77 @@ internal sealed class ResponseRelay : IDisposable
         if (gate is null) return EventsOutcome.Relayed;
         exchange.Stage = ExchangeStage.RecordResponse;
         return gate.RecordStreamMessage(exchange, json, view) ? EventsOutcome.Relayed : EventsOutcome.AuditRefused;
+    }
+
+    /// <summary>
+    /// Decides a server request on the message as the upstream sent it (a stage may have masked or renumbered it since):
+    /// what the client would act on is the upstream's request. False: the upstream's event cannot be read again (withheld).
+    /// <paramref name="denied"/>: the policy denied it; <see cref="_deniedDecision"/> and <see cref="_deniedId"/> (the
+    /// upstream's own id) hold what the answer to the upstream needs.
+    /// </summary>
+    private bool DecideServerRequest(Exchange exchange, ServerRequestPolicy policy, ReadOnlyMemory<byte> relayed, ReadOnlyMemory<byte> json, in McpResponseView view,
+        ReadOnlyMemory<byte> upstreamEvent, out bool denied)
+    {
+        denied = false;
+        ReadOnlyMemory<byte> upstreamJson = json;
+        McpResponseView upstreamView = view;
+        if (!upstreamEvent.Span.SequenceEqual(relayed.Span)
+            && (StreamEventMessage.Read(upstreamEvent, _upstreamJoined, out upstreamJson, out upstreamView) != StreamEventContent.Message
+                || upstreamView.Kind != McpMessageKind.Request))
+        {
+            return false;
+        }
+        PolicyDecision decision = ServerRequestDecision.Decide(policy, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, upstreamJson.Span, upstreamView, exchange.Route?.Name);
+        if (decision.Action == PolicyAction.Allow) return true;
+        denied = true;
+        _deniedDecision = decision;
+        _deniedId.Clear();
+        _deniedId.Write(upstreamJson.Span[upstreamView.IdRange]);
+        return true;
+    }
+
+    private bool Denied(PolicyDecision decision, string? method)
+    {
+        _deniedDecision = decision;
+        _deniedMethod = method;
+        return true;
+    }
+
+    /// <summary>
+    /// MCP 2026-07-28: a JSON answer that is an input_required result whose inputRequests the policy denies (decided on the
+    /// body as the upstream sent it, before the stages). Only bodies that can hold the value are read as a message: one
+    /// that spells "input_required", or has a \u escape that could spell it; the rest cost one vectorized scan.
+    /// </summary>
+    private bool DeniesInputRequest(Exchange exchange, ReadOnlyMemory<byte> body)
+    {
+        ReadOnlySpan<byte> span = body.Span;
+        if (span.IndexOf("input_required"u8) < 0 && span.IndexOf("\\u"u8) < 0) return false;
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view) || !InputRequestsDecision.RequiresInput(span, view)) return false;
+        exchange.Stage = ExchangeStage.Decide;
+        return InputRequestsDecision.FindDenied(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, exchange.Route?.Name,
+            out _deniedDecision, out _deniedMethod);
+    }
+
+    /// <summary>
+    /// The denied input_required answer (masked by now) is recorded, and replaced by a JSON-RPC error with the request's
+    /// id: in this era the upstream holds no state to answer, so the client's call ends here. False: the log refused the record.
+    /// </summary>
+    private bool AnswerWithInputDenial(Exchange exchange)
+    {
+        if (!_serverRequests!.RecordInputRequestDenied(exchange, _message.WrittenMemory, _deniedMethod, _deniedDecision)) return false;
+        PooledBufferWriter json = _transformBuffers.Json;
+        WriteInputDenial(exchange, json);
+        _message.Clear();
+        _message.Write(json.WrittenSpan);
+        return true;
+    }
+
+    private void WriteInputDenial(Exchange exchange, PooledBufferWriter json)
+    {
+        json.Clear();
+        Range id = exchange.HasCall ? exchange.Call.IdRange : default;
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, JsonRpcErrorCodes.Forbidden, System.Text.Encoding.UTF8.GetBytes(ServerRequestPolicy.DenialMessage(_deniedDecision)));
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
     }
 
     /// <summary>
@@ -631,6 +764,8 @@ internal sealed class ResponseRelay : IDisposable
         _event.Release();
         _answer.Release();
         _joinedEvent.Release();
+        _upstreamJoined.Release();
+        _deniedId.Release();
         _transformBuffers.Release();
     }
 
@@ -640,6 +775,8 @@ internal sealed class ResponseRelay : IDisposable
         _event.Dispose();
         _answer.Dispose();
         _joinedEvent.Dispose();
+        _upstreamJoined.Dispose();
+        _deniedId.Dispose();
         _transformBuffers.Dispose();
         _writeTimer.Dispose();
     }

@@ -40,6 +40,11 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             return PolicyEngine.Compile(policy);
         }
+        catch (PolicyException e) when (e.Section is { } section)
+        {
+            // policy.serverRequests: its own fields (defaultAction) or one of its rules.
+            throw new ConfigurationException(e.RuleName is null ? $"policy.{section}.{e.Field ?? "?"}" : $"policy.{section}.rules[{e.RuleName}].{e.Field ?? "?"}", e.Message);
+        }
         catch (PolicyException e)
         {
             throw new ConfigurationException($"policy.rules[{e.RuleName ?? "?"}].{e.Field ?? "?"}", e.Message);
@@ -171,12 +176,18 @@ internal sealed class GatewayStages : IAsyncDisposable
     public static void CheckRuleUpstreams(PolicyEngine engine, GatewayOptions options)
     {
         List<string> names = RouteValidation.UpstreamNames(options);
-        foreach (CompiledRule rule in engine.Rules)
+        CheckRuleUpstreams(engine.Rules, "policy.rules", names);
+        CheckRuleUpstreams(engine.ServerRequests.Rules, "policy.serverRequests.rules", names);
+    }
+
+    private static void CheckRuleUpstreams(IReadOnlyList<CompiledRule> rules, string field, List<string> names)
+    {
+        foreach (CompiledRule rule in rules)
         {
             for (int i = 0; i < rule.Upstreams.Length; i++)
             {
                 if (!names.Contains(rule.Upstreams[i]))
-                    throw new ConfigurationException($"policy.rules[{rule.Name}].upstreams[{i}]",
+                    throw new ConfigurationException($"{field}[{rule.Name}].upstreams[{i}]",
                         $"no upstream named '{rule.Upstreams[i]}' (the gateway forwards to {(names.Count == 0 ? "none" : string.Join(", ", names))})");
             }
         }

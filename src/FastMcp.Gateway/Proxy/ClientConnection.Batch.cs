@@ -116,6 +116,13 @@ internal sealed partial class ClientConnection
             if (outcome == RequestCardOutcome.BlockedNumber)
                 return await RefuseBatchAsync(body, recorded, "the batch contains a card number written as a JSON number", "card number blocked (JSON number)").ConfigureAwait(false);
         }
+        // An answer to a server request the gateway denied (and answered itself) never reaches the upstream, in a batch either.
+        for (int i = 0; i < count && !_rt.DeniedServerRequests.IsEmpty; i++)
+        {
+            if (MessageRouting.For(batch.Calls[i].Kind) == MessageRoute.AnswerToServer && AnswersDeniedServerRequest(batch.Member(body, i), batch.Calls[i].IdRange))
+                return await RefuseBatchAsync(body, recorded, "a batch member answers a server request the gateway's policy denied", "answer to a denied server request")
+                    .ConfigureAwait(false);
+        }
         // Refused after masking, so the denial records hold no full card number.
         if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
 

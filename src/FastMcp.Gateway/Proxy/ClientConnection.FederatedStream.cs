@@ -7,7 +7,9 @@ using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Upstream;
 using FastMcp.Http;
+using FastMcp.Identity;
 using FastMcp.Mcp;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -144,6 +146,17 @@ internal sealed partial class ClientConnection
                         stream.End();
                         continue;
                     }
+                    if (content == StreamEventContent.Message && view.Kind is McpMessageKind.Request or McpMessageKind.Batch
+                        && ServerRequests is { DecidesNothing: false } policy)
+                    {
+                        MemberRequestOutcome outcome = await DecideMemberRequestAsync(policy, session, stream, item.Bytes, json, view, joined).ConfigureAwait(false);
+                        if (outcome == MemberRequestOutcome.AuditRefused)
+                        {
+                            auditRefused = true;
+                            break;
+                        }
+                        if (outcome != MemberRequestOutcome.Allowed) continue;
+                    }
                     if (content == StreamEventContent.Message && !RecordStreamMessage(_exchange, json, view))
                     {
                         auditRefused = true;
@@ -192,6 +205,41 @@ internal sealed partial class ClientConnection
         // After a refused record the log takes no end records either.
         if (!auditRefused) await RecordMemberStreamsEndAsync(streams).ConfigureAwait(false);
         return chunked && !clientGone;
+    }
+
+    private enum MemberRequestOutcome : byte { Allowed, Denied, Withheld, AuditRefused }
+
+    /// <summary>
+    /// policy.serverRequests on a member's request on the merged GET stream, decided on the member's own event. Denied: not
+    /// relayed, recorded, and answered to that member in its own session; a batch (which could hide a request) or an event
+    /// that cannot be read again is withheld and ends that member's stream, as any event it cannot make safe.
+    /// </summary>
+    private async ValueTask<MemberRequestOutcome> DecideMemberRequestAsync(ServerRequestPolicy policy, FederationSession session, MemberStream stream, byte[] memberEvent,
+        ReadOnlyMemory<byte> json, McpResponseView view, PooledBufferWriter joined)
+    {
+        using var memberJoined = new PooledBufferWriter(0);
+        if (view.Kind != McpMessageKind.Request
+            || StreamEventMessage.Read(memberEvent, memberJoined, out ReadOnlyMemory<byte> memberJson, out McpResponseView memberView) != StreamEventContent.Message
+            || memberView.Kind != McpMessageKind.Request)
+        {
+            RecordWithheldEvent(_exchange, StreamEventMessage.Data(json.IsEmpty ? memberEvent : json, joined), WithheldEventReason.Unsafe);
+            stream.End();
+            return MemberRequestOutcome.Withheld;
+        }
+        PolicyDecision decision = ServerRequestDecision.Decide(policy, _exchange.Principal ?? Principal.Anonymous, memberJson.Span, memberView, stream.Member.Name);
+        if (decision.Action == PolicyAction.Allow) return MemberRequestOutcome.Allowed;
+        if (!((IServerRequestGate)this).RecordDenied(_exchange, json, view, decision)) return MemberRequestOutcome.AuditRefused;
+        byte[] memberId = memberJson.Span[memberView.IdRange].ToArray();
+        _memberSessionLine = MemberSessionLine(session, stream.Index);
+        try
+        {
+            await ((IServerRequestGate)this).AnswerDeniedAsync(_exchange, memberId, decision).ConfigureAwait(false);
+        }
+        finally
+        {
+            _memberSessionLine = null;
+        }
+        return MemberRequestOutcome.Denied;
     }
 
     private bool ApplyEventTransforms(PooledBufferWriter evt, TransformBuffers buffers)

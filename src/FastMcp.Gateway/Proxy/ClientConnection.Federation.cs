@@ -586,6 +586,15 @@ internal sealed partial class ClientConnection
         return await ForwardToMemberAsync(federation, session, member, forwarded, null, MessageRoute.AnswerToServer).ConfigureAwait(false);
     }
 
+    /// <summary>The header lines naming a member's own session (and its protocol version) in requests the gateway sends it.</summary>
+    private static byte[] MemberSessionLine(FederationSession session, int member)
+    {
+        var line = new StringBuilder();
+        if (session.MemberSessions[member] is { } memberSession) line.Append("Mcp-Session-Id: ").Append(memberSession).Append("\r\n");
+        if (session.MemberVersions[member] is { } version) line.Append("MCP-Protocol-Version: ").Append(version).Append("\r\n");
+        return Encoding.ASCII.GetBytes(line.ToString());
+    }
+
     /// <summary>The call goes through policy, masking, audit and the relay as on a plain path, to the member's own session.</summary>
     private async ValueTask<bool> ForwardToMemberAsync(FederatedRoute federation, FederationSession session, int member, ReadOnlySequence<byte> body, string? clientTarget,
         MessageRoute route = MessageRoute.Decide)
@@ -594,10 +603,7 @@ internal sealed partial class ClientConnection
         _exchange.ClientTarget = clientTarget;
         _exchange.FederationSession = session;
         _exchange.FederationMember = member;
-        var line = new StringBuilder();
-        if (session.MemberSessions[member] is { } memberSession) line.Append("Mcp-Session-Id: ").Append(memberSession).Append("\r\n");
-        if (session.MemberVersions[member] is { } version) line.Append("MCP-Protocol-Version: ").Append(version).Append("\r\n");
-        _memberSessionLine = Encoding.ASCII.GetBytes(line.ToString());
+        _memberSessionLine = MemberSessionLine(session, member);
         _relay.DropsSessionHeader = true;
         // The cards the first look counted are found again when the request is masked for this member.
         _exchange.RequestCards.Reset();

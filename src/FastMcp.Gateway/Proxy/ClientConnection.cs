@@ -60,7 +60,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this);
         _client = new Clients.ConnectionClient(remote.Address);
         // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
         _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;
@@ -589,6 +589,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
 
         _exchange.Recorded = recorded;
+
+        // An answer to a server request the gateway denied (and answered itself) never reaches the upstream.
+        if (route == MessageRoute.AnswerToServer && AnswersDeniedServerRequest(body))
+            return await RefuseAsync(body, recorded, 403, JsonRpcErrorCodes.InvalidRequest,
+                "this answers a server request the gateway's policy denied: the client was never sent it, and the upstream has had the gateway's answer"u8.ToArray(),
+                "answer to a denied server request").ConfigureAwait(false);
 
         if (decision is { } d)
         {

@@ -69,6 +69,9 @@ internal sealed class GatewayRuntime
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }
 
+    /// <summary>Server requests policy.serverRequests denied, whose answers from clients are refused.</summary>
+    public DeniedServerRequests DeniedServerRequests { get; } = new();
+
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 

@@ -134,6 +134,45 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendQueued(e);
     }
 
+    /// <summary>
+    /// A request the upstream sent the client that policy.serverRequests denied: a Denied record marked server-to-client, with
+    /// the request's method and id, the decision and the rule, the event's JSON (masked, as the client would have got it) as
+    /// the request payload, and the caller, session and upstream of the stream that carried it. Queued like
+    /// <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordServerRequestDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view, string? rule, string outcome)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = $"server request denied by policy.serverRequests {(rule is null ? "defaultAction" : $"rule '{rule}'")}: withheld from the client; {outcome}";
+        e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(new ReadOnlySequence<byte>(message), view.MethodRange);
+        e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
+        e.Decision = "Deny";
+        e.Rule = rule ?? "(default)";
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>
+    /// An input_required answer (MCP 2026-07-28) the client did not get because policy.serverRequests denied one of its
+    /// inputRequests: a Denied record marked server-to-client, the request's method (or "(unreadable input request)"),
+    /// the exchange's id, the rule, and the answer (masked) as payload; the client got a JSON-RPC error instead, which
+    /// is the exchange's response record. Queued; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordInputRequestDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer, string? method, string? rule)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = $"input request denied by policy.serverRequests {(rule is null ? "defaultAction" : $"rule '{rule}'")}: the input_required result was withheld; the client got JSON-RPC error -32001";
+        e.Method = method ?? "(unreadable input request)";
+        e.Decision = "Deny";
+        e.Rule = rule ?? "(default)";
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m && ex.ResponseIdHoldsCard ? MaskedCopy(answer.Span, s.Response, m) : answer;
+        return log.AppendQueued(e);
+    }
+
     /// <summary>What the client's call named and how policy decided it are not a server-sent message's: the upstream sent it unasked.</summary>
     private static void ClearCallFields(AuditEvent e)
     {
