@@ -116,6 +116,9 @@ internal sealed partial class ClientConnection
             if (outcome == RequestCardOutcome.BlockedNumber)
                 return await RefuseBatchAsync(body, recorded, "the batch contains a card number written as a JSON number", "card number blocked (JSON number)").ConfigureAwait(false);
         }
+        // Tasks created in a batch's answer are not bound to their caller, so no tasks request may ride in one.
+        if (_rt.TaskBindings is not null && HasTasksMember(batch))
+            return await RefuseBatchAsync(body, recorded, "tasks requests are not accepted in a batch: send each alone", "tasks request in a batch").ConfigureAwait(false);
         // Refused after masking, so the denial records hold no full card number.
         if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
 

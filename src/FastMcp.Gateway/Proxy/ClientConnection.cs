@@ -590,6 +590,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
         _exchange.Recorded = recorded;
 
+        // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs).
+        if (route == MessageRoute.Decide && TaskRefusal(body) is { } taskRefusal)
+        {
+            _exchange.Decision = PolicyEngine.RefuseTaskNotYours();
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal).ConfigureAwait(false);
+        }
+
         if (decision is { } d)
         {
             if (d.Action == PolicyAction.Deny)

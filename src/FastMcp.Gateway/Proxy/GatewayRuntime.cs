@@ -63,6 +63,9 @@ internal sealed class GatewayRuntime
     /// <summary>Sessions of plain routes bound to their callers; null without identities to tell apart (anonymous, pass-through).</summary>
     public Sessions.SessionBindings? SessionBindings { get; set; }
 
+    /// <summary>Task ids bound to the callers whose calls created them; null without identities to tell apart (anonymous, pass-through).</summary>
+    public Tasks.TaskBindings? TaskBindings { get; set; }
+
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }
 
