@@ -143,4 +143,47 @@ public sealed class TaskOwnershipTests
         Assert.Equal("(task-not-yours)", record.GetProperty("rule").GetString());
         Assert.Contains("another caller", record.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_caller_past_tasks_maxPerCaller_loses_its_own_oldest_task()
+    {
+        await using var gw = await PolicyGateway.StartAsync(new TaskServer().Script, AllowAll, o => o.Tasks.MaxPerCaller = 2);
+        string alice = gw.Token("alice"), bob = gw.Token("bob");
+        string bobs = CreatedTaskId(await gw.PostAsync(StatelessCall(1, "bob-data"), bob, StatelessHeaders("tools/call", "research")), onEventStream: false);
+        string[] alices = new string[3];
+        for (int i = 0; i < alices.Length; i++)
+            alices[i] = CreatedTaskId(await gw.PostAsync(StatelessCall(2 + i, "alice-data"), alice, StatelessHeaders("tools/call", "research")), onEventStream: false);
+
+        AssertTaskNotFound(await gw.PostAsync(StatelessTasks(10, "tasks/get", alices[0]), alice, StatelessHeaders("tasks/get")));
+        Assert.Equal(0, TasksRequests(gw.Upstream));
+        Assert.DoesNotContain("\"error\"", (await gw.PostAsync(StatelessTasks(11, "tasks/get", alices[1]), alice, StatelessHeaders("tasks/get"))).Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"error\"", (await gw.PostAsync(StatelessTasks(12, "tasks/get", alices[2]), alice, StatelessHeaders("tasks/get"))).Body, StringComparison.Ordinal);
+        // Alice's churn cost bob nothing.
+        Assert.DoesNotContain("\"error\"", (await gw.PostAsync(StatelessTasks(13, "tasks/get", bobs), bob, StatelessHeaders("tasks/get"))).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_tasks_request_is_refused_whole_and_not_forwarded()
+    {
+        await using var gw = await PolicyGateway.StartAsync(new TaskServer().Script, AllowAll);
+        string alice = gw.Token("alice");
+        RawResponse refused = await gw.PostAsync("[" + SessionTasks(1, "tasks/get", "task-1") + ",{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/list\"}]", alice);
+        Assert.Contains("not accepted in a batch", refused.Body, StringComparison.Ordinal);
+        Assert.Empty(gw.Upstream.Requests);
+    }
+
+    [Fact]
+    public void Task_bounds_are_validated_naming_the_field()
+    {
+        var options = new Configuration.GatewayOptions();
+        options.Tasks.MaxPerCaller = 0;
+        Assert.Equal("tasks.maxPerCaller", Assert.Throws<Configuration.ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Tasks.MaxPerCaller = 1_000;
+        options.Tasks.MaxPerUpstream = 10;
+        Assert.Equal("tasks.maxPerUpstream", Assert.Throws<Configuration.ConfigurationException>(() => Configuration.ConfigurationLoader.Validate(options)).Field);
+        options.Tasks.MaxPerUpstream = 100_000;
+        Configuration.ConfigurationLoader.Validate(options);
+        Assert.Equal(1_000, new Configuration.GatewayOptions().Tasks.MaxPerCaller);
+        Assert.Equal(100_000, new Configuration.GatewayOptions().Tasks.MaxPerUpstream);
+    }
 }
