@@ -26,6 +26,8 @@ internal sealed class TaskListFiltering(TaskBindings bindings) : IResponseTransf
             // A client reads a 2xx body as its answer: one that cannot be read is not passed on. Error statuses pass.
             return exchange.ResponseStatus is not (>= 200 and < 300);
         }
+        // An array (a batch's answers sent for one call) may hold the list: it is not taken apart here, so it is refused.
+        if (view.Kind == McpMessageKind.Batch) return false;
         // Errors, notifications and server requests hold no list. Any success response here is read as the list.
         if (view.Kind != McpMessageKind.Response) return true;
         var filter = new OwnTasks(bindings, route.Name, caller);

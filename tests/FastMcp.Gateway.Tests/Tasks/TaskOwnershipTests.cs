@@ -186,4 +186,16 @@ public sealed class TaskOwnershipTests
         Assert.Equal(1_000, new Configuration.GatewayOptions().Tasks.MaxPerCaller);
         Assert.Equal(100_000, new Configuration.GatewayOptions().Tasks.MaxPerUpstream);
     }
+
+    [Theory]
+    [InlineData("[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tasks\":[{\"taskId\":\"task-of-someone\"}]}}]")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tasks\":[{\"taskId\":\"task-of-someone\"}],\"Tasks\":[]}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tasks\":{\"taskId\":\"task-of-someone\"}}}")]
+    public async Task A_tasks_list_answer_that_cannot_be_filtered_is_withheld(string answer)
+    {
+        await using var gw = await PolicyGateway.StartAsync(x => x.RespondJsonAsync(answer), AllowAll);
+        RawResponse response = await gw.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tasks/list"}""", gw.Token("bob"));
+        Assert.DoesNotContain("task-of-someone", response.Body, StringComparison.Ordinal);
+        Assert.Equal(JsonRpcErrorCodes.InternalError, response.JsonRpcError().Code);
+    }
 }
