@@ -198,4 +198,25 @@ public sealed class TaskOwnershipTests
         Assert.DoesNotContain("task-of-someone", response.Body, StringComparison.Ordinal);
         Assert.Equal(JsonRpcErrorCodes.InternalError, response.JsonRpcError().Code);
     }
+
+    [Fact]
+    public async Task On_a_federated_path_tasks_requests_reach_no_member()
+    {
+        await using var member = new ScriptedUpstream(new TaskServer().Script);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
+        {
+            o.Upstreams["a"] = new Configuration.UpstreamOptions { Url = member.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new Configuration.RouteOptions { Path = "/mcp/all", Federate = ["a"] }];
+        });
+        string alice = gw.Token("alice");
+        string session = (await gw.PostAsync(Initialize, alice, path: "/mcp/all")).Header("Mcp-Session-Id")!;
+        foreach (string method in new[] { "tasks/get", "tasks/result", "tasks/cancel", "tasks/update" })
+        {
+            RawResponse refused = await gw.PostAsync(SessionTasks(2, method, "task-1"), alice, SessionHeader(session), "/mcp/all");
+            Assert.Equal(JsonRpcErrorCodes.MethodNotFound, refused.JsonRpcError().Code);
+        }
+        Assert.Equal(JsonRpcErrorCodes.MethodNotFound,
+            (await gw.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tasks/list"}""", alice, SessionHeader(session), "/mcp/all")).JsonRpcError().Code);
+        Assert.Equal(0, TasksRequests(member));
+    }
 }
