@@ -19,6 +19,9 @@ internal sealed class TaskCreationBinding(TaskBindings bindings) : IResponseTran
     {
         if (exchange.Principal is not { } caller || exchange.Route is not { } route || !exchange.HasCall || exchange.Batch is not null
             || exchange.Federation is not null || exchange.Call.Kind != McpMessageKind.Request || exchange.Call.IsTasksMethod) return true;
+        // Most answers create no task: a vectorized search spares them a second JSON pass. A "taskId" written with
+        // escapes is missed, and its task stays unbound (its requests refused): fail closed, never open.
+        if (message.WrittenSpan.IndexOf("\"taskId\""u8) < 0) return true;
         ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
         if (json.IsEmpty || !CreatedTaskReader.TryFind(json.Span, out Range token)) return true;
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) || view.Kind != McpMessageKind.Response
