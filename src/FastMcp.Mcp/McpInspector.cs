@@ -835,7 +835,7 @@ public static class McpInspector
     }
 
     [Flags]
-    private enum ParamsMember : ushort
+    private enum ParamsMember : byte
     {
         None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64, TaskId = 128,
     }
