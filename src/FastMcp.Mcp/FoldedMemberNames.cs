@@ -13,7 +13,8 @@ internal static class FoldedMemberNames
 
     /// <summary>A request's <c>params</c>.</summary>
     public static readonly byte[][] RequestParams =
-        ["name"u8.ToArray(), "arguments"u8.ToArray(), "_meta"u8.ToArray(), "uri"u8.ToArray(), "clientinfo"u8.ToArray(), "protocolversion"u8.ToArray(), "ref"u8.ToArray()];
+        ["name"u8.ToArray(), "arguments"u8.ToArray(), "_meta"u8.ToArray(), "uri"u8.ToArray(), "clientinfo"u8.ToArray(), "protocolversion"u8.ToArray(), "ref"u8.ToArray(),
+         "taskid"u8.ToArray()];
 
     /// <summary>A completion's <c>params.ref</c>.</summary>
     public static readonly byte[][] CompletionReference = ["type"u8.ToArray(), "name"u8.ToArray(), "uri"u8.ToArray()];
@@ -43,8 +44,9 @@ internal static class FoldedMemberNames
         ["tools"u8.ToArray(), "prompts"u8.ToArray(), "resources"u8.ToArray(), "resourcetemplates"u8.ToArray()];
 
     private static readonly byte[][] Tools = ["tools"u8.ToArray()], Prompts = ["prompts"u8.ToArray()],
-        Resources = ["resources"u8.ToArray()], ResourceTemplates = ["resourcetemplates"u8.ToArray()];
-    private static readonly byte[][] Name = ["name"u8.ToArray()], Uri = ["uri"u8.ToArray()], UriTemplate = ["uritemplate"u8.ToArray()];
+        Resources = ["resources"u8.ToArray()], ResourceTemplates = ["resourcetemplates"u8.ToArray()], Tasks = ["tasks"u8.ToArray()];
+    private static readonly byte[][] Name = ["name"u8.ToArray()], Uri = ["uri"u8.ToArray()], UriTemplate = ["uritemplate"u8.ToArray()],
+        TaskId = ["taskid"u8.ToArray()];
 
     /// <summary>The list member of one list method's result (empty for other methods).</summary>
     public static byte[][] ListArray(McpMethod listMethod) => listMethod switch
@@ -53,6 +55,7 @@ internal static class FoldedMemberNames
         McpMethod.PromptsList => Prompts,
         McpMethod.ResourcesList => Resources,
         McpMethod.ResourcesTemplatesList => ResourceTemplates,
+        McpMethod.TasksList => Tasks,
         _ => [],
     };
 
@@ -62,6 +65,7 @@ internal static class FoldedMemberNames
         McpMethod.ToolsList or McpMethod.PromptsList => Name,
         McpMethod.ResourcesList => Uri,
         McpMethod.ResourcesTemplatesList => UriTemplate,
+        McpMethod.TasksList => TaskId,
         _ => [],
     };
 }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace FastMcp.Mcp;
 
 /// <summary>
-/// Rewrites a tools/list, prompts/list, resources/list or resources/templates/list JSON-RPC <em>result</em>,
+/// Rewrites a tools/list, prompts/list, resources/list, resources/templates/list or tasks/list JSON-RPC <em>result</em>,
 /// keeping only entries whose name (or uri / uriTemplate) the filter accepts; everything else is copied byte
 /// for byte (including nextCursor and _meta). Works on one complete JSON message (one JSON body or one SSE
 /// event's data). Entries that lack the identifying string are removed. A message a lenient client could read
@@ -83,6 +83,7 @@ public static class ListResultFilter
         McpMethod.PromptsList => "prompts"u8,
         McpMethod.ResourcesList => "resources"u8,
         McpMethod.ResourcesTemplatesList => "resourceTemplates"u8,
+        McpMethod.TasksList => "tasks"u8,
         _ => default,
     };
 
@@ -92,6 +93,7 @@ public static class ListResultFilter
         McpMethod.ToolsList or McpMethod.PromptsList => "name"u8,
         McpMethod.ResourcesList => "uri"u8,
         McpMethod.ResourcesTemplatesList => "uriTemplate"u8,
+        McpMethod.TasksList => "taskId"u8,
         _ => default,
     };
 

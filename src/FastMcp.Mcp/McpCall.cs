@@ -30,6 +30,10 @@ public struct McpCall
     public Range ClientInfoVersionRange;
     /// <summary><c>params._meta.progressToken</c> raw token (string or number).</summary>
     public Range ProgressTokenRange;
+    /// <summary><c>params.taskId</c> raw string token (tasks/get, tasks/result, tasks/cancel, tasks/update and any other <c>tasks/</c> method); empty when absent.</summary>
+    public Range TaskIdRange;
+    /// <summary>The method is <c>tasks/</c>-something (known or not): it acts on a task the caller must own.</summary>
+    public bool IsTasksMethod;
     /// <summary>True when the name/uri token contains JSON escapes: decode before comparing.</summary>
     public bool NameHasEscapes;
     /// <summary>True when the method token contains JSON escapes (<see cref="Method"/> is still correct: it was decoded).</summary>
@@ -43,6 +47,9 @@ public struct McpCall
     public readonly bool HasArguments => !IsEmpty(ArgumentsRange);
     /// <summary>True when the body carries the 2026-07-28 per-request protocol version in <c>_meta</c>.</summary>
     public readonly bool HasProtocolVersionMeta => !IsEmpty(ProtocolVersionMetaRange);
+
+    /// <summary>True when the message names a task by <c>params.taskId</c>.</summary>
+    public readonly bool HasTaskId => !IsEmpty(TaskIdRange);
 
     /// <summary>True for the 0..0 "absent" range (every present token is at least one byte long).</summary>
     public static bool IsEmpty(Range range) => range.End.Value == range.Start.Value;

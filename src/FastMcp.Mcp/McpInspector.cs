@@ -298,6 +298,7 @@ public static class McpInspector
                         call.MethodRange = JsonCursor.ScalarRange(ref reader);
                         call.MethodHasEscapes = reader.ValueIsEscaped;
                         call.Method = JsonCursor.ParseMethod(ref reader);
+                        call.IsTasksMethod = IsTasksMethod(ref reader, call.Method);
                         message.MethodOk = true;
                     }
                     break;
@@ -412,6 +413,10 @@ public static class McpInspector
                         message.UriEscaped = reader.ValueIsEscaped;
                     }
                     break;
+                case ParamsMember.TaskId:
+                    message.TaskIdBad = reader.TokenType != JsonTokenType.String;
+                    if (!message.TaskIdBad) message.TaskId = JsonCursor.ScalarRange(ref reader);
+                    break;
                 case ParamsMember.ProtocolVersion:
                     if (reader.TokenType == JsonTokenType.String)
                     {
@@ -487,6 +492,7 @@ public static class McpInspector
                 10 when name.SequenceEqual("clientInfo"u8) => ParamsMember.ClientInfo,
                 15 when name.SequenceEqual("protocolVersion"u8) => ParamsMember.ProtocolVersion,
                 3 when name.SequenceEqual("ref"u8) => ParamsMember.Ref,
+                6 when name.SequenceEqual("taskId"u8) => ParamsMember.TaskId,
                 _ => ParamsMember.None,
             };
         }
@@ -497,6 +503,7 @@ public static class McpInspector
         if (reader.ValueTextEquals("clientInfo"u8)) return ParamsMember.ClientInfo;
         if (reader.ValueTextEquals("protocolVersion"u8)) return ParamsMember.ProtocolVersion;
         if (reader.ValueTextEquals("ref"u8)) return ParamsMember.Ref;
+        if (reader.ValueTextEquals("taskId"u8)) return ParamsMember.TaskId;
         return ParamsMember.None;
     }
 
@@ -681,6 +688,29 @@ public static class McpInspector
         return McpInspectError.None;
     }
 
+    /// <summary>
+    /// True for the tasks methods of the schemas and any other <c>tasks/</c> method (2026-07-28 adds tasks/update; later
+    /// versions may add more): each names a task, and the gateway must check that the caller owns it.
+    /// </summary>
+    private static bool IsTasksMethod(ref Utf8JsonReader reader, McpMethod method)
+    {
+        if (method is McpMethod.TasksGet or McpMethod.TasksResult or McpMethod.TasksCancel or McpMethod.TasksList) return true;
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence) return reader.ValueSpan.StartsWith("tasks/"u8);
+        // Escaped ("tasks\u002fupdate"): the prefix of the decoded text decides, as the upstream reads it.
+        Span<byte> scratch = stackalloc byte[McpMethods.MaxNameLength];
+        int raw = JsonCursor.ValueLength(ref reader);
+        if (raw <= scratch.Length) return scratch[..reader.CopyString(scratch)].StartsWith("tasks/"u8);
+        byte[] rented = ArrayPool<byte>.Shared.Rent(raw);
+        try
+        {
+            return rented.AsSpan(0, reader.CopyString(rented)).StartsWith("tasks/"u8);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>Decides the kind and applies the per-method requirements once every member has been seen.</summary>
     private static McpInspectError Classify(ref MessageParts message, ref McpCall call)
     {
@@ -758,6 +788,15 @@ public static class McpInspector
             call.NameRange = message.Reference;
             call.NameHasEscapes = message.ReferenceEscaped;
         }
+        else if (call.IsTasksMethod && method != McpMethod.TasksList)
+        {
+            // Every tasks/ method but the list acts on one task: without a string id there is no owner to check.
+            if (message.TaskIdBad || McpCall.IsEmpty(message.TaskId))
+            {
+                return McpInspectError.InvalidParams;
+            }
+            call.TaskIdRange = message.TaskId;
+        }
         call.ArgumentsRange = message.Arguments;
         call.ProtocolVersionMetaRange = message.MetaVersion;
         call.ProgressTokenRange = message.ProgressToken;
@@ -780,7 +819,8 @@ public static class McpInspector
     {
         public Seen Seen;
         public bool JsonRpcOk, MethodOk, IdNull, IdBad, ParamsBad, MetaBad;
-        public bool NameBad, NameEscaped, UriBad, UriEscaped, ArgumentsBad;
+        public bool NameBad, NameEscaped, UriBad, UriEscaped, ArgumentsBad, TaskIdBad;
+        public Range TaskId;
         public Range Name, Uri, Arguments, MetaVersion, InitializeVersion, ProgressToken;
         public Range ParamsClientName, ParamsClientVersion, MetaClientName, MetaClientVersion;
         /// <summary>params.ref of a completion: the prompt's name or the template's URI, and whether that token has escapes.</summary>
@@ -797,7 +837,7 @@ public static class McpInspector
     [Flags]
     private enum ParamsMember : byte
     {
-        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64,
+        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64, TaskId = 128,
     }
 
     [Flags]

@@ -31,6 +31,16 @@ public sealed class PolicyEngine
         "the resource URI cannot be normalized (RFC 3986 section 6): no scheme, a malformed or NUL percent-encoding, a backslash or an encoded slash", null,
         [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides tasks requests naming a task that is not the caller's (the gateway's task bindings): every caller reaches
+    /// the upstream with the gateway's credential, so the gateway, not the upstream, keeps one caller out of another's task.
+    /// </summary>
+    public static readonly CompiledRule TaskNotYoursRule = new(-4, "(task-not-yours)", PolicyAction.Deny,
+        "Task not found", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a task the caller does not own (see <see cref="TaskNotYoursRule"/>).</summary>
+    public static PolicyDecision RefuseTaskNotYours() => new(PolicyAction.Deny, TaskNotYoursRule, null);
+
     /// <summary>The refusal for a resource URI that cannot be normalized (see <see cref="UnnormalizableUriRule"/>).</summary>
     public static PolicyDecision RefuseUnnormalizableUri() => new(PolicyAction.Deny, UnnormalizableUriRule, null);
 

@@ -54,6 +54,7 @@ public class ListResultFilterTests
     [InlineData(McpMethod.PromptsList, "prompts", "name")]
     [InlineData(McpMethod.ResourcesList, "resources", "uri")]
     [InlineData(McpMethod.ResourcesTemplatesList, "resourceTemplates", "uriTemplate")]
+    [InlineData(McpMethod.TasksList, "tasks", "taskId")]
     public void Each_list_method_keeps_allowed_entries_and_preserves_the_rest(McpMethod method, string arrayKey, string entryKey)
     {
         string json = $$$"""

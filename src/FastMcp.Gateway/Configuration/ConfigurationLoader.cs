@@ -108,6 +108,10 @@ public static class ConfigurationLoader
         Range(o.Sessions.MaxPerCaller, 1, 10_000_000, "sessions.maxPerCaller");
         Range(o.Sessions.RecordIntervalSeconds, 1, 3600, "sessions.recordIntervalSeconds");
 
+        if (o.Tasks is null) throw new ConfigurationException("tasks", "must be an object");
+        Range(o.Tasks.MaxPerUpstream, 100, 10_000_000, "tasks.maxPerUpstream");
+        Range(o.Tasks.MaxPerCaller, 1, 10_000_000, "tasks.maxPerCaller");
+
         Clients.ClientAddressing.Validate(o.ClientAddress);
         RateLimiting.RateLimits.Validate(o.RateLimits);
         if (o.Metrics?.Tools is null) throw new ConfigurationException("metrics.tools", "must be a list");

@@ -51,6 +51,9 @@ public sealed class GatewayOptions
     /// <summary>How MCP sessions of plain routes are tied to the caller they were issued to.</summary>
     public SessionOptions Sessions { get; set; } = new();
 
+    /// <summary>How many task ids bound to their callers are kept (docs/configuration.md, "tasks").</summary>
+    public FastMcp.Gateway.Tasks.TaskOptions Tasks { get; set; } = new();
+
     /// <summary>Request budgets per client address and per subject (429 beyond; docs/configuration.md).</summary>
     public FastMcp.Gateway.RateLimiting.RateLimitOptions RateLimits { get; set; } = new();
 

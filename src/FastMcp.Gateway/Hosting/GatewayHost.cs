@@ -58,8 +58,15 @@ internal sealed class GatewayHost : IAsyncDisposable
         }
         // Server requests on a federated path get the gateway's ids (Federation/ServerRequestRelay.cs); other paths skip it.
         IResponseTransform[] transforms = _routes.Federated.Count > 0 ? [.. stages.ResponseTransforms, new Federation.ServerRequestRelay()] : stages.ResponseTransforms;
+        // Anonymous callers are all one principal: a task cannot be bound to one of them (Tasks/TaskBindings.cs).
+        Tasks.TaskBindings? taskBindings = stages.Authentication is { IsAnonymous: false }
+            ? new Tasks.TaskBindings(options.Tasks.MaxPerUpstream, options.Tasks.MaxPerCaller)
+            : null;
+        // Task ids are bound and lists filtered before masking can rewrite an id.
+        if (taskBindings is not null) transforms = [new Tasks.TaskCreationBinding(taskBindings), new Tasks.TaskListFiltering(taskBindings), .. transforms];
         _runtime = new GatewayRuntime(options, _routes, transforms)
         {
+            TaskBindings = taskBindings,
             Authentication = stages.Authentication,
             FailedAuthentication = stages.Authentication is { IsAnonymous: false } ? new Stages.FailedAuthenticationLimiter(options.FailedAuthentication) : null,
             Authorization = stages.Authorization,

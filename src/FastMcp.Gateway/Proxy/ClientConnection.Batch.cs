@@ -123,6 +123,9 @@ internal sealed partial class ClientConnection
                 return await RefuseBatchAsync(body, recorded, "a batch member answers a server request the gateway's policy denied", "answer to a denied server request")
                     .ConfigureAwait(false);
         }
+        // Tasks created in a batch's answer are not bound to their caller, so no tasks request may ride in one.
+        if (_rt.TaskBindings is not null && HasTasksMember(batch))
+            return await RefuseBatchAsync(body, recorded, "tasks requests are not accepted in a batch: send each alone", "tasks request in a batch").ConfigureAwait(false);
         // Refused after masking, so the denial records hold no full card number.
         if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
 

@@ -595,6 +595,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await RefuseAsync(body, recorded, 403, JsonRpcErrorCodes.InvalidRequest,
                 "this answers a server request the gateway's policy denied: the client was never sent it, and the upstream has had the gateway's answer"u8.ToArray(),
                 "answer to a denied server request").ConfigureAwait(false);
+        // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs).
+        if (route == MessageRoute.Decide && TaskRefusal(body) is { } taskRefusal)
+        {
+            _exchange.Decision = PolicyEngine.RefuseTaskNotYours();
+            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal).ConfigureAwait(false);
+        }
 
         if (decision is { } d)
         {

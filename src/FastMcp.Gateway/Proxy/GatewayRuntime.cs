@@ -66,6 +66,9 @@ internal sealed class GatewayRuntime
     /// <summary>Ends at the upstreams the sessions forgotten past a bound (plain routes and federated paths); counts for /metrics.</summary>
     public Sessions.SessionEnder? SessionEnds { get; set; }
 
+    /// <summary>Task ids bound to the callers whose calls created them; null without identities to tell apart (anonymous, pass-through).</summary>
+    public Tasks.TaskBindings? TaskBindings { get; set; }
+
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }
 

@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Text;
+using FastMcp.Identity;
+
+namespace FastMcp.Gateway.Tasks;
+
+/// <summary>What the table knows of a task id a request names.</summary>
+internal enum TaskCheck : byte
+{
+    /// <summary>Bound to this caller: the request may go on.</summary>
+    Owned,
+    /// <summary>Bound to another caller: refused as if unknown (its existence is not revealed).</summary>
+    Foreign,
+    /// <summary>Not bound here: never seen created, forgotten past a bound, or created before a restart.</summary>
+    Unknown,
+}
+
+/// <summary>
+/// The task ids upstreams created, each bound to the caller whose call created it (per upstream: two upstreams may
+/// use the same id). The gateway calls every upstream with its own credential, so an upstream that keys tasks by
+/// authorization context sees all callers as one: this table is what keeps one caller from reading another's task.
+/// Bounded twice per upstream, oldest first: a caller keeps at most maxPerCaller (one more forgets that caller's own
+/// oldest, nobody else's), the upstream at most maxPerUpstream (one more forgets the upstream's oldest). A forgotten
+/// id is unknown, and refused. Looking an id up allocates nothing and takes no lock (tasks/get polls are frequent);
+/// binding takes the upstream's lock, once per created task.
+/// </summary>
+internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
+{
+    /// <summary>Longest task id (UTF-8 bytes) the gateway binds; a longer one is never bound, so its requests are refused.</summary>
+    public const int MaxIdBytes = 1024;
+
+    private sealed class Table
+    {
+        public readonly ConcurrentDictionary<string, TaskBinding> ById = new(StringComparer.Ordinal);
+        public readonly ConcurrentDictionary<string, TaskBinding>.AlternateLookup<ReadOnlySpan<char>> BySpan;
+        public readonly LinkedList<TaskBinding> Oldest = new();
+        public readonly Dictionary<(string Subject, string? Issuer), LinkedList<TaskBinding>> ByCaller = new();
+        // Every change; lookups read ById without it.
+        public readonly Lock Gate = new();
+
+        public Table() => BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    private readonly ConcurrentDictionary<string, Table> _byUpstream = new(StringComparer.Ordinal);
+    private long _evictedForCaller, _evictedForUpstream;
+
+    public int MaxPerUpstream { get; } = maxPerUpstream;
+    public int MaxPerCaller { get; } = maxPerCaller;
+
+    /// <summary>Bindings forgotten because their caller passed tasks.maxPerCaller.</summary>
+    public long EvictedForCaller => Volatile.Read(ref _evictedForCaller);
+
+    /// <summary>Bindings forgotten because their upstream passed tasks.maxPerUpstream.</summary>
+    public long EvictedForUpstream => Volatile.Read(ref _evictedForUpstream);
+
+    /// <summary>Whether the task <paramref name="idUtf8"/> (unescaped) on <paramref name="upstream"/> is the caller's. No allocation.</summary>
+    public TaskCheck Check(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller)
+    {
+        if (idUtf8.Length > MaxIdBytes || !_byUpstream.TryGetValue(upstream, out Table? table)) return TaskCheck.Unknown;
+        Span<char> chars = stackalloc char[MaxIdBytes];
+        if (!Encoding.UTF8.TryGetChars(idUtf8, chars, out int n)) return TaskCheck.Unknown;
+        if (!table.BySpan.TryGetValue(chars[..n], out TaskBinding? binding)) return TaskCheck.Unknown;
+        return binding.IsOf(caller.Subject, caller.Issuer) ? TaskCheck.Owned : TaskCheck.Foreign;
+    }
+
+    /// <summary>
+    /// Binds a task the upstream created in answer to the caller's call. An id already bound stays with its first caller
+    /// (false when that is someone else): a binding never moves a task from one caller to another.
+    /// </summary>
+    public bool Bind(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller)
+    {
+        if (idUtf8.IsEmpty || idUtf8.Length > MaxIdBytes) return false;
+        Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
+        string id = Encoding.UTF8.GetString(idUtf8);
+        lock (table.Gate)
+        {
+            if (table.ById.TryGetValue(id, out TaskBinding? existing)) return existing.IsOf(caller.Subject, caller.Issuer);
+            var binding = new TaskBinding(id, caller.Subject, caller.Issuer);
+            var key = (caller.Subject, caller.Issuer);
+            if (!table.ByCaller.TryGetValue(key, out LinkedList<TaskBinding>? own)) table.ByCaller[key] = own = new LinkedList<TaskBinding>();
+            if (own.Count >= MaxPerCaller)
+            {
+                Remove(table, own.First!.Value);
+                Interlocked.Increment(ref _evictedForCaller);
+            }
+            if (table.Oldest.Count >= MaxPerUpstream)
+            {
+                Remove(table, table.Oldest.First!.Value);
+                Interlocked.Increment(ref _evictedForUpstream);
+            }
+            // The caller's list may have been emptied and dropped by the eviction above.
+            if (!table.ByCaller.TryGetValue(key, out own)) table.ByCaller[key] = own = new LinkedList<TaskBinding>();
+            binding.InCaller = own.AddLast(binding);
+            binding.InUpstream = table.Oldest.AddLast(binding);
+            table.ById[id] = binding;
+            return true;
+        }
+    }
+
+    /// <summary>Bindings held on <paramref name="upstream"/>.</summary>
+    public int Count(string upstream)
+    {
+        if (!_byUpstream.TryGetValue(upstream, out Table? table)) return 0;
+        lock (table.Gate) return table.Oldest.Count;
+    }
+
+    /// <summary>Bindings held for <paramref name="caller"/> on <paramref name="upstream"/>.</summary>
+    public int CountOf(string upstream, Principal caller)
+    {
+        if (!_byUpstream.TryGetValue(upstream, out Table? table)) return 0;
+        lock (table.Gate) return table.ByCaller.TryGetValue((caller.Subject, caller.Issuer), out LinkedList<TaskBinding>? own) ? own.Count : 0;
+    }
+
+    /// <summary>Takes a binding out of the table, its upstream's list and its caller's (under the table's lock).</summary>
+    private static void Remove(Table table, TaskBinding binding)
+    {
+        table.ById.TryRemove(new KeyValuePair<string, TaskBinding>(binding.Id, binding));
+        table.Oldest.Remove(binding.InUpstream!);
+        var key = (binding.Subject, binding.Issuer);
+        if (table.ByCaller.TryGetValue(key, out LinkedList<TaskBinding>? own))
+        {
+            own.Remove(binding.InCaller!);
+            if (own.Count == 0) table.ByCaller.Remove(key);
+        }
+    }
+}
