@@ -25,24 +25,8 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         // answers there, lists included, so every answer on it is looked at (TryListMethodAnswered).
         if (exchange.Principal is not { } principal || (exchange.HasCall && !ExpectsListAnswer(exchange))) return true;
 
-        ReadOnlyMemory<byte> json = message.WrittenMemory;
-        if (isEvent)
-        {
-            int dataLines = SseDataField.Count(message.WrittenSpan);
-            if (dataLines == 0) return true; // comments, retry, id-only events: no message in them
-            if (dataLines == 1 && SseEvent.TryGetSingleData(message.WrittenSpan, out Range data))
-            {
-                json = message.WrittenMemory[data];
-            }
-            else
-            {
-                // Readers join data lines with LF: a message split over lines is still a message.
-                buffers.Json.Clear();
-                SseDataField.Join(message.WrittenSpan, buffers.Json);
-                json = buffers.Json.WrittenMemory;
-            }
-        }
-        if (json.Span.IndexOfAnyExcept(" \t\r\n"u8) < 0) return true; // a priming event, an empty body
+        ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
+        if (json.IsEmpty) return true; // comments, retry, id-only and priming events, an empty body
 
         var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name);
         buffers.Output.Clear();
@@ -52,19 +36,7 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         if (outcome == Outcome.Refused) return false;
 
         exchange.ListEntriesRemoved += removed;
-        if (isEvent)
-        {
-            buffers.Json.Clear();
-            SseDataField.ReplaceData(message.WrittenSpan, buffers.Output.WrittenSpan, buffers.Json);
-            message.Clear();
-            message.Write(buffers.Json.WrittenSpan);
-        }
-        else
-        {
-            message.Clear();
-            message.Write(buffers.Output.WrittenSpan);
-        }
-        buffers.Trim();
+        MessageJson.Replace(message, isEvent, buffers);
         return true;
     }
 

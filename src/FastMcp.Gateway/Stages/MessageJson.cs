@@ -1,9 +1,8 @@
 using System.Buffers;
 using FastMcp.Gateway.Buffers;
-using FastMcp.Gateway.Stages;
 using FastMcp.Http;
 
-namespace FastMcp.Gateway.Tasks;
+namespace FastMcp.Gateway.Stages;
 
 /// <summary>
 /// The JSON-RPC message a response transform sees: a JSON body as it is, or the data of one event (its data lines
