@@ -8,24 +8,12 @@
 // usage: node approval-call.mjs --url URL --token-file FILE --tool NAME --arguments JSON [--timeout-ms N]
 // Exit code: 0 when a document was printed (either outcome), 1 on an unexpected failure, 2 on bad usage.
 
-import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { callerClient, parseCallerArgs } from "./caller-client.mjs";
 
 function parseArgs(argv) {
-  const args = { timeoutMs: 60000 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) return undefined;
-    if (flag === "--url") args.url = value;
-    else if (flag === "--token-file") args.tokenFile = value;
-    else if (flag === "--tool") args.tool = value;
-    else if (flag === "--arguments") args.arguments = JSON.parse(value);
-    else if (flag === "--timeout-ms") args.timeoutMs = Number(value);
-    else return undefined;
-  }
-  return args.url && args.tokenFile && args.tool && args.arguments ? args : undefined;
+  const args = parseCallerArgs(argv);
+  return args && args.tool && args.arguments ? args : undefined;
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -34,12 +22,7 @@ if (!args) {
   process.exit(2);
 }
 
-const token = readFileSync(args.tokenFile, "utf8").trim();
-const transport = new StreamableHTTPClientTransport(new URL(args.url), {
-  requestInit: { headers: { Authorization: `Bearer ${token}` } },
-});
-const client = new Client({ name: "fastmcp-approvals-ts", version: "1.0.0" }, { capabilities: {} });
-client.onerror = () => {};
+const { client, transport } = callerClient(args, "fastmcp-approvals-ts");
 const progress = [];
 try {
   await client.connect(transport, { timeout: args.timeoutMs });

@@ -8,26 +8,13 @@
 //                                    and lists tasks, and prints {"get":{"code":-32602},…,"listed":[ids]}
 // Exit code: 0 when a document was printed, 1 on an unexpected failure, 2 on bad usage.
 
-import { readFileSync } from "node:fs";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CallToolResultSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { callerClient, parseCallerArgs } from "./caller-client.mjs";
 
 function parseArgs(argv) {
-  const args = { timeoutMs: 60000 };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) return undefined;
-    if (flag === "--url") args.url = value;
-    else if (flag === "--token-file") args.tokenFile = value;
-    else if (flag === "--tool") args.tool = value;
-    else if (flag === "--arguments") args.arguments = JSON.parse(value);
-    else if (flag === "--foreign-task-id") args.foreignTaskId = value;
-    else if (flag === "--timeout-ms") args.timeoutMs = Number(value);
-    else return undefined;
-  }
-  const oneMode = (args.tool && args.arguments) || args.foreignTaskId;
-  return args.url && args.tokenFile && oneMode ? args : undefined;
+  const args = parseCallerArgs(argv, { "--foreign-task-id": "foreignTaskId" });
+  const oneMode = args && ((args.tool && args.arguments) || args.foreignTaskId);
+  return oneMode ? args : undefined;
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -46,12 +33,7 @@ async function outcome(call) {
   }
 }
 
-const token = readFileSync(args.tokenFile, "utf8").trim();
-const transport = new StreamableHTTPClientTransport(new URL(args.url), {
-  requestInit: { headers: { Authorization: `Bearer ${token}` } },
-});
-const client = new Client({ name: "fastmcp-tasks-ts", version: "1.0.0" }, { capabilities: {} });
-client.onerror = () => {};
+const { client, transport } = callerClient(args, "fastmcp-tasks-ts");
 const options = { timeout: args.timeoutMs };
 try {
   await client.connect(transport, options);
