@@ -37,6 +37,9 @@ internal enum ForwardingError : byte
     ClientGone,
     /// <summary>An event on a stream whose data is not a readable JSON-RPC message: withheld, the stream ended (an error event).</summary>
     UnreadableEvent,
+    /// <summary>A JSON body holding a batch with a request of the upstream's in it, which the gateway does not take apart to
+    /// decide under policy.serverRequests: withheld (502).</summary>
+    UndecidedServerRequest,
 }
 
 internal static class ForwardingErrors
@@ -79,6 +82,7 @@ internal static class ForwardingErrors
         ForwardingError.UnmaskableResponse => "upstream answer holds a card number in a base64 payload that could not be masked: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
+        ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
         _ => "upstream error"u8,
     };
 }

@@ -173,9 +173,13 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
-            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
+            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
+            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
+            if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
+                return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -236,9 +240,13 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
-            bool inputDenied = DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
+            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
+            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
+            if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
+                return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -529,7 +537,7 @@ internal sealed class ResponseRelay : IDisposable
                 if (denied)
                 {
                     if (!gateOfRequests.RecordInputRequestDenied(exchange, json, _deniedMethod, _deniedDecision)) return EventsOutcome.AuditRefused;
-                    WriteInputDenial(exchange, _transformBuffers.Json);
+                    WriteDenialAnswer(exchange, _transformBuffers.Json);
                     _event.Clear();
                     SseEvent.WriteMessageEvent(_event, _transformBuffers.Json.WrittenSpan);
                     _answer.Clear();
@@ -582,6 +590,61 @@ internal sealed class ResponseRelay : IDisposable
         return true;
     }
 
+    private enum BodyRequest : byte { None, Denied, Undecided }
+
+    /// <summary>
+    /// A JSON body that holds a request of the upstream's where the answer to the client's call belongs. The spec sends
+    /// server requests on event streams only, but a client SDK acts on every message a JSON body holds, so it is decided
+    /// on the body as the upstream sent it, as a stream's request is. Denied: <see cref="_deniedDecision"/> and
+    /// <see cref="_deniedId"/> say what to answer. Undecided: a batch holding a request (or a member that cannot be read),
+    /// which is not taken apart: withheld whole. Only a body that names a method (or has a \u escape that could spell
+    /// one) is read as a message; the rest cost one vectorized scan.
+    /// </summary>
+    private BodyRequest DecideBodyRequest(Exchange exchange, ReadOnlyMemory<byte> body)
+    {
+        ReadOnlySpan<byte> span = body.Span;
+        if (span.IndexOf("\"method\""u8) < 0 && span.IndexOf("\\u"u8) < 0) return BodyRequest.None;
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view)) return BodyRequest.None; // the stages refuse it
+        if (view.Kind == McpMessageKind.Batch) return BatchHoldsRequest(body) ? BodyRequest.Undecided : BodyRequest.None;
+        if (view.Kind != McpMessageKind.Request) return BodyRequest.None;
+        exchange.Stage = ExchangeStage.Decide;
+        PolicyDecision decision = ServerRequestDecision.Decide(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, view,
+            exchange.Route?.Name);
+        if (decision.Action == PolicyAction.Allow) return BodyRequest.None;
+        _deniedDecision = decision;
+        _deniedId.Clear();
+        _deniedId.Write(span[view.IdRange]);
+        return BodyRequest.Denied;
+    }
+
+    /// <summary>True when a member of a JSON array body is a request, or cannot be read as a message (it might be one).</summary>
+    private static bool BatchHoldsRequest(ReadOnlyMemory<byte> body)
+    {
+        Span<Range> members = stackalloc Range[McpBatch.MaxMembers];
+        if (McpBatch.LocateMembers(body, members, out int count) != McpBatchError.None) return true;
+        for (int i = 0; i < count; i++)
+        {
+            if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body[members[i]]), out McpResponseView member)
+                || member.Kind is McpMessageKind.Request or McpMessageKind.Batch) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The denied request (masked by now) is recorded and answered to the upstream in the client's stead; the client's call
+    /// gets the policy's refusal in its place. False: the log refused the record.
+    /// </summary>
+    private async ValueTask<bool> AnswerWithBodyRequestDenialAsync(Exchange exchange)
+    {
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(_message.WrittenMemory), out McpResponseView masked)
+            || !_serverRequests!.RecordDenied(exchange, _message.WrittenMemory, masked, _deniedDecision)) return false;
+        await _serverRequests.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
+        WriteDenialAnswer(exchange, _transformBuffers.Json);
+        _message.Clear();
+        _message.Write(_transformBuffers.Json.WrittenSpan);
+        return true;
+    }
+
     /// <summary>
     /// MCP 2026-07-28: a JSON answer that is an input_required result whose inputRequests the policy denies (decided on the
     /// body as the upstream sent it, before the stages). Only bodies that can hold the value are read as a message: one
@@ -605,13 +668,13 @@ internal sealed class ResponseRelay : IDisposable
     {
         if (!_serverRequests!.RecordInputRequestDenied(exchange, _message.WrittenMemory, _deniedMethod, _deniedDecision)) return false;
         PooledBufferWriter json = _transformBuffers.Json;
-        WriteInputDenial(exchange, json);
+        WriteDenialAnswer(exchange, json);
         _message.Clear();
         _message.Write(json.WrittenSpan);
         return true;
     }
 
-    private void WriteInputDenial(Exchange exchange, PooledBufferWriter json)
+    private void WriteDenialAnswer(Exchange exchange, PooledBufferWriter json)
     {
         json.Clear();
         Range id = exchange.HasCall ? exchange.Call.IdRange : default;
