@@ -6,16 +6,20 @@ using FastMcp.Mcp;
 namespace FastMcp.Policy;
 
 /// <summary>
-/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--expect allow|deny|require_approval]</c>:
-/// prints the decision and the rule that made it, so authors can check rules before deploying them.
+/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--server-request] [--expect allow|deny|require_approval]</c>:
+/// prints the decision and the rule that made it, so authors can check rules before deploying them. With
+/// <c>--server-request</c> the request is one an upstream sends the client (sampling, elicitation, roots), decided by
+/// policy.serverRequests for the caller whose stream it would reach.
 /// </summary>
 public static class PolicyTestCommand
 {
     public const string Usage =
-        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--expect allow|deny|require_approval]\n" +
+        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--server-request] [--expect allow|deny|require_approval]\n" +
         "  claims.json:  the token's claims, e.g. {\"sub\":\"alice\",\"groups\":[\"sre\"],\"scope\":\"mcp:tools\"}\n" +
         "  request.json: a JSON-RPC request, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"arguments\":{}}}\n" +
         "  --upstream:   the upstream the call goes to (rules with \"upstreams\" compare it); default \"default\", the upstream of \"upstream\"\n" +
+        "  --server-request: the request is one the upstream sends the client (e.g. sampling/createMessage), decided by\n" +
+        "                policy.serverRequests for the caller in claims.json; --upstream names the upstream that sent it\n" +
         "Exit code: 0 decided (and matched --expect), 1 --expect did not match, 2 usage or input error.\n";
 
     /// <summary>The name of the gateway's upstream configured by "upstream" + "endpointPath" (the route every gateway had before named upstreams).</summary>
@@ -30,6 +34,7 @@ public static class PolicyTestCommand
         ArgumentNullException.ThrowIfNull(args);
         string? claimsPath = null, requestPath = null, expect = null;
         string upstream = DefaultUpstream;
+        bool serverRequest = false;
         int i = 0;
         while (i < args.Length && args[i] is "policy" or "test")
             i++;
@@ -39,6 +44,11 @@ public static class PolicyTestCommand
             {
                 stdout.Write(Usage);
                 return 0;
+            }
+            if (args[i] == "--server-request")
+            {
+                serverRequest = true;
+                continue;
             }
             if (i + 1 >= args.Length)
                 return Fail(stderr, $"{args[i]}: missing value");
@@ -108,6 +118,8 @@ public static class PolicyTestCommand
             return 0;
         }
 
+        if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, expected, stdout, stderr);
+
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
         PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
@@ -124,6 +136,29 @@ public static class PolicyTestCommand
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
             stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
         }
+        stdout.WriteLine($"upstream: {upstream}");
+        stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
+        if (expected is { } want && want != decision.Action)
+        {
+            stderr.WriteLine($"fastmcp policy test: expected {ActionName(want)}, got {ActionName(decision.Action)}");
+            return 1;
+        }
+        return 0;
+    }
+
+    /// <summary>A request an upstream sends the client, decided by policy.serverRequests on its method and params, as the relay decides it.</summary>
+    private static int DecideServerRequest(PolicyEngine engine, Principal principal, byte[] requestBytes, string upstream, PolicyAction? expected,
+        TextWriter stdout, TextWriter stderr)
+    {
+        using var request = JsonDocument.Parse(requestBytes);
+        JsonElement root = request.RootElement;
+        string method = root.GetProperty("method").GetString()!;
+        byte[] parameters = root.TryGetProperty("params", out JsonElement p) ? Encoding.UTF8.GetBytes(p.GetRawText()) : [];
+        PolicyDecision decision = engine.ServerRequests.Decide(principal, Encoding.UTF8.GetBytes(method), parameters, upstream);
+        stdout.WriteLine($"decision: {ActionName(decision.Action)}");
+        stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
+        if (decision.Action != PolicyAction.Allow)
+            stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
         stdout.WriteLine($"upstream: {upstream}");
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)

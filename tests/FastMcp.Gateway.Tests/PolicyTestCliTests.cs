@@ -36,7 +36,7 @@ public sealed class PolicyTestCliTests : IDisposable
     private static string Read(string uri) =>
         "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/read\",\"params\":{\"uri\":" + JsonSerializer.Serialize(uri) + "}}";
 
-    private (int Code, string Out, string Err) RunCli(string request, string configJson = ConfigJson)
+    private (int Code, string Out, string Err) RunCli(string request, string configJson = ConfigJson, params string[] extra)
     {
         string config = Path.Combine(_dir, "fastmcp.json"), claims = Path.Combine(_dir, "claims.json"), req = Path.Combine(_dir, "request.json");
         File.WriteAllText(config, configJson);
@@ -44,7 +44,7 @@ public sealed class PolicyTestCliTests : IDisposable
         File.WriteAllText(req, request);
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = PolicyTestCli.Run(["test", "--config", config, "--claims", claims, "--request", req], stdout, stderr);
+        int code = PolicyTestCli.Run(["test", "--config", config, "--claims", claims, "--request", req, .. extra], stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -138,5 +138,37 @@ public sealed class PolicyTestCliTests : IDisposable
 
         Assert.Contains($"decision: {decision}", output);
         Assert.Contains($"rule: {rule} ", output);
+    }
+
+    [Theory]
+    [InlineData("sampling/createMessage", "{\"systemPrompt\":\"x\",\"messages\":[]}", "deny", "rule: no-sampling-for-sre (#1 of policy.serverRequests)")]
+    [InlineData("sampling/createMessage", "{\"messages\":[]}", "allow", "rule: (policy.serverRequests.defaultAction)")]
+    [InlineData("elicitation/create", "{\"message\":\"card?\"}", "allow", "rule: (policy.serverRequests.defaultAction)")]
+    public void A_server_request_is_decided_by_the_server_request_rules(string method, string parameters, string decision, string rule)
+    {
+        const string config = """
+            {
+              "upstream": { "url": "http://127.0.0.1:9/mcp" },
+              "identity": { "mode": "dev", "resource": "http://127.0.0.1/mcp" },
+              "policy": {
+                "rules": [ { "name": "no-sampling-calls", "action": "deny", "methods": ["sampling/*"] }, { "name": "all", "action": "allow" } ],
+                "serverRequests": { "rules": [
+                  { "name": "no-sampling-for-sre", "action": "deny", "groups": ["sre"], "methods": ["sampling/*"],
+                    "arguments": [ { "pointer": "/systemPrompt", "exists": true } ] }
+                ] }
+              }
+            }
+            """;
+        string request = "{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":\"" + method + "\",\"params\":" + parameters + "}";
+
+        var (code, output, _) = RunCli(request, config, "--server-request", "--expect", decision);
+
+        Assert.Equal(0, code);
+        Assert.Contains($"decision: {decision}", output);
+        Assert.Contains(rule, output);
+        if (decision == "deny") Assert.Contains("message to the upstream: denied by the gateway's policy (server request rule 'no-sampling-for-sre')", output);
+        // Without --server-request the same message is a client's call, decided by the client rules.
+        var (_, asCall, _) = RunCli(request, config);
+        Assert.Contains(method == "sampling/createMessage" ? "rule: no-sampling-calls " : "rule: all ", asCall);
     }
 }
