@@ -136,14 +136,7 @@ public static class PolicyTestCommand
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
             stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
         }
-        stdout.WriteLine($"upstream: {upstream}");
-        stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
-        if (expected is { } want && want != decision.Action)
-        {
-            stderr.WriteLine($"fastmcp policy test: expected {ActionName(want)}, got {ActionName(decision.Action)}");
-            return 1;
-        }
-        return 0;
+        return Finish(decision, upstream, principal, expected, stdout, stderr);
     }
 
     /// <summary>A request an upstream sends the client, decided by policy.serverRequests on its method and params, as the relay decides it.</summary>
@@ -159,6 +152,12 @@ public static class PolicyTestCommand
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
         if (decision.Action != PolicyAction.Allow)
             stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
+        return Finish(decision, upstream, principal, expected, stdout, stderr);
+    }
+
+    /// <summary>What both kinds of request print last, and the exit code: 1 when --expect names another action.</summary>
+    private static int Finish(in PolicyDecision decision, string upstream, Principal principal, PolicyAction? expected, TextWriter stdout, TextWriter stderr)
+    {
         stdout.WriteLine($"upstream: {upstream}");
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)
