@@ -35,8 +35,20 @@ public sealed class PolicyEngine
     /// Decides tasks requests naming a task that is not the caller's (the gateway's task bindings): every caller reaches
     /// the upstream with the gateway's credential, so the gateway, not the upstream, keeps one caller out of another's task.
     /// </summary>
-    public static readonly CompiledRule TaskNotYoursRule = new(-4, "(task-not-yours)", PolicyAction.Deny,
+    public static readonly CompiledRule TaskNotYoursRule = new(-5, "(task-not-yours)", PolicyAction.Deny,
         "Task not found", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>
+    /// Decides a subscriptions/listen whose resource subscriptions (params.notifications.resourceSubscriptions) cannot be
+    /// read as an array of URI strings, name a URI too long to decide, or sit under a member a case-insensitive server reads
+    /// as theirs: each URI is decided as a subscription to it, and one the gateway cannot read would not be.
+    /// </summary>
+    public static readonly CompiledRule UnreadableSubscriptionsRule = new(-6, "(unreadable-subscriptions)", PolicyAction.Deny,
+        "the resources this subscriptions/listen subscribes to could not be read to be decided", null,
+        [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a listen whose subscriptions cannot be read (see <see cref="UnreadableSubscriptionsRule"/>).</summary>
+    public static PolicyDecision RefuseUnreadableSubscriptions() => new(PolicyAction.Deny, UnreadableSubscriptionsRule, null);
 
     /// <summary>The refusal for a task the caller does not own (see <see cref="TaskNotYoursRule"/>).</summary>
     public static PolicyDecision RefuseTaskNotYours() => new(PolicyAction.Deny, TaskNotYoursRule, null);

@@ -66,7 +66,29 @@ internal sealed class PolicyAuthorization
             }
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
-        return McpCallDecision.Decide(Engine, principal, method, name, arguments, upstream);
+        PolicyEngine engine = Engine;
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream);
+        if (decision.Action != PolicyAction.Allow || call.Method != McpMethod.SubscriptionsListen) return decision;
+        // 2026-07-28 subscribes to resources inside subscriptions/listen: each URI is decided as resources/subscribe of it.
+        var subscriptions = new SubscriptionDecision(engine, principal, upstream);
+        if (ListenResourceSubscriptions.Walk(body, ref subscriptions)) return decision;
+        // A URI the policy does not allow decides the listen; a list that cannot be read (or a URI too long to decide) is refused.
+        return subscriptions.Refused ? subscriptions.Refusal : PolicyEngine.RefuseUnreadableSubscriptions();
+    }
+
+    /// <summary>Decides each subscribed URI as a resources/subscribe of it; keeps the first decision that is not allow.</summary>
+    private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream) : IResourceSubscriptionVisitor
+    {
+        public PolicyDecision Refusal;
+        public bool Refused;
+
+        public bool Visit(scoped ReadOnlySpan<byte> uri)
+        {
+            PolicyDecision decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri, default, upstream);
+            if (decision.Action == PolicyAction.Allow) return true;
+            (Refusal, Refused) = (decision, true);
+            return false;
+        }
     }
 
 }
