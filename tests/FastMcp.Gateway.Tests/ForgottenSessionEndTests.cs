@@ -22,28 +22,6 @@ public sealed class ForgottenSessionEndTests
 
     private const string Ping = """{"jsonrpc":"2.0","id":2,"method":"ping"}""";
 
-    /// <summary>Issues "s-1", "s-2", … on initialize and answers other POSTs with an empty result; DELETE as <paramref name="delete"/> says.</summary>
-    private static Func<UpstreamExchange, Task> SessionServer(Func<UpstreamExchange, Task> delete)
-    {
-        int issued = 0;
-        return async x =>
-        {
-            if (x.Request.Method == "DELETE")
-            {
-                await delete(x);
-                return;
-            }
-            using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
-            string id = doc.RootElement.GetProperty("id").GetRawText();
-            string session = doc.RootElement.GetProperty("method").GetString() == "initialize"
-                ? $"Mcp-Session-Id: s-{Interlocked.Increment(ref issued)}\r\n"
-                : "";
-            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{}}", session);
-        };
-    }
-
-    private static Task Ends(UpstreamExchange x) => x.RespondAsync(200, "", "");
-
     private static Task<RawResponse> PostAsync(PolicyGateway gw, string token, string json, string? session = null) =>
         gw.PostAsync(json, token, session is null ? "" : $"Mcp-Session-Id: {session}\r\n");
 
@@ -87,7 +65,7 @@ public sealed class ForgottenSessionEndTests
         try
         {
             File.WriteAllText(Path.Combine(dir, "credential"), "gateway-secret");
-            await using var gw = await PolicyGateway.StartAsync(SessionServer(Ends), AllowAll, o =>
+            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o =>
             {
                 o.Sessions.MaxPerCaller = 2;
                 o.Identity!.UpstreamCredential = new UpstreamCredentialOptions { ValueFile = Path.Combine(dir, "credential") };
@@ -121,7 +99,7 @@ public sealed class ForgottenSessionEndTests
     [Fact]
     public async Task An_upstream_that_never_answers_the_end_does_not_hold_up_the_callers_new_session_and_the_end_counts_as_failed()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(x => x.HangAsync()), AllowAll, o =>
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(x => x.HangAsync()), AllowAll, o =>
         {
             o.Sessions.MaxPerCaller = 2;
             o.Upstream.ResponseTimeoutMs = 1_000;
@@ -142,7 +120,7 @@ public sealed class ForgottenSessionEndTests
     [Fact]
     public async Task A_session_its_owner_ended_is_not_ended_again_by_the_gateway()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(Ends), AllowAll, o => o.Sessions.MaxPerCaller = 2);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o => o.Sessions.MaxPerCaller = 2);
         string alice = gw.Token("alice");
         string ownedAndEnded = await OpenAsync(gw, alice);
         Assert.Equal(200, (await DeleteAsync(gw, alice, ownedAndEnded)).Status);
@@ -160,7 +138,7 @@ public sealed class ForgottenSessionEndTests
     [Fact]
     public async Task An_upstream_that_no_longer_knows_the_session_is_counted_not_found()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(x => x.RespondAsync(404, "", "")), AllowAll, o => o.Sessions.MaxPerCaller = 1);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(x => x.RespondAsync(404, "", "")), AllowAll, o => o.Sessions.MaxPerCaller = 1);
         string alice = gw.Token("alice");
         string first = await OpenAsync(gw, alice);
         await OpenAsync(gw, alice);
@@ -176,7 +154,7 @@ public sealed class ForgottenSessionEndTests
         Log.Output = TextWriter.Synchronized(lines);
         try
         {
-            await using var gw = await PolicyGateway.StartAsync(SessionServer(x => x.RespondAsync(500, "", "")), AllowAll, o => o.Sessions.MaxPerCaller = 1);
+            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(x => x.RespondAsync(500, "", "")), AllowAll, o => o.Sessions.MaxPerCaller = 1);
             string alice = gw.Token("alice");
             var opened = new List<string>();
             for (int i = 0; i < 4; i++) opened.Add(await OpenAsync(gw, alice));

@@ -15,31 +15,6 @@ public sealed class SessionOwnershipTests
 {
     private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
 
-    /// <summary>An upstream that issues "s-1", "s-2", … on initialize, answers other POSTs with an empty result, GET with 405 and DELETE with 200.</summary>
-    private static Func<UpstreamExchange, Task> SessionServer()
-    {
-        int issued = 0;
-        return async x =>
-        {
-            if (x.Request.Method == "DELETE")
-            {
-                await x.RespondAsync(200, "", "");
-                return;
-            }
-            if (x.Request.Method == "GET")
-            {
-                await x.RespondAsync(405, "", "");
-                return;
-            }
-            using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
-            string id = doc.RootElement.GetProperty("id").GetRawText();
-            string session = doc.RootElement.GetProperty("method").GetString() == "initialize"
-                ? $"Mcp-Session-Id: s-{Interlocked.Increment(ref issued)}\r\n"
-                : "";
-            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{}}", session);
-        };
-    }
-
     private const string Initialize =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
 
@@ -66,7 +41,7 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task Another_caller_naming_a_session_is_answered_404_and_nothing_reaches_the_upstream()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll);
         string alice = gw.Token("alice"), bob = gw.Token("bob");
         string session = (await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!;
         Assert.Equal("s-1", session);
@@ -96,7 +71,7 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task A_session_belongs_to_the_subject_at_its_issuer_not_to_a_token_or_its_groups()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll);
         string session = (await PostAsync(gw, gw.Token("alice", "dev"), Initialize)).Header("Mcp-Session-Id")!;
         Assert.Equal(200, (await PostAsync(gw, gw.Token("alice"), Ping(2), session)).Status);   // a new token of the same caller
         Assert.Equal(404, (await PostAsync(gw, gw.Token("mallory", "dev"), Ping(3), session)).Status);
@@ -105,13 +80,13 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task A_session_id_the_gateway_did_not_see_issued_is_refused_by_default_and_bound_to_its_first_caller_with_forward()
     {
-        await using (var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll))
+        await using (var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll))
         {
             Assert.Equal(404, (await PostAsync(gw, gw.Token("alice"), Ping(1), "issued-elsewhere")).Status);
             Assert.Empty(gw.Upstream.Requests);
         }
 
-        await using var forwarding = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o => o.Sessions.Unknown = "forward");
+        await using var forwarding = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o => o.Sessions.Unknown = "forward");
         string alice = forwarding.Token("alice"), bob = forwarding.Token("bob");
         Assert.Equal(200, (await PostAsync(forwarding, alice, Ping(1), "issued-elsewhere")).Status);
         Assert.Equal(404, (await PostAsync(forwarding, bob, Ping(2), "issued-elsewhere")).Status);
@@ -122,7 +97,7 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task Past_the_bound_the_least_recently_used_sessions_are_forgotten_and_refused()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o => o.Sessions.MaxPerUpstream = 100);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o => o.Sessions.MaxPerUpstream = 100);
         string alice = gw.Token("alice");
         var sessions = new List<string>();
         for (int i = 0; i < 101; i++) sessions.Add((await PostAsync(gw, alice, Initialize)).Header("Mcp-Session-Id")!);
@@ -136,7 +111,7 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task A_caller_past_its_own_bound_loses_its_own_oldest_sessions_not_anyone_elses()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o =>
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o =>
         {
             o.Sessions.MaxPerUpstream = 100;
             o.Sessions.MaxPerCaller = 10;
@@ -161,7 +136,7 @@ public sealed class SessionOwnershipTests
     [Fact]
     public async Task Heavy_callers_filling_the_table_push_out_their_own_sessions_and_a_quiet_callers_keeps_working()
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionServer(), AllowAll, o =>
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o =>
         {
             o.Sessions.MaxPerUpstream = 100;
             o.Sessions.MaxPerCaller = 10;

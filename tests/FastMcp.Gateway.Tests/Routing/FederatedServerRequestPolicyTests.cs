@@ -62,6 +62,37 @@ public sealed class FederatedServerRequestPolicyTests
         }
     }
 
+    /// <summary>Members a and b asking on every stream, behind a federated path, and alice's session on it.</summary>
+    private sealed class AskingPath : IAsyncDisposable
+    {
+        private ScriptedUpstream _upstreamA = null!, _upstreamB = null!;
+
+        public AskingMember A { get; } = new("a");
+        public AskingMember B { get; } = new("b");
+        public PolicyGateway Gateway { get; private set; } = null!;
+        public string Token { get; private set; } = "";
+        public string Session { get; private set; } = "";
+
+        public static async Task<AskingPath> StartAsync()
+        {
+            var path = new AskingPath();
+            path._upstreamA = new ScriptedUpstream(path.A.Script);
+            path._upstreamB = new ScriptedUpstream(path.B.Script);
+            path.Gateway = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }],
+                Federated(path._upstreamA.Url, path._upstreamB.Url));
+            path.Token = path.Gateway.Token("alice");
+            path.Session = await InitializeAsync(path.Gateway, path.Token);
+            return path;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Gateway is not null) await Gateway.DisposeAsync();
+            await _upstreamA.DisposeAsync();
+            await _upstreamB.DisposeAsync();
+        }
+    }
+
     private static Action<GatewayOptions> Federated(string a, string b) => o =>
     {
         o.Upstreams["a"] = new UpstreamOptions { Url = a, ConnectTimeoutMs = 1_000 };
@@ -99,13 +130,8 @@ public sealed class FederatedServerRequestPolicyTests
     [Fact]
     public async Task A_members_denied_request_on_a_call_stream_is_withheld_and_answered_to_that_member()
     {
-        var a = new AskingMember("a");
-        var b = new AskingMember("b");
-        await using var upstreamA = new ScriptedUpstream(a.Script);
-        await using var upstreamB = new ScriptedUpstream(b.Script);
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], Federated(upstreamA.Url, upstreamB.Url));
-        string token = gw.Token("alice");
-        string session = await InitializeAsync(gw, token);
+        await using var path = await AskingPath.StartAsync();
+        (AskingMember a, AskingMember b, PolicyGateway gw, string token, string session) = (path.A, path.B, path.Gateway, path.Token, path.Session);
 
         RawResponse fromA = await PostAsync(gw, token, Call(2, "a__go"), session);
         Assert.Contains("elicitation/create", fromA.Body);
@@ -119,13 +145,8 @@ public sealed class FederatedServerRequestPolicyTests
     [Fact]
     public async Task A_members_denied_request_on_the_merged_get_stream_is_withheld_and_answered_to_that_member()
     {
-        var a = new AskingMember("a");
-        var b = new AskingMember("b");
-        await using var upstreamA = new ScriptedUpstream(a.Script);
-        await using var upstreamB = new ScriptedUpstream(b.Script);
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], Federated(upstreamA.Url, upstreamB.Url));
-        string token = gw.Token("alice");
-        string session = await InitializeAsync(gw, token);
+        await using var path = await AskingPath.StartAsync();
+        (AskingMember a, AskingMember b, PolicyGateway gw, string token, string session) = (path.A, path.B, path.Gateway, path.Token, path.Session);
 
         using RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");

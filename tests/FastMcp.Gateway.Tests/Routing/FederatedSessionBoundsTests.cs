@@ -31,17 +31,24 @@ public sealed class FederatedSessionBoundsTests
         return r.Header("Mcp-Session-Id")!;
     }
 
+    /// <summary>The gateway with the federated path /mcp/all over members a and b, and the bounds a test sets.</summary>
+    private static Task<PolicyGateway> StartPathAsync(ScriptedUpstream a, ScriptedUpstream b, Action<GatewayOptions> bounds) =>
+        PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+            bounds(o);
+        });
+
     [Fact]
     public async Task A_heavy_caller_loses_its_own_oldest_federated_sessions_and_a_quiet_callers_keeps_working()
     {
         await using var a = new ScriptedUpstream(Member("a"));
         await using var b = new ScriptedUpstream(Member("b"));
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
+        // The path keeps 32 sessions (limits.maxConnections), each caller 8.
+        await using var gw = await StartPathAsync(a, b, o =>
         {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-            // The path keeps 32 sessions (limits.maxConnections), each caller 8.
             o.Limits.MaxConnections = 32;
             o.Sessions.MaxPerCaller = 8;
         });
@@ -81,13 +88,7 @@ public sealed class FederatedSessionBoundsTests
     {
         await using var a = new ScriptedUpstream(Member("a"));
         await using var b = new ScriptedUpstream(Member("b"));
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-            o.Sessions.MaxPerCaller = 2;
-        });
+        await using var gw = await StartPathAsync(a, b, o => o.Sessions.MaxPerCaller = 2);
         string alice = gw.Token("alice");
         string first = await OpenAsync(gw, alice);
         await OpenAsync(gw, alice);

@@ -8,6 +8,34 @@ namespace FastMcp.Gateway.Tests.Support;
 internal static class UpstreamScripts
 {
     /// <summary>
+    /// An upstream with sessions: issues "s-1", "s-2", … on initialize and answers other POSTs with an empty result, GET
+    /// with 405, and DELETE as <paramref name="delete"/> says (200 when null).
+    /// </summary>
+    public static Func<UpstreamExchange, Task> IssuingSessions(Func<UpstreamExchange, Task>? delete = null)
+    {
+        int issued = 0;
+        return async x =>
+        {
+            if (x.Request.Method == "DELETE")
+            {
+                await (delete is null ? x.RespondAsync(200, "", "") : delete(x));
+                return;
+            }
+            if (x.Request.Method == "GET")
+            {
+                await x.RespondAsync(405, "", "");
+                return;
+            }
+            using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+            string id = doc.RootElement.GetProperty("id").GetRawText();
+            string session = doc.RootElement.GetProperty("method").GetString() == "initialize"
+                ? $"Mcp-Session-Id: s-{Interlocked.Increment(ref issued)}\r\n"
+                : "";
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{}}", session);
+        };
+    }
+
+    /// <summary>
     /// Answers every request with a JSON-RPC result that echoes what the upstream saw: the request's
     /// id, its method and target, the raw head and the body.
     /// </summary>

@@ -90,16 +90,17 @@ public sealed class TaskBindingsTests
         byte[] longId = Id(new string('y', 900));
         table.Bind("a", shortId, Alice);
         table.Bind("a", longId, Alice);
-        table.Check("a", shortId, Alice);
-        table.Check("a", longId, Bob);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        void Checks()
         {
             table.Check("a", shortId, Alice);
             table.Check("a", longId, Bob);
             table.Check("a", "unknown"u8, Alice);
             table.Check("z", shortId, Alice);
         }
+        // Warmed past the runtime's tier-up first, so the measured loop runs the steady-state code.
+        for (int i = 0; i < 2_000; i++) Checks();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++) Checks();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
