@@ -14,7 +14,9 @@ internal static class CardText
     /// <summary>The text with every card number masked; the same instance when there is none.</summary>
     public static string Mask(string text)
     {
-        if (text.AsSpan().IndexOfAnyInRange('0', '9') < 0) return text;
+        // Digits of other scripts (fullwidth, Arabic-Indic, Persian, Devanagari) are card digits too: only pure
+        // ASCII text without a digit can skip the masker.
+        if (!text.AsSpan().ContainsAnyInRange('0', '9') && !text.AsSpan().ContainsAnyExceptInRange('\0', '\x7F')) return text;
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
         return Masker.MaskTextInPlace(utf8) == 0 ? text : Encoding.UTF8.GetString(utf8);
     }

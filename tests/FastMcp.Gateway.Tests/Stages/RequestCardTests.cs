@@ -176,4 +176,15 @@ public sealed class RequestCardTests
         string clean = "approval apr_2 denied by bob";
         Assert.Same(clean, Hosting.Log.MaskCards(clean));
     }
+
+    [Theory]
+    [InlineData("reason: card ４１１１１１１１１１１１１１１１ declined", "reason: card ４１１１１１＊＊＊＊＊＊１１１１ declined")]
+    [InlineData("reason: card ٤١١١١١١١١١١١١١١١ declined", "reason: card ٤١١١١١٭٭٭٭٭٭١١١١ declined")]
+    public void Log_lines_mask_card_numbers_written_only_in_other_digit_scripts(string line, string masked)
+    {
+        // No ASCII digit in the line: the masker must still run (approval reasons, trace attributes and log lines use it).
+        Assert.Equal(masked, Hosting.Log.MaskCards(line));
+        string clean = "approval denied by ｂｏｂ";
+        Assert.Same(clean, Hosting.Log.MaskCards(clean));
+    }
 }

@@ -6,7 +6,9 @@ namespace FastMcp.Gateway.Upstream.Stdio;
 /// <summary>
 /// Copies a stdio server's stderr into the gateway log one line at a time, prefixed with the upstream
 /// and session. A line is cut at <see cref="MaxLineBytes"/> (the rest up to its newline is dropped),
-/// so a server that never writes a newline cannot grow the gateway's memory.
+/// so a server that never writes a newline cannot grow the gateway's memory. The log masks card
+/// numbers; a cut line first loses the digits it ends with, since the head of a cut card number is
+/// no card number the masker can find.
 /// </summary>
 internal static class StderrLog
 {
@@ -47,6 +49,7 @@ internal static class StderrLog
     private static void Emit(string prefix, byte[] line, int length, bool truncated)
     {
         if (length > 0 && line[length - 1] == (byte)'\r') length--;
+        if (truncated) length = WithoutTrailingDigits(line, length);
         // Control characters would let a server forge log lines or terminal escapes.
         var text = new StringBuilder(Encoding.UTF8.GetString(line, 0, length));
         for (int i = 0; i < text.Length; i++)
@@ -56,4 +59,20 @@ internal static class StderrLog
         if (truncated) text.Append(" [line cut at ").Append(MaxLineBytes).Append(" bytes]");
         Log.Info($"{prefix} stderr: {text}");
     }
+
+    /// <summary>
+    /// The length of the line without the run of digits and separators it ends with. Any non-ASCII byte counts as
+    /// part of the run: digits of other scripts and typographic spaces are multi-byte, and a cut may split one.
+    /// The run is at most as long as the longest spaced card number in the widest digits (19 three-byte digits and 18
+    /// three-byte separators).
+    /// </summary>
+    private static int WithoutTrailingDigits(byte[] line, int length)
+    {
+        const int MaxRun = 19 * 3 + 18 * 3;
+        int end = length;
+        while (end > 0 && length - end < MaxRun && IsDigitOrSeparator(line[end - 1])) end--;
+        return end;
+    }
+
+    private static bool IsDigitOrSeparator(byte b) => b is (>= (byte)'0' and <= (byte)'9') or (byte)' ' or (byte)'-' or >= 0x80;
 }
