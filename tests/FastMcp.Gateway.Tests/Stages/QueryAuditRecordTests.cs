@@ -1,5 +1,11 @@
+using System.Text;
 using System.Text.Json;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Tests.Support;
+using FastMcp.Http;
+using FastMcp.Identity;
+using FastMcp.Mcp;
 using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Tests.Stages;
@@ -87,5 +93,45 @@ public sealed class QueryAuditRecordTests
         Assert.Equal("tenant=prod&card=411111******1111", RecordedQuery(denied));
         string held = Assert.Single(records, r => r.Contains("\"type\":\"ApprovalRequested\""));
         Assert.Equal("tenant=staging", RecordedQuery(held));
+    }
+
+    [Fact]
+    public async Task Recording_a_query_with_a_card_number_allocates_nothing_per_record()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = "forward");
+        AuditRecording audit = g.Gateway.Stages.Audit!;
+        var request = new HttpRequestHead(new HttpLimits());
+        Assert.Equal(HttpRejectReason.None, request.Parse(Encoding.ASCII.GetBytes($"POST /mcp?tenant=eu&account={Pan} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")));
+        var exchange = new Exchange(request)
+        {
+            Principal = new Principal("alice", ["dev"], [], "client", "issuer", DateTimeOffset.MaxValue),
+            ResponseStatus = 200,
+        };
+        using var scratch = new AuditRecording.Scratch();
+        byte[] message = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"p1\",\"progress\":1}}");
+        Assert.True(McpResponseInspector.TryInspect(new System.Buffers.ReadOnlySequence<byte>(message), out McpResponseView view));
+
+        // Bursts of 100, each taken by the log's writer before the next, as StreamEventAllocationTests does.
+        void Record(int records)
+        {
+            for (int i = 1; i <= records; i++)
+            {
+                audit.RecordStreamMessage(exchange, scratch, "127.0.0.1", message, view);
+                if (i % 100 == 0)
+                {
+                    for (int wait = 0; wait < 10_000 && audit.Log.QueueDepth > 0; wait++) Thread.Sleep(1);
+                }
+            }
+        }
+
+        Record(2_000);
+        long start = GC.GetAllocatedBytesForCurrentThread();
+        Record(5_000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
+        // One object per record would be 120,000 bytes or more; the log's pending batch grows now and then (amortized).
+        Assert.True(allocated < 32 * 1024, $"{allocated} bytes allocated over 5,000 records carrying a masked query");
+        List<string> records = await g.StopAndReadAuditAsync();
+        Assert.Contains(records, r => RecordedQuery(r) == "tenant=eu&account=411111******1111");
+        Assert.Empty(AuditCards.FindCardNumbers(records));
     }
 }
