@@ -138,6 +138,29 @@ public sealed class QueryPolicyTests
     }
 
     [Fact]
+    public async Task Each_member_of_a_batch_is_decided_with_the_batchs_query()
+    {
+        static Task AnswerEach(UpstreamExchange x)
+        {
+            using JsonDocument d = JsonDocument.Parse(x.Request.Body);
+            string answers = string.Join(",", d.RootElement.EnumerateArray().Select(m => "{\"jsonrpc\":\"2.0\",\"id\":" + m.GetProperty("id").GetRawText() + ",\"result\":{}}"));
+            return x.RespondJsonAsync("[" + answers + "]");
+        }
+        await using PolicyGateway g = await PolicyGateway.StartAsync(AnswerEach, StagingDeploys());
+        string token = g.Token("alice");
+        string batch = "[" + Call(1, "deploy") + "," + Call(2, "deploy") + "]";
+
+        RawResponse staging = await g.PostAsync(batch, token, path: "/mcp?tenant=staging");
+        RawResponse twice = await g.PostAsync(batch, token, path: "/mcp?tenant=staging&tenant=prod");
+
+        Assert.Equal(200, staging.Status);
+        Assert.Equal("/mcp?tenant=staging", g.Upstream.SingleRequest().Target);
+        using JsonDocument refused = JsonDocument.Parse(twice.Body);
+        int[] codes = [.. refused.RootElement.EnumerateArray().Select(m => m.GetProperty("error").GetProperty("code").GetInt32())];
+        Assert.Equal([-32602, -32602], codes);
+    }
+
+    [Fact]
     public async Task Load_errors_name_the_query_field()
     {
         List<RuleOptions> rules =
