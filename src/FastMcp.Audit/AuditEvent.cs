@@ -27,6 +27,12 @@ public sealed class AuditEvent
     public string? Method;
     /// <summary>Tool, prompt or resource the call affects.</summary>
     public string? Target;
+    /// <summary>
+    /// The request target's query as the upstream got it or would have got it, '?' included, card numbers masked (the
+    /// caller masks it, as payloads): recorded as component.query, the text after '?'. Empty: the target had no query.
+    /// ASCII (a request target is).
+    /// </summary>
+    public ReadOnlyMemory<byte> Query;
     public string? SessionId;
     /// <summary>The W3C trace the exchange belongs to (128-bit id) and the gateway's span in it; absent when TraceHigh and TraceLow are 0.</summary>
     public ulong TraceHigh, TraceLow, SpanId;
@@ -91,6 +97,7 @@ public sealed class AuditEvent
         UpstreamName = null;
         Method = null;
         Target = null;
+        Query = default;
         SessionId = null;
         TraceHigh = TraceLow = SpanId = 0;
         JsonRpcIdRaw = default;

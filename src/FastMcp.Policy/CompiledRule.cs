@@ -58,6 +58,9 @@ public sealed class CompiledRule
     /// <summary>require_approval, grant mode: how long an approval admits the identical call.</summary>
     public TimeSpan GrantWindow { get; }
     public bool HasArgumentConditions => _arguments.Length > 0;
+    /// <summary>Conditions on the request target's query (empty: the rule does not read it).</summary>
+    internal QueryCondition[] QueryConditions { get; init; } = [];
+    public bool HasQueryConditions => QueryConditions.Length > 0;
     /// <summary>allow: calls per subject per minute this rule allows (0: no budget of its own).</summary>
     public int RateLimitPerMinute { get; internal init; }
     /// <summary>allow: the budget's bucket size (calls at once per subject).</summary>
@@ -139,6 +142,15 @@ public sealed class CompiledRule
     {
         foreach (var condition in _arguments)
             if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow))
+                return false;
+        return true;
+    }
+
+    /// <summary>Every query condition holds on <paramref name="query"/> (the text after '?', checked readable by the engine).</summary>
+    internal bool MatchesQuery(ReadOnlySpan<byte> query)
+    {
+        foreach (var condition in QueryConditions)
+            if (!condition.Evaluate(query))
                 return false;
         return true;
     }

@@ -36,8 +36,9 @@ public static class McpCallDecision
     /// methods, params.ref's name or URI template for completion/complete; empty for others), its raw arguments JSON and the name of the upstream it goes to (null: none named;
     /// a rule with "upstreams" then never matches).
     /// </summary>
+    /// <paramref name="query"/> is the request target's query ('?' included or not; empty: none), read only while a rule has query conditions.
     public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,
-        string? upstream = null)
+        string? upstream = null, ReadOnlySpan<byte> query = default)
     {
         ArgumentNullException.ThrowIfNull(engine);
         if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
@@ -46,8 +47,8 @@ public static class McpCallDecision
             // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
             Span<byte> normalized = stackalloc byte[MaxNameBytes];
             if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
-            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream));
+            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream, query));
         }
-        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream));
+        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream, query));
     }
 }

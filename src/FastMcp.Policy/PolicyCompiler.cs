@@ -67,6 +67,7 @@ internal static class PolicyCompiler
                 RateLimitPerMinute = o.RateLimitPerMinute ?? 0,
                 RateLimitBurst = o.RateLimitBurst ?? o.RateLimitPerMinute ?? 0,
                 Upstreams = Strings(o.Upstreams, rule, "upstreams"),
+                QueryConditions = CompileQuery(o.Query, rule),
             };
         }
         return rules;
@@ -79,6 +80,21 @@ internal static class PolicyCompiler
         "require_approval" or "requireApproval" => PolicyAction.RequireApproval,
         _ => throw new PolicyException(rule, field, $"'{text}' is not one of allow, deny, require_approval"),
     };
+
+    private static QueryCondition[] CompileQuery(Dictionary<string, ArgumentConditionOptions>? query, string rule)
+    {
+        if (query is null || query.Count == 0)
+            return [];
+        var conditions = new QueryCondition[query.Count];
+        int i = 0;
+        foreach (var (parameter, condition) in query)
+        {
+            if (string.IsNullOrEmpty(parameter))
+                throw new PolicyException(rule, "query", "a parameter name is empty");
+            conditions[i++] = QueryCondition.Compile(parameter, condition, rule);
+        }
+        return conditions;
+    }
 
     private static string[] Strings(List<string>? values, string rule, string field)
     {

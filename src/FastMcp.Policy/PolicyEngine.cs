@@ -47,6 +47,22 @@ public sealed class PolicyEngine
         "the resources this subscriptions/listen subscribes to could not be read to be decided", null,
         [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides a request whose query cannot be read as the upstream reads it while a rule has query conditions: a bad
+    /// percent escape, bytes that are not UTF-8 once decoded, a ';', a parameter a rule names given twice or in another
+    /// letter case, or more than <see cref="MaxQueryBytes"/>. Servers differ on such queries, so a decision on one reading
+    /// would not hold for the upstream's.
+    /// </summary>
+    public static readonly CompiledRule UnreadableQueryRule = new(-7, "(unreadable-query)", PolicyAction.Deny,
+        "the request target's query could not be read to be decided (a bad percent escape, text that is not UTF-8, a ';', a parameter the policy reads given twice or in another letter case, or a query over 4096 bytes)",
+        null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The longest query (bytes after '?') the policy reads while a rule has query conditions; a longer one is unreadable.</summary>
+    public const int MaxQueryBytes = 4096;
+
+    /// <summary>The refusal for a query that cannot be read (see <see cref="UnreadableQueryRule"/>).</summary>
+    public static PolicyDecision RefuseUnreadableQuery() => new(PolicyAction.Deny, UnreadableQueryRule, null);
+
     /// <summary>The refusal for a listen whose subscriptions cannot be read (see <see cref="UnreadableSubscriptionsRule"/>).</summary>
     public static PolicyDecision RefuseUnreadableSubscriptions() => new(PolicyAction.Deny, UnreadableSubscriptionsRule, null);
 
@@ -74,16 +90,33 @@ public sealed class PolicyEngine
     private readonly int[] _otherMethods;
     private readonly PolicyAction _defaultAction;
     private readonly string? _defaultMessage;
+    // The parameters some rule's query conditions name (decoded, UTF-8, distinct); empty: the query is never read.
+    private readonly byte[][] _queryNames;
 
     private PolicyEngine(CompiledRule[] rules, PolicyAction defaultAction, string? defaultMessage)
     {
         _rules = rules;
+        _queryNames = QueryNames(rules);
         _defaultAction = defaultAction;
         _defaultMessage = defaultMessage;
         (_methods, _otherMethods) = BuildIndex(rules);
     }
 
     public IReadOnlyList<CompiledRule> Rules => _rules;
+
+    /// <summary>Some rule has query conditions: every decision reads the request target's query (and refuses one it cannot read).</summary>
+    public bool ReadsQuery => _queryNames.Length > 0;
+
+    private static byte[][] QueryNames(CompiledRule[] rules)
+    {
+        var names = new List<byte[]>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in rules)
+            foreach (var condition in rule.QueryConditions)
+                if (seen.Add(Encoding.UTF8.GetString(condition.Name)))
+                    names.Add(condition.Name);
+        return [.. names];
+    }
     public PolicyAction DefaultAction => _defaultAction;
 
     /// <summary>Compiles and validates a policy. Throws <see cref="PolicyException"/> naming the rule and field of the first error.</summary>
@@ -112,6 +145,9 @@ public sealed class PolicyEngine
     /// <summary>Decides one request: the first rule whose conditions all hold, else the default.</summary>
     public PolicyDecision Decide(in PolicyRequest request)
     {
+        // Read only when a rule reads it: without query conditions the query changes nothing.
+        if (_queryNames.Length > 0 && !QueryText.IsReadable(request.Query, _queryNames))
+            return RefuseUnreadableQuery();
         try
         {
             if (_methods.TryGetValue(request.Method, out var bucket))
@@ -144,6 +180,8 @@ public sealed class PolicyEngine
                 continue;
             if (rule.HasArgumentConditions && !rule.MatchesArguments(request.Arguments))
                 continue;
+            if (rule.HasQueryConditions && !rule.MatchesQuery(request.Query))
+                continue;
             return new PolicyDecision(rule.Action, rule, null);
         }
         return new PolicyDecision(_defaultAction, null, _defaultMessage);
@@ -159,9 +197,20 @@ public sealed class PolicyEngine
         IsVisible(principal, callMethodUtf8, nameUtf8, null);
 
     /// <summary>The same for an item listed by the upstream named <paramref name="upstream"/> (rules with "upstreams" compare it).</summary>
-    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream)
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream) =>
+        IsVisible(principal, callMethodUtf8, nameUtf8, upstream, default);
+
+    /// <summary>
+    /// The same for a list asked for with <paramref name="query"/> (the list request's target query, '?' included or not):
+    /// the calls made through it would carry the same query, so query conditions are decided on it, not treated as "maybe".
+    /// A query the policy cannot read hides everything (the list request itself was refused).
+    /// </summary>
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream, ReadOnlySpan<byte> query)
     {
         ArgumentNullException.ThrowIfNull(principal);
+        query = QueryText.WithoutQuestionMark(query);
+        if (_queryNames.Length > 0 && !QueryText.IsReadable(query, _queryNames))
+            return false;
         int[] candidates;
         Check check;
         if (_methods.TryGetValue(callMethodUtf8, out var bucket))
@@ -185,6 +234,8 @@ public sealed class PolicyEngine
             if (!rule.MatchesUpstream(upstream))
                 continue;
             if (!rule.MatchesPrincipal(principal))
+                continue;
+            if (rule.HasQueryConditions && !rule.MatchesQuery(query))
                 continue;
             if (rule.HasArgumentConditions && rule.Action == PolicyAction.Deny)
                 continue;

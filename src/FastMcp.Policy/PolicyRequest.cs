@@ -15,7 +15,16 @@ public readonly ref struct PolicyRequest
 
     /// <param name="upstream">The name of the upstream the call goes to (rules with "upstreams" compare it); null: none named.</param>
     public PolicyRequest(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> nameUtf8, ReadOnlySpan<byte> argumentsJson, string? upstream)
+        : this(principal, methodUtf8, nameUtf8, argumentsJson, upstream, default)
     {
+    }
+
+    /// <param name="query">The request target's query, the text after '?' as sent (still percent-encoded); a leading '?' is
+    /// dropped. Empty: none. Rules with query conditions read it.</param>
+    public PolicyRequest(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> nameUtf8, ReadOnlySpan<byte> argumentsJson, string? upstream,
+        ReadOnlySpan<byte> query)
+    {
+        Query = QueryText.WithoutQuestionMark(query);
         Upstream = upstream;
         ArgumentNullException.ThrowIfNull(principal);
         Principal = principal;
@@ -29,4 +38,5 @@ public readonly ref struct PolicyRequest
     public ReadOnlySpan<byte> Name { get; }
     public ReadOnlySpan<byte> Arguments { get; }
     public string? Upstream { get; }
+    public ReadOnlySpan<byte> Query { get; }
 }

@@ -6,7 +6,7 @@ using FastMcp.Mcp;
 namespace FastMcp.Policy;
 
 /// <summary>
-/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--server-request] [--expect allow|deny|require_approval]</c>:
+/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--query QUERY] [--server-request] [--expect allow|deny|require_approval]</c>:
 /// prints the decision and the rule that made it, so authors can check rules before deploying them. With
 /// <c>--server-request</c> the request is one an upstream sends the client (sampling, elicitation, roots), decided by
 /// policy.serverRequests for the caller whose stream it would reach.
@@ -14,10 +14,11 @@ namespace FastMcp.Policy;
 public static class PolicyTestCommand
 {
     public const string Usage =
-        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--server-request] [--expect allow|deny|require_approval]\n" +
+        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--query <query>] [--server-request] [--expect allow|deny|require_approval]\n" +
         "  claims.json:  the token's claims, e.g. {\"sub\":\"alice\",\"groups\":[\"sre\"],\"scope\":\"mcp:tools\"}\n" +
         "  request.json: a JSON-RPC request, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"arguments\":{}}}\n" +
         "  --upstream:   the upstream the call goes to (rules with \"upstreams\" compare it); default \"default\", the upstream of \"upstream\"\n" +
+        "  --query:      the request target's query the call is sent with, as on the wire (\"tenant=eu&x=1\" or \"?tenant=eu\"); rules with \"query\" read it\n" +
         "  --server-request: the request is one the upstream sends the client (e.g. sampling/createMessage), decided by\n" +
         "                policy.serverRequests for the caller in claims.json; --upstream names the upstream that sent it\n" +
         "Exit code: 0 decided (and matched --expect), 1 --expect did not match, 2 usage or input error.\n";
@@ -32,7 +33,7 @@ public static class PolicyTestCommand
     public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, string[] args, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
-        string? claimsPath = null, requestPath = null, expect = null;
+        string? claimsPath = null, requestPath = null, expect = null, query = null;
         string upstream = DefaultUpstream;
         bool serverRequest = false;
         int i = 0;
@@ -58,11 +59,16 @@ public static class PolicyTestCommand
                 case "--request": requestPath = args[++i]; break;
                 case "--expect": expect = args[++i]; break;
                 case "--upstream": upstream = args[++i]; break;
+                case "--query": query = args[++i]; break;
                 default: return Fail(stderr, $"unknown option '{args[i]}'");
             }
         }
         if (claimsPath is null || requestPath is null)
             return Fail(stderr, "--claims and --request are required");
+        if (query is not null && serverRequest)
+            return Fail(stderr, "--query: a server's request has no query (it arrives on a stream, not in a request target)");
+        if (query is not null && !CouldBeInRequestTarget(query))
+            return Fail(stderr, "--query: the gateway takes only printable ASCII in a request target, without spaces or \" # < > \\ ^ ` { | }: percent-encode the rest (%20, %C3%A9)");
         PolicyAction? expected = null;
         if (expect is not null)
         {
@@ -121,8 +127,11 @@ public static class PolicyTestCommand
         if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, expected, stdout, stderr);
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream);
+        byte[] queryBytes = query is null ? [] : Encoding.ASCII.GetBytes(query);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
+        if (query is not null)
+            stdout.WriteLine($"query: ?{Encoding.ASCII.GetString(QueryText.WithoutQuestionMark(queryBytes))}");
         if (name.Length > 0 && McpCallDecision.TargetsByUri(Encoding.UTF8.GetBytes(method)))
             stdout.WriteLine($"resource: {NormalizedUri(name)}");
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1})" : "rule: (default)");
@@ -208,6 +217,15 @@ public static class PolicyTestCommand
         return uri.Length <= McpCallDecision.MaxNameBytes && ResourceUriNormalizer.TryNormalize(uri, normalized, out int length)
             ? Encoding.UTF8.GetString(normalized, 0, length)
             : "(cannot be normalized: refused)";
+    }
+
+    /// <summary>What the gateway's HTTP parser lets through in a request target: anything else never reaches the policy.</summary>
+    private static bool CouldBeInRequestTarget(string query)
+    {
+        foreach (char c in query)
+            if (c <= ' ' || c >= '\u007f' || c is '#' or '"' or '<' or '>' or '\\' or '^' or '`' or '{' or '|' or '}')
+                return false;
+        return true;
     }
 
     private static int Fail(TextWriter stderr, string message)

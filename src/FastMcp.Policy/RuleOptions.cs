@@ -46,6 +46,10 @@ public sealed class RuleOptions
     /// <summary>Conditions on the call's arguments; all must hold.</summary>
     public List<ArgumentConditionOptions> Arguments { get; set; } = [];
 
+    /// <summary>Conditions on the request target's query: parameter name → one condition on its decoded value (no pointer,
+    /// no numeric bounds); all must hold. While any rule sets one, a query the gateway cannot read is refused.</summary>
+    public Dictionary<string, ArgumentConditionOptions>? Query { get; set; }
+
     /// <summary>require_approval: groups whose members may approve (empty: any approver).</summary>
     public List<string> Approvers { get; set; } = [];
 

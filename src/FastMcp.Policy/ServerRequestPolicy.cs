@@ -71,6 +71,8 @@ public sealed class ServerRequestPolicy
             throw new PolicyException(name, "maskProfile", "does not apply to server requests (they are masked by the response masking)");
         if (rule.Approvers is { Count: > 0 })
             throw new PolicyException(name, "approvers", "does not apply to server requests");
+        if (rule.Query is { Count: > 0 })
+            throw new PolicyException(name, "query", "a server's request has no query (it arrives on a stream, not in a request target): match it by methods or arguments");
         if (rule.RateLimitPerMinute is not null || rule.RateLimitBurst is not null)
             throw new PolicyException(name, rule.RateLimitPerMinute is not null ? "rateLimitPerMinute" : "rateLimitBurst", "does not apply to server requests");
     }

@@ -229,6 +229,32 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Fact]
+    public async Task Replay_shows_the_query_a_record_holds_and_the_log_verifies_with_it()
+    {
+        using var dir = new TempAuditDirectory();
+        await using (var log = await AuditLog.OpenAsync(dir.Options()))
+        {
+            var e = new AuditEvent();
+            SampleEvents.Fill(e, 0);
+            e.Query = "?tenant=eu&profile=admin"u8.ToArray();
+            await log.AppendAsync(e);
+            SampleEvents.Fill(e, 1);
+            await log.AppendAsync(e);
+        }
+
+        var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1");
+        Assert.True(code == 0, err);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains(" query=?tenant=eu&profile=admin", lines[0]);
+        Assert.DoesNotContain("query=", lines[1]);
+        (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1", "--format", "jsonl");
+        Assert.True(code == 0, err);
+        using var d = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0]);
+        Assert.Equal("tenant=eu&profile=admin", d.RootElement.GetProperty("component").GetProperty("query").GetString());
+    }
+
+    [Fact]
     public async Task Replay_help_prints_the_usage()
     {
         var (code, output, _) = await RunAsync(ReplayCommand.RunAsync, "--help");

@@ -24,6 +24,7 @@ public sealed class RecordFieldReuseTests
         e.TraceLow = 0x1111111111111111;
         e.SpanId = 42;
         e.UpstreamName = "default";
+        e.Query = "?tenant=eu&page=2"u8.ToArray();
         e.Approver = null;
         e.Detail = "request";
         e.ResponsePayload = default;
@@ -84,7 +85,7 @@ public sealed class RecordFieldReuseTests
     public static TheoryData<string> Changes() =>
     [
         "subject", "subject-null", "groups-same-values", "groups-changed", "groups-null", "client", "address", "hop",
-        "certificate", "mcp-client", "upstream", "upstream-name", "method", "target", "session", "trace-high", "trace-low",
+        "certificate", "mcp-client", "upstream", "upstream-name", "method", "target", "query", "query-none", "query-bare", "session", "trace-high", "trace-low",
         "span", "trace-none", "id", "id-none", "decision", "rule", "approver", "pan-in-rule", "pan-in-session",
     ];
 
@@ -113,6 +114,9 @@ public sealed class RecordFieldReuseTests
             case "upstream-name": e.UpstreamName = "payments"; break;
             case "method": e.Method = "tools/list"; break;
             case "target": e.Target = "charge_card"; break;
+            case "query": e.Query = "?tenant=us&page=2"u8.ToArray(); break;
+            case "query-none": e.Query = default; break;
+            case "query-bare": e.Query = "?"u8.ToArray(); break;
             case "session": e.SessionId = "sess-2"; break;
             case "trace-high": e.TraceHigh++; break;
             case "trace-low": e.TraceLow++; break;
@@ -167,6 +171,19 @@ public sealed class RecordFieldReuseTests
         var keepNone = new AuditRecordSerializer(new PanMasker(new PanMaskingOptions { KeepFirst = 0, KeepLast = 4, ComputeFingerprints = false }));
         byte[] written = Serialize(keepNone, e);
         Assert.Contains("\"subject\":\"user ************1111\"", Json(written));
+    }
+
+    [Fact]
+    public void The_query_is_written_under_component_without_its_question_mark_and_without_allocating()
+    {
+        AuditEvent e = Request();
+        Assert.Contains("\"target\":\"get_weather\",\"query\":\"tenant=eu\\u0026page=2\"}", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Query = "?"u8.ToArray();
+        Assert.Contains("\"query\":\"\"}", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Query = default;
+        Assert.DoesNotContain("\"query\"", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Query = "?tenant=eu&page=2"u8.ToArray();
+        Assert.Equal(0, SerializerAllocations.OfRepeatedWrites(new AuditRecordSerializer(), e, fresh: true));
     }
 
     [Fact]

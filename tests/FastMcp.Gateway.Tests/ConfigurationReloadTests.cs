@@ -82,6 +82,37 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public void Query_conditions_apply_on_reload_with_the_rules_and_a_bad_one_keeps_the_policy_in_force()
+    {
+        var (reloader, authorization, _) = Start(Config());
+        using var _r = reloader;
+        Assert.False(authorization.Engine.ReadsQuery);
+        string withQuery(string condition) => Config().Replace("[{ \"name\": \"all\", \"action\": \"allow\" }]",
+            "[{ \"name\": \"staging\", \"action\": \"allow\", \"query\": { \"tenant\": " + condition + " } }]", StringComparison.Ordinal);
+        var alice = new Identity.Principal("alice", [], [], null, "issuer", DateTimeOffset.MaxValue);
+        Policy.PolicyDecision Decide(string query) => Policy.McpCallDecision.Decide(authorization.Engine, alice, "tools/call"u8, "deploy"u8, default, "default",
+            System.Text.Encoding.ASCII.GetBytes(query));
+
+        File.WriteAllText(Path_, withQuery("""{ "equals": "staging" }"""));
+        Assert.True(reloader.Reload("test"));
+        Assert.True(authorization.Engine.ReadsQuery);
+        Assert.Equal("staging", Decide("?tenant=staging").Rule?.Name);
+        Assert.Equal(Policy.PolicyAction.Deny, Decide("?tenant=prod").Action);
+        Assert.Equal("(unreadable-query)", Decide("?tenant=a&tenant=b").Rule?.Name);
+
+        Policy.PolicyEngine applied = authorization.Engine;
+        File.WriteAllText(Path_, withQuery("""{ "regex": "([a-z" }"""));
+        Assert.False(reloader.Reload("test"));
+        Assert.Same(applied, authorization.Engine);
+        Assert.Contains("policy.rules[staging].query.tenant.regex", _log.ToString(), StringComparison.Ordinal);
+
+        File.WriteAllText(Path_, Config());
+        Assert.True(reloader.Reload("test"));
+        Assert.False(authorization.Engine.ReadsQuery);
+        Assert.Equal("all", Decide("?tenant=a&tenant=b").Rule?.Name);
+    }
+
+    [Fact]
     public void A_restart_only_field_is_named_and_keeps_its_old_value()
     {
         var (reloader, _, inForce) = Start(Config());

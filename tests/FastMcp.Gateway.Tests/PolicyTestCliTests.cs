@@ -171,4 +171,56 @@ public sealed class PolicyTestCliTests : IDisposable
         var (_, asCall, _) = RunCli(request, config);
         Assert.Contains(method == "sampling/createMessage" ? "rule: no-sampling-calls " : "rule: all ", asCall);
     }
+
+    private const string QueryConfig = """
+        {
+          "upstream": { "url": "http://127.0.0.1:9/mcp" },
+          "identity": { "mode": "dev", "resource": "http://127.0.0.1/mcp" },
+          "policy": { "rules": [
+            { "name": "deploy-staging", "action": "allow", "methods": ["tools/call"], "names": ["deploy"],
+              "query": { "tenant": { "equals": "staging" } } }
+          ] }
+        }
+        """;
+
+    private const string Deploy = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"deploy\",\"arguments\":{}}}";
+
+    [Theory]
+    [InlineData("?tenant=staging", "allow", "rule: deploy-staging (#1)")]
+    [InlineData("tenant=sta%67ing&x=1", "allow", "rule: deploy-staging (#1)")]
+    [InlineData("?tenant=prod", "deny", "rule: (default)")]
+    [InlineData(null, "deny", "rule: (default)")]
+    [InlineData("?tenant=staging&tenant=prod", "deny", "rule: (unreadable-query)")]
+    [InlineData("?tenant=%zz", "deny", "rule: (unreadable-query)")]
+    public void The_query_option_is_decided_as_the_gateway_decides_the_request_targets_query(string? query, string decision, string rule)
+    {
+        var (code, output, err) = query is null
+            ? RunCli(Deploy, QueryConfig, "--expect", decision)
+            : RunCli(Deploy, QueryConfig, "--query", query, "--expect", decision);
+
+        Assert.True(code == 0, output + err);
+        Assert.Contains($"decision: {decision}", output);
+        Assert.Contains(rule, output);
+        if (query is not null) Assert.Contains("query: ?" + query.TrimStart('?'), output);
+        else Assert.DoesNotContain("query:", output);
+    }
+
+    [Theory]
+    [InlineData("tenant=a b")]
+    [InlineData("tenant=\u00e9")]
+    [InlineData("tenant=a#frag")]
+    public void A_query_no_request_target_could_carry_is_a_usage_error(string query)
+    {
+        var (code, _, err) = RunCli(Deploy, QueryConfig, "--query", query);
+        Assert.Equal(2, code);
+        Assert.Contains("--query", err);
+    }
+
+    [Fact]
+    public void A_server_request_has_no_query()
+    {
+        var (code, _, err) = RunCli("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", QueryConfig, "--server-request", "--query", "tenant=eu");
+        Assert.Equal(2, code);
+        Assert.Contains("--query", err);
+    }
 }

@@ -100,4 +100,28 @@ public sealed class ZeroAllocationTests
         }
         Assert.Equal(0, best);
     }
+
+    [Fact]
+    public void Query_conditions_and_the_readability_check_allocate_nothing()
+    {
+        var engine = Compile(
+            Rule("card-in-query", "deny", r => r.Query = new() { ["note"] = new() { ContainsCardNumber = true } }),
+            Rule("admin-profile", "deny", r => r.Query = new() { ["profile"] = new() { Regex = "^adm" } }),
+            Rule("deploy-staging", "allow", r => { r.Names = ["deploy"]; r.Query = new() { ["tenant"] = new() { In = ["staging", "dev"] } }; }));
+        var p = User("a");
+        byte[] query = Encoding.ASCII.GetBytes("profile=ops&note=" + new string('x', 600) + "&tenant=sta%67ing&x=1&x=2");
+        PolicyRequest Request() => new(p, "tools/call"u8, "deploy"u8, default, null, query);
+        for (int i = 0; i < 50_000; i++)
+            _ = engine.Decide(Request());
+        Assert.Equal("deploy-staging", engine.Decide(Request()).Rule?.Name);
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+                _ = engine.Decide(Request());
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, least);
+    }
 }

@@ -149,6 +149,7 @@ public static class ReplayCommand
             if (Str(comp, "upstreamName") is { } upName) line.Append(" upstream-name=").Append(upName);
             if (Str(comp, "method") is { } m) line.Append(" method=").Append(m);
             if (Str(comp, "target") is { } t) line.Append(" target=").Append(t);
+            if (Str(comp, "query") is { } q) line.Append(" query=?").Append(q);
         }
         if (Str(r, "session") is { } session) line.Append(" session=").Append(session);
         if (r.TryGetProperty("jsonrpcId", out var id)) line.Append(" id=").Append(id.GetRawText());

@@ -45,6 +45,7 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PUpstreamName = JsonEncodedText.Encode("upstreamName");
     private static readonly JsonEncodedText PMethod = JsonEncodedText.Encode("method");
     private static readonly JsonEncodedText PTarget = JsonEncodedText.Encode("target");
+    private static readonly JsonEncodedText PQuery = JsonEncodedText.Encode("query");
     private static readonly JsonEncodedText PSession = JsonEncodedText.Encode("session");
     private static readonly JsonEncodedText PTrace = JsonEncodedText.Encode("trace");
     private static readonly JsonEncodedText PId = JsonEncodedText.Encode("id");
@@ -332,6 +333,8 @@ public sealed class AuditRecordSerializer
         WriteOptional(w, PUpstreamName, e.UpstreamName);
         WriteOptional(w, PMethod, e.Method);
         WriteOptional(w, PTarget, e.Target);
+        // What the upstream was asked besides the body: the text after '?' ("" for a bare '?'), as forwarded.
+        if (!e.Query.IsEmpty) w.WriteString(PQuery, e.Query.Span[1..]);
         w.WriteEndObject();
 
         WriteOptional(w, PSession, e.SessionId);

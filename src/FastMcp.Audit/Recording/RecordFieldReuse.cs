@@ -17,6 +17,8 @@ internal sealed class RecordFieldReuse
     private byte[] _bytes = new byte[512];
     private byte[] _jsonRpcId = new byte[64];
     private int _jsonRpcIdLength;
+    private byte[] _query = [];
+    private int _queryLength;
     private string?[] _groups = new string?[4];
     private int _groupCount;
     private bool _hasGroups;
@@ -46,6 +48,7 @@ internal sealed class RecordFieldReuse
             return false;
         }
         if (!e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength))) return false;
+        if (!e.Query.Span.SequenceEqual(_query.AsSpan(0, _queryLength))) return false;
         if (e.Groups is not { } groups) return !_hasGroups;
         if (!_hasGroups || groups.Length != _groupCount) return false;
         for (int i = 0; i < groups.Length; i++)
@@ -60,15 +63,19 @@ internal sealed class RecordFieldReuse
     {
         _valid = false;
         ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
+        ReadOnlySpan<byte> query = e.Query.Span;
         string[]? groups = e.Groups;
-        // A region or id too large to be worth keeping is simply not kept.
-        if (region.Length > 16 * 1024 || id.Length > 1024 || (groups is not null && groups.Length > 64)) return;
+        // A region, id or query too large to be worth keeping is simply not kept.
+        if (region.Length > 16 * 1024 || id.Length > 1024 || query.Length > 8 * 1024 || (groups is not null && groups.Length > 64)) return;
         if (_bytes.Length < region.Length) _bytes = new byte[Math.Max(region.Length, _bytes.Length * 2)];
         region.CopyTo(_bytes);
         Length = region.Length;
         if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
         id.CopyTo(_jsonRpcId);
         _jsonRpcIdLength = id.Length;
+        if (_query.Length < query.Length) _query = new byte[query.Length];
+        query.CopyTo(_query);
+        _queryLength = query.Length;
         _hasGroups = groups is not null;
         _groupCount = groups?.Length ?? 0;
         if (groups is not null)

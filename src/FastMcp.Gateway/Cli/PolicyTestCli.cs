@@ -9,7 +9,7 @@ namespace FastMcp.Gateway.Cli;
 /// </summary>
 internal static class PolicyTestCli
 {
-    public const string Usage = "usage: fastmcp policy test --config FILE --claims FILE --request FILE [--upstream NAME] [--expect allow|deny|require_approval]";
+    public const string Usage = "usage: fastmcp policy test --config FILE --claims FILE --request FILE [--upstream NAME] [--query QUERY] [--server-request] [--expect allow|deny|require_approval]";
 
     /// <summary>Runs the command; <see cref="UsageException"/> and <see cref="ConfigurationException"/> reach the caller.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -91,7 +91,7 @@ internal sealed partial class ClientConnection
             {
                 ref McpCall call = ref batch.Calls[i];
                 if (!IsDecided(call)) continue;
-                batch.Decisions[i] = authorization.Decide(_exchange.Principal!, call, batch.Member(body, i), _scratch, _exchange.Route!.Name);
+                batch.Decisions[i] = authorization.Decide(_exchange.Principal!, call, batch.Member(body, i), _scratch, _exchange.Route!.Name, _request.Query);
                 refused |= batch.Decisions[i].Action != PolicyAction.Allow;
             }
             batch.Decided = true;
@@ -240,7 +240,7 @@ internal sealed partial class ClientConnection
         batch.Decided && IsDecided(batch.Calls[i]) && batch.Decisions[i].Action != PolicyAction.Allow;
 
     private static int ClientCode(in PolicyDecision decision) =>
-        decision.Action == PolicyAction.RequireApproval ? JsonRpcErrorCodes.ApprovalRequired : JsonRpcErrorCodes.Forbidden;
+        decision.Action == PolicyAction.RequireApproval ? JsonRpcErrorCodes.ApprovalRequired : PolicyAuthorization.ClientErrorCode(decision);
 
     private static string ClientMessage(in PolicyDecision decision) => decision.Action == PolicyAction.RequireApproval
         // An approval is for one call a person can read: it is never opened for a member of a batch.

@@ -554,7 +554,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             _exchange.Times.DecideStart = Stopwatch.GetTimestamp();
-            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name);
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query);
             _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
@@ -605,7 +605,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (decision is { } d)
         {
             if (d.Action == PolicyAction.Deny)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}").ConfigureAwait(false);
+                return await RefuseAsync(body, recorded, 200, PolicyAuthorization.ClientErrorCode(d), Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}").ConfigureAwait(false);
             if (d.Action == PolicyAction.RequireApproval)
                 return await RequireApprovalAsync(body, recorded, d).ConfigureAwait(false);
         }

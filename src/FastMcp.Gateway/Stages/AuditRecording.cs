@@ -33,11 +33,15 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         public readonly PooledBufferWriter Id = new(64);
         public readonly PooledBufferWriter Request = new(1024);
         public readonly PooledBufferWriter Response = new(0);
+        /// <summary>The exchange's query as recorded (masked); its findings are the record's concern only, not the exchange's.</summary>
+        public readonly PooledBufferWriter Query = new(0);
+        public CardFindings QueryCards;
         public void Release()
         {
             Id.Release();
             Request.Release();
             Response.Release();
+            Query.Release();
         }
 
         public void Dispose() => Release();
@@ -247,6 +251,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             UpstreamName = a.Upstream,
             Method = a.Method,
             Target = a.Target,
+            // The approver saw this query (masked, '?' included): the record says which call was decided.
+            Query = a.Query.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(a.Query) : default,
             Decision = "RequireApproval",
             Rule = a.RuleName,
             Approver = approver,
@@ -407,6 +413,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         // The gateway's own answer on a federated path (a merged list) names the path: it came from no one member.
         e.Upstream = ex.Route is { } route ? route.Describe() : ex.Federation is { } federation ? federation.AuditUpstream : upstream;
         e.UpstreamName = ex.Route?.Name;
+        e.Query = RecordedQuery(ex, s);
         HttpHeaderTable headers = ex.Request.Headers;
         ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
@@ -437,6 +444,25 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         AddFingerprints(e, ex.RequestCards);
         return e;
     }
+
+    /// <summary>
+    /// The request target's query as the record holds it ('?' included; empty when the target had none): a copy masked the
+    /// way approvals mask it, whatever masking.requests forwarded (under "mask" the head's own query is masked already and
+    /// this finds nothing more). A card number whose mask cannot be written in the query's own width is not recorded.
+    /// </summary>
+    private ReadOnlyMemory<byte> RecordedQuery(Exchange ex, Scratch s)
+    {
+        ReadOnlySpan<byte> query = ex.Request.Query;
+        if (query.IsEmpty) return default;
+        s.Query.Clear();
+        s.Query.Write(query);
+        if ((ex.Masking?.Masker ?? masker) is not { } m) return s.Query.WrittenMemory;
+        s.QueryCards.Reset();
+        return QueryCardMasking.TryMaskInPlace(m, s.Query.WrittenSpan, ref s.QueryCards) ? s.Query.WrittenMemory : UnmaskableQuery;
+    }
+
+    // A literal space never occurs in a request target, so this cannot be mistaken for a query that was sent.
+    private static readonly byte[] UnmaskableQuery = "?(withheld: holds a card number that cannot be masked in place)"u8.ToArray();
 
     /// <summary>What a message without a method is (a batch's answer is recorded as the batch's; its members have their own records).</summary>
     private static string KindWithoutMethod(McpMessageKind kind) => kind switch

@@ -28,7 +28,7 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
         if (json.IsEmpty) return true; // comments, retry, id-only and priming events, an empty body
 
-        var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name);
+        var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name, exchange.Request.QueryMemory);
         buffers.Output.Clear();
         int removed = 0;
         Outcome outcome = FilterMessage(exchange, json, ref filter, buffers.Output, ref removed);
@@ -105,10 +105,11 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         return true;
     }
 
-    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal, string? upstream) : IListEntryFilter
+    /// <remarks><paramref name="query"/>: the list request's target query; the calls made through the list would carry it.</remarks>
+    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal, string? upstream, ReadOnlyMemory<byte> query) : IListEntryFilter
     {
         public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) =>
-            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8, upstream);
+            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8, upstream, query.Span);
 
         private static ReadOnlySpan<byte> CallMethod(McpMethod listMethod) => listMethod switch
         {

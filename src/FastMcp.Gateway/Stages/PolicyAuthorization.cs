@@ -23,8 +23,10 @@ internal sealed class PolicyAuthorization
     public void Swap(PolicyEngine engine) => Volatile.Write(ref _engine, engine);
 
     /// <summary>Decides one message. <paramref name="scratch"/> holds arguments that span pipe segments.</summary>
-    /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it).
-    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream = null)
+    /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it); <paramref name="query"/>
+    /// the request target's query as the client sent it (rules with "query" read it).
+    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream = null,
+        ReadOnlySpan<byte> query = default)
     {
         // A method or name too long to hold would be matched as "none", which no name-scoped deny rule
         // matches: such a call is refused instead (docs/policy.md, built-in rules).
@@ -67,28 +69,36 @@ internal sealed class PolicyAuthorization
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
         PolicyEngine engine = Engine;
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query);
         if (decision.Action != PolicyAction.Allow || call.Method != McpMethod.SubscriptionsListen) return decision;
         // 2026-07-28 subscribes to resources inside subscriptions/listen: each URI is decided as resources/subscribe of it.
-        var subscriptions = new SubscriptionDecision(engine, principal, upstream);
+        var subscriptions = new SubscriptionDecision(engine, principal, upstream, query);
         if (ListenResourceSubscriptions.Walk(body, ref subscriptions)) return decision;
         // A URI the policy does not allow decides the listen; a list that cannot be read (or a URI too long to decide) is refused.
         return subscriptions.Refused ? subscriptions.Refusal : PolicyEngine.RefuseUnreadableSubscriptions();
     }
 
     /// <summary>Decides each subscribed URI as a resources/subscribe of it; keeps the first decision that is not allow.</summary>
-    private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream) : IResourceSubscriptionVisitor
+    private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream, ReadOnlySpan<byte> query) : IResourceSubscriptionVisitor
     {
+        // A span cannot be captured by a primary constructor: kept as a field of this ref struct.
+        private readonly ReadOnlySpan<byte> _query = query;
         public PolicyDecision Refusal;
         public bool Refused;
 
         public bool Visit(scoped ReadOnlySpan<byte> uri)
         {
-            PolicyDecision decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri, default, upstream);
+            PolicyDecision decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri, default, upstream, _query);
             if (decision.Action == PolicyAction.Allow) return true;
             (Refusal, Refused) = (decision, true);
             return false;
         }
     }
 
+    /// <summary>
+    /// The JSON-RPC error code a refusal gets: a query the policy could not read is the caller's malformed input
+    /// (-32602, as an unreadable parameter is), every other refusal -32001.
+    /// </summary>
+    public static int ClientErrorCode(in PolicyDecision decision) =>
+        ReferenceEquals(decision.Rule, PolicyEngine.UnreadableQueryRule) ? JsonRpcErrorCodes.InvalidParams : JsonRpcErrorCodes.Forbidden;
 }
