@@ -5,10 +5,11 @@ using FastMcp.Http;
 namespace FastMcp.Gateway.Forwarding;
 
 /// <summary>
-/// Writes the request head the upstream sees: the upstream's own path and Host, MCP's own fields and those of the
-/// client's other end-to-end fields the upstream's forwardHeaders names, and none of what must stop at the gateway (hop-by-hop fields, the client's
-/// credentials and cookies, forwarding headers and other origin, path or method claims the client could have forged). The upstream is asked for
-/// identity-coded bodies only: the stages read and rewrite them, which they cannot do to gzip.
+/// Writes the request head the upstream sees: the upstream's own path and Host, MCP's own fields, and those of the
+/// client's other fields the upstream's forwardHeaders names (<see cref="ForwardedHeaderAllowlist"/>); never what must
+/// stop at the gateway (hop-by-hop fields, the client's credentials and cookies, forwarding headers and other origin,
+/// path or method claims the client could have forged). The upstream is asked for identity-coded bodies only: the
+/// stages read and rewrite them, which they cannot do to gzip.
 /// </summary>
 internal static class UpstreamRequestWriter
 {
