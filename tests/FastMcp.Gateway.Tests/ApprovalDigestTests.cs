@@ -92,7 +92,47 @@ public sealed class ApprovalDigestTests
         Assert.NotEqual(none, a);
         Assert.NotEqual(a, ApprovalDigest.Compute("tools/call", p, [], "?tenant=b"));
         // The canonical text, line by line, as docs/approvals.md gives it.
-        string text = "fastmcp-approval-v3\nmethod:tools/call\nparams:{\"arguments\":{\"env\":\"prod\"},\"name\":\"deploy\"}\nquery:?tenant=a\ncards:\n";
+        string text = "fastmcp-approval-v4\nmethod:tools/call\nparams:{\"arguments\":{\"env\":\"prod\"},\"name\":\"deploy\"}\nquery:?tenant=a\nheaders:\ncards:\n";
         Assert.Equal("sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text))), a);
     }
+
+    private static string Sha256(string text) =>
+        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    [Fact]
+    public void The_forwarded_header_fields_are_bound_in_the_documented_v4_form()
+    {
+        byte[] p = Encoding.UTF8.GetBytes(Params("""{"env":"prod"}"""));
+        // Sorted by lowercased name, then in order of appearance; %, comma, controls and non-ASCII bytes percent-encoded.
+        string headers = ApprovalDigest.HeadersLine([
+            ("X-MCP-Toolsets", "repos,issues"u8.ToArray()),
+            ("X-MCP-Readonly", "true"u8.ToArray()),
+            ("x-mcp-toolsets", "100%\tnot\u00e9"u8.ToArray()),
+        ]);
+        Assert.Equal("x-mcp-readonly:true,x-mcp-toolsets:repos%2Cissues,x-mcp-toolsets:100%25%09not%C3%A9", headers);
+
+        string digest = ApprovalDigest.Compute("tools/call", p, ["bb22", "aa11"], "?tenant=a", headers);
+        Assert.Equal(Sha256("fastmcp-approval-v4\nmethod:tools/call\nparams:{\"arguments\":{\"env\":\"prod\"},\"name\":\"deploy\"}\nquery:?tenant=a\n"
+            + "headers:x-mcp-readonly:true,x-mcp-toolsets:repos%2Cissues,x-mcp-toolsets:100%25%09not%C3%A9\ncards:aa11,bb22\n"), digest);
+        // Another value, or none, is another call.
+        Assert.NotEqual(digest, ApprovalDigest.Compute("tools/call", p, ["aa11", "bb22"], "?tenant=a", ApprovalDigest.HeadersLine([("X-MCP-Readonly", "false"u8.ToArray())])));
+        Assert.NotEqual(digest, ApprovalDigest.Compute("tools/call", p, ["aa11", "bb22"], "?tenant=a"));
+    }
+
+    [Fact]
+    public void The_documented_example_digest_is_what_the_gateway_computes()
+    {
+        // docs/approvals.md, "The digest": the worked example an independent verifier can check itself against.
+        string headers = ApprovalDigest.HeadersLine([("X-MCP-Toolsets", "repos,issues"u8.ToArray()), ("X-MCP-Readonly", "true"u8.ToArray())]);
+        string digest = ApprovalDigest.Compute("tools/call", """{"name":"create_issue","arguments":{"repo":"acme/api","title":"Card 411111******1111 declined"}}"""u8,
+            ["3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3c"], "?tenant=eu", headers);
+        Assert.Equal(Sha256("fastmcp-approval-v4\nmethod:tools/call\n"
+            + "params:{\"arguments\":{\"repo\":\"acme/api\",\"title\":\"Card 411111******1111 declined\"},\"name\":\"create_issue\"}\n"
+            + "query:?tenant=eu\nheaders:x-mcp-readonly:true,x-mcp-toolsets:repos%2Cissues\n"
+            + "cards:3f1c9a7e5b2d4c6e8a0b1d3f5e7c9a1b3d5f7e9c1a3b5d7f9e1c3a5b7d9f1e3c\n"), digest);
+        Assert.Equal(DocumentedExampleDigest, digest);
+    }
+
+    // The value docs/approvals.md prints for the example above (kept in step with it by this test).
+    private const string DocumentedExampleDigest = "sha256:facd007d94261a713ee9d9dcb3dd1b2e746d53d7bb9bb7682afabc28012ce7d0";
 }

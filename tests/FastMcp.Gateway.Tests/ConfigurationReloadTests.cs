@@ -254,6 +254,37 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ForwardHeaders_applies_live_to_the_next_exchange()
+    {
+        await using var upstream = new FastMcp.Gateway.Tests.Support.ScriptedUpstream(FastMcp.Gateway.Tests.Support.UpstreamScripts.Echo);
+        await using var gateway = FastMcp.Gateway.Tests.Support.GatewayUnderTest.Start(upstream.Url);
+        File.WriteAllText(Path_, Config(upstream: upstream.Url));
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        using var reloader = new ConfigurationReloader(Path_, authorization, null, null, TimeSpan.FromHours(1), gateway.Options, gateway.Host.Routes);
+
+        async Task<string?> ToolsetsSeenAsync(string id)
+        {
+            using FastMcp.Gateway.Tests.Support.RawClient client = await gateway.ConnectAsync();
+            await client.SendAsync(gateway.Post(FastMcp.Gateway.Tests.Support.GatewayUnderTest.ToolsList(id), "X-MCP-Toolsets: repos\r\n"));
+            Assert.Equal(200, (await client.ReadResponseAsync("the answer through the gateway")).Status);
+            return upstream.Requests.Last().Header("X-MCP-Toolsets");
+        }
+
+        Assert.Null(await ToolsetsSeenAsync("1"));
+
+        File.WriteAllText(Path_, Config(upstream: upstream.Url).Replace("\"upstream\": { \"url\": \"" + upstream.Url + "\" }",
+            "\"upstream\": { \"url\": \"" + upstream.Url + "\", \"forwardHeaders\": [\"X-MCP-*\"] }", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("upstream.forwardHeaders", reloader.AppliedLive);
+        Assert.Empty(reloader.RestartRequired);
+        Assert.Equal("repos", await ToolsetsSeenAsync("2"));
+
+        File.WriteAllText(Path_, Config(upstream: upstream.Url));
+        Assert.True(reloader.Reload("test"));
+        Assert.Null(await ToolsetsSeenAsync("3"));
+    }
+
+    [Fact]
     public void Limits_sized_into_connections_at_start_need_a_restart()
     {
         var (reloader, _, inForce) = Start(Config());

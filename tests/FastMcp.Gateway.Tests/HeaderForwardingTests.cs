@@ -14,7 +14,8 @@ public sealed class HeaderForwardingTests
     {
         await using var upstream = new ScriptedUpstream(x => x.RespondJsonAsync(UpstreamScripts.EchoJson(x.Request),
             "Mcp-Session-Id: sess-from-upstream\r\nKeep-Alive: timeout=99\r\nX-Upstream-Note: kept\r\n"));
-        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        // "*": every field but those that stop at the gateway, so that what stops is what is tested.
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Upstream.ForwardHeaders = ["*"]);
         using RawClient client = await gateway.ConnectAsync();
 
         await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("11"),
@@ -79,7 +80,8 @@ public sealed class HeaderForwardingTests
     public async Task Fields_that_claim_the_clients_origin_or_another_target_are_not_forwarded(string line)
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
-        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        // "*": every field but those that stop at the gateway, so that what stops is what is tested.
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Upstream.ForwardHeaders = ["*"]);
         using RawClient client = await gateway.ConnectAsync();
 
         await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("1"), line + "\r\nX-End-To-End: yes\r\n"));

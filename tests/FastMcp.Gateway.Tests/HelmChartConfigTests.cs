@@ -354,6 +354,13 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     [Fact]
+    public void The_upstream_forward_headers_value_reaches_the_gateway_and_defaults_to_none()
+    {
+        Assert.Empty(ConfigurationLoader.Load(WriteRendered(Render())).Upstream.ForwardHeaders);
+        Assert.Equal(["X-MCP-*"], ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.upstreamForwardHeaders"] = "[\"X-MCP-*\"]" }))).Upstream.ForwardHeaders);
+    }
+
+    [Fact]
     public void The_thread_scheduling_value_reaches_the_gateway_and_defaults_to_normal()
     {
         Assert.Equal("normal", Values()["threadScheduling"].Trim('"'));

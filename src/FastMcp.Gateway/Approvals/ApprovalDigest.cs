@@ -8,14 +8,15 @@ namespace FastMcp.Gateway.Approvals;
 /// <summary>
 /// The digest an approval is bound to: SHA-256 over a canonical text of the call (docs/approvals.md):
 /// <code>
-/// fastmcp-approval-v3\n
+/// fastmcp-approval-v4\n
 /// method:&lt;method&gt;\n
 /// params:&lt;canonical JSON of params, without _meta.progressToken&gt;\n
 /// query:&lt;the request target's query as the upstream gets it, card numbers masked; empty without one&gt;\n
+/// headers:&lt;the client fields forwarded under forwardHeaders, <see cref="HeadersLine"/>; empty without any&gt;\n
 /// cards:&lt;sorted keyed card fingerprints, comma-separated&gt;\n
 /// </code>
-/// The query is bound because the upstream reads it too (a tenant, a toolset, a configuration): a grant for a call
-/// with one query must not admit the same body with another.
+/// The query and the forwarded header fields are bound because the upstream reads them too (a tenant, a toolset, a
+/// read-only switch): a grant for a call with one value must not admit the same body with another.
 /// Every member of <c>params</c> is bound (name or uri, arguments, and anything else a server may read),
 /// except <c>_meta.progressToken</c>, which a client picks anew for each attempt (a <c>_meta</c> left
 /// empty without it is dropped too). Canonical JSON: no insignificant whitespace, object members sorted
@@ -25,15 +26,17 @@ namespace FastMcp.Gateway.Approvals;
 /// </summary>
 internal static class ApprovalDigest
 {
-    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints, string maskedQuery = "")
+    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "")
     {
         var canonical = new ArrayBufferWriter<byte>(256);
-        Append(canonical, "fastmcp-approval-v3\nmethod:");
+        Append(canonical, "fastmcp-approval-v4\nmethod:");
         Append(canonical, method);
         Append(canonical, "\nparams:");
         WriteCanonicalParams(canonical, parameters);
         Append(canonical, "\nquery:");
         Append(canonical, maskedQuery);
+        Append(canonical, "\nheaders:");
+        Append(canonical, headers);
         Append(canonical, "\ncards:");
         var cards = new List<string>(cardFingerprints);
         cards.Sort(StringComparer.Ordinal);
@@ -43,11 +46,40 @@ internal static class ApprovalDigest
     }
 
     /// <summary>The same, from the params JSON text (empty: no params).</summary>
-    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints, string maskedQuery = "")
+    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "")
     {
-        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints, maskedQuery);
+        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints, maskedQuery, headers);
         using JsonDocument document = JsonDocument.Parse(paramsJson.ToArray());
-        return Compute(method, document.RootElement, cardFingerprints, maskedQuery);
+        return Compute(method, document.RootElement, cardFingerprints, maskedQuery, headers);
+    }
+
+    /// <summary>
+    /// The headers line: "name:value" pairs joined by commas, names lowercased, sorted by name (ordinal) and then in the
+    /// order the client sent them. In a value, '%', ',' and every byte that is not printable ASCII (controls, DEL, and
+    /// each byte of a non-ASCII character) are written %XX (uppercase hex), so no value can forge another pair or line.
+    /// Names are tokens: they hold neither ':' nor ','.
+    /// </summary>
+    public static string HeadersLine(IReadOnlyList<(string Name, byte[] Value)> fields)
+    {
+        var ordered = new List<(string Name, byte[] Value, int Order)>(fields.Count);
+        for (int i = 0; i < fields.Count; i++) ordered.Add((fields[i].Name.ToLowerInvariant(), fields[i].Value, i));
+        ordered.Sort(static (a, b) =>
+        {
+            int c = string.CompareOrdinal(a.Name, b.Name);
+            return c != 0 ? c : a.Order.CompareTo(b.Order);
+        });
+        var line = new StringBuilder();
+        foreach ((string name, byte[] value, _) in ordered)
+        {
+            if (line.Length > 0) line.Append(',');
+            line.Append(name).Append(':');
+            foreach (byte b in value)
+            {
+                if (b is < 0x20 or >= 0x7F or (byte)'%' or (byte)',') line.Append('%').Append(Convert.ToHexString([b]));
+                else line.Append((char)b);
+            }
+        }
+        return line.ToString();
     }
 
     /// <summary>The canonical JSON text of params as the digest binds it: what approvers are shown.</summary>

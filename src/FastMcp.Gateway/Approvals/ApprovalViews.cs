@@ -19,6 +19,8 @@ internal sealed class ApprovalView
     public string Params { get; set; } = "{}";
     /// <summary>The request target's query the upstream gets, card numbers masked ("" without one): bound by the digest too.</summary>
     public string Query { get; set; } = "";
+    /// <summary>The client's header fields the upstream gets under forwardHeaders, card numbers masked ("" without any): bound by the digest too.</summary>
+    public string Headers { get; set; } = "";
     public string Digest { get; set; } = "";
     public string CreatedAt { get; set; } = "";
     public string ExpiresAt { get; set; } = "";
@@ -46,6 +48,7 @@ internal sealed class ApprovalView
             Arguments = a.MaskedArguments,
             Params = a.MaskedParams,
             Query = a.Query,
+            Headers = a.Headers,
             Digest = a.Digest,
             CreatedAt = ApprovalBroker.Iso(a.CreatedUtc),
             ExpiresAt = ApprovalBroker.Iso(a.ExpiresUtc),

@@ -59,6 +59,9 @@ internal sealed class PendingApproval
 
     /// <summary>The request target's query the upstream gets ("?…", card numbers masked; empty without one): the digest binds it.</summary>
     public string Query { get; init; } = "";
+
+    /// <summary>The client's header fields forwarded under forwardHeaders, as the digest's headers line writes them ("" without any).</summary>
+    public string Headers { get; init; } = "";
     public Principal Requester { get; }
     public string RuleName { get; }
     public string? Message { get; }

@@ -106,6 +106,13 @@ public sealed class UpstreamOptions
     /// </summary>
     public bool ForwardCookies { get; set; }
 
+    /// <summary>
+    /// The client's header fields, beyond the ones MCP defines and User-Agent, passed to this upstream: exact names (any
+    /// letter case), a trailing "*" as a prefix ("X-MCP-*"), or "*" for every field not stopped at the gateway. Empty:
+    /// none. An allowlist because a denylist cannot name every field an upstream authenticates by (X-Api-Key, Private-Token).
+    /// </summary>
+    public List<string> ForwardHeaders { get; set; } = [];
+
     /// <summary>How often a TCP connect probes whether the upstream is up (/readyz, fastmcp_upstream_up); 0 disables the probe.</summary>
     public int ProbeIntervalMs { get; set; } = 5_000;
 

@@ -29,6 +29,8 @@ public static class RouteValidation
         if (o.Upstream is null) throw new ConfigurationException("upstream", "must be an object");
         if (!string.IsNullOrEmpty(o.Upstream.Url)) UpstreamUrl.Parse(o.Upstream.Url, "upstream.url");
         ValidateSettings(o.Upstream, "upstream");
+        ForwardHeadersValidation.Validate(o.Upstream, "upstream",
+            o.Identity?.UpstreamCredential is { IsConfigured: true } defaultCredential ? defaultCredential.HeaderName : null);
         if (o.Upstream.Credential is not null)
             throw new ConfigurationException("upstream.credential", "the default upstream's credential is identity.upstreamCredential; set it there");
 
@@ -50,6 +52,7 @@ public static class RouteValidation
                 throw new ConfigurationException($"{field}.credential", "needs valueFile or valueEnv (or leave the credential out)");
             if (upstream.Credential is { } c && string.IsNullOrWhiteSpace(c.HeaderName))
                 throw new ConfigurationException($"{field}.credential.headerName", "must not be empty");
+            ForwardHeadersValidation.Validate(upstream, field, upstream.Credential?.HeaderName);
         }
 
         var paths = new HashSet<string>(StringComparer.Ordinal);
@@ -86,6 +89,9 @@ public static class RouteValidation
             if (upstream.ForwardCookies && !plain.Contains(name))
                 throw new ConfigurationException($"upstreams.{name}.forwardCookies",
                     "has no effect: only federated routes use this upstream, and a federated path passes no cookies (docs/configuration.md)");
+            if (upstream.ForwardHeaders is { Count: > 0 } && !plain.Contains(name))
+                throw new ConfigurationException($"upstreams.{name}.forwardHeaders",
+                    "has no effect: only federated routes use this upstream, and a federated path passes none of the client's other header fields (docs/configuration.md)");
         }
     }
 

@@ -43,8 +43,10 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             PipeWriter output = connection.Output;
             // Head and body advance the pipe once (Buffers.CoalescingBufferWriter).
             Buffers.CoalescingBufferWriter writer = Buffers.CoalescingBufferWriter.Begin(output);
-            UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1, credential is null ? default : credential.HeaderLine, trace,
-                memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine));
+            int notAllowed = UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1,
+                credential is null ? default : credential.HeaderLine, trace, memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine),
+                pool.ForwardedHeaders);
+            if (notAllowed >= 0) pool.DroppedHeaders?.Report(request.Headers.NameAt(notAllowed), federatedPath: memberSessionLine is not null);
             foreach (ReadOnlyMemory<byte> segment in body) writer.Write(segment.Span);
             writer.End();
             bool sent;

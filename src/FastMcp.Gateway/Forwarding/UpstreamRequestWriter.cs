@@ -5,16 +5,19 @@ using FastMcp.Http;
 namespace FastMcp.Gateway.Forwarding;
 
 /// <summary>
-/// Writes the request head the upstream sees: the upstream's own path and Host, the client's
-/// end-to-end headers, and none of what must stop at the gateway (hop-by-hop fields, the client's
-/// credentials and cookies, forwarding headers and other origin, path or method claims the client could have forged). The upstream is asked for
-/// identity-coded bodies only: the stages read and rewrite them, which they cannot do to gzip.
+/// Writes the request head the upstream sees: the upstream's own path and Host, MCP's own fields, and those of the
+/// client's other fields the upstream's forwardHeaders names (<see cref="ForwardedHeaderAllowlist"/>); never what must
+/// stop at the gateway (hop-by-hop fields, the client's credentials and cookies, forwarding headers and other origin,
+/// path or method claims the client could have forged). The upstream is asked for identity-coded bodies only: the
+/// stages read and rewrite them, which they cannot do to gzip.
 /// </summary>
 internal static class UpstreamRequestWriter
 {
-    public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
+    /// <returns>The index of the first client field left out because forwardHeaders does not name it (-1: none), for the drop notice.</returns>
+    public static int WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
-        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false)
+        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false,
+        ForwardedHeaderAllowlist? allowlist = null)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -25,15 +28,14 @@ internal static class UpstreamRequestWriter
         output.Write("\r\n"u8);
 
         HttpHeaderTable headers = request.Headers;
+        // A federated path passes none of the client's other fields: a member is one of several servers behind the path.
+        ForwardedHeaderAllowlist allowed = memberSessionLine is null ? allowlist ?? ForwardedHeaderAllowlist.None : ForwardedHeaderAllowlist.None;
+        int firstNotAllowed = -1;
         for (int i = 0; i < headers.Count; i++)
         {
-            if (!IsForwarded(headers, i, forwardCookies)) continue;
-            // A field the gateway states itself (the upstream's credential, a bridge's secret) is never also taken from
-            // the client: an upstream reading the first of two would take the client's value for the gateway's.
-            if (Names(injectedHeaderLines, headers.NameAt(i)) || Names(upstreamHeaderLines, headers.NameAt(i))) continue;
-            // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
-            // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
-            if (memberSessionLine is not null && headers.KindAt(i) is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) continue;
+            FieldFate fate = Fate(headers, i, injectedHeaderLines, upstreamHeaderLines, memberSessionLine is not null, forwardCookies, allowed);
+            if (fate == FieldFate.NotAllowed && firstNotAllowed < 0) firstNotAllowed = i;
+            if (fate is not (FieldFate.Passed or FieldFate.Allowed)) continue;
             output.Write(headers.LineAt(i));
             output.Write("\r\n"u8);
         }
@@ -61,6 +63,39 @@ internal static class UpstreamRequestWriter
         if (memberSessionLine is not null) output.Write(memberSessionLine);
         output.Write(upstreamHeaderLines);
         output.Write("\r\n"u8);
+        return firstNotAllowed;
+    }
+
+    /// <summary>What becomes of one of the client's header fields on its way to the upstream.</summary>
+    internal enum FieldFate
+    {
+        /// <summary>Stops at the gateway whatever the settings (hop-by-hop, credentials, forwarding claims, fields the gateway writes).</summary>
+        Stopped,
+        /// <summary>Passed as one of MCP's own fields (or User-Agent), or a cookie under forwardCookies.</summary>
+        Passed,
+        /// <summary>Passed because the upstream's forwardHeaders names it: what an approval binds.</summary>
+        Allowed,
+        /// <summary>Left out because forwardHeaders does not name it.</summary>
+        NotAllowed,
+    }
+
+    /// <summary>The fate of field <paramref name="i"/>: the one decision the writer and the approval digest share.</summary>
+    internal static FieldFate Fate(HttpHeaderTable headers, int i, ReadOnlySpan<byte> injectedHeaderLines, ReadOnlySpan<byte> upstreamHeaderLines,
+        bool federatedPath, bool forwardCookies, ForwardedHeaderAllowlist allowlist)
+    {
+        if (!IsForwarded(headers, i, forwardCookies && !federatedPath)) return FieldFate.Stopped;
+        ReadOnlySpan<byte> name = headers.NameAt(i);
+        // A field the gateway states itself (the upstream's credential, a bridge's secret) is never also taken from
+        // the client: an upstream reading the first of two would take the client's value for the gateway's.
+        if (Names(injectedHeaderLines, name) || Names(upstreamHeaderLines, name)) return FieldFate.Stopped;
+        KnownHeader kind = headers.KindAt(i);
+        // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
+        // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
+        if (federatedPath && kind is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) return FieldFate.Stopped;
+        if (ForwardedHeaderAllowlist.IsProtocolField(kind, name)) return FieldFate.Passed;
+        // Cookies that got this far pass under forwardCookies, their own setting.
+        if (kind == KnownHeader.Other && CookieFields.IsRequestCookie(name)) return FieldFate.Passed;
+        return allowlist.Allows(name) ? FieldFate.Allowed : FieldFate.NotAllowed;
     }
 
     /// <summary>True when one of <paramref name="lines"/> ("Name: value" CRLF-terminated) is a field named <paramref name="name"/>.</summary>
@@ -90,7 +125,7 @@ internal static class UpstreamRequestWriter
         "X-HTTP-Method-Override"u8.ToArray(), "X-HTTP-Method"u8.ToArray(), "X-Method-Override"u8.ToArray(),
     ];
 
-    private static bool ClaimsOriginOrTarget(ReadOnlySpan<byte> name)
+    internal static bool ClaimsOriginOrTarget(ReadOnlySpan<byte> name)
     {
         // All of them start with X-, or name a CDN: most fields a client sends (Accept, User-Agent) stop at the first byte.
         if (name.Length < 9 || (name[0] | 0x20) is not ((byte)'x' or (byte)'t' or (byte)'c' or (byte)'f')) return false;

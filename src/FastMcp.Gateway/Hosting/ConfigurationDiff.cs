@@ -33,7 +33,7 @@ internal static class ConfigurationDiff
     }
 
     /// <summary>Fields of every upstream ("upstream.X", "upstreams.NAME.X") read at each use, so copying applies them.</summary>
-    private static readonly string[] LiveUpstreamFields = ["connectTimeoutMs", "responseTimeoutMs", "maxIdleConnections", "forwardCookies"];
+    private static readonly string[] LiveUpstreamFields = ["connectTimeoutMs", "responseTimeoutMs", "maxIdleConnections", "forwardCookies", "forwardHeaders"];
 
     /// <summary>True for the policy (swapped by the reloader) and the fields applied by <see cref="ApplyLive"/>.</summary>
     public static bool IsLive(string field) =>
@@ -101,6 +101,8 @@ internal static class ConfigurationDiff
         inForce.MaxIdleConnections = loaded.MaxIdleConnections;
         // Read at each request and answer (UpstreamPool.ForwardsCookies, ResponseRelay): the next exchange follows it.
         inForce.ForwardCookies = loaded.ForwardCookies;
+        // A new list (a reference write): the pool compiles it at the next request (UpstreamPool.ForwardedHeaders).
+        inForce.ForwardHeaders = loaded.ForwardHeaders;
     }
 
     private static void Compare(JsonElement a, JsonElement b, string path, List<string> changed)

@@ -46,6 +46,28 @@ internal sealed class ApprovalHold
 
     private string RemoteAddress => _connection.RemoteAddress;
 
+    /// <summary>
+    /// The client's fields this call forwards because the upstream's forwardHeaders names them (the same decision the
+    /// request writer makes), values card-masked with their fingerprints added. MCP's own fields are not among them:
+    /// the digest binds what they say through the body, and the session id is not the call's.
+    /// </summary>
+    private List<(string Name, byte[] Value)> ForwardedFields(List<string> fingerprints)
+    {
+        var fields = new List<(string Name, byte[] Value)>();
+        if (_exchange.Route is not { } route) return fields;
+        bool federated = _exchange.FederationSession is not null;
+        Forwarding.ForwardedHeaderAllowlist allowlist = federated ? Forwarding.ForwardedHeaderAllowlist.None : route.Pool.ForwardedHeaders;
+        FastMcp.Http.HttpHeaderTable headers = _request.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (Forwarding.UpstreamRequestWriter.Fate(headers, i, route.Credential is { } credential ? credential.HeaderLine : default, route.Pool.UpstreamHeaderLines,
+                    federated, route.Pool.ForwardsCookies, allowlist) != Forwarding.UpstreamRequestWriter.FieldFate.Allowed) continue;
+            ReadOnlySpan<byte> value = FastMcp.Http.HttpTokens.TrimOws(headers.ValueAt(i));
+            fields.Add((Encoding.ASCII.GetString(headers.NameAt(i)), _rt.Masking is { } masking ? masking.MaskedFieldValue(value, fingerprints) : value.ToArray()));
+        }
+        return fields;
+    }
+
     /// <summary>Decides what happens to the call: grant lookup, a new approval recorded and published, then hold or refuse.</summary>
     public async ValueTask<bool> RunAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
     {
@@ -74,11 +96,13 @@ internal sealed class ApprovalHold
         for (int i = 0; i < _exchange.RequestCards.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(_exchange.RequestCards.Fingerprint(i)));
         // The upstream reads the query too: approvers see it, and the digest binds it (its card numbers by fingerprint).
         string maskedQuery = _rt.Masking is { } masking ? masking.MaskedQuery(_request, fingerprints) : System.Text.Encoding.ASCII.GetString(_request.Query);
+        // So do the header fields its forwardHeaders lets through (a read-only switch, a toolset): bound the same way.
+        string forwardedHeaders = ApprovalDigest.HeadersLine(ForwardedFields(fingerprints));
         string digest, maskedParams;
         using (JsonDocument request = JsonDocument.Parse(recorded))
         {
             JsonElement? parameters = request.RootElement.TryGetProperty("params", out JsonElement p) ? p : null;
-            digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery);
+            digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery, forwardedHeaders);
             maskedParams = ApprovalDigest.CanonicalParams(parameters);
         }
 
@@ -98,7 +122,7 @@ internal sealed class ApprovalHold
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery);
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders);
         if (_rt.Audit is { } audit)
         {
             try

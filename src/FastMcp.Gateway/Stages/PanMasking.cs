@@ -254,6 +254,19 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         return System.Text.Encoding.ASCII.GetString(query);
     }
 
+    /// <summary>
+    /// A header field's value as approvers see it and an approval's digest binds it (not on the hot path): a masked copy,
+    /// card numbers masked as text whatever the request rule, their fingerprints added to <paramref name="fingerprints"/>.
+    /// </summary>
+    public byte[] MaskedFieldValue(ReadOnlySpan<byte> value, List<string> fingerprints)
+    {
+        byte[] copy = value.ToArray();
+        CardFindings found = default;
+        Current.Masker.MaskTextInPlace(copy, ref found);
+        for (int i = 0; i < found.StoredFingerprints; i++) fingerprints.Add(Convert.ToHexStringLower(found.Fingerprint(i)));
+        return copy;
+    }
+
     /// <summary>Mask mode: the query the upstream gets (<see cref="QueryCardMasking"/>); false when it cannot be masked in place.</summary>
     private static bool MaskQuery(PanMasker masker, HttpRequestHead request, ref CardFindings findings) =>
         QueryCardMasking.TryMaskInPlace(masker, MemoryMarshal.AsMemory(request.QueryMemory).Span, ref findings);

@@ -50,6 +50,29 @@ internal sealed class UpstreamPool : IDisposable
     /// <summary>The upstream's forwardCookies, from the options in force (a reload copies a new value into them).</summary>
     public bool ForwardsCookies => _options.ForwardCookies;
 
+    /// <summary>Logs the first client field this upstream's forwardHeaders left out (shared by the pools a retarget replaces).</summary>
+    public DroppedHeaderNotice? DroppedHeaders { get; init; }
+
+    private Forwarding.ForwardedHeaderAllowlist? _allowlist;
+
+    /// <summary>
+    /// The upstream's forwardHeaders, compiled; recompiled once when a reload has put a new list in the options in force.
+    /// Per request this is one reference comparison.
+    /// </summary>
+    public Forwarding.ForwardedHeaderAllowlist ForwardedHeaders
+    {
+        get
+        {
+            List<string> current = _options.ForwardHeaders;
+            Forwarding.ForwardedHeaderAllowlist? compiled = Volatile.Read(ref _allowlist);
+            if (compiled is not null && ReferenceEquals(compiled.Source, current)) return compiled;
+            // Two requests racing here compile the same list twice; either result is right.
+            compiled = Forwarding.ForwardedHeaderAllowlist.Compile(current);
+            Volatile.Write(ref _allowlist, compiled);
+            return compiled;
+        }
+    }
+
     /// <summary>Connections opened over the pool's life (diagnostics and tests of reuse).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
     private long _opened;

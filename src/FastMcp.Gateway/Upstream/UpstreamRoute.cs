@@ -24,6 +24,8 @@ internal sealed class UpstreamRoute : IDisposable
     private readonly bool _ownsPool;
     private readonly HttpLimits _limits;
     private readonly byte[] _headerLines = [];
+    // Shared by every pool a retarget makes: "once per upstream" survives a changed url.
+    private readonly DroppedHeaderNotice? _droppedHeaders;
     // A sibling path to the same upstream follows its primary's target; the primary holds its own.
     private readonly UpstreamRoute? _primary;
     private Target? _target;
@@ -38,7 +40,8 @@ internal sealed class UpstreamRoute : IDisposable
         Path = Encoding.ASCII.GetBytes(path);
         Options = options;
         _limits = limits;
-        var pool = new UpstreamPool(url, options, limits) { UpstreamHeaderLines = _headerLines };
+        _droppedHeaders = new DroppedHeaderNotice(name);
+        var pool = new UpstreamPool(url, options, limits) { UpstreamHeaderLines = _headerLines, DroppedHeaders = _droppedHeaders };
         _target = new Target(url, pool, new Forwarder(pool, limits));
         Credential = credential;
         _ownsCredential = ownsCredential;
@@ -86,7 +89,7 @@ internal sealed class UpstreamRoute : IDisposable
             _primary.Retarget(url);
             return;
         }
-        var pool = new UpstreamPool(url, Options, _limits) { UpstreamHeaderLines = _headerLines };
+        var pool = new UpstreamPool(url, Options, _limits) { UpstreamHeaderLines = _headerLines, DroppedHeaders = _droppedHeaders };
         Target old = Interlocked.Exchange(ref _target, new Target(url, pool, new Forwarder(pool, _limits)))!;
         old.Pool.Dispose();
         Health.ReportReachable();

@@ -42,6 +42,8 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
                 ],
             };
             options.Approvals.ApproverGroups = ["approvers"];
+            // The upstream reads its read-only and toolset selectors from these fields (as GitHub's MCP server does).
+            options.Upstream.ForwardHeaders = ["X-MCP-*"];
             options.Upstreams["other"] = new Configuration.UpstreamOptions { Url = _other.Url };
             options.Routes = [new Configuration.RouteOptions { Path = "/mcp/other", Upstream = "other" }];
             options.Audit = new AuditOptions { Directory = Path.Combine(_dir, "audit"), ChainId = "test" };
@@ -58,10 +60,11 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
     private static string EchoCall(int id, string extra, string meta = "") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"hi\"},\"extra\":\"" + extra + "\"" + meta + "}}";
 
-    private async Task<JsonElement> CallAsync(string json, string path = "/mcp")
+    private async Task<JsonElement> CallAsync(string json, string path = "/mcp", params (string Name, string Value)[] fields)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway.Endpoint.Port}{path}")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Headers.Accept.ParseAdd("application/json");
+        foreach ((string name, string value) in fields) request.Headers.TryAddWithoutValidation(name, value);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _alice);
         using HttpResponseMessage response = await _http.SendAsync(request);
         using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -146,6 +149,39 @@ public sealed class ApprovalGrantTests : IAsyncLifetime
         JsonElement same = await CallAsync(EchoCall(3, "a"), "/mcp?tenant=staging&card=4111111111111111");
         Assert.Equal(3, same.GetProperty("id").GetInt32());
         Assert.EndsWith("?tenant=staging&card=411111******1111", Assert.Single(_upstream.Requests).Target, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_grant_admits_the_identical_call_only_with_the_forwarded_header_fields_it_was_asked_with()
+    {
+        // X-MCP-Readonly reaches the upstream (forwardHeaders), so it is part of what approvers approve.
+        string id = PendingId(await CallAsync(EchoCall(1, "a"), "/mcp", ("X-MCP-Readonly", "true"), ("X-MCP-Toolsets", "repos")));
+        var (shown, view) = await AdminAsync(HttpMethod.Get, $"/approvals/{id}", null, _bob);
+        Assert.Equal(HttpStatusCode.OK, shown);
+        Assert.Equal("x-mcp-readonly:true,x-mcp-toolsets:repos", view.GetProperty("headers").GetString());
+        var (approved, _) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}", _bob);
+        Assert.Equal(HttpStatusCode.OK, approved);
+
+        (string, string)[][] others =
+        [
+            [("X-MCP-Readonly", "false"), ("X-MCP-Toolsets", "repos")],
+            [("X-MCP-Readonly", "true"), ("X-MCP-Toolsets", "repos,actions")],
+            [("X-MCP-Readonly", "true")],
+            [],
+        ];
+        foreach ((string, string)[] fields in others)
+        {
+            JsonElement other = await CallAsync(EchoCall(2, "a"), "/mcp", fields);
+            Assert.NotEqual(id, PendingId(other));
+        }
+        Assert.Empty(_upstream.Requests);
+
+        // The same fields, in another order and letter case, plus one the upstream never gets: the approved call.
+        JsonElement same = await CallAsync(EchoCall(3, "a"), "/mcp", ("x-mcp-toolsets", "repos"), ("X-Api-Key", "not-forwarded"), ("X-MCP-READONLY", "true"));
+        Assert.Equal(3, same.GetProperty("id").GetInt32());
+        UpstreamRequest executed = Assert.Single(_upstream.Requests);
+        Assert.Equal("true", executed.Header("X-MCP-Readonly"));
+        Assert.Null(executed.Header("X-Api-Key"));
     }
 
     [Fact]

@@ -72,9 +72,9 @@ internal sealed class CardGateway : IAsyncDisposable
     /// A gateway whose upstream issues session "s-1" on initialize, opens an empty event stream for a GET and answers a
     /// DELETE with an empty 200; the session is opened (for GET and DELETE cases: <see cref="SendInSessionAsync"/>).
     /// </summary>
-    public static async Task<CardGateway> StartWithSessionAsync(Action<MaskingOptions>? masking = null)
+    public static async Task<CardGateway> StartWithSessionAsync(Action<MaskingOptions>? masking = null, Action<GatewayOptions>? configure = null)
     {
-        CardGateway g = await StartAsync(masking: masking, upstreamScript: async x =>
+        CardGateway g = await StartAsync(masking: masking, configure: configure, upstreamScript: async x =>
         {
             if (x.Request.Method == "GET")
             {

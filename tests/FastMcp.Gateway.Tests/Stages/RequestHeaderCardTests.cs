@@ -13,10 +13,13 @@ public sealed class RequestHeaderCardTests
     private const string SpacedPan = "4111 1111 1111 1111";
     private const string CardHeaders = $"X-Account: {Pan}\r\nX-Note: card {SpacedPan} on file\r\nUser-Agent: agent/1 (card {Pan})\r\n";
 
+    // The upstream gets X-Account and X-Note only because its forwardHeaders names them (User-Agent always passes).
+    private static void ForwardAccountFields(Configuration.GatewayOptions o) => o.Upstream.ForwardHeaders = ["X-Account", "X-Note"];
+
     [Fact]
     public async Task Mask_mode_masks_card_numbers_in_the_forwarded_header_fields()
     {
-        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: CardGateway.EmptyResult);
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: CardGateway.EmptyResult, configure: ForwardAccountFields);
         RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "echo", "{}"), CardHeaders);
 
         Assert.Equal(200, answer.Status);
@@ -40,7 +43,7 @@ public sealed class RequestHeaderCardTests
     [Fact]
     public async Task Forward_mode_forwards_header_fields_as_sent()
     {
-        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = "forward", upstreamScript: CardGateway.EmptyResult);
+        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = "forward", upstreamScript: CardGateway.EmptyResult, configure: ForwardAccountFields);
         RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "echo", "{}"), CardHeaders);
 
         Assert.Equal(200, answer.Status);
@@ -54,7 +57,7 @@ public sealed class RequestHeaderCardTests
     [InlineData("DELETE", "block")]
     public async Task The_header_fields_of_a_get_or_delete_follow_the_request_rule(string method, string requests)
     {
-        await using CardGateway g = await CardGateway.StartWithSessionAsync(masking: m => m.Requests = requests);
+        await using CardGateway g = await CardGateway.StartWithSessionAsync(masking: m => m.Requests = requests, configure: ForwardAccountFields);
         RawResponse answer = await g.SendInSessionAsync(method, "/mcp", $"X-Account: {Pan}\r\n");
 
         UpstreamRequest? forwarded = g.Upstream.Requests.Skip(1).FirstOrDefault();
