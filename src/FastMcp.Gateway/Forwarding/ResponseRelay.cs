@@ -33,6 +33,7 @@ internal sealed class ResponseRelay : IDisposable
     private PolicyDecision _deniedDecision;
     private string? _deniedMethod;
     private readonly IServerRequestGate? _serverRequests;
+    private readonly IResourceUpdateGate? _resourceUpdates;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
@@ -51,9 +52,11 @@ internal sealed class ResponseRelay : IDisposable
     private readonly Func<long>? _bytesSent;
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null)
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null,
+        IResourceUpdateGate? resourceUpdates = null)
     {
         _serverRequests = serverRequests;
+        _resourceUpdates = resourceUpdates;
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
@@ -400,7 +403,7 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || _resourceUpdates?.ResourceUpdatePolicy is not null;
 
     /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
     private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
@@ -426,7 +429,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, UpdateDenied }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -464,6 +467,12 @@ internal sealed class ResponseRelay : IDisposable
                 // Withheld, and the stream goes on: the upstream gets the gateway's answer so its call does not hang.
                 _message.RemoveFront(length);
                 await _serverRequests!.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
+                continue;
+            }
+            if (checkedEvent == EventsOutcome.UpdateDenied)
+            {
+                // Withheld and recorded; the stream goes on (the caller's other updates are theirs to have).
+                _message.RemoveFront(length);
                 continue;
             }
             if (checkedEvent == EventsOutcome.EventWithheld)
@@ -520,6 +529,15 @@ internal sealed class ResponseRelay : IDisposable
                 if (!requests.RecordDenied(exchange, json, view, _deniedDecision)) return EventsOutcome.AuditRefused;
                 return EventsOutcome.ServerRequestDenied;
             }
+        }
+        if (ResourceUpdateDecision.Applies(view) && _resourceUpdates is { ResourceUpdatePolicy: { } rules } updates)
+        {
+            exchange.Stage = ExchangeStage.Decide;
+            ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, relayed, json, view,
+                upstreamEvent, _upstreamJoined, exchange.Route?.Name, out PolicyDecision decision);
+            // Unreadable: withheld and the stream ends, as any event the gateway cannot read.
+            if (verdict == ResourceUpdateVerdict.Unreadable) return EventsOutcome.EventWithheld;
+            if (verdict == ResourceUpdateVerdict.Denied) return updates.RecordUpdateDenied(exchange, json, view, decision) ? EventsOutcome.UpdateDenied : EventsOutcome.AuditRefused;
         }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
