@@ -176,13 +176,15 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
-            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
+            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, false);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, false);
+            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -243,13 +245,15 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
-            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
+            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, !chunked);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, !chunked);
+            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -403,7 +407,13 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || _resourceUpdates?.ResourceUpdatePolicy is not null;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesResourceUpdates;
+
+    /// <summary>The client rules are in force (all but pass-through): every resource update is read so that none goes out undecided.</summary>
+    private bool DecidesResourceUpdates => _resourceUpdates?.ResourceUpdatePolicy is not null;
+
+    /// <summary>A JSON answer body is read as a message (it may be a server request or a resource update in the answer's place).</summary>
+    private bool ReadsBodyMessages => DecidesServerRequests || DecidesResourceUpdates;
 
     /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
     private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
@@ -530,6 +540,8 @@ internal sealed class ResponseRelay : IDisposable
                 return EventsOutcome.ServerRequestDenied;
             }
         }
+        // A batch is not taken apart here either: one holding a resource update (or a member that cannot be read) is withheld.
+        if (view.Kind == McpMessageKind.Batch && DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(json)) return EventsOutcome.EventWithheld;
         if (ResourceUpdateDecision.Applies(view) && _resourceUpdates is { ResourceUpdatePolicy: { } rules } updates)
         {
             exchange.Stage = ExchangeStage.Decide;
@@ -608,7 +620,7 @@ internal sealed class ResponseRelay : IDisposable
         return true;
     }
 
-    private enum BodyRequest : byte { None, Denied, Undecided }
+    private enum BodyRequest : byte { None, Denied, Undecided, UpdateDenied, UndecidedUpdate }
 
     /// <summary>
     /// A JSON body that holds a request of the upstream's where the answer to the client's call belongs. The spec sends
@@ -623,16 +635,51 @@ internal sealed class ResponseRelay : IDisposable
         ReadOnlySpan<byte> span = body.Span;
         if (span.IndexOf("\"method\""u8) < 0 && span.IndexOf("\\u"u8) < 0) return BodyRequest.None;
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view)) return BodyRequest.None; // the stages refuse it
-        if (view.Kind == McpMessageKind.Batch) return BatchHoldsRequest(body) ? BodyRequest.Undecided : BodyRequest.None;
-        if (view.Kind != McpMessageKind.Request) return BodyRequest.None;
+        if (view.Kind == McpMessageKind.Batch)
+        {
+            if (DecidesServerRequests && BatchHoldsRequest(body)) return BodyRequest.Undecided;
+            return DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(body) ? BodyRequest.UndecidedUpdate : BodyRequest.None;
+        }
+        if (view.Kind == McpMessageKind.Request && DecidesServerRequests)
+        {
+            exchange.Stage = ExchangeStage.Decide;
+            PolicyDecision decision = ServerRequestDecision.Decide(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, view,
+                exchange.Route?.Name);
+            if (decision.Action != PolicyAction.Allow)
+            {
+                _deniedDecision = decision;
+                _deniedId.Clear();
+                _deniedId.Write(span[view.IdRange]);
+                return BodyRequest.Denied;
+            }
+        }
+        if (!ResourceUpdateDecision.Applies(view) || _resourceUpdates?.ResourceUpdatePolicy is not { } rules) return BodyRequest.None;
+        // A resource update in the answer's place: client SDKs act on it as on one from a stream, so it is decided as one.
         exchange.Stage = ExchangeStage.Decide;
-        PolicyDecision decision = ServerRequestDecision.Decide(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, view,
-            exchange.Route?.Name);
-        if (decision.Action == PolicyAction.Allow) return BodyRequest.None;
-        _deniedDecision = decision;
-        _deniedId.Clear();
-        _deniedId.Write(span[view.IdRange]);
-        return BodyRequest.Denied;
+        ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, body, body, view, body,
+            _upstreamJoined, exchange.Route?.Name, out PolicyDecision updateDecision);
+        if (verdict == ResourceUpdateVerdict.Unreadable) return BodyRequest.UndecidedUpdate;
+        if (verdict == ResourceUpdateVerdict.Allowed) return BodyRequest.None;
+        _deniedDecision = updateDecision;
+        return BodyRequest.UpdateDenied;
+    }
+
+    /// <summary>
+    /// The denied resource update (masked by now) is recorded, and the client's call gets the policy's refusal in its place
+    /// (the upstream awaits no answer to a notification). False: the log refused the record.
+    /// </summary>
+    private bool AnswerWithUpdateDenial(Exchange exchange)
+    {
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(_message.WrittenMemory), out McpResponseView masked)
+            || !_resourceUpdates!.RecordUpdateDenied(exchange, _message.WrittenMemory, masked, _deniedDecision)) return false;
+        PooledBufferWriter json = _transformBuffers.Json;
+        json.Clear();
+        Range id = exchange.HasCall ? exchange.Call.IdRange : default;
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, JsonRpcErrorCodes.Forbidden, System.Text.Encoding.UTF8.GetBytes(_deniedDecision.Message));
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
+        _message.Clear();
+        _message.Write(json.WrittenSpan);
+        return true;
     }
 
     /// <summary>True when a member of a JSON array body is a request, or cannot be read as a message (it might be one).</summary>

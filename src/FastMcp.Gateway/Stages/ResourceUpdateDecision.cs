@@ -22,6 +22,23 @@ internal static class ResourceUpdateDecision
     public static bool Applies(in McpResponseView view) => view.Method == McpMethod.NotificationsResourcesUpdated;
 
     /// <summary>
+    /// True when a JSON-RPC batch (2025-03-26) holds a resource update, or a member that cannot be read as a message (it
+    /// might be one): batches are not taken apart to decide their members, so such a batch is withheld whole. Only batches
+    /// pay this; they are rare.
+    /// </summary>
+    public static bool BatchMayHoldUpdate(ReadOnlyMemory<byte> batch)
+    {
+        Span<Range> members = stackalloc Range[McpBatch.MaxMembers];
+        if (McpBatch.LocateMembers(batch, members, out int count) != McpBatchError.None) return true;
+        for (int i = 0; i < count; i++)
+        {
+            if (!McpResponseInspector.TryInspect(new System.Buffers.ReadOnlySequence<byte>(batch[members[i]]), out McpResponseView member)
+                || member.Kind == McpMessageKind.Batch || Applies(member)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Decides the update on the message as the upstream sent it (<paramref name="upstreamEvent"/>; a stage may have masked or
     /// re-framed <paramref name="relayedEvent"/> since, whose JSON is <paramref name="json"/> with <paramref name="view"/>): the
     /// subscription was decided on what the client sent, unmasked. <paramref name="joined"/> is scratch for re-reading it.

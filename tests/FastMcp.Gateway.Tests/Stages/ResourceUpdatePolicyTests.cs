@@ -213,4 +213,62 @@ public sealed class ResourceUpdatePolicyTests
         JsonElement withheld = Assert.Single(records, r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient");
         Assert.StartsWith("withheld: not a readable JSON-RPC message", Field(withheld, "detail"));
     }
+
+    /// <summary>An upstream that answers every call with <paramref name="body"/> as a JSON body, in the answer's place.</summary>
+    private static Func<UpstreamExchange, Task> AnsweringWith(string body) => x => x.RespondJsonAsync(body);
+
+    [Fact]
+    public async Task A_json_body_holding_an_update_is_decided_too()
+    {
+        await using PolicyGateway g = await PolicyGateway.StartAsync(AnsweringWith(Updated("\"file:///etc/passwd\"")), PublicOnly);
+
+        RawResponse response = await g.PostAsync(ToolCall, g.Token("alice"));
+
+        Assert.DoesNotContain("passwd", response.Body);
+        using (JsonDocument body = JsonDocument.Parse(response.Body))
+        {
+            Assert.Equal(5, body.RootElement.GetProperty("id").GetInt32());
+            Assert.Equal(-32001, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        }
+        AssertDenialRecorded(Parse(await g.StopAndReadAuditAsync()), "file:///etc/passwd", "(default)");
+    }
+
+    [Fact]
+    public async Task A_json_body_holding_an_allowed_update_is_relayed()
+    {
+        await using PolicyGateway g = await PolicyGateway.StartAsync(AnsweringWith(Updated("\"file:///public/a\"")), PublicOnly);
+
+        RawResponse response = await g.PostAsync(ToolCall, g.Token("alice"));
+
+        Assert.Equal(200, response.Status);
+        Assert.Contains("file:///public/a", response.Body);
+    }
+
+    [Theory]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"URI\":\"file:///etc/passwd\"}}")]
+    [InlineData("[{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}},{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":\"file:///public/a\"}}]")]
+    public async Task A_json_body_with_an_update_the_gateway_cannot_decide_is_withheld(string body)
+    {
+        await using PolicyGateway g = await PolicyGateway.StartAsync(AnsweringWith(body), PublicOnly);
+
+        RawResponse response = await g.PostAsync(ToolCall, g.Token("alice"));
+
+        Assert.Equal(502, response.Status);
+        Assert.DoesNotContain("resources/updated", response.Body);
+        Assert.Contains("resource update", response.Body);
+    }
+
+    [Fact]
+    public async Task A_batch_event_holding_an_update_is_withheld()
+    {
+        var upstream = new UpdatingUpstream(false, "[" + Updated("\"file:///public/a\"") + "]");
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+
+        RawResponse response = await g.PostAsync(ToolCall, token, SessionHeaders);
+
+        Assert.DoesNotContain("resources/updated", response.Body);
+        Assert.DoesNotContain("\"done\"", response.Body);
+    }
 }
