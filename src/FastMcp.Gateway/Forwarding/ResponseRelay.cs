@@ -627,8 +627,10 @@ internal sealed class ResponseRelay : IDisposable
     /// server requests on event streams only, but a client SDK acts on every message a JSON body holds, so it is decided
     /// on the body as the upstream sent it, as a stream's request is. Denied: <see cref="_deniedDecision"/> and
     /// <see cref="_deniedId"/> say what to answer. Undecided: a batch holding a request (or a member that cannot be read),
-    /// which is not taken apart: withheld whole. Only a body that names a method (or has a \u escape that could spell
-    /// one) is read as a message; the rest cost one vectorized scan.
+    /// which is not taken apart: withheld whole. A notifications/resources/updated in the answer's place is decided by the
+    /// client rules as on a stream (UpdateDenied; UndecidedUpdate when its uri cannot be read, or a batch holds one). Only a
+    /// body that names a method (or has a \u escape that could spell one) is read as a message; the rest cost one
+    /// vectorized scan.
     /// </summary>
     private BodyRequest DecideBodyRequest(Exchange exchange, ReadOnlyMemory<byte> body)
     {
