@@ -20,7 +20,8 @@ public interface IResourceSubscriptionVisitor
 /// </summary>
 public static class ListenResourceSubscriptions
 {
-    private const int MaxUriBytes = 1024;
+    /// <summary>Longest subscribed URI read (escaped, as sent): the policy decides no longer name.</summary>
+    public const int MaxUriBytes = 1024;
     private static readonly byte[][] Notifications = ["notifications"u8.ToArray()];
     private static readonly byte[][] Subscriptions = ["resourcesubscriptions"u8.ToArray()];
 

@@ -33,6 +33,7 @@ internal sealed class ResponseRelay : IDisposable
     private PolicyDecision _deniedDecision;
     private string? _deniedMethod;
     private readonly IServerRequestGate? _serverRequests;
+    private readonly IResourceUpdateGate? _resourceUpdates;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
@@ -51,9 +52,11 @@ internal sealed class ResponseRelay : IDisposable
     private readonly Func<long>? _bytesSent;
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
-    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null)
+    public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null,
+        IResourceUpdateGate? resourceUpdates = null)
     {
         _serverRequests = serverRequests;
+        _resourceUpdates = resourceUpdates;
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
@@ -173,13 +176,15 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
-            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
+            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, false);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, false);
+            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -240,13 +245,15 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
-            BodyRequest bodyRequest = DecidesServerRequests ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
+            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, !chunked);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, !chunked);
+            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -400,7 +407,13 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesResourceUpdates;
+
+    /// <summary>The client rules are in force (all but pass-through): every resource update is read so that none goes out undecided.</summary>
+    private bool DecidesResourceUpdates => _resourceUpdates?.ResourceUpdatePolicy is not null;
+
+    /// <summary>A JSON answer body is read as a message (it may be a server request or a resource update in the answer's place).</summary>
+    private bool ReadsBodyMessages => DecidesServerRequests || DecidesResourceUpdates;
 
     /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
     private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
@@ -426,7 +439,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, UpdateDenied }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -464,6 +477,12 @@ internal sealed class ResponseRelay : IDisposable
                 // Withheld, and the stream goes on: the upstream gets the gateway's answer so its call does not hang.
                 _message.RemoveFront(length);
                 await _serverRequests!.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
+                continue;
+            }
+            if (checkedEvent == EventsOutcome.UpdateDenied)
+            {
+                // Withheld and recorded; the stream goes on (the caller's other updates are theirs to have).
+                _message.RemoveFront(length);
                 continue;
             }
             if (checkedEvent == EventsOutcome.EventWithheld)
@@ -520,6 +539,17 @@ internal sealed class ResponseRelay : IDisposable
                 if (!requests.RecordDenied(exchange, json, view, _deniedDecision)) return EventsOutcome.AuditRefused;
                 return EventsOutcome.ServerRequestDenied;
             }
+        }
+        // A batch is not taken apart here either: one holding a resource update (or a member that cannot be read) is withheld.
+        if (view.Kind == McpMessageKind.Batch && DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(json)) return EventsOutcome.EventWithheld;
+        if (ResourceUpdateDecision.Applies(view) && _resourceUpdates is { ResourceUpdatePolicy: { } rules } updates)
+        {
+            exchange.Stage = ExchangeStage.Decide;
+            ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, relayed, json, view,
+                upstreamEvent, _upstreamJoined, exchange.Route?.Name, out PolicyDecision decision);
+            // Unreadable: withheld and the stream ends, as any event the gateway cannot read.
+            if (verdict == ResourceUpdateVerdict.Unreadable) return EventsOutcome.EventWithheld;
+            if (verdict == ResourceUpdateVerdict.Denied) return updates.RecordUpdateDenied(exchange, json, view, decision) ? EventsOutcome.UpdateDenied : EventsOutcome.AuditRefused;
         }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
@@ -590,31 +620,68 @@ internal sealed class ResponseRelay : IDisposable
         return true;
     }
 
-    private enum BodyRequest : byte { None, Denied, Undecided }
+    private enum BodyRequest : byte { None, Denied, Undecided, UpdateDenied, UndecidedUpdate }
 
     /// <summary>
     /// A JSON body that holds a request of the upstream's where the answer to the client's call belongs. The spec sends
     /// server requests on event streams only, but a client SDK acts on every message a JSON body holds, so it is decided
     /// on the body as the upstream sent it, as a stream's request is. Denied: <see cref="_deniedDecision"/> and
     /// <see cref="_deniedId"/> say what to answer. Undecided: a batch holding a request (or a member that cannot be read),
-    /// which is not taken apart: withheld whole. Only a body that names a method (or has a \u escape that could spell
-    /// one) is read as a message; the rest cost one vectorized scan.
+    /// which is not taken apart: withheld whole. A notifications/resources/updated in the answer's place is decided by the
+    /// client rules as on a stream (UpdateDenied; UndecidedUpdate when its uri cannot be read, or a batch holds one). Only a
+    /// body that names a method (or has a \u escape that could spell one) is read as a message; the rest cost one
+    /// vectorized scan.
     /// </summary>
     private BodyRequest DecideBodyRequest(Exchange exchange, ReadOnlyMemory<byte> body)
     {
         ReadOnlySpan<byte> span = body.Span;
         if (span.IndexOf("\"method\""u8) < 0 && span.IndexOf("\\u"u8) < 0) return BodyRequest.None;
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view)) return BodyRequest.None; // the stages refuse it
-        if (view.Kind == McpMessageKind.Batch) return BatchHoldsRequest(body) ? BodyRequest.Undecided : BodyRequest.None;
-        if (view.Kind != McpMessageKind.Request) return BodyRequest.None;
+        if (view.Kind == McpMessageKind.Batch)
+        {
+            if (DecidesServerRequests && BatchHoldsRequest(body)) return BodyRequest.Undecided;
+            return DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(body) ? BodyRequest.UndecidedUpdate : BodyRequest.None;
+        }
+        if (view.Kind == McpMessageKind.Request && DecidesServerRequests)
+        {
+            exchange.Stage = ExchangeStage.Decide;
+            PolicyDecision decision = ServerRequestDecision.Decide(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, view,
+                exchange.Route?.Name);
+            if (decision.Action != PolicyAction.Allow)
+            {
+                _deniedDecision = decision;
+                _deniedId.Clear();
+                _deniedId.Write(span[view.IdRange]);
+                return BodyRequest.Denied;
+            }
+        }
+        if (!ResourceUpdateDecision.Applies(view) || _resourceUpdates?.ResourceUpdatePolicy is not { } rules) return BodyRequest.None;
+        // A resource update in the answer's place: client SDKs act on it as on one from a stream, so it is decided as one.
         exchange.Stage = ExchangeStage.Decide;
-        PolicyDecision decision = ServerRequestDecision.Decide(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, view,
-            exchange.Route?.Name);
-        if (decision.Action == PolicyAction.Allow) return BodyRequest.None;
-        _deniedDecision = decision;
-        _deniedId.Clear();
-        _deniedId.Write(span[view.IdRange]);
-        return BodyRequest.Denied;
+        ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, body, body, view, body,
+            _upstreamJoined, exchange.Route?.Name, out PolicyDecision updateDecision);
+        if (verdict == ResourceUpdateVerdict.Unreadable) return BodyRequest.UndecidedUpdate;
+        if (verdict == ResourceUpdateVerdict.Allowed) return BodyRequest.None;
+        _deniedDecision = updateDecision;
+        return BodyRequest.UpdateDenied;
+    }
+
+    /// <summary>
+    /// The denied resource update (masked by now) is recorded, and the client's call gets the policy's refusal in its place
+    /// (the upstream awaits no answer to a notification). False: the log refused the record.
+    /// </summary>
+    private bool AnswerWithUpdateDenial(Exchange exchange)
+    {
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(_message.WrittenMemory), out McpResponseView masked)
+            || !_resourceUpdates!.RecordUpdateDenied(exchange, _message.WrittenMemory, masked, _deniedDecision)) return false;
+        PooledBufferWriter json = _transformBuffers.Json;
+        json.Clear();
+        Range id = exchange.HasCall ? exchange.Call.IdRange : default;
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, JsonRpcErrorCodes.Forbidden, System.Text.Encoding.UTF8.GetBytes(_deniedDecision.Message));
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
+        _message.Clear();
+        _message.Write(json.WrittenSpan);
+        return true;
     }
 
     /// <summary>True when a member of a JSON array body is a request, or cannot be read as a message (it might be one).</summary>

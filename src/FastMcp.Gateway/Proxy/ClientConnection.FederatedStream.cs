@@ -106,6 +106,7 @@ internal sealed partial class ClientConnection
         bool clientGone = false, auditRefused = false;
         using var evt = new PooledBufferWriter(4 * 1024);
         using var joined = new PooledBufferWriter(0);
+        using var memberJoined = new PooledBufferWriter(0);
         using var buffers = new TransformBuffers();
         try
         {
@@ -156,6 +157,24 @@ internal sealed partial class ClientConnection
                             break;
                         }
                         if (outcome != MemberRequestOutcome.Allowed) continue;
+                    }
+                    if (content == StreamEventContent.Message && ResourceUpdateDecision.Applies(view) && ResourceUpdatePolicy is { } rules)
+                    {
+                        // Decided on the member's own event, with the member as the upstream (its URIs reach the client as it sent them).
+                        ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, _exchange.Principal ?? Principal.Anonymous, evt.WrittenMemory, json, view,
+                            item.Bytes, memberJoined, stream.Member.Name, out PolicyDecision decision);
+                        if (verdict == ResourceUpdateVerdict.Unreadable)
+                        {
+                            RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), WithheldEventReason.Unreadable);
+                            stream.End();
+                            continue;
+                        }
+                        if (verdict == ResourceUpdateVerdict.Denied)
+                        {
+                            if (RecordUpdateDenied(_exchange, json, view, decision)) continue;
+                            auditRefused = true;
+                            break;
+                        }
                     }
                     if (content == StreamEventContent.Message && !RecordStreamMessage(_exchange, json, view))
                     {

@@ -60,7 +60,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this, this);
         _client = new Clients.ConnectionClient(remote.Address);
         // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
         _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;

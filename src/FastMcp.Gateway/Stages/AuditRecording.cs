@@ -159,6 +159,28 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     }
 
     /// <summary>
+    /// A notifications/resources/updated the client rules denied (decided as resources/subscribe of its URI): a Denied record
+    /// marked server-to-client with the method, the URI as target, the decision and rule, and the message (masked, as the
+    /// client would have got it) as the request payload; the stream's caller, session and upstream. Queued like
+    /// <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordResourceUpdateDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view, string? rule)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = $"resource update denied by policy {(rule is null ? "defaultAction" : $"rule '{rule}'")} (decided as resources/subscribe of its uri): withheld from the client; the stream goes on";
+        e.Method = McpMethods.Name(McpMethod.NotificationsResourcesUpdated);
+        Span<byte> uri = stackalloc byte[ResourceUpdatedUri.MaxUriBytes];
+        int length = ResourceUpdatedUri.Read(message.Span, view.ParamsRange, uri);
+        e.Target = length < 0 ? null : _strings.Get(uri[..length]);
+        e.Decision = "Deny";
+        e.Rule = rule ?? "(default)";
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>
     /// An input_required answer (MCP 2026-07-28) the client did not get because policy.serverRequests denied one of its
     /// inputRequests: a Denied record marked server-to-client, the request's method (or "(unreadable input request)"),
     /// the exchange's id, the rule, and the answer (masked) as payload; the client got a JSON-RPC error instead, which
