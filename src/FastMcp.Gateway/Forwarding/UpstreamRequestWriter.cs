@@ -14,7 +14,8 @@ internal static class UpstreamRequestWriter
 {
     public static void WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
-        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false)
+        in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false,
+        ReadOnlySpan<byte> sessionLine = default)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -34,9 +35,12 @@ internal static class UpstreamRequestWriter
             // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
             // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
             if (memberSessionLine is not null && headers.KindAt(i) is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) continue;
+            // A sealed session id stands for the upstream's own (Sessions/SessionSeal.cs): the upstream gets that one.
+            if (!sessionLine.IsEmpty && headers.KindAt(i) == KnownHeader.McpSessionId) continue;
             output.Write(headers.LineAt(i));
             output.Write("\r\n"u8);
         }
+        output.Write(sessionLine);
 
         output.Write("X-Forwarded-For: "u8);
         output.Write(clientAddress);

@@ -407,8 +407,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         // The gateway's own answer on a federated path (a merged list) names the path: it came from no one member.
         e.Upstream = ex.Route is { } route ? route.Describe() : ex.Federation is { } federation ? federation.AuditUpstream : upstream;
         e.UpstreamName = ex.Route?.Name;
-        HttpHeaderTable headers = ex.Request.Headers;
-        ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
+        ReadOnlySpan<byte> session = ex.UpstreamSessionId;
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
         {
