@@ -58,8 +58,11 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// </summary>
     public static void Check(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
     {
-        CreateSessionSeal(options);
-        if (options.Passthrough) return;
+        if (options.Passthrough)
+        {
+            CreateSessionSeal(options);
+            return;
+        }
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine checkedEngine = CompilePolicy(options.Policy);
         CheckMaskProfiles(checkedEngine, CreateMasking(options.Masking));
@@ -83,6 +86,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         CreateUpstreamCredential(identity)?.Dispose();
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
+        CreateSessionSeal(options);
     }
 
     private static IdentityOptions ValidateIdentity(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
