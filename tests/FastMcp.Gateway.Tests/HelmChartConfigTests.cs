@@ -131,7 +131,12 @@ public sealed partial class HelmChartConfigTests : IDisposable
         string secrets = Directory.CreateDirectory(Path.Combine(_dir, "secrets")).FullName;
         string signingKey = Path.Combine(secrets, "audit-signing-key.pem");
         FastMcp.Audit.AuditKeys.Generate(signingKey, Path.Combine(secrets, "audit-signing-key.pub.pem"));
-        path = WriteRendered(Render(new Dictionary<string, string> { ["gateway.audit.signingKeyPath"] = "\"" + JsonEncodedText.Encode(signingKey).ToString() + "\"" }));
+        string rendered = Render(new Dictionary<string, string> { ["gateway.audit.signingKeyPath"] = "\"" + JsonEncodedText.Encode(signingKey).ToString() + "\"" });
+        // Sealed session ids (on in the chart) need the card fingerprint key: refused by name without it.
+        stderr = new StringWriter();
+        Assert.Equal(2, ConfigCheckCommand.Run(["check", "--config", WriteRendered(WithoutPanKeyEnv(rendered))], TextWriter.Null, stderr));
+        Assert.Contains("'sessions.sealed'", stderr.ToString(), StringComparison.Ordinal);
+        path = WriteRendered(WithPanKeyFile(rendered, secrets));
         var stdout = new StringWriter();
         stderr = new StringWriter();
         int exit = ConfigCheckCommand.Run(["check", "--config", path], stdout, stderr);
@@ -163,7 +168,7 @@ public sealed partial class HelmChartConfigTests : IDisposable
         string previousKey = Path.Combine(secrets, "audit-previous-key.pub.pem");
         FastMcp.Audit.AuditKeys.Generate(Path.Combine(_dir, "old-signing-key.pem"), previousKey);
         overrides["gateway.audit.previousPublicKeys"] = $"[{Q(previousKey)}]";
-        string path = WriteRendered(Render(overrides));
+        string path = WriteRendered(WithPanKeyFile(Render(overrides), secrets));
         GatewayOptions options = ConfigurationLoader.Load(path);
         Assert.Equal("audit-bucket", options.Audit.Shipping!.S3!.Bucket);
         Assert.Equal([previousKey], options.Audit.PreviousPublicKeys);
@@ -335,11 +340,34 @@ public sealed partial class HelmChartConfigTests : IDisposable
         Assert.Matches(@"-admin\n(?:.*\n){1,6}spec:\n  type: ClusterIP", services);
     }
 
+    /// <summary>
+    /// The Secret's pan-fingerprint-key as the gateway reads it in a pod ($FASTMCP_PAN_KEY from the Secret): here a file
+    /// under <paramref name="secrets"/>, since the test cannot set the environment of a process its neighbours share.
+    /// </summary>
+    private static string WithPanKeyFile(string rendered, string secrets)
+    {
+        string key = Path.Combine(secrets, "pan-fingerprint-key");
+        File.WriteAllText(key, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+        const string masking = "\"masking\": { ";
+        Assert.Contains(masking, rendered, StringComparison.Ordinal);
+        return rendered.Replace(masking, masking + "\"fingerprintKeyFile\": \"" + JsonEncodedText.Encode(key).ToString() + "\", ", StringComparison.Ordinal);
+    }
+
+    /// <summary>The rendered configuration reading the key from an environment variable no test sets (the Secret without pan-fingerprint-key).</summary>
+    private static string WithoutPanKeyEnv(string rendered) =>
+        rendered.Replace("\"masking\": { ", "\"masking\": { \"fingerprintKeyEnv\": \"FASTMCP_TEST_UNSET_PAN_KEY\", ", StringComparison.Ordinal);
+
     [Fact]
     public void The_sessions_values_reach_the_gateway_and_a_bad_per_caller_bound_is_refused_by_name()
     {
         GatewayOptions options = ConfigurationLoader.Load(WriteRendered(Render()));
-        Assert.Equal("forward", options.Sessions.Unknown);
+        // Sealed ids let any replica verify a session's caller, so an id not sealed for its caller is refused.
+        Assert.True(options.Sessions.Sealed);
+        Assert.Equal("refuse", options.Sessions.Unknown);
+        string chart = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml")) + File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
+        // Every replica gets the same key from the one Secret, and cannot start without it while sealing is on.
+        Assert.Contains("gateway.sessions.sealed needs the card fingerprint key", chart, StringComparison.Ordinal);
+        Assert.Contains("key: pan-fingerprint-key\n      # Sealed session ids need it (the same on every replica): a Secret without it is an error then.\n      optional: {{ not .Values.gateway.sessions.sealed }}", chart, StringComparison.Ordinal);
         Assert.Equal(1_000, options.Sessions.MaxPerCaller);
         Assert.Equal(5_000, ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "5000" }))).Sessions.MaxPerCaller);
         var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "0" }))));

@@ -173,6 +173,13 @@ public sealed class SessionOptions
     /// </summary>
     public string Unknown { get; set; } = "refuse";
 
+    /// <summary>
+    /// Clients get sealed session ids (the upstream's id with a tag binding it to the caller and the upstream, keyed from
+    /// the card fingerprint key), so that every replica can tell whose session an id is; needs a configured card
+    /// fingerprint key. A sealed id that verifies is the caller's whatever <see cref="Unknown"/> says.
+    /// </summary>
+    public bool Sealed { get; set; }
+
     /// <summary>Session bindings kept per upstream; past it the least recently used are forgotten.</summary>
     public int MaxPerUpstream { get; set; } = 100_000;
 

@@ -21,7 +21,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
-        CancellationToken responseTimeout, byte[]? memberSessionLine = null)
+        CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default)
     {
         for (int attempt = 0; ; attempt++)
         {
@@ -45,7 +45,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             Buffers.CoalescingBufferWriter writer = Buffers.CoalescingBufferWriter.Begin(output);
             int notAllowed = UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1,
                 credential is null ? default : credential.HeaderLine, trace, memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine),
-                pool.ForwardedHeaders);
+                pool.ForwardedHeaders, sessionLine.Span);
             if (notAllowed >= 0) pool.DroppedHeaders?.Report(request.Headers.NameAt(notAllowed), federatedPath: memberSessionLine is not null);
             foreach (ReadOnlyMemory<byte> segment in body) writer.Write(segment.Span);
             writer.End();

@@ -197,7 +197,8 @@ internal sealed class ResponseRelay : IDisposable
         bool hasBody = head.StatusCode is >= 200 and not 204 and not 304;
         // The whole head advances the pipe once (Buffers.CoalescingBufferWriter).
         Buffers.CoalescingBufferWriter headWriter = Buffers.CoalescingBufferWriter.Begin(client);
-        bool droppedCookie = WriteResponseHeadLines(headWriter, head, close, chunked: false, eventStream: false, DropsSessionHeader, DropsCookies(exchange));
+        bool droppedCookie = WriteResponseHeadLines(headWriter, head, close, chunked: false, eventStream: false, DropsSessionHeader, DropsCookies(exchange),
+            exchange.SealedSession);
         if (hasBody)
         {
             headWriter.Write("Content-Length: "u8);
@@ -283,7 +284,7 @@ internal sealed class ResponseRelay : IDisposable
         {
             ApplyHeadTransforms(exchange, head.Headers);
             exchange.Stage = ExchangeStage.Write;
-            if (WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader, DropsCookies(exchange))) ReportDroppedCookie(exchange);
+            if (WriteResponseHead(client, head, close, chunked, eventStream: true, DropsSessionHeader, DropsCookies(exchange), exchange.SealedSession)) ReportDroppedCookie(exchange);
             client.Write("\r\n"u8);
             // The head goes out at once only when no event is there yet, so a client sees a slow stream open. When
             // the upstream's first bytes came with its head (a quick answer: nearly always), head and events leave
@@ -843,17 +844,18 @@ internal sealed class ResponseRelay : IDisposable
     private void ReportDroppedCookie(Exchange exchange) => exchange.Route?.CookieWarning.Report(federatedPath: DropsSessionHeader);
 
     /// <summary>Writes the relayed head; true when a Set-Cookie field of it was dropped.</summary>
-    private static bool WriteResponseHead(PipeWriter pipe, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession, bool dropCookies)
+    private static bool WriteResponseHead(PipeWriter pipe, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession, bool dropCookies,
+        Sessions.SealedSessionLines sealedSession)
     {
         // The head advances the pipe once (Buffers.CoalescingBufferWriter).
         Buffers.CoalescingBufferWriter client = Buffers.CoalescingBufferWriter.Begin(pipe);
-        bool droppedCookie = WriteResponseHeadLines(client, head, close, chunked, eventStream, dropSession, dropCookies);
+        bool droppedCookie = WriteResponseHeadLines(client, head, close, chunked, eventStream, dropSession, dropCookies, sealedSession);
         client.End();
         return droppedCookie;
     }
 
     private static bool WriteResponseHeadLines(Buffers.CoalescingBufferWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession,
-        bool dropCookies)
+        bool dropCookies, Sessions.SealedSessionLines sealedSession)
     {
         bool droppedCookie = false;
         GatewayResponses.WriteStatusLine(client, head.StatusCode);
@@ -863,7 +865,12 @@ internal sealed class ResponseRelay : IDisposable
         {
             KnownHeader kind = headers.KindAt(i);
             if (KnownHeaders.IsHopByHop(kind) || kind == KnownHeader.ContentLength) continue;
-            if (dropSession && kind == KnownHeader.McpSessionId) continue;
+            if (kind == KnownHeader.McpSessionId && (dropSession || sealedSession.Seals))
+            {
+                // A sealed route's client holds the sealed id (Sessions/SessionSeal.cs); one left unsealed is dropped, never shown.
+                if (!dropSession) client.Write(sealedSession.ClientLine);
+                continue;
+            }
             if (kind == KnownHeader.Other)
             {
                 ReadOnlySpan<byte> name = headers.NameAt(i);

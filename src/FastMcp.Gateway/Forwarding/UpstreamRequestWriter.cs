@@ -17,7 +17,7 @@ internal static class UpstreamRequestWriter
     public static int WriteHead(IBufferWriter<byte> output, HttpRequestHead request, UpstreamUrl upstream, ReadOnlySpan<byte> clientAddress,
         ReadOnlySpan<byte> publicScheme, long contentLength, ReadOnlySpan<byte> injectedHeaderLines,
         in Tracing.TraceContext trace, byte[]? memberSessionLine = null, ReadOnlySpan<byte> upstreamHeaderLines = default, bool forwardCookies = false,
-        ForwardedHeaderAllowlist? allowlist = null)
+        ForwardedHeaderAllowlist? allowlist = null, ReadOnlySpan<byte> sessionLine = default)
     {
         output.Write(request.MethodToken);
         output.Write(" "u8);
@@ -36,9 +36,12 @@ internal static class UpstreamRequestWriter
             FieldFate fate = Fate(headers, i, injectedHeaderLines, upstreamHeaderLines, memberSessionLine is not null, forwardCookies, allowed);
             if (fate == FieldFate.NotAllowed && firstNotAllowed < 0) firstNotAllowed = i;
             if (fate is not (FieldFate.Passed or FieldFate.Allowed)) continue;
+            // A sealed session id stands for the upstream's own (Sessions/SessionSeal.cs): the upstream gets that one.
+            if (!sessionLine.IsEmpty && headers.KindAt(i) == KnownHeader.McpSessionId) continue;
             output.Write(headers.LineAt(i));
             output.Write("\r\n"u8);
         }
+        output.Write(sessionLine);
 
         output.Write("X-Forwarded-For: "u8);
         output.Write(clientAddress);

@@ -80,6 +80,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                     sessionEnds.End)
                 : null,
             SessionEnds = sessionEnds,
+            SessionSeal = GatewayStages.CreateSessionSeal(options),
             SessionRefusals = stages.Authentication is { IsAnonymous: false }
                 ? new Sessions.SessionRefusalTally(Sessions.SessionRefusalTally.FingerprintKey(stages.Masking?.FingerprintKey))
                 : null,

@@ -58,7 +58,11 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// </summary>
     public static void Check(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
     {
-        if (options.Passthrough) return;
+        if (options.Passthrough)
+        {
+            CreateSessionSeal(options);
+            return;
+        }
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine checkedEngine = CompilePolicy(options.Policy);
         CheckMaskProfiles(checkedEngine, CreateMasking(options.Masking));
@@ -82,6 +86,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         CreateUpstreamCredential(identity)?.Dispose();
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
+        CreateSessionSeal(options);
     }
 
     private static IdentityOptions ValidateIdentity(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
@@ -119,6 +124,23 @@ internal sealed class GatewayStages : IAsyncDisposable
                 profile.Requests ?? options.Requests, profile.Numbers ?? options.Numbers, key, profiles: null));
         }
         return BuildMasking("masking", options.KeepFirst, options.KeepLast, options.Requests, options.Numbers, key, profiles);
+    }
+
+    /// <summary>
+    /// The sealer of session ids when sessions.sealed is on (null when off), keyed from the configured card fingerprint
+    /// key, whether or not masking is enabled. Without one it refuses to start: a random per-process key would make every
+    /// sealed id fail after a restart and on every other replica.
+    /// </summary>
+    public static Sessions.SessionSeal? CreateSessionSeal(GatewayOptions options)
+    {
+        if (!options.Sessions.Sealed) return null;
+        byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
+        if (ephemeral)
+        {
+            throw new ConfigurationException("sessions.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
+                + "a random per-process key would break every sealed session on restart and on every other replica");
+        }
+        return new Sessions.SessionSeal(key);
     }
 
     private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,
@@ -269,6 +291,8 @@ internal sealed class GatewayStages : IAsyncDisposable
 
     public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct)
     {
+        // Refused before anything is opened (the host builds its own).
+        CreateSessionSeal(options);
         if (options.Passthrough) return new GatewayStages();
 
         IdentityOptions identity = ValidateIdentity(options, listeners);

@@ -114,7 +114,7 @@ internal sealed partial class ClientConnection : IServerRequestGate
     private ReadOnlySpan<byte> UpstreamSessionOf(Exchange exchange)
     {
         if (_memberSessionLine is not null) return MemberSessionId(_memberSessionLine);
-        return exchange.Request.Headers.Get(KnownHeader.McpSessionId);
+        return exchange.UpstreamSessionId;
     }
 
     private static ReadOnlySpan<byte> MemberSessionId(ReadOnlySpan<byte> lines)

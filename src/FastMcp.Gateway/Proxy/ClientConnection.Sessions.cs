@@ -16,26 +16,31 @@ internal sealed partial class ClientConnection
 {
     /// <summary>
     /// False when the request names a session that is not the caller's here: another caller's, or (sessions.unknown
-    /// "refuse") one this gateway did not see issued. With "forward" an unknown id is bound to its first caller.
+    /// "refuse") one this gateway did not see issued. With "forward" an unknown id is bound to its first caller. With
+    /// sessions.sealed the id must be a sealed id that verifies for this caller and upstream (ClientConnection.SealedSessions.cs);
+    /// from then on the exchange stands for the upstream's id it seals (<see cref="Exchange.UpstreamSessionId"/>).
     /// </summary>
     private bool SessionIsCallers(UpstreamRoute route)
     {
+        if (!SealedSessionOpens(route)) return false;
         if (_rt.SessionBindings is not { } bindings) return true;
-        ReadOnlySpan<byte> id = _request.Headers.Get(KnownHeader.McpSessionId);
+        ReadOnlySpan<byte> id = _exchange.UpstreamSessionId;
         if (id.IsEmpty) return true;
         SessionCheck check = bindings.Check(route.Name, id, _exchange.Principal!, out SessionOwner? owner);
-        // With "forward" an unknown id is bound to its first caller; one who bound it meanwhile makes it foreign.
-        if (check == SessionCheck.Unknown && bindings.ForwardsUnknown) check = bindings.BindIfUnbound(route.Name, id, _exchange.Principal!, out owner);
+        // With "forward" an unknown id is bound to its first caller; one who bound it meanwhile makes it foreign. A
+        // verified sealed id is proven the caller's: bound to them here, whatever sessions.unknown says.
+        if (check == SessionCheck.Unknown && (bindings.ForwardsUnknown || _exchange.SealedSession.Opened))
+            check = bindings.BindIfUnbound(route.Name, id, _exchange.Principal!, out owner);
         switch (check)
         {
             case SessionCheck.Owned:
                 return true;
             case SessionCheck.Foreign:
                 Log.Debug($"client {RemoteAddress}: refused a session of upstream '{route.Name}' issued to another caller");
-                _rt.SessionRefusals?.Count(SessionRefusal.Foreign, route.Name, _exchange.Principal!, RemoteAddress, owner, id);
+                _rt.SessionRefusals?.Count(SessionRefusal.Foreign, route.Name, _exchange.Principal!, RemoteAddress, owner, _request.Headers.Get(KnownHeader.McpSessionId));
                 return false;
             default:
-                _rt.SessionRefusals?.Count(SessionRefusal.Unknown, route.Name, _exchange.Principal!, RemoteAddress, null, id);
+                _rt.SessionRefusals?.Count(SessionRefusal.Unknown, route.Name, _exchange.Principal!, RemoteAddress, null, _request.Headers.Get(KnownHeader.McpSessionId));
                 return false;
         }
     }
@@ -46,6 +51,7 @@ internal sealed partial class ClientConnection
     /// </summary>
     private void BindIssuedSession(UpstreamRoute route, HttpResponseHead response)
     {
+        SealAnsweredSession(route, response);
         if (_rt.SessionBindings is not { } bindings || _exchange.Federation is not null) return;
         if (!_request.Headers.Get(KnownHeader.McpSessionId).IsEmpty) return;
         ReadOnlySpan<byte> issued = response.Headers.Get(KnownHeader.McpSessionId);
@@ -59,7 +65,7 @@ internal sealed partial class ClientConnection
     private void ForgetEndedSession(UpstreamRoute route)
     {
         if (_rt.SessionBindings is not { } bindings || _request.Method != HttpMethod.Delete) return;
-        ReadOnlySpan<byte> id = _request.Headers.Get(KnownHeader.McpSessionId);
+        ReadOnlySpan<byte> id = _exchange.UpstreamSessionId;
         int status = _exchange.Times.UpstreamStatus;
         if (!id.IsEmpty && (status is >= 200 and < 300 or 404)) bindings.Forget(route.Name, id);
     }

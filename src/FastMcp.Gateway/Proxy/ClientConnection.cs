@@ -817,7 +817,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         BindIssuedSession(route, upstream!.ResponseHead);
@@ -876,7 +876,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error == ForwardingError.None)
         {

@@ -44,6 +44,15 @@ internal sealed class Exchange
     /// <summary>On a federated path: the tool or prompt name as the client sent it (prefixed); recorded as the target.</summary>
     public string? ClientTarget;
 
+    /// <summary>The session id lines of sealed sessions (sessions.sealed): what the upstream and the client get instead of what the other sent.</summary>
+    public readonly FastMcp.Gateway.Sessions.SealedSessionLines SealedSession = new();
+
+    /// <summary>
+    /// The upstream's session id the request names: the one a verified sealed id stands for, else the client's
+    /// Mcp-Session-Id as sent. What the session table, the upstream and the audit record see.
+    /// </summary>
+    public ReadOnlySpan<byte> UpstreamSessionId => SealedSession.Opened ? SealedSession.UpstreamId : Request.Headers.Get(KnownHeader.McpSessionId);
+
     /// <summary>Who is calling (set by authentication).</summary>
     public Principal? Principal;
 
@@ -100,6 +109,7 @@ internal sealed class Exchange
         FederationMember = 0;
         ClientTarget = null;
         Principal = null;
+        SealedSession.Reset();
         Decision = null;
         Approval = null;
         RequestCards.Reset();

@@ -437,8 +437,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Upstream = ex.Route is { } route ? route.Describe() : ex.Federation is { } federation ? federation.AuditUpstream : upstream;
         e.UpstreamName = ex.Route?.Name;
         e.Query = RecordedQuery(ex, s);
-        HttpHeaderTable headers = ex.Request.Headers;
-        ReadOnlySpan<byte> session = headers.Get(KnownHeader.McpSessionId);
+        ReadOnlySpan<byte> session = ex.UpstreamSessionId;
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
         {

@@ -1,0 +1,117 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using FastMcp.Identity;
+
+namespace FastMcp.Gateway.Sessions;
+
+/// <summary>
+/// Sealed session ids (sessions.sealed; docs/mcp-handling.md, "Sealed session ids"): the client holds
+/// <c>"fms1." + base64url(tag ‖ U)</c> instead of the upstream's id U, where tag is the first 16 bytes of
+/// HMAC-SHA-256(K, len‖issuer ‖ len‖subject ‖ len‖upstream name ‖ len‖U) (each length 4 bytes big-endian) and
+/// K = HMAC-SHA-256(card fingerprint key, "fastmcp session seal v1"). Every replica sharing the card fingerprint key can
+/// tell whose session an id is without shared state, so a leaked id is useless to anyone but the caller it was issued to.
+/// Sealing and opening allocate nothing (stack or pooled buffers).
+/// </summary>
+internal sealed class SessionSeal
+{
+    public static ReadOnlySpan<byte> Prefix => "fms1."u8;
+
+    public const int TagLength = 16;
+
+    private const int StackBytes = 512;
+
+    private readonly byte[] _key;
+
+    /// <param name="cardFingerprintKey">the configured card fingerprint key (never a per-process random one: sealed ids must verify on every replica and after a restart)</param>
+    public SessionSeal(byte[] cardFingerprintKey) => _key = HMACSHA256.HashData(cardFingerprintKey, "fastmcp session seal v1"u8);
+
+    /// <summary>Bytes of the sealed id for an upstream id of <paramref name="upstreamIdLength"/> bytes.</summary>
+    public static int SealedLength(int upstreamIdLength) => Prefix.Length + Base64Url.GetEncodedLength(TagLength + upstreamIdLength);
+
+    /// <summary>Writes the sealed id of <paramref name="upstreamId"/> for <paramref name="caller"/> on <paramref name="upstream"/>; returns its length.</summary>
+    public int Seal(ReadOnlySpan<byte> upstreamId, Principal caller, string upstream, Span<byte> destination)
+    {
+        int raw = TagLength + upstreamId.Length;
+        byte[]? rented = raw > StackBytes ? ArrayPool<byte>.Shared.Rent(raw) : null;
+        try
+        {
+            Span<byte> tagAndId = (rented ?? stackalloc byte[StackBytes])[..raw];
+            Tag(caller, upstream, upstreamId, tagAndId[..TagLength]);
+            upstreamId.CopyTo(tagAndId[TagLength..]);
+            Prefix.CopyTo(destination);
+            return Prefix.Length + Base64Url.EncodeToUtf8(tagAndId, destination[Prefix.Length..]);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// The upstream id a sealed id stands for, written to <paramref name="upstreamId"/> (at least as long as
+    /// <paramref name="sealedId"/>), when its tag verifies for <paramref name="caller"/> on <paramref name="upstream"/>;
+    /// -1 for anything else (no prefix, not base64url without padding, too short, another caller's or upstream's, forged).
+    /// </summary>
+    public int Open(ReadOnlySpan<byte> sealedId, Principal caller, string upstream, Span<byte> upstreamId)
+    {
+        if (!sealedId.StartsWith(Prefix)) return -1;
+        ReadOnlySpan<byte> encoded = sealedId[Prefix.Length..];
+        // Only the unpadded alphabet is a sealed id: the decoder would also take padding and whitespace.
+        if (encoded.ContainsAnyExcept(Base64UrlAlphabet)) return -1;
+        int raw = Base64Url.GetMaxDecodedLength(encoded.Length);
+        if (raw <= TagLength) return -1;
+        byte[]? rented = raw > StackBytes ? ArrayPool<byte>.Shared.Rent(raw) : null;
+        try
+        {
+            Span<byte> tagAndId = (rented ?? stackalloc byte[StackBytes])[..raw];
+            if (Base64Url.DecodeFromUtf8(encoded, tagAndId, out _, out int written) != OperationStatus.Done || written <= TagLength) return -1;
+            ReadOnlySpan<byte> id = tagAndId[TagLength..written];
+            Span<byte> expected = stackalloc byte[TagLength];
+            Tag(caller, upstream, id, expected);
+            if (!CryptographicOperations.FixedTimeEquals(expected, tagAndId[..TagLength])) return -1;
+            id.CopyTo(upstreamId);
+            return id.Length;
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static readonly SearchValues<byte> Base64UrlAlphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"u8);
+
+    /// <summary>The first 16 bytes of HMAC-SHA-256(K, the length-prefixed issuer, subject, upstream name and upstream id).</summary>
+    private void Tag(Principal caller, string upstream, ReadOnlySpan<byte> upstreamId, Span<byte> tag)
+    {
+        string issuer = caller.Issuer ?? "";
+        int length = 16 + Encoding.UTF8.GetByteCount(issuer) + Encoding.UTF8.GetByteCount(caller.Subject) + Encoding.UTF8.GetByteCount(upstream) + upstreamId.Length;
+        byte[]? rented = length > StackBytes ? ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            Span<byte> message = (rented ?? stackalloc byte[StackBytes])[..length];
+            int at = Put(message, issuer, 0);
+            at = Put(message, caller.Subject, at);
+            at = Put(message, upstream, at);
+            BinaryPrimitives.WriteInt32BigEndian(message[at..], upstreamId.Length);
+            upstreamId.CopyTo(message[(at + 4)..]);
+            Span<byte> mac = stackalloc byte[32];
+            HMACSHA256.HashData(_key, message, mac);
+            mac[..TagLength].CopyTo(tag);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static int Put(Span<byte> message, string field, int at)
+    {
+        int n = Encoding.UTF8.GetBytes(field, message[(at + 4)..]);
+        BinaryPrimitives.WriteInt32BigEndian(message[at..], n);
+        return at + 4 + n;
+    }
+}
