@@ -49,6 +49,24 @@ public class ThreadAllocationsTests
         Assert.True(allocated >= 24L * Calls, $"{allocated} bytes reported for {Calls} objects");
     }
 
+    [Fact]
+    public void The_least_of_windows_still_reports_an_object_per_call_and_nothing_for_a_body_allocating_nothing()
+    {
+        Action allocating = () => { for (int i = 0; i < Calls; i++) AllocateOnce(); };
+        long sum = 0;
+        Action quiet = () => { for (int i = 0; i < 200_000; i++) sum += i ^ (sum >> 3); };
+        allocating();
+        quiet();
+        using var collector = BackgroundCollector.Start();
+        for (int round = 0; round < Rounds; round++)
+        {
+            long allocated = ThreadAllocations.LeastOf(allocating);
+            Assert.True(allocated >= 24L * Calls, $"{allocated} bytes reported for {Calls} objects in round {round}");
+            AllocateOnce();
+            Assert.Equal(0, ThreadAllocations.LeastOf(quiet));
+        }
+    }
+
     // Measured the plain way (the counter read before and after, once), this test fails within a few dozen rounds:
     // a background collection retires this thread's allocation context and charges its unused rest (up to 8 KiB).
     [Fact]
