@@ -98,9 +98,7 @@ public sealed class FailClosedTests : IDisposable
         SampleEvents.Fill(e, 1);
         for (int i = 0; i < 20_000; i++) _ = log.AppendAsync(e);
         await Task.Delay(100);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 200; i++) _ = log.AppendAsync(e);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Measure(() => { for (int i = 0; i < 200; i++) _ = log.AppendAsync(e); });
         Assert.Equal(0, allocated);
     }
 

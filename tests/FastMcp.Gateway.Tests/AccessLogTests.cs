@@ -108,14 +108,15 @@ public sealed class AccessLogTests
             var entry = new AccessLogEntry { Subject = "s", Client = "127.0.0.1", Method = "tools/call", Tool = "t", Decision = "Allow", Rule = "r", Status = 200 };
             // Warm-up: JIT and the lock's one-time contention state with the writer thread.
             for (int i = 0; i < 10_000; i++) accessLog.TryEnqueue(entry);
-            long start = GC.GetAllocatedBytesForCurrentThread();
             bool parsed = true;
-            for (int i = 0; i < 10_000; i++)
+            long allocated = ThreadAllocations.Measure(() =>
             {
-                accessLog.TryEnqueue(entry);
-                parsed &= FastMcp.Gateway.Tracing.TraceContext.TryParse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8, out _, out _, out _, out _);
-            }
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
+                for (int i = 0; i < 10_000; i++)
+                {
+                    accessLog.TryEnqueue(entry);
+                    parsed &= FastMcp.Gateway.Tracing.TraceContext.TryParse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8, out _, out _, out _, out _);
+                }
+            });
             Assert.True(parsed);
             Assert.Equal(0, allocated);
         }

@@ -23,9 +23,7 @@ public sealed class StdioUpstreamConfigurationTests
         Assert.Same(label, o.Upstream.Describe());
         s.Command = "python3";
         Assert.Equal("stdio:python3", s.Describe());
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) s.Describe();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, ThreadAllocations.Measure(() => { for (int i = 0; i < 100; i++) s.Describe(); }));
     }
 
     [Fact]

@@ -33,14 +33,15 @@ public class AllocationTests
         }
 
         HttpRejectReason r = HttpRejectReason.None;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        long allocated = ThreadAllocations.Measure(() =>
         {
-            r |= head.Parse(single);
-            r |= head.Parse(split);
-            r |= head.Parse(McpPost.AsSpan());
-        }
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            for (int i = 0; i < 1000; i++)
+            {
+                r |= head.Parse(single);
+                r |= head.Parse(split);
+                r |= head.Parse(McpPost.AsSpan());
+            }
+        });
         Assert.Equal(HttpRejectReason.None, r);
         Assert.Equal(0, allocated);
         Assert.Equal(120, head.ContentLength);
@@ -60,9 +61,7 @@ public class AllocationTests
         for (int i = 0; i < 100; i++) Run();
 
         // No asserts inside the measured loop: xunit's Assert.Equal allocates.
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) Run();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Measure(() => { for (int i = 0; i < 1000; i++) Run(); });
         Assert.Equal(0, allocated);
         Assert.Equal(McpPost.Length, found);
         Assert.Equal(HttpRejectReason.None, r);
@@ -89,9 +88,7 @@ public class AllocationTests
         for (int i = 0; i < 100; i++) Run();
 
         // No asserts inside the measured loop: xunit's Assert.Equal allocates.
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++) Run();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = ThreadAllocations.Measure(() => { for (int i = 0; i < 1000; i++) Run(); });
         Assert.Equal(0, allocated);
         Assert.True(ok);
         Assert.Equal("hello world", System.Text.Encoding.Latin1.GetString(output.WrittenSpan));

@@ -13,9 +13,7 @@ public class AllocationTests
     private static long AllocatedBy(Action action)
     {
         for (int i = 0; i < 50; i++) action(); // warm: JIT tiers, static init, pools
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < Iterations; i++) action();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        return ThreadAllocations.Measure(() => { for (int i = 0; i < Iterations; i++) action(); });
     }
 
     [Fact]

@@ -47,9 +47,7 @@ public sealed class ResourceUpdateAllocationTests
         }
 
         Assert.Equal(1_000, Decide(1_000)); // warm-up: tiered JIT
-        long start = GC.GetAllocatedBytesForCurrentThread();
-        int measured = Decide(5_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
+        long allocated = ThreadAllocations.Measure(() => Decide(5_000), out int measured);
         Assert.Equal(5_000, measured);
         Assert.Equal(0, allocated);
     }

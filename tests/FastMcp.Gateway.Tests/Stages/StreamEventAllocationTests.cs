@@ -52,13 +52,9 @@ public sealed class StreamEventAllocationTests
         }
 
         Assert.Equal(2_000, Relay(2_000)); // warm-up: tiered JIT, the string cache, the log's pooled buffers
-        long readStart = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5_000; i++) StreamEventMessage.Read(ProgressEvent, joined, out _, out _);
-        long readOnly = GC.GetAllocatedBytesForCurrentThread() - readStart;
+        long readOnly = ThreadAllocations.Measure(() => { for (int i = 0; i < 5_000; i++) StreamEventMessage.Read(ProgressEvent, joined, out _, out _); });
         Assert.True(readOnly < 8 * 1024, $"{readOnly} bytes allocated reading 5,000 notification events");
-        long start = GC.GetAllocatedBytesForCurrentThread();
-        int measured = Relay(5_000);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
+        long allocated = ThreadAllocations.Measure(() => Relay(5_000), out int measured);
         Assert.Equal(5_000, measured);
         // One 24-byte object per event would be 120,000 bytes: the bound is far below that, not exactly zero (the log's
         // pending batch grows now and then, amortized).

@@ -59,12 +59,13 @@ public sealed class Utf8StringCacheTests
         byte[] fingerprint = new byte[32];
         cache.Get(session);
         cache.Hex(fingerprint);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        Assert.Equal(0, ThreadAllocations.Measure(() =>
         {
-            cache.Get(session);
-            cache.Hex(fingerprint);
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 1000; i++)
+            {
+                cache.Get(session);
+                cache.Hex(fingerprint);
+            }
+        }));
     }
 }
