@@ -83,14 +83,16 @@ public sealed class SessionSealTests
         Assert.False(lines.TryOpen(seal, forged, alice, "github"));
         Assert.True(lines.TryOpen(seal, sealedId, alice, "github"));
         lines.SealAnswered(seal, "0c6f4d9e2b7a41f3a8e5d1c2b3a49f87"u8, alice, "github");
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        Action verify = () =>
         {
-            lines.Reset();
-            if (lines.TryOpen(seal, forged, alice, "github") || !lines.TryOpen(seal, sealedId, alice, "github")) Assert.Fail("verification changed");
-            lines.SealAnswered(seal, "0c6f4d9e2b7a41f3a8e5d1c2b3a49f87"u8, alice, "github");
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 10_000; i++)
+            {
+                lines.Reset();
+                if (lines.TryOpen(seal, forged, alice, "github") || !lines.TryOpen(seal, sealedId, alice, "github")) Assert.Fail("verification changed");
+                lines.SealAnswered(seal, "0c6f4d9e2b7a41f3a8e5d1c2b3a49f87"u8, alice, "github");
+            }
+        };
+        Assert.Equal(0, ThreadAllocations.Measure(verify));
         Assert.Equal("0c6f4d9e2b7a41f3a8e5d1c2b3a49f87"u8.ToArray(), lines.UpstreamId.ToArray());
         Assert.Equal("Mcp-Session-Id: " + Encoding.ASCII.GetString(sealedId) + "\r\n", Encoding.ASCII.GetString(lines.ClientLine));
     }
