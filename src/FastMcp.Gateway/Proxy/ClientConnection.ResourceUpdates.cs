@@ -25,8 +25,7 @@ internal sealed partial class ClientConnection : IResourceUpdateGate
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable on an event stream: a withheld resource update has no record; the stream was ended");
+            RecordLost("audit log unavailable on an event stream: a withheld resource update has no record; the stream was ended");
             return false;
         }
     }

@@ -41,8 +41,7 @@ internal sealed partial class ClientConnection : IServerRequestGate
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable on an event stream: a denied server request has no record; the stream was ended");
+            RecordLost("audit log unavailable on an event stream: a denied server request has no record; the stream was ended");
             return false;
         }
     }
@@ -59,8 +58,7 @@ internal sealed partial class ClientConnection : IServerRequestGate
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable: an input_required answer the policy refused has no record; the client got the gateway's error");
+            RecordLost("audit log unavailable: an input_required answer the policy refused has no record; the client got the gateway's error");
             return false;
         }
     }

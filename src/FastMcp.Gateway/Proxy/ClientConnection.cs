@@ -666,6 +666,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     }
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    /// <summary>A record the audit log refused on a path that goes on without it: counted, and said in the log line <paramref name="line"/>.</summary>
+    private void RecordLost(string line)
+    {
+        Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
+        Log.Error(line);
+    }
+
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
@@ -706,8 +713,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable on an event stream: a message was not relayed and the stream was ended");
+            RecordLost("audit log unavailable on an event stream: a message was not relayed and the stream was ended");
             return false;
         }
     }
@@ -729,8 +735,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-            Log.Error("audit log unavailable on an event stream: a withheld event has no record (the outage is recorded)");
+            RecordLost("audit log unavailable on an event stream: a withheld event has no record (the outage is recorded)");
         }
     }
 
