@@ -188,37 +188,23 @@ public sealed class ForgottenSessionEndTests
     [Fact]
     public async Task A_forgotten_session_of_a_stdio_upstream_has_its_server_process_stopped_at_once()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-ends-stdio-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
+        using var server = new StdioServerFolder(StdioServer);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
         {
-            string script = Path.Combine(dir, "server.cjs");
-            File.WriteAllText(script, StdioServer);
-            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
-            {
-                // Idle sessions would only be stopped after ten minutes: what stops this one is the gateway's DELETE.
-                o.Upstreams["tool"] = new Configuration.UpstreamOptions
-                {
-                    Stdio = new Configuration.StdioUpstreamOptions { Command = "node", Args = [script], WorkingDirectory = dir, SessionIdleMs = 600_000 },
-                };
-                o.Routes = [new Configuration.RouteOptions { Path = "/mcp/tool", Upstream = "tool" }];
-                o.Sessions.MaxPerCaller = 1;
-            });
-            Upstream.Stdio.StdioBridge bridge = gw.Gateway.StdioBridges["tool"];
-            string alice = gw.Token("alice");
-            RawResponse opened = await gw.PostAsync(Initialize, alice, "", "/mcp/tool");
-            Assert.Equal(200, opened.Status);
-            string first = opened.Header("Mcp-Session-Id")!;
-            Assert.Equal(1, bridge.SessionCount);
+            // Idle sessions would only be stopped after ten minutes: what stops this one is the gateway's DELETE.
+            server.AddTo(o, sessionIdleMs: 600_000);
+            o.Sessions.MaxPerCaller = 1;
+        });
+        Upstream.Stdio.StdioBridge bridge = gw.Gateway.StdioBridges["tool"];
+        string alice = gw.Token("alice");
+        RawResponse opened = await gw.PostAsync(Initialize, alice, "", StdioServerFolder.Route);
+        Assert.Equal(200, opened.Status);
+        string first = opened.Header("Mcp-Session-Id")!;
+        Assert.Equal(1, bridge.SessionCount);
 
-            Assert.Equal(200, (await gw.PostAsync(Initialize, alice, "", "/mcp/tool")).Status);
-            Assert.True(await EventuallyAsync(() => Task.FromResult(bridge.SessionCount == 1)), $"the bridge still runs {bridge.SessionCount} sessions");
-            Assert.True(await MetricShowsAsync(gw, "fastmcp_upstream_sessions_ended_total{upstream=\"tool\",result=\"ended\"} 1"));
-            Assert.Equal(404, (await gw.PostAsync(Ping, alice, $"Mcp-Session-Id: {first}\r\n", "/mcp/tool")).Status);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Equal(200, (await gw.PostAsync(Initialize, alice, "", StdioServerFolder.Route)).Status);
+        Assert.True(await EventuallyAsync(() => Task.FromResult(bridge.SessionCount == 1)), $"the bridge still runs {bridge.SessionCount} sessions");
+        Assert.True(await MetricShowsAsync(gw, "fastmcp_upstream_sessions_ended_total{upstream=\"tool\",result=\"ended\"} 1"));
+        Assert.Equal(404, (await gw.PostAsync(Ping, alice, $"Mcp-Session-Id: {first}\r\n", StdioServerFolder.Route)).Status);
     }
 }

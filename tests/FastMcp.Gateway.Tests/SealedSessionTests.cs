@@ -180,9 +180,8 @@ public sealed class SealedSessionTests : IDisposable
     [Fact]
     public async Task A_stdio_upstream_is_a_plain_route_its_bridge_gets_the_upstreams_id_and_the_client_a_sealed_one()
     {
-        string script = Path.Combine(_dir, "server.cjs");
         // Answers every request with an empty result (initialize with its own); the bridge owns the sessions.
-        File.WriteAllText(script, """
+        using var server = new StdioServerFolder("""
             require('readline').createInterface({ input: process.stdin }).on('line', line => {
               const request = JSON.parse(line);
               if (request.id === undefined) return;
@@ -196,18 +195,17 @@ public sealed class SealedSessionTests : IDisposable
             o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
             o.Masking.FingerprintKeyFile = _panKeyFile;
             o.Sessions.Sealed = true;
-            o.Upstreams["tool"] = new UpstreamOptions { Stdio = new StdioUpstreamOptions { Command = "node", Args = [script], WorkingDirectory = _dir } };
-            o.Routes = [new RouteOptions { Path = "/mcp/tool", Upstream = "tool" }];
+            server.AddTo(o);
         });
         string alice = Token("alice");
-        RawResponse opened = await gw.PostAsync(Initialize, alice, "", "/mcp/tool");
+        RawResponse opened = await gw.PostAsync(Initialize, alice, "", StdioServerFolder.Route);
         Assert.Equal(200, opened.Status);
         string sealedId = opened.Header("Mcp-Session-Id")!;
         Assert.StartsWith("fms1.", sealedId);
 
         // The bridge answers 404 for a session it does not know: 200 means it got its own id back.
-        Assert.Equal(200, (await gw.PostAsync(Ping(2), alice, $"Mcp-Session-Id: {sealedId}\r\n", "/mcp/tool")).Status);
-        Assert.Equal(404, (await gw.PostAsync(Ping(3), Token("mallory"), $"Mcp-Session-Id: {sealedId}\r\n", "/mcp/tool")).Status);
+        Assert.Equal(200, (await gw.PostAsync(Ping(2), alice, $"Mcp-Session-Id: {sealedId}\r\n", StdioServerFolder.Route)).Status);
+        Assert.Equal(404, (await gw.PostAsync(Ping(3), Token("mallory"), $"Mcp-Session-Id: {sealedId}\r\n", StdioServerFolder.Route)).Status);
         // Sealed for the stdio upstream, it is not a session of the default route's upstream.
         Assert.Equal(404, (await gw.PostAsync(Ping(4), alice, $"Mcp-Session-Id: {sealedId}\r\n")).Status);
         Assert.Empty(gw.Upstream.Requests);

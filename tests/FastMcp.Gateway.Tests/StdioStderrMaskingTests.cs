@@ -44,31 +44,21 @@ public sealed class StdioStderrMaskingTests
     public async Task Card_numbers_a_stdio_server_writes_to_stderr_reach_the_log_masked_in_every_digit_script()
     {
         Assert.Equal(StderrLogBound, Upstream.Stdio.StderrLog.MaxLineBytes);
-        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-stderr-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        using var server = new StdioServerFolder(Server());
         var lines = new StringWriter();
         TextWriter previous = Log.Output;
         Log.Output = TextWriter.Synchronized(lines);
         try
         {
-            string script = Path.Combine(dir, "server.cjs");
-            File.WriteAllText(script, Server());
-            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
-            {
-                o.Upstreams["tool"] = new Configuration.UpstreamOptions
-                {
-                    Stdio = new Configuration.StdioUpstreamOptions { Command = "node", Args = [script], WorkingDirectory = dir },
-                };
-                o.Routes = [new Configuration.RouteOptions { Path = "/mcp/tool", Upstream = "tool" }];
-            });
+            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o => server.AddTo(o));
             string alice = gw.Token("alice");
             RawResponse opened = await gw.PostAsync(
                 """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
-                alice, "", "/mcp/tool");
+                alice, "", StdioServerFolder.Route);
             Assert.Equal(200, opened.Status);
             string session = opened.Header("Mcp-Session-Id")!;
             RawResponse called = await gw.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"charge","arguments":{}}}""",
-                alice, $"Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n", "/mcp/tool");
+                alice, $"Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n", StdioServerFolder.Route);
             Assert.Equal(200, called.Status);
 
             string text = "";
@@ -91,7 +81,6 @@ public sealed class StdioStderrMaskingTests
         finally
         {
             Log.Output = previous;
-            Directory.Delete(dir, recursive: true);
         }
     }
 }

@@ -33,41 +33,27 @@ public sealed class StdioResourceUpdatePolicyTests
     [Fact]
     public async Task A_stdio_servers_update_the_caller_may_not_subscribe_to_is_withheld()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-stdio-updates-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            string script = Path.Combine(dir, "server.cjs");
-            File.WriteAllText(script, StdioServer);
-            await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo,
-            [
-                new RuleOptions { Name = "public-on-tool", Action = "allow", Methods = ["resources/subscribe"], Names = ["file:///public/*"], Upstreams = ["tool"] },
-                new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call", "notifications/*"] },
-            ], o =>
-            {
-                o.Upstreams["tool"] = new UpstreamOptions { Stdio = new StdioUpstreamOptions { Command = "node", Args = [script], WorkingDirectory = dir } };
-                o.Routes = [new RouteOptions { Path = "/mcp/tool", Upstream = "tool" }];
-            });
-            string alice = gw.Token("alice");
-            RawResponse opened = await gw.PostAsync(Initialize, alice, "", "/mcp/tool");
-            Assert.Equal(200, opened.Status);
-            string session = opened.Header("Mcp-Session-Id")!;
+        using var server = new StdioServerFolder(StdioServer);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo,
+        [
+            new RuleOptions { Name = "public-on-tool", Action = "allow", Methods = ["resources/subscribe"], Names = ["file:///public/*"], Upstreams = ["tool"] },
+            new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call", "notifications/*"] },
+        ], o => server.AddTo(o));
+        string alice = gw.Token("alice");
+        RawResponse opened = await gw.PostAsync(Initialize, alice, "", StdioServerFolder.Route);
+        Assert.Equal(200, opened.Status);
+        string session = opened.Header("Mcp-Session-Id")!;
 
-            RawResponse call = await gw.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"watch","arguments":{}}}""", alice,
-                $"Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n", "/mcp/tool");
+        RawResponse call = await gw.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"watch","arguments":{}}}""", alice,
+            $"Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n", StdioServerFolder.Route);
 
-            Assert.Equal(200, call.Status);
-            Assert.Contains("file:///public/a", call.Body);
-            Assert.DoesNotContain("passwd", call.Body);
-            Assert.Contains("\"done\"", call.Body);
-            JsonElement denial = Assert.Single((await gw.StopAndReadAuditAsync()).Select(r => JsonDocument.Parse(r).RootElement.Clone()),
-                r => r.GetProperty("type").GetString() == "Denied");
-            Assert.Equal("file:///etc/passwd", denial.GetProperty("component").GetProperty("target").GetString());
-            Assert.Equal("tool", denial.GetProperty("component").GetProperty("upstreamName").GetString());
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        Assert.Equal(200, call.Status);
+        Assert.Contains("file:///public/a", call.Body);
+        Assert.DoesNotContain("passwd", call.Body);
+        Assert.Contains("\"done\"", call.Body);
+        JsonElement denial = Assert.Single((await gw.StopAndReadAuditAsync()).Select(r => JsonDocument.Parse(r).RootElement.Clone()),
+            r => r.GetProperty("type").GetString() == "Denied");
+        Assert.Equal("file:///etc/passwd", denial.GetProperty("component").GetProperty("target").GetString());
+        Assert.Equal("tool", denial.GetProperty("component").GetProperty("upstreamName").GetString());
     }
 }
