@@ -65,8 +65,23 @@ public sealed class ResourceUpdatePolicyTests
 
     private const string ToolCall = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"watch\",\"arguments\":{}}}";
 
-    private static string Get(PolicyGateway g, string token) =>
-        $"GET /mcp HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n{SessionHeaders}\r\n";
+    /// <summary>The caller's GET stream of the session, its head read (200).</summary>
+    private static async Task<RawClient> OpenGetStreamAsync(PolicyGateway g, string token)
+    {
+        RawClient client = await g.Gateway.ConnectAsync();
+        try
+        {
+            await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n{SessionHeaders}\r\n");
+            (_, int status) = await client.ReadHeadAsync();
+            Assert.Equal(200, status);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
 
     private static List<JsonElement> Parse(string[] records) => [.. records.Select(r => JsonDocument.Parse(r).RootElement.Clone())];
 
@@ -128,10 +143,7 @@ public sealed class ResourceUpdatePolicyTests
         string token = g.Token("alice");
         await InitializeAsync(g, token);
 
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(Get(g, token));
-        (_, int status) = await client.ReadHeadAsync();
-        Assert.Equal(200, status);
+        using RawClient client = await OpenGetStreamAsync(g, token);
         string stream = await ReadStreamAsync(client);
 
         Assert.Contains("file:///public/a", stream);
@@ -164,10 +176,7 @@ public sealed class ResourceUpdatePolicyTests
         string token = g.Token("alice");
         await InitializeAsync(g, token);
 
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(Get(g, token));
-        (_, int status) = await client.ReadHeadAsync();
-        Assert.Equal(200, status);
+        using RawClient client = await OpenGetStreamAsync(g, token);
         string? first = await client.ReadChunkAsync("the first update");
         Assert.NotNull(first);
         Assert.Contains("file:///public/a", first);
