@@ -54,9 +54,20 @@ internal sealed class IssuerKeySource : IDisposable
 
     public async Task LoadAsync(CancellationToken ct)
     {
-        Volatile.Write(ref _current, await FetchAsync(ct).ConfigureAwait(false));
+        Install(await FetchAsync(ct).ConfigureAwait(false));
         Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
         RefreshCount++;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="fetched"/> current unless it holds the very keys (kid and material, in order) of the
+    /// snapshot in force: then that one stays, so cached tokens keep their one-comparison hit. Any other change is
+    /// a new snapshot, against which each cached token is checked on its next use.
+    /// </summary>
+    private void Install(SigningKeySnapshot fetched)
+    {
+        if (!fetched.SameKeysAs(Current))
+            Volatile.Write(ref _current, fetched);
     }
 
     /// <summary>Refreshes unless one happened within the rate-limit window. Returns true when new keys were loaded.</summary>
@@ -76,7 +87,7 @@ internal sealed class IssuerKeySource : IDisposable
             Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
             try
             {
-                Volatile.Write(ref _current, await FetchAsync(ct).ConfigureAwait(false));
+                Install(await FetchAsync(ct).ConfigureAwait(false));
                 RefreshCount++;
                 LastError = null;
                 return true;
@@ -99,7 +110,7 @@ internal sealed class IssuerKeySource : IDisposable
         await _refreshGate.WaitAsync().ConfigureAwait(false);
         try
         {
-            Volatile.Write(ref _current, await FetchAsync(CancellationToken.None).ConfigureAwait(false));
+            Install(await FetchAsync(CancellationToken.None).ConfigureAwait(false));
             Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
             RefreshCount++;
             LastError = null;

@@ -9,8 +9,8 @@ namespace FastMcp.Identity;
 /// <summary>
 /// Authenticates requests by their Authorization header. The first sight of a token costs a full
 /// JWT validation (algorithm allow-list, issuer, signature by kid, audience, lifetime); after that
-/// the token is found in a bounded cache (seeded hash, then exact byte comparison) until it expires,
-/// synchronously and without allocating.
+/// the token is found in a bounded cache (seeded hash, then exact byte comparison) until it expires or its
+/// issuer stops publishing the key that verified it, synchronously and without allocating.
 /// </summary>
 public sealed class TokenValidator : IAsyncDisposable
 {
@@ -136,9 +136,13 @@ public sealed class TokenValidator : IAsyncDisposable
                 _cache.Remove(hash);
                 return new ValueTask<AuthResult>(AuthResult.Fail(AuthFailure.Expired, Describe(AuthFailure.Expired)));
             }
-            return new ValueTask<AuthResult>(entry.MissingRequiredScope
-                ? AuthResult.MissingScope(entry.Principal, _missingScopeDescription)
-                : AuthResult.Success(entry.Principal));
+            if (entry.KeyStillPublished())
+                return new ValueTask<AuthResult>(entry.MissingRequiredScope
+                    ? AuthResult.MissingScope(entry.Principal, _missingScopeDescription)
+                    : AuthResult.Success(entry.Principal));
+            // The issuer no longer publishes the key that verified this token: forgotten, and validated as if first
+            // seen, so it fails exactly as a new token under that key would (unknown kid, or invalid signature).
+            _cache.Remove(hash, entry);
         }
         headerSpan.Overlaps(token, out int offset);
         return new ValueTask<AuthResult>(ValidateUncachedAsync(authorizationHeader.Slice(offset, token.Length), hash, ct));
@@ -179,20 +183,26 @@ public sealed class TokenValidator : IAsyncDisposable
         if (string.IsNullOrEmpty(issuer) || !_issuers.TryGetValue(issuer, out var source))
             return AuthResult.Fail(AuthFailure.WrongIssuer, $"issuer '{Truncate(issuer)}' is not trusted");
 
+        // The snapshot the key comes from is the one the cache entry remembers: a refresh that lands during this
+        // validation is then seen by the entry's first hit, not missed.
+        SigningKeySnapshot snapshot = source.Current;
         SecurityKey[] keys;
         string kid = jwt.Kid;
         if (!string.IsNullOrEmpty(kid))
         {
-            var key = source.Current.Find(kid);
+            var key = snapshot.Find(kid);
             if (key is null && await source.RefreshForUnknownKeyAsync(ct).ConfigureAwait(false))
-                key = source.Current.Find(kid);
+            {
+                snapshot = source.Current;
+                key = snapshot.Find(kid);
+            }
             if (key is null)
                 return AuthResult.Fail(AuthFailure.UnknownKey, $"signing key '{Truncate(kid)}' is unknown");
             keys = [key];
         }
         else
         {
-            keys = source.Current.All;
+            keys = snapshot.All;
             if (keys.Length == 0)
                 return AuthResult.Fail(AuthFailure.UnknownKey, "issuer has no signing keys");
         }
@@ -247,7 +257,11 @@ public sealed class TokenValidator : IAsyncDisposable
         bool missingScope = false;
         foreach (var scope in _requiredScopes)
             missingScope |= !principal.HasScope(scope);
-        _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope), now);
+        // The key that verified the signature (with several keys tried, the handler records which one); one the
+        // snapshot cannot name leaves the entry valid only until the issuer's keys next change.
+        SecurityKey? verifiedBy = keys.Length == 1 ? keys[0] : jwt.SigningKey;
+        string? keyIdentity = verifiedBy is null ? null : snapshot.Identity(verifiedBy);
+        _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope, source, snapshot, kid, keyIdentity), now);
         return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
     }
 

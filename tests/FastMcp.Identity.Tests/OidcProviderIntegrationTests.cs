@@ -4,7 +4,8 @@ using FastMcp.Identity.Tests.Support;
 namespace FastMcp.Identity.Tests;
 
 /// <summary>Against a real OpenID Provider (oidc-provider 9, client credentials, resource indicators, JWT access tokens):
-/// discovery, validation, audience binding and key rotation through the rate-limited unknown-kid refresh.</summary>
+/// discovery, validation, audience binding and key rotation through the rate-limited unknown-kid refresh, after which
+/// a cached token under the rotated-out key is refused.</summary>
 public sealed class OidcProviderIntegrationTests
 {
     private const string Resource = "http://127.0.0.1:18443/mcp";
@@ -50,8 +51,12 @@ public sealed class OidcProviderIntegrationTests
         Assert.True(afterRefresh.Succeeded, afterRefresh.ToString());
         Assert.Equal(2, validator.KeyRefreshCount(idp.Issuer));
 
-        // The token seen before rotation is still served from the cache until it expires.
-        Assert.True((await Validate(validator, token)).Succeeded);
+        // The provider no longer publishes the old key: the token seen before rotation is refused, although
+        // cached and not expired, with the error a token under an unknown key gets.
+        var old = await Validate(validator, token);
+        Assert.Equal(AuthFailure.UnknownKey, old.Failure);
+        Assert.Equal($"signing key '{oldKid}' is unknown", old.Description);
+        Assert.Equal(2, validator.KeyRefreshCount(idp.Issuer)); // inside the rate-limit window: no further fetch
     }
 
     [Fact]

@@ -13,12 +13,19 @@ internal sealed class ValidatorFixture : IAsyncDisposable
     public TokenValidator Validator { get; private set; } = null!;
     public IdentityOptions Options { get; private set; } = null!;
 
-    public static async Task<ValidatorFixture> CreateAsync(Action<IdentityOptions>? configure = null)
+    /// <summary>The issuer's JWKS file; a test rewrites it to rotate keys, then lets the validator refresh.</summary>
+    public string JwksPath => Path.Combine(Directory, "jwks.json");
+
+    /// <param name="writeJwks">Writes the first JWKS to the path given; default: <see cref="TestKeys.JwksJson"/> of the shared keys.</param>
+    public static async Task<ValidatorFixture> CreateAsync(Action<IdentityOptions>? configure = null, Action<string>? writeJwks = null)
     {
         var f = new ValidatorFixture();
         System.IO.Directory.CreateDirectory(f.Directory);
-        string jwks = Path.Combine(f.Directory, "jwks.json");
-        await File.WriteAllTextAsync(jwks, f.Keys.JwksJson());
+        string jwks = f.JwksPath;
+        if (writeJwks is null)
+            await File.WriteAllTextAsync(jwks, f.Keys.JwksJson());
+        else
+            writeJwks(jwks);
         f.Options = new IdentityOptions
         {
             Resource = TestKeys.Resource,
