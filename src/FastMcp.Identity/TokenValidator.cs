@@ -21,6 +21,10 @@ public sealed class TokenValidator : IAsyncDisposable
     private readonly Dictionary<string, IssuerKeySource> _issuers = new(StringComparer.Ordinal);
     private readonly VerifiedTokenCache _cache;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    // Signature providers are cached per key thumbprint; the process-wide default cache would hand this validator a
+    // provider built on another validator's key object, one that may have been disposed since (a dev key of a
+    // gateway stopped in the same process). Each validator keeps its own, released with it.
+    private readonly CryptoProviderFactory _crypto = new();
     private readonly HttpClient? _http;
     private readonly TimeProvider _time;
     private readonly TimeSpan _skew;
@@ -222,6 +226,7 @@ public sealed class TokenValidator : IAsyncDisposable
             // Lifetime is checked below against our TimeProvider, after the signature proved the claims genuine.
             ValidateLifetime = false,
             LogValidationExceptions = false,
+            CryptoProviderFactory = _crypto,
         };
         var result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
         if (!result.IsValid)
@@ -330,6 +335,7 @@ public sealed class TokenValidator : IAsyncDisposable
         foreach (var source in _issuers.Values)
             source.Dispose();
         _http?.Dispose();
+        (_crypto.CryptoProviderCache as IDisposable)?.Dispose();
         _devKey?.Dispose();
         return ValueTask.CompletedTask;
     }

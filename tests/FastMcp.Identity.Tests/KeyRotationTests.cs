@@ -176,6 +176,34 @@ public sealed class KeyRotationTests
         Assert.Equal(AuthFailure.InvalidSignature, (await second.ValidateAsync(byK1)).Failure);
     }
 
+    [Fact]
+    public async Task Dev_mode_validator_started_after_another_one_on_the_same_dev_key_was_disposed_verifies_dev_tokens()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "fastmcp-devkey-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var options = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1:8080/mcp", DevKeyDirectory = dir };
+            using (DevKey key = DevKeys.LoadOrCreate(dir))
+            {
+                await using (var before = await TokenValidator.CreateAsync(options))
+                {
+                    string first = key.Mint("alice", [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
+                    Assert.True((await before.ValidateAsync(Encoding.ASCII.GetBytes("Bearer " + first))).Succeeded);
+                }
+                // A gateway restarted in the same process (tests, an embedding host) loads the same dev key again.
+                await using var after = await TokenValidator.CreateAsync(options);
+                string second = key.Mint("bob", [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
+                var result = await after.ValidateAsync(Encoding.ASCII.GetBytes("Bearer " + second));
+                Assert.True(result.Succeeded, result.ToString());
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+        }
+    }
+
     // The periodic refresh runs on the thread pool after the timer fired: waited for by its count, bounded.
     private static async Task WaitForRefreshesAsync(ValidatorFixture f, int count)
     {
