@@ -42,10 +42,10 @@ public sealed class SealedSessionTests : IDisposable
     private string Token(string subject) =>
         _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
 
-    private Task<PolicyGateway> ReplicaAsync(bool sealedIds, string unknown = "refuse", string devKeyDirectory = "dev") =>
+    private Task<PolicyGateway> ReplicaAsync(bool sealedIds, string unknown = "refuse") =>
         PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, devKeyDirectory);
+            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
             o.Masking.FingerprintKeyFile = _panKeyFile;
             o.Sessions.Sealed = sealedIds;
             o.Sessions.Unknown = unknown;
@@ -165,12 +165,11 @@ public sealed class SealedSessionTests : IDisposable
         {
             sealedId = (await PostAsync(before, Token("alice"), Initialize)).Header("Mcp-Session-Id")!;
         }
-        // The restarted gateway trusts a rotated identity key (a fresh key id: the token library caches signature
-        // checks per key id within a process): the session is the caller's (issuer and subject), not one token's.
-        using DevKey rotated = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev-rotated"));
-        await using PolicyGateway after = await ReplicaAsync(sealedIds: true, devKeyDirectory: "dev-rotated");
-        string alice = rotated.Mint("alice", [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
-        string mallory = rotated.Mint("mallory", [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+        // Restarted in the same process on the same identity key (the stopped gateway disposed its own instance of it),
+        // with new tokens: the session is the caller's (issuer and subject), not one token's.
+        await using PolicyGateway after = await ReplicaAsync(sealedIds: true);
+        string alice = Token("alice");
+        string mallory = Token("mallory");
         Assert.Equal(200, (await PostAsync(after, alice, Ping(2), sealedId)).Status);
         Assert.Equal(1, Naming(after.Upstream, "s-1"));
         Assert.Equal(404, (await PostAsync(after, mallory, Ping(3), sealedId)).Status);
