@@ -27,7 +27,7 @@ internal sealed class IssuerKeySource : IDisposable
         _time = time;
         _unknownKeyInterval = unknownKeyInterval;
         if (periodicInterval > TimeSpan.Zero)
-            _periodic = time.CreateTimer(static state => _ = ((IssuerKeySource)state!).RefreshQuietlyAsync(), this, periodicInterval, periodicInterval);
+            _periodic = time.CreateTimer(static state => _ = ((IssuerKeySource)state!).RefreshNowAsync(CancellationToken.None), this, periodicInterval, periodicInterval);
     }
 
     /// <summary>A source whose keys are fixed (the dev key).</summary>
@@ -105,21 +105,29 @@ internal sealed class IssuerKeySource : IDisposable
         }
     }
 
-    private async Task RefreshQuietlyAsync()
+    /// <summary>
+    /// Fetches the keys now, whatever the rate limit says (the periodic timer, and an operator's SIGHUP after a key was
+    /// revoked). False when the fetch failed: the keys in force stay, and <see cref="LastError"/> says why.
+    /// </summary>
+    public async Task<bool> RefreshNowAsync(CancellationToken ct)
     {
-        await _refreshGate.WaitAsync().ConfigureAwait(false);
+        if (IsStatic)
+            return true;
+        await _refreshGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            Install(await FetchAsync(CancellationToken.None).ConfigureAwait(false));
+            Install(await FetchAsync(ct).ConfigureAwait(false));
             Volatile.Write(ref _lastRefreshTicks, _time.GetUtcNow().UtcTicks);
             RefreshCount++;
             LastError = null;
+            return true;
         }
         catch (Exception ex)
         {
             // Keep serving with the keys we have; the next tick or an unknown kid tries again.
             LastError = ex.Message;
             Interlocked.Increment(ref _refreshFailures);
+            return false;
         }
         finally
         {

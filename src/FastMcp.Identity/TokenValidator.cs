@@ -66,6 +66,23 @@ public sealed class TokenValidator : IAsyncDisposable
 
     public int KeyRefreshCount(string issuer) => _issuers.TryGetValue(issuer, out var s) ? s.RefreshCount : 0;
 
+    /// <summary>
+    /// Fetches every issuer's signing keys now, outside the refresh schedule and its rate limit (an operator's SIGHUP
+    /// after an identity provider revoked a key). A token verified under a key that is no longer published is refused
+    /// from its next use. Returns one line per issuer whose keys could not be fetched (their keys in force stay);
+    /// empty when every issuer was refreshed. The dev key is fixed and not refreshed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RefreshKeysAsync(CancellationToken ct = default)
+    {
+        var failures = new List<string>();
+        foreach (IssuerKeySource source in _issuers.Values)
+        {
+            if (!await source.RefreshNowAsync(ct).ConfigureAwait(false))
+                failures.Add($"issuer '{source.Issuer}': {source.LastError}");
+        }
+        return failures;
+    }
+
     public static Task<TokenValidator> CreateAsync(IdentityOptions options, CancellationToken ct = default) =>
         CreateAsync(options, TimeProvider.System, null, ct);
 
@@ -229,6 +246,22 @@ public sealed class TokenValidator : IAsyncDisposable
             CryptoProviderFactory = _crypto,
         };
         var result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
+        if (!result.IsValid && result.Exception is SecurityTokenInvalidSignatureException && !string.IsNullOrEmpty(kid) && !source.IsStatic
+            && await source.RefreshForUnknownKeyAsync(ct).ConfigureAwait(false))
+        {
+            // An issuer that re-keys a kid in place publishes new material under a kid the gateway knows, so the
+            // unknown-kid refresh never fires for it: a signature that fails under a known kid asks for one refresh
+            // (rate-limited like an unknown kid's) and is checked again only when that kid now names other material.
+            SigningKeySnapshot fresh = source.Current;
+            SecurityKey? rekeyed = fresh.Find(kid);
+            if (rekeyed is not null && !string.Equals(fresh.Identity(rekeyed), snapshot.Identity(keys[0]), StringComparison.Ordinal))
+            {
+                snapshot = fresh;
+                keys = [rekeyed];
+                parameters.IssuerSigningKeys = keys;
+                result = await _handler.ValidateTokenAsync(jwt, parameters).ConfigureAwait(false);
+            }
+        }
         if (!result.IsValid)
             return MapException(result.Exception);
 

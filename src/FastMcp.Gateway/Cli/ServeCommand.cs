@@ -62,6 +62,9 @@ internal static class ServeCommand
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
             ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options, host.Routes)
             : null;
+        using SigningKeyRefresh? keyRefresh = stages.Authentication is { IsAnonymous: false } authentication && authentication.Options.Issuers.Count > 0
+            ? new SigningKeyRefresh(authentication, onSignal: true)
+            : null;
 
         string authority = ListenAddress.ToUrlAuthority(host.Endpoints[0]);
         string url = $"{(options.Tls is null ? "http" : "https")}://{authority}{(host.Routes.Routes.Count > 0 ? host.Routes.Routes[0].PathText : host.Routes.Federated[0].PathText)}";

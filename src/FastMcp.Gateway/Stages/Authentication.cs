@@ -37,6 +37,9 @@ internal sealed class Authentication : IAsyncDisposable
 
     /// <summary>Failed signing-key (JWKS) refreshes since start, over all issuers.</summary>
     public long KeyRefreshFailures => _validator.KeyRefreshFailures;
+
+    /// <summary>Fetches every trusted issuer's signing keys now (Hosting/SigningKeyRefresh.cs); the failures, one line per issuer.</summary>
+    public Task<IReadOnlyList<string>> RefreshKeysAsync() => _validator.RefreshKeysAsync();
     public byte[] MetadataDocument { get; }
     public IdentityOptions Options => _options;
 
