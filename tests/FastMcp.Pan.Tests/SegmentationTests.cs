@@ -29,6 +29,10 @@ public class SegmentationTests
         SpaceDocumentCards[1].Document,
         SpaceDocumentCards[2].Document,
         SpaceDocumentCards[3].Document,
+        InvisibleDocumentCards[0].Document,
+        InvisibleDocumentCards[1].Document,
+        InvisibleDocumentCards[2].Document,
+        InvisibleDocumentCards[3].Document,
     };
 
     /// <summary>
@@ -68,6 +72,25 @@ public class SegmentationTests
         ("{\"e\":\"4111\\u00a01111\\u202F1111\\u20091111\", \"f\":\"4111\\u00A0\\u20071111 1111 1111\"}", 1),
         ("pan ４１１１\u00A0１１１１\u202F1111-1111 § 4111\u20081111\u20081111\u20081111", 1),
     ];
+
+    /// <summary>
+    /// Documents with invisible characters (2-, 3- and 4-byte, raw, escaped and as escaped surrogate pairs) inside card
+    /// numbers, next to letters that they must not unblock, and among characters that share their lead bytes.
+    /// </summary>
+    private static readonly (string Document, int Cards)[] InvisibleDocumentCards =
+    [
+        ("{\"t\":\"4\u200B111\u00AD1111\u20601111\uFEFF1111 “ok” ORD\u200B4111111111111111 ©\",\"m\":\"5555 \u200E5555 5555\U000E0041 4444\"}", 2),
+        ("{\"e\":\"4111\\u200b1111\\u00AD1111\\udb40\\udc411111\", \"f\":\"x\\uDB40\\uDC414111111111111111 \\ud83d\\ude00\"}", 1),
+        ("pan ４１１１\u200D １１１１\u3164 1111\u061C-1111 ۴۱۱۱\uFE0F۱۱۱۱۱۱۱۱۱۱۱۱ ᅟ\u180E 4111\U0001D1731111\U0001BCA01111\u034F1111", 3),
+        ("ab\u200B\u200B4111111111111111\u200B\u200B\u200Bcd 4111111111111111\u2061\u2062" + new string('\u200B', 300) + "2 end", 1),
+    ];
+
+    [Fact]
+    public void InvisibleDocumentsHoldTheirCardsInOneBuffer()
+    {
+        foreach ((string document, int cards) in InvisibleDocumentCards)
+            Assert.Equal(cards, TestKeys.Masker().MaskInPlace(Encoding.UTF8.GetBytes(document)));
+    }
 
     [Fact]
     public void SpaceDocumentsHoldTheirCardsInOneBuffer()
