@@ -203,6 +203,30 @@ public class SegmentationTests
     }
 
     [Fact]
+    public void HoldBackStaysBoundedWhenADigitRunGoesOnPastNineteenDigitsAfterAGroup()
+    {
+        // "4111 " and then thousands of digits: the long run can never be part of a card, so the groups before it
+        // are decided at once instead of being held until the run ends. A card before it is still masked.
+        foreach (string document in new[]
+        {
+            "4111 " + new string('1', 5000) + " x 4111111111111111",
+            "4111 1111 1111 1111 " + new string('7', 3000) + " 5555555555554444",
+            "12-" + string.Concat(Enumerable.Repeat("\\u0031", 2000)) + ".",
+            "4111 1111\u200B " + new string('2', 4000) + "\u200B" + new string('2', 4000),
+        })
+        {
+            byte[] data = Encoding.UTF8.GetBytes(document);
+            byte[] expected = Reference(document);
+            foreach (int readSize in new[] { 1, 7, 100, 1000 })
+            {
+                byte[] output = Segmented.Stream(TestKeys.Masker(), data, () => readSize, out _, out int maxHeld);
+                Assert.InRange(maxHeld, 0, PanStreamMasker.MaxHoldBack);
+                Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(output));
+            }
+        }
+    }
+
+    [Fact]
     public void StreamRejectsABufferShorterThanWhatWasHeld()
     {
         var stream = new PanStreamMasker(TestKeys.Masker());

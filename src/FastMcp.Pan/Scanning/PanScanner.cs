@@ -414,6 +414,36 @@ internal static class PanScanner
         {
             AppendRaw(ref s, digits, offset);
         }
+        if (s.GroupCount > 1 && s.Groups[s.GroupCount - 1].Overlong) SettleBeforeOverlong(ref s, masker, ref writer, ref sink);
+    }
+
+    /// <summary>
+    /// The run's last group just passed 19 digits. No card number can contain it, so every card number among the
+    /// groups before it is decidable now (the last of them is bounded on the right by the long group, as it would be
+    /// when the run ends): decide them and drop them. Held until the run ended instead, they and the long run after
+    /// them would pin the stream masker's hold-back at their first digit, past any bound.
+    /// </summary>
+    private static void SettleBeforeOverlong<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        int last = s.GroupCount - 2;
+        int start = 0;
+        while (start <= last)
+        {
+            int next = start + 1;
+            for (int end = Math.Min(start + 4, last); end >= start; end--)
+            {
+                if (Candidate(ref s, start, end, rightBlocked: false) is CardBrand brand)
+                {
+                    Emit(ref s, start, end, brand, masker, ref writer, ref sink);
+                    next = end + 1;
+                    break;
+                }
+            }
+            start = next;
+        }
+        DropHead(ref s, s.GroupCount - 1);
     }
 
     private static void OnNonDigit<TWriter, TSink>(ref ScanState s, CharKind kind, PanMasker? masker, ref TWriter writer, ref TSink sink)
