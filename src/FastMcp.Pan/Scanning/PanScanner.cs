@@ -7,7 +7,7 @@ namespace FastMcp.Pan.Scanning;
 /// The card-number state machine. Bytes that cannot start a card number (neither digit, nor backslash, nor the 0xEF
 /// lead byte of a fullwidth digit, nor the start of an Arabic-Indic, Persian or Devanagari digit) are skipped with a
 /// vectorised search; plain digit runs are taken whole; only runs that touch separators, dots, escapes or multi-byte
-/// characters walk the per-character state machine. Works chunk
+/// characters (invisible ones among them, which it reads through) walk the per-character state machine. Works chunk
 /// by chunk: <see cref="ScanState"/> carries everything across boundaries, and offsets are absolute so a find split
 /// over chunks is masked where its bytes are.
 /// </summary>
