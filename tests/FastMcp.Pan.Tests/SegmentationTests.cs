@@ -33,6 +33,7 @@ public class SegmentationTests
         InvisibleDocumentCards[1].Document,
         InvisibleDocumentCards[2].Document,
         InvisibleDocumentCards[3].Document,
+        InvisibleDocumentCards[4].Document,
     };
 
     /// <summary>
@@ -83,6 +84,8 @@ public class SegmentationTests
         ("{\"e\":\"4111\\u200b1111\\u00AD1111\\udb40\\udc411111\", \"f\":\"x\\uDB40\\uDC414111111111111111 \\ud83d\\ude00\"}", 1),
         ("pan ４１１１\u200D １１１１\u3164 1111\u061C-1111 ۴۱۱۱\uFE0F۱۱۱۱۱۱۱۱۱۱۱۱ ᅟ\u180E 4111\U0001D1731111\U0001BCA01111\u034F1111", 3),
         ("ab\u200B\u200B4111111111111111\u200B\u200B\u200Bcd 4111111111111111\u2061\u2062" + new string('\u200B', 300) + "2 end", 1),
+        // An escaped high surrogate with no low one after it stands alone: the escaped digit after it starts a card.
+        ("{\"e\":\"\\uD83D\\u0034111111111111111 \\uDB40\\u00ad\\udb40\", \"f\":\"\\ud83d\\ude00\\uDB40\\uDC20\"}", 1),
     ];
 
     [Fact]
