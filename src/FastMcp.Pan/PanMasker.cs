@@ -240,6 +240,27 @@ public sealed class PanMasker
         }
     }
 
+    /// <summary>Masks every one of the digits at <paramref name="offsets"/>: a run cut at the invisible characters' bound keeps none in clear.</summary>
+    internal void WriteEveryMask<TWriter>(scoped ReadOnlySpan<long> offsets, scoped ReadOnlySpan<byte> widths, ref TWriter writer)
+        where TWriter : IMaskWriter, allows ref struct
+    {
+        for (int k = 0; k < offsets.Length; k++) WriteDigitMasks(offsets[k], 1, widths[k], ref writer);
+    }
+
+    /// <summary>Masks <paramref name="count"/> digits of <paramref name="width"/> bytes each, side by side from <paramref name="offset"/>.</summary>
+    internal void WriteDigitMasks<TWriter>(long offset, int count, int width, ref TWriter writer)
+        where TWriter : IMaskWriter, allows ref struct
+    {
+        ReadOnlySpan<byte> mask = width switch
+        {
+            1 => new ReadOnlySpan<byte>(in _maskByte),
+            ArabicIndicAndDevanagariDigits.TwoByteLength => ArabicIndicAndDevanagariDigits.TwoByteMask,
+            FullwidthForms.Utf8Length => _fullwidthMask,
+            _ => _escapedMask,
+        };
+        for (int k = 0; k < count; k++) writer.Write(offset + (long)k * width, mask);
+    }
+
     private static byte HexDigit(int v) => (byte)(v < 10 ? '0' + v : 'a' + v - 10);
 
     [InlineArray(6)]

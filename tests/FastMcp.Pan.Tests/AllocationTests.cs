@@ -20,6 +20,9 @@ public class AllocationTests
     private static readonly byte[] WithSpacedCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
         "{\"t\":\"N° carte 4111\u00A01111\u00A01111\u00A01111 « 25 °C »\",\"m\":\"“5555\u202F5555\u202F5555\u202F4444”\",\"e\":\"3782\\u2009822463\\u200710005\"}", 20)));
 
+    private static readonly byte[] WithInvisibleCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
+        "{\"t\":\"4111\u200B1111\u00AD1111\uFEFF1111 “ok” ©\",\"m\":\"5555 \u200E5555\U000E0041 5555 4444\",\"e\":\"3782\\u2060822463\\udb40\\udc2010005\"}", 20)));
+
     private struct CountingSink : IPanFindingSink
     {
         public int Count;
@@ -79,6 +82,9 @@ public class AllocationTests
 
     [Fact]
     public void MaskingCardsGroupedWithNoBreakAndTypographicSpacesWithFingerprintsAllocatesNothing() => AssertMaskingWithFingerprintsAllocatesNothing(WithSpacedCards);
+
+    [Fact]
+    public void MaskingCardsWithInvisibleCharactersWithFingerprintsAllocatesNothing() => AssertMaskingWithFingerprintsAllocatesNothing(WithInvisibleCards);
 
     /// <summary>Masking <paramref name="input"/> (3 cards in each of its 20 repetitions) into a struct sink, 250 times over, allocates nothing.</summary>
     private static void AssertMaskingWithFingerprintsAllocatesNothing(byte[] input)

@@ -16,6 +16,18 @@ public class MaskCommandTests
     }
 
     [Fact]
+    public void ALongDigitRunAfterAGroupDoesNotCutTheOutputShort()
+    {
+        // The stream masker used to hold "4111 " and the run after it until the run ended; past the buffer (256 KiB and the hold-back, rented as 512 KiB)
+        // a read had no room left, returned 0, and was taken for the end of the input.
+        string input = "4111 " + new string('1', 600_000) + " card 4111111111111111 end\n";
+        var (exit, output, _) = Run(input, ["--no-fingerprint"]);
+        Assert.Equal(0, exit);
+        Assert.Equal(input.Length, output.Length);
+        Assert.EndsWith(" card 411111******1111 end\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void MasksStdinToStdoutWithKeyFromEnvironment()
     {
         var (exit, output, _) = Run("log card=4111111111111111 ok\n", [], HexKey);

@@ -178,8 +178,7 @@ public class NoBreakAndTypographicSpaceTests
     [InlineData("\u2002")] // EN SPACE
     [InlineData("\u2008")] // PUNCTUATION SPACE: E2 80 88, a byte away from FIGURE SPACE
     [InlineData("\u200A")] // HAIR SPACE: E2 80 8A, a byte away from THIN SPACE
-    [InlineData("\u200B")] // ZERO WIDTH SPACE
-    [InlineData("\u205F")] // MEDIUM MATHEMATICAL SPACE
+    [InlineData("\u205F")] // MEDIUM MATHEMATICAL SPACE (ZERO WIDTH SPACE is invisible, read through: InvisibleCharacterTests)
     [InlineData("\u00A7")] // SECTION SIGN: C2 A7, the same lead as NO-BREAK SPACE
     public void OtherSpacesAndNeighbouringCharactersDoNotJoinGroups(string character)
     {

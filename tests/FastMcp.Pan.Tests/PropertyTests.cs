@@ -195,7 +195,12 @@ public class PropertyTests
             Gen.Const("कार्ड"), Gen.Const("।॰"), Gen.Const("٫٬٭"), Gen.Const("ۺ"),
             // No-break and typographic spaces, their escapes, and characters that share their lead bytes.
             Gen.Const("\u00A0"), Gen.Const("\u2007"), Gen.Const("\u2009"), Gen.Const("\u202F"), Gen.Const("\\u00a0"), Gen.Const("\\u202f"),
-            Gen.Const("4111\u00A01111\u202F1111\u20091111"), Gen.Const("°©«"), Gen.Const("“—”\u2008\u200A"));
+            Gen.Const("4111\u00A01111\u202F1111\u20091111"), Gen.Const("°©«"), Gen.Const("“—”\u2008\u200A"),
+            // Invisible characters, raw and escaped (a tag character as a surrogate pair, a lone high surrogate), and
+            // characters that share their lead bytes (Hangul, Khmer, Mongolian, Arabic letters, emoji).
+            Gen.Const("\u200B"), Gen.Const("\u00AD"), Gen.Const("\uFEFF"), Gen.Const("\u2060\u200E"), Gen.Const("\U000E0041"),
+            Gen.Const("\\u200b"), Gen.Const("\\uDB40\\uDC41"), Gen.Const("\\ud83d"), Gen.Const("\\ud83d\\ude00"), Gen.Const("ORD\u200B"),
+            Gen.Const("가\u3164ᅟ"), Gen.Const("ក\u17B4"), Gen.Const("ᠠ\u180E"), Gen.Const("ب\u061C"), Gen.Const("😀\U0001D173"));
         token.Array[1, 30].Select(parts => string.Concat(parts)).Sample(text =>
         {
             byte[] whole = Encoding.UTF8.GetBytes(text);
@@ -238,6 +243,54 @@ public class PropertyTests
         Gen<byte> near = Gen.OneOf(Gen.Const((byte)0xC2), Gen.Const((byte)0xE2), Gen.Const((byte)0x80), Gen.Const((byte)0xA0),
             Gen.Byte[0x86, 0x8A], Gen.Const((byte)0xAF), Gen.Byte[(byte)'0', (byte)'9'], Gen.Const((byte)' '), Gen.Const((byte)'-'), Gen.Byte);
         StreamedMaskingAgreesWithWholeOnBytesFrom(masker, near);
+    }
+
+    [Fact]
+    public void BytesNearInvisibleCharactersNeverGrowShrinkOrCrash()
+    {
+        // Mostly the bytes invisible characters are made of (C2 AD, CD 8F, D8 9C, E1 85 9F, E2 80 8B, E2 81 A0, EF BB BF,
+        // F3 A0 81 81, …) with digits, letters and separators, so that truncated, invalid and complete sequences meet
+        // letters before digits, chunk boundaries and the skip's block edges often.
+        PanMasker masker = TestKeys.Masker();
+        byte[] utf8 = [0xC2, 0xAD, 0xCD, 0x8F, 0xD8, 0x9C, 0xE1, 0x85, 0x9F, 0xE2, 0x80, 0x81, 0x8B, 0xA0, 0xEF, 0xBB, 0xBF, 0xF3, 0xF0];
+        byte[] ascii = [(byte)'A', (byte)' ', (byte)'-', (byte)'+', (byte)'\\', (byte)'u'];
+        Gen<byte> near = Gen.OneOf(Gen.Int[0, utf8.Length - 1].Select(i => utf8[i]), Gen.Byte[(byte)'0', (byte)'9'], Gen.Byte[(byte)'0', (byte)'9'],
+            Gen.Int[0, ascii.Length - 1].Select(i => ascii[i]), Gen.Byte);
+        StreamedMaskingAgreesWithWholeOnBytesFrom(masker, near);
+    }
+
+    [Fact]
+    public void CardsWithInvisibleCharactersAnywhereAreMaskedAsWithoutThem()
+    {
+        // Up to 8 invisible characters at random places in a card number (within the bound): the masked text is the
+        // card masked without them, with them put back where they were, and the fingerprint is the same.
+        string[] cards = ["4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444", "3782 822463 10005", "6011111111111117", "４１１１ １１１１ 1111 ۱۱۱۱"];
+        string[] invisibles = ["\u200B", "\u00AD", "\u200E", "\u2060", "\uFEFF", "\U000E0041", "\\u200b", "\\u00AD", "\\udb40\\udc41"];
+        PanMasker masker = TestKeys.Masker();
+        Gen.Select(Gen.Int[0, cards.Length - 1], Gen.Select(Gen.Int[0, 40], Gen.Int[0, invisibles.Length - 1]).Array[0, 8], Gen.Int[1, 64])
+            .Sample((cardIndex, insertions, read) =>
+        {
+            string card = cards[cardIndex];
+            string plain = "{\"t\":\"card " + card + " ok\"}";
+            byte[] plainBytes = Encoding.UTF8.GetBytes(plain);
+            Assert.Equal(1, masker.MaskInPlace(plainBytes));
+            string maskedPlain = Encoding.UTF8.GetString(plainBytes);
+            // Insert at text positions inside the card (0 = before its first character), from the last to the first.
+            int from = "{\"t\":\"card ".Length;
+            string input = plain, expected = maskedPlain;
+            foreach ((int at, int which) in insertions.Select(x => (Math.Min(x.Item1, card.Length), x.Item2)).OrderByDescending(x => x.Item1))
+            {
+                input = input.Insert(from + at, invisibles[which]);
+                expected = expected.Insert(from + at, invisibles[which]);
+            }
+            byte[] data = Encoding.UTF8.GetBytes(input);
+            byte[] whole = (byte[])data.Clone();
+            Assert.Equal(1, masker.MaskInPlace(whole));
+            Assert.Equal(expected, Encoding.UTF8.GetString(whole));
+            byte[] streamed = Segmented.Stream(masker, data, () => read, out long cardsFound, out _);
+            Assert.Equal(expected, Encoding.UTF8.GetString(streamed));
+            Assert.Equal(1, cardsFound);
+        }, iter: Iterations, threads: 1);
     }
 
     /// <summary>Byte strings drawn from <paramref name="near"/>: whole, streamed in reads of any size and byte by byte, the masks agree and the length holds.</summary>

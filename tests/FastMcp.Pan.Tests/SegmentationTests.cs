@@ -29,6 +29,11 @@ public class SegmentationTests
         SpaceDocumentCards[1].Document,
         SpaceDocumentCards[2].Document,
         SpaceDocumentCards[3].Document,
+        InvisibleDocumentCards[0].Document,
+        InvisibleDocumentCards[1].Document,
+        InvisibleDocumentCards[2].Document,
+        InvisibleDocumentCards[3].Document,
+        InvisibleDocumentCards[4].Document,
     };
 
     /// <summary>
@@ -68,6 +73,27 @@ public class SegmentationTests
         ("{\"e\":\"4111\\u00a01111\\u202F1111\\u20091111\", \"f\":\"4111\\u00A0\\u20071111 1111 1111\"}", 1),
         ("pan ４１１１\u00A0１１１１\u202F1111-1111 § 4111\u20081111\u20081111\u20081111", 1),
     ];
+
+    /// <summary>
+    /// Documents with invisible characters (2-, 3- and 4-byte, raw, escaped and as escaped surrogate pairs) inside card
+    /// numbers, next to letters that they must not unblock, and among characters that share their lead bytes.
+    /// </summary>
+    private static readonly (string Document, int Cards)[] InvisibleDocumentCards =
+    [
+        ("{\"t\":\"4\u200B111\u00AD1111\u20601111\uFEFF1111 “ok” ORD\u200B4111111111111111 ©\",\"m\":\"5555 \u200E5555 5555\U000E0041 4444\"}", 2),
+        ("{\"e\":\"4111\\u200b1111\\u00AD1111\\udb40\\udc411111\", \"f\":\"x\\uDB40\\uDC414111111111111111 \\ud83d\\ude00\"}", 1),
+        ("pan ４１１１\u200D １１１１\u3164 1111\u061C-1111 ۴۱۱۱\uFE0F۱۱۱۱۱۱۱۱۱۱۱۱ ᅟ\u180E 4111\U0001D1731111\U0001BCA01111\u034F1111", 3),
+        ("ab\u200B\u200B4111111111111111\u200B\u200B\u200Bcd 4111111111111111\u2061\u2062" + new string('\u200B', 300) + "2 end", 1),
+        // An escaped high surrogate with no low one after it stands alone: the escaped digit after it starts a card.
+        ("{\"e\":\"\\uD83D\\u0034111111111111111 \\uDB40\\u00ad\\udb40\", \"f\":\"\\ud83d\\ude00\\uDB40\\uDC20\"}", 1),
+    ];
+
+    [Fact]
+    public void InvisibleDocumentsHoldTheirCardsInOneBuffer()
+    {
+        foreach ((string document, int cards) in InvisibleDocumentCards)
+            Assert.Equal(cards, TestKeys.Masker().MaskInPlace(Encoding.UTF8.GetBytes(document)));
+    }
 
     [Fact]
     public void SpaceDocumentsHoldTheirCardsInOneBuffer()
@@ -177,6 +203,30 @@ public class SegmentationTests
         var random = new Random(7);
         Segmented.Stream(TestKeys.Masker(), data, () => random.Next(1, 4096), out _, out int maxHeld);
         Assert.InRange(maxHeld, 1, PanStreamMasker.MaxHoldBack);
+    }
+
+    [Fact]
+    public void HoldBackStaysBoundedWhenADigitRunGoesOnPastNineteenDigitsAfterAGroup()
+    {
+        // "4111 " and then thousands of digits: the long run can never be part of a card, so the groups before it
+        // are decided at once instead of being held until the run ends. A card before it is still masked.
+        foreach (string document in new[]
+        {
+            "4111 " + new string('1', 5000) + " x 4111111111111111",
+            "4111 1111 1111 1111 " + new string('7', 3000) + " 5555555555554444",
+            "12-" + string.Concat(Enumerable.Repeat("\\u0031", 2000)) + ".",
+            "4111 1111\u200B " + new string('2', 4000) + "\u200B" + new string('2', 4000),
+        })
+        {
+            byte[] data = Encoding.UTF8.GetBytes(document);
+            byte[] expected = Reference(document);
+            foreach (int readSize in new[] { 1, 7, 100, 1000 })
+            {
+                byte[] output = Segmented.Stream(TestKeys.Masker(), data, () => readSize, out _, out int maxHeld);
+                Assert.InRange(maxHeld, 0, PanStreamMasker.MaxHoldBack);
+                Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(output));
+            }
+        }
     }
 
     [Fact]

@@ -17,7 +17,10 @@ namespace FastMcp.Benchmarks.Pan;
 /// "hindi" Hindi answer text with Devanagari digits, neither holding a card number: their letters share lead bytes
 /// with their digits, which the block classification tells apart; "french" French answer text whose numbers touch
 /// the lead bytes 0xC2 and 0xE2 of the no-break and typographic spaces (amounts grouped with U+202F, °, «», curly
-/// quotes, dashes, ©), no card number: each digit run ends in a decode of the character after it.
+/// quotes, dashes, ©), no card number: each digit run ends in a decode of the character after it; "invisible"
+/// Vietnamese answer text (lead byte 0xE1, shared with invisible characters) whose numbers touch soft hyphens, zero
+/// width spaces, bidi marks, variation selectors and emoji (0xF0), no card number: the scanner reads through the
+/// invisible characters and decodes the character after each digit run.
 /// GB/s = 1,048,576 bytes / mean time.
 /// </summary>
 [MemoryDiagnoser]
@@ -46,7 +49,10 @@ public partial class PanScanBenchmarks
     private const string FrenchLine =
         "{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"Commande n°\u00A04711 expédiée le 24\u00A0novembre 2026 — total 1\u202F234,50\u00A0€, «\u00A012\u00A0» articles, 3°C à l’arrivée ; réf. “2026-11”—© 2026. Tél. 01\u00A023\u00A045\u00A067\u00A089.\"}]}}\n";
 
-    [Params("clean", "dense", "cards", "japanese", "arabic", "hindi", "french")]
+    private const string InvisibleLine =
+        "{\"jsonrpc\":\"2.0\",\"id\":11,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"Đơn hàng số 4711 đã được giao ngày 24/11/2026 lúc 14giờ; tổng 1.234.500₫ (3 sản phẩm). Liên hệ: \u200E028\u200E 3823 4567. Mã: GIẢM10 👨\u200D👩\u200D👧 2🎉 con\u00ADtact\u00ADless pay\u00ADment 12\u00AD34, ref\u200B2026\u200B11, \u200F٤٧١١\u200F, 5\uFE0F\u20E3 ✔\uFE0F 99\u2060%.\"}]}}\n";
+
+    [Params("clean", "dense", "cards", "japanese", "arabic", "hindi", "french", "invisible")]
     public string Input { get; set; } = "clean";
 
     private byte[] _original = [];
@@ -69,6 +75,7 @@ public partial class PanScanBenchmarks
                 "arabic" => ArabicLine,
                 "hindi" => HindiLine,
                 "french" => FrenchLine,
+                "invisible" => InvisibleLine,
                 _ => line % 8 == 7 ? CardLine : DenseLine,
             });
             line++;

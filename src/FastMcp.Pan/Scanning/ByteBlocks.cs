@@ -37,7 +37,8 @@ internal ref struct ByteBlocks
     /// an Arabic-Indic, Persian or Devanagari digit (the data's length when none); flips <paramref name="quoteParity"/>
     /// once per quote passed on the way. Only a digit can start a card number, so the ideographic space's lead byte
     /// 0xE3 (common in Japanese text), the no-break and typographic spaces' 0xC2 and 0xE2 (Latin-1 symbols, curly
-    /// quotes and dashes in any European text) and Arabic and Devanagari letters do not stop the skip.
+    /// quotes and dashes in any European text), Arabic and Devanagari letters and the invisible characters' lead bytes
+    /// (0xCD, 0xD8, 0xE1, 0xF0, 0xF3: Arabic, Hangul, Vietnamese, emoji) do not stop the skip.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int NextDigitOrEncodedStart(int from, ref int quoteParity)

@@ -7,7 +7,7 @@ namespace FastMcp.Pan.Scanning;
 /// The card-number state machine. Bytes that cannot start a card number (neither digit, nor backslash, nor the 0xEF
 /// lead byte of a fullwidth digit, nor the start of an Arabic-Indic, Persian or Devanagari digit) are skipped with a
 /// vectorised search; plain digit runs are taken whole; only runs that touch separators, dots, escapes or multi-byte
-/// characters walk the per-character state machine. Works chunk
+/// characters (invisible ones among them, which it reads through) walk the per-character state machine. Works chunk
 /// by chunk: <see cref="ScanState"/> carries everything across boundaries, and offsets are absolute so a find split
 /// over chunks is masked where its bytes are.
 /// </summary>
@@ -29,7 +29,13 @@ internal static class PanScanner
             {
                 // Backslashes stop the skip, so every quote passed here is an unescaped one.
                 int next = blocks.NextDigitOrEncodedStart(i, ref s.QuoteParity);
-                if (next > i) s.LeftBlocked = Blocks(chunk[next - 1]);
+                if (next > i)
+                {
+                    byte before = chunk[next - 1];
+                    if (before < 0x80) s.LeftBlocked = Blocks(before);
+                    else if (next < chunk.Length) s.LeftBlocked = BlockedThroughInvisibles(chunk, i, next, s.LeftBlocked);
+                    else HoldInvisibleTail(ref s, chunk, i, chunkBase);
+                }
                 i = next;
                 if (i == chunk.Length) break;
                 if ((uint)(chunk[i] - '0') > 9)
@@ -83,6 +89,53 @@ internal static class PanScanner
     }
 
     private static bool Blocks(byte previous) => ByteClass.Of(previous) is CharKind.Letter or CharKind.Plus;
+
+    /// <summary>
+    /// Whether the character before <paramref name="at"/>, reading back through invisible characters, blocks a number
+    /// (a reader sees ORD4111… in ORD, ZERO WIDTH SPACE, 4111…). <paramref name="blockedAtFrom"/> is the answer at
+    /// <paramref name="from"/>, where the skip began. Any other non-ASCII character blocks nothing, nor does a stray byte.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool BlockedThroughInvisibles(scoped ReadOnlySpan<byte> chunk, int from, int at, bool blockedAtFrom)
+    {
+        int end = at;
+        while (end > from)
+        {
+            byte last = chunk[end - 1];
+            if (last < 0x80) return Blocks(last);
+            int start = end - 1;
+            while (start > from && end - start < 4 && (chunk[start] & 0xC0) == 0x80) start--;
+            if (!DefaultIgnorables.IsLead(chunk[start])
+                || DefaultIgnorables.Decode(chunk.Slice(start, end - start), out int length, out _, out _) != DecodeStatus.Complete
+                || length != end - start)
+                return false;
+            end = start;
+        }
+        return blockedAtFrom;
+    }
+
+    /// <summary>
+    /// The skip reached the chunk's end on a non-ASCII byte. When the chunk ends inside what may be an invisible
+    /// character, keep its bytes for the next chunk to decide, as a split escape is kept: a digit after it must still
+    /// see the letter before it. Either way, record whether what precedes blocks a number.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void HoldInvisibleTail(ref ScanState s, scoped ReadOnlySpan<byte> chunk, int from, long chunkBase)
+    {
+        int end = chunk.Length;
+        int start = end - 1;
+        while (start > from && end - start < 4 && (chunk[start] & 0xC0) == 0x80) start--;
+        if (DefaultIgnorables.IsLead(chunk[start])
+            && DefaultIgnorables.Decode(chunk.Slice(start), out _, out _, out _) == DecodeStatus.NeedMore)
+        {
+            ReadOnlySpan<byte> tail = chunk.Slice(start);
+            tail.CopyTo(s.Pending);
+            s.PendingLength = tail.Length;
+            s.PendingStart = chunkBase + start;
+            end = start;
+        }
+        s.LeftBlocked = BlockedThroughInvisibles(chunk, from, end, s.LeftBlocked);
+    }
 
     /// <summary>
     /// The common case, decided without the window: a plain number (digits, or digits '.' digits) starting while
@@ -224,9 +277,20 @@ internal static class PanScanner
             }
             if (status == DecodeStatus.Complete)
             {
-                s.PendingLength = 0;
-                OnDecoded(ref s, kind, ascii, s.PendingStart, length, masker, ref writer, ref sink);
-                return used + (length - had);
+                long start = s.PendingStart;
+                if (length >= had)
+                {
+                    s.PendingLength = 0;
+                    OnDecoded(ref s, kind, ascii, start, length, masker, ref writer, ref sink);
+                    return used + (length - had);
+                }
+                // A high surrogate's escape that no low one follows: it stands alone, and the bytes held after it
+                // start the next character.
+                ((ReadOnlySpan<byte>)s.Pending).Slice(length, had - length).CopyTo(s.Pending);
+                s.PendingLength = had - length;
+                s.PendingStart = start + length;
+                OnDecoded(ref s, kind, ascii, start, length, masker, ref writer, ref sink);
+                continue;
             }
             // Not a character we decode: the first byte stands alone and the bytes held after it are scanned as
             // ordinary input (they may hold digits, or start another split character that this loop then continues).
@@ -263,10 +327,55 @@ internal static class PanScanner
             ReadOnlySpan<byte> digit = [ascii];
             OnDigits(ref s, digit, offset, width, masker, ref writer, ref sink);
         }
+        else if (kind == CharKind.Ignorable)
+        {
+            OnIgnorable(ref s, width, masker, ref writer);
+        }
         else
         {
             OnNonDigit(ref s, kind, masker, ref writer, ref sink);
         }
+    }
+
+    /// <summary>
+    /// An invisible character: transparent, so the phase stays what it was (inside a group, after a separator, …) and,
+    /// before a number, whether a letter blocks it too. Inside a run its bytes are held back with the digits, so they
+    /// are bounded: past <see cref="ScanState.MaxIgnorableBytes"/> the run is cut (<see cref="CutAtBound"/>).
+    /// </summary>
+    private static void OnIgnorable<TWriter>(ref ScanState s, int width, PanMasker? masker, ref TWriter writer)
+        where TWriter : IMaskWriter, allows ref struct
+    {
+        if (s.Phase is Phase.Idle or Phase.Overflowed) return;
+        // JSON has no invisible characters between a number's digits: the run is no bare JSON number.
+        s.Groups[0].BareNumberContext = false;
+        s.IgnorableBytes += width;
+        s.Groups[s.GroupCount - 1].IgnorableBytes += (ushort)width;
+        if (s.IgnorableBytes > ScanState.MaxIgnorableBytes) CutAtBound(ref s, masker, ref writer);
+    }
+
+    /// <summary>
+    /// Too many invisible characters inside one run to hold it back any longer. Its digits could be part of a card
+    /// number whose rest is still to come, and released as they are a reader would see it whole, so fail closed: mask
+    /// every digit held, count the run as one card number (it has no brand or fingerprint, so no sink hears of it),
+    /// and mask every digit that continues it (<see cref="Phase.Overflowed"/>). Only a deliberate flood gets here:
+    /// text puts one or two invisible characters between digits, not dozens.
+    /// </summary>
+    private static void CutAtBound<TWriter>(ref ScanState s, PanMasker? masker, ref TWriter writer)
+        where TWriter : IMaskWriter, allows ref struct
+    {
+        if (s.DigitCount == 0)
+        {
+            // Only overlong groups (20+ digits, never a card) are open: nothing is held back, nothing to hide.
+            s.IgnorableBytes = 0;
+            for (int g = 0; g < s.GroupCount; g++) s.Groups[g].IgnorableBytes = 0;
+            return;
+        }
+        s.Found++;
+        masker?.WriteEveryMask(((ReadOnlySpan<long>)s.Offsets).Slice(0, s.DigitCount), ((ReadOnlySpan<byte>)s.Widths).Slice(0, s.DigitCount), ref writer);
+        s.Phase = Phase.Overflowed;
+        s.GroupCount = 0;
+        s.DigitCount = 0;
+        s.IgnorableBytes = 0;
     }
 
     /// <param name="width">1 for raw ASCII digits (any number of them), else the byte length of the one encoded digit.</param>
@@ -276,6 +385,10 @@ internal static class PanScanner
     {
         switch (s.Phase)
         {
+            case Phase.Overflowed:
+                // A run cut at the bound goes on: its digits are masked as they come and nothing is held.
+                masker?.WriteDigitMasks(offset, digits.Length, width, ref writer);
+                return;
             case Phase.Idle:
                 // Only encoded digits get here while idle: escaped ones occur only inside JSON strings and multi-byte
                 // ones are no JSON number, so a run they start is never a bare number.
@@ -301,6 +414,36 @@ internal static class PanScanner
         {
             AppendRaw(ref s, digits, offset);
         }
+        if (s.GroupCount > 1 && s.Groups[s.GroupCount - 1].Overlong) SettleBeforeOverlong(ref s, masker, ref writer, ref sink);
+    }
+
+    /// <summary>
+    /// The run's last group just passed 19 digits. No card number can contain it, so every card number among the
+    /// groups before it is decidable now (the last of them is bounded on the right by the long group, as it would be
+    /// when the run ends): decide them and drop them. Held until the run ended instead, they and the long run after
+    /// them would pin the stream masker's hold-back at their first digit, past any bound.
+    /// </summary>
+    private static void SettleBeforeOverlong<TWriter, TSink>(ref ScanState s, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        int last = s.GroupCount - 2;
+        int start = 0;
+        while (start <= last)
+        {
+            int next = start + 1;
+            for (int end = Math.Min(start + 4, last); end >= start; end--)
+            {
+                if (Candidate(ref s, start, end, rightBlocked: false) is CardBrand brand)
+                {
+                    Emit(ref s, start, end, brand, masker, ref writer, ref sink);
+                    next = end + 1;
+                    break;
+                }
+            }
+            start = next;
+        }
+        DropHead(ref s, s.GroupCount - 1);
     }
 
     private static void OnNonDigit<TWriter, TSink>(ref ScanState s, CharKind kind, PanMasker? masker, ref TWriter writer, ref TSink sink)
@@ -311,6 +454,11 @@ internal static class PanScanner
         switch (s.Phase)
         {
             case Phase.Idle:
+                break;
+            case Phase.Overflowed:
+                // Separators go on with the cut run (it may be a card grouped with them); anything else ends it.
+                if (kind is CharKind.Space or CharKind.Dash) return;
+                s.Phase = Phase.Idle;
                 break;
             case Phase.InGroup:
                 if (kind is CharKind.Space or CharKind.Dash)
@@ -339,6 +487,7 @@ internal static class PanScanner
     {
         s.GroupCount = 1;
         s.DigitCount = 0;
+        s.IgnorableBytes = 0;
         s.Groups[0] = new DigitGroup { DigitStart = 0, LeftOk = !s.LeftBlocked, BareNumberContext = bareNumberContext };
     }
 
@@ -429,6 +578,8 @@ internal static class PanScanner
             ((Span<byte>)s.Widths).Slice(firstDigit, keepDigits).CopyTo(s.Widths);
         }
         s.DigitCount = keepDigits;
+        // The invisible characters of the dropped groups are no longer held back either.
+        for (int g = 0; g < groups; g++) s.IgnorableBytes -= s.Groups[g].IgnorableBytes;
         int keepGroups = s.GroupCount - groups;
         for (int g = 0; g < keepGroups; g++)
         {
@@ -471,6 +622,7 @@ internal static class PanScanner
         s.Phase = Phase.Idle;
         s.GroupCount = 0;
         s.DigitCount = 0;
+        s.IgnorableBytes = 0;
     }
 
     /// <summary>Groups <paramref name="first"/>..<paramref name="last"/> as one card number, or null.</summary>

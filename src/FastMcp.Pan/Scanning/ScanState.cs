@@ -12,6 +12,11 @@ internal enum Phase : byte
     AfterSeparator,
     /// <summary>A group was followed by '.': a digit next makes it a decimal number, anything else ends it.</summary>
     AfterDot,
+    /// <summary>
+    /// The run held more invisible characters than <see cref="ScanState.MaxIgnorableBytes"/>: its digits were masked
+    /// and every digit that continues it is masked as it comes, until a character that ends a number.
+    /// </summary>
+    Overflowed,
 }
 
 /// <summary>One group of digits in the current run (digits joined by single spaces or dashes).</summary>
@@ -29,6 +34,8 @@ internal struct DigitGroup
     public bool HasEncodedDigits;
     /// <summary>First group of a run that may be a bare JSON number (preceded by ':', '[', ',' or nothing).</summary>
     public bool BareNumberContext;
+    /// <summary>Bytes of invisible characters inside the group and after it, up to the next group.</summary>
+    public ushort IgnorableBytes;
 }
 
 [InlineArray(ScanState.MaxGroups)]
@@ -67,11 +74,20 @@ internal struct ScanState
     public const int MaxGroupDigits = CardBrandTable.MaxLength;
     public const int MaxDigits = MaxGroups * MaxGroupDigits;
 
+    /// <summary>
+    /// Most bytes of invisible characters the window may hold: what <see cref="PanStreamMasker.MaxHoldBack"/> leaves
+    /// once the widest window of digits is counted (7 groups of 19 digits, each digit and each group's separator a
+    /// 6-byte escape) and an unfinished surrogate-pair escape. 172 bytes: 57 raw zero width spaces, 28 escaped ones.
+    /// </summary>
+    public const int MaxIgnorableBytes = PanStreamMasker.MaxHoldBack - (MaxGroups - 1) * (MaxGroupDigits + 1) * JsonEscape.EscapeLength - EncodedChar.MaxLength;
+
     public Phase Phase;
     /// <summary>Idle: the previous character was a letter or '+', so a number starting next is not a card number.</summary>
     public bool LeftBlocked;
     public int GroupCount;
     public int DigitCount;
+    /// <summary>Bytes of invisible characters in the window's groups (the sum of theirs).</summary>
+    public int IgnorableBytes;
     public GroupArray Groups;
     /// <summary>ASCII digits of the stored groups.</summary>
     public DigitArray Digits;
@@ -80,7 +96,7 @@ internal struct ScanState
     /// <summary>Bytes each stored digit takes in the input: 1 (ASCII), 2 (Arabic-Indic, Persian), 3 (fullwidth, Devanagari) or 6 (JSON escape).</summary>
     public DigitArray Widths;
 
-    /// <summary>The start of a JSON escape or a UTF-8 fullwidth character that the chunk ended inside of.</summary>
+    /// <summary>The start of a JSON escape or a multi-byte UTF-8 character that the chunk ended inside of.</summary>
     public PendingBytes Pending;
     public int PendingLength;
     public long PendingStart;
@@ -106,6 +122,7 @@ internal struct ScanState
         LeftBlocked = false;
         GroupCount = 0;
         DigitCount = 0;
+        IgnorableBytes = 0;
         PendingLength = 0;
         PendingStart = 0;
         Context1 = Context2 = LastByte = 0;
