@@ -867,7 +867,7 @@ internal sealed class ResponseRelay : IDisposable
             if (KnownHeaders.IsHopByHop(kind) || kind == KnownHeader.ContentLength) continue;
             if (kind == KnownHeader.McpSessionId && (dropSession || sealedSession.Seals))
             {
-                // A sealed route's client holds the sealed id (Sessions/SessionSeal.cs); one left unsealed is dropped, never shown.
+                // A sealed route's client holds the sealed id (Sessions/IdSeal.cs); one left unsealed is dropped, never shown.
                 if (!dropSession) client.Write(sealedSession.ClientLine);
                 continue;
             }

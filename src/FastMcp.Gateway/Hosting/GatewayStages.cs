@@ -131,7 +131,7 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// key, whether or not masking is enabled. Without one it refuses to start: a random per-process key would make every
     /// sealed id fail after a restart and on every other replica.
     /// </summary>
-    public static Sessions.SessionSeal? CreateSessionSeal(GatewayOptions options)
+    public static Sessions.IdSeal? CreateSessionSeal(GatewayOptions options)
     {
         if (!options.Sessions.Sealed) return null;
         byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
@@ -140,7 +140,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             throw new ConfigurationException("sessions.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
                 + "a random per-process key would break every sealed session on restart and on every other replica");
         }
-        return new Sessions.SessionSeal(key);
+        return Sessions.IdSeal.ForSessions(key);
     }
 
     private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,

@@ -67,7 +67,7 @@ internal sealed class GatewayRuntime
     public Sessions.SessionEnder? SessionEnds { get; set; }
 
     /// <summary>Seals the session ids of plain routes for their caller (sessions.sealed); null when off.</summary>
-    public Sessions.SessionSeal? SessionSeal { get; set; }
+    public Sessions.IdSeal? SessionSeal { get; set; }
 
     /// <summary>Task ids bound to the callers whose calls created them; null without identities to tell apart (anonymous, pass-through).</summary>
     public Tasks.TaskBindings? TaskBindings { get; set; }
