@@ -782,9 +782,11 @@ internal sealed class ResponseRelay : IDisposable
         _ => stagesPassed ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe,
     };
 
-    /// <summary>Why a transform refused a message: masking could not mask it, or a list could not be filtered.</summary>
+    /// <summary>Why a transform refused a message: masking could not mask it, a task id could not be sealed, or a list could not be filtered.</summary>
     private static ForwardingError Refusal(Exchange exchange) =>
-        exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse : ForwardingError.UnfilterableResponse;
+        exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse
+        : exchange.ResponseUnsealable ? ForwardingError.UnsealableResponse
+        : ForwardingError.UnfilterableResponse;
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
