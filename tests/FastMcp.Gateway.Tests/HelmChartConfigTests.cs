@@ -367,11 +367,29 @@ public sealed partial class HelmChartConfigTests : IDisposable
         string chart = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml")) + File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
         // Every replica gets the same key from the one Secret, and cannot start without it while sealing is on.
         Assert.Contains("gateway.sessions.sealed needs the card fingerprint key", chart, StringComparison.Ordinal);
-        Assert.Contains("key: pan-fingerprint-key\n      # Sealed session ids need it (the same on every replica): a Secret without it is an error then.\n      optional: {{ not .Values.gateway.sessions.sealed }}", chart, StringComparison.Ordinal);
+        Assert.Contains("key: pan-fingerprint-key\n      # Sealed session and task ids need it (the same on every replica): a Secret without it is an error then.\n"
+            + "      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed) }}", chart, StringComparison.Ordinal);
         Assert.Equal(1_000, options.Sessions.MaxPerCaller);
         Assert.Equal(5_000, ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "5000" }))).Sessions.MaxPerCaller);
         var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "0" }))));
         Assert.Equal("sessions.maxPerCaller", e.Field);
+    }
+
+    [Fact]
+    public void Sealed_task_ids_are_on_in_the_chart_and_need_the_card_fingerprint_key()
+    {
+        // Two replicas behind a Service that does not route by session: a task must verify on either.
+        Assert.True(ConfigurationLoader.Load(WriteRendered(Render())).Tasks.Sealed);
+        Assert.False(ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.tasks.sealed"] = "false" }))).Tasks.Sealed);
+        Assert.False(new GatewayOptions().Tasks.Sealed);
+        string chart = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml"));
+        Assert.Contains("{{- if and (not .Values.config) .Values.gateway.tasks.sealed (not .Values.existingSecret) }}\n{{- fail \"gateway.tasks.sealed needs the card fingerprint key", chart, StringComparison.Ordinal);
+
+        // Without the key, and with sealed sessions off, the gateway names the tasks field.
+        string rendered = Render(new Dictionary<string, string> { ["gateway.sessions.sealed"] = "false" });
+        GatewayOptions options = ConfigurationLoader.Load(WriteRendered(WithoutPanKeyEnv(rendered)));
+        var e = Assert.Throws<ConfigurationException>(() => Hosting.GatewayStages.CreateTaskSeal(options));
+        Assert.Equal("tasks.sealed", e.Field);
     }
 
     [Fact]

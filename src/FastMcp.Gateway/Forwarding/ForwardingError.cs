@@ -31,6 +31,8 @@ internal enum ForwardingError : byte
     UnfilterableResponse,
     /// <summary>A card number in a base64 payload (blob, data) that could not be masked in place: withheld (502).</summary>
     UnmaskableResponse,
+    /// <summary>With tasks.sealed, an answer naming a task id not bound to the caller here, or that cannot be read: withheld (502).</summary>
+    UnsealableResponse,
     /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
     AuditUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
@@ -65,7 +67,7 @@ internal static class ForwardingErrors
     {
         ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
         ForwardingError.AuditUnavailable => Mcp.JsonRpcErrorCodes.AuditUnavailable,
-        ForwardingError.UnfilterableResponse => Mcp.JsonRpcErrorCodes.InternalError,
+        ForwardingError.UnfilterableResponse or ForwardingError.UnsealableResponse => Mcp.JsonRpcErrorCodes.InternalError,
         _ => Mcp.JsonRpcErrorCodes.UpstreamUnavailable,
     };
 
@@ -83,6 +85,7 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
         ForwardingError.UnmaskableResponse => "upstream answer holds a card number in a base64 payload that could not be masked: withheld"u8,
+        ForwardingError.UnsealableResponse => "upstream answer names a task id that could not be sealed for this caller: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,

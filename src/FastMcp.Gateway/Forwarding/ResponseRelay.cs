@@ -782,9 +782,11 @@ internal sealed class ResponseRelay : IDisposable
         _ => stagesPassed ? WithheldEventReason.Unreadable : WithheldEventReason.Unsafe,
     };
 
-    /// <summary>Why a transform refused a message: masking could not mask it, or a list could not be filtered.</summary>
+    /// <summary>Why a transform refused a message: masking could not mask it, a task id could not be sealed, or a list could not be filtered.</summary>
     private static ForwardingError Refusal(Exchange exchange) =>
-        exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse : ForwardingError.UnfilterableResponse;
+        exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse
+        : exchange.ResponseUnsealable ? ForwardingError.UnsealableResponse
+        : ForwardingError.UnfilterableResponse;
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)
@@ -867,7 +869,7 @@ internal sealed class ResponseRelay : IDisposable
             if (KnownHeaders.IsHopByHop(kind) || kind == KnownHeader.ContentLength) continue;
             if (kind == KnownHeader.McpSessionId && (dropSession || sealedSession.Seals))
             {
-                // A sealed route's client holds the sealed id (Sessions/SessionSeal.cs); one left unsealed is dropped, never shown.
+                // A sealed route's client holds the sealed id (Sessions/IdSeal.cs); one left unsealed is dropped, never shown.
                 if (!dropSession) client.Write(sealedSession.ClientLine);
                 continue;
             }

@@ -36,7 +36,7 @@ internal static class UpstreamRequestWriter
             FieldFate fate = Fate(headers, i, injectedHeaderLines, upstreamHeaderLines, memberSessionLine is not null, forwardCookies, allowed);
             if (fate == FieldFate.NotAllowed && firstNotAllowed < 0) firstNotAllowed = i;
             if (fate is not (FieldFate.Passed or FieldFate.Allowed)) continue;
-            // A sealed session id stands for the upstream's own (Sessions/SessionSeal.cs): the upstream gets that one.
+            // A sealed session id stands for the upstream's own (Sessions/IdSeal.cs): the upstream gets that one.
             if (!sessionLine.IsEmpty && headers.KindAt(i) == KnownHeader.McpSessionId) continue;
             output.Write(headers.LineAt(i));
             output.Write("\r\n"u8);

@@ -62,11 +62,15 @@ internal sealed class GatewayHost : IAsyncDisposable
         Tasks.TaskBindings? taskBindings = stages.Authentication is { IsAnonymous: false }
             ? new Tasks.TaskBindings(options.Tasks.MaxPerUpstream, options.Tasks.MaxPerCaller)
             : null;
-        // Task ids are bound and lists filtered before masking can rewrite an id.
+        Sessions.IdSeal? taskSeal = GatewayStages.CreateTaskSeal(options);
+        if (taskBindings is null) taskSeal = null;
+        // Task ids are bound and lists filtered before masking can rewrite an id; sealed after both (only bound ids are).
+        if (taskSeal is not null) transforms = [new Tasks.TaskIdSealing(taskBindings!, taskSeal), .. transforms];
         if (taskBindings is not null) transforms = [new Tasks.TaskCreationBinding(taskBindings), new Tasks.TaskListFiltering(taskBindings), .. transforms];
         _runtime = new GatewayRuntime(options, _routes, transforms)
         {
             TaskBindings = taskBindings,
+            TaskSeal = taskSeal,
             Authentication = stages.Authentication,
             FailedAuthentication = stages.Authentication is { IsAnonymous: false } ? new Stages.FailedAuthenticationLimiter(options.FailedAuthentication) : null,
             Authorization = stages.Authorization,

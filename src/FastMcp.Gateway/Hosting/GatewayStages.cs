@@ -61,6 +61,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (options.Passthrough)
         {
             CreateSessionSeal(options);
+            CreateTaskSeal(options);
             return;
         }
         IdentityOptions identity = ValidateIdentity(options, listeners);
@@ -87,6 +88,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
         CreateSessionSeal(options);
+        CreateTaskSeal(options);
     }
 
     private static IdentityOptions ValidateIdentity(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
@@ -131,7 +133,7 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// key, whether or not masking is enabled. Without one it refuses to start: a random per-process key would make every
     /// sealed id fail after a restart and on every other replica.
     /// </summary>
-    public static Sessions.SessionSeal? CreateSessionSeal(GatewayOptions options)
+    public static Sessions.IdSeal? CreateSessionSeal(GatewayOptions options)
     {
         if (!options.Sessions.Sealed) return null;
         byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
@@ -140,7 +142,23 @@ internal sealed class GatewayStages : IAsyncDisposable
             throw new ConfigurationException("sessions.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
                 + "a random per-process key would break every sealed session on restart and on every other replica");
         }
-        return new Sessions.SessionSeal(key);
+        return Sessions.IdSeal.ForSessions(key);
+    }
+
+    /// <summary>
+    /// The sealer of task ids when tasks.sealed is on (null when off), from the configured card fingerprint key as for
+    /// sessions; without one it refuses to start, for the same reason.
+    /// </summary>
+    public static Sessions.IdSeal? CreateTaskSeal(GatewayOptions options)
+    {
+        if (!options.Tasks.Sealed) return null;
+        byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
+        if (ephemeral)
+        {
+            throw new ConfigurationException("tasks.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
+                + "a random per-process key would break every sealed task id on restart and on every other replica");
+        }
+        return Sessions.IdSeal.ForTasks(key);
     }
 
     private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,
@@ -293,6 +311,7 @@ internal sealed class GatewayStages : IAsyncDisposable
     {
         // Refused before anything is opened (the host builds its own).
         CreateSessionSeal(options);
+        CreateTaskSeal(options);
         if (options.Passthrough) return new GatewayStages();
 
         IdentityOptions identity = ValidateIdentity(options, listeners);

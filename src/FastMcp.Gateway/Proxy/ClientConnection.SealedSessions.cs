@@ -6,7 +6,7 @@ using FastMcp.Http;
 namespace FastMcp.Gateway.Proxy;
 
 /// <summary>
-/// Sealed session ids on plain routes (sessions.sealed; Sessions/SessionSeal.cs): the client holds the upstream's id
+/// Sealed session ids on plain routes (sessions.sealed; Sessions/IdSeal.cs): the client holds the upstream's id
 /// sealed for it, so any replica, and this one after a restart, can tell whose session an id is without shared state.
 /// Federated paths hold their own gateway-made ids (Federation/FederationSessions.cs) and are not sealed.
 /// </summary>

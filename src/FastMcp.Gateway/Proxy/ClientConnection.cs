@@ -821,7 +821,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
-        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, true, _clientAddress, _rt.PublicScheme,
+        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), true, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
@@ -880,7 +880,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
-        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, body, hasBody, _clientAddress, _rt.PublicScheme,
+        // A sealed task id was opened: the upstream gets its own id (Tasks/SealedTaskBody.cs); the client's body stays the exchange's.
+        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), hasBody, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error == ForwardingError.None)
@@ -1040,6 +1041,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _decodedBody.Release();
         _scratch.Release();
         _maskedCopy.Release();
+        _exchange.SealedTask.Release();
         _heldBody.Release();
         _auditScratch.Release();
         _relay.ReleaseBuffers();
@@ -1062,6 +1064,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _decodedBody.Dispose();
         _scratch.Dispose();
         _maskedCopy.Dispose();
+        _exchange.SealedTask.Release();
         _heldBody.Dispose();
         _auditScratch.Dispose();
         _batch?.Dispose();

@@ -47,6 +47,9 @@ internal sealed class Exchange
     /// <summary>The session id lines of sealed sessions (sessions.sealed): what the upstream and the client get instead of what the other sent.</summary>
     public readonly FastMcp.Gateway.Sessions.SealedSessionLines SealedSession = new();
 
+    /// <summary>The body the upstream gets when a sealed task id was opened (tasks.sealed): the upstream's id in its place.</summary>
+    public readonly FastMcp.Gateway.Tasks.SealedTaskBody SealedTask = new();
+
     /// <summary>
     /// The upstream's session id the request names: the one a verified sealed id stands for, else the client's
     /// Mcp-Session-Id as sent. What the session table, the upstream and the audit record see.
@@ -74,6 +77,9 @@ internal sealed class Exchange
 
     /// <summary>Masking refused a response: a base64 payload holding a card number could not be masked in place.</summary>
     public bool ResponseUnmaskable;
+
+    /// <summary>Task sealing refused a response: it names a task id not bound to the caller here, or cannot be read (Tasks/TaskIdSealing.cs).</summary>
+    public bool ResponseUnsealable;
 
     /// <summary>Where the exchange is on the data path (Stages/ExchangeStage.cs).</summary>
     public ExchangeStage Stage;
@@ -110,12 +116,14 @@ internal sealed class Exchange
         ClientTarget = null;
         Principal = null;
         SealedSession.Reset();
+        SealedTask.Reset();
         Decision = null;
         Approval = null;
         RequestCards.Reset();
         ResponseCards.Reset();
         ResponseIdHoldsCard = false;
         ResponseUnmaskable = false;
+        ResponseUnsealable = false;
         Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;

@@ -67,10 +67,13 @@ internal sealed class GatewayRuntime
     public Sessions.SessionEnder? SessionEnds { get; set; }
 
     /// <summary>Seals the session ids of plain routes for their caller (sessions.sealed); null when off.</summary>
-    public Sessions.SessionSeal? SessionSeal { get; set; }
+    public Sessions.IdSeal? SessionSeal { get; set; }
 
     /// <summary>Task ids bound to the callers whose calls created them; null without identities to tell apart (anonymous, pass-through).</summary>
     public Tasks.TaskBindings? TaskBindings { get; set; }
+
+    /// <summary>Seals task ids for their caller (tasks.sealed); null when off or without <see cref="TaskBindings"/>.</summary>
+    public Sessions.IdSeal? TaskSeal { get; set; }
 
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }

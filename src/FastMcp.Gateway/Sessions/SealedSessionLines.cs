@@ -3,7 +3,7 @@ using FastMcp.Identity;
 namespace FastMcp.Gateway.Sessions;
 
 /// <summary>
-/// One connection's session id lines while sessions are sealed (Sessions/SessionSeal.cs): the upstream's id a verified
+/// One connection's session id lines while sessions are sealed (Sessions/IdSeal.cs): the upstream's id a verified
 /// sealed id stands for (the line the upstream gets instead of the client's, and the id the table and the record use),
 /// and the sealed id of an upstream's answer (the line the client gets instead of the upstream's). Buffers grow to the
 /// longest id seen and are reused by every exchange of the connection: nothing is allocated per request.
@@ -40,7 +40,7 @@ internal sealed class SealedSessionLines
     }
 
     /// <summary>Opens the request's sealed id for the caller on the upstream; false (nothing opened) when it does not verify.</summary>
-    public bool TryOpen(SessionSeal seal, ReadOnlySpan<byte> sealedId, Principal caller, string upstream)
+    public bool TryOpen(IdSeal seal, ReadOnlySpan<byte> sealedId, Principal caller, string upstream)
     {
         _upstreamLength = 0;
         Grow(ref _upstream, FieldName.Length + sealedId.Length + 2);
@@ -53,9 +53,9 @@ internal sealed class SealedSessionLines
     }
 
     /// <summary>Seals the id an upstream's answer carries for the caller on the upstream.</summary>
-    public void SealAnswered(SessionSeal seal, ReadOnlySpan<byte> upstreamId, Principal caller, string upstream)
+    public void SealAnswered(IdSeal seal, ReadOnlySpan<byte> upstreamId, Principal caller, string upstream)
     {
-        Grow(ref _client, FieldName.Length + SessionSeal.SealedLength(upstreamId.Length) + 2);
+        Grow(ref _client, FieldName.Length + seal.SealedLength(upstreamId.Length) + 2);
         FieldName.CopyTo(_client);
         int n = seal.Seal(upstreamId, caller, upstream, _client.AsSpan(FieldName.Length));
         "\r\n"u8.CopyTo(_client.AsSpan(FieldName.Length + n));

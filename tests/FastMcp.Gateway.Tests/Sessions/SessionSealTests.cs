@@ -16,9 +16,10 @@ public sealed class SessionSealTests
     private static Principal Caller(string subject, string? issuer = "https://idp.example") => new(subject, [], [], null, issuer, DateTimeOffset.MaxValue);
 
     /// <summary>The documented format, written out independently of the implementation.</summary>
-    private static string Documented(byte[] cardKey, string issuer, string subject, string upstream, string upstreamId)
+    private static string Documented(byte[] cardKey, string issuer, string subject, string upstream, string upstreamId,
+        string label = "fastmcp session seal v1", string prefix = "fms1.")
     {
-        byte[] k = HMACSHA256.HashData(cardKey, Encoding.ASCII.GetBytes("fastmcp session seal v1"));
+        byte[] k = HMACSHA256.HashData(cardKey, Encoding.ASCII.GetBytes(label));
         var message = new MemoryStream();
         foreach (byte[] field in new[] { Encoding.UTF8.GetBytes(issuer), Encoding.UTF8.GetBytes(subject), Encoding.UTF8.GetBytes(upstream), Encoding.ASCII.GetBytes(upstreamId) })
         {
@@ -27,18 +28,18 @@ public sealed class SessionSealTests
         }
         byte[] tag = HMACSHA256.HashData(k, message.ToArray())[..16];
         string b64 = Convert.ToBase64String([.. tag, .. Encoding.ASCII.GetBytes(upstreamId)]);
-        return "fms1." + b64.TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return prefix + b64.TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
-    private static string Seal(SessionSeal seal, string upstreamId, Principal caller, string upstream)
+    private static string Seal(IdSeal seal, string upstreamId, Principal caller, string upstream)
     {
         byte[] id = Encoding.ASCII.GetBytes(upstreamId);
-        var sealedId = new byte[SessionSeal.SealedLength(id.Length)];
+        var sealedId = new byte[seal.SealedLength(id.Length)];
         Assert.Equal(sealedId.Length, seal.Seal(id, caller, upstream, sealedId));
         return Encoding.ASCII.GetString(sealedId);
     }
 
-    private static string? Open(SessionSeal seal, string sealedId, Principal caller, string upstream)
+    private static string? Open(IdSeal seal, string sealedId, Principal caller, string upstream)
     {
         var id = new byte[sealedId.Length];
         int n = seal.Open(Encoding.ASCII.GetBytes(sealedId), caller, upstream, id);
@@ -48,7 +49,7 @@ public sealed class SessionSealTests
     [Fact]
     public void A_sealed_id_is_the_documented_format_and_opens_to_the_upstreams_id()
     {
-        var seal = new SessionSeal(CardKey);
+        var seal = IdSeal.ForSessions(CardKey);
         string sealedId = Seal(seal, "0c6f4d9e-2b7a-41f3", Caller("alice"), "github");
         Assert.Equal(Documented(CardKey, "https://idp.example", "alice", "github", "0c6f4d9e-2b7a-41f3"), sealedId);
         Assert.Equal("0c6f4d9e-2b7a-41f3", Open(seal, sealedId, Caller("alice"), "github"));
@@ -59,21 +60,36 @@ public sealed class SessionSealTests
     [Fact]
     public void A_sealed_id_does_not_open_for_another_caller_issuer_upstream_or_key()
     {
-        var seal = new SessionSeal(CardKey);
+        var seal = IdSeal.ForSessions(CardKey);
         string sealedId = Seal(seal, "s-1", Caller("alice"), "github");
         Assert.Null(Open(seal, sealedId, Caller("mallory"), "github"));
         Assert.Null(Open(seal, sealedId, Caller("alice", "https://other-idp.example"), "github"));
         Assert.Null(Open(seal, sealedId, Caller("alice"), "jira"));
-        Assert.Null(Open(new SessionSeal([.. CardKey.Reverse()]), sealedId, Caller("alice"), "github"));
+        Assert.Null(Open(IdSeal.ForSessions([.. CardKey.Reverse()]), sealedId, Caller("alice"), "github"));
         // Field boundaries count: "ab"+"c" is not "a"+"bc".
         Assert.Null(Open(seal, Seal(seal, "s-1", Caller("bc", "a"), "github"), Caller("c", "ab"), "github"));
-        Assert.Equal("s-1", Open(new SessionSeal(CardKey), sealedId, Caller("alice"), "github"));
+        Assert.Equal("s-1", Open(IdSeal.ForSessions(CardKey), sealedId, Caller("alice"), "github"));
+    }
+
+    [Fact]
+    public void A_sealed_task_id_is_the_documented_task_format_and_a_session_id_never_opens_as_one()
+    {
+        var tasks = IdSeal.ForTasks(CardKey);
+        var sessions = IdSeal.ForSessions(CardKey);
+        string sealedTask = Seal(tasks, "task-7", Caller("alice"), "github");
+        Assert.Equal(Documented(CardKey, "https://idp.example", "alice", "github", "task-7", "fastmcp task seal v1", "fmt1."), sealedTask);
+        Assert.Equal("task-7", Open(tasks, sealedTask, Caller("alice"), "github"));
+        // Another label: a session id with its prefix swapped still fails its tag, and a task id never opens as a session.
+        string sealedSession = Seal(sessions, "task-7", Caller("alice"), "github");
+        Assert.Null(Open(tasks, sealedSession, Caller("alice"), "github"));
+        Assert.Null(Open(tasks, "fmt1." + sealedSession["fms1.".Length..], Caller("alice"), "github"));
+        Assert.Null(Open(sessions, sealedTask, Caller("alice"), "github"));
     }
 
     [Fact]
     public void Verifying_a_sealed_id_allocates_nothing()
     {
-        var seal = new SessionSeal(CardKey);
+        var seal = IdSeal.ForSessions(CardKey);
         Principal alice = Caller("alice");
         byte[] sealedId = Encoding.ASCII.GetBytes(Seal(seal, "0c6f4d9e2b7a41f3a8e5d1c2b3a49f87", alice, "github"));
         byte[] forged = (byte[])sealedId.Clone();

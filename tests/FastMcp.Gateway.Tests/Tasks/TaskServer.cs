@@ -10,6 +10,7 @@ namespace FastMcp.Gateway.Tests.Tasks;
 /// context, does). tools/call creates a task ("task-1", "task-2", …) whose result echoes the call's arguments;
 /// tasks/get, tasks/result, tasks/cancel and tasks/update answer for any id it knows and -32602 otherwise; tasks/list
 /// lists every task. Session-era calls (params.task) get <c>result.task</c>; stateless ones the flat 2026-07-28 shape.
+/// tasks/result carries the related-task <c>_meta</c> the spec requires.
 /// </summary>
 internal sealed class TaskServer
 {
@@ -18,6 +19,9 @@ internal sealed class TaskServer
 
     /// <summary>Answer task-creating calls on an event stream (the answer event) instead of a JSON body.</summary>
     public bool CreateOnEventStream { get; init; }
+
+    /// <summary>Answer tasks/get on an event stream: a notifications/tasks/status event for the task, then the answer event.</summary>
+    public bool PollOnEventStream { get; init; }
 
     public Func<UpstreamExchange, Task> Script => async x =>
     {
@@ -62,9 +66,19 @@ internal sealed class TaskServer
             await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"error\":{\"code\":-32602,\"message\":\"Task not found\"}}");
             return;
         }
-        await x.RespondJsonAsync(method == "tasks/result"
-            ? Result(id, "{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}]}")
-            : Result(id, "{\"taskId\":\"" + named + "\",\"status\":\"completed\",\"result\":{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}]}}"));
+        string reply = method == "tasks/result"
+            ? Result(id, "{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}],"
+                + "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"" + named + "\"}}}")
+            : Result(id, "{\"taskId\":\"" + named + "\",\"status\":\"completed\",\"result\":{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}]}}");
+        if (!(PollOnEventStream && method == "tasks/get"))
+        {
+            await x.RespondJsonAsync(reply);
+            return;
+        }
+        await x.StartEventStreamAsync();
+        await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tasks/status\",\"params\":{\"taskId\":\"" + named + "\",\"status\":\"completed\"}}\n\n");
+        await x.SendEventAsync("event: message\ndata: " + reply + "\n\n");
+        await x.EndChunkedAsync();
     };
 
     private static string Result(string id, string result) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":" + result + "}";

@@ -91,8 +91,8 @@ Secret-backed environment and volume, shared by the gateway and the helm test Po
     secretKeyRef:
       name: {{ .Values.existingSecret }}
       key: pan-fingerprint-key
-      # Sealed session ids need it (the same on every replica): a Secret without it is an error then.
-      optional: {{ not .Values.gateway.sessions.sealed }}
+      # Sealed session and task ids need it (the same on every replica): a Secret without it is an error then.
+      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed) }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:

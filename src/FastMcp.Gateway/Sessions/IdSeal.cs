@@ -8,28 +8,41 @@ using FastMcp.Identity;
 namespace FastMcp.Gateway.Sessions;
 
 /// <summary>
-/// Sealed session ids (sessions.sealed; docs/mcp-handling.md, "Sealed session ids"): the client holds
-/// <c>"fms1." + base64url(tag ‖ U)</c> instead of the upstream's id U, where tag is the first 16 bytes of
-/// HMAC-SHA-256(K, len‖issuer ‖ len‖subject ‖ len‖upstream name ‖ len‖U) (each length 4 bytes big-endian) and
-/// K = HMAC-SHA-256(card fingerprint key, "fastmcp session seal v1"). Every replica sharing the card fingerprint key can
-/// tell whose session an id is without shared state, so a leaked id is useless to anyone but the caller it was issued to.
-/// Sealing and opening allocate nothing (stack or pooled buffers).
+/// Sealed ids: the client holds <c>prefix + base64url(tag ‖ U)</c> instead of an upstream's id U, where tag is the first
+/// 16 bytes of HMAC-SHA-256(K, len‖issuer ‖ len‖subject ‖ len‖upstream name ‖ len‖U) (each length 4 bytes big-endian)
+/// and K = HMAC-SHA-256(card fingerprint key, label). Session ids (sessions.sealed: "fms1.", "fastmcp session seal v1";
+/// docs/mcp-handling.md, "Sealed session ids") and task ids (tasks.sealed: "fmt1.", "fastmcp task seal v1"; "Sealed task
+/// ids") each have their own label, so one kind of id never opens as the other. Every replica sharing the card
+/// fingerprint key can tell whose id it is without shared state, so a leaked id is useless to anyone but the caller it
+/// was issued to. Sealing and opening allocate nothing (stack or pooled buffers).
 /// </summary>
-internal sealed class SessionSeal
+internal sealed class IdSeal
 {
-    public static ReadOnlySpan<byte> Prefix => "fms1."u8;
-
     public const int TagLength = 16;
 
     private const int StackBytes = 512;
 
     private readonly byte[] _key;
+    private readonly byte[] _prefix;
 
     /// <param name="cardFingerprintKey">the configured card fingerprint key (never a per-process random one: sealed ids must verify on every replica and after a restart)</param>
-    public SessionSeal(byte[] cardFingerprintKey) => _key = HMACSHA256.HashData(cardFingerprintKey, "fastmcp session seal v1"u8);
+    private IdSeal(byte[] cardFingerprintKey, ReadOnlySpan<byte> label, ReadOnlySpan<byte> prefix)
+    {
+        _key = HMACSHA256.HashData(cardFingerprintKey, label);
+        _prefix = prefix.ToArray();
+    }
+
+    /// <summary>Seals Mcp-Session-Id values (sessions.sealed).</summary>
+    public static IdSeal ForSessions(byte[] cardFingerprintKey) => new(cardFingerprintKey, "fastmcp session seal v1"u8, "fms1."u8);
+
+    /// <summary>Seals task ids (tasks.sealed).</summary>
+    public static IdSeal ForTasks(byte[] cardFingerprintKey) => new(cardFingerprintKey, "fastmcp task seal v1"u8, "fmt1."u8);
+
+    /// <summary>What every id this seals starts with.</summary>
+    public ReadOnlySpan<byte> Prefix => _prefix;
 
     /// <summary>Bytes of the sealed id for an upstream id of <paramref name="upstreamIdLength"/> bytes.</summary>
-    public static int SealedLength(int upstreamIdLength) => Prefix.Length + Base64Url.GetEncodedLength(TagLength + upstreamIdLength);
+    public int SealedLength(int upstreamIdLength) => _prefix.Length + Base64Url.GetEncodedLength(TagLength + upstreamIdLength);
 
     /// <summary>Writes the sealed id of <paramref name="upstreamId"/> for <paramref name="caller"/> on <paramref name="upstream"/>; returns its length.</summary>
     public int Seal(ReadOnlySpan<byte> upstreamId, Principal caller, string upstream, Span<byte> destination)

@@ -1,0 +1,77 @@
+using System.Buffers;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Sessions;
+using FastMcp.Gateway.Stages;
+using FastMcp.Identity;
+using FastMcp.Mcp;
+
+namespace FastMcp.Gateway.Tasks;
+
+/// <summary>
+/// With tasks.sealed, the client sees every task id an upstream names sealed for it (Sessions/IdSeal.cs, "fmt1."): the
+/// creating answer, tasks/get, tasks/cancel and tasks/update answers, tasks/list entries, notifications/tasks/status and
+/// the related-task _meta (<see cref="TaskIdMembers"/>). Only an id bound to the caller here is sealed: sealing one is
+/// vouching that it is theirs, so it runs after the creation binding and the list filter, and a message naming an id not
+/// the caller's here, or that cannot be read, is withheld (fail closed), never passed with the upstream's id.
+/// </summary>
+internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IResponseTransform
+{
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    {
+        // Batches predate tasks and federated paths relay no tasks methods: neither binds, so neither seals.
+        if (exchange.Principal is not { } caller || exchange.Route is not { } route || exchange.Batch is not null || exchange.Federation is not null) return true;
+        // Most messages name no task: a vectorized search spares them the JSON pass.
+        if (message.WrittenSpan.IndexOf("taskId"u8) < 0) return true;
+        ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
+        if (json.IsEmpty) return true;
+        buffers.Output.Clear();
+        var writer = new SealedIdWriter(bindings, seal, route.Name, caller, json.Span, buffers.Output);
+        if (!TaskIdMembers.TryVisit(json.Span, ref writer))
+        {
+            // As the list filter: a 2xx message that cannot be read is not passed on; error statuses pass.
+            if (!writer.Refused && exchange.ResponseStatus is not (>= 200 and < 300)) return true;
+            exchange.ResponseUnsealable = true;
+            return false;
+        }
+        if (writer.Sealed == 0) return true;
+        writer.Finish();
+        MessageJson.Replace(message, isEvent, buffers);
+        return true;
+    }
+
+    /// <summary>Copies the message to the output with each task id token replaced by its sealed id, as the walk visits them.</summary>
+    private ref struct SealedIdWriter(TaskBindings bindings, IdSeal seal, string upstream, Principal caller, ReadOnlySpan<byte> json, PooledBufferWriter output)
+        : ITaskIdVisitor
+    {
+        private readonly ReadOnlySpan<byte> _json = json;
+        private int _copied;
+
+        /// <summary>A task id not bound to the caller here stopped the walk.</summary>
+        public bool Refused { get; private set; }
+
+        public int Sealed { get; private set; }
+
+        public bool Visit(Range taskIdToken)
+        {
+            Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
+            int n = McpInspector.CopyUnescaped(_json, taskIdToken, id);
+            if (n <= 0 || bindings.Check(upstream, id[..n], caller) != TaskCheck.Owned)
+            {
+                Refused = true;
+                return false;
+            }
+            output.Write(_json[_copied..taskIdToken.Start.Value]);
+            Span<byte> token = output.GetSpan(seal.SealedLength(n) + 2);
+            token[0] = (byte)'"';
+            int length = seal.Seal(id[..n], caller, upstream, token[1..]);
+            token[length + 1] = (byte)'"';
+            output.Advance(length + 2);
+            _copied = taskIdToken.End.Value;
+            Sealed++;
+            return true;
+        }
+
+        public readonly void Finish() => output.Write(_json[_copied..]);
+    }
+}
