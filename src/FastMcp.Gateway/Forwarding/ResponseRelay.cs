@@ -34,6 +34,7 @@ internal sealed class ResponseRelay : IDisposable
     private string? _deniedMethod;
     private readonly IServerRequestGate? _serverRequests;
     private readonly IResourceUpdateGate? _resourceUpdates;
+    private readonly Tasks.ITaskNotificationGate? _taskNotifications;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
     private readonly TransformBuffers _transformBuffers = new();
@@ -53,10 +54,11 @@ internal sealed class ResponseRelay : IDisposable
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
     public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null,
-        IResourceUpdateGate? resourceUpdates = null)
+        IResourceUpdateGate? resourceUpdates = null, Tasks.ITaskNotificationGate? taskNotifications = null)
     {
         _serverRequests = serverRequests;
         _resourceUpdates = resourceUpdates;
+        _taskNotifications = taskNotifications;
         _limits = limits;
         _transforms = transforms;
         _clientWriteMs = clientWriteMs;
@@ -468,6 +470,14 @@ internal sealed class ResponseRelay : IDisposable
                 _event.Write(_message.WrittenSpan[..length]);
                 safe = ApplyTransforms(exchange, _event, isEvent: true);
                 relayed = _event.WrittenMemory;
+                if (!safe && exchange.TaskNotificationWithheld)
+                {
+                    // A notification for a task another replica bound: withheld and recorded; the stream goes on.
+                    exchange.TaskNotificationWithheld = false;
+                    if (!RecordTaskNotificationWithheld(exchange, relayed)) return (count, EventsOutcome.AuditRefused);
+                    _message.RemoveFront(length);
+                    continue;
+                }
             }
             // Pass-through reads nothing: with no stage there is nothing an unread event could slip past.
             EventsOutcome checkedEvent = !safe ? EventsOutcome.EventWithheld
@@ -585,6 +595,17 @@ internal sealed class ResponseRelay : IDisposable
         if (gate is null) return EventsOutcome.Relayed;
         exchange.Stage = ExchangeStage.RecordResponse;
         return gate.RecordStreamMessage(exchange, json, view) ? EventsOutcome.Relayed : EventsOutcome.AuditRefused;
+    }
+
+    /// <summary>
+    /// Records a notification task sealing withheld (Tasks/TaskIdSealing.cs). False when there is no one to record it or
+    /// the log refused the record: the stream then ends, as for any record the log cannot take.
+    /// </summary>
+    private bool RecordTaskNotificationWithheld(Exchange exchange, ReadOnlyMemory<byte> relayed)
+    {
+        if (_taskNotifications is not { } gate
+            || StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view) != StreamEventContent.Message) return false;
+        return gate.RecordTaskNotificationWithheld(exchange, json, view);
     }
 
     /// <summary>

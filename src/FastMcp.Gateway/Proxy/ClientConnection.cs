@@ -60,7 +60,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this, this);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this, this, this);
         _client = new Clients.ConnectionClient(remote.Address);
         // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
         _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;
@@ -595,11 +595,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return await RefuseAsync(body, recorded, 403, JsonRpcErrorCodes.InvalidRequest,
                 "this answers a server request the gateway's policy denied: the client was never sent it, and the upstream has had the gateway's answer"u8.ToArray(),
                 "answer to a denied server request").ConfigureAwait(false);
-        // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs).
-        if (route == MessageRoute.Decide && TaskRefusal(body) is { } taskRefusal)
+        // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs);
+        // an answer to a server request naming one gets 403, as an answer the gateway refuses does.
+        if (TaskRefusal(body, route) is { } taskRefusal)
         {
             _exchange.Decision = PolicyEngine.RefuseTaskNotYours();
-            return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal).ConfigureAwait(false);
+            return await RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal)
+                .ConfigureAwait(false);
         }
 
         if (decision is { } d)

@@ -81,6 +81,12 @@ internal sealed class Exchange
     /// <summary>Task sealing refused a response: it names a task id not bound to the caller here, or cannot be read (Tasks/TaskIdSealing.cs).</summary>
     public bool ResponseUnsealable;
 
+    /// <summary>
+    /// Task sealing withheld an event that is a notification naming a task not bound to the caller here (another replica's,
+    /// Tasks/TaskIdSealing.cs): the relay drops it, records it and goes on with the stream. Cleared by the relay per event.
+    /// </summary>
+    public bool TaskNotificationWithheld;
+
     /// <summary>Where the exchange is on the data path (Stages/ExchangeStage.cs).</summary>
     public ExchangeStage Stage;
     /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
@@ -124,6 +130,7 @@ internal sealed class Exchange
         ResponseIdHoldsCard = false;
         ResponseUnmaskable = false;
         ResponseUnsealable = false;
+        TaskNotificationWithheld = false;
         Masking = null;
         ListEntriesRemoved = 0;
         ResponseStatus = 0;

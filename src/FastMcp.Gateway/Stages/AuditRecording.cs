@@ -181,6 +181,26 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     }
 
     /// <summary>
+    /// A notification on a stream naming a task not bound to the stream's caller on this replica (tasks.sealed: created
+    /// through another replica, or someone else's), withheld: a Denied record marked server-to-client with its method, the
+    /// rule (task-not-yours) and the message masked here (sealing refuses it before masking runs). Queued like
+    /// <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// </summary>
+    public long RecordTaskNotificationWithheld(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
+        e.ServerToClient = true;
+        ClearCallFields(e);
+        e.Detail = "notification naming a task not bound to the caller on this replica: withheld from the client; the stream goes on";
+        e.Method = view.Method != McpMethod.Unknown ? McpMethods.Name(view.Method) : StringAt(new ReadOnlySequence<byte>(message), view.MethodRange);
+        e.JsonRpcIdRaw = default;
+        e.Decision = "Deny";
+        e.Rule = FastMcp.Policy.PolicyEngine.TaskNotYoursRule.Name;
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        return log.AppendQueued(e);
+    }
+
+    /// <summary>
     /// An input_required answer (MCP 2026-07-28) the client did not get because policy.serverRequests denied one of its
     /// inputRequests: a Denied record marked server-to-client, the request's method (or "(unreadable input request)"),
     /// the exchange's id, the rule, and the answer (masked) as payload; the client got a JSON-RPC error instead, which

@@ -13,7 +13,8 @@ namespace FastMcp.Gateway.Tasks;
 /// creating answer, tasks/get, tasks/cancel and tasks/update answers, tasks/list entries, notifications/tasks/status and
 /// the related-task _meta (<see cref="TaskIdMembers"/>). Only an id bound to the caller here is sealed: sealing one is
 /// vouching that it is theirs, so it runs after the creation binding and the list filter, and a message naming an id not
-/// the caller's here, or that cannot be read, is withheld (fail closed), never passed with the upstream's id.
+/// the caller's here, or that cannot be read, is withheld (fail closed), never passed with the upstream's id. On a stream,
+/// a notification naming a task not the caller's here is withheld and the stream goes on (ResponseRelay drops it).
 /// </summary>
 internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IResponseTransform
 {
@@ -31,7 +32,11 @@ internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IRespo
         {
             // As the list filter: a 2xx message that cannot be read is not passed on; error statuses pass.
             if (!writer.Refused && exchange.ResponseStatus is not (>= 200 and < 300)) return true;
-            exchange.ResponseUnsealable = true;
+            // A notification on a stream for a task bound through another replica (its status, a related-task message):
+            // withheld, and the stream goes on; ending it would lose the caller's other events to a reconnect. A server
+            // request (the upstream waits for an answer) or an answer still ends the stream, as does anything unreadable.
+            if (writer.Refused && isEvent && IsNotification(json)) exchange.TaskNotificationWithheld = true;
+            else exchange.ResponseUnsealable = true;
             return false;
         }
         if (writer.Sealed == 0) return true;
@@ -39,6 +44,9 @@ internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IRespo
         MessageJson.Replace(message, isEvent, buffers);
         return true;
     }
+
+    private static bool IsNotification(ReadOnlyMemory<byte> json) =>
+        McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) && view.Kind == McpMessageKind.Notification;
 
     /// <summary>Copies the message to the output with each task id token replaced by its sealed id, as the walk visits them.</summary>
     private ref struct SealedIdWriter(TaskBindings bindings, IdSeal seal, string upstream, Principal caller, ReadOnlySpan<byte> json, PooledBufferWriter output)

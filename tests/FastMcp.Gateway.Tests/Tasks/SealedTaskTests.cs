@@ -189,23 +189,32 @@ public sealed class SealedTaskTests : IDisposable
         Assert.DoesNotContain("\"task-", created.Body + list.Body + polled.Body, StringComparison.Ordinal);
     }
 
+    private const string RelatedToSomeone = "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"task-of-someone\"}}";
+
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_message_naming_a_task_not_the_callers_here_is_withheld_not_passed_with_the_upstreams_id(bool onEventStream)
+    [InlineData("json")]
+    [InlineData("event-answer")]
+    [InlineData("event-server-request")]
+    public async Task A_message_naming_a_task_not_the_callers_here_is_withheld_not_passed_with_the_upstreams_id(string shape)
     {
-        // A status notification before the answer on the call's own stream, or an answer relating itself to a task,
-        // naming a task nobody here created: sealing it would hand the caller someone else's task.
+        // An answer relating itself to a task nobody here created (as a JSON body or the answer event), or an elicitation
+        // made for such a task before the answer: sealing it would hand the caller someone else's task. An answer or a
+        // server request (the upstream waits for its answer) ends the stream; a notification would not (SealedTaskStreamTests).
+        string answer = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]" + (shape == "event-server-request" ? "" : "," + RelatedToSomeone) + "}}";
         await using PolicyGateway gw = await PolicyGateway.StartAsync(async x =>
         {
-            if (!onEventStream)
+            if (shape == "json")
             {
-                await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[],\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"task-of-someone\"}}}}");
+                await x.RespondJsonAsync(answer);
                 return;
             }
             await x.StartEventStreamAsync();
-            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tasks/status\",\"params\":{\"taskId\":\"task-of-someone\",\"status\":\"working\"}}\n\n");
-            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[]}}\n\n");
+            if (shape == "event-server-request")
+            {
+                await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"e1\",\"method\":\"elicitation/create\",\"params\":{\"message\":\"m\","
+                    + RelatedToSomeone + "}}\n\n");
+            }
+            await x.SendEventAsync("event: message\ndata: " + answer + "\n\n");
             await x.EndChunkedAsync();
         }, AllowAll, o =>
         {
@@ -215,8 +224,9 @@ public sealed class SealedTaskTests : IDisposable
         RawResponse response = await gw.PostAsync(Call(1, "x"), gw.Token("alice"), Headers("tools/call", "research"));
         Assert.DoesNotContain("task-of-someone", response.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("\"content\"", response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("elicitation", response.Body, StringComparison.Ordinal);
         Assert.Contains("could not be sealed for this caller: withheld", response.Body, StringComparison.Ordinal);
-        if (!onEventStream) Assert.Equal(502, response.Status);
+        if (shape == "json") Assert.Equal(502, response.Status);
     }
 
     [Fact]
@@ -246,11 +256,15 @@ public sealed class SealedTaskTests : IDisposable
         seal.Seal("task-1"u8, alice, "default", sealedId);
         byte[] forged = (byte[])sealedId.Clone();
         forged[7] ^= 1;
-        byte[] request = System.Text.Encoding.UTF8.GetBytes(Tasks(2, "tasks/get", System.Text.Encoding.ASCII.GetString(sealedId)));
+        // A tasks/get whose related-task _meta names the task too: both ids are opened and rewritten.
+        string RequestNaming(string id) => "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"" + id
+            + "\",\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"" + id + "\"}}}}";
+        byte[] request = System.Text.Encoding.UTF8.GetBytes(RequestNaming(System.Text.Encoding.ASCII.GetString(sealedId)));
         int at = request.AsSpan().IndexOf(sealedId) - 1;
         var token = new Range(at, at + sealedId.Length + 2);
         byte[] answer = System.Text.Encoding.UTF8.GetBytes(
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"taskId\":\"task-1\",\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"task-1\"}}}}");
+        var bindings = new FastMcp.Gateway.Tasks.TaskBindings(100, 100);
         var body = new FastMcp.Gateway.Tasks.SealedTaskBody();
         byte[] opened = new byte[sealedId.Length];
         byte[] resealed = new byte[sealedId.Length];
@@ -259,16 +273,15 @@ public sealed class SealedTaskTests : IDisposable
             var visitor = new CountingVisitor();
             int n = seal.Open(sealedId, alice, "default", opened);
             if (n != 6 || seal.Open(forged, alice, "default", opened) != -1 || seal.Seal(opened.AsSpan(0, n), alice, "default", resealed) != sealedId.Length
-                || !TaskIdMembers.TryVisit(answer, ref visitor)) Assert.Fail("sealing changed");
-            body.Reset();
-            body.Write(new System.Buffers.ReadOnlySequence<byte>(request), token, opened.AsSpan(0, n));
+                || !TaskIdMembers.TryVisit(answer, ref visitor)
+                || FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body) is not null) Assert.Fail("sealing changed");
         }
         Once();
         Assert.Equal(0, ThreadAllocations.Measure(() =>
         {
             for (int i = 0; i < 10_000; i++) Once();
         }));
-        Assert.Equal(Tasks(2, "tasks/get", "task-1"), System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(body.Forwarded(default))));
+        Assert.Equal(RequestNaming("task-1"), System.Text.Encoding.UTF8.GetString(System.Buffers.BuffersExtensions.ToArray(body.Forwarded(default))));
     }
 
     [Fact]

@@ -1,0 +1,64 @@
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Identity;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests.Tasks;
+
+/// <summary>
+/// What two gateway replicas share with tasks.sealed on: one identity key and one card fingerprint key in a temporary
+/// folder; each replica is its own in-process gateway in front of its own scripted upstream (one task store between them).
+/// </summary>
+internal sealed class SealedReplicas : IDisposable
+{
+    public static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
+
+    public const string Initialize =
+        """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-sealedreplicas-" + Guid.NewGuid().ToString("N"));
+    private readonly DevKey _identityKey;
+    private readonly string _panKeyFile;
+
+    public SealedReplicas()
+    {
+        Directory.CreateDirectory(_dir);
+        _identityKey = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
+        _panKeyFile = Path.Combine(_dir, "pan.key");
+        File.WriteAllText(_panKeyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    }
+
+    public string Token(string subject) =>
+        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+
+    public Task<PolicyGateway> StartAsync(Func<UpstreamExchange, Task> script) =>
+        PolicyGateway.StartAsync(script, AllowAll, o =>
+        {
+            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
+            o.Masking.FingerprintKeyFile = _panKeyFile;
+            o.Tasks.Sealed = true;
+        });
+
+    /// <summary>A 2026-07-28 tools/call that the task server answers with a new task; its sealed id as the client got it.</summary>
+    public static async Task<string> CreateTaskAsync(PolicyGateway gw, string token)
+    {
+        RawResponse created = await gw.PostAsync(
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"research\",\"arguments\":{\"q\":\"x\"},"
+            + "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}",
+            token, "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: research\r\n");
+        using var doc = System.Text.Json.JsonDocument.Parse(created.Body);
+        string id = doc.RootElement.GetProperty("result").GetProperty("taskId").GetString()!;
+        Assert.StartsWith("fmt1.", id);
+        return id;
+    }
+
+    /// <summary>Initializes a 2025-11-25 session of <paramref name="token"/>'s caller; its Mcp-Session-Id.</summary>
+    public static async Task<string> InitializeAsync(PolicyGateway gw, string token) =>
+        (await gw.PostAsync(Initialize, token)).Header("Mcp-Session-Id") ?? throw new Xunit.Sdk.XunitException("initialize gave no session");
+
+    public void Dispose()
+    {
+        _identityKey.Dispose();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
