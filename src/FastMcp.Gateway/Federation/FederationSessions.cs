@@ -12,6 +12,8 @@ namespace FastMcp.Gateway.Federation;
 /// not other callers'. A forgotten session's client gets 404 and initializes again, as MCP says a client must when its
 /// session is gone, and its members' sessions are handed to <see cref="EndForgotten"/> to be ended there (a session its
 /// client ended with DELETE never is). Opening past a bound scans one caller's own sessions under the lock, never the whole path.
+/// With sessions.sealed a session is held under its sealed id (Federation/SealedFederatedSessions.cs), and one opened on
+/// another replica or before a restart is rebuilt here from that id (<see cref="Rebuild"/>).
 /// </summary>
 internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int members)
 {

@@ -238,6 +238,12 @@ public sealed class SealedFederationTests : IAsyncDisposable
         await using PolicyGateway b = await ReplicaAsync();
         string alice = Token("alice");
         string id = (await PostAsync(a, alice, Initialize)).Header("Mcp-Session-Id")!;
+        // An answer to a server request b never relayed: refused, never sent to a guessed member.
+        int forwarded = Forwarded;
+        RawResponse answer = await PostAsync(b, alice, """{"jsonrpc":"2.0","id":"fastmcp-fed-1","result":{}}""", id);
+        Assert.Equal(400, answer.Status);
+        Assert.Contains("no server request with this id is pending", answer.Body, StringComparison.Ordinal);
+        Assert.Equal(forwarded, Forwarded);
 
         Assert.Equal(200, (await WithoutBodyAsync(b, "DELETE", alice, id)).Status);
         Assert.Equal("s-a-1", Assert.Single(_a.Seen, s => s.Method == "DELETE").Session);
