@@ -41,25 +41,6 @@ internal static class SealedFederatedSessions
         return Encoding.ASCII.GetString(id, 0, written);
     }
 
-    /// <summary>
-    /// Opens <paramref name="presented"/> for the caller on the route and reads the members' state from it; false for
-    /// anything that does not verify, or whose payload does not describe this route's members exactly.
-    /// </summary>
-    public static bool TryOpen(IdSeal seal, ReadOnlySpan<byte> presented, Principal caller, FederatedRoute route, out MemberStates members)
-    {
-        members = default;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(presented.Length);
-        try
-        {
-            int n = seal.Open(presented, caller, route.PathText, buffer);
-            return n > 0 && TryRead(buffer.AsSpan(0, n), route, out members);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
     /// <summary>P for the session's members as they stand after initialize; null when a count or field exceeds its 2-byte length.</summary>
     public static byte[]? Payload(FederatedRoute route, FederationSession session)
     {
