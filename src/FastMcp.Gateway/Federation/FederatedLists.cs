@@ -82,6 +82,22 @@ internal static class FederatedLists
         w.WriteEndObject();
     }
 
+    /// <summary>
+    /// Remembers in <paramref name="session"/> which member listed each resource URI (resources/list) or template
+    /// (resources/templates/list) of <paramref name="entries"/>, without writing a merged answer (a rebuilt sealed
+    /// session learning its resources' owners).
+    /// </summary>
+    public static void Remember(McpMethod list, FederationSession session, List<(int Member, JsonElement Entry)> entries)
+    {
+        foreach ((int member, JsonElement entry) in entries)
+        {
+            if (list == McpMethod.ResourcesList && entry.TryGetProperty("uri"u8, out JsonElement uri) && uri.ValueKind == JsonValueKind.String)
+                session.RememberResource(uri.GetString()!, member);
+            if (list == McpMethod.ResourcesTemplatesList && entry.TryGetProperty("uriTemplate"u8, out JsonElement template) && template.ValueKind == JsonValueKind.String)
+                session.RememberTemplate(template.GetString()!, member);
+        }
+    }
+
     /// <summary>A request for the next page of <paramref name="list"/>: the client's id, the member's cursor.</summary>
     public static byte[] NextPageRequest(ReadOnlySpan<byte> idJson, McpMethod list, string cursor)
     {

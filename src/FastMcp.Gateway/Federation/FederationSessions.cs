@@ -12,9 +12,12 @@ namespace FastMcp.Gateway.Federation;
 /// not other callers'. A forgotten session's client gets 404 and initializes again, as MCP says a client must when its
 /// session is gone, and its members' sessions are handed to <see cref="EndForgotten"/> to be ended there (a session its
 /// client ended with DELETE never is). Opening past a bound scans one caller's own sessions under the lock, never the whole path.
+/// With sessions.sealed a session is held under its sealed id (Federation/SealedFederatedSessions.cs), and one opened on
+/// another replica or before a restart is rebuilt here from that id (<see cref="Rebuild"/>).
 /// </summary>
 internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int members)
 {
+    private readonly int _members = members;
     private readonly Dictionary<string, FederationSession> _byId = new(StringComparer.Ordinal);
     private readonly BoundedBindings _byCaller = new(maxSessions, maxPerCaller);
     // Every change to _byId and _byCaller, and lookups in _byId (a Dictionary is not safe to read while it changes).
@@ -42,15 +45,63 @@ internal sealed class FederationSessions(int maxSessions, int maxPerCaller, int 
     {
         Span<byte> random = stackalloc byte[16];
         RandomNumberGenerator.Fill(random);
-        string id = Convert.ToHexStringLower(random);
+        return Insert(Convert.ToHexStringLower(random), subject, issuer, replaced: null, held: false, states: null);
+    }
+
+    /// <summary>
+    /// Sealed ids: the session <paramref name="draft"/> (opened for initialize under a random id no client was given) is
+    /// held from now on under the sealed id of its members' sessions, in its place. A session held under that id already
+    /// (the caller initialized again and got the same members' sessions) is replaced: it stood for the same sessions.
+    /// </summary>
+    public FederationSession Reissue(FederationSession draft, string sealedId)
+    {
+        var states = new MemberStates(draft.Initialized.Length);
+        draft.Initialized.CopyTo(states.Initialized, 0);
+        draft.MemberVersions.CopyTo(states.Versions, 0);
+        draft.MemberSessions.CopyTo(states.Sessions, 0);
+        return Insert(sealedId, draft.Owner.Subject, draft.Owner.Issuer, draft, held: false, states);
+    }
+
+    /// <summary>
+    /// Sealed ids: a session this replica does not hold (opened on another replica, or before a restart), made from what
+    /// its verified sealed id says of the members and bound to the caller it was sealed for, within the same bounds as any.
+    /// When two requests rebuild it at once, the one held first is the session.
+    /// </summary>
+    public FederationSession Rebuild(string sealedId, string subject, string? issuer, MemberStates states) =>
+        Insert(sealedId, subject, issuer, replaced: null, held: true, states);
+
+    /// <param name="held">a session held under <paramref name="id"/> for this caller is kept (and returned); false: it is replaced</param>
+    private FederationSession Insert(string id, string subject, string? issuer, FederationSession? replaced, bool held, MemberStates? states)
+    {
         FederationSession session;
         FederationSession? forgottenForCaller = null, forgottenForPath = null;
         lock (_gate)
         {
+            if (replaced is not null && _byId.TryGetValue(replaced.Id, out FederationSession? draft) && draft == replaced)
+            {
+                _byId.Remove(replaced.Id);
+                _byCaller.Remove(replaced.Binding);
+            }
+            if (_byId.TryGetValue(id, out FederationSession? existing))
+            {
+                if (held && existing.Owner.Is(subject, issuer))
+                {
+                    existing.Touch();
+                    return existing;
+                }
+                _byId.Remove(id);
+                _byCaller.Remove(existing.Binding);
+            }
             SessionBinding binding = _byCaller.Add(id, subject, issuer, out SessionBinding? evictedForCaller, out SessionBinding? evictedForPath);
             if (evictedForCaller is not null && _byId.Remove(evictedForCaller.Id, out forgottenForCaller)) Interlocked.Increment(ref _evictedForCaller);
             if (evictedForPath is not null && _byId.Remove(evictedForPath.Id, out forgottenForPath)) Interlocked.Increment(ref _evictedForPath);
-            session = new FederationSession(binding, members);
+            session = new FederationSession(binding, _members) { Rebuilt = held };
+            if (states is { } m)
+            {
+                m.Initialized.CopyTo(session.Initialized, 0);
+                m.Versions.CopyTo(session.MemberVersions, 0);
+                m.Sessions.CopyTo(session.MemberSessions, 0);
+            }
             _byId.Add(id, session);
         }
         if (EndForgotten is { } end)
@@ -121,6 +172,15 @@ internal sealed class FederationSession(SessionBinding binding, int members)
 
     /// <summary>Server-to-client requests relayed to this session's client and not yet answered.</summary>
     public ServerRequestIds ServerRequests { get; } = new();
+
+    /// <summary>
+    /// Made on this replica from a sealed id (FederationSessions.Rebuild): it knows the members' sessions but not which
+    /// member listed which resource, until it asks them (ClientConnection.FederationSealed.cs).
+    /// </summary>
+    public bool Rebuilt { get; init; }
+
+    /// <summary>Set by the one request that asks a rebuilt session's members for their resource lists (once per session).</summary>
+    public int ResourceOwnersAsked;
 
     public void Touch() => Volatile.Write(ref Binding.LastUsed, Stopwatch.GetTimestamp());
 

@@ -93,14 +93,16 @@ internal sealed partial class ClientConnection
             (status, problem) = (400, "Mcp-Session-Id required on a federated path: send initialize first"u8.ToArray());
             return null;
         }
-        FederationSession? session = federation.Sessions.Find(Encoding.ASCII.GetString(header), _exchange.Principal!.Subject, _exchange.Principal.Issuer,
-            out Sessions.SessionOwner? owner);
+        Sessions.SessionOwner? owner = null;
+        FederationSession? session = _rt.SessionSeal?.FederatedSessions is { } seal
+            ? SealedFederatedSession(federation, seal, header)
+            : federation.Sessions.Find(Encoding.ASCII.GetString(header), _exchange.Principal!.Subject, _exchange.Principal.Issuer, out owner);
         (status, problem) = session is null ? (404, "session not found: initialize again"u8.ToArray()) : (0, []);
         // Accounted for as on plain routes (/metrics, the aggregate audit record): another caller's session, or a guess.
         if (session is null)
         {
             _rt.SessionRefusals?.Count(owner is null ? Sessions.SessionRefusal.Unknown : Sessions.SessionRefusal.Foreign, federation.AuditUpstream,
-                _exchange.Principal, RemoteAddress, owner, header);
+                _exchange.Principal!, RemoteAddress, owner, header);
         }
         return session;
     }
@@ -280,6 +282,14 @@ internal sealed partial class ClientConnection
             w.WriteEndObject();
             w.WriteEndObject();
         }
+        if (_rt.SessionSeal?.FederatedSessions is { } seal)
+        {
+            if (SealFederatedSession(federation, seal, session) is not { } issued)
+                return await RefuseWithIdAsync(body, 500, JsonRpcErrorCodes.InternalError, Encoding.UTF8.GetBytes(
+                    $"the members' session ids are too long to seal into one Mcp-Session-Id (at most {Federation.SealedFederatedSessions.MaxSealedLength(_rt.Limits.MaxHeadBytes)} bytes, a quarter of limits.maxHeadBytes)"))
+                    .ConfigureAwait(false);
+            session = issued;
+        }
         return await AnswerFederatedJsonAsync(200, Result(IdJson(body), result.WrittenSpan), Encoding.ASCII.GetBytes($"Mcp-Session-Id: {session.Id}\r\n")).ConfigureAwait(false);
     }
 
@@ -333,54 +343,13 @@ internal sealed partial class ClientConnection
     /// <summary>Every member's list (all pages), filtered and masked per member as any list is, merged into one answer.</summary>
     private async ValueTask<bool> MergeListsAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, McpMethod list)
     {
-        const int MaxPages = 50;
         byte[] idJson = IdJson(body);
         var entries = new List<(int Member, JsonElement Entry)>();
         var documents = new List<JsonDocument>();
-        bool anyAllowed = false;
-        var charged = new HashSet<CompiledRule>();
-        using var transformBuffers = new TransformBuffers();
-        using var message = new Buffers.PooledBufferWriter(4 * 1024);
         try
         {
-            for (int i = 0; i < federation.Members.Length; i++)
-            {
-                if (!session.Initialized[i]) continue;
-                UpstreamRoute member = federation.Members[i];
-                (Admission admission, byte[] request) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
-                if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
-                if (admission != Admission.Allowed) continue;
-                anyAllowed = true;
-                var memberEntries = new List<(int, JsonElement)>();
-                bool complete = false;
-                for (int page = 0; page < MaxPages; page++)
-                {
-                    MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
-                        _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
-                    // The member's answer passes the same list filtering and masking as on a plain path, before it is recorded.
-                    message.Clear();
-                    message.Write(answer.Message);
-                    bool safe = answer.Ok && ApplyResponseTransforms(message, transformBuffers);
-                    if (!await RecordMemberAnswerAsync(member, safe ? answer with { Message = message.WrittenSpan.ToArray() } : Masked(answer)).ConfigureAwait(false))
-                        return await AuditUnavailableAsync(body).ConfigureAwait(false);
-                    if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
-                    {
-                        Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of {McpMethods.Name(list)} "
-                            + $"({(answer.Error != ForwardingError.None ? answer.Error.ToString() : safe ? $"HTTP {answer.Status}, no list result" : "answer refused by the response stages")})");
-                        break;
-                    }
-                    documents.Add(document!);
-                    foreach (JsonElement e in pageEntries) memberEntries.Add((i, e));
-                    if (next is null)
-                    {
-                        complete = true;
-                        break;
-                    }
-                    request = FederatedLists.NextPageRequest(idJson, list, next);
-                }
-                // A member whose list could not be read whole is left out whole: half a list would look complete.
-                if (complete) entries.AddRange(memberEntries);
-            }
+            (bool? stopped, bool anyAllowed) = await CollectMemberListsAsync(federation, session, body, recorded, list, entries, documents).ConfigureAwait(false);
+            if (stopped is { } stop) return stop;
             _exchange.Route = null;
             if (!anyAllowed)
                 return await RefuseWithIdAsync(body, 200, JsonRpcErrorCodes.Forbidden, "denied by policy for every upstream of this federated path"u8.ToArray()).ConfigureAwait(false);
@@ -406,6 +375,61 @@ internal sealed partial class ClientConnection
         {
             foreach (JsonDocument d in documents) d.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Asks every initialized member for <paramref name="list"/> (all pages; each member decided, masked and recorded as a
+    /// fan-out message, its answers filtered and masked as any list is) and adds the entries of each member whose list was
+    /// read whole. Stopped: the exchange has been answered (a budget spent, the audit log unavailable, a blocked card).
+    /// </summary>
+    private async ValueTask<(bool? Stopped, bool AnyAllowed)> CollectMemberListsAsync(FederatedRoute federation, FederationSession session, ReadOnlySequence<byte> body,
+        ReadOnlySequence<byte> recorded, McpMethod list, List<(int Member, JsonElement Entry)> entries, List<JsonDocument> documents)
+    {
+        const int MaxPages = 50;
+        byte[] idJson = IdJson(body);
+        bool anyAllowed = false;
+        var charged = new HashSet<CompiledRule>();
+        using var transformBuffers = new TransformBuffers();
+        using var message = new Buffers.PooledBufferWriter(4 * 1024);
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            if (!session.Initialized[i]) continue;
+            UpstreamRoute member = federation.Members[i];
+            (Admission admission, byte[] request) = await AdmitForMemberAsync(member, body, recorded, charged).ConfigureAwait(false);
+            if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return (stop, anyAllowed);
+            if (admission != Admission.Allowed) continue;
+            anyAllowed = true;
+            var memberEntries = new List<(int, JsonElement)>();
+            bool complete = false;
+            for (int page = 0; page < MaxPages; page++)
+            {
+                MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
+                    _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                // The member's answer passes the same list filtering and masking as on a plain path, before it is recorded.
+                message.Clear();
+                message.Write(answer.Message);
+                bool safe = answer.Ok && ApplyResponseTransforms(message, transformBuffers);
+                if (!await RecordMemberAnswerAsync(member, safe ? answer with { Message = message.WrittenSpan.ToArray() } : Masked(answer)).ConfigureAwait(false))
+                    return (await AuditUnavailableAsync(body).ConfigureAwait(false), anyAllowed);
+                if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
+                {
+                    Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of {McpMethods.Name(list)} "
+                        + $"({(answer.Error != ForwardingError.None ? answer.Error.ToString() : safe ? $"HTTP {answer.Status}, no list result" : "answer refused by the response stages")})");
+                    break;
+                }
+                documents.Add(document!);
+                foreach (JsonElement e in pageEntries) memberEntries.Add((i, e));
+                if (next is null)
+                {
+                    complete = true;
+                    break;
+                }
+                request = FederatedLists.NextPageRequest(idJson, list, next);
+            }
+            // A member whose list could not be read whole is left out whole: half a list would look complete.
+            if (complete) entries.AddRange(memberEntries);
+        }
+        return (null, anyAllowed);
     }
 
     private bool ApplyResponseTransforms(Buffers.PooledBufferWriter message, TransformBuffers buffers)
@@ -469,6 +493,11 @@ internal sealed partial class ClientConnection
         }
         // With one member there is no one else the reference could be meant for: it answers as on a plain path.
         if (member < 0 && federation.Members.Length == 1) member = 0;
+        if (member < 0 && !isPrompt)
+        {
+            (member, bool? stopped) = await LearnResourceOwnerAsync(federation, session, body, value).ConfigureAwait(false);
+            if (stopped is { } stop) return stop;
+        }
         if (member < 0)
             return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
                 Encoding.UTF8.GetBytes(isPrompt
@@ -494,6 +523,11 @@ internal sealed partial class ClientConnection
         int member = uri.Length == 0 ? -1 : session.OwnerOf(uri);
         // With one member there is no one else it could belong to: it decides (as it would on a plain path).
         if (member < 0 && uri.Length > 0 && federation.Members.Length == 1) member = 0;
+        if (member < 0)
+        {
+            (member, bool? stopped) = await LearnResourceOwnerAsync(federation, session, body, uri).ConfigureAwait(false);
+            if (stopped is { } stop) return stop;
+        }
         if (member < 0)
             return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams,
                 "no upstream of this federated path listed this resource in this session (list resources or resource templates first)"u8.ToArray(),

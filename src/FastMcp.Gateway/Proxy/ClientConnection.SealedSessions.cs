@@ -8,7 +8,7 @@ namespace FastMcp.Gateway.Proxy;
 /// <summary>
 /// Sealed session ids on plain routes (sessions.sealed; Sessions/IdSeal.cs): the client holds the upstream's id
 /// sealed for it, so any replica, and this one after a restart, can tell whose session an id is without shared state.
-/// Federated paths hold their own gateway-made ids (Federation/FederationSessions.cs) and are not sealed.
+/// Federated paths seal their own gateway-made ids in another format (ClientConnection.FederationSealed.cs).
 /// </summary>
 internal sealed partial class ClientConnection
 {

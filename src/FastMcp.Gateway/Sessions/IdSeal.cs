@@ -11,8 +11,10 @@ namespace FastMcp.Gateway.Sessions;
 /// Sealed ids: the client holds <c>prefix + base64url(tag ‖ U)</c> instead of an upstream's id U, where tag is the first
 /// 16 bytes of HMAC-SHA-256(K, len‖issuer ‖ len‖subject ‖ len‖upstream name ‖ len‖U) (each length 4 bytes big-endian)
 /// and K = HMAC-SHA-256(card fingerprint key, label). Session ids (sessions.sealed: "fms1.", "fastmcp session seal v1";
-/// docs/mcp-handling.md, "Sealed session ids") and task ids (tasks.sealed: "fmt1.", "fastmcp task seal v1"; "Sealed task
-/// ids") each have their own label, so one kind of id never opens as the other. Every replica sharing the card
+/// docs/mcp-handling.md, "Sealed session ids"), federated session ids (sessions.sealed on a federated path: "fmf1.",
+/// "fastmcp federated session seal v1", where the "upstream" is the route's path and U the members' sessions encoded by
+/// Federation/SealedFederatedSessions.cs; "Sealed federated session ids") and task ids (tasks.sealed: "fmt1.",
+/// "fastmcp task seal v1"; "Sealed task ids") each have their own label, so one kind of id never opens as another. Every replica sharing the card
 /// fingerprint key can tell whose id it is without shared state, so a leaked id is useless to anyone but the caller it
 /// was issued to. Sealing and opening allocate nothing (stack or pooled buffers).
 /// </summary>
@@ -26,14 +28,22 @@ internal sealed class IdSeal
     private readonly byte[] _prefix;
 
     /// <param name="cardFingerprintKey">the configured card fingerprint key (never a per-process random one: sealed ids must verify on every replica and after a restart)</param>
-    private IdSeal(byte[] cardFingerprintKey, ReadOnlySpan<byte> label, ReadOnlySpan<byte> prefix)
+    private IdSeal(byte[] cardFingerprintKey, ReadOnlySpan<byte> label, ReadOnlySpan<byte> prefix, IdSeal? federatedSessions = null)
     {
         _key = HMACSHA256.HashData(cardFingerprintKey, label);
         _prefix = prefix.ToArray();
+        FederatedSessions = federatedSessions;
     }
 
-    /// <summary>Seals Mcp-Session-Id values (sessions.sealed).</summary>
-    public static IdSeal ForSessions(byte[] cardFingerprintKey) => new(cardFingerprintKey, "fastmcp session seal v1"u8, "fms1."u8);
+    /// <summary>Seals Mcp-Session-Id values (sessions.sealed); its <see cref="FederatedSessions"/> seals federated paths' ids.</summary>
+    public static IdSeal ForSessions(byte[] cardFingerprintKey) => new(cardFingerprintKey, "fastmcp session seal v1"u8, "fms1."u8,
+        new IdSeal(cardFingerprintKey, "fastmcp federated session seal v1"u8, "fmf1."u8));
+
+    /// <summary>
+    /// The sealer of federated session ids, made with the session sealer (one setting, sessions.sealed, covers both) from
+    /// the same key under its own label; null on sealers of other kinds.
+    /// </summary>
+    public IdSeal? FederatedSessions { get; }
 
     /// <summary>Seals task ids (tasks.sealed).</summary>
     public static IdSeal ForTasks(byte[] cardFingerprintKey) => new(cardFingerprintKey, "fastmcp task seal v1"u8, "fmt1."u8);

@@ -17,17 +17,20 @@ public sealed class SessionSealTests
 
     /// <summary>The documented format, written out independently of the implementation.</summary>
     private static string Documented(byte[] cardKey, string issuer, string subject, string upstream, string upstreamId,
-        string label = "fastmcp session seal v1", string prefix = "fms1.")
+        string label = "fastmcp session seal v1", string prefix = "fms1.") =>
+        Documented(cardKey, issuer, subject, upstream, Encoding.ASCII.GetBytes(upstreamId), label, prefix);
+
+    private static string Documented(byte[] cardKey, string issuer, string subject, string upstream, byte[] upstreamId, string label, string prefix)
     {
         byte[] k = HMACSHA256.HashData(cardKey, Encoding.ASCII.GetBytes(label));
         var message = new MemoryStream();
-        foreach (byte[] field in new[] { Encoding.UTF8.GetBytes(issuer), Encoding.UTF8.GetBytes(subject), Encoding.UTF8.GetBytes(upstream), Encoding.ASCII.GetBytes(upstreamId) })
+        foreach (byte[] field in new[] { Encoding.UTF8.GetBytes(issuer), Encoding.UTF8.GetBytes(subject), Encoding.UTF8.GetBytes(upstream), upstreamId })
         {
             message.Write([(byte)(field.Length >> 24), (byte)(field.Length >> 16), (byte)(field.Length >> 8), (byte)field.Length]);
             message.Write(field);
         }
         byte[] tag = HMACSHA256.HashData(k, message.ToArray())[..16];
-        string b64 = Convert.ToBase64String([.. tag, .. Encoding.ASCII.GetBytes(upstreamId)]);
+        string b64 = Convert.ToBase64String([.. tag, .. upstreamId]);
         return prefix + b64.TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
@@ -84,6 +87,36 @@ public sealed class SessionSealTests
         Assert.Null(Open(tasks, sealedSession, Caller("alice"), "github"));
         Assert.Null(Open(tasks, "fmt1." + sealedSession["fms1.".Length..], Caller("alice"), "github"));
         Assert.Null(Open(sessions, sealedTask, Caller("alice"), "github"));
+    }
+
+    [Fact]
+    public void A_sealed_federated_id_is_the_documented_format_opens_only_as_one_and_without_allocating()
+    {
+        var sessions = IdSeal.ForSessions(CardKey);
+        IdSeal federated = sessions.FederatedSessions!;
+        Assert.Null(federated.FederatedSessions);
+        // P as mcp-handling.md writes it: format 1, two members; "a" initialized (2025-06-18, session s-a-1), "b" not.
+        byte[] payload = [1, 0, 2, 1, 0, 1, (byte)'a', 0, 10, .. "2025-06-18"u8, 0, 5, .. "s-a-1"u8, 0, 0, 1, (byte)'b', 0, 0, 0, 0];
+        Principal alice = Caller("alice");
+        var sealedId = new byte[federated.SealedLength(payload.Length)];
+        Assert.Equal(sealedId.Length, federated.Seal(payload, alice, "/mcp/all", sealedId));
+        Assert.Equal(Documented(CardKey, "https://idp.example", "alice", "/mcp/all", payload, "fastmcp federated session seal v1", "fmf1."),
+            Encoding.ASCII.GetString(sealedId));
+        var opened = new byte[sealedId.Length];
+        Assert.Equal(payload, opened.AsSpan(0, federated.Open(sealedId, alice, "/mcp/all", opened)).ToArray());
+        // Its own label: not a plain session's id, not another path's, not another caller's.
+        Assert.Equal(-1, sessions.Open(Encoding.ASCII.GetBytes("fms1." + Encoding.ASCII.GetString(sealedId)["fmf1.".Length..]), alice, "/mcp/all", opened));
+        Assert.Equal(-1, federated.Open(sealedId, alice, "/mcp/other", opened));
+        Assert.Equal(-1, federated.Open(sealedId, Caller("mallory"), "/mcp/all", opened));
+        Action verify = () =>
+        {
+            for (int i = 0; i < 10_000; i++)
+            {
+                if (federated.Open(sealedId, alice, "/mcp/all", opened) != payload.Length) Assert.Fail("verification changed");
+            }
+        };
+        verify();
+        Assert.Equal(0, ThreadAllocations.Measure(verify));
     }
 
     [Fact]
