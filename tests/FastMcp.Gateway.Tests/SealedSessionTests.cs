@@ -21,32 +21,17 @@ public sealed class SealedSessionTests : IDisposable
     private static string Ping(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"ping\"}";
 
     // What the replicas share: the identity provider's key (dev mode) and the card fingerprint key.
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-sealed-" + Guid.NewGuid().ToString("N"));
-    private readonly DevKey _identityKey;
-    private readonly string _panKeyFile;
+    private readonly ReplicaKeys _keys = new();
 
-    public SealedSessionTests()
-    {
-        Directory.CreateDirectory(_dir);
-        _identityKey = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
-        _panKeyFile = Path.Combine(_dir, "pan.key");
-        File.WriteAllText(_panKeyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-    }
 
-    public void Dispose()
-    {
-        _identityKey.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _keys.Dispose();
 
-    private string Token(string subject) =>
-        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+    private string Token(string subject) => _keys.Token(subject);
 
     private Task<PolicyGateway> ReplicaAsync(bool sealedIds, string unknown = "refuse") =>
         PolicyGateway.StartAsync(UpstreamScripts.IssuingSessions(), AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Sessions.Sealed = sealedIds;
             o.Sessions.Unknown = unknown;
             // Refusals summed over the whole test: the one drain at stop records them.
@@ -191,8 +176,7 @@ public sealed class SealedSessionTests : IDisposable
             """);
         await using PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Sessions.Sealed = true;
             server.AddTo(o);
         });

@@ -17,9 +17,8 @@ public sealed class SealedFederationTests : IAsyncDisposable
 {
     private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-sealedfed-" + Guid.NewGuid().ToString("N"));
-    private readonly DevKey _identityKey;
-    private readonly string _panKeyFile;
+    // What the replicas share: the identity provider's key (dev mode) and the card fingerprint key.
+    private readonly ReplicaKeys _keys = new();
     private readonly Member _a = new("a");
     private readonly Member _b = new("b", resource: "test://b/doc");
     private readonly ScriptedUpstream _upstreamA;
@@ -27,10 +26,6 @@ public sealed class SealedFederationTests : IAsyncDisposable
 
     public SealedFederationTests()
     {
-        Directory.CreateDirectory(_dir);
-        _identityKey = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
-        _panKeyFile = Path.Combine(_dir, "pan.key");
-        File.WriteAllText(_panKeyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
         _upstreamA = new ScriptedUpstream(_a.Serve);
         _upstreamB = new ScriptedUpstream(_b.Serve);
     }
@@ -39,8 +34,7 @@ public sealed class SealedFederationTests : IAsyncDisposable
     {
         await _upstreamA.DisposeAsync();
         await _upstreamB.DisposeAsync();
-        _identityKey.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _keys.Dispose();
     }
 
     /// <summary>A minimal MCP server: sessions "s-NAME-n", each request's session checked (404 unknown or ended).</summary>
@@ -106,14 +100,12 @@ public sealed class SealedFederationTests : IAsyncDisposable
         }
     }
 
-    private string Token(string subject) =>
-        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+    private string Token(string subject) => _keys.Token(subject);
 
     private Task<PolicyGateway> ReplicaAsync(bool sealedIds = true) =>
         PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Sessions.Sealed = sealedIds;
             o.Sessions.RecordIntervalSeconds = 3600;
             o.Upstreams["a"] = new UpstreamOptions { Url = _upstreamA.Url, ConnectTimeoutMs = 1_000 };
@@ -297,8 +289,7 @@ public sealed class SealedFederationTests : IAsyncDisposable
         await using var upstreamB = new ScriptedUpstream(longB.Serve);
         await using PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Sessions.Sealed = true;
             o.Upstreams["a"] = new UpstreamOptions { Url = upstreamA.Url, ConnectTimeoutMs = 1_000 };
             o.Upstreams["b"] = new UpstreamOptions { Url = upstreamB.Url, ConnectTimeoutMs = 1_000 };

@@ -16,26 +16,15 @@ internal sealed class SealedReplicas : IDisposable
     public const string Initialize =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-sealedreplicas-" + Guid.NewGuid().ToString("N"));
-    private readonly DevKey _identityKey;
-    private readonly string _panKeyFile;
+    // What the replicas share: the identity provider's key (dev mode) and the card fingerprint key.
+    private readonly ReplicaKeys _keys = new();
 
-    public SealedReplicas()
-    {
-        Directory.CreateDirectory(_dir);
-        _identityKey = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
-        _panKeyFile = Path.Combine(_dir, "pan.key");
-        File.WriteAllText(_panKeyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-    }
-
-    public string Token(string subject) =>
-        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+    public string Token(string subject) => _keys.Token(subject);
 
     public Task<PolicyGateway> StartAsync(Func<UpstreamExchange, Task> script) =>
         PolicyGateway.StartAsync(script, AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Tasks.Sealed = true;
         });
 
@@ -56,9 +45,5 @@ internal sealed class SealedReplicas : IDisposable
     public static async Task<string> InitializeAsync(PolicyGateway gw, string token) =>
         (await gw.PostAsync(Initialize, token)).Header("Mcp-Session-Id") ?? throw new Xunit.Sdk.XunitException("initialize gave no session");
 
-    public void Dispose()
-    {
-        _identityKey.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _keys.Dispose();
 }

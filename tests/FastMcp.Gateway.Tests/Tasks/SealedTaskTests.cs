@@ -22,32 +22,18 @@ public sealed class SealedTaskTests : IDisposable
     private const string Initialize =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-sealedtasks-" + Guid.NewGuid().ToString("N"));
-    private readonly DevKey _identityKey;
-    private readonly string _panKeyFile;
+    // What the replicas share: the identity provider's key (dev mode) and the card fingerprint key.
+    private readonly ReplicaKeys _keys = new();
 
-    public SealedTaskTests()
-    {
-        Directory.CreateDirectory(_dir);
-        _identityKey = DevKeys.LoadOrCreate(Path.Combine(_dir, "dev"));
-        _panKeyFile = Path.Combine(_dir, "pan.key");
-        File.WriteAllText(_panKeyFile, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-    }
 
-    public void Dispose()
-    {
-        _identityKey.Dispose();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _keys.Dispose();
 
-    private string Token(string subject) =>
-        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+    private string Token(string subject) => _keys.Token(subject);
 
     private Task<PolicyGateway> ReplicaAsync(TaskServer upstream, bool sealedIds = true) =>
         PolicyGateway.StartAsync(upstream.Script, AllowAll, o =>
         {
-            o.Identity!.DevKeyDirectory = Path.Combine(_dir, "dev");
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            _keys.Share(o);
             o.Tasks.Sealed = sealedIds;
         });
 
@@ -218,7 +204,7 @@ public sealed class SealedTaskTests : IDisposable
             await x.EndChunkedAsync();
         }, AllowAll, o =>
         {
-            o.Masking.FingerprintKeyFile = _panKeyFile;
+            o.Masking.FingerprintKeyFile = _keys.PanKeyFile;
             o.Tasks.Sealed = true;
         });
         RawResponse response = await gw.PostAsync(Call(1, "x"), gw.Token("alice"), Headers("tools/call", "research"));
@@ -250,7 +236,7 @@ public sealed class SealedTaskTests : IDisposable
     [Fact]
     public void Opening_a_sealed_task_id_rewriting_the_request_and_finding_the_ids_of_an_answer_allocate_nothing()
     {
-        var seal = FastMcp.Gateway.Sessions.IdSeal.ForTasks(Convert.FromHexString(File.ReadAllText(_panKeyFile)));
+        var seal = FastMcp.Gateway.Sessions.IdSeal.ForTasks(Convert.FromHexString(File.ReadAllText(_keys.PanKeyFile)));
         var alice = new Principal("alice", [], [], null, "https://idp.example", DateTimeOffset.MaxValue);
         byte[] sealedId = new byte[seal.SealedLength("task-1"u8.Length)];
         seal.Seal("task-1"u8, alice, "default", sealedId);
