@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using FastMcp.Identity.Tests.Support;
+using static FastMcp.Identity.Tests.Support.JwksFileIssuer;
 
 namespace FastMcp.Identity.Tests;
 
@@ -10,21 +11,11 @@ namespace FastMcp.Identity.Tests;
 /// </summary>
 public sealed class KeyRefreshOnDemandTests
 {
-    private static RSA K1 => TestKeys.Shared.Rsa;
-    private static RSA K2 => TestKeys.Shared.OtherRsa;
-    private static RSA K3 => TestKeys.Second.Rsa;
-
-    private static Task<ValidatorFixture> IssuerPublishing(string kid, RSA key, Action<IdentityOptions>? configure = null) =>
-        ValidatorFixture.CreateAsync(configure, path => RsaJwks.Write(path, (kid, key)));
-
-    private static string Token(ValidatorFixture f, string kid, RSA key, string sub = "alice") =>
-        f.Keys.SignRs256(TestKeys.Claims(f.Clock.GetUtcNow(), sub: sub), kid, key);
-
     [Fact]
     public async Task Refresh_on_demand_refuses_a_revoked_key_at_once_whatever_the_schedule_and_rate_limit_say()
     {
         // Hourly schedule, unknown-kid refreshes rate-limited to one an hour: only the operator's refresh can act.
-        await using var f = await IssuerPublishing("leaked", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 3600; });
+        await using var f = await Publishing("leaked", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 3600; });
         string old = Token(f, "leaked", K1);
         Assert.True((await f.ValidateAsync(old)).Succeeded);
 
@@ -41,7 +32,7 @@ public sealed class KeyRefreshOnDemandTests
     [Fact]
     public async Task Refresh_on_demand_that_cannot_fetch_keeps_the_keys_in_force_and_names_the_issuer()
     {
-        await using var f = await IssuerPublishing("a", K1);
+        await using var f = await Publishing("a", K1);
         string token = Token(f, "a", K1);
         Assert.True((await f.ValidateAsync(token)).Succeeded);
         File.Delete(f.JwksPath);
@@ -58,7 +49,7 @@ public sealed class KeyRefreshOnDemandTests
     public async Task Kid_re_keyed_in_place_is_followed_by_the_first_token_that_fails_under_the_old_material()
     {
         // No periodic refresh within the test; unknown-kid style refreshes allowed at once.
-        await using var f = await IssuerPublishing("a", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 0; });
+        await using var f = await Publishing("a", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 0; });
         string old = Token(f, "a", K1, sub: "carol");
         Assert.True((await f.ValidateAsync(old)).Succeeded);
 
@@ -73,7 +64,7 @@ public sealed class KeyRefreshOnDemandTests
     [Fact]
     public async Task Signatures_failing_under_a_known_kid_refresh_at_most_once_per_rate_limit_window()
     {
-        await using var f = await IssuerPublishing("a", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 60; });
+        await using var f = await Publishing("a", K1, o => { o.KeyRefreshMinutes = 60; o.UnknownKeyRefreshSeconds = 60; });
         f.Clock.Advance(TimeSpan.FromSeconds(61));
         // Forged: signed with a key the issuer never published, under its kid.
         Assert.Equal(AuthFailure.InvalidSignature, (await f.ValidateAsync(Token(f, "a", K2, sub: "x1"))).Failure);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using FastMcp.Identity.Tests.Support;
+using static FastMcp.Identity.Tests.Support.JwksFileIssuer;
 
 namespace FastMcp.Identity.Tests;
 
@@ -11,20 +12,10 @@ namespace FastMcp.Identity.Tests;
 /// </summary>
 public sealed class KeyRotationTests
 {
-    private static RSA K1 => TestKeys.Shared.Rsa;
-    private static RSA K2 => TestKeys.Shared.OtherRsa;
-    private static RSA K3 => TestKeys.Second.Rsa;
-
-    private static Task<ValidatorFixture> IssuerPublishing(string kid, RSA key, Action<IdentityOptions>? configure = null) =>
-        ValidatorFixture.CreateAsync(configure, path => RsaJwks.Write(path, (kid, key)));
-
-    private static string Token(ValidatorFixture f, string kid, RSA key, string sub = "alice") =>
-        f.Keys.SignRs256(TestKeys.Claims(f.Clock.GetUtcNow(), sub: sub), kid, key);
-
     [Fact]
     public async Task Cached_token_is_refused_once_an_unknown_kid_refresh_no_longer_finds_its_key()
     {
-        await using var f = await IssuerPublishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
+        await using var f = await Publishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
         string old = Token(f, "a", K1);
         Assert.True((await f.ValidateAsync(old)).Succeeded);
         Assert.True((await f.ValidateAsync(old)).Succeeded); // from the cache
@@ -45,7 +36,7 @@ public sealed class KeyRotationTests
     public async Task Cached_token_is_refused_once_a_periodic_refresh_no_longer_finds_its_key()
     {
         // The unknown-kid refresh is switched off (rate limit an hour): only the periodic timer reloads.
-        await using var f = await IssuerPublishing("a", K1, o => { o.KeyRefreshMinutes = 5; o.UnknownKeyRefreshSeconds = 3600; });
+        await using var f = await Publishing("a", K1, o => { o.KeyRefreshMinutes = 5; o.UnknownKeyRefreshSeconds = 3600; });
         string old = Token(f, "a", K1);
         Assert.True((await f.ValidateAsync(old)).Succeeded);
 
@@ -64,7 +55,7 @@ public sealed class KeyRotationTests
     [Fact]
     public async Task Cached_token_stays_accepted_while_its_issuer_still_publishes_its_key()
     {
-        await using var f = await IssuerPublishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
+        await using var f = await Publishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
         string old = Token(f, "a", K1);
         Assert.True((await f.ValidateAsync(old)).Succeeded);
 
@@ -82,7 +73,7 @@ public sealed class KeyRotationTests
 #pragma warning disable xUnit1031 // completed ValueTasks are read synchronously on purpose: that is what the gateway does
     public async Task Cache_hit_after_a_refresh_that_kept_its_key_completes_synchronously_without_allocating()
     {
-        await using var f = await IssuerPublishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
+        await using var f = await Publishing("a", K1, o => o.UnknownKeyRefreshSeconds = 0);
         byte[] header = Encoding.ASCII.GetBytes("Bearer " + Token(f, "a", K1));
         Assert.True((await f.Validator.ValidateAsync(header)).Succeeded);
         RsaJwks.Write(f.JwksPath, ("a", K1), ("b", K2));
@@ -112,7 +103,7 @@ public sealed class KeyRotationTests
     [Fact]
     public async Task Periodic_refresh_of_an_unchanged_jwks_keeps_cached_tokens()
     {
-        await using var f = await IssuerPublishing("a", K1, o => o.KeyRefreshMinutes = 1);
+        await using var f = await Publishing("a", K1, o => o.KeyRefreshMinutes = 1);
         string token = Token(f, "a", K1);
         Assert.True((await f.ValidateAsync(token)).Succeeded);
         f.Clock.Advance(TimeSpan.FromMinutes(1));
@@ -124,7 +115,7 @@ public sealed class KeyRotationTests
     [Fact]
     public async Task Kid_re_keyed_in_place_verifies_new_tokens_and_refuses_the_old_material_cached_or_not()
     {
-        await using var f = await IssuerPublishing("a", K1, o => o.KeyRefreshMinutes = 1);
+        await using var f = await Publishing("a", K1, o => o.KeyRefreshMinutes = 1);
         string cachedOld = Token(f, "a", K1);
         string unseenOld = Token(f, "a", K1, sub: "carol");
         Assert.True((await f.ValidateAsync(cachedOld)).Succeeded);
@@ -164,8 +155,8 @@ public sealed class KeyRotationTests
     [Fact]
     public async Task Two_validators_in_one_process_with_the_same_kid_and_different_keys_each_verify_only_their_own()
     {
-        await using var first = await IssuerPublishing("a", K1);
-        await using var second = await IssuerPublishing("a", K2);
+        await using var first = await Publishing("a", K1);
+        await using var second = await Publishing("a", K2);
         string byK1 = Token(first, "a", K1);
         string byK2 = Token(second, "a", K2);
         // Interleaved, each validator seeing the other's token first once: no shared per-kid state can decide.
