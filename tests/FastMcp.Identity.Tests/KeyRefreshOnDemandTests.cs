@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using FastMcp.Identity.Tests.Support;
 using static FastMcp.Identity.Tests.Support.JwksFileIssuer;
 
