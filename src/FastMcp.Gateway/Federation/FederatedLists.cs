@@ -98,8 +98,8 @@ internal static class FederatedLists
         }
     }
 
-    /// <summary>A request for the next page of <paramref name="list"/>: the client's id, the member's cursor.</summary>
-    public static byte[] NextPageRequest(ReadOnlySpan<byte> idJson, McpMethod list, string cursor)
+    /// <summary>A request for a page of <paramref name="list"/>: the client's id, the member's cursor (null: the first page).</summary>
+    public static byte[] PageRequest(ReadOnlySpan<byte> idJson, McpMethod list, string? cursor)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         using (var w = new Utf8JsonWriter(buffer))
@@ -110,7 +110,7 @@ internal static class FederatedLists
             w.WriteRawValue(idJson, skipInputValidation: false);
             w.WriteString("method"u8, McpMethods.Name(list));
             w.WriteStartObject("params"u8);
-            w.WriteString("cursor"u8, cursor);
+            if (cursor is not null) w.WriteString("cursor"u8, cursor);
             w.WriteEndObject();
             w.WriteEndObject();
         }

@@ -424,7 +424,7 @@ internal sealed partial class ClientConnection
                     complete = true;
                     break;
                 }
-                request = FederatedLists.NextPageRequest(idJson, list, next);
+                request = FederatedLists.PageRequest(idJson, list, next);
             }
             // A member whose list could not be read whole is left out whole: half a list would look complete.
             if (complete) entries.AddRange(memberEntries);

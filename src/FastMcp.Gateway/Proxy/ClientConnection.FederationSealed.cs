@@ -83,7 +83,7 @@ internal sealed partial class ClientConnection
             foreach (McpMethod list in ResourceLists)
             {
                 // The gateway's own request, with the client's id: decided for the caller and recorded as theirs.
-                var request = new ReadOnlySequence<byte>(ListRequest(idJson, list));
+                var request = new ReadOnlySequence<byte>(FederatedLists.PageRequest(idJson, list, cursor: null));
                 if (McpInspector.Inspect(request, out _exchange.Call) != McpInspectError.None) return (-1, null);
                 _exchange.Body = request;
                 _exchange.Recorded = request;
@@ -106,21 +106,4 @@ internal sealed partial class ClientConnection
     }
 
     private static readonly McpMethod[] ResourceLists = [McpMethod.ResourcesList, McpMethod.ResourcesTemplatesList];
-
-    private static byte[] ListRequest(byte[] idJson, McpMethod list)
-    {
-        var buffer = new ArrayBufferWriter<byte>(96);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("jsonrpc"u8, "2.0"u8);
-            w.WritePropertyName("id"u8);
-            w.WriteRawValue(idJson, skipInputValidation: false);
-            w.WriteString("method"u8, McpMethods.Name(list));
-            w.WriteStartObject("params"u8);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
 }
