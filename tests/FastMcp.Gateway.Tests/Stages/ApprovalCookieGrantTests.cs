@@ -153,7 +153,15 @@ public sealed class ApprovalCookieGrantTests : IAsyncLifetime
         using (JsonDocument document = JsonDocument.Parse(view)) Assert.Equal("env,sid", document.RootElement.GetProperty("cookies").GetString());
         var (listed, list) = await AdminAsync(HttpMethod.Get, "/approvals?state=all", null);
         Assert.Equal(HttpStatusCode.OK, listed);
-        foreach (string answer in new[] { view, list, afterVote })
+        // fastmcp approvals show prints the names, saying the values are bound.
+        string tokenFile = Path.Combine(_dir, "bob.token");
+        await File.WriteAllTextAsync(tokenFile, _gw.Token("bob", "release"));
+        var printed = new StringWriter();
+        int exit = await Cli.ApprovalsCommand.RunAsync(["show", id, "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--token-file", tokenFile],
+            printed, new StringWriter());
+        Assert.Equal(0, exit);
+        Assert.Contains("cookies    env,sid (values bound, not shown)", printed.ToString(), StringComparison.Ordinal);
+        foreach (string answer in new[] { view, list, afterVote, printed.ToString() })
         {
             Assert.DoesNotContain(Staging, answer, StringComparison.Ordinal);
             Assert.DoesNotContain(StagingSecret, answer, StringComparison.Ordinal);
