@@ -85,7 +85,7 @@ internal sealed class ApprovalHold
             if (Forwarding.UpstreamRequestWriter.Fate(headers, i, route.Credential is { } credential ? credential.HeaderLine : default, route.Pool.UpstreamHeaderLines,
                     federated, route.Pool.ForwardsCookies, Forwarding.ForwardedHeaderAllowlist.None) != Forwarding.UpstreamRequestWriter.FieldFate.Passed) continue;
             ReadOnlySpan<byte> value = FastMcp.Http.HttpTokens.TrimOws(headers.ValueAt(i));
-            fields.Add((name.Length == 7, _rt.Masking is { } masking ? masking.MaskedFieldValue(value, fingerprints) : value.ToArray()));
+            fields.Add((System.Text.Ascii.EqualsIgnoreCase(name, "Cookie2"u8), _rt.Masking is { } masking ? masking.MaskedFieldValue(value, fingerprints) : value.ToArray()));
         }
         return fields;
     }
