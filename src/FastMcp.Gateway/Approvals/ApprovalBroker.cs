@@ -65,13 +65,14 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     public bool MaySee(Principal p, PendingApproval a) => a.MayApprove(p);
 
     public PendingApproval Create(Principal requester, CompiledRule rule, string method, string? target, string maskedArguments, string maskedParams, string digest,
-        string clientAddress, Upstream.UpstreamRoute? route = null, string maskedQuery = "", string forwardedHeaders = "") =>
+        string clientAddress, Upstream.UpstreamRoute? route = null, string maskedQuery = "", string forwardedHeaders = "", string forwardedCookies = "") =>
         new(NewId(), requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress)
         {
             Upstream = route?.Name,
             UpstreamUrl = route?.Describe(),
             Query = maskedQuery,
             Headers = forwardedHeaders,
+            Cookies = forwardedCookies,
         };
 
     /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>

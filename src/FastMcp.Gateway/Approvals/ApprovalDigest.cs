@@ -8,15 +8,17 @@ namespace FastMcp.Gateway.Approvals;
 /// <summary>
 /// The digest an approval is bound to: SHA-256 over a canonical text of the call (docs/approvals.md):
 /// <code>
-/// fastmcp-approval-v4\n
+/// fastmcp-approval-v5\n
 /// method:&lt;method&gt;\n
 /// params:&lt;canonical JSON of params, without _meta.progressToken&gt;\n
 /// query:&lt;the request target's query as the upstream gets it, card numbers masked; empty without one&gt;\n
 /// headers:&lt;the client fields forwarded under forwardHeaders, <see cref="HeadersLine"/>; empty without any&gt;\n
+/// cookies:&lt;the cookies forwarded under forwardCookies, names and keyed MACs of values, <see cref="ApprovalCookies"/>; empty without any&gt;\n
 /// cards:&lt;sorted keyed card fingerprints, comma-separated&gt;\n
 /// </code>
-/// The query and the forwarded header fields are bound because the upstream reads them too (a tenant, a toolset, a
-/// read-only switch): a grant for a call with one value must not admit the same body with another.
+/// The query, the forwarded header fields and the forwarded cookies are bound because the upstream reads them too (a
+/// tenant, a toolset, a read-only switch, a session): a grant for a call with one value must not admit the same body
+/// with another.
 /// Every member of <c>params</c> is bound (name or uri, arguments, and anything else a server may read),
 /// except <c>_meta.progressToken</c>, which a client picks anew for each attempt (a <c>_meta</c> left
 /// empty without it is dropped too). Canonical JSON: no insignificant whitespace, object members sorted
@@ -26,10 +28,11 @@ namespace FastMcp.Gateway.Approvals;
 /// </summary>
 internal static class ApprovalDigest
 {
-    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "")
+    public static string Compute(string method, JsonElement? parameters, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "",
+        string cookies = "")
     {
         var canonical = new ArrayBufferWriter<byte>(256);
-        Append(canonical, "fastmcp-approval-v4\nmethod:");
+        Append(canonical, "fastmcp-approval-v5\nmethod:");
         Append(canonical, method);
         Append(canonical, "\nparams:");
         WriteCanonicalParams(canonical, parameters);
@@ -37,6 +40,8 @@ internal static class ApprovalDigest
         Append(canonical, maskedQuery);
         Append(canonical, "\nheaders:");
         Append(canonical, headers);
+        Append(canonical, "\ncookies:");
+        Append(canonical, cookies);
         Append(canonical, "\ncards:");
         var cards = new List<string>(cardFingerprints);
         cards.Sort(StringComparer.Ordinal);
@@ -46,11 +51,12 @@ internal static class ApprovalDigest
     }
 
     /// <summary>The same, from the params JSON text (empty: no params).</summary>
-    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "")
+    public static string Compute(string method, ReadOnlySpan<byte> paramsJson, IReadOnlyList<string> cardFingerprints, string maskedQuery = "", string headers = "",
+        string cookies = "")
     {
-        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints, maskedQuery, headers);
+        if (paramsJson.IsEmpty) return Compute(method, (JsonElement?)null, cardFingerprints, maskedQuery, headers, cookies);
         using JsonDocument document = JsonDocument.Parse(paramsJson.ToArray());
-        return Compute(method, document.RootElement, cardFingerprints, maskedQuery, headers);
+        return Compute(method, document.RootElement, cardFingerprints, maskedQuery, headers, cookies);
     }
 
     /// <summary>
@@ -73,13 +79,22 @@ internal static class ApprovalDigest
         {
             if (line.Length > 0) line.Append(',');
             line.Append(name).Append(':');
-            foreach (byte b in value)
-            {
-                if (b is < 0x20 or >= 0x7F or (byte)'%' or (byte)',') line.Append('%').Append(Convert.ToHexString([b]));
-                else line.Append((char)b);
-            }
+            AppendEscaped(line, value, default);
         }
         return line.ToString();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="bytes"/> with '%', ',', every byte of <paramref name="alsoEscaped"/> and every byte that is
+    /// not printable ASCII written %XX (uppercase hex): what lets a line split back into its entries.
+    /// </summary>
+    internal static void AppendEscaped(StringBuilder line, ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> alsoEscaped)
+    {
+        foreach (byte b in bytes)
+        {
+            if (b is < 0x20 or >= 0x7F or (byte)'%' or (byte)',' || alsoEscaped.Contains(b)) line.Append('%').Append(Convert.ToHexString([b]));
+            else line.Append((char)b);
+        }
     }
 
     /// <summary>The canonical JSON text of params as the digest binds it: what approvers are shown.</summary>

@@ -21,6 +21,8 @@ internal sealed class ApprovalView
     public string Query { get; set; } = "";
     /// <summary>The client's header fields the upstream gets under forwardHeaders, card numbers masked ("" without any): bound by the digest too.</summary>
     public string Headers { get; set; } = "";
+    /// <summary>The names of the cookies the upstream gets under forwardCookies ("" without any): their values are bound by the digest, never shown.</summary>
+    public string Cookies { get; set; } = "";
     public string Digest { get; set; } = "";
     public string CreatedAt { get; set; } = "";
     public string ExpiresAt { get; set; } = "";
@@ -49,6 +51,7 @@ internal sealed class ApprovalView
             Params = a.MaskedParams,
             Query = a.Query,
             Headers = a.Headers,
+            Cookies = ApprovalCookies.Names(a.Cookies),
             Digest = a.Digest,
             CreatedAt = ApprovalBroker.Iso(a.CreatedUtc),
             ExpiresAt = ApprovalBroker.Iso(a.ExpiresUtc),

@@ -62,6 +62,9 @@ internal sealed class PendingApproval
 
     /// <summary>The client's header fields forwarded under forwardHeaders, as the digest's headers line writes them ("" without any).</summary>
     public string Headers { get; init; } = "";
+
+    /// <summary>The cookies forwarded under forwardCookies, as the digest's cookies line writes them (names, keyed MACs; "" without any).</summary>
+    public string Cookies { get; init; } = "";
     public Principal Requester { get; }
     public string RuleName { get; }
     public string? Message { get; }

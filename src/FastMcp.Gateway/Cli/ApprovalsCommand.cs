@@ -208,6 +208,7 @@ internal static class ApprovalsCommand
         o.WriteLine($"params     {a.Params}");
         if (a.Query.Length > 0) o.WriteLine($"query      {a.Query}");
         if (a.Headers.Length > 0) o.WriteLine($"headers    {a.Headers}");
+        if (a.Cookies.Length > 0) o.WriteLine($"cookies    {a.Cookies} (values bound, not shown)");
         o.WriteLine($"digest     {a.Digest}");
         o.WriteLine($"rule       {a.Rule}{(a.Message is null ? "" : $": {a.Message}")}");
         o.WriteLine($"approvers  [{string.Join(", ", a.ApproverGroups)}]");

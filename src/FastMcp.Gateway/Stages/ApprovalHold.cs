@@ -68,6 +68,28 @@ internal sealed class ApprovalHold
         return fields;
     }
 
+    /// <summary>
+    /// The client's Cookie and Cookie2 fields this call forwards (the upstream's forwardCookies, never on a federated path:
+    /// the request writer's decision), values card-masked with their fingerprints added, in the order sent.
+    /// </summary>
+    private List<(bool Cookie2, byte[] Value)> ForwardedCookieFields(List<string> fingerprints)
+    {
+        var fields = new List<(bool Cookie2, byte[] Value)>();
+        if (_exchange.Route is not { } route) return fields;
+        bool federated = _exchange.FederationSession is not null;
+        FastMcp.Http.HttpHeaderTable headers = _request.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            ReadOnlySpan<byte> name = headers.NameAt(i);
+            if (!Forwarding.CookieFields.IsRequestCookie(name)) continue;
+            if (Forwarding.UpstreamRequestWriter.Fate(headers, i, route.Credential is { } credential ? credential.HeaderLine : default, route.Pool.UpstreamHeaderLines,
+                    federated, route.Pool.ForwardsCookies, Forwarding.ForwardedHeaderAllowlist.None) != Forwarding.UpstreamRequestWriter.FieldFate.Passed) continue;
+            ReadOnlySpan<byte> value = FastMcp.Http.HttpTokens.TrimOws(headers.ValueAt(i));
+            fields.Add((System.Text.Ascii.EqualsIgnoreCase(name, "Cookie2"u8), _rt.Masking is { } masking ? masking.MaskedFieldValue(value, fingerprints) : value.ToArray()));
+        }
+        return fields;
+    }
+
     /// <summary>Decides what happens to the call: grant lookup, a new approval recorded and published, then hold or refuse.</summary>
     public async ValueTask<bool> RunAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
     {
@@ -98,11 +120,13 @@ internal sealed class ApprovalHold
         string maskedQuery = _rt.Masking is { } masking ? masking.MaskedQuery(_request, fingerprints) : System.Text.Encoding.ASCII.GetString(_request.Query);
         // So do the header fields its forwardHeaders lets through (a read-only switch, a toolset): bound the same way.
         string forwardedHeaders = ApprovalDigest.HeadersLine(ForwardedFields(fingerprints));
+        // And the cookies forwardCookies passes (a session, an environment): bound by name and keyed MAC, never shown.
+        string forwardedCookies = ApprovalCookies.Line(ForwardedCookieFields(fingerprints), ApprovalCookies.Key(_rt.Masking?.FingerprintKey));
         string digest, maskedParams;
         using (JsonDocument request = JsonDocument.Parse(recorded))
         {
             JsonElement? parameters = request.RootElement.TryGetProperty("params", out JsonElement p) ? p : null;
-            digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery, forwardedHeaders);
+            digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery, forwardedHeaders, forwardedCookies);
             maskedParams = ApprovalDigest.CanonicalParams(parameters);
         }
 
@@ -122,7 +146,8 @@ internal sealed class ApprovalHold
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders);
+        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders,
+            forwardedCookies);
         if (_rt.Audit is { } audit)
         {
             try

@@ -272,7 +272,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.ApprovalRequested, success: true);
         e.Detail = $"approval {a.Id} requested ({(a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold")}): needs {a.RequiredApprovals} of [{string.Join(", ", a.ApproverGroups)}]"
             + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}" + (a.Query.Length > 0 ? $"; query {a.Query}" : "")
-            + (a.Headers.Length > 0 ? $"; headers {a.Headers}" : ""); // what the digest binds besides the payload, so it can be recomputed
+            + (a.Headers.Length > 0 ? $"; headers {a.Headers}" : "")
+            + (a.Cookies.Length > 0 ? $"; cookies {a.Cookies}" : ""); // what the digest binds besides the payload, so it can be recomputed
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         return log.AppendAsync(e);
     }
