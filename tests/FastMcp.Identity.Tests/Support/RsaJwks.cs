@@ -16,17 +16,7 @@ internal static class RsaJwks
             w.WriteStartObject();
             w.WriteStartArray("keys");
             foreach (var (kid, key) in keys)
-            {
-                RSAParameters p = key.ExportParameters(false);
-                w.WriteStartObject();
-                w.WriteString("kty", "RSA");
-                w.WriteString("use", "sig");
-                w.WriteString("alg", "RS256");
-                w.WriteString("kid", kid);
-                w.WriteString("n", Base64Url.EncodeToString(p.Modulus));
-                w.WriteString("e", Base64Url.EncodeToString(p.Exponent));
-                w.WriteEndObject();
-            }
+                WriteKey(w, kid, key);
             w.WriteEndArray();
             w.WriteEndObject();
         }
@@ -34,5 +24,19 @@ internal static class RsaJwks
         string temp = path + ".tmp";
         File.WriteAllBytes(temp, stream.ToArray());
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>One RS256 signing key's public JWK.</summary>
+    public static void WriteKey(Utf8JsonWriter w, string kid, RSA key)
+    {
+        RSAParameters p = key.ExportParameters(false);
+        w.WriteStartObject();
+        w.WriteString("kty", "RSA");
+        w.WriteString("use", "sig");
+        w.WriteString("alg", "RS256");
+        w.WriteString("kid", kid);
+        w.WriteString("n", Base64Url.EncodeToString(p.Modulus));
+        w.WriteString("e", Base64Url.EncodeToString(p.Exponent));
+        w.WriteEndObject();
     }
 }

@@ -31,15 +31,7 @@ internal sealed class TestKeys : IDisposable
         {
             w.WriteStartObject();
             w.WriteStartArray("keys");
-            var rsa = Rsa.ExportParameters(false);
-            w.WriteStartObject();
-            w.WriteString("kty", "RSA");
-            w.WriteString("use", "sig");
-            w.WriteString("alg", "RS256");
-            w.WriteString("kid", RsaKid);
-            w.WriteString("n", Base64Url.EncodeToString(rsa.Modulus));
-            w.WriteString("e", Base64Url.EncodeToString(rsa.Exponent));
-            w.WriteEndObject();
+            RsaJwks.WriteKey(w, RsaKid, Rsa);
             var ec = Ec.ExportParameters(false);
             w.WriteStartObject();
             w.WriteString("kty", "EC");
