@@ -133,32 +133,23 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// key, whether or not masking is enabled. Without one it refuses to start: a random per-process key would make every
     /// sealed id fail after a restart and on every other replica.
     /// </summary>
-    public static Sessions.IdSeal? CreateSessionSeal(GatewayOptions options)
-    {
-        if (!options.Sessions.Sealed) return null;
-        byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
-        if (ephemeral)
-        {
-            throw new ConfigurationException("sessions.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
-                + "a random per-process key would break every sealed session on restart and on every other replica");
-        }
-        return Sessions.IdSeal.ForSessions(key);
-    }
+    public static Sessions.IdSeal? CreateSessionSeal(GatewayOptions options) =>
+        options.Sessions.Sealed ? Sessions.IdSeal.ForSessions(SealKey(options, "sessions.sealed", "session")) : null;
 
-    /// <summary>
-    /// The sealer of task ids when tasks.sealed is on (null when off), from the configured card fingerprint key as for
-    /// sessions; without one it refuses to start, for the same reason.
-    /// </summary>
-    public static Sessions.IdSeal? CreateTaskSeal(GatewayOptions options)
+    /// <summary>The sealer of task ids when tasks.sealed is on (null when off), keyed and refused as for sessions.</summary>
+    public static Sessions.IdSeal? CreateTaskSeal(GatewayOptions options) =>
+        options.Tasks.Sealed ? Sessions.IdSeal.ForTasks(SealKey(options, "tasks.sealed", "task id")) : null;
+
+    /// <summary>The configured card fingerprint key every seal key derives from; a start error naming <paramref name="field"/> without one.</summary>
+    private static byte[] SealKey(GatewayOptions options, string field, string what)
     {
-        if (!options.Tasks.Sealed) return null;
         byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
         if (ephemeral)
         {
-            throw new ConfigurationException("tasks.sealed", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
-                + "a random per-process key would break every sealed task id on restart and on every other replica");
+            throw new ConfigurationException(field, "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
+                + $"a random per-process key would break every sealed {what} on restart and on every other replica");
         }
-        return Sessions.IdSeal.ForTasks(key);
+        return key;
     }
 
     private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,
