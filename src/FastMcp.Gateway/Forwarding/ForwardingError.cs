@@ -43,7 +43,8 @@ internal enum ForwardingError : byte
     /// decide under policy.serverRequests: withheld (502).</summary>
     UndecidedServerRequest,
     /// <summary>A JSON body holding a notifications/resources/updated the gateway cannot read to decide (its uri), or a batch
-    /// with one in it, which the gateway does not take apart: withheld (502).</summary>
+    /// with one or a notifications/message in it, which the gateway does not take apart: withheld (502). The name is kept:
+    /// audit records carry it.</summary>
     UndecidedResourceUpdate,
 }
 
@@ -89,7 +90,7 @@ internal static class ForwardingErrors
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
-        ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
+        ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
         _ => "upstream error"u8,
     };
 }

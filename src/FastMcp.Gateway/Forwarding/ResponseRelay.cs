@@ -33,7 +33,7 @@ internal sealed class ResponseRelay : IDisposable
     private PolicyDecision _deniedDecision;
     private string? _deniedMethod;
     private readonly IServerRequestGate? _serverRequests;
-    private readonly IResourceUpdateGate? _resourceUpdates;
+    private readonly IServerNotificationGate? _notifications;
     private readonly Tasks.ITaskNotificationGate? _taskNotifications;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
@@ -54,10 +54,10 @@ internal sealed class ResponseRelay : IDisposable
     private long _sentBeforeRelay, _handed, _peakBuffered;
 
     public ResponseRelay(HttpLimits limits, IResponseTransform[] transforms, int clientWriteMs, Func<long>? bytesSent = null, IServerRequestGate? serverRequests = null,
-        IResourceUpdateGate? resourceUpdates = null, Tasks.ITaskNotificationGate? taskNotifications = null)
+        IServerNotificationGate? notifications = null, Tasks.ITaskNotificationGate? taskNotifications = null)
     {
         _serverRequests = serverRequests;
-        _resourceUpdates = resourceUpdates;
+        _notifications = notifications;
         _taskNotifications = taskNotifications;
         _limits = limits;
         _transforms = transforms;
@@ -180,13 +180,13 @@ internal sealed class ResponseRelay : IDisposable
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
-            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, false);
+            if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, false);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, false);
-            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
+            if (bodyRequest == BodyRequest.NotificationDenied && !AnswerWithNotificationDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
         {
@@ -250,13 +250,13 @@ internal sealed class ResponseRelay : IDisposable
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
-            if (bodyRequest == BodyRequest.UndecidedUpdate) return (ForwardingError.UndecidedResourceUpdate, !chunked);
+            if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, !chunked);
             bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
             if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, !chunked);
-            if (bodyRequest == BodyRequest.UpdateDenied && !AnswerWithUpdateDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
+            if (bodyRequest == BodyRequest.NotificationDenied && !AnswerWithNotificationDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
         if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
@@ -410,13 +410,13 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesResourceUpdates;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesNotifications;
 
-    /// <summary>The client rules are in force (all but pass-through): every resource update is read so that none goes out undecided.</summary>
-    private bool DecidesResourceUpdates => _resourceUpdates?.ResourceUpdatePolicy is not null;
+    /// <summary>The client rules are in force (all but pass-through): every resource update and log message is read so that none goes out undecided.</summary>
+    private bool DecidesNotifications => _notifications?.NotificationRules is not null;
 
-    /// <summary>A JSON answer body is read as a message (it may be a server request or a resource update in the answer's place).</summary>
-    private bool ReadsBodyMessages => DecidesServerRequests || DecidesResourceUpdates;
+    /// <summary>A JSON answer body is read as a message (it may be a server request or a resource update or log message in the answer's place).</summary>
+    private bool ReadsBodyMessages => DecidesServerRequests || DecidesNotifications;
 
     /// <summary>policy.serverRequests may deny something: every event is read so that no server request goes out undecided.</summary>
     private bool DecidesServerRequests => _serverRequests is { } g && !g.ServerRequests.DecidesNothing;
@@ -442,7 +442,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, UpdateDenied }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, NotificationDenied }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -490,9 +490,9 @@ internal sealed class ResponseRelay : IDisposable
                 await _serverRequests!.AnswerDeniedAsync(exchange, _deniedId.WrittenMemory, _deniedDecision).ConfigureAwait(false);
                 continue;
             }
-            if (checkedEvent == EventsOutcome.UpdateDenied)
+            if (checkedEvent == EventsOutcome.NotificationDenied)
             {
-                // Withheld and recorded; the stream goes on (the caller's other updates are theirs to have).
+                // Withheld and recorded; the stream goes on (the caller's other messages are theirs to have).
                 _message.RemoveFront(length);
                 continue;
             }
@@ -551,16 +551,16 @@ internal sealed class ResponseRelay : IDisposable
                 return EventsOutcome.ServerRequestDenied;
             }
         }
-        // A batch is not taken apart here either: one holding a resource update (or a member that cannot be read) is withheld.
-        if (view.Kind == McpMessageKind.Batch && DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(json)) return EventsOutcome.EventWithheld;
-        if (ResourceUpdateDecision.Applies(view) && _resourceUpdates is { ResourceUpdatePolicy: { } rules } updates)
+        // A batch is not taken apart here either: one holding a resource update or log message (or a member that cannot be read) is withheld.
+        if (view.Kind == McpMessageKind.Batch && DecidesNotifications && ServerNotificationDecision.BatchMayHoldDecided(json)) return EventsOutcome.EventWithheld;
+        if (ServerNotificationDecision.Applies(view) && _notifications is { NotificationRules: { } rules } notifications)
         {
             exchange.Stage = ExchangeStage.Decide;
-            ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, relayed, json, view,
+            ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, relayed, json, view,
                 upstreamEvent, _upstreamJoined, exchange.Route?.Name, out PolicyDecision decision);
             // Unreadable: withheld and the stream ends, as any event the gateway cannot read.
-            if (verdict == ResourceUpdateVerdict.Unreadable) return EventsOutcome.EventWithheld;
-            if (verdict == ResourceUpdateVerdict.Denied) return updates.RecordUpdateDenied(exchange, json, view, decision) ? EventsOutcome.UpdateDenied : EventsOutcome.AuditRefused;
+            if (verdict == ServerNotificationVerdict.Unreadable) return EventsOutcome.EventWithheld;
+            if (verdict == ServerNotificationVerdict.Denied) return notifications.RecordNotificationDenied(exchange, json, view, decision) ? EventsOutcome.NotificationDenied : EventsOutcome.AuditRefused;
         }
         if (IsExchangeAnswer(exchange, json.Span, view))
         {
@@ -642,15 +642,15 @@ internal sealed class ResponseRelay : IDisposable
         return true;
     }
 
-    private enum BodyRequest : byte { None, Denied, Undecided, UpdateDenied, UndecidedUpdate }
+    private enum BodyRequest : byte { None, Denied, Undecided, NotificationDenied, UndecidedNotification }
 
     /// <summary>
     /// A JSON body that holds a request of the upstream's where the answer to the client's call belongs. The spec sends
     /// server requests on event streams only, but a client SDK acts on every message a JSON body holds, so it is decided
     /// on the body as the upstream sent it, as a stream's request is. Denied: <see cref="_deniedDecision"/> and
     /// <see cref="_deniedId"/> say what to answer. Undecided: a batch holding a request (or a member that cannot be read),
-    /// which is not taken apart: withheld whole. A notifications/resources/updated in the answer's place is decided by the
-    /// client rules as on a stream (UpdateDenied; UndecidedUpdate when its uri cannot be read, or a batch holds one). Only a
+    /// which is not taken apart: withheld whole. A notifications/resources/updated or notifications/message in the answer's place is decided by the
+    /// client rules as on a stream (NotificationDenied; UndecidedNotification when its uri cannot be read, or a batch holds one). Only a
     /// body that names a method (or has a \u escape that could spell one) is read as a message; the rest cost one
     /// vectorized scan.
     /// </summary>
@@ -662,7 +662,7 @@ internal sealed class ResponseRelay : IDisposable
         if (view.Kind == McpMessageKind.Batch)
         {
             if (DecidesServerRequests && BatchHoldsRequest(body)) return BodyRequest.Undecided;
-            return DecidesResourceUpdates && ResourceUpdateDecision.BatchMayHoldUpdate(body) ? BodyRequest.UndecidedUpdate : BodyRequest.None;
+            return DecidesNotifications && ServerNotificationDecision.BatchMayHoldDecided(body) ? BodyRequest.UndecidedNotification : BodyRequest.None;
         }
         if (view.Kind == McpMessageKind.Request && DecidesServerRequests)
         {
@@ -677,25 +677,25 @@ internal sealed class ResponseRelay : IDisposable
                 return BodyRequest.Denied;
             }
         }
-        if (!ResourceUpdateDecision.Applies(view) || _resourceUpdates?.ResourceUpdatePolicy is not { } rules) return BodyRequest.None;
-        // A resource update in the answer's place: client SDKs act on it as on one from a stream, so it is decided as one.
+        if (!ServerNotificationDecision.Applies(view) || _notifications?.NotificationRules is not { } rules) return BodyRequest.None;
+        // A resource update or log message in the answer's place: client SDKs act on it as on one from a stream, so it is decided as one.
         exchange.Stage = ExchangeStage.Decide;
-        ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, body, body, view, body,
+        ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, body, body, view, body,
             _upstreamJoined, exchange.Route?.Name, out PolicyDecision updateDecision);
-        if (verdict == ResourceUpdateVerdict.Unreadable) return BodyRequest.UndecidedUpdate;
-        if (verdict == ResourceUpdateVerdict.Allowed) return BodyRequest.None;
+        if (verdict == ServerNotificationVerdict.Unreadable) return BodyRequest.UndecidedNotification;
+        if (verdict == ServerNotificationVerdict.Allowed) return BodyRequest.None;
         _deniedDecision = updateDecision;
-        return BodyRequest.UpdateDenied;
+        return BodyRequest.NotificationDenied;
     }
 
     /// <summary>
-    /// The denied resource update (masked by now) is recorded, and the client's call gets the policy's refusal in its place
+    /// The denied resource update or log message (masked by now) is recorded, and the client's call gets the policy's refusal in its place
     /// (the upstream awaits no answer to a notification). False: the log refused the record.
     /// </summary>
-    private bool AnswerWithUpdateDenial(Exchange exchange)
+    private bool AnswerWithNotificationDenial(Exchange exchange)
     {
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(_message.WrittenMemory), out McpResponseView masked)
-            || !_resourceUpdates!.RecordUpdateDenied(exchange, _message.WrittenMemory, masked, _deniedDecision)) return false;
+            || !_notifications!.RecordNotificationDenied(exchange, _message.WrittenMemory, masked, _deniedDecision)) return false;
         PooledBufferWriter json = _transformBuffers.Json;
         json.Clear();
         Range id = exchange.HasCall ? exchange.Call.IdRange : default;

@@ -158,20 +158,20 @@ internal sealed partial class ClientConnection
                         }
                         if (outcome != MemberRequestOutcome.Allowed) continue;
                     }
-                    if (content == StreamEventContent.Message && ResourceUpdateDecision.Applies(view) && ResourceUpdatePolicy is { } rules)
+                    if (content == StreamEventContent.Message && ServerNotificationDecision.Applies(view) && NotificationRules is { } rules)
                     {
                         // Decided on the member's own event, with the member as the upstream (its URIs reach the client as it sent them).
-                        ResourceUpdateVerdict verdict = ResourceUpdateDecision.Decide(rules, _exchange.Principal ?? Principal.Anonymous, evt.WrittenMemory, json, view,
+                        ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, _exchange.Principal ?? Principal.Anonymous, evt.WrittenMemory, json, view,
                             item.Bytes, memberJoined, stream.Member.Name, out PolicyDecision decision);
-                        if (verdict == ResourceUpdateVerdict.Unreadable)
+                        if (verdict == ServerNotificationVerdict.Unreadable)
                         {
                             RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), WithheldEventReason.Unreadable);
                             stream.End();
                             continue;
                         }
-                        if (verdict == ResourceUpdateVerdict.Denied)
+                        if (verdict == ServerNotificationVerdict.Denied)
                         {
-                            if (RecordUpdateDenied(_exchange, json, view, decision)) continue;
+                            if (RecordNotificationDenied(_exchange, json, view, decision)) continue;
                             auditRefused = true;
                             break;
                         }

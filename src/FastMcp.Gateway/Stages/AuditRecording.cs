@@ -159,21 +159,30 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     }
 
     /// <summary>
-    /// A notifications/resources/updated the client rules denied (decided as resources/subscribe of its URI): a Denied record
-    /// marked server-to-client with the method, the URI as target, the decision and rule, and the message (masked, as the
-    /// client would have got it) as the request payload; the stream's caller, session and upstream. Queued like
-    /// <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
+    /// A server notification the client rules denied (<see cref="ServerNotificationDecision"/>): a Denied record marked
+    /// server-to-client with the method, the target (a resource update's URI; none for a log message), the decision and
+    /// rule, and the message (masked, as the client would have got it) as the request payload; the stream's caller, session
+    /// and upstream. Queued like <see cref="RecordStreamMessage"/>; throws AuditUnavailableException when the log cannot take it.
     /// </summary>
-    public long RecordResourceUpdateDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view, string? rule)
+    public long RecordNotificationDenied(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> message, in McpResponseView view, string? rule)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.Denied, success: false);
         e.ServerToClient = true;
         ClearCallFields(e);
-        e.Detail = $"resource update denied by policy {(rule is null ? "defaultAction" : $"rule '{rule}'")} (decided as resources/subscribe of its uri): withheld from the client; the stream goes on";
-        e.Method = McpMethods.Name(McpMethod.NotificationsResourcesUpdated);
-        Span<byte> uri = stackalloc byte[ResourceUpdatedUri.MaxUriBytes];
-        int length = ResourceUpdatedUri.Read(message.Span, view.ParamsRange, uri);
-        e.Target = length < 0 ? null : _strings.Get(uri[..length]);
+        string by = rule is null ? "defaultAction" : $"rule '{rule}'";
+        if (view.Method == McpMethod.NotificationsMessage)
+        {
+            e.Detail = $"log message denied by policy {by} (decided as logging/setLevel): withheld from the client; the stream goes on";
+            e.Method = McpMethods.Name(McpMethod.NotificationsMessage);
+        }
+        else
+        {
+            e.Detail = $"resource update denied by policy {by} (decided as resources/subscribe of its uri): withheld from the client; the stream goes on";
+            e.Method = McpMethods.Name(McpMethod.NotificationsResourcesUpdated);
+            Span<byte> uri = stackalloc byte[ResourceUpdatedUri.MaxUriBytes];
+            int length = ResourceUpdatedUri.Read(message.Span, view.ParamsRange, uri);
+            e.Target = length < 0 ? null : _strings.Get(uri[..length]);
+        }
         e.Decision = "Deny";
         e.Rule = rule ?? "(default)";
         e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;

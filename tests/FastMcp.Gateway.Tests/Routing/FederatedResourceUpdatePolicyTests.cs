@@ -8,15 +8,19 @@ namespace FastMcp.Gateway.Tests.Routing;
 /// <summary>
 /// A member's notifications/resources/updated on a federated path is decided as a resources/subscribe of its URI (which
 /// reaches the client as the member sent it) with the member as the upstream the rules see: on a call's stream and on the
-/// merged GET stream, a rule scoped to one member lets that member's updates through and withholds the other's.
+/// merged GET stream, a rule scoped to one member lets that member's updates through and withholds the other's. A member's
+/// notifications/message is decided the same way, as a logging/setLevel.
 /// </summary>
 public sealed class FederatedResourceUpdatePolicyTests
 {
     private static string Updated(string member) =>
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":\"file:///shared/from-" + member + "\"}}";
 
-    /// <summary>A member whose tools/call stream and GET stream each carry an update of one of its resources.</summary>
-    private static Func<UpstreamExchange, Task> Member(string name) => async x =>
+    private static string Log(string member) =>
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"log-from-" + member + "\"}}";
+
+    /// <summary>A member whose tools/call stream and GET stream each carry its <paramref name="notification"/> (default: an update of one of its resources).</summary>
+    private static Func<UpstreamExchange, Task> Member(string name, Func<string, string>? notification = null) => async x =>
     {
         string session = $"Mcp-Session-Id: s-{name}\r\n";
         if (x.Request.Method == "DELETE")
@@ -27,7 +31,7 @@ public sealed class FederatedResourceUpdatePolicyTests
         if (x.Request.Method == "GET")
         {
             await x.StartEventStreamAsync(session);
-            await x.SendEventAsync("id: 1\nevent: message\ndata: " + Updated(name) + "\n\n");
+            await x.SendEventAsync("id: 1\nevent: message\ndata: " + (notification ?? Updated)(name) + "\n\n");
             await x.EndChunkedAsync();
             return;
         }
@@ -47,7 +51,7 @@ public sealed class FederatedResourceUpdatePolicyTests
             return;
         }
         await x.StartEventStreamAsync(session);
-        await x.SendEventAsync("event: message\ndata: " + Updated(name) + "\n\n");
+        await x.SendEventAsync("event: message\ndata: " + (notification ?? Updated)(name) + "\n\n");
         await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}\n\n");
         await x.EndChunkedAsync();
     };
@@ -116,6 +120,58 @@ public sealed class FederatedResourceUpdatePolicyTests
             Assert.Equal("file:///shared/from-b", component.GetProperty("target").GetString());
             Assert.Equal("b", component.GetProperty("upstreamName").GetString());
             Assert.Equal("(default)", Field(denial, "rule"));
+        }
+    }
+
+    [Fact]
+    public async Task A_members_log_message_is_decided_as_set_level_on_that_member_on_call_streams_and_the_merged_get_stream()
+    {
+        await using var a = new ScriptedUpstream(Member("a", Log));
+        await using var b = new ScriptedUpstream(Member("b", Log));
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo,
+        [
+            new RuleOptions { Name = "logs-on-a", Action = "allow", Methods = ["logging/setLevel"], Upstreams = ["a"] },
+            new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call", "notifications/*"] },
+        ], o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token,
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"""))
+            .Header("Mcp-Session-Id")!;
+
+        RawResponse fromA = await PostAsync(gw, token, Call(2, "a__watch"), session);
+        RawResponse fromB = await PostAsync(gw, token, Call(3, "b__watch"), session);
+        Assert.Contains("log-from-a", fromA.Body);
+        Assert.DoesNotContain("log-from-b", fromB.Body);
+        Assert.Contains("\"done\"", fromB.Body);
+
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+        (_, int status) = await client.ReadHeadAsync();
+        Assert.Equal(200, status);
+        var merged = new System.Text.StringBuilder();
+        for (int i = 0; i < 20; i++)
+        {
+            string? chunk = await client.ReadChunkAsync("the merged stream");
+            if (chunk is null) break;
+            merged.Append(chunk);
+        }
+        Assert.Contains("log-from-a", merged.ToString());
+        Assert.DoesNotContain("log-from-b", merged.ToString());
+
+        List<JsonElement> denials = [.. (await gw.StopAndReadAuditAsync()).Select(r => JsonDocument.Parse(r).RootElement.Clone())
+            .Where(r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient")];
+        Assert.Equal(2, denials.Count);
+        foreach (JsonElement denial in denials)
+        {
+            JsonElement component = denial.GetProperty("component");
+            Assert.Equal("notifications/message", component.GetProperty("method").GetString());
+            Assert.Equal("b", component.GetProperty("upstreamName").GetString());
+            Assert.Contains("log-from-b", denial.GetProperty("request").GetRawText());
         }
     }
 }
