@@ -2,6 +2,7 @@ using System.Text.Json;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
 
 namespace FastMcp.Gateway.Tests.Routing;
 
@@ -71,8 +72,6 @@ public sealed class FederatedResourceUpdatePolicyTests
     }
 
     private static string Call(int id, string name) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + name + "\",\"arguments\":{}}}";
-
-    private static string? Field(JsonElement r, string name) => r.TryGetProperty(name, out var v) ? v.GetString() : null;
 
     [Fact]
     public async Task A_members_update_is_decided_on_that_member_on_call_streams_and_the_merged_get_stream()

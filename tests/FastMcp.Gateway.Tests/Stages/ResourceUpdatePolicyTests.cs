@@ -2,6 +2,8 @@ using System.Text.Json;
 using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
+using static FastMcp.Gateway.Tests.Support.NotifyingUpstream;
 
 namespace FastMcp.Gateway.Tests.Stages;
 
@@ -13,14 +15,12 @@ namespace FastMcp.Gateway.Tests.Stages;
 /// </summary>
 public sealed class ResourceUpdatePolicyTests
 {
-    private const string SessionId = "sess-1";
-    private const string ProtocolVersion = "2025-06-18";
-    private const string SessionHeaders = $"Mcp-Session-Id: {SessionId}\r\nMCP-Protocol-Version: {ProtocolVersion}\r\n";
-
     private static string Updated(string uriJson) =>
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":" + uriJson + "}}";
 
-    private static string Final(string idJson) => "{\"jsonrpc\":\"2.0\",\"id\":" + idJson + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}";
+    /// <summary>The upstream of these tests: its server subscribes to resources.</summary>
+    private static NotifyingUpstream Updating(bool pauseAfterFirst, params string[] events) =>
+        new("{\"resources\":{\"subscribe\":true}}", pauseAfterFirst, events);
 
     /// <summary>Subscribing is allowed to file:///public/* only; the calls the tests make are allowed.</summary>
     private static List<RuleOptions> PublicOnly =>
@@ -28,66 +28,6 @@ public sealed class ResourceUpdatePolicyTests
         new RuleOptions { Name = "public-subscriptions", Action = "allow", Methods = ["resources/subscribe"], Names = ["file:///public/*"] },
         new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call", "subscriptions/listen"] },
     ];
-
-    /// <summary>
-    /// An upstream that answers initialize with a session and every other request (and the GET stream) with an event stream
-    /// carrying <paramref name="events"/>; after the first it waits for <see cref="Resume"/> when asked to.
-    /// </summary>
-    private sealed class UpdatingUpstream(bool pauseAfterFirst, params string[] events)
-    {
-        public TaskCompletionSource Resume { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public async Task Script(UpstreamExchange x)
-        {
-            if (x.Request.Body.Contains("\"initialize\"", StringComparison.Ordinal))
-            {
-                await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"protocolVersion\":\"" + ProtocolVersion
-                    + "\",\"capabilities\":{\"resources\":{\"subscribe\":true}},\"serverInfo\":{\"name\":\"s\",\"version\":\"1\"}}}", $"Mcp-Session-Id: {SessionId}\r\n");
-                return;
-            }
-            await x.StartEventStreamAsync();
-            for (int i = 0; i < events.Length; i++)
-            {
-                await x.SendEventAsync("event: message\ndata: " + events[i] + "\n\n");
-                if (i == 0 && pauseAfterFirst) await Resume.Task.WaitAsync(TimeSpan.FromSeconds(20), x.Stopping);
-            }
-            if (x.Request.Method == "POST") await x.SendEventAsync("data: " + Final(x.Request.IdJson()) + "\n\n");
-            await x.EndChunkedAsync();
-        }
-    }
-
-    private static async Task InitializeAsync(PolicyGateway g, string token)
-    {
-        RawResponse opened = await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"" + ProtocolVersion
-            + "\",\"capabilities\":{},\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", token);
-        Assert.Equal(SessionId, opened.Header("Mcp-Session-Id"));
-    }
-
-    private const string ToolCall = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"watch\",\"arguments\":{}}}";
-
-    /// <summary>The caller's GET stream of the session, its head read (200).</summary>
-    private static async Task<RawClient> OpenGetStreamAsync(PolicyGateway g, string token)
-    {
-        RawClient client = await g.Gateway.ConnectAsync();
-        try
-        {
-            await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n{SessionHeaders}\r\n");
-            (_, int status) = await client.ReadHeadAsync();
-            Assert.Equal(200, status);
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    private static List<JsonElement> Parse(string[] records) => [.. records.Select(r => JsonDocument.Parse(r).RootElement.Clone())];
-
-    private static string? Method(JsonElement r) => r.TryGetProperty("component", out var c) && c.TryGetProperty("method", out var m) ? m.GetString() : null;
-
-    private static string? Field(JsonElement r, string name) => r.TryGetProperty(name, out var v) ? v.GetString() : null;
 
     /// <summary>The one Denied record of an update for <paramref name="uri"/>, with the caller, upstream, rule and target it must name.</summary>
     private static void AssertDenialRecorded(List<JsonElement> records, string uri, string rule, string upstream = "default")
@@ -103,22 +43,10 @@ public sealed class ResourceUpdatePolicyTests
         Assert.Contains(uri, denial.GetProperty("request").GetRawText());
     }
 
-    private static async Task<string> ReadStreamAsync(RawClient client)
-    {
-        var text = new System.Text.StringBuilder();
-        for (int i = 0; i < 50; i++)
-        {
-            string? chunk = await client.ReadChunkAsync("the rest of the stream");
-            if (chunk is null) break;
-            text.Append(chunk);
-        }
-        return text.ToString();
-    }
-
     [Fact]
     public async Task On_a_post_stream_an_update_the_caller_may_not_subscribe_to_is_withheld_and_recorded_and_the_stream_goes_on()
     {
-        var upstream = new UpdatingUpstream(false, Updated("\"file:///public/a\""), Updated("\"file:///etc/passwd\""), Updated("\"file:\\/\\/\\/public\\/b\""));
+        var upstream = Updating(false, Updated("\"file:///public/a\""), Updated("\"file:///etc/passwd\""), Updated("\"file:\\/\\/\\/public\\/b\""));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
         await InitializeAsync(g, token);
@@ -138,7 +66,7 @@ public sealed class ResourceUpdatePolicyTests
     [Fact]
     public async Task On_the_get_stream_an_update_is_decided_for_the_sessions_caller()
     {
-        var upstream = new UpdatingUpstream(false, Updated("\"file:///public/a\""), Updated("\"FILE://localhost/public/../etc/passwd\""));
+        var upstream = Updating(false, Updated("\"file:///public/a\""), Updated("\"FILE://localhost/public/../etc/passwd\""));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
         await InitializeAsync(g, token);
@@ -155,7 +83,7 @@ public sealed class ResourceUpdatePolicyTests
     [Fact]
     public async Task On_a_listen_stream_an_update_for_a_resource_never_subscribed_to_is_withheld()
     {
-        var upstream = new UpdatingUpstream(false, Updated("\"file:///public/a\""), Updated("\"file:///etc/passwd\""));
+        var upstream = Updating(false, Updated("\"file:///public/a\""), Updated("\"file:///etc/passwd\""));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
 
@@ -171,7 +99,7 @@ public sealed class ResourceUpdatePolicyTests
     [Fact]
     public async Task A_reload_that_denies_a_resource_withholds_its_next_update_on_an_open_stream()
     {
-        var upstream = new UpdatingUpstream(true, Updated("\"file:///public/a\""), Updated("\"file:///public/a\""), Updated("\"file:///public/b\""));
+        var upstream = Updating(true, Updated("\"file:///public/a\""), Updated("\"file:///public/a\""), Updated("\"file:///public/b\""));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
         await InitializeAsync(g, token);
@@ -209,7 +137,7 @@ public sealed class ResourceUpdatePolicyTests
     [MemberData(nameof(UnreadableUpdates))]
     public async Task An_update_the_gateway_cannot_read_is_withheld_as_unreadable(string update)
     {
-        var upstream = new UpdatingUpstream(false, update);
+        var upstream = Updating(false, update);
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
         await InitializeAsync(g, token);
@@ -270,7 +198,7 @@ public sealed class ResourceUpdatePolicyTests
     [Fact]
     public async Task A_batch_event_holding_an_update_is_withheld()
     {
-        var upstream = new UpdatingUpstream(false, "[" + Updated("\"file:///public/a\"") + "]");
+        var upstream = Updating(false, "[" + Updated("\"file:///public/a\"") + "]");
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
         string token = g.Token("alice");
         await InitializeAsync(g, token);
