@@ -73,27 +73,26 @@ public sealed class FederatedResourceUpdatePolicyTests
 
     private static string Call(int id, string name) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + name + "\",\"arguments\":{}}}";
 
-    [Fact]
-    public async Task A_members_update_is_decided_on_that_member_on_call_streams_and_the_merged_get_stream()
-    {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, SharedOnA, o =>
+    /// <summary>A gateway federating <paramref name="a"/> and <paramref name="b"/> on /mcp/all under <paramref name="rules"/>.</summary>
+    private static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions> rules) =>
+        PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
         {
             o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
             o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
             o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
         });
-        string token = gw.Token("alice");
+
+    /// <summary>
+    /// Initializes a federated session, calls each member's watch tool (its notifications come on the call's stream), then
+    /// reads the merged GET stream to its end (each member sends its notification there too).
+    /// </summary>
+    private static async Task<(RawResponse FromA, RawResponse FromB, string Merged)> CallBothAndReadMergedStreamAsync(PolicyGateway gw, string token)
+    {
         string session = (await PostAsync(gw, token,
             """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"""))
             .Header("Mcp-Session-Id")!;
-
         RawResponse fromA = await PostAsync(gw, token, Call(2, "a__watch"), session);
         RawResponse fromB = await PostAsync(gw, token, Call(3, "b__watch"), session);
-        Assert.Contains("file:///shared/from-a", fromA.Body);
-        Assert.DoesNotContain("from-b", fromB.Body);
-        Assert.Contains("\"done\"", fromB.Body);
 
         using RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
@@ -106,11 +105,24 @@ public sealed class FederatedResourceUpdatePolicyTests
             if (chunk is null) break;
             merged.Append(chunk);
         }
-        Assert.Contains("file:///shared/from-a", merged.ToString());
-        Assert.DoesNotContain("from-b", merged.ToString());
+        return (fromA, fromB, merged.ToString());
+    }
 
-        List<JsonElement> denials = [.. (await gw.StopAndReadAuditAsync()).Select(r => JsonDocument.Parse(r).RootElement.Clone())
-            .Where(r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient")];
+    [Fact]
+    public async Task A_members_update_is_decided_on_that_member_on_call_streams_and_the_merged_get_stream()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway gw = await FederatedAsync(a, b, SharedOnA);
+        (RawResponse fromA, RawResponse fromB, string merged) = await CallBothAndReadMergedStreamAsync(gw, gw.Token("alice"));
+        Assert.Contains("file:///shared/from-a", fromA.Body);
+        Assert.DoesNotContain("from-b", fromB.Body);
+        Assert.Contains("\"done\"", fromB.Body);
+
+        Assert.Contains("file:///shared/from-a", merged);
+        Assert.DoesNotContain("from-b", merged);
+
+        List<JsonElement> denials = [.. Parse(await gw.StopAndReadAuditAsync()).Where(r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient")];
         Assert.Equal(2, denials.Count);
         foreach (JsonElement denial in denials)
         {
@@ -127,43 +139,20 @@ public sealed class FederatedResourceUpdatePolicyTests
     {
         await using var a = new ScriptedUpstream(Member("a", Log));
         await using var b = new ScriptedUpstream(Member("b", Log));
-        await using PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo,
+        await using PolicyGateway gw = await FederatedAsync(a, b,
         [
             new RuleOptions { Name = "logs-on-a", Action = "allow", Methods = ["logging/setLevel"], Upstreams = ["a"] },
             new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call", "notifications/*"] },
-        ], o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
-        string token = gw.Token("alice");
-        string session = (await PostAsync(gw, token,
-            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"""))
-            .Header("Mcp-Session-Id")!;
-
-        RawResponse fromA = await PostAsync(gw, token, Call(2, "a__watch"), session);
-        RawResponse fromB = await PostAsync(gw, token, Call(3, "b__watch"), session);
+        ]);
+        (RawResponse fromA, RawResponse fromB, string merged) = await CallBothAndReadMergedStreamAsync(gw, gw.Token("alice"));
         Assert.Contains("log-from-a", fromA.Body);
         Assert.DoesNotContain("log-from-b", fromB.Body);
         Assert.Contains("\"done\"", fromB.Body);
 
-        using RawClient client = await gw.Gateway.ConnectAsync();
-        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
-        (_, int status) = await client.ReadHeadAsync();
-        Assert.Equal(200, status);
-        var merged = new System.Text.StringBuilder();
-        for (int i = 0; i < 20; i++)
-        {
-            string? chunk = await client.ReadChunkAsync("the merged stream");
-            if (chunk is null) break;
-            merged.Append(chunk);
-        }
-        Assert.Contains("log-from-a", merged.ToString());
-        Assert.DoesNotContain("log-from-b", merged.ToString());
+        Assert.Contains("log-from-a", merged);
+        Assert.DoesNotContain("log-from-b", merged);
 
-        List<JsonElement> denials = [.. (await gw.StopAndReadAuditAsync()).Select(r => JsonDocument.Parse(r).RootElement.Clone())
-            .Where(r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient")];
+        List<JsonElement> denials = [.. Parse(await gw.StopAndReadAuditAsync()).Where(r => Field(r, "type") == "Denied" && Field(r, "direction") == "serverToClient")];
         Assert.Equal(2, denials.Count);
         foreach (JsonElement denial in denials)
         {
