@@ -1,5 +1,4 @@
 using System.Text.Json;
-using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
 using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
@@ -107,21 +106,8 @@ public sealed class LogMessagePolicyTests
     {
         var upstream = Logging(true, Log("first select * from cards"), Log("select * from cards " + Card), Progress("still open"));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, WithLogs);
-        string token = g.Token("alice");
-        await InitializeAsync(g, token);
-
-        using RawClient client = await OpenGetStreamAsync(g, token);
-        string? first = await client.ReadChunkAsync("the first log message");
-        Assert.NotNull(first);
-        Assert.Contains("first select", first);
-
-        // What a reload does to the policy in force: the new engine, swapped in whole.
-        g.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions
-        {
-            Rules = [new RuleOptions { Name = "no-contractor-logs", Action = "deny", Methods = ["logging/setLevel"] }, .. WithLogs],
-        }));
-        upstream.Resume.SetResult();
-        string rest = await ReadStreamAsync(client);
+        string rest = await upstream.ReloadMidStreamAsync(g, "first select",
+            [new RuleOptions { Name = "no-contractor-logs", Action = "deny", Methods = ["logging/setLevel"] }, .. WithLogs]);
 
         Assert.DoesNotContain("select", rest);
         Assert.Contains("still open", rest);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
 using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
@@ -101,21 +100,8 @@ public sealed class ResourceUpdatePolicyTests
     {
         var upstream = Updating(true, Updated("\"file:///public/a\""), Updated("\"file:///public/a\""), Updated("\"file:///public/b\""));
         await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, PublicOnly);
-        string token = g.Token("alice");
-        await InitializeAsync(g, token);
-
-        using RawClient client = await OpenGetStreamAsync(g, token);
-        string? first = await client.ReadChunkAsync("the first update");
-        Assert.NotNull(first);
-        Assert.Contains("file:///public/a", first);
-
-        // What a reload does to the policy in force: the new engine, swapped in whole.
-        g.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions
-        {
-            Rules = [new RuleOptions { Name = "no-public-a", Action = "deny", Names = ["file:///public/a"] }, .. PublicOnly],
-        }));
-        upstream.Resume.SetResult();
-        string rest = await ReadStreamAsync(client);
+        string rest = await upstream.ReloadMidStreamAsync(g, "file:///public/a",
+            [new RuleOptions { Name = "no-public-a", Action = "deny", Names = ["file:///public/a"] }, .. PublicOnly]);
 
         Assert.DoesNotContain("public/a", rest);
         Assert.Contains("file:///public/b", rest);

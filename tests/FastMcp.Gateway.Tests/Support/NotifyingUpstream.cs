@@ -73,4 +73,23 @@ internal sealed class NotifyingUpstream(string capabilitiesJson, bool pauseAfter
         }
         return text.ToString();
     }
+
+    /// <summary>
+    /// Opens the session and its GET stream for alice, reads the first event (which must contain
+    /// <paramref name="firstHolds"/>), swaps in <paramref name="reloaded"/> as a reload would (the new engine, whole),
+    /// lets the upstream go on and returns the rest of the stream.
+    /// </summary>
+    public async Task<string> ReloadMidStreamAsync(PolicyGateway g, string firstHolds, List<FastMcp.Policy.RuleOptions> reloaded)
+    {
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+        using RawClient client = await OpenGetStreamAsync(g, token);
+        string? first = await client.ReadChunkAsync("the first event");
+        Assert.NotNull(first);
+        Assert.Contains(firstHolds, first);
+
+        g.Gateway.Stages.Authorization!.Swap(FastMcp.Gateway.Hosting.GatewayStages.CompilePolicy(new FastMcp.Policy.PolicyOptions { Rules = reloaded }));
+        Resume.SetResult();
+        return await ReadStreamAsync(client);
+    }
 }
