@@ -56,6 +56,10 @@ public sealed class IdentityOptions
     /// from the same issuer can never be used as access tokens.</summary>
     public bool RequireAccessTokenType { get; set; }
 
+    /// <summary>Which event streams end once the token that opened them expires or its signing key is retired:
+    /// <see cref="FastMcp.Identity.StreamsEndWithToken.Standalone"/> (default) or <see cref="FastMcp.Identity.StreamsEndWithToken.All"/>.</summary>
+    public string StreamsEndWithToken { get; set; } = FastMcp.Identity.StreamsEndWithToken.Standalone;
+
     internal string[] EffectiveAlgorithms => AllowedAlgorithms.Count == 0 ? DefaultAlgorithms : [.. AllowedAlgorithms];
 
     internal string EffectiveDevKeyDirectory => string.IsNullOrEmpty(DevKeyDirectory) ? DevKeys.DefaultDirectory : DevKeyDirectory;
@@ -101,6 +105,8 @@ public sealed class IdentityOptions
         }
         if (ClockSkewSeconds is < 0 or > 300)
             throw new IdentityConfigurationException("identity.clockSkewSeconds: must be 0..300");
+        if (StreamsEndWithToken is not (FastMcp.Identity.StreamsEndWithToken.Standalone or FastMcp.Identity.StreamsEndWithToken.All))
+            throw new IdentityConfigurationException("identity.streamsEndWithToken: must be \"standalone\" or \"all\"");
         if (CacheSize is < 16 or > 10_000_000)
             throw new IdentityConfigurationException("identity.cacheSize: must be 16..10000000");
         if (KeyRefreshMinutes is < 1 or > 1440)

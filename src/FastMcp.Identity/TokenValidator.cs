@@ -169,6 +169,19 @@ public sealed class TokenValidator : IAsyncDisposable
         return new ValueTask<AuthResult>(ValidateUncachedAsync(authorizationHeader.Slice(offset, token.Length), hash, ct));
     }
 
+    /// <summary>
+    /// The cache entry of the token in <paramref name="authorizationHeader"/>, for an event stream to re-check per event
+    /// (<see cref="TokenLease"/>). False when it is not cached (never verified, evicted, or anonymous mode).
+    /// </summary>
+    public bool TryLease(ReadOnlySpan<byte> authorizationHeader, out TokenLease lease)
+    {
+        lease = default;
+        if (_anonymous || BearerHeader.TryGetToken(authorizationHeader, out var token) != AuthFailure.None) return false;
+        if (!_cache.TryGet(TokenKey.Compute(token), token, out var entry)) return false;
+        lease = new TokenLease(entry, this);
+        return true;
+    }
+
     /// <summary>Drops every cached token (e.g. after an issuer was removed from the configuration).</summary>
     public void ClearCache()
     {

@@ -21,6 +21,9 @@ internal sealed class GatewayCounters
     /// <summary>The most bytes held toward one client connection in any relay since start (bounded by limits.maxBufferedResponseBytes).</summary>
     public long PeakBufferedResponseBytes;
 
+    /// <summary>Event streams the gateway ended because of their token, per <see cref="Proxy.StreamEndReason"/> (index = reason - 1).</summary>
+    public readonly long[] StreamsEnded = new long[Proxy.StreamEndReasons.Count];
+
     /// <summary>Failed TLS handshakes on the MCP listener, per <see cref="Transport.TlsHandshakeFailure"/> (index = reason).</summary>
     public readonly long[] TlsHandshakeFailures = new long[Transport.TlsHandshakeFailures.Count];
     /// <summary>Times the listener certificate was taken again from changed files, and times changed files did not load.</summary>

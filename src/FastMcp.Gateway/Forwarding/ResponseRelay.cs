@@ -310,6 +310,13 @@ internal sealed class ResponseRelay : IDisposable
         while (!upstreamDone)
         {
             ReadResult result = await input.ReadAsync().ConfigureAwait(false);
+            // Only the token watch cancels this read (at the token's expiry): a woken stream that must end ends here,
+            // with its events that came meanwhile left unrelayed.
+            if (result.IsCanceled && TokenWatch is { } woken && woken.WokenToEnd())
+            {
+                input.AdvanceTo(result.Buffer.Start);
+                return await EndForTokenAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
+            }
             ReadOnlySequence<byte> buffer = result.Buffer;
             SequencePosition consumed;
             if (head.Framing == BodyFraming.Chunked)
@@ -357,6 +364,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
             }
+            if (outcome == EventsOutcome.TokenEnded) return await EndForTokenAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
             if (outcome is EventsOutcome.AuditRefused or EventsOutcome.EventWithheld)
             {
                 // A message the audit log could not take, or an event that must not reach the client, is not relayed:
@@ -392,6 +400,32 @@ internal sealed class ResponseRelay : IDisposable
         if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
         return (ForwardingError.None, close);
     }
+
+    /// <summary>
+    /// The token that opened the stream stopped being valid (<see cref="TokenWatch"/>): the upstream side is closed (the
+    /// rest of its stream unread), the client gets the end of the chunked body, a clean end it reconnects from with a
+    /// fresh token and Last-Event-ID, and the stream's end record says why.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<(ForwardingError, bool)> EndForTokenAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange, bool chunked, bool close,
+        IResponseGate? gate)
+    {
+        upstream.Broken = true;
+        exchange.StreamEnd = TokenWatch!.Ended;
+        TokenWatch.CountEnd();
+        if (chunked) ChunkedWriter.WriteTerminator(client);
+        _message.Clear();
+        _message.TrimTo(64 * 1024);
+        FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
+        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
+        return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close || !chunked);
+    }
+
+    /// <summary>
+    /// Set by the connection for a stream that ends with its token (identity.streamsEndWithToken), null otherwise: checked
+    /// before every event is relayed.
+    /// </summary>
+    public Proxy.StreamTokenWatch? TokenWatch { get; set; }
 
     /// <summary>
     /// Answers that are never relayed, whatever their body:
@@ -442,7 +476,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, NotificationDenied }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, NotificationDenied, TokenEnded }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -457,6 +491,8 @@ internal sealed class ResponseRelay : IDisposable
         {
             int length = _splitter.TryFindEventEnd(_message.WrittenSpan, final);
             if (length == 0) break;
+            // No event after the token that opened the stream stopped being valid (the check allocates nothing).
+            if (TokenWatch is { } watch && watch.Check() != Proxy.StreamEndReason.None) return (count, EventsOutcome.TokenEnded);
             _splitter.Reset();
             ReadOnlyMemory<byte> relayed;
             bool safe = true;

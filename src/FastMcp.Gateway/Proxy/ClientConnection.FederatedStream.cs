@@ -103,7 +103,16 @@ internal sealed partial class ClientConnection
         for (int i = 0; i < streams.Count; i++) pumps[i] = streams[i].PumpAsync(channel.Writer, i, stop.Token);
         _ = Task.WhenAll(pumps).ContinueWith(static (_, writer) => ((ChannelWriter<MemberEvent>)writer!).TryComplete(), channel.Writer, TaskScheduler.Default);
         Task<bool> watch = WatchForClientLeavingAsync().AsTask();
-        bool clientGone = false, auditRefused = false;
+        // The merged stream ends with the client's token too (identity.streamsEndWithToken): woken by the connection's deadline.
+        StreamTokenWatch? tokenWatch = null;
+        if (StreamTokenWatch.Applies(_rt, _request))
+        {
+            tokenWatch = _streamWatch ??= new StreamTokenWatch(_rt);
+            tokenWatch.Begin(_request, _timer, upstream: null, RemoteAddress, _exchange.Principal?.Subject);
+        }
+        Task tokenWake = TokenWake(tokenWatch);
+        bool clientGone = false, auditRefused = false, tokenEnded = false;
+        Task<bool>? pendingReady = null;
         using var evt = new PooledBufferWriter(4 * 1024);
         using var joined = new PooledBufferWriter(0);
         using var memberJoined = new PooledBufferWriter(0);
@@ -113,8 +122,22 @@ internal sealed partial class ClientConnection
             if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted) return false;
             while (true)
             {
-                Task<bool> ready = channel.Reader.WaitToReadAsync(stop.Token).AsTask();
-                if (await Task.WhenAny(ready, watch).ConfigureAwait(false) == watch && !ready.IsCompleted)
+                // Kept across a wake that did not end the stream: one wait on the channel at a time.
+                Task<bool> ready = pendingReady ?? channel.Reader.WaitToReadAsync(stop.Token).AsTask();
+                pendingReady = null;
+                Task first = await Task.WhenAny(ready, watch, tokenWake).ConfigureAwait(false);
+                if (first == tokenWake && !ready.IsCompleted)
+                {
+                    if (tokenWatch!.WokenToEnd())
+                    {
+                        tokenEnded = true;
+                        break;
+                    }
+                    tokenWake = TokenWake(tokenWatch);
+                    pendingReady = ready;
+                    continue;
+                }
+                if (first == watch && !ready.IsCompleted)
                 {
                     if (await watch.ConfigureAwait(false))
                     {
@@ -129,6 +152,11 @@ internal sealed partial class ClientConnection
                 {
                     MemberStream stream = streams[item.Stream];
                     if (stream.Ended) continue; // queued before its stream was ended at a withheld event
+                    if (tokenWatch is not null && tokenWatch.Check() != StreamEndReason.None)
+                    {
+                        tokenEnded = true;
+                        break;
+                    }
                     evt.Clear();
                     evt.Write(item.Bytes);
                     _exchange.Route = stream.Member;
@@ -183,7 +211,7 @@ internal sealed partial class ClientConnection
                     }
                     ResponseRelay.WriteEventBytes(_output, evt.WrittenSpan, chunked);
                 }
-                if (auditRefused) break;
+                if (auditRefused || tokenEnded) break;
                 if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
                 {
                     clientGone = true;
@@ -208,6 +236,13 @@ internal sealed partial class ClientConnection
             }
             if (!watch.IsCompleted) _input.CancelPendingRead();
             clientGone |= await watch.ConfigureAwait(false);
+            tokenWatch?.Stop();
+        }
+        if (tokenEnded)
+        {
+            // Every member's end record says why (the members' streams were closed with the stop above).
+            _exchange.StreamEnd = tokenWatch!.Ended;
+            tokenWatch.CountEnd();
         }
         if (!clientGone && chunked)
         {
@@ -225,6 +260,12 @@ internal sealed partial class ClientConnection
         if (!auditRefused) await RecordMemberStreamsEndAsync(streams).ConfigureAwait(false);
         return chunked && !clientGone;
     }
+
+    /// <summary>Completes (cancelled) when the connection's deadline, armed at the token's expiry, passes; never without a watch.</summary>
+    private Task TokenWake(StreamTokenWatch? tokenWatch) =>
+        tokenWatch is null ? s_neverWakes : Task.Delay(Timeout.Infinite, _timer.Token);
+
+    private static readonly Task s_neverWakes = new TaskCompletionSource().Task;
 
     private enum MemberRequestOutcome : byte { Allowed, Denied, Withheld, AuditRefused }
 

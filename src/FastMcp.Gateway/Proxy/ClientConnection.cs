@@ -913,6 +913,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (hasBody) body = TakeBodyOutOfPipe(body);
             clientWatch = WatchClientWhileStreamingAsync(upstream);
             watching = true;
+            if (upstream.ResponseHead.Framing != BodyFraming.None) WatchStreamToken(upstream.Input);
         }
         try
         {
@@ -944,9 +945,32 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         finally
         {
+            StopWatchingStreamToken();
             Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }
+    }
+
+    // Made at the first stream that ends with its token (most connections never open one).
+    private StreamTokenWatch? _streamWatch;
+
+    /// <summary>
+    /// A stream that ends with its token (identity.streamsEndWithToken: GET streams, or all) is checked per event, and its
+    /// upstream read woken at the expiry through the connection's deadline (the response timeout is over once the head came).
+    /// </summary>
+    private void WatchStreamToken(System.IO.Pipelines.PipeReader upstream)
+    {
+        if (!StreamTokenWatch.Applies(_rt, _request)) return;
+        StreamTokenWatch watch = _streamWatch ??= new StreamTokenWatch(_rt);
+        watch.Begin(_request, _timer, upstream, RemoteAddress, _exchange.Principal?.Subject);
+        _relay.TokenWatch = watch;
+    }
+
+    private void StopWatchingStreamToken()
+    {
+        if (_relay.TokenWatch is not { } watch) return;
+        _relay.TokenWatch = null;
+        watch.Stop();
     }
 
     /// <summary>

@@ -104,6 +104,9 @@ internal sealed class Exchange
     /// <summary>Stage boundaries and facts for the exchange's spans (Tracing/StageTimes.cs).</summary>
     public FastMcp.Gateway.Tracing.StageTimes Times;
 
+    /// <summary>Set when the gateway ended the exchange's event stream because of its token: the end record says why.</summary>
+    public StreamEndReason StreamEnd;
+
     public int ListEntriesRemoved;
     public long StartTimestamp;
     public int ResponseStatus;
@@ -133,6 +136,7 @@ internal sealed class Exchange
         TaskNotificationWithheld = false;
         Masking = null;
         ListEntriesRemoved = 0;
+        StreamEnd = StreamEndReason.None;
         ResponseStatus = 0;
         Stage = ExchangeStage.Frame;
         ClientHop = null;

@@ -68,6 +68,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     public ValueTask<long> RecordStreamEndAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer)
     {
         if (!answer.IsEmpty) return RecordResponse(ex, s, clientAddress, answer, "response");
+        if (ex.StreamEnd != Proxy.StreamEndReason.None) return RecordResponse(ex, s, clientAddress, default, Proxy.StreamEndReasons.Detail(ex.StreamEnd));
         bool unanswered = ex.HasCall && ex.Call.Kind == McpMessageKind.Request;
         return RecordResponse(ex, s, clientAddress, default, unanswered ? "response: the stream ended without an answer" : "response: the stream ended");
     }

@@ -59,6 +59,12 @@ internal sealed class Authentication : IAsyncDisposable
         return _validator.ValidateAsync(request.Headers.GetMemory(KnownHeader.Authorization));
     }
 
+    /// <summary>The verified token of <paramref name="request"/>, for its event stream to re-check (Proxy/StreamTokenWatch.cs).</summary>
+    public bool TryLeaseStream(HttpRequestHead request, out TokenLease lease) => _validator.TryLease(request.Headers.Get(KnownHeader.Authorization), out lease);
+
+    /// <summary>True when the validator in force verified the leased token (false once it was swapped by a reload).</summary>
+    public bool Verified(in TokenLease lease) => lease.IssuedBy(_validator);
+
     /// <summary>The "WWW-Authenticate: …\r\n" line for a failure (precomputed).</summary>
     public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => _challengeLines[(int)failure];
 

@@ -57,6 +57,10 @@ internal sealed class PolicyGateway : IAsyncDisposable
     public string Token(string subject, params string[] groups) =>
         _key.Mint(subject, groups, [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
 
+    /// <summary>A token for <paramref name="subject"/> whose exp is at most <paramref name="lifetime"/> from now (whole seconds, rounded down).</summary>
+    public string ShortLivedToken(string subject, TimeSpan lifetime) =>
+        _key.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, lifetime);
+
     /// <summary>One POST of <paramref name="json"/> on a fresh connection, with the bearer token and extra header lines.</summary>
     public async Task<RawResponse> PostAsync(string json, string token, string extraHeaders = "", string path = "/mcp")
     {
