@@ -20,7 +20,7 @@ public readonly struct TokenLease
     public bool IsHeld => _entry is not null;
 
     /// <summary>The token's expiry plus identity.clockSkewSeconds: the instant admission would refuse it.</summary>
-    public long NotAfterUtcTicks => _entry?.NotAfter.UtcTicks ?? long.MinValue;
+    public long NotAfterUtcTicks => _entry?.NotAfter.UtcTicks ?? 0;
 
     /// <summary>True while the token's issuer publishes the key (kid and material) that verified it.</summary>
     public bool KeyStillPublished => _entry is not null && _entry.KeyStillPublished();

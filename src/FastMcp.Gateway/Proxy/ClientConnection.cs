@@ -945,7 +945,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         finally
         {
-            StopWatchingStreamToken();
+            StopWatchingStreamToken(upstream);
             Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }
@@ -966,11 +966,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _relay.TokenWatch = watch;
     }
 
-    private void StopWatchingStreamToken()
+    private void StopWatchingStreamToken(UpstreamConnection? upstream)
     {
         if (_relay.TokenWatch is not { } watch) return;
         _relay.TokenWatch = null;
-        watch.Stop();
+        if (watch.Stop() && upstream is not null) upstream.Broken = true;
     }
 
     /// <summary>

@@ -54,7 +54,7 @@ internal sealed class StreamTokenWatch(GatewayRuntime runtime)
         if (_authentication is null || !_authentication.TryLeaseStream(request, out _lease))
         {
             _lease = default;
-            _notAfterTicks = long.MinValue;
+            _notAfterTicks = 0; // long past: the stream ends at once
         }
         else
         {
@@ -101,16 +101,22 @@ internal sealed class StreamTokenWatch(GatewayRuntime runtime)
         Hosting.Log.Info($"client {_clientAddress}: event stream of '{_subject}' ended: {StreamEndReasons.Label(Ended)} (the client may reconnect with a fresh token)");
     }
 
-    /// <summary>The stream is over: the deadline no longer reaches its upstream.</summary>
-    public void Stop()
+    /// <summary>
+    /// The stream is over: the deadline no longer reaches its upstream. True when the wake may have cancelled a read of
+    /// that upstream meanwhile (its pipe would hand the next exchange a cancelled read): the caller does not reuse it.
+    /// </summary>
+    public bool Stop()
     {
-        if (!Watching) return;
+        if (!Watching) return false;
         Watching = false;
+        // Dispose waits for a wake running now, so after it the deadline's state says whether one ran.
         _wake.Dispose();
+        bool woke = _upstream is not null && _deadline!.Token.IsCancellationRequested;
         _wake = default;
         _upstream = null;
         _deadline = null;
         _authentication = null;
         _lease = default;
+        return woke;
     }
 }
