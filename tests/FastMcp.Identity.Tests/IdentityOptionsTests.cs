@@ -24,6 +24,20 @@ public sealed class IdentityOptionsTests
         Assert.Contains("allowedAlgorithms", ex.Message);
     }
 
+    [Theory]
+    [InlineData("none")]
+    [InlineData("Standalone")]
+    [InlineData("")]
+    public void Streams_end_with_token_takes_standalone_or_all_only(string value)
+    {
+        var o = Valid();
+        o.StreamsEndWithToken = StreamsEndWithToken.All;
+        o.Validate();
+        o.StreamsEndWithToken = value;
+        var ex = Assert.Throws<IdentityConfigurationException>(o.Validate);
+        Assert.Contains("identity.streamsEndWithToken", ex.Message);
+    }
+
     [Fact]
     public void Plain_http_issuer_is_only_allowed_on_loopback()
     {
