@@ -86,6 +86,9 @@ internal sealed class VoteView
 internal sealed class ApprovalListView
 {
     public List<ApprovalView> Approvals { get; set; } = [];
+
+    /// <summary>Peers (approvals.peers) that could not be asked: their approvals are missing from this list.</summary>
+    public List<string>? Unreachable { get; set; }
 }
 
 /// <summary>Body of POST /approvals/{id}/approve (comment optional) and /deny (reason required).</summary>
@@ -99,6 +102,9 @@ internal sealed class ApiError
 {
     public string Error { get; set; } = "";
     public ApprovalView? Approval { get; set; }
+
+    /// <summary>An id no replica answered for: the peers that could not be asked (one of them may hold it).</summary>
+    public List<string>? Unreachable { get; set; }
 }
 
 /// <summary>What the webhook POSTs.</summary>
