@@ -253,4 +253,18 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         var (unknown, _) = await AdminAsync(_adminB, HttpMethod.Get, "/approvals/apr_unknown", null, _bob);
         Assert.Equal(HttpStatusCode.NotFound, unknown);
     }
+
+    [Fact]
+    public async Task Peers_without_a_configured_card_fingerprint_key_refuse_to_start()
+    {
+        var e = await Assert.ThrowsAsync<Configuration.ConfigurationException>(() => GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o =>
+        {
+            o.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = _keys.DevKeyDirectory };
+            o.Masking.FingerprintKeyEnv = "FASTMCP_TEST_UNSET_" + Guid.NewGuid().ToString("N");
+            o.Audit = new AuditOptions { Directory = Path.Combine(_dir, "keyless"), ChainId = "keyless" };
+            o.Approvals.Peers.Urls = [$"http://127.0.0.1:{_adminA}"];
+        }));
+        Assert.Equal("approvals.peers.urls", e.Field);
+        Assert.Contains("card fingerprint key", e.Message);
+    }
 }
