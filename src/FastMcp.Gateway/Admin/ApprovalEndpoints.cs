@@ -147,7 +147,11 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
                 (list.Unreachable ??= []).Add(answer.Url);
                 continue;
             }
-            list.Approvals.AddRange(theirs.Approvals);
+            foreach (ApprovalView a in theirs.Approvals)
+            {
+                a.HeldBy = answer.Url;
+                list.Approvals.Add(a);
+            }
         }
         // ISO-8601 UTC with fixed digits sorts as text.
         list.Approvals.Sort(static (a, b) => string.CompareOrdinal(a.CreatedAt, b.CreatedAt));

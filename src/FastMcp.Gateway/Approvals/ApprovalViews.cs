@@ -34,6 +34,8 @@ internal sealed class ApprovalView
     public string? Reason { get; set; }
     public string? GrantUntil { get; set; }
     public int Executions { get; set; }
+    /// <summary>In a list merged from approvals.peers: the admin URL of the replica that holds this approval (absent for this replica's own).</summary>
+    public string? HeldBy { get; set; }
 
     public static ApprovalView From(PendingApproval a)
     {

@@ -222,6 +222,9 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         string[] ids = [.. list.GetProperty("approvals").EnumerateArray().Select(a => a.GetProperty("id").GetString()!)];
         Assert.Equal([onA, onB], ids);
         Assert.False(list.TryGetProperty("unreachable", out _));
+        // Each approval names the replica that holds it when it is not the one asked.
+        Assert.Equal($"http://127.0.0.1:{_adminA}", list.GetProperty("approvals")[0].GetProperty("heldBy").GetString());
+        Assert.False(list.GetProperty("approvals")[1].TryGetProperty("heldBy", out _));
 
         var (shown, view) = await AdminAsync(_adminB, HttpMethod.Get, $"/approvals/{onA}", null, _bob);
         Assert.Equal(HttpStatusCode.OK, shown);
@@ -266,5 +269,26 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         }));
         Assert.Equal("approvals.peers.urls", e.Field);
         Assert.Contains("card fingerprint key", e.Message);
+    }
+
+    [Fact]
+    public async Task The_cli_asking_every_replica_lists_each_approval_once_on_its_holder()
+    {
+        string onA = PendingId(await CallAsync(_a, EchoCall(1, "a")));
+        string onB = PendingId(await CallAsync(_b, EchoCall(2, "b")));
+        string tokenFile = Path.Combine(_dir, "bob.token");
+        File.WriteAllText(tokenFile, _bob);
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = await Cli.ApprovalsCommand.RunAsync(["list", "--admin", $"http://127.0.0.1:{_adminA}", "--admin", $"http://127.0.0.1:{_adminB}", "--token-file", tokenFile],
+            stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+        string[] lines = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith(onA, lines[0], StringComparison.Ordinal);
+        Assert.EndsWith($"on http://127.0.0.1:{_adminA}", lines[0].TrimEnd(), StringComparison.Ordinal);
+        Assert.StartsWith(onB, lines[1], StringComparison.Ordinal);
+        Assert.EndsWith($"on http://127.0.0.1:{_adminB}", lines[1].TrimEnd(), StringComparison.Ordinal);
     }
 }
