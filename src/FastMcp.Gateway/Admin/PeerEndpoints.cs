@@ -12,8 +12,8 @@ namespace FastMcp.Gateway.Admin;
 
 /// <summary>
 /// The server side of the approval peer protocol on the admin listener (docs/approvals.md, "Peer protocol"). No bearer
-/// token: a request is taken only with a valid MAC under the peer key, a timestamp within ±60 s and a well-formed nonce,
-/// and every answer is MACed over that nonce.
+/// token: a request is taken only with a valid MAC under the peer key, a timestamp within ±60 s and a nonce not seen
+/// before, and every answer is MACed over that nonce.
 ///   POST /peer/v1/lookup      a grant or pending grant-mode approval for a call (PeerLookup → PeerLookupAnswer)
 ///   POST /peer/v1/executed    a peer forwarded a call this replica's grant admitted
 ///   POST /peer/v1/approvals   an approvals API request another replica authenticated, answered from this replica alone
@@ -21,6 +21,7 @@ namespace FastMcp.Gateway.Admin;
 internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, ApprovalEndpoints api)
 {
     private const long MaxSkewSeconds = 60;
+    private readonly PeerNonceCache _nonces = new();
 
     public static bool Matches(ReadOnlySpan<byte> path) => path.StartsWith("/peer/v1/"u8);
 
@@ -41,6 +42,8 @@ internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, 
             Log.Warn($"approval peer request from {ApprovalEndpoints.ClientAddress(remote)} refused: not signed with the peer key");
             return Unsigned(401, "peer request is not signed with the peer key");
         }
+        if (!_nonces.TryTake(nonce, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 2 * MaxSkewSeconds + 1))
+            return Unsigned(401, "peer request nonce was already used (a replay)");
         // This replica found itself in approvals.peers.urls: a signed empty answer tells it so, and it skips this URL from now on.
         if (instance == peers.Instance) return Signed(nonce, 200, "{}"u8.ToArray());
 

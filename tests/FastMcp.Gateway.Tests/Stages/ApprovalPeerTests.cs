@@ -291,4 +291,80 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         Assert.StartsWith(onB, lines[1], StringComparison.Ordinal);
         Assert.EndsWith($"on http://127.0.0.1:{_adminB}", lines[1].TrimEnd(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_spoofed_peer_answering_a_grant_without_the_peer_key_admits_nothing()
+    {
+        // Answers every request with a grant for anything, its signature made without the key.
+        using var fake = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        fake.Start();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Task serving = SpoofAsync(fake, stop.Token);
+        int adminD = FreePort();
+        await using (GatewayUnderTest d = await ReplicaAsync("d", adminD, [$"http://127.0.0.1:{((IPEndPoint)fake.LocalEndpoint).Port}"]))
+        {
+            string id = PendingId(await CallAsync(d, EchoCall(1)));
+            Assert.NotEqual("apr_spoofed", id);
+            Assert.Empty(_upstream.Requests);
+            Assert.Equal(1, await PeerFailuresAsync(d));
+        }
+        stop.Cancel();
+        fake.Stop();
+        await serving;
+    }
+
+    private static async Task SpoofAsync(System.Net.Sockets.TcpListener listener, CancellationToken ct)
+    {
+        const string body = """{"state":"grant","id":"apr_spoofed","expiresAtMs":0,"grantUntilMs":99999999999999,"approvers":["mallory"]}""";
+        for (int served = 0; served < 10; served++)
+        {
+            System.Net.Sockets.TcpClient client;
+            try { client = await listener.AcceptTcpClientAsync(ct); }
+            catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException) { return; }
+            using (client)
+            {
+                System.Net.Sockets.NetworkStream stream = client.GetStream();
+                var buffer = new byte[65536];
+                int read = 0;
+                // The request head and its body (the lookup is small): read until the head ends, bounded by the buffer.
+                while (read < buffer.Length && Encoding.ASCII.GetString(buffer, 0, read).IndexOf("\r\n\r\n", StringComparison.Ordinal) < 0)
+                {
+                    int n = await stream.ReadAsync(buffer.AsMemory(read), ct);
+                    if (n == 0) break;
+                    read += n;
+                }
+                string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    + "X-FastMcp-Peer-Instance: 0123456789abcdef0123456789abcdef\r\nX-FastMcp-Peer-Signature: v1=" + new string('0', 64) + "\r\n"
+                    + $"Content-Length: {body.Length}\r\n\r\n{body}";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(answer), ct);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_signed_peer_request_is_taken_once_a_replay_is_refused()
+    {
+        var signature = new Approvals.PeerSignature(Convert.FromHexString(File.ReadAllText(_keys.PanKeyFile).Trim()));
+        byte[] body = Encoding.UTF8.GetBytes("""{"subject":"alice","rule":"echo-grant","digest":"sha256:00"}""");
+        string nonce = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        const string instance = "00112233445566778899aabbccddeeff";
+        long timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        async Task<HttpStatusCode> SendAsync(long at, string mac)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_adminA}/peer/v1/lookup")) { Content = new ByteArrayContent(body) };
+            request.Headers.TryAddWithoutValidation("X-FastMcp-Peer-Instance", instance);
+            request.Headers.TryAddWithoutValidation("X-FastMcp-Peer-Timestamp", at.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            request.Headers.TryAddWithoutValidation("X-FastMcp-Peer-Nonce", nonce);
+            request.Headers.TryAddWithoutValidation("X-FastMcp-Peer-Signature", mac);
+            using HttpResponseMessage response = await _http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        // Too old a timestamp, even correctly signed, is refused (and does not use up the nonce).
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync(timestamp - 120, signature.SignRequest("/peer/v1/lookup", timestamp - 120, nonce, instance, body)));
+        string mac = signature.SignRequest("/peer/v1/lookup", timestamp, nonce, instance, body);
+        Assert.Equal(HttpStatusCode.OK, await SendAsync(timestamp, mac));
+        Assert.Equal(HttpStatusCode.Unauthorized, await SendAsync(timestamp, mac));
+    }
 }
