@@ -159,6 +159,11 @@ internal sealed class ApprovalPeers : IDisposable
         {
             return Fail(index, e.Message);
         }
+        catch (ObjectDisposedException)
+        {
+            // The gateway is stopping (a late execution report): nothing to ask any more.
+            return new PeerAnswer(url, PeerOutcome.Failed, 0, []);
+        }
     }
 
     private T? Parse<T>(PeerAnswer a, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
