@@ -40,6 +40,7 @@ public sealed partial class HelmChartConfigTests : IDisposable
     {
         Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
         string template = File.ReadAllText(Path.Combine(ChartDir, "files", "fastmcp.json"));
+        template = template.Replace(ApprovalsInclude, ApprovalsSection(values, overrides), StringComparison.Ordinal);
         string rendered = ValueAction().Replace(template, m =>
         {
             string path = m.Groups[1].Value;
@@ -52,6 +53,28 @@ public sealed partial class HelmChartConfigTests : IDisposable
         });
         Assert.DoesNotMatch(AnyAction(), rendered); // only the two supported forms are used
         return rendered;
+    }
+
+    private const string ApprovalsInclude = "{{ include \"fastmcp.approvals\" . }}";
+
+    /// <summary>
+    /// What the "fastmcp.approvals" helper of templates/_helpers.tpl renders, for release "fastmcp" in namespace "default":
+    /// gateway.approvals, plus peers naming every pod's admin listener through the headless Service when replicaCount
+    /// is over 1, existingSecret is set and the values name no peers. (The helper's own text is checked by a test.)
+    /// </summary>
+    private static string ApprovalsSection(Dictionary<string, string> values, IReadOnlyDictionary<string, string>? overrides)
+    {
+        string Value(string path) => overrides is not null && overrides.TryGetValue(path, out string? o) ? o : values[path];
+        var approvals = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(Value("gateway.approvals"))!;
+        int replicas = int.Parse(Value("replicaCount"), System.Globalization.CultureInfo.InvariantCulture);
+        bool secret = JsonSerializer.Deserialize<string>(Value("existingSecret")) is { Length: > 0 };
+        if (replicas > 1 && secret && !approvals.ContainsKey("peers"))
+        {
+            var urls = new System.Text.Json.Nodes.JsonArray();
+            for (int i = 0; i < replicas; i++) urls.Add($"http://fastmcp-{i}.fastmcp-headless.default.svc:{Value("service.adminPort")}");
+            approvals["peers"] = new System.Text.Json.Nodes.JsonObject { ["urls"] = urls };
+        }
+        return approvals.ToJsonString();
     }
 
     /// <summary>
@@ -367,8 +390,8 @@ public sealed partial class HelmChartConfigTests : IDisposable
         string chart = File.ReadAllText(Path.Combine(ChartDir, "templates", "statefulset.yaml")) + File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
         // Every replica gets the same key from the one Secret, and cannot start without it while sealing is on.
         Assert.Contains("gateway.sessions.sealed needs the card fingerprint key", chart, StringComparison.Ordinal);
-        Assert.Contains("key: pan-fingerprint-key\n      # Sealed session and task ids need it (the same on every replica): a Secret without it is an error then.\n"
-            + "      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed) }}", chart, StringComparison.Ordinal);
+        Assert.Contains("key: pan-fingerprint-key\n      # Sealed session and task ids, and approval peers (several replicas), need it (the same on every replica): a Secret without it is an error then.\n"
+            + "      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed (gt (int .Values.replicaCount) 1)) }}", chart, StringComparison.Ordinal);
         Assert.Equal(1_000, options.Sessions.MaxPerCaller);
         Assert.Equal(5_000, ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "5000" }))).Sessions.MaxPerCaller);
         var e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["gateway.sessions.maxPerCaller"] = "0" }))));
@@ -490,5 +513,26 @@ public sealed partial class HelmChartConfigTests : IDisposable
         string chart = File.ReadAllText(Path.Combine(ChartDir, "Chart.yaml"));
         Version version = typeof(ConfigurationLoader).Assembly.GetName().Version!;
         Assert.Contains($"appVersion: \"{version.ToString(3)}\"", chart, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_several_replicas_and_the_key_every_replica_is_an_approval_peer_through_the_headless_service()
+    {
+        string helpers = File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
+        Assert.Contains("{{- if and (gt (int .Values.replicaCount) 1) .Values.existingSecret (not (hasKey $approvals \"peers\")) -}}", helpers, StringComparison.Ordinal);
+        Assert.Contains("(printf \"http://%s-%d.%s-headless.%s.svc:%d\" $fullname $ordinal $fullname $.Release.Namespace (int $.Values.service.adminPort))", helpers, StringComparison.Ordinal);
+        Assert.Contains(ApprovalsInclude, File.ReadAllText(Path.Combine(ChartDir, "files", "fastmcp.json")), StringComparison.Ordinal);
+
+        var twoReplicas = new Dictionary<string, string> { ["replicaCount"] = "2", ["existingSecret"] = "\"fastmcp-secrets\"" };
+        GatewayOptions options = ConfigurationLoader.Load(WriteRendered(Render(twoReplicas)));
+        Assert.Equal(["http://fastmcp-0.fastmcp-headless.default.svc:9090", "http://fastmcp-1.fastmcp-headless.default.svc:9090"], options.Approvals.Peers.Urls);
+        Assert.Equal(1_000, options.Approvals.Peers.TimeoutMs);
+        // Peers MAC under a key derived from the card fingerprint key: without it the gateway names the field.
+        GatewayOptions withoutKey = ConfigurationLoader.Load(WriteRendered(WithoutPanKeyEnv(Render(twoReplicas))));
+        var e = Assert.Throws<ConfigurationException>(() => Hosting.GatewayStages.CreateApprovalPeers(withoutKey));
+        Assert.Equal("approvals.peers.urls", e.Field);
+
+        Assert.Empty(ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["replicaCount"] = "1", ["existingSecret"] = "\"s\"" }))).Approvals.Peers.Urls);
+        Assert.Empty(ConfigurationLoader.Load(WriteRendered(Render())).Approvals.Peers.Urls);
     }
 }

@@ -9,10 +9,10 @@ namespace FastMcp.Gateway.Admin;
 /// The admin listener's routes: /healthz (the process serves), /readyz (it can serve traffic:
 /// listeners bound, not shutting down, the audit log writable, at least one upstream up; the upstreams that are down
 /// are listed as "upstreamsDown"), /metrics (Prometheus text), and
-/// /approvals (approvers only, see ApprovalEndpoints).
+/// /approvals (approvers only, see ApprovalEndpoints), and /peer/v1/ (other replicas, MACed: see PeerEndpoints).
 /// </summary>
 internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<Upstream.UpstreamHealth>> downUpstreams, ApprovalEndpoints? approvals,
-    MetricsEndpoint metrics)
+    MetricsEndpoint metrics, PeerEndpoints? peers = null)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
@@ -27,6 +27,11 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
         {
             if (approvals is null) return new ValueTask<LocalResponse>(new LocalResponse(404, "application/json", """{"error":"approvals are not enabled (pass-through mode)"}"""u8.ToArray()));
             return approvals.HandleAsync(request, body, remote);
+        }
+        if (PeerEndpoints.Matches(request.Path))
+        {
+            if (peers is null) return new ValueTask<LocalResponse>(new LocalResponse(404, "application/json", """{"error":"approvals.peers is not configured on this replica"}"""u8.ToArray()));
+            return peers.HandleAsync(request, body, remote);
         }
         return new ValueTask<LocalResponse>(Handle(request));
     }

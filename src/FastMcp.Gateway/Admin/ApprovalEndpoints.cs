@@ -36,36 +36,53 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
             return Error(status, auth.Description ?? auth.Failure.ToString(), Encoding.ASCII.GetString(authentication.ChallengeLine(auth.Failure)));
         }
         Principal caller = auth.Principal!;
-        if (!broker.IsApprover(caller)) return Error(403, $"{caller.Subject} is not an approver");
+        string method = request.Method switch { HttpMethod.Get => "GET", HttpMethod.Post => "POST", _ => "OTHER" };
+        string bodyText = body.IsEmpty ? "" : Encoding.UTF8.GetString(body.Span);
+        return await AnswerAsync(caller, method, Encoding.ASCII.GetString(request.Path), request.Query.SequenceEqual("?state=all"u8), bodyText, ClientAddress(remote),
+            askPeers: true).ConfigureAwait(false);
+    }
 
-        string path = Encoding.ASCII.GetString(request.Path);
+    public static string ClientAddress(IPEndPoint remote) => (remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address).ToString();
+
+    /// <summary>
+    /// Answers an authenticated approver's request. <paramref name="askPeers"/>: an id this replica does not hold is
+    /// asked of the peers, and lists merge theirs; false when a peer relays the request here (the holder answers alone).
+    /// </summary>
+    public async ValueTask<LocalResponse> AnswerAsync(Principal caller, string method, string path, bool all, string body, string address, bool askPeers)
+    {
+        if (!broker.IsApprover(caller)) return Error(403, $"{caller.Subject} is not an approver");
+        ApprovalPeers? peers = askPeers ? broker.Peers : null;
+
         string[] parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries); // "approvals", id, action
         if (parts.Length == 1)
         {
-            if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
-            bool all = request.Query.SequenceEqual("?state=all"u8);
+            if (method != "GET") return Error(405, "use GET", "Allow: GET\r\n");
             var list = new ApprovalListView();
             foreach (PendingApproval a in broker.List(includeDecided: all))
                 if (broker.MaySee(caller, a)) list.Approvals.Add(ApprovalView.From(a));
+            if (peers is not null) await MergePeerListsAsync(peers, list, caller, path, all, address).ConfigureAwait(false);
             return Json(200, JsonSerializer.SerializeToUtf8Bytes(list, ApprovalJsonContext.Default.ApprovalListView));
         }
         string id = parts[1];
         if (parts.Length == 2)
         {
-            if (request.Method != HttpMethod.Get) return Error(405, "use GET", "Allow: GET\r\n");
-            if (broker.Get(id) is not { } a) return Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            if (method != "GET") return Error(405, "use GET", "Allow: GET\r\n");
+            if (broker.Get(id) is not { } a)
+                return peers is null ? NotHeld(id) : await FromHolderAsync(peers, id, caller, method, path, all, body, address).ConfigureAwait(false);
             return broker.MaySee(caller, a) ? View(200, a) : Error(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may see this approval");
         }
         // Who may not decide an approval learns nothing about it from any answer, a refusal included.
         if (broker.Get(id) is { } target && !broker.MaySee(caller, target))
             return Error(403, $"only members of [{string.Join(", ", target.ApproverGroups)}] may decide this call");
         if (parts.Length != 3 || parts[2] is not ("approve" or "deny")) return Error(404, "not found");
-        if (request.Method != HttpMethod.Post) return Error(405, "use POST", "Allow: POST\r\n");
+        if (method != "POST") return Error(405, "use POST", "Allow: POST\r\n");
+        // The holder authenticates nothing itself for a relayed request: it applies every check below to the principal passed.
+        if (broker.Get(id) is null && peers is not null) return await FromHolderAsync(peers, id, caller, method, path, all, body, address).ConfigureAwait(false);
 
         DecisionRequest decision;
         try
         {
-            decision = body.IsEmpty ? new DecisionRequest() : JsonSerializer.Deserialize(body.Span, ApprovalJsonContext.Default.DecisionRequest) ?? new DecisionRequest();
+            decision = body.Length == 0 ? new DecisionRequest() : JsonSerializer.Deserialize(body, ApprovalJsonContext.Default.DecisionRequest) ?? new DecisionRequest();
         }
         catch (JsonException e)
         {
@@ -73,7 +90,6 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         }
         if (decision.Comment is { Length: > MaxTextLength } || decision.Reason is { Length: > MaxTextLength })
             return Error(400, $"comment and reason are limited to {MaxTextLength} characters");
-        string address = (remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address).ToString();
 
         ApprovalActionResult result;
         if (parts[2] == "approve")
@@ -95,15 +111,62 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         return Error(result.Status, result.Error!, approval: result.Status == 403 ? null : result.Approval);
     }
 
+    private static LocalResponse NotHeld(string id, List<string>? unreachable = null) =>
+        Error(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)", unreachable: unreachable);
+
+    /// <summary>
+    /// An id this replica does not hold: the peer that holds it answers (its status and body relayed as they are); 404 when
+    /// none does, naming the peers that could not be asked.
+    /// </summary>
+    private static async ValueTask<LocalResponse> FromHolderAsync(ApprovalPeers peers, string id, Principal caller, string method, string path, bool all, string body,
+        string address)
+    {
+        List<string>? unreachable = null;
+        foreach (PeerAnswer answer in await peers.RelayAsync(caller, method, path, all, body, address).ConfigureAwait(false))
+        {
+            if (answer.Outcome == PeerOutcome.Failed) (unreachable ??= []).Add(answer.Url);
+            else if (answer.Outcome == PeerOutcome.Answered && answer.Status != 404) return Json(answer.Status, answer.Body);
+        }
+        return NotHeld(id, unreachable);
+    }
+
+    /// <summary>Adds each peer's list (filtered by that peer for the caller), oldest first; peers that could not be asked are named.</summary>
+    private static async ValueTask MergePeerListsAsync(ApprovalPeers peers, ApprovalListView list, Principal caller, string path, bool all, string address)
+    {
+        foreach (PeerAnswer answer in await peers.RelayAsync(caller, "GET", path, all, null, address).ConfigureAwait(false))
+        {
+            if (answer.Outcome == PeerOutcome.Self) continue;
+            ApprovalListView? theirs = null;
+            if (answer.Outcome == PeerOutcome.Answered && answer.Status == 200)
+            {
+                try { theirs = JsonSerializer.Deserialize(answer.Body, ApprovalJsonContext.Default.ApprovalListView); }
+                catch (JsonException) { theirs = null; }
+            }
+            if (theirs is null)
+            {
+                (list.Unreachable ??= []).Add(answer.Url);
+                continue;
+            }
+            foreach (ApprovalView a in theirs.Approvals)
+            {
+                a.HeldBy = answer.Url;
+                list.Approvals.Add(a);
+            }
+        }
+        // ISO-8601 UTC with fixed digits sorts as text.
+        list.Approvals.Sort(static (a, b) => string.CompareOrdinal(a.CreatedAt, b.CreatedAt));
+    }
+
     /// <summary>Free text goes into audit details, messages and the webhook on one line, card numbers masked.</summary>
     private static string? Clean(string? text) => text is null ? null : CardText.Mask(text.Replace('\r', ' ').Replace('\n', ' ').Trim());
 
     private static LocalResponse View(int status, PendingApproval a) =>
         Json(status, JsonSerializer.SerializeToUtf8Bytes(ApprovalView.From(a), ApprovalJsonContext.Default.ApprovalView));
 
-    private static LocalResponse Error(int status, string message, string extraHeaders = "", PendingApproval? approval = null) =>
+    private static LocalResponse Error(int status, string message, string extraHeaders = "", PendingApproval? approval = null, List<string>? unreachable = null) =>
         new(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(
-            new ApiError { Error = message, Approval = approval is null ? null : ApprovalView.From(approval) }, ApprovalJsonContext.Default.ApiError), extraHeaders);
+            new ApiError { Error = message, Approval = approval is null ? null : ApprovalView.From(approval), Unreachable = unreachable }, ApprovalJsonContext.Default.ApiError),
+            extraHeaders);
 
     private static LocalResponse Json(int status, byte[] body) => new(status, "application/json", body);
 }

@@ -44,6 +44,9 @@ internal sealed class ApprovalBroker : IAsyncDisposable
 
     public ApprovalOptions Options => _options;
 
+    /// <summary>The other replicas, asked for what this one does not hold (approvals.peers); null without any.</summary>
+    public ApprovalPeers? Peers { get; init; }
+
     /// <summary>Groups allowed to decide for a rule: its own approvers, or the configured approver groups.</summary>
     public string[] ApproverGroupsFor(CompiledRule rule) => rule.Approvers.Length > 0 ? rule.Approvers : [.. _options.ApproverGroups];
 
@@ -134,6 +137,59 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
         return null;
     }
+
+    /// <summary>
+    /// Stands for an approval a peer holds (its id, expiry, and for a grant its approvers and window), so that this
+    /// replica admits or refuses the call exactly as with its own; never published here.
+    /// </summary>
+    public PendingApproval FromPeer(string url, PeerLookupAnswer answer, Principal requester, CompiledRule rule, string method, string? target, string maskedArguments,
+        string maskedParams, string digest, string clientAddress, Upstream.UpstreamRoute? route, string maskedQuery, string forwardedHeaders, string forwardedCookies)
+    {
+        var a = new PendingApproval(answer.Id!, requester, rule, ApproverGroupsFor(rule), method, target, maskedArguments, maskedParams, digest, DateTime.UtcNow, clientAddress)
+        {
+            PeerUrl = url,
+            ExpiresUtc = DateTime.UnixEpoch.AddMilliseconds(answer.ExpiresAtMs),
+            Upstream = route?.Name,
+            UpstreamUrl = route?.Describe(),
+            Query = maskedQuery,
+            Headers = forwardedHeaders,
+            Cookies = forwardedCookies,
+        };
+        if (answer.State == "grant")
+        {
+            foreach (string approver in answer.Approvers) a.AddVote(new ApprovalVote(approver, DateTime.UtcNow, null));
+            a.State = ApprovalState.Approved;
+            a.DecidedBy = answer.DecidedBy;
+            a.GrantUntilUtc = DateTime.UnixEpoch.AddMilliseconds(answer.GrantUntilMs);
+        }
+        return a;
+    }
+
+    /// <summary>What this replica answers a peer's lookup: its live grant for the call, else its pending approval, else none.</summary>
+    public PeerLookupAnswer AnswerLookup(PeerLookup lookup)
+    {
+        var requester = new Principal(lookup.Subject, [], [], null, lookup.Issuer, DateTimeOffset.UtcNow.AddMinutes(1));
+        if (FindGrant(requester, lookup.Rule, lookup.Digest, lookup.Upstream) is { } grant)
+        {
+            var answer = new PeerLookupAnswer { State = "grant", Id = grant.Id, ExpiresAtMs = UnixMs(grant.ExpiresUtc), GrantUntilMs = UnixMs(grant.GrantUntilUtc!.Value), DecidedBy = grant.DecidedBy };
+            foreach (ApprovalVote v in grant.Votes) answer.Approvers.Add(v.Approver);
+            return answer;
+        }
+        if (FindPending(requester, lookup.Rule, lookup.Digest, lookup.Upstream) is { } pending)
+            return new PeerLookupAnswer { State = "pending", Id = pending.Id, ExpiresAtMs = UnixMs(pending.ExpiresUtc) };
+        return new PeerLookupAnswer();
+    }
+
+    /// <summary>A peer forwarded a call this replica's grant admitted: counted and announced as a local execution is. False when no such grant is held.</summary>
+    public bool TakePeerExecution(PeerExecuted executed)
+    {
+        if (Get(executed.Id) is not { Mode: ApprovalMode.Grant, State: ApprovalState.Approved } grant
+            || grant.Requester.Subject != executed.Subject || grant.Requester.Issuer != executed.Issuer) return false;
+        MarkExecuted(grant, executed.HttpStatus);
+        return true;
+    }
+
+    private static long UnixMs(DateTime utc) => (long)(utc - DateTime.UnixEpoch).TotalMilliseconds;
 
     // The same call to another upstream is another call (routes: docs/configuration.md).
     private static bool Same(PendingApproval p, Principal requester, string ruleName, string digest, string? upstream) =>
@@ -226,6 +282,12 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     /// <summary>Called when an approved call was forwarded; the exchange records carry the approval itself.</summary>
     public void MarkExecuted(PendingApproval a, int httpStatus)
     {
+        // A peer's grant: the holder counts the execution and announces it (best effort, never delays the answer).
+        if (a.PeerUrl is { } peer)
+        {
+            Peers?.TellExecuted(peer, a, httpStatus);
+            return;
+        }
         lock (_gate)
         {
             a.Executions++;
@@ -351,6 +413,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         _stop.Cancel();
         try { await _sweeper.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _stop.Dispose();
+        Peers?.Dispose();
         if (_webhook is not null) await _webhook.DisposeAsync().ConfigureAwait(false);
     }
 }

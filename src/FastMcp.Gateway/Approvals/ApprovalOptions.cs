@@ -22,6 +22,9 @@ public sealed class ApprovalOptions
 
     public WebhookOptions Webhook { get; set; } = new();
 
+    /// <summary>The other replicas' admin listeners, asked for what this one does not hold (empty: none).</summary>
+    public ApprovalPeerOptions Peers { get; set; } = new();
+
     internal void Validate()
     {
         if (ApproverGroups is null) throw new ConfigurationException("approvals.approverGroups", "must be a list");
@@ -33,6 +36,8 @@ public sealed class ApprovalOptions
         if (RetainDecidedSeconds < 0) throw new ConfigurationException("approvals.retainDecidedSeconds", "must not be negative");
         if (Webhook is null) throw new ConfigurationException("approvals.webhook", "must be an object");
         Webhook.Validate();
+        if (Peers is null) throw new ConfigurationException("approvals.peers", "must be an object");
+        Peers.Validate();
     }
 }
 

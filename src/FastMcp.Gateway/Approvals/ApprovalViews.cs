@@ -34,6 +34,8 @@ internal sealed class ApprovalView
     public string? Reason { get; set; }
     public string? GrantUntil { get; set; }
     public int Executions { get; set; }
+    /// <summary>In a list merged from approvals.peers: the admin URL of the replica that holds this approval (absent for this replica's own).</summary>
+    public string? HeldBy { get; set; }
 
     public static ApprovalView From(PendingApproval a)
     {
@@ -86,6 +88,9 @@ internal sealed class VoteView
 internal sealed class ApprovalListView
 {
     public List<ApprovalView> Approvals { get; set; } = [];
+
+    /// <summary>Peers (approvals.peers) that could not be asked: their approvals are missing from this list.</summary>
+    public List<string>? Unreachable { get; set; }
 }
 
 /// <summary>Body of POST /approvals/{id}/approve (comment optional) and /deny (reason required).</summary>
@@ -99,6 +104,9 @@ internal sealed class ApiError
 {
     public string Error { get; set; } = "";
     public ApprovalView? Approval { get; set; }
+
+    /// <summary>An id no replica answered for: the peers that could not be asked (one of them may hold it).</summary>
+    public List<string>? Unreachable { get; set; }
 }
 
 /// <summary>What the webhook POSTs.</summary>

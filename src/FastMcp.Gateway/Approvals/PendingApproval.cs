@@ -51,6 +51,15 @@ internal sealed class PendingApproval
 
     public string Id { get; }
 
+    /// <summary>
+    /// Set when this object only stands for an approval another replica holds (approvals.peers): its admin URL. Such an
+    /// object is never published here; an execution it admits is reported to the holder.
+    /// </summary>
+    public string? PeerUrl { get; init; }
+
+    /// <summary>How audit details name the approval: its id, and the peer that holds it when another replica does.</summary>
+    public string AuditName => PeerUrl is null ? $"approval {Id}" : $"approval {Id} held by peer {PeerUrl}";
+
     /// <summary>The name of the upstream the call goes to: a grant admits the identical call to this upstream only.</summary>
     public string? Upstream { get; init; }
 
@@ -82,7 +91,8 @@ internal sealed class PendingApproval
     /// <summary>"sha256:" + hex of the canonical request (docs/approvals.md): the approval covers exactly this.</summary>
     public string Digest { get; }
     public DateTime CreatedUtc { get; }
-    public DateTime ExpiresUtc { get; }
+    /// <summary>When a pending approval expires (the rule's timeout; a peer's approval carries the holder's own).</summary>
+    public DateTime ExpiresUtc { get; init; }
     public string ClientAddress { get; }
 
     public ApprovalState State { get; set; }

@@ -116,6 +116,7 @@ internal static class ApprovalsCommand
     {
         var merged = new ApprovalListView();
         var from = new List<string>();
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         int unreachable = 0, refused = 0;
         foreach (string admin in admins)
         {
@@ -135,9 +136,13 @@ internal static class ApprovalsCommand
             ApprovalListView list = TryRead(answer, ApprovalJsonContext.Default.ApprovalListView) ?? new ApprovalListView();
             foreach (ApprovalView a in list.Approvals)
             {
+                // Replicas with approvals.peers list each other's approvals too: each is shown once, on its holder.
+                if (!listed.Add(a.Id)) continue;
                 merged.Approvals.Add(a);
-                from.Add(admin);
+                from.Add(a.HeldBy ?? admin);
             }
+            if (list.Unreachable is { } missing)
+                foreach (string peer in missing) stderr.WriteLine($"fastmcp approvals: {admin} could not ask its peer {peer}: its approvals may be missing");
         }
         if (unreachable + refused == admins.Count) return unreachable > 0 ? 2 : 1;
         if (json)

@@ -103,9 +103,9 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
-                var admin = new AdminEndpoints(Readiness, DownUpstreams,
-                    stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null,
-                    new MetricsEndpoint(_runtime, () => _connections.Count));
+                ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null;
+                var admin = new AdminEndpoints(Readiness, DownUpstreams, approvalApi, new MetricsEndpoint(_runtime, () => _connections.Count),
+                    approvalApi is not null && stages.Approvals!.Peers is { } peers ? new PeerEndpoints(stages.Approvals, peers, approvalApi) : null);
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
             }
         }

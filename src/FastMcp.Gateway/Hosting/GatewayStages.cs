@@ -87,6 +87,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         CreateUpstreamCredential(identity)?.Dispose();
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
+        CreateApprovalPeers(options)?.Dispose();
         CreateSessionSeal(options);
         CreateTaskSeal(options);
     }
@@ -139,6 +140,22 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// <summary>The sealer of task ids when tasks.sealed is on (null when off), keyed and refused as for sessions.</summary>
     public static Sessions.IdSeal? CreateTaskSeal(GatewayOptions options) =>
         options.Tasks.Sealed ? Sessions.IdSeal.ForTasks(SealKey(options, "tasks.sealed", "task id")) : null;
+
+    /// <summary>
+    /// The client of the other replicas' admin listeners when approvals.peers.urls names any (null otherwise), keyed from
+    /// the configured card fingerprint key: peers believe one another only under a key they share.
+    /// </summary>
+    public static ApprovalPeers? CreateApprovalPeers(GatewayOptions options)
+    {
+        if (!options.Approvals.Peers.IsConfigured) return null;
+        byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
+        if (ephemeral)
+        {
+            throw new ConfigurationException("approvals.peers.urls", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY), the same on every replica: "
+                + "peer requests and answers are MACed under a key derived from it, and a random per-process key is shared with no one");
+        }
+        return new ApprovalPeers(options.Approvals.Peers, key);
+    }
 
     /// <summary>The configured card fingerprint key every seal key derives from; a start error naming <paramref name="field"/> without one.</summary>
     private static byte[] SealKey(GatewayOptions options, string field, string what)
@@ -304,6 +321,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         CreateSessionSeal(options);
         CreateTaskSeal(options);
         if (options.Passthrough) return new GatewayStages();
+        CreateApprovalPeers(options)?.Dispose();
 
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine engine = CompilePolicy(options.Policy);
@@ -369,7 +387,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         return new GatewayStages
         {
-            Approvals = new ApprovalBroker(options.Approvals, audit, webhook, () => RuleApproverGroups(authorization.Engine)),
+            Approvals = new ApprovalBroker(options.Approvals, audit, webhook, () => RuleApproverGroups(authorization.Engine)) { Peers = CreateApprovalPeers(options) },
             Authentication = authentication,
             Authorization = authorization,
             Masking = masking,

@@ -143,6 +143,21 @@ internal sealed class ApprovalHold
                 return await RefuseApprovalAsync(body, recorded, waiting, "pending",
                     $"approval required: approval {waiting.Id} is still pending; call again once it is approved", $"approval {waiting.Id} still pending").ConfigureAwait(false);
             }
+            // Behind a Service that does not route by session the grant (or the pending approval) may be on another replica.
+            // A peer that fails or is not believed holds nothing: this replica opens its own approval, as without peers.
+            if (broker.Peers is { } peers && await peers.LookupAsync(principal, rule.Name, digest, _exchange.Route?.Name).ConfigureAwait(false) is { } held)
+            {
+                PendingApproval remote = broker.FromPeer(held.Url, held.Answer, principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest,
+                    RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders, forwardedCookies);
+                if (remote.State == ApprovalState.Approved)
+                {
+                    _exchange.Approval = remote;
+                    if (!await _connection.RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
+                    return await _connection.ForwardAsync(body).ConfigureAwait(false); // tells the holder of the execution
+                }
+                return await RefuseApprovalAsync(body, recorded, remote, "pending",
+                    $"approval required: approval {remote.Id} is still pending; call again once it is approved", $"{remote.AuditName} still pending").ConfigureAwait(false);
+            }
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);

@@ -51,7 +51,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     public ValueTask<long> RecordRequestAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, bool inspectedAsIs = false)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: true);
-        e.Detail = ex.Approval is { } a ? $"request (approval {a.Id})" : "request";
+        e.Detail = ex.Approval is { } a ? $"request ({a.AuditName})" : "request";
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         e.RequestPayloadIsJson = inspectedAsIs;
         return log.AppendAsync(e);
@@ -76,7 +76,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     private ValueTask<long> RecordResponse(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse, string detail)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
-        e.Detail = ex.Approval is { } a ? $"{detail} (approval {a.Id})" : detail;
+        e.Detail = ex.Approval is { } a ? $"{detail} ({a.AuditName})" : detail;
         e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;

@@ -26,9 +26,9 @@ internal sealed class ReplicaKeys : IDisposable
     /// <summary>The card fingerprint key file (hex).</summary>
     public string PanKeyFile { get; }
 
-    /// <summary>A dev-mode token of <paramref name="subject"/> that every replica accepts.</summary>
-    public string Token(string subject) =>
-        _identityKey.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+    /// <summary>A dev-mode token of <paramref name="subject"/> (member of <paramref name="groups"/>) that every replica accepts.</summary>
+    public string Token(string subject, params string[] groups) =>
+        _identityKey.Mint(subject, groups, [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
 
     /// <summary>Points a gateway's identity and card fingerprint key at the shared ones.</summary>
     public void Share(GatewayOptions o)

@@ -81,6 +81,25 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
+The "approvals" section: values.gateway.approvals, plus approvals.peers.urls naming every replica's admin listener
+through the headless Service when there are several replicas and the card fingerprint key is there (existingSecret):
+replicas then find each other's grants and approvals (docs/approvals.md, "Restarts and replicas"), MACed under a key
+derived from that key. A replica finds itself in the list and skips itself. A peers section in values is kept as given.
+*/}}
+{{- define "fastmcp.approvals" -}}
+{{- $approvals := deepCopy (default dict .Values.gateway.approvals) -}}
+{{- if and (gt (int .Values.replicaCount) 1) .Values.existingSecret (not (hasKey $approvals "peers")) -}}
+{{- $fullname := include "fastmcp.fullname" . -}}
+{{- $urls := list -}}
+{{- range $ordinal := until (int .Values.replicaCount) -}}
+{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s.svc:%d" $fullname $ordinal $fullname $.Release.Namespace (int $.Values.service.adminPort)) -}}
+{{- end -}}
+{{- $_ := set $approvals "peers" (dict "urls" $urls) -}}
+{{- end -}}
+{{- toJson $approvals -}}
+{{- end -}}
+
+{{/*
 Secret-backed environment and volume, shared by the gateway and the helm test Pod so that
 `fastmcp config check` sees what serve sees.
 */}}
@@ -91,8 +110,8 @@ Secret-backed environment and volume, shared by the gateway and the helm test Po
     secretKeyRef:
       name: {{ .Values.existingSecret }}
       key: pan-fingerprint-key
-      # Sealed session and task ids need it (the same on every replica): a Secret without it is an error then.
-      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed) }}
+      # Sealed session and task ids, and approval peers (several replicas), need it (the same on every replica): a Secret without it is an error then.
+      optional: {{ not (or .Values.gateway.sessions.sealed .Values.gateway.tasks.sealed (gt (int .Values.replicaCount) 1)) }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
