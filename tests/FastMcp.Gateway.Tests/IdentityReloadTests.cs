@@ -116,4 +116,158 @@ public sealed class IdentityReloadTests : IAsyncLifetime
         Assert.Equal(401, (await CallAsync(_b.Token("bob", Resource), "3")).Status); // a new token of B too
         Assert.Equal(200, (await CallAsync(fromA, "4")).Status); // A's cached token is verified again and still good
     }
+
+    [Fact]
+    public async Task An_added_issuer_is_trusted_without_a_restart()
+    {
+        await StartAsync(Oidc(_a));
+        string fromB = _b.Token("bob", Resource);
+        Assert.Equal(401, (await CallAsync(fromB)).Status);
+
+        Assert.True(Reload(Oidc(_a, _b)));
+        Assert.Equal(["identity.issuers"], _reloader!.AppliedLive);
+        Assert.Empty(_reloader.RestartRequired);
+        Assert.Equal(200, (await CallAsync(fromB, "2")).Status);
+        Assert.Contains("applied live: identity.issuers", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tightened_required_scopes_refuse_a_token_verified_and_cached_before()
+    {
+        await StartAsync(Oidc(_a));
+        string token = _a.Token("alice", Resource, scope: "mcp:tools");
+        Assert.Equal(200, (await CallAsync(token)).Status);
+
+        Assert.True(Reload(Oidc(", \"requiredScopes\": [\"mcp:admin\"]", _a)));
+        Assert.Contains("identity.requiredScopes", _reloader!.AppliedLive);
+
+        RawResponse refused = await CallAsync(token, "2");
+        Assert.Equal(403, refused.Status);
+        string challenge = refused.Header("WWW-Authenticate")!;
+        Assert.Contains("error=\"insufficient_scope\"", challenge, StringComparison.Ordinal);
+        Assert.Contains("scope=\"mcp:admin\"", challenge, StringComparison.Ordinal); // the challenge follows the new scopes
+        Assert.Equal(200, (await CallAsync(_a.Token("alice", Resource, scope: "mcp:tools mcp:admin"), "3")).Status);
+    }
+
+    [Fact]
+    public async Task A_mode_change_still_needs_a_restart_and_identity_changes_made_with_it_wait_too()
+    {
+        await StartAsync(Oidc(_a, _b));
+        string fromB = _b.Token("bob", Resource);
+        Assert.Equal(200, (await CallAsync(fromB)).Status);
+
+        Assert.True(Reload($"\"mode\": \"dev\", \"resource\": \"{Resource}\", \"issuers\": [{_a.ConfigEntry}]"));
+        Assert.Contains("identity.mode", _reloader!.RestartRequired);
+        Assert.Contains("identity.issuers", _reloader.RestartRequired);
+        Assert.DoesNotContain("identity.issuers", _reloader.AppliedLive);
+        Assert.Contains("field identity.mode changed; restart required to apply", _log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(200, (await CallAsync(fromB, "2")).Status); // the running settings stay whole until the restart
+    }
+
+    [Fact]
+    public async Task An_invalid_identity_section_or_an_issuer_without_keys_rejects_the_reload_and_the_validator_in_force_serves_on()
+    {
+        await StartAsync(Oidc(_a, _b));
+        string fromB = _b.Token("bob", Resource);
+        Assert.Equal(200, (await CallAsync(fromB)).Status);
+
+        // Removing B together with a bad value: nothing applies, B stays trusted (its cached token too).
+        Assert.False(Reload(Oidc(", \"allowedAlgorithms\": [\"HS256\"]", _a)));
+        Assert.Contains("identity.allowedAlgorithms: 'HS256' is never accepted", _log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(200, (await CallAsync(fromB, "2")).Status);
+
+        // An issuer whose keys cannot be fetched refuses the reload as it refuses a start.
+        string missing = Path.Combine(_dir, "missing.jwks.json");
+        string withoutKeys = $"{{ \"issuer\": \"https://c.idp.test\", \"jwksFile\": {System.Text.Json.JsonSerializer.Serialize(missing)} }}";
+        Assert.False(Reload($"\"mode\": \"oidc\", \"resource\": \"{Resource}\", \"issuers\": [{_a.ConfigEntry}, {withoutKeys}]"));
+        Assert.Contains("issuer 'https://c.idp.test': cannot read jwksFile", _log.ToString(), StringComparison.Ordinal);
+        Assert.Equal(200, (await CallAsync(fromB, "3")).Status);
+        Assert.Equal(200, (await CallAsync(_b.Token("bob", Resource), "4")).Status);
+
+        // The file as applied is still the first one: a valid reload afterwards names the change against it.
+        Assert.True(Reload(Oidc(_a)));
+        Assert.Equal(["identity.issuers"], _reloader!.AppliedLive);
+        Assert.Equal(401, (await CallAsync(fromB, "5")).Status);
+    }
+
+    [Fact]
+    public async Task The_metadata_document_and_its_path_follow_the_reloaded_section()
+    {
+        await StartAsync(Oidc(_a));
+        RawResponse before = await GetAsync("/.well-known/oauth-protected-resource/mcp");
+        Assert.Equal(200, before.Status);
+        Assert.Contains($"\"authorization_servers\":[\"{_a.Issuer}\"]", before.Body, StringComparison.Ordinal);
+
+        Assert.True(Reload(Oidc(", \"authorizationServers\": [\"https://login.example.test\"]", _a)));
+        RawResponse after = await GetAsync("/.well-known/oauth-protected-resource/mcp");
+        Assert.Contains("\"authorization_servers\":[\"https://login.example.test\"]", after.Body, StringComparison.Ordinal);
+
+        // A new resource moves the path-inserted metadata URL, and the challenges point at it.
+        Assert.True(Reload(Oidc(_a).Replace(Resource, "http://127.0.0.1/tools", StringComparison.Ordinal)));
+        Assert.Contains("identity.resource", _reloader!.AppliedLive);
+        RawResponse moved = await GetAsync("/.well-known/oauth-protected-resource/tools");
+        Assert.Equal(200, moved.Status);
+        Assert.Contains("\"resource\":\"http://127.0.0.1/tools\"", moved.Body, StringComparison.Ordinal);
+        Assert.NotEqual(200, (await GetAsync("/.well-known/oauth-protected-resource/mcp")).Status);
+        RawResponse refused = await CallAsync(_a.Token("alice", Resource)); // the old audience
+        Assert.Equal(401, refused.Status);
+        Assert.Contains("resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/tools\"", refused.Header("WWW-Authenticate"), StringComparison.Ordinal);
+        Assert.Equal(200, (await CallAsync(_a.Token("alice", "http://127.0.0.1/tools"), "2")).Status);
+    }
+
+    [Fact]
+    public async Task The_audit_record_of_the_reload_names_the_identity_fields_applied()
+    {
+        await StartAsync(Oidc(_a, _b));
+        Assert.True(Reload(Oidc(", \"clockSkewSeconds\": 5", _a)));
+        await _gateway!.DisposeAsync();
+        _gateway = null;
+        var output = new StringWriter();
+        Assert.Equal(0, await ReplayCommand.RunAsync([Path.Combine(_dir, "audit"), "--format", "jsonl"], output, new StringWriter()));
+        string reload = Assert.Single(output.ToString().Split('\n'), l => l.Contains("reload (test) applied", StringComparison.Ordinal));
+        Assert.Contains("identity.issuers", reload, StringComparison.Ordinal);
+        Assert.Contains("identity.clockSkewSeconds", reload, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cached_token_through_the_authentication_stage_allocates_nothing_before_and_after_a_reload()
+    {
+        await StartAsync(Oidc(_a, _b));
+        FastMcp.Gateway.Stages.Authentication authentication = _gateway!.Stages.Authentication!;
+        var request = new Http.HttpRequestHead(new Http.HttpLimits());
+        string head = $"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {_a.Token("alice", Resource)}\r\n\r\n";
+        Assert.Equal(Http.HttpRejectReason.None, request.Parse(System.Text.Encoding.ASCII.GetBytes(head)));
+
+        void AssertCachedHitsAllocateNothing()
+        {
+            Assert.True((Completed(authentication.AuthenticateAsync(request))).Succeeded); // first sight: verified and cached
+            int ok = 0;
+            long allocated = FastMcp.Testing.ThreadAllocations.Measure(() =>
+            {
+                ok = 0;
+                for (int i = 0; i < 10_000; i++)
+                {
+                    ValueTask<Identity.AuthResult> pending = authentication.AuthenticateAsync(request);
+                    Assert.True(pending.IsCompletedSuccessfully);
+                    if (pending.Result.Succeeded) ok++;
+                }
+            });
+            Assert.Equal(10_000, ok);
+            Assert.Equal(0, allocated);
+        }
+
+        AssertCachedHitsAllocateNothing();
+        Assert.True(Reload(Oidc(_a)));
+        AssertCachedHitsAllocateNothing();
+    }
+
+    /// <summary>The result of a first sight (a full verification, asynchronous).</summary>
+    private static Identity.AuthResult Completed(ValueTask<Identity.AuthResult> pending) => pending.AsTask().GetAwaiter().GetResult();
+
+    private async Task<RawResponse> GetAsync(string path)
+    {
+        using RawClient client = await _gateway!.ConnectAsync();
+        await client.SendAsync($"GET {path} HTTP/1.1\r\nHost: {_gateway.Authority}\r\n\r\n");
+        return await client.ReadResponseAsync("the gateway's answer");
+    }
 }
