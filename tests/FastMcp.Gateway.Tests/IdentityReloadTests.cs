@@ -94,8 +94,7 @@ public sealed class IdentityReloadTests : IAsyncLifetime
     private async Task<RawResponse> CallAsync(string token, string id = "1")
     {
         using RawClient client = await _gateway!.ConnectAsync();
-        string call = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
-        await client.SendAsync(_gateway.Post(call, $"Authorization: Bearer {token}\r\n"));
+        await client.SendAsync(_gateway.Post(ToolCall(id), $"Authorization: Bearer {token}\r\n"));
         return await client.ReadResponseAsync("the gateway's answer");
     }
 
@@ -162,6 +161,31 @@ public sealed class IdentityReloadTests : IAsyncLifetime
         Assert.DoesNotContain("identity.issuers", _reloader.AppliedLive);
         Assert.Contains("field identity.mode changed; restart required to apply", _log.ToString(), StringComparison.Ordinal);
         Assert.Equal(200, (await CallAsync(fromB, "2")).Status); // the running settings stay whole until the restart
+    }
+
+    [Fact]
+    public async Task The_upstream_credential_stays_restart_only_and_the_other_identity_changes_apply_without_it()
+    {
+        string secret = Path.Combine(_dir, "upstream.token");
+        File.WriteAllText(secret, "s3cret");
+        string credential(string header) => $", \"upstreamCredential\": {{ \"valueFile\": {System.Text.Json.JsonSerializer.Serialize(secret)}, \"headerName\": \"{header}\" }}";
+        await StartAsync(Oidc(credential("Authorization"), _a, _b));
+        string fromB = _b.Token("bob", Resource);
+        Assert.Equal(200, (await CallAsync(fromB)).Status);
+        Assert.Equal("Bearer s3cret", _upstream.Requests.Last().Header("Authorization"));
+
+        Assert.True(Reload(Oidc(credential("X-Upstream-Token"), _a)));
+        Assert.Equal(["identity.issuers"], _reloader!.AppliedLive);
+        Assert.Equal(["identity.upstreamCredential.headerName"], _reloader.RestartRequired);
+        Assert.Equal(401, (await CallAsync(fromB, "2")).Status);
+        Assert.Equal(200, (await CallAsync(_a.Token("alice", Resource), "3")).Status);
+        Assert.Equal("Bearer s3cret", _upstream.Requests.Last().Header("Authorization")); // the credential built at start
+        Assert.Null(_upstream.Requests.Last().Header("X-Upstream-Token"));
+
+        // Still reported on the next reload, until a restart.
+        Assert.True(Reload(Oidc(credential("X-Upstream-Token") + ", \"clockSkewSeconds\": 10", _a)));
+        Assert.Equal(["identity.clockSkewSeconds"], _reloader.AppliedLive);
+        Assert.Equal(["identity.upstreamCredential.headerName"], _reloader.RestartRequired);
     }
 
     [Fact]
@@ -263,6 +287,44 @@ public sealed class IdentityReloadTests : IAsyncLifetime
 
     /// <summary>The result of a first sight (a full verification, asynchronous).</summary>
     private static Identity.AuthResult Completed(ValueTask<Identity.AuthResult> pending) => pending.AsTask().GetAwaiter().GetResult();
+
+    [Fact]
+    public async Task A_verification_under_way_finishes_with_the_old_validator_which_is_released_after_it()
+    {
+        // Issuer C publishes its keys over HTTP; its second fetch (a token under a kid it did not publish yet) is held.
+        using var c = new FileIssuer(_dir, "c");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int fetches = 0;
+        await using var keyServer = new ScriptedUpstream(async x =>
+        {
+            bool refresh = Interlocked.Increment(ref fetches) > 1;
+            if (refresh) await release.Task.WaitAsync(x.Stopping);
+            await x.RespondJsonAsync(refresh ? c.Jwks("k1", "k3") : c.Jwks("k1"));
+        });
+        string fromC = $"{{ \"issuer\": \"{c.Issuer}\", \"jwksUri\": \"{keyServer.Url}\" }}";
+        await StartAsync($"\"mode\": \"oidc\", \"resource\": \"{Resource}\", \"unknownKeyRefreshSeconds\": 0, \"issuers\": [{_a.ConfigEntry}, {fromC}]");
+        string underNewKid = c.Token("carol", Resource, kid: "k3");
+
+        using RawClient inFlight = await _gateway!.ConnectAsync();
+        await inFlight.SendAsync(_gateway.Post(ToolCall("1"), $"Authorization: Bearer {underNewKid}\r\n"));
+        for (int i = 0; i < 500 && Volatile.Read(ref fetches) < 2; i++) await Task.Delay(10);
+        Assert.Equal(2, Volatile.Read(ref fetches)); // the verification is waiting on the old validator's key fetch
+
+        Assert.True(Reload(Oidc(_a)));
+        Assert.Equal(401, (await CallAsync(c.Token("carol", Resource), "2")).Status); // C is no longer trusted
+        Assert.Equal(0, keyServer.ConnectionsEnded); // the old validator is still in use: its HTTP client is open
+
+        release.SetResult();
+        // Started before the reload, it ends as the old validator decides (k3 now published: accepted); a validator
+        // disposed under it would have cancelled the fetch (401).
+        RawResponse finished = await inFlight.ReadResponseAsync("the answer to the request verified during the reload");
+        Assert.Equal(200, finished.Status);
+        // Its last use over, the old validator is disposed, and with it the HTTP client holding the key server connection.
+        for (int i = 0; i < 500 && keyServer.ConnectionsEnded == 0; i++) await Task.Delay(10);
+        Assert.Equal(1, keyServer.ConnectionsEnded);
+    }
+
+    private static string ToolCall(string id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
 
     private async Task<RawResponse> GetAsync(string path)
     {

@@ -19,18 +19,21 @@ internal sealed class FileIssuer : IDisposable
     {
         Issuer = $"https://{name}.idp.test";
         JwksFile = Path.Combine(directory, name + ".jwks.json");
+        File.WriteAllText(JwksFile, Jwks(Kid));
+    }
+
+    /// <summary>A JWKS document publishing the issuer's key under each of <paramref name="kids"/> (for a jwksUri the test serves).</summary>
+    public string Jwks(params string[] kids)
+    {
         RSAParameters p = _key.ExportParameters(false);
-        File.WriteAllText(JwksFile, JsonSerializer.Serialize(new Dictionary<string, object>
+        return JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["keys"] = new[]
+            ["keys"] = Array.ConvertAll(kids, kid => new Dictionary<string, string>
             {
-                new Dictionary<string, string>
-                {
-                    ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = Kid,
-                    ["n"] = Base64Url.EncodeToString(p.Modulus), ["e"] = Base64Url.EncodeToString(p.Exponent),
-                },
-            },
-        }));
+                ["kty"] = "RSA", ["use"] = "sig", ["alg"] = "RS256", ["kid"] = kid,
+                ["n"] = Base64Url.EncodeToString(p.Modulus), ["e"] = Base64Url.EncodeToString(p.Exponent),
+            }),
+        });
     }
 
     /// <summary>The tokens' iss claim.</summary>
@@ -41,11 +44,11 @@ internal sealed class FileIssuer : IDisposable
     /// <summary>The issuer's entry in identity.issuers, as JSON.</summary>
     public string ConfigEntry => $$"""{ "issuer": "{{Issuer}}", "jwksFile": {{JsonSerializer.Serialize(JwksFile)}} }""";
 
-    /// <summary>An access token of <paramref name="subject"/> for <paramref name="audience"/>, valid for ten minutes.</summary>
-    public string Token(string subject, string audience, string scope = "mcp:tools")
+    /// <summary>An access token of <paramref name="subject"/> for <paramref name="audience"/>, valid for ten minutes, signed under <paramref name="kid"/>.</summary>
+    public string Token(string subject, string audience, string scope = "mcp:tools", string kid = Kid)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        string header = Encode(new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "at+jwt", ["kid"] = Kid });
+        string header = Encode(new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "at+jwt", ["kid"] = kid });
         string payload = Encode(new Dictionary<string, object>
         {
             ["iss"] = Issuer, ["sub"] = subject, ["aud"] = audience, ["scope"] = scope,
