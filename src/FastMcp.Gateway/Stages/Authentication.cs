@@ -12,8 +12,6 @@ namespace FastMcp.Gateway.Stages;
 internal sealed class Authentication : IAsyncDisposable
 {
     private AuthenticationState _state;
-    // Key refresh failures of validators replaced by reloads, so the metric keeps counting since start.
-    private long _retiredKeyRefreshFailures;
     private int _disposed;
 
     private Authentication(AuthenticationState state)
@@ -26,7 +24,7 @@ internal sealed class Authentication : IAsyncDisposable
     public bool IsAnonymous { get; }
 
     /// <summary>Failed signing-key (JWKS) refreshes since start, over all issuers.</summary>
-    public long KeyRefreshFailures => Volatile.Read(ref _retiredKeyRefreshFailures) + Current.Validator.KeyRefreshFailures;
+    public long KeyRefreshFailures => Current.KeyRefreshFailures;
 
     /// <summary>Fetches every trusted issuer's signing keys now (Hosting/SigningKeyRefresh.cs); the failures, one line per issuer.</summary>
     public async Task<IReadOnlyList<string>> RefreshKeysAsync()
@@ -64,11 +62,13 @@ internal sealed class Authentication : IAsyncDisposable
     /// </summary>
     public async Task ReplaceAsync(IdentityOptions options, CancellationToken ct)
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (options.Mode != Current.Options.Mode)
             throw new IdentityConfigurationException($"identity.mode: '{options.Mode}' is not the running mode '{Current.Options.Mode}' (a restart applies it)");
         TokenValidator validator = await TokenValidator.CreateAsync(options, ct).ConfigureAwait(false);
-        AuthenticationState old = Interlocked.Exchange(ref _state, new AuthenticationState(validator, options));
-        Interlocked.Add(ref _retiredKeyRefreshFailures, old.Validator.KeyRefreshFailures);
+        // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
+        AuthenticationState running = Current;
+        AuthenticationState old = Interlocked.Exchange(ref _state, new AuthenticationState(validator, options, running.KeyRefreshFailures));
         old.Exit();
     }
 

@@ -15,11 +15,14 @@ internal sealed class AuthenticationState
     private readonly byte[][] _metadataPaths;
     // 1 for being in force, +1 per use in progress; 0 means disposed (or about to be), never entered again.
     private int _references = 1;
+    private readonly long _retiredKeyRefreshFailures;
 
-    public AuthenticationState(TokenValidator validator, IdentityOptions options)
+    /// <param name="retiredKeyRefreshFailures">Key refresh failures of the validators this one replaced, so the metric counts since start.</param>
+    public AuthenticationState(TokenValidator validator, IdentityOptions options, long retiredKeyRefreshFailures = 0)
     {
         Validator = validator;
         Options = options;
+        _retiredKeyRefreshFailures = retiredKeyRefreshFailures;
         IsAnonymous = options.Mode == IdentityModes.Anonymous;
         MetadataDocument = IsAnonymous ? [] : ResourceMetadata.BuildDocument(options);
         string metadataUrl = IsAnonymous ? "" : ResourceMetadata.MetadataUrl(options);
@@ -37,6 +40,9 @@ internal sealed class AuthenticationState
     public IdentityOptions Options { get; }
     public bool IsAnonymous { get; }
     public byte[] MetadataDocument { get; }
+
+    /// <summary>Failed key refreshes since start: this validator's and those of the ones it replaced.</summary>
+    public long KeyRefreshFailures => _retiredKeyRefreshFailures + Validator.KeyRefreshFailures;
 
     public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => _challengeLines[(int)failure];
 
