@@ -42,7 +42,9 @@ internal static class IdentityReload
             // Blocking: reloads are serialised on the reloader's lock and run on a timer or signal thread.
             running.ReplaceAsync(reloaded, CancellationToken.None).GetAwaiter().GetResult();
         }
-        catch (Exception e) when (e is IdentityConfigurationException or HttpRequestException or IOException or OperationCanceledException)
+        // What building a validator can throw (dev key unreadable included): the reload is rejected, never the process ended.
+        catch (Exception e) when (e is IdentityConfigurationException or HttpRequestException or IOException or UnauthorizedAccessException
+            or System.Security.Cryptography.CryptographicException or OperationCanceledException)
         {
             throw new ConfigurationException("identity", e.Message);
         }

@@ -66,10 +66,18 @@ internal sealed class Authentication : IAsyncDisposable
         if (options.Mode != Current.Options.Mode)
             throw new IdentityConfigurationException($"identity.mode: '{options.Mode}' is not the running mode '{Current.Options.Mode}' (a restart applies it)");
         TokenValidator validator = await TokenValidator.CreateAsync(options, ct).ConfigureAwait(false);
-        // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
-        AuthenticationState running = Current;
-        AuthenticationState old = Interlocked.Exchange(ref _state, new AuthenticationState(validator, options, running.KeyRefreshFailures));
-        old.Exit();
+        AuthenticationState next;
+        try
+        {
+            // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
+            next = new AuthenticationState(validator, options, Current.KeyRefreshFailures);
+        }
+        catch
+        {
+            await validator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        Interlocked.Exchange(ref _state, next).Exit();
     }
 
     /// <summary>A cache hit completes synchronously without allocating.</summary>
