@@ -60,9 +60,10 @@ internal static class ServeCommand
         await using GatewayStages stages = await GatewayStages.CreateAsync(options, configured, CancellationToken.None).ConfigureAwait(false);
         GatewayHost host = new(options, upstream, stages, stdio);
         using ConfigurationReloader? reloader = configPath is not null && stages.Authorization is not null
-            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options, host.Routes)
+            ? new ConfigurationReloader(configPath, stages.Authorization, stages.Audit, stages.Masking, TimeSpan.FromSeconds(2), options, host.Routes, stages.Authentication)
             : null;
-        using SigningKeyRefresh? keyRefresh = stages.Authentication is { IsAnonymous: false } authentication && authentication.Options.Issuers.Count > 0
+        // Dev mode without issuers too: a reload may add some (identity.issuers applies live).
+        using SigningKeyRefresh? keyRefresh = stages.Authentication is { IsAnonymous: false } authentication
             ? new SigningKeyRefresh(authentication, onSignal: true)
             : null;
 

@@ -10,7 +10,7 @@ namespace FastMcp.Gateway.Hosting;
 /// symlink swaps) or on SIGHUP, the file is loaded, validated and its policy compiled. An invalid
 /// file changes nothing ("rejected"). A valid one is compared with the file as last applied, field by
 /// field: the policy is swapped in atomically, masking takes its new settings, upstreams their new url
-/// and timeouts, and the other live fields (timeouts, most limits, log level and format) are copied into
+/// and timeouts, identity a new token validator (IdentityReload.cs), and the other live fields (timeouts, most limits, log level and format) are copied into
 /// the options in force; every other changed field keeps its old value and is logged by name as needing
 /// a restart ("partially applied").
 /// </summary>
@@ -25,6 +25,7 @@ internal sealed class ConfigurationReloader : IDisposable
     private readonly Lock _gate = new();
     private readonly GatewayOptions? _inForce;
     private readonly Upstream.RouteTable? _routes;
+    private readonly Authentication? _authentication;
     private GatewayOptions? _applied;
     private DateTime _lastWrite;
     private long _lastLength;
@@ -32,11 +33,13 @@ internal sealed class ConfigurationReloader : IDisposable
     /// <param name="masking">The masking in force: a reload takes its new settings (masking.* except enabled) and a reloaded policy may name only its profiles.</param>
     /// <param name="inForce">The options the gateway runs with (file plus command-line overrides), which live fields are copied into; null: policy only.</param>
     /// <param name="routes">The running routes, whose upstreams a changed url retargets; null: urls need a restart.</param>
+    /// <param name="authentication">The running identity stage, which a changed identity section replaces the settings of; null: identity needs a restart.</param>
     public ConfigurationReloader(string path, PolicyAuthorization authorization, AuditRecording? audit, PanMasking? masking, TimeSpan pollInterval,
-        GatewayOptions? inForce = null, Upstream.RouteTable? routes = null)
+        GatewayOptions? inForce = null, Upstream.RouteTable? routes = null, Authentication? authentication = null)
     {
         _inForce = inForce;
         _routes = routes;
+        _authentication = authentication;
         try
         {
             _applied = ConfigurationLoader.Load(path);
@@ -73,16 +76,25 @@ internal sealed class ConfigurationReloader : IDisposable
             PolicyEngine engine;
             GatewayOptions options;
             PanMasking? reloadedMasking = null;
+            List<string> changed;
+            Identity.IdentityOptions? reloadedIdentity = null;
             try
             {
                 options = ConfigurationLoader.Load(_path);
+                changed = _applied is null ? [] : ConfigurationDiff.ChangedFields(_applied, options);
                 engine = GatewayStages.CompilePolicy(options.Policy);
                 // Masking changed (and stays on): built now, so that a bad value rejects the whole reload.
-                if (MaskingCanChangeLive(options) && _applied is not null && ConfigurationDiff.ChangedFields(_applied, options).Exists(IsMaskingField))
+                if (MaskingCanChangeLive(options) && changed.Exists(IsMaskingField))
                     reloadedMasking = GatewayStages.CreateMasking(options.Masking, _masking!.FingerprintKey);
                 GatewayStages.CheckMaskProfiles(engine, reloadedMasking ?? _masking);
                 // Routes take a restart: the rules must name upstreams of the routes running now.
                 GatewayStages.CheckRuleUpstreams(engine, _inForce ?? options);
+                // Last, because it takes effect at once: a new validator (keys fetched) replaces the one in force.
+                if (_authentication is not null && IdentityReload.CanApply(_authentication, changed))
+                {
+                    reloadedIdentity = IdentityReload.KeepRestartOnlyFields(options.Identity!, _authentication.Options);
+                    IdentityReload.Apply(_authentication, reloadedIdentity);
+                }
             }
             catch (ConfigurationException e)
             {
@@ -96,11 +108,12 @@ internal sealed class ConfigurationReloader : IDisposable
             var restart = new List<string>();
             if (_applied is not null)
             {
-                foreach (string field in ConfigurationDiff.ChangedFields(_applied, options))
+                foreach (string field in changed)
                 {
                     if (ConfigurationDiff.IsLive(field) && (_inForce is not null || field.StartsWith("policy", StringComparison.Ordinal))) live.Add(field);
                     else if (CanRetarget(field, options, out _)) live.Add(field);
                     else if (reloadedMasking is not null && IsMaskingField(field)) live.Add(field);
+                    else if (reloadedIdentity is not null && IdentityReload.IsLive(field)) live.Add(field);
                     else restart.Add(field);
                 }
             }
@@ -112,6 +125,7 @@ internal sealed class ConfigurationReloader : IDisposable
             }
             _authorization.Swap(engine);
             if (_inForce is not null) ConfigurationDiff.ApplyLive(_inForce, options);
+            if (_inForce is not null && reloadedIdentity is not null) _inForce.Identity = reloadedIdentity;
             foreach (string field in live) Retarget(field, options);
             // The file as applied: new policy and live fields; restart-only fields stay as at start, so they are reported until a restart.
             if (_applied is null) _applied = options;
@@ -119,6 +133,8 @@ internal sealed class ConfigurationReloader : IDisposable
             {
                 _applied.Policy = options.Policy;
                 if (reloadedMasking is not null) _applied.Masking = options.Masking;
+                // The restart-only identity fields (devKeyDirectory, upstreamCredential) are the running ones in it.
+                if (reloadedIdentity is not null) _applied.Identity = reloadedIdentity;
                 if (_inForce is not null) ConfigurationDiff.ApplyLive(_applied, options);
             }
             Reloads++;

@@ -24,6 +24,8 @@ internal sealed class SigningKeyRefresh : IDisposable
     /// <summary>Refreshes now; true when every issuer's keys were fetched (a failure keeps that issuer's keys in force, logged).</summary>
     public async Task<bool> RefreshAsync(string why)
     {
+        // Dev mode with no configured issuer: only the fixed dev key, nothing to fetch (nor to log).
+        if (_authentication.Options.Issuers.Count == 0) return true;
         IReadOnlyList<string> failures = await _authentication.RefreshKeysAsync().ConfigureAwait(false);
         foreach (string failure in failures)
             Log.Warn($"identity: signing key refresh ({why}) failed, the keys in force stay: {failure}");

@@ -1,4 +1,3 @@
-using System.Text;
 using FastMcp.Http;
 using FastMcp.Identity;
 
@@ -7,46 +6,78 @@ namespace FastMcp.Gateway.Stages;
 /// <summary>
 /// Who is calling: the bearer token on every request, verified once and then found by its hash
 /// (FastMcp.Identity). Also answers the RFC 9728 protected-resource metadata and builds the
-/// WWW-Authenticate challenges.
+/// WWW-Authenticate challenges. A configuration reload replaces the identity settings in force
+/// (<see cref="ReplaceAsync"/>): every holder of this stage sees the new ones from its next request.
 /// </summary>
 internal sealed class Authentication : IAsyncDisposable
 {
-    private readonly TokenValidator _validator;
-    private readonly IdentityOptions _options;
-    private readonly byte[][] _challengeLines;
-    private readonly byte[][] _metadataPaths;
+    private AuthenticationState _state;
+    private int _disposed;
 
-    private Authentication(TokenValidator validator, IdentityOptions options)
+    private Authentication(AuthenticationState state)
     {
-        _validator = validator;
-        _options = options;
-        IsAnonymous = options.Mode == IdentityModes.Anonymous;
-        MetadataDocument = IsAnonymous ? [] : ResourceMetadata.BuildDocument(options);
-        string metadataUrl = IsAnonymous ? "" : ResourceMetadata.MetadataUrl(options);
-        AuthFailure[] failures = Enum.GetValues<AuthFailure>();
-        _challengeLines = new byte[failures.Length][];
-        foreach (AuthFailure f in failures)
-        {
-            _challengeLines[(int)f] = IsAnonymous ? [] : Encoding.ASCII.GetBytes($"WWW-Authenticate: {ResourceMetadata.BuildChallenge(options, f, metadataUrl)}\r\n");
-        }
-        string[] paths = IsAnonymous ? [] : ResourceMetadata.WellKnownPaths(options);
-        _metadataPaths = Array.ConvertAll(paths, p => Encoding.ASCII.GetBytes(p));
+        _state = state;
+        IsAnonymous = state.IsAnonymous;
     }
 
+    /// <summary>Fixed at start: identity.mode needs a restart.</summary>
     public bool IsAnonymous { get; }
 
     /// <summary>Failed signing-key (JWKS) refreshes since start, over all issuers.</summary>
-    public long KeyRefreshFailures => _validator.KeyRefreshFailures;
+    public long KeyRefreshFailures => Current.KeyRefreshFailures;
 
     /// <summary>Fetches every trusted issuer's signing keys now (Hosting/SigningKeyRefresh.cs); the failures, one line per issuer.</summary>
-    public Task<IReadOnlyList<string>> RefreshKeysAsync() => _validator.RefreshKeysAsync();
-    public byte[] MetadataDocument { get; }
-    public IdentityOptions Options => _options;
+    public async Task<IReadOnlyList<string>> RefreshKeysAsync()
+    {
+        AuthenticationState state = Enter();
+        try
+        {
+            return await state.Validator.RefreshKeysAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Exit();
+        }
+    }
+
+    public byte[] MetadataDocument => Current.MetadataDocument;
+
+    /// <summary>The identity options in force (those of the last applied reload).</summary>
+    public IdentityOptions Options => Current.Options;
+
+    private AuthenticationState Current => Volatile.Read(ref _state);
 
     public static async Task<Authentication> CreateAsync(IdentityOptions options, CancellationToken ct)
     {
         TokenValidator validator = await TokenValidator.CreateAsync(options, ct).ConfigureAwait(false);
-        return new Authentication(validator, options);
+        return new Authentication(new AuthenticationState(validator, options));
+    }
+
+    /// <summary>
+    /// Builds a validator from <paramref name="options"/> (validated, every issuer's keys fetched as at start) and puts it
+    /// in force; the next request is verified under it, with an empty cache, so no token verified under the old settings
+    /// is accepted without being verified again. The old validator is disposed once the requests using it have finished.
+    /// Throws <see cref="IdentityConfigurationException"/> (naming the field or issuer) and changes nothing when it cannot
+    /// be built. The mode must be the running one.
+    /// </summary>
+    public async Task ReplaceAsync(IdentityOptions options, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (options.Mode != Current.Options.Mode)
+            throw new IdentityConfigurationException($"identity.mode: '{options.Mode}' is not the running mode '{Current.Options.Mode}' (a restart applies it)");
+        TokenValidator validator = await TokenValidator.CreateAsync(options, ct).ConfigureAwait(false);
+        AuthenticationState next;
+        try
+        {
+            // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
+            next = new AuthenticationState(validator, options, Current.KeyRefreshFailures);
+        }
+        catch
+        {
+            await validator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        Interlocked.Exchange(ref _state, next).Exit();
     }
 
     /// <summary>A cache hit completes synchronously without allocating.</summary>
@@ -56,26 +87,78 @@ internal sealed class Authentication : IAsyncDisposable
         // Tokens in URLs end up in logs and histories: refused outright (MCP authorization spec).
         if (TokenLocation.IsInQueryString(request.Target))
             return new ValueTask<AuthResult>(AuthResult.Fail(AuthFailure.TokenInQuery, TokenValidator.Describe(AuthFailure.TokenInQuery)));
-        return _validator.ValidateAsync(request.Headers.GetMemory(KnownHeader.Authorization));
+        AuthenticationState state = Enter();
+        ValueTask<AuthResult> pending;
+        try
+        {
+            pending = state.Validator.ValidateAsync(request.Headers.GetMemory(KnownHeader.Authorization));
+        }
+        catch
+        {
+            state.Exit();
+            throw;
+        }
+        if (pending.IsCompleted)
+        {
+            state.Exit();
+            return pending;
+        }
+        return new ValueTask<AuthResult>(ExitWhenDoneAsync(pending, state));
+    }
+
+    // A first sight of a token (the full verification) keeps its validator in use until it is done.
+    private static async Task<AuthResult> ExitWhenDoneAsync(ValueTask<AuthResult> pending, AuthenticationState state)
+    {
+        try
+        {
+            return await pending.ConfigureAwait(false);
+        }
+        finally
+        {
+            state.Exit();
+        }
+    }
+
+    /// <summary>The state in force, counted as in use. A reload that retires it between the read and the count has
+    /// already put its successor in force, so the next read finds that one; only a disposed stage keeps failing.</summary>
+    private AuthenticationState Enter()
+    {
+        AuthenticationState state = Current;
+        while (!state.TryEnter())
+        {
+            AuthenticationState next = Current;
+            ObjectDisposedException.ThrowIf(ReferenceEquals(next, state), this);
+            state = next;
+        }
+        return state;
     }
 
     /// <summary>The verified token of <paramref name="request"/>, for its event stream to re-check (Proxy/StreamTokenWatch.cs).</summary>
-    public bool TryLeaseStream(HttpRequestHead request, out TokenLease lease) => _validator.TryLease(request.Headers.Get(KnownHeader.Authorization), out lease);
-
-    /// <summary>True when the validator in force verified the leased token (false once it was swapped by a reload).</summary>
-    public bool Verified(in TokenLease lease) => lease.IssuedBy(_validator);
-
-    /// <summary>The "WWW-Authenticate: …\r\n" line for a failure (precomputed).</summary>
-    public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => _challengeLines[(int)failure];
-
-    public bool IsMetadataPath(ReadOnlySpan<byte> path)
+    public bool TryLeaseStream(HttpRequestHead request, out TokenLease lease)
     {
-        foreach (byte[] p in _metadataPaths)
+        // Counted as in use: a reload may be retiring this validator while its cache is read.
+        AuthenticationState state = Enter();
+        try
         {
-            if (path.SequenceEqual(p)) return true;
+            return state.Validator.TryLease(request.Headers.Get(KnownHeader.Authorization), out lease);
         }
-        return false;
+        finally
+        {
+            state.Exit();
+        }
     }
 
-    public ValueTask DisposeAsync() => _validator.DisposeAsync();
+    /// <summary>True when the validator in force verified the leased token (false once it was swapped by a reload).</summary>
+    public bool Verified(in TokenLease lease) => lease.IssuedBy(Current.Validator);
+
+    /// <summary>The "WWW-Authenticate: …\r\n" line for a failure (precomputed).</summary>
+    public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => Current.ChallengeLine(failure);
+
+    public bool IsMetadataPath(ReadOnlySpan<byte> path) => Current.IsMetadataPath(path);
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) Current.Exit();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -19,6 +19,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     private readonly ConcurrentBag<Task> _connectionTasks = [];
     private readonly Task _acceptLoop;
     private int _accepted;
+    private int _ended;
 
     public ScriptedUpstream(Func<UpstreamExchange, Task> script)
     {
@@ -35,6 +36,9 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
 
     /// <summary>Connections the gateway opened to this upstream.</summary>
     public int ConnectionsAccepted => Volatile.Read(ref _accepted);
+
+    /// <summary>Connections that ended (closed by the peer, by a script or by a timeout).</summary>
+    public int ConnectionsEnded => Volatile.Read(ref _ended);
 
     /// <summary>Every request received, in arrival order.</summary>
     public ConcurrentQueue<UpstreamRequest> Requests { get; } = new();
@@ -108,6 +112,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         finally
         {
             socket.Dispose();
+            Interlocked.Increment(ref _ended);
         }
     }
 
