@@ -119,6 +119,29 @@ public sealed class StreamTokenExpiryTests
         }
     }
 
+    [Fact]
+    public async Task A_get_stream_ends_at_its_next_event_once_a_reload_put_another_identity_configuration_in_force()
+    {
+        NotifyingUpstream upstream = EarlyThenLate();
+        await using PolicyGateway g = await StartAsync(upstream);
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+        using RawClient client = await OpenGetStreamAsync(g, token);
+        Assert.Contains("early", await client.ReadChunkAsync("the first event"));
+
+        // What a reload of identity.* does (Hosting/IdentityReload.cs): a new validator, with an empty cache, in force.
+        await g.Gateway.Stages.Authentication!.ReplaceAsync(g.Gateway.Options.Identity!, CancellationToken.None);
+        upstream.Resume.SetResult();
+        string rest = await ReadStreamAsync(client);
+
+        Assert.DoesNotContain(Late, rest);
+        Assert.Contains("fastmcp_streams_ended_total{reason=\"token_unverified\"} 1\n", await MetricsAsync(g));
+        // The client reconnects with the same, still valid token: verified again under the configuration in force.
+        using RawClient again = await OpenGetStreamAsync(g, token);
+        Assert.Contains("early", await again.ReadChunkAsync("the first event of the reopened stream"));
+        Assert.Single(TokenEndRecords(Parse(await g.StopAndReadAuditAsync()), "its token is no longer verified under the identity configuration in force"));
+    }
+
     [Theory]
     [InlineData(StreamsEndWithToken.Standalone)]
     [InlineData(StreamsEndWithToken.All)]
