@@ -5,7 +5,9 @@ namespace FastMcp.Identity;
 /// <summary>
 /// The header line the gateway sends upstream instead of the client's credential (no token passthrough).
 /// A file source is re-read when its content changes (polled, because secret mounts swap symlinks that
-/// file watchers miss); an invalid new value is ignored and the previous one kept.
+/// file watchers miss); an invalid new value is ignored and the previous one kept. An oauth source holds an access token
+/// obtained with the client credentials grant (<see cref="OAuthTokenSource"/>); while it holds none that is unexpired, there
+/// is no line to send and the request is refused by the caller (<see cref="TryGetHeaderLine"/>).
 /// </summary>
 public sealed class UpstreamCredential : IDisposable
 {
@@ -14,17 +16,31 @@ public sealed class UpstreamCredential : IDisposable
     private byte[] _headerLine = [];
     private byte[] _lastRaw = [];
     private readonly Lock _reloadLock = new();
+    private readonly OAuthTokenSource? _oauth;
+    private long _refusedRequests;
 
     public UpstreamCredential(UpstreamCredentialOptions o) : this(o, TimeProvider.System) { }
 
-    public UpstreamCredential(UpstreamCredentialOptions o, TimeProvider time)
+    public UpstreamCredential(UpstreamCredentialOptions o, TimeProvider time) : this(o, time, new UpstreamCredentialStart("default", FetchTokens: true, null, null)) { }
+
+    /// <param name="start">Which upstream it is for (log lines), and whether an oauth source fetches tokens now (false for a
+    /// configuration check, which validates without calling the token endpoint).</param>
+    public UpstreamCredential(UpstreamCredentialOptions o, TimeProvider time, UpstreamCredentialStart start)
     {
         ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(start);
         _options = o;
         if (!o.IsConfigured)
             return;
-        if (!string.IsNullOrEmpty(o.ValueFile))
+        o.ValidateSource();
+        if (o.OAuth is { } oauth)
+        {
+            oauth.Validate("identity.upstreamCredential.oauth");
+            _oauth = new OAuthTokenSource(oauth, o.HeaderName, o.Scheme, start.Upstream, time, start.Info, start.Warn);
+            if (start.FetchTokens) _oauth.Start();
+        }
+        else if (!string.IsNullOrEmpty(o.ValueFile))
         {
             if (!TryReload(out string? error))
                 throw new IdentityConfigurationException($"identity.upstreamCredential.valueFile: {error}");
@@ -36,14 +52,59 @@ public sealed class UpstreamCredential : IDisposable
             string? value = Environment.GetEnvironmentVariable(o.ValueEnv!);
             if (string.IsNullOrEmpty(value))
                 throw new IdentityConfigurationException($"identity.upstreamCredential.valueEnv: environment variable '{o.ValueEnv}' is not set");
-            if (!TryBuild(Encoding.UTF8.GetBytes(value), out var line, out string? error))
+            if (!TryBuildLine(o.HeaderName, o.Scheme, Encoding.UTF8.GetBytes(value), out var line, out string? error))
                 throw new IdentityConfigurationException($"identity.upstreamCredential.valueEnv: {error}");
             _headerLine = line;
         }
     }
 
-    /// <summary>"Name: [Scheme ]value\r\n" ready to append to the upstream request head; empty when no credential is configured.</summary>
-    public ReadOnlySpan<byte> HeaderLine => Volatile.Read(ref _headerLine);
+    /// <summary>"Name: [Scheme ]value\r\n" ready to append to the upstream request head; empty when no credential is configured
+    /// or an oauth source holds no unexpired token (callers that forward use <see cref="TryGetHeaderLine"/>, which refuses then).</summary>
+    public ReadOnlySpan<byte> HeaderLine => _oauth is null ? Volatile.Read(ref _headerLine) : _oauth.CurrentLine;
+
+    /// <summary>
+    /// The line to send with one request; false (counted in <see cref="RefusedRequests"/>) when an oauth source holds no
+    /// unexpired token: the request must not go out without the credential. No allocation.
+    /// </summary>
+    public bool TryGetHeaderLine(out byte[] line)
+    {
+        if (_oauth is null)
+        {
+            line = Volatile.Read(ref _headerLine);
+            return true;
+        }
+        byte[]? current = _oauth.CurrentLine;
+        if (current is null)
+        {
+            Interlocked.Increment(ref _refusedRequests);
+            line = [];
+            return false;
+        }
+        line = current;
+        return true;
+    }
+
+    /// <summary>True for an oauth source (a token that can expire and be refused).</summary>
+    public bool IsOAuth => _oauth is not null;
+
+    /// <summary>False while an oauth source holds no unexpired token (/readyz lists the upstream).</summary>
+    public bool IsAvailable => _oauth is null || _oauth.CurrentLine is not null;
+
+    /// <summary>Requests refused because no unexpired token was held (fastmcp_upstream_credential_failures_total).</summary>
+    public long RefusedRequests => Interlocked.Read(ref _refusedRequests);
+
+    /// <summary>Failed token requests since start; 0 for other sources.</summary>
+    public long TokenFetchFailures => _oauth?.FetchFailures ?? 0;
+
+    /// <summary>Seconds the oauth token still lives (0: none held; +Infinity: no stated lifetime); null for other sources.</summary>
+    public double? TokenRemainingSeconds => _oauth?.RemainingSeconds;
+
+    /// <summary>Why no token is held (the token request's last error), for /readyz; null when one is.</summary>
+    public string? UnavailableReason => _oauth is null || _oauth.CurrentLine is not null ? null
+        : "no upstream access token: " + (_oauth.LastError ?? "the token expired and no new one has been obtained yet");
+
+    /// <summary>The upstream answered 401 to a request sent with <paramref name="line"/>: an oauth source renews that token once.</summary>
+    public void ReportRejected(byte[] line) => _oauth?.ReportRejected(line);
 
     /// <summary>Name of the injected header, or null when none is configured.</summary>
     public string? HeaderName => _options.IsConfigured ? _options.HeaderName : null;
@@ -77,7 +138,7 @@ public sealed class UpstreamCredential : IDisposable
         }
         if (raw.AsSpan().SequenceEqual(_lastRaw))
             return true;
-        if (!TryBuild(raw, out var line, out error))
+        if (!TryBuildLine(_options.HeaderName, _options.Scheme, raw, out var line, out error))
         {
             LastError = error;
             return false;
@@ -88,7 +149,8 @@ public sealed class UpstreamCredential : IDisposable
         return true;
     }
 
-    private bool TryBuild(ReadOnlySpan<byte> raw, out byte[] line, out string? error)
+    /// <summary>Builds "Name: [Scheme ]value\r\n" from a value, refusing one that could break the request head.</summary>
+    internal static bool TryBuildLine(string headerName, string? scheme, ReadOnlySpan<byte> raw, out byte[] line, out string? error)
     {
         line = [];
         var value = raw.Trim(" \t\r\n"u8);
@@ -107,11 +169,11 @@ public sealed class UpstreamCredential : IDisposable
             }
         }
         var sb = new List<byte>(value.Length + 64);
-        sb.AddRange(Encoding.ASCII.GetBytes(_options.HeaderName));
+        sb.AddRange(Encoding.ASCII.GetBytes(headerName));
         sb.AddRange(": "u8);
-        if (!string.IsNullOrEmpty(_options.Scheme))
+        if (!string.IsNullOrEmpty(scheme))
         {
-            sb.AddRange(Encoding.ASCII.GetBytes(_options.Scheme));
+            sb.AddRange(Encoding.ASCII.GetBytes(scheme));
             sb.Add((byte)' ');
         }
         sb.AddRange(value);
@@ -121,5 +183,9 @@ public sealed class UpstreamCredential : IDisposable
         return true;
     }
 
-    public void Dispose() => _timer?.Dispose();
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _oauth?.Dispose();
+    }
 }

@@ -2,7 +2,8 @@ namespace FastMcp.Identity;
 
 /// <summary>
 /// The upstream's own credential, injected instead of the client's token (no token passthrough).
-/// The value comes from a file (re-read when it changes, e.g. a rotated Kubernetes secret) or an environment variable.
+/// The value comes from a file (re-read when it changes, e.g. a rotated Kubernetes secret), an environment variable, or an
+/// OAuth 2.0 client credentials grant (<see cref="OAuth"/>): exactly one of them.
 /// </summary>
 public sealed class UpstreamCredentialOptions
 {
@@ -17,6 +18,18 @@ public sealed class UpstreamCredentialOptions
     /// <summary>How often the file's timestamp and size are checked.</summary>
     public int FileCheckIntervalMilliseconds { get; set; } = 1000;
 
+    /// <summary>An access token obtained and renewed by the gateway (client credentials grant).</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("oauth")]
+    public OAuthClientCredentialsOptions? OAuth { get; set; }
+
     /// <summary>True when a value source is configured.</summary>
-    public bool IsConfigured => !string.IsNullOrEmpty(ValueFile) || !string.IsNullOrEmpty(ValueEnv);
+    public bool IsConfigured => !string.IsNullOrEmpty(ValueFile) || !string.IsNullOrEmpty(ValueEnv) || OAuth is not null;
+
+    /// <summary>Refuses a credential with more than one source (which one wins would be a guess).</summary>
+    public void ValidateSource()
+    {
+        int sources = (string.IsNullOrEmpty(ValueFile) ? 0 : 1) + (string.IsNullOrEmpty(ValueEnv) ? 0 : 1) + (OAuth is null ? 0 : 1);
+        if (sources > 1)
+            throw new IdentityConfigurationException("identity.upstreamCredential: set exactly one of valueFile, valueEnv and oauth");
+    }
 }

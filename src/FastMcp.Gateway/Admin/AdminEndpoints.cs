@@ -11,7 +11,7 @@ namespace FastMcp.Gateway.Admin;
 /// are listed as "upstreamsDown"), /metrics (Prometheus text), and
 /// /approvals (approvers only, see ApprovalEndpoints), and /peer/v1/ (other replicas, MACed: see PeerEndpoints).
 /// </summary>
-internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<Upstream.UpstreamHealth>> downUpstreams, ApprovalEndpoints? approvals,
+internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<(string Name, string Reason)>> downUpstreams, ApprovalEndpoints? approvals,
     MetricsEndpoint metrics, PeerEndpoints? peers = null)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
@@ -46,7 +46,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
             GatewayReadiness state = readiness();
             if (state is GatewayReadiness.Ready or GatewayReadiness.NoUpstreamUp)
             {
-                List<Upstream.UpstreamHealth> down = downUpstreams();
+                List<(string Name, string Reason)> down = downUpstreams();
                 if (state == GatewayReadiness.Ready && down.Count == 0) return new LocalResponse(200, "application/json", Ok);
                 return new LocalResponse(state == GatewayReadiness.Ready ? 200 : 503, "application/json", WithUpstreamsDown(state, down));
             }
@@ -62,7 +62,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
     }
 
     /// <summary>{"status":...,"upstreamsDown":[{"name":...,"reason":...}]}: which upstreams the routes to answer 502 for now.</summary>
-    private static byte[] WithUpstreamsDown(GatewayReadiness state, List<Upstream.UpstreamHealth> down)
+    private static byte[] WithUpstreamsDown(GatewayReadiness state, List<(string Name, string Reason)> down)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
@@ -78,7 +78,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
                 w.WriteString("reason"u8, "no upstream is up"u8);
             }
             w.WriteStartArray("upstreamsDown"u8);
-            foreach (Upstream.UpstreamHealth h in down)
+            foreach ((string Name, string Reason) h in down)
             {
                 w.WriteStartObject();
                 w.WriteString("name"u8, h.Name);

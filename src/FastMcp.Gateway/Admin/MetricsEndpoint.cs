@@ -44,6 +44,35 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_tls_certificate_expiry_timestamp_seconds", "expiry of the listener certificate in service, Unix time (0 without TLS)", Volatile.Read(ref c.TlsCertificateNotAfter));
     }
 
+    /// <summary>
+    /// Upstreams whose credential is an oauth access token (docs/operations.md, "Metrics"): requests refused because no
+    /// unexpired token was held, failed token requests, and how long the held token still lives (alert before it reaches 0).
+    /// </summary>
+    private static void UpstreamCredentialMetrics(StringBuilder sb, GatewayRuntime runtime)
+    {
+        bool any = false;
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams) any |= route.Credential is { IsOAuth: true };
+        if (!any) return;
+        Header(sb, "fastmcp_upstream_credential_failures_total", "requests not forwarded because the gateway held no unexpired access token for the upstream (503)", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            if (route.Credential is { IsOAuth: true } c) sb.Append("fastmcp_upstream_credential_failures_total{upstream=\"").Append(route.Name).Append("\"} ").Append(c.RefusedRequests).Append('\n');
+        }
+        Header(sb, "fastmcp_upstream_token_fetch_failures_total", "token requests to the upstream credential's token endpoint that failed", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            if (route.Credential is { IsOAuth: true } c) sb.Append("fastmcp_upstream_token_fetch_failures_total{upstream=\"").Append(route.Name).Append("\"} ").Append(c.TokenFetchFailures).Append('\n');
+        }
+        Header(sb, "fastmcp_upstream_token_remaining_seconds", "seconds the upstream access token held still lives (0: none held; +Inf: no lifetime stated)", "gauge");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            if (route.Credential is not { IsOAuth: true } c) continue;
+            double remaining = c.TokenRemainingSeconds ?? 0;
+            sb.Append("fastmcp_upstream_token_remaining_seconds{upstream=\"").Append(route.Name).Append("\"} ")
+                .Append(double.IsPositiveInfinity(remaining) ? "+Inf" : Math.Floor(remaining).ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+    }
+
     /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and sessions held and evicted per bound, plain routes and federated paths.</summary>
     private static void SessionMetrics(StringBuilder sb, GatewayRuntime runtime)
     {
@@ -116,6 +145,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         {
             sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
         }
+        UpstreamCredentialMetrics(sb, runtime);
         TlsMetrics(sb, c);
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);

@@ -25,6 +25,10 @@ internal static class MemberCall
     public static async Task<MemberAnswer> SendAsync(UpstreamRoute member, HttpLimits limits, string method, byte[]? json, string? sessionId, string? protocolVersion,
         ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel)
     {
+        // An oauth credential without an unexpired token: this member is not called without it (fail closed).
+        byte[] credentialLine = [];
+        if (member.Credential is { } credential && !credential.TryGetHeaderLine(out credentialLine))
+            return new MemberAnswer(ForwardingError.UpstreamCredentialUnavailable, 0, null, []);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
         (UpstreamConnection? rented, ForwardingError rentError) = await RentAsync(member, timeout.Token).ConfigureAwait(false);
@@ -32,7 +36,7 @@ internal static class MemberCall
         bool reusable = false;
         try
         {
-            WriteHead(connection.Output, member, method, json?.Length ?? -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span);
+            WriteHead(connection.Output, member, method, json?.Length ?? -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span, credentialLine);
             if (json is not null) connection.Output.Write(json);
             try
             {
@@ -46,6 +50,7 @@ internal static class MemberCall
             if (error != ForwardingError.None) return new MemberAnswer(error, 0, null, []);
             member.Health.ReportReachable();
             HttpResponseHead head = connection.ResponseHead;
+            if (head.StatusCode == 401) member.Credential?.ReportRejected(credentialLine);
             ReadOnlySpan<byte> sessionHeader = head.Headers.Get(KnownHeader.McpSessionId);
             string? session = sessionHeader.IsEmpty ? null : Encoding.ASCII.GetString(sessionHeader);
             using var body = new PooledBufferWriter(4 * 1024);
@@ -134,7 +139,7 @@ internal static class MemberCall
     }
 
     internal static void WriteHead(IBufferWriter<byte> output, UpstreamRoute member, string method, long contentLength, string? sessionId, string? protocolVersion,
-        ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme, ReadOnlySpan<byte> lastEventId = default)
+        ReadOnlySpan<byte> clientAddress, ReadOnlySpan<byte> publicScheme, ReadOnlySpan<byte> credentialLine, ReadOnlySpan<byte> lastEventId = default)
     {
         output.Write(Encoding.ASCII.GetBytes(method));
         output.Write(" "u8);
@@ -177,7 +182,7 @@ internal static class MemberCall
             output.Write(lastEventId);
             output.Write("\r\n"u8);
         }
-        if (member.Credential is { } credential) output.Write(credential.HeaderLine);
+        output.Write(credentialLine);
         output.Write("\r\n"u8);
     }
 }

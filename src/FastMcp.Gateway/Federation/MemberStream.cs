@@ -54,6 +54,9 @@ internal sealed class MemberStream : IDisposable
         string? sessionId, string? protocolVersion, ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel,
         ReadOnlyMemory<byte> lastEventId = default)
     {
+        // An oauth credential without an unexpired token: no stream is opened without it (fail closed).
+        byte[] credentialLine = [];
+        if (member.Credential is { } credential && !credential.TryGetHeaderLine(out credentialLine)) return (null, 0, ForwardingError.UpstreamCredentialUnavailable);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
         (UpstreamConnection? rented, ForwardingError rentError) = await MemberCall.RentAsync(member, timeout.Token).ConfigureAwait(false);
@@ -61,7 +64,7 @@ internal sealed class MemberStream : IDisposable
         bool kept = false;
         try
         {
-            MemberCall.WriteHead(connection.Output, member, "GET", -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span, lastEventId.Span);
+            MemberCall.WriteHead(connection.Output, member, "GET", -1, sessionId, protocolVersion, clientAddress.Span, publicScheme.Span, credentialLine, lastEventId.Span);
             try
             {
                 if ((await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false)).IsCompleted) return (null, 0, ForwardingError.UpstreamClosed);
@@ -73,6 +76,7 @@ internal sealed class MemberStream : IDisposable
             (ForwardingError error, _) = await member.Forwarder.ReadHeadAsync(connection, requestWasHead: false, timeout.Token).ConfigureAwait(false);
             if (error != ForwardingError.None) return (null, 0, error);
             member.Health.ReportReachable();
+            if (connection.ResponseHead.StatusCode == 401) member.Credential?.ReportRejected(credentialLine);
             HttpResponseHead head = connection.ResponseHead;
             if (head.StatusCode != 200 || !head.IsEventStream || head.Framing == BodyFraming.None) return (null, head.StatusCode, ForwardingError.None);
             // Compressed events could not be inspected: no stream rather than an unread one.

@@ -23,6 +23,9 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
         CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default)
     {
+        // An oauth credential without an unexpired token: refused before a connection is taken (fail closed).
+        byte[] credentialLine = [];
+        if (credential is not null && !credential.TryGetHeaderLine(out credentialLine)) return (ForwardingError.UpstreamCredentialUnavailable, null);
         for (int attempt = 0; ; attempt++)
         {
             UpstreamConnection connection;
@@ -44,7 +47,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             // Head and body advance the pipe once (Buffers.CoalescingBufferWriter).
             Buffers.CoalescingBufferWriter writer = Buffers.CoalescingBufferWriter.Begin(output);
             int notAllowed = UpstreamRequestWriter.WriteHead(writer, request, pool.Url, clientAddress, publicScheme, hasBody ? body.Length : -1,
-                credential is null ? default : credential.HeaderLine, trace, memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine),
+                credentialLine, trace, memberSessionLine, pool.UpstreamHeaderLines, ForwardsCookies(memberSessionLine),
                 pool.ForwardedHeaders, sessionLine.Span);
             if (notAllowed >= 0) pool.DroppedHeaders?.Report(request.Headers.NameAt(notAllowed), federatedPath: memberSessionLine is not null);
             foreach (ReadOnlyMemory<byte> segment in body) writer.Write(segment.Span);
@@ -71,6 +74,8 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             }
 
             (ForwardingError error, _) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
+            // A 401 to the gateway's own token: renew it (once); the request is not repeated, it may not be idempotent.
+            if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine);
             if (error == ForwardingError.None) return (error, connection);
             connection.Dispose();
             return (error, null);

@@ -35,6 +35,9 @@ internal enum ForwardingError : byte
     UnsealableResponse,
     /// <summary>The response could not be recorded, so it is not released (503, fail closed).</summary>
     AuditUnavailable,
+    /// <summary>The upstream's credential is an OAuth access token and the gateway holds none that is unexpired: the
+    /// request is not sent without it (503, fail closed; the name is on audit records).</summary>
+    UpstreamCredentialUnavailable,
     /// <summary>The client went away while the response was relayed (nothing to answer).</summary>
     ClientGone,
     /// <summary>An event on a stream whose data is not a readable JSON-RPC message: withheld, the stream ended (an error event).</summary>
@@ -53,7 +56,7 @@ internal static class ForwardingErrors
     public static int StatusCode(this ForwardingError e) => e switch
     {
         ForwardingError.ResponseTimeout => 504,
-        ForwardingError.AuditUnavailable => 503,
+        ForwardingError.AuditUnavailable or ForwardingError.UpstreamCredentialUnavailable => 503,
         _ => 502,
     };
 
@@ -88,6 +91,7 @@ internal static class ForwardingErrors
         ForwardingError.UnmaskableResponse => "upstream answer holds a card number in a base64 payload that could not be masked: withheld"u8,
         ForwardingError.UnsealableResponse => "upstream answer names a task id that could not be sealed for this caller: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
+        ForwardingError.UpstreamCredentialUnavailable => "the gateway holds no valid access token for the upstream MCP server: not forwarded"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,

@@ -22,6 +22,8 @@ internal static class GatewayAnswerSender
         ReadOnlyMemory<byte> sessionLines, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int loop, CancellationToken ct)
     {
         UpstreamPool pool = forwarder.Pool;
+        byte[] credentialLine = [];
+        if (credential is not null && !credential.TryGetHeaderLine(out credentialLine)) return (ForwardingError.UpstreamCredentialUnavailable, 0);
         UpstreamConnection connection;
         try
         {
@@ -49,7 +51,7 @@ internal static class GatewayAnswerSender
             writer.Write("\r\n"u8);
             if (trace.IsValid) trace.WriteHeaderLine(writer);
             writer.Write(sessionLines.Span);
-            if (credential is not null) writer.Write(credential.HeaderLine);
+            writer.Write(credentialLine);
             writer.Write(pool.UpstreamHeaderLines);
             writer.Write("\r\n"u8);
             writer.Write(json.Span);
@@ -58,6 +60,7 @@ internal static class GatewayAnswerSender
             (ForwardingError error, _) = await forwarder.ReadHeadAsync(connection, requestWasHead: false, ct).ConfigureAwait(false);
             if (error != ForwardingError.None) return (error, 0);
             int status = connection.ResponseHead.StatusCode;
+            if (status == 401) credential?.ReportRejected(credentialLine);
             // An answer to a response is 202 with no body; anything with a body is read (bounded) so the connection can be reused.
             using var drained = new PooledBufferWriter(0);
             BodyReadResult read = connection.ResponseHead.IsEventStream ? BodyReadResult.TooLarge : await BodyReader.ReadWholeAsync(connection, drained, limits, ct).ConfigureAwait(false);

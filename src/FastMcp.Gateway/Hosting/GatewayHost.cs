@@ -151,9 +151,10 @@ internal sealed class GatewayHost : IAsyncDisposable
         if (_runtime.Audit is { IsWritable: false }) return Admin.GatewayReadiness.AuditUnwritable;
         if (_runtime.Audit?.Log.Shipper is { BacklogTooLarge: true }) return Admin.GatewayReadiness.ShippingBacklog;
         // Ready while at least one upstream is up: the routes to the others answer 502 meanwhile (listed by /readyz).
+        // An upstream whose oauth credential holds no token counts as down: its routes answer 503 until one is obtained.
         foreach (UpstreamRoute upstream in _routes.Upstreams)
         {
-            if (upstream.Health.IsUp) return Admin.GatewayReadiness.Ready;
+            if (upstream.Health.IsUp && upstream.Credential is not { IsAvailable: false }) return Admin.GatewayReadiness.Ready;
         }
         return Admin.GatewayReadiness.NoUpstreamUp;
     }
@@ -173,13 +174,14 @@ internal sealed class GatewayHost : IAsyncDisposable
         return null;
     }
 
-    /// <summary>The upstreams marked down now, each once (whatever paths lead to it).</summary>
-    private List<UpstreamHealth> DownUpstreams()
+    /// <summary>The upstreams marked down now, or without a usable credential, each once (whatever paths lead to it).</summary>
+    private List<(string Name, string Reason)> DownUpstreams()
     {
-        var down = new List<UpstreamHealth>();
+        var down = new List<(string Name, string Reason)>();
         foreach (UpstreamRoute upstream in _routes.Upstreams)
         {
-            if (!upstream.Health.IsUp) down.Add(upstream.Health);
+            if (!upstream.Health.IsUp) down.Add((upstream.Name, upstream.Health.Reason));
+            else if (upstream.Credential?.UnavailableReason is { } reason) down.Add((upstream.Name, reason));
         }
         return down;
     }

@@ -84,8 +84,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development);
         CheckPreviousPublicKeys(options.Audit.PreviousPublicKeys);
 
-        CreateUpstreamCredential(identity)?.Dispose();
-        foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream)?.Dispose();
+        CreateUpstreamCredential(identity, fetchTokens: false)?.Dispose();
+        foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream, fetchTokens: false)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
         CreateApprovalPeers(options)?.Dispose();
         CreateSessionSeal(options);
@@ -302,12 +302,13 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
     }
 
-    private static UpstreamCredential? CreateUpstreamCredential(IdentityOptions identity)
+    private static UpstreamCredential? CreateUpstreamCredential(IdentityOptions identity, bool fetchTokens)
     {
         if (!identity.UpstreamCredential.IsConfigured) return null;
         try
         {
-            return new UpstreamCredential(identity.UpstreamCredential);
+            return new UpstreamCredential(identity.UpstreamCredential, TimeProvider.System,
+                Upstream.RouteTable.CredentialStart(Configuration.RouteValidation.DefaultUpstreamName, fetchTokens));
         }
         catch (IdentityConfigurationException e)
         {
@@ -393,7 +394,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             Masking = masking,
             ListFiltering = new ListFiltering(authorization),
             Audit = audit,
-            UpstreamCredential = CreateUpstreamCredential(identity),
+            UpstreamCredential = CreateUpstreamCredential(identity, fetchTokens: true),
         };
     }
 

@@ -116,7 +116,7 @@ internal sealed class RouteTable : IDisposable
         {
             if (byUpstream.TryGetValue(name, out UpstreamRoute? sibling)) return new UpstreamRoute(sibling, path);
             UpstreamOptions upstream = options.Upstreams[name];
-            UpstreamCredential? credential = injectCredentials ? LoadCredential(name, upstream) : null;
+            UpstreamCredential? credential = injectCredentials ? LoadCredential(name, upstream, fetchTokens: true) : null;
             // A stdio upstream is reached at its bridge, with the bridge's secret.
             UpstreamUrl url = stdio.TryGetValue(name, out Stdio.StdioBridge? bridge)
                 ? UpstreamUrl.Parse(bridge.Url, $"upstreams.{name}.stdio")
@@ -128,19 +128,24 @@ internal sealed class RouteTable : IDisposable
         }
     }
 
-    /// <summary>Loads a named upstream's credential (`fastmcp config check` and start), naming the field when it cannot be used.</summary>
-    public static UpstreamCredential? LoadCredential(string name, UpstreamOptions upstream)
+    /// <summary>Loads a named upstream's credential (`fastmcp config check` and start), naming the field when it cannot be used.
+    /// An oauth source calls its token endpoint only when <paramref name="fetchTokens"/> (at start, not for a check).</summary>
+    public static UpstreamCredential? LoadCredential(string name, UpstreamOptions upstream, bool fetchTokens)
     {
         if (upstream.Credential is not { IsConfigured: true } options) return null;
         try
         {
-            return new UpstreamCredential(options);
+            return new UpstreamCredential(options, TimeProvider.System, CredentialStart(name, fetchTokens));
         }
         catch (IdentityConfigurationException e)
         {
             throw new ConfigurationException($"upstreams.{name}.credential", e.Message.Replace("identity.upstreamCredential.", "", StringComparison.Ordinal));
         }
     }
+
+    /// <summary>How a credential starts: its log lines go to the gateway's log, naming the upstream.</summary>
+    public static UpstreamCredentialStart CredentialStart(string name, bool fetchTokens) =>
+        new(name, fetchTokens, static line => Hosting.Log.Info(line), static line => Hosting.Log.Warn(line));
 
     public void Dispose()
     {

@@ -15,6 +15,12 @@ internal static class GatewaySecretVariables
             "FASTMCP_TOKEN", "FASTMCP_PAN_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         };
         if (options.Identity?.UpstreamCredential?.ValueEnv is { Length: > 0 } credential) names.Add(credential);
+        if (options.Identity?.UpstreamCredential?.OAuth?.ClientSecretEnv is { Length: > 0 } clientSecret) names.Add(clientSecret);
+        foreach (UpstreamOptions upstream in options.Upstreams.Values)
+        {
+            if (upstream.Credential?.ValueEnv is { Length: > 0 } value) names.Add(value);
+            if (upstream.Credential?.OAuth?.ClientSecretEnv is { Length: > 0 } secret) names.Add(secret);
+        }
         if (options.Approvals?.Webhook?.SecretEnv is { Length: > 0 } webhook) names.Add(webhook);
         if (options.Masking?.FingerprintKeyEnv is { Length: > 0 } panKey) names.Add(panKey);
         return names;
