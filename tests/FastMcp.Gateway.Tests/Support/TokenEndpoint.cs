@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace FastMcp.Gateway.Tests.Support;
+
+/// <summary>
+/// A real OAuth 2.0 token endpoint (client credentials, RFC 6749 §4.4) on 127.0.0.1 for the gateway's upstream credential:
+/// checks the client secret (HTTP Basic or form), issues "tok-1", "tok-2", … with the lifetime the test sets, and records
+/// every request. Its port is reserved before it listens, so a test can start the gateway while the endpoint is down.
+/// Used where a token lifetime of seconds is needed (oidc-provider, in the identity tests, issues minutes).
+/// </summary>
+internal sealed class TokenEndpoint : IAsyncDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _loop;
+    private int _issued;
+
+    public TokenEndpoint(string clientId, string clientSecret)
+    {
+        ClientId = clientId;
+        ClientSecret = clientSecret;
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+    }
+
+    public int Port { get; }
+    public string Url => $"http://127.0.0.1:{Port}/oauth2/token";
+    public string ClientId { get; }
+    /// <summary>The secret it accepts (a test may change it).</summary>
+    public string ClientSecret { get; set; }
+    /// <summary>expires_in of the tokens it issues; null leaves it out.</summary>
+    public int? ExpiresInSeconds { get; set; } = 300;
+
+    /// <summary>Tokens issued so far.</summary>
+    public int Issued => Volatile.Read(ref _issued);
+
+    /// <summary>Every request: its Authorization header and its form body.</summary>
+    public ConcurrentQueue<(string? Authorization, string Form)> Requests { get; } = new();
+
+    public TokenEndpoint Start()
+    {
+        _listener.Start();
+        _loop = Task.Run(ServeAsync);
+        return this;
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="count"/> tokens were issued.</summary>
+    public async Task WaitForIssuedAsync(int count, int timeoutMs = 20_000)
+    {
+        for (int waited = 0; Issued < count; waited += 20)
+        {
+            if (waited >= timeoutMs) throw new Xunit.Sdk.XunitException($"the token endpoint issued {Issued} tokens, expected {count}");
+            await Task.Delay(20);
+        }
+    }
+
+    private async Task ServeAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().WaitAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+            using (context.Response)
+            {
+                string form;
+                using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8)) form = await reader.ReadToEndAsync();
+                string? authorization = context.Request.Headers["Authorization"];
+                Requests.Enqueue((authorization, form));
+                (int status, string body) = Answer(context.Request.HttpMethod, context.Request.ContentType, authorization, form);
+                byte[] bytes = Encoding.UTF8.GetBytes(body);
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/json";
+                await context.Response.OutputStream.WriteAsync(bytes);
+            }
+        }
+    }
+
+    private (int Status, string Body) Answer(string method, string? contentType, string? authorization, string form)
+    {
+        Dictionary<string, string> fields = Parse(form);
+        if (method != "POST" || contentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal) != true
+            || fields.GetValueOrDefault("grant_type") != "client_credentials")
+            return (400, """{"error":"invalid_request"}""");
+        string? id, secret;
+        if (authorization is not null && authorization.StartsWith("Basic ", StringComparison.Ordinal))
+        {
+            string pair = Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..]));
+            int colon = pair.IndexOf(':', StringComparison.Ordinal);
+            id = Uri.UnescapeDataString(pair[..colon].Replace('+', ' '));
+            secret = Uri.UnescapeDataString(pair[(colon + 1)..].Replace('+', ' '));
+        }
+        else
+        {
+            id = fields.GetValueOrDefault("client_id");
+            secret = fields.GetValueOrDefault("client_secret");
+        }
+        if (id != ClientId || secret != ClientSecret) return (401, """{"error":"invalid_client"}""");
+        int n = Interlocked.Increment(ref _issued);
+        string expires = ExpiresInSeconds is int s ? $",\"expires_in\":{s}" : "";
+        return (200, $"{{\"access_token\":\"tok-{n}\",\"token_type\":\"bearer\"{expires}}}");
+    }
+
+    public static Dictionary<string, string> Parse(string form)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string pair in form.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0) continue;
+            fields[Uri.UnescapeDataString(pair[..eq].Replace('+', ' '))] = Uri.UnescapeDataString(pair[(eq + 1)..].Replace('+', ' '));
+        }
+        return fields;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        if (_listener.IsListening) _listener.Stop();
+        if (_loop is not null) await _loop;
+        _listener.Close();
+        _stopping.Dispose();
+    }
+}
