@@ -103,8 +103,13 @@ internal sealed class OAuthTokenSource : IDisposable
     /// <summary>Token requests that failed since start.</summary>
     public long FetchFailures => Interlocked.Read(ref _fetchFailures);
 
-    /// <summary>Why the last token request failed; null after a success.</summary>
-    public string? LastError { get; private set; }
+    /// <summary>Why the last token request failed; null after a success. Read by /readyz on other threads.</summary>
+    public string? LastError
+    {
+        get => Volatile.Read(ref _lastError);
+        private set => Volatile.Write(ref _lastError, value);
+    }
+    private string? _lastError;
 
     /// <summary>
     /// The upstream answered 401 to a request sent with <paramref name="line"/>: renew that token once (the request itself
@@ -146,7 +151,21 @@ internal sealed class OAuthTokenSource : IDisposable
             string secret;
             lock (_secretLock) secret = _secret;
             long asked = Stopwatch.GetTimestamp();
-            (OAuthTokenResponse? token, string? error) = await _request.SendAsync(secret, ct).ConfigureAwait(false);
+            OAuthTokenResponse? token;
+            string? error;
+            try
+            {
+                (token, error) = await _request.SendAsync(secret, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Whatever the failure, the loop lives on: a token source that stopped renewing would never recover.
+                (token, error) = (null, $"token request to {_options.TokenUrl} failed: {e.GetType().Name}");
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
             if (ct.IsCancellationRequested) return;
             if (token is { } t && TryInstall(t, asked, out error))
             {
@@ -270,5 +289,6 @@ internal sealed class OAuthTokenSource : IDisposable
         }
         _http.Dispose();
         _stop.Dispose();
+        _wake.Dispose();
     }
 }

@@ -49,7 +49,7 @@ public static class RouteValidation
             if (!string.IsNullOrEmpty(upstream.Url)) UpstreamUrl.Parse(upstream.Url, $"{field}.url");
             ValidateSettings(upstream, field);
             if (upstream.Credential is { IsConfigured: false })
-                throw new ConfigurationException($"{field}.credential", "needs valueFile or valueEnv (or leave the credential out)");
+                throw new ConfigurationException($"{field}.credential", "needs valueFile, valueEnv or oauth (or leave the credential out)");
             if (upstream.Credential is { } c && string.IsNullOrWhiteSpace(c.HeaderName))
                 throw new ConfigurationException($"{field}.credential.headerName", "must not be empty");
             ForwardHeadersValidation.Validate(upstream, field, upstream.Credential?.HeaderName);
