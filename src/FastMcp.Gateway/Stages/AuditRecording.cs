@@ -18,9 +18,12 @@ namespace FastMcp.Gateway.Stages;
 /// (strict mode). Payloads recorded here are already masked.
 /// </summary>
 /// <remarks><paramref name="upstream"/> is the default route's upstream URL (null without one): records of an exchange name
-/// their route's upstream (URL and name) instead.</remarks>
-internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null)
+/// their route's upstream (URL and name) instead. <paramref name="fieldKeys"/>: the MAC keys of forwarded cookies and
+/// redacted fields (audit.redactHeaders).</remarks>
+internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null, RecordedFieldKeys? fieldKeys = null)
 {
+    private readonly RecordedFieldKeys _fieldKeys = fieldKeys ?? new RecordedFieldKeys(null, null);
+
     private readonly Utf8StringCache _strings = new(4096);
 
     public AuditLog Log => log;
@@ -36,8 +39,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         /// <summary>The exchange's query as recorded (masked); its findings are the record's concern only, not the exchange's.</summary>
         public readonly PooledBufferWriter Query = new(0);
         public CardFindings QueryCards;
+        /// <summary>The exchange's forwarded header fields and cookies as recorded.</summary>
+        public readonly ForwardedFieldsRecord Forwarded = new();
         public void Release()
         {
+            Forwarded.Release();
             Id.Release();
             Request.Release();
             Response.Release();
@@ -468,6 +474,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Upstream = ex.Route is { } route ? route.Describe() : ex.Federation is { } federation ? federation.AuditUpstream : upstream;
         e.UpstreamName = ex.Route?.Name;
         e.Query = RecordedQuery(ex, s);
+        s.Forwarded.Write(ex, ex.Masking?.Masker ?? masker, _fieldKeys, out e.Headers, out e.Cookies);
         ReadOnlySpan<byte> session = ex.UpstreamSessionId;
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
@@ -495,6 +502,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         if (ex.Approval is { } approval) e.Approver = approval.ApproverList();
         AddFingerprints(e, ex.RequestCards);
+        AddFingerprints(e, s.Forwarded.Cards);
         return e;
     }
 
@@ -532,9 +540,14 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return n < 0 ? "(long value)" : _strings.Get(buffer[..n]);
     }
 
+    /// <summary>Adds the findings' fingerprints the record does not hold yet (a field masked in place was found by the mask stage).</summary>
     private void AddFingerprints(AuditEvent e, in CardFindings findings)
     {
-        for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(_strings.Hex(findings.Fingerprint(i)));
+        for (int i = 0; i < findings.StoredFingerprints; i++)
+        {
+            string hex = _strings.Hex(findings.Fingerprint(i));
+            if (!e.CardFingerprints.Contains(hex)) e.CardFingerprints.Add(hex);
+        }
     }
 
     /// <summary>
