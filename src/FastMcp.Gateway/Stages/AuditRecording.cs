@@ -286,9 +286,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     public ValueTask<long> RecordApprovalRequestedAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, PendingApproval a)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.ApprovalRequested, success: true);
+        // A field audit.redactHeaders names is shown by MAC here too: the digest is then not recomputable from the record alone.
+        a.RecordedHeaders = _fieldKeys.RedactsAny ? System.Text.Encoding.ASCII.GetString(e.Headers.Span) : a.Headers;
         e.Detail = $"approval {a.Id} requested ({(a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold")}): needs {a.RequiredApprovals} of [{string.Join(", ", a.ApproverGroups)}]"
             + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}" + (a.Query.Length > 0 ? $"; query {a.Query}" : "")
-            + (a.Headers.Length > 0 ? $"; headers {a.Headers}" : "")
+            + (a.RecordedHeaders.Length > 0 ? $"; headers {a.RecordedHeaders}" : "")
             + (a.Cookies.Length > 0 ? $"; cookies {a.Cookies}" : ""); // what the digest binds besides the payload, so it can be recomputed
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         return log.AppendAsync(e);
@@ -313,6 +315,9 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             Target = a.Target,
             // The approver saw this query (masked, '?' included): the record says which call was decided.
             Query = a.Query.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(a.Query) : default,
+            // And the fields and cookies it bound; with redaction on, only as its requested record wrote them (never in clear).
+            Headers = (a.RecordedHeaders ?? (_fieldKeys.RedactsAny ? "" : a.Headers)) is { Length: > 0 } h ? System.Text.Encoding.ASCII.GetBytes(h) : default,
+            Cookies = a.Cookies.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(a.Cookies) : default,
             Decision = "RequireApproval",
             Rule = a.RuleName,
             Approver = approver,

@@ -17,6 +17,9 @@ internal sealed class RecordedFieldKeys(byte[]? cardFingerprintKey, List<string>
 
     private readonly ForwardedHeaderAllowlist _redacted = redactHeaders is { Count: > 0 } names ? ForwardedHeaderAllowlist.Compile(names) : ForwardedHeaderAllowlist.None;
 
+    /// <summary>Whether audit.redactHeaders names any field.</summary>
+    public bool RedactsAny => !_redacted.AllowsNone;
+
     /// <summary>Whether a field of this name (any letter case) is recorded by MAC.</summary>
     public bool Redacts(ReadOnlySpan<byte> name) => !_redacted.AllowsNone && _redacted.Allows(name);
 }

@@ -84,6 +84,55 @@ public sealed partial class ForwardedFieldsAuditTests
         Assert.StartsWith("sid=", cookies, StringComparison.Ordinal);
         Assert.Matches(Mac(), cookies["sid=".Length..]);
         Assert.DoesNotContain("session-value-7", RawRecords(gw.AuditDirectory), StringComparison.Ordinal);
+
+        // fastmcp audit replay shows them where it shows the query.
+        var text = new StringWriter();
+        Assert.Equal(0, await FastMcp.Audit.ReplayCommand.RunAsync([gw.AuditDirectory], text, new StringWriter()));
+        string deniedLine = text.ToString().Split('\n').Single(l => l.Contains("Denied", StringComparison.Ordinal));
+        Assert.Contains(" headers=\"x-tenant:staging\"", deniedLine, StringComparison.Ordinal);
+        Assert.Contains($" cookies=\"{cookies}\"", deniedLine, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_approvals_records_name_its_fields_and_cookies_and_a_redacted_field_only_by_mac()
+    {
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(Answer,
+            [new RuleOptions { Name = "echo-grant", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"], ApprovalMode = "grant" }],
+            o =>
+            {
+                o.Upstream.ForwardHeaders = ["X-Api-Key", "X-Tenant"];
+                o.Upstream.ForwardCookies = true;
+                o.Audit!.RedactHeaders = ["x-api-key"];
+            });
+        const string Fields = "X-Api-Key: per-user-key-9\r\nX-Tenant: prod\r\nCookie: sid=session-9\r\n";
+        JsonElement pending = JsonDocument.Parse((await gw.PostAsync(EchoCall, gw.Token("alice", "dev"), Fields)).Body).RootElement;
+        string id = pending.GetProperty("error").GetProperty("data").GetProperty("approvalId").GetString()!;
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        using (var approve = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{gw.Gateway.AdminEndpoint.Port}/approvals/{id}/approve")))
+        {
+            approve.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", gw.Token("bob", "release"));
+            approve.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+            using HttpResponseMessage approved = await http.SendAsync(approve);
+            Assert.Equal(System.Net.HttpStatusCode.OK, approved.StatusCode);
+        }
+        Assert.Equal(200, (await gw.PostAsync(EchoCall, gw.Token("alice", "dev"), Fields)).Status);
+
+        string[] records = await gw.StopAndReadAuditAsync();
+        JsonElement requested = Assert.Single(OfType(records, "ApprovalRequested"));
+        JsonElement granted = Assert.Single(OfType(records, "ApprovalGranted"));
+        JsonElement request = OfType(records, "McpExchange").First();
+        string headers = Component(request, "headers")!;
+        Assert.Matches("^x-api-key=[0-9a-f]{64},x-tenant:prod$", headers);
+        Assert.Matches("^sid=[0-9a-f]{64}$", Component(request, "cookies")!);
+        foreach (JsonElement r in new[] { requested, granted })
+        {
+            Assert.Equal(headers, Component(r, "headers"));
+            Assert.Equal(Component(request, "cookies"), Component(r, "cookies"));
+        }
+        Assert.Contains("; headers " + headers, AuditRecordFields.Field(requested, "detail"), StringComparison.Ordinal);
+        string raw = RawRecords(gw.AuditDirectory);
+        Assert.DoesNotContain("per-user-key-9", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("session-9", raw, StringComparison.Ordinal);
     }
 
     [Fact]
