@@ -33,6 +33,14 @@ public sealed class AuditEvent
     /// ASCII (a request target is).
     /// </summary>
     public ReadOnlyMemory<byte> Query;
+    /// <summary>
+    /// The client's header fields the upstream got under forwardHeaders, as the approval digest's headers line encodes
+    /// them (card numbers masked by the caller, redacted fields as keyed MACs): recorded as component.headers. Empty: none
+    /// forwarded. ASCII.
+    /// </summary>
+    public ReadOnlyMemory<byte> Headers;
+    /// <summary>The cookies the upstream got under forwardCookies, names and keyed MACs (the digest's cookies line): component.cookies. ASCII.</summary>
+    public ReadOnlyMemory<byte> Cookies;
     public string? SessionId;
     /// <summary>The W3C trace the exchange belongs to (128-bit id) and the gateway's span in it; absent when TraceHigh and TraceLow are 0.</summary>
     public ulong TraceHigh, TraceLow, SpanId;
@@ -98,6 +106,8 @@ public sealed class AuditEvent
         Method = null;
         Target = null;
         Query = default;
+        Headers = default;
+        Cookies = default;
         SessionId = null;
         TraceHigh = TraceLow = SpanId = 0;
         JsonRpcIdRaw = default;

@@ -34,6 +34,11 @@ public sealed class AuditOptions
     public int CompressionLevel { get; set; } = 1;
     /// <summary>Where sealed segments go; null keeps them in <see cref="Directory"/> only.</summary>
     public ShippingOptions? Shipping { get; set; }
+    /// <summary>
+    /// Header fields (names, any letter case) an upstream's forwardHeaders passes whose values records hold as keyed MACs
+    /// instead of text (component.headers): a field that is itself a credential, a per-user key for the upstream.
+    /// </summary>
+    public List<string> RedactHeaders { get; set; } = [];
     /// <summary>Checkpoints published outside the host (store, witness) and the start-up comparison with them.</summary>
     public AnchorOptions Anchoring { get; set; } = new();
 
@@ -65,8 +70,23 @@ public sealed class AuditOptions
         if (BatchedFlushBytes is < 4096 or > 64 * 1024 * 1024) throw new ArgumentException("Audit.BatchedFlushBytes must be 4096-67108864.", nameof(BatchedFlushBytes));
         if (OutageRetryInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.OutageRetryInterval must be positive.", nameof(OutageRetryInterval));
         if (CompressionLevel is < 1 or > 19) throw new ArgumentException("Audit.CompressionLevel must be 1-19.", nameof(CompressionLevel));
+        foreach (string? name in RedactHeaders ??= [])
+        {
+            // Exact names only: a pattern that matched nothing would leave a credential in clear without a word.
+            if (!IsFieldName(name)) throw new ArgumentException($"Audit.RedactHeaders must hold header field names (letters, digits and !#$%&'+-.^_`|~, no '*'); '{name}' is not one.", nameof(RedactHeaders));
+        }
         Shipping?.Validate();
         (Anchoring ??= new AnchorOptions()).Validate();
+    }
+
+    private static bool IsFieldName(string? s)
+    {
+        if (string.IsNullOrEmpty(s)) return false;
+        foreach (char c in s)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~')) return false;
+        }
+        return true;
     }
 }
 

@@ -255,6 +255,34 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Fact]
+    public async Task Replay_shows_the_forwarded_fields_and_cookies_a_record_holds_and_the_log_verifies_with_them()
+    {
+        using var dir = new TempAuditDirectory();
+        await using (var log = await AuditLog.OpenAsync(dir.Options()))
+        {
+            var e = new AuditEvent();
+            SampleEvents.Fill(e, 0);
+            e.Headers = "x-note:card 411111******1111%2C ok,x-tenant:prod"u8.ToArray();
+            e.Cookies = "sid=9a0c6a1d4e2b7f3a5c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"u8.ToArray();
+            await log.AppendAsync(e);
+            SampleEvents.Fill(e, 1);
+            await log.AppendAsync(e);
+        }
+
+        var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1");
+        Assert.True(code == 0, err);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains(" headers=\"x-note:card 411111******1111%2C ok,x-tenant:prod\" cookies=\"sid=9a0c6a1d4e2b7f3a5c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d\"", lines[0]);
+        Assert.DoesNotContain("headers=", lines[1]);
+        Assert.DoesNotContain("cookies=", lines[1]);
+        (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1", "--format", "jsonl");
+        Assert.True(code == 0, err);
+        using var d = JsonDocument.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0]);
+        Assert.Equal("x-tenant:prod", d.RootElement.GetProperty("component").GetProperty("headers").GetString()!.Split(',')[1]);
+    }
+
+    [Fact]
     public async Task Replay_help_prints_the_usage()
     {
         var (code, output, _) = await RunAsync(ReplayCommand.RunAsync, "--help");

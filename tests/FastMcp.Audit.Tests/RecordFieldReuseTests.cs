@@ -25,6 +25,8 @@ public sealed class RecordFieldReuseTests
         e.SpanId = 42;
         e.UpstreamName = "default";
         e.Query = "?tenant=eu&page=2"u8.ToArray();
+        e.Headers = "x-mcp-readonly:true,x-tenant:prod"u8.ToArray();
+        e.Cookies = "sid=9a0c6a1d4e2b7f3a5c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"u8.ToArray();
         e.Approver = null;
         e.Detail = "request";
         e.ResponsePayload = default;
@@ -85,7 +87,8 @@ public sealed class RecordFieldReuseTests
     public static TheoryData<string> Changes() =>
     [
         "subject", "subject-null", "groups-same-values", "groups-changed", "groups-null", "client", "address", "hop",
-        "certificate", "mcp-client", "upstream", "upstream-name", "method", "target", "query", "query-none", "query-bare", "session", "trace-high", "trace-low",
+        "certificate", "mcp-client", "upstream", "upstream-name", "method", "target", "query", "query-none", "query-bare",
+        "headers", "headers-none", "pan-in-headers", "cookies", "cookies-none", "session", "trace-high", "trace-low",
         "span", "trace-none", "id", "id-none", "decision", "rule", "approver", "pan-in-rule", "pan-in-session",
     ];
 
@@ -117,6 +120,11 @@ public sealed class RecordFieldReuseTests
             case "query": e.Query = "?tenant=us&page=2"u8.ToArray(); break;
             case "query-none": e.Query = default; break;
             case "query-bare": e.Query = "?"u8.ToArray(); break;
+            case "headers": e.Headers = "x-mcp-readonly:false,x-tenant:prod"u8.ToArray(); break;
+            case "headers-none": e.Headers = default; break;
+            case "pan-in-headers": e.Headers = Encoding.ASCII.GetBytes("x-note:" + Pan); break;
+            case "cookies": e.Cookies = "sid=0a0c6a1d4e2b7f3a5c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"u8.ToArray(); break;
+            case "cookies-none": e.Cookies = default; break;
             case "session": e.SessionId = "sess-2"; break;
             case "trace-high": e.TraceHigh++; break;
             case "trace-low": e.TraceLow++; break;
@@ -177,12 +185,26 @@ public sealed class RecordFieldReuseTests
     public void The_query_is_written_under_component_without_its_question_mark_and_without_allocating()
     {
         AuditEvent e = Request();
+        e.Headers = e.Cookies = default;
         Assert.Contains("\"target\":\"get_weather\",\"query\":\"tenant=eu\\u0026page=2\"}", Json(Serialize(new AuditRecordSerializer(), e)));
         e.Query = "?"u8.ToArray();
         Assert.Contains("\"query\":\"\"}", Json(Serialize(new AuditRecordSerializer(), e)));
         e.Query = default;
         Assert.DoesNotContain("\"query\"", Json(Serialize(new AuditRecordSerializer(), e)));
         e.Query = "?tenant=eu&page=2"u8.ToArray();
+        Assert.Equal(0, SerializerAllocations.OfRepeatedWrites(new AuditRecordSerializer(), e, fresh: true));
+    }
+
+    [Fact]
+    public void The_forwarded_fields_and_cookies_follow_the_query_in_component_and_cost_no_allocation()
+    {
+        AuditEvent e = Request();
+        Assert.Contains("\"query\":\"tenant=eu\\u0026page=2\",\"headers\":\"x-mcp-readonly:true,x-tenant:prod\",\"cookies\":\"sid=9a0c", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Cookies = default;
+        Assert.Contains("\"headers\":\"x-mcp-readonly:true,x-tenant:prod\"}", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Headers = default;
+        Assert.DoesNotContain("\"headers\"", Json(Serialize(new AuditRecordSerializer(), e)));
+        e.Headers = "x-mcp-readonly:true,x-tenant:prod"u8.ToArray();
         Assert.Equal(0, SerializerAllocations.OfRepeatedWrites(new AuditRecordSerializer(), e, fresh: true));
     }
 

@@ -150,6 +150,9 @@ public static class ReplayCommand
             if (Str(comp, "method") is { } m) line.Append(" method=").Append(m);
             if (Str(comp, "target") is { } t) line.Append(" target=").Append(t);
             if (Str(comp, "query") is { } q) line.Append(" query=?").Append(q);
+            // What else the upstream got: quoted, since a forwarded value may hold spaces (its ',' and '%' are escaped).
+            if (Str(comp, "headers") is { } h) line.Append(" headers=\"").Append(h).Append('"');
+            if (Str(comp, "cookies") is { } c) line.Append(" cookies=\"").Append(c).Append('"');
         }
         if (Str(r, "session") is { } session) line.Append(" session=").Append(session);
         if (r.TryGetProperty("jsonrpcId", out var id)) line.Append(" id=").Append(id.GetRawText());

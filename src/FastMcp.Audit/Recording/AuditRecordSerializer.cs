@@ -46,6 +46,8 @@ public sealed class AuditRecordSerializer
     private static readonly JsonEncodedText PMethod = JsonEncodedText.Encode("method");
     private static readonly JsonEncodedText PTarget = JsonEncodedText.Encode("target");
     private static readonly JsonEncodedText PQuery = JsonEncodedText.Encode("query");
+    private static readonly JsonEncodedText PHeaders = JsonEncodedText.Encode("headers");
+    private static readonly JsonEncodedText PCookies = JsonEncodedText.Encode("cookies");
     private static readonly JsonEncodedText PSession = JsonEncodedText.Encode("session");
     private static readonly JsonEncodedText PTrace = JsonEncodedText.Encode("trace");
     private static readonly JsonEncodedText PId = JsonEncodedText.Encode("id");
@@ -335,6 +337,9 @@ public sealed class AuditRecordSerializer
         WriteOptional(w, PTarget, e.Target);
         // What the upstream was asked besides the body: the text after '?' ("" for a bare '?'), as forwarded.
         if (!e.Query.IsEmpty) w.WriteString(PQuery, e.Query.Span[1..]);
+        // And the header fields and cookies it was sent besides MCP's own (forwardHeaders, forwardCookies).
+        if (!e.Headers.IsEmpty) w.WriteString(PHeaders, e.Headers.Span);
+        if (!e.Cookies.IsEmpty) w.WriteString(PCookies, e.Cookies.Span);
         w.WriteEndObject();
 
         WriteOptional(w, PSession, e.SessionId);

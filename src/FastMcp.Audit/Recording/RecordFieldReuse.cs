@@ -5,7 +5,7 @@ namespace FastMcp.Audit.Recording;
 /// <summary>
 /// The serialized, masked fields from <c>"user"</c> through <c>"approver"</c> of the last record an
 /// <see cref="AuditEvent"/> was written as, with the values they were written from. An exchange's request and
-/// response records name the same caller, origin, component, session, trace, JSON-RPC id and decision: the second
+/// response records name the same caller, origin, component (query, forwarded fields and cookies included), session, trace, JSON-RPC id and decision: the second
 /// record copies these bytes instead of writing and masking them again. Used only when every one of those values
 /// is the same (strings by ordinal equality, the id byte for byte) and the same masker is in use, so the record is
 /// byte for byte what a fresh serialization writes. The region starts at a member name and ends at a member
@@ -19,6 +19,10 @@ internal sealed class RecordFieldReuse
     private int _jsonRpcIdLength;
     private byte[] _query = [];
     private int _queryLength;
+    private byte[] _headers = [];
+    private int _headersLength;
+    private byte[] _cookies = [];
+    private int _cookiesLength;
     private string?[] _groups = new string?[4];
     private int _groupCount;
     private bool _hasGroups;
@@ -49,6 +53,8 @@ internal sealed class RecordFieldReuse
         }
         if (!e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength))) return false;
         if (!e.Query.Span.SequenceEqual(_query.AsSpan(0, _queryLength))) return false;
+        if (!e.Headers.Span.SequenceEqual(_headers.AsSpan(0, _headersLength))) return false;
+        if (!e.Cookies.Span.SequenceEqual(_cookies.AsSpan(0, _cookiesLength))) return false;
         if (e.Groups is not { } groups) return !_hasGroups;
         if (!_hasGroups || groups.Length != _groupCount) return false;
         for (int i = 0; i < groups.Length; i++)
@@ -64,9 +70,12 @@ internal sealed class RecordFieldReuse
         _valid = false;
         ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
         ReadOnlySpan<byte> query = e.Query.Span;
+        ReadOnlySpan<byte> headers = e.Headers.Span;
+        ReadOnlySpan<byte> cookies = e.Cookies.Span;
         string[]? groups = e.Groups;
-        // A region, id or query too large to be worth keeping is simply not kept.
-        if (region.Length > 16 * 1024 || id.Length > 1024 || query.Length > 8 * 1024 || (groups is not null && groups.Length > 64)) return;
+        // A region, id, query or forwarded-fields line too large to be worth keeping is simply not kept.
+        if (region.Length > 16 * 1024 || id.Length > 1024 || query.Length > 8 * 1024 || headers.Length > 8 * 1024 || cookies.Length > 8 * 1024
+            || (groups is not null && groups.Length > 64)) return;
         if (_bytes.Length < region.Length) _bytes = new byte[Math.Max(region.Length, _bytes.Length * 2)];
         region.CopyTo(_bytes);
         Length = region.Length;
@@ -76,6 +85,8 @@ internal sealed class RecordFieldReuse
         if (_query.Length < query.Length) _query = new byte[query.Length];
         query.CopyTo(_query);
         _queryLength = query.Length;
+        KeepCopy(headers, ref _headers, out _headersLength);
+        KeepCopy(cookies, ref _cookies, out _cookiesLength);
         _hasGroups = groups is not null;
         _groupCount = groups?.Length ?? 0;
         if (groups is not null)
@@ -105,6 +116,13 @@ internal sealed class RecordFieldReuse
         _traceLow = e.TraceLow;
         _spanId = e.SpanId;
         _valid = true;
+    }
+
+    private static void KeepCopy(ReadOnlySpan<byte> value, ref byte[] kept, out int length)
+    {
+        if (kept.Length < value.Length) kept = new byte[value.Length];
+        value.CopyTo(kept);
+        length = value.Length;
     }
 
     private static bool Same(string? a, string? b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);

@@ -31,46 +31,20 @@ internal static class ApprovalCookies
     private static readonly byte[] ProcessKey = RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The MAC key: HMAC-SHA-256(card fingerprint key, "fastmcp approval cookie v1"), so a cookie MAC never equals a card fingerprint.</summary>
-    public static byte[] Key(byte[]? cardFingerprintKey) =>
-        HMACSHA256.HashData(cardFingerprintKey is { Length: > 0 } key ? key : ProcessKey, "fastmcp approval cookie v1"u8);
+    public static byte[] Key(byte[]? cardFingerprintKey) => DerivedKey(cardFingerprintKey, "fastmcp approval cookie v1"u8);
+
+    /// <summary>A MAC key for <paramref name="label"/>'s use, derived from the card fingerprint key (or this process's own without one).</summary>
+    public static byte[] DerivedKey(byte[]? cardFingerprintKey, ReadOnlySpan<byte> label) =>
+        HMACSHA256.HashData(cardFingerprintKey is { Length: > 0 } key ? key : ProcessKey, label);
 
     /// <summary>The line for the forwarded cookie fields, in the order sent (Cookie2: a Cookie2 field); "" without any pair.</summary>
     public static string Line(IReadOnlyList<(bool Cookie2, byte[] Value)> fields, byte[] key)
     {
-        var entries = new List<(string Name, bool Named, string Mac, int Order)>();
-        foreach ((bool cookie2, byte[] value) in fields)
-        {
-            ReadOnlySpan<byte> rest = value;
-            while (true)
-            {
-                int semicolon = rest.IndexOf((byte)';');
-                ReadOnlySpan<byte> pair = FastMcp.Http.HttpTokens.TrimOws(semicolon < 0 ? rest : rest[..semicolon]);
-                if (!pair.IsEmpty)
-                {
-                    int equals = pair.IndexOf((byte)'=');
-                    var name = new StringBuilder(cookie2 ? Cookie2Prefix : "");
-                    if (equals >= 0) ApprovalDigest.AppendEscaped(name, pair[..equals], ":"u8);
-                    ReadOnlySpan<byte> macked = equals >= 0 ? pair[(equals + 1)..] : pair;
-                    entries.Add((name.ToString(), equals >= 0, Convert.ToHexStringLower(HMACSHA256.HashData(key, macked)), entries.Count));
-                }
-                if (semicolon < 0) break;
-                rest = rest[(semicolon + 1)..];
-            }
-        }
-        entries.Sort(static (a, b) =>
-        {
-            int c = string.CompareOrdinal(a.Name, b.Name);
-            return c != 0 ? c : a.Order.CompareTo(b.Order);
-        });
-        var line = new StringBuilder();
-        foreach ((string name, bool named, string mac, _) in entries)
-        {
-            if (line.Length > 0) line.Append(',');
-            line.Append(name);
-            if (named) line.Append('=');
-            line.Append(mac);
-        }
-        return line.ToString();
+        var line = new Forwarding.ForwardedFieldLine();
+        foreach ((bool cookie2, byte[] value) in fields) line.AddCookieField(cookie2, value);
+        var text = new System.Buffers.ArrayBufferWriter<byte>(Math.Max(1, line.Length));
+        line.Write(text, key);
+        return Encoding.ASCII.GetString(text.WrittenSpan);
     }
 
     /// <summary>

@@ -60,41 +60,17 @@ internal static class ApprovalDigest
     }
 
     /// <summary>
-    /// The headers line: "name:value" pairs joined by commas, names lowercased, sorted by name (ordinal) and then in the
-    /// order the client sent them. In a value, '%', ',' and every byte that is not printable ASCII (controls, DEL, and
-    /// each byte of a non-ASCII character) are written %XX (uppercase hex), so no value can forge another pair or line.
-    /// Names are tokens: they hold neither ':' nor ','.
+    /// The headers line (<see cref="Forwarding.ForwardedFieldLine"/>, the encoder the audit record shares): "name:value"
+    /// pairs joined by commas, names lowercased, sorted by name (ordinal) and then in the order the client sent them,
+    /// values %XX-escaped so that no value can forge another pair or line. Every value in clear: the digest binds them.
     /// </summary>
     public static string HeadersLine(IReadOnlyList<(string Name, byte[] Value)> fields)
     {
-        var ordered = new List<(string Name, byte[] Value, int Order)>(fields.Count);
-        for (int i = 0; i < fields.Count; i++) ordered.Add((fields[i].Name.ToLowerInvariant(), fields[i].Value, i));
-        ordered.Sort(static (a, b) =>
-        {
-            int c = string.CompareOrdinal(a.Name, b.Name);
-            return c != 0 ? c : a.Order.CompareTo(b.Order);
-        });
-        var line = new StringBuilder();
-        foreach ((string name, byte[] value, _) in ordered)
-        {
-            if (line.Length > 0) line.Append(',');
-            line.Append(name).Append(':');
-            AppendEscaped(line, value, default);
-        }
-        return line.ToString();
-    }
-
-    /// <summary>
-    /// Appends <paramref name="bytes"/> with '%', ',', every byte of <paramref name="alsoEscaped"/> and every byte that is
-    /// not printable ASCII written %XX (uppercase hex): what lets a line split back into its entries.
-    /// </summary>
-    internal static void AppendEscaped(StringBuilder line, ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> alsoEscaped)
-    {
-        foreach (byte b in bytes)
-        {
-            if (b is < 0x20 or >= 0x7F or (byte)'%' or (byte)',' || alsoEscaped.Contains(b)) line.Append('%').Append(Convert.ToHexString([b]));
-            else line.Append((char)b);
-        }
+        var line = new Forwarding.ForwardedFieldLine();
+        for (int i = 0; i < fields.Count; i++) line.AddHeader(Encoding.ASCII.GetBytes(fields[i].Name), fields[i].Value, redacted: false);
+        var text = new ArrayBufferWriter<byte>(Math.Max(1, line.Length));
+        line.Write(text, default);
+        return Encoding.ASCII.GetString(text.WrittenSpan);
     }
 
     /// <summary>The canonical JSON text of params as the digest binds it: what approvers are shown.</summary>

@@ -74,6 +74,12 @@ internal sealed class PendingApproval
 
     /// <summary>The cookies forwarded under forwardCookies, as the digest's cookies line writes them (names, keyed MACs; "" without any).</summary>
     public string Cookies { get; init; } = "";
+
+    /// <summary>
+    /// The headers line as this approval's ApprovalRequested record holds it (audit.redactHeaders fields as MACs), for the
+    /// records of its decision; null until that record is written (then, with redaction on, they carry no headers).
+    /// </summary>
+    public string? RecordedHeaders { get; set; }
     public Principal Requester { get; }
     public string RuleName { get; }
     public string? Message { get; }

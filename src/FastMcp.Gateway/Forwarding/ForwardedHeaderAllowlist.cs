@@ -44,6 +44,9 @@ internal sealed class ForwardedHeaderAllowlist
         return new ForwardedHeaderAllowlist(patterns, [.. exact], [.. prefixes], all);
     }
 
+    /// <summary>Names no field: nothing beyond MCP's own passes (the common case, checked before looking at any field).</summary>
+    public bool AllowsNone => !_all && _exact.Length == 0 && _prefixes.Length == 0;
+
     /// <summary>True when the operator lets a client field of this name through (any letter case).</summary>
     public bool Allows(ReadOnlySpan<byte> name)
     {

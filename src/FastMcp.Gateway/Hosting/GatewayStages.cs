@@ -374,7 +374,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
         var authorization = new PolicyAuthorization(engine);
-        var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Describe() : null, masking?.Masker);
+        var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Describe() : null, masking?.Masker,
+            new RecordedFieldKeys(masking?.FingerprintKey, options.Audit.RedactHeaders));
         ApprovalWebhook? webhook = null;
         try
         {

@@ -18,9 +18,12 @@ namespace FastMcp.Gateway.Stages;
 /// (strict mode). Payloads recorded here are already masked.
 /// </summary>
 /// <remarks><paramref name="upstream"/> is the default route's upstream URL (null without one): records of an exchange name
-/// their route's upstream (URL and name) instead.</remarks>
-internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null)
+/// their route's upstream (URL and name) instead. <paramref name="fieldKeys"/>: the MAC keys of forwarded cookies and
+/// redacted fields (audit.redactHeaders).</remarks>
+internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? masker = null, RecordedFieldKeys? fieldKeys = null)
 {
+    private readonly RecordedFieldKeys _fieldKeys = fieldKeys ?? new RecordedFieldKeys(null, null);
+
     private readonly Utf8StringCache _strings = new(4096);
 
     public AuditLog Log => log;
@@ -36,8 +39,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         /// <summary>The exchange's query as recorded (masked); its findings are the record's concern only, not the exchange's.</summary>
         public readonly PooledBufferWriter Query = new(0);
         public CardFindings QueryCards;
+        /// <summary>The exchange's forwarded header fields and cookies as recorded.</summary>
+        public readonly ForwardedFieldsRecord Forwarded = new();
         public void Release()
         {
+            Forwarded.Release();
             Id.Release();
             Request.Release();
             Response.Release();
@@ -280,9 +286,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     public ValueTask<long> RecordApprovalRequestedAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, PendingApproval a)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.ApprovalRequested, success: true);
+        // A field audit.redactHeaders names is shown by MAC here too: the digest is then not recomputable from the record alone.
+        a.RecordedHeaders = _fieldKeys.RedactsAny ? System.Text.Encoding.ASCII.GetString(e.Headers.Span) : a.Headers;
         e.Detail = $"approval {a.Id} requested ({(a.Mode == FastMcp.Policy.ApprovalMode.Grant ? "grant" : "hold")}): needs {a.RequiredApprovals} of [{string.Join(", ", a.ApproverGroups)}]"
             + $" by {ApprovalBroker.Iso(a.ExpiresUtc)}; digest {a.Digest}" + (a.Query.Length > 0 ? $"; query {a.Query}" : "")
-            + (a.Headers.Length > 0 ? $"; headers {a.Headers}" : "")
+            + (a.RecordedHeaders.Length > 0 ? $"; headers {a.RecordedHeaders}" : "")
             + (a.Cookies.Length > 0 ? $"; cookies {a.Cookies}" : ""); // what the digest binds besides the payload, so it can be recomputed
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         return log.AppendAsync(e);
@@ -307,6 +315,9 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             Target = a.Target,
             // The approver saw this query (masked, '?' included): the record says which call was decided.
             Query = a.Query.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(a.Query) : default,
+            // And the fields and cookies it bound; with redaction on, only as its requested record wrote them (never in clear).
+            Headers = (a.RecordedHeaders ?? (_fieldKeys.RedactsAny ? "" : a.Headers)) is { Length: > 0 } h ? System.Text.Encoding.ASCII.GetBytes(h) : default,
+            Cookies = a.Cookies.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(a.Cookies) : default,
             Decision = "RequireApproval",
             Rule = a.RuleName,
             Approver = approver,
@@ -468,6 +479,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Upstream = ex.Route is { } route ? route.Describe() : ex.Federation is { } federation ? federation.AuditUpstream : upstream;
         e.UpstreamName = ex.Route?.Name;
         e.Query = RecordedQuery(ex, s);
+        s.Forwarded.Write(ex, ex.Masking?.Masker ?? masker, _fieldKeys, out e.Headers, out e.Cookies);
         ReadOnlySpan<byte> session = ex.UpstreamSessionId;
         if (!session.IsEmpty) e.SessionId = _strings.Get(session);
         if (ex.HasCall)
@@ -495,6 +507,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         if (ex.Approval is { } approval) e.Approver = approval.ApproverList();
         AddFingerprints(e, ex.RequestCards);
+        AddFingerprints(e, s.Forwarded.Cards);
         return e;
     }
 
@@ -532,9 +545,14 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return n < 0 ? "(long value)" : _strings.Get(buffer[..n]);
     }
 
+    /// <summary>Adds the findings' fingerprints the record does not hold yet (a field masked in place was found by the mask stage).</summary>
     private void AddFingerprints(AuditEvent e, in CardFindings findings)
     {
-        for (int i = 0; i < findings.StoredFingerprints; i++) e.CardFingerprints.Add(_strings.Hex(findings.Fingerprint(i)));
+        for (int i = 0; i < findings.StoredFingerprints; i++)
+        {
+            string hex = _strings.Hex(findings.Fingerprint(i));
+            if (!e.CardFingerprints.Contains(hex)) e.CardFingerprints.Add(hex);
+        }
     }
 
     /// <summary>
