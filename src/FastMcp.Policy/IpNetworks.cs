@@ -16,18 +16,35 @@ public static class IpNetworks
         string s = entry?.Trim() ?? "";
         error = null;
         // "10.0.0.1/8" is refused rather than read as 10.0.0.0/8: it is most likely a typo for a narrower range.
-        if (s.Contains('/') && IPNetwork.TryParse(s, out IPNetwork network) && IPAddress.TryParse(s.AsSpan(0, s.IndexOf('/')), out IPAddress? written)
+        if (s.Contains('/') && IPNetwork.TryParse(s, out IPNetwork network) && TryParseAddress(s[..s.IndexOf('/')], out IPAddress? written)
             && written.Equals(network.BaseAddress))
         {
             return network;
         }
-        if (!s.Contains('/') && IPAddress.TryParse(s, out IPAddress? single))
+        if (!s.Contains('/') && TryParseAddress(s, out IPAddress? single))
         {
             single = Normalize(single);
             return new IPNetwork(single, single.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
         }
         error = $"'{s}' is not an address or a CIDR (base address with no host bits set)";
         return null;
+    }
+
+    /// <summary>
+    /// Reads an IPv6 address, or an IPv4 address as four decimal parts without leading zeros. The socket library also
+    /// reads "10.20.1" (10.20.0.1) and "010.0.0.1" (octal, 8.0.0.1): in a list that lets callers in, such a reading is
+    /// more likely a typo than what was meant, so it is refused.
+    /// </summary>
+    public static bool TryParseAddress(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IPAddress? address)
+    {
+        if (!IPAddress.TryParse(text, out address))
+            return false;
+        if (address.AddressFamily == AddressFamily.InterNetwork && !string.Equals(address.ToString(), text, StringComparison.Ordinal))
+        {
+            address = null;
+            return false;
+        }
+        return true;
     }
 
     /// <summary>

@@ -76,7 +76,7 @@ public static class PolicyTestCommand
         System.Net.IPAddress address = System.Net.IPAddress.Loopback;
         if (addressText is not null)
         {
-            if (!System.Net.IPAddress.TryParse(addressText, out System.Net.IPAddress? parsed))
+            if (!IpNetworks.TryParseAddress(addressText.Trim(), out System.Net.IPAddress? parsed))
                 return Fail(stderr, $"--address: '{addressText}' is not an IPv4 or IPv6 address");
             // As the gateway records and decides it: an IPv4 client of a dual-stack socket is IPv4.
             address = IpNetworks.Normalize(parsed);
