@@ -15,9 +15,19 @@ public sealed class AddressAndTimePolicyTests
     private static string Call(int id, string tool) =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{}}}";
 
-    private static Task Answer(UpstreamExchange x) => x.Request.Body.Contains("tools/list", StringComparison.Ordinal)
-        ? x.RespondJsonAsync(PolicyGateway.ToolsListResult(x.Request.IdJson(), "deploy", "status"))
-        : x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}");
+    private static Task Answer(UpstreamExchange x)
+    {
+        if (x.Request.Body.StartsWith('['))
+        {
+            // A batch: one empty result per member.
+            using JsonDocument batch = JsonDocument.Parse(x.Request.Body);
+            string[] results = [.. batch.RootElement.EnumerateArray().Select(m => "{\"jsonrpc\":\"2.0\",\"id\":" + m.GetProperty("id").GetRawText() + ",\"result\":{}}")];
+            return x.RespondJsonAsync("[" + string.Join(",", results) + "]");
+        }
+        return x.Request.Body.Contains("tools/list", StringComparison.Ordinal)
+            ? x.RespondJsonAsync(PolicyGateway.ToolsListResult(x.Request.IdJson(), "deploy", "status"))
+            : x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}");
+    }
 
     private static Task<PolicyGateway> StartAsync(List<RuleOptions> rules) =>
         PolicyGateway.StartAsync(Answer, rules, o => o.ClientAddress.TrustedProxies = ["127.0.0.1"]);
@@ -54,6 +64,25 @@ public sealed class AddressAndTimePolicyTests
         string denied = (await g.StopAndReadAuditAsync()).First(l => l.Contains("\"type\":\"Denied\"", StringComparison.Ordinal));
         using JsonDocument record = JsonDocument.Parse(denied);
         Assert.Equal("203.0.113.9", record.RootElement.GetProperty("origin").GetProperty("address").GetString());
+    }
+
+    [Fact]
+    public async Task A_batch_member_is_decided_on_the_address_of_the_batch()
+    {
+        await using PolicyGateway g = await StartAsync(DeployFromCiOnly());
+        string token = g.Token("ci-bot");
+        string batch = "[" + Call(1, "deploy") + "," + Call(2, "status") + "]";
+
+        RawResponse outside = await g.PostAsync(batch, token, From("203.0.113.9"));
+        Assert.Empty(g.Upstream.Requests);
+        RawResponse inside = await g.PostAsync(batch, token, From("10.20.3.4"));
+
+        using JsonDocument refused = JsonDocument.Parse(outside.Body);
+        JsonElement deploy = refused.RootElement.EnumerateArray().Single(m => m.GetProperty("id").GetInt32() == 1);
+        Assert.Equal(-32001, deploy.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Contains("\"result\"", inside.Body);
+        Assert.DoesNotContain("\"error\"", inside.Body);
+        Assert.Single(g.Upstream.Requests);
     }
 
     [Fact]
