@@ -139,9 +139,6 @@ public static class PolicyTestCommand
             return 0;
         }
 
-        // Said first, so a reader sees what the decision was made for (the defaults too).
-        if (!serverRequest) stdout.WriteLine($"address: {address}");
-        stdout.WriteLine($"at: {at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
         if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, at.UtcDateTime, expected, stdout, stderr);
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
@@ -163,7 +160,7 @@ public static class PolicyTestCommand
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
             stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
         }
-        return Finish(decision, upstream, principal, expected, stdout, stderr);
+        return Finish(decision, upstream, principal, address, at, expected, stdout, stderr);
     }
 
     /// <summary>A request an upstream sends the client, decided by policy.serverRequests on its method and params, as the relay decides it.</summary>
@@ -179,13 +176,18 @@ public static class PolicyTestCommand
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
         if (decision.Action != PolicyAction.Allow)
             stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
-        return Finish(decision, upstream, principal, expected, stdout, stderr);
+        return Finish(decision, upstream, principal, null, new DateTimeOffset(at, TimeSpan.Zero), expected, stdout, stderr);
     }
 
     /// <summary>What both kinds of request print last, and the exit code: 1 when --expect names another action.</summary>
-    private static int Finish(in PolicyDecision decision, string upstream, Principal principal, PolicyAction? expected, TextWriter stdout, TextWriter stderr)
+    /// <param name="address">The client address decided on (null for a server's request, which has none).</param>
+    /// <param name="at">The instant decided at: printed, defaults too, so a reader sees what the decision was made for.</param>
+    private static int Finish(in PolicyDecision decision, string upstream, Principal principal, System.Net.IPAddress? address, DateTimeOffset at,
+        PolicyAction? expected, TextWriter stdout, TextWriter stderr)
     {
         stdout.WriteLine($"upstream: {upstream}");
+        if (address is not null) stdout.WriteLine($"address: {address}");
+        stdout.WriteLine($"at: {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}");
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)
         {

@@ -86,6 +86,36 @@ public sealed class AddressAndTimePolicyTests
     }
 
     [Fact]
+    public async Task A_grant_given_for_a_call_from_the_ci_network_does_not_admit_the_same_call_from_elsewhere()
+    {
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "deploy-from-ci", Action = "require_approval", Methods = ["tools/call"], Names = ["deploy"],
+                Addresses = ["10.20.0.0/16"], ApprovalMode = "grant", Approvers = ["release"] },
+        ];
+        await using PolicyGateway g = await PolicyGateway.StartAsync(Answer, rules, o =>
+        {
+            o.ClientAddress.TrustedProxies = ["127.0.0.1"];
+            o.Approvals.ApproverGroups = ["release"];
+        });
+        string token = g.Token("ci-bot", "ci");
+
+        RawResponse asked = await g.PostAsync(Call(1, "deploy"), token, From("10.20.3.4"));
+        Assert.Equal(-32002, asked.JsonRpcError().Code);
+        var broker = g.Gateway.Stages.Approvals!;
+        var approval = Assert.Single(broker.List(includeDecided: false));
+        var approver = new FastMcp.Identity.Principal("rita", ["release"], [], null, "issuer", DateTimeOffset.MaxValue);
+        Assert.Equal(200, (await broker.ApproveAsync(approval.Id, approver, null, "127.0.0.1")).Status);
+
+        RawResponse elsewhere = await g.PostAsync(Call(2, "deploy"), token, From("203.0.113.9"));
+        RawResponse again = await g.PostAsync(Call(3, "deploy"), token, From("10.20.3.4"));
+
+        Assert.Equal((-32001, "2"), elsewhere.JsonRpcError());
+        Assert.Contains("\"result\"", again.Body);
+        Assert.Single(g.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task A_tools_list_from_outside_the_network_hides_the_tool_only_reachable_from_inside()
     {
         await using PolicyGateway g = await StartAsync(DeployFromCiOnly());
