@@ -41,7 +41,7 @@ public static class McpCallDecision
     /// <paramref name="address"/> is the client address the call comes from (null: unknown, which no allow rule with "addresses" matches);
     /// <paramref name="at"/> the instant to decide at (null: the engine's clock now).
     public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,
-        string? upstream = null, ReadOnlySpan<byte> query = default, IPAddress? address = null, DateTime? at = null)
+        string? upstream = null, ReadOnlySpan<byte> query = default, IPAddress? address = null, DateTimeOffset? at = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();

@@ -178,7 +178,7 @@ public sealed class PolicyEngine
     private PolicyDecision First(int[] candidates, in PolicyRequest request, Check check)
     {
         var principal = request.Principal;
-        DateTime now = _readsClock ? request.At ?? _clock.GetUtcNow().UtcDateTime : default;
+        DateTime now = _readsClock ? (request.At ?? _clock.GetUtcNow()).UtcDateTime : default;
         foreach (int index in candidates)
         {
             var rule = _rules[index];

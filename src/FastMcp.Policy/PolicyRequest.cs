@@ -45,6 +45,6 @@ public readonly ref struct PolicyRequest
     /// IPv4 clients as IPv4. Rules with "addresses" compare it; null (unknown) matches no allow rule that sets them.</summary>
     public IPAddress? Address { get; init; }
 
-    /// <summary>The instant to decide at (UTC); null: the engine's clock now. Rules with "time" compare it.</summary>
-    public DateTime? At { get; init; }
+    /// <summary>The instant to decide at; null: the engine's clock now. Rules with "time" compare it.</summary>
+    public DateTimeOffset? At { get; init; }
 }

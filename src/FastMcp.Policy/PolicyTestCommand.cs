@@ -139,11 +139,11 @@ public static class PolicyTestCommand
             return 0;
         }
 
-        if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, at.UtcDateTime, expected, stdout, stderr);
+        if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, at, expected, stdout, stderr);
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
         byte[] queryBytes = query is null ? [] : Encoding.ASCII.GetBytes(query);
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes, address, at.UtcDateTime);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes, address, at);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
         if (query is not null)
             stdout.WriteLine($"query: ?{Encoding.ASCII.GetString(QueryText.WithoutQuestionMark(queryBytes))}");
@@ -164,7 +164,7 @@ public static class PolicyTestCommand
     }
 
     /// <summary>A request an upstream sends the client, decided by policy.serverRequests on its method and params, as the relay decides it.</summary>
-    private static int DecideServerRequest(PolicyEngine engine, Principal principal, byte[] requestBytes, string upstream, DateTime at, PolicyAction? expected,
+    private static int DecideServerRequest(PolicyEngine engine, Principal principal, byte[] requestBytes, string upstream, DateTimeOffset at, PolicyAction? expected,
         TextWriter stdout, TextWriter stderr)
     {
         using var request = JsonDocument.Parse(requestBytes);
@@ -176,7 +176,7 @@ public static class PolicyTestCommand
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
         if (decision.Action != PolicyAction.Allow)
             stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
-        return Finish(decision, upstream, principal, null, new DateTimeOffset(at, TimeSpan.Zero), expected, stdout, stderr);
+        return Finish(decision, upstream, principal, null, at, expected, stdout, stderr);
     }
 
     /// <summary>What both kinds of request print last, and the exit code: 1 when --expect names another action.</summary>

@@ -92,9 +92,9 @@ public sealed class ServerRequestPolicy
     public PolicyDecision Decide(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> paramsJson, string? upstream) =>
         _engine.Decide(new PolicyRequest(principal, methodUtf8, default, paramsJson, upstream));
 
-    /// <summary>The same, with "time" conditions decided at <paramref name="atUtc"/> instead of the clock's now (<c>fastmcp policy test --at</c>).</summary>
-    public PolicyDecision Decide(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> paramsJson, string? upstream, DateTime atUtc) =>
-        _engine.Decide(new PolicyRequest(principal, methodUtf8, default, paramsJson, upstream) { At = atUtc });
+    /// <summary>The same, with "time" conditions decided at <paramref name="at"/> instead of the clock's now (<c>fastmcp policy test --at</c>).</summary>
+    public PolicyDecision Decide(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> paramsJson, string? upstream, DateTimeOffset at) =>
+        _engine.Decide(new PolicyRequest(principal, methodUtf8, default, paramsJson, upstream) { At = at });
 
     /// <summary>
     /// The error message the upstream gets for a denied request: the gateway's policy and the rule, nothing else.
