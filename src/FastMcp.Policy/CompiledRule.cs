@@ -1,3 +1,4 @@
+using System.Net;
 using FastMcp.Identity;
 
 namespace FastMcp.Policy;
@@ -99,6 +100,21 @@ public sealed class CompiledRule
                 return false;
         return true;
     }
+
+    /// <summary>Networks the client address must be in (with their IPv4-mapped forms; empty: any address).</summary>
+    internal IPNetwork[] Networks { get; init; } = [];
+    public bool HasAddressCondition => Networks.Length > 0;
+
+    /// <summary>The "time" condition (null: any time).</summary>
+    internal TimeCondition? Time { get; init; }
+    public bool HasTimeCondition => Time is not null;
+
+    /// <summary>
+    /// The client is in one of the rule's networks. An unknown address (null) cannot be placed: it matches a deny or
+    /// require_approval rule and no allow rule, so not knowing where a call comes from never lets it through.
+    /// </summary>
+    internal bool MatchesAddress(IPAddress? address) =>
+        address is null ? Action != PolicyAction.Allow : IpNetworks.Contains(Networks, address);
 
     /// <summary>Upstream names this rule is scoped to (empty: any upstream).</summary>
     public string[] Upstreams { get; internal init; } = [];

@@ -68,6 +68,8 @@ internal static class PolicyCompiler
                 RateLimitBurst = o.RateLimitBurst ?? o.RateLimitPerMinute ?? 0,
                 Upstreams = Strings(o.Upstreams, rule, "upstreams"),
                 QueryConditions = CompileQuery(o.Query, rule),
+                Networks = CompileAddresses(o.Addresses, rule),
+                Time = o.Time is null ? null : TimeCondition.Compile(o.Time, rule),
             };
         }
         return rules;
@@ -94,6 +96,16 @@ internal static class PolicyCompiler
             conditions[i++] = QueryCondition.Compile(parameter, condition, rule);
         }
         return conditions;
+    }
+
+    private static System.Net.IPNetwork[] CompileAddresses(List<string>? addresses, string rule)
+    {
+        if (addresses is null || addresses.Count == 0)
+            return [];
+        var networks = new System.Net.IPNetwork[addresses.Count];
+        for (int j = 0; j < addresses.Count; j++)
+            networks[j] = IpNetworks.TryParse(addresses[j], out string? error) ?? throw new PolicyException(rule, $"addresses[{j}]", error!);
+        return IpNetworks.WithMappedForms(networks);
     }
 
     private static string[] Strings(List<string>? values, string rule, string field)

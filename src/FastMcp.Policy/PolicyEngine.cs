@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using FastMcp.Identity;
@@ -93,9 +94,15 @@ public sealed class PolicyEngine
     // The parameters some rule's query conditions name (decoded, UTF-8, distinct); empty: the query is never read.
     private readonly byte[][] _queryNames;
 
-    private PolicyEngine(CompiledRule[] rules, PolicyAction defaultAction, string? defaultMessage)
+    // Read only while some rule has a time condition: a policy without one never asks the clock.
+    private readonly TimeProvider _clock;
+    private readonly bool _readsClock;
+
+    private PolicyEngine(CompiledRule[] rules, PolicyAction defaultAction, string? defaultMessage, TimeProvider clock)
     {
         _rules = rules;
+        _clock = clock;
+        _readsClock = Array.Exists(rules, static r => r.HasTimeCondition);
         _queryNames = QueryNames(rules);
         _defaultAction = defaultAction;
         _defaultMessage = defaultMessage;
@@ -120,21 +127,25 @@ public sealed class PolicyEngine
     public PolicyAction DefaultAction => _defaultAction;
 
     /// <summary>Compiles and validates a policy. Throws <see cref="PolicyException"/> naming the rule and field of the first error.</summary>
-    public static PolicyEngine Compile(PolicyOptions options)
+    public static PolicyEngine Compile(PolicyOptions options) => Compile(options, TimeProvider.System);
+
+    /// <summary>The same, deciding "time" conditions by <paramref name="clock"/> (the gateway passes the system clock).</summary>
+    public static PolicyEngine Compile(PolicyOptions options, TimeProvider clock)
     {
+        ArgumentNullException.ThrowIfNull(clock);
         if (options is null)
             throw new PolicyException(null, null, "no policy");
         var defaultAction = PolicyCompiler.ParseAction(options.DefaultAction ?? "deny", null, "defaultAction");
         if (defaultAction == PolicyAction.RequireApproval)
             throw new PolicyException(null, "defaultAction", "must be allow or deny");
         var rules = PolicyCompiler.CompileRules(options);
-        var serverRequests = ServerRequestPolicy.Compile(options.ServerRequests);
-        return new PolicyEngine(rules, defaultAction, options.DefaultMessage) { _serverRequests = serverRequests };
+        var serverRequests = ServerRequestPolicy.Compile(options.ServerRequests, clock);
+        return new PolicyEngine(rules, defaultAction, options.DefaultMessage, clock) { _serverRequests = serverRequests };
     }
 
     /// <summary>Compiles rules on their own (policy.serverRequests runs its rules through the same engine).</summary>
-    internal static PolicyEngine CompileRuleSet(List<RuleOptions> rules, PolicyAction defaultAction, string? defaultMessage) =>
-        new(PolicyCompiler.CompileRules(rules), defaultAction, defaultMessage);
+    internal static PolicyEngine CompileRuleSet(List<RuleOptions> rules, PolicyAction defaultAction, string? defaultMessage, TimeProvider clock) =>
+        new(PolicyCompiler.CompileRules(rules), defaultAction, defaultMessage, clock);
 
     /// <summary>policy.serverRequests: the decision on requests upstreams send the client. Swapped with this engine on reload.</summary>
     public ServerRequestPolicy ServerRequests => _serverRequests ?? ServerRequestPolicy.AllowAll;
@@ -167,6 +178,7 @@ public sealed class PolicyEngine
     private PolicyDecision First(int[] candidates, in PolicyRequest request, Check check)
     {
         var principal = request.Principal;
+        DateTime now = _readsClock ? (request.At ?? _clock.GetUtcNow()).UtcDateTime : default;
         foreach (int index in candidates)
         {
             var rule = _rules[index];
@@ -177,6 +189,10 @@ public sealed class PolicyEngine
             if (!rule.MatchesUpstream(request.Upstream))
                 continue;
             if (!rule.MatchesPrincipal(principal))
+                continue;
+            if (rule.HasAddressCondition && !rule.MatchesAddress(request.Address))
+                continue;
+            if (rule.HasTimeCondition && !rule.Time!.Matches(now))
                 continue;
             if (rule.HasArgumentConditions && !rule.MatchesArguments(request.Arguments))
                 continue;
@@ -205,9 +221,18 @@ public sealed class PolicyEngine
     /// the calls made through it would carry the same query, so query conditions are decided on it, not treated as "maybe".
     /// A query the policy cannot read hides everything (the list request itself was refused).
     /// </summary>
-    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream, ReadOnlySpan<byte> query)
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream, ReadOnlySpan<byte> query) =>
+        IsVisible(principal, callMethodUtf8, nameUtf8, upstream, query, null);
+
+    /// <summary>
+    /// The same for a list asked for from <paramref name="address"/> (the client address; null: unknown): the calls made
+    /// through it come from there, so "addresses" and "time" (now, by the engine's clock) are decided, not treated as "maybe".
+    /// </summary>
+    public bool IsVisible(Principal principal, ReadOnlySpan<byte> callMethodUtf8, ReadOnlySpan<byte> nameUtf8, string? upstream, ReadOnlySpan<byte> query,
+        IPAddress? address)
     {
         ArgumentNullException.ThrowIfNull(principal);
+        DateTime now = _readsClock ? _clock.GetUtcNow().UtcDateTime : default;
         query = QueryText.WithoutQuestionMark(query);
         if (_queryNames.Length > 0 && !QueryText.IsReadable(query, _queryNames))
             return false;
@@ -234,6 +259,10 @@ public sealed class PolicyEngine
             if (!rule.MatchesUpstream(upstream))
                 continue;
             if (!rule.MatchesPrincipal(principal))
+                continue;
+            if (rule.HasAddressCondition && !rule.MatchesAddress(address))
+                continue;
+            if (rule.HasTimeCondition && !rule.Time!.Matches(now))
                 continue;
             if (rule.HasQueryConditions && !rule.MatchesQuery(query))
                 continue;

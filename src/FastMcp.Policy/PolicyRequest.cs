@@ -1,3 +1,4 @@
+using System.Net;
 using FastMcp.Identity;
 
 namespace FastMcp.Policy;
@@ -39,4 +40,11 @@ public readonly ref struct PolicyRequest
     public ReadOnlySpan<byte> Arguments { get; }
     public string? Upstream { get; }
     public ReadOnlySpan<byte> Query { get; }
+
+    /// <summary>Where the call comes from: the client address the gateway resolved (clientAddress; the audit's origin.address),
+    /// IPv4 clients as IPv4. Rules with "addresses" compare it; null (unknown) matches no allow rule that sets them.</summary>
+    public IPAddress? Address { get; init; }
+
+    /// <summary>The instant to decide at; null: the engine's clock now. Rules with "time" compare it.</summary>
+    public DateTimeOffset? At { get; init; }
 }

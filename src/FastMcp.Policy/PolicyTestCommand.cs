@@ -6,7 +6,7 @@ using FastMcp.Mcp;
 namespace FastMcp.Policy;
 
 /// <summary>
-/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--query QUERY] [--server-request] [--expect allow|deny|require_approval]</c>:
+/// <c>fastmcp policy test --claims claims.json --request request.json [--upstream NAME] [--query QUERY] [--address ADDR] [--at INSTANT] [--server-request] [--expect allow|deny|require_approval]</c>:
 /// prints the decision and the rule that made it, so authors can check rules before deploying them. With
 /// <c>--server-request</c> the request is one an upstream sends the client (sampling, elicitation, roots), decided by
 /// policy.serverRequests for the caller whose stream it would reach.
@@ -14,11 +14,13 @@ namespace FastMcp.Policy;
 public static class PolicyTestCommand
 {
     public const string Usage =
-        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--query <query>] [--server-request] [--expect allow|deny|require_approval]\n" +
+        "usage: fastmcp policy test --claims <claims.json> --request <request.json> [--upstream <name>] [--query <query>] [--address <addr>] [--at <instant>] [--server-request] [--expect allow|deny|require_approval]\n" +
         "  claims.json:  the token's claims, e.g. {\"sub\":\"alice\",\"groups\":[\"sre\"],\"scope\":\"mcp:tools\"}\n" +
         "  request.json: a JSON-RPC request, e.g. {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"arguments\":{}}}\n" +
         "  --upstream:   the upstream the call goes to (rules with \"upstreams\" compare it); default \"default\", the upstream of \"upstream\"\n" +
         "  --query:      the request target's query the call is sent with, as on the wire (\"tenant=eu&x=1\" or \"?tenant=eu\"); rules with \"query\" read it\n" +
+        "  --address:    the client address the call comes from (rules with \"addresses\" compare it); default 127.0.0.1\n" +
+        "  --at:         the instant the call is made, ISO 8601 with a zone (\"2026-12-24T09:30:00+01:00\"); rules with \"time\" compare it; default now\n" +
         "  --server-request: the request is one the upstream sends the client (e.g. sampling/createMessage), decided by\n" +
         "                policy.serverRequests for the caller in claims.json; --upstream names the upstream that sent it\n" +
         "Exit code: 0 decided (and matched --expect), 1 --expect did not match, 2 usage or input error.\n";
@@ -33,7 +35,7 @@ public static class PolicyTestCommand
     public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, string[] args, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
-        string? claimsPath = null, requestPath = null, expect = null, query = null;
+        string? claimsPath = null, requestPath = null, expect = null, query = null, addressText = null, atText = null;
         string upstream = DefaultUpstream;
         bool serverRequest = false;
         int i = 0;
@@ -60,6 +62,8 @@ public static class PolicyTestCommand
                 case "--expect": expect = args[++i]; break;
                 case "--upstream": upstream = args[++i]; break;
                 case "--query": query = args[++i]; break;
+                case "--address": addressText = args[++i]; break;
+                case "--at": atText = args[++i]; break;
                 default: return Fail(stderr, $"unknown option '{args[i]}'");
             }
         }
@@ -69,6 +73,17 @@ public static class PolicyTestCommand
             return Fail(stderr, "--query: a server's request has no query (it arrives on a stream, not in a request target)");
         if (query is not null && !CouldBeInRequestTarget(query))
             return Fail(stderr, "--query: the gateway takes only printable ASCII in a request target, without spaces or \" # < > \\ ^ ` { | }: percent-encode the rest (%20, %C3%A9)");
+        System.Net.IPAddress address = System.Net.IPAddress.Loopback;
+        if (addressText is not null)
+        {
+            if (!IpNetworks.TryParseAddress(addressText.Trim(), out System.Net.IPAddress? parsed))
+                return Fail(stderr, $"--address: '{addressText}' is not an IPv4 or IPv6 address");
+            // As the gateway records and decides it: an IPv4 client of a dual-stack socket is IPv4.
+            address = IpNetworks.Normalize(parsed);
+        }
+        DateTimeOffset at = DateTimeOffset.UtcNow;
+        if (atText is not null && !TimeCondition.TryParseInstant(atText, out at))
+            return Fail(stderr, $"--at: '{atText}' is not an ISO 8601 instant with a zone (\"2026-12-24T09:30:00Z\", \"2026-12-24T09:30:00+01:00\")");
         PolicyAction? expected = null;
         if (expect is not null)
         {
@@ -124,11 +139,11 @@ public static class PolicyTestCommand
             return 0;
         }
 
-        if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, expected, stdout, stderr);
+        if (serverRequest) return DecideServerRequest(engine, principal, requestBytes, upstream, at, expected, stdout, stderr);
 
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
         byte[] queryBytes = query is null ? [] : Encoding.ASCII.GetBytes(query);
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes, address, at);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
         if (query is not null)
             stdout.WriteLine($"query: ?{Encoding.ASCII.GetString(QueryText.WithoutQuestionMark(queryBytes))}");
@@ -145,29 +160,34 @@ public static class PolicyTestCommand
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
             stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
         }
-        return Finish(decision, upstream, principal, expected, stdout, stderr);
+        return Finish(decision, upstream, principal, address, at, expected, stdout, stderr);
     }
 
     /// <summary>A request an upstream sends the client, decided by policy.serverRequests on its method and params, as the relay decides it.</summary>
-    private static int DecideServerRequest(PolicyEngine engine, Principal principal, byte[] requestBytes, string upstream, PolicyAction? expected,
+    private static int DecideServerRequest(PolicyEngine engine, Principal principal, byte[] requestBytes, string upstream, DateTimeOffset at, PolicyAction? expected,
         TextWriter stdout, TextWriter stderr)
     {
         using var request = JsonDocument.Parse(requestBytes);
         JsonElement root = request.RootElement;
         string method = root.GetProperty("method").GetString()!;
         byte[] parameters = root.TryGetProperty("params", out JsonElement p) ? Encoding.UTF8.GetBytes(p.GetRawText()) : [];
-        PolicyDecision decision = engine.ServerRequests.Decide(principal, Encoding.UTF8.GetBytes(method), parameters, upstream);
+        PolicyDecision decision = engine.ServerRequests.Decide(principal, Encoding.UTF8.GetBytes(method), parameters, upstream, at);
         stdout.WriteLine($"decision: {ActionName(decision.Action)}");
         stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
         if (decision.Action != PolicyAction.Allow)
             stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
-        return Finish(decision, upstream, principal, expected, stdout, stderr);
+        return Finish(decision, upstream, principal, null, at, expected, stdout, stderr);
     }
 
     /// <summary>What both kinds of request print last, and the exit code: 1 when --expect names another action.</summary>
-    private static int Finish(in PolicyDecision decision, string upstream, Principal principal, PolicyAction? expected, TextWriter stdout, TextWriter stderr)
+    /// <param name="address">The client address decided on (null for a server's request, which has none).</param>
+    /// <param name="at">The instant decided at: printed, defaults too, so a reader sees what the decision was made for.</param>
+    private static int Finish(in PolicyDecision decision, string upstream, Principal principal, System.Net.IPAddress? address, DateTimeOffset at,
+        PolicyAction? expected, TextWriter stdout, TextWriter stderr)
     {
         stdout.WriteLine($"upstream: {upstream}");
+        if (address is not null) stdout.WriteLine($"address: {address}");
+        stdout.WriteLine($"at: {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}");
         stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
         if (expected is { } want && want != decision.Action)
         {

@@ -43,6 +43,13 @@ public sealed class RuleOptions
     /// upstream of "upstream" + "endpointPath"). Empty: any upstream.</summary>
     public List<string> Upstreams { get; set; } = [];
 
+    /// <summary>The client address (clientAddress's resolved address, the audit's origin.address) is in one of these CIDRs or
+    /// is one of these addresses, IPv4 or IPv6. Empty: from anywhere.</summary>
+    public List<string> Addresses { get; set; } = [];
+
+    /// <summary>The gateway's clock at decision time is inside this window. Absent: at any time.</summary>
+    public TimeConditionOptions? Time { get; set; }
+
     /// <summary>Conditions on the call's arguments; all must hold.</summary>
     public List<ArgumentConditionOptions> Arguments { get; set; } = [];
 

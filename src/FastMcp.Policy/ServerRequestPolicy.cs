@@ -11,7 +11,7 @@ namespace FastMcp.Policy;
 public sealed class ServerRequestPolicy
 {
     /// <summary>What runs without the section: every server request allowed (the behaviour before it existed).</summary>
-    public static readonly ServerRequestPolicy AllowAll = new(PolicyEngine.CompileRuleSet([], PolicyAction.Allow, null));
+    public static readonly ServerRequestPolicy AllowAll = new(PolicyEngine.CompileRuleSet([], PolicyAction.Allow, null, TimeProvider.System));
 
     /// <summary>
     /// Decides a server request the gateway cannot read well enough to decide (an input request of a 2026-07-28
@@ -38,7 +38,10 @@ public sealed class ServerRequestPolicy
     public PolicyAction DefaultAction => _engine.DefaultAction;
 
     /// <summary>Compiles the section; null (absent) is <see cref="AllowAll"/>. Errors are placed in "serverRequests".</summary>
-    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options)
+    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options) => Compile(options, TimeProvider.System);
+
+    /// <summary>The same, deciding "time" conditions by <paramref name="clock"/>.</summary>
+    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options, TimeProvider clock)
     {
         if (options is null) return AllowAll;
         try
@@ -50,7 +53,7 @@ public sealed class ServerRequestPolicy
             for (int i = 0; i < rules.Count; i++) CheckApplies(rules[i], i);
             // The deny message goes to the upstream that asked: it names the gateway's policy, never its internals.
             return new ServerRequestPolicy(PolicyEngine.CompileRuleSet(rules, defaultAction,
-                options.DefaultMessage ?? "no server request rule of the gateway's policy allows this request"));
+                options.DefaultMessage ?? "no server request rule of the gateway's policy allows this request", clock));
         }
         catch (PolicyException e)
         {
@@ -73,6 +76,10 @@ public sealed class ServerRequestPolicy
             throw new PolicyException(name, "approvers", "does not apply to server requests");
         if (rule.Query is { Count: > 0 })
             throw new PolicyException(name, "query", "a server's request has no query (it arrives on a stream, not in a request target): match it by methods or arguments");
+        // A server's request arrives on a stream the gateway holds, not from a client address: the stream owner's
+        // address was decided when the stream was opened (client rules with "addresses" on GET and the opening call).
+        if (rule.Addresses is { Count: > 0 })
+            throw new PolicyException(name, "addresses", "a server's request comes from the upstream, not from a client address: put \"addresses\" on the client rules that open the stream");
         if (rule.RateLimitPerMinute is not null || rule.RateLimitBurst is not null)
             throw new PolicyException(name, rule.RateLimitPerMinute is not null ? "rateLimitPerMinute" : "rateLimitBurst", "does not apply to server requests");
     }
@@ -84,6 +91,10 @@ public sealed class ServerRequestPolicy
     /// </summary>
     public PolicyDecision Decide(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> paramsJson, string? upstream) =>
         _engine.Decide(new PolicyRequest(principal, methodUtf8, default, paramsJson, upstream));
+
+    /// <summary>The same, with "time" conditions decided at <paramref name="at"/> instead of the clock's now (<c>fastmcp policy test --at</c>).</summary>
+    public PolicyDecision Decide(Principal principal, ReadOnlySpan<byte> methodUtf8, ReadOnlySpan<byte> paramsJson, string? upstream, DateTimeOffset at) =>
+        _engine.Decide(new PolicyRequest(principal, methodUtf8, default, paramsJson, upstream) { At = at });
 
     /// <summary>
     /// The error message the upstream gets for a denied request: the gateway's policy and the rule, nothing else.

@@ -118,6 +118,30 @@ public sealed class ConfigCheckCommandTests : IDisposable
         AssertRefused(json, "'policy.rules[protocol].requiredApprovals'");
     }
 
+    private const string WhereAndWhen =
+        "\"action\": \"allow\", \"addresses\": [\"10.20.0.0/16\", \"2001:db8::/32\"], " +
+        "\"time\": { \"timeZone\": \"Europe/Berlin\", \"days\": [\"mon\", \"fri\"], \"from\": \"22:00\", \"to\": \"06:00\", \"notBefore\": \"2026-12-20T00:00:00Z\" }";
+
+    [Fact]
+    public void Addresses_and_a_time_window_are_read_from_the_file()
+    {
+        string json = ValidJson().Replace("\"action\": \"allow\"", WhereAndWhen, StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal("", stderr);
+        Assert.Equal(0, exit);
+    }
+
+    [Theory]
+    [InlineData("10.20.0.0/16", "10.20.0.1/16", "'policy.rules[protocol].addresses[0]'")]
+    [InlineData("Europe/Berlin", "Europe/Atlantis", "'policy.rules[protocol].time.timeZone'")]
+    [InlineData("\"fri\"", "\"friday\"", "'policy.rules[protocol].time.days[1]'")]
+    [InlineData("2026-12-20T00:00:00Z", "2026-12-20 00:00", "'policy.rules[protocol].time.notBefore'")]
+    public void An_address_or_time_the_policy_cannot_read_is_named(string written, string broken, string named)
+    {
+        string json = ValidJson().Replace("\"action\": \"allow\"", WhereAndWhen.Replace(written, broken, StringComparison.Ordinal), StringComparison.Ordinal);
+        AssertRefused(json, named);
+    }
+
     [Fact]
     public void A_missing_secret_file_is_named()
     {

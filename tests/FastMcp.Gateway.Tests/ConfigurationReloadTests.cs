@@ -113,6 +113,30 @@ public sealed class ConfigurationReloadTests : IDisposable
     }
 
     [Fact]
+    public void Address_and_time_conditions_apply_on_reload_and_a_bad_one_keeps_the_policy_in_force()
+    {
+        var (reloader, authorization, _) = Start(Config());
+        using var _r = reloader;
+        string withRule(string conditions) => Config().Replace("[{ \"name\": \"all\", \"action\": \"allow\" }]",
+            "[{ \"name\": \"ci\", \"action\": \"allow\", " + conditions + " }]", StringComparison.Ordinal);
+        var bot = new Identity.Principal("ci-bot", [], [], null, "issuer", DateTimeOffset.MaxValue);
+        Policy.PolicyDecision Decide(string address) => Policy.McpCallDecision.Decide(authorization.Engine, bot, "tools/call"u8, "deploy"u8, default, "default",
+            default, System.Net.IPAddress.Parse(address));
+
+        Assert.Equal("all", Decide("192.0.2.1").Rule?.Name);
+        File.WriteAllText(Path_, withRule("\"addresses\": [\"10.20.0.0/16\"], \"time\": { \"notBefore\": \"2000-01-01T00:00:00Z\" }"));
+        Assert.True(reloader.Reload("test"));
+        Assert.Equal("ci", Decide("10.20.0.9").Rule?.Name);
+        Assert.Equal(Policy.PolicyAction.Deny, Decide("192.0.2.1").Action);
+
+        Policy.PolicyEngine applied = authorization.Engine;
+        File.WriteAllText(Path_, withRule("\"addresses\": [\"10.20.0.0/16\"], \"time\": { \"timeZone\": \"Nowhere/Town\", \"days\": [\"mon\"] }"));
+        Assert.False(reloader.Reload("test"));
+        Assert.Same(applied, authorization.Engine);
+        Assert.Contains("policy.rules[ci].time.timeZone", _log.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_restart_only_field_is_named_and_keeps_its_old_value()
     {
         var (reloader, _, inForce) = Start(Config());

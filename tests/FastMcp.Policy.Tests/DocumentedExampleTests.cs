@@ -49,4 +49,32 @@ public sealed class DocumentedExampleTests
         Assert.Equal(PolicyAction.Deny, engine.Decide(ci, "tools/call", "x").Action);
         Assert.Equal("everyone-lists", engine.Decide(dev, "tools/list").Rule!.Name);
     }
+
+    [Fact]
+    public void Documented_where_and_when_example_compiles_and_decides_as_described()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "FastMcp.sln")))
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        string doc = File.ReadAllText(Path.Combine(root, "docs", "policy.md"));
+        int section = doc.IndexOf("## Where and when", StringComparison.Ordinal);
+        int start = doc.IndexOf("```json", section, StringComparison.Ordinal) + "```json".Length;
+        int end = doc.IndexOf("```", start, StringComparison.Ordinal);
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+        var engine = PolicyEngine.Compile(JsonSerializer.Deserialize<PolicyOptions>("{" + doc[start..end] + "}", options)!);
+
+        string? Rule(string who, string group, string tool, string address, string instant) => engine.Decide(
+            new PolicyRequest(User(who, [group]), "tools/call"u8, System.Text.Encoding.UTF8.GetBytes(tool), default)
+            {
+                Address = System.Net.IPAddress.Parse(address),
+                At = DateTime.Parse(instant, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal),
+            }).Rule?.Name;
+
+        Assert.Equal("deploy-from-ci", Rule("ci-bot", "ci", "deploy-api", "10.20.3.4", "2026-12-07T10:00:00Z"));
+        Assert.Null(Rule("ci-bot", "ci", "deploy-api", "203.0.113.9", "2026-12-07T10:00:00Z"));      // a stolen token on a laptop
+        Assert.Equal("change-freeze", Rule("ci-bot", "ci", "deploy-api", "10.20.3.4", "2026-12-24T10:00:00Z"));
+        Assert.Equal("refunds-in-business-hours", Rule("olga", "payments-ops", "refund", "10.8.0.1", "2026-12-07T16:59:00Z"));
+        Assert.Null(Rule("olga", "payments-ops", "refund", "10.8.0.1", "2026-12-07T18:00:00Z"));      // 19:00 in Berlin
+        Assert.Null(Rule("olga", "payments-ops", "refund", "10.8.0.1", "2026-12-12T10:00:00Z"));      // Saturday
+    }
 }

@@ -111,4 +111,44 @@ public sealed class ZeroAllocationTests
                 _ = engine.Decide(Request());
         }));
     }
+
+    [Fact]
+    public void Address_and_time_conditions_allocate_nothing()
+    {
+        // The clock is read and converted to the zone's wall clock per decision; the networks are matched as parsed.
+        var engine = Compile(
+            Rule("freeze", "deny", r => r.Time = new() { NotBefore = "2000-01-01T00:00:00Z", NotAfter = "2000-01-02T00:00:00Z" }),
+            Rule("refund-hours", "allow", r =>
+            {
+                r.Names = ["refund"];
+                r.Addresses = ["192.0.2.0/24", "2001:db8:20::/48", "10.20.0.0/16"];
+                r.Time = new() { TimeZone = "Europe/Berlin", From = "00:00", To = "24:00", NotBefore = "2001-01-01T00:00:00Z" };
+            }));
+        var p = User("a");
+        var v4 = System.Net.IPAddress.Parse("10.20.3.4");
+        var mapped = System.Net.IPAddress.Parse("::ffff:10.20.3.4");
+        var v6 = System.Net.IPAddress.Parse("2001:db8:20::5");
+        PolicyRequest Request(System.Net.IPAddress address) => new(p, "tools/call"u8, "refund"u8, default) { Address = address };
+        byte[] method = "tools/call"u8.ToArray(), name = "refund"u8.ToArray();
+        for (int i = 0; i < 50_000; i++)
+        {
+            _ = engine.Decide(Request(v4));
+            _ = engine.Decide(Request(mapped));
+            _ = engine.Decide(Request(v6));
+            _ = engine.IsVisible(p, method, name, null, default, v4);
+        }
+        Assert.Equal("refund-hours", engine.Decide(Request(mapped)).Rule?.Name);
+        Assert.Equal("refund-hours", engine.Decide(Request(v6)).Rule?.Name);
+        Assert.True(engine.IsVisible(p, method, name, null, default, v4));
+        Assert.Equal(0, ThreadAllocations.Measure(() =>
+        {
+            for (int i = 0; i < 10_000; i++)
+            {
+                _ = engine.Decide(Request(v4));
+                _ = engine.Decide(Request(mapped));
+                _ = engine.Decide(Request(v6));
+                _ = engine.IsVisible(p, method, name, null, default, v4);
+            }
+        }));
+    }
 }

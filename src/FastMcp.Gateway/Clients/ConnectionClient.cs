@@ -27,6 +27,9 @@ internal sealed class ConnectionClient
     public string Address { get; private set; }
     public byte[] AddressBytes { get; private set; }
 
+    /// <summary>The same address as parsed (IPv4 clients as IPv4): what policy rules with "addresses" compare.</summary>
+    public IPAddress Ip => _client;
+
     /// <summary>The socket peer when it is not the client itself (the proxy or balancer next to the gateway); else null.</summary>
     public string? Hop { get; private set; }
 

@@ -593,7 +593,7 @@ internal sealed class ResponseRelay : IDisposable
         {
             exchange.Stage = ExchangeStage.Decide;
             ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, relayed, json, view,
-                upstreamEvent, _upstreamJoined, exchange.Route?.Name, out PolicyDecision decision);
+                upstreamEvent, _upstreamJoined, exchange.Route?.Name, exchange.ClientAddress, out PolicyDecision decision);
             // Unreadable: withheld and the stream ends, as any event the gateway cannot read.
             if (verdict == ServerNotificationVerdict.Unreadable) return EventsOutcome.EventWithheld;
             if (verdict == ServerNotificationVerdict.Denied) return notifications.RecordNotificationDenied(exchange, json, view, decision) ? EventsOutcome.NotificationDenied : EventsOutcome.AuditRefused;
@@ -717,7 +717,7 @@ internal sealed class ResponseRelay : IDisposable
         // A resource update or log message in the answer's place: client SDKs act on it as on one from a stream, so it is decided as one.
         exchange.Stage = ExchangeStage.Decide;
         ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, body, body, view, body,
-            _upstreamJoined, exchange.Route?.Name, out PolicyDecision updateDecision);
+            _upstreamJoined, exchange.Route?.Name, exchange.ClientAddress, out PolicyDecision updateDecision);
         if (verdict == ServerNotificationVerdict.Unreadable) return BodyRequest.UndecidedNotification;
         if (verdict == ServerNotificationVerdict.Allowed) return BodyRequest.None;
         _deniedDecision = updateDecision;

@@ -91,7 +91,7 @@ internal sealed partial class ClientConnection
             {
                 ref McpCall call = ref batch.Calls[i];
                 if (!IsDecided(call)) continue;
-                batch.Decisions[i] = authorization.Decide(_exchange.Principal!, call, batch.Member(body, i), _scratch, _exchange.Route!.Name, _request.Query);
+                batch.Decisions[i] = authorization.Decide(_exchange.Principal!, call, batch.Member(body, i), _scratch, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress);
                 refused |= batch.Decisions[i].Action != PolicyAction.Allow;
             }
             batch.Decided = true;

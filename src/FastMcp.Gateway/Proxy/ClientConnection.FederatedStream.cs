@@ -190,7 +190,7 @@ internal sealed partial class ClientConnection
                     {
                         // Decided on the member's own event, with the member as the upstream (its URIs reach the client as it sent them).
                         ServerNotificationVerdict verdict = ServerNotificationDecision.Decide(rules, _exchange.Principal ?? Principal.Anonymous, evt.WrittenMemory, json, view,
-                            item.Bytes, memberJoined, stream.Member.Name, out PolicyDecision decision);
+                            item.Bytes, memberJoined, stream.Member.Name, _exchange.ClientAddress, out PolicyDecision decision);
                         if (verdict == ServerNotificationVerdict.Unreadable)
                         {
                             RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), WithheldEventReason.Unreadable);

@@ -123,7 +123,7 @@ internal sealed partial class ClientConnection
         if (_rt.Authorization is { } authorization)
         {
             _exchange.Stage = ExchangeStage.Decide;
-            PolicyDecision decision = authorization.Decide(_exchange.Principal!, _exchange.Call, body, _scratch, member.Name, _request.Query);
+            PolicyDecision decision = authorization.Decide(_exchange.Principal!, _exchange.Call, body, _scratch, member.Name, _request.Query, _exchange.ClientAddress);
             _exchange.Decision = decision;
             if (decision.Action != PolicyAction.Allow)
             {

@@ -113,6 +113,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _exchange.Reset();
                 _client.Resolve(_request.Headers, _rt.ClientAddressing);
                 _exchange.ClientHop = _client.Hop;
+                _exchange.ClientAddress = _client.Ip;
                 _exchange.ClientCertificate = _certificate;
                 // A trace started here is sampled at tracing.sampleRatio (never without an exporter); a continued one keeps its flag.
                 _exchange.Trace = Tracing.TraceContext.Begin(_request.Headers, sampleNewTraces: _rt.Tracer?.SampleNewTrace() ?? false);
@@ -554,7 +555,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             _exchange.Times.DecideStart = Stopwatch.GetTimestamp();
-            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query);
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress);
             _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))

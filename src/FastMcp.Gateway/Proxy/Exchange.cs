@@ -92,6 +92,9 @@ internal sealed class Exchange
     /// <summary>The proxy the request came through when the client is behind one (recorded as origin.hop); else null.</summary>
     public string? ClientHop;
 
+    /// <summary>The client the request is attributed to (clientAddress resolved; origin.address): policy rules with "addresses" compare it.</summary>
+    public System.Net.IPAddress? ClientAddress;
+
     /// <summary>The certificate the client presented at the TLS listener (mutual TLS); null otherwise.</summary>
     public FastMcp.Gateway.Clients.ClientCertificate? ClientCertificate;
 
@@ -140,6 +143,7 @@ internal sealed class Exchange
         ResponseStatus = 0;
         Stage = ExchangeStage.Frame;
         ClientHop = null;
+        ClientAddress = null;
         ClientCertificate = null;
         ToolLabel = -1;
         Trace = default;

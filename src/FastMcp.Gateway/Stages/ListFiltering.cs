@@ -28,7 +28,7 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
         if (json.IsEmpty) return true; // comments, retry, id-only and priming events, an empty body
 
-        var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name, exchange.Request.QueryMemory);
+        var filter = new VisibilityFilter(authorization.Engine, principal, exchange.Route?.Name, exchange.Request.QueryMemory, exchange.ClientAddress);
         buffers.Output.Clear();
         int removed = 0;
         Outcome outcome = FilterMessage(exchange, json, ref filter, buffers.Output, ref removed);
@@ -106,10 +106,11 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
     }
 
     /// <remarks><paramref name="query"/>: the list request's target query; the calls made through the list would carry it.</remarks>
-    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal, string? upstream, ReadOnlyMemory<byte> query) : IListEntryFilter
+    private readonly struct VisibilityFilter(PolicyEngine engine, Principal principal, string? upstream, ReadOnlyMemory<byte> query,
+        System.Net.IPAddress? address) : IListEntryFilter
     {
         public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) =>
-            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8, upstream, query.Span);
+            engine.IsVisible(principal, CallMethod(listMethod), nameUtf8, upstream, query.Span, address);
 
         private static ReadOnlySpan<byte> CallMethod(McpMethod listMethod) => listMethod switch
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Identity;
 using FastMcp.Mcp;
@@ -24,9 +25,10 @@ internal sealed class PolicyAuthorization
 
     /// <summary>Decides one message. <paramref name="scratch"/> holds arguments that span pipe segments.</summary>
     /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it); <paramref name="query"/>
-    /// the request target's query as the client sent it (rules with "query" read it).
-    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream = null,
-        ReadOnlySpan<byte> query = default)
+    /// the request target's query as the client sent it (rules with "query" read it); <paramref name="address"/> the client address
+    /// (the exchange's ClientAddress; rules with "addresses" compare it, and an unknown one matches no allow rule that sets them).
+    public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream,
+        ReadOnlySpan<byte> query, IPAddress? address)
     {
         // A method or name too long to hold would be matched as "none", which no name-scoped deny rule
         // matches: such a call is refused instead (docs/policy.md, built-in rules).
@@ -69,17 +71,17 @@ internal sealed class PolicyAuthorization
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
         PolicyEngine engine = Engine;
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query, address);
         if (decision.Action != PolicyAction.Allow || call.Method != McpMethod.SubscriptionsListen) return decision;
         // 2026-07-28 subscribes to resources inside subscriptions/listen: each URI is decided as resources/subscribe of it.
-        var subscriptions = new SubscriptionDecision(engine, principal, upstream, query);
+        var subscriptions = new SubscriptionDecision(engine, principal, upstream, query, address);
         if (ListenResourceSubscriptions.Walk(body, ref subscriptions)) return decision;
         // A URI the policy does not allow decides the listen; a list that cannot be read (or a URI too long to decide) is refused.
         return subscriptions.Refused ? subscriptions.Refusal : PolicyEngine.RefuseUnreadableSubscriptions();
     }
 
     /// <summary>Decides each subscribed URI as a resources/subscribe of it; keeps the first decision that is not allow.</summary>
-    private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream, ReadOnlySpan<byte> query) : IResourceSubscriptionVisitor
+    private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream, ReadOnlySpan<byte> query, IPAddress? address) : IResourceSubscriptionVisitor
     {
         // A span cannot be captured by a primary constructor: kept as a field of this ref struct.
         private readonly ReadOnlySpan<byte> _query = query;
@@ -88,7 +90,7 @@ internal sealed class PolicyAuthorization
 
         public bool Visit(scoped ReadOnlySpan<byte> uri)
         {
-            PolicyDecision decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri, default, upstream, _query);
+            PolicyDecision decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri, default, upstream, _query, address);
             if (decision.Action == PolicyAction.Allow) return true;
             (Refusal, Refused) = (decision, true);
             return false;

@@ -45,9 +45,10 @@ internal static class ServerNotificationDecision
     /// Decides the notification on the message as the upstream sent it (<paramref name="upstreamEvent"/>; a stage may have masked or
     /// re-framed <paramref name="relayedEvent"/> since, whose JSON is <paramref name="json"/> with <paramref name="view"/>): the
     /// enabling request is decided on what the client sent, unmasked. <paramref name="joined"/> is scratch for re-reading it.
+    /// <paramref name="address"/> is the stream owner's client address, as the enabling request would come from it.
     /// </summary>
     public static ServerNotificationVerdict Decide(PolicyEngine engine, Principal principal, ReadOnlyMemory<byte> relayedEvent, ReadOnlyMemory<byte> json,
-        in McpResponseView view, ReadOnlyMemory<byte> upstreamEvent, PooledBufferWriter joined, string? upstream, out PolicyDecision decision)
+        in McpResponseView view, ReadOnlyMemory<byte> upstreamEvent, PooledBufferWriter joined, string? upstream, System.Net.IPAddress? address, out PolicyDecision decision)
     {
         decision = default;
         ReadOnlyMemory<byte> upstreamJson = json;
@@ -60,14 +61,14 @@ internal static class ServerNotificationDecision
         if (upstreamView.Method == McpMethod.NotificationsMessage)
         {
             // A log message names nothing: decided as the caller's logging/setLevel would be.
-            decision = McpCallDecision.Decide(engine, principal, "logging/setLevel"u8, default, default, upstream);
+            decision = McpCallDecision.Decide(engine, principal, "logging/setLevel"u8, default, default, upstream, default, address);
         }
         else
         {
             Span<byte> uri = stackalloc byte[ResourceUpdatedUri.MaxUriBytes];
             int length = ResourceUpdatedUri.Read(upstreamJson.Span, upstreamView.ParamsRange, uri);
             if (length < 0) return ServerNotificationVerdict.Unreadable;
-            decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri[..length], default, upstream);
+            decision = McpCallDecision.Decide(engine, principal, "resources/subscribe"u8, uri[..length], default, upstream, default, address);
         }
         return decision.Action == PolicyAction.Allow ? ServerNotificationVerdict.Allowed : ServerNotificationVerdict.Denied;
     }

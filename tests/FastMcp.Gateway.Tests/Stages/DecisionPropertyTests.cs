@@ -85,7 +85,7 @@ public sealed class DecisionPropertyTests
         error = McpInspector.Inspect(body, out McpCall call);
         if (error != McpInspectError.None) return null;
         using var scratch = new PooledBufferWriter(256);
-        return Policy.Decide(Principal.Anonymous, call, body, scratch);
+        return Policy.Decide(Principal.Anonymous, call, body, scratch, null, default, null);
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class ServerNotificationAllocationTests
             int allowed = 0;
             for (int i = 0; i < times; i++)
             {
-                if (ServerNotificationDecision.Decide(engine, principal, evt, json, view, evt, upstreamJoined, "default", out _) == ServerNotificationVerdict.Allowed) allowed++;
+                if (ServerNotificationDecision.Decide(engine, principal, evt, json, view, evt, upstreamJoined, "default", null, out _) == ServerNotificationVerdict.Allowed) allowed++;
             }
             return allowed;
         }
