@@ -228,19 +228,24 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         }
     }
 
+    /// <summary>Two sample records of session sess-1: the first with what <paramref name="first"/> sets, the second without it
+    /// (Fill resets the event's optional fields).</summary>
+    private static async Task AppendTwoAsync(TempAuditDirectory dir, Action<AuditEvent> first)
+    {
+        await using var log = await AuditLog.OpenAsync(dir.Options());
+        var e = new AuditEvent();
+        SampleEvents.Fill(e, 0);
+        first(e);
+        await log.AppendAsync(e);
+        SampleEvents.Fill(e, 1);
+        await log.AppendAsync(e);
+    }
+
     [Fact]
     public async Task Replay_shows_the_query_a_record_holds_and_the_log_verifies_with_it()
     {
         using var dir = new TempAuditDirectory();
-        await using (var log = await AuditLog.OpenAsync(dir.Options()))
-        {
-            var e = new AuditEvent();
-            SampleEvents.Fill(e, 0);
-            e.Query = "?tenant=eu&profile=admin"u8.ToArray();
-            await log.AppendAsync(e);
-            SampleEvents.Fill(e, 1);
-            await log.AppendAsync(e);
-        }
+        await AppendTwoAsync(dir, e => e.Query = "?tenant=eu&profile=admin"u8.ToArray());
 
         var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1");
         Assert.True(code == 0, err);
@@ -258,16 +263,11 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     public async Task Replay_shows_the_forwarded_fields_and_cookies_a_record_holds_and_the_log_verifies_with_them()
     {
         using var dir = new TempAuditDirectory();
-        await using (var log = await AuditLog.OpenAsync(dir.Options()))
+        await AppendTwoAsync(dir, e =>
         {
-            var e = new AuditEvent();
-            SampleEvents.Fill(e, 0);
             e.Headers = "x-note:card 411111******1111%2C ok,x-tenant:prod"u8.ToArray();
             e.Cookies = "sid=9a0c6a1d4e2b7f3a5c8d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"u8.ToArray();
-            await log.AppendAsync(e);
-            SampleEvents.Fill(e, 1);
-            await log.AppendAsync(e);
-        }
+        });
 
         var (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--session", "sess-1");
         Assert.True(code == 0, err);

@@ -10,17 +10,10 @@ public sealed class FederatedAddressPolicyTests
     private static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name,
         (x, id) => x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}"), $"Mcp-Session-Id: s-{name}\r\n"));
 
-    [Fact]
-    public async Task A_members_tool_allowed_only_from_the_ci_network_is_refused_from_elsewhere()
+    /// <summary>A gateway federating a and b on /mcp/all behind a trusted proxy (127.0.0.1), with a session initialized from the CI network.</summary>
+    private static async Task<(PolicyGateway Gateway, string Token, string Session)> StartFederatedAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions> rules)
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        List<RuleOptions> rules =
-        [
-            new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "notifications/*", "ping", "tools/list"] },
-            new RuleOptions { Name = "echo-from-ci", Action = "allow", Methods = ["tools/call"], Names = ["echo"], Upstreams = ["a"], Addresses = ["10.20.0.0/16"] },
-        ];
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
+        PolicyGateway gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
         {
             o.ClientAddress.TrustedProxies = ["127.0.0.1"];
             o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
@@ -31,7 +24,21 @@ public sealed class FederatedAddressPolicyTests
         RawResponse initialized = await gw.PostAsync(
             """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
             token, "X-Forwarded-For: 10.20.3.4\r\n", "/mcp/all");
-        string session = initialized.Header("Mcp-Session-Id")!;
+        return (gw, token, initialized.Header("Mcp-Session-Id")!);
+    }
+
+    [Fact]
+    public async Task A_members_tool_allowed_only_from_the_ci_network_is_refused_from_elsewhere()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "notifications/*", "ping", "tools/list"] },
+            new RuleOptions { Name = "echo-from-ci", Action = "allow", Methods = ["tools/call"], Names = ["echo"], Upstreams = ["a"], Addresses = ["10.20.0.0/16"] },
+        ];
+        (PolicyGateway gw, string token, string session) = await StartFederatedAsync(a, b, rules);
+        await using PolicyGateway _ = gw;
         const string call = """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a__echo","arguments":{}}}""";
 
         RawResponse outside = await gw.PostAsync(call, token, $"Mcp-Session-Id: {session}\r\nX-Forwarded-For: 203.0.113.9\r\n", "/mcp/all");
@@ -53,18 +60,8 @@ public sealed class FederatedAddressPolicyTests
             new RuleOptions { Name = "protocol", Action = "allow", Methods = ["initialize", "ping", "tools/list"] },
             new RuleOptions { Name = "notifications-from-ci", Action = "allow", Methods = ["notifications/*"], Addresses = ["10.20.0.0/16"] },
         ];
-        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
-        {
-            o.ClientAddress.TrustedProxies = ["127.0.0.1"];
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
-        string token = gw.Token("ci-bot");
-        RawResponse initialized = await gw.PostAsync(
-            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
-            token, "X-Forwarded-For: 10.20.3.4\r\n", "/mcp/all");
-        string session = initialized.Header("Mcp-Session-Id")!;
+        (PolicyGateway gw, string token, string session) = await StartFederatedAsync(a, b, rules);
+        await using PolicyGateway _ = gw;
         static int Notified(ScriptedUpstream member) => member.Requests.Count(r => r.Body.Contains("notifications/roots/list_changed", StringComparison.Ordinal));
         const string changed = """{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}""";
 
