@@ -102,6 +102,27 @@ public sealed class LogMessagePolicyTests
     }
 
     [Fact]
+    public async Task Log_messages_are_decided_on_the_client_address_of_the_stream_that_carries_them()
+    {
+        // Server logs only for callers on the operations network (policy "addresses"); the client address is the one the
+        // trusted proxy (127.0.0.1) names.
+        List<RuleOptions> opsLogs = [new RuleOptions { Name = "logs-from-ops", Action = "allow", Methods = ["logging/setLevel"], Addresses = ["10.20.0.0/16"] }, .. NoLogs];
+        var upstream = Logging(false, Log("select * from cards where pan=" + Card), Progress("half way"));
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, opsLogs, o => o.ClientAddress.TrustedProxies = ["127.0.0.1"]);
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+
+        RawResponse outside = await g.PostAsync(ToolCall, token, SessionHeaders + "X-Forwarded-For: 203.0.113.9\r\n");
+        RawResponse inside = await g.PostAsync(ToolCall, token, SessionHeaders + "X-Forwarded-For: 10.20.3.4\r\n");
+
+        Assert.DoesNotContain("notifications/message", outside.Body);
+        Assert.Contains("half way", outside.Body);
+        Assert.Contains("select * from cards where pan=411111******1111", inside.Body);
+        JsonElement denial = Assert.Single(AssertDenialsRecorded(Parse(await g.StopAndReadAuditAsync()), "(default)", 1));
+        Assert.Equal("203.0.113.9", denial.GetProperty("origin").GetProperty("address").GetString());
+    }
+
+    [Fact]
     public async Task A_reload_that_denies_set_level_withholds_the_next_log_message_on_an_open_stream()
     {
         var upstream = Logging(true, Log("first select * from cards"), Log("select * from cards " + Card), Progress("still open"));
