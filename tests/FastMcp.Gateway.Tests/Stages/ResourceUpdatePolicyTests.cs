@@ -63,6 +63,33 @@ public sealed class ResourceUpdatePolicyTests
     }
 
     [Fact]
+    public async Task An_update_is_decided_on_the_client_address_of_the_stream_that_carries_it()
+    {
+        // Subscriptions only from the operations network (policy "addresses"); the client address is the one the trusted
+        // proxy (127.0.0.1) names.
+        List<RuleOptions> fromOps =
+        [
+            new RuleOptions { Name = "subscriptions-from-ops", Action = "allow", Methods = ["resources/subscribe"], Addresses = ["10.20.0.0/16"] },
+            new RuleOptions { Name = "calls", Action = "allow", Methods = ["initialize", "tools/call"] },
+        ];
+        var upstream = Updating(false, Updated("\"file:///public/a\""));
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, fromOps, o => o.ClientAddress.TrustedProxies = ["127.0.0.1"]);
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+
+        RawResponse outside = await g.PostAsync(ToolCall, token, SessionHeaders + "X-Forwarded-For: 203.0.113.9\r\n");
+        RawResponse inside = await g.PostAsync(ToolCall, token, SessionHeaders + "X-Forwarded-For: 10.20.3.4\r\n");
+
+        Assert.DoesNotContain("file:///public/a", outside.Body);
+        Assert.Contains("\"done\"", outside.Body);
+        Assert.Contains("file:///public/a", inside.Body);
+        List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
+        AssertDenialRecorded(records, "file:///public/a", "(default)");
+        JsonElement denial = Assert.Single(records, r => Field(r, "type") == "Denied" && Method(r) == "notifications/resources/updated");
+        Assert.Equal("203.0.113.9", denial.GetProperty("origin").GetProperty("address").GetString());
+    }
+
+    [Fact]
     public async Task On_the_get_stream_an_update_is_decided_for_the_sessions_caller()
     {
         var upstream = Updating(false, Updated("\"file:///public/a\""), Updated("\"FILE://localhost/public/../etc/passwd\""));
