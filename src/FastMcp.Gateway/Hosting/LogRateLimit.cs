@@ -5,10 +5,10 @@ namespace FastMcp.Gateway.Hosting;
 /// <summary>
 /// Keeps a line that any client can cause once per request or event (an upstream failure, a withheld event, a client
 /// that reads nothing) from flooding the log: per kind of line and key (an upstream, an error kind) the first is written
-/// at once, then at most one per <see cref="IntervalMs"/>, carrying how many were held back. The metrics count every one.
+/// at once, then at most one per interval (<see cref="IntervalMs"/> in the gateway), carrying how many were held back. The metrics count every one.
 /// Callers ask before building the message, so a held-back line costs a lookup and a counter, no allocation.
 /// </summary>
-internal sealed class LogRateLimit
+internal sealed class LogRateLimit(int intervalMs = LogRateLimit.IntervalMs)
 {
     public const int IntervalMs = 10_000;
 
@@ -17,14 +17,14 @@ internal sealed class LogRateLimit
     private const int MaxKeys = 1024;
 
     private readonly ConcurrentDictionary<(string Kind, string Key, int Detail), ThrottledWarning> _gates = new();
-    private readonly ThrottledWarning _overflow = new(IntervalMs);
+    private readonly ThrottledWarning _overflow = new(intervalMs);
 
     /// <summary>True when the line may be written now; <paramref name="held"/> is how many like it were held back since the last one.</summary>
     public bool TryTake(string kind, string key, int detail, out int held)
     {
         if (!_gates.TryGetValue((kind, key, detail), out ThrottledWarning? gate))
         {
-            gate = _gates.Count < MaxKeys ? _gates.GetOrAdd((kind, key, detail), static _ => new ThrottledWarning(IntervalMs)) : _overflow;
+            gate = _gates.Count < MaxKeys ? _gates.GetOrAdd((kind, key, detail), static (_, ms) => new ThrottledWarning(ms), intervalMs) : _overflow;
         }
         return gate.TryTake(out held);
     }
