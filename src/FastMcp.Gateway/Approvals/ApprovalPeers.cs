@@ -190,7 +190,7 @@ internal sealed class ApprovalPeers : IDisposable
     {
         Interlocked.Increment(ref _failures);
         if (index >= 0 && _warnings[index].TryTake(out int skipped))
-            Log.Warn($"approval peer {_urls[index]}: {why}; treated as holding nothing" + (skipped > 0 ? $" ({skipped} more failures of this peer since the last line)" : ""));
+            Log.Warn($"approval peer {_urls[index]}: {why}; treated as holding nothing" + Hosting.LogRateLimit.Held(skipped));
         return new PeerAnswer(index >= 0 ? _urls[index] : "", PeerOutcome.Failed, 0, []);
     }
 

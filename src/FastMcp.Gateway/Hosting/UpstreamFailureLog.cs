@@ -12,6 +12,9 @@ namespace FastMcp.Gateway.Hosting;
 /// </summary>
 internal static class UpstreamFailureLog
 {
+    /// <summary>The kind under which these lines are rate-limited (with the upstream and the error kind).</summary>
+    public const string Kind = "upstream failure";
+
     public static string Describe(ForwardingError error, string upstream, Exchange ex, ReadOnlySpan<byte> clientAddress)
     {
         var sb = new StringBuilder(160);

@@ -328,7 +328,7 @@ internal sealed partial class ClientConnection
             }
             catch (FastMcp.Audit.AuditUnavailableException)
             {
-                Log.Error("audit log unavailable at the end of a federated event stream: its response record is missing (the outage is recorded)");
+                LogLostRecord("audit log unavailable at the end of a federated event stream: its response record is missing (the outage is recorded)");
                 return;
             }
         }

@@ -22,6 +22,9 @@ namespace FastMcp.Gateway.Proxy;
 /// </summary>
 internal sealed partial class ClientConnection
 {
+    // What a member's failed answer is keyed by in the log rate limit: the forwarding error, or the HTTP status (negated).
+    private static int FailureDetail(in MemberAnswer answer) => answer.Error != ForwardingError.None ? (int)answer.Error : -answer.Status;
+
     /// <summary>"Mcp-Session-Id: …" and "MCP-Protocol-Version: …" of the member a message is forwarded to on a federated path; null otherwise.</summary>
     private byte[]? _memberSessionLine;
 
@@ -244,7 +247,9 @@ internal sealed partial class ClientConnection
             }
             if (!answer.Ok || !TryReadInitializeResult(answer.Message, out string? memberVersion, out bool t, out bool p, out bool r, out bool l, out bool c))
             {
-                Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of the session: initialize failed ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
+                // A member that is down fails every client's initialize: rate-limited per member and failure.
+                if (_rt.LogRateLimit.TryTake("federated initialize", member.Name, FailureDetail(answer), out int held))
+                    Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of the session: initialize failed ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})" + LogRateLimit.Held(held));
                 continue;
             }
             session.MemberSessions[i] = answer.SessionId;
@@ -331,7 +336,8 @@ internal sealed partial class ClientConnection
             if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", message, session.MemberSessions[i], session.MemberVersions[i], _clientAddress,
                 _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
-            if (!answer.Ok) Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' did not take a notification ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})");
+            if (!answer.Ok && _rt.LogRateLimit.TryTake("federated notification", member.Name, FailureDetail(answer), out int held))
+                Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' did not take a notification ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})" + LogRateLimit.Held(held));
         }
         _exchange.Route = null;
         _exchange.ResponseStatus = 202;
@@ -413,8 +419,9 @@ internal sealed partial class ClientConnection
                     return (await AuditUnavailableAsync(body).ConfigureAwait(false), anyAllowed);
                 if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
                 {
-                    Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of {McpMethods.Name(list)} "
-                        + $"({(answer.Error != ForwardingError.None ? answer.Error.ToString() : safe ? $"HTTP {answer.Status}, no list result" : "answer refused by the response stages")})");
+                    if (_rt.LogRateLimit.TryTake("federated list", member.Name, safe ? FailureDetail(answer) : int.MinValue, out int held))
+                        Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' left out of {McpMethods.Name(list)} "
+                            + $"({(answer.Error != ForwardingError.None ? answer.Error.ToString() : safe ? $"HTTP {answer.Status}, no list result" : "answer refused by the response stages")})" + LogRateLimit.Held(held));
                     break;
                 }
                 documents.Add(document!);

@@ -134,7 +134,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (ClientWriteTimeoutException e) when (e.BufferedBytes < 0)
         {
-            Log.Warn($"client {RemoteAddress}: read nothing of the gateway's answer for {_rt.Options.Timeouts.ClientWriteMs} ms (stage '{ExchangeStages.Name(_exchange.Stage)}'); connection closed");
+            if (_rt.LogRateLimit.TryTake("client write timeout", "", 0, out int held))
+                Log.Warn($"client {RemoteAddress}: read nothing of the gateway's answer for {_rt.Options.Timeouts.ClientWriteMs} ms (stage '{ExchangeStages.Name(_exchange.Stage)}'); connection closed" + LogRateLimit.Held(held));
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
@@ -673,7 +674,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private void RecordLost(string line)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
-        Log.Error(line);
+        LogLostRecord(line);
+    }
+
+    // Once per stream or event while the audit log is out: rate-limited per line (the audit log reports the outage itself).
+    private void LogLostRecord(string line)
+    {
+        if (_rt.LogRateLimit.TryTake("record lost", line, 0, out int held)) Log.Error(line + LogRateLimit.Held(held));
     }
 
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
@@ -724,12 +731,17 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     public void RecordWithheldEvent(Exchange exchange, ReadOnlyMemory<byte> data, WithheldEventReason reason)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.UpstreamErrors);
-        Log.Warn(reason switch
+        // One per event an upstream sends: rate-limited per upstream and reason.
+        string upstream = exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe();
+        if (_rt.LogRateLimit.TryTake("withheld event", upstream, (int)reason, out int held))
         {
-            WithheldEventReason.Unreadable => "event stream: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
-            WithheldEventReason.Undecodable => "event stream: an upstream event was not UTF-8 text; it was withheld and the stream ended",
-            _ => "event stream: an upstream event could not be made safe for the client; it was withheld and the stream ended",
-        });
+            Log.Warn(reason switch
+            {
+                WithheldEventReason.Unreadable => $"event stream of {upstream}: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
+                WithheldEventReason.Undecodable => $"event stream of {upstream}: an upstream event was not UTF-8 text; it was withheld and the stream ended",
+                _ => $"event stream of {upstream}: an upstream event could not be made safe for the client; it was withheld and the stream ended",
+            } + LogRateLimit.Held(held));
+        }
         if (_rt.Audit is not { } audit) return;
         exchange.Stage = ExchangeStage.RecordResponse;
         try
@@ -753,7 +765,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {
-            Log.Error("audit log unavailable at the end of an event stream: its response record is missing (the outage is recorded)");
+            LogLostRecord("audit log unavailable at the end of an event stream: its response record is missing (the outage is recorded)");
         }
     }
 
@@ -989,7 +1001,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // The peak first: whoever sees the timeout counted (/metrics, tests) sees what was held with it.
         Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, timeout.BufferedBytes);
         Admin.GatewayCounters.Add(ref _rt.Counters.ClientWriteTimeouts);
-        Log.Warn($"client {RemoteAddress}: read nothing of its response for {_rt.Options.Timeouts.ClientWriteMs} ms with {timeout.BufferedBytes} bytes held for it; exchange closed");
+        if (_rt.LogRateLimit.TryTake("client write timeout", "", 1, out int held))
+            Log.Warn($"client {RemoteAddress}: read nothing of its response for {_rt.Options.Timeouts.ClientWriteMs} ms with {timeout.BufferedBytes} bytes held for it; exchange closed" + LogRateLimit.Held(held));
         if (_rt.Audit is not { } audit) return;
         try
         {
@@ -1033,8 +1046,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _exchange.ResponseStatus = error.StatusCode(_exchange.ResponseStatus);
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
         GatewayResponses.WriteJsonRpcError(_output, _scratch, _exchange.ResponseStatus, body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
-        // Logged before the answer leaves: whoever reads the answer finds the line already written.
-        Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe(), _exchange, _clientAddress));
+        // Logged before the answer leaves: whoever reads the answer finds the line already written. Rate-limited per
+        // upstream and error kind (any client can make a dead upstream fail every request); the line is built only when written.
+        string upstream = _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe();
+        if (_rt.LogRateLimit.TryTake(UpstreamFailureLog.Kind, upstream, (int)error, out int held))
+            Log.Warn(UpstreamFailureLog.Describe(error, upstream, _exchange, _clientAddress) + LogRateLimit.Held(held));
         // Recorded too (failure path only): a recorded request is never left without its outcome, and an upstream that
         // tried to send the client elsewhere or answered in bytes the stages cannot read is on record.
         if (_rt.Audit is { } audit && error != ForwardingError.AuditUnavailable)

@@ -42,6 +42,9 @@ internal sealed class GatewayRuntime
     /// <summary>What /metrics reports about the data path.</summary>
     public Admin.GatewayCounters Counters { get; } = new();
 
+    /// <summary>Holds back repeats of the lines a client can cause per request (upstream failures, client write timeouts).</summary>
+    public Hosting.LogRateLimit LogRateLimit { get; } = new();
+
     /// <summary>Who is calling; null only in pass-through mode.</summary>
     public Authentication? Authentication { get; set; }
 

@@ -96,6 +96,6 @@ internal sealed class UpstreamSessionEnds
         // Never the session id: it is a bearer for the session.
         string why = answer.Status != 0 ? $"it answered HTTP {answer.Status}" : System.Text.Encoding.UTF8.GetString(Forwarding.ForwardingErrors.Message(answer.Error));
         Log.Warn($"upstream '{_upstream.Name}': a session the gateway forgot past a sessions bound could not be ended there: {why}; it stays open there " +
-            "until the upstream's own idle timeout" + (skipped > 0 ? $" ({skipped} more failure(s) since the last such line)" : ""));
+            "until the upstream's own idle timeout" + Hosting.LogRateLimit.Held(skipped));
     }
 }

@@ -308,7 +308,9 @@ internal sealed class ApprovalHold
         if (!sent)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
-            Log.Warn(UpstreamFailureLog.Describe(error, _exchange.Route!.Describe(), _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)));
+            string upstream = _exchange.Route!.Describe();
+            if (_rt.LogRateLimit.TryTake(UpstreamFailureLog.Kind, upstream, (int)error, out int held))
+                Log.Warn(UpstreamFailureLog.Describe(error, upstream, _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)) + LogRateLimit.Held(held));
             return chunked;
         }
         if (error == ForwardingError.ClientGone) return false; // sent: the approval was marked executed at the upstream's answer

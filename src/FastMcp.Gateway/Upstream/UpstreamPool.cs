@@ -27,8 +27,8 @@ internal sealed class UpstreamPool : IDisposable
     private readonly UpstreamTls? _tls;
     private EndPoint? _endpoint;
     private int _disposed;
-    private readonly Hosting.ThrottledWarning _tlsFailureWarning = new();
-    private readonly Hosting.ThrottledWarning _strayBytesWarning = new();
+    private readonly Hosting.ThrottledWarning _tlsFailureWarning = new(Hosting.LogRateLimit.IntervalMs);
+    private readonly Hosting.ThrottledWarning _strayBytesWarning = new(Hosting.LogRateLimit.IntervalMs);
 
     public UpstreamPool(UpstreamUrl url, UpstreamOptions options, HttpLimits limits)
     {
@@ -151,18 +151,18 @@ internal sealed class UpstreamPool : IDisposable
     }
 
     // An upstream that answers with more than its framing says (a wrong Content-Length, a stray CRLF, a second response)
-    // costs a connection per exchange and may be compromised: worth a line, at most one per 5 s per upstream.
+    // costs a connection per exchange and may be compromised: worth a line, at most one per 10 s per upstream.
     private void LogStrayBytes(long bytes)
     {
         if (!_strayBytesWarning.TryTake(out int skipped)) return;
         Hosting.Log.Warn($"upstream {Url.Text}: sent {bytes} byte(s) no request asked for (after a complete response, or while idle); " +
-            "the connection was closed, not reused (RFC 9112 6.3)" + (skipped > 0 ? $" ({skipped} more since the last such line)" : ""));
+            "the connection was closed, not reused (RFC 9112 6.3)" + Hosting.LogRateLimit.Held(skipped));
     }
 
     private void LogTlsFailure(string why)
     {
         if (!_tlsFailureWarning.TryTake(out int skipped)) return;
-        Hosting.Log.Warn($"upstream {Url.Text}: TLS with \"{_tls!.ServerName}\" failed: {why}" + (skipped > 0 ? $" ({skipped} more failure(s) since the last such line)" : ""));
+        Hosting.Log.Warn($"upstream {Url.Text}: TLS with \"{_tls!.ServerName}\" failed: {why}" + Hosting.LogRateLimit.Held(skipped));
     }
 
     /// <summary>
