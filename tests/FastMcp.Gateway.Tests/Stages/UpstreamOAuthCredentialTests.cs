@@ -68,10 +68,13 @@ public sealed class UpstreamOAuthCredentialTests : IDisposable
 
         Assert.Equal(200, (await g.PostAsync(Call(1))).Status);
         UpstreamRequest first = g.Upstream.SingleRequest();
-        Assert.Equal("Bearer tok-1", first.Header("Authorization"));
+        // tok-1, or a later one when this machine took more than the half-life to get here: the renewal may come first.
+        string firstToken = first.Header("Authorization")!;
+        Assert.StartsWith("Bearer tok-", firstToken, StringComparison.Ordinal);
+        int issued = int.Parse(firstToken["Bearer tok-".Length..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.DoesNotContain(g.Token, first.Head.Raw, StringComparison.Ordinal);
 
-        (string? authorization, string form) = Assert.Single(endpoint.Requests);
+        (string? authorization, string form) = endpoint.Requests.First();
         Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(ClientId + ":" + Secret)), authorization);
         Dictionary<string, string> fields = TokenEndpoint.Parse(form);
         Assert.Equal("client_credentials", fields["grant_type"]);
@@ -80,10 +83,10 @@ public sealed class UpstreamOAuthCredentialTests : IDisposable
         Assert.False(fields.ContainsKey("client_secret"));
 
         // A 2 s token is renewed at half-life, before it expires: the next call carries the new one.
-        await endpoint.WaitForIssuedAsync(2);
-        for (int i = 0; i < 100 && !g.Upstream.Requests.Any(r => r.Header("Authorization") != "Bearer tok-1"); i++)
+        await endpoint.WaitForIssuedAsync(issued + 1);
+        for (int i = 0; i < 100 && !g.Upstream.Requests.Any(r => r.Header("Authorization") != firstToken); i++)
             Assert.Equal(200, (await g.PostAsync(Call(2 + i))).Status);
-        Assert.Contains(g.Upstream.Requests, r => r.Header("Authorization") is "Bearer tok-2" or "Bearer tok-3");
+        Assert.Contains(g.Upstream.Requests, r => r.Header("Authorization") is { } sent && sent != firstToken && sent.StartsWith("Bearer tok-", StringComparison.Ordinal));
         string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
         Assert.Contains("fastmcp_upstream_credential_failures_total{upstream=\"default\"} 0\n", metrics);
         Assert.Contains("fastmcp_upstream_token_remaining_seconds{upstream=\"default\"} ", metrics);
