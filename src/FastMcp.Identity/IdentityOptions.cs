@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using FastMcp.Http;
 
 namespace FastMcp.Identity;
 
@@ -87,13 +89,19 @@ public sealed class IdentityOptions
             if (issuer.Audience is { Length: 0 })
                 throw new IdentityConfigurationException($"{field}.audience: empty");
             if (!string.IsNullOrEmpty(issuer.JwksFile))
+            {
+                if (!string.IsNullOrEmpty(issuer.CaFile))
+                    throw new IdentityConfigurationException($"{field}.caFile: set, but the keys come from jwksFile: no HTTPS request would use it");
                 continue;
+            }
             string? url = !string.IsNullOrEmpty(issuer.JwksUri) ? issuer.JwksUri : issuer.Discovery ? issuer.Issuer : null;
             string urlField = !string.IsNullOrEmpty(issuer.JwksUri) ? "jwksUri" : "issuer";
             if (url is null)
                 throw new IdentityConfigurationException($"{field}: needs jwksFile, jwksUri or discovery: true");
             if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !IsSecureOrLoopback(uri))
                 throw new IdentityConfigurationException($"{field}.{urlField}: '{url}' must be an https URL (http only on loopback)");
+            if (!string.IsNullOrEmpty(issuer.CaFile))
+                LoadCaPolicy(issuer.CaFile, uri, $"{field}.caFile", $"{field}.{urlField}");
         }
         foreach (var alg in EffectiveAlgorithms)
         {
@@ -131,6 +139,17 @@ public sealed class IdentityOptions
         ArgumentNullException.ThrowIfNull(listener);
         if (Mode is IdentityModes.Anonymous or IdentityModes.Dev && !IPAddress.IsLoopback(listener.Address))
             throw new IdentityConfigurationException($"identity.mode: {Mode} is allowed only on loopback listeners, not {listener}; use identity.mode \"oidc\" off this machine");
+    }
+
+    /// <summary>
+    /// The chain policy of a caFile field for requests to <paramref name="uri"/>. Refused with an http:// URL (the CAs
+    /// would never be consulted, and the operator meant TLS) and when the file cannot be used; both name the field.
+    /// </summary>
+    internal static X509ChainPolicy LoadCaPolicy(string caFile, Uri uri, string field, string urlField)
+    {
+        if (uri.Scheme != Uri.UriSchemeHttps)
+            throw new IdentityConfigurationException($"{field}: set, but {urlField} is not https://: the CAs would not be used");
+        return PrivateCaTrust.TryLoadPolicy(caFile, out string problem) ?? throw new IdentityConfigurationException($"{field}: {problem}");
     }
 
     internal static bool IsSecureOrLoopback(Uri uri) =>

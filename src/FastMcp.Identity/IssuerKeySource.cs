@@ -12,6 +12,8 @@ internal sealed class IssuerKeySource : IDisposable
 {
     private readonly TrustedIssuerOptions _options;
     private readonly HttpClient? _http;
+    // An issuer's own client (its caFile) is released with it; the validator's shared one is not.
+    private readonly bool _ownsHttp;
     private readonly TimeProvider _time;
     private readonly TimeSpan _unknownKeyInterval;
     private readonly SemaphoreSlim _refreshGate = new(1, 1);
@@ -19,8 +21,10 @@ internal sealed class IssuerKeySource : IDisposable
     private SigningKeySnapshot _current = SigningKeySnapshot.Empty;
     private long _lastRefreshTicks;
 
-    public IssuerKeySource(TrustedIssuerOptions options, string audience, HttpClient? http, TimeProvider time, TimeSpan periodicInterval, TimeSpan unknownKeyInterval)
+    public IssuerKeySource(TrustedIssuerOptions options, string audience, HttpClient? http, TimeProvider time, TimeSpan periodicInterval, TimeSpan unknownKeyInterval,
+        bool ownsHttp = false)
     {
+        _ownsHttp = ownsHttp;
         _options = options;
         Audience = audience;
         _http = http;
@@ -193,5 +197,6 @@ internal sealed class IssuerKeySource : IDisposable
     {
         _periodic?.Dispose();
         _refreshGate.Dispose();
+        if (_ownsHttp) _http?.Dispose();
     }
 }

@@ -8,6 +8,8 @@ public sealed class OAuthClientCredentialsOptions
 {
     /// <summary>The authorization server's token endpoint: https, or http on loopback only.</summary>
     public string? TokenUrl { get; set; }
+    /// <summary>PEM file of the CA certificates the token endpoint's certificate must chain to (only these); unset: the system store.</summary>
+    public string? CaFile { get; set; }
     public string? ClientId { get; set; }
     /// <summary>File holding the client secret (re-read when it changes).</summary>
     public string? ClientSecretFile { get; set; }
@@ -40,6 +42,8 @@ public sealed class OAuthClientCredentialsOptions
             throw new IdentityConfigurationException($"{field}.tokenUrl: '{TokenUrl}' must be an https URL without user info (http only on loopback)");
         if (!string.IsNullOrEmpty(uri.Fragment))
             throw new IdentityConfigurationException($"{field}.tokenUrl: must not have a fragment");
+        if (!string.IsNullOrEmpty(CaFile))
+            IdentityOptions.LoadCaPolicy(CaFile, uri, $"{field}.caFile", $"{field}.tokenUrl");
         if (string.IsNullOrWhiteSpace(ClientId))
             throw new IdentityConfigurationException($"{field}.clientId: required");
         if (HasControl(ClientId))

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using FastMcp.Http;
 
 namespace FastMcp.Identity;
 
@@ -61,8 +63,11 @@ internal sealed class OAuthTokenSource : IDisposable
             var interval = TimeSpan.FromMilliseconds(options.FileCheckIntervalMilliseconds);
             _secretFileCheck = time.CreateTimer(static s => ((OAuthTokenSource)s!).CheckSecretFile(), this, interval, interval);
         }
-        // System trust store; no redirects (a token endpoint that redirects is misconfigured, and the secret must not follow).
-        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        // The system trust store, or only the CAs of oauth.caFile (checked by Validate at start); no redirects (a token
+        // endpoint that redirects is misconfigured, and the secret must not follow).
+        X509ChainPolicy? privateCa = string.IsNullOrEmpty(options.CaFile) ? null
+            : PrivateCaTrust.TryLoadPolicy(options.CaFile, out string caProblem) ?? throw new IdentityConfigurationException($"{upstream}: oauth.caFile: {caProblem}");
+        _http = new HttpClient(PrivateCaTrust.Apply(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, privateCa))
         {
             Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs),
             MaxResponseContentBufferSize = 64 * 1024,

@@ -1,6 +1,8 @@
 using System.Buffers.Text;
-using System.Text;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using System.Text;
+using FastMcp.Http;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -94,12 +96,8 @@ public sealed class TokenValidator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(time);
         options.Validate();
         HttpClient? http = null;
-        if (options.Mode != IdentityModes.Anonymous && options.Issuers.Exists(static i => string.IsNullOrEmpty(i.JwksFile)))
-        {
-            http = httpHandler is null ? new HttpClient() : new HttpClient(httpHandler, disposeHandler: false);
-            http.Timeout = TimeSpan.FromSeconds(10);
-            http.MaxResponseContentBufferSize = 1024 * 1024;
-        }
+        if (options.Mode != IdentityModes.Anonymous && options.Issuers.Exists(static i => string.IsNullOrEmpty(i.JwksFile) && string.IsNullOrEmpty(i.CaFile)))
+            http = httpHandler is null ? NewKeyClient(new SocketsHttpHandler(), disposeHandler: true) : NewKeyClient(httpHandler, disposeHandler: false);
         var validator = new TokenValidator(options, time, http);
         try
         {
@@ -113,6 +111,21 @@ public sealed class TokenValidator : IAsyncDisposable
         return validator;
     }
 
+    private HttpClient PrivateCaClient(TrustedIssuerOptions issuer)
+    {
+        int index = _options.Issuers.IndexOf(issuer);
+        string urlField = !string.IsNullOrEmpty(issuer.JwksUri) ? "jwksUri" : "issuer";
+        var uri = new Uri(!string.IsNullOrEmpty(issuer.JwksUri) ? issuer.JwksUri : issuer.Issuer);
+        X509ChainPolicy policy = IdentityOptions.LoadCaPolicy(issuer.CaFile!, uri, $"identity.issuers[{index}].caFile", $"identity.issuers[{index}].{urlField}");
+        return NewKeyClient(PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, policy), disposeHandler: true);
+    }
+
+    private static HttpClient NewKeyClient(HttpMessageHandler handler, bool disposeHandler) => new(handler, disposeHandler)
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+        MaxResponseContentBufferSize = 1024 * 1024,
+    };
+
     private async Task LoadKeysAsync(CancellationToken ct)
     {
         if (_anonymous)
@@ -121,7 +134,9 @@ public sealed class TokenValidator : IAsyncDisposable
         var unknownKey = TimeSpan.FromSeconds(_options.UnknownKeyRefreshSeconds);
         foreach (var issuer in _options.Issuers)
         {
-            var source = new IssuerKeySource(issuer, issuer.Audience ?? _options.Resource, _http, _time, periodic, unknownKey);
+            // An issuer behind a private CA gets its own client, trusting those CAs only (discovery and JWKS alike).
+            HttpClient? privateCa = string.IsNullOrEmpty(issuer.CaFile) ? null : PrivateCaClient(issuer);
+            var source = new IssuerKeySource(issuer, issuer.Audience ?? _options.Resource, privateCa ?? _http, _time, periodic, unknownKey, ownsHttp: privateCa is not null);
             _issuers.Add(issuer.Issuer, source);
             try
             {

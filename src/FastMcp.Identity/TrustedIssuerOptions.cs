@@ -17,4 +17,10 @@ public sealed class TrustedIssuerOptions
 
     /// <summary>Use OIDC discovery (<c>{issuer}/.well-known/openid-configuration</c>) to find the JWKS. Ignored when JwksFile or JwksUri is set.</summary>
     public bool Discovery { get; set; } = true;
+
+    /// <summary>
+    /// PEM file of the CA certificates (one or more) the issuer's HTTPS certificate must chain to, for discovery and
+    /// JWKS: only these, not the system store. Unset: the system store.
+    /// </summary>
+    public string? CaFile { get; set; }
 }

@@ -128,6 +128,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"approvals":{"webhook":{"url":"https://user:pw@hooks.example/x","secretEnv":"X"}}}""", "approvals.webhook.url")]
     [InlineData("""{"approvals":{"webhook":{"url":"https://hooks.example/x"}}}""", "approvals.webhook.secretFile")]
     [InlineData("""{"approvals":{"webhook":{"url":"https://hooks.example/x","secretEnv":"X","maxAttempts":0}}}""", "approvals.webhook.maxAttempts")]
+    [InlineData("""{"approvals":{"webhook":{"url":"https://hooks.example/x","secretEnv":"X","caFile":"/nonexistent/fastmcp-ca.pem"}}}""", "approvals.webhook.caFile")]
+    [InlineData("""{"approvals":{"webhook":{"url":"http://127.0.0.1:9/x","secretEnv":"X","caFile":"/nonexistent/fastmcp-ca.pem"}}}""", "approvals.webhook.caFile")]
     public void Bad_approvals_settings_are_named(string json, string field)
     {
         Assert.Equal(field, ParseAndValidateFails(json).Field);

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Shipping;
 
@@ -44,7 +45,9 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         if (_options.WitnessUrl is { } url)
         {
             _witnessUrl = new Uri(url);
-            _witness = new HttpClient { Timeout = _options.Timeout };
+            // The system store, or only the CAs of anchoring.caFile (a witness behind a private CA).
+            X509ChainPolicy? privateCa = _options.CaFile is null ? null : _options.LoadWitnessCaPolicy();
+            _witness = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler(), privateCa)) { Timeout = _options.Timeout };
             if (_options.WitnessTokenFile is { } tokenFile) _witnessToken = File.ReadAllText(tokenFile).Trim();
         }
     }

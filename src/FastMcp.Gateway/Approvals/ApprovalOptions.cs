@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using FastMcp.Gateway.Configuration;
 
 namespace FastMcp.Gateway.Approvals;
@@ -53,6 +54,9 @@ public sealed class WebhookOptions
     /// <summary>Name of the environment variable holding the HMAC secret (used when secretFile is not set).</summary>
     public string? SecretEnv { get; set; }
 
+    /// <summary>PEM file of the CA certificates the webhook's HTTPS certificate must chain to (only these); unset: the system store.</summary>
+    public string? CaFile { get; set; }
+
     public int TimeoutMs { get; set; } = 5_000;
 
     /// <summary>Deliveries are retried with exponential backoff (1 s, 2 s, 4 s, …) up to this many attempts.</summary>
@@ -67,8 +71,17 @@ public sealed class WebhookOptions
             throw new ConfigurationException("approvals.webhook.url", "must be an absolute http:// or https:// URL without credentials");
         if (string.IsNullOrEmpty(SecretFile) && string.IsNullOrEmpty(SecretEnv))
             throw new ConfigurationException("approvals.webhook.secretFile", "a webhook needs a signing secret: set secretFile or secretEnv");
+        if (!string.IsNullOrEmpty(CaFile)) LoadCaPolicy(uri);
         if (TimeoutMs is < 100 or > 120_000) throw new ConfigurationException("approvals.webhook.timeoutMs", "must be 100..120000");
         if (MaxAttempts is < 1 or > 20) throw new ConfigurationException("approvals.webhook.maxAttempts", "must be 1..20");
+    }
+
+    /// <summary>The chain policy of caFile; refused with an http:// URL, where no certificate would be checked.</summary>
+    internal X509ChainPolicy LoadCaPolicy(Uri url)
+    {
+        if (url.Scheme != Uri.UriSchemeHttps)
+            throw new ConfigurationException("approvals.webhook.caFile", "set, but approvals.webhook.url is not https://: the CAs would not be used");
+        return PemFiles.LoadCaPolicy(CaFile!, "approvals.webhook.caFile");
     }
 
     /// <summary>Reads the secret from its file or variable; the value is never logged.</summary>

@@ -1,8 +1,10 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Hosting;
 
 namespace FastMcp.Gateway.Approvals;
@@ -29,7 +31,9 @@ internal sealed class ApprovalWebhook : IAsyncDisposable
         _url = new Uri(options.Url);
         _secret = options.LoadSecret();
         _maxAttempts = options.MaxAttempts;
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false })
+        // The system store, or only the CAs of webhook.caFile (a bridge behind a private CA).
+        X509ChainPolicy? privateCa = string.IsNullOrEmpty(options.CaFile) ? null : options.LoadCaPolicy(_url);
+        _http = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false }, privateCa))
         {
             Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs),
         };

@@ -1,6 +1,7 @@
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using FastMcp.Http;
 
 namespace FastMcp.Gateway.Configuration;
 
@@ -33,21 +34,11 @@ public static class PemFiles
     }
 
     /// <summary>Every certificate in a PEM file (a CA bundle, or a certificate followed by its intermediates).</summary>
-    public static X509Certificate2Collection LoadCertificates(string file, string field)
-    {
-        string pem = ReadText(file, field);
-        var collection = new X509Certificate2Collection();
-        try
-        {
-            collection.ImportFromPem(pem);
-        }
-        catch (CryptographicException)
-        {
-            throw new ConfigurationException(field, $"'{file}' holds a malformed PEM certificate");
-        }
-        if (collection.Count == 0) throw new ConfigurationException(field, $"'{file}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
-        return collection;
-    }
+    public static X509Certificate2Collection LoadCertificates(string file, string field) =>
+        PrivateCaTrust.TryLoadCertificates(file, out string problem) ?? throw new ConfigurationException(field, problem);
+
+    /// <summary>The chain policy trusting only the CAs of <paramref name="file"/> (a caFile field).</summary>
+    public static X509ChainPolicy LoadCaPolicy(string file, string field) => PrivateCaTrust.ChainPolicy(LoadCertificates(file, field));
 
     /// <summary>"1.2" or "1.3" as the protocols to enable (never anything older than 1.2).</summary>
     public static SslProtocols Protocols(string minVersion, string field) => minVersion switch
@@ -120,23 +111,6 @@ public static class PemFiles
         return TryImport(probe, pem);
     }
 
-    private static string ReadText(string file, string field)
-    {
-        if (string.IsNullOrEmpty(file)) throw new ConfigurationException(field, "a PEM file path is required");
-        try
-        {
-            return File.ReadAllText(file);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            string why = e switch
-            {
-                FileNotFoundException => "no such file",
-                DirectoryNotFoundException => "a folder on the path does not exist",
-                UnauthorizedAccessException => "permission denied (or it is a folder)",
-                _ => $"I/O error 0x{e.HResult:x8}",
-            };
-            throw new ConfigurationException(field, $"cannot read '{file}': {why}");
-        }
-    }
+    private static string ReadText(string file, string field) =>
+        PrivateCaTrust.TryReadText(file, out string problem) ?? throw new ConfigurationException(field, problem);
 }

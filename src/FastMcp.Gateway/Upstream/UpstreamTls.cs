@@ -24,15 +24,7 @@ internal sealed class UpstreamTls
         _serverName = options.ServerName.Length > 0 ? options.ServerName : url.TlsHost;
         _protocols = PemFiles.Protocols(options.MinVersion, $"{prefix}.tls.minVersion");
         if (options.CaFile.Length > 0)
-        {
-            _chainPolicy = new X509ChainPolicy
-            {
-                TrustMode = X509ChainTrustMode.CustomRootTrust,
-                RevocationMode = X509RevocationMode.NoCheck,
-                DisableCertificateDownloads = true,
-            };
-            _chainPolicy.CustomTrustStore.AddRange(PemFiles.LoadCertificates(options.CaFile, $"{prefix}.tls.caFile"));
-        }
+            _chainPolicy = PemFiles.LoadCaPolicy(options.CaFile, $"{prefix}.tls.caFile");
         if (options.CertificateFile.Length > 0)
         {
             (X509Certificate2 leaf, X509Certificate2Collection chain) = PemFiles.LoadCertificateWithKey(
