@@ -14,35 +14,33 @@ public sealed class UpstreamFailureLogTests
         public string Text { get { lock (this) return ToString(); } }
     }
 
+    /// <summary>The gateway's log lines while it lives (the collection keeps other tests off Log.Output meanwhile).</summary>
+    private sealed class CapturedLog : IDisposable
+    {
+        private readonly TextWriter _previous = Log.Output;
+
+        public CapturedLog() => Log.Output = Lines;
+
+        public Lines Lines { get; } = new();
+
+        public void Dispose() => Log.Output = _previous;
+    }
+
     [Fact]
     public async Task The_log_line_names_the_upstream_the_method_the_id_and_the_client()
     {
-        int port;
-        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            port = ((IPEndPoint)socket.LocalEndPoint!).Port;
-        }
-        var lines = new Lines();
-        TextWriter previous = Log.Output;
-        Log.Output = lines;
-        try
-        {
-            string upstream = $"http://127.0.0.1:{port}/mcp";
-            await using var gateway = GatewayUnderTest.Start(upstream);
-            using RawClient client = await gateway.ConnectAsync();
-            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"fail-log-1\"")));
-            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
-            string line = Array.Find(lines.Text.Split('\n'), l => l.Contains("fail-log-1", StringComparison.Ordinal))
-                ?? throw new Xunit.Sdk.XunitException("no log line names the request:\n" + lines.Text);
-            Assert.Contains($"upstream {upstream} failed: UpstreamUnreachable", line, StringComparison.Ordinal);
-            Assert.Contains("request POST /mcp method=tools/list id=fail-log-1 client=127.0.0.1", line, StringComparison.Ordinal);
-
-        }
-        finally
-        {
-            Log.Output = previous;
-        }
+        int port = RefusingPort();
+        using var captured = new CapturedLog();
+        Lines lines = captured.Lines;
+        string upstream = $"http://127.0.0.1:{port}/mcp";
+        await using var gateway = GatewayUnderTest.Start(upstream);
+        using RawClient client = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"fail-log-1\"")));
+        Assert.Equal(502, (await client.ReadResponseAsync()).Status);
+        string line = Array.Find(lines.Text.Split('\n'), l => l.Contains("fail-log-1", StringComparison.Ordinal))
+            ?? throw new Xunit.Sdk.XunitException("no log line names the request:\n" + lines.Text);
+        Assert.Contains($"upstream {upstream} failed: UpstreamUnreachable", line, StringComparison.Ordinal);
+        Assert.Contains("request POST /mcp method=tools/list id=fail-log-1 client=127.0.0.1", line, StringComparison.Ordinal);
     }
 
     // Each on a gateway of its own: a repeated failure of one upstream is rate-limited to one line per interval.
@@ -52,22 +50,14 @@ public sealed class UpstreamFailureLogTests
     public async Task A_numeric_id_is_named_as_sent_and_a_card_like_one_masked(string id, string expected)
     {
         int port = RefusingPort();
-        var lines = new Lines();
-        TextWriter previous = Log.Output;
-        Log.Output = lines;
-        try
-        {
-            await using var gateway = GatewayUnderTest.Start($"http://127.0.0.1:{port}/mcp");
-            using RawClient client = await gateway.ConnectAsync();
-            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList(id)));
-            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
-            Assert.Contains(lines.Text.Split('\n'), l => l.Contains(expected, StringComparison.Ordinal));
-            Assert.DoesNotContain("4111111111111111", lines.Text, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Log.Output = previous;
-        }
+        using var captured = new CapturedLog();
+        Lines lines = captured.Lines;
+        await using var gateway = GatewayUnderTest.Start($"http://127.0.0.1:{port}/mcp");
+        using RawClient client = await gateway.ConnectAsync();
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList(id)));
+        Assert.Equal(502, (await client.ReadResponseAsync()).Status);
+        Assert.Contains(lines.Text.Split('\n'), l => l.Contains(expected, StringComparison.Ordinal));
+        Assert.DoesNotContain("4111111111111111", lines.Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -75,30 +65,22 @@ public sealed class UpstreamFailureLogTests
     {
         const int Calls = 200;
         int port = RefusingPort();
-        var lines = new Lines();
-        TextWriter previous = Log.Output;
-        Log.Output = lines;
-        try
+        using var captured = new CapturedLog();
+        Lines lines = captured.Lines;
+        string upstream = $"http://127.0.0.1:{port}/mcp";
+        await using var gateway = GatewayUnderTest.Start(upstream);
+        using RawClient client = await gateway.ConnectAsync();
+        for (int i = 0; i < Calls; i++)
         {
-            string upstream = $"http://127.0.0.1:{port}/mcp";
-            await using var gateway = GatewayUnderTest.Start(upstream);
-            using RawClient client = await gateway.ConnectAsync();
-            for (int i = 0; i < Calls; i++)
-            {
-                await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList($"\"flood-{i}\"")));
-                Assert.Equal(502, (await client.ReadResponseAsync()).Status);
-            }
-            string[] failures = Array.FindAll(lines.Text.Split('\n'), l => l.Contains($"upstream {upstream} failed: UpstreamUnreachable", StringComparison.Ordinal));
-            // The first is written at once (it names the first request); the rest fall in the same interval unless the
-            // run is slow, and then each later line counts what it stood for. Never one line per request.
-            Assert.NotEmpty(failures);
-            Assert.Contains("id=flood-0 ", failures[0], StringComparison.Ordinal);
-            Assert.True(failures.Length <= Calls / 10, $"{failures.Length} failure lines for {Calls} refused requests");
+            await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList($"\"flood-{i}\"")));
+            Assert.Equal(502, (await client.ReadResponseAsync()).Status);
         }
-        finally
-        {
-            Log.Output = previous;
-        }
+        string[] failures = Array.FindAll(lines.Text.Split('\n'), l => l.Contains($"upstream {upstream} failed: UpstreamUnreachable", StringComparison.Ordinal));
+        // The first is written at once (it names the first request); the rest fall in the same interval unless the
+        // run is slow, and then each later line counts what it stood for. Never one line per request.
+        Assert.NotEmpty(failures);
+        Assert.Contains("id=flood-0 ", failures[0], StringComparison.Ordinal);
+        Assert.True(failures.Length <= Calls / 10, $"{failures.Length} failure lines for {Calls} refused requests");
     }
 
     private static int RefusingPort()
