@@ -126,7 +126,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_upstream_errors_total", "exchanges that failed with the upstream (502, 504)", Volatile.Read(ref c.UpstreamErrors));
         Counter(sb, "fastmcp_audit_unavailable_total", "requests refused because the audit log could not be written (503)", Volatile.Read(ref c.AuditUnavailable));
         Counter(sb, "fastmcp_client_write_timeouts_total", "exchanges closed because the client read nothing of its response within timeouts.clientWriteMs", Volatile.Read(ref c.ClientWriteTimeouts));
-        Header(sb, "fastmcp_streams_ended_total", "event streams the gateway ended because their token stopped being valid (identity.streamsEndWithToken), per reason", "counter");
+        Header(sb, "fastmcp_streams_ended_total", "event streams the gateway ended because their token stopped being valid (identity.streamsEndWithToken) or a policy reload revoked their caller, per reason", "counter");
         for (int reason = 1; reason <= Proxy.StreamEndReasons.Count; reason++)
         {
             sb.Append("fastmcp_streams_ended_total{reason=\"").Append(Proxy.StreamEndReasons.Label((Proxy.StreamEndReason)reason)).Append("\"} ")

@@ -315,7 +315,7 @@ internal sealed class ResponseRelay : IDisposable
             if (result.IsCanceled && TokenWatch is { } woken && woken.WokenToEnd())
             {
                 input.AdvanceTo(result.Buffer.Start);
-                return await EndForTokenAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
+                return await EndWatchedStreamAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
             }
             ReadOnlySequence<byte> buffer = result.Buffer;
             SequencePosition consumed;
@@ -364,7 +364,7 @@ internal sealed class ResponseRelay : IDisposable
                 upstream.Broken = true;
                 return (ForwardingError.ClientGone, true);
             }
-            if (outcome == EventsOutcome.TokenEnded) return await EndForTokenAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
+            if (outcome == EventsOutcome.WatchEnded) return await EndWatchedStreamAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
             if (outcome is EventsOutcome.AuditRefused or EventsOutcome.EventWithheld)
             {
                 // A message the audit log could not take, or an event that must not reach the client, is not relayed:
@@ -402,17 +402,26 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>
-    /// The token that opened the stream stopped being valid (<see cref="TokenWatch"/>): the upstream side is closed (the
-    /// rest of its stream unread), the client gets the end of the chunked body, a clean end it reconnects from with a
-    /// fresh token and Last-Event-ID, and the stream's end record says why.
+    /// The token that opened the stream stopped being valid (<see cref="TokenWatch"/>), or a reloaded policy no longer allows
+    /// its caller (<see cref="PolicyWatch"/>): the upstream side is closed (the rest of its stream unread), the client gets
+    /// the end of the chunked body, a clean end it reconnects from (with a fresh token and Last-Event-ID), and the stream's
+    /// end record says why.
     /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<(ForwardingError, bool)> EndForTokenAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange, bool chunked, bool close,
+    private async ValueTask<(ForwardingError, bool)> EndWatchedStreamAsync(UpstreamConnection upstream, PipeWriter client, Exchange exchange, bool chunked, bool close,
         IResponseGate? gate)
     {
         upstream.Broken = true;
-        exchange.StreamEnd = TokenWatch!.Ended;
-        TokenWatch.CountEnd();
+        if (TokenWatch is { Ended: not Proxy.StreamEndReason.None } token)
+        {
+            exchange.StreamEnd = token.Ended;
+            token.CountEnd();
+        }
+        else
+        {
+            exchange.StreamEnd = PolicyWatch!.Ended;
+            PolicyWatch.CountEnd();
+        }
         if (chunked) ChunkedWriter.WriteTerminator(client);
         _message.Clear();
         _message.TrimTo(64 * 1024);
@@ -426,6 +435,9 @@ internal sealed class ResponseRelay : IDisposable
     /// before every event is relayed.
     /// </summary>
     public Proxy.StreamTokenWatch? TokenWatch { get; set; }
+
+    /// <summary>Set by the connection for an allowed GET stream under a policy, null otherwise: checked before every event is relayed.</summary>
+    public Proxy.StreamPolicyWatch? PolicyWatch { get; set; }
 
     /// <summary>
     /// Answers that are never relayed, whatever their body:
@@ -476,7 +488,7 @@ internal sealed class ResponseRelay : IDisposable
     // Where the event stream's splitter stands (a field: a struct cannot be passed by ref into an async method).
     private SseEventSplitter _splitter;
 
-    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, NotificationDenied, TokenEnded }
+    private enum EventsOutcome : byte { Relayed, ClientGone, AuditRefused, EventWithheld, ServerRequestDenied, AnswerReplaced, NotificationDenied, WatchEnded }
 
     /// <summary>
     /// Writes every complete event in the buffer to the client, within the buffered bound; at the end of the stream,
@@ -492,7 +504,9 @@ internal sealed class ResponseRelay : IDisposable
             int length = _splitter.TryFindEventEnd(_message.WrittenSpan, final);
             if (length == 0) break;
             // No event after the token that opened the stream stopped being valid (the check allocates nothing).
-            if (TokenWatch is { } watch && watch.Check() != Proxy.StreamEndReason.None) return (count, EventsOutcome.TokenEnded);
+            if (TokenWatch is { } watch && watch.Check() != Proxy.StreamEndReason.None) return (count, EventsOutcome.WatchEnded);
+            // Nor after a reloaded policy stopped allowing the GET stream's caller (a reference compare until a reload).
+            if (PolicyWatch is { } policy && policy.Check() != Proxy.StreamEndReason.None) return (count, EventsOutcome.WatchEnded);
             _splitter.Reset();
             ReadOnlyMemory<byte> relayed;
             bool safe = true;

@@ -55,6 +55,8 @@ internal sealed partial class ClientConnection
             }
         }
         var streams = new List<MemberStream>(federation.Members.Length);
+        PolicyDecision? firstRefusal = null;
+        bool anyAllowed = false;
         try
         {
             for (int i = 0; i < federation.Members.Length; i++)
@@ -63,6 +65,16 @@ internal sealed partial class ClientConnection
                 if (!session.Initialized[i] || (resumeMember >= 0 && i != resumeMember)) continue;
                 UpstreamRoute member = federation.Members[i];
                 _exchange.Route = member;
+                // Each member's GET is decided as the caller's initialize on that member would be now: one the caller may
+                // not initialize on gets no GET on their behalf (its refusal recorded).
+                (bool allowed, bool auditRefused) = await DecideMemberSessionRequestAsync(member.Name).ConfigureAwait(false);
+                if (auditRefused) return await AuditUnavailableAsync(default).ConfigureAwait(false);
+                if (!allowed)
+                {
+                    firstRefusal ??= _exchange.Decision;
+                    continue;
+                }
+                anyAllowed = true;
                 // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.
                 if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
                 (MemberStream? stream, int memberStatus, ForwardingError error) = await MemberStream.OpenAsync(member, i, _rt.Limits, session.MemberSessions[i],
@@ -75,6 +87,7 @@ internal sealed partial class ClientConnection
                 streams.Add(stream);
             }
             _exchange.Route = null;
+            if (!anyAllowed && firstRefusal is { } refusal) return await AnswerNoMemberAllowedAsync(refusal).ConfigureAwait(false);
             if (streams.Count == 0)
                 return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "no upstream of this federated path offers an event stream for this session"u8,
                     closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
@@ -111,7 +124,13 @@ internal sealed partial class ClientConnection
             tokenWatch.Begin(_request, _timer, upstream: null, RemoteAddress, _exchange.Principal?.Subject);
         }
         Task tokenWake = TokenWake(tokenWatch);
-        bool clientGone = false, auditRefused = false, tokenEnded = false;
+        // And at the next event after a policy reload that no longer lets the caller initialize on a merged member.
+        StreamPolicyWatch? policyWatch = WatchStreamPolicy();
+        if (policyWatch is not null)
+        {
+            foreach (MemberStream stream in streams) policyWatch.Add(stream.Member.Name);
+        }
+        bool clientGone = false, auditRefused = false, tokenEnded = false, policyEnded = false;
         Task<bool>? pendingReady = null;
         using var evt = new PooledBufferWriter(4 * 1024);
         using var joined = new PooledBufferWriter(0);
@@ -155,6 +174,11 @@ internal sealed partial class ClientConnection
                     if (tokenWatch is not null && tokenWatch.Check() != StreamEndReason.None)
                     {
                         tokenEnded = true;
+                        break;
+                    }
+                    if (policyWatch is not null && policyWatch.Check() != StreamEndReason.None)
+                    {
+                        policyEnded = true;
                         break;
                     }
                     evt.Clear();
@@ -211,7 +235,7 @@ internal sealed partial class ClientConnection
                     }
                     ResponseRelay.WriteEventBytes(_output, evt.WrittenSpan, chunked);
                 }
-                if (auditRefused || tokenEnded) break;
+                if (auditRefused || tokenEnded || policyEnded) break;
                 if ((await FlushToClientAsync().ConfigureAwait(false)).IsCompleted)
                 {
                     clientGone = true;
@@ -237,12 +261,18 @@ internal sealed partial class ClientConnection
             if (!watch.IsCompleted) _input.CancelPendingRead();
             clientGone |= await watch.ConfigureAwait(false);
             tokenWatch?.Stop();
+            policyWatch?.Stop();
         }
         if (tokenEnded)
         {
             // Every member's end record says why (the members' streams were closed with the stop above).
             _exchange.StreamEnd = tokenWatch!.Ended;
             tokenWatch.CountEnd();
+        }
+        else if (policyEnded)
+        {
+            _exchange.StreamEnd = policyWatch!.Ended;
+            policyWatch.CountEnd();
         }
         if (!clientGone && chunked)
         {

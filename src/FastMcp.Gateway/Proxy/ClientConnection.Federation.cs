@@ -665,10 +665,29 @@ internal sealed partial class ClientConnection
     {
         if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
             return await AnswerAsync(status, JsonRpcErrorCodes.InvalidRequest, problem, closeAfter: false).ConfigureAwait(false);
+        // Each member's DELETE is decided as the caller's initialize on that member would be now: one the caller may not
+        // initialize on is sent nothing on their behalf (its refusal recorded; its session there ends when it expires).
+        // Each member's record names its own decision.
+        var allowed = new bool[federation.Members.Length];
+        var decisions = new PolicyDecision?[federation.Members.Length];
+        PolicyDecision? firstRefusal = null;
         for (int i = 0; i < federation.Members.Length; i++)
         {
             if (!session.Initialized[i] || session.MemberSessions[i] is null) continue;
             _exchange.Route = federation.Members[i];
+            (bool memberAllowed, bool auditRefused) = await DecideMemberSessionRequestAsync(federation.Members[i].Name).ConfigureAwait(false);
+            if (auditRefused) return await AuditUnavailableAsync(default).ConfigureAwait(false);
+            (allowed[i], decisions[i]) = (memberAllowed, _exchange.Decision);
+            if (!memberAllowed) firstRefusal ??= _exchange.Decision;
+        }
+        _exchange.Route = null;
+        // None allowed: the session stays as it is.
+        if (Array.IndexOf(allowed, true) < 0 && firstRefusal is { } refusal) return await AnswerNoMemberAllowedAsync(refusal).ConfigureAwait(false);
+        for (int i = 0; i < federation.Members.Length; i++)
+        {
+            if (!allowed[i]) continue;
+            _exchange.Route = federation.Members[i];
+            _exchange.Decision = decisions[i];
             if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
             MemberAnswer answer = await MemberCall.SendAsync(federation.Members[i], _rt.Limits, "DELETE", null, session.MemberSessions[i], session.MemberVersions[i],
                 _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);

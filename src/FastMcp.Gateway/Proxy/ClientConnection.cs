@@ -339,6 +339,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
         if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
+        // Nothing reaches the upstream undecided: a GET or DELETE is decided as the session's initialize would be now.
+        _exchange.Stage = ExchangeStage.Decide;
+        if (!SessionRequestAllowed(route!.Name, out PolicyDecision refusal)) return await RefuseSessionRequestAsync(refusal).ConfigureAwait(false);
         // A GET or DELETE has no body, but its header fields go upstream: the request rule applies to them too.
         if (_rt.Masking is { } masking)
         {
@@ -926,7 +929,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (hasBody) body = TakeBodyOutOfPipe(body);
             clientWatch = WatchClientWhileStreamingAsync(upstream);
             watching = true;
-            if (upstream.ResponseHead.Framing != BodyFraming.None) WatchStreamToken(upstream.Input);
+            if (upstream.ResponseHead.Framing != BodyFraming.None) WatchStream(upstream.Input);
         }
         try
         {
@@ -958,7 +961,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         finally
         {
-            StopWatchingStreamToken(upstream);
+            StopWatchingStream(upstream);
             Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }
@@ -970,17 +973,25 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// <summary>
     /// A stream that ends with its token (identity.streamsEndWithToken: GET streams, or all) is checked per event, and its
     /// upstream read woken at the expiry through the connection's deadline (the response timeout is over once the head came).
+    /// A GET stream is also checked per event for a policy reload that no longer allows its caller (StreamPolicyWatch).
     /// </summary>
-    private void WatchStreamToken(System.IO.Pipelines.PipeReader upstream)
+    private void WatchStream(System.IO.Pipelines.PipeReader upstream)
     {
+        if (WatchStreamPolicy() is { } policyWatch)
+        {
+            policyWatch.Add(_exchange.Route?.Name);
+            _relay.PolicyWatch = policyWatch;
+        }
         if (!StreamTokenWatch.Applies(_rt, _request)) return;
         StreamTokenWatch watch = _streamWatch ??= new StreamTokenWatch(_rt);
         watch.Begin(_request, _timer, upstream, RemoteAddress, _exchange.Principal?.Subject);
         _relay.TokenWatch = watch;
     }
 
-    private void StopWatchingStreamToken(UpstreamConnection? upstream)
+    private void StopWatchingStream(UpstreamConnection? upstream)
     {
+        _relay.PolicyWatch?.Stop();
+        _relay.PolicyWatch = null;
         if (_relay.TokenWatch is not { } watch) return;
         _relay.TokenWatch = null;
         if (watch.Stop() && upstream is not null) upstream.Broken = true;

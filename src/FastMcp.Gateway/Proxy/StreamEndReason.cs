@@ -1,6 +1,9 @@
 namespace FastMcp.Gateway.Proxy;
 
-/// <summary>Why the gateway ended an event stream on its own because of the token that opened it (none: it did not).</summary>
+/// <summary>
+/// Why the gateway ended an event stream on its own: the token that opened it, or a policy reload that no longer lets its
+/// caller use the session (none: it did not).
+/// </summary>
 internal enum StreamEndReason : byte
 {
     None,
@@ -10,17 +13,20 @@ internal enum StreamEndReason : byte
     SigningKeyRetired,
     /// <summary>The identity configuration in force is not the one that verified the token (reloaded), or its verification is no longer held.</summary>
     TokenUnverified,
+    /// <summary>The policy in force (reloaded) no longer allows the stream's caller to initialize on its upstream.</summary>
+    PolicyRevoked,
 }
 
 internal static class StreamEndReasons
 {
-    public const int Count = 3;
+    public const int Count = 4;
 
     /// <summary>The label of <c>fastmcp_streams_ended_total{reason}</c>.</summary>
     public static string Label(StreamEndReason reason) => reason switch
     {
         StreamEndReason.TokenExpired => "token_expired",
         StreamEndReason.SigningKeyRetired => "key_retired",
+        StreamEndReason.PolicyRevoked => "policy_revoked",
         _ => "token_unverified",
     };
 
@@ -29,6 +35,7 @@ internal static class StreamEndReasons
     {
         StreamEndReason.TokenExpired => "response: the stream ended: the token that opened it expired",
         StreamEndReason.SigningKeyRetired => "response: the stream ended: the signing key that verified its token is no longer published",
+        StreamEndReason.PolicyRevoked => "response: the stream ended: the policy in force no longer allows its caller this session",
         _ => "response: the stream ended: its token is no longer verified under the identity configuration in force",
     };
 }

@@ -80,6 +80,15 @@ internal sealed class PolicyAuthorization
         return subscriptions.Refused ? subscriptions.Refusal : PolicyEngine.RefuseUnreadableSubscriptions();
     }
 
+    /// <summary>
+    /// A GET (the session's event stream) or DELETE (the end of the session) has no message to decide: it is decided as the
+    /// session's initialize would be now, by the same caller on <paramref name="upstream"/> from <paramref name="address"/> with
+    /// <paramref name="query"/> (docs/policy.md "GET and DELETE"). Every configuration that lets a caller open a session allows
+    /// them initialize, so this admits every stream that works, and refuses callers a reload revoked. Allocates nothing.
+    /// </summary>
+    public static PolicyDecision DecideSessionRequest(PolicyEngine engine, Principal principal, string? upstream, ReadOnlySpan<byte> query, IPAddress? address) =>
+        McpCallDecision.Decide(engine, principal, "initialize"u8, default, default, upstream, query, address);
+
     /// <summary>Decides each subscribed URI as a resources/subscribe of it; keeps the first decision that is not allow.</summary>
     private ref struct SubscriptionDecision(PolicyEngine engine, Principal principal, string? upstream, ReadOnlySpan<byte> query, IPAddress? address) : IResourceSubscriptionVisitor
     {

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Hosting;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
+
+namespace FastMcp.Gateway.Tests.Routing;
+
+/// <summary>
+/// On a federated path the merged GET and the fanned-out DELETE are decided per member, as the caller's initialize on that
+/// member would be now (rules see the member's name): a member the caller may no longer initialize on gets no GET or DELETE
+/// on their behalf, and when none may, the client gets 403.
+/// </summary>
+public sealed class FederatedSessionRequestPolicyTests
+{
+    private static string Logged(string member) =>
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"log-from-" + member + "\"}}";
+
+    /// <summary>A member that opens sessions, sends one log message on its GET stream and accepts DELETE.</summary>
+    private static Func<UpstreamExchange, Task> Member(string name) => async x =>
+    {
+        string session = $"Mcp-Session-Id: s-{name}\r\n";
+        if (x.Request.Method == "DELETE")
+        {
+            await x.RespondAsync(200, "", "");
+            return;
+        }
+        if (x.Request.Method == "GET")
+        {
+            await x.StartEventStreamAsync(session);
+            await x.SendEventAsync("id: 1\nevent: message\ndata: " + Logged(name) + "\n\n");
+            await x.EndChunkedAsync();
+            return;
+        }
+        using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
+        if (!doc.RootElement.TryGetProperty("id", out JsonElement id))
+        {
+            await x.RespondAsync(202, "", "");
+            return;
+        }
+        string result = doc.RootElement.GetProperty("method").GetString() == "initialize"
+            ? """{"protocolVersion":"2025-06-18","capabilities":{"logging":{}},"serverInfo":{"name":"NAME","version":"1"}}""".Replace("NAME", name, StringComparison.Ordinal)
+            : "{}";
+        await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id.GetRawText() + ",\"result\":" + result + "}", session);
+    };
+
+    private static List<RuleOptions> Open =>
+    [
+        new RuleOptions { Name = "sessions", Action = "allow", Methods = ["initialize", "logging/setLevel", "notifications/*"] },
+    ];
+
+    private static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b) =>
+        PolicyGateway.StartAsync(UpstreamScripts.Echo, Open, o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+
+    private static async Task<string> InitializeAsync(PolicyGateway gw, string token)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post(
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            $"Authorization: Bearer {token}\r\n", "/mcp/all"));
+        return (await client.ReadResponseAsync()).Header("Mcp-Session-Id")!;
+    }
+
+    private static async Task<RawResponse> SendAsync(PolicyGateway gw, string method, string token, string session)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync($"{method} /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+        return await client.ReadResponseAsync();
+    }
+
+    private static void Reload(PolicyGateway g, List<RuleOptions> rules) =>
+        g.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions { Rules = rules }));
+
+    [Fact]
+    public async Task A_member_the_caller_may_no_longer_initialize_on_gets_no_get_or_delete()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway gw = await FederatedAsync(a, b);
+        string token = gw.Token("alice");
+        string session = await InitializeAsync(gw, token);
+        Reload(gw, [new RuleOptions { Name = "alice-off-b", Action = "deny", Subjects = ["alice"], Upstreams = ["b"] }, .. Open]);
+
+        RawResponse merged = await SendAsync(gw, "GET", token, session);
+        RawResponse ended = await SendAsync(gw, "DELETE", token, session);
+
+        Assert.Equal(200, merged.Status);
+        Assert.Contains("log-from-a", merged.Body);
+        Assert.DoesNotContain("log-from-b", merged.Body);
+        Assert.Equal(200, ended.Status);
+        Assert.Equal(["POST", "GET", "DELETE"], a.Requests.Select(r => r.Method));
+        Assert.Equal(["POST"], b.Requests.Select(r => r.Method));
+        List<JsonElement> denials = [.. Parse(await gw.StopAndReadAuditAsync()).Where(r => Field(r, "type") == "Denied")];
+        Assert.Equal(["GET stream", "DELETE session"], denials.Select(Method));
+        Assert.All(denials, d => Assert.Equal("b", d.GetProperty("component").GetProperty("upstreamName").GetString()));
+        Assert.All(denials, d => Assert.Equal("alice-off-b", Field(d, "rule")));
+    }
+
+    [Fact]
+    public async Task When_no_member_may_be_initialized_on_the_get_and_the_delete_are_refused_with_403()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway gw = await FederatedAsync(a, b);
+        string token = gw.Token("alice");
+        string session = await InitializeAsync(gw, token);
+        Reload(gw, [new RuleOptions { Name = "alice-off", Action = "deny", Subjects = ["alice"] }, .. Open]);
+
+        RawResponse merged = await SendAsync(gw, "GET", token, session);
+        RawResponse ended = await SendAsync(gw, "DELETE", token, session);
+
+        Assert.Equal(403, merged.Status);
+        Assert.Equal(403, ended.Status);
+        using (JsonDocument body = JsonDocument.Parse(ended.Body))
+            Assert.Equal(-32001, body.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal(["POST"], a.Requests.Select(r => r.Method));
+        Assert.Equal(["POST"], b.Requests.Select(r => r.Method));
+        // The refused DELETE ended nothing: once allowed again, the session is still there.
+        Reload(gw, Open);
+        Assert.Equal(200, (await SendAsync(gw, "DELETE", token, session)).Status);
+        Assert.Equal(["POST", "DELETE"], a.Requests.Select(r => r.Method));
+    }
+}
