@@ -17,8 +17,11 @@ public sealed class FederatedSessionRequestPolicyTests
     private static string Logged(string member) =>
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"log-from-" + member + "\"}}";
 
-    /// <summary>A member that opens sessions, sends one log message on its GET stream and accepts DELETE.</summary>
-    private static Func<UpstreamExchange, Task> Member(string name) => async x =>
+    /// <summary>
+    /// A member that opens sessions, sends one log message on its GET stream and accepts DELETE; with <paramref name="resume"/>,
+    /// its GET stream then waits for it and sends a "late" message.
+    /// </summary>
+    private static Func<UpstreamExchange, Task> Member(string name, TaskCompletionSource? resume = null) => async x =>
     {
         string session = $"Mcp-Session-Id: s-{name}\r\n";
         if (x.Request.Method == "DELETE")
@@ -30,6 +33,11 @@ public sealed class FederatedSessionRequestPolicyTests
         {
             await x.StartEventStreamAsync(session);
             await x.SendEventAsync("id: 1\nevent: message\ndata: " + Logged(name) + "\n\n");
+            if (resume is not null)
+            {
+                await resume.Task.WaitAsync(TimeSpan.FromSeconds(20), x.Stopping);
+                await x.SendEventAsync("id: 2\nevent: message\ndata: " + Logged("late-" + name) + "\n\n");
+            }
             await x.EndChunkedAsync();
             return;
         }
@@ -125,5 +133,31 @@ public sealed class FederatedSessionRequestPolicyTests
         Reload(gw, Open);
         Assert.Equal(200, (await SendAsync(gw, "DELETE", token, session)).Status);
         Assert.Equal(["POST", "DELETE"], a.Requests.Select(r => r.Method));
+    }
+
+    [Fact]
+    public async Task A_reload_that_revokes_the_caller_on_one_member_ends_the_merged_stream_at_its_next_event()
+    {
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var a = new ScriptedUpstream(Member("a", resume));
+        await using var b = new ScriptedUpstream(Member("b", resume));
+        await using PolicyGateway gw = await FederatedAsync(a, b);
+        string token = gw.Token("alice");
+        string session = await InitializeAsync(gw, token);
+        long endedBefore = gw.Gateway.Host.Runtime.Counters.StreamsEnded[(int)FastMcp.Gateway.Proxy.StreamEndReason.PolicyRevoked - 1];
+
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+        var merged = new System.Text.StringBuilder();
+        for (int i = 0; i < 10 && !(merged.ToString().Contains("log-from-a", StringComparison.Ordinal) && merged.ToString().Contains("log-from-b", StringComparison.Ordinal)); i++)
+            merged.Append(await client.ReadChunkAsync("both members' first messages"));
+        Reload(gw, [new RuleOptions { Name = "alice-off-b", Action = "deny", Subjects = ["alice"], Upstreams = ["b"] }, .. Open]);
+        resume.SetResult();
+        string? chunk;
+        for (int i = 0; i < 10 && (chunk = await client.ReadChunkAsync("the rest of the merged stream")) is not null; i++) merged.Append(chunk);
+
+        Assert.DoesNotContain("late-", merged.ToString());
+        Assert.Equal(endedBefore + 1, gw.Gateway.Host.Runtime.Counters.StreamsEnded[(int)FastMcp.Gateway.Proxy.StreamEndReason.PolicyRevoked - 1]);
     }
 }

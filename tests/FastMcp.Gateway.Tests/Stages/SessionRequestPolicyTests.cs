@@ -38,10 +38,10 @@ public sealed class SessionRequestPolicyTests
         g.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions { Rules = rules }));
 
     /// <summary>One GET or DELETE of the session, read to its end (the upstream's GET stream ends after its events).</summary>
-    private static async Task<RawResponse> SendAsync(PolicyGateway g, string method, string token, string extraHeaders = "")
+    private static async Task<RawResponse> SendAsync(PolicyGateway g, string method, string token, string extraHeaders = "", string path = "/mcp")
     {
         using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync($"{method} /mcp HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n{SessionHeaders}{extraHeaders}\r\n");
+        await client.SendAsync($"{method} {path} HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n{SessionHeaders}{extraHeaders}\r\n");
         return await client.ReadResponseAsync();
     }
 
@@ -124,6 +124,29 @@ public sealed class SessionRequestPolicyTests
         JsonElement denial = Assert.Single(Parse(await g.StopAndReadAuditAsync()), r => Field(r, "type") == "Denied");
         Assert.Equal("(default)", Field(denial, "rule"));
         Assert.Equal("203.0.113.9", denial.GetProperty("origin").GetProperty("address").GetString());
+    }
+
+    [Fact]
+    public async Task A_query_condition_on_initialize_decides_the_get_on_its_own_query()
+    {
+        List<RuleOptions> euOnly =
+        [
+            new RuleOptions { Name = "eu-sessions", Action = "allow", Methods = ["initialize"], Query = new() { ["tenant"] = new ArgumentConditionOptions { EqualsValue = "eu" } } },
+            new RuleOptions { Name = "calls", Action = "allow", Methods = ["tools/call", "logging/setLevel"] },
+        ];
+        var upstream = Streaming(false);
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, Open);
+        string token = g.Token("alice");
+        await InitializeAsync(g, token);
+        Reload(g, euOnly);
+
+        RawResponse us = await SendAsync(g, "GET", token, path: "/mcp?tenant=us");
+        RawResponse eu = await SendAsync(g, "GET", token, path: "/mcp?tenant=eu");
+
+        Assert.Equal(403, us.Status);
+        Assert.Equal(200, eu.Status);
+        Assert.Equal(["POST", "GET"], g.Upstream.Requests.Select(r => r.Method));
+        Assert.Equal("/mcp?tenant=eu", g.Upstream.Requests.Last().Target);
     }
 
     [Fact]

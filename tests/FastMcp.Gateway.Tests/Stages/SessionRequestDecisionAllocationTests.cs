@@ -1,0 +1,81 @@
+using System.Net;
+using System.Text;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Http;
+using FastMcp.Identity;
+using FastMcp.Policy;
+
+namespace FastMcp.Gateway.Tests.Stages;
+
+/// <summary>
+/// Deciding a GET or DELETE (PolicyAuthorization.DecideSessionRequest: the session's initialize, with an address and a
+/// query condition in the rules) and the per-event check of an open GET stream against a policy reload
+/// (Proxy/StreamPolicyWatch.cs) allocate nothing in steady state.
+/// </summary>
+public sealed class SessionRequestDecisionAllocationTests
+{
+    private static readonly List<RuleOptions> Rules =
+    [
+        new RuleOptions { Name = "revoked", Action = "deny", Subjects = ["mallory"] },
+        new RuleOptions { Name = "eu-sessions", Action = "allow", Methods = ["initialize"], Addresses = ["10.0.0.0/8"],
+            Query = new() { ["tenant"] = new ArgumentConditionOptions { EqualsValue = "eu" } } },
+    ];
+
+    [Fact]
+    public async Task Deciding_a_get_and_checking_its_stream_allocate_nothing()
+    {
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, Rules);
+        PolicyEngine engine = g.Gateway.Stages.Authorization!.Engine;
+        var alice = new Principal("alice", [], [], null, "issuer", DateTimeOffset.MaxValue);
+        var address = IPAddress.Parse("10.1.2.3");
+        var head = new HttpRequestHead(new HttpLimits());
+        Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes("GET /mcp?tenant=eu HTTP/1.1\r\nHost: a\r\n\r\n")));
+        var watch = new StreamPolicyWatch(g.Gateway.Host.Runtime);
+        watch.Begin(engine, alice, head, address, "10.1.2.3");
+        watch.Add("default");
+
+        int allowed = 0;
+        for (int i = 0; i < 1_000; i++)
+        {
+            allowed += PolicyAuthorization.DecideSessionRequest(engine, alice, "default", head.Query, address).Action == PolicyAction.Allow ? 1 : 0;
+            allowed += watch.Check() == StreamEndReason.None ? 1 : 0;
+        }
+        long allocated = ThreadAllocations.Measure(() =>
+        {
+            for (int i = 0; i < 10_000; i++)
+            {
+                allowed += PolicyAuthorization.DecideSessionRequest(engine, alice, "default", head.Query, address).Action == PolicyAction.Allow ? 1 : 0;
+                allowed += watch.Check() == StreamEndReason.None ? 1 : 0;
+            }
+        });
+        watch.Stop();
+
+        Assert.Equal(0, allocated);
+        Assert.True(allowed >= 22_000, $"a decision refused alice during the measurement ({allowed} allowed)");
+    }
+
+    [Fact]
+    public async Task After_a_reload_the_stream_is_decided_again_once_and_ends_when_the_caller_is_revoked()
+    {
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, Rules);
+        PolicyAuthorization authorization = g.Gateway.Stages.Authorization!;
+        var alice = new Principal("alice", [], [], null, "issuer", DateTimeOffset.MaxValue);
+        var address = IPAddress.Parse("10.1.2.3");
+        var head = new HttpRequestHead(new HttpLimits());
+        Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes("GET /mcp?tenant=eu HTTP/1.1\r\nHost: a\r\n\r\n")));
+        var watch = new StreamPolicyWatch(g.Gateway.Host.Runtime);
+        watch.Begin(authorization.Engine, alice, head, address, "10.1.2.3");
+        watch.Add("default");
+
+        // A reload that still allows alice: the stream goes on, and from then on the new engine is the one compared.
+        authorization.Swap(Hosting.GatewayStages.CompilePolicy(new PolicyOptions { Rules = [.. Rules] }));
+        Assert.Equal(StreamEndReason.None, watch.Check());
+        Assert.Equal(0, ThreadAllocations.Measure(() => { for (int i = 0; i < 1_000; i++) watch.Check(); }));
+        // One that revokes her ends it.
+        authorization.Swap(Hosting.GatewayStages.CompilePolicy(new PolicyOptions { Rules = [new RuleOptions { Name = "revoked-alice", Action = "deny", Subjects = ["alice"] }, .. Rules] }));
+        Assert.Equal(StreamEndReason.PolicyRevoked, watch.Check());
+        watch.Stop();
+    }
+}
