@@ -79,6 +79,9 @@ public sealed class SessionRequestPolicyTests
             Assert.Equal("revoked-mallory", Field(denial, "rule"));
             Assert.Equal("mallory", denial.GetProperty("user").GetProperty("subject").GetString());
             Assert.Equal("default", denial.GetProperty("component").GetProperty("upstreamName").GetString());
+            Assert.Equal("denied by revoked-mallory", Field(denial, "detail"));
+            Assert.False(denial.GetProperty("success").GetBoolean());
+            Assert.False(denial.TryGetProperty("request", out _));
         }
     }
 
@@ -96,7 +99,15 @@ public sealed class SessionRequestPolicyTests
 
         Assert.Equal(200, delete.Status);
         Assert.Equal(["POST", "GET", "DELETE"], g.Upstream.Requests.Select(r => r.Method));
-        Assert.DoesNotContain(Parse(await g.StopAndReadAuditAsync()), r => Field(r, "type") == "Denied");
+        List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
+        Assert.DoesNotContain(records, r => Field(r, "type") == "Denied");
+        // Each request record names the decision that let it through.
+        foreach (string method in new[] { "GET stream", "DELETE session" })
+        {
+            JsonElement request = records.First(r => Method(r) == method);
+            Assert.Equal("Allow", Field(request, "decision"));
+            Assert.Equal("sessions", Field(request, "rule"));
+        }
     }
 
     [Fact]
