@@ -278,6 +278,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         _exchange.Route = route;
         _exchange.Federation = federated;
+        _sessionRequestEngine = null; // set again when this request is a GET decided by the policy
         _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request))
             return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
