@@ -17,6 +17,8 @@ internal sealed class ToolPinning
     private readonly string? _path;
     private readonly List<string> _names;
     private (DateTime, long) _fileStamp;
+    // The reloader's poll, SIGHUP and a configuration reload may ask at once: one read at a time.
+    private readonly Lock _reloadGate = new();
 
     private ToolPinning(Dictionary<string, UpstreamToolPins> upstreams, string? path, List<string> names)
     {
@@ -68,24 +70,30 @@ internal sealed class ToolPinning
     public bool Reload(string why)
     {
         if (_path is null) return false;
-        _fileStamp = Stamp();
-        try
+        lock (_reloadGate)
         {
-            Apply(ToolPinsFile.Load(_path, _names));
+            _fileStamp = Stamp();
+            try
+            {
+                Apply(ToolPinsFile.Load(_path, _names));
+            }
+            catch (ConfigurationException e)
+            {
+                Hosting.Log.Error($"tool pins reload ({why}) rejected, the pins in force stay: {e.Message}");
+                return false;
+            }
+            Hosting.Log.Info($"tool pins reload ({why}): {_path} in force");
+            return true;
         }
-        catch (ConfigurationException e)
-        {
-            Hosting.Log.Error($"tool pins reload ({why}) rejected, the pins in force stay: {e.Message}");
-            return false;
-        }
-        Hosting.Log.Info($"tool pins reload ({why}): {_path} in force");
-        return true;
     }
 
     /// <summary>Reloads when the pins file changed since it was last read (the reloader's poll).</summary>
     public void ReloadIfChanged()
     {
-        if (_path is not null && Stamp() != _fileStamp) Reload("pins file changed");
+        if (_path is null) return;
+        bool changed;
+        lock (_reloadGate) changed = Stamp() != _fileStamp;
+        if (changed) Reload("pins file changed");
     }
 
     private void Apply(Dictionary<string, Dictionary<string, string>>? pins)

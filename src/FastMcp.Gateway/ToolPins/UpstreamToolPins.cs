@@ -8,8 +8,8 @@ namespace FastMcp.Gateway.ToolPins;
 /// </summary>
 internal sealed class UpstreamToolPins(string name, ToolPinMode mode)
 {
-    /// <summary>The longest tool name a call is looked up by; a longer one is not pinned (names longer than that cannot be pinned).</summary>
-    public const int MaxNameBytes = 512;
+    /// <summary>The longest tool name a call is looked up by: the longest the policy decides (a longer call is refused before this).</summary>
+    public const int MaxNameBytes = FastMcp.Policy.McpCallDecision.MaxNameBytes;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ObservedTool> _observed = new(StringComparer.Ordinal);

@@ -222,6 +222,18 @@ public sealed class ToolPinningTests : IAsyncLifetime
         File.WriteAllText(Path.Combine(_dir, "pins.json"), """{"default":{"send_mail":"md5:abc"}}""");
         Assert.False(pinning.Reload("SIGHUP"));
         Assert.Equal(["read_inbox", "send_mail"], PolicyGateway.ToolNames(await ListAsync()));
+
+        // A configuration reload (what SIGHUP runs) reads the pins file too.
+        string config = Path.Combine(_dir, "fastmcp.json");
+        File.WriteAllText(config, """
+            {"upstream":{"url":"http://127.0.0.1:1/mcp"},"policy":{"rules":[
+              {"name":"list","action":"allow","methods":["tools/list"]},{"name":"call","action":"allow","methods":["tools/call"]}]}}
+            """);
+        using var reloader = new FastMcp.Gateway.Hosting.ConfigurationReloader(config, _gw.Gateway.Stages.Authorization!, null, null, TimeSpan.FromHours(1));
+        PinsFile(ReadInbox);
+        Assert.True(reloader.Reload("SIGHUP"));
+        Assert.Equal(["read_inbox"], PolicyGateway.ToolNames(await ListAsync()));
+        Assert.Contains("not been reviewed", (await CallAsync("send_mail")).GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]
