@@ -24,6 +24,7 @@ public sealed class ToolPinningTests : IAsyncLifetime
 
     private readonly string _dir = Directory.CreateTempSubdirectory("fastmcp-toolpins-").FullName;
     private volatile string[] _served = [ReadInbox, SendMail];
+    private volatile bool _asEvents;
     private PolicyGateway? _gw;
     private string _token = "";
 
@@ -74,8 +75,18 @@ public sealed class ToolPinningTests : IAsyncLifetime
         string method = request.RootElement.GetProperty("method").GetString()!;
         string id = x.Request.IdJson();
         if (method == "tools/list")
-            return x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"tools\":[" + string.Join(",", _served) + "],\"nextCursor\":\"page-2\"}}");
+        {
+            string answer = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"tools\":[" + string.Join(",", _served) + "],\"nextCursor\":\"page-2\"}}";
+            return _asEvents ? AsEventAsync(x, answer) : x.RespondJsonAsync(answer);
+        }
         return x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}");
+    }
+
+    private static async Task AsEventAsync(UpstreamExchange x, string answer)
+    {
+        await x.StartEventStreamAsync();
+        await x.SendEventAsync("id: ev-1\nevent: message\ndata: " + answer + "\n\n");
+        await x.EndChunkedAsync();
     }
 
     private async Task<JsonElement> ListAsync()
@@ -128,6 +139,21 @@ public sealed class ToolPinningTests : IAsyncLifetime
         Assert.Contains("withheld", listDetail, StringComparison.Ordinal);
         Assert.Contains($"send_mail (tool-definition-changed; pinned {Digest(SendMail)}, seen {Digest(SendMailPoisoned)})", listDetail, StringComparison.Ordinal);
         Assert.Contains($"exfiltrate (tool-not-pinned; seen {Digest(Exfiltrate)})", listDetail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Enforce_withholds_from_a_list_sent_as_an_event_and_keeps_the_event_fields()
+    {
+        await StartAsync("enforce", PinsFile(ReadInbox, SendMail));
+        _served = [ReadInbox, SendMailPoisoned];
+        _asEvents = true;
+
+        RawResponse r = await _gw!.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}", _token);
+        Assert.Equal(200, r.Status);
+        Assert.Contains("id: ev-1\n", r.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("IMPORTANT", r.Body, StringComparison.Ordinal);
+        using JsonDocument answer = JsonDocument.Parse(Assert.Single(EventStreamText.EventData(r.Body)));
+        Assert.Equal(["read_inbox"], PolicyGateway.ToolNames(answer.RootElement));
     }
 
     [Fact]
