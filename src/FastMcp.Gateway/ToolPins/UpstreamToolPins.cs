@@ -109,6 +109,3 @@ internal sealed class UpstreamToolPins(string name, ToolPinMode mode)
         public readonly Dictionary<string, ToolVerdict>.AlternateLookup<ReadOnlySpan<char>> Lookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 }
-
-/// <summary>A tool definition as a list answer carried it: its name, digest and the canonical text the digest is over.</summary>
-internal sealed record ObservedTool(string Name, string Digest, byte[] Canonical);
