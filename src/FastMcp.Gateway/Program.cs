@@ -20,6 +20,7 @@ internal static class Program
                 "config" => ConfigCheckCommand.Run(rest, Console.Out, Console.Error),
                 "policy" => PolicyTestCli.Run(rest, Console.Out, Console.Error),
                 "mask" => FastMcp.Pan.MaskCommand.Run(rest, Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error),
+                "tools" => await ToolsCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "approvals" => await ApprovalsCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "keys" => FastMcp.Audit.KeysCommand.Run(rest, Console.Out, Console.Error),
                 "verify" => await FastMcp.Audit.VerifyCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),

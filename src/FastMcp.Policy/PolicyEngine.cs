@@ -58,6 +58,26 @@ public sealed class PolicyEngine
         "the request target's query could not be read to be decided (a bad percent escape, text that is not UTF-8, a ';', a parameter the policy reads given twice or in another letter case, or a query over 4096 bytes)",
         null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides a tools/call, on an upstream whose tool pins are enforced, of a tool the pins file does not name: its
+    /// definition was never reviewed (docs/policy.md, "Tool definition pinning").
+    /// </summary>
+    public static readonly CompiledRule ToolNotPinnedRule = new(-8, "(tool-not-pinned)", PolicyAction.Deny,
+        "this tool's definition has not been reviewed (it is not pinned)", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>
+    /// Decides a tools/call, on an upstream whose tool pins are enforced, of a pinned tool whose last definition the
+    /// upstream listed differs from its pin: the server changed a reviewed tool.
+    /// </summary>
+    public static readonly CompiledRule ToolDefinitionChangedRule = new(-9, "(tool-definition-changed)", PolicyAction.Deny,
+        "this tool's definition changed since it was reviewed (it differs from its pin)", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a tool that is not pinned (see <see cref="ToolNotPinnedRule"/>).</summary>
+    public static PolicyDecision RefuseToolNotPinned() => new(PolicyAction.Deny, ToolNotPinnedRule, null);
+
+    /// <summary>The refusal for a tool whose definition differs from its pin (see <see cref="ToolDefinitionChangedRule"/>).</summary>
+    public static PolicyDecision RefuseToolDefinitionChanged() => new(PolicyAction.Deny, ToolDefinitionChangedRule, null);
+
     /// <summary>The longest query (bytes after '?') the policy reads while a rule has query conditions; a longer one is unreadable.</summary>
     public const int MaxQueryBytes = 4096;
 

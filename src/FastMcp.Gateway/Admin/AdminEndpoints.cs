@@ -9,10 +9,11 @@ namespace FastMcp.Gateway.Admin;
 /// The admin listener's routes: /healthz (the process serves), /readyz (it can serve traffic:
 /// listeners bound, not shutting down, the audit log writable, at least one upstream up; the upstreams that are down
 /// are listed as "upstreamsDown"), /metrics (Prometheus text), and
-/// /approvals (approvers only, see ApprovalEndpoints), and /peer/v1/ (other replicas, MACed: see PeerEndpoints).
+/// /approvals (approvers only, see ApprovalEndpoints), /peer/v1/ (other replicas, MACed: see PeerEndpoints), and
+/// /tools/observed (the tool definitions pinned upstreams listed, with their digests: what `fastmcp tools pin` writes a pins file from).
 /// </summary>
 internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<(string Name, string Reason)>> downUpstreams, ApprovalEndpoints? approvals,
-    MetricsEndpoint metrics, PeerEndpoints? peers = null)
+    MetricsEndpoint metrics, PeerEndpoints? peers = null, ToolPins.ToolPinning? toolPins = null)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
@@ -20,6 +21,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
     private static readonly byte[] ShippingBacklog = """{"status":"not ready","reason":"audit shipping backlog over audit.shipping.maxBacklogSegments: the object store is not taking segments"}"""u8.ToArray();
     private static readonly byte[] AuditUnwritable = """{"status":"not ready","reason":"audit log not writable: every call is refused with 503 until it recovers"}"""u8.ToArray();
     private static readonly byte[] NotFound = """{"error":"not found"}"""u8.ToArray();
+    private static readonly byte[] PinningOff = """{"error":"tool pinning is off for every upstream (toolPins.mode)"}"""u8.ToArray();
 
     public ValueTask<LocalResponse> HandleAsync(HttpRequestHead request, ReadOnlyMemory<byte> body, IPEndPoint remote)
     {
@@ -41,6 +43,8 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
         if (request.Method is not (HttpMethod.Get or HttpMethod.Head)) return new LocalResponse(405, "application/json", NotFound, "Allow: GET\r\n");
         if (request.Path.SequenceEqual("/healthz"u8)) return new LocalResponse(200, "application/json", Ok);
         if (request.Path.SequenceEqual("/metrics"u8)) return new LocalResponse(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
+        if (request.Path.SequenceEqual("/tools/observed"u8))
+            return toolPins is null ? new LocalResponse(404, "application/json", PinningOff) : new LocalResponse(200, "application/json", toolPins.ObservedJson());
         if (request.Path.SequenceEqual("/readyz"u8))
         {
             GatewayReadiness state = readiness();

@@ -168,6 +168,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_jwks_refresh_failures_total", "signing-key (JWKS) refreshes that failed (the keys held are kept; alert when it grows)",
             runtime.Authentication?.KeyRefreshFailures ?? 0);
         runtime.Metrics.Render(sb);
+        runtime.Authorization?.ToolPins?.RenderMetrics(sb);
         Header(sb, "fastmcp_build_info", "the running build (value 1)", "gauge");
         sb.Append("fastmcp_build_info{version=\"").Append(BuildVersion).Append("\",runtime=\"").Append(RuntimeVersion).Append("\"} 1\n");
         Hosting.ReloadCounters.Render(sb);

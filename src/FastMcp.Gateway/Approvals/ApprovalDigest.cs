@@ -103,45 +103,18 @@ internal static class ApprovalDigest
         writer.Flush();
     }
 
-    private static void WriteValue(Utf8JsonWriter writer, JsonElement element)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                WriteObject(writer, element, withoutProgressToken: false);
-                break;
-            case JsonValueKind.Array:
-                writer.WriteStartArray();
-                foreach (JsonElement item in element.EnumerateArray()) WriteValue(writer, item);
-                writer.WriteEndArray();
-                break;
-            case JsonValueKind.String:
-                writer.WriteStringValue(element.GetString());
-                break;
-            case JsonValueKind.Number:
-                writer.WriteRawValue(element.GetRawText(), skipInputValidation: true);
-                break;
-            case JsonValueKind.True:
-                writer.WriteBooleanValue(true);
-                break;
-            case JsonValueKind.False:
-                writer.WriteBooleanValue(false);
-                break;
-            default:
-                writer.WriteNullValue();
-                break;
-        }
-    }
+    private static void WriteValue(Utf8JsonWriter writer, JsonElement element) =>
+        Stages.CanonicalJson.WriteValue(writer, element, Stages.CanonicalJson.NumberSpelling.AsWritten);
 
     /// <summary>Members sorted by name. For params itself, _meta loses progressToken (and is dropped when nothing else is left).</summary>
     private static void WriteObject(Utf8JsonWriter writer, JsonElement element, bool withoutProgressToken)
     {
         writer.WriteStartObject();
-        foreach ((string name, JsonElement value) in SortedMembers(element, skip: null))
+        foreach ((string name, JsonElement value) in Stages.CanonicalJson.SortedMembers(element, skip: null))
         {
             if (withoutProgressToken && name == "_meta" && value.ValueKind == JsonValueKind.Object)
             {
-                List<(string Name, JsonElement Value)> meta = SortedMembers(value, skip: "progressToken");
+                List<(string Name, JsonElement Value)> meta = Stages.CanonicalJson.SortedMembers(value, skip: "progressToken");
                 if (meta.Count == 0) continue;
                 writer.WriteStartObject(name);
                 foreach ((string metaName, JsonElement metaValue) in meta)
@@ -156,22 +129,6 @@ internal static class ApprovalDigest
             WriteValue(writer, value);
         }
         writer.WriteEndObject();
-    }
-
-    /// <summary>An object's members sorted by name (ordinal; duplicate names keep their order), without <paramref name="skip"/>.</summary>
-    private static List<(string Name, JsonElement Value)> SortedMembers(JsonElement element, string? skip)
-    {
-        var members = new List<(string Name, JsonElement Value, int Order)>();
-        foreach (JsonProperty p in element.EnumerateObject())
-            if (p.Name != skip) members.Add((p.Name, p.Value, members.Count));
-        members.Sort(static (a, b) =>
-        {
-            int c = string.CompareOrdinal(a.Name, b.Name);
-            return c != 0 ? c : a.Order.CompareTo(b.Order);
-        });
-        var sorted = new List<(string Name, JsonElement Value)>(members.Count);
-        foreach ((string name, JsonElement value, _) in members) sorted.Add((name, value));
-        return sorted;
     }
 
     private static void Append(IBufferWriter<byte> output, string text)

@@ -2,7 +2,7 @@ namespace FastMcp.Gateway.Cli;
 
 /// <summary>
 /// The one-page `fastmcp --help`, each command's own help, and "did you mean" for a mistyped command.
-/// Commands whose parser answers -h/--help itself (token, policy, mask, approvals, verify, replay) are
+/// Commands whose parser answers -h/--help itself (token, policy, mask, approvals, tools, verify, replay) are
 /// still listed so `fastmcp help COMMAND` works for every one.
 /// </summary>
 internal static class CommandHelp
@@ -19,6 +19,7 @@ internal static class CommandHelp
           policy test    show the decision for a request: --config FILE --claims FILE --request FILE
           mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
           approvals      list, show, approve or deny held calls
+          tools pin      write a tool pins file from what the gateway observed: --out FILE [--admin URL]
           keys generate  make an audit signing key pair: --private FILE --public FILE
           verify         verify audit segments (fastmcp-verify, plus s3:// locations)
           replay         reconstruct a timeline from audit segments
@@ -28,7 +29,7 @@ internal static class CommandHelp
         """;
 
     /// <summary>The commands Program dispatches, in the order the overview lists them.</summary>
-    public static readonly string[] Commands = ["serve", "token", "config", "policy", "mask", "approvals", "keys", "verify", "replay", "version", "help"];
+    public static readonly string[] Commands = ["serve", "token", "config", "policy", "mask", "approvals", "tools", "keys", "verify", "replay", "version", "help"];
 
     /// <summary>The help text of a command, or null for one that has none of its own here.</summary>
     public static string? For(string command) => command switch
@@ -41,6 +42,7 @@ internal static class CommandHelp
         "token" => FastMcp.Identity.TokenCommand.Usage,
         "policy" => FastMcp.Policy.PolicyTestCommand.Usage,
         "approvals" => ApprovalsCommand.Usage,
+        "tools" => ToolsCommand.Usage,
         "verify" => FastMcp.Audit.VerifyCommand.Usage,
         "replay" => FastMcp.Audit.ReplayCommand.Usage,
         "mask" => "usage: fastmcp mask [--keep-first 0|6|8] [--report] [--key-file PATH | --no-fingerprint] < in > out\n",

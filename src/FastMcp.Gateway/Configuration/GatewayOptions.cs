@@ -42,6 +42,9 @@ public sealed class GatewayOptions
     /// <summary>Approvers, held-call keep-alives and the approvals webhook (docs/approvals.md).</summary>
     public FastMcp.Gateway.Approvals.ApprovalOptions Approvals { get; set; } = new();
 
+    /// <summary>Tool definition pinning: tools/list definitions compared with reviewed digests (docs/policy.md).</summary>
+    public ToolPinOptions ToolPins { get; set; } = new();
+
     /// <summary>Tamper-evident audit log. Always on except in pass-through mode.</summary>
     public FastMcp.Audit.AuditOptions Audit { get; set; } = new() { Directory = "fastmcp-audit" };
 

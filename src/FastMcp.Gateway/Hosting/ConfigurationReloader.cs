@@ -53,7 +53,11 @@ internal sealed class ConfigurationReloader : IDisposable
         _audit = audit;
         _masking = masking;
         (_lastWrite, _lastLength) = Stamp();
-        _timer = new Timer(_ => { if (Stamp() != (_lastWrite, _lastLength)) Reload("file changed"); }, null, pollInterval, pollInterval);
+        _timer = new Timer(_ =>
+        {
+            if (Stamp() != (_lastWrite, _lastLength)) Reload("file changed");
+            else _authorization.ToolPins?.ReloadIfChanged();
+        }, null, pollInterval, pollInterval);
         if (!OperatingSystem.IsWindows())
             _sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx => { ctx.Cancel = true; Reload("SIGHUP"); });
     }
@@ -73,6 +77,8 @@ internal sealed class ConfigurationReloader : IDisposable
         lock (_gate)
         {
             (_lastWrite, _lastLength) = Stamp();
+            // The pins file is read on every reload, whatever the configuration file holds: a bad one keeps the pins in force.
+            _authorization.ToolPins?.Reload(why);
             PolicyEngine engine;
             GatewayOptions options;
             PanMasking? reloadedMasking = null;

@@ -4,6 +4,7 @@ using FastMcp.Audit.Crypto;
 using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Stages;
+using FastMcp.Gateway.ToolPins;
 using FastMcp.Identity;
 using FastMcp.Pan;
 using FastMcp.Policy;
@@ -20,13 +21,18 @@ internal sealed class GatewayStages : IAsyncDisposable
     public AuditRecording? Audit { get; init; }
     public UpstreamCredential? UpstreamCredential { get; init; }
     public ApprovalBroker? Approvals { get; init; }
+    public ToolPinning? ToolPins { get; init; }
 
-    /// <summary>Response transforms in order: filter lists first, then mask whatever remains.</summary>
+    /// <summary>
+    /// Response transforms in order: compare tool definitions with their pins (on the list as the upstream sent it),
+    /// then filter lists by policy, then mask whatever remains.
+    /// </summary>
     public IResponseTransform[] ResponseTransforms
     {
         get
         {
-            var list = new List<IResponseTransform>(2);
+            var list = new List<IResponseTransform>(3);
+            if (ToolPins is not null) list.Add(new ToolPinListCheck(ToolPins));
             if (ListFiltering is not null) list.Add(ListFiltering);
             if (Masking is not null) list.Add(Masking);
             return [.. list];
@@ -62,8 +68,10 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             CreateSessionSeal(options);
             CreateTaskSeal(options);
+            ToolPinning.Create(options);
             return;
         }
+        ToolPinning.Create(options);
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine checkedEngine = CompilePolicy(options.Policy);
         CheckMaskProfiles(checkedEngine, CreateMasking(options.Masking));
@@ -321,6 +329,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         // Refused before anything is opened (the host builds its own).
         CreateSessionSeal(options);
         CreateTaskSeal(options);
+        ToolPinning? toolPins = ToolPinning.Create(options);
         if (options.Passthrough) return new GatewayStages();
         CreateApprovalPeers(options)?.Dispose();
 
@@ -373,7 +382,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             Log.Error($"audit: TAMPERING found at start: {tampering}; evidence kept unsigned: {string.Join(", ", log.StartReport.Evidence)}; recorded as AuditTampering");
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
-        var authorization = new PolicyAuthorization(engine);
+        var authorization = new PolicyAuthorization(engine) { ToolPins = toolPins };
         var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Describe() : null, masking?.Masker,
             new RecordedFieldKeys(masking?.FingerprintKey, options.Audit.RedactHeaders));
         ApprovalWebhook? webhook = null;
@@ -394,6 +403,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             Authorization = authorization,
             Masking = masking,
             ListFiltering = new ListFiltering(authorization),
+            ToolPins = toolPins,
             Audit = audit,
             UpstreamCredential = CreateUpstreamCredential(identity, fetchTokens: true),
         };

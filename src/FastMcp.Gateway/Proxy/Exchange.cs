@@ -111,6 +111,9 @@ internal sealed class Exchange
     public StreamEndReason StreamEnd;
 
     public int ListEntriesRemoved;
+
+    /// <summary>What tool pinning found in this exchange's tools/list answer (tools withheld or differing), for its audit record; null when nothing.</summary>
+    public string? ToolPinNote;
     public long StartTimestamp;
     public int ResponseStatus;
 
@@ -139,6 +142,7 @@ internal sealed class Exchange
         TaskNotificationWithheld = false;
         Masking = null;
         ListEntriesRemoved = 0;
+        ToolPinNote = null;
         StreamEnd = StreamEndReason.None;
         ResponseStatus = 0;
         Stage = ExchangeStage.Frame;

@@ -83,6 +83,8 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
         e.Detail = ex.Approval is { } a ? $"{detail} ({a.AuditName})" : detail;
+        // Tool pinning's finding on a tools/list answer: which tools were withheld (or differ), with both digests.
+        if (ex.ToolPinNote is { } pins) e.Detail = $"{e.Detail}; {pins}";
         e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;

@@ -23,6 +23,9 @@ internal sealed class PolicyAuthorization
 
     public void Swap(PolicyEngine engine) => Volatile.Write(ref _engine, engine);
 
+    /// <summary>Tool definition pinning (null when every upstream's mode is off): a tools/call it does not admit is refused here.</summary>
+    public FastMcp.Gateway.ToolPins.ToolPinning? ToolPins { get; init; }
+
     /// <summary>Decides one message. <paramref name="scratch"/> holds arguments that span pipe segments.</summary>
     /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it); <paramref name="query"/>
     /// the request target's query as the client sent it (rules with "query" read it); <paramref name="address"/> the client address
@@ -72,6 +75,14 @@ internal sealed class PolicyAuthorization
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
         PolicyEngine engine = Engine;
         PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query, address);
+        // A call the policy lets through (or holds for approval) still needs a reviewed tool where pins are enforced.
+        if (decision.Action != PolicyAction.Deny && call.Method == McpMethod.ToolsCall
+            && ToolPins?.For(upstream) is { Mode: FastMcp.Gateway.ToolPins.ToolPinMode.Enforce } pins)
+        {
+            FastMcp.Gateway.ToolPins.ToolVerdict verdict = call.HasName ? pins.Verdict(name) : FastMcp.Gateway.ToolPins.ToolVerdict.NotPinned;
+            if (verdict == FastMcp.Gateway.ToolPins.ToolVerdict.NotPinned) return PolicyEngine.RefuseToolNotPinned();
+            if (verdict == FastMcp.Gateway.ToolPins.ToolVerdict.Changed) return PolicyEngine.RefuseToolDefinitionChanged();
+        }
         if (decision.Action != PolicyAction.Allow || call.Method != McpMethod.SubscriptionsListen) return decision;
         // 2026-07-28 subscribes to resources inside subscriptions/listen: each URI is decided as resources/subscribe of it.
         var subscriptions = new SubscriptionDecision(engine, principal, upstream, query, address);

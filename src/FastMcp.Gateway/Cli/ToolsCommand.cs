@@ -1,0 +1,124 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace FastMcp.Gateway.Cli;
+
+/// <summary>
+/// <c>fastmcp tools pin</c>: writes a pins file (toolPins.file) from the tool definitions a running gateway observed
+/// (GET /tools/observed on its admin listener), so that a review is: list through the gateway in record mode, read
+/// the definitions, commit the file. Exit 0 written, 1 refused by the gateway, 2 usage or connection error.
+/// </summary>
+internal static class ToolsCommand
+{
+    public const string Usage = """
+        usage: fastmcp tools pin --out FILE [--admin URL] [--upstream NAME]... [--definitions FILE]
+          --out FILE          where to write the pins file (upstream → tool name → digest)
+          --admin URL         the gateway's admin listener (default $FASTMCP_ADMIN_URL or http://127.0.0.1:9090)
+          --upstream NAME     only this upstream (repeatable; default every upstream whose toolPins mode is not off)
+          --definitions FILE  also write the observed definitions the digests are over, for the review
+        It pins exactly the definitions the gateway saw: list each upstream's tools through it (record mode) first.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (args[0] != "pin") throw new UsageException($"unknown tools command '{args[0]}'\n{Usage}");
+        CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--admin", "--out", "--upstream", "--definitions"], []);
+        string output = cl.Get("--out") is { Length: > 0 } o ? o : throw new UsageException("tools pin: --out FILE is required");
+        string admin = (cl.Get("--admin") ?? Environment.GetEnvironmentVariable("FASTMCP_ADMIN_URL") ?? "http://127.0.0.1:9090").TrimEnd('/');
+        if (!Uri.TryCreate(admin, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+            throw new UsageException($"--admin: '{admin}' is not an http(s) URL");
+        IReadOnlyList<string> only = cl.GetAll("--upstream");
+
+        byte[] answer;
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            try
+            {
+                using HttpResponseMessage response = await http.GetAsync(admin + "/tools/observed").ConfigureAwait(false);
+                answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                {
+                    stderr.WriteLine($"fastmcp tools: {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(answer)}");
+                    return 1;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                stderr.WriteLine($"fastmcp tools: cannot reach {admin}: {e.Message}");
+                return 2;
+            }
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(answer);
+        }
+        catch (JsonException)
+        {
+            stderr.WriteLine("fastmcp tools: the gateway answered something that is not JSON");
+            return 2;
+        }
+        using (document)
+        {
+            if (!document.RootElement.TryGetProperty("upstreams"u8, out JsonElement upstreams) || upstreams.ValueKind != JsonValueKind.Object)
+            {
+                stderr.WriteLine("fastmcp tools: the gateway's answer has no \"upstreams\" object");
+                return 2;
+            }
+            foreach (string name in only)
+                if (!upstreams.TryGetProperty(name, out _)) throw new UsageException($"--upstream: '{name}' is not pinned by the gateway (its toolPins mode is off, or there is no such upstream)");
+            var pins = new ArrayBufferWriter<byte>(4096);
+            var definitions = new ArrayBufferWriter<byte>(4096);
+            int toolCount = 0, upstreamCount = 0;
+            using (var p = new Utf8JsonWriter(pins, new JsonWriterOptions { Indented = true }))
+            using (var d = new Utf8JsonWriter(definitions, new JsonWriterOptions { Indented = true }))
+            {
+                p.WriteStartObject();
+                d.WriteStartObject();
+                foreach (JsonProperty upstream in upstreams.EnumerateObject())
+                {
+                    if (only.Count > 0 && !only.Contains(upstream.Name)) continue;
+                    upstreamCount++;
+                    p.WriteStartObject(upstream.Name);
+                    d.WriteStartObject(upstream.Name);
+                    int seen = 0;
+                    if (upstream.Value.TryGetProperty("tools"u8, out JsonElement tools) && tools.ValueKind == JsonValueKind.Object)
+                    {
+                        foreach (JsonProperty tool in tools.EnumerateObject())
+                        {
+                            if (!tool.Value.TryGetProperty("digest"u8, out JsonElement digest) || !ToolPins.ToolDefinitionDigest.IsWellFormed(digest.GetString()))
+                            {
+                                stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}' has no well-formed digest");
+                                return 2;
+                            }
+                            p.WriteString(tool.Name, digest.GetString());
+                            if (tool.Value.TryGetProperty("definition"u8, out JsonElement definition))
+                            {
+                                d.WritePropertyName(tool.Name);
+                                definition.WriteTo(d);
+                            }
+                            seen++;
+                        }
+                    }
+                    if (seen == 0) stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}': no tools observed (list its tools through the gateway first); pinned as none");
+                    toolCount += seen;
+                    p.WriteEndObject();
+                    d.WriteEndObject();
+                }
+                p.WriteEndObject();
+                d.WriteEndObject();
+            }
+            await File.WriteAllBytesAsync(output, pins.WrittenMemory.ToArray()).ConfigureAwait(false);
+            if (cl.Get("--definitions") is { Length: > 0 } definitionsFile)
+                await File.WriteAllBytesAsync(definitionsFile, definitions.WrittenMemory.ToArray()).ConfigureAwait(false);
+            stdout.WriteLine($"wrote {toolCount} tool pin(s) of {upstreamCount} upstream(s) to {output}");
+            return 0;
+        }
+    }
+}

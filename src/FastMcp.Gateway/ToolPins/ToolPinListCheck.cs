@@ -1,0 +1,126 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Gateway.Stages;
+using FastMcp.Mcp;
+
+namespace FastMcp.Gateway.ToolPins;
+
+/// <summary>
+/// Compares each tool of a tools/list answer from a pinned upstream with its pin (a response transform, before policy
+/// list filtering). Record: mismatches are logged, counted and noted in the exchange's audit record; the answer is
+/// relayed unchanged. Enforce: the mismatched tools are withheld the way policy filtering withholds (the rest of the
+/// answer, nextCursor included, byte for byte), and an answer that cannot be read is refused. Costs a parse per list answer
+/// (rare); answers to other calls are passed on at the price of a method compare.
+/// </summary>
+internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
+{
+    public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    {
+        if (exchange.Route is not { } route || pinning.For(route.Name) is not { } pins) return true;
+        // An answer to one call that is not tools/list carries no list; a batch's answers or a GET stream's might.
+        if (exchange.HasCall && exchange.Batch is null && exchange.Call.Method != McpMethod.ToolsList) return true;
+        ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
+        if (json.IsEmpty) return true;
+        bool enforce = pins.Mode == ToolPinMode.Enforce;
+        bool expected = exchange.HasCall && exchange.Batch is null;
+        bool success = exchange.ResponseStatus is >= 200 and < 300;
+
+        List<ObservedTool>? tools;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json);
+            JsonElement root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Array)
+            {
+                // A batch's answers are not rewritten member by member here: one carrying a tools list is refused when enforcing.
+                bool carriesList = false;
+                foreach (JsonElement member in root.EnumerateArray())
+                    if (ToolsOf(member) is { } memberTools)
+                    {
+                        carriesList = true;
+                        Report(exchange, pins, pins.Observe(memberTools), withheld: false);
+                    }
+                return !(enforce && carriesList);
+            }
+            tools = ToolsOf(root);
+            if (tools is null)
+            {
+                // The answer to tools/list that is neither a list nor an error: nothing says which tools a client would take from it.
+                bool unreadable = expected && success && root.ValueKind == JsonValueKind.Object && !root.TryGetProperty("error"u8, out _);
+                if (unreadable) Unreadable(pins);
+                return !(enforce && unreadable);
+            }
+        }
+        catch (JsonException)
+        {
+            if (!expected || !success) return true;
+            Unreadable(pins);
+            return !enforce;
+        }
+
+        List<ToolMismatch> mismatches = pins.Observe(tools);
+        if (mismatches.Count == 0) return true;
+        Report(exchange, pins, mismatches, withheld: enforce);
+        if (!enforce) return true;
+
+        var withheld = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ToolMismatch m in mismatches) withheld.Add(m.Name);
+        var filter = new WithheldNames(withheld);
+        buffers.Output.Clear();
+        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), McpMethod.ToolsList, ref filter, buffers.Output, out int removed)) return false;
+        exchange.ListEntriesRemoved += removed;
+        MessageJson.Replace(message, isEvent, buffers);
+        return true;
+    }
+
+    /// <summary>The tools of a success answer carrying result.tools (null when it carries none); entries without a string name are left to the list filter.</summary>
+    private static List<ObservedTool>? ToolsOf(JsonElement message)
+    {
+        if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("result"u8, out JsonElement result) || result.ValueKind != JsonValueKind.Object
+            || !result.TryGetProperty("tools"u8, out JsonElement array) || array.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        var tools = new List<ObservedTool>(array.GetArrayLength());
+        foreach (JsonElement tool in array.EnumerateArray())
+        {
+            if (tool.ValueKind != JsonValueKind.Object || !tool.TryGetProperty("name"u8, out JsonElement name) || name.ValueKind != JsonValueKind.String) continue;
+            byte[] canonical = ToolDefinitionDigest.Canonical(tool);
+            tools.Add(new ObservedTool(name.GetString()!, ToolDefinitionDigest.Of(canonical), canonical));
+        }
+        return tools;
+    }
+
+    private void Report(Exchange exchange, UpstreamToolPins pins, List<ToolMismatch> mismatches, bool withheld)
+    {
+        if (mismatches.Count == 0) return;
+        var note = new StringBuilder(exchange.ToolPinNote);
+        if (note.Length > 0) note.Append("; ");
+        note.Append(withheld ? "tool pins: withheld " : "tool pins: differ ");
+        for (int i = 0; i < mismatches.Count; i++)
+        {
+            ToolMismatch m = mismatches[i];
+            if (i > 0) note.Append(", ");
+            note.Append(m.Name).Append(m.Pinned is null ? " (tool-not-pinned; seen " : " (tool-definition-changed; pinned ").Append(m.Pinned is null ? "" : m.Pinned + ", seen ")
+                .Append(m.Seen).Append(')');
+        }
+        exchange.ToolPinNote = note.ToString();
+        if (pinning.LogLimit.TryTake("tool pin mismatch", pins.Name, withheld ? 1 : 0, out int held))
+            Hosting.Log.Warn($"upstream '{pins.Name}': {exchange.ToolPinNote}{Hosting.LogRateLimit.Held(held)}");
+    }
+
+    private void Unreadable(UpstreamToolPins pins)
+    {
+        if (pinning.LogLimit.TryTake("tool pin unreadable", pins.Name, 0, out int held))
+            Hosting.Log.Warn($"upstream '{pins.Name}': a tools/list answer could not be read to compare with the pins"
+                + (pins.Mode == ToolPinMode.Enforce ? "; refused" : "; relayed (record mode)") + Hosting.LogRateLimit.Held(held));
+    }
+
+    private readonly struct WithheldNames(HashSet<string> withheld) : IListEntryFilter
+    {
+        public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) => !withheld.Contains(Encoding.UTF8.GetString(nameUtf8));
+    }
+}
