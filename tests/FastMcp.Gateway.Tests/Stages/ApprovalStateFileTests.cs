@@ -197,6 +197,19 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.Equal(0, await RefusedStateFilesAsync());
     }
 
+    [Fact]
+    public async Task A_denied_approval_leaves_the_file_and_the_retry_after_a_restart_opens_a_new_one()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/deny", """{"reason":"not today"}""")).Status);
+
+        await RestartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(2)));
+        Assert.Empty(_upstream.Requests);
+    }
+
     public static TheoryData<string> Tampering => new() { "flip a byte", "change the approver", "extend the grant" };
 
     [Theory]
