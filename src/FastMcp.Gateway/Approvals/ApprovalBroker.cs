@@ -326,7 +326,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             if (a.Mode == ApprovalMode.Hold) a.State = ApprovalState.Executed;
         }
         // The count is saved off the answer's path; a later write or the final one at stop carries it if this one fails.
-        if (Persists(a)) _ = SaveAfterChangeAsync(a);
+        if (Persists(a)) _ = Task.Run(() => SaveAfterChangeAsync(a));
         _webhook?.Publish("approval.executed", a, httpStatus);
     }
 

@@ -57,7 +57,8 @@ internal sealed class ApprovalStateFile
             byte[] sealedBytes = Seal(body());
             try
             {
-                WriteAtomically(sealedBytes);
+                // fsync blocks: on a pool thread of its own, never on the connection's.
+                await Task.Run(() => WriteAtomically(sealedBytes)).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -53,6 +53,7 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
             [
                 new RuleOptions { Name = "echo-grant", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"], ApprovalMode = "grant",
                     ApprovalTimeoutSeconds = timeoutSeconds },
+                new RuleOptions { Name = "add-hold", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["release"] },
                 new RuleOptions { Name = "rest", Action = "allow" },
             ],
         };
@@ -78,11 +79,13 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     private static string EchoCall(int id) =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"deploy\"}}}";
 
-    private async Task<JsonElement> CallAsync(int id)
+    private Task<JsonElement> CallAsync(int id) => CallAsync(EchoCall(id));
+
+    private async Task<JsonElement> CallAsync(string json)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway!.Endpoint.Port}/mcp"))
         {
-            Content = new StringContent(EchoCall(id), Encoding.UTF8, "application/json"),
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
         };
         request.Headers.Accept.ParseAdd("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _alice);
@@ -208,6 +211,33 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
         Assert.NotEqual(id, PendingId(await CallAsync(2)));
         Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task A_held_call_ends_at_stop_as_without_a_state_file_and_is_not_restored()
+    {
+        await RestartAsync();
+        Task<JsonElement> held = CallAsync("""{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}""");
+        string? id = null;
+        for (int i = 0; i < 200 && id is null; i++)
+        {
+            JsonElement list = (await AdminAsync(HttpMethod.Get, "/approvals")).Body.GetProperty("approvals");
+            if (list.GetArrayLength() > 0) id = list[0].GetProperty("id").GetString();
+            else await Task.Delay(25);
+        }
+        Assert.NotNull(id);
+
+        await StopAsync();
+        JsonElement answer = await held;
+        Assert.Equal("cancelled", answer.GetProperty("error").GetProperty("data").GetProperty("status").GetString());
+        Assert.DoesNotContain(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
+
+        await RestartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        await StopAsync();
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalExpired" && (AuditRecordFields.Field(r, "detail") ?? "").Contains(id, StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
     }
 
     public static TheoryData<string> Tampering => new() { "flip a byte", "change the approver", "extend the grant" };
