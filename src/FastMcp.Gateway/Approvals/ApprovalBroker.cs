@@ -419,6 +419,13 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             if (!live || Get(a.Id) is not null)
             {
                 dropped++;
+                // So the chain says where an approval the requester was told about went (a closed grant window is never recorded).
+                if (!live && a.State == ApprovalState.Pending)
+                {
+                    await RecordAsync(a, AuditEventType.ApprovalExpired, null, a.ClientAddress,
+                        $"approval {a.Id} for {a.Requester.Subject}: expired without a decision after {(a.ExpiresUtc - a.CreatedUtc).TotalSeconds:0} s, while the gateway was stopped "
+                        + "(found in approvals.stateFile)", approverField: null).ConfigureAwait(false);
+                }
                 continue;
             }
             string detail = a.State == ApprovalState.Pending

@@ -198,6 +198,12 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
         Assert.NotEqual(id, PendingId(await CallAsync(2)));
         Assert.Equal(0, await RefusedStateFilesAsync());
+        await StopAsync();
+        // The chain says where it went: expired while the gateway was stopped, not restored.
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalExpired"
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains($"approval {id} for alice: expired without a decision after 5 s, while the gateway was stopped", StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
     }
 
     [Fact]
@@ -228,15 +234,16 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.NotNull(id);
 
         await StopAsync();
-        JsonElement answer = await held;
-        Assert.Equal("cancelled", answer.GetProperty("error").GetProperty("data").GetProperty("status").GetString());
+        // Not asserted: whether the held client gets its -32002 before its connection closes (stop races it; not this file's concern).
+        try { await held; } catch (HttpRequestException) { }
         Assert.DoesNotContain(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
 
         await RestartAsync();
         Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
         await StopAsync();
         List<JsonElement> records = await AuditRecordsAsync();
-        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalExpired" && (AuditRecordFields.Field(r, "detail") ?? "").Contains(id, StringComparison.Ordinal));
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalExpired"
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains($"approval {id} for alice: cancelled", StringComparison.Ordinal));
         Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
     }
 
