@@ -54,9 +54,9 @@ internal sealed class ApprovalStateFile
             if (Volatile.Read(ref _written) >= mine) return;
             // Every change requested up to here is visible in the snapshot taken below.
             long covering = Volatile.Read(ref _requested);
-            byte[] sealedBytes = Seal(body());
             try
             {
+                byte[] sealedBytes = Seal(body());
                 // fsync blocks: on a pool thread of its own, never on the connection's.
                 await Task.Run(() => WriteAtomically(sealedBytes)).ConfigureAwait(false);
             }
