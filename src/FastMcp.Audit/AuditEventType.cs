@@ -17,4 +17,6 @@ public enum AuditEventType : byte
     AuditRecovered,
     /// <summary>At start the writer found the log contradicting a signed checkpoint or seal; what it found and what it set aside.</summary>
     AuditTampering,
+    /// <summary>At start a grant-mode approval (pending, or an open grant) was taken back from approvals.stateFile.</summary>
+    ApprovalRestored,
 }

@@ -123,6 +123,10 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
         Counter(sb, "fastmcp_approval_peer_failures_total", "approval peer requests that failed (unreachable, late, not signed with the peer key): the peer counted as holding nothing",
             runtime.Approvals?.Peers?.Failures ?? 0);
+        Counter(sb, "fastmcp_approval_state_refused_total", "approvals.stateFile found at start not verifying (changed, torn, another key): nothing restored from it",
+            runtime.Approvals?.StateRefused ?? 0);
+        Counter(sb, "fastmcp_approval_state_write_failures_total", "writes of approvals.stateFile that failed (a new grant-mode approval is then refused)",
+            runtime.Approvals?.StateFile?.WriteFailures ?? 0);
         Counter(sb, "fastmcp_upstream_errors_total", "exchanges that failed with the upstream (502, 504)", Volatile.Read(ref c.UpstreamErrors));
         Counter(sb, "fastmcp_audit_unavailable_total", "requests refused because the audit log could not be written (503)", Volatile.Read(ref c.AuditUnavailable));
         Counter(sb, "fastmcp_client_write_timeouts_total", "exchanges closed because the client read nothing of its response within timeouts.clientWriteMs", Volatile.Read(ref c.ClientWriteTimeouts));

@@ -17,8 +17,9 @@ internal readonly record struct ApprovalActionResult(int Status, string? Error, 
 /// <summary>
 /// Holds the approvals of this gateway process: creates them for calls a require_approval rule
 /// stopped, takes approvers' decisions (each one durably recorded before it takes effect),
-/// expires them, and keeps grant-mode windows. State lives in memory only: docs/approvals.md
-/// says what a restart does to pending approvals.
+/// expires them, and keeps grant-mode windows. State lives in memory, and with approvals.stateFile its grant-mode
+/// part (pending approvals, open grants) is written to that file on every change: docs/approvals.md says what a
+/// restart does to each.
 /// </summary>
 internal sealed class ApprovalBroker : IAsyncDisposable
 {
@@ -46,6 +47,13 @@ internal sealed class ApprovalBroker : IAsyncDisposable
 
     /// <summary>The other replicas, asked for what this one does not hold (approvals.peers); null without any.</summary>
     public ApprovalPeers? Peers { get; init; }
+
+    /// <summary>Where grant-mode approvals and open grants are kept across a restart (approvals.stateFile); null without one.</summary>
+    public ApprovalStateFile? StateFile { get; init; }
+
+    /// <summary>State files refused at start because they did not verify (fastmcp_approval_state_refused_total).</summary>
+    public long StateRefused => Volatile.Read(ref _stateRefused);
+    private long _stateRefused;
 
     /// <summary>Groups allowed to decide for a rule: its own approvers, or the configured approver groups.</summary>
     public string[] ApproverGroupsFor(CompiledRule rule) => rule.Approvers.Length > 0 ? rule.Approvers : [.. _options.ApproverGroups];
@@ -78,8 +86,31 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             Cookies = forwardedCookies,
         };
 
-    /// <summary>Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds).</summary>
-    public string? TryPublish(PendingApproval a)
+    /// <summary>
+    /// Makes a recorded approval visible to approvers. Null on success, else why it was refused (bounds, or a grant-mode
+    /// approval that could not be saved: its id is given to the client only once it is in approvals.stateFile).
+    /// </summary>
+    public async ValueTask<string?> TryPublishAsync(PendingApproval a)
+    {
+        if (TryAdd(a) is { } refusal) return refusal;
+        if (Persists(a))
+        {
+            try
+            {
+                await SaveStateAsync().ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                lock (_gate) _byId.Remove(a.Id);
+                Log.Error($"approval {a.Id} not started: {e.Message}");
+                return "it could not be saved (approvals.stateFile); call again later";
+            }
+        }
+        _webhook?.Publish("approval.requested", a);
+        return null;
+    }
+
+    private string? TryAdd(PendingApproval a)
     {
         lock (_gate)
         {
@@ -94,7 +125,6 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             if (mine >= _options.MaxPendingPerSubject) return "you have too many approvals pending";
             _byId.Add(a.Id, a);
         }
-        _webhook?.Publish("approval.requested", a);
         return null;
     }
 
@@ -226,6 +256,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                 if (a.Mode == ApprovalMode.Grant) a.GrantUntilUtc = vote.AtUtc + a.GrantWindow;
                 a.Complete(ApprovalState.Approved);
             }
+            await SaveAfterChangeAsync(a).ConfigureAwait(false);
             _webhook?.Publish("approval.approved", a);
             return ApprovalActionResult.Ok(a);
         }
@@ -255,6 +286,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             a.Reason = reason;
             a.DecidedUtc = DateTime.UtcNow;
             a.Complete(ApprovalState.Denied);
+            await SaveAfterChangeAsync(a).ConfigureAwait(false);
             _webhook?.Publish("approval.denied", a);
             return ApprovalActionResult.Ok(a);
         }
@@ -293,14 +325,24 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             a.Executions++;
             if (a.Mode == ApprovalMode.Hold) a.State = ApprovalState.Executed;
         }
+        // The count is saved off the answer's path; a later write or the final one at stop carries it if this one fails.
+        if (Persists(a)) _ = Task.Run(() => SaveAfterChangeAsync(a));
         _webhook?.Publish("approval.executed", a, httpStatus);
     }
 
-    /// <summary>On shutdown: every pending approval is cancelled and recorded, so no held call waits for a decision that cannot come.</summary>
+    /// <summary>
+    /// On shutdown: every pending approval is cancelled and recorded, so no held call waits for a decision that cannot come;
+    /// with approvals.stateFile grant-mode approvals are kept there instead, for the next start to serve.
+    /// </summary>
     public async Task CancelAllAsync(string reason)
     {
+        int kept = 0;
         foreach (PendingApproval a in List(includeDecided: false))
-            await CancelAsync(a, reason).ConfigureAwait(false);
+        {
+            if (Persists(a)) kept++;
+            else await CancelAsync(a, reason).ConfigureAwait(false);
+        }
+        if (kept > 0) Log.Info($"approvals: {kept} pending grant-mode approval(s) kept in approvals.stateFile for the next start");
     }
 
     private async Task EndAsync(PendingApproval a, ApprovalState state, string detail, string reason)
@@ -312,7 +354,96 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         a.Reason = reason;
         a.DecidedUtc = DateTime.UtcNow;
         a.Complete(state);
+        await SaveAfterChangeAsync(a).ConfigureAwait(false);
         _webhook?.Publish(state == ApprovalState.Expired ? "approval.expired" : "approval.cancelled", a);
+    }
+
+    /// <summary>Does approvals.stateFile keep this approval? Grant mode only: a held call's connection does not outlive the process.</summary>
+    private bool Persists(PendingApproval a) => StateFile is not null && a.Mode == ApprovalMode.Grant && a.PeerUrl is null;
+
+    /// <summary>
+    /// Saves after a decision or an execution. The change already applies (it is recorded in the audit log): a failure to
+    /// save is logged and counted, and at worst the next start lacks it (a grant lost, never one made).
+    /// </summary>
+    private async Task SaveAfterChangeAsync(PendingApproval a)
+    {
+        if (!Persists(a)) return;
+        try
+        {
+            await SaveStateAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            Log.Error($"approval {a.Id}: {e.Message}; the change applies, but a restart before the next successful write loses it");
+        }
+    }
+
+    private Task SaveStateAsync() => StateFile!.SaveAsync(SnapshotState);
+
+    /// <summary>The file's body now: grant-mode approvals still pending and grants whose window is open.</summary>
+    private byte[] SnapshotState()
+    {
+        DateTime now = DateTime.UtcNow;
+        var kept = new List<PendingApproval>();
+        lock (_gate)
+        {
+            foreach (PendingApproval p in _byId.Values)
+            {
+                if (p.Mode != ApprovalMode.Grant) continue;
+                if ((p.State == ApprovalState.Pending && p.ExpiresUtc > now) || (p.State == ApprovalState.Approved && p.GrantUntilUtc > now)) kept.Add(p);
+            }
+            kept.Sort(static (x, y) => x.CreatedUtc.CompareTo(y.CreatedUtc));
+            return ApprovalStateJson.Write(kept, now);
+        }
+    }
+
+    /// <summary>
+    /// At start, before any call is served: takes back the approvals approvals.stateFile holds (those whose approval or
+    /// grant time is over are dropped), records each in the audit log, and writes the file anew, so that a file that cannot
+    /// be written is a start error. A file that does not verify restores nothing (logged, counted).
+    /// </summary>
+    public async Task RestoreAsync()
+    {
+        if (StateFile is not { } file) return;
+        ApprovalStateLoad load = file.Load();
+        if (load.Refusal is { } why)
+        {
+            Interlocked.Increment(ref _stateRefused);
+            Log.Error($"approvals.stateFile: '{file.Path}' does not verify: {why}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
+        }
+        DateTime now = DateTime.UtcNow;
+        int restored = 0, dropped = 0;
+        foreach (PendingApproval a in load.Approvals)
+        {
+            bool live = a.State == ApprovalState.Pending ? a.ExpiresUtc > now : a.GrantUntilUtc > now;
+            if (!live || Get(a.Id) is not null)
+            {
+                dropped++;
+                // So the chain says where an approval the requester was told about went (a closed grant window is never recorded).
+                if (!live && a.State == ApprovalState.Pending)
+                {
+                    await RecordAsync(a, AuditEventType.ApprovalExpired, null, a.ClientAddress,
+                        $"approval {a.Id} for {a.Requester.Subject}: expired without a decision after {(a.ExpiresUtc - a.CreatedUtc).TotalSeconds:0} s, while the gateway was stopped "
+                        + "(found in approvals.stateFile)", approverField: null).ConfigureAwait(false);
+                }
+                continue;
+            }
+            string detail = a.State == ApprovalState.Pending
+                ? $"approval {a.Id} for {a.Requester.Subject} restored from approvals.stateFile: pending, {a.VoteCount} of {a.RequiredApprovals} approvals, expires {Iso(a.ExpiresUtc)}; digest {a.Digest}"
+                : $"approval {a.Id} for {a.Requester.Subject} restored from approvals.stateFile: approved by {a.ApproverList()}, identical call allowed until {Iso(a.GrantUntilUtc!.Value)}, "
+                    + $"{a.Executions} execution(s) so far; digest {a.Digest}";
+            // Only what the audit log shows coming back may admit a call.
+            if (await RecordAsync(a, AuditEventType.ApprovalRestored, null, a.ClientAddress, detail, a.VoteCount > 0 ? a.ApproverList() : null).ConfigureAwait(false) is not null)
+            {
+                dropped++;
+                continue;
+            }
+            lock (_gate) _byId.Add(a.Id, a);
+            restored++;
+        }
+        if (restored > 0 || dropped > 0)
+            Log.Info($"approvals.stateFile: restored {restored} grant-mode approval(s) and grant(s) from '{file.Path}', dropped {dropped} (expired, or not recorded)");
+        await file.SaveAsync(SnapshotState).ConfigureAwait(false);
     }
 
     private async Task<string?> RecordAsync(PendingApproval a, AuditEventType type, Principal? actor, string clientAddress, string detail, string? approverField)
@@ -412,6 +543,12 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stop.Cancel();
         try { await _sweeper.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        // The last word on disk: executions counted since the last write, and nothing of the approvals cancelled at stop.
+        if (StateFile is not null)
+        {
+            try { await SaveStateAsync().ConfigureAwait(false); }
+            catch (IOException e) { Log.Error($"approvals: {e.Message}"); }
+        }
         _stop.Dispose();
         Peers?.Dispose();
         if (_webhook is not null) await _webhook.DisposeAsync().ConfigureAwait(false);

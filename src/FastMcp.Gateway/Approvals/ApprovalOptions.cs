@@ -21,6 +21,12 @@ public sealed class ApprovalOptions
     /// <summary>How long decided approvals stay visible in the API after their decision (or after their grant window closed).</summary>
     public int RetainDecidedSeconds { get; set; } = 3600;
 
+    /// <summary>
+    /// File that keeps grant-mode approvals (pending ones and open grants) across a restart, MACed under a key derived from
+    /// the card fingerprint key; unset: they end with the process.
+    /// </summary>
+    public string? StateFile { get; set; }
+
     public WebhookOptions Webhook { get; set; } = new();
 
     /// <summary>The other replicas' admin listeners, asked for what this one does not hold (empty: none).</summary>
@@ -35,6 +41,7 @@ public sealed class ApprovalOptions
         if (MaxPending is < 1 or > 1_000_000) throw new ConfigurationException("approvals.maxPending", "must be 1..1000000");
         if (MaxPendingPerSubject < 1) throw new ConfigurationException("approvals.maxPendingPerSubject", "must be at least 1");
         if (RetainDecidedSeconds < 0) throw new ConfigurationException("approvals.retainDecidedSeconds", "must not be negative");
+        if (StateFile is not null && string.IsNullOrWhiteSpace(StateFile)) throw new ConfigurationException("approvals.stateFile", "is blank: set a file path or leave it out");
         if (Webhook is null) throw new ConfigurationException("approvals.webhook", "must be an object");
         Webhook.Validate();
         if (Peers is null) throw new ConfigurationException("approvals.peers", "must be an object");

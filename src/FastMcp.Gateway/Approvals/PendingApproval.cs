@@ -30,14 +30,26 @@ internal sealed class PendingApproval
 
     public PendingApproval(string id, Principal requester, CompiledRule rule, string[] approverGroups, string method, string? target,
         string maskedArguments, string maskedParams, string digest, DateTime createdUtc, string clientAddress)
+        : this(id, requester, rule.Name, rule.Message, rule.ApprovalMode, rule.RequiredApprovals, rule.GrantWindow, approverGroups, method, target,
+            maskedArguments, maskedParams, digest, createdUtc, clientAddress)
+    {
+        ExpiresUtc = createdUtc + rule.ApprovalTimeout;
+    }
+
+    /// <summary>
+    /// An approval as it was when opened, the rule's terms included (approvals.stateFile restores it so): a rule changed since
+    /// does not change what approvers were asked to decide. ExpiresUtc is set by the caller.
+    /// </summary>
+    public PendingApproval(string id, Principal requester, string ruleName, string? message, ApprovalMode mode, int requiredApprovals, TimeSpan grantWindow,
+        string[] approverGroups, string method, string? target, string maskedArguments, string maskedParams, string digest, DateTime createdUtc, string clientAddress)
     {
         Id = id;
         Requester = requester;
-        RuleName = rule.Name;
-        Message = rule.Message;
-        Mode = rule.ApprovalMode;
-        RequiredApprovals = rule.RequiredApprovals;
-        GrantWindow = rule.GrantWindow;
+        RuleName = ruleName;
+        Message = message;
+        Mode = mode;
+        RequiredApprovals = requiredApprovals;
+        GrantWindow = grantWindow;
         ApproverGroups = approverGroups;
         Method = method;
         Target = target;
@@ -45,7 +57,6 @@ internal sealed class PendingApproval
         MaskedParams = maskedParams;
         Digest = digest;
         CreatedUtc = createdUtc;
-        ExpiresUtc = createdUtc + rule.ApprovalTimeout;
         ClientAddress = clientAddress;
     }
 

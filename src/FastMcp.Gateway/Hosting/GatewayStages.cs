@@ -96,6 +96,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         foreach ((string name, UpstreamOptions upstream) in options.Upstreams) Upstream.RouteTable.LoadCredential(name, upstream, fetchTokens: false)?.Dispose();
         if (options.Approvals.Webhook.IsConfigured) options.Approvals.Webhook.LoadSecret();
         CreateApprovalPeers(options)?.Dispose();
+        CreateApprovalStateFile(options);
         CreateSessionSeal(options);
         CreateTaskSeal(options);
     }
@@ -163,6 +164,22 @@ internal sealed class GatewayStages : IAsyncDisposable
                 + "peer requests and answers are MACed under a key derived from it, and a random per-process key is shared with no one");
         }
         return new ApprovalPeers(options.Approvals.Peers, key);
+    }
+
+    /// <summary>
+    /// approvals.stateFile, sealed under a key derived from the configured card fingerprint key; null when not set. Without
+    /// a configured key it is a start error: a random per-process key would make the file unreadable to the next start.
+    /// </summary>
+    public static ApprovalStateFile? CreateApprovalStateFile(GatewayOptions options)
+    {
+        if (options.Approvals.StateFile is not { } path) return null;
+        byte[] key = PanKeyLoader.Load(options.Masking, out bool ephemeral);
+        if (ephemeral)
+        {
+            throw new ConfigurationException("approvals.stateFile", "needs the card fingerprint key (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): "
+                + "the file is MACed under a key derived from it, and a random per-process key would make it unreadable to the next start");
+        }
+        return new ApprovalStateFile(path, key);
     }
 
     /// <summary>The configured card fingerprint key every seal key derives from; a start error naming <paramref name="field"/> without one.</summary>
@@ -332,6 +349,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         ToolPinning? toolPins = ToolPinning.Create(options);
         if (options.Passthrough) return new GatewayStages();
         CreateApprovalPeers(options)?.Dispose();
+        ApprovalStateFile? approvalState = CreateApprovalStateFile(options);
 
         IdentityOptions identity = ValidateIdentity(options, listeners);
         PolicyEngine engine = CompilePolicy(options.Policy);
@@ -396,9 +414,25 @@ internal sealed class GatewayStages : IAsyncDisposable
             await log.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        var approvals = new ApprovalBroker(options.Approvals, audit, webhook, () => RuleApproverGroups(authorization.Engine))
+        {
+            Peers = CreateApprovalPeers(options),
+            StateFile = approvalState,
+        };
+        try
+        {
+            await approvals.RestoreAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await approvals.DisposeAsync().ConfigureAwait(false);
+            await authentication.DisposeAsync().ConfigureAwait(false);
+            await log.DisposeAsync().ConfigureAwait(false);
+            throw new ConfigurationException("approvals.stateFile", e.Message);
+        }
         return new GatewayStages
         {
-            Approvals = new ApprovalBroker(options.Approvals, audit, webhook, () => RuleApproverGroups(authorization.Engine)) { Peers = CreateApprovalPeers(options) },
+            Approvals = approvals,
             Authentication = authentication,
             Authorization = authorization,
             Masking = masking,

@@ -174,7 +174,7 @@ internal sealed class ApprovalHold
                 return await _connection.AuditUnavailableAsync(body).ConfigureAwait(false);
             }
         }
-        if (broker.TryPublish(approval) is { } refusal)
+        if (await broker.TryPublishAsync(approval).ConfigureAwait(false) is { } refusal)
         {
             return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required, but {refusal}"),
                 $"approval {approval.Id} not started: {refusal}").ConfigureAwait(false);

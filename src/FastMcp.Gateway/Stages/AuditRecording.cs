@@ -306,7 +306,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         {
             Type = type,
             TimestampUtc = DateTime.UtcNow,
-            Success = type == AuditEventType.ApprovalGranted,
+            Success = type is AuditEventType.ApprovalGranted or AuditEventType.ApprovalRestored,
             Subject = who.Subject,
             Groups = who.Groups,
             ClientId = who.ClientId,

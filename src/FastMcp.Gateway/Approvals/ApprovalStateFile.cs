@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text;
+using FastMcp.Audit.Storage;
+
+namespace FastMcp.Gateway.Approvals;
+
+/// <summary>What loading approvals.stateFile found: the approvals (none when refused), and why it was refused.</summary>
+internal sealed record ApprovalStateLoad(List<PendingApproval> Approvals, string? Refusal, string? KeptAs);
+
+/// <summary>
+/// approvals.stateFile on disk: the grant-mode approvals and open grants, sealed with HMAC-SHA-256 under
+/// K = HMAC-SHA-256(card fingerprint key, "fastmcp approval state v1") so that whoever can write the file but lacks the
+/// key cannot forge or stretch a grant. Written whole each time (new file, fsync, rename, fsync of the directory): a
+/// crash leaves the old file or the new one, and a torn one fails its MAC and restores nothing.
+/// </summary>
+internal sealed class ApprovalStateFile
+{
+    /// <summary>The first line of the file; also the start of the MACed text, so a MAC is bound to this format.</summary>
+    private static ReadOnlySpan<byte> Magic => "fastmcp-approval-state-v1\n"u8;
+    private static ReadOnlySpan<byte> MacPrefix => "mac:"u8;
+
+    /// <summary>
+    /// Largest file written or read. Pending approvals are bounded by approvals.maxPending and each by the request size;
+    /// beyond this a new approval is refused rather than the file grown without end.
+    /// </summary>
+    public const int MaxBytes = 64 * 1024 * 1024;
+
+    private readonly byte[] _key;
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private long _requested, _written;
+
+    public ApprovalStateFile(string path, byte[] cardFingerprintKey)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        _key = HMACSHA256.HashData(cardFingerprintKey, "fastmcp approval state v1"u8);
+    }
+
+    public string Path { get; }
+
+    /// <summary>Writes failed (fastmcp_approval_state_write_failures_total).</summary>
+    public long WriteFailures => Volatile.Read(ref _writeFailures);
+    private long _writeFailures;
+
+    /// <summary>
+    /// Writes a snapshot taken after this call began (<paramref name="body"/> is called for it); calls that arrive while a
+    /// write runs share the next one. Throws <see cref="IOException"/> when the file could not be written.
+    /// </summary>
+    public async Task SaveAsync(Func<byte[]> body)
+    {
+        long mine = Interlocked.Increment(ref _requested);
+        await _writing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _written) >= mine) return;
+            // Every change requested up to here is visible in the snapshot taken below.
+            long covering = Volatile.Read(ref _requested);
+            try
+            {
+                byte[] sealedBytes = Seal(body());
+                // fsync blocks: on a pool thread of its own, never on the connection's.
+                await Task.Run(() => WriteAtomically(sealedBytes)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Interlocked.Increment(ref _writeFailures);
+                throw new IOException($"cannot write approvals.stateFile '{Path}': {e.Message}", e);
+            }
+            Volatile.Write(ref _written, covering);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private byte[] Seal(byte[] body)
+    {
+        if (body.Length > MaxBytes - 128) throw new IOException($"the approval state would exceed {MaxBytes} bytes");
+        byte[] mac = Mac(body);
+        var file = new byte[Magic.Length + MacPrefix.Length + 64 + 1 + body.Length];
+        Span<byte> at = file;
+        Magic.CopyTo(at);
+        at = at[Magic.Length..];
+        MacPrefix.CopyTo(at);
+        at = at[MacPrefix.Length..];
+        Encoding.ASCII.GetBytes(Convert.ToHexStringLower(mac), at);
+        at[64] = (byte)'\n';
+        body.CopyTo(at[65..]);
+        return file;
+    }
+
+    private byte[] Mac(ReadOnlySpan<byte> body)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+        hmac.AppendData(Magic);
+        hmac.AppendData(body);
+        return hmac.GetHashAndReset();
+    }
+
+    private void WriteAtomically(byte[] bytes)
+    {
+        string temporary = Path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        // Open approvals name callers and what they asked: readable by the gateway's user only.
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var stream = new FileStream(temporary, options))
+        {
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, Path, overwrite: true);
+        DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path) ?? ".");
+    }
+
+    /// <summary>
+    /// The approvals in the file, or none with the reason when the file does not verify (then it is renamed aside as
+    /// evidence, so the next write does not overwrite it). A missing file is an empty state.
+    /// </summary>
+    public ApprovalStateLoad Load()
+    {
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(Path);
+            if (!info.Exists) return new ApprovalStateLoad([], null, null);
+            if (info.Length > MaxBytes) return Refuse($"larger than {MaxBytes} bytes");
+            bytes = File.ReadAllBytes(Path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot read approvals.stateFile '{Path}': {e.Message}", e);
+        }
+        ReadOnlySpan<byte> rest = bytes;
+        if (!rest.StartsWith(Magic)) return Refuse("not a FastMcp approval state file (first line)");
+        rest = rest[Magic.Length..];
+        if (rest.Length < MacPrefix.Length + 65 || !rest.StartsWith(MacPrefix) || rest[MacPrefix.Length + 64] != (byte)'\n')
+            return Refuse("no MAC line");
+        Span<byte> claimed = stackalloc byte[32];
+        if (Convert.FromHexString(Encoding.ASCII.GetString(rest.Slice(MacPrefix.Length, 64)), claimed, out _, out int written) != System.Buffers.OperationStatus.Done || written != 32)
+            return Refuse("the MAC is not 64 hex digits");
+        int bodyStart = Magic.Length + MacPrefix.Length + 65;
+        if (!CryptographicOperations.FixedTimeEquals(claimed, Mac(bytes.AsSpan(bodyStart))))
+            return Refuse("the MAC does not match (changed, torn, or written under another card fingerprint key)");
+        try
+        {
+            return new ApprovalStateLoad(ApprovalStateJson.Read(bytes.AsMemory(bodyStart)), null, null);
+        }
+        catch (FormatException e)
+        {
+            return Refuse($"verified, but cannot be read: {e.Message}");
+        }
+    }
+
+    private ApprovalStateLoad Refuse(string why)
+    {
+        string aside = $"{Path}.refused-{DateTime.UtcNow:yyyyMMdd'T'HHmmss'Z'}";
+        try
+        {
+            File.Move(Path, aside, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"approvals.stateFile '{Path}' does not verify ({why}) and cannot be moved aside: {e.Message}", e);
+        }
+        return new ApprovalStateLoad([], why, aside);
+    }
+}
