@@ -235,6 +235,76 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_GET_stream_carries_the_callers_exchanged_token()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint), script: async x =>
+        {
+            if (x.Request.Method == "GET")
+            {
+                await x.StartEventStreamAsync();
+                await x.EndChunkedAsync();
+                return;
+            }
+            await x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n");
+        });
+        string alice = g.Token("alice");
+        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""", alice);
+        string session = initialized.Header("Mcp-Session-Id")!;
+        using (RawClient client = await g.Gateway.ConnectAsync())
+        {
+            await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {alice}\r\nMcp-Session-Id: {session}\r\n"
+                + "Accept: text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n\r\n");
+            Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        }
+        UpstreamRequest get = Assert.Single(g.Upstream.Requests, r => r.Method == "GET");
+        Assert.Equal(alice, endpoint.ExchangedFor[SentToken(get)]);
+        Assert.Equal(1, endpoint.Issued);
+    }
+
+    [Fact]
+    public async Task Federated_members_with_their_own_exchange_get_the_callers_token_for_each()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name,
+            (x, id) => x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}"), $"Mcp-Session-Id: s-{name}\r\n"));
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        string secretFile = SecretFile();
+        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
+        await using PolicyGateway g = await StartAsync(o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        string alice = g.Token("alice");
+        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            alice, path: "/mcp/all");
+        Assert.Equal(200, initialized.Status);
+        string session = initialized.Header("Mcp-Session-Id")!;
+        RawResponse answer = await g.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"b__echo","arguments":{}}}""", alice,
+            $"Mcp-Session-Id: {session}\r\n", "/mcp/all");
+        Assert.Equal(200, answer.Status);
+        Assert.Contains("b ran", answer.Body, StringComparison.Ordinal);
+
+        // Each member got a token exchanged from alice's for its own audience; none got alice's own token.
+        foreach ((ScriptedUpstream member, string audience) in new[] { (a, "a-mcp"), (b, "b-mcp") })
+        {
+            Assert.NotEmpty(member.Requests);
+            foreach (UpstreamRequest r in member.Requests)
+            {
+                string sent = SentToken(r);
+                Assert.Equal(alice, endpoint.ExchangedFor[sent]);
+                Assert.DoesNotContain(alice, r.Head.Raw, StringComparison.Ordinal);
+                (_, string form) = endpoint.Requests.Single(q => TokenEndpoint.Parse(q.Form).GetValueOrDefault("audience") == audience);
+                Assert.Equal(alice, TokenEndpoint.Parse(form)["subject_token"]);
+            }
+        }
+        Assert.Equal(2, endpoint.Issued);
+    }
+
+    [Fact]
     public void Token_exchange_in_anonymous_mode_is_a_configuration_error_naming_the_field()
     {
         GatewayOptions o = ConfigurationLoader.Parse("""
