@@ -323,6 +323,20 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
         Assert.Equal("upstreams.pay.credential.tokenExchange", e.Field);
     }
 
+    [Fact]
+    public void The_exchange_client_secret_variable_is_one_a_stdio_server_never_inherits()
+    {
+        GatewayOptions o = ConfigurationLoader.Parse("""
+            {"identity":{"mode":"dev","upstreamCredential":{"tokenExchange":{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"XCHG_DEFAULT"}}},
+             "upstream":{"url":"http://127.0.0.1:1/mcp"},
+             "upstreams":{"pay":{"url":"http://127.0.0.1:2/mcp","credential":{"tokenExchange":{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"XCHG_PAY"}}}},
+             "routes":[{"path":"/pay","upstream":"pay"}],"policy":{"rules":[{"name":"all","action":"allow"}]}}
+            """u8);
+        IReadOnlyCollection<string> hidden = FastMcp.Gateway.Upstream.Stdio.GatewaySecretVariables.Of(o);
+        Assert.Contains("XCHG_DEFAULT", hidden);
+        Assert.Contains("XCHG_PAY", hidden);
+    }
+
     [Theory]
     [InlineData("""{"clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG"}""", "tokenExchange.tokenUrl")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","subjectTokenType":"saml2"}""", "tokenExchange.subjectTokenType")]
