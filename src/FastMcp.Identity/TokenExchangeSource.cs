@@ -103,13 +103,26 @@ internal sealed class TokenExchangeSource : IDisposable
         {
             // Another token with the same hash is being exchanged: this one goes alone (never shares the other's answer).
             if (!callerToken.SequenceEqual(pending.CallerToken)) _ = RunAsync(key, mine, coalesced: false);
-            else return pending.Done.Task.WaitAsync(ct);
+            else return WaitAsync(pending.Done.Task, ct);
         }
         else
         {
             _ = RunAsync(key, mine, coalesced: true);
         }
-        return mine.Done.Task.WaitAsync(ct);
+        return WaitAsync(mine.Done.Task, ct);
+    }
+
+    // A request that stops waiting (its deadline passed first) is not forwarded either: no line, counted unavailable.
+    private async Task<UpstreamCredentialLine> WaitAsync(Task<UpstreamCredentialLine> exchange, CancellationToken ct)
+    {
+        try
+        {
+            return await exchange.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(UpstreamCredentialFailure.Unavailable, $"no answer from {_options.TokenUrl} before the request's deadline");
+        }
     }
 
     private async Task RunAsync(ulong key, Pending pending, bool coalesced)

@@ -83,7 +83,6 @@ public sealed class UpstreamCredential : IDisposable
     {
         if (_exchange is not null)
         {
-            Interlocked.Increment(ref _refusedRequests);
             line = [];
             return false;
         }
@@ -114,11 +113,9 @@ public sealed class UpstreamCredential : IDisposable
         if (_exchange is null)
             return new ValueTask<UpstreamCredentialLine>(TryGetHeaderLine(out byte[] line)
                 ? new UpstreamCredentialLine(line, UpstreamCredentialFailure.None) : new UpstreamCredentialLine([], UpstreamCredentialFailure.Unavailable));
+        // No bearer token: the gateway's own request with no caller behind it (it is counted where it is made).
         if (BearerHeader.TryGetToken(callerAuthorization.Span, out ReadOnlySpan<byte> token) != AuthFailure.None)
-        {
-            Interlocked.Increment(ref _refusedRequests);
             return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine([], UpstreamCredentialFailure.Unavailable));
-        }
         if (_exchange.TryGetCached(token, out byte[] cached))
             return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine(cached, UpstreamCredentialFailure.None));
         return new ValueTask<UpstreamCredentialLine>(_exchange.ExchangeAsync(token, ct));
@@ -129,7 +126,7 @@ public sealed class UpstreamCredential : IDisposable
 
     /// <summary>Successful exchanges; requests refused because the endpoint was unavailable or refused the caller (tokenExchange only).</summary>
     public (long Exchanges, long Unavailable, long Refused, int Cached) ExchangeCounts =>
-        _exchange is null ? default : (_exchange.Exchanges, _exchange.Unavailable + Interlocked.Read(ref _refusedRequests), _exchange.Refused, _exchange.CachedCallers);
+        _exchange is null ? default : (_exchange.Exchanges, _exchange.Unavailable, _exchange.Refused, _exchange.CachedCallers);
 
     /// <summary>True for an oauth source (a token that can expire and be refused).</summary>
     public bool IsOAuth => _oauth is not null;

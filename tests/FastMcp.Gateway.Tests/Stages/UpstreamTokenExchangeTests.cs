@@ -193,6 +193,24 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_token_endpoint_slower_than_the_upstream_response_timeout_is_a_503()
+    {
+        // The exchange may take 5 s, the call's response deadline is 300 ms: the call stops waiting and is not forwarded.
+        await using var endpoint = new TokenEndpoint(ClientId, Secret) { AnswerDelayMs = 1_500 }.Start();
+        await using PolicyGateway g = await StartAsync(o =>
+        {
+            Exchange(endpoint, x => x.TimeoutMs = 5_000)(o);
+            o.Upstream.ResponseTimeoutMs = 300;
+        });
+        RawResponse refused = await g.PostAsync(Call(4), g.Token("alice"));
+        Assert.Equal(503, refused.Status);
+        Assert.Equal((-32003, "4"), refused.JsonRpcError());
+        Assert.Empty(g.Upstream.Requests);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"default\",reason=\"unavailable\"} 1\n", metrics);
+    }
+
+    [Fact]
     public async Task The_endpoint_refusing_one_caller_refuses_that_caller_403_while_another_still_works()
     {
         await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();

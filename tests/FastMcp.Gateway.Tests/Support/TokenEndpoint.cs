@@ -44,6 +44,8 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     public ConcurrentDictionary<string, bool> RefusedSubjects { get; } = new(StringComparer.Ordinal);
     /// <summary>When set, every request is answered with this status (an endpoint in trouble).</summary>
     public int? FailingStatus { get; set; }
+    /// <summary>How long it waits before answering each request (a slow endpoint).</summary>
+    public int AnswerDelayMs { get; set; }
     /// <summary>token_type of exchanged tokens.</summary>
     public string ExchangedTokenType { get; set; } = "Bearer";
     /// <summary>Each exchanged token and the subject_token it was issued for.</summary>
@@ -91,6 +93,17 @@ internal sealed class TokenEndpoint : IAsyncDisposable
                 using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8)) form = await reader.ReadToEndAsync();
                 string? authorization = context.Request.Headers["Authorization"];
                 Requests.Enqueue((authorization, form));
+                if (AnswerDelayMs > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(AnswerDelayMs, _stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
                 (int status, string body) = Answer(context.Request.HttpMethod, context.Request.ContentType, authorization, form);
                 byte[] bytes = Encoding.UTF8.GetBytes(body);
                 context.Response.StatusCode = status;
