@@ -14,6 +14,7 @@ namespace FastMcp.Gateway.Tests.Stages;
 /// caller's own verified token is exchanged, the exchanged token (never the caller's) goes upstream, and it is kept per
 /// caller until it expires; a failed exchange refuses the request (503 or 403), recorded and counted.
 /// </summary>
+[Collection(LogOutputCollection.Name)]
 public sealed class UpstreamTokenExchangeTests : IDisposable
 {
     private const string ClientId = "fastmcp-gateway";
@@ -105,7 +106,8 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     [Fact]
     public async Task Concurrent_first_calls_of_one_caller_make_one_exchange()
     {
-        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        // A slow endpoint keeps the first exchange open while the other calls arrive: they wait for it rather than ask again.
+        await using var endpoint = new TokenEndpoint(ClientId, Secret) { AnswerDelayMs = 500 }.Start();
         await using PolicyGateway g = await StartAsync(Exchange(endpoint));
         string alice = g.Token("alice");
 
@@ -230,6 +232,42 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
         JsonElement failed = Assert.Single(AuditRecordFields.Parse([.. await g.StopAndReadAuditAsync()]), r => r.GetProperty("type").GetString() == "McpExchange"
             && r.TryGetProperty("detail", out JsonElement d) && d.GetString()!.Contains("UpstreamCredentialRefused", StringComparison.Ordinal));
         Assert.Equal(403, failed.GetProperty("httpStatus").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_refused_exchange_is_logged_once_per_interval_without_either_token()
+    {
+        var lines = new SynchronizedLines();
+        TextWriter previous = Log.Output;
+        Log.Output = lines;
+        try
+        {
+            await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+            await using PolicyGateway g = await StartAsync(Exchange(endpoint));
+            string mallory = g.Token("mallory");
+            endpoint.RefusedSubjects[mallory] = true;
+            Assert.Equal(403, (await g.PostAsync(Call(1), mallory)).Status);
+            Assert.Equal(403, (await g.PostAsync(Call(2), mallory)).Status);
+            Assert.Equal(403, (await g.PostAsync(Call(3), mallory)).Status);
+
+            string text = lines.Text;
+            string[] exchangeLines = [.. text.Split('\n').Where(l => l.Contains("token exchange failed", StringComparison.Ordinal))];
+            // The first is written; the next two come within the 10 s interval and are held back (the count goes on the next line).
+            string line = Assert.Single(exchangeLines);
+            Assert.Contains("answered 400 invalid_grant", line, StringComparison.Ordinal);
+            Assert.Contains("UpstreamCredentialRefused", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(mallory, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Log.Output = previous;
+        }
+    }
+
+    private sealed class SynchronizedLines : StringWriter
+    {
+        public string Text { get { lock (this) return ToString(); } }
     }
 
     [Fact]
