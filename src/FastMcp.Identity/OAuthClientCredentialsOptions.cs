@@ -4,7 +4,7 @@ namespace FastMcp.Identity;
 /// The upstream credential as an OAuth 2.0 access token the gateway obtains for itself with the client credentials grant
 /// (RFC 6749 §4.4), optionally for one resource (RFC 8707), and refreshes before it expires.
 /// </summary>
-public sealed class OAuthClientCredentialsOptions
+public class OAuthClientCredentialsOptions
 {
     /// <summary>The authorization server's token endpoint: https, or http on loopback only.</summary>
     public string? TokenUrl { get; set; }
@@ -34,7 +34,7 @@ public sealed class OAuthClientCredentialsOptions
     public const string ClientSecretPost = "client_secret_post";
 
     /// <summary>Throws naming the field (under <paramref name="field"/>) that cannot be used.</summary>
-    public void Validate(string field)
+    public virtual void Validate(string field)
     {
         if (string.IsNullOrWhiteSpace(TokenUrl))
             throw new IdentityConfigurationException($"{field}.tokenUrl: required");
@@ -67,7 +67,7 @@ public sealed class OAuthClientCredentialsOptions
             throw new IdentityConfigurationException($"{field}.fileCheckIntervalMilliseconds: must be 50..3600000");
     }
 
-    private static bool HasControl(string value)
+    private protected static bool HasControl(string value)
     {
         foreach (char c in value)
             if (char.IsControl(c)) return true;

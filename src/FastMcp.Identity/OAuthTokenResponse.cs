@@ -9,10 +9,17 @@ namespace FastMcp.Identity;
 internal readonly record struct OAuthTokenResponse(string AccessToken, int? ExpiresInSeconds)
 {
     /// <summary>Parses <paramref name="json"/>; false with the reason when it is not a usable Bearer token answer.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> json, out OAuthTokenResponse response, out string error)
+    public static bool TryParse(ReadOnlySpan<byte> json, out OAuthTokenResponse response, out string error) => TryParse(json, null, out response, out error);
+
+    /// <summary>
+    /// As above; with <paramref name="requiredIssuedType"/> (a token exchange, RFC 8693 §2.2.1) the answer must state that
+    /// issued_token_type, and when it is the jwt type a token_type of N_A (not an OAuth access token) is taken too: the
+    /// upstream verifies the JWT itself, and the gateway sends it with the configured scheme either way.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> json, string? requiredIssuedType, out OAuthTokenResponse response, out string error)
     {
         response = default;
-        string? token = null, type = null;
+        string? token = null, type = null, issuedType = null;
         int? expiresIn = null;
         try
         {
@@ -33,6 +40,11 @@ internal readonly record struct OAuthTokenResponse(string AccessToken, int? Expi
                 {
                     reader.Read();
                     type = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+                else if (reader.ValueTextEquals("issued_token_type"u8))
+                {
+                    reader.Read();
+                    issuedType = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
                 }
                 else if (reader.ValueTextEquals("expires_in"u8))
                 {
@@ -64,9 +76,16 @@ internal readonly record struct OAuthTokenResponse(string AccessToken, int? Expi
             error = "the token endpoint's answer has no access_token";
             return false;
         }
-        if (!string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+        if (requiredIssuedType is not null && issuedType != requiredIssuedType)
         {
-            error = $"the token endpoint's answer has token_type '{type}', not Bearer";
+            error = issuedType is null ? "the token endpoint's answer has no issued_token_type"
+                : $"the token endpoint's answer has issued_token_type '{Printable(issuedType)}', not the requested {requiredIssuedType}";
+            return false;
+        }
+        bool notAccessToken = requiredIssuedType == TokenExchangeOptions.JwtTokenType && type == "N_A";
+        if (!notAccessToken && !string.Equals(type, "Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            error = $"the token endpoint's answer has token_type '{Printable(type)}', not Bearer";
             return false;
         }
         if (expiresIn is <= 0)

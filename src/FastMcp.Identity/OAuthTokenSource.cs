@@ -63,15 +63,8 @@ internal sealed class OAuthTokenSource : IDisposable
             var interval = TimeSpan.FromMilliseconds(options.FileCheckIntervalMilliseconds);
             _secretFileCheck = time.CreateTimer(static s => ((OAuthTokenSource)s!).CheckSecretFile(), this, interval, interval);
         }
-        // The system trust store, or only the CAs of oauth.caFile (checked by Validate at start); no redirects (a token
-        // endpoint that redirects is misconfigured, and the secret must not follow).
-        X509ChainPolicy? privateCa = string.IsNullOrEmpty(options.CaFile) ? null
-            : PrivateCaTrust.TryLoadPolicy(options.CaFile, out string caProblem) ?? throw new IdentityConfigurationException($"{upstream}: oauth.caFile: {caProblem}");
-        _http = new HttpClient(PrivateCaTrust.Apply(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, privateCa))
-        {
-            Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs),
-            MaxResponseContentBufferSize = 64 * 1024,
-        };
+        // The CAs of oauth.caFile were checked by Validate at start.
+        _http = CreateHttpClient(options, upstream, "oauth");
         _request = new OAuthTokenRequest(options, _http);
     }
 
@@ -230,35 +223,51 @@ internal sealed class OAuthTokenSource : IDisposable
         return ms >= MaxRetry.TotalMilliseconds ? MaxRetry : TimeSpan.FromMilliseconds(ms);
     }
 
-    private string? ReadSecret(out string? error)
+    private string? ReadSecret(out string? error) => ReadClientSecret(_options, "oauth", out error);
+
+    /// <summary>The client secret from its file or environment variable, trimmed; null with why (naming identity.upstreamCredential.<paramref name="section"/>) when there is none.</summary>
+    internal static string? ReadClientSecret(OAuthClientCredentialsOptions options, string section, out string? error)
     {
         error = null;
         string? value;
-        if (!string.IsNullOrEmpty(_options.ClientSecretFile))
+        if (!string.IsNullOrEmpty(options.ClientSecretFile))
         {
             try
             {
-                value = File.ReadAllText(_options.ClientSecretFile);
+                value = File.ReadAllText(options.ClientSecretFile);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                error = $"identity.upstreamCredential.oauth.clientSecretFile: cannot read '{_options.ClientSecretFile}': {e.Message}";
+                error = $"identity.upstreamCredential.{section}.clientSecretFile: cannot read '{options.ClientSecretFile}': {e.Message}";
                 return null;
             }
         }
         else
         {
-            value = Environment.GetEnvironmentVariable(_options.ClientSecretEnv!);
+            value = Environment.GetEnvironmentVariable(options.ClientSecretEnv!);
         }
         value = value?.Trim();
         if (string.IsNullOrEmpty(value))
         {
-            error = string.IsNullOrEmpty(_options.ClientSecretFile)
-                ? $"identity.upstreamCredential.oauth.clientSecretEnv: environment variable '{_options.ClientSecretEnv}' is not set"
-                : $"identity.upstreamCredential.oauth.clientSecretFile: '{_options.ClientSecretFile}' is empty";
+            error = string.IsNullOrEmpty(options.ClientSecretFile)
+                ? $"identity.upstreamCredential.{section}.clientSecretEnv: environment variable '{options.ClientSecretEnv}' is not set"
+                : $"identity.upstreamCredential.{section}.clientSecretFile: '{options.ClientSecretFile}' is empty";
             return null;
         }
         return value;
+    }
+
+    /// <summary>The HTTP client of a token source: the system trust store or only the CAs of caFile, no redirects (a token
+    /// endpoint that redirects is misconfigured, and the secret must not follow), bounded answers.</summary>
+    internal static HttpClient CreateHttpClient(OAuthClientCredentialsOptions options, string upstream, string section)
+    {
+        X509ChainPolicy? privateCa = string.IsNullOrEmpty(options.CaFile) ? null
+            : PrivateCaTrust.TryLoadPolicy(options.CaFile, out string caProblem) ?? throw new IdentityConfigurationException($"{upstream}: {section}.caFile: {caProblem}");
+        return new HttpClient(PrivateCaTrust.Apply(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, privateCa))
+        {
+            Timeout = TimeSpan.FromMilliseconds(options.TimeoutMs),
+            MaxResponseContentBufferSize = 64 * 1024,
+        };
     }
 
     // Polled like the value file (secret mounts swap symlinks that watchers miss). A changed secret is used from the next

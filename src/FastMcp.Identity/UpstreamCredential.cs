@@ -7,7 +7,9 @@ namespace FastMcp.Identity;
 /// A file source is re-read when its content changes (polled, because secret mounts swap symlinks that
 /// file watchers miss); an invalid new value is ignored and the previous one kept. An oauth source holds an access token
 /// obtained with the client credentials grant (<see cref="OAuthTokenSource"/>); while it holds none that is unexpired, there
-/// is no line to send and the request is refused by the caller (<see cref="TryGetHeaderLine"/>).
+/// is no line to send and the request is refused by the caller (<see cref="TryGetHeaderLine"/>). A tokenExchange source
+/// holds a token per caller (<see cref="TokenExchangeSource"/>): only <see cref="AcquireAsync"/>, given the caller's
+/// Authorization header, gives a line; asked without a caller it gives none (never another caller's token).
 /// </summary>
 public sealed class UpstreamCredential : IDisposable
 {
@@ -17,6 +19,9 @@ public sealed class UpstreamCredential : IDisposable
     private byte[] _lastRaw = [];
     private readonly Lock _reloadLock = new();
     private readonly OAuthTokenSource? _oauth;
+    private readonly TokenExchangeSource? _exchange;
+    // "Name:\r\n" of a tokenExchange source: names the field the gateway states itself (so the client's is never passed).
+    private readonly byte[] _nameOnlyLine = [];
     private long _refusedRequests;
 
     public UpstreamCredential(UpstreamCredentialOptions o) : this(o, TimeProvider.System) { }
@@ -34,7 +39,13 @@ public sealed class UpstreamCredential : IDisposable
         if (!o.IsConfigured)
             return;
         o.ValidateSource();
-        if (o.OAuth is { } oauth)
+        if (o.TokenExchange is { } exchange)
+        {
+            exchange.Validate("identity.upstreamCredential.tokenExchange");
+            _exchange = new TokenExchangeSource(exchange, o.HeaderName, o.Scheme, start.Upstream, time, start.Info, start.Warn);
+            _nameOnlyLine = Encoding.ASCII.GetBytes(o.HeaderName + ":\r\n");
+        }
+        else if (o.OAuth is { } oauth)
         {
             oauth.Validate("identity.upstreamCredential.oauth");
             _oauth = new OAuthTokenSource(oauth, o.HeaderName, o.Scheme, start.Upstream, time, start.Info, start.Warn);
@@ -60,14 +71,21 @@ public sealed class UpstreamCredential : IDisposable
 
     /// <summary>"Name: [Scheme ]value\r\n" ready to append to the upstream request head; empty when no credential is configured
     /// or an oauth source holds no unexpired token (callers that forward use <see cref="TryGetHeaderLine"/>, which refuses then).</summary>
-    public ReadOnlySpan<byte> HeaderLine => _oauth is null ? Volatile.Read(ref _headerLine) : _oauth.CurrentLine;
+    /// A tokenExchange source gives "Name:" with no value: which field the gateway states, not a token.</summary>
+    public ReadOnlySpan<byte> HeaderLine => _exchange is not null ? _nameOnlyLine : _oauth is null ? Volatile.Read(ref _headerLine) : _oauth.CurrentLine;
 
     /// <summary>
     /// The line to send with one request; false (counted in <see cref="RefusedRequests"/>) when an oauth source holds no
-    /// unexpired token: the request must not go out without the credential. No allocation.
+    /// unexpired token: the request must not go out without the credential. No allocation. A tokenExchange source has no
+    /// line without a caller: false (the gateway's own requests with no caller behind them are not sent).
     /// </summary>
     public bool TryGetHeaderLine(out byte[] line)
     {
+        if (_exchange is not null)
+        {
+            line = [];
+            return false;
+        }
         if (_oauth is null)
         {
             line = Volatile.Read(ref _headerLine);
@@ -83,6 +101,32 @@ public sealed class UpstreamCredential : IDisposable
         line = current;
         return true;
     }
+
+    /// <summary>
+    /// The line to send with a request of the caller whose Authorization header (as the gateway verified it) is
+    /// <paramref name="callerAuthorization"/>. Shared sources answer as <see cref="TryGetHeaderLine"/>. A tokenExchange
+    /// source answers a cached caller synchronously without allocating, and otherwise exchanges the caller's token;
+    /// with no bearer token to exchange it gives none (Unavailable). The header is read before any await.
+    /// </summary>
+    public ValueTask<UpstreamCredentialLine> AcquireAsync(ReadOnlyMemory<byte> callerAuthorization, CancellationToken ct)
+    {
+        if (_exchange is null)
+            return new ValueTask<UpstreamCredentialLine>(TryGetHeaderLine(out byte[] line)
+                ? new UpstreamCredentialLine(line, UpstreamCredentialFailure.None) : new UpstreamCredentialLine([], UpstreamCredentialFailure.Unavailable));
+        // No bearer token: the gateway's own request with no caller behind it (it is counted where it is made).
+        if (BearerHeader.TryGetToken(callerAuthorization.Span, out ReadOnlySpan<byte> token) != AuthFailure.None)
+            return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine([], UpstreamCredentialFailure.Unavailable));
+        if (_exchange.TryGetCached(token, out byte[] cached))
+            return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine(cached, UpstreamCredentialFailure.None));
+        return new ValueTask<UpstreamCredentialLine>(_exchange.ExchangeAsync(token, ct));
+    }
+
+    /// <summary>True for a tokenExchange source (a token per caller).</summary>
+    public bool IsTokenExchange => _exchange is not null;
+
+    /// <summary>Successful exchanges; requests refused because the endpoint was unavailable or refused the caller (tokenExchange only).</summary>
+    public (long Exchanges, long Unavailable, long Refused, int Cached) ExchangeCounts =>
+        _exchange is null ? default : (_exchange.Exchanges, _exchange.Unavailable, _exchange.Refused, _exchange.CachedCallers);
 
     /// <summary>True for an oauth source (a token that can expire and be refused).</summary>
     public bool IsOAuth => _oauth is not null;
@@ -105,6 +149,18 @@ public sealed class UpstreamCredential : IDisposable
 
     /// <summary>The upstream answered 401 to a request sent with <paramref name="line"/>: an oauth source renews that token once.</summary>
     public void ReportRejected(byte[] line) => _oauth?.ReportRejected(line);
+
+    /// <summary>As <see cref="ReportRejected(byte[])"/>; a tokenExchange source drops the entry of the caller whose
+    /// Authorization header is <paramref name="callerAuthorization"/> (its next request exchanges again).</summary>
+    public void ReportRejected(byte[] line, ReadOnlySpan<byte> callerAuthorization)
+    {
+        if (_exchange is null)
+        {
+            _oauth?.ReportRejected(line);
+            return;
+        }
+        if (BearerHeader.TryGetToken(callerAuthorization, out ReadOnlySpan<byte> token) == AuthFailure.None) _exchange.ReportRejected(token, line);
+    }
 
     /// <summary>Name of the injected header, or null when none is configured.</summary>
     public string? HeaderName => _options.IsConfigured ? _options.HeaderName : null;
@@ -187,5 +243,6 @@ public sealed class UpstreamCredential : IDisposable
     {
         _timer?.Dispose();
         _oauth?.Dispose();
+        _exchange?.Dispose();
     }
 }

@@ -3,7 +3,7 @@ namespace FastMcp.Identity;
 /// <summary>
 /// The upstream's own credential, injected instead of the client's token (no token passthrough).
 /// The value comes from a file (re-read when it changes, e.g. a rotated Kubernetes secret), an environment variable, or an
-/// OAuth 2.0 client credentials grant (<see cref="OAuth"/>): exactly one of them.
+/// OAuth 2.0 client credentials grant (<see cref="OAuth"/>), or a per-caller token exchange (<see cref="TokenExchange"/>): exactly one of them.
 /// </summary>
 public sealed class UpstreamCredentialOptions
 {
@@ -22,14 +22,18 @@ public sealed class UpstreamCredentialOptions
     [System.Text.Json.Serialization.JsonPropertyName("oauth")]
     public OAuthClientCredentialsOptions? OAuth { get; set; }
 
+    /// <summary>A token obtained per caller by exchanging the caller's verified token (RFC 8693).</summary>
+    public TokenExchangeOptions? TokenExchange { get; set; }
+
     /// <summary>True when a value source is configured.</summary>
-    public bool IsConfigured => !string.IsNullOrEmpty(ValueFile) || !string.IsNullOrEmpty(ValueEnv) || OAuth is not null;
+    public bool IsConfigured => !string.IsNullOrEmpty(ValueFile) || !string.IsNullOrEmpty(ValueEnv) || OAuth is not null || TokenExchange is not null;
 
     /// <summary>Refuses a credential with more than one source (which one wins would be a guess).</summary>
     public void ValidateSource()
     {
-        int sources = (string.IsNullOrEmpty(ValueFile) ? 0 : 1) + (string.IsNullOrEmpty(ValueEnv) ? 0 : 1) + (OAuth is null ? 0 : 1);
+        int sources = (string.IsNullOrEmpty(ValueFile) ? 0 : 1) + (string.IsNullOrEmpty(ValueEnv) ? 0 : 1) + (OAuth is null ? 0 : 1)
+            + (TokenExchange is null ? 0 : 1);
         if (sources > 1)
-            throw new IdentityConfigurationException("identity.upstreamCredential: set exactly one of valueFile, valueEnv and oauth");
+            throw new IdentityConfigurationException("identity.upstreamCredential: set exactly one of valueFile, valueEnv, oauth and tokenExchange");
     }
 }

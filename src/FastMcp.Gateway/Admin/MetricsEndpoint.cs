@@ -73,6 +73,32 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         }
     }
 
+    /// <summary>
+    /// Upstreams whose credential is a per-caller token exchange (docs/operations.md, "Metrics"): successful exchanges,
+    /// requests not forwarded per reason (unavailable: 503; refused: the identity provider refused the caller, 403), and
+    /// how many callers' exchanged tokens are held.
+    /// </summary>
+    private static void TokenExchangeMetrics(StringBuilder sb, GatewayRuntime runtime)
+    {
+        bool any = false;
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams) any |= route.Credential is { IsTokenExchange: true };
+        if (!any) return;
+        Header(sb, "fastmcp_upstream_token_exchanges_total", "tokens obtained by token exchange for callers of the upstream (cache misses that succeeded)", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+            if (route.Credential is { IsTokenExchange: true } c) sb.Append("fastmcp_upstream_token_exchanges_total{upstream=\"").Append(route.Name).Append("\"} ").Append(c.ExchangeCounts.Exchanges).Append('\n');
+        Header(sb, "fastmcp_upstream_token_exchange_failures_total", "requests not forwarded because no exchanged token was had: unavailable (endpoint down, slow, failing: 503), refused (the identity provider refused this caller: 403)", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            if (route.Credential is not { IsTokenExchange: true } c) continue;
+            (_, long unavailable, long refused, _) = c.ExchangeCounts;
+            sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"unavailable\"} ").Append(unavailable).Append('\n');
+            sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"refused\"} ").Append(refused).Append('\n');
+        }
+        Header(sb, "fastmcp_upstream_token_exchange_cached_callers", "callers whose exchanged upstream token the gateway holds", "gauge");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+            if (route.Credential is { IsTokenExchange: true } c) sb.Append("fastmcp_upstream_token_exchange_cached_callers{upstream=\"").Append(route.Name).Append("\"} ").Append(c.ExchangeCounts.Cached).Append('\n');
+    }
+
     /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and sessions held and evicted per bound, plain routes and federated paths.</summary>
     private static void SessionMetrics(StringBuilder sb, GatewayRuntime runtime)
     {
@@ -150,6 +176,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
         }
         UpstreamCredentialMetrics(sb, runtime);
+        TokenExchangeMetrics(sb, runtime);
         TlsMetrics(sb, c);
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);

@@ -31,6 +31,10 @@ public static class RouteValidation
         ValidateSettings(o.Upstream, "upstream");
         ForwardHeadersValidation.Validate(o.Upstream, "upstream",
             o.Identity?.UpstreamCredential is { IsConfigured: true } defaultCredential ? defaultCredential.HeaderName : null);
+        // A token exchange needs the caller's verified token; anonymous mode has none (dev tokens are real JWTs and do).
+        bool anonymous = o.Identity is { Mode: FastMcp.Identity.IdentityModes.Anonymous };
+        if (anonymous && o.Identity?.UpstreamCredential?.TokenExchange is not null)
+            throw new ConfigurationException("identity.upstreamCredential.tokenExchange", "needs a caller token to exchange; identity.mode anonymous has none (use oidc or dev)");
         if (o.Upstream.Credential is not null)
             throw new ConfigurationException("upstream.credential", "the default upstream's credential is identity.upstreamCredential; set it there");
 
@@ -49,7 +53,9 @@ public static class RouteValidation
             if (!string.IsNullOrEmpty(upstream.Url)) UpstreamUrl.Parse(upstream.Url, $"{field}.url");
             ValidateSettings(upstream, field);
             if (upstream.Credential is { IsConfigured: false })
-                throw new ConfigurationException($"{field}.credential", "needs valueFile, valueEnv or oauth (or leave the credential out)");
+                throw new ConfigurationException($"{field}.credential", "needs valueFile, valueEnv, oauth or tokenExchange (or leave the credential out)");
+            if (anonymous && upstream.Credential?.TokenExchange is not null)
+                throw new ConfigurationException($"{field}.credential.tokenExchange", "needs a caller token to exchange; identity.mode anonymous has none (use oidc or dev)");
             if (upstream.Credential is { } c && string.IsNullOrWhiteSpace(c.HeaderName))
                 throw new ConfigurationException($"{field}.credential.headerName", "must not be empty");
             ForwardHeadersValidation.Validate(upstream, field, upstream.Credential?.HeaderName);

@@ -23,12 +23,17 @@ internal readonly record struct MemberAnswer(ForwardingError Error, int Status, 
 internal static class MemberCall
 {
     public static async Task<MemberAnswer> SendAsync(UpstreamRoute member, HttpLimits limits, string method, byte[]? json, string? sessionId, string? protocolVersion,
-        ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel)
+        ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, ReadOnlyMemory<byte> callerAuthorization, CancellationToken cancel)
     {
-        // An oauth credential without an unexpired token: this member is not called without it (fail closed).
+        // A credential without a line (an oauth source with no unexpired token, a token exchange that failed for this caller,
+        // or one with no caller: callerAuthorization empty): this member is not called without it (fail closed).
         byte[] credentialLine = [];
-        if (member.Credential is { } credential && !credential.TryGetHeaderLine(out credentialLine))
-            return new MemberAnswer(ForwardingError.UpstreamCredentialUnavailable, 0, null, []);
+        if (member.Credential is { } credential)
+        {
+            Identity.UpstreamCredentialLine acquired = await credential.AcquireAsync(callerAuthorization, cancel).ConfigureAwait(false);
+            if (!acquired.Ok) return new MemberAnswer(Forwarder.CredentialError(acquired.Failure), 0, null, []);
+            credentialLine = acquired.Line;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
         (UpstreamConnection? rented, ForwardingError rentError) = await RentAsync(member, timeout.Token).ConfigureAwait(false);
@@ -50,7 +55,7 @@ internal static class MemberCall
             if (error != ForwardingError.None) return new MemberAnswer(error, 0, null, []);
             member.Health.ReportReachable();
             HttpResponseHead head = connection.ResponseHead;
-            if (head.StatusCode == 401) member.Credential?.ReportRejected(credentialLine);
+            if (head.StatusCode == 401) member.Credential?.ReportRejected(credentialLine, callerAuthorization.Span);
             ReadOnlySpan<byte> sessionHeader = head.Headers.Get(KnownHeader.McpSessionId);
             string? session = sessionHeader.IsEmpty ? null : Encoding.ASCII.GetString(sessionHeader);
             using var body = new PooledBufferWriter(4 * 1024);

@@ -52,11 +52,17 @@ internal sealed class MemberStream : IDisposable
     /// </summary>
     public static async Task<(MemberStream? Stream, int Status, ForwardingError Error)> OpenAsync(UpstreamRoute member, int index, HttpLimits limits,
         string? sessionId, string? protocolVersion, ReadOnlyMemory<byte> clientAddress, ReadOnlyMemory<byte> publicScheme, CancellationToken cancel,
-        ReadOnlyMemory<byte> lastEventId = default)
+        ReadOnlyMemory<byte> lastEventId = default, ReadOnlyMemory<byte> callerAuthorization = default)
     {
-        // An oauth credential without an unexpired token: no stream is opened without it (fail closed).
+        // A credential without a line (an oauth source with no unexpired token, a token exchange that failed for this
+        // caller): no stream is opened without it (fail closed).
         byte[] credentialLine = [];
-        if (member.Credential is { } credential && !credential.TryGetHeaderLine(out credentialLine)) return (null, 0, ForwardingError.UpstreamCredentialUnavailable);
+        if (member.Credential is { } credential)
+        {
+            Identity.UpstreamCredentialLine acquired = await credential.AcquireAsync(callerAuthorization, cancel).ConfigureAwait(false);
+            if (!acquired.Ok) return (null, 0, Forwarder.CredentialError(acquired.Failure));
+            credentialLine = acquired.Line;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(member.Options.ResponseTimeoutMs);
         (UpstreamConnection? rented, ForwardingError rentError) = await MemberCall.RentAsync(member, timeout.Token).ConfigureAwait(false);
@@ -76,7 +82,7 @@ internal sealed class MemberStream : IDisposable
             (ForwardingError error, _) = await member.Forwarder.ReadHeadAsync(connection, requestWasHead: false, timeout.Token).ConfigureAwait(false);
             if (error != ForwardingError.None) return (null, 0, error);
             member.Health.ReportReachable();
-            if (connection.ResponseHead.StatusCode == 401) member.Credential?.ReportRejected(credentialLine);
+            if (connection.ResponseHead.StatusCode == 401) member.Credential?.ReportRejected(credentialLine, callerAuthorization.Span);
             HttpResponseHead head = connection.ResponseHead;
             if (head.StatusCode != 200 || !head.IsEventStream || head.Framing == BodyFraming.None) return (null, head.StatusCode, ForwardingError.None);
             // Compressed events could not be inspected: no stream rather than an unread one.

@@ -23,9 +23,15 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
         CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default)
     {
-        // An oauth credential without an unexpired token: refused before a connection is taken (fail closed).
+        // A credential without a line (an oauth source with no unexpired token, a token exchange that failed for this
+        // caller): refused before a connection is taken (fail closed). A cached line completes synchronously.
         byte[] credentialLine = [];
-        if (credential is not null && !credential.TryGetHeaderLine(out credentialLine)) return (ForwardingError.UpstreamCredentialUnavailable, null);
+        if (credential is not null)
+        {
+            Identity.UpstreamCredentialLine acquired = await credential.AcquireAsync(request.Headers.GetMemory(KnownHeader.Authorization), responseTimeout).ConfigureAwait(false);
+            if (!acquired.Ok) return (CredentialError(acquired.Failure), null);
+            credentialLine = acquired.Line;
+        }
         for (int attempt = 0; ; attempt++)
         {
             UpstreamConnection connection;
@@ -75,12 +81,16 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 
             (ForwardingError error, _) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
             // A 401 to the gateway's own token: renew it (once); the request is not repeated, it may not be idempotent.
-            if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine);
+            if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine, request.Headers.Get(KnownHeader.Authorization));
             if (error == ForwardingError.None) return (error, connection);
             connection.Dispose();
             return (error, null);
         }
     }
+
+    /// <summary>The forwarding error of a credential that gave no line: the endpoint refused this caller (403), or none was to be had (503).</summary>
+    internal static ForwardingError CredentialError(Identity.UpstreamCredentialFailure failure) =>
+        failure == Identity.UpstreamCredentialFailure.Refused ? ForwardingError.UpstreamCredentialRefused : ForwardingError.UpstreamCredentialUnavailable;
 
     /// <summary>
     /// The upstream's forwardCookies (read at each request: a reload may change it), never on a federated path: there the

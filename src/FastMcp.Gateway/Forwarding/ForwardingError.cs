@@ -49,6 +49,9 @@ internal enum ForwardingError : byte
     /// with one or a notifications/message in it, which the gateway does not take apart: withheld (502). The name is kept:
     /// audit records carry it.</summary>
     UndecidedResourceUpdate,
+    /// <summary>The upstream's credential is a per-caller token exchange and the identity provider refused a token for this
+    /// caller and upstream (invalid_grant, invalid_target, unauthorized_client, 401, 403): not forwarded (403).</summary>
+    UpstreamCredentialRefused,
 }
 
 internal static class ForwardingErrors
@@ -57,6 +60,7 @@ internal static class ForwardingErrors
     {
         ForwardingError.ResponseTimeout => 504,
         ForwardingError.AuditUnavailable or ForwardingError.UpstreamCredentialUnavailable => 503,
+        ForwardingError.UpstreamCredentialRefused => 403,
         _ => 502,
     };
 
@@ -72,6 +76,7 @@ internal static class ForwardingErrors
         ForwardingError.ResponseTimeout => Mcp.JsonRpcErrorCodes.UpstreamTimeout,
         ForwardingError.AuditUnavailable => Mcp.JsonRpcErrorCodes.AuditUnavailable,
         ForwardingError.UnfilterableResponse or ForwardingError.UnsealableResponse => Mcp.JsonRpcErrorCodes.InternalError,
+        ForwardingError.UpstreamCredentialRefused => Mcp.JsonRpcErrorCodes.Forbidden,
         _ => Mcp.JsonRpcErrorCodes.UpstreamUnavailable,
     };
 
@@ -92,6 +97,7 @@ internal static class ForwardingErrors
         ForwardingError.UnsealableResponse => "upstream answer names a task id that could not be sealed for this caller: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UpstreamCredentialUnavailable => "the gateway holds no valid access token for the upstream MCP server: not forwarded"u8,
+        ForwardingError.UpstreamCredentialRefused => "the identity provider refused a token for this upstream MCP server to this caller: not forwarded"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,

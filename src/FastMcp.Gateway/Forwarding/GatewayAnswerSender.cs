@@ -19,11 +19,18 @@ internal static class GatewayAnswerSender
     /// <returns>None and the upstream's status, or the error that kept the message from being delivered.</returns>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public static async ValueTask<(ForwardingError Error, int Status)> PostAsync(Forwarder forwarder, HttpLimits limits, ReadOnlyMemory<byte> json,
-        ReadOnlyMemory<byte> sessionLines, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int loop, CancellationToken ct)
+        ReadOnlyMemory<byte> sessionLines, FastMcp.Identity.UpstreamCredential? credential, ReadOnlyMemory<byte> callerAuthorization, Tracing.TraceContext trace,
+        int loop, CancellationToken ct)
     {
         UpstreamPool pool = forwarder.Pool;
+        // With the credential of the client whose answer this is (a token exchange: its own exchanged token).
         byte[] credentialLine = [];
-        if (credential is not null && !credential.TryGetHeaderLine(out credentialLine)) return (ForwardingError.UpstreamCredentialUnavailable, 0);
+        if (credential is not null)
+        {
+            Identity.UpstreamCredentialLine acquired = await credential.AcquireAsync(callerAuthorization, ct).ConfigureAwait(false);
+            if (!acquired.Ok) return (Forwarder.CredentialError(acquired.Failure), 0);
+            credentialLine = acquired.Line;
+        }
         UpstreamConnection connection;
         try
         {
@@ -60,7 +67,7 @@ internal static class GatewayAnswerSender
             (ForwardingError error, _) = await forwarder.ReadHeadAsync(connection, requestWasHead: false, ct).ConfigureAwait(false);
             if (error != ForwardingError.None) return (error, 0);
             int status = connection.ResponseHead.StatusCode;
-            if (status == 401) credential?.ReportRejected(credentialLine);
+            if (status == 401) credential?.ReportRejected(credentialLine, callerAuthorization.Span);
             // An answer to a response is 202 with no body; anything with a body is read (bounded) so the connection can be reused.
             using var drained = new PooledBufferWriter(0);
             BodyReadResult read = connection.ResponseHead.IsEventStream ? BodyReadResult.TooLarge : await BodyReader.ReadWholeAsync(connection, drained, limits, ct).ConfigureAwait(false);

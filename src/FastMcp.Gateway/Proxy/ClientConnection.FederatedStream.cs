@@ -78,7 +78,8 @@ internal sealed partial class ClientConnection
                 // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.
                 if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
                 (MemberStream? stream, int memberStatus, ForwardingError error) = await MemberStream.OpenAsync(member, i, _rt.Limits, session.MemberSessions[i],
-                    session.MemberVersions[i], _clientAddress, _rt.PublicScheme, CancellationToken.None, resumeFrom).ConfigureAwait(false);
+                    session.MemberVersions[i], _clientAddress, _rt.PublicScheme, CancellationToken.None, resumeFrom,
+                    _request.Headers.GetMemory(KnownHeader.Authorization)).ConfigureAwait(false);
                 if (stream is null)
                 {
                     Log.Debug($"federated {federation.PathText}: upstream '{member.Name}' gave no event stream ({(error != ForwardingError.None ? error.ToString() : $"HTTP {memberStatus}")})");

@@ -238,7 +238,7 @@ internal sealed partial class ClientConnection
             if (admission is not (Admission.Allowed or Admission.Refused)) federation.Sessions.Remove(session);
             if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
-            MemberAnswer answer = Masked(await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, CancellationToken.None)
+            MemberAnswer answer = Masked(await MemberCall.SendAsync(member, _rt.Limits, "POST", request, null, null, _clientAddress, _rt.PublicScheme, _request.Headers.GetMemory(KnownHeader.Authorization), CancellationToken.None)
                 .ConfigureAwait(false));
             if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false))
             {
@@ -335,7 +335,7 @@ internal sealed partial class ClientConnection
             if (admission != Admission.Allowed && await FanOutStopsAsync(admission, body, recorded) is { } stop) return stop;
             if (admission != Admission.Allowed) continue;
             MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", message, session.MemberSessions[i], session.MemberVersions[i], _clientAddress,
-                _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                _rt.PublicScheme, _request.Headers.GetMemory(KnownHeader.Authorization), CancellationToken.None).ConfigureAwait(false);
             if (!answer.Ok && _rt.LogRateLimit.TryTake("federated notification", member.Name, FailureDetail(answer), out int held))
                 Log.Warn($"federated {federation.PathText}: upstream '{member.Name}' did not take a notification ({(answer.Error != ForwardingError.None ? answer.Error.ToString() : $"HTTP {answer.Status}")})" + LogRateLimit.Held(held));
         }
@@ -410,7 +410,7 @@ internal sealed partial class ClientConnection
             for (int page = 0; page < MaxPages; page++)
             {
                 MemberAnswer answer = await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
-                    _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                    _clientAddress, _rt.PublicScheme, _request.Headers.GetMemory(KnownHeader.Authorization), CancellationToken.None).ConfigureAwait(false);
                 // The member's answer passes the same list filtering and masking as on a plain path, before it is recorded.
                 message.Clear();
                 message.Write(answer.Message);
@@ -563,7 +563,7 @@ internal sealed partial class ClientConnection
             if (admission != Admission.Allowed) continue;
             anyAllowed = true;
             MemberAnswer answer = Masked(await MemberCall.SendAsync(member, _rt.Limits, "POST", request, session.MemberSessions[i], session.MemberVersions[i],
-                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false));
+                _clientAddress, _rt.PublicScheme, _request.Headers.GetMemory(KnownHeader.Authorization), CancellationToken.None).ConfigureAwait(false));
             if (!await RecordMemberAnswerAsync(member, answer).ConfigureAwait(false)) return await AuditUnavailableAsync(body).ConfigureAwait(false);
             if (answer.Ok && !IsErrorAnswer(answer.Message)) anyTook = true;
             else if (answer.Ok) firstError ??= answer.Message;
@@ -690,7 +690,7 @@ internal sealed partial class ClientConnection
             _exchange.Decision = decisions[i];
             if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
             MemberAnswer answer = await MemberCall.SendAsync(federation.Members[i], _rt.Limits, "DELETE", null, session.MemberSessions[i], session.MemberVersions[i],
-                _clientAddress, _rt.PublicScheme, CancellationToken.None).ConfigureAwait(false);
+                _clientAddress, _rt.PublicScheme, _request.Headers.GetMemory(KnownHeader.Authorization), CancellationToken.None).ConfigureAwait(false);
             if (!answer.Ok) Log.Debug($"federated {federation.PathText}: upstream '{federation.Members[i].Name}' answered DELETE with {answer.Error} / HTTP {answer.Status}");
         }
         federation.Sessions.Remove(session);

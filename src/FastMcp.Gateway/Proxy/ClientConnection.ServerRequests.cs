@@ -77,7 +77,7 @@ internal sealed partial class ClientConnection : IServerRequestGate
         // Its own deadline: the stream's exchange keeps the one it has.
         using var deadline = new CancellationTokenSource(route.Options.ResponseTimeoutMs);
         (ForwardingError error, int status) = await GatewayAnswerSender.PostAsync(route.Forwarder, _rt.Limits, json.WrittenMemory, session.WrittenMemory, route.Credential,
-            exchange.Trace, _transport.Loop, deadline.Token).ConfigureAwait(false);
+            exchange.Request.Headers.GetMemory(FastMcp.Http.KnownHeader.Authorization), exchange.Trace, _transport.Loop, deadline.Token).ConfigureAwait(false);
         if ((error != ForwardingError.None || status is < 200 or >= 300)
             && _rt.LogRateLimit.TryTake("denied server request answer", route.Name, error != ForwardingError.None ? (int)error : -status, out int held))
             Log.Warn($"the gateway's answer to a denied server request was not taken by upstream '{route.Name}': {(error != ForwardingError.None ? error.ToString() : $"HTTP {status}")}" + LogRateLimit.Held(held));

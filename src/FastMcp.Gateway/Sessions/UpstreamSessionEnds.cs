@@ -79,7 +79,9 @@ internal sealed class UpstreamSessionEnds
         try
         {
             // No X-Forwarded-For: no client asked for this request, the gateway sends it on its own account.
-            answer = await MemberCall.SendAsync(_upstream, _limits, "DELETE", null, end.SessionId, end.ProtocolVersion, default, _publicScheme, _stopping)
+            // No caller either: a per-caller credential (tokenExchange) gives no line, and the DELETE is not sent (never with
+            // another caller's token); the session then stays open there until the upstream's own idle timeout.
+            answer = await MemberCall.SendAsync(_upstream, _limits, "DELETE", null, end.SessionId, end.ProtocolVersion, default, _publicScheme, default, _stopping)
                 .ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

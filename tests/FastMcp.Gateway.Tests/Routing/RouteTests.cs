@@ -191,7 +191,7 @@ public sealed class RouteTests
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/","responseTimeoutMs":0}},"routes":[{"path":"/a","upstream":"a"}]}""",
         "upstreams.a.responseTimeoutMs", "greater than 0")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/","credential":{"headerName":"X"}}},"routes":[{"path":"/a","upstream":"a"}]}""",
-        "upstreams.a.credential", "valueFile, valueEnv or oauth")]
+        "upstreams.a.credential", "valueFile, valueEnv, oauth or tokenExchange")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/"}},"routes":[{"path":"a","upstream":"a"}]}""", "routes[0].path", "start with '/'")]
     [InlineData("""{"upstream":{"credential":{"valueEnv":"X"}}}""", "upstream.credential", "identity.upstreamCredential")]
     [InlineData("""{"upstreams":{"a":{"url":"http://127.0.0.1:1/","forwardCookies":true},"b":{"url":"http://127.0.0.1:2/"}},"routes":[{"path":"/all","federate":["a","b"]}]}""",

@@ -216,7 +216,7 @@ public sealed class UpstreamOAuthCredentialTests : IDisposable
             """u8);
         ConfigurationLoader.Validate(both);
         var e = Assert.Throws<ConfigurationException>(() => GatewayStages.Check(both, [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)]));
-        Assert.Contains("exactly one of valueFile, valueEnv and oauth", e.Message, StringComparison.Ordinal);
+        Assert.Contains("exactly one of valueFile, valueEnv, oauth and tokenExchange", e.Message, StringComparison.Ordinal);
 
         GatewayOptions named = ConfigurationLoader.Parse("""
             {"identity":{"mode":"anonymous"},"upstream":{"url":"http://127.0.0.1:1/mcp"},

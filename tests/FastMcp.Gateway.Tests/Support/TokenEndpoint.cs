@@ -10,6 +10,9 @@ namespace FastMcp.Gateway.Tests.Support;
 /// checks the client secret (HTTP Basic or form), issues "tok-1", "tok-2", … with the lifetime the test sets, and records
 /// every request. Its port is reserved before it listens, so a test can start the gateway while the endpoint is down.
 /// Used where a token lifetime of seconds is needed (oidc-provider, in the identity tests, issues minutes).
+/// It also answers token exchange requests (RFC 8693 §2.1, which oidc-provider does not offer): it issues "ex-1", "ex-2", …
+/// with issued_token_type access_token, remembers which subject_token each was issued for, and refuses the subject tokens a
+/// test names (400 invalid_grant) or every request (<see cref="FailingStatus"/>).
 /// </summary>
 internal sealed class TokenEndpoint : IAsyncDisposable
 {
@@ -36,6 +39,17 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     public string ClientSecret { get; set; }
     /// <summary>expires_in of the tokens it issues; null leaves it out.</summary>
     public int? ExpiresInSeconds { get; set; } = 300;
+
+    /// <summary>Subject tokens refused with 400 invalid_grant.</summary>
+    public ConcurrentDictionary<string, bool> RefusedSubjects { get; } = new(StringComparer.Ordinal);
+    /// <summary>When set, every request is answered with this status (an endpoint in trouble).</summary>
+    public int? FailingStatus { get; set; }
+    /// <summary>How long it waits before answering each request (a slow endpoint).</summary>
+    public int AnswerDelayMs { get; set; }
+    /// <summary>token_type of exchanged tokens.</summary>
+    public string ExchangedTokenType { get; set; } = "Bearer";
+    /// <summary>Each exchanged token and the subject_token it was issued for.</summary>
+    public ConcurrentDictionary<string, string> ExchangedFor { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Tokens issued so far.</summary>
     public int Issued => Volatile.Read(ref _issued);
@@ -79,6 +93,17 @@ internal sealed class TokenEndpoint : IAsyncDisposable
                 using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8)) form = await reader.ReadToEndAsync();
                 string? authorization = context.Request.Headers["Authorization"];
                 Requests.Enqueue((authorization, form));
+                if (AnswerDelayMs > 0)
+                {
+                    try
+                    {
+                        await Task.Delay(AnswerDelayMs, _stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
                 (int status, string body) = Answer(context.Request.HttpMethod, context.Request.ContentType, authorization, form);
                 byte[] bytes = Encoding.UTF8.GetBytes(body);
                 context.Response.StatusCode = status;
@@ -91,8 +116,10 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     private (int Status, string Body) Answer(string method, string? contentType, string? authorization, string form)
     {
         Dictionary<string, string> fields = Parse(form);
+        if (FailingStatus is int failing) return (failing, """{"error":"temporarily_unavailable"}""");
+        string? grant = fields.GetValueOrDefault("grant_type");
         if (method != "POST" || contentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal) != true
-            || fields.GetValueOrDefault("grant_type") != "client_credentials")
+            || grant is not ("client_credentials" or ExchangeGrant))
             return (400, """{"error":"invalid_request"}""");
         string? id, secret;
         if (authorization is not null && authorization.StartsWith("Basic ", StringComparison.Ordinal))
@@ -108,9 +135,25 @@ internal sealed class TokenEndpoint : IAsyncDisposable
             secret = fields.GetValueOrDefault("client_secret");
         }
         if (id != ClientId || secret != ClientSecret) return (401, """{"error":"invalid_client"}""");
+        if (grant == ExchangeGrant) return Exchange(fields);
         int n = Interlocked.Increment(ref _issued);
         string expires = ExpiresInSeconds is int s ? $",\"expires_in\":{s}" : "";
         return (200, $"{{\"access_token\":\"tok-{n}\",\"token_type\":\"bearer\"{expires}}}");
+    }
+
+    public const string ExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
+    public const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+
+    private (int Status, string Body) Exchange(Dictionary<string, string> fields)
+    {
+        if (fields.GetValueOrDefault("subject_token") is not { Length: > 0 } subject || fields.GetValueOrDefault("subject_token_type") is not { Length: > 0 })
+            return (400, """{"error":"invalid_request"}""");
+        if (RefusedSubjects.ContainsKey(subject)) return (400, """{"error":"invalid_grant","error_description":"subject not allowed"}""");
+        int n = Interlocked.Increment(ref _issued);
+        string token = $"ex-{n}";
+        ExchangedFor[token] = subject;
+        string expires = ExpiresInSeconds is int s ? $",\"expires_in\":{s}" : "";
+        return (200, $"{{\"access_token\":\"{token}\",\"issued_token_type\":\"{AccessTokenType}\",\"token_type\":\"{ExchangedTokenType}\"{expires}}}");
     }
 
     public static Dictionary<string, string> Parse(string form)

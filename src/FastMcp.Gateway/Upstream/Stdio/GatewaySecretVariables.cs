@@ -16,10 +16,12 @@ internal static class GatewaySecretVariables
         };
         if (options.Identity?.UpstreamCredential?.ValueEnv is { Length: > 0 } credential) names.Add(credential);
         if (options.Identity?.UpstreamCredential?.OAuth?.ClientSecretEnv is { Length: > 0 } clientSecret) names.Add(clientSecret);
+        if (options.Identity?.UpstreamCredential?.TokenExchange?.ClientSecretEnv is { Length: > 0 } exchangeSecret) names.Add(exchangeSecret);
         foreach (UpstreamOptions upstream in options.Upstreams.Values)
         {
             if (upstream.Credential?.ValueEnv is { Length: > 0 } value) names.Add(value);
             if (upstream.Credential?.OAuth?.ClientSecretEnv is { Length: > 0 } secret) names.Add(secret);
+            if (upstream.Credential?.TokenExchange?.ClientSecretEnv is { Length: > 0 } exchange) names.Add(exchange);
         }
         if (options.Approvals?.Webhook?.SecretEnv is { Length: > 0 } webhook) names.Add(webhook);
         if (options.Masking?.FingerprintKeyEnv is { Length: > 0 } panKey) names.Add(panKey);
