@@ -17,7 +17,10 @@ internal sealed class TokenExchangeSource : IDisposable
 {
     private const string ExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
     // The endpoint's answers that refuse this caller (its token, or this audience for it), not the gateway as a whole.
-    private static readonly string[] RefusingCodes = ["invalid_grant", "invalid_target", "unauthorized_client"];
+    // RFC 6749 §5.2 and RFC 8693 §2.2.2 codes that speak of this caller's token or its target. invalid_client (401) and
+    // unauthorized_client speak of the gateway's own client registration: every caller would get them, so they are the
+    // gateway's failure (503), not a refusal of this caller.
+    private static readonly string[] RefusingCodes = ["invalid_grant", "invalid_target", "access_denied"];
     private static readonly TimeSpan WarnInterval = TimeSpan.FromSeconds(10);
 
     private sealed class Entry(byte[] callerToken, byte[] line, long validUntil)
@@ -156,7 +159,8 @@ internal sealed class TokenExchangeSource : IDisposable
         OAuthTokenAnswer answer = await _request.SendAsync(secret, grant, _options.RequestedTokenTypeUri, _stop.Token).ConfigureAwait(false);
         if (answer.Token is not { } token)
         {
-            bool refused = answer.Status is 401 or 403 || answer.Status == 400 && Array.IndexOf(RefusingCodes, answer.ErrorCode) >= 0;
+            bool refused = answer.ErrorCode is not ("invalid_client" or "unauthorized_client")
+                && (answer.Status == 403 || answer.Status == 400 && Array.IndexOf(RefusingCodes, answer.ErrorCode) >= 0);
             return Fail(refused ? UpstreamCredentialFailure.Refused : UpstreamCredentialFailure.Unavailable, answer.Error!);
         }
         if (!UpstreamCredential.TryBuildLine(_headerName, _scheme, Encoding.UTF8.GetBytes(token.AccessToken), out byte[] line, out string? lineError))

@@ -195,6 +195,22 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task The_endpoint_refusing_the_gateways_own_client_is_a_503_not_a_refusal_of_the_caller()
+    {
+        // A wrong client secret: the endpoint answers 401 invalid_client to every exchange. That is the gateway's failure
+        // (every caller alike), so no caller is told the identity provider refused them.
+        await using var endpoint = new TokenEndpoint(ClientId, "another-secret").Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint));
+        RawResponse refused = await g.PostAsync(Call(7), g.Token("alice"));
+        Assert.Equal(503, refused.Status);
+        Assert.Equal((-32003, "7"), refused.JsonRpcError());
+        Assert.DoesNotContain("identity provider refused", refused.Body, StringComparison.Ordinal);
+        Assert.Empty(g.Upstream.Requests);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"default\",reason=\"unavailable\"} 1\n", metrics);
+    }
+
+    [Fact]
     public async Task A_token_endpoint_slower_than_the_upstream_response_timeout_is_a_503()
     {
         // The exchange may take 5 s, the call's response deadline is 300 ms: the call stops waiting and is not forwarded.
