@@ -395,6 +395,8 @@ internal sealed partial class ClientConnection
         byte[] idJson = IdJson(body);
         bool anyAllowed = false;
         var charged = new HashSet<CompiledRule>();
+        // Tool pinning's findings: each member's own record carries its own; the merged answer's record all of them, each naming its member.
+        string? mergedPinNote = null;
         using var transformBuffers = new TransformBuffers();
         using var message = new Buffers.PooledBufferWriter(4 * 1024);
         for (int i = 0; i < federation.Members.Length; i++)
@@ -414,9 +416,18 @@ internal sealed partial class ClientConnection
                 // The member's answer passes the same list filtering and masking as on a plain path, before it is recorded.
                 message.Clear();
                 message.Write(answer.Message);
+                _exchange.ToolPinNote = null;
+                // The pin check tells a member's failed answer (relayed as it is) from a list it cannot read (withheld) by this status.
+                _exchange.ResponseStatus = answer.Status;
                 bool safe = answer.Ok && ApplyResponseTransforms(message, transformBuffers);
-                if (!await RecordMemberAnswerAsync(member, safe ? answer with { Message = message.WrittenSpan.ToArray() } : Masked(answer)).ConfigureAwait(false))
-                    return (await AuditUnavailableAsync(body).ConfigureAwait(false), anyAllowed);
+                bool recordedAnswer = await RecordMemberAnswerAsync(member, safe ? answer with { Message = message.WrittenSpan.ToArray() } : Masked(answer)).ConfigureAwait(false);
+                if (_exchange.ToolPinNote is { } pinNote)
+                {
+                    string named = FastMcp.Gateway.ToolPins.ToolPinListCheck.MemberNote(pinNote, member.Name);
+                    mergedPinNote = mergedPinNote is null ? named : $"{mergedPinNote}; {named}";
+                    _exchange.ToolPinNote = null;
+                }
+                if (!recordedAnswer) return (await AuditUnavailableAsync(body).ConfigureAwait(false), anyAllowed);
                 if (!safe || !FederatedLists.TryReadPage(message.WrittenSpan, list, out List<JsonElement> pageEntries, out string? next, out JsonDocument? document))
                 {
                     if (_rt.LogRateLimit.TryTake("federated list", member.Name, safe ? FailureDetail(answer) : int.MinValue, out int held))
@@ -436,6 +447,7 @@ internal sealed partial class ClientConnection
             // A member whose list could not be read whole is left out whole: half a list would look complete.
             if (complete) entries.AddRange(memberEntries);
         }
+        _exchange.ToolPinNote = mergedPinNote;
         return (null, anyAllowed);
     }
 

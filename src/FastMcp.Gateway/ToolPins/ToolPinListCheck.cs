@@ -50,14 +50,14 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
             {
                 // The answer to tools/list that is neither a list nor an error: nothing says which tools a client would take from it.
                 bool unreadable = expected && success && root.ValueKind == JsonValueKind.Object && !root.TryGetProperty("error"u8, out _);
-                if (unreadable) Unreadable(pins);
+                if (unreadable) Unreadable(exchange, pins);
                 return !(enforce && unreadable);
             }
         }
         catch (JsonException)
         {
             if (!expected || !success) return true;
-            Unreadable(pins);
+            Unreadable(exchange, pins);
             return !enforce;
         }
 
@@ -94,12 +94,21 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
         return tools;
     }
 
+    /// <summary>What every finding in an exchange's ToolPinNote starts with.</summary>
+    public const string NotePrefix = "tool pins: ";
+
+    /// <summary>
+    /// A member's findings as the merged answer of a federated path records them: each one naming the member
+    /// ("tool pins: upstream 'mail': withheld …"), since that record's upstream is the federated path.
+    /// </summary>
+    public static string MemberNote(string note, string member) => note.Replace(NotePrefix, $"{NotePrefix}upstream '{member}': ", StringComparison.Ordinal);
+
     private void Report(Exchange exchange, UpstreamToolPins pins, List<ToolMismatch> mismatches, bool withheld)
     {
         if (mismatches.Count == 0) return;
         var note = new StringBuilder(exchange.ToolPinNote);
         if (note.Length > 0) note.Append("; ");
-        note.Append(withheld ? "tool pins: withheld " : "tool pins: differ ");
+        note.Append(NotePrefix).Append(withheld ? "withheld " : "differ ");
         for (int i = 0; i < mismatches.Count; i++)
         {
             ToolMismatch m = mismatches[i];
@@ -112,8 +121,11 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
             Hosting.Log.Warn($"upstream '{pins.Name}': {exchange.ToolPinNote}{Hosting.LogRateLimit.Held(held)}");
     }
 
-    private void Unreadable(UpstreamToolPins pins)
+    private void Unreadable(Exchange exchange, UpstreamToolPins pins)
     {
+        // Recorded with the answer too: on a federated path the member is left out of the merged list, not the exchange refused.
+        string finding = NotePrefix + (pins.Mode == ToolPinMode.Enforce ? "list answer unreadable, withheld" : "list answer unreadable, relayed");
+        exchange.ToolPinNote = exchange.ToolPinNote is { } earlier ? $"{earlier}; {finding}" : finding;
         if (pinning.LogLimit.TryTake("tool pin unreadable", pins.Name, 0, out int held))
             Hosting.Log.Warn($"upstream '{pins.Name}': a tools/list answer could not be read to compare with the pins"
                 + (pins.Mode == ToolPinMode.Enforce ? "; refused" : "; relayed (record mode)") + Hosting.LogRateLimit.Held(held));

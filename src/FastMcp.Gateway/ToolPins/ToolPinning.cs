@@ -47,11 +47,6 @@ internal sealed class ToolPinning
             if (options.Passthrough) throw new ConfigurationException(field, "not available in pass-through mode (pinning reads every tools/list answer)");
             if (mode == ToolPinMode.Enforce && string.IsNullOrEmpty(o.File))
                 throw new ConfigurationException("toolPins.file", $"required: upstream '{name}' enforces pins (write one with `fastmcp tools pin`)");
-            // A federated path merges and renames member lists: its tools are not checked here, so pinning an upstream
-            // it federates would leave that path unprotected while the configuration says otherwise.
-            foreach (RouteOptions route in options.Routes)
-                if (route.Federate is { } members && members.Contains(name))
-                    throw new ConfigurationException(field, $"upstream '{name}' is federated by route '{route.Path}': federated paths are not covered by tool pinning (set its mode to off)");
             upstreams.Add(name, new UpstreamToolPins(name, mode));
         }
         if (upstreams.Count == 0) return null;

@@ -19,17 +19,24 @@ public sealed class ToolPinCallAllocationTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
-    public void Deciding_a_tools_call_against_the_pins_allocates_nothing()
+    /// <param name="upstream">"default": a plain route; "mail": a member of a federated path, decided (as the gateway does) on the
+    /// call rewritten for it, its name without the member's prefix.</param>
+    [Theory]
+    [InlineData("default")]
+    [InlineData("mail")]
+    public void Deciding_a_tools_call_against_the_pins_allocates_nothing(string upstream)
     {
         using JsonDocument tool = JsonDocument.Parse("""{"name":"send_mail","inputSchema":{"type":"object"}}""");
         string pins = Path.Combine(_dir, "pins.json");
-        File.WriteAllText(pins, "{\"default\":{\"send_mail\":\"" + ToolDefinitionDigest.Compute(tool.RootElement) + "\"}}");
+        File.WriteAllText(pins, "{\"" + upstream + "\":{\"send_mail\":\"" + ToolDefinitionDigest.Compute(tool.RootElement) + "\"}}");
         var options = new GatewayOptions
         {
             Upstream = new UpstreamOptions { Url = "http://127.0.0.1:1/mcp" },
             ToolPins = new ToolPinOptions { Mode = "enforce", File = pins },
         };
+        options.Upstreams["mail"] = new UpstreamOptions { Url = "http://127.0.0.1:1/mail" };
+        options.Upstreams["files"] = new UpstreamOptions { Url = "http://127.0.0.1:1/files" };
+        options.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["mail", "files"] }];
         var authorization = new PolicyAuthorization(PolicyEngine.Compile(new PolicyOptions
         {
             Rules = [new RuleOptions { Name = "call", Action = "allow", Methods = ["tools/call"] }],
@@ -44,8 +51,8 @@ public sealed class ToolPinCallAllocationTests : IDisposable
         int admitted = 0, refused = 0;
         void Once()
         {
-            if (authorization.Decide(principal, pinnedCall, pinned, scratch, "default", default, null).Action == PolicyAction.Allow) admitted++;
-            if (ReferenceEquals(authorization.Decide(principal, unpinnedCall, unpinned, scratch, "default", default, null).Rule, PolicyEngine.ToolNotPinnedRule)) refused++;
+            if (authorization.Decide(principal, pinnedCall, pinned, scratch, upstream, default, null).Action == PolicyAction.Allow) admitted++;
+            if (ReferenceEquals(authorization.Decide(principal, unpinnedCall, unpinned, scratch, upstream, default, null).Rule, PolicyEngine.ToolNotPinnedRule)) refused++;
         }
         for (int i = 0; i < 1000; i++) Once();
         Action body = () => { for (int i = 0; i < 10_000; i++) Once(); };

@@ -278,21 +278,13 @@ public sealed class ToolPinningTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Enforce_needs_a_pins_file_and_refuses_federated_upstreams_and_unknown_modes()
+    public void Enforce_needs_a_pins_file_and_refuses_unknown_modes_and_upstreams()
     {
         var options = new GatewayOptions { Upstream = new UpstreamOptions { Url = "http://127.0.0.1:1/mcp" }, ToolPins = new ToolPinOptions { Mode = "enforce" } };
         Assert.Equal("toolPins.file", Assert.Throws<ConfigurationException>(() => ToolPinning.Create(options)).Field);
 
         options.ToolPins = new ToolPinOptions { Mode = "strict" };
         Assert.Equal("toolPins.mode", Assert.Throws<ConfigurationException>(() => ToolPinning.Create(options)).Field);
-
-        options.Upstreams["a"] = new UpstreamOptions { Url = "http://127.0.0.1:1/a" };
-        options.Upstreams["b"] = new UpstreamOptions { Url = "http://127.0.0.1:1/b" };
-        options.Routes = [new RouteOptions { Path = "/both", Federate = ["a", "b"] }];
-        options.ToolPins = new ToolPinOptions { Mode = "off", Upstreams = { ["a"] = "record" } };
-        ConfigurationException federated = Assert.Throws<ConfigurationException>(() => ToolPinning.Create(options));
-        Assert.Equal("toolPins.upstreams.a", federated.Field);
-        Assert.Contains("federated", federated.Message, StringComparison.Ordinal);
 
         options.ToolPins = new ToolPinOptions { Upstreams = { ["c"] = "record" } };
         Assert.Equal("toolPins.upstreams.c", Assert.Throws<ConfigurationException>(() => ToolPinning.Create(options)).Field);
