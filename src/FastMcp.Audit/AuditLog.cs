@@ -29,6 +29,9 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly WriterStatistics _statistics = new();
     private readonly AuditEvent _internalEvent = new();
     private readonly SegmentShipper? _shipper;
+    private readonly Export.AuditExporter? _exporter;
+    // Records with a lower sequence are written and fsynced: the exporter sends nothing past it.
+    private long _durableSequence;
     private readonly CheckpointPublisher? _anchors;
     private PendingBatch _pending = new();
     private PendingBatch _writing = new();
@@ -67,6 +70,12 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>The shipper, when shipping is configured.</summary>
     public SegmentShipper? Shipper => _shipper;
 
+    /// <summary>The live export to a SIEM endpoint (audit.export), or null.</summary>
+    public Export.AuditExporter? Exporter => _exporter;
+
+    /// <summary>Every record with a lower sequence is durable in the segment files.</summary>
+    public long DurableSequence => Volatile.Read(ref _durableSequence);
+
     /// <summary>Publishes checkpoints outside the host, when configured (options.Anchoring).</summary>
     public CheckpointPublisher? Anchors => _anchors;
 
@@ -84,8 +93,14 @@ public sealed class AuditLog : IAsyncDisposable
         _active = active;
         _nextSequence = active.NextSequence;
         _lastCheckpointTicks = Environment.TickCount64;
+        if (options.Export is { } export)
+            _exporter = new Export.AuditExporter(export, fs, chainDir, options.ChainId, () => DurableSequence, options.OnProblem);
         if (options.Shipping is { } shipping)
+        {
             _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
+            // A shipped segment stays local until the SIEM has all of it: the exporter reads only local segments.
+            if (_exporter is { } exporter) _shipper.MayDeleteLocal = exporter.IsExported;
+        }
         _anchors = CheckpointPublisher.Create(options);
     }
 
@@ -143,6 +158,7 @@ public sealed class AuditLog : IAsyncDisposable
             log.WriteCheckpoint();
             log._loop = log.StartWriterThread();
             log._shipper?.Start();
+            log._exporter?.Start();
             log._anchors?.Start();
             return log;
         }
@@ -376,7 +392,11 @@ public sealed class AuditLog : IAsyncDisposable
         try
         {
             _active.AppendRecords(batch.Entries.WrittenSpan, batch.Count, flush);
-            if (flush) _statistics.Synced(batch.Count, _active.LastFlushTicks);
+            if (flush)
+            {
+                _statistics.Synced(batch.Count, _active.LastFlushTicks);
+                Volatile.Write(ref _durableSequence, _active.NextSequence);
+            }
         }
         catch (Exception ex) when (IsWriteFailure(ex))
         {
@@ -558,6 +578,8 @@ public sealed class AuditLog : IAsyncDisposable
         finally
         {
             _active.Dispose();
+            // Stopped first: the shipper's last pass then sees the export's final progress.
+            if (_exporter is not null) await _exporter.DisposeAsync().ConfigureAwait(false);
             if (_shipper is not null)
             {
                 // One last bounded pass so a clean shutdown leaves nothing unshipped; the next start ships anything left.

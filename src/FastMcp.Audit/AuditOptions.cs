@@ -41,6 +41,8 @@ public sealed class AuditOptions
     public List<string> RedactHeaders { get; set; } = [];
     /// <summary>Checkpoints published outside the host (store, witness) and the start-up comparison with them.</summary>
     public AnchorOptions Anchoring { get; set; } = new();
+    /// <summary>Live export of durable records to a SIEM endpoint; null: none.</summary>
+    public AuditExportOptions? Export { get; set; }
 
     /// <summary>Told once when the log becomes unwritable (an outage starts) and once when it recovers; never per refused append.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -76,6 +78,7 @@ public sealed class AuditOptions
             if (!IsFieldName(name)) throw new ArgumentException($"Audit.RedactHeaders must hold header field names (letters, digits and !#$%&'+-.^_`|~, no '*'); '{name}' is not one.", nameof(RedactHeaders));
         }
         Shipping?.Validate();
+        Export?.Validate();
         (Anchoring ??= new AnchorOptions()).Validate();
     }
 

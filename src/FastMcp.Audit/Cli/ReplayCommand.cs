@@ -98,26 +98,11 @@ public static class ReplayCommand
         return NoteValues.ToUnixMicros(t);
     }
 
-    /// <summary>
-    /// The record's own JSON with the chain id added first, one line per record. Payloads are recorded byte for byte, so
-    /// a pretty-printed answer holds raw line breaks: outside strings (JSON escapes them inside), so they are whitespace
-    /// and become spaces here, where a JSONL reader would take them for the end of the record.
-    /// </summary>
     private static void WriteJsonLine(ReplayEntry e, TextWriter output)
     {
-        output.Write("{\"chain\":");
-        output.Write(JsonSerializerString(e.Chain));
-        output.Write(',');
-        if (e.Verified is { } verified) output.Write(verified ? "\"verified\":true," : "\"verified\":false,");
-        string json = Encoding.UTF8.GetString(e.Json.AsSpan(1));
-        output.WriteLine(json.AsSpan().IndexOfAny('\r', '\n') < 0 ? json : json.Replace('\r', ' ').Replace('\n', ' '));
-    }
-
-    private static string JsonSerializerString(string s)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer)) w.WriteStringValue(s);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        var line = new System.Buffers.ArrayBufferWriter<byte>(e.Json.Length + 64);
+        ReplayJsonLine.Write(line, e.Chain, segment: null, e.Verified, e.Json);
+        output.WriteLine(Encoding.UTF8.GetString(line.WrittenSpan));
     }
 
     private static void WriteText(ReplayEntry e, TextWriter output, bool payloads)

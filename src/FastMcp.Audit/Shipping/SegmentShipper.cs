@@ -76,6 +76,12 @@ public sealed class SegmentShipper : IAsyncDisposable
     // Whether the last pass failed: the first failure and the recovery are reported, not every retry.
     private bool _failing;
 
+    /// <summary>
+    /// Asked before a shipped segment's local copy is deleted (audit.export: whether the SIEM has all its records);
+    /// false keeps it, shipped, until a later pass. Null: no other reader needs local segments.
+    /// </summary>
+    public Func<long, bool>? MayDeleteLocal { get; set; }
+
     public void Start() => _loop = Task.Run(RunAsync);
 
     /// <summary>A segment was sealed: ship soon.</summary>
@@ -143,6 +149,7 @@ public sealed class SegmentShipper : IAsyncDisposable
                     if (nameSet.Contains(name + ShippedMarkerSuffix))
                     {
                         if (DateTime.UtcNow - _fs.GetLastWriteTimeUtc(marker) < _options.LocalRetention) continue;
+                        if (MayDeleteLocal is { } mayDelete && !mayDelete(index)) continue;
                         // A marker is a local file like any other: only the store can say the segment left the host.
                         var shipped = _fs.ReadAllBytes(path);
                         var localSha = SHA256.HashData(shipped);
@@ -209,6 +216,8 @@ public sealed class SegmentShipper : IAsyncDisposable
                     }
                     if (_options.LocalRetention == TimeSpan.Zero)
                     {
+                        // Shipped and verified, but still needed locally: uploads are create-only, so the next pass finds it present.
+                        if (MayDeleteLocal is { } mayDelete && !mayDelete(index)) continue;
                         _fs.Delete(path);
                         deleted++;
                     }

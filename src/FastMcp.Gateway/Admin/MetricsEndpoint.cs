@@ -192,6 +192,13 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             Counter(sb, "fastmcp_audit_shipping_conflicts_total", "segments found in the store with other content (kept locally; needs a human)", shipper.ConflictCount);
             Gauge(sb, "fastmcp_audit_shipping_unverified_segments", "sealed segments that do not verify against their seal (tampering: not shipped, kept locally; alert when above 0)", shipper.UnverifiedSegments);
         }
+        if (runtime.Audit?.Log.Exporter is { } exporter)
+        {
+            Counter(sb, "fastmcp_audit_export_records_total", "audit records the SIEM endpoint acknowledged (audit.export)", exporter.ExportedRecords);
+            Counter(sb, "fastmcp_audit_export_failed_posts_total", "POSTs to the SIEM endpoint that failed (refused, non-2xx, timed out); retried with backoff", exporter.FailedPosts);
+            Gauge(sb, "fastmcp_audit_export_lag_records", "durable records the SIEM endpoint has not acknowledged yet (alert when it keeps growing)", exporter.LagRecords);
+            Gauge(sb, "fastmcp_audit_export_last_success_timestamp_seconds", "unix time of the last acknowledged POST (0: none since start)", exporter.LastSuccessUnixSeconds);
+        }
         FastMcp.Audit.Anchoring.CheckpointPublisher? anchors = runtime.Audit?.Log.Anchors;
         Counter(sb, "fastmcp_audit_anchor_published_total", "checkpoints published outside the host (store, witness)", anchors?.Published ?? 0);
         Counter(sb, "fastmcp_audit_anchor_failures_total", "failed checkpoint publish attempts (retried with the newest; alert when it grows)", anchors?.Failures ?? 0);
