@@ -322,6 +322,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             foreach (ClientConnection c in _connections.Keys) c.RequestStop();
             await Task.Delay(20).ConfigureAwait(false);
         }
+        // A held call the stop cancelled is answered by the gateway itself (-32002 cancelled): that answer reaches its client
+        // whatever the deadline, bounded by one client write and the close's linger, so that the client can tell the
+        // refusal from a lost connection (and does not blindly call again). Closing it with the others dropped the answer.
+        TimeSpan answerBound = deadline + TimeSpan.FromMilliseconds(_runtime.Options.Timeouts.ClientWriteMs) + LingeringClose.Linger;
+        while (clock.Elapsed < answerBound && OwesHeldAnswers()) await Task.Delay(20).ConfigureAwait(false);
         if (!_connections.IsEmpty) Log.Warn($"shutdown deadline reached: closing {_connections.Count} connection(s) with exchanges in flight");
         foreach (ClientConnection c in _connections.Keys) c.Abort();
         _stopRecording.Cancel();
@@ -337,6 +342,15 @@ internal sealed class GatewayHost : IAsyncDisposable
         _routes.Dispose();
         // The spans of the exchanges that just ended go out within one export's timeout.
         if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);
+    }
+
+    private bool OwesHeldAnswers()
+    {
+        foreach (ClientConnection c in _connections.Keys)
+        {
+            if (c.OwesHeldAnswer) return true;
+        }
+        return false;
     }
 
     public async ValueTask DisposeAsync()
