@@ -340,6 +340,12 @@ internal sealed class GatewayHost : IAsyncDisposable
         // After the exchanges: a call still in flight was given its chance to be answered.
         foreach (Upstream.Stdio.StdioBridge bridge in _stdio.Values) await bridge.StopAsync().ConfigureAwait(false);
         _routes.Dispose();
+        // Closed connections still unwind: one whose client already has a stream's last bytes writes the stream's end
+        // record, an abandoned one its record. The caller seals the audit log once this returns, so they finish first,
+        // bounded (neither their client nor, from here, their upstream can hold them).
+        var unwinding = Stopwatch.StartNew();
+        while (!_connections.IsEmpty && unwinding.Elapsed < LingeringClose.Linger) await Task.Delay(10).ConfigureAwait(false);
+        if (!_connections.IsEmpty) Log.Warn($"stop: {_connections.Count} closed connection(s) still running; records they write now may be refused");
         // The spans of the exchanges that just ended go out within one export's timeout.
         if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);
     }
