@@ -121,4 +121,21 @@ public sealed class ApprovalStopAnswerTests : IAsyncLifetime
         }
         Assert.Empty(_upstream.Requests);
     }
+
+    [Fact]
+    public async Task A_call_whose_approval_opens_after_the_stop_cancelled_the_pending_ones_is_refused_not_held()
+    {
+        await using GatewayUnderTest gateway = await StartAsync();
+        ApprovalBroker broker = gateway.Host.Runtime.Approvals!;
+        // The stop's cancellation ran after the hold checked for a stop and before its approval was published: the
+        // approval must not be held, for no one would cancel it and its client would be closed unanswered.
+        await broker.CancelAllAsync("the gateway is stopping");
+        JsonElement answer = await HeldCallAsync(gateway, _keys.Token("alice", "dev")).WaitAsync(TimeSpan.FromSeconds(10));
+
+        JsonElement error = answer.GetProperty("error");
+        Assert.Equal(-32002, error.GetProperty("code").GetInt32());
+        Assert.Contains("the gateway is stopping", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Empty(broker.List(includeDecided: true));
+        Assert.Empty(_upstream.Requests);
+    }
 }
