@@ -29,6 +29,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     private readonly Func<IEnumerable<string>> _ruleApproverGroups;
     private readonly Dictionary<string, PendingApproval> _byId = new(StringComparer.Ordinal);
     private readonly object _gate = new();
+    // Set by CancelAllAsync (the gateway stops): no approval is added after it.
+    private bool _stopping;
     // Decisions (approve, deny, expire, cancel) run one at a time: each is recorded before it applies.
     private readonly SemaphoreSlim _decisions = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
@@ -121,6 +123,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                 pending++;
                 if (p.Requester.Subject == a.Requester.Subject) mine++;
             }
+            // Once the stop has cancelled what was pending, an approval added later would be held past it, unanswered.
+            if (_stopping) return "the gateway is stopping: call again later";
             if (pending >= _options.MaxPending) return "too many approvals are pending on this gateway";
             if (mine >= _options.MaxPendingPerSubject) return "you have too many approvals pending";
             _byId.Add(a.Id, a);
@@ -336,6 +340,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     /// </summary>
     public async Task CancelAllAsync(string reason)
     {
+        // Under the gate that adds approvals: each one is either listed here and cancelled, or refused by TryAdd.
+        lock (_gate) _stopping = true;
         int kept = 0;
         foreach (PendingApproval a in List(includeDecided: false))
         {

@@ -322,6 +322,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             foreach (ClientConnection c in _connections.Keys) c.RequestStop();
             await Task.Delay(20).ConfigureAwait(false);
         }
+        // A held call the stop cancelled is answered by the gateway itself (-32002 cancelled): that answer reaches its client
+        // whatever the deadline, bounded by one client write and the close's linger, so that the client can tell the
+        // refusal from a lost connection (and does not blindly call again). Closing it with the others dropped the answer.
+        TimeSpan answerBound = deadline + TimeSpan.FromMilliseconds(_runtime.Options.Timeouts.ClientWriteMs) + LingeringClose.Linger;
+        while (clock.Elapsed < answerBound && OwesHeldAnswers()) await Task.Delay(20).ConfigureAwait(false);
         if (!_connections.IsEmpty) Log.Warn($"shutdown deadline reached: closing {_connections.Count} connection(s) with exchanges in flight");
         foreach (ClientConnection c in _connections.Keys) c.Abort();
         _stopRecording.Cancel();
@@ -335,8 +340,23 @@ internal sealed class GatewayHost : IAsyncDisposable
         // After the exchanges: a call still in flight was given its chance to be answered.
         foreach (Upstream.Stdio.StdioBridge bridge in _stdio.Values) await bridge.StopAsync().ConfigureAwait(false);
         _routes.Dispose();
+        // Closed connections still unwind: one whose client already has a stream's last bytes writes the stream's end
+        // record, an abandoned one its record. The caller seals the audit log once this returns, so they finish first,
+        // bounded (neither their client nor, from here, their upstream can hold them).
+        var unwinding = Stopwatch.StartNew();
+        while (!_connections.IsEmpty && unwinding.Elapsed < LingeringClose.Linger) await Task.Delay(10).ConfigureAwait(false);
+        if (!_connections.IsEmpty) Log.Warn($"stop: {_connections.Count} closed connection(s) still running; records they write now may be refused");
         // The spans of the exchanges that just ended go out within one export's timeout.
         if (_runtime.Tracer is { } tracer) await Task.Run(tracer.Dispose).ConfigureAwait(false);
+    }
+
+    private bool OwesHeldAnswers()
+    {
+        foreach (ClientConnection c in _connections.Keys)
+        {
+            if (c.OwesHeldAnswer) return true;
+        }
+        return false;
     }
 
     public async ValueTask DisposeAsync()

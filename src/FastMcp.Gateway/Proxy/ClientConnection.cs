@@ -43,6 +43,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     // The current stage's timeout (ConnectionDeadline: arming it is a field write).
     private readonly ConnectionDeadline _timer = new();
     private int _idle;
+    // The hold-mode approval the current exchange waits on (ApprovalHold); kept until the connection goes on to another
+    // request, so that a stop waits for the answer to reach the client and the close (see OwesHeldAnswer).
+    private Approvals.PendingApproval? _heldApproval;
     private bool _servedRequest;
     private int _disposed;
 
@@ -95,6 +98,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _rt.Slots?.Authenticated();
     }
 
+    /// <summary>
+    /// The exchange held for an approval that was not approved (cancelled at stop, denied, expired, or refused as it began):
+    /// what it still has to write is the gateway's own JSON-RPC error, bounded by timeouts.clientWriteMs, not an upstream's
+    /// answer. A stop lets it reach the client whatever its deadline: a client that loses it cannot tell a refusal from
+    /// a network failure, and may call again.
+    /// </summary>
+    public bool OwesHeldAnswer => Volatile.Read(ref _heldApproval) is { } held && held.State is not (Approvals.ApprovalState.Approved or Approvals.ApprovalState.Executed);
+
     /// <summary>Asks the connection to close: at once when idle, else after the current exchange.</summary>
     public void RequestStop()
     {
@@ -130,6 +141,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _rt.Metrics.RecordExchange(_exchange);
                 ReleaseExchangeBuffers();
                 if (!keepAlive || _request.ConnectionClose) break;
+                Volatile.Write(ref _heldApproval, null);
             }
         }
         catch (ClientWriteTimeoutException e) when (e.BufferedBytes < 0)
@@ -888,6 +900,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     ReadOnlySequence<byte> IHoldingConnection.TakeBodyOutOfPipe(ReadOnlySequence<byte> body) => TakeBodyOutOfPipe(body);
     Task<bool> IHoldingConnection.WatchForClientLeavingAsync() => WatchForClientLeavingAsync().AsTask();
     void IHoldingConnection.StopWatchingClient() => _input.CancelPendingRead();
+    void IHoldingConnection.Holds(Approvals.PendingApproval approval) => Volatile.Write(ref _heldApproval, approval);
 
     // ---- forward and relay -----------------------------------------------------------------
 

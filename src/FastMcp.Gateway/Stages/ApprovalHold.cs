@@ -163,6 +163,8 @@ internal sealed class ApprovalHold
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
         PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders,
             forwardedCookies);
+        // Before it can be published (and so cancelled by a stop): from here the stop waits for this client's answer.
+        if (rule.ApprovalMode == ApprovalMode.Hold) _connection.Holds(approval);
         if (_rt.Audit is { } audit)
         {
             try

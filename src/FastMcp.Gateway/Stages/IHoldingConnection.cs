@@ -47,4 +47,7 @@ internal interface IHoldingConnection
 
     /// <summary>Ends a pending watch (its task then completes with false).</summary>
     void StopWatchingClient();
+
+    /// <summary>The exchange waits on this hold-mode approval: a stop lets its refusal reach the client (GatewayHost.StopAsync).</summary>
+    void Holds(Approvals.PendingApproval approval);
 }

@@ -11,7 +11,7 @@ namespace FastMcp.Gateway.Transport;
 /// </summary>
 internal static class LingeringClose
 {
-    private static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
+    internal static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
 
     public static async ValueTask RunAsync(PipeReader input, PipeWriter output)
     {

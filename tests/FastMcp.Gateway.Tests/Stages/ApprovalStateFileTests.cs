@@ -234,8 +234,11 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.NotNull(id);
 
         await StopAsync();
-        // Not asserted: whether the held client gets its -32002 before its connection closes (stop races it; not this file's concern).
-        try { await held; } catch (HttpRequestException) { }
+        // The stop answers the held client before closing its connection (ApprovalStopAnswerTests repeats it).
+        JsonElement answer = await held;
+        Assert.Equal(-32002, answer.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("cancelled", answer.GetProperty("error").GetProperty("data").GetProperty("status").GetString());
+        Assert.Equal(id, answer.GetProperty("error").GetProperty("data").GetProperty("approvalId").GetString());
         Assert.DoesNotContain(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
 
         await RestartAsync();
