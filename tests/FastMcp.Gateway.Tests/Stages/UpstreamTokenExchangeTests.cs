@@ -251,6 +251,69 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refused_caller_is_remembered_so_its_retries_do_not_reach_the_token_endpoint_until_the_refusal_time_passes()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint, x => x.RefusalCacheSeconds = 1));
+        string alice = g.Token("alice"), mallory = g.Token("mallory");
+        endpoint.RefusedSubjects[mallory] = true;
+        int malloryCalls = 3;
+
+        for (int i = 1; i <= 3; i++)
+        {
+            RawResponse refused = await g.PostAsync(Call(i), mallory);
+            Assert.Equal(403, refused.Status);
+            Assert.Equal((-32001, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), refused.JsonRpcError());
+        }
+        Assert.Equal(1, MalloryAsked());
+        // Another caller is not affected by mallory's refusal.
+        Assert.Equal(200, (await g.PostAsync(Call(4), alice)).Status);
+        Assert.Equal(alice, endpoint.ExchangedFor[SentToken(g.Upstream.SingleRequest())]);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"default\",reason=\"refused\"} 3\n", metrics);
+
+        // Past the refusal time the endpoint is asked again (bounded wait: 200 tries of 50 ms).
+        for (int i = 0; i < 200 && MalloryAsked() < 2; i++)
+        {
+            await Task.Delay(50);
+            Assert.Equal(403, (await g.PostAsync(Call(10 + i), mallory)).Status);
+            malloryCalls++;
+        }
+        Assert.Equal(2, MalloryAsked());
+
+        // Every refusal, remembered or not, is recorded as a 403.
+        Assert.Equal(malloryCalls, AuditRecordFields.Parse([.. await g.StopAndReadAuditAsync()]).Count(r => r.GetProperty("type").GetString() == "McpExchange"
+            && r.TryGetProperty("detail", out JsonElement d) && d.GetString()!.Contains("UpstreamCredentialRefused", StringComparison.Ordinal)
+            && r.GetProperty("httpStatus").GetInt32() == 403));
+
+        int MalloryAsked() => endpoint.Requests.Count(q => TokenEndpoint.Parse(q.Form).GetValueOrDefault("subject_token") == mallory);
+    }
+
+    [Fact]
+    public async Task With_refusalCacheSeconds_0_every_retry_of_a_refused_caller_asks_the_endpoint()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint, x => x.RefusalCacheSeconds = 0));
+        string mallory = g.Token("mallory");
+        endpoint.RefusedSubjects[mallory] = true;
+        for (int i = 1; i <= 3; i++) Assert.Equal(403, (await g.PostAsync(Call(i), mallory)).Status);
+        Assert.Equal(3, endpoint.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_unavailable_endpoint_is_not_remembered_per_caller()
+    {
+        // A 500 says nothing about the caller: the next call asks again and succeeds once the endpoint recovers.
+        await using var endpoint = new TokenEndpoint(ClientId, Secret) { FailingStatus = 500 }.Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint));
+        string alice = g.Token("alice");
+        Assert.Equal(503, (await g.PostAsync(Call(1), alice)).Status);
+        endpoint.FailingStatus = null;
+        Assert.Equal(200, (await g.PostAsync(Call(2), alice)).Status);
+        Assert.Equal(2, endpoint.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_refused_exchange_is_logged_once_per_interval_without_either_token()
     {
         var lines = new SynchronizedLines();
