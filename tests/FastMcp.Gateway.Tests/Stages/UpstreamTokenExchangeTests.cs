@@ -440,6 +440,59 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_federated_member_whose_exchange_is_refused_is_left_out_while_the_other_works_with_its_own_token()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        endpoint.RefusedAudiences["b-mcp"] = true;
+        static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name, (x, id) => x.Request.Body.Contains("tools/list", StringComparison.Ordinal)
+            ? x.RespondJsonAsync(ScriptedMember.Result(id, "{\"tools\":[{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\"}}]}"))
+            : x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}")));
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        string secretFile = SecretFile();
+        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
+        await using PolicyGateway g = await StartAsync(o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        string alice = g.Token("alice");
+        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            alice, path: "/mcp/all");
+        Assert.True(initialized.Status == 200, initialized.Status + " " + initialized.Body);
+        string session = initialized.Header("Mcp-Session-Id")!;
+        string headers = $"Mcp-Session-Id: {session}\r\n";
+
+        RawResponse list = await g.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/list"}""", alice, headers, "/mcp/all");
+        Assert.True(list.Status == 200, list.Status + " " + list.Body);
+        Assert.Contains("a__echo", list.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("b__echo", list.Body, StringComparison.Ordinal);
+
+        // As federation treats any member failing initialize: b is left out of alice's session, and a call of its tool is
+        // answered -32003 by the gateway, not forwarded.
+        RawResponse refused = await g.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b__echo","arguments":{}}}""", alice, headers, "/mcp/all");
+        Assert.Equal((-32003, "3"), refused.JsonRpcError());
+        Assert.Contains("upstream 'b' is not available in this session", refused.Body, StringComparison.Ordinal);
+        RawResponse ran = await g.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"a__echo","arguments":{}}}""", alice, headers, "/mcp/all");
+        Assert.Equal(200, ran.Status);
+        Assert.Contains("a ran", ran.Body, StringComparison.Ordinal);
+
+        // b never got a request: no token for it, and neither alice's own nor a's.
+        Assert.Empty(b.Requests);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"b\",reason=\"refused\"} ", metrics);
+        Assert.DoesNotContain("fastmcp_upstream_token_exchange_failures_total{upstream=\"b\",reason=\"refused\"} 0\n", metrics);
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"a\",reason=\"refused\"} 0\n", metrics);
+        Assert.NotEmpty(a.Requests);
+        foreach (UpstreamRequest r in a.Requests)
+        {
+            Assert.Equal(alice, endpoint.ExchangedFor[SentToken(r)]);
+            Assert.DoesNotContain(alice, r.Head.Raw, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Token_exchange_in_anonymous_mode_is_a_configuration_error_naming_the_field()
     {
         GatewayOptions o = ConfigurationLoader.Parse("""
