@@ -290,6 +290,16 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public void RefusalCacheSeconds_is_read_from_the_configuration_file()
+    {
+        GatewayOptions o = ConfigurationLoader.Parse("""
+            {"identity":{"mode":"dev","upstreamCredential":{"tokenExchange":{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"S","refusalCacheSeconds":5}}},
+             "upstream":{"url":"http://127.0.0.1:1/mcp"},"policy":{"rules":[{"name":"all","action":"allow"}]}}
+            """u8);
+        Assert.Equal(5, o.Identity!.UpstreamCredential!.TokenExchange!.RefusalCacheSeconds);
+    }
+
+    [Fact]
     public async Task With_refusalCacheSeconds_0_every_retry_of_a_refused_caller_asks_the_endpoint()
     {
         await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
@@ -530,6 +540,7 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","subjectTokenType":"saml2"}""", "tokenExchange.subjectTokenType")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","requestedTokenType":"id_token"}""", "tokenExchange.requestedTokenType")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","cacheSize":0}""", "tokenExchange.cacheSize")]
+    [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","refusalCacheSeconds":-1}""", "tokenExchange.refusalCacheSeconds")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG_UNSET"}""", "tokenExchange.clientSecretEnv")]
     public void A_malformed_tokenExchange_section_is_a_configuration_error_naming_the_field(string exchange, string field)
     {
