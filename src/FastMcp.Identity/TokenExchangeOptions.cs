@@ -18,6 +18,9 @@ public sealed class TokenExchangeOptions : OAuthClientCredentialsOptions
     public string RequestedTokenType { get; set; } = "access_token";
     /// <summary>How many callers' exchanged tokens are kept; the oldest is dropped beyond it.</summary>
     public int CacheSize { get; set; } = 10_000;
+    /// <summary>How long a caller the endpoint refused is answered 403 without asking again (0: asked at every request).
+    /// Bounds what a caller retrying a refused token costs the identity provider.</summary>
+    public int RefusalCacheSeconds { get; set; } = 30;
 
     /// <summary>The RFC 8693 URI of <see cref="SubjectTokenType"/>.</summary>
     public string SubjectTokenTypeUri => TokenTypePrefix + SubjectTokenType;
@@ -33,5 +36,7 @@ public sealed class TokenExchangeOptions : OAuthClientCredentialsOptions
             throw new IdentityConfigurationException($"{field}.requestedTokenType: must be \"access_token\" or \"jwt\"");
         if (CacheSize is < 1 or > 1_000_000)
             throw new IdentityConfigurationException($"{field}.cacheSize: must be 1..1000000");
+        if (RefusalCacheSeconds is < 0 or > 3600)
+            throw new IdentityConfigurationException($"{field}.refusalCacheSeconds: must be 0..3600");
     }
 }

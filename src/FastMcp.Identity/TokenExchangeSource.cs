@@ -11,7 +11,10 @@ namespace FastMcp.Identity;
 /// subject_token, and kept per caller token until the earlier of the exchanged token's expiry (less the margin) and the
 /// caller token's own exp. A hit is a seeded hash, one lookup, a comparison of the whole caller token (so two tokens never
 /// share an entry, whatever their hash) and a clock read: no allocation. Concurrent misses for the same caller token make
-/// one request. A failed exchange is not kept: the next request of that caller asks again.
+/// one request. A refusal of the caller (its token or this audience for it) is kept for refusalCacheSeconds (never past the
+/// caller token's exp, within the same cacheSize bound), so a caller retrying a refused token costs the identity provider
+/// one request per interval, not one per retry. Unavailability (endpoint down, failing, slow) is not about the caller and is
+/// not kept: the next request of that caller asks again.
 /// </summary>
 internal sealed class TokenExchangeSource : IDisposable
 {
@@ -23,13 +26,15 @@ internal sealed class TokenExchangeSource : IDisposable
     private static readonly string[] RefusingCodes = ["invalid_grant", "invalid_target", "access_denied"];
     private static readonly TimeSpan WarnInterval = TimeSpan.FromSeconds(10);
 
-    private sealed class Entry(byte[] callerToken, byte[] line, long validUntil)
+    private sealed class Entry(byte[] callerToken, byte[] line, long validUntil, bool refused = false)
     {
         /// <summary>The exact caller token: equality with it, not the hash, makes a hit.</summary>
         public byte[] CallerToken { get; } = callerToken;
         public byte[] Line { get; } = line;
         /// <summary>Stopwatch timestamp from which the entry is no longer used.</summary>
         public long ValidUntil { get; } = validUntil;
+        /// <summary>The endpoint refused this caller: answered 403 from here until <see cref="ValidUntil"/>.</summary>
+        public bool Refused { get; } = refused;
     }
 
     // One exchange in flight for one caller token; later requests with the same token wait for it.
@@ -79,19 +84,27 @@ internal sealed class TokenExchangeSource : IDisposable
     public long Unavailable => Interlocked.Read(ref _unavailable);
     /// <summary>Requests not forwarded because the endpoint refused a token for the caller.</summary>
     public long Refused => Interlocked.Read(ref _refused);
-    /// <summary>Callers whose exchanged token is held.</summary>
+    /// <summary>Callers whose exchanged token, or whose refusal, is held.</summary>
     public int CachedCallers => _entries.Count;
 
-    /// <summary>The cached line for <paramref name="callerToken"/>, unexpired; allocation-free.</summary>
-    public bool TryGetCached(ReadOnlySpan<byte> callerToken, out byte[] line)
+    /// <summary>The cached answer for <paramref name="callerToken"/>, unexpired: its line, or its remembered refusal (counted
+    /// as refused, logged only in the held-back count); allocation-free.</summary>
+    public bool TryGetCached(ReadOnlySpan<byte> callerToken, out UpstreamCredentialLine answer)
     {
         if (_entries.TryGetValue(TokenKey.Compute(callerToken), out Entry? entry) && callerToken.SequenceEqual(entry.CallerToken)
             && Stopwatch.GetTimestamp() < entry.ValidUntil)
         {
-            line = entry.Line;
+            if (entry.Refused)
+            {
+                Interlocked.Increment(ref _refused);
+                Interlocked.Increment(ref _heldWarnings);
+                answer = new UpstreamCredentialLine([], UpstreamCredentialFailure.Refused);
+                return true;
+            }
+            answer = new UpstreamCredentialLine(entry.Line, UpstreamCredentialFailure.None);
             return true;
         }
-        line = [];
+        answer = default;
         return false;
     }
 
@@ -161,6 +174,7 @@ internal sealed class TokenExchangeSource : IDisposable
         {
             bool refused = answer.ErrorCode is not ("invalid_client" or "unauthorized_client")
                 && (answer.Status == 403 || answer.Status == 400 && Array.IndexOf(RefusingCodes, answer.ErrorCode) >= 0);
+            if (refused) RememberRefusal(key, callerToken, asked);
             return Fail(refused ? UpstreamCredentialFailure.Refused : UpstreamCredentialFailure.Unavailable, answer.Error!);
         }
         if (!UpstreamCredential.TryBuildLine(_headerName, _scheme, Encoding.UTF8.GetBytes(token.AccessToken), out byte[] line, out string? lineError))
@@ -169,6 +183,17 @@ internal sealed class TokenExchangeSource : IDisposable
         long validUntil = ValidUntil(asked, token.ExpiresInSeconds, callerToken);
         if (validUntil > Stopwatch.GetTimestamp()) Store(key, new Entry(callerToken, line, validUntil));
         return new UpstreamCredentialLine(line, UpstreamCredentialFailure.None);
+    }
+
+    // The refusal is kept for refusalCacheSeconds from the request, never past the caller token's exp (a token whose exp
+    // cannot be read is not kept): a new token of the same caller is a new key, asked at once.
+    private void RememberRefusal(ulong key, byte[] callerToken, long asked)
+    {
+        if (_options.RefusalCacheSeconds == 0 || CallerExpiry(callerToken) is not long exp) return;
+        double callerLeft = exp - _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        double seconds = Math.Min(_options.RefusalCacheSeconds, callerLeft);
+        if (seconds <= 0) return;
+        Store(key, new Entry(callerToken, [], asked + (long)(seconds * Stopwatch.Frequency), refused: true));
     }
 
     // The earlier of the exchanged token's usable life (lifetime less the margin; half of it when shorter than twice the
@@ -242,7 +267,7 @@ internal sealed class TokenExchangeSource : IDisposable
     public void ReportRejected(ReadOnlySpan<byte> callerToken, byte[] line)
     {
         ulong key = TokenKey.Compute(callerToken);
-        if (_entries.TryGetValue(key, out Entry? entry) && ReferenceEquals(entry.Line, line)
+        if (_entries.TryGetValue(key, out Entry? entry) && !entry.Refused && ReferenceEquals(entry.Line, line)
             && _entries.TryRemove(new KeyValuePair<ulong, Entry>(key, entry)))
             _info?.Invoke($"upstream '{_upstream}' refused an exchanged token (401): the caller's next request exchanges again");
     }
@@ -258,7 +283,7 @@ internal sealed class TokenExchangeSource : IDisposable
             int held = Interlocked.Exchange(ref _heldWarnings, 0);
             _warn?.Invoke($"upstream '{_upstream}': token exchange failed: {error}; the request is not forwarded ("
                 + (failure == UpstreamCredentialFailure.Refused ? "403, the identity provider refused this caller" : "503") + ")"
-                + (held > 0 ? $" ({held} more failed exchanges since the last such line)" : ""));
+                + (held > 0 ? $" ({held} more requests refused or failed since the last such line)" : ""));
         }
         else
         {

@@ -105,7 +105,7 @@ public sealed class UpstreamCredential : IDisposable
     /// <summary>
     /// The line to send with a request of the caller whose Authorization header (as the gateway verified it) is
     /// <paramref name="callerAuthorization"/>. Shared sources answer as <see cref="TryGetHeaderLine"/>. A tokenExchange
-    /// source answers a cached caller synchronously without allocating, and otherwise exchanges the caller's token;
+    /// source answers a cached caller (or a remembered refusal of it) synchronously without allocating, and otherwise exchanges the caller's token;
     /// with no bearer token to exchange it gives none (Unavailable). The header is read before any await.
     /// </summary>
     public ValueTask<UpstreamCredentialLine> AcquireAsync(ReadOnlyMemory<byte> callerAuthorization, CancellationToken ct)
@@ -116,8 +116,7 @@ public sealed class UpstreamCredential : IDisposable
         // No bearer token: the gateway's own request with no caller behind it (it is counted where it is made).
         if (BearerHeader.TryGetToken(callerAuthorization.Span, out ReadOnlySpan<byte> token) != AuthFailure.None)
             return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine([], UpstreamCredentialFailure.Unavailable));
-        if (_exchange.TryGetCached(token, out byte[] cached))
-            return new ValueTask<UpstreamCredentialLine>(new UpstreamCredentialLine(cached, UpstreamCredentialFailure.None));
+        if (_exchange.TryGetCached(token, out UpstreamCredentialLine cached)) return new ValueTask<UpstreamCredentialLine>(cached);
         return new ValueTask<UpstreamCredentialLine>(_exchange.ExchangeAsync(token, ct));
     }
 

@@ -52,6 +52,43 @@ public sealed class TokenExchangeAllocationTests : IDisposable
         Assert.Equal(2, endpoint.Issued);
     }
 
+    [Fact]
+    public async Task A_remembered_refusal_is_answered_synchronously_without_allocating_or_asking_again()
+    {
+        File.WriteAllText(_secretFile, "s3cret");
+        await using var endpoint = new TokenEndpoint("gw", "s3cret").Start();
+        using var key = DevKeys.LoadOrCreate(_devKeys);
+        string mallory = key.Mint("mallory", [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
+        endpoint.RefusedSubjects[mallory] = true;
+        using var credential = new UpstreamCredential(new UpstreamCredentialOptions
+        {
+            TokenExchange = new TokenExchangeOptions { TokenUrl = endpoint.Url, ClientId = "gw", ClientSecretFile = _secretFile, TimeoutMs = 2_000 },
+        });
+        ReadOnlyMemory<byte> header = Encoding.ASCII.GetBytes("Bearer " + mallory);
+
+        UpstreamCredentialLine first = await credential.AcquireAsync(header, CancellationToken.None);
+        Assert.Equal(UpstreamCredentialFailure.Refused, first.Failure);
+
+        int refusals = 0;
+        for (int i = 0; i < 100; i++) Refusal(credential, header, ref refusals);
+        long allocated = ThreadAllocations.Measure(() =>
+        {
+            refusals = 0;
+            for (int i = 0; i < 10_000; i++) Refusal(credential, header, ref refusals);
+        });
+        Assert.Equal(10_000, refusals);
+        Assert.Equal(0, allocated);
+        Assert.Single(endpoint.Requests);
+        Assert.Equal(1 + 100 + 10_000, credential.ExchangeCounts.Refused);
+    }
+
+    private static void Refusal(UpstreamCredential credential, ReadOnlyMemory<byte> header, ref int refusals)
+    {
+        ValueTask<UpstreamCredentialLine> pending = credential.AcquireAsync(header, CancellationToken.None);
+        Assert.True(pending.IsCompletedSuccessfully);
+        if (pending.Result.Failure == UpstreamCredentialFailure.Refused && pending.Result.Line.Length == 0) refusals++;
+    }
+
     private static void Hit(UpstreamCredential credential, ReadOnlyMemory<byte> header, byte[] expected, ref int hits)
     {
         ValueTask<UpstreamCredentialLine> pending = credential.AcquireAsync(header, CancellationToken.None);

@@ -94,7 +94,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"unavailable\"} ").Append(unavailable).Append('\n');
             sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"refused\"} ").Append(refused).Append('\n');
         }
-        Header(sb, "fastmcp_upstream_token_exchange_cached_callers", "callers whose exchanged upstream token the gateway holds", "gauge");
+        Header(sb, "fastmcp_upstream_token_exchange_cached_callers", "callers whose exchanged upstream token, or whose refusal by the token endpoint, the gateway holds", "gauge");
         foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
             if (route.Credential is { IsTokenExchange: true } c) sb.Append("fastmcp_upstream_token_exchange_cached_callers{upstream=\"").Append(route.Name).Append("\"} ").Append(c.ExchangeCounts.Cached).Append('\n');
     }

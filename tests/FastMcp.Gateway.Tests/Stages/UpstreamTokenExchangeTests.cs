@@ -251,6 +251,79 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refused_caller_is_remembered_so_its_retries_do_not_reach_the_token_endpoint_until_the_refusal_time_passes()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint, x => x.RefusalCacheSeconds = 1));
+        string alice = g.Token("alice"), mallory = g.Token("mallory");
+        endpoint.RefusedSubjects[mallory] = true;
+        int malloryCalls = 3;
+
+        for (int i = 1; i <= 3; i++)
+        {
+            RawResponse refused = await g.PostAsync(Call(i), mallory);
+            Assert.Equal(403, refused.Status);
+            Assert.Equal((-32001, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), refused.JsonRpcError());
+        }
+        Assert.Equal(1, MalloryAsked());
+        // Another caller is not affected by mallory's refusal.
+        Assert.Equal(200, (await g.PostAsync(Call(4), alice)).Status);
+        Assert.Equal(alice, endpoint.ExchangedFor[SentToken(g.Upstream.SingleRequest())]);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"default\",reason=\"refused\"} 3\n", metrics);
+
+        // Past the refusal time the endpoint is asked again (bounded wait: 200 tries of 50 ms).
+        for (int i = 0; i < 200 && MalloryAsked() < 2; i++)
+        {
+            await Task.Delay(50);
+            Assert.Equal(403, (await g.PostAsync(Call(10 + i), mallory)).Status);
+            malloryCalls++;
+        }
+        Assert.Equal(2, MalloryAsked());
+
+        // Every refusal, remembered or not, is recorded as a 403.
+        Assert.Equal(malloryCalls, AuditRecordFields.Parse([.. await g.StopAndReadAuditAsync()]).Count(r => r.GetProperty("type").GetString() == "McpExchange"
+            && r.TryGetProperty("detail", out JsonElement d) && d.GetString()!.Contains("UpstreamCredentialRefused", StringComparison.Ordinal)
+            && r.GetProperty("httpStatus").GetInt32() == 403));
+
+        int MalloryAsked() => endpoint.Requests.Count(q => TokenEndpoint.Parse(q.Form).GetValueOrDefault("subject_token") == mallory);
+    }
+
+    [Fact]
+    public void RefusalCacheSeconds_is_read_from_the_configuration_file()
+    {
+        GatewayOptions o = ConfigurationLoader.Parse("""
+            {"identity":{"mode":"dev","upstreamCredential":{"tokenExchange":{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"S","refusalCacheSeconds":5}}},
+             "upstream":{"url":"http://127.0.0.1:1/mcp"},"policy":{"rules":[{"name":"all","action":"allow"}]}}
+            """u8);
+        Assert.Equal(5, o.Identity!.UpstreamCredential!.TokenExchange!.RefusalCacheSeconds);
+    }
+
+    [Fact]
+    public async Task With_refusalCacheSeconds_0_every_retry_of_a_refused_caller_asks_the_endpoint()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint, x => x.RefusalCacheSeconds = 0));
+        string mallory = g.Token("mallory");
+        endpoint.RefusedSubjects[mallory] = true;
+        for (int i = 1; i <= 3; i++) Assert.Equal(403, (await g.PostAsync(Call(i), mallory)).Status);
+        Assert.Equal(3, endpoint.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_unavailable_endpoint_is_not_remembered_per_caller()
+    {
+        // A 500 says nothing about the caller: the next call asks again and succeeds once the endpoint recovers.
+        await using var endpoint = new TokenEndpoint(ClientId, Secret) { FailingStatus = 500 }.Start();
+        await using PolicyGateway g = await StartAsync(Exchange(endpoint));
+        string alice = g.Token("alice");
+        Assert.Equal(503, (await g.PostAsync(Call(1), alice)).Status);
+        endpoint.FailingStatus = null;
+        Assert.Equal(200, (await g.PostAsync(Call(2), alice)).Status);
+        Assert.Equal(2, endpoint.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_refused_exchange_is_logged_once_per_interval_without_either_token()
     {
         var lines = new SynchronizedLines();
@@ -377,6 +450,59 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_federated_member_whose_exchange_is_refused_is_left_out_while_the_other_works_with_its_own_token()
+    {
+        await using var endpoint = new TokenEndpoint(ClientId, Secret).Start();
+        endpoint.RefusedAudiences["b-mcp"] = true;
+        static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name, (x, id) => x.Request.Body.Contains("tools/list", StringComparison.Ordinal)
+            ? x.RespondJsonAsync(ScriptedMember.Result(id, "{\"tools\":[{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\"}}]}"))
+            : x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}")));
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        string secretFile = SecretFile();
+        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
+        await using PolicyGateway g = await StartAsync(o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        string alice = g.Token("alice");
+        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            alice, path: "/mcp/all");
+        Assert.True(initialized.Status == 200, initialized.Status + " " + initialized.Body);
+        string session = initialized.Header("Mcp-Session-Id")!;
+        string headers = $"Mcp-Session-Id: {session}\r\n";
+
+        RawResponse list = await g.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/list"}""", alice, headers, "/mcp/all");
+        Assert.True(list.Status == 200, list.Status + " " + list.Body);
+        Assert.Contains("a__echo", list.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("b__echo", list.Body, StringComparison.Ordinal);
+
+        // As federation treats any member failing initialize: b is left out of alice's session, and a call of its tool is
+        // answered -32003 by the gateway, not forwarded.
+        RawResponse refused = await g.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b__echo","arguments":{}}}""", alice, headers, "/mcp/all");
+        Assert.Equal((-32003, "3"), refused.JsonRpcError());
+        Assert.Contains("upstream 'b' is not available in this session", refused.Body, StringComparison.Ordinal);
+        RawResponse ran = await g.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"a__echo","arguments":{}}}""", alice, headers, "/mcp/all");
+        Assert.Equal(200, ran.Status);
+        Assert.Contains("a ran", ran.Body, StringComparison.Ordinal);
+
+        // b never got a request: no token for it, and neither alice's own nor a's.
+        Assert.Empty(b.Requests);
+        string metrics = await AdminGet.TextAsync(g.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"b\",reason=\"refused\"} ", metrics);
+        Assert.DoesNotContain("fastmcp_upstream_token_exchange_failures_total{upstream=\"b\",reason=\"refused\"} 0\n", metrics);
+        Assert.Contains("fastmcp_upstream_token_exchange_failures_total{upstream=\"a\",reason=\"refused\"} 0\n", metrics);
+        Assert.NotEmpty(a.Requests);
+        foreach (UpstreamRequest r in a.Requests)
+        {
+            Assert.Equal(alice, endpoint.ExchangedFor[SentToken(r)]);
+            Assert.DoesNotContain(alice, r.Head.Raw, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Token_exchange_in_anonymous_mode_is_a_configuration_error_naming_the_field()
     {
         GatewayOptions o = ConfigurationLoader.Parse("""
@@ -414,6 +540,7 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","subjectTokenType":"saml2"}""", "tokenExchange.subjectTokenType")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","requestedTokenType":"id_token"}""", "tokenExchange.requestedTokenType")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","cacheSize":0}""", "tokenExchange.cacheSize")]
+    [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG","refusalCacheSeconds":-1}""", "tokenExchange.refusalCacheSeconds")]
     [InlineData("""{"tokenUrl":"https://l.example/t","clientId":"g","clientSecretEnv":"FASTMCP_TEST_XCHG_UNSET"}""", "tokenExchange.clientSecretEnv")]
     public void A_malformed_tokenExchange_section_is_a_configuration_error_naming_the_field(string exchange, string field)
     {

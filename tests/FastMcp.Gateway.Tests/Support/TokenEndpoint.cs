@@ -12,7 +12,7 @@ namespace FastMcp.Gateway.Tests.Support;
 /// Used where a token lifetime of seconds is needed (oidc-provider, in the identity tests, issues minutes).
 /// It also answers token exchange requests (RFC 8693 §2.1, which oidc-provider does not offer): it issues "ex-1", "ex-2", …
 /// with issued_token_type access_token, remembers which subject_token each was issued for, and refuses the subject tokens a
-/// test names (400 invalid_grant) or every request (<see cref="FailingStatus"/>).
+/// test names (400 invalid_grant), the audiences it names (400 invalid_target) or every request (<see cref="FailingStatus"/>).
 /// </summary>
 internal sealed class TokenEndpoint : IAsyncDisposable
 {
@@ -42,6 +42,8 @@ internal sealed class TokenEndpoint : IAsyncDisposable
 
     /// <summary>Subject tokens refused with 400 invalid_grant.</summary>
     public ConcurrentDictionary<string, bool> RefusedSubjects { get; } = new(StringComparer.Ordinal);
+    /// <summary>Audiences refused with 400 invalid_target, whoever the subject (a caller not allowed one upstream).</summary>
+    public ConcurrentDictionary<string, bool> RefusedAudiences { get; } = new(StringComparer.Ordinal);
     /// <summary>When set, every request is answered with this status (an endpoint in trouble).</summary>
     public int? FailingStatus { get; set; }
     /// <summary>How long it waits before answering each request (a slow endpoint).</summary>
@@ -149,6 +151,8 @@ internal sealed class TokenEndpoint : IAsyncDisposable
         if (fields.GetValueOrDefault("subject_token") is not { Length: > 0 } subject || fields.GetValueOrDefault("subject_token_type") is not { Length: > 0 })
             return (400, """{"error":"invalid_request"}""");
         if (RefusedSubjects.ContainsKey(subject)) return (400, """{"error":"invalid_grant","error_description":"subject not allowed"}""");
+        if (fields.GetValueOrDefault("audience") is { } audience && RefusedAudiences.ContainsKey(audience))
+            return (400, """{"error":"invalid_target","error_description":"audience not allowed"}""");
         int n = Interlocked.Increment(ref _issued);
         string token = $"ex-{n}";
         ExchangedFor[token] = subject;
