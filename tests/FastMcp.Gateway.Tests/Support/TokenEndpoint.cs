@@ -8,7 +8,7 @@ namespace FastMcp.Gateway.Tests.Support;
 /// <summary>
 /// A real OAuth 2.0 token endpoint (client credentials, RFC 6749 §4.4) on 127.0.0.1 for the gateway's upstream credential:
 /// checks the client secret (HTTP Basic or form), issues "tok-1", "tok-2", … with the lifetime the test sets, and records
-/// every request. Its port is reserved before it listens, so a test can start the gateway while the endpoint is down.
+/// every request. Its port is held bound before it listens, so a test can start the gateway while the endpoint is down.
 /// Used where a token lifetime of seconds is needed (oidc-provider, in the identity tests, issues minutes).
 /// It also answers token exchange requests (RFC 8693 §2.1, which oidc-provider does not offer): it issues "ex-1", "ex-2", …
 /// with issued_token_type access_token, remembers which subject_token each was issued for, and refuses the subject tokens a
@@ -18,6 +18,7 @@ internal sealed class TokenEndpoint : IAsyncDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Socket _reservation;
     private Task? _loop;
     private int _issued;
 
@@ -25,10 +26,11 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     {
         ClientId = clientId;
         ClientSecret = clientSecret;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        // The port stays bound (not listening) until Start: while the endpoint is down a connection to it is refused, and
+        // no other test's listener or outgoing connection can take the port meanwhile.
+        _reservation = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _reservation.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)_reservation.LocalEndPoint!).Port;
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
     }
 
@@ -61,6 +63,7 @@ internal sealed class TokenEndpoint : IAsyncDisposable
 
     public TokenEndpoint Start()
     {
+        _reservation.Dispose();
         _listener.Start();
         _loop = Task.Run(ServeAsync);
         return this;
@@ -175,6 +178,7 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Cancel();
+        _reservation.Dispose();
         if (_listener.IsListening) _listener.Stop();
         if (_loop is not null) await _loop;
         _listener.Close();
