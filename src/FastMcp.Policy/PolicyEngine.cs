@@ -131,6 +131,9 @@ public sealed class PolicyEngine
 
     public IReadOnlyList<CompiledRule> Rules => _rules;
 
+    /// <summary>Some rule has a time condition: the same request can be decided differently later (computed once, at compile time).</summary>
+    public bool ReadsClock => _readsClock;
+
     /// <summary>Some rule has query conditions: every decision reads the request target's query (and refuses one it cannot read).</summary>
     public bool ReadsQuery => _queryNames.Length > 0;
 

@@ -310,9 +310,9 @@ internal sealed class ResponseRelay : IDisposable
         while (!upstreamDone)
         {
             ReadResult result = await input.ReadAsync().ConfigureAwait(false);
-            // Only the token watch cancels this read (at the token's expiry): a woken stream that must end ends here,
-            // with its events that came meanwhile left unrelayed.
-            if (result.IsCanceled && TokenWatch is { } woken && woken.WokenToEnd())
+            // Only the watches cancel this read (the token's expiry, the policy's heartbeat): a woken stream that must
+            // end ends here, with its events that came meanwhile left unrelayed.
+            if (result.IsCanceled && WokenToEnd())
             {
                 input.AdvanceTo(result.Buffer.Start);
                 return await EndWatchedStreamAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
@@ -429,6 +429,10 @@ internal sealed class ResponseRelay : IDisposable
         if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
         return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close || !chunked);
     }
+
+    /// <summary>A watch's wake cancelled the upstream read: true when the stream must end (each watch re-arms its wake otherwise).</summary>
+    private bool WokenToEnd() =>
+        (TokenWatch is { } token && token.WokenToEnd()) || (PolicyWatch is { } policy && policy.WokenToEnd());
 
     /// <summary>
     /// Set by the connection for a stream that ends with its token (identity.streamsEndWithToken), null otherwise: checked

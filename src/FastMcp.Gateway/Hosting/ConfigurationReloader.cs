@@ -88,7 +88,7 @@ internal sealed class ConfigurationReloader : IDisposable
             {
                 options = ConfigurationLoader.Load(_path);
                 changed = _applied is null ? [] : ConfigurationDiff.ChangedFields(_applied, options);
-                engine = GatewayStages.CompilePolicy(options.Policy);
+                engine = GatewayStages.CompilePolicy(options.Policy, _authorization.Clock);
                 // Masking changed (and stays on): built now, so that a bad value rejects the whole reload.
                 if (MaskingCanChangeLive(options) && changed.Exists(IsMaskingField))
                     reloadedMasking = GatewayStages.CreateMasking(options.Masking, _masking!.FingerprintKey);

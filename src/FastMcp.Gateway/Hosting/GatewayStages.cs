@@ -39,12 +39,15 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
     }
 
-    public static PolicyEngine CompilePolicy(PolicyOptions? policy)
+    public static PolicyEngine CompilePolicy(PolicyOptions? policy) => CompilePolicy(policy, TimeProvider.System);
+
+    /// <summary>The same, deciding "time" conditions by <paramref name="clock"/>.</summary>
+    public static PolicyEngine CompilePolicy(PolicyOptions? policy, TimeProvider clock)
     {
         if (policy is null) throw new ConfigurationException("policy", "required: write at least one rule (without rules every call is denied)");
         try
         {
-            return PolicyEngine.Compile(policy);
+            return PolicyEngine.Compile(policy, clock);
         }
         catch (PolicyException e) when (e.Section is { } section)
         {
@@ -341,7 +344,11 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
     }
 
-    public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct)
+    public static Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, CancellationToken ct) =>
+        CreateAsync(options, listeners, TimeProvider.System, ct);
+
+    /// <summary>The same, the policy deciding "time" conditions by <paramref name="policyClock"/> (serve passes the system clock).</summary>
+    public static async Task<GatewayStages> CreateAsync(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners, TimeProvider policyClock, CancellationToken ct)
     {
         // Refused before anything is opened (the host builds its own).
         CreateSessionSeal(options);
@@ -352,7 +359,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         ApprovalStateFile? approvalState = CreateApprovalStateFile(options);
 
         IdentityOptions identity = ValidateIdentity(options, listeners);
-        PolicyEngine engine = CompilePolicy(options.Policy);
+        PolicyEngine engine = CompilePolicy(options.Policy, policyClock);
         PanMasking? masking = CreateMasking(options.Masking);
         CheckMaskProfiles(engine, masking);
         CheckRuleUpstreams(engine, options);
@@ -400,7 +407,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             Log.Error($"audit: TAMPERING found at start: {tampering}; evidence kept unsigned: {string.Join(", ", log.StartReport.Evidence)}; recorded as AuditTampering");
         else if (log.StartReport.Summary.StartsWith("crash recovery", StringComparison.Ordinal))
             Log.Warn("audit: " + log.StartReport.Summary);
-        var authorization = new PolicyAuthorization(engine) { ToolPins = toolPins };
+        var authorization = new PolicyAuthorization(engine) { ToolPins = toolPins, Clock = policyClock };
         var audit = new AuditRecording(log, RouteValidation.HasDefaultRoute(options) ? options.Upstream.Describe() : null, masking?.Masker,
             new RecordedFieldKeys(masking?.FingerprintKey, options.Audit.RedactHeaders));
         ApprovalWebhook? webhook = null;

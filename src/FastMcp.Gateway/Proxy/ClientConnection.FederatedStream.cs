@@ -117,20 +117,27 @@ internal sealed partial class ClientConnection
         for (int i = 0; i < streams.Count; i++) pumps[i] = streams[i].PumpAsync(channel.Writer, i, stop.Token);
         _ = Task.WhenAll(pumps).ContinueWith(static (_, writer) => ((ChannelWriter<MemberEvent>)writer!).TryComplete(), channel.Writer, TaskScheduler.Default);
         Task<bool> watch = WatchForClientLeavingAsync().AsTask();
-        // The merged stream ends with the client's token too (identity.streamsEndWithToken): woken by the connection's deadline.
-        StreamTokenWatch? tokenWatch = null;
-        if (StreamTokenWatch.Applies(_rt, _request))
-        {
-            tokenWatch = _streamWatch ??= new StreamTokenWatch(_rt);
-            tokenWatch.Begin(_request, _timer, upstream: null, RemoteAddress, _exchange.Principal?.Subject);
-        }
-        Task tokenWake = TokenWake(tokenWatch);
-        // And at the next event after a policy reload that no longer lets the caller initialize on a merged member.
+        // The merged stream ends at the next event after a policy reload that no longer lets the caller initialize on a
+        // merged member; under time conditions, also when the policy in force stops allowing it (checked per member).
         StreamPolicyWatch? policyWatch = WatchStreamPolicy();
         if (policyWatch is not null)
         {
             foreach (MemberStream stream in streams) policyWatch.Add(stream.Member.Name);
         }
+        bool heartbeat = policyWatch is { NeedsHeartbeat: true };
+        // And with the client's token (identity.streamsEndWithToken): both woken by the connection's deadline.
+        StreamTokenWatch? tokenWatch = null;
+        if (StreamTokenWatch.Applies(_rt, _request))
+        {
+            tokenWatch = _streamWatch ??= new StreamTokenWatch(_rt);
+            tokenWatch.MaxWakeMs = heartbeat ? StreamPolicyWatch.HeartbeatMs : int.MaxValue / 2;
+            tokenWatch.Begin(_request, _timer, upstream: null, RemoteAddress, _exchange.Principal?.Subject);
+        }
+        else if (heartbeat)
+        {
+            policyWatch!.Wake(_timer, upstream: null);
+        }
+        Task tokenWake = TokenWake(tokenWatch is not null || heartbeat);
         bool clientGone = false, auditRefused = false, tokenEnded = false, policyEnded = false;
         Task<bool>? pendingReady = null;
         using var evt = new PooledBufferWriter(4 * 1024);
@@ -148,12 +155,17 @@ internal sealed partial class ClientConnection
                 Task first = await Task.WhenAny(ready, watch, tokenWake).ConfigureAwait(false);
                 if (first == tokenWake && !ready.IsCompleted)
                 {
-                    if (tokenWatch!.WokenToEnd())
+                    if (tokenWatch is not null && tokenWatch.WokenToEnd())
                     {
                         tokenEnded = true;
                         break;
                     }
-                    tokenWake = TokenWake(tokenWatch);
+                    if (policyWatch is not null && policyWatch.WokenToEnd())
+                    {
+                        policyEnded = true;
+                        break;
+                    }
+                    tokenWake = TokenWake(wakes: true);
                     pendingReady = ready;
                     continue;
                 }
@@ -292,9 +304,12 @@ internal sealed partial class ClientConnection
         return chunked && !clientGone;
     }
 
-    /// <summary>Completes (cancelled) when the connection's deadline, armed at the token's expiry, passes; never without a watch.</summary>
-    private Task TokenWake(StreamTokenWatch? tokenWatch) =>
-        tokenWatch is null ? s_neverWakes : Task.Delay(Timeout.Infinite, _timer.Token);
+    /// <summary>
+    /// Completes (cancelled) when the connection's deadline, armed at the token's expiry or the policy's heartbeat, passes;
+    /// never when no watch <paramref name="wakes"/> the stream.
+    /// </summary>
+    private Task TokenWake(bool wakes) =>
+        wakes ? Task.Delay(Timeout.Infinite, _timer.Token) : s_neverWakes;
 
     private static readonly Task s_neverWakes = new TaskCompletionSource().Task;
 

@@ -987,24 +987,33 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// <summary>
     /// A stream that ends with its token (identity.streamsEndWithToken: GET streams, or all) is checked per event, and its
     /// upstream read woken at the expiry through the connection's deadline (the response timeout is over once the head came).
-    /// A GET stream is also checked per event for a policy reload that no longer allows its caller (StreamPolicyWatch).
+    /// A GET stream is also checked per event for a policy reload that no longer allows its caller, and under a policy with
+    /// time conditions decided again per event and at least every StreamPolicyWatch.HeartbeatMs while quiet.
     /// </summary>
     private void WatchStream(System.IO.Pipelines.PipeReader upstream)
     {
-        if (WatchStreamPolicy() is { } policyWatch)
+        StreamPolicyWatch? policyWatch = WatchStreamPolicy();
+        if (policyWatch is not null)
         {
             policyWatch.Add(_exchange.Route?.Name);
             _relay.PolicyWatch = policyWatch;
         }
-        if (!StreamTokenWatch.Applies(_rt, _request)) return;
+        bool heartbeat = policyWatch is { NeedsHeartbeat: true };
+        if (!StreamTokenWatch.Applies(_rt, _request))
+        {
+            // No token watch to wake a quiet stream: the policy watch wakes it itself for its time conditions.
+            if (heartbeat) policyWatch!.Wake(_timer, upstream);
+            return;
+        }
         StreamTokenWatch watch = _streamWatch ??= new StreamTokenWatch(_rt);
+        watch.MaxWakeMs = heartbeat ? StreamPolicyWatch.HeartbeatMs : int.MaxValue / 2;
         watch.Begin(_request, _timer, upstream, RemoteAddress, _exchange.Principal?.Subject);
         _relay.TokenWatch = watch;
     }
 
     private void StopWatchingStream(UpstreamConnection? upstream)
     {
-        _relay.PolicyWatch?.Stop();
+        if (_relay.PolicyWatch is { } policyWatch && policyWatch.Stop() && upstream is not null) upstream.Broken = true;
         _relay.PolicyWatch = null;
         if (_relay.TokenWatch is not { } watch) return;
         _relay.TokenWatch = null;

@@ -2,7 +2,7 @@ namespace FastMcp.Gateway.Proxy;
 
 /// <summary>
 /// Why the gateway ended an event stream on its own: the token that opened it, or a policy reload that no longer lets its
-/// caller use the session (none: it did not).
+/// caller use the session, or a time condition of the policy that no longer does (none: it did not).
 /// </summary>
 internal enum StreamEndReason : byte
 {
@@ -15,11 +15,13 @@ internal enum StreamEndReason : byte
     TokenUnverified,
     /// <summary>The policy in force (reloaded) no longer allows the stream's caller to initialize on its upstream.</summary>
     PolicyRevoked,
+    /// <summary>The policy in force (not reloaded) has time conditions, and now no longer allows the stream's caller to initialize on its upstream.</summary>
+    PolicyWindowClosed,
 }
 
 internal static class StreamEndReasons
 {
-    public const int Count = 4;
+    public const int Count = 5;
 
     /// <summary>The label of <c>fastmcp_streams_ended_total{reason}</c>.</summary>
     public static string Label(StreamEndReason reason) => reason switch
@@ -27,6 +29,7 @@ internal static class StreamEndReasons
         StreamEndReason.TokenExpired => "token_expired",
         StreamEndReason.SigningKeyRetired => "key_retired",
         StreamEndReason.PolicyRevoked => "policy_revoked",
+        StreamEndReason.PolicyWindowClosed => "policy_window_closed",
         _ => "token_unverified",
     };
 
@@ -36,6 +39,7 @@ internal static class StreamEndReasons
         StreamEndReason.TokenExpired => "response: the stream ended: the token that opened it expired",
         StreamEndReason.SigningKeyRetired => "response: the stream ended: the signing key that verified its token is no longer published",
         StreamEndReason.PolicyRevoked => "response: the stream ended: the policy in force no longer allows its caller this session",
+        StreamEndReason.PolicyWindowClosed => "response: the stream ended: a time condition of the policy no longer allows its caller this session",
         _ => "response: the stream ended: its token is no longer verified under the identity configuration in force",
     };
 }

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using FastMcp.Gateway.Stages;
 using FastMcp.Http;
@@ -10,7 +11,10 @@ namespace FastMcp.Gateway.Proxy;
 /// Ends a GET event stream at its next event once a reloaded policy no longer lets its caller initialize on the stream's
 /// upstream (on a federated path: on any member whose stream is merged into it), as the GET itself was decided
 /// (PolicyAuthorization.DecideSessionRequest). Per event it compares the engine in force with the one last decided under
-/// by reference; only after a reload does it decide again, so nothing is allocated. One per connection, reused.
+/// by reference; only after a reload does it decide again. A policy with time conditions can refuse later what it allowed
+/// at the GET without any reload: then the decision is taken again at every event, and a quiet stream is woken every
+/// <see cref="HeartbeatMs"/> by the connection's own deadline (no timer per stream) to take it. Nothing is allocated.
+/// One per connection, reused.
 /// </summary>
 internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
 {
@@ -22,12 +26,24 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     private HttpRequestHead? _request;
     private IPAddress? _address;
     private string _clientAddress = "";
+    private CancellationTokenRegistration _wake;
+    private ConnectionDeadline? _deadline;
+    private PipeReader? _upstream;
+
+    /// <summary>How often a quiet stream under a policy with time conditions is decided again (a window closes at most this late).</summary>
+    public const int HeartbeatMs = 1_000;
 
     /// <summary>True between <see cref="Begin"/> and <see cref="Stop"/>.</summary>
     public bool Watching { get; private set; }
 
-    /// <summary><see cref="StreamEndReason.PolicyRevoked"/> once <see cref="Check"/> found the stream must end.</summary>
+    /// <summary>
+    /// <see cref="StreamEndReason.PolicyRevoked"/> (after a reload) or <see cref="StreamEndReason.PolicyWindowClosed"/>
+    /// (a time condition, no reload) once <see cref="Check"/> found the stream must end.
+    /// </summary>
     public StreamEndReason Ended { get; private set; }
+
+    /// <summary>The policy the stream was allowed under has time conditions: a quiet stream needs waking (<see cref="Wake"/>).</summary>
+    public bool NeedsHeartbeat => Watching && _decidedUnder is { ReadsClock: true };
 
     /// <summary>
     /// Starts watching the stream <paramref name="request"/> opened, allowed under <paramref name="decidedUnder"/>; its
@@ -49,23 +65,51 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     public void Add(string? upstream) => _upstreams.Add(upstream);
 
     /// <summary>
-    /// Why the stream must end now, or None. While the policy in force is the one last decided under, a reference compare;
-    /// after a reload, the caller's initialize decided again on every upstream of the stream (a refusal on one ends it:
-    /// the client reconnects and the new GET is decided member by member).
+    /// Wakes the quiet stream every <see cref="HeartbeatMs"/> through <paramref name="deadline"/>, cancelling
+    /// <paramref name="upstream"/>'s pending read (null: the caller waits on <see cref="ConnectionDeadline.Token"/> itself).
+    /// Only when no token watch wakes the stream (that one is clamped to the heartbeat instead: one deadline per connection).
+    /// </summary>
+    public void Wake(ConnectionDeadline deadline, PipeReader? upstream)
+    {
+        _deadline = deadline;
+        _upstream = upstream;
+        ArmWake();
+    }
+
+    private void ArmWake()
+    {
+        _wake.Dispose();
+        _deadline!.Arm(HeartbeatMs);
+        if (_upstream is not null) _wake = _deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), _upstream);
+    }
+
+    /// <summary>
+    /// Why the stream must end now, or None. While the policy in force is the one last decided under and has no time
+    /// condition, a reference compare. Otherwise the caller's initialize is decided again on every upstream of the stream
+    /// (a refusal on one ends it: the client reconnects and the new GET is decided member by member).
     /// </summary>
     public StreamEndReason Check()
     {
         if (!Watching || Ended != StreamEndReason.None) return Ended;
         // A gateway without a policy stage decides nothing, and never begins a watch.
         PolicyEngine now = runtime.Authorization!.Engine;
-        if (ReferenceEquals(now, _decidedUnder)) return StreamEndReason.None;
+        bool reloaded = !ReferenceEquals(now, _decidedUnder);
+        if (!reloaded && !now.ReadsClock) return StreamEndReason.None;
         foreach (string? upstream in _upstreams)
         {
             if (PolicyAuthorization.DecideSessionRequest(now, _principal!, upstream, _request!.Query, _address).Action != PolicyAction.Allow)
-                return Ended = StreamEndReason.PolicyRevoked;
+                return Ended = reloaded ? StreamEndReason.PolicyRevoked : StreamEndReason.PolicyWindowClosed;
         }
         _decidedUnder = now;
         return StreamEndReason.None;
+    }
+
+    /// <summary>The stream was woken: true when it must end; else, when this watch wakes it, the next heartbeat is armed.</summary>
+    public bool WokenToEnd()
+    {
+        if (Check() != StreamEndReason.None) return true;
+        if (_deadline is not null) ArmWake();
+        return false;
     }
 
     /// <summary>Counts the end (before the client sees it, as the token watch does) and logs it.</summary>
@@ -73,17 +117,28 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     {
         if (Ended == StreamEndReason.None) return;
         Admin.GatewayCounters.Add(ref runtime.Counters.StreamsEnded[(int)Ended - 1]);
-        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} (the policy in force no longer allows this caller the session)");
+        string why = Ended == StreamEndReason.PolicyWindowClosed ? "a time condition of the policy no longer allows" : "the policy in force no longer allows";
+        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} ({why} this caller the session)");
     }
 
-    /// <summary>The stream is over: nothing of it is held.</summary>
-    public void Stop()
+    /// <summary>
+    /// The stream is over: nothing of it is held. True when this watch's wake may have cancelled a read of its upstream
+    /// meanwhile (its pipe would hand the next exchange a cancelled read): the caller does not reuse it.
+    /// </summary>
+    public bool Stop()
     {
+        // Dispose waits for a wake running now, so after it the deadline's state says whether one ran.
+        _wake.Dispose();
+        bool woke = Watching && _upstream is not null && _deadline!.Token.IsCancellationRequested;
+        _wake = default;
+        _deadline = null;
+        _upstream = null;
         Watching = false;
         _decidedUnder = null;
         _principal = null;
         _request = null;
         _address = null;
         _upstreams.Clear();
+        return woke;
     }
 }

@@ -23,6 +23,12 @@ internal sealed class StreamTokenWatch(GatewayRuntime runtime)
     private string _clientAddress = "";
     private string? _subject;
 
+    /// <summary>
+    /// The longest the stream sleeps between wakes, set before <see cref="Begin"/>: the policy watch's heartbeat when the
+    /// policy has time conditions (StreamPolicyWatch.HeartbeatMs), so one deadline wakes the stream for both watches.
+    /// </summary>
+    public int MaxWakeMs { get; set; } = int.MaxValue / 2;
+
     /// <summary>True between <see cref="Begin"/> and <see cref="Stop"/>.</summary>
     public bool Watching { get; private set; }
 
@@ -63,12 +69,12 @@ internal sealed class StreamTokenWatch(GatewayRuntime runtime)
         ArmWake();
     }
 
-    /// <summary>The connection's deadline fires at the expiry (clamped: a later one is armed again when it fires early).</summary>
+    /// <summary>The connection's deadline fires at the expiry (clamped to <see cref="MaxWakeMs"/>: a later one is armed again when it fires early).</summary>
     private void ArmWake()
     {
         _wake.Dispose();
         long ms = (_notAfterTicks - DateTime.UtcNow.Ticks) / TimeSpan.TicksPerMillisecond + 1;
-        _deadline!.Arm((int)Math.Clamp(ms, 0, int.MaxValue / 2));
+        _deadline!.Arm((int)Math.Clamp(ms, 0, MaxWakeMs));
         if (_upstream is not null) _wake = _deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), _upstream);
     }
 

@@ -21,6 +21,9 @@ internal sealed class PolicyAuthorization
 
     public PolicyEngine Engine => Volatile.Read(ref _engine);
 
+    /// <summary>The clock the engines decide "time" conditions by; a reload compiles the new engine with it too.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
     public void Swap(PolicyEngine engine) => Volatile.Write(ref _engine, engine);
 
     /// <summary>Tool definition pinning (null when every upstream's mode is off): a tools/call it does not admit is refused here.</summary>

@@ -58,13 +58,13 @@ public sealed class FederatedSessionRequestPolicyTests
         new RuleOptions { Name = "sessions", Action = "allow", Methods = ["initialize", "logging/setLevel", "notifications/*"] },
     ];
 
-    private static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b) =>
-        PolicyGateway.StartAsync(UpstreamScripts.Echo, Open, o =>
+    private static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions>? rules = null, TimeProvider? policyClock = null) =>
+        PolicyGateway.StartAsync(UpstreamScripts.Echo, rules ?? Open, o =>
         {
             o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
             o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
             o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        }, policyClock);
 
     private static async Task<string> InitializeAsync(PolicyGateway gw, string token)
     {
@@ -159,5 +159,39 @@ public sealed class FederatedSessionRequestPolicyTests
 
         Assert.DoesNotContain("late-", merged.ToString());
         Assert.Equal(endedBefore + 1, gw.Gateway.Host.Runtime.Counters.StreamsEnded[(int)FastMcp.Gateway.Proxy.StreamEndReason.PolicyRevoked - 1]);
+    }
+
+    [Fact]
+    public async Task A_window_that_closes_on_one_member_ends_the_quiet_merged_stream_without_any_event()
+    {
+        var start = new DateTimeOffset(2030, 3, 4, 17, 0, 0, TimeSpan.Zero);
+        var clock = new ManualPolicyClock(start);
+        List<RuleOptions> bUntilFreeze =
+        [
+            new RuleOptions { Name = "b-until-freeze", Action = "allow", Methods = ["initialize"], Upstreams = ["b"],
+                Time = new TimeConditionOptions { NotAfter = "2030-03-04T18:00:00Z" } },
+            new RuleOptions { Name = "sessions-on-a", Action = "allow", Methods = ["initialize"], Upstreams = ["a"] },
+            new RuleOptions { Name = "members", Action = "allow", Methods = ["logging/setLevel", "notifications/*"] },
+        ];
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var a = new ScriptedUpstream(Member("a", resume));
+        await using var b = new ScriptedUpstream(Member("b", resume));
+        await using PolicyGateway gw = await FederatedAsync(a, b, bUntilFreeze, clock);
+        string token = gw.Token("alice");
+        string session = await InitializeAsync(gw, token);
+
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+        var merged = new System.Text.StringBuilder();
+        for (int i = 0; i < 10 && !(merged.ToString().Contains("log-from-a", StringComparison.Ordinal) && merged.ToString().Contains("log-from-b", StringComparison.Ordinal)); i++)
+            merged.Append(await client.ReadChunkAsync("both members' first messages"));
+        // The members send nothing more (never resumed): only the heartbeat can end the merged stream.
+        clock.Advance(TimeSpan.FromHours(2));
+        string? chunk;
+        for (int i = 0; i < 10 && (chunk = await client.ReadChunkAsync("the end of the merged stream")) is not null; i++) merged.Append(chunk);
+
+        Assert.DoesNotContain("late-", merged.ToString());
+        Assert.Equal(1, gw.Gateway.Host.Runtime.Counters.StreamsEnded[(int)FastMcp.Gateway.Proxy.StreamEndReason.PolicyWindowClosed - 1]);
     }
 }

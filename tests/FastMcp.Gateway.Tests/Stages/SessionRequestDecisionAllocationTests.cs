@@ -78,4 +78,39 @@ public sealed class SessionRequestDecisionAllocationTests
         Assert.Equal(StreamEndReason.PolicyRevoked, watch.Check());
         watch.Stop();
     }
+
+    [Fact]
+    public async Task Under_time_conditions_each_check_decides_again_allocating_nothing_and_ends_the_stream_when_the_window_closes()
+    {
+        var clock = new ManualPolicyClock(new DateTimeOffset(2030, 3, 4, 17, 0, 0, TimeSpan.Zero));
+        List<RuleOptions> rules =
+        [
+            new RuleOptions { Name = "sessions-until-freeze", Action = "allow", Methods = ["initialize"], Addresses = ["10.0.0.0/8"],
+                Time = new TimeConditionOptions { NotAfter = "2030-03-04T18:00:00Z", Days = ["mon"], From = "08:00", To = "20:00", TimeZone = "Europe/Berlin" } },
+        ];
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, policyClock: clock);
+        PolicyEngine engine = g.Gateway.Stages.Authorization!.Engine;
+        Assert.True(engine.ReadsClock);
+        var alice = new Principal("alice", [], [], null, "issuer", DateTimeOffset.MaxValue);
+        var head = new HttpRequestHead(new HttpLimits());
+        Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes("GET /mcp HTTP/1.1\r\nHost: a\r\n\r\n")));
+        var watch = new StreamPolicyWatch(g.Gateway.Host.Runtime);
+        watch.Begin(engine, alice, head, IPAddress.Parse("10.1.2.3"), "10.1.2.3");
+        watch.Add("default");
+        Assert.True(watch.NeedsHeartbeat);
+
+        int allowed = 0;
+        for (int i = 0; i < 1_000; i++) allowed += watch.Check() == StreamEndReason.None ? 1 : 0;
+        long allocated = ThreadAllocations.Measure(() =>
+        {
+            for (int i = 0; i < 10_000; i++) allowed += watch.Check() == StreamEndReason.None ? 1 : 0;
+        });
+        Assert.Equal(0, allocated);
+        Assert.Equal(11_000, allowed);
+
+        // No reload, the same engine: the clock alone closes the window.
+        clock.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(StreamEndReason.PolicyWindowClosed, watch.Check());
+        watch.Stop();
+    }
 }

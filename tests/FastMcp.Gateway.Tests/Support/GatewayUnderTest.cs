@@ -54,9 +54,10 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
 
     /// <summary>
     /// The same with every stage built from <paramref name="configure"/>d options (identity, policy,
-    /// masking, audit, approvals), as `fastmcp serve` builds them.
+    /// masking, audit, approvals), as `fastmcp serve` builds them; the policy's "time" conditions read
+    /// <paramref name="policyClock"/> (the system clock when null).
     /// </summary>
-    public static async Task<GatewayUnderTest> StartWithStagesAsync(string upstreamUrl, Action<GatewayOptions> configure)
+    public static async Task<GatewayUnderTest> StartWithStagesAsync(string upstreamUrl, Action<GatewayOptions> configure, TimeProvider? policyClock = null)
     {
         var options = new GatewayOptions
         {
@@ -66,7 +67,7 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         options.Upstream.Url = upstreamUrl;
         configure(options);
         ConfigurationLoader.Validate(options);
-        GatewayStages stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], CancellationToken.None);
+        GatewayStages stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], policyClock ?? TimeProvider.System, CancellationToken.None);
         // Named stdio upstreams get their bridge as `fastmcp serve` gives them; the host stops their processes when it stops.
         var stdio = new Dictionary<string, Upstream.Stdio.StdioBridge>(StringComparer.Ordinal);
         foreach ((string name, UpstreamOptions named) in options.Upstreams)

@@ -30,7 +30,8 @@ internal sealed class PolicyGateway : IAsyncDisposable
     public GatewayUnderTest Gateway { get; }
     public string AuditDirectory => Path.Combine(_dir, "audit");
 
-    public static async Task<PolicyGateway> StartAsync(Func<UpstreamExchange, Task> script, List<RuleOptions> rules, Action<GatewayOptions>? configure = null)
+    public static async Task<PolicyGateway> StartAsync(Func<UpstreamExchange, Task> script, List<RuleOptions> rules, Action<GatewayOptions>? configure = null,
+        TimeProvider? policyClock = null)
     {
         string dir = Path.Combine(Path.GetTempPath(), "fastmcp-policygw-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -44,7 +45,7 @@ internal sealed class PolicyGateway : IAsyncDisposable
                 options.Policy = new PolicyOptions { Rules = rules };
                 options.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "test" };
                 configure?.Invoke(options);
-            });
+            }, policyClock);
         }
         catch
         {
