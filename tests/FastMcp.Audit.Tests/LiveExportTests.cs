@@ -1,3 +1,4 @@
+using FastMcp.Audit.Format;
 using System.Text.Json;
 using FastMcp.Audit.Shipping;
 
@@ -73,6 +74,32 @@ public sealed class LiveExportTests : IAsyncLifetime
         var exported = _siem.Lines();
         for (int i = 0; i < 11; i++)
             Assert.Equal(replayed[i], exported[i].Replace(",\"segment\":1,", ",", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_export_reads_each_segment_byte_about_once_not_once_per_pass()
+    {
+        // A segment far larger than what is written: the old export re-read the whole open file (with its zero-filled
+        // reserve) on every pass; reading on from the last complete frame costs the new bytes and one probe per pass.
+        var fs = new CountingFileSystem();
+        const int Batches = 40;
+        long sealedBytes;
+        await using (var log = await AuditLog.OpenAsync(Options(), fs))
+        {
+            for (int b = 0; b < Batches; b++)
+            {
+                await AppendAsync(log, b * 10, 10);
+                using var cts = new CancellationTokenSource(Limit);
+                while (log.Exporter!.CursorSequence < 1 + (b + 1) * 10 && !cts.IsCancellationRequested) await Task.Delay(5);
+                Assert.Equal(1 + (b + 1) * 10, log.Exporter.CursorSequence);
+            }
+        }
+        sealedBytes = new FileInfo(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(1))).Length;
+        var seqs = _siem.Lines().Select(l => Parse(l).Seq).Distinct().Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 1 + Batches * 10).Select(i => (long)i), seqs.Take(1 + Batches * 10));
+        // Each pass lists the folder once and may probe past the last frame with one small read.
+        long bound = 2 * sealedBytes + fs.Listings * 8192;
+        Assert.True(fs.SegmentBytesRead <= bound, $"read {fs.SegmentBytesRead} bytes of a {sealedBytes}-byte segment over {fs.Listings} listings (bound {bound})");
     }
 
     [Fact]
