@@ -103,6 +103,51 @@ public sealed class LiveExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Segments_sealed_while_they_are_read_are_followed_and_each_read_about_once()
+    {
+        // Small segments: the writer seals and renames .open to .seg under the reader, which goes on at the same offset.
+        var fs = new CountingFileSystem();
+        var options = Options();
+        options.MaxSegmentBytes = 8192;
+        const int Batches = 30;
+        await using (var log = await AuditLog.OpenAsync(options, fs))
+        {
+            for (int b = 0; b < Batches; b++)
+            {
+                await AppendAsync(log, b * 10, 10);
+                using var cts = new CancellationTokenSource(Limit);
+                while (log.Exporter!.LagRecords > 0 && !cts.IsCancellationRequested) await Task.Delay(5);
+                Assert.Equal(0, log.Exporter.LagRecords);
+            }
+        }
+        var sealedFiles = Directory.GetFiles(_dir.ChainDir(), "*" + SegmentNames.SealedExtension);
+        Assert.True(sealedFiles.Length >= 3, $"only {sealedFiles.Length} segment(s): the test needs rotations");
+        long total = sealedFiles.Sum(f => new FileInfo(f).Length);
+        var seqs = _siem.Lines().Select(l => Parse(l).Seq).ToList();
+        Assert.Equal(Enumerable.Range(0, (int)seqs.Max() + 1).Select(i => (long)i), seqs.Distinct().Order());
+        Assert.True(seqs.Max() >= Batches * 10);
+        long bound = 2 * total + fs.Listings * 8192;
+        Assert.True(fs.SegmentBytesRead <= bound, $"read {fs.SegmentBytesRead} bytes of {total} segment bytes over {fs.Listings} listings (bound {bound})");
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_sends_what_is_durable_including_the_stop_record()
+    {
+        var options = Options();
+        // No pass of the loop after the first: only the stop's final attempt can send the later records.
+        options.Export!.FlushMs = 600_000;
+        options.Export.MaxBackoffMs = 600_000;
+        await using (var log = await AuditLog.OpenAsync(options))
+        {
+            await _siem.WaitForLinesAsync(1, Limit);
+            await AppendAsync(log, 0, 3);
+        }
+        var lines = _siem.Lines();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => (long)i), lines.Select(l => Parse(l).Seq).Distinct().Order());
+        Assert.Equal("AuditStopped", Parse(lines[^1]).Record.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Records_written_while_the_endpoint_is_down_arrive_when_it_returns_none_lost()
     {
         await using var log = await AuditLog.OpenAsync(Options());
