@@ -97,7 +97,16 @@ public sealed class AuditLog : IAsyncDisposable
             _exporter = new Export.AuditExporter(export, fs, chainDir, options.ChainId, () => DurableSequence, options.OnProblem);
         if (options.Shipping is { } shipping)
         {
-            _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
+            try
+            {
+                _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
+            }
+            catch when (_exporter is not null)
+            {
+                // The exporter holds an HttpClient (sockets); not started, so its disposal completes at once.
+                _exporter.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
             // A shipped segment stays local until the SIEM has all of it: the exporter reads only local segments.
             if (_exporter is { } exporter) _shipper.MayDeleteLocal = exporter.IsExported;
         }

@@ -39,6 +39,7 @@ public sealed class FaultyFileSystem : IAuditFileSystem
 
     public IAuditFile OpenAppend(string path) { ThrowIfFull("open", path); return new FaultyFile(this, _inner.OpenAppend(path), path); }
     public byte[] ReadAllBytes(string path) => _inner.ReadAllBytes(path);
+    public int ReadAt(string path, long offset, Span<byte> destination) => _inner.ReadAt(path, offset, destination);
     public void ReplaceDurably(string path, ReadOnlySpan<byte> content) { ThrowIfFull("replace", path); _inner.ReplaceDurably(path, content); }
     public void Rename(string from, string to) { ThrowIfFull("rename", from); _inner.Rename(from, to); }
     public void Delete(string path) => _inner.Delete(path);

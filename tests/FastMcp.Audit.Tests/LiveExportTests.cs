@@ -1,3 +1,4 @@
+using FastMcp.Audit.Format;
 using System.Text.Json;
 using FastMcp.Audit.Shipping;
 
@@ -73,6 +74,77 @@ public sealed class LiveExportTests : IAsyncLifetime
         var exported = _siem.Lines();
         for (int i = 0; i < 11; i++)
             Assert.Equal(replayed[i], exported[i].Replace(",\"segment\":1,", ",", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_export_reads_each_segment_byte_about_once_not_once_per_pass()
+    {
+        // A segment far larger than what is written: the old export re-read the whole open file (with its zero-filled
+        // reserve) on every pass; reading on from the last complete frame costs the new bytes and one probe per pass.
+        var fs = new CountingFileSystem();
+        const int Batches = 40;
+        long sealedBytes;
+        await using (var log = await AuditLog.OpenAsync(Options(), fs))
+        {
+            for (int b = 0; b < Batches; b++)
+            {
+                await AppendAsync(log, b * 10, 10);
+                using var cts = new CancellationTokenSource(Limit);
+                while (log.Exporter!.CursorSequence < 1 + (b + 1) * 10 && !cts.IsCancellationRequested) await Task.Delay(5);
+                Assert.Equal(1 + (b + 1) * 10, log.Exporter.CursorSequence);
+            }
+        }
+        sealedBytes = new FileInfo(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(1))).Length;
+        var seqs = _siem.Lines().Select(l => Parse(l).Seq).Distinct().Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 1 + Batches * 10).Select(i => (long)i), seqs.Take(1 + Batches * 10));
+        // Each pass lists the folder once and may probe past the last frame with one small read.
+        long bound = 2 * sealedBytes + fs.Listings * 8192;
+        Assert.True(fs.SegmentBytesRead <= bound, $"read {fs.SegmentBytesRead} bytes of a {sealedBytes}-byte segment over {fs.Listings} listings (bound {bound})");
+    }
+
+    [Fact]
+    public async Task Segments_sealed_while_they_are_read_are_followed_and_each_read_about_once()
+    {
+        // Small segments: the writer seals and renames .open to .seg under the reader, which goes on at the same offset.
+        var fs = new CountingFileSystem();
+        var options = Options();
+        options.MaxSegmentBytes = 8192;
+        const int Batches = 30;
+        await using (var log = await AuditLog.OpenAsync(options, fs))
+        {
+            for (int b = 0; b < Batches; b++)
+            {
+                await AppendAsync(log, b * 10, 10);
+                using var cts = new CancellationTokenSource(Limit);
+                while (log.Exporter!.LagRecords > 0 && !cts.IsCancellationRequested) await Task.Delay(5);
+                Assert.Equal(0, log.Exporter.LagRecords);
+            }
+        }
+        var sealedFiles = Directory.GetFiles(_dir.ChainDir(), "*" + SegmentNames.SealedExtension);
+        Assert.True(sealedFiles.Length >= 3, $"only {sealedFiles.Length} segment(s): the test needs rotations");
+        long total = sealedFiles.Sum(f => new FileInfo(f).Length);
+        var seqs = _siem.Lines().Select(l => Parse(l).Seq).ToList();
+        Assert.Equal(Enumerable.Range(0, (int)seqs.Max() + 1).Select(i => (long)i), seqs.Distinct().Order());
+        Assert.True(seqs.Max() >= Batches * 10);
+        long bound = 2 * total + fs.Listings * 8192;
+        Assert.True(fs.SegmentBytesRead <= bound, $"read {fs.SegmentBytesRead} bytes of {total} segment bytes over {fs.Listings} listings (bound {bound})");
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_sends_what_is_durable_including_the_stop_record()
+    {
+        var options = Options();
+        // No pass of the loop after the first: only the stop's final attempt can send the later records.
+        options.Export!.FlushMs = 600_000;
+        options.Export.MaxBackoffMs = 600_000;
+        await using (var log = await AuditLog.OpenAsync(options))
+        {
+            await _siem.WaitForLinesAsync(1, Limit);
+            await AppendAsync(log, 0, 3);
+        }
+        var lines = _siem.Lines();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => (long)i), lines.Select(l => Parse(l).Seq).Distinct().Order());
+        Assert.Equal("AuditStopped", Parse(lines[^1]).Record.GetProperty("type").GetString());
     }
 
     [Fact]

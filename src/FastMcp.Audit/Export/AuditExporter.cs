@@ -26,10 +26,19 @@ public sealed class AuditExporter : IAsyncDisposable
     private readonly ExportBatch _batch;
     private readonly HttpClient _http;
     private readonly AuthenticationHeaderValue? _authorization;
-    private readonly FrameReader _frames = new();
+    private readonly SegmentTailReader _tail = new();
     private readonly CancellationTokenSource _stop = new();
+    // Sealed segments read to their end (their last sequence), until they are complete.
     private readonly List<(long Index, long LastSequence)> _sealedEnds = new();
+    private readonly List<(long Index, long LastSequence)> _pendingSealedEnds = new();
+    // Where the next pass reads on: the segment, the offset past its last frame whose records are all acknowledged,
+    // and that segment's last sequence before it. The pending position becomes it once the batch holding those
+    // records is acknowledged (a failed POST reads them again).
+    private long _readIndex, _readOffset, _readLast = -1;
+    private long _pendingIndex, _pendingOffset, _pendingLast = -1;
+    private bool _pendingSet;
     private Task _loop = Task.CompletedTask;
+    private bool _started;
     private long _exported, _failedPosts, _next, _completeThrough, _lastSuccess;
     private bool _failing;
     private long _reportedGapAt = -1;
@@ -70,7 +79,11 @@ public sealed class AuditExporter : IAsyncDisposable
     /// <summary>Whether every record of sealed segment <paramref name="index"/> is acknowledged (shipping may delete it only then).</summary>
     public bool IsExported(long index) => index <= Interlocked.Read(ref _completeThrough);
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start()
+    {
+        _started = true;
+        _loop = Task.Run(RunAsync);
+    }
 
     private async Task RunAsync()
     {
@@ -111,57 +124,87 @@ public sealed class AuditExporter : IAsyncDisposable
     private async Task<bool> ExportPendingAsync(CancellationToken ct)
     {
         long durable = _durableSequence();
+        long first = Math.Max(_cursor.Segment, _readIndex);
         var segments = new List<(long Index, bool Sealed, string Name)>();
         foreach (var name in _fs.ListFileNames(_chainDir))
         {
             // Complete segments are skipped: shipping may be deleting them.
-            if (SegmentNames.TryParse(name, out long index, out bool sealed_) && index >= _cursor.Segment && index > _cursor.CompleteThrough)
+            if (SegmentNames.TryParse(name, out long index, out bool sealed_) && index >= first && index > _cursor.CompleteThrough)
                 segments.Add((index, sealed_, name));
         }
         segments.Sort((a, b) => a.Index.CompareTo(b.Index));
         _batch.Clear();
-        _sealedEnds.Clear();
+        _pendingSealedEnds.Clear();
+        _pendingSet = false;
         foreach (var (index, sealed_, name) in segments)
         {
-            byte[] data;
+            // An .open segment gives nothing until a record past the cursor is durable (its sealing shows in the listing).
+            if (!sealed_ && durable <= Interlocked.Read(ref _next)) break;
+            bool resume = index == _readIndex;
+            long segmentLast = resume ? _readLast : -1;
+            bool reachedDurable = false;
             try
             {
-                data = _fs.ReadAllBytes(Path.Combine(_chainDir, name));
+                // A segment sealed and renamed since the last pass holds the same bytes up to its seal: read on at the same offset.
+                _tail.Open(_fs, Path.Combine(_chainDir, name), resume ? _readOffset : 0, sealed_);
+                while (!reachedDurable)
+                {
+                    var status = _tail.Next(out var frame, out string? error);
+                    if (status == FrameReadStatus.End) break;
+                    if (status != FrameReadStatus.Ok)
+                    {
+                        // The open segment's tail may be a frame still being written; a sealed segment must read whole.
+                        if (!sealed_) break;
+                        throw new InvalidDataException($"segment {name} cannot be read ({error}); records after it are not exported until it can");
+                    }
+                    if (frame.Header.Kind != FrameKind.Records) continue;
+                    // The payload stays valid until the next frame is read: a full batch is posted and the frame resumed.
+                    int from = 0;
+                    while ((from = Fill(index, name, frame.Payload, frame.Header.RecordCount, from, durable, ref segmentLast, out reachedDurable)) >= 0)
+                    {
+                        if (!await PostAsync(ct).ConfigureAwait(false)) return false;
+                    }
+                    if (reachedDurable) break;
+                    // A records frame read whole holds durable records only, so every frame before it is final too
+                    // (a checkpoint frame after the last durable record could still be cut back: it is read again).
+                    SetPending(index, _tail.FrameEnd, segmentLast);
+                }
             }
             catch (FileNotFoundException) when (!sealed_)
             {
                 // Sealed and renamed since the listing: the next pass reads it as .seg.
                 break;
             }
-            _frames.Reset(data, zeroTailIsEnd: !sealed_);
-            long segmentLast = -1;
-            bool reachedDurable = false;
-            while (!reachedDurable)
-            {
-                var status = _frames.Next(out var frame, out string? error);
-                if (status == FrameReadStatus.End) break;
-                if (status != FrameReadStatus.Ok)
-                {
-                    // The open segment's tail may be a frame still being written; a sealed segment must read whole.
-                    if (!sealed_) break;
-                    throw new InvalidDataException($"segment {name} cannot be read ({error}); records after it are not exported until it can");
-                }
-                if (frame.Header.Kind != FrameKind.Records) continue;
-                // The payload stays valid until the next frame is read: a full batch is posted and the frame resumed.
-                int from = 0;
-                while ((from = Fill(index, name, frame.Payload, frame.Header.RecordCount, from, durable, ref segmentLast, out reachedDurable)) >= 0)
-                {
-                    if (!await PostAsync(ct).ConfigureAwait(false)) return false;
-                }
-                if (reachedDurable) break;
-            }
-            if (reachedDurable) break;
-            if (sealed_) _sealedEnds.Add((index, segmentLast));
-            else break;
+            if (reachedDurable || !sealed_) break;
+            _pendingSealedEnds.Add((index, segmentLast));
+            SetPending(index + 1, 0, -1);
         }
         if (_batch.Count > 0 && !await PostAsync(ct).ConfigureAwait(false)) return false;
         if (AdvanceComplete()) _cursor.Save(_fs, _chainDir);
         return true;
+    }
+
+    /// <summary>Notes how far this pass has read; it becomes the read position as soon as no record read is unacknowledged.</summary>
+    private void SetPending(long index, long offset, long last)
+    {
+        _pendingIndex = index;
+        _pendingOffset = offset;
+        _pendingLast = last;
+        _pendingSet = true;
+        if (_batch.Count == 0) CommitReadPosition();
+    }
+
+    private void CommitReadPosition()
+    {
+        if (_pendingSet)
+        {
+            _readIndex = _pendingIndex;
+            _readOffset = _pendingOffset;
+            _readLast = _pendingLast;
+            _pendingSet = false;
+        }
+        foreach (var end in _pendingSealedEnds) _sealedEnds.Add(end);
+        _pendingSealedEnds.Clear();
     }
 
     /// <summary>
@@ -199,13 +242,16 @@ public sealed class AuditExporter : IAsyncDisposable
     {
         long next = Interlocked.Read(ref _next);
         bool moved = false;
+        int done = 0;
         foreach (var (index, last) in _sealedEnds)
         {
-            if (index <= _cursor.CompleteThrough) continue;
+            if (index <= _cursor.CompleteThrough) { done++; continue; }
             if (last >= next) break;
             _cursor.CompleteThrough = index;
             moved = true;
+            done++;
         }
+        _sealedEnds.RemoveRange(0, done);
         if (moved) Interlocked.Exchange(ref _completeThrough, _cursor.CompleteThrough);
         return moved;
     }
@@ -238,11 +284,13 @@ public sealed class AuditExporter : IAsyncDisposable
         _cursor.NextSequence = _batch.LastSequence + 1;
         _cursor.Segment = _batch.LastSegment;
         Interlocked.Exchange(ref _next, _cursor.NextSequence);
+        int acknowledged = _batch.Count;
+        _batch.Clear();
+        CommitReadPosition();
         AdvanceComplete();
         _cursor.Save(_fs, _chainDir);
-        Interlocked.Add(ref _exported, _batch.Count);
+        Interlocked.Add(ref _exported, acknowledged);
         Interlocked.Exchange(ref _lastSuccess, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        _batch.Clear();
         return true;
     }
 
@@ -269,13 +317,27 @@ public sealed class AuditExporter : IAsyncDisposable
         catch (Exception) { /* a logger must not stop the export */ }
     }
 
+    /// <summary>How long the last attempt at a graceful stop may take to send what is durable (the stop record among it).</summary>
+    public static readonly TimeSpan FinalAttempt = TimeSpan.FromSeconds(2);
+
     public async ValueTask DisposeAsync()
     {
         _stop.Cancel();
         try { await _loop.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
+        if (_started)
+        {
+            // One bounded pass after the writer's last record (AuditStopped) is durable, so it need not wait for the next start;
+            // whatever it cannot send stays in the log behind the cursor.
+            using var limit = new CancellationTokenSource(FinalAttempt);
+            try { await ExportPendingAsync(limit.Token).ConfigureAwait(false); }
+            catch (Exception e)
+            {
+                LastError = e.Message;
+            }
+        }
         _http.Dispose();
-        _frames.Dispose();
+        _tail.Dispose();
         _stop.Dispose();
     }
 }

@@ -9,6 +9,11 @@ public interface IAuditFileSystem
     /// <summary>Opens (or creates) a file for appending at its current end.</summary>
     IAuditFile OpenAppend(string path);
     byte[] ReadAllBytes(string path);
+    /// <summary>
+    /// Reads from <paramref name="offset"/> until <paramref name="destination"/> is full or the file ends; the bytes read
+    /// (fewer than asked only at the end). Lets a reader go on from where it stopped instead of reading a whole segment again.
+    /// </summary>
+    int ReadAt(string path, long offset, Span<byte> destination);
     /// <summary>Replaces a small file atomically and durably (write temp, fsync, rename).</summary>
     void ReplaceDurably(string path, ReadOnlySpan<byte> content);
     /// <summary>Renames without overwriting an existing destination.</summary>

@@ -21,6 +21,20 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
 
     public byte[] ReadAllBytes(string path) => File.ReadAllBytes(path);
 
+    public int ReadAt(string path, long offset, Span<byte> destination)
+    {
+        // FileShare.ReadWrite|Delete: the writer appends to and renames the segment while it is read.
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = RandomAccess.Read(handle, destination[total..], offset + total);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+
     public void ReplaceDurably(string path, ReadOnlySpan<byte> content)
     {
         string temp = path + ".tmp";
