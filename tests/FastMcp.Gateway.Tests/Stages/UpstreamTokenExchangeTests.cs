@@ -407,6 +407,23 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
         Assert.Equal(1, endpoint.Issued);
     }
 
+    /// <summary>A gateway federating members a and b on /mcp/all, each with its own token exchange (audiences a-mcp, b-mcp).</summary>
+    private Task<PolicyGateway> StartFederatedAsync(TokenEndpoint endpoint, ScriptedUpstream a, ScriptedUpstream b)
+    {
+        string secretFile = SecretFile();
+        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
+        return StartAsync(o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+    }
+
+    private static Task<RawResponse> InitializeFederatedAsync(PolicyGateway g, string token) =>
+        g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            token, path: "/mcp/all");
+
     [Fact]
     public async Task Federated_members_with_their_own_exchange_get_the_callers_token_for_each()
     {
@@ -415,17 +432,9 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
             (x, id) => x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}"), $"Mcp-Session-Id: s-{name}\r\n"));
         await using var a = new ScriptedUpstream(Member("a"));
         await using var b = new ScriptedUpstream(Member("b"));
-        string secretFile = SecretFile();
-        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
-        await using PolicyGateway g = await StartAsync(o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        await using PolicyGateway g = await StartFederatedAsync(endpoint, a, b);
         string alice = g.Token("alice");
-        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
-            alice, path: "/mcp/all");
+        RawResponse initialized = await InitializeFederatedAsync(g, alice);
         Assert.Equal(200, initialized.Status);
         string session = initialized.Header("Mcp-Session-Id")!;
         RawResponse answer = await g.PostAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"b__echo","arguments":{}}}""", alice,
@@ -459,17 +468,9 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
             : x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"" + name + " ran\"}]}")));
         await using var a = new ScriptedUpstream(Member("a"));
         await using var b = new ScriptedUpstream(Member("b"));
-        string secretFile = SecretFile();
-        TokenExchangeOptions For(string audience) => new() { TokenUrl = endpoint.Url, ClientId = ClientId, ClientSecretFile = secretFile, Audience = audience, TimeoutMs = 2_000 };
-        await using PolicyGateway g = await StartAsync(o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("a-mcp") } };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000, Credential = new UpstreamCredentialOptions { TokenExchange = For("b-mcp") } };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        await using PolicyGateway g = await StartFederatedAsync(endpoint, a, b);
         string alice = g.Token("alice");
-        RawResponse initialized = await g.PostAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
-            alice, path: "/mcp/all");
+        RawResponse initialized = await InitializeFederatedAsync(g, alice);
         Assert.True(initialized.Status == 200, initialized.Status + " " + initialized.Body);
         string session = initialized.Header("Mcp-Session-Id")!;
         string headers = $"Mcp-Session-Id: {session}\r\n";
