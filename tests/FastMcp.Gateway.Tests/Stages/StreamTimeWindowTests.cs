@@ -74,52 +74,48 @@ public sealed class StreamTimeWindowTests
         Assert.Contains(records, r => Field(r, "detail") == StreamEndReasons.Detail(StreamEndReason.PolicyWindowClosed));
     }
 
-    [Fact]
-    public async Task A_stream_with_events_ends_at_the_next_event_after_the_window_closes()
+    /// <summary>
+    /// Alice's stream opened at the test's start under <paramref name="rules"/>; the clock moved by <paramref name="advance"/>,
+    /// then the upstream sends its second event: what the client read after that, and the streams ended as window closed.
+    /// </summary>
+    private static async Task<(string After, long WindowClosed)> AdvanceThenReadRestAsync(List<RuleOptions> rules, TimeSpan advance)
     {
         var clock = new ManualPolicyClock(Start);
         var upstream = Streaming();
-        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, SessionsUntilFreeze, policyClock: clock);
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, rules, policyClock: clock);
         using RawClient stream = await OpenAliceStreamAsync(g);
 
-        clock.Advance(TimeSpan.FromHours(2));
+        clock.Advance(advance);
         upstream.Resume.SetResult();
         string rest = await ReadStreamAsync(stream);
+        return (rest, Ended(g, StreamEndReason.PolicyWindowClosed));
+    }
+
+    [Fact]
+    public async Task A_stream_with_events_ends_at_the_next_event_after_the_window_closes()
+    {
+        (string rest, long windowClosed) = await AdvanceThenReadRestAsync(SessionsUntilFreeze, TimeSpan.FromHours(2));
 
         Assert.DoesNotContain("SECOND-MARK", rest);
-        Assert.Equal(1, Ended(g, StreamEndReason.PolicyWindowClosed));
+        Assert.Equal(1, windowClosed);
     }
 
     [Fact]
     public async Task A_stream_whose_session_rule_has_no_time_condition_is_untouched_when_another_window_closes()
     {
-        var clock = new ManualPolicyClock(Start);
-        var upstream = Streaming();
-        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, OnlyDeployUntilFreeze, policyClock: clock);
-        using RawClient stream = await OpenAliceStreamAsync(g);
-
-        clock.Advance(TimeSpan.FromHours(2));
-        upstream.Resume.SetResult();
-        string rest = await ReadStreamAsync(stream);
+        (string rest, long windowClosed) = await AdvanceThenReadRestAsync(OnlyDeployUntilFreeze, TimeSpan.FromHours(2));
 
         Assert.Contains("SECOND-MARK", rest);
-        Assert.Equal(0, Ended(g, StreamEndReason.PolicyWindowClosed));
+        Assert.Equal(0, windowClosed);
     }
 
     [Fact]
     public async Task A_stream_still_inside_its_window_runs_on()
     {
-        var clock = new ManualPolicyClock(Start);
-        var upstream = Streaming();
-        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script, SessionsUntilFreeze, policyClock: clock);
-        using RawClient stream = await OpenAliceStreamAsync(g);
-
         // Still inside the window: the heartbeat and the next event decide it again and let it run.
-        clock.Advance(TimeSpan.FromMinutes(30));
-        upstream.Resume.SetResult();
-        string rest = await ReadStreamAsync(stream);
+        (string rest, long windowClosed) = await AdvanceThenReadRestAsync(SessionsUntilFreeze, TimeSpan.FromMinutes(30));
 
         Assert.Contains("SECOND-MARK", rest);
-        Assert.Equal(0, Ended(g, StreamEndReason.PolicyWindowClosed));
+        Assert.Equal(0, windowClosed);
     }
 }
