@@ -610,7 +610,7 @@ internal sealed partial class ClientConnection
 
     private ValueTask<bool> MemberNotInSessionAsync(FederatedRoute federation, int member, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded) =>
         RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.UpstreamUnavailable,
-            Encoding.UTF8.GetBytes($"upstream '{federation.Members[member].Name}' is not available in this session (it did not answer initialize); initialize again to retry it"),
+            Encoding.UTF8.GetBytes($"upstream '{federation.Members[member].Name}' is not available in this session (it did not join at initialize: it did not answer, or no upstream credential could be had for this caller); initialize again to retry it"),
             "upstream not in the federated session");
 
     /// <summary>

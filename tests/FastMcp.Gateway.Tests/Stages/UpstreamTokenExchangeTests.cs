@@ -485,6 +485,7 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
         RawResponse refused = await g.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b__echo","arguments":{}}}""", alice, headers, "/mcp/all");
         Assert.Equal((-32003, "3"), refused.JsonRpcError());
         Assert.Contains("upstream 'b' is not available in this session", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("no upstream credential could be had for this caller", refused.Body, StringComparison.Ordinal);
         RawResponse ran = await g.PostAsync("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"a__echo","arguments":{}}}""", alice, headers, "/mcp/all");
         Assert.Equal(200, ran.Status);
         Assert.Contains("a ran", ran.Body, StringComparison.Ordinal);
