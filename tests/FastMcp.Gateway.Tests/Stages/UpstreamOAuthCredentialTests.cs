@@ -16,21 +16,11 @@ public sealed class UpstreamOAuthCredentialTests : IDisposable
 {
     private const string ClientId = "fastmcp-gateway";
     private const string Secret = "s3cret-of-the-gateway";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-oauth-" + Guid.NewGuid().ToString("N"));
+    private readonly ClientSecretFolder _secrets = new();
 
-    public UpstreamOAuthCredentialTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() => _secrets.Dispose();
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
-
-    private string SecretFile(string secret)
-    {
-        string path = Path.Combine(_dir, "client-secret");
-        File.WriteAllText(path, secret + "\n");
-        return path;
-    }
+    private string SecretFile(string secret) => _secrets.Write(secret);
 
     private Action<GatewayOptions> OAuth(TokenEndpoint endpoint, string secretFile, Action<OAuthClientCredentialsOptions>? adjust = null) => o =>
     {

@@ -19,21 +19,11 @@ public sealed class UpstreamTokenExchangeTests : IDisposable
 {
     private const string ClientId = "fastmcp-gateway";
     private const string Secret = "s3cret-of-the-gateway";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fastmcp-exchange-" + Guid.NewGuid().ToString("N"));
+    private readonly ClientSecretFolder _secrets = new();
 
-    public UpstreamTokenExchangeTests() => Directory.CreateDirectory(_dir);
+    public void Dispose() => _secrets.Dispose();
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
-
-    private string SecretFile()
-    {
-        string path = Path.Combine(_dir, "client-secret");
-        File.WriteAllText(path, Secret + "\n");
-        return path;
-    }
+    private string SecretFile() => _secrets.Write(Secret);
 
     private Action<GatewayOptions> Exchange(TokenEndpoint endpoint, Action<TokenExchangeOptions>? adjust = null) => o =>
     {
