@@ -19,4 +19,6 @@ public enum AuditEventType : byte
     AuditTampering,
     /// <summary>At start a grant-mode approval (pending, or an open grant) was taken back from approvals.stateFile.</summary>
     ApprovalRestored,
+    /// <summary>An approver took back an open grant before its window closed: the identical call needs a new approval.</summary>
+    ApprovalRevoked,
 }

@@ -17,6 +17,7 @@ namespace FastMcp.Gateway.Admin;
 ///   GET  /approvals/{id}              one approval
 ///   POST /approvals/{id}/approve      {"comment": "..."} optional
 ///   POST /approvals/{id}/deny         {"reason": "..."} required
+///   POST /approvals/{id}/revoke       {"reason": "..."} required; an open grant only
 /// </summary>
 internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication authentication)
 {
@@ -74,7 +75,7 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         // Who may not decide an approval learns nothing about it from any answer, a refusal included.
         if (broker.Get(id) is { } target && !broker.MaySee(caller, target))
             return Error(403, $"only members of [{string.Join(", ", target.ApproverGroups)}] may decide this call");
-        if (parts.Length != 3 || parts[2] is not ("approve" or "deny")) return Error(404, "not found");
+        if (parts.Length != 3 || parts[2] is not ("approve" or "deny" or "revoke")) return Error(404, "not found");
         if (method != "POST") return Error(405, "use POST", "Allow: POST\r\n");
         // The holder authenticates nothing itself for a relayed request: it applies every check below to the principal passed.
         if (broker.Get(id) is null && peers is not null) return await FromHolderAsync(peers, id, caller, method, path, all, body, address).ConfigureAwait(false);
@@ -99,8 +100,11 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         else
         {
             string? reason = Clean(decision.Reason);
-            if (string.IsNullOrEmpty(reason)) return Error(400, "a denial needs a reason (a JSON body with a reason field)");
-            result = await broker.DenyAsync(id, caller, reason, address).ConfigureAwait(false);
+            bool revoke = parts[2] == "revoke";
+            if (string.IsNullOrEmpty(reason)) return Error(400, $"a {(revoke ? "revocation" : "denial")} needs a reason (a JSON body with a reason field)");
+            result = revoke
+                ? await broker.RevokeAsync(id, caller, reason, address).ConfigureAwait(false)
+                : await broker.DenyAsync(id, caller, reason, address).ConfigureAwait(false);
         }
         if (result.Status == 200)
         {

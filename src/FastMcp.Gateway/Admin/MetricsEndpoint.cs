@@ -147,6 +147,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_proxy_protocol_refused_total", "connections closed for an absent or malformed PROXY protocol header", Volatile.Read(ref c.ProxyProtocolRefused));
         Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number)", Volatile.Read(ref c.PolicyDenied));
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
+        Counter(sb, "fastmcp_approvals_revoked_total", "grants an approver took back before their window closed", runtime.Approvals?.Revoked ?? 0);
         Counter(sb, "fastmcp_approval_peer_failures_total", "approval peer requests that failed (unreachable, late, not signed with the peer key): the peer counted as holding nothing",
             runtime.Approvals?.Peers?.Failures ?? 0);
         Counter(sb, "fastmcp_approval_state_refused_total", "approvals.stateFile found at start not verifying (changed, torn, another key): nothing restored from it",

@@ -31,7 +31,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     private readonly object _gate = new();
     // Set by CancelAllAsync (the gateway stops): no approval is added after it.
     private bool _stopping;
-    // Decisions (approve, deny, expire, cancel) run one at a time: each is recorded before it applies.
+    // Decisions (approve, deny, revoke, expire, cancel) run one at a time: each is recorded before it applies.
     private readonly SemaphoreSlim _decisions = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sweeper;
@@ -56,6 +56,10 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     /// <summary>State files refused at start because they did not verify (fastmcp_approval_state_refused_total).</summary>
     public long StateRefused => Volatile.Read(ref _stateRefused);
     private long _stateRefused;
+
+    /// <summary>Grants revoked by approvers (fastmcp_approvals_revoked_total).</summary>
+    public long Revoked => Volatile.Read(ref _revoked);
+    private long _revoked;
 
     /// <summary>Groups allowed to decide for a rule: its own approvers, or the configured approver groups.</summary>
     public string[] ApproverGroupsFor(CompiledRule rule) => rule.Approvers.Length > 0 ? rule.Approvers : [.. _options.ApproverGroups];
@@ -214,10 +218,13 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return new PeerLookupAnswer();
     }
 
-    /// <summary>A peer forwarded a call this replica's grant admitted: counted and announced as a local execution is. False when no such grant is held.</summary>
+    /// <summary>
+    /// A peer forwarded a call this replica's grant admitted: counted and announced as a local execution is. False when no such
+    /// grant is held. A grant revoked since still counts it: the peer's lookup admitted the call before the revocation applied.
+    /// </summary>
     public bool TakePeerExecution(PeerExecuted executed)
     {
-        if (Get(executed.Id) is not { Mode: ApprovalMode.Grant, State: ApprovalState.Approved } grant
+        if (Get(executed.Id) is not { Mode: ApprovalMode.Grant, State: ApprovalState.Approved or ApprovalState.Revoked } grant
             || grant.Requester.Subject != executed.Subject || grant.Requester.Issuer != executed.Issuer) return false;
         MarkExecuted(grant, executed.HttpStatus);
         return true;
@@ -292,6 +299,50 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             a.Complete(ApprovalState.Denied);
             await SaveAfterChangeAsync(a).ConfigureAwait(false);
             _webhook?.Publish("approval.denied", a);
+            return ApprovalActionResult.Ok(a);
+        }
+        finally
+        {
+            _decisions.Release();
+        }
+    }
+
+    /// <summary>
+    /// Takes back an open grant before its window closes: recorded first (refused with 503 and not applied when it cannot be),
+    /// then the identical call is no longer admitted here, nor on a replica asking this one (peers never keep a grant: each
+    /// call asks). A call already admitted goes on. Any approver who may decide the approval may revoke it, the requester too
+    /// when one of them: revoking only takes access away.
+    /// </summary>
+    public async Task<ApprovalActionResult> RevokeAsync(string id, Principal approver, string reason, string clientAddress)
+    {
+        await _decisions.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            PendingApproval? a = Get(id);
+            if (a is null) return ApprovalActionResult.Refused(404, $"no approval '{id}' on this gateway (unknown, or lost in a restart)");
+            if (!a.MayApprove(approver)) return ApprovalActionResult.Refused(403, $"only members of [{string.Join(", ", a.ApproverGroups)}] may revoke this grant");
+            if (a.Mode != ApprovalMode.Grant) return ApprovalActionResult.Refused(409, "only a grant-mode approval can be revoked: a hold-mode one admits its one held call", a);
+            if (a.State != ApprovalState.Approved) return ApprovalActionResult.Refused(409, $"approval is {Describe(a.State)}: only an open grant can be revoked", a);
+            DateTime now = DateTime.UtcNow;
+            if (a.GrantUntilUtc is not { } until || until <= now)
+                return ApprovalActionResult.Refused(409, $"the grant's window closed at {(a.GrantUntilUtc is { } closed ? Iso(closed) : "its decision")}: nothing left to revoke", a);
+
+            string detail = $"approval {a.Id} for {a.Requester.Subject}: revoked by {approver.Subject} after {a.Executions} execution(s), identical call no longer allowed "
+                + $"(grant was open until {Iso(until)}); digest {a.Digest}; reason: {reason}";
+            string? failure = await RecordAsync(a, AuditEventType.ApprovalRevoked, approver, clientAddress, detail, approverField: approver.Subject).ConfigureAwait(false);
+            if (failure is not null) return ApprovalActionResult.Refused(503, failure, a);
+
+            // Under the gate FindGrant reads: from here no lookup, local or a peer's, finds the grant.
+            lock (_gate)
+            {
+                a.State = ApprovalState.Revoked;
+                a.RevokedBy = approver.Subject;
+                a.RevokedUtc = DateTime.UtcNow;
+                a.Reason = reason;
+            }
+            Interlocked.Increment(ref _revoked);
+            await SaveAfterChangeAsync(a).ConfigureAwait(false);
+            _webhook?.Publish("approval.revoked", a);
             return ApprovalActionResult.Ok(a);
         }
         finally
@@ -482,7 +533,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                     foreach (PendingApproval p in _byId.Values)
                     {
                         if (p.State == ApprovalState.Pending && now >= p.ExpiresUtc) expired.Add(p);
-                        DateTime? end = p.GrantUntilUtc > p.DecidedUtc ? p.GrantUntilUtc : p.DecidedUtc;
+                        // Retained from the last thing that happened to it: the decision, the window's end, or the revocation.
+                        DateTime? end = p.State == ApprovalState.Revoked ? p.RevokedUtc : p.GrantUntilUtc > p.DecidedUtc ? p.GrantUntilUtc : p.DecidedUtc;
                         if (p.State != ApprovalState.Pending && end is { } e && now - e > TimeSpan.FromSeconds(_options.RetainDecidedSeconds))
                             (forget ??= []).Add(p.Id);
                     }
@@ -519,6 +571,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         ApprovalState.Denied => "denied",
         ApprovalState.Expired => "expired",
         ApprovalState.Cancelled => "cancelled",
+        ApprovalState.Revoked => "revoked",
         _ => "executed",
     };
 

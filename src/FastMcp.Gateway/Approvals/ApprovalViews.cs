@@ -33,6 +33,9 @@ internal sealed class ApprovalView
     public string? DecidedAt { get; set; }
     public string? Reason { get; set; }
     public string? GrantUntil { get; set; }
+    /// <summary>A revoked grant: who took it back, and when (reason holds why).</summary>
+    public string? RevokedBy { get; set; }
+    public string? RevokedAt { get; set; }
     public int Executions { get; set; }
     /// <summary>In a list merged from approvals.peers: the admin URL of the replica that holds this approval (absent for this replica's own).</summary>
     public string? HeldBy { get; set; }
@@ -63,6 +66,8 @@ internal sealed class ApprovalView
             DecidedAt = a.DecidedUtc is { } d ? ApprovalBroker.Iso(d) : null,
             Reason = a.Reason,
             GrantUntil = a.GrantUntilUtc is { } g ? ApprovalBroker.Iso(g) : null,
+            RevokedBy = a.RevokedBy,
+            RevokedAt = a.RevokedUtc is { } r ? ApprovalBroker.Iso(r) : null,
             Executions = a.Executions,
         };
         foreach (ApprovalVote v in a.Votes) view.Approvals.Add(new VoteView { Approver = v.Approver, At = ApprovalBroker.Iso(v.AtUtc), Comment = v.Comment });
@@ -93,7 +98,7 @@ internal sealed class ApprovalListView
     public List<string>? Unreachable { get; set; }
 }
 
-/// <summary>Body of POST /approvals/{id}/approve (comment optional) and /deny (reason required).</summary>
+/// <summary>Body of POST /approvals/{id}/approve (comment optional), /deny and /revoke (reason required).</summary>
 internal sealed class DecisionRequest
 {
     public string? Comment { get; set; }

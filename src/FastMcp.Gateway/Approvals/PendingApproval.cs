@@ -3,7 +3,7 @@ using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Approvals;
 
-/// <summary>Where an approval is in its life: pending until approved (by enough approvers), denied, expired or cancelled.</summary>
+/// <summary>Where an approval is in its life: pending until approved (by enough approvers), denied, expired or cancelled; a grant may be revoked.</summary>
 internal enum ApprovalState
 {
     Pending,
@@ -14,6 +14,8 @@ internal enum ApprovalState
     Cancelled,
     /// <summary>Approved and forwarded (hold mode): the call ran.</summary>
     Executed,
+    /// <summary>Grant mode: an approver took the grant back before its window closed; the identical call needs a new approval.</summary>
+    Revoked,
 }
 
 /// <summary>One approver's vote.</summary>
@@ -138,6 +140,9 @@ internal sealed class PendingApproval
     public DateTime? GrantUntilUtc { get; set; }
     /// <summary>Times the approved call was forwarded.</summary>
     public int Executions { get; set; }
+    /// <summary>Grant mode: who revoked the grant, and when (Reason holds why).</summary>
+    public string? RevokedBy { get; set; }
+    public DateTime? RevokedUtc { get; set; }
 
     /// <summary>Completes with the final state when the approval is decided (hold mode waits on it).</summary>
     public Task<ApprovalState> Outcome => _outcome.Task;

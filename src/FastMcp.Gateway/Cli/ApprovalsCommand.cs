@@ -6,9 +6,9 @@ using FastMcp.Gateway.Approvals;
 namespace FastMcp.Gateway.Cli;
 
 /// <summary>
-/// <c>fastmcp approvals list|show|approve|deny</c>: a client of the admin listener's approvals API.
+/// <c>fastmcp approvals list|show|approve|deny|revoke</c>: a client of the admin listener's approvals API.
 /// An approval lives in the replica that holds the call, so several admin URLs can be given (one
-/// per replica): list asks every one, and show, approve and deny go to the one that knows the id.
+/// per replica): list asks every one, and show, approve, deny and revoke go to the one that knows the id.
 /// Exit 0 done, 1 refused by the gateway (the reason is printed), 2 usage or connection error.
 /// </summary>
 internal static class ApprovalsCommand
@@ -18,6 +18,7 @@ internal static class ApprovalsCommand
                fastmcp approvals show ID
                fastmcp approvals approve ID [--comment TEXT]
                fastmcp approvals deny ID --reason TEXT
+               fastmcp approvals revoke ID --reason TEXT   (an open grant: the identical call needs a new approval)
         options: --admin URL, repeatable: one per replica (default $FASTMCP_ADMIN_URL, comma-separated,
                  or http://127.0.0.1:9090)
                  --token-file FILE, or $FASTMCP_TOKEN (an approver's bearer token; never on the command line)
@@ -32,7 +33,7 @@ internal static class ApprovalsCommand
             return args.Length == 0 ? 2 : 0;
         }
         string verb = args[0];
-        int positional = verb is "show" or "approve" or "deny" ? 1 : 0;
+        int positional = verb is "show" or "approve" or "deny" or "revoke" ? 1 : 0;
         if (args.Length < 1 + positional || (positional == 1 && args[1].StartsWith("--", StringComparison.Ordinal)))
             throw new UsageException($"approvals {verb}: the approval id is missing\n{Usage}");
         string? id = positional == 1 ? args[1] : null;
@@ -65,6 +66,12 @@ internal static class ApprovalsCommand
                 if (string.IsNullOrWhiteSpace(cl.Get("--reason"))) throw new UsageException("approvals deny: --reason TEXT is required");
                 method = HttpMethod.Post;
                 path = $"/approvals/{id}/deny";
+                body = JsonSerializer.SerializeToUtf8Bytes(new DecisionRequest { Reason = cl.Get("--reason") }, ApprovalJsonContext.Default.DecisionRequest);
+                break;
+            case "revoke":
+                if (string.IsNullOrWhiteSpace(cl.Get("--reason"))) throw new UsageException("approvals revoke: --reason TEXT is required");
+                method = HttpMethod.Post;
+                path = $"/approvals/{id}/revoke";
                 body = JsonSerializer.SerializeToUtf8Bytes(new DecisionRequest { Reason = cl.Get("--reason") }, ApprovalJsonContext.Default.DecisionRequest);
                 break;
             default:
@@ -219,8 +226,10 @@ internal static class ApprovalsCommand
         o.WriteLine($"approvers  [{string.Join(", ", a.ApproverGroups)}]");
         o.WriteLine($"created    {a.CreatedAt}, expires {a.ExpiresAt}");
         foreach (VoteView v in a.Approvals) o.WriteLine($"approved   by {v.Approver} at {v.At}{(v.Comment is null ? "" : $": {v.Comment}")}");
-        if (a.DecidedBy is not null || a.Reason is not null) o.WriteLine($"decided    {a.DecidedBy} {a.DecidedAt} {a.Reason}");
-        if (a.GrantUntil is not null) o.WriteLine($"grant      identical call allowed until {a.GrantUntil}");
+        // A revoked grant's reason is the revocation's, printed on its own line.
+        if (a.DecidedBy is not null || (a.Reason is not null && a.RevokedBy is null)) o.WriteLine($"decided    {a.DecidedBy} {a.DecidedAt}{(a.RevokedBy is null ? $" {a.Reason}" : "")}");
+        if (a.RevokedBy is not null) o.WriteLine($"revoked    by {a.RevokedBy} at {a.RevokedAt}: {a.Reason}; {a.Executions} execution(s) before (the window was to close {a.GrantUntil})");
+        else if (a.GrantUntil is not null) o.WriteLine($"grant      identical call allowed until {a.GrantUntil}");
     }
 
     private static T? TryRead<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
