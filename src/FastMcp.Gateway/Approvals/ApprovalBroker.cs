@@ -341,7 +341,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                 a.Reason = reason;
             }
             Interlocked.Increment(ref _revoked);
-            await SaveAfterChangeAsync(a).ConfigureAwait(false);
+            await SaveAfterRevocationAsync(a).ConfigureAwait(false);
             _webhook?.Publish("approval.revoked", a);
             return ApprovalActionResult.Ok(a);
         }
@@ -432,6 +432,27 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         catch (IOException e)
         {
             Log.Error($"approval {a.Id}: {e.Message}; the change applies, but a restart before the next successful write loses it");
+        }
+    }
+
+    /// <summary>
+    /// Saves after a revocation. Unlike any other change, a file left as it was would give the revoked grant back at the next
+    /// start: when the write fails the file is removed instead (that start then restores nothing, approvals and grants
+    /// lost, never the revoked grant kept), and only when that fails too does the bound remain, logged.
+    /// </summary>
+    private async Task SaveAfterRevocationAsync(PendingApproval a)
+    {
+        if (!Persists(a)) return;
+        try
+        {
+            await SaveStateAsync().ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            if (await StateFile!.TryRemoveAsync().ConfigureAwait(false))
+                Log.Error($"approval {a.Id} revoked: {e.Message}; the file was removed instead, so a restart before the next successful write restores no approval or grant");
+            else
+                Log.Error($"approval {a.Id} revoked: {e.Message}, and the file could not be removed: a restart before the next successful write would restore the revoked grant");
         }
     }
 

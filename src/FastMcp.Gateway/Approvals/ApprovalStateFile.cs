@@ -73,6 +73,33 @@ internal sealed class ApprovalStateFile
         }
     }
 
+    /// <summary>
+    /// Removes the file (the directory fsynced), after a write failed that had to drop a grant from it: a start then finds
+    /// nothing to restore rather than the grant. False when it could not be removed either. The next successful write puts
+    /// the whole state back.
+    /// </summary>
+    public async Task<bool> TryRemoveAsync()
+    {
+        await _writing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.Run(() =>
+            {
+                File.Delete(Path);
+                DirectorySync.Flush(System.IO.Path.GetDirectoryName(Path) ?? ".");
+            }).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
     private byte[] Seal(byte[] body)
     {
         if (body.Length > MaxBytes - 128) throw new IOException($"the approval state would exceed {MaxBytes} bytes");

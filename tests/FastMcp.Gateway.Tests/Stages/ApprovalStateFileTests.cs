@@ -220,6 +220,63 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_revoked_grant_leaves_the_file_and_a_restart_does_not_bring_it_back()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        Assert.Contains(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"wrong environment"}""")).Status);
+        // Written on the revocation itself, not only at stop.
+        Assert.DoesNotContain(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
+
+        await RestartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(3)));
+        Assert.Single(_upstream.Requests);
+        await StopAsync();
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRevoked"
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains($"approval {id} for alice: revoked by bob after 1 execution(s)", StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
+    }
+
+    [Fact]
+    public async Task A_revocation_whose_write_fails_removes_the_file_so_that_no_restart_brings_the_grant_back()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        Assert.Contains(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
+
+        // The next write cannot make its temporary file (a directory holds the name; this fails for root too).
+        string blocker = StateFile + ".tmp";
+        Directory.CreateDirectory(blocker);
+        var (revoked, view) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"compromised agent"}""");
+        // Recorded, so it applies here whatever the file says; the file that still held the grant is gone.
+        Assert.Equal(HttpStatusCode.OK, revoked);
+        Assert.Equal("revoked", view.GetProperty("state").GetString());
+        Assert.False(File.Exists(StateFile));
+        string metrics = await AdminGet.TextAsync(_gateway!.AdminEndpoint, "/metrics");
+        Assert.Contains("\nfastmcp_approval_state_write_failures_total 1\n", metrics, StringComparison.Ordinal);
+        Assert.Contains("\nfastmcp_approvals_revoked_total 1\n", metrics, StringComparison.Ordinal);
+        // The identical call is not admitted (its new approval cannot be saved either, so it is refused).
+        JsonElement refused = await CallAsync(2);
+        Assert.Equal(-32002, refused.GetProperty("error").GetProperty("code").GetInt32());
+
+        // Stopped while the write still fails (a crash would do the same): the start finds no file and restores nothing.
+        await StopAsync();
+        Assert.False(File.Exists(StateFile));
+        Directory.Delete(blocker);
+        await RestartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(3)));
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
     public async Task A_held_call_ends_at_stop_as_without_a_state_file_and_is_not_restored()
     {
         await RestartAsync();
