@@ -22,7 +22,7 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     private ScriptedUpstream _upstream = null!;
     private GatewayUnderTest _a = null!, _b = null!;
     private int _adminA, _adminB;
-    private bool _bStopped;
+    private bool _aStopped, _bStopped;
     private string _alice = "", _bob = "";
 
     public async Task InitializeAsync()
@@ -39,7 +39,7 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _a.DisposeAsync();
+        if (!_aStopped) await _a.DisposeAsync();
         if (!_bStopped) await _b.DisposeAsync();
         await _upstream.DisposeAsync();
         _http.Dispose();
@@ -154,6 +154,45 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         Assert.Contains($"held by peer http://127.0.0.1:{_adminA}", request);
         Assert.Contains("\"approver\":\"bob\"", request);
         Assert.DoesNotContain(audit, l => l.Contains("ApprovalRequested"));
+    }
+
+    [Fact]
+    public async Task A_grant_revoked_through_the_replica_that_does_not_hold_it_stops_admitting_on_both()
+    {
+        string id = PendingId(await CallAsync(_a, EchoCall(1)));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(_adminA, HttpMethod.Post, $"/approvals/{id}/approve", "{}", _bob)).Status);
+        // B admits it through A's grant: each call asks A, B keeps nothing.
+        Assert.Equal(2, (await CallAsync(_b, EchoCall(2))).GetProperty("id").GetInt32());
+        // B tells A of the execution after the answer (best effort): waited for, bounded, so the record's count is known.
+        for (int i = 0; i < 100 && (await AdminAsync(_adminA, HttpMethod.Get, $"/approvals/{id}", null, _bob)).Body.GetProperty("executions").GetInt32() == 0; i++)
+            await Task.Delay(50);
+
+        // The holder applies its own checks to the approver B relays: one outside the rule's groups is refused there.
+        var (outsider, outsiderBody) = await AdminAsync(_adminB, HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"x"}""", _keys.Token("carol", "approvers"));
+        Assert.Equal(HttpStatusCode.Forbidden, outsider);
+        Assert.False(outsiderBody.TryGetProperty("approval", out _));
+
+        var (revoked, view) = await AdminAsync(_adminB, HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"agent compromised"}""", _keys.Token("dave", "release"));
+        Assert.Equal(HttpStatusCode.OK, revoked);
+        Assert.Equal("revoked", view.GetProperty("state").GetString());
+        Assert.Equal("dave", view.GetProperty("revokedBy").GetString());
+        var (again, _) = await AdminAsync(_adminB, HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"again"}""", _bob);
+        Assert.Equal(HttpStatusCode.Conflict, again);
+
+        // From the answer on, neither replica admits the identical call: it needs a new approval (one, wherever asked).
+        string next = PendingId(await CallAsync(_b, EchoCall(3)));
+        Assert.NotEqual(id, next);
+        Assert.Equal(next, PendingId(await CallAsync(_a, EchoCall(4))));
+        Assert.Single(_upstream.Requests);
+
+        // The revocation is in the holder's chain, not in B's.
+        string[] audit = await StopBAndReadAuditAsync();
+        Assert.DoesNotContain(audit, l => l.Contains("ApprovalRevoked"));
+        _aStopped = true;
+        await _a.DisposeAsync();
+        var output = new StringWriter();
+        Assert.Equal(0, await ReplayCommand.RunAsync([Path.Combine(_dir, "a"), "--format", "jsonl"], output, new StringWriter()));
+        Assert.Contains($"\"detail\":\"approval {id} for alice: revoked by dave after 1 execution(s)", output.ToString());
     }
 
     [Fact]

@@ -262,6 +262,34 @@ public sealed class ApprovalRevokeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_cli_revokes_a_grant_on_a_running_gateway_and_says_why_when_refused()
+    {
+        string id = await OpenGrantAsync(executions: 1);
+        string tokenFile = Path.Combine(_dir, "dave.token");
+        await File.WriteAllTextAsync(tokenFile, _dave);
+        string admin = $"http://127.0.0.1:{_gateway.AdminEndpoint.Port}";
+
+        await Assert.ThrowsAsync<Cli.UsageException>(() => Cli.ApprovalsCommand.RunAsync(["revoke", id, "--admin", admin, "--token-file", tokenFile], TextWriter.Null, TextWriter.Null));
+
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = await Cli.ApprovalsCommand.RunAsync(["revoke", id, "--reason", "wrong ticket", "--admin", admin, "--token-file", tokenFile], stdout, stderr);
+        Assert.True(exit == 0, stderr.ToString());
+        string printed = stdout.ToString();
+        Assert.Contains("state      revoked", printed, StringComparison.Ordinal);
+        Assert.Matches(@"revoked    by dave at \S+: wrong ticket; 1 execution\(s\) before", printed);
+        Assert.NotEqual(id, PendingId(await CallAsync(EchoCall(40))));
+
+        stderr = new StringWriter();
+        Assert.Equal(1, await Cli.ApprovalsCommand.RunAsync(["revoke", id, "--reason", "again", "--admin", admin, "--token-file", tokenFile], TextWriter.Null, stderr));
+        Assert.Contains("409: approval is revoked: only an open grant can be revoked", stderr.ToString(), StringComparison.Ordinal);
+
+        // The metric counts the one revocation.
+        string metrics = await AdminGet.TextAsync(_gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("\nfastmcp_approvals_revoked_total 1\n", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_revocation_the_audit_log_cannot_record_is_refused_and_not_applied()
     {
         string id = await OpenGrantAsync(executions: 0);
