@@ -40,6 +40,8 @@ public sealed class ApprovalRevokeTests : IAsyncLifetime
                 [
                     new RuleOptions { Name = "echo-grant", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"], ApprovalMode = "grant",
                         GrantWindowSeconds = 3600 },
+                    new RuleOptions { Name = "short-grant", Action = "require_approval", Methods = ["tools/call"], Names = ["short"], Approvers = ["release"], ApprovalMode = "grant",
+                        GrantWindowSeconds = 1 },
                     new RuleOptions { Name = "add-finance", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["finance"] },
                     new RuleOptions { Name = "rest", Action = "allow" },
                 ],
@@ -170,10 +172,12 @@ public sealed class ApprovalRevokeTests : IAsyncLifetime
     [Fact]
     public async Task A_grant_whose_window_closed_cannot_be_revoked()
     {
-        string id = await OpenGrantAsync(executions: 0);
-        // The window's end as the broker keeps it, moved into the past: the grant closed, as after grantWindowSeconds.
-        Approvals.PendingApproval grant = _gateway.Stages.Approvals!.Get(id)!;
-        grant.GrantUntilUtc = DateTime.UtcNow.AddSeconds(-1);
+        string id = PendingId(await CallAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"short\",\"arguments\":{}}}"));
+        var (_, approved) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}", _bob);
+        DateTime until = DateTime.Parse(approved.GetProperty("grantUntil").GetString()!, null, System.Globalization.DateTimeStyles.AdjustToUniversal);
+        // A one-second window: waited out (bounded).
+        for (int i = 0; i < 100 && DateTime.UtcNow <= until.AddMilliseconds(50); i++) await Task.Delay(50);
+        Assert.True(DateTime.UtcNow > until);
 
         var (status, body) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"too late"}""", _bob);
         Assert.Equal(HttpStatusCode.Conflict, status);
