@@ -22,10 +22,11 @@ internal sealed class ThrottledWarning(int intervalMs = 5_000, int burst = 1)
         bool taken;
         if (now >= end)
         {
-            // A new window: whoever moves its end takes its first line; the others count against it as usual.
+            // A new window: whoever moves its end takes its first line. A caller that lost that race takes one of the
+            // rest of the budget (one line alone has none), at worst one over it while the winner resets the count.
             taken = Interlocked.CompareExchange(ref _windowEnd, now + intervalMs, end) == end;
             if (taken) Volatile.Write(ref _taken, 1);
-            else taken = Interlocked.Increment(ref _taken) <= burst;
+            else taken = burst > 1 && Interlocked.Increment(ref _taken) <= burst;
         }
         else
         {
