@@ -61,6 +61,8 @@ internal sealed class TokenExchangeSource : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private long _exchanges, _unavailable, _refused, _lastWarn = long.MinValue;
     private int _heldWarnings;
+    private long _upstreamRejected, _lastRejectedLine = long.MinValue;
+    private int _heldRejectedLines;
 
     public TokenExchangeSource(TokenExchangeOptions options, string headerName, string? scheme, string upstream, TimeProvider time,
         Action<string>? info, Action<string>? warn)
@@ -84,6 +86,8 @@ internal sealed class TokenExchangeSource : IDisposable
     public long Unavailable => Interlocked.Read(ref _unavailable);
     /// <summary>Requests not forwarded because the endpoint refused a token for the caller.</summary>
     public long Refused => Interlocked.Read(ref _refused);
+    /// <summary>Exchanged tokens the upstream answered 401 to (each dropped, so the caller's next request exchanges again).</summary>
+    public long UpstreamRejected => Interlocked.Read(ref _upstreamRejected);
     /// <summary>Callers whose exchanged token, or whose refusal, is held.</summary>
     public int CachedCallers => _entries.Count;
 
@@ -269,25 +273,39 @@ internal sealed class TokenExchangeSource : IDisposable
         ulong key = TokenKey.Compute(callerToken);
         if (_entries.TryGetValue(key, out Entry? entry) && !entry.Refused && ReferenceEquals(entry.Line, line)
             && _entries.TryRemove(new KeyValuePair<ulong, Entry>(key, entry)))
-            _info?.Invoke($"upstream '{_upstream}' refused an exchanged token (401): the caller's next request exchanges again");
+        {
+            Interlocked.Increment(ref _upstreamRejected);
+            // The upstream can answer 401 to every call: at most one line per interval, with how many were held back.
+            if (!TakeLine(ref _lastRejectedLine, ref _heldRejectedLines, out int held)) return;
+            _info?.Invoke($"upstream '{_upstream}' refused an exchanged token (401): the caller's next request exchanges again"
+                + (held > 0 ? $" ({held} more like it since the last such line)" : ""));
+        }
+    }
+
+    /// <summary>True when a line may be written now (none within <see cref="WarnInterval"/>); else counted in <paramref name="heldLines"/>.</summary>
+    private static bool TakeLine(ref long last, ref int heldLines, out int held)
+    {
+        long now = Stopwatch.GetTimestamp();
+        long seen = Interlocked.Read(ref last);
+        if ((seen == long.MinValue || Stopwatch.GetElapsedTime(seen, now) >= WarnInterval) && Interlocked.CompareExchange(ref last, now, seen) == seen)
+        {
+            held = Interlocked.Exchange(ref heldLines, 0);
+            return true;
+        }
+        Interlocked.Increment(ref heldLines);
+        held = 0;
+        return false;
     }
 
     private UpstreamCredentialLine Fail(UpstreamCredentialFailure failure, string error)
     {
         Interlocked.Increment(ref failure == UpstreamCredentialFailure.Refused ? ref _refused : ref _unavailable);
         // At most one line per interval (one per caller would flood), with how many were held back; never a token.
-        long now = Stopwatch.GetTimestamp();
-        long last = Interlocked.Read(ref _lastWarn);
-        if ((last == long.MinValue || Stopwatch.GetElapsedTime(last, now) >= WarnInterval) && Interlocked.CompareExchange(ref _lastWarn, now, last) == last)
+        if (TakeLine(ref _lastWarn, ref _heldWarnings, out int held))
         {
-            int held = Interlocked.Exchange(ref _heldWarnings, 0);
             _warn?.Invoke($"upstream '{_upstream}': token exchange failed: {error}; the request is not forwarded ("
                 + (failure == UpstreamCredentialFailure.Refused ? "403, the identity provider refused this caller" : "503") + ")"
                 + (held > 0 ? $" ({held} more requests refused or failed since the last such line)" : ""));
-        }
-        else
-        {
-            Interlocked.Increment(ref _heldWarnings);
         }
         return new UpstreamCredentialLine([], failure);
     }

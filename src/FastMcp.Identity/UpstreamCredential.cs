@@ -127,6 +127,9 @@ public sealed class UpstreamCredential : IDisposable
     public (long Exchanges, long Unavailable, long Refused, int Cached) ExchangeCounts =>
         _exchange is null ? default : (_exchange.Exchanges, _exchange.Unavailable, _exchange.Refused, _exchange.CachedCallers);
 
+    /// <summary>Exchanged tokens the upstream answered 401 to (0 unless the credential is a token exchange).</summary>
+    public long ExchangedTokensRejected => _exchange?.UpstreamRejected ?? 0;
+
     /// <summary>True for an oauth source (a token that can expire and be refused).</summary>
     public bool IsOAuth => _oauth is not null;
 

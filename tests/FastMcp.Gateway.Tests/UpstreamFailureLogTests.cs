@@ -9,29 +9,11 @@ namespace FastMcp.Gateway.Tests;
 [Collection(LogOutputCollection.Name)]
 public sealed class UpstreamFailureLogTests
 {
-    private sealed class Lines : StringWriter
-    {
-        public string Text { get { lock (this) return ToString(); } }
-    }
-
-    /// <summary>The gateway's log lines while it lives (the collection keeps other tests off Log.Output meanwhile).</summary>
-    private sealed class CapturedLog : IDisposable
-    {
-        private readonly TextWriter _previous = Log.Output;
-
-        public CapturedLog() => Log.Output = Lines;
-
-        public Lines Lines { get; } = new();
-
-        public void Dispose() => Log.Output = _previous;
-    }
-
     [Fact]
     public async Task The_log_line_names_the_upstream_the_method_the_id_and_the_client()
     {
         int port = RefusingPort();
-        using var captured = new CapturedLog();
-        Lines lines = captured.Lines;
+        using var lines = new CapturedLog();
         string upstream = $"http://127.0.0.1:{port}/mcp";
         await using var gateway = GatewayUnderTest.Start(upstream);
         using RawClient client = await gateway.ConnectAsync();
@@ -50,8 +32,7 @@ public sealed class UpstreamFailureLogTests
     public async Task A_numeric_id_is_named_as_sent_and_a_card_like_one_masked(string id, string expected)
     {
         int port = RefusingPort();
-        using var captured = new CapturedLog();
-        Lines lines = captured.Lines;
+        using var lines = new CapturedLog();
         await using var gateway = GatewayUnderTest.Start($"http://127.0.0.1:{port}/mcp");
         using RawClient client = await gateway.ConnectAsync();
         await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList(id)));
@@ -65,8 +46,7 @@ public sealed class UpstreamFailureLogTests
     {
         const int Calls = 200;
         int port = RefusingPort();
-        using var captured = new CapturedLog();
-        Lines lines = captured.Lines;
+        using var lines = new CapturedLog();
         string upstream = $"http://127.0.0.1:{port}/mcp";
         await using var gateway = GatewayUnderTest.Start(upstream);
         using RawClient client = await gateway.ConnectAsync();

@@ -94,9 +94,27 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
             sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"unavailable\"} ").Append(unavailable).Append('\n');
             sb.Append("fastmcp_upstream_token_exchange_failures_total{upstream=\"").Append(route.Name).Append("\",reason=\"refused\"} ").Append(refused).Append('\n');
         }
+        Header(sb, "fastmcp_upstream_token_exchange_rejected_total", "exchanged tokens the upstream answered 401 to (dropped: the caller's next request exchanges again)", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+            if (route.Credential is { IsTokenExchange: true } c) sb.Append("fastmcp_upstream_token_exchange_rejected_total{upstream=\"").Append(route.Name).Append("\"} ").Append(c.ExchangedTokensRejected).Append('\n');
         Header(sb, "fastmcp_upstream_token_exchange_cached_callers", "callers whose exchanged upstream token, or whose refusal by the token endpoint, the gateway holds", "gauge");
         foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
             if (route.Credential is { IsTokenExchange: true } c) sb.Append("fastmcp_upstream_token_exchange_cached_callers{upstream=\"").Append(route.Name).Append("\"} ").Append(c.ExchangeCounts.Cached).Append('\n');
+    }
+
+    /// <summary>What stdio upstreams' servers (and local processes reaching their bridges) caused: every one, logged or held back.</summary>
+    private static void StdioMetrics(StringBuilder sb, GatewayRuntime runtime)
+    {
+        if (runtime.Routes.StdioBridges.Count == 0) return;
+        Header(sb, "fastmcp_stdio_events_total", "what stdio upstreams' servers and callers caused, per upstream and event (each counted; the log holds back repeats)", "counter");
+        foreach ((string name, Upstream.Stdio.StdioBridge bridge) in runtime.Routes.StdioBridges)
+        {
+            for (int e = 0; e < Upstream.Stdio.StdioEvents.Count; e++)
+            {
+                sb.Append("fastmcp_stdio_events_total{upstream=\"").Append(name).Append("\",event=\"").Append(Upstream.Stdio.StdioEvents.Label((Upstream.Stdio.StdioEvent)e))
+                    .Append("\"} ").Append(bridge.Events.Total((Upstream.Stdio.StdioEvent)e)).Append('\n');
+            }
+        }
     }
 
     /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and sessions held and evicted per bound, plain routes and federated paths.</summary>
@@ -150,6 +168,20 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_approvals_revoked_total", "grants an approver took back before their window closed", runtime.Approvals?.Revoked ?? 0);
         Counter(sb, "fastmcp_approval_peer_failures_total", "approval peer requests that failed (unreachable, late, not signed with the peer key): the peer counted as holding nothing",
             runtime.Approvals?.Peers?.Failures ?? 0);
+        if (runtime.Approvals?.Peers is { } peers)
+        {
+            Header(sb, "fastmcp_approval_peer_requests_refused_total", "requests to the peer endpoints refused (401): fields, clock, signature (not MACed under the peer key), replay", "counter");
+            for (int reason = 0; reason < Approvals.PeerRequestRefusals.Reasons; reason++)
+            {
+                sb.Append("fastmcp_approval_peer_requests_refused_total{reason=\"").Append(Approvals.PeerRequestRefusals.Label((Approvals.PeerRequestRefusal)reason)).Append("\"} ")
+                    .Append(peers.Refusals.Total((Approvals.PeerRequestRefusal)reason)).Append('\n');
+            }
+        }
+        if (runtime.Approvals?.Webhook is { } webhook)
+        {
+            Counter(sb, "fastmcp_approval_webhook_failed_attempts_total", "approvals webhook deliveries that failed (no answer, or not 2xx); retried up to webhook.maxAttempts", webhook.FailedAttempts);
+            Counter(sb, "fastmcp_approval_webhook_undelivered_total", "approval events the webhook was given up for after webhook.maxAttempts", webhook.Undelivered);
+        }
         Counter(sb, "fastmcp_approval_state_refused_total", "approvals.stateFile found at start not verifying (changed, torn, another key): nothing restored from it",
             runtime.Approvals?.StateRefused ?? 0);
         Counter(sb, "fastmcp_approval_state_write_failures_total", "writes of approvals.stateFile that failed (a new grant-mode approval is then refused)",
@@ -176,8 +208,14 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         {
             sb.Append("fastmcp_upstream_up{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.IsUp ? 1 : 0).Append('\n');
         }
+        Header(sb, "fastmcp_upstream_down_total", "times the upstream went from up to down (a failed connect); the log holds back changes past one per interval", "counter");
+        foreach (Upstream.UpstreamRoute route in runtime.Routes.Upstreams)
+        {
+            sb.Append("fastmcp_upstream_down_total{upstream=\"").Append(route.Name).Append("\"} ").Append(route.Health.WentDown).Append('\n');
+        }
         UpstreamCredentialMetrics(sb, runtime);
         TokenExchangeMetrics(sb, runtime);
+        StdioMetrics(sb, runtime);
         TlsMetrics(sb, c);
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);

@@ -33,17 +33,19 @@ internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, 
         string? signature = Field(request, ApprovalPeers.SignatureHeader);
         if (instance is null || !IsHex32(instance) || nonce is null || !IsHex32(nonce) || signature is null
             || !long.TryParse(Field(request, ApprovalPeers.TimestampHeader), NumberStyles.None, CultureInfo.InvariantCulture, out long timestamp))
-            return Unsigned(401, "peer requests need their instance, timestamp, nonce and signature fields");
+            return Refused(PeerRequestRefusal.Fields, "peer requests need their instance, timestamp, nonce and signature fields");
         if (Math.Abs(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - timestamp) > MaxSkewSeconds)
-            return Unsigned(401, $"peer request timestamp is more than {MaxSkewSeconds} s off this replica's clock");
+            return Refused(PeerRequestRefusal.Clock, $"peer request timestamp is more than {MaxSkewSeconds} s off this replica's clock");
         string path = Encoding.ASCII.GetString(request.Path);
         if (!peers.Signature.VerifyRequest(path, timestamp, nonce, instance, body.Span, signature))
         {
-            Log.Warn($"approval peer request from {ApprovalEndpoints.ClientAddress(remote)} refused: not signed with the peer key");
+            // Anyone reaching the admin listener can send these: one line per interval, every one counted.
+            if (peers.Refusals.Count(PeerRequestRefusal.Signature, out int held))
+                Log.Warn($"approval peer request from {ApprovalEndpoints.ClientAddress(remote)} refused: not signed with the peer key" + LogRateLimit.Held(held));
             return Unsigned(401, "peer request is not signed with the peer key");
         }
         if (!_nonces.TryTake(nonce, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 2 * MaxSkewSeconds + 1))
-            return Unsigned(401, "peer request nonce was already used (a replay)");
+            return Refused(PeerRequestRefusal.Replay, "peer request nonce was already used (a replay)");
         // This replica found itself in approvals.peers.urls: a signed empty answer tells it so, and it skips this URL from now on.
         if (instance == peers.Instance) return Signed(nonce, 200, "{}"u8.ToArray());
 
@@ -86,6 +88,12 @@ internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, 
     private LocalResponse Signed(string nonce, int status, byte[] body) =>
         new(status, "application/json", body,
             $"{ApprovalPeers.InstanceHeader}: {peers.Instance}\r\n{ApprovalPeers.SignatureHeader}: {peers.Signature.SignResponse(nonce, peers.Instance, status, body)}\r\n");
+
+    private LocalResponse Refused(PeerRequestRefusal reason, string error)
+    {
+        peers.Refusals.Count(reason, out _);
+        return Unsigned(401, error);
+    }
 
     private static LocalResponse Unsigned(int status, string error, string extraHeaders = "") =>
         new(status, "application/json", JsonSerializer.SerializeToUtf8Bytes(new ApiError { Error = error }, ApprovalJsonContext.Default.ApiError), extraHeaders);

@@ -26,6 +26,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     private readonly ApprovalOptions _options;
     private readonly AuditRecording? _audit;
     private readonly ApprovalWebhook? _webhook;
+    // A failing state file fails each client call that starts or uses a grant: one line per interval (each counted in WriteFailures).
+    private readonly ThrottledWarning _stateWriteLine = new(LogRateLimit.IntervalMs);
     private readonly Func<IEnumerable<string>> _ruleApproverGroups;
     private readonly Dictionary<string, PendingApproval> _byId = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -52,6 +54,9 @@ internal sealed class ApprovalBroker : IAsyncDisposable
 
     /// <summary>Where grant-mode approvals and open grants are kept across a restart (approvals.stateFile); null without one.</summary>
     public ApprovalStateFile? StateFile { get; init; }
+
+    /// <summary>The webhook approval events are announced to; null when none is configured.</summary>
+    public ApprovalWebhook? Webhook => _webhook;
 
     /// <summary>State files refused at start because they did not verify (fastmcp_approval_state_refused_total).</summary>
     public long StateRefused => Volatile.Read(ref _stateRefused);
@@ -108,7 +113,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             catch (IOException e)
             {
                 lock (_gate) _byId.Remove(a.Id);
-                Log.Error($"approval {a.Id} not started: {e.Message}");
+                if (_stateWriteLine.TryTake(out int held)) Log.Error($"approval {a.Id} not started: {e.Message}" + LogRateLimit.Held(held));
                 return "it could not be saved (approvals.stateFile); call again later";
             }
         }
@@ -431,7 +436,8 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
         catch (IOException e)
         {
-            Log.Error($"approval {a.Id}: {e.Message}; the change applies, but a restart before the next successful write loses it");
+            if (_stateWriteLine.TryTake(out int held))
+                Log.Error($"approval {a.Id}: {e.Message}; the change applies, but a restart before the next successful write loses it" + LogRateLimit.Held(held));
         }
     }
 

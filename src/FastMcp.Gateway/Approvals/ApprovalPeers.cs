@@ -59,6 +59,9 @@ internal sealed class ApprovalPeers : IDisposable
 
     public PeerSignature Signature { get; }
 
+    /// <summary>Requests to this replica's peer endpoints refused before anything was read from them.</summary>
+    public PeerRequestRefusals Refusals { get; } = new();
+
     /// <summary>Peer requests that failed (fastmcp_approval_peer_failures_total).</summary>
     public long Failures => Volatile.Read(ref _failures);
 

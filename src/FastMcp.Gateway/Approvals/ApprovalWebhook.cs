@@ -25,6 +25,17 @@ internal sealed class ApprovalWebhook : IAsyncDisposable
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _sender;
+    // The receiver decides how often it fails, and a client how often approvals start: lines per interval, not per event.
+    private readonly ThrottledWarning _attemptLine = new(LogRateLimit.IntervalMs);
+    private readonly ThrottledWarning _gaveUpLine = new(LogRateLimit.IntervalMs);
+    private long _failedAttempts;
+    private long _undelivered;
+
+    /// <summary>Delivery attempts that failed (no answer, or not 2xx), retried or not.</summary>
+    public long FailedAttempts => Volatile.Read(ref _failedAttempts);
+
+    /// <summary>Events given up after webhook.maxAttempts.</summary>
+    public long Undelivered => Volatile.Read(ref _undelivered);
 
     public ApprovalWebhook(WebhookOptions options)
     {
@@ -93,15 +104,21 @@ internal sealed class ApprovalWebhook : IAsyncDisposable
                 request.Headers.TryAddWithoutValidation("X-FastMcp-Signature", Sign(_secret, now, body));
                 using HttpResponseMessage response = await _http.SendAsync(request, _stop.Token).ConfigureAwait(false);
                 if (response.IsSuccessStatusCode) return;
-                Log.Warn($"approvals webhook: {eventName} answered {(int)response.StatusCode} (attempt {attempt} of {_maxAttempts})");
+                Interlocked.Increment(ref _failedAttempts);
+                if (_attemptLine.TryTake(out int held))
+                    Log.Warn($"approvals webhook: {eventName} answered {(int)response.StatusCode} (attempt {attempt} of {_maxAttempts})" + LogRateLimit.Held(held));
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !_stop.IsCancellationRequested)
             {
-                Log.Warn($"approvals webhook: {eventName} failed: {e.Message} (attempt {attempt} of {_maxAttempts})");
+                Interlocked.Increment(ref _failedAttempts);
+                if (_attemptLine.TryTake(out int held))
+                    Log.Warn($"approvals webhook: {eventName} failed: {e.Message} (attempt {attempt} of {_maxAttempts})" + LogRateLimit.Held(held));
             }
             if (attempt < _maxAttempts) await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, 1 << (attempt - 1))), _stop.Token).ConfigureAwait(false);
         }
-        Log.Error($"approvals webhook: gave up delivering {eventName} after {_maxAttempts} attempts");
+        Interlocked.Increment(ref _undelivered);
+        if (_gaveUpLine.TryTake(out int gaveUp))
+            Log.Error($"approvals webhook: gave up delivering {eventName} after {_maxAttempts} attempts" + LogRateLimit.Held(gaveUp));
     }
 
     /// <summary>Gives queued deliveries a short while to go out, then stops.</summary>

@@ -37,6 +37,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly ListenerTls? _tls;
     private readonly IReadOnlyDictionary<string, Upstream.Stdio.StdioBridge> _stdio;
     private int _ready;
+    private readonly ThrottledWarning _lostAuthenticationLine = new(LogRateLimit.IntervalMs);
 
     /// <param name="upstream">The default route's upstream ("upstream" + "endpointPath"); null when routes are configured without one.</param>
     /// <param name="stdio">The bridges of stdio upstreams, by upstream name: the routes send each one's secret, and their server
@@ -296,7 +297,10 @@ internal sealed class GatewayHost : IAsyncDisposable
                     }
                     catch (FastMcp.Audit.AuditUnavailableException)
                     {
-                        Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address ?? "addresses no longer tracked"} could not be recorded");
+                        // One per address and pass: many addresses must not flood the log while the audit log is out.
+                        if (_lostAuthenticationLine.TryTake(out int held))
+                            Log.Warn($"audit log unavailable: {refused} refused authentication attempt(s) from {address ?? "addresses no longer tracked"} could not be recorded"
+                                + LogRateLimit.Held(held));
                     }
                 }
                 if (last) break;

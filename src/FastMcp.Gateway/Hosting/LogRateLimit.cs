@@ -30,6 +30,9 @@ internal sealed class LogRateLimit(int intervalMs = LogRateLimit.IntervalMs)
     }
 
     /// <summary>The tail a written line carries when others like it were held back (empty when none were); every throttled line uses it.</summary>
-    public static string Held(int held) =>
-        held > 0 ? $" ({held.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} more like it since the last such line)" : "";
+    public static string Held(int held) => Held(held, "like it");
+
+    /// <summary>The same tail naming what was held back ("changes of state") where "like it" would not be true.</summary>
+    public static string Held(int held, string what) =>
+        held > 0 ? $" ({held.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} more {what} since the last such line)" : "";
 }

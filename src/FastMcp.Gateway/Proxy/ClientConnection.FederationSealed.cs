@@ -57,8 +57,10 @@ internal sealed partial class ClientConnection
     {
         int max = SealedFederatedSessions.MaxSealedLength(_rt.Limits.MaxHeadBytes);
         if (SealedFederatedSessions.Seal(seal, _exchange.Principal!, federation, draft, max, out int length) is { } id) return federation.Sessions.Reissue(draft, id);
-        Log.Warn($"federated {federation.PathText}: initialize refused: the sealed session id would be {(length == int.MaxValue ? "too long to encode" : $"{length} bytes")}, "
-            + $"over {max} (a quarter of limits.maxHeadBytes)");
+        // The members' session ids make it long, and each client initialize tries again: one line per path and interval.
+        if (_rt.LogRateLimit.TryTake("sealed federated id too long", federation.PathText, 0, out int held))
+            Log.Warn($"federated {federation.PathText}: initialize refused: the sealed session id would be {(length == int.MaxValue ? "too long to encode" : $"{length} bytes")}, "
+                + $"over {max} (a quarter of limits.maxHeadBytes)" + LogRateLimit.Held(held));
         if (federation.Sessions.Remove(draft)) federation.Sessions.EndForgotten?.Invoke(draft);
         return null;
     }

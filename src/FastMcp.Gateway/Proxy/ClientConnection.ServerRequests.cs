@@ -67,7 +67,8 @@ internal sealed partial class ClientConnection : IServerRequestGate
     {
         if (exchange.Route is not { } route)
         {
-            Log.Warn("a denied server request could not be answered: the stream has no upstream route");
+            if (_rt.LogRateLimit.TryTake("denied server request answer", "", 0, out int unrouted))
+                Log.Warn("a denied server request could not be answered: the stream has no upstream route" + LogRateLimit.Held(unrouted));
             return;
         }
         using var json = new PooledBufferWriter(256);

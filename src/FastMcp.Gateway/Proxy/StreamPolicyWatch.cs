@@ -117,8 +117,10 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     {
         if (Ended == StreamEndReason.None) return;
         Admin.GatewayCounters.Add(ref runtime.Counters.StreamsEnded[(int)Ended - 1]);
+        if (!runtime.LogRateLimit.TryTake("stream ended", "", (int)Ended, out int held)) return;
         string why = Ended == StreamEndReason.PolicyWindowClosed ? "a time condition of the policy no longer allows" : "the policy in force no longer allows";
-        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} ({why} this caller the session)");
+        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} ({why} this caller the session)"
+            + Hosting.LogRateLimit.Held(held));
     }
 
     /// <summary>

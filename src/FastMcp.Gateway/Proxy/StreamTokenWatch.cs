@@ -104,7 +104,10 @@ internal sealed class StreamTokenWatch(GatewayRuntime runtime)
     {
         if (Ended == StreamEndReason.None) return;
         Admin.GatewayCounters.Add(ref runtime.Counters.StreamsEnded[(int)Ended - 1]);
-        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_subject}' ended: {StreamEndReasons.Label(Ended)} (the client may reconnect with a fresh token)");
+        // A client can open streams with tokens about to expire as often as it likes: one line per reason and interval.
+        if (runtime.LogRateLimit.TryTake("stream ended", "", (int)Ended, out int held))
+            Hosting.Log.Info($"client {_clientAddress}: event stream of '{_subject}' ended: {StreamEndReasons.Label(Ended)} (the client may reconnect with a fresh token)"
+                + Hosting.LogRateLimit.Held(held));
     }
 
     /// <summary>

@@ -9,6 +9,9 @@ namespace FastMcp.Gateway.RateLimiting;
 /// </summary>
 internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit) : PeriodicRecorder(limits.RecordInterval)
 {
+    // During an audit outage, one line per refused address and pass would let a flood from many addresses flood the log.
+    private readonly ThrottledWarning _lostLine = new(LogRateLimit.IntervalMs);
+
     protected override async Task RecordPassAsync()
     {
         await DrainAsync(limits.PerClientAddress, RateLimitScope.ClientAddress).ConfigureAwait(false);
@@ -30,7 +33,8 @@ internal sealed class RateLimitRecorder(RateLimits limits, AuditRecording audit)
             }
             catch (FastMcp.Audit.AuditUnavailableException)
             {
-                Log.Warn($"audit log unavailable: {count} request(s) refused by the {RateLimits.Name(scope)} rate limit could not be recorded");
+                if (_lostLine.TryTake(out int held))
+                    Log.Warn($"audit log unavailable: {count} request(s) refused by the {RateLimits.Name(scope)} rate limit could not be recorded" + LogRateLimit.Held(held));
             }
         }
     }

@@ -11,6 +11,9 @@ namespace FastMcp.Gateway.Sessions;
 internal sealed class SessionRefusalRecorder(SessionRefusalTally tally, TimeSpan interval, AuditRecording audit, Func<string, string?> describeUpstream)
     : Hosting.PeriodicRecorder(interval)
 {
+    // During an audit outage, one line per caller and pass would let many callers (or many guessed subjects) flood the log.
+    private readonly Hosting.ThrottledWarning _lostLine = new(Hosting.LogRateLimit.IntervalMs);
+
     protected override async Task RecordPassAsync()
     {
         foreach (SessionRefusalSummary refused in tally.Drain())
@@ -21,7 +24,9 @@ internal sealed class SessionRefusalRecorder(SessionRefusalTally tally, TimeSpan
             }
             catch (FastMcp.Audit.AuditUnavailableException)
             {
-                Hosting.Log.Warn($"audit log unavailable: {refused.Refused} request(s) of {refused.Subject ?? "callers no longer tracked"} refused for naming a session not theirs could not be recorded");
+                if (_lostLine.TryTake(out int held))
+                    Hosting.Log.Warn($"audit log unavailable: {refused.Refused} request(s) of {refused.Subject ?? "callers no longer tracked"} refused for naming a session not theirs could not be recorded"
+                        + Hosting.LogRateLimit.Held(held));
             }
         }
     }

@@ -181,7 +181,10 @@ internal sealed class ApprovalHold
             return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired, Encoding.UTF8.GetBytes($"approval required, but {refusal}"),
                 $"approval {approval.Id} not started: {refusal}").ConfigureAwait(false);
         }
-        Log.Info($"approval {approval.Id}: {principal.Subject} asks for {method} {target} (rule {rule.Name}, {(rule.ApprovalMode == ApprovalMode.Grant ? "grant" : "hold")})");
+        // A client can ask as often as it calls: per rule, one line per interval (the approvals API and webhook have every one).
+        if (_rt.LogRateLimit.TryTake("approval requested", rule.Name, 0, out int heldLines))
+            Log.Info($"approval {approval.Id}: {principal.Subject} asks for {method} {target} (rule {rule.Name}, {(rule.ApprovalMode == ApprovalMode.Grant ? "grant" : "hold")})"
+                + LogRateLimit.Held(heldLines));
 
         if (rule.ApprovalMode == ApprovalMode.Grant)
         {

@@ -34,6 +34,8 @@ internal sealed class OtlpExporter : IDisposable
     private readonly CancellationTokenSource _abort = new();
     private volatile bool _stopping;
     private bool _warned;
+    // A receiver that fails every other batch would log an outage and a recovery per batch: changes of state at most once per interval.
+    private readonly Hosting.ThrottledWarning _changeLine = new(Hosting.LogRateLimit.IntervalMs);
 
     public OtlpExporter(Tracer tracer, TracingOptions options, string scopeVersion)
     {
@@ -115,7 +117,8 @@ internal sealed class OtlpExporter : IDisposable
                 using HttpResponseMessage response = _http.Send(request, HttpCompletionOption.ResponseContentRead, deadline.Token);
                 if (response.IsSuccessStatusCode)
                 {
-                    if (_warned) Log.Info($"tracing: the OTLP receiver at {_endpoint} takes spans again");
+                    if (_warned && _changeLine.TryTake(out int held))
+                        Log.Info($"tracing: the OTLP receiver at {_endpoint} takes spans again" + Hosting.LogRateLimit.Held(held, "changes of state"));
                     _warned = false;
                     return true;
                 }
@@ -138,7 +141,9 @@ internal sealed class OtlpExporter : IDisposable
     private bool Failed(string problem)
     {
         // Once per outage, not once per batch.
-        if (!_warned) Log.Warn($"tracing: exporting spans to {_endpoint} failed: {problem}; spans are counted in fastmcp_tracing_spans_failed_total until it recovers");
+        if (!_warned && _changeLine.TryTake(out int held))
+            Log.Warn($"tracing: exporting spans to {_endpoint} failed: {problem}; spans are counted in fastmcp_tracing_spans_failed_total until it recovers"
+                + Hosting.LogRateLimit.Held(held, "changes of state"));
         _warned = true;
         return false;
     }

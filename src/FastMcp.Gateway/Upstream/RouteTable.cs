@@ -29,6 +29,9 @@ internal sealed class RouteTable : IDisposable
     /// <summary>Every upstream once (health, metrics, probes), whether behind a plain or a federated path.</summary>
     public IReadOnlyList<UpstreamRoute> Upstreams { get; }
 
+    /// <summary>The bridges of stdio upstreams, by upstream name (metrics: what their servers caused).</summary>
+    public IReadOnlyDictionary<string, Stdio.StdioBridge> StdioBridges { get; private init; } = new Dictionary<string, Stdio.StdioBridge>();
+
     /// <summary>The federated route at <paramref name="path"/>; null when none (checked only after <see cref="Match"/> found nothing).</summary>
     /// <summary>The upstream named <paramref name="name"/> ("default" for "upstream"), or null.</summary>
     public UpstreamRoute? Upstream(string name)
@@ -107,7 +110,7 @@ internal sealed class RouteTable : IDisposable
             foreach (UpstreamRoute r in upstreams) r.Dispose();
             throw;
         }
-        return new RouteTable([.. routes], [.. federated], [.. upstreams]) { Default = defaultRoute };
+        return new RouteTable([.. routes], [.. federated], [.. upstreams]) { Default = defaultRoute, StdioBridges = stdio };
 
         byte[] BridgeHeaders(string name) => stdio.TryGetValue(name, out Stdio.StdioBridge? b) ? b.SecretHeaderLines : [];
 

@@ -12,6 +12,10 @@ internal sealed class UpstreamHealth(string name)
 {
     private int _down;
     private string _reason = "";
+    private long _wentDown;
+    // An upstream (or what stands before it) that refuses every other connection flips state per request: the changes
+    // are logged at most once per interval, the next line saying how many were held back; fastmcp_upstream_up is the state.
+    private readonly ThrottledWarning _changeLine = new(LogRateLimit.IntervalMs);
 
     public string Name => name;
     public bool IsUp => Volatile.Read(ref _down) == 0;
@@ -19,16 +23,21 @@ internal sealed class UpstreamHealth(string name)
     /// <summary>Why it is down (the last failure); empty when up.</summary>
     public string Reason => IsUp ? "" : Volatile.Read(ref _reason);
 
+    /// <summary>Times it went from up to down (fastmcp_upstream_down_total).</summary>
+    public long WentDown => Volatile.Read(ref _wentDown);
+
     public void ReportReachable()
     {
         if (Volatile.Read(ref _down) == 0) return;
-        if (Interlocked.Exchange(ref _down, 0) == 1) Log.Info($"upstream '{name}' is up again");
+        if (Interlocked.Exchange(ref _down, 0) == 1 && _changeLine.TryTake(out int held)) Log.Info($"upstream '{name}' is up again" + LogRateLimit.Held(held, "changes of state"));
     }
 
     public void ReportUnreachable(string reason)
     {
         Volatile.Write(ref _reason, reason);
         if (Volatile.Read(ref _down) == 1) return;
-        if (Interlocked.Exchange(ref _down, 1) == 0) Log.Warn($"upstream '{name}' is down: {reason}");
+        if (Interlocked.Exchange(ref _down, 1) != 0) return;
+        Interlocked.Increment(ref _wentDown);
+        if (_changeLine.TryTake(out int held)) Log.Warn($"upstream '{name}' is down: {reason}" + LogRateLimit.Held(held, "changes of state"));
     }
 }

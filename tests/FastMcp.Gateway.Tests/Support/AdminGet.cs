@@ -13,4 +13,15 @@ internal static class AdminGet
         if (r.Status != 200) throw new Xunit.Sdk.XunitException($"GET {path}: {r.Status}");
         return r.Body;
     }
+
+    /// <summary>The value of one series of /metrics (<c>name</c> or <c>name{labels}</c>, as written); fails when absent.</summary>
+    public static async Task<long> MetricAsync(IPEndPoint admin, string series)
+    {
+        string metrics = await TextAsync(admin, "/metrics");
+        foreach (string line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(series + " ", StringComparison.Ordinal)) return long.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        throw new Xunit.Sdk.XunitException($"no {series} in /metrics:\n{metrics}");
+    }
 }

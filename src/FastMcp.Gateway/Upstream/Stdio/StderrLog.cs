@@ -5,7 +5,7 @@ namespace FastMcp.Gateway.Upstream.Stdio;
 
 /// <summary>
 /// Copies a stdio server's stderr into the gateway log one line at a time, prefixed with the upstream
-/// and session. A line is cut at <see cref="MaxLineBytes"/> (the rest up to its newline is dropped),
+/// and session, at most <see cref="StdioEvents.Burst"/> lines per interval for the upstream (the rest counted). A line is cut at <see cref="MaxLineBytes"/> (the rest up to its newline is dropped),
 /// so a server that never writes a newline cannot grow the gateway's memory. The log masks card
 /// numbers; a cut line first loses the digits it ends with, since the head of a cut card number is
 /// no card number the masker can find.
@@ -14,7 +14,7 @@ internal static class StderrLog
 {
     public const int MaxLineBytes = 2048;
 
-    public static async Task PumpAsync(Stream stderr, string prefix)
+    public static async Task PumpAsync(Stream stderr, string prefix, StdioEventLog events)
     {
         byte[] line = new byte[MaxLineBytes];
         byte[] buffer = new byte[4096];
@@ -31,7 +31,7 @@ internal static class StderrLog
                     byte b = buffer[i];
                     if (b == (byte)'\n')
                     {
-                        Emit(prefix, line, length, truncated);
+                        Emit(prefix, line, length, truncated, events);
                         length = 0;
                         truncated = false;
                     }
@@ -43,11 +43,13 @@ internal static class StderrLog
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
         }
-        if (length > 0) Emit(prefix, line, length, truncated);
+        if (length > 0) Emit(prefix, line, length, truncated, events);
     }
 
-    private static void Emit(string prefix, byte[] line, int length, bool truncated)
+    private static void Emit(string prefix, byte[] line, int length, bool truncated, StdioEventLog events)
     {
+        // A server that logs each call would otherwise write a gateway line per request: past the budget, only counted.
+        if (!events.Count(StdioEvent.StderrLine, out int held)) return;
         if (length > 0 && line[length - 1] == (byte)'\r') length--;
         if (truncated) length = WithoutTrailingDigits(line, length);
         // Control characters would let a server forge log lines or terminal escapes.
@@ -57,7 +59,7 @@ internal static class StderrLog
             if (char.IsControl(text[i]) && text[i] != '\t') text[i] = '?';
         }
         if (truncated) text.Append(" [line cut at ").Append(MaxLineBytes).Append(" bytes]");
-        Log.Info($"{prefix} stderr: {text}");
+        Log.Info($"{prefix} stderr: {text}" + LogRateLimit.Held(held));
     }
 
     /// <summary>

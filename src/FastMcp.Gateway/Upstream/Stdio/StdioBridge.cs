@@ -59,6 +59,9 @@ internal sealed class StdioBridge : IAsyncDisposable
 
     public int SessionCount => _sessions.Count;
 
+    /// <summary>What its servers and callers caused, counted (fastmcp_stdio_events_total) and logged at a bounded rate.</summary>
+    public StdioEventLog Events { get; } = new();
+
     private async Task ServeAsync(ConnectionTransport connection, IPEndPoint remote)
     {
         PipeReader input = connection.Input;
@@ -79,7 +82,8 @@ internal sealed class StdioBridge : IAsyncDisposable
                 if (!head.Headers.TryGet(BridgeSecret.HeaderName, out ReadOnlySpan<byte> presented) || !_secret.Matches(presented))
                 {
                     // Not the gateway: nothing reaches the server without passing inspection first.
-                    Log.Warn($"{_name}: refused a request to the stdio bridge from {remote} without the gateway's secret");
+                    if (Events.Count(StdioEvent.BridgeRefused, out int held))
+                        Log.Warn($"{_name}: refused a request to the stdio bridge from {remote} without the gateway's secret" + LogRateLimit.Held(held));
                     BridgeResponses.Error(output, 403, null, -32600, "forbidden: this endpoint serves only the FastMcp gateway", close: true);
                     await output.FlushAsync().ConfigureAwait(false);
                     return;
@@ -314,11 +318,12 @@ internal sealed class StdioBridge : IAsyncDisposable
             StdioSession session;
             try
             {
-                session = StdioSession.Start(id, _name, _options, _withheldVariables, s => _sessions.TryRemove(s.Id, out _));
+                session = StdioSession.Start(id, _name, _options, _withheldVariables, Events, s => _sessions.TryRemove(s.Id, out _));
             }
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
-                Log.Error($"{_name}: cannot start {_options.Describe()}: {e.Message}");
+                // Each new session tries again: one line per interval however many clients initialize meanwhile.
+                if (Events.Count(StdioEvent.StartFailed, out int held)) Log.Error($"{_name}: cannot start {_options.Describe()}: {e.Message}" + LogRateLimit.Held(held));
                 return (null, $"the stdio upstream could not be started ({_options.Command})", 502);
             }
             _sessions[id] = session;

@@ -22,6 +22,7 @@ internal sealed class StdioSession
     private readonly SemaphoreSlim _stdinLock = new(1, 1);
     private readonly StdioUpstreamOptions _options;
     private readonly Action<StdioSession> _onEnded;
+    private readonly StdioEventLog _events;
     private readonly object _gate = new();
     private readonly List<MessageStream> _calls = [];
     private readonly Queue<byte[]> _held = new();
@@ -30,8 +31,9 @@ internal sealed class StdioSession
     private string? _endReason;
     private long _lastActivity = Environment.TickCount64;
 
-    private StdioSession(string id, Process process, StdioUpstreamOptions options, string prefix, Action<StdioSession> onEnded)
+    private StdioSession(string id, Process process, StdioUpstreamOptions options, string prefix, StdioEventLog events, Action<StdioSession> onEnded)
     {
+        _events = events;
         Id = id;
         _process = process;
         _stdin = process.StandardInput.BaseStream;
@@ -53,7 +55,7 @@ internal sealed class StdioSession
 
     /// <summary>Starts the server process. Throws <see cref="System.ComponentModel.Win32Exception"/> when it cannot run.</summary>
     public static StdioSession Start(string id, string upstreamName, StdioUpstreamOptions options, IReadOnlyCollection<string> withheldVariables,
-        Action<StdioSession> onEnded)
+        StdioEventLog events, Action<StdioSession> onEnded)
     {
         var start = new ProcessStartInfo(options.Command)
         {
@@ -78,9 +80,10 @@ internal sealed class StdioSession
             throw new InvalidOperationException($"{options.Command} could not be given its limits ({notLimited}); stopped");
         }
         string prefix = $"{upstreamName} session {id[..8]} (pid {process.Id})";
-        var session = new StdioSession(id, process, options, prefix, onEnded);
-        Log.Info($"{prefix}: started {options.Describe()}");
-        _ = StderrLog.PumpAsync(process.StandardError.BaseStream, prefix);
+        var session = new StdioSession(id, process, options, prefix, events, onEnded);
+        // A client starts one per initialize: a few lines per interval, then counted.
+        if (events.Count(StdioEvent.SessionStarted, out int held)) Log.Info($"{prefix}: started {options.Describe()}" + LogRateLimit.Held(held));
+        _ = StderrLog.PumpAsync(process.StandardError.BaseStream, prefix, events);
         _ = session.ReadStdoutAsync();
         return session;
     }
@@ -253,7 +256,8 @@ internal sealed class StdioSession
         if (shape.Kind is JsonRpcKind.Invalid or JsonRpcKind.Batch)
         {
             // MCP reserves stdout for messages; a stray line is the server's bug, not something to forward.
-            Log.Warn($"{LogPrefix}: ignored a stdout line that is not one JSON-RPC message ({json.Length} bytes)");
+            if (_events.Count(StdioEvent.InvalidLine, out int held))
+                Log.Warn($"{LogPrefix}: ignored a stdout line that is not one JSON-RPC message ({json.Length} bytes)" + LogRateLimit.Held(held));
             return;
         }
         Touch();
@@ -278,7 +282,8 @@ internal sealed class StdioSession
                     if (_held.Count == MaxHeldMessages)
                     {
                         _held.Dequeue();
-                        Log.Warn($"{LogPrefix}: no GET stream open: dropped the oldest of {MaxHeldMessages} held server messages");
+                        if (_events.Count(StdioEvent.HeldDropped, out int held))
+                            Log.Warn($"{LogPrefix}: no GET stream open: dropped the oldest of {MaxHeldMessages} held server messages" + LogRateLimit.Held(held));
                     }
                     _held.Enqueue(json);
                     return;
@@ -316,7 +321,7 @@ internal sealed class StdioSession
             _getStream = null;
             _held.Clear();
         }
-        Log.Info($"{LogPrefix}: session ended: {reason}");
+        if (_events.Count(StdioEvent.SessionEnded, out int held)) Log.Info($"{LogPrefix}: session ended: {reason}" + LogRateLimit.Held(held));
         foreach (MessageStream c in calls) c.Messages.Writer.TryComplete();
         stream?.Messages.Writer.TryComplete();
         _onEnded(this);
@@ -338,7 +343,8 @@ internal sealed class StdioSession
                 ProcessSignals.Terminate(_process.Id);
                 if (!await WaitForExitAsync(_options.StopGraceMs - half).ConfigureAwait(false))
                 {
-                    Log.Warn($"{LogPrefix}: still running {_options.StopGraceMs} ms after stdin closed and SIGTERM: killing it");
+                    if (_events.Count(StdioEvent.Killed, out int held))
+                        Log.Warn($"{LogPrefix}: still running {_options.StopGraceMs} ms after stdin closed and SIGTERM: killing it" + LogRateLimit.Held(held));
                     try { _process.Kill(entireProcessTree: true); }
                     catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
                     await WaitForExitAsync(5_000).ConfigureAwait(false);
