@@ -57,6 +57,7 @@ internal sealed partial class ClientConnection
         var streams = new List<MemberStream>(federation.Members.Length);
         PolicyDecision? firstRefusal = null;
         bool anyAllowed = false;
+        var charged = new HashSet<CompiledRule>();
         try
         {
             for (int i = 0; i < federation.Members.Length; i++)
@@ -75,6 +76,8 @@ internal sealed partial class ClientConnection
                     continue;
                 }
                 anyAllowed = true;
+                // Past the allowing rule's budget: 429, and no member after this one gets a GET.
+                if (!TakeSessionRequestBudget(charged)) return await RuleRateLimitedAsync(default).ConfigureAwait(false);
                 // The member's events are masked with the profile of the rule that allowed the GET on it (else the default).
                 if (_rt.Masking is not null && PickSessionRequestMasking() is null) return await RefuseMissingProfileAsync().ConfigureAwait(false);
                 PanMasking? memberMasking = _exchange.Masking;

@@ -77,6 +77,13 @@ internal sealed partial class ClientConnection
         }
     }
 
+    /// <summary>
+    /// A federated GET or DELETE just allowed on a member (<see cref="Exchange.Decision"/>): the allowing rule's budget
+    /// (rateLimitPerMinute) is charged once per request, not once per member, as a fan-out message's is. False: past it.
+    /// </summary>
+    private bool TakeSessionRequestBudget(HashSet<CompiledRule> charged) =>
+        _exchange.Decision is not { Rule: { } rule } decision || !charged.Add(rule) || TakeRuleBudget(decision);
+
     /// <summary>No member of a federated path may have this GET or DELETE (each refusal recorded): 403 with the first refusal's message.</summary>
     private ValueTask<bool> AnswerNoMemberAllowedAsync(PolicyDecision first)
     {
