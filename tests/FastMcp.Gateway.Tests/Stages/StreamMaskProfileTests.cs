@@ -87,6 +87,32 @@ public sealed class StreamMaskProfileTests
     }
 
     [Fact]
+    public async Task A_held_calls_answer_is_masked_with_the_default_which_its_require_approval_rule_cannot_change()
+    {
+        // Carol's other calls are masked with her profile; the held one's rule decides it, and names no profile (it cannot).
+        var upstream = Streaming();
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script,
+            [new RuleOptions { Name = "watch-held", Action = "require_approval", Methods = ["tools/call"], Names = ["watch"], Approvers = ["release"] },
+                Contractors("carol"), Everyone], ContractorProfile);
+        string carol = g.Token("carol");
+        await InitializeAsync(g, carol);
+
+        Task<RawResponse> held = g.PostAsync(ToolCall, carol, SessionHeaders);
+        FastMcp.Gateway.Approvals.PendingApproval? pending = null;
+        for (int i = 0; i < 200 && pending is null; i++)
+        {
+            pending = g.Gateway.Stages.Approvals!.List(includeDecided: false).FirstOrDefault();
+            if (pending is null) await Task.Delay(50);
+        }
+        Assert.NotNull(pending);
+        var bob = new FastMcp.Identity.Principal("bob", ["release"], [], null, "issuer", DateTimeOffset.MaxValue);
+        Assert.Equal(200, (await g.Gateway.Stages.Approvals!.ApproveAsync(pending.Id, bob, null, "127.0.0.1")).Status);
+        RawResponse answer = await held.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal($"EVENT-MARK card {Default}", EventData(answer.Body, "EVENT-MARK"));
+    }
+
+    [Fact]
     public async Task After_a_reload_that_allows_the_caller_by_another_rule_the_following_events_take_its_profile()
     {
         var upstream = Streaming(pauseAfterFirst: true);
