@@ -85,7 +85,7 @@ public sealed class SessionRequestRuleBudgetTests
     }
 
     [Fact]
-    public async Task A_merged_get_is_charged_once_whatever_the_number_of_members()
+    public async Task A_merged_get_and_a_fanned_out_delete_are_charged_once_whatever_the_number_of_members()
     {
         await using var a = new ScriptedUpstream(FederatedSessionRequestPolicyTests.Member("a"));
         await using var b = new ScriptedUpstream(FederatedSessionRequestPolicyTests.Member("b"));
@@ -96,10 +96,14 @@ public sealed class SessionRequestRuleBudgetTests
         RawResponse first = await SendAsync(gw, "GET", token, session, "/mcp/all");
         RawResponse second = await SendAsync(gw, "GET", token, session, "/mcp/all");
         RawResponse third = await SendAsync(gw, "GET", token, session, "/mcp/all");
+        RawResponse delete = await SendAsync(gw, "DELETE", token, session, "/mcp/all");
 
         Assert.Equal(200, first.Status);
         Assert.Equal(200, second.Status);
         AssertRateLimited(third);
+        // Refused before any member was sent it: the session stays.
+        AssertRateLimited(delete);
+        Assert.Equal(1, gw.Gateway.Host.Runtime.Routes.MatchFederated("/mcp/all"u8)!.Sessions.Count);
         Assert.Equal(["POST", "GET", "GET"], a.Requests.Select(r => r.Method));
         Assert.Equal(["POST", "GET", "GET"], b.Requests.Select(r => r.Method));
     }
