@@ -36,6 +36,12 @@ internal sealed class MemberStream : IDisposable
     /// <summary>The member's position in the federated route.</summary>
     public int Index { get; }
 
+    /// <summary>
+    /// The masking this member's events get for the client as its GET was decided: the allowing rule's profile, else the
+    /// default (null: masking is off).
+    /// </summary>
+    public Stages.PanMasking? Masking { get; set; }
+
     // Set when the gateway ends this member's stream before the member does (it sent an event that must not be relayed).
     private readonly CancellationTokenSource _ended = new();
 

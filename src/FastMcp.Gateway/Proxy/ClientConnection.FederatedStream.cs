@@ -57,6 +57,7 @@ internal sealed partial class ClientConnection
         var streams = new List<MemberStream>(federation.Members.Length);
         PolicyDecision? firstRefusal = null;
         bool anyAllowed = false;
+        var charged = new HashSet<CompiledRule>();
         try
         {
             for (int i = 0; i < federation.Members.Length; i++)
@@ -75,6 +76,11 @@ internal sealed partial class ClientConnection
                     continue;
                 }
                 anyAllowed = true;
+                // Past the allowing rule's budget: 429, and no member after this one gets a GET.
+                if (!TakeSessionRequestBudget(charged)) return await RuleRateLimitedAsync(default).ConfigureAwait(false);
+                // The member's events are masked with the profile of the rule that allowed the GET on it (else the default).
+                if (_rt.Masking is not null && PickSessionRequestMasking() is null) return await RefuseMissingProfileAsync().ConfigureAwait(false);
+                PanMasking? memberMasking = _exchange.Masking;
                 // Each member's GET is recorded before it is sent (Strict: durably), as on a plain path.
                 if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
                 (MemberStream? stream, int memberStatus, ForwardingError error) = await MemberStream.OpenAsync(member, i, _rt.Limits, session.MemberSessions[i],
@@ -85,6 +91,7 @@ internal sealed partial class ClientConnection
                     Log.Debug($"federated {federation.PathText}: upstream '{member.Name}' gave no event stream ({(error != ForwardingError.None ? error.ToString() : $"HTTP {memberStatus}")})");
                     continue;
                 }
+                stream.Masking = memberMasking;
                 streams.Add(stream);
             }
             _exchange.Route = null;
@@ -122,7 +129,7 @@ internal sealed partial class ClientConnection
         StreamPolicyWatch? policyWatch = WatchStreamPolicy();
         if (policyWatch is not null)
         {
-            foreach (MemberStream stream in streams) policyWatch.Add(stream.Member.Name);
+            foreach (MemberStream stream in streams) policyWatch.Add(stream.Member.Name, stream.Masking);
         }
         bool heartbeat = policyWatch is { NeedsHeartbeat: true };
         // And with the client's token (identity.streamsEndWithToken): both woken by the connection's deadline.
@@ -199,6 +206,8 @@ internal sealed partial class ClientConnection
                     _exchange.Route = stream.Member;
                     _exchange.FederationSession = session;
                     _exchange.FederationMember = stream.Index;
+                    // Masked with this member's masking as last decided (the watch picks it again after a reload).
+                    _exchange.Masking = policyWatch is null ? stream.Masking : policyWatch.Masking(item.Stream);
                     bool safe = ApplyEventTransforms(evt, buffers);
                     ReadOnlyMemory<byte> json = default;
                     McpResponseView view = default;

@@ -683,12 +683,15 @@ internal sealed partial class ClientConnection
         var allowed = new bool[federation.Members.Length];
         var decisions = new PolicyDecision?[federation.Members.Length];
         PolicyDecision? firstRefusal = null;
+        var charged = new HashSet<CompiledRule>();
         for (int i = 0; i < federation.Members.Length; i++)
         {
             if (!session.Initialized[i] || session.MemberSessions[i] is null) continue;
             _exchange.Route = federation.Members[i];
             (bool memberAllowed, bool auditRefused) = await DecideMemberSessionRequestAsync(federation.Members[i].Name).ConfigureAwait(false);
             if (auditRefused) return await AuditUnavailableAsync(default).ConfigureAwait(false);
+            // Past an allowing rule's budget: 429 before any member is sent the DELETE, and the session stays.
+            if (memberAllowed && !TakeSessionRequestBudget(charged)) return await RuleRateLimitedAsync(default).ConfigureAwait(false);
             (allowed[i], decisions[i]) = (memberAllowed, _exchange.Decision);
             if (!memberAllowed) firstRefusal ??= _exchange.Decision;
         }

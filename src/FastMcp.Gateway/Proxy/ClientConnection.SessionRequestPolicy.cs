@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using FastMcp.Gateway.Stages;
 using FastMcp.Http;
+using FastMcp.Mcp;
 using FastMcp.Policy;
 using HttpMethod = FastMcp.Http.HttpMethod;
 
@@ -76,6 +77,13 @@ internal sealed partial class ClientConnection
         }
     }
 
+    /// <summary>
+    /// A federated GET or DELETE just allowed on a member (<see cref="Exchange.Decision"/>): the allowing rule's budget
+    /// (rateLimitPerMinute) is charged once per request, not once per member, as a fan-out message's is. False: past it.
+    /// </summary>
+    private bool TakeSessionRequestBudget(HashSet<CompiledRule> charged) =>
+        _exchange.Decision is not { Rule: { } rule } decision || !charged.Add(rule) || TakeRuleBudget(decision);
+
     /// <summary>No member of a federated path may have this GET or DELETE (each refusal recorded): 403 with the first refusal's message.</summary>
     private ValueTask<bool> AnswerNoMemberAllowedAsync(PolicyDecision first)
     {
@@ -83,12 +91,34 @@ internal sealed partial class ClientConnection
         return AnswerAsync(403, PolicyAuthorization.ClientErrorCode(first), RefusalMessage(first), closeAfter: false);
     }
 
-    /// <summary>Starts watching an allowed GET stream for a reload that revokes its caller (null: nothing to watch).</summary>
-    private StreamPolicyWatch? WatchStreamPolicy()
+    /// <summary>
+    /// Starts watching an allowed GET stream for a reload that revokes its caller (null: nothing to watch). On a plain path
+    /// <paramref name="masked"/> is the exchange whose masking a new decision picks again.
+    /// </summary>
+    private StreamPolicyWatch? WatchStreamPolicy(Exchange? masked = null)
     {
         if (_request.Method != HttpMethod.Get || _rt.Authorization is null || _sessionRequestEngine is not { } engine) return null;
         StreamPolicyWatch watch = _policyWatch ??= new StreamPolicyWatch(_rt);
-        watch.Begin(engine, _exchange.Principal!, _request, _exchange.ClientAddress, RemoteAddress);
+        watch.Begin(engine, _exchange.Principal!, _request, _exchange.ClientAddress, RemoteAddress, masked);
         return watch;
     }
+
+    /// <summary>
+    /// The masking of an allowed GET or DELETE (<see cref="Exchange.Decision"/>), set as the exchange's: the allowing rule's
+    /// profile, else the default. It is the request rule for the request's header fields and masks everything the GET's
+    /// stream relays, as a POST's profile masks its exchange. Null (and nothing set) when the rule names a profile the
+    /// masking in force lacks: the request is refused.
+    /// </summary>
+    private PanMasking? PickSessionRequestMasking()
+    {
+        string? profile = _exchange.Decision is { Action: PolicyAction.Allow } allowed ? allowed.MaskProfile : null;
+        if (!PanMasking.TryPick(_rt.Masking, profile, out PanMasking? picked)) return null;
+        _exchange.Masking = picked;
+        return picked;
+    }
+
+    /// <summary>An allowed GET or DELETE whose rule's profile is gone: refused (403), never masked with something looser.</summary>
+    private ValueTask<bool> RefuseMissingProfileAsync() =>
+        RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
+            $"masking profile '{_exchange.Decision?.MaskProfile}' missing");
 }

@@ -354,11 +354,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
         // Nothing reaches the upstream undecided: a GET or DELETE is decided as the session's initialize would be now.
         _exchange.Stage = ExchangeStage.Decide;
-        if (!SessionRequestAllowed(route!.Name, out PolicyDecision refusal)) return await RefuseSessionRequestAsync(refusal).ConfigureAwait(false);
-        // A GET or DELETE has no body, but its header fields go upstream: the request rule applies to them too.
-        if (_rt.Masking is { } masking)
+        if (!SessionRequestAllowed(route!.Name, out PolicyDecision decision)) return await RefuseSessionRequestAsync(decision).ConfigureAwait(false);
+        // Each one is a request the allowing rule lets reach the upstream: it spends that rule's budget as a call does.
+        if (!TakeRuleBudget(decision)) return await RuleRateLimitedAsync(default).ConfigureAwait(false);
+        // A GET or DELETE has no body, but its header fields go upstream: the request rule applies to them too. The allowing
+        // rule's profile (else the default) is that rule, and masks what the GET's stream relays.
+        if (_rt.Masking is not null)
         {
-            _exchange.Masking = masking;
+            if (PickSessionRequestMasking() is not { } masking) return await RefuseMissingProfileAsync().ConfigureAwait(false);
             if (masking.ApplyToHeaderFields(_exchange, _request) == RequestCardOutcome.BlockedCard)
                 return await RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
                     .ConfigureAwait(false);
@@ -992,10 +995,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// </summary>
     private void WatchStream(System.IO.Pipelines.PipeReader upstream)
     {
-        StreamPolicyWatch? policyWatch = WatchStreamPolicy();
+        StreamPolicyWatch? policyWatch = WatchStreamPolicy(_exchange);
         if (policyWatch is not null)
         {
-            policyWatch.Add(_exchange.Route?.Name);
+            policyWatch.Add(_exchange.Route?.Name, _exchange.Masking);
             _relay.PolicyWatch = policyWatch;
         }
         bool heartbeat = policyWatch is { NeedsHeartbeat: true };

@@ -13,14 +13,20 @@ namespace FastMcp.Gateway.Proxy;
 /// (PolicyAuthorization.DecideSessionRequest). Per event it compares the engine in force with the one last decided under
 /// by reference; only after a reload does it decide again. A policy with time conditions can refuse later what it allowed
 /// at the GET without any reload: then the decision is taken again at every event, and a quiet stream is woken every
-/// <see cref="HeartbeatMs"/> by the connection's own deadline (no timer per stream) to take it. Nothing is allocated.
-/// One per connection, reused.
+/// <see cref="HeartbeatMs"/> by the connection's own deadline (no timer per stream) to take it. Each upstream's events are
+/// masked for the client with the profile of the rule that allowed the stream on it (<see cref="Masking"/>): a decision
+/// taken again picks it again, so a reload that allows the caller by another rule masks the following events with that
+/// rule's profile. Nothing is allocated. One per connection, reused.
 /// </summary>
 internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
 {
     // The upstreams the stream comes from: one on a plain path, the merged members on a federated one (reused, so no
     // stream after the first that merges as many allocates).
     private readonly List<string?> _upstreams = new(1);
+    // Beside each upstream: the masking its events get (the allowing rule's profile, else the default; null: masking off).
+    private readonly List<PanMasking?> _maskings = new(1);
+    // On a plain path, the exchange whose masking follows the decision (the relay masks with Exchange.Masking).
+    private Exchange? _exchange;
     private PolicyEngine? _decidedUnder;
     private Principal? _principal;
     private HttpRequestHead? _request;
@@ -48,9 +54,13 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     /// <summary>
     /// Starts watching the stream <paramref name="request"/> opened, allowed under <paramref name="decidedUnder"/>; its
     /// upstreams are added with <see cref="Add"/>. The request head stays the connection's own while the stream is relayed.
+    /// <paramref name="exchange"/> (a plain path's): its <see cref="Exchange.Masking"/> is set again whenever the stream is
+    /// decided again; a federated path reads <see cref="Masking"/> per member instead.
     /// </summary>
-    public void Begin(PolicyEngine decidedUnder, Principal principal, HttpRequestHead request, IPAddress? address, string clientAddress)
+    public void Begin(PolicyEngine decidedUnder, Principal principal, HttpRequestHead request, IPAddress? address, string clientAddress, Exchange? exchange = null)
     {
+        _exchange = exchange;
+        _maskings.Clear();
         _decidedUnder = decidedUnder;
         _principal = principal;
         _request = request;
@@ -61,8 +71,18 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         Watching = true;
     }
 
-    /// <summary>An upstream the stream comes from (the route's name: what rules with "upstreams" compare).</summary>
-    public void Add(string? upstream) => _upstreams.Add(upstream);
+    /// <summary>
+    /// An upstream the stream comes from (the route's name: what rules with "upstreams" compare), and the masking its events
+    /// get as the GET was decided on it.
+    /// </summary>
+    public void Add(string? upstream, PanMasking? masking)
+    {
+        _upstreams.Add(upstream);
+        _maskings.Add(masking);
+    }
+
+    /// <summary>The masking the events of the <paramref name="index"/>th upstream added get now (null: masking is off).</summary>
+    public PanMasking? Masking(int index) => _maskings[index];
 
     /// <summary>
     /// Wakes the quiet stream every <see cref="HeartbeatMs"/> through <paramref name="deadline"/>, cancelling
@@ -86,7 +106,9 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     /// <summary>
     /// Why the stream must end now, or None. While the policy in force is the one last decided under and has no time
     /// condition, a reference compare. Otherwise the caller's initialize is decided again on every upstream of the stream
-    /// (a refusal on one ends it: the client reconnects and the new GET is decided member by member).
+    /// (a refusal on one ends it: the client reconnects and the new GET is decided member by member), and each upstream's
+    /// masking is picked again from the allowing rule. A rule whose profile the masking in force lacks ends the stream too
+    /// (revoked: its events must not be masked with anything else).
     /// </summary>
     public StreamEndReason Check()
     {
@@ -95,11 +117,16 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         PolicyEngine now = runtime.Authorization!.Engine;
         bool reloaded = !ReferenceEquals(now, _decidedUnder);
         if (!reloaded && !now.ReadsClock) return StreamEndReason.None;
-        foreach (string? upstream in _upstreams)
+        PanMasking? masking = runtime.Masking;
+        for (int i = 0; i < _upstreams.Count; i++)
         {
-            if (PolicyAuthorization.DecideSessionRequest(now, _principal!, upstream, _request!.Query, _address).Action != PolicyAction.Allow)
+            PolicyDecision decision = PolicyAuthorization.DecideSessionRequest(now, _principal!, _upstreams[i], _request!.Query, _address);
+            if (decision.Action != PolicyAction.Allow)
                 return Ended = reloaded ? StreamEndReason.PolicyRevoked : StreamEndReason.PolicyWindowClosed;
+            if (!PanMasking.TryPick(masking, decision.MaskProfile, out PanMasking? picked)) return Ended = StreamEndReason.PolicyRevoked;
+            _maskings[i] = picked;
         }
+        if (_exchange is not null) _exchange.Masking = _maskings[0];
         _decidedUnder = now;
         return StreamEndReason.None;
     }
@@ -140,7 +167,9 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         _principal = null;
         _request = null;
         _address = null;
+        _exchange = null;
         _upstreams.Clear();
+        _maskings.Clear();
         return woke;
     }
 }

@@ -67,6 +67,20 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     public PanMasking? Profile(string name) => Current.Profiles is { } profiles && profiles.TryGetValue(name, out PanMasking? p) ? p : null;
 
     /// <summary>
+    /// The masking an exchange allowed by a rule naming <paramref name="profile"/> (or none) is masked with, out of
+    /// <paramref name="masking"/> (the default; null when masking is off): the profile, or the default when the rule names
+    /// none. False when the profile is not one the masking in force has: the exchange must then be refused, never masked
+    /// with something looser. A dictionary lookup: nothing is allocated.
+    /// </summary>
+    public static bool TryPick(PanMasking? masking, string? profile, out PanMasking? picked)
+    {
+        picked = masking;
+        if (profile is null) return true;
+        picked = masking?.Profile(profile);
+        return picked is not null;
+    }
+
+    /// <summary>
     /// Takes the settings of <paramref name="reloaded"/> (a reload changed masking): exchanges decided from now on
     /// mask with them; one already being masked finishes with what it started with.
     /// </summary>

@@ -14,14 +14,14 @@ namespace FastMcp.Gateway.Tests.Routing;
 /// </summary>
 public sealed class FederatedSessionRequestPolicyTests
 {
-    private static string Logged(string member) =>
-        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"log-from-" + member + "\"}}";
+    private static string Logged(string member, string dataSuffix = "") =>
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"log-from-" + member + dataSuffix + "\"}}";
 
     /// <summary>
     /// A member that opens sessions, sends one log message on its GET stream and accepts DELETE; with <paramref name="resume"/>,
-    /// its GET stream then waits for it and sends a "late" message.
+    /// its GET stream then waits for it and sends a "late" message. Each message's data ends with <paramref name="dataSuffix"/>.
     /// </summary>
-    private static Func<UpstreamExchange, Task> Member(string name, TaskCompletionSource? resume = null) => async x =>
+    internal static Func<UpstreamExchange, Task> Member(string name, TaskCompletionSource? resume = null, string dataSuffix = "") => async x =>
     {
         string session = $"Mcp-Session-Id: s-{name}\r\n";
         if (x.Request.Method == "DELETE")
@@ -32,11 +32,11 @@ public sealed class FederatedSessionRequestPolicyTests
         if (x.Request.Method == "GET")
         {
             await x.StartEventStreamAsync(session);
-            await x.SendEventAsync("id: 1\nevent: message\ndata: " + Logged(name) + "\n\n");
+            await x.SendEventAsync("id: 1\nevent: message\ndata: " + Logged(name, dataSuffix) + "\n\n");
             if (resume is not null)
             {
                 await resume.Task.WaitAsync(TimeSpan.FromSeconds(20), x.Stopping);
-                await x.SendEventAsync("id: 2\nevent: message\ndata: " + Logged("late-" + name) + "\n\n");
+                await x.SendEventAsync("id: 2\nevent: message\ndata: " + Logged("late-" + name, dataSuffix) + "\n\n");
             }
             await x.EndChunkedAsync();
             return;
@@ -58,15 +58,18 @@ public sealed class FederatedSessionRequestPolicyTests
         new RuleOptions { Name = "sessions", Action = "allow", Methods = ["initialize", "logging/setLevel", "notifications/*"] },
     ];
 
-    private static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions>? rules = null, TimeProvider? policyClock = null) =>
+    /// <summary>The gateway with members a and b federated at /mcp/all (<paramref name="configure"/>: anything else).</summary>
+    internal static Task<PolicyGateway> FederatedAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions>? rules = null, TimeProvider? policyClock = null,
+        Action<GatewayOptions>? configure = null) =>
         PolicyGateway.StartAsync(UpstreamScripts.Echo, rules ?? Open, o =>
         {
+            configure?.Invoke(o);
             o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
             o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
             o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
         }, policyClock);
 
-    private static async Task<string> InitializeAsync(PolicyGateway gw, string token)
+    internal static async Task<string> InitializeAsync(PolicyGateway gw, string token)
     {
         using RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync(gw.Gateway.Post(
@@ -82,7 +85,27 @@ public sealed class FederatedSessionRequestPolicyTests
         return await client.ReadResponseAsync();
     }
 
-    private static void Reload(PolicyGateway g, List<RuleOptions> rules) =>
+    /// <summary>The caller's merged GET stream, read until both members' first messages came (the client stays open).</summary>
+    internal static async Task<(RawClient Client, System.Text.StringBuilder Merged)> OpenMergedStreamAsync(PolicyGateway gw, string token, string session)
+    {
+        RawClient client = await gw.Gateway.ConnectAsync();
+        try
+        {
+            await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
+            Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+            var merged = new System.Text.StringBuilder();
+            for (int i = 0; i < 10 && !(merged.ToString().Contains("log-from-a", StringComparison.Ordinal) && merged.ToString().Contains("log-from-b", StringComparison.Ordinal)); i++)
+                merged.Append(await client.ReadChunkAsync("both members' first messages"));
+            return (client, merged);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    internal static void Reload(PolicyGateway g, List<RuleOptions> rules) =>
         g.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions { Rules = rules }));
 
     [Fact]
@@ -146,12 +169,8 @@ public sealed class FederatedSessionRequestPolicyTests
         string session = await InitializeAsync(gw, token);
         long endedBefore = gw.Gateway.Host.Runtime.Counters.StreamsEnded[(int)FastMcp.Gateway.Proxy.StreamEndReason.PolicyRevoked - 1];
 
-        using RawClient client = await gw.Gateway.ConnectAsync();
-        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
-        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
-        var merged = new System.Text.StringBuilder();
-        for (int i = 0; i < 10 && !(merged.ToString().Contains("log-from-a", StringComparison.Ordinal) && merged.ToString().Contains("log-from-b", StringComparison.Ordinal)); i++)
-            merged.Append(await client.ReadChunkAsync("both members' first messages"));
+        (RawClient client, System.Text.StringBuilder merged) = await OpenMergedStreamAsync(gw, token, session);
+        using RawClient _ = client;
         Reload(gw, [new RuleOptions { Name = "alice-off-b", Action = "deny", Subjects = ["alice"], Upstreams = ["b"] }, .. Open]);
         resume.SetResult();
         string? chunk;
@@ -180,12 +199,8 @@ public sealed class FederatedSessionRequestPolicyTests
         string token = gw.Token("alice");
         string session = await InitializeAsync(gw, token);
 
-        using RawClient client = await gw.Gateway.ConnectAsync();
-        await client.SendAsync($"GET /mcp/all HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\nMcp-Session-Id: {session}\r\n\r\n");
-        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
-        var merged = new System.Text.StringBuilder();
-        for (int i = 0; i < 10 && !(merged.ToString().Contains("log-from-a", StringComparison.Ordinal) && merged.ToString().Contains("log-from-b", StringComparison.Ordinal)); i++)
-            merged.Append(await client.ReadChunkAsync("both members' first messages"));
+        (RawClient client, System.Text.StringBuilder merged) = await OpenMergedStreamAsync(gw, token, session);
+        using RawClient _ = client;
         // The members send nothing more (never resumed): only the heartbeat can end the merged stream.
         clock.Advance(TimeSpan.FromHours(2));
         string? chunk;
