@@ -35,6 +35,9 @@ public struct PanStreamMasker
     /// <summary>Card numbers masked so far.</summary>
     public readonly long CardsMasked => _state.Found;
 
+    /// <summary>Tracks (track 1 or 2 data after a card number) masked so far.</summary>
+    public readonly long TracksMasked => _state.Tracks;
+
     /// <summary>Bytes the caller must pass again at the start of the next buffer.</summary>
     public readonly int HeldBack => _held;
 
