@@ -31,10 +31,19 @@ public static class Base64Payloads
     /// sensitive member (<see cref="PanMasker.SensitiveMembers"/>), in place (same length). Refused: the JSON nests deeper
     /// than this reads, or a masked payload could not be written back.
     /// </summary>
-    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink
+    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
+        Walk(masker, json, ref sink, MightHold(json));
+
+    /// <summary>
+    /// Only the sensitive members of <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/>, for text the masker
+    /// itself streams (fastmcp mask reads each line as a JSON text).
+    /// </summary>
+    public static Result MaskSensitiveMembersInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
+        Walk(masker, json, ref sink, payloads: false);
+
+    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads) where TSink : IPanFindingSink
     {
         SensitiveMemberNames sensitive = masker.SensitiveMembers;
-        bool payloads = MightHold(json);
         bool members = sensitive.MightHold(json);
         if (!payloads && !members) return Result.Unchanged;
         bool masked = false;
