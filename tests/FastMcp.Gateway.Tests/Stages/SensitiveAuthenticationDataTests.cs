@@ -24,7 +24,7 @@ public sealed class SensitiveAuthenticationDataTests
     /// <summary>No record (nor answer) holds any of the swipe's sensitive values.</summary>
     private static void AssertNoSensitiveData(string text)
     {
-        foreach (string secret in new[] { "28121010000012345678", "DOE/JOHN", "2812101000001234000000", "\"123\"", "\"456\"", "789", "0412AC89ABCDEF67", "4111111111111111" })
+        foreach (string secret in new[] { "28121010000012345678", "DOE/JOHN", "2812101000001234000000", "\"123\"", "\"456\"", ":789", "0412AC89ABCDEF67", "4111111111111111" })
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
     }
 
@@ -72,12 +72,12 @@ public sealed class SensitiveAuthenticationDataTests
 
         Assert.Equal(200, answer.Status);
         AssertNoSensitiveData(answer.Body);
-        Assert.DoesNotContain("321", answer.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"321\"", answer.Body, StringComparison.Ordinal);
         Assert.Contains(MaskedTrack2, answer.Body, StringComparison.Ordinal);
         List<string> records = await g.StopAndReadAuditAsync();
         string all = string.Join("\n", records);
         AssertNoSensitiveData(all);
-        Assert.DoesNotContain("321", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"321\"", all, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -132,5 +132,35 @@ public sealed class SensitiveAuthenticationDataTests
 
         Assert.Contains("\"OTP\":\"******\"", answer.Body, StringComparison.Ordinal);
         Assert.Contains("\"cvv\":\"123\"", answer.Body, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "cvv", "" }, "masking.sensitiveMembers[1]")]
+    [InlineData(new[] { "cvv", "c\u00e9v" }, "masking.sensitiveMembers[1]")]
+    [InlineData(new[] { "--" }, "masking.sensitiveMembers[0]")]
+    [InlineData(null, "masking.sensitiveMembers")]
+    public async Task A_bad_member_list_is_refused_at_start_naming_the_field(string[]? names, string field)
+    {
+        var e = await Assert.ThrowsAsync<FastMcp.Gateway.Configuration.ConfigurationException>(() =>
+            CardGateway.StartAsync(masking: m => m.SensitiveMembers = names is null ? null : [.. names]));
+        Assert.Equal(field, e.Field);
+    }
+
+    [Fact]
+    public async Task A_masking_profile_keeps_no_security_code_in_clear()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(
+            masking: m => m.Profiles["wide"] = new FastMcp.Gateway.Configuration.MaskingProfileOptions { KeepFirst = 8, Requests = "forward" },
+            rules: [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow", MaskProfile = "wide" }],
+            upstreamScript: x => x.RespondJsonAsync(ToolResult(x.Request.IdJson(), Swipe)));
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "swipe", "{\"cvv\":\"555\"}"));
+
+        Assert.Equal(200, answer.Status);
+        AssertNoSensitiveData(answer.Body);
+        Assert.Contains("\"cvv\":\"***\"", answer.Body, StringComparison.Ordinal);
+        List<string> records = await g.StopAndReadAuditAsync();
+        string all = string.Join("\n", records);
+        AssertNoSensitiveData(all);
+        Assert.DoesNotContain("\"555\"", all, StringComparison.Ordinal);
     }
 }
