@@ -165,4 +165,17 @@ public sealed class SensitiveAuthenticationDataTests
         AssertNoSensitiveData(all);
         Assert.DoesNotContain("\"555\"", all, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_header_that_mirrors_a_security_code_is_masked_whole_with_the_body()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: CardGateway.EmptyResult);
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "pay", "{\"cvv\":\"123\",\"note\":\"n\"}"), "Mcp-Param-Cvv: 123\r\nMcp-Param-Note: n\r\n");
+
+        Assert.Equal(200, answer.Status);
+        UpstreamRequest forwarded = g.Upstream.SingleRequest();
+        Assert.Equal("***", forwarded.Header("Mcp-Param-Cvv"));
+        Assert.Equal("n", forwarded.Header("Mcp-Param-Note"));
+        Assert.Contains("\"cvv\":\"***\"", forwarded.Body, StringComparison.Ordinal);
+    }
 }
