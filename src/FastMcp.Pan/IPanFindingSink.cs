@@ -12,4 +12,10 @@ namespace FastMcp.Pan;
 public interface IPanFindingSink
 {
     void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32);
+
+    /// <summary>
+    /// Sensitive authentication data was masked whole: a track after a card number, or a security code or PIN member's
+    /// value. A struct sink should implement it (calling the default through a struct would box it).
+    /// </summary>
+    void OnSensitiveData(SensitiveDataKind kind) { }
 }

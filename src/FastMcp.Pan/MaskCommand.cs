@@ -9,6 +9,8 @@ namespace FastMcp.Pan;
 /// The fingerprint key comes from <c>--key-file</c> or the <c>FASTMCP_PAN_KEY</c> environment variable (hex or
 /// base64); without one the command refuses to run unless <c>--no-fingerprint</c> is given.
 /// <c>--report</c> writes one line per find to stderr: brand, byte offset, byte length, fingerprint (hex).
+/// Track data after a card number is masked with it; a line that is a JSON text has the values of its security code and
+/// PIN members (<see cref="SensitiveMemberNames.Default"/>) masked whole (<see cref="SensitiveMemberLines"/>).
 /// Exit codes: 0 done, 1 I/O failure, 2 usage or key error.
 /// </summary>
 public static class MaskCommand
@@ -103,6 +105,7 @@ public static class MaskCommand
         try
         {
             PanStreamMasker stream = new(masker);
+            using SensitiveMemberLines lines = new(masker, output);
             int held = 0;
             while (true)
             {
@@ -110,9 +113,13 @@ public static class MaskCommand
                 bool final = read == 0;
                 int filled = held + read;
                 int release = stream.Process(buffer.AsSpan(0, filled), final, ref sink);
-                output.Write(buffer, 0, release);
+                lines.Write(buffer.AsSpan(0, release), ref sink);
                 held = filled - release;
-                if (final) return stream.CardsMasked;
+                if (final)
+                {
+                    lines.Flush(ref sink);
+                    return stream.CardsMasked;
+                }
                 buffer.AsSpan(release, held).CopyTo(buffer);
             }
         }
@@ -174,6 +181,8 @@ public static class MaskCommand
     /// <summary>Writes --report lines; a class-free struct so the filter's generic path stays allocation-light.</summary>
     private readonly struct ReportSink(TextWriter? report) : IPanFindingSink
     {
+        public void OnSensitiveData(SensitiveDataKind kind) { }
+
         public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
         {
             if (report is null) return;

@@ -14,6 +14,18 @@ public struct PanMaskCounts : IPanFindingSink
     /// <summary>How many card numbers of <paramref name="brand"/> were seen.</summary>
     public readonly int Of(CardBrand brand) => _byBrand[(int)brand];
 
+    /// <summary>Tracks masked after a card number.</summary>
+    public int Tracks { get; private set; }
+
+    /// <summary>Security code and PIN member values masked.</summary>
+    public int SensitiveMembers { get; private set; }
+
+    public void OnSensitiveData(SensitiveDataKind kind)
+    {
+        if (kind == SensitiveDataKind.Track) Tracks++;
+        else SensitiveMembers++;
+    }
+
     public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
     {
         _byBrand[(int)brand]++;

@@ -49,6 +49,7 @@ public sealed class PanMasker
         {
             _key = [];
         }
+        SensitiveMembers = new SensitiveMemberNames(options.SensitiveMembers);
         _keepFirst = options.KeepFirst;
         _keepLast = options.KeepLast;
         _maskByte = mask;
@@ -64,6 +65,12 @@ public sealed class PanMasker
 
     /// <summary>Trailing digits kept (0 to 4).</summary>
     public int KeepLast => _keepLast;
+
+    /// <summary>Members whose value is a card security code or PIN, masked whole in JSON (<see cref="Payloads.Base64Payloads"/> walks them).</summary>
+    public SensitiveMemberNames SensitiveMembers { get; }
+
+    /// <summary>The mask byte, written over every byte of a sensitive member's string value.</summary>
+    public byte MaskByte => _maskByte;
 
     /// <summary>Whether finds carry a keyed fingerprint.</summary>
     public bool ComputesFingerprints { get; }
@@ -245,6 +252,14 @@ public sealed class PanMasker
         where TWriter : IMaskWriter, allows ref struct
     {
         for (int k = 0; k < offsets.Length; k++) WriteDigitMasks(offsets[k], 1, widths[k], ref writer);
+    }
+
+    /// <summary>Writes the mask byte over <paramref name="count"/> bytes from <paramref name="offset"/> (a track 1 name: whole characters, any width).</summary>
+    internal void WriteByteMasks<TWriter>(long offset, int count, ref TWriter writer)
+        where TWriter : IMaskWriter, allows ref struct
+    {
+        ReadOnlySpan<byte> mask = new(in _maskByte);
+        for (int k = 0; k < count; k++) writer.Write(offset + k, mask);
     }
 
     /// <summary>Masks <paramref name="count"/> digits of <paramref name="width"/> bytes each, side by side from <paramref name="offset"/>.</summary>

@@ -23,4 +23,10 @@ public sealed class PanMaskingOptions
     /// Only for tools that never feed an audit record (e.g. <c>fastmcp mask --no-fingerprint</c>).
     /// </summary>
     public bool ComputeFingerprints { get; set; } = true;
+
+    /// <summary>
+    /// Names of JSON members whose value is sensitive authentication data (card security codes, PINs, PIN blocks),
+    /// masked whole wherever JSON is masked; compared ASCII case-insensitively with '_' and '-' ignored. Empty turns it off.
+    /// </summary>
+    public IReadOnlyList<string> SensitiveMembers { get; set; } = SensitiveMemberNames.Default;
 }

@@ -14,7 +14,8 @@ public struct PanStreamMasker
     /// <summary>
     /// Most bytes ever held back: a window of 7 groups of at most 19 digits, each possibly a 6-byte escape, with
     /// escaped separators, at most 172 bytes of invisible characters among them, and one unfinished escape. A group
-    /// that runs past 19 digits settles the groups before it, so it holds nothing however long it runs.
+    /// that runs past 19 digits settles the groups before it, so it holds nothing however long it runs. A track 1 name
+    /// waiting for its closing '^' is held instead of digits: at most 26 characters of at most 12 bytes each.
     /// </summary>
     public const int MaxHoldBack = 1024;
 
@@ -34,6 +35,9 @@ public struct PanStreamMasker
 
     /// <summary>Card numbers masked so far.</summary>
     public readonly long CardsMasked => _state.Found;
+
+    /// <summary>Tracks (track 1 or 2 data after a card number) masked so far.</summary>
+    public readonly long TracksMasked => _state.Tracks;
 
     /// <summary>Bytes the caller must pass again at the start of the next buffer.</summary>
     public readonly int HeldBack => _held;

@@ -232,6 +232,31 @@ public sealed class ConfigurationReloadTests : IDisposable
         Assert.DoesNotContain("4111111111111111", (await gw.PostAsync(ToolCall(4), token)).Body);
     }
 
+    [Fact]
+    public async Task Sensitive_member_names_reload_live_and_a_bad_name_rejects_the_reload_naming_it()
+    {
+        await using var gw = await FastMcp.Gateway.Tests.Support.PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"cvv\":\"123\",\"otp\":\"9876\"}}"),
+            [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow" }]);
+        PanMasking running = gw.Gateway.Stages.Masking!;
+        File.WriteAllText(Path_, Config());
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        using var reloader = new ConfigurationReloader(Path_, authorization, null, running, TimeSpan.FromHours(1), gw.Gateway.Options);
+        string token = gw.Token("alice");
+
+        string first = (await gw.PostAsync(ToolCall(1), token)).Body;
+        Assert.Contains("\"cvv\":\"***\",\"otp\":\"9876\"", first, StringComparison.Ordinal);
+
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"masking\": { \"sensitiveMembers\": [\"cvv\", \"OTP\"] },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.True(reloader.Reload("test"));
+        Assert.Contains("masking.sensitiveMembers", reloader.AppliedLive);
+        Assert.Contains("\"cvv\":\"***\",\"otp\":\"****\"", (await gw.PostAsync(ToolCall(2), token)).Body, StringComparison.Ordinal);
+
+        File.WriteAllText(Path_, Config().Replace("\"timeouts\"", "\"masking\": { \"sensitiveMembers\": [\"cvv\", \"\"] },\n  \"timeouts\"", StringComparison.Ordinal));
+        Assert.False(reloader.Reload("test"));
+        Assert.Contains("\"otp\":\"****\"", (await gw.PostAsync(ToolCall(3), token)).Body, StringComparison.Ordinal);
+    }
+
     private static string ToolCall(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{}}}";
 
     private static async Task<string> SendAsync(FastMcp.Gateway.Tests.Support.GatewayUnderTest gateway, string id)

@@ -23,10 +23,17 @@ public class AllocationTests
     private static readonly byte[] WithInvisibleCards = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(
         "{\"t\":\"4111\u200B1111\u00AD1111\uFEFF1111 “ok” ©\",\"m\":\"5555 \u200E5555\U000E0041 5555 4444\",\"e\":\"3782\\u2060822463\\udb40\\udc2010005\"}", 20)));
 
+    /// <summary>A JSON array of tool results with track 2 and track 1 data and security codes (one as a number, one under an escaped name).</summary>
+    private static readonly byte[] WithSensitiveData = Encoding.UTF8.GetBytes("[" + string.Join(",", Enumerable.Repeat(
+        "{\"track2\":\";4111111111111111=28121010000012345678?\",\"t1\":\"%B5555555555554444^DOE/JOHN^2812101000001234?\",\"cvv\":\"123\",\"c\\u0076c\":456}", 20)) + "]");
+
     private struct CountingSink : IPanFindingSink
     {
         public int Count;
+        public int Sensitive;
         public byte Last;
+
+        public void OnSensitiveData(SensitiveDataKind kind) => Sensitive++;
 
         public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
         {
@@ -99,6 +106,24 @@ public class AllocationTests
         }, out int calls);
         Assert.Equal(0, allocated);
         Assert.Equal(calls * 60, sink.Count);
+    }
+
+    [Fact]
+    public void MaskingTracksAndSecurityCodesAllocatesNothing()
+    {
+        PanMasker masker = TestKeys.Masker();
+        byte[] buffer = new byte[WithSensitiveData.Length];
+        CountingSink sink = default;
+        long allocated = Measure(() =>
+        {
+            WithSensitiveData.CopyTo(buffer, 0);
+            masker.MaskInPlace(buffer, ref sink);
+            FastMcp.Pan.Payloads.Base64Payloads.MaskInPlace(masker, buffer, ref sink);
+        }, out int calls);
+        Assert.Equal(0, allocated);
+        Assert.Equal(calls * 40, sink.Count);
+        // Two tracks and two security codes in each of the 20 repetitions.
+        Assert.Equal(calls * 80, sink.Sensitive);
     }
 
     [Fact]

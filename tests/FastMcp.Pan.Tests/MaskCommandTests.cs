@@ -28,6 +28,38 @@ public class MaskCommandTests
     }
 
     [Fact]
+    public void TracksAndSecurityCodesInJsonLinesAreMaskedWhole()
+    {
+        string input = "{\"t\":\";4111111111111111=28121010000012345678?\",\"cvv\":\"123\"}\n"
+            + "plain cvv=123 card %B5555555555554444^DOE/J^2812?\n"
+            + "{\"pin_block\":\"0412AC89ABCDEF67\",\"n\":{\"CVC\":456}}";
+        string expected = "{\"t\":\";411111******1111=********************?\",\"cvv\":\"***\"}\n"
+            + "plain cvv=123 card %B555555******4444^*****^****?\n"
+            + "{\"pin_block\":\"****************\",\"n\":{\"CVC\":900}}";
+        // Read in one piece and, through a stream that returns a byte at a time, split at every boundary.
+        var (exit, output, _) = Run(input, ["--no-fingerprint"]);
+        Assert.Equal(0, exit);
+        Assert.Equal(expected, output);
+        using var stdin = new OneByteStream(Encoding.UTF8.GetBytes(input));
+        using var stdout = new MemoryStream();
+        NoReport sink = default;
+        MaskCommand.Filter(new PanMasker(new PanMaskingOptions { ComputeFingerprints = false }), stdin, stdout, ref sink);
+        Assert.Equal(expected, Encoding.UTF8.GetString(stdout.ToArray()));
+    }
+
+    private struct NoReport : IPanFindingSink
+    {
+        public readonly void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) { }
+
+        public readonly void OnSensitiveData(SensitiveDataKind kind) { }
+    }
+
+    private sealed class OneByteStream(byte[] data) : MemoryStream(data)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 1));
+    }
+
+    [Fact]
     public void MasksStdinToStdoutWithKeyFromEnvironment()
     {
         var (exit, output, _) = Run("log card=4111111111111111 ok\n", [], HexKey);

@@ -164,6 +164,10 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_connections_refused_total", "client connections refused because limits.maxConnections were open", Volatile.Read(ref c.ConnectionsRefused));
         Counter(sb, "fastmcp_proxy_protocol_refused_total", "connections closed for an absent or malformed PROXY protocol header", Volatile.Read(ref c.ProxyProtocolRefused));
         Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number)", Volatile.Read(ref c.PolicyDenied));
+        Header(sb, "fastmcp_sensitive_data_masked_total",
+            "sensitive authentication data masked whole (PCI DSS 3.3.1), per kind: track (track data after a card number), member (a masking.sensitiveMembers value)", "counter");
+        sb.Append("fastmcp_sensitive_data_masked_total{kind=\"track\"} ").Append(Stages.SensitiveDataCounters.Tracks).Append('\n');
+        sb.Append("fastmcp_sensitive_data_masked_total{kind=\"member\"} ").Append(Stages.SensitiveDataCounters.Members).Append('\n');
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
         Counter(sb, "fastmcp_approvals_revoked_total", "grants an approver took back before their window closed", runtime.Approvals?.Revoked ?? 0);
         Counter(sb, "fastmcp_approval_peer_failures_total", "approval peer requests that failed (unreachable, late, not signed with the peer key): the peer counted as holding nothing",

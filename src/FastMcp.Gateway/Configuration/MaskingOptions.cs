@@ -26,6 +26,13 @@ public sealed class MaskingOptions
     /// </summary>
     public string Numbers { get; set; } = "detect";
 
+    /// <summary>
+    /// JSON members whose value is sensitive authentication data (card security codes, PINs, PIN blocks: PCI DSS 3.3.1),
+    /// masked whole in requests (per requests), responses and the audit record; matched ASCII case-insensitively with
+    /// '_' and '-' ignored, in any escaped spelling. [] turns it off. Profiles cannot change it.
+    /// </summary>
+    public List<string>? SensitiveMembers { get; set; } = [.. FastMcp.Pan.SensitiveMemberNames.Default];
+
     /// <summary>Named profiles an allow rule's maskProfile can pick (see MaskingProfileOptions).</summary>
     public Dictionary<string, MaskingProfileOptions> Profiles { get; set; } = new(StringComparer.Ordinal);
 

@@ -129,6 +129,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         byte[] key = PanKeyLoader.Load(options, out bool ephemeral);
         if (ephemeral && runningKey is not null) key = runningKey;
         else if (ephemeral) Log.Warn("masking: no fingerprint key configured (masking.fingerprintKeyFile or $FASTMCP_PAN_KEY): using a random per-process key");
+        if (options.SensitiveMembers is not { } sensitive) throw new ConfigurationException("masking.sensitiveMembers", "must be an array of member names ([] turns it off)");
+        if (SensitiveMemberNames.Validate(sensitive, out int bad) is { } error) throw new ConfigurationException($"masking.sensitiveMembers[{bad}]", error);
         var profiles = new Dictionary<string, PanMasking>(StringComparer.Ordinal);
         foreach ((string name, MaskingProfileOptions? profile) in options.Profiles ?? [])
         {
@@ -136,9 +138,9 @@ internal sealed class GatewayStages : IAsyncDisposable
             if (string.IsNullOrWhiteSpace(name)) throw new ConfigurationException("masking.profiles", "a profile name is blank");
             if (profile is null) throw new ConfigurationException(field, "must be an object");
             profiles.Add(name, BuildMasking(field, profile.KeepFirst ?? options.KeepFirst, profile.KeepLast ?? options.KeepLast,
-                profile.Requests ?? options.Requests, profile.Numbers ?? options.Numbers, key, profiles: null));
+                profile.Requests ?? options.Requests, profile.Numbers ?? options.Numbers, sensitive, key, profiles: null));
         }
-        return BuildMasking("masking", options.KeepFirst, options.KeepLast, options.Requests, options.Numbers, key, profiles);
+        return BuildMasking("masking", options.KeepFirst, options.KeepLast, options.Requests, options.Numbers, sensitive, key, profiles);
     }
 
     /// <summary>
@@ -197,7 +199,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         return key;
     }
 
-    private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, byte[] key,
+    /// <param name="sensitiveMembers">masking.sensitiveMembers: a profile masks them as the section does (it only picks visible card digits).</param>
+    private static PanMasking BuildMasking(string field, int keepFirst, int keepLast, string requests, string numbers, List<string> sensitiveMembers, byte[] key,
         Dictionary<string, PanMasking>? profiles)
     {
         RequestCardMode mode = requests switch
@@ -219,7 +222,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         PanMasker masker;
         try
         {
-            masker = new PanMasker(new PanMaskingOptions { KeepFirst = keepFirst, KeepLast = keepLast, FingerprintKey = key });
+            masker = new PanMasker(new PanMaskingOptions { KeepFirst = keepFirst, KeepLast = keepLast, FingerprintKey = key, SensitiveMembers = sensitiveMembers });
         }
         catch (ArgumentException e)
         {

@@ -115,6 +115,8 @@ internal sealed partial class ClientConnection
                 return await RefuseBatchAsync(body, recorded, "the batch contains a card number", "card number blocked").ConfigureAwait(false);
             if (outcome == RequestCardOutcome.BlockedNumber)
                 return await RefuseBatchAsync(body, recorded, "the batch contains a card number written as a JSON number", "card number blocked (JSON number)").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedSensitiveData)
+                return await RefuseBatchAsync(body, recorded, "the batch contains sensitive authentication data (a card security code or PIN)", "sensitive authentication data blocked").ConfigureAwait(false);
         }
         // An answer to a server request the gateway denied (and answered itself) never reaches the upstream, in a batch either.
         for (int i = 0; i < count && !_rt.DeniedServerRequests.IsEmpty; i++)

@@ -110,7 +110,7 @@ internal sealed partial class ClientConnection
         return session;
     }
 
-    private enum Admission : byte { Allowed, Refused, AuditFailed, RateLimited, CardBlocked, ProfileMissing }
+    private enum Admission : byte { Allowed, Refused, AuditFailed, RateLimited, CardBlocked, SensitiveDataBlocked, ProfileMissing }
 
     /// <summary>
     /// Decides a fan-out message for one member on the message as the client sent it, then masks the member's own
@@ -176,7 +176,12 @@ internal sealed partial class ClientConnection
         _exchange.RequestCards.Reset();
         using var maskedForRecord = new Buffers.PooledBufferWriter(0);
         RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, new ReadOnlySequence<byte>(message), _request, maskedForRecord, out _);
-        return outcome == RequestCardOutcome.Forward ? Admission.Allowed : Admission.CardBlocked;
+        return outcome switch
+        {
+            RequestCardOutcome.Forward => Admission.Allowed,
+            RequestCardOutcome.BlockedSensitiveData => Admission.SensitiveDataBlocked,
+            _ => Admission.CardBlocked,
+        };
     }
 
     /// <summary>
@@ -189,6 +194,8 @@ internal sealed partial class ClientConnection
         Admission.RateLimited => await RuleRateLimitedAsync(body).ConfigureAwait(false),
         Admission.AuditFailed => true,
         Admission.CardBlocked => await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
+            .ConfigureAwait(false),
+        Admission.SensitiveDataBlocked => await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, SensitiveDataRefusal, "sensitive authentication data blocked")
             .ConfigureAwait(false),
         Admission.ProfileMissing => await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
             "masking profile missing").ConfigureAwait(false),

@@ -27,6 +27,8 @@ namespace FastMcp.Gateway.Proxy;
 internal sealed partial class ClientConnection : IResponseGate, IHoldingConnection, IDisposable
 {
     private static readonly byte[] Continue100 = "HTTP/1.1 100 Continue\r\n\r\n"u8.ToArray();
+    /// <summary>What a client is told when masking.requests "block" refuses a security code or PIN member (PCI DSS 3.3.1).</summary>
+    private static readonly byte[] SensitiveDataRefusal = "request contains sensitive authentication data (a card security code, PIN or PIN block)"u8.ToArray();
 
     private readonly ConnectionTransport _transport;
     private readonly PipeReader _input;
@@ -607,6 +609,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (outcome == RequestCardOutcome.BlockedNumber)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
                     "card number blocked (JSON number)").ConfigureAwait(false);
+            if (outcome == RequestCardOutcome.BlockedSensitiveData)
+                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, SensitiveDataRefusal, "sensitive authentication data blocked").ConfigureAwait(false);
         }
 
         _exchange.Recorded = recorded;

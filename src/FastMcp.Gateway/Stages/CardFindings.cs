@@ -13,15 +13,25 @@ internal struct CardFindings : IPanFindingSink
     private int _stored;
 
     public int Count { get; private set; }
+
+    /// <summary>Sensitive authentication data masked whole (tracks, security code and PIN members).</summary>
+    public int Sensitive { get; private set; }
     public readonly int StoredFingerprints => _stored;
 
     public void Reset()
     {
         Count = 0;
+        Sensitive = 0;
         _stored = 0;
     }
 
     public readonly ReadOnlySpan<byte> Fingerprint(int index) => _fingerprints.AsSpan(index * PanMasker.FingerprintLength, PanMasker.FingerprintLength);
+
+    public void OnSensitiveData(SensitiveDataKind kind)
+    {
+        Sensitive++;
+        SensitiveDataCounters.Add(kind);
+    }
 
     public void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32)
     {

@@ -13,7 +13,9 @@ namespace FastMcp.Gateway.Stages;
 /// in place in the connection's own head buffer (same length, so the forwarded head stays well-formed). A value in
 /// the <c>=?base64?…?=</c> form is decoded, masked and encoded again. Mirrors are masked with the mask byte, as
 /// string contents are; the one exception is a Mcp-Param value that is a whole number which the forwarded body
-/// still carries as a JSON number (numbers "detect"): it is left as the body leaves it.
+/// still carries as a JSON number (numbers "detect"): it is left as the body leaves it. A Mcp-Param header whose
+/// parameter is a sensitive member (a security code, a PIN: <see cref="PanMasker.SensitiveMembers"/>) has its whole
+/// value masked, as the body's member is.
 /// </summary>
 internal static class MirroredHeaderMasking
 {
@@ -27,6 +29,13 @@ internal static class MirroredHeaderMasking
             bool name = headers.KindAt(i) == KnownHeader.McpName;
             if (!name && !IsParamHeader(headers.NameAt(i))) continue;
             Span<byte> value = MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span;
+            if (!name && masker.SensitiveMembers.Matches(headers.NameAt(i)["Mcp-Param-".Length..]))
+            {
+                // Plain or =?base64?…?=, the value says nothing once every byte is the mask byte.
+                value.Fill(masker.MaskByte);
+                found++;
+                continue;
+            }
             found += MaskValue(masker, value, forwardedBody, keepBodyNumbers: numbersKept && !name);
         }
         return found;

@@ -23,6 +23,8 @@ internal enum RequestCardOutcome : byte
     BlockedCard,
     /// <summary>Refuse: a card number written as a JSON number, and numbers are "block".</summary>
     BlockedNumber,
+    /// <summary>Refuse: no card number, but a security code or PIN member with a value, and requests are "block".</summary>
+    BlockedSensitiveData,
 }
 
 /// <summary>
@@ -197,7 +199,8 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             }
             if (MaskedCopy(masker, body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
             recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
-            return requestMode == RequestCardMode.Block ? RequestCardOutcome.BlockedCard : RequestCardOutcome.Forward;
+            if (requestMode != RequestCardMode.Block) return RequestCardOutcome.Forward;
+            return exchange.RequestCards.Count > 0 ? RequestCardOutcome.BlockedCard : RequestCardOutcome.BlockedSensitiveData;
         }
 
         if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused
@@ -308,17 +311,19 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         MaskedCopy(Current.Masker, body, copy, ref exchange.RequestCards) == 0 ? body : new ReadOnlySequence<byte>(copy.WrittenMemory);
 
     /// <summary>
-    /// Copies the body and masks the copy (forward and block modes), base64 payloads included; returns the card numbers
-    /// found (one for payloads that could not be read to the end, so that block mode refuses them).
+    /// Copies the body and masks the copy (forward and block modes), base64 payloads and sensitive members included;
+    /// returns the card numbers and sensitive values found (one for payloads that could not be read to the end, so that
+    /// block mode refuses them): with none, the body itself may be recorded.
     /// </summary>
     private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {
         copy.Clear();
         foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
+        int sensitiveBefore = findings.Sensitive;
         int found = masker.MaskInPlace(copy.WrittenSpan, ref findings);
         int before = findings.Count;
         Base64Payloads.Result payloads = Base64Payloads.MaskInPlace(masker, copy.WrittenSpan, ref findings);
-        return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before);
+        return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before) + findings.Sensitive - sensitiveBefore;
     }
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace FastMcp.Pan.Payloads;
 /// receipt) would pass a masker that reads only the JSON text. This walks one JSON message for string members of
 /// those names, in any ASCII letter case (a Go client matches field names that way), decodes each and masks it in
 /// place (<see cref="JsonBase64String"/>). Other encodings (hex, compressed bytes, base64 under other names, images
-/// of text) are not read: docs/pan-detection.md says so.
+/// of text) are not read: docs/pan-detection.md says so. The same walk masks whole the value of every member the
+/// masker's <see cref="SensitiveMemberNames"/> name (card security codes, PINs: PCI DSS 3.3.1), in any escaped spelling.
 /// </summary>
 public static class Base64Payloads
 {
@@ -26,19 +27,47 @@ public static class Base64Payloads
         || json.IndexOf("\\u"u8) >= 0;
 
     /// <summary>
-    /// Masks card numbers in every blob/data base64 string of <paramref name="json"/>, in place (same length). Refused:
-    /// the JSON nests deeper than this reads, or a masked payload could not be written back.
+    /// Masks card numbers in every blob/data base64 string of <paramref name="json"/>, and the whole value of every
+    /// sensitive member (<see cref="PanMasker.SensitiveMembers"/>), in place (same length). Refused: the JSON nests deeper
+    /// than this reads, or a masked payload could not be written back.
     /// </summary>
-    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink
+    public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
+        Walk(masker, json, ref sink, MightHold(json));
+
+    /// <summary>
+    /// Only the sensitive members of <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/>, for text the masker
+    /// itself streams (fastmcp mask reads each line as a JSON text).
+    /// </summary>
+    public static Result MaskSensitiveMembersInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
+        Walk(masker, json, ref sink, payloads: false);
+
+    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads) where TSink : IPanFindingSink
     {
-        if (!MightHold(json)) return Result.Unchanged;
+        SensitiveMemberNames sensitive = masker.SensitiveMembers;
+        bool members = sensitive.MightHold(json);
+        if (!payloads && !members) return Result.Unchanged;
         bool masked = false;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
         {
-            while (NextPayload(ref reader))
+            while (reader.Read())
             {
-                // The reader is past the token; the string's bytes lie between its quotes.
+                if (reader.TokenType != JsonTokenType.PropertyName) continue;
+                if (members && IsSensitiveName(ref reader, sensitive))
+                {
+                    if (!reader.Read()) break;
+                    if (SensitiveValue.MaskInPlace(masker.MaskByte, json, ref reader))
+                    {
+                        masked = true;
+                        sink.OnSensitiveData(SensitiveDataKind.Member);
+                    }
+                    continue;
+                }
+                if (!payloads || !IsPayloadName(ref reader)) continue;
+                if (!reader.Read()) break;
+                // An object or array under the name is read on into: a payload below it still counts.
+                if (reader.TokenType != JsonTokenType.String) continue;
+                // The string's bytes lie between its quotes.
                 int start = (int)reader.TokenStartIndex + 1;
                 switch (JsonBase64String.MaskInPlace(masker, json.Slice(start, reader.ValueSpan.Length), ref sink, out _))
                 {
@@ -89,6 +118,18 @@ public static class Base64Payloads
     private struct NoFindings : IPanFindingSink
     {
         public readonly void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) { }
+
+        public readonly void OnSensitiveData(SensitiveDataKind kind) { }
+    }
+
+    /// <summary>Whether the member name the reader is on is a sensitive one, read unescaped as a client reads it.</summary>
+    private static bool IsSensitiveName(ref Utf8JsonReader reader, SensitiveMemberNames names)
+    {
+        if (!reader.ValueIsEscaped) return names.Matches(reader.ValueSpan);
+        // Escaped, a name of 64 characters with separators between them takes at most a few hundred bytes; longer is no name.
+        if (reader.ValueSpan.Length > 6 * 2 * SensitiveMemberNames.MaxNameLength) return false;
+        Span<byte> unescaped = stackalloc byte[6 * 2 * SensitiveMemberNames.MaxNameLength];
+        return names.Matches(unescaped[..reader.CopyString(unescaped)]);
     }
 
     /// <summary>Reads on to the next string value of a blob/data member; false at the end of the JSON.</summary>

@@ -46,4 +46,6 @@ internal readonly struct SequenceMaskWriter(ReadOnlySequence<byte> sequence) : I
 internal struct NoSink : IPanFindingSink
 {
     public readonly void OnCardNumber(CardBrand brand, long offset, int length, ReadOnlySpan<byte> fingerprint32) { }
+
+    public readonly void OnSensitiveData(SensitiveDataKind kind) { }
 }

@@ -32,7 +32,7 @@ internal static class PanScanner
                 if (next > i)
                 {
                     byte before = chunk[next - 1];
-                    if (before < 0x80) s.LeftBlocked = Blocks(before);
+                    if (before < 0x80) s.LeftBlocked = Blocks(before) && !IsTrack1Start(chunk, next - 1, s.LastByte);
                     else if (next < chunk.Length) s.LeftBlocked = BlockedThroughInvisibles(chunk, i, next, s.LeftBlocked);
                     else HoldInvisibleTail(ref s, chunk, i, chunkBase);
                 }
@@ -71,7 +71,7 @@ internal static class PanScanner
             }
             else
             {
-                OnNonDigit(ref s, kind, masker, ref writer, ref sink);
+                OnNonDigit(ref s, kind, b, chunkBase + i, 1, masker, ref writer, ref sink);
                 i++;
             }
         }
@@ -84,11 +84,20 @@ internal static class PanScanner
         where TSink : IPanFindingSink
     {
         while (s.PendingLength > 0) ReplayFailedPending(ref s, masker, ref writer, ref sink);
+        // A track 1 name the input ended in never met its closing '^': no track.
+        if (s.Phase is Phase.TrackName or Phase.TrackData) s.Phase = Phase.Idle;
         if (s.Phase != Phase.Idle) FinishRun(ref s, rightBlocked: false, masker, ref writer, ref sink);
         s.LeftBlocked = false;
     }
 
     private static bool Blocks(byte previous) => ByteClass.Of(previous) is CharKind.Letter or CharKind.Plus;
+
+    /// <summary>
+    /// "%B" right before a number: track 1's start sentinel and format code, so the letter does not make the card number
+    /// part of a word. <paramref name="previousChunkLast"/> is the byte before the chunk, for a 'B' that starts it.
+    /// </summary>
+    private static bool IsTrack1Start(scoped ReadOnlySpan<byte> chunk, int formatCodeAt, byte previousChunkLast) =>
+        chunk[formatCodeAt] == (byte)'B' && (formatCodeAt > 0 ? chunk[formatCodeAt - 1] : previousChunkLast) == (byte)'%';
 
     /// <summary>
     /// Whether the character before <paramref name="at"/>, reading back through invisible characters, blocks a number
@@ -201,6 +210,12 @@ internal static class PanScanner
                     Emit(ref s, 0, 0, brand, masker, ref writer, ref sink);
                     s.GroupCount = 0;
                     s.DigitCount = 0;
+                    if (chunk[stop] is (byte)'=' or (byte)'^')
+                    {
+                        StartTrack(ref s, chunk[stop], chunkBase + stop + 1);
+                        resume = stop + 1;
+                        return true;
+                    }
                 }
                 if (next == CharKind.Quote) s.QuoteParity ^= 1;
                 s.LeftBlocked = next == CharKind.Plus;
@@ -243,7 +258,7 @@ internal static class PanScanner
                 OnDecoded(ref s, kind, ascii, chunkBase + i, length, masker, ref writer, ref sink);
                 return i + length;
             case DecodeStatus.Literal:
-                OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
+                OnNonDigit(ref s, CharKind.Other, chunk[i], chunkBase + i, 1, masker, ref writer, ref sink);
                 return i + 1;
             default:
                 // Split by the chunk boundary: keep the bytes, decide when the next chunk arrives.
@@ -307,8 +322,9 @@ internal static class PanScanner
         int count = s.PendingLength - 1;
         ((ReadOnlySpan<byte>)s.Pending).Slice(1, count).CopyTo(held);
         long start = s.PendingStart + 1;
+        byte first = s.Pending[0];
         s.PendingLength = 0;
-        OnNonDigit(ref s, CharKind.Other, masker, ref writer, ref sink);
+        OnNonDigit(ref s, CharKind.Other, first, start - 1, 1, masker, ref writer, ref sink);
         byte context1 = s.Context1, context2 = s.Context2, last = s.LastByte;
         Feed(ref s, held.Slice(0, count), start, masker, ref writer, ref sink);
         // These bytes were already part of the previous chunk's look-behind context.
@@ -333,7 +349,7 @@ internal static class PanScanner
         }
         else
         {
-            OnNonDigit(ref s, kind, masker, ref writer, ref sink);
+            OnNonDigit(ref s, kind, ascii, offset, width, masker, ref writer, ref sink);
         }
     }
 
@@ -345,7 +361,13 @@ internal static class PanScanner
     private static void OnIgnorable<TWriter>(ref ScanState s, int width, PanMasker? masker, ref TWriter writer)
         where TWriter : IMaskWriter, allows ref struct
     {
-        if (s.Phase is Phase.Idle or Phase.Overflowed) return;
+        if (s.Phase is Phase.Idle or Phase.Overflowed or Phase.TrackData) return;
+        if (s.Phase == Phase.TrackName)
+        {
+            // An invisible character is a character of the name: it counts toward the bound.
+            if (++s.TrackNameChars > ScanState.MaxTrackNameChars) s.Phase = Phase.Idle;
+            return;
+        }
         // JSON has no invisible characters between a number's digits: the run is no bare JSON number.
         s.Groups[0].BareNumberContext = false;
         s.IgnorableBytes += width;
@@ -389,6 +411,16 @@ internal static class PanScanner
                 // A run cut at the bound goes on: its digits are masked as they come and nothing is held.
                 masker?.WriteDigitMasks(offset, digits.Length, width, ref writer);
                 return;
+            case Phase.TrackData:
+                // Expiry, service code and discretionary data (which holds the CVV1 or iCVV): masked as they come.
+                masker?.WriteDigitMasks(offset, digits.Length, width, ref writer);
+                CountTrack(ref s, ref sink);
+                return;
+            case Phase.TrackName:
+                // A name holds no digits: this was no track 1, and the digits are scanned like any others.
+                s.Phase = Phase.Idle;
+                StartRun(ref s, bareNumberContext: false);
+                break;
             case Phase.Idle:
                 // Only encoded digits get here while idle: escaped ones occur only inside JSON strings and multi-byte
                 // ones are no JSON number, so a run they start is never a bare number.
@@ -446,7 +478,10 @@ internal static class PanScanner
         DropHead(ref s, s.GroupCount - 1);
     }
 
-    private static void OnNonDigit<TWriter, TSink>(ref ScanState s, CharKind kind, PanMasker? masker, ref TWriter writer, ref TSink sink)
+    /// <param name="ascii">The character's byte (its ASCII counterpart when decoded; 0 for a two-byte escape).</param>
+    /// <param name="offset">Absolute offset of the character's first byte.</param>
+    /// <param name="width">Bytes the character takes.</param>
+    private static void OnNonDigit<TWriter, TSink>(ref ScanState s, CharKind kind, byte ascii, long offset, int width, PanMasker? masker, ref TWriter writer, ref TSink sink)
         where TWriter : IMaskWriter, allows ref struct
         where TSink : IPanFindingSink
     {
@@ -454,6 +489,14 @@ internal static class PanScanner
         switch (s.Phase)
         {
             case Phase.Idle:
+                break;
+            case Phase.TrackData:
+                // The end sentinel '?', a field separator or the string's end: the track's digits are over.
+                s.Phase = Phase.Idle;
+                break;
+            case Phase.TrackName:
+                if (OnTrackNameCharacter(ref s, kind, ascii, offset, masker, ref writer, ref sink)) return;
+                s.Phase = Phase.Idle;
                 break;
             case Phase.Overflowed:
                 // Separators go on with the cut run (it may be a card grouped with them); anything else ends it.
@@ -475,12 +518,64 @@ internal static class PanScanner
                     return;
                 }
                 FinishRun(ref s, rightBlocked: kind == CharKind.Letter, masker, ref writer, ref sink);
+                if (s.CardEndsRun && ascii is (byte)'=' or (byte)'^')
+                {
+                    StartTrack(ref s, ascii, offset + width);
+                    return;
+                }
                 break;
             default:
                 FinishRun(ref s, rightBlocked: false, masker, ref writer, ref sink);
                 break;
         }
         s.LeftBlocked = kind is CharKind.Letter or CharKind.Plus;
+    }
+
+    /// <summary>A card number was followed right away by '=' (track 2) or '^' (track 1): the track's own data comes next.</summary>
+    private static void StartTrack(ref ScanState s, byte separator, long next)
+    {
+        s.CardEndsRun = false;
+        s.TrackCounted = false;
+        s.LeftBlocked = false;
+        if (separator == (byte)'=')
+        {
+            s.Phase = Phase.TrackData;
+            return;
+        }
+        s.Phase = Phase.TrackName;
+        s.TrackNameStart = next;
+        s.TrackNameChars = 0;
+    }
+
+    /// <summary>
+    /// One non-digit character of a track 1 name. The closing '^' masks the name (every byte, so its characters' widths
+    /// do not matter) and starts the track's data; false ends the name without a track: a quote (the string's end), a
+    /// control character, or more characters than a name holds. The name's bytes are held back until then.
+    /// </summary>
+    private static bool OnTrackNameCharacter<TWriter, TSink>(ref ScanState s, CharKind kind, byte ascii, long offset, PanMasker? masker, ref TWriter writer, ref TSink sink)
+        where TWriter : IMaskWriter, allows ref struct
+        where TSink : IPanFindingSink
+    {
+        if (kind == CharKind.Quote || ascii < 0x20 && ascii != 0) return false;
+        if (ascii == (byte)'^')
+        {
+            masker?.WriteByteMasks(s.TrackNameStart, (int)(offset - s.TrackNameStart), ref writer);
+            s.Phase = Phase.TrackData;
+            CountTrack(ref s, ref sink);
+            return true;
+        }
+        // A UTF-8 continuation byte belongs to the character before it.
+        if ((ascii & 0xC0) != 0x80 && ++s.TrackNameChars > ScanState.MaxTrackNameChars) return false;
+        s.LeftBlocked = kind is CharKind.Letter or CharKind.Plus;
+        return true;
+    }
+
+    private static void CountTrack<TSink>(ref ScanState s, ref TSink sink) where TSink : IPanFindingSink
+    {
+        if (s.TrackCounted) return;
+        s.TrackCounted = true;
+        s.Tracks++;
+        sink.OnSensitiveData(SensitiveDataKind.Track);
     }
 
     private static void StartRun(ref ScanState s, bool bareNumberContext)
@@ -597,9 +692,14 @@ internal static class PanScanner
         where TSink : IPanFindingSink
     {
         int count = s.GroupCount;
+        s.CardEndsRun = false;
         if (count == 1)
         {
-            if (Candidate(ref s, 0, 0, rightBlocked) is CardBrand single) Emit(ref s, 0, 0, single, masker, ref writer, ref sink);
+            if (Candidate(ref s, 0, 0, rightBlocked) is CardBrand single)
+            {
+                Emit(ref s, 0, 0, single, masker, ref writer, ref sink);
+                s.CardEndsRun = true;
+            }
         }
         else
         {
@@ -612,6 +712,7 @@ internal static class PanScanner
                     if (Candidate(ref s, start, end, rightBlocked) is CardBrand brand)
                     {
                         Emit(ref s, start, end, brand, masker, ref writer, ref sink);
+                        s.CardEndsRun = end == count - 1;
                         next = end + 1;
                         break;
                     }

@@ -17,6 +17,13 @@ internal enum Phase : byte
     /// and every digit that continues it is masked as it comes, until a character that ends a number.
     /// </summary>
     Overflowed,
+    /// <summary>
+    /// A card number ended at '^' (track 1): reading the cardholder name up to the next '^', at most
+    /// <see cref="ScanState.MaxTrackNameChars"/> characters. Held back until that '^' says it was a track.
+    /// </summary>
+    TrackName,
+    /// <summary>A card number ended at '=' (track 2), or a track 1 name did at '^': every digit that follows is masked as it comes.</summary>
+    TrackData,
 }
 
 /// <summary>One group of digits in the current run (digits joined by single spaces or dashes).</summary>
@@ -109,6 +116,18 @@ internal struct ScanState
 
     public long Found;
 
+    /// <summary>Longest cardholder name a track 1 may carry (ISO/IEC 7813).</summary>
+    public const int MaxTrackNameChars = 26;
+    /// <summary>The last run ended with a card number that took in its last group: a track separator right after it starts a track.</summary>
+    public bool CardEndsRun;
+    /// <summary>Track 1 name: absolute offset of its first byte, and characters read so far.</summary>
+    public long TrackNameStart;
+    public int TrackNameChars;
+    /// <summary>The current track was counted (and reported) already.</summary>
+    public bool TrackCounted;
+    /// <summary>Tracks (track 1 or 2 data after a card number) whose data was masked.</summary>
+    public long Tracks;
+
     /// <summary>Card numbers that are bare JSON numbers are reported but not rewritten (counted in <see cref="KeptNumbers"/>).</summary>
     public bool KeepBareNumbers;
     public long KeptNumbers;
@@ -128,6 +147,11 @@ internal struct ScanState
         Context1 = Context2 = LastByte = 0;
         QuoteParity = 0;
         Found = 0;
+        CardEndsRun = false;
+        TrackNameStart = 0;
+        TrackNameChars = 0;
+        TrackCounted = false;
+        Tracks = 0;
         KeepBareNumbers = false;
         KeptNumbers = 0;
         PlainText = false;
@@ -138,6 +162,7 @@ internal struct ScanState
     {
         long hold = end;
         if (Phase != Phase.Idle && DigitCount > 0) hold = Math.Min(hold, Offsets[0]);
+        if (Phase == Phase.TrackName) hold = Math.Min(hold, TrackNameStart);
         if (PendingLength > 0) hold = Math.Min(hold, PendingStart);
         return hold;
     }

@@ -76,6 +76,38 @@ public sealed class FederatedRequestCardTests
     }
 
     [Fact]
+    public async Task A_security_code_and_track_are_masked_for_the_member_the_client_and_the_record_and_block_mode_refuses_a_code()
+    {
+        await using var member = new ScriptedUpstream(ScriptedMember.Serve("payments", (x, id) =>
+            x.RespondJsonAsync(ScriptedMember.Result(id, "{\"content\":[],\"structuredContent\":{\"cvv\":\"321\",\"t\":\";4111111111111111=28121010000012345678?\"}}"),
+                "Mcp-Session-Id: s-payments\r\n")));
+        await using (var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], FederatedPayments(member.Url)))
+        {
+            string token = gw.Token("alice");
+            string session = (await PostAsync(gw, token, Initialize)).Header("Mcp-Session-Id")!;
+            RawResponse answer = await PostAsync(gw, token, ToolCall(2, "payments__pay", "{\"cvv\":\"123\"}"), session);
+
+            Assert.Equal(200, answer.Status);
+            Assert.Contains("\"cvv\":\"***\"", answer.Body, StringComparison.Ordinal);
+            Assert.Contains(";411111******1111=********************?", answer.Body, StringComparison.Ordinal);
+            Assert.Contains("\"cvv\":\"***\"", Assert.Single(ToolCallsReceived(member)).Body, StringComparison.Ordinal);
+            string all = string.Join("\n", await gw.StopAndReadAuditAsync());
+            Assert.DoesNotContain("\"123\"", all, StringComparison.Ordinal);
+            Assert.DoesNotContain("\"321\"", all, StringComparison.Ordinal);
+            Assert.DoesNotContain("28121010000012345678", all, StringComparison.Ordinal);
+        }
+
+        await using var blocking = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }],
+            FederatedPayments(member.Url, m => m.Requests = "block"));
+        string t = blocking.Token("alice");
+        string s2 = (await PostAsync(blocking, t, Initialize)).Header("Mcp-Session-Id")!;
+        RawResponse refused = await PostAsync(blocking, t, ToolCall(3, "payments__pay", "{\"cvv\":\"123\"}"), s2);
+        Assert.Equal((JsonRpcErrorCodes.Forbidden, "3"), refused.JsonRpcError());
+        Assert.Contains("sensitive authentication data", refused.Body, StringComparison.Ordinal);
+        Assert.Single(ToolCallsReceived(member));
+    }
+
+    [Fact]
     public async Task The_allowing_rules_mask_profile_decides_what_a_federated_call_forwards()
     {
         await using var member = new ScriptedUpstream(EchoingMember);

@@ -137,6 +137,29 @@ public sealed class Base64PayloadsTests
         Assert.Contains(B64(MaskedText), Encoding.UTF8.GetString(work), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Masking_a_tool_result_with_a_track_and_security_codes_allocates_nothing_in_steady_state()
+    {
+        // As the response stage does: card numbers and tracks in the text, then the payload and sensitive member walk.
+        byte[] template = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"structuredContent\":{\"track2\":\";4111111111111111=28121010000012345678?\","
+            + "\"cvv\":\"123\",\"card_Security-Code\":456,\"c\\u0076c2\":\"789\",\"pinBlock\":{\"value\":\"0412AC89ABCDEF67\"}}}}");
+        byte[] work = new byte[template.Length];
+        CardFindings findings = default;
+        void Pass(ref CardFindings f)
+        {
+            template.CopyTo(work, 0);
+            f.Reset();
+            Masker.MaskStringsInPlace(new System.Buffers.ReadOnlySequence<byte>(work), ref f, out _);
+            Base64Payloads.MaskInPlace(Masker, work, ref f);
+        }
+        for (int i = 0; i < 200; i++) Pass(ref findings);
+        Assert.Equal(0, ThreadAllocations.Measure(() => { for (int i = 0; i < 2_000; i++) Pass(ref findings); }));
+        Assert.Equal(1, findings.Count);
+        Assert.Equal(5, findings.Sensitive);
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"structuredContent\":{\"track2\":\";411111******1111=********************?\","
+            + "\"cvv\":\"***\",\"card_Security-Code\":900,\"c\\u0076c2\":\"***\",\"pinBlock\":{\"value\":\"****************\"}}}}", Encoding.UTF8.GetString(work));
+    }
+
     private static void Once(byte[] template, byte[] work, ref CardFindings findings)
     {
         template.CopyTo(work, 0);
