@@ -163,7 +163,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_rejected_total", "requests answered by the gateway itself for malformed or refused HTTP", Volatile.Read(ref c.Rejected));
         Counter(sb, "fastmcp_connections_refused_total", "client connections refused because limits.maxConnections were open", Volatile.Read(ref c.ConnectionsRefused));
         Counter(sb, "fastmcp_proxy_protocol_refused_total", "connections closed for an absent or malformed PROXY protocol header", Volatile.Read(ref c.ProxyProtocolRefused));
-        Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number)", Volatile.Read(ref c.PolicyDenied));
+        Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number or sensitive authentication data)", Volatile.Read(ref c.PolicyDenied));
         Header(sb, "fastmcp_sensitive_data_masked_total",
             "sensitive authentication data masked whole (PCI DSS 3.3.1), per kind: track (track data after a card number), member (a masking.sensitiveMembers value)", "counter");
         sb.Append("fastmcp_sensitive_data_masked_total{kind=\"track\"} ").Append(Stages.SensitiveDataCounters.Tracks).Append('\n');
