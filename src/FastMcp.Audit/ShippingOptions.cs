@@ -1,3 +1,6 @@
+using System.Security.Cryptography.X509Certificates;
+using FastMcp.Http;
+
 namespace FastMcp.Audit;
 
 /// <summary>Where sealed segments and checkpoints are copied.</summary>
@@ -75,6 +78,8 @@ public sealed class S3ShippingOptions
     public TimeSpan ObjectLockRetention { get; set; } = TimeSpan.Zero;
     /// <summary>"COMPLIANCE" or "GOVERNANCE".</summary>
     public string ObjectLockMode { get; set; } = "COMPLIANCE";
+    /// <summary>PEM CAs the endpoint's certificate must chain to (only these; an on-premises store behind a private CA); unset: the system store.</summary>
+    public string? CaFile { get; set; }
 
     public void Validate()
     {
@@ -87,5 +92,21 @@ public sealed class S3ShippingOptions
         if (ObjectLockRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.S3.ObjectLockRetention must not be negative.", nameof(ObjectLockRetention));
         if (ObjectLockMode is not ("COMPLIANCE" or "GOVERNANCE"))
             throw new ArgumentException("Audit.Shipping.S3.ObjectLockMode must be COMPLIANCE or GOVERNANCE.", nameof(ObjectLockMode));
+        if (CaFile is not null) LoadCaPolicy();
     }
+
+    /// <summary>
+    /// caFile's chain policy, or null without one. Refused unless the endpoint is an https:// URL: over http:// no
+    /// certificate is checked, and without an endpoint the SDK talks to AWS, whose certificates chain to public CAs.
+    /// </summary>
+    public X509ChainPolicy? LoadCaPolicy()
+    {
+        if (CaFile is null) return null;
+        if (Endpoint is null || !Endpoint.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException("set, but shipping.s3.endpoint is not an https:// URL: the CAs would not be used", CaFileField);
+        return PrivateCaTrust.TryLoadPolicy(CaFile, out string problem) ?? throw new ArgumentException(problem, CaFileField);
+    }
+
+    /// <summary>The field a caFile problem names (audit.shipping.s3.caFile in the gateway's configuration).</summary>
+    public const string CaFileField = "shipping.s3.caFile";
 }
