@@ -104,6 +104,14 @@ public sealed class S3PrivateCaTests : IDisposable
             InitialBackoff = TimeSpan.FromMilliseconds(10),
             OnProblem = problems.Enqueue,
         };
+        // The start-up comparison with the published checkpoints cannot read them either: said, and the start goes on.
+        var anchorProblems = new ConcurrentQueue<string>();
+        var options = _dir.Options();
+        options.Shipping = shipping;
+        options.Anchoring.OnProblem = anchorProblems.Enqueue;
+        await ChainAnchorCheck.EnsureNotBehindAsync(options, PhysicalAuditFileSystem.Instance, CancellationToken.None);
+        Assert.Contains("cannot read the published checkpoints of chain 'gw-1' (" + StoreProblem.UntrustedCertificate + ")", Assert.Single(anchorProblems), StringComparison.Ordinal);
+
         await using (var shipper = new SegmentShipper(SegmentStores.Create(shipping), PhysicalAuditFileSystem.Instance, _dir.ChainDir(), "gw-1",
             FastMcp.Audit.Crypto.ChainKeys.Load(_dir.LoadPublicKey(), null), shipping))
         {
@@ -115,7 +123,7 @@ public sealed class S3PrivateCaTests : IDisposable
                 Assert.Equal(local.Length, shipper.BacklogSegments);
             }
             Assert.Equal(2, shipper.FailedPasses);
-            Assert.Contains("failed after 2 attempts", shipper.LastError, StringComparison.Ordinal);
+            Assert.Contains("failed after 2 attempts: " + StoreProblem.UntrustedCertificate, shipper.LastError, StringComparison.Ordinal);
         }
         // Reported once (not on every retry), and nothing deleted.
         Assert.Single(problems);

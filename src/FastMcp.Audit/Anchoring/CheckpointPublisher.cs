@@ -169,7 +169,7 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
         {
-            Fail($"audit anchor: publishing checkpoint {cp.Sequence} to {_store!.Describe(key)} failed: {e.Message}");
+            Fail($"audit anchor: publishing checkpoint {cp.Sequence} to {_store!.Describe(key)} failed: {StoreProblem.Describe(e)}");
             return false;
         }
     }

@@ -1,0 +1,22 @@
+using System.Security.Authentication;
+
+namespace FastMcp.Audit.Shipping;
+
+/// <summary>
+/// A failed store request in a log line. A refused TLS handshake is said in our own words: the client's message only
+/// points at its inner exception (whose text is a resource key under Native AOT), and the fix is the store's trust.
+/// </summary>
+public static class StoreProblem
+{
+    public const string UntrustedCertificate =
+        "the TLS handshake with the store failed: its certificate must chain to the CAs of shipping.s3.caFile (the system store when unset) and name the endpoint's host";
+
+    public static string Describe(Exception e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is AuthenticationException) return UntrustedCertificate;
+        }
+        return e.Message;
+    }
+}
