@@ -85,6 +85,7 @@ public sealed class S3PrivateCaTests : IDisposable
         stderr = new StringWriter();
         code = await VerifyCommand.RunAsync(["s3://audit/fleet", "--key", _dir.PublicKey, "--endpoint", _s3.Endpoint], new StringWriter(), stderr);
         Assert.Equal(VerifyCommand.Error, code);
+        Assert.Contains(StoreProblem.UntrustedCertificateCli, stderr.ToString(), StringComparison.Ordinal);
     }
 
     [S3rverTheory]

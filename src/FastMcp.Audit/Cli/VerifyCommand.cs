@@ -64,7 +64,7 @@ public static class VerifyCommand
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine("fastmcp-verify: error: " + e.Message);
+            stderr.WriteLine("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message));
             return Error;
         }
     }

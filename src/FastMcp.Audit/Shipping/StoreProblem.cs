@@ -11,12 +11,19 @@ public static class StoreProblem
     public const string UntrustedCertificate =
         "the TLS handshake with the store failed: its certificate must chain to the CAs of shipping.s3.caFile (the system store when unset) and name the endpoint's host";
 
-    public static string Describe(Exception e)
+    /// <summary>The same for the command line, where the CAs come from --ca-file.</summary>
+    public const string UntrustedCertificateCli =
+        "a TLS handshake failed: the server's certificate is not trusted or does not name its host (an s3:// store behind a private CA needs its CAs given with --ca-file)";
+
+    public static string Describe(Exception e) => IsRefusedHandshake(e) ? UntrustedCertificate : e.Message;
+
+    /// <summary>Whether <paramref name="e"/> or an exception it wraps is a TLS handshake the client refused.</summary>
+    public static bool IsRefusedHandshake(Exception e)
     {
         for (Exception? inner = e; inner is not null; inner = inner.InnerException)
         {
-            if (inner is AuthenticationException) return UntrustedCertificate;
+            if (inner is AuthenticationException) return true;
         }
-        return e.Message;
+        return false;
     }
 }
