@@ -142,6 +142,14 @@ public sealed class ConfigCheckCommandTests : IDisposable
         AssertRefused(json, named);
     }
 
+    [Fact]
+    public void A_shipping_s3_setting_is_named_by_its_place_in_the_file()
+    {
+        string shipping = """, "shipping": { "target": "S3", "s3": { "region": "eu-west-1" } }""";
+        string json = ValidJson().Replace($"\"signingKeyPath\": {Q(SigningKey)} }}", $"\"signingKeyPath\": {Q(SigningKey)}{shipping} }}", StringComparison.Ordinal);
+        AssertRefused(json, "'audit.shipping.s3.bucket'");
+    }
+
     [Theory]
     [InlineData("https://s3.internal:9000", "missing", "no such file")]
     [InlineData("https://s3.internal:9000", "empty", "holds no PEM certificate")]
