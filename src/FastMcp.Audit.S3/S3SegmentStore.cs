@@ -36,6 +36,8 @@ public sealed class S3SegmentStore : ISegmentStore
             config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
             config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
         }
+        // Every request (uploads, Object Lock, checkpoints, listing, reads) trusts only caFile's CAs when it is set.
+        if (options.LoadCaPolicy() is { } privateCa) config.HttpClientFactory = new PrivateCaHttpClientFactory(privateCa);
         _client = CreateClient(options, config);
     }
 

@@ -42,6 +42,9 @@ public sealed class AnchorOptions
             throw new ArgumentException("Audit.Anchoring.WitnessUrl must be an absolute http or https URL.", "anchoring.witnessUrl");
         if (WitnessTokenFile is not null && WitnessUrl is null)
             throw new ArgumentException("Audit.Anchoring.WitnessTokenFile needs a WitnessUrl.", "anchoring.witnessTokenFile");
+        // Read here so a missing token is named at start, not found after the log's segment and clients are opened.
+        if (WitnessTokenFile is not null && PrivateCaTrust.TryReadText(WitnessTokenFile, out string tokenProblem) is null)
+            throw new ArgumentException(tokenProblem, "anchoring.witnessTokenFile");
         if (CaFile is not null) LoadWitnessCaPolicy();
         if (Timeout <= TimeSpan.Zero) throw new ArgumentException("Audit.Anchoring.Timeout must be positive.", "anchoring.timeout");
     }

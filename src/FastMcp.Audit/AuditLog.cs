@@ -93,24 +93,50 @@ public sealed class AuditLog : IAsyncDisposable
         _active = active;
         _nextSequence = active.NextSequence;
         _lastCheckpointTicks = Environment.TickCount64;
-        if (options.Export is { } export)
-            _exporter = new Export.AuditExporter(export, fs, chainDir, options.ChainId, () => DurableSequence, options.OnProblem);
-        if (options.Shipping is { } shipping)
+        try
         {
-            try
+            if (options.Export is { } export)
+                _exporter = new Export.AuditExporter(export, fs, chainDir, options.ChainId, () => DurableSequence, options.OnProblem);
+            if (options.Shipping is { } shipping)
             {
-                _shipper = new SegmentShipper(SegmentStores.Create(shipping), fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
+                _shipper = CreateShipper(shipping, fs, chainDir, options, signer);
+                // A shipped segment stays local until the SIEM has all of it: the exporter reads only local segments.
+                if (_exporter is { } exporter) _shipper.MayDeleteLocal = exporter.IsExported;
             }
-            catch when (_exporter is not null)
-            {
-                // The exporter holds an HttpClient (sockets); not started, so its disposal completes at once.
-                _exporter.DisposeAsync().AsTask().GetAwaiter().GetResult();
-                throw;
-            }
-            // A shipped segment stays local until the SIEM has all of it: the exporter reads only local segments.
-            if (_exporter is { } exporter) _shipper.MayDeleteLocal = exporter.IsExported;
+            _anchors = CheckpointPublisher.Create(options);
         }
-        _anchors = CheckpointPublisher.Create(options);
+        catch
+        {
+            ReleaseUnstarted();
+            throw;
+        }
+    }
+
+    /// <summary>The shipper and its store; the store is released when the chain's keys do not load.</summary>
+    private static SegmentShipper CreateShipper(ShippingOptions shipping, IAuditFileSystem fs, string chainDir, AuditOptions options, AuditSigner signer)
+    {
+        ISegmentStore store = SegmentStores.Create(shipping);
+        try
+        {
+            return new SegmentShipper(store, fs, chainDir, options.ChainId, ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys), shipping);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Releases the exporter, shipper and publisher of a log whose opening failed: HTTP clients (the SIEM's, the
+    /// store's, the witness's), the store and the chain's keys. None is started yet, so each disposal completes at once
+    /// and sends nothing.
+    /// </summary>
+    private void ReleaseUnstarted()
+    {
+        _exporter?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _shipper?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _anchors?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     public static Task<AuditLog> OpenAsync(AuditOptions options, CancellationToken ct = default) =>
@@ -133,6 +159,8 @@ public sealed class AuditLog : IAsyncDisposable
         options.Validate();
         var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
         ChainWriterLock? writerLock = null;
+        ActiveSegment? active = null;
+        AuditLog? log = null;
         try
         {
             string chainDir = Path.Combine(options.Directory, options.ChainId);
@@ -144,8 +172,8 @@ public sealed class AuditLog : IAsyncDisposable
                 recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, keys, options.CompressionLevel, NowMicros());
             var header = new SegmentHeader(options.ChainId, recovery.Index, recovery.FirstSequence, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
                 signer.KeyId, recovery.PrevSeal, recovery.PrevHead, recovery.Start);
-            var active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header, options.MaxSegmentBytes);
-            var log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report, _writerLock = writerLock };
+            active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header, options.MaxSegmentBytes);
+            log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report, _writerLock = writerLock };
             var started = log._internalEvent;
             if (recovery.Report.Tampering is { } tampering)
             {
@@ -165,18 +193,22 @@ public sealed class AuditLog : IAsyncDisposable
             log.EnqueueInternal(started);
             log.WritePending(flush: true);
             log.WriteCheckpoint();
-            log._loop = log.StartWriterThread();
-            log._shipper?.Start();
-            log._exporter?.Start();
-            log._anchors?.Start();
-            return log;
         }
         catch
         {
+            // Nothing started: what was opened is released here, or a failed start (a full disk) would keep the new
+            // segment's file handle and the background parts' HTTP clients for the life of the process.
+            log?.ReleaseUnstarted();
+            active?.Dispose();
             writerLock?.Dispose();
             signer.Dispose();
             throw;
         }
+        log._loop = log.StartWriterThread();
+        log._shipper?.Start();
+        log._exporter?.Start();
+        log._anchors?.Start();
+        return log;
     }
 
     /// <summary>
@@ -587,19 +619,49 @@ public sealed class AuditLog : IAsyncDisposable
         finally
         {
             _active.Dispose();
-            // Stopped first: the shipper's last pass then sees the export's final progress.
-            if (_exporter is not null) await _exporter.DisposeAsync().ConfigureAwait(false);
-            if (_shipper is not null)
+            try
             {
-                // One last bounded pass so a clean shutdown leaves nothing unshipped; the next start ships anything left.
-                using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                try { await _shipper.ShipPendingAsync(limit.Token).ConfigureAwait(false); }
-                catch (Exception ex) when (ex is OperationCanceledException or IOException) { }
-                await _shipper.DisposeAsync().ConfigureAwait(false);
+                // Stopped first: the shipper's last pass then sees the export's final progress.
+                if (_exporter is not null) await _exporter.DisposeAsync().ConfigureAwait(false);
+                if (_shipper is not null) await StopShipperAsync(_shipper).ConfigureAwait(false);
             }
-            if (_anchors is not null) await _anchors.DisposeAsync().ConfigureAwait(false);
-            _signer.Dispose();
-            _writerLock?.Dispose();
+            finally
+            {
+                // Whatever failed above, the witness's client, the key and the chain lock are released (a lock kept
+                // would refuse the next open in this process as a second writer).
+                try
+                {
+                    if (_anchors is not null) await _anchors.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _signer.Dispose();
+                    _writerLock?.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>One last bounded pass so a clean shutdown leaves nothing unshipped, then the shipper and its store are released.</summary>
+    private async Task StopShipperAsync(SegmentShipper shipper)
+    {
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await shipper.ShipPendingAsync(limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A segment that cannot be read now (its permissions, the volume) stays local; the next start ships it.
+            if (ex is not OperationCanceledException)
+            {
+                try { _options.Shipping?.OnProblem?.Invoke($"audit shipping: the last pass at stop failed ({ex.Message}); what it did not ship stays local and ships after the next start (chain {_options.ChainId})"); }
+                catch (Exception) { /* a logger must not stop the shutdown */ }
+            }
+        }
+        finally
+        {
+            await shipper.DisposeAsync().ConfigureAwait(false);
         }
     }
 

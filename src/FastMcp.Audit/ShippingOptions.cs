@@ -1,3 +1,6 @@
+using System.Security.Cryptography.X509Certificates;
+using FastMcp.Http;
+
 namespace FastMcp.Audit;
 
 /// <summary>Where sealed segments and checkpoints are copied.</summary>
@@ -39,17 +42,17 @@ public sealed class ShippingOptions
     public void Validate()
     {
         if (Target == ShippingTarget.Directory && string.IsNullOrWhiteSpace(Directory))
-            throw new ArgumentException("Audit.Shipping.Directory must be set when Target is Directory.", nameof(Directory));
+            throw new ArgumentException("Audit.Shipping.Directory must be set when Target is Directory.", "shipping.directory");
         if (Target == ShippingTarget.S3)
         {
-            if (S3 is null) throw new ArgumentException("Audit.Shipping.S3 must be set when Target is S3.", nameof(S3));
+            if (S3 is null) throw new ArgumentException("Audit.Shipping.S3 must be set when Target is S3.", "shipping.s3");
             S3.Validate();
         }
-        if (LocalRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.LocalRetention must not be negative.", nameof(LocalRetention));
-        if (MaxAttempts < 1) throw new ArgumentException("Audit.Shipping.MaxAttempts must be at least 1.", nameof(MaxAttempts));
-        if (InitialBackoff < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.InitialBackoff must not be negative.", nameof(InitialBackoff));
+        if (LocalRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.LocalRetention must not be negative.", "shipping.localRetention");
+        if (MaxAttempts < 1) throw new ArgumentException("Audit.Shipping.MaxAttempts must be at least 1.", "shipping.maxAttempts");
+        if (InitialBackoff < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.InitialBackoff must not be negative.", "shipping.initialBackoff");
         if (MaxBacklogSegments < 0) throw new ArgumentException("Audit.Shipping.MaxBacklogSegments must not be negative.", "shipping.maxBacklogSegments");
-        if (ScanInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.ScanInterval must be positive.", nameof(ScanInterval));
+        if (ScanInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.ScanInterval must be positive.", "shipping.scanInterval");
     }
 }
 
@@ -75,17 +78,35 @@ public sealed class S3ShippingOptions
     public TimeSpan ObjectLockRetention { get; set; } = TimeSpan.Zero;
     /// <summary>"COMPLIANCE" or "GOVERNANCE".</summary>
     public string ObjectLockMode { get; set; } = "COMPLIANCE";
+    /// <summary>PEM CAs the endpoint's certificate must chain to (only these; an on-premises store behind a private CA); unset: the system store.</summary>
+    public string? CaFile { get; set; }
 
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Bucket)) throw new ArgumentException("Audit.Shipping.S3.Bucket must be set.", nameof(Bucket));
-        if (string.IsNullOrWhiteSpace(Region)) throw new ArgumentException("Audit.Shipping.S3.Region must be set.", nameof(Region));
+        if (string.IsNullOrWhiteSpace(Bucket)) throw new ArgumentException("Audit.Shipping.S3.Bucket must be set.", "shipping.s3.bucket");
+        if (string.IsNullOrWhiteSpace(Region)) throw new ArgumentException("Audit.Shipping.S3.Region must be set.", "shipping.s3.region");
         if (Endpoint is not null && !Uri.TryCreate(Endpoint, UriKind.Absolute, out _))
-            throw new ArgumentException("Audit.Shipping.S3.Endpoint must be an absolute URL.", nameof(Endpoint));
+            throw new ArgumentException("Audit.Shipping.S3.Endpoint must be an absolute URL.", "shipping.s3.endpoint");
         if ((AccessKeyId is null) != (SecretAccessKey is null))
-            throw new ArgumentException("Audit.Shipping.S3.AccessKeyId and SecretAccessKey must be set together.", nameof(AccessKeyId));
-        if (ObjectLockRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.S3.ObjectLockRetention must not be negative.", nameof(ObjectLockRetention));
+            throw new ArgumentException("Audit.Shipping.S3.AccessKeyId and SecretAccessKey must be set together.", "shipping.s3.accessKeyId");
+        if (ObjectLockRetention < TimeSpan.Zero) throw new ArgumentException("Audit.Shipping.S3.ObjectLockRetention must not be negative.", "shipping.s3.objectLockRetention");
         if (ObjectLockMode is not ("COMPLIANCE" or "GOVERNANCE"))
-            throw new ArgumentException("Audit.Shipping.S3.ObjectLockMode must be COMPLIANCE or GOVERNANCE.", nameof(ObjectLockMode));
+            throw new ArgumentException("Audit.Shipping.S3.ObjectLockMode must be COMPLIANCE or GOVERNANCE.", "shipping.s3.objectLockMode");
+        if (CaFile is not null) LoadCaPolicy();
     }
+
+    /// <summary>
+    /// caFile's chain policy, or null without one. Refused unless the endpoint is an https:// URL: over http:// no
+    /// certificate is checked, and without an endpoint the SDK talks to AWS, whose certificates chain to public CAs.
+    /// </summary>
+    public X509ChainPolicy? LoadCaPolicy()
+    {
+        if (CaFile is null) return null;
+        if (Endpoint is null || !Endpoint.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException("set, but shipping.s3.endpoint is not an https:// URL: the CAs would not be used", CaFileField);
+        return PrivateCaTrust.TryLoadPolicy(CaFile, out string problem) ?? throw new ArgumentException(problem, CaFileField);
+    }
+
+    /// <summary>The field a caFile problem names (audit.shipping.s3.caFile in the gateway's configuration).</summary>
+    public const string CaFileField = "shipping.s3.caFile";
 }

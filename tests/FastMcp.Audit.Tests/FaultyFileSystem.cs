@@ -38,7 +38,11 @@ public sealed class FaultyFileSystem : IAuditFileSystem
     }
 
     public IAuditFile OpenAppend(string path) { ThrowIfFull("open", path); return new FaultyFile(this, _inner.OpenAppend(path), path); }
-    public byte[] ReadAllBytes(string path) => _inner.ReadAllBytes(path);
+    /// <summary>Whole-file reads of the paths this picks fail as a permission denial (EACCES) would.</summary>
+    public volatile Func<string, bool>? DenyReadWhen;
+
+    public byte[] ReadAllBytes(string path) =>
+        DenyReadWhen?.Invoke(path) == true ? throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.") : _inner.ReadAllBytes(path);
     public int ReadAt(string path, long offset, Span<byte> destination) => _inner.ReadAt(path, offset, destination);
     public void ReplaceDurably(string path, ReadOnlySpan<byte> content) { ThrowIfFull("replace", path); _inner.ReplaceDurably(path, content); }
     public void Rename(string from, string to) { ThrowIfFull("rename", from); _inner.Rename(from, to); }

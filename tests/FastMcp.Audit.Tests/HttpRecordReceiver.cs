@@ -45,6 +45,9 @@ public sealed class HttpRecordReceiver : IAsyncDisposable
     public volatile int Status = 200;
     /// <summary>Every POST seen, accepted or not.</summary>
     public int PostsSeen;
+    private int _openConnections;
+    /// <summary>Connections accepted and not yet closed by the client (or by <see cref="Stop"/>).</summary>
+    public int OpenConnections => Volatile.Read(ref _openConnections);
     public IReadOnlyCollection<ReceivedPost> Accepted => _accepted;
 
     /// <summary>Closes the listening socket (connection refused) until <see cref="Start"/>.</summary>
@@ -91,6 +94,7 @@ public sealed class HttpRecordReceiver : IAsyncDisposable
             while (!ct.IsCancellationRequested)
             {
                 var socket = await listener.AcceptSocketAsync(ct);
+                Interlocked.Increment(ref _openConnections);
                 connections.Add(ServeAsync(socket, ct));
             }
         }
@@ -139,6 +143,10 @@ public sealed class HttpRecordReceiver : IAsyncDisposable
         }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (IOException) { }
+        finally
+        {
+            Interlocked.Decrement(ref _openConnections);
+        }
     }
 
     private static int IndexOfHeadEnd(MemoryStream s) =>

@@ -93,9 +93,9 @@ public sealed class RecordFormatTests
         Assert.Equal("CompressionLevel", Assert.Throws<ArgumentException>(o.Validate).ParamName);
         o.CompressionLevel = 1;
         o.Shipping = new ShippingOptions { Target = ShippingTarget.S3 };
-        Assert.Equal("S3", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        Assert.Equal("shipping.s3", Assert.Throws<ArgumentException>(o.Validate).ParamName);
         o.Shipping.S3 = new S3ShippingOptions { Bucket = "b", AccessKeyId = "x" };
-        Assert.Equal("AccessKeyId", Assert.Throws<ArgumentException>(o.Validate).ParamName);
+        Assert.Equal("shipping.s3.accessKeyId", Assert.Throws<ArgumentException>(o.Validate).ParamName);
         o.Shipping.S3.SecretAccessKey = "y";
         o.Validate();
     }

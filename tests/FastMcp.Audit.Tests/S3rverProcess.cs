@@ -3,7 +3,10 @@ using System.Text.RegularExpressions;
 
 namespace FastMcp.Audit.Tests;
 
-/// <summary>An s3rver (npm) on 127.0.0.1 with an ephemeral port and a temp data folder; killed on Dispose.</summary>
+/// <summary>
+/// An s3rver (npm) on 127.0.0.1 with an ephemeral port and a temp data folder; killed on Dispose. Given a PEM
+/// certificate and key it serves HTTPS with them (a store behind a private CA).
+/// </summary>
 public sealed partial class S3rverProcess : IDisposable
 {
     public const string Bucket = "audit";
@@ -22,12 +25,16 @@ public sealed partial class S3rverProcess : IDisposable
         return File.Exists(script) ? script : null;
     }
 
-    public S3rverProcess()
+    public S3rverProcess(string? certificateFile = null, string? keyFile = null)
     {
         string script = FindScript() ?? throw new InvalidOperationException("s3rver not installed (npm ci in tests/node)");
         Directory.CreateDirectory(_data);
         var psi = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { script, "-d", _data, "-a", "127.0.0.1", "-p", "0", "--silent", "--configure-bucket", Bucket }) psi.ArgumentList.Add(a);
+        if (certificateFile is not null)
+        {
+            foreach (var a in new[] { "--cert", certificateFile, "--key", keyFile ?? throw new ArgumentNullException(nameof(keyFile)) }) psi.ArgumentList.Add(a);
+        }
         _process = Process.Start(psi)!;
         try
         {
@@ -38,7 +45,7 @@ public sealed partial class S3rverProcess : IDisposable
                 if (!lineTask.Wait(deadline - DateTime.UtcNow) || lineTask.Result is null)
                     throw new InvalidOperationException("s3rver did not start: " + _process.StandardError.ReadToEnd());
                 var m = ListeningLine().Match(lineTask.Result);
-                if (m.Success) { Endpoint = $"http://127.0.0.1:{m.Groups[1].Value}"; break; }
+                if (m.Success) { Endpoint = $"{(certificateFile is null ? "http" : "https")}://127.0.0.1:{m.Groups[1].Value}"; break; }
             }
             _process.StandardError.ReadToEndAsync();
             _process.StandardOutput.ReadToEndAsync();
@@ -76,6 +83,15 @@ public sealed partial class S3rverProcess : IDisposable
 public sealed class S3rverFactAttribute : FactAttribute
 {
     public S3rverFactAttribute()
+    {
+        if (S3rverProcess.FindScript() is null) Skip = "s3rver not installed; run npm ci in tests/node";
+    }
+}
+
+/// <summary>Skips when the npm peers are not installed.</summary>
+public sealed class S3rverTheoryAttribute : TheoryAttribute
+{
+    public S3rverTheoryAttribute()
     {
         if (S3rverProcess.FindScript() is null) Skip = "s3rver not installed; run npm ci in tests/node";
     }

@@ -2,7 +2,8 @@ namespace FastMcp.Audit.Tests;
 
 /// <summary>
 /// anchoring.caFile (the witness behind a private CA) is checked at start: a file that is missing or holds no
-/// certificate, or a witness that is not https://, stops the start with the field named.
+/// certificate, or a witness that is not https://, stops the start with the field named; so does a witness token
+/// file that cannot be read.
 /// </summary>
 public sealed class WitnessCaFileTests : IDisposable
 {
@@ -39,5 +40,14 @@ public sealed class WitnessCaFileTests : IDisposable
         ArgumentException e = Refused(witnessUrl, Path.Combine(_dir.Root, "any.pem"));
         Assert.Equal("anchoring.caFile", e.ParamName);
         Assert.Contains("not https://", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_witness_token_file_that_cannot_be_read_is_refused_naming_the_field()
+    {
+        var options = new AnchorOptions { WitnessUrl = "https://witness.example/cp", WitnessTokenFile = Path.Combine(_dir.Root, "missing-token") };
+        ArgumentException e = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal("anchoring.witnessTokenFile", e.ParamName);
+        Assert.Contains("no such file", e.Message, StringComparison.Ordinal);
     }
 }

@@ -11,6 +11,7 @@ namespace FastMcp.Gateway.Tests;
 /// <summary>
 /// What serve does with published checkpoints (audit.anchoring): builds the stages that publish
 /// them, and refuses to start on a chain that is behind the newest one, naming the audit setting.
+/// Also what it does with the export's cursor beside the chain when that does not parse.
 /// </summary>
 public sealed class AuditAnchorStartupTests : IDisposable
 {
@@ -57,6 +58,21 @@ public sealed class AuditAnchorStartupTests : IDisposable
         Assert.Equal("audit", e.Field);
         Assert.Contains("cannot open the audit log: audit chain 'gw'", e.Message, StringComparison.Ordinal);
         Assert.Contains("Refusing to continue the chain", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_export_cursor_that_does_not_parse_is_a_start_error_not_a_crash()
+    {
+        GatewayOptions options = Options();
+        options.Audit.Export = new AuditExportOptions { Url = "http://127.0.0.1:9/ingest" };
+        string chain = Path.Combine(_dir, "audit", "gw");
+        Directory.CreateDirectory(chain);
+        File.WriteAllText(Path.Combine(chain, FastMcp.Audit.Export.ExportCursor.FileName), "garbage\n");
+
+        var e = await Assert.ThrowsAsync<ConfigurationException>(() => CreateAsync(options));
+        Assert.Equal("audit", e.Field);
+        Assert.Contains("cannot open the audit log: audit export:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("delete it to export again", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -143,6 +143,31 @@ public sealed class ConfigCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_shipping_s3_setting_is_named_by_its_place_in_the_file()
+    {
+        string shipping = """, "shipping": { "target": "S3", "s3": { "region": "eu-west-1" } }""";
+        string json = ValidJson().Replace($"\"signingKeyPath\": {Q(SigningKey)} }}", $"\"signingKeyPath\": {Q(SigningKey)}{shipping} }}", StringComparison.Ordinal);
+        AssertRefused(json, "'audit.shipping.s3.bucket'");
+    }
+
+    [Theory]
+    [InlineData("https://s3.internal:9000", "missing", "no such file")]
+    [InlineData("https://s3.internal:9000", "empty", "holds no PEM certificate")]
+    [InlineData("http://s3.internal:9000", "empty", "not an https:// URL")]
+    public void A_shipping_s3_caFile_that_cannot_be_used_is_named(string endpoint, string file, string says)
+    {
+        string caFile = Path.Combine(_dir, file + ".pem");
+        if (file == "empty") File.WriteAllText(caFile, "no certificate here\n");
+        string shipping = $$""", "shipping": { "target": "S3", "s3": { "endpoint": "{{endpoint}}", "bucket": "audit", "caFile": {{Q(caFile)}} } }""";
+        string json = ValidJson().Replace($"\"signingKeyPath\": {Q(SigningKey)} }}", $"\"signingKeyPath\": {Q(SigningKey)}{shipping} }}", StringComparison.Ordinal);
+        Assert.Contains("\"caFile\"", json, StringComparison.Ordinal);
+        var (exit, _, stderr) = Check("check", "--config", Write(json));
+        Assert.Equal(2, exit);
+        Assert.Contains("audit.shipping.s3.caFile", stderr, StringComparison.Ordinal);
+        Assert.Contains(says, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_secret_file_is_named()
     {
         string missing = Path.Combine(_dir, "no-such-token");

@@ -34,7 +34,7 @@ public static class ChainAnchorCheck
             }
             catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
             {
-                Report(anchoring, $"audit anchor: cannot read the published checkpoints of chain '{options.ChainId}' ({e.Message}); the local chain was not compared with them");
+                Report(anchoring, $"audit anchor: cannot read the published checkpoints of chain '{options.ChainId}' ({StoreProblem.Describe(e)}); the local chain was not compared with them");
                 return;
             }
         }

@@ -45,10 +45,11 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         if (_options.WitnessUrl is { } url)
         {
             _witnessUrl = new Uri(url);
+            // Read before the client is made: a file that cannot be read leaves nothing to release.
+            if (_options.WitnessTokenFile is { } tokenFile) _witnessToken = File.ReadAllText(tokenFile).Trim();
             // The system store, or only the CAs of anchoring.caFile (a witness behind a private CA).
             X509ChainPolicy? privateCa = _options.CaFile is null ? null : _options.LoadWitnessCaPolicy();
             _witness = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler(), privateCa)) { Timeout = _options.Timeout };
-            if (_options.WitnessTokenFile is { } tokenFile) _witnessToken = File.ReadAllText(tokenFile).Trim();
         }
     }
 
@@ -57,7 +58,16 @@ public sealed class CheckpointPublisher : IAsyncDisposable
     {
         bool toStore = options.Anchoring.PublishToStore && options.Shipping is not null;
         if (!toStore && options.Anchoring.WitnessUrl is null) return null;
-        return new CheckpointPublisher(toStore ? SegmentStores.Create(options.Shipping!) : null, options);
+        ISegmentStore? store = toStore ? SegmentStores.Create(options.Shipping!) : null;
+        try
+        {
+            return new CheckpointPublisher(store, options);
+        }
+        catch
+        {
+            store?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Checkpoints published to every configured place.</summary>
@@ -159,7 +169,7 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException && !ct.IsCancellationRequested)
         {
-            Fail($"audit anchor: publishing checkpoint {cp.Sequence} to {_store!.Describe(key)} failed: {e.Message}");
+            Fail($"audit anchor: publishing checkpoint {cp.Sequence} to {_store!.Describe(key)} failed: {StoreProblem.Describe(e)}");
             return false;
         }
     }

@@ -1,11 +1,12 @@
 using FastMcp.Audit.Shipping;
+using FastMcp.Http;
 
 namespace FastMcp.Audit.Cli;
 
-/// <summary>The options that say how to reach a location: a folder, or s3://bucket/prefix with endpoint settings.</summary>
+/// <summary>The options that say how to reach a location: a folder, or s3://bucket/prefix with endpoint settings (and --ca-file for a store behind a private CA).</summary>
 internal static class StoreArguments
 {
-    public static readonly string[] Valued = ["endpoint", "region", "profile"];
+    public static readonly string[] Valued = ["endpoint", "region", "profile", "ca-file"];
     public static readonly string[] Flags = ["virtual-hosted", "sdk-checksums"];
 
     public static ISegmentStore Open(string location, CliArguments args)
@@ -22,7 +23,15 @@ internal static class StoreArguments
             Profile = args.Get("profile"),
             ForcePathStyle = !args.Has("virtual-hosted"),
             SdkDefaultChecksums = args.Has("sdk-checksums"),
+            CaFile = args.Get("ca-file"),
         };
+        if (s3.CaFile is not null)
+        {
+            // Checked here to name the option, not the configuration field the store's own check would name.
+            if (s3.Endpoint is null || !s3.Endpoint.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+                throw new UsageException("--ca-file needs an https:// --endpoint (or AWS_ENDPOINT_URL_S3): the CAs are those of an S3-compatible store behind a private CA");
+            if (PrivateCaTrust.TryLoadPolicy(s3.CaFile, out string problem) is null) throw new IOException("--ca-file: " + problem);
+        }
         return SegmentStores.FromLocation(location, s3);
     }
 

@@ -9,7 +9,7 @@ namespace FastMcp.Audit;
 ///   [verify] LOCATION --key PUB.pem [--json] [--since-checkpoint FILE] [--jobs N]
 ///   prove LOCATION --key PUB.pem --record SEQ [--chain ID] [--out FILE]
 ///   check-proof PROOF.json --key PUB.pem
-/// LOCATION is a folder or s3://bucket/prefix (--endpoint, --region, --profile, --virtual-hosted).
+/// LOCATION is a folder or s3://bucket/prefix (--endpoint, --region, --profile, --virtual-hosted, --ca-file).
 /// Exit codes: 0 valid, 1 invalid, 2 usage or I/O error.
 /// </summary>
 public static class VerifyCommand
@@ -29,7 +29,8 @@ public static class VerifyCommand
           fastmcp-verify replay LOCATION --key PUBLIC.pem [filters] [--format text|jsonl]
         LOCATION: a folder of segments, or s3://bucket/prefix with `fastmcp verify` (the gateway binary; fastmcp-verify
           is the offline verifier and carries no cloud SDK) (--endpoint URL, --region R, --profile NAME, --virtual-hosted,
-          --sdk-checksums; credentials from the environment or shared files)
+          --sdk-checksums, --ca-file CA.pem for an https endpoint behind a private CA; credentials from the environment
+          or shared files)
         --key: a trusted public key, or a folder of *.pem public keys; repeatable (key rotation). Each
           segment, seal and checkpoint is checked with the trusted key its key id names.
         --since-checkpoint: a checkpoint kept outside the host: a file, an http(s) URL, or s3://BUCKET/KEY
@@ -63,7 +64,7 @@ public static class VerifyCommand
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine("fastmcp-verify: error: " + e.Message);
+            stderr.WriteLine("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message));
             return Error;
         }
     }

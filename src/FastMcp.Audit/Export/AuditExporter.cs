@@ -57,7 +57,9 @@ public sealed class AuditExporter : IAsyncDisposable
         _batch = new ExportBatch(options.Format, chain);
         string? token = options.ReadToken();
         if (token is not null) _authorization = new AuthenticationHeaderValue(options.Format == AuditExportOptions.SplunkHec ? "Splunk" : "Bearer", token);
-        _http = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, options.LoadCaPolicy()))
+        // The trust is loaded before the handler exists: a caFile that fails here leaves no handler behind.
+        System.Security.Cryptography.X509Certificates.X509ChainPolicy? privateCa = options.LoadCaPolicy();
+        _http = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, privateCa))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

@@ -320,11 +320,11 @@ public sealed class SegmentShipper : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException && attempt < _options.MaxAttempts)
             {
-                LastError = e.Message;
+                LastError = StoreProblem.Describe(e);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LastError = e.Message;
+                LastError = StoreProblem.Describe(e);
                 return default;
             }
             await Task.Delay(delay, ct).ConfigureAwait(false);

@@ -400,7 +400,8 @@ internal sealed class GatewayStages : IAsyncDisposable
             await authentication.DisposeAsync().ConfigureAwait(false);
             throw new ConfigurationException("audit", $"refusing to start: the audit log was tampered with: {e.Message}");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        // InvalidDataException: a file beside the chain that does not parse (the export's cursor), which says what to do.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidDataException)
         {
             await authentication.DisposeAsync().ConfigureAwait(false);
             throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
