@@ -26,7 +26,7 @@ public sealed class MaskingOptions
     /// </summary>
     public string Numbers { get; set; } = "detect";
 
-    /// <summary>Named profiles an allow rule's maskProfile can pick (see MaskingProfileOptions).</summary>
+    /// <summary>Named profiles an allow or require_approval rule's maskProfile can pick (see MaskingProfileOptions).</summary>
     public Dictionary<string, MaskingProfileOptions> Profiles { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>File holding the HMAC-SHA-256 fingerprint key (hex or base64, at least 16 bytes).</summary>
