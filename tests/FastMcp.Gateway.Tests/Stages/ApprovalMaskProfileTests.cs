@@ -184,6 +184,39 @@ public sealed class ApprovalMaskProfileTests
     }
 
     [Fact]
+    public async Task On_a_federated_path_a_granted_call_to_a_member_is_masked_with_the_profile_of_the_rule_both_ways()
+    {
+        await using var member = new ScriptedUpstream(ScriptedMember.Serve("payments", (x, id) => x.RespondJsonAsync(
+            ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"refunded to " + Pan + "\"}]}"), "Mcp-Session-Id: s-payments\r\n")));
+        await using PolicyGateway g = await PolicyGateway.StartAsync(AnswersACard,
+        [
+            new RuleOptions { Name = "contractor-refunds", Action = "require_approval", Subjects = ["carol"], Methods = ["tools/call"], Names = ["refund"],
+                Approvers = ["release"], ApprovalMode = "grant", MaskProfile = "contractor", Upstreams = ["payments"] },
+            new RuleOptions { Name = "rest", Action = "allow" },
+        ], o =>
+        {
+            Profiles(o);
+            o.Upstreams["payments"] = new UpstreamOptions { Url = member.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["payments"] }];
+        });
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        const string initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+        string session = (await g.PostAsync(initialize, carol, path: "/mcp/all")).Header("Mcp-Session-Id")!;
+        string inSession = $"Mcp-Session-Id: {session}\r\nMCP-Protocol-Version: 2025-06-18\r\n";
+
+        RawResponse refused = await g.PostAsync(Call("f-1", "payments__refund"), carol, inSession, "/mcp/all");
+        Assert.Equal(-32002, refused.JsonRpcError().Code);
+        await ShowDefaultMaskedThenApproveAsync(g, (await WaitForPendingAsync(g)).Id, bob);
+        RawResponse admitted = await g.PostAsync(Call("f-2", "payments__refund"), carol, inSession, "/mcp/all");
+
+        Assert.Equal("\"f-2\"", admitted.IdJson());
+        Assert.Contains($"refunded to {Strict}", admitted.Body);
+        UpstreamRequest call = member.Requests.Single(r => r.Body.Contains("\"tools/call\"", StringComparison.Ordinal));
+        Assert.Contains($"\"card\":\"{Strict}\"", call.Body);
+        Assert.Empty(AuditCards.FindCardNumbers(await g.StopAndReadAuditAsync()));
+    }
+
+    [Fact]
     public async Task A_held_call_whose_profile_blocks_card_numbers_is_refused_before_any_approval_is_asked()
     {
         await using PolicyGateway g = await PolicyGateway.StartAsync(AnswersACard, Rules("blocking"), Profiles);
