@@ -43,6 +43,16 @@ public sealed class HttpRequestHead
     public ReadOnlySpan<byte> RawHead => _buffer.AsSpan(0, _length);
 
     /// <summary>
+    /// Puts back the head's bytes as a copy of <see cref="RawHead"/> taken earlier holds them: undoes same-length rewrites
+    /// in place (masked header values, a masked query), so that another stage can rewrite the head as sent. The parse stays valid.
+    /// </summary>
+    public void RestoreRawHead(ReadOnlySpan<byte> saved)
+    {
+        if (saved.Length != _length) throw new ArgumentException("not a copy of this head (another length)", nameof(saved));
+        saved.CopyTo(_buffer);
+    }
+
+    /// <summary>
     /// The host the request is for: an absolute-form target's authority (host[:port], without userinfo), which
     /// RFC 9112 3.2.2 says replaces the Host header, else the Host header (empty when there is none). Whatever checks
     /// or passes on the request's host reads this, never the header directly.

@@ -47,6 +47,7 @@ public sealed class CompiledRule
     public string Name { get; }
     public PolicyAction Action { get; }
     public string? Message { get; }
+    /// <summary>allow, require_approval: the masking profile of the exchanges this rule forwards (a held call once approved, a granted one).</summary>
     public string? MaskProfile { get; }
     /// <summary>require_approval: groups whose members may approve (empty: any approver).</summary>
     public string[] Approvers { get; }

@@ -20,8 +20,9 @@ internal static class PolicyCompiler
             var action = ParseAction(o.Action, rule, "action");
             if (o.MaskProfile is not null && string.IsNullOrWhiteSpace(o.MaskProfile))
                 throw new PolicyException(rule, "maskProfile", "is blank");
-            if (o.MaskProfile is not null && action != PolicyAction.Allow)
-                throw new PolicyException(rule, "maskProfile", "only applies to allow rules (it chooses how the exchange it forwards is masked)");
+            // A deny rule forwards nothing to mask; a require_approval rule's profile masks the call once approved or granted.
+            if (o.MaskProfile is not null && action == PolicyAction.Deny)
+                throw new PolicyException(rule, "maskProfile", "only applies to allow and require_approval rules (it chooses how the exchange it forwards is masked)");
             if (action != PolicyAction.RequireApproval && o.Approvers is { Count: > 0 })
                 throw new PolicyException(rule, "approvers", "only applies to require_approval rules");
             if (action == PolicyAction.RequireApproval && o.ApprovalTimeoutSeconds is < 1 or > 86_400)

@@ -131,13 +131,19 @@ public sealed class RuleOrderAndMatchingTests
     {
         var engine = Compile(
             Rule("approve-prod", "require_approval", r => { r.Names = ["deploy"]; r.Approvers = ["release-managers"]; r.ApprovalTimeoutSeconds = 120; }),
-            Rule("masked", "allow", r => { r.Names = ["lookup_customer"]; r.MaskProfile = "pci-strict"; }));
+            Rule("masked", "allow", r => { r.Names = ["lookup_customer"]; r.MaskProfile = "pci-strict"; }),
+            Rule("approve-refund", "require_approval", r => { r.Names = ["refund"]; r.MaskProfile = "contractor"; }));
         var approval = engine.Decide(Alice, "tools/call", "deploy");
         Assert.Equal(PolicyAction.RequireApproval, approval.Action);
         Assert.Equal(["release-managers"], approval.Rule!.Approvers);
         Assert.Equal(TimeSpan.FromMinutes(2), approval.Rule.ApprovalTimeout);
         Assert.Equal("approval required by policy rule 'approve-prod'", approval.Message);
         Assert.Equal("pci-strict", engine.Decide(Alice, "tools/call", "lookup_customer").MaskProfile);
+        Assert.Null(approval.MaskProfile);
+        // A require_approval rule's profile masks the call once approved or granted.
+        PolicyDecision refund = engine.Decide(Alice, "tools/call", "refund");
+        Assert.Equal(PolicyAction.RequireApproval, refund.Action);
+        Assert.Equal("contractor", refund.MaskProfile);
     }
 
     [Fact]

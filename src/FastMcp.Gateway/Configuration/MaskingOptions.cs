@@ -33,7 +33,7 @@ public sealed class MaskingOptions
     /// </summary>
     public List<string>? SensitiveMembers { get; set; } = [.. FastMcp.Pan.SensitiveMemberNames.Default];
 
-    /// <summary>Named profiles an allow rule's maskProfile can pick (see MaskingProfileOptions).</summary>
+    /// <summary>Named profiles an allow or require_approval rule's maskProfile can pick (see MaskingProfileOptions).</summary>
     public Dictionary<string, MaskingProfileOptions> Profiles { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>File holding the HMAC-SHA-256 fingerprint key (hex or base64, at least 16 bytes).</summary>

@@ -2,7 +2,7 @@ namespace FastMcp.Gateway.Configuration;
 
 /// <summary>
 /// A named masking profile (masking.profiles): an allow rule's maskProfile picks it for the exchanges that rule
-/// allows. Unset fields take the value of the masking section itself. Responses and the audit record are always
+/// allows, a require_approval rule's for the call it stops once approved or granted. Unset fields take the value of the masking section itself. Responses and the audit record are always
 /// masked; a profile chooses how many digits stay visible and what a card number in the request does.
 /// </summary>
 public sealed class MaskingProfileOptions

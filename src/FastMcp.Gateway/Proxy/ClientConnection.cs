@@ -588,15 +588,25 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // blocked; what is recorded is always masked (docs/pan-detection.md).
         _exchange.Stage = ExchangeStage.MaskRequest;
         ReadOnlySequence<byte> recorded = body;
+        ApprovalRequestView? approversView = null;
         if (_rt.Masking is { } masking)
         {
-            // An allow rule may pick a masking profile for the exchange it forwards (checked to exist at load; should
-            // it be missing all the same, the call is masked by default and refused).
+            PanMasking defaultMasking = masking;
+            // An allow rule may pick a masking profile for the exchange it forwards, a require_approval rule for the call
+            // once approved or granted (checked to exist at load; should it be missing all the same, the call is masked by
+            // default and refused).
             string? missingProfile = null;
-            if (decision is { Action: PolicyAction.Allow, MaskProfile: { } profile })
+            if (PanMasking.ProfileFor(decision) is { } profile)
             {
                 if (masking.Profile(profile) is { } picked) masking = picked;
                 else missingProfile = profile;
+            }
+            // Approvers are shown a held call masked with the default, before the profile masks it for the caller.
+            bool unshowable = false;
+            if (decision is { Action: PolicyAction.RequireApproval } && masking != defaultMasking)
+            {
+                approversView = DescribeForApprovers(defaultMasking, body);
+                unshowable = approversView is null;
             }
             _exchange.Masking = masking;
             RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded);
@@ -604,7 +614,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (missingProfile is not null)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
                     $"masking profile '{missingProfile}' missing").ConfigureAwait(false);
-            if (outcome == RequestCardOutcome.BlockedCard)
+            if (outcome == RequestCardOutcome.BlockedCard || unshowable)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
             if (outcome == RequestCardOutcome.BlockedNumber)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
@@ -634,7 +644,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (d.Action == PolicyAction.Deny)
                 return await RefuseAsync(body, recorded, 200, PolicyAuthorization.ClientErrorCode(d), Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}").ConfigureAwait(false);
             if (d.Action == PolicyAction.RequireApproval)
-                return await RequireApprovalAsync(body, recorded, d).ConfigureAwait(false);
+                return await RequireApprovalAsync(body, recorded, d, approversView).ConfigureAwait(false);
         }
 
         // No card found: nothing was masked, so what is recorded is the inspected body itself, valid JSON.
@@ -800,10 +810,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private bool _bodyReleased;
 
     /// <summary>A call a require_approval rule stopped: its own hold decides what happens (docs/approvals.md).</summary>
-    private ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
+    private ValueTask<bool> RequireApprovalAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision, ApprovalRequestView? view)
     {
         _exchange.Stage = ExchangeStage.Hold;
-        return new ApprovalHold(this).RunAsync(body, recorded, decision);
+        return new ApprovalHold(this).RunAsync(body, recorded, decision, view);
     }
 
     /// <summary>

@@ -90,22 +90,13 @@ internal sealed class ApprovalHold
         return fields;
     }
 
-    /// <summary>Decides what happens to the call: grant lookup, a new approval recorded and published, then hold or refuse.</summary>
-    public async ValueTask<bool> RunAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision)
+    /// <summary>
+    /// What approvers are shown of the call and what the approval binds, from <paramref name="recorded"/> (the request masked
+    /// with the default masking) and the request's query and forwarded fields as they lie now. <paramref name="shown"/>: keep a
+    /// copy of <paramref name="recorded"/> for the ApprovalRequested record (it is not the exchange's recorded copy).
+    /// </summary>
+    public ApprovalRequestView Describe(ReadOnlySequence<byte> recorded, bool shown = false)
     {
-        ApprovalBroker? broker = _rt.Approvals;
-        Principal principal = _exchange.Principal!;
-        if (broker is null || decision.Rule is not { } rule || principal.IsAnonymous)
-        {
-            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
-                Encoding.UTF8.GetBytes($"approval required: {decision.Message} (approvals need an identified caller)"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
-        }
-        if (_rt.Stopping)
-        {
-            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
-                "approval required, but the gateway is stopping: call again later"u8.ToArray(), "approval not started: gateway stopping").ConfigureAwait(false);
-        }
-
         // What approvers see and what the approval binds come from the recorded (masked) request, never from the
         // bytes as sent: in forward mode those still hold the card numbers.
         ref McpCall call = ref _exchange.Call;
@@ -129,6 +120,31 @@ internal sealed class ApprovalHold
             digest = ApprovalDigest.Compute(method, parameters, fingerprints, maskedQuery, forwardedHeaders, forwardedCookies);
             maskedParams = ApprovalDigest.CanonicalParams(parameters);
         }
+        return new ApprovalRequestView(method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, maskedQuery, forwardedHeaders, forwardedCookies,
+            shown ? recorded.ToArray() : null);
+    }
+
+    /// <summary>
+    /// Decides what happens to the call: grant lookup, a new approval recorded and published, then hold or refuse.
+    /// <paramref name="view"/>: what approvers are shown, when it was taken before a rule's maskProfile masked the request
+    /// (null: taken here, from <paramref name="recorded"/>).
+    /// </summary>
+    public async ValueTask<bool> RunAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PolicyDecision decision, ApprovalRequestView? view = null)
+    {
+        ApprovalBroker? broker = _rt.Approvals;
+        Principal principal = _exchange.Principal!;
+        if (broker is null || decision.Rule is not { } rule || principal.IsAnonymous)
+        {
+            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+                Encoding.UTF8.GetBytes($"approval required: {decision.Message} (approvals need an identified caller)"), $"approval required by {decision.Rule?.Name}").ConfigureAwait(false);
+        }
+        if (_rt.Stopping)
+        {
+            return await _connection.RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.ApprovalRequired,
+                "approval required, but the gateway is stopping: call again later"u8.ToArray(), "approval not started: gateway stopping").ConfigureAwait(false);
+        }
+        view ??= Describe(recorded);
+        (string method, string? target, string maskedArguments, string maskedParams, string digest, string maskedQuery, string forwardedHeaders, string forwardedCookies, _) = view;
 
         if (rule.ApprovalMode == ApprovalMode.Grant)
         {
@@ -147,7 +163,7 @@ internal sealed class ApprovalHold
             // A peer that fails or is not believed holds nothing: this replica opens its own approval, as without peers.
             if (broker.Peers is { } peers && await peers.LookupAsync(principal, rule.Name, digest, _exchange.Route?.Name).ConfigureAwait(false) is { } held)
             {
-                PendingApproval remote = broker.FromPeer(held.Url, held.Answer, principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest,
+                PendingApproval remote = broker.FromPeer(held.Url, held.Answer, principal, rule, method, target, maskedArguments, maskedParams, digest,
                     RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders, forwardedCookies);
                 if (remote.State == ApprovalState.Approved)
                 {
@@ -161,7 +177,7 @@ internal sealed class ApprovalHold
         }
 
         Admin.GatewayCounters.Add(ref _rt.Counters.ApprovalsRequested);
-        PendingApproval approval = broker.Create(principal, rule, method, target, Encoding.UTF8.GetString(maskedArguments), maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders,
+        PendingApproval approval = broker.Create(principal, rule, method, target, maskedArguments, maskedParams, digest, RemoteAddress, _exchange.Route, maskedQuery, forwardedHeaders,
             forwardedCookies);
         // Before it can be published (and so cancelled by a stop): from here the stop waits for this client's answer.
         if (rule.ApprovalMode == ApprovalMode.Hold) _connection.Holds(approval);
@@ -169,7 +185,7 @@ internal sealed class ApprovalHold
         {
             try
             {
-                await audit.RecordApprovalRequestedAsync(_exchange, _auditScratch, RemoteAddress, recorded, approval).ConfigureAwait(false);
+                await audit.RecordApprovalRequestedAsync(_exchange, _auditScratch, RemoteAddress, view.Shown is { } shown ? new ReadOnlySequence<byte>(shown) : recorded, approval).ConfigureAwait(false);
             }
             catch (AuditUnavailableException)
             {

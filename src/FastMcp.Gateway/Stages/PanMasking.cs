@@ -6,6 +6,7 @@ using FastMcp.Http;
 using FastMcp.Mcp;
 using FastMcp.Pan;
 using FastMcp.Pan.Payloads;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Stages;
 
@@ -62,7 +63,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// <summary>The key card fingerprints are made with (kept across a reload when none is configured).</summary>
     public byte[]? FingerprintKey => Current.FingerprintKey;
 
-    /// <summary>The profiles an allow rule's maskProfile can pick (masking.profiles).</summary>
+    /// <summary>The profiles an allow or require_approval rule's maskProfile can pick (masking.profiles).</summary>
     public IReadOnlyCollection<string> ProfileNames => Current.Profiles is { } profiles ? profiles.Keys : [];
 
     /// <summary>The named profile, or null when there is none by that name.</summary>
@@ -81,6 +82,13 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         picked = masking?.Profile(profile);
         return picked is not null;
     }
+
+    /// <summary>
+    /// The profile a decided call is masked with, both ways: its allow rule's maskProfile, or its require_approval rule's (for
+    /// the call once approved or admitted by a grant: the rule that decided it); null for the default. Allocates nothing.
+    /// </summary>
+    public static string? ProfileFor(in PolicyDecision? decision) =>
+        decision is { Action: PolicyAction.Allow or PolicyAction.RequireApproval, MaskProfile: { } profile } ? profile : null;
 
     /// <summary>
     /// Takes the settings of <paramref name="reloaded"/> (a reload changed masking): exchanges decided from now on

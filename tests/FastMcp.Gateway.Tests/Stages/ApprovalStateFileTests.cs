@@ -43,8 +43,9 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds)
+    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds, string? grantProfile = null)
     {
+        o.Masking.Profiles["contractor"] = new MaskingProfileOptions { KeepFirst = 0, KeepLast = 0 };
         o.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp" };
         keys.Share(o);
         o.Policy = new PolicyOptions
@@ -52,7 +53,7 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
             Rules =
             [
                 new RuleOptions { Name = "echo-grant", Action = "require_approval", Methods = ["tools/call"], Names = ["echo"], Approvers = ["release"], ApprovalMode = "grant",
-                    ApprovalTimeoutSeconds = timeoutSeconds },
+                    ApprovalTimeoutSeconds = timeoutSeconds, MaskProfile = grantProfile },
                 new RuleOptions { Name = "add-hold", Action = "require_approval", Methods = ["tools/call"], Names = ["add"], Approvers = ["release"] },
                 new RuleOptions { Name = "rest", Action = "allow" },
             ],
@@ -63,11 +64,11 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     }
 
     /// <summary>Stops the running gateway (gracefully, as a rolling deployment does) and starts a new one on the same file.</summary>
-    private async Task RestartAsync(int timeoutSeconds = 300)
+    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null)
     {
         if (_gateway is not null) await _gateway.DisposeAsync();
         _gateway = null;
-        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds));
+        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds, grantProfile));
     }
 
     private async Task StopAsync()
@@ -150,6 +151,26 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         await StopAsync();
         Assert.Contains(await AuditRecordsAsync(), r => AuditRecordFields.Field(r, "type") == "ApprovalRestored"
             && (AuditRecordFields.Field(r, "detail") ?? "").Contains(id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_grant_restored_after_a_restart_admits_its_call_masked_with_the_profile_its_rule_names_now()
+    {
+        const string card = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"card\":\"4111111111111111\"}}}";
+        await RestartAsync();
+        string id = PendingId(await CallAsync(card));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        Assert.False((await CallAsync(card)).TryGetProperty("error", out _));
+        Assert.Contains("\"card\":\"411111******1111\"", _upstream.Requests.Single().Body);
+
+        // The rule now names a profile: the grant still admits the call (approvers were shown it, and its digest binds it,
+        // masked with the default either way), and the admitted call is masked with the profile the rule names now.
+        await RestartAsync(grantProfile: "contractor");
+        JsonElement admitted = await CallAsync(card);
+        Assert.False(admitted.TryGetProperty("error", out _), admitted.GetRawText());
+        Assert.Equal(2, _upstream.Requests.Count);
+        Assert.Contains("\"card\":\"****************\"", _upstream.Requests.Last().Body);
+        Assert.Equal(2, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Body.GetProperty("executions").GetInt32());
     }
 
     [Fact]
