@@ -78,9 +78,13 @@ public static class Base64Payloads
         }
         catch (JsonException)
         {
-            // Not JSON (an HTML error page): no client reads a member out of it, and what was read before the error
-            // is masked already. Nesting past the reader's depth is JSON a client might still read: refused.
+            // Nesting past the reader's depth is JSON a client might still read: refused.
             if (reader.CurrentDepth >= MaxDepth - 1) return Result.Refused;
+            // What was read before the error is masked already. A lenient parser reads on past tokens this reader stops
+            // at (Python's json reads NaN and Infinity): text after the stop with a member name that could be a sensitive
+            // one or a payload is refused. Text with none (an HTML error page: class="data" is no member) passes as before.
+            ReadOnlySpan<byte> rest = json[(int)Math.Min(reader.BytesConsumed, json.Length)..];
+            if (MightNameMember(rest, sensitive, members, payloads)) return Result.Refused;
         }
         return masked ? Result.Masked : Result.Unchanged;
     }
@@ -152,6 +156,37 @@ public static class Base64Payloads
         if (reader.ValueSpan.Length > 24) return false;
         Span<byte> unescaped = stackalloc byte[24];
         return IsPayloadName(unescaped[..reader.CopyString(unescaped)]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="text"/>, read as a lenient parser reads on, holds a member name (a string followed by ':')
+    /// that is a sensitive one or a blob/data one, or is escaped (it could spell either).
+    /// </summary>
+    private static bool MightNameMember(ReadOnlySpan<byte> text, SensitiveMemberNames sensitive, bool members, bool payloads)
+    {
+        int at = text.IndexOf((byte)'"');
+        while (at >= 0)
+        {
+            int end = at + 1;
+            bool escaped = false;
+            while (end < text.Length && text[end] != (byte)'"')
+            {
+                if (text[end] == (byte)'\\') { escaped = true; end++; }
+                end++;
+            }
+            if (end >= text.Length) return false;
+            int after = end + 1;
+            while (after < text.Length && text[after] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') after++;
+            if (after < text.Length && text[after] == (byte)':')
+            {
+                ReadOnlySpan<byte> name = text[(at + 1)..end];
+                if (escaped || (payloads && IsPayloadName(name)) || (members && sensitive.Matches(name))) return true;
+            }
+            int next = text[after..].IndexOf((byte)'"');
+            if (next < 0) return false;
+            at = after + next;
+        }
+        return false;
     }
 
     private static bool IsPayloadName(ReadOnlySpan<byte> name) =>
