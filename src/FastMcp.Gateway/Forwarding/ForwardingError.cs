@@ -93,7 +93,7 @@ internal static class ForwardingErrors
         ForwardingError.RedirectResponse => "upstream MCP server answered with a redirect, which the gateway neither follows nor relays"u8,
         ForwardingError.UpstreamUnauthorized => "upstream MCP server refused the gateway's credential"u8,
         ForwardingError.UnfilterableResponse => "list result could not be filtered by policy: withheld"u8,
-        ForwardingError.UnmaskableResponse => "upstream answer holds a card number in a base64 payload that could not be masked: withheld"u8,
+        ForwardingError.UnmaskableResponse => "upstream answer holds a card number or sensitive authentication data that could not be masked: withheld"u8,
         ForwardingError.UnsealableResponse => "upstream answer names a task id that could not be sealed for this caller: withheld"u8,
         ForwardingError.AuditUnavailable => "audit log unavailable: the response is withheld"u8,
         ForwardingError.UpstreamCredentialUnavailable => "the gateway holds no valid access token for the upstream MCP server: not forwarded"u8,

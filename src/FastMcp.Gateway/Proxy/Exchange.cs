@@ -75,7 +75,7 @@ internal sealed class Exchange
     /// <summary>A response's JSON-RPC id is a card-like number left as it is for the client: what is recorded masks it.</summary>
     public bool ResponseIdHoldsCard;
 
-    /// <summary>Masking refused a response: a base64 payload holding a card number could not be masked in place.</summary>
+    /// <summary>Masking refused a response: a base64 payload holding a card number could not be masked in place, or JSON it could not read to the end may hold a payload or sensitive member after the stop.</summary>
     public bool ResponseUnmaskable;
 
     /// <summary>Task sealing refused a response: it names a task id not bound to the caller here, or cannot be read (Tasks/TaskIdSealing.cs).</summary>

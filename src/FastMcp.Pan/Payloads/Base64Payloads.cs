@@ -78,9 +78,15 @@ public static class Base64Payloads
         }
         catch (JsonException)
         {
-            // Not JSON (an HTML error page): no client reads a member out of it, and what was read before the error
-            // is masked already. Nesting past the reader's depth is JSON a client might still read: refused.
+            // Nesting past the reader's depth is JSON a client might still read: refused.
             if (reader.CurrentDepth >= MaxDepth - 1) return Result.Refused;
+            // What was read before the error is masked already. A lenient parser reads on past tokens this reader stops
+            // at (Python's json reads NaN and Infinity): text after the stop with a member name that could be a sensitive
+            // one or a payload is refused. Text with none (an HTML error page: class="data" is no member) passes as before.
+            // The values of such members are masked whole in place too (the mask byte over strings, '0' over digits), so
+            // that a caller recording the refused text (as not JSON) keeps no code or payload in clear.
+            Span<byte> rest = json[(int)Math.Min(reader.BytesConsumed, json.Length)..];
+            if (MaskNamedMembersAfterStop(rest, sensitive, members, payloads, masker.MaskByte)) return Result.Refused;
         }
         return masked ? Result.Masked : Result.Unchanged;
     }
@@ -152,6 +158,86 @@ public static class Base64Payloads
         if (reader.ValueSpan.Length > 24) return false;
         Span<byte> unescaped = stackalloc byte[24];
         return IsPayloadName(unescaped[..reader.CopyString(unescaped)]);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="text"/> as a lenient parser reads on past a stop, for member names (a string followed by ':')
+    /// that are sensitive, blob/data, or escaped (they could spell either): masks each one's value whole in place and
+    /// returns true when there was one.
+    /// </summary>
+    private static bool MaskNamedMembersAfterStop(Span<byte> text, SensitiveMemberNames sensitive, bool members, bool payloads, byte maskByte)
+    {
+        bool found = false;
+        int at = text.IndexOf((byte)'"');
+        while (at >= 0)
+        {
+            int end = StringEnd(text, at, out bool escaped);
+            if (end >= text.Length) return found;
+            int after = SkipSpace(text, end + 1);
+            if (after < text.Length && text[after] == (byte)':')
+            {
+                ReadOnlySpan<byte> name = text[(at + 1)..end];
+                if (escaped || (payloads && IsPayloadName(name)) || (members && sensitive.Matches(name)))
+                {
+                    found = true;
+                    after = MaskLenientValue(text, SkipSpace(text, after + 1), maskByte);
+                }
+            }
+            if (after >= text.Length) return found;
+            int next = text[after..].IndexOf((byte)'"');
+            if (next < 0) return found;
+            at = after + next;
+        }
+        return found;
+    }
+
+    /// <summary>The index of the quote closing the string opened at <paramref name="open"/> (the text's length if none).</summary>
+    private static int StringEnd(ReadOnlySpan<byte> text, int open, out bool escaped)
+    {
+        escaped = false;
+        int end = open + 1;
+        while (end < text.Length && text[end] != (byte)'"')
+        {
+            if (text[end] == (byte)'\\') { escaped = true; end++; }
+            end++;
+        }
+        return Math.Min(end, text.Length);
+    }
+
+    private static int SkipSpace(ReadOnlySpan<byte> text, int at)
+    {
+        while (at < text.Length && text[at] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') at++;
+        return at;
+    }
+
+    /// <summary>
+    /// Masks the value starting at <paramref name="at"/> as a lenient parser would read it: a string's bytes, every digit
+    /// up to the end of a bare token, or every string and digit inside an object or array up to its matching close.
+    /// Returns where reading goes on.
+    /// </summary>
+    private static int MaskLenientValue(Span<byte> text, int at, byte maskByte)
+    {
+        int depth = 0;
+        while (at < text.Length)
+        {
+            byte b = text[at];
+            if (b == (byte)'"')
+            {
+                int end = StringEnd(text, at, out _);
+                text[(at + 1)..end].Fill(maskByte);
+                at = end + 1;
+            }
+            else if (b is (byte)'{' or (byte)'[') { depth++; at++; }
+            else if (b is (byte)'}' or (byte)']') { if (depth == 0) return at; depth--; at++; }
+            else if (b == (byte)',' && depth == 0) return at;
+            else
+            {
+                if ((uint)(b - '0') <= 9) text[at] = (byte)'0';
+                at++;
+            }
+            if (depth == 0 && b is (byte)'"' or (byte)'}' or (byte)']') return at;
+        }
+        return at;
     }
 
     private static bool IsPayloadName(ReadOnlySpan<byte> name) =>

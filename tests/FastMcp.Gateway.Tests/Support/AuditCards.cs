@@ -21,6 +21,23 @@ internal static class AuditCards
         return [.. output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
 
+    /// <summary>The records' text followed by every not-JSON payload they hold, decoded: what a reader of the log can read.</summary>
+    public static string ReadableText(IEnumerable<string> records)
+    {
+        var text = new StringBuilder();
+        foreach (string line in records)
+        {
+            text.Append(line).Append('\n');
+            using JsonDocument document = JsonDocument.Parse(line);
+            foreach (JsonProperty p in document.RootElement.EnumerateObject())
+            {
+                if (p.Name.EndsWith("NotJsonBase64", StringComparison.Ordinal) && p.Value.ValueKind == JsonValueKind.String)
+                    text.Append(Encoding.UTF8.GetString(p.Value.GetBytesFromBase64())).Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
     /// <summary>Every place in the records where a full card number appears (empty when none does).</summary>
     public static List<string> FindCardNumbers(IEnumerable<string> records)
     {
