@@ -17,8 +17,12 @@ internal sealed class DpopProofVerifier(string[] algorithms, DpopOptions options
     /// <summary>Proofs longer than this are refused before they are decoded.</summary>
     public const int MaxProofBytes = 8 * 1024;
 
-    private readonly DpopReplayCache _replays = new(options.ReplayCacheSize);
+    private DpopReplayCache _replays = new(options.ReplayCacheSize);
     private readonly TimeSpan _maxAge = TimeSpan.FromSeconds(options.MaxAgeSeconds);
+
+    /// <summary>Takes over <paramref name="previous"/>'s remembered proofs (a reload builds a new verifier: a proof
+    /// accepted just before must not be accepted again after). Called before this verifier is in use.</summary>
+    public void KeepReplaysOf(DpopProofVerifier previous) => _replays = previous._replays;
 
     /// <summary>Proofs remembered for replay detection.</summary>
     public int RememberedProofs => _replays.Count;

@@ -53,6 +53,14 @@ public sealed class TokenValidator : IAsyncDisposable
         _resourceOrigin = _anonymous ? "" : new Uri(options.Resource, UriKind.Absolute).GetLeftPart(UriPartial.Authority);
     }
 
+    /// <summary>Takes over the DPoP proofs <paramref name="previous"/> remembered, so that a configuration reload opens no
+    /// replay window (identity.dpop.replayCacheSize then stays the one of the start). Call before this validator is used.</summary>
+    public void KeepDpopReplaysOf(TokenValidator previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        _dpop.KeepReplaysOf(previous._dpop);
+    }
+
     /// <summary>DPoP proofs remembered for replay detection (identity.dpop.replayCacheSize bounds them).</summary>
     public int RememberedDpopProofs => _dpop.RememberedProofs;
 

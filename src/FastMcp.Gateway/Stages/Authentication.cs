@@ -70,6 +70,7 @@ internal sealed class Authentication : IAsyncDisposable
         try
         {
             // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
+            validator.KeepDpopReplaysOf(Current.Validator);
             next = new AuthenticationState(validator, options, Current.KeyRefreshFailures);
         }
         catch
