@@ -152,6 +152,46 @@ public sealed class DpopBoundTokenTests : IAsyncLifetime
         Assert.Contains("fastmcp_auth_failures_total{reason=\"UnsupportedConfirmation\"} 1\n", metrics);
     }
 
+    /// <summary>An upstream that issues "s-1" on initialize, opens an empty stream for a GET and answers a DELETE.</summary>
+    private static Task SessionScript(UpstreamExchange x) => x.Request.Method switch
+    {
+        "GET" => StreamAsync(x),
+        "DELETE" => x.RespondAsync(200, "", "", "Mcp-Session-Id: s-1\r\n"),
+        _ => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n"),
+    };
+
+    private static async Task StreamAsync(UpstreamExchange x)
+    {
+        await x.StartEventStreamAsync();
+        await x.EndChunkedAsync();
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("DELETE")]
+    public async Task A_get_or_delete_carries_its_own_proof_for_its_own_method(string method)
+    {
+        await using var gw = await PolicyGateway.StartAsync(SessionScript, [new RuleOptions { Name = "all", Action = "allow" }]);
+        using var tokens = new BoundTokens(gw.DevKeyDirectory);
+        string token = tokens.DpopBound("alice", _key);
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""",
+            $"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n"));
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+
+        string Request(string proofMethod) => $"{method} /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nMcp-Session-Id: s-1\r\nAccept: text/event-stream\r\n"
+            + $"MCP-Protocol-Version: 2025-06-18\r\nAuthorization: DPoP {token}\r\nDPoP: {_key.Proof(proofMethod, Htu, token)}\r\n\r\n";
+        // A proof made for the POST is not one for this request.
+        await client.SendAsync(Request("POST"));
+        AssertProofRefused(await client.ReadResponseAsync());
+        await client.SendAsync(Request(method));
+        Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+        UpstreamRequest seen = gw.Upstream.Requests.Last();
+        Assert.Equal(method, seen.Method);
+        Assert.Null(seen.Header("DPoP"));
+        Assert.Null(seen.Header("Authorization"));
+    }
+
     [Fact]
     public async Task A_certificate_bound_token_over_plain_http_is_refused()
     {
