@@ -152,6 +152,32 @@ public sealed class DpopBoundTokenTests : IAsyncLifetime
         Assert.Contains("fastmcp_auth_failures_total{reason=\"UnsupportedConfirmation\"} 1\n", metrics);
     }
 
+    [Fact]
+    public async Task A_full_replay_cache_refuses_new_proofs_rather_than_forget_old_ones()
+    {
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }],
+            o => o.Identity!.Dpop = new FastMcp.Identity.DpopOptions { ReplayCacheSize = 16, MaxAgeSeconds = 600 });
+        using var tokens = new BoundTokens(gw.DevKeyDirectory);
+        string token = tokens.DpopBound("alice", _key);
+        string first = _key.Proof("POST", Htu, token);
+        for (int i = 0; i < 16; i++)
+        {
+            using RawClient c = await gw.Gateway.ConnectAsync();
+            await c.SendAsync(gw.Gateway.Post(ToolCall, $"Authorization: DPoP {token}\r\nDPoP: {(i == 0 ? first : _key.Proof("POST", Htu, token))}\r\n"));
+            Assert.Equal(200, (await c.ReadResponseAsync()).Status);
+        }
+        using RawClient full = await gw.Gateway.ConnectAsync();
+        await full.SendAsync(gw.Gateway.Post(ToolCall, $"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n"));
+        RawResponse refused = await full.ReadResponseAsync();
+        AssertProofRefused(refused);
+        Assert.Contains("replay cache is full", refused.Body, StringComparison.Ordinal);
+        // The first proof is still remembered: its replay is refused as a replay.
+        using RawClient replay = await gw.Gateway.ConnectAsync();
+        await replay.SendAsync(gw.Gateway.Post(ToolCall, $"Authorization: DPoP {token}\r\nDPoP: {first}\r\n"));
+        Assert.Contains("already used", (await replay.ReadResponseAsync()).Body, StringComparison.Ordinal);
+        Assert.Equal(16, gw.Upstream.Requests.Count);
+    }
+
     /// <summary>An upstream that issues "s-1" on initialize, opens an empty stream for a GET and answers a DELETE.</summary>
     private static Task SessionScript(UpstreamExchange x) => x.Request.Method switch
     {
