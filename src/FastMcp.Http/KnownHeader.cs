@@ -33,12 +33,14 @@ public enum KnownHeader : byte
     Forwarded,
     Date,
     Server,
+    /// <summary>A DPoP proof (RFC 9449): checked by the gateway, never passed upstream.</summary>
+    Dpop,
 }
 
 /// <summary>Classifies a header name without allocating (ASCII, case-insensitive).</summary>
 public static class KnownHeaders
 {
-    public const int Count = (int)KnownHeader.Server + 1;
+    public const int Count = (int)KnownHeader.Dpop + 1;
 
     public static KnownHeader Classify(ReadOnlySpan<byte> name)
     {
@@ -48,6 +50,7 @@ public static class KnownHeaders
             case 4:
                 if (Is(name, "Host"u8)) return KnownHeader.Host;
                 if (Is(name, "Date"u8)) return KnownHeader.Date;
+                if (Is(name, "DPoP"u8)) return KnownHeader.Dpop;
                 break;
             case 6:
                 if (Is(name, "Origin"u8)) return KnownHeader.Origin;

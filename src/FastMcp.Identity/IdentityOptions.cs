@@ -62,6 +62,9 @@ public sealed class IdentityOptions
     /// <see cref="FastMcp.Identity.StreamsEndWithToken.Standalone"/> (default) or <see cref="FastMcp.Identity.StreamsEndWithToken.All"/>.</summary>
     public string StreamsEndWithToken { get; set; } = FastMcp.Identity.StreamsEndWithToken.Standalone;
 
+    /// <summary>How DPoP proofs of DPoP-bound tokens are checked (RFC 9449).</summary>
+    public DpopOptions Dpop { get; set; } = new();
+
     internal string[] EffectiveAlgorithms => AllowedAlgorithms.Count == 0 ? DefaultAlgorithms : [.. AllowedAlgorithms];
 
     internal string EffectiveDevKeyDirectory => string.IsNullOrEmpty(DevKeyDirectory) ? DevKeys.DefaultDirectory : DevKeyDirectory;
@@ -121,6 +124,9 @@ public sealed class IdentityOptions
             throw new IdentityConfigurationException("identity.keyRefreshMinutes: must be 1..1440");
         if (UnknownKeyRefreshSeconds is < 0 or > 3600)
             throw new IdentityConfigurationException("identity.unknownKeyRefreshSeconds: must be 0..3600");
+        if (Dpop is null)
+            throw new IdentityConfigurationException("identity.dpop: must be an object");
+        Dpop.Validate();
         if (string.IsNullOrWhiteSpace(ClaimMapping.SubjectClaim))
             throw new IdentityConfigurationException("identity.claimMapping.subjectClaim: required");
         foreach (var scope in RequiredScopes)

@@ -90,6 +90,15 @@ public static class ResourceMetadata
     public static string BuildChallenge(IdentityOptions o, AuthFailure f, string metadataUrl)
     {
         ArgumentNullException.ThrowIfNull(o);
+        if (f == AuthFailure.InvalidDpopProof)
+        {
+            // RFC 9449 §7.1: a proof problem is answered with the DPoP scheme's challenge, naming the algorithms accepted.
+            var dpop = new StringBuilder("DPoP ");
+            AppendParam(dpop, "error", "invalid_dpop_proof", "DPoP ");
+            AppendParam(dpop, "error_description", TokenValidator.Describe(f), "DPoP ");
+            AppendParam(dpop, "algs", string.Join(' ', o.EffectiveAlgorithms), "DPoP ");
+            return dpop.ToString();
+        }
         var sb = new StringBuilder("Bearer ");
         switch (f)
         {
@@ -116,9 +125,9 @@ public static class ResourceMetadata
         return sb.ToString();
     }
 
-    private static void AppendParam(StringBuilder sb, string name, string value)
+    private static void AppendParam(StringBuilder sb, string name, string value, string scheme = "Bearer ")
     {
-        if (sb.Length > "Bearer ".Length)
+        if (sb.Length > scheme.Length)
             sb.Append(", ");
         sb.Append(name).Append("=\"");
         foreach (char c in value)

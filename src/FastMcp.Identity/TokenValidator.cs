@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using System.Text;
@@ -33,6 +34,8 @@ public sealed class TokenValidator : IAsyncDisposable
     private readonly string[] _algorithms;
     private readonly string[] _requiredScopes;
     private readonly string _missingScopeDescription;
+    private readonly DpopProofVerifier _dpop;
+    private readonly string _resourceOrigin;
     private DevKey? _devKey;
 
     private TokenValidator(IdentityOptions options, TimeProvider time, HttpClient? http)
@@ -46,7 +49,20 @@ public sealed class TokenValidator : IAsyncDisposable
         _requiredScopes = [.. options.RequiredScopes];
         _missingScopeDescription = "token lacks required scope: " + string.Join(' ', _requiredScopes);
         _cache = new VerifiedTokenCache(options.CacheSize);
+        _dpop = new DpopProofVerifier(_algorithms, options.Dpop, _skew, time);
+        _resourceOrigin = _anonymous ? "" : new Uri(options.Resource, UriKind.Absolute).GetLeftPart(UriPartial.Authority);
     }
+
+    /// <summary>Takes over the DPoP proofs <paramref name="previous"/> remembered, so that a configuration reload opens no
+    /// replay window (identity.dpop.replayCacheSize then stays the one of the start). Call before this validator is used.</summary>
+    public void KeepDpopReplaysOf(TokenValidator previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        _dpop.KeepReplaysOf(previous._dpop);
+    }
+
+    /// <summary>DPoP proofs remembered for replay detection (identity.dpop.replayCacheSize bounds them).</summary>
+    public int RememberedDpopProofs => _dpop.RememberedProofs;
 
     /// <summary>Number of verified tokens currently cached.</summary>
     public int CachedTokenCount => _cache.Count;
@@ -154,14 +170,20 @@ public sealed class TokenValidator : IAsyncDisposable
         }
     }
 
-    /// <summary>Authenticates one request from its Authorization header value (bytes as received).
-    /// A cached token completes synchronously without allocating.</summary>
-    public ValueTask<AuthResult> ValidateAsync(ReadOnlyMemory<byte> authorizationHeader, CancellationToken ct = default)
+    /// <summary>Authenticates one request from its Authorization header value alone: a request that shows no client
+    /// certificate and no DPoP proof, so a sender-constrained token is refused.</summary>
+    public ValueTask<AuthResult> ValidateAsync(ReadOnlyMemory<byte> authorizationHeader, CancellationToken ct = default) =>
+        ValidateAsync(authorizationHeader, default, ct);
+
+    /// <summary>Authenticates one request from its Authorization header value (bytes as received) and, for a token
+    /// bound to a key (cnf), what the request shows of that key. A cached token without cnf completes synchronously
+    /// without allocating; a bound token's binding is checked on every use, cached or not.</summary>
+    public ValueTask<AuthResult> ValidateAsync(ReadOnlyMemory<byte> authorizationHeader, scoped in SenderEvidence evidence, CancellationToken ct = default)
     {
         if (_anonymous)
             return AnonymousResult;
         var headerSpan = authorizationHeader.Span;
-        var failure = BearerHeader.TryGetToken(headerSpan, out var token);
+        var failure = BearerHeader.TryGetToken(headerSpan, out var token, out bool dpopScheme);
         if (failure != AuthFailure.None)
             return new ValueTask<AuthResult>(AuthResult.Fail(failure, Describe(failure)));
         ulong hash = TokenKey.Compute(token);
@@ -173,15 +195,51 @@ public sealed class TokenValidator : IAsyncDisposable
                 return new ValueTask<AuthResult>(AuthResult.Fail(AuthFailure.Expired, Describe(AuthFailure.Expired)));
             }
             if (entry.KeyStillPublished())
+            {
+                // A cached token proved its signature once; the key it is bound to must be shown again by each request.
+                if ((entry.Confirmation is not null || dpopScheme) && CheckBinding(entry.Confirmation, dpopScheme, token, evidence) is { } refused)
+                    return new ValueTask<AuthResult>(refused);
                 return new ValueTask<AuthResult>(entry.MissingRequiredScope
                     ? AuthResult.MissingScope(entry.Principal, _missingScopeDescription)
                     : AuthResult.Success(entry.Principal));
+            }
             // The issuer no longer publishes the key that verified this token: forgotten, and validated as if first
             // seen, so it fails exactly as a new token under that key would (unknown kid, or invalid signature).
             _cache.Remove(hash, entry);
         }
         headerSpan.Overlaps(token, out int offset);
-        return new ValueTask<AuthResult>(ValidateUncachedAsync(authorizationHeader.Slice(offset, token.Length), hash, ct));
+        return new ValueTask<AuthResult>(ValidateUncachedAsync(authorizationHeader.Slice(offset, token.Length), hash, dpopScheme, new PendingEvidence(evidence), ct));
+    }
+
+    /// <summary>
+    /// Null when the request shows the key the token is bound to (or the token is bound to none and came as Bearer);
+    /// otherwise the refusal. RFC 8705 §3: the connection's client certificate must be the one in cnf.x5t#S256.
+    /// RFC 9449 §7: a jkt-bound token comes with the DPoP scheme and exactly one valid proof; the DPoP scheme with a
+    /// token bound to no DPoP key is refused too.
+    /// </summary>
+    private AuthResult? CheckBinding(Confirmation? confirmation, bool dpopScheme, ReadOnlySpan<byte> token, scoped in SenderEvidence evidence)
+    {
+        byte[]? thumbprint = confirmation?.KeyThumbprint;
+        if (dpopScheme && thumbprint is null)
+            return AuthResult.Fail(AuthFailure.DpopSchemeMismatch, "the DPoP scheme was used with a token that is not bound to a DPoP key (cnf.jkt)");
+        if (!dpopScheme && thumbprint is not null)
+            return AuthResult.Fail(AuthFailure.DpopSchemeMismatch, "a DPoP-bound token (cnf.jkt) must be sent with the DPoP scheme and a DPoP proof");
+        if (confirmation?.CertificateSha256 is { } certificate)
+        {
+            if (evidence.CertificateSha256.IsEmpty)
+                return AuthResult.Fail(AuthFailure.CertificateMissing, Describe(AuthFailure.CertificateMissing));
+            if (!CryptographicOperations.FixedTimeEquals(evidence.CertificateSha256, certificate))
+                return AuthResult.Fail(AuthFailure.CertificateMismatch, Describe(AuthFailure.CertificateMismatch));
+        }
+        if (thumbprint is null)
+            return null;
+        if (evidence.DpopFieldCount != 1)
+            return AuthResult.Fail(AuthFailure.InvalidDpopProof, evidence.DpopFieldCount == 0 ? "the request has no DPoP proof" : "the request has more than one DPoP field");
+        string path = Encoding.ASCII.GetString(evidence.Path);
+        if (path.Length == 0 || path[0] != '/' || !Uri.TryCreate((evidence.Origin ?? _resourceOrigin) + path, UriKind.Absolute, out Uri? requestUri))
+            return AuthResult.Fail(AuthFailure.InvalidDpopProof, "the request target is not a path the DPoP proof's htu can name");
+        string? problem = _dpop.Check(evidence.DpopProof, evidence.Method, requestUri, token, thumbprint);
+        return problem is null ? null : AuthResult.Fail(AuthFailure.InvalidDpopProof, problem);
     }
 
     /// <summary>
@@ -191,7 +249,7 @@ public sealed class TokenValidator : IAsyncDisposable
     public bool TryLease(ReadOnlySpan<byte> authorizationHeader, out TokenLease lease)
     {
         lease = default;
-        if (_anonymous || BearerHeader.TryGetToken(authorizationHeader, out var token) != AuthFailure.None) return false;
+        if (_anonymous || BearerHeader.TryGetToken(authorizationHeader, out var token, out _) != AuthFailure.None) return false;
         if (!_cache.TryGet(TokenKey.Compute(token), token, out var entry)) return false;
         lease = new TokenLease(entry, this);
         return true;
@@ -204,7 +262,7 @@ public sealed class TokenValidator : IAsyncDisposable
         _cache.Clear();
     }
 
-    private async Task<AuthResult> ValidateUncachedAsync(ReadOnlyMemory<byte> tokenBytes, ulong hash, CancellationToken ct)
+    private async Task<AuthResult> ValidateUncachedAsync(ReadOnlyMemory<byte> tokenBytes, ulong hash, bool dpopScheme, PendingEvidence evidence, CancellationToken ct)
     {
         // Copied before the first await: the caller's buffer is only borrowed for the synchronous part.
         byte[] tokenCopy = tokenBytes.ToArray();
@@ -303,6 +361,7 @@ public sealed class TokenValidator : IAsyncDisposable
             return AuthResult.Fail(AuthFailure.NotYetValid, Describe(AuthFailure.NotYetValid));
 
         Principal? principal;
+        Confirmation? confirmation;
         string? error;
         try
         {
@@ -311,6 +370,9 @@ public sealed class TokenValidator : IAsyncDisposable
             // RFC 7519 4.1.4-4.1.6: NumericDate values; a string or other type is not read leniently.
             if (NonNumericTimeClaim(doc.RootElement) is { } claim)
                 return AuthResult.Fail(AuthFailure.Malformed, $"token claim '{claim}' is not a number");
+            // A binding the gateway cannot verify is refused before anything else is read from the token.
+            if (!Confirmation.TryRead(doc.RootElement, out confirmation, out string? unbound))
+                return AuthResult.Fail(AuthFailure.UnsupportedConfirmation, unbound!);
             principal = ClaimMapper.Map(doc.RootElement, _options.ClaimMapping, expires, out error);
         }
         catch (Exception ex) when (ex is FormatException or JsonException)
@@ -327,7 +389,9 @@ public sealed class TokenValidator : IAsyncDisposable
         // snapshot cannot name leaves the entry valid only until the issuer's keys next change.
         SecurityKey? verifiedBy = keys.Length == 1 ? keys[0] : jwt.SigningKey;
         string? keyIdentity = verifiedBy is null ? null : snapshot.Identity(verifiedBy);
-        _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope, source, snapshot, kid, keyIdentity), now);
+        _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope, source, snapshot, kid, keyIdentity, confirmation), now);
+        if ((confirmation is not null || dpopScheme) && CheckBinding(confirmation, dpopScheme, tokenCopy, evidence.Evidence) is { } refused)
+            return refused;
         return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
     }
 
@@ -386,6 +450,11 @@ public sealed class TokenValidator : IAsyncDisposable
         AuthFailure.UnknownKey => "token signing key is unknown",
         AuthFailure.InsufficientScope => "token lacks a required scope",
         AuthFailure.Malformed => "token is malformed",
+        AuthFailure.UnsupportedConfirmation => "token is bound (cnf) by a method the gateway cannot verify",
+        AuthFailure.CertificateMissing => "certificate-bound token presented without its certificate",
+        AuthFailure.CertificateMismatch => "certificate-bound token presented with another certificate",
+        AuthFailure.DpopSchemeMismatch => "Authorization scheme does not match the token's binding",
+        AuthFailure.InvalidDpopProof => "DPoP proof is missing or invalid",
         _ => "authentication failed",
     };
 

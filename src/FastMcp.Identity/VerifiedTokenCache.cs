@@ -11,7 +11,7 @@ namespace FastMcp.Identity;
 internal sealed class VerifiedTokenCache
 {
     internal sealed class Entry(byte[] token, Principal principal, DateTimeOffset notAfter, bool missingRequiredScope,
-        IssuerKeySource issuer, SigningKeySnapshot verifiedUnder, string? kid, string? keyIdentity)
+        IssuerKeySource issuer, SigningKeySnapshot verifiedUnder, string? kid, string? keyIdentity, Confirmation? confirmation)
     {
         private SigningKeySnapshot _checkedAgainst = verifiedUnder;
 
@@ -21,6 +21,8 @@ internal sealed class VerifiedTokenCache
         /// <summary>Expiry plus the allowed clock skew.</summary>
         public DateTimeOffset NotAfter { get; } = notAfter;
         public bool MissingRequiredScope { get; } = missingRequiredScope;
+        /// <summary>The key the token is bound to (cnf), checked on every use; null for a plain bearer token.</summary>
+        public Confirmation? Confirmation { get; } = confirmation;
 
         /// <summary>
         /// True while the issuer still publishes the key (kid and material) that verified the token. The common case,

@@ -78,12 +78,12 @@ public sealed class ForwardHeadersTests
     public async Task A_star_passes_every_field_but_those_that_stop_at_the_gateway()
     {
         WireHead seen = await ForwardedHeadAsync(o => o.Upstream.ForwardHeaders = ["*"],
-            ClientFields + "Authorization: Bearer client-token\r\nCookie: sid=stolen\r\nX-Real-IP: 6.6.6.6\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n");
+            ClientFields + "Authorization: Bearer client-token\r\nDPoP: a.b.c\r\nCookie: sid=stolen\r\nX-Real-IP: 6.6.6.6\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n");
 
         Assert.Equal("someone-elses-key", seen.Get("X-Api-Key"));
         Assert.Equal("glpat-someone-else", seen.Get("Private-Token"));
         Assert.Equal("yes", seen.Get("X-End-To-End"));
-        foreach (string name in new[] { "Authorization", "Cookie", "X-Real-IP", "Connection", "X-Hop" })
+        foreach (string name in new[] { "Authorization", "DPoP", "Cookie", "X-Real-IP", "Connection", "X-Hop" })
             Assert.False(seen.Has(name), $"{name} stops at the gateway whatever forwardHeaders says; the upstream saw:\n{seen.Raw}");
     }
 
@@ -134,6 +134,7 @@ public sealed class ForwardHeadersTests
         "upstreams.github.forwardHeaders[0]", "credential")]
     [InlineData("""{"identity":{"mode":"anonymous","upstreamCredential":{"headerName":"Private-Token","valueEnv":"K"}},"upstream":{"forwardHeaders":["private-token"]}}""",
         "upstream.forwardHeaders[0]", "credential")]
+    [InlineData("""{"upstream":{"forwardHeaders":["dpop"]}}""", "upstream.forwardHeaders[0]", "DPoP key")]
     [InlineData("""{"upstream":{"forwardHeaders":["Keep-Alive"]}}""", "upstream.forwardHeaders[0]", "hop-by-hop")]
     [InlineData("""{"upstream":{"forwardHeaders":["X-Forwarded-For"]}}""", "upstream.forwardHeaders[0]", "gateway")]
     [InlineData("""{"upstream":{"forwardHeaders":["Host"]}}""", "upstream.forwardHeaders[0]", "gateway")]

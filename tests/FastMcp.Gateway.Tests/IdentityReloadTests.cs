@@ -264,14 +264,14 @@ public sealed class IdentityReloadTests : IAsyncLifetime
 
         void AssertCachedHitsAllocateNothing()
         {
-            Assert.True((Completed(authentication.AuthenticateAsync(request))).Succeeded); // first sight: verified and cached
+            Assert.True((Completed(authentication.AuthenticateAsync(request, certificate: null))).Succeeded); // first sight: verified and cached
             int ok = 0;
             long allocated = FastMcp.Testing.ThreadAllocations.Measure(() =>
             {
                 ok = 0;
                 for (int i = 0; i < 10_000; i++)
                 {
-                    ValueTask<Identity.AuthResult> pending = authentication.AuthenticateAsync(request);
+                    ValueTask<Identity.AuthResult> pending = authentication.AuthenticateAsync(request, certificate: null);
                     Assert.True(pending.IsCompletedSuccessfully);
                     if (pending.Result.Succeeded) ok++;
                 }

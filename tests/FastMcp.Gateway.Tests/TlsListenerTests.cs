@@ -14,7 +14,7 @@ namespace FastMcp.Gateway.Tests;
 /// TLS on the MCP listener, through the real gateway with certificates openssl made: curl and .NET TLS clients,
 /// versions and ALPN, client certificates, certificate rotation, and handshakes that fail or never finish.
 /// </summary>
-public sealed class TlsListenerTests : IDisposable
+public sealed partial class TlsListenerTests : IDisposable
 {
     private readonly TestPki _pki = new();
 
@@ -25,6 +25,7 @@ public sealed class TlsListenerTests : IDisposable
         _pki.Ca("other-ca");
         _pki.Client("ca", "alice", "alice");
         _pki.Client("other-ca", "mallory", "mallory");
+        _pki.Client("ca", "bob", "bob");
     }
 
     public void Dispose() => _pki.Dispose();

@@ -34,6 +34,7 @@ public class HeaderClassificationTests
         [KnownHeader.Forwarded] = "Forwarded",
         [KnownHeader.Date] = "Date",
         [KnownHeader.Server] = "Server",
+        [KnownHeader.Dpop] = "DPoP",
     };
 
     [Fact]

@@ -25,6 +25,19 @@ public sealed class IdentityOptionsTests
     }
 
     [Theory]
+    [InlineData(0, 100, "identity.dpop.maxAgeSeconds")]
+    [InlineData(601, 100, "identity.dpop.maxAgeSeconds")]
+    [InlineData(60, 15, "identity.dpop.replayCacheSize")]
+    [InlineData(60, 10_000_001, "identity.dpop.replayCacheSize")]
+    public void Dpop_settings_out_of_range_are_refused_naming_the_field(int maxAge, int replayCacheSize, string field)
+    {
+        var o = Valid();
+        o.Dpop = new DpopOptions { MaxAgeSeconds = maxAge, ReplayCacheSize = replayCacheSize };
+        var ex = Assert.Throws<IdentityConfigurationException>(o.Validate);
+        Assert.StartsWith(field + ":", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("none")]
     [InlineData("Standalone")]
     [InlineData("")]

@@ -30,7 +30,10 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
     {
         if (authentication.IsAnonymous)
             return Error(403, "approvals need identified approvers: the gateway runs in anonymous mode");
-        AuthResult auth = await authentication.AuthenticateAsync(request).ConfigureAwait(false);
+        // The admin listener speaks plain HTTP and sees no client certificate: a certificate-bound token is refused here.
+        // A DPoP proof names this listener's URL, as the client addressed it.
+        string origin = "http://" + Encoding.ASCII.GetString(request.Host);
+        AuthResult auth = await authentication.AuthenticateAsync(request, certificate: null, origin).ConfigureAwait(false);
         if (!auth.Succeeded)
         {
             int status = ResourceMetadata.StatusCode(auth.Failure);

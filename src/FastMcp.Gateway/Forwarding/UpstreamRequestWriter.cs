@@ -149,6 +149,7 @@ internal static class UpstreamRequestWriter
             case KnownHeader.ContentLength:       // re-stated from the body actually sent
             case KnownHeader.Expect:              // answered by the gateway itself
             case KnownHeader.Authorization:       // never passed upstream (no token passthrough)
+            case KnownHeader.Dpop:                // the caller's proof of its token's key, for the gateway only
             case KnownHeader.XForwardedFor:       // replaced: a client must not choose its own origin
             case KnownHeader.XForwardedProto:
             case KnownHeader.XForwardedHost:

@@ -325,7 +325,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 return await AnswerAsync(429, JsonRpcErrorCodes.Unauthorized, "too many failed authentication attempts from this address"u8, bodyUnread,
                     Encoding.ASCII.GetBytes($"Retry-After: {retryAfter}\r\n")).ConfigureAwait(false);
             }
-            AuthResult auth = await authentication.AuthenticateAsync(_request).ConfigureAwait(false);
+            AuthResult auth = await authentication.AuthenticateAsync(_request, _certificate).ConfigureAwait(false);
             if (!auth.Succeeded)
             {
                 _rt.Metrics.CountAuthenticationFailure(auth.Failure);
@@ -385,7 +385,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             && _rt.OriginGuard.IsAllowed(_request)
             && !(_rt.FailedAuthentication?.IsExhausted(RemoteAddress, out _) ?? false))
         {
-            if ((await authentication.AuthenticateAsync(_request).ConfigureAwait(false)).Succeeded)
+            if ((await authentication.AuthenticateAsync(_request, _certificate).ConfigureAwait(false)).Succeeded)
             {
                 MarkAuthenticated();
                 return true;

@@ -70,6 +70,7 @@ internal sealed class Authentication : IAsyncDisposable
         try
         {
             // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
+            validator.KeepDpopReplaysOf(Current.Validator);
             next = new AuthenticationState(validator, options, Current.KeyRefreshFailures);
         }
         catch
@@ -80,8 +81,13 @@ internal sealed class Authentication : IAsyncDisposable
         Interlocked.Exchange(ref _state, next).Exit();
     }
 
-    /// <summary>A cache hit completes synchronously without allocating.</summary>
-    public ValueTask<AuthResult> AuthenticateAsync(HttpRequestHead request)
+    /// <summary>
+    /// A cache hit of a token without cnf completes synchronously without allocating. <paramref name="certificate"/> is the
+    /// client certificate of the connection's mutual-TLS handshake (null without one), which a certificate-bound token
+    /// needs; <paramref name="origin"/> the scheme and authority the client addressed, for a DPoP proof's htu (null: those
+    /// of identity.resource).
+    /// </summary>
+    public ValueTask<AuthResult> AuthenticateAsync(HttpRequestHead request, Clients.ClientCertificate? certificate, string? origin = null)
     {
         if (IsAnonymous) return new ValueTask<AuthResult>(AuthResult.Success(Principal.Anonymous));
         // Tokens in URLs end up in logs and histories: refused outright (MCP authorization spec).
@@ -91,7 +97,18 @@ internal sealed class Authentication : IAsyncDisposable
         ValueTask<AuthResult> pending;
         try
         {
-            pending = state.Validator.ValidateAsync(request.Headers.GetMemory(KnownHeader.Authorization));
+            HttpHeaderTable headers = request.Headers;
+            int proofs = headers.Contains(KnownHeader.Dpop) ? CountFields(headers, KnownHeader.Dpop) : 0;
+            var evidence = new SenderEvidence
+            {
+                CertificateSha256 = certificate is null ? default : certificate.Sha256Bytes,
+                DpopProof = proofs == 0 ? default : headers.Get(KnownHeader.Dpop),
+                DpopFieldCount = proofs,
+                Method = request.MethodToken,
+                Path = request.Path,
+                Origin = origin,
+            };
+            pending = state.Validator.ValidateAsync(headers.GetMemory(KnownHeader.Authorization), evidence);
         }
         catch
         {
@@ -104,6 +121,16 @@ internal sealed class Authentication : IAsyncDisposable
             return pending;
         }
         return new ValueTask<AuthResult>(ExitWhenDoneAsync(pending, state));
+    }
+
+    private static int CountFields(HttpHeaderTable headers, KnownHeader kind)
+    {
+        int n = 0;
+        for (int i = headers.IndexOf(kind); i < headers.Count; i++)
+        {
+            if (headers.KindAt(i) == kind) n++;
+        }
+        return n;
     }
 
     // A first sight of a token (the full verification) keeps its validator in use until it is done.

@@ -18,7 +18,7 @@ public sealed class StreamTokenCheckAllocationTests
         await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, []);
         var head = new HttpRequestHead(new HttpLimits());
         Assert.Equal(HttpRejectReason.None, head.Parse(Encoding.ASCII.GetBytes($"GET /mcp HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {g.Token("alice")}\r\n\r\n")));
-        AuthResult verified = await g.Gateway.Stages.Authentication!.AuthenticateAsync(head);
+        AuthResult verified = await g.Gateway.Stages.Authentication!.AuthenticateAsync(head, certificate: null);
         Assert.True(verified.Succeeded);
         using var deadline = new ConnectionDeadline();
         var watch = new StreamTokenWatch(g.Gateway.Host.Runtime);

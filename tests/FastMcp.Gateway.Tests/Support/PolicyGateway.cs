@@ -30,6 +30,9 @@ internal sealed class PolicyGateway : IAsyncDisposable
     public GatewayUnderTest Gateway { get; }
     public string AuditDirectory => Path.Combine(_dir, "audit");
 
+    /// <summary>Where the gateway's dev signing key lives (identity.devKeyDirectory), for tokens with claims <see cref="Token"/> does not set.</summary>
+    public string DevKeyDirectory => Path.Combine(_dir, "dev");
+
     public static async Task<PolicyGateway> StartAsync(Func<UpstreamExchange, Task> script, List<RuleOptions> rules, Action<GatewayOptions>? configure = null,
         TimeProvider? policyClock = null)
     {
