@@ -14,7 +14,7 @@ namespace FastMcp.Gateway.Tests.Stages;
 /// </summary>
 public sealed partial class RefusedRequestRecordTests
 {
-    private const string Note = "4111 1111 1111 1111";
+    internal const string Note = "4111 1111 1111 1111";
 
     [GeneratedRegex("cvv\\\\?\"\\s*:\\s*\\\\?\"123")]
     private static partial Regex CvvInClear();
@@ -24,7 +24,7 @@ public sealed partial class RefusedRequestRecordTests
     /// nines change a character written "\/": <see cref="JsonBase64String"/> cannot write its mask back. One prefix length
     /// of three puts the nines in the alignment that does it; the one that does is checked, not assumed.
     /// </summary>
-    private static string UnmaskableBlob()
+    internal static string UnmaskableBlob()
     {
         var masker = new PanMasker(new PanMaskingOptions { ComputeFingerprints = false });
         for (int k = 0; k < 3; k++)
@@ -38,7 +38,7 @@ public sealed partial class RefusedRequestRecordTests
         throw new InvalidOperationException("no candidate is unmaskable");
     }
 
-    private static void AssertRecordsHoldNothingInClear(List<string> records, string blob)
+    internal static void AssertRecordsHoldNothingInClear(IEnumerable<string> records, string blob)
     {
         string all = string.Join("\n", records);
         Assert.Contains("card number blocked", all, StringComparison.Ordinal);
