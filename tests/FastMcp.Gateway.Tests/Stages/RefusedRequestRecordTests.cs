@@ -1,5 +1,9 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
+using FastMcp.Gateway.Buffers;
+using FastMcp.Gateway.Proxy;
+using FastMcp.Http;
 using FastMcp.Pan;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Tests.Support;
@@ -89,5 +93,30 @@ public sealed partial class RefusedRequestRecordTests
         Assert.Contains("card number", answer.Body, StringComparison.Ordinal);
         Assert.Empty(g.Upstream.Requests);
         AssertRecordsHoldNothingInClear(await g.StopAndReadAuditAsync(), blob);
+    }
+
+    /// <summary>
+    /// The other trigger: a query whose masked bytes cannot be written back. The gateway's mask byte ('*') always can, so
+    /// this is shown on the request rule itself, with a mask byte ('&amp;') that would change the query's meaning.
+    /// </summary>
+    [Fact]
+    public void A_call_whose_query_cannot_be_masked_is_refused_with_its_body_recorded_masked()
+    {
+        var masking = new PanMasking(new PanMasker(new PanMaskingOptions { MaskByte = (byte)'&', FingerprintKey = new byte[32] }), RequestCardMode.Mask);
+        var request = new HttpRequestHead(new HttpLimits());
+        Assert.Equal(HttpRejectReason.None, request.Parse(Encoding.ASCII.GetBytes("POST /mcp?a=4111111111111111 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")));
+        var exchange = new Exchange(request);
+        byte[] body = Encoding.UTF8.GetBytes(CardGateway.ToolCall("1", "echo", "{\"note\":\"" + Note + "\",\"cvv\":\"123\"}"));
+        using var copy = new PooledBufferWriter(0);
+
+        RequestCardOutcome outcome = masking.ApplyToRequest(exchange, new ReadOnlySequence<byte>(body), request, copy, out ReadOnlySequence<byte> recorded);
+
+        Assert.Equal(RequestCardOutcome.BlockedCard, outcome);
+        string text = Encoding.UTF8.GetString(recorded.ToArray());
+        Assert.DoesNotContain(Note, text, StringComparison.Ordinal);
+        Assert.DoesNotMatch(CvvInClear(), text);
+        Assert.Contains("\"note\":\"4111 11&& &&&& 1111\"", text, StringComparison.Ordinal);
+        // The query's card number and the note's are both counted.
+        Assert.Equal(2, exchange.RequestCards.Count);
     }
 }
