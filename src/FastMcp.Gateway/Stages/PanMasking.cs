@@ -212,7 +212,12 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         }
 
         if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused
-            || !MaskQuery(masker, request, ref exchange.RequestCards)) return RequestCardOutcome.BlockedCard;
+            || !MaskQuery(masker, request, ref exchange.RequestCards))
+        {
+            // Refused before the body's strings were masked: the record gets a fully masked copy, never the body as sent.
+            recorded = RefusedCopy(masker, body, copy, ref exchange.RequestCards);
+            return RequestCardOutcome.BlockedCard;
+        }
         int kept = 0;
         if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
         else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
@@ -330,8 +335,24 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         int sensitiveBefore = findings.Sensitive;
         int found = masker.MaskInPlace(copy.WrittenSpan, ref findings);
         int before = findings.Count;
-        Base64Payloads.Result payloads = Base64Payloads.MaskInPlace(masker, copy.WrittenSpan, ref findings);
+        // A payload that cannot be masked is blanked in the copy (it is recorded, never sent) and counted as one finding.
+        Base64Payloads.Result payloads = Base64Payloads.MaskForRecordInPlace(masker, copy.WrittenSpan, ref findings);
         return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before) + findings.Sensitive - sensitiveBefore;
+    }
+
+    /// <summary>
+    /// Mask mode, a request refused before its strings were masked (a payload or query that cannot be masked in place): the
+    /// copy the audit log records, masked as forward and block modes record (a payload that cannot be masked blanked). The
+    /// card numbers of the text are counted now, as masking the body would have; the payloads were counted already.
+    /// </summary>
+    private static ReadOnlySequence<byte> RefusedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
+    {
+        copy.Clear();
+        foreach (ReadOnlyMemory<byte> m in body) copy.Write(m.Span);
+        masker.MaskInPlace(copy.WrittenSpan, ref findings);
+        CardFindings counted = default;
+        Base64Payloads.MaskForRecordInPlace(masker, copy.WrittenSpan, ref counted);
+        return new ReadOnlySequence<byte>(copy.WrittenMemory);
     }
 
     /// <summary>

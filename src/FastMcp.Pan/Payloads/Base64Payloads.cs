@@ -32,21 +32,33 @@ public static class Base64Payloads
     /// than this reads, or a masked payload could not be written back.
     /// </summary>
     public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
-        Walk(masker, json, ref sink, MightHold(json));
+        Walk(masker, json, ref sink, MightHold(json), blankUnmaskable: false);
+
+    /// <summary>
+    /// <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/> for a copy that is only recorded, never sent: a payload
+    /// whose masked form cannot be written back is blanked whole (every byte between its quotes becomes '*', so the copy stays
+    /// JSON of the same length and decodes to nothing) and the walk goes on, masking every later payload and sensitive member.
+    /// Refused still says that one was blanked: the request it was copied from must be refused.
+    /// </summary>
+    public static Result MaskForRecordInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
+        Walk(masker, json, ref sink, MightHold(json), blankUnmaskable: true);
 
     /// <summary>
     /// Only the sensitive members of <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/>, for text the masker
     /// itself streams (fastmcp mask reads each line as a JSON text).
     /// </summary>
     public static Result MaskSensitiveMembersInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
-        Walk(masker, json, ref sink, payloads: false);
+        Walk(masker, json, ref sink, payloads: false, blankUnmaskable: false);
 
-    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads) where TSink : IPanFindingSink
+    /// <summary>The character a blanked payload is written with (<see cref="MaskForRecordInPlace{TSink}"/>).</summary>
+    public const byte BlankedPayloadByte = (byte)'*';
+
+    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads, bool blankUnmaskable) where TSink : IPanFindingSink
     {
         SensitiveMemberNames sensitive = masker.SensitiveMembers;
         bool members = sensitive.MightHold(json);
         if (!payloads && !members) return Result.Unchanged;
-        bool masked = false;
+        bool masked = false, blanked = false;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
         {
@@ -69,9 +81,15 @@ public static class Base64Payloads
                 if (reader.TokenType != JsonTokenType.String) continue;
                 // The string's bytes lie between its quotes.
                 int start = (int)reader.TokenStartIndex + 1;
-                switch (JsonBase64String.MaskInPlace(masker, json.Slice(start, reader.ValueSpan.Length), ref sink, out _))
+                Span<byte> content = json.Slice(start, reader.ValueSpan.Length);
+                switch (JsonBase64String.MaskInPlace(masker, content, ref sink, out _))
                 {
                     case JsonBase64String.Result.Masked: masked = true; break;
+                    case JsonBase64String.Result.Unmaskable when blankUnmaskable:
+                        // The reader has read past this string: writing over it does not disturb what it reads next.
+                        content.Fill(BlankedPayloadByte);
+                        blanked = true;
+                        break;
                     case JsonBase64String.Result.Unmaskable: return Result.Refused;
                 }
             }
@@ -88,6 +106,7 @@ public static class Base64Payloads
             Span<byte> rest = json[(int)Math.Min(reader.BytesConsumed, json.Length)..];
             if (MaskNamedMembersAfterStop(rest, sensitive, members, payloads, masker.MaskByte)) return Result.Refused;
         }
+        if (blanked) return Result.Refused;
         return masked ? Result.Masked : Result.Unchanged;
     }
 

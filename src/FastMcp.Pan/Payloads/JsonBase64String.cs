@@ -104,7 +104,11 @@ public static class JsonBase64String
             Decode(content, decoded);
             found = masker.MaskTextInPlace(decoded, ref sink);
             if (found == 0) return Result.Clean;
-            return RewriteChanged(content, decoded, urlSafe) ? Result.Masked : Result.Unmaskable;
+            // Checked whole before anything is written: an unmaskable payload is left exactly as it was, so a copy of it can
+            // be found unmaskable again (and blanked) rather than read as clean with half its digits masked.
+            if (!RewriteChanged(content, decoded, urlSafe, write: false)) return Result.Unmaskable;
+            RewriteChanged(content, decoded, urlSafe, write: true);
+            return Result.Masked;
         }
         finally
         {
@@ -172,7 +176,7 @@ public static class JsonBase64String
     }
 
     /// <summary>Second pass: each base64 digit whose value the masked bytes changed is written over, in its own width.</summary>
-    private static bool RewriteChanged(Span<byte> content, ReadOnlySpan<byte> masked, bool urlSafe)
+    private static bool RewriteChanged(Span<byte> content, ReadOnlySpan<byte> masked, bool urlSafe, bool write)
     {
         int index = 0;
         for (int at = 0; at < content.Length;)
@@ -181,7 +185,7 @@ public static class JsonBase64String
             if (value < 64)
             {
                 int now = DigitAt(masked, index++, value);
-                if (now != value && !WriteDigit(content.Slice(at, width), now, urlSafe)) return false;
+                if (now != value && !WriteDigit(content.Slice(at, width), now, urlSafe, write)) return false;
             }
             at += width;
         }
@@ -205,7 +209,8 @@ public static class JsonBase64String
         return value;
     }
 
-    private static bool WriteDigit(Span<byte> slot, int value, bool urlSafe)
+    /// <summary>Writes digit <paramref name="value"/> over <paramref name="slot"/>, or with <paramref name="write"/> false only says whether it can.</summary>
+    private static bool WriteDigit(Span<byte> slot, int value, bool urlSafe, bool write)
     {
         byte c = value switch
         {
@@ -215,22 +220,19 @@ public static class JsonBase64String
             62 => urlSafe ? (byte)'-' : (byte)'+',
             _ => urlSafe ? (byte)'_' : (byte)'/',
         };
-        switch (slot.Length)
+        // A two-byte escape can only be "\/", and no other character fits two bytes: the caller refuses the message rather
+        // than leave the card. Only a masked Devanagari nine before a non-ASCII byte gets here.
+        if (slot.Length is not (1 or 6)) return c == (byte)'/';
+        if (!write) return true;
+        if (slot.Length == 1)
         {
-            case 1:
-                slot[0] = c;
-                return true;
-            case 6:
-                "\\u00"u8.CopyTo(slot);
-                slot[4] = Hex(c >> 4);
-                slot[5] = Hex(c & 0xF);
-                return true;
-            default:
-                // A two-byte escape can only be "\/", and no other character fits two bytes: the caller refuses the
-                // message rather than leave the card. Only a masked Devanagari nine before a non-ASCII byte gets here.
-                if (c != (byte)'/') return false;
-                return true;
+            slot[0] = c;
+            return true;
         }
+        "\\u00"u8.CopyTo(slot);
+        slot[4] = Hex(c >> 4);
+        slot[5] = Hex(c & 0xF);
+        return true;
     }
 
     private static byte Hex(int nibble) => (byte)(nibble < 10 ? '0' + nibble : 'A' + nibble - 10);

@@ -108,6 +108,22 @@ public sealed class FederatedRequestCardTests
     }
 
     [Fact]
+    public async Task A_federated_call_whose_blob_cannot_be_masked_is_refused_and_recorded_with_the_blob_blanked_and_its_other_strings_masked()
+    {
+        string blob = Stages.RefusedRequestRecordTests.UnmaskableBlob();
+        await using var member = new ScriptedUpstream(EchoingMember);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], FederatedPayments(member.Url));
+        string token = gw.Token("alice");
+        string session = (await PostAsync(gw, token, Initialize)).Header("Mcp-Session-Id")!;
+
+        RawResponse refused = await PostAsync(gw, token, ToolCall(2, "payments__upload",
+            "{\"file\":{\"blob\":\"" + blob + "\"},\"note\":\"" + Stages.RefusedRequestRecordTests.Note + "\",\"cvv\":\"123\"}"), session);
+        Assert.Equal((JsonRpcErrorCodes.Forbidden, "2"), refused.JsonRpcError());
+        Assert.Empty(ToolCallsReceived(member));
+        Stages.RefusedRequestRecordTests.AssertRecordsHoldNothingInClear(await gw.StopAndReadAuditAsync(), blob);
+    }
+
+    [Fact]
     public async Task The_allowing_rules_mask_profile_decides_what_a_federated_call_forwards()
     {
         await using var member = new ScriptedUpstream(EchoingMember);

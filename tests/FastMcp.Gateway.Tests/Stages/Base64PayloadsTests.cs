@@ -166,4 +166,26 @@ public sealed class Base64PayloadsTests
         findings.Reset();
         if (Base64Payloads.MaskInPlace(Masker, work, ref findings) != Base64Payloads.Result.Masked) throw new InvalidOperationException("not masked");
     }
+
+    [Fact]
+    public void A_payload_that_cannot_be_masked_is_left_as_it_was_and_a_recorded_copy_has_it_blanked_and_the_rest_masked()
+    {
+        string blob = RefusedRequestRecordTests.UnmaskableBlob();
+        string json = "{\"a\":{\"blob\":\"" + blob + "\"},\"b\":{\"data\":\"" + B64(Text) + "\"},\"cvv\":\"123\"}";
+
+        // Sent on: refused, and the payload is not half rewritten (nothing of it changed).
+        (Base64Payloads.Result result, string sent, _) = Mask(json);
+        Assert.Equal(Base64Payloads.Result.Refused, result);
+        Assert.Contains(blob, sent, StringComparison.Ordinal);
+
+        // Recorded: blanked, same length, and the walk went on past it.
+        byte[] bytes = Encoding.UTF8.GetBytes(json);
+        CardFindings findings = default;
+        Assert.Equal(Base64Payloads.Result.Refused, Base64Payloads.MaskForRecordInPlace(Masker, bytes, ref findings));
+        string recorded = Encoding.UTF8.GetString(bytes);
+        Assert.Equal(json.Length, recorded.Length);
+        Assert.Contains("\"blob\":\"" + new string('*', blob.Length) + "\"", recorded, StringComparison.Ordinal);
+        Assert.Contains("\"data\":\"" + B64(MaskedText) + "\"", recorded, StringComparison.Ordinal);
+        Assert.Contains("\"cvv\":\"***\"", recorded, StringComparison.Ordinal);
+    }
 }
