@@ -321,7 +321,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// <summary>
     /// Copies the body and masks the copy (forward and block modes), base64 payloads and sensitive members included;
     /// returns the card numbers and sensitive values found (one for payloads that could not be read to the end, so that
-    /// block mode refuses them): with none, the body itself may be recorded.
+    /// block mode refuses them; the copy is then empty): with none, the body itself may be recorded.
     /// </summary>
     private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {
@@ -331,6 +331,8 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         int found = masker.MaskInPlace(copy.WrittenSpan, ref findings);
         int before = findings.Count;
         Base64Payloads.Result payloads = Base64Payloads.MaskInPlace(masker, copy.WrittenSpan, ref findings);
+        // A copy the walk refused may keep a payload in clear: none of it is recorded (fail closed).
+        if (payloads == Base64Payloads.Result.Refused) copy.Clear();
         return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before) + findings.Sensitive - sensitiveBefore;
     }
 
