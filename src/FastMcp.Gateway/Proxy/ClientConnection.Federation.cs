@@ -205,13 +205,16 @@ internal sealed partial class ClientConnection
     /// <summary>
     /// A member's answer that no response stage handled (initialize, logging/setLevel, a list answer left out of the
     /// merged list), masked in place, base64 payloads included, before it is recorded or relayed: the response stages
-    /// run on relayed answers only, and these are recorded, or relayed as they are.
+    /// run on relayed answers only, and these are recorded, or relayed as they are. One the payload walk refuses to mask
+    /// (nested deeper than it reads, a payload whose mask cannot be written back, a sensitive name after a stop) counts as
+    /// no answer, as one in bytes the masker cannot read: none of its bytes is recorded or relayed.
     /// </summary>
     private MemberAnswer Masked(MemberAnswer answer)
     {
         if ((_exchange.Masking ?? _rt.Masking)?.Masker is not { } masker) return answer;
         masker.MaskInPlace(answer.Message);
-        Base64Payloads.MaskInPlace(masker, answer.Message);
+        if (Base64Payloads.MaskInPlace(masker, answer.Message) == Base64Payloads.Result.Refused)
+            return answer with { Error = ForwardingError.UnmaskableResponse, Message = [] };
         return answer;
     }
 

@@ -85,7 +85,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Detail = ex.Approval is { } a ? $"{detail} ({a.AuditName})" : detail;
         // Tool pinning's finding on a tools/list answer: which tools were withheld (or differ), with both digests.
         if (ex.ToolPinNote is { } pins) e.Detail = $"{e.Detail}; {pins}";
-        e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(maskedResponse.Span, s.Response, m) : maskedResponse;
+        e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, maskedResponse.Span, s.Response, m) : maskedResponse;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
@@ -118,7 +118,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
         ClearCallFields(e);
-        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, message.Span, s.Response, m) : message;
         return log.AppendQueued(e);
     }
 
@@ -143,7 +143,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         ClearCallFields(e);
         // Bytes the masker cannot read as text could hold a card number it does not see (a NUL between each digit): not kept.
         e.RequestPayload = reason == WithheldEventReason.Undecodable ? default
-            : (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(data.Span, s.Response, m) : data;
+            : (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, data.Span, s.Response, m) : data;
         return log.AppendQueued(e);
     }
 
@@ -163,7 +163,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
         e.Decision = "Deny";
         e.Rule = rule ?? "(default)";
-        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, message.Span, s.Response, m) : message;
         return log.AppendQueued(e);
     }
 
@@ -194,7 +194,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         e.Decision = "Deny";
         e.Rule = rule ?? "(default)";
-        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, message.Span, s.Response, m) : message;
         return log.AppendQueued(e);
     }
 
@@ -214,7 +214,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.JsonRpcIdRaw = default;
         e.Decision = "Deny";
         e.Rule = FastMcp.Policy.PolicyEngine.TaskNotYoursRule.Name;
-        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(message.Span, s.Response, m) : message;
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, message.Span, s.Response, m) : message;
         return log.AppendQueued(e);
     }
 
@@ -233,7 +233,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Method = method ?? "(unreadable input request)";
         e.Decision = "Deny";
         e.Rule = rule ?? "(default)";
-        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m && ex.ResponseIdHoldsCard ? MaskedCopy(answer.Span, s.Response, m) : answer;
+        e.RequestPayload = (ex.Masking?.Masker ?? masker) is { } m && ex.ResponseIdHoldsCard ? MaskedCopy(e, answer.Span, s.Response, m) : answer;
         return log.AppendQueued(e);
     }
 
@@ -559,16 +559,22 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
 
     /// <summary>
     /// What is recorded of a message no stage masked whole (a withheld event, or a card-like JSON-RPC id the client got
-    /// back as it sent it): masked like any text, numbers and base64 payloads included.
+    /// back as it sent it): masked like any text, numbers and base64 payloads included. A copy the payload walk refuses to
+    /// mask is not recorded (fail closed): the record's detail says so instead.
     /// </summary>
-    private static ReadOnlyMemory<byte> MaskedCopy(ReadOnlySpan<byte> message, PooledBufferWriter scratch, PanMasker masker)
+    private static ReadOnlyMemory<byte> MaskedCopy(AuditEvent e, ReadOnlySpan<byte> message, PooledBufferWriter scratch, PanMasker masker)
     {
         scratch.Clear();
         scratch.Write(message);
         masker.MaskInPlace(scratch.WrittenSpan);
-        Base64Payloads.MaskInPlace(masker, scratch.WrittenSpan);
-        return scratch.WrittenMemory;
+        if (Base64Payloads.MaskInPlace(masker, scratch.WrittenSpan) != Base64Payloads.Result.Refused) return scratch.WrittenMemory;
+        scratch.Clear();
+        e.Detail = e.Detail is null ? UnmaskablePayload : $"{e.Detail}; {UnmaskablePayload}";
+        return default;
     }
+
+    // Appended to a record's detail when its payload is left out because it could not be masked.
+    private const string UnmaskablePayload = "payload not recorded: it holds a card number or sensitive authentication data that could not be masked";
 
     private static ReadOnlyMemory<byte> Contiguous(in ReadOnlySequence<byte> seq, PooledBufferWriter scratch)
     {

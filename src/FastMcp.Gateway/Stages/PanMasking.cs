@@ -326,7 +326,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// <summary>
     /// Copies the body and masks the copy (forward and block modes), base64 payloads and sensitive members included;
     /// returns the card numbers and sensitive values found (one for payloads that could not be read to the end, so that
-    /// block mode refuses them): with none, the body itself may be recorded.
+    /// block mode refuses them; the copy is then empty): with none, the body itself may be recorded.
     /// </summary>
     private static int MaskedCopy(PanMasker masker, in ReadOnlySequence<byte> body, PooledBufferWriter copy, ref CardFindings findings)
     {
@@ -337,6 +337,13 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         int before = findings.Count;
         // A payload that cannot be masked is blanked in the copy (it is recorded, never sent) and counted as one finding.
         Base64Payloads.Result payloads = Base64Payloads.MaskForRecordInPlace(masker, copy.WrittenSpan, ref findings);
+        // Refused for another reason than a blanked payload (nesting past the walk's depth, a stop with members after it): the
+        // copy may still hold one in clear, so none of it is recorded (fail closed).
+        if (payloads == Base64Payloads.Result.Refused)
+        {
+            var again = default(PanMaskCounts);
+            if (Base64Payloads.MaskForRecordInPlace(masker, copy.WrittenSpan, ref again) == Base64Payloads.Result.Refused) copy.Clear();
+        }
         return found + (payloads == Base64Payloads.Result.Refused ? 1 : findings.Count - before) + findings.Sensitive - sensitiveBefore;
     }
 

@@ -183,6 +183,37 @@ public sealed class Base64PayloadCardTests
         Assert.Single(g.Upstream.Requests);
     }
 
+    [Fact]
+    public async Task A_forwarded_request_whose_payload_cannot_be_masked_in_place_is_recorded_with_that_payload_blanked()
+    {
+        // A masked Devanagari nine next to another digit changes a base64 character that was '/', written "\/" (two bytes)
+        // where no masked character fits: in one of three alignments the record's copy cannot be masked.
+        string devanagari = string.Concat("4111119999991116".Select(d => (char)('\u0966' + (d - '0'))));
+        var masker = new FastMcp.Pan.PanMasker(new FastMcp.Pan.PanMaskingOptions { FingerprintKey = new byte[16] });
+        string? refused = null;
+        for (int shift = 0; shift < 3 && refused is null; shift++)
+        {
+            string escaped = B64(new string('x', shift) + " card " + devanagari + " end").Replace("/", "\\/", StringComparison.Ordinal);
+            string args = "{\"file\":{\"blob\":\"" + escaped + "\"}}";
+            if (FastMcp.Pan.Payloads.Base64Payloads.MaskInPlace(masker, Encoding.UTF8.GetBytes(args)) == FastMcp.Pan.Payloads.Base64Payloads.Result.Refused) refused = args;
+        }
+        Assert.NotNull(refused);
+        await using CardGateway g = await CardGateway.StartAsync(masking: m => m.Requests = "forward", upstreamScript: CardGateway.EmptyResult);
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "upload", refused));
+        Assert.Equal(200, answer.Status);
+        Assert.Single(g.Upstream.Requests);
+
+        List<string> records = await g.StopAndReadAuditAsync();
+        JsonElement call = Assert.Single(records.Select(r => JsonDocument.Parse(r).RootElement.Clone()),
+            r => r.TryGetProperty("component", out var c) && c.TryGetProperty("target", out var t) && t.GetString() == "upload" && !r.TryGetProperty("httpStatus", out _));
+        // The payload that cannot be masked is blanked in the recorded copy (docs/audit-format.md §9); the rest is kept.
+        string recorded = call.GetProperty("request").GetRawText();
+        string blob = refused[(refused.IndexOf("\"blob\":\"", StringComparison.Ordinal) + 8)..];
+        Assert.DoesNotContain(blob[..16], recorded, StringComparison.Ordinal);
+        Assert.Contains("\"blob\":\"" + new string('*', 16), recorded.Replace("\\\"", "\"", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.False(call.TryGetProperty("requestNotJsonBase64", out _));
+    }
+
     private static int CountOf(string text, string part)
     {
         int n = 0;

@@ -332,6 +332,41 @@ public sealed class StreamEventAuditTests
         Assert.DoesNotContain(records, r => Payloads(r).Contains("\"done\"", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_withheld_event_with_a_blob_too_deep_to_mask_is_recorded_without_its_data()
+    {
+        // base64("4111111111111111") below 1,100 nested arrays: deeper than the payload walk reads, so its copy cannot be masked.
+        const string CardBase64 = "NDExMTExMTExMTExMTExMQ==";
+        string deep = new string('[', 1100) + "{\"blob\":\"" + CardBase64 + "\"}" + new string(']', 1100);
+        var upstreamClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: async x =>
+        {
+            if (await OpenedSession(x)) return;
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":" + deep + "}}\n\n");
+            try
+            {
+                await x.SendEventAsync("data: " + Final(x.Request.IdJson()) + "\n\n");
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+            }
+            upstreamClosed.TrySetResult(await x.GatewayClosesAsync(TimeSpan.FromSeconds(10)));
+        });
+        using RawClient client = await InitializedClientAsync(g);
+        await client.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{}}}",
+            $"Authorization: Bearer {g.Token}\r\nMcp-Session-Id: sess-1\r\n"));
+        RawResponse response = await client.ReadResponseAsync();
+        Assert.DoesNotContain(CardBase64[..20], response.Body, StringComparison.Ordinal);
+        Assert.True(await upstreamClosed.Task.WaitAsync(TimeSpan.FromSeconds(15)));
+
+        List<string> records = await g.StopAndReadAuditAsync();
+        Assert.Contains(records, r => r.Contains("\"detail\":\"withheld", StringComparison.Ordinal)
+            && r.Contains("; payload not recorded: it holds a card number or sensitive authentication data that could not be masked", StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => r.Contains(CardBase64[..20], StringComparison.Ordinal));
+        Assert.DoesNotContain(CardBase64[..20], AuditCards.ReadableText(records), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// Reads the stream's head and first event (holding <paramref name="firstHolds"/>), closes the audit log, lets the
     /// upstream send its next event, and checks that it is not relayed: the client's stream ends (its terminating
