@@ -196,16 +196,26 @@ public sealed class ConfigurationReloadTests : IDisposable
         Assert.Equal(2, first.Requests.Count);
     }
 
+    /// <summary>A gateway whose upstream answers every call with <paramref name="result"/>, allowing everyone.</summary>
+    private static Task<FastMcp.Gateway.Tests.Support.PolicyGateway> MaskingGatewayAsync(string result) =>
+        FastMcp.Gateway.Tests.Support.PolicyGateway.StartAsync(
+            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":" + result + "}"),
+            [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow" }]);
+
+    /// <summary>A reloader of this test's configuration file (written anew) that reloads into <paramref name="gw"/>'s masking stage.</summary>
+    private ConfigurationReloader MaskingReloader(FastMcp.Gateway.Tests.Support.PolicyGateway gw)
+    {
+        File.WriteAllText(Path_, Config());
+        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
+        return new ConfigurationReloader(Path_, authorization, null, gw.Gateway.Stages.Masking!, TimeSpan.FromHours(1), gw.Gateway.Options);
+    }
+
     [Fact]
     public async Task Masking_settings_apply_live_to_the_next_exchange_and_turning_masking_off_needs_a_restart()
     {
-        await using var gw = await FastMcp.Gateway.Tests.Support.PolicyGateway.StartAsync(
-            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"card\":\"4111111111111111\"}}"),
-            [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow" }]);
+        await using var gw = await MaskingGatewayAsync("{\"card\":\"4111111111111111\"}");
         PanMasking running = gw.Gateway.Stages.Masking!;
-        File.WriteAllText(Path_, Config());
-        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
-        using var reloader = new ConfigurationReloader(Path_, authorization, null, running, TimeSpan.FromHours(1), gw.Gateway.Options);
+        using var reloader = MaskingReloader(gw);
         string token = gw.Token("alice");
         byte[]? key = running.FingerprintKey;
 
@@ -235,13 +245,9 @@ public sealed class ConfigurationReloadTests : IDisposable
     [Fact]
     public async Task Sensitive_member_names_reload_live_and_a_bad_name_rejects_the_reload_naming_it()
     {
-        await using var gw = await FastMcp.Gateway.Tests.Support.PolicyGateway.StartAsync(
-            x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{\"cvv\":\"123\",\"otp\":\"9876\"}}"),
-            [new FastMcp.Policy.RuleOptions { Name = "all", Action = "allow" }]);
+        await using var gw = await MaskingGatewayAsync("{\"cvv\":\"123\",\"otp\":\"9876\"}");
         PanMasking running = gw.Gateway.Stages.Masking!;
-        File.WriteAllText(Path_, Config());
-        var authorization = new PolicyAuthorization(GatewayStages.CompilePolicy(ConfigurationLoader.Load(Path_).Policy));
-        using var reloader = new ConfigurationReloader(Path_, authorization, null, running, TimeSpan.FromHours(1), gw.Gateway.Options);
+        using var reloader = MaskingReloader(gw);
         string token = gw.Token("alice");
 
         string first = (await gw.PostAsync(ToolCall(1), token)).Body;

@@ -178,26 +178,12 @@ public sealed class DpopBoundTokenTests : IAsyncLifetime
         Assert.Equal(16, gw.Upstream.Requests.Count);
     }
 
-    /// <summary>An upstream that issues "s-1" on initialize, opens an empty stream for a GET and answers a DELETE.</summary>
-    private static Task SessionScript(UpstreamExchange x) => x.Request.Method switch
-    {
-        "GET" => StreamAsync(x),
-        "DELETE" => x.RespondAsync(200, "", "", "Mcp-Session-Id: s-1\r\n"),
-        _ => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n"),
-    };
-
-    private static async Task StreamAsync(UpstreamExchange x)
-    {
-        await x.StartEventStreamAsync();
-        await x.EndChunkedAsync();
-    }
-
     [Theory]
     [InlineData("GET")]
     [InlineData("DELETE")]
     public async Task A_get_or_delete_carries_its_own_proof_for_its_own_method(string method)
     {
-        await using var gw = await PolicyGateway.StartAsync(SessionScript, [new RuleOptions { Name = "all", Action = "allow" }]);
+        await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.OneSessionWithStream, [new RuleOptions { Name = "all", Action = "allow" }]);
         using var tokens = new BoundTokens(gw.DevKeyDirectory);
         string token = tokens.DpopBound("alice", _key);
         using RawClient client = await gw.Gateway.ConnectAsync();

@@ -87,20 +87,6 @@ public sealed class ForwardHeadersTests
             Assert.False(seen.Has(name), $"{name} stops at the gateway whatever forwardHeaders says; the upstream saw:\n{seen.Raw}");
     }
 
-    /// <summary>An upstream that issues "s-1" on initialize, opens an empty stream for a GET and answers a DELETE.</summary>
-    private static Task SessionScript(UpstreamExchange x) => x.Request.Method switch
-    {
-        "GET" => StreamAsync(x),
-        "DELETE" => x.RespondAsync(200, "", "", "Mcp-Session-Id: s-1\r\n"),
-        _ => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n"),
-    };
-
-    private static async Task StreamAsync(UpstreamExchange x)
-    {
-        await x.StartEventStreamAsync();
-        await x.EndChunkedAsync();
-    }
-
     [Theory]
     [InlineData("GET")]
     [InlineData("DELETE")]
@@ -108,7 +94,7 @@ public sealed class ForwardHeadersTests
     {
         foreach (bool allowed in new[] { false, true })
         {
-            await using var upstream = new ScriptedUpstream(SessionScript);
+            await using var upstream = new ScriptedUpstream(UpstreamScripts.OneSessionWithStream);
             await using var gateway = GatewayUnderTest.Start(upstream.Url, o => o.Upstream.ForwardHeaders = allowed ? ["X-MCP-*"] : []);
             using RawClient client = await gateway.ConnectAsync();
             await client.SendAsync(gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}"));

@@ -79,15 +79,7 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     private static string EchoCall(int id, string message = "hi") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"" + message + "\"}}}";
 
-    private async Task<JsonElement> CallAsync(GatewayUnderTest gw, string json, string? token = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{gw.Endpoint.Port}/mcp")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Accept.ParseAdd("application/json");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? _alice);
-        using HttpResponseMessage response = await _http.SendAsync(request);
-        using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
+    private Task<JsonElement> CallAsync(GatewayUnderTest gw, string json, string? token = null) => gw.CallJsonAsync(_http, json, token ?? _alice);
 
     private static string PendingId(JsonElement answer)
     {

@@ -72,15 +72,7 @@ public sealed class ApprovalRevokeTests : IAsyncLifetime
     private static string EchoCall(int id, string message = "deploy") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"" + message + "\"}}}";
 
-    private async Task<JsonElement> CallAsync(string json, string? token = null)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway.Endpoint.Port}/mcp")) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
-        request.Headers.Accept.ParseAdd("application/json");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token ?? _alice);
-        using HttpResponseMessage response = await _http.SendAsync(request);
-        using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
+    private Task<JsonElement> CallAsync(string json, string? token = null) => _gateway.CallJsonAsync(_http, json, token ?? _alice);
 
     private static string PendingId(JsonElement answer)
     {

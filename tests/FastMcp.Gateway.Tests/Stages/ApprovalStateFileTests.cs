@@ -82,18 +82,7 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
 
     private Task<JsonElement> CallAsync(int id) => CallAsync(EchoCall(id));
 
-    private async Task<JsonElement> CallAsync(string json)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{_gateway!.Endpoint.Port}/mcp"))
-        {
-            Content = new StringContent(json, Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Accept.ParseAdd("application/json");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _alice);
-        using HttpResponseMessage response = await _http.SendAsync(request);
-        using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
-    }
+    private Task<JsonElement> CallAsync(string json) => _gateway!.CallJsonAsync(_http, json, _alice);
 
     private static string PendingId(JsonElement answer)
     {

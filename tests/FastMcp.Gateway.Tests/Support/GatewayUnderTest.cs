@@ -85,6 +85,20 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         $"POST {path} HTTP/1.1\r\nHost: {Authority}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n" +
         $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n{extraHeaders}\r\n{json}";
 
+    /// <summary>POSTs <paramref name="json"/> to the MCP endpoint as a JSON-only client with a bearer token and returns the JSON answer.</summary>
+    public async Task<System.Text.Json.JsonElement> CallJsonAsync(HttpClient http, string json, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{Endpoint.Port}/mcp"))
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using HttpResponseMessage response = await http.SendAsync(request);
+        using var document = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+
     public static string ToolsList(string idJson) => "{\"jsonrpc\":\"2.0\",\"id\":" + idJson + ",\"method\":\"tools/list\",\"params\":{}}";
 
     public async ValueTask DisposeAsync()

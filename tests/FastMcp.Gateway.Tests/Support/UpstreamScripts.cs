@@ -35,6 +35,20 @@ internal static class UpstreamScripts
         };
     }
 
+    /// <summary>One session "s-1": issued on initialize (every POST gets an empty result), an empty event stream for a GET, 200 for a DELETE.</summary>
+    public static Task OneSessionWithStream(UpstreamExchange x) => x.Request.Method switch
+    {
+        "GET" => EmptyStreamAsync(x),
+        "DELETE" => x.RespondAsync(200, "", "", "Mcp-Session-Id: s-1\r\n"),
+        _ => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}", "Mcp-Session-Id: s-1\r\n"),
+    };
+
+    private static async Task EmptyStreamAsync(UpstreamExchange x)
+    {
+        await x.StartEventStreamAsync();
+        await x.EndChunkedAsync();
+    }
+
     /// <summary>
     /// Answers every request with a JSON-RPC result that echoes what the upstream saw: the request's
     /// id, its method and target, the raw head and the body.
