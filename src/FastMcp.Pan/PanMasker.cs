@@ -185,6 +185,22 @@ public sealed class PanMasker
         return (int)state.Found;
     }
 
+    /// <summary>
+    /// True when track 1 or track 2 data follows a card number (what masking blanks as <see cref="SensitiveDataKind.Track"/>):
+    /// the track half of the policy predicate "contains sensitive data".
+    /// </summary>
+    [SkipLocalsInit]
+    public static bool ContainsTrackData(ReadOnlySpan<byte> utf8)
+    {
+        Unsafe.SkipInit(out ScanState state);
+        state.Reset();
+        NoMaskWriter writer = default;
+        NoSink sink = default;
+        PanScanner.Feed(ref state, utf8, 0, null, ref writer, ref sink);
+        PanScanner.Finish(ref state, null, ref writer, ref sink);
+        return state.Tracks > 0;
+    }
+
     /// <summary>Reports every card number present to <paramref name="sink"/> without changing anything; fingerprints are empty.</summary>
     [SkipLocalsInit]
     public static int FindCardNumbers<TSink>(ReadOnlySpan<byte> utf8, ref TSink sink) where TSink : IPanFindingSink

@@ -133,6 +133,56 @@ public static class Base64Payloads
         return false;
     }
 
+    /// <summary>
+    /// True when masking <paramref name="json"/> would blank sensitive authentication data in it (nothing is changed): the
+    /// value of a member <paramref name="names"/> name that masking would mask, or track data inside a blob/data payload
+    /// (track data in the JSON text itself is <see cref="PanMasker.ContainsTrackData"/>'s). JSON nested deeper than
+    /// masking reads counts as holding some (fail closed: masking refuses it too); other JSON it cannot read to the end
+    /// is decided on what was read before the error.
+    /// </summary>
+    public static bool ContainsSensitiveData(SensitiveMemberNames names, ReadOnlySpan<byte> json)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        bool members = names.MightHold(json), payloads = MightHold(json);
+        if (!members && !payloads) return false;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.PropertyName) continue;
+                if (members && IsSensitiveName(ref reader, names))
+                {
+                    if (!reader.Read()) break;
+                    if (SensitiveValue.WouldMask(ref reader)) return true;
+                    continue;
+                }
+                if (!payloads || !IsPayloadName(ref reader)) continue;
+                if (!reader.Read()) break;
+                if (reader.TokenType == JsonTokenType.String && JsonBase64String.ContainsTrackData(reader.ValueSpan)) return true;
+            }
+        }
+        catch (JsonException)
+        {
+            return reader.CurrentDepth >= MaxDepth - 1;
+        }
+        return false;
+    }
+
+    /// <summary>Whether the JSON value <paramref name="json"/> is one masking would blank whole were it a sensitive member's (see <see cref="SensitiveValue"/>).</summary>
+    public static bool WouldMaskAsSensitiveValue(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        try
+        {
+            return reader.Read() && SensitiveValue.WouldMask(ref reader);
+        }
+        catch (JsonException)
+        {
+            return true;
+        }
+    }
+
     /// <summary><see cref="MaskInPlace{TSink}"/> for text that is recorded or relayed without counting its card numbers.</summary>
     public static Result MaskInPlace(PanMasker masker, Span<byte> json)
     {

@@ -117,7 +117,12 @@ public static class JsonBase64String
     }
 
     /// <summary>True when base64 <paramref name="content"/> decodes to text holding a card number (nothing is changed).</summary>
-    public static bool ContainsCardNumber(ReadOnlySpan<byte> content)
+    public static bool ContainsCardNumber(ReadOnlySpan<byte> content) => DecodedHolds(content, trackData: false);
+
+    /// <summary>True when base64 <paramref name="content"/> decodes to text holding track data after a card number.</summary>
+    public static bool ContainsTrackData(ReadOnlySpan<byte> content) => DecodedHolds(content, trackData: true);
+
+    private static bool DecodedHolds(ReadOnlySpan<byte> content, bool trackData)
     {
         if (!IsBase64(content, out int digits, out _)) return false;
         int decodedLength = digits * 6 / 8;
@@ -126,7 +131,7 @@ public static class JsonBase64String
         {
             Span<byte> decoded = rented.AsSpan(0, decodedLength);
             Decode(content, decoded);
-            return PanMasker.ContainsCardNumber(decoded);
+            return trackData ? PanMasker.ContainsTrackData(decoded) : PanMasker.ContainsCardNumber(decoded);
         }
         finally
         {

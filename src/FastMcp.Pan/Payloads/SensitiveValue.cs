@@ -32,6 +32,32 @@ internal static class SensitiveValue
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="MaskInPlace"/> would mask something in the value the reader is on (a non-empty string, a number,
+    /// or a container holding one), changing nothing; the reader ends where masking would.
+    /// </summary>
+    public static bool WouldMask(ref Utf8JsonReader reader)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.String:
+                return reader.ValueSpan.Length > 0;
+            case JsonTokenType.Number:
+                return true;
+            case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                int depth = reader.CurrentDepth;
+                bool would = false;
+                while (reader.Read())
+                {
+                    if (reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && reader.CurrentDepth == depth) break;
+                    would |= reader.TokenType == JsonTokenType.Number || reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0;
+                }
+                return would;
+            default:
+                return false;
+        }
+    }
+
     private static bool MaskToken(byte maskByte, Span<byte> json, ref Utf8JsonReader reader)
     {
         int length = reader.ValueSpan.Length;
