@@ -9,7 +9,7 @@ namespace FastMcp.Policy;
 /// <summary>A compiled argument condition: a pointer and one operator, evaluated over the raw arguments JSON.</summary>
 internal sealed class ArgumentCondition
 {
-    private enum Operator : byte { Equals, In, Regex, Numeric, Exists, ContainsCardNumber }
+    private enum Operator : byte { Equals, In, Regex, Numeric, Exists, ContainsCardNumber, ContainsSensitiveData }
 
     // Strings up to this many bytes are decoded on the stack for the regex; longer ones use a pooled buffer.
     private const int StackDecodeLimit = 512;
@@ -25,6 +25,10 @@ internal sealed class ArgumentCondition
     private readonly bool _minInclusive, _maxInclusive;
     private readonly bool _expected = true;
     private readonly bool _negate;
+    /// <summary>containsSensitiveData: the member names masking blanks (masking.sensitiveMembers in force when compiled).</summary>
+    private readonly FastMcp.Pan.SensitiveMemberNames? _sensitiveMembers;
+    /// <summary>containsSensitiveData: the pointer's last step is itself such a name, so its value is the code or PIN.</summary>
+    private readonly bool _pointerNamesSensitive;
 
     private ArgumentCondition(JsonPointer pointer, Operator op, bool negate)
     {
@@ -56,17 +60,27 @@ internal sealed class ArgumentCondition
 
     private ArgumentCondition(JsonPointer pointer, bool negate, Operator op, bool expected) : this(pointer, op, negate) => _expected = expected;
 
-    /// <summary>Compiles one condition; errors name the field relative to the rule (e.g. "arguments[2].regex").</summary>
-    public static ArgumentCondition Compile(ArgumentConditionOptions o, string rule, string field)
+    private ArgumentCondition(JsonPointer pointer, bool negate, bool expected, FastMcp.Pan.SensitiveMemberNames sensitiveMembers)
+        : this(pointer, negate, Operator.ContainsSensitiveData, expected)
+    {
+        _sensitiveMembers = sensitiveMembers;
+        _pointerNamesSensitive = sensitiveMembers.Matches(pointer.LastName);
+    }
+
+    /// <summary>
+    /// Compiles one condition; errors name the field relative to the rule (e.g. "arguments[2].regex").
+    /// <paramref name="sensitiveMembers"/>: the names containsSensitiveData looks for, masking's own list.
+    /// </summary>
+    public static ArgumentCondition Compile(ArgumentConditionOptions o, string rule, string field, FastMcp.Pan.SensitiveMemberNames sensitiveMembers)
     {
         var pointer = JsonPointer.Parse(o.Pointer ?? "", out string? pointerError)
             ?? throw new PolicyException(rule, field + ".pointer", pointerError!);
         int operators = (o.EqualsValue is not null ? 1 : 0) + (o.In is not null ? 1 : 0) + (o.Regex is not null ? 1 : 0)
-            + (o.Exists is not null ? 1 : 0) + (o.ContainsCardNumber is not null ? 1 : 0)
+            + (o.Exists is not null ? 1 : 0) + (o.ContainsCardNumber is not null ? 1 : 0) + (o.ContainsSensitiveData is not null ? 1 : 0)
             + (o.GreaterThan is not null || o.GreaterThanOrEqual is not null || o.LessThan is not null || o.LessThanOrEqual is not null ? 1 : 0);
         if (operators != 1)
             throw new PolicyException(rule, field, operators == 0
-                ? "needs one operator: equals, in, regex, exists, containsCardNumber or a numeric bound"
+                ? "needs one operator: equals, in, regex, exists, containsCardNumber, containsSensitiveData or a numeric bound"
                 : "sets more than one operator; use one condition per operator");
         if (o.EqualsValue is not null)
             return new ArgumentCondition(pointer, o.Negate, [o.EqualsValue], Operator.Equals);
@@ -99,6 +113,14 @@ internal sealed class ArgumentCondition
             return new ArgumentCondition(pointer, o.Negate, Operator.Exists, exists);
         if (o.ContainsCardNumber is bool card)
             return new ArgumentCondition(pointer, o.Negate, Operator.ContainsCardNumber, card);
+        if (o.ContainsSensitiveData is bool sensitive)
+        {
+            // With no names it would see track data only: a rule written to refuse security codes would pass every one.
+            if (sensitiveMembers.IsEmpty)
+                throw new PolicyException(rule, field + ".containsSensitiveData",
+                    "masking.sensitiveMembers is empty, so this condition would see track data only and no security code or PIN: name the members (or remove the condition)");
+            return new ArgumentCondition(pointer, o.Negate, sensitive, sensitiveMembers);
+        }
 
         if (o.GreaterThan is not null && o.GreaterThanOrEqual is not null)
             throw new PolicyException(rule, field + ".greaterThanOrEqual", "set either greaterThan or greaterThanOrEqual");
@@ -167,6 +189,8 @@ internal sealed class ArgumentCondition
                 return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && MatchesRegex(ref reader);
             case Operator.ContainsCardNumber:
                 return ContainsCard(ref reader, arguments) == _expected;
+            case Operator.ContainsSensitiveData:
+                return ContainsSensitive(ref reader, arguments) == _expected;
             default:
                 return false;
         }
@@ -212,6 +236,48 @@ internal sealed class ArgumentCondition
         {
             if (rented is not null)
                 ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
+    /// What masking would blank as sensitive authentication data: below the pointer, a sensitive member's value or track
+    /// data (in the text and in blob/data payloads); the value itself when the pointer names a sensitive member.
+    /// </summary>
+    private bool ContainsSensitive(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+            case JsonTokenType.StartArray:
+                int start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                ReadOnlySpan<byte> subtree = arguments[start..(int)reader.BytesConsumed];
+                return _pointerNamesSensitive && FastMcp.Pan.Payloads.Base64Payloads.WouldMaskAsSensitiveValue(subtree)
+                    || SensitiveDataDetector.ContainsInJson(_sensitiveMembers!, subtree);
+            case JsonTokenType.Number:
+                return _pointerNamesSensitive;
+            case JsonTokenType.String:
+                if (_pointerNamesSensitive && reader.ValueSpan.Length > 0)
+                    return true;
+                if (SensitiveDataDetector.ContainsInBase64(reader.ValueSpan))
+                    return true;
+                if (!reader.ValueIsEscaped)
+                    return SensitiveDataDetector.ContainsInText(reader.ValueSpan);
+                byte[]? rented = null;
+                int length = reader.ValueSpan.Length;
+                Span<byte> buffer = length <= StackDecodeLimit ? stackalloc byte[StackDecodeLimit] : (rented = ArrayPool<byte>.Shared.Rent(length));
+                try
+                {
+                    int written = reader.CopyString(buffer);
+                    return SensitiveDataDetector.ContainsInText(buffer[..written]);
+                }
+                finally
+                {
+                    if (rented is not null)
+                        ArrayPool<byte>.Shared.Return(rented);
+                }
+            default:
+                return false;
         }
     }
 

@@ -4,7 +4,7 @@ namespace FastMcp.Policy;
 
 /// <summary>
 /// A test on one value inside the call's arguments, addressed by a JSON pointer (RFC 6901).
-/// Set exactly one operator: equals, in, regex, exists, containsCardNumber, or the numeric bounds
+/// Set exactly one operator: equals, in, regex, exists, containsCardNumber, containsSensitiveData, or the numeric bounds
 /// (greaterThan, greaterThanOrEqual, lessThan, lessThanOrEqual, combinable into a range).
 /// </summary>
 public sealed class ArgumentConditionOptions
@@ -32,6 +32,12 @@ public sealed class ArgumentConditionOptions
 
     /// <summary>true: the value (a string, number, or any object or array below the pointer) contains a Luhn-valid card number.</summary>
     public bool? ContainsCardNumber { get; set; }
+
+    /// <summary>
+    /// true: the value holds sensitive authentication data as masking finds it: track data after a card number, or a
+    /// member named in masking.sensitiveMembers (a card security code, a PIN) with a value masking would blank.
+    /// </summary>
+    public bool? ContainsSensitiveData { get; set; }
 
     /// <summary>Inverts the condition (a missing value then matches).</summary>
     public bool Negate { get; set; }

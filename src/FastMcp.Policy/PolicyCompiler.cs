@@ -3,9 +3,11 @@ namespace FastMcp.Policy;
 /// <summary>Turns <see cref="PolicyOptions"/> into compiled rules, refusing anything invalid with the rule and field named.</summary>
 internal static class PolicyCompiler
 {
-    public static CompiledRule[] CompileRules(PolicyOptions options) => CompileRules(options.Rules ?? []);
+    /// <param name="sensitiveMembers">The member names containsSensitiveData looks for: masking's list (masking.sensitiveMembers).</param>
+    public static CompiledRule[] CompileRules(PolicyOptions options, FastMcp.Pan.SensitiveMemberNames sensitiveMembers) =>
+        CompileRules(options.Rules ?? [], sensitiveMembers);
 
-    public static CompiledRule[] CompileRules(List<RuleOptions> options)
+    public static CompiledRule[] CompileRules(List<RuleOptions> options, FastMcp.Pan.SensitiveMemberNames sensitiveMembers)
     {
         var rules = new CompiledRule[options.Count];
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -56,7 +58,7 @@ internal static class PolicyCompiler
             for (int j = 0; j < arguments.Length; j++)
             {
                 var condition = o.Arguments![j] ?? throw new PolicyException(rule, $"arguments[{j}]", "condition is null");
-                arguments[j] = ArgumentCondition.Compile(condition, rule, $"arguments[{j}]");
+                arguments[j] = ArgumentCondition.Compile(condition, rule, $"arguments[{j}]", sensitiveMembers);
             }
             rules[i] = new CompiledRule(i, rule, action, o.Message, o.MaskProfile,
                 Strings(o.Approvers, rule, "approvers"), TimeSpan.FromSeconds(o.ApprovalTimeoutSeconds),

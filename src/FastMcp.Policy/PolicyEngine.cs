@@ -152,23 +152,37 @@ public sealed class PolicyEngine
     /// <summary>Compiles and validates a policy. Throws <see cref="PolicyException"/> naming the rule and field of the first error.</summary>
     public static PolicyEngine Compile(PolicyOptions options) => Compile(options, TimeProvider.System);
 
-    /// <summary>The same, deciding "time" conditions by <paramref name="clock"/> (the gateway passes the system clock).</summary>
-    public static PolicyEngine Compile(PolicyOptions options, TimeProvider clock)
+    /// <summary>
+    /// The same, deciding "time" conditions by <paramref name="clock"/>, and containsSensitiveData with the default
+    /// member names (<see cref="FastMcp.Pan.SensitiveMemberNames.Default"/>).
+    /// </summary>
+    public static PolicyEngine Compile(PolicyOptions options, TimeProvider clock) => Compile(options, clock, DefaultSensitiveMembers);
+
+    /// <summary>masking.sensitiveMembers when the configuration does not change it.</summary>
+    public static readonly FastMcp.Pan.SensitiveMemberNames DefaultSensitiveMembers = new(FastMcp.Pan.SensitiveMemberNames.Default);
+
+    /// <summary>
+    /// The same, containsSensitiveData looking for <paramref name="sensitiveMembers"/>: the gateway passes its masking's
+    /// names, so the policy sees what masking would blank (a condition is refused when there are none).
+    /// </summary>
+    public static PolicyEngine Compile(PolicyOptions options, TimeProvider clock, FastMcp.Pan.SensitiveMemberNames sensitiveMembers)
     {
         ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(sensitiveMembers);
         if (options is null)
             throw new PolicyException(null, null, "no policy");
         var defaultAction = PolicyCompiler.ParseAction(options.DefaultAction ?? "deny", null, "defaultAction");
         if (defaultAction == PolicyAction.RequireApproval)
             throw new PolicyException(null, "defaultAction", "must be allow or deny");
-        var rules = PolicyCompiler.CompileRules(options);
-        var serverRequests = ServerRequestPolicy.Compile(options.ServerRequests, clock);
+        var rules = PolicyCompiler.CompileRules(options, sensitiveMembers);
+        var serverRequests = ServerRequestPolicy.Compile(options.ServerRequests, clock, sensitiveMembers);
         return new PolicyEngine(rules, defaultAction, options.DefaultMessage, clock) { _serverRequests = serverRequests };
     }
 
     /// <summary>Compiles rules on their own (policy.serverRequests runs its rules through the same engine).</summary>
-    internal static PolicyEngine CompileRuleSet(List<RuleOptions> rules, PolicyAction defaultAction, string? defaultMessage, TimeProvider clock) =>
-        new(PolicyCompiler.CompileRules(rules), defaultAction, defaultMessage, clock);
+    internal static PolicyEngine CompileRuleSet(List<RuleOptions> rules, PolicyAction defaultAction, string? defaultMessage, TimeProvider clock,
+        FastMcp.Pan.SensitiveMemberNames sensitiveMembers) =>
+        new(PolicyCompiler.CompileRules(rules, sensitiveMembers), defaultAction, defaultMessage, clock);
 
     /// <summary>policy.serverRequests: the decision on requests upstreams send the client. Swapped with this engine on reload.</summary>
     public ServerRequestPolicy ServerRequests => _serverRequests ?? ServerRequestPolicy.AllowAll;

@@ -32,7 +32,12 @@ public static class PolicyTestCommand
         Run(policy, new ClaimMappingOptions(), args, stdout, stderr);
 
     /// <param name="mapping">The gateway's claim mapping, so the claims file is read the way real tokens are.</param>
-    public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, string[] args, TextWriter stdout, TextWriter stderr) =>
+        Run(policy, mapping, PolicyEngine.DefaultSensitiveMembers, args, stdout, stderr);
+
+    /// <param name="sensitiveMembers">The gateway's masking.sensitiveMembers, so containsSensitiveData decides as it does there.</param>
+    public static int Run(PolicyOptions policy, ClaimMappingOptions mapping, FastMcp.Pan.SensitiveMemberNames sensitiveMembers, string[] args,
+        TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
         string? claimsPath = null, requestPath = null, expect = null, query = null, addressText = null, atText = null;
@@ -94,7 +99,7 @@ public static class PolicyTestCommand
         PolicyEngine engine;
         try
         {
-            engine = PolicyEngine.Compile(policy);
+            engine = PolicyEngine.Compile(policy, TimeProvider.System, sensitiveMembers);
         }
         catch (PolicyException ex)
         {

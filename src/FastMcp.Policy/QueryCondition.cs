@@ -46,6 +46,8 @@ internal sealed class QueryCondition
             : o.LessThan is not null ? "lessThan" : o.LessThanOrEqual is not null ? "lessThanOrEqual" : null;
         if (bound is not null)
             throw new PolicyException(rule, $"{field}.{bound}", "a query value is text: use equals, in or regex");
+        if (o.ContainsSensitiveData is not null)
+            throw new PolicyException(rule, field + ".containsSensitiveData", "applies to arguments only: a query value has no members (containsCardNumber reads card numbers in it)");
         int operators = (o.EqualsValue is not null ? 1 : 0) + (o.In is not null ? 1 : 0) + (o.Regex is not null ? 1 : 0)
             + (o.Exists is not null ? 1 : 0) + (o.ContainsCardNumber is not null ? 1 : 0);
         if (operators != 1)

@@ -11,7 +11,7 @@ namespace FastMcp.Policy;
 public sealed class ServerRequestPolicy
 {
     /// <summary>What runs without the section: every server request allowed (the behaviour before it existed).</summary>
-    public static readonly ServerRequestPolicy AllowAll = new(PolicyEngine.CompileRuleSet([], PolicyAction.Allow, null, TimeProvider.System));
+    public static readonly ServerRequestPolicy AllowAll = new(PolicyEngine.CompileRuleSet([], PolicyAction.Allow, null, TimeProvider.System, PolicyEngine.DefaultSensitiveMembers));
 
     /// <summary>
     /// Decides a server request the gateway cannot read well enough to decide (an input request of a 2026-07-28
@@ -41,7 +41,11 @@ public sealed class ServerRequestPolicy
     public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options) => Compile(options, TimeProvider.System);
 
     /// <summary>The same, deciding "time" conditions by <paramref name="clock"/>.</summary>
-    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options, TimeProvider clock)
+    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options, TimeProvider clock) =>
+        Compile(options, clock, PolicyEngine.DefaultSensitiveMembers);
+
+    /// <summary>The same, containsSensitiveData looking for <paramref name="sensitiveMembers"/> (masking's names).</summary>
+    public static ServerRequestPolicy Compile(ServerRequestPolicyOptions? options, TimeProvider clock, FastMcp.Pan.SensitiveMemberNames sensitiveMembers)
     {
         if (options is null) return AllowAll;
         try
@@ -53,7 +57,7 @@ public sealed class ServerRequestPolicy
             for (int i = 0; i < rules.Count; i++) CheckApplies(rules[i], i);
             // The deny message goes to the upstream that asked: it names the gateway's policy, never its internals.
             return new ServerRequestPolicy(PolicyEngine.CompileRuleSet(rules, defaultAction,
-                options.DefaultMessage ?? "no server request rule of the gateway's policy allows this request", clock));
+                options.DefaultMessage ?? "no server request rule of the gateway's policy allows this request", clock, sensitiveMembers));
         }
         catch (PolicyException e)
         {

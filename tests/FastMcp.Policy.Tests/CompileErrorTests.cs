@@ -87,4 +87,17 @@ public sealed class CompileErrorTests
         Assert.Equal("defaultAction", ex.Field);
         Assert.Null(ex.RuleName);
     }
+
+    [Fact]
+    public void ContainsSensitiveData_without_member_names_or_on_a_query_is_refused_naming_the_field()
+    {
+        var rule = new RuleOptions { Name = "no-sad", Action = "deny", Arguments = [new ArgumentConditionOptions { ContainsSensitiveData = true }] };
+        var ex = Assert.Throws<PolicyException>(() =>
+            PolicyEngine.Compile(new PolicyOptions { Rules = [rule] }, TimeProvider.System, new FastMcp.Pan.SensitiveMemberNames([])));
+        Assert.Equal("arguments[0].containsSensitiveData", ex.Field);
+        Assert.Equal("no-sad", ex.RuleName);
+
+        var query = new RuleOptions { Name = "q", Action = "deny", Query = new() { ["t"] = new ArgumentConditionOptions { ContainsSensitiveData = true } } };
+        Assert.Equal("query.t.containsSensitiveData", Assert.Throws<PolicyException>(() => PolicyEngine.Compile(new PolicyOptions { Rules = [query] })).Field);
+    }
 }

@@ -57,6 +57,26 @@ public sealed class ZeroAllocationTests
     }
 
     [Fact]
+    public void Sensitive_data_conditions_allocate_nothing()
+    {
+        // The whole arguments walked for member names and track data, a base64 payload decoded (pooled), a string
+        // unescaped past the stack bound (pooled), and a pointer naming a code itself.
+        string blob = Convert.ToBase64String(Encoding.UTF8.GetBytes("receipt for order 12345, thank you " + new string('x', 600)));
+        string escaped = string.Concat(Enumerable.Repeat("\\u0078", 120));
+        var engine = Compile(
+            Rule("sad", "deny", r => r.Arguments = [new() { Pointer = "", ContainsSensitiveData = true }]),
+            Rule("note", "deny", r => r.Arguments = [new() { Pointer = "/note", ContainsSensitiveData = true }]),
+            Rule("code", "deny", r => r.Arguments = [new() { Pointer = "/card/cvv", ContainsSensitiveData = true }]),
+            Rule("rest", "allow"));
+        string clean = $$"""{"card":{"number":"4111111111111111","expiry":"12/28"},"note":"{{escaped}} order 9731","file":{"blob":"{{blob}}"},"pins":3}""";
+        Assert.Equal(0, AllocatedPerLoop(engine, User("a"), "tools/call"u8.ToArray(), "t"u8.ToArray(),
+            Encoding.UTF8.GetBytes(clean), PolicyAction.Allow, "rest"));
+        string code = $$$"""{"card":{"number":"4111111111111111","cvv":"123"},"file":{"blob":"{{{blob}}}"}}""";
+        Assert.Equal(0, AllocatedPerLoop(engine, User("a"), "tools/call"u8.ToArray(), "t"u8.ToArray(),
+            Encoding.UTF8.GetBytes(code), PolicyAction.Deny, "sad"));
+    }
+
+    [Fact]
     public void Looking_for_a_case_variant_after_a_missed_pointer_step_allocates_nothing()
     {
         // Every pointer misses its exact name; the look for a variant then walks escaped, non-ASCII, long and

@@ -32,6 +32,7 @@ internal static class PolicyTestCli
         if (at >= 0 && at + 1 < forward.Count && !RouteValidation.UpstreamNames(options).Contains(forward[at + 1]))
             throw new UsageException($"--upstream: no upstream named '{forward[at + 1]}' (the configuration has {string.Join(", ", RouteValidation.UpstreamNames(options))})");
         var mapping = options.Identity?.ClaimMapping ?? new FastMcp.Identity.ClaimMappingOptions();
-        return FastMcp.Policy.PolicyTestCommand.Run(options.Policy, mapping, [.. forward], stdout, stderr);
+        return FastMcp.Policy.PolicyTestCommand.Run(options.Policy, mapping, Hosting.GatewayStages.PolicySensitiveMembers(options.Masking, null),
+            [.. forward], stdout, stderr);
     }
 }

@@ -88,10 +88,12 @@ internal sealed class ConfigurationReloader : IDisposable
             {
                 options = ConfigurationLoader.Load(_path);
                 changed = _applied is null ? [] : ConfigurationDiff.ChangedFields(_applied, options);
-                engine = GatewayStages.CompilePolicy(options.Policy, _authorization.Clock);
                 // Masking changed (and stays on): built now, so that a bad value rejects the whole reload.
                 if (MaskingCanChangeLive(options) && changed.Exists(IsMaskingField))
                     reloadedMasking = GatewayStages.CreateMasking(options.Masking, _masking!.FingerprintKey);
+                // containsSensitiveData looks for the names the masking in force after this reload blanks.
+                engine = GatewayStages.CompilePolicy(options.Policy, _authorization.Clock,
+                    GatewayStages.PolicySensitiveMembers(options.Masking, reloadedMasking ?? _masking));
                 GatewayStages.CheckMaskProfiles(engine, reloadedMasking ?? _masking);
                 // Routes take a restart: the rules must name upstreams of the routes running now.
                 GatewayStages.CheckRuleUpstreams(engine, _inForce ?? options);

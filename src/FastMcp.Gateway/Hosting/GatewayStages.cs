@@ -42,12 +42,18 @@ internal sealed class GatewayStages : IAsyncDisposable
     public static PolicyEngine CompilePolicy(PolicyOptions? policy) => CompilePolicy(policy, TimeProvider.System);
 
     /// <summary>The same, deciding "time" conditions by <paramref name="clock"/>.</summary>
-    public static PolicyEngine CompilePolicy(PolicyOptions? policy, TimeProvider clock)
+    public static PolicyEngine CompilePolicy(PolicyOptions? policy, TimeProvider clock) => CompilePolicy(policy, clock, PolicyEngine.DefaultSensitiveMembers);
+
+    /// <summary>
+    /// The same, containsSensitiveData looking for <paramref name="sensitiveMembers"/>: the gateway passes
+    /// <see cref="PolicySensitiveMembers"/>, so the policy sees what its masking blanks.
+    /// </summary>
+    public static PolicyEngine CompilePolicy(PolicyOptions? policy, TimeProvider clock, SensitiveMemberNames sensitiveMembers)
     {
         if (policy is null) throw new ConfigurationException("policy", "required: write at least one rule (without rules every call is denied)");
         try
         {
-            return PolicyEngine.Compile(policy, clock);
+            return PolicyEngine.Compile(policy, clock, sensitiveMembers);
         }
         catch (PolicyException e) when (e.Section is { } section)
         {
@@ -58,6 +64,19 @@ internal sealed class GatewayStages : IAsyncDisposable
         {
             throw new ConfigurationException($"policy.rules[{e.RuleName ?? "?"}].{e.Field ?? "?"}", e.Message);
         }
+    }
+
+    /// <summary>
+    /// The member names a containsSensitiveData condition looks for: those of the masking in force (<paramref name="masking"/>,
+    /// whose masker blanks them), or, with masking off, the list <paramref name="options"/> names, refused naming the field
+    /// as masking refuses it.
+    /// </summary>
+    public static SensitiveMemberNames PolicySensitiveMembers(MaskingOptions options, PanMasking? masking)
+    {
+        if (masking is not null) return masking.Masker.SensitiveMembers;
+        if (options.SensitiveMembers is not { } names) throw new ConfigurationException("masking.sensitiveMembers", "must be an array of member names ([] turns it off)");
+        if (SensitiveMemberNames.Validate(names, out int bad) is { } error) throw new ConfigurationException($"masking.sensitiveMembers[{bad}]", error);
+        return new SensitiveMemberNames(names);
     }
 
     /// <summary>
@@ -76,8 +95,9 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         ToolPinning.Create(options);
         IdentityOptions identity = ValidateIdentity(options, listeners);
-        PolicyEngine checkedEngine = CompilePolicy(options.Policy);
-        CheckMaskProfiles(checkedEngine, CreateMasking(options.Masking));
+        PanMasking? checkedMasking = CreateMasking(options.Masking);
+        PolicyEngine checkedEngine = CompilePolicy(options.Policy, TimeProvider.System, PolicySensitiveMembers(options.Masking, checkedMasking));
+        CheckMaskProfiles(checkedEngine, checkedMasking);
         CheckRuleUpstreams(checkedEngine, options);
 
         // serve generates a key at the default path on first start in the development modes only.
@@ -362,8 +382,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         ApprovalStateFile? approvalState = CreateApprovalStateFile(options);
 
         IdentityOptions identity = ValidateIdentity(options, listeners);
-        PolicyEngine engine = CompilePolicy(options.Policy, policyClock);
         PanMasking? masking = CreateMasking(options.Masking);
+        PolicyEngine engine = CompilePolicy(options.Policy, policyClock, PolicySensitiveMembers(options.Masking, masking));
         CheckMaskProfiles(engine, masking);
         CheckRuleUpstreams(engine, options);
 
