@@ -11,7 +11,9 @@ namespace FastMcp.Pan;
 /// <c>--report</c> writes one line per find to stderr: brand, byte offset, byte length, fingerprint (hex).
 /// Track data after a card number is masked with it; a line that is a JSON text has the values of its security code and
 /// PIN members (<see cref="SensitiveMemberNames.Default"/>) masked whole (<see cref="SensitiveMemberLines"/>).
-/// Exit codes: 0 done, 1 I/O failure, 2 usage or key error.
+/// A line it cannot fully mask is not written: a marker line naming its number stands in its place, and stderr names it
+/// and counts such lines (<see cref="SensitiveMemberLines"/>).
+/// Exit codes: 0 done, 1 I/O failure, 2 usage or key error, 3 done with lines withheld.
 /// </summary>
 public static class MaskCommand
 {
@@ -86,10 +88,12 @@ public static class MaskCommand
         try
         {
             ReportSink sink = new(report ? stderr : null);
-            long found = Filter(masker, stdin, stdout, ref sink);
+            long found = Filter(masker, stdin, stdout, ref sink, stderr, out long withheld);
             stdout.Flush();
             if (report) stderr.WriteLine($"{found} card number(s) masked");
-            return 0;
+            if (withheld == 0) return 0;
+            stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fastmcp mask: {withheld} line(s) withheld: they could not be fully masked (a marker line stands in each one's place)"));
+            return WithheldExitCode;
         }
         catch (IOException e)
         {
@@ -98,14 +102,25 @@ public static class MaskCommand
         }
     }
 
+    /// <summary>The exit code when the output is complete but for lines withheld as unmaskable.</summary>
+    public const int WithheldExitCode = 3;
+
     /// <summary>Copies <paramref name="input"/> to <paramref name="output"/> masking card numbers; returns how many.</summary>
-    public static long Filter<TSink>(PanMasker masker, Stream input, Stream output, ref TSink sink) where TSink : IPanFindingSink
+    public static long Filter<TSink>(PanMasker masker, Stream input, Stream output, ref TSink sink) where TSink : IPanFindingSink =>
+        Filter(masker, input, output, ref sink, null, out _);
+
+    /// <summary>
+    /// The same; a line that cannot be fully masked is replaced by a marker line, named on <paramref name="notices"/>
+    /// and counted in <paramref name="withheldLines"/>.
+    /// </summary>
+    public static long Filter<TSink>(PanMasker masker, Stream input, Stream output, ref TSink sink, TextWriter? notices, out long withheldLines)
+        where TSink : IPanFindingSink
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadSize + PanStreamMasker.MaxHoldBack);
         try
         {
             PanStreamMasker stream = new(masker);
-            using SensitiveMemberLines lines = new(masker, output);
+            using SensitiveMemberLines lines = new(masker, output, notices);
             int held = 0;
             while (true)
             {
@@ -118,6 +133,7 @@ public static class MaskCommand
                 if (final)
                 {
                     lines.Flush(ref sink);
+                    withheldLines = lines.WithheldLines;
                     return stream.CardsMasked;
                 }
                 buffer.AsSpan(release, held).CopyTo(buffer);

@@ -45,15 +45,18 @@ public static class Base64Payloads
 
     /// <summary>
     /// Only the sensitive members of <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/>, for text the masker
-    /// itself streams (fastmcp mask reads each line as a JSON text).
+    /// itself streams (fastmcp mask reads each line as a JSON text). Refused only when the text nests deeper than this reads
+    /// and could hold a sensitive member below (its values were not all reached); text that is not JSON to its end (a log
+    /// line with a JSON tail) has the values of the sensitive members after the stop masked as a lenient parser reads them.
     /// </summary>
     public static Result MaskSensitiveMembersInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
-        Walk(masker, json, ref sink, payloads: false, blankUnmaskable: false);
+        Walk(masker, json, ref sink, payloads: false, blankUnmaskable: false, refuseAfterStop: false);
 
     /// <summary>The character a blanked payload is written with (<see cref="MaskForRecordInPlace{TSink}"/>).</summary>
     public const byte BlankedPayloadByte = (byte)'*';
 
-    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads, bool blankUnmaskable) where TSink : IPanFindingSink
+    private static Result Walk<TSink>(PanMasker masker, Span<byte> json, ref TSink sink, bool payloads, bool blankUnmaskable, bool refuseAfterStop = true)
+        where TSink : IPanFindingSink
     {
         SensitiveMemberNames sensitive = masker.SensitiveMembers;
         bool members = sensitive.MightHold(json);
@@ -104,7 +107,11 @@ public static class Base64Payloads
             // The values of such members are masked whole in place too (the mask byte over strings, '0' over digits), so
             // that a caller recording the refused text (as not JSON) keeps no code or payload in clear.
             Span<byte> rest = json[(int)Math.Min(reader.BytesConsumed, json.Length)..];
-            if (MaskNamedMembersAfterStop(rest, sensitive, members, payloads, masker.MaskByte)) return Result.Refused;
+            if (MaskNamedMembersAfterStop(rest, sensitive, members, payloads, masker.MaskByte))
+            {
+                if (refuseAfterStop) return Result.Refused;
+                masked = true;
+            }
         }
         if (blanked) return Result.Refused;
         return masked ? Result.Masked : Result.Unchanged;
