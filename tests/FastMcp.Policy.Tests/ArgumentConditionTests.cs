@@ -185,4 +185,17 @@ public sealed class ArgumentConditionTests
         Assert.Equal(PolicyAction.Allow, deny.Decide(Alice, "tools/call", "t", """{"amount":99}""").Action);
         Assert.Equal(PolicyAction.Deny, deny.Decide(Alice, "tools/call", "t", """{"amount":1e300}""").Action);
     }
+
+    [Fact]
+    public void ContainsSensitiveData_sees_what_masking_blanks_and_a_walk_too_deep_denies()
+    {
+        var engine = Compile(
+            Rule("sad-allowed-only-without", "allow", r => r.Arguments = [new() { Pointer = "", ContainsSensitiveData = false }]));
+        var alice = User("alice");
+        Assert.Equal(PolicyAction.Allow, engine.Decide(alice, "tools/call", "t", """{"card":{"cvv":""},"pins":3}""").Action);
+        Assert.True(engine.Decide(alice, "tools/call", "t", """{"card":{"CVV":"1"}}""").IsDefault);
+        Assert.True(engine.Decide(alice, "tools/call", "t", """{"t":"%B4111111111111111^DOE/J^2812?"}""").IsDefault);
+        string deep = new string('[', 100) + new string(']', 100);
+        Assert.Equal("(malformed-arguments)", engine.Decide(alice, "tools/call", "t", "{\"a\":" + deep + "}").Rule!.Name);
+    }
 }

@@ -36,6 +36,8 @@ public sealed class DocumentedExampleTests
 
         Assert.Equal("contractors-no-admin", engine.Decide(contractor, "tools/call", "admin_reset").Rule!.Name);
         Assert.Equal("no-cards-in-arguments", engine.Decide(sre, "tools/call", "lookup", """{"q":"4111111111111111"}""").Rule!.Name);
+        Assert.Equal("no-security-codes-or-tracks", engine.Decide(sre, "tools/call", "charge", """{"card":{"cvc2":"123"}}""").Rule!.Name);
+        Assert.Equal("pci", engine.Decide(sre, "tools/call", "charge", """{"card":{"cvc2":""}}""").MaskProfile);
         var deploy = engine.Decide(sre, "tools/call", "deploy", """{"environment":"prod"}""");
         Assert.Equal(PolicyAction.RequireApproval, deploy.Action);
         Assert.Equal("production deploy", deploy.Message);
