@@ -146,7 +146,8 @@ public static class MaskCommand
     }
 
     private const string Usage = "usage: fastmcp mask [--keep-first 0|6|8] [--report] [--key-file PATH | --no-fingerprint] < in > out\n"
-        + "  key: --key-file (hex, base64 or raw bytes) or FASTMCP_PAN_KEY (hex or base64), at least 16 bytes";
+        + "  key: --key-file (hex, base64 or raw bytes) or FASTMCP_PAN_KEY (hex or base64), at least 16 bytes\n"
+        + "  a line it cannot fully mask (over 4 MiB, or JSON nested past 1,024 levels) is replaced by a marker line naming it; exit code 3";
 
     private static string? LoadKey(string? keyFile, Func<string, string?> environment, out byte[] key)
     {

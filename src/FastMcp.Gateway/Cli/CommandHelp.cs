@@ -45,7 +45,8 @@ internal static class CommandHelp
         "tools" => ToolsCommand.Usage,
         "verify" => FastMcp.Audit.VerifyCommand.Usage,
         "replay" => FastMcp.Audit.ReplayCommand.Usage,
-        "mask" => "usage: fastmcp mask [--keep-first 0|6|8] [--report] [--key-file PATH | --no-fingerprint] < in > out\n",
+        "mask" => "usage: fastmcp mask [--keep-first 0|6|8] [--report] [--key-file PATH | --no-fingerprint] < in > out\n"
+            + "  a line it cannot fully mask (over 4 MiB, or JSON nested past 1,024 levels) is replaced by a marker line naming it; exit code 3\n",
         "version" => "usage: fastmcp version\n",
         "help" => Overview,
         _ => null,
