@@ -70,7 +70,8 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         ref McpCall call = ref _exchange.Call;
         if (!call.HasTaskId && !Holds(body, "taskId"u8) && !Holds(body, "\\u"u8)) return null;
         ReadOnlySpan<byte> json = _exchange.SealedTask.Contiguous(body);
-        return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask);
+        return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask,
+            out string? createdUnder) ?? TakeCreatingProfile(createdUnder);
     }
 
     private static bool Holds(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> text)

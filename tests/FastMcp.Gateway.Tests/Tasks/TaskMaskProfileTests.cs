@@ -10,8 +10,12 @@ namespace FastMcp.Gateway.Tests.Tasks;
 /// that allowed the creating call, not with that of the rule allowing the tasks request (docs/mcp-handling.md, "Tasks").
 /// Here the tool's rule keeps no digit and a tasks/* rule names no profile (the default keeps the first six and last four).
 /// </summary>
-public sealed class TaskMaskProfileTests
+public sealed class TaskMaskProfileTests : IDisposable
 {
+    private readonly ReplicaKeys _keys = new();
+
+    public void Dispose() => _keys.Dispose();
+
     private const string Pan = "4111111111111111";
 
     private const string Initialize =
@@ -28,9 +32,15 @@ public sealed class TaskMaskProfileTests
     private static void NoDigits(GatewayOptions o) =>
         o.Masking.Profiles["nodigits"] = new MaskingProfileOptions { KeepFirst = 0, KeepLast = 0, Requests = "forward" };
 
-    private static async Task<(PolicyGateway Gw, string Token, string Session, string Task)> CreateTaskAsync()
+    private async Task<(PolicyGateway Gw, string Token, string Session, string Task)> CreateTaskAsync(bool sealedIds = false)
     {
-        PolicyGateway gw = await PolicyGateway.StartAsync(new TaskServer().Script, Rules, configure: NoDigits);
+        PolicyGateway gw = await PolicyGateway.StartAsync(new TaskServer().Script, Rules, configure: o =>
+        {
+            NoDigits(o);
+            if (!sealedIds) return;
+            o.Masking.FingerprintKeyFile = _keys.PanKeyFile;
+            o.Tasks.Sealed = true;
+        });
         string alice = gw.Token("alice");
         string session = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
         RawResponse created = await gw.PostAsync(
@@ -44,11 +54,13 @@ public sealed class TaskMaskProfileTests
         "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"" + method + "\",\"params\":{\"taskId\":\"" + task + "\"}}";
 
     [Theory]
-    [InlineData("tasks/get")]
-    [InlineData("tasks/result")]
-    public async Task A_tasks_answer_is_masked_with_the_profile_of_the_rule_that_allowed_the_creating_call(string method)
+    [InlineData("tasks/get", false)]
+    [InlineData("tasks/result", false)]
+    [InlineData("tasks/get", true)]
+    [InlineData("tasks/result", true)]
+    public async Task A_tasks_answer_is_masked_with_the_profile_of_the_rule_that_allowed_the_creating_call(string method, bool sealedIds)
     {
-        (PolicyGateway gw, string alice, string session, string task) = await CreateTaskAsync();
+        (PolicyGateway gw, string alice, string session, string task) = await CreateTaskAsync(sealedIds);
         await using (gw)
         {
             RawResponse answer = await gw.PostAsync(TasksRequest(method, task), alice, $"Mcp-Session-Id: {session}\r\n");
