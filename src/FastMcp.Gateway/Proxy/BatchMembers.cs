@@ -87,6 +87,16 @@ internal sealed class BatchMembers : IDisposable
         return false;
     }
 
+    /// <summary>True when a request member's id is exactly <paramref name="id"/>, byte for byte (Stages/EchoedClientId.cs).</summary>
+    public bool HasRequestIdBytes(ReadOnlySpan<byte> id)
+    {
+        for (int i = 0; i < Count; i++)
+        {
+            if (!McpCall.IsEmpty(_idRanges[i]) && _ids.WrittenSpan[_idRanges[i]].SequenceEqual(id)) return true;
+        }
+        return false;
+    }
+
     /// <summary>Between exchanges: hold no id buffer while the connection waits.</summary>
     public void Release() => _ids.Release();
 

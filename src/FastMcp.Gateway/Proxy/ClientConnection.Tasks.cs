@@ -35,13 +35,27 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         if (route != MessageRoute.Decide || !call.IsTasksMethod || !call.HasTaskId) return null;
         Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
         int n = McpInspector.CopyUnescaped(body, call.TaskIdRange, id);
-        TaskCheck check = n <= 0 ? TaskCheck.Unknown : bindings.Check(_exchange.Route!.Name, id[..n], _exchange.Principal!);
+        string? createdUnder = null;
+        TaskCheck check = n <= 0 ? TaskCheck.Unknown : bindings.Check(_exchange.Route!.Name, id[..n], _exchange.Principal!, out createdUnder);
         return check switch
         {
-            TaskCheck.Owned => null,
+            TaskCheck.Owned => TakeCreatingProfile(createdUnder),
             TaskCheck.Foreign => ClientTaskIds.BoundToAnother,
             _ => NotBoundHere,
         };
+    }
+
+    /// <summary>
+    /// A task's answers are masked with the profile of the rule that allowed the call creating it, not with whatever rule
+    /// allows the tasks request (a tasks/* rule without a profile would show a contractor the digits the tool's rule hides).
+    /// A profile a reload removed refuses the request: the answer is never masked with something looser. Null: go on.
+    /// </summary>
+    private string? TakeCreatingProfile(string? createdUnder)
+    {
+        if (createdUnder is null || _rt.Masking is not { } masking) return null;
+        if (masking.Profile(createdUnder) is not { } picked) return $"the masking profile '{createdUnder}' the task was created under is not configured any more";
+        _exchange.Masking = picked;
+        return null;
     }
 
     /// <summary>
@@ -56,7 +70,8 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         ref McpCall call = ref _exchange.Call;
         if (!call.HasTaskId && !Holds(body, "taskId"u8) && !Holds(body, "\\u"u8)) return null;
         ReadOnlySpan<byte> json = _exchange.SealedTask.Contiguous(body);
-        return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask);
+        return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask,
+            out string? createdUnder) ?? TakeCreatingProfile(createdUnder);
     }
 
     private static bool Holds(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> text)

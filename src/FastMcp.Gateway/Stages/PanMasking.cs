@@ -111,8 +111,10 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         }
         masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
         if (kept == 0) return true;
-        // Card numbers written as JSON numbers are masked with digits, except the message's own JSON-RPC id: it is
-        // the id the client sent (or a server request's id the client must echo), a correlation token, not data.
+        // Card numbers written as JSON numbers are masked with digits, except an answer's JSON-RPC id that is exactly
+        // one the client sent in this exchange: a correlation token it already holds. An id the upstream chose (its own
+        // request's, an answer to an id the client never sent) is the upstream's data and is masked: the client gets no
+        // card number through it (a server request so masked cannot be answered: it fails closed).
         // The inspector does not view a message beside whose "id" a client could read another ("ID", "id\u0000"):
         // such a message is masked whole.
         Span<byte> all = message.WrittenSpan;
@@ -124,7 +126,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             int dataStart = data.GetOffsetAndLength(all.Length).Offset;
             (int idOffset, int idLength) = view.IdRange.GetOffsetAndLength(all.Length - dataStart);
             int idStart = dataStart + idOffset, idEnd = idStart + idLength;
-            if (all[idStart] != (byte)'"')
+            if (all[idStart] != (byte)'"' && view.IsResponse && EchoedClientId.Is(exchange, all[idStart..idEnd]))
             {
                 masker.MaskInPlace(all[..idStart]);
                 masker.MaskInPlace(all[idEnd..]);

@@ -25,14 +25,19 @@ internal static class ClientTaskIds
     /// Opens the task ids of <paramref name="json"/> (the client's message, whole) into <paramref name="body"/>. Null: the
     /// message may go on (rewritten when it named a task). Else the reason it is refused. <paramref name="required"/>: a
     /// token the walk must open (the params.taskId McpInspector found in a tasks request), or an empty range.
+    /// <paramref name="createdUnder"/>: the masking profile the required task was created under here (null: the default,
+    /// or a task this replica bound on presentation).
     /// </summary>
-    public static string? Open(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body)
+    public static string? Open(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
+        out string? createdUnder)
     {
         var opener = new Opener(seal, bindings, upstream, caller, json, required, body);
         body.Begin();
+        createdUnder = null;
         if (!TaskIdMembers.TryVisit(json, ref opener)) return opener.Refusal ?? Unreadable;
         // The id the tasks request is checked for was not among those opened (a member the walk reads otherwise): refused.
         if (!McpCall.IsEmpty(required) && !opener.SawRequired) return Unreadable;
+        createdUnder = opener.RequiredProfile;
         if (opener.Opened == 0) return null;
         body.Copy(json[opener.Copied..]);
         body.End();
@@ -48,6 +53,7 @@ internal static class ClientTaskIds
         public int Opened { get; private set; }
         public int Copied { get; private set; }
         public bool SawRequired { get; private set; }
+        public string? RequiredProfile { get; private set; }
 
         public bool Visit(Range taskIdToken)
         {
@@ -64,13 +70,17 @@ internal static class ClientTaskIds
             }
             ReadOnlySpan<byte> upstreamId = id[..length];
             // Bound already on most polls (no allocation); bound here the first time this replica sees the caller's task.
-            TaskCheck check = bindings.Check(upstream, upstreamId, caller);
+            TaskCheck check = bindings.Check(upstream, upstreamId, caller, out string? profile);
             if (check == TaskCheck.Foreign || (check == TaskCheck.Unknown && !bindings.Bind(upstream, upstreamId, caller)))
             {
                 Refusal = BoundToAnother;
                 return false;
             }
-            if (taskIdToken.Start.Value == required.Start.Value && taskIdToken.End.Value == required.End.Value) SawRequired = true;
+            if (taskIdToken.Start.Value == required.Start.Value && taskIdToken.End.Value == required.End.Value)
+            {
+                SawRequired = true;
+                RequiredProfile = profile;
+            }
             body.Copy(_json[Copied..taskIdToken.Start.Value]);
             body.WriteId(upstreamId);
             Copied = taskIdToken.End.Value;

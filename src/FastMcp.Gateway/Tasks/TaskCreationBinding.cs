@@ -26,14 +26,15 @@ internal sealed class TaskCreationBinding(TaskBindings bindings) : IResponseTran
         if (json.IsEmpty || !CreatedTaskReader.TryFind(json.Span, out Range token)) return true;
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) || view.Kind != McpMessageKind.Response
             || !ExchangeAnswer.Is(exchange, json.Span, view.IdRange)) return true;
-        Bind(route.Name, json.Span, token, caller);
+        // The task's answers (tasks/get, tasks/result) are the tool's output: masked later with this call's profile.
+        Bind(route.Name, json.Span, token, caller, PanMasking.ProfileFor(exchange.Decision));
         return true;
     }
 
-    private void Bind(string upstream, ReadOnlySpan<byte> json, Range token, FastMcp.Identity.Principal caller)
+    private void Bind(string upstream, ReadOnlySpan<byte> json, Range token, FastMcp.Identity.Principal caller, string? maskProfile)
     {
         Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
         int n = McpInspector.CopyUnescaped(json, token, id);
-        if (n > 0) bindings.Bind(upstream, id[..n], caller);
+        if (n > 0) bindings.Bind(upstream, id[..n], caller, maskProfile);
     }
 }

@@ -3,8 +3,8 @@ using FastMcp.Gateway.Tests.Support;
 namespace FastMcp.Gateway.Tests.Stages;
 
 /// <summary>
-/// Response masking leaves the message's own JSON-RPC id as it is (the id the client sent, a correlation token), and
-/// masks card numbers written as JSON numbers everywhere else. The id it leaves must be the one every client reads:
+/// Response masking leaves an answer's JSON-RPC id as it is when it is exactly an id the client sent (a correlation
+/// token it already holds), and masks card numbers written as JSON numbers everywhere else, ids the upstream chose included. The id it leaves must be the one every client reads:
 /// with "id" and "ID" side by side a Go client reads the last, so nothing in such a message is left unmasked.
 /// </summary>
 public sealed class ResponseIdCardTests
@@ -38,5 +38,49 @@ public sealed class ResponseIdCardTests
         string relayed = await RelayedAsync(Pan, "{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{\"account\":" + Pan + "}}");
         Assert.StartsWith("{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",", relayed);
         Assert.Contains("\"account\":4111110000001111", relayed);
+    }
+
+    [Fact]
+    public async Task An_answer_id_the_client_never_sent_is_masked()
+    {
+        string relayed = await RelayedAsync("1", "{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{}}");
+        Assert.DoesNotContain(Pan, relayed);
+        Assert.Contains("4111110000001111", relayed);
+    }
+
+    [Fact]
+    public async Task A_server_request_whose_id_is_a_card_number_reaches_the_client_and_the_record_masked()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + Pan
+                + ",\"method\":\"elicitation/create\",\"params\":{\"message\":\"m\",\"requestedSchema\":{\"type\":\"object\",\"properties\":{}}}}\n\n");
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}\n\n");
+            await x.EndChunkedAsync();
+        });
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "swipe", "{}"));
+
+        Assert.DoesNotContain(Pan, answer.Body);
+        Assert.Contains("\"id\":4111110000001111,\"method\":\"elicitation/create\"", answer.Body);
+        Assert.Contains("\"id\":1,\"result\"", answer.Body);
+        List<string> records = await g.StopAndReadAuditAsync();
+        Assert.DoesNotContain(Pan, AuditCards.ReadableText(records));
+    }
+
+    [Fact]
+    public async Task A_batch_members_own_id_is_left_as_sent_in_its_streamed_answer()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: async x =>
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{}}\n\n");
+            await x.SendEventAsync("event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":4012888888881881,\"result\":{}}\n\n");
+            await x.EndChunkedAsync();
+        });
+        RawResponse answer = await g.PostAsync("[" + CardGateway.ToolCall(Pan, "a", "{}") + "," + CardGateway.ToolCall("2", "b", "{}") + "]");
+
+        Assert.Contains("\"id\":" + Pan + ",\"result\"", answer.Body);
+        Assert.DoesNotContain("4012888888881881", answer.Body); // the upstream's id, answering no member
     }
 }
