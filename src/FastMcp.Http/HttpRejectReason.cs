@@ -18,7 +18,7 @@ public enum HttpRejectReason : byte
     TooManyHeaders,
     MissingHost,
     DuplicateHost,
-    /// <summary>An MCP header (Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, an Mcp-Param-*) appears more than once:
+    /// <summary>An MCP header (Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID, an Mcp-Param-*) appears more than once:
     /// the gateway would check one copy while the upstream might read another.</summary>
     DuplicateMcpHeader,
     InvalidContentLength,
@@ -67,7 +67,7 @@ public static class HttpRejectReasonExtensions
         HttpRejectReason.TooManyHeaders => "too many header fields",
         HttpRejectReason.MissingHost => "missing Host header",
         HttpRejectReason.DuplicateHost => "more than one Host header",
-        HttpRejectReason.DuplicateMcpHeader => "more than one Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name or same Mcp-Param-* header",
+        HttpRejectReason.DuplicateMcpHeader => "more than one Mcp-Session-Id, MCP-Protocol-Version, Mcp-Method, Mcp-Name, Last-Event-ID or same Mcp-Param-* header",
         HttpRejectReason.InvalidContentLength => "invalid Content-Length",
         HttpRejectReason.ConflictingContentLength => "conflicting Content-Length values",
         HttpRejectReason.ContentLengthWithTransferEncoding => "Content-Length together with Transfer-Encoding",

@@ -185,8 +185,10 @@ public sealed class HttpRequestHead
                 case KnownHeader.McpProtocolVersion:
                 case KnownHeader.McpMethod:
                 case KnownHeader.McpName:
+                case KnownHeader.LastEventId:
                     {
-                        // One copy each: the gateway checks one and forwards all, and peers differ on which they read.
+                        // One copy each: the gateway checks one and forwards all, and peers differ on which they read (a
+                        // federated path routes a resumption by its Last-Event-ID; an upstream resumes from one of them).
                         int bit = 1 << (int)h.KindAt(i); // KnownHeader has fewer than 32 members
                         if ((mcpHeadersSeen & bit) != 0) return HttpRejectReason.DuplicateMcpHeader;
                         mcpHeadersSeen |= bit;

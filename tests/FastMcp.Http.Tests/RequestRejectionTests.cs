@@ -191,6 +191,7 @@ public class RequestRejectionTests
     [InlineData("MCP-Protocol-Version: 2025-06-18\r\nMCP-Protocol-Version: 2025-03-26\r\n")]
     [InlineData("Mcp-Session-Id: a\r\nX: y\r\nMcp-Session-Id: b\r\n")]
     [InlineData("Mcp-Param-Path: /tmp\r\nmcp-param-path: /etc\r\n")]
+    [InlineData("Last-Event-ID: 1\r\nlast-event-id: 9\r\n")]
     public void DuplicateMcpHeader(string headers) =>
         Rejects("POST /mcp HTTP/1.1\r\nHost: a\r\n" + headers + "\r\n", HttpRejectReason.DuplicateMcpHeader, 400);
 

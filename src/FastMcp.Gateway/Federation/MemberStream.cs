@@ -10,7 +10,8 @@ using FastMcp.Http;
 namespace FastMcp.Gateway.Federation;
 
 /// <summary>One event a member sent on its GET stream, as the member framed it (complete, not yet inspected).</summary>
-internal readonly record struct MemberEvent(int Stream, byte[] Bytes);
+/// <param name="Oversized">no event: the member's stream had an event that did not end within limits.maxResponseMessageBytes (its bytes are dropped)</param>
+internal readonly record struct MemberEvent(int Stream, byte[] Bytes, bool Oversized = false);
 
 /// <summary>
 /// One member's GET event stream on a federated path: opened with the member's own session, then read event by event
@@ -149,8 +150,13 @@ internal sealed class MemberStream : IDisposable
                     await events.WriteAsync(new MemberEvent(stream, buffer.WrittenSpan[..length].ToArray()), stop).ConfigureAwait(false);
                     buffer.RemoveFront(length);
                 }
-                // An event that never ends within the bound ends the member's stream (as on a plain path).
-                if (buffer.WrittenCount > _limits.MaxResponseMessageBytes) done = true;
+                // An event that never ends within the bound ends the member's stream (as on a plain path), which records why.
+                if (!done && buffer.WrittenCount > _limits.MaxResponseMessageBytes)
+                {
+                    buffer.Clear();
+                    await events.WriteAsync(new MemberEvent(stream, [], Oversized: true), stop).ConfigureAwait(false);
+                    done = true;
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or InvalidOperationException or ChannelClosedException)

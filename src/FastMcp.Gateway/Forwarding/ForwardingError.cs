@@ -52,6 +52,8 @@ internal enum ForwardingError : byte
     /// <summary>The upstream's credential is a per-caller token exchange and the identity provider refused a token for this
     /// caller and upstream (invalid_grant, invalid_target, unauthorized_client, 401, 403): not forwarded (403).</summary>
     UpstreamCredentialRefused,
+    /// <summary>An event on a stream that had not ended within limits.maxResponseMessageBytes: withheld, the stream ended (an error event).</summary>
+    OversizedEvent,
 }
 
 internal static class ForwardingErrors
@@ -99,6 +101,7 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamCredentialUnavailable => "the gateway holds no valid access token for the upstream MCP server: not forwarded"u8,
         ForwardingError.UpstreamCredentialRefused => "the identity provider refused a token for this upstream MCP server to this caller: not forwarded"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
+        ForwardingError.OversizedEvent => "upstream MCP server sent an event longer than the gateway's message limit: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
         _ => "upstream error"u8,

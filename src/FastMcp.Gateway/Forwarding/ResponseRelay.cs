@@ -359,6 +359,10 @@ internal sealed class ResponseRelay : IDisposable
             }
 
             (int relayed, EventsOutcome outcome) = await RelayCompleteEventsAsync(client, exchange, chunked, upstreamDone, gate).ConfigureAwait(false);
+            if (outcome == EventsOutcome.Relayed && !upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
+            {
+                outcome = await WithholdOversizedEventAsync(client, exchange, chunked, gate).ConfigureAwait(false);
+            }
             if (outcome == EventsOutcome.ClientGone)
             {
                 upstream.Broken = true;
@@ -378,11 +382,6 @@ internal sealed class ResponseRelay : IDisposable
                 // The log refused a record: the end record would be refused too. A withheld event's stream is recorded as it ended.
                 if (outcome == EventsOutcome.EventWithheld && gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
                 return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, true);
-            }
-            if (!upstreamDone && _message.WrittenCount > _limits.MaxResponseMessageBytes)
-            {
-                upstream.Broken = true;
-                upstreamDone = true;
             }
             if (upstreamDone)
             {
@@ -844,6 +843,26 @@ internal sealed class ResponseRelay : IDisposable
         Span<byte> copy = stackalloc byte[MaxCopiedId];
         id.CopyTo(copy);
         return McpBatch.SameId(copy[..(int)id.Length], answerId);
+    }
+
+    /// <summary>
+    /// An event still unended past limits.maxResponseMessageBytes (a line that never ends, or longer than the gateway may
+    /// hold): withheld like an unreadable one, so the client's call gets the refusal instead of no answer at all. It is
+    /// recorded without its data: cut at the bound, a card number across the cut would be masked in neither part.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<EventsOutcome> WithholdOversizedEventAsync(PipeWriter client, Exchange exchange, bool chunked, IResponseGate? gate)
+    {
+        _message.Clear();
+        _splitter.Reset();
+        gate?.RecordWithheldEvent(exchange, default, WithheldEventReason.TooLarge);
+        if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind is not (McpMessageKind.Request or McpMessageKind.Batch)) return EventsOutcome.EventWithheld;
+        WriteRefusalEvent(exchange, ForwardingError.OversizedEvent);
+        _answer.Clear();
+        _answer.Write(_transformBuffers.Json.WrittenSpan);
+        _answerRelayed = true;
+        exchange.Stage = ExchangeStage.Write;
+        return await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false) ? EventsOutcome.EventWithheld : EventsOutcome.ClientGone;
     }
 
     /// <summary>

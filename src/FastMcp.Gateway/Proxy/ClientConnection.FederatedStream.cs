@@ -206,6 +206,13 @@ internal sealed partial class ClientConnection
                     _exchange.Route = stream.Member;
                     _exchange.FederationSession = session;
                     _exchange.FederationMember = stream.Index;
+                    if (item.Oversized)
+                    {
+                        // Cut at the bound, its card numbers could be cut too: recorded without its data, as on a plain path.
+                        RecordWithheldEvent(_exchange, default, WithheldEventReason.TooLarge);
+                        stream.End();
+                        continue;
+                    }
                     // Masked with this member's masking as last decided (the watch picks it again after a reload).
                     _exchange.Masking = policyWatch is null ? stream.Masking : policyWatch.Masking(item.Stream);
                     bool safe = ApplyEventTransforms(evt, buffers);

@@ -772,6 +772,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             {
                 WithheldEventReason.Unreadable => $"event stream of {upstream}: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
                 WithheldEventReason.Undecodable => $"event stream of {upstream}: an upstream event was not UTF-8 text; it was withheld and the stream ended",
+                WithheldEventReason.TooLarge => $"event stream of {upstream}: an upstream event had not ended within limits.maxResponseMessageBytes; it was withheld and the stream ended",
                 _ => $"event stream of {upstream}: an upstream event could not be made safe for the client; it was withheld and the stream ended",
             } + LogRateLimit.Held(held));
         }

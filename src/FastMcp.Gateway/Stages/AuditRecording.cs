@@ -136,13 +136,14 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         {
             WithheldEventReason.Unreadable => "withheld: not a readable JSON-RPC message; the stream was ended",
             WithheldEventReason.Undecodable => "withheld: not UTF-8 text (a NUL byte or bytes that are not UTF-8), recorded without its data; the stream was ended",
+            WithheldEventReason.TooLarge => "withheld: not ended within limits.maxResponseMessageBytes, recorded without its data; the stream was ended",
             _ => "withheld: a response stage could not make it safe for this client; the stream was ended",
         };
         e.Method = null;
         e.JsonRpcIdRaw = default;
         ClearCallFields(e);
         // Bytes the masker cannot read as text could hold a card number it does not see (a NUL between each digit): not kept.
-        e.RequestPayload = reason == WithheldEventReason.Undecodable ? default
+        e.RequestPayload = reason is WithheldEventReason.Undecodable or WithheldEventReason.TooLarge ? default
             : (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, data.Span, s.Response, m) : data;
         return log.AppendQueued(e);
     }

@@ -9,4 +9,6 @@ internal enum WithheldEventReason : byte
     Unsafe,
     /// <summary>Its bytes are not UTF-8 text (a NUL, invalid UTF-8: UTF-16 or worse): no stage could read them, so neither can the record.</summary>
     Undecodable,
+    /// <summary>It had not ended within limits.maxResponseMessageBytes: cut there, its card numbers could be cut too, so it is recorded without its data.</summary>
+    TooLarge,
 }

@@ -524,4 +524,46 @@ public sealed class StreamEventAuditTests
         Assert.Contains("broken", Payloads(withheld));
         Assert.Equal(["notifications/resources/updated"], records.Where(r => ServerToClient(r) && !Detail(r).StartsWith("withheld", StringComparison.Ordinal)).Select(Method));
     }
+
+    [Fact]
+    public async Task A_federated_members_event_that_never_ends_within_the_bound_is_recorded_without_its_data_and_ends_its_stream()
+    {
+        string unended = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"4111111111111111 "
+            + new string('x', 80 * 1024);
+        await using var member = new ScriptedUpstream(async x =>
+        {
+            if (x.Request.Method != "GET")
+            {
+                await StreamingMember()(x);
+                return;
+            }
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync("data: " + Updated + "\n\n");
+            for (int at = 0; at < unended.Length; at += 8 * 1024) await x.SendChunkAsync(unended.Substring(at, Math.Min(8 * 1024, unended.Length - at)));
+            await x.HangAsync();
+        });
+        await using CardGateway g = await CardGateway.StartAsync(configure: o =>
+        {
+            FederatedOver(member.Url)(o);
+            o.Limits.MaxResponseMessageBytes = 64 * 1024;
+        });
+        string session;
+        using (RawClient opener = await g.Gateway.ConnectAsync())
+        {
+            await opener.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+                + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
+            session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
+        }
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(Get(g, "/mcp/all", session));
+        RawResponse response = await client.ReadResponseAsync();
+        Assert.Contains("resources/updated", response.Body);
+        Assert.DoesNotContain("xxxx", response.Body);
+
+        List<string> lines = await g.StopAndReadAuditAsync();
+        Assert.Empty(AuditCards.FindCardNumbers(lines));
+        JsonElement withheld = Assert.Single(Parse(lines), r => Detail(r).StartsWith("withheld: not ended within limits.maxResponseMessageBytes", StringComparison.Ordinal));
+        Assert.Equal("m", withheld.GetProperty("component").GetProperty("upstreamName").GetString());
+        Assert.Equal("", Payloads(withheld));
+    }
 }
