@@ -21,4 +21,9 @@ public enum AuditEventType : byte
     ApprovalRestored,
     /// <summary>An approver took back an open grant before its window closed: the identical call needs a new approval.</summary>
     ApprovalRevoked,
+    /// <summary>
+    /// approvals.stateFile: the generation about to be written (success true, before the file), carried into a new segment,
+    /// or a file refused at start (success false).
+    /// </summary>
+    ApprovalState,
 }

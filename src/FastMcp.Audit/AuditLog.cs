@@ -79,6 +79,33 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Publishes checkpoints outside the host, when configured (options.Anchoring).</summary>
     public CheckpointPublisher? Anchors => _anchors;
 
+    /// <summary>The chain this log writes (AuditOptions.ChainId).</summary>
+    public string ChainId => _options.ChainId;
+
+    /// <summary>The index of the segment being written now (racy: rotation replaces it).</summary>
+    public long CurrentSegment => _active.Index;
+
+    /// <summary>
+    /// Records of <paramref name="type"/> in this chain's newest sealed segments (not the one being written), newest segment
+    /// first, read from the local folder or, for a segment shipping removed, from the shipping store, each verified against
+    /// its seal with the chain's keys before any of its records is handed over; stops after the first segment holding one or
+    /// after <paramref name="maxSegments"/> (Verification.TailRecordSearch). A segment that does not verify or cannot be
+    /// read ends the search with its reason.
+    /// </summary>
+    public async Task<Verification.TailSearchResult> SearchTailAsync(AuditEventType type, int maxSegments, Verification.SegmentWalk.RecordVisitor visit, CancellationToken ct = default)
+    {
+        long current = _active.Index;
+        try
+        {
+            using var keys = ChainKeys.Load(_signer.PublicKey, _options.PreviousPublicKeys);
+            return await Verification.TailRecordSearch.RunAsync(_fs, _chainDir, _options.ChainId, keys, _shipper?.Store, type, current, maxSegments, visit, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or TaskCanceledException)
+        {
+            return new Verification.TailSearchResult(0, null, $"cannot read the chain's segments: {e.Message}");
+        }
+    }
+
     // Held while the log is open (one writer per chain); released last on dispose.
     private ChainWriterLock? _writerLock;
 

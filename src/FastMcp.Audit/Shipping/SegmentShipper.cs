@@ -25,6 +25,9 @@ public sealed class SegmentShipper : IAsyncDisposable
     public const string ShippedMarkerSuffix = ".shipped";
 
     private readonly ISegmentStore _store;
+
+    /// <summary>The store segments are shipped to (read back at start for records the local folder no longer holds).</summary>
+    internal ISegmentStore Store => _store;
     private readonly IAuditFileSystem _fs;
     private readonly string _chainDir;
     private readonly string _chain;

@@ -443,8 +443,9 @@ internal sealed class ApprovalBroker : IAsyncDisposable
 
     /// <summary>
     /// Saves after a revocation. Unlike any other change, a file left as it was would give the revoked grant back at the next
-    /// start: when the write fails the file is removed instead (that start then restores nothing, approvals and grants
-    /// lost, never the revoked grant kept), and only when that fails too does the bound remain, logged.
+    /// start. When the write fails after its generation was recorded, the chain is ahead of the file and a start refuses the
+    /// file (approvals and grants lost, never the revoked grant kept). When even the record could not be made, the file is
+    /// removed instead, and only when that fails too does the bound remain, logged.
     /// </summary>
     private async Task SaveAfterRevocationAsync(PendingApproval a)
     {
@@ -455,20 +456,24 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
         catch (IOException e)
         {
-            if (await StateFile!.TryRemoveAsync().ConfigureAwait(false))
+            // The chain already holds the generation of the write that failed: a start refuses the older file on disk.
+            if (StateFile!.DiskBehindChain)
+                Log.Error($"approval {a.Id} revoked: {e.Message}; the file on disk is older than the generation the audit chain recorded, so a start refuses it (no approval or grant restored) rather than bring the grant back");
+            else if (await StateFile.TryRemoveAsync().ConfigureAwait(false))
                 Log.Error($"approval {a.Id} revoked: {e.Message}; the file was removed instead, so a restart before the next successful write restores no approval or grant");
             else
                 Log.Error($"approval {a.Id} revoked: {e.Message}, and the file could not be removed: a restart before the next successful write would restore the revoked grant");
         }
     }
 
-    private Task SaveStateAsync() => StateFile!.SaveAsync(SnapshotState);
+    private Task SaveStateAsync() => StateFile!.SaveAsync(SnapshotState, AnchorAsync);
 
-    /// <summary>The file's body now: grant-mode approvals still pending and grants whose window is open.</summary>
-    private byte[] SnapshotState()
+    /// <summary>The file's body now, as generation <paramref name="generation"/>: grant-mode approvals still pending and grants whose window is open.</summary>
+    private ApprovalStateSnapshot SnapshotState(long generation)
     {
         DateTime now = DateTime.UtcNow;
         var kept = new List<PendingApproval>();
+        int pending = 0;
         lock (_gate)
         {
             foreach (PendingApproval p in _byId.Values)
@@ -477,7 +482,47 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                 if ((p.State == ApprovalState.Pending && p.ExpiresUtc > now) || (p.State == ApprovalState.Approved && p.GrantUntilUtc > now)) kept.Add(p);
             }
             kept.Sort(static (x, y) => x.CreatedUtc.CompareTo(y.CreatedUtc));
-            return ApprovalStateJson.Write(kept, now);
+            foreach (PendingApproval p in kept)
+                if (p.State == ApprovalState.Pending) pending++;
+            return new ApprovalStateSnapshot(ApprovalStateJson.Write(kept, now, generation, _audit?.Log.ChainId ?? ""), pending, kept.Count - pending);
+        }
+    }
+
+    /// <summary>Records the generation about to be written (record first, then file); the write does not happen when it cannot be recorded.</summary>
+    private async ValueTask AnchorAsync(long generation, ApprovalStateSnapshot snapshot)
+    {
+        if (_audit is null) return;
+        try
+        {
+            await _audit.RecordApprovalStateAsync(true, ApprovalStateAnchor.Written(generation, snapshot, StateFile!.Path)).ConfigureAwait(false);
+            Volatile.Write(ref _anchoredSegment, _audit.Log.CurrentSegment);
+        }
+        catch (AuditUnavailableException e)
+        {
+            throw new IOException($"the audit log cannot record its generation {generation}, so it is not written: {e.Message}", e);
+        }
+    }
+
+    // The segment the newest ApprovalState record went into; the sweeper carries the generation into each later one.
+    private long _anchoredSegment;
+
+    /// <summary>
+    /// Once the audit log has moved to a new segment, records the newest generation in it too, so that the chain's local
+    /// tail holds it however long no approval changes (shipping removes old segments from the host).
+    /// </summary>
+    private async Task CarryGenerationAsync()
+    {
+        if (StateFile is not { } file || _audit is null) return;
+        long segment = _audit.Log.CurrentSegment, generation = file.AnchoredGeneration;
+        if (generation == 0 || segment == Volatile.Read(ref _anchoredSegment)) return;
+        try
+        {
+            await _audit.RecordApprovalStateAsync(true, ApprovalStateAnchor.Carried(generation, segment)).ConfigureAwait(false);
+            Volatile.Write(ref _anchoredSegment, segment);
+        }
+        catch (AuditUnavailableException)
+        {
+            // Tried again on the next tick; the outage itself is recorded by the log.
         }
     }
 
@@ -490,11 +535,30 @@ internal sealed class ApprovalBroker : IAsyncDisposable
     {
         if (StateFile is not { } file) return;
         ApprovalStateLoad load = file.Load();
+        ChainGeneration chain = _audit is null ? new ChainGeneration(null, "no audit log") : await ApprovalStateAnchor.NewestAsync(_audit.Log).ConfigureAwait(false);
         if (load.Refusal is { } why)
         {
             Interlocked.Increment(ref _stateRefused);
             Log.Error($"approvals.stateFile: '{file.Path}' does not verify: {why}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
+            await RecordRefusalAsync($"approvals.stateFile '{file.Path}' refused at start: it does not verify: {why}; nothing restored (kept as '{load.KeptAs}')").ConfigureAwait(false);
         }
+        else if (load.Verified && Unvouched(load, chain) is { } stale)
+        {
+            // It verifies (the gateway wrote it), but not as the newest state the chain says was written: an older copy put
+            // back, or a file the chain cannot vouch for. Trusting it could bring back what was revoked or decided since.
+            load = file.Refuse(load, stale);
+            Interlocked.Increment(ref _stateRefused);
+            Log.Error($"approvals.stateFile: '{file.Path}' refused: {stale}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
+            await RecordRefusalAsync($"approvals.stateFile '{file.Path}' refused at start: {stale}; nothing restored (kept as '{load.KeptAs}')").ConfigureAwait(false);
+        }
+        else if (load.Verified && load.Generation > chain.Generation)
+        {
+            // Record first, then file: a file ahead of the chain is one whose record the chain lost (batched durability, a
+            // crash; or records cut from the tail). It is the newest state there is, so it is the one to trust.
+            Log.Warn($"approvals.stateFile: '{file.Path}' is generation {load.Generation}, the audit chain's newest is {chain.Generation}: "
+                + "the record of the newer writes was lost (a crash under batched durability, or records cut from the chain's tail); restoring the file");
+        }
+        file.ContinueFrom(Math.Max(load.Generation, chain.Generation ?? 0));
         DateTime now = DateTime.UtcNow;
         int restored = 0, dropped = 0;
         foreach (PendingApproval a in load.Approvals)
@@ -527,7 +591,35 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
         if (restored > 0 || dropped > 0)
             Log.Info($"approvals.stateFile: restored {restored} grant-mode approval(s) and grant(s) from '{file.Path}', dropped {dropped} (expired, or not recorded)");
-        await file.SaveAsync(SnapshotState).ConfigureAwait(false);
+        await SaveStateAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Why a verified file is not trusted: written for another chain, or older than (or unknown to) the chain's newest generation.</summary>
+    private string? Unvouched(ApprovalStateLoad load, ChainGeneration chain)
+    {
+        string mine = _audit?.Log.ChainId ?? "";
+        if (load.Chain != mine) return $"it was written for audit chain '{load.Chain}', and this gateway records chain '{mine}'";
+        if (chain.Generation is not { } newest) return $"it is generation {load.Generation}, and {chain.Problem}";
+        if (load.Generation < newest)
+        {
+            return $"it is generation {load.Generation}, older than generation {newest} the audit chain recorded last "
+                + "(an older copy put back, or a stop or crash between the record of a write and the write)";
+        }
+        return null;
+    }
+
+    /// <summary>A refused file at start, in the chain (a failure to record it is logged: the refusal stands either way).</summary>
+    private async Task RecordRefusalAsync(string detail)
+    {
+        if (_audit is null) return;
+        try
+        {
+            await _audit.RecordApprovalStateAsync(false, detail).ConfigureAwait(false);
+        }
+        catch (AuditUnavailableException)
+        {
+            Log.Error("audit log unavailable: the refusal of approvals.stateFile is not recorded");
+        }
     }
 
     private async Task<string?> RecordAsync(PendingApproval a, AuditEventType type, Principal? actor, string clientAddress, string detail, string? approverField)
@@ -552,6 +644,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
+                await CarryGenerationAsync().ConfigureAwait(false);
                 DateTime now = DateTime.UtcNow;
                 List<PendingApproval> expired = [];
                 lock (_gate)

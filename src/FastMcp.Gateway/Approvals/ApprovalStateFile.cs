@@ -4,8 +4,18 @@ using FastMcp.Audit.Storage;
 
 namespace FastMcp.Gateway.Approvals;
 
-/// <summary>What loading approvals.stateFile found: the approvals (none when refused), and why it was refused.</summary>
-internal sealed record ApprovalStateLoad(List<PendingApproval> Approvals, string? Refusal, string? KeptAs);
+/// <summary>
+/// What loading approvals.stateFile found: the approvals (none when refused), why it was refused and where it was set
+/// aside, and for a file that verified the generation it was written as and the audit chain it was written for.
+/// </summary>
+internal sealed record ApprovalStateLoad(List<PendingApproval> Approvals, string? Refusal, string? KeptAs, long Generation = 0, string? Chain = null)
+{
+    /// <summary>A file verified (its MAC and body): the generation check against the audit chain comes next.</summary>
+    public bool Verified => Refusal is null && Chain is not null;
+}
+
+/// <summary>One snapshot of the state about to be written: the body, and what it holds (for the record that precedes it).</summary>
+internal readonly record struct ApprovalStateSnapshot(byte[] Body, int Pending, int Grants);
 
 /// <summary>
 /// approvals.stateFile on disk: the grant-mode approvals and open grants, sealed with HMAC-SHA-256 under
@@ -28,6 +38,9 @@ internal sealed class ApprovalStateFile
     private readonly byte[] _key;
     private readonly SemaphoreSlim _writing = new(1, 1);
     private long _requested, _written;
+    // The newest generation bound into the audit chain, and the newest one on disk: the first is ahead of the second only
+    // while a write is under way, or after one whose record was made but whose file could not be written.
+    private long _anchored, _onDisk;
 
     public ApprovalStateFile(string path, byte[] cardFingerprintKey)
     {
@@ -41,11 +54,30 @@ internal sealed class ApprovalStateFile
     public long WriteFailures => Volatile.Read(ref _writeFailures);
     private long _writeFailures;
 
+    /// <summary>The newest generation recorded in the audit chain (0 before the first write of this process).</summary>
+    public long AnchoredGeneration => Volatile.Read(ref _anchored);
+
     /// <summary>
-    /// Writes a snapshot taken after this call began (<paramref name="body"/> is called for it); calls that arrive while a
-    /// write runs share the next one. Throws <see cref="IOException"/> when the file could not be written.
+    /// True when the file on disk is older than a generation the chain recorded (a write whose record was made failed): a
+    /// start refuses that file, so whatever the write would have taken out of it cannot come back.
     /// </summary>
-    public async Task SaveAsync(Func<byte[]> body)
+    public bool DiskBehindChain => Volatile.Read(ref _anchored) > Volatile.Read(ref _onDisk);
+
+    /// <summary>At start: the next write's generation follows <paramref name="generation"/> (the newest the file or the chain knows).</summary>
+    public void ContinueFrom(long generation)
+    {
+        Volatile.Write(ref _anchored, generation);
+        Volatile.Write(ref _onDisk, generation);
+    }
+
+    /// <summary>
+    /// Writes a snapshot taken after this call began (<paramref name="snapshot"/> is called for it with the write's
+    /// generation); calls that arrive while a write runs share the next one. <paramref name="anchor"/> records that
+    /// generation in the audit chain before the file is written, so no file is ever newer than its record in a chain written
+    /// in order; it throws <see cref="IOException"/> when it cannot, and the file is then not written. Throws
+    /// <see cref="IOException"/> when the file could not be written.
+    /// </summary>
+    public async Task SaveAsync(Func<long, ApprovalStateSnapshot> snapshot, Func<long, ApprovalStateSnapshot, ValueTask> anchor)
     {
         long mine = Interlocked.Increment(ref _requested);
         await _writing.WaitAsync().ConfigureAwait(false);
@@ -54,11 +86,17 @@ internal sealed class ApprovalStateFile
             if (Volatile.Read(ref _written) >= mine) return;
             // Every change requested up to here is visible in the snapshot taken below.
             long covering = Volatile.Read(ref _requested);
+            long generation = Volatile.Read(ref _anchored) + 1;
             try
             {
-                byte[] sealedBytes = Seal(body());
+                ApprovalStateSnapshot taken = snapshot(generation);
+                byte[] sealedBytes = Seal(taken.Body);
+                await anchor(generation, taken).ConfigureAwait(false);
+                // From here the chain says this generation was written: an older file on disk is refused at start.
+                Volatile.Write(ref _anchored, generation);
                 // fsync blocks: on a pool thread of its own, never on the connection's.
                 await Task.Run(() => WriteAtomically(sealedBytes)).ConfigureAwait(false);
+                Volatile.Write(ref _onDisk, generation);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -170,13 +208,17 @@ internal sealed class ApprovalStateFile
             return Refuse("the MAC does not match (changed, torn, or written under another card fingerprint key)");
         try
         {
-            return new ApprovalStateLoad(ApprovalStateJson.Read(bytes.AsMemory(bodyStart)), null, null);
+            ApprovalStateBody body = ApprovalStateJson.Read(bytes.AsMemory(bodyStart));
+            return new ApprovalStateLoad(body.Approvals, null, null, body.Generation, body.Chain);
         }
         catch (FormatException e)
         {
             return Refuse($"verified, but cannot be read: {e.Message}");
         }
     }
+
+    /// <summary>Refuses a file that verified but that the audit chain does not vouch for (older than it, or another chain's): set aside as evidence.</summary>
+    public ApprovalStateLoad Refuse(ApprovalStateLoad verified, string why) => Refuse(why) with { Generation = verified.Generation };
 
     private ApprovalStateLoad Refuse(string why)
     {

@@ -5,6 +5,9 @@ using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Approvals;
 
+/// <summary>A verified state file body: its approvals, the generation it was written as, and the audit chain that recorded it.</summary>
+internal sealed record ApprovalStateBody(List<PendingApproval> Approvals, long Generation, string Chain);
+
 /// <summary>
 /// The JSON body of approvals.stateFile (docs/approvals.md, "The state file"): every grant-mode approval still pending and
 /// every open grant, with what approvers were asked to decide and what has been decided. Parsing trusts nothing it does
@@ -12,13 +15,19 @@ namespace FastMcp.Gateway.Approvals;
 /// </summary>
 internal static class ApprovalStateJson
 {
-    public static byte[] Write(IReadOnlyList<PendingApproval> approvals, DateTime savedUtc)
+    /// <summary>
+    /// <paramref name="generation"/>: this write's place in the sequence of writes, bound into the audit chain before the
+    /// file is written; <paramref name="chain"/>: the audit chain that recorded it (a file is trusted only against its own).
+    /// </summary>
+    public static byte[] Write(IReadOnlyList<PendingApproval> approvals, DateTime savedUtc, long generation, string chain)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteNumber("savedAtMs", UnixMs(savedUtc));
+            w.WriteNumber("generation", generation);
+            w.WriteString("chain", chain);
             w.WriteStartArray("approvals");
             foreach (PendingApproval a in approvals) WriteOne(w, a);
             w.WriteEndArray();
@@ -75,19 +84,23 @@ internal static class ApprovalStateJson
     }
 
     /// <summary>The approvals of a verified body; throws <see cref="FormatException"/> when any part is not as written above.</summary>
-    public static List<PendingApproval> Read(ReadOnlyMemory<byte> body)
+    public static ApprovalStateBody Read(ReadOnlyMemory<byte> body)
     {
         var list = new List<PendingApproval>();
         try
         {
             using JsonDocument document = JsonDocument.Parse(body);
+            // A file written before generations (or without one) is not one the chain can vouch for.
+            long generation = Member(document.RootElement, "generation", JsonValueKind.Number).GetInt64();
+            if (generation < 1) throw new FormatException($"'generation' {generation} is not a positive number");
+            string chain = Text(document.RootElement, "chain");
             foreach (JsonElement e in Member(document.RootElement, "approvals", JsonValueKind.Array).EnumerateArray()) list.Add(ReadOne(e));
+            return new ApprovalStateBody(list, generation, chain);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or ArgumentException or OverflowException)
         {
             throw new FormatException($"not a state file body: {e.Message}", e);
         }
-        return list;
     }
 
     private static PendingApproval ReadOne(JsonElement e)

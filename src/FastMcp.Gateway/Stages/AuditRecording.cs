@@ -329,6 +329,10 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
+    /// <summary>An approvals.stateFile record (ApprovalState): a generation bound before its write, carried forward, or a file refused at start.</summary>
+    public ValueTask<long> RecordApprovalStateAsync(bool success, string detail) =>
+        log.AppendAsync(new AuditEvent { Type = AuditEventType.ApprovalState, TimestampUtc = DateTime.UtcNow, Success = success, Subject = "fastmcp", Detail = detail });
+
     public ValueTask<long> RecordAuthenticationFailureAsync(Exchange ex, Scratch s, string clientAddress, string failure)
     {
         AuditEvent e = s.Event;

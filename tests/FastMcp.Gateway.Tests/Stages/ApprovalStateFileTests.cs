@@ -43,7 +43,7 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds, string? grantProfile = null)
+    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds, string? grantProfile = null, bool shipping = false)
     {
         o.Masking.Profiles["contractor"] = new MaskingProfileOptions { KeepFirst = 0, KeepLast = 0 };
         o.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp" };
@@ -59,16 +59,18 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
             ],
         };
         o.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "state" };
+        // The shipper scans once at start and then rarely: a test moves segments into the archive itself.
+        if (shipping) o.Audit.Shipping = new ShippingOptions { Target = ShippingTarget.Directory, Directory = Path.Combine(dir, "archive"), ScanInterval = TimeSpan.FromHours(1) };
         o.Approvals.StateFile = stateFile;
         return o;
     }
 
     /// <summary>Stops the running gateway (gracefully, as a rolling deployment does) and starts a new one on the same file.</summary>
-    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null)
+    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null, bool shipping = false)
     {
         if (_gateway is not null) await _gateway.DisposeAsync();
         _gateway = null;
-        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds, grantProfile));
+        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds, grantProfile, shipping));
     }
 
     private async Task StopAsync()
@@ -254,7 +256,7 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_revocation_whose_write_fails_removes_the_file_so_that_no_restart_brings_the_grant_back()
+    public async Task A_revocation_whose_write_fails_leaves_a_file_the_chain_has_overtaken_so_that_no_restart_brings_the_grant_back()
     {
         await RestartAsync();
         string id = PendingId(await CallAsync(1));
@@ -265,10 +267,11 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         string blocker = StateFile + ".tmp";
         Directory.CreateDirectory(blocker);
         var (revoked, view) = await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"compromised agent"}""");
-        // Recorded, so it applies here whatever the file says; the file that still held the grant is gone.
+        // Recorded, so it applies here whatever the file says. The file still holds the grant, but the chain recorded the
+        // generation of the write that failed: the file is behind it, and no start will trust it.
         Assert.Equal(HttpStatusCode.OK, revoked);
         Assert.Equal("revoked", view.GetProperty("state").GetString());
-        Assert.False(File.Exists(StateFile));
+        Assert.Contains(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
         string metrics = await AdminGet.TextAsync(_gateway!.AdminEndpoint, "/metrics");
         Assert.Contains("\nfastmcp_approval_state_write_failures_total 1\n", metrics, StringComparison.Ordinal);
         Assert.Contains("\nfastmcp_approvals_revoked_total 1\n", metrics, StringComparison.Ordinal);
@@ -276,14 +279,92 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         JsonElement refused = await CallAsync(2);
         Assert.Equal(-32002, refused.GetProperty("error").GetProperty("code").GetInt32());
 
-        // Stopped while the write still fails (a crash would do the same): the start finds no file and restores nothing.
+        // Stopped while the write still fails (a crash would do the same): the start refuses the file and restores nothing.
         await StopAsync();
-        Assert.False(File.Exists(StateFile));
         Directory.Delete(blocker);
         await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
         Assert.NotEqual(id, PendingId(await CallAsync(3)));
         Assert.Empty(_upstream.Requests);
+    }
+
+    /// <summary>
+    /// Record first, then file: a stop (or crash) after the chain recorded a write's generation and before the file was
+    /// written leaves a file older than the chain. It is refused like a rollback (the two cannot be told apart): nothing
+    /// comes back, and the requester asks again.
+    /// </summary>
+    [Fact]
+    public async Task A_write_recorded_in_the_chain_but_not_on_disk_makes_the_next_start_refuse_the_older_file()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Contains(id, File.ReadAllText(StateFile), StringComparison.Ordinal);
+        string blocker = StateFile + ".tmp";
+        Directory.CreateDirectory(blocker);
+        // The approval is recorded and applies; its write (record made, file not written) fails, and so does the one at stop.
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        Directory.Delete(blocker);
+        Assert.Contains("\"state\":\"pending\"", File.ReadAllText(StateFile), StringComparison.Ordinal);
+
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(2)));
+        Assert.Empty(_upstream.Requests);
+        // The next start trusts the file this one wrote: the refusal is not repeated.
+        await RestartAsync();
+        Assert.Equal(0, await RefusedStateFilesAsync());
+    }
+
+    /// <summary>
+    /// Shipping removes sealed segments from the host: the generation is read back from the store, so a grant survives the
+    /// restart when every segment that recorded it is only in the store.
+    /// </summary>
+    [Fact]
+    public async Task A_grant_survives_a_restart_after_its_segments_were_shipped_and_removed_from_the_host()
+    {
+        await RestartAsync(shipping: true);
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        string local = Path.Combine(_dir, "audit", "state"), archive = Path.Combine(_dir, "archive", "state");
+        Directory.CreateDirectory(archive);
+        // The shipper usually removed them already (it ships at stop, localRetention 0); any it left are shipped by hand.
+        foreach (string segment in Directory.GetFiles(local, "*.seg"))
+        {
+            if (!File.Exists(Path.Combine(archive, Path.GetFileName(segment)))) File.Copy(segment, Path.Combine(archive, Path.GetFileName(segment)));
+            File.Delete(segment);
+        }
+        Assert.Empty(Directory.GetFiles(local, "*.seg"));
+        Assert.NotEmpty(Directory.GetFiles(archive, "*.seg"));
+
+        await RestartAsync(shipping: true);
+        Assert.Equal(0, await RefusedStateFilesAsync());
+        Assert.Equal("approved", (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Body.GetProperty("state").GetString());
+        Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        Assert.Single(_upstream.Requests);
+    }
+
+    /// <summary>A new audit directory has no record of any generation: the file is refused, not trusted blindly.</summary>
+    [Fact]
+    public async Task A_state_file_with_a_new_audit_directory_is_refused_since_no_chain_vouches_for_it()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        Directory.Move(Path.Combine(_dir, "audit"), Path.Combine(_dir, "audit-old"));
+
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(2)));
+        Assert.Empty(_upstream.Requests);
+        await StopAsync();
+        Assert.Contains(await AuditRecordsAsync(), r => AuditRecordFields.Field(r, "type") == "ApprovalState" && !r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("holds no approvals.stateFile generation", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -315,6 +396,65 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalExpired"
             && (AuditRecordFields.Field(r, "detail") ?? "").Contains($"approval {id} for alice: cancelled", StringComparison.Ordinal));
         Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
+    }
+
+    public static TheoryData<string> ChangesAfterTheCopy => new() { "revoke", "deny", "execution", "expire" };
+
+    /// <summary>
+    /// An older copy of the file, written by the gateway itself (so it verifies), put back before a restart: the chain
+    /// recorded a newer generation, so the copy is refused like a file that does not verify, and nothing in it admits a call.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ChangesAfterTheCopy))]
+    public async Task An_older_copy_of_the_file_put_back_before_a_restart_is_refused_and_recorded(string change)
+    {
+        await RestartAsync(timeoutSeconds: change == "expire" ? 2 : 300);
+        string id = PendingId(await CallAsync(1));
+        if (change is "revoke" or "execution") Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        if (change == "revoke") Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        byte[] older = File.ReadAllBytes(StateFile);
+        int executions = _upstream.Requests.Count;
+
+        switch (change)
+        {
+            case "revoke":
+                Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"wrong environment"}""")).Status);
+                break;
+            case "deny":
+                Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/deny", """{"reason":"not today"}""")).Status);
+                break;
+            case "execution":
+                Assert.Equal(3, (await CallAsync(3)).GetProperty("id").GetInt32());
+                executions++;
+                break;
+            default:
+                // The sweeper expires it (bounded wait) while the gateway runs.
+                string state = "pending";
+                for (int i = 0; i < 200 && state == "pending"; i++)
+                {
+                    await Task.Delay(50);
+                    state = (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Body.GetProperty("state").GetString()!;
+                }
+                Assert.Equal("expired", state);
+                break;
+        }
+        await StopAsync();
+        File.WriteAllBytes(StateFile, older);
+
+        await RestartAsync();
+        // The identical call is not admitted: it opens a new approval.
+        JsonElement retry = await CallAsync(4);
+        Assert.True(retry.TryGetProperty("error", out _), $"admitted by an approval from the older file: {retry.GetRawText()}");
+        Assert.Equal(executions, _upstream.Requests.Count);
+        Assert.NotEqual(id, PendingId(retry));
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Single(Directory.GetFiles(Path.GetDirectoryName(StateFile)!, "approvals.state.refused-*"));
+        await StopAsync();
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && !r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("older than generation", StringComparison.Ordinal));
     }
 
     public static TheoryData<string> Tampering => new() { "flip a byte", "change the approver", "extend the grant" };
