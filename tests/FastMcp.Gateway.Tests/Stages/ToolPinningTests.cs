@@ -319,6 +319,60 @@ public sealed class ToolPinningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upstream_naming_new_tools_in_every_answer_keeps_a_bounded_set_observed_and_counts_the_rest()
+    {
+        await StartAsync("record", null);
+        const int perList = 1500, lists = 3;
+        for (int l = 0; l < lists; l++)
+        {
+            _served = [.. Enumerable.Range(0, perList).Select(i => "{\"name\":\"t" + l + "_" + i + "\",\"inputSchema\":{\"type\":\"object\"}}")];
+            await ListAsync();
+        }
+        long notKept = perList * lists - UpstreamToolPins.MaxObservedTools;
+        using (JsonDocument observed = JsonDocument.Parse(await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed")))
+        {
+            JsonElement upstream = observed.RootElement.GetProperty("upstreams").GetProperty("default");
+            Assert.Equal(UpstreamToolPins.MaxObservedTools, upstream.GetProperty("tools").EnumerateObject().Count());
+            Assert.Equal(notKept, upstream.GetProperty("notKept").GetInt64());
+        }
+        Assert.Equal(notKept, await AdminGet.MetricAsync(_gw.Gateway.AdminEndpoint, "fastmcp_tool_definitions_not_kept_total{upstream=\"default\"}"));
+
+        // A tool not kept is still compared: with no first-seen pin left for it, record mode reports it as not pinned.
+        string[] audit = await _gw.StopAndReadAuditAsync();
+        string lastList = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Last(d => d.StartsWith("response", StringComparison.Ordinal));
+        Assert.Contains("tool-not-pinned", lastList, StringComparison.Ordinal);
+        Assert.Contains("more", lastList, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Card_numbers_and_line_breaks_in_tool_names_and_definitions_reach_no_record_log_or_review_file()
+    {
+        const string Pan = "4111111111111111";
+        string carded = "{\"name\":\"pay_" + Pan + "\",\"description\":\"Charges card 4111 1111 1111 1111 or \\u0034111111111111111.\",\"inputSchema\":{\"type\":\"object\"}}";
+        string forged = """{"name":"x\n2026-01-01T00:00:00Z error forged","inputSchema":{"type":"object"}}""";
+        await StartAsync("record", PinsFile(ReadInbox));
+        _served = [ReadInbox, carded, forged];
+        await ListAsync();
+
+        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed");
+        Assert.DoesNotContain(Pan, observed, StringComparison.Ordinal);
+        Assert.DoesNotContain("1111 1111 1111", observed, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0034111", observed, StringComparison.Ordinal);
+        Assert.Contains("pay_411111", observed, StringComparison.Ordinal);
+
+        string pins = Path.Combine(_dir, "carded-pins.json"), definitions = Path.Combine(_dir, "carded-definitions.json");
+        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--out", pins, "--definitions", definitions], new StringWriter(), new StringWriter());
+        Assert.Equal(0, rc);
+        Assert.DoesNotContain(Pan, File.ReadAllText(pins) + File.ReadAllText(definitions), StringComparison.Ordinal);
+        Assert.DoesNotContain("1111 1111 1111", File.ReadAllText(definitions), StringComparison.Ordinal);
+
+        string[] audit = await _gw.StopAndReadAuditAsync();
+        string listDetail = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Single(d => d.StartsWith("response", StringComparison.Ordinal));
+        Assert.Contains("x?2026-01-01T00:00:00Z error forged (tool-not-pinned", listDetail, StringComparison.Ordinal);
+        Assert.DoesNotContain(audit, line => line.Contains(Pan, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_digest_is_stable_under_member_order_whitespace_escapes_and_number_spelling()
     {
         string a = """{"name":"t","description":"caf\u00e9 \/ x","inputSchema":{"type":"object","properties":{"n":{"type":"number","maximum":10,"minimum":1.5e-7}}}}""";
