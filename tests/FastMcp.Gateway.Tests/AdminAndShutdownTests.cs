@@ -151,4 +151,21 @@ public sealed class AdminAndShutdownTests
         }
         Assert.Equal(1, refused);
     }
+
+    [Fact]
+    public async Task The_admin_listener_refuses_a_smuggled_request_and_an_oversized_head_and_closes()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using (RawClient smuggler = await RawClient.ConnectAsync(gateway.AdminEndpoint))
+        {
+            await smuggler.SendAsync("POST /approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            Assert.Equal(400, (await smuggler.ReadResponseAsync("the refusal")).Status);
+            Assert.True(await smuggler.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)), "the smuggled GET must not be answered");
+        }
+        using RawClient big = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+        await big.SendAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + new string('a', 64 * 1024) + "\r\n\r\n");
+        // Closed unanswered: nothing past limits.maxHeadBytes is held.
+        Assert.True(await big.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)));
+    }
 }
