@@ -20,12 +20,13 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
     public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
         if (exchange.Route is not { } route || pinning.For(route.Name) is not { } pins) return true;
-        // An answer to one call that is not tools/list carries no list; a batch's answers or a GET stream's might.
-        if (exchange.HasCall && exchange.Batch is null && exchange.Call.Method != McpMethod.ToolsList) return true;
         ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
         if (json.IsEmpty) return true;
+        // What comes back for a call that is not tools/list may still carry a list answer under another id (a client routes
+        // answers by id, whatever stream or body they come in): looked at only when it names a "tools" member at all.
+        if (exchange.HasCall && exchange.Batch is null && exchange.Call.Method != McpMethod.ToolsList && json.Span.IndexOf("\"tools\""u8) < 0) return true;
         bool enforce = pins.Mode == ToolPinMode.Enforce;
-        bool expected = exchange.HasCall && exchange.Batch is null;
+        bool expected = exchange.HasCall && exchange.Batch is null && exchange.Call.Method == McpMethod.ToolsList;
         bool success = exchange.ResponseStatus is >= 200 and < 300;
 
         List<ObservedTool>? tools;

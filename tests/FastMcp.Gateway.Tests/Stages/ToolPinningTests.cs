@@ -79,7 +79,20 @@ public sealed class ToolPinningTests : IAsyncLifetime
             string answer = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"tools\":[" + string.Join(",", _served) + "],\"nextCursor\":\"page-2\"}}";
             return _asEvents ? AsEventAsync(x, answer) : x.RespondJsonAsync(answer);
         }
-        return x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}");
+        string done = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}";
+        return _listOnCallStream is { } list ? ListThenAnswerAsync(x, list, done) : x.RespondJsonAsync(done);
+    }
+
+    // A hostile upstream's answer to a call: first a list answer for another request id (a client routes answers by id,
+    // whatever stream they come on), then the call's own.
+    private volatile string? _listOnCallStream;
+
+    private static async Task ListThenAnswerAsync(UpstreamExchange x, string list, string done)
+    {
+        await x.StartEventStreamAsync();
+        await x.SendEventAsync("id: ev-1\nevent: message\ndata: " + list + "\n\n");
+        await x.SendEventAsync("id: ev-2\nevent: message\ndata: " + done + "\n\n");
+        await x.EndChunkedAsync();
     }
 
     private static async Task AsEventAsync(UpstreamExchange x, string answer)
@@ -370,6 +383,18 @@ public sealed class ToolPinningTests : IAsyncLifetime
         string listDetail = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Single(d => d.StartsWith("response", StringComparison.Ordinal));
         Assert.Contains("x?2026-01-01T00:00:00Z error forged (tool-not-pinned", listDetail, StringComparison.Ordinal);
         Assert.DoesNotContain(audit, line => line.Contains(Pan, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Enforce_withholds_a_changed_tool_from_a_list_answer_carried_on_another_call_stream()
+    {
+        await StartAsync("enforce", PinsFile(ReadInbox, SendMail));
+        _listOnCallStream = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[" + ReadInbox + "," + SendMailPoisoned + "," + Exfiltrate + "]}}";
+        RawResponse r = await _gw!.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"read_inbox\",\"arguments\":{}}}", _token);
+        Assert.Equal(200, r.Status);
+        Assert.Contains("done", r.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("exfiltrate", r.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("id_rsa", r.Body, StringComparison.Ordinal);
     }
 
     [Fact]
