@@ -43,6 +43,8 @@ public sealed class HttpRecordReceiver : IAsyncDisposable
     public string Url => $"http://127.0.0.1:{Port}/ingest";
     /// <summary>What the next POSTs are answered.</summary>
     public volatile int Status = 200;
+    /// <summary>When set, a Location field the answers carry (a redirect, with a 3xx <see cref="Status"/>).</summary>
+    public volatile string? Location;
     /// <summary>Every POST seen, accepted or not.</summary>
     public int PostsSeen;
     private int _openConnections;
@@ -137,7 +139,8 @@ public sealed class HttpRecordReceiver : IAsyncDisposable
                 int status = Status;
                 Interlocked.Increment(ref PostsSeen);
                 if (status is >= 200 and < 300) _accepted.Enqueue(post with { Body = body });
-                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n"), ct);
+                string location = Location is { } to ? $"Location: {to}\r\n" : "";
+                await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 {status} X\r\n{location}Content-Length: 0\r\n\r\n"), ct);
                 _arrived.Release();
             }
         }

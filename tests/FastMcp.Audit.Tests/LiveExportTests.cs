@@ -170,6 +170,31 @@ public sealed class LiveExportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_redirect_to_another_host_is_a_failed_post_not_followed_and_the_records_wait()
+    {
+        // The endpoint (or whoever answers for it) sends the log elsewhere: nothing may go there, and only the
+        // configured endpoint's own 2xx acknowledges.
+        await using var elsewhere = new HttpRecordReceiver();
+        _siem.Status = 307;
+        _siem.Location = elsewhere.Url;
+        await using var log = await AuditLog.OpenAsync(Options());
+        await AppendAsync(log, 0, 3);
+        using (var cts = new CancellationTokenSource(Limit))
+            while (log.Exporter!.FailedPosts < 2 && !cts.IsCancellationRequested) await Task.Delay(10);
+        Assert.True(log.Exporter!.FailedPosts >= 2);
+        Assert.Equal(0, elsewhere.PostsSeen);
+        Assert.Equal(0, log.Exporter.ExportedRecords);
+        Assert.True(log.Exporter.LagRecords > 0);
+        Assert.Contains("307", log.Exporter.LastError, StringComparison.Ordinal);
+
+        _siem.Status = 200;
+        _siem.Location = null;
+        var lines = await _siem.WaitForLinesAsync(4, Limit);
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => (long)i), lines.Select(l => Parse(l).Seq).Distinct().Order());
+        Assert.Equal(0, elsewhere.PostsSeen);
+    }
+
+    [Fact]
     public async Task A_restart_resumes_from_the_acknowledged_cursor()
     {
         long acked;

@@ -100,4 +100,72 @@ public sealed class AdminAndShutdownTests
         Assert.True(await client.GatewayClosesAsync(), "the connection should close after its last exchange during stop");
         Assert.Equal(0, gateway.Host.OpenConnections);
     }
+
+    [Fact]
+    public async Task An_admin_connection_that_stays_silent_or_never_finishes_its_head_is_closed_and_counted()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o =>
+        {
+            o.Timeouts.FirstRequestMs = 300;
+            o.Timeouts.RequestHeadersMs = 300;
+        });
+        using RawClient silent = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+        using RawClient slow = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+        await slow.SendAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+
+        Assert.True(await silent.GatewayClosesAsync(TimeSpan.FromSeconds(5)), "a connection that sends nothing should be closed");
+        Assert.True(await slow.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)), "a head that never ends should be closed");
+        Assert.Equal(2, await AdminGet.MetricAsync(gateway.AdminEndpoint, "fastmcp_admin_connections_timed_out_total"));
+    }
+
+    [Fact]
+    public async Task The_admin_listener_holds_at_most_64_connections_and_closes_the_rest_counted()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        var held = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < Hosting.LocalServerLimits.AdminMaxConnections; i++)
+            {
+                RawClient c = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+                held.Add(c);
+                // Each is taken in before the next: the bound counts connections being served.
+                await c.SendAsync("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                Assert.Equal(200, (await c.ReadResponseAsync("/healthz")).Status);
+            }
+            using RawClient extra = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+            Assert.True(await extra.GatewayClosesAsync(TimeSpan.FromSeconds(5)), "a connection past the bound should be closed");
+        }
+        finally
+        {
+            foreach (RawClient c in held) c.Dispose();
+        }
+        // The held ones are gone once the listener saw them close: the metric is served again.
+        long refused = -1;
+        for (int attempt = 0; attempt < 50 && refused < 0; attempt++)
+        {
+            try { refused = await AdminGet.MetricAsync(gateway.AdminEndpoint, "fastmcp_admin_connections_refused_total"); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or Xunit.Sdk.XunitException) { await Task.Delay(100); }
+        }
+        Assert.Equal(1, refused);
+    }
+
+    [Fact]
+    public async Task The_admin_listener_refuses_a_smuggled_request_and_an_oversized_head_and_closes()
+    {
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using (RawClient smuggler = await RawClient.ConnectAsync(gateway.AdminEndpoint))
+        {
+            await smuggler.SendAsync("POST /approvals HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            Assert.Equal(400, (await smuggler.ReadResponseAsync("the refusal")).Status);
+            Assert.True(await smuggler.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)), "the smuggled GET must not be answered");
+        }
+        using RawClient big = await RawClient.ConnectAsync(gateway.AdminEndpoint);
+        await big.SendAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + new string('a', 64 * 1024) + "\r\n\r\n");
+        // Closed unanswered: nothing past limits.maxHeadBytes is held.
+        Assert.True(await big.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)));
+    }
 }

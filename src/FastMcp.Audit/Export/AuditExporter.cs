@@ -59,7 +59,8 @@ public sealed class AuditExporter : IAsyncDisposable
         if (token is not null) _authorization = new AuthenticationHeaderValue(options.Format == AuditExportOptions.SplunkHec ? "Splunk" : "Bearer", token);
         // The trust is loaded before the handler exists: a caFile that fails here leaves no handler behind.
         System.Security.Cryptography.X509Certificates.X509ChainPolicy? privateCa = options.LoadCaPolicy();
-        _http = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, privateCa))
+        // A redirect is not followed: the log goes only to the configured endpoint, and only its own 2xx acknowledges.
+        _http = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false }, privateCa))
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

@@ -97,6 +97,12 @@ internal static class ToolsCommand
                                 stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}' has no well-formed digest");
                                 return 2;
                             }
+                            if (tool.Value.TryGetProperty("definitionOmitted"u8, out JsonElement omitted) && omitted.ValueKind == JsonValueKind.True)
+                            {
+                                // Nobody could review what it says: left unpinned, so enforce withholds it.
+                                stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}': its definition was not kept (past the gateway's bound on kept definitions); not pinned");
+                                continue;
+                            }
                             p.WriteString(tool.Name, digest.GetString());
                             if (tool.Value.TryGetProperty("definition"u8, out JsonElement definition))
                             {
@@ -106,6 +112,8 @@ internal static class ToolsCommand
                             seen++;
                         }
                     }
+                    if (upstream.Value.TryGetProperty("notKept"u8, out JsonElement notKept) && notKept.TryGetInt64(out long dropped) && dropped > 0)
+                        stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}': {dropped} tool definition(s) seen were not kept (past the gateway's bound of {ToolPins.UpstreamToolPins.MaxObservedTools} tools or {ToolPins.UpstreamToolPins.MaxObservedBytes / (1024 * 1024)} MiB); those tools are not pinned");
                     if (seen == 0) stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}': no tools observed (list its tools through the gateway first); pinned as none");
                     toolCount += seen;
                     p.WriteEndObject();

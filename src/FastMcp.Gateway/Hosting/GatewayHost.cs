@@ -107,7 +107,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                 ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null;
                 var admin = new AdminEndpoints(Readiness, DownUpstreams, approvalApi, new MetricsEndpoint(_runtime, () => _connections.Count),
                     approvalApi is not null && stages.Approvals!.Peers is { } peers ? new PeerEndpoints(stages.Approvals, peers, approvalApi) : null, stages.ToolPins);
-                _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync);
+                _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync, _runtime.AdminLimits);
             }
         }
         catch

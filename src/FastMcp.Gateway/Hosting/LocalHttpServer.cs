@@ -22,15 +22,18 @@ internal sealed class LocalHttpServer : IDisposable
     private readonly Func<HttpRequestHead, ReadOnlyMemory<byte>, IPEndPoint, ValueTask<LocalResponse>> _handler;
     private readonly HttpLimits _limits = new() { MaxRequestBodyBytes = 1024 * 1024 };
     private readonly Task _acceptLoop;
+    private readonly LocalServerLimits _bounds;
+    private int _open;
 
     public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> handler)
-        : this(endpoint, (head, body, _) => new ValueTask<LocalResponse>(handler(head, body)))
+        : this(endpoint, (head, body, _) => new ValueTask<LocalResponse>(handler(head, body)), LocalServerLimits.Unbounded)
     {
     }
 
-    public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, IPEndPoint, ValueTask<LocalResponse>> handler)
+    public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, IPEndPoint, ValueTask<LocalResponse>> handler, LocalServerLimits bounds)
     {
         _handler = handler;
+        _bounds = bounds;
         _listener = SocketListener.Bind(endpoint, PipeSettings.Receive(_limits.MaxRequestBodyBytes));
         _acceptLoop = _listener.AcceptLoopAsync(ServeAsync);
     }
@@ -39,35 +42,54 @@ internal sealed class LocalHttpServer : IDisposable
 
     private async Task ServeAsync(ConnectionTransport connection, IPEndPoint remote)
     {
+        if (Interlocked.Increment(ref _open) > _bounds.MaxConnections)
+        {
+            // Closed unanswered: an answer could wait on a client that reads nothing, the very holder this bound is against.
+            Interlocked.Decrement(ref _open);
+            Interlocked.Increment(ref _bounds.ConnectionsRefused);
+            connection.Dispose();
+            return;
+        }
         PipeReader input = connection.Input;
         PipeWriter output = connection.Output;
         var head = new HttpRequestHead(_limits);
         using var body = new PooledBufferWriter();
+        using var deadline = new CancellationTokenSource();
+        TimeSpan idle = _bounds.FirstRequest;
         try
         {
             while (true)
             {
-                if (await RequestHeadReader.ReadAsync(input, head, _limits).ConfigureAwait(false) is not { } reason) return;
+                deadline.CancelAfter(idle);
+                if (await RequestHeadReader.ReadAsync(input, head, _limits, deadline, _bounds.Head).ConfigureAwait(false) is not { } reason) return;
+                deadline.CancelAfter(_bounds.Body);
                 if (reason != HttpRejectReason.None)
                 {
                     Write(output, new LocalResponse(reason.StatusCode(), "text/plain", System.Text.Encoding.ASCII.GetBytes(reason.Describe())), close: true);
-                    await output.FlushAsync().ConfigureAwait(false);
+                    await output.FlushAsync(deadline.Token).ConfigureAwait(false);
                     return;
                 }
                 body.Clear();
                 BodyReadResult read = await BodyReader.ReadWholeAsync(input, head.Framing, head.ContentLength, body, _limits.MaxRequestBodyBytes, _limits,
-                    CancellationToken.None).ConfigureAwait(false);
+                    deadline.Token).ConfigureAwait(false);
+                if (read == BodyReadResult.TimedOut) Interlocked.Increment(ref _bounds.TimedOut);
                 if (read != BodyReadResult.Complete) return;
                 LocalResponse response = await _handler(head, body.WrittenMemory, remote).ConfigureAwait(false);
                 Write(output, response, head.ConnectionClose);
-                if ((await output.FlushAsync().ConfigureAwait(false)).IsCompleted || head.ConnectionClose) return;
+                if ((await output.FlushAsync(deadline.Token).ConfigureAwait(false)).IsCompleted || head.ConnectionClose) return;
+                idle = _bounds.KeepAlive;
             }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _bounds.TimedOut);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
         }
         finally
         {
+            Interlocked.Decrement(ref _open);
             await LingeringClose.RunAsync(input, output).ConfigureAwait(false);
             try { input.Complete(); } catch (InvalidOperationException) { }
             try { output.Complete(); } catch (InvalidOperationException) { }

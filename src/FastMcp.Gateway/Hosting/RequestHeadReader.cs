@@ -10,15 +10,26 @@ namespace FastMcp.Gateway.Hosting;
 /// </summary>
 internal static class RequestHeadReader
 {
-    /// <summary>Null: the peer closed (or sent an oversized head) before a whole head; else why the head is refused (None: parsed).</summary>
-    public static async ValueTask<HttpRejectReason?> ReadAsync(PipeReader input, HttpRequestHead head, HttpLimits limits)
+    /// <summary>
+    /// Null: the peer closed (or sent an oversized head) before a whole head; else why the head is refused (None: parsed).
+    /// With <paramref name="deadline"/>, its token bounds the reads and is re-armed to <paramref name="headTime"/> once the
+    /// head's first bytes arrived (cancelled: OperationCanceledException).
+    /// </summary>
+    public static async ValueTask<HttpRejectReason?> ReadAsync(PipeReader input, HttpRequestHead head, HttpLimits limits,
+        CancellationTokenSource? deadline = null, TimeSpan headTime = default)
     {
         var framer = new HeadFramer();
         ReadResult result;
         long headLength;
+        bool started = false;
         while (true)
         {
-            result = await input.ReadAsync().ConfigureAwait(false);
+            result = await input.ReadAsync(deadline?.Token ?? default).ConfigureAwait(false);
+            if (!started && !result.Buffer.IsEmpty)
+            {
+                started = true;
+                deadline?.CancelAfter(headTime);
+            }
             headLength = framer.TryFindEnd(result.Buffer, limits.MaxHeadBytes);
             if (headLength != 0 || result.IsCompleted) break;
             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);

@@ -20,7 +20,11 @@ internal sealed class GatewayRuntime
         ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
         RateLimits = new RateLimiting.RateLimits(options.RateLimits);
         Metrics = new Admin.ExchangeMetrics(options.Metrics.Tools);
+        AdminLimits = Hosting.LocalServerLimits.Admin(options.Timeouts);
     }
+
+    /// <summary>The admin listener's bounds on connections and their times, and what they refused (/metrics).</summary>
+    public Hosting.LocalServerLimits AdminLimits { get; }
 
     /// <summary>Exchanges by method, decision and status; latencies; authentication failures by reason.</summary>
     public Admin.ExchangeMetrics Metrics { get; }

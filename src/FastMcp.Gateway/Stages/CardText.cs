@@ -20,4 +20,25 @@ internal static class CardText
         byte[] utf8 = Encoding.UTF8.GetBytes(text);
         return Masker.MaskTextInPlace(utf8) == 0 ? text : Encoding.UTF8.GetString(utf8);
     }
+
+    /// <summary>A copy of a complete JSON text with every card number masked (escaped digits and bare numbers included).</summary>
+    public static byte[] MaskJson(ReadOnlySpan<byte> json)
+    {
+        byte[] copy = json.ToArray();
+        Masker.MaskInPlace(copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Text taken from a peer (a tool name) as the gateway writes it into a log line or a record's detail: card numbers
+    /// masked and control characters written as '?', so it cannot end a line or forge another.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        string masked = Mask(text);
+        if (!masked.AsSpan().ContainsAnyInRange('\0', '\x1F') && !masked.AsSpan().ContainsAnyInRange('\x7F', '\x9F')) return masked;
+        var sb = new StringBuilder(masked.Length);
+        foreach (char c in masked) sb.Append(char.IsControl(c) ? '?' : c);
+        return sb.ToString();
+    }
 }

@@ -20,12 +20,13 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
     public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
         if (exchange.Route is not { } route || pinning.For(route.Name) is not { } pins) return true;
-        // An answer to one call that is not tools/list carries no list; a batch's answers or a GET stream's might.
-        if (exchange.HasCall && exchange.Batch is null && exchange.Call.Method != McpMethod.ToolsList) return true;
         ReadOnlyMemory<byte> json = MessageJson.Of(message, isEvent, buffers);
         if (json.IsEmpty) return true;
+        // What comes back for a call that is not tools/list may still carry a list answer under another id (a client routes
+        // answers by id, whatever stream or body they come in): looked at only when it names a "tools" member at all.
+        if (exchange.HasCall && exchange.Batch is null && exchange.Call.Method != McpMethod.ToolsList && json.Span.IndexOf("\"tools\""u8) < 0) return true;
         bool enforce = pins.Mode == ToolPinMode.Enforce;
-        bool expected = exchange.HasCall && exchange.Batch is null;
+        bool expected = exchange.HasCall && exchange.Batch is null && exchange.Call.Method == McpMethod.ToolsList;
         bool success = exchange.ResponseStatus is >= 200 and < 300;
 
         List<ObservedTool>? tools;
@@ -94,6 +95,9 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
         return tools;
     }
 
+    /// <summary>Tools a finding names one by one; the rest are counted ("and N more"), so a list of 100,000 tools makes no huge record.</summary>
+    public const int MaxNamedInNote = 100;
+
     /// <summary>What every finding in an exchange's ToolPinNote starts with.</summary>
     public const string NotePrefix = "tool pins: ";
 
@@ -109,13 +113,16 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
         var note = new StringBuilder(exchange.ToolPinNote);
         if (note.Length > 0) note.Append("; ");
         note.Append(NotePrefix).Append(withheld ? "withheld " : "differ ");
-        for (int i = 0; i < mismatches.Count; i++)
+        // Names come from the upstream: masked and made printable, and only so many of them, for the record and the log.
+        int named = Math.Min(mismatches.Count, MaxNamedInNote);
+        for (int i = 0; i < named; i++)
         {
             ToolMismatch m = mismatches[i];
             if (i > 0) note.Append(", ");
-            note.Append(m.Name).Append(m.Pinned is null ? " (tool-not-pinned; seen " : " (tool-definition-changed; pinned ").Append(m.Pinned is null ? "" : m.Pinned + ", seen ")
+            note.Append(CardText.Printable(m.Name)).Append(m.Pinned is null ? " (tool-not-pinned; seen " : " (tool-definition-changed; pinned ").Append(m.Pinned is null ? "" : m.Pinned + ", seen ")
                 .Append(m.Seen).Append(')');
         }
+        if (named < mismatches.Count) note.Append(" and ").Append(mismatches.Count - named).Append(" more");
         exchange.ToolPinNote = note.ToString();
         if (pinning.LogLimit.TryTake("tool pin mismatch", pins.Name, withheld ? 1 : 0, out int held))
             Hosting.Log.Warn($"upstream '{pins.Name}': {exchange.ToolPinNote}{Hosting.LogRateLimit.Held(held)}");

@@ -113,15 +113,25 @@ internal sealed class ToolPinning
             {
                 w.WriteStartObject(upstream.Name);
                 w.WriteString("mode"u8, upstream.Mode == ToolPinMode.Enforce ? "enforce" : "record");
+                w.WriteNumber("notKept"u8, upstream.NotKept);
                 w.WriteStartObject("tools"u8);
                 foreach ((ObservedTool tool, string? pin) in upstream.Snapshot())
                 {
-                    w.WriteStartObject(tool.Name);
+                    // Names and definitions come from the upstream: card numbers in them are served masked (as the client got them).
+                    w.WriteStartObject(Stages.CardText.Mask(tool.Name));
                     w.WriteString("digest"u8, tool.Digest);
                     if (pin is null) w.WriteNull("pin"u8);
                     else w.WriteString("pin"u8, pin);
-                    w.WritePropertyName("definition"u8);
-                    w.WriteRawValue(tool.Canonical, skipInputValidation: true);
+                    if (tool.Omitted)
+                    {
+                        w.WriteNull("definition"u8);
+                        w.WriteBoolean("definitionOmitted"u8, true);
+                    }
+                    else
+                    {
+                        w.WritePropertyName("definition"u8);
+                        w.WriteRawValue(tool.Canonical, skipInputValidation: true);
+                    }
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();
@@ -133,13 +143,17 @@ internal sealed class ToolPinning
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>fastmcp_tool_definition_mismatches_total{upstream}.</summary>
+    /// <summary>fastmcp_tool_definition_mismatches_total{upstream} and fastmcp_tool_definitions_not_kept_total{upstream}.</summary>
     public void RenderMetrics(StringBuilder sb)
     {
         sb.Append("# HELP fastmcp_tool_definition_mismatches_total tools in tools/list answers whose definition differed from its pin (or had none)\n");
         sb.Append("# TYPE fastmcp_tool_definition_mismatches_total counter\n");
         foreach (UpstreamToolPins upstream in _upstreams.Values)
             sb.Append("fastmcp_tool_definition_mismatches_total{upstream=\"").Append(upstream.Name).Append("\"} ").Append(upstream.Mismatches).Append('\n');
+        sb.Append("# HELP fastmcp_tool_definitions_not_kept_total tools (or definitions) of tools/list answers not kept for /tools/observed past the per-upstream bound\n");
+        sb.Append("# TYPE fastmcp_tool_definitions_not_kept_total counter\n");
+        foreach (UpstreamToolPins upstream in _upstreams.Values)
+            sb.Append("fastmcp_tool_definitions_not_kept_total{upstream=\"").Append(upstream.Name).Append("\"} ").Append(upstream.NotKept).Append('\n');
     }
 
     private static ToolPinMode ParseMode(string? text, string field) => text switch

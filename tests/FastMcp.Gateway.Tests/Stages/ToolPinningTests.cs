@@ -79,7 +79,20 @@ public sealed class ToolPinningTests : IAsyncLifetime
             string answer = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"tools\":[" + string.Join(",", _served) + "],\"nextCursor\":\"page-2\"}}";
             return _asEvents ? AsEventAsync(x, answer) : x.RespondJsonAsync(answer);
         }
-        return x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}");
+        string done = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"done\"}]}}";
+        return _listOnCallStream is { } list ? ListThenAnswerAsync(x, list, done) : x.RespondJsonAsync(done);
+    }
+
+    // A hostile upstream's answer to a call: first a list answer for another request id (a client routes answers by id,
+    // whatever stream they come on), then the call's own.
+    private volatile string? _listOnCallStream;
+
+    private static async Task ListThenAnswerAsync(UpstreamExchange x, string list, string done)
+    {
+        await x.StartEventStreamAsync();
+        await x.SendEventAsync("id: ev-1\nevent: message\ndata: " + list + "\n\n");
+        await x.SendEventAsync("id: ev-2\nevent: message\ndata: " + done + "\n\n");
+        await x.EndChunkedAsync();
     }
 
     private static async Task AsEventAsync(UpstreamExchange x, string answer)
@@ -316,6 +329,72 @@ public sealed class ToolPinningTests : IAsyncLifetime
         Assert.Equal(["read_inbox", "send_mail"], PolicyGateway.ToolNames(await ListAsync()));
         Assert.True((await CallAsync("send_mail")).TryGetProperty("result", out _));
         Assert.True((await CallAsync("exfiltrate")).TryGetProperty("error", out _));
+    }
+
+    [Fact]
+    public async Task An_upstream_naming_new_tools_in_every_answer_keeps_a_bounded_set_observed_and_counts_the_rest()
+    {
+        await StartAsync("record", null);
+        const int perList = 1500, lists = 3;
+        for (int l = 0; l < lists; l++)
+        {
+            _served = [.. Enumerable.Range(0, perList).Select(i => "{\"name\":\"t" + l + "_" + i + "\",\"inputSchema\":{\"type\":\"object\"}}")];
+            await ListAsync();
+        }
+        long notKept = perList * lists - UpstreamToolPins.MaxObservedTools;
+        using (JsonDocument observed = JsonDocument.Parse(await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed")))
+        {
+            JsonElement upstream = observed.RootElement.GetProperty("upstreams").GetProperty("default");
+            Assert.Equal(UpstreamToolPins.MaxObservedTools, upstream.GetProperty("tools").EnumerateObject().Count());
+            Assert.Equal(notKept, upstream.GetProperty("notKept").GetInt64());
+        }
+        Assert.Equal(notKept, await AdminGet.MetricAsync(_gw.Gateway.AdminEndpoint, "fastmcp_tool_definitions_not_kept_total{upstream=\"default\"}"));
+
+        // A tool not kept is still compared: with no first-seen pin left for it, record mode reports it as not pinned.
+        string[] audit = await _gw.StopAndReadAuditAsync();
+        string lastList = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Last(d => d.StartsWith("response", StringComparison.Ordinal));
+        Assert.Contains("tool-not-pinned", lastList, StringComparison.Ordinal);
+        Assert.Contains("more", lastList, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Card_numbers_and_line_breaks_in_tool_names_and_definitions_reach_no_record_log_or_review_file()
+    {
+        const string Pan = "4111111111111111";
+        string carded = "{\"name\":\"pay_" + Pan + "\",\"description\":\"Charges card 4111 1111 1111 1111 or \\u0034111111111111111.\",\"inputSchema\":{\"type\":\"object\"}}";
+        string forged = """{"name":"x\n2026-01-01T00:00:00Z error forged","inputSchema":{"type":"object"}}""";
+        await StartAsync("record", PinsFile(ReadInbox));
+        _served = [ReadInbox, carded, forged];
+        await ListAsync();
+
+        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed");
+        Assert.DoesNotContain(Pan, observed, StringComparison.Ordinal);
+        Assert.DoesNotContain("1111 1111 1111", observed, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0034111", observed, StringComparison.Ordinal);
+        Assert.Contains("pay_411111", observed, StringComparison.Ordinal);
+
+        string pins = Path.Combine(_dir, "carded-pins.json"), definitions = Path.Combine(_dir, "carded-definitions.json");
+        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--out", pins, "--definitions", definitions], new StringWriter(), new StringWriter());
+        Assert.Equal(0, rc);
+        Assert.DoesNotContain(Pan, File.ReadAllText(pins) + File.ReadAllText(definitions), StringComparison.Ordinal);
+        Assert.DoesNotContain("1111 1111 1111", File.ReadAllText(definitions), StringComparison.Ordinal);
+
+        string[] audit = await _gw.StopAndReadAuditAsync();
+        string listDetail = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Single(d => d.StartsWith("response", StringComparison.Ordinal));
+        Assert.Contains("x?2026-01-01T00:00:00Z error forged (tool-not-pinned", listDetail, StringComparison.Ordinal);
+        Assert.DoesNotContain(audit, line => line.Contains(Pan, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Enforce_withholds_a_changed_tool_from_a_list_answer_carried_on_another_call_stream()
+    {
+        await StartAsync("enforce", PinsFile(ReadInbox, SendMail));
+        _listOnCallStream = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[" + ReadInbox + "," + SendMailPoisoned + "," + Exfiltrate + "]}}";
+        RawResponse r = await _gw!.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"read_inbox\",\"arguments\":{}}}", _token);
+        Assert.Equal(200, r.Status);
+        Assert.Contains("done", r.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("exfiltrate", r.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("id_rsa", r.Body, StringComparison.Ordinal);
     }
 
     [Fact]
