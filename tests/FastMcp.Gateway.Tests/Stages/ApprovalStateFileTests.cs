@@ -68,11 +68,13 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     }
 
     /// <summary>Stops the running gateway (gracefully, as a rolling deployment does) and starts a new one on the same file.</summary>
-    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null, bool shipping = false, AuditDurability durability = AuditDurability.Strict)
+    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null, bool shipping = false, AuditDurability durability = AuditDurability.Strict,
+        bool withStateFile = true)
     {
         if (_gateway is not null) await _gateway.DisposeAsync();
         _gateway = null;
-        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds, grantProfile, shipping, durability));
+        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url,
+            o => Configure(o, _keys, _dir, withStateFile ? StateFile : null, timeoutSeconds, grantProfile, shipping, durability));
     }
 
     private async Task StopAsync()
@@ -494,6 +496,87 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.Single(_upstream.Requests);
         Assert.Equal(1, await RefusedStateFilesAsync());
         Assert.NotNull(_gateway!.Stages.Audit!.Log.StartReport.Tampering);
+    }
+
+    /// <summary>
+    /// Upgrading: a file written before generations (none in its body) is restored once, at the first start on a chain that
+    /// never recorded a generation; that start records one, so the same copy put back later is refused.
+    /// </summary>
+    [Fact]
+    public async Task A_state_file_from_before_generations_is_restored_once_on_a_chain_without_any_and_refused_afterwards()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        byte[] legacy = WithoutGeneration(File.ReadAllBytes(StateFile));
+        // The chain the version before left: sealed segments, none holding an ApprovalState record.
+        Directory.Delete(Path.Combine(_dir, "audit"), recursive: true);
+        await RestartAsync(withStateFile: false);
+        await StopAsync();
+        File.WriteAllBytes(StateFile, legacy);
+
+        await RestartAsync();
+        Assert.Equal(0, await RefusedStateFilesAsync());
+        Assert.Equal("approved", (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Body.GetProperty("state").GetString());
+        Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        Assert.Single(_upstream.Requests);
+        await StopAsync();
+
+        // The same copy put back after the upgrade's start: the chain holds a generation now.
+        File.WriteAllBytes(StateFile, legacy);
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(3)));
+        Assert.Single(_upstream.Requests);
+        await StopAsync();
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("written before generations accepted at start, once", StringComparison.Ordinal));
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && !r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("it was written before generations (it has none), and the audit chain recorded generation", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A legacy file on a chain that holds generations but whose newest segments were removed from the audit folder (no
+    /// shipping store): the chain cannot show that it never recorded one, so the file is refused, not taken for an upgrade.
+    /// </summary>
+    [Fact]
+    public async Task A_state_file_from_before_generations_is_refused_when_the_chains_newest_segments_are_gone()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        byte[] legacy = WithoutGeneration(File.ReadAllBytes(StateFile));
+        await RestartAsync();
+        await StopAsync();
+        // Every segment that recorded a generation removed (last-seal lets the chain continue, as after shipping).
+        string[] sealedSegments = Directory.GetFiles(Path.Combine(_dir, "audit", "state"), "*.seg");
+        Assert.True(sealedSegments.Length >= 2);
+        foreach (string segment in sealedSegments) File.Delete(segment);
+        File.WriteAllBytes(StateFile, legacy);
+
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(2)));
+        Assert.Empty(_upstream.Requests);
+    }
+
+    /// <summary>The same file as the version before generations wrote it: the body without generation and chain, MACed again under the same key.</summary>
+    private byte[] WithoutGeneration(byte[] file)
+    {
+        string text = Encoding.UTF8.GetString(file);
+        int body = text.IndexOf('\n', text.IndexOf('\n') + 1) + 1;
+        string magic = text[..text.IndexOf('\n')] + "\n";
+        string old = System.Text.RegularExpressions.Regex.Replace(text[body..], "\"generation\":[0-9]+,\"chain\":\"[^\"]*\",", "");
+        Assert.DoesNotContain("generation", old, StringComparison.Ordinal);
+        byte[] key = System.Security.Cryptography.HMACSHA256.HashData(
+            FastMcp.Gateway.Hosting.PanKeyLoader.Load(new MaskingOptions { FingerprintKeyFile = _keys.PanKeyFile }, out _), "fastmcp approval state v1"u8);
+        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(magic + old));
+        return Encoding.UTF8.GetBytes(magic + "mac:" + Convert.ToHexStringLower(mac) + "\n" + old);
     }
 
     /// <summary>The chain folder as a crash leaves it: the signed checkpoint object first, then the segments (never ahead of them).</summary>
