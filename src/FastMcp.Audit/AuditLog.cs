@@ -54,6 +54,8 @@ public sealed class AuditLog : IAsyncDisposable
     // AppendCheckpointedAsync: appends that complete only once a signed checkpoint covers their record, oldest first.
     // Guarded by _gate; empty on the data path, which never adds to it.
     private readonly List<CheckpointWaiter> _checkpointWaiters = new();
+    // Its count, written under _gate, read by the writer loop without taking the lock.
+    private int _checkpointsWaiting;
 
     private readonly record struct CheckpointWaiter(long Sequence, TaskCompletionSource<long> Done);
 
@@ -306,6 +308,7 @@ public sealed class AuditLog : IAsyncDisposable
                     // Completed by the writer after the checkpoint (never inline on its thread).
                     covered = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
                     _checkpointWaiters.Add(new CheckpointWaiter(seq, covered));
+                    Volatile.Write(ref _checkpointsWaiting, _checkpointWaiters.Count);
                     if (_writerSleeping) Monitor.Pulse(_gate);
                 }
                 else if (strict)
@@ -338,7 +341,9 @@ public sealed class AuditLog : IAsyncDisposable
             _checkpointWaiters[done].Done.TrySetResult(_checkpointWaiters[done].Sequence);
             done++;
         }
-        if (done > 0) _checkpointWaiters.RemoveRange(0, done);
+        if (done == 0) return;
+        _checkpointWaiters.RemoveRange(0, done);
+        Volatile.Write(ref _checkpointsWaiting, _checkpointWaiters.Count);
     }
 
     /// <summary>Must hold _gate. The write or checkpoint failed (or the log closed): no checkpointed append still waiting is covered.</summary>
@@ -347,6 +352,7 @@ public sealed class AuditLog : IAsyncDisposable
         foreach (CheckpointWaiter w in _checkpointWaiters)
             w.Done.TrySetException(cause as AuditUnavailableException ?? new AuditUnavailableException("The audit log could not write and checkpoint the record: " + cause.Message, cause));
         _checkpointWaiters.Clear();
+        Volatile.Write(ref _checkpointsWaiting, 0);
     }
 
     private ValueTask<long> Refuse()
@@ -467,10 +473,8 @@ public sealed class AuditLog : IAsyncDisposable
             try
             {
                 WritePending(flush: true);
-                bool asked;
-                lock (_gate) asked = _checkpointWaiters.Count > 0;
                 // Before any rotation: the checkpoint asked for goes into the segment its record is in.
-                if (asked || Environment.TickCount64 - _lastCheckpointTicks >= (long)_options.CheckpointInterval.TotalMilliseconds) WriteCheckpoint();
+                if (Volatile.Read(ref _checkpointsWaiting) > 0 || Environment.TickCount64 - _lastCheckpointTicks >= (long)_options.CheckpointInterval.TotalMilliseconds) WriteCheckpoint();
                 if (RotationDue()) Rotate();
             }
             catch (Exception ex) when (IsWriteFailure(ex))
@@ -539,7 +543,8 @@ public sealed class AuditLog : IAsyncDisposable
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), note);
         _lastCheckpointTicks = Environment.TickCount64;
         // Both the frame and the object are durable: every record written so far is covered.
-        lock (_gate) CompleteCheckpointWaiters(_active.NextSequence);
+        if (Volatile.Read(ref _checkpointsWaiting) > 0)
+            lock (_gate) CompleteCheckpointWaiters(_active.NextSequence);
         _shipper?.NotifyCheckpoint(note);
         _anchors?.Offer(note);
     }
