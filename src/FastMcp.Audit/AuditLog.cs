@@ -51,6 +51,13 @@ public sealed class AuditLog : IAsyncDisposable
     // Guarded by _gate; recorded in the AuditOutage record, then cleared.
     private long _lostFirstSequence;
     private long _lostRecords;
+    // AppendCheckpointedAsync: appends that complete only once a signed checkpoint covers their record, oldest first.
+    // Guarded by _gate; empty on the data path, which never adds to it.
+    private readonly List<CheckpointWaiter> _checkpointWaiters = new();
+    // Its count, written under _gate, read by the writer loop without taking the lock.
+    private int _checkpointsWaiting;
+
+    private readonly record struct CheckpointWaiter(long Sequence, TaskCompletionSource<long> Done);
 
     /// <summary>False while the log cannot be written (fail closed); flips back once a retry succeeds.</summary>
     public bool IsWritable => _writable && !_closed;
@@ -247,6 +254,17 @@ public sealed class AuditLog : IAsyncDisposable
         Append(e, waitForDurability: _options.Durability == AuditDurability.Strict);
 
     /// <summary>
+    /// Serializes <paramref name="e"/> now and completes, in either durability mode, only once the record is written,
+    /// flushed and covered by a signed checkpoint (a checkpoint frame in the segment and the <c>checkpoint</c> object, both
+    /// durable), which the writer makes for it at once instead of at the next interval. For the rare records whose loss or
+    /// removal must not pass for a crash's torn tail (docs/audit-format.md §8): from then on, cutting the record out of the
+    /// open segment contradicts a signed statement and is found as tampering at the next start. Appends made meanwhile
+    /// share its write and are not slowed beyond it. Throws <see cref="AuditUnavailableException"/> when the log cannot
+    /// take the record or the write or checkpoint fails (the record may then be durable without a checkpoint over it).
+    /// </summary>
+    public ValueTask<long> AppendCheckpointedAsync(AuditEvent e) => Append(e, waitForDurability: true, checkpoint: true);
+
+    /// <summary>
     /// Serializes <paramref name="e"/> and queues it for the writer without waiting for it to be durable, in either
     /// durability mode: for records a live event stream must not wait for (a server request relayed mid-stream). Returns
     /// the record's sequence; throws <see cref="AuditUnavailableException"/> when the log cannot take it.
@@ -258,13 +276,14 @@ public sealed class AuditLog : IAsyncDisposable
         return queued.IsCompletedSuccessfully ? queued.Result : queued.AsTask().GetAwaiter().GetResult();
     }
 
-    private ValueTask<long> Append(AuditEvent e, bool waitForDurability)
+    private ValueTask<long> Append(AuditEvent e, bool waitForDurability, bool checkpoint = false)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!_writable || _closed) return Refuse();
         long time = e.TimestampUtc == default ? NowMicros() : NoteValues.ToUnixMicros(e.TimestampUtc.Kind == DateTimeKind.Local ? e.TimestampUtc.ToUniversalTime() : e.TimestampUtc);
         bool strict = waitForDurability;
         AppendWaiter? waiter = null;
+        TaskCompletionSource<long>? covered = null;
         long seq;
         // Everything but the sequence and time is serialized (and masked) before taking the lock; under it the
         // record is only composed, a copy.
@@ -284,7 +303,15 @@ public sealed class AuditLog : IAsyncDisposable
             {
                 if (!_writable || _closed) return Refuse();
                 seq = EnqueueComposed(scratch.Fields.WrittenSpan, e.Type, time);
-                if (strict)
+                if (checkpoint)
+                {
+                    // Completed by the writer after the checkpoint (never inline on its thread).
+                    covered = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _checkpointWaiters.Add(new CheckpointWaiter(seq, covered));
+                    Volatile.Write(ref _checkpointsWaiting, _checkpointWaiters.Count);
+                    if (_writerSleeping) Monitor.Pulse(_gate);
+                }
+                else if (strict)
                 {
                     waiter = AppendWaiter.Rent();
                     waiter.Sequence = seq;
@@ -301,7 +328,31 @@ public sealed class AuditLog : IAsyncDisposable
         {
             _scratch.Return(scratch);
         }
+        if (covered is not null) return new ValueTask<long>(covered.Task);
         return waiter is null ? new ValueTask<long>(seq) : new ValueTask<long>(waiter, waiter.Version);
+    }
+
+    /// <summary>Must hold _gate. Completes the checkpointed appends whose record a checkpoint or seal now covers (sequence below <paramref name="coveredBelow"/>).</summary>
+    private void CompleteCheckpointWaiters(long coveredBelow)
+    {
+        int done = 0;
+        while (done < _checkpointWaiters.Count && _checkpointWaiters[done].Sequence < coveredBelow)
+        {
+            _checkpointWaiters[done].Done.TrySetResult(_checkpointWaiters[done].Sequence);
+            done++;
+        }
+        if (done == 0) return;
+        _checkpointWaiters.RemoveRange(0, done);
+        Volatile.Write(ref _checkpointsWaiting, _checkpointWaiters.Count);
+    }
+
+    /// <summary>Must hold _gate. The write or checkpoint failed (or the log closed): no checkpointed append still waiting is covered.</summary>
+    private void FailCheckpointWaiters(Exception cause)
+    {
+        foreach (CheckpointWaiter w in _checkpointWaiters)
+            w.Done.TrySetException(cause as AuditUnavailableException ?? new AuditUnavailableException("The audit log could not write and checkpoint the record: " + cause.Message, cause));
+        _checkpointWaiters.Clear();
+        Volatile.Write(ref _checkpointsWaiting, 0);
     }
 
     private ValueTask<long> Refuse()
@@ -368,7 +419,8 @@ public sealed class AuditLog : IAsyncDisposable
         lock (_gate)
         {
             if (_stopRequested) return false;
-            bool ready = _writable && (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.Entries.WrittenCount > BatchedWakeBytes);
+            bool ready = _writable && (_checkpointWaiters.Count > 0
+                || (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.Entries.WrittenCount > BatchedWakeBytes));
             if (!ready)
             {
                 _writerSleeping = true;
@@ -421,7 +473,8 @@ public sealed class AuditLog : IAsyncDisposable
             try
             {
                 WritePending(flush: true);
-                if (Environment.TickCount64 - _lastCheckpointTicks >= (long)_options.CheckpointInterval.TotalMilliseconds) WriteCheckpoint();
+                // Before any rotation: the checkpoint asked for goes into the segment its record is in.
+                if (Volatile.Read(ref _checkpointsWaiting) > 0 || Environment.TickCount64 - _lastCheckpointTicks >= (long)_options.CheckpointInterval.TotalMilliseconds) WriteCheckpoint();
                 if (RotationDue()) Rotate();
             }
             catch (Exception ex) when (IsWriteFailure(ex))
@@ -489,6 +542,9 @@ public sealed class AuditLog : IAsyncDisposable
         var note = _active.WriteCheckpoint(_options.ChainId, NowMicros(), acknowledged);
         _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), note);
         _lastCheckpointTicks = Environment.TickCount64;
+        // Both the frame and the object are durable: every record written so far is covered.
+        if (Volatile.Read(ref _checkpointsWaiting) > 0)
+            lock (_gate) CompleteCheckpointWaiters(_active.NextSequence);
         _shipper?.NotifyCheckpoint(note);
         _anchors?.Offer(note);
     }
@@ -555,6 +611,7 @@ public sealed class AuditLog : IAsyncDisposable
             }
             // Nothing queued is durable: fail its waiters and give the sequence numbers back.
             FailWaiters(_pending, ex);
+            FailCheckpointWaiters(ex);
             _pending.Clear();
             _nextSequence = committed;
         }
@@ -634,6 +691,7 @@ public sealed class AuditLog : IAsyncDisposable
                 _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.LastSealName), sealNote);
                 var cp = _active.CurrentCheckpointNote(_options.ChainId, NowMicros());
                 _fs.ReplaceDurably(Path.Combine(_chainDir, SegmentNames.CheckpointName), cp);
+                lock (_gate) CompleteCheckpointWaiters(_active.NextSequence);
                 _shipper?.NotifyCheckpoint(cp);
                 _anchors?.Offer(cp);
             }
@@ -645,6 +703,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
         finally
         {
+            lock (_gate) FailCheckpointWaiters(new AuditUnavailableException("The audit log is closed."));
             _active.Dispose();
             try
             {

@@ -120,6 +120,31 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
         return output.ToArray();
     }
 
+    private static AuditEvent ApprovalState(bool success, long generation) => new()
+    {
+        Type = AuditEventType.ApprovalState,
+        Success = success,
+        Subject = "fastmcp",
+        Detail = success
+            ? $"approvals.stateFile generation {generation}: 0 pending approval(s) and 1 open grant(s), about to be written to '/var/lib/fastmcp/approvals.state'"
+            : "approvals.stateFile '/var/lib/fastmcp/approvals.state' refused at start: it does not verify: no MAC line; nothing restored (kept as 'x')",
+    };
+
+    /// <summary>A chain of its own, one gateway run (a segment) per array of records, saved as a case with its key.</summary>
+    private async Task AddGenerationCaseAsync(List<Case> cases, string name, bool valid, params AuditEvent[][] runs)
+    {
+        using var chain = new TempAuditDirectory();
+        foreach (AuditEvent[] run in runs)
+        {
+            await using var log = await AuditLog.OpenAsync(chain.Options());
+            foreach (AuditEvent e in run) await log.AppendAsync(e);
+        }
+        string folder = Path.Combine(_cases, name), key = Path.Combine(_cases, name + ".pub.pem");
+        CopyLog(chain.Segments, folder);
+        File.Copy(chain.PublicKey, key);
+        cases.Add(new(name, folder, [key], valid));
+    }
+
     private async Task<List<Case>> BuildCasesAsync()
     {
         var cases = new List<Case>();
@@ -157,6 +182,12 @@ public sealed class IndependentVerifierAgreementTests : IDisposable
             cases.Add(new("wrong-trusted-key", folder, [key], false));
         }
         finally { single.Dispose(); }
+
+        // approvals.stateFile generations (§5 type 15, §7.2): growing, carried, or lower right after a refused file is
+        // valid; lower than one recorded before with no refusal between is not.
+        await AddGenerationCaseAsync(cases, "approval-generations-grow", true,
+            [ApprovalState(true, 1), ApprovalState(true, 2)], [ApprovalState(true, 2), ApprovalState(false, 0), ApprovalState(true, 1)], [ApprovalState(true, 3)]);
+        await AddGenerationCaseAsync(cases, "approval-generation-falls", false, [ApprovalState(true, 3)], [ApprovalState(true, 2)]);
 
         // Records of messages an upstream sent the client on a stream ("direction":"serverToClient", request payload only,
         // queued without waiting for durability: requests, a notification, a withheld event kept as base64) between

@@ -58,6 +58,30 @@ public sealed class SegmentSurgeon
 
     public static void SetSequence(byte[] body, long seq) => BinaryPrimitives.WriteInt64LittleEndian(body, seq);
 
+    /// <summary>
+    /// Cuts an open segment file at the start of the records frame holding record <paramref name="sequence"/>, as someone
+    /// making it look like a crash's torn tail would; false when no complete frame holds it.
+    /// </summary>
+    public static bool TruncateAtRecord(string openSegment, long sequence)
+    {
+        byte[] data = File.ReadAllBytes(openSegment);
+        using var reader = new FrameReader();
+        reader.Reset(data, zeroTailIsEnd: true);
+        while (true)
+        {
+            int offset = reader.Position;
+            if (reader.Next(out var frame, out _) != FrameReadStatus.Ok) return false;
+            if (frame.Header.Kind != FrameKind.Records) continue;
+            var it = new RecordIterator(frame.Payload.Span);
+            while (it.TryNext(out var body, out _, out _))
+            {
+                if (RecordLayout.ReadSequence(body) != sequence) continue;
+                using (var file = new FileStream(openSegment, FileMode.Open, FileAccess.Write)) file.SetLength(offset);
+                return true;
+            }
+        }
+    }
+
     /// <summary>Re-encodes; chain hashes recomputed from the header so they are self-consistent.</summary>
     public byte[] Encode()
     {

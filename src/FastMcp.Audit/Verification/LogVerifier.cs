@@ -176,6 +176,7 @@ public sealed class LogVerifier
         long? previousAliveMicros = null;
         string previousEnd = "";
         RecoveryFinding? pendingRecovery = null;
+        var generations = new ApprovalGenerationCheck();
         int width = OnRecord is null ? Math.Clamp(Parallelism, 1, 64) : 1;
         var walks = new SegmentWalk[width];
         for (int i = 0; i < width; i++) walks[i] = new SegmentWalk(keys) { OnRecord = OnRecord };
@@ -267,6 +268,9 @@ public sealed class LogVerifier
                         break;
                     }
                     ReportStart(chain, item, outcome.Header!, ref pendingRecovery, previousAliveMicros, previousEnd);
+                    if (outcome.ApprovalStates is { } states)
+                        foreach (var (sequence, state) in states)
+                            if (generations.Next(item.Index, sequence, state) is { } fall) chain.Errors.Add(fall with { Object = item.Key });
                     if (files.Chain.Length == 0 && chain.Chain.Length == 0) chain.Chain = outcome.Header!.Chain;
                     expect = expect with { Chain = outcome.Header!.Chain };
                     chain.SegmentsVerified++;

@@ -49,6 +49,8 @@ public sealed class SegmentOutcome
     /// <summary>The most sequences any verified checkpoint frame says were answered (version 2), else its sequence.</summary>
     public long Acknowledged { get; set; }
     public long NextSequence { get; set; }
+    /// <summary>The ApprovalState records (type 15) that read as one, with their sequence, in order; null when the segment has none.</summary>
+    public List<(long Sequence, ApprovalStateRecord.Reading Record)>? ApprovalStates { get; set; }
     public Finding? Error { get; set; }
     public List<Finding> Warnings { get; } = new();
 }
@@ -148,6 +150,9 @@ public sealed class SegmentWalk : IDisposable
                         if (!_cursor.Append(body, _chain, out error)) { Fail("sequence", error!, seq, offset); return outcome; }
                         if (!stored.SequenceEqual(_chain)) { Fail("chain", $"record {seq}: chain hash mismatch (the record or one before it was altered, removed or inserted)", seq, offset); return outcome; }
                         OnRecord?.Invoke(segment, body);
+                        // Rare (approvals.stateFile writes): read whole only when the type byte says so.
+                        if (RecordLayout.ReadType(body) == AuditEventType.ApprovalState && ApprovalStateRecord.TryRead(RecordLayout.ReadJson(body), out var state))
+                            (outcome.ApprovalStates ??= []).Add((seq, state));
                         Capture(targets, header);
                     }
                     if (!it.AtEnd) { Fail("record", "records frame has bytes after its last record", _cursor.NextSequence, offset); return outcome; }

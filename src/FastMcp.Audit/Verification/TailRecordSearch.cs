@@ -8,9 +8,11 @@ namespace FastMcp.Audit.Verification;
 
 /// <summary>
 /// What <see cref="TailRecordSearch"/> found: how many sealed segments it read, the newest one holding a record of the type
-/// asked for (null when none did), and why it stopped short when a segment could not be read or did not verify.
+/// asked for (null when none did), why it stopped short when a segment could not be read or did not verify, and the
+/// segment it stopped at because the local folder does not hold it and there is no shipping store to ask (null when it
+/// reached the chain's start or read as many segments as asked).
 /// </summary>
-public sealed record TailSearchResult(int SegmentsRead, long? FoundInSegment, string? Failure);
+public sealed record TailSearchResult(int SegmentsRead, long? FoundInSegment, string? Failure, long? Missing = null);
 
 /// <summary>
 /// Reads the chain's newest sealed segments, newest first (from the local folder, or from the shipping store for one
@@ -49,7 +51,7 @@ public static class TailRecordSearch
             // Shipped and removed here (after a crash its .open was sealed locally, so a sealed one is never only open).
             if (data is null && store is not null) data = await store.GetAsync(chainId + "/" + name, ct).ConfigureAwait(false);
             if (data is null)
-                return new TailSearchResult(read, null, store is null ? null : $"segment {index} is neither in the local folder nor in the shipping store");
+                return store is null ? new TailSearchResult(read, null, null, index) : new TailSearchResult(read, null, $"segment {index} is neither in the local folder nor in the shipping store");
             read++;
             // The link to the previous segment is not what is asked here: the seal alone vouches for this segment's records.
             if (!TryOwnLink(data, index, chainId, out SegmentExpectation expect, out string? why)) return new TailSearchResult(read, null, $"segment {index}: {why}");

@@ -542,21 +542,36 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             Log.Error($"approvals.stateFile: '{file.Path}' does not verify: {why}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
             await RecordRefusalAsync($"approvals.stateFile '{file.Path}' refused at start: it does not verify: {why}; nothing restored (kept as '{load.KeptAs}')").ConfigureAwait(false);
         }
+        else if (load.Legacy && chain.NoneRecorded)
+        {
+            // The first start after upgrading: the chain never recorded a generation, so no write of this file was ever
+            // bound to it and none can be newer than this one. Trusted as the version before trusted it, once: this start
+            // records generation 1, and from then on a file without a generation is refused.
+            Log.Warn($"approvals.stateFile: '{file.Path}' was written before generations and the audit chain holds none ({chain.Problem}); "
+                + "restoring it this once (first start after upgrading), and a file without a generation is refused from now on");
+            await RecordStateAsync(true, $"approvals.stateFile '{file.Path}' written before generations accepted at start, once: the audit chain holds no generation "
+                + "(first start after upgrading); a file without one is refused from this start on").ConfigureAwait(false);
+        }
+        else if (load.Legacy)
+        {
+            string before = chain.Generation is { } recorded
+                ? $"it was written before generations (it has none), and the audit chain recorded generation {recorded}: a copy from before the upgrade put back"
+                : $"it was written before generations (it has none), and the chain cannot show that it never recorded one: {chain.Problem}";
+            load = await RefuseVerifiedAsync(file, load, before).ConfigureAwait(false);
+        }
         else if (load.Verified && Unvouched(load, chain) is { } stale)
         {
             // It verifies (the gateway wrote it), but not as the newest state the chain says was written: an older copy put
             // back, or a file the chain cannot vouch for. Trusting it could bring back what was revoked or decided since.
-            load = file.Refuse(load, stale);
-            Interlocked.Increment(ref _stateRefused);
-            Log.Error($"approvals.stateFile: '{file.Path}' refused: {stale}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
-            await RecordRefusalAsync($"approvals.stateFile '{file.Path}' refused at start: {stale}; nothing restored (kept as '{load.KeptAs}')").ConfigureAwait(false);
+            load = await RefuseVerifiedAsync(file, load, stale).ConfigureAwait(false);
         }
         else if (load.Verified && load.Generation > chain.Generation)
         {
-            // Record first, then file: a file ahead of the chain is one whose record the chain lost (batched durability, a
-            // crash; or records cut from the tail). It is the newest state there is, so it is the one to trust.
+            // Record first (durable and under a signed checkpoint), then file: a file ahead of the chain is one whose records
+            // the chain's tail no longer shows without its start having found tampering (a disk that lost acknowledged writes,
+            // or the tail rolled back with an older checkpoint object). It is the newest state there is, so it is the one to trust.
             Log.Warn($"approvals.stateFile: '{file.Path}' is generation {load.Generation}, the audit chain's newest is {chain.Generation}: "
-                + "the record of the newer writes was lost (a crash under batched durability, or records cut from the chain's tail); restoring the file");
+                + "the records of the newer writes are not in the chain's tail (lost by the disk, or the tail rolled back with its checkpoint); restoring the file");
         }
         file.ContinueFrom(Math.Max(load.Generation, chain.Generation ?? 0));
         DateTime now = DateTime.UtcNow;
@@ -608,17 +623,29 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Refuses a file that verified but that the chain does not vouch for: set aside, counted, logged and recorded like one that does not verify.</summary>
+    private async Task<ApprovalStateLoad> RefuseVerifiedAsync(ApprovalStateFile file, ApprovalStateLoad load, string why)
+    {
+        load = file.Refuse(load, why);
+        Interlocked.Increment(ref _stateRefused);
+        Log.Error($"approvals.stateFile: '{file.Path}' refused: {why}; nothing restored from it, starting with no approvals (the file is kept as '{load.KeptAs}')");
+        await RecordRefusalAsync($"approvals.stateFile '{file.Path}' refused at start: {why}; nothing restored (kept as '{load.KeptAs}')").ConfigureAwait(false);
+        return load;
+    }
+
     /// <summary>A refused file at start, in the chain (a failure to record it is logged: the refusal stands either way).</summary>
-    private async Task RecordRefusalAsync(string detail)
+    private Task RecordRefusalAsync(string detail) => RecordStateAsync(false, detail);
+
+    private async Task RecordStateAsync(bool success, string detail)
     {
         if (_audit is null) return;
         try
         {
-            await _audit.RecordApprovalStateAsync(false, detail).ConfigureAwait(false);
+            await _audit.RecordApprovalStateAsync(success, detail).ConfigureAwait(false);
         }
         catch (AuditUnavailableException)
         {
-            Log.Error("audit log unavailable: the refusal of approvals.stateFile is not recorded");
+            Log.Error($"audit log unavailable: the ApprovalState record '{detail}' is not recorded");
         }
     }
 

@@ -8,10 +8,13 @@ namespace FastMcp.Gateway.Approvals;
 /// What loading approvals.stateFile found: the approvals (none when refused), why it was refused and where it was set
 /// aside, and for a file that verified the generation it was written as and the audit chain it was written for.
 /// </summary>
-internal sealed record ApprovalStateLoad(List<PendingApproval> Approvals, string? Refusal, string? KeptAs, long Generation = 0, string? Chain = null)
+internal sealed record ApprovalStateLoad(List<PendingApproval> Approvals, string? Refusal, string? KeptAs, long Generation = 0, string? Chain = null, bool BeforeGenerations = false)
 {
     /// <summary>A file verified (its MAC and body): the generation check against the audit chain comes next.</summary>
     public bool Verified => Refusal is null && Chain is not null;
+
+    /// <summary>A file that verified and was written before generations existed (docs/approvals.md, "Upgrading").</summary>
+    public bool Legacy => Refusal is null && BeforeGenerations;
 }
 
 /// <summary>One snapshot of the state about to be written: the body, and what it holds (for the record that precedes it).</summary>
@@ -209,7 +212,7 @@ internal sealed class ApprovalStateFile
         try
         {
             ApprovalStateBody body = ApprovalStateJson.Read(bytes.AsMemory(bodyStart));
-            return new ApprovalStateLoad(body.Approvals, null, null, body.Generation, body.Chain);
+            return new ApprovalStateLoad(body.Approvals, null, null, body.Generation, body.Chain, body.BeforeGenerations);
         }
         catch (FormatException e)
         {

@@ -5,8 +5,14 @@ using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Approvals;
 
-/// <summary>A verified state file body: its approvals, the generation it was written as, and the audit chain that recorded it.</summary>
-internal sealed record ApprovalStateBody(List<PendingApproval> Approvals, long Generation, string Chain);
+/// <summary>
+/// A verified state file body: its approvals, the generation it was written as, and the audit chain that recorded it; a
+/// body written before generations has neither (generation 0, chain null).
+/// </summary>
+internal sealed record ApprovalStateBody(List<PendingApproval> Approvals, long Generation, string? Chain)
+{
+    public bool BeforeGenerations => Chain is null;
+}
 
 /// <summary>
 /// The JSON body of approvals.stateFile (docs/approvals.md, "The state file"): every grant-mode approval still pending and
@@ -90,10 +96,16 @@ internal static class ApprovalStateJson
         try
         {
             using JsonDocument document = JsonDocument.Parse(body);
-            // A file written before generations (or without one) is not one the chain can vouch for.
-            long generation = Member(document.RootElement, "generation", JsonValueKind.Number).GetInt64();
-            if (generation < 1) throw new FormatException($"'generation' {generation} is not a positive number");
-            string chain = Text(document.RootElement, "chain");
+            // A body written before generations has neither member; one with only one of them was not written by any version.
+            bool dated = document.RootElement.TryGetProperty("generation", out _), chained = document.RootElement.TryGetProperty("chain", out _);
+            long generation = 0;
+            string? chain = null;
+            if (dated || chained)
+            {
+                generation = Member(document.RootElement, "generation", JsonValueKind.Number).GetInt64();
+                if (generation < 1) throw new FormatException($"'generation' {generation} is not a positive number");
+                chain = Text(document.RootElement, "chain");
+            }
             foreach (JsonElement e in Member(document.RootElement, "approvals", JsonValueKind.Array).EnumerateArray()) list.Add(ReadOne(e));
             return new ApprovalStateBody(list, generation, chain);
         }

@@ -326,12 +326,17 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             Approver = approver,
             Detail = detail,
         };
-        return log.AppendAsync(e);
+        // An approver's decision applies only once cutting it from the chain's tail would contradict a signed checkpoint
+        // (in batched durability too): a crash, or someone cutting the tail, cannot leave a decision the approver was told of unrecorded.
+        return type is AuditEventType.ApprovalGranted or AuditEventType.ApprovalDenied or AuditEventType.ApprovalRevoked ? log.AppendCheckpointedAsync(e) : log.AppendAsync(e);
     }
 
-    /// <summary>An approvals.stateFile record (ApprovalState): a generation bound before its write, carried forward, or a file refused at start.</summary>
+    /// <summary>
+    /// An approvals.stateFile record (ApprovalState): a generation bound before its write, carried forward, or a file refused
+    /// or accepted at start; complete once durable and covered by a signed checkpoint (the start's rollback check reads it).
+    /// </summary>
     public ValueTask<long> RecordApprovalStateAsync(bool success, string detail) =>
-        log.AppendAsync(new AuditEvent { Type = AuditEventType.ApprovalState, TimestampUtc = DateTime.UtcNow, Success = success, Subject = "fastmcp", Detail = detail });
+        log.AppendCheckpointedAsync(new AuditEvent { Type = AuditEventType.ApprovalState, TimestampUtc = DateTime.UtcNow, Success = success, Subject = "fastmcp", Detail = detail });
 
     public ValueTask<long> RecordAuthenticationFailureAsync(Exchange ex, Scratch s, string clientAddress, string failure)
     {

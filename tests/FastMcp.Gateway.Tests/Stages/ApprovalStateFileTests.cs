@@ -43,7 +43,8 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds, string? grantProfile = null, bool shipping = false)
+    private static GatewayOptions Configure(GatewayOptions o, ReplicaKeys keys, string dir, string? stateFile, int timeoutSeconds, string? grantProfile = null, bool shipping = false,
+        AuditDurability durability = AuditDurability.Strict)
     {
         o.Masking.Profiles["contractor"] = new MaskingProfileOptions { KeepFirst = 0, KeepLast = 0 };
         o.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp" };
@@ -58,7 +59,8 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
                 new RuleOptions { Name = "rest", Action = "allow" },
             ],
         };
-        o.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "state" };
+        // Periodic checkpoints an hour apart: only what the gateway asks to be covered is (a window as wide as it gets).
+        o.Audit = new AuditOptions { Directory = Path.Combine(dir, "audit"), ChainId = "state", Durability = durability, CheckpointInterval = TimeSpan.FromHours(1) };
         // The shipper scans once at start and then rarely: a test moves segments into the archive itself.
         if (shipping) o.Audit.Shipping = new ShippingOptions { Target = ShippingTarget.Directory, Directory = Path.Combine(dir, "archive"), ScanInterval = TimeSpan.FromHours(1) };
         o.Approvals.StateFile = stateFile;
@@ -66,11 +68,13 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
     }
 
     /// <summary>Stops the running gateway (gracefully, as a rolling deployment does) and starts a new one on the same file.</summary>
-    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null, bool shipping = false)
+    private async Task RestartAsync(int timeoutSeconds = 300, string? grantProfile = null, bool shipping = false, AuditDurability durability = AuditDurability.Strict,
+        bool withStateFile = true)
     {
         if (_gateway is not null) await _gateway.DisposeAsync();
         _gateway = null;
-        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url, o => Configure(o, _keys, _dir, StateFile, timeoutSeconds, grantProfile, shipping));
+        _gateway = await GatewayUnderTest.StartWithStagesAsync(_upstream.Url,
+            o => Configure(o, _keys, _dir, withStateFile ? StateFile : null, timeoutSeconds, grantProfile, shipping, durability));
     }
 
     private async Task StopAsync()
@@ -455,6 +459,160 @@ public sealed class ApprovalStateFileTests : IAsyncLifetime
         Assert.DoesNotContain(records, r => AuditRecordFields.Field(r, "type") == "ApprovalRestored");
         Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && !r.GetProperty("success").GetBoolean()
             && (AuditRecordFields.Field(r, "detail") ?? "").Contains("older than generation", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The attack the anchor's torn-tail window allowed: the gateway dies right after an approver was told "revoked"; before
+    /// the restart someone cuts the open segment's tail from the revocation on (so that it looks like a crash's torn write)
+    /// and puts back the copy of the file taken before the revocation. The revocation and its generation were covered by a
+    /// signed checkpoint before the answer, so the cut contradicts it: the start finds tampering and refuses the file.
+    /// </summary>
+    [Theory]
+    [InlineData(AuditDurability.Strict)]
+    [InlineData(AuditDurability.Batched)]
+    public async Task Records_cut_from_the_open_segment_after_a_revocation_and_an_older_file_put_back_restore_nothing(AuditDurability durability)
+    {
+        await RestartAsync(durability: durability);
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        byte[] older = File.ReadAllBytes(StateFile);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/revoke", """{"reason":"compromised agent"}""")).Status);
+
+        // kill -9 the moment the approver got the answer: the audit folder as it is on disk now, nothing written after it.
+        string chain = Path.Combine(_dir, "audit", "state"), image = Path.Combine(_dir, "chain-at-crash");
+        CopyCrashImage(chain, image);
+        await StopAsync();
+        Directory.Delete(chain, recursive: true);
+        Directory.Move(image, chain);
+        string open = Assert.Single(Directory.GetFiles(chain, "*.open"));
+        CutFromRecordOfType(open, AuditEventType.ApprovalRevoked);
+        File.WriteAllBytes(StateFile, older);
+
+        await RestartAsync(durability: durability);
+        JsonElement retry = await CallAsync(3);
+        Assert.True(retry.TryGetProperty("error", out _), $"the revoked grant admitted the call after the cut: {retry.GetRawText()}");
+        Assert.NotEqual(id, PendingId(retry));
+        Assert.Single(_upstream.Requests);
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.NotNull(_gateway!.Stages.Audit!.Log.StartReport.Tampering);
+    }
+
+    /// <summary>
+    /// Upgrading: a file written before generations (none in its body) is restored once, at the first start on a chain that
+    /// never recorded a generation; that start records one, so the same copy put back later is refused.
+    /// </summary>
+    [Fact]
+    public async Task A_state_file_from_before_generations_is_restored_once_on_a_chain_without_any_and_refused_afterwards()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        byte[] legacy = WithoutGeneration(File.ReadAllBytes(StateFile));
+        // The chain the version before left: sealed segments, none holding an ApprovalState record.
+        Directory.Delete(Path.Combine(_dir, "audit"), recursive: true);
+        await RestartAsync(withStateFile: false);
+        await StopAsync();
+        File.WriteAllBytes(StateFile, legacy);
+
+        await RestartAsync();
+        Assert.Equal(0, await RefusedStateFilesAsync());
+        Assert.Equal("approved", (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Body.GetProperty("state").GetString());
+        Assert.Equal(2, (await CallAsync(2)).GetProperty("id").GetInt32());
+        Assert.Single(_upstream.Requests);
+        await StopAsync();
+
+        // The same copy put back after the upgrade's start: the chain holds a generation now.
+        File.WriteAllBytes(StateFile, legacy);
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(3)));
+        Assert.Single(_upstream.Requests);
+        await StopAsync();
+        List<JsonElement> records = await AuditRecordsAsync();
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("written before generations accepted at start, once", StringComparison.Ordinal));
+        Assert.Contains(records, r => AuditRecordFields.Field(r, "type") == "ApprovalState" && !r.GetProperty("success").GetBoolean()
+            && (AuditRecordFields.Field(r, "detail") ?? "").Contains("it was written before generations (it has none), and the audit chain recorded generation", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A legacy file on a chain that holds generations but whose newest segments were removed from the audit folder (no
+    /// shipping store): the chain cannot show that it never recorded one, so the file is refused, not taken for an upgrade.
+    /// </summary>
+    [Fact]
+    public async Task A_state_file_from_before_generations_is_refused_when_the_chains_newest_segments_are_gone()
+    {
+        await RestartAsync();
+        string id = PendingId(await CallAsync(1));
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(HttpMethod.Post, $"/approvals/{id}/approve", "{}")).Status);
+        await StopAsync();
+        byte[] legacy = WithoutGeneration(File.ReadAllBytes(StateFile));
+        await RestartAsync();
+        await StopAsync();
+        // Every segment that recorded a generation removed (last-seal lets the chain continue, as after shipping).
+        string[] sealedSegments = Directory.GetFiles(Path.Combine(_dir, "audit", "state"), "*.seg");
+        Assert.True(sealedSegments.Length >= 2);
+        foreach (string segment in sealedSegments) File.Delete(segment);
+        File.WriteAllBytes(StateFile, legacy);
+
+        await RestartAsync();
+        Assert.Equal(1, await RefusedStateFilesAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await AdminAsync(HttpMethod.Get, $"/approvals/{id}")).Status);
+        Assert.NotEqual(id, PendingId(await CallAsync(2)));
+        Assert.Empty(_upstream.Requests);
+    }
+
+    /// <summary>The same file as the version before generations wrote it: the body without generation and chain, MACed again under the same key.</summary>
+    private byte[] WithoutGeneration(byte[] file)
+    {
+        string text = Encoding.UTF8.GetString(file);
+        int body = text.IndexOf('\n', text.IndexOf('\n') + 1) + 1;
+        string magic = text[..text.IndexOf('\n')] + "\n";
+        string old = System.Text.RegularExpressions.Regex.Replace(text[body..], "\"generation\":[0-9]+,\"chain\":\"[^\"]*\",", "");
+        Assert.DoesNotContain("generation", old, StringComparison.Ordinal);
+        byte[] key = System.Security.Cryptography.HMACSHA256.HashData(
+            FastMcp.Gateway.Hosting.PanKeyLoader.Load(new MaskingOptions { FingerprintKeyFile = _keys.PanKeyFile }, out _), "fastmcp approval state v1"u8);
+        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(magic + old));
+        return Encoding.UTF8.GetBytes(magic + "mac:" + Convert.ToHexStringLower(mac) + "\n" + old);
+    }
+
+    /// <summary>The chain folder as a crash leaves it: the signed checkpoint object first, then the segments (never ahead of them).</summary>
+    private static void CopyCrashImage(string chain, string image)
+    {
+        Directory.CreateDirectory(image);
+        string[] order = [FastMcp.Audit.Format.SegmentNames.CheckpointName, FastMcp.Audit.Format.SegmentNames.LastSealName];
+        foreach (string name in order)
+            if (File.Exists(Path.Combine(chain, name))) File.Copy(Path.Combine(chain, name), Path.Combine(image, name));
+        foreach (string f in Directory.GetFiles(chain))
+        {
+            string name = Path.GetFileName(f);
+            if (Array.IndexOf(order, name) >= 0 || name.EndsWith(".tmp", StringComparison.Ordinal) || name == FastMcp.Audit.Storage.ChainWriterLock.FileName) continue;
+            File.Copy(f, Path.Combine(image, name));
+        }
+    }
+
+    /// <summary>Truncates an open segment at the start of the first frame holding a record of <paramref name="type"/> (left whole when none reached the disk).</summary>
+    private static void CutFromRecordOfType(string openSegment, AuditEventType type)
+    {
+        byte[] data = File.ReadAllBytes(openSegment);
+        using var reader = new FastMcp.Audit.Reading.FrameReader();
+        reader.Reset(data, zeroTailIsEnd: true);
+        while (true)
+        {
+            int offset = reader.Position;
+            if (reader.Next(out FastMcp.Audit.Reading.Frame frame, out _) != FastMcp.Audit.Reading.FrameReadStatus.Ok) return;
+            if (frame.Header.Kind != FastMcp.Audit.Format.FrameKind.Records) continue;
+            var records = new FastMcp.Audit.Reading.RecordIterator(frame.Payload.Span);
+            while (records.TryNext(out ReadOnlySpan<byte> body, out _, out _))
+            {
+                if (FastMcp.Audit.Format.RecordLayout.ReadType(body) != type) continue;
+                using (var file = new FileStream(openSegment, FileMode.Open, FileAccess.Write)) file.SetLength(offset);
+                return;
+            }
+        }
     }
 
     public static TheoryData<string> Tampering => new() { "flip a byte", "change the approver", "extend the grant" };

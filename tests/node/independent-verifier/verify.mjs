@@ -219,6 +219,7 @@ function walkSegment(keys, data, expect, isOpenNewest, name) {
   let seq = hf['first-sequence'];
   let seal = null;
   const checkpoints = [];
+  const approvalStates = []; // §5 type 15, for the generation rule of §7.2
   for (let i = 1; i < frames.length; i++) {
     const f = frames[i];
     if (seal) throw new Fail(`${name}: data follows the seal`);
@@ -236,6 +237,11 @@ function walkSegment(keys, data, expect, isOpenNewest, name) {
         chain = sha256(chain, leaf);
         if (!chain.equals(stored)) throw new Fail(`${name}: record ${seq}: the chain hash does not match`);
         leaves.push(leaf);
+        if (body[16] === 15) {
+          let json = null;
+          try { json = JSON.parse(body.subarray(17).toString('utf8')); } catch { json = null; }
+          if (json && typeof json.success === 'boolean' && typeof json.detail === 'string') approvalStates.push({ seq, success: json.success, detail: json.detail });
+        }
         seq++;
         p += 4 + len + 32;
       }
@@ -263,7 +269,22 @@ function walkSegment(keys, data, expect, isOpenNewest, name) {
     }
   }
   if (!seal && !isOpenNewest) throw new Fail(`${name}: no seal (only the newest .open segment may be unsealed)`);
-  return { header, seal, nextSequence: seq, head: chain, leaves: leaves.length, root: merkleRoot(leaves), checkpoints, torn: frames.torn };
+  return { header, seal, nextSequence: seq, head: chain, leaves: leaves.length, root: merkleRoot(leaves), checkpoints, torn: frames.torn, approvalStates };
+}
+
+// §7.2 "Approval state generations": H, its sequence, and R (a refusal since H), across the chain in order.
+function checkGenerations(state, records, label, errors) {
+  for (const r of records) {
+    if (!r.success) { state.refused = true; continue; }
+    const m = /^approvals\.stateFile generation ([1-9][0-9]{0,18}):/.exec(r.detail);
+    if (!m) continue;
+    const n = BigInt(m[1]);
+    if (n > 9223372036854775807n) continue;
+    if (n < state.highest && !state.refused)
+      errors.push(`${label}: approval-generation: record ${r.seq} binds generation ${n}, lower than generation ${state.highest} at sequence ${state.at}`);
+    if (state.refused || n > state.highest) { state.highest = n; state.at = r.seq; }
+    state.refused = false;
+  }
 }
 
 function checkHeaderConsistency(header, name) {
@@ -305,6 +326,7 @@ function verifyChain(keys, chain, errors, warnings) {
   let expect = { chain: chain.name, index: 1n, firstSequence: 0n, prevSeal: ZERO, prevHead: ZERO };
   const positions = new Map(); // segment -> walk result
   let endsOpen = false;
+  const generations = { highest: 0n, at: -1n, refused: false };
   for (let i = 1n; i <= last; i++) {
     let seg = segments.get(i);
     if (!seg) {
@@ -320,6 +342,7 @@ function verifyChain(keys, chain, errors, warnings) {
       if (r.header.version >= 2 && r.header.fields.tampering !== 'none' && r.header.fields.recovery !== 'tampered')
         errors.push(`${label}: at the start of segment ${i} the writer found tampering: ${r.header.fields.tampering}`);
       positions.set(i, r);
+      checkGenerations(generations, r.approvalStates, label, errors);
       if (r.torn) warnings.push(`${label}/${seg.name}: open segment ends in an incomplete frame (a write in progress or a crash): ${r.torn}`);
       if (!r.seal) { endsOpen = true; expect = { ...expect, firstSequence: r.nextSequence }; break; }
       expect = { chain: r.header.fields.chain, index: i + 1n, firstSequence: r.nextSequence, prevSeal: sha256(r.seal.bytes), prevHead: r.seal.fields.head };
