@@ -27,7 +27,7 @@ public sealed class DpopOptions
     public bool RequireNonce { get; set; }
 
     /// <summary>File holding the nonce key (at least 32 bytes; surrounding whitespace ignored): the same key on every
-    /// replica lets any of them accept the nonces the others issue. Read at start and on reload.</summary>
+    /// replica lets any of them accept the nonces the others issue. Read whenever the identity settings are built.</summary>
     public string? NonceKeyFile { get; set; }
 
     /// <summary>Environment variable holding the nonce key, instead of <see cref="NonceKeyFile"/>.</summary>
