@@ -78,14 +78,7 @@ public static class PrivateCaTrust
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            string why = e switch
-            {
-                FileNotFoundException => "no such file",
-                DirectoryNotFoundException => "a folder on the path does not exist",
-                UnauthorizedAccessException => "permission denied (or it is a folder)",
-                _ => $"I/O error 0x{e.HResult:x8}",
-            };
-            problem = $"cannot read '{file}': {why}";
+            problem = $"cannot read '{file}': {FileReadProblem.Describe(e)}";
             return null;
         }
     }

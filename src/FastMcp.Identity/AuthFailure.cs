@@ -26,4 +26,8 @@ public enum AuthFailure : byte
     DpopSchemeMismatch,
     /// <summary>A DPoP-bound token whose DPoP proof is missing or fails a check of RFC 9449 §4.3.</summary>
     InvalidDpopProof,
+    /// <summary>identity.dpop.required, and the token is not bound to a DPoP key (no cnf.jkt).</summary>
+    DpopRequired,
+    /// <summary>identity.dpop.requireNonce, and the DPoP proof carries no nonce or one not issued recently (RFC 9449 §8).</summary>
+    UseDpopNonce,
 }

@@ -26,6 +26,13 @@ public static class BearerHeader
         return failure;
     }
 
+    /// <summary>True when the header names the DPoP scheme, whether or not a usable token follows.</summary>
+    public static bool UsesDpopScheme(ReadOnlySpan<byte> headerValue)
+    {
+        TryGetToken(headerValue, out _, out bool dpop);
+        return dpop;
+    }
+
     /// <summary>As <see cref="TryGetToken(ReadOnlySpan{byte}, out ReadOnlySpan{byte})"/>, also accepting the DPoP scheme
     /// (<paramref name="dpop"/> says which one the header used).</summary>
     public static AuthFailure TryGetToken(ReadOnlySpan<byte> headerValue, out ReadOnlySpan<byte> token, out bool dpop)

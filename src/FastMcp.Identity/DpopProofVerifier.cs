@@ -10,26 +10,37 @@ namespace FastMcp.Identity;
 /// allowed asymmetric algorithm by the public key in its jwk header, for this request's method and URI, issued within
 /// the window, never seen before, carrying the token's hash (ath), made by the key the token is bound to (cnf.jkt).
 /// Every DPoP-bound request pays this check, cached token or not; a token without cnf never comes here.
-/// Server-provided nonces (DPoP-Nonce) are not used.
+/// With identity.dpop.requireNonce, the proof must also carry a nonce the gateway issued recently (<see cref="DpopNonces"/>).
 /// </summary>
 internal sealed class DpopProofVerifier(string[] algorithms, DpopOptions options, TimeSpan futureSkew, TimeProvider time)
 {
+    /// <summary>Null unless identity.dpop.requireNonce.</summary>
+    public DpopNonces? Nonces { get; } = options.NonceKey is { } key ? new DpopNonces(key, options.NonceLifetimeSeconds, time) : null;
+
     /// <summary>Proofs longer than this are refused before they are decoded.</summary>
     public const int MaxProofBytes = 8 * 1024;
 
-    private DpopReplayCache _replays = new(options.ReplayCacheSize);
     private readonly TimeSpan _maxAge = TimeSpan.FromSeconds(options.MaxAgeSeconds);
+    private DpopReplayCache _replays = new(options.ReplayCacheSize, TimeSpan.FromSeconds(options.MaxAgeSeconds));
 
     /// <summary>Takes over <paramref name="previous"/>'s remembered proofs (a reload builds a new verifier: a proof
-    /// accepted just before must not be accepted again after). Called before this verifier is in use.</summary>
-    public void KeepReplaysOf(DpopProofVerifier previous) => _replays = previous._replays;
+    /// accepted just before must not be accepted again after), remembering them for the longer of both windows.
+    /// Called before this verifier is in use.</summary>
+    public void KeepReplaysOf(DpopProofVerifier previous)
+    {
+        previous._replays.Retain(_maxAge);
+        _replays = previous._replays;
+    }
 
     /// <summary>Proofs remembered for replay detection.</summary>
     public int RememberedProofs => _replays.Count;
 
-    /// <summary>Null when the proof holds; otherwise why not (fixed text, or one naming a claim: never the proof itself).</summary>
-    public string? Check(ReadOnlySpan<byte> proof, ReadOnlySpan<byte> method, Uri requestUri, ReadOnlySpan<byte> accessToken, byte[] boundThumbprint)
+    /// <summary>Null when the proof holds; otherwise why not (fixed text, or one naming a claim: never the proof itself).
+    /// <paramref name="needsNonce"/>: the proof is good but for its nonce (missing or not recent), so the client is to
+    /// retry with the current one (RFC 9449 §8, use_dpop_nonce).</summary>
+    public string? Check(ReadOnlySpan<byte> proof, ReadOnlySpan<byte> method, Uri requestUri, ReadOnlySpan<byte> accessToken, byte[] boundThumbprint, out bool needsNonce)
     {
+        needsNonce = false;
         if (proof.IsEmpty) return "the request has no DPoP proof";
         if (proof.Length > MaxProofBytes) return "the DPoP proof is too long";
         int first = proof.IndexOf((byte)'.');
@@ -86,8 +97,18 @@ internal sealed class DpopProofVerifier(string[] algorithms, DpopOptions options
             if (issued + _maxAge < now) return "the DPoP proof is too old (iat)";
             if (!p.TryGetProperty("jti", out JsonElement jti) || jti.ValueKind != JsonValueKind.String || jti.GetString() is not { Length: > 0 and <= 256 } jtiText)
                 return "the DPoP proof's jti is missing or longer than 256 characters";
+            // Checked before the proof is remembered: the client retries the same request with a new proof and the nonce.
+            if (Nonces is not null)
+            {
+                bool present = p.TryGetProperty("nonce", out JsonElement nonce);
+                if (!present || nonce.ValueKind != JsonValueKind.String || !Nonces.Accepts(nonce.GetString()!))
+                {
+                    needsNonce = true;
+                    return present ? "the DPoP proof's nonce is not one the gateway issued recently" : "the DPoP proof has no nonce";
+                }
+            }
             // Per key: one client's jti never blocks another's. Remembered until the proof would be stale anyway.
-            return _replays.TryRecord(Convert.ToHexString(boundThumbprint) + ":" + jtiText, issued + _maxAge, now) switch
+            return _replays.TryRecord(Convert.ToHexString(boundThumbprint) + ":" + jtiText, issued, now) switch
             {
                 DpopReplayCache.Outcome.Recorded => null,
                 DpopReplayCache.Outcome.Replayed => "the DPoP proof was already used (jti)",

@@ -13,7 +13,9 @@ public static class ResourceMetadata
     public const string WellKnownPrefix = "/.well-known/oauth-protected-resource";
 
     /// <summary>JSON body served at the well-known paths.</summary>
-    public static byte[] BuildDocument(IdentityOptions o)
+    /// <param name="certificateBoundTokens">The listener asks for client certificates (mutual TLS), so tokens bound to
+    /// one (RFC 8705) can be honoured: announced as tls_client_certificate_bound_access_tokens.</param>
+    public static byte[] BuildDocument(IdentityOptions o, bool certificateBoundTokens = false)
     {
         ArgumentNullException.ThrowIfNull(o);
         var buffer = new ArrayBufferWriter<byte>(512);
@@ -39,6 +41,16 @@ public static class ResourceMetadata
             foreach (var alg in o.EffectiveAlgorithms)
                 w.WriteStringValue(alg);
             w.WriteEndArray();
+            // RFC 9728 §2: DPoP proofs are verified with the same asymmetric algorithms as tokens (DpopProofVerifier).
+            w.WriteStartArray("dpop_signing_alg_values_supported");
+            foreach (var alg in o.EffectiveAlgorithms)
+                w.WriteStringValue(alg);
+            w.WriteEndArray();
+            // Both default to false when absent: written only when true.
+            if (o.Dpop.Required)
+                w.WriteBoolean("dpop_bound_access_tokens_required", true);
+            if (certificateBoundTokens)
+                w.WriteBoolean("tls_client_certificate_bound_access_tokens", true);
             w.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();
@@ -86,48 +98,58 @@ public static class ResourceMetadata
         _ => 401,
     };
 
-    /// <summary>Value of the WWW-Authenticate header for a failure.</summary>
-    public static string BuildChallenge(IdentityOptions o, AuthFailure f, string metadataUrl)
+    /// <summary>
+    /// The WWW-Authenticate values for a failure, the one carrying the error first; each goes in a field of its own.
+    /// The error is told in the scheme the request used (RFC 9449 §7.1): a request sent with "Authorization: DPoP" gets
+    /// a DPoP challenge, with the algorithms proofs may use; a refused proof is always one. The other scheme is offered
+    /// beside it where the client has to choose or switch (§7.2): no token, a DPoP-bound token sent as Bearer, a token
+    /// bound to no DPoP key sent as DPoP. With identity.dpop.required, only the DPoP scheme is offered.
+    /// </summary>
+    /// <param name="dpopScheme">The request's Authorization header used the DPoP scheme.</param>
+    public static string[] BuildChallenges(IdentityOptions o, AuthFailure f, bool dpopScheme, string metadataUrl)
     {
         ArgumentNullException.ThrowIfNull(o);
-        if (f == AuthFailure.InvalidDpopProof)
+        string? error = f switch
         {
-            // RFC 9449 §7.1: a proof problem is answered with the DPoP scheme's challenge, naming the algorithms accepted.
-            var dpop = new StringBuilder("DPoP ");
-            AppendParam(dpop, "error", "invalid_dpop_proof", "DPoP ");
-            AppendParam(dpop, "error_description", TokenValidator.Describe(f), "DPoP ");
-            AppendParam(dpop, "algs", string.Join(' ', o.EffectiveAlgorithms), "DPoP ");
-            return dpop.ToString();
-        }
-        var sb = new StringBuilder("Bearer ");
-        switch (f)
+            // RFC 6750 §3.1: no error code when the request carried no credentials.
+            AuthFailure.MissingToken => null,
+            AuthFailure.MalformedHeader or AuthFailure.TokenInQuery => "invalid_request",
+            AuthFailure.InsufficientScope => "insufficient_scope",
+            AuthFailure.InvalidDpopProof => "invalid_dpop_proof",
+            AuthFailure.UseDpopNonce => "use_dpop_nonce",
+            _ => "invalid_token",
+        };
+        string? description = error is null ? null : TokenValidator.Describe(f);
+        bool dpopOnly = o.Dpop.Required;
+        if (dpopOnly || dpopScheme || f is AuthFailure.InvalidDpopProof or AuthFailure.UseDpopNonce)
         {
-            case AuthFailure.MissingToken:
-                // RFC 6750 §3.1: no error code when the request carried no credentials.
-                break;
-            case AuthFailure.MalformedHeader:
-            case AuthFailure.TokenInQuery:
-                AppendParam(sb, "error", "invalid_request");
-                AppendParam(sb, "error_description", TokenValidator.Describe(f));
-                break;
-            case AuthFailure.InsufficientScope:
-                AppendParam(sb, "error", "insufficient_scope");
-                AppendParam(sb, "error_description", TokenValidator.Describe(f));
-                break;
-            default:
-                AppendParam(sb, "error", "invalid_token");
-                AppendParam(sb, "error_description", TokenValidator.Describe(f));
-                break;
+            string dpop = Challenge("DPoP", o, error, description, metadataUrl);
+            return !dpopOnly && f == AuthFailure.DpopSchemeMismatch ? [dpop, Challenge("Bearer", o, null, null, metadataUrl)] : [dpop];
         }
+        string bearer = Challenge("Bearer", o, error, description, metadataUrl);
+        return f is AuthFailure.MissingToken or AuthFailure.DpopSchemeMismatch ? [bearer, Challenge("DPoP", o, null, null, metadataUrl)] : [bearer];
+    }
+
+    private static string Challenge(string scheme, IdentityOptions o, string? error, string? description, string metadataUrl)
+    {
+        var sb = new StringBuilder(scheme).Append(' ');
+        int start = sb.Length;
+        if (error is not null)
+        {
+            AppendParam(sb, start, "error", error);
+            AppendParam(sb, start, "error_description", description!);
+        }
+        if (scheme == "DPoP")
+            AppendParam(sb, start, "algs", string.Join(' ', o.EffectiveAlgorithms));
         if (o.RequiredScopes.Count > 0)
-            AppendParam(sb, "scope", string.Join(' ', o.RequiredScopes));
-        AppendParam(sb, "resource_metadata", metadataUrl);
+            AppendParam(sb, start, "scope", string.Join(' ', o.RequiredScopes));
+        AppendParam(sb, start, "resource_metadata", metadataUrl);
         return sb.ToString();
     }
 
-    private static void AppendParam(StringBuilder sb, string name, string value, string scheme = "Bearer ")
+    private static void AppendParam(StringBuilder sb, int start, string name, string value)
     {
-        if (sb.Length > scheme.Length)
+        if (sb.Length > start)
             sb.Append(", ");
         sb.Append(name).Append("=\"");
         foreach (char c in value)

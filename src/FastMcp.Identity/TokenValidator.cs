@@ -36,6 +36,7 @@ public sealed class TokenValidator : IAsyncDisposable
     private readonly string _missingScopeDescription;
     private readonly DpopProofVerifier _dpop;
     private readonly string _resourceOrigin;
+    private readonly bool _dpopRequired;
     private DevKey? _devKey;
 
     private TokenValidator(IdentityOptions options, TimeProvider time, HttpClient? http)
@@ -50,6 +51,7 @@ public sealed class TokenValidator : IAsyncDisposable
         _missingScopeDescription = "token lacks required scope: " + string.Join(' ', _requiredScopes);
         _cache = new VerifiedTokenCache(options.CacheSize);
         _dpop = new DpopProofVerifier(_algorithms, options.Dpop, _skew, time);
+        _dpopRequired = options.Dpop.Required;
         _resourceOrigin = _anonymous ? "" : new Uri(options.Resource, UriKind.Absolute).GetLeftPart(UriPartial.Authority);
     }
 
@@ -60,6 +62,9 @@ public sealed class TokenValidator : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(previous);
         _dpop.KeepReplaysOf(previous._dpop);
     }
+
+    /// <summary>The "DPoP-Nonce: …\r\n" line of the nonce to hand out now; empty unless identity.dpop.requireNonce.</summary>
+    public ReadOnlySpan<byte> DpopNonceLine => _dpop.Nonces is { } nonces ? nonces.CurrentHeaderLine() : default;
 
     /// <summary>DPoP proofs remembered for replay detection (identity.dpop.replayCacheSize bounds them).</summary>
     public int RememberedDpopProofs => _dpop.RememberedProofs;
@@ -197,7 +202,7 @@ public sealed class TokenValidator : IAsyncDisposable
             if (entry.KeyStillPublished())
             {
                 // A cached token proved its signature once; the key it is bound to must be shown again by each request.
-                if ((entry.Confirmation is not null || dpopScheme) && CheckBinding(entry.Confirmation, dpopScheme, token, evidence) is { } refused)
+                if ((entry.Confirmation is not null || dpopScheme || _dpopRequired) && CheckBinding(entry.Confirmation, dpopScheme, token, evidence) is { } refused)
                     return new ValueTask<AuthResult>(refused);
                 return new ValueTask<AuthResult>(entry.MissingRequiredScope
                     ? AuthResult.MissingScope(entry.Principal, _missingScopeDescription)
@@ -220,6 +225,8 @@ public sealed class TokenValidator : IAsyncDisposable
     private AuthResult? CheckBinding(Confirmation? confirmation, bool dpopScheme, ReadOnlySpan<byte> token, scoped in SenderEvidence evidence)
     {
         byte[]? thumbprint = confirmation?.KeyThumbprint;
+        if (_dpopRequired && thumbprint is null)
+            return AuthResult.Fail(AuthFailure.DpopRequired, Describe(AuthFailure.DpopRequired));
         if (dpopScheme && thumbprint is null)
             return AuthResult.Fail(AuthFailure.DpopSchemeMismatch, "the DPoP scheme was used with a token that is not bound to a DPoP key (cnf.jkt)");
         if (!dpopScheme && thumbprint is not null)
@@ -238,8 +245,8 @@ public sealed class TokenValidator : IAsyncDisposable
         string path = Encoding.ASCII.GetString(evidence.Path);
         if (path.Length == 0 || path[0] != '/' || !Uri.TryCreate((evidence.Origin ?? _resourceOrigin) + path, UriKind.Absolute, out Uri? requestUri))
             return AuthResult.Fail(AuthFailure.InvalidDpopProof, "the request target is not a path the DPoP proof's htu can name");
-        string? problem = _dpop.Check(evidence.DpopProof, evidence.Method, requestUri, token, thumbprint);
-        return problem is null ? null : AuthResult.Fail(AuthFailure.InvalidDpopProof, problem);
+        string? problem = _dpop.Check(evidence.DpopProof, evidence.Method, requestUri, token, thumbprint, out bool needsNonce);
+        return problem is null ? null : AuthResult.Fail(needsNonce ? AuthFailure.UseDpopNonce : AuthFailure.InvalidDpopProof, problem);
     }
 
     /// <summary>
@@ -390,7 +397,7 @@ public sealed class TokenValidator : IAsyncDisposable
         SecurityKey? verifiedBy = keys.Length == 1 ? keys[0] : jwt.SigningKey;
         string? keyIdentity = verifiedBy is null ? null : snapshot.Identity(verifiedBy);
         _cache.Add(hash, new VerifiedTokenCache.Entry(tokenCopy, principal, expires + _skew, missingScope, source, snapshot, kid, keyIdentity, confirmation), now);
-        if ((confirmation is not null || dpopScheme) && CheckBinding(confirmation, dpopScheme, tokenCopy, evidence.Evidence) is { } refused)
+        if ((confirmation is not null || dpopScheme || _dpopRequired) && CheckBinding(confirmation, dpopScheme, tokenCopy, evidence.Evidence) is { } refused)
             return refused;
         return missingScope ? AuthResult.MissingScope(principal, _missingScopeDescription) : AuthResult.Success(principal);
     }
@@ -439,7 +446,7 @@ public sealed class TokenValidator : IAsyncDisposable
     {
         AuthFailure.None => "ok",
         AuthFailure.MissingToken => "no bearer token",
-        AuthFailure.MalformedHeader => "Authorization header is not 'Bearer <token>'",
+        AuthFailure.MalformedHeader => "Authorization header is not 'Bearer <token>' or 'DPoP <token>'",
         AuthFailure.TokenInQuery => "access tokens are not accepted in the query string",
         AuthFailure.InvalidSignature => "token signature is invalid",
         AuthFailure.AlgorithmNotAllowed => "token signing algorithm is not allowed",
@@ -455,6 +462,8 @@ public sealed class TokenValidator : IAsyncDisposable
         AuthFailure.CertificateMismatch => "certificate-bound token presented with another certificate",
         AuthFailure.DpopSchemeMismatch => "Authorization scheme does not match the token's binding",
         AuthFailure.InvalidDpopProof => "DPoP proof is missing or invalid",
+        AuthFailure.DpopRequired => "this resource accepts only DPoP-bound access tokens (cnf.jkt)",
+        AuthFailure.UseDpopNonce => "the DPoP proof must carry the nonce in the DPoP-Nonce field",
         _ => "authentication failed",
     };
 

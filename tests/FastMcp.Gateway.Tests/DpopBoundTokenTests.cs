@@ -69,6 +69,28 @@ public sealed class DpopBoundTokenTests : IAsyncLifetime
         Assert.Equal(200, (await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n")).Status);
     }
 
+    [Theory]
+    [InlineData("RS256")]
+    [InlineData("PS256")]
+    public async Task An_rsa_proof_key_binds_the_token_as_an_ec_key_does(string alg)
+    {
+        using var rsaKey = new DpopKey(alg);
+        using var otherRsaKey = new DpopKey(alg);
+        string token = _tokens.DpopBound("alice", rsaKey);
+        string proof = rsaKey.Proof("POST", Htu, token);
+        RawResponse admitted = await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {proof}\r\n");
+        Assert.True(admitted.Status == 200, admitted.ToString());
+        AssertProofRefused(await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {proof}\r\n"));
+        RawResponse otherKey = await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {otherRsaKey.Proof("POST", Htu, token)}\r\n");
+        AssertProofRefused(otherKey);
+        Assert.Contains("signed by another key", otherKey.Body, StringComparison.Ordinal);
+        // A proof whose signature does not hold under its own jwk is refused too.
+        string forged = proof[..^4] + (proof[^4] == 'A' ? "B" : "A") + proof[^3..];
+        AssertProofRefused(await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {forged}\r\n"));
+        Assert.Equal(200, (await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {rsaKey.Proof("POST", Htu, token)}\r\n")).Status);
+        Assert.Equal(2, _gw.Upstream.Requests.Count);
+    }
+
     public static TheoryData<string> SpoiledProofs => ["wrong htm", "wrong htu", "other path", "stale iat", "future iat", "wrong ath",
         "wrong key", "hmac", "private key", "wrong typ", "not a jws", "two fields", "no proof"];
 
@@ -115,7 +137,11 @@ public sealed class DpopBoundTokenTests : IAsyncLifetime
         string token = _tokens.DpopBound("alice", _key);
         RawResponse bare = await SendAsync($"Authorization: Bearer {token}\r\n");
         Assert.Equal(401, bare.Status);
-        Assert.Contains("error=\"invalid_token\"", bare.Header("WWW-Authenticate"), StringComparison.Ordinal);
+        // RFC 9449 §7.2: refused in the scheme it came with, the DPoP scheme offered beside (DpopChallengeTests has them exactly).
+        string[] challenges = bare.Head.GetAll("WWW-Authenticate");
+        Assert.Equal(2, challenges.Length);
+        Assert.Contains("error=\"invalid_token\"", challenges[0], StringComparison.Ordinal);
+        Assert.StartsWith("DPoP algs=", challenges[1], StringComparison.Ordinal);
         Assert.Equal(401, (await SendAsync($"Authorization: Bearer {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n")).Status);
         Assert.Equal(200, (await SendAsync($"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n")).Status);
         Assert.Equal(401, (await SendAsync($"Authorization: Bearer {token}\r\n")).Status);

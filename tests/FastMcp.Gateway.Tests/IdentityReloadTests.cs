@@ -99,6 +99,40 @@ public sealed class IdentityReloadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dpop_proof_accepted_before_a_reload_is_refused_after_it_also_once_a_longer_window_applies()
+    {
+        await StartAsync(Oidc(", \"dpop\": { \"maxAgeSeconds\": 5 }", _a));
+        using var key = new DpopKey();
+        string token = _a.Token("alice", Resource, dpopJkt: key.Thumbprint);
+        // Made 3 s ago: inside the 5 s window for 2 s more, and remembered that long under it.
+        long iat = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3;
+        string proof = key.Proof("POST", Resource, token, iat: iat);
+
+        async Task<RawResponse> WithProofAsync(string id)
+        {
+            using RawClient client = await _gateway!.ConnectAsync();
+            await client.SendAsync(_gateway.Post(ToolCall(id), $"Authorization: DPoP {token}\r\nDPoP: {proof}\r\n"));
+            return await client.ReadResponseAsync("the gateway's answer");
+        }
+
+        RawResponse first = await WithProofAsync("1");
+        Assert.True(first.Status == 200, first.Body + _log);
+        Assert.True(Reload(Oidc(", \"dpop\": { \"maxAgeSeconds\": 600 }", _a)));
+        Assert.Contains(_reloader!.AppliedLive, field => field.StartsWith("identity.dpop", StringComparison.Ordinal));
+        RawResponse replayed = await WithProofAsync("2");
+        Assert.Equal(401, replayed.Status);
+        Assert.Contains("already used", replayed.Body, StringComparison.Ordinal);
+
+        // Past the old window the proof is still inside the new one: it must still be remembered.
+        TimeSpan untilOldWindowEnds = DateTimeOffset.FromUnixTimeSeconds(iat + 6) - DateTimeOffset.UtcNow;
+        if (untilOldWindowEnds > TimeSpan.Zero) await Task.Delay(untilOldWindowEnds);
+        RawResponse late = await WithProofAsync("3");
+        Assert.Equal(401, late.Status);
+        Assert.Contains("already used", late.Body, StringComparison.Ordinal);
+        Assert.Single(_upstream.Requests);
+    }
+
+    [Fact]
     public async Task A_removed_issuer_is_distrusted_at_once_its_cached_tokens_included()
     {
         await StartAsync(Oidc(_a, _b));

@@ -37,10 +37,14 @@ public sealed partial class TlsListenerTests
             return await client.ExchangeAsync(request);
         }
 
-        // Bob (same CA, so the handshake succeeds) first: the token is verified, cached, and refused for his certificate.
+        // Bob (same CA, so the handshake succeeds) first: the token is verified, cached, and refused for his certificate,
+        // as RFC 8705 §3 says: 401 invalid_token, in the Bearer scheme the token came with.
         string bob = await OverAsync(WithClientCertificate(TrustOptions(SslProtocols.Tls13), "bob"));
         Assert.StartsWith("HTTP/1.1 401", bob, StringComparison.Ordinal);
         Assert.Contains("presented with another certificate", bob, StringComparison.Ordinal);
+        Assert.Single(bob.Split("\r\n"), line => line.StartsWith("WWW-Authenticate:", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("\r\nWWW-Authenticate: Bearer error=\"invalid_token\", error_description=\"certificate-bound token presented with another certificate\", "
+            + "resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/mcp\"\r\n", bob, StringComparison.Ordinal);
         Assert.StartsWith("HTTP/1.1 200", await OverAsync(WithClientCertificate(TrustOptions(SslProtocols.Tls13), "alice")), StringComparison.Ordinal);
         // Cached now: still refused without a certificate, and with Bob's.
         string none = await OverAsync(TrustOptions(SslProtocols.Tls13));
@@ -49,6 +53,14 @@ public sealed partial class TlsListenerTests
         Assert.StartsWith("HTTP/1.1 401", await OverAsync(WithClientCertificate(TrustOptions(SslProtocols.Tls12), "bob")), StringComparison.Ordinal);
         Assert.StartsWith("HTTP/1.1 200", await OverAsync(WithClientCertificate(TrustOptions(SslProtocols.Tls12), "alice")), StringComparison.Ordinal);
         Assert.Equal(2, gw.Upstream.Requests.Count);
+
+        // The listener asks for client certificates: the metadata says certificate-bound tokens are honoured (RFC 9728 §2).
+        using (TlsTestClient metadata = await TlsTestClient.ConnectAsync(gw.Gateway.Endpoint, TrustOptions(SslProtocols.Tls13)))
+        {
+            string document = await metadata.ExchangeAsync($"GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nConnection: close\r\n\r\n");
+            Assert.StartsWith("HTTP/1.1 200", document, StringComparison.Ordinal);
+            Assert.Contains("\"tls_client_certificate_bound_access_tokens\":true", document, StringComparison.Ordinal);
+        }
 
         string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
         Assert.Contains("fastmcp_auth_failures_total{reason=\"CertificateMismatch\"} 2\n", metrics);

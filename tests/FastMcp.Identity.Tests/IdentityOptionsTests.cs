@@ -37,6 +37,43 @@ public sealed class IdentityOptionsTests
         Assert.StartsWith(field + ":", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Dpop_nonce_settings_are_checked_at_start_naming_the_field_and_never_the_key()
+    {
+        string dir = Directory.CreateTempSubdirectory("fastmcp-nonce-options-").FullName;
+        try
+        {
+            string shortKey = Path.Combine(dir, "short.key"), goodKey = Path.Combine(dir, "good.key");
+            File.WriteAllText(shortKey, "only-20-bytes-secret\n");
+            File.WriteAllText(goodKey, "0123456789abcdef0123456789abcdef\n");
+            string Refused(DpopOptions dpop, string field)
+            {
+                var o = Valid();
+                o.Dpop = dpop;
+                var ex = Assert.Throws<IdentityConfigurationException>(o.Validate);
+                Assert.StartsWith(field + ":", ex.Message, StringComparison.Ordinal);
+                Assert.DoesNotContain("only-20-bytes-secret", ex.Message, StringComparison.Ordinal);
+                return ex.Message;
+            }
+            Refused(new DpopOptions { RequireNonce = true }, "identity.dpop.requireNonce");
+            Refused(new DpopOptions { RequireNonce = true, NonceKeyFile = goodKey, NonceKeyEnv = "X" }, "identity.dpop.requireNonce");
+            Refused(new DpopOptions { RequireNonce = true, NonceKeyFile = shortKey }, "identity.dpop.nonceKeyFile");
+            // In our own words: the Native AOT binary has no framework exception messages.
+            Assert.EndsWith("missing.key': no such file",
+                Refused(new DpopOptions { RequireNonce = true, NonceKeyFile = Path.Combine(dir, "missing.key") }, "identity.dpop.nonceKeyFile"), StringComparison.Ordinal);
+            Refused(new DpopOptions { RequireNonce = true, NonceKeyEnv = "FASTMCP_TEST_UNSET_NONCE_KEY" }, "identity.dpop.nonceKeyEnv");
+            Refused(new DpopOptions { NonceKeyFile = goodKey }, "identity.dpop.nonceKeyFile");
+            Refused(new DpopOptions { RequireNonce = true, NonceKeyFile = goodKey, NonceLifetimeSeconds = 9 }, "identity.dpop.nonceLifetimeSeconds");
+            var ok = Valid();
+            ok.Dpop = new DpopOptions { RequireNonce = true, NonceKeyFile = goodKey };
+            ok.Validate();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("none")]
     [InlineData("Standalone")]

@@ -37,7 +37,7 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         if (!auth.Succeeded)
         {
             int status = ResourceMetadata.StatusCode(auth.Failure);
-            return Error(status, auth.Description ?? auth.Failure.ToString(), Encoding.ASCII.GetString(authentication.ChallengeLine(auth.Failure)));
+            return Error(status, auth.Description ?? auth.Failure.ToString(), Encoding.ASCII.GetString(authentication.ChallengeLines(auth.Failure, request)));
         }
         Principal caller = auth.Principal!;
         string method = request.Method switch { HttpMethod.Get => "GET", HttpMethod.Post => "POST", _ => "OTHER" };

@@ -40,7 +40,7 @@ internal static class ForwardHeadersValidation
             return "is a hop-by-hop field: it describes the client's connection to the gateway and is never passed on";
         if (kind == KnownHeader.Authorization)
             return "is never passed upstream: the gateway verifies the caller's token and injects the upstream's own credential";
-        if (kind == KnownHeader.Dpop)
+        if (kind == KnownHeader.Dpop || name.Equals("DPoP-Nonce", StringComparison.OrdinalIgnoreCase))
             return "is never passed upstream: it proves the caller's DPoP key to the gateway, which verifies it with the token";
         if (Forwarding.CookieFields.IsRequestCookie(bytes))
             return "is a cookie field: cookies pass only with forwardCookies: true on this upstream";

@@ -24,6 +24,8 @@ public static class RouteValidation
         return names;
     }
 
+    private const string DpopOnlyExchange = "exchanges the caller's bearer token; identity.dpop.required admits DPoP-bound tokens only, which are never exchanged";
+
     public static void Validate(GatewayOptions o)
     {
         if (o.Upstream is null) throw new ConfigurationException("upstream", "must be an object");
@@ -35,6 +37,10 @@ public static class RouteValidation
         bool anonymous = o.Identity is { Mode: FastMcp.Identity.IdentityModes.Anonymous };
         if (anonymous && o.Identity?.UpstreamCredential?.TokenExchange is not null)
             throw new ConfigurationException("identity.upstreamCredential.tokenExchange", "needs a caller token to exchange; identity.mode anonymous has none (use oidc or dev)");
+        // Only bearer tokens are exchanged: with DPoP-bound tokens required, no caller would ever get through.
+        bool dpopOnly = o.Identity is { Dpop.Required: true } && !anonymous;
+        if (dpopOnly && o.Identity?.UpstreamCredential?.TokenExchange is not null)
+            throw new ConfigurationException("identity.upstreamCredential.tokenExchange", DpopOnlyExchange);
         if (o.Upstream.Credential is not null)
             throw new ConfigurationException("upstream.credential", "the default upstream's credential is identity.upstreamCredential; set it there");
 
@@ -56,6 +62,8 @@ public static class RouteValidation
                 throw new ConfigurationException($"{field}.credential", "needs valueFile, valueEnv, oauth or tokenExchange (or leave the credential out)");
             if (anonymous && upstream.Credential?.TokenExchange is not null)
                 throw new ConfigurationException($"{field}.credential.tokenExchange", "needs a caller token to exchange; identity.mode anonymous has none (use oidc or dev)");
+            if (dpopOnly && upstream.Credential?.TokenExchange is not null)
+                throw new ConfigurationException($"{field}.credential.tokenExchange", DpopOnlyExchange);
             if (upstream.Credential is { } c && string.IsNullOrWhiteSpace(c.HeaderName))
                 throw new ConfigurationException($"{field}.credential.headerName", "must not be empty");
             ForwardHeadersValidation.Validate(upstream, field, upstream.Credential?.HeaderName);

@@ -974,6 +974,8 @@ internal sealed class ResponseRelay : IDisposable
                 if (System.Text.Ascii.EqualsIgnoreCase(name, "X-Accel-Buffering"u8)) sawAccelBuffering = true;
                 // A challenge is about the gateway's credential, not the client's token (never passed upstream).
                 if (System.Text.Ascii.EqualsIgnoreCase(name, "WWW-Authenticate"u8)) continue;
+                // So is an upstream's DPoP nonce: the client proves its key to the gateway, with the gateway's nonces.
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "DPoP-Nonce"u8)) continue;
                 // A cookie is the upstream's session with the gateway, not the client's to hold or replay (CookieFields).
                 if (dropCookies && CookieFields.IsSetCookie(name))
                 {

@@ -162,6 +162,8 @@ internal static class UpstreamRequestWriter
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
                 // Only the gateway states the stdio bridge's secret (a client's copy would shadow it), on any route.
                 if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
+                // The gateway's DPoP nonce is between the client and the gateway (RFC 9449 §8), as the proof is.
+                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "DPoP-Nonce"u8)) return false;
                 if (ClaimsOriginOrTarget(headers.NameAt(index))) return false;
                 // The client's cookies may carry an upstream session that is not the verified caller's (CookieFields).
                 if (!forwardCookies && CookieFields.IsRequestCookie(headers.NameAt(index))) return false;

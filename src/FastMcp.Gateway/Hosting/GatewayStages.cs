@@ -408,7 +408,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
         auditOptions.FieldMasker = masking?.Masker;
 
-        Authentication authentication = await Authentication.CreateAsync(identity, ct).ConfigureAwait(false);
+        Authentication authentication = await Authentication.CreateAsync(identity,
+            certificateBoundTokens: options.Tls?.ClientCertificates is "optional" or "require", ct).ConfigureAwait(false);
         AuditLog log;
         try
         {

@@ -329,11 +329,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (!auth.Succeeded)
             {
                 _rt.Metrics.CountAuthenticationFailure(auth.Failure);
-                _rt.FailedAuthentication?.CountFailure(RemoteAddress);
+                // Asking for a DPoP nonce is a protocol round trip, not a failed guess: only the holder of a valid token and
+                // of its key gets that far, so it spends no failed-authentication budget.
+                if (auth.Failure != AuthFailure.UseDpopNonce) _rt.FailedAuthentication?.CountFailure(RemoteAddress);
                 await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
                 int status = ResourceMetadata.StatusCode(auth.Failure);
                 return await AnswerAsync(status, JsonRpcErrorCodes.Unauthorized, Encoding.UTF8.GetBytes(auth.Description ?? auth.Failure.ToString()), bodyUnread,
-                    authentication.ChallengeLine(auth.Failure)).ConfigureAwait(false);
+                    authentication.ChallengeLines(auth.Failure, _request)).ConfigureAwait(false);
             }
             _exchange.Principal = auth.Principal;
             MarkAuthenticated();

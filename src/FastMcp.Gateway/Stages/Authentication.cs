@@ -14,10 +14,13 @@ internal sealed class Authentication : IAsyncDisposable
     private AuthenticationState _state;
     private int _disposed;
 
-    private Authentication(AuthenticationState state)
+    private readonly bool _certificateBoundTokens;
+
+    private Authentication(AuthenticationState state, bool certificateBoundTokens)
     {
         _state = state;
         IsAnonymous = state.IsAnonymous;
+        _certificateBoundTokens = certificateBoundTokens;
     }
 
     /// <summary>Fixed at start: identity.mode needs a restart.</summary>
@@ -47,10 +50,12 @@ internal sealed class Authentication : IAsyncDisposable
 
     private AuthenticationState Current => Volatile.Read(ref _state);
 
-    public static async Task<Authentication> CreateAsync(IdentityOptions options, CancellationToken ct)
+    /// <param name="certificateBoundTokens">The MCP listener asks for client certificates (tls.clientCertificates optional
+    /// or require), so certificate-bound tokens can be honoured there; fixed at start, as the listener is.</param>
+    public static async Task<Authentication> CreateAsync(IdentityOptions options, bool certificateBoundTokens, CancellationToken ct)
     {
         TokenValidator validator = await TokenValidator.CreateAsync(options, ct).ConfigureAwait(false);
-        return new Authentication(new AuthenticationState(validator, options));
+        return new Authentication(new AuthenticationState(validator, options, certificateBoundTokens), certificateBoundTokens);
     }
 
     /// <summary>
@@ -71,7 +76,7 @@ internal sealed class Authentication : IAsyncDisposable
         {
             // Reloads are serialised (ConfigurationReloader's lock): the state read here is the one replaced.
             validator.KeepDpopReplaysOf(Current.Validator);
-            next = new AuthenticationState(validator, options, Current.KeyRefreshFailures);
+            next = new AuthenticationState(validator, options, _certificateBoundTokens, Current.KeyRefreshFailures);
         }
         catch
         {
@@ -178,8 +183,21 @@ internal sealed class Authentication : IAsyncDisposable
     /// <summary>True when the validator in force verified the leased token (false once it was swapped by a reload).</summary>
     public bool Verified(in TokenLease lease) => lease.IssuedBy(Current.Validator);
 
-    /// <summary>The "WWW-Authenticate: …\r\n" line for a failure (precomputed).</summary>
-    public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => Current.ChallengeLine(failure);
+    /// <summary>The "WWW-Authenticate: …\r\n" line(s) for a failure of <paramref name="request"/> (precomputed): in the
+    /// scheme its Authorization header used, Bearer or DPoP (RFC 9449 §7.1).
+    /// A use_dpop_nonce refusal also carries the nonce to use ("DPoP-Nonce: …\r\n", RFC 9449 §8).</summary>
+    public ReadOnlySpan<byte> ChallengeLines(AuthFailure failure, HttpRequestHead request)
+    {
+        AuthenticationState state = Current;
+        ReadOnlySpan<byte> lines = state.ChallengeLines(failure, BearerHeader.UsesDpopScheme(request.Headers.Get(KnownHeader.Authorization)));
+        if (failure != AuthFailure.UseDpopNonce) return lines;
+        // The nonce changes with its window, the challenge does not: joined here, on a refusal.
+        ReadOnlySpan<byte> nonce = state.Validator.DpopNonceLine;
+        var joined = new byte[lines.Length + nonce.Length];
+        lines.CopyTo(joined);
+        nonce.CopyTo(joined.AsSpan(lines.Length));
+        return joined;
+    }
 
     public bool IsMetadataPath(ReadOnlySpan<byte> path) => Current.IsMetadataPath(path);
 

@@ -18,19 +18,22 @@ internal sealed class AuthenticationState
     private readonly long _retiredKeyRefreshFailures;
 
     /// <param name="retiredKeyRefreshFailures">Key refresh failures of the validators this one replaced, so the metric counts since start.</param>
-    public AuthenticationState(TokenValidator validator, IdentityOptions options, long retiredKeyRefreshFailures = 0)
+    /// <param name="certificateBoundTokens">The MCP listener asks for client certificates (announced in the metadata).</param>
+    public AuthenticationState(TokenValidator validator, IdentityOptions options, bool certificateBoundTokens, long retiredKeyRefreshFailures = 0)
     {
         Validator = validator;
         Options = options;
         _retiredKeyRefreshFailures = retiredKeyRefreshFailures;
         IsAnonymous = options.Mode == IdentityModes.Anonymous;
-        MetadataDocument = IsAnonymous ? [] : ResourceMetadata.BuildDocument(options);
+        MetadataDocument = IsAnonymous ? [] : ResourceMetadata.BuildDocument(options, certificateBoundTokens);
         string metadataUrl = IsAnonymous ? "" : ResourceMetadata.MetadataUrl(options);
         AuthFailure[] failures = Enum.GetValues<AuthFailure>();
-        _challengeLines = new byte[failures.Length][];
+        // Two per failure: for a request that used the Bearer scheme (or none), and for one that used DPoP.
+        _challengeLines = new byte[failures.Length * 2][];
         foreach (AuthFailure f in failures)
         {
-            _challengeLines[(int)f] = IsAnonymous ? [] : Encoding.ASCII.GetBytes($"WWW-Authenticate: {ResourceMetadata.BuildChallenge(options, f, metadataUrl)}\r\n");
+            _challengeLines[(int)f * 2] = IsAnonymous ? [] : Lines(ResourceMetadata.BuildChallenges(options, f, dpopScheme: false, metadataUrl));
+            _challengeLines[(int)f * 2 + 1] = IsAnonymous ? [] : Lines(ResourceMetadata.BuildChallenges(options, f, dpopScheme: true, metadataUrl));
         }
         string[] paths = IsAnonymous ? [] : ResourceMetadata.WellKnownPaths(options);
         _metadataPaths = Array.ConvertAll(paths, p => Encoding.ASCII.GetBytes(p));
@@ -44,7 +47,16 @@ internal sealed class AuthenticationState
     /// <summary>Failed key refreshes since start: this validator's and those of the ones it replaced.</summary>
     public long KeyRefreshFailures => _retiredKeyRefreshFailures + Validator.KeyRefreshFailures;
 
-    public ReadOnlySpan<byte> ChallengeLine(AuthFailure failure) => _challengeLines[(int)failure];
+    /// <summary>The "WWW-Authenticate: …\r\n" line(s) for a failure of a request that used the DPoP scheme or not.</summary>
+    public ReadOnlySpan<byte> ChallengeLines(AuthFailure failure, bool dpopScheme) => _challengeLines[(int)failure * 2 + (dpopScheme ? 1 : 0)];
+
+    private static byte[] Lines(string[] challenges)
+    {
+        var text = new StringBuilder();
+        foreach (string challenge in challenges)
+            text.Append("WWW-Authenticate: ").Append(challenge).Append("\r\n");
+        return Encoding.ASCII.GetBytes(text.ToString());
+    }
 
     public bool IsMetadataPath(ReadOnlySpan<byte> path)
     {

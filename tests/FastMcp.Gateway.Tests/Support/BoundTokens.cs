@@ -23,14 +23,14 @@ internal sealed class BoundTokens : IDisposable
         _kid = Base64Url.EncodeToString(SHA256.HashData(_key.ExportSubjectPublicKeyInfo()).AsSpan(0, 12));
     }
 
-    /// <summary>A ten-minute token of <paramref name="subject"/> whose cnf claim is <paramref name="cnfJson"/> (raw JSON).</summary>
-    public string Mint(string subject, string cnfJson)
+    /// <summary>A ten-minute token of <paramref name="subject"/> in <paramref name="groups"/> whose cnf claim is <paramref name="cnfJson"/> (raw JSON).</summary>
+    public string Mint(string subject, string cnfJson, params string[] groups)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string header = Encode($$"""{"alg":"ES256","typ":"at+jwt","kid":"{{_kid}}"}""");
         string payload = Encode($$"""
             {"iss":"{{DevKeys.Issuer}}","sub":"{{subject}}","aud":"{{DevKeys.Audience}}","iat":{{now}},"nbf":{{now}},"exp":{{now + 600}},
-             "jti":"{{Guid.NewGuid():N}}","cnf":{{cnfJson}}}
+             "jti":"{{Guid.NewGuid():N}}","groups":{{JsonSerializer.Serialize(groups)}},"cnf":{{cnfJson}}}
             """);
         string signingInput = header + "." + payload;
         byte[] signature = _key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
@@ -42,7 +42,7 @@ internal sealed class BoundTokens : IDisposable
         Mint(subject, $$"""{"x5t#S256":"{{Base64Url.EncodeToString(certificateSha256)}}"}""");
 
     /// <summary>A token bound to <paramref name="key"/> (cnf.jkt).</summary>
-    public string DpopBound(string subject, DpopKey key) => Mint(subject, $$"""{"jkt":"{{key.Thumbprint}}"}""");
+    public string DpopBound(string subject, DpopKey key, params string[] groups) => Mint(subject, $$"""{"jkt":"{{key.Thumbprint}}"}""", groups);
 
     private static string Encode(string json) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
 

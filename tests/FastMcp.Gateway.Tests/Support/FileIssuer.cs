@@ -44,16 +44,19 @@ internal sealed class FileIssuer : IDisposable
     /// <summary>The issuer's entry in identity.issuers, as JSON.</summary>
     public string ConfigEntry => $$"""{ "issuer": "{{Issuer}}", "jwksFile": {{JsonSerializer.Serialize(JwksFile)}} }""";
 
-    /// <summary>An access token of <paramref name="subject"/> for <paramref name="audience"/>, valid for ten minutes, signed under <paramref name="kid"/>.</summary>
-    public string Token(string subject, string audience, string scope = "mcp:tools", string kid = Kid)
+    /// <summary>An access token of <paramref name="subject"/> for <paramref name="audience"/>, valid for ten minutes, signed under
+    /// <paramref name="kid"/>; bound to the DPoP key whose thumbprint is <paramref name="dpopJkt"/> when given (cnf.jkt).</summary>
+    public string Token(string subject, string audience, string scope = "mcp:tools", string kid = Kid, string? dpopJkt = null)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string header = Encode(new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "at+jwt", ["kid"] = kid });
-        string payload = Encode(new Dictionary<string, object>
+        var claims = new Dictionary<string, object>
         {
             ["iss"] = Issuer, ["sub"] = subject, ["aud"] = audience, ["scope"] = scope,
             ["iat"] = now, ["nbf"] = now, ["exp"] = now + 600,
-        });
+        };
+        if (dpopJkt is not null) claims["cnf"] = new Dictionary<string, string> { ["jkt"] = dpopJkt };
+        string payload = Encode(claims);
         string signingInput = header + "." + payload;
         byte[] signature = _key.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         return signingInput + "." + Base64Url.EncodeToString(signature);

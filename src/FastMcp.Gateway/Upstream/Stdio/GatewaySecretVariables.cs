@@ -15,6 +15,7 @@ internal static class GatewaySecretVariables
             "FASTMCP_TOKEN", "FASTMCP_PAN_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
         };
         if (options.Identity?.UpstreamCredential?.ValueEnv is { Length: > 0 } credential) names.Add(credential);
+        if (options.Identity?.Dpop?.NonceKeyEnv is { Length: > 0 } nonceKey) names.Add(nonceKey);
         if (options.Identity?.UpstreamCredential?.OAuth?.ClientSecretEnv is { Length: > 0 } clientSecret) names.Add(clientSecret);
         if (options.Identity?.UpstreamCredential?.TokenExchange?.ClientSecretEnv is { Length: > 0 } exchangeSecret) names.Add(exchangeSecret);
         foreach (UpstreamOptions upstream in options.Upstreams.Values)
