@@ -188,6 +188,28 @@ public sealed class TaskRedecisionTests
         Assert.Equal(forwarded, gw.Upstream.Requests.Count);
     }
 
+    [Fact]
+    public async Task A_sealed_task_bound_on_presentation_is_refused_after_a_reload_there_and_kept_where_its_call_was_seen()
+    {
+        using var replicas = new SealedReplicas();
+        var upstream = new TaskServer();
+        string alice = replicas.Token("alice");
+        await using PolicyGateway a = await replicas.StartAsync(upstream.Script);
+        await using PolicyGateway b = await replicas.StartAsync(upstream.Script);
+        string task = await SealedReplicas.CreateTaskAsync(a, alice);
+        Assert.Equal(200, (await b.PostAsync(TasksRequest("tasks/get", task), alice)).Status);
+        Assert.DoesNotContain("\"error\"", (await b.PostAsync(TasksRequest("tasks/get", task), alice)).Body, StringComparison.Ordinal);
+
+        // The same reload on both: B never saw the creating call, so it cannot decide it again, and refuses.
+        foreach (PolicyGateway replica in new[] { a, b }) Reload(replica, new RuleOptions { Name = "all-again", Action = "allow" });
+        int forwarded = b.Upstream.Requests.Count;
+        AssertRefused(await b.PostAsync(TasksRequest("tasks/result", task), alice), "this replica never saw the call that created it");
+        Assert.Equal(forwarded, b.Upstream.Requests.Count);
+        RawResponse kept = await a.PostAsync(TasksRequest("tasks/result", task), alice);
+        Assert.Equal(200, kept.Status);
+        Assert.DoesNotContain("\"error\"", kept.Body, StringComparison.Ordinal);
+    }
+
     private static async Task<HttpStatusCode> AdminPostAsync(HttpClient http, PolicyGateway gw, string path, string body, string token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"http://127.0.0.1:{gw.Gateway.AdminEndpoint.Port}{path}"))
