@@ -6,7 +6,7 @@ namespace FastMcp.Gateway.Tasks;
 /// are at most <see cref="MaxKeptArgumentBytes"/> and hold no card number and no sensitive authentication data
 /// (PCI DSS 3.3.1: a security code must not stay in memory for a task's lifetime). Arguments not kept are
 /// <see cref="ArgumentsWithheld"/>: a rule that would have to read them refuses the task instead of being guessed.
-/// Immutable; at most about 5 KiB per binding.
+/// Immutable; at most about 6.5 KiB per binding (the arguments, a 1 KiB target as UTF-16, the method).
 /// </summary>
 internal sealed class TaskCreatingCall(string method, string? target, byte[]? arguments, bool argumentsWithheld, Approvals.PendingApproval? approval)
 {
