@@ -39,9 +39,10 @@ public static class McpCallDecision
     /// </summary>
     /// <paramref name="query"/> is the request target's query ('?' included or not; empty: none), read only while a rule has query conditions.
     /// <paramref name="address"/> is the client address the call comes from (null: unknown, which no allow rule with "addresses" matches);
-    /// <paramref name="at"/> the instant to decide at (null: the engine's clock now).
+    /// <paramref name="at"/> the instant to decide at (null: the engine's clock now); <paramref name="argumentsWithheld"/>: the call had
+    /// arguments that are not given (<see cref="PolicyRequest.ArgumentsWithheld"/>).
     public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,
-        string? upstream = null, ReadOnlySpan<byte> query = default, IPAddress? address = null, DateTimeOffset? at = null)
+        string? upstream = null, ReadOnlySpan<byte> query = default, IPAddress? address = null, DateTimeOffset? at = null, bool argumentsWithheld = false)
     {
         ArgumentNullException.ThrowIfNull(engine);
         if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
@@ -50,8 +51,8 @@ public static class McpCallDecision
             // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
             Span<byte> normalized = stackalloc byte[MaxNameBytes];
             if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
-            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream, query) { Address = address, At = at });
+            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld });
         }
-        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream, query) { Address = address, At = at });
+        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld });
     }
 }

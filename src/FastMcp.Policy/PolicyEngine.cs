@@ -72,6 +72,24 @@ public sealed class PolicyEngine
     public static readonly CompiledRule ToolDefinitionChangedRule = new(-9, "(tool-definition-changed)", PolicyAction.Deny,
         "this tool's definition changed since it was reviewed (it differs from its pin)", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides a call put to the policy again without its arguments (<see cref="PolicyRequest.ArgumentsWithheld"/>: a task's
+    /// creating call whose arguments the gateway did not keep) when the first rule that could decide it reads them: whether
+    /// it matches cannot be known, so the call is refused rather than guessed.
+    /// </summary>
+    public static readonly CompiledRule ArgumentsNotKeptRule = new(-10, "(arguments-not-kept)", PolicyAction.Deny,
+        "the call's arguments were not kept, and a rule reading them would decide it", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>
+    /// Decides a tasks request on a task whose creating call the policy in force no longer allows to the caller (after a
+    /// reload, a token with other claims, or a revoked grant): the task does not outlive the decision that allowed it.
+    /// </summary>
+    public static readonly CompiledRule TaskCallNotAllowedRule = new(-11, "(task-call-not-allowed)", PolicyAction.Deny,
+        "the call that created this task is no longer allowed", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a task whose creating call is no longer allowed (see <see cref="TaskCallNotAllowedRule"/>).</summary>
+    public static PolicyDecision RefuseTaskCallNotAllowed() => new(PolicyAction.Deny, TaskCallNotAllowedRule, null);
+
     /// <summary>The refusal for a tool that is not pinned (see <see cref="ToolNotPinnedRule"/>).</summary>
     public static PolicyDecision RefuseToolNotPinned() => new(PolicyAction.Deny, ToolNotPinnedRule, null);
 
@@ -231,10 +249,13 @@ public sealed class PolicyEngine
                 continue;
             if (rule.HasTimeCondition && !rule.Time!.Matches(now))
                 continue;
-            if (rule.HasArgumentConditions && !rule.MatchesArguments(request.Arguments))
+            if (rule.HasArgumentConditions && !request.ArgumentsWithheld && !rule.MatchesArguments(request.Arguments))
                 continue;
             if (rule.HasQueryConditions && !rule.MatchesQuery(request.Query))
                 continue;
+            // Every other condition holds: whether this rule decides depends on arguments that are not there.
+            if (rule.HasArgumentConditions && request.ArgumentsWithheld)
+                return new PolicyDecision(PolicyAction.Deny, ArgumentsNotKeptRule, null);
             return new PolicyDecision(rule.Action, rule, null);
         }
         return new PolicyDecision(_defaultAction, null, _defaultMessage);

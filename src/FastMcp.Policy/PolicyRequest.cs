@@ -45,6 +45,12 @@ public readonly ref struct PolicyRequest
     /// IPv4 clients as IPv4. Rules with "addresses" compare it; null (unknown) matches no allow rule that sets them.</summary>
     public IPAddress? Address { get; init; }
 
+    /// <summary>
+    /// The call had arguments that are not given (<see cref="Arguments"/> is empty): the first rule that matches on everything
+    /// else and reads arguments refuses the call with the built-in (arguments-not-kept) rule instead of being guessed.
+    /// </summary>
+    public bool ArgumentsWithheld { get; init; }
+
     /// <summary>The instant to decide at; null: the engine's clock now. Rules with "time" compare it.</summary>
     public DateTimeOffset? At { get; init; }
 }

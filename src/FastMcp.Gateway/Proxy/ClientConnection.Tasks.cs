@@ -21,12 +21,22 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     /// <summary>What an upstream answers (JSON-RPC -32602) for a task id it does not know.</summary>
     private static readonly byte[] TaskNotFound = "Task not found"u8.ToArray();
 
+    /// <summary>How the client is told its task's creating call is no longer allowed (the reason follows).</summary>
+    private const string TaskCallNotAllowed = "the call that created this task is no longer allowed: ";
+
     private const string NotBoundHere =
         "task id not bound to anyone here (never seen created, forgotten past tasks.maxPerCaller or tasks.maxPerUpstream, or created before a restart)";
 
-    /// <summary>The audit reason when the message names a task that is not the caller's here; null when it may go on.</summary>
+    /// <summary>The last <see cref="TaskRefusal"/> refused the caller's own task: the call that created it is no longer allowed.</summary>
+    private bool _taskCallRefused;
+
+    /// <summary>
+    /// The audit reason when the message names a task that is not the caller's here, or whose creating call is no longer
+    /// allowed (then <see cref="_taskCallRefused"/>); null when it may go on.
+    /// </summary>
     private string? TaskRefusal(in ReadOnlySequence<byte> body, MessageRoute route)
     {
+        _taskCallRefused = false;
         ref McpCall call = ref _exchange.Call;
         if (_rt.TaskBindings is not { } bindings) return null;
         // Federated paths relay no tasks methods and seal nothing (docs/mcp-handling.md).
@@ -35,14 +45,28 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         if (route != MessageRoute.Decide || !call.IsTasksMethod || !call.HasTaskId) return null;
         Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
         int n = McpInspector.CopyUnescaped(body, call.TaskIdRange, id);
-        string? createdUnder = null;
-        TaskCheck check = n <= 0 ? TaskCheck.Unknown : bindings.Check(_exchange.Route!.Name, id[..n], _exchange.Principal!, out createdUnder);
+        TaskBinding? owned = null;
+        TaskCheck check = n <= 0 ? TaskCheck.Unknown : bindings.Check(_exchange.Route!.Name, id[..n], _exchange.Principal!, out owned);
         return check switch
         {
-            TaskCheck.Owned => TakeCreatingProfile(createdUnder),
+            TaskCheck.Owned => AdmitOwnedTask(owned),
             TaskCheck.Foreign => ClientTaskIds.BoundToAnother,
             _ => NotBoundHere,
         };
+    }
+
+    /// <summary>
+    /// The caller's own task: admitted while the call that created it would be allowed now (Tasks/TaskRedecision.cs), its
+    /// answers masked as that decision says. Null: go on (also for a message naming no required task).
+    /// </summary>
+    private string? AdmitOwnedTask(TaskBinding? owned)
+    {
+        if (owned is null) return null;
+        string? refusal = TaskRedecision.Admit(owned, _rt.Authorization?.Engine, _exchange.Principal!, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress,
+            out string? profile);
+        if (refusal is null) return TakeCreatingProfile(profile);
+        _taskCallRefused = true;
+        return refusal;
     }
 
     /// <summary>
@@ -71,7 +95,7 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         if (!call.HasTaskId && !Holds(body, "taskId"u8) && !Holds(body, "\\u"u8)) return null;
         ReadOnlySpan<byte> json = _exchange.SealedTask.Contiguous(body);
         return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask,
-            out string? createdUnder) ?? TakeCreatingProfile(createdUnder);
+            _rt.Authorization?.Engine, out TaskBinding? owned) ?? AdmitOwnedTask(owned);
     }
 
     private static bool Holds(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> text)

@@ -579,6 +579,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             _exchange.Times.DecideStart = Stopwatch.GetTimestamp();
+            _exchange.DecidedUnder = authorization.Engine;
             decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress);
             _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
@@ -636,6 +637,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // an answer to a server request naming one gets 403, as an answer the gateway refuses does.
         if (TaskRefusal(body, route) is { } taskRefusal)
         {
+            // The caller's own task, whose creating call the policy no longer allows: said plainly (it is theirs).
+            if (_taskCallRefused)
+            {
+                _exchange.Decision = PolicyEngine.RefuseTaskCallNotAllowed();
+                return await RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.Forbidden,
+                    Encoding.UTF8.GetBytes(TaskCallNotAllowed + taskRefusal), taskRefusal).ConfigureAwait(false);
+            }
             _exchange.Decision = PolicyEngine.RefuseTaskNotYours();
             return await RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal)
                 .ConfigureAwait(false);

@@ -62,6 +62,9 @@ internal sealed class Exchange
     /// <summary>What the policy said (set for inspected requests).</summary>
     public PolicyDecision? Decision;
 
+    /// <summary>The policy engine that made <see cref="Decision"/>: a task the call creates is decided again once another is in force.</summary>
+    public FastMcp.Policy.PolicyEngine? DecidedUnder;
+
     /// <summary>The approval that let this call through (require_approval rules).</summary>
     public FastMcp.Gateway.Approvals.PendingApproval? Approval;
 
@@ -133,6 +136,7 @@ internal sealed class Exchange
         SealedSession.Reset();
         SealedTask.Reset();
         Decision = null;
+        DecidedUnder = null;
         Approval = null;
         RequestCards.Reset();
         ResponseCards.Reset();

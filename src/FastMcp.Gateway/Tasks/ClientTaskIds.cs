@@ -25,27 +25,27 @@ internal static class ClientTaskIds
     /// Opens the task ids of <paramref name="json"/> (the client's message, whole) into <paramref name="body"/>. Null: the
     /// message may go on (rewritten when it named a task). Else the reason it is refused. <paramref name="required"/>: a
     /// token the walk must open (the params.taskId McpInspector found in a tasks request), or an empty range.
-    /// <paramref name="createdUnder"/>: the masking profile the required task was created under here (null: the default,
-    /// or a task this replica bound on presentation).
+    /// <paramref name="required"/>'s binding comes back in <paramref name="owned"/>, to be decided again (TaskRedecision); one
+    /// this replica binds here on presentation is bound under <paramref name="engine"/>, the policy in force.
     /// </summary>
     public static string? Open(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
-        out string? createdUnder)
+        FastMcp.Policy.PolicyEngine? engine, out TaskBinding? owned)
     {
-        var opener = new Opener(seal, bindings, upstream, caller, json, required, body);
+        var opener = new Opener(seal, bindings, upstream, caller, json, required, body, engine);
         body.Begin();
-        createdUnder = null;
+        owned = null;
         if (!TaskIdMembers.TryVisit(json, ref opener)) return opener.Refusal ?? Unreadable;
         // The id the tasks request is checked for was not among those opened (a member the walk reads otherwise): refused.
         if (!McpCall.IsEmpty(required) && !opener.SawRequired) return Unreadable;
-        createdUnder = opener.RequiredProfile;
+        owned = opener.RequiredBinding;
         if (opener.Opened == 0) return null;
         body.Copy(json[opener.Copied..]);
         body.End();
         return null;
     }
 
-    private ref struct Opener(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body)
-        : ITaskIdVisitor
+    private ref struct Opener(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
+        FastMcp.Policy.PolicyEngine? engine) : ITaskIdVisitor
     {
         private readonly ReadOnlySpan<byte> _json = json;
 
@@ -53,7 +53,7 @@ internal static class ClientTaskIds
         public int Opened { get; private set; }
         public int Copied { get; private set; }
         public bool SawRequired { get; private set; }
-        public string? RequiredProfile { get; private set; }
+        public TaskBinding? RequiredBinding { get; private set; }
 
         public bool Visit(Range taskIdToken)
         {
@@ -70,8 +70,11 @@ internal static class ClientTaskIds
             }
             ReadOnlySpan<byte> upstreamId = id[..length];
             // Bound already on most polls (no allocation); bound here the first time this replica sees the caller's task.
-            TaskCheck check = bindings.Check(upstream, upstreamId, caller, out string? profile);
-            if (check == TaskCheck.Foreign || (check == TaskCheck.Unknown && !bindings.Bind(upstream, upstreamId, caller)))
+            TaskCheck check = bindings.Check(upstream, upstreamId, caller, out TaskBinding? owned);
+            // Bound on presentation: this replica never saw the creating call, so the binding holds none (TaskRedecision).
+            if (check == TaskCheck.Unknown && bindings.Bind(upstream, upstreamId, caller, new TaskVerdict(engine, caller, null)))
+                check = bindings.Check(upstream, upstreamId, caller, out owned);
+            if (check != TaskCheck.Owned)
             {
                 Refusal = BoundToAnother;
                 return false;
@@ -79,7 +82,7 @@ internal static class ClientTaskIds
             if (taskIdToken.Start.Value == required.Start.Value && taskIdToken.End.Value == required.End.Value)
             {
                 SawRequired = true;
-                RequiredProfile = profile;
+                RequiredBinding = owned;
             }
             body.Copy(_json[Copied..taskIdToken.Start.Value]);
             body.WriteId(upstreamId);

@@ -1,16 +1,29 @@
 namespace FastMcp.Gateway.Tasks;
 
 /// <summary>
-/// One task id an upstream created, the caller (issuer and subject) whose call created it, and the masking profile of
-/// the rule that allowed that call (null: the default), which masks the task's answers too. It sits in two
-/// creation-ordered lists, its upstream's and its caller's, so that either bound forgets the oldest in constant time.
+/// One task id an upstream created, the caller (issuer and subject) whose call created it, what it keeps of that call to
+/// decide it again (<see cref="Call"/>; null when this replica bound the task on presentation of a sealed id and never saw
+/// the call), and the last decision that admitted it (<see cref="Verdict"/>, whose profile masks the task's answers). It
+/// sits in two creation-ordered lists, its upstream's and its caller's, so that either bound forgets the oldest in constant time.
 /// </summary>
-internal sealed class TaskBinding(string id, string subject, string? issuer, string? maskProfile)
+internal sealed class TaskBinding(string id, string subject, string? issuer, TaskCreatingCall? call, TaskVerdict verdict)
 {
-    public string? MaskProfile { get; } = maskProfile;
+    private TaskVerdict _verdict = verdict;
+
     public string Id { get; } = id;
     public string Subject { get; } = subject;
     public string? Issuer { get; } = issuer;
+    public TaskCreatingCall? Call { get; } = call;
+
+    /// <summary>Swapped whole when the call is decided again (after a reload, for another token of the caller).</summary>
+    public TaskVerdict Verdict
+    {
+        get => Volatile.Read(ref _verdict);
+        set => Volatile.Write(ref _verdict, value);
+    }
+
+    /// <summary>The masking profile the task's answers take now (null: the default, or, bound on presentation, the tasks request's).</summary>
+    public string? MaskProfile => Verdict.MaskProfile;
 
     public LinkedListNode<TaskBinding>? InUpstream;
     public LinkedListNode<TaskBinding>? InCaller;

@@ -56,25 +56,26 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
     /// <summary>Whether the task <paramref name="idUtf8"/> (unescaped) on <paramref name="upstream"/> is the caller's. No allocation.</summary>
     public TaskCheck Check(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller) => Check(upstream, idUtf8, caller, out _);
 
-    /// <summary>As <see cref="Check(string, ReadOnlySpan{byte}, Principal)"/>, with the masking profile the task was created under when it is the caller's.</summary>
-    public TaskCheck Check(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller, out string? maskProfile)
+    /// <summary>As <see cref="Check(string, ReadOnlySpan{byte}, Principal)"/>, with the binding when the task is the caller's (to be decided again).</summary>
+    public TaskCheck Check(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller, out TaskBinding? owned)
     {
-        maskProfile = null;
+        owned = null;
         if (idUtf8.Length > MaxIdBytes || !_byUpstream.TryGetValue(upstream, out Table? table)) return TaskCheck.Unknown;
         Span<char> chars = stackalloc char[MaxIdBytes];
         if (!Encoding.UTF8.TryGetChars(idUtf8, chars, out int n)) return TaskCheck.Unknown;
         if (!table.BySpan.TryGetValue(chars[..n], out TaskBinding? binding)) return TaskCheck.Unknown;
         if (!binding.IsOf(caller.Subject, caller.Issuer)) return TaskCheck.Foreign;
-        maskProfile = binding.MaskProfile;
+        owned = binding;
         return TaskCheck.Owned;
     }
 
     /// <summary>
     /// Binds a task the upstream created in answer to the caller's call. An id already bound stays with its first caller
     /// (false when that is someone else): a binding never moves a task from one caller to another, nor changes its masking.
-    /// <paramref name="maskProfile"/> is the profile of the rule that allowed the creating call (null: the default).
+    /// <paramref name="verdict"/>: the decision that allowed the creating call (null: none, the default masking);
+    /// <paramref name="call"/>: what is kept of that call to decide it again (null: bound on presentation, never seen).
     /// </summary>
-    public bool Bind(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller, string? maskProfile = null)
+    public bool Bind(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller, TaskVerdict? verdict = null, TaskCreatingCall? call = null)
     {
         if (idUtf8.IsEmpty || idUtf8.Length > MaxIdBytes) return false;
         Table table = _byUpstream.GetOrAdd(upstream, static _ => new Table());
@@ -82,7 +83,7 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
         lock (table.Gate)
         {
             if (table.ById.TryGetValue(id, out TaskBinding? existing)) return existing.IsOf(caller.Subject, caller.Issuer);
-            var binding = new TaskBinding(id, caller.Subject, caller.Issuer, maskProfile);
+            var binding = new TaskBinding(id, caller.Subject, caller.Issuer, call, verdict ?? new TaskVerdict(null, caller, null));
             var key = (caller.Subject, caller.Issuer);
             if (!table.ByCaller.TryGetValue(key, out LinkedList<TaskBinding>? own)) table.ByCaller[key] = own = new LinkedList<TaskBinding>();
             if (own.Count >= MaxPerCaller)

@@ -3,6 +3,9 @@ using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Proxy;
 using FastMcp.Gateway.Stages;
 using FastMcp.Mcp;
+using FastMcp.Pan;
+using FastMcp.Pan.Payloads;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Tasks;
 
@@ -26,15 +29,47 @@ internal sealed class TaskCreationBinding(TaskBindings bindings) : IResponseTran
         if (json.IsEmpty || !CreatedTaskReader.TryFind(json.Span, out Range token)) return true;
         if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) || view.Kind != McpMessageKind.Response
             || !ExchangeAnswer.Is(exchange, json.Span, view.IdRange)) return true;
-        // The task's answers (tasks/get, tasks/result) are the tool's output: masked later with this call's profile.
-        Bind(route.Name, json.Span, token, caller, PanMasking.ProfileFor(exchange.Decision));
+        // The task's answers (tasks/get, tasks/result) are the tool's output: masked later with this call's profile. What
+        // the policy read of the call is kept with the binding, so that a reload decides it again (TaskRedecision).
+        Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
+        int n = McpInspector.CopyUnescaped(json.Span, token, id);
+        if (n <= 0) return true;
+        var verdict = new TaskVerdict(exchange.DecidedUnder, caller, PanMasking.ProfileFor(exchange.Decision));
+        bindings.Bind(route.Name, id[..n], caller, verdict, CreatingCall(exchange));
         return true;
     }
 
-    private void Bind(string upstream, ReadOnlySpan<byte> json, Range token, FastMcp.Identity.Principal caller, string? maskProfile)
+    /// <summary>
+    /// The creating call as the policy read it: method, target and arguments, the latter only when short and free of card
+    /// data (none found by request masking, which may have masked the body in place, nor in the bytes, checked with the
+    /// default sensitive member names and the masking's own, for masking off or forwarding). Once per created task.
+    /// </summary>
+    private static TaskCreatingCall CreatingCall(Exchange exchange)
     {
-        Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
-        int n = McpInspector.CopyUnescaped(json, token, id);
-        if (n > 0) bindings.Bind(upstream, id[..n], caller, maskProfile);
+        ref McpCall call = ref exchange.Call;
+        ReadOnlySequence<byte> body = exchange.Body;
+        string method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : Text(body, call.MethodRange, McpCallDecision.MaxMethodBytes) ?? "";
+        string? target = call.HasName ? Text(body, call.NameRange, McpCallDecision.MaxNameBytes) : null;
+        if (!call.HasArguments) return new TaskCreatingCall(method, target, null, false, exchange.Approval);
+        int length = call.ArgumentsRange.End.Value - call.ArgumentsRange.Start.Value;
+        if (length > TaskCreatingCall.MaxKeptArgumentBytes) return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+        // Masking found card data in the request (it may have masked it in place already, so the bytes no longer show it).
+        if (exchange.RequestCards.Count > 0 || exchange.RequestCards.Sensitive > 0) return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+        byte[] arguments = body.Slice(call.ArgumentsRange.Start.Value, length).ToArray();
+        bool holdsCardData = PanMasker.ContainsCardNumber(arguments) || Base64Payloads.ContainsCardNumber(arguments) || PanMasker.ContainsTrackData(arguments)
+            || Base64Payloads.ContainsSensitiveData(PolicyEngine.DefaultSensitiveMembers, arguments)
+            || (exchange.Masking is { } masking && Base64Payloads.ContainsSensitiveData(masking.Masker.SensitiveMembers, arguments));
+        if (!holdsCardData) return new TaskCreatingCall(method, target, arguments, false, exchange.Approval);
+        // The copy held card data: cleared before it is dropped, and not kept.
+        Array.Clear(arguments);
+        return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+    }
+
+    /// <summary>A JSON string token unescaped (null: longer than <paramref name="max"/> bytes, so the policy refused the call anyway).</summary>
+    private static string? Text(in ReadOnlySequence<byte> body, Range token, int max)
+    {
+        Span<byte> text = stackalloc byte[max];
+        int n = McpInspector.CopyUnescaped(body, token, text);
+        return n < 0 ? null : System.Text.Encoding.UTF8.GetString(text[..n]);
     }
 }

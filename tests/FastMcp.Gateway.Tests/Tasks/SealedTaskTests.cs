@@ -260,7 +260,7 @@ public sealed class SealedTaskTests : IDisposable
             int n = seal.Open(sealedId, alice, "default", opened);
             if (n != 6 || seal.Open(forged, alice, "default", opened) != -1 || seal.Seal(opened.AsSpan(0, n), alice, "default", resealed) != sealedId.Length
                 || !TaskIdMembers.TryVisit(answer, ref visitor)
-                || FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body, out _) is not null) Assert.Fail("sealing changed");
+                || FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body, null, out _) is not null) Assert.Fail("sealing changed");
         }
         Once();
         Assert.Equal(0, ThreadAllocations.Measure(() =>
