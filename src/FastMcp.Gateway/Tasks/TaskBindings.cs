@@ -29,6 +29,13 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
     /// <summary>Longest task id (UTF-8 bytes) the gateway binds; a longer one is never bound, so its requests are refused.</summary>
     public const int MaxIdBytes = 1024;
 
+    /// <summary>
+    /// Most bytes of creating-call arguments kept per upstream (TaskCreatingCall): past it a new binding keeps none
+    /// (withheld: a rule that reads them refuses the task after a reload), so that callers filling maxPerUpstream with
+    /// 4 KiB arguments hold 16 MiB, not 400.
+    /// </summary>
+    public const long MaxKeptArgumentBytesPerUpstream = 16L << 20;
+
     private sealed class Table
     {
         public readonly ConcurrentDictionary<string, TaskBinding> ById = new(StringComparer.Ordinal);
@@ -37,12 +44,14 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
         public readonly Dictionary<(string Subject, string? Issuer), LinkedList<TaskBinding>> ByCaller = new();
         // Every change; lookups read ById without it.
         public readonly Lock Gate = new();
+        // Bytes of creating-call arguments the bindings hold (under Gate).
+        public long KeptArgumentBytes;
 
         public Table() => BySpan = ById.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     private readonly ConcurrentDictionary<string, Table> _byUpstream = new(StringComparer.Ordinal);
-    private long _evictedForCaller, _evictedForUpstream;
+    private long _evictedForCaller, _evictedForUpstream, _argumentsNotKept;
 
     public int MaxPerUpstream { get; } = maxPerUpstream;
     public int MaxPerCaller { get; } = maxPerCaller;
@@ -52,6 +61,16 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
 
     /// <summary>Bindings forgotten because their upstream passed tasks.maxPerUpstream.</summary>
     public long EvictedForUpstream => Volatile.Read(ref _evictedForUpstream);
+
+    /// <summary>Bindings made without their creating call's arguments because the upstream's budget for them was spent.</summary>
+    public long ArgumentsNotKept => Volatile.Read(ref _argumentsNotKept);
+
+    /// <summary>Bytes of creating-call arguments held for <paramref name="upstream"/>'s bindings.</summary>
+    public long KeptArgumentBytes(string upstream)
+    {
+        if (!_byUpstream.TryGetValue(upstream, out Table? table)) return 0;
+        lock (table.Gate) return table.KeptArgumentBytes;
+    }
 
     /// <summary>Whether the task <paramref name="idUtf8"/> (unescaped) on <paramref name="upstream"/> is the caller's. No allocation.</summary>
     public TaskCheck Check(string upstream, ReadOnlySpan<byte> idUtf8, Principal caller) => Check(upstream, idUtf8, caller, out _);
@@ -83,6 +102,15 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
         lock (table.Gate)
         {
             if (table.ById.TryGetValue(id, out TaskBinding? existing)) return existing.IsOf(caller.Subject, caller.Issuer);
+            if (call?.Arguments is { } kept)
+            {
+                if (table.KeptArgumentBytes + kept.Length > MaxKeptArgumentBytesPerUpstream)
+                {
+                    call = call.WithArgumentsWithheld();
+                    Interlocked.Increment(ref _argumentsNotKept);
+                }
+                else table.KeptArgumentBytes += kept.Length;
+            }
             var binding = new TaskBinding(id, caller.Subject, caller.Issuer, call, verdict ?? new TaskVerdict(null, caller, null));
             var key = (caller.Subject, caller.Issuer);
             if (!table.ByCaller.TryGetValue(key, out LinkedList<TaskBinding>? own)) table.ByCaller[key] = own = new LinkedList<TaskBinding>();
@@ -124,6 +152,7 @@ internal sealed class TaskBindings(int maxPerUpstream, int maxPerCaller)
     {
         table.ById.TryRemove(new KeyValuePair<string, TaskBinding>(binding.Id, binding));
         table.Oldest.Remove(binding.InUpstream!);
+        if (binding.Call?.Arguments is { } kept) table.KeptArgumentBytes -= kept.Length;
         var key = (binding.Subject, binding.Issuer);
         if (table.ByCaller.TryGetValue(key, out LinkedList<TaskBinding>? own))
         {

@@ -26,4 +26,7 @@ internal sealed class TaskCreatingCall(string method, string? target, byte[]? ar
 
     /// <summary>The approval that admitted the call (a require_approval rule's); its revocation stops the task.</summary>
     public Approvals.PendingApproval? Approval { get; } = approval;
+
+    /// <summary>The same call with its arguments withheld (the upstream's budget for kept arguments is spent).</summary>
+    public TaskCreatingCall WithArgumentsWithheld() => new(Method, Target, null, true, Approval);
 }

@@ -101,4 +101,35 @@ public sealed class TaskBindingsTests
         for (int i = 0; i < 2_000; i++) Checks();
         Assert.Equal(0, ThreadAllocations.Measure(() => { for (int i = 0; i < 10_000; i++) Checks(); }));
     }
+
+    [Fact]
+    public void The_arguments_bindings_keep_are_bounded_per_upstream_and_freed_as_bindings_are_forgotten()
+    {
+        int perBinding = TaskCreatingCall.MaxKeptArgumentBytes;
+        int fit = (int)(TaskBindings.MaxKeptArgumentBytesPerUpstream / perBinding);
+        var table = new TaskBindings(fit + 10, fit + 10);
+        TaskCreatingCall Call() => new("tools/call", "refund", new byte[perBinding], false, null);
+        for (int i = 0; i < fit; i++) Assert.True(table.Bind("a", Id($"t-{i}"), Alice, call: Call()));
+        Assert.Equal(TaskBindings.MaxKeptArgumentBytesPerUpstream, table.KeptArgumentBytes("a"));
+        Assert.Equal(0, table.ArgumentsNotKept);
+
+        // Past the budget the binding is made, but without the arguments: withheld, so a rule reading them refuses later.
+        Assert.True(table.Bind("a", "over"u8, Alice, call: Call()));
+        Assert.Equal(TaskCheck.Owned, table.Check("a", "over"u8, Alice, out TaskBinding? over));
+        Assert.Null(over!.Call!.Arguments);
+        Assert.True(over.Call.ArgumentsWithheld);
+        Assert.Equal("refund", over.Call.Target);
+        Assert.Equal(1, table.ArgumentsNotKept);
+        Assert.Equal(TaskBindings.MaxKeptArgumentBytesPerUpstream, table.KeptArgumentBytes("a"));
+        // Another upstream has a budget of its own.
+        Assert.True(table.Bind("b", "t-0"u8, Alice, call: Call()));
+        Assert.Equal(perBinding, table.KeptArgumentBytes("b"));
+
+        // Forgetting bindings (here: past maxPerUpstream) gives their bytes back.
+        for (int i = 0; i < 10; i++) table.Bind("a", Id($"more-{i}"), Bob);
+        Assert.True(table.KeptArgumentBytes("a") < TaskBindings.MaxKeptArgumentBytesPerUpstream);
+        Assert.True(table.Bind("a", "fits-again"u8, Bob, call: Call()));
+        Assert.Equal(TaskCheck.Owned, table.Check("a", "fits-again"u8, Bob, out TaskBinding? again));
+        Assert.NotNull(again!.Call!.Arguments);
+    }
 }
