@@ -1,5 +1,6 @@
 using FastMcp.Gateway.Cli;
 using FastMcp.Gateway.Configuration;
+using FastMcp.Text;
 
 namespace FastMcp.Gateway;
 
@@ -37,7 +38,8 @@ internal static class Program
         }
         catch (ConfigurationException e)
         {
-            Console.Error.WriteLine($"fastmcp: {e.Message}");
+            // The message may quote a value from the file: escaped, so it cannot drive the terminal.
+            Console.Error.WriteLine(FastMcp.Text.PrintableText.Escape($"fastmcp: {e.Message}"));
             return 2;
         }
         catch (System.Net.Sockets.SocketException e)

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using FastMcp.Identity;
 using FastMcp.Mcp;
+using FastMcp.Text;
 
 namespace FastMcp.Policy;
 
@@ -103,7 +104,7 @@ public static class PolicyTestCommand
         }
         catch (PolicyException ex)
         {
-            stderr.WriteLine($"fastmcp policy test: {ex.Message}");
+            stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: {ex.Message}"));
             return 2;
         }
 
@@ -123,7 +124,7 @@ public static class PolicyTestCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
         {
-            stderr.WriteLine($"fastmcp policy test: {ex.Message}");
+            stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: {ex.Message}"));
             return 2;
         }
 
@@ -135,10 +136,10 @@ public static class PolicyTestCommand
         {
             stdout.WriteLine("decision: deny");
             stdout.WriteLine("rule: (refused-before-policy)");
-            stdout.WriteLine($"message: {Encoding.UTF8.GetString(McpRejections.Message(clash))}");
+            stdout.WriteLine(PrintableText.Escape($"message: {Encoding.UTF8.GetString(McpRejections.Message(clash))}"));
             if (expected is { } wanted && wanted != PolicyAction.Deny)
             {
-                stderr.WriteLine($"fastmcp policy test: expected {ActionName(wanted)}, got deny (the gateway refuses this request before policy)");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: expected {ActionName(wanted)}, got deny (the gateway refuses this request before policy)"));
                 return 1;
             }
             return 0;
@@ -149,21 +150,21 @@ public static class PolicyTestCommand
         // Decided as the gateway decides it: resource URIs normalized (or refused), overlong names refused.
         byte[] queryBytes = query is null ? [] : Encoding.ASCII.GetBytes(query);
         PolicyDecision decision = McpCallDecision.Decide(engine, principal, Encoding.UTF8.GetBytes(method), name, arguments, upstream, queryBytes, address, at);
-        stdout.WriteLine($"decision: {ActionName(decision.Action)}");
+        stdout.WriteLine(PrintableText.Escape($"decision: {ActionName(decision.Action)}"));
         if (query is not null)
-            stdout.WriteLine($"query: ?{Encoding.ASCII.GetString(QueryText.WithoutQuestionMark(queryBytes))}");
+            stdout.WriteLine(PrintableText.Escape($"query: ?{Encoding.ASCII.GetString(QueryText.WithoutQuestionMark(queryBytes))}"));
         if (name.Length > 0 && McpCallDecision.TargetsByUri(Encoding.UTF8.GetBytes(method)))
-            stdout.WriteLine($"resource: {NormalizedUri(name)}");
-        stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1})" : "rule: (default)");
+            stdout.WriteLine(PrintableText.Escape($"resource: {NormalizedUri(name)}"));
+        stdout.WriteLine(PrintableText.Escape(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1})" : "rule: (default)"));
         if (decision.Action != PolicyAction.Allow)
-            stdout.WriteLine($"message: {decision.Message}");
+            stdout.WriteLine(PrintableText.Escape($"message: {decision.Message}"));
         if (decision.MaskProfile is { } profile)
-            stdout.WriteLine($"mask-profile: {profile}");
+            stdout.WriteLine(PrintableText.Escape($"mask-profile: {profile}"));
         if (decision.Action == PolicyAction.RequireApproval && decision.Rule is { } approvalRule)
         {
             string approvers = approvalRule.Approvers.Length > 0 ? string.Join(',', approvalRule.Approvers) : "(approvals.approverGroups)";
             string mode = approvalRule.ApprovalMode == ApprovalMode.Grant ? $"grant, window {approvalRule.GrantWindow.TotalSeconds:0}s" : "hold";
-            stdout.WriteLine($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s");
+            stdout.WriteLine(PrintableText.Escape($"approval: {mode}; {approvalRule.RequiredApprovals} of [{approvers}] within {approvalRule.ApprovalTimeout.TotalSeconds:0}s"));
         }
         return Finish(decision, upstream, principal, address, at, expected, stdout, stderr);
     }
@@ -177,10 +178,10 @@ public static class PolicyTestCommand
         string method = root.GetProperty("method").GetString()!;
         byte[] parameters = root.TryGetProperty("params", out JsonElement p) ? Encoding.UTF8.GetBytes(p.GetRawText()) : [];
         PolicyDecision decision = engine.ServerRequests.Decide(principal, Encoding.UTF8.GetBytes(method), parameters, upstream, at);
-        stdout.WriteLine($"decision: {ActionName(decision.Action)}");
-        stdout.WriteLine(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)");
+        stdout.WriteLine(PrintableText.Escape($"decision: {ActionName(decision.Action)}"));
+        stdout.WriteLine(PrintableText.Escape(decision.Rule is { } rule ? $"rule: {rule.Name} (#{rule.Index + 1} of policy.serverRequests)" : "rule: (policy.serverRequests.defaultAction)"));
         if (decision.Action != PolicyAction.Allow)
-            stdout.WriteLine($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}");
+            stdout.WriteLine(PrintableText.Escape($"message to the upstream: {ServerRequestPolicy.DenialMessage(decision)}"));
         return Finish(decision, upstream, principal, null, at, expected, stdout, stderr);
     }
 
@@ -190,13 +191,13 @@ public static class PolicyTestCommand
     private static int Finish(in PolicyDecision decision, string upstream, Principal principal, System.Net.IPAddress? address, DateTimeOffset at,
         PolicyAction? expected, TextWriter stdout, TextWriter stderr)
     {
-        stdout.WriteLine($"upstream: {upstream}");
-        if (address is not null) stdout.WriteLine($"address: {address}");
-        stdout.WriteLine($"at: {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}");
-        stdout.WriteLine($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}");
+        stdout.WriteLine(PrintableText.Escape($"upstream: {upstream}"));
+        if (address is not null) stdout.WriteLine(PrintableText.Escape($"address: {address}"));
+        stdout.WriteLine(PrintableText.Escape($"at: {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}"));
+        stdout.WriteLine(PrintableText.Escape($"principal: {principal.Subject} groups=[{string.Join(',', principal.Groups)}] scopes=[{string.Join(' ', principal.Scopes)}] client={principal.ClientId ?? "-"}"));
         if (expected is { } want && want != decision.Action)
         {
-            stderr.WriteLine($"fastmcp policy test: expected {ActionName(want)}, got {ActionName(decision.Action)}");
+            stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: expected {ActionName(want)}, got {ActionName(decision.Action)}"));
             return 1;
         }
         return 0;
@@ -255,7 +256,7 @@ public static class PolicyTestCommand
 
     private static int Fail(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"fastmcp policy test: {message}");
+        stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: {message}"));
         stderr.Write(Usage);
         return 2;
     }

@@ -119,6 +119,33 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
         Assert.Contains("truncated-log", output);
     }
 
+    /// <summary>
+    /// A kept checkpoint comes from outside the host (a witness URL, a bucket): one whose type line holds a carriage
+    /// return, terminal escapes and C1 controls is quoted in the finding, escaped in the text report and JSON-escaped in
+    /// --json, so it can neither forge a report line nor drive the auditor's terminal.
+    /// </summary>
+    [Fact]
+    public async Task Verify_quotes_hostile_text_from_a_kept_checkpoint_escaped()
+    {
+        string copy = CopyLog();
+        string kept = Path.Combine(copy, "kept-checkpoint");
+        string[] lines = File.ReadAllText(Path.Combine(copy, "gw-1", "checkpoint")).Split('\n');
+        string hostile = HostileText.Raw.Replace("\n", "", StringComparison.Ordinal);
+        lines[0] = hostile;
+        File.WriteAllText(kept, string.Join('\n', lines));
+
+        var (code, output, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--since-checkpoint", kept);
+        Assert.Equal(1, code);
+        HostileText.AssertPrintable(output);
+        Assert.Contains("note type is '" + HostileText.Escaped.Replace(@"fx\n", "fx", StringComparison.Ordinal) + "'", output);
+
+        (code, output, _) = await RunAsync(VerifyCommand.RunAsync, copy, "--key", _f.Dir.PublicKey, "--since-checkpoint", kept, "--json");
+        Assert.Equal(1, code);
+        HostileText.AssertPrintable(output);
+        using var report = JsonDocument.Parse(output);
+        Assert.Contains("note type is '" + hostile + "'", report.RootElement.GetProperty("errors")[0].GetProperty("message").GetString());
+    }
+
     [Fact]
     public async Task Prove_emits_a_proof_that_check_proof_validates_alone_and_rejects_when_altered()
     {

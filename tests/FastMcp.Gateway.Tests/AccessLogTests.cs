@@ -64,6 +64,45 @@ public sealed class AccessLogTests
         }
     }
 
+    /// <summary>
+    /// A caller names a tool with a line break and a forged line, terminal escapes and C1 controls: the text line
+    /// writes each as an escape inside the quoted value, the JSON line stays one object holding the name exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_hostile_tool_name_cannot_start_a_line_or_send_a_terminal_escape(bool json)
+    {
+        var lines = new Lines();
+        using var accessLog = new AccessLog(output: lines);
+        AccessLog.Current = accessLog;
+        Log.Apply(new Configuration.LogOptions { Format = json ? "json" : "text" });
+        try
+        {
+            await using PolicyGateway gw = await PolicyGateway.StartAsync(
+                x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + x.Request.IdJson() + ",\"result\":{}}"),
+                [new RuleOptions { Name = "all", Action = "allow", Methods = ["*"] }]);
+            string call = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":" + HostileText.Json + ",\"arguments\":{}}}";
+            await gw.PostAsync(call, gw.Token("access-hostile"));
+            string line = await WaitForLineAsync(lines, "access-hostile");
+            HostileText.AssertPrintable(lines.Text);
+            if (json)
+            {
+                using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(line);
+                Assert.Equal(HostileText.Raw, doc.RootElement.GetProperty("tool").GetString());
+            }
+            else
+            {
+                Assert.Contains(" tool=\"" + HostileText.Escaped + "\" decision=", line, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            AccessLog.Current = null;
+            Log.Apply(new Configuration.LogOptions());
+        }
+    }
+
     /// <summary>A writer stuck until released: the ring fills and further entries are dropped and counted, not waited for.</summary>
     private sealed class StuckWriter : StringWriter
     {

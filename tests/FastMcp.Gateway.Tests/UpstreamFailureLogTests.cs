@@ -63,7 +63,8 @@ public sealed class UpstreamFailureLogTests
         Assert.True(failures.Length <= Calls / 10, $"{failures.Length} failure lines for {Calls} refused requests");
     }
 
-    private static int RefusingPort()
+    /// <summary>A loopback port nothing listens on (bound, never listened, released).</summary>
+    internal static int RefusingPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -5,6 +5,7 @@ using FastMcp.Audit.Cli;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Replay;
+using FastMcp.Text;
 
 namespace FastMcp.Audit;
 
@@ -55,8 +56,8 @@ public static class ReplayCommand
             // Verified first, printed after: a forged record must never reach a SIEM looking like any other.
             if (report is not null && !report.Valid && !a.Has("show-unverified"))
             {
-                stderr.WriteLine($"replay: the log does not verify: {(report.FirstError is { } first ? Verification.ReportWriter.Describe(first) : "no segments")}");
-                stderr.WriteLine($"replay: no records shown ({entries.Count} matched); run fastmcp-verify for the full report, or pass --show-unverified to print them marked");
+                stderr.WriteLine(PrintableText.Escape($"replay: the log does not verify: {(report.FirstError is { } first ? Verification.ReportWriter.Describe(first) : "no segments")}"));
+                stderr.WriteLine(PrintableText.Escape($"replay: no records shown ({entries.Count} matched); run fastmcp-verify for the full report, or pass --show-unverified to print them marked"));
                 return 1;
             }
             foreach (var e in entries)
@@ -66,26 +67,26 @@ public static class ReplayCommand
             }
             if (report is null)
             {
-                stderr.WriteLine($"replay: {entries.Count} records (not verified: pass --key to verify while replaying)");
+                stderr.WriteLine(PrintableText.Escape($"replay: {entries.Count} records (not verified: pass --key to verify while replaying)"));
                 return 0;
             }
             if (!report.Valid)
             {
-                stderr.WriteLine($"replay: WARNING: the log does not verify: {(report.FirstError is { } f ? Verification.ReportWriter.Describe(f) : "no segments")}");
+                stderr.WriteLine(PrintableText.Escape($"replay: WARNING: the log does not verify: {(report.FirstError is { } f ? Verification.ReportWriter.Describe(f) : "no segments")}"));
                 return 1;
             }
-            stderr.WriteLine($"replay: {entries.Count} records; log verified");
+            stderr.WriteLine(PrintableText.Escape($"replay: {entries.Count} records; log verified"));
             return 0;
         }
         catch (UsageException e)
         {
-            stderr.WriteLine("replay: " + e.Message);
+            stderr.WriteLine(PrintableText.Escape("replay: " + e.Message));
             stderr.WriteLine(Usage);
             return 2;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine("replay: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message));
+            stderr.WriteLine(PrintableText.Escape("replay: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message)));
             return 2;
         }
     }
@@ -148,15 +149,16 @@ public static class ReplayCommand
         if (r.TryGetProperty("latencyUs", out var lat)) line.Append(" latency=").Append(lat.GetRawText()).Append("us");
         if (r.TryGetProperty("cardFingerprints", out var cards)) line.Append(" cards=").Append(cards.GetArrayLength());
         if (Str(r, "detail") is { } detail) line.Append(" detail=\"").Append(detail).Append('"');
-        output.WriteLine(line.ToString());
+        // Record fields hold what peers chose (a tool name, a subject): escaped, so none ends the line or drives the terminal.
+        output.WriteLine(PrintableText.Escape(line.ToString()));
         if (payloads)
         {
-            if (r.TryGetProperty("request", out var req)) output.WriteLine("    request:  " + req.GetRawText());
-            else if (r.TryGetProperty("requestTruncated", out var reqCut)) output.WriteLine("    request:  " + Truncated(reqCut));
-            else if (Str(r, "requestNotJsonBase64") is { } reqRaw) output.WriteLine("    request:  (not JSON, base64) " + reqRaw);
-            if (r.TryGetProperty("response", out var resp)) output.WriteLine("    response: " + resp.GetRawText());
-            else if (r.TryGetProperty("responseTruncated", out var respCut)) output.WriteLine("    response: " + Truncated(respCut));
-            else if (Str(r, "responseNotJsonBase64") is { } respRaw) output.WriteLine("    response: (not JSON, base64) " + respRaw);
+            if (r.TryGetProperty("request", out var req)) output.WriteLine(PrintableText.Escape("    request:  " + req.GetRawText()));
+            else if (r.TryGetProperty("requestTruncated", out var reqCut)) output.WriteLine(PrintableText.Escape("    request:  " + Truncated(reqCut)));
+            else if (Str(r, "requestNotJsonBase64") is { } reqRaw) output.WriteLine(PrintableText.Escape("    request:  (not JSON, base64) " + reqRaw));
+            if (r.TryGetProperty("response", out var resp)) output.WriteLine(PrintableText.Escape("    response: " + resp.GetRawText()));
+            else if (r.TryGetProperty("responseTruncated", out var respCut)) output.WriteLine(PrintableText.Escape("    response: " + Truncated(respCut)));
+            else if (Str(r, "responseNotJsonBase64") is { } respRaw) output.WriteLine(PrintableText.Escape("    response: (not JSON, base64) " + respRaw));
         }
     }
 

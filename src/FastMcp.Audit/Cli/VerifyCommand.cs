@@ -1,6 +1,7 @@
 using FastMcp.Audit.Cli;
 using FastMcp.Audit.Crypto;
 using FastMcp.Audit.Verification;
+using FastMcp.Text;
 
 namespace FastMcp.Audit;
 
@@ -58,13 +59,13 @@ public static class VerifyCommand
         }
         catch (UsageException e)
         {
-            stderr.WriteLine("fastmcp-verify: " + e.Message);
+            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: " + e.Message));
             stderr.WriteLine(Usage);
             return Error;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message));
+            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message)));
             return Error;
         }
     }
@@ -115,16 +116,16 @@ public static class VerifyCommand
         }
         catch (InvalidDataException e)
         {
-            stderr.WriteLine("fastmcp-verify: " + e.Message);
+            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: " + e.Message));
             return Invalid;
         }
         // The proof stands on its signed seal, but an auditor must hear that the chain around it does not verify.
-        foreach (var gap in proof.ChainGaps) stderr.WriteLine("fastmcp-verify: warning: " + gap);
+        foreach (var gap in proof.ChainGaps) stderr.WriteLine(PrintableText.Escape("fastmcp-verify: warning: " + gap));
         var json = proof.ToJson();
         if (a.Get("out") is { } outPath)
         {
             File.WriteAllBytes(outPath, json);
-            stdout.WriteLine($"proof for record {sequence} (chain {proof.Chain}, segment {proof.Segment}, {proof.Path.Count} hashes) written to {outPath}");
+            stdout.WriteLine(PrintableText.Escape($"proof for record {sequence} (chain {proof.Chain}, segment {proof.Segment}, {proof.Path.Count} hashes) written to {outPath}"));
         }
         else
         {
@@ -145,12 +146,17 @@ public static class VerifyCommand
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or KeyNotFoundException or FormatException or InvalidOperationException)
         {
-            stdout.WriteLine("INVALID: the proof file is malformed: " + e.Message);
+            stdout.WriteLine(PrintableText.Escape("INVALID: the proof file is malformed: " + e.Message));
             return Invalid;
         }
         bool ok = proof.Check(keys, out var reason);
-        stdout.WriteLine((ok ? "VALID: " : "INVALID: ") + reason);
-        if (ok) stdout.WriteLine(System.Text.Encoding.UTF8.GetString(Format.RecordLayout.ReadJson(proof.Record)));
+        stdout.WriteLine(PrintableText.Escape((ok ? "VALID: " : "INVALID: ") + reason));
+        if (ok)
+        {
+            var record = new System.Buffers.ArrayBufferWriter<byte>(proof.Record.Length + 64);
+            PrintableText.AppendJsonLine(record, Format.RecordLayout.ReadJson(proof.Record));
+            stdout.WriteLine(System.Text.Encoding.UTF8.GetString(record.WrittenSpan));
+        }
         return ok ? Valid : Invalid;
     }
 }

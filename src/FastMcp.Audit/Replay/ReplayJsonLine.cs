@@ -8,6 +8,8 @@ namespace FastMcp.Audit.Replay;
 /// with the chain id added first (and, for the export, the segment, so a SIEM can deduplicate by chain, segment and seq).
 /// Payloads are recorded byte for byte, so a pretty-printed answer holds raw line breaks: outside strings (JSON escapes
 /// them inside), so they are whitespace and become spaces here, where a JSONL reader would take them for the end of the record.
+/// Inside strings JSON allows DEL, C1 controls (NEL, the 8-bit CSI), U+2028/U+2029 and bidirectional controls raw: they
+/// are written as JSON escapes, so a reader that splits on them or a terminal that obeys them sees neither.
 /// </summary>
 public static class ReplayJsonLine
 {
@@ -27,15 +29,6 @@ public static class ReplayJsonLine
         }
         if (verified is { } v) output.Write(v ? "\"verified\":true,"u8 : "\"verified\":false,"u8);
         // The record starts with '{': its members follow the ones added above.
-        var rest = recordJson[1..];
-        var target = output.GetSpan(rest.Length);
-        rest.CopyTo(target);
-        for (int i = target[..rest.Length].IndexOfAny((byte)'\r', (byte)'\n'); i >= 0 && i < rest.Length;)
-        {
-            target[i] = (byte)' ';
-            int next = target[(i + 1)..rest.Length].IndexOfAny((byte)'\r', (byte)'\n');
-            i = next < 0 ? -1 : i + 1 + next;
-        }
-        output.Advance(rest.Length);
+        FastMcp.Text.PrintableText.AppendJsonLine(output, recordJson[1..]);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using FastMcp.Text;
 
 namespace FastMcp.Audit.Verification;
 
@@ -8,18 +9,18 @@ public static class ReportWriter
 {
     public static void WriteText(VerificationReport report, TextWriter output)
     {
-        output.WriteLine($"fastmcp-verify: {report.Location}");
-        foreach (var e in report.Errors) output.WriteLine("  ERROR " + Describe(e));
+        output.WriteLine(PrintableText.Escape($"fastmcp-verify: {report.Location}"));
+        foreach (var e in report.Errors) output.WriteLine(PrintableText.Escape("  ERROR " + Describe(e)));
         foreach (var c in report.Chains)
         {
             string range = c.NextSequence == 0 ? "no records" : $"sequence 0..{c.NextSequence - 1}";
-            output.WriteLine($"chain {c.Chain}: {(c.Valid ? "VALID" : "INVALID")}: {c.SegmentsVerified} segments, {c.RecordsVerified} records ({range}), {c.CheckpointsVerified} checkpoints verified");
-            if (c.Errors.Count > 0) output.WriteLine("  first bad: " + Describe(c.Errors[0]));
-            for (int i = 1; i < c.Errors.Count; i++) output.WriteLine("  also: " + Describe(c.Errors[i]));
-            foreach (var r in c.Recoveries) output.WriteLine("  recovery: " + Describe(r));
-            foreach (var w in c.Warnings) output.WriteLine("  warning: " + Describe(w));
+            output.WriteLine(PrintableText.Escape($"chain {c.Chain}: {(c.Valid ? "VALID" : "INVALID")}: {c.SegmentsVerified} segments, {c.RecordsVerified} records ({range}), {c.CheckpointsVerified} checkpoints verified"));
+            if (c.Errors.Count > 0) output.WriteLine(PrintableText.Escape("  first bad: " + Describe(c.Errors[0])));
+            for (int i = 1; i < c.Errors.Count; i++) output.WriteLine(PrintableText.Escape("  also: " + Describe(c.Errors[i])));
+            foreach (var r in c.Recoveries) output.WriteLine(PrintableText.Escape("  recovery: " + Describe(r)));
+            foreach (var w in c.Warnings) output.WriteLine(PrintableText.Escape("  warning: " + Describe(w)));
         }
-        if (report.SinceCheckpoint is not null) output.WriteLine("since checkpoint: " + report.SinceCheckpoint);
+        if (report.SinceCheckpoint is not null) output.WriteLine(PrintableText.Escape("since checkpoint: " + report.SinceCheckpoint));
         output.WriteLine(report.Valid ? "RESULT: VALID" : "RESULT: INVALID");
     }
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FastMcp.Gateway.Approvals;
+using FastMcp.Text;
 
 namespace FastMcp.Gateway.Cli;
 
@@ -88,14 +89,14 @@ internal static class ApprovalsCommand
             var (status, answer, failure) = await SendAsync(http, method, admin + path, token, body).ConfigureAwait(false);
             if (failure is not null)
             {
-                stderr.WriteLine($"fastmcp approvals: cannot reach {admin}: {failure}");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: cannot reach {admin}: {failure}"));
                 unreachable++;
                 continue;
             }
             if (status == 404 && admins.Count > 1) continue;
             if (status is < 200 or > 299)
             {
-                stderr.WriteLine($"fastmcp approvals: {status}: {ErrorText(answer)}");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: {status}: {ErrorText(answer)}"));
                 return 1;
             }
             if (cl.Has("--json"))
@@ -109,12 +110,12 @@ internal static class ApprovalsCommand
                 stderr.WriteLine("fastmcp approvals: the gateway answered something that is not an approval");
                 return 2;
             }
-            if (admins.Count > 1) stdout.WriteLine($"replica    {admin}");
+            if (admins.Count > 1) stdout.WriteLine(PrintableText.Escape($"replica    {admin}"));
             Print(stdout, view);
             return 0;
         }
         if (unreachable == admins.Count) return 2;
-        stderr.WriteLine($"fastmcp approvals: 404: approval {id} is not known to any of the {admins.Count - unreachable} replicas asked (unknown, or lost in a restart)");
+        stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: 404: approval {id} is not known to any of the {admins.Count - unreachable} replicas asked (unknown, or lost in a restart)"));
         return 1;
     }
 
@@ -130,13 +131,13 @@ internal static class ApprovalsCommand
             var (status, answer, failure) = await SendAsync(http, HttpMethod.Get, admin + path, token, null).ConfigureAwait(false);
             if (failure is not null)
             {
-                stderr.WriteLine($"fastmcp approvals: cannot reach {admin}: {failure}");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: cannot reach {admin}: {failure}"));
                 unreachable++;
                 continue;
             }
             if (status is < 200 or > 299)
             {
-                stderr.WriteLine($"fastmcp approvals: {(admins.Count > 1 ? admin + ": " : "")}{status}: {ErrorText(answer)}");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: {(admins.Count > 1 ? admin + ": " : "")}{status}: {ErrorText(answer)}"));
                 refused++;
                 continue;
             }
@@ -149,7 +150,7 @@ internal static class ApprovalsCommand
                 from.Add(a.HeldBy ?? admin);
             }
             if (list.Unreachable is { } missing)
-                foreach (string peer in missing) stderr.WriteLine($"fastmcp approvals: {admin} could not ask its peer {peer}: its approvals may be missing");
+                foreach (string peer in missing) stderr.WriteLine(PrintableText.Escape($"fastmcp approvals: {admin} could not ask its peer {peer}: its approvals may be missing"));
         }
         if (unreachable + refused == admins.Count) return unreachable > 0 ? 2 : 1;
         if (json)
@@ -163,7 +164,7 @@ internal static class ApprovalsCommand
             {
                 ApprovalView a = merged.Approvals[i];
                 string replica = admins.Count > 1 ? $"  on {from[i]}" : "";
-                stdout.WriteLine($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}{replica}");
+                stdout.WriteLine(PrintableText.Escape($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}{replica}"));
             }
         }
         // A listing that misses a replica is printed, but it is not a clean success.
@@ -212,24 +213,24 @@ internal static class ApprovalsCommand
 
     private static void Print(TextWriter o, ApprovalView a)
     {
-        o.WriteLine($"approval   {a.Id}");
-        o.WriteLine($"state      {a.State} ({a.Approvals.Count} of {a.RequiredApprovals} approvals, mode {a.Mode})");
-        o.WriteLine($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}");
-        o.WriteLine($"call       {a.Method} {a.Target}");
-        o.WriteLine($"arguments  {a.Arguments}");
-        o.WriteLine($"params     {a.Params}");
-        if (a.Query.Length > 0) o.WriteLine($"query      {a.Query}");
-        if (a.Headers.Length > 0) o.WriteLine($"headers    {a.Headers}");
-        if (a.Cookies.Length > 0) o.WriteLine($"cookies    {a.Cookies} (values bound, not shown)");
-        o.WriteLine($"digest     {a.Digest}");
-        o.WriteLine($"rule       {a.Rule}{(a.Message is null ? "" : $": {a.Message}")}");
-        o.WriteLine($"approvers  [{string.Join(", ", a.ApproverGroups)}]");
-        o.WriteLine($"created    {a.CreatedAt}, expires {a.ExpiresAt}");
-        foreach (VoteView v in a.Approvals) o.WriteLine($"approved   by {v.Approver} at {v.At}{(v.Comment is null ? "" : $": {v.Comment}")}");
+        o.WriteLine(PrintableText.Escape($"approval   {a.Id}"));
+        o.WriteLine(PrintableText.Escape($"state      {a.State} ({a.Approvals.Count} of {a.RequiredApprovals} approvals, mode {a.Mode})"));
+        o.WriteLine(PrintableText.Escape($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}"));
+        o.WriteLine(PrintableText.Escape($"call       {a.Method} {a.Target}"));
+        o.WriteLine(PrintableText.Escape($"arguments  {a.Arguments}"));
+        o.WriteLine(PrintableText.Escape($"params     {a.Params}"));
+        if (a.Query.Length > 0) o.WriteLine(PrintableText.Escape($"query      {a.Query}"));
+        if (a.Headers.Length > 0) o.WriteLine(PrintableText.Escape($"headers    {a.Headers}"));
+        if (a.Cookies.Length > 0) o.WriteLine(PrintableText.Escape($"cookies    {a.Cookies} (values bound, not shown)"));
+        o.WriteLine(PrintableText.Escape($"digest     {a.Digest}"));
+        o.WriteLine(PrintableText.Escape($"rule       {a.Rule}{(a.Message is null ? "" : $": {a.Message}")}"));
+        o.WriteLine(PrintableText.Escape($"approvers  [{string.Join(", ", a.ApproverGroups)}]"));
+        o.WriteLine(PrintableText.Escape($"created    {a.CreatedAt}, expires {a.ExpiresAt}"));
+        foreach (VoteView v in a.Approvals) o.WriteLine(PrintableText.Escape($"approved   by {v.Approver} at {v.At}{(v.Comment is null ? "" : $": {v.Comment}")}"));
         // A revoked grant's reason is the revocation's, printed on its own line.
-        if (a.DecidedBy is not null || (a.Reason is not null && a.RevokedBy is null)) o.WriteLine($"decided    {a.DecidedBy} {a.DecidedAt}{(a.RevokedBy is null ? $" {a.Reason}" : "")}");
-        if (a.RevokedBy is not null) o.WriteLine($"revoked    by {a.RevokedBy} at {a.RevokedAt}: {a.Reason}; {a.Executions} execution(s) before (the window was to close {a.GrantUntil})");
-        else if (a.GrantUntil is not null) o.WriteLine($"grant      identical call allowed until {a.GrantUntil}");
+        if (a.DecidedBy is not null || (a.Reason is not null && a.RevokedBy is null)) o.WriteLine(PrintableText.Escape($"decided    {a.DecidedBy} {a.DecidedAt}{(a.RevokedBy is null ? $" {a.Reason}" : "")}"));
+        if (a.RevokedBy is not null) o.WriteLine(PrintableText.Escape($"revoked    by {a.RevokedBy} at {a.RevokedAt}: {a.Reason}; {a.Executions} execution(s) before (the window was to close {a.GrantUntil})"));
+        else if (a.GrantUntil is not null) o.WriteLine(PrintableText.Escape($"grant      identical call allowed until {a.GrantUntil}"));
     }
 
     private static T? TryRead<T>(byte[] json, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class

@@ -1,5 +1,6 @@
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Hosting;
+using FastMcp.Text;
 
 namespace FastMcp.Gateway.Cli;
 
@@ -36,10 +37,10 @@ internal static class ConfigCheckCommand
         catch (ConfigurationException e)
         {
             // The message names the field and the problem; no check puts a secret value in it.
-            stderr.WriteLine($"fastmcp: {e.Message}");
+            stderr.WriteLine(PrintableText.Escape($"fastmcp: {e.Message}"));
             return 2;
         }
-        stdout.WriteLine($"configuration OK: {path}");
+        stdout.WriteLine(PrintableText.Escape($"configuration OK: {path}"));
         return 0;
     }
 }

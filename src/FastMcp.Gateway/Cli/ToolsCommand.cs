@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using FastMcp.Text;
 
 namespace FastMcp.Gateway.Cli;
 
@@ -43,13 +44,13 @@ internal static class ToolsCommand
                 answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode)
                 {
-                    stderr.WriteLine($"fastmcp tools: {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(answer)}");
+                    stderr.WriteLine(PrintableText.Escape($"fastmcp tools: {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(answer)}"));
                     return 1;
                 }
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                stderr.WriteLine($"fastmcp tools: cannot reach {admin}: {e.Message}");
+                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: cannot reach {admin}: {e.Message}"));
                 return 2;
             }
         }
@@ -94,13 +95,13 @@ internal static class ToolsCommand
                         {
                             if (!tool.Value.TryGetProperty("digest"u8, out JsonElement digest) || !ToolPins.ToolDefinitionDigest.IsWellFormed(digest.GetString()))
                             {
-                                stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}' has no well-formed digest");
+                                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}' has no well-formed digest"));
                                 return 2;
                             }
                             if (tool.Value.TryGetProperty("definitionOmitted"u8, out JsonElement omitted) && omitted.ValueKind == JsonValueKind.True)
                             {
                                 // Nobody could review what it says: left unpinned, so enforce withholds it.
-                                stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}': its definition was not kept (past the gateway's bound on kept definitions); not pinned");
+                                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}': its definition was not kept (past the gateway's bound on kept definitions); not pinned"));
                                 continue;
                             }
                             p.WriteString(tool.Name, digest.GetString());
@@ -113,8 +114,8 @@ internal static class ToolsCommand
                         }
                     }
                     if (upstream.Value.TryGetProperty("notKept"u8, out JsonElement notKept) && notKept.TryGetInt64(out long dropped) && dropped > 0)
-                        stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}': {dropped} tool definition(s) seen were not kept (past the gateway's bound of {ToolPins.UpstreamToolPins.MaxObservedTools} tools or {ToolPins.UpstreamToolPins.MaxObservedBytes / (1024 * 1024)} MiB); those tools are not pinned");
-                    if (seen == 0) stderr.WriteLine($"fastmcp tools: upstream '{upstream.Name}': no tools observed (list its tools through the gateway first); pinned as none");
+                        stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}': {dropped} tool definition(s) seen were not kept (past the gateway's bound of {ToolPins.UpstreamToolPins.MaxObservedTools} tools or {ToolPins.UpstreamToolPins.MaxObservedBytes / (1024 * 1024)} MiB); those tools are not pinned"));
+                    if (seen == 0) stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}': no tools observed (list its tools through the gateway first); pinned as none"));
                     toolCount += seen;
                     p.WriteEndObject();
                     d.WriteEndObject();
@@ -125,7 +126,7 @@ internal static class ToolsCommand
             await File.WriteAllBytesAsync(output, pins.WrittenMemory.ToArray()).ConfigureAwait(false);
             if (cl.Get("--definitions") is { Length: > 0 } definitionsFile)
                 await File.WriteAllBytesAsync(definitionsFile, definitions.WrittenMemory.ToArray()).ConfigureAwait(false);
-            stdout.WriteLine($"wrote {toolCount} tool pin(s) of {upstreamCount} upstream(s) to {output}");
+            stdout.WriteLine(PrintableText.Escape($"wrote {toolCount} tool pin(s) of {upstreamCount} upstream(s) to {output}"));
             return 0;
         }
     }

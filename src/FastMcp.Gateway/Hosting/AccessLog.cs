@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FastMcp.Text;
 
 namespace FastMcp.Gateway.Hosting;
 
@@ -198,21 +199,23 @@ internal sealed class AccessLog : IDisposable
           .Append(" response_bytes=").Append(e.ResponseBytes);
     }
 
-    /// <summary>key=value, quoted when the value is empty or holds a space, quote or control character.</summary>
+    /// <summary>
+    /// key=value, quoted when the value is empty or holds a space or a quote, or anything PrintableText escapes (a quote
+    /// inside written \", the rest as PrintableText writes them). A value to escape is masked first, so an escape never
+    /// splits a card number the block's masking would otherwise find.
+    /// </summary>
     private static void Field(StringBuilder sb, string key, string? value)
     {
         sb.Append(' ').Append(key).Append('=');
         value ??= "";
-        bool quote = value.Length == 0;
-        foreach (char c in value) if (c <= ' ' || c == '"' || c == '\\') { quote = true; break; }
-        if (!quote) { sb.Append(value); return; }
-        sb.Append('"');
-        foreach (char c in value)
+        bool escape = PrintableText.NeedsEscaping(value);
+        if (!escape && value.Length > 0 && !value.AsSpan().ContainsAny(' ', '"'))
         {
-            if (c is '"' or '\\') sb.Append('\\').Append(c);
-            else if (c < ' ') sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-            else sb.Append(c);
+            sb.Append(value);
+            return;
         }
+        sb.Append('"');
+        PrintableText.Append(sb, escape ? Log.MaskCards(value) : value, quote: true);
         sb.Append('"');
     }
 

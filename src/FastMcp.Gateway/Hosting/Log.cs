@@ -8,7 +8,10 @@ namespace FastMcp.Gateway.Hosting;
 /// <summary>
 /// Operational log lines on stderr (stdout is kept for what a user pastes: the URL and first call).
 /// Callers never pass bodies, tokens or secrets; names, targets and reasons that came from requests
-/// or approvers may hold card numbers, so every line is masked before it is written.
+/// or approvers may hold card numbers, so every line is masked before it is written. They may also hold line breaks
+/// and terminal escapes that would forge a line or drive the reader's terminal: text lines escape them
+/// (<see cref="FastMcp.Text.PrintableText"/>, after masking, so an escape never splits a card number out of the masker's sight);
+/// JSON lines escape them as JSON does.
 /// Format "text": `TIME LEVEL message`; format "json": {"time","level","msg"} one object per line.
 /// </summary>
 internal static class Log
@@ -75,7 +78,7 @@ internal static class Log
         }
         else
         {
-            line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {level} {masked}";
+            line = $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {level} {FastMcp.Text.PrintableText.Escape(masked)}";
         }
         TextWriter output = Output;
         lock (output) output.WriteLine(line);
