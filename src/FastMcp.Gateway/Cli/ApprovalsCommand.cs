@@ -215,7 +215,7 @@ internal static class ApprovalsCommand
         o.WriteLine($"approval   {a.Id}");
         o.WriteLine($"state      {a.State} ({a.Approvals.Count} of {a.RequiredApprovals} approvals, mode {a.Mode})");
         o.WriteLine($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}");
-        o.WriteLine($"call       {a.Method} {a.Target}");
+        o.WriteLine($"call       {a.Method} {a.Target}{(a.Upstream is null ? "" : $" on upstream {a.Upstream}")}");
         o.WriteLine($"arguments  {a.Arguments}");
         o.WriteLine($"params     {a.Params}");
         if (a.Query.Length > 0) o.WriteLine($"query      {a.Query}");

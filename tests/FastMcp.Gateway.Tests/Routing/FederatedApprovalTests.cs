@@ -156,6 +156,30 @@ public sealed class FederatedApprovalTests
     }
 
     [Fact]
+    public async Task A_held_federated_call_on_an_event_stream_that_a_reload_denies_ends_its_stream_with_the_refusal()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(g.Gateway.Post(Call("r-1", "b__refund", "{\"amount\":5}"), $"Authorization: Bearer {carol}\r\nMcp-Session-Id: {session}\r\n", "/mcp/all"));
+        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+        PendingApproval pending = await WaitForPendingAsync(g);
+        FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "carol-off", Action = "deny", Subjects = ["carol"] }, .. HeldRefunds]);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        var stream = new StringBuilder();
+        for (int i = 0; i < 20 && !stream.ToString().Contains("\"error\"", StringComparison.Ordinal); i++)
+            stream.Append(await client.ReadChunkAsync("the refusal event"));
+
+        Assert.Contains($"\"code\":{JsonRpcErrorCodes.Forbidden}", stream.ToString());
+        Assert.Contains("carol-off", stream.ToString());
+        Assert.Equal(0, Calls(b));
+    }
+
+    [Fact]
     public async Task A_held_call_on_a_plain_route_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
     {
         await using var a = new ScriptedUpstream(Member("a"));
