@@ -10,7 +10,8 @@ namespace FastMcp.Gateway.Tests.Routing;
 /// <summary>
 /// A hostile member of a federated path answering requests it was not sent. The merged GET stream answers no request of
 /// the client's: a JSON-RPC answer a member puts there (with an id the client may be waiting on, for a call it sent another
-/// member) is withheld, recorded, and ends that member's stream; the other members' events go on.
+/// member) is withheld, recorded, and ends that member's stream; the other members' events go on. A member's redirect or
+/// OAuth challenge reaches the client as the gateway's refusal, as on a plain route, and leaves the member out of lists.
 /// </summary>
 public sealed class FederatedForgedAnswerTests
 {
@@ -81,5 +82,38 @@ public sealed class FederatedForgedAnswerTests
         Assert.Equal(2, withheld.Count);
         Assert.Contains(withheld, r => r.GetProperty("request").GetRawText().Contains("forged by b", StringComparison.Ordinal));
         Assert.Contains(withheld, r => r.GetProperty("request").GetRawText().Contains("forged failure by b", StringComparison.Ordinal));
+    }
+
+    /// <summary>A member answering every call (and its list) with <paramref name="status"/> and <paramref name="headers"/>, an empty body.</summary>
+    private static Func<UpstreamExchange, Task> Refusing(string name, int status, string headers) =>
+        ScriptedMember.Serve(name, (x, _) => x.RespondAsync(status, "application/json", "{}", headers));
+
+    [Fact]
+    public async Task A_members_redirect_or_challenge_reaches_the_client_as_a_refusal_and_leaves_it_out_of_lists()
+    {
+        await using var a = new ScriptedUpstream(Refusing("a", 307, "Location: http://127.0.0.1:1/elsewhere\r\n"));
+        await using var b = new ScriptedUpstream(Refusing("b", 401, "WWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:1/.well-known/oauth-protected-resource\"\r\n"));
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
+        {
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
+        });
+        string carol = g.Token("carol");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        foreach (string tool in new[] { "a__x", "b__x" })
+        {
+            RawResponse call = await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\"}}", carol,
+                $"Mcp-Session-Id: {session}\r\n", "/mcp/all");
+            Assert.Equal(502, call.Status);
+            Assert.Null(call.Header("Location"));
+            Assert.Null(call.Header("WWW-Authenticate"));
+            Assert.DoesNotContain("127.0.0.1:1", call.Body);
+        }
+        RawResponse list = await g.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", carol, $"Mcp-Session-Id: {session}\r\n", "/mcp/all");
+        Assert.Equal(200, list.Status);
+        Assert.Contains("\"tools\":[]", list.Body);
+        Assert.Null(list.Header("WWW-Authenticate"));
     }
 }
