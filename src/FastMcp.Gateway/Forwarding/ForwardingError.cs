@@ -52,6 +52,9 @@ internal enum ForwardingError : byte
     /// <summary>The upstream's credential is a per-caller token exchange and the identity provider refused a token for this
     /// caller and upstream (invalid_grant, invalid_target, unauthorized_client, 401, 403): not forwarded (403).</summary>
     UpstreamCredentialRefused,
+    /// <summary>A federated member's answer (JSON body or event) with an id other than the call's, or a batch: the client
+    /// would take it for another pending call, maybe one it sent another member. Withheld (502).</summary>
+    UnaskedAnswer,
 }
 
 internal static class ForwardingErrors
@@ -100,6 +103,7 @@ internal static class ForwardingErrors
         ForwardingError.UpstreamCredentialRefused => "the identity provider refused a token for this upstream MCP server to this caller: not forwarded"u8,
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
+        ForwardingError.UnaskedAnswer => "upstream MCP server of this federated path answered a request it was not sent (an id other than the call's): withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
         _ => "upstream error"u8,
     };

@@ -775,7 +775,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             {
                 WithheldEventReason.Unreadable => $"event stream of {upstream}: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
                 WithheldEventReason.Undecodable => $"event stream of {upstream}: an upstream event was not UTF-8 text; it was withheld and the stream ended",
-                WithheldEventReason.UnaskedAnswer => $"event stream of {upstream}: the upstream sent a JSON-RPC answer on the merged GET stream of a federated path, where it answers nothing the client asked; it was withheld and the stream ended",
+                WithheldEventReason.UnaskedAnswer => $"event stream of {upstream}: a federated member sent a JSON-RPC answer to a request it was not sent on this stream; it was withheld and the stream ended",
                 _ => $"event stream of {upstream}: an upstream event could not be made safe for the client; it was withheld and the stream ended",
             } + LogRateLimit.Held(held));
         }

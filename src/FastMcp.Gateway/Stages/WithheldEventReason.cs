@@ -9,6 +9,6 @@ internal enum WithheldEventReason : byte
     Unsafe,
     /// <summary>Its bytes are not UTF-8 text (a NUL, invalid UTF-8: UTF-16 or worse): no stage could read them, so neither can the record.</summary>
     Undecodable,
-    /// <summary>A JSON-RPC answer (result or error) on a stream that answers no request of the client's: a federated path's merged GET stream.</summary>
+    /// <summary>A federated member's JSON-RPC answer to no request it was sent on this stream: any answer on the merged GET stream, one with another id (or a batch) on a call's.</summary>
     UnaskedAnswer,
 }
