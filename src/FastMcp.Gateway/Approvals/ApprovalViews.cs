@@ -13,6 +13,8 @@ internal sealed class ApprovalView
     public RequesterView Requester { get; set; } = new();
     public string Method { get; set; } = "";
     public string? Target { get; set; }
+    /// <summary>The upstream the call goes to (on a federated path the member; two members may have a tool of the same name): a grant admits the call to it only.</summary>
+    public string? Upstream { get; set; }
     /// <summary>The call's arguments as JSON text, card numbers masked.</summary>
     public string Arguments { get; set; } = "{}";
     /// <summary>Everything the approval covers: params as canonical JSON text (all but _meta.progressToken), card numbers masked.</summary>
@@ -52,6 +54,7 @@ internal sealed class ApprovalView
             Requester = new RequesterView { Subject = a.Requester.Subject, Groups = [.. a.Requester.Groups], ClientId = a.Requester.ClientId, Address = a.ClientAddress },
             Method = a.Method,
             Target = a.Target,
+            Upstream = a.Upstream,
             Arguments = a.MaskedArguments,
             Params = a.MaskedParams,
             Query = a.Query,

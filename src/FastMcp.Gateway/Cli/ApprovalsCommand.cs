@@ -216,7 +216,7 @@ internal static class ApprovalsCommand
         o.WriteLine(PrintableText.Escape($"approval   {a.Id}"));
         o.WriteLine(PrintableText.Escape($"state      {a.State} ({a.Approvals.Count} of {a.RequiredApprovals} approvals, mode {a.Mode})"));
         o.WriteLine(PrintableText.Escape($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}"));
-        o.WriteLine(PrintableText.Escape($"call       {a.Method} {a.Target}"));
+        o.WriteLine(PrintableText.Escape($"call       {a.Method} {a.Target}{(a.Upstream is null ? "" : $" on upstream {a.Upstream}")}"));
         o.WriteLine(PrintableText.Escape($"arguments  {a.Arguments}"));
         o.WriteLine(PrintableText.Escape($"params     {a.Params}"));
         if (a.Query.Length > 0) o.WriteLine(PrintableText.Escape($"query      {a.Query}"));

@@ -178,6 +178,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
+            if (AnswersAnotherCall(exchange, _message.WrittenMemory)) return (ForwardingError.UnaskedAnswer, false);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, false);
@@ -248,6 +249,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
+            if (AnswersAnotherCall(exchange, _message.WrittenMemory)) return (ForwardingError.UnaskedAnswer, !chunked);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, !chunked);
@@ -552,7 +554,8 @@ internal sealed class ResponseRelay : IDisposable
             if (checkedEvent == EventsOutcome.EventWithheld)
             {
                 // A stage may have refused it for being unreadable: said as such (in the record and to the client).
-                WithheldEventReason reason = WithheldReason(StreamEventMessage.Read(relayed, _joinedEvent, out _, out _), safe);
+                WithheldEventReason reason = _unaskedAnswer ? WithheldEventReason.UnaskedAnswer : WithheldReason(StreamEventMessage.Read(relayed, _joinedEvent, out _, out _), safe);
+                _unaskedAnswer = false;
                 gate?.RecordWithheldEvent(exchange, StreamEventMessage.Data(relayed, _joinedEvent), reason);
                 // Its client is waiting for an answer it has not had: it gets one, the refusal, and the stream ends (a
                 // later answer from the upstream would be a second one). A GET stream answers nothing: it just ends.
@@ -561,6 +564,7 @@ internal sealed class ResponseRelay : IDisposable
                 {
                     WithheldEventReason.Undecodable => ForwardingError.UnreadableEncoding,
                     WithheldEventReason.Unreadable => ForwardingError.UnreadableEvent,
+                    WithheldEventReason.UnaskedAnswer => ForwardingError.UnaskedAnswer,
                     _ => Refusal(exchange),
                 });
                 _answer.Clear();
@@ -591,6 +595,11 @@ internal sealed class ResponseRelay : IDisposable
         StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
         if (content == StreamEventContent.None) return EventsOutcome.Relayed;
         if (content is StreamEventContent.Unreadable or StreamEventContent.Undecodable) return EventsOutcome.EventWithheld;
+        if (AnswersAnotherCall(exchange, json))
+        {
+            _unaskedAnswer = true;
+            return EventsOutcome.EventWithheld;
+        }
         // The kind is what the inspection read anyway: only a server request (or a batch, which could hide one) costs more.
         if (view.Kind is McpMessageKind.Request or McpMessageKind.Batch && _serverRequests is { } requests && requests.ServerRequests is { DecidesNothing: false } policy)
         {
@@ -843,6 +852,22 @@ internal sealed class ResponseRelay : IDisposable
         Span<byte> copy = stackalloc byte[MaxCopiedId];
         id.CopyTo(copy);
         return McpBatch.SameId(copy[..(int)id.Length], answerId);
+    }
+
+    // Set by CheckAndRecord for the event it withholds as a federated member's answer to another call.
+    private bool _unaskedAnswer;
+
+    /// <summary>
+    /// On a federated path a member answers only the call it was sent: an answer (JSON body or event) with another id, or a
+    /// batch (the client sent none), would be taken by the client for another of its pending calls, maybe one it sent
+    /// another member. Plain routes are not checked (one upstream, and their answers are relayed as before).
+    /// </summary>
+    private static bool AnswersAnotherCall(Exchange exchange, ReadOnlyMemory<byte> json)
+    {
+        if (exchange.FederationSession is null || !exchange.HasCall || exchange.Call.Kind != McpMessageKind.Request) return false;
+        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view)) return false; // the stages refuse it
+        if (view.Kind == McpMessageKind.Batch) return true;
+        return view.Kind is McpMessageKind.Response or McpMessageKind.ErrorResponse && !Stages.EchoedClientId.Is(exchange, json.Span[view.IdRange]);
     }
 
     /// <summary>

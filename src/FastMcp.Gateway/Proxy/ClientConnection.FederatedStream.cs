@@ -99,7 +99,7 @@ internal sealed partial class ClientConnection
             if (streams.Count == 0)
                 return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "no upstream of this federated path offers an event stream for this session"u8,
                     closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
-            return await MultiplexMemberStreamsAsync(session, streams).ConfigureAwait(false);
+            return await MultiplexMemberStreamsAsync(session, streams, resumption: resumeMember >= 0).ConfigureAwait(false);
         }
         finally
         {
@@ -108,7 +108,11 @@ internal sealed partial class ClientConnection
         }
     }
 
-    private async ValueTask<bool> MultiplexMemberStreamsAsync(FederationSession session, List<MemberStream> streams)
+    /// <summary>
+    /// Relays the members' events into one stream. <paramref name="resumption"/>: a GET with Last-Event-ID, which replays one
+    /// member's stream (a call's, whose answer may be on it); a fresh merged stream answers no request of the client's.
+    /// </summary>
+    private async ValueTask<bool> MultiplexMemberStreamsAsync(FederationSession session, List<MemberStream> streams, bool resumption)
     {
         // An HTTP/1.0 client cannot read chunks: its stream is delimited by closing.
         bool chunked = _request.IsHttp11;
@@ -225,6 +229,14 @@ internal sealed partial class ClientConnection
                         // Nothing after it from this member is trusted either: its stream ends, the others go on.
                         RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined),
                             ResponseRelay.WithheldReason(content, stagesPassed: false));
+                        stream.End();
+                        continue;
+                    }
+                    // An answer here would be taken by the client for one of its own pending calls, maybe one it sent another
+                    // member: a member answering what it was not asked is not trusted for the rest of its stream either.
+                    if (content == StreamEventContent.Message && view.Kind is McpMessageKind.Response or McpMessageKind.ErrorResponse && !resumption)
+                    {
+                        RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), WithheldEventReason.UnaskedAnswer);
                         stream.End();
                         continue;
                     }

@@ -585,6 +585,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
                 return await RuleRateLimitedAsync(body).ConfigureAwait(false);
+            // A held call is decided again once approved (ApprovalHold), on what the client sent: masking is about to
+            // change the body and query in place. Held calls only, off the hot path.
+            if (decision.Value is { Action: PolicyAction.RequireApproval, Rule.ApprovalMode: ApprovalMode.Hold }) KeepHeldCallAsSent(body);
         }
 
         // Card numbers in the request: masked in place (body and mirroring headers), or forwarded as sent, or
@@ -783,6 +786,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 WithheldEventReason.Unreadable => $"event stream of {upstream}: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
                 WithheldEventReason.Undecodable => $"event stream of {upstream}: an upstream event was not UTF-8 text; it was withheld and the stream ended",
                 WithheldEventReason.TooLarge => $"event stream of {upstream}: an upstream event had not ended within limits.maxResponseMessageBytes; it was withheld and the stream ended",
+                WithheldEventReason.UnaskedAnswer => $"event stream of {upstream}: a federated member sent a JSON-RPC answer to a request it was not sent on this stream; it was withheld and the stream ended",
                 _ => $"event stream of {upstream}: an upstream event could not be made safe for the client; it was withheld and the stream ended",
             } + LogRateLimit.Held(held));
         }
@@ -815,6 +819,28 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
 
     // ---- held exchanges (Stages/ApprovalHold.cs calls these through IHoldingConnection) ----------------
+
+    // The held call's body and query as the client sent them, for its decision once approved (IHoldingConnection.DecideHeldCallAgain).
+    private byte[]? _heldBodyAsSent;
+    private byte[]? _heldQueryAsSent;
+
+    private void KeepHeldCallAsSent(ReadOnlySequence<byte> body)
+    {
+        _heldBodyAsSent = body.ToArray();
+        _heldQueryAsSent = _request.Query.ToArray();
+    }
+
+    /// <summary>
+    /// The held call decided under the policy in force now, on the call as the client sent it (the same body ranges: masking
+    /// keeps every length), for the upstream it was held for. Null without a policy or a kept copy. The copy is dropped.
+    /// </summary>
+    PolicyDecision? IHoldingConnection.DecideHeldCallAgain()
+    {
+        byte[]? body = _heldBodyAsSent, query = _heldQueryAsSent;
+        (_heldBodyAsSent, _heldQueryAsSent) = (null, null);
+        if (_rt.Authorization is not { } authorization || body is null) return null;
+        return authorization.Decide(_exchange.Principal!, _exchange.Call, new ReadOnlySequence<byte>(body), _scratch, _exchange.Route!.Name, query, _exchange.ClientAddress);
+    }
 
     private readonly PooledBufferWriter _heldBody = new(0);
     private bool _bodyInPipe;

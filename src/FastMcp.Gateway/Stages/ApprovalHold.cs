@@ -297,6 +297,11 @@ internal sealed class ApprovalHold
             return !close;
         }
 
+        // Approvers approved the call the policy stopped when it came; a reload while it waited may deny it now. It is
+        // forwarded only when the policy in force still stops it with the same rule (or now allows it outright).
+        if (_connection.DecideHeldCallAgain() is { } now && !AdmitsApproved(now, approval))
+            return await RefuseApprovedAsync(body, recorded, approval, now, sse, chunked).ConfigureAwait(false);
+
         _exchange.Approval = approval;
         Log.Info($"approval {approval.Id}: approved by {approval.ApproverList()}; forwarding");
         if (!sse)
@@ -305,6 +310,55 @@ internal sealed class ApprovalHold
             return await _connection.ForwardAsync(body).ConfigureAwait(false); // marks the approval executed
         }
         return await ForwardIntoHeldStreamAsync(body, recorded, approval, chunked).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the policy in force still lets an approved held call through: it allows it, or still stops it with the rule approvers decided under.</summary>
+    private static bool AdmitsApproved(PolicyDecision now, PendingApproval approval) =>
+        now.Action == PolicyAction.Allow || (now.Action == PolicyAction.RequireApproval && now.Rule?.Name == approval.RuleName);
+
+    /// <summary>
+    /// An approved held call the policy in force refuses (denied now, or stopped by another rule whose approvers were not
+    /// asked): recorded as a denial naming the approval, answered with a JSON-RPC error (in the held stream when one is
+    /// open), never forwarded.
+    /// </summary>
+    private async ValueTask<bool> RefuseApprovedAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, PolicyDecision now,
+        bool sse, bool chunked)
+    {
+        _exchange.Decision = now;
+        string ruleName = now.Rule?.Name ?? "default";
+        (int code, string message, string reason) = now.Action == PolicyAction.Deny
+            ? (PolicyAuthorization.ClientErrorCode(now),
+                $"{now.Message} (approval {approval.Id} was approved, but the policy in force denies the call: rule {ruleName})",
+                $"approval {approval.Id} approved, then denied by {ruleName} under the policy in force (reloaded while the call was held)")
+            : (JsonRpcErrorCodes.ApprovalRequired,
+                $"approval {approval.Id} was approved under rule {approval.RuleName}, but the policy in force stops this call with rule {ruleName}: call again",
+                $"approval {approval.Id} approved under {approval.RuleName}, but the policy in force stops the call with {ruleName} (reloaded while the call was held)");
+        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
+        Log.Info($"approval {approval.Id}: approved by {approval.ApproverList()}; not forwarded: {reason}");
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                if (!sse) return await _connection.AuditUnavailableAsync(body).ConfigureAwait(false);
+                await EndHeldStreamWithErrorAsync(body, approval, "approved", "audit log unavailable: nothing is forwarded unrecorded", chunked, JsonRpcErrorCodes.AuditUnavailable)
+                    .ConfigureAwait(false);
+                return chunked;
+            }
+        }
+        bool close = _rt.Stopping || (sse && !chunked);
+        if (sse) await EndHeldStreamWithErrorAsync(body, approval, "approved", message, chunked, code).ConfigureAwait(false);
+        else
+        {
+            _exchange.ResponseStatus = 200;
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, 200, body, _exchange.Call.IdRange, code, Encoding.UTF8.GetBytes(message),
+                close || _request.ConnectionClose, default, ApprovalErrorData(approval, "approved"));
+            await _connection.FlushToClientAsync().ConfigureAwait(false);
+        }
+        return !close;
     }
 
     /// <summary>An approved call a client waits for on an event stream: recorded, then forwarded into that stream.</summary>

@@ -137,6 +137,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             WithheldEventReason.Unreadable => "withheld: not a readable JSON-RPC message; the stream was ended",
             WithheldEventReason.Undecodable => "withheld: not UTF-8 text (a NUL byte or bytes that are not UTF-8), recorded without its data; the stream was ended",
             WithheldEventReason.TooLarge => "withheld: not ended within limits.maxResponseMessageBytes, recorded without its data; the stream was ended",
+            WithheldEventReason.UnaskedAnswer => "withheld: a JSON-RPC answer to no request this upstream was sent on this stream; the stream was ended",
             _ => "withheld: a response stage could not make it safe for this client; the stream was ended",
         };
         e.Method = null;

@@ -48,6 +48,12 @@ internal interface IHoldingConnection
     /// <summary>Ends a pending watch (its task then completes with false).</summary>
     void StopWatchingClient();
 
+    /// <summary>
+    /// The held call decided again under the policy in force (a reload may have changed it while the call waited), on the
+    /// call as the client sent it and for the upstream it was held for; null when there is no policy.
+    /// </summary>
+    FastMcp.Policy.PolicyDecision? DecideHeldCallAgain();
+
     /// <summary>The exchange waits on this hold-mode approval: a stop lets its refusal reach the client (GatewayHost.StopAsync).</summary>
     void Holds(Approvals.PendingApproval approval);
 }

@@ -11,4 +11,6 @@ internal enum WithheldEventReason : byte
     Undecodable,
     /// <summary>It had not ended within limits.maxResponseMessageBytes: cut there, its card numbers could be cut too, so it is recorded without its data.</summary>
     TooLarge,
+    /// <summary>A federated member's JSON-RPC answer to no request it was sent on this stream: any answer on the merged GET stream, one with another id (or a batch) on a call's.</summary>
+    UnaskedAnswer,
 }

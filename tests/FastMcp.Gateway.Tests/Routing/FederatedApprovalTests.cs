@@ -1,0 +1,272 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using FastMcp.Gateway.Approvals;
+using FastMcp.Gateway.Configuration;
+using FastMcp.Gateway.Tests.Support;
+using FastMcp.Policy;
+using FastMcp.Mcp;
+using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
+
+namespace FastMcp.Gateway.Tests.Routing;
+
+/// <summary>
+/// Approvals composed with federation, through the real gateway: members a and b both expose "refund" (a name
+/// collision), federated at /mcp/all, with b also on a plain route /mcp/b. A held call is decided again when it is
+/// approved (a reload that now denies it refuses it), goes to the member that was approved with the rule's profile, a
+/// grant for one member's tool does not admit the other member's, and approvers are told which upstream a call goes to.
+/// </summary>
+public sealed class FederatedApprovalTests
+{
+    private const string Pan = "4111111111111111";
+    private const string Strict = "****************";
+
+    /// <summary>A member that answers every tools/call with its own name and a card number, and lists one tool, "refund".</summary>
+    private static Func<UpstreamExchange, Task> Member(string name) => ScriptedMember.Serve(name, (x, id) =>
+        x.RespondJsonAsync(x.Request.Body.Contains("\"tools/list\"", StringComparison.Ordinal)
+            ? ScriptedMember.Result(id, "{\"tools\":[{\"name\":\"refund\",\"inputSchema\":{\"type\":\"object\"}}]}")
+            : ScriptedMember.Result(id, "{\"content\":[{\"type\":\"text\",\"text\":\"refunded by " + name + " to " + Pan + "\"}]}")));
+
+    private static RuleOptions Sessions => new() { Name = "sessions", Action = "allow", Methods = ["initialize", "notifications/*", "tools/list"] };
+
+    private static List<RuleOptions> HeldRefunds =>
+    [
+        Sessions,
+        new RuleOptions { Name = "refunds-held", Action = "require_approval", Subjects = ["carol"], Methods = ["tools/call"], Names = ["refund"],
+            Approvers = ["release"], MaskProfile = "contractor" },
+        new RuleOptions { Name = "rest", Action = "allow" },
+    ];
+
+    private static List<RuleOptions> GrantedRefunds =>
+    [
+        Sessions,
+        new RuleOptions { Name = "refunds-granted", Action = "require_approval", Subjects = ["carol"], Methods = ["tools/call"], Names = ["refund"],
+            Approvers = ["release"], ApprovalMode = "grant" },
+        new RuleOptions { Name = "rest", Action = "allow" },
+    ];
+
+    /// <summary>Members a and b federated at /mcp/all, b also on its own route /mcp/b.</summary>
+    private static Task<PolicyGateway> StartAsync(ScriptedUpstream a, ScriptedUpstream b, List<RuleOptions> rules) =>
+        PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
+        {
+            o.Masking.Profiles["contractor"] = new MaskingProfileOptions { KeepFirst = 0, KeepLast = 0 };
+            o.Approvals.KeepAliveSeconds = 1;
+            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
+            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
+            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }, new RouteOptions { Path = "/mcp/b", Upstream = "b" }];
+        });
+
+    private static string Call(string id, string tool, string arguments) =>
+        "{\"jsonrpc\":\"2.0\",\"id\":\"" + id + "\",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":" + arguments + "}}";
+
+    /// <summary>A POST a JSON-only client sends (a held call then waits without an event stream).</summary>
+    private static string JsonOnlyPost(PolicyGateway g, string path, string json, string token, string session = "") =>
+        $"POST {path} HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nContent-Type: application/json\r\nAccept: application/json\r\nAuthorization: Bearer {token}\r\n"
+        + (session.Length > 0 ? $"Mcp-Session-Id: {session}\r\n" : "") + $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}";
+
+    private static async Task<RawResponse> PostAsync(PolicyGateway g, string path, string json, string token, string session = "")
+    {
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, path, json, token, session));
+        return await client.ReadResponseAsync();
+    }
+
+    private static async Task<PendingApproval> WaitForPendingAsync(PolicyGateway g, int count = 1)
+    {
+        for (int i = 0; i < 300; i++)
+        {
+            List<PendingApproval> pending = g.Gateway.Stages.Approvals!.List(includeDecided: false);
+            if (pending.Count >= count) return pending[^1];
+            await Task.Delay(50);
+        }
+        throw new TimeoutException("no pending approval appeared");
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> AdminAsync(PolicyGateway g, HttpMethod method, string path, string? body, string token)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(method, new Uri($"http://127.0.0.1:{g.Gateway.AdminEndpoint.Port}{path}"));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        using HttpResponseMessage response = await http.SendAsync(request);
+        using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, document.RootElement.Clone());
+    }
+
+    private static int Calls(ScriptedUpstream member) => member.Requests.Count(r => r.Body.Contains("\"tools/call\"", StringComparison.Ordinal));
+
+    private static int ErrorCode(RawResponse answer) => JsonDocument.Parse(answer.Body).RootElement.GetProperty("error").GetProperty("code").GetInt32();
+
+    [Fact]
+    public async Task A_held_federated_call_goes_to_the_member_that_was_approved_masked_with_the_rules_profile_and_approvers_see_that_member()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        var (shown, view) = await AdminAsync(g, HttpMethod.Get, $"/approvals/{pending.Id}", null, bob);
+        Assert.Equal(HttpStatusCode.OK, shown);
+        // Both members have a "refund": the approver must be told whose it is.
+        Assert.Equal("refund", view.GetProperty("target").GetString());
+        Assert.Equal("b", view.GetProperty("upstream").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        RawResponse answer = await client.ReadResponseAsync("the approved call's answer");
+
+        Assert.Equal(200, answer.Status);
+        Assert.Contains("refunded by b to " + Strict, answer.Body);
+        Assert.Equal(0, Calls(a));
+        UpstreamRequest forwarded = Assert.Single(b.Requests, r => r.Body.Contains("\"tools/call\"", StringComparison.Ordinal));
+        Assert.Equal("s-b", forwarded.Header("Mcp-Session-Id"));
+        Assert.Contains("\"name\":\"refund\"", forwarded.Body);
+    }
+
+    [Fact]
+    public async Task A_held_federated_call_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        // While it waits, the policy takes refunds on b away from carol.
+        FederatedSessionRequestPolicyTests.Reload(g,
+            [new RuleOptions { Name = "no-refunds-on-b", Action = "deny", Subjects = ["carol"], Names = ["refund"], Upstreams = ["b"] }, .. HeldRefunds]);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(JsonRpcErrorCodes.Forbidden, ErrorCode(answer));
+        Assert.Contains("no-refunds-on-b", answer.Body);
+        Assert.Equal(0, Calls(b));
+
+        List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
+        JsonElement denial = records.Single(r => Field(r, "type") == "Denied" && Field(r, "rule") == "no-refunds-on-b");
+        Assert.Contains(pending.Id, Field(denial, "detail"));
+        Assert.DoesNotContain(records, r => Field(r, "detail") == $"request (approval {pending.Id})");
+    }
+
+    [Fact]
+    public async Task A_held_federated_call_on_an_event_stream_that_a_reload_denies_ends_its_stream_with_the_refusal()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(g.Gateway.Post(Call("r-1", "b__refund", "{\"amount\":5}"), $"Authorization: Bearer {carol}\r\nMcp-Session-Id: {session}\r\n", "/mcp/all"));
+        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+        PendingApproval pending = await WaitForPendingAsync(g);
+        FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "carol-off", Action = "deny", Subjects = ["carol"] }, .. HeldRefunds]);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        var stream = new StringBuilder();
+        for (int i = 0; i < 20 && !stream.ToString().Contains("\"error\"", StringComparison.Ordinal); i++)
+            stream.Append(await client.ReadChunkAsync("the refusal event"));
+
+        Assert.Contains($"\"code\":{JsonRpcErrorCodes.Forbidden}", stream.ToString());
+        Assert.Contains("carol-off", stream.ToString());
+        Assert.Equal(0, Calls(b));
+    }
+
+    [Fact]
+    public async Task A_held_call_on_a_plain_route_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, "/mcp/b", Call("r-1", "refund", "{\"amount\":5}"), carol));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "carol-off", Action = "deny", Subjects = ["carol"] }, .. HeldRefunds]);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+        Assert.Equal(JsonRpcErrorCodes.Forbidden, ErrorCode(answer));
+        Assert.Equal(0, Calls(b));
+    }
+
+    [Fact]
+    public async Task A_held_call_still_stopped_by_its_rule_after_a_reload_is_forwarded_once_approved()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        // A reload that changes something else keeps the call's rule: the approval still stands.
+        FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "dave-off", Action = "deny", Subjects = ["dave"] }, .. HeldRefunds]);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        RawResponse answer = await client.ReadResponseAsync("the approved call's answer");
+
+        Assert.Contains("refunded by b to " + Strict, answer.Body);
+        Assert.Equal(1, Calls(b));
+    }
+
+    [Fact]
+    public async Task A_grant_for_one_members_tool_does_not_admit_the_same_call_to_another_member_of_the_same_name()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, GrantedRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        const string Arguments = "{\"amount\":5,\"to\":\"acct-1\"}";
+
+        RawResponse first = await PostAsync(g, "/mcp/all", Call("g-1", "a__refund", Arguments), carol, session);
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(first));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+
+        // The grant admits a's refund, with its members in another order and another spelling of the same string.
+        RawResponse admitted = await PostAsync(g, "/mcp/all", Call("g-2", "a__refund", "{\"to\":\"acct\\u002d1\",\"amount\":5}"), carol, session);
+        Assert.Contains("refunded by a", admitted.Body);
+        // Not b's refund with the same arguments, on the federated path or on b's own route.
+        RawResponse other = await PostAsync(g, "/mcp/all", Call("g-3", "b__refund", Arguments), carol, session);
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(other));
+        RawResponse plain = await PostAsync(g, "/mcp/b", Call("g-4", "refund", Arguments), carol);
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(plain));
+        // Nor a number written another way (the member may read 5.0 as another type than 5).
+        RawResponse respelled = await PostAsync(g, "/mcp/all", Call("g-5", "a__refund", "{\"amount\":5.0,\"to\":\"acct-1\"}"), carol, session);
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(respelled));
+        Assert.Equal(0, Calls(b));
+        Assert.Equal(1, Calls(a));
+    }
+
+    [Fact]
+    public async Task A_grant_on_a_federated_path_admits_the_identical_call_to_that_same_upstream_on_its_plain_route()
+    {
+        await using var a = new ScriptedUpstream(Member("a"));
+        await using var b = new ScriptedUpstream(Member("b"));
+        await using PolicyGateway g = await StartAsync(a, b, GrantedRefunds);
+        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        const string Arguments = "{\"amount\":5}";
+
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(await PostAsync(g, "/mcp/all", Call("g-1", "b__refund", Arguments), carol, session)));
+        PendingApproval pending = await WaitForPendingAsync(g);
+        Assert.Equal("b", pending.Upstream);
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+
+        // The approval is of "refund" on upstream b (what approvers were shown): the same server gets the same call.
+        RawResponse plain = await PostAsync(g, "/mcp/b", Call("g-2", "refund", Arguments), carol);
+        Assert.Contains("refunded by b", plain.Body);
+        Assert.Equal(1, Calls(b));
+    }
+}
