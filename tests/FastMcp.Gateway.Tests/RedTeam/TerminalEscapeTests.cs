@@ -52,7 +52,8 @@ public sealed class TerminalEscapeTests : IDisposable
         Assert.True(await ApprovalsCommand.RunAsync(["show", id, "--admin", admin, "--token-file", tokenFile], stdout, stderr) == 0, stderr.ToString());
         string shown = stdout.ToString();
         HostileText.AssertPrintable(shown);
-        Assert.Contains("call       tools/call " + HostileText.Escaped + "\n", shown, StringComparison.Ordinal);
+        // The call's line names the upstream it goes to (approvals.md).
+        Assert.Contains("call       tools/call " + HostileText.Escaped + " on upstream ", shown, StringComparison.Ordinal);
         Assert.Contains(@"a\x9b2Kb", shown, StringComparison.Ordinal);
         // The comment: the gateway keeps it to one line (line breaks and tabs as spaces), the rest is escaped here.
         Assert.Contains(@"verified ok \x1b[2K\x1b]8;;http://e/\x07l", shown, StringComparison.Ordinal);
