@@ -49,7 +49,7 @@ internal static class ToolsCommand
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                stderr.WriteLine($"fastmcp tools: cannot reach {admin}: {e.Message}");
+                stderr.WriteLine($"fastmcp tools: cannot reach {admin}: {FastMcp.Http.PlainError.Describe(e)}");
                 return 2;
             }
         }
