@@ -45,6 +45,9 @@ public static class PlainError
                 return Json(json);
             case TimeoutException:
                 return "timed out";
+            case OperationCanceledException { InnerException: TimeoutException }:
+                // HttpClient's own Timeout.
+                return "timed out";
             case OperationCanceledException:
                 return "cancelled or timed out";
             case System.ComponentModel.Win32Exception native when IsResourceKey(native.Message):

@@ -67,6 +67,7 @@ public sealed class PlainErrorTests : IDisposable
         Assert.Equal("no such file", PlainError.Describe(new Win32Exception(2, "ErrorStartingProcess, tool, /srv, No such file")));
         Assert.Equal("no such file", PlainError.Describe(new AggregateException(new FileNotFoundException())));
         Assert.Equal("cancelled or timed out", PlainError.Describe(new TaskCanceledException()));
+        Assert.Equal("timed out", PlainError.Describe(new TaskCanceledException("net_http_request_timedout, 100", new TimeoutException())));
     }
 
     [Theory]
