@@ -191,4 +191,20 @@ public sealed class CliMessagesTests : IDisposable
         Assert.Contains($"--token-file: cannot read '{missing}': no such file", err, StringComparison.Ordinal);
         AssertNoResourceKey(err);
     }
+
+    [Fact]
+    public void A_refused_admin_connection_is_said_in_words()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var (exit, _, err) = Run("tools", "pin", "--out", Path.Combine(_dir, "pins.json"), "--admin", $"http://127.0.0.1:{port}");
+        Assert.NotEqual(0, exit);
+        Assert.Contains($"cannot reach http://127.0.0.1:{port}: cannot connect: connection refused", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+        Assert.False(File.Exists(Path.Combine(_dir, "pins.json")));
+    }
 }
