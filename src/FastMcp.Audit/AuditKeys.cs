@@ -27,7 +27,7 @@ public static class AuditKeys
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (privateCreated) TryDelete(privateKeyPath);
-            throw new KeyFileException(privateKeyPath, "cannot write: " + Cli.FileProblem.Describe(e));
+            throw new KeyFileException(privateKeyPath, "cannot write: " + FastMcp.Http.PlainError.Describe(e));
         }
         var publicOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         bool publicCreated = false;
@@ -44,7 +44,7 @@ public static class AuditKeys
             // Half a pair is no use and would make the next run refuse: the private key goes too.
             TryDelete(privateKeyPath);
             if (publicCreated) TryDelete(publicKeyPath);
-            throw new KeyFileException(publicKeyPath, "cannot write: " + Cli.FileProblem.Describe(e) + " (the private key was not kept either)");
+            throw new KeyFileException(publicKeyPath, "cannot write: " + FastMcp.Http.PlainError.Describe(e) + " (the private key was not kept either)");
         }
     }
 

@@ -109,7 +109,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or TaskCanceledException)
         {
-            return new Verification.TailSearchResult(0, null, $"cannot read the chain's segments: {e.Message}");
+            return new Verification.TailSearchResult(0, null, $"cannot read the chain's segments: {FastMcp.Http.PlainError.Describe(e)}");
         }
     }
 
@@ -350,7 +350,7 @@ public sealed class AuditLog : IAsyncDisposable
     private void FailCheckpointWaiters(Exception cause)
     {
         foreach (CheckpointWaiter w in _checkpointWaiters)
-            w.Done.TrySetException(cause as AuditUnavailableException ?? new AuditUnavailableException("The audit log could not write and checkpoint the record: " + cause.Message, cause));
+            w.Done.TrySetException(cause as AuditUnavailableException ?? new AuditUnavailableException("The audit log could not write and checkpoint the record: " + FastMcp.Http.PlainError.Describe(cause), cause));
         _checkpointWaiters.Clear();
         Volatile.Write(ref _checkpointsWaiting, 0);
     }
@@ -590,10 +590,10 @@ public sealed class AuditLog : IAsyncDisposable
             if (!_writable) return;
             _writable = false;
             _outageStartMicros = NowMicros();
-            _outageError = ex.Message;
+            _outageError = FastMcp.Http.PlainError.Describe(ex);
             _refusedDuringOutage = 0;
         }
-        _options.OnProblem?.Invoke($"audit log: cannot be written ({ex.Message}); every call is refused (503) until it recovers, retried every {_options.OutageRetryInterval.TotalMilliseconds:0} ms");
+        _options.OnProblem?.Invoke($"audit log: cannot be written ({FastMcp.Http.PlainError.Describe(ex)}); every call is refused (503) until it recovers, retried every {_options.OutageRetryInterval.TotalMilliseconds:0} ms");
     }
 
     private void EnterOutage(Exception ex)
@@ -741,7 +741,7 @@ public sealed class AuditLog : IAsyncDisposable
             // A segment that cannot be read now (its permissions, the volume) stays local; the next start ships it.
             if (ex is not OperationCanceledException)
             {
-                try { _options.Shipping?.OnProblem?.Invoke($"audit shipping: the last pass at stop failed ({ex.Message}); what it did not ship stays local and ships after the next start (chain {_options.ChainId})"); }
+                try { _options.Shipping?.OnProblem?.Invoke($"audit shipping: the last pass at stop failed ({FastMcp.Http.PlainError.Describe(ex)}); what it did not ship stays local and ships after the next start (chain {_options.ChainId})"); }
                 catch (Exception) { /* a logger must not stop the shutdown */ }
             }
         }

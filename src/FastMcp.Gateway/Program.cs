@@ -44,7 +44,7 @@ internal static class Program
         }
         catch (System.Net.Sockets.SocketException e)
         {
-            Console.Error.WriteLine($"fastmcp: cannot listen: {e.Message}");
+            Console.Error.WriteLine($"fastmcp: cannot listen: {FastMcp.Http.PlainError.Describe(e)}");
             return 1;
         }
     }

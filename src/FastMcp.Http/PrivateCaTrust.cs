@@ -78,7 +78,7 @@ public static class PrivateCaTrust
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            problem = $"cannot read '{file}': {FileReadProblem.Describe(e)}";
+            problem = $"cannot read '{file}': {PlainError.Describe(e, file)}";
             return null;
         }
     }

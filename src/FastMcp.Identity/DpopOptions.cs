@@ -66,7 +66,7 @@ public sealed class DpopOptions
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new IdentityConfigurationException($"identity.dpop.nonceKeyFile: cannot read '{NonceKeyFile}': {FastMcp.Http.FileReadProblem.Describe(e)}");
+                throw new IdentityConfigurationException($"identity.dpop.nonceKeyFile: cannot read '{NonceKeyFile}': {FastMcp.Http.PlainError.Describe(e, NonceKeyFile)}");
             }
         }
         else

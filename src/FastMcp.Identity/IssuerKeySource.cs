@@ -98,7 +98,7 @@ internal sealed class IssuerKeySource : IDisposable
             }
             catch (Exception ex) when (ex is IdentityConfigurationException or HttpRequestException or TaskCanceledException or IOException)
             {
-                LastError = ex.Message;
+                LastError = FastMcp.Http.PlainError.Describe(ex);
                 Interlocked.Increment(ref _refreshFailures);
                 return false;
             }
@@ -129,7 +129,7 @@ internal sealed class IssuerKeySource : IDisposable
         catch (Exception ex)
         {
             // Keep serving with the keys we have; the next tick or an unknown kid tries again.
-            LastError = ex.Message;
+            LastError = FastMcp.Http.PlainError.Describe(ex);
             Interlocked.Increment(ref _refreshFailures);
             return false;
         }
@@ -150,7 +150,7 @@ internal sealed class IssuerKeySource : IDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new IdentityConfigurationException($"issuer '{Issuer}': cannot read jwksFile '{_options.JwksFile}': {ex.Message}", ex);
+                throw new IdentityConfigurationException($"issuer '{Issuer}': cannot read jwksFile '{_options.JwksFile}': {FastMcp.Http.PlainError.Describe(ex, _options.JwksFile)}", ex);
             }
             return SigningKeySnapshot.Parse(json, $"issuer '{Issuer}' jwksFile '{_options.JwksFile}'");
         }
@@ -181,7 +181,7 @@ internal sealed class IssuerKeySource : IDisposable
         }
         catch (JsonException ex)
         {
-            throw new IdentityConfigurationException($"issuer '{Issuer}': discovery document at {url} is not JSON: {ex.Message}", ex);
+            throw new IdentityConfigurationException($"issuer '{Issuer}': discovery document at {url} is not JSON: {FastMcp.Http.PlainError.Describe(ex)}", ex);
         }
     }
 

@@ -56,7 +56,7 @@ internal sealed class OAuthTokenRequest(OAuthClientCredentialsOptions options, H
         }
         catch (HttpRequestException e)
         {
-            return new(null, $"token endpoint {options.TokenUrl} cannot be reached: {e.Message}", 0, null);
+            return new(null, $"token endpoint {options.TokenUrl} cannot be reached: {FastMcp.Http.PlainError.Describe(e)}", 0, null);
         }
         if (status != 200)
         {

@@ -238,7 +238,7 @@ internal sealed class OAuthTokenSource : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                error = $"identity.upstreamCredential.{section}.clientSecretFile: cannot read '{options.ClientSecretFile}': {e.Message}";
+                error = $"identity.upstreamCredential.{section}.clientSecretFile: cannot read '{options.ClientSecretFile}': {FastMcp.Http.PlainError.Describe(e, options.ClientSecretFile)}";
                 return null;
             }
         }

@@ -96,7 +96,7 @@ internal sealed class SigningKeySnapshot
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or System.Text.Json.JsonException)
         {
-            throw new IdentityConfigurationException($"{source}: not a JWKS document: {ex.Message}", ex);
+            throw new IdentityConfigurationException($"{source}: not a JWKS document: {FastMcp.Http.PlainError.Describe(ex)}", ex);
         }
         var keys = new List<SecurityKey>();
         foreach (var key in set.GetSigningKeys())

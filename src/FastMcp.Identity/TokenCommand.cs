@@ -62,7 +62,7 @@ public static class TokenCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IdentityConfigurationException or System.Security.Cryptography.CryptographicException)
         {
-            stderr.WriteLine($"fastmcp token: {ex.Message}");
+            stderr.WriteLine($"fastmcp token: {FastMcp.Http.PlainError.Describe(ex)}");
             return 1;
         }
     }

@@ -165,7 +165,7 @@ public sealed class TokenValidator : IAsyncDisposable
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
             {
-                throw new IdentityConfigurationException($"issuer '{issuer.Issuer}': cannot load signing keys: {ex.Message}", ex);
+                throw new IdentityConfigurationException($"issuer '{issuer.Issuer}': cannot load signing keys: {FastMcp.Http.PlainError.Describe(ex)}", ex);
             }
         }
         if (_options.Mode == IdentityModes.Dev)

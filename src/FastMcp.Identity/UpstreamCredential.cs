@@ -191,7 +191,7 @@ public sealed class UpstreamCredential : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            LastError = error = $"cannot read '{_options.ValueFile}': {ex.Message}";
+            LastError = error = $"cannot read '{_options.ValueFile}': {FastMcp.Http.PlainError.Describe(ex, _options.ValueFile)}";
             return false;
         }
         if (raw.AsSpan().SequenceEqual(_lastRaw))

@@ -81,7 +81,7 @@ public static class MaskCommand
         }
         catch (ArgumentException e)
         {
-            stderr.WriteLine($"fastmcp mask: {e.Message}");
+            stderr.WriteLine($"fastmcp mask: {FastMcp.Http.PlainError.Describe(e)}");
             return 2;
         }
 
@@ -97,7 +97,7 @@ public static class MaskCommand
         }
         catch (IOException e)
         {
-            stderr.WriteLine($"fastmcp mask: {e.Message}");
+            stderr.WriteLine($"fastmcp mask: {FastMcp.Http.PlainError.Describe(e)}");
             return 1;
         }
     }
@@ -161,7 +161,7 @@ public static class MaskCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return $"cannot read key file '{keyFile}': {e.Message}";
+                return $"cannot read key file '{keyFile}': {FastMcp.Http.PlainError.Describe(e, keyFile)}";
             }
             string text = System.Text.Encoding.ASCII.GetString(raw).Trim();
             key = TryDecodeText(text) ?? raw;

@@ -102,11 +102,11 @@ internal sealed class ArgumentCondition
             }
             catch (ArgumentException ex)
             {
-                throw new PolicyException(rule, field + ".regex", $"invalid or unsupported regular expression: {ex.Message}", ex);
+                throw new PolicyException(rule, field + ".regex", $"invalid or unsupported regular expression: {FastMcp.Http.PlainError.Describe(ex)}", ex);
             }
             catch (NotSupportedException ex)
             {
-                throw new PolicyException(rule, field + ".regex", $"not supported by the non-backtracking engine: {ex.Message}", ex);
+                throw new PolicyException(rule, field + ".regex", $"not supported by the non-backtracking engine: {FastMcp.Http.PlainError.Describe(ex)}", ex);
             }
         }
         if (o.Exists is bool exists)

@@ -111,6 +111,7 @@ public static class PolicyTestCommand
         Principal principal;
         string method;
         byte[] name, arguments, requestBytes;
+        string reading = claimsPath;
         try
         {
             using (var claims = JsonDocument.Parse(File.ReadAllBytes(claimsPath)))
@@ -118,12 +119,19 @@ public static class PolicyTestCommand
                 principal = ClaimMapper.Map(claims.RootElement, mapping, DateTimeOffset.MaxValue, out string? error)
                     ?? throw new InvalidDataException($"{claimsPath}: {error}");
             }
+            reading = requestPath;
             requestBytes = File.ReadAllBytes(requestPath);
             using var request = JsonDocument.Parse(requestBytes);
             (method, name, arguments) = ReadRequest(request.RootElement, requestPath);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
         {
+            stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: '{reading}': {FastMcp.Http.PlainError.Describe(ex, reading)}"));
+            return 2;
+        }
+        catch (InvalidDataException ex)
+        {
+            // Ours, naming the file.
             stderr.WriteLine(PrintableText.Escape($"fastmcp policy test: {ex.Message}"));
             return 2;
         }

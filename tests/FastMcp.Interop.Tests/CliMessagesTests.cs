@@ -104,4 +104,107 @@ public sealed class CliMessagesTests : IDisposable
         Assert.Contains("cannot write: a folder on the path does not exist", dirErr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "p2.pem")));
     }
+
+    // Resource-key prefixes the framework's messages carry under UseSystemResourceKeys.
+    private static void AssertNoResourceKey(string text)
+    {
+        foreach (string key in new[] { "IO_", "net_", "UnauthorizedAccess_", "Arg_", "Argument_" })
+            Assert.DoesNotContain(key, text, StringComparison.Ordinal);
+    }
+
+    private static string Json(string value) => System.Text.Json.JsonSerializer.Serialize(value);
+
+    /// <summary>A configuration serve would accept but for <paramref name="identity"/> and <paramref name="extra"/>.</summary>
+    private string WriteConfig(string identity, string extra = "")
+    {
+        string path = Path.Combine(_dir, "gateway.json");
+        File.WriteAllText(path, $$"""
+            { "listen": ["127.0.0.1:0"], "upstream": { "url": "http://127.0.0.1:9/mcp" },
+              "audit": { "directory": {{Json(Path.Combine(_dir, "audit"))}}, "signingKeyPath": {{Json(SigningKey())}} },
+              "policy": { "rules": [{ "name": "all", "action": "allow" }] },
+              "identity": {{identity}}{{extra}} }
+            """);
+        return path;
+    }
+
+    // oidc mode wants the audit signing key outside the audit folder and owner-only: the binary makes one so.
+    private string SigningKey()
+    {
+        string path = Path.Combine(_dir, "audit-signing-key.pem");
+        if (!File.Exists(path)) Assert.Equal(0, Run("keys", "generate", "--private", path, "--public", Path.Combine(_dir, "audit.pub.pem")).Exit);
+        return path;
+    }
+
+    [Fact]
+    public void Config_check_names_an_unreadable_credential_file_in_words()
+    {
+        string missing = Path.Combine(_dir, "no-such-token");
+        string config = WriteConfig($$"""{ "mode": "anonymous", "upstreamCredential": { "valueFile": {{Json(missing)}} } }""");
+        var (exit, _, err) = Run("config", "check", "--config", config);
+        Assert.Equal(2, exit);
+        Assert.Contains("upstreamCredential", err, StringComparison.Ordinal);
+        Assert.Contains($"'{missing}': no such file", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+    }
+
+    [Fact]
+    public void Config_check_names_a_webhook_secret_folder_in_words()
+    {
+        // A folder where the secret file should be: the reason says so rather than a resource key.
+        string folder = Directory.CreateDirectory(Path.Combine(_dir, "secret-folder")).FullName;
+        string config = WriteConfig("""{ "mode": "anonymous" }""", $$""", "approvals": { "webhook": { "url": "http://127.0.0.1:9/hook", "secretFile": {{Json(folder)}} } }""");
+        var (exit, _, err) = Run("config", "check", "--config", config);
+        Assert.Equal(2, exit);
+        Assert.Contains("approvals.webhook.secretFile", err, StringComparison.Ordinal);
+        Assert.Contains($"'{folder}': it is a folder, not a file", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+    }
+
+    [Fact]
+    public void Serve_names_a_missing_jwks_file_in_words()
+    {
+        string missing = Path.Combine(_dir, "no-such-jwks.json");
+        string config = WriteConfig($$"""{ "mode": "oidc", "resource": "http://127.0.0.1:8080/mcp", "issuers": [{ "issuer": "https://idp.test", "audience": "a", "jwksFile": {{Json(missing)}}, "discovery": false }] }""");
+        var (exit, _, err) = Run("serve", "--config", config);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("jwksFile", err, StringComparison.Ordinal);
+        Assert.Contains($"'{missing}': no such file", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+    }
+
+    [Fact]
+    public void Mask_names_a_missing_key_file_in_words()
+    {
+        string missing = Path.Combine(_dir, "no-such-key");
+        var (exit, _, err) = Run("mask", "--key-file", missing);
+        Assert.Equal(2, exit);
+        Assert.Contains($"cannot read key file '{missing}': no such file", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+    }
+
+    [Fact]
+    public void Approvals_names_a_missing_token_file_in_words()
+    {
+        string missing = Path.Combine(_dir, "no-such-token");
+        var (exit, _, err) = Run("approvals", "list", "--admin", "http://127.0.0.1:9", "--token-file", missing);
+        Assert.Equal(2, exit);
+        Assert.Contains($"--token-file: cannot read '{missing}': no such file", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+    }
+
+    [Fact]
+    public void A_refused_admin_connection_is_said_in_words()
+    {
+        int port;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        var (exit, _, err) = Run("tools", "pin", "--out", Path.Combine(_dir, "pins.json"), "--admin", $"http://127.0.0.1:{port}");
+        Assert.NotEqual(0, exit);
+        Assert.Contains($"cannot reach http://127.0.0.1:{port}: cannot connect: connection refused", err, StringComparison.Ordinal);
+        AssertNoResourceKey(err);
+        Assert.False(File.Exists(Path.Combine(_dir, "pins.json")));
+    }
 }

@@ -192,7 +192,7 @@ public sealed class CheckpointPublisher : IAsyncDisposable
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !ct.IsCancellationRequested)
         {
-            Fail($"audit anchor: witness {_witnessUrl!.GetLeftPart(UriPartial.Path)} failed for checkpoint {cp.Sequence}: {e.Message}");
+            Fail($"audit anchor: witness {_witnessUrl!.GetLeftPart(UriPartial.Path)} failed for checkpoint {cp.Sequence}: {FastMcp.Http.PlainError.Describe(e)}");
             return false;
         }
     }

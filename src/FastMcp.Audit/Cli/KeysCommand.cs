@@ -32,7 +32,7 @@ public static class KeysCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine("keys: " + FileProblem.Describe(e));
+            stderr.WriteLine("keys: " + FastMcp.Http.PlainError.Describe(e));
             return 2;
         }
     }

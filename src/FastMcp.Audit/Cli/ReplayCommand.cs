@@ -86,7 +86,7 @@ public static class ReplayCommand
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine(PrintableText.Escape("replay: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message)));
+            stderr.WriteLine(PrintableText.Escape("replay: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : FastMcp.Http.PlainError.Describe(e))));
             return 2;
         }
     }

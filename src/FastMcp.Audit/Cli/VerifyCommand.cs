@@ -65,7 +65,7 @@ public static class VerifyCommand
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : e.Message)));
+            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: error: " + (Shipping.StoreProblem.IsRefusedHandshake(e) ? Shipping.StoreProblem.UntrustedCertificateCli : FastMcp.Http.PlainError.Describe(e))));
             return Error;
         }
     }
@@ -116,7 +116,7 @@ public static class VerifyCommand
         }
         catch (InvalidDataException e)
         {
-            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: " + e.Message));
+            stderr.WriteLine(PrintableText.Escape("fastmcp-verify: " + FastMcp.Http.PlainError.Describe(e)));
             return Invalid;
         }
         // The proof stands on its signed seal, but an auditor must hear that the chain around it does not verify.
@@ -146,7 +146,7 @@ public static class VerifyCommand
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or KeyNotFoundException or FormatException or InvalidOperationException)
         {
-            stdout.WriteLine(PrintableText.Escape("INVALID: the proof file is malformed: " + e.Message));
+            stdout.WriteLine(PrintableText.Escape("INVALID: the proof file is malformed: " + FastMcp.Http.PlainError.Describe(e)));
             return Invalid;
         }
         bool ok = proof.Check(keys, out var reason);

@@ -105,7 +105,7 @@ public sealed class AuditExporter : IAsyncDisposable
             }
             catch (Exception e)
             {
-                LastError = e.Message;
+                LastError = FastMcp.Http.PlainError.Describe(e);
                 ok = false;
             }
             ReportHealth(ok);
@@ -280,7 +280,7 @@ public sealed class AuditExporter : IAsyncDisposable
         catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {
             Interlocked.Increment(ref _failedPosts);
-            LastError = e is OperationCanceledException ? $"no answer within {_options.TimeoutMs} ms" : e.Message;
+            LastError = e is OperationCanceledException ? $"no answer within {_options.TimeoutMs} ms" : FastMcp.Http.PlainError.Describe(e);
             return false;
         }
         // Acknowledged: the cursor moves (durably) before anything else is sent.
@@ -336,7 +336,7 @@ public sealed class AuditExporter : IAsyncDisposable
             try { await ExportPendingAsync(limit.Token).ConfigureAwait(false); }
             catch (Exception e)
             {
-                LastError = e.Message;
+                LastError = FastMcp.Http.PlainError.Describe(e);
             }
         }
         _http.Dispose();

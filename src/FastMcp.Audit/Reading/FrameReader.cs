@@ -85,7 +85,7 @@ public sealed class FrameReader : IDisposable
             }
             catch (ZstdException e)
             {
-                error = "zstd payload does not decompress: " + e.Message;
+                error = "zstd payload does not decompress: " + FastMcp.Http.PlainError.Describe(e);
                 return FrameReadStatus.Corrupt;
             }
             if (n != header.RawLength)

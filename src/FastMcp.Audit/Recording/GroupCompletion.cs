@@ -64,7 +64,7 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
             try
             {
                 if (failure is null) w.Succeed();
-                else w.Fail(new AuditUnavailableException("The audit record could not be made durable: " + failure.Message, failure));
+                else w.Fail(new AuditUnavailableException("The audit record could not be made durable: " + FastMcp.Http.PlainError.Describe(failure), failure));
             }
             catch (Exception e)
             {

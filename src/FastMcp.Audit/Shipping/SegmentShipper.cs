@@ -109,8 +109,8 @@ public sealed class SegmentShipper : IAsyncDisposable
             }
             catch (Exception e)
             {
-                LastError = e.Message;
-                ReportHealth(e.Message);
+                LastError = FastMcp.Http.PlainError.Describe(e);
+                ReportHealth(FastMcp.Http.PlainError.Describe(e));
             }
         }
     }

@@ -15,7 +15,7 @@ public static class StoreProblem
     public const string UntrustedCertificateCli =
         "a TLS handshake failed: the server's certificate is not trusted or does not name its host (an s3:// store behind a private CA needs its CAs given with --ca-file)";
 
-    public static string Describe(Exception e) => IsRefusedHandshake(e) ? UntrustedCertificate : e.Message;
+    public static string Describe(Exception e) => IsRefusedHandshake(e) ? UntrustedCertificate : FastMcp.Http.PlainError.Describe(e);
 
     /// <summary>Whether <paramref name="e"/> or an exception it wraps is a TLS handshake the client refused.</summary>
     public static bool IsRefusedHandshake(Exception e)

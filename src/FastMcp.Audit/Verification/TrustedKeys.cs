@@ -70,7 +70,7 @@ public sealed class TrustedKeys : IDisposable
         }
         catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new IOException($"{file} is not an ECDSA P-256 public key: {e.Message}", e);
+            throw new IOException($"{file} is not an ECDSA P-256 public key: {FastMcp.Http.PlainError.Describe(e)}", e);
         }
         _owned.Add(key);
         _byId.TryAdd(key.KeyId, key);

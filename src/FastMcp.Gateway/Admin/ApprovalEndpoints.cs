@@ -90,7 +90,7 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
         }
         catch (JsonException e)
         {
-            return Error(400, $"body is not a valid decision object: {e.Message}");
+            return Error(400, $"body is not a valid decision object: {FastMcp.Http.PlainError.Describe(e)}");
         }
         if (decision.Comment is { Length: > MaxTextLength } || decision.Reason is { Length: > MaxTextLength })
             return Error(400, $"comment and reason are limited to {MaxTextLength} characters");

@@ -81,7 +81,7 @@ internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, 
         }
         catch (JsonException e)
         {
-            return Signed(nonce, 400, JsonSerializer.SerializeToUtf8Bytes(new ApiError { Error = $"body is not a valid peer request: {e.Message}" }, ApprovalJsonContext.Default.ApiError));
+            return Signed(nonce, 400, JsonSerializer.SerializeToUtf8Bytes(new ApiError { Error = $"body is not a valid peer request: {FastMcp.Http.PlainError.Describe(e)}" }, ApprovalJsonContext.Default.ApiError));
         }
     }
 

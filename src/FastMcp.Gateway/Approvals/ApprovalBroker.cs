@@ -113,7 +113,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
             catch (IOException e)
             {
                 lock (_gate) _byId.Remove(a.Id);
-                if (_stateWriteLine.TryTake(out int held)) Log.Error($"approval {a.Id} not started: {e.Message}" + LogRateLimit.Held(held));
+                if (_stateWriteLine.TryTake(out int held)) Log.Error($"approval {a.Id} not started: {FastMcp.Http.PlainError.Describe(e)}" + LogRateLimit.Held(held));
                 return "it could not be saved (approvals.stateFile); call again later";
             }
         }
@@ -437,7 +437,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         catch (IOException e)
         {
             if (_stateWriteLine.TryTake(out int held))
-                Log.Error($"approval {a.Id}: {e.Message}; the change applies, but a restart before the next successful write loses it" + LogRateLimit.Held(held));
+                Log.Error($"approval {a.Id}: {FastMcp.Http.PlainError.Describe(e)}; the change applies, but a restart before the next successful write loses it" + LogRateLimit.Held(held));
         }
     }
 
@@ -458,11 +458,11 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         {
             // The chain already holds the generation of the write that failed: a start refuses the older file on disk.
             if (StateFile!.DiskBehindChain)
-                Log.Error($"approval {a.Id} revoked: {e.Message}; the file on disk is older than the generation the audit chain recorded, so a start refuses it (no approval or grant restored) rather than bring the grant back");
+                Log.Error($"approval {a.Id} revoked: {FastMcp.Http.PlainError.Describe(e)}; the file on disk is older than the generation the audit chain recorded, so a start refuses it (no approval or grant restored) rather than bring the grant back");
             else if (await StateFile.TryRemoveAsync().ConfigureAwait(false))
-                Log.Error($"approval {a.Id} revoked: {e.Message}; the file was removed instead, so a restart before the next successful write restores no approval or grant");
+                Log.Error($"approval {a.Id} revoked: {FastMcp.Http.PlainError.Describe(e)}; the file was removed instead, so a restart before the next successful write restores no approval or grant");
             else
-                Log.Error($"approval {a.Id} revoked: {e.Message}, and the file could not be removed: a restart before the next successful write would restore the revoked grant");
+                Log.Error($"approval {a.Id} revoked: {FastMcp.Http.PlainError.Describe(e)}, and the file could not be removed: a restart before the next successful write would restore the revoked grant");
         }
     }
 
@@ -499,7 +499,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
         catch (AuditUnavailableException e)
         {
-            throw new IOException($"the audit log cannot record its generation {generation}, so it is not written: {e.Message}", e);
+            throw new IOException($"the audit log cannot record its generation {generation}, so it is not written: {FastMcp.Http.PlainError.Describe(e)}", e);
         }
     }
 
@@ -753,7 +753,7 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         if (StateFile is not null)
         {
             try { await SaveStateAsync().ConfigureAwait(false); }
-            catch (IOException e) { Log.Error($"approvals: {e.Message}"); }
+            catch (IOException e) { Log.Error($"approvals: {FastMcp.Http.PlainError.Describe(e)}"); }
         }
         _stop.Dispose();
         Peers?.Dispose();

@@ -100,7 +100,7 @@ public sealed class WebhookOptions
             try { secret = File.ReadAllText(SecretFile).TrimEnd(); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ConfigurationException("approvals.webhook.secretFile", $"cannot read '{SecretFile}': {e.Message}");
+                throw new ConfigurationException("approvals.webhook.secretFile", $"cannot read '{SecretFile}': {FastMcp.Http.PlainError.Describe(e, SecretFile)}");
             }
         }
         else

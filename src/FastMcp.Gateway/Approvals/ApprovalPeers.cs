@@ -160,7 +160,7 @@ internal sealed class ApprovalPeers : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Fail(index, e.Message);
+            return Fail(index, FastMcp.Http.PlainError.Describe(e));
         }
         catch (ObjectDisposedException)
         {
@@ -177,7 +177,7 @@ internal sealed class ApprovalPeers : IDisposable
         }
         catch (JsonException e)
         {
-            Fail(Array.IndexOf(_urls, a.Url), $"signed answer is not valid JSON: {e.Message}");
+            Fail(Array.IndexOf(_urls, a.Url), $"signed answer is not valid JSON: {FastMcp.Http.PlainError.Describe(e)}");
             return null;
         }
     }

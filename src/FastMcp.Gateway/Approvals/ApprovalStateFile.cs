@@ -104,7 +104,7 @@ internal sealed class ApprovalStateFile
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Interlocked.Increment(ref _writeFailures);
-                throw new IOException($"cannot write approvals.stateFile '{Path}': {e.Message}", e);
+                throw new IOException($"cannot write approvals.stateFile '{Path}': {FastMcp.Http.PlainError.Describe(e, Path)}", e);
             }
             Volatile.Write(ref _written, covering);
         }
@@ -196,7 +196,7 @@ internal sealed class ApprovalStateFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"cannot read approvals.stateFile '{Path}': {e.Message}", e);
+            throw new IOException($"cannot read approvals.stateFile '{Path}': {FastMcp.Http.PlainError.Describe(e, Path)}", e);
         }
         ReadOnlySpan<byte> rest = bytes;
         if (!rest.StartsWith(Magic)) return Refuse("not a FastMcp approval state file (first line)");
@@ -216,7 +216,7 @@ internal sealed class ApprovalStateFile
         }
         catch (FormatException e)
         {
-            return Refuse($"verified, but cannot be read: {e.Message}");
+            return Refuse($"verified, but cannot be read: {FastMcp.Http.PlainError.Describe(e, Path)}");
         }
     }
 
@@ -232,7 +232,7 @@ internal sealed class ApprovalStateFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new IOException($"approvals.stateFile '{Path}' does not verify ({why}) and cannot be moved aside: {e.Message}", e);
+            throw new IOException($"approvals.stateFile '{Path}' does not verify ({why}) and cannot be moved aside: {FastMcp.Http.PlainError.Describe(e)}", e);
         }
         return new ApprovalStateLoad([], why, aside);
     }

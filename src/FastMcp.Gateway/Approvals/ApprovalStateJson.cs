@@ -111,7 +111,7 @@ internal static class ApprovalStateJson
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or ArgumentException or OverflowException)
         {
-            throw new FormatException($"not a state file body: {e.Message}", e);
+            throw new FormatException($"not a state file body: {FastMcp.Http.PlainError.Describe(e)}", e);
         }
     }
 

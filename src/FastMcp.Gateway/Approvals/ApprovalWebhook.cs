@@ -112,7 +112,7 @@ internal sealed class ApprovalWebhook : IAsyncDisposable
             {
                 Interlocked.Increment(ref _failedAttempts);
                 if (_attemptLine.TryTake(out int held))
-                    Log.Warn($"approvals webhook: {eventName} failed: {e.Message} (attempt {attempt} of {_maxAttempts})" + LogRateLimit.Held(held));
+                    Log.Warn($"approvals webhook: {eventName} failed: {FastMcp.Http.PlainError.Describe(e)} (attempt {attempt} of {_maxAttempts})" + LogRateLimit.Held(held));
             }
             if (attempt < _maxAttempts) await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, 1 << (attempt - 1))), _stop.Token).ConfigureAwait(false);
         }

@@ -188,7 +188,7 @@ internal static class ApprovalsCommand
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return (0, [], e.Message);
+            return (0, [], FastMcp.Http.PlainError.Describe(e));
         }
     }
 
@@ -242,6 +242,6 @@ internal static class ApprovalsCommand
     private static string ReadToken(string file)
     {
         try { return File.ReadAllText(file).Trim(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--token-file: cannot read '{file}': {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--token-file: cannot read '{file}': {FastMcp.Http.PlainError.Describe(e, file)}"); }
     }
 }

@@ -50,7 +50,7 @@ internal static class ToolsCommand
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
-                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: cannot reach {admin}: {e.Message}"));
+                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: cannot reach {admin}: {FastMcp.Http.PlainError.Describe(e)}"));
                 return 2;
             }
         }

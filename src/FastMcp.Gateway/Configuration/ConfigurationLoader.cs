@@ -22,7 +22,7 @@ public static class ConfigurationLoader
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // Our words, not e.Message: the AOT binary's framework messages are resource keys.
-                throw new ConfigurationException("(file)", $"cannot read '{path}': {ReadFailure(e)}");
+                throw new ConfigurationException("(file)", $"cannot read '{path}': {FastMcp.Http.PlainError.Describe(e, path)}");
             }
             try
             {
@@ -51,8 +51,6 @@ public static class ConfigurationLoader
             throw ConfigurationJsonErrors.Shape(e, GatewayJsonContext.Default.GatewayOptions);
         }
     }
-
-    private static string ReadFailure(Exception e) => FastMcp.Audit.Cli.FileProblem.Describe(e);
 
     public static void Validate(GatewayOptions o)
     {

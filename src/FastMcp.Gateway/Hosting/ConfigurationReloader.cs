@@ -108,8 +108,8 @@ internal sealed class ConfigurationReloader : IDisposable
             {
                 Rejected++;
                 ReloadCounters.CountRejected();
-                Log.Error($"configuration reload ({why}) rejected, nothing changed: {e.Message}");
-                Record(false, $"rejected ({why}): {e.Message}");
+                Log.Error($"configuration reload ({why}) rejected, nothing changed: {FastMcp.Http.PlainError.Describe(e)}");
+                Record(false, $"rejected ({why}): {FastMcp.Http.PlainError.Describe(e)}");
                 return false;
             }
             var live = new List<string>();

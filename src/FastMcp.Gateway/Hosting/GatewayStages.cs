@@ -246,7 +246,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         catch (ArgumentException e)
         {
-            throw new ConfigurationException(field, e.Message);
+            throw new ConfigurationException(field, FastMcp.Http.PlainError.Describe(e));
         }
         return new PanMasking(masker, mode, numberMode, profiles, key);
     }
@@ -322,7 +322,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{path}': {e.Message}");
+            throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{path}': {FastMcp.Http.PlainError.Describe(e, path)}");
         }
         if (warning is not null) Log.Warn("audit: " + warning);
     }
@@ -337,7 +337,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException("audit.previousPublicKeys", $"cannot load a previous public key: {e.Message}");
+            throw new ConfigurationException("audit.previousPublicKeys", $"cannot load a previous public key: {FastMcp.Http.PlainError.Describe(e)}");
         }
     }
 
@@ -349,7 +349,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         }
         catch (ArgumentException e)
         {
-            throw new ConfigurationException($"audit.{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.ParamName ?? "")}", e.Message);
+            throw new ConfigurationException($"audit.{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(e.ParamName ?? "")}", FastMcp.Http.PlainError.Describe(e));
         }
     }
 
@@ -408,8 +408,18 @@ internal sealed class GatewayStages : IAsyncDisposable
         if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
         auditOptions.FieldMasker = masking?.Masker;
 
-        Authentication authentication = await Authentication.CreateAsync(identity,
-            certificateBoundTokens: options.Tls?.ClientCertificates is "optional" or "require", ct).ConfigureAwait(false);
+        Authentication authentication;
+        try
+        {
+            authentication = await Authentication.CreateAsync(identity,
+                certificateBoundTokens: options.Tls?.ClientCertificates is "optional" or "require", ct).ConfigureAwait(false);
+        }
+        catch (IdentityConfigurationException e)
+        {
+            // An issuer whose keys cannot be loaded (jwksFile unreadable, JWKS unreachable) is a refused start, said by
+            // field, never an unhandled exception's stack.
+            throw new ConfigurationException("identity", e.Message);
+        }
         AuditLog log;
         try
         {
@@ -425,7 +435,7 @@ internal sealed class GatewayStages : IAsyncDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidDataException)
         {
             await authentication.DisposeAsync().ConfigureAwait(false);
-            throw new ConfigurationException("audit", $"cannot open the audit log: {e.Message}");
+            throw new ConfigurationException("audit", $"cannot open the audit log: {FastMcp.Http.PlainError.Describe(e)}");
         }
         // Loud on purpose: the previous run's unfinished segment contradicted a signed checkpoint or seal.
         if (log.StartReport.Tampering is { } tampering)
@@ -460,7 +470,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             await approvals.DisposeAsync().ConfigureAwait(false);
             await authentication.DisposeAsync().ConfigureAwait(false);
             await log.DisposeAsync().ConfigureAwait(false);
-            throw new ConfigurationException("approvals.stateFile", e.Message);
+            throw new ConfigurationException("approvals.stateFile", FastMcp.Http.PlainError.Describe(e));
         }
         return new GatewayStages
         {

@@ -46,7 +46,7 @@ internal static class IdentityReload
         catch (Exception e) when (e is IdentityConfigurationException or HttpRequestException or IOException or UnauthorizedAccessException
             or System.Security.Cryptography.CryptographicException or OperationCanceledException)
         {
-            throw new ConfigurationException("identity", e.Message);
+            throw new ConfigurationException("identity", FastMcp.Http.PlainError.Describe(e));
         }
     }
 }

@@ -22,7 +22,7 @@ internal static class PanKeyLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new ConfigurationException(field, $"cannot read the key file '{options.FingerprintKeyFile}': {FastMcp.Audit.Cli.FileProblem.Describe(e)}");
+                throw new ConfigurationException(field, $"cannot read the key file '{options.FingerprintKeyFile}': {FastMcp.Http.PlainError.Describe(e, options.FingerprintKeyFile)}");
             }
         }
         else if (!string.IsNullOrEmpty(options.FingerprintKeyEnv))

@@ -153,7 +153,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            Log.Debug($"client {RemoteAddress}: connection ended in stage '{ExchangeStages.Name(_exchange.Stage)}': {e.GetType().Name}: {e.Message}");
+            Log.Debug($"client {RemoteAddress}: connection ended in stage '{ExchangeStages.Name(_exchange.Stage)}': {e.GetType().Name}: {FastMcp.Http.PlainError.Describe(e)}");
         }
         finally
         {

@@ -102,7 +102,7 @@ internal sealed class ConnectionDeadline : IDisposable
             }
             catch (AggregateException e)
             {
-                Hosting.Log.Error($"connection timeout callback failed: {e.InnerException?.Message}");
+                Hosting.Log.Error($"connection timeout callback failed: {(e.InnerException is { } inner ? FastMcp.Http.PlainError.Describe(inner) : "")}");
             }
         }
     }

@@ -74,7 +74,7 @@ internal sealed class ToolPinning
             }
             catch (ConfigurationException e)
             {
-                Hosting.Log.Error($"tool pins reload ({why}) rejected, the pins in force stay: {e.Message}");
+                Hosting.Log.Error($"tool pins reload ({why}) rejected, the pins in force stay: {FastMcp.Http.PlainError.Describe(e)}");
                 return false;
             }
             Hosting.Log.Info($"tool pins reload ({why}): {_path} in force");

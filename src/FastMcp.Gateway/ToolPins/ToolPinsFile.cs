@@ -23,7 +23,7 @@ internal static class ToolPinsFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException(Field, $"cannot read the pins file '{path}': {e.Message}");
+            throw new ConfigurationException(Field, $"cannot read the pins file '{path}': {FastMcp.Http.PlainError.Describe(e, path)}");
         }
         return Parse(bytes, path, upstreams);
     }
@@ -37,7 +37,7 @@ internal static class ToolPinsFile
         }
         catch (JsonException e)
         {
-            throw new ConfigurationException(Field, $"{path}: not valid JSON: {e.Message}");
+            throw new ConfigurationException(Field, $"{path}: not valid JSON: {FastMcp.Http.PlainError.Describe(e)}");
         }
         using (document)
         {

@@ -323,7 +323,7 @@ internal sealed class StdioBridge : IAsyncDisposable
             catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
             {
                 // Each new session tries again: one line per interval however many clients initialize meanwhile.
-                if (Events.Count(StdioEvent.StartFailed, out int held)) Log.Error($"{_name}: cannot start {_options.Describe()}: {e.Message}" + LogRateLimit.Held(held));
+                if (Events.Count(StdioEvent.StartFailed, out int held)) Log.Error($"{_name}: cannot start {_options.Describe()}: {FastMcp.Http.PlainError.Describe(e)}" + LogRateLimit.Held(held));
                 return (null, $"the stdio upstream could not be started ({_options.Command})", 502);
             }
             _sessions[id] = session;
