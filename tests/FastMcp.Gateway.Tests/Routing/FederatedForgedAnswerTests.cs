@@ -17,6 +17,16 @@ namespace FastMcp.Gateway.Tests.Routing;
 /// </summary>
 public sealed class FederatedForgedAnswerTests
 {
+    private static readonly string[] MemberNames = ["a", "b", "c"];
+
+    /// <summary>/mcp/all federating the members in order as upstreams "a", "b", "c", each given a 1 s connect timeout.</summary>
+    private static Action<GatewayOptions> FederatedOver(params ScriptedUpstream[] members) => o =>
+    {
+        for (int i = 0; i < members.Length; i++)
+            o.Upstreams[MemberNames[i]] = new UpstreamOptions { Url = members[i].Url, ConnectTimeoutMs = 1_000 };
+        o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = [.. MemberNames[..members.Length]] }];
+    };
+
     private static string Note(string text) =>
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"" + text + "\"}}";
 
@@ -56,13 +66,7 @@ public sealed class FederatedForgedAnswerTests
         await using var a = new ScriptedUpstream(Member("a", Note("from-a-1"), Note("from-a-2")));
         await using var b = new ScriptedUpstream(Member("b", Note("from-b-before"), Forged, Note("from-b-after")));
         await using var c = new ScriptedUpstream(Member("c", ForgedError));
-        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["c"] = new UpstreamOptions { Url = c.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b", "c"] }];
-        });
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], FederatedOver(a, b, c));
         string carol = g.Token("carol");
         string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
 
@@ -95,12 +99,7 @@ public sealed class FederatedForgedAnswerTests
     {
         await using var a = new ScriptedUpstream(Refusing("a", 307, "Location: http://127.0.0.1:1/elsewhere\r\n"));
         await using var b = new ScriptedUpstream(Refusing("b", 401, "WWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:1/.well-known/oauth-protected-resource\"\r\n"));
-        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], FederatedOver(a, b));
         string carol = g.Token("carol");
         string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
 
@@ -138,12 +137,7 @@ public sealed class FederatedForgedAnswerTests
             await x.SendEventAsync("event: message\ndata: " + ScriptedMember.Result(id, "{\"content\":[]}") + "\n\n");
             await x.EndChunkedAsync();
         }));
-        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }], FederatedOver(a, b));
         string carol = g.Token("carol");
         string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
 
@@ -185,12 +179,7 @@ public sealed class FederatedForgedAnswerTests
             new RuleOptions { Name = "no-wipe-on-a", Action = "deny", Names = ["wipe"], Upstreams = ["a"] },
             new RuleOptions { Name = "all", Action = "allow" },
         ];
-        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, o =>
-        {
-            o.Upstreams["a"] = new UpstreamOptions { Url = a.Url, ConnectTimeoutMs = 1_000 };
-            o.Upstreams["b"] = new UpstreamOptions { Url = b.Url, ConnectTimeoutMs = 1_000 };
-            o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }];
-        });
+        await using PolicyGateway g = await PolicyGateway.StartAsync(UpstreamScripts.Echo, rules, FederatedOver(a, b));
         string carol = g.Token("carol");
         string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
         string headers = $"Mcp-Session-Id: {session}\r\n";
