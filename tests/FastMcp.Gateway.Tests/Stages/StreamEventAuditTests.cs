@@ -437,11 +437,9 @@ public sealed class StreamEventAuditTests
         o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["m"] }];
     };
 
-    [Fact]
-    public async Task Every_event_of_a_federated_merged_get_stream_is_recorded_once()
+    /// <summary>Initializes a session on /mcp/all, then opens its merged GET stream on a new connection (the request sent, nothing read).</summary>
+    private static async Task<RawClient> OpenMergedStreamAsync(CardGateway g)
     {
-        await using var member = new ScriptedUpstream(StreamingMember());
-        await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
         string session;
         using (RawClient opener = await g.Gateway.ConnectAsync())
         {
@@ -449,8 +447,17 @@ public sealed class StreamEventAuditTests
                 + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
             session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
         }
-        using RawClient client = await g.Gateway.ConnectAsync();
+        RawClient client = await g.Gateway.ConnectAsync();
         await client.SendAsync(Get(g, "/mcp/all", session));
+        return client;
+    }
+
+    [Fact]
+    public async Task Every_event_of_a_federated_merged_get_stream_is_recorded_once()
+    {
+        await using var member = new ScriptedUpstream(StreamingMember());
+        await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
+        using RawClient client = await OpenMergedStreamAsync(g);
         RawResponse response = await client.ReadResponseAsync();
         Assert.Equal(200, response.Status);
         Assert.Contains("notifications/message", response.Body);
@@ -487,15 +494,7 @@ public sealed class StreamEventAuditTests
             memberClosed.TrySetResult(await x.GatewayClosesAsync(TimeSpan.FromSeconds(10)));
         });
         await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
-        string session;
-        using (RawClient opener = await g.Gateway.ConnectAsync())
-        {
-            await opener.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
-                + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
-            session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
-        }
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(Get(g, "/mcp/all", session));
+        using RawClient client = await OpenMergedStreamAsync(g);
         await CloseTheLogAfterTheFirstEventAsync(g, client, firstRead, "resources/updated", memberClosed.Task);
     }
 
@@ -504,15 +503,7 @@ public sealed class StreamEventAuditTests
     {
         await using var member = new ScriptedUpstream(StreamingMember(unreadable: "{\"jsonrpc\":\"2.0\",\"broken\""));
         await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
-        string session;
-        using (RawClient opener = await g.Gateway.ConnectAsync())
-        {
-            await opener.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
-                + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
-            session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
-        }
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(Get(g, "/mcp/all", session));
+        using RawClient client = await OpenMergedStreamAsync(g);
         RawResponse response = await client.ReadResponseAsync();
         Assert.Contains("resources/updated", response.Body);
         Assert.DoesNotContain("broken", response.Body);
@@ -547,15 +538,7 @@ public sealed class StreamEventAuditTests
             FederatedOver(member.Url)(o);
             o.Limits.MaxResponseMessageBytes = 64 * 1024;
         });
-        string session;
-        using (RawClient opener = await g.Gateway.ConnectAsync())
-        {
-            await opener.SendAsync(g.Gateway.Post("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
-                + "\"clientInfo\":{\"name\":\"c\",\"version\":\"1\"}}}", $"Authorization: Bearer {g.Token}\r\n", "/mcp/all"));
-            session = (await opener.ReadResponseAsync()).Header("Mcp-Session-Id")!;
-        }
-        using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(Get(g, "/mcp/all", session));
+        using RawClient client = await OpenMergedStreamAsync(g);
         RawResponse response = await client.ReadResponseAsync();
         Assert.Contains("resources/updated", response.Body);
         Assert.DoesNotContain("xxxx", response.Body);
