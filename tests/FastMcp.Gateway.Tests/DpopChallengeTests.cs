@@ -11,29 +11,10 @@ namespace FastMcp.Gateway.Tests;
 /// refusal, in the scheme the request used (RFC 9449 §7.1), with the other scheme offered where the client has to
 /// choose or switch (§7.2).
 /// </summary>
-public sealed class DpopChallengeTests : IAsyncLifetime
+public sealed class DpopChallengeTests : DpopGatewayTest
 {
-    private const string Htu = "http://127.0.0.1/mcp";
     private const string Metadata = "resource_metadata=\"http://127.0.0.1/.well-known/oauth-protected-resource/mcp\"";
     private const string AllAlgs = "algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512\"";
-    private const string ToolCall = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}}}""";
-
-    private PolicyGateway _gw = null!;
-    private BoundTokens _tokens = null!;
-    private readonly DpopKey _key = new();
-
-    public async Task InitializeAsync()
-    {
-        _gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, [new RuleOptions { Name = "all", Action = "allow" }]);
-        _tokens = new BoundTokens(_gw.DevKeyDirectory);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _tokens.Dispose();
-        _key.Dispose();
-        await _gw.DisposeAsync();
-    }
 
     private static async Task<RawResponse> SendAsync(PolicyGateway gw, string headerLines)
     {
@@ -61,7 +42,7 @@ public sealed class DpopChallengeTests : IAsyncLifetime
     [Fact]
     public async Task The_metadata_names_the_dpop_proof_algorithms_and_requires_no_binding_by_default()
     {
-        JsonElement metadata = await MetadataAsync(_gw);
+        JsonElement metadata = await MetadataAsync(Gw);
         Assert.Equal(IdentityOptions.DefaultAlgorithms, metadata.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(a => a.GetString()));
         Assert.False(metadata.TryGetProperty("dpop_bound_access_tokens_required", out _));
         // Plain HTTP: no client certificate can bind a token here.
@@ -71,16 +52,16 @@ public sealed class DpopChallengeTests : IAsyncLifetime
     [Fact]
     public async Task Without_a_token_both_schemes_are_offered_bearer_first()
     {
-        AssertChallenges(await SendAsync(_gw, ""), 401, $"Bearer {Metadata}", $"DPoP {AllAlgs}, {Metadata}");
+        AssertChallenges(await SendAsync(Gw, ""), 401, $"Bearer {Metadata}", $"DPoP {AllAlgs}, {Metadata}");
         // Another scheme is no token either.
-        AssertChallenges(await SendAsync(_gw, "Authorization: Basic YTpi\r\n"), 401, $"Bearer {Metadata}", $"DPoP {AllAlgs}, {Metadata}");
+        AssertChallenges(await SendAsync(Gw, "Authorization: Basic YTpi\r\n"), 401, $"Bearer {Metadata}", $"DPoP {AllAlgs}, {Metadata}");
     }
 
     [Fact]
     public async Task A_dpop_bound_token_sent_as_bearer_is_refused_in_the_bearer_scheme_and_told_to_use_dpop()
     {
-        string token = _tokens.DpopBound("alice", _key);
-        AssertChallenges(await SendAsync(_gw, $"Authorization: Bearer {token}\r\n"), 401,
+        string token = Tokens.DpopBound("alice", ClientKey);
+        AssertChallenges(await SendAsync(Gw, $"Authorization: Bearer {token}\r\n"), 401,
             $"Bearer error=\"invalid_token\", error_description=\"Authorization scheme does not match the token's binding\", {Metadata}",
             $"DPoP {AllAlgs}, {Metadata}");
     }
@@ -88,8 +69,8 @@ public sealed class DpopChallengeTests : IAsyncLifetime
     [Fact]
     public async Task A_token_bound_to_no_dpop_key_sent_as_dpop_is_refused_in_the_dpop_scheme_and_told_to_use_bearer()
     {
-        string plain = _gw.Token("alice");
-        AssertChallenges(await SendAsync(_gw, $"Authorization: DPoP {plain}\r\nDPoP: {_key.Proof("POST", Htu, plain)}\r\n"), 401,
+        string plain = Gw.Token("alice");
+        AssertChallenges(await SendAsync(Gw, $"Authorization: DPoP {plain}\r\nDPoP: {ClientKey.Proof("POST", Htu, plain)}\r\n"), 401,
             $"DPoP error=\"invalid_token\", error_description=\"Authorization scheme does not match the token's binding\", {AllAlgs}, {Metadata}",
             $"Bearer {Metadata}");
     }
@@ -97,26 +78,26 @@ public sealed class DpopChallengeTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_proof_gets_the_invalid_dpop_proof_challenge_alone()
     {
-        string token = _tokens.DpopBound("alice", _key);
-        AssertChallenges(await SendAsync(_gw, $"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("GET", Htu, token)}\r\n"), 401,
+        string token = Tokens.DpopBound("alice", ClientKey);
+        AssertChallenges(await SendAsync(Gw, $"Authorization: DPoP {token}\r\nDPoP: {ClientKey.Proof("GET", Htu, token)}\r\n"), 401,
             $"DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof is missing or invalid\", {AllAlgs}, {Metadata}");
     }
 
     [Fact]
     public async Task A_token_refused_for_itself_is_answered_in_the_scheme_it_came_with()
     {
-        string token = _tokens.DpopBound("alice", _key);
+        string token = Tokens.DpopBound("alice", ClientKey);
         string forged = token[..^4] + (token[^4] == 'A' ? "B" : "A") + token[^3..];
-        AssertChallenges(await SendAsync(_gw, $"Authorization: DPoP {forged}\r\nDPoP: {_key.Proof("POST", Htu, forged)}\r\n"), 401,
+        AssertChallenges(await SendAsync(Gw, $"Authorization: DPoP {forged}\r\nDPoP: {ClientKey.Proof("POST", Htu, forged)}\r\n"), 401,
             $"DPoP error=\"invalid_token\", error_description=\"token signature is invalid\", {AllAlgs}, {Metadata}");
-        string plain = _gw.Token("alice");
+        string plain = Gw.Token("alice");
         string forgedPlain = plain[..^4] + (plain[^4] == 'A' ? "B" : "A") + plain[^3..];
-        AssertChallenges(await SendAsync(_gw, $"Authorization: Bearer {forgedPlain}\r\n"), 401,
+        AssertChallenges(await SendAsync(Gw, $"Authorization: Bearer {forgedPlain}\r\n"), 401,
             $"Bearer error=\"invalid_token\", error_description=\"token signature is invalid\", {Metadata}");
         // A DPoP header whose token is not token68 is a malformed request, in the DPoP scheme.
-        AssertChallenges(await SendAsync(_gw, "Authorization: DPoP a,b\r\n"), 400,
+        AssertChallenges(await SendAsync(Gw, "Authorization: DPoP a,b\r\n"), 400,
             $"DPoP error=\"invalid_request\", error_description=\"Authorization header is not 'Bearer <token>' or 'DPoP <token>'\", {AllAlgs}, {Metadata}");
-        Assert.Empty(_gw.Upstream.Requests);
+        Assert.Empty(Gw.Upstream.Requests);
     }
 
     [Fact]
@@ -139,14 +120,14 @@ public sealed class DpopChallengeTests : IAsyncLifetime
         AssertChallenges(await SendAsync(gw, $"Authorization: Bearer {plain}\r\n"), 401, $"DPoP {dpopOnly}, {algs}, {Metadata}");
         // Cached now (verified, then refused): still refused, and so with the DPoP scheme and a proof.
         AssertChallenges(await SendAsync(gw, $"Authorization: Bearer {plain}\r\n"), 401, $"DPoP {dpopOnly}, {algs}, {Metadata}");
-        AssertChallenges(await SendAsync(gw, $"Authorization: DPoP {plain}\r\nDPoP: {_key.Proof("POST", Htu, plain)}\r\n"), 401, $"DPoP {dpopOnly}, {algs}, {Metadata}");
+        AssertChallenges(await SendAsync(gw, $"Authorization: DPoP {plain}\r\nDPoP: {ClientKey.Proof("POST", Htu, plain)}\r\n"), 401, $"DPoP {dpopOnly}, {algs}, {Metadata}");
         // A token bound to a client certificate alone is not DPoP-bound either.
         string certificateBound = tokens.CertificateBound("alice", System.Security.Cryptography.SHA256.HashData("a certificate"u8));
         AssertChallenges(await SendAsync(gw, $"Authorization: Bearer {certificateBound}\r\n"), 401, $"DPoP {dpopOnly}, {algs}, {Metadata}");
         Assert.Empty(gw.Upstream.Requests);
 
-        string token = tokens.DpopBound("alice", _key);
-        Assert.Equal(200, (await SendAsync(gw, $"Authorization: DPoP {token}\r\nDPoP: {_key.Proof("POST", Htu, token)}\r\n")).Status);
+        string token = tokens.DpopBound("alice", ClientKey);
+        Assert.Equal(200, (await SendAsync(gw, $"Authorization: DPoP {token}\r\nDPoP: {ClientKey.Proof("POST", Htu, token)}\r\n")).Status);
         string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
         Assert.Contains("fastmcp_auth_failures_total{reason=\"DpopRequired\"} 4\n", metrics);
     }
