@@ -177,11 +177,8 @@ public sealed class PanMasker
     public static int CountCardNumbers(ReadOnlySpan<byte> utf8)
     {
         Unsafe.SkipInit(out ScanState state);
-        state.Reset();
-        NoMaskWriter writer = default;
         NoSink sink = default;
-        PanScanner.Feed(ref state, utf8, 0, null, ref writer, ref sink);
-        PanScanner.Finish(ref state, null, ref writer, ref sink);
+        ScanWithoutWriting(ref state, utf8, ref sink);
         return (int)state.Found;
     }
 
@@ -193,11 +190,8 @@ public sealed class PanMasker
     public static bool ContainsTrackData(ReadOnlySpan<byte> utf8)
     {
         Unsafe.SkipInit(out ScanState state);
-        state.Reset();
-        NoMaskWriter writer = default;
         NoSink sink = default;
-        PanScanner.Feed(ref state, utf8, 0, null, ref writer, ref sink);
-        PanScanner.Finish(ref state, null, ref writer, ref sink);
+        ScanWithoutWriting(ref state, utf8, ref sink);
         return state.Tracks > 0;
     }
 
@@ -206,11 +200,19 @@ public sealed class PanMasker
     public static int FindCardNumbers<TSink>(ReadOnlySpan<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
     {
         Unsafe.SkipInit(out ScanState state);
+        ScanWithoutWriting(ref state, utf8, ref sink);
+        return (int)state.Found;
+    }
+
+    // Inlined into each caller: the scan state stays on the caller's frame and the per-byte loop (PanScanner.Feed,
+    // specialised on the struct writer and sink) is the same code it was, with no extra call around it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ScanWithoutWriting<TSink>(ref ScanState state, ReadOnlySpan<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
+    {
         state.Reset();
         NoMaskWriter writer = default;
         PanScanner.Feed(ref state, utf8, 0, null, ref writer, ref sink);
         PanScanner.Finish(ref state, null, ref writer, ref sink);
-        return (int)state.Found;
     }
 
     /// <summary>HMAC-SHA-256 under the configured key of a PAN's ASCII digits (no separators), into 32 bytes.</summary>
