@@ -57,6 +57,57 @@ public sealed class FederatedApprovalTests
             o.Routes = [new RouteOptions { Path = "/mcp/all", Federate = ["a", "b"] }, new RouteOptions { Path = "/mcp/b", Upstream = "b" }];
         });
 
+    /// <summary>
+    /// Members a and b, the gateway over them (<see cref="StartAsync"/>), carol's token, approver bob's (group release), and
+    /// carol's session on /mcp/all unless <c>openSession</c> is false (then empty). Disposed gateway first, then b, then a.
+    /// </summary>
+    private sealed class Federation : IAsyncDisposable
+    {
+        private ScriptedUpstream _a = null!, _b = null!;
+        private PolicyGateway? _g;
+        private string _carol = "", _bob = "", _session = "";
+
+        public static async Task<Federation> StartAsync(List<RuleOptions> rules, bool openSession = true)
+        {
+            var f = new Federation();
+            try
+            {
+                f._a = new ScriptedUpstream(Member("a"));
+                f._b = new ScriptedUpstream(Member("b"));
+                f._g = await FederatedApprovalTests.StartAsync(f._a, f._b, rules);
+                f._carol = f._g.Token("carol");
+                f._bob = f._g.Token("bob", "release");
+                if (openSession) f._session = await FederatedSessionRequestPolicyTests.InitializeAsync(f._g, f._carol);
+                return f;
+            }
+            catch
+            {
+                await f.DisposeAsync();
+                throw;
+            }
+        }
+
+        public void Deconstruct(out ScriptedUpstream a, out ScriptedUpstream b, out PolicyGateway g, out string carol, out string bob, out string session) =>
+            (a, b, g, carol, bob, session) = (_a, _b, _g!, _carol, _bob, _session);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_g is not null) await _g.DisposeAsync();
+            if (_b is not null) await _b.DisposeAsync();
+            if (_a is not null) await _a.DisposeAsync();
+        }
+    }
+
+    /// <summary>Sends carol's call as a JSON-only client on <paramref name="client"/> and waits until it is held.</summary>
+    private static async Task<PendingApproval> HoldAsync(PolicyGateway g, RawClient client, string path, string json, string token, string session = "")
+    {
+        await client.SendAsync(JsonOnlyPost(g, path, json, token, session));
+        return await WaitForPendingAsync(g);
+    }
+
+    private static async Task ApproveAsync(PolicyGateway g, PendingApproval pending, string approver) =>
+        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", approver)).Status);
+
     private static string Call(string id, string tool, string arguments) =>
         "{\"jsonrpc\":\"2.0\",\"id\":\"" + id + "\",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":" + arguments + "}}";
 
@@ -101,21 +152,17 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_held_federated_call_goes_to_the_member_that_was_approved_masked_with_the_rules_profile_and_approvers_see_that_member()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (a, b, g, carol, bob, session) = f;
 
         using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
-        PendingApproval pending = await WaitForPendingAsync(g);
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session);
         var (shown, view) = await AdminAsync(g, HttpMethod.Get, $"/approvals/{pending.Id}", null, bob);
         Assert.Equal(HttpStatusCode.OK, shown);
         // Both members have a "refund": the approver must be told whose it is.
         Assert.Equal("refund", view.GetProperty("target").GetString());
         Assert.Equal("b", view.GetProperty("upstream").GetString());
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
         RawResponse answer = await client.ReadResponseAsync("the approved call's answer");
 
         Assert.Equal(200, answer.Status);
@@ -129,19 +176,15 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_held_federated_call_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (_, b, g, carol, bob, session) = f;
 
         using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
-        PendingApproval pending = await WaitForPendingAsync(g);
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session);
         // While it waits, the policy takes refunds on b away from carol.
         FederatedSessionRequestPolicyTests.Reload(g,
             [new RuleOptions { Name = "no-refunds-on-b", Action = "deny", Subjects = ["carol"], Names = ["refund"], Upstreams = ["b"] }, .. HeldRefunds]);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
         RawResponse answer = await client.ReadResponseAsync("the refusal");
 
         Assert.Equal(200, answer.Status);
@@ -158,18 +201,15 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_held_federated_call_on_an_event_stream_that_a_reload_denies_ends_its_stream_with_the_refusal()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (_, b, g, carol, bob, session) = f;
 
         using RawClient client = await g.Gateway.ConnectAsync();
         await client.SendAsync(g.Gateway.Post(Call("r-1", "b__refund", "{\"amount\":5}"), $"Authorization: Bearer {carol}\r\nMcp-Session-Id: {session}\r\n", "/mcp/all"));
         Assert.Equal(200, (await client.ReadHeadAsync()).Status);
         PendingApproval pending = await WaitForPendingAsync(g);
         FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "carol-off", Action = "deny", Subjects = ["carol"] }, .. HeldRefunds]);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
         var stream = new StringBuilder();
         for (int i = 0; i < 20 && !stream.ToString().Contains("\"error\"", StringComparison.Ordinal); i++)
             stream.Append(await client.ReadChunkAsync("the refusal event"));
@@ -182,16 +222,13 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_held_call_on_a_plain_route_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
+        await using Federation f = await Federation.StartAsync(HeldRefunds, openSession: false);
+        var (_, b, g, carol, bob, _) = f;
 
         using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(JsonOnlyPost(g, "/mcp/b", Call("r-1", "refund", "{\"amount\":5}"), carol));
-        PendingApproval pending = await WaitForPendingAsync(g);
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/b", Call("r-1", "refund", "{\"amount\":5}"), carol);
         FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "carol-off", Action = "deny", Subjects = ["carol"] }, .. HeldRefunds]);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
         RawResponse answer = await client.ReadResponseAsync("the refusal");
 
         Assert.Equal(JsonRpcErrorCodes.Forbidden, ErrorCode(answer));
@@ -201,18 +238,14 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_held_call_still_stopped_by_its_rule_after_a_reload_is_forwarded_once_approved()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, HeldRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (_, b, g, carol, bob, session) = f;
 
         using RawClient client = await g.Gateway.ConnectAsync();
-        await client.SendAsync(JsonOnlyPost(g, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session));
-        PendingApproval pending = await WaitForPendingAsync(g);
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session);
         // A reload that changes something else keeps the call's rule: the approval still stands.
         FederatedSessionRequestPolicyTests.Reload(g, [new RuleOptions { Name = "dave-off", Action = "deny", Subjects = ["dave"] }, .. HeldRefunds]);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
         RawResponse answer = await client.ReadResponseAsync("the approved call's answer");
 
         Assert.Contains("refunded by b to " + Strict, answer.Body);
@@ -222,17 +255,14 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_grant_for_one_members_tool_does_not_admit_the_same_call_to_another_member_of_the_same_name()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, GrantedRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(GrantedRefunds);
+        var (a, b, g, carol, bob, session) = f;
         const string Arguments = "{\"amount\":5,\"to\":\"acct-1\"}";
 
         RawResponse first = await PostAsync(g, "/mcp/all", Call("g-1", "a__refund", Arguments), carol, session);
         Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(first));
         PendingApproval pending = await WaitForPendingAsync(g);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
 
         // The grant admits a's refund, with its members in another order and another spelling of the same string.
         RawResponse admitted = await PostAsync(g, "/mcp/all", Call("g-2", "a__refund", "{\"to\":\"acct\\u002d1\",\"amount\":5}"), carol, session);
@@ -252,17 +282,14 @@ public sealed class FederatedApprovalTests
     [Fact]
     public async Task A_grant_on_a_federated_path_admits_the_identical_call_to_that_same_upstream_on_its_plain_route()
     {
-        await using var a = new ScriptedUpstream(Member("a"));
-        await using var b = new ScriptedUpstream(Member("b"));
-        await using PolicyGateway g = await StartAsync(a, b, GrantedRefunds);
-        string carol = g.Token("carol"), bob = g.Token("bob", "release");
-        string session = await FederatedSessionRequestPolicyTests.InitializeAsync(g, carol);
+        await using Federation f = await Federation.StartAsync(GrantedRefunds);
+        var (_, b, g, carol, bob, session) = f;
         const string Arguments = "{\"amount\":5}";
 
         Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(await PostAsync(g, "/mcp/all", Call("g-1", "b__refund", Arguments), carol, session)));
         PendingApproval pending = await WaitForPendingAsync(g);
         Assert.Equal("b", pending.Upstream);
-        Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", bob)).Status);
+        await ApproveAsync(g, pending, bob);
 
         // The approval is of "refund" on upstream b (what approvers were shown): the same server gets the same call.
         RawResponse plain = await PostAsync(g, "/mcp/b", Call("g-2", "refund", Arguments), carol);
