@@ -105,6 +105,13 @@ public sealed class FederatedApprovalTests
         return await WaitForPendingAsync(g);
     }
 
+    /// <summary>Posts carol's call on /mcp/all, asserts it is answered "approval required" at once (a grant rule), and returns it held.</summary>
+    private static async Task<PendingApproval> AskForGrantAsync(PolicyGateway g, string json, string token, string session)
+    {
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(await PostAsync(g, "/mcp/all", json, token, session)));
+        return await WaitForPendingAsync(g);
+    }
+
     private static async Task ApproveAsync(PolicyGateway g, PendingApproval pending, string approver) =>
         Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", approver)).Status);
 
@@ -259,10 +266,7 @@ public sealed class FederatedApprovalTests
         var (a, b, g, carol, bob, session) = f;
         const string Arguments = "{\"amount\":5,\"to\":\"acct-1\"}";
 
-        RawResponse first = await PostAsync(g, "/mcp/all", Call("g-1", "a__refund", Arguments), carol, session);
-        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(first));
-        PendingApproval pending = await WaitForPendingAsync(g);
-        await ApproveAsync(g, pending, bob);
+        await ApproveAsync(g, await AskForGrantAsync(g, Call("g-1", "a__refund", Arguments), carol, session), bob);
 
         // The grant admits a's refund, with its members in another order and another spelling of the same string.
         RawResponse admitted = await PostAsync(g, "/mcp/all", Call("g-2", "a__refund", "{\"to\":\"acct\\u002d1\",\"amount\":5}"), carol, session);
@@ -286,8 +290,7 @@ public sealed class FederatedApprovalTests
         var (_, b, g, carol, bob, session) = f;
         const string Arguments = "{\"amount\":5}";
 
-        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(await PostAsync(g, "/mcp/all", Call("g-1", "b__refund", Arguments), carol, session)));
-        PendingApproval pending = await WaitForPendingAsync(g);
+        PendingApproval pending = await AskForGrantAsync(g, Call("g-1", "b__refund", Arguments), carol, session);
         Assert.Equal("b", pending.Upstream);
         await ApproveAsync(g, pending, bob);
 
