@@ -431,6 +431,19 @@ public sealed class StreamEventAuditTests
             + "\"serverInfo\":{\"name\":\"m\",\"version\":\"1\"}}}", "Mcp-Session-Id: s-m\r\n");
     };
 
+    /// <summary><see cref="StreamingMember"/> for POSTs; its GET stream sends resources/updated, then goes on as <paramref name="rest"/> says.</summary>
+    private static Func<UpstreamExchange, Task> MemberWhoseStreamGoesOn(Func<UpstreamExchange, Task> rest) => async x =>
+    {
+        if (x.Request.Method != "GET")
+        {
+            await StreamingMember()(x);
+            return;
+        }
+        await x.StartEventStreamAsync();
+        await x.SendEventAsync("data: " + Updated + "\n\n");
+        await rest(x);
+    };
+
     private static Action<GatewayOptions> FederatedOver(string memberUrl) => o =>
     {
         o.Upstreams["m"] = new UpstreamOptions { Url = memberUrl, ConnectTimeoutMs = 1_000 };
@@ -480,19 +493,12 @@ public sealed class StreamEventAuditTests
     {
         var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var memberClosed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var member = new ScriptedUpstream(async x =>
+        await using var member = new ScriptedUpstream(MemberWhoseStreamGoesOn(async x =>
         {
-            if (x.Request.Method != "GET")
-            {
-                await StreamingMember()(x);
-                return;
-            }
-            await x.StartEventStreamAsync();
-            await x.SendEventAsync("data: " + Updated + "\n\n");
             await firstRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
             await x.SendEventAsync("data: " + LogLine + "\n\n");
             memberClosed.TrySetResult(await x.GatewayClosesAsync(TimeSpan.FromSeconds(10)));
-        });
+        }));
         await using CardGateway g = await CardGateway.StartAsync(configure: FederatedOver(member.Url));
         using RawClient client = await OpenMergedStreamAsync(g);
         await CloseTheLogAfterTheFirstEventAsync(g, client, firstRead, "resources/updated", memberClosed.Task);
@@ -521,18 +527,11 @@ public sealed class StreamEventAuditTests
     {
         string unended = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"4111111111111111 "
             + new string('x', 80 * 1024);
-        await using var member = new ScriptedUpstream(async x =>
+        await using var member = new ScriptedUpstream(MemberWhoseStreamGoesOn(async x =>
         {
-            if (x.Request.Method != "GET")
-            {
-                await StreamingMember()(x);
-                return;
-            }
-            await x.StartEventStreamAsync();
-            await x.SendEventAsync("data: " + Updated + "\n\n");
             for (int at = 0; at < unended.Length; at += 8 * 1024) await x.SendChunkAsync(unended.Substring(at, Math.Min(8 * 1024, unended.Length - at)));
             await x.HangAsync();
-        });
+        }));
         await using CardGateway g = await CardGateway.StartAsync(configure: o =>
         {
             FederatedOver(member.Url)(o);
