@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FastMcp.Gateway.Approvals;
@@ -8,6 +7,7 @@ using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
 using FastMcp.Mcp;
 using static FastMcp.Gateway.Tests.Support.AuditRecordFields;
+using static FastMcp.Gateway.Tests.Support.AdminRequests;
 
 namespace FastMcp.Gateway.Tests.Routing;
 
@@ -139,17 +139,6 @@ public sealed class FederatedApprovalTests
             await Task.Delay(50);
         }
         throw new TimeoutException("no pending approval appeared");
-    }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> AdminAsync(PolicyGateway g, HttpMethod method, string path, string? body, string token)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        using var request = new HttpRequestMessage(method, new Uri($"http://127.0.0.1:{g.Gateway.AdminEndpoint.Port}{path}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-        using HttpResponseMessage response = await http.SendAsync(request);
-        using JsonDocument document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (response.StatusCode, document.RootElement.Clone());
     }
 
     private static int Calls(ScriptedUpstream member) => member.Requests.Count(r => r.Body.Contains("\"tools/call\"", StringComparison.Ordinal));
