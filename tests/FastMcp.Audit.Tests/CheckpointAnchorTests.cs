@@ -213,10 +213,7 @@ public sealed class CheckpointAnchorTests : IDisposable
     public async Task Publishing_failures_do_not_block_appends_and_are_counted_and_reported()
     {
         // Nothing listens on the witness port, and the store is a file where a folder should be.
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        int port = UnusedPort.Pick();
         File.WriteAllText(Store, "not a folder");
         var problems = new List<string>();
         var options = Options(TimeSpan.Zero);

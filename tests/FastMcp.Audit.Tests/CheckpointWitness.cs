@@ -21,10 +21,7 @@ public sealed class CheckpointWitness : IDisposable
 
     public CheckpointWitness()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        int port = UnusedPort.Pick();
         Url = $"http://127.0.0.1:{port}/witness/";
         _listener.Prefixes.Add(Url);
         _listener.Start();

@@ -86,12 +86,7 @@ public sealed class PlainErrorTests : IDisposable
         Assert.Equal("not valid JSON at line 2, byte 8", PlainError.Describe(e));
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int ClosedPort() => UnusedPort.Pick();
 
     [Fact]
     public async Task A_refused_connection_is_said_for_sockets_and_http()

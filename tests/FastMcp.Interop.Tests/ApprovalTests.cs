@@ -389,7 +389,7 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
     public async Task Webhook_announces_each_request_and_decision_signed_with_the_shared_secret()
     {
         const string secret = "webhook-secret-for-the-approvals-test";
-        int port = FreePort.Pick();
+        int port = UnusedPort.Pick();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
         listener.Start();

@@ -76,7 +76,7 @@ public sealed class FederationInteropTests(InteropFixture fixture, ITestOutputHe
     [Trait("Category", "E2E")]
     public async Task With_one_server_down_the_list_degrades_to_the_other_and_the_call_to_it_fails_clearly()
     {
-        var down = new Uri($"http://127.0.0.1:{FreePort.Pick()}/mcp");
+        var down = new Uri($"http://127.0.0.1:{UnusedPort.Pick()}/mcp");
         using GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(Config(fixture.Upstream.McpUrl, down));
 
         JsonObject run = await RunClientAsync(new Uri(gateway.McpUrl, "/mcp/all"), output);

@@ -216,10 +216,7 @@ public sealed class FederationTests
     [Fact]
     public async Task A_member_that_is_down_is_left_out_and_calls_to_it_get_a_clear_error()
     {
-        var closed = new TcpListener(IPAddress.Loopback, 0);
-        closed.Start();
-        int downPort = ((IPEndPoint)closed.LocalEndpoint).Port;
-        closed.Stop();
+        int downPort = UnusedPort.Pick();
         await using var a = new ScriptedUpstream(McpServer("a"));
         await using var gw = await PolicyGateway.StartAsync(UpstreamScripts.Echo, AllowAll, Federated(a.Url, $"http://127.0.0.1:{downPort}/mcp"));
         string token = gw.Token("alice");

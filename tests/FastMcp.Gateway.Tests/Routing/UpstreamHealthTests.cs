@@ -14,16 +14,6 @@ public sealed class UpstreamHealthTests
 {
     private static string Call(int id) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{}}}";
 
-    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     private static async Task<RawResponse> PostAsync(IPEndPoint ep, string path, int id)
     {
         using RawClient c = await RawClient.ConnectAsync(ep);
@@ -42,7 +32,7 @@ public sealed class UpstreamHealthTests
     [Fact]
     public async Task A_down_upstream_is_listed_while_the_gateway_stays_ready_and_comes_back_when_it_accepts_again()
     {
-        int downPort = FreePort();
+        int downPort = UnusedPort.Pick();
         await using var up = new ScriptedUpstream(UpstreamScripts.Echo);
         await using var gw = GatewayUnderTest.Start(up.Url, o =>
         {
@@ -80,7 +70,7 @@ public sealed class UpstreamHealthTests
     [Fact]
     public async Task With_every_upstream_down_the_gateway_is_not_ready()
     {
-        int downPort = FreePort();
+        int downPort = UnusedPort.Pick();
         var options = new GatewayOptions { Listen = ["127.0.0.1:0"], Admin = new AdminOptions { Listen = "127.0.0.1:0" } };
         options.Upstreams["only"] = new UpstreamOptions { Url = $"http://127.0.0.1:{downPort}/mcp", ConnectTimeoutMs = 1_000, ProbeIntervalMs = 0 };
         options.Routes = [new RouteOptions { Path = "/mcp", Upstream = "only" }];

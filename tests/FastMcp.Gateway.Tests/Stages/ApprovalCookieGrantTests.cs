@@ -36,7 +36,7 @@ public sealed class ApprovalCookieGrantTests : IAsyncLifetime
         await File.WriteAllTextAsync(keyFile, Convert.ToHexString(FingerprintKey));
         string secretFile = Path.Combine(_dir, "webhook.secret");
         await File.WriteAllTextAsync(secretFile, "webhook-secret-for-the-cookie-test");
-        int port = FreePort();
+        int port = UnusedPort.Pick();
         _webhook = new HttpListener();
         _webhook.Prefixes.Add($"http://127.0.0.1:{port}/hook/");
         _webhook.Start();
@@ -56,13 +56,6 @@ public sealed class ApprovalCookieGrantTests : IAsyncLifetime
                 o.Masking.FingerprintKeyFile = keyFile;
                 o.Approvals.Webhook = new Approvals.WebhookOptions { Url = $"http://127.0.0.1:{port}/hook/", SecretFile = secretFile, MaxAttempts = 1 };
             });
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>Takes webhook deliveries until the listener stops (each one ends the wait for it, never the loop).</summary>

@@ -29,8 +29,8 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     {
         Directory.CreateDirectory(_dir);
         _upstream = new ScriptedUpstream(UpstreamScripts.Echo);
-        _adminA = FreePort();
-        _adminB = FreePort();
+        _adminA = UnusedPort.Pick();
+        _adminB = UnusedPort.Pick();
         _a = await ReplicaAsync("a", _adminA);
         _b = await ReplicaAsync("b", _adminB);
         _alice = _keys.Token("alice", "dev");
@@ -68,13 +68,6 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
             // Both admin listeners, this replica's own included (it must skip itself), as the chart renders them.
             o.Approvals.Peers.Urls = peers ?? [$"http://127.0.0.1:{_adminA}", $"http://127.0.0.1:{_adminB}"];
         });
-
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     private static string EchoCall(int id, string message = "hi") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"message\":\"" + message + "\"}}}";
@@ -206,7 +199,7 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     {
         string otherKey = Path.Combine(_dir, "other.key");
         File.WriteAllText(otherKey, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100");
-        int adminC = FreePort();
+        int adminC = UnusedPort.Pick();
         await using GatewayUnderTest c = await ReplicaAsync("c", adminC, [$"http://127.0.0.1:{_adminA}"], otherKey);
 
         string id = PendingId(await CallAsync(_a, EchoCall(1)));
@@ -226,8 +219,8 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     [Fact]
     public async Task A_peer_that_is_down_holds_nothing_the_replica_opens_its_own_approval()
     {
-        int down = FreePort();
-        int adminD = FreePort();
+        int down = UnusedPort.Pick();
+        int adminD = UnusedPort.Pick();
         await using GatewayUnderTest d = await ReplicaAsync("d", adminD, [$"http://127.0.0.1:{adminD}", $"http://127.0.0.1:{down}"]);
 
         string id = PendingId(await CallAsync(d, EchoCall(1)));
@@ -331,7 +324,7 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
         fake.Start();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Task serving = SpoofAsync(fake, stop.Token);
-        int adminD = FreePort();
+        int adminD = UnusedPort.Pick();
         await using (GatewayUnderTest d = await ReplicaAsync("d", adminD, [$"http://127.0.0.1:{((IPEndPoint)fake.LocalEndpoint).Port}"]))
         {
             string id = PendingId(await CallAsync(d, EchoCall(1)));

@@ -17,7 +17,7 @@ internal sealed class CannedMcpUpstream : IDisposable
 
     public CannedMcpUpstream()
     {
-        Url = new Uri($"http://127.0.0.1:{FreePort.Pick()}/mcp/");
+        Url = new Uri($"http://127.0.0.1:{UnusedPort.Pick()}/mcp/");
         _listener.Prefixes.Add(Url.ToString());
         _listener.Start();
         _ = Task.Run(ServeAsync);

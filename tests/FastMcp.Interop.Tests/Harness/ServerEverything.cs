@@ -32,7 +32,7 @@ internal sealed class ServerEverything : IDisposable
         Exception? last = null;
         for (var attempt = 0; attempt < 3; attempt++)
         {
-            var port = FreePort.Pick();
+            var port = UnusedPort.Pick();
             var process = ChildProcess.Start(
                 RepoPaths.NodeExecutable,
                 [RepoPaths.ServerEverythingEntry, "streamableHttp"],
