@@ -63,7 +63,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         Tasks.TaskBindings? taskBindings = stages.Authentication is { IsAnonymous: false }
             ? new Tasks.TaskBindings(options.Tasks.MaxPerUpstream, options.Tasks.MaxPerCaller)
             : null;
-        Sessions.IdSeal? taskSeal = GatewayStages.CreateTaskSeal(options);
+        Tasks.TaskSeal? taskSeal = GatewayStages.CreateTaskSeal(options);
         if (taskBindings is null) taskSeal = null;
         // Task ids are bound and lists filtered before masking can rewrite an id; sealed after both (only bound ids are).
         if (taskSeal is not null) transforms = [new Tasks.TaskIdSealing(taskBindings!, taskSeal), .. transforms];

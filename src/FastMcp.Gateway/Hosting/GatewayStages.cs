@@ -172,8 +172,8 @@ internal sealed class GatewayStages : IAsyncDisposable
         options.Sessions.Sealed ? Sessions.IdSeal.ForSessions(SealKey(options, "sessions.sealed", "session")) : null;
 
     /// <summary>The sealer of task ids when tasks.sealed is on (null when off), keyed and refused as for sessions.</summary>
-    public static Sessions.IdSeal? CreateTaskSeal(GatewayOptions options) =>
-        options.Tasks.Sealed ? Sessions.IdSeal.ForTasks(SealKey(options, "tasks.sealed", "task id")) : null;
+    public static Tasks.TaskSeal? CreateTaskSeal(GatewayOptions options) =>
+        options.Tasks.Sealed ? Tasks.TaskSeal.Create(SealKey(options, "tasks.sealed", "task id")) : null;
 
     /// <summary>
     /// The client of the other replicas' admin listeners when approvals.peers.urls names any (null otherwise), keyed from

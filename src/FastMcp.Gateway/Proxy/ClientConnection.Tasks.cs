@@ -1,6 +1,5 @@
 using System.Buffers;
 using FastMcp.Gateway.Hosting;
-using FastMcp.Gateway.Sessions;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Tasks;
 using FastMcp.Mcp;
@@ -12,8 +11,8 @@ namespace FastMcp.Gateway.Proxy;
 /// is forwarded only when that id is bound to the caller on this upstream (Tasks/TaskBindings.cs). Anything else, another
 /// caller's task or one the gateway does not know, gets the answer an upstream gives for an unknown task, so nobody
 /// learns that someone else's task exists. With tasks.sealed every task id a client message names must be one sealed for
-/// the caller and upstream (Sessions/IdSeal.cs), which any replica can verify: it is opened, bound here, and the upstream
-/// gets its own id (Tasks/ClientTaskIds.cs). A notification on a stream naming a task not bound here is withheld and
+/// the caller and upstream (Tasks/TaskSeal.cs), which any replica can open: it is opened, bound here with the creating
+/// call it carries, and the upstream gets its own id (Tasks/ClientTaskIds.cs). A notification on a stream naming a task not bound here is withheld and
 /// recorded, and the stream goes on.
 /// </summary>
 internal sealed partial class ClientConnection : ITaskNotificationGate
@@ -89,13 +88,13 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     /// caller's or upstream's sealed id) is refused as an unknown task. A message naming no task costs two vectorized
     /// searches: the JSON walk runs only when its bytes hold "taskId" or a \u escape that could spell it.
     /// </summary>
-    private string? SealedTaskRefusal(IdSeal seal, TaskBindings bindings, in ReadOnlySequence<byte> body)
+    private string? SealedTaskRefusal(TaskSeal seal, TaskBindings bindings, in ReadOnlySequence<byte> body)
     {
         ref McpCall call = ref _exchange.Call;
         if (!call.HasTaskId && !Holds(body, "taskId"u8) && !Holds(body, "\\u"u8)) return null;
         ReadOnlySpan<byte> json = _exchange.SealedTask.Contiguous(body);
         return ClientTaskIds.Open(seal, bindings, _exchange.Route!.Name, _exchange.Principal!, json, call.HasTaskId ? call.TaskIdRange : default, _exchange.SealedTask,
-            _rt.Authorization?.Engine, out TaskBinding? owned) ?? AdmitOwnedTask(owned);
+            out TaskBinding? owned) ?? AdmitOwnedTask(owned);
     }
 
     private static bool Holds(in ReadOnlySequence<byte> body, ReadOnlySpan<byte> text)

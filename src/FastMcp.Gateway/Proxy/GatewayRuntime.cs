@@ -80,7 +80,7 @@ internal sealed class GatewayRuntime
     public Tasks.TaskBindings? TaskBindings { get; set; }
 
     /// <summary>Seals task ids for their caller (tasks.sealed); null when off or without <see cref="TaskBindings"/>.</summary>
-    public Sessions.IdSeal? TaskSeal { get; set; }
+    public Tasks.TaskSeal? TaskSeal { get; set; }
 
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }

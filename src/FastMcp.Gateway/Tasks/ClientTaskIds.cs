@@ -1,4 +1,5 @@
-using FastMcp.Gateway.Sessions;
+using System.Buffers;
+using System.Security.Cryptography;
 using FastMcp.Identity;
 using FastMcp.Mcp;
 
@@ -7,10 +8,11 @@ namespace FastMcp.Gateway.Tasks;
 /// <summary>
 /// tasks.sealed, client to upstream: every task id a client message names (<see cref="TaskIdMembers"/>: a tasks request's
 /// params.taskId, the related-task _meta of an answer to a server request made for a task, of any request or notification)
-/// must be a sealed id that verifies for this caller and upstream. Each is opened, bound here when this replica did not
-/// know it (the tag proves it the caller's), and the upstream gets the message with its own ids in their place. One that
+/// must be a sealed id that opens for this caller and upstream (<see cref="TaskSeal"/>). Each is opened, bound here when
+/// this replica did not know it (the seal proves it the caller's) with the creating call it carries, and the upstream gets
+/// the message with its own ids in their place. One that
 /// does not verify refuses the whole message: the upstream never gets an id it did not issue, nor another caller's.
-/// Allocates nothing (stack buffers; the rewrite goes into the exchange's pooled <see cref="SealedTaskBody"/>).
+/// Allocates nothing once a task is bound here (pooled buffers; the rewrite goes into the exchange's pooled <see cref="SealedTaskBody"/>).
 /// </summary>
 internal static class ClientTaskIds
 {
@@ -26,12 +28,12 @@ internal static class ClientTaskIds
     /// message may go on (rewritten when it named a task). Else the reason it is refused. <paramref name="required"/>: a
     /// token the walk must open (the params.taskId McpInspector found in a tasks request), or an empty range.
     /// <paramref name="required"/>'s binding comes back in <paramref name="owned"/>, to be decided again (TaskRedecision); one
-    /// this replica binds here on presentation is bound under <paramref name="engine"/>, the policy in force.
+    /// this replica binds here on presentation is bound with the creating call its sealed id carries.
     /// </summary>
-    public static string? Open(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
-        FastMcp.Policy.PolicyEngine? engine, out TaskBinding? owned)
+    public static string? Open(TaskSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
+        out TaskBinding? owned)
     {
-        var opener = new Opener(seal, bindings, upstream, caller, json, required, body, engine);
+        var opener = new Opener(seal, bindings, upstream, caller, json, required, body);
         body.Begin();
         owned = null;
         if (!TaskIdMembers.TryVisit(json, ref opener)) return opener.Refusal ?? Unreadable;
@@ -44,8 +46,8 @@ internal static class ClientTaskIds
         return null;
     }
 
-    private ref struct Opener(IdSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body,
-        FastMcp.Policy.PolicyEngine? engine) : ITaskIdVisitor
+    private ref struct Opener(TaskSeal seal, TaskBindings bindings, string upstream, Principal caller, ReadOnlySpan<byte> json, Range required, SealedTaskBody body)
+        : ITaskIdVisitor
     {
         private readonly ReadOnlySpan<byte> _json = json;
 
@@ -57,23 +59,36 @@ internal static class ClientTaskIds
 
         public bool Visit(Range taskIdToken)
         {
-            // The longest sealed id opened is that of the longest id bound (about 1.4 KiB): longer ones do not fit, and are refused.
-            int longest = seal.SealedLength(TaskBindings.MaxIdBytes);
-            Span<byte> presented = stackalloc byte[longest];
-            int n = McpInspector.CopyUnescaped(_json, taskIdToken, presented);
-            Span<byte> id = stackalloc byte[longest];
-            int length = n <= 0 ? -1 : seal.Open(presented[..n], caller, upstream, id);
-            if (length <= 0 || length > TaskBindings.MaxIdBytes)
+            // Sealed ids up to about 9.4 KiB (the largest id, target and kept arguments) are opened; longer ones are refused.
+            byte[] presented = ArrayPool<byte>.Shared.Rent(TaskSeal.MaxSealedLength);
+            byte[] plaintext = ArrayPool<byte>.Shared.Rent(TaskSeal.MaxOpenedLength);
+            try
+            {
+                return Visit(taskIdToken, presented, plaintext);
+            }
+            finally
+            {
+                // The plaintext may hold the creating call's arguments: not left in the pool.
+                CryptographicOperations.ZeroMemory(plaintext);
+                ArrayPool<byte>.Shared.Return(presented);
+                ArrayPool<byte>.Shared.Return(plaintext);
+            }
+        }
+
+        private bool Visit(Range taskIdToken, Span<byte> presented, Span<byte> opened)
+        {
+            int n = McpInspector.CopyUnescaped(_json, taskIdToken, presented[..TaskSeal.MaxSealedLength]);
+            Range idRange = default, callRange = default;
+            bool v1 = false;
+            if (n <= 0 || !seal.Open(presented[..n], caller, upstream, opened, out idRange, out callRange, out v1))
             {
                 Refusal = NotSealedForCaller;
                 return false;
             }
-            ReadOnlySpan<byte> upstreamId = id[..length];
+            ReadOnlySpan<byte> upstreamId = opened[idRange];
             // Bound already on most polls (no allocation); bound here the first time this replica sees the caller's task.
             TaskCheck check = bindings.Check(upstream, upstreamId, caller, out TaskBinding? owned);
-            // Bound on presentation: this replica never saw the creating call, so the binding holds none (TaskRedecision).
-            if (check == TaskCheck.Unknown && bindings.Bind(upstream, upstreamId, caller, new TaskVerdict(engine, caller, null)))
-                check = bindings.Check(upstream, upstreamId, caller, out owned);
+            if (check == TaskCheck.Unknown) check = BindOnPresentation(upstreamId, v1 ? null : SealedTaskPlaintext.ReadCall(opened[callRange]), presented[..n], out owned);
             if (check != TaskCheck.Owned)
             {
                 Refusal = BoundToAnother;
@@ -89,6 +104,20 @@ internal static class ClientTaskIds
             Copied = taskIdToken.End.Value;
             Opened++;
             return true;
+        }
+
+        /// <summary>
+        /// This replica never saw the creating call: it binds the task with the call its sealed id carries (null for a
+        /// format 1 id, which carries none: TaskRedecision then refuses it), decided under the policy in force at the
+        /// task's first request here (the verdict names no engine), and keeps the presented id to show it back.
+        /// </summary>
+        private readonly TaskCheck BindOnPresentation(ReadOnlySpan<byte> upstreamId, TaskCreatingCall? call, ReadOnlySpan<byte> presented, out TaskBinding? owned)
+        {
+            owned = null;
+            if (!bindings.Bind(upstream, upstreamId, caller, new TaskVerdict(null, caller, call?.Profile), call)) return TaskCheck.Foreign;
+            TaskCheck check = bindings.Check(upstream, upstreamId, caller, out owned);
+            if (owned is not null && owned.SealedId is null) owned.SealedId = presented.ToArray();
+            return check;
         }
     }
 }

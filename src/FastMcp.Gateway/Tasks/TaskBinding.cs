@@ -2,8 +2,8 @@ namespace FastMcp.Gateway.Tasks;
 
 /// <summary>
 /// One task id an upstream created, the caller (issuer and subject) whose call created it, what it keeps of that call to
-/// decide it again (<see cref="Call"/>; null when this replica bound the task on presentation of a sealed id and never saw
-/// the call), and the last decision that admitted it (<see cref="Verdict"/>, whose profile masks the task's answers). It
+/// decide it again (<see cref="Call"/>; on a replica that bound the task on presentation of its sealed id, the call that id
+/// carries; null when it carries none), and the last decision that admitted it (<see cref="Verdict"/>, whose profile masks the task's answers). It
 /// sits in two creation-ordered lists, its upstream's and its caller's, so that either bound forgets the oldest in constant time.
 /// </summary>
 internal sealed class TaskBinding(string id, string subject, string? issuer, TaskCreatingCall? call, TaskVerdict verdict)
@@ -21,6 +21,18 @@ internal sealed class TaskBinding(string id, string subject, string? issuer, Tas
         get => Volatile.Read(ref _verdict);
         set => Volatile.Write(ref _verdict, value);
     }
+
+    /// <summary>
+    /// The sealed id the caller holds for this task (tasks.sealed): made once, when the task is first shown to the caller,
+    /// or the one presented when this replica bound the task on presentation, so that every answer shows the same id.
+    /// </summary>
+    public byte[]? SealedId
+    {
+        get => Volatile.Read(ref _sealedId);
+        set => Volatile.Write(ref _sealedId, value);
+    }
+
+    private byte[]? _sealedId;
 
     /// <summary>The masking profile the task's answers take now (null: the default, or, bound on presentation, the tasks request's).</summary>
     public string? MaskProfile => Verdict.MaskProfile;

@@ -34,8 +34,9 @@ internal sealed class TaskCreationBinding(TaskBindings bindings) : IResponseTran
         Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
         int n = McpInspector.CopyUnescaped(json.Span, token, id);
         if (n <= 0) return true;
-        var verdict = new TaskVerdict(exchange.DecidedUnder, caller, PanMasking.ProfileFor(exchange.Decision));
-        bindings.Bind(route.Name, id[..n], caller, verdict, CreatingCall(exchange));
+        string? profile = PanMasking.ProfileFor(exchange.Decision);
+        var verdict = new TaskVerdict(exchange.DecidedUnder, caller, profile);
+        bindings.Bind(route.Name, id[..n], caller, verdict, CreatingCall(exchange, profile));
         return true;
     }
 
@@ -44,25 +45,28 @@ internal sealed class TaskCreationBinding(TaskBindings bindings) : IResponseTran
     /// data (none found by request masking, which may have masked the body in place, nor in the bytes, checked with the
     /// default sensitive member names and the masking's own, for masking off or forwarding). Once per created task.
     /// </summary>
-    private static TaskCreatingCall CreatingCall(Exchange exchange)
+    private static TaskCreatingCall CreatingCall(Exchange exchange, string? profile)
     {
         ref McpCall call = ref exchange.Call;
+        // The decision that allowed it travels in the task's sealed id, so that another replica can tell which rule admitted it.
+        string? rule = exchange.Decision is { IsDefault: false, Rule: { } allowing } ? allowing.Name : null;
+        Approvals.PendingApproval? approval = exchange.Approval;
         ReadOnlySequence<byte> body = exchange.Body;
         string method = call.Method != McpMethod.Unknown ? McpMethods.Name(call.Method) : Text(body, call.MethodRange, McpCallDecision.MaxMethodBytes) ?? "";
         string? target = call.HasName ? Text(body, call.NameRange, McpCallDecision.MaxNameBytes) : null;
-        if (!call.HasArguments) return new TaskCreatingCall(method, target, null, false, exchange.Approval);
+        if (!call.HasArguments) return new TaskCreatingCall(method, target, null, false, approval, rule, profile);
         int length = call.ArgumentsRange.End.Value - call.ArgumentsRange.Start.Value;
-        if (length > TaskCreatingCall.MaxKeptArgumentBytes) return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+        if (length > TaskCreatingCall.MaxKeptArgumentBytes) return new TaskCreatingCall(method, target, null, true, approval, rule, profile);
         // Masking found card data in the request (it may have masked it in place already, so the bytes no longer show it).
-        if (exchange.RequestCards.Count > 0 || exchange.RequestCards.Sensitive > 0) return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+        if (exchange.RequestCards.Count > 0 || exchange.RequestCards.Sensitive > 0) return new TaskCreatingCall(method, target, null, true, approval, rule, profile);
         byte[] arguments = body.Slice(call.ArgumentsRange.Start.Value, length).ToArray();
         bool holdsCardData = PanMasker.ContainsCardNumber(arguments) || Base64Payloads.ContainsCardNumber(arguments) || PanMasker.ContainsTrackData(arguments)
             || Base64Payloads.ContainsSensitiveData(PolicyEngine.DefaultSensitiveMembers, arguments)
             || (exchange.Masking is { } masking && Base64Payloads.ContainsSensitiveData(masking.Masker.SensitiveMembers, arguments));
-        if (!holdsCardData) return new TaskCreatingCall(method, target, arguments, false, exchange.Approval);
+        if (!holdsCardData) return new TaskCreatingCall(method, target, arguments, false, approval, rule, profile);
         // The copy held card data: cleared before it is dropped, and not kept.
         Array.Clear(arguments);
-        return new TaskCreatingCall(method, target, null, true, exchange.Approval);
+        return new TaskCreatingCall(method, target, null, true, approval, rule, profile);
     }
 
     /// <summary>A JSON string token unescaped (null: longer than <paramref name="max"/> bytes, so the policy refused the call anyway).</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using FastMcp.Gateway.Buffers;
 using FastMcp.Gateway.Proxy;
-using FastMcp.Gateway.Sessions;
 using FastMcp.Gateway.Stages;
 using FastMcp.Identity;
 using FastMcp.Mcp;
@@ -9,14 +8,15 @@ using FastMcp.Mcp;
 namespace FastMcp.Gateway.Tasks;
 
 /// <summary>
-/// With tasks.sealed, the client sees every task id an upstream names sealed for it (Sessions/IdSeal.cs, "fmt1."): the
+/// With tasks.sealed, the client sees every task id an upstream names sealed for it (TaskSeal.cs, "fmt2.", carrying the
+/// creating call so that any replica can decide the task's requests as this one would): the
 /// creating answer, tasks/get, tasks/cancel and tasks/update answers, tasks/list entries, notifications/tasks/status and
 /// the related-task _meta (<see cref="TaskIdMembers"/>). Only an id bound to the caller here is sealed: sealing one is
 /// vouching that it is theirs, so it runs after the creation binding and the list filter, and a message naming an id not
 /// the caller's here, or that cannot be read, is withheld (fail closed), never passed with the upstream's id. On a stream,
 /// a notification naming a task not the caller's here is withheld and the stream goes on (ResponseRelay drops it).
 /// </summary>
-internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IResponseTransform
+internal sealed class TaskIdSealing(TaskBindings bindings, TaskSeal seal) : IResponseTransform
 {
     public bool Apply(Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
@@ -49,7 +49,7 @@ internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IRespo
         McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) && view.Kind == McpMessageKind.Notification;
 
     /// <summary>Copies the message to the output with each task id token replaced by its sealed id, as the walk visits them.</summary>
-    private ref struct SealedIdWriter(TaskBindings bindings, IdSeal seal, string upstream, Principal caller, ReadOnlySpan<byte> json, PooledBufferWriter output)
+    private ref struct SealedIdWriter(TaskBindings bindings, TaskSeal seal, string upstream, Principal caller, ReadOnlySpan<byte> json, PooledBufferWriter output)
         : ITaskIdVisitor
     {
         private readonly ReadOnlySpan<byte> _json = json;
@@ -64,17 +64,20 @@ internal sealed class TaskIdSealing(TaskBindings bindings, IdSeal seal) : IRespo
         {
             Span<byte> id = stackalloc byte[TaskBindings.MaxIdBytes];
             int n = McpInspector.CopyUnescaped(_json, taskIdToken, id);
-            if (n <= 0 || bindings.Check(upstream, id[..n], caller) != TaskCheck.Owned)
+            TaskBinding? owned = null;
+            if (n <= 0 || bindings.Check(upstream, id[..n], caller, out owned) != TaskCheck.Owned)
             {
                 Refused = true;
                 return false;
             }
+            // Sealed once per binding (the id carries the creating call), then shown as it is: no work, nothing allocated.
+            byte[] sealedId = owned!.SealedId ??= seal.Seal(id[..n], owned.Call, caller, upstream);
             output.Write(_json[_copied..taskIdToken.Start.Value]);
-            Span<byte> token = output.GetSpan(seal.SealedLength(n) + 2);
+            Span<byte> token = output.GetSpan(sealedId.Length + 2);
             token[0] = (byte)'"';
-            int length = seal.Seal(id[..n], caller, upstream, token[1..]);
-            token[length + 1] = (byte)'"';
-            output.Advance(length + 2);
+            sealedId.CopyTo(token[1..]);
+            token[sealedId.Length + 1] = (byte)'"';
+            output.Advance(sealedId.Length + 2);
             _copied = taskIdToken.End.Value;
             Sealed++;
             return true;

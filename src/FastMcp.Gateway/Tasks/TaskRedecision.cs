@@ -17,12 +17,12 @@ namespace FastMcp.Gateway.Tasks;
 /// </summary>
 internal static class TaskRedecision
 {
-    public const string NotSeenHere =
-        "the task was bound on presentation of its sealed id and this replica never saw the call that created it: it cannot be decided again after a policy reload";
+    public const string NoCallCarried =
+        "the task's sealed id carries no creating call (an fmt1. id of an earlier version) and this replica never saw that call, so it cannot decide it: create the task again";
 
     /// <summary>
-    /// Null: the request on the task may go on, its answers masked with <paramref name="maskProfile"/> (null: the default;
-    /// bound on presentation: the tasks request's). Else why the creating call is no longer allowed.
+    /// Null: the request on the task may go on, its answers masked with <paramref name="maskProfile"/> (null: the default).
+    /// Else why the creating call is no longer allowed.
     /// </summary>
     public static string? Admit(TaskBinding binding, PolicyEngine? engine, Principal caller, string upstream, ReadOnlySpan<byte> query, IPAddress? address,
         out string? maskProfile)
@@ -34,7 +34,9 @@ internal static class TaskRedecision
         if (call?.Approval is { State: ApprovalState.Revoked } revoked) return $"the {revoked.AuditName} that admitted it was revoked";
         // Without a policy stage nothing was decided, and nothing is decided again.
         if (engine is null) return null;
-        if (call is null) return ReferenceEquals(verdict.Engine, engine) ? null : NotSeenHere;
+        // Bound on presentation of a sealed id that carries no call: nothing to decide it on, so it is refused, never left
+        // to the tasks/ rules alone (fail closed).
+        if (call is null) return NoCallCarried;
         if (verdict.Stands(engine, caller)) return null;
 
         Span<byte> method = stackalloc byte[McpCallDecision.MaxMethodBytes * 3];
@@ -52,6 +54,12 @@ internal static class TaskRedecision
             case PolicyAction.RequireApproval when call.Approval is { State: ApprovalState.Approved or ApprovalState.Executed } approval
                 && string.Equals(approval.RuleName, decision.Rule!.Name, StringComparison.Ordinal):
                 // The same rule still asks for approval, and this call had it.
+                profile = decision.MaskProfile;
+                break;
+            case PolicyAction.RequireApproval when call.Approval is null && call.ApprovalId is not null
+                && string.Equals(call.Rule, decision.Rule!.Name, StringComparison.Ordinal):
+                // Bound on presentation: the sealed id attests that approval ApprovalId admitted the call under this rule
+                // (the approval lives on the replica that held it, which alone learns of its revocation).
                 profile = decision.MaskProfile;
                 break;
             case PolicyAction.RequireApproval:

@@ -77,7 +77,7 @@ public sealed class SealedTaskTests : IDisposable
         string alice = Token("alice");
         await using PolicyGateway a = await ReplicaAsync(upstream);
         string sealedId = ResultTaskId((await CreateAsync(a, alice, 1, "alice-data")).Body);
-        Assert.StartsWith("fmt1.", sealedId);
+        Assert.StartsWith("fmt2.", sealedId);
         Assert.DoesNotContain("task-1", sealedId, StringComparison.Ordinal);
 
         await using (PolicyGateway b = await ReplicaAsync(upstream))
@@ -126,7 +126,7 @@ public sealed class SealedTaskTests : IDisposable
         AssertTaskNotFound(await TasksAsync(b, alice, 5, "tasks/get", "task-1"));
         AssertTaskNotFound(await TasksAsync(b, alice, 6, "tasks/get", forged));
         // A sealed session id of the same upstream id is not a task id (another label).
-        AssertTaskNotFound(await TasksAsync(b, alice, 7, "tasks/get", "fms1." + sealedId["fmt1.".Length..]));
+        AssertTaskNotFound(await TasksAsync(b, alice, 7, "tasks/get", "fms1." + sealedId["fmt2.".Length..]));
         Assert.Equal(0, TasksRequests(a.Upstream));
         Assert.Equal(0, TasksRequests(b.Upstream));
 
@@ -153,7 +153,7 @@ public sealed class SealedTaskTests : IDisposable
         string bobs = ResultTaskId((await gw.PostAsync(SessionCall, bob, $"Mcp-Session-Id: {bobSession}\r\n")).Body);
         RawResponse created = await gw.PostAsync(SessionCall, alice, $"Mcp-Session-Id: {aliceSession}\r\n");
         string alices = ResultTaskId(created.Body);
-        Assert.StartsWith("fmt1.", alices);
+        Assert.StartsWith("fmt2.", alices);
         Assert.NotEqual(bobs, alices);
 
         RawResponse list = await gw.PostAsync("""{"jsonrpc":"2.0","id":3,"method":"tasks/list"}""", alice, $"Mcp-Session-Id: {aliceSession}\r\n");
@@ -234,14 +234,12 @@ public sealed class SealedTaskTests : IDisposable
     }
 
     [Fact]
-    public void Opening_a_sealed_task_id_rewriting_the_request_and_finding_the_ids_of_an_answer_allocate_nothing()
+    public void Opening_a_bound_tasks_sealed_id_rewriting_the_request_and_finding_the_ids_of_an_answer_allocate_nothing()
     {
-        var seal = FastMcp.Gateway.Sessions.IdSeal.ForTasks(Convert.FromHexString(File.ReadAllText(_keys.PanKeyFile)));
+        var seal = FastMcp.Gateway.Tasks.TaskSeal.Create(Convert.FromHexString(File.ReadAllText(_keys.PanKeyFile)));
         var alice = new Principal("alice", [], [], null, "https://idp.example", DateTimeOffset.MaxValue);
-        byte[] sealedId = new byte[seal.SealedLength("task-1"u8.Length)];
-        seal.Seal("task-1"u8, alice, "default", sealedId);
-        byte[] forged = (byte[])sealedId.Clone();
-        forged[7] ^= 1;
+        var call = new FastMcp.Gateway.Tasks.TaskCreatingCall("tools/call", "research", """{"q":"x"}"""u8.ToArray(), false, null, "all");
+        byte[] sealedId = seal.Seal("task-1"u8, call, alice, "default");
         // A tasks/get whose related-task _meta names the task too: both ids are opened and rewritten.
         string RequestNaming(string id) => "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tasks/get\",\"params\":{\"taskId\":\"" + id
             + "\",\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"" + id + "\"}}}}";
@@ -252,15 +250,16 @@ public sealed class SealedTaskTests : IDisposable
             "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"taskId\":\"task-1\",\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"task-1\"}}}}");
         var bindings = new FastMcp.Gateway.Tasks.TaskBindings(100, 100);
         var body = new FastMcp.Gateway.Tasks.SealedTaskBody();
-        byte[] opened = new byte[sealedId.Length];
-        byte[] resealed = new byte[sealedId.Length];
+        byte[] opened = new byte[FastMcp.Gateway.Tasks.TaskSeal.MaxOpenedLength];
+        // The first presentation binds the task here with the call its id carries (allocating, once per task).
+        Assert.Null(FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body, out FastMcp.Gateway.Tasks.TaskBinding? owned));
+        Assert.Equal("research", owned!.Call!.Target);
+        Assert.Equal(sealedId, owned.SealedId);
         void Once()
         {
             var visitor = new CountingVisitor();
-            int n = seal.Open(sealedId, alice, "default", opened);
-            if (n != 6 || seal.Open(forged, alice, "default", opened) != -1 || seal.Seal(opened.AsSpan(0, n), alice, "default", resealed) != sealedId.Length
-                || !TaskIdMembers.TryVisit(answer, ref visitor)
-                || FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body, null, out _) is not null) Assert.Fail("sealing changed");
+            if (!seal.Open(sealedId, alice, "default", opened, out Range id, out _, out bool v1) || v1 || !opened.AsSpan(id).SequenceEqual("task-1"u8) || !TaskIdMembers.TryVisit(answer, ref visitor)
+                || FastMcp.Gateway.Tasks.ClientTaskIds.Open(seal, bindings, "default", alice, request, token, body, out _) is not null) Assert.Fail("sealing changed");
         }
         Once();
         Assert.Equal(0, ThreadAllocations.Measure(() =>

@@ -189,7 +189,7 @@ public sealed class TaskRedecisionTests
     }
 
     [Fact]
-    public async Task A_sealed_task_bound_on_presentation_is_refused_after_a_reload_there_and_kept_where_its_call_was_seen()
+    public async Task A_sealed_task_bound_on_presentation_is_decided_again_after_a_reload_there_as_where_its_call_was_seen()
     {
         using var replicas = new SealedReplicas();
         var upstream = new TaskServer();
@@ -197,17 +197,22 @@ public sealed class TaskRedecisionTests
         await using PolicyGateway a = await replicas.StartAsync(upstream.Script);
         await using PolicyGateway b = await replicas.StartAsync(upstream.Script);
         string task = await SealedReplicas.CreateTaskAsync(a, alice);
-        Assert.Equal(200, (await b.PostAsync(TasksRequest("tasks/get", task), alice)).Status);
         Assert.DoesNotContain("\"error\"", (await b.PostAsync(TasksRequest("tasks/get", task), alice)).Body, StringComparison.Ordinal);
 
-        // The same reload on both: B never saw the creating call, so it cannot decide it again, and refuses.
+        // B never saw the creating call, but the sealed id carries it: a reload that still allows it keeps the task there.
         foreach (PolicyGateway replica in new[] { a, b }) Reload(replica, new RuleOptions { Name = "all-again", Action = "allow" });
+        foreach (PolicyGateway replica in new[] { a, b })
+        {
+            RawResponse kept = await replica.PostAsync(TasksRequest("tasks/result", task), alice);
+            Assert.Equal(200, kept.Status);
+            Assert.DoesNotContain("\"error\"", kept.Body, StringComparison.Ordinal);
+        }
+
+        // One that denies the tool refuses it on both, with the same reason.
+        foreach (PolicyGateway replica in new[] { a, b }) Reload(replica, new RuleOptions { Name = "tasks-only", Action = "allow", Methods = ["tasks/*"] });
         int forwarded = b.Upstream.Requests.Count;
-        AssertRefused(await b.PostAsync(TasksRequest("tasks/result", task), alice), "this replica never saw the call that created it");
+        foreach (PolicyGateway replica in new[] { a, b }) AssertRefused(await replica.PostAsync(TasksRequest("tasks/result", task), alice), "denied by the default");
         Assert.Equal(forwarded, b.Upstream.Requests.Count);
-        RawResponse kept = await a.PostAsync(TasksRequest("tasks/result", task), alice);
-        Assert.Equal(200, kept.Status);
-        Assert.DoesNotContain("\"error\"", kept.Body, StringComparison.Ordinal);
     }
 
     private static async Task<HttpStatusCode> AdminPostAsync(HttpClient http, PolicyGateway gw, string path, string body, string token)
