@@ -96,6 +96,8 @@ internal sealed class TaskSeal
         v1 = false;
         if (sealedId.StartsWith(V1.Prefix))
         {
+            // Longer than the format 1 id of the longest task id bound: refused before it is decoded.
+            if (sealedId.Length > V1.SealedLength(TaskBindings.MaxIdBytes)) return false;
             int length = V1.Open(sealedId, caller, upstream, opened);
             if (length <= 0 || length > TaskBindings.MaxIdBytes) return false;
             v1 = true;

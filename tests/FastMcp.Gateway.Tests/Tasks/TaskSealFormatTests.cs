@@ -111,6 +111,9 @@ public sealed class TaskSealFormatTests
         Assert.True(seal.Open(old, Caller("alice"), "github", plaintext, out Range id, out Range carried, out bool v1));
         Assert.True(v1);
         Assert.Equal(0, carried.End.Value - carried.Start.Value);
+        // Ids longer than any the gateway issues are refused before they are decoded, in either format.
+        foreach (string prefix in new[] { "fmt1.", "fmt2." })
+            Assert.False(seal.Open(Encoding.ASCII.GetBytes(prefix + new string('A', TaskSeal.MaxSealedLength)), Caller("alice"), "github", plaintext, out _, out _, out _));
         Assert.Equal("task-7", Encoding.UTF8.GetString(plaintext.AsSpan(id)));
     }
 }
