@@ -12,8 +12,8 @@ namespace FastMcp.Gateway.Proxy;
 /// caller's task or one the gateway does not know, gets the answer an upstream gives for an unknown task, so nobody
 /// learns that someone else's task exists. With tasks.sealed every task id a client message names must be one sealed for
 /// the caller and upstream (Tasks/TaskSeal.cs), which any replica can open: it is opened, bound here with the creating
-/// call it carries, and the upstream gets its own id (Tasks/ClientTaskIds.cs). A notification on a stream naming a task not bound here is withheld and
-/// recorded, and the stream goes on.
+/// call it carries, and the upstream gets its own id (Tasks/ClientTaskIds.cs). A notification on a stream naming a task
+/// not bound here is withheld and recorded, and the stream goes on.
 /// </summary>
 internal sealed partial class ClientConnection : ITaskNotificationGate
 {

@@ -14,7 +14,8 @@ namespace FastMcp.Gateway.Sessions;
 /// docs/mcp-handling.md, "Sealed session ids"), federated session ids (sessions.sealed on a federated path: "fmf1.",
 /// "fastmcp federated session seal v1", where the "upstream" is the route's path and U the members' sessions encoded by
 /// Federation/SealedFederatedSessions.cs; "Sealed federated session ids") and format 1 task ids (tasks.sealed: "fmt1.",
-/// "fastmcp task seal v1"; "Sealed task ids"; only opened now, Tasks/TaskSeal.cs issues "fmt2.") each have their own label, so one kind of id never opens as another. Every replica sharing the card
+/// "fastmcp task seal v1"; "Sealed task ids"; only opened now, Tasks/TaskSeal.cs issues "fmt2.") each have their own
+/// label, so one kind of id never opens as another. Every replica sharing the card
 /// fingerprint key can tell whose id it is without shared state, so a leaked id is useless to anyone but the caller it
 /// was issued to. Sealing and opening allocate nothing (stack or pooled buffers).
 /// </summary>

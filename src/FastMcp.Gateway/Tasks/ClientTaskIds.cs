@@ -10,9 +10,9 @@ namespace FastMcp.Gateway.Tasks;
 /// params.taskId, the related-task _meta of an answer to a server request made for a task, of any request or notification)
 /// must be a sealed id that opens for this caller and upstream (<see cref="TaskSeal"/>). Each is opened, bound here when
 /// this replica did not know it (the seal proves it the caller's) with the creating call it carries, and the upstream gets
-/// the message with its own ids in their place. One that
-/// does not verify refuses the whole message: the upstream never gets an id it did not issue, nor another caller's.
-/// Allocates nothing once a task is bound here (pooled buffers; the rewrite goes into the exchange's pooled <see cref="SealedTaskBody"/>).
+/// the message with its own ids in their place. One that does not open refuses the whole message: the upstream never gets
+/// an id it did not issue, nor another caller's. Allocates nothing once a task is bound here (pooled buffers; the rewrite
+/// goes into the exchange's pooled <see cref="SealedTaskBody"/>).
 /// </summary>
 internal static class ClientTaskIds
 {
@@ -88,7 +88,8 @@ internal static class ClientTaskIds
             ReadOnlySpan<byte> upstreamId = opened[idRange];
             // Bound already on most polls (no allocation); bound here the first time this replica sees the caller's task.
             TaskCheck check = bindings.Check(upstream, upstreamId, caller, out TaskBinding? owned);
-            if (check == TaskCheck.Unknown) check = BindOnPresentation(upstreamId, v1 ? null : SealedTaskPlaintext.ReadCall(opened[callRange]), presented[..n], out owned);
+            if (check == TaskCheck.Unknown)
+                check = BindOnPresentation(upstreamId, v1 ? null : SealedTaskPlaintext.ReadCall(opened[callRange]), presented[..n], out owned);
             if (check != TaskCheck.Owned)
             {
                 Refusal = BoundToAnother;

@@ -56,7 +56,8 @@ internal static class SealedTaskPlaintext
     public static TaskCreatingCall? ReadCall(ReadOnlySpan<byte> plaintext)
     {
         Span<Range> fields = stackalloc Range[FieldCount];
-        if (!IsWellFormed(plaintext) || !TrySplit(plaintext, fields, out uint absent) || (plaintext[1] & CarriesCall) == 0 || (absent & 1) != 0) return null;
+        if (plaintext.Length < 2 || plaintext[0] != Layout || !TrySplit(plaintext, fields, out uint absent) || (plaintext[1] & CarriesCall) == 0
+            || (absent & 1) != 0) return null;
         bool withheld = (plaintext[1] & ArgumentsWithheld) != 0;
         byte[]? arguments = (absent & 32) != 0 ? null : plaintext[fields[5]].ToArray();
         return new TaskCreatingCall(Encoding.UTF8.GetString(plaintext[fields[0]]), Text(plaintext, fields[1], absent, 2), arguments, withheld && arguments is null,

@@ -3,8 +3,8 @@ namespace FastMcp.Gateway.Tasks;
 /// <summary>
 /// One task id an upstream created, the caller (issuer and subject) whose call created it, what it keeps of that call to
 /// decide it again (<see cref="Call"/>; on a replica that bound the task on presentation of its sealed id, the call that id
-/// carries; null when it carries none), and the last decision that admitted it (<see cref="Verdict"/>, whose profile masks the task's answers). It
-/// sits in two creation-ordered lists, its upstream's and its caller's, so that either bound forgets the oldest in constant time.
+/// carries; null when it carries none), and the last decision that admitted it (<see cref="Verdict"/>, whose profile masks
+/// the task's answers). It sits in two creation-ordered lists, its upstream's and its caller's, so that either bound forgets the oldest in constant time.
 /// </summary>
 internal sealed class TaskBinding(string id, string subject, string? issuer, TaskCreatingCall? call, TaskVerdict verdict)
 {
@@ -34,7 +34,7 @@ internal sealed class TaskBinding(string id, string subject, string? issuer, Tas
 
     private byte[]? _sealedId;
 
-    /// <summary>The masking profile the task's answers take now (null: the default, or, bound on presentation, the tasks request's).</summary>
+    /// <summary>The masking profile the task's answers take now (null: the default).</summary>
     public string? MaskProfile => Verdict.MaskProfile;
 
     public LinkedListNode<TaskBinding>? InUpstream;
