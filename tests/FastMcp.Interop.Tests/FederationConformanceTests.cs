@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using FastMcp.Interop.Tests.Harness;
 using Xunit.Abstractions;
 
@@ -98,5 +99,27 @@ public sealed class FederationConformanceTests(ITestOutputHelper output)
         Assert.Equal("SUCCESS", checks.GetValueOrDefault("server-sse-priming-event"));
         Assert.True(checks.GetValueOrDefault("server-sse-disconnect-resume") == "SUCCESS",
             $"the call's answer did not arrive on the resumed stream\n{transcript}\n{server.Transcript}");
+    }
+
+    /// <summary>
+    /// The same SEP-1699 polling through the plain route, with the official TypeScript SDK client (its protocol makes the
+    /// server close the call's stream after its priming event): the SDK resumes with GET and Last-Event-ID, and the call's
+    /// answer on that GET stream reaches it, since it answers the caller's call whose stream ended before its answer
+    /// (Forwarding/UnaskedAnswer.cs; any other answer there would be withheld).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "E2E")]
+    public async Task The_typescript_client_gets_its_answer_on_the_stream_it_resumes_through_a_plain_route()
+    {
+        using ConformanceServer server = await ConformanceServer.StartAsync();
+        using GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(Config(server.McpUrl));
+
+        TsClientRun run = await TsClientRunner.RunAsync(gateway.McpUrl, "reconnection");
+        output.WriteLine(run.Transcript);
+
+        JsonNode scenario = run.Scenario("reconnection");
+        Assert.True(run.ExitCode == 0, $"{run.Result}\n{run.Transcript}\n{server.Transcript}");
+        Assert.True(scenario["resumingGets"]!.GetValue<int>() >= 1, $"the client never resumed the call's stream: {scenario}");
+        Assert.Contains("Reconnection test completed", scenario["content"]!.ToJsonString(), StringComparison.Ordinal);
     }
 }

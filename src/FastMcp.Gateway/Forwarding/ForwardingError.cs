@@ -54,8 +54,9 @@ internal enum ForwardingError : byte
     UpstreamCredentialRefused,
     /// <summary>An event on a stream that had not ended within limits.maxResponseMessageBytes: withheld, the stream ended (an error event).</summary>
     OversizedEvent,
-    /// <summary>A federated member's answer (JSON body or event) with an id other than the call's, or a batch: the client
-    /// would take it for another pending call, maybe one it sent another member. Withheld (502).</summary>
+    /// <summary>An upstream's answer (JSON body or event) with an id other than the request's (a batch's: its requests'; on a
+    /// federated path any batch): the client would take it for another pending call, maybe another caller's answer or one it
+    /// sent another member. Withheld (502; Forwarding/UnaskedAnswer.cs).</summary>
     UnaskedAnswer,
 }
 
@@ -106,7 +107,7 @@ internal static class ForwardingErrors
         ForwardingError.UnreadableEvent => "upstream MCP server sent an event that is not a readable JSON-RPC message: withheld"u8,
         ForwardingError.OversizedEvent => "upstream MCP server sent an event longer than the gateway's message limit: withheld"u8,
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
-        ForwardingError.UnaskedAnswer => "upstream MCP server of this federated path answered a request it was not sent (an id other than the call's): withheld"u8,
+        ForwardingError.UnaskedAnswer => "upstream MCP server answered a request it was not sent (an id other than the call's): withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
         _ => "upstream error"u8,
     };

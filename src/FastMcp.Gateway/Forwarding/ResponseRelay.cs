@@ -178,7 +178,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
-            if (AnswersAnotherCall(exchange, _message.WrittenMemory)) return (ForwardingError.UnaskedAnswer, false);
+            if (ChecksAnswers && UnaskedAnswer.IsBody(exchange, _message.WrittenMemory, UnansweredCalls)) return (ForwardingError.UnaskedAnswer, false);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, false);
@@ -249,7 +249,7 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
-            if (AnswersAnotherCall(exchange, _message.WrittenMemory)) return (ForwardingError.UnaskedAnswer, !chunked);
+            if (ChecksAnswers && UnaskedAnswer.IsBody(exchange, _message.WrittenMemory, UnansweredCalls)) return (ForwardingError.UnaskedAnswer, !chunked);
             BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, !chunked);
@@ -304,6 +304,7 @@ internal sealed class ResponseRelay : IDisposable
         _message.Clear();
         _answer.Clear();
         _answerRelayed = false;
+        _sawEventId = false;
         _splitter = default;
         var decoder = new ChunkedDecoder();
         long remaining = head.Framing == BodyFraming.ContentLength ? head.ContentLength : long.MaxValue;
@@ -368,6 +369,7 @@ internal sealed class ResponseRelay : IDisposable
             if (outcome == EventsOutcome.ClientGone)
             {
                 upstream.Broken = true;
+                RememberUnanswered(exchange, clientGone: true);
                 return (ForwardingError.ClientGone, true);
             }
             if (outcome == EventsOutcome.WatchEnded) return await EndWatchedStreamAsync(upstream, client, exchange, chunked, close, gate).ConfigureAwait(false);
@@ -387,12 +389,15 @@ internal sealed class ResponseRelay : IDisposable
             }
             if (upstreamDone)
             {
+                // Before the client can see the stream end (it may resume at once).
+                RememberUnanswered(exchange, clientGone: false);
                 if (chunked) ChunkedWriter.WriteTerminator(client);
                 relayed++;
             }
             if (relayed > 0 && (await FlushClientAsync(client).ConfigureAwait(false)).IsCompleted)
             {
                 upstream.Broken = true;
+                RememberUnanswered(exchange, clientGone: true);
                 return (ForwardingError.ClientGone, true);
             }
         }
@@ -423,6 +428,7 @@ internal sealed class ResponseRelay : IDisposable
             exchange.StreamEnd = PolicyWatch!.Ended;
             PolicyWatch.CountEnd();
         }
+        RememberUnanswered(exchange, clientGone: false);
         if (chunked) ChunkedWriter.WriteTerminator(client);
         _message.Clear();
         _message.TrimTo(64 * 1024);
@@ -461,7 +467,7 @@ internal sealed class ResponseRelay : IDisposable
     }
 
     /// <summary>True when a stage reads what is relayed (masking, filtering, the audit); pass-through relays bytes unread.</summary>
-    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesNotifications;
+    private bool Inspects(IResponseGate? gate) => _transforms.Length > 0 || gate is not null || DecidesServerRequests || DecidesNotifications || ChecksAnswers;
 
     /// <summary>The client rules are in force (all but pass-through): every resource update and log message is read so that none goes out undecided.</summary>
     private bool DecidesNotifications => _notifications?.NotificationRules is not null;
@@ -578,6 +584,8 @@ internal sealed class ResponseRelay : IDisposable
             if (checkedEvent == EventsOutcome.AnswerReplaced) relayed = _event.WrittenMemory;
             exchange.Stage = ExchangeStage.Write;
             if (!await WriteBoundedAsync(client, relayed, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
+            // A POST's stream the client could resume (it got an event id): checked until the first one.
+            if (!_sawEventId && ChecksAnswers && exchange.Request.Method == FastMcp.Http.HttpMethod.Post) _sawEventId = SseDataField.HasId(relayed.Span);
             _message.RemoveFront(length);
             count++;
         }
@@ -595,7 +603,7 @@ internal sealed class ResponseRelay : IDisposable
         StreamEventContent content = StreamEventMessage.Read(relayed, _joinedEvent, out ReadOnlyMemory<byte> json, out McpResponseView view);
         if (content == StreamEventContent.None) return EventsOutcome.Relayed;
         if (content is StreamEventContent.Unreadable or StreamEventContent.Undecodable) return EventsOutcome.EventWithheld;
-        if (AnswersAnotherCall(exchange, json))
+        if (ChecksAnswers && UnaskedAnswer.Is(exchange, json, view, isBody: false, UnansweredCalls))
         {
             _unaskedAnswer = true;
             return EventsOutcome.EventWithheld;
@@ -854,20 +862,33 @@ internal sealed class ResponseRelay : IDisposable
         return McpBatch.SameId(copy[..(int)id.Length], answerId);
     }
 
-    // Set by CheckAndRecord for the event it withholds as a federated member's answer to another call.
+    // Set by CheckAndRecord for the event it withholds as an answer to no request the client sent (Forwarding/UnaskedAnswer.cs).
     private bool _unaskedAnswer;
+    // A POST's stream relayed an event with an id: the client can resume it with Last-Event-ID.
+    private bool _sawEventId;
 
     /// <summary>
-    /// On a federated path a member answers only the call it was sent: an answer (JSON body or event) with another id, or a
-    /// batch (the client sent none), would be taken by the client for another of its pending calls, maybe one it sent
-    /// another member. Plain routes are not checked (one upstream, and their answers are relayed as before).
+    /// Answers are checked against what the client asked (Forwarding/UnaskedAnswer.cs): on every route but in pass-through,
+    /// which reads nothing.
     /// </summary>
-    private static bool AnswersAnotherCall(Exchange exchange, ReadOnlyMemory<byte> json)
+    public bool ChecksAnswers { get; init; }
+
+    /// <summary>The calls a resumed GET stream may answer (the gateway's one table; null: none may be).</summary>
+    public Sessions.UnansweredStreamCalls? UnansweredCalls { get; init; }
+
+    /// <summary>
+    /// A POST's stream that ended before its call's answer reached the client, after an event id the client can resume from:
+    /// the call may be answered on the resumed GET stream (once). A batch's calls are not kept: their answers there are withheld.
+    /// </summary>
+    private void RememberUnanswered(Exchange exchange, bool clientGone)
     {
-        if (exchange.FederationSession is null || !exchange.HasCall || exchange.Call.Kind != McpMessageKind.Request) return false;
-        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view)) return false; // the stages refuse it
-        if (view.Kind == McpMessageKind.Batch) return true;
-        return view.Kind is McpMessageKind.Response or McpMessageKind.ErrorResponse && !Stages.EchoedClientId.Is(exchange, json.Span[view.IdRange]);
+        if (!_sawEventId || (_answerRelayed && !clientGone) || UnansweredCalls is not { } calls || !exchange.HasCall
+            || exchange.Call.Kind != McpMessageKind.Request || McpCall.IsEmpty(exchange.Call.IdRange) || exchange.Route is not { } route) return;
+        (int offset, int length) = exchange.Call.IdRange.GetOffsetAndLength(int.MaxValue);
+        if (length > Sessions.UnansweredStreamCalls.MaxIdBytes) return;
+        Span<byte> id = stackalloc byte[Sessions.UnansweredStreamCalls.MaxIdBytes];
+        exchange.Body.Slice(offset, length).CopyTo(id);
+        calls.Add(route.Name, exchange.Principal, exchange.Request.Headers.Get(KnownHeader.McpSessionId), id[..length]);
     }
 
     /// <summary>

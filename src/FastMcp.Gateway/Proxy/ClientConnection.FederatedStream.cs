@@ -99,7 +99,7 @@ internal sealed partial class ClientConnection
             if (streams.Count == 0)
                 return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "no upstream of this federated path offers an event stream for this session"u8,
                     closeAfter: false, "Allow: POST, DELETE\r\n"u8).ConfigureAwait(false);
-            return await MultiplexMemberStreamsAsync(session, streams, resumption: resumeMember >= 0).ConfigureAwait(false);
+            return await MultiplexMemberStreamsAsync(session, streams).ConfigureAwait(false);
         }
         finally
         {
@@ -109,10 +109,11 @@ internal sealed partial class ClientConnection
     }
 
     /// <summary>
-    /// Relays the members' events into one stream. <paramref name="resumption"/>: a GET with Last-Event-ID, which replays one
-    /// member's stream (a call's, whose answer may be on it); a fresh merged stream answers no request of the client's.
+    /// Relays the members' events into one stream. A fresh merged stream answers no request of the client's; a GET with
+    /// Last-Event-ID replays one member's stream, a call's maybe, whose answer it may carry when that call's stream ended
+    /// before it (Forwarding/UnaskedAnswer.cs).
     /// </summary>
-    private async ValueTask<bool> MultiplexMemberStreamsAsync(FederationSession session, List<MemberStream> streams, bool resumption)
+    private async ValueTask<bool> MultiplexMemberStreamsAsync(FederationSession session, List<MemberStream> streams)
     {
         // An HTTP/1.0 client cannot read chunks: its stream is delimited by closing.
         bool chunked = _request.IsHttp11;
@@ -234,7 +235,9 @@ internal sealed partial class ClientConnection
                     }
                     // An answer here would be taken by the client for one of its own pending calls, maybe one it sent another
                     // member: a member answering what it was not asked is not trusted for the rest of its stream either.
-                    if (content == StreamEventContent.Message && view.Kind is McpMessageKind.Response or McpMessageKind.ErrorResponse && !resumption)
+                    // A resumption may answer a call of the caller's whose stream ended before its answer (Forwarding/UnaskedAnswer.cs).
+                    if (content == StreamEventContent.Message && view.Kind is McpMessageKind.Response or McpMessageKind.ErrorResponse
+                        && UnaskedAnswer.Is(_exchange, json, view, isBody: false, _rt.UnansweredCalls))
                     {
                         RecordWithheldEvent(_exchange, StreamEventMessage.Data(evt.WrittenMemory, joined), WithheldEventReason.UnaskedAnswer);
                         stream.End();

@@ -65,7 +65,11 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         _rt = runtime;
         _request = new HttpRequestHead(runtime.Limits);
         _exchange = new Exchange(_request);
-        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this, this, this);
+        _relay = new ResponseRelay(runtime.Limits, runtime.ResponseTransforms, runtime.Options.Timeouts.ClientWriteMs, () => transport.BytesSent, this, this, this)
+        {
+            ChecksAnswers = !runtime.Options.Passthrough,
+            UnansweredCalls = runtime.UnansweredCalls,
+        };
         _client = new Clients.ConnectionClient(remote.Address);
         // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
         _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;
@@ -786,7 +790,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 WithheldEventReason.Unreadable => $"event stream of {upstream}: an upstream event was not a readable JSON-RPC message; it was withheld and the stream ended",
                 WithheldEventReason.Undecodable => $"event stream of {upstream}: an upstream event was not UTF-8 text; it was withheld and the stream ended",
                 WithheldEventReason.TooLarge => $"event stream of {upstream}: an upstream event had not ended within limits.maxResponseMessageBytes; it was withheld and the stream ended",
-                WithheldEventReason.UnaskedAnswer => $"event stream of {upstream}: a federated member sent a JSON-RPC answer to a request it was not sent on this stream; it was withheld and the stream ended",
+                WithheldEventReason.UnaskedAnswer => $"event stream of {upstream}: a JSON-RPC answer to a request it was not sent on this stream; it was withheld and the stream ended",
                 _ => $"event stream of {upstream}: an upstream event could not be made safe for the client; it was withheld and the stream ended",
             } + LogRateLimit.Held(held));
         }

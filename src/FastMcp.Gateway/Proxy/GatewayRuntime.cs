@@ -88,6 +88,9 @@ internal sealed class GatewayRuntime
     /// <summary>Server requests policy.serverRequests denied, whose answers from clients are refused.</summary>
     public DeniedServerRequests DeniedServerRequests { get; } = new();
 
+    /// <summary>Calls whose POST stream ended before their answer: what a resumed GET stream may answer (Sessions/UnansweredStreamCalls.cs).</summary>
+    public Sessions.UnansweredStreamCalls UnansweredCalls { get; } = new();
+
     /// <summary>Audit recording; null when disabled.</summary>
     public AuditRecording? Audit { get; set; }
 

@@ -121,9 +121,14 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         Range data = Range.All;
         if ((!isEvent || SseEvent.TryGetSingleData(all, out data))
             && McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(message.WrittenMemory[data]), out McpResponseView view)
-            && !McpCall.IsEmpty(view.IdRange))
+            && (view.Kind == McpMessageKind.Batch || !McpCall.IsEmpty(view.IdRange)))
         {
             int dataStart = data.GetOffsetAndLength(all.Length).Offset;
+            if (view.Kind == McpMessageKind.Batch)
+            {
+                MaskBatchSparingEchoedIds(masker, exchange, message.WrittenMemory[data], all, dataStart);
+                return true;
+            }
             (int idOffset, int idLength) = view.IdRange.GetOffsetAndLength(all.Length - dataStart);
             int idStart = dataStart + idOffset, idEnd = idStart + idLength;
             if (all[idStart] != (byte)'"' && view.IsResponse && EchoedClientId.Is(exchange, all[idStart..idEnd]))
@@ -136,6 +141,31 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         }
         masker.MaskInPlace(all);
         return true;
+    }
+
+    /// <summary>
+    /// A JSON array of answers (a batch's): masked whole but for each member's id that is exactly one of the batch's request
+    /// ids, as a single answer's is (<see cref="EchoedClientId"/>). A member that cannot be read spares nothing of its own.
+    /// </summary>
+    private static void MaskBatchSparingEchoedIds(PanMasker masker, Exchange exchange, ReadOnlyMemory<byte> batch, Span<byte> all, int batchStart)
+    {
+        Span<Range> members = stackalloc Range[McpBatch.MaxMembers];
+        int masked = 0;
+        if (McpBatch.LocateMembers(batch, members, out int count) == McpBatchError.None)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                ReadOnlyMemory<byte> member = batch[members[i]];
+                if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(member), out McpResponseView view) || !view.IsResponse || McpCall.IsEmpty(view.IdRange)) continue;
+                ReadOnlySpan<byte> id = member.Span[view.IdRange];
+                if (id[0] == (byte)'"' || !EchoedClientId.Is(exchange, id)) continue;
+                int idStart = batchStart + members[i].Start.GetOffset(batch.Length) + view.IdRange.Start.GetOffset(member.Length);
+                masker.MaskInPlace(all[masked..idStart]);
+                masked = idStart + id.Length;
+                if (PanMasker.ContainsCardNumber(id)) exchange.ResponseIdHoldsCard = true;
+            }
+        }
+        masker.MaskInPlace(all[masked..]);
     }
 
     /// <summary>

@@ -11,6 +11,9 @@ internal enum WithheldEventReason : byte
     Undecodable,
     /// <summary>It had not ended within limits.maxResponseMessageBytes: cut there, its card numbers could be cut too, so it is recorded without its data.</summary>
     TooLarge,
-    /// <summary>A federated member's JSON-RPC answer to no request it was sent on this stream: any answer on the merged GET stream, one with another id (or a batch) on a call's.</summary>
+    /// <summary>
+    /// A JSON-RPC answer to no request the upstream was sent on this stream (Forwarding/UnaskedAnswer.cs): on a POST's stream an id other
+    /// than the request's (a batch's: its requests'), on a GET stream any answer but one to an unanswered call of the caller's on a resumption.
+    /// </summary>
     UnaskedAnswer,
 }

@@ -6,9 +6,10 @@ using FastMcp.Policy;
 namespace FastMcp.Gateway.Tests.Stages;
 
 /// <summary>
-/// An upstream with an event store replays old answers on the session's GET stream (Last-Event-ID), where the gateway
-/// saw no call: a list answer there is filtered by the shape of its result as any list is, or refused when it holds
-/// several kinds of list (the stream then ends there); never relayed whole.
+/// An upstream with an event store replays answers on the session's GET stream (Last-Event-ID): the client's tools/list
+/// (id 2), whose POST stream ended after an event id and before its answer, is the one it may answer
+/// (Forwarding/UnaskedAnswer.cs). A list answer there is filtered by the shape of its result as any list is, or refused
+/// when it holds several kinds of list (the stream then ends there); never relayed whole.
 /// </summary>
 public sealed class ReplayedListFilteringTests
 {
@@ -25,6 +26,14 @@ public sealed class ReplayedListFilteringTests
     /// <summary>Issues "s-1" on initialize; a GET replays <paramref name="replayed"/> as events 6, 7, ...</summary>
     private static async Task Replaying(UpstreamExchange x, params string[] replayed)
     {
+        if (x.Request.Method == "POST" && x.Request.Body.Contains("\"tools/list\"", StringComparison.Ordinal))
+        {
+            // Ends the list's stream after an event id, before its answer: the client resumes it.
+            await x.StartEventStreamAsync("Mcp-Session-Id: s-1\r\n");
+            await x.SendEventAsync("id: 5\ndata: \n\n");
+            await x.EndChunkedAsync();
+            return;
+        }
         if (x.Request.Method == "POST")
         {
             using JsonDocument doc = JsonDocument.Parse(x.Request.BodyBytes);
@@ -39,10 +48,19 @@ public sealed class ReplayedListFilteringTests
         await x.EndChunkedAsync();
     }
 
+    /// <summary>Initializes, and sends tools/list (id 2), whose stream ends before its answer; returns the session.</summary>
+    private static async Task<string> ListUnansweredAsync(PolicyGateway gw, string alice)
+    {
+        string session = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        RawResponse list = await gw.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", alice, $"Mcp-Session-Id: {session}\r\n");
+        Assert.Contains("id: 5", list.Body);
+        return session;
+    }
+
     private static async Task<List<string>> ReplayedEventsAsync(PolicyGateway gw)
     {
         string alice = gw.Token("alice");
-        string session = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        string session = await ListUnansweredAsync(gw, alice);
         using RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {alice}\r\nAccept: text/event-stream\r\n"
             + $"Mcp-Session-Id: {session}\r\nLast-Event-ID: 5\r\n\r\n");
@@ -64,7 +82,7 @@ public sealed class ReplayedListFilteringTests
             new RuleOptions { Name = "team-a", Action = "allow", Methods = ["tools/call"], Names = ["a_*"] },
         ]);
         string alice = gw.Token("alice");
-        string session = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        string session = await ListUnansweredAsync(gw, alice);
 
         using RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync($"GET /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nAuthorization: Bearer {alice}\r\nAccept: text/event-stream\r\n"

@@ -41,11 +41,14 @@ public sealed class ResponseIdCardTests
     }
 
     [Fact]
-    public async Task An_answer_id_the_client_never_sent_is_masked()
+    public async Task An_answer_id_the_client_never_sent_is_withheld_and_never_shown()
     {
-        string relayed = await RelayedAsync("1", "{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{}}");
-        Assert.DoesNotContain(Pan, relayed);
-        Assert.Contains("4111110000001111", relayed);
+        // An answer to no request of the client's is refused whole (UnaskedAnswerTests); its card-like id goes nowhere.
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: x => x.RespondJsonAsync("{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{}}"));
+        RawResponse answer = await g.PostAsync(CardGateway.ToolCall("1", "echo", "{}"));
+        Assert.Equal(502, answer.Status);
+        Assert.DoesNotContain(Pan, answer.Body);
+        Assert.DoesNotContain(Pan, AuditCards.ReadableText(await g.StopAndReadAuditAsync()));
     }
 
     [Fact]
@@ -82,5 +85,18 @@ public sealed class ResponseIdCardTests
 
         Assert.Contains("\"id\":" + Pan + ",\"result\"", answer.Body);
         Assert.DoesNotContain("4012888888881881", answer.Body); // the upstream's id, answering no member
+    }
+
+    [Fact]
+    public async Task A_batch_members_own_id_is_left_as_sent_in_a_json_array_answer()
+    {
+        await using CardGateway g = await CardGateway.StartAsync(upstreamScript: x => x.RespondJsonAsync(
+            "[{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"n\":" + Pan + "}},{\"jsonrpc\":\"2.0\",\"id\":" + Pan + ",\"result\":{}}]"));
+        RawResponse answer = await g.PostAsync("[" + CardGateway.ToolCall(Pan, "a", "{}") + "," + CardGateway.ToolCall("2", "b", "{}") + "]");
+
+        Assert.Equal(200, answer.Status);
+        Assert.Contains("\"id\":" + Pan + ",\"result\"", answer.Body); // the client's own id, as it sent it
+        Assert.Contains("\"n\":4111110000001111", answer.Body); // a card number elsewhere in the array is masked
+        Assert.DoesNotContain(Pan, AuditCards.ReadableText(await g.StopAndReadAuditAsync()));
     }
 }

@@ -386,13 +386,14 @@ public sealed class ToolPinningTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Enforce_withholds_a_changed_tool_from_a_list_answer_carried_on_another_call_stream()
+    public async Task Enforce_withholds_a_list_answer_carried_on_another_call_stream()
     {
         await StartAsync("enforce", PinsFile(ReadInbox, SendMail));
         _listOnCallStream = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[" + ReadInbox + "," + SendMailPoisoned + "," + Exfiltrate + "]}}";
         RawResponse r = await _gw!.PostAsync("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"read_inbox\",\"arguments\":{}}}", _token);
         Assert.Equal(200, r.Status);
-        Assert.Contains("done", r.Body, StringComparison.Ordinal);
+        // An answer to no request of this POST is withheld whole (Forwarding/UnaskedAnswer.cs): the call gets the refusal.
+        Assert.Contains("answered a request it was not sent", r.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("exfiltrate", r.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("id_rsa", r.Body, StringComparison.Ordinal);
     }

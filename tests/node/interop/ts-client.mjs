@@ -24,6 +24,9 @@ export const ALL_SCENARIOS = [
   "delete",
 ];
 
+// Run only when named: they call tools only some test servers have.
+export const SERVER_SPECIFIC_SCENARIOS = ["reconnection"];
+
 export const ECHO_MESSAGE = "interop echo: héllo, wörld";
 export const PROGRESS_STEPS = 4;
 
@@ -47,7 +50,7 @@ function parseArgs(argv) {
   }
   if (!args.url) return undefined;
   for (const name of args.scenarios) {
-    if (!ALL_SCENARIOS.includes(name)) return undefined;
+    if (!ALL_SCENARIOS.includes(name) && !SERVER_SPECIFIC_SCENARIOS.includes(name)) return undefined;
   }
   return args;
 }
@@ -151,6 +154,26 @@ const scenarios = {
       isError: result.isError ?? false,
       content: normalizeContent(result.content),
     };
+  },
+
+  // The conformance server's test_reconnection tool closes the call's stream after its priming event (SEP-1699): the
+  // SDK resumes it with GET and Last-Event-ID, and the answer comes on that stream. Its own client counts those GETs.
+  async reconnection(_session, { url, timeoutMs }) {
+    let resumingGets = 0;
+    const counting = (input, init) => {
+      if ((init?.method ?? "GET") === "GET" && new Headers(init?.headers).has("last-event-id")) resumingGets++;
+      return fetch(input, init);
+    };
+    const transport = new StreamableHTTPClientTransport(new URL(url), { fetch: counting });
+    const client = new Client({ name: "fastmcp-interop-ts-reconnection", version: "1.0.0" }, { capabilities: {} });
+    client.onerror = () => {};
+    await client.connect(transport, { timeout: timeoutMs });
+    try {
+      const result = await client.callTool({ name: "test_reconnection", arguments: {} }, undefined, { timeout: timeoutMs });
+      return { resumingGets, isError: result.isError ?? false, content: normalizeContent(result.content) };
+    } finally {
+      await client.close();
+    }
   },
 
   async "resources-read"({ client }, { timeoutMs }) {
