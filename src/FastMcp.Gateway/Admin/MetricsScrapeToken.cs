@@ -30,6 +30,7 @@ internal sealed class MetricsScrapeToken
     private byte[][] _digests;
     private byte[] _lastRaw = [];
     private long _nextCheck;
+    private bool _unreadable;
 
     private MetricsScrapeToken(string? file, byte[][] digests)
     {
@@ -97,9 +98,12 @@ internal sealed class MetricsScrapeToken
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log.Warn($"admin.metricsTokenFile: cannot read '{_file}' ({FastMcp.Http.PlainError.Describe(e, _file)}); the scrape token(s) read before stay in force");
+                // Once until the file reads again: a scrape a second must not repeat it.
+                if (!_unreadable) Log.Warn($"admin.metricsTokenFile: cannot read '{_file}' ({FastMcp.Http.PlainError.Describe(e, _file)}); the scrape token(s) read before stay in force");
+                _unreadable = true;
                 return;
             }
+            _unreadable = false;
             if (raw.AsSpan().SequenceEqual(_lastRaw)) return;
             _lastRaw = raw;
             if (!TryParse(raw, out byte[][] digests, out string? error))

@@ -241,4 +241,11 @@ public sealed class AdminViewAccessTests : IAsyncLifetime
             Environment.SetEnvironmentVariable(variable, null);
         }
     }
+
+    [Fact]
+    public void The_scrape_token_variable_is_one_a_stdio_server_never_inherits()
+    {
+        GatewayOptions o = ConfigurationLoader.Parse("""{"admin":{"metricsTokenEnv":"SCRAPE_TOKEN_VAR"}}"""u8);
+        Assert.Contains("SCRAPE_TOKEN_VAR", Upstream.Stdio.GatewaySecretVariables.Of(o));
+    }
 }
