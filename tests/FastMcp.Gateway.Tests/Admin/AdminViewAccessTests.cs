@@ -79,6 +79,13 @@ public sealed class AdminViewAccessTests : IAsyncLifetime
         Assert.Equal(2, await RefusedAsync("tools_observed", 401));
         Assert.Equal(1, await RefusedAsync("tools_observed", 403));
         Assert.Equal(0, await RefusedAsync("metrics", 401));
+
+        // The approvals API goes through the same check: an operator is no approver there, and is counted under its view.
+        RawResponse notApprover = await GetAsync("/approvals", gw.Token("carol", "sre"), bearer: true);
+        Assert.Equal(403, notApprover.Status);
+        Assert.Equal("carol is not an approver", Error(notApprover));
+        Assert.Equal(1, await RefusedAsync("approvals", 403));
+        Assert.Equal(200, (await GetAsync("/approvals", gw.Token("dave", "approvers"), bearer: true)).Status);
     }
 
     [Fact]
