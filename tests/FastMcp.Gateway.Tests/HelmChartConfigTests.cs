@@ -41,6 +41,7 @@ public sealed partial class HelmChartConfigTests : IDisposable
         Dictionary<string, string> values = ReadValueScalars(File.ReadAllLines(Path.Combine(ChartDir, "values.yaml")));
         string template = File.ReadAllText(Path.Combine(ChartDir, "files", "fastmcp.json"));
         template = template.Replace(ApprovalsInclude, ApprovalsSection(values, overrides), StringComparison.Ordinal);
+        template = template.Replace(AdminInclude, AdminSection(values, overrides), StringComparison.Ordinal);
         string rendered = ValueAction().Replace(template, m =>
         {
             string path = m.Groups[1].Value;
@@ -56,6 +57,22 @@ public sealed partial class HelmChartConfigTests : IDisposable
     }
 
     private const string ApprovalsInclude = "{{ include \"fastmcp.approvals\" . }}";
+
+    private const string AdminInclude = "{{ include \"fastmcp.admin\" . }}";
+
+    /// <summary>
+    /// What the "fastmcp.admin" helper of templates/_helpers.tpl renders: gateway.admin with the listener on the pod address,
+    /// and metricsTokenFile under /run/secrets/fastmcp-metrics/ when metricsToken.existingSecret is set.
+    /// </summary>
+    private static string AdminSection(Dictionary<string, string> values, IReadOnlyDictionary<string, string>? overrides)
+    {
+        string Value(string path) => overrides is not null && overrides.TryGetValue(path, out string? o) ? o : values[path];
+        var admin = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(Value("gateway.admin"))!;
+        admin["listen"] = "0.0.0.0:" + Value("service.adminPort");
+        if (JsonSerializer.Deserialize<string>(Value("metricsToken.existingSecret")) is { Length: > 0 })
+            admin["metricsTokenFile"] = "/run/secrets/fastmcp-metrics/" + JsonSerializer.Deserialize<string>(Value("metricsToken.key"));
+        return admin.ToJsonString();
+    }
 
     /// <summary>
     /// What the "fastmcp.approvals" helper of templates/_helpers.tpl renders, for release "fastmcp" in namespace "default":
@@ -534,5 +551,33 @@ public sealed partial class HelmChartConfigTests : IDisposable
 
         Assert.Empty(ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string> { ["replicaCount"] = "1", ["existingSecret"] = "\"s\"" }))).Approvals.Peers.Urls);
         Assert.Empty(ConfigurationLoader.Load(WriteRendered(Render())).Approvals.Peers.Urls);
+    }
+
+    [Fact]
+    public void The_admin_views_need_an_operator_by_default_and_a_metrics_token_secret_reaches_the_gateway_and_the_service_monitor()
+    {
+        string helpers = File.ReadAllText(Path.Combine(ChartDir, "templates", "_helpers.tpl"));
+        Assert.Contains("{{- $_ := set $admin \"listen\" (printf \"0.0.0.0:%d\" (int .Values.service.adminPort)) -}}", helpers, StringComparison.Ordinal);
+        Assert.Contains("{{- $_ := set $admin \"metricsTokenFile\" (printf \"/run/secrets/fastmcp-metrics/%s\" .Values.metricsToken.key) -}}", helpers, StringComparison.Ordinal);
+        Assert.Contains(AdminInclude, File.ReadAllText(Path.Combine(ChartDir, "files", "fastmcp.json")), StringComparison.Ordinal);
+
+        GatewayOptions defaults = ConfigurationLoader.Load(WriteRendered(Render()));
+        Assert.Equal("0.0.0.0:9090", defaults.Admin.Listen);
+        Assert.Equal(AdminOptions.OperatorsAccess, defaults.Admin.ToolsObservedAccess);
+        Assert.Null(defaults.Admin.MetricsTokenFile);
+
+        var withToken = new Dictionary<string, string>
+        {
+            ["metricsToken.existingSecret"] = "\"fastmcp-metrics\"",
+            ["gateway.admin"] = """{"operatorGroups":["platform-sre"],"toolsObservedAccess":"operators"}""",
+        };
+        GatewayOptions options = ConfigurationLoader.Load(WriteRendered(Render(withToken)));
+        Assert.Equal("/run/secrets/fastmcp-metrics/metrics-token", options.Admin.MetricsTokenFile);
+        Assert.Equal(["platform-sre"], options.Admin.OperatorGroups);
+        // The same file is mounted for the gateway and the helm test Pod, and the ServiceMonitor sends the same key.
+        Assert.Matches(@"- name: metrics-token\s+mountPath: /run/secrets/fastmcp-metrics\s+readOnly: true", helpers);
+        Assert.Matches(@"- name: metrics-token\s+secret:\s+secretName: \{\{ \.Values\.metricsToken\.existingSecret \}\}", helpers);
+        string monitor = File.ReadAllText(Path.Combine(ChartDir, "templates", "servicemonitor.yaml"));
+        Assert.Matches(@"\{\{- if \.Values\.metricsToken\.existingSecret \}\}\s+authorization:\s+type: Bearer\s+credentials:\s+name: \{\{ \.Values\.metricsToken\.existingSecret \}\}\s+key: \{\{ \.Values\.metricsToken\.key \}\}", monitor);
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using FastMcp.Gateway.Hosting;
 using FastMcp.Http;
+using FastMcp.Identity;
 using HttpMethod = FastMcp.Http.HttpMethod;
 
 namespace FastMcp.Gateway.Admin;
@@ -8,12 +9,14 @@ namespace FastMcp.Gateway.Admin;
 /// <summary>
 /// The admin listener's routes: /healthz (the process serves), /readyz (it can serve traffic:
 /// listeners bound, not shutting down, the audit log writable, at least one upstream up; the upstreams that are down
-/// are listed as "upstreamsDown"), /metrics (Prometheus text), and
-/// /approvals (approvers only, see ApprovalEndpoints), /peer/v1/ (other replicas, MACed: see PeerEndpoints), and
-/// /tools/observed (the tool definitions pinned upstreams listed, with their digests: what `fastmcp tools pin` writes a pins file from).
+/// are listed as "upstreamsDown"), /metrics (Prometheus text; with a scrape token configured, only to it or to an
+/// operator's token), /approvals (approvers only, see ApprovalEndpoints), /peer/v1/ (other replicas, MACed: see
+/// PeerEndpoints), and /tools/observed (the tool definitions pinned upstreams listed, with their digests: what
+/// `fastmcp tools pin` writes a pins file from; operators only unless admin.toolsObservedAccess is "open").
+/// /healthz and /readyz stay open: probes carry no token, and they say nothing but up or down (and which upstream is down).
 /// </summary>
 internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<(string Name, string Reason)>> downUpstreams, ApprovalEndpoints? approvals,
-    MetricsEndpoint metrics, PeerEndpoints? peers = null, ToolPins.ToolPinning? toolPins = null)
+    MetricsEndpoint metrics, AdminAccess access, AdminViewRules rules, PeerEndpoints? peers = null, ToolPins.ToolPinning? toolPins = null)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
@@ -22,6 +25,7 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
     private static readonly byte[] AuditUnwritable = """{"status":"not ready","reason":"audit log not writable: every call is refused with 503 until it recovers"}"""u8.ToArray();
     private static readonly byte[] NotFound = """{"error":"not found"}"""u8.ToArray();
     private static readonly byte[] PinningOff = """{"error":"tool pinning is off for every upstream (toolPins.mode)"}"""u8.ToArray();
+    private const string MetricsChallenge = "WWW-Authenticate: Bearer realm=\"fastmcp-metrics\"\r\n";
 
     public ValueTask<LocalResponse> HandleAsync(HttpRequestHead request, ReadOnlyMemory<byte> body, IPEndPoint remote)
     {
@@ -35,16 +39,60 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
             if (peers is null) return new ValueTask<LocalResponse>(new LocalResponse(404, "application/json", """{"error":"approvals.peers is not configured on this replica"}"""u8.ToArray()));
             return peers.HandleAsync(request, body, remote);
         }
+        if (request.Method is HttpMethod.Get or HttpMethod.Head)
+        {
+            // The caller is checked before anything else is said, whether pinning is on included.
+            if (request.Path.SequenceEqual("/tools/observed"u8) && !rules.ToolsObservedOpen) return ToolsObservedAsync(request, remote);
+            if (request.Path.SequenceEqual("/metrics"u8) && rules.ScrapeToken is { } scrape) return MetricsAsync(request, remote, scrape);
+        }
         return new ValueTask<LocalResponse>(Handle(request));
     }
+
+    private async ValueTask<LocalResponse> ToolsObservedAsync(HttpRequestHead request, IPEndPoint remote)
+    {
+        AdminCaller caller = await access.AuthenticateAsync(request, remote, AdminView.ToolsObserved).ConfigureAwait(false);
+        if (caller.Principal is null) return caller.Refusal;
+        return ToolsObserved();
+    }
+
+    /// <summary>
+    /// /metrics with a scrape token configured: the token (Prometheus' bearer credential) or an operator's own token (a JWT,
+    /// verified as the approvals API verifies one); anything else is 401.
+    /// </summary>
+    private ValueTask<LocalResponse> MetricsAsync(HttpRequestHead request, IPEndPoint remote, MetricsScrapeToken scrape)
+    {
+        ReadOnlySpan<byte> authorization = request.Headers.Get(KnownHeader.Authorization);
+        if (scrape.Admits(authorization)) return new ValueTask<LocalResponse>(Metrics());
+        if (access.VerifiesTokens && PresentsJwt(authorization)) return OperatorMetricsAsync(request, remote);
+        string why = authorization.IsEmpty ? "no scrape token" : "not the scrape token";
+        return new ValueTask<LocalResponse>(access.Refuse(AdminView.Metrics, 401, ApprovalEndpoints.ClientAddress(remote),
+            $"{why}: /metrics needs the scrape token (admin.metricsTokenFile or admin.metricsTokenEnv) or an operator's token", MetricsChallenge).Refusal);
+    }
+
+    private async ValueTask<LocalResponse> OperatorMetricsAsync(HttpRequestHead request, IPEndPoint remote)
+    {
+        AdminCaller caller = await access.AuthenticateAsync(request, remote, AdminView.Metrics).ConfigureAwait(false);
+        return caller.Principal is null ? caller.Refusal : Metrics();
+    }
+
+    /// <summary>A DPoP-bound token, or a bearer token shaped as a JWT (three dot-separated parts): a caller's, not a scrape token.</summary>
+    private static bool PresentsJwt(ReadOnlySpan<byte> authorization)
+    {
+        if (BearerHeader.TryGetToken(authorization, out ReadOnlySpan<byte> token, out bool dpop) != AuthFailure.None) return false;
+        return dpop || token.Count((byte)'.') == 2;
+    }
+
+    private LocalResponse Metrics() => new(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
+
+    private LocalResponse ToolsObserved() =>
+        toolPins is null ? new LocalResponse(404, "application/json", PinningOff) : new LocalResponse(200, "application/json", toolPins.ObservedJson());
 
     private LocalResponse Handle(HttpRequestHead request)
     {
         if (request.Method is not (HttpMethod.Get or HttpMethod.Head)) return new LocalResponse(405, "application/json", NotFound, "Allow: GET\r\n");
         if (request.Path.SequenceEqual("/healthz"u8)) return new LocalResponse(200, "application/json", Ok);
-        if (request.Path.SequenceEqual("/metrics"u8)) return new LocalResponse(200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
-        if (request.Path.SequenceEqual("/tools/observed"u8))
-            return toolPins is null ? new LocalResponse(404, "application/json", PinningOff) : new LocalResponse(200, "application/json", toolPins.ObservedJson());
+        if (request.Path.SequenceEqual("/metrics"u8)) return Metrics();
+        if (request.Path.SequenceEqual("/tools/observed"u8)) return ToolsObserved();
         if (request.Path.SequenceEqual("/readyz"u8))
         {
             GatewayReadiness state = readiness();

@@ -12,14 +12,14 @@ namespace FastMcp.Gateway.Admin;
 
 /// <summary>
 /// The approvals API on the admin listener, for approvers only (bearer tokens verified exactly as
-/// on the MCP endpoint). An approval is shown only to those who may decide it (docs/approvals.md):
+/// on the MCP endpoint, through AdminAccess). An approval is shown only to those who may decide it (docs/approvals.md):
 ///   GET  /approvals[?state=all]       pending approvals (or all still retained)
 ///   GET  /approvals/{id}              one approval
 ///   POST /approvals/{id}/approve      {"comment": "..."} optional
 ///   POST /approvals/{id}/deny         {"reason": "..."} required
 ///   POST /approvals/{id}/revoke       {"reason": "..."} required; an open grant only
 /// </summary>
-internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication authentication)
+internal sealed class ApprovalEndpoints(ApprovalBroker broker, AdminAccess access)
 {
     private const int MaxTextLength = 1000;
 
@@ -28,18 +28,8 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, Authentication au
 
     public async ValueTask<LocalResponse> HandleAsync(HttpRequestHead request, ReadOnlyMemory<byte> body, IPEndPoint remote)
     {
-        if (authentication.IsAnonymous)
-            return Error(403, "approvals need identified approvers: the gateway runs in anonymous mode");
-        // The admin listener speaks plain HTTP and sees no client certificate: a certificate-bound token is refused here.
-        // A DPoP proof names this listener's URL, as the client addressed it.
-        string origin = "http://" + Encoding.ASCII.GetString(request.Host);
-        AuthResult auth = await authentication.AuthenticateAsync(request, certificate: null, origin).ConfigureAwait(false);
-        if (!auth.Succeeded)
-        {
-            int status = ResourceMetadata.StatusCode(auth.Failure);
-            return Error(status, auth.Description ?? auth.Failure.ToString(), Encoding.ASCII.GetString(authentication.ChallengeLines(auth.Failure, request)));
-        }
-        Principal caller = auth.Principal!;
+        AdminCaller authenticated = await access.AuthenticateAsync(request, remote, AdminView.Approvals).ConfigureAwait(false);
+        if (authenticated.Principal is not { } caller) return authenticated.Refusal;
         string method = request.Method switch { HttpMethod.Get => "GET", HttpMethod.Post => "POST", _ => "OTHER" };
         string bodyText = body.IsEmpty ? "" : Encoding.UTF8.GetString(body.Span);
         return await AnswerAsync(caller, method, Encoding.ASCII.GetString(request.Path), request.Query.SequenceEqual("?state=all"u8), bodyText, ClientAddress(remote),

@@ -41,7 +41,7 @@ internal static class ApprovalsCommand
         CommandLine cl = CommandLine.Parse(args.AsSpan(1 + positional), ["--admin", "--token-file", "--comment", "--reason"], ["--all", "--json"]);
 
         List<string> admins = AdminUrls(cl);
-        string? token = cl.Get("--token-file") is { } file ? ReadToken(file) : Environment.GetEnvironmentVariable("FASTMCP_TOKEN");
+        string? token = AdminToken.From(cl);
         if (string.IsNullOrWhiteSpace(token)) throw new UsageException("no token: pass --token-file FILE or set FASTMCP_TOKEN (an approver's bearer token)");
         if (id is not null && (id.Length > 100 || id.IndexOfAny(['/', '?', '#', ' ']) >= 0)) throw new UsageException($"'{id}' is not an approval id");
 
@@ -237,11 +237,5 @@ internal static class ApprovalsCommand
     {
         try { return JsonSerializer.Deserialize(json, type); }
         catch (JsonException) { return null; }
-    }
-
-    private static string ReadToken(string file)
-    {
-        try { return File.ReadAllText(file).Trim(); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"--token-file: cannot read '{file}': {FastMcp.Http.PlainError.Describe(e, file)}"); }
     }
 }

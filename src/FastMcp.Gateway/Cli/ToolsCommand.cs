@@ -12,9 +12,10 @@ namespace FastMcp.Gateway.Cli;
 internal static class ToolsCommand
 {
     public const string Usage = """
-        usage: fastmcp tools pin --out FILE [--admin URL] [--upstream NAME]... [--definitions FILE]
+        usage: fastmcp tools pin --out FILE [--admin URL] [--token-file FILE] [--upstream NAME]... [--definitions FILE]
           --out FILE          where to write the pins file (upstream → tool name → digest)
           --admin URL         the gateway's admin listener (default $FASTMCP_ADMIN_URL or http://127.0.0.1:9090)
+          --token-file FILE   an approver's or operator's bearer token (default $FASTMCP_TOKEN; never on the command line)
           --upstream NAME     only this upstream (repeatable; default every upstream whose toolPins mode is not off)
           --definitions FILE  also write the observed definitions the digests are over, for the review
         It pins exactly the definitions the gateway saw: list each upstream's tools through it (record mode) first.
@@ -28,19 +29,23 @@ internal static class ToolsCommand
             return args.Length == 0 ? 2 : 0;
         }
         if (args[0] != "pin") throw new UsageException($"unknown tools command '{args[0]}'\n{Usage}");
-        CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--admin", "--out", "--upstream", "--definitions"], []);
+        CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--admin", "--out", "--upstream", "--definitions", "--token-file"], []);
         string output = cl.Get("--out") is { Length: > 0 } o ? o : throw new UsageException("tools pin: --out FILE is required");
         string admin = (cl.Get("--admin") ?? Environment.GetEnvironmentVariable("FASTMCP_ADMIN_URL") ?? "http://127.0.0.1:9090").TrimEnd('/');
         if (!Uri.TryCreate(admin, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
             throw new UsageException($"--admin: '{admin}' is not an http(s) URL");
         IReadOnlyList<string> only = cl.GetAll("--upstream");
+        // GET /tools/observed needs an operator's token unless the gateway serves it open (admin.toolsObservedAccess).
+        string? token = AdminToken.From(cl);
 
         byte[] answer;
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
         {
             try
             {
-                using HttpResponseMessage response = await http.GetAsync(admin + "/tools/observed").ConfigureAwait(false);
+                using var request = new HttpRequestMessage(HttpMethod.Get, admin + "/tools/observed");
+                if (!string.IsNullOrEmpty(token)) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                using HttpResponseMessage response = await http.SendAsync(request).ConfigureAwait(false);
                 answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode)
                 {

@@ -70,7 +70,7 @@ public static class ConfigurationLoader
         Transport.ThreadScheduling.Parse(o.Threads.Scheduling, Transport.ThreadScheduling.Field);
 
         if (o.Admin is null) throw new ConfigurationException("admin", "must be an object");
-        if (!string.IsNullOrEmpty(o.Admin.Listen)) ListenAddress.Parse(o.Admin.Listen, "admin.listen");
+        o.Admin.Validate();
 
         if (o.Limits is null) throw new ConfigurationException("limits", "must be an object");
         Range(o.Limits.MaxHeadBytes, 1024, 1024 * 1024, "limits.maxHeadBytes");

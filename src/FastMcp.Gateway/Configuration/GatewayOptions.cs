@@ -123,12 +123,6 @@ public sealed class UpstreamOptions
     public UpstreamTlsOptions Tls { get; set; } = new();
 }
 
-public sealed class AdminOptions
-{
-    /// <summary>Admin listener (health, readiness). Empty disables it.</summary>
-    public string Listen { get; set; } = "127.0.0.1:9090";
-}
-
 public sealed class TimeoutOptions
 {
     /// <summary>From the first byte of a request to the end of its head (408 beyond).</summary>

@@ -104,8 +104,10 @@ internal sealed class GatewayHost : IAsyncDisposable
             }
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
-                ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is { } auth ? new ApprovalEndpoints(broker, auth) : null;
-                var admin = new AdminEndpoints(Readiness, DownUpstreams, approvalApi, new MetricsEndpoint(_runtime, () => _connections.Count),
+                var access = new AdminAccess(stages.Authentication, stages.Approvals, options.Admin.OperatorGroups, _runtime.AdminRefusals);
+                ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is not null ? new ApprovalEndpoints(broker, access) : null;
+                var admin = new AdminEndpoints(Readiness, DownUpstreams, approvalApi, new MetricsEndpoint(_runtime, () => _connections.Count), access,
+                    AdminViewRules.From(options.Admin),
                     approvalApi is not null && stages.Approvals!.Peers is { } peers ? new PeerEndpoints(stages.Approvals, peers, approvalApi) : null, stages.ToolPins);
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync, _runtime.AdminLimits);
             }

@@ -86,6 +86,8 @@ internal sealed class GatewayStages : IAsyncDisposable
     /// </summary>
     public static void Check(GatewayOptions options, IReadOnlyList<IPEndPoint> listeners)
     {
+        // The scrape token is read as serve reads it (a missing file or variable, a token too short).
+        Admin.AdminViewRules.From(options.Admin);
         if (options.Passthrough)
         {
             CreateSessionSeal(options);

@@ -26,6 +26,9 @@ internal sealed class GatewayRuntime
     /// <summary>The admin listener's bounds on connections and their times, and what they refused (/metrics).</summary>
     public Hosting.LocalServerLimits AdminLimits { get; }
 
+    /// <summary>Admin listener requests refused for their credential (/metrics, /tools/observed, the approvals API).</summary>
+    public Admin.AdminAccessRefusals AdminRefusals { get; } = new();
+
     /// <summary>Exchanges by method, decision and status; latencies; authentication failures by reason.</summary>
     public Admin.ExchangeMetrics Metrics { get; }
 

@@ -226,7 +226,7 @@ public sealed class FederatedToolPinningTests : IAsyncLifetime
         await StartAsync("record", null);
         await ListAsync();
 
-        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed");
+        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed", _gw.Token("reviewer", "approvers"));
         using (JsonDocument d = JsonDocument.Parse(observed))
         {
             JsonElement upstreams = d.RootElement.GetProperty("upstreams");
@@ -236,7 +236,7 @@ public sealed class FederatedToolPinningTests : IAsyncLifetime
         string pins = Path.Combine(_dir, "written-pins.json");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--out", pins], stdout, stderr);
+        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--token-file", _gw.TokenFile("reviewer", "approvers"), "--out", pins], stdout, stderr);
         Assert.True(rc == 0, stderr.ToString());
         using (JsonDocument written = JsonDocument.Parse(File.ReadAllText(pins)))
         {

@@ -315,7 +315,7 @@ public sealed class ToolPinningTests : IAsyncLifetime
         string pins = Path.Combine(_dir, "written-pins.json"), definitions = Path.Combine(_dir, "definitions.json");
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw!.Gateway.AdminEndpoint.Port}", "--out", pins, "--definitions", definitions], stdout, stderr);
+        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw!.Gateway.AdminEndpoint.Port}", "--token-file", _gw.TokenFile("reviewer", "approvers"), "--out", pins, "--definitions", definitions], stdout, stderr);
         Assert.True(rc == 0, stderr.ToString());
         Assert.Contains("wrote 2 tool pin(s) of 1 upstream(s)", stdout.ToString(), StringComparison.Ordinal);
         using (JsonDocument written = JsonDocument.Parse(File.ReadAllText(pins)))
@@ -342,7 +342,7 @@ public sealed class ToolPinningTests : IAsyncLifetime
             await ListAsync();
         }
         long notKept = perList * lists - UpstreamToolPins.MaxObservedTools;
-        using (JsonDocument observed = JsonDocument.Parse(await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed")))
+        using (JsonDocument observed = JsonDocument.Parse(await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed", _gw.Token("reviewer", "approvers"))))
         {
             JsonElement upstream = observed.RootElement.GetProperty("upstreams").GetProperty("default");
             Assert.Equal(UpstreamToolPins.MaxObservedTools, upstream.GetProperty("tools").EnumerateObject().Count());
@@ -367,14 +367,14 @@ public sealed class ToolPinningTests : IAsyncLifetime
         _served = [ReadInbox, carded, forged];
         await ListAsync();
 
-        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed");
+        string observed = await AdminGet.TextAsync(_gw!.Gateway.AdminEndpoint, "/tools/observed", _gw.Token("reviewer", "approvers"));
         Assert.DoesNotContain(Pan, observed, StringComparison.Ordinal);
         Assert.DoesNotContain("1111 1111 1111", observed, StringComparison.Ordinal);
         Assert.DoesNotContain("\\u0034111", observed, StringComparison.Ordinal);
         Assert.Contains("pay_411111", observed, StringComparison.Ordinal);
 
         string pins = Path.Combine(_dir, "carded-pins.json"), definitions = Path.Combine(_dir, "carded-definitions.json");
-        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--out", pins, "--definitions", definitions], new StringWriter(), new StringWriter());
+        int rc = await ToolsCommand.RunAsync(["pin", "--admin", $"http://127.0.0.1:{_gw.Gateway.AdminEndpoint.Port}", "--token-file", _gw.TokenFile("reviewer", "approvers"), "--out", pins, "--definitions", definitions], new StringWriter(), new StringWriter());
         Assert.Equal(0, rc);
         Assert.DoesNotContain(Pan, File.ReadAllText(pins) + File.ReadAllText(definitions), StringComparison.Ordinal);
         Assert.DoesNotContain("1111 1111 1111", File.ReadAllText(definitions), StringComparison.Ordinal);

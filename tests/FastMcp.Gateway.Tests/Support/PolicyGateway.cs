@@ -61,6 +61,14 @@ internal sealed class PolicyGateway : IAsyncDisposable
     public string Token(string subject, params string[] groups) =>
         _key.Mint(subject, groups, [], null, DevKeys.Audience, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10));
 
+    /// <summary>A file holding a token of <paramref name="subject"/> in <paramref name="groups"/>: what a command's --token-file reads.</summary>
+    public string TokenFile(string subject, params string[] groups)
+    {
+        string path = Path.Combine(_dir, subject + "-" + Guid.NewGuid().ToString("N") + ".token");
+        File.WriteAllText(path, Token(subject, groups) + "\n");
+        return path;
+    }
+
     /// <summary>A token for <paramref name="subject"/> whose exp is at most <paramref name="lifetime"/> from now (whole seconds, rounded down).</summary>
     public string ShortLivedToken(string subject, TimeSpan lifetime) =>
         _key.Mint(subject, [], [], null, DevKeys.Audience, DateTimeOffset.UtcNow, lifetime);

@@ -100,6 +100,20 @@ derived from that key. A replica finds itself in the list and skips itself. A pe
 {{- end -}}
 
 {{/*
+The "admin" section: the listener on the pod address (the kubelet's probes and the approvals API reach it there; only
+ClusterIP Services expose it), values.gateway.admin (operatorGroups, toolsObservedAccess), and metricsTokenFile naming
+the scrape token when metricsToken.existingSecret is set (that Secret is mounted at /run/secrets/fastmcp-metrics/).
+*/}}
+{{- define "fastmcp.admin" -}}
+{{- $admin := deepCopy (default dict .Values.gateway.admin) -}}
+{{- $_ := set $admin "listen" (printf "0.0.0.0:%d" (int .Values.service.adminPort)) -}}
+{{- if .Values.metricsToken.existingSecret -}}
+{{- $_ := set $admin "metricsTokenFile" (printf "/run/secrets/fastmcp-metrics/%s" .Values.metricsToken.key) -}}
+{{- end -}}
+{{- toJson $admin -}}
+{{- end -}}
+
+{{/*
 Secret-backed environment and volume, shared by the gateway and the helm test Pod so that
 `fastmcp config check` sees what serve sees.
 */}}
@@ -139,6 +153,16 @@ Secret-backed environment and volume, shared by the gateway and the helm test Po
     secretName: {{ .Values.existingSecret }}
     defaultMode: 0440
 {{- end }}
+{{- if .Values.metricsToken.existingSecret }}
+# The /metrics scrape token alone, a Secret of its own: Prometheus is given this one, never the gateway's keys.
+- name: metrics-token
+  secret:
+    secretName: {{ .Values.metricsToken.existingSecret }}
+    items:
+      - key: {{ .Values.metricsToken.key }}
+        path: {{ .Values.metricsToken.key }}
+    defaultMode: 0440
+{{- end }}
 {{- end -}}
 
 {{- define "fastmcp.configVolumeMounts" -}}
@@ -148,6 +172,11 @@ Secret-backed environment and volume, shared by the gateway and the helm test Po
 {{- if .Values.existingSecret }}
 - name: secrets
   mountPath: /run/secrets/fastmcp
+  readOnly: true
+{{- end }}
+{{- if .Values.metricsToken.existingSecret }}
+- name: metrics-token
+  mountPath: /run/secrets/fastmcp-metrics
   readOnly: true
 {{- end }}
 {{- end -}}

@@ -26,6 +26,7 @@ internal static class GatewaySecretVariables
         }
         if (options.Approvals?.Webhook?.SecretEnv is { Length: > 0 } webhook) names.Add(webhook);
         if (options.Masking?.FingerprintKeyEnv is { Length: > 0 } panKey) names.Add(panKey);
+        if (options.Admin?.MetricsTokenEnv is { Length: > 0 } scrapeToken) names.Add(scrapeToken);
         return names;
     }
 }
