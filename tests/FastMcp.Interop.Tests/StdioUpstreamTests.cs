@@ -138,6 +138,38 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_server_inheriting_the_environment_gets_none_of_the_gateways_secret_variables()
+    {
+        string config = Config(TestServer, """, "inheritEnvironment": true""")
+            .Replace("\"audit\": { \"directory\": \"audit\" }",
+                $"\"audit\": {{ \"directory\": \"audit\", \"export\": {{ \"url\": \"http://127.0.0.1:{UnusedPort.Pick()}/records\", \"tokenEnv\": \"FASTMCP_TEST_EXPORT_TOKEN\" }} }}", StringComparison.Ordinal)
+            .Replace("\"admin\": { \"listen\": \"127.0.0.1:0\" }",
+                "\"admin\": { \"listen\": \"127.0.0.1:0\", \"metricsTokenEnv\": \"FASTMCP_TEST_SCRAPE_TOKEN\" }", StringComparison.Ordinal);
+        Assert.Contains("FASTMCP_TEST_EXPORT_TOKEN", config);
+        Assert.Contains("FASTMCP_TEST_SCRAPE_TOKEN", config);
+        var environment = new Dictionary<string, string>
+        {
+            ["FASTMCP_TEST_INHERITED"] = "plain",
+            ["FASTMCP_TEST_EXPORT_TOKEN"] = "siem-token-the-server-must-not-see",
+            ["FASTMCP_TEST_SCRAPE_TOKEN"] = "scrape-token-the-server-must-not-see",
+            ["FASTMCP_PAN_KEY"] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            ["AWS_SECRET_ACCESS_KEY"] = "s3-secret-the-server-must-not-see",
+        };
+        RepoPaths.RequireNodePeers();
+        using GatewayProcess gateway = await GatewayProcess.StartWithConfigAsync(config, environment: environment);
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+
+        JsonNode who = JsonNode.Parse(Text(await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(2, "whoami", "{}"))))!;
+        string[] names = who["env"]!.AsArray().Select(n => (string)n!).ToArray();
+        Assert.Contains("FASTMCP_TEST_INHERITED", names);
+        Assert.Contains("STDIO_TEST", names);
+        Assert.DoesNotContain("FASTMCP_TEST_EXPORT_TOKEN", names);
+        Assert.DoesNotContain("FASTMCP_TEST_SCRAPE_TOKEN", names);
+        Assert.DoesNotContain("FASTMCP_PAN_KEY", names);
+        Assert.DoesNotContain("AWS_SECRET_ACCESS_KEY", names);
+    }
+
+    [Fact]
     public async Task Delete_stops_the_server_process_and_the_session_is_gone()
     {
         using GatewayProcess gateway = await StartAsync(Config(TestServer));

@@ -9,16 +9,17 @@ internal sealed partial class GatewayProcess
     /// <summary>
     /// Writes <paramref name="configJson"/> to config.json in a fresh working directory (or
     /// <paramref name="workDirectory"/>, to restart on the same state) and runs `fastmcp serve --config`.
-    /// The configuration must listen and admin-listen on 127.0.0.1:0.
+    /// The configuration must listen and admin-listen on 127.0.0.1:0. <paramref name="environment"/>: variables added to
+    /// the gateway's environment.
     /// </summary>
-    public static async Task<GatewayProcess> StartWithConfigAsync(string configJson, string? workDirectory = null)
+    public static async Task<GatewayProcess> StartWithConfigAsync(string configJson, string? workDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var (file, prefix, _) = Locate();
         bool fresh = workDirectory is null;
         workDirectory ??= Directory.CreateTempSubdirectory("fastmcp-interop-").FullName;
         string configPath = Path.Combine(workDirectory, "config.json");
         await File.WriteAllTextAsync(configPath, configJson);
-        var process = ChildProcess.Start(file, [.. prefix, "serve", "--config", configPath], workingDirectory: workDirectory);
+        var process = ChildProcess.Start(file, [.. prefix, "serve", "--config", configPath], environment, workDirectory);
         try
         {
             var listening = await process.WaitForStdoutLineAsync(ListeningLine(), StartTimeout);

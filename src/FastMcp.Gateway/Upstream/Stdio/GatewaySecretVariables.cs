@@ -27,6 +27,8 @@ internal static class GatewaySecretVariables
         if (options.Approvals?.Webhook?.SecretEnv is { Length: > 0 } webhook) names.Add(webhook);
         if (options.Masking?.FingerprintKeyEnv is { Length: > 0 } panKey) names.Add(panKey);
         if (options.Admin?.MetricsTokenEnv is { Length: > 0 } scrapeToken) names.Add(scrapeToken);
+        // The SIEM's token: a server holding it could post records the audit sink would take for the gateway's.
+        if (options.Audit?.Export?.TokenEnv is { Length: > 0 } exportToken) names.Add(exportToken);
         return names;
     }
 }
