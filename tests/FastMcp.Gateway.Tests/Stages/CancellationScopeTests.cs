@@ -180,6 +180,55 @@ public sealed class CancellationScopeTests
     }
 
     [Fact]
+    public async Task With_sessions_a_cancellation_reaches_only_the_session_of_the_call()
+    {
+        var server = new SlowServer();
+        int issued = 0;
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(async x =>
+        {
+            if (x.Request.Body.Contains("\"initialize\"", StringComparison.Ordinal))
+            {
+                await x.RespondJsonAsync(ScriptedMember.Result(x.Request.IdJson(), "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"serverInfo\":{\"name\":\"s\",\"version\":\"1\"}}"),
+                    $"Mcp-Session-Id: s-{Interlocked.Increment(ref issued)}\r\n");
+                return;
+            }
+            await server.Script(x);
+        }, AllowAll);
+        string alice = gw.Token("alice");
+        const string Initialize = """{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+        string first = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        string second = (await gw.PostAsync(Initialize, alice)).Header("Mcp-Session-Id")!;
+        using RawClient call = await SendAsync(gw, Call("1"), alice, $"Mcp-Session-Id: {first}\r\n");
+        await server.CallArrivedAsync();
+
+        Assert.Equal(202, (await gw.PostAsync(Cancel("1"), alice, $"Mcp-Session-Id: {second}\r\n")).Status);
+        Assert.Equal(0, CancellationsAt(gw.Upstream));
+        Assert.Equal(202, (await gw.PostAsync(Cancel("1"), alice, $"Mcp-Session-Id: {first}\r\n")).Status);
+        server.Release.SetResult();
+        Assert.Equal(200, (await call.ReadResponseAsync()).Status);
+
+        UpstreamRequest cancelled = Assert.Single(gw.Upstream.Requests, r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
+        Assert.Equal(first, cancelled.Header("Mcp-Session-Id"));
+    }
+
+    [Fact]
+    public async Task A_batch_cancelling_another_callers_call_is_refused_whole()
+    {
+        var server = new SlowServer();
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(server.Script, AllowAll);
+        string alice = gw.Token("alice"), bob = gw.Token("bob");
+        using RawClient aliceCall = await SendAsync(gw, Call("1"), alice);
+        await server.CallArrivedAsync();
+
+        RawResponse batch = await gw.PostAsync("[" + Cancel("1") + ",{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]", bob, "MCP-Protocol-Version: 2025-03-26\r\n");
+        server.Release.SetResult();
+        Assert.Equal(200, (await aliceCall.ReadResponseAsync()).Status);
+
+        Assert.Contains("cancels a request that is not the caller's in flight", batch.Body, StringComparison.Ordinal);
+        Assert.Single(gw.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task On_a_federated_path_a_cancellation_goes_only_to_the_member_with_the_callers_call()
     {
         var slowA = new SlowServer();
