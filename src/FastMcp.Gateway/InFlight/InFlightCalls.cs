@@ -25,7 +25,7 @@ internal sealed class InFlightCalls
         for (int i = 0; i < StripeCount; i++) _stripes[i] = new Stripe();
     }
 
-    /// <summary>Calls in the table now (for tests and /metrics).</summary>
+    /// <summary>Calls in the table now (a sum over the stripes, not a snapshot: for tests).</summary>
     public int Count
     {
         get

@@ -147,7 +147,8 @@ internal sealed partial class ClientConnection
     {
         if (!await RecordRequestOrRefuseAsync(recorded).ConfigureAwait(false)) return true;
         if (_rt.Approvals is { } broker) await broker.CancelAsync(held, WithdrawnReason).ConfigureAwait(false);
-        Log.Info($"approval {held.Id}: withdrawn by {_exchange.Principal!.Subject} (notifications/cancelled); the held call was not forwarded");
+        // Decided meanwhile (denied, expired): the hold answers with that; nothing was withdrawn.
+        if (WithdrawnByCaller(held)) Log.Info($"approval {held.Id}: withdrawn by {_exchange.Principal!.Subject} (notifications/cancelled); the held call was not forwarded");
         return await AcceptNotificationAsync().ConfigureAwait(false);
     }
 
