@@ -14,7 +14,7 @@ internal static class FoldedMemberNames
     /// <summary>A request's <c>params</c>.</summary>
     public static readonly byte[][] RequestParams =
         ["name"u8.ToArray(), "arguments"u8.ToArray(), "_meta"u8.ToArray(), "uri"u8.ToArray(), "clientinfo"u8.ToArray(), "protocolversion"u8.ToArray(), "ref"u8.ToArray(),
-         "taskid"u8.ToArray()];
+         "taskid"u8.ToArray(), "requestid"u8.ToArray()];
 
     /// <summary>A completion's <c>params.ref</c>.</summary>
     public static readonly byte[][] CompletionReference = ["type"u8.ToArray(), "name"u8.ToArray(), "uri"u8.ToArray()];

@@ -32,6 +32,8 @@ public struct McpCall
     public Range ProgressTokenRange;
     /// <summary><c>params.taskId</c> raw string token (tasks/get, tasks/result, tasks/cancel, tasks/update and any other <c>tasks/</c> method); empty when absent.</summary>
     public Range TaskIdRange;
+    /// <summary><c>params.requestId</c> of a notifications/cancelled: the raw token (string with quotes, or number) of the request it cancels.</summary>
+    public Range CancelledIdRange;
     /// <summary>The method is <c>tasks/</c>-something (known or not): it acts on a task the caller must own.</summary>
     public bool IsTasksMethod;
     /// <summary>True when the name/uri token contains JSON escapes: decode before comparing.</summary>

@@ -35,4 +35,7 @@ public enum McpInspectError : byte
     /// So is a member name with a control character (<c>"method\u0000"</c>), which some decoders match to the name
     /// without it.</summary>
     CaseVariantMember,
+    /// <summary>A <c>notifications/cancelled</c> without a <c>params.requestId</c> that is a string or a number: it names no
+    /// request, so the gateway cannot tell whose it is.</summary>
+    InvalidCancelledRequestId,
 }

@@ -417,6 +417,9 @@ public static class McpInspector
                     message.TaskIdBad = reader.TokenType != JsonTokenType.String;
                     if (!message.TaskIdBad) message.TaskId = JsonCursor.ScalarRange(ref reader);
                     break;
+                case ParamsMember.RequestId:
+                    if (reader.TokenType is JsonTokenType.String or JsonTokenType.Number) message.RequestId = JsonCursor.ScalarRange(ref reader);
+                    break;
                 case ParamsMember.ProtocolVersion:
                     if (reader.TokenType == JsonTokenType.String)
                     {
@@ -493,6 +496,7 @@ public static class McpInspector
                 15 when name.SequenceEqual("protocolVersion"u8) => ParamsMember.ProtocolVersion,
                 3 when name.SequenceEqual("ref"u8) => ParamsMember.Ref,
                 6 when name.SequenceEqual("taskId"u8) => ParamsMember.TaskId,
+                9 when name.SequenceEqual("requestId"u8) => ParamsMember.RequestId,
                 _ => ParamsMember.None,
             };
         }
@@ -504,6 +508,7 @@ public static class McpInspector
         if (reader.ValueTextEquals("protocolVersion"u8)) return ParamsMember.ProtocolVersion;
         if (reader.ValueTextEquals("ref"u8)) return ParamsMember.Ref;
         if (reader.ValueTextEquals("taskId"u8)) return ParamsMember.TaskId;
+        if (reader.ValueTextEquals("requestId"u8)) return ParamsMember.RequestId;
         return ParamsMember.None;
     }
 
@@ -797,6 +802,15 @@ public static class McpInspector
             }
             call.TaskIdRange = message.TaskId;
         }
+        else if (method == McpMethod.NotificationsCancelled)
+        {
+            // The gateway forwards a cancellation only for a request of the caller's in flight: it must name one.
+            if (McpCall.IsEmpty(message.RequestId))
+            {
+                return McpInspectError.InvalidCancelledRequestId;
+            }
+            call.CancelledIdRange = message.RequestId;
+        }
         call.ArgumentsRange = message.Arguments;
         call.ProtocolVersionMetaRange = message.MetaVersion;
         call.ProgressTokenRange = message.ProgressToken;
@@ -821,6 +835,8 @@ public static class McpInspector
         public bool JsonRpcOk, MethodOk, IdNull, IdBad, ParamsBad, MetaBad;
         public bool NameBad, NameEscaped, UriBad, UriEscaped, ArgumentsBad, TaskIdBad;
         public Range TaskId;
+        /// <summary>params.requestId (a string or number token); absent or of another type: empty.</summary>
+        public Range RequestId;
         public Range Name, Uri, Arguments, MetaVersion, InitializeVersion, ProgressToken;
         public Range ParamsClientName, ParamsClientVersion, MetaClientName, MetaClientVersion;
         /// <summary>params.ref of a completion: the prompt's name or the template's URI, and whether that token has escapes.</summary>
@@ -835,9 +851,9 @@ public static class McpInspector
     }
 
     [Flags]
-    private enum ParamsMember : byte
+    private enum ParamsMember : ushort
     {
-        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64, TaskId = 128,
+        None = 0, Name = 1, Uri = 2, Arguments = 4, Meta = 8, ClientInfo = 16, ProtocolVersion = 32, Ref = 64, TaskId = 128, RequestId = 256,
     }
 
     [Flags]

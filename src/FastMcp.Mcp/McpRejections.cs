@@ -10,7 +10,7 @@ public static class McpRejections
     public static int JsonRpcCode(McpInspectError error) => error switch
     {
         McpInspectError.EmptyBody or McpInspectError.InvalidJson or McpInspectError.TooDeep => JsonRpcErrorCodes.ParseError,
-        McpInspectError.InvalidParams => JsonRpcErrorCodes.InvalidParams,
+        McpInspectError.InvalidParams or McpInspectError.InvalidCancelledRequestId => JsonRpcErrorCodes.InvalidParams,
         _ => JsonRpcErrorCodes.InvalidRequest,
     };
 
@@ -25,6 +25,7 @@ public static class McpRejections
         McpInspectError.MissingMethod => "Invalid request: no method"u8,
         McpInspectError.InvalidId => "Invalid request: id must be a string or a number"u8,
         McpInspectError.InvalidParams => "Invalid params"u8,
+        McpInspectError.InvalidCancelledRequestId => "Invalid params: notifications/cancelled needs params.requestId, a string or a number naming the request it cancels"u8,
         McpInspectError.DuplicateMember => "Invalid request: duplicate member"u8,
         McpInspectError.AmbiguousMessage => "Invalid request: both a request and a response"u8,
         McpInspectError.CaseVariantMember => "Invalid request: member names that differ only in letter case (from each other, or from a JSON-RPC or MCP member name), or a member name with a control character"u8,

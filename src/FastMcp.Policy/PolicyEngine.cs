@@ -87,6 +87,17 @@ public sealed class PolicyEngine
     public static readonly CompiledRule TaskCallNotAllowedRule = new(-11, "(task-call-not-allowed)", PolicyAction.Deny,
         "the call that created this task is no longer allowed", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides a client's notifications/cancelled whose params.requestId names no request the same caller (subject and issuer,
+    /// in the same session) has in flight through the gateway to that upstream: every caller reaches a sessionless upstream
+    /// with the gateway's credential, so the gateway, not the upstream, keeps one caller from cancelling another's call.
+    /// </summary>
+    public static readonly CompiledRule CancelNotYoursRule = new(-12, "(cancel-not-yours)", PolicyAction.Deny,
+        "the request this cancels is not one of the caller's in flight", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a cancellation of a request that is not the caller's in flight (see <see cref="CancelNotYoursRule"/>).</summary>
+    public static PolicyDecision RefuseCancelNotYours() => new(PolicyAction.Deny, CancelNotYoursRule, null);
+
     /// <summary>The refusal for a task whose creating call is no longer allowed (see <see cref="TaskCallNotAllowedRule"/>).</summary>
     public static PolicyDecision RefuseTaskCallNotAllowed() => new(PolicyAction.Deny, TaskCallNotAllowedRule, null);
 

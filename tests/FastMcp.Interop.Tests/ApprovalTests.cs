@@ -225,6 +225,32 @@ public sealed class ApprovalTests(InteropFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task A_held_call_the_sdk_aborts_is_withdrawn_and_never_forwarded()
+    {
+        await using Setup s = await StartAsync();
+        RepoPaths.RequireNodePeers();
+        using var process = ChildProcess.Start(RepoPaths.NodeExecutable,
+            [Path.Combine(RepoPaths.NodeDirectory, "interop", "cancel-held-call.mjs"), "--url", s.Gateway.McpUrl.ToString(), "--token-file", s.TokenFiles["alice"],
+             "--tool", "echo", "--arguments", """{"message":"never mind"}""", "--timeout-ms", "90000"],
+            workingDirectory: RepoPaths.NodeDirectory);
+        int exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(120));
+        Assert.True(exit == 0, process.Transcript + s.Gateway.Transcript);
+        Assert.True((bool?)JsonNode.Parse(process.StandardOutput)!["cancelSent"]);
+
+        // The gateway withdrew the approval before it answered the SDK's notifications/cancelled (it may be withdrawn
+        // before a poll could see it pending: it is looked up once the script is done).
+        var (status, all) = await AdminAsync(s, HttpMethod.Get, "/approvals?state=all", "bob");
+        Assert.Equal(HttpStatusCode.OK, status);
+        JsonNode approval = Assert.Single(all!["approvals"]!.AsArray(), a => (string?)a!["target"] == "echo" && (string?)a["requester"]!["subject"] == "alice")!;
+        Assert.Equal("cancelled", (string?)approval["state"]);
+        Assert.Contains("withdrawn by the caller", (string?)approval["reason"]);
+        List<JsonObject> records = await ReplayAsync(s);
+        Assert.Contains(records, r => (string?)r["type"] == "ApprovalExpired" && ((string?)r["detail"])!.Contains("withdrawn by the caller (notifications/cancelled)"));
+        Assert.DoesNotContain(records, r => (string?)r["type"] == "McpExchange" && (string?)r["component"]?["target"] == "echo");
+        Assert.DoesNotContain(records, r => (string?)r["type"] == "Denied" && (string?)r["rule"] == "(cancel-not-yours)");
+    }
+
+    [Fact]
     public async Task Call_without_a_decision_in_time_gets_an_expiry_error()
     {
         await using Setup s = await StartAsync();

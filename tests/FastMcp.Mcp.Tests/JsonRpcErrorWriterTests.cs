@@ -84,7 +84,7 @@ public class JsonRpcErrorWriterTests
     [Fact]
     public void Notification_ranges_write_a_null_id()
     {
-        ReadOnlySequence<byte> body = Segments.Of("""{"jsonrpc":"2.0","method":"notifications/cancelled"}""");
+        ReadOnlySequence<byte> body = Segments.Of("""{"jsonrpc":"2.0","method":"notifications/initialized"}""");
         Assert.Equal(McpInspectError.None, McpInspector.Inspect(body, out McpCall call));
         var output = new ArrayBufferWriter<byte>();
         JsonRpcErrorWriter.Write(output, body, call.IdRange, JsonRpcErrorCodes.InvalidRequest, "no"u8);

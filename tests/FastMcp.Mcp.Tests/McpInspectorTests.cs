@@ -133,6 +133,33 @@ public class McpInspectorTests
         Assert.False(call.HasId);
     }
 
+    /// <summary>A cancellation's params.requestId is kept as the raw token the client sent (the gateway compares it byte for byte).</summary>
+    [Theory]
+    [InlineData("3")]
+    [InlineData("\"r-1\"")]
+    [InlineData("\"\\u0031\"")]
+    [InlineData("1.0")]
+    public void A_cancellations_request_id_is_its_raw_token(string requestId)
+    {
+        var (error, call, body) = Inspect("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"reason\":\"user\",\"requestId\":" + requestId + "}}");
+        Assert.Equal(McpInspectError.None, error);
+        (int offset, int length) = call.CancelledIdRange.GetOffsetAndLength((int)body.Length);
+        Assert.Equal(requestId, System.Text.Encoding.UTF8.GetString(body.Slice(offset, length).ToArray()));
+    }
+
+    /// <summary>A cancellation that names no request (absent, null, an object, no params) is refused: the gateway could not tell whose it is.</summary>
+    [Theory]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"reason\":\"user\"}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":null}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":[1]}}")]
+    [InlineData("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\"}")]
+    public void A_cancellation_without_a_request_id_is_refused(string json)
+    {
+        var (error, _, _) = Inspect(json);
+        Assert.Equal(McpInspectError.InvalidCancelledRequestId, error);
+        Assert.Equal(JsonRpcErrorCodes.InvalidParams, McpRejections.JsonRpcCode(error));
+    }
+
     [Fact]
     public void Responses_and_error_responses_are_recognised()
     {

@@ -87,6 +87,9 @@ internal sealed class BatchMembers : IDisposable
         return false;
     }
 
+    /// <summary>Request member <paramref name="index"/>'s raw id token as sent; empty for other members.</summary>
+    public ReadOnlySpan<byte> RequestId(int index) => McpCall.IsEmpty(_idRanges[index]) ? default : _ids.WrittenSpan[_idRanges[index]];
+
     /// <summary>True when a request member's id is exactly <paramref name="id"/>, byte for byte (Stages/EchoedClientId.cs).</summary>
     public bool HasRequestIdBytes(ReadOnlySpan<byte> id)
     {

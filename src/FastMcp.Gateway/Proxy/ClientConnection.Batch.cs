@@ -128,6 +128,10 @@ internal sealed partial class ClientConnection
         // Tasks created in a batch's answer are not bound to their caller, so no tasks request may ride in one.
         if (_rt.TaskBindings is not null && HasTasksMember(batch))
             return await RefuseBatchAsync(body, recorded, "tasks requests are not accepted in a batch: send each alone", "tasks request in a batch").ConfigureAwait(false);
+        // A cancellation rides in a batch only for the caller's own call at the upstream (ClientConnection.Cancellations.cs).
+        if (!refused && BatchCancelsOthers(body, batch))
+            return await RefuseBatchAsync(body, recorded, "a batch member cancels a request that is not the caller's in flight at the upstream (a held call is withdrawn by a cancellation sent alone)",
+                "cancellation in a batch not forwarded: (cancel-not-yours)").ConfigureAwait(false);
         // Refused after masking, so the denial records hold no full card number.
         if (refused) return await RefuseBatchAsync(body, recorded, wholeMessage: null, wholeReason: null).ConfigureAwait(false);
 

@@ -60,6 +60,8 @@ internal sealed partial class ClientConnection
         if (FindFederatedSession(federation, out int status, out byte[] problem) is not { } session)
             return await RefuseWithIdAsync(body, status, JsonRpcErrorCodes.InvalidRequest, problem).ConfigureAwait(false);
         if (route == MessageRoute.AnswerToServer) return await AnswerMemberRequestAsync(federation, session, body, recorded).ConfigureAwait(false);
+        // A cancellation goes to the member that has the caller's call it names, alone (ClientConnection.Cancellations.cs).
+        if (method == McpMethod.NotificationsCancelled) return await CancelOnMemberAsync(federation, session, body, recorded).ConfigureAwait(false);
         if (kind == McpMessageKind.Notification) return await NotifyMembersAsync(federation, session, body, recorded).ConfigureAwait(false);
         switch (method)
         {

@@ -142,6 +142,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 }
                 finally
                 {
+                    StopTrackingCall();
                     _rt.Tracer?.Record(_exchange, RemoteAddress);
                 }
                 _rt.Metrics.RecordExchange(_exchange);
@@ -664,6 +665,10 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 return await RequireApprovalAsync(body, recorded, d, approversView).ConfigureAwait(false);
         }
 
+        // A cancellation the policy allows is forwarded only for the caller's own call in flight there (ClientConnection.Cancellations.cs).
+        if (call.Method == McpMethod.NotificationsCancelled && route == MessageRoute.Decide && await CancellationStopsAsync(body, recorded).ConfigureAwait(false) is { } cancelled)
+            return cancelled;
+
         // No card found: nothing was masked, so what is recorded is the inspected body itself, valid JSON.
         bool inspectedAsIs = inspected && _exchange.RequestCards.Count == 0 && recorded.Start.Equals(body.Start) && recorded.End.Equals(body.End);
         if (!await RecordRequestOrRefuseAsync(recorded, inspectedAsIs).ConfigureAwait(false)) return true;
@@ -910,6 +915,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
+        TrackCallInFlight(body);
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), true, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
         ReportHealth(route, error);
@@ -958,7 +964,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     ReadOnlySequence<byte> IHoldingConnection.TakeBodyOutOfPipe(ReadOnlySequence<byte> body) => TakeBodyOutOfPipe(body);
     Task<bool> IHoldingConnection.WatchForClientLeavingAsync() => WatchForClientLeavingAsync().AsTask();
     void IHoldingConnection.StopWatchingClient() => _input.CancelPendingRead();
-    void IHoldingConnection.Holds(Approvals.PendingApproval approval) => Volatile.Write(ref _heldApproval, approval);
+    void IHoldingConnection.Holds(Approvals.PendingApproval approval)
+    {
+        Volatile.Write(ref _heldApproval, approval);
+        // Held, it is the caller's call in flight all the same: its own cancellation withdraws it.
+        TrackCallInFlight(_exchange.Body, approval);
+    }
+
 
     // ---- forward and relay -----------------------------------------------------------------
 
@@ -970,6 +982,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
+        // In flight from before the upstream can read it: from here the caller's own cancellation of it is forwarded.
+        TrackCallInFlight(body);
         // A sealed task id was opened: the upstream gets its own id (Tasks/SealedTaskBody.cs); the client's body stays the exchange's.
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), hasBody, _clientAddress, _rt.PublicScheme,
             route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
@@ -1191,6 +1205,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        StopTrackingCall();
         try { _input.Complete(); } catch (InvalidOperationException) { }
         try { _output.Complete(); } catch (InvalidOperationException) { }
         _transport.Dispose();

@@ -88,6 +88,9 @@ internal sealed class GatewayRuntime
     /// <summary>Requests refused for naming a session not the caller's, counted for /metrics and the aggregate audit record; null with <see cref="SessionBindings"/>.</summary>
     public Sessions.SessionRefusalTally? SessionRefusals { get; set; }
 
+    /// <summary>The requests in flight to the upstreams, by caller: a client's notifications/cancelled may name only its own (InFlight/InFlightCalls.cs).</summary>
+    public InFlight.InFlightCalls InFlightCalls { get; } = new();
+
     /// <summary>Server requests policy.serverRequests denied, whose answers from clients are refused.</summary>
     public DeniedServerRequests DeniedServerRequests { get; } = new();
 

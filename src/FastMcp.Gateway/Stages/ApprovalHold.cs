@@ -277,6 +277,15 @@ internal sealed class ApprovalHold
 
         ApprovalState state = await outcome.ConfigureAwait(false);
         _exchange.Times.HoldEnd = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Withdrawn by the caller's own notifications/cancelled: a cancelled request is not answered, so the held stream
+        // just ends (a JSON answer, which HTTP must give, still says why).
+        if (sse && ClientConnection.WithdrawnByCaller(approval))
+        {
+            if (chunked) ChunkedWriter.WriteTerminator(_output);
+            _exchange.ResponseStatus = 200;
+            await _connection.FlushToClientAsync().ConfigureAwait(false);
+            return chunked && !_rt.Stopping;
+        }
         if (state != ApprovalState.Approved)
         {
             string status = ApprovalBroker.Describe(state);

@@ -22,7 +22,7 @@ public sealed class SealedTaskClientMessageTests : IDisposable
     private static string Message(string kind, string taskId) => kind switch
     {
         "answer" => "{\"jsonrpc\":\"2.0\",\"id\":\"elicit-1\",\"result\":{\"action\":\"accept\",\"content\":{\"ok\":true}," + Related(taskId) + "}}",
-        "notification" => "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"r\"," + Related(taskId) + "}}",
+        "notification" => "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":\"r\",\"progress\":1," + Related(taskId) + "}}",
         _ => "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\",\"params\":{" + Related(taskId) + "}}",
     };
 
