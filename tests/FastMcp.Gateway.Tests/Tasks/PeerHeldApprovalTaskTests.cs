@@ -47,15 +47,15 @@ public sealed class PeerHeldApprovalTaskTests : IAsyncLifetime
 
     /// <summary>
     /// Replica <paramref name="index"/>: its own admin listener, and the first <paramref name="peers"/> replicas' (its own among
-    /// them, as the chart renders them) under approvals.peers.urls; none with 0.
+    /// them, as the chart renders them) under approvals.peers.urls; none with 0; <paramref name="urls"/> instead when given.
     /// </summary>
-    private async Task<PolicyGateway> ReplicaAsync(int index, bool sealedIds = true, int peers = 2)
+    private async Task<PolicyGateway> ReplicaAsync(int index, bool sealedIds = true, int peers = 2, List<string>? urls = null)
     {
         PolicyGateway gw = await _replicas.StartAsync(_tasks.Script, [Protocol, Grant, TasksRule], o =>
         {
             o.Tasks.Sealed = sealedIds;
             o.Admin.Listen = $"127.0.0.1:{_admin[index]}";
-            if (peers > 0) o.Approvals.Peers.Urls = [.. _admin.Take(peers).Select(p => $"http://127.0.0.1:{p}")];
+            if (peers > 0) o.Approvals.Peers.Urls = urls ?? [.. _admin.Take(peers).Select(p => $"http://127.0.0.1:{p}")];
             o.Approvals.Peers.TimeoutMs = 2000;
         });
         _started.Add(gw);
@@ -189,6 +189,23 @@ public sealed class PeerHeldApprovalTaskTests : IAsyncLifetime
         // The holder decides its own approval's tasks from its own state; B, which bound the task on A's grant, asks A.
         AssertRefused(await a.PostAsync(TasksRequest("tasks/get", task), _alice), $"approval {approval} that admitted it was revoked");
         AssertRefused(await b.PostAsync(TasksRequest("tasks/get", task), _alice), $"approval {approval} held by peer");
+    }
+
+    [Fact]
+    public async Task A_peer_vouching_without_the_peer_key_admits_nothing()
+    {
+        // Says "approved" to anything, its signature made without the key.
+        await using var fake = new SpoofedPeer("""{"state":"approved"}""");
+        PolicyGateway a = await ReplicaAsync(0);
+        PolicyGateway b = await ReplicaAsync(1, urls: [fake.Url]);
+        string approval = await GrantAsync(a);
+        string task = await SealedReplicas.CreateTaskAsync(a, _alice, """{"q":"rates"}""");
+
+        int forwarded = b.Upstream.Requests.Count;
+        AssertRefused(await b.PostAsync(TasksRequest("tasks/get", task), _alice),
+            $"the approval {approval} that admitted it could not be confirmed: no replica vouched for it and 1 peer(s) did not answer");
+        Assert.Equal(forwarded, b.Upstream.Requests.Count);
+        Assert.Equal(1, await PeerFailuresAsync(b));
     }
 
     [Fact]
