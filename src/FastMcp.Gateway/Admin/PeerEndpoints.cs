@@ -17,6 +17,7 @@ namespace FastMcp.Gateway.Admin;
 ///   POST /peer/v1/lookup      a grant or pending grant-mode approval for a call (PeerLookup → PeerLookupAnswer)
 ///   POST /peer/v1/executed    a peer forwarded a call this replica's grant admitted
 ///   POST /peer/v1/approvals   an approvals API request another replica authenticated, answered from this replica alone
+///   POST /peer/v1/standing    does an approval held here still stand for an identity (PeerStanding → PeerStandingAnswer)
 /// </summary>
 internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, ApprovalEndpoints api)
 {
@@ -62,6 +63,11 @@ internal sealed class PeerEndpoints(ApprovalBroker broker, ApprovalPeers peers, 
                 {
                     PeerExecuted executed = JsonSerializer.Deserialize(body.Span, PeerJsonContext.Default.PeerExecuted) ?? throw new JsonException("null");
                     return broker.TakePeerExecution(executed) ? Signed(nonce, 200, "{}"u8.ToArray()) : Signed(nonce, 404, """{"error":"no such grant here"}"""u8.ToArray());
+                }
+                case "/peer/v1/standing":
+                {
+                    PeerStanding asked = JsonSerializer.Deserialize(body.Span, PeerJsonContext.Default.PeerStanding) ?? throw new JsonException("null");
+                    return Signed(nonce, 200, JsonSerializer.SerializeToUtf8Bytes(broker.AnswerStanding(asked), PeerJsonContext.Default.PeerStandingAnswer));
                 }
                 case "/peer/v1/approvals":
                 {

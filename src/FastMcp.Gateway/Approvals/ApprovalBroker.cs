@@ -235,6 +235,34 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Does approval <paramref name="id"/>, held here, still stand for this identity under this rule (null: any rule)? Approved
+    /// (a grant, even past its window: a closed window ends new calls, not the tasks it admitted) or executed (a held call)
+    /// stands; revoked does not; anything else, or an approval not held here or held for someone else, is Unknown.
+    /// </summary>
+    public ApprovalStanding Standing(string id, string? issuer, string subject, string? rule)
+    {
+        if (Get(id) is not { PeerUrl: null } a || a.Requester.Subject != subject || a.Requester.Issuer != issuer
+            || (rule is not null && a.RuleName != rule)) return ApprovalStanding.Unknown;
+        return a.State switch
+        {
+            ApprovalState.Approved or ApprovalState.Executed => ApprovalStanding.Stands,
+            ApprovalState.Revoked => ApprovalStanding.Revoked,
+            _ => ApprovalStanding.Unknown,
+        };
+    }
+
+    /// <summary>What this replica answers a peer asking whether one of its approvals still stands (a task it admitted, served there).</summary>
+    public PeerStandingAnswer AnswerStanding(PeerStanding asked) => new()
+    {
+        State = Standing(asked.Id, asked.Issuer, asked.Subject, asked.Rule) switch
+        {
+            ApprovalStanding.Stands => "approved",
+            ApprovalStanding.Revoked => "revoked",
+            _ => "none",
+        },
+    };
+
     private static long UnixMs(DateTime utc) => (long)(utc - DateTime.UnixEpoch).TotalMilliseconds;
 
     // The same call to another upstream is another call (routes: docs/configuration.md).

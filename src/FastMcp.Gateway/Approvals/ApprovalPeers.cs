@@ -16,7 +16,8 @@ internal readonly record struct PeerAnswer(string Url, PeerOutcome Outcome, int 
 /// listener at once, bounded by approvals.peers.timeoutMs, and believes only answers MACed for its own request. A peer
 /// that fails (unreachable, late, unsigned, wrongly signed) counts as not holding anything, so a failure never admits a
 /// call; it is counted (fastmcp_approval_peer_failures_total) and logged at most once a minute per peer. Used only for
-/// calls a grant-mode rule stopped and for the approvals API, never on the proxy's hot path.
+/// calls a grant-mode rule stopped, for the approvals API, and for requests on tasks admitted by an approval another replica
+/// holds, never on the proxy's hot path.
 /// </summary>
 internal sealed class ApprovalPeers : IDisposable
 {
@@ -115,6 +116,43 @@ internal sealed class ApprovalPeers : IDisposable
             Address = address,
         };
         return AskAllAsync("/peer/v1/approvals", JsonSerializer.SerializeToUtf8Bytes(request, PeerJsonContext.Default.PeerApiRequest));
+    }
+
+    /// <summary>
+    /// Does approval <paramref name="id"/> still stand for <paramref name="requester"/> (under <paramref name="rule"/>)? Asked of
+    /// its holder when known, else of every peer at once; bounded by approvals.peers.timeoutMs. Revoked when the holder says
+    /// so, Stands when it vouches for it, else Unknown; <c>Failed</c> counts the peers asked that failed (then nothing admits).
+    /// </summary>
+    public async Task<(ApprovalStanding Standing, string? Url, int Failed)> StandingAsync(string id, Principal requester, string? rule, string? holderUrl)
+    {
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(
+            new PeerStanding { Id = id, Issuer = requester.Issuer, Subject = requester.Subject, Rule = rule }, PeerJsonContext.Default.PeerStanding);
+        int holder = holderUrl is null ? -1 : Array.IndexOf(_urls, holderUrl);
+        PeerAnswer[] answers;
+        if (holder >= 0)
+        {
+            using var timeout = new CancellationTokenSource(_timeout);
+            answers = [await SendAsync(holder, "/peer/v1/standing", body, timeout.Token).ConfigureAwait(false)];
+        }
+        else answers = await AskAllAsync("/peer/v1/standing", body).ConfigureAwait(false);
+        (ApprovalStanding Standing, string? Url, int Failed) result = (ApprovalStanding.Unknown, null, 0);
+        foreach (PeerAnswer a in answers)
+        {
+            if (a.Outcome == PeerOutcome.Failed) result.Failed++;
+            if (a.Outcome != PeerOutcome.Answered) continue;
+            PeerStandingAnswer? answer = a.Status == 200 ? Parse(a, PeerJsonContext.Default.PeerStandingAnswer) : null;
+            if (answer is null)
+            {
+                // A signed answer that says nothing (another status, not JSON): counted as a failure, never as a vouch.
+                if (a.Status != 200) Fail(Array.IndexOf(_urls, a.Url), $"did not answer whether approval {id} stands (HTTP {a.Status})");
+                result.Failed++;
+                continue;
+            }
+            // Approval ids are random: one replica holds each. A revocation wins over anything else said.
+            if (answer.State == "revoked") return (ApprovalStanding.Revoked, a.Url, result.Failed);
+            if (answer.State == "approved") result = (ApprovalStanding.Stands, a.Url, result.Failed);
+        }
+        return result;
     }
 
     private async Task<PeerAnswer[]> AskAllAsync(string path, byte[] body)

@@ -52,9 +52,26 @@ internal sealed class PeerApiRequest
     public string Address { get; set; } = "";
 }
 
+/// <summary>POST /peer/v1/standing: does the approval that admitted a task's creating call still stand for that identity?</summary>
+internal sealed class PeerStanding
+{
+    public string Id { get; set; } = "";
+    public string? Issuer { get; set; }
+    public string Subject { get; set; } = "";
+    public string? Rule { get; set; }
+}
+
+/// <summary>The answer to a standing request: "approved", "revoked", or "none" (not held here for that identity and rule).</summary>
+internal sealed class PeerStandingAnswer
+{
+    public string State { get; set; } = "none";
+}
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(PeerLookup))]
 [JsonSerializable(typeof(PeerLookupAnswer))]
 [JsonSerializable(typeof(PeerExecuted))]
 [JsonSerializable(typeof(PeerApiRequest))]
+[JsonSerializable(typeof(PeerStanding))]
+[JsonSerializable(typeof(PeerStandingAnswer))]
 internal sealed partial class PeerJsonContext : JsonSerializerContext;

@@ -23,6 +23,9 @@ internal sealed class LocalHttpServer : IDisposable
     private readonly HttpLimits _limits = new() { MaxRequestBodyBytes = 1024 * 1024 };
     private readonly Task _acceptLoop;
     private readonly LocalServerLimits _bounds;
+    // Cancelled by Dispose: a kept-alive connection ends with the server, so a stopped gateway answers nothing more (a peer
+    // asking a stopped holder must fail, not be answered by the connection it kept).
+    private readonly CancellationTokenSource _stop = new();
     private int _open;
 
     public LocalHttpServer(IPEndPoint endpoint, Func<HttpRequestHead, ReadOnlyMemory<byte>, LocalResponse> handler)
@@ -55,6 +58,7 @@ internal sealed class LocalHttpServer : IDisposable
         var head = new HttpRequestHead(_limits);
         using var body = new PooledBufferWriter();
         using var deadline = new CancellationTokenSource();
+        using CancellationTokenRegistration stopping = _stop.Token.Register(static d => ((CancellationTokenSource)d!).Cancel(), deadline);
         TimeSpan idle = _bounds.FirstRequest;
         try
         {
@@ -82,7 +86,7 @@ internal sealed class LocalHttpServer : IDisposable
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            Interlocked.Increment(ref _bounds.TimedOut);
+            if (!_stop.IsCancellationRequested) Interlocked.Increment(ref _bounds.TimedOut);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
@@ -107,6 +111,7 @@ internal sealed class LocalHttpServer : IDisposable
     public void Dispose()
     {
         _listener.Stop();
+        _stop.Cancel();
         _ = _acceptLoop;
     }
 }

@@ -30,12 +30,19 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     private bool _taskCallRefused;
 
     /// <summary>
+    /// Set by <see cref="TaskRefusal"/> when it admitted the caller's task on an approval another replica holds: the request
+    /// goes on only once that replica vouches for it (<see cref="ConfirmTaskApprovalAsync"/>).
+    /// </summary>
+    private RemoteTaskApproval? _taskApproval;
+
+    /// <summary>
     /// The audit reason when the message names a task that is not the caller's here, or whose creating call is no longer
     /// allowed (then <see cref="_taskCallRefused"/>); null when it may go on.
     /// </summary>
     private string? TaskRefusal(in ReadOnlySequence<byte> body, MessageRoute route)
     {
         _taskCallRefused = false;
+        _taskApproval = null;
         ref McpCall call = ref _exchange.Call;
         if (_rt.TaskBindings is not { } bindings) return null;
         // Federated paths relay no tasks methods and seal nothing (docs/mcp-handling.md).
@@ -62,9 +69,21 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     {
         if (owned is null) return null;
         string? refusal = TaskRedecision.Admit(owned, _rt.Authorization?.Engine, _exchange.Principal!, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress,
-            out string? profile);
+            _rt.Approvals, out string? profile, out _taskApproval);
         if (refusal is null) return TakeCreatingProfile(profile);
         _taskCallRefused = true;
+        return refusal;
+    }
+
+    /// <summary>
+    /// A task admitted on an approval another replica holds: asks the holder (every peer when it is not known) whether that
+    /// approval still stands for the caller. Null: it does, go on. Else the refusal (then <see cref="_taskCallRefused"/>).
+    /// Only for such tasks, never for other requests.
+    /// </summary>
+    private async ValueTask<string?> ConfirmTaskApprovalAsync(RemoteTaskApproval remote)
+    {
+        string? refusal = await remote.ConfirmAsync(_rt.Approvals, _exchange.Principal!).ConfigureAwait(false);
+        _taskCallRefused = refusal is not null;
         return refusal;
     }
 

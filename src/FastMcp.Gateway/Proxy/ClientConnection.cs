@@ -643,7 +643,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 "answer to a denied server request").ConfigureAwait(false);
         // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs);
         // an answer to a server request naming one gets 403, as an answer the gateway refuses does.
-        if (TaskRefusal(body, route) is { } taskRefusal)
+        string? taskRefusal = TaskRefusal(body, route);
+        if (taskRefusal is null && _taskApproval is { } remoteApproval) taskRefusal = await ConfirmTaskApprovalAsync(remoteApproval).ConfigureAwait(false);
+        if (taskRefusal is not null)
         {
             // The caller's own task, whose creating call the policy no longer allows: said plainly (it is theirs).
             if (_taskCallRefused)

@@ -12,8 +12,10 @@ namespace FastMcp.Gateway.Tasks;
 /// while the engine in force and the caller's principal are the ones it was taken under (two reference compares; a policy
 /// with time conditions decides every time). Otherwise the kept call (<see cref="TaskCreatingCall"/>) is put to the
 /// policy again with the tasks request's own query and client address and the clock now, its arguments withheld when
-/// they were not kept. A revoked grant that admitted the call stops the task whatever the policy says. Allocates nothing
-/// unless the verdict changes (once per reload or token per binding) or the request is refused.
+/// they were not kept. A revoked grant that admitted the call stops the task whatever the policy says; an approval this
+/// replica does not hold (a peer's grant, or the one a sealed id names) is handed back as <see cref="RemoteTaskApproval"/>,
+/// for the caller to confirm with its holder before the request goes on. Allocates nothing unless the verdict changes
+/// (once per reload or token per binding), the approval is held elsewhere, or the request is refused.
 /// </summary>
 internal static class TaskRedecision
 {
@@ -21,17 +23,21 @@ internal static class TaskRedecision
         "the task's sealed id carries no creating call (an fmt1. id of an earlier version) and this replica never saw that call, so it cannot decide it: create the task again";
 
     /// <summary>
-    /// Null: the request on the task may go on, its answers masked with <paramref name="maskProfile"/> (null: the default).
-    /// Else why the creating call is no longer allowed.
+    /// Null: the request on the task may go on, its answers masked with <paramref name="maskProfile"/> (null: the default),
+    /// once <paramref name="remote"/>, when set, is confirmed by its holder. Else why the creating call is no longer allowed.
+    /// <paramref name="approvals"/>: this replica's approvals (null: none), which decide an approval a sealed id names when held here.
     /// </summary>
     public static string? Admit(TaskBinding binding, PolicyEngine? engine, Principal caller, string upstream, ReadOnlySpan<byte> query, IPAddress? address,
-        out string? maskProfile)
+        ApprovalBroker? approvals, out string? maskProfile, out RemoteTaskApproval? remote)
     {
         TaskVerdict verdict = binding.Verdict;
         maskProfile = verdict.MaskProfile;
+        remote = null;
         TaskCreatingCall? call = binding.Call;
         // Hold mode ends executed; grant mode stays approved until revoked (a closed window ends new calls, not this one).
         if (call?.Approval is { State: ApprovalState.Revoked } revoked) return $"the {revoked.AuditName} that admitted it was revoked";
+        // An approval held elsewhere is asked after, on every request (the verdict below caches the policy, not the approval).
+        if (call is not null && HeldElsewhere(call, approvals, caller, out remote) is { } refusal) return refusal;
         // Without a policy stage nothing was decided, and nothing is decided again.
         if (engine is null) return null;
         // Bound on presentation of a sealed id that carries no call: nothing to decide it on, so it is refused, never left
@@ -58,8 +64,8 @@ internal static class TaskRedecision
                 break;
             case PolicyAction.RequireApproval when call.Approval is null && call.ApprovalId is not null
                 && string.Equals(call.Rule, decision.Rule!.Name, StringComparison.Ordinal):
-                // Bound on presentation: the sealed id attests that approval ApprovalId admitted the call under this rule
-                // (the approval lives on the replica that held it, which alone learns of its revocation).
+                // Bound on presentation: the sealed id attests that approval ApprovalId admitted the call under this rule; it
+                // stands if this replica holds it so (HeldElsewhere), else only once its holder vouches for it (remote).
                 profile = decision.MaskProfile;
                 break;
             case PolicyAction.RequireApproval:
@@ -71,6 +77,32 @@ internal static class TaskRedecision
         // Kept for the next request unless the clock decides (then every request decides, and nothing is kept).
         if (!engine.ReadsClock) binding.Verdict = new TaskVerdict(engine, caller, profile);
         return null;
+    }
+
+    /// <summary>
+    /// The approval that admitted the call, when this replica does not hold it: a peer's grant (its stand-in names the holder),
+    /// or one a sealed id names that is not held here for this caller and rule (its holder unknown). One named by a sealed
+    /// id and held here is decided here: a revoked one refuses (the reason), a standing one needs nothing more.
+    /// </summary>
+    private static string? HeldElsewhere(TaskCreatingCall call, ApprovalBroker? approvals, Principal caller, out RemoteTaskApproval? remote)
+    {
+        remote = null;
+        if (call.Approval is { PeerUrl: { } holder } peerGrant)
+        {
+            remote = new RemoteTaskApproval(peerGrant.Id, holder, peerGrant.RuleName);
+            return null;
+        }
+        if (call.Approval is not null || call.ApprovalId is not { } id) return null;
+        switch (approvals?.Standing(id, caller.Issuer, caller.Subject, call.Rule) ?? ApprovalStanding.Unknown)
+        {
+            case ApprovalStanding.Stands:
+                return null;
+            case ApprovalStanding.Revoked:
+                return $"the approval {id} that admitted it was revoked";
+            default:
+                remote = new RemoteTaskApproval(id, null, call.Rule);
+                return null;
+        }
     }
 
     private static string Describe(TaskCreatingCall call) =>

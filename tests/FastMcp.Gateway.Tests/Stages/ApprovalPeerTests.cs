@@ -320,49 +320,13 @@ public sealed class ApprovalPeerTests : IAsyncLifetime
     public async Task A_spoofed_peer_answering_a_grant_without_the_peer_key_admits_nothing()
     {
         // Answers every request with a grant for anything, its signature made without the key.
-        using var fake = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        fake.Start();
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        Task serving = SpoofAsync(fake, stop.Token);
+        await using var fake = new SpoofedPeer("""{"state":"grant","id":"apr_spoofed","expiresAtMs":0,"grantUntilMs":99999999999999,"approvers":["mallory"]}""");
         int adminD = UnusedPort.Pick();
-        await using (GatewayUnderTest d = await ReplicaAsync("d", adminD, [$"http://127.0.0.1:{((IPEndPoint)fake.LocalEndpoint).Port}"]))
-        {
-            string id = PendingId(await CallAsync(d, EchoCall(1)));
-            Assert.NotEqual("apr_spoofed", id);
-            Assert.Empty(_upstream.Requests);
-            Assert.Equal(1, await PeerFailuresAsync(d));
-        }
-        stop.Cancel();
-        fake.Stop();
-        await serving;
-    }
-
-    private static async Task SpoofAsync(System.Net.Sockets.TcpListener listener, CancellationToken ct)
-    {
-        const string body = """{"state":"grant","id":"apr_spoofed","expiresAtMs":0,"grantUntilMs":99999999999999,"approvers":["mallory"]}""";
-        for (int served = 0; served < 10; served++)
-        {
-            System.Net.Sockets.TcpClient client;
-            try { client = await listener.AcceptTcpClientAsync(ct); }
-            catch (Exception e) when (e is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException) { return; }
-            using (client)
-            {
-                System.Net.Sockets.NetworkStream stream = client.GetStream();
-                var buffer = new byte[65536];
-                int read = 0;
-                // The request head and its body (the lookup is small): read until the head ends, bounded by the buffer.
-                while (read < buffer.Length && Encoding.ASCII.GetString(buffer, 0, read).IndexOf("\r\n\r\n", StringComparison.Ordinal) < 0)
-                {
-                    int n = await stream.ReadAsync(buffer.AsMemory(read), ct);
-                    if (n == 0) break;
-                    read += n;
-                }
-                string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                    + "X-FastMcp-Peer-Instance: 0123456789abcdef0123456789abcdef\r\nX-FastMcp-Peer-Signature: v1=" + new string('0', 64) + "\r\n"
-                    + $"Content-Length: {body.Length}\r\n\r\n{body}";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(answer), ct);
-            }
-        }
+        await using GatewayUnderTest d = await ReplicaAsync("d", adminD, [fake.Url]);
+        string id = PendingId(await CallAsync(d, EchoCall(1)));
+        Assert.NotEqual("apr_spoofed", id);
+        Assert.Empty(_upstream.Requests);
+        Assert.Equal(1, await PeerFailuresAsync(d));
     }
 
     [Fact]

@@ -189,8 +189,15 @@ public sealed class SealedTaskDecisionTests : IDisposable
         };
         var upstream = new TaskServer();
         string alice = _replicas.Token("alice"), bob = _replicas.Token("bob", "release");
-        await using PolicyGateway a = await _replicas.StartAsync(upstream.Script, [Grant("research-grant"), TasksRule]);
-        await using PolicyGateway b = await _replicas.StartAsync(upstream.Script, [Grant("research-grant"), TasksRule]);
+        // A and B are each other's peers: B asks A, which holds the approval, whether it still stands.
+        int[] admin = [UnusedPort.Pick(), UnusedPort.Pick()];
+        Action<GatewayOptions> Peer(int index) => o =>
+        {
+            o.Admin.Listen = $"127.0.0.1:{admin[index]}";
+            o.Approvals.Peers.Urls = [$"http://127.0.0.1:{admin[0]}", $"http://127.0.0.1:{admin[1]}"];
+        };
+        await using PolicyGateway a = await _replicas.StartAsync(upstream.Script, [Grant("research-grant"), TasksRule], Peer(0));
+        await using PolicyGateway b = await _replicas.StartAsync(upstream.Script, [Grant("research-grant"), TasksRule], Peer(1));
         await using PolicyGateway c = await _replicas.StartAsync(upstream.Script, [Grant("research-review"), TasksRule]);
         RawResponse pending = await SealedReplicas.CallAsync(a, alice);
         string approval;
@@ -198,7 +205,7 @@ public sealed class SealedTaskDecisionTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.OK, (await AdminRequests.AdminAsync(a, HttpMethod.Post, $"/approvals/{approval}/approve", "{}", bob)).Status);
         string task = await SealedReplicas.CreateTaskAsync(a, alice);
 
-        // B holds no approval, but the id attests that approval admitted the call under the rule B would ask it of.
+        // B holds no approval, but the id attests that approval admitted the call under the rule B would ask it of, and A vouches for it.
         AssertAdmitted(await TasksAsync(b, alice, "tasks/result", task));
         AssertRefused(await TasksAsync(c, alice, "tasks/result", task), "now needs approval by rule 'research-review'");
         Assert.Equal(0, TasksForwarded(c));

@@ -37,7 +37,7 @@ public sealed class TaskRedecisionAllocationTests
     {
         int admitted = 0;
         for (int i = 0; i < times; i++)
-            admitted += TaskRedecision.Admit(binding, engine, Alice, "default", default, IPAddress.Loopback, out _) is null ? 1 : 0;
+            admitted += TaskRedecision.Admit(binding, engine, Alice, "default", default, IPAddress.Loopback, null, out _, out _) is null ? 1 : 0;
         return admitted;
     }
 
