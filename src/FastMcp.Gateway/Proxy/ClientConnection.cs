@@ -668,7 +668,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
 
         // A cancellation the policy allows is forwarded only for the caller's own call in flight there (ClientConnection.Cancellations.cs).
-        if (call.Method == McpMethod.NotificationsCancelled && route == MessageRoute.Decide && await CancellationStopsAsync(body, recorded).ConfigureAwait(false) is { } cancelled)
+        if (_exchange.Call.Method == McpMethod.NotificationsCancelled && route == MessageRoute.Decide && await CancellationStopsAsync(body, recorded).ConfigureAwait(false) is { } cancelled)
             return cancelled;
 
         // No card found: nothing was masked, so what is recorded is the inspected body itself, valid JSON.
