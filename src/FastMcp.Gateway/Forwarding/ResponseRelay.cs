@@ -950,12 +950,16 @@ internal sealed class ResponseRelay : IDisposable
     // _message's generation once the stages ran on the body: a reading survives them only when they replaced nothing.
     private int _bodyGenerationBeforeStages;
 
-    /// <summary>The body's view, read on first use; false when it is not a readable JSON-RPC message (the stages refuse it).</summary>
+    /// <summary>
+    /// The body's view, read on first use; false when it is not a readable JSON-RPC message (the stages refuse it). Every
+    /// check that asks runs only where the body passed <see cref="UnreadableBody"/> (UTF-8 text without NUL), so its UTF-8
+    /// is not validated again.
+    /// </summary>
     private bool ViewBody(out McpResponseView view)
     {
         if (_bodyViewState == BodyViewState.NotRead)
         {
-            _bodyViewState = McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(_message.WrittenMemory), out _bodyView)
+            _bodyViewState = McpResponseInspector.TryInspectValidUtf8(new ReadOnlySequence<byte>(_message.WrittenMemory), out _bodyView)
                 ? BodyViewState.Viewed : BodyViewState.Unreadable;
         }
         view = _bodyView;
