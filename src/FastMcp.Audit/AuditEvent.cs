@@ -60,6 +60,11 @@ public sealed class AuditEvent
     public bool RequestPayloadIsJson;
     /// <summary>Masked response JSON; may be empty.</summary>
     public ReadOnlyMemory<byte> ResponsePayload;
+    /// <summary>
+    /// The same as <see cref="RequestPayloadIsJson"/> for <see cref="ResponsePayload"/>: set by a caller whose response
+    /// inspector read exactly these bytes as one JSON message (no stage changed them after it).
+    /// </summary>
+    public bool ResponsePayloadIsJson;
     /// <summary>Hex HMAC fingerprints of card numbers seen in the exchange.</summary>
     public List<string> CardFingerprints = new();
     public long LatencyMicroseconds;
@@ -118,6 +123,7 @@ public sealed class AuditEvent
         RequestPayload = default;
         RequestPayloadIsJson = false;
         ResponsePayload = default;
+        ResponsePayloadIsJson = false;
         CardFingerprints.Clear();
         LatencyMicroseconds = 0;
         Detail = null;

@@ -17,19 +17,27 @@ public static class McpResponseInspector
     private static readonly JsonReaderOptions ReaderOptions = JsonCursor.Options(McpInspector.MaxDepth);
 
     /// <summary>False for empty data (an SSE priming event), broken JSON, or a message that is not JSON-RPC 2.0.</summary>
-    public static bool TryInspect(in ReadOnlySequence<byte> json, out McpResponseView view)
+    public static bool TryInspect(in ReadOnlySequence<byte> json, out McpResponseView view) => Inspect(json, out view, utf8Checked: false);
+
+    /// <summary>
+    /// <see cref="TryInspect"/> for bytes the caller has already found to be valid UTF-8 as a whole (the gateway checks every
+    /// answer body and event as text before it reads one): the same reading, without validating the UTF-8 a second time.
+    /// </summary>
+    public static bool TryInspectValidUtf8(in ReadOnlySequence<byte> json, out McpResponseView view) => Inspect(json, out view, utf8Checked: true);
+
+    private static bool Inspect(in ReadOnlySequence<byte> json, out McpResponseView view, bool utf8Checked)
     {
         view = default;
-        if (json.Length > int.MaxValue || !JsonCursor.HasContent(json) || !Utf8Check.IsValid(json))
+        if (json.Length > int.MaxValue || !JsonCursor.HasContent(json) || (!utf8Checked && !Utf8Check.IsValid(json)))
         {
             return false;
         }
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
-            // The member-name scan reads the message a second time (about as long as the view itself): views are taken
-            // of list answers, GET-stream messages, events that may be server requests and messages holding card-like
-            // numbers, not of every answer, so it is paid where a reading decides something.
+            // The member-name scan reads the message a second time (about as long as the view itself). Every answer the
+            // gateway relays is viewed (the unasked-answer check, every event's record), so this is paid once per message:
+            // merging it into the view's own walk would spare one more reading of each.
             if (!ReadMessage(ref reader, ref view) || reader.Read() || DuplicateMemberScan.Find(json) != MemberNameClash.None)
             {
                 view = default;

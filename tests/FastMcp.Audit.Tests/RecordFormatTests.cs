@@ -72,6 +72,25 @@ public sealed class RecordFormatTests
     }
 
     [Fact]
+    public void A_response_its_caller_viewed_is_embedded_as_given_unviewed_bytes_are_checked_and_reset_forgets_the_view()
+    {
+        // The flag is the caller's word that these exact bytes are one JSON message: the serializer does not parse them again.
+        var e = new AuditEvent { Type = AuditEventType.McpExchange, TimestampUtc = DateTime.UtcNow, ResponsePayloadIsJson = true,
+            ResponsePayload = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}") };
+        var (_, json) = Serialize(e);
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", json.GetProperty("response").GetRawText());
+        e.Reset();
+        Assert.False(e.ResponsePayloadIsJson);
+        // Without it, bytes that are not one JSON value are still kept base64-encoded under the other name.
+        e.Type = AuditEventType.McpExchange;
+        e.TimestampUtc = DateTime.UtcNow;
+        e.ResponsePayload = Encoding.UTF8.GetBytes("{\"result\":");
+        (_, json) = Serialize(e);
+        Assert.False(json.TryGetProperty("response", out _));
+        Assert.Equal("{\"result\":", Encoding.UTF8.GetString(json.GetProperty("responseNotJsonBase64").GetBytesFromBase64()));
+    }
+
+    [Fact]
     public void Reset_clears_everything()
     {
         var e = new AuditEvent();

@@ -10,6 +10,9 @@ public class McpResponseInspectorTests
         byte[] bytes = Encoding.UTF8.GetBytes(json);
         var body = new ReadOnlySequence<byte>(bytes);
         bool ok = McpResponseInspector.TryInspect(body, out McpResponseView view);
+        // Text already found to be UTF-8 (every string here is) is read the same without validating it again.
+        Assert.Equal(ok, McpResponseInspector.TryInspectValidUtf8(body, out McpResponseView utf8Checked));
+        Assert.True(view.Equals(utf8Checked));
         // Same answer for every split point.
         for (int cut = 0; cut <= bytes.Length; cut++)
         {

@@ -55,6 +55,9 @@ public class McpResponseBenchmarks
     public bool Response_view_tools_call_result() => McpResponseInspector.TryInspect(_callResult, out _);
 
     [Benchmark]
+    public bool Response_view_tools_call_result_utf8_checked_by_caller() => McpResponseInspector.TryInspectValidUtf8(_callResult, out _);
+
+    [Benchmark]
     public bool Response_view_tools_list_20_entries() => McpResponseInspector.TryInspect(_toolsList, out _);
 
     [Benchmark]

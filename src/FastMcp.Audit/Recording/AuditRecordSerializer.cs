@@ -237,7 +237,7 @@ public sealed class AuditRecordSerializer
         ReadOnlySpan<byte> request = e.RequestPayload.Span;
         ReadOnlySpan<byte> response = e.ResponsePayload.Span;
         bool requestIsJson = !request.IsEmpty && (e.RequestPayloadIsJson || IsSingleJsonValue(request));
-        bool responseIsJson = !response.IsEmpty && IsSingleJsonValue(response);
+        bool responseIsJson = !response.IsEmpty && (e.ResponsePayloadIsJson || IsSingleJsonValue(response));
         long requestSize = PayloadSize(request, requestIsJson);
         long responseSize = PayloadSize(response, responseIsJson);
         if (requestSize + responseSize <= budget)

@@ -12,6 +12,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private readonly int _initialCapacity;
     private byte[] _buffer = [];
     private int _written;
+    private int _generation;
 
     public PooledBufferWriter(int initialCapacity = 4096) => _initialCapacity = Math.Max(16, initialCapacity);
 
@@ -19,11 +20,22 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     public Span<byte> WrittenSpan => _buffer.AsSpan(0, _written);
     public Memory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
-    public void Clear() => _written = 0;
+    /// <summary>
+    /// Changes whenever written bytes are dropped (Clear, RemoveFront, Release): a reader that read the written bytes can
+    /// tell they were not replaced since. Bytes written in place through <see cref="WrittenSpan"/> do not change it.
+    /// </summary>
+    public int Generation => _generation;
+
+    public void Clear()
+    {
+        _written = 0;
+        _generation++;
+    }
 
     /// <summary>Drops <paramref name="count"/> bytes from the front, keeping the rest.</summary>
     public void RemoveFront(int count)
     {
+        _generation++;
         if (count >= _written)
         {
             _written = 0;
@@ -79,6 +91,7 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         byte[] b = _buffer;
         _buffer = [];
         _written = 0;
+        _generation++;
         if (b.Length > 0) ArrayPool<byte>.Shared.Return(b);
     }
 

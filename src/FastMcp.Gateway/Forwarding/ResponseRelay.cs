@@ -37,6 +37,8 @@ internal sealed class ResponseRelay : IDisposable
     private readonly Tasks.ITaskNotificationGate? _taskNotifications;
     // Set once the exchange's answer (the upstream's, or the gateway's refusal) is out: a second would give the client two.
     private bool _answerRelayed;
+    // The answer in _answer is the upstream's message byte for byte as its view was read (not a refusal the gateway wrote).
+    private bool _answerViewed;
     private readonly TransformBuffers _transformBuffers = new();
     private readonly HttpLimits _limits;
     private readonly IResponseTransform[] _transforms;
@@ -169,6 +171,7 @@ internal sealed class ResponseRelay : IDisposable
 
         if (head.ConnectionClose) upstream.Broken = true;
         _message.Clear();
+        _bodyViewState = BodyViewState.NotRead;
         if (head.Framing != BodyFraming.None)
         {
             BodyReadResult read = await BodyReader.ReadWholeAsync(upstream, _message, _limits, bodyTimeout).ConfigureAwait(false);
@@ -178,18 +181,19 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, true);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, false);
-            if (ChecksAnswers && UnaskedAnswer.IsBody(exchange, _message.WrittenMemory, UnansweredCalls)) return (ForwardingError.UnaskedAnswer, false);
-            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            if (ChecksAnswers && ViewBody(out McpResponseView answer) && UnaskedAnswer.Is(exchange, _message.WrittenMemory, answer, isBody: true, UnansweredCalls))
+                return (ForwardingError.UnaskedAnswer, false);
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, false);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, false);
-            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
-            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), false);
+            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange);
+            if (!ApplyBodyTransforms(exchange)) return (Refusal(exchange), false);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, false);
             if (bodyRequest == BodyRequest.NotificationDenied && !AnswerWithNotificationDenial(exchange)) return (ForwardingError.AuditUnavailable, false);
         }
-        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
+        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory, BodyViewedAsIs(exchange)).ConfigureAwait(false))
         {
             return (ForwardingError.AuditUnavailable, false);
         }
@@ -240,6 +244,7 @@ internal sealed class ResponseRelay : IDisposable
         }
         if (head.ConnectionClose) upstream.Broken = true;
         _message.Clear();
+        _bodyViewState = BodyViewState.NotRead;
         if (head.Framing != BodyFraming.None)
         {
             BodyReadResult read = await BodyReader.ReadWholeAsync(upstream, _message, _limits, bodyTimeout).ConfigureAwait(false);
@@ -249,19 +254,20 @@ internal sealed class ResponseRelay : IDisposable
                 return (read == BodyReadResult.TooLarge ? ForwardingError.ResponseTooLarge : ForwardingError.UpstreamClosed, !chunked);
             }
             if (Inspects(gate) && UnreadableBody(head) is var unreadable and not ForwardingError.None) return (unreadable, !chunked);
-            if (ChecksAnswers && UnaskedAnswer.IsBody(exchange, _message.WrittenMemory, UnansweredCalls)) return (ForwardingError.UnaskedAnswer, !chunked);
-            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange, _message.WrittenMemory) : BodyRequest.None;
+            if (ChecksAnswers && ViewBody(out McpResponseView answer) && UnaskedAnswer.Is(exchange, _message.WrittenMemory, answer, isBody: true, UnansweredCalls))
+                return (ForwardingError.UnaskedAnswer, !chunked);
+            BodyRequest bodyRequest = ReadsBodyMessages ? DecideBodyRequest(exchange) : BodyRequest.None;
             if (bodyRequest == BodyRequest.Undecided) return (ForwardingError.UndecidedServerRequest, !chunked);
             if (bodyRequest == BodyRequest.UndecidedNotification) return (ForwardingError.UndecidedResourceUpdate, !chunked);
-            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange, _message.WrittenMemory);
-            if (!ApplyTransforms(exchange, _message, isEvent: false)) return (Refusal(exchange), !chunked);
+            bool inputDenied = bodyRequest == BodyRequest.None && DecidesServerRequests && DeniesInputRequest(exchange);
+            if (!ApplyBodyTransforms(exchange)) return (Refusal(exchange), !chunked);
             if (inputDenied && !AnswerWithInputDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
             if (bodyRequest == BodyRequest.Denied && !await AnswerWithBodyRequestDenialAsync(exchange).ConfigureAwait(false))
                 return (ForwardingError.AuditUnavailable, !chunked);
             if (bodyRequest == BodyRequest.NotificationDenied && !AnswerWithNotificationDenial(exchange)) return (ForwardingError.AuditUnavailable, !chunked);
         }
         if (_message.WrittenSpan.TrimStart(" \t\r\n"u8).IsEmpty) return (ForwardingError.InvalidResponse, !chunked);
-        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory).ConfigureAwait(false))
+        if (gate is not null && !await gate.BeforeReleaseAsync(exchange, _message.WrittenMemory, BodyViewedAsIs(exchange)).ConfigureAwait(false))
         {
             return (ForwardingError.AuditUnavailable, !chunked);
         }
@@ -303,6 +309,7 @@ internal sealed class ResponseRelay : IDisposable
 
         _message.Clear();
         _answer.Clear();
+        _answerViewed = false;
         _answerRelayed = false;
         _sawEventId = false;
         _splitter = default;
@@ -384,7 +391,7 @@ internal sealed class ResponseRelay : IDisposable
                 _message.TrimTo(64 * 1024);
                 FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
                 // The log refused a record: the end record would be refused too. A withheld event's stream is recorded as it ended.
-                if (outcome == EventsOutcome.EventWithheld && gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
+                if (outcome == EventsOutcome.EventWithheld && gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory, _answerViewed).ConfigureAwait(false);
                 return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, true);
             }
             if (upstreamDone)
@@ -403,7 +410,7 @@ internal sealed class ResponseRelay : IDisposable
         }
         if (head.ConnectionClose) upstream.Broken = true;
         _message.TrimTo(64 * 1024);
-        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
+        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory, _answerViewed).ConfigureAwait(false);
         return (ForwardingError.None, close);
     }
 
@@ -433,7 +440,7 @@ internal sealed class ResponseRelay : IDisposable
         _message.Clear();
         _message.TrimTo(64 * 1024);
         FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
-        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory).ConfigureAwait(false);
+        if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory, _answerViewed).ConfigureAwait(false);
         return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close || !chunked);
     }
 
@@ -575,6 +582,7 @@ internal sealed class ResponseRelay : IDisposable
                 });
                 _answer.Clear();
                 _answer.Write(_transformBuffers.Json.WrittenSpan);
+                _answerViewed = false;
                 _answerRelayed = true;
                 exchange.Stage = ExchangeStage.Write;
                 if (!await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false)) return (count, EventsOutcome.ClientGone);
@@ -653,12 +661,15 @@ internal sealed class ResponseRelay : IDisposable
                     SseEvent.WriteMessageEvent(_event, _transformBuffers.Json.WrittenSpan);
                     _answer.Clear();
                     _answer.Write(_transformBuffers.Json.WrittenSpan);
+                    _answerViewed = false;
                     _answerRelayed = true;
                     return EventsOutcome.AnswerReplaced;
                 }
             }
             _answer.Clear();
             _answer.Write(json.Span);
+            // The bytes the view was read from: its record need not parse them again.
+            _answerViewed = true;
             _answerRelayed = true;
             return EventsOutcome.Relayed;
         }
@@ -724,11 +735,12 @@ internal sealed class ResponseRelay : IDisposable
     /// body that names a method (or has a \u escape that could spell one) is read as a message; the rest cost one
     /// vectorized scan.
     /// </summary>
-    private BodyRequest DecideBodyRequest(Exchange exchange, ReadOnlyMemory<byte> body)
+    private BodyRequest DecideBodyRequest(Exchange exchange)
     {
+        ReadOnlyMemory<byte> body = _message.WrittenMemory;
         ReadOnlySpan<byte> span = body.Span;
         if (span.IndexOf("\"method\""u8) < 0 && span.IndexOf("\\u"u8) < 0) return BodyRequest.None;
-        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view)) return BodyRequest.None; // the stages refuse it
+        if (!ViewBody(out McpResponseView view)) return BodyRequest.None; // the stages refuse it
         if (view.Kind == McpMessageKind.Batch)
         {
             if (DecidesServerRequests && BatchHoldsRequest(body)) return BodyRequest.Undecided;
@@ -809,11 +821,11 @@ internal sealed class ResponseRelay : IDisposable
     /// body as the upstream sent it, before the stages). Only bodies that can hold the value are read as a message: one
     /// that spells "input_required", or has a \u escape that could spell it; the rest cost one vectorized scan.
     /// </summary>
-    private bool DeniesInputRequest(Exchange exchange, ReadOnlyMemory<byte> body)
+    private bool DeniesInputRequest(Exchange exchange)
     {
-        ReadOnlySpan<byte> span = body.Span;
+        ReadOnlySpan<byte> span = _message.WrittenSpan;
         if (span.IndexOf("input_required"u8) < 0 && span.IndexOf("\\u"u8) < 0) return false;
-        if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(body), out McpResponseView view) || !InputRequestsDecision.RequiresInput(span, view)) return false;
+        if (!ViewBody(out McpResponseView view) || !InputRequestsDecision.RequiresInput(span, view)) return false;
         exchange.Stage = ExchangeStage.Decide;
         return InputRequestsDecision.FindDenied(_serverRequests!.ServerRequests, exchange.Principal ?? FastMcp.Identity.Principal.Anonymous, span, exchange.Route?.Name,
             out _deniedDecision, out _deniedMethod);
@@ -906,6 +918,7 @@ internal sealed class ResponseRelay : IDisposable
         WriteRefusalEvent(exchange, ForwardingError.OversizedEvent);
         _answer.Clear();
         _answer.Write(_transformBuffers.Json.WrittenSpan);
+        _answerViewed = false;
         _answerRelayed = true;
         exchange.Stage = ExchangeStage.Write;
         return await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false) ? EventsOutcome.EventWithheld : EventsOutcome.ClientGone;
@@ -927,6 +940,46 @@ internal sealed class ResponseRelay : IDisposable
         exchange.ResponseUnmaskable ? ForwardingError.UnmaskableResponse
         : exchange.ResponseUnsealable ? ForwardingError.UnsealableResponse
         : ForwardingError.UnfilterableResponse;
+
+    private enum BodyViewState : byte { NotRead, Viewed, Unreadable }
+
+    // The JSON answer body as the upstream sent it, read once (McpResponseInspector) for every check made before the stages:
+    // the unasked-answer check, a server request or notification in the answer's place, an input_required answer.
+    private McpResponseView _bodyView;
+    private BodyViewState _bodyViewState;
+    // _message's generation once the stages ran on the body: a reading survives them only when they replaced nothing.
+    private int _bodyGenerationBeforeStages;
+
+    /// <summary>
+    /// The body's view, read on first use; false when it is not a readable JSON-RPC message (the stages refuse it). Every
+    /// check that asks runs only where the body passed <see cref="UnreadableBody"/> (UTF-8 text without NUL), so its UTF-8
+    /// is not validated again.
+    /// </summary>
+    private bool ViewBody(out McpResponseView view)
+    {
+        if (_bodyViewState == BodyViewState.NotRead)
+        {
+            _bodyViewState = McpResponseInspector.TryInspectValidUtf8(new ReadOnlySequence<byte>(_message.WrittenMemory), out _bodyView)
+                ? BodyViewState.Viewed : BodyViewState.Unreadable;
+        }
+        view = _bodyView;
+        return _bodyViewState == BodyViewState.Viewed;
+    }
+
+    /// <summary>The stages over the JSON body, noting what the body was before them (<see cref="BodyViewedAsIs"/>).</summary>
+    private bool ApplyBodyTransforms(Exchange exchange)
+    {
+        exchange.ResponseMaskedInPlace = false;
+        _bodyGenerationBeforeStages = _message.Generation;
+        return ApplyTransforms(exchange, _message, isEvent: false);
+    }
+
+    /// <summary>
+    /// True when the body about to be released is byte for byte the one the view was read from: read, and since then
+    /// neither replaced (by a stage or by a denial's answer) nor masked in place. Its record then need not parse it again.
+    /// </summary>
+    private bool BodyViewedAsIs(Exchange exchange) =>
+        _bodyViewState == BodyViewState.Viewed && _message.Generation == _bodyGenerationBeforeStages && !exchange.ResponseMaskedInPlace;
 
     /// <summary>Runs the transforms in order; false when one refuses the message (the rest do not run).</summary>
     private bool ApplyTransforms(Exchange exchange, PooledBufferWriter message, bool isEvent)

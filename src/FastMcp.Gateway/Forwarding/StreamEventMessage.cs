@@ -47,7 +47,8 @@ internal static class StreamEventMessage
             json = joined.WrittenMemory;
         }
         if (json.Span.IndexOfAnyExcept(" \t\r\n"u8) < 0) return StreamEventContent.None;
-        return McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out view) ? StreamEventContent.Message : StreamEventContent.Unreadable;
+        // The event was found UTF-8 text above; its data (a slice of it, or its data lines joined at ASCII bytes) is too.
+        return McpResponseInspector.TryInspectValidUtf8(new ReadOnlySequence<byte>(json), out view) ? StreamEventContent.Message : StreamEventContent.Unreadable;
     }
 
     /// <summary>The event's data for a record of it (joined like <see cref="Read"/>); the whole event when it has none.</summary>

@@ -31,10 +31,6 @@ internal static class UnaskedAnswer
         return !Asked(exchange, id, unanswered);
     }
 
-    /// <summary>The same for a whole message not read yet (a JSON answer body): one that cannot be read is left to the stages, which refuse it.</summary>
-    public static bool IsBody(Exchange exchange, ReadOnlyMemory<byte> json, UnansweredStreamCalls? unanswered) =>
-        McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(json), out McpResponseView view) && Is(exchange, json, view, isBody: true, unanswered);
-
     private static bool Asked(Exchange exchange, ReadOnlySpan<byte> id, UnansweredStreamCalls? unanswered)
     {
         if (exchange.HasCall) return Stages.EchoedClientId.Is(exchange, id);

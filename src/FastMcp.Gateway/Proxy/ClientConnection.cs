@@ -754,13 +754,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     // ---- response gate (audit of responses) ---------------------------------------------------
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message)
+    public async ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message, bool viewed)
     {
         exchange.Stage = ExchangeStage.RecordResponse;
         if (_rt.Audit is not { } audit) return true;
         try
         {
-            await audit.RecordResponseAsync(exchange, _auditScratch, RemoteAddress, message).ConfigureAwait(false);
+            await audit.RecordResponseAsync(exchange, _auditScratch, RemoteAddress, message, viewed).ConfigureAwait(false);
             return true;
         }
         catch (FastMcp.Audit.AuditUnavailableException)
@@ -814,13 +814,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     }
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
-    public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> answer)
+    public async ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> answer, bool viewed)
     {
         exchange.Stage = ExchangeStage.RecordResponse;
         if (_rt.Audit is not { } audit) return;
         try
         {
-            await audit.RecordStreamEndAsync(exchange, _auditScratch, RemoteAddress, answer).ConfigureAwait(false);
+            await audit.RecordStreamEndAsync(exchange, _auditScratch, RemoteAddress, answer, viewed).ConfigureAwait(false);
         }
         catch (FastMcp.Audit.AuditUnavailableException)
         {

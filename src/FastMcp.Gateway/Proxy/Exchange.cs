@@ -81,6 +81,12 @@ internal sealed class Exchange
     /// <summary>Masking refused a response: a base64 payload holding a card number could not be masked in place, or JSON it could not read to the end may hold a payload or sensitive member after the stop.</summary>
     public bool ResponseUnmaskable;
 
+    /// <summary>
+    /// Masking may have written into the response message in place (a card number, a sensitive value, a payload): a reading
+    /// of it taken before is no longer of these bytes (Stages/PanMasking.cs). Cleared by the relay before the stages run.
+    /// </summary>
+    public bool ResponseMaskedInPlace;
+
     /// <summary>Task sealing refused a response: it names a task id not bound to the caller here, or cannot be read (Tasks/TaskIdSealing.cs).</summary>
     public bool ResponseUnsealable;
 
@@ -142,6 +148,7 @@ internal sealed class Exchange
         ResponseCards.Reset();
         ResponseIdHoldsCard = false;
         ResponseUnmaskable = false;
+        ResponseMaskedInPlace = false;
         ResponseUnsealable = false;
         TaskNotificationWithheld = false;
         Masking = null;

@@ -63,29 +63,34 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
-    public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse) =>
-        RecordResponse(ex, s, clientAddress, maskedResponse, "response");
+    /// <param name="viewedAsIs">the response is byte for byte a message McpResponseInspector read (the serializer need not parse it again)</param>
+    public ValueTask<long> RecordResponseAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse, bool viewedAsIs = false) =>
+        RecordResponse(ex, s, clientAddress, maskedResponse, "response", viewedAsIs);
 
     /// <summary>
     /// The end of an event stream: its response record. <paramref name="answer"/> is the exchange's answer as the client got it;
     /// empty when the stream carried none (a GET stream, or a call whose stream ended unanswered): the record then has no
     /// payload, every message of the stream having had a record of its own (<see cref="RecordStreamMessage"/>).
     /// </summary>
-    public ValueTask<long> RecordStreamEndAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer)
+    /// <param name="viewedAsIs">as for <see cref="RecordResponseAsync"/>, of <paramref name="answer"/></param>
+    public ValueTask<long> RecordStreamEndAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer, bool viewedAsIs = false)
     {
-        if (!answer.IsEmpty) return RecordResponse(ex, s, clientAddress, answer, "response");
+        if (!answer.IsEmpty) return RecordResponse(ex, s, clientAddress, answer, "response", viewedAsIs);
         if (ex.StreamEnd != Proxy.StreamEndReason.None) return RecordResponse(ex, s, clientAddress, default, Proxy.StreamEndReasons.Detail(ex.StreamEnd));
         bool unanswered = ex.HasCall && ex.Call.Kind == McpMessageKind.Request;
         return RecordResponse(ex, s, clientAddress, default, unanswered ? "response: the stream ended without an answer" : "response: the stream ended");
     }
 
-    private ValueTask<long> RecordResponse(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse, string detail)
+    private ValueTask<long> RecordResponse(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> maskedResponse, string detail, bool viewedAsIs = false)
     {
         AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: ex.ResponseStatus is >= 200 and < 400);
         e.Detail = ex.Approval is { } a ? $"{detail} ({a.AuditName})" : detail;
         // Tool pinning's finding on a tools/list answer: which tools were withheld (or differ), with both digests.
         if (ex.ToolPinNote is { } pins) e.Detail = $"{e.Detail}; {pins}";
-        e.ResponsePayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, maskedResponse.Span, s.Response, m) : maskedResponse;
+        PanMasker? copyMasker = ex.ResponseIdHoldsCard ? ex.Masking?.Masker ?? masker : null;
+        e.ResponsePayload = copyMasker is not null ? MaskedCopy(e, maskedResponse.Span, s.Response, copyMasker) : maskedResponse;
+        // A masked copy is other bytes than those the inspector read: the serializer checks it.
+        e.ResponsePayloadIsJson = viewedAsIs && copyMasker is null;
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
@@ -118,7 +123,10 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         }
         e.JsonRpcIdRaw = McpCall.IsEmpty(view.IdRange) ? default : message[view.IdRange];
         ClearCallFields(e);
-        e.RequestPayload = ex.ResponseIdHoldsCard && (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, message.Span, s.Response, m) : message;
+        PanMasker? copyMasker = ex.ResponseIdHoldsCard ? ex.Masking?.Masker ?? masker : null;
+        e.RequestPayload = copyMasker is not null ? MaskedCopy(e, message.Span, s.Response, copyMasker) : message;
+        // The view was read from exactly these bytes (IResponseGate.RecordStreamMessage): not parsed again unless copied.
+        e.RequestPayloadIsJson = copyMasker is null;
         return log.AppendQueued(e);
     }
 

@@ -9,12 +9,15 @@ namespace FastMcp.Gateway.Stages;
 /// </summary>
 internal interface IResponseGate
 {
-    /// <summary>False: the response must not be released (the audit cannot be written).</summary>
-    ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message);
+    /// <summary>
+    /// False: the response must not be released (the audit cannot be written). <paramref name="viewed"/>: the message is byte
+    /// for byte one McpResponseInspector read, so the record need not parse it again.
+    /// </summary>
+    ValueTask<bool> BeforeReleaseAsync(Exchange exchange, ReadOnlyMemory<byte> message, bool viewed);
 
     /// <summary>
     /// A message on a stream that is not the exchange's own answer (a server request, a notification, another answer;
-    /// <paramref name="view"/> over <paramref name="message"/>, the masked event's JSON) is about to be relayed: it is
+    /// <paramref name="view"/> read from exactly the bytes of <paramref name="message"/>, the masked event's JSON) is about to be relayed: it is
     /// recorded (queued, not waited for). False: the audit log refused it, and the event must not be relayed.
     /// </summary>
     bool RecordStreamMessage(Exchange exchange, ReadOnlyMemory<byte> message, in McpResponseView view);
@@ -25,6 +28,7 @@ internal interface IResponseGate
     /// <summary>
     /// An event stream ended; <paramref name="answer"/> is the exchange's answer as the client got it (the upstream's, or the
     /// gateway's refusal), empty when none was relayed: every other message of the stream had its own record.
+    /// <paramref name="viewed"/>: the answer is byte for byte one McpResponseInspector read (the upstream's, not a refusal).
     /// </summary>
-    ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> answer);
+    ValueTask AfterStreamAsync(Exchange exchange, ReadOnlyMemory<byte> answer, bool viewed);
 }

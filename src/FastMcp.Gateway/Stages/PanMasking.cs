@@ -104,12 +104,17 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             return picked.Apply(exchange, message, isEvent, buffers);
         }
         PanMasker masker = Current.Masker;
-        if (!MaskBase64Payloads(masker, exchange, message, isEvent, buffers))
+        int sensitiveBefore = exchange.ResponseCards.Sensitive;
+        Base64Payloads.Result payloads = MaskBase64Payloads(masker, exchange, message, isEvent, buffers);
+        if (payloads == Base64Payloads.Result.Refused)
         {
             exchange.ResponseUnmaskable = true;
             return false;
         }
-        masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
+        int found = masker.MaskStringsInPlace(new ReadOnlySequence<byte>(message.WrittenMemory), ref exchange.ResponseCards, out int kept);
+        // Said whenever a byte may have been written (a find left as it is too): the relay then reads the message again
+        // rather than trust a reading of it from before.
+        if (payloads == Base64Payloads.Result.Masked || found > 0 || exchange.ResponseCards.Sensitive != sensitiveBefore) exchange.ResponseMaskedInPlace = true;
         if (kept == 0) return true;
         // Card numbers written as JSON numbers are masked with digits, except an answer's JSON-RPC id that is exactly
         // one the client sent in this exchange: a correlation token it already holds. An id the upstream chose (its own
@@ -171,25 +176,23 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// <summary>
     /// Card numbers inside the message's base64 payloads (blob, data), masked in the decoded bytes. An event whose
     /// JSON spans several data lines is masked in its joined copy and, when that changed, written back on one line.
+    /// Masked: something was written; Refused: a payload could not be masked.
     /// </summary>
-    private static bool MaskBase64Payloads(PanMasker masker, Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
+    private static Base64Payloads.Result MaskBase64Payloads(PanMasker masker, Exchange exchange, PooledBufferWriter message, bool isEvent, TransformBuffers buffers)
     {
         Span<byte> all = message.WrittenSpan;
-        if (!isEvent) return Base64Payloads.MaskInPlace(masker, all, ref exchange.ResponseCards) != Base64Payloads.Result.Refused;
-        if (SseEvent.TryGetSingleData(all, out Range data))
-        {
-            return Base64Payloads.MaskInPlace(masker, all[data], ref exchange.ResponseCards) != Base64Payloads.Result.Refused;
-        }
-        if (SseDataField.Count(all) == 0) return true;
+        if (!isEvent) return Base64Payloads.MaskInPlace(masker, all, ref exchange.ResponseCards);
+        if (SseEvent.TryGetSingleData(all, out Range data)) return Base64Payloads.MaskInPlace(masker, all[data], ref exchange.ResponseCards);
+        if (SseDataField.Count(all) == 0) return Base64Payloads.Result.Unchanged;
         buffers.Json.Clear();
         SseDataField.Join(all, buffers.Json);
         Base64Payloads.Result result = Base64Payloads.MaskInPlace(masker, buffers.Json.WrittenSpan, ref exchange.ResponseCards);
-        if (result != Base64Payloads.Result.Masked) return result != Base64Payloads.Result.Refused;
+        if (result != Base64Payloads.Result.Masked) return result;
         buffers.Output.Clear();
         SseDataField.ReplaceData(all, buffers.Json.WrittenSpan, buffers.Output);
         message.Clear();
         message.Write(buffers.Output.WrittenSpan);
-        return true;
+        return result;
     }
 
     /// <summary>
