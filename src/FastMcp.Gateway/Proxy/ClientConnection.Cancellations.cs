@@ -122,18 +122,8 @@ internal sealed partial class ClientConnection
         const string reason = "cancellation not forwarded: no request with this id is in flight for this caller on this upstream";
         if (_exchange.Call.Kind != McpMessageKind.Notification)
             return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.InvalidParams, "no request with this id is in flight for this caller"u8.ToArray(), reason).ConfigureAwait(false);
-        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
-        if (_rt.Audit is { } audit)
-        {
-            try
-            {
-                await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
-            }
-            catch (FastMcp.Audit.AuditUnavailableException)
-            {
-                return await AuditUnavailableAsync(body).ConfigureAwait(false);
-            }
-        }
+        if (!await CountAndRecordDenialAsync(recorded, reason).ConfigureAwait(false))
+            return await AuditUnavailableAsync(body).ConfigureAwait(false);
         return await AcceptNotificationAsync().ConfigureAwait(false);
     }
 

@@ -678,24 +678,34 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     }
 
     /// <summary>
+    /// Counts a refusal with the policy's denials and records it (when auditing is on); false when the audit log could
+    /// not take the record, and the caller must answer that instead (fail closed).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> CountAndRecordDenialAsync(ReadOnlySequence<byte> recorded, string reason)
+    {
+        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
+        if (_rt.Audit is not { } audit) return true;
+        try
+        {
+            await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
+            return true;
+        }
+        catch (FastMcp.Audit.AuditUnavailableException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// A call the gateway itself refuses never reaches the upstream: the client gets a JSON-RPC
     /// error with its id (HTTP 200 for requests, as MCP clients expect), and the refusal is recorded.
     /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> RefuseAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, int status, int code, byte[] message, string reason)
     {
-        Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
-        if (_rt.Audit is { } audit)
-        {
-            try
-            {
-                await audit.RecordDenialAsync(_exchange, _auditScratch, RemoteAddress, recorded, reason).ConfigureAwait(false);
-            }
-            catch (FastMcp.Audit.AuditUnavailableException)
-            {
-                return await AuditUnavailableAsync(body).ConfigureAwait(false);
-            }
-        }
+        if (!await CountAndRecordDenialAsync(recorded, reason).ConfigureAwait(false))
+            return await AuditUnavailableAsync(body).ConfigureAwait(false);
         // A notification has no id to answer: it gets a plain 403 with a JSON-RPC error body.
         if (_exchange.Call.Kind == McpMessageKind.Notification) status = 403;
         _exchange.ResponseStatus = status;

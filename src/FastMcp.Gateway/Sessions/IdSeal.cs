@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using System.Text;
 using FastMcp.Identity;
 
 namespace FastMcp.Gateway.Sessions;
@@ -111,17 +109,12 @@ internal sealed class IdSeal
     /// <summary>The first 16 bytes of HMAC-SHA-256(K, the length-prefixed issuer, subject, upstream name and upstream id).</summary>
     private void Tag(Principal caller, string upstream, ReadOnlySpan<byte> upstreamId, Span<byte> tag)
     {
-        string issuer = caller.Issuer ?? "";
-        int length = 16 + Encoding.UTF8.GetByteCount(issuer) + Encoding.UTF8.GetByteCount(caller.Subject) + Encoding.UTF8.GetByteCount(upstream) + upstreamId.Length;
+        int length = SealBinding.Length(caller, upstream, upstreamId);
         byte[]? rented = length > StackBytes ? ArrayPool<byte>.Shared.Rent(length) : null;
         try
         {
             Span<byte> message = (rented ?? stackalloc byte[StackBytes])[..length];
-            int at = Put(message, issuer, 0);
-            at = Put(message, caller.Subject, at);
-            at = Put(message, upstream, at);
-            BinaryPrimitives.WriteInt32BigEndian(message[at..], upstreamId.Length);
-            upstreamId.CopyTo(message[(at + 4)..]);
+            SealBinding.Write(caller, upstream, upstreamId, message);
             Span<byte> mac = stackalloc byte[32];
             HMACSHA256.HashData(_key, message, mac);
             mac[..TagLength].CopyTo(tag);
@@ -130,12 +123,5 @@ internal sealed class IdSeal
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
-    }
-
-    private static int Put(Span<byte> message, string field, int at)
-    {
-        int n = Encoding.UTF8.GetBytes(field, message[(at + 4)..]);
-        BinaryPrimitives.WriteInt32BigEndian(message[at..], n);
-        return at + 4 + n;
     }
 }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using System.Text;
 using FastMcp.Gateway.Sessions;
 using FastMcp.Identity;
 
@@ -152,17 +151,12 @@ internal sealed class TaskSeal
     private void Crypt(Principal caller, string upstream, ReadOnlySpan<byte> taskId, ReadOnlySpan<byte> input, Span<byte> nonce, Span<byte> tag, Span<byte> output,
         bool encrypt)
     {
-        string issuer = caller.Issuer ?? "";
-        int length = 16 + Encoding.UTF8.GetByteCount(issuer) + Encoding.UTF8.GetByteCount(caller.Subject) + Encoding.UTF8.GetByteCount(upstream) + taskId.Length;
+        int length = SealBinding.Length(caller, upstream, taskId);
         byte[]? rented = length > StackBytes ? ArrayPool<byte>.Shared.Rent(length) : null;
         try
         {
             Span<byte> associated = (rented ?? stackalloc byte[StackBytes])[..length];
-            int at = Put(associated, issuer, 0);
-            at = Put(associated, caller.Subject, at);
-            at = Put(associated, upstream, at);
-            BinaryPrimitives.WriteInt32BigEndian(associated[at..], taskId.Length);
-            taskId.CopyTo(associated[(at + 4)..]);
+            SealBinding.Write(caller, upstream, taskId, associated);
             if (!encrypt)
             {
                 _cipher.Value!.Decrypt(nonce, input, tag, output, associated);
@@ -183,12 +177,5 @@ internal sealed class TaskSeal
         {
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
-    }
-
-    private static int Put(Span<byte> buffer, string field, int at)
-    {
-        int n = Encoding.UTF8.GetBytes(field, buffer[(at + 4)..]);
-        BinaryPrimitives.WriteInt32BigEndian(buffer[at..], n);
-        return at + 4 + n;
     }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Tasks.TaskRedecisions;
 
 namespace FastMcp.Gateway.Tests.Tasks;
 
@@ -103,16 +104,6 @@ public sealed class PeerHeldApprovalTaskTests : IAsyncLifetime
     {
         Assert.Equal(200, answer.Status);
         Assert.False(Json(answer).TryGetProperty("error", out JsonElement error), error.ToString());
-    }
-
-    private static void AssertRefused(RawResponse answer, string because)
-    {
-        Assert.Equal(200, answer.Status);
-        JsonElement error = Json(answer).GetProperty("error");
-        Assert.Equal(-32001, error.GetProperty("code").GetInt32());
-        string message = error.GetProperty("message").GetString()!;
-        Assert.Contains("the call that created this task is no longer allowed", message, StringComparison.Ordinal);
-        Assert.Contains(because, message, StringComparison.Ordinal);
     }
 
     private static async Task<long> PeerFailuresAsync(PolicyGateway gw)

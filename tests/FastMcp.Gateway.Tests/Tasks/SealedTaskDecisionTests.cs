@@ -1,10 +1,10 @@
 using System.Text.Json;
 using FastMcp.Gateway.Configuration;
-using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Identity;
 using FastMcp.Mcp;
 using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Tasks.TaskRedecisions;
 
 namespace FastMcp.Gateway.Tests.Tasks;
 
@@ -36,24 +36,10 @@ public sealed class SealedTaskDecisionTests : IDisposable
 
     private static Task<RawResponse> TasksAsync(PolicyGateway gw, string token, string method, string task) => gw.PostAsync(TasksRequest(method, task), token);
 
-    private static void Reload(PolicyGateway gw, params RuleOptions[] rules) =>
-        gw.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions { Rules = [.. rules] }));
-
     private static void AssertAdmitted(RawResponse answer)
     {
         Assert.Equal(200, answer.Status);
         Assert.DoesNotContain("\"error\"", answer.Body, StringComparison.Ordinal);
-    }
-
-    private static void AssertRefused(RawResponse answer, string because)
-    {
-        Assert.Equal(200, answer.Status);
-        using var doc = JsonDocument.Parse(answer.Body);
-        JsonElement error = doc.RootElement.GetProperty("error");
-        Assert.Equal(-32001, error.GetProperty("code").GetInt32());
-        string message = error.GetProperty("message").GetString()!;
-        Assert.Contains("the call that created this task is no longer allowed", message, StringComparison.Ordinal);
-        Assert.Contains(because, message, StringComparison.Ordinal);
     }
 
     private static int TasksForwarded(PolicyGateway gw) => gw.Upstream.Requests.Count(r => r.Body.Contains("\"tasks/", StringComparison.Ordinal));

@@ -3,9 +3,9 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using FastMcp.Gateway.Configuration;
-using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Tests.Support;
 using FastMcp.Policy;
+using static FastMcp.Gateway.Tests.Tasks.TaskRedecisions;
 
 namespace FastMcp.Gateway.Tests.Tasks;
 
@@ -40,20 +40,8 @@ public sealed class TaskRedecisionTests
         return (session, doc.RootElement.GetProperty("result").GetProperty("task").GetProperty("taskId").GetString()!);
     }
 
-    private static void Reload(PolicyGateway gw, params RuleOptions[] rules) =>
-        gw.Gateway.Stages.Authorization!.Swap(GatewayStages.CompilePolicy(new PolicyOptions { Rules = [.. rules] }));
-
-    private static void AssertRefused(RawResponse answer, string because)
-    {
-        Assert.Equal(200, answer.Status);
-        using var doc = JsonDocument.Parse(answer.Body);
-        JsonElement error = doc.RootElement.GetProperty("error");
-        Assert.Equal(-32001, error.GetProperty("code").GetInt32());
-        string message = error.GetProperty("message").GetString()!;
-        Assert.Contains("the call that created this task is no longer allowed", message, StringComparison.Ordinal);
-        Assert.Contains(because, message, StringComparison.Ordinal);
-        Assert.Equal(3, doc.RootElement.GetProperty("id").GetInt32());
-    }
+    private static void AssertRefused(RawResponse answer, string because) =>
+        Assert.Equal(3, TaskRedecisions.AssertRefused(answer, because).GetProperty("id").GetInt32());
 
     [Theory]
     [InlineData("tasks/get")]
