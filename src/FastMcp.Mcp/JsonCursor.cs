@@ -61,6 +61,45 @@ internal static class JsonCursor
         }
     }
 
+    /// <summary>
+    /// <see cref="Next(ref Utf8JsonReader, int)"/> that also hands the token to <paramref name="names"/>, so that the
+    /// member-name rule is checked in the walk that reads the message (a token refused here is not handed on).
+    /// </summary>
+    internal static McpInspectError Next(ref Utf8JsonReader reader, int maxDepth, ref MemberNameTally names)
+    {
+        McpInspectError error = Next(ref reader, maxDepth);
+        if (error == McpInspectError.None)
+        {
+            names.Observe(ref reader);
+        }
+        return error;
+    }
+
+    /// <summary>
+    /// <see cref="SkipValue(ref Utf8JsonReader, int)"/> token by token through <paramref name="names"/>: what the walk
+    /// steps over is still checked.
+    /// </summary>
+    internal static McpInspectError SkipValue(ref Utf8JsonReader reader, int maxDepth, ref MemberNameTally names)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return McpInspectError.None;
+        }
+        int depth = reader.CurrentDepth;
+        while (true)
+        {
+            McpInspectError error = Next(ref reader, maxDepth, ref names);
+            if (error != McpInspectError.None)
+            {
+                return error;
+            }
+            if (reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray && reader.CurrentDepth == depth)
+            {
+                return McpInspectError.None;
+            }
+        }
+    }
+
     /// <summary>Length of the current token's value as the reader reports it (strings: without quotes, still escaped).</summary>
     internal static int ValueLength(ref Utf8JsonReader reader) =>
         reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
@@ -77,11 +116,14 @@ internal static class JsonCursor
         return new Range(start, start + length);
     }
 
-    /// <summary>Skips the object or array whose start token is current and returns its whole raw range.</summary>
-    internal static McpInspectError ContainerRange(ref Utf8JsonReader reader, int maxDepth, out Range range)
+    /// <summary>
+    /// Steps over the object or array whose start token is current, token by token through <paramref name="names"/>,
+    /// and returns its whole raw range.
+    /// </summary>
+    internal static McpInspectError ContainerRange(ref Utf8JsonReader reader, int maxDepth, ref MemberNameTally names, out Range range)
     {
         int start = checked((int)reader.TokenStartIndex);
-        McpInspectError error = SkipValue(ref reader, maxDepth);
+        McpInspectError error = SkipValue(ref reader, maxDepth, ref names);
         int end = checked((int)reader.TokenStartIndex) + 1;
         range = error == McpInspectError.None ? new Range(start, end) : default;
         return error;

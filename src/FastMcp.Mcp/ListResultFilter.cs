@@ -36,9 +36,9 @@ public static class ListResultFilter
             return false;
         }
 
-        // Pass 1 validates the whole message and finds the array, so that nothing is written for input we reject.
-        if (!TryLocateArray(responseJson, listMethod, out int arrayStart, out int arrayEnd)
-            || DuplicateMemberScan.Find(responseJson) != MemberNameClash.None)
+        // Pass 1 validates the whole message, holds every object in it to the member-name rule and finds the array, so
+        // that nothing is written for input we reject.
+        if (!TryLocateArray(responseJson, listMethod, out int arrayStart, out int arrayEnd))
         {
             return false;
         }
@@ -103,18 +103,31 @@ public static class ListResultFilter
     /// </summary>
     private static bool TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, out int arrayStart, out int arrayEnd)
     {
+        var names = new MemberNameTally(fold: true);
+        try
+        {
+            return TryLocateArray(json, listMethod, ref names, out arrayStart, out arrayEnd) && !names.Clashed;
+        }
+        finally
+        {
+            names.Dispose();
+        }
+    }
+
+    private static bool TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, ref MemberNameTally names, out int arrayStart, out int arrayEnd)
+    {
         arrayStart = arrayEnd = -1;
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None || reader.TokenType != JsonTokenType.StartObject)
+            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None || reader.TokenType != JsonTokenType.StartObject)
             {
                 return false;
             }
             bool seenResult = false, seenError = false;
             while (true)
             {
-                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
                 {
                     return false;
                 }
@@ -129,20 +142,20 @@ public static class ListResultFilter
                 {
                     return false;
                 }
-                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
                 {
                     return false;
                 }
                 if (isResult)
                 {
-                    if (seenResult || reader.TokenType != JsonTokenType.StartObject || !TryLocateInResult(ref reader, listMethod, ref arrayStart, ref arrayEnd))
+                    if (seenResult || reader.TokenType != JsonTokenType.StartObject || !TryLocateInResult(ref reader, listMethod, ref names, ref arrayStart, ref arrayEnd))
                     {
                         return false;
                     }
                     seenResult = true;
                     continue;
                 }
-                if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+                if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
                 {
                     return false;
                 }
@@ -162,12 +175,12 @@ public static class ListResultFilter
     private static bool IsEnvelopeMember(ref Utf8JsonReader reader) =>
         reader.ValueTextEquals("jsonrpc"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("method"u8) || reader.ValueTextEquals("params"u8);
 
-    private static bool TryLocateInResult(ref Utf8JsonReader reader, McpMethod listMethod, ref int arrayStart, ref int arrayEnd)
+    private static bool TryLocateInResult(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names, ref int arrayStart, ref int arrayEnd)
     {
         ReadOnlySpan<byte> arrayKey = ArrayKey(listMethod);
         while (true)
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
             {
                 return false;
             }
@@ -180,7 +193,7 @@ public static class ListResultFilter
             {
                 return false; // "TOOLS", "toolſ": the list a Go client reads
             }
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
             {
                 return false;
             }
@@ -191,14 +204,14 @@ public static class ListResultFilter
                     return false; // two arrays, or not an array: clients would disagree on what the list is
                 }
                 arrayStart = (int)reader.TokenStartIndex;
-                if (!EntryNamesAreReadable(ref reader, listMethod))
+                if (!EntryNamesAreReadable(ref reader, listMethod, ref names))
                 {
                     return false;
                 }
                 arrayEnd = (int)reader.TokenStartIndex + 1;
                 continue;
             }
-            if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+            if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
             {
                 return false;
             }
@@ -210,7 +223,7 @@ public static class ListResultFilter
     /// names: false when one may be read as the entry's identifying member without being it (<c>"Name"</c>,
     /// <c>"URI"</c>, <c>"name\u0000"</c>), since the filter would decide on one name and a client show another.
     /// </summary>
-    private static bool EntryNamesAreReadable(ref Utf8JsonReader reader, McpMethod listMethod)
+    private static bool EntryNamesAreReadable(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names)
     {
         ReadOnlySpan<byte> entryKey = EntryKey(listMethod);
         byte[][] foldedKey = FoldedMemberNames.ListEntryKey(listMethod);
@@ -218,7 +231,7 @@ public static class ListResultFilter
         int arrayDepth = reader.CurrentDepth;
         while (true)
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth) != McpInspectError.None)
+            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
             {
                 return false;
             }

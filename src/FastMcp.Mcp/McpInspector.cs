@@ -7,6 +7,8 @@ namespace FastMcp.Mcp;
 /// Reads one JSON-RPC message from a complete body with <see cref="Utf8JsonReader"/> (no DOM, no copies) and
 /// reports where the parts the gateway decides on are. The whole body is validated, not just the members we
 /// read, so the gateway never forwards something it did not fully understand. Zero allocation for valid input.
+/// One walk: every token, including those of the values it steps over (arguments, results, error data), passes a
+/// <see cref="MemberNameTally"/> that holds every object to the member-name rule of <see cref="DuplicateMemberScan"/>.
 /// Depth, duplicates, UTF-8 and surrogate problems are found without exceptions; JSON syntax errors cost one
 /// exception inside the reader (that is the reader's contract, and it is caught here).
 /// </summary>
@@ -21,21 +23,23 @@ public static class McpInspector
     public static McpInspectError Inspect(in ReadOnlySequence<byte> body, out McpCall call)
     {
         call = default;
-        if (body.Length > int.MaxValue)
+        McpInspectError unreadable = CheckBody(body);
+        if (unreadable != McpInspectError.None)
         {
-            return McpInspectError.InvalidJson;
-        }
-        if (!JsonCursor.HasContent(body))
-        {
-            return McpInspectError.EmptyBody;
-        }
-        if (!Utf8Check.IsValid(body))
-        {
-            return McpInspectError.InvalidJson;
+            return unreadable;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
-        McpInspectError error = InspectGuarded(ref reader, ref call);
-        return error == McpInspectError.None ? RefuseClashingNames(DuplicateMemberScan.Find(body), ref call) : error;
+        var names = new MemberNameTally(fold: true);
+        try
+        {
+            McpInspectError error = InspectGuarded(ref reader, ref call, ref names);
+            // A folded clash is named (exact repeat or case variant) by a second reading, of a message about to be refused.
+            return error == McpInspectError.None && names.Clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
+        }
+        finally
+        {
+            names.Dispose();
+        }
     }
 
     /// <summary>Parses one JSON-RPC message (or notes a batch) from a contiguous body. Zero allocation.</summary>
@@ -51,8 +55,49 @@ public static class McpInspector
             return McpInspectError.InvalidJson;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
-        McpInspectError error = InspectGuarded(ref reader, ref call);
+        var names = new MemberNameTally(fold: true);
+        try
+        {
+            McpInspectError error = InspectGuarded(ref reader, ref call, ref names);
+            return error == McpInspectError.None && names.Clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
+        }
+        finally
+        {
+            names.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The reading as it was before the member-name rule moved into the walk: the message walked without it, then the
+    /// standalone <see cref="DuplicateMemberScan"/> over the whole of it. Same verdicts as <see cref="Inspect(in ReadOnlySequence{byte}, out McpCall)"/>
+    /// (the tests hold the two to that); kept as their oracle and as the benchmark's "before".
+    /// </summary>
+    internal static McpInspectError InspectInTwoWalks(in ReadOnlySequence<byte> body, out McpCall call)
+    {
+        call = default;
+        McpInspectError unreadable = CheckBody(body);
+        if (unreadable != McpInspectError.None)
+        {
+            return unreadable;
+        }
+        var reader = new Utf8JsonReader(body, ReaderOptions);
+        var idle = MemberNameTally.Idle();
+        McpInspectError error = InspectGuarded(ref reader, ref call, ref idle);
         return error == McpInspectError.None ? RefuseClashingNames(DuplicateMemberScan.Find(body), ref call) : error;
+    }
+
+    /// <summary>What is wrong with a body before its JSON is read: too long, empty, not UTF-8.</summary>
+    private static McpInspectError CheckBody(in ReadOnlySequence<byte> body)
+    {
+        if (body.Length > int.MaxValue)
+        {
+            return McpInspectError.InvalidJson;
+        }
+        if (!JsonCursor.HasContent(body))
+        {
+            return McpInspectError.EmptyBody;
+        }
+        return Utf8Check.IsValid(body) ? McpInspectError.None : McpInspectError.InvalidJson;
     }
 
 
@@ -188,11 +233,11 @@ public static class McpInspector
         }
     }
 
-    private static McpInspectError InspectGuarded(ref Utf8JsonReader reader, ref McpCall call)
+    private static McpInspectError InspectGuarded(ref Utf8JsonReader reader, ref McpCall call, ref MemberNameTally names)
     {
         try
         {
-            McpInspectError error = InspectMessage(ref reader, ref call);
+            McpInspectError error = InspectMessage(ref reader, ref call, ref names);
             if (error != McpInspectError.None)
             {
                 call = default;
@@ -212,16 +257,16 @@ public static class McpInspector
         }
     }
 
-    private static McpInspectError InspectMessage(ref Utf8JsonReader reader, ref McpCall call)
+    private static McpInspectError InspectMessage(ref Utf8JsonReader reader, ref McpCall call, ref MemberNameTally names)
     {
-        McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+        McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
         if (error != McpInspectError.None)
         {
             return error;
         }
         if (reader.TokenType == JsonTokenType.StartArray)
         {
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -237,7 +282,7 @@ public static class McpInspector
         }
 
         var message = new MessageParts();
-        error = ReadEnvelope(ref reader, ref message, ref call);
+        error = ReadEnvelope(ref reader, ref message, ref call, ref names);
         if (error != McpInspectError.None)
         {
             return error;
@@ -254,11 +299,11 @@ public static class McpInspector
         reader.Read() ? McpInspectError.InvalidJson : McpInspectError.None;
 
     /// <summary>Reads the top-level members; positions land in <paramref name="call"/>, facts in <paramref name="message"/>.</summary>
-    private static McpInspectError ReadEnvelope(ref Utf8JsonReader reader, ref MessageParts message, ref McpCall call)
+    private static McpInspectError ReadEnvelope(ref Utf8JsonReader reader, ref MessageParts message, ref McpCall call, ref MemberNameTally names)
     {
         while (true)
         {
-            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -281,7 +326,7 @@ public static class McpInspector
                 }
                 message.Seen |= member;
             }
-            error = JsonCursor.Next(ref reader, MaxDepth);
+            error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -316,7 +361,7 @@ public static class McpInspector
                 case Seen.Params:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = ReadParams(ref reader, ref message);
+                        error = ReadParams(ref reader, ref message, ref names);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -326,7 +371,7 @@ public static class McpInspector
                     message.ParamsBad = true;
                     break;
             }
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -361,12 +406,12 @@ public static class McpInspector
     }
 
     /// <summary>Reads <c>params</c> (current token: its StartObject); ends on its EndObject.</summary>
-    private static McpInspectError ReadParams(ref Utf8JsonReader reader, ref MessageParts message)
+    private static McpInspectError ReadParams(ref Utf8JsonReader reader, ref MessageParts message, ref MemberNameTally names)
     {
         ParamsMember seen = ParamsMember.None;
         while (true)
         {
-            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -389,7 +434,7 @@ public static class McpInspector
                 }
                 seen |= member;
             }
-            error = JsonCursor.Next(ref reader, MaxDepth);
+            error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -429,7 +474,7 @@ public static class McpInspector
                 case ParamsMember.Arguments:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = JsonCursor.ContainerRange(ref reader, MaxDepth, out message.Arguments);
+                        error = JsonCursor.ContainerRange(ref reader, MaxDepth, ref names, out message.Arguments);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -441,7 +486,7 @@ public static class McpInspector
                 case ParamsMember.ClientInfo:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = ReadImplementation(ref reader, out message.ParamsClientName, out message.ParamsClientVersion);
+                        error = ReadImplementation(ref reader, ref names, out message.ParamsClientName, out message.ParamsClientVersion);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -452,7 +497,7 @@ public static class McpInspector
                 case ParamsMember.Ref:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = ReadReference(ref reader, ref message);
+                        error = ReadReference(ref reader, ref message, ref names);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -463,7 +508,7 @@ public static class McpInspector
                 case ParamsMember.Meta:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = ReadMeta(ref reader, ref message);
+                        error = ReadMeta(ref reader, ref message, ref names);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -473,7 +518,7 @@ public static class McpInspector
                     message.MetaBad = reader.TokenType != JsonTokenType.Null;
                     break;
             }
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -513,12 +558,12 @@ public static class McpInspector
     }
 
     /// <summary>Reads <c>params._meta</c> (current token: its StartObject); ends on its EndObject.</summary>
-    private static McpInspectError ReadMeta(ref Utf8JsonReader reader, ref MessageParts message)
+    private static McpInspectError ReadMeta(ref Utf8JsonReader reader, ref MessageParts message, ref MemberNameTally names)
     {
         MetaMember seen = MetaMember.None;
         while (true)
         {
-            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -541,7 +586,7 @@ public static class McpInspector
                 }
                 seen |= member;
             }
-            error = JsonCursor.Next(ref reader, MaxDepth);
+            error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -565,7 +610,7 @@ public static class McpInspector
                 case MetaMember.ClientInfo:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        error = ReadImplementation(ref reader, out message.MetaClientName, out message.MetaClientVersion);
+                        error = ReadImplementation(ref reader, ref names, out message.MetaClientName, out message.MetaClientVersion);
                         if (error != McpInspectError.None)
                         {
                             return error;
@@ -574,7 +619,7 @@ public static class McpInspector
                     }
                     break;
             }
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -583,14 +628,14 @@ public static class McpInspector
     }
 
     /// <summary>Reads an Implementation object (clientInfo): its name and version strings.</summary>
-    private static McpInspectError ReadImplementation(ref Utf8JsonReader reader, out Range name, out Range version)
+    private static McpInspectError ReadImplementation(ref Utf8JsonReader reader, ref MemberNameTally names, out Range name, out Range version)
     {
         name = default;
         version = default;
         bool seenName = false, seenVersion = false;
         while (true)
         {
-            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -611,7 +656,7 @@ public static class McpInspector
             }
             seenName |= isName;
             seenVersion |= isVersion;
-            error = JsonCursor.Next(ref reader, MaxDepth);
+            error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -621,7 +666,7 @@ public static class McpInspector
                 if (isName) name = JsonCursor.ScalarRange(ref reader);
                 else if (isVersion) version = JsonCursor.ScalarRange(ref reader);
             }
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -635,7 +680,7 @@ public static class McpInspector
     /// Anything else (another type, the other member, a non-string) leaves <see cref="MessageParts.Reference"/> empty,
     /// which a completion is refused for: the policy would not know what it completes.
     /// </summary>
-    private static McpInspectError ReadReference(ref Utf8JsonReader reader, ref MessageParts message)
+    private static McpInspectError ReadReference(ref Utf8JsonReader reader, ref MessageParts message, ref MemberNameTally names)
     {
         const int Prompt = 1, Resource = 2, Other = 3;
         int type = 0;
@@ -644,7 +689,7 @@ public static class McpInspector
         bool nameEscaped = false, uriEscaped = false;
         while (true)
         {
-            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth);
+            McpInspectError error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -667,7 +712,7 @@ public static class McpInspector
             seenType |= isType;
             seenName |= isName;
             seenUri |= isUri;
-            error = JsonCursor.Next(ref reader, MaxDepth);
+            error = JsonCursor.Next(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;
@@ -682,7 +727,7 @@ public static class McpInspector
             {
                 type = Other;
             }
-            error = JsonCursor.SkipValue(ref reader, MaxDepth);
+            error = JsonCursor.SkipValue(ref reader, MaxDepth, ref names);
             if (error != McpInspectError.None)
             {
                 return error;

@@ -25,7 +25,42 @@ public static class McpResponseInspector
     /// </summary>
     public static bool TryInspectValidUtf8(in ReadOnlySequence<byte> json, out McpResponseView view) => Inspect(json, out view, utf8Checked: true);
 
+    /// <summary>
+    /// The view as it was taken before the member-name rule moved into its walk: the message walked without it, then the
+    /// standalone <see cref="DuplicateMemberScan"/> over the whole of it. Same answer as <see cref="TryInspect"/> (the
+    /// tests hold the two to that); kept as their oracle and as the benchmark's "before".
+    /// </summary>
+    internal static bool TryInspectInTwoWalks(in ReadOnlySequence<byte> json, out McpResponseView view)
+    {
+        var idle = MemberNameTally.Idle();
+        if (!Inspect(json, out view, utf8Checked: false, ref idle) || DuplicateMemberScan.Find(json) != MemberNameClash.None)
+        {
+            view = default;
+            return false;
+        }
+        return true;
+    }
+
     private static bool Inspect(in ReadOnlySequence<byte> json, out McpResponseView view, bool utf8Checked)
+    {
+        // Every token of the view's one walk passes the tally: no object, read or stepped over, escapes the name rule.
+        var names = new MemberNameTally(fold: true);
+        try
+        {
+            if (!Inspect(json, out view, utf8Checked, ref names) || names.Clashed)
+            {
+                view = default;
+                return false;
+            }
+            return true;
+        }
+        finally
+        {
+            names.Dispose();
+        }
+    }
+
+    private static bool Inspect(in ReadOnlySequence<byte> json, out McpResponseView view, bool utf8Checked, ref MemberNameTally names)
     {
         view = default;
         if (json.Length > int.MaxValue || !JsonCursor.HasContent(json) || (!utf8Checked && !Utf8Check.IsValid(json)))
@@ -35,10 +70,7 @@ public static class McpResponseInspector
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
-            // The member-name scan reads the message a second time (about as long as the view itself). Every answer the
-            // gateway relays is viewed (the unasked-answer check, every event's record), so this is paid once per message:
-            // merging it into the view's own walk would spare one more reading of each.
-            if (!ReadMessage(ref reader, ref view) || reader.Read() || DuplicateMemberScan.Find(json) != MemberNameClash.None)
+            if (!ReadMessage(ref reader, ref view, ref names) || reader.Read())
             {
                 view = default;
                 return false;
@@ -57,16 +89,16 @@ public static class McpResponseInspector
         }
     }
 
-    private static bool ReadMessage(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadMessage(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
-        if (!Next(ref reader))
+        if (!Next(ref reader, ref names))
         {
             return false;
         }
         if (reader.TokenType == JsonTokenType.StartArray)
         {
             view.Kind = McpMessageKind.Batch;
-            return Skip(ref reader);
+            return Skip(ref reader, ref names);
         }
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -77,7 +109,7 @@ public static class McpResponseInspector
         bool jsonRpcOk = false, idNull = false;
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -91,7 +123,7 @@ public static class McpResponseInspector
                 return false;
             }
             seen |= member;
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -125,7 +157,7 @@ public static class McpResponseInspector
                 case Member.Result:
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
-                        if (!ReadResult(ref reader, ref view))
+                        if (!ReadResult(ref reader, ref view, ref names))
                         {
                             return false;
                         }
@@ -133,7 +165,7 @@ public static class McpResponseInspector
                     }
                     break;
                 case Member.Error:
-                    if (reader.TokenType != JsonTokenType.StartObject || !ReadError(ref reader, ref view))
+                    if (reader.TokenType != JsonTokenType.StartObject || !ReadError(ref reader, ref view, ref names))
                     {
                         return false;
                     }
@@ -142,7 +174,7 @@ public static class McpResponseInspector
                     if (reader.TokenType == JsonTokenType.StartObject)
                     {
                         int paramsStart = (int)reader.TokenStartIndex;
-                        if (!ReadParams(ref reader, ref view))
+                        if (!ReadParams(ref reader, ref view, ref names))
                         {
                             return false;
                         }
@@ -151,7 +183,7 @@ public static class McpResponseInspector
                     }
                     break;
             }
-            if (!Skip(ref reader))
+            if (!Skip(ref reader, ref names))
             {
                 return false;
             }
@@ -185,11 +217,11 @@ public static class McpResponseInspector
         return true;
     }
 
-    private static bool ReadResult(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadResult(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -201,7 +233,7 @@ public static class McpResponseInspector
                 : reader.ValueTextEquals("resultType"u8) ? 2
                 : reader.ValueTextEquals("serverInfo"u8) ? 3
                 : reader.ValueTextEquals("_meta"u8) ? 4 : 0;
-            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Result)) || !Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Result)) || !Next(ref reader, ref names))
             {
                 return false;
             }
@@ -213,25 +245,25 @@ public static class McpResponseInspector
             }
             if (which is 3 or 4 && reader.TokenType == JsonTokenType.StartObject)
             {
-                bool ok = which == 3 ? ReadImplementation(ref reader, ref view) : ReadResultMeta(ref reader, ref view);
+                bool ok = which == 3 ? ReadImplementation(ref reader, ref view, ref names) : ReadResultMeta(ref reader, ref view, ref names);
                 if (!ok)
                 {
                     return false;
                 }
                 continue;
             }
-            if (!Skip(ref reader))
+            if (!Skip(ref reader, ref names))
             {
                 return false;
             }
         }
     }
 
-    private static bool ReadResultMeta(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadResultMeta(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -240,31 +272,31 @@ public static class McpResponseInspector
                 return true;
             }
             bool isServerInfo = reader.ValueTextEquals("io.modelcontextprotocol/serverInfo"u8);
-            if ((!isServerInfo && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ResultMeta)) || !Next(ref reader))
+            if ((!isServerInfo && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ResultMeta)) || !Next(ref reader, ref names))
             {
                 return false;
             }
             // serverInfo in the result itself (initialize) wins over the _meta copy.
             if (isServerInfo && reader.TokenType == JsonTokenType.StartObject && McpCall.IsEmpty(view.ServerInfoNameRange))
             {
-                if (!ReadImplementation(ref reader, ref view))
+                if (!ReadImplementation(ref reader, ref view, ref names))
                 {
                     return false;
                 }
                 continue;
             }
-            if (!Skip(ref reader))
+            if (!Skip(ref reader, ref names))
             {
                 return false;
             }
         }
     }
 
-    private static bool ReadImplementation(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadImplementation(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -273,7 +305,7 @@ public static class McpResponseInspector
                 return true;
             }
             int which = reader.ValueTextEquals("name"u8) ? 1 : reader.ValueTextEquals("version"u8) ? 2 : 0;
-            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Implementation)) || !Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Implementation)) || !Next(ref reader, ref names))
             {
                 return false;
             }
@@ -283,18 +315,18 @@ public static class McpResponseInspector
                 else view.ServerInfoVersionRange = JsonCursor.ScalarRange(ref reader);
                 continue;
             }
-            if (!Skip(ref reader))
+            if (!Skip(ref reader, ref names))
             {
                 return false;
             }
         }
     }
 
-    private static bool ReadError(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadError(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -303,7 +335,7 @@ public static class McpResponseInspector
                 return true;
             }
             int which = reader.ValueTextEquals("code"u8) ? 1 : reader.ValueTextEquals("message"u8) ? 2 : 0;
-            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Error)) || !Next(ref reader))
+            if ((which == 0 && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Error)) || !Next(ref reader, ref names))
             {
                 return false;
             }
@@ -315,18 +347,18 @@ public static class McpResponseInspector
             {
                 view.ErrorMessageRange = JsonCursor.ScalarRange(ref reader);
             }
-            else if (!Skip(ref reader))
+            else if (!Skip(ref reader, ref names))
             {
                 return false;
             }
         }
     }
 
-    private static bool ReadParams(ref Utf8JsonReader reader, ref McpResponseView view)
+    private static bool ReadParams(ref Utf8JsonReader reader, ref McpResponseView view, ref MemberNameTally names)
     {
         while (true)
         {
-            if (!Next(ref reader))
+            if (!Next(ref reader, ref names))
             {
                 return false;
             }
@@ -335,7 +367,7 @@ public static class McpResponseInspector
                 return true;
             }
             bool isToken = reader.ValueTextEquals("progressToken"u8);
-            if ((!isToken && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ServerParams)) || !Next(ref reader))
+            if ((!isToken && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ServerParams)) || !Next(ref reader, ref names))
             {
                 return false;
             }
@@ -343,7 +375,7 @@ public static class McpResponseInspector
             {
                 view.ProgressTokenRange = JsonCursor.ScalarRange(ref reader);
             }
-            else if (!Skip(ref reader))
+            else if (!Skip(ref reader, ref names))
             {
                 return false;
             }
@@ -361,9 +393,11 @@ public static class McpResponseInspector
         return Member.None;
     }
 
-    private static bool Next(ref Utf8JsonReader reader) => JsonCursor.Next(ref reader, McpInspector.MaxDepth) == McpInspectError.None;
+    private static bool Next(ref Utf8JsonReader reader, ref MemberNameTally names) =>
+        JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) == McpInspectError.None;
 
-    private static bool Skip(ref Utf8JsonReader reader) => JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth) == McpInspectError.None;
+    private static bool Skip(ref Utf8JsonReader reader, ref MemberNameTally names) =>
+        JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names) == McpInspectError.None;
 
     [Flags]
     private enum Member : byte

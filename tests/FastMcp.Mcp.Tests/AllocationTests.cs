@@ -119,6 +119,39 @@ public class AllocationTests
         }));
     }
 
+    // The name rule is checked in the readers' own walk: past 64 names open at once its hash list is rented from the
+    // shared pool and given back, past 256 bytes a name is unescaped and folded in rented buffers; none of it
+    // allocates once warm, whether the message passes or is refused (and then read a second time to name the clash).
+    [Fact]
+    public void The_name_check_in_the_walk_allocates_nothing_past_64_names()
+    {
+        string names = string.Join(",", Enumerable.Range(0, 100).Select(i => $"\"m{i}\":{{\"k\":{i}}}"))
+            + ",\"" + new string('n', 300) + "\":1,\"\\u006d" + new string('n', 299) + "\":2";
+        byte[] call = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{" + names + "}}}");
+        byte[] refused = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"arguments\":{" + names + ",\"M99\":0}}}");
+        byte[] answer = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"structuredContent\":{" + names + "}}}");
+        byte[] list = Encoding.UTF8.GetBytes("{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"t2\",\"inputSchema\":{" + names + "}}]}}");
+        Assert.Equal(McpInspectError.None, McpInspector.Inspect(call.AsSpan(), out _));
+        Assert.Equal(McpInspectError.CaseVariantMember, McpInspector.Inspect(refused.AsSpan(), out _));
+        Assert.True(McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(answer), out _));
+        var output = new ArrayBufferWriter<byte>(16 * 1024);
+        var filter = new KeepEven();
+        Assert.True(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(list), McpMethod.ToolsList, ref filter, output, out int removed));
+        Assert.Equal(0, removed);
+
+        ReadOnlySequence<byte> split = Segments.Split(call, 100, 101, 700, 1400);
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(call.AsSpan(), out _)));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(split, out _)));
+        Assert.Equal(0, AllocatedBy(() => McpInspector.Inspect(refused.AsSpan(), out _)));
+        Assert.Equal(0, AllocatedBy(() => McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(answer), out _)));
+        Assert.Equal(0, AllocatedBy(() =>
+        {
+            output.ResetWrittenCount();
+            var f = new KeepEven();
+            ListResultFilter.TryFilter(new ReadOnlySequence<byte>(list), McpMethod.ToolsList, ref f, output, out _);
+        }));
+    }
+
     private readonly struct KeepEven : IListEntryFilter
     {
         public bool Keep(McpMethod listMethod, scoped ReadOnlySpan<byte> nameUtf8) => (nameUtf8[^1] & 1) == 0;

@@ -1,0 +1,205 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace FastMcp.Mcp;
+
+/// <summary>
+/// The member names of every object a walk over a message has open, hashed as their tokens pass, for the rule of
+/// <see cref="DuplicateMemberScan"/>: the walk hands it each token it reads (<see cref="Observe"/>), so the readers that
+/// walk a message anyway check the rule in that same walk, and the standalone scan is just a walk that does nothing
+/// else. Each name is unescaped, folded when <c>fold</c> (<see cref="MemberNameFold"/>) and hashed with XxHash3 keyed per
+/// process (collisions cannot be aimed at); an object's hashes are compared when it ends (pairwise up to 16 names,
+/// sorted beyond: O(n log n) whatever an attacker sends). No allocation: the first 64 hashes live in the tally itself,
+/// more in a buffer rented from the shared pool, returned by <see cref="Dispose"/>. Once a clash is found the tally
+/// stops looking (the message will be refused; the walk goes on for its own checks).
+/// </summary>
+internal struct MemberNameTally
+{
+    private const int InlineHashes = 64;
+    private const int StackNameBytes = 256;
+    private static readonly long Seed = Random.Shared.NextInt64();
+
+    private InlineHashList _inline;
+    // Where each open object's names start in the hash list. The readers refuse objects deeper than MaxDepth before
+    // the tally sees them; the standalone scan's reader allows two more levels, and deeper still is a clash.
+    private ObjectStarts _starts;
+    private ulong[]? _rented;
+    private int _depth, _count;
+    private readonly bool _fold;
+    private bool _stopped;
+
+    /// <summary>A tally that folds names (<paramref name="fold"/>: a case variant clashes) or compares them exactly.</summary>
+    public MemberNameTally(bool fold)
+    {
+        _fold = fold;
+        _depth = -1;
+    }
+
+    /// <summary>A tally that looks at nothing (for a walk whose names are checked elsewhere).</summary>
+    public static MemberNameTally Idle() => new(fold: false) { _stopped = true };
+
+    /// <summary>
+    /// True when some object repeated a name (folded or exact, as constructed), or held a name that cannot be folded
+    /// (a control character): the message must be refused.
+    /// </summary>
+    public bool Clashed { readonly get; private set; }
+
+    /// <summary>Takes the token the walk's reader is on (every token of the message, in order, from its first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Observe(ref Utf8JsonReader reader)
+    {
+        if (_stopped) return;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                Open();
+                break;
+            case JsonTokenType.EndObject:
+                Close();
+                break;
+            case JsonTokenType.PropertyName:
+                Add(ref reader);
+                break;
+        }
+    }
+
+    /// <summary>Returns the rented hash buffer, if any.</summary>
+    public void Dispose()
+    {
+        if (_rented is null) return;
+        ArrayPool<ulong>.Shared.Return(_rented);
+        _rented = null;
+    }
+
+    private void Open()
+    {
+        Span<int> starts = _starts;
+        if (_depth + 1 == starts.Length)
+        {
+            Stop();
+            return;
+        }
+        starts[++_depth] = _count;
+    }
+
+    private void Close()
+    {
+        Span<int> starts = _starts;
+        int start = starts[_depth--];
+        if (HasRepeat(Hashes[start.._count]))
+        {
+            Stop();
+            return;
+        }
+        _count = start;
+    }
+
+    private void Add(ref Utf8JsonReader reader)
+    {
+        Span<ulong> hashes = Hashes;
+        if (_count == hashes.Length)
+        {
+            ulong[] larger = ArrayPool<ulong>.Shared.Rent(hashes.Length * 2);
+            hashes.CopyTo(larger);
+            if (_rented is not null) ArrayPool<ulong>.Shared.Return(_rented);
+            _rented = larger;
+            hashes = larger;
+        }
+        // A name that cannot be folded is not compared: the message is refused instead (fail closed).
+        if (!TryHashName(ref reader, _fold, out hashes[_count++])) Stop();
+    }
+
+    private void Stop()
+    {
+        Clashed = true;
+        _stopped = true;
+    }
+
+    [UnscopedRef]
+    private Span<ulong> Hashes => _rented is not null ? _rented : _inline;
+
+    /// <summary>
+    /// Whether two of one object's name hashes are equal: compared pairwise up to 16 names (cheaper than sorting
+    /// so few), sorted beyond, so that an object with many names stays O(n log n).
+    /// </summary>
+    private static bool HasRepeat(Span<ulong> names)
+    {
+        if (names.Length <= 16)
+        {
+            for (int i = 1; i < names.Length; i++)
+            {
+                ulong name = names[i];
+                for (int j = 0; j < i; j++)
+                {
+                    if (names[j] == name) return true;
+                }
+            }
+            return false;
+        }
+        names.Sort();
+        for (int i = 1; i < names.Length; i++)
+        {
+            if (names[i] == names[i - 1]) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Hash of the unescaped name, folded when <paramref name="fold"/>: <c>"p\u0061th"</c> and <c>"path"</c> hash
+    /// alike, and folded so do <c>"Path"</c> and <c>"PATH"</c>. False when the name cannot be folded (a control
+    /// character; not UTF-8, which the readers have ruled out): the message is then refused.
+    /// </summary>
+    [SkipLocalsInit]
+    private static bool TryHashName(ref Utf8JsonReader reader, bool fold, out ulong hash)
+    {
+        bool plain = !reader.ValueIsEscaped && !reader.HasValueSequence;
+        if (plain && !fold)
+        {
+            hash = XxHash3.HashToUInt64(reader.ValueSpan, Seed);
+            return true;
+        }
+        byte[]? rentedName = null, rentedFold = null;
+        try
+        {
+            int length = plain ? 0 : JsonCursor.ValueLength(ref reader);
+            Span<byte> unescaped = length <= StackNameBytes ? stackalloc byte[StackNameBytes] : (rentedName = ArrayPool<byte>.Shared.Rent(length));
+            // Unescaped text is never longer than the escaped token.
+            ReadOnlySpan<byte> name = plain ? reader.ValueSpan : unescaped[..reader.CopyString(unescaped)];
+            if (!fold)
+            {
+                hash = XxHash3.HashToUInt64(name, Seed);
+                return true;
+            }
+            // A fold is at most 1.5 times as long as its name (a 2-byte character can fold to a 3-byte one).
+            int room = name.Length * 2;
+            Span<byte> folded = room <= StackNameBytes ? stackalloc byte[StackNameBytes] : (rentedFold = ArrayPool<byte>.Shared.Rent(room));
+            if (!MemberNameFold.TryFold(name, folded, out int written))
+            {
+                hash = 0;
+                return false;
+            }
+            hash = XxHash3.HashToUInt64(folded[..written], Seed);
+            return true;
+        }
+        finally
+        {
+            if (rentedName is not null) ArrayPool<byte>.Shared.Return(rentedName);
+            if (rentedFold is not null) ArrayPool<byte>.Shared.Return(rentedFold);
+        }
+    }
+
+    [InlineArray(InlineHashes)]
+    private struct InlineHashList
+    {
+        private ulong _first;
+    }
+
+    [InlineArray(McpInspector.MaxDepth + 2)]
+    private struct ObjectStarts
+    {
+        private int _first;
+    }
+}
