@@ -7,8 +7,9 @@ namespace FastMcp.Benchmarks.Mcp;
 
 /// <summary>
 /// Response-side MCP work: viewing an upstream answer (a tools/call result, a 20-tool list, a result with an 8 KiB
-/// text), filtering a 20-tool list, writing an error. The member-name scan alone (every object's names folded and
-/// compared) is measured on the same answers, to weigh what it adds to a view.
+/// text), filtering a 20-tool list, writing an error. The standalone member-name scan (every object's names folded and
+/// compared in a walk of its own, as <c>fastmcp policy test</c> runs it) is measured on the same answers; a view checks
+/// the same rule inside its own walk (<see cref="MemberNameWalkBenchmarks"/> weighs the two).
 /// </summary>
 [MemoryDiagnoser]
 public class McpResponseBenchmarks
