@@ -5,7 +5,8 @@ namespace FastMcp.Mcp;
 /// <summary>
 /// Small helpers over <see cref="Utf8JsonReader"/> shared by the inspectors and the list filter: depth-checked
 /// reads, skipping without <see cref="Utf8JsonReader.Skip"/> (so our depth limit applies to skipped values too),
-/// and token ranges as byte offsets from the start of the input.
+/// and token ranges as byte offsets from the start of the input. The reads and skips also come in a form that hands
+/// every token to a <see cref="MemberNameTally"/>, which is how the readers check member names in their one walk.
 /// </summary>
 internal static class JsonCursor
 {

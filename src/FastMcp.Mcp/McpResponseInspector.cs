@@ -9,8 +9,8 @@ namespace FastMcp.Mcp;
 /// protocol version. Same rules as <see cref="McpInspector"/>: the whole message is validated, and a message a
 /// lenient client could read otherwise is not viewed (a case or fold variant of a name read here, such as
 /// <c>"METHOD"</c> or <c>"Result"</c>, and anywhere in it a member named twice, also apart from letter case, or a
-/// name holding a control character): what the gateway filters, masks or records by is what every client reads.
-/// Zero allocation.
+/// name holding a control character, checked in the view's one walk): what the gateway filters, masks or records by
+/// is what every client reads. Zero allocation.
 /// </summary>
 public static class McpResponseInspector
 {
