@@ -87,6 +87,12 @@ internal struct MemberNameTally
 
     private void Close()
     {
+        // An end with no start seen: the tally was not handed the walk from its first token. Nothing is known: refused.
+        if (_depth < 0)
+        {
+            Stop();
+            return;
+        }
         Span<int> starts = _starts;
         int start = starts[_depth--];
         if (HasRepeat(Hashes[start.._count]))
