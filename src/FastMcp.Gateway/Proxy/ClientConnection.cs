@@ -863,6 +863,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         return authorization.Decide(_exchange.Principal!, _exchange.Call, new ReadOnlySequence<byte>(body), _scratch, _exchange.Route!.Name, query, _exchange.ClientAddress);
     }
 
+    void IHoldingConnection.ForgetHeldCall() => (_heldBodyAsSent, _heldQueryAsSent) = (null, null);
+
+    async ValueTask<AuthResult?> IHoldingConnection.ReauthenticateHeldCallerAsync()
+    {
+        if (_rt.Authentication is not { IsAnonymous: false } authentication) return null;
+        return await authentication.ReauthenticateHeldAsync(_request, _certificate).ConfigureAwait(false);
+    }
+
     private readonly PooledBufferWriter _heldBody = new(0);
     private bool _bodyInPipe;
     private bool _bodyReleased;
