@@ -224,6 +224,59 @@ public sealed class HeldCallTokenTests
         Assert.Equal(0, ToolCalls(g));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_held_dpop_bound_call_is_forwarded_once_approved_without_its_single_use_proof_being_checked_again(bool reloadWhileHeld)
+    {
+        await using PolicyGateway g = await StartAsync();
+        using var tokens = new BoundTokens(g.DevKeyDirectory);
+        using var key = new DpopKey();
+        string token = tokens.DpopBound("alice", key);
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(g.Gateway.Post(EchoCall, $"Authorization: DPoP {token}\r\nDPoP: {key.Proof("POST", Resource, token)}\r\n").Replace(
+            "Accept: application/json, text/event-stream", "Accept: application/json", StringComparison.Ordinal));
+        PendingApproval pending = await WaitForPendingAsync(g);
+
+        // Cached (the proof's replay would be refused) or verified in full under a new validator (which keeps the replays).
+        if (reloadWhileHeld) await ReloadIdentityAsync(g, i => i.ClockSkewSeconds = 5);
+        await ApproveAsync(g, pending);
+        RawResponse answer = await client.ReadResponseAsync("the upstream's answer");
+
+        Assert.Equal(200, answer.Status);
+        Assert.False(JsonDocument.Parse(answer.Body).RootElement.TryGetProperty("error", out _), answer.Body);
+        Assert.Equal(1, ToolCalls(g));
+    }
+
+    [Fact]
+    public async Task A_held_bearer_call_is_refused_when_approved_once_a_reload_requires_dpop_bound_tokens()
+    {
+        await using PolicyGateway g = await StartAsync();
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, EchoCall, g.Token("alice")));
+        PendingApproval pending = await WaitForPendingAsync(g);
+
+        await ReloadIdentityAsync(g, i => i.Dpop.Required = true);
+        // The approver's own token is bound too, as the configuration in force requires.
+        using var tokens = new BoundTokens(g.DevKeyDirectory);
+        using var approverKey = new DpopKey();
+        string bob = tokens.DpopBound("bob", approverKey, "release");
+        string approve = $"http://127.0.0.1:{g.Gateway.AdminEndpoint.Port}/approvals/{pending.Id}/approve";
+        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        using (var request = new HttpRequestMessage(HttpMethod.Post, approve) { Content = new StringContent("{}", Encoding.UTF8, "application/json") })
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "DPoP " + bob);
+            request.Headers.TryAddWithoutValidation("DPoP", approverKey.Proof("POST", approve, bob));
+            using HttpResponseMessage approved = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, approved.StatusCode);
+        }
+        RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+        Assert.Equal(401, answer.Status);
+        Assert.Contains("DPoP-bound", Error(answer.Body).GetProperty("message").GetString());
+        Assert.Equal(0, ToolCalls(g));
+    }
+
     [Fact]
     public async Task A_grant_admits_a_later_identical_call_only_on_that_calls_own_valid_token()
     {
