@@ -45,7 +45,8 @@ public sealed class HeldCallTokenTests
         $"POST /mcp HTTP/1.1\r\nHost: {g.Gateway.Authority}\r\nContent-Type: application/json\r\nAccept: application/json\r\nAuthorization: Bearer {token}\r\n"
         + $"Content-Length: {Encoding.UTF8.GetByteCount(json)}\r\n\r\n{json}";
 
-    private static async Task<PendingApproval> WaitForPendingAsync(PolicyGateway g)
+    /// <summary>The first approval of <paramref name="g"/> still pending, once there is one (bounded wait).</summary>
+    internal static async Task<PendingApproval> WaitForPendingAsync(PolicyGateway g)
     {
         for (int i = 0; i < 300; i++)
         {
@@ -56,7 +57,8 @@ public sealed class HeldCallTokenTests
         throw new TimeoutException("no pending approval appeared");
     }
 
-    private static async Task ApproveAsync(PolicyGateway g, PendingApproval pending, string? approver = null) =>
+    /// <summary>Approves <paramref name="pending"/> over the admin API, as bob of group release unless <paramref name="approver"/> says.</summary>
+    internal static async Task ApproveAsync(PolicyGateway g, PendingApproval pending, string? approver = null) =>
         Assert.Equal(HttpStatusCode.OK, (await AdminAsync(g, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", approver ?? g.Token("bob", "release"))).Status);
 
     /// <summary>Waits (bounded) until a token minted at <paramref name="mintedAt"/> with <see cref="Lifetime"/> has expired.</summary>
@@ -275,6 +277,46 @@ public sealed class HeldCallTokenTests
         Assert.Equal(401, answer.Status);
         Assert.Contains("DPoP-bound", Error(answer.Body).GetProperty("message").GetString());
         Assert.Equal(0, ToolCalls(g));
+    }
+
+    [Fact]
+    public async Task Under_streams_end_with_token_all_an_approved_held_calls_answer_stream_ends_at_the_tokens_expiry()
+    {
+        var upstream = new NotifyingUpstream("{}", pauseAfterFirst: true,
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":1,\"progress\":1,\"message\":\"early\"}}",
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":1,\"progress\":2,\"message\":\"late\"}}");
+        await using PolicyGateway g = await PolicyGateway.StartAsync(upstream.Script,
+        [
+            new RuleOptions { Name = "watch-held", Action = "require_approval", Methods = ["tools/call"], Names = ["watch"], Approvers = ["release"] },
+            new RuleOptions { Name = "rest", Action = "allow" },
+        ], o =>
+        {
+            o.Identity!.ClockSkewSeconds = 0;
+            o.Identity.StreamsEndWithToken = StreamsEndWithToken.All;
+            o.Approvals.KeepAliveSeconds = 1;
+        });
+        TimeSpan lifetime = TimeSpan.FromSeconds(5);
+        DateTimeOffset minted = DateTimeOffset.UtcNow;
+        string token = g.ShortLivedToken("alice", lifetime);
+        await NotifyingUpstream.InitializeAsync(g, token);
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(g.Gateway.Post(NotifyingUpstream.ToolCall, $"Authorization: Bearer {token}\r\n{NotifyingUpstream.SessionHeaders}"));
+        Assert.Equal(200, (await client.ReadHeadAsync()).Status);
+
+        // Approved in time: forwarded, and its answer stream relayed into the held one until the token expires.
+        await ApproveAsync(g, await WaitForPendingAsync(g));
+        var seen = new StringBuilder();
+        for (int i = 0; i < 20 && !seen.ToString().Contains("early", StringComparison.Ordinal); i++) seen.Append(await client.ReadChunkAsync("the first upstream event"));
+        Assert.Contains("early", seen.ToString());
+        TimeSpan left = minted + lifetime + TimeSpan.FromMilliseconds(200) - DateTimeOffset.UtcNow;
+        if (left > TimeSpan.Zero) await Task.Delay(left);
+        upstream.Resume.SetResult();
+        string rest = await NotifyingUpstream.ReadStreamAsync(client);
+
+        Assert.DoesNotContain("late", rest);
+        Assert.DoesNotContain("\"done\"", rest);
+        Assert.Equal(1, ToolCalls(g));
+        Assert.Contains("fastmcp_streams_ended_total{reason=\"token_expired\"} 1\n", await MetricsAsync(g));
     }
 
     [Fact]

@@ -233,14 +233,7 @@ public sealed class TaskRedecisionTests
         string call = Call("""{"q":"rates"}""");
         await creating.SendAsync($"POST /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
             + $"Authorization: Bearer {shortLived}\r\nMcp-Session-Id: {session}\r\nContent-Length: {Encoding.UTF8.GetByteCount(call)}\r\n\r\n{call}");
-        Approvals.PendingApproval? pending = null;
-        for (int i = 0; i < 300 && pending is null; i++)
-        {
-            pending = gw.Gateway.Stages.Approvals!.List(includeDecided: false).FirstOrDefault();
-            if (pending is null) await Task.Delay(50);
-        }
-        Assert.NotNull(pending);
-        Assert.Equal(HttpStatusCode.OK, (await AdminRequests.AdminAsync(gw, HttpMethod.Post, $"/approvals/{pending.Id}/approve", "{}", gw.Token("bob", "release"))).Status);
+        await Stages.HeldCallTokenTests.ApproveAsync(gw, await Stages.HeldCallTokenTests.WaitForPendingAsync(gw));
         RawResponse created = await creating.ReadResponseAsync("the approved call's answer");
         Assert.True(created.Status == 200, created.Body);
         string task;
