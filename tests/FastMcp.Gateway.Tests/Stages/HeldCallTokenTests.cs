@@ -226,6 +226,29 @@ public sealed class HeldCallTokenTests
         Assert.Equal(0, ToolCalls(g));
     }
 
+    [Fact]
+    public async Task A_held_call_whose_token_a_reloaded_claim_mapping_reads_as_another_caller_is_refused_when_approved()
+    {
+        await using PolicyGateway g = await StartAsync();
+        using DevKey key = DevKeys.LoadOrCreate(g.DevKeyDirectory);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        using RawClient client = await g.Gateway.ConnectAsync();
+        await client.SendAsync(JsonOnlyPost(g, EchoCall, key.Mint("alice", [], [], "cli-7", DevKeys.Audience, now, TimeSpan.FromMinutes(10))));
+        PendingApproval pending = await WaitForPendingAsync(g);
+
+        // The subject is now read from client_id: the same token is cli-7's, not the alice approvers were asked about.
+        await ReloadIdentityAsync(g, i => i.ClaimMapping = new ClaimMappingOptions { SubjectClaim = "client_id" });
+        await ApproveAsync(g, pending, key.Mint("bob", ["release"], [], "bob", DevKeys.Audience, now, TimeSpan.FromMinutes(10)));
+        RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+        Assert.Equal(401, answer.Status);
+        JsonElement error = Error(answer.Body);
+        Assert.Equal(JsonRpcErrorCodes.Unauthorized, error.GetProperty("code").GetInt32());
+        Assert.Contains("it now names another caller", error.GetProperty("message").GetString());
+        Assert.Equal(0, ToolCalls(g));
+        Assert.Contains("fastmcp_approved_calls_unauthenticated_total{reason=\"token_refused\"} 1\n", await MetricsAsync(g));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
