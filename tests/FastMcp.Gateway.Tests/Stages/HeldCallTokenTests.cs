@@ -31,10 +31,13 @@ public sealed class HeldCallTokenTests
 
     /// <summary>The gateway with clockSkewSeconds 0 (expiry is exp itself), and <paramref name="issuer"/> trusted besides the dev key when given.</summary>
     private static Task<PolicyGateway> StartAsync(FileIssuer? issuer = null, string mode = "hold") =>
+        StartAsync(issuer is null ? null : new TrustedIssuerOptions { Issuer = issuer.Issuer, JwksFile = issuer.JwksFile }, mode);
+
+    private static Task<PolicyGateway> StartAsync(TrustedIssuerOptions? issuer, string mode = "hold") =>
         PolicyGateway.StartAsync(UpstreamScripts.Echo, Rules(mode), o =>
         {
             o.Identity!.ClockSkewSeconds = 0;
-            if (issuer is not null) o.Identity.Issuers = [new TrustedIssuerOptions { Issuer = issuer.Issuer, JwksFile = issuer.JwksFile }];
+            if (issuer is not null) o.Identity.Issuers = [issuer];
             o.Approvals.KeepAliveSeconds = 1;
         });
 
@@ -175,6 +178,35 @@ public sealed class HeldCallTokenTests
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_held_call_whose_signing_key_the_issuer_retired_while_it_waited_is_refused_when_approved()
+    {
+        string jwksPath = Path.Combine(Path.GetTempPath(), "fastmcp-heldkeys-" + Guid.NewGuid().ToString("N") + ".json");
+        using var keys = new JwksFileKeys(jwksPath);
+        try
+        {
+            await using PolicyGateway g = await StartAsync(new TrustedIssuerOptions { Issuer = JwksFileKeys.Issuer, JwksFile = jwksPath });
+            using RawClient client = await g.Gateway.ConnectAsync();
+            await client.SendAsync(JsonOnlyPost(g, EchoCall, keys.Token("alice", Resource)));
+            PendingApproval pending = await WaitForPendingAsync(g);
+
+            // No reload: the issuer publishes another key, and a refresh (periodic, or SIGHUP) takes it.
+            keys.Publish(first: false);
+            Assert.Empty(await g.Gateway.Stages.Authentication!.RefreshKeysAsync());
+            await ApproveAsync(g, pending);
+            RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+            Assert.Equal(401, answer.Status);
+            Assert.Contains("signing key 'k1' is unknown", Error(answer.Body).GetProperty("message").GetString());
+            Assert.Equal(0, ToolCalls(g));
+            Assert.Contains("fastmcp_approved_calls_unauthenticated_total{reason=\"token_refused\"} 1\n", await MetricsAsync(g));
+        }
+        finally
+        {
+            File.Delete(jwksPath);
         }
     }
 
