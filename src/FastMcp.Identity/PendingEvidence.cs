@@ -10,6 +10,7 @@ internal sealed class PendingEvidence(in SenderEvidence evidence)
     private readonly byte[] _method = evidence.Method.ToArray();
     private readonly byte[] _path = evidence.Path.ToArray();
     private readonly string? _origin = evidence.Origin;
+    private readonly bool _proofCheckedEarlier = evidence.ProofCheckedEarlier;
 
     public SenderEvidence Evidence => new()
     {
@@ -19,5 +20,6 @@ internal sealed class PendingEvidence(in SenderEvidence evidence)
         Method = _method,
         Path = _path,
         Origin = _origin,
+        ProofCheckedEarlier = _proofCheckedEarlier,
     };
 }

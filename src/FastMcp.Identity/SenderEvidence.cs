@@ -25,4 +25,12 @@ public readonly ref struct SenderEvidence
 
     /// <summary>Scheme and authority the client addressed (https://host[:port]); null means those of identity.resource.</summary>
     public string? Origin { get; init; }
+
+    /// <summary>
+    /// The request's DPoP proof was verified when the request came, and the token is checked again for the same request
+    /// later (a call held for approval, before it is forwarded): the proof is not checked again, since a proof is single-use
+    /// and fresh only for a while. The token's binding still is: its scheme, identity.dpop.required, and a certificate-bound
+    /// token's certificate.
+    /// </summary>
+    public bool ProofCheckedEarlier { get; init; }
 }

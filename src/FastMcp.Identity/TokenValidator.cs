@@ -240,6 +240,9 @@ public sealed class TokenValidator : IAsyncDisposable
         }
         if (thumbprint is null)
             return null;
+        // The same request's token checked again (a held call before its forward): its proof was verified when it came.
+        if (evidence.ProofCheckedEarlier)
+            return null;
         if (evidence.DpopFieldCount != 1)
             return AuthResult.Fail(AuthFailure.InvalidDpopProof, evidence.DpopFieldCount == 0 ? "the request has no DPoP proof" : "the request has more than one DPoP field");
         string path = Encoding.ASCII.GetString(evidence.Path);

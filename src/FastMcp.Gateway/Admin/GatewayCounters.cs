@@ -8,6 +8,8 @@ internal sealed class GatewayCounters
     public long Requests;
     public long PolicyDenied;
     public long ApprovalsRequested;
+    /// <summary>Approved held calls not forwarded because their caller's token was no longer admitted, per <see cref="Stages.HeldCallerRefusal"/> (index = reason - 1).</summary>
+    public readonly long[] ApprovedCallsUnauthenticated = new long[Stages.HeldCallerCheck.Count];
     public long UpstreamErrors;
     public long AuditUnavailable;
     public long Rejected;

@@ -169,6 +169,13 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         sb.Append("fastmcp_sensitive_data_masked_total{kind=\"track\"} ").Append(Stages.SensitiveDataCounters.Tracks).Append('\n');
         sb.Append("fastmcp_sensitive_data_masked_total{kind=\"member\"} ").Append(Stages.SensitiveDataCounters.Members).Append('\n');
         Counter(sb, "fastmcp_approvals_requested_total", "calls a require_approval rule stopped", Volatile.Read(ref c.ApprovalsRequested));
+        Header(sb, "fastmcp_approved_calls_unauthenticated_total",
+            "approved held calls not forwarded because the caller's token was no longer admitted when they were approved (expired while held, or refused by the identity configuration in force), per reason", "counter");
+        for (int reason = 1; reason <= Stages.HeldCallerCheck.Count; reason++)
+        {
+            sb.Append("fastmcp_approved_calls_unauthenticated_total{reason=\"").Append(Stages.HeldCallerCheck.Label((Stages.HeldCallerRefusal)reason)).Append("\"} ")
+                .Append(Volatile.Read(ref c.ApprovedCallsUnauthenticated[reason - 1])).Append('\n');
+        }
         Counter(sb, "fastmcp_approvals_revoked_total", "grants an approver took back before their window closed", runtime.Approvals?.Revoked ?? 0);
         Counter(sb, "fastmcp_approval_peer_failures_total", "approval peer requests that failed (unreachable, late, not signed with the peer key): the peer counted as holding nothing",
             runtime.Approvals?.Peers?.Failures ?? 0);

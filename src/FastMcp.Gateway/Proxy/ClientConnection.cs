@@ -863,6 +863,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         return authorization.Decide(_exchange.Principal!, _exchange.Call, new ReadOnlySequence<byte>(body), _scratch, _exchange.Route!.Name, query, _exchange.ClientAddress);
     }
 
+    void IHoldingConnection.ForgetHeldCall() => (_heldBodyAsSent, _heldQueryAsSent) = (null, null);
+
+    async ValueTask<AuthResult?> IHoldingConnection.ReauthenticateHeldCallerAsync()
+    {
+        if (_rt.Authentication is not { IsAnonymous: false } authentication) return null;
+        return await authentication.ReauthenticateHeldAsync(_request, _certificate).ConfigureAwait(false);
+    }
+
     private readonly PooledBufferWriter _heldBody = new(0);
     private bool _bodyInPipe;
     private bool _bodyReleased;
@@ -936,6 +944,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         MarkApprovalExecuted(upstream!.ResponseHead.StatusCode);
         _exchange.Times.ForwardEnd = Stopwatch.GetTimestamp();
         _exchange.Times.UpstreamStatus = upstream!.ResponseHead.StatusCode;
+        // An upstream event stream relayed into the held one ends with the token as any POST answer stream does (streamsEndWithToken "all").
+        if (upstream.ResponseHead.IsEventStream && upstream.ResponseHead.Framing != BodyFraming.None) WatchStream(upstream.Input);
         try
         {
             (ForwardingError relayError, bool mustClose) = await _relay.RelayIntoOpenStreamAsync(upstream!, _output, _exchange, chunked, _rt.Audit is null ? null : this, _timer.Token)
@@ -950,6 +960,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
         finally
         {
+            StopWatchingStream(upstream);
             Admin.GatewayCounters.Max(ref _rt.Counters.PeakBufferedResponseBytes, _relay.PeakBufferedBytes);
             forwarder.Pool.Return(upstream!);
         }

@@ -306,6 +306,21 @@ internal sealed class ApprovalHold
             return !close;
         }
 
+        // The call may have waited for hours: it is forwarded only for a caller still admitted now, the token checked
+        // again under the identity configuration in force (expiry, a reload, a retired key), and then decided on as now.
+        if (await _connection.ReauthenticateHeldCallerAsync().ConfigureAwait(false) is { } readmitted)
+        {
+            if (HeldCallerCheck.Judge(readmitted, _exchange.Principal!, approval.Id, out string message, out string reason, out AuthFailure challenge) is not HeldCallerRefusal.None and var refusal)
+            {
+                _connection.ForgetHeldCall();
+                Admin.GatewayCounters.Add(ref _rt.Counters.ApprovedCallsUnauthenticated[(int)refusal - 1]);
+                return await RefuseApprovedCallAsync(body, recorded, approval, JsonRpcErrorCodes.Unauthorized, message, reason, sse, chunked,
+                    ResourceMetadata.StatusCode(challenge), _rt.Authentication!.ChallengeLines(challenge, _request).ToArray()).ConfigureAwait(false);
+            }
+            // The same caller, as the configuration in force reads its token now (groups and scopes included).
+            _exchange.Principal = readmitted.Principal;
+        }
+
         // Approvers approved the call the policy stopped when it came; a reload while it waited may deny it now. It is
         // forwarded only when the policy in force still stops it with the same rule (or now allows it outright).
         if (_connection.DecideHeldCallAgain() is { } now && !AdmitsApproved(now, approval))
@@ -343,6 +358,17 @@ internal sealed class ApprovalHold
                 $"approval {approval.Id} was approved under rule {approval.RuleName}, but the policy in force stops this call with rule {ruleName}: call again",
                 $"approval {approval.Id} approved under {approval.RuleName}, but the policy in force stops the call with {ruleName} (reloaded while the call was held)");
         Admin.GatewayCounters.Add(ref _rt.Counters.PolicyDenied);
+        return await RefuseApprovedCallAsync(body, recorded, approval, code, message, reason, sse, chunked).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An approved held call refused before its forward: logged, recorded as a denial whose <paramref name="reason"/> names
+    /// the approval, answered with a JSON-RPC error (in the held stream when one is open; else with <paramref name="jsonStatus"/>
+    /// and <paramref name="headerLines"/>), never forwarded: the approval stays approved.
+    /// </summary>
+    private async ValueTask<bool> RefuseApprovedCallAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, PendingApproval approval, int code, string message,
+        string reason, bool sse, bool chunked, int jsonStatus = 200, byte[]? headerLines = null)
+    {
         Log.Info($"approval {approval.Id}: approved by {approval.ApproverList()}; not forwarded: {reason}");
         if (_rt.Audit is { } audit)
         {
@@ -362,9 +388,9 @@ internal sealed class ApprovalHold
         if (sse) await EndHeldStreamWithErrorAsync(body, approval, "approved", message, chunked, code).ConfigureAwait(false);
         else
         {
-            _exchange.ResponseStatus = 200;
-            GatewayResponses.WriteJsonRpcError(_output, _scratch, 200, body, _exchange.Call.IdRange, code, Encoding.UTF8.GetBytes(message),
-                close || _request.ConnectionClose, default, ApprovalErrorData(approval, "approved"));
+            _exchange.ResponseStatus = jsonStatus;
+            GatewayResponses.WriteJsonRpcError(_output, _scratch, jsonStatus, body, _exchange.Call.IdRange, code, Encoding.UTF8.GetBytes(message),
+                close || _request.ConnectionClose, headerLines, ApprovalErrorData(approval, "approved"));
             await _connection.FlushToClientAsync().ConfigureAwait(false);
         }
         return !close;

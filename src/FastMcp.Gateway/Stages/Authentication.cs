@@ -92,7 +92,20 @@ internal sealed class Authentication : IAsyncDisposable
     /// needs; <paramref name="origin"/> the scheme and authority the client addressed, for a DPoP proof's htu (null: those
     /// of identity.resource).
     /// </summary>
-    public ValueTask<AuthResult> AuthenticateAsync(HttpRequestHead request, Clients.ClientCertificate? certificate, string? origin = null)
+    public ValueTask<AuthResult> AuthenticateAsync(HttpRequestHead request, Clients.ClientCertificate? certificate, string? origin = null) =>
+        Authenticate(request, certificate, origin, proofCheckedEarlier: false);
+
+    /// <summary>
+    /// The token of a request admitted earlier and held since (a call waiting for its approval), checked again before the
+    /// request is forwarded, under the identity configuration in force: the same check as admission (a cached token: its
+    /// expiry with identity.clockSkewSeconds, its key still published, its binding; a token this validator has not verified,
+    /// after a reload or an eviction: the full verification), except the DPoP proof, which was verified when the request
+    /// came and is single-use (<see cref="SenderEvidence.ProofCheckedEarlier"/>).
+    /// </summary>
+    public ValueTask<AuthResult> ReauthenticateHeldAsync(HttpRequestHead request, Clients.ClientCertificate? certificate) =>
+        Authenticate(request, certificate, origin: null, proofCheckedEarlier: true);
+
+    private ValueTask<AuthResult> Authenticate(HttpRequestHead request, Clients.ClientCertificate? certificate, string? origin, bool proofCheckedEarlier)
     {
         if (IsAnonymous) return new ValueTask<AuthResult>(AuthResult.Success(Principal.Anonymous));
         // Tokens in URLs end up in logs and histories: refused outright (MCP authorization spec).
@@ -112,6 +125,7 @@ internal sealed class Authentication : IAsyncDisposable
                 Method = request.MethodToken,
                 Path = request.Path,
                 Origin = origin,
+                ProofCheckedEarlier = proofCheckedEarlier,
             };
             pending = state.Validator.ValidateAsync(headers.GetMemory(KnownHeader.Authorization), evidence);
         }

@@ -54,6 +54,16 @@ internal interface IHoldingConnection
     /// </summary>
     FastMcp.Policy.PolicyDecision? DecideHeldCallAgain();
 
+    /// <summary>
+    /// The held call's token checked again, under the identity configuration in force, before the approved call is
+    /// forwarded (Authentication.ReauthenticateHeldAsync, with the connection's client certificate); null without a
+    /// token to check (no Authentication stage, or anonymous mode).
+    /// </summary>
+    ValueTask<FastMcp.Identity.AuthResult?> ReauthenticateHeldCallerAsync();
+
+    /// <summary>Drops what was kept of the held call for <see cref="DecideHeldCallAgain"/>, when it is refused before that.</summary>
+    void ForgetHeldCall();
+
     /// <summary>The exchange waits on this hold-mode approval: a stop lets its refusal reach the client (GatewayHost.StopAsync).</summary>
     void Holds(Approvals.PendingApproval approval);
 }

@@ -232,6 +232,36 @@ public sealed class FederatedApprovalTests
     }
 
     [Fact]
+    public async Task A_held_federated_call_whose_token_expired_while_it_waited_is_refused_when_approved_not_forwarded()
+    {
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (a, b, g, _, bob, session) = f;
+        TimeSpan lifetime = TimeSpan.FromSeconds(3);
+        DateTimeOffset minted = DateTimeOffset.UtcNow;
+        // carol's session, another token of hers: one that expires while the call waits (exp + clockSkewSeconds, 0 here).
+        FastMcp.Identity.IdentityOptions running = g.Gateway.Stages.Authentication!.Options;
+        await g.Gateway.Stages.Authentication.ReplaceAsync(new FastMcp.Identity.IdentityOptions
+        {
+            Mode = running.Mode, Resource = running.Resource, DevKeyDirectory = running.DevKeyDirectory, ClockSkewSeconds = 0,
+        }, CancellationToken.None);
+        string shortLived = g.ShortLivedToken("carol", lifetime);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), shortLived, session);
+        TimeSpan left = minted + lifetime + TimeSpan.FromMilliseconds(200) - DateTimeOffset.UtcNow;
+        if (left > TimeSpan.Zero) await Task.Delay(left);
+        await ApproveAsync(g, pending, bob);
+        RawResponse answer = await client.ReadResponseAsync("the refusal");
+
+        Assert.Equal(401, answer.Status);
+        Assert.Equal(JsonRpcErrorCodes.Unauthorized, ErrorCode(answer));
+        Assert.Contains("token expired while the call was held", answer.Body);
+        Assert.Equal(0, Calls(a));
+        Assert.Equal(0, Calls(b));
+        Assert.Equal(ApprovalState.Approved, pending.State);
+    }
+
+    [Fact]
     public async Task A_held_call_still_stopped_by_its_rule_after_a_reload_is_forwarded_once_approved()
     {
         await using Federation f = await Federation.StartAsync(HeldRefunds);

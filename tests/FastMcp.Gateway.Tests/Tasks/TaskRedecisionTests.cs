@@ -213,4 +213,40 @@ public sealed class TaskRedecisionTests
         using HttpResponseMessage response = await http.SendAsync(request);
         return response.StatusCode;
     }
+
+    [Fact]
+    public async Task A_task_an_approved_held_call_created_is_admitted_on_each_requests_own_token_not_on_the_one_that_created_it()
+    {
+        var held = new RuleOptions { Name = "research-held", Action = "require_approval", Methods = ["tools/call"], Names = ["research"], Approvers = ["release"] };
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(new TaskServer().Script, [Protocol, held, TasksRule], o =>
+        {
+            o.Identity!.ClockSkewSeconds = 0;
+            o.Approvals.KeepAliveSeconds = 1;
+        });
+        TimeSpan lifetime = TimeSpan.FromSeconds(4);
+        DateTimeOffset minted = DateTimeOffset.UtcNow;
+        string shortLived = gw.ShortLivedToken("alice", lifetime);
+        string session = (await gw.PostAsync(Initialize, shortLived)).Header("Mcp-Session-Id")!;
+
+        // The creating call, held (a JSON-only client), approved while its token is still valid.
+        using RawClient creating = await gw.Gateway.ConnectAsync();
+        string call = Call("""{"q":"rates"}""");
+        await creating.SendAsync($"POST /mcp HTTP/1.1\r\nHost: {gw.Gateway.Authority}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
+            + $"Authorization: Bearer {shortLived}\r\nMcp-Session-Id: {session}\r\nContent-Length: {Encoding.UTF8.GetByteCount(call)}\r\n\r\n{call}");
+        await Stages.HeldCallTokenTests.ApproveAsync(gw, await Stages.HeldCallTokenTests.WaitForPendingAsync(gw));
+        RawResponse created = await creating.ReadResponseAsync("the approved call's answer");
+        Assert.True(created.Status == 200, created.Body);
+        string task;
+        using (var doc = JsonDocument.Parse(created.Body)) task = doc.RootElement.GetProperty("result").GetProperty("task").GetProperty("taskId").GetString()!;
+
+        // Each request on the task is admitted on its own token: the creating one, expired, is refused before anything else.
+        TimeSpan left = minted + lifetime + TimeSpan.FromMilliseconds(200) - DateTimeOffset.UtcNow;
+        if (left > TimeSpan.Zero) await Task.Delay(left);
+        int forwarded = gw.Upstream.Requests.Count;
+        Assert.Equal(401, (await gw.PostAsync(TasksRequest("tasks/result", task), shortLived, $"Mcp-Session-Id: {session}\r\n")).Status);
+        Assert.Equal(forwarded, gw.Upstream.Requests.Count);
+        RawResponse fresh = await gw.PostAsync(TasksRequest("tasks/result", task), gw.Token("alice"), $"Mcp-Session-Id: {session}\r\n");
+        Assert.Equal(200, fresh.Status);
+        Assert.Contains("rates", fresh.Body, StringComparison.Ordinal);
+    }
 }
