@@ -7,6 +7,8 @@ internal sealed class GatewayCounters
 {
     public long Requests;
     public long PolicyDenied;
+    /// <summary>Cancellations not forwarded because another caller has a call under the same id at the same sessionless upstream.</summary>
+    public long CancellationsAmbiguous;
     public long ApprovalsRequested;
     public long UpstreamErrors;
     public long AuditUnavailable;
