@@ -4,6 +4,7 @@ using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Tests.Routing;
 using FastMcp.Gateway.Tests.Support;
+using FastMcp.Identity;
 using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Tests.Stages;
@@ -141,6 +142,44 @@ public sealed class CancellationScopeTests
         Assert.Equal("notifications/cancelled", AuditRecordFields.Method(denied));
         Assert.Equal("alice", denied.GetProperty("user").GetProperty("subject").GetString());
         Assert.StartsWith("cancellation not forwarded: another caller has a request with this id in flight", AuditRecordFields.Field(denied, "detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_identity_the_anonymous_callers_cancellation_on_another_connection_finds_its_call()
+    {
+        var server = new SlowServer();
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(server.Script, AllowAll, o => o.Identity = new IdentityOptions { Mode = IdentityModes.Anonymous });
+        var calls = new List<RawClient>();
+        // Calls on several connections, each kept in its connection's stripe (anonymous callers share one subject).
+        for (int i = 1; i <= 3; i++)
+        {
+            RawClient client = await gw.Gateway.ConnectAsync();
+            calls.Add(client);
+            await client.SendAsync(gw.Gateway.Post(Call(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), Stateless));
+            await server.CallArrivedAsync();
+        }
+
+        Assert.Equal(202, (await PostAnonymousAsync(gw, Cancel("2"))).Status);
+        Assert.Equal(202, (await PostAnonymousAsync(gw, Cancel("9"))).Status);
+        server.Release.SetResult();
+        foreach (RawClient client in calls)
+        {
+            Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+            client.Dispose();
+        }
+
+        UpstreamRequest cancelled = Assert.Single(gw.Upstream.Requests, r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
+        Assert.Contains("\"requestId\":2", cancelled.Body, StringComparison.Ordinal);
+        string[] records = await gw.StopAndReadAuditAsync();
+        JsonElement denied = Assert.Single(AuditRecordFields.Parse(records), r => AuditRecordFields.Field(r, "type") == "Denied");
+        Assert.Equal("(cancel-not-yours)", AuditRecordFields.Field(denied, "rule"));
+    }
+
+    private static async Task<RawResponse> PostAnonymousAsync(PolicyGateway gw, string json)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post(json, Stateless));
+        return await client.ReadResponseAsync();
     }
 
     [Fact]
