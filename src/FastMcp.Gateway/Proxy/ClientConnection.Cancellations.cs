@@ -16,9 +16,11 @@ namespace FastMcp.Gateway.Proxy;
 /// A caller cancels only its own calls (docs/mcp-handling.md, "Cancellations"). The request this connection has in flight
 /// (forwarded, or held for approval) is kept in <see cref="GatewayRuntime.InFlightCalls"/> until its exchange ends; a
 /// client's notifications/cancelled is forwarded only when its params.requestId names, byte for byte, such a call of the
-/// same caller, in the same session, to the same upstream (on a federated path: to the member that has it, alone). One
-/// naming anything else is not forwarded: recorded as denied by the built-in rule (cancel-not-yours) and answered 202, as a
-/// cancellation of a finished request is ignored. One naming the caller's own held call withdraws it instead.
+/// same caller, in the same session, to the same upstream (on a federated path: to the member that has it, alone), once that
+/// call was written there, and no other caller has a call under the same id at that upstream when it has no session. One
+/// naming anything else is not forwarded: recorded as denied by the built-in rule (cancel-not-yours), or (cancel-ambiguous),
+/// and answered 202, as a cancellation of a finished request is ignored. One naming the caller's own call not yet written
+/// (held, or approved and waiting to be sent) withdraws it instead.
 /// </summary>
 internal sealed partial class ClientConnection
 {
