@@ -95,6 +95,16 @@ public sealed class PolicyEngine
     public static readonly CompiledRule CancelNotYoursRule = new(-12, "(cancel-not-yours)", PolicyAction.Deny,
         "the request this cancels is not one of the caller's in flight", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
 
+    /// <summary>
+    /// Decides a client's notifications/cancelled of its own call at an upstream without a session while another caller has a
+    /// call in flight there under the same id: the upstream correlates by id alone and could stop the other caller's call.
+    /// </summary>
+    public static readonly CompiledRule CancelAmbiguousRule = new(-13, "(cancel-ambiguous)", PolicyAction.Deny,
+        "another caller has a request with this id in flight at this upstream", null, [], TimeSpan.Zero, ApprovalMode.Hold, 1, TimeSpan.Zero, [], [], [], [], [], [], [], []);
+
+    /// <summary>The refusal for a cancellation another caller's call under the same id makes ambiguous (see <see cref="CancelAmbiguousRule"/>).</summary>
+    public static PolicyDecision RefuseCancelAmbiguous() => new(PolicyAction.Deny, CancelAmbiguousRule, null);
+
     /// <summary>The refusal for a cancellation of a request that is not the caller's in flight (see <see cref="CancelNotYoursRule"/>).</summary>
     public static PolicyDecision RefuseCancelNotYours() => new(PolicyAction.Deny, CancelNotYoursRule, null);
 

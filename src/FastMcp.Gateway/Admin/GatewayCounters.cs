@@ -7,6 +7,8 @@ internal sealed class GatewayCounters
 {
     public long Requests;
     public long PolicyDenied;
+    /// <summary>Cancellations not forwarded because another caller has a call under the same id at the same sessionless upstream.</summary>
+    public long CancellationsAmbiguous;
     public long ApprovalsRequested;
     /// <summary>Approved held calls not forwarded because their caller's token was no longer admitted, per <see cref="Stages.HeldCallerRefusal"/> (index = reason - 1).</summary>
     public readonly long[] ApprovedCallsUnauthenticated = new long[Stages.HeldCallerCheck.Count];

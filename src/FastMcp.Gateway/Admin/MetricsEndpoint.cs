@@ -164,6 +164,8 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_connections_refused_total", "client connections refused because limits.maxConnections were open", Volatile.Read(ref c.ConnectionsRefused));
         Counter(sb, "fastmcp_proxy_protocol_refused_total", "connections closed for an absent or malformed PROXY protocol header", Volatile.Read(ref c.ProxyProtocolRefused));
         Counter(sb, "fastmcp_policy_denied_total", "calls denied by policy (or blocked for a card number or sensitive authentication data)", Volatile.Read(ref c.PolicyDenied));
+        Counter(sb, "fastmcp_cancellations_ambiguous_total",
+            "cancellations not forwarded because another caller has a request with the same id in flight at the same upstream without a session", Volatile.Read(ref c.CancellationsAmbiguous));
         Header(sb, "fastmcp_sensitive_data_masked_total",
             "sensitive authentication data masked whole (PCI DSS 3.3.1), per kind: track (track data after a card number), member (a masking.sensitiveMembers value)", "counter");
         sb.Append("fastmcp_sensitive_data_masked_total{kind=\"track\"} ").Append(Stages.SensitiveDataCounters.Tracks).Append('\n');

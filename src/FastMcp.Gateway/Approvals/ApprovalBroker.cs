@@ -399,6 +399,25 @@ internal sealed class ApprovalBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Its caller withdrew the held call (notifications/cancelled) before it was written to the upstream: a pending approval
+    /// is cancelled as <see cref="CancelAsync"/> does, and so is an approved one in hold mode (its call will never run).
+    /// Decided otherwise (denied, expired, executed), it stays as it is.
+    /// </summary>
+    public async Task WithdrawAsync(PendingApproval a, string reason)
+    {
+        await _decisions.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (a.State != ApprovalState.Pending && !(a.State == ApprovalState.Approved && a.Mode == ApprovalMode.Hold)) return;
+            await EndAsync(a, ApprovalState.Cancelled, $"approval {a.Id} for {a.Requester.Subject}: cancelled: {reason}", reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _decisions.Release();
+        }
+    }
+
     /// <summary>Called when an approved call was forwarded; the exchange records carry the approval itself.</summary>
     public void MarkExecuted(PendingApproval a, int httpStatus)
     {

@@ -12,7 +12,8 @@ namespace FastMcp.Gateway.Forwarding;
 /// A reused connection is retried once on a fresh one only when sending the request failed: the
 /// upstream had already closed it, so no whole request reached it. Once the request was handed to
 /// the socket, the upstream may have run it even if it closes without a byte of answer (it could
-/// have crashed after acting): that is a 502, never a second send (an approved call would run twice).
+/// have crashed after acting): that is a 502, never a second send (an approved call would run twice). The call's in-flight
+/// entry, when it has one, says when the request is written, and refuses the write of a call its caller withdrew.
 /// </summary>
 internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 {
@@ -21,7 +22,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
         bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
-        CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default)
+        CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default, InFlight.InFlightCall? inFlight = null)
     {
         // A credential without a line (an oauth source with no unexpired token, a token exchange that failed for this
         // caller): refused before a connection is taken (fail closed). A cached line completes synchronously.
@@ -48,6 +49,13 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
                 return (ForwardingError.UpstreamUnreachable, null);
             }
 
+            // The last moment a held call's own cancellation can withdraw it: once its first byte is written, it is forwarded
+            // and the cancellation follows it (InFlight/InFlightState.cs).
+            if (inFlight is not null && !inFlight.TryBeginWriting())
+            {
+                pool.Return(connection);
+                return (ForwardingError.Withdrawn, null);
+            }
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
             // Head and body advance the pipe once (Buffers.CoalescingBufferWriter).
@@ -78,6 +86,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
                 if (reused && attempt == 0) continue;
                 return (ForwardingError.UpstreamClosed, null);
             }
+            inFlight?.Written();
 
             (ForwardingError error, _) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
             // A 401 to the gateway's own token: renew it (once); the request is not repeated, it may not be idempotent.

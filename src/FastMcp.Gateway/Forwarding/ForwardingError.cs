@@ -58,6 +58,9 @@ internal enum ForwardingError : byte
     /// federated path any batch): the client would take it for another pending call, maybe another caller's answer or one it
     /// sent another member. Withheld (502; Forwarding/UnaskedAnswer.cs).</summary>
     UnaskedAnswer,
+    /// <summary>A held call its caller withdrew (notifications/cancelled) after its approval, before a byte of it was written:
+    /// never sent. Not an upstream failure: the hold answers it as the withdrawal it is (Stages/ApprovalHold.cs).</summary>
+    Withdrawn,
 }
 
 internal static class ForwardingErrors
@@ -109,6 +112,7 @@ internal static class ForwardingErrors
         ForwardingError.UndecidedServerRequest => "upstream MCP server sent its own requests in a batch instead of an answer, which the gateway does not decide: withheld"u8,
         ForwardingError.UnaskedAnswer => "upstream MCP server answered a request it was not sent (an id other than the call's): withheld"u8,
         ForwardingError.UndecidedResourceUpdate => "upstream MCP server sent a resource update or log message instead of an answer that the gateway cannot read or take apart to decide: withheld"u8,
+        ForwardingError.Withdrawn => "the call was withdrawn by its caller (notifications/cancelled) before it was forwarded"u8,
         _ => "upstream error"u8,
     };
 }

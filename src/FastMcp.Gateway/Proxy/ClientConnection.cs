@@ -935,9 +935,9 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
-        TrackCallInFlight(body);
+        InFlight.InFlightCall? inFlight = TrackCallInFlight(body);
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), true, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine, inFlight).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         BindIssuedSession(route, upstream!.ResponseHead);
@@ -1005,11 +1005,13 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         ArmTimer(route.Options.ResponseTimeoutMs);
         Forwarder forwarder = route.Forwarder;
         long sent = _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
-        // In flight from before the upstream can read it: from here the caller's own cancellation of it is forwarded.
-        TrackCallInFlight(body);
+        // In flight from before the upstream can read it: once it was written, the caller's own cancellation of it is forwarded.
+        InFlight.InFlightCall? inFlight = TrackCallInFlight(body);
         // A sealed task id was opened: the upstream gets its own id (Tasks/SealedTaskBody.cs); the client's body stays the exchange's.
         (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), hasBody, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine).ConfigureAwait(false);
+            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine, inFlight).ConfigureAwait(false);
+        // Only an approved held call can be withdrawn (a call that was not held is tracked as already being forwarded).
+        if (error == ForwardingError.Withdrawn) return await new ApprovalHold(this).EndWithdrawnAsync(body, sse: false, chunked: false).ConfigureAwait(false);
         ReportHealth(route, error);
         if (error == ForwardingError.None)
         {

@@ -415,6 +415,7 @@ internal sealed class ApprovalHold
             }
         }
         (bool sent, ForwardingError error, bool mustClose) = await _connection.ForwardIntoOpenStreamAsync(body, chunked).ConfigureAwait(false);
+        if (error == ForwardingError.Withdrawn) return await EndWithdrawnAsync(body, sse: true, chunked).ConfigureAwait(false);
         if (!sent)
         {
             await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
@@ -430,6 +431,42 @@ internal sealed class ApprovalHold
             return chunked;
         }
         return !mustClose;
+    }
+
+    /// <summary>
+    /// The approved call its caller withdrew (notifications/cancelled) after its request was recorded, before its forward
+    /// wrote a byte of it (InFlight/InFlightState.cs): never sent. The approval ends cancelled as a withdrawn held call's does
+    /// (ApprovalExpired, "cancelled: withdrawn by the caller …"; the cancellation may have done it already), the exchange's
+    /// outcome is recorded, and the client gets what a withdrawn held call gets: an event stream that ends without an answer,
+    /// or the -32002 error with status cancelled.
+    /// </summary>
+    internal async ValueTask<bool> EndWithdrawnAsync(ReadOnlySequence<byte> body, bool sse, bool chunked)
+    {
+        PendingApproval approval = _exchange.Approval!;
+        if (_rt.Approvals is { } broker) await broker.WithdrawAsync(approval, ClientConnection.WithdrawnReason).ConfigureAwait(false);
+        Log.Info($"approval {approval.Id}: withdrawn by {_exchange.Principal!.Subject} (notifications/cancelled) after its approval, before it was forwarded; not forwarded");
+        _exchange.ResponseStatus = 200;
+        if (_rt.Audit is { } audit)
+        {
+            try
+            {
+                await audit.RecordWithdrawnAsync(_exchange, _auditScratch, RemoteAddress, approval).ConfigureAwait(false);
+            }
+            catch (AuditUnavailableException)
+            {
+                // Nothing was forwarded and nothing of the upstream's is released: the answer goes out; the outage is recorded by the log itself.
+            }
+        }
+        if (sse)
+        {
+            if (chunked) ChunkedWriter.WriteTerminator(_output);
+            await _connection.FlushToClientAsync().ConfigureAwait(false);
+            return chunked && !_rt.Stopping;
+        }
+        bool close = _rt.Stopping;
+        WriteApprovalError(body, approval, ApprovalBroker.Describe(approval.State), $"approval {approval.Id} cancelled: {approval.Reason}; call again", close);
+        await _connection.FlushToClientAsync().ConfigureAwait(false);
+        return !close;
     }
 
     private bool AcceptsEventStream()

@@ -284,6 +284,19 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return log.AppendAsync(e);
     }
 
+    /// <summary>
+    /// The outcome of an approved held call whose request was recorded and that its caller withdrew (notifications/cancelled)
+    /// before a byte of it was written to the upstream: it was never sent.
+    /// </summary>
+    public ValueTask<long> RecordWithdrawnAsync(Exchange ex, Scratch s, string clientAddress, PendingApproval approval)
+    {
+        AuditEvent e = Fill(ex, s, clientAddress, AuditEventType.McpExchange, success: false);
+        e.Detail = $"withdrawn by the caller (notifications/cancelled) after approval {approval.Id}, before it was written to the upstream: not forwarded";
+        e.HttpStatus = ex.ResponseStatus;
+        e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
+        return log.AppendAsync(e);
+    }
+
     /// <summary>A call the gateway refused (policy deny, approval required, card number blocked).</summary>
     public ValueTask<long> RecordDenialAsync(Exchange ex, Scratch s, string clientAddress, in ReadOnlySequence<byte> maskedBody, string reason)
     {

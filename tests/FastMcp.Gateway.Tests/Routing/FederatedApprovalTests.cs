@@ -170,6 +170,40 @@ public sealed class FederatedApprovalTests
     }
 
     [Fact]
+    public async Task A_held_federated_call_is_withdrawn_by_its_callers_own_cancellation_and_nothing_reaches_any_member()
+    {
+        await using Federation f = await Federation.StartAsync(HeldRefunds);
+        var (a, b, g, carol, _, session) = f;
+        string dave = g.Token("dave");
+        string daveSession = await FederatedSessionRequestPolicyTests.InitializeAsync(g, dave);
+
+        using RawClient client = await g.Gateway.ConnectAsync();
+        PendingApproval pending = await HoldAsync(g, client, "/mcp/all", Call("r-1", "b__refund", "{\"amount\":5}"), carol, session);
+        const string Cancel = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"r-1\",\"reason\":\"user\"}}";
+        // Another caller's cancellation of the same id, in its own session, leaves it held.
+        Assert.Equal(202, (await PostAsync(g, "/mcp/all", Cancel, dave, daveSession)).Status);
+        Assert.Equal(ApprovalState.Pending, pending.State);
+
+        Assert.Equal(202, (await PostAsync(g, "/mcp/all", Cancel, carol, session)).Status);
+        RawResponse answer = await client.ReadResponseAsync("the withdrawn call's answer");
+
+        Assert.Equal(ApprovalState.Cancelled, pending.State);
+        Assert.Equal(200, answer.Status);
+        Assert.Equal(JsonRpcErrorCodes.ApprovalRequired, ErrorCode(answer));
+        Assert.Contains("withdrawn by the caller (notifications/cancelled)", answer.Body);
+        // Neither member got the call or any cancellation: only the session's own messages.
+        foreach (ScriptedUpstream member in new[] { a, b })
+        {
+            Assert.Equal(0, Calls(member));
+            Assert.DoesNotContain(member.Requests, r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
+        }
+        List<JsonElement> records = Parse(await g.StopAndReadAuditAsync());
+        Assert.Single(records, r => Field(r, "type") == "ApprovalExpired" && Field(r, "detail")!.Contains("cancelled: withdrawn by the caller", StringComparison.Ordinal));
+        JsonElement daves = Assert.Single(records, r => Field(r, "type") == "Denied");
+        Assert.Equal("(cancel-not-yours)", Field(daves, "rule"));
+    }
+
+    [Fact]
     public async Task A_held_federated_call_that_a_reload_denies_while_it_waits_is_refused_when_approved_not_forwarded()
     {
         await using Federation f = await Federation.StartAsync(HeldRefunds);

@@ -4,6 +4,7 @@ using FastMcp.Gateway.Approvals;
 using FastMcp.Gateway.Configuration;
 using FastMcp.Gateway.Tests.Routing;
 using FastMcp.Gateway.Tests.Support;
+using FastMcp.Identity;
 using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Tests.Stages;
@@ -18,16 +19,16 @@ public sealed class CancellationScopeTests
 {
     private static readonly List<RuleOptions> AllowAll = [new RuleOptions { Name = "all", Action = "allow" }];
 
-    private static string Call(string idJson, string tool = "pay") =>
+    internal static string Call(string idJson, string tool = "pay") =>
         "{\"jsonrpc\":\"2.0\",\"id\":" + idJson + ",\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{\"amount\":5}}}";
 
-    private static string Cancel(string idJson) =>
+    internal static string Cancel(string idJson) =>
         "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":" + idJson + ",\"reason\":\"user\"}}";
 
-    private const string Stateless = "MCP-Protocol-Version: 2025-06-18\r\n";
+    internal const string Stateless = "MCP-Protocol-Version: 2025-06-18\r\n";
 
     /// <summary>A sessionless server whose calls wait until the test releases them; notifications get 202.</summary>
-    private sealed class SlowServer
+    internal sealed class SlowServer
     {
         public readonly ConcurrentQueue<string> Arrived = new();
         public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,9 +56,9 @@ public sealed class CancellationScopeTests
         });
     }
 
-    private static int CancellationsAt(ScriptedUpstream upstream) => upstream.Requests.Count(r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
+    internal static int CancellationsAt(ScriptedUpstream upstream) => upstream.Requests.Count(r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
 
-    private static async Task<RawClient> SendAsync(PolicyGateway gw, string json, string token, string headers = Stateless)
+    internal static async Task<RawClient> SendAsync(PolicyGateway gw, string json, string token, string headers = Stateless)
     {
         RawClient client = await gw.Gateway.ConnectAsync();
         await client.SendAsync(gw.Gateway.Post(json, $"Authorization: Bearer {token}\r\n{headers}"));
@@ -103,6 +104,82 @@ public sealed class CancellationScopeTests
             Assert.Contains("not forwarded", AuditRecordFields.Field(r, "detail"), StringComparison.Ordinal);
         });
         Assert.Equal("bob", denied[0].GetProperty("user").GetProperty("subject").GetString());
+    }
+
+    [Fact]
+    public async Task A_cancellation_is_not_forwarded_while_another_caller_has_a_call_under_the_same_id_at_a_sessionless_upstream()
+    {
+        var server = new SlowServer();
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(server.Script, AllowAll);
+        string alice = gw.Token("alice"), bob = gw.Token("bob");
+        using RawClient aliceCall = await SendAsync(gw, Call("1"), alice);
+        await server.CallArrivedAsync();
+        using RawClient bobCall = await SendAsync(gw, Call("1"), bob);
+        await server.CallArrivedAsync();
+
+        // Alice's own call, but the upstream has no session to tell it from Bob's: it could stop Bob's.
+        RawResponse alices = await gw.PostAsync(Cancel("1"), alice, Stateless);
+        Assert.Equal(202, alices.Status);
+        Assert.Equal("", alices.Body);
+        Assert.Equal(0, CancellationsAt(gw.Upstream));
+        string metrics = await AdminGet.TextAsync(gw.Gateway.AdminEndpoint, "/metrics");
+        Assert.Contains("fastmcp_cancellations_ambiguous_total 1\n", metrics, StringComparison.Ordinal);
+
+        server.Release.SetResult();
+        Assert.Equal(200, (await aliceCall.ReadResponseAsync()).Status);
+        Assert.Equal(200, (await bobCall.ReadResponseAsync()).Status);
+        // Bob's call is over: Alice's next call under id 1 is hers alone, and its cancellation goes.
+        using RawClient again = await SendAsync(gw, Call("1"), alice);
+        await server.CallArrivedAsync();
+        Assert.Equal(202, (await gw.PostAsync(Cancel("1"), alice, Stateless)).Status);
+        Assert.Equal(1, CancellationsAt(gw.Upstream));
+        Assert.Equal(200, (await again.ReadResponseAsync()).Status);
+
+        Assert.Equal(1, Volatile.Read(ref gw.Gateway.Host.Runtime.Counters.PolicyDenied));
+        string[] records = await gw.StopAndReadAuditAsync();
+        JsonElement denied = Assert.Single(AuditRecordFields.Parse(records), r => AuditRecordFields.Field(r, "type") == "Denied");
+        Assert.Equal("(cancel-ambiguous)", AuditRecordFields.Field(denied, "rule"));
+        Assert.Equal("notifications/cancelled", AuditRecordFields.Method(denied));
+        Assert.Equal("alice", denied.GetProperty("user").GetProperty("subject").GetString());
+        Assert.StartsWith("cancellation not forwarded: another caller has a request with this id in flight", AuditRecordFields.Field(denied, "detail"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_identity_the_anonymous_callers_cancellation_on_another_connection_finds_its_call()
+    {
+        var server = new SlowServer();
+        await using PolicyGateway gw = await PolicyGateway.StartAsync(server.Script, AllowAll, o => o.Identity = new IdentityOptions { Mode = IdentityModes.Anonymous });
+        var calls = new List<RawClient>();
+        // Calls on several connections, each kept in its connection's stripe (anonymous callers share one subject).
+        for (int i = 1; i <= 3; i++)
+        {
+            RawClient client = await gw.Gateway.ConnectAsync();
+            calls.Add(client);
+            await client.SendAsync(gw.Gateway.Post(Call(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), Stateless));
+            await server.CallArrivedAsync();
+        }
+
+        Assert.Equal(202, (await PostAnonymousAsync(gw, Cancel("2"))).Status);
+        Assert.Equal(202, (await PostAnonymousAsync(gw, Cancel("9"))).Status);
+        server.Release.SetResult();
+        foreach (RawClient client in calls)
+        {
+            Assert.Equal(200, (await client.ReadResponseAsync()).Status);
+            client.Dispose();
+        }
+
+        UpstreamRequest cancelled = Assert.Single(gw.Upstream.Requests, r => r.Body.Contains("notifications/cancelled", StringComparison.Ordinal));
+        Assert.Contains("\"requestId\":2", cancelled.Body, StringComparison.Ordinal);
+        string[] records = await gw.StopAndReadAuditAsync();
+        JsonElement denied = Assert.Single(AuditRecordFields.Parse(records), r => AuditRecordFields.Field(r, "type") == "Denied");
+        Assert.Equal("(cancel-not-yours)", AuditRecordFields.Field(denied, "rule"));
+    }
+
+    private static async Task<RawResponse> PostAnonymousAsync(PolicyGateway gw, string json)
+    {
+        using RawClient client = await gw.Gateway.ConnectAsync();
+        await client.SendAsync(gw.Gateway.Post(json, Stateless));
+        return await client.ReadResponseAsync();
     }
 
     [Fact]
@@ -270,7 +347,7 @@ public sealed class CancellationScopeTests
         return await client.ReadResponseAsync();
     }
 
-    private static async Task<PendingApproval> WaitForPendingAsync(PolicyGateway gw)
+    internal static async Task<PendingApproval> WaitForPendingAsync(PolicyGateway gw)
     {
         for (int i = 0; i < 300; i++)
         {

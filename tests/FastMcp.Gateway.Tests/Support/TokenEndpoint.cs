@@ -12,7 +12,8 @@ namespace FastMcp.Gateway.Tests.Support;
 /// Used where a token lifetime of seconds is needed (oidc-provider, in the identity tests, issues minutes).
 /// It also answers token exchange requests (RFC 8693 §2.1, which oidc-provider does not offer): it issues "ex-1", "ex-2", …
 /// with issued_token_type access_token, remembers which subject_token each was issued for, and refuses the subject tokens a
-/// test names (400 invalid_grant), the audiences it names (400 invalid_target) or every request (<see cref="FailingStatus"/>).
+/// test names (400 invalid_grant), the audiences it names (400 invalid_target) or every request (<see cref="FailingStatus"/>),
+/// and can stall every answer until the test lets it go (<see cref="Stall"/>).
 /// </summary>
 internal sealed class TokenEndpoint : IAsyncDisposable
 {
@@ -50,6 +51,8 @@ internal sealed class TokenEndpoint : IAsyncDisposable
     public int? FailingStatus { get; set; }
     /// <summary>How long it waits before answering each request (a slow endpoint).</summary>
     public int AnswerDelayMs { get; set; }
+    /// <summary>When set, every request waits until the test completes it before it is answered (an endpoint that stalls).</summary>
+    public TaskCompletionSource? Stall { get; set; }
     /// <summary>token_type of exchanged tokens.</summary>
     public string ExchangedTokenType { get; set; } = "Bearer";
     /// <summary>Each exchanged token and the subject_token it was issued for.</summary>
@@ -98,6 +101,17 @@ internal sealed class TokenEndpoint : IAsyncDisposable
                 using (var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8)) form = await reader.ReadToEndAsync();
                 string? authorization = context.Request.Headers["Authorization"];
                 Requests.Enqueue((authorization, form));
+                if (Stall is { } stall)
+                {
+                    try
+                    {
+                        await stall.Task.WaitAsync(_stopping.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
                 if (AnswerDelayMs > 0)
                 {
                     try
