@@ -89,6 +89,25 @@ public sealed class StdioUpstreamConfigurationTests
     }
 
     [Fact]
+    public void The_run_as_fields_are_read()
+    {
+        StdioRunAsOptions r = Load("""{"stdio":{"command":"node","runAs":{"user":"nobody","group":"nogroup","requireSecretIsolation":true}}}""").Upstream.Stdio!.RunAs!;
+        Assert.Equal(("nobody", "nogroup", true), (r.User, r.Group, r.RequireSecretIsolation));
+        Assert.Null(Load("""{"stdio":{"command":"node"}}""").Upstream.Stdio!.RunAs);
+    }
+
+    [RunAsNobodyFact]
+    public void A_run_as_user_resolves_by_name_or_number_to_its_primary_group_or_the_given_one()
+    {
+        GatewayOptions byName = Load("""{"stdio":{"command":"node","runAs":{"user":"nobody"}}}""");
+        ConfigurationLoader.Validate(byName);
+        Assert.Equal((65534u, 65534u), (byName.Upstream.Stdio!.RunAs!.Uid, byName.Upstream.Stdio.RunAs.Gid));
+        GatewayOptions byNumber = Load("""{"stdio":{"command":"node","runAs":{"user":"65534","group":"0"}}}""");
+        ConfigurationLoader.Validate(byNumber);
+        Assert.Equal((65534u, 0u), (byNumber.Upstream.Stdio!.RunAs!.Uid, byNumber.Upstream.Stdio.RunAs.Gid));
+    }
+
+    [Fact]
     public void Root_switches_users_only_with_the_capabilities_to_switch_and_to_stop_the_server()
     {
         const string everything = "CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";

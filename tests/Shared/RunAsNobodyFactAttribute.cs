@@ -11,7 +11,8 @@ public sealed class RunAsNobodyFactAttribute : FactAttribute
 {
     public const uint Nobody = 65534;
 
-    public RunAsNobodyFactAttribute()
+    /// <param name="needsSetpriv">The test also starts the gateway itself as nobody, with setpriv (util-linux).</param>
+    public RunAsNobodyFactAttribute(bool needsSetpriv = false)
     {
         if (!OperatingSystem.IsLinux()) { Skip = "stdio.runAs works on Linux only"; return; }
         string status = File.ReadAllText("/proc/self/status");
@@ -20,6 +21,7 @@ public sealed class RunAsNobodyFactAttribute : FactAttribute
             Skip = "needs CAP_SETUID, CAP_SETGID and CAP_KILL (this root has them dropped)";
         else if (!File.ReadAllLines("/etc/passwd").Any(l => l.StartsWith("nobody:x:65534:", StringComparison.Ordinal))) Skip = "needs the user nobody (uid 65534)";
         else if (!File.Exists("/usr/bin/node") && !File.Exists("/usr/local/bin/node")) Skip = "needs node for the stdio server";
+        else if (needsSetpriv && !File.Exists("/usr/bin/setpriv")) Skip = "needs setpriv (util-linux) to start the gateway as nobody";
     }
 
     /// <summary>The first value of a /proc status line (for Uid: the real uid).</summary>
