@@ -115,10 +115,13 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
                     .Append("\"} ").Append(bridge.Events.Total((Upstream.Stdio.StdioEvent)e)).Append('\n');
             }
         }
-        Header(sb, "fastmcp_stdio_run_as_exposed_files", "files of the gateway's (keys, tokens, audit directory) a runAs upstream's user could read or change, as found at start", "gauge");
+        bool header = false;
         foreach ((string name, Upstream.Stdio.StdioBridge bridge) in runtime.Routes.StdioBridges)
         {
-            if (bridge.RunsAs) sb.Append("fastmcp_stdio_run_as_exposed_files{upstream=\"").Append(name).Append("\"} ").Append(bridge.ExposedSecretFiles).Append('\n');
+            if (!bridge.RunsAs) continue;
+            if (!header) Header(sb, "fastmcp_stdio_run_as_exposed_files", "files of the gateway's (keys, tokens, audit directory) a runAs upstream's user could read or change, as found at start", "gauge");
+            header = true;
+            sb.Append("fastmcp_stdio_run_as_exposed_files{upstream=\"").Append(name).Append("\"} ").Append(bridge.ExposedSecretFiles).Append('\n');
         }
     }
 
