@@ -27,6 +27,7 @@ internal static class Program
                 "verify" => await FastMcp.Audit.VerifyCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "replay" => await FastMcp.Audit.ReplayCommand.RunAsync(rest, Console.Out, Console.Error).ConfigureAwait(false),
                 "version" or "--version" => PrintVersion(),
+                StdioExecCommand.Name => StdioExecCommand.Run(rest, Console.Error),
                 _ => throw CommandHelp.Unknown(args[0]),
             };
         }

@@ -67,6 +67,11 @@ public sealed class StdioUpstreamConfigurationTests
     [InlineData("""{"stdio":{"command":"node","limits":{"cpuSeconds":-5}}}""", "upstream.stdio.limits.cpuSeconds")]
     [InlineData("""{"stdio":{"command":"node","limits":{"openFiles":3}}}""", "upstream.stdio.limits.openFiles")]
     [InlineData("""{"stdio":{"command":"node","limits":null}}""", "upstream.stdio.limits")]
+    [InlineData("""{"stdio":{"command":"node","runAs":{}}}""", "upstream.stdio.runAs.user")]
+    [InlineData("""{"stdio":{"command":"node","runAs":{"user":"fastmcp-no-such-user"}}}""", "upstream.stdio.runAs.user")]
+    [InlineData("""{"stdio":{"command":"node","runAs":{"user":"nobody","group":"fastmcp-no-such-group"}}}""", "upstream.stdio.runAs.group")]
+    [InlineData("""{"stdio":{"command":"node","runAs":{"user":"3999999999"}}}""", "upstream.stdio.runAs.group")]
+    [InlineData("""{"stdio":{"command":"node","runAs":{"user":"4294967295","group":"1"}}}""", "upstream.stdio.runAs.user")]
     public void A_bad_field_is_named(string upstream, string field) => Assert.Equal(field, Fails(upstream).Field);
 
     [Fact]
@@ -74,5 +79,53 @@ public sealed class StdioUpstreamConfigurationTests
     {
         ConfigurationException e = Assert.Throws<ConfigurationException>(() => Load("""{"stdio":{"command":"node","shell":true}}"""));
         Assert.Contains("shell", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_run_as_field_is_named()
+    {
+        ConfigurationException e = Assert.Throws<ConfigurationException>(() => Load("""{"stdio":{"command":"node","runAs":{"user":"nobody","groups":["adm"]}}}"""));
+        Assert.Contains("groups", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_run_as_fields_are_read()
+    {
+        StdioRunAsOptions r = Load("""{"stdio":{"command":"node","runAs":{"user":"nobody","group":"nogroup","requireSecretIsolation":true}}}""").Upstream.Stdio!.RunAs!;
+        Assert.Equal(("nobody", "nogroup", true), (r.User, r.Group, r.RequireSecretIsolation));
+        Assert.Null(Load("""{"stdio":{"command":"node"}}""").Upstream.Stdio!.RunAs);
+    }
+
+    [RunAsNobodyFact]
+    public void A_run_as_user_resolves_by_name_or_number_to_its_primary_group_or_the_given_one()
+    {
+        GatewayOptions byName = Load("""{"stdio":{"command":"node","runAs":{"user":"nobody"}}}""");
+        ConfigurationLoader.Validate(byName);
+        Assert.Equal((65534u, 65534u), (byName.Upstream.Stdio!.RunAs!.Uid, byName.Upstream.Stdio.RunAs.Gid));
+        GatewayOptions byNumber = Load("""{"stdio":{"command":"node","runAs":{"user":"65534","group":"0"}}}""");
+        ConfigurationLoader.Validate(byNumber);
+        Assert.Equal((65534u, 0u), (byNumber.Upstream.Stdio!.RunAs!.Uid, byNumber.Upstream.Stdio.RunAs.Gid));
+    }
+
+    [Fact]
+    public void Root_switches_users_only_with_the_capabilities_to_switch_and_to_stop_the_server()
+    {
+        const string everything = "CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n";
+        Assert.Null(Upstream.Stdio.CredentialSwitch.WhyNot(0, everything));
+        // A container that dropped CAP_SETUID (bit 7) and CAP_KILL (bit 5) from the bounding set.
+        string dropped = Upstream.Stdio.CredentialSwitch.WhyNot(0, "CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffff5f\n")!;
+        Assert.Contains("CAP_SETUID", dropped, StringComparison.Ordinal);
+        Assert.Contains("CAP_KILL", dropped, StringComparison.Ordinal);
+        Assert.DoesNotContain("CAP_SETGID", dropped, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Another_user_switches_only_with_ambient_capabilities()
+    {
+        // Effective but not ambient: lost at the exec of `fastmcp stdio-exec`.
+        string notAmbient = Upstream.Stdio.CredentialSwitch.WhyNot(1000, "CapEff:\t00000000000000e0\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n")!;
+        Assert.Contains("uid 1000", notAmbient, StringComparison.Ordinal);
+        Assert.Contains("CAP_SETUID, CAP_SETGID, CAP_KILL", notAmbient, StringComparison.Ordinal);
+        Assert.Null(Upstream.Stdio.CredentialSwitch.WhyNot(1000, "CapEff:\t00000000000000e0\nCapAmb:\t00000000000000e0\n"));
     }
 }

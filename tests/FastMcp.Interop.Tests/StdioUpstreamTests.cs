@@ -13,6 +13,7 @@ namespace FastMcp.Interop.Tests;
 /// </summary>
 [Collection(InteropCollection.Name)]
 [Trait("Category", "E2E")]
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
@@ -206,6 +207,60 @@ public sealed partial class StdioUpstreamTests(ITestOutputHelper output)
         Assert.Contains("the server process exited", (string?)spun.Messages()[^1]["error"]?["message"]);
         await AssertGoneAsync(pid, gateway.Transcript);
         Assert.Equal(404, (await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(4, "echo", """{"message":"x"}"""))).Status);
+    }
+
+    [RunAsNobodyFact]
+    public async Task A_run_as_route_runs_the_sdk_server_as_nobody_end_to_end_and_it_cannot_read_the_gateways_signing_key()
+    {
+        using GatewayProcess gateway = await StartAsync(Config(TestServer, """, "runAs": { "user": "nobody" }, "limits": { "openFiles": 200 }"""));
+        Assert.Contains("as uid 65534 gid 65534, bridged at", gateway.Transcript);
+        string session = await McpWire.OpenSessionAsync(gateway.McpUrl);
+
+        JsonNode who = JsonNode.Parse(Text(await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(2, "whoami", "{}"))))!;
+        Assert.Equal(65534, (int)who["uid"]!);
+        Assert.Equal(65534, (int)who["gid"]!);
+        Assert.Equal([65534], who["groups"]!.AsArray().Select(g => (int)g!).ToArray());
+        int pid = (int)who["pid"]!;
+        Assert.Equal("200", (await File.ReadAllLinesAsync($"/proc/{pid}/limits")).Single(l => l.StartsWith("Max open files", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]);
+
+        // Policy and masking apply as to any server; the gateway's own signing key (dev mode: in its audit folder) is out of reach.
+        Assert.Equal("echo: as nobody", Text(await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(3, "echo", """{"message":"as nobody"}"""))));
+        Assert.DoesNotContain("4111 1111 1111 1111", (await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(4, "card_on_file", "{}"))).Body);
+        string key = Path.Combine(gateway.WorkDirectory, "audit", "audit-signing-key.pem");
+        Assert.True(File.Exists(key), gateway.Transcript);
+        string read = Text(await McpWire.PostAsync(gateway.McpUrl, session, McpWire.ToolCallBody(5, "read", JsonSerializer.Serialize(new { path = key }))));
+        Assert.Equal("error: EACCES", read);
+
+        gateway.SendSigterm();
+        Assert.Equal(0, await gateway.WaitForExitAsync(Patience));
+        await AssertGoneAsync(pid, gateway.Transcript);
+    }
+
+    [RunAsNobodyFact(needsSetpriv: true)]
+    public async Task A_gateway_that_cannot_switch_users_refuses_run_as_at_start_naming_the_field()
+    {
+        // The gateway itself as nobody, with no capabilities (setpriv, util-linux): runAs root would need CAP_SETUID.
+        string dir = Directory.CreateTempSubdirectory("fastmcp-runas-refused-").FullName;
+        try
+        {
+            File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+            string config = Path.Combine(dir, "fastmcp.json");
+            await File.WriteAllTextAsync(config, Config(TestServer, """, "runAs": { "user": "root" }"""));
+            File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+            var (file, prefix, _) = GatewayProcess.Locate();
+            using var process = ChildProcess.Start("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--", file, .. prefix, "serve", "--config", config],
+                environment: null, workingDirectory: dir);
+            int exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(exit == 2, process.Transcript);
+            Assert.Contains("configuration error at 'upstream.stdio.runAs': cannot run the server as uid 0 gid 0", process.StandardError);
+            Assert.Contains("CAP_SETUID, CAP_SETGID, CAP_KILL", process.StandardError);
+            Assert.DoesNotContain("fastmcp listening", process.StandardOutput);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -115,6 +115,14 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
                     .Append("\"} ").Append(bridge.Events.Total((Upstream.Stdio.StdioEvent)e)).Append('\n');
             }
         }
+        bool header = false;
+        foreach ((string name, Upstream.Stdio.StdioBridge bridge) in runtime.Routes.StdioBridges)
+        {
+            if (!bridge.RunsAs) continue;
+            if (!header) Header(sb, "fastmcp_stdio_run_as_exposed_files", "files of the gateway's (keys, tokens, audit directory) a runAs upstream's user could read or change, as found at start", "gauge");
+            header = true;
+            sb.Append("fastmcp_stdio_run_as_exposed_files{upstream=\"").Append(name).Append("\"} ").Append(bridge.ExposedSecretFiles).Append('\n');
+        }
     }
 
     /// <summary>Session ownership (docs/operations.md, "Metrics"): refusals per reason, and sessions held and evicted per bound, plain routes and federated paths.</summary>

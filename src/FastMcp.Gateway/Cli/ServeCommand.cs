@@ -40,7 +40,7 @@ internal static class ServeCommand
 
         DemoMcpServer? demo = null;
         // Every stdio upstream (the default one, named ones) is served by a loopback bridge of its own, started first.
-        Dictionary<string, Upstream.Stdio.StdioBridge> stdio = StartStdioBridges(options);
+        Dictionary<string, Upstream.Stdio.StdioBridge> stdio = Upstream.Stdio.StdioBridges.Start(options);
         string? defaultUrl = stdio.TryGetValue(RouteValidation.DefaultUpstreamName, out Upstream.Stdio.StdioBridge? defaultBridge) ? defaultBridge.Url : null;
         // Routes without an "upstream.url" have no default route; no routes and no url: the demo server is it.
         if (defaultUrl is null && string.IsNullOrEmpty(options.Upstream.Url) && RouteValidation.HasDefaultRoute(options))
@@ -85,26 +85,6 @@ internal static class ServeCommand
         demo?.Dispose();
         Log.Info("stopped");
         return 0;
-    }
-
-    /// <summary>A bridge per stdio upstream, by upstream name ("default" for "upstream").</summary>
-    private static Dictionary<string, Upstream.Stdio.StdioBridge> StartStdioBridges(GatewayOptions options)
-    {
-        var bridges = new Dictionary<string, Upstream.Stdio.StdioBridge>(StringComparer.Ordinal);
-        IReadOnlyCollection<string> withheld = Upstream.Stdio.GatewaySecretVariables.Of(options);
-        if (options.Upstream.Stdio is { } own) bridges.Add(RouteValidation.DefaultUpstreamName, Start("upstream", own));
-        foreach ((string name, UpstreamOptions named) in options.Upstreams)
-        {
-            if (named.Stdio is { } stdio) bridges.Add(name, Start($"upstreams.{name}", stdio));
-        }
-        return bridges;
-
-        Upstream.Stdio.StdioBridge Start(string label, StdioUpstreamOptions stdio)
-        {
-            var bridge = new Upstream.Stdio.StdioBridge(label, stdio, withheld);
-            Log.Info($"stdio upstream {label}: {stdio.Describe()} (one process per MCP session, bridged at {bridge.Url})");
-            return bridge;
-        }
     }
 
     /// <summary>The configuration serve runs with: the file (or embedded defaults), then the flags, validated.</summary>

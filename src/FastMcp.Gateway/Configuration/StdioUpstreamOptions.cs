@@ -36,6 +36,9 @@ public sealed class StdioUpstreamOptions
     /// <summary>Kernel resource limits of each server process (memory, CPU time, open files); none by default.</summary>
     public StdioLimitsOptions Limits { get; set; } = new();
 
+    /// <summary>The user and group each server process runs as; null: the gateway's own.</summary>
+    public StdioRunAsOptions? RunAs { get; set; }
+
     /// <summary>Label for logs and audit records: "stdio:" and the command (not its arguments, which may hold secrets).</summary>
     public string Describe()
     {
@@ -74,5 +77,6 @@ public sealed class StdioUpstreamOptions
         if (MaxMessageBytes is < 1024 or > 1 << 30) throw new ConfigurationException($"{field}.maxMessageBytes", "must be between 1024 and 1073741824");
         if (Limits is null) throw new ConfigurationException($"{field}.limits", "must be an object");
         Limits.Validate($"{field}.limits");
+        RunAs?.Validate($"{field}.runAs");
     }
 }

@@ -67,13 +67,9 @@ internal sealed class GatewayUnderTest : IAsyncDisposable
         options.Upstream.Url = upstreamUrl;
         configure(options);
         ConfigurationLoader.Validate(options);
+        // Stdio upstreams get their bridge (and runAs checks) as `fastmcp serve` gives them, first; the host stops their processes when it stops.
+        Dictionary<string, Upstream.Stdio.StdioBridge> stdio = Upstream.Stdio.StdioBridges.Start(options);
         GatewayStages stages = await GatewayStages.CreateAsync(options, [new IPEndPoint(IPAddress.Loopback, 0)], policyClock ?? TimeProvider.System, CancellationToken.None);
-        // Named stdio upstreams get their bridge as `fastmcp serve` gives them; the host stops their processes when it stops.
-        var stdio = new Dictionary<string, Upstream.Stdio.StdioBridge>(StringComparer.Ordinal);
-        foreach ((string name, UpstreamOptions named) in options.Upstreams)
-        {
-            if (named.Stdio is { } bridged) stdio.Add(name, new Upstream.Stdio.StdioBridge($"upstreams.{name}", bridged, Upstream.Stdio.GatewaySecretVariables.Of(options)));
-        }
         var host = new GatewayHost(options, UpstreamUrl.Parse(options.Upstream.Url, "upstream.url"), stages, stdio);
         return new GatewayUnderTest(host, options, stages) { StdioBridges = stdio };
     }

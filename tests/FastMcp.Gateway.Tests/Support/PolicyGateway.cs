@@ -53,6 +53,7 @@ internal sealed class PolicyGateway : IAsyncDisposable
         catch
         {
             await upstream.DisposeAsync();
+            Directory.Delete(dir, recursive: true);
             throw;
         }
         return new PolicyGateway(dir, upstream, gateway, DevKeys.LoadOrCreate(Path.Combine(dir, "dev")));

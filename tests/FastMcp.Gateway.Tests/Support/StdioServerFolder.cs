@@ -16,19 +16,26 @@ internal sealed class StdioServerFolder : IDisposable
     public StdioServerFolder(string script)
     {
         _directory = Path.Combine(Path.GetTempPath(), "fastmcp-stdio-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_directory);
+        System.IO.Directory.CreateDirectory(_directory);
         _script = Path.Combine(_directory, "server.cjs");
         File.WriteAllText(_script, script);
     }
 
-    /// <summary>Adds the upstream and its route to the gateway's options; <paramref name="sessionIdleMs"/> overrides the stdio default.</summary>
-    public void AddTo(GatewayOptions options, int? sessionIdleMs = null)
+    /// <summary>The folder of the script (the server's working directory unless <c>AddTo</c>'s <c>adjust</c> changes it).</summary>
+    public string Directory => _directory;
+
+    /// <summary>
+    /// Adds the upstream and its route to the gateway's options; <paramref name="sessionIdleMs"/> overrides the stdio default,
+    /// <paramref name="adjust"/> any other stdio option (runAs, limits).
+    /// </summary>
+    public void AddTo(GatewayOptions options, int? sessionIdleMs = null, Action<StdioUpstreamOptions>? adjust = null)
     {
         var stdio = new StdioUpstreamOptions { Command = "node", Args = [_script], WorkingDirectory = _directory };
         if (sessionIdleMs is { } idle) stdio.SessionIdleMs = idle;
+        adjust?.Invoke(stdio);
         options.Upstreams["tool"] = new UpstreamOptions { Stdio = stdio };
         options.Routes = [new RouteOptions { Path = Route, Upstream = "tool" }];
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => System.IO.Directory.Delete(_directory, recursive: true);
 }

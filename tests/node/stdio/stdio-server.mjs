@@ -3,7 +3,7 @@
 // gateway's stdio upstream in the interop tests. Its tools show what the gateway must do with a
 // stdio server: pass calls through, mask the card number it returns, refuse what policy denies,
 // and survive the server crashing or writing an oversized message.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
@@ -15,8 +15,11 @@ server.registerTool("echo", { description: "Returns the message.", inputSchema: 
   async ({ message }) => text(`echo: ${message}`));
 server.registerTool("card_on_file", { description: "Returns a customer's card (a public test number).", inputSchema: {} },
   async () => text("card on file: 4111 1111 1111 1111, exp 12/29"));
-server.registerTool("whoami", { description: "The server's pid and the names of its environment variables.", inputSchema: {} },
-  async () => text(JSON.stringify({ pid: process.pid, env: Object.keys(process.env).sort() })));
+server.registerTool("whoami", { description: "The server's pid, user, groups and the names of its environment variables.", inputSchema: {} },
+  async () => text(JSON.stringify({ pid: process.pid, uid: process.getuid(), gid: process.getgid(), groups: process.getgroups(),
+    env: Object.keys(process.env).sort() })));
+server.registerTool("read", { description: "A file's content, or the error reading it (what a server running as another user may not).", inputSchema: { path: z.string() } },
+  async ({ path }) => { try { return text(`content: ${readFileSync(path, "utf8")}`); } catch (e) { return text(`error: ${e.code}`); } });
 server.registerTool("forbidden", { description: "Leaves a marker file when it runs (policy denies it).", inputSchema: { marker: z.string() } },
   async ({ marker }) => { writeFileSync(marker, "ran"); return text("ran"); });
 server.registerTool("crash", { description: "Exits in the middle of the call.", inputSchema: {} },

@@ -59,6 +59,12 @@ internal sealed class StdioBridge : IAsyncDisposable
 
     public int SessionCount => _sessions.Count;
 
+    /// <summary>Whether its servers run as another user (stdio.runAs).</summary>
+    public bool RunsAs => _options.RunAs is not null;
+
+    /// <summary>The gateway's files its servers' user could read or change, as the start-up check found (SecretIsolationCheck).</summary>
+    public int ExposedSecretFiles { get; init; }
+
     /// <summary>What its servers and callers caused, counted (fastmcp_stdio_events_total) and logged at a bounded rate.</summary>
     public StdioEventLog Events { get; } = new();
 

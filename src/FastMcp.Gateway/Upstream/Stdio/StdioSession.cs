@@ -57,29 +57,36 @@ internal sealed class StdioSession
     public static StdioSession Start(string id, string upstreamName, StdioUpstreamOptions options, IReadOnlyCollection<string> withheldVariables,
         StdioEventLog events, Action<StdioSession> onEnded)
     {
-        var start = new ProcessStartInfo(options.Command)
+        // A server with a runAs starts through `fastmcp stdio-exec`, which enters the working directory and sets the limits itself.
+        bool switches = options.RunAs is { Switches: true };
+        ProcessStartInfo start;
+        if (switches)
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = options.WorkingDirectory,
-        };
-        foreach (string a in options.Args) start.ArgumentList.Add(a);
+            start = RunAsStart.Create(options, options.RunAs!);
+        }
+        else
+        {
+            start = new ProcessStartInfo(options.Command) { WorkingDirectory = options.WorkingDirectory };
+            foreach (string a in options.Args) start.ArgumentList.Add(a);
+        }
+        start.UseShellExecute = false;
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         // Only what the configuration names, unless told to inherit; the gateway's secrets never.
         if (!options.InheritEnvironment) start.Environment.Clear();
         foreach (string name in withheldVariables) start.Environment.Remove(name);
         foreach ((string name, string value) in options.Env) start.Environment[name] = value;
 
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"{options.Command} did not start");
-        if (options.Limits.Any && ProcessLimits.TryApply(process.Id, options.Limits) is { } notLimited)
+        if (!switches && options.Limits.Any && ProcessLimits.TryApply(process.Id, options.Limits) is { } notLimited)
         {
             // A server the limits could not reach is not used: it is stopped before it is given anything to do.
             try { process.Kill(entireProcessTree: true); } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
             process.Dispose();
             throw new InvalidOperationException($"{options.Command} could not be given its limits ({notLimited}); stopped");
         }
-        string prefix = $"{upstreamName} session {id[..8]} (pid {process.Id})";
+        string prefix = $"{upstreamName} session {id[..8]} (pid {process.Id}{(switches ? $", {options.RunAs!.Describe()}" : "")})";
         var session = new StdioSession(id, process, options, prefix, events, onEnded);
         // A client starts one per initialize: a few lines per interval, then counted.
         if (events.Count(StdioEvent.SessionStarted, out int held)) Log.Info($"{prefix}: started {options.Describe()}" + LogRateLimit.Held(held));
