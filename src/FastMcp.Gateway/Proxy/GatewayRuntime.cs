@@ -20,7 +20,7 @@ internal sealed class GatewayRuntime
         ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
         RateLimits = new RateLimiting.RateLimits(options.RateLimits);
         Metrics = new Admin.ExchangeMetrics(options.Metrics.Tools);
-        AdminLimits = Hosting.LocalServerLimits.Admin(options.Timeouts);
+        AdminLimits = Hosting.LocalServerLimits.Admin(options.Admin, options.Timeouts);
     }
 
     /// <summary>The admin listener's bounds on connections and their times, and what they refused (/metrics).</summary>
