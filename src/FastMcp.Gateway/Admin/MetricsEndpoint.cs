@@ -227,6 +227,7 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Counter(sb, "fastmcp_admin_connections_timed_out_total", "admin listener connections closed because a request did not arrive, or its answer was not taken, in time",
             Volatile.Read(ref runtime.AdminLimits.TimedOut));
         runtime.AdminRefusals.Render(sb);
+        runtime.AdminRequests.Render(sb);
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
         AuditWriting(sb, runtime.Audit?.Log);

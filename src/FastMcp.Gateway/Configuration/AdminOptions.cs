@@ -7,6 +7,8 @@ public sealed class AdminOptions
     public const string OpenAccess = "open";
     public const int DefaultMaxConnections = 64;
     public const int MaxMaxConnections = 4096;
+    public const int DefaultRecordedRequestsPerMinute = 60;
+    public const int MaxRecordedRequestsPerMinute = 6000;
 
     /// <summary>Admin listener (health, readiness, metrics, approvals API, observed tools). Empty disables it.</summary>
     public string Listen { get; set; } = "127.0.0.1:9090";
@@ -35,8 +37,17 @@ public sealed class AdminOptions
     /// </summary>
     public int MaxConnections { get; set; } = DefaultMaxConnections;
 
+    /// <summary>
+    /// Admin requests recorded per caller and minute (burst as large): the approvals API's and /tools/observed's answers are
+    /// each recorded before they are sent; past the budget a request is refused with 429 and recorded in aggregate.
+    /// </summary>
+    public int RecordedRequestsPerMinute { get; set; } = DefaultRecordedRequestsPerMinute;
+
     internal void Validate()
     {
+        if (RecordedRequestsPerMinute is < 1 or > MaxRecordedRequestsPerMinute)
+            throw new ConfigurationException("admin.recordedRequestsPerMinute",
+                $"must be between 1 and {MaxRecordedRequestsPerMinute} (default {DefaultRecordedRequestsPerMinute}), not {RecordedRequestsPerMinute}");
         // The admin listener shares the process's file descriptors with the MCP listener: a bound, never "unbounded".
         if (MaxConnections is < 1 or > MaxMaxConnections)
             throw new ConfigurationException("admin.maxConnections", $"must be between 1 and {MaxMaxConnections} (default {DefaultMaxConnections}), not {MaxConnections}");
