@@ -53,7 +53,7 @@ public sealed class OutboundRedirectTests : IDisposable
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         int code = await VerifyCommand.RunAsync([_dir.Segments, "--key", _dir.PublicKey, "--since-checkpoint", trap.Url + "/checkpoint"], stdout, stderr);
-        Assert.NotEqual(VerifyCommand.Valid, code);
+        Assert.Equal(VerifyCommand.Error, code);
         Assert.Contains($"{trap.Url}/checkpoint answered 302 (a redirect), and redirects are not followed", stdout.ToString() + stderr, StringComparison.Ordinal);
         Assert.Empty(trap.Captured);
     }
