@@ -125,4 +125,24 @@ public sealed class AdminRequestAuditTests
         Assert.Equal("127.0.0.1", Member(record, "origin", "address"));
         Assert.Equal("upstream=x", Member(record, "component", "query"));
     }
+
+    [Fact]
+    public async Task An_answer_the_audit_log_cannot_record_is_not_sent_and_the_caller_gets_503()
+    {
+        using var dir = new FastMcp.Audit.Tests.TempAuditDirectory();
+        var disk = new FastMcp.Audit.Tests.FaultyFileSystem();
+        await using FastMcp.Audit.AuditLog log = await FastMcp.Audit.AuditLog.OpenAsync(dir.Options(), disk);
+        var trail = new Gateway.Admin.AdminRequestTrail(new Gateway.Stages.AuditRecording(log, null), 60);
+        var shown = new Gateway.Hosting.LocalResponse(200, "application/json", "{\"approvals\":[]}"u8.ToArray());
+        var bob = new FastMcp.Identity.Principal("bob", ["release"], [], null, "https://idp.example", DateTimeOffset.UtcNow.AddMinutes(5));
+
+        Assert.Same(shown.Body, (await trail.RecordAsync(Gateway.Admin.AdminView.Approvals, bob, "10.0.0.7", "GET", "/approvals", "", "admin: approvals list", shown)).Body);
+        disk.Full = true;
+        Gateway.Hosting.LocalResponse refused = await trail.RecordAsync(Gateway.Admin.AdminView.Approvals, bob, "10.0.0.7", "GET", "/approvals", "", "admin: approvals list", shown);
+        Assert.Equal(503, refused.Status);
+        Assert.Contains("could not be recorded, so it is not answered", System.Text.Encoding.UTF8.GetString(refused.Body), StringComparison.Ordinal);
+        var metrics = new System.Text.StringBuilder();
+        trail.Render(metrics);
+        Assert.Contains("fastmcp_admin_requests_recorded_total{view=\"approvals\"} 1\n", metrics.ToString(), StringComparison.Ordinal);
+    }
 }
