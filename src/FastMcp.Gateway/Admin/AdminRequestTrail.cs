@@ -63,7 +63,8 @@ internal sealed class AdminRequestTrail
         {
             if (_unrecordedLine.TryTake(out int held))
                 Log.Error($"audit log unavailable: admin {method} {path} from {address} could not be recorded and was refused with 503" + LogRateLimit.Held(held));
-            return AdminAccess.Error(503, "audit log unavailable: this admin request could not be recorded, so it is not answered");
+            // Whatever the answer was (a refused decision's own 503 included), nothing it holds is shown unrecorded.
+            return AdminAccess.Error(503, "audit log unavailable: this admin request could not be recorded, so it is not answered (nothing was shown or changed)");
         }
         Interlocked.Increment(ref _recorded[(int)view]);
         return answer;
