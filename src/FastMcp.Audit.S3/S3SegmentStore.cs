@@ -28,6 +28,8 @@ public sealed class S3SegmentStore : ISegmentStore
         {
             ForcePathStyle = options.ForcePathStyle,
             AuthenticationRegion = options.Region,
+            // A redirect is an error, not a new destination: a 307 would resend a signed upload (an audit segment) to wherever it points.
+            AllowAutoRedirect = false,
         };
         if (options.Endpoint is not null) config.ServiceURL = options.Endpoint;
         else config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
@@ -36,8 +38,8 @@ public sealed class S3SegmentStore : ISegmentStore
             config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
             config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
         }
-        // Every request (uploads, Object Lock, checkpoints, listing, reads) trusts only caFile's CAs when it is set.
-        if (options.LoadCaPolicy() is { } privateCa) config.HttpClientFactory = new PrivateCaHttpClientFactory(privateCa);
+        // Every request (uploads, Object Lock, checkpoints, listing, reads) refuses redirects, and trusts only caFile's CAs when it is set.
+        config.HttpClientFactory = new S3HttpClientFactory(options.LoadCaPolicy());
         _client = CreateClient(options, config);
     }
 

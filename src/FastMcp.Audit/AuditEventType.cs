@@ -26,4 +26,10 @@ public enum AuditEventType : byte
     /// or a file refused at start (success false).
     /// </summary>
     ApprovalState,
+    /// <summary>
+    /// An answer of the admin listener that showed call data or tool definitions (the approvals API, /tools/observed), or a
+    /// refused approval decision: who asked, which path and query, from where, the status; or, in aggregate, the requests
+    /// refused over the per-caller record budget.
+    /// </summary>
+    AdminRequest,
 }

@@ -188,6 +188,10 @@ internal sealed class IssuerKeySource : IDisposable
     private async Task<string> GetAsync(string url, CancellationToken ct)
     {
         using var response = await _http!.GetAsync(url, ct).ConfigureAwait(false);
+        // Discovery and keys come from the URLs configured (or the document at the issuer names), never from where a redirect
+        // points: a redirect could swap the key set tokens are checked with. A refresh that meets one keeps the keys in force.
+        if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode))
+            throw new IdentityConfigurationException($"issuer '{Issuer}': GET {FastMcp.Http.RedirectRefusal.Describe(url, response.StatusCode)}");
         if (!response.IsSuccessStatusCode)
             throw new IdentityConfigurationException($"issuer '{Issuer}': GET {url} answered {(int)response.StatusCode}");
         return await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);

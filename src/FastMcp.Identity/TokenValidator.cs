@@ -118,7 +118,7 @@ public sealed class TokenValidator : IAsyncDisposable
         options.Validate();
         HttpClient? http = null;
         if (options.Mode != IdentityModes.Anonymous && options.Issuers.Exists(static i => string.IsNullOrEmpty(i.JwksFile) && string.IsNullOrEmpty(i.CaFile)))
-            http = httpHandler is null ? NewKeyClient(new SocketsHttpHandler(), disposeHandler: true) : NewKeyClient(httpHandler, disposeHandler: false);
+            http = httpHandler is null ? NewKeyClient(FastMcp.Http.RedirectRefusal.Handler(), disposeHandler: true) : NewKeyClient(httpHandler, disposeHandler: false);
         var validator = new TokenValidator(options, time, http);
         try
         {
@@ -138,7 +138,7 @@ public sealed class TokenValidator : IAsyncDisposable
         string urlField = !string.IsNullOrEmpty(issuer.JwksUri) ? "jwksUri" : "issuer";
         var uri = new Uri(!string.IsNullOrEmpty(issuer.JwksUri) ? issuer.JwksUri : issuer.Issuer);
         X509ChainPolicy policy = IdentityOptions.LoadCaPolicy(issuer.CaFile!, uri, $"identity.issuers[{index}].caFile", $"identity.issuers[{index}].{urlField}");
-        return NewKeyClient(PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, policy), disposeHandler: true);
+        return NewKeyClient(PrivateCaTrust.Apply(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false }, policy), disposeHandler: true);
     }
 
     private static HttpClient NewKeyClient(HttpMessageHandler handler, bool disposeHandler) => new(handler, disposeHandler)

@@ -287,6 +287,34 @@ public sealed class CliTests : IClassFixture<CliTests.Fixture>
     }
 
     [Fact]
+    public async Task An_admin_request_record_verifies_and_replay_shows_and_filters_it()
+    {
+        using var dir = new TempAuditDirectory();
+        await AppendTwoAsync(dir, e =>
+        {
+            e.Reset();
+            e.Type = AuditEventType.AdminRequest;
+            e.Success = true;
+            e.Subject = "bob";
+            e.Groups = ["release"];
+            e.ClientAddress = "10.0.0.7";
+            e.Method = "GET";
+            e.Target = "/approvals";
+            e.Query = "?state=all"u8.ToArray();
+            e.HttpStatus = 200;
+            e.Detail = "admin: approvals list";
+        });
+
+        var (code, output, err) = await RunAsync(VerifyCommand.RunAsync, dir.Segments, "--key", dir.PublicKey);
+        Assert.True(code == 0, output + err);
+        Assert.Contains("RESULT: VALID", output);
+        (code, output, err) = await RunAsync(ReplayCommand.RunAsync, dir.Segments, "--key", dir.PublicKey, "--type", "AdminRequest");
+        Assert.True(code == 0, err);
+        string line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(" AdminRequest ok user=bob groups=[\"release\"] from=10.0.0.7 method=GET target=/approvals query=?state=all http=200 detail=\"admin: approvals list\"", line);
+    }
+
+    [Fact]
     public async Task Replay_shows_the_forwarded_fields_and_cookies_a_record_holds_and_the_log_verifies_with_them()
     {
         using var dir = new TempAuditDirectory();

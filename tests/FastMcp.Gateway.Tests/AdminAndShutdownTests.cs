@@ -119,15 +119,21 @@ public sealed class AdminAndShutdownTests
         Assert.Equal(2, await AdminGet.MetricAsync(gateway.AdminEndpoint, "fastmcp_admin_connections_timed_out_total"));
     }
 
-    [Fact]
-    public async Task The_admin_listener_holds_at_most_64_connections_and_closes_the_rest_counted()
+    [Theory]
+    [InlineData(null)] // the default, 64
+    [InlineData(5)]
+    public async Task The_admin_listener_holds_at_most_admin_maxConnections_and_closes_the_rest_counted(int? configured)
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
-        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url, o =>
+        {
+            if (configured is { } bound) o.Admin.MaxConnections = bound;
+        });
+        int max = configured ?? 64;
         var held = new List<RawClient>();
         try
         {
-            for (int i = 0; i < Hosting.LocalServerLimits.AdminMaxConnections; i++)
+            for (int i = 0; i < max; i++)
             {
                 RawClient c = await RawClient.ConnectAsync(gateway.AdminEndpoint);
                 held.Add(c);
@@ -136,20 +142,44 @@ public sealed class AdminAndShutdownTests
                 Assert.Equal(200, (await c.ReadResponseAsync("/healthz")).Status);
             }
             using RawClient extra = await RawClient.ConnectAsync(gateway.AdminEndpoint);
-            Assert.True(await extra.GatewayClosesAsync(TimeSpan.FromSeconds(5)), "a connection past the bound should be closed");
+            Assert.True(await extra.GatewayClosesAsync(TimeSpan.FromSeconds(5)), $"connection {max + 1} is past the bound and should be closed");
+            // One held connection let go makes room again: the bound counts open connections, not a total.
+            held[0].Dispose();
+            held.RemoveAt(0);
+            RawResponse again = await RetryUntilServedAsync(gateway);
+            Assert.Equal(200, again.Status);
+            Assert.Contains($"because admin.maxConnections ({max}) were open", again.Body, StringComparison.Ordinal);
+            // At least the one past the bound (a retry above may have come before the listener saw the release).
+            Assert.True(RefusedCount(again.Body) >= 1, again.Body);
         }
         finally
         {
             foreach (RawClient c in held) c.Dispose();
         }
-        // The held ones are gone once the listener saw them close: the metric is served again.
-        long refused = -1;
-        for (int attempt = 0; attempt < 50 && refused < 0; attempt++)
+    }
+
+    private static long RefusedCount(string metrics)
+    {
+        const string series = "fastmcp_admin_connections_refused_total ";
+        foreach (string line in metrics.Split('\n'))
+            if (line.StartsWith(series, StringComparison.Ordinal)) return long.Parse(line.AsSpan(series.Length), System.Globalization.CultureInfo.InvariantCulture);
+        return -1;
+    }
+
+    /// <summary>GET /metrics on a fresh connection, retried (bounded) until the listener saw a released connection close.</summary>
+    private static async Task<RawResponse> RetryUntilServedAsync(GatewayUnderTest gateway)
+    {
+        for (int attempt = 0; ; attempt++)
         {
-            try { refused = await AdminGet.MetricAsync(gateway.AdminEndpoint, "fastmcp_admin_connections_refused_total"); }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or TimeoutException or Xunit.Sdk.XunitException) { await Task.Delay(100); }
+            try
+            {
+                return await AdminGet.ResponseAsync(gateway.AdminEndpoint, "/metrics");
+            }
+            catch (Exception e) when (attempt < 50 && e is IOException or SocketException or TimeoutException or Xunit.Sdk.XunitException or InvalidOperationException)
+            {
+                await Task.Delay(100);
+            }
         }
-        Assert.Equal(1, refused);
     }
 
     [Fact]
@@ -165,7 +195,10 @@ public sealed class AdminAndShutdownTests
         }
         using RawClient big = await RawClient.ConnectAsync(gateway.AdminEndpoint);
         await big.SendAsync("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + new string('a', 64 * 1024) + "\r\n\r\n");
-        // Closed unanswered: nothing past limits.maxHeadBytes is held.
+        // Answered as the MCP listener answers its own limit, then closed: nothing past limits.maxHeadBytes is held.
+        RawResponse refused = await big.ReadResponseAsync("the 431");
+        Assert.Equal(431, refused.Status);
+        Assert.Equal("close", refused.Header("Connection"));
         Assert.True(await big.DrainUntilGatewayClosesAsync(TimeSpan.FromSeconds(5)));
     }
 }

@@ -49,7 +49,8 @@ public sealed class CheckpointPublisher : IAsyncDisposable
             if (_options.WitnessTokenFile is { } tokenFile) _witnessToken = File.ReadAllText(tokenFile).Trim();
             // The system store, or only the CAs of anchoring.caFile (a witness behind a private CA).
             X509ChainPolicy? privateCa = _options.CaFile is null ? null : _options.LoadWitnessCaPolicy();
-            _witness = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(new SocketsHttpHandler(), privateCa)) { Timeout = _options.Timeout };
+            // No redirect is followed: a 307 would resend the signed checkpoint, and the witness token, to wherever it points.
+            _witness = new HttpClient(FastMcp.Http.PrivateCaTrust.Apply(FastMcp.Http.RedirectRefusal.Handler(), privateCa)) { Timeout = _options.Timeout };
         }
     }
 
@@ -182,6 +183,11 @@ public sealed class CheckpointPublisher : IAsyncDisposable
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
             if (_witnessToken is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _witnessToken);
             using var response = await _witness!.SendAsync(request, ct).ConfigureAwait(false);
+            if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode))
+            {
+                Fail($"audit anchor: witness {FastMcp.Http.RedirectRefusal.Describe(_witnessUrl!.GetLeftPart(UriPartial.Path), response.StatusCode)}, for checkpoint {cp.Sequence}");
+                return false;
+            }
             if (!response.IsSuccessStatusCode)
             {
                 Fail($"audit anchor: witness {_witnessUrl!.GetLeftPart(UriPartial.Path)} answered {(int)response.StatusCode} for checkpoint {cp.Sequence}");

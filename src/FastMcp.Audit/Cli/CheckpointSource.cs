@@ -10,8 +10,10 @@ internal static class CheckpointSource
     {
         if (source.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || source.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            // The checkpoint is read from the URL given, not from wherever a redirect points.
+            using var http = new HttpClient(FastMcp.Http.RedirectRefusal.Handler()) { Timeout = TimeSpan.FromSeconds(30) };
             using var response = await http.GetAsync(source, ct).ConfigureAwait(false);
+            if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode)) throw new IOException(FastMcp.Http.RedirectRefusal.Describe(source, response.StatusCode));
             if (!response.IsSuccessStatusCode) throw new IOException($"{source}: HTTP {(int)response.StatusCode}");
             return await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
         }

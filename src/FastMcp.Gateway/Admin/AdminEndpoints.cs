@@ -15,8 +15,13 @@ namespace FastMcp.Gateway.Admin;
 /// `fastmcp tools pin` writes a pins file from; operators only unless admin.toolsObservedAccess is "open").
 /// /healthz and /readyz stay open: probes carry no token, and they say nothing but up or down (and which upstream is down).
 /// </summary>
+/// <remarks>
+/// Answers that show call data or tool definitions (the approvals API, /tools/observed) are recorded before they are sent
+/// (AdminRequestTrail). /healthz, /readyz and /metrics are not: they show no call data, and probes and scrapers ask every
+/// few seconds, which would fill the log with records that say nothing (their refusals are counted).
+/// </remarks>
 internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List<(string Name, string Reason)>> downUpstreams, ApprovalEndpoints? approvals,
-    MetricsEndpoint metrics, AdminAccess access, AdminViewRules rules, PeerEndpoints? peers = null, ToolPins.ToolPinning? toolPins = null)
+    MetricsEndpoint metrics, AdminAccess access, AdminViewRules rules, AdminRequestTrail trail, PeerEndpoints? peers = null, ToolPins.ToolPinning? toolPins = null)
 {
     private static readonly byte[] Ok = """{"status":"ok"}"""u8.ToArray();
     private static readonly byte[] Starting = """{"status":"not ready","reason":"listeners not bound yet"}"""u8.ToArray();
@@ -42,17 +47,26 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
         if (request.Method is HttpMethod.Get or HttpMethod.Head)
         {
             // The caller is checked before anything else is said, whether pinning is on included.
-            if (request.Path.SequenceEqual("/tools/observed"u8) && !rules.ToolsObservedOpen) return ToolsObservedAsync(request, remote);
+            if (request.Path.SequenceEqual("/tools/observed"u8)) return ToolsObservedAsync(request, remote);
             if (request.Path.SequenceEqual("/metrics"u8) && rules.ScrapeToken is { } scrape) return MetricsAsync(request, remote, scrape);
         }
         return new ValueTask<LocalResponse>(Handle(request));
     }
 
+    /// <summary>The caller checked (unless admin.toolsObservedAccess is "open"), the answer recorded, then sent.</summary>
     private async ValueTask<LocalResponse> ToolsObservedAsync(HttpRequestHead request, IPEndPoint remote)
     {
-        AdminCaller caller = await access.AuthenticateAsync(request, remote, AdminView.ToolsObserved).ConfigureAwait(false);
-        if (caller.Principal is null) return caller.Refusal;
-        return ToolsObserved();
+        string method = request.Method == HttpMethod.Head ? "HEAD" : "GET";
+        string query = AdminRequestTrail.QueryText(request.Query);
+        Principal? principal = null;
+        if (!rules.ToolsObservedOpen)
+        {
+            AdminCaller caller = await access.AuthenticateAsync(request, remote, AdminView.ToolsObserved).ConfigureAwait(false);
+            if (caller.Principal is null) return caller.Refusal;
+            principal = caller.Principal;
+        }
+        return await trail.RecordAsync(AdminView.ToolsObserved, principal, ApprovalEndpoints.ClientAddress(remote), method, "/tools/observed", query,
+            "admin: observed tools", ToolsObserved()).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -92,7 +106,6 @@ internal sealed class AdminEndpoints(Func<GatewayReadiness> readiness, Func<List
         if (request.Method is not (HttpMethod.Get or HttpMethod.Head)) return new LocalResponse(405, "application/json", NotFound, "Allow: GET\r\n");
         if (request.Path.SequenceEqual("/healthz"u8)) return new LocalResponse(200, "application/json", Ok);
         if (request.Path.SequenceEqual("/metrics"u8)) return Metrics();
-        if (request.Path.SequenceEqual("/tools/observed"u8)) return ToolsObserved();
         if (request.Path.SequenceEqual("/readyz"u8))
         {
             GatewayReadiness state = readiness();

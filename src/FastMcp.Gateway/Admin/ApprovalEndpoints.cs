@@ -19,7 +19,12 @@ namespace FastMcp.Gateway.Admin;
 ///   POST /approvals/{id}/deny         {"reason": "..."} required
 ///   POST /approvals/{id}/revoke       {"reason": "..."} required; an open grant only
 /// </summary>
-internal sealed class ApprovalEndpoints(ApprovalBroker broker, AdminAccess access)
+/// <remarks>
+/// Every answer is recorded before it is sent (AdminRequestTrail), except a decision that applied: its ApprovalGranted,
+/// ApprovalDenied or ApprovalRevoked record, written by the replica holding the approval, is the record. A request relayed
+/// from another replica (PeerEndpoints) is recorded by the replica the approver called, not again here.
+/// </remarks>
+internal sealed class ApprovalEndpoints(ApprovalBroker broker, AdminAccess access, AdminRequestTrail trail)
 {
     private const int MaxTextLength = 1000;
 
@@ -32,9 +37,19 @@ internal sealed class ApprovalEndpoints(ApprovalBroker broker, AdminAccess acces
         if (authenticated.Principal is not { } caller) return authenticated.Refusal;
         string method = request.Method switch { HttpMethod.Get => "GET", HttpMethod.Post => "POST", _ => "OTHER" };
         string bodyText = body.IsEmpty ? "" : Encoding.UTF8.GetString(body.Span);
-        return await AnswerAsync(caller, method, Encoding.ASCII.GetString(request.Path), request.Query.SequenceEqual("?state=all"u8), bodyText, ClientAddress(remote),
-            askPeers: true).ConfigureAwait(false);
+        string path = Encoding.ASCII.GetString(request.Path), query = AdminRequestTrail.QueryText(request.Query), address = ClientAddress(remote);
+        LocalResponse answer = await AnswerAsync(caller, method, path, request.Query.SequenceEqual("?state=all"u8), bodyText, address, askPeers: true).ConfigureAwait(false);
+        if (method == "POST" && answer.Status == 200) return answer;
+        return await trail.RecordAsync(AdminView.Approvals, caller, address, method, path, query, Describe(path), answer).ConfigureAwait(false);
     }
+
+    /// <summary>What an approvals API request showed or tried, for its record.</summary>
+    private static string Describe(string path) => path.Split('/', StringSplitOptions.RemoveEmptyEntries).Length switch
+    {
+        1 => "admin: approvals list",
+        2 => "admin: approval",
+        _ => "admin: approval decision, not applied",
+    };
 
     public static string ClientAddress(IPEndPoint remote) => (remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address).ToString();
 

@@ -239,11 +239,12 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         StdioMetrics(sb, runtime);
         TlsMetrics(sb, c);
         Gauge(sb, "fastmcp_connections_open", "client connections open", openConnections());
-        Counter(sb, "fastmcp_admin_connections_refused_total", $"admin listener connections closed on accept because {Hosting.LocalServerLimits.AdminMaxConnections} were open",
+        Counter(sb, "fastmcp_admin_connections_refused_total", $"admin listener connections closed on accept because admin.maxConnections ({runtime.AdminLimits.MaxConnections}) were open",
             Volatile.Read(ref runtime.AdminLimits.ConnectionsRefused));
         Counter(sb, "fastmcp_admin_connections_timed_out_total", "admin listener connections closed because a request did not arrive, or its answer was not taken, in time",
             Volatile.Read(ref runtime.AdminLimits.TimedOut));
         runtime.AdminRefusals.Render(sb);
+        runtime.AdminRequests.Render(sb);
         Gauge(sb, "fastmcp_approvals_pending", "approvals waiting for a decision", runtime.Approvals?.List(includeDecided: false).Count ?? 0);
         Gauge(sb, "fastmcp_audit_writable", "1 while the audit log accepts records", runtime.Audit is null ? 0 : runtime.Audit.IsWritable ? 1 : 0);
         AuditWriting(sb, runtime.Audit?.Log);

@@ -79,7 +79,8 @@ internal static class ApprovalsCommand
                 throw new UsageException($"unknown approvals command '{verb}'\n{Usage}");
         }
 
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        // A redirect would carry the approver's token, or a decision, to wherever it points: none is followed.
+        using var http = new HttpClient(FastMcp.Http.RedirectRefusal.Handler()) { Timeout = TimeSpan.FromSeconds(30) };
         if (verb == "list") return await ListAsync(http, admins, path, token, cl.Has("--json"), stdout, stderr).ConfigureAwait(false);
 
         // The replica that holds the approval answers; the others do not know the id (404).
@@ -183,6 +184,7 @@ internal static class ApprovalsCommand
         try
         {
             using HttpResponseMessage response = await http.SendAsync(request).ConfigureAwait(false);
+            if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode)) return (0, [], FastMcp.Http.RedirectRefusal.Describe(url, response.StatusCode));
             byte[] answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
             return ((int)response.StatusCode, answer, null);
         }

@@ -39,13 +39,19 @@ internal static class ToolsCommand
         string? token = AdminToken.From(cl);
 
         byte[] answer;
-        using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        // A redirect would carry the operator's token to wherever it points, and its answer would become the pins: none is followed.
+        using (var http = new HttpClient(FastMcp.Http.RedirectRefusal.Handler()) { Timeout = TimeSpan.FromSeconds(30) })
         {
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, admin + "/tools/observed");
                 if (!string.IsNullOrEmpty(token)) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
                 using HttpResponseMessage response = await http.SendAsync(request).ConfigureAwait(false);
+                if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode))
+                {
+                    stderr.WriteLine(PrintableText.Escape($"fastmcp tools: {FastMcp.Http.RedirectRefusal.Describe(admin + "/tools/observed", response.StatusCode)}"));
+                    return 2;
+                }
                 answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
                 if (!response.IsSuccessStatusCode)
                 {

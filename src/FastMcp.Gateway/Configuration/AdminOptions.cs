@@ -5,6 +5,10 @@ public sealed class AdminOptions
 {
     public const string OperatorsAccess = "operators";
     public const string OpenAccess = "open";
+    public const int DefaultMaxConnections = 64;
+    public const int MaxMaxConnections = 4096;
+    public const int DefaultRecordedRequestsPerMinute = 60;
+    public const int MaxRecordedRequestsPerMinute = 6000;
 
     /// <summary>Admin listener (health, readiness, metrics, approvals API, observed tools). Empty disables it.</summary>
     public string Listen { get; set; } = "127.0.0.1:9090";
@@ -27,8 +31,26 @@ public sealed class AdminOptions
     /// <summary>An environment variable holding the scrape token /metrics then requires.</summary>
     public string? MetricsTokenEnv { get; set; }
 
+    /// <summary>
+    /// Connections the admin listener serves at once (scrapers, probes, approvers, the CLI, peer replicas); one more is
+    /// closed on accept and counted (fastmcp_admin_connections_refused_total).
+    /// </summary>
+    public int MaxConnections { get; set; } = DefaultMaxConnections;
+
+    /// <summary>
+    /// Admin requests recorded per caller and minute (burst as large): the approvals API's and /tools/observed's answers are
+    /// each recorded before they are sent; past the budget a request is refused with 429 and recorded in aggregate.
+    /// </summary>
+    public int RecordedRequestsPerMinute { get; set; } = DefaultRecordedRequestsPerMinute;
+
     internal void Validate()
     {
+        if (RecordedRequestsPerMinute is < 1 or > MaxRecordedRequestsPerMinute)
+            throw new ConfigurationException("admin.recordedRequestsPerMinute",
+                $"must be between 1 and {MaxRecordedRequestsPerMinute} (default {DefaultRecordedRequestsPerMinute}), not {RecordedRequestsPerMinute}");
+        // The admin listener shares the process's file descriptors with the MCP listener: a bound, never "unbounded".
+        if (MaxConnections is < 1 or > MaxMaxConnections)
+            throw new ConfigurationException("admin.maxConnections", $"must be between 1 and {MaxMaxConnections} (default {DefaultMaxConnections}), not {MaxConnections}");
         if (!string.IsNullOrEmpty(Listen)) ListenAddress.Parse(Listen, "admin.listen");
         if (OperatorGroups is null) throw new ConfigurationException("admin.operatorGroups", "must be a list");
         for (int i = 0; i < OperatorGroups.Count; i++)

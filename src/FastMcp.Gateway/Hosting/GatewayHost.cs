@@ -29,6 +29,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopRecording = new();
     private Task? _refusalRecorder;
     private RateLimiting.RateLimitRecorder? _rateLimitRecorder;
+    private AdminRequestRecorder? _adminRequestRecorder;
     private Sessions.SessionRefusalRecorder? _sessionRefusalRecorder;
     private readonly GatewayRuntime _runtime;
     private readonly RouteTable _routes;
@@ -85,6 +86,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                     sessionEnds.End)
                 : null,
             SessionEnds = sessionEnds,
+            AdminRequests = new AdminRequestTrail(stages.Audit, options.Admin.RecordedRequestsPerMinute),
             SessionSeal = GatewayStages.CreateSessionSeal(options),
             SessionRefusals = stages.Authentication is { IsAnonymous: false }
                 ? new Sessions.SessionRefusalTally(Sessions.SessionRefusalTally.FingerprintKey(stages.Masking?.FingerprintKey))
@@ -105,9 +107,11 @@ internal sealed class GatewayHost : IAsyncDisposable
             if (!string.IsNullOrEmpty(options.Admin.Listen))
             {
                 var access = new AdminAccess(stages.Authentication, stages.Approvals, options.Admin.OperatorGroups, _runtime.AdminRefusals);
-                ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is not null ? new ApprovalEndpoints(broker, access) : null;
+                ApprovalEndpoints? approvalApi = stages.Approvals is { } broker && stages.Authentication is not null
+                    ? new ApprovalEndpoints(broker, access, _runtime.AdminRequests)
+                    : null;
                 var admin = new AdminEndpoints(Readiness, DownUpstreams, approvalApi, new MetricsEndpoint(_runtime, () => _connections.Count), access,
-                    AdminViewRules.From(options.Admin),
+                    AdminViewRules.From(options.Admin), _runtime.AdminRequests,
                     approvalApi is not null && stages.Approvals!.Peers is { } peers ? new PeerEndpoints(stages.Approvals, peers, approvalApi) : null, stages.ToolPins);
                 _admin = new LocalHttpServer(ListenAddress.Parse(options.Admin.Listen, "admin.listen"), admin.HandleAsync, _runtime.AdminLimits);
             }
@@ -130,6 +134,11 @@ internal sealed class GatewayHost : IAsyncDisposable
         {
             _rateLimitRecorder = new RateLimiting.RateLimitRecorder(_runtime.RateLimits, _runtime.Audit);
             _rateLimitRecorder.Start();
+        }
+        if (_runtime.AdminRequests.Records)
+        {
+            _adminRequestRecorder = new AdminRequestRecorder(_runtime.AdminRequests);
+            _adminRequestRecorder.Start();
         }
         if (_runtime.SessionRefusals is { } refusals && _runtime.Audit is { } audit)
         {
@@ -338,6 +347,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         _stopRecording.Cancel();
         if (_refusalRecorder is not null) await _refusalRecorder.ConfigureAwait(false);
         if (_rateLimitRecorder is not null) await _rateLimitRecorder.StopAsync().ConfigureAwait(false);
+        if (_adminRequestRecorder is not null) await _adminRequestRecorder.StopAsync().ConfigureAwait(false);
         if (_sessionRefusalRecorder is not null) await _sessionRefusalRecorder.StopAsync().ConfigureAwait(false);
         _admin?.Dispose();
         await _probe.DisposeAsync().ConfigureAwait(false);

@@ -8,10 +8,8 @@ namespace FastMcp.Gateway.Hosting;
 /// </summary>
 internal sealed class LocalServerLimits
 {
-    /// <summary>Connections the admin listener serves at once: scrapers, approvers, the CLI and peer replicas are few.</summary>
-    public const int AdminMaxConnections = 64;
-
-    public int MaxConnections { get; init; } = AdminMaxConnections;
+    /// <summary>Connections served at once (the admin listener's: admin.maxConnections).</summary>
+    public int MaxConnections { get; init; } = Configuration.AdminOptions.DefaultMaxConnections;
     /// <summary>From accepting a connection to the first byte of its first request.</summary>
     public TimeSpan FirstRequest { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>From an answer to the first byte of the connection's next request.</summary>
@@ -36,9 +34,10 @@ internal sealed class LocalServerLimits
         Body = Timeout.InfiniteTimeSpan,
     };
 
-    /// <summary>The admin listener's bounds, its times those of the MCP listener (<c>timeouts</c>).</summary>
-    public static LocalServerLimits Admin(Configuration.TimeoutOptions t) => new()
+    /// <summary>The admin listener's bounds: admin.maxConnections, its times those of the MCP listener (<c>timeouts</c>).</summary>
+    public static LocalServerLimits Admin(Configuration.AdminOptions admin, Configuration.TimeoutOptions t) => new()
     {
+        MaxConnections = admin.MaxConnections,
         FirstRequest = TimeSpan.FromMilliseconds(t.FirstRequestMs),
         KeepAlive = TimeSpan.FromMilliseconds(t.KeepAliveMs),
         Head = TimeSpan.FromMilliseconds(t.RequestHeadersMs),

@@ -11,7 +11,8 @@ namespace FastMcp.Gateway.Hosting;
 internal static class RequestHeadReader
 {
     /// <summary>
-    /// Null: the peer closed (or sent an oversized head) before a whole head; else why the head is refused (None: parsed).
+    /// Null: the peer closed before a whole head; else why the head is refused (None: parsed; HeadersTooLarge: no end
+    /// within limits.MaxHeadBytes, the bytes read so far dropped, for the caller to answer 431 and close).
     /// With <paramref name="deadline"/>, its token bounds the reads and is re-armed to <paramref name="headTime"/> once the
     /// head's first bytes arrived (cancelled: OperationCanceledException).
     /// </summary>
@@ -34,7 +35,12 @@ internal static class RequestHeadReader
             if (headLength != 0 || result.IsCompleted) break;
             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
-        if (headLength <= 0)
+        if (headLength < 0)
+        {
+            input.AdvanceTo(result.Buffer.End);
+            return HttpRejectReason.HeadersTooLarge;
+        }
+        if (headLength == 0)
         {
             input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
             return null;

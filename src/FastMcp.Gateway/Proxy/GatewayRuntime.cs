@@ -20,11 +20,14 @@ internal sealed class GatewayRuntime
         ClientAddressing = new Clients.ClientAddressing(options.ClientAddress);
         RateLimits = new RateLimiting.RateLimits(options.RateLimits);
         Metrics = new Admin.ExchangeMetrics(options.Metrics.Tools);
-        AdminLimits = Hosting.LocalServerLimits.Admin(options.Timeouts);
+        AdminLimits = Hosting.LocalServerLimits.Admin(options.Admin, options.Timeouts);
     }
 
     /// <summary>The admin listener's bounds on connections and their times, and what they refused (/metrics).</summary>
     public Hosting.LocalServerLimits AdminLimits { get; }
+
+    /// <summary>The admin listener's answers put on the record, and the per-caller budget of records (AdminRequestTrail).</summary>
+    public Admin.AdminRequestTrail AdminRequests { get; init; } = new(null, Configuration.AdminOptions.DefaultRecordedRequestsPerMinute);
 
     /// <summary>Admin listener requests refused for their credential (/metrics, /tools/observed, the approvals API).</summary>
     public Admin.AdminAccessRefusals AdminRefusals { get; } = new();

@@ -483,6 +483,51 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         return entry;
     }
 
+    /// <summary>
+    /// One answer of the admin listener (AdminRequest, docs/audit-format.md): the verified caller (none for a view served
+    /// without a credential), the client address, the HTTP method, path and query (card numbers masked), the status and
+    /// what was shown. Never a presented token.
+    /// </summary>
+    public ValueTask<long> RecordAdminRequestAsync(Principal? caller, string clientAddress, string method, string path, string query, int status, string detail)
+    {
+        var e = new AuditEvent
+        {
+            Type = AuditEventType.AdminRequest,
+            TimestampUtc = DateTime.UtcNow,
+            Success = status is >= 200 and < 300,
+            Subject = caller?.Subject,
+            Groups = caller?.Groups,
+            ClientId = caller?.ClientId,
+            ClientAddress = clientAddress,
+            Method = method,
+            Target = CardText.Mask(path),
+            Query = query.Length > 0 ? System.Text.Encoding.ASCII.GetBytes(CardText.MaskQuery(System.Text.Encoding.ASCII.GetBytes(query))) : default,
+            HttpStatus = status,
+            Detail = detail,
+        };
+        return log.AppendAsync(e);
+    }
+
+    /// <summary>
+    /// The admin requests of one caller (a subject, or a client address when the view takes no credential) refused with 429
+    /// over admin.recordedRequestsPerMinute during an interval, in one record; both null: those of callers no longer tracked.
+    /// </summary>
+    public ValueTask<long> RecordAdminRequestsThrottledAsync(string? subject, string? clientAddress, long refused, TimeSpan interval, int perMinute)
+    {
+        string from = subject is null && clientAddress is null ? ", from callers no longer tracked" : "";
+        var e = new AuditEvent
+        {
+            Type = AuditEventType.AdminRequest,
+            TimestampUtc = DateTime.UtcNow,
+            Success = false,
+            Subject = subject,
+            ClientAddress = clientAddress,
+            HttpStatus = 429,
+            Detail = $"{refused} admin request(s) refused with 429 in the last {interval.TotalSeconds:0}s: over admin.recordedRequestsPerMinute ({perMinute}){from} (recorded in aggregate)",
+        };
+        return log.AppendAsync(e);
+    }
+
     public ValueTask<long> RecordConfigurationReloadAsync(bool success, string detail)
     {
         var e = new AuditEvent { Type = AuditEventType.ConfigurationReloaded, TimestampUtc = DateTime.UtcNow, Success = success, Detail = detail, Subject = "fastmcp" };

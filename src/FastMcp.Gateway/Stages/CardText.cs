@@ -21,6 +21,19 @@ internal static class CardText
         return Masker.MaskTextInPlace(utf8) == 0 ? text : Encoding.UTF8.GetString(utf8);
     }
 
+    /// <summary>
+    /// A request target's query ('?' included) with card numbers masked as approvals mask one (decoded, each masked byte
+    /// written back in its own encoding); a query whose mask cannot be written in place is shown withheld.
+    /// </summary>
+    public static string MaskQuery(ReadOnlySpan<byte> query)
+    {
+        byte[] copy = query.ToArray();
+        CardFindings found = default;
+        return QueryCardMasking.TryMaskInPlace(Masker, copy, ref found)
+            ? Encoding.ASCII.GetString(copy)
+            : "?(withheld: holds a card number that cannot be masked in place)";
+    }
+
     /// <summary>A copy of a complete JSON text with every card number masked (escaped digits and bare numbers included).</summary>
     public static byte[] MaskJson(ReadOnlySpan<byte> json)
     {

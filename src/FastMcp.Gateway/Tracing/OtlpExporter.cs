@@ -44,7 +44,8 @@ internal sealed class OtlpExporter : IDisposable
         _maxBatchSpans = options.MaxExportBatchSize;
         _scheduleDelayMs = options.ScheduleDelayMs;
         _timeout = TimeSpan.FromMilliseconds(options.ExportTimeoutMs);
-        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30), UseProxy = false })
+        // No redirect is followed: a 307 would resend the batch (span attributes, the upstreams' names) to wherever it points.
+        _http = new HttpClient(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30), UseProxy = false, AllowAutoRedirect = false })
         {
             Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own deadline
         };
@@ -123,6 +124,7 @@ internal sealed class OtlpExporter : IDisposable
                     return true;
                 }
                 int status = (int)response.StatusCode;
+                if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode)) return Failed($"answered {status} (a redirect), and redirects are not followed");
                 problem = $"answered {status}";
                 // OTLP/HTTP: only these are worth retrying; anything else is a batch the receiver will never take.
                 if (status is not (429 or 502 or 503 or 504)) return Failed(problem);

@@ -216,6 +216,9 @@ public sealed class AdminViewAccessTests : IAsyncLifetime
     [InlineData("""{"admin":{"toolsObservedAccess":"anyone"}}""", "admin.toolsObservedAccess")]
     [InlineData("""{"admin":{"metricsTokenFile":" "}}""", "admin.metricsTokenFile")]
     [InlineData("""{"admin":{"metricsTokenFile":"/a","metricsTokenEnv":"B"}}""", "admin.metricsTokenEnv")]
+    [InlineData("""{"admin":{"maxConnections":0}}""", "admin.maxConnections")]
+    [InlineData("""{"admin":{"maxConnections":4097}}""", "admin.maxConnections")]
+    [InlineData("""{"admin":{"recordedRequestsPerMinute":0}}""", "admin.recordedRequestsPerMinute")]
     public void Admin_fields_are_validated_by_name(string json, string field)
     {
         ConfigurationException e = Assert.Throws<ConfigurationException>(() => ConfigurationLoader.Validate(ConfigurationLoader.Parse(System.Text.Encoding.UTF8.GetBytes(json))));
