@@ -33,14 +33,15 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"fastmcp: {e.Message}");
+            // The message may quote an argument (pasted from anywhere): escaped, so it cannot drive the terminal.
+            Console.Error.WriteLine(PrintableText.Escape($"fastmcp: {e.Message}"));
             Console.Error.WriteLine("run 'fastmcp help' for usage");
             return 2;
         }
         catch (ConfigurationException e)
         {
             // The message may quote a value from the file: escaped, so it cannot drive the terminal.
-            Console.Error.WriteLine(FastMcp.Text.PrintableText.Escape($"fastmcp: {e.Message}"));
+            Console.Error.WriteLine(PrintableText.Escape($"fastmcp: {e.Message}"));
             return 2;
         }
         catch (System.Net.Sockets.SocketException e)

@@ -95,7 +95,8 @@ public static class TokenCommand
 
     private static int Fail(TextWriter stderr, string message)
     {
-        stderr.WriteLine($"fastmcp token: {message}");
+        // The message may quote an argument: escaped, so it cannot drive the terminal.
+        stderr.WriteLine(FastMcp.Text.PrintableText.Escape($"fastmcp token: {message}"));
         stderr.Write(Usage);
         return 2;
     }

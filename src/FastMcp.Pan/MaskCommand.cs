@@ -57,7 +57,7 @@ public static class MaskCommand
                     stderr.WriteLine(Usage);
                     return 0;
                 default:
-                    stderr.WriteLine($"fastmcp mask: unexpected argument '{args[i]}'.");
+                    stderr.WriteLine(FastMcp.Text.PrintableText.Escape($"fastmcp mask: unexpected argument '{args[i]}'."));
                     stderr.WriteLine(Usage);
                     return 2;
             }
@@ -69,7 +69,7 @@ public static class MaskCommand
             string? keyError = LoadKey(keyFile, environment, out key);
             if (keyError is not null)
             {
-                stderr.WriteLine($"fastmcp mask: {keyError}");
+                stderr.WriteLine(FastMcp.Text.PrintableText.Escape($"fastmcp mask: {keyError}"));
                 return 2;
             }
         }

@@ -42,6 +42,24 @@ public sealed class CliMessagesTests : IDisposable
         Assert.DoesNotContain("FoundInvalidCharacter", err, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("tools", "pin", "--out", "x")]
+    [InlineData("keys", "generate")]
+    [InlineData("token")]
+    [InlineData("verify")]
+    public void A_usage_error_quotes_the_argument_escaped(params string[] command)
+    {
+        // An argument pasted from anywhere: erase the line, return, and print a verdict; a right-to-left override; a zero-width space.
+        const string Pasted = "--x\u001b[2K\rVALID\u202e\u200b";
+        var (exit, output, err) = Run([.. command, Pasted]);
+        Assert.Equal(2, exit);
+        Assert.Contains(@"--x\x1b[2K\rVALID\u202e\u200b", err, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', err + output);
+        Assert.DoesNotContain('\r', err + output);
+        Assert.DoesNotContain('\u202e', err + output);
+        Assert.DoesNotContain('\u200b', err + output);
+    }
+
     [Fact]
     public void A_missing_file_is_said_in_words()
     {

@@ -16,23 +16,23 @@ public static class KeysCommand
             if (a.Positional.Count != 0) throw new UsageException("unexpected argument " + a.Positional[0]);
             string priv = a.Require("private"), pub = a.Require("public");
             AuditKeys.Generate(priv, pub);
-            stdout.WriteLine($"wrote private key {priv} (keep it on the gateway, mode 0600) and public key {pub} (give it to auditors)");
+            stdout.WriteLine(FastMcp.Text.PrintableText.Escape($"wrote private key {priv} (keep it on the gateway, mode 0600) and public key {pub} (give it to auditors)"));
             return 0;
         }
         catch (UsageException e)
         {
-            stderr.WriteLine("keys: " + e.Message);
+            stderr.WriteLine(FastMcp.Text.PrintableText.Escape("keys: " + e.Message));
             stderr.WriteLine(Usage);
             return 2;
         }
         catch (KeyFileException e)
         {
-            stderr.WriteLine("keys: " + e.Message);
+            stderr.WriteLine(FastMcp.Text.PrintableText.Escape("keys: " + e.Message));
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine("keys: " + FastMcp.Http.PlainError.Describe(e));
+            stderr.WriteLine(FastMcp.Text.PrintableText.Escape("keys: " + FastMcp.Http.PlainError.Describe(e)));
             return 2;
         }
     }

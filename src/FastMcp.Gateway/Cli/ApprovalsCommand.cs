@@ -165,7 +165,7 @@ internal static class ApprovalsCommand
             {
                 ApprovalView a = merged.Approvals[i];
                 string replica = admins.Count > 1 ? $"  on {from[i]}" : "";
-                stdout.WriteLine(PrintableText.Escape($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}{replica}"));
+                stdout.WriteLine(PrintableText.Escape($"{a.Id}  {a.State,-9} {a.Requester.Subject,-16} {a.Method} {a.Target}{(ToolNameSkeleton.Flag(a.Target) is { } flag ? $" [{flag}]" : "")}  rule {a.Rule}  {a.Approvals.Count}/{a.RequiredApprovals}  expires {a.ExpiresAt}{replica}"));
             }
         }
         // A listing that misses a replica is printed, but it is not a clean success.
@@ -219,6 +219,8 @@ internal static class ApprovalsCommand
         o.WriteLine(PrintableText.Escape($"state      {a.State} ({a.Approvals.Count} of {a.RequiredApprovals} approvals, mode {a.Mode})"));
         o.WriteLine(PrintableText.Escape($"requester  {a.Requester.Subject} [{string.Join(", ", a.Requester.Groups)}] from {a.Requester.Address}"));
         o.WriteLine(PrintableText.Escape($"call       {a.Method} {a.Target}{(a.Upstream is null ? "" : $" on upstream {a.Upstream}")}"));
+        // A name that only looks like another (dеploy with a Cyrillic е) is said before anyone approves it.
+        if (ToolNameSkeleton.Flag(a.Target) is { } flag) o.WriteLine(PrintableText.Escape($"warning    the target is {flag}"));
         o.WriteLine(PrintableText.Escape($"arguments  {a.Arguments}"));
         o.WriteLine(PrintableText.Escape($"params     {a.Params}"));
         if (a.Query.Length > 0) o.WriteLine(PrintableText.Escape($"query      {a.Query}"));

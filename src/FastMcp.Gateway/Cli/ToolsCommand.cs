@@ -102,6 +102,7 @@ internal static class ToolsCommand
                     int seen = 0;
                     if (upstream.Value.TryGetProperty("tools"u8, out JsonElement tools) && tools.ValueKind == JsonValueKind.Object)
                     {
+                        HashSet<string> lookAlike = LookAlikeNames(upstream.Name, tools, stderr);
                         foreach (JsonProperty tool in tools.EnumerateObject())
                         {
                             if (!tool.Value.TryGetProperty("digest"u8, out JsonElement digest) || !ToolPins.ToolDefinitionDigest.IsWellFormed(digest.GetString()))
@@ -115,6 +116,9 @@ internal static class ToolsCommand
                                 stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}': its definition was not kept (past the gateway's bound on kept definitions); not pinned"));
                                 continue;
                             }
+                            if (lookAlike.Contains(tool.Name)) continue;
+                            if (ToolNameSkeleton.Flag(tool.Name) is { } flag)
+                                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream.Name}' tool '{tool.Name}': {flag}; pinned (check it is the tool you reviewed)"));
                             p.WriteString(tool.Name, digest.GetString());
                             if (tool.Value.TryGetProperty("definition"u8, out JsonElement definition))
                             {
@@ -140,5 +144,29 @@ internal static class ToolsCommand
             stdout.WriteLine(PrintableText.Escape($"wrote {toolCount} tool pin(s) of {upstreamCount} upstream(s) to {output}"));
             return 0;
         }
+    }
+
+    /// <summary>
+    /// The tools of one upstream whose names look alike (ToolNameSkeleton), each group said on stderr. None of them is
+    /// pinned: a reviewer reading the definitions cannot tell which one they approved, so enforce withholds them all
+    /// until someone who checked adds a pin by hand.
+    /// </summary>
+    private static HashSet<string> LookAlikeNames(string upstream, JsonElement tools, TextWriter stderr)
+    {
+        var names = new List<string>();
+        foreach (JsonProperty tool in tools.EnumerateObject()) names.Add(tool.Name);
+        var lookAlike = new HashSet<string>(StringComparer.Ordinal);
+        foreach (List<string> group in ToolNameSkeleton.ConfusableGroups(names))
+        {
+            var said = new System.Text.StringBuilder();
+            foreach (string name in group)
+            {
+                lookAlike.Add(name);
+                said.Append(said.Length == 0 ? "'" : ", '").Append(name).Append('\'');
+                if (ToolNameSkeleton.Flag(name) is { } flag) said.Append(" (").Append(flag).Append(')');
+            }
+            stderr.WriteLine(PrintableText.Escape($"fastmcp tools: upstream '{upstream}': tools {said} look alike; none of them pinned (enforce withholds them: pin the one you mean by hand after checking)"));
+        }
+        return lookAlike;
     }
 }

@@ -43,7 +43,9 @@ public sealed class TerminalEscapeTests : IDisposable
         Assert.True(await ApprovalsCommand.RunAsync(["list", "--admin", admin, "--token-file", tokenFile], stdout, stderr) == 0, stderr.ToString());
         string list = stdout.ToString();
         HostileText.AssertPrintable(list);
-        Assert.Contains("tools/call " + HostileText.Escaped + "  rule held", list, StringComparison.Ordinal);
+        // Not ASCII (its C1 controls, separators, override): flagged after the name, the flag's positions in the raw name.
+        Assert.Contains("tools/call " + HostileText.Escaped + " [not ASCII: U+0085 at ", list, StringComparison.Ordinal);
+        Assert.Contains("]  rule held", list, StringComparison.Ordinal);
         string id = list.Split(' ')[0];
 
         Assert.True(await ApprovalsCommand.RunAsync(["approve", id, "--comment", HostileText.Raw, "--admin", admin, "--token-file", tokenFile],
