@@ -434,6 +434,11 @@ internal sealed class ResponseRelay : IDisposable
         {
             exchange.StreamEnd = PolicyWatch!.Ended;
             PolicyWatch.CountEnd();
+            if (PolicyWatch.TaskRefusal is { } refusal && !await AnswerTaskCallRefusedAsync(client, exchange, chunked, refusal).ConfigureAwait(false))
+            {
+                if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory, _answerViewed).ConfigureAwait(false);
+                return (ForwardingError.ClientGone, true);
+            }
         }
         RememberUnanswered(exchange, clientGone: false);
         if (chunked) ChunkedWriter.WriteTerminator(client);
@@ -442,6 +447,31 @@ internal sealed class ResponseRelay : IDisposable
         FlushResult ended = await FlushClientAsync(client).ConfigureAwait(false);
         if (gate is not null) await gate.AfterStreamAsync(exchange, _answer.WrittenMemory, _answerViewed).ConfigureAwait(false);
         return (ended.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close || !chunked);
+    }
+
+    /// <summary>
+    /// A tasks request's stream whose task's creating call is no longer allowed: the refusal is counted and recorded, and,
+    /// when the request has no answer yet, the client gets the -32001 a new request on the task would get, as its answer's
+    /// event. An audit log that refuses the record leaves the stream to end without it (fail closed: nothing more is
+    /// relayed either way). False: the client is gone.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> AnswerTaskCallRefusedAsync(PipeWriter client, Exchange exchange, bool chunked, string refusal)
+    {
+        if (_taskNotifications is not { } tasks || !await tasks.RecordTaskCallRefusedAsync(refusal).ConfigureAwait(false)) return true;
+        if (_answerRelayed || !exchange.HasCall || exchange.Call.Kind != McpMessageKind.Request) return true;
+        PooledBufferWriter json = _transformBuffers.Json;
+        json.Clear();
+        JsonRpcErrorWriter.Write(json, exchange.Body, exchange.Call.IdRange, JsonRpcErrorCodes.Forbidden, ClientConnection.TaskCallRefusalMessage(refusal));
+        if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
+        _event.Clear();
+        SseEvent.WriteMessageEvent(_event, json.WrittenSpan);
+        _answer.Clear();
+        _answer.Write(json.WrittenSpan);
+        _answerViewed = false;
+        _answerRelayed = true;
+        exchange.Stage = ExchangeStage.Write;
+        return await WriteBoundedAsync(client, _event.WrittenMemory, chunked).ConfigureAwait(false);
     }
 
     /// <summary>A watch's wake cancelled the upstream read: true when the stream must end (each watch re-arms its wake otherwise).</summary>
@@ -454,7 +484,10 @@ internal sealed class ResponseRelay : IDisposable
     /// </summary>
     public Proxy.StreamTokenWatch? TokenWatch { get; set; }
 
-    /// <summary>Set by the connection for an allowed GET stream under a policy, null otherwise: checked before every event is relayed.</summary>
+    /// <summary>
+    /// Set by the connection for an allowed GET stream under a policy, or a stream answering a request on the caller's own
+    /// task, null otherwise: checked before every event is relayed.
+    /// </summary>
     public Proxy.StreamPolicyWatch? PolicyWatch { get; set; }
 
     /// <summary>

@@ -3,6 +3,7 @@ using FastMcp.Gateway.Hosting;
 using FastMcp.Gateway.Stages;
 using FastMcp.Gateway.Tasks;
 using FastMcp.Mcp;
+using FastMcp.Policy;
 
 namespace FastMcp.Gateway.Proxy;
 
@@ -30,6 +31,13 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     private bool _taskCallRefused;
 
     /// <summary>
+    /// The caller's own task this exchange's request was admitted on, and the policy it was decided under: an answer that is
+    /// an event stream is watched for the call that created the task (<see cref="WatchTaskStream"/>). Null for any other exchange.
+    /// </summary>
+    private TaskBinding? _admittedTask;
+    private PolicyEngine? _admittedTaskEngine;
+
+    /// <summary>
     /// Set by <see cref="TaskRefusal"/> when it admitted the caller's task on an approval another replica holds: the request
     /// goes on only once that replica vouches for it (<see cref="ConfirmTaskApprovalAsync"/>).
     /// </summary>
@@ -43,6 +51,7 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     {
         _taskCallRefused = false;
         _taskApproval = null;
+        _admittedTask = null;
         ref McpCall call = ref _exchange.Call;
         if (_rt.TaskBindings is not { } bindings) return null;
         // Federated paths relay no tasks methods and seal nothing (docs/mcp-handling.md).
@@ -68,9 +77,15 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
     private string? AdmitOwnedTask(TaskBinding? owned)
     {
         if (owned is null) return null;
-        string? refusal = TaskRedecision.Admit(owned, _rt.Authorization?.Engine, _exchange.Principal!, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress,
+        PolicyEngine? engine = _rt.Authorization?.Engine;
+        string? refusal = TaskRedecision.Admit(owned, engine, _exchange.Principal!, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress,
             _rt.Approvals, out string? profile, out _taskApproval);
-        if (refusal is null) return TakeCreatingProfile(profile);
+        if (refusal is null)
+        {
+            _admittedTask = owned;
+            _admittedTaskEngine = engine;
+            return TakeCreatingProfile(profile);
+        }
         _taskCallRefused = true;
         return refusal;
     }
@@ -86,6 +101,35 @@ internal sealed partial class ClientConnection : ITaskNotificationGate
         _taskCallRefused = refusal is not null;
         return refusal;
     }
+
+    /// <summary>
+    /// A request on the caller's own task answered as an event stream (a tasks/result while the task runs): its events are
+    /// relayed only while the call that created the task would be allowed now (StreamPolicyWatch.BeginTask). Null: nothing to
+    /// watch (no task admitted, or no policy stage).
+    /// </summary>
+    private StreamPolicyWatch? WatchTaskStream()
+    {
+        if (_admittedTask is not { } task || _admittedTaskEngine is not { } engine) return null;
+        _admittedTask = null;
+        _admittedTaskEngine = null;
+        StreamPolicyWatch watch = _policyWatch ??= new StreamPolicyWatch(_rt);
+        watch.BeginTask(engine, task, _exchange.Principal!, _exchange.Route!.Name, _request, _exchange.ClientAddress, RemoteAddress, _exchange, _rt.Approvals);
+        return watch;
+    }
+
+    /// <summary>
+    /// A stream's task whose creating call is no longer allowed (StreamPolicyWatch.TaskRefusal): the exchange's decision
+    /// becomes that refusal, counted and recorded as a Denied record as for a refused request. False: the audit log
+    /// refused the record (the stream ends without the refusal's answer).
+    /// </summary>
+    public ValueTask<bool> RecordTaskCallRefusedAsync(string reason)
+    {
+        _exchange.Decision = PolicyEngine.RefuseTaskCallNotAllowed();
+        return CountAndRecordDenialAsync(_exchange.Recorded, reason);
+    }
+
+    /// <summary>The refusal's message the client reads: the same as a new request on the task gets.</summary>
+    public static byte[] TaskCallRefusalMessage(string reason) => System.Text.Encoding.UTF8.GetBytes(TaskCallNotAllowed + reason);
 
     /// <summary>
     /// A task's answers are masked with the profile of the rule that allowed the call creating it, not with whatever rule

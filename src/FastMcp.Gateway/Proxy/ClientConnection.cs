@@ -128,6 +128,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 if (!await ReadHeadAsync().ConfigureAwait(false)) break;
                 _servedRequest = true;
                 _exchange.Reset();
+                _admittedTask = null;
                 _client.Resolve(_request.Headers, _rt.ClientAddressing);
                 _exchange.ClientHop = _client.Hop;
                 _exchange.ClientAddress = _client.Ip;
@@ -1085,16 +1086,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     /// A stream that ends with its token (identity.streamsEndWithToken: GET streams, or all) is checked per event, and its
     /// upstream read woken at the expiry through the connection's deadline (the response timeout is over once the head came).
     /// A GET stream is also checked per event for a policy reload that no longer allows its caller, and under a policy with
-    /// time conditions decided again per event and at least every StreamPolicyWatch.HeartbeatMs while quiet.
+    /// time conditions decided again per event and at least every StreamPolicyWatch.HeartbeatMs while quiet; a tasks
+    /// request's stream likewise for the call that created its task (WatchTaskStream).
     /// </summary>
     private void WatchStream(System.IO.Pipelines.PipeReader upstream)
     {
         StreamPolicyWatch? policyWatch = WatchStreamPolicy(_exchange);
-        if (policyWatch is not null)
-        {
-            policyWatch.Add(_exchange.Route?.Name, _exchange.Masking);
-            _relay.PolicyWatch = policyWatch;
-        }
+        if (policyWatch is not null) policyWatch.Add(_exchange.Route?.Name, _exchange.Masking);
+        else policyWatch = WatchTaskStream();
+        if (policyWatch is not null) _relay.PolicyWatch = policyWatch;
         bool heartbeat = policyWatch is { NeedsHeartbeat: true };
         if (!StreamTokenWatch.Applies(_rt, _request))
         {

@@ -2,7 +2,8 @@ namespace FastMcp.Gateway.Proxy;
 
 /// <summary>
 /// Why the gateway ended an event stream on its own: the token that opened it, or a policy reload that no longer lets its
-/// caller use the session, or a time condition of the policy that no longer does (none: it did not).
+/// caller use the session, or a time condition of the policy that no longer does, or no longer allows the call that
+/// created the task a tasks request's stream relays (none: it did not).
 /// </summary>
 internal enum StreamEndReason : byte
 {
@@ -17,11 +18,16 @@ internal enum StreamEndReason : byte
     PolicyRevoked,
     /// <summary>The policy in force (not reloaded) has time conditions, and now no longer allows the stream's caller to initialize on its upstream.</summary>
     PolicyWindowClosed,
+    /// <summary>
+    /// A tasks request's stream (a tasks/result answered as events): the policy in force (reloaded, or by a time condition)
+    /// no longer allows the call that created the task, decided as a new request on the task would be (Tasks/TaskRedecision.cs).
+    /// </summary>
+    TaskCallNotAllowed,
 }
 
 internal static class StreamEndReasons
 {
-    public const int Count = 5;
+    public const int Count = 6;
 
     /// <summary>The label of <c>fastmcp_streams_ended_total{reason}</c>.</summary>
     public static string Label(StreamEndReason reason) => reason switch
@@ -30,6 +36,7 @@ internal static class StreamEndReasons
         StreamEndReason.SigningKeyRetired => "key_retired",
         StreamEndReason.PolicyRevoked => "policy_revoked",
         StreamEndReason.PolicyWindowClosed => "policy_window_closed",
+        StreamEndReason.TaskCallNotAllowed => "task_call_not_allowed",
         _ => "token_unverified",
     };
 
@@ -40,6 +47,7 @@ internal static class StreamEndReasons
         StreamEndReason.SigningKeyRetired => "response: the stream ended: the signing key that verified its token is no longer published",
         StreamEndReason.PolicyRevoked => "response: the stream ended: the policy in force no longer allows its caller this session",
         StreamEndReason.PolicyWindowClosed => "response: the stream ended: a time condition of the policy no longer allows its caller this session",
+        StreamEndReason.TaskCallNotAllowed => "response: the stream ended: the call that created its task is no longer allowed",
         _ => "response: the stream ended: its token is no longer verified under the identity configuration in force",
     };
 }

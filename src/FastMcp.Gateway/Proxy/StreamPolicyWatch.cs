@@ -17,6 +17,9 @@ namespace FastMcp.Gateway.Proxy;
 /// masked for the client with the profile of the rule that allowed the stream on it (<see cref="Masking"/>): a decision
 /// taken again picks it again, so a reload that allows the caller by another rule masks the following events with that
 /// rule's profile. Nothing is allocated. One per connection, reused.
+/// A tasks request's stream (a tasks/result answered as events, <see cref="BeginTask"/>) is watched the same way, but what
+/// is decided again is the call that created the task, as a new request on the task would be (Tasks/TaskRedecision.cs):
+/// refused, the stream ends with that refusal as the request's answer (<see cref="TaskRefusal"/>).
 /// </summary>
 internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
 {
@@ -35,6 +38,9 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     private CancellationTokenRegistration _wake;
     private ConnectionDeadline? _deadline;
     private PipeReader? _upstream;
+    // A tasks request's stream: the task whose creating call is decided again (null: a GET stream).
+    private Tasks.TaskBinding? _task;
+    private Approvals.ApprovalBroker? _approvals;
 
     /// <summary>How often a quiet stream under a policy with time conditions is decided again (a window closes at most this late).</summary>
     public const int HeartbeatMs = 1_000;
@@ -47,6 +53,12 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
     /// (a time condition, no reload) once <see cref="Check"/> found the stream must end.
     /// </summary>
     public StreamEndReason Ended { get; private set; }
+
+    /// <summary>
+    /// Set with <see cref="StreamEndReason.TaskCallNotAllowed"/>: why the call that created the task is no longer allowed
+    /// (TaskRedecision's reason), for the refusal the client gets in place of the rest of the stream.
+    /// </summary>
+    public string? TaskRefusal { get; private set; }
 
     /// <summary>The policy the stream was allowed under has time conditions: a quiet stream needs waking (<see cref="Wake"/>).</summary>
     public bool NeedsHeartbeat => Watching && _decidedUnder is { ReadsClock: true };
@@ -67,8 +79,25 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         _address = address;
         _clientAddress = clientAddress;
         _upstreams.Clear();
+        _task = null;
+        TaskRefusal = null;
         Ended = StreamEndReason.None;
         Watching = true;
+    }
+
+    /// <summary>
+    /// Starts watching the stream answering a request on <paramref name="task"/>, admitted under <paramref name="decidedUnder"/>
+    /// (TaskRedecision.Admit) on <paramref name="upstream"/>; <paramref name="exchange"/>'s masking follows the creating
+    /// call's rule when it is decided again. <paramref name="approvals"/>: this replica's (null: none).
+    /// </summary>
+    public void BeginTask(PolicyEngine decidedUnder, Tasks.TaskBinding task, Principal principal, string upstream, HttpRequestHead request, IPAddress? address,
+        string clientAddress, Exchange exchange, Approvals.ApprovalBroker? approvals)
+    {
+        Begin(decidedUnder, principal, request, address, clientAddress, exchange);
+        _upstreams.Add(upstream);
+        _maskings.Add(exchange.Masking);
+        _task = task;
+        _approvals = approvals;
     }
 
     /// <summary>
@@ -116,6 +145,7 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         // A gateway without a policy stage decides nothing, and never begins a watch.
         PolicyEngine now = runtime.Authorization!.Engine;
         bool reloaded = !ReferenceEquals(now, _decidedUnder);
+        if (_task is not null) return CheckTask(now, reloaded);
         if (!reloaded && !now.ReadsClock) return StreamEndReason.None;
         PanMasking? masking = runtime.Masking;
         for (int i = 0; i < _upstreams.Count; i++)
@@ -127,6 +157,32 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
             _maskings[i] = picked;
         }
         if (_exchange is not null) _exchange.Masking = _maskings[0];
+        _decidedUnder = now;
+        return StreamEndReason.None;
+    }
+
+    /// <summary>
+    /// A tasks request's stream: a grant revoked here ends it at once (a field read per event); after a reload, or at every
+    /// event under a policy with time conditions, the creating call is decided again exactly as for a new request on the
+    /// task, and its rule's masking profile masks the following events. An approval another replica holds is not asked
+    /// after again mid-stream (it was when the stream's request was admitted; a round trip per event is too costly): the
+    /// task's next request asks.
+    /// </summary>
+    private StreamEndReason CheckTask(PolicyEngine now, bool reloaded)
+    {
+        Tasks.TaskBinding task = _task!;
+        if (!reloaded && !now.ReadsClock && task.Call?.Approval is not { State: Approvals.ApprovalState.Revoked }) return StreamEndReason.None;
+        string? refusal = Tasks.TaskRedecision.Admit(task, now, _principal!, _upstreams[0]!, _request!.Query, _address, _approvals, out string? profile, out _);
+        if (refusal is null && profile is not null && runtime.Masking is { } masking)
+        {
+            if (masking.Profile(profile) is { } picked) _exchange!.Masking = picked;
+            else refusal = $"the masking profile '{profile}' the task was created under is not configured any more";
+        }
+        if (refusal is not null)
+        {
+            TaskRefusal = refusal;
+            return Ended = StreamEndReason.TaskCallNotAllowed;
+        }
         _decidedUnder = now;
         return StreamEndReason.None;
     }
@@ -145,9 +201,10 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         if (Ended == StreamEndReason.None) return;
         Admin.GatewayCounters.Add(ref runtime.Counters.StreamsEnded[(int)Ended - 1]);
         if (!runtime.LogRateLimit.TryTake("stream ended", "", (int)Ended, out int held)) return;
-        string why = Ended == StreamEndReason.PolicyWindowClosed ? "a time condition of the policy no longer allows" : "the policy in force no longer allows";
-        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} ({why} this caller the session)"
-            + Hosting.LogRateLimit.Held(held));
+        string why = Ended == StreamEndReason.TaskCallNotAllowed ? TaskRefusal!
+            : Ended == StreamEndReason.PolicyWindowClosed ? "a time condition of the policy no longer allows this caller the session"
+            : "the policy in force no longer allows this caller the session";
+        Hosting.Log.Info($"client {_clientAddress}: event stream of '{_principal?.Subject}' ended: {StreamEndReasons.Label(Ended)} ({why})" + Hosting.LogRateLimit.Held(held));
     }
 
     /// <summary>
@@ -168,6 +225,9 @@ internal sealed class StreamPolicyWatch(GatewayRuntime runtime)
         _request = null;
         _address = null;
         _exchange = null;
+        _task = null;
+        _approvals = null;
+        TaskRefusal = null;
         _upstreams.Clear();
         _maskings.Clear();
         return woke;

@@ -70,12 +70,15 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
     /// <summary>
     /// The end of an event stream: its response record. <paramref name="answer"/> is the exchange's answer as the client got it;
     /// empty when the stream carried none (a GET stream, or a call whose stream ended unanswered): the record then has no
-    /// payload, every message of the stream having had a record of its own (<see cref="RecordStreamMessage"/>).
+    /// payload, every message of the stream having had a record of its own (<see cref="RecordStreamMessage"/>). A tasks request's
+    /// stream ended because its task's creating call is no longer allowed keeps its end reason as the detail beside that answer.
     /// </summary>
     /// <param name="viewedAsIs">as for <see cref="RecordResponseAsync"/>, of <paramref name="answer"/></param>
     public ValueTask<long> RecordStreamEndAsync(Exchange ex, Scratch s, string clientAddress, ReadOnlyMemory<byte> answer, bool viewedAsIs = false)
     {
-        if (!answer.IsEmpty) return RecordResponse(ex, s, clientAddress, answer, "response", viewedAsIs);
+        // A task's stream ended by its refusal: the refusal is the answer, and the detail says why the stream ended.
+        if (!answer.IsEmpty)
+            return RecordResponse(ex, s, clientAddress, answer, ex.StreamEnd == Proxy.StreamEndReason.TaskCallNotAllowed ? Proxy.StreamEndReasons.Detail(ex.StreamEnd) : "response", viewedAsIs);
         if (ex.StreamEnd != Proxy.StreamEndReason.None) return RecordResponse(ex, s, clientAddress, default, Proxy.StreamEndReasons.Detail(ex.StreamEnd));
         bool unanswered = ex.HasCall && ex.Call.Kind == McpMessageKind.Request;
         return RecordResponse(ex, s, clientAddress, default, unanswered ? "response: the stream ended without an answer" : "response: the stream ended");

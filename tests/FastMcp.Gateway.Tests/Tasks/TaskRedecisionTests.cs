@@ -16,30 +16,6 @@ namespace FastMcp.Gateway.Tests.Tasks;
 /// </summary>
 public sealed class TaskRedecisionTests
 {
-    private const string Initialize =
-        """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
-
-    private static readonly RuleOptions Protocol = new() { Name = "protocol", Action = "allow", Methods = ["initialize", "notifications/*"] };
-    private static readonly RuleOptions TasksRule = new() { Name = "tasks", Action = "allow", Methods = ["tasks/*"] };
-    private static readonly RuleOptions Research = new() { Name = "research", Action = "allow", Methods = ["tools/call"], Names = ["research"] };
-
-    private static readonly List<RuleOptions> Rules = [Protocol, Research, TasksRule];
-
-    private static string Call(string arguments) =>
-        "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"research\",\"arguments\":" + arguments + ",\"task\":{\"ttl\":60000}}}";
-
-    private static string TasksRequest(string method, string task) =>
-        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"" + method + "\",\"params\":{\"taskId\":\"" + task + "\"}}";
-
-    private static async Task<(string Session, string Task)> CreateTaskAsync(PolicyGateway gw, string token, string arguments = """{"q":"rates"}""")
-    {
-        string session = (await gw.PostAsync(Initialize, token)).Header("Mcp-Session-Id")!;
-        RawResponse created = await gw.PostAsync(Call(arguments), token, $"Mcp-Session-Id: {session}\r\n");
-        Assert.Equal(200, created.Status);
-        using var doc = JsonDocument.Parse(created.Body);
-        return (session, doc.RootElement.GetProperty("result").GetProperty("task").GetProperty("taskId").GetString()!);
-    }
-
     private static void AssertRefused(RawResponse answer, string because) =>
         Assert.Equal(3, TaskRedecisions.AssertRefused(answer, because).GetProperty("id").GetInt32());
 

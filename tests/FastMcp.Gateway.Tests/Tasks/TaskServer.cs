@@ -20,6 +20,12 @@ internal sealed class TaskServer
     /// <summary>Answer task-creating calls on an event stream (the answer event) instead of a JSON body.</summary>
     public bool CreateOnEventStream { get; init; }
 
+    /// <summary>
+    /// Answer tasks/result on an event stream the test drives: a notifications/tasks/status event whose statusMessage is
+    /// FIRST-MARK, then, once this is set, another (SECOND-MARK and a card number) and the answer event.
+    /// </summary>
+    public TaskCompletionSource? ResultHeld { get; init; }
+
     /// <summary>Answer tasks/get on an event stream: a notifications/tasks/status event for the task, then the answer event.</summary>
     public bool PollOnEventStream { get; init; }
 
@@ -70,6 +76,16 @@ internal sealed class TaskServer
             ? Result(id, "{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}],"
                 + "\"_meta\":{\"io.modelcontextprotocol/related-task\":{\"taskId\":\"" + named + "\"}}}")
             : Result(id, "{\"taskId\":\"" + named + "\",\"status\":\"completed\",\"result\":{\"content\":[{\"type\":\"text\",\"text\":" + JsonSerializer.Serialize(arguments) + "}]}}");
+        if (ResultHeld is not null && method == "tasks/result")
+        {
+            await x.StartEventStreamAsync();
+            await x.SendEventAsync(StatusEvent(named, "FIRST-MARK"));
+            await ResultHeld.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await x.SendEventAsync(StatusEvent(named, "SECOND-MARK card 4111111111111111"));
+            await x.SendEventAsync("event: message\ndata: " + reply + "\n\n");
+            await x.EndChunkedAsync();
+            return;
+        }
         if (!(PollOnEventStream && method == "tasks/get"))
         {
             await x.RespondJsonAsync(reply);
@@ -80,6 +96,10 @@ internal sealed class TaskServer
         await x.SendEventAsync("event: message\ndata: " + reply + "\n\n");
         await x.EndChunkedAsync();
     };
+
+    private static string StatusEvent(string task, string message) =>
+        "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tasks/status\",\"params\":{\"taskId\":\"" + task
+        + "\",\"status\":\"working\",\"statusMessage\":\"" + message + "\"}}\n\n";
 
     private static string Result(string id, string result) => "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"result\":" + result + "}";
 }
