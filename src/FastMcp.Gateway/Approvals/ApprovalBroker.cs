@@ -298,10 +298,12 @@ internal sealed class ApprovalBroker : IAsyncDisposable
                 a.DecidedBy = approver.Subject;
                 a.DecidedUtc = vote.AtUtc;
                 if (a.Mode == ApprovalMode.Grant) a.GrantUntilUtc = vote.AtUtc + a.GrantWindow;
-                a.Complete(ApprovalState.Approved);
             }
-            await SaveAfterChangeAsync(a).ConfigureAwait(false);
+            // Queued before the held call is released: released first, it could be forwarded and announced
+            // approval.executed before this approval.approved (a webhook receiver saw them out of order).
             _webhook?.Publish("approval.approved", a);
+            if (complete) a.Complete(ApprovalState.Approved);
+            await SaveAfterChangeAsync(a).ConfigureAwait(false);
             return ApprovalActionResult.Ok(a);
         }
         finally
