@@ -30,16 +30,21 @@ public static class McpInspector
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
         var names = new MemberNameTally(fold: true);
+        McpInspectError error;
+        bool clashed;
         try
         {
-            McpInspectError error = InspectGuarded(ref reader, ref call, ref names);
-            // A folded clash is named (exact repeat or case variant) by a second reading, of a message about to be refused.
-            return error == McpInspectError.None && names.Clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
+            error = InspectGuarded(ref reader, ref call, ref names);
+            clashed = names.Clashed;
         }
         finally
         {
+            // Given back before the second reading, which rents the same sizes: with one rented at a time the
+            // thread's own pool slot always serves them (two at once could fall to a per-core stack and allocate).
             names.Dispose();
         }
+        // A folded clash is named (exact repeat or case variant) by a second reading, of a message about to be refused.
+        return error == McpInspectError.None && clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
     }
 
     /// <summary>Parses one JSON-RPC message (or notes a batch) from a contiguous body. Zero allocation.</summary>
@@ -56,15 +61,18 @@ public static class McpInspector
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
         var names = new MemberNameTally(fold: true);
+        McpInspectError error;
+        bool clashed;
         try
         {
-            McpInspectError error = InspectGuarded(ref reader, ref call, ref names);
-            return error == McpInspectError.None && names.Clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
+            error = InspectGuarded(ref reader, ref call, ref names);
+            clashed = names.Clashed;
         }
         finally
         {
             names.Dispose();
         }
+        return error == McpInspectError.None && clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
     }
 
     /// <summary>
