@@ -31,7 +31,13 @@ public sealed class CancellationScopeTests
     internal sealed class SlowServer
     {
         public readonly ConcurrentQueue<string> Arrived = new();
-        public readonly TaskCompletionSource Release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>What the calls arriving now wait for.</summary>
+        public TaskCompletionSource Release => Volatile.Read(ref _release);
+
+        /// <summary>Holds the calls arriving from now on again, once an earlier <see cref="Release"/> let the others go.</summary>
+        public void Rearm() => Volatile.Write(ref _release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         private readonly SemaphoreSlim _calls = new(0);
 
         public async Task Script(UpstreamExchange x)
@@ -128,11 +134,19 @@ public sealed class CancellationScopeTests
         server.Release.SetResult();
         Assert.Equal(200, (await aliceCall.ReadResponseAsync()).Status);
         Assert.Equal(200, (await bobCall.ReadResponseAsync()).Status);
-        // Bob's call is over: Alice's next call under id 1 is hers alone, and its cancellation goes.
+        // A call leaves the in-flight table when its exchange ends, just after its answer is written: wait for that
+        // (bounded), or Bob's entry could still make Alice's next cancellation ambiguous (CI saw it once).
+        var left = System.Diagnostics.Stopwatch.StartNew();
+        while (gw.Gateway.Host.Runtime.InFlightCalls.Count != 0 && left.Elapsed < TimeSpan.FromSeconds(10)) await Task.Delay(10);
+        Assert.Equal(0, gw.Gateway.Host.Runtime.InFlightCalls.Count);
+        // Bob's call is over: Alice's next call under id 1 (held at the upstream, so in flight when she cancels it) is
+        // hers alone, and its cancellation goes.
+        server.Rearm();
         using RawClient again = await SendAsync(gw, Call("1"), alice);
         await server.CallArrivedAsync();
         Assert.Equal(202, (await gw.PostAsync(Cancel("1"), alice, Stateless)).Status);
         Assert.Equal(1, CancellationsAt(gw.Upstream));
+        server.Release.SetResult();
         Assert.Equal(200, (await again.ReadResponseAsync()).Status);
 
         Assert.Equal(1, Volatile.Read(ref gw.Gateway.Host.Runtime.Counters.PolicyDenied));
