@@ -173,15 +173,24 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        bool send;
+        bool send = false;
+        ValueTask<int> inFlight = default;
+        byte[]? joined = null;
         lock (_gate)
         {
             if (_completed) throw new InvalidOperationException("Flushing is not allowed after the writer was completed.");
             Commit();
-            send = !_sending && !_failed && _queued > 0;
-            if (send) _sending = true;
+            if (!_sending && !_failed && _queued > 0)
+            {
+                _sending = true;
+                send = StartNextSend(out inFlight, out joined);
+            }
         }
-        if (send) SendOnWriter();
+        if (send) SendOnWriter(inFlight, joined);
+        // Nothing to report and nothing to hold (the usual flush): no lock. Only this thread adds to _queued, so a
+        // value read late is never below the true one; a cancel or failure that lands meanwhile is one that came
+        // just after this flush, which the next flush reports.
+        if (!Volatile.Read(ref _cancelNext) && !Volatile.Read(ref _failed) && Volatile.Read(ref _queued) < _pauseAt) return default;
         lock (_gate)
         {
             if (_cancelNext)
@@ -203,24 +212,30 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
     }
 
     /// <summary>
-    /// Sends from the flushing (or completing) thread while the socket takes everything at once; a send that
-    /// has to wait continues in the background. The caller set <see cref="_sending"/>.
+    /// Starts the next send of what is flushed, or ends the send (<see cref="Idle"/>) when everything is sent: false
+    /// then. Under the gate, by the thread that owns the send.
     /// </summary>
-    private void SendOnWriter()
+    private bool StartNextSend(out ValueTask<int> inFlight, out byte[]? joined)
+    {
+        if (!NextChunk(out ReadOnlyMemory<byte> chunk, out joined))
+        {
+            Idle(onWriter: true);
+            inFlight = default;
+            return false;
+        }
+        inFlight = _socket.SendSomeAsync(chunk);
+        return true;
+    }
+
+    /// <summary>
+    /// Sends from the flushing (or completing) thread while the socket takes everything at once; a send that
+    /// has to wait continues in the background. The caller set <see cref="_sending"/> and started the first send;
+    /// each send's bytes are consumed and the next started under one taking of the gate.
+    /// </summary>
+    private void SendOnWriter(ValueTask<int> inFlight, byte[]? joined)
     {
         while (true)
         {
-            ValueTask<int> inFlight;
-            byte[]? joined;
-            lock (_gate)
-            {
-                if (!NextChunk(out ReadOnlyMemory<byte> chunk, out joined))
-                {
-                    Idle(onWriter: true);
-                    return;
-                }
-                inFlight = _socket.SendSomeAsync(chunk);
-            }
             if (!inFlight.IsCompleted)
             {
                 _ = SendInBackgroundAsync(inFlight, joined);
@@ -238,7 +253,11 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
                 return;
             }
             Return(joined);
-            lock (_gate) Consume(sent);
+            lock (_gate)
+            {
+                Consume(sent);
+                if (!StartNextSend(out inFlight, out joined)) return;
+            }
         }
     }
 
@@ -441,7 +460,9 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override void Complete(Exception? exception = null)
     {
-        bool send;
+        bool send = false;
+        ValueTask<int> inFlight = default;
+        byte[]? joined = null;
         lock (_gate)
         {
             if (_completed) return;
@@ -452,13 +473,19 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
                 if (!_sending) Finish(shutdown: false);
                 return;
             }
-            send = !_sending && _queued > 0;
-            if (send) _sending = true;
-            else if (!_sending) Finish(shutdown: true);
+            if (!_sending && _queued > 0)
+            {
+                _sending = true;
+                send = StartNextSend(out inFlight, out joined);
+            }
+            else if (!_sending)
+            {
+                Finish(shutdown: true);
+            }
         }
         // What was written and not flushed is sent too (as a Pipe's reader sees a completed writer's last bytes);
         // when the socket cannot take it at once, the background send shuts down after it.
-        if (send) SendOnWriter();
+        if (send) SendOnWriter(inFlight, joined);
     }
 
     FlushResult IValueTaskSource<FlushResult>.GetResult(short token)
