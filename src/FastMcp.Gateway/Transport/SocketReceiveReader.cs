@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 
 namespace FastMcp.Gateway.Transport;
 
@@ -14,8 +15,12 @@ namespace FastMcp.Gateway.Transport;
 /// and back-pressure needs no threshold. As before, a receive that did not fill its buffer has drained the socket,
 /// so the next one waits for the socket's next readable edge instead of finding nothing (EAGAIN).
 /// </summary>
-/// <remarks>One reader at a time (the PipeReader contract); <see cref="CancelPendingRead"/> may come from any thread.</remarks>
-internal sealed class SocketReceiveReader : PipeReader
+/// <remarks>
+/// One reader at a time (the PipeReader contract); <see cref="CancelPendingRead"/> may come from any thread. A read that
+/// has to wait is its own value-task source, completed by a callback on the socket's readiness: no async method between
+/// the engine's signal and the connection's code (see <see cref="OnReadable"/>).
+/// </remarks>
+internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadResult>
 {
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
@@ -73,11 +78,20 @@ internal sealed class SocketReceiveReader : PipeReader
     private Segment? _spare;
     private int _spareCount;
 
+    // The read waiting for the socket: its result, the readiness it waits on, its token and that token's registration.
+    // Completed where the readiness is signalled (the engine's thread), as the async method it replaces was.
+    private ManualResetValueTaskSourceCore<ReadResult> _waiting;
+    private ValueTask<bool> _ready;
+    private CancellationToken _waitToken;
+    private CancellationTokenRegistration _waitRegistration;
+    private readonly Action _onReadable;
+
     public SocketReceiveReader(Socket socket, Epoll.Readiness readable, bool peerSpeaksFirst)
     {
         _handle = socket.SafeHandle;
         _readable = readable;
         _mayHaveData = peerSpeaksFirst;
+        _onReadable = OnReadable;
     }
 
     /// <summary>True while received bytes (and so a pooled buffer) are held: between a receive and their consumption.</summary>
@@ -92,7 +106,22 @@ internal sealed class SocketReceiveReader : PipeReader
     {
         if (TryReadNow(out ReadResult result)) return new ValueTask<ReadResult>(result);
         cancellationToken.ThrowIfCancellationRequested();
-        return ReceiveAsync(cancellationToken);
+        _waitToken = cancellationToken;
+        _waiting.Reset(); // before the wait is hooked: the engine's thread may complete it before this returns
+        try
+        {
+            if (ReceiveOrWait(out result))
+            {
+                EndWait();
+                return new ValueTask<ReadResult>(result);
+            }
+        }
+        catch (Exception e)
+        {
+            EndWait();
+            return ValueTask.FromException<ReadResult>(e);
+        }
+        return new ValueTask<ReadResult>(this, _waiting.Version);
     }
 
     public override bool TryRead(out ReadResult result)
@@ -207,39 +236,85 @@ internal sealed class SocketReceiveReader : PipeReader
     /// </summary>
     internal static int NextChunk(int chunk, bool filled) => filled ? Math.Min(chunk * 2, LargeReceiveChunk) : ReceiveChunk;
 
-    /// <summary>Waits for the socket and receives: completes on the epoll loop's thread, as the Pipe's inline reader did.</summary>
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadResult> ReceiveAsync(CancellationToken ct)
+    /// <summary>
+    /// Receives while the socket may hold bytes, else waits for its next edge: true with the read's result, or false
+    /// once <see cref="OnReadable"/> is hooked to the readiness (the read completes there). Throws the socket's error
+    /// or the read's cancellation.
+    /// </summary>
+    private bool ReceiveOrWait(out ReadResult result)
     {
-        CancellationTokenRegistration registration = default;
-        try
+        while (true)
         {
-            while (true)
+            if (_mayHaveData && Receive(out result) != Outcome.WouldBlock) return true;
+            ValueTask<bool> ready = _readable.WaitAsync();
+            if (!ready.IsCompleted)
             {
-                if (_mayHaveData && Receive(out ReadResult result) != Outcome.WouldBlock) return result;
-                ValueTask<bool> ready = _readable.WaitAsync();
-                if (!ready.IsCompleted && ct.CanBeCanceled && registration == default)
-                    registration = ct.UnsafeRegister(static state => ((Epoll.Readiness)state!).Signal(), _readable);
-                bool open = await ready.ConfigureAwait(false);
-                if (_cancelNext)
-                {
-                    _cancelNext = false;
-                    return new ReadResult(Held, isCanceled: true, isCompleted: false);
-                }
-                ct.ThrowIfCancellationRequested();
-                if (!open)
-                {
-                    _ended = true; // closed by us (Dispose): the end of the stream
-                    return Ended();
-                }
-                _mayHaveData = true;
+                if (_waitToken.CanBeCanceled && _waitRegistration == default)
+                    _waitRegistration = _waitToken.UnsafeRegister(static state => ((Epoll.Readiness)state!).Signal(), _readable);
+                _ready = ready;
+                ready.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable);
+                result = default;
+                return false;
             }
-        }
-        finally
-        {
-            registration.Dispose();
+            if (Woken(ready.Result, out result)) return true;
         }
     }
+
+    /// <summary>The readiness completed: true with the read's result (cancelled, or the end), false to receive again.</summary>
+    private bool Woken(bool open, out ReadResult result)
+    {
+        if (_cancelNext)
+        {
+            _cancelNext = false;
+            result = new ReadResult(Held, isCanceled: true, isCompleted: false);
+            return true;
+        }
+        _waitToken.ThrowIfCancellationRequested();
+        if (!open)
+        {
+            _ended = true; // closed by us (Dispose): the end of the stream
+            result = Ended();
+            return true;
+        }
+        _mayHaveData = true;
+        result = default;
+        return false;
+    }
+
+    /// <summary>The waiting read's socket was signalled (or the wait cancelled, or the socket closed): on the signalling thread.</summary>
+    private void OnReadable()
+    {
+        ValueTask<bool> ready = _ready;
+        _ready = default;
+        ReadResult result;
+        try
+        {
+            if (!Woken(ready.Result, out result) && !ReceiveOrWait(out result)) return; // waits again
+        }
+        catch (Exception e)
+        {
+            EndWait();
+            _waiting.SetException(e);
+            return;
+        }
+        EndWait();
+        _waiting.SetResult(result); // runs the connection's code here, as the awaited async method's completion did
+    }
+
+    /// <summary>The read is over: its token's registration goes (before the result, whose continuation may read again).</summary>
+    private void EndWait()
+    {
+        _waitRegistration.Dispose();
+        _waitRegistration = default;
+        _waitToken = default;
+    }
+
+    ReadResult IValueTaskSource<ReadResult>.GetResult(short token) => _waiting.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<ReadResult>.GetStatus(short token) => _waiting.GetStatus(token);
+
+    void IValueTaskSource<ReadResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _waiting.OnCompleted(continuation, state, token, flags);
 
     private Segment WritableTail()
     {
