@@ -321,7 +321,7 @@ public sealed class AuditLog : IAsyncDisposable
                 // queued record too, so it is not left waiting for the next append; batched lets the flush timer or a
                 // large buffer trigger the write. A busy writer takes the record with the next batch without being told,
                 // so an append costs no system call.
-                if (_writerSleeping && (_options.Durability == AuditDurability.Strict || _pending.Entries.WrittenCount > BatchedWakeBytes)) Monitor.Pulse(_gate);
+                if (_writerSleeping && (_options.Durability == AuditDurability.Strict || _pending.RecordBytes > BatchedWakeBytes)) Monitor.Pulse(_gate);
             }
         }
         finally
@@ -373,6 +373,7 @@ public sealed class AuditLog : IAsyncDisposable
             entries.Advance(4);
             int length = _serializer.Write(entries, e, seq, timeMicros);
             BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
+            PendingBatch.LeaveChainSlot(entries);
         }
         catch
         {
@@ -394,6 +395,7 @@ public sealed class AuditLog : IAsyncDisposable
         entries.Advance(4);
         int length = AuditRecordSerializer.Compose(entries, fields, type, seq, timeMicros);
         BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
+        PendingBatch.LeaveChainSlot(entries);
         _nextSequence = seq + 1;
         _pending.Count++;
         return seq;
@@ -420,7 +422,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             if (_stopRequested) return false;
             bool ready = _writable && (_checkpointWaiters.Count > 0
-                || (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.Entries.WrittenCount > BatchedWakeBytes));
+                || (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.RecordBytes > BatchedWakeBytes));
             if (!ready)
             {
                 _writerSleeping = true;
@@ -512,7 +514,7 @@ public sealed class AuditLog : IAsyncDisposable
         _statistics.InFlight = batch.Count;
         try
         {
-            _active.AppendRecords(batch.Entries.WrittenSpan, batch.Count, flush);
+            _active.AppendRecords(batch.Entries.RawArray.AsSpan(0, batch.Entries.WrittenCount), batch.Count, flush);
             if (flush)
             {
                 _statistics.Synced(batch.Count, _active.LastFlushTicks);

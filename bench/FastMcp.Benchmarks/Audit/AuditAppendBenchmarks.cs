@@ -23,6 +23,7 @@ public class AuditAppendBenchmarks
     private ActiveSegment _segment = null!;
     private readonly AuditRecordSerializer _serializer = new();
     private readonly GrowableBuffer _entries = new(1 << 20);
+    private readonly GrowableBuffer _frameRaw = new(1 << 20);
     private AuditEvent _event = null!;
     private long _sequence;
     private long _index;
@@ -45,8 +46,17 @@ public class AuditAppendBenchmarks
         _segment = ActiveSegment.Create(PhysicalAuditFileSystem.Instance, _dir, _signer, 1, header);
     }
 
-    [Benchmark(OperationsPerInvoke = Batch, Description = "append 1 KB record (zstd-1, hashed, framed, written)")]
-    public void AppendRecord()
+    [Benchmark(OperationsPerInvoke = Batch, Description = "append 1 KB record (zstd-1, hashed in place, framed, written)")]
+    public void AppendRecord() => Append(copyFirst: false);
+
+    /// <summary>
+    /// The writer before issue #14's in-place chain hashes: it copied every record of the batch into a frame buffer of
+    /// its own (to put the chain hash after it) and compressed that. Modelled as one copy of the batch, then the same append.
+    /// </summary>
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch, Description = "... with the batch copied into a frame buffer first (as before)")]
+    public void AppendRecordCopied() => Append(copyFirst: true);
+
+    private void Append(bool copyFirst)
     {
         if (_segment.CommittedLength > 64 << 20) NewSegment();
         _entries.Clear();
@@ -60,8 +70,16 @@ public class AuditAppendBenchmarks
             _event.ForgetSharedFields();
             int length = _serializer.Write(_entries, _event, _sequence++, micros);
             BinaryPrimitives.WriteInt32LittleEndian(_entries.RawArray.AsSpan(start), length);
+            PendingBatch.LeaveChainSlot(_entries);
         }
-        _segment.AppendRecords(_entries.WrittenSpan, Batch, flush: false);
+        Span<byte> batch = _entries.RawArray.AsSpan(0, _entries.WrittenCount);
+        if (copyFirst)
+        {
+            _frameRaw.Clear();
+            _frameRaw.Write(batch);
+            batch = _frameRaw.RawArray.AsSpan(0, _frameRaw.WrittenCount);
+        }
+        _segment.AppendRecords(batch, Batch, flush: false);
     }
 
     [GlobalCleanup]

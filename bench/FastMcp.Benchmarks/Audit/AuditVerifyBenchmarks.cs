@@ -55,8 +55,9 @@ public class AuditVerifyBenchmarks
                     if (Records == "varied") AuditBenchmarkData.Vary(e, random);
                     int length = serializer.Write(entries, e, seq++, NoteValues.ToUnixMicros(DateTime.UtcNow));
                     BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
+                    PendingBatch.LeaveChainSlot(entries);
                 }
-                segment.AppendRecords(entries.WrittenSpan, 250, flush: false);
+                segment.AppendRecords(entries.RawArray.AsSpan(0, entries.WrittenCount), 250, flush: false);
                 if (frame % 20 == 0) segment.WriteCheckpoint("bench", NoteValues.ToUnixMicros(DateTime.UtcNow), segment.NextSequence);
             }
             segment.SealAndRename(recovered: false, NoteValues.ToUnixMicros(DateTime.UtcNow));

@@ -20,7 +20,6 @@ internal sealed class ActiveSegment : IDisposable
     private readonly string _directory;
     private readonly AuditSigner _signer;
     private readonly Compressor _zstd;
-    private readonly GrowableBuffer _raw = new(256 * 1024);
     private readonly GrowableBuffer _frame = new(256 * 1024);
     private readonly byte[] _headerHash;
     private ChainCursor _cursor = new();
@@ -165,50 +164,47 @@ internal sealed class ActiveSegment : IDisposable
     public const int MaxFrameRaw = FrameHeader.MaxPayload - FrameHeader.MaxPayload / 128;
 
     /// <summary>
-    /// Frames a batch (entries are u32 length + body, back to back), appends it and optionally fsyncs. A batch of
-    /// more than <see cref="MaxFrameRaw"/> bytes becomes several frames, appended and flushed as one write, so the
-    /// batch is still committed (or undone) as a whole. Throws on I/O failure with the chain state unchanged.
+    /// Frames a batch, appends it and optionally fsyncs. <paramref name="entries"/> is laid out as a records frame's raw
+    /// bytes (u32 length, body, a 32-byte slot for the chain hash, back to back): the chain hashes are written into the
+    /// slots and the frame is compressed from there, so the batch is not copied again (issue #14). A batch of more than
+    /// <see cref="MaxFrameRaw"/> bytes becomes several frames, appended and flushed as one write, so the batch is still
+    /// committed (or undone) as a whole. Throws on I/O failure with the chain state unchanged.
     /// </summary>
-    public void AppendRecords(ReadOnlySpan<byte> entries, int count, bool flush)
+    public void AppendRecords(Span<byte> entries, int count, bool flush)
     {
         _scratch.CopyFrom(_cursor);
-        _raw.Clear();
         _frame.Clear();
-        int inFrame = 0;
-        var rest = entries;
+        int frameStart = 0, inFrame = 0, at = 0;
         for (int i = 0; i < count; i++)
         {
-            int length = BinaryPrimitives.ReadInt32LittleEndian(rest);
-            if (length > RecordLayout.MaxBody) throw new InvalidOperationException($"record body of {length} bytes exceeds the format's limit of {RecordLayout.MaxBody}");
+            int length = BinaryPrimitives.ReadInt32LittleEndian(entries[at..]);
+            if ((uint)length > RecordLayout.MaxBody) throw new InvalidOperationException($"record body of {length} bytes exceeds the format's limit of {RecordLayout.MaxBody}");
             int entry = RecordLayout.LengthPrefix + length + RecordLayout.ChainHashSize;
-            if (inFrame > 0 && _raw.WrittenCount + entry > MaxFrameRaw)
+            if (inFrame > 0 && at + entry - frameStart > MaxFrameRaw)
             {
-                CompressFrame(inFrame);
+                CompressFrame(entries[frameStart..at], inFrame);
+                frameStart = at;
                 inFrame = 0;
             }
-            var body = rest.Slice(4, length);
-            var dest = _raw.GetSpan(entry);
-            rest[..(4 + length)].CopyTo(dest);
-            if (!_scratch.Append(body, dest.Slice(4 + length, 32), out var error)) throw new InvalidOperationException(error);
-            _raw.Advance(entry);
+            int body = at + RecordLayout.LengthPrefix;
+            if (!_scratch.Append(entries.Slice(body, length), entries.Slice(body + length, RecordLayout.ChainHashSize), out var error)) throw new InvalidOperationException(error);
+            at += entry;
             inFrame++;
-            rest = rest[(4 + length)..];
         }
-        if (inFrame > 0) CompressFrame(inFrame);
+        if (at != entries.Length) throw new InvalidOperationException($"a batch of {count} records ends at byte {at} of {entries.Length}");
+        if (inFrame > 0) CompressFrame(entries[frameStart..at], inFrame);
         Append(_frame.WrittenSpan, flush);
         (_cursor, _scratch) = (_scratch, _cursor);
     }
 
-    /// <summary>Compresses the records gathered in _raw into one records frame at the end of _frame, and empties _raw.</summary>
-    private void CompressFrame(int count)
+    /// <summary>Compresses <paramref name="raw"/> (<paramref name="count"/> records, chain hashes filled in) into one records frame at the end of _frame.</summary>
+    private void CompressFrame(ReadOnlySpan<byte> raw, int count)
     {
-        var raw = _raw.WrittenSpan;
         int bound = Compressor.GetCompressBound(raw.Length);
         var target = _frame.GetSpan(FrameHeader.Size + bound);
         int compressed = _zstd.Wrap(raw, target[FrameHeader.Size..]);
         new FrameHeader(FrameKind.Records, FrameCodec.Zstd, compressed, raw.Length, count).Write(target, target.Slice(FrameHeader.Size, compressed));
         _frame.Advance(FrameHeader.Size + compressed);
-        _raw.Clear();
     }
 
     /// <summary>
