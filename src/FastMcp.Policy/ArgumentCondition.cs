@@ -145,7 +145,9 @@ internal sealed class ArgumentCondition
     /// that finds, instead of the member it names, one a case-insensitive decoder reads as that member
     /// (<see cref="PointerLookup.CaseVariant"/>), whatever the operator.
     /// </summary>
-    public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false)
+    /// <paramref name="cards"/>: a scan of the message the arguments are part of, from its byte <paramref name="argumentsOffset"/>
+    /// on (null: none, a card number condition scans what it names).
+    public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0)
     {
         bool result;
         if (arguments.IsEmpty)
@@ -163,7 +165,7 @@ internal sealed class ArgumentCondition
         else if (located && _op == Operator.Numeric && IsUncomparableNumber(ref reader))
             return uncomparableMatches;
         else
-            result = located && Test(ref reader, arguments);
+            result = located && Test(ref reader, arguments, cards, argumentsOffset);
         return result ^ _negate;
     }
 
@@ -171,7 +173,7 @@ internal sealed class ArgumentCondition
     private static bool IsUncomparableNumber(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.Number && (!reader.TryGetDouble(out double value) || !double.IsFinite(value));
 
-    private bool Test(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
+    private bool Test(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards, int argumentsOffset)
     {
         switch (_op)
         {
@@ -188,7 +190,7 @@ internal sealed class ArgumentCondition
             case Operator.Regex:
                 return reader.TokenType is JsonTokenType.String or JsonTokenType.Number && MatchesRegex(ref reader);
             case Operator.ContainsCardNumber:
-                return ContainsCard(ref reader, arguments) == _expected;
+                return ContainsCard(ref reader, arguments, cards, argumentsOffset) == _expected;
             case Operator.ContainsSensitiveData:
                 return ContainsSensitive(ref reader, arguments) == _expected;
             default:
@@ -281,16 +283,17 @@ internal sealed class ArgumentCondition
         }
     }
 
-    private static bool ContainsCard(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments)
+    private static bool ContainsCard(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards, int argumentsOffset)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject:
             case JsonTokenType.StartArray:
-                // The whole subtree, as raw JSON: a card number anywhere below the pointer counts.
+                // The whole subtree, as raw JSON: a card number anywhere below the pointer counts. The message's one scan
+                // answers for it where it can (strings and numbers named directly are read unescaped, so they are scanned).
                 int start = (int)reader.TokenStartIndex;
                 reader.Skip();
-                return CardNumberDetector.ContainsInJson(arguments[start..(int)reader.BytesConsumed]);
+                return CardNumberDetector.ContainsInJson(arguments[start..(int)reader.BytesConsumed], cards, argumentsOffset + start);
             case JsonTokenType.Number:
                 return CardNumberDetector.Contains(reader.ValueSpan);
             case JsonTokenType.String:

@@ -155,10 +155,10 @@ public sealed class CompiledRule
         return false;
     }
 
-    internal bool MatchesArguments(ReadOnlySpan<byte> arguments)
+    internal bool MatchesArguments(ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0)
     {
         foreach (var condition in _arguments)
-            if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow))
+            if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow, cards, argumentsOffset))
                 return false;
         return true;
     }

@@ -270,7 +270,7 @@ public sealed class PolicyEngine
                 continue;
             if (rule.HasTimeCondition && !rule.Time!.Matches(now))
                 continue;
-            if (rule.HasArgumentConditions && !request.ArgumentsWithheld && !rule.MatchesArguments(request.Arguments))
+            if (rule.HasArgumentConditions && !request.ArgumentsWithheld && !rule.MatchesArguments(request.Arguments, request.Cards, request.ArgumentsOffset))
                 continue;
             if (rule.HasQueryConditions && !rule.MatchesQuery(request.Query))
                 continue;

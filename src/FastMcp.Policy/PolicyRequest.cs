@@ -51,6 +51,15 @@ public readonly ref struct PolicyRequest
     /// </summary>
     public bool ArgumentsWithheld { get; init; }
 
+    /// <summary>
+    /// A card-number scan of the message <see cref="Arguments"/> was taken from (null: none), which containsCardNumber reads
+    /// for an object or array instead of scanning it again; <see cref="ArgumentsOffset"/> is where the arguments start in it.
+    /// </summary>
+    public FastMcp.Pan.MessageCardScan? Cards { get; init; }
+
+    /// <summary>The byte offset of <see cref="Arguments"/> in the message <see cref="Cards"/> scanned.</summary>
+    public int ArgumentsOffset { get; init; }
+
     /// <summary>The instant to decide at; null: the engine's clock now. Rules with "time" compare it.</summary>
     public DateTimeOffset? At { get; init; }
 }

@@ -40,6 +40,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private readonly PooledBufferWriter _scratch = new(1024);
     private readonly ResponseRelay _relay;
     private readonly PooledBufferWriter _maskedCopy = new(1024);
+    // The request's one card-number scan, read by the policy's containsCardNumber and by request masking (made on first use).
+    private FastMcp.Pan.MessageCardScan? _cardScan;
     private readonly AuditRecording.Scratch _auditScratch = new();
     private readonly Clients.ConnectionClient _client;
     // The current stage's timeout (ConnectionDeadline: arming it is a field write).
@@ -582,11 +584,12 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // whatever is forwarded, recorded or shown to approvers is masked.
         PolicyDecision? decision = null;
         _exchange.Stage = ExchangeStage.Decide;
+        FastMcp.Pan.MessageCardScan? cards = ScanForCards(body);
         if (_rt.Authorization is { } authorization && route == MessageRoute.Decide)
         {
             _exchange.Times.DecideStart = Stopwatch.GetTimestamp();
             _exchange.DecidedUnder = authorization.Engine;
-            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress);
+            decision = authorization.Decide(_exchange.Principal!, call, body, _scratch, _exchange.Route!.Name, _request.Query, _exchange.ClientAddress, cards);
             _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
@@ -621,7 +624,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 unshowable = approversView is null;
             }
             _exchange.Masking = masking;
-            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded);
+            RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded, cards);
             _exchange.Recorded = recorded;
             if (missingProfile is not null)
                 return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
@@ -676,6 +679,19 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         bool inspectedAsIs = inspected && _exchange.RequestCards.Count == 0 && recorded.Start.Equals(body.Start) && recorded.End.Equals(body.End);
         if (!await RecordRequestOrRefuseAsync(recorded, inspectedAsIs).ConfigureAwait(false)) return true;
         return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// With masking on, the request body as the client sent it is scanned for card numbers once, before the policy: the
+    /// policy's containsCardNumber and request masking both read this scan (docs/pan-detection.md, "One scan per request").
+    /// Null for a body over several pipe segments: each then scans what it reads, as before.
+    /// </summary>
+    private FastMcp.Pan.MessageCardScan? ScanForCards(in ReadOnlySequence<byte> body)
+    {
+        if (_rt.Masking is not { } masking || !body.IsSingleSegment) return null;
+        FastMcp.Pan.MessageCardScan scan = _cardScan ??= new FastMcp.Pan.MessageCardScan();
+        scan.Scan(body.FirstSpan, masking.Masker);
+        return scan;
     }
 
     /// <summary>

@@ -221,10 +221,12 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// sent). Mask mode rewrites the body (its memory is the connection's own buffer) and the headers that mirror
     /// it in place; forward and block modes leave both as sent. <paramref name="recorded"/> is what the audit log
     /// may record: the body itself when it holds no full card number, else a fully masked copy in
-    /// <paramref name="copy"/>. Card numbers found are counted and fingerprinted in the exchange.
+    /// <paramref name="copy"/>. Card numbers found are counted and fingerprinted in the exchange. <paramref name="scan"/>: the
+    /// request's one card-number scan of <paramref name="body"/> as sent (null: none); when it shows nothing this masking would
+    /// change or report in the body, the body is not scanned again (its header fields and query still are).
     /// </summary>
     public RequestCardOutcome ApplyToRequest(Exchange exchange, in ReadOnlySequence<byte> body, HttpRequestHead request, PooledBufferWriter copy,
-        out ReadOnlySequence<byte> recorded)
+        out ReadOnlySequence<byte> recorded, MessageCardScan? scan = null)
     {
         recorded = body;
         HttpHeaderTable headers = request.Headers;
@@ -232,6 +234,7 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
         PanMasker masker = settings.Masker;
         RequestCardMode requestMode = settings.RequestMode;
         RequestNumberMode numberMode = settings.NumberMode;
+        bool bodyClean = scan is not null && scan.Holds((int)body.Length) && scan.NothingToMask(masker);
         if (requestMode != RequestCardMode.Mask)
         {
             if (requestMode == RequestCardMode.Block && (OtherFieldsHoldCard(headers) || QueryCardMasking.HoldsCard(request.Query)))
@@ -240,13 +243,13 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
                 recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
                 return RequestCardOutcome.BlockedCard;
             }
-            if (MaskedCopy(masker, body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
+            if (bodyClean || MaskedCopy(masker, body, copy, ref exchange.RequestCards) == 0) return RequestCardOutcome.Forward;
             recorded = new ReadOnlySequence<byte>(copy.WrittenMemory);
             if (requestMode != RequestCardMode.Block) return RequestCardOutcome.Forward;
             return exchange.RequestCards.Count > 0 ? RequestCardOutcome.BlockedCard : RequestCardOutcome.BlockedSensitiveData;
         }
 
-        if (MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused
+        if ((!bodyClean && MaskRequestBase64Payloads(masker, body, copy, ref exchange.RequestCards) == Base64Payloads.Result.Refused)
             || !MaskQuery(masker, request, ref exchange.RequestCards))
         {
             // Refused before the body's strings were masked: the record gets a fully masked copy, never the body as sent.
@@ -254,8 +257,11 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
             return RequestCardOutcome.BlockedCard;
         }
         int kept = 0;
-        if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
-        else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
+        if (!bodyClean)
+        {
+            if (numberMode == RequestNumberMode.Mask) masker.MaskInPlace(body, ref exchange.RequestCards);
+            else masker.MaskStringsInPlace(body, ref exchange.RequestCards, out kept);
+        }
         if (kept > 0)
         {
             // Numbers forwarded as sent are still masked (with digits) in what is recorded.

@@ -33,8 +33,10 @@ internal sealed class PolicyAuthorization
     /// <paramref name="upstream"/> is the name of the route's upstream (rules with "upstreams" compare it); <paramref name="query"/>
     /// the request target's query as the client sent it (rules with "query" read it); <paramref name="address"/> the client address
     /// (the exchange's ClientAddress; rules with "addresses" compare it, and an unknown one matches no allow rule that sets them).
+    /// <paramref name="cards"/>: the request's one card-number scan, when it was made of
+    /// <paramref name="body"/>; containsCardNumber then reads it instead of scanning the arguments again.
     public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream,
-        ReadOnlySpan<byte> query, IPAddress? address)
+        ReadOnlySpan<byte> query, IPAddress? address, FastMcp.Pan.MessageCardScan? cards = null)
     {
         // A method or name too long to hold would be matched as "none", which no name-scoped deny rule
         // matches: such a call is refused instead (docs/policy.md, built-in rules).
@@ -77,7 +79,8 @@ internal sealed class PolicyAuthorization
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
         PolicyEngine engine = Engine;
-        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query, address);
+        PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query, address,
+            cards: call.HasArguments && cards is not null && cards.Holds((int)body.Length) ? cards : null, argumentsOffset: call.ArgumentsRange.Start.Value);
         // A call the policy lets through (or holds for approval) still needs a reviewed tool where pins are enforced.
         if (decision.Action != PolicyAction.Deny && call.Method == McpMethod.ToolsCall
             && ToolPins?.For(upstream) is { Mode: FastMcp.Gateway.ToolPins.ToolPinMode.Enforce } pins)
