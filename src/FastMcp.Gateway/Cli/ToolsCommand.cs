@@ -31,7 +31,7 @@ internal static class ToolsCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || CommandLine.WantsHelp(args))
         {
             stdout.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;

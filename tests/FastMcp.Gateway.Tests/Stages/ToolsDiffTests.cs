@@ -262,8 +262,13 @@ public sealed class ToolsDiffTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Usage_errors_name_the_option()
+    public async Task Usage_errors_name_the_option_and_help_says_the_exit_codes()
     {
+        var (help, helpOut, _) = await ToolsAsync("diff", "--help");
+        Assert.Equal(0, help);
+        Assert.Contains("fastmcp tools diff --pins FILE [--definitions FILE]", helpOut, StringComparison.Ordinal);
+        Assert.Contains("exit: 0 no drift; 1 drift, or the gateway refused the request", helpOut, StringComparison.Ordinal);
+        Assert.Contains("tools diff", CommandHelp.Overview, StringComparison.Ordinal);
         Assert.Contains("--pins FILE is required", (await Assert.ThrowsAsync<UsageException>(() => ToolsAsync("diff"))).Message, StringComparison.Ordinal);
         Assert.Contains("--format: 'yaml' is not text or json", (await Assert.ThrowsAsync<UsageException>(() => ToolsAsync("diff", "--pins", "p", "--format", "yaml"))).Message, StringComparison.Ordinal);
         string pinsFile = Path.Combine(_dir, "pins.json");
