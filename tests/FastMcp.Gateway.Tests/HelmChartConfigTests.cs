@@ -565,6 +565,17 @@ public sealed partial class HelmChartConfigTests : IDisposable
         Assert.Equal("0.0.0.0:9090", defaults.Admin.Listen);
         Assert.Equal(AdminOptions.OperatorsAccess, defaults.Admin.ToolsObservedAccess);
         Assert.Null(defaults.Admin.MetricsTokenFile);
+        // The chart's defaults are the gateway's own, and an operator's values reach the configuration.
+        Assert.Equal(AdminOptions.DefaultMaxConnections, defaults.Admin.MaxConnections);
+        Assert.Equal(AdminOptions.DefaultRecordedRequestsPerMinute, defaults.Admin.RecordedRequestsPerMinute);
+        Assert.Contains("\"maxConnections\": 64", Values()["gateway.admin"], StringComparison.Ordinal);
+        Assert.Contains("\"recordedRequestsPerMinute\": 60", Values()["gateway.admin"], StringComparison.Ordinal);
+        GatewayOptions tuned = ConfigurationLoader.Load(WriteRendered(Render(new Dictionary<string, string>
+        {
+            ["gateway.admin"] = """{"operatorGroups":[],"toolsObservedAccess":"operators","maxConnections":128,"recordedRequestsPerMinute":600}""",
+        })));
+        Assert.Equal(128, tuned.Admin.MaxConnections);
+        Assert.Equal(600, tuned.Admin.RecordedRequestsPerMinute);
 
         var withToken = new Dictionary<string, string>
         {

@@ -79,4 +79,19 @@ public sealed class OutboundRedirectTests : IDisposable
         Assert.False(File.Exists(pins));
         Assert.Empty(trap.Captured);
     }
+
+    [Fact]
+    public async Task Tools_diff_does_not_follow_a_redirect_and_reports_no_verdict()
+    {
+        using var trap = new RedirectTrap(307, captureBody: """{"upstreams":{}}""");
+        string pins = Path.Combine(_dir, "pins.json");
+        File.WriteAllText(pins, "{}");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.Equal(2, await ToolsCommand.RunAsync(["diff", "--admin", trap.Url, "--pins", pins, "--token-file", TokenFile()], stdout, stderr));
+        Assert.Contains($"{trap.Url}/tools/observed answered 307 (a redirect), and redirects are not followed", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Empty(stdout.ToString());
+        Assert.Equal(1, trap.Redirected);
+        Assert.Empty(trap.Captured);
+    }
 }

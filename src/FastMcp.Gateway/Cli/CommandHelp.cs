@@ -20,6 +20,7 @@ internal static class CommandHelp
           mask           mask card numbers from stdin to stdout [--keep-first 0|6|8] [--report]
           approvals      list, show, approve or deny held calls
           tools pin      write a tool pins file from what the gateway observed: --out FILE [--admin URL] [--token-file FILE]
+          tools diff     what changed since the pins were written (exit 1 on drift): --pins FILE [--definitions FILE] [--format json]
           keys generate  make an audit signing key pair: --private FILE --public FILE
           verify         verify audit segments (fastmcp-verify, plus s3:// locations)
           replay         reconstruct a timeline from audit segments

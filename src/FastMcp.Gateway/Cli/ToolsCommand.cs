@@ -8,81 +8,48 @@ namespace FastMcp.Gateway.Cli;
 /// <c>fastmcp tools pin</c>: writes a pins file (toolPins.file) from the tool definitions a running gateway observed
 /// (GET /tools/observed on its admin listener), so that a review is: list through the gateway in record mode, read
 /// the definitions, commit the file. Exit 0 written, 1 refused by the gateway, 2 usage or connection error.
+/// <c>fastmcp tools diff</c> (<see cref="ToolsDiffCommand"/>) says what changed since the pins were written.
 /// </summary>
 internal static class ToolsCommand
 {
     public const string Usage = """
         usage: fastmcp tools pin --out FILE [--admin URL] [--token-file FILE] [--upstream NAME]... [--definitions FILE]
-          --out FILE          where to write the pins file (upstream → tool name → digest)
+               fastmcp tools diff --pins FILE [--definitions FILE] [--admin URL] [--token-file FILE] [--upstream NAME]... [--format text|json]
           --admin URL         the gateway's admin listener (default $FASTMCP_ADMIN_URL or http://127.0.0.1:9090)
           --token-file FILE   an approver's or operator's bearer token (default $FASTMCP_TOKEN; never on the command line)
           --upstream NAME     only this upstream (repeatable; default every upstream whose toolPins mode is not off)
+        pin writes a pins file from the definitions the gateway saw: list each upstream's tools through it (record mode) first.
+          --out FILE          where to write the pins file (upstream → tool name → digest)
           --definitions FILE  also write the observed definitions the digests are over, for the review
-        It pins exactly the definitions the gateway saw: list each upstream's tools through it (record mode) first.
+        diff compares what the gateway saw with a pins file: tools new (seen, not pinned), gone (pinned, not seen),
+        changed (another digest) and unchanged (counted).
+          --pins FILE         the pins file to compare with
+          --definitions FILE  the reviewed definitions (tools pin --definitions): show each changed tool's members that changed
+          --format text|json  text for a reader (default), or JSON for a program
+          exit: 0 no drift; 1 drift, or the gateway refused the request (the message says which); 2 usage, file or connection error
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help" || CommandLine.WantsHelp(args))
         {
             stdout.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] == "diff") return await ToolsDiffCommand.RunAsync(args[1..], stdout, stderr).ConfigureAwait(false);
         if (args[0] != "pin") throw new UsageException($"unknown tools command '{args[0]}'\n{Usage}");
         CommandLine cl = CommandLine.Parse(args.AsSpan(1), ["--admin", "--out", "--upstream", "--definitions", "--token-file"], []);
         string output = cl.Get("--out") is { Length: > 0 } o ? o : throw new UsageException("tools pin: --out FILE is required");
-        string admin = (cl.Get("--admin") ?? Environment.GetEnvironmentVariable("FASTMCP_ADMIN_URL") ?? "http://127.0.0.1:9090").TrimEnd('/');
-        if (!Uri.TryCreate(admin, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
-            throw new UsageException($"--admin: '{admin}' is not an http(s) URL");
+        string admin = ObservedToolsRequest.AdminUrl(cl);
         IReadOnlyList<string> only = cl.GetAll("--upstream");
         // GET /tools/observed needs an operator's token unless the gateway serves it open (admin.toolsObservedAccess).
         string? token = AdminToken.From(cl);
 
-        byte[] answer;
-        // A redirect would carry the operator's token to wherever it points, and its answer would become the pins: none is followed.
-        using (var http = new HttpClient(FastMcp.Http.RedirectRefusal.Handler()) { Timeout = TimeSpan.FromSeconds(30) })
+        (JsonDocument? view, int exit) = await ObservedToolsRequest.GetAsync(admin, token, stderr).ConfigureAwait(false);
+        if (view is null) return exit;
+        using (JsonDocument document = view)
         {
-            try
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, admin + "/tools/observed");
-                if (!string.IsNullOrEmpty(token)) request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
-                using HttpResponseMessage response = await http.SendAsync(request).ConfigureAwait(false);
-                if (FastMcp.Http.RedirectRefusal.IsRedirect(response.StatusCode))
-                {
-                    stderr.WriteLine(PrintableText.Escape($"fastmcp tools: {FastMcp.Http.RedirectRefusal.Describe(admin + "/tools/observed", response.StatusCode)}"));
-                    return 2;
-                }
-                answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-                if (!response.IsSuccessStatusCode)
-                {
-                    stderr.WriteLine(PrintableText.Escape($"fastmcp tools: {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(answer)}"));
-                    return 1;
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                stderr.WriteLine(PrintableText.Escape($"fastmcp tools: cannot reach {admin}: {FastMcp.Http.PlainError.Describe(e)}"));
-                return 2;
-            }
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(answer);
-        }
-        catch (JsonException)
-        {
-            stderr.WriteLine("fastmcp tools: the gateway answered something that is not JSON");
-            return 2;
-        }
-        using (document)
-        {
-            if (!document.RootElement.TryGetProperty("upstreams"u8, out JsonElement upstreams) || upstreams.ValueKind != JsonValueKind.Object)
-            {
-                stderr.WriteLine("fastmcp tools: the gateway's answer has no \"upstreams\" object");
-                return 2;
-            }
+            JsonElement upstreams = document.RootElement.GetProperty("upstreams"u8);
             foreach (string name in only)
                 if (!upstreams.TryGetProperty(name, out _)) throw new UsageException($"--upstream: '{name}' is not pinned by the gateway (its toolPins mode is off, or there is no such upstream)");
             var pins = new ArrayBufferWriter<byte>(4096);

@@ -41,17 +41,4 @@ internal static class CardText
         Masker.MaskInPlace(copy);
         return copy;
     }
-
-    /// <summary>
-    /// Text taken from a peer (a tool name) as the gateway writes it into a log line or a record's detail: card numbers
-    /// masked and control characters written as '?', so it cannot end a line or forge another.
-    /// </summary>
-    public static string Printable(string text)
-    {
-        string masked = Mask(text);
-        if (!masked.AsSpan().ContainsAnyInRange('\0', '\x1F') && !masked.AsSpan().ContainsAnyInRange('\x7F', '\x9F')) return masked;
-        var sb = new StringBuilder(masked.Length);
-        foreach (char c in masked) sb.Append(char.IsControl(c) ? '?' : c);
-        return sb.ToString();
-    }
 }

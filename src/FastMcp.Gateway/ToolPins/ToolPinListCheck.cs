@@ -112,20 +112,35 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
         if (mismatches.Count == 0) return;
         var note = new StringBuilder(exchange.ToolPinNote);
         if (note.Length > 0) note.Append("; ");
-        note.Append(NotePrefix).Append(withheld ? "withheld " : "differ ");
-        // Names come from the upstream: masked and made printable, and only so many of them, for the record and the log.
+        // Names come from the upstream: in the record, masked and escaped as the CLIs print them (PrintableText: a control
+        // or bidi character shows as its escape); the log line takes them masked only, since the log escapes each line itself.
+        AppendFinding(note, mismatches, withheld, escape: true);
+        exchange.ToolPinNote = note.ToString();
+        if (pinning.LogLimit.TryTake("tool pin mismatch", pins.Name, withheld ? 1 : 0, out int held))
+        {
+            var line = new StringBuilder();
+            AppendFinding(line, mismatches, withheld, escape: false);
+            Hosting.Log.Warn($"upstream '{pins.Name}': {line}{Hosting.LogRateLimit.Held(held)}");
+        }
+    }
+
+    // "tool pins: withheld NAME (tool-definition-changed; pinned D, seen D), …", only so many names (a record or a line of bounded size).
+    private static void AppendFinding(StringBuilder sb, List<ToolMismatch> mismatches, bool withheld, bool escape)
+    {
+        sb.Append(NotePrefix).Append(withheld ? "withheld " : "differ ");
         int named = Math.Min(mismatches.Count, MaxNamedInNote);
         for (int i = 0; i < named; i++)
         {
             ToolMismatch m = mismatches[i];
-            if (i > 0) note.Append(", ");
-            note.Append(CardText.Printable(m.Name)).Append(m.Pinned is null ? " (tool-not-pinned; seen " : " (tool-definition-changed; pinned ").Append(m.Pinned is null ? "" : m.Pinned + ", seen ")
+            if (i > 0) sb.Append(", ");
+            // Masked before escaping, so an escape never splits a card number out of the masker's sight.
+            string name = CardText.Mask(m.Name);
+            if (escape) FastMcp.Text.PrintableText.Append(sb, name);
+            else sb.Append(name);
+            sb.Append(m.Pinned is null ? " (tool-not-pinned; seen " : " (tool-definition-changed; pinned ").Append(m.Pinned is null ? "" : m.Pinned + ", seen ")
                 .Append(m.Seen).Append(')');
         }
-        if (named < mismatches.Count) note.Append(" and ").Append(mismatches.Count - named).Append(" more");
-        exchange.ToolPinNote = note.ToString();
-        if (pinning.LogLimit.TryTake("tool pin mismatch", pins.Name, withheld ? 1 : 0, out int held))
-            Hosting.Log.Warn($"upstream '{pins.Name}': {exchange.ToolPinNote}{Hosting.LogRateLimit.Held(held)}");
+        if (named < mismatches.Count) sb.Append(" and ").Append(mismatches.Count - named).Append(" more");
     }
 
     private void Unreadable(Exchange exchange, UpstreamToolPins pins)

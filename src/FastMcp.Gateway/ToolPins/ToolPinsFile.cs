@@ -13,8 +13,11 @@ internal static class ToolPinsFile
 {
     private const string Field = "toolPins.file";
 
-    /// <summary>Upstream → (tool → digest). <paramref name="upstreams"/>: the names the gateway forwards to.</summary>
-    public static Dictionary<string, Dictionary<string, string>> Load(string path, IReadOnlyList<string> upstreams)
+    /// <summary>
+    /// Upstream → (tool → digest). <paramref name="upstreams"/>: the names the gateway forwards to; null takes any name
+    /// (`tools diff` reads a file without the configuration, and says which upstream the gateway does not pin).
+    /// </summary>
+    public static Dictionary<string, Dictionary<string, string>> Load(string path, IReadOnlyList<string>? upstreams)
     {
         byte[] bytes;
         try
@@ -28,7 +31,7 @@ internal static class ToolPinsFile
         return Parse(bytes, path, upstreams);
     }
 
-    public static Dictionary<string, Dictionary<string, string>> Parse(ReadOnlyMemory<byte> json, string path, IReadOnlyList<string> upstreams)
+    public static Dictionary<string, Dictionary<string, string>> Parse(ReadOnlyMemory<byte> json, string path, IReadOnlyList<string>? upstreams)
     {
         JsonDocument document;
         try
@@ -46,7 +49,7 @@ internal static class ToolPinsFile
             var pins = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
             foreach (JsonProperty upstream in document.RootElement.EnumerateObject())
             {
-                if (!Contains(upstreams, upstream.Name))
+                if (upstreams is not null && !Contains(upstreams, upstream.Name))
                     throw new ConfigurationException(Field, $"{path}: {upstream.Name}: no upstream named '{upstream.Name}' (the gateway forwards to {string.Join(", ", upstreams)})");
                 if (pins.ContainsKey(upstream.Name)) throw new ConfigurationException(Field, $"{path}: {upstream.Name}: named twice");
                 if (upstream.Value.ValueKind != JsonValueKind.Object)

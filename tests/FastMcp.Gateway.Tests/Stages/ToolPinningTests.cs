@@ -381,7 +381,7 @@ public sealed class ToolPinningTests : IAsyncLifetime
 
         string[] audit = await _gw.StopAndReadAuditAsync();
         string listDetail = Records(audit, "tools/list").Select(r => r.GetProperty("detail").GetString()!).Single(d => d.StartsWith("response", StringComparison.Ordinal));
-        Assert.Contains("x?2026-01-01T00:00:00Z error forged (tool-not-pinned", listDetail, StringComparison.Ordinal);
+        Assert.Contains(@"x\n2026-01-01T00:00:00Z error forged (tool-not-pinned", listDetail, StringComparison.Ordinal);
         Assert.DoesNotContain(audit, line => line.Contains(Pan, StringComparison.Ordinal));
     }
 
