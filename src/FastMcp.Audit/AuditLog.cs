@@ -14,7 +14,7 @@ namespace FastMcp.Audit;
 /// <summary>
 /// The tamper-evident audit log of one chain. Callers serialize events into a pending batch under a
 /// short lock; one writer loop frames, compresses, appends and fsyncs whole batches (group commit),
-/// then resumes every waiter of the batch with one thread-pool hand-off (<see cref="GroupCompletion"/>). Any write failure fails closed until a retry succeeds,
+/// then resumes the batch's waiters with one hand-off per socket loop they named, or one thread-pool work item (<see cref="GroupCompletion"/>). Any write failure fails closed until a retry succeeds,
 /// and the outage is recorded.
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
@@ -254,6 +254,14 @@ public sealed class AuditLog : IAsyncDisposable
         Append(e, waitForDurability: _options.Durability == AuditDurability.Strict);
 
     /// <summary>
+    /// As <see cref="AppendAsync(AuditEvent, CancellationToken)"/>; in Strict durability the caller resumes on
+    /// <paramref name="resumeOn"/>'s thread once the record is durable (null: on the thread pool). A refusal (the log
+    /// not writable, the write or fdatasync failed) still completes on the thread pool.
+    /// </summary>
+    public ValueTask<long> AppendAsync(AuditEvent e, IAppendResumeTarget? resumeOn) =>
+        Append(e, waitForDurability: _options.Durability == AuditDurability.Strict, resumeOn: resumeOn);
+
+    /// <summary>
     /// Serializes <paramref name="e"/> now and completes, in either durability mode, only once the record is written,
     /// flushed and covered by a signed checkpoint (a checkpoint frame in the segment and the <c>checkpoint</c> object, both
     /// durable), which the writer makes for it at once instead of at the next interval. For the rare records whose loss or
@@ -276,7 +284,7 @@ public sealed class AuditLog : IAsyncDisposable
         return queued.IsCompletedSuccessfully ? queued.Result : queued.AsTask().GetAwaiter().GetResult();
     }
 
-    private ValueTask<long> Append(AuditEvent e, bool waitForDurability, bool checkpoint = false)
+    private ValueTask<long> Append(AuditEvent e, bool waitForDurability, bool checkpoint = false, IAppendResumeTarget? resumeOn = null)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!_writable || _closed) return Refuse();
@@ -315,6 +323,7 @@ public sealed class AuditLog : IAsyncDisposable
                 {
                     waiter = AppendWaiter.Rent();
                     waiter.Sequence = seq;
+                    waiter.ResumeOn = resumeOn;
                     _pending.Waiters.Add(waiter);
                 }
                 // Strict wakes a sleeping writer at once (group commit collects whatever arrives during the fsync), a
@@ -531,8 +540,8 @@ public sealed class AuditLog : IAsyncDisposable
             throw;
         }
         _statistics.InFlight = 0;
-        // One hand-off for the whole group: its exchanges resume in sequence order on one worker.
-        GroupCompletion.Complete(ref batch.Waiters, failure: null);
+        // One hand-off per target for the whole group: its exchanges resume in sequence order on their loops (or one worker).
+        GroupCompletion.Complete(ref batch.Waiters, failure: null, _statistics);
         batch.Clear();
     }
 

@@ -6,7 +6,8 @@ namespace FastMcp.Audit.Recording;
 /// <summary>
 /// A pooled completion for one strict-mode append, so awaiting durability allocates nothing in
 /// steady state. Completing runs the awaiting exchange's continuation inline; only
-/// <see cref="GroupCompletion"/> completes it, once per group commit, on the writer thread or one worker.
+/// <see cref="GroupCompletion"/> completes it, once per group commit: on the thread of the waiter's
+/// <see cref="ResumeOn"/> (its connection's socket loop), else on one worker or the writer thread.
 /// </summary>
 internal sealed class AppendWaiter : IValueTaskSource<long>
 {
@@ -17,6 +18,9 @@ internal sealed class AppendWaiter : IValueTaskSource<long>
     private static int _pooled;
     private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = false };
     public long Sequence;
+
+    /// <summary>Where the awaiting exchange resumes once the record is durable; null: the thread pool.</summary>
+    public IAppendResumeTarget? ResumeOn;
 
     public short Version => _core.Version;
 
@@ -42,6 +46,7 @@ internal sealed class AppendWaiter : IValueTaskSource<long>
         finally
         {
             _core.Reset();
+            ResumeOn = null;
             // Counted apart: ConcurrentQueue.Count spins while others enqueue.
             if (Interlocked.Increment(ref _pooled) <= PoolLimit) Pool.Enqueue(this);
             else Interlocked.Decrement(ref _pooled);

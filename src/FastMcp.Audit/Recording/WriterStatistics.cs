@@ -4,8 +4,8 @@ namespace FastMcp.Audit.Recording;
 
 /// <summary>
 /// What group commit is doing, for /metrics: how many record frames were flushed (fsyncs), how many
-/// records they carried (records per fsync = the ratio) and how long each flush took (a histogram).
-/// Written by the writer thread only; read racily by the metrics page.
+/// records they carried (records per fsync = the ratio), how long each flush took (a histogram) and where the
+/// strict waiters of those flushes resumed. Written by the writer thread only; read racily by the metrics page.
 /// </summary>
 public sealed class WriterStatistics
 {
@@ -17,6 +17,18 @@ public sealed class WriterStatistics
     private long _records;
     private long _ticks;
     private long _inFlight;
+    private long _resumedOnLoops;
+    private long _resumedOnPool;
+    private long _resumedOnWriter;
+
+    /// <summary>Durable strict appends whose caller resumed on the thread it named (a socket loop).</summary>
+    public long ResumedOnLoops => Volatile.Read(ref _resumedOnLoops);
+
+    /// <summary>Durable strict appends whose caller resumed on a thread-pool worker (it named no thread, or that thread had ended).</summary>
+    public long ResumedOnPool => Volatile.Read(ref _resumedOnPool);
+
+    /// <summary>Durable strict appends whose caller resumed on the writer thread (FASTMCP_AUDIT_RESUME=writer).</summary>
+    public long ResumedOnWriter => Volatile.Read(ref _resumedOnWriter);
 
     /// <summary>Record frames flushed.</summary>
     public long Fsyncs => Volatile.Read(ref _fsyncs);
@@ -35,6 +47,13 @@ public sealed class WriterStatistics
     {
         get => Volatile.Read(ref _inFlight);
         internal set => Volatile.Write(ref _inFlight, value);
+    }
+
+    internal void Resumed(int onLoops, int onPool, int onWriter)
+    {
+        if (onLoops != 0) Volatile.Write(ref _resumedOnLoops, _resumedOnLoops + onLoops);
+        if (onPool != 0) Volatile.Write(ref _resumedOnPool, _resumedOnPool + onPool);
+        if (onWriter != 0) Volatile.Write(ref _resumedOnWriter, _resumedOnWriter + onWriter);
     }
 
     internal void Synced(int records, long flushTicks)

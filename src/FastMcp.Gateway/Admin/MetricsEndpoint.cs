@@ -309,6 +309,11 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
         Gauge(sb, "fastmcp_audit_queue_depth", "audit records appended and not yet written and flushed", log?.QueueDepth ?? 0);
         Counter(sb, "fastmcp_audit_fsyncs_total", "record frames flushed to disk (group commits)", stats?.Fsyncs ?? 0);
         Counter(sb, "fastmcp_audit_records_synced_total", "audit records made durable by those flushes (records per fsync = this / fastmcp_audit_fsyncs_total)", stats?.RecordsSynced ?? 0);
+        const string resumed = "fastmcp_audit_strict_resumes_total";
+        Header(sb, resumed, "strict audit appends whose exchange went on once its record was durable, by the thread it went on on", "counter");
+        sb.Append(resumed).Append("{on=\"loop\"} ").Append(stats?.ResumedOnLoops ?? 0).Append('\n');
+        sb.Append(resumed).Append("{on=\"pool\"} ").Append(stats?.ResumedOnPool ?? 0).Append('\n');
+        sb.Append(resumed).Append("{on=\"writer\"} ").Append(stats?.ResumedOnWriter ?? 0).Append('\n');
         const string name = "fastmcp_audit_fsync_seconds";
         Header(sb, name, "time the audit writer's flush (fdatasync) of a records frame took", "histogram");
         double[] bounds = FastMcp.Audit.Recording.WriterStatistics.BucketBounds;

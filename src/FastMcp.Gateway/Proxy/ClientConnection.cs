@@ -73,6 +73,8 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             UnansweredCalls = runtime.UnansweredCalls,
         };
         _client = new Clients.ConnectionClient(remote.Address);
+        // Strict audit: a durable record's exchange goes on on this connection's own socket loop.
+        _auditScratch.ResumeOn = Transport.Epoll.ReadinessEngine.Of(transport.Loop);
         // Mutual TLS: the certificate the handshake validated is part of who is calling (audit origin.certificate).
         _certificate = transport is Transport.TlsPipe tls ? Clients.ClientCertificate.Of(tls.Stream.RemoteCertificate) : null;
     }

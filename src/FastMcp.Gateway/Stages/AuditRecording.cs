@@ -15,7 +15,8 @@ namespace FastMcp.Gateway.Stages;
 /// <summary>
 /// Prove: each exchange becomes audit records (FastMcp.Audit). The request record is durable
 /// before the request is forwarded; the response record before a JSON response is released
-/// (strict mode). Payloads recorded here are already masked.
+/// (strict mode), and the exchange goes on on its connection's socket loop (<see cref="Scratch.ResumeOn"/>).
+/// Payloads recorded here are already masked.
 /// </summary>
 /// <remarks><paramref name="upstream"/> is the default route's upstream URL (null without one): records of an exchange name
 /// their route's upstream (URL and name) instead. <paramref name="fieldKeys"/>: the MAC keys of forwarded cookies and
@@ -41,6 +42,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         public CardFindings QueryCards;
         /// <summary>The exchange's forwarded header fields and cookies as recorded.</summary>
         public readonly ForwardedFieldsRecord Forwarded = new();
+        /// <summary>
+        /// The socket loop that owns the connection (null on the runtime's socket engine): in strict durability the
+        /// exchange resumes there once its record is durable, not on a thread-pool worker.
+        /// </summary>
+        public FastMcp.Audit.IAppendResumeTarget? ResumeOn;
         public void Release()
         {
             Forwarded.Release();
@@ -60,7 +66,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Detail = ex.Approval is { } a ? $"request ({a.AuditName})" : "request";
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         e.RequestPayloadIsJson = inspectedAsIs;
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <param name="viewedAsIs">the response is byte for byte a message McpResponseInspector read (the serializer need not parse it again)</param>
@@ -98,7 +104,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
         AddFingerprints(e, ex.ResponseCards);
         Hosting.AccessLog.Current?.TryEnqueue(AccessEntry(ex, e, ex.ResponseStatus, maskedResponse.Length));
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>
@@ -271,7 +277,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             + $" (limits.maxBufferedResponseBytes {bound}); exchange closed";
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>
@@ -284,7 +290,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Detail = $"upstream failed: {error} ({message}); the client got the gateway's error";
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>
@@ -297,7 +303,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Detail = $"withdrawn by the caller (notifications/cancelled) after approval {approval.Id}, before it was written to the upstream: not forwarded";
         e.HttpStatus = ex.ResponseStatus;
         e.LatencyMicroseconds = (long)Stopwatch.GetElapsedTime(ex.StartTimestamp).TotalMicroseconds;
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>A call the gateway refused (policy deny, approval required, card number blocked).</summary>
@@ -307,7 +313,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.Detail = reason;
         e.RequestPayload = Contiguous(maskedBody, s.Request);
         Hosting.AccessLog.Current?.TryEnqueue(AccessEntry(ex, e, 0, 0));
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>A call a require_approval rule stopped: the pending approval, with the masked request, before anyone can see it.</summary>
@@ -321,7 +327,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             + (a.RecordedHeaders.Length > 0 ? $"; headers {a.RecordedHeaders}" : "")
             + (a.Cookies.Length > 0 ? $"; cookies {a.Cookies}" : ""); // what the digest binds besides the payload, so it can be recomputed
         e.RequestPayload = Contiguous(maskedBody, s.Request);
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>An approval decided (granted, denied) by <paramref name="actor"/>, or ended without one (actor null).</summary>
@@ -375,7 +381,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.UpstreamName = ex.Route?.Name;
         e.HttpStatus = 401;
         e.Detail = failure;
-        return log.AppendAsync(e);
+        return log.AppendAsync(e, s.ResumeOn);
     }
 
     /// <summary>

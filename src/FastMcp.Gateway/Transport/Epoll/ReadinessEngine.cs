@@ -12,9 +12,11 @@ namespace FastMcp.Gateway.Transport.Epoll;
 /// receive loop waits for the next edge instead of reading again, and a send that the socket did not take
 /// whole waits for the next writable edge. Connects to upstreams wait here too (non-blocking connect).
 /// One loop thread per core, sockets assigned round-robin; a signalled loop continues on the engine's
-/// thread, as the runtime's inline socket completions do (SocketEngineSettings).
+/// thread, as the runtime's inline socket completions do (SocketEngineSettings). Work posted by other threads runs
+/// on the loop between two waits (<see cref="PostedWork"/>): a strict exchange whose record became durable resumes
+/// here, on the loop that owns its connection.
 /// </summary>
-internal sealed unsafe class ReadinessEngine
+internal sealed unsafe class ReadinessEngine : FastMcp.Audit.IAppendResumeTarget
 {
     /// <summary>Set to "runtime" to use the runtime's socket engine instead (diagnostics and benchmarks).</summary>
     public const string Variable = "FASTMCP_SOCKET_RECEIVE";
@@ -42,11 +44,14 @@ internal sealed unsafe class ReadinessEngine
     private Readiness?[] _writers = new Readiness?[64];
     private uint[] _generations = new uint[64];
     private int _used;
+    // Work other threads hand this loop (the audit writer's durable strict waiters), run between two epoll_waits.
+    private readonly PostedWork _posted;
 
     private ReadinessEngine(int epoll, int index)
     {
         _epoll = epoll;
         Index = index;
+        _posted = new PostedWork(epoll);
         var thread = new Thread(Run) { IsBackground = true, Name = $"fastmcp-epoll-{index}" };
         thread.Start();
     }
@@ -87,6 +92,20 @@ internal sealed unsafe class ReadinessEngine
         ReadinessEngine[]? engines = s_engines.Value;
         return engines is not null && (uint)index < (uint)engines.Length ? engines[index] : Next();
     }
+
+    /// <summary>The loop at <paramref name="index"/>, or null when there is none (-1: a socket on the runtime's engine).</summary>
+    public static ReadinessEngine? Of(int index)
+    {
+        if (index < 0) return null;
+        ReadinessEngine[]? engines = s_engines.Value;
+        return engines is not null && index < engines.Length ? engines[index] : null;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on this loop's thread between two epoll_waits, waking the loop if it sleeps (a
+    /// durable group's strict waiters whose connections this loop owns); false once the loop has ended.
+    /// </summary>
+    public bool TryPost(IThreadPoolWorkItem work) => _posted.TryPost(work);
 
     /// <summary>How many loops run (0: sockets use the runtime's engine). Starts them when no socket has yet.</summary>
     public static int Count => s_engines.Value?.Length ?? 0;
@@ -178,17 +197,22 @@ internal sealed unsafe class ReadinessEngine
         EpollNative.Event* events = (EpollNative.Event*)NativeMemory.Alloc((nuint)(MaxEvents * sizeof(EpollNative.Event)));
         while (true)
         {
-            int count = EpollNative.Wait(_epoll, events, MaxEvents, -1);
+            // Blocks only when nothing is posted; a post made while it blocks writes the wake-up eventfd.
+            int count = EpollNative.Wait(_epoll, events, MaxEvents, _posted.PrepareToSleep() ? -1 : 0);
+            _posted.Awake();
             if (count < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == EpollNative.Interrupted) continue;
                 Hosting.Log.Error($"epoll_wait failed (errno {errno}); receives on this loop stop");
+                // Durable strict waiters posted from now on resume on the thread pool.
+                _posted.Stop();
                 return;
             }
             for (int i = 0; i < count; i++)
             {
                 ulong data = events[i].Data;
+                if (data == PostedWork.WakeData) continue; // the wake-up: the posted work runs below
                 uint happened = events[i].Events;
                 int slot = (int)(uint)data;
                 uint generation = (uint)(data >> 32);
@@ -206,6 +230,7 @@ internal sealed unsafe class ReadinessEngine
                 if ((happened & (EpollNative.In | EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.Signal();
                 if ((happened & (EpollNative.Out | EpollNative.Err | EpollNative.Hup)) != 0) write?.Signal();
             }
+            _posted.RunQueued();
         }
     }
 }
