@@ -29,20 +29,7 @@ public static class McpInspector
             return unreadable;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
-        var names = new MemberNameTally(fold: true);
-        McpInspectError error;
-        bool clashed;
-        try
-        {
-            error = InspectGuarded(ref reader, ref call, ref names);
-            clashed = names.Clashed;
-        }
-        finally
-        {
-            // Given back before the second reading, which rents the same sizes: with one rented at a time the
-            // thread's own pool slot always serves them (two at once could fall to a per-core stack and allocate).
-            names.Dispose();
-        }
+        McpInspectError error = WalkWithNameTally(ref reader, ref call, out bool clashed);
         // A folded clash is named (exact repeat or case variant) by a second reading, of a message about to be refused.
         return error == McpInspectError.None && clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
     }
@@ -60,19 +47,26 @@ public static class McpInspector
             return McpInspectError.InvalidJson;
         }
         var reader = new Utf8JsonReader(body, ReaderOptions);
+        McpInspectError error = WalkWithNameTally(ref reader, ref call, out bool clashed);
+        return error == McpInspectError.None && clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
+    }
+
+    /// <summary>The inspector's one walk, fed to the member-name tally: its verdict, and whether a folded name clash was seen.</summary>
+    private static McpInspectError WalkWithNameTally(ref Utf8JsonReader reader, ref McpCall call, out bool clashed)
+    {
         var names = new MemberNameTally(fold: true);
-        McpInspectError error;
-        bool clashed;
         try
         {
-            error = InspectGuarded(ref reader, ref call, ref names);
+            McpInspectError error = InspectGuarded(ref reader, ref call, ref names);
             clashed = names.Clashed;
+            return error;
         }
         finally
         {
+            // Given back before the caller's second reading, which rents the same sizes: with one rented at a time the
+            // thread's own pool slot always serves them (two at once could fall to a per-core stack and allocate).
             names.Dispose();
         }
-        return error == McpInspectError.None && clashed ? RefuseClashingNames(DuplicateMemberScan.Name(body), ref call) : error;
     }
 
     /// <summary>
