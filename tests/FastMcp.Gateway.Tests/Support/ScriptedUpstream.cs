@@ -20,6 +20,8 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
     private readonly Task _acceptLoop;
     private int _accepted;
     private int _ended;
+    // Per connection number: completed when that connection ends (tests that must know which one did).
+    private readonly ConcurrentDictionary<int, TaskCompletionSource> _endOf = new();
 
     public ScriptedUpstream(Func<UpstreamExchange, Task> script)
     {
@@ -39,6 +41,19 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
 
     /// <summary>Connections that ended (closed by the peer, by a script or by a timeout).</summary>
     public int ConnectionsEnded => Volatile.Read(ref _ended);
+
+    /// <summary>
+    /// True when connection <paramref name="connectionNumber"/> (<see cref="UpstreamRequest.ConnectionNumber"/>) has ended
+    /// or ends within <paramref name="within"/>: closed by the gateway, by a script or by the idle timeout.
+    /// </summary>
+    public async Task<bool> ConnectionEndsAsync(int connectionNumber, TimeSpan within)
+    {
+        Task ended = EndOf(connectionNumber).Task;
+        return await Task.WhenAny(ended, Task.Delay(within)).ConfigureAwait(false) == ended;
+    }
+
+    private TaskCompletionSource EndOf(int connectionNumber) =>
+        _endOf.GetOrAdd(connectionNumber, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>Every request received, in arrival order.</summary>
     public ConcurrentQueue<UpstreamRequest> Requests { get; } = new();
@@ -113,6 +128,7 @@ internal sealed class ScriptedUpstream : IAsyncDisposable
         {
             socket.Dispose();
             Interlocked.Increment(ref _ended);
+            EndOf(connectionNumber).TrySetResult();
         }
     }
 
