@@ -26,19 +26,35 @@ public static class ListResultFilter
     /// </summary>
     public static bool TryFilter<TFilter>(in ReadOnlySequence<byte> responseJson, McpMethod listMethod, ref TFilter filter,
         IBufferWriter<byte> output, out int removed)
+        where TFilter : IListEntryFilter, allows ref struct =>
+        TryFilter(responseJson, listMethod, ref filter, output, out removed, out _);
+
+    /// <summary>
+    /// <see cref="TryFilter{TFilter}(in ReadOnlySequence{byte}, McpMethod, ref TFilter, IBufferWriter{byte}, out int)"/> that
+    /// also says why it refused (<see cref="ListFilterRefusal.None"/> when it filtered).
+    /// </summary>
+    public static bool TryFilter<TFilter>(in ReadOnlySequence<byte> responseJson, McpMethod listMethod, ref TFilter filter,
+        IBufferWriter<byte> output, out int removed, out ListFilterRefusal refusal)
         where TFilter : IListEntryFilter, allows ref struct
     {
         ArgumentNullException.ThrowIfNull(output);
         removed = 0;
         ReadOnlySpan<byte> arrayKey = ArrayKey(listMethod);
-        if (arrayKey.IsEmpty || responseJson.Length > int.MaxValue || !Utf8Check.IsValid(responseJson))
+        if (arrayKey.IsEmpty)
         {
+            refusal = ListFilterRefusal.NotAListResult;
+            return false;
+        }
+        if (responseJson.Length > int.MaxValue || !Utf8Check.IsValid(responseJson))
+        {
+            refusal = ListFilterRefusal.NotUtf8;
             return false;
         }
 
         // Pass 1 validates the whole message, holds every object in it to the member-name rule and finds the array, so
         // that nothing is written for input we reject.
-        if (!TryLocateArray(responseJson, listMethod, out int arrayStart, out int arrayEnd))
+        refusal = TryLocateArray(responseJson, listMethod, out int arrayStart, out int arrayEnd);
+        if (refusal != ListFilterRefusal.None)
         {
             return false;
         }
@@ -98,15 +114,17 @@ public static class ListResultFilter
     };
 
     /// <summary>
-    /// Validates the message and returns the offsets of '[' and one past ']' of result.&lt;arrayKey&gt;; false when a
-    /// member name there, in result or in an entry may be read by a lenient client as one read here.
+    /// Validates the message and returns the offsets of '[' and one past ']' of result.&lt;arrayKey&gt;, or why not: among
+    /// others when a member name there, in result or in an entry may be read by a lenient client as one read here.
     /// </summary>
-    private static bool TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, out int arrayStart, out int arrayEnd)
+    private static ListFilterRefusal TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, out int arrayStart, out int arrayEnd)
     {
         var names = new MemberNameTally(fold: true);
         try
         {
-            return TryLocateArray(json, listMethod, ref names, out arrayStart, out arrayEnd) && !names.Clashed;
+            ListFilterRefusal refusal = TryLocateArray(json, listMethod, ref names, out arrayStart, out arrayEnd);
+            // The tally only says that some name broke the rule: which rule is read again, for a refused message only.
+            return refusal == ListFilterRefusal.None && names.Clashed ? NameRule(json) : refusal;
         }
         finally
         {
@@ -114,22 +132,40 @@ public static class ListResultFilter
         }
     }
 
-    private static bool TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, ref MemberNameTally names, out int arrayStart, out int arrayEnd)
+    private static ListFilterRefusal NameRule(in ReadOnlySequence<byte> json) => ListFilterDiagnosis.Diagnose(json) switch
+    {
+        ListFilterRefusal.Unreadable => ListFilterRefusal.CaseVariantMember, // not expected: the tally and the scan read names alike
+        ListFilterRefusal why => why,
+    };
+
+    private static ListFilterRefusal Refusal(McpInspectError error) =>
+        error == McpInspectError.TooDeep ? ListFilterRefusal.TooDeep : ListFilterRefusal.InvalidJson;
+
+    /// <summary>A name a lenient client may read as one read here: apart in letter case, or holding a control character.</summary>
+    private static ListFilterRefusal VariantName(ref Utf8JsonReader reader) =>
+        MemberNameVariant.HoldsControlCharacter(ref reader) ? ListFilterRefusal.ControlCharacterInMemberName : ListFilterRefusal.CaseVariantMember;
+
+    private static ListFilterRefusal TryLocateArray(in ReadOnlySequence<byte> json, McpMethod listMethod, ref MemberNameTally names, out int arrayStart, out int arrayEnd)
     {
         arrayStart = arrayEnd = -1;
         var reader = new Utf8JsonReader(json, ReaderOptions);
         try
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None || reader.TokenType != JsonTokenType.StartObject)
+            McpInspectError error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names);
+            if (error != McpInspectError.None)
             {
-                return false;
+                return Refusal(error);
+            }
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return ListFilterRefusal.NotAListResult;
             }
             bool seenResult = false, seenError = false;
             while (true)
             {
-                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+                if ((error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
                 {
-                    return false;
+                    return Refusal(error);
                 }
                 if (reader.TokenType == JsonTokenType.EndObject)
                 {
@@ -140,80 +176,100 @@ public static class ListResultFilter
                 seenError |= isError;
                 if (!isResult && !isError && !IsEnvelopeMember(ref reader) && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.Envelope))
                 {
-                    return false;
+                    return VariantName(ref reader);
                 }
-                if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+                if ((error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
                 {
-                    return false;
+                    return Refusal(error);
                 }
                 if (isResult)
                 {
-                    if (seenResult || reader.TokenType != JsonTokenType.StartObject || !TryLocateInResult(ref reader, listMethod, ref names, ref arrayStart, ref arrayEnd))
+                    if (seenResult)
                     {
-                        return false;
+                        return ListFilterRefusal.DuplicateMember;
+                    }
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        return ListFilterRefusal.NotAListResult;
+                    }
+                    ListFilterRefusal inResult = TryLocateInResult(ref reader, listMethod, ref names, ref arrayStart, ref arrayEnd);
+                    if (inResult != ListFilterRefusal.None)
+                    {
+                        return inResult;
                     }
                     seenResult = true;
                     continue;
                 }
-                if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+                if ((error = JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
                 {
-                    return false;
+                    return Refusal(error);
                 }
             }
-            return !reader.Read() && seenResult && !seenError && arrayStart >= 0;
+            if (reader.Read())
+            {
+                return ListFilterRefusal.InvalidJson; // a second value after the message
+            }
+            return seenResult && !seenError && arrayStart >= 0 ? ListFilterRefusal.None : ListFilterRefusal.NotAListResult;
         }
         catch (JsonException)
         {
-            return false;
+            return ListFilterRefusal.InvalidJson;
         }
         catch (InvalidOperationException)
         {
-            return false;
+            return ListFilterRefusal.InvalidJson;
         }
     }
 
     private static bool IsEnvelopeMember(ref Utf8JsonReader reader) =>
         reader.ValueTextEquals("jsonrpc"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("method"u8) || reader.ValueTextEquals("params"u8);
 
-    private static bool TryLocateInResult(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names, ref int arrayStart, ref int arrayEnd)
+    private static ListFilterRefusal TryLocateInResult(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names, ref int arrayStart, ref int arrayEnd)
     {
         ReadOnlySpan<byte> arrayKey = ArrayKey(listMethod);
+        McpInspectError error;
         while (true)
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+            if ((error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
             {
-                return false;
+                return Refusal(error);
             }
             if (reader.TokenType == JsonTokenType.EndObject)
             {
-                return true;
+                return ListFilterRefusal.None;
             }
             bool isArray = reader.ValueTextEquals(arrayKey);
             if (!isArray && MemberNameVariant.MayBeReadAs(ref reader, FoldedMemberNames.ListArray(listMethod)))
             {
-                return false; // "TOOLS", "toolſ": the list a Go client reads
+                return VariantName(ref reader); // "TOOLS", "toolſ": the list a Go client reads
             }
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+            if ((error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
             {
-                return false;
+                return Refusal(error);
             }
             if (isArray)
             {
-                if (arrayStart >= 0 || reader.TokenType != JsonTokenType.StartArray)
+                // Two arrays, or not an array: clients would disagree on what the list is.
+                if (arrayStart >= 0)
                 {
-                    return false; // two arrays, or not an array: clients would disagree on what the list is
+                    return ListFilterRefusal.DuplicateMember;
+                }
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    return ListFilterRefusal.NotAListResult;
                 }
                 arrayStart = (int)reader.TokenStartIndex;
-                if (!EntryNamesAreReadable(ref reader, listMethod, ref names))
+                ListFilterRefusal entries = EntryNamesAreReadable(ref reader, listMethod, ref names);
+                if (entries != ListFilterRefusal.None)
                 {
-                    return false;
+                    return entries;
                 }
                 arrayEnd = (int)reader.TokenStartIndex + 1;
                 continue;
             }
-            if (JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+            if ((error = JsonCursor.SkipValue(ref reader, McpInspector.MaxDepth, ref names)) != McpInspectError.None)
             {
-                return false;
+                return Refusal(error);
             }
         }
     }
@@ -223,7 +279,7 @@ public static class ListResultFilter
     /// names: false when one may be read as the entry's identifying member without being it (<c>"Name"</c>,
     /// <c>"URI"</c>, <c>"name\u0000"</c>), since the filter would decide on one name and a client show another.
     /// </summary>
-    private static bool EntryNamesAreReadable(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names)
+    private static ListFilterRefusal EntryNamesAreReadable(ref Utf8JsonReader reader, McpMethod listMethod, ref MemberNameTally names)
     {
         ReadOnlySpan<byte> entryKey = EntryKey(listMethod);
         byte[][] foldedKey = FoldedMemberNames.ListEntryKey(listMethod);
@@ -231,18 +287,19 @@ public static class ListResultFilter
         int arrayDepth = reader.CurrentDepth;
         while (true)
         {
-            if (JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names) != McpInspectError.None)
+            McpInspectError error = JsonCursor.Next(ref reader, McpInspector.MaxDepth, ref names);
+            if (error != McpInspectError.None)
             {
-                return false;
+                return Refusal(error);
             }
             if (reader.TokenType == JsonTokenType.EndArray && reader.CurrentDepth == arrayDepth)
             {
-                return true;
+                return ListFilterRefusal.None;
             }
             if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == arrayDepth + 2
                 && !reader.ValueTextEquals(entryKey) && MemberNameVariant.MayBeReadAs(ref reader, foldedKey))
             {
-                return false;
+                return VariantName(ref reader);
             }
         }
     }

@@ -42,6 +42,14 @@ internal static class MemberNameVariant
         }
     }
 
+    /// <summary>
+    /// True when the current PropertyName holds a control character once unescaped (<c>"a\u0009b"</c>, or U+007F, which
+    /// JSON allows raw). For naming why a message was refused, after the fact.
+    /// </summary>
+    public static bool HoldsControlCharacter(ref Utf8JsonReader reader) =>
+        // With no names to fold to, only the control-character half of the test is left.
+        MayBeReadAs(ref reader, []);
+
     private static bool MayBeReadAs(ReadOnlySpan<byte> name, byte[][] folded) =>
         MemberNameFold.HasControlCharacter(name) || MemberNameFold.FoldsToAny(name, folded);
 }

@@ -146,6 +146,57 @@ public class ListResultFilterTests
         Assert.False(Filter(json, McpMethod.ToolsList, new DenySet()).Ok);
     }
 
+    /// <summary>What the filter cannot inspect is refused whole, for every list method, and says why.</summary>
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a"}]""", ListFilterRefusal.InvalidJson)]                       // truncated
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a"}]}} {}""", ListFilterRefusal.InvalidJson)]                // a second value
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a","x":"\ud800"}]}}""", ListFilterRefusal.InvalidJson)]      // a lone surrogate escape
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a"}],"LIST":[{"KEY":"b"}]}}""", ListFilterRefusal.DuplicateMember)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[]},"result":{"LIST":[]}}""", ListFilterRefusal.DuplicateMember)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a","x":{"p":1,"p":2}}]}}""", ListFilterRefusal.DuplicateMember)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a","x":{"p":1,"P":2}}]}}""", ListFilterRefusal.CaseVariantMember)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"RESULT":{"LIST":[]},"result":{"LIST":[]}}""", ListFilterRefusal.CaseVariantMember)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a","x":{"a\tb":1}}]}}""", ListFilterRefusal.ControlCharacterInMemberName)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":[{"KEY":"a","x":{"a\u007fb":1}}]}}""", ListFilterRefusal.ControlCharacterInMemberName)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result\u0000":{"LIST":[]},"result":{"LIST":[]}}""", ListFilterRefusal.ControlCharacterInMemberName)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"result":{"LIST":{}}}""", ListFilterRefusal.NotAListResult)]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}""", ListFilterRefusal.NotAListResult)]
+    public void What_cannot_be_inspected_is_refused_with_its_reason(string template, ListFilterRefusal expected)
+    {
+        foreach ((McpMethod method, string list, string key) in new[]
+        {
+            (McpMethod.ToolsList, "tools", "name"), (McpMethod.PromptsList, "prompts", "name"), (McpMethod.ResourcesList, "resources", "uri"),
+            (McpMethod.ResourcesTemplatesList, "resourceTemplates", "uriTemplate"), (McpMethod.TasksList, "tasks", "taskId"),
+        })
+        {
+            byte[] json = Encoding.UTF8.GetBytes(template.Replace("LIST", list, StringComparison.Ordinal).Replace("KEY", key, StringComparison.Ordinal));
+            IListEntryFilter filter = new DenySet();
+            var output = new ArrayBufferWriter<byte>();
+            Assert.False(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), method, ref filter, output, out _, out ListFilterRefusal refusal));
+            Assert.Equal(expected, refusal);
+            Assert.Equal(0, output.WrittenCount);
+        }
+    }
+
+    [Fact]
+    public void Invalid_utf8_and_nesting_past_the_limit_are_refused_and_nesting_at_the_limit_is_not()
+    {
+        IListEntryFilter filter = new DenySet();
+        var output = new ArrayBufferWriter<byte>();
+        byte[] invalid = [.. "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\",\"d\":\""u8, 0xC3, 0x28, .. "\"}]}}"u8];
+        Assert.False(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(invalid), McpMethod.ToolsList, ref filter, output, out _, out ListFilterRefusal notUtf8));
+        Assert.Equal(ListFilterRefusal.NotUtf8, notUtf8);
+
+        // The envelope, result, the array and the entry are four levels of McpInspector.MaxDepth.
+        static byte[] Nested(int levels) => Encoding.UTF8.GetBytes(
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{\"name\":\"a\",\"x\":" + new string('[', levels) + new string(']', levels) + "}]}}");
+        Assert.True(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(Nested(McpInspector.MaxDepth - 4)), McpMethod.ToolsList, ref filter, output, out _, out _));
+        output.Clear();
+        Assert.False(ListResultFilter.TryFilter(new ReadOnlySequence<byte>(Nested(McpInspector.MaxDepth - 3)), McpMethod.ToolsList, ref filter, output, out _, out ListFilterRefusal deep));
+        Assert.Equal(ListFilterRefusal.TooDeep, deep);
+        Assert.Equal(0, output.WrittenCount);
+    }
+
     [Fact]
     public void Non_list_methods_are_refused()
     {
