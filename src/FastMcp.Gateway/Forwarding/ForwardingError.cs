@@ -115,4 +115,29 @@ internal static class ForwardingErrors
         ForwardingError.Withdrawn => "the call was withdrawn by its caller (notifications/cancelled) before it was forwarded"u8,
         _ => "upstream error"u8,
     };
+
+    /// <summary>
+    /// <see cref="Message(ForwardingError)"/> as said for <paramref name="exchange"/>: a list answer that could not be filtered
+    /// says why (<see cref="Proxy.Exchange.ListRefusal"/>), so that an upstream whose every tool vanished can be told what to
+    /// change. Static text: nothing allocated.
+    /// </summary>
+    public static ReadOnlySpan<byte> Message(this ForwardingError e, Proxy.Exchange exchange) =>
+        e == ForwardingError.UnfilterableResponse && exchange.ListRefusal != Mcp.ListFilterRefusal.None ? Unfilterable(exchange.ListRefusal) : e.Message();
+
+    private static ReadOnlySpan<byte> Unfilterable(Mcp.ListFilterRefusal why) => why switch
+    {
+        Mcp.ListFilterRefusal.NotUtf8 => "list result could not be filtered by policy: withheld: its bytes are not UTF-8"u8,
+        Mcp.ListFilterRefusal.InvalidJson =>
+            "list result could not be filtered by policy: withheld: not well-formed JSON (broken or truncated, trailing data, or an escape that is not Unicode)"u8,
+        // McpInspector.MaxDepth
+        Mcp.ListFilterRefusal.TooDeep => "list result could not be filtered by policy: withheld: objects and arrays in it nest deeper than 64 levels"u8,
+        Mcp.ListFilterRefusal.NotAListResult =>
+            "list result could not be filtered by policy: withheld: not a success answer whose result holds the list as one array"u8,
+        Mcp.ListFilterRefusal.DuplicateMember => "list result could not be filtered by policy: withheld: an object in it names a member twice"u8,
+        Mcp.ListFilterRefusal.CaseVariantMember =>
+            "list result could not be filtered by policy: withheld: member names in it differ only in letter case (from each other, or from result, the list or an entry's identifying member), which case-insensitive clients read as one"u8,
+        Mcp.ListFilterRefusal.ControlCharacterInMemberName =>
+            "list result could not be filtered by policy: withheld: a member name in it holds a control character (U+0000-U+001F or U+007F, in any object, a tool's input schema included)"u8,
+        _ => "list result could not be filtered by policy: withheld: not a JSON-RPC answer the gateway can read and match to its list request"u8,
+    };
 }

@@ -1044,7 +1044,7 @@ internal sealed class ResponseRelay : IDisposable
         PooledBufferWriter json = _transformBuffers.Json;
         json.Clear();
         Range id = exchange.HasCall ? exchange.Call.IdRange : default;
-        JsonRpcErrorWriter.Write(json, exchange.Body, id, why.JsonRpcCode(), why.Message());
+        JsonRpcErrorWriter.Write(json, exchange.Body, id, why.JsonRpcCode(), why.Message(exchange));
         // The client's own id goes back as it sent it; the record of this answer masks it like any card-like id.
         if (PanMasker.ContainsCardNumber(json.WrittenSpan)) exchange.ResponseIdHoldsCard = true;
         _event.Clear();

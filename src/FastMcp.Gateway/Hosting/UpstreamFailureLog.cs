@@ -19,7 +19,7 @@ internal static class UpstreamFailureLog
     {
         var sb = new StringBuilder(160);
         sb.Append("upstream ").Append(upstream).Append(" failed: ").Append(error)
-          .Append(" (").Append(Encoding.UTF8.GetString(error.Message())).Append(')');
+          .Append(" (").Append(Encoding.UTF8.GetString(error.Message(ex))).Append(')');
         sb.Append("; request ").Append(Encoding.ASCII.GetString(ex.Request.MethodToken)).Append(' ').Append(Encoding.ASCII.GetString(ex.Request.Target));
         if (ex.HasCall)
         {

@@ -1194,7 +1194,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // (ResponseStatus holds the upstream's status when it answered.)
         _exchange.ResponseStatus = error.StatusCode(_exchange.ResponseStatus);
         Range id = _exchange.HasCall ? _exchange.Call.IdRange : default;
-        GatewayResponses.WriteJsonRpcError(_output, _scratch, _exchange.ResponseStatus, body, id, error.JsonRpcCode(), error.Message(), close: ClosesAfterExchange);
+        GatewayResponses.WriteJsonRpcError(_output, _scratch, _exchange.ResponseStatus, body, id, error.JsonRpcCode(), error.Message(_exchange), close: ClosesAfterExchange);
         // Logged before the answer leaves: whoever reads the answer finds the line already written. Rate-limited per
         // upstream and error kind (any client can make a dead upstream fail every request); the line is built only when written.
         string upstream = _exchange.Route is { } route ? route.Describe() : _rt.Options.Upstream.Describe();
@@ -1206,7 +1206,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             try
             {
-                await audit.RecordForwardingFailureAsync(_exchange, _auditScratch, RemoteAddress, error.ToString(), System.Text.Encoding.UTF8.GetString(error.Message()))
+                await audit.RecordForwardingFailureAsync(_exchange, _auditScratch, RemoteAddress, error.ToString(), System.Text.Encoding.UTF8.GetString(error.Message(_exchange)))
                     .ConfigureAwait(false);
             }
             catch (FastMcp.Audit.AuditUnavailableException)

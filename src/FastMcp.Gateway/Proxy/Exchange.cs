@@ -121,6 +121,9 @@ internal sealed class Exchange
 
     public int ListEntriesRemoved;
 
+    /// <summary>Why a list answer of this exchange could not be filtered (the client's error and the record say it); None otherwise.</summary>
+    public ListFilterRefusal ListRefusal;
+
     /// <summary>What tool pinning found in this exchange's tools/list answer (tools withheld or differing), for its audit record; null when nothing.</summary>
     public string? ToolPinNote;
     public long StartTimestamp;
@@ -153,6 +156,7 @@ internal sealed class Exchange
         TaskNotificationWithheld = false;
         Masking = null;
         ListEntriesRemoved = 0;
+        ListRefusal = ListFilterRefusal.None;
         ToolPinNote = null;
         StreamEnd = StreamEndReason.None;
         ResponseStatus = 0;

@@ -418,7 +418,7 @@ internal sealed class ApprovalHold
         if (error == ForwardingError.Withdrawn) return await EndWithdrawnAsync(body, sse: true, chunked).ConfigureAwait(false);
         if (!sent)
         {
-            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
+            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message(_exchange)), chunked, error.JsonRpcCode()).ConfigureAwait(false);
             string upstream = _exchange.Route!.Describe();
             if (_rt.LogRateLimit.TryTake(UpstreamFailureLog.Kind, upstream, (int)error, out int held))
                 Log.Warn(UpstreamFailureLog.Describe(error, upstream, _exchange, System.Text.Encoding.ASCII.GetBytes(_connection.RemoteAddress)) + LogRateLimit.Held(held));
@@ -427,7 +427,7 @@ internal sealed class ApprovalHold
         if (error == ForwardingError.ClientGone) return false; // sent: the approval was marked executed at the upstream's answer
         if (error != ForwardingError.None)
         {
-            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message()), chunked, error.JsonRpcCode()).ConfigureAwait(false);
+            await EndHeldStreamWithErrorAsync(body, approval, "approved", Encoding.UTF8.GetString(error.Message(_exchange)), chunked, error.JsonRpcCode()).ConfigureAwait(false);
             return chunked;
         }
         return !mustClose;

@@ -151,11 +151,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         e.ServerToClient = true;
         e.Detail = reason switch
         {
-            WithheldEventReason.Unreadable => "withheld: not a readable JSON-RPC message; the stream was ended",
+            WithheldEventReason.Unreadable => "withheld: not a readable JSON-RPC message" + ListRefusal(ex) + "; the stream was ended",
             WithheldEventReason.Undecodable => "withheld: not UTF-8 text (a NUL byte or bytes that are not UTF-8), recorded without its data; the stream was ended",
             WithheldEventReason.TooLarge => "withheld: not ended within limits.maxResponseMessageBytes, recorded without its data; the stream was ended",
             WithheldEventReason.UnaskedAnswer => "withheld: a JSON-RPC answer to no request this upstream was sent on this stream; the stream was ended",
-            _ => "withheld: a response stage could not make it safe for this client; the stream was ended",
+            _ => "withheld: a response stage could not make it safe for this client" + ListRefusal(ex) + "; the stream was ended",
         };
         e.Method = null;
         e.JsonRpcIdRaw = default;
@@ -165,6 +165,11 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
             : (ex.Masking?.Masker ?? masker) is { } m ? MaskedCopy(e, data.Span, s.Response, m) : data;
         return log.AppendQueued(e);
     }
+
+    /// <summary>Why the list filter refused the event, when it did (it runs before the event is read for its record); else empty.</summary>
+    private static string ListRefusal(Exchange ex) => ex.ListRefusal == ListFilterRefusal.None ? ""
+        : " (" + System.Text.Encoding.UTF8.GetString(Forwarding.ForwardingErrors.Message(Forwarding.ForwardingError.UnfilterableResponse, ex))
+            .Replace("by policy: withheld: ", "by policy: ", StringComparison.Ordinal) + ")";
 
     /// <summary>
     /// A request the upstream sent the client that policy.serverRequests denied: a Denied record marked server-to-client, with

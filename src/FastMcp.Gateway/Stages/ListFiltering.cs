@@ -13,7 +13,8 @@ namespace FastMcp.Gateway.Stages;
 /// entries the caller may use, so nobody sees a tool they may not call. It reads every shape such
 /// an answer can take: a JSON body, an event with one or several data lines, a JSON-RPC batch of
 /// answers (each matched to the request it answers). An answer it cannot filter is refused, never
-/// passed on whole (fail closed). Shared by all connections: it keeps nothing but the policy.
+/// passed on whole (fail closed), and why is noted on the exchange (<see cref="Exchange.ListRefusal"/>) for the client's
+/// error and the record. Shared by all connections: it keeps nothing but the policy.
 /// </summary>
 internal sealed class ListFiltering(PolicyAuthorization authorization) : IResponseTransform
 {
@@ -33,7 +34,12 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         int removed = 0;
         Outcome outcome = FilterMessage(exchange, json, ref filter, buffers.Output, ref removed);
         if (outcome == Outcome.Unchanged) return true;
-        if (outcome == Outcome.Refused) return false;
+        if (outcome == Outcome.Refused)
+        {
+            // Said by the step that refused; else (a message the view could not read) read again to say why: refusals only.
+            if (exchange.ListRefusal == ListFilterRefusal.None) exchange.ListRefusal = ListFilterDiagnosis.Diagnose(new ReadOnlySequence<byte>(json));
+            return false;
+        }
 
         exchange.ListEntriesRemoved += removed;
         MessageJson.Replace(message, isEvent, buffers);
@@ -61,11 +67,18 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         PooledBufferWriter output, ref int removed)
     {
         if (view.Kind != McpMessageKind.Response) return Outcome.Unchanged; // errors, server requests, notifications
-        if (!TryListMethodAnswered(exchange, json, json.Span[view.IdRange], out McpMethod listMethod)) return Outcome.Refused;
+        if (!TryListMethodAnswered(exchange, json, json.Span[view.IdRange], out McpMethod listMethod)) return Refuse(exchange, ListFilterRefusal.Unreadable);
         if (listMethod == McpMethod.Unknown) return Outcome.Unchanged;
-        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), listMethod, ref filter, output, out int n)) return Outcome.Refused;
+        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), listMethod, ref filter, output, out int n, out ListFilterRefusal refusal))
+            return Refuse(exchange, refusal);
         removed += n;
         return Outcome.Filtered;
+    }
+
+    private static Outcome Refuse(Exchange exchange, ListFilterRefusal why)
+    {
+        exchange.ListRefusal = why;
+        return Outcome.Refused;
     }
 
     /// <summary>A JSON array of messages: each member is read and, when it answers a list request, filtered.</summary>
@@ -79,10 +92,11 @@ internal sealed class ListFiltering(PolicyAuthorization authorization) : IRespon
         {
             if (i > 0) output.Write(","u8);
             ReadOnlyMemory<byte> member = json[members[i]];
-            if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(member), out McpResponseView view) || view.Kind == McpMessageKind.Batch)
+            if (!McpResponseInspector.TryInspect(new ReadOnlySequence<byte>(member), out McpResponseView view))
             {
-                return Outcome.Refused; // not a message a client could match; it might be the list
+                return Refuse(exchange, ListFilterDiagnosis.Diagnose(new ReadOnlySequence<byte>(member))); // it might be the list
             }
+            if (view.Kind == McpMessageKind.Batch) return Refuse(exchange, ListFilterRefusal.Unreadable); // not a message a client could match
             Outcome outcome = FilterOne(exchange, member, view, ref filter, output, ref removed);
             if (outcome == Outcome.Refused) return Outcome.Refused;
             if (outcome == Outcome.Unchanged) output.Write(member.Span);

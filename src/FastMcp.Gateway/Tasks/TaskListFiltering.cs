@@ -24,15 +24,28 @@ internal sealed class TaskListFiltering(TaskBindings bindings) : IResponseTransf
         if (!McpResponseInspector.TryInspect(sequence, out McpResponseView view))
         {
             // A client reads a 2xx body as its answer: one that cannot be read is not passed on. Error statuses pass.
-            return exchange.ResponseStatus is not (>= 200 and < 300);
+            if (exchange.ResponseStatus is >= 200 and < 300)
+            {
+                exchange.ListRefusal = ListFilterDiagnosis.Diagnose(sequence); // read again, refusals only, to say why
+                return false;
+            }
+            return true;
         }
         // An array (a batch's answers sent for one call) may hold the list: it is not taken apart here, so it is refused.
-        if (view.Kind == McpMessageKind.Batch) return false;
+        if (view.Kind == McpMessageKind.Batch)
+        {
+            exchange.ListRefusal = ListFilterRefusal.Unreadable;
+            return false;
+        }
         // Errors, notifications and server requests hold no list. Any success response here is read as the list.
         if (view.Kind != McpMessageKind.Response) return true;
         var filter = new OwnTasks(bindings, route.Name, caller);
         buffers.Output.Clear();
-        if (!ListResultFilter.TryFilter(sequence, McpMethod.TasksList, ref filter, buffers.Output, out int removed)) return false;
+        if (!ListResultFilter.TryFilter(sequence, McpMethod.TasksList, ref filter, buffers.Output, out int removed, out ListFilterRefusal refusal))
+        {
+            exchange.ListRefusal = refusal;
+            return false;
+        }
         exchange.ListEntriesRemoved += removed;
         MessageJson.Replace(message, isEvent, buffers);
         return true;

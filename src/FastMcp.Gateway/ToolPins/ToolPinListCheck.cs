@@ -71,7 +71,11 @@ internal sealed class ToolPinListCheck(ToolPinning pinning) : IResponseTransform
         foreach (ToolMismatch m in mismatches) withheld.Add(m.Name);
         var filter = new WithheldNames(withheld);
         buffers.Output.Clear();
-        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), McpMethod.ToolsList, ref filter, buffers.Output, out int removed)) return false;
+        if (!ListResultFilter.TryFilter(new ReadOnlySequence<byte>(json), McpMethod.ToolsList, ref filter, buffers.Output, out int removed, out ListFilterRefusal refusal))
+        {
+            exchange.ListRefusal = refusal;
+            return false;
+        }
         exchange.ListEntriesRemoved += removed;
         MessageJson.Replace(message, isEvent, buffers);
         return true;

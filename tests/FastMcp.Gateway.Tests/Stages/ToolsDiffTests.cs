@@ -137,8 +137,9 @@ public sealed class ToolsDiffTests : IAsyncLifetime
         string tool = """{"name":"t","description":"ok","inputSchema":{"type":"object","properties":{}}}""";
         string hostile = "{\"name\":\"t\",\"description\":" + HostileText.Json + ",\"inputSchema\":{\"type\":\"object\",\"properties\":{" + HostileText.Json + ":{\"type\":\"string\"}}}}";
         var (pins, definitions) = await PinAsync(tool);
-        // The gateway's policy list filter refuses a list carrying this text whole (fail closed), so the view is served
-        // as /tools/observed would serve it had the upstream's list gone through.
+        // The gateway refuses a list whose schema has a member name with control characters (HostileText's, here) whole:
+        // a documented limit (docs/mcp-handling.md, "A documented limit: control characters in member names"). So the view
+        // is served as /tools/observed would serve it had the upstream's list gone through.
         string view = "{\"upstreams\":{\"default\":{\"mode\":\"record\",\"notKept\":0,\"tools\":{"
             + "\"t\":{\"digest\":\"" + Digest(hostile) + "\",\"pin\":null,\"definition\":" + hostile + "},"
             + HostileText.Json + ":{\"digest\":\"" + Digest(tool) + "\",\"pin\":null,\"definition\":" + tool + "}}}}}";
