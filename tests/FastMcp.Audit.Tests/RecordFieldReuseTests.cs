@@ -147,6 +147,84 @@ public sealed class RecordFieldReuseTests
         Assert.Equal(Json(written), Json(again));
     }
 
+    /// <summary>The next exchange's request on the same event: its own id, no response yet (the caller and route stay).</summary>
+    private static void TurnIntoNextRequest(AuditEvent e)
+    {
+        e.Detail = "request";
+        e.RequestPayload = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"get_weather"}}""");
+        e.ResponsePayload = default;
+        e.HttpStatus = 0;
+        e.LatencyMicroseconds = 0;
+        e.CardFingerprints.Clear();
+        e.JsonRpcIdRaw = "8"u8.ToArray();
+    }
+
+    public static TheoryData<string> ExchangeChanges() =>
+    [
+        "id-only", "id-none", "id-pan-bare", "id-pan-string", "session", "session-none", "pan-in-session", "trace-new", "trace-none",
+        "decision", "rule", "pan-in-rule", "approver", "pan-in-approver",
+    ];
+
+    [Theory]
+    [MemberData(nameof(ExchangeChanges))]
+    public void The_next_exchanges_request_record_copies_the_caller_origin_and_component_and_equals_a_fresh_serialization(string change)
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        e.Subject = "user " + Pan; // masked where it is kept, so the copy must carry the masked form
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        TurnIntoResponse(e);
+        Serialize(serializer, e);
+        TurnIntoNextRequest(e);
+        switch (change)
+        {
+            case "id-only": break;
+            case "id-none": e.JsonRpcIdRaw = default; break;
+            case "id-pan-bare": e.JsonRpcIdRaw = Encoding.UTF8.GetBytes(Pan); break;
+            case "id-pan-string": e.JsonRpcIdRaw = Encoding.UTF8.GetBytes("\"" + Pan + "\""); break;
+            case "session": e.SessionId = "sess-2"; break;
+            case "session-none": e.SessionId = null; break;
+            case "pan-in-session": e.SessionId = Pan; break;
+            case "trace-new": e.TraceHigh = 0x4111111111111111; e.TraceLow = 0x1111111111111111; e.SpanId = 0x4111111111111111; break;
+            case "trace-none": e.TraceHigh = e.TraceLow = e.SpanId = 0; break;
+            case "decision": e.Decision = "deny"; break;
+            case "rule": e.Rule = "other-rule"; break;
+            case "pan-in-rule": e.Rule = "rule " + Pan; break;
+            case "approver": e.Approver = "carol"; break;
+            case "pan-in-approver": e.Approver = "4111 1111 1111 1111"; break;
+            default: throw new ArgumentOutOfRangeException(nameof(change));
+        }
+        PanMasker masker = PanMaskerForDefaultSerializer();
+        Assert.True(e.FieldReuse!.MatchesCaller(e, masker));
+        Assert.False(e.FieldReuse.Matches(e, masker));
+        byte[] request = Serialize(serializer, e);
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(request));
+        Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(request)), Json(request));
+        Assert.Contains("\"subject\":\"user 411111******1111\"", Json(request));
+        // The response record after it copies the whole region the request record kept.
+        TurnIntoResponse(e);
+        Assert.True(e.FieldReuse.Matches(e, masker));
+        byte[] response = Serialize(serializer, e);
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(response));
+        Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(response)), Json(response));
+    }
+
+    [Fact]
+    public void A_changed_caller_field_is_not_taken_from_the_last_exchange()
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        TurnIntoNextRequest(e);
+        e.Target = "charge_card " + Pan;
+        Assert.False(e.FieldReuse!.MatchesCaller(e, PanMaskerForDefaultSerializer()));
+        byte[] request = Serialize(serializer, e);
+        Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(request));
+        Assert.Contains("\"target\":\"charge_card 411111******1111\"", Json(request));
+    }
+
     [Fact]
     public void Card_numbers_in_the_shared_fields_stay_masked_in_the_reused_record()
     {
@@ -222,6 +300,27 @@ public sealed class RecordFieldReuseTests
         AuditEvent e = Request();
         Assert.Equal(0, SerializerAllocations.OfRepeatedWrites(new AuditRecordSerializer(), e, fresh: false));
         Assert.True(e.FieldReuse!.Matches(e, PanMaskerForDefaultSerializer()));
+    }
+
+    [Fact]
+    public void Copying_the_caller_fields_into_the_next_exchanges_record_allocates_nothing()
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        byte[][] ids = ["8"u8.ToArray(), "9"u8.ToArray()];
+        var buffer = new GrowableBuffer(64 * 1024);
+        int sequence = 0;
+        while (sequence < 50) Write();
+        Assert.True(e.FieldReuse!.MatchesCaller(e, PanMaskerForDefaultSerializer()));
+        Assert.Equal(0, ThreadAllocations.Measure(() => { for (int i = 0; i < 200; i++) Write(); }));
+
+        // Each write is another exchange's request: its id differs from the one kept, its caller does not.
+        void Write()
+        {
+            e.JsonRpcIdRaw = ids[sequence % 2];
+            buffer.Clear();
+            serializer.Write(buffer, e, sequence++, 1);
+        }
     }
 
     private static PanMasker PanMaskerForDefaultSerializer() =>

@@ -173,22 +173,33 @@ public sealed class AuditRecordSerializer
         w.Flush();
         // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
         // and decision: an exchange's response record repeats its request record's, so they are copied when every
-        // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization).
+        // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization). The next exchange's
+        // request record copies the caller's part ("user" through "component") when only the rest changed.
         int regionStart = output.WrittenCount + 1;
         RecordFieldReuse? reuse = e.FieldReuse;
         if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
         bool reused = reuse is not null && reuse.Matches(e, _fieldMasker);
-        if (reused)
+        bool callerReused = !reused && reuse is not null && reuse.MatchesCaller(e, _fieldMasker);
+        int callerEnd;
+        if (reused || callerReused)
         {
-            ReadOnlySpan<byte> kept = reuse!.Bytes;
+            ReadOnlySpan<byte> kept = reused ? reuse!.Bytes : reuse!.CallerBytes;
             Span<byte> span = output.GetSpan(1 + kept.Length);
             span[0] = (byte)',';
             kept.CopyTo(span[1..]);
             output.Advance(1 + kept.Length);
+            callerEnd = regionStart + reuse.CallerBytes.Length;
+            if (callerReused)
+            {
+                WriteExchangeFields(w, e);
+                w.Flush();
+            }
         }
         else
         {
-            WriteSharedFields(w, e);
+            WriteCallerFields(w, e);
+            callerEnd = output.WrittenCount + w.BytesPending;
+            WriteExchangeFields(w, e);
             w.Flush();
         }
         int regionEnd = output.WrittenCount;
@@ -211,10 +222,17 @@ public sealed class AuditRecordSerializer
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
             _fieldMasker.MaskInPlace(written.AsSpan(regionEnd, output.WrittenCount - regionEnd));
         }
+        else if (callerReused)
+        {
+            // The copied caller's part was masked when it was kept; what follows it (from the comma before "session") is masked now.
+            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
+            _fieldMasker.MaskInPlace(written.AsSpan(callerEnd, output.WrittenCount - callerEnd));
+            reuse!.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
+        }
         else
         {
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
-            reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart));
+            reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
         }
         WritePayloads(w, e, MaxFieldsLength - (output.WrittenCount - jsonStart) - 1);
         w.WriteEndObject();
@@ -297,8 +315,8 @@ public sealed class AuditRecordSerializer
         w.WriteEndObject();
     }
 
-    /// <summary>The fields from "user" through "approver", in record order.</summary>
-    private static void WriteSharedFields(Utf8JsonWriter w, AuditEvent e)
+    /// <summary>The region's first part: "user", "origin" and "component", in record order (who calls, from where, what).</summary>
+    private static void WriteCallerFields(Utf8JsonWriter w, AuditEvent e)
     {
         w.WriteStartObject(PUser);
         WriteOptional(w, PSubject, e.Subject);
@@ -341,7 +359,11 @@ public sealed class AuditRecordSerializer
         if (!e.Headers.IsEmpty) w.WriteString(PHeaders, e.Headers.Span);
         if (!e.Cookies.IsEmpty) w.WriteString(PCookies, e.Cookies.Span);
         w.WriteEndObject();
+    }
 
+    /// <summary>The region's second part: "session" through "approver", in record order (this exchange's own).</summary>
+    private static void WriteExchangeFields(Utf8JsonWriter w, AuditEvent e)
+    {
         WriteOptional(w, PSession, e.SessionId);
         if (e.TraceHigh != 0 || e.TraceLow != 0)
         {

@@ -11,6 +11,13 @@ namespace FastMcp.Audit.Recording;
 /// byte for byte what a fresh serialization writes. The region starts at a member name and ends at a member
 /// value's closing quote or bracket, so masking it apart from the rest finds the same card numbers (a card
 /// number cannot run across <c>","name"</c>).
+/// <para>
+/// Its first part, <c>"user"</c> through <c>"component"</c> (<see cref="CallerBytes"/>), names who calls and what: it stays
+/// the same from one exchange of a connection to the next, while the rest (session, trace, JSON-RPC id, decision) changes
+/// with each. The next exchange's request record copies that part alone when its values are the same
+/// (<see cref="MatchesCaller"/>), and writes and masks the rest; the part ends at <c>"component"</c>'s closing brace, a
+/// member boundary like the region's own ends (issue #14: masking the record fields again was the record path's largest item).
+/// </para>
 /// </summary>
 internal sealed class RecordFieldReuse
 {
@@ -37,21 +44,32 @@ internal sealed class RecordFieldReuse
 
     public int Length { get; private set; }
 
+    /// <summary>The region's first part, <c>"user"</c> through <c>"component"</c>, when <see cref="MatchesCaller"/> said yes.</summary>
+    public ReadOnlySpan<byte> CallerBytes => _bytes.AsSpan(0, _callerLength);
+
+    private int _callerLength;
+
     /// <summary>Whether the region written for <paramref name="e"/> with <paramref name="masker"/> is the one kept.</summary>
     public bool Matches(AuditEvent e, PanMasker masker)
     {
-        if (!_valid || !ReferenceEquals(masker, _masker)) return false;
+        if (!MatchesCaller(e, masker)) return false;
         if (e.TraceHigh != _traceHigh || e.TraceLow != _traceLow || e.SpanId != _spanId) return false;
+        if (!Same(e.SessionId, _session) || !Same(e.Decision, _decision) || !Same(e.Rule, _rule) || !Same(e.Approver, _approver)) return false;
+        return e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength));
+    }
+
+    /// <summary>Whether the region's first part (<see cref="CallerBytes"/>), written for <paramref name="e"/> with <paramref name="masker"/>, is the one kept.</summary>
+    public bool MatchesCaller(AuditEvent e, PanMasker masker)
+    {
+        if (!_valid || !ReferenceEquals(masker, _masker)) return false;
         if (!Same(e.Subject, _subject) || !Same(e.ClientId, _clientId) || !Same(e.ClientAddress, _clientAddress)
             || !Same(e.ClientHop, _clientHop) || !Same(e.ClientCertificateSubject, _certificateSubject)
             || !Same(e.ClientCertificateSha256, _certificateSha256) || !Same(e.McpClientName, _mcpClientName)
             || !Same(e.McpClientVersion, _mcpClientVersion) || !Same(e.Upstream, _upstream) || !Same(e.UpstreamName, _upstreamName)
-            || !Same(e.Method, _method) || !Same(e.Target, _target) || !Same(e.SessionId, _session)
-            || !Same(e.Decision, _decision) || !Same(e.Rule, _rule) || !Same(e.Approver, _approver))
+            || !Same(e.Method, _method) || !Same(e.Target, _target))
         {
             return false;
         }
-        if (!e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength))) return false;
         if (!e.Query.Span.SequenceEqual(_query.AsSpan(0, _queryLength))) return false;
         if (!e.Headers.Span.SequenceEqual(_headers.AsSpan(0, _headersLength))) return false;
         if (!e.Cookies.Span.SequenceEqual(_cookies.AsSpan(0, _cookiesLength))) return false;
@@ -64,8 +82,11 @@ internal sealed class RecordFieldReuse
         return true;
     }
 
-    /// <summary>Keeps <paramref name="region"/> (already masked) as what <paramref name="e"/>'s values serialize to.</summary>
-    public void Keep(AuditEvent e, PanMasker masker, ReadOnlySpan<byte> region)
+    /// <summary>
+    /// Keeps <paramref name="region"/> (already masked) as what <paramref name="e"/>'s values serialize to; its first
+    /// <paramref name="callerLength"/> bytes are the part <c>"user"</c> through <c>"component"</c>.
+    /// </summary>
+    public void Keep(AuditEvent e, PanMasker masker, ReadOnlySpan<byte> region, int callerLength)
     {
         _valid = false;
         ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
@@ -79,6 +100,7 @@ internal sealed class RecordFieldReuse
         if (_bytes.Length < region.Length) _bytes = new byte[Math.Max(region.Length, _bytes.Length * 2)];
         region.CopyTo(_bytes);
         Length = region.Length;
+        _callerLength = callerLength;
         if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
         id.CopyTo(_jsonRpcId);
         _jsonRpcIdLength = id.Length;
