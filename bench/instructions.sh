@@ -7,7 +7,9 @@
 #   bench/instructions.sh GATEWAY_BINARY pass|full [label]
 # pass: serve --passthrough. full: bench/configs/full-batched.json (policy, masking both ways, Batched signed audit).
 # The binary is copied alone into a scratch directory: valgrind gives up on the fastmcp.dbg that a publish puts beside it.
-# Env: LOAD, UPSTREAM (published fastmcp-load / fastmcp-bench-upstream), CONNECTIONS (8), WARMUP (5), DURATION (10).
+# Env: LOAD, UPSTREAM (published fastmcp-load / fastmcp-bench-upstream), CONNECTIONS (8), WARMUP (5), DURATION (10);
+# PER_THREAD=1 also prints each thread's share (valgrind numbers threads in creation order): with the full pipeline the
+# process's total moves with the load (the audit writer and the timers run by time too), its socket loops' does not.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 GW=$1 MODE=${2:-pass} LABEL=${3:-$2}
@@ -22,7 +24,7 @@ case $MODE in
 esac
 cp "$GW" "$W/fastmcp"
 sleep 0.5
-valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" "$W/fastmcp" serve "${ARGS[@]}" --anonymous --upstream http://127.0.0.1:$UPORT/mcp \
+valgrind --tool=callgrind ${PER_THREAD:+--separate-threads=yes} --callgrind-out-file="$W/cg.out" "$W/fastmcp" serve "${ARGS[@]}" --anonymous --upstream http://127.0.0.1:$UPORT/mcp \
   --listen 127.0.0.1:$GPORT --admin 127.0.0.1:$APORT >"$W/gw.log" 2>&1 & GPID=$!; PIDS+=($GPID)
 for _ in $(seq 600); do grep -q "listening on" "$W/gw.log" && break; sleep 0.1; done
 grep -q "listening on" "$W/gw.log" || { cat "$W/gw.log" >&2; exit 1; }
@@ -37,10 +39,12 @@ w, label = sys.argv[1], sys.argv[2]
 d = json.load(open(w + '/load.json'))
 requests = d['requests']
 instructions = 0
-for f in glob.glob(w + '/cg.out.*'):
+for f in sorted(glob.glob(w + '/cg.out.*')):
     for line in open(f, errors='replace'):
         if line.startswith('summary:') or line.startswith('totals:'):
-            instructions += int(line.split()[1])
+            n = int(line.split()[1])
+            instructions += n
+            if '-' in f.rsplit('.', 1)[1] and n: print(f"  thread {f.rsplit('-', 1)[1]}: {n / requests:,.0f} per request")
             break
 print(f"{label}: {instructions / requests:,.0f} instructions per request ({instructions:,} over {requests:,} requests)")
 P
