@@ -47,6 +47,30 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task A_body_that_comes_after_its_head_with_the_next_request_behind_it_is_answered_in_order()
+    {
+        // The body is not in the pipe when the head is parsed: its read waits (the continuation path of HandlePostAsync),
+        // and its bytes are released after the exchange (EndPostBody) so that the request behind them is read next.
+        await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);
+        await using var gateway = GatewayUnderTest.Start(upstream.Url);
+        using RawClient client = await gateway.ConnectAsync();
+        string first = gateway.Post(GatewayUnderTest.ToolsList("\"late\""));
+        int bodyStart = first.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4;
+
+        await client.SendAsync(first[..bodyStart]);
+        await Task.Delay(50);
+        await client.SendAsync(first[bodyStart..] + gateway.Post(GatewayUnderTest.ToolsList("\"behind\"")));
+        RawResponse a = await client.ReadResponseAsync("the answer to the request whose body came late");
+        RawResponse b = await client.ReadResponseAsync("the answer to the request behind it");
+
+        Assert.Equal(200, a.Status);
+        Assert.Equal("\"late\"", a.IdJson());
+        Assert.Equal(200, b.Status);
+        Assert.Equal("\"behind\"", b.IdJson());
+        Assert.Equal(2, upstream.Requests.Count);
+    }
+
+    [Fact]
     public async Task A_post_pipelined_behind_a_chunked_body_is_answered_in_order()
     {
         await using var upstream = new ScriptedUpstream(UpstreamScripts.Echo);

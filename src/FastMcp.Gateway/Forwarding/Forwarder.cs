@@ -88,7 +88,27 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             }
             inFlight?.Written();
 
-            (ForwardingError error, _) = await ReadHeadAsync(connection, request.Method == Http.HttpMethod.Head, responseTimeout).ConfigureAwait(false);
+            // The response head is awaited here rather than through ReadHeadAsync: every forward suspends on it, and each
+            // async level between the connection and the read costs a box, a continuation and a completion per request.
+            PipeReader input = connection.Input;
+            bool requestWasHead = request.Method == Http.HttpMethod.Head;
+            var framer = new HeadFramer();
+            bool sawBytes = false;
+            ForwardingError error;
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(responseTimeout).ConfigureAwait(false);
+                }
+                catch (Exception e) when (ReadFailure(e) is { } failure)
+                {
+                    error = failure;
+                    break;
+                }
+                if (TakeHead(connection, result, ref framer, requestWasHead, ref sawBytes, out error)) break;
+            }
             // A 401 to the gateway's own token: renew it (once); the request is not repeated, it may not be idempotent.
             if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine, request.Headers.Get(KnownHeader.Authorization));
             if (error == ForwardingError.None) return (error, connection);
@@ -120,39 +140,61 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             {
                 result = await input.ReadAsync(ct).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (ReadFailure(e) is { } failure)
             {
-                return (ForwardingError.ResponseTimeout, sawBytes);
+                return (failure, sawBytes);
             }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            if (TakeHead(connection, result, ref framer, requestWasHead, ref sawBytes, out ForwardingError error)) return (error, sawBytes);
+        }
+    }
+
+    /// <summary>The forwarding error of a read of the response head that threw; null for an exception that is not the upstream's doing.</summary>
+    private static ForwardingError? ReadFailure(Exception e) => e switch
+    {
+        OperationCanceledException => ForwardingError.ResponseTimeout,
+        IOException or SocketException or ObjectDisposedException => ForwardingError.UpstreamClosed,
+        _ => null,
+    };
+
+    /// <summary>
+    /// One read's worth of waiting for the response head: true when the wait is over (<paramref name="error"/> says how),
+    /// false to read again (no head yet, or an interim 1xx response was skipped).
+    /// </summary>
+    private bool TakeHead(UpstreamConnection connection, in ReadResult result, ref HeadFramer framer, bool requestWasHead, ref bool sawBytes, out ForwardingError error)
+    {
+        PipeReader input = connection.Input;
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        sawBytes |= !buffer.IsEmpty;
+        long headLength = framer.TryFindEnd(buffer, limits.MaxHeadBytes);
+        if (headLength > 0)
+        {
+            HttpRejectReason reason = connection.ResponseHead.Parse(buffer.Slice(0, headLength), requestWasHead);
+            input.AdvanceTo(buffer.GetPosition(headLength));
+            sawBytes = true;
+            error = ForwardingError.None;
+            if (reason != HttpRejectReason.None) error = ForwardingError.InvalidResponse;
+            else
             {
-                return (ForwardingError.UpstreamClosed, sawBytes);
-            }
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            sawBytes |= !buffer.IsEmpty;
-            long headLength = framer.TryFindEnd(buffer, limits.MaxHeadBytes);
-            if (headLength > 0)
-            {
-                HttpRejectReason reason = connection.ResponseHead.Parse(buffer.Slice(0, headLength), requestWasHead);
-                input.AdvanceTo(buffer.GetPosition(headLength));
-                if (reason != HttpRejectReason.None) return (ForwardingError.InvalidResponse, true);
                 int status = connection.ResponseHead.StatusCode;
                 // Interim responses (100, 102, 103) are not relayed; the final one follows.
                 if (status is >= 100 and < 200 && status != 101)
                 {
                     framer.Reset();
-                    continue;
+                    return false;
                 }
-                if (status == 101) return (ForwardingError.InvalidResponse, true);
-                return (ForwardingError.None, true);
+                if (status == 101) error = ForwardingError.InvalidResponse;
             }
-            if (headLength < 0)
-            {
-                input.AdvanceTo(buffer.End);
-                return (ForwardingError.InvalidResponse, true);
-            }
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted) return (ForwardingError.UpstreamClosed, sawBytes);
+            return true;
         }
+        if (headLength < 0)
+        {
+            input.AdvanceTo(buffer.End);
+            sawBytes = true;
+            error = ForwardingError.InvalidResponse;
+            return true;
+        }
+        input.AdvanceTo(buffer.Start, buffer.End);
+        error = ForwardingError.UpstreamClosed;
+        return result.IsCompleted;
     }
 }

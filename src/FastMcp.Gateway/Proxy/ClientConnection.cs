@@ -147,8 +147,15 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 }
                 finally
                 {
-                    StopTrackingCall();
-                    _rt.Tracer?.Record(_exchange, RemoteAddress);
+                    try
+                    {
+                        EndPostBody();
+                    }
+                    finally
+                    {
+                        StopTrackingCall();
+                        _rt.Tracer?.Record(_exchange, RemoteAddress);
+                    }
                 }
                 _rt.Metrics.RecordExchange(_exchange);
                 ReleaseExchangeBuffers();
@@ -281,12 +288,28 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
     // ---- routing ---------------------------------------------------------------------------
 
-    /// <summary>Handles one request. False: close the connection afterwards.</summary>
+    /// <summary>
+    /// Handles one request. False: close the connection afterwards. Not itself async, nor are the steps below it up to the
+    /// one that waits (a forward, a held call): what completes at once (a token already verified, a record handed to the
+    /// audit log) is taken as it is, so an exchange suspends in as few async levels as possible; a step that does wait
+    /// goes on in a small async continuation. Whoever awaits it calls <see cref="EndPostBody"/> afterwards.
+    /// </summary>
+    private ValueTask<bool> HandleRequestAsync()
+    {
+        if (Volatile.Read(ref _waitingOnReserve) != 0) return ClaimSlotThenHandleAsync();
+        return HandleClaimedRequestAsync();
+    }
+
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> HandleRequestAsync()
+    private async ValueTask<bool> ClaimSlotThenHandleAsync()
+    {
+        if (!await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
+        return await HandleClaimedRequestAsync().ConfigureAwait(false);
+    }
+
+    private ValueTask<bool> HandleClaimedRequestAsync()
     {
         bool bodyUnread = _request.Framing != BodyFraming.None;
-        if (Volatile.Read(ref _waitingOnReserve) != 0 && !await ClaimReservedSlotAsync().ConfigureAwait(false)) return false;
         // Routes are compared byte for byte in order (Upstream/RouteTable.cs): no lookup allocates.
         UpstreamRoute? route = _rt.Routes.Match(_request.Path);
         Federation.FederatedRoute? federated = route is null ? _rt.Routes.MatchFederated(_request.Path) : null;
@@ -295,36 +318,35 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (_rt.Authentication is { IsAnonymous: false } meta && _request.Method == HttpMethod.Get && meta.IsMetadataPath(_request.Path))
             {
                 GatewayResponses.WriteSimple(_output, 200, "application/json"u8, meta.MetadataDocument, close: bodyUnread || ClosesAfterExchange);
-                await FlushToClientAsync().ConfigureAwait(false);
-                return !bodyUnread;
+                return FlushThenAsync(keepAlive: !bodyUnread);
             }
-            return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread).ConfigureAwait(false);
+            return AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "no MCP endpoint at this path"u8, bodyUnread);
         }
         _exchange.Route = route;
         _exchange.Federation = federated;
         _sessionRequestEngine = null; // set again when this request is a GET decided by the policy
         _exchange.Stage = ExchangeStage.CheckOrigin;
         if (!_rt.OriginGuard.IsAllowed(_request))
-            return await AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread).ConfigureAwait(false);
+            return AnswerAsync(403, JsonRpcErrorCodes.InvalidRequest, "origin or host not allowed"u8, bodyUnread);
         if (_request.Method is not (HttpMethod.Post or HttpMethod.Get or HttpMethod.Delete))
-            return await AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8).ConfigureAwait(false);
+            return AnswerAsync(405, JsonRpcErrorCodes.InvalidRequest, "method not allowed"u8, bodyUnread, "Allow: GET, POST, DELETE\r\n"u8);
         if (_request.Method != HttpMethod.Post && bodyUnread)
-            return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true).ConfigureAwait(false);
+            return AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "GET and DELETE take no body"u8, closeAfter: true);
         // The gateway decides on the body as UTF-8 JSON; an upstream that inflates a coding or decodes another charset
         // would run something else. Refused before the body is read (pass-through decides nothing, so it is exempt).
         if (!_rt.Options.Passthrough)
         {
             if (!ContentCoding.IsIdentity(_request.Headers))
-                return await AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
-                    "unsupported Content-Encoding: request bodies are inspected as sent, so none but identity is accepted"u8, bodyUnread).ConfigureAwait(false);
+                return AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
+                    "unsupported Content-Encoding: request bodies are inspected as sent, so none but identity is accepted"u8, bodyUnread);
             if (_request.Method == HttpMethod.Post && !JsonMediaType.IsUtf8Json(_request.Headers))
-                return await AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
-                    "unsupported Content-Type: a POST body must be application/json in UTF-8 (no parameter but charset=utf-8)"u8, bodyUnread).ConfigureAwait(false);
+                return AnswerAsync(415, JsonRpcErrorCodes.InvalidRequest,
+                    "unsupported Content-Type: a POST body must be application/json in UTF-8 (no parameter but charset=utf-8)"u8, bodyUnread);
         }
 
         // A client address past its request budget is refused before its token costs anything.
         if (_rt.RateLimits.PerClientAddress is { } perAddress && !perAddress.TryTake(RemoteAddress, out int addressWait))
-            return await RateLimitedAsync(RateLimiting.RateLimitScope.ClientAddress, addressWait, bodyUnread).ConfigureAwait(false);
+            return RateLimitedAsync(RateLimiting.RateLimitScope.ClientAddress, addressWait, bodyUnread);
 
         _exchange.Stage = ExchangeStage.Identify;
         if (_rt.Authentication is { } authentication)
@@ -332,56 +354,75 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             // A source past its failed-authentication budget is refused before its token costs anything.
             if (_rt.FailedAuthentication is { } limiter && limiter.IsExhausted(RemoteAddress, out int retryAfter))
             {
-                return await AnswerAsync(429, JsonRpcErrorCodes.Unauthorized, "too many failed authentication attempts from this address"u8, bodyUnread,
-                    Encoding.ASCII.GetBytes($"Retry-After: {retryAfter}\r\n")).ConfigureAwait(false);
+                return AnswerAsync(429, JsonRpcErrorCodes.Unauthorized, "too many failed authentication attempts from this address"u8, bodyUnread,
+                    Encoding.ASCII.GetBytes($"Retry-After: {retryAfter}\r\n"));
             }
-            AuthResult auth = await authentication.AuthenticateAsync(_request, _certificate).ConfigureAwait(false);
-            if (!auth.Succeeded)
-            {
-                _rt.Metrics.CountAuthenticationFailure(auth.Failure);
-                // Asking for a DPoP nonce is a protocol round trip, not a failed guess: only the holder of a valid token and
-                // of its key gets that far, so it spends no failed-authentication budget.
-                if (auth.Failure != AuthFailure.UseDpopNonce) _rt.FailedAuthentication?.CountFailure(RemoteAddress);
-                await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
-                int status = ResourceMetadata.StatusCode(auth.Failure);
-                return await AnswerAsync(status, JsonRpcErrorCodes.Unauthorized, Encoding.UTF8.GetBytes(auth.Description ?? auth.Failure.ToString()), bodyUnread,
-                    authentication.ChallengeLines(auth.Failure, _request)).ConfigureAwait(false);
-            }
-            _exchange.Principal = auth.Principal;
-            MarkAuthenticated();
+            ValueTask<AuthResult> authenticating = authentication.AuthenticateAsync(_request, _certificate);
+            if (!authenticating.IsCompletedSuccessfully) return HandleWhenAuthenticatedAsync(authenticating, authentication);
+            return HandleAuthenticated(authenticating.Result, authentication);
         }
-        else
-        {
-            _exchange.Principal = Principal.Anonymous;
-        }
+        _exchange.Principal = Principal.Anonymous;
+        return HandleIdentifiedAsync();
+    }
+
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandleWhenAuthenticatedAsync(ValueTask<AuthResult> authenticating, Authentication authentication) =>
+        await HandleAuthenticated(await authenticating.ConfigureAwait(false), authentication).ConfigureAwait(false);
+
+    private ValueTask<bool> HandleAuthenticated(AuthResult auth, Authentication authentication)
+    {
+        if (!auth.Succeeded) return RefuseAuthenticationAsync(auth, authentication);
+        _exchange.Principal = auth.Principal;
+        MarkAuthenticated();
+        return HandleIdentifiedAsync();
+    }
+
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> RefuseAuthenticationAsync(AuthResult auth, Authentication authentication)
+    {
+        bool bodyUnread = _request.Framing != BodyFraming.None;
+        _rt.Metrics.CountAuthenticationFailure(auth.Failure);
+        // Asking for a DPoP nonce is a protocol round trip, not a failed guess: only the holder of a valid token and
+        // of its key gets that far, so it spends no failed-authentication budget.
+        if (auth.Failure != AuthFailure.UseDpopNonce) _rt.FailedAuthentication?.CountFailure(RemoteAddress);
+        await RecordAuthenticationFailureAsync(auth).ConfigureAwait(false);
+        int status = ResourceMetadata.StatusCode(auth.Failure);
+        return await AnswerAsync(status, JsonRpcErrorCodes.Unauthorized, Encoding.UTF8.GetBytes(auth.Description ?? auth.Failure.ToString()), bodyUnread,
+            authentication.ChallengeLines(auth.Failure, _request)).ConfigureAwait(false);
+    }
+
+    /// <summary>The caller is known (or anonymous): rate limits, its session, then the request by method.</summary>
+    private ValueTask<bool> HandleIdentifiedAsync()
+    {
+        bool bodyUnread = _request.Framing != BodyFraming.None;
+        UpstreamRoute? route = _exchange.Route;
+        Federation.FederatedRoute? federated = _exchange.Federation;
         // A subject past its request budget is refused before policy, masking, audit or the upstream do any work.
         if (_rt.RateLimits.PerSubject is { } perSubject && !perSubject.TryTake(_exchange.Principal!.Subject, out int subjectWait))
-            return await RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread).ConfigureAwait(false);
+            return RateLimitedAsync(RateLimiting.RateLimitScope.Subject, subjectWait, bodyUnread);
 
         // Another caller's session (or, by default, one not seen issued here) is unknown to this caller: 404, as MCP
         // answers an unknown session, whether it is a POST, the GET stream or a DELETE (ClientConnection.Sessions.cs).
         if (route is not null && !SessionIsCallers(route))
-            return await AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "session not found: initialize again"u8, bodyUnread).ConfigureAwait(false);
+            return AnswerAsync(404, JsonRpcErrorCodes.InvalidRequest, "session not found: initialize again"u8, bodyUnread);
 
-        if (_request.Method == HttpMethod.Post) return await HandlePostAsync().ConfigureAwait(false);
-        if (federated is not null && _request.Method == HttpMethod.Get) return await RelayFederatedStreamsAsync(federated).ConfigureAwait(false);
-        if (federated is not null) return await EndFederatedSessionAsync(federated).ConfigureAwait(false);
+        if (_request.Method == HttpMethod.Post) return HandlePostAsync();
+        if (federated is not null && _request.Method == HttpMethod.Get) return RelayFederatedStreamsAsync(federated);
+        if (federated is not null) return EndFederatedSessionAsync(federated);
         // Nothing reaches the upstream undecided: a GET or DELETE is decided as the session's initialize would be now.
         _exchange.Stage = ExchangeStage.Decide;
-        if (!SessionRequestAllowed(route!.Name, out PolicyDecision decision)) return await RefuseSessionRequestAsync(decision).ConfigureAwait(false);
+        if (!SessionRequestAllowed(route!.Name, out PolicyDecision decision)) return RefuseSessionRequestAsync(decision);
         // Each one is a request the allowing rule lets reach the upstream: it spends that rule's budget as a call does.
-        if (!TakeRuleBudget(decision)) return await RuleRateLimitedAsync(default).ConfigureAwait(false);
+        if (!TakeRuleBudget(decision)) return RuleRateLimitedAsync(default);
         // A GET or DELETE has no body, but its header fields go upstream: the request rule applies to them too. The allowing
         // rule's profile (else the default) is that rule, and masks what the GET's stream relays.
         if (_rt.Masking is not null)
         {
-            if (PickSessionRequestMasking() is not { } masking) return await RefuseMissingProfileAsync().ConfigureAwait(false);
+            if (PickSessionRequestMasking() is not { } masking) return RefuseMissingProfileAsync();
             if (masking.ApplyToHeaderFields(_exchange, _request) == RequestCardOutcome.BlockedCard)
-                return await RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked")
-                    .ConfigureAwait(false);
+                return RefuseAsync(default, default, 403, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked");
         }
-        if (!await RecordRequestOrRefuseAsync(default).ConfigureAwait(false)) return true;
-        return await ForwardAsync(default, hasBody: false).ConfigureAwait(false);
+        return RecordThenForwardAsync(default, inspectedAsIs: false, default, hasBody: false);
     }
 
     /// <summary>
@@ -449,23 +490,51 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
 
     // ---- POST ------------------------------------------------------------------------------
 
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> HandlePostAsync()
+    // The POST body as read from the pipe (or decoded), released by EndPostBody when the exchange ends.
+    private ReadOnlySequence<byte> _postBody;
+    private bool _postBodyPending;
+
+    /// <summary>
+    /// Reads the body, then handles the message. Not itself async: a body already in the pipe is read without suspending,
+    /// and the handling's own task is returned as it is, so a forward suspends in fewer async levels per request.
+    /// Whoever awaits it calls <see cref="EndPostBody"/> once it completed or threw.
+    /// </summary>
+    private ValueTask<bool> HandlePostAsync()
     {
         if (_request.Framing == BodyFraming.None)
         {
             _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, JsonRpcErrorCodes.ParseError, "empty request body"u8, close: ClosesAfterExchange);
-            await FlushToClientAsync().ConfigureAwait(false);
-            return true;
+            return FlushThenAsync(keepAlive: true);
         }
+        ValueTask<bool> read = ReadPostBodyAsync();
+        if (!read.IsCompletedSuccessfully) return HandlePostBodyWhenReadAsync(read);
+        return HandlePostBody(read.Result);
+    }
+
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> HandlePostBodyWhenReadAsync(ValueTask<bool> read) =>
+        await HandlePostBody(await read.ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>The body was read (false: the connection ends, anything owed was answered): the message is handled.</summary>
+    private ValueTask<bool> HandlePostBody(bool read)
+    {
+        if (!read) return new ValueTask<bool>(false);
+        _postBodyPending = true;
+        _exchange.Body = _postBody;
+        return HandleMcpMessageAsync(_postBody);
+    }
+
+    /// <summary>Reads the POST body into <see cref="_postBody"/>. False: the connection ends (a rejection was written, or the client left).</summary>
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ReadPostBodyAsync()
+    {
         if (_request.ExpectsContinue)
         {
             _output.Write(Continue100);
             await FlushToClientAsync().ConfigureAwait(false);
         }
 
-        ReadOnlySequence<byte> body;
         bool bodyInPipe = _request.Framing == BodyFraming.ContentLength;
         _bodyInPipe = bodyInPipe;
         _bodyReleased = false;
@@ -492,73 +561,75 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
                 _input.AdvanceTo(result.Buffer.End);
                 return false; // client closed mid-body: nothing to answer
             }
-            body = result.Buffer.Slice(0, _request.ContentLength);
+            _postBody = result.Buffer.Slice(0, _request.ContentLength);
+            return true;
         }
-        else
+        _decodedBody.Clear();
+        BodyReadResult read = await BodyReader.ReadWholeAsync(_input, BodyFraming.Chunked, -1, _decodedBody, _rt.Limits.MaxRequestBodyBytes, _rt.Limits, _timer.Token)
+            .ConfigureAwait(false);
+        switch (read)
         {
-            _decodedBody.Clear();
-            BodyReadResult read = await BodyReader.ReadWholeAsync(_input, BodyFraming.Chunked, -1, _decodedBody, _rt.Limits.MaxRequestBodyBytes, _rt.Limits, _timer.Token)
-                .ConfigureAwait(false);
-            switch (read)
-            {
-                case BodyReadResult.Complete:
-                    break;
-                case BodyReadResult.TooLarge:
-                    await RejectAsync(HttpRejectReason.BodyTooLarge).ConfigureAwait(false);
-                    return false;
-                case BodyReadResult.TimedOut:
-                    await RejectAsync(HttpRejectReason.BodyTimeout).ConfigureAwait(false);
-                    return false;
-                case BodyReadResult.Invalid:
-                    await RejectAsync(HttpRejectReason.InvalidChunkSize).ConfigureAwait(false);
-                    return false;
-                default:
-                    return false;
-            }
-            body = new ReadOnlySequence<byte>(_decodedBody.WrittenMemory);
+            case BodyReadResult.Complete:
+                break;
+            case BodyReadResult.TooLarge:
+                await RejectAsync(HttpRejectReason.BodyTooLarge).ConfigureAwait(false);
+                return false;
+            case BodyReadResult.TimedOut:
+                await RejectAsync(HttpRejectReason.BodyTimeout).ConfigureAwait(false);
+                return false;
+            case BodyReadResult.Invalid:
+                await RejectAsync(HttpRejectReason.InvalidChunkSize).ConfigureAwait(false);
+                return false;
+            default:
+                return false;
         }
-
-        try
-        {
-            _exchange.Body = body;
-            return await HandleMcpMessageAsync(body).ConfigureAwait(false);
-        }
-        finally
-        {
-            // A held approval may have copied the body and released the pipe already.
-            if (bodyInPipe && !_bodyReleased) _input.AdvanceTo(body.End);
-            _decodedBody.TrimTo(64 * 1024);
-            _heldBody.Clear();
-            _heldBody.TrimTo(64 * 1024);
-        }
+        _postBody = new ReadOnlySequence<byte>(_decodedBody.WrittenMemory);
+        return true;
     }
 
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
+    /// <summary>The exchange of a POST whose body was read is over (or failed): the pipe and the body buffers are released.</summary>
+    private void EndPostBody()
     {
-        if (_rt.Options.Passthrough) return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+        if (!_postBodyPending) return;
+        _postBodyPending = false;
+        ReadOnlySequence<byte> body = _postBody;
+        _postBody = default;
+        // A held approval may have copied the body and released the pipe already.
+        if (_bodyInPipe && !_bodyReleased) _input.AdvanceTo(body.End);
+        _decodedBody.TrimTo(64 * 1024);
+        _heldBody.Clear();
+        _heldBody.TrimTo(64 * 1024);
+    }
+
+    /// <summary>
+    /// Inspects the message and hands it to what handles its kind. Not itself async (every path ends in the task of the
+    /// method it hands over to), so it adds no async level to a forward.
+    /// </summary>
+    private ValueTask<bool> HandleMcpMessageAsync(ReadOnlySequence<byte> body)
+    {
+        if (_rt.Options.Passthrough) return ForwardAsync(body, hasBody: true);
 
         _exchange.Stage = ExchangeStage.Inspect;
         McpInspectError inspectError = McpInspector.Inspect(body, out _exchange.Call);
         if (inspectError != McpInspectError.None)
-            return await AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false).ConfigureAwait(false);
+            return AnswerAsync(McpRejections.HttpStatus(inspectError), McpRejections.JsonRpcCode(inspectError), McpRejections.Message(inspectError), closeAfter: false);
         _exchange.HasCall = true;
         ref McpCall call = ref _exchange.Call;
         _exchange.ToolLabel = _rt.Metrics.ToolIndex(body, call);
         if (_rt.Tracer is not null) Tracing.Tracer.CaptureCall(_exchange, body);
         // A federated path: the gateway holds the session and routes by prefix (ClientConnection.Federation.cs).
-        if (_exchange.Federation is { } federation) return await HandleFederatedMessageAsync(federation, body).ConfigureAwait(false);
+        if (_exchange.Federation is { } federation) return HandleFederatedMessageAsync(federation, body);
         MessageRoute route = MessageRouting.For(call.Kind);
         switch (route)
         {
             case MessageRoute.Batch:
-                return await HandleBatchAsync(body).ConfigureAwait(false);
+                return HandleBatchAsync(body);
             case MessageRoute.Decide:
             case MessageRoute.AnswerToServer:
                 break;
             default:
                 // A message kind without a route is refused, never forwarded undecided.
-                return await AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Invalid request: message kind not handled"u8, closeAfter: false).ConfigureAwait(false);
+                return AnswerAsync(400, JsonRpcErrorCodes.InvalidRequest, "Invalid request: message kind not handled"u8, closeAfter: false);
         }
 
         McpHeaderMismatch mismatch = McpHeaderCheck.Check(body, call,
@@ -567,18 +638,16 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         {
             _exchange.ResponseStatus = 400;
             GatewayResponses.WriteJsonRpcError(_output, _scratch, 400, body, call.IdRange, JsonRpcErrorCodes.HeaderMismatch, McpRejections.Message(mismatch), close: ClosesAfterExchange);
-            await FlushToClientAsync().ConfigureAwait(false);
-            return true;
+            return FlushThenAsync(keepAlive: true);
         }
-        return await DecideMaskRecordForwardAsync(body, route, inspected: true).ConfigureAwait(false);
+        return DecideMaskRecordForwardAsync(body, route, inspected: true);
     }
 
     /// <summary>
     /// Policy, request masking, the audit record, then the upstream of <see cref="Exchange.Route"/>. <paramref name="inspected"/>:
     /// <paramref name="body"/> is the one McpInspector validated (not a rewrite of it).
     /// </summary>
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route, bool inspected = false)
+    private ValueTask<bool> DecideMaskRecordForwardAsync(ReadOnlySequence<byte> body, MessageRoute route, bool inspected = false)
     {
         ref McpCall call = ref _exchange.Call;
         // Requests and notifications are decided by policy on what the client sent (a containsCardNumber rule must
@@ -595,7 +664,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             _exchange.Times.DecideEnd = Stopwatch.GetTimestamp();
             _exchange.Decision = decision;
             if (!TakeRuleBudget(decision.Value))
-                return await RuleRateLimitedAsync(body).ConfigureAwait(false);
+                return RuleRateLimitedAsync(body);
             // A held call is decided again once approved (ApprovalHold), on what the client sent: masking is about to
             // change the body and query in place. Held calls only, off the hot path.
             if (decision.Value is { Action: PolicyAction.RequireApproval, Rule.ApprovalMode: ApprovalMode.Hold }) KeepHeldCallAsSent(body);
@@ -629,58 +698,82 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             RequestCardOutcome outcome = masking.ApplyToRequest(_exchange, body, _request, _maskedCopy, out recorded, cards);
             _exchange.Recorded = recorded;
             if (missingProfile is not null)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
-                    $"masking profile '{missingProfile}' missing").ConfigureAwait(false);
+                return RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "the masking profile this call needs is not configured"u8.ToArray(),
+                    $"masking profile '{missingProfile}' missing");
             if (outcome == RequestCardOutcome.BlockedCard || unshowable)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked").ConfigureAwait(false);
+                return RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number"u8.ToArray(), "card number blocked");
             if (outcome == RequestCardOutcome.BlockedNumber)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
-                    "card number blocked (JSON number)").ConfigureAwait(false);
+                return RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, "request contains a card number written as a JSON number"u8.ToArray(),
+                    "card number blocked (JSON number)");
             if (outcome == RequestCardOutcome.BlockedSensitiveData)
-                return await RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, SensitiveDataRefusal, "sensitive authentication data blocked").ConfigureAwait(false);
+                return RefuseAsync(body, recorded, 200, JsonRpcErrorCodes.Forbidden, SensitiveDataRefusal, "sensitive authentication data blocked");
         }
 
         _exchange.Recorded = recorded;
 
         // An answer to a server request the gateway denied (and answered itself) never reaches the upstream.
         if (route == MessageRoute.AnswerToServer && AnswersDeniedServerRequest(body))
-            return await RefuseAsync(body, recorded, 403, JsonRpcErrorCodes.InvalidRequest,
+            return RefuseAsync(body, recorded, 403, JsonRpcErrorCodes.InvalidRequest,
                 "this answers a server request the gateway's policy denied: the client was never sent it, and the upstream has had the gateway's answer"u8.ToArray(),
-                "answer to a denied server request").ConfigureAwait(false);
+                "answer to a denied server request");
         // A task that is not the caller's is refused whatever the policy says, as an unknown task (ClientConnection.Tasks.cs);
         // an answer to a server request naming one gets 403, as an answer the gateway refuses does.
         string? taskRefusal = TaskRefusal(body, route);
-        if (taskRefusal is null && _taskApproval is { } remoteApproval) taskRefusal = await ConfirmTaskApprovalAsync(remoteApproval).ConfigureAwait(false);
+        if (taskRefusal is null && _taskApproval is { } remoteApproval)
+            return ConfirmTaskApprovalThenActAsync(remoteApproval, body, recorded, route, decision, approversView, inspected);
+        return ActOnDecision(body, recorded, route, decision, approversView, inspected, taskRefusal);
+    }
+
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ConfirmTaskApprovalThenActAsync(Tasks.RemoteTaskApproval remoteApproval, ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded,
+        MessageRoute route, PolicyDecision? decision, ApprovalRequestView? approversView, bool inspected)
+    {
+        string? taskRefusal = await ConfirmTaskApprovalAsync(remoteApproval).ConfigureAwait(false);
+        return await ActOnDecision(body, recorded, route, decision, approversView, inspected, taskRefusal).ConfigureAwait(false);
+    }
+
+    /// <summary>The rest of <see cref="DecideMaskRecordForwardAsync"/>: a task refusal, the decision, a cancellation, then the record and the forward.</summary>
+    private ValueTask<bool> ActOnDecision(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, MessageRoute route, PolicyDecision? decision,
+        ApprovalRequestView? approversView, bool inspected, string? taskRefusal)
+    {
         if (taskRefusal is not null)
         {
             // The caller's own task, whose creating call the policy no longer allows: said plainly (it is theirs).
             if (_taskCallRefused)
             {
                 _exchange.Decision = PolicyEngine.RefuseTaskCallNotAllowed();
-                return await RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.Forbidden,
-                    Encoding.UTF8.GetBytes(TaskCallNotAllowed + taskRefusal), taskRefusal).ConfigureAwait(false);
+                return RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.Forbidden,
+                    Encoding.UTF8.GetBytes(TaskCallNotAllowed + taskRefusal), taskRefusal);
             }
             _exchange.Decision = PolicyEngine.RefuseTaskNotYours();
-            return await RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal)
-                .ConfigureAwait(false);
+            return RefuseAsync(body, recorded, route == MessageRoute.AnswerToServer ? 403 : 200, JsonRpcErrorCodes.InvalidParams, TaskNotFound, taskRefusal);
         }
 
         if (decision is { } d)
         {
             if (d.Action == PolicyAction.Deny)
-                return await RefuseAsync(body, recorded, 200, PolicyAuthorization.ClientErrorCode(d), Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}").ConfigureAwait(false);
+                return RefuseAsync(body, recorded, 200, PolicyAuthorization.ClientErrorCode(d), Encoding.UTF8.GetBytes(d.Message), $"denied by {(d.Rule?.Name ?? "default")}");
             if (d.Action == PolicyAction.RequireApproval)
-                return await RequireApprovalAsync(body, recorded, d, approversView).ConfigureAwait(false);
+                return RequireApprovalAsync(body, recorded, d, approversView);
         }
 
         // A cancellation the policy allows is forwarded only for the caller's own call in flight there (ClientConnection.Cancellations.cs).
-        if (_exchange.Call.Method == McpMethod.NotificationsCancelled && route == MessageRoute.Decide && await CancellationStopsAsync(body, recorded).ConfigureAwait(false) is { } cancelled)
-            return cancelled;
+        if (_exchange.Call.Method == McpMethod.NotificationsCancelled && route == MessageRoute.Decide) return CancelOrRecordThenForwardAsync(body, recorded, inspected);
+        return RecordThenForwardInspected(body, recorded, inspected);
+    }
 
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> CancelOrRecordThenForwardAsync(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, bool inspected)
+    {
+        if (await CancellationStopsAsync(body, recorded).ConfigureAwait(false) is { } cancelled) return cancelled;
+        return await RecordThenForwardInspected(body, recorded, inspected).ConfigureAwait(false);
+    }
+
+    private ValueTask<bool> RecordThenForwardInspected(ReadOnlySequence<byte> body, ReadOnlySequence<byte> recorded, bool inspected)
+    {
         // No card found: nothing was masked, so what is recorded is the inspected body itself, valid JSON.
         bool inspectedAsIs = inspected && _exchange.RequestCards.Count == 0 && recorded.Start.Equals(body.Start) && recorded.End.Equals(body.End);
-        if (!await RecordRequestOrRefuseAsync(recorded, inspectedAsIs).ConfigureAwait(false)) return true;
-        return await ForwardAsync(body, hasBody: true).ConfigureAwait(false);
+        return RecordThenForwardAsync(recorded, inspectedAsIs, body, hasBody: true);
     }
 
     /// <summary>
@@ -754,6 +847,21 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             return false;
         }
     }
+
+    /// <summary>
+    /// Records the request (<see cref="RecordRequestOrRefuseAsync"/>), then forwards it. A record that completes at once
+    /// (Batched, or no audit) hands over to the forward's own task: no async level of its own between the two.
+    /// </summary>
+    private ValueTask<bool> RecordThenForwardAsync(ReadOnlySequence<byte> recorded, bool inspectedAsIs, ReadOnlySequence<byte> body, bool hasBody)
+    {
+        ValueTask<bool> recording = RecordRequestOrRefuseAsync(recorded, inspectedAsIs);
+        if (!recording.IsCompletedSuccessfully) return ForwardWhenRecordedAsync(recording, body, hasBody);
+        return recording.Result ? ForwardAsync(body, hasBody) : new ValueTask<bool>(true);
+    }
+
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> ForwardWhenRecordedAsync(ValueTask<bool> recording, ReadOnlySequence<byte> body, bool hasBody) =>
+        !await recording.ConfigureAwait(false) || await ForwardAsync(body, hasBody).ConfigureAwait(false);
 
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     /// <summary>A record the audit log refused on a path that goes on without it: counted, and said in the log line <paramref name="line"/>.</summary>
