@@ -863,7 +863,6 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
     private async ValueTask<bool> ForwardWhenRecordedAsync(ValueTask<bool> recording, ReadOnlySequence<byte> body, bool hasBody) =>
         !await recording.ConfigureAwait(false) || await ForwardAsync(body, hasBody).ConfigureAwait(false);
 
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     /// <summary>A record the audit log refused on a path that goes on without it: counted, and said in the log line <paramref name="line"/>.</summary>
     private void RecordLost(string line)
     {
@@ -877,6 +876,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         if (_rt.LogRateLimit.TryTake("record lost", line, 0, out int held)) Log.Error(line + LogRateLimit.Held(held));
     }
 
+    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AuditUnavailableAsync(ReadOnlySequence<byte> body)
     {
         Admin.GatewayCounters.Add(ref _rt.Counters.AuditUnavailable);
