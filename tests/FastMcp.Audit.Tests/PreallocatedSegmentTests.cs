@@ -91,7 +91,7 @@ public sealed class PreallocatedSegmentTests : IDisposable
     [Fact]
     public async Task A_disk_that_cannot_hold_the_reserve_still_records_without_it()
     {
-        // A small volume (the 1 MiB tmpfs of the interop disk-full test) cannot take 4 MiB of zeros: the
+        // A small or nearly full volume that cannot take the reserve's zeros (a 1 MiB tmpfs and the 4 MiB steps): the
         // reserve is skipped, not the record.
         var fs = new FaultyFileSystem { FailWhen = (op, _) => op == "reserve" };
         string open = Path.Combine(_dir.ChainDir(), SegmentNames.Open(1));
