@@ -19,7 +19,7 @@ public sealed class PartialWriteTests : IDisposable
     [InlineData("rotate")]
     public async Task A_partial_write_on_a_full_disk_is_cut_before_the_segment_is_sealed(string sealedBy)
     {
-        // No reserve (the 4 MiB step could not be had): the partial frame extends the file.
+        // No reserve (the step could not be had): the partial frame extends the file.
         var fs = new FaultyFileSystem { FailWhen = (op, _) => op == "reserve" };
         var options = _dir.Options();
         if (sealedBy == "rotate") options.MaxSegmentBytes = 8 * 1024;

@@ -1,5 +1,6 @@
 using FastMcp.Audit.Format;
 using FastMcp.Audit.Reading;
+using FastMcp.Audit.Recording;
 
 namespace FastMcp.Audit.Tests;
 
@@ -46,7 +47,7 @@ public sealed class PreallocatedSegmentTests : IDisposable
             var (end, zeros) = Frames(data);
             Assert.True(zeros > 0, "no zero-filled reserve after the last frame");
             Assert.Equal(data.Length, end + zeros);
-            Assert.True(data.Length >= end + 1024 * 1024, $"reserve {zeros} bytes");
+            Assert.True(zeros >= 64 * 1024, $"reserve {zeros} bytes");
 
             // A live folder verifies: the zeros are the end of the open segment, not a torn or corrupt frame.
             var (live, liveRecords) = await LogReading.VerifyFolderAsync(_dir);
@@ -63,9 +64,34 @@ public sealed class PreallocatedSegmentTests : IDisposable
     }
 
     [Fact]
+    public async Task A_new_segment_reserves_a_small_first_step_and_whole_steps_once_records_reach_it()
+    {
+        // Start-up (issue #14, target 5): the segment is created before the gateway accepts, so its first reserve is
+        // small; it was a whole 4 MiB step of zeros written and flushed there.
+        string open = Path.Combine(_dir.ChainDir(), SegmentNames.Open(1));
+        await using var log = await AuditLog.OpenAsync(_dir.Options());
+        var (end, zeros) = Frames(File.ReadAllBytes(open));
+        Assert.True(zeros > 0, "no zero-filled reserve after the header");
+        Assert.True(zeros <= ActiveSegment.FirstReserveStep, $"reserve {zeros} bytes after start");
+
+        // Records that do not compress run past the first step: the next reserve is a whole step.
+        var e = new AuditEvent();
+        for (int i = 0; end < ActiveSegment.FirstReserveStep && i < 200; i++)
+        {
+            SampleEvents.Fill(e, i);
+            e.ResponsePayload = System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6000)));
+            await log.AppendAsync(e);
+            (end, _) = Frames(File.ReadAllBytes(open));
+        }
+        Assert.True(end >= ActiveSegment.FirstReserveStep, $"the records reached {end} bytes only");
+        (end, zeros) = Frames(File.ReadAllBytes(open));
+        Assert.True(zeros >= ActiveSegment.ReserveStep - 64 * 1024, $"reserve {zeros} bytes after the first step");
+    }
+
+    [Fact]
     public async Task A_disk_that_cannot_hold_the_reserve_still_records_without_it()
     {
-        // A small volume (the 1 MiB tmpfs of the interop disk-full test) cannot take 4 MiB of zeros: the
+        // A small or nearly full volume that cannot take the reserve's zeros (a 1 MiB tmpfs and the 4 MiB steps): the
         // reserve is skipped, not the record.
         var fs = new FaultyFileSystem { FailWhen = (op, _) => op == "reserve" };
         string open = Path.Combine(_dir.ChainDir(), SegmentNames.Open(1));

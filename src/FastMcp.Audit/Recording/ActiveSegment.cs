@@ -33,6 +33,13 @@ internal sealed class ActiveSegment : IDisposable
     /// <summary>Zero-filled space kept ahead of the appended end, in steps of this much (up to the segment size).</summary>
     public const long ReserveStep = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// The first step, taken with the header frame: a new segment is made before the gateway accepts (and at each
+    /// rotation, on the writer's thread), and writing and flushing a whole step of zeros there cost more than the rest
+    /// of the audit log's start. Later steps are <see cref="ReserveStep"/>, taken when the records reach the reserve.
+    /// </summary>
+    public const long FirstReserveStep = 256 * 1024;
+
     /// <summary>Stopwatch ticks the last flush of an append took (the fsync latency metric).</summary>
     public long LastFlushTicks { get; private set; }
 
@@ -284,7 +291,8 @@ internal sealed class ActiveSegment : IDisposable
         var file = _file ?? throw new InvalidOperationException("segment is sealed");
         CutToCommitted(file, dropReserve: false);
         long end = CommittedLength + frame.Length;
-        if (end > file.Reserved && end < _reserveLimit) TryReserve(file, Math.Min(_reserveLimit, end + ReserveStep));
+        if (end > file.Reserved && end < _reserveLimit)
+            TryReserve(file, Math.Min(_reserveLimit, end + (file.Reserved == 0 ? FirstReserveStep : ReserveStep)));
         try
         {
             file.Append(frame);
