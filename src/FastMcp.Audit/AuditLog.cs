@@ -282,7 +282,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     /// <summary>
     /// Serializes <paramref name="e"/> now (it may be reused as soon as this returns) and completes when the
-    /// record is durable (Strict) or queued (Batched). Throws <see cref="AuditUnavailableException"/> when the
+    /// record is durable (Strict) or queued (Batched; at BatchedMaxPendingBytes after waiting for room, or refused). Throws <see cref="AuditUnavailableException"/> when the
     /// log cannot be written: the caller must not forward the request.
     /// </summary>
     public ValueTask<long> AppendAsync(AuditEvent e, CancellationToken ct = default) =>
@@ -654,7 +654,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             try
             {
-                // Batched: nobody waits for the writer, so its flush bursts give way to the socket loops.
+                // Batched: nobody waits for the writer (short of the bound), so its flush bursts give way to the socket loops.
                 if (_options.Durability == AuditDurability.Batched) WriterThreadPriority.TryLower(WriterThreadPriority.BatchedNice);
                 Run();
                 done.SetResult();
