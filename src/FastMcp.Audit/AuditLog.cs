@@ -59,6 +59,24 @@ public sealed class AuditLog : IAsyncDisposable
 
     private readonly record struct CheckpointWaiter(long Sequence, TaskCompletionSource<long> Done);
 
+    // Batched durability's bound on what is answered and not yet durable (audit.batchedMaxPendingBytes); null in Strict,
+    // where every append waits for its own flush and the queue is bounded by the exchanges waiting.
+    private readonly PendingBound? _bound;
+    // Bytes of records answered and not yet durable: the pending batch and the one the writer is writing (what
+    // batchedFlushBytes counts: records and their length prefixes). Written under _gate; read without it for /metrics.
+    private long _unwrittenBytes;
+    // The append's one compare: a record goes straight into the batch while _unwrittenBytes is below this. The bound
+    // while nobody waits; 0 while appends wait for room (they go first, oldest first); long.MaxValue without a bound.
+    private long _admitBelow = long.MaxValue;
+    // Refuses the appends that waited for room past audit.batchedMaxPendingWait; made at the first wait.
+    private Timer? _waitTimer;
+    // The writer's: waiting appends it admitted under _gate, resumed once it let go of the lock.
+    private List<AppendWaiter> _admitted = new();
+    // The timer's: waiting appends refused under _gate (failures go to the thread pool, never inline).
+    private List<AppendWaiter> _expired = new();
+    // A line about the bound's episode for OnProblem, said by the writer once it let go of the lock.
+    private string? _boundNote;
+
     /// <summary>False while the log cannot be written (fail closed); flips back once a retry succeeds.</summary>
     public bool IsWritable => _writable && !_closed;
 
@@ -73,6 +91,18 @@ public sealed class AuditLog : IAsyncDisposable
 
     /// <summary>Records appended and not yet written and flushed (the pending batch plus the one being written); racy, for a gauge.</summary>
     public long QueueDepth => Volatile.Read(ref _pending.Count) + _statistics.InFlight;
+
+    /// <summary>Bytes of records answered and not yet durable (queued, or being written and flushed), for a gauge.</summary>
+    public long PendingBytes => Volatile.Read(ref _unwrittenBytes);
+
+    /// <summary>Batched durability's bound on <see cref="PendingBytes"/> (audit.batchedMaxPendingBytes); 0 in Strict, which has none.</summary>
+    public long PendingBytesLimit => _bound?.Limit ?? 0;
+
+    /// <summary>Appends that found <see cref="PendingBytes"/> at its bound and waited for the writer.</summary>
+    public long PendingWaits => _bound?.Waits ?? 0;
+
+    /// <summary>Appends refused because <see cref="PendingBytes"/> stayed at its bound (the caller answers as in an outage).</summary>
+    public long PendingRefused => _bound?.Refused ?? 0;
 
     /// <summary>The shipper, when shipping is configured.</summary>
     public SegmentShipper? Shipper => _shipper;
@@ -127,6 +157,11 @@ public sealed class AuditLog : IAsyncDisposable
         _active = active;
         _nextSequence = active.NextSequence;
         _lastCheckpointTicks = Environment.TickCount64;
+        if (options.Durability == AuditDurability.Batched)
+        {
+            _bound = new PendingBound(options.BatchedMaxPendingBytes, options.BatchedMaxPendingWait);
+            _admitBelow = _bound.Limit;
+        }
         try
         {
             if (options.Export is { } export)
@@ -247,7 +282,7 @@ public sealed class AuditLog : IAsyncDisposable
 
     /// <summary>
     /// Serializes <paramref name="e"/> now (it may be reused as soon as this returns) and completes when the
-    /// record is durable (Strict) or queued (Batched). Throws <see cref="AuditUnavailableException"/> when the
+    /// record is durable (Strict) or queued (Batched; at BatchedMaxPendingBytes after waiting for room, or refused). Throws <see cref="AuditUnavailableException"/> when the
     /// log cannot be written: the caller must not forward the request.
     /// </summary>
     public ValueTask<long> AppendAsync(AuditEvent e, CancellationToken ct = default) =>
@@ -279,12 +314,13 @@ public sealed class AuditLog : IAsyncDisposable
     /// </summary>
     public long AppendQueued(AuditEvent e)
     {
-        ValueTask<long> queued = Append(e, waitForDurability: false);
+        // It cannot wait for room under the bound either: a full queue refuses it at once.
+        ValueTask<long> queued = Append(e, waitForDurability: false, mayWait: false);
         // Without a waiter the append completes before returning: its sequence, or the refusal (thrown here).
         return queued.IsCompletedSuccessfully ? queued.Result : queued.AsTask().GetAwaiter().GetResult();
     }
 
-    private ValueTask<long> Append(AuditEvent e, bool waitForDurability, bool checkpoint = false, IAppendResumeTarget? resumeOn = null)
+    private ValueTask<long> Append(AuditEvent e, bool waitForDurability, bool checkpoint = false, IAppendResumeTarget? resumeOn = null, bool mayWait = true)
     {
         ArgumentNullException.ThrowIfNull(e);
         if (!_writable || _closed) return Refuse();
@@ -296,6 +332,9 @@ public sealed class AuditLog : IAsyncDisposable
         // Everything but the sequence and time is serialized (and masked) before taking the lock; under it the
         // record is only composed, a copy.
         RecordScratch scratch = _scratch.Rent();
+        // A record that waits for room keeps its scratch until it is admitted or refused.
+        bool waiting = false;
+        string? episodeNote = null;
         try
         {
             try
@@ -310,6 +349,9 @@ public sealed class AuditLog : IAsyncDisposable
             lock (_gate)
             {
                 if (!_writable || _closed) return Refuse();
+                // Batched: at its bound (or behind appends already waiting), the record waits for the writer or is refused.
+                if (_unwrittenBytes >= _admitBelow)
+                    return WaitForRoom(scratch, e.Type, time, checkpoint, resumeOn, mayWait, out waiting, out episodeNote);
                 seq = EnqueueComposed(scratch.Fields.WrittenSpan, e.Type, time);
                 if (checkpoint)
                 {
@@ -335,7 +377,9 @@ public sealed class AuditLog : IAsyncDisposable
         }
         finally
         {
-            _scratch.Return(scratch);
+            if (!waiting) _scratch.Return(scratch);
+            // Once per episode, outside the lock.
+            if (episodeNote is not null) _options.OnProblem?.Invoke(episodeNote);
         }
         if (covered is not null) return new ValueTask<long>(covered.Task);
         return waiter is null ? new ValueTask<long>(seq) : new ValueTask<long>(waiter, waiter.Version);
@@ -364,6 +408,157 @@ public sealed class AuditLog : IAsyncDisposable
         Volatile.Write(ref _checkpointsWaiting, 0);
     }
 
+    /// <summary>
+    /// Must hold _gate. Batched: the bytes answered and not yet durable reached audit.batchedMaxPendingBytes, or appends
+    /// wait already. The record, serialized, waits for the writer to make room (oldest first, at most
+    /// audit.batchedMaxPendingWait; the timer refuses it then), or is refused at once: when its caller cannot wait
+    /// (<see cref="AppendQueued"/>), when waiting is off, or when the records waiting already hold as many bytes as the
+    /// bound (what a wait adds to memory is its record: the exchange holds its buffers whether it waits or is forwarded).
+    /// A refusal is an <see cref="AuditUnavailableException"/>, so the caller answers as in an outage.
+    /// </summary>
+    private ValueTask<long> WaitForRoom(RecordScratch scratch, AuditEventType type, long timeMicros, bool checkpoint, IAppendResumeTarget? resumeOn, bool mayWait,
+        out bool waiting, out string? episodeNote)
+    {
+        PendingBound bound = _bound!;
+        waiting = false;
+        episodeNote = bound.Begin(NowMicros())
+            ? $"audit log: records answered and not yet durable reached audit.batchedMaxPendingBytes ({bound.Limit} bytes): the writer is behind (a slow or stuck disk?); appends wait up to {bound.WaitMs} ms for it, then are refused (503) until it catches up"
+            : null;
+        if (!mayWait || bound.WaitMs == 0 || bound.WaitingBytes >= bound.Limit)
+        {
+            bound.CountRefused();
+            return ValueTask.FromException<long>(QueueFull());
+        }
+        AppendWaiter? done = null;
+        TaskCompletionSource<long>? covered = null;
+        if (checkpoint)
+        {
+            covered = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        else
+        {
+            done = AppendWaiter.Rent();
+            done.ResumeOn = resumeOn;
+        }
+        bound.Add(new WaitingAppend(scratch, type, timeMicros, scratch.Fields.WrittenCount, Environment.TickCount64 + bound.WaitMs, done, covered));
+        waiting = true;
+        // Later appends queue behind this one, so the oldest is admitted first.
+        _admitBelow = 0;
+        if (bound.WaitingCount == 1)
+            (_waitTimer ??= new Timer(static log => ((AuditLog)log!).ExpireWaiting(), this, Timeout.Infinite, Timeout.Infinite)).Change(bound.WaitMs, Timeout.Infinite);
+        // The writer makes the room: one asleep (a queue at its bound below the flush size) writes at once.
+        if (_writerSleeping) Monitor.Pulse(_gate);
+        return covered is not null ? new ValueTask<long>(covered.Task) : new ValueTask<long>(done!, done!.Version);
+    }
+
+    /// <summary>
+    /// Must hold _gate; the writer, with nothing being written. Admits waiting appends, oldest first, while the bytes
+    /// answered and not yet durable are below the bound (their callers are resumed by <see cref="ResumeAdmitted"/> once
+    /// the lock is let go), and closes an episode that has drained. True when there is something to resume or say.
+    /// </summary>
+    private bool AdmitWaiting()
+    {
+        PendingBound bound = _bound!;
+        while (_unwrittenBytes < bound.Limit && bound.WaitingCount > 0)
+        {
+            WaitingAppend w = bound.Take();
+            long seq = EnqueueComposed(w.Scratch.Fields.WrittenSpan, w.Type, w.TimeMicros);
+            _scratch.Return(w.Scratch);
+            if (w.Covered is { } covered)
+            {
+                _checkpointWaiters.Add(new CheckpointWaiter(seq, covered));
+                Volatile.Write(ref _checkpointsWaiting, _checkpointWaiters.Count);
+            }
+            else
+            {
+                w.Done!.Sequence = seq;
+                _admitted.Add(w.Done);
+            }
+        }
+        if (bound.WaitingCount == 0) _admitBelow = bound.Limit;
+        // Below half, not just below the bound: a writer that keeps up only just would otherwise open an episode per flush.
+        if (bound.InEpisode && bound.WaitingCount == 0 && _unwrittenBytes < bound.Limit / 2) EndEpisode();
+        return _admitted.Count > 0 || _boundNote is not null;
+    }
+
+    /// <summary>The writer, outside _gate: resumes the appends it admitted (on their loops, like a strict group) and says an episode's end.</summary>
+    private bool ResumeAdmitted()
+    {
+        string? note = _boundNote;
+        if (note is null && _admitted.Count == 0) return false;
+        _boundNote = null;
+        GroupCompletion.Complete(ref _admitted, failure: null);
+        if (note is not null) _options.OnProblem?.Invoke(note);
+        return true;
+    }
+
+    /// <summary>
+    /// Must hold _gate; the writer. The episode is over: its line for OnProblem and, when it refused appends, an
+    /// AuditOutage record (time: the episode's start) and an AuditRecovered record, as an outage is recorded: the log
+    /// could not take those exchanges' records, so they were refused.
+    /// </summary>
+    private void EndEpisode()
+    {
+        PendingBound bound = _bound!;
+        (long startMicros, long waits, long refused) = bound.End();
+        long ms = (NowMicros() - startMicros) / 1000;
+        _boundNote = $"audit log: records answered and not yet durable are below half of audit.batchedMaxPendingBytes again after {ms} ms; {waits} appends waited for the writer, {refused} were refused (503) meanwhile";
+        if (refused == 0) return;
+        var e = _internalEvent;
+        e.Reset();
+        e.Type = AuditEventType.AuditOutage;
+        e.Success = false;
+        e.Subject = "fastmcp";
+        e.Detail = $"audit queue at its bound: records answered and not yet durable reached audit.batchedMaxPendingBytes ({bound.Limit} bytes), the writer being behind; appends waited up to {bound.WaitMs} ms for room, then were refused";
+        Enqueue(e, startMicros);
+        e.Reset();
+        e.Type = AuditEventType.AuditRecovered;
+        e.Success = true;
+        e.Subject = "fastmcp";
+        e.Detail = $"audit queue below half of its bound again after {ms} ms; {refused} appends refused, {waits} waited";
+        Enqueue(e, NowMicros());
+    }
+
+    /// <summary>A timer thread: refuses the appends that waited for room past audit.batchedMaxPendingWait (on the thread pool).</summary>
+    private void ExpireWaiting()
+    {
+        lock (_gate)
+        {
+            PendingBound bound = _bound!;
+            long now = Environment.TickCount64;
+            // Oldest first, and every wait is as long: the expired ones are at the head.
+            while (bound.TryPeek(out WaitingAppend head) && head.DeadlineTicks <= now)
+            {
+                RefuseWaiting(bound.Take());
+                bound.CountRefused();
+            }
+            if (bound.TryPeek(out WaitingAppend next)) _waitTimer!.Change(Math.Max(1, next.DeadlineTicks - now), Timeout.Infinite);
+            else _admitBelow = bound.Limit;
+            if (_expired.Count > 0) GroupCompletion.Complete(ref _expired, QueueFull());
+        }
+    }
+
+    /// <summary>Must hold _gate. Every waiting append is refused with <paramref name="cause"/> (an outage began, or the log closed).</summary>
+    private void RefuseAllWaiting(Exception cause)
+    {
+        if (_bound is not { WaitingCount: > 0 } bound) return;
+        while (bound.WaitingCount > 0) RefuseWaiting(bound.Take(), cause);
+        _admitBelow = bound.Limit;
+        GroupCompletion.Complete(ref _expired, cause);
+    }
+
+    /// <summary>Must hold _gate. Gives the record's scratch back and queues its caller's refusal (completed on the thread pool).</summary>
+    private void RefuseWaiting(in WaitingAppend w, Exception? cause = null)
+    {
+        _scratch.Return(w.Scratch);
+        if (w.Covered is { } covered)
+            covered.TrySetException(cause is null ? QueueFull() : cause as AuditUnavailableException ?? new AuditUnavailableException("The audit log is not writable: " + FastMcp.Http.PlainError.Describe(cause), cause));
+        else _expired.Add(w.Done!);
+    }
+
+    private AuditUnavailableException QueueFull() =>
+        new($"The audit log's queue is at its bound (audit.batchedMaxPendingBytes, {_bound!.Limit} bytes): the writer is behind.");
+
     private ValueTask<long> Refuse()
     {
         Interlocked.Increment(ref _refusedDuringOutage);
@@ -383,6 +578,7 @@ public sealed class AuditLog : IAsyncDisposable
             int length = _serializer.Write(entries, e, seq, timeMicros);
             BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
             PendingBatch.LeaveChainSlot(entries);
+            _unwrittenBytes += RecordLayout.LengthPrefix + length;
         }
         catch
         {
@@ -405,6 +601,7 @@ public sealed class AuditLog : IAsyncDisposable
         int length = AuditRecordSerializer.Compose(entries, fields, type, seq, timeMicros);
         BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
         PendingBatch.LeaveChainSlot(entries);
+        _unwrittenBytes += RecordLayout.LengthPrefix + length;
         _nextSequence = seq + 1;
         _pending.Count++;
         return seq;
@@ -430,8 +627,11 @@ public sealed class AuditLog : IAsyncDisposable
         lock (_gate)
         {
             if (_stopRequested) return false;
+            // Nothing is being written now: what is answered and not yet durable is the pending batch.
+            _unwrittenBytes = _pending.RecordBytes;
+            if (_bound is not null && AdmitWaiting()) return true;
             bool ready = _writable && (_checkpointWaiters.Count > 0
-                || (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.RecordBytes > BatchedWakeBytes));
+                || (_options.Durability == AuditDurability.Strict ? _pending.Count > 0 : _pending.RecordBytes > BatchedWakeBytes || _bound!.WaitingCount > 0));
             if (!ready)
             {
                 _writerSleeping = true;
@@ -454,7 +654,7 @@ public sealed class AuditLog : IAsyncDisposable
         {
             try
             {
-                // Batched: nobody waits for the writer, so its flush bursts give way to the socket loops.
+                // Batched: nobody waits for the writer (short of the bound), so its flush bursts give way to the socket loops.
                 if (_options.Durability == AuditDurability.Batched) WriterThreadPriority.TryLower(WriterThreadPriority.BatchedNice);
                 Run();
                 done.SetResult();
@@ -476,6 +676,7 @@ public sealed class AuditLog : IAsyncDisposable
     {
         while (WaitForWork())
         {
+            if (ResumeAdmitted()) continue;
             if (!_writable)
             {
                 TryRecover();
@@ -602,7 +803,9 @@ public sealed class AuditLog : IAsyncDisposable
             _writable = false;
             _outageStartMicros = NowMicros();
             _outageError = FastMcp.Http.PlainError.Describe(ex);
-            _refusedDuringOutage = 0;
+            _refusedDuringOutage = _bound?.WaitingCount ?? 0;
+            // Appends waiting for room wait for a writer that cannot write: refused now, as new ones are.
+            RefuseAllWaiting(ex);
         }
         _options.OnProblem?.Invoke($"audit log: cannot be written ({FastMcp.Http.PlainError.Describe(ex)}); every call is refused (503) until it recovers, retried every {_options.OutageRetryInterval.TotalMilliseconds:0} ms");
     }
@@ -624,6 +827,7 @@ public sealed class AuditLog : IAsyncDisposable
             FailWaiters(_pending, ex);
             FailCheckpointWaiters(ex);
             _pending.Clear();
+            _unwrittenBytes = 0;
             _nextSequence = committed;
         }
     }
@@ -666,6 +870,7 @@ public sealed class AuditLog : IAsyncDisposable
             lock (_gate)
             {
                 _pending.Clear();
+                _unwrittenBytes = 0;
                 _nextSequence = _active.NextSequence;
             }
         }
@@ -690,9 +895,11 @@ public sealed class AuditLog : IAsyncDisposable
         lock (_gate)
         {
             _stopRequested = true;
+            RefuseAllWaiting(new AuditUnavailableException("The audit log is closed."));
             Monitor.Pulse(_gate);
         }
         await _loop.ConfigureAwait(false);
+        if (_waitTimer is not null) await _waitTimer.DisposeAsync().ConfigureAwait(false);
         try
         {
             if (_writable)

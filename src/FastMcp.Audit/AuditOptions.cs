@@ -28,6 +28,15 @@ public sealed class AuditOptions
     /// Smaller: shorter flush bursts (less tail latency on a small machine), more fdatasyncs and CPU per record.
     /// </summary>
     public int BatchedFlushBytes { get; set; } = 64 * 1024;
+    /// <summary>
+    /// Batched mode only: the most bytes of records answered and not yet durable (queued, or being written and
+    /// flushed). Past it an append waits for the writer (<see cref="BatchedMaxPendingWait"/>), then is refused like an
+    /// outage (the caller answers 503), so a writer that falls behind bounds memory and the loss on a crash instead
+    /// of growing both without limit. Sized so that normal bursts never reach it (256 flushes of the default size).
+    /// </summary>
+    public int BatchedMaxPendingBytes { get; set; } = 16 * 1024 * 1024;
+    /// <summary>Batched mode only: how long an append waits for room under <see cref="BatchedMaxPendingBytes"/> before it is refused; zero refuses at once.</summary>
+    public TimeSpan BatchedMaxPendingWait { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>How often the writer retries after an I/O failure (fail closed until it succeeds).</summary>
     public TimeSpan OutageRetryInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>zstd level for record frames (1 = fastest).</summary>
@@ -70,6 +79,13 @@ public sealed class AuditOptions
         if (CheckpointInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.CheckpointInterval must be positive.", nameof(CheckpointInterval));
         if (BatchedFlushInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.BatchedFlushInterval must be positive.", nameof(BatchedFlushInterval));
         if (BatchedFlushBytes is < 4096 or > 64 * 1024 * 1024) throw new ArgumentException("Audit.BatchedFlushBytes must be 4096-67108864.", nameof(BatchedFlushBytes));
+        if (BatchedMaxPendingBytes is < 4096 or > 1024 * 1024 * 1024)
+            throw new ArgumentException("Audit.BatchedMaxPendingBytes must be 4096-1073741824.", nameof(BatchedMaxPendingBytes));
+        // The queue must hold at least one flush, or the bound would stop appends before the writer is woken by size.
+        if (Durability == AuditDurability.Batched && BatchedMaxPendingBytes < BatchedFlushBytes)
+            throw new ArgumentException($"Audit.BatchedMaxPendingBytes ({BatchedMaxPendingBytes}) must be at least Audit.BatchedFlushBytes ({BatchedFlushBytes}) in Batched durability.", nameof(BatchedMaxPendingBytes));
+        if (BatchedMaxPendingWait < TimeSpan.Zero || BatchedMaxPendingWait > TimeSpan.FromMinutes(1))
+            throw new ArgumentException("Audit.BatchedMaxPendingWait must be 00:00:00 to 00:01:00.", nameof(BatchedMaxPendingWait));
         if (OutageRetryInterval <= TimeSpan.Zero) throw new ArgumentException("Audit.OutageRetryInterval must be positive.", nameof(OutageRetryInterval));
         if (CompressionLevel is < 1 or > 19) throw new ArgumentException("Audit.CompressionLevel must be 1-19.", nameof(CompressionLevel));
         foreach (string? name in RedactHeaders ??= [])

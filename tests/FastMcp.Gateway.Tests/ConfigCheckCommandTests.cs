@@ -105,6 +105,14 @@ public sealed class ConfigCheckCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_batched_bound_below_one_flush_exits_2_naming_the_field()
+    {
+        string json = ValidJson().Replace("\"signingKeyPath\"", "\"durability\": \"Batched\", \"batchedMaxPendingBytes\": 32768, \"signingKeyPath\"", StringComparison.Ordinal);
+        AssertRefused(json, "configuration error at 'audit.batchedMaxPendingBytes'");
+        AssertRefused(json, "must be at least Audit.BatchedFlushBytes (65536)");
+    }
+
+    [Fact]
     public void What_serve_checks_at_start_is_checked_too_anonymous_off_loopback()
     {
         string json = ValidJson().Replace("\"mode\": \"oidc\"", "\"mode\": \"anonymous\"", StringComparison.Ordinal);

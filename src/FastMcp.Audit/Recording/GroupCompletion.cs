@@ -145,7 +145,10 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
             try
             {
                 if (failure is null) w.Succeed();
-                else w.Fail(new AuditUnavailableException("The audit record could not be made durable: " + FastMcp.Http.PlainError.Describe(failure), failure));
+                // A refusal that is already one (the bound's, a closed log) keeps its words; each waiter gets its own exception.
+                else w.Fail(failure is AuditUnavailableException refused
+                    ? new AuditUnavailableException(refused.Message, refused)
+                    : new AuditUnavailableException("The audit record could not be made durable: " + FastMcp.Http.PlainError.Describe(failure), failure));
             }
             catch (Exception e)
             {

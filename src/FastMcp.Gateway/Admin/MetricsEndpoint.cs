@@ -307,6 +307,10 @@ internal sealed class MetricsEndpoint(GatewayRuntime runtime, Func<int> openConn
     {
         FastMcp.Audit.Recording.WriterStatistics? stats = log?.Statistics;
         Gauge(sb, "fastmcp_audit_queue_depth", "audit records appended and not yet written and flushed", log?.QueueDepth ?? 0);
+        Gauge(sb, "fastmcp_audit_pending_bytes", "bytes of audit records answered and not yet durable (queued, or being written and flushed)", log?.PendingBytes ?? 0);
+        Gauge(sb, "fastmcp_audit_pending_bytes_limit", "audit.batchedMaxPendingBytes, the bound on fastmcp_audit_pending_bytes in Batched durability (0: Strict, which needs none)", log?.PendingBytesLimit ?? 0);
+        Counter(sb, "fastmcp_audit_pending_waits_total", "appends that found fastmcp_audit_pending_bytes at its bound and waited for the writer", log?.PendingWaits ?? 0);
+        Counter(sb, "fastmcp_audit_pending_refused_total", "appends refused because fastmcp_audit_pending_bytes stayed at its bound (answered 503 as in an audit outage)", log?.PendingRefused ?? 0);
         Counter(sb, "fastmcp_audit_fsyncs_total", "record frames flushed to disk (group commits)", stats?.Fsyncs ?? 0);
         Counter(sb, "fastmcp_audit_records_synced_total", "audit records made durable by those flushes (records per fsync = this / fastmcp_audit_fsyncs_total)", stats?.RecordsSynced ?? 0);
         const string resumed = "fastmcp_audit_strict_resumes_total";
