@@ -23,7 +23,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     /// The folder as kill -9 leaves it: run 1 wrote 3 records and stopped cleanly (segment 1 sealed);
     /// run 2 wrote 10 records, signed a checkpoint over them, then 5 more that no checkpoint covers yet.
     /// </summary>
-    private async Task<(string Image, Checkpoint Vouched, byte[] VouchedNote)> CrashImageAsync()
+    private async Task<(string Image, Checkpoint Vouched)> CrashImageAsync()
     {
         await SampleEvents.WriteLogAsync(_dir.Options(), 3);
         var options = _dir.Options();
@@ -56,7 +56,7 @@ public sealed class RecoveryTamperingTests : IDisposable
         Assert.Equal(2, vouched!.Segment);
         Assert.Equal(11, vouched.SegmentRecords);
         Assert.True(File.Exists(OpenFile(image)));
-        return (image, vouched, note);
+        return (image, vouched);
     }
 
     /// <summary>Where the frames of an open segment end (its zero-filled reserve starts there).</summary>
@@ -108,7 +108,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     }
 
     /// <summary>After tampering, the restart must: report it, keep the forged file unsigned, link past it, and keep verifying.</summary>
-    private async Task AssertTamperingReportedAfterRestartAsync(string image, byte[] forged, Checkpoint vouched, byte[] vouchedNote, string expectedReason)
+    private async Task AssertTamperingReportedAfterRestartAsync(string image, byte[] forged, Checkpoint vouched, string expectedReason)
     {
         var before = await LogReading.VerifyFolderAsync(_dir, image);
         Assert.False(before.Report.Valid);
@@ -129,7 +129,12 @@ public sealed class RecoveryTamperingTests : IDisposable
         Assert.True(SegmentHeader.TryDecode(seg3.Frames[0].Note, out var header, out _));
         Assert.Equal(StartRecovery.Tampered, header!.StartState!.Recovery);
         Assert.Equal(2, header.StartState.RecoveredSegment);
-        Assert.Equal(vouchedNote, header.StartState.PrevCheckpoint);
+        // The link is a signed checkpoint of the vouched state. Under load the image can hold two of that state (an idle
+        // checkpoint written while the image was copied: a frame in the segment and a newer checkpoint object, signed
+        // apart), and either is as good a link: compare the state, not the note's bytes.
+        Assert.True(Checkpoint.TryDecode(header.StartState.PrevCheckpoint!, out var link, out _, out _));
+        Assert.Equal((vouched.Chain, vouched.Segment, vouched.Sequence, vouched.SegmentRecords), (link!.Chain, link.Segment, link.Sequence, link.SegmentRecords));
+        Assert.Equal(vouched.Head, link.Head);
         Assert.Equal(vouched.Sequence, header.FirstSequence);
         Assert.Equal(vouched.Head, header.PrevHead);
 
@@ -171,7 +176,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task An_honest_torn_tail_is_cut_and_the_recovery_says_what_was_covered_and_cut()
     {
-        var (image, vouched, _) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         var sealedCopy = File.ReadAllBytes(Path.Combine(_dir.ChainDir(), SegmentNames.Sealed(2)));
         // The torn write lands where the next frame goes: over the zero-filled reserve of the preallocated .open.
         long end = AppendedEnd(File.ReadAllBytes(OpenFile(image)));
@@ -210,7 +215,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     {
         // Zeros are the end of an .open only from a frame boundary to the end of the file: zeroing a frame the
         // signed checkpoint covers cuts the kept records short of what it vouches for.
-        var (image, _, _) = await CrashImageAsync();
+        var (image, _) = await CrashImageAsync();
         var data = File.ReadAllBytes(OpenFile(image));
         using var reader = new FastMcp.Audit.Reading.FrameReader();
         reader.Reset(data, zeroTailIsEnd: true);
@@ -229,7 +234,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     {
         // Batched durability answers appends before they are durable; the checkpoint signs how many were answered.
         // Under load the last checkpoint said 8 more were answered than were durable then; only 5 reached the disk.
-        var (image, vouched, _) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         using (var signer = AuditSigner.FromPemFile(_dir.PrivateKey))
         {
             var unsigned = (vouched with { Acknowledged = vouched.Sequence + 8 }).EncodeUnsigned();
@@ -283,7 +288,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     public async Task A_record_edited_under_a_checkpoint_with_the_checkpoint_frames_dropped_is_not_laundered_by_a_restart()
     {
         // (a): edit a record, recompute the hash chain, drop the checkpoint frames that would betray it.
-        var (image, vouched, note) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
         surgeon.Frames.RemoveAll(f => f.Kind == FrameKind.Checkpoint);
         var body = surgeon.Frames.Find(f => f.Kind == FrameKind.Records && f.Bodies.Exists(b => RecordLayout.ReadSequence(b) == 6))!.Bodies
@@ -292,21 +297,21 @@ public sealed class RecoveryTamperingTests : IDisposable
         var forged = surgeon.Encode();
         File.WriteAllBytes(OpenFile(image), forged);
 
-        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "differs from the open segment's records there (history was rewritten)");
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, "differs from the open segment's records there (history was rewritten)");
     }
 
     [Fact]
     public async Task An_open_segment_cut_back_behind_a_vouched_checkpoint_is_not_laundered_by_a_restart()
     {
         // (b): cut at a frame boundary before the position the checkpoint object vouches for.
-        var (image, vouched, note) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
         int firstCheckpoint = surgeon.Frames.FindIndex(f => f.Kind == FrameKind.Checkpoint);
         surgeon.Frames.RemoveRange(firstCheckpoint + 1, surgeon.Frames.Count - firstCheckpoint - 1);
         var forged = surgeon.Encode();
         File.WriteAllBytes(OpenFile(image), forged);
 
-        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "the checkpoint object vouches for 11 records in segment 2");
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, "the checkpoint object vouches for 11 records in segment 2");
     }
 
     [Theory]
@@ -316,7 +321,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     {
         // (c): a new segment 2 built from scratch: a header that links to segment 1's seal (public data),
         // invented records, and (optionally) a checkpoint signed with the attacker's key under the gateway's key id.
-        var (image, vouched, note) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         var original = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
         using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
         var surgeon = new SegmentSurgeon();
@@ -342,13 +347,13 @@ public sealed class RecoveryTamperingTests : IDisposable
         var forged = surgeon.Encode();
         File.WriteAllBytes(OpenFile(image), forged);
 
-        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, reason);
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, reason);
     }
 
     [Fact]
     public async Task A_deleted_open_segment_that_the_checkpoint_vouches_for_is_reported_not_silently_replaced()
     {
-        var (image, vouched, _) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         File.Delete(OpenFile(image));
         var start = await RestartAsync(image);
         Assert.True(start.TamperingFound);
@@ -363,7 +368,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task A_forged_checkpoint_object_is_set_aside_and_reported_while_the_segments_recover()
     {
-        var (image, vouched, _) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         using var forger = AuditSigner.FromPem(ECDsa.Create(ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
         var unsigned = (vouched with { SegmentRecords = 40, Sequence = vouched.Sequence + 29 }).EncodeUnsigned();
         var forgedNote = AuditNote.AppendSignature(unsigned, forger.Sign(unsigned));
@@ -447,7 +452,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task Replay_with_a_key_prints_no_record_of_a_log_that_does_not_verify()
     {
-        var (image, _, _) = await CrashImageAsync();
+        var (image, _) = await CrashImageAsync();
         var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
         surgeon.Frames.RemoveAll(f => f.Kind == FrameKind.Checkpoint);
         var forgedBody = surgeon.AllBodies()[3];
@@ -550,7 +555,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task An_open_segment_ending_in_a_seal_by_a_foreign_key_is_set_aside_not_renamed_and_anchored_to()
     {
-        var (image, vouched, note) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         var surgeon = SegmentSurgeon.Parse(File.ReadAllBytes(OpenFile(image)));
         Assert.True(SegmentHeader.TryDecode(surgeon.Frames[0].Note, out var header, out _));
         using var cursor = new FastMcp.Audit.Reading.ChainCursor();
@@ -564,7 +569,7 @@ public sealed class RecoveryTamperingTests : IDisposable
         var forged = surgeon.Encode();
         File.WriteAllBytes(OpenFile(image), forged);
 
-        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, note, "is signed by key " + forger.KeyId);
+        await AssertTamperingReportedAfterRestartAsync(image, forged, vouched, "is signed by key " + forger.KeyId);
     }
 
     [Fact]
@@ -596,7 +601,7 @@ public sealed class RecoveryTamperingTests : IDisposable
     [Fact]
     public async Task A_crash_followed_by_a_key_rotation_relies_on_the_previous_keys_checkpoints()
     {
-        var (image, vouched, _) = await CrashImageAsync();
+        var (image, vouched) = await CrashImageAsync();
         string keys = Path.Combine(_dir.Root, "keys-2");
         Directory.CreateDirectory(keys);
         AuditKeys.Generate(Path.Combine(keys, "k2.pem"), Path.Combine(keys, "k2.pub.pem"));
