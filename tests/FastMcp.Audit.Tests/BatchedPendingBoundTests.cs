@@ -78,16 +78,6 @@ public sealed class BatchedPendingBoundTests : IDisposable
     // A sample record is a few hundred bytes; one record over the bound is allowed.
     private const int MaxRecordBytes = 2048;
 
-    private static async Task UntilAsync(Func<bool> done, string what)
-    {
-        long started = Stopwatch.GetTimestamp();
-        while (!done())
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(20)) throw new TimeoutException("not within 20 s: " + what);
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task A_held_writer_bounds_the_queue_appends_then_wait_and_are_refused_and_flow_again_once_it_drains()
     {
@@ -119,7 +109,7 @@ public sealed class BatchedPendingBoundTests : IDisposable
             long sequence = await admittedLater;
             Assert.True(sequence > answered.Max());
             answered.Add(sequence);
-            await UntilAsync(() => _problems.Any(p => p.Contains("below half of audit.batchedMaxPendingBytes again", StringComparison.Ordinal)), "the episode's end said");
+            await Until.HoldsAsync(() => _problems.Any(p => p.Contains("below half of audit.batchedMaxPendingBytes again", StringComparison.Ordinal)), "the episode's end said");
             Assert.Single(_problems, p => p.Contains("2 appends waited for the writer, 2 were refused (503) meanwhile", StringComparison.Ordinal));
 
             // Flowing again: answered at once.
@@ -191,7 +181,7 @@ public sealed class BatchedPendingBoundTests : IDisposable
         await Assert.ThrowsAsync<AuditUnavailableException>(async () => await waiting).WaitAsync(TimeSpan.FromSeconds(20));
         Assert.False(log.IsWritable);
         _disk.Full = false;
-        await UntilAsync(() => log.IsWritable, "the log recovered");
+        await Until.HoldsAsync(() => log.IsWritable, "the log recovered");
         Assert.Equal(0, log.PendingRefused);
     }
 
@@ -219,7 +209,7 @@ public sealed class BatchedPendingBoundTests : IDisposable
         foreach (ValueTask<long> append in appends) sequences.Add(await append);
         Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), sequences);
         Assert.Equal(0, log.PendingWaits + log.PendingRefused);
-        await UntilAsync(() => log.PendingBytes == 0, "nothing left unwritten");
+        await Until.HoldsAsync(() => log.PendingBytes == 0, "nothing left unwritten");
     }
 
     [Theory]

@@ -83,16 +83,6 @@ public sealed class BatchedAuditBoundTests : IAsyncLifetime
 
     private Task<long> MetricAsync(string series) => AdminGet.MetricAsync(Admin, series);
 
-    private static async Task UntilAsync(Func<bool> done, string what)
-    {
-        long started = Stopwatch.GetTimestamp();
-        while (!done())
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(30)) throw new TimeoutException("not within 30 s: " + what);
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task Load_past_the_bound_with_a_stuck_writer_is_refused_with_503_the_queue_stays_bounded_and_all_flows_again_after()
     {
@@ -167,7 +157,7 @@ public sealed class BatchedAuditBoundTests : IAsyncLifetime
 
         // (c) The writer drains; exchanges flow again.
         LetWriterGo();
-        await UntilAsync(() => _log.PendingBytes < Limit / 2, "the queue drained");
+        await Until.HoldsAsync(() => _log.PendingBytes < Limit / 2, "the queue drained", seconds: 30);
         using (RawClient after = await RawClient.ConnectAsync(Endpoint))
         {
             for (int i = 0; i < 5; i++)
@@ -179,7 +169,7 @@ public sealed class BatchedAuditBoundTests : IAsyncLifetime
                 answered.Add(message);
             }
         }
-        await UntilAsync(() => _problems.Any(p => p.Contains("below half of audit.batchedMaxPendingBytes again", StringComparison.Ordinal)), "the episode's end said");
+        await Until.HoldsAsync(() => _problems.Any(p => p.Contains("below half of audit.batchedMaxPendingBytes again", StringComparison.Ordinal)), "the episode's end said", seconds: 30);
         string[] upstreamGot = [.. _upstream.Requests.Select(r => r.Body)];
         await StopAsync();
 

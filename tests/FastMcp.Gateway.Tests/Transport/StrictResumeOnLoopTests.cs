@@ -58,27 +58,6 @@ public sealed class StrictResumeOnLoopTests : IAsyncLifetime
 
     private Task<long> MetricAsync(string series) => AdminGet.MetricAsync(Admin, series);
 
-    /// <summary>Waits, bounded, until <paramref name="done"/> holds.</summary>
-    private static async Task UntilAsync(Func<bool> done, string what)
-    {
-        long started = Stopwatch.GetTimestamp();
-        while (!done())
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(20)) throw new TimeoutException("not within 20 s: " + what);
-            await Task.Delay(10);
-        }
-    }
-
-    private static async Task UntilAsync(Func<Task<bool>> done, string what)
-    {
-        long started = Stopwatch.GetTimestamp();
-        while (!await done())
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(20)) throw new TimeoutException("not within 20 s: " + what);
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task Strict_exchanges_on_many_connections_over_both_loops_all_get_their_answers_and_go_on_on_their_loops()
     {
@@ -132,7 +111,7 @@ public sealed class StrictResumeOnLoopTests : IAsyncLifetime
             await clients[0].SendAsync(Call(0, "first"));
             Assert.True(_disk.FlushWaiting.Wait(TimeSpan.FromSeconds(20)));
             for (int c = 1; c < connections; c++) await clients[c].SendAsync(Call(c, "queued-" + c));
-            await UntilAsync(() => _log.QueueDepth >= connections, "every request record queued");
+            await Until.HoldsAsync(() => _log.QueueDepth >= connections, "every request record queued");
             _disk.FlushGate = null;
             _disk.Full = true;
             gate.Set();
@@ -164,7 +143,7 @@ public sealed class StrictResumeOnLoopTests : IAsyncLifetime
             await first.SendAsync(Call(1, "stays"));
             Assert.True(_disk.FlushWaiting.Wait(TimeSpan.FromSeconds(20)));
             await leaving.SendAsync(Call(2, "leaves"));
-            await UntilAsync(() => _log.QueueDepth >= 2, "the leaving client's request record queued");
+            await Until.HoldsAsync(() => _log.QueueDepth >= 2, "the leaving client's request record queued");
             // Gone while its record waits for the flush: its exchange resumes on its loop and finds the socket closed.
             leaving.Dispose();
             _disk.FlushGate = null;
@@ -176,14 +155,14 @@ public sealed class StrictResumeOnLoopTests : IAsyncLifetime
         }
 
         // Both connections end (nothing waits for ever), and the loops and the log go on serving.
-        await UntilAsync(async () => await MetricAsync("fastmcp_connections_open") == 0, "every client connection closed");
+        await Until.HoldsAsync(async () => await MetricAsync("fastmcp_connections_open") == 0, "every client connection closed");
         using (RawClient after = await RawClient.ConnectAsync(Endpoint))
         {
             await after.SendAsync(Call(3, "after"));
             RawResponse response = await after.ReadResponseAsync("an answer after the close");
             Assert.Equal(200, response.Status);
         }
-        await UntilAsync(async () => await MetricAsync("fastmcp_connections_open") == 0, "the last connection closed");
+        await Until.HoldsAsync(async () => await MetricAsync("fastmcp_connections_open") == 0, "the last connection closed");
         Assert.Equal(0, _log.QueueDepth);
         Assert.True(_log.IsWritable);
         // Each durable wait resumed exactly once, on a loop: the resumes match the records the exchanges waited for.
