@@ -40,7 +40,7 @@ internal sealed class ActiveSegment : IDisposable
     /// </summary>
     public const long FirstReserveStep = 256 * 1024;
 
-    /// <summary>Stopwatch ticks the last flush of an append took (the fsync latency metric).</summary>
+    /// <summary>Stopwatch ticks the last durable append took, its write and flush (the fsync latency metric).</summary>
     public long LastFlushTicks { get; private set; }
 
     public long Index { get; }
@@ -295,12 +295,16 @@ internal sealed class ActiveSegment : IDisposable
             TryReserve(file, Math.Min(_reserveLimit, end + (file.Reserved == 0 ? FirstReserveStep : ReserveStep)));
         try
         {
-            file.Append(frame);
             if (flush)
             {
+                // One system call where the file system allows (pwritev2 RWF_DSYNC): the flush is timed with its write.
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
-                file.Flush();
+                file.AppendDurably(frame);
                 LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            }
+            else
+            {
+                file.Append(frame);
             }
         }
         catch

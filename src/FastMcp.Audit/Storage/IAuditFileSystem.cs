@@ -45,6 +45,15 @@ public interface IAuditFile : IDisposable
     void Append(ReadOnlySpan<byte> data);
     /// <summary>Makes everything appended so far durable (fdatasync: the data, and the size when it changed).</summary>
     void Flush();
+    /// <summary>
+    /// <see cref="Append"/> then <see cref="Flush"/>: when it returns, everything appended so far is durable. A file may
+    /// do both in one system call (the real one does: a group commit's write and flush, issue #14). Fails as either would.
+    /// </summary>
+    void AppendDurably(ReadOnlySpan<byte> data)
+    {
+        Append(data);
+        Flush();
+    }
     /// <summary>Cuts the file back to <paramref name="length"/> (removes a partly written frame and any reserve).</summary>
     void Truncate(long length);
     /// <summary>Grows the file with zero bytes to at least <paramref name="size"/> and makes them durable; <see cref="Length"/> is unchanged.</summary>

@@ -73,7 +73,7 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
 
     /// <summary>
     /// Positional writes at the appended end (the file may hold a zero-filled reserve past it);
-    /// <see cref="Flush"/> is fdatasync.
+    /// <see cref="Flush"/> is fdatasync; <see cref="AppendDurably"/> is both in one pwritev2 (RWF_DSYNC).
     /// </summary>
     private sealed class PhysicalAuditFile : IAuditFile
     {
@@ -82,6 +82,8 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
         private readonly SafeFileHandle _handle;
         private long _length;
         private long _size;
+        // Bytes appended since the last flush: a durable write flushes its own range only, so it is one call only without them.
+        private bool _unflushed;
 
         public PhysicalAuditFile(string path)
         {
@@ -96,12 +98,34 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
 
         public void Append(ReadOnlySpan<byte> data)
         {
+            _unflushed = true;
             RandomAccess.Write(_handle, data, _length);
-            _length += data.Length;
+            Advance(data.Length);
+        }
+
+        private void Advance(int written)
+        {
+            _length += written;
             if (_length > _size) _size = _length;
         }
 
-        public void Flush() => FileDataSync.Flush(_handle);
+        public void Flush()
+        {
+            FileDataSync.Flush(_handle);
+            _unflushed = false;
+        }
+
+        /// <summary>One pwritev2 with RWF_DSYNC where the platform has it, else pwrite and fdatasync.</summary>
+        public void AppendDurably(ReadOnlySpan<byte> data)
+        {
+            if (!_unflushed && DurableWrite.TryWrite(_handle, data, _length))
+            {
+                Advance(data.Length);
+                return;
+            }
+            Append(data);
+            Flush();
+        }
 
         public void Truncate(long length)
         {
