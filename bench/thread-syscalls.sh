@@ -51,7 +51,7 @@ for line in open(w + '/trace.txt'):
     m = re.match(r'\s+(\w+)\s+(\d+)\s+\d+\s', line)
     if m and tid and m.group(1) != 'syscall': calls[kind][m.group(1)] += int(m.group(2))
 d = json.load(open(w + '/load.json'))
-print(f"{label}: {requests} requests in the {sys.argv[0] and ''}window ({d['rps']:,.0f} req/s under tracing), "
+print(f"{label}: {requests} requests in the window ({d['rps']:,.0f} req/s under tracing), "
       f"{records / max(fsyncs, 1):.1f} records per fsync, {fsyncs / max(requests, 1):.3f} fsyncs per request")
 print("| thread | system call | per request | per fsync |")
 print("|---|---|---:|---:|")
