@@ -174,13 +174,15 @@ public sealed class AuditRecordSerializer
         // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
         // and decision: an exchange's response record repeats its request record's, so they are copied when every
         // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization). The next exchange's
-        // request record copies the caller's part ("user" through "component") when only the rest changed.
+        // request record copies the caller's part ("user" through "session") when only the rest changed.
         int regionStart = output.WrittenCount + 1;
         RecordFieldReuse? reuse = e.FieldReuse;
         if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
         bool reused = reuse is not null && reuse.Matches(e, _fieldMasker);
         bool callerReused = !reused && reuse is not null && reuse.MatchesCaller(e, _fieldMasker);
         int callerEnd;
+        // Where the fields after the copied caller's part start to be masked: past the trace when its hex cannot hold a card number.
+        int maskFrom = 0;
         if (reused || callerReused)
         {
             ReadOnlySpan<byte> kept = reused ? reuse!.Bytes : reuse!.CallerBytes;
@@ -191,13 +193,17 @@ public sealed class AuditRecordSerializer
             callerEnd = regionStart + reuse.CallerBytes.Length;
             if (callerReused)
             {
-                WriteExchangeFields(w, e);
+                WriteTrace(w, e);
+                w.Flush();
+                maskFrom = TraceHoldsNoDigitRun(e) ? output.WrittenCount : callerEnd;
+                WriteDecisionFields(w, e);
                 w.Flush();
             }
         }
         else
         {
             WriteCallerFields(w, e);
+            WriteOptional(w, PSession, e.SessionId);
             callerEnd = output.WrittenCount + w.BytesPending;
             WriteExchangeFields(w, e);
             w.Flush();
@@ -224,9 +230,10 @@ public sealed class AuditRecordSerializer
         }
         else if (callerReused)
         {
-            // The copied caller's part was masked when it was kept; what follows it (from the comma before "session") is masked now.
+            // The copied caller's part was masked when it was kept; what follows it (from the comma after "session", or after
+            // the trace, which cannot hold a card number's run of digits: TraceHoldsNoDigitRun) is masked now.
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
-            _fieldMasker.MaskInPlace(written.AsSpan(callerEnd, output.WrittenCount - callerEnd));
+            _fieldMasker.MaskInPlace(written.AsSpan(maskFrom, output.WrittenCount - maskFrom));
             reuse!.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
         }
         else
@@ -361,10 +368,51 @@ public sealed class AuditRecordSerializer
         w.WriteEndObject();
     }
 
-    /// <summary>The region's second part: "session" through "approver", in record order (this exchange's own).</summary>
+    /// <summary>
+    /// The region's second part: "trace" through "approver", in record order (this exchange's own). The session between the
+    /// two parts is the caller's: the same from one exchange of a connection to the next.
+    /// </summary>
     private static void WriteExchangeFields(Utf8JsonWriter w, AuditEvent e)
     {
-        WriteOptional(w, PSession, e.SessionId);
+        WriteTrace(w, e);
+        WriteDecisionFields(w, e);
+    }
+
+    /// <summary>
+    /// True when neither hex string of the trace ("id", 32 digits, "span", 16) holds a run of 12 decimal digits, the fewest a
+    /// card number has. A run of hex digits has no separator inside it and ends at a letter or a quote, and hex holds no
+    /// escape or multi-byte character, so the masker can find nothing in the trace; the fields after it are then masked apart
+    /// from it (each part starts and ends at a member boundary, which no card number crosses). Every exchange has its own
+    /// trace, so its hex was otherwise scanned in every request record; a few traces in a hundred have such a run and are
+    /// masked as before.
+    /// </summary>
+    internal static bool TraceHoldsNoDigitRun(AuditEvent e)
+    {
+        if (e.TraceHigh == 0 && e.TraceLow == 0) return true; // no trace is written
+        int run = 0, longest = 0;
+        // The id is one string: the high half's last run goes on into the low half.
+        DecimalRuns(e.TraceHigh, ref run, ref longest);
+        DecimalRuns(e.TraceLow, ref run, ref longest);
+        run = 0;
+        if (e.SpanId != 0) DecimalRuns(e.SpanId, ref run, ref longest);
+        return longest < ShortestCardDigits;
+    }
+
+    // The fewest digits a card number has (ISO/IEC 7812; the masker's shortest).
+    private const int ShortestCardDigits = 12;
+
+    /// <summary>Runs of nibbles below 10 in <paramref name="value"/>, most significant first as WriteHex16 writes them.</summary>
+    private static void DecimalRuns(ulong value, ref int run, ref int longest)
+    {
+        for (int shift = 60; shift >= 0; shift -= 4)
+        {
+            if ((value >> shift & 0xF) >= 10) run = 0;
+            else if (++run > longest) longest = run;
+        }
+    }
+
+    private static void WriteTrace(Utf8JsonWriter w, AuditEvent e)
+    {
         if (e.TraceHigh != 0 || e.TraceLow != 0)
         {
             // Lowercase hex as in traceparent; inside the masked region like every header-derived field.
@@ -380,6 +428,11 @@ public sealed class AuditRecordSerializer
             }
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>The JSON-RPC id and the decision: "jsonrpcId" through "approver".</summary>
+    private static void WriteDecisionFields(Utf8JsonWriter w, AuditEvent e)
+    {
         WriteRawJson(w, PJsonRpcId, PJsonRpcIdInvalid, e.JsonRpcIdRaw.Span);
         WriteOptional(w, PDecision, e.Decision);
         WriteOptional(w, PRule, e.Rule);
