@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FastMcp.Audit.Format;
@@ -193,8 +194,7 @@ public sealed class AuditRecordSerializer
             callerEnd = regionStart + reuse.CallerBytes.Length;
             if (callerReused)
             {
-                WriteTrace(w, e);
-                w.Flush();
+                WriteTraceBytes(output, e);
                 maskFrom = TraceHoldsNoDigitRun(e) ? output.WrittenCount : callerEnd;
                 WriteDecisionFields(w, e);
                 w.Flush();
@@ -389,26 +389,54 @@ public sealed class AuditRecordSerializer
     internal static bool TraceHoldsNoDigitRun(AuditEvent e)
     {
         if (e.TraceHigh == 0 && e.TraceLow == 0) return true; // no trace is written
-        int run = 0, longest = 0;
-        // The id is one string: the high half's last run goes on into the low half.
-        DecimalRuns(e.TraceHigh, ref run, ref longest);
-        DecimalRuns(e.TraceLow, ref run, ref longest);
-        run = 0;
-        if (e.SpanId != 0) DecimalRuns(e.SpanId, ref run, ref longest);
-        return longest < ShortestCardDigits;
+        ulong high = Letters(e.TraceHigh), low = Letters(e.TraceLow);
+        if (HasDigitRun(high) || HasDigitRun(low)) return false;
+        // The id is one string, the high half first: the run that ends it goes on into the one that starts the low half.
+        int across = (high == 0 ? 16 : BitOperations.TrailingZeroCount(high) / 4) + (low == 0 ? 16 : (BitOperations.LeadingZeroCount(low) - 3) / 4);
+        return across < ShortestCardDigits && (e.SpanId == 0 || !HasDigitRun(Letters(e.SpanId)));
     }
 
     // The fewest digits a card number has (ISO/IEC 7812; the masker's shortest).
     private const int ShortestCardDigits = 12;
 
-    /// <summary>Runs of nibbles below 10 in <paramref name="value"/>, most significant first as WriteHex16 writes them.</summary>
-    private static void DecimalRuns(ulong value, ref int run, ref int longest)
+    private const ulong LowBits = 0x1111_1111_1111_1111;
+
+    /// <summary>Bit 0 of each nibble of the result is set where <paramref name="value"/>'s nibble is a-f (8 set, and 4 or 2).</summary>
+    private static ulong Letters(ulong value) => (value >> 3) & ((value >> 2) | (value >> 1)) & LowBits;
+
+    /// <summary>Whether 12 nibbles in a row are not letters, given <see cref="Letters"/> of a value.</summary>
+    private static bool HasDigitRun(ulong letters)
     {
-        for (int shift = 60; shift >= 0; shift -= 4)
+        ulong digits = ~letters & LowBits;
+        ulong two = digits & (digits >> 4), four = two & (two >> 8), eight = four & (four >> 16);
+        return (eight & (four >> 32)) != 0;
+    }
+
+    /// <summary>
+    /// <c>,"trace":{"id":"…","span":"…"}</c> straight into <paramref name="output"/>, the bytes <see cref="WriteTrace"/> has the
+    /// JSON writer make (hex and these names need no escaping), for a writer flushed after a member: its next member still
+    /// gets its comma.
+    /// </summary>
+    private static void WriteTraceBytes(GrowableBuffer output, AuditEvent e)
+    {
+        if (e.TraceHigh == 0 && e.TraceLow == 0) return;
+        ReadOnlySpan<byte> open = ",\"trace\":{\"id\":\""u8, span = "\",\"span\":\""u8;
+        Span<byte> to = output.GetSpan(open.Length + 32 + span.Length + 16 + 2);
+        open.CopyTo(to);
+        int at = open.Length;
+        WriteHex16(e.TraceHigh, to[at..]);
+        WriteHex16(e.TraceLow, to[(at + 16)..]);
+        at += 32;
+        if (e.SpanId != 0)
         {
-            if ((value >> shift & 0xF) >= 10) run = 0;
-            else if (++run > longest) longest = run;
+            span.CopyTo(to[at..]);
+            at += span.Length;
+            WriteHex16(e.SpanId, to[at..]);
+            at += 16;
         }
+        to[at++] = (byte)'"';
+        to[at++] = (byte)'}';
+        output.Advance(at);
     }
 
     private static void WriteTrace(Utf8JsonWriter w, AuditEvent e)
