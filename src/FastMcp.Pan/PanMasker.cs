@@ -86,6 +86,7 @@ public sealed class PanMasker
     [SkipLocalsInit]
     public int MaskInPlace<TSink>(Span<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
     {
+        if (CardlessText.Is(utf8)) return 0;
         Unsafe.SkipInit(out ScanState state);
         state.Reset();
         SpanMaskWriter writer = new(utf8, 0);
@@ -126,6 +127,11 @@ public sealed class PanMasker
         if (utf8.IsSingleSegment)
         {
             Span<byte> span = MemoryMarshal.AsMemory(utf8.First).Span;
+            if (CardlessText.Is(span))
+            {
+                keptNumbers = 0;
+                return 0;
+            }
             SpanMaskWriter spanWriter = new(span, 0);
             PanScanner.Feed(ref state, span, 0, this, ref spanWriter, ref sink);
             PanScanner.Finish(ref state, this, ref spanWriter, ref sink);
@@ -159,6 +165,7 @@ public sealed class PanMasker
     [SkipLocalsInit]
     public int MaskTextInPlace<TSink>(Span<byte> utf8, ref TSink sink) where TSink : IPanFindingSink
     {
+        if (CardlessText.Is(utf8)) return 0;
         Unsafe.SkipInit(out ScanState state);
         state.Reset();
         state.PlainText = true;

@@ -196,7 +196,8 @@ public sealed class RecordFieldReuseTests
             default: throw new ArgumentOutOfRangeException(nameof(change));
         }
         PanMasker masker = PanMaskerForDefaultSerializer();
-        Assert.True(e.FieldReuse!.MatchesCaller(e, masker));
+        // The session is the caller's part's last field: another session is written afresh with the caller.
+        Assert.Equal(!change.Contains("session"), e.FieldReuse!.MatchesCaller(e, masker));
         Assert.False(e.FieldReuse.Matches(e, masker));
         byte[] request = Serialize(serializer, e);
         Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(request));
@@ -208,6 +209,65 @@ public sealed class RecordFieldReuseTests
         byte[] response = Serialize(serializer, e);
         Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(response));
         Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(response)), Json(response));
+    }
+
+    [Theory]
+    [InlineData(Pan)]
+    [InlineData("s-" + Pan)]
+    [InlineData("4111 1111 1111 1111")]
+    [InlineData("bench-0af7651916cd43dd")]
+    public void A_session_holding_a_card_number_is_copied_masked_into_the_next_exchanges_request_record(string session)
+    {
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        e.SessionId = session;
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        TurnIntoResponse(e);
+        Serialize(serializer, e);
+        TurnIntoNextRequest(e);
+        Assert.True(e.FieldReuse!.MatchesCaller(e, PanMaskerForDefaultSerializer()));
+        byte[] request = Serialize(serializer, e);
+        string fresh = Json(Serialize(new AuditRecordSerializer(), Copy(e)));
+        Assert.Equal(fresh, Json(request));
+        Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(request)), Json(request));
+        Assert.DoesNotContain(Pan, Json(request));
+        Assert.Contains("\"session\":", Json(request));
+    }
+
+    [Fact]
+    public void Each_exchanges_own_trace_is_masked_when_its_hex_holds_a_card_numbers_run_of_digits()
+    {
+        // Random traces (a few in a hundred have a 12-digit decimal run), and ones whose hex spells a card number.
+        var random = new Random(14);
+        var traces = new List<(ulong High, ulong Low, ulong Span)>
+        {
+            (0x4111111111111111, 0x0a0a0a0a0a0a0a0a, 0x0b0b0b0b0b0b0b0b),
+            (0x0a0a0a0a0a0a0a0a, 0x4111111111111111, 0x0b0b0b0b0b0b0b0b),
+            (0x0a0a0a0a0a0a0a0a, 0x0b0b0b0b0b0b0b0b, 0x4111111111111111),
+            // A card number across the id's two halves: "…a4111111" + "111111111…"
+            (0xaaaaaaaaa4111111, 0x111111111aaaaaaa, 0x0b0b0b0b0b0b0b0b),
+            (0x0a0a0a0a0a0a0a0a, 0x0b0b0b0b0b0b0b0b, 0),
+        };
+        for (int i = 0; i < 3000; i++) traces.Add(((ulong)random.NextInt64(), (ulong)random.NextInt64(), (ulong)random.NextInt64()));
+        var serializer = new AuditRecordSerializer();
+        AuditEvent e = Request();
+        Serialize(serializer, e);
+        Serialize(serializer, e);
+        int withRun = 0;
+        foreach ((ulong high, ulong low, ulong span) in traces)
+        {
+            TurnIntoNextRequest(e);
+            (e.TraceHigh, e.TraceLow, e.SpanId) = (high, low, span);
+            if (!AuditRecordSerializer.TraceHoldsNoDigitRun(e)) withRun++;
+            Assert.True(e.FieldReuse!.MatchesCaller(e, PanMaskerForDefaultSerializer()));
+            byte[] request = Serialize(serializer, e);
+            Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(request));
+            Assert.False(PanMasker.ContainsCardNumber(RecordLayout.ReadJson(request)), Json(request));
+            TurnIntoResponse(e);
+            Assert.Equal(Json(Serialize(new AuditRecordSerializer(), Copy(e))), Json(Serialize(serializer, e)));
+        }
+        Assert.InRange(withRun, 4, 1000);
     }
 
     [Fact]

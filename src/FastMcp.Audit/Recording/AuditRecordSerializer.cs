@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Buffers.Text;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using FastMcp.Audit.Format;
@@ -174,13 +175,15 @@ public sealed class AuditRecordSerializer
         // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
         // and decision: an exchange's response record repeats its request record's, so they are copied when every
         // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization). The next exchange's
-        // request record copies the caller's part ("user" through "component") when only the rest changed.
+        // request record copies the caller's part ("user" through "session") when only the rest changed.
         int regionStart = output.WrittenCount + 1;
         RecordFieldReuse? reuse = e.FieldReuse;
         if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
         bool reused = reuse is not null && reuse.Matches(e, _fieldMasker);
         bool callerReused = !reused && reuse is not null && reuse.MatchesCaller(e, _fieldMasker);
         int callerEnd;
+        // Where the fields after the copied caller's part start to be masked: past the trace when its hex cannot hold a card number.
+        int maskFrom = 0;
         if (reused || callerReused)
         {
             ReadOnlySpan<byte> kept = reused ? reuse!.Bytes : reuse!.CallerBytes;
@@ -191,13 +194,16 @@ public sealed class AuditRecordSerializer
             callerEnd = regionStart + reuse.CallerBytes.Length;
             if (callerReused)
             {
-                WriteExchangeFields(w, e);
+                WriteTraceBytes(output, e);
+                maskFrom = TraceHoldsNoDigitRun(e) ? output.WrittenCount : callerEnd;
+                WriteDecisionFields(w, e);
                 w.Flush();
             }
         }
         else
         {
             WriteCallerFields(w, e);
+            WriteOptional(w, PSession, e.SessionId);
             callerEnd = output.WrittenCount + w.BytesPending;
             WriteExchangeFields(w, e);
             w.Flush();
@@ -224,9 +230,10 @@ public sealed class AuditRecordSerializer
         }
         else if (callerReused)
         {
-            // The copied caller's part was masked when it was kept; what follows it (from the comma before "session") is masked now.
+            // The copied caller's part was masked when it was kept; what follows it (from the comma after "session", or after
+            // the trace, which cannot hold a card number's run of digits: TraceHoldsNoDigitRun) is masked now.
             _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
-            _fieldMasker.MaskInPlace(written.AsSpan(callerEnd, output.WrittenCount - callerEnd));
+            _fieldMasker.MaskInPlace(written.AsSpan(maskFrom, output.WrittenCount - maskFrom));
             reuse!.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
         }
         else
@@ -361,10 +368,79 @@ public sealed class AuditRecordSerializer
         w.WriteEndObject();
     }
 
-    /// <summary>The region's second part: "session" through "approver", in record order (this exchange's own).</summary>
+    /// <summary>
+    /// The region's second part: "trace" through "approver", in record order (this exchange's own). The session between the
+    /// two parts is the caller's: the same from one exchange of a connection to the next.
+    /// </summary>
     private static void WriteExchangeFields(Utf8JsonWriter w, AuditEvent e)
     {
-        WriteOptional(w, PSession, e.SessionId);
+        WriteTrace(w, e);
+        WriteDecisionFields(w, e);
+    }
+
+    /// <summary>
+    /// True when neither hex string of the trace ("id", 32 digits, "span", 16) holds a run of 12 decimal digits, the fewest a
+    /// card number has. A run of hex digits has no separator inside it and ends at a letter or a quote, and hex holds no
+    /// escape or multi-byte character, so the masker can find nothing in the trace; the fields after it are then masked apart
+    /// from it (each part starts and ends at a member boundary, which no card number crosses). Every exchange has its own
+    /// trace, so its hex was otherwise scanned in every request record; a few traces in a hundred have such a run and are
+    /// masked as before.
+    /// </summary>
+    internal static bool TraceHoldsNoDigitRun(AuditEvent e)
+    {
+        if (e.TraceHigh == 0 && e.TraceLow == 0) return true; // no trace is written
+        ulong high = Letters(e.TraceHigh), low = Letters(e.TraceLow);
+        if (HasDigitRun(high) || HasDigitRun(low)) return false;
+        // The id is one string, the high half first: the run that ends it goes on into the one that starts the low half.
+        int across = (high == 0 ? 16 : BitOperations.TrailingZeroCount(high) / 4) + (low == 0 ? 16 : (BitOperations.LeadingZeroCount(low) - 3) / 4);
+        return across < ShortestCardDigits && (e.SpanId == 0 || !HasDigitRun(Letters(e.SpanId)));
+    }
+
+    // The fewest digits a card number has (ISO/IEC 7812; the masker's shortest).
+    private const int ShortestCardDigits = 12;
+
+    private const ulong LowBits = 0x1111_1111_1111_1111;
+
+    /// <summary>Bit 0 of each nibble of the result is set where <paramref name="value"/>'s nibble is a-f (8 set, and 4 or 2).</summary>
+    private static ulong Letters(ulong value) => (value >> 3) & ((value >> 2) | (value >> 1)) & LowBits;
+
+    /// <summary>Whether 12 nibbles in a row are not letters, given <see cref="Letters"/> of a value.</summary>
+    private static bool HasDigitRun(ulong letters)
+    {
+        ulong digits = ~letters & LowBits;
+        ulong two = digits & (digits >> 4), four = two & (two >> 8), eight = four & (four >> 16);
+        return (eight & (four >> 32)) != 0;
+    }
+
+    /// <summary>
+    /// <c>,"trace":{"id":"…","span":"…"}</c> straight into <paramref name="output"/>, the bytes <see cref="WriteTrace"/> has the
+    /// JSON writer make (hex and these names need no escaping), for a writer flushed after a member: its next member still
+    /// gets its comma.
+    /// </summary>
+    private static void WriteTraceBytes(GrowableBuffer output, AuditEvent e)
+    {
+        if (e.TraceHigh == 0 && e.TraceLow == 0) return;
+        ReadOnlySpan<byte> open = ",\"trace\":{\"id\":\""u8, span = "\",\"span\":\""u8;
+        Span<byte> to = output.GetSpan(open.Length + 32 + span.Length + 16 + 2);
+        open.CopyTo(to);
+        int at = open.Length;
+        WriteHex16(e.TraceHigh, to[at..]);
+        WriteHex16(e.TraceLow, to[(at + 16)..]);
+        at += 32;
+        if (e.SpanId != 0)
+        {
+            span.CopyTo(to[at..]);
+            at += span.Length;
+            WriteHex16(e.SpanId, to[at..]);
+            at += 16;
+        }
+        to[at++] = (byte)'"';
+        to[at++] = (byte)'}';
+        output.Advance(at);
+    }
+
+    private static void WriteTrace(Utf8JsonWriter w, AuditEvent e)
+    {
         if (e.TraceHigh != 0 || e.TraceLow != 0)
         {
             // Lowercase hex as in traceparent; inside the masked region like every header-derived field.
@@ -380,6 +456,11 @@ public sealed class AuditRecordSerializer
             }
             w.WriteEndObject();
         }
+    }
+
+    /// <summary>The JSON-RPC id and the decision: "jsonrpcId" through "approver".</summary>
+    private static void WriteDecisionFields(Utf8JsonWriter w, AuditEvent e)
+    {
         WriteRawJson(w, PJsonRpcId, PJsonRpcIdInvalid, e.JsonRpcIdRaw.Span);
         WriteOptional(w, PDecision, e.Decision);
         WriteOptional(w, PRule, e.Rule);

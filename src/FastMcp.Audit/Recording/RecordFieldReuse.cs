@@ -12,11 +12,12 @@ namespace FastMcp.Audit.Recording;
 /// value's closing quote or bracket, so masking it apart from the rest finds the same card numbers (a card
 /// number cannot run across <c>","name"</c>).
 /// <para>
-/// Its first part, <c>"user"</c> through <c>"component"</c> (<see cref="CallerBytes"/>), names who calls and what: it stays
-/// the same from one exchange of a connection to the next, while the rest (session, trace, JSON-RPC id, decision) changes
-/// with each. The next exchange's request record copies that part alone when its values are the same
-/// (<see cref="MatchesCaller"/>), and writes and masks the rest; the part ends at <c>"component"</c>'s closing brace, a
-/// member boundary like the region's own ends (issue #14: masking the record fields again was the record path's largest item).
+/// Its first part, <c>"user"</c> through <c>"session"</c> (<see cref="CallerBytes"/>), names who calls, what, and in which
+/// session: it stays the same from one exchange of a connection to the next, while the rest (trace, JSON-RPC id, decision)
+/// changes with each. The next exchange's request record copies that part alone when its values are the same
+/// (<see cref="MatchesCaller"/>), and writes and masks the rest; the part ends at <c>"session"</c>'s closing quote (or
+/// <c>"component"</c>'s closing brace without a session), a member boundary like the region's own ends (issue #14: masking the
+/// record fields again was the record path's largest item, and a session id's hex digits kept the rest a full scan).
 /// </para>
 /// </summary>
 internal sealed class RecordFieldReuse
@@ -44,7 +45,7 @@ internal sealed class RecordFieldReuse
 
     public int Length { get; private set; }
 
-    /// <summary>The region's first part, <c>"user"</c> through <c>"component"</c>, when <see cref="MatchesCaller"/> said yes.</summary>
+    /// <summary>The region's first part, <c>"user"</c> through <c>"session"</c>, when <see cref="MatchesCaller"/> said yes.</summary>
     public ReadOnlySpan<byte> CallerBytes => _bytes.AsSpan(0, _callerLength);
 
     private int _callerLength;
@@ -54,7 +55,7 @@ internal sealed class RecordFieldReuse
     {
         if (!MatchesCaller(e, masker)) return false;
         if (e.TraceHigh != _traceHigh || e.TraceLow != _traceLow || e.SpanId != _spanId) return false;
-        if (!Same(e.SessionId, _session) || !Same(e.Decision, _decision) || !Same(e.Rule, _rule) || !Same(e.Approver, _approver)) return false;
+        if (!Same(e.Decision, _decision) || !Same(e.Rule, _rule) || !Same(e.Approver, _approver)) return false;
         return e.JsonRpcIdRaw.Span.SequenceEqual(_jsonRpcId.AsSpan(0, _jsonRpcIdLength));
     }
 
@@ -66,7 +67,7 @@ internal sealed class RecordFieldReuse
             || !Same(e.ClientHop, _clientHop) || !Same(e.ClientCertificateSubject, _certificateSubject)
             || !Same(e.ClientCertificateSha256, _certificateSha256) || !Same(e.McpClientName, _mcpClientName)
             || !Same(e.McpClientVersion, _mcpClientVersion) || !Same(e.Upstream, _upstream) || !Same(e.UpstreamName, _upstreamName)
-            || !Same(e.Method, _method) || !Same(e.Target, _target))
+            || !Same(e.Method, _method) || !Same(e.Target, _target) || !Same(e.SessionId, _session))
         {
             return false;
         }
@@ -84,7 +85,7 @@ internal sealed class RecordFieldReuse
 
     /// <summary>
     /// Keeps <paramref name="region"/> (already masked) as what <paramref name="e"/>'s values serialize to; its first
-    /// <paramref name="callerLength"/> bytes are the part <c>"user"</c> through <c>"component"</c>.
+    /// <paramref name="callerLength"/> bytes are the part <c>"user"</c> through <c>"session"</c>.
     /// </summary>
     public void Keep(AuditEvent e, PanMasker masker, ReadOnlySpan<byte> region, int callerLength)
     {

@@ -28,6 +28,15 @@ internal sealed class Exchange
     public McpCall Call;
     public bool HasCall;
 
+    /// <summary>
+    /// The call's name as its records hold it (Stages/AuditRecording.cs), read from <see cref="RecordedTargetRange"/> of
+    /// <see cref="Recorded"/> (when <see cref="RecordedTargetFromCopy"/>) or of <see cref="Body"/>: an exchange's response
+    /// record names what its request record named, without unescaping and looking it up again.
+    /// </summary>
+    public string? RecordedTarget;
+    public Range RecordedTargetRange;
+    public bool RecordedTargetFromCopy;
+
     /// <summary>The members of a JSON-RPC batch (Call.Kind is Batch); null for a single message.</summary>
     public BatchMembers? Batch;
 
@@ -135,6 +144,7 @@ internal sealed class Exchange
         Recorded = default;
         Call = default;
         HasCall = false;
+        RecordedTarget = null;
         Batch = null;
         Route = null;
         Federation = null;

@@ -584,7 +584,7 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
                 : McpCall.IsEmpty(call.MethodRange) ? KindWithoutMethod(call.Kind) : StringAt(body, call.MethodRange);
             // On a federated path the target is the name the client used (prefixed); the payload holds the one forwarded.
             if (ex.ClientTarget is not null) e.Target = ex.ClientTarget;
-            else if (call.HasName) e.Target = StringAt(body, call.NameRange);
+            else if (call.HasName) e.Target = TargetOf(ex, body, call.NameRange);
             if (call.HasId) e.JsonRpcIdRaw = Contiguous(body.Slice(call.IdRange.Start.Value, call.IdRange.End.Value - call.IdRange.Start.Value), s.Id);
             if (!McpCall.IsEmpty(call.ClientInfoNameRange)) e.McpClientName = StringAt(body, call.ClientInfoNameRange);
             if (!McpCall.IsEmpty(call.ClientInfoVersionRange)) e.McpClientVersion = StringAt(body, call.ClientInfoVersionRange);
@@ -630,6 +630,18 @@ internal sealed class AuditRecording(AuditLog log, string? upstream, PanMasker? 
         McpMessageKind.ErrorResponse => "(error response)",
         _ => "(response)",
     };
+
+    /// <summary>The call's name from <paramref name="body"/> (the masked copy once there is one), read once per exchange and body.</summary>
+    private string TargetOf(Exchange ex, in ReadOnlySequence<byte> body, Range name)
+    {
+        bool fromCopy = !ex.Recorded.IsEmpty;
+        if (ex.RecordedTarget is { } kept && ex.RecordedTargetFromCopy == fromCopy && ex.RecordedTargetRange.Equals(name)) return kept;
+        string target = StringAt(body, name);
+        ex.RecordedTarget = target;
+        ex.RecordedTargetRange = name;
+        ex.RecordedTargetFromCopy = fromCopy;
+        return target;
+    }
 
     private string StringAt(in ReadOnlySequence<byte> body, Range token)
     {

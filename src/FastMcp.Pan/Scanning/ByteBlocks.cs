@@ -134,6 +134,29 @@ internal ref struct ByteBlocks
             _quotes = quotes;
             return any.ExtractMostSignificantBits() != 0;
         }
+        if (available >= Vector128<byte>.Count && Vector128.IsHardwareAccelerated)
+        {
+            // The data's last block, shorter than 64 bytes (of short texts, the only one): classified 16 bytes at a time,
+            // the last 16 ending at the data's end and overlapping the ones before it (the same byte sets the same bit).
+            // Byte by byte it cost ~5 instructions a byte, more than the scan of a short record field or header value.
+            _valid = available;
+            ulong digits = 0, encodedStarts = 0, quotes = 0;
+            Vector128<byte> any = Vector128<byte>.Zero;
+            for (int k = 0; k < available; k += Vector128<byte>.Count)
+            {
+                int at16 = Math.Min(k, available - Vector128<byte>.Count);
+                Vector128<byte> v = Vector128.LoadUnsafe(ref origin, (nuint)at16);
+                Classify128(v, out uint d, out uint b, out uint q);
+                digits |= (ulong)d << at16;
+                encodedStarts |= (ulong)b << at16;
+                quotes |= (ulong)q << at16;
+                any |= v;
+            }
+            _digits = digits;
+            _encodedStarts = encodedStarts;
+            _quotes = quotes;
+            return any.ExtractMostSignificantBits() != 0;
+        }
         int count = Math.Min(available, BlockSize);
         _valid = count;
         ulong ds = 0, es = 0, qs = 0;
