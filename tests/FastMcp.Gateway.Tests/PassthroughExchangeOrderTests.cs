@@ -110,4 +110,27 @@ public sealed class PassthroughExchangeOrderTests
         Assert.True(await client.GatewayClosesAsync(TimeSpan.FromSeconds(10)), "an idle connection that sent only line breaks is closed at KeepAliveMs, with nothing sent");
         Assert.Equal(2, upstream.Requests.Count);
     }
+
+    [Fact]
+    public async Task A_response_timeout_that_fires_while_the_client_side_waits_for_nothing_leaves_the_next_request_answered()
+    {
+        // The client side's read keeps its cancellation registration on the connection's deadline between reads: here that
+        // deadline (the response timeout) fires while the client side reads nothing, and the next request must still be
+        // read and answered on the same connection.
+        int exchanges = 0;
+        await using var upstream = new ScriptedUpstream(x => Interlocked.Increment(ref exchanges) == 1 ? x.HangAsync() : UpstreamScripts.Echo(x));
+        await using var gateway = Start(upstream, o => o.Upstream.ResponseTimeoutMs = 300);
+        using RawClient client = await gateway.ConnectAsync();
+
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"slow\"")));
+        RawResponse timedOut = await client.ReadResponseAsync("a 504 after ResponseTimeoutMs");
+        await Task.Delay(30);
+        await client.SendAsync(gateway.Post(GatewayUnderTest.ToolsList("\"after\"")));
+        RawResponse next = await client.ReadResponseAsync("the answer to the request after the timeout, on the same connection");
+
+        Assert.Equal(504, timedOut.Status);
+        Assert.Equal(200, next.Status);
+        Assert.Equal("\"after\"", next.IdJson());
+        Assert.Equal(2, upstream.Requests.Count);
+    }
 }
