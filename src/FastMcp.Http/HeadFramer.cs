@@ -25,6 +25,9 @@ public struct HeadFramer
     public long TryFindEnd(in ReadOnlySequence<byte> buffer, int maxHeadBytes)
     {
         long limit = Math.Min(buffer.Length, (long)maxHeadBytes);
+        // A head in one piece (nearly every one: a receive holds several kilobytes) is searched as a span: slicing the
+        // sequence and searching it per line cost more than the search itself.
+        if (buffer.IsSingleSegment) return TryFindEnd(buffer.FirstSpan[..(int)limit], buffer.Length, maxHeadBytes);
         while (_scanned < limit)
         {
             ReadOnlySequence<byte> rest = buffer.Slice(_scanned, limit - _scanned);
@@ -45,6 +48,30 @@ public struct HeadFramer
             _scanned = lfOffset + 1;
         }
         return buffer.Length >= maxHeadBytes ? -1 : 0;
+    }
+
+    /// <summary>The same search over <paramref name="head"/>, the buffer's first bytes up to the limit, in one span.</summary>
+    private long TryFindEnd(ReadOnlySpan<byte> head, long bufferLength, int maxHeadBytes)
+    {
+        while (_scanned < head.Length)
+        {
+            int lf = head[(int)_scanned..].IndexOf((byte)'\n');
+            if (lf < 0)
+            {
+                _scanned = head.Length;
+                break;
+            }
+            long lfOffset = _scanned + lf;
+            long lineLength = lfOffset - _lineStart;
+            if (lineLength == 0 || (lineLength == 1 && head[(int)_lineStart] == (byte)'\r'))
+            {
+                // A head that begins with an empty line is not a head; let the parser reject it.
+                return lfOffset + 1;
+            }
+            _lineStart = lfOffset + 1;
+            _scanned = lfOffset + 1;
+        }
+        return bufferLength >= maxHeadBytes ? -1 : 0;
     }
 
     private static byte ByteAt(in ReadOnlySequence<byte> buffer, long offset)

@@ -176,4 +176,35 @@ public class HeadFramerTests
         var framer = new HeadFramer();
         Assert.Equal(bytes.Length, framer.TryFindEnd(new ReadOnlySequence<byte>(bytes), 1024));
     }
+
+    /// <summary>
+    /// The one-span search a head in one segment gets agrees with the segment-by-segment search on random line soup
+    /// (bare LFs, lone CRs, empty first lines, limits inside and outside the head), whole and growing.
+    /// </summary>
+    [Fact]
+    public void OneSpanSearchAgreesWithTheSegmentSearch()
+    {
+        var random = new Random(1409);
+        byte[] alphabet = Segments.Ascii("aa:  \r\n\r\n\n");
+        for (int round = 0; round < 2000; round++)
+        {
+            byte[] bytes = new byte[random.Next(0, 80)];
+            for (int i = 0; i < bytes.Length; i++) bytes[i] = alphabet[random.Next(alphabet.Length)];
+            int limit = random.Next(1, 100);
+            var whole = new HeadFramer();
+            var pieces = new HeadFramer();
+            Assert.Equal(pieces.TryFindEnd(Segments.OneBytePerSegment(bytes), limit), whole.TryFindEnd(new ReadOnlySequence<byte>(bytes), limit));
+
+            // Growing, alternating between one span and several segments as a receive reader's buffer does.
+            var growing = new HeadFramer();
+            var reference = new HeadFramer();
+            for (int n = 0; n <= bytes.Length; n += random.Next(1, 7))
+            {
+                ReadOnlySequence<byte> view = random.Next(2) == 0 ? new ReadOnlySequence<byte>(bytes, 0, n) : Segments.SplitAt(bytes[..n], random.Next(n + 1));
+                long found = growing.TryFindEnd(view, limit);
+                Assert.Equal(reference.TryFindEnd(Segments.OneBytePerSegment(bytes[..n]), limit), found);
+                if (found != 0) break;
+            }
+        }
+    }
 }

@@ -19,10 +19,19 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
 {
     public UpstreamPool Pool => pool;
 
+    /// <summary>
+    /// Writes the request to a pooled connection (retried once on a new one when a reused one could not take it). With
+    /// Error None the request was sent, and the caller awaits the response head (<see cref="TakeHead"/> per read, or
+    /// <see cref="ReadHeadAsync"/>) and then calls <see cref="EndHeadWait"/> with CredentialLine. The head is not read
+    /// here: every forward suspends on it, and an async level between the caller and that read cost a box, a
+    /// continuation and a completion per request; this part completes at once when a connection is idle and the socket
+    /// takes the request.
+    /// </summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection)> SendAsync(HttpRequestHead request, ReadOnlySequence<byte> body,
-        bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential, Tracing.TraceContext trace, int clientLoop,
-        CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default, InFlight.InFlightCall? inFlight = null)
+    public async ValueTask<(ForwardingError Error, UpstreamConnection? Connection, byte[] CredentialLine)> SendRequestAsync(HttpRequestHead request,
+        ReadOnlySequence<byte> body, bool hasBody, byte[] clientAddress, byte[] publicScheme, FastMcp.Identity.UpstreamCredential? credential,
+        Tracing.TraceContext trace, int clientLoop, CancellationToken responseTimeout, byte[]? memberSessionLine = null, ReadOnlyMemory<byte> sessionLine = default,
+        InFlight.InFlightCall? inFlight = null)
     {
         // A credential without a line (an oauth source with no unexpired token, a token exchange that failed for this
         // caller): refused before a connection is taken (fail closed). A cached line completes synchronously.
@@ -30,7 +39,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
         if (credential is not null)
         {
             Identity.UpstreamCredentialLine acquired = await credential.AcquireAsync(request.Headers.GetMemory(KnownHeader.Authorization), responseTimeout).ConfigureAwait(false);
-            if (!acquired.Ok) return (CredentialError(acquired.Failure), null);
+            if (!acquired.Ok) return (CredentialError(acquired.Failure), null, credentialLine);
             credentialLine = acquired.Line;
         }
         for (int attempt = 0; ; attempt++)
@@ -42,11 +51,11 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             }
             catch (OperationCanceledException)
             {
-                return (ForwardingError.ResponseTimeout, null);
+                return (ForwardingError.ResponseTimeout, null, credentialLine);
             }
             catch (Exception e) when (e is SocketException or IOException)
             {
-                return (ForwardingError.UpstreamUnreachable, null);
+                return (ForwardingError.UpstreamUnreachable, null, credentialLine);
             }
 
             // The last moment a held call's own cancellation can withdraw it: once its first byte is written, it is forwarded
@@ -54,7 +63,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             if (inFlight is not null && !inFlight.TryBeginWriting())
             {
                 pool.Return(connection);
-                return (ForwardingError.Withdrawn, null);
+                return (ForwardingError.Withdrawn, null, credentialLine);
             }
             bool reused = connection.Reused;
             PipeWriter output = connection.Output;
@@ -74,7 +83,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             catch (OperationCanceledException)
             {
                 connection.Dispose();
-                return (ForwardingError.ResponseTimeout, null);
+                return (ForwardingError.ResponseTimeout, null, credentialLine);
             }
             catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
             {
@@ -84,37 +93,25 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
             {
                 connection.Dispose();
                 if (reused && attempt == 0) continue;
-                return (ForwardingError.UpstreamClosed, null);
+                return (ForwardingError.UpstreamClosed, null, credentialLine);
             }
             inFlight?.Written();
-
-            // The response head is awaited here rather than through ReadHeadAsync: every forward suspends on it, and each
-            // async level between the connection and the read costs a box, a continuation and a completion per request.
-            PipeReader input = connection.Input;
-            bool requestWasHead = request.Method == Http.HttpMethod.Head;
-            var framer = new HeadFramer();
-            bool sawBytes = false;
-            ForwardingError error;
-            while (true)
-            {
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync(responseTimeout).ConfigureAwait(false);
-                }
-                catch (Exception e) when (ReadFailure(e) is { } failure)
-                {
-                    error = failure;
-                    break;
-                }
-                if (TakeHead(connection, result, ref framer, requestWasHead, ref sawBytes, out error)) break;
-            }
-            // A 401 to the gateway's own token: renew it (once); the request is not repeated, it may not be idempotent.
-            if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine, request.Headers.Get(KnownHeader.Authorization));
-            if (error == ForwardingError.None) return (error, connection);
-            connection.Dispose();
-            return (error, null);
+            return (ForwardingError.None, connection, credentialLine);
         }
+    }
+
+    /// <summary>
+    /// The wait for the response head of a request <see cref="SendRequestAsync"/> sent is over (<paramref name="error"/> says
+    /// how): the connection with its head, or null once a connection that failed was closed. A 401 to the gateway's own
+    /// token renews it (once); the request is not repeated, it may not be idempotent.
+    /// </summary>
+    public static UpstreamConnection? EndHeadWait(UpstreamConnection connection, ForwardingError error, HttpRequestHead request,
+        FastMcp.Identity.UpstreamCredential? credential, byte[] credentialLine)
+    {
+        if (error == ForwardingError.None && connection.ResponseHead.StatusCode == 401) credential?.ReportRejected(credentialLine, request.Headers.Get(KnownHeader.Authorization));
+        if (error == ForwardingError.None) return connection;
+        connection.Dispose();
+        return null;
     }
 
     /// <summary>The forwarding error of a credential that gave no line: the endpoint refused this caller (403), or none was to be had (503).</summary>
@@ -149,7 +146,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     }
 
     /// <summary>The forwarding error of a read of the response head that threw; null for an exception that is not the upstream's doing.</summary>
-    private static ForwardingError? ReadFailure(Exception e) => e switch
+    internal static ForwardingError? ReadFailure(Exception e) => e switch
     {
         OperationCanceledException => ForwardingError.ResponseTimeout,
         IOException or SocketException or ObjectDisposedException => ForwardingError.UpstreamClosed,
@@ -160,7 +157,7 @@ internal sealed class Forwarder(UpstreamPool pool, HttpLimits limits)
     /// One read's worth of waiting for the response head: true when the wait is over (<paramref name="error"/> says how),
     /// false to read again (no head yet, or an interim 1xx response was skipped).
     /// </summary>
-    private bool TakeHead(UpstreamConnection connection, in ReadResult result, ref HeadFramer framer, bool requestWasHead, ref bool sawBytes, out ForwardingError error)
+    internal bool TakeHead(UpstreamConnection connection, in ReadResult result, ref HeadFramer framer, bool requestWasHead, ref bool sawBytes, out ForwardingError error)
     {
         PipeReader input = connection.Input;
         ReadOnlySequence<byte> buffer = result.Buffer;

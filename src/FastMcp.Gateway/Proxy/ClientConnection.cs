@@ -129,7 +129,38 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
             if (_rt.ClientAddressing.ProxyProtocol && !await ReadProxyHeaderAsync().ConfigureAwait(false)) return;
             while (!_rt.Stopping)
             {
-                if (!await ReadHeadAsync().ConfigureAwait(false)) break;
+                // The request head is awaited here rather than in a method of its own: a keep-alive connection waits for
+                // every request, and each async level between this loop and the read costs a box, a continuation and a
+                // completion per request (ClientConnection.RequestHead.cs).
+                BeginRequestHead();
+                RequestHeadStep step;
+                try
+                {
+                    do
+                    {
+                        ReadResult result;
+                        try
+                        {
+                            result = await _input.ReadAsync(_timer.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            step = RequestHeadTimedOut();
+                            break;
+                        }
+                        step = TakeRequestHead(result);
+                    }
+                    while (step == RequestHeadStep.ReadMore);
+                }
+                finally
+                {
+                    Volatile.Write(ref _idle, 0);
+                }
+                if (step != RequestHeadStep.Parsed)
+                {
+                    if (step == RequestHeadStep.Rejected) await RejectAsync(_headRejection).ConfigureAwait(false);
+                    break;
+                }
                 _servedRequest = true;
                 _exchange.Reset();
                 _admittedTask = null;
@@ -179,100 +210,7 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         }
     }
 
-    // ---- request head ----------------------------------------------------------------------
-
-    /// <summary>Reads one request head. False: the connection ends (any answer was already written).</summary>
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ReadHeadAsync()
-    {
-        _exchange.Stage = ExchangeStage.Frame;
-        var framer = new HeadFramer();
-        bool sawBytes = false;
-        // Until a first request has begun, the connection has only FirstRequestMs to say something.
-        ArmTimer(_servedRequest ? _rt.Options.Timeouts.KeepAliveMs : _rt.Options.Timeouts.FirstRequestMs);
-        Volatile.Write(ref _idle, 1);
-        try
-        {
-            while (true)
-            {
-                ReadResult result;
-                try
-                {
-                    result = await _input.ReadAsync(_timer.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    if (sawBytes) await RejectAsync(HttpRejectReason.HeadTimeout).ConfigureAwait(false);
-                    return false;
-                }
-                if (result.IsCanceled)
-                {
-                    // Shutdown: an idle connection ends; one whose request has begun finishes it.
-                    // A cancel outside shutdown is a held approval's leftover watch: read on.
-                    if (!sawBytes && _rt.Stopping) return false;
-                    _input.AdvanceTo(result.Buffer.Start);
-                    continue;
-                }
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (!sawBytes)
-                {
-                    // RFC 9112 2.2: empty lines before a request line are ignored.
-                    long skip = CountLeadingLineBreaks(buffer);
-                    if (skip > 0)
-                    {
-                        buffer = buffer.Slice(skip);
-                    }
-                    if (!buffer.IsEmpty)
-                    {
-                        sawBytes = true;
-                        Volatile.Write(ref _idle, 0);
-                        ArmTimer(_rt.Options.Timeouts.RequestHeadersMs);
-                    }
-                }
-                long headLength = buffer.IsEmpty ? 0 : framer.TryFindEnd(buffer, _rt.Limits.MaxHeadBytes);
-                if (headLength > 0)
-                {
-                    HttpRejectReason reason = _request.Parse(buffer.Slice(0, headLength));
-                    _input.AdvanceTo(buffer.GetPosition(headLength));
-                    if (reason != HttpRejectReason.None)
-                    {
-                        await RejectAsync(reason).ConfigureAwait(false);
-                        return false;
-                    }
-                    return true;
-                }
-                if (headLength < 0)
-                {
-                    _input.AdvanceTo(buffer.End);
-                    await RejectAsync(HttpRejectReason.HeadersTooLarge).ConfigureAwait(false);
-                    return false;
-                }
-                if (result.IsCompleted)
-                {
-                    _input.AdvanceTo(buffer.End);
-                    return false;
-                }
-                _input.AdvanceTo(buffer.Start, buffer.End);
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _idle, 0);
-        }
-    }
-
-    private static long CountLeadingLineBreaks(in ReadOnlySequence<byte> buffer)
-    {
-        long n = 0;
-        foreach (ReadOnlyMemory<byte> segment in buffer)
-        {
-            ReadOnlySpan<byte> span = segment.Span;
-            int i = span.IndexOfAnyExcept((byte)'\r', (byte)'\n');
-            if (i >= 0) return n + i;
-            n += span.Length;
-        }
-        return n;
-    }
+    // ---- request head (the framing steps: ClientConnection.RequestHead.cs) ----------------------
 
     /// <summary>Answers a malformed or oversized request and marks the connection for closing.</summary>
     [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder))]
@@ -1063,8 +1001,14 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         Forwarder forwarder = route.Forwarder;
         _exchange.Times.ForwardStart = Stopwatch.GetTimestamp();
         InFlight.InFlightCall? inFlight = TrackCallInFlight(body);
-        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), true, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine, inFlight).ConfigureAwait(false);
+        (ForwardingError error, UpstreamConnection? upstream, byte[] credentialLine) = await forwarder.SendRequestAsync(_request, _exchange.SealedTask.Forwarded(body), true,
+            _clientAddress, _rt.PublicScheme, route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine,
+            inFlight).ConfigureAwait(false);
+        if (error == ForwardingError.None)
+        {
+            (error, _) = await forwarder.ReadHeadAsync(upstream!, _request.Method == HttpMethod.Head, _timer.Token).ConfigureAwait(false);
+            upstream = Forwarder.EndHeadWait(upstream!, error, _request, route.Credential, credentialLine);
+        }
         ReportHealth(route, error);
         if (error != ForwardingError.None) return (false, error, false);
         BindIssuedSession(route, upstream!.ResponseHead);
@@ -1135,8 +1079,33 @@ internal sealed partial class ClientConnection : IResponseGate, IHoldingConnecti
         // In flight from before the upstream can read it: once it was written, the caller's own cancellation of it is forwarded.
         InFlight.InFlightCall? inFlight = TrackCallInFlight(body);
         // A sealed task id was opened: the upstream gets its own id (Tasks/SealedTaskBody.cs); the client's body stays the exchange's.
-        (ForwardingError error, UpstreamConnection? upstream) = await forwarder.SendAsync(_request, _exchange.SealedTask.Forwarded(body), hasBody, _clientAddress, _rt.PublicScheme,
-            route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine, inFlight).ConfigureAwait(false);
+        (ForwardingError error, UpstreamConnection? upstream, byte[] credentialLine) = await forwarder.SendRequestAsync(_request, _exchange.SealedTask.Forwarded(body), hasBody,
+            _clientAddress, _rt.PublicScheme, route.Credential, _exchange.Trace, _transport.Loop, _timer.Token, _memberSessionLine, _exchange.SealedSession.UpstreamLine,
+            inFlight).ConfigureAwait(false);
+        if (error == ForwardingError.None)
+        {
+            // The response head is awaited here rather than in the forwarder: every forward suspends on it, and each async
+            // level between the connection's loop and the read costs a box, a continuation and a completion per request.
+            PipeReader upstreamInput = upstream!.Input;
+            bool requestWasHead = _request.Method == HttpMethod.Head;
+            var framer = new HeadFramer();
+            bool sawBytes = false;
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await upstreamInput.ReadAsync(_timer.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (Forwarder.ReadFailure(e) is { } failure)
+                {
+                    error = failure;
+                    break;
+                }
+                if (forwarder.TakeHead(upstream, result, ref framer, requestWasHead, ref sawBytes, out error)) break;
+            }
+            upstream = Forwarder.EndHeadWait(upstream, error, _request, route.Credential, credentialLine);
+        }
         // Only an approved held call can be withdrawn (a call that was not held is tracked as already being forwarded).
         if (error == ForwardingError.Withdrawn) return await new ApprovalHold(this).EndWithdrawnAsync(body, sse: false, chunked: false).ConfigureAwait(false);
         ReportHealth(route, error);

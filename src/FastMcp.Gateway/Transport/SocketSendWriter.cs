@@ -183,7 +183,7 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
             if (!_sending && !_failed && _queued > 0)
             {
                 _sending = true;
-                send = StartNextSend(out inFlight, out joined);
+                send = SendWhileTaken(out inFlight, out joined);
             }
         }
         if (send) SendOnWriter(inFlight, joined);
@@ -225,6 +225,23 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
         }
         inFlight = _socket.SendSomeAsync(chunk);
         return true;
+    }
+
+    /// <summary>
+    /// Starts sends, consuming each the socket took at once and starting the next, under the caller's taking of the gate
+    /// (a flush the socket takes whole takes the gate once, not once more to consume it). True with a send that has to
+    /// wait or failed, for <see cref="SendOnWriter"/> outside the gate; false once the send ended (<see cref="Idle"/>).
+    /// </summary>
+    private bool SendWhileTaken(out ValueTask<int> inFlight, out byte[]? joined)
+    {
+        while (StartNextSend(out inFlight, out joined))
+        {
+            if (!inFlight.IsCompletedSuccessfully) return true;
+            int sent = inFlight.Result;
+            Return(joined);
+            Consume(sent);
+        }
+        return false;
     }
 
     /// <summary>
@@ -476,7 +493,7 @@ internal sealed class SocketSendWriter : PipeWriter, IValueTaskSource<FlushResul
             if (!_sending && _queued > 0)
             {
                 _sending = true;
-                send = StartNextSend(out inFlight, out joined);
+                send = SendWhileTaken(out inFlight, out joined);
             }
             else if (!_sending)
             {

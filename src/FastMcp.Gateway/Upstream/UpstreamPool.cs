@@ -80,16 +80,16 @@ internal sealed class UpstreamPool : IDisposable
     /// <summary>
     /// An idle pooled connection on socket loop <paramref name="loop"/> (the client connection's), or a new one registered
     /// with that loop. With -1 (a caller on no loop), an idle connection on any loop, or a new one on the next loop in turn.
+    /// Not itself async: an idle connection (nearly every forward) is handed over without starting an async method.
     /// </summary>
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    public async ValueTask<UpstreamConnection> RentAsync(int loop, CancellationToken ct)
+    public ValueTask<UpstreamConnection> RentAsync(int loop, CancellationToken ct)
     {
         while (TryTakeIdle(loop, out UpstreamConnection? pooled))
         {
-            if (!pooled.IsDeadWhileIdle()) return pooled;
+            if (!pooled.IsDeadWhileIdle()) return new ValueTask<UpstreamConnection>(pooled);
             Discard(pooled);
         }
-        return await ConnectAsync(loop, ct).ConfigureAwait(false);
+        return ConnectAsync(loop, ct);
     }
 
     public async ValueTask<UpstreamConnection> ConnectAsync(int loop, CancellationToken ct)

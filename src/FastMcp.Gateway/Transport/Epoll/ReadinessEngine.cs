@@ -147,8 +147,9 @@ internal sealed unsafe class ReadinessEngine : FastMcp.Audit.IAppendResumeTarget
                 slot = _used++;
             }
             generation = _generations[slot];
-            _readers[slot] = read;
-            _writers[slot] = write;
+            // Released stores: the loop reads the slot without the lock (TryFind).
+            Volatile.Write(ref _readers[slot], read);
+            Volatile.Write(ref _writers[slot], write);
         }
         var ev = new EpollNative.Event
         {
@@ -185,9 +186,25 @@ internal sealed unsafe class ReadinessEngine : FastMcp.Audit.IAppendResumeTarget
         {
             _readers[slot] = null;
             _writers[slot] = null;
-            _generations[slot]++;
+            // After the waiters are cleared: a lookup that read them before sees the new generation on its second read.
+            Volatile.Write(ref _generations[slot], _generations[slot] + 1);
             _free.Push(slot);
         }
+    }
+
+    /// <summary>
+    /// The waiters of the registration an event names, without the lock (two to three events per exchange took it). The
+    /// generation is read before and after the waiters: a slot released (and taken again) meanwhile fails the second
+    /// read. An event arrives only after its registration's epoll_ctl, so the arrays read here already hold its slot.
+    /// </summary>
+    private bool TryFind(int slot, uint generation, out Readiness? read, out Readiness? write)
+    {
+        uint[] generations = Volatile.Read(ref _generations);
+        read = write = null;
+        if ((uint)slot >= (uint)generations.Length || Volatile.Read(ref generations[slot]) != generation) return false;
+        read = Volatile.Read(ref Volatile.Read(ref _readers)[slot]);
+        write = Volatile.Read(ref Volatile.Read(ref _writers)[slot]);
+        return Volatile.Read(ref Volatile.Read(ref _generations)[slot]) == generation;
     }
 
     private void Run()
@@ -216,15 +233,7 @@ internal sealed unsafe class ReadinessEngine : FastMcp.Audit.IAppendResumeTarget
                 uint happened = events[i].Events;
                 int slot = (int)(uint)data;
                 uint generation = (uint)(data >> 32);
-                Readiness? read = null, write = null;
-                lock (_lock)
-                {
-                    if (generation == _generations[slot])
-                    {
-                        read = _readers[slot];
-                        write = _writers[slot];
-                    }
-                }
+                if (!TryFind(slot, generation, out Readiness? read, out Readiness? write)) continue;
                 // An error or hang-up wakes both sides: the next read or send reports it.
                 if ((happened & (EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.MarkHungUp();
                 if ((happened & (EpollNative.In | EpollNative.RdHup | EpollNative.Err | EpollNative.Hup)) != 0) read?.Signal();
