@@ -219,14 +219,38 @@ public sealed class AuditLog : IAsyncDisposable
     {
         ct.ThrowIfCancellationRequested();
         options.Validate();
-        await ChainAnchorCheck.EnsureNotBehindAsync(options, fileSystem, ct).ConfigureAwait(false);
-        return Open(options, fileSystem);
+        return await OpenAsync(options, fileSystem, AuditSigner.FromPemFile(options.SigningKeyPath), ct).ConfigureAwait(false);
     }
 
-    private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem)
+    /// <summary>
+    /// The same with the signing key the caller already loaded from <see cref="AuditOptions.SigningKeyPath"/> (the
+    /// gateway's custody check does), so the start reads and parses the key file once. The log owns
+    /// <paramref name="signer"/> from here on: it is disposed with the log, or at once when opening fails.
+    /// </summary>
+    public static Task<AuditLog> OpenAsync(AuditOptions options, AuditSigner signer, CancellationToken ct = default) =>
+        OpenAsync(options, PhysicalAuditFileSystem.Instance, signer, ct);
+
+    /// <inheritdoc cref="OpenAsync(AuditOptions, AuditSigner, CancellationToken)"/>
+    public static async Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, AuditSigner signer, CancellationToken ct = default)
     {
-        options.Validate();
-        var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
+        ArgumentNullException.ThrowIfNull(signer);
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            options.Validate();
+            await ChainAnchorCheck.EnsureNotBehindAsync(options, fileSystem, signer.PublicKey, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
+        return Open(options, fileSystem, signer);
+    }
+
+    /// <summary>Opens the chain with <paramref name="signer"/>, which it owns (disposed here when opening fails).</summary>
+    private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem, AuditSigner signer)
+    {
         ChainWriterLock? writerLock = null;
         ActiveSegment? active = null;
         AuditLog? log = null;
