@@ -37,12 +37,13 @@ public sealed class AuditSigningKeyReadOnceTests : IDisposable
             w.Write(pem);
         });
 
-        Task<GatewayUnderTest> start = GatewayUnderTest.StartWithStagesAsync("http://127.0.0.1:9/mcp", options =>
+        // On a pool thread: the key is read synchronously, and a second read blocks the thread that makes it.
+        Task<GatewayUnderTest> start = Task.Run(() => GatewayUnderTest.StartWithStagesAsync("http://127.0.0.1:9/mcp", options =>
         {
             options.Identity = new IdentityOptions { Mode = IdentityModes.Dev, Resource = "http://127.0.0.1/mcp", DevKeyDirectory = Path.Combine(_dir, "dev") };
             options.Policy = new PolicyOptions { Rules = [new RuleOptions { Name = "rest", Action = "allow" }] };
             options.Audit = new AuditOptions { Directory = Path.Combine(_dir, "audit"), ChainId = "gw", SigningKeyPath = pipe };
-        });
+        }));
         // A bound on a failure only: a start that reads the key again waits on the pipe for ever.
         if (await Task.WhenAny(start, Task.Delay(TimeSpan.FromMinutes(2))) != start)
         {
