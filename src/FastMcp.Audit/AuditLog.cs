@@ -219,14 +219,38 @@ public sealed class AuditLog : IAsyncDisposable
     {
         ct.ThrowIfCancellationRequested();
         options.Validate();
-        await ChainAnchorCheck.EnsureNotBehindAsync(options, fileSystem, ct).ConfigureAwait(false);
-        return Open(options, fileSystem);
+        return await OpenAsync(options, fileSystem, AuditSigner.FromPemFile(options.SigningKeyPath), ct).ConfigureAwait(false);
     }
 
-    private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem)
+    /// <summary>
+    /// The same with the signing key the caller already loaded from <see cref="AuditOptions.SigningKeyPath"/> (the
+    /// gateway's custody check does), so the start reads and parses the key file once. The log owns
+    /// <paramref name="signer"/> from here on: it is disposed with the log, or at once when opening fails.
+    /// </summary>
+    public static Task<AuditLog> OpenAsync(AuditOptions options, AuditSigner signer, CancellationToken ct = default) =>
+        OpenAsync(options, PhysicalAuditFileSystem.Instance, signer, ct);
+
+    /// <inheritdoc cref="OpenAsync(AuditOptions, AuditSigner, CancellationToken)"/>
+    public static async Task<AuditLog> OpenAsync(AuditOptions options, IAuditFileSystem fileSystem, AuditSigner signer, CancellationToken ct = default)
     {
-        options.Validate();
-        var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
+        ArgumentNullException.ThrowIfNull(signer);
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            options.Validate();
+            await ChainAnchorCheck.EnsureNotBehindAsync(options, fileSystem, signer.PublicKey, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
+        return Open(options, fileSystem, signer);
+    }
+
+    /// <summary>Opens the chain with <paramref name="signer"/>, which it owns (disposed here when opening fails).</summary>
+    private static AuditLog Open(AuditOptions options, IAuditFileSystem fileSystem, AuditSigner signer)
+    {
         ChainWriterLock? writerLock = null;
         ActiveSegment? active = null;
         AuditLog? log = null;
@@ -241,7 +265,9 @@ public sealed class AuditLog : IAsyncDisposable
                 recovery = OpenSegmentRecovery.Run(fileSystem, chainDir, options.ChainId, signer, keys, options.CompressionLevel, NowMicros());
             var header = new SegmentHeader(options.ChainId, recovery.Index, recovery.FirstSequence, NowMicros(), (long)options.CheckpointInterval.TotalMilliseconds,
                 signer.KeyId, recovery.PrevSeal, recovery.PrevHead, recovery.Start);
-            active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header, options.MaxSegmentBytes);
+            // Written, not flushed: the first checkpoint below makes the header, the first reserve step, the records
+            // before it and the checkpoint frame durable in one fdatasync, then the segment's name (docs/audit-format.md §8).
+            active = ActiveSegment.Create(fileSystem, chainDir, signer, options.CompressionLevel, header, options.MaxSegmentBytes, durable: false);
             log = new AuditLog(options, fileSystem, signer, chainDir, active) { StartReport = recovery.Report, _writerLock = writerLock };
             var started = log._internalEvent;
             if (recovery.Report.Tampering is { } tampering)
@@ -260,8 +286,14 @@ public sealed class AuditLog : IAsyncDisposable
             started.Subject = "fastmcp";
             started.Detail = $"audit started; segment {recovery.Index}, durability {options.Durability}; {recovery.Report.Summary}";
             log.EnqueueInternal(started);
-            log.WritePending(flush: true);
+            // One flush for the segment (header, AuditTampering, AuditStarted, the checkpoint frame), one folder sync
+            // for its name, then the checkpoint object (its own fsync and the folder's). Until the object is replaced
+            // the previous one names an older state, and a crash before the segment's flush leaves nothing that counts:
+            // recovery finds a consistent log at every point (RecoveryCrashPointTests).
+            log.WritePending(flush: false);
             log.WriteCheckpoint();
+            log._statistics.Synced((int)active.RecordCount, active.LastFlushTicks);
+            Volatile.Write(ref log._durableSequence, active.NextSequence);
         }
         catch
         {

@@ -18,6 +18,8 @@ public sealed class CountingFileSystem : IAuditFileSystem
     }
 
     public IAuditFile OpenAppend(string path) => _inner.OpenAppend(path);
+    public IAuditFile CreateAppend(string path) => _inner.CreateAppend(path);
+    public void SyncDirectory(string directory) => _inner.SyncDirectory(directory);
     public byte[] ReadAllBytes(string path)
     {
         var data = _inner.ReadAllBytes(path);

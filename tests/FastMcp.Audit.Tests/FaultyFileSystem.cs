@@ -38,6 +38,13 @@ public sealed class FaultyFileSystem : IAuditFileSystem
     }
 
     public IAuditFile OpenAppend(string path) { ThrowIfFull("open", path); return new FaultyFile(this, _inner.OpenAppend(path), path); }
+    public IAuditFile CreateAppend(string path) { ThrowIfFull("open", path); return new FaultyFile(this, _inner.CreateAppend(path), path); }
+    /// <summary>A folder sync fails only when <see cref="FailWhen"/> picks it ("sync", folder): a full disk still syncs names.</summary>
+    public void SyncDirectory(string directory)
+    {
+        if (FailWhen?.Invoke("sync", directory) == true) Fail();
+        _inner.SyncDirectory(directory);
+    }
     /// <summary>Whole-file reads of the paths this picks fail as a permission denial (EACCES) would.</summary>
     public volatile Func<string, bool>? DenyReadWhen;
 
@@ -78,7 +85,7 @@ public sealed class FaultyFileSystem : IAuditFileSystem
         }
         public void Truncate(long length) => inner.Truncate(length);
         public long Reserved => inner.Reserved;
-        public void Reserve(long size) { owner.ThrowIfFull("reserve", path); inner.Reserve(size); }
+        public void Reserve(long size, bool durable = true) { owner.ThrowIfFull("reserve", path); inner.Reserve(size, durable); }
         public void Dispose() => inner.Dispose();
     }
 }

@@ -17,6 +17,13 @@ public static class ChainAnchorCheck
 {
     public static async Task EnsureNotBehindAsync(AuditOptions options, IAuditFileSystem fs, CancellationToken ct)
     {
+        using var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
+        await EnsureNotBehindAsync(options, fs, signer.PublicKey, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The same with the signing key's public half already loaded (the log's start reads the key file once).</summary>
+    public static async Task EnsureNotBehindAsync(AuditOptions options, IAuditFileSystem fs, AuditPublicKey signingKey, CancellationToken ct)
+    {
         var anchoring = options.Anchoring;
         if (!anchoring.CheckOnStart || !anchoring.PublishToStore || options.Shipping is null) return;
         string chainDir = Path.Combine(options.Directory, options.ChainId);
@@ -42,12 +49,11 @@ public static class ChainAnchorCheck
         if (!Checkpoint.TryDecode(note, out published, out var parsed, out var error) || published!.Chain != options.ChainId)
             throw new ChainBehindAnchorException($"the newest published checkpoint {describe} is not a checkpoint of chain '{options.ChainId}' ({error ?? "chain " + published!.Chain}); refusing to continue the chain until it is examined");
 
-        using var signer = AuditSigner.FromPemFile(options.SigningKeyPath);
-        using var keys = ChainKeys.Load(signer.PublicKey, options.PreviousPublicKeys);
+        using var keys = ChainKeys.Load(signingKey, options.PreviousPublicKeys);
         switch (keys.Check(published.KeyId, parsed!))
         {
             case NoteTrust.UnknownKey:
-                Report(anchoring, $"audit anchor: the newest published checkpoint {describe} is signed by key {published.KeyId}, which is neither the current key {signer.KeyId} nor one of audit.previousPublicKeys (a key rotation?); the local chain was not compared with it");
+                Report(anchoring, $"audit anchor: the newest published checkpoint {describe} is signed by key {published.KeyId}, which is neither the current key {signingKey.KeyId} nor one of audit.previousPublicKeys (a key rotation?); the local chain was not compared with it");
                 return;
             case NoteTrust.Forged:
                 throw new ChainBehindAnchorException($"the newest published checkpoint {describe} does not verify with the audit signing key {published.KeyId} (forged, or re-encoded with a high-s signature): the store was tampered with; refusing to continue the chain until it is examined");

@@ -29,6 +29,10 @@ internal sealed class ActiveSegment : IDisposable
     // Set when an append or flush threw. A short write (ENOSPC) leaves the bytes that landed past CommittedLength
     // while the handle's Length does not move, so Length alone cannot tell that the file must be cut.
     private bool _uncommittedTail;
+    // Created by Create(durable: false): its first reserve step, header and the frames after them are written without a
+    // flush, and its name is not durable, until the first flushed append makes all of them durable (one fdatasync, then
+    // one folder sync).
+    private bool _firstFlushPending;
 
     /// <summary>Zero-filled space kept ahead of the appended end, in steps of this much (up to the segment size).</summary>
     public const long ReserveStep = 4 * 1024 * 1024;
@@ -75,16 +79,28 @@ internal sealed class ActiveSegment : IDisposable
     /// With <paramref name="reserveUpTo"/> &gt; 0 the file is kept zero-filled ahead of the appended end, up to that
     /// size (the soft segment size), so a durable append overwrites zeros and changes no file size: fdatasync
     /// then flushes the data only (docs/audit-format.md §3.1).
+    /// With <paramref name="durable"/> false (the log's start) the header and the first reserve step are only written:
+    /// the first flushed append makes them durable with its own frames in one fdatasync, then the file's name with one
+    /// folder sync. Nothing in the segment counts before that flush returns, and a crash before it leaves a segment
+    /// that is missing, empty, without a complete header or with a torn tail: recovery discards or seals each.
     /// </summary>
-    public static ActiveSegment Create(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header, long reserveUpTo = 0)
+    public static ActiveSegment Create(IAuditFileSystem fs, string directory, AuditSigner signer, int level, SegmentHeader header, long reserveUpTo = 0, bool durable = true)
     {
         var note = header.Encode();
         var seg = new ActiveSegment(fs, directory, signer, level, header, note) { _reserveLimit = reserveUpTo };
         try
         {
-            if (fs.Exists(seg.OpenPath)) fs.Delete(seg.OpenPath);
-            seg._file = fs.OpenAppend(seg.OpenPath);
-            seg.AppendNoteFrame(FrameKind.Header, note);
+            if (durable)
+            {
+                if (fs.Exists(seg.OpenPath)) fs.Delete(seg.OpenPath);
+                seg._file = fs.OpenAppend(seg.OpenPath);
+            }
+            else
+            {
+                seg._file = fs.CreateAppend(seg.OpenPath);
+                seg._firstFlushPending = true;
+            }
+            seg.AppendNoteFrame(FrameKind.Header, note, flush: durable);
             return seg;
         }
         catch
@@ -278,12 +294,12 @@ internal sealed class ActiveSegment : IDisposable
         _uncommittedTail = false;
     }
 
-    private void AppendNoteFrame(FrameKind kind, byte[] note)
+    private void AppendNoteFrame(FrameKind kind, byte[] note, bool flush = true)
     {
         var buffer = new byte[FrameHeader.Size + note.Length];
         new FrameHeader(kind, FrameCodec.None, note.Length, note.Length, 0).Write(buffer, note);
         note.CopyTo(buffer, FrameHeader.Size);
-        Append(buffer, flush: true);
+        Append(buffer, flush);
     }
 
     private void Append(ReadOnlySpan<byte> frame, bool flush)
@@ -301,6 +317,12 @@ internal sealed class ActiveSegment : IDisposable
                 long started = System.Diagnostics.Stopwatch.GetTimestamp();
                 file.AppendDurably(frame);
                 LastFlushTicks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+                if (_firstFlushPending)
+                {
+                    // The bytes first, then the name: a name made durable before its header would be an empty segment.
+                    _fs.SyncDirectory(_directory);
+                    _firstFlushPending = false;
+                }
             }
             else
             {
@@ -324,7 +346,7 @@ internal sealed class ActiveSegment : IDisposable
     {
         try
         {
-            file.Reserve(size);
+            file.Reserve(size, durable: !_firstFlushPending);
         }
         catch (IOException)
         {

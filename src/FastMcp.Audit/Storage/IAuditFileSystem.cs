@@ -6,8 +6,16 @@ namespace FastMcp.Audit.Storage;
 /// </summary>
 public interface IAuditFileSystem
 {
-    /// <summary>Opens (or creates) a file for appending at its current end.</summary>
+    /// <summary>Opens (or creates) a file for appending at its current end; a file it creates has a durable name.</summary>
     IAuditFile OpenAppend(string path);
+    /// <summary>
+    /// Creates a new, empty file for appending (an existing one is replaced) whose name is not made durable yet: the
+    /// caller does that with <see cref="SyncDirectory"/> once the file's first bytes are, so one folder sync covers a
+    /// new segment instead of one before its first bytes and more after them.
+    /// </summary>
+    IAuditFile CreateAppend(string path);
+    /// <summary>Makes the entries of <paramref name="directory"/> (created, renamed, deleted names) durable.</summary>
+    void SyncDirectory(string directory);
     byte[] ReadAllBytes(string path);
     /// <summary>
     /// Reads from <paramref name="offset"/> until <paramref name="destination"/> is full or the file ends; the bytes read
@@ -56,6 +64,9 @@ public interface IAuditFile : IDisposable
     }
     /// <summary>Cuts the file back to <paramref name="length"/> (removes a partly written frame and any reserve).</summary>
     void Truncate(long length);
-    /// <summary>Grows the file with zero bytes to at least <paramref name="size"/> and makes them durable; <see cref="Length"/> is unchanged.</summary>
-    void Reserve(long size);
+    /// <summary>
+    /// Grows the file with zero bytes to at least <paramref name="size"/>; <see cref="Length"/> is unchanged. With
+    /// <paramref name="durable"/> they are flushed at once; without, the next <see cref="Flush"/> does it.
+    /// </summary>
+    void Reserve(long size, bool durable = true);
 }

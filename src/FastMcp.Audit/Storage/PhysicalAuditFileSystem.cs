@@ -19,6 +19,14 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
         return file;
     }
 
+    public IAuditFile CreateAppend(string path)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        return new PhysicalAuditFile(path);
+    }
+
+    public void SyncDirectory(string directory) => DirectorySync.Flush(directory);
+
     public byte[] ReadAllBytes(string path) => File.ReadAllBytes(path);
 
     public int ReadAt(string path, long offset, Span<byte> destination)
@@ -134,7 +142,7 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
             _size = length;
         }
 
-        public void Reserve(long size)
+        public void Reserve(long size, bool durable = true)
         {
             if (size <= _size) return;
             // Real zero bytes, not fallocate: ext4 and xfs mark fallocated blocks unwritten, and the first write
@@ -143,7 +151,7 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
             {
                 for (long at = _size; at < size; at += ZeroChunk)
                     RandomAccess.Write(_handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunk, size - at)), at);
-                FileDataSync.Flush(_handle);
+                if (durable) FileDataSync.Flush(_handle);
             }
             catch (IOException)
             {

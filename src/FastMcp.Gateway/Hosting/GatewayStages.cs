@@ -114,7 +114,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             options.Audit.SigningKeyPath = configured;
         }
         string signingKey = SigningKeyPathFor(options, out bool development);
-        if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development);
+        if (!string.IsNullOrEmpty(configured) || File.Exists(signingKey)) CheckSigningKey(signingKey, options.Audit.Directory, development).Dispose();
         CheckPreviousPublicKeys(options.Audit.PreviousPublicKeys);
 
         CreateUpstreamCredential(identity, fetchTokens: false)?.Dispose();
@@ -309,14 +309,18 @@ internal sealed class GatewayStages : IAsyncDisposable
             + "make one with `fastmcp keys generate`, keep the private key outside the audit directory (owner-only, e.g. a Kubernetes Secret file) and give auditors the public key");
     }
 
-    /// <summary>Refuses a key in the audit folder (outside development modes), one others can read, or one that does not load.</summary>
-    private static void CheckSigningKey(string path, string auditDirectory, bool development)
+    /// <summary>
+    /// Refuses a key in the audit folder (outside development modes), one others can read, or one that does not load;
+    /// returns the loaded key, which the caller owns (serve hands it to the audit log, so the file is read once).
+    /// </summary>
+    private static AuditSigner CheckSigningKey(string path, string auditDirectory, bool development)
     {
         string? warning;
+        AuditSigner signer;
         try
         {
             warning = SigningKeyCustody.Check(path, auditDirectory, development);
-            using var signer = AuditSigner.FromPemFile(path);
+            signer = AuditSigner.FromPemFile(path);
         }
         catch (SigningKeyCustodyException e)
         {
@@ -327,6 +331,7 @@ internal sealed class GatewayStages : IAsyncDisposable
             throw new ConfigurationException("audit.signingKeyPath", $"cannot load the signing key '{path}': {FastMcp.Http.PlainError.Describe(e, path)}");
         }
         if (warning is not null) Log.Warn("audit: " + warning);
+        return signer;
     }
 
     /// <summary>A previous key that does not load would turn every note it signed into one the start cannot verify: refused here, by name.</summary>
@@ -403,29 +408,36 @@ internal sealed class GatewayStages : IAsyncDisposable
             }
         }
         ValidateAudit(auditOptions);
-        CheckSigningKey(signingKey, auditOptions.Directory, development);
-        CheckPreviousPublicKeys(auditOptions.PreviousPublicKeys);
-        auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
-        auditOptions.OnProblem ??= message => Log.Warn(message);
-        if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
-        auditOptions.FieldMasker = masking?.Masker;
-
+        // The key checked here is the one the audit log signs with: it owns it from OpenAsync on (disposed with the log,
+        // or by it when opening fails), so the key file is read and parsed once.
+        AuditSigner signer = CheckSigningKey(signingKey, auditOptions.Directory, development);
         Authentication authentication;
         try
         {
+            CheckPreviousPublicKeys(auditOptions.PreviousPublicKeys);
+            auditOptions.Anchoring.OnProblem ??= message => Log.Warn(message);
+            auditOptions.OnProblem ??= message => Log.Warn(message);
+            if (auditOptions.Shipping is { } shipping) shipping.OnProblem ??= message => Log.Warn(message);
+            auditOptions.FieldMasker = masking?.Masker;
             authentication = await Authentication.CreateAsync(identity,
                 certificateBoundTokens: options.Tls?.ClientCertificates is "optional" or "require", ct).ConfigureAwait(false);
         }
         catch (IdentityConfigurationException e)
         {
+            signer.Dispose();
             // An issuer whose keys cannot be loaded (jwksFile unreadable, JWKS unreachable) is a refused start, said by
             // field, never an unhandled exception's stack.
             throw new ConfigurationException("identity", e.Message);
         }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
         AuditLog log;
         try
         {
-            log = await AuditLog.OpenAsync(auditOptions, ct).ConfigureAwait(false);
+            log = await AuditLog.OpenAsync(auditOptions, signer, ct).ConfigureAwait(false);
         }
         catch (AuditTamperingException e)
         {
