@@ -151,7 +151,9 @@ public sealed class PhysicalAuditFileSystem : IAuditFileSystem
             {
                 for (long at = _size; at < size; at += ZeroChunk)
                     RandomAccess.Write(_handle, Zeros.AsSpan(0, (int)Math.Min(ZeroChunk, size - at)), at);
+                // Zeros not flushed now wait for the next Flush: a durable append must not flush only its own range.
                 if (durable) FileDataSync.Flush(_handle);
+                else _unflushed = true;
             }
             catch (IOException)
             {
