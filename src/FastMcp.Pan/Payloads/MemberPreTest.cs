@@ -81,12 +81,14 @@ internal static class MemberPreTest
             // The next quote or backslash at or after the name's first byte ends what is compared.
             ulong after = bit == 63 ? 0 : stops & (ulong.MaxValue << (bit + 1));
             int end;
-            bool separators;
+            // The name's length once its separators are dropped (-1: not counted, past the block).
+            int normalized;
             if (after != 0)
             {
                 int endBit = BitOperations.TrailingZeroCount(after);
                 end = start + endBit;
-                separators = (block.Separators & ((1UL << endBit) - 1) & (ulong.MaxValue << (bit + 1))) != 0;
+                ulong separators = block.Separators & ((1UL << endBit) - 1) & (ulong.MaxValue << (bit + 1));
+                normalized = end - first - BitOperations.PopCount(separators);
             }
             else
             {
@@ -94,12 +96,11 @@ internal static class MemberPreTest
                 int next = json[from..].IndexOfAny((byte)'"', (byte)'\\');
                 if (next < 0) return Candidates.NoneCanFollow;
                 end = from + next;
-                separators = true; // not looked for past the block: compared as it is
+                normalized = -1;
             }
             if (json[end] == (byte)'\\') return Candidates.Found;
-            ReadOnlySpan<byte> name = json[first..end];
-            // Without separators a name normalizes to its own length: a length no name has cannot match.
-            if ((separators || names.HasLength(name.Length)) && names.Matches(name)) return Candidates.Found;
+            // A name normalizes to its length less its separators (or to none, not ASCII): a length no name has cannot match.
+            if ((normalized < 0 || names.HasLength(normalized)) && names.Matches(json[first..end])) return Candidates.Found;
         }
         return Candidates.NotInBlock;
     }
