@@ -21,6 +21,7 @@ public static class MemberNameFold
     /// </summary>
     public static bool TryFold(ReadOnlySpan<byte> name, Span<byte> destination, out int written)
     {
+        if (name.Length <= ShortName && name.Length <= destination.Length && TryFoldShortAscii(name, destination, out written)) return true;
         written = 0;
         // A name with a control character (only reachable escaped, "method\u0000") is not folded: some decoders drop
         // or ignore such characters when matching names (segmentio/encoding, as used by go-sdk 1.3.1-1.4.0, took
@@ -38,6 +39,30 @@ public static class MemberNameFold
             if (!Fold(rune).TryEncodeToUtf8(destination[written..], out int n)) return false;
             written += n;
         }
+        return true;
+    }
+
+    /// <summary>Names up to this length (most member names) are first folded by <see cref="TryFoldShortAscii"/>.</summary>
+    private const int ShortName = 32;
+
+    /// <summary>
+    /// <see cref="TryFold"/> for a short name that fits: one pass byte by byte, cheaper than its three vectorised passes
+    /// for so few bytes. False, nothing decided, when the name holds a byte it does not fold itself (a control character
+    /// or non-ASCII): <see cref="TryFold"/> then reads the name as before.
+    /// </summary>
+    private static bool TryFoldShortAscii(ReadOnlySpan<byte> name, Span<byte> destination, out int written)
+    {
+        for (int i = 0; i < name.Length; i++)
+        {
+            byte b = name[i];
+            if (b < 0x20 || b >= 0x7F)
+            {
+                written = 0;
+                return false;
+            }
+            destination[i] = (uint)(b - 'A') <= 'Z' - 'A' ? (byte)(b | 0x20) : b;
+        }
+        written = name.Length;
         return true;
     }
 

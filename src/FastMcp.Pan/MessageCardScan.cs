@@ -47,8 +47,7 @@ public sealed class MessageCardScan
         var starts = new StartSink(_starts);
         _found = PanMasker.FindCardNumbers(message, ref starts);
         _placed = starts.Placed;
-        _payloadsMightHold = Base64Payloads.MightHold(message);
-        _membersMightHold = masker.SensitiveMembers.MightHold(message);
+        MemberPreTest.Run(message, masker.SensitiveMembers, out _payloadsMightHold, out _membersMightHold);
         _masker = masker;
         _length = message.Length;
     }

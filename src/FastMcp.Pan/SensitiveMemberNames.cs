@@ -1,4 +1,5 @@
 using System.Text;
+using FastMcp.Pan.Payloads;
 
 namespace FastMcp.Pan;
 
@@ -24,6 +25,8 @@ public sealed class SensitiveMemberNames
     private readonly byte[][] _names;
     /// <summary>Bytes a member name's first character may be (any case of a name's first letter, or a separator).</summary>
     private readonly bool[] _firstBytes = new bool[256];
+    /// <summary>Bit n-1 set: some normalized name is n bytes long.</summary>
+    private readonly ulong _lengths;
 
     public SensitiveMemberNames(IReadOnlyList<string>? names)
     {
@@ -37,6 +40,7 @@ public sealed class SensitiveMemberNames
             byte[] n = buffer[..length].ToArray();
             if (!normalized.Exists(x => x.AsSpan().SequenceEqual(n))) normalized.Add(n);
             _firstBytes[n[0]] = true;
+            _lengths |= 1UL << (n.Length - 1);
             if (n[0] is >= (byte)'a' and <= (byte)'z') _firstBytes[n[0] - 0x20] = true;
         }
         _firstBytes['_'] = _firstBytes['-'] = normalized.Count > 0;
@@ -90,28 +94,21 @@ public sealed class SensitiveMemberNames
     /// <summary>
     /// Cheap test before parsing: some quote is followed by one of the names up to the next quote (read as written,
     /// separators and case folded), or the text holds an escape that could spell one. Every string and member name is
-    /// looked at, so no match means no member can carry a name.
+    /// looked at, so no match means no member can carry a name. One pass with <see cref="Base64Payloads.MightHold"/>'s test:
+    /// <see cref="MemberPreTest"/>.
     /// </summary>
     public bool MightHold(ReadOnlySpan<byte> json)
     {
         if (_names.Length == 0) return false;
-        if (json.IndexOf("\\u"u8) >= 0) return true;
-        int at = json.IndexOf((byte)'"');
-        while (at >= 0 && at + 1 < json.Length)
-        {
-            ReadOnlySpan<byte> rest = json[(at + 1)..];
-            if (_firstBytes[rest[0]])
-            {
-                int end = rest.IndexOfAny((byte)'"', (byte)'\\');
-                if (end < 0) return false;
-                if (rest[end] == (byte)'\\' || Matches(rest[..end])) return true;
-            }
-            int next = rest.IndexOf((byte)'"');
-            if (next < 0) return false;
-            at += 1 + next;
-        }
-        return false;
+        MemberPreTest.Run(json, this, out _, out bool members);
+        return members;
     }
+
+    /// <summary>Whether a member name may start with <paramref name="b"/> as written (any case of a name's first letter, or a separator).</summary>
+    internal bool CanStart(byte b) => _firstBytes[b];
+
+    /// <summary>Whether some name is <paramref name="length"/> bytes long once normalized.</summary>
+    internal bool HasLength(int length) => (uint)(length - 1) < MaxNameLength && (_lengths >> (length - 1) & 1) != 0;
 
     /// <summary>Lower-cases ASCII letters and drops '_' and '-'; -1 for a name that is not ASCII or normalizes longer than the bound.</summary>
     private static int Normalize(ReadOnlySpan<byte> name, Span<byte> destination)

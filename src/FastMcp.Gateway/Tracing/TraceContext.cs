@@ -69,9 +69,11 @@ internal struct TraceContext
     }
 
     /// <summary>Writes the traceparent the upstream receives: this trace, the gateway's span as parent.</summary>
-    public readonly void WriteHeaderLine(IBufferWriter<byte> output)
+    public readonly void WriteHeaderLine(IBufferWriter<byte> output) => output.Advance(WriteHeaderLine(output.GetSpan(HeaderLineLength)));
+
+    /// <summary>Writes the traceparent line into <paramref name="line"/> (at least <see cref="HeaderLineLength"/> bytes); returns its length.</summary>
+    public readonly int WriteHeaderLine(Span<byte> line)
     {
-        Span<byte> line = output.GetSpan(HeaderLineLength);
         "traceparent: 00-"u8.CopyTo(line);
         int at = 16;
         WriteHex(line.Slice(at, 16), TraceHigh); at += 16;
@@ -83,7 +85,7 @@ internal struct TraceContext
         line[at++] = Sampled ? (byte)'1' : (byte)'0';
         line[at++] = (byte)'\r';
         line[at++] = (byte)'\n';
-        output.Advance(at);
+        return at;
     }
 
     /// <summary>Writes the 32 lowercase hex digits of the trace id.</summary>
@@ -93,7 +95,8 @@ internal struct TraceContext
         WriteHex(destination.Slice(16, 16), TraceLow);
     }
 
-    private const int HeaderLineLength = 16 + 32 + 1 + 16 + 1 + 2 + 2;
+    /// <summary>The traceparent line's length, CRLF included.</summary>
+    public const int HeaderLineLength = 16 + 32 + 1 + 16 + 1 + 2 + 2;
 
     private static ulong NewNonZero()
     {

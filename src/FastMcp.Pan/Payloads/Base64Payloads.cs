@@ -22,9 +22,11 @@ public static class Base64Payloads
     /// Cheap test before parsing: a member named blob or data starts with a quote and b/d in either case, and an
     /// escaped name holds a \u escape. Messages with none of these (most tools/call answers) are not parsed.
     /// </summary>
-    public static bool MightHold(ReadOnlySpan<byte> json) =>
-        json.IndexOf("\"d"u8) >= 0 || json.IndexOf("\"b"u8) >= 0 || json.IndexOf("\"D"u8) >= 0 || json.IndexOf("\"B"u8) >= 0
-        || json.IndexOf("\\u"u8) >= 0;
+    public static bool MightHold(ReadOnlySpan<byte> json)
+    {
+        MemberPreTest.Run(json, null, out bool payloads, out _);
+        return payloads;
+    }
 
     /// <summary>
     /// Masks card numbers in every blob/data base64 string of <paramref name="json"/>, and the whole value of every
@@ -32,7 +34,7 @@ public static class Base64Payloads
     /// than this reads, or a masked payload could not be written back.
     /// </summary>
     public static Result MaskInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
-        Walk(masker, json, ref sink, MightHold(json), blankUnmaskable: false);
+        Walk(masker, json, ref sink, payloads: true, blankUnmaskable: false);
 
     /// <summary>
     /// <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/> for a copy that is only recorded, never sent: a payload
@@ -41,7 +43,7 @@ public static class Base64Payloads
     /// Refused still says that one was blanked: the request it was copied from must be refused.
     /// </summary>
     public static Result MaskForRecordInPlace<TSink>(PanMasker masker, Span<byte> json, ref TSink sink) where TSink : IPanFindingSink =>
-        Walk(masker, json, ref sink, MightHold(json), blankUnmaskable: true);
+        Walk(masker, json, ref sink, payloads: true, blankUnmaskable: true);
 
     /// <summary>
     /// Only the sensitive members of <see cref="MaskInPlace{TSink}(PanMasker, Span{byte}, ref TSink)"/>, for text the masker
@@ -59,7 +61,9 @@ public static class Base64Payloads
         where TSink : IPanFindingSink
     {
         SensitiveMemberNames sensitive = masker.SensitiveMembers;
-        bool members = sensitive.MightHold(json);
+        // payloads: whether blob/data members are looked for; the one pre-test pass says whether any could be there.
+        MemberPreTest.Run(json, sensitive, out bool payloadsMightBe, out bool members);
+        payloads &= payloadsMightBe;
         if (!payloads && !members) return Result.Unchanged;
         bool masked = false, blanked = false;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
@@ -150,7 +154,7 @@ public static class Base64Payloads
     public static bool ContainsSensitiveData(SensitiveMemberNames names, ReadOnlySpan<byte> json)
     {
         ArgumentNullException.ThrowIfNull(names);
-        bool members = names.MightHold(json), payloads = MightHold(json);
+        MemberPreTest.Run(json, names, out bool payloads, out bool members);
         if (!members && !payloads) return false;
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         try
