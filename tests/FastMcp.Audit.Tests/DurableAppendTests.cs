@@ -50,11 +50,14 @@ public sealed class DurableAppendTests : IDisposable
     {
         var fs = new CallCountingFileSystem();
         const int appends = 20;
+        int appendsBefore, flushesBefore;
         await using (var log = await AuditLog.OpenAsync(_dir.Options(), fs))
         {
             // The start writes its frames and makes them durable together (one flush before accept); from here on
             // every frame is one durable append.
-            int durableBefore = fs.DurableAppends, appendsBefore = fs.Appends, flushesBefore = fs.Flushes;
+            int durableBefore = fs.DurableAppends;
+            appendsBefore = fs.Appends;
+            flushesBefore = fs.Flushes;
             var e = new AuditEvent();
             // One at a time: every append is a group commit of its own.
             for (int i = 0; i < appends; i++) { SampleEvents.Fill(e, i); await log.AppendAsync(e); }

@@ -300,13 +300,14 @@ internal sealed class PanMasking : IResponseTransform, IResponseHeadTransform
     /// The request's other header fields the upstream gets (an X-Account, a User-Agent, a Referer), masked as text like an
     /// answer's: "mask" means the upstream receives no card number the client sent, wherever it sent it. Left as sent: the
     /// fields the mirror rule handles, the session id the upstream issued (it must come back exact), and the framing
-    /// fields the gateway reads itself. A value that cannot hold a card number (<see cref="TextCardPreTest"/>) is not scanned.
+    /// fields the gateway reads itself. A short value that cannot hold a card number is
+    /// answered by the masker without its scanner (fewer than 12 ASCII digits, no escape, no byte above 0x7F).
     /// </summary>
     private static void MaskOtherFields(PanMasker masker, HttpHeaderTable headers, ref CardFindings findings)
     {
         for (int i = 0; i < headers.Count; i++)
         {
-            if (IsLeftAsSent(headers, i) || !TextCardPreTest.MightHold(headers.ValueAt(i))) continue;
+            if (IsLeftAsSent(headers, i)) continue;
             masker.MaskTextInPlace(MemoryMarshal.AsMemory(headers.ValueMemoryAt(i)).Span, ref findings);
         }
     }
