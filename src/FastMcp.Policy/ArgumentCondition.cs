@@ -147,13 +147,24 @@ internal sealed class ArgumentCondition
     /// </summary>
     /// <paramref name="cards"/>: a scan of the message the arguments are part of, from its byte <paramref name="argumentsOffset"/>
     /// on (null: none, a card number condition scans what it names).
-    public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0)
+    /// <paramref name="wellFormed"/>: the arguments were read whole as JSON already (<see cref="PolicyRequest.ArgumentsWellFormed"/>).
+    public bool Evaluate(ReadOnlySpan<byte> arguments, bool uncomparableMatches = false, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0,
+        bool wellFormed = false)
     {
         bool result;
         if (arguments.IsEmpty)
         {
             result = _op == Operator.Exists && !_expected;
             return result ^ _negate;
+        }
+        // The whole arguments, known to be one object or array: the reader would only step over them to find their end, which
+        // is theirs (it cannot throw on them), so the subtree is the arguments as they are (issue #14: about half a decision).
+        if (wellFormed && _pointer.IsWholeDocument && IsOneContainer(arguments))
+        {
+            if (_op == Operator.ContainsCardNumber)
+                return (CardNumberDetector.ContainsInJson(arguments, cards, argumentsOffset) == _expected) ^ _negate;
+            if (_op == Operator.ContainsSensitiveData)
+                return (ContainsSensitiveInContainer(arguments) == _expected) ^ _negate;
         }
         var reader = new Utf8JsonReader(arguments, ReaderOptions);
         PointerLookup lookup = _pointer.Locate(arguments, ref reader);
@@ -253,9 +264,7 @@ internal sealed class ArgumentCondition
             case JsonTokenType.StartArray:
                 int start = (int)reader.TokenStartIndex;
                 reader.Skip();
-                ReadOnlySpan<byte> subtree = arguments[start..(int)reader.BytesConsumed];
-                return _pointerNamesSensitive && FastMcp.Pan.Payloads.Base64Payloads.WouldMaskAsSensitiveValue(subtree)
-                    || SensitiveDataDetector.ContainsInJson(_sensitiveMembers!, subtree);
+                return ContainsSensitiveInContainer(arguments[start..(int)reader.BytesConsumed]);
             case JsonTokenType.Number:
                 return _pointerNamesSensitive;
             case JsonTokenType.String:
@@ -282,6 +291,15 @@ internal sealed class ArgumentCondition
                 return false;
         }
     }
+
+    /// <summary>containsSensitiveData of an object or array the pointer names (its raw JSON).</summary>
+    private bool ContainsSensitiveInContainer(ReadOnlySpan<byte> subtree) =>
+        _pointerNamesSensitive && FastMcp.Pan.Payloads.Base64Payloads.WouldMaskAsSensitiveValue(subtree)
+        || SensitiveDataDetector.ContainsInJson(_sensitiveMembers!, subtree);
+
+    /// <summary>Starts with '{' or '[' and ends with '}' or ']': well-formed JSON of that shape is one object or array, nothing around it.</summary>
+    private static bool IsOneContainer(ReadOnlySpan<byte> json) =>
+        json.Length >= 2 && json[0] is (byte)'{' or (byte)'[' && json[^1] is (byte)'}' or (byte)']';
 
     private static bool ContainsCard(ref Utf8JsonReader reader, ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards, int argumentsOffset)
     {

@@ -155,10 +155,10 @@ public sealed class CompiledRule
         return false;
     }
 
-    internal bool MatchesArguments(ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0)
+    internal bool MatchesArguments(ReadOnlySpan<byte> arguments, FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0, bool wellFormed = false)
     {
         foreach (var condition in _arguments)
-            if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow, cards, argumentsOffset))
+            if (!condition.Evaluate(arguments, uncomparableMatches: Action != PolicyAction.Allow, cards, argumentsOffset, wellFormed))
                 return false;
         return true;
     }

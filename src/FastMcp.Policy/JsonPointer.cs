@@ -22,6 +22,9 @@ internal sealed class JsonPointer
 
     public string Text { get; }
 
+    /// <summary>The pointer "": the whole document, no step.</summary>
+    public bool IsWholeDocument => _names.Length == 0;
+
     /// <summary>The member name the last step looks for (unescaped, UTF-8); empty for the whole document.</summary>
     public ReadOnlySpan<byte> LastName => _names.Length == 0 ? default : _names[^1];
 

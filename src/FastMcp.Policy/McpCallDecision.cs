@@ -43,9 +43,10 @@ public static class McpCallDecision
     /// arguments that are not given (<see cref="PolicyRequest.ArgumentsWithheld"/>).
     /// <paramref name="cards"/>: a card-number scan of the message the arguments were taken from, at its byte
     /// <paramref name="argumentsOffset"/> (<see cref="PolicyRequest.Cards"/>); null: containsCardNumber scans what it names.
+    /// <paramref name="argumentsWellFormed"/>: the arguments were read whole as JSON already (<see cref="PolicyRequest.ArgumentsWellFormed"/>).
     public static PolicyDecision Decide(PolicyEngine engine, Principal principal, ReadOnlySpan<byte> method, ReadOnlySpan<byte> name, ReadOnlySpan<byte> arguments,
         string? upstream = null, ReadOnlySpan<byte> query = default, IPAddress? address = null, DateTimeOffset? at = null, bool argumentsWithheld = false,
-        FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0)
+        FastMcp.Pan.MessageCardScan? cards = null, int argumentsOffset = 0, bool argumentsWellFormed = false)
     {
         ArgumentNullException.ThrowIfNull(engine);
         if (method.Length > MaxMethodBytes || name.Length > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
@@ -54,8 +55,8 @@ public static class McpCallDecision
             // Rules meet one spelling of a resource: file:///tmp/../etc, FILE://localhost/etc and %65tc are /etc.
             Span<byte> normalized = stackalloc byte[MaxNameBytes];
             if (!ResourceUriNormalizer.TryNormalize(name, normalized, out int length)) return PolicyEngine.RefuseUnnormalizableUri();
-            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld, Cards = cards, ArgumentsOffset = argumentsOffset });
+            return engine.Decide(new PolicyRequest(principal, method, normalized[..length], arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld, Cards = cards, ArgumentsOffset = argumentsOffset, ArgumentsWellFormed = argumentsWellFormed });
         }
-        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld, Cards = cards, ArgumentsOffset = argumentsOffset });
+        return engine.Decide(new PolicyRequest(principal, method, name, arguments, upstream, query) { Address = address, At = at, ArgumentsWithheld = argumentsWithheld, Cards = cards, ArgumentsOffset = argumentsOffset, ArgumentsWellFormed = argumentsWellFormed });
     }
 }

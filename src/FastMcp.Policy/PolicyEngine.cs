@@ -270,7 +270,7 @@ public sealed class PolicyEngine
                 continue;
             if (rule.HasTimeCondition && !rule.Time!.Matches(now))
                 continue;
-            if (rule.HasArgumentConditions && !request.ArgumentsWithheld && !rule.MatchesArguments(request.Arguments, request.Cards, request.ArgumentsOffset))
+            if (rule.HasArgumentConditions && !request.ArgumentsWithheld && !rule.MatchesArguments(request.Arguments, request.Cards, request.ArgumentsOffset, request.ArgumentsWellFormed))
                 continue;
             if (rule.HasQueryConditions && !rule.MatchesQuery(request.Query))
                 continue;

@@ -60,6 +60,13 @@ public readonly ref struct PolicyRequest
     /// <summary>The byte offset of <see cref="Arguments"/> in the message <see cref="Cards"/> scanned.</summary>
     public int ArgumentsOffset { get; init; }
 
+    /// <summary>
+    /// <see cref="Arguments"/> were read whole as JSON already (the gateway's inspector, whose reader is no more lenient
+    /// and no shallower than the policy's): a condition on the whole arguments (pointer "") that would only step over them
+    /// to find their end reads them as they are. Arguments that do not start and end as one object or array are read as before.
+    /// </summary>
+    public bool ArgumentsWellFormed { get; init; }
+
     /// <summary>The instant to decide at; null: the engine's clock now. Rules with "time" compare it.</summary>
     public DateTimeOffset? At { get; init; }
 }

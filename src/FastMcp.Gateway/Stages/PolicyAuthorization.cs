@@ -35,6 +35,7 @@ internal sealed class PolicyAuthorization
     /// (the exchange's ClientAddress; rules with "addresses" compare it, and an unknown one matches no allow rule that sets them).
     /// <paramref name="cards"/>: the request's one card-number scan, when it was made of
     /// <paramref name="body"/>; containsCardNumber then reads it instead of scanning the arguments again.
+    [System.Runtime.CompilerServices.SkipLocalsInit] // the name and method buffers are read only where written
     public PolicyDecision Decide(Principal principal, in McpCall call, in ReadOnlySequence<byte> body, PooledBufferWriter scratch, string? upstream,
         ReadOnlySpan<byte> query, IPAddress? address, FastMcp.Pan.MessageCardScan? cards = null)
     {
@@ -57,9 +58,18 @@ internal sealed class PolicyAuthorization
         scoped ReadOnlySpan<byte> name = default;
         if (call.HasName)
         {
-            int n = McpInspector.CopyUnescaped(body, call.NameRange, nameBuffer);
-            if (n < 0) return PolicyEngine.RefuseOverlongName();
-            name = nameBuffer[..n];
+            // A name the inspector read without escapes is its token's bytes between the quotes: no reader, no copy.
+            if (!call.NameHasEscapes && UnescapedToken(body, call.NameRange) is { IsEmpty: false } raw)
+            {
+                if (raw.Length - 2 > MaxNameBytes) return PolicyEngine.RefuseOverlongName();
+                name = raw[1..^1];
+            }
+            else
+            {
+                int n = McpInspector.CopyUnescaped(body, call.NameRange, nameBuffer);
+                if (n < 0) return PolicyEngine.RefuseOverlongName();
+                name = nameBuffer[..n];
+            }
         }
 
         ReadOnlySpan<byte> arguments = default;
@@ -79,8 +89,10 @@ internal sealed class PolicyAuthorization
         }
         // Resource URIs are normalized there (RFC 3986 section 6), exactly as `fastmcp policy test` does.
         PolicyEngine engine = Engine;
+        // The arguments are the object the inspector read whole from this body (McpCall.ArgumentsRange): well formed.
         PolicyDecision decision = McpCallDecision.Decide(engine, principal, method, name, arguments, upstream, query, address,
-            cards: call.HasArguments && cards is not null && cards.Holds((int)body.Length) ? cards : null, argumentsOffset: call.ArgumentsRange.Start.Value);
+            cards: call.HasArguments && cards is not null && cards.Holds((int)body.Length) ? cards : null, argumentsOffset: call.ArgumentsRange.Start.Value,
+            argumentsWellFormed: call.HasArguments);
         // A call the policy lets through (or holds for approval) still needs a reviewed tool where pins are enforced.
         if (decision.Action != PolicyAction.Deny && call.Method == McpMethod.ToolsCall
             && ToolPins?.For(upstream) is { Mode: FastMcp.Gateway.ToolPins.ToolPinMode.Enforce } pins)
@@ -95,6 +107,20 @@ internal sealed class PolicyAuthorization
         if (ListenResourceSubscriptions.Walk(body, ref subscriptions)) return decision;
         // A URI the policy does not allow decides the listen; a list that cannot be read (or a URI too long to decide) is refused.
         return subscriptions.Refused ? subscriptions.Refusal : PolicyEngine.RefuseUnreadableSubscriptions();
+    }
+
+    /// <summary>
+    /// The raw string token at <paramref name="token"/> (quotes included) when it lies in one segment and is a quoted
+    /// token; empty otherwise (the caller then unescapes it as before).
+    /// </summary>
+    private static ReadOnlySpan<byte> UnescapedToken(in ReadOnlySequence<byte> body, Range token)
+    {
+        if (token.Start.IsFromEnd || token.End.IsFromEnd || !body.IsSingleSegment) return default;
+        int start = token.Start.Value, end = token.End.Value;
+        ReadOnlySpan<byte> span = body.FirstSpan;
+        if (end - start < 2 || end > span.Length) return default;
+        ReadOnlySpan<byte> raw = span[start..end];
+        return raw[0] == (byte)'"' && raw[^1] == (byte)'"' ? raw : default;
     }
 
     /// <summary>
