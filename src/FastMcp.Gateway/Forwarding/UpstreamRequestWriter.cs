@@ -125,12 +125,13 @@ internal static class UpstreamRequestWriter
     internal static FieldFate Fate(HttpHeaderTable headers, int i, ReadOnlySpan<byte> injectedHeaderLines, ReadOnlySpan<byte> upstreamHeaderLines,
         bool federatedPath, bool forwardCookies, ForwardedHeaderAllowlist allowlist)
     {
-        if (!IsForwarded(headers, i, forwardCookies && !federatedPath)) return FieldFate.Stopped;
+        KnownHeader kind = headers.KindAt(i);
+        if (!IsForwarded(headers, i, kind, forwardCookies && !federatedPath)) return FieldFate.Stopped;
         ReadOnlySpan<byte> name = headers.NameAt(i);
         // A field the gateway states itself (the upstream's credential, a bridge's secret) is never also taken from
         // the client: an upstream reading the first of two would take the client's value for the gateway's.
-        if (Names(injectedHeaderLines, name) || Names(upstreamHeaderLines, name)) return FieldFate.Stopped;
-        KnownHeader kind = headers.KindAt(i);
+        if ((!injectedHeaderLines.IsEmpty && Names(injectedHeaderLines, name)) || (!upstreamHeaderLines.IsEmpty && Names(upstreamHeaderLines, name)))
+            return FieldFate.Stopped;
         // On a federated path the client's session is the gateway's, and Mcp-Name carries the prefixed name:
         // the member gets its own session id and no Mcp-Name (the body names the tool un-prefixed).
         if (federatedPath && kind is KnownHeader.McpSessionId or KnownHeader.McpName or KnownHeader.McpProtocolVersion) return FieldFate.Stopped;
@@ -178,9 +179,8 @@ internal static class UpstreamRequestWriter
         return false;
     }
 
-    private static bool IsForwarded(HttpHeaderTable headers, int index, bool forwardCookies)
+    private static bool IsForwarded(HttpHeaderTable headers, int index, KnownHeader kind, bool forwardCookies)
     {
-        KnownHeader kind = headers.KindAt(index);
         if (KnownHeaders.IsHopByHop(kind)) return false;
         switch (kind)
         {
@@ -195,18 +195,19 @@ internal static class UpstreamRequestWriter
             case KnownHeader.Forwarded:
                 return false;
             case KnownHeader.Other:
+                ReadOnlySpan<byte> name = headers.NameAt(index);
                 // The client's codings are not ours to accept: the gateway states its own (identity).
-                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "Accept-Encoding"u8)) return false;
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "Accept-Encoding"u8)) return false;
                 // Replaced by the gateway's own (a malformed one is never passed on as it is).
-                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "traceparent"u8)) return false;
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "traceparent"u8)) return false;
                 // Only the gateway states the stdio bridge's secret (a client's copy would shadow it), on any route.
-                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), Upstream.Stdio.BridgeSecret.HeaderName)) return false;
+                if (System.Text.Ascii.EqualsIgnoreCase(name, Upstream.Stdio.BridgeSecret.HeaderName)) return false;
                 // The gateway's DPoP nonce is between the client and the gateway (RFC 9449 §8), as the proof is.
-                if (System.Text.Ascii.EqualsIgnoreCase(headers.NameAt(index), "DPoP-Nonce"u8)) return false;
-                if (ClaimsOriginOrTarget(headers.NameAt(index))) return false;
+                if (System.Text.Ascii.EqualsIgnoreCase(name, "DPoP-Nonce"u8)) return false;
+                if (ClaimsOriginOrTarget(name)) return false;
                 // The client's cookies may carry an upstream session that is not the verified caller's (CookieFields).
-                if (!forwardCookies && CookieFields.IsRequestCookie(headers.NameAt(index))) return false;
-                return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(headers.NameAt(index));
+                if (!forwardCookies && CookieFields.IsRequestCookie(name)) return false;
+                return !headers.Contains(KnownHeader.Connection) || !headers.ConnectionListsToken(name);
             default:
                 return true;
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 using FastMcp.Http;
 
 namespace FastMcp.Gateway.Tracing;
@@ -124,10 +125,22 @@ internal struct TraceContext
 
     private static void WriteHex(Span<byte> destination, ulong value)
     {
+        if (System.Runtime.Intrinsics.X86.Ssse3.IsSupported && destination.Length >= 16)
+        {
+            // The 8 bytes most significant first, each split into its two nibbles, looked up in one shuffle: a digit at a
+            // time cost ~9 instructions each, 48 digits per upstream head (issue #14).
+            Vector128<byte> bytes = Vector128.CreateScalar(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(value)).AsByte();
+            Vector128<byte> nibbles = System.Runtime.Intrinsics.X86.Sse2.UnpackLow(Vector128.ShiftRightLogical(bytes, 4) & Vector128.Create((byte)0x0f),
+                bytes & Vector128.Create((byte)0x0f));
+            System.Runtime.Intrinsics.X86.Ssse3.Shuffle(HexDigits, nibbles).StoreUnsafe(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination));
+            return;
+        }
         for (int i = 15; i >= 0; i--)
         {
             destination[i] = (byte)"0123456789abcdef"[(int)(value & 0xf)];
             value >>= 4;
         }
     }
+
+    private static Vector128<byte> HexDigits => Vector128.Create("0123456789abcdef"u8);
 }
