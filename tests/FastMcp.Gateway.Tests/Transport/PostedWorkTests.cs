@@ -40,6 +40,32 @@ public sealed class PostedWorkTests
     }
 
     [Fact]
+    public void Work_queued_to_a_sleeping_loop_waits_for_the_callers_wake_and_then_runs_on_the_loop()
+    {
+        Assert.True(ReadinessEngine.Count >= 1, "the gateway's own socket loops run on Linux x86-64");
+        ReadinessEngine engine = ReadinessEngine.Of(0)!;
+        var work = new Counted(0);
+        int asleep = 0;
+        for (int i = 0; i < 20 && asleep < 3; i++)
+        {
+            // An idle loop goes back to epoll_wait soon after its last run.
+            Thread.Sleep(20);
+            Assert.True(engine.TryQueue(work, out bool wake));
+            if (wake)
+            {
+                asleep++;
+                // The loop sleeps in epoll_wait until the caller wakes it: the work has not run yet.
+                Thread.Sleep(50);
+                Assert.Equal(i, Volatile.Read(ref work.Runs));
+                engine.Wake();
+            }
+            WaitForRuns(work, i + 1);
+        }
+        Assert.True(asleep > 0, "the loop was never found asleep");
+        Assert.Equal(0, work.Elsewhere);
+    }
+
+    [Fact]
     public void Posted_work_runs_on_the_loop_it_was_posted_to_and_posting_allocates_nothing_once_warm()
     {
         Assert.True(ReadinessEngine.Count >= 1, "the gateway's own socket loops run on Linux x86-64");
