@@ -14,4 +14,20 @@ public interface IAppendResumeTarget
     /// share on the thread pool. Called by the audit writer only; must not throw and should not allocate.
     /// </summary>
     bool TryPost(IThreadPoolWorkItem work);
+
+    /// <summary>
+    /// As <see cref="TryPost"/>, but a sleeping thread is not woken yet: <paramref name="wake"/> says the caller must call
+    /// <see cref="Wake"/> once it has queued its other targets' shares, so that a target already awake finds its share
+    /// even when waking the first sleeping target switches the caller out. The default posts and wakes at once.
+    /// </summary>
+    bool TryQueue(IThreadPoolWorkItem work, out bool wake)
+    {
+        wake = false;
+        return TryPost(work);
+    }
+
+    /// <summary>Wakes the thread after a <see cref="TryQueue"/> that asked for it (exactly once per such call).</summary>
+    void Wake()
+    {
+    }
 }

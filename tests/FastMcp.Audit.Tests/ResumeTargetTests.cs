@@ -154,6 +154,90 @@ public sealed class ResumeTargetTests : IDisposable
         Assert.All(resumed.Where(r => ReferenceEquals(targets[r.Index], b)), r => Assert.Equal(b.ManagedThreadId, r.Thread));
     }
 
+    /// <summary>
+    /// A loop that reports itself asleep at every queue (so each share asks for a wake-up) and runs its work only once
+    /// woken; every queue and wake is written to one journal shared by the targets of a test.
+    /// </summary>
+    private sealed class SleepingLoop : IAppendResumeTarget, IDisposable
+    {
+        private readonly ConcurrentQueue<string> _journal;
+        private readonly ConcurrentQueue<IThreadPoolWorkItem> _queued = new();
+        private readonly BlockingCollection<IThreadPoolWorkItem> _run = [];
+        private readonly Thread _thread;
+        private readonly string _name;
+        public bool Awake;
+
+        public SleepingLoop(string name, ConcurrentQueue<string> journal)
+        {
+            _name = name;
+            _journal = journal;
+            _thread = new Thread(() =>
+            {
+                foreach (IThreadPoolWorkItem work in _run.GetConsumingEnumerable()) work.Execute();
+            }) { IsBackground = true, Name = name };
+            _thread.Start();
+        }
+
+        public int ManagedThreadId => _thread.ManagedThreadId;
+
+        public bool TryPost(IThreadPoolWorkItem work)
+        {
+            _journal.Enqueue("post " + _name);
+            _run.Add(work);
+            return true;
+        }
+
+        public bool TryQueue(IThreadPoolWorkItem work, out bool wake)
+        {
+            _journal.Enqueue("queue " + _name);
+            _queued.Enqueue(work);
+            // A loop awake takes its share without being woken (here at once, as a busy loop would in its next pass).
+            wake = !Awake;
+            if (Awake) Drain();
+            return true;
+        }
+
+        public void Wake()
+        {
+            _journal.Enqueue("wake " + _name);
+            Drain();
+        }
+
+        private void Drain()
+        {
+            while (_queued.TryDequeue(out IThreadPoolWorkItem? work)) _run.Add(work);
+        }
+
+        public void Dispose()
+        {
+            _run.CompleteAdding();
+            _thread.Join(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task Every_share_of_a_durable_group_is_queued_before_any_sleeping_target_is_woken_and_each_is_woken_once()
+    {
+        var journal = new ConcurrentQueue<string>();
+        using var a = new SleepingLoop("a", journal);
+        using var b = new SleepingLoop("b", journal);
+        using var c = new SleepingLoop("c", journal) { Awake = true };
+        IAppendResumeTarget?[] targets = [a, b, c, null, b, a, c, a];
+        Resumed[] resumed = await OneGroupAsync(targets, fail: false);
+
+        Assert.Equal(targets.Length, resumed.Length);
+        Assert.All(resumed, r => Assert.False(r.Failed));
+        foreach (Resumed r in resumed)
+        {
+            if (targets[r.Index] is SleepingLoop loop) Assert.Equal(loop.ManagedThreadId, r.Thread);
+        }
+        string[] entries = [.. journal];
+        // One queue per target, no post that wakes at once, then one wake per target that was asleep (not the awake one).
+        Assert.Equal(["queue a", "queue b", "queue c"], entries.Take(3).Order());
+        Assert.Equal(["wake a", "wake b"], entries.Skip(3).Order());
+        Assert.Equal(5, entries.Length);
+    }
+
     /// <summary>A target run by the test's own thread: posts queue until the test runs them, and say what the writer had allocated.</summary>
     private sealed class ManualTarget : IAppendResumeTarget
     {

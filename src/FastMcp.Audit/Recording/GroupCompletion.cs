@@ -33,6 +33,8 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
     // The writer's shares of the group being dispatched, one per target (a handful: one per socket loop). Per thread:
     // each log has its own writer thread.
     [ThreadStatic] private static List<GroupCompletion>? t_shares;
+    // The targets of those shares that were asleep, woken once every share is queued.
+    [ThreadStatic] private static List<IAppendResumeTarget>? t_wakes;
 
     private List<AppendWaiter> _waiters = new(256);
     private Exception? _failure;
@@ -104,14 +106,19 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
         }
         waiters.Clear();
         int onPool = unbound?._waiters.Count ?? 0, onLoops = 0;
+        List<IAppendResumeTarget> wakes = t_wakes ??= new List<IAppendResumeTarget>(8);
+        // Every share is queued before any sleeping loop is woken: a loop woken can take the writer's core, and a loop
+        // already awake then still finds its share in its next pass instead of waiting for the writer to run again.
         for (int s = 0; s < shares.Count; s++)
         {
             GroupCompletion share = shares[s];
-            // Counted before the post: the share empties itself once it runs.
+            IAppendResumeTarget target = share._target!;
+            // Counted before the post: the share empties itself (and forgets its target) once it runs.
             int count = share._waiters.Count;
-            if (share._target!.TryPost(share))
+            if (target.TryQueue(share, out bool wake))
             {
                 onLoops += count;
+                if (wake) wakes.Add(target);
             }
             else
             {
@@ -120,6 +127,8 @@ internal sealed class GroupCompletion : IThreadPoolWorkItem
             }
         }
         shares.Clear();
+        for (int s = 0; s < wakes.Count; s++) wakes[s].Wake();
+        wakes.Clear();
         if (unbound is not null) ThreadPool.UnsafeQueueUserWorkItem(unbound, preferLocal: false);
         statistics?.Resumed(onLoops, onPool, 0);
     }

@@ -39,6 +39,53 @@ public sealed class PostedWorkTests
         }
     }
 
+    /// <summary>
+    /// A loop of the test's own (an epoll set polled without blocking, so the test plays the loop's thread): work queued
+    /// while the loop sleeps leaves its eventfd unwritten until the caller wakes it, exactly once; a busy loop is not woken.
+    /// </summary>
+    [Fact]
+    public unsafe void Work_queued_to_a_sleeping_loop_leaves_it_asleep_until_the_callers_wake_and_a_busy_loop_is_not_woken()
+    {
+        int epoll = EpollNative.Create(EpollNative.CloseOnExec);
+        Assert.True(epoll >= 0);
+        using var epollHandle = new Microsoft.Win32.SafeHandles.SafeFileHandle(epoll, ownsHandle: true);
+        var posted = new PostedWork(epoll);
+        int wakeFd = (int)typeof(PostedWork).GetField("_wake", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(posted)!;
+        using var wakeHandle = new Microsoft.Win32.SafeHandles.SafeFileHandle(wakeFd, ownsHandle: true);
+        EpollNative.Event* events = stackalloc EpollNative.Event[4];
+        var work = new Counted(-1);
+
+        // Asleep: queued, the caller told to wake it, and nothing woke it yet.
+        Assert.True(posted.PrepareToSleep());
+        Assert.True(posted.TryQueue(work, out bool wake));
+        Assert.True(wake);
+        Assert.Equal(0, EpollNative.Wait(epoll, events, 4, 0));
+        // A second poster finds the flag taken: the first one's wake covers both.
+        Assert.True(posted.TryQueue(work, out bool second));
+        Assert.False(second);
+        Assert.Equal(0, EpollNative.Wait(epoll, events, 4, 0));
+        posted.Wake();
+        Assert.Equal(1, EpollNative.Wait(epoll, events, 4, 0));
+        Assert.Equal(PostedWork.WakeData, events[0].Data);
+        posted.Awake();
+        posted.RunQueued();
+        Assert.Equal(2, work.Runs);
+
+        // Busy (back from epoll_wait, not yet preparing to sleep): queued, no wake asked for, no edge.
+        Assert.True(posted.TryQueue(work, out bool busy));
+        Assert.False(busy);
+        Assert.Equal(0, EpollNative.Wait(epoll, events, 4, 0));
+        // Work queued: the loop polls instead of blocking.
+        Assert.False(posted.PrepareToSleep());
+        posted.RunQueued();
+        Assert.Equal(3, work.Runs);
+
+        // TryPost still wakes a sleeping loop by itself.
+        Assert.True(posted.PrepareToSleep());
+        Assert.True(posted.TryPost(work));
+        Assert.Equal(1, EpollNative.Wait(epoll, events, 4, 0));
+    }
+
     [Fact]
     public void Posted_work_runs_on_the_loop_it_was_posted_to_and_posting_allocates_nothing_once_warm()
     {

@@ -46,10 +46,22 @@ internal sealed unsafe partial class PostedWork
     /// <summary>Queues <paramref name="work"/> for the loop and wakes it if it sleeps; false once the loop has ended.</summary>
     public bool TryPost(IThreadPoolWorkItem work)
     {
+        if (!TryQueue(work, out bool wake)) return false;
+        if (wake) Wake();
+        return true;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="work"/> without waking the loop: <paramref name="wake"/> true when it sleeps and the caller
+    /// must call <see cref="Wake"/> (it took the loop's sleeping flag, so no other poster will); false once the loop has ended.
+    /// </summary>
+    public bool TryQueue(IThreadPoolWorkItem work, out bool wake)
+    {
+        wake = false;
         if (_stopped) return false;
         _queue.Enqueue(work);
         // After the enqueue (a full fence): either the loop sees the work before it sleeps, or this sees it sleeping.
-        if (Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0) Wake();
+        wake = Volatile.Read(ref _sleeping) != 0 && Interlocked.Exchange(ref _sleeping, 0) != 0;
         // The loop ended after the check above: nothing is left in a queue nobody runs.
         if (_stopped) DrainToPool();
         return true;
@@ -105,7 +117,8 @@ internal sealed unsafe partial class PostedWork
         }
     }
 
-    private void Wake()
+    /// <summary>Writes the wake-up eventfd: the loop leaves epoll_wait and runs what is queued.</summary>
+    public void Wake()
     {
         ulong one = 1;
         // EAGAIN (the counter full) cannot happen in practice; a failure leaves the work for the loop's next pass.

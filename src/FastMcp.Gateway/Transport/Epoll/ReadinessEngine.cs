@@ -107,6 +107,12 @@ internal sealed unsafe class ReadinessEngine : FastMcp.Audit.IAppendResumeTarget
     /// </summary>
     public bool TryPost(IThreadPoolWorkItem work) => _posted.TryPost(work);
 
+    /// <summary>As <see cref="TryPost"/>, leaving the wake-up of a sleeping loop to the caller's <see cref="Wake"/> (a group's other shares are queued first).</summary>
+    public bool TryQueue(IThreadPoolWorkItem work, out bool wake) => _posted.TryQueue(work, out wake);
+
+    /// <summary>Wakes this loop after a <see cref="TryQueue"/> that asked for it.</summary>
+    public void Wake() => _posted.Wake();
+
     /// <summary>How many loops run (0: sockets use the runtime's engine). Starts them when no socket has yet.</summary>
     public static int Count => s_engines.Value?.Length ?? 0;
 
