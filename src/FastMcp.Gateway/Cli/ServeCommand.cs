@@ -28,6 +28,8 @@ internal static class ServeCommand
     public static async Task<int> RunAsync(string[] args)
     {
         Transport.SocketEngineSettings.PreferInlineCompletions();
+        // OpenSSL loads on the second core while the configuration is parsed (Hosting/CryptoWarmUp.cs).
+        CryptoWarmUp.Start(args);
         GatewayOptions options = LoadOptions(args, out string? configPath);
         // Read synchronously, so no thread of the gateway's exists yet: they all inherit the policy, and the socket
         // loops are created at the first socket.
