@@ -24,6 +24,8 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly AuditSigner _signer;
     private readonly string _chainDir;
     private readonly AuditRecordSerializer _serializer;
+    // The time text of the record composed last (under _gate): the next one in the same second copies its date and second.
+    private readonly RecordTimeText _timeText = new();
     private readonly RecordScratchPool _scratch;
     private readonly object _gate = new();
     private readonly WriterStatistics _statistics = new();
@@ -630,7 +632,7 @@ public sealed class AuditLog : IAsyncDisposable
         long seq = _nextSequence;
         entries.GetSpan(4);
         entries.Advance(4);
-        int length = AuditRecordSerializer.Compose(entries, fields, type, seq, timeMicros);
+        int length = AuditRecordSerializer.Compose(entries, fields, type, seq, timeMicros, _timeText);
         BinaryPrimitives.WriteInt32LittleEndian(entries.RawArray.AsSpan(start), length);
         PendingBatch.LeaveChainSlot(entries);
         _unwrittenBytes += RecordLayout.LengthPrefix + length;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Numerics;
@@ -25,7 +26,24 @@ public sealed class AuditRecordSerializer
     private readonly PanMasker _fieldMasker;
 
     /// <param name="fieldMasker">Masks card numbers in record fields; null: the first 6 and last 4 digits stay visible.</param>
-    public AuditRecordSerializer(PanMasker? fieldMasker = null) => _fieldMasker = fieldMasker ?? DefaultFieldMasker;
+    public AuditRecordSerializer(PanMasker? fieldMasker = null)
+    {
+        _fieldMasker = fieldMasker ?? DefaultFieldMasker;
+        // A head (type and success, then the comma before "user") is the same bytes for every record of its kind: the
+        // masker is asked once whether it changes any, not for every record.
+        _headsMaskFree = true;
+        Span<byte> head = stackalloc byte[256];
+        foreach (byte[] bytes in Heads)
+        {
+            bytes.CopyTo(head);
+            head[bytes.Length] = (byte)',';
+            Span<byte> text = head[..(bytes.Length + 1)];
+            _fieldMasker.MaskInPlace(text);
+            if (!text[..bytes.Length].SequenceEqual(bytes) || text[^1] != (byte)',') _headsMaskFree = false;
+        }
+    }
+
+    private readonly bool _headsMaskFree;
 
     private static readonly JsonEncodedText PType = JsonEncodedText.Encode("type");
     private static readonly JsonEncodedText PSuccess = JsonEncodedText.Encode("success");
@@ -86,6 +104,30 @@ public sealed class AuditRecordSerializer
 
     private static readonly JsonEncodedText[] TypeNames = CreateTypeNames();
 
+    /// <summary>
+    /// <c>{"type":"…","success":false</c> and <c>…true</c> for each event type (index 2 × type + success), as the JSON writer
+    /// writes them: made by it once, copied into each record whose shared fields are copied (<see cref="WriteFieldsCopied"/>).
+    /// </summary>
+    private static readonly byte[][] Heads = CreateHeads();
+
+    private static byte[][] CreateHeads()
+    {
+        var heads = new byte[TypeNames.Length * 2][];
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        for (int i = 0; i < heads.Length; i++)
+        {
+            buffer.Clear();
+            w.Reset(buffer);
+            w.WriteStartObject();
+            w.WriteString(PType, TypeNames[i / 2]);
+            w.WriteBoolean(PSuccess, (i & 1) == 1);
+            w.Flush();
+            heads[i] = buffer.WrittenSpan.ToArray();
+        }
+        return heads;
+    }
+
     private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { SkipValidation = true });
 
     // The fields of the record being written by Write (Compose then adds the sequence and time).
@@ -131,7 +173,11 @@ public sealed class AuditRecordSerializer
     /// The log composes under its lock, after serializing the fields outside it, so exchanges that record at the
     /// same time serialize in parallel and hold the lock only for this copy.
     /// </summary>
-    public static int Compose(GrowableBuffer output, ReadOnlySpan<byte> fields, AuditEventType type, long sequence, long timeMicros)
+    public static int Compose(GrowableBuffer output, ReadOnlySpan<byte> fields, AuditEventType type, long sequence, long timeMicros) =>
+        Compose(output, fields, type, sequence, timeMicros, null);
+
+    /// <param name="time">The log's time text of the record before (used under its lock), or null to format the time afresh.</param>
+    internal static int Compose(GrowableBuffer output, ReadOnlySpan<byte> fields, AuditEventType type, long sequence, long timeMicros, RecordTimeText? time)
     {
         if (fields.Length < 2 || fields[0] != (byte)'{') throw new ArgumentException("Not a fields object written by WriteFields.", nameof(fields));
         int length = RecordLayout.BodyPrefix + SeqAndTimeMaxLength + fields.Length;
@@ -146,7 +192,7 @@ public sealed class AuditRecordSerializer
         at += digits;
         ",\"time\":\""u8.CopyTo(span[at..]);
         at += 9;
-        at += NoteValues.FormatTime(timeMicros, span[at..]);
+        at += time is null ? NoteValues.FormatTime(timeMicros, span[at..]) : time.Format(timeMicros, span[at..]);
         span[at++] = (byte)'"';
         span[at++] = (byte)',';
         fields[1..].CopyTo(span[at..]);
@@ -165,6 +211,21 @@ public sealed class AuditRecordSerializer
     /// </summary>
     public void WriteFields(GrowableBuffer output, AuditEvent e)
     {
+        // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
+        // and decision: an exchange's response record repeats its request record's, so they are copied when every
+        // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization). The next exchange's
+        // request record copies the caller's part ("user" through "session") when only the rest changed.
+        RecordFieldReuse? reuse = e.FieldReuse;
+        if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
+        if (reuse is not null)
+        {
+            bool reused = reuse.Matches(e, _fieldMasker);
+            if (reused || reuse.MatchesCaller(e, _fieldMasker))
+            {
+                WriteFieldsCopied(output, e, reuse, reused);
+                return;
+            }
+        }
         var w = _json;
         w.Reset(output);
         int jsonStart = output.WrittenCount;
@@ -172,42 +233,12 @@ public sealed class AuditRecordSerializer
         w.WriteString(PType, TypeNames[(int)e.Type]);
         w.WriteBoolean(PSuccess, e.Success);
         w.Flush();
-        // The fields from "user" through "approver" (the region) name the caller, origin, route, session, trace, id
-        // and decision: an exchange's response record repeats its request record's, so they are copied when every
-        // value is the same (RecordFieldReuse says why that is byte for byte a fresh serialization). The next exchange's
-        // request record copies the caller's part ("user" through "session") when only the rest changed.
         int regionStart = output.WrittenCount + 1;
-        RecordFieldReuse? reuse = e.FieldReuse;
-        if (reuse is null && ++e.TimesWritten > 1) reuse = e.FieldReuse = new RecordFieldReuse();
-        bool reused = reuse is not null && reuse.Matches(e, _fieldMasker);
-        bool callerReused = !reused && reuse is not null && reuse.MatchesCaller(e, _fieldMasker);
-        int callerEnd;
-        // Where the fields after the copied caller's part start to be masked: past the trace when its hex cannot hold a card number.
-        int maskFrom = 0;
-        if (reused || callerReused)
-        {
-            ReadOnlySpan<byte> kept = reused ? reuse!.Bytes : reuse!.CallerBytes;
-            Span<byte> span = output.GetSpan(1 + kept.Length);
-            span[0] = (byte)',';
-            kept.CopyTo(span[1..]);
-            output.Advance(1 + kept.Length);
-            callerEnd = regionStart + reuse.CallerBytes.Length;
-            if (callerReused)
-            {
-                WriteTraceBytes(output, e);
-                maskFrom = TraceHoldsNoDigitRun(e) ? output.WrittenCount : callerEnd;
-                WriteDecisionFields(w, e);
-                w.Flush();
-            }
-        }
-        else
-        {
-            WriteCallerFields(w, e);
-            WriteOptional(w, PSession, e.SessionId);
-            callerEnd = output.WrittenCount + w.BytesPending;
-            WriteExchangeFields(w, e);
-            w.Flush();
-        }
+        WriteCallerFields(w, e);
+        WriteOptional(w, PSession, e.SessionId);
+        int callerEnd = output.WrittenCount + w.BytesPending;
+        WriteExchangeFields(w, e);
+        w.Flush();
         int regionEnd = output.WrittenCount;
         if (e.HttpStatus != 0) w.WriteNumber(PHttpStatus, e.HttpStatus);
         if (e.LatencyMicroseconds != 0) w.WriteNumber(PLatency, e.LatencyMicroseconds);
@@ -222,30 +253,180 @@ public sealed class AuditRecordSerializer
         if (e.ServerToClient) w.WriteString(PDirection, ServerToClient);
         w.Flush();
         byte[] written = output.RawArray;
-        if (reused)
-        {
-            // The copied region was masked when it was kept; the rest is masked now.
-            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
-            _fieldMasker.MaskInPlace(written.AsSpan(regionEnd, output.WrittenCount - regionEnd));
-        }
-        else if (callerReused)
-        {
-            // The copied caller's part was masked when it was kept; what follows it (from the comma after "session", or after
-            // the trace, which cannot hold a card number's run of digits: TraceHoldsNoDigitRun) is masked now.
-            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
-            _fieldMasker.MaskInPlace(written.AsSpan(maskFrom, output.WrittenCount - maskFrom));
-            reuse!.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
-        }
-        else
-        {
-            _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
-            reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
-        }
+        _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, output.WrittenCount - jsonStart));
+        reuse?.Keep(e, _fieldMasker, written.AsSpan(regionStart, regionEnd - regionStart), callerEnd - regionStart);
         WritePayloads(w, e, MaxFieldsLength - (output.WrittenCount - jsonStart) - 1);
         w.WriteEndObject();
         w.Flush();
         // The estimate above is an upper bound, so this only guards against a mistake in it.
         if (output.WrittenCount - jsonStart > MaxFieldsLength) throw TooLarge();
+    }
+
+    /// <summary>
+    /// <see cref="WriteFields"/> for a record that copies its region (<paramref name="reused"/>) or the region's caller part
+    /// from <paramref name="reuse"/>: every byte is copied or written straight into <paramref name="output"/>, the bytes the
+    /// JSON writer makes for these fields (the head from <see cref="Heads"/>, numbers as it formats them, strings it
+    /// escapes from <see cref="EncodedStrings"/>, which it filled), and what only it writes (a JSON-RPC id that is not
+    /// JSON, fingerprints, payloads that are not JSON or do not fit) it writes apart and the bytes are copied
+    /// (<see cref="AppendWritten"/>). Issue #14: the writer's calls for these records cost ~2,700 instructions per exchange.
+    /// </summary>
+    private void WriteFieldsCopied(GrowableBuffer output, AuditEvent e, RecordFieldReuse reuse, bool reused)
+    {
+        int jsonStart = output.WrittenCount;
+        byte[] head = Heads[2 * (int)e.Type + (e.Success ? 1 : 0)];
+        ReadOnlySpan<byte> kept = reused ? reuse.Bytes : reuse.CallerBytes;
+        Span<byte> span = output.GetSpan(head.Length + 1 + kept.Length);
+        head.CopyTo(span);
+        span[head.Length] = (byte)',';
+        kept.CopyTo(span[(head.Length + 1)..]);
+        output.Advance(head.Length + 1 + kept.Length);
+        int regionStart = jsonStart + head.Length + 1;
+        // Where the fields after the copied caller's part start to be masked: past the trace when its hex cannot hold a card number.
+        int maskFrom = regionStart + reuse.CallerBytes.Length;
+        if (!reused)
+        {
+            WriteTraceBytes(output, e);
+            if (TraceHoldsNoDigitRun(e)) maskFrom = output.WrittenCount;
+            WriteDecisionFieldsCopied(output, e);
+        }
+        int regionEnd = output.WrittenCount;
+        if (e.HttpStatus != 0) AppendNumber(output, ",\"httpStatus\":"u8, e.HttpStatus);
+        if (e.LatencyMicroseconds != 0) AppendNumber(output, ",\"latencyUs\":"u8, e.LatencyMicroseconds);
+        if (e.CardFingerprints.Count > 0)
+        {
+            Utf8JsonWriter w = StartApart();
+            w.WriteStartArray(PCards);
+            foreach (var f in e.CardFingerprints) w.WriteStringValue(f);
+            w.WriteEndArray();
+            AppendWritten(output);
+        }
+        if (e.Detail is not null) AppendString(output, PDetail, e.Detail, _details);
+        // Only a server-to-client request says its direction: every other record is the client's exchange.
+        if (e.ServerToClient) output.Write(",\"direction\":\"serverToClient\""u8);
+        byte[] written = output.RawArray;
+        // The head is masked only if the masker could change it (checked once); the copied region was masked when it was
+        // kept, and the copied caller's part too; what follows it (from the comma after "session", or after the trace,
+        // which cannot hold a card number's run of digits: TraceHoldsNoDigitRun) is masked now.
+        if (!_headsMaskFree) _fieldMasker.MaskInPlace(written.AsSpan(jsonStart, regionStart - jsonStart));
+        int maskStart = reused ? regionEnd : maskFrom;
+        _fieldMasker.MaskInPlace(written.AsSpan(maskStart, output.WrittenCount - maskStart));
+        if (!reused) reuse.KeepExchange(e, written.AsSpan(regionStart, regionEnd - regionStart));
+        WritePayloadsCopied(output, e, MaxFieldsLength - (output.WrittenCount - jsonStart) - 1);
+        output.GetSpan(1)[0] = (byte)'}';
+        output.Advance(1);
+        // The estimate above is an upper bound, so this only guards against a mistake in it.
+        if (output.WrittenCount - jsonStart > MaxFieldsLength) throw TooLarge();
+    }
+
+    // Written apart by the JSON writer (a fields object's members, its brace left out), then copied: see AppendWritten.
+    private GrowableBuffer? _apart;
+
+    // The last few decision, rule, approver and detail strings, as the writer writes them (comma, name, escaped value).
+    private readonly EncodedStrings _decisions = new(), _rules = new(), _approvers = new(), _details = new();
+
+    /// <summary>The JSON writer, reset onto the buffer written apart, inside an object whose next member is its first.</summary>
+    private Utf8JsonWriter StartApart()
+    {
+        GrowableBuffer apart = _apart ??= new GrowableBuffer(1024);
+        apart.Clear();
+        _json.Reset(apart);
+        _json.WriteStartObject();
+        return _json;
+    }
+
+    /// <summary>
+    /// Copies the members written apart since <see cref="StartApart"/> into <paramref name="output"/> as the writer would
+    /// have written them after a member there: a comma, then its bytes without the opening brace (a writer after an
+    /// object's first member puts a comma before each next one, and none before the first).
+    /// </summary>
+    private void AppendWritten(GrowableBuffer output)
+    {
+        _json.Flush();
+        ReadOnlySpan<byte> members = _apart!.WrittenSpan[1..];
+        if (members.IsEmpty) return;
+        Span<byte> to = output.GetSpan(1 + members.Length);
+        to[0] = (byte)',';
+        members.CopyTo(to[1..]);
+        output.Advance(1 + members.Length);
+    }
+
+    /// <summary><paramref name="name"/> (comma, quoted name and colon) and the number as the JSON writer formats it.</summary>
+    private static void AppendNumber(GrowableBuffer output, ReadOnlySpan<byte> name, long value)
+    {
+        Span<byte> to = output.GetSpan(name.Length + 20);
+        name.CopyTo(to);
+        Utf8Formatter.TryFormat(value, to[name.Length..], out int digits);
+        output.Advance(name.Length + digits);
+    }
+
+    /// <summary>A string member: its bytes from <paramref name="cache"/>, or written apart (and kept there) when not in it.</summary>
+    private void AppendString(GrowableBuffer output, JsonEncodedText name, string value, EncodedStrings cache)
+    {
+        if (!cache.TryGet(value, out ReadOnlySpan<byte> bytes))
+        {
+            StartApart().WriteString(name, value);
+            _json.Flush();
+            // ',' then the member: the opening brace written apart is overwritten by the comma.
+            Span<byte> member = _apart!.RawArray.AsSpan(0, _apart.WrittenCount);
+            member[0] = (byte)',';
+            bytes = cache.Put(value, member);
+        }
+        output.Write(bytes);
+    }
+
+    /// <summary><see cref="WriteDecisionFields"/>'s bytes for a record written by <see cref="WriteFieldsCopied"/>.</summary>
+    private void WriteDecisionFieldsCopied(GrowableBuffer output, AuditEvent e)
+    {
+        ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
+        if (!id.IsEmpty)
+        {
+            if (JsonRpcIds.IsPlainValue(id) || IsSingleJsonValue(id))
+            {
+                ReadOnlySpan<byte> name = ",\"jsonrpcId\":"u8;
+                Span<byte> to = output.GetSpan(name.Length + id.Length);
+                name.CopyTo(to);
+                id.CopyTo(to[name.Length..]);
+                output.Advance(name.Length + id.Length);
+            }
+            else
+            {
+                StartApart().WriteBase64String(PJsonRpcIdInvalid, id);
+                AppendWritten(output);
+            }
+        }
+        if (e.Decision is not null) AppendString(output, PDecision, e.Decision, _decisions);
+        if (e.Rule is not null) AppendString(output, PRule, e.Rule, _rules);
+        if (e.Approver is not null) AppendString(output, PApprover, e.Approver, _approvers);
+    }
+
+    /// <summary>
+    /// <see cref="WritePayloads"/>'s bytes for a record written by <see cref="WriteFieldsCopied"/>: JSON payloads that fit
+    /// copied after their names, anything else (base64, truncated) written apart.
+    /// </summary>
+    private void WritePayloadsCopied(GrowableBuffer output, AuditEvent e, int budget)
+    {
+        ReadOnlySpan<byte> request = e.RequestPayload.Span;
+        ReadOnlySpan<byte> response = e.ResponsePayload.Span;
+        bool requestIsJson = !request.IsEmpty && (e.RequestPayloadIsJson || IsSingleJsonValue(request));
+        bool responseIsJson = !response.IsEmpty && (e.ResponsePayloadIsJson || IsSingleJsonValue(response));
+        if ((request.IsEmpty || requestIsJson) && (response.IsEmpty || responseIsJson)
+            && PayloadSize(request, requestIsJson) + PayloadSize(response, responseIsJson) <= budget)
+        {
+            AppendRaw(output, ",\"request\":"u8, request);
+            AppendRaw(output, ",\"response\":"u8, response);
+            return;
+        }
+        WritePayloads(StartApart(), e, budget);
+        AppendWritten(output);
+    }
+
+    private static void AppendRaw(GrowableBuffer output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty) return;
+        Span<byte> to = output.GetSpan(name.Length + value.Length);
+        name.CopyTo(to);
+        value.CopyTo(to[name.Length..]);
+        output.Advance(name.Length + value.Length);
     }
 
     private static AuditUnavailableException TooLarge() => new(
@@ -478,7 +659,7 @@ public sealed class AuditRecordSerializer
         if (!raw.IsEmpty) WritePayload(w, name, invalidName, raw, IsSingleJsonValue(raw));
     }
 
-    private static bool IsSingleJsonValue(ReadOnlySpan<byte> raw)
+    internal static bool IsSingleJsonValue(ReadOnlySpan<byte> raw)
     {
         var reader = new Utf8JsonReader(raw, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         try

@@ -141,6 +141,36 @@ internal sealed class RecordFieldReuse
         _valid = true;
     }
 
+    /// <summary>
+    /// <see cref="Keep"/> for a region whose caller part was copied from <see cref="CallerBytes"/> (<see cref="MatchesCaller"/>
+    /// said yes for <paramref name="e"/>): that part and its values are kept already, so only the rest (trace, JSON-RPC id,
+    /// decision) is copied (issue #14: the whole region and every value were copied again for each request record).
+    /// </summary>
+    public void KeepExchange(AuditEvent e, ReadOnlySpan<byte> region)
+    {
+        _valid = false;
+        ReadOnlySpan<byte> id = e.JsonRpcIdRaw.Span;
+        if (region.Length > 16 * 1024 || id.Length > 1024) return;
+        if (_bytes.Length < region.Length)
+        {
+            byte[] larger = new byte[Math.Max(region.Length, _bytes.Length * 2)];
+            _bytes.AsSpan(0, _callerLength).CopyTo(larger);
+            _bytes = larger;
+        }
+        region[_callerLength..].CopyTo(_bytes.AsSpan(_callerLength));
+        Length = region.Length;
+        if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
+        id.CopyTo(_jsonRpcId);
+        _jsonRpcIdLength = id.Length;
+        _decision = e.Decision;
+        _rule = e.Rule;
+        _approver = e.Approver;
+        _traceHigh = e.TraceHigh;
+        _traceLow = e.TraceLow;
+        _spanId = e.SpanId;
+        _valid = true;
+    }
+
     private static void KeepCopy(ReadOnlySpan<byte> value, ref byte[] kept, out int length)
     {
         if (kept.Length < value.Length) kept = new byte[value.Length];
