@@ -172,27 +172,6 @@ internal sealed class ResponseRelay : IDisposable
         if (head.ConnectionClose) upstream.Broken = true;
         _message.Clear();
         _bodyViewState = BodyViewState.NotRead;
-        if (head.Framing == BodyFraming.ContentLength && head.ContentLength <= UnreadBodyLimit && head.ContentLength <= _limits.MaxResponseMessageBytes
-            && !Inspects(gate))
-        {
-            // Nothing reads this body (pass-through): it goes to the client from the upstream's receive buffer, not
-            // copied into the relay's buffer first.
-            PipeReader input = upstream.Input;
-            ReadResult held;
-            try
-            {
-                held = await input.ReadAsync(bodyTimeout).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                upstream.Broken = true;
-                return (ForwardingError.UpstreamClosed, true);
-            }
-            if (held.Buffer.Length >= head.ContentLength)
-                return await RelayUnreadBodyAsync(input, held.Buffer.Slice(0, head.ContentLength), client, exchange, head, clientAskedClose).ConfigureAwait(false);
-            // Not all of it yet: left unexamined, so the whole read below returns these bytes at once, with no receive.
-            input.AdvanceTo(held.Buffer.Start);
-        }
         if (head.Framing != BodyFraming.None)
         {
             BodyReadResult read = await BodyReader.ReadWholeAsync(upstream, _message, _limits, bodyTimeout).ConfigureAwait(false);
@@ -240,46 +219,6 @@ internal sealed class ResponseRelay : IDisposable
         _message.TrimTo(64 * 1024);
         FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
         return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, close);
-    }
-
-    // The largest Content-Length body relayed from the upstream's receive buffer: what the relay's own buffer keeps between
-    // exchanges (TrimTo), so holding it in the receive buffer instead holds no more than before.
-    private const long UnreadBodyLimit = 64 * 1024;
-
-    /// <summary>
-    /// The end of <see cref="RelayAsync"/> for a body nothing reads, whole in <paramref name="body"/> (the upstream's receive
-    /// buffer): the same head and bytes as through the relay's buffer, and the body consumed from the upstream however the
-    /// write ends, so a connection whose answer was read whole can be reused as before.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(Async.PooledValueTaskMethodBuilder<>))]
-    private async ValueTask<(ForwardingError, bool)> RelayUnreadBodyAsync(PipeReader input, ReadOnlySequence<byte> body, PipeWriter client, Exchange exchange,
-        HttpResponseHead head, bool clientAskedClose)
-    {
-        try
-        {
-            // No stage: the same state the stages' pass leaves behind.
-            ApplyBodyTransforms(exchange);
-            ApplyHeadTransforms(exchange, head.Headers);
-            exchange.Stage = ExchangeStage.Write;
-            Buffers.CoalescingBufferWriter headWriter = Buffers.CoalescingBufferWriter.Begin(client);
-            bool droppedCookie = WriteResponseHeadLines(headWriter, head, clientAskedClose, chunked: false, eventStream: false, DropsSessionHeader, DropsCookies(exchange),
-                exchange.SealedSession);
-            headWriter.Write("Content-Length: "u8);
-            GatewayResponses.WriteNumber(headWriter, body.Length);
-            headWriter.Write("\r\n\r\n"u8);
-            headWriter.End();
-            if (droppedCookie) ReportDroppedCookie(exchange);
-            foreach (ReadOnlyMemory<byte> segment in body)
-            {
-                if (!await WriteBoundedAsync(client, segment, chunked: false).ConfigureAwait(false)) return (ForwardingError.ClientGone, clientAskedClose);
-            }
-        }
-        finally
-        {
-            input.AdvanceTo(body.End);
-        }
-        FlushResult flushed = await FlushClientAsync(client).ConfigureAwait(false);
-        return (flushed.IsCompleted ? ForwardingError.ClientGone : ForwardingError.None, clientAskedClose);
     }
 
     /// <summary>
@@ -1143,16 +1082,11 @@ internal sealed class ResponseRelay : IDisposable
         return droppedCookie;
     }
 
-    internal static ReadOnlySpan<byte> StatusLine200 => "HTTP/1.1 200 OK\r\n"u8;
-
     private static bool WriteResponseHeadLines(Buffers.CoalescingBufferWriter client, HttpResponseHead head, bool close, bool chunked, bool eventStream, bool dropSession,
         bool dropCookies, Sessions.SealedSessionLines sealedSession)
     {
         bool droppedCookie = false;
-        // Nearly every answer is a 200: its line as WriteStatusLine writes it (StatusLine200Tests), without the number's
-        // formatting and the reason's lookup.
-        if (head.StatusCode == 200) client.Write(StatusLine200);
-        else GatewayResponses.WriteStatusLine(client, head.StatusCode);
+        GatewayResponses.WriteStatusLine(client, head.StatusCode);
         HttpHeaderTable headers = head.Headers;
         bool sawAccelBuffering = false;
         for (int i = 0; i < headers.Count; i++)
