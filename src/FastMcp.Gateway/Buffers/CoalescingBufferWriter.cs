@@ -18,10 +18,6 @@ internal sealed class CoalescingBufferWriter : IBufferWriter<byte>
 
     private IBufferWriter<byte>? _inner;
     private Memory<byte> _memory;
-    // The array under _memory (a pipe's segments are arrays), so a span costs a bounds check rather than Memory<T>.Span's
-    // type tests: a head is written in some sixty pieces per request (issue #14). Null: _memory is not an array's.
-    private byte[]? _array;
-    private int _offset;
     private int _buffered;
 
     /// <summary>A writer over <paramref name="inner"/>; call <see cref="End"/> before anything else writes to it.</summary>
@@ -33,7 +29,6 @@ internal sealed class CoalescingBufferWriter : IBufferWriter<byte>
         if (writer._inner is not null) t_cached = writer = new CoalescingBufferWriter();
         writer._inner = inner;
         writer._memory = default;
-        writer._array = null;
         writer._buffered = 0;
         return writer;
     }
@@ -47,42 +42,15 @@ internal sealed class CoalescingBufferWriter : IBufferWriter<byte>
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         if (sizeHint < 1) sizeHint = 1;
-        if (_memory.Length - _buffered < sizeHint) Renew(sizeHint);
+        if (_memory.Length - _buffered < sizeHint)
+        {
+            Commit();
+            _memory = Inner.GetMemory(Math.Max(sizeHint, Chunk));
+        }
         return _memory[_buffered..];
     }
 
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        if (sizeHint < 1) sizeHint = 1;
-        if (_memory.Length - _buffered < sizeHint) Renew(sizeHint);
-        return _array is not null ? new Span<byte>(_array, _offset + _buffered, _memory.Length - _buffered) : _memory.Span[_buffered..];
-    }
-
-    /// <summary>
-    /// Copies <paramref name="bytes"/> in: what the IBufferWriter Write extension does (the same bytes in the same
-    /// places), without its interface calls when they fit in the span at hand.
-    /// </summary>
-    public void Write(ReadOnlySpan<byte> bytes)
-    {
-        if (_array is not null && bytes.Length <= _memory.Length - _buffered)
-        {
-            bytes.CopyTo(new Span<byte>(_array, _offset + _buffered, bytes.Length));
-            _buffered += bytes.Length;
-            return;
-        }
-        BuffersExtensions.Write(this, bytes);
-    }
-
-    private void Renew(int sizeHint)
-    {
-        Commit();
-        _memory = Inner.GetMemory(Math.Max(sizeHint, Chunk));
-        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_memory, out ArraySegment<byte> segment))
-        {
-            _array = segment.Array;
-            _offset = segment.Offset;
-        }
-    }
+    public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
     /// <summary>Advances the underlying writer by everything written, once, and lets go of it.</summary>
     public void End()
@@ -98,6 +66,5 @@ internal sealed class CoalescingBufferWriter : IBufferWriter<byte>
         if (_buffered > 0) Inner.Advance(_buffered);
         _buffered = 0;
         _memory = default;
-        _array = null;
     }
 }
