@@ -26,8 +26,19 @@ public sealed class HttpResponseHead
     public bool ConnectionClose { get; private set; }
     public ReadOnlySpan<byte> Reason => _buffer.AsSpan(_reasonStart, _reasonLength);
 
+    // IsEventStream once per head (0 not yet known, 1 no, 2 yes): the relay, the forward and the stream watch each ask it.
+    // Stages rewrite header values in place only by masking digits, which neither media type it names has.
+    private byte _eventStream;
+
     /// <summary>True when the Content-Type is text/event-stream.</summary>
-    public bool IsEventStream => MediaTypeIs(Headers.Get(KnownHeader.ContentType), "text/event-stream"u8);
+    public bool IsEventStream
+    {
+        get
+        {
+            if (_eventStream == 0) _eventStream = MediaTypeIs(Headers.Get(KnownHeader.ContentType), "text/event-stream"u8) ? (byte)2 : (byte)1;
+            return _eventStream == 2;
+        }
+    }
 
     /// <summary>True when the Content-Type is application/json.</summary>
     public bool IsJson => MediaTypeIs(Headers.Get(KnownHeader.ContentType), "application/json"u8);
@@ -38,6 +49,7 @@ public sealed class HttpResponseHead
         HeadBuffer.EnsureCapacity(ref _buffer, (int)head.Length, _maxHeadBytes);
         head.CopyTo(_buffer);
         _length = (int)head.Length;
+        _eventStream = 0;
         Headers.Reset(_buffer);
         ReadOnlySpan<byte> all = _buffer.AsSpan(0, _length);
         int lf = all.IndexOf((byte)'\n');
