@@ -102,9 +102,6 @@ internal sealed class RecordFieldReuse
         region.CopyTo(_bytes);
         Length = region.Length;
         _callerLength = callerLength;
-        if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
-        id.CopyTo(_jsonRpcId);
-        _jsonRpcIdLength = id.Length;
         if (_query.Length < query.Length) _query = new byte[query.Length];
         query.CopyTo(_query);
         _queryLength = query.Length;
@@ -132,13 +129,7 @@ internal sealed class RecordFieldReuse
         _method = e.Method;
         _target = e.Target;
         _session = e.SessionId;
-        _decision = e.Decision;
-        _rule = e.Rule;
-        _approver = e.Approver;
-        _traceHigh = e.TraceHigh;
-        _traceLow = e.TraceLow;
-        _spanId = e.SpanId;
-        _valid = true;
+        KeepExchangeValues(e, id);
     }
 
     /// <summary>
@@ -159,6 +150,13 @@ internal sealed class RecordFieldReuse
         }
         region[_callerLength..].CopyTo(_bytes.AsSpan(_callerLength));
         Length = region.Length;
+        KeepExchangeValues(e, id);
+    }
+
+    /// <summary>What changes with every exchange of a connection (its JSON-RPC id, decision, rule, approver, trace), kept by
+    /// <see cref="Keep"/> and <see cref="KeepExchange"/> alike; the region is valid from here on.</summary>
+    private void KeepExchangeValues(AuditEvent e, ReadOnlySpan<byte> id)
+    {
         if (_jsonRpcId.Length < id.Length) _jsonRpcId = new byte[id.Length];
         id.CopyTo(_jsonRpcId);
         _jsonRpcIdLength = id.Length;
